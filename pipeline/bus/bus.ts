@@ -1,0 +1,69 @@
+/** The transport between pipeline stages: the in-process bus (embedded) or Kafka (distributed). */
+
+export const TOPICS = {
+  calls: 'meshward.calls',
+  callsDlq: 'meshward.calls.dlq',
+  alerts: 'meshward.alerts',
+  decisions: 'meshward.decisions',
+} as const;
+
+export interface OutMessage {
+  /** partitioning key: the service name for calls */
+  key?: string;
+  value: Buffer | string;
+  headers?: Record<string, string>;
+}
+
+export interface BusMessage {
+  topic: string;
+  partition: number;
+  /** offset as a decimal string (Kafka's convention) */
+  offset: string;
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  timestamp: number;
+}
+
+export interface BusBatch {
+  topic: string;
+  partition: number;
+  messages: BusMessage[];
+}
+
+export interface SubscribeOptions {
+  groupId: string;
+  topics: string[];
+  /** where a group with no committed offset starts */
+  fromBeginning?: boolean;
+  /**
+   * Called with each batch. Offsets are committed only after the returned promise resolves (effects durable), so a
+   * crash replays the batch. Throwing pauses and retries the same batch after a backoff.
+   */
+  onBatch: (batch: BusBatch) => Promise<void>;
+  /** partitions given to this member (after a rebalance), before any of their batches */
+  onAssign?: (assigned: { topic: string; partition: number }[]) => Promise<void>;
+  /** partitions taken away from this member; called before they move */
+  onRevoke?: (revoked: { topic: string; partition: number }[]) => Promise<void>;
+}
+
+export interface Subscription {
+  /** stop consuming; in-flight batch finishes first */
+  close(): Promise<void>;
+  /** per-partition lag (latest offset minus committed offset), for metrics */
+  lag(): Promise<{ topic: string; partition: number; lag: number }[]>;
+}
+
+export interface Bus {
+  readonly kind: 'memory' | 'kafka';
+  /**
+   * Publish messages; resolves once they are durable (acknowledged by all in-sync replicas for Kafka).
+   * Rejects with MeshwardError BUS_SATURATED when a bounded buffer is full, BUS_UNAVAILABLE when the bus is down.
+   */
+  publish(topic: string, messages: OutMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** true while the bus can accept publishes */
+  healthy(): boolean;
+  /** flush and disconnect; safe to call twice */
+  close(): Promise<void>;
+}

@@ -1,0 +1,67 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+export const Severity = Type.Union([
+  Type.Literal('info'),
+  Type.Literal('low'),
+  Type.Literal('medium'),
+  Type.Literal('high'),
+  Type.Literal('critical'),
+]);
+export type Severity = Static<typeof Severity>;
+
+export const AlertState = Type.Union([Type.Literal('open'), Type.Literal('acknowledged'), Type.Literal('resolved')]);
+export type AlertState = Static<typeof AlertState>;
+
+export const AlertSubject = Type.Object(
+  {
+    type: Type.String({ description: 'user | token | ip | principal | service | endpoint | api' }),
+    value: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+/** Alert v1. The id is derived from (kind, service, endpoint, subject, window start) so replays never duplicate. */
+export const AlertSchema = Type.Object(
+  {
+    v: Type.Literal(1),
+    id: Type.String(),
+    kind: Type.String({ description: 'lower_snake_case alert kind, e.g. error_burst, enumeration' }),
+    severity: Severity,
+    state: AlertState,
+    service: Type.String(),
+    endpoint: Type.Optional(Type.String({ description: 'METHOD /route/template' })),
+    subject: Type.Optional(AlertSubject),
+    firstSeen: Type.Number(),
+    lastSeen: Type.Number(),
+    count: Type.Integer({ minimum: 1, description: 'how many times the condition fired into this alert' }),
+    summary: Type.String(),
+    expected: Type.Optional(Type.String()),
+    observed: Type.Optional(Type.String()),
+    evidence: Type.Object({
+      recordIds: Type.Array(Type.String(), { maxItems: 50 }),
+      metrics: Type.Record(Type.String(), Type.Number()),
+    }),
+    labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+    updatedAt: Type.Number(),
+  },
+  { $id: 'https://meshward.dev/schemas/alert-v1.json', title: 'Alert', additionalProperties: false },
+);
+export type Alert = Static<typeof AlertSchema>;
+export type AlertSubject = Static<typeof AlertSubject>;
+
+/** What a detector emits; the alert manager turns it into (or merges it into) an Alert. */
+export interface AlertSignal {
+  kind: string;
+  severity: Severity;
+  service: string;
+  endpoint?: string;
+  subject?: AlertSubject;
+  /** event time (record ts) at which the condition was seen */
+  at: number;
+  summary: string;
+  expected?: string;
+  observed?: string;
+  recordIds: string[];
+  metrics: Record<string, number>;
+  labels?: Record<string, string>;
+}

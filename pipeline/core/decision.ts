@@ -1,0 +1,52 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+export const DecisionType = Type.Union([
+  Type.Literal('revoke_session'),
+  Type.Literal('revoke_token'),
+  Type.Literal('step_up'),
+  Type.Literal('deny'),
+  Type.Literal('rate_limit'),
+]);
+export const DecisionScope = Type.Union([
+  Type.Literal('user'),
+  Type.Literal('session'),
+  Type.Literal('token'),
+  Type.Literal('ip'),
+  Type.Literal('principal'),
+  Type.Literal('service'),
+  Type.Literal('route'),
+]);
+export const DecisionState = Type.Union([
+  Type.Literal('pending_approval'),
+  Type.Literal('active'),
+  Type.Literal('expired'),
+  Type.Literal('lifted'),
+  Type.Literal('failed'),
+]);
+
+/** Decision v1. The id is derived from (alert id, rule name) so one alert never causes the same action twice. */
+export const DecisionSchema = Type.Object(
+  {
+    v: Type.Literal(1),
+    id: Type.String(),
+    type: DecisionType,
+    scope: DecisionScope,
+    value: Type.String(),
+    route: Type.Optional(Type.String({ description: 'restrict the decision to one METHOD /route' })),
+    service: Type.Optional(Type.String()),
+    until: Type.Number({ description: 'epoch ms when the decision expires' }),
+    reason: Type.String(),
+    alertId: Type.Optional(Type.String()),
+    rule: Type.Optional(Type.String()),
+    simulated: Type.Boolean(),
+    state: DecisionState,
+    createdAt: Type.Number(),
+    updatedAt: Type.Number(),
+    acr: Type.Optional(Type.String({ description: 'for step_up: the acr value required' })),
+  },
+  { $id: 'https://meshward.dev/schemas/decision-v1.json', title: 'Decision', additionalProperties: false },
+);
+export type Decision = Static<typeof DecisionSchema>;
+export type DecisionType = Static<typeof DecisionType>;
+export type DecisionScope = Static<typeof DecisionScope>;
+export type DecisionState = Static<typeof DecisionState>;

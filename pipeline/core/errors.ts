@@ -1,0 +1,71 @@
+/**
+ * The one catalogue of meshward errors. Every error has a stable code, carried to logs, HTTP answers and metrics.
+ * `retryable` tells callers (adapters, sinks, the bus) whether to back off and try again.
+ */
+export interface ErrorSpec {
+  readonly code: string;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly message: string;
+}
+
+const spec = (code: string, status: number, retryable: boolean, message: string): ErrorSpec => ({
+  code,
+  status,
+  retryable,
+  message,
+});
+
+export const ERRORS = {
+  CONFIG_INVALID: spec('MW_ERR_CONFIG_INVALID', 500, false, 'configuration is invalid'),
+  RECORD_INVALID: spec('MW_ERR_RECORD_INVALID', 400, false, 'record failed validation'),
+  RECORD_PARSE: spec('MW_ERR_RECORD_PARSE', 400, false, 'record is not valid JSON'),
+  BODY_TOO_LARGE: spec('MW_ERR_BODY_TOO_LARGE', 413, false, 'request body is too large'),
+  BATCH_TOO_LARGE: spec('MW_ERR_BATCH_TOO_LARGE', 413, false, 'too many records in one request'),
+  UNAUTHENTICATED: spec('MW_ERR_UNAUTHENTICATED', 401, false, 'missing or invalid credentials'),
+  FORBIDDEN: spec('MW_ERR_FORBIDDEN', 403, false, 'credentials do not allow this operation'),
+  BUS_SATURATED: spec('MW_ERR_BUS_SATURATED', 429, true, 'the pipeline is saturated, retry later'),
+  BUS_UNAVAILABLE: spec('MW_ERR_BUS_UNAVAILABLE', 503, true, 'the bus is unavailable, retry later'),
+  STORE_UNAVAILABLE: spec('MW_ERR_STORE_UNAVAILABLE', 503, true, 'the state store is unavailable'),
+  NOT_FOUND: spec('MW_ERR_NOT_FOUND', 404, false, 'not found'),
+  CONFLICT: spec('MW_ERR_CONFLICT', 409, false, 'the resource is not in a state that allows this'),
+  BAD_REQUEST: spec('MW_ERR_BAD_REQUEST', 400, false, 'bad request'),
+  RATE_LIMITED: spec('MW_ERR_RATE_LIMITED', 429, true, 'too many requests'),
+  SYSLOG_PARSE: spec('MW_ERR_SYSLOG_PARSE', 400, false, 'syslog line could not be parsed'),
+  CATALOG_INVALID: spec('MW_ERR_CATALOG_INVALID', 400, false, 'catalogue document is invalid'),
+  POLICY_INVALID: spec('MW_ERR_POLICY_INVALID', 400, false, 'policy file is invalid'),
+  ADAPTER_FAILED: spec('MW_ERR_ADAPTER_FAILED', 502, true, 'an enforcement adapter call failed'),
+  GUARDRAIL_BLOCKED: spec('MW_ERR_GUARDRAIL_BLOCKED', 409, false, 'a guardrail blocked the action'),
+  SINK_FAILED: spec('MW_ERR_SINK_FAILED', 502, true, 'an alert sink failed'),
+  INTERNAL: spec('MW_ERR_INTERNAL', 500, false, 'internal error'),
+} as const;
+
+export type ErrorName = keyof typeof ERRORS;
+
+export class MeshwardError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly details?: unknown;
+
+  constructor(name: ErrorName, detail?: string, details?: unknown, options?: { cause?: unknown }) {
+    const s = ERRORS[name];
+    super(detail ? `${s.message}: ${detail}` : s.message, options);
+    this.name = 'MeshwardError';
+    this.code = s.code;
+    this.status = s.status;
+    this.retryable = s.retryable;
+    this.details = details;
+  }
+
+  toJSON(): { code: string; message: string; details?: unknown } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export const mwError = (name: ErrorName, detail?: string, details?: unknown, cause?: unknown): MeshwardError =>
+  new MeshwardError(name, detail, details, cause === undefined ? undefined : { cause });
+
+export const isRetryable = (err: unknown): boolean => err instanceof MeshwardError && err.retryable;

@@ -1,0 +1,73 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/**
+ * ApiCallRecord v1: one observed API call. Field names follow OpenTelemetry's HTTP semantic conventions in spirit
+ * (method ~ http.request.method, status ~ http.response.status_code, source.ip ~ client.address). A record never
+ * carries a raw bearer token or secret: tokens are keyed hashes (`user.tokenHash`).
+ */
+export const SensorRef = Type.Object(
+  {
+    kind: Type.String({ minLength: 1, maxLength: 64, description: 'sensor kind, e.g. envoy_wasm, fastify, nginx, bus, idp' }),
+    id: Type.String({ minLength: 1, maxLength: 256, description: 'sensor instance id' }),
+  },
+  { additionalProperties: false },
+);
+
+export const RecordSource = Type.Object(
+  {
+    ip: Type.Optional(Type.String({ maxLength: 64 })),
+    service: Type.Optional(Type.String({ maxLength: 256 })),
+    principal: Type.Optional(Type.String({ maxLength: 512, description: 'SPIFFE ID of the peer certificate' })),
+    mtls: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const RecordUser = Type.Object(
+  {
+    sub: Type.Optional(Type.String({ maxLength: 256 })),
+    tokenHash: Type.Optional(Type.String({ maxLength: 128, description: 'keyed hash of the bearer token, never the token' })),
+    sessionId: Type.Optional(Type.String({ maxLength: 256 })),
+    clientId: Type.Optional(Type.String({ maxLength: 256 })),
+    authOutcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('none')])),
+  },
+  { additionalProperties: false },
+);
+
+export const RecordTrace = Type.Object(
+  {
+    traceId: Type.Optional(Type.String({ maxLength: 64 })),
+    spanId: Type.Optional(Type.String({ maxLength: 32 })),
+    parentSpanId: Type.Optional(Type.String({ maxLength: 32 })),
+  },
+  { additionalProperties: false },
+);
+
+const ParamValue = Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean(), Type.Null()]);
+
+export const ApiCallRecordSchema = Type.Object(
+  {
+    v: Type.Optional(Type.Literal(1)),
+    id: Type.String({ minLength: 1, maxLength: 64, description: 'unique id (ULID)' }),
+    ts: Type.Number({ minimum: 0, maximum: 8_640_000_000_000_000, description: 'epoch ms of request start' }),
+    durationMs: Type.Number({ minimum: 0, maximum: 86_400_000 }),
+    sensor: SensorRef,
+    service: Type.String({ minLength: 1, maxLength: 256, description: 'destination service' }),
+    method: Type.String({ minLength: 1, maxLength: 32 }),
+    host: Type.String({ maxLength: 512 }),
+    path: Type.String({ minLength: 1, maxLength: 8192, description: 'raw path, query included' }),
+    route: Type.Optional(Type.String({ maxLength: 1024, description: 'route template when the source knows it' })),
+    status: Type.Integer({ minimum: 0, maximum: 999 }),
+    reqBytes: Type.Integer({ minimum: 0 }),
+    respBytes: Type.Integer({ minimum: 0 }),
+    source: RecordSource,
+    user: Type.Optional(RecordUser),
+    trace: Type.Optional(RecordTrace),
+    params: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), ParamValue, { maxProperties: 256 })),
+    region: Type.Optional(Type.String({ maxLength: 64 })),
+    tags: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), { maxProperties: 64 })),
+  },
+  { $id: 'https://meshward.dev/schemas/api-call-record-v1.json', title: 'ApiCallRecord', additionalProperties: false },
+);
+
+export type ApiCallRecord = Static<typeof ApiCallRecordSchema>;

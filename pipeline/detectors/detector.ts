@@ -1,0 +1,56 @@
+import type { TSchema } from '@sinclair/typebox';
+import type { AlertSignal } from '../core/alert.js';
+import type { ApiCallRecord } from '../core/record.js';
+
+/** One closed time window of RED metrics for a service (endpoint undefined) or one of its endpoints. */
+export interface WindowMetrics {
+  service: string;
+  /** `METHOD /route/template`, absent for the service-level series */
+  endpoint?: string;
+  /** window start, epoch ms (event time) */
+  start: number;
+  widthMs: number;
+  count: number;
+  errors: number;
+  /** count / widthMs in requests per second */
+  rate: number;
+  errorRatio: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  /** ids of a few records in the window (evidence) */
+  sampleIds: string[];
+}
+
+export interface DetectorContext {
+  /** raise or refresh an alert; the alert manager deduplicates by (kind, service, endpoint, subject) */
+  emit(signal: AlertSignal): void;
+  /** the endpoint identity of a record: `METHOD /route/template` */
+  endpointOf(record: ApiCallRecord): string;
+}
+
+/**
+ * A detector. One instance per shard (a bus partition): its state holds only that shard's services, so it can be
+ * checkpointed and handed over when the partition moves. Hot-path methods are synchronous.
+ */
+export interface Detector {
+  readonly type: string;
+  /** per accepted record */
+  observe?(record: ApiCallRecord, ctx: DetectorContext): void;
+  /** per closed metrics window (service-level and endpoint-level series) */
+  onWindow?(window: WindowMetrics, ctx: DetectorContext): void;
+  /** JSON-serialisable state for checkpoints */
+  snapshot(): unknown;
+  restore(state: unknown): void;
+  /** gauges for /metrics, e.g. tracked subjects */
+  stats?(): Record<string, number>;
+}
+
+export interface DetectorFactory<C = unknown> {
+  /** lower_snake_case type id used in config */
+  readonly type: string;
+  /** TypeBox schema of the config (snake_case keys) */
+  readonly configSchema: TSchema;
+  readonly defaultConfig: C;
+  create(config: C): Detector;
+}

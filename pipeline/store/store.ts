@@ -1,0 +1,39 @@
+/**
+ * The state store: in-memory with a data directory (embedded) or Redis (distributed). Values are strings (JSON by
+ * convention); keys are namespaced by the caller, e.g. `alert:<id>`, `ckpt:<group>:<topic>:<partition>`.
+ */
+export interface Store {
+  readonly kind: 'memory' | 'redis';
+  get(key: string): Promise<string | null>;
+  mget(keys: string[]): Promise<(string | null)[]>;
+  /** ttlMs: expire the key after this many ms */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** set only when absent; true when this call set it (idempotency guards) */
+  setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
+  del(key: string): Promise<void>;
+  /** atomic add; creates the key at 0 first; ttlMs applies when the key is created */
+  incr(key: string, by?: number, ttlMs?: number): Promise<number>;
+
+  hset(key: string, field: string, value: string): Promise<void>;
+  hget(key: string, field: string): Promise<string | null>;
+  hdel(key: string, field: string): Promise<void>;
+  hgetall(key: string): Promise<Record<string, string>>;
+
+  /** sorted set: for time-ordered indexes (alerts by lastSeen, decisions by until) */
+  zadd(key: string, score: number, member: string): Promise<void>;
+  zrem(key: string, member: string): Promise<void>;
+  /** members with min <= score <= max, ascending (rev: descending), at most `limit` */
+  zrange(key: string, min: number, max: number, opts?: { rev?: boolean; limit?: number }): Promise<string[]>;
+
+  /** append-only log (audit): returns the new entry's sequence id */
+  append(log: string, entry: string): Promise<string>;
+  /** entries after `afterId` (exclusive; undefined = from the start), at most `count` */
+  readLog(log: string, afterId?: string, count?: number): Promise<{ id: string; entry: string }[]>;
+
+  /** true while the store answers */
+  healthy(): boolean;
+  /** make everything written so far durable (a no-op for Redis); safe to call often */
+  flush(): Promise<void>;
+  /** flush and disconnect; safe to call twice */
+  close(): Promise<void>;
+}
