@@ -1,0 +1,31 @@
+/** What every receiver (HTTP, syslog, Kong http-log, IdP callback) hands records to. */
+export interface IngestOrigin {
+  /** receiver type, e.g. http, syslog, kong, idp */
+  receiver: string;
+  /** authenticated sensor id (from its token) or the receiver's configured sensor id */
+  sensorId: string;
+}
+
+export interface IngestRejection {
+  /** position of the item in the submitted list */
+  index: number;
+  /** stable error code from the catalogue, e.g. MW_ERR_RECORD_INVALID */
+  code: string;
+  reason: string;
+}
+
+export interface IngestResult {
+  accepted: number;
+  /** the ids of accepted records, in order */
+  ids: string[];
+  rejected: IngestRejection[];
+}
+
+export interface RecordIngest {
+  /**
+   * Validate, redact and publish. Items may be parsed objects or raw strings/Buffers (one JSON record each).
+   * Invalid items go to the dead-letter topic with the reason and original bytes, and are counted; never dropped.
+   * Rejects with MeshwardError BUS_SATURATED / BUS_UNAVAILABLE when nothing could be published.
+   */
+  ingest(items: unknown[], origin: IngestOrigin): Promise<IngestResult>;
+}
