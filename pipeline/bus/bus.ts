@@ -38,9 +38,10 @@ export interface SubscribeOptions {
   fromBeginning?: boolean;
   /**
    * Called with each batch. Offsets are committed only after the returned promise resolves (effects durable), so a
-   * crash replays the batch. Throwing pauses and retries the same batch after a backoff.
+   * crash replays the batch. Resolving with `false` means "processed, but do not commit yet": a later batch's commit
+   * covers it (the correlator commits only at state checkpoints). Throwing retries the same batch after a backoff.
    */
-  onBatch: (batch: BusBatch) => Promise<void>;
+  onBatch: (batch: BusBatch) => Promise<void | boolean>;
   /** partitions given to this member (after a rebalance), before any of their batches */
   onAssign?: (assigned: { topic: string; partition: number }[]) => Promise<void>;
   /** partitions taken away from this member; called before they move */

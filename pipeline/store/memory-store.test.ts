@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryStore } from './memory-store.js';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'mw-store-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('MemoryStore', () => {
+  it('implements key/value with TTL, setIfAbsent and incr', async () => {
+    let now = 1000;
+    const s = new MemoryStore({ clock: () => now });
+    await s.set('a', '1', 50);
+    expect(await s.get('a')).toBe('1');
+    expect(await s.setIfAbsent('a', '2')).toBe(false);
+    now += 51;
+    expect(await s.get('a')).toBeNull();
+    expect(await s.setIfAbsent('a', '2')).toBe(true);
+    expect(await s.mget(['a', 'zz'])).toEqual(['2', null]);
+    expect(await s.incr('n', 2, 100)).toBe(2);
+    expect(await s.incr('n')).toBe(3);
+    now += 101;
+    expect(await s.incr('n')).toBe(1);
+    await s.close();
+  });
+
+  it('orders sorted sets and pages logs', async () => {
+    const s = new MemoryStore();
+    await s.zadd('z', 3, 'c');
+    await s.zadd('z', 1, 'a');
+    await s.zadd('z', 2, 'b');
+    expect(await s.zrange('z', 0, 10)).toEqual(['a', 'b', 'c']);
+    expect(await s.zrange('z', 2, 10, { rev: true, limit: 1 })).toEqual(['c']);
+    await s.zrem('z', 'c');
+    expect(await s.zrange('z', 0, 10)).toEqual(['a', 'b']);
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await s.append('audit', `e${i}`));
+    expect((await s.readLog('audit', undefined, 2)).map((e) => e.entry)).toEqual(['e0', 'e1']);
+    expect((await s.readLog('audit', ids[1], 10)).map((e) => e.entry)).toEqual(['e2', 'e3', 'e4']);
+    await s.hset('h', 'f', 'v');
+    expect(await s.hgetall('h')).toEqual({ f: 'v' });
+    await s.hdel('h', 'f');
+    expect(await s.hget('h', 'f')).toBeNull();
+    await s.close();
+  });
+
+  it('survives a restart through its data directory', async () => {
+    const dir = tempDir();
+    const a = new MemoryStore({ dataDir: dir });
+    await a.set('k', 'v');
+    await a.hset('h', 'f', 'v');
+    await a.zadd('z', 5, 'm');
+    await a.append('audit', 'first');
+    await a.close();
+    const b = new MemoryStore({ dataDir: dir });
+    expect(await b.get('k')).toBe('v');
+    expect(await b.hget('h', 'f')).toBe('v');
+    expect(await b.zrange('z', 0, 10)).toEqual(['m']);
+    const id = await b.append('audit', 'second');
+    expect((await b.readLog('audit')).map((e) => e.entry)).toEqual(['first', 'second']);
+    expect(id).toBe('000000000002');
+    await b.close();
+    await b.close();
+  });
+});

@@ -1,0 +1,231 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Store } from './store.js';
+
+export interface MemoryStoreOptions {
+  /** directory for the snapshot and the append-only logs; absent = nothing survives the process */
+  dataDir?: string;
+  /** snapshot at most this often when dirty (ms, default 2000); flush() forces it */
+  snapshotIntervalMs?: number;
+  clock?: () => number;
+}
+
+interface Snapshot {
+  v: 1;
+  kv: [string, string, number | null][];
+  hashes: [string, [string, string][]][];
+  zsets: [string, [string, number][]][];
+}
+
+/**
+ * The embedded store: maps in memory, persisted to `dataDir` as an atomic JSON snapshot (write temp + rename)
+ * plus append-only JSONL files for logs (the audit trail is never rewritten). Restart loads both.
+ */
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+  private readonly kv = new Map<string, { value: string; expiresAt: number | null }>();
+  private readonly hashes = new Map<string, Map<string, string>>();
+  private readonly zsets = new Map<string, Map<string, number>>();
+  private readonly logs = new Map<string, { id: string; entry: string }[]>();
+  private readonly logSeq = new Map<string, number>();
+  private readonly clock: () => number;
+  private readonly dataDir?: string;
+  private dirty = false;
+  private closed = false;
+  private timer?: NodeJS.Timeout;
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.clock = opts.clock ?? Date.now;
+    this.dataDir = opts.dataDir;
+    if (this.dataDir) {
+      mkdirSync(join(this.dataDir, 'logs'), { recursive: true });
+      this.load();
+      this.timer = setInterval(() => this.snapshotIfDirty(), opts.snapshotIntervalMs ?? 2000);
+      this.timer.unref();
+    }
+  }
+
+  healthy(): boolean {
+    return !this.closed;
+  }
+
+  private live(key: string): { value: string; expiresAt: number | null } | undefined {
+    const e = this.kv.get(key);
+    if (e && e.expiresAt !== null && e.expiresAt <= this.clock()) {
+      this.kv.delete(key);
+      this.dirty = true;
+      return undefined;
+    }
+    return e;
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.live(key)?.value ?? null;
+  }
+
+  async mget(keys: string[]): Promise<(string | null)[]> {
+    return keys.map((k) => this.live(k)?.value ?? null);
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    this.kv.set(key, { value, expiresAt: ttlMs ? this.clock() + ttlMs : null });
+    this.dirty = true;
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
+    if (this.live(key)) return false;
+    await this.set(key, value, ttlMs);
+    return true;
+  }
+
+  async del(key: string): Promise<void> {
+    this.kv.delete(key);
+    this.hashes.delete(key);
+    this.zsets.delete(key);
+    this.dirty = true;
+  }
+
+  async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
+    const e = this.live(key);
+    const next = (e ? Number(e.value) : 0) + by;
+    this.kv.set(key, { value: String(next), expiresAt: e ? e.expiresAt : ttlMs ? this.clock() + ttlMs : null });
+    this.dirty = true;
+    return next;
+  }
+
+  async hset(key: string, field: string, value: string): Promise<void> {
+    let h = this.hashes.get(key);
+    if (!h) {
+      h = new Map();
+      this.hashes.set(key, h);
+    }
+    h.set(field, value);
+    this.dirty = true;
+  }
+
+  async hget(key: string, field: string): Promise<string | null> {
+    return this.hashes.get(key)?.get(field) ?? null;
+  }
+
+  async hdel(key: string, field: string): Promise<void> {
+    this.hashes.get(key)?.delete(field);
+    this.dirty = true;
+  }
+
+  async hgetall(key: string): Promise<Record<string, string>> {
+    return Object.fromEntries(this.hashes.get(key) ?? []);
+  }
+
+  async zadd(key: string, score: number, member: string): Promise<void> {
+    let z = this.zsets.get(key);
+    if (!z) {
+      z = new Map();
+      this.zsets.set(key, z);
+    }
+    z.set(member, score);
+    this.dirty = true;
+  }
+
+  async zrem(key: string, member: string): Promise<void> {
+    this.zsets.get(key)?.delete(member);
+    this.dirty = true;
+  }
+
+  async zrange(key: string, min: number, max: number, opts: { rev?: boolean; limit?: number } = {}): Promise<string[]> {
+    const z = this.zsets.get(key);
+    if (!z) return [];
+    const hits: [string, number][] = [];
+    for (const [m, s] of z) if (s >= min && s <= max) hits.push([m, s]);
+    hits.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    if (opts.rev) hits.reverse();
+    return hits.slice(0, opts.limit ?? hits.length).map((h) => h[0]);
+  }
+
+  async append(log: string, entry: string): Promise<string> {
+    const seq = (this.logSeq.get(log) ?? 0) + 1;
+    this.logSeq.set(log, seq);
+    const id = String(seq).padStart(12, '0');
+    let l = this.logs.get(log);
+    if (!l) {
+      l = [];
+      this.logs.set(log, l);
+    }
+    l.push({ id, entry });
+    if (this.dataDir) appendFileSync(this.logPath(log), `${JSON.stringify({ id, entry })}\n`);
+    return id;
+  }
+
+  async readLog(log: string, afterId?: string, count = 100): Promise<{ id: string; entry: string }[]> {
+    const l = this.logs.get(log) ?? [];
+    let i = 0;
+    if (afterId !== undefined) {
+      // ids are zero-padded sequence numbers: binary search for the first id > afterId
+      let lo = 0;
+      let hi = l.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (l[mid].id <= afterId) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
+    }
+    return l.slice(i, i + count);
+  }
+
+  async flush(): Promise<void> {
+    this.snapshotIfDirty();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.snapshotIfDirty();
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private logPath(log: string): string {
+    return join(this.dataDir as string, 'logs', `${encodeURIComponent(log)}.jsonl`);
+  }
+
+  private snapshotIfDirty(): void {
+    if (!this.dataDir || !this.dirty || this.closed) return;
+    const now = this.clock();
+    const snap: Snapshot = {
+      v: 1,
+      kv: [...this.kv].filter(([, e]) => e.expiresAt === null || e.expiresAt > now).map(([k, e]) => [k, e.value, e.expiresAt]),
+      hashes: [...this.hashes].map(([k, h]) => [k, [...h]]),
+      zsets: [...this.zsets].map(([k, z]) => [k, [...z]]),
+    };
+    const file = join(this.dataDir, 'state.json');
+    writeFileSync(`${file}.tmp`, JSON.stringify(snap));
+    renameSync(`${file}.tmp`, file);
+    this.dirty = false;
+  }
+
+  private load(): void {
+    const dir = this.dataDir as string;
+    const file = join(dir, 'state.json');
+    if (existsSync(file)) {
+      const snap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
+      for (const [k, v, exp] of snap.kv) this.kv.set(k, { value: v, expiresAt: exp });
+      for (const [k, fields] of snap.hashes) this.hashes.set(k, new Map(fields));
+      for (const [k, members] of snap.zsets) this.zsets.set(k, new Map(members));
+    }
+    const logsDir = join(dir, 'logs');
+    for (const name of existsSync(logsDir) ? readdirSync(logsDir) : []) {
+      if (!name.endsWith('.jsonl')) continue;
+      const log = decodeURIComponent(name.slice(0, -'.jsonl'.length));
+      const entries: { id: string; entry: string }[] = [];
+      for (const line of readFileSync(join(logsDir, name), 'utf8').split('\n')) {
+        if (!line) continue;
+        try {
+          entries.push(JSON.parse(line));
+        } catch {
+          // a torn last line after a crash: everything before it is intact
+        }
+      }
+      this.logs.set(log, entries);
+      this.logSeq.set(log, entries.length > 0 ? Number(entries[entries.length - 1].id) : 0);
+    }
+  }
+}
