@@ -1,0 +1,93 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AlertFilter, AlertRepository } from '../alerts/alert-repository.js';
+import { AlertSchema, AlertState, Severity } from '../core/alert.js';
+import { mwError } from '../core/errors.js';
+import { principalOf } from './api-server.js';
+
+const ListQuery = Type.Object(
+  {
+    kind: Type.Optional(Type.String()),
+    severity: Type.Optional(Severity),
+    min_severity: Type.Optional(Severity),
+    service: Type.Optional(Type.String()),
+    subject: Type.Optional(Type.String()),
+    state: Type.Optional(AlertState),
+    from: Type.Optional(Type.Number({ description: 'lastSeen >= from (epoch ms)' })),
+    to: Type.Optional(Type.Number({ description: 'lastSeen <= to (epoch ms)' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const TriageBody = Type.Object({ comment: Type.Optional(Type.String({ maxLength: 4000 })) }, { additionalProperties: false });
+
+export interface AlertRoutesOptions {
+  alerts: AlertRepository;
+  /** evidence records by id, when the deployment keeps them (embedded: recent records in memory) */
+  evidence?: (ids: string[]) => Promise<unknown[]>;
+}
+
+/** alert queue, detail with evidence, and triage (acknowledge / resolve / reopen with a comment) */
+export function alertRoutes(opts: AlertRoutesOptions) {
+  return async (app: FastifyInstance) => {
+    app.get(
+      '/v1/alerts',
+      {
+        config: { role: 'viewer' },
+        schema: {
+          tags: ['alerts'],
+          summary: 'List alerts, newest first, with filters and cursor paging',
+          querystring: ListQuery,
+          response: { 200: Type.Object({ items: Type.Array(AlertSchema), next: Type.Optional(Type.String()) }) },
+        },
+      },
+      async (request) => {
+        const q = request.query as Record<string, string | number | undefined>;
+        const filter: AlertFilter = {
+          kind: q.kind as string | undefined,
+          severity: q.severity as AlertFilter['severity'],
+          minSeverity: q.min_severity as AlertFilter['minSeverity'],
+          service: q.service as string | undefined,
+          subject: q.subject as string | undefined,
+          state: q.state as AlertFilter['state'],
+          from: q.from as number | undefined,
+          to: q.to as number | undefined,
+        };
+        return opts.alerts.list(filter, (q.limit as number | undefined) ?? 50, q.cursor as string | undefined);
+      },
+    );
+
+    app.get(
+      '/v1/alerts/:id',
+      { config: { role: 'viewer' }, schema: { tags: ['alerts'], summary: 'One alert with its notes and evidence records', params: IdParams } },
+      async (request) => {
+        const { id } = request.params as { id: string };
+        const alert = await opts.alerts.get(id);
+        if (!alert) throw mwError('NOT_FOUND', `alert ${id}`);
+        const [notes, records] = await Promise.all([
+          opts.alerts.notes(id),
+          opts.evidence ? opts.evidence(alert.evidence.recordIds) : Promise.resolve([]),
+        ]);
+        return { alert, notes, records };
+      },
+    );
+
+    for (const action of ['acknowledge', 'resolve', 'reopen'] as const) {
+      app.post(
+        `/v1/alerts/:id/${action}`,
+        {
+          config: { role: 'responder' },
+          schema: { tags: ['alerts'], summary: `${action} an alert (with an optional comment)`, params: IdParams, body: Type.Optional(TriageBody) },
+        },
+        async (request) => {
+          const { id } = request.params as { id: string };
+          const body = (request.body ?? {}) as { comment?: string };
+          return opts.alerts.transition(id, action, principalOf(request).id, body.comment);
+        },
+      );
+    }
+  };
+}

@@ -1,0 +1,101 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { mwError } from '../core/errors.js';
+
+export type Role = 'viewer' | 'responder' | 'admin';
+export const ROLE_RANK: Record<Role, number> = { viewer: 1, responder: 2, admin: 3 };
+
+export interface Principal {
+  /** who: an API key's name or the token's subject */
+  id: string;
+  role: Role;
+  via: 'api_key' | 'oidc';
+}
+
+export interface ApiKey {
+  name: string;
+  key: string;
+  role: Role;
+}
+
+export interface OidcOptions {
+  issuer: string;
+  audience: string;
+  /** defaults to `<issuer>/.well-known/jwks.json`-style discovery is not done: give the JWKS URL */
+  jwksUrl?: string;
+  /** claim holding a role name or a list of them (default `meshward_roles`) */
+  rolesClaim?: string;
+  /** for tests: a key set instead of a URL */
+  keySet?: JWTVerifyGetKey;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * Authenticates analyst API callers: `Authorization: Bearer <api key>` / `X-API-Key`, or an OIDC access token (JWT)
+ * verified against the IdP's JWKS. Sensor tokens are not accepted here: they are scoped to ingest.
+ */
+export class ApiAuthenticator {
+  private readonly keys = new Map<string, { digest: Buffer; name: string; role: Role }>();
+  private readonly jwks?: JWTVerifyGetKey;
+
+  constructor(
+    keys: ApiKey[],
+    private readonly oidc?: OidcOptions,
+  ) {
+    for (const k of keys) {
+      const d = digest(k.key);
+      this.keys.set(d.toString('hex'), { digest: d, name: k.name, role: k.role });
+    }
+    if (oidc) this.jwks = oidc.keySet ?? createRemoteJWKSet(new URL(oidc.jwksUrl ?? `${oidc.issuer.replace(/\/$/, '')}/jwks`));
+  }
+
+  async authenticate(headers: Record<string, string | string[] | undefined>): Promise<Principal> {
+    const apiKey = typeof headers['x-api-key'] === 'string' ? headers['x-api-key'] : undefined;
+    const auth = typeof headers.authorization === 'string' ? headers.authorization : undefined;
+    const bearer = auth ? /^Bearer\s+(\S+)$/i.exec(auth)?.[1] : undefined;
+    const presented = apiKey ?? bearer;
+    if (!presented) throw mwError('UNAUTHENTICATED', 'send an API key (X-API-Key or Authorization: Bearer) or an OIDC token');
+    const d = digest(presented);
+    const hit = this.keys.get(d.toString('hex'));
+    if (hit && timingSafeEqual(hit.digest, d)) return { id: hit.name, role: hit.role, via: 'api_key' };
+    if (bearer && this.jwks && this.oidc && bearer.split('.').length === 3) {
+      try {
+        const { payload } = await jwtVerify(bearer, this.jwks, { issuer: this.oidc.issuer, audience: this.oidc.audience });
+        const claim = payload[this.oidc.rolesClaim ?? 'meshward_roles'];
+        const roles = (Array.isArray(claim) ? claim : [claim]).filter((r): r is Role => typeof r === 'string' && r in ROLE_RANK);
+        if (roles.length === 0) throw mwError('FORBIDDEN', 'the token carries no meshward role');
+        const role = roles.sort((a, b) => ROLE_RANK[b] - ROLE_RANK[a])[0];
+        return { id: String(payload.sub ?? 'unknown'), role, via: 'oidc' };
+      } catch (err) {
+        if ((err as { code?: string }).code === 'MW_ERR_FORBIDDEN') throw err;
+        throw mwError('UNAUTHENTICATED', 'token verification failed');
+      }
+    }
+    throw mwError('UNAUTHENTICATED', 'unknown API key or token');
+  }
+}
+
+export function requireRole(principal: Principal, role: Role): void {
+  if (ROLE_RANK[principal.role] < ROLE_RANK[role]) {
+    throw mwError('FORBIDDEN', `this operation needs the ${role} role; you have ${principal.role}`);
+  }
+}
+
+/** reads `<name> <role> <key>` lines (blank lines and # comments ignored) */
+export function readApiKeysFile(path: string): ApiKey[] {
+  const out: ApiKey[] = [];
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      const t = line.trim();
+      if (!t || t.startsWith('#')) return;
+      const [name, role, key, extra] = t.split(/\s+/);
+      if (!name || !(role in ROLE_RANK) || !key || key.length < 16 || extra !== undefined) {
+        throw mwError('CONFIG_INVALID', `${path}:${i + 1}: expected "<name> <viewer|responder|admin> <key of 16+ characters>"`);
+      }
+      out.push({ name, role: role as Role, key });
+    });
+  return out;
+}

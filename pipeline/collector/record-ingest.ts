@@ -1,0 +1,134 @@
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { TOPICS, type Bus, type OutMessage } from '../bus/bus.js';
+import { MeshwardError, mwError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { counter } from '../core/metrics.js';
+import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
+import { inSpan, traceHeaders } from '../core/tracing.js';
+import type { IngestOrigin, IngestRejection, IngestResult, RecordIngest } from './ingest.js';
+import { scrubPathQuery, scrubSecrets } from './secret-scrub.js';
+
+const check = TypeCompiler.Compile(ApiCallRecordSchema);
+
+const accepted = counter('meshward_collector_accepted_total', 'records accepted and published', ['receiver']);
+const rejectedTotal = counter('meshward_collector_rejected_total', 'records rejected (sent to the DLQ)', ['receiver', 'code']);
+const dlqTotal = counter('meshward_collector_dlq_total', 'records written to the dead-letter topic', ['receiver']);
+const scrubbed = counter('meshward_collector_secrets_scrubbed_total', 'secret-looking values replaced in records');
+
+export interface RecordIngestOptions {
+  bus: Bus;
+  logger: Logger;
+  /** records whose ts is further than this ahead of the collector's clock are rejected (default 10 min) */
+  maxFutureSkewMs?: number;
+  clock?: () => number;
+}
+
+export interface DeadLetter {
+  ts: number;
+  receiver: string;
+  sensorId: string;
+  code: string;
+  reason: string;
+  /** the original bytes as UTF-8 text (invalid sequences replaced) and base64 (exact) */
+  raw: string;
+  rawBase64: string;
+}
+
+const MAX_RAW_IN_DLQ = 256 * 1024;
+
+/** Validates, scrubs and publishes records: the one path every receiver hands records to. */
+export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
+  const clock = opts.clock ?? Date.now;
+  const maxSkew = opts.maxFutureSkewMs ?? 10 * 60_000;
+
+  function validate(item: unknown): { record?: ApiCallRecord; code?: string; reason?: string; raw: Buffer } {
+    let value = item;
+    let raw: Buffer;
+    if (typeof item === 'string' || Buffer.isBuffer(item)) {
+      raw = Buffer.isBuffer(item) ? item : Buffer.from(item);
+      try {
+        value = JSON.parse(raw.toString('utf8'));
+      } catch (err) {
+        return { code: 'MW_ERR_RECORD_PARSE', reason: `not valid JSON: ${(err as Error).message}`, raw };
+      }
+    } else {
+      raw = Buffer.from(safeStringify(item));
+    }
+    if (!check.Check(value)) {
+      const first = check.Errors(value).First();
+      const reason = first ? `${first.path || '/'}: ${first.message}` : 'does not match ApiCallRecord v1';
+      return { code: 'MW_ERR_RECORD_INVALID', reason, raw };
+    }
+    const record = value as ApiCallRecord;
+    if (!Number.isFinite(record.ts) || record.ts > clock() + maxSkew) {
+      return { code: 'MW_ERR_RECORD_INVALID', reason: '/ts: timestamp is in the future', raw };
+    }
+    return { record, raw };
+  }
+
+  return {
+    async ingest(items: unknown[], origin: IngestOrigin): Promise<IngestResult> {
+      return inSpan('meshward.ingest', { receiver: origin.receiver, 'meshward.records': items.length }, async () => {
+        const good: OutMessage[] = [];
+        const ids: string[] = [];
+        const dead: OutMessage[] = [];
+        const rejected: IngestRejection[] = [];
+        const headers = traceHeaders();
+        for (let i = 0; i < items.length; i++) {
+          const v = validate(items[i]);
+          if (v.record) {
+            const r = v.record;
+            const n = scrubSecrets(r);
+            const path = scrubPathQuery(r.path);
+            const pathChanged = path !== r.path;
+            if (pathChanged) r.path = path;
+            if (n > 0 || pathChanged) scrubbed.inc(n + (pathChanged ? 1 : 0));
+            r.v = 1;
+            good.push({ key: r.service, value: JSON.stringify(r), headers });
+            ids.push(r.id);
+          } else {
+            const code = v.code ?? 'MW_ERR_RECORD_INVALID';
+            const reason = v.reason ?? 'invalid';
+            rejected.push({ index: i, code, reason });
+            rejectedTotal.inc({ receiver: origin.receiver, code });
+            const letter: DeadLetter = {
+              ts: clock(),
+              receiver: origin.receiver,
+              sensorId: origin.sensorId,
+              code,
+              reason,
+              raw: v.raw.subarray(0, MAX_RAW_IN_DLQ).toString('utf8'),
+              rawBase64: v.raw.subarray(0, MAX_RAW_IN_DLQ).toString('base64'),
+            };
+            dead.push({ key: origin.sensorId, value: JSON.stringify(letter) });
+          }
+        }
+        try {
+          await inSpan('meshward.publish', { topic: TOPICS.calls, 'meshward.records': good.length }, async () => {
+            if (good.length > 0) await opts.bus.publish(TOPICS.calls, good);
+          });
+          if (dead.length > 0) {
+            await opts.bus.publish(TOPICS.callsDlq, dead);
+            dlqTotal.inc({ receiver: origin.receiver }, dead.length);
+          }
+        } catch (err) {
+          if (err instanceof MeshwardError) throw err;
+          throw mwError('BUS_UNAVAILABLE', (err as Error).message, undefined, err);
+        }
+        accepted.inc({ receiver: origin.receiver }, good.length);
+        if (rejected.length > 0) {
+          opts.logger.warn({ receiver: origin.receiver, sensorId: origin.sensorId, rejected: rejected.length, first: rejected[0] }, 'records rejected to the DLQ');
+        }
+        return { accepted: good.length, ids, rejected };
+      });
+    },
+  };
+}
+
+function safeStringify(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from './load.js';
+
+describe('config', () => {
+  it('fills defaults for an empty document', () => {
+    const c = resolveConfig({});
+    expect(c.bus.kind).toBe('memory');
+    expect(c.collector.listen).toBe('127.0.0.1:7071');
+    expect(c.correlator.window_seconds).toBe(60);
+  });
+
+  it('names the bad key', () => {
+    expect(() => resolveConfig({ collector: { listen: 7 } })).toThrow(/\/collector\/listen/);
+    expect(() => resolveConfig({ colector: {} })).toThrow(/colector/);
+    expect(() => resolveConfig({ bus: { kind: 'kafka' } })).toThrow(/\/bus\/brokers/);
+  });
+
+  it('applies overrides: --kafka and --redis switch to the distributed engines', () => {
+    const c = resolveConfig({}, { kafka: 'a:9092,b:9092', redis: 'redis://x:6379' });
+    expect(c.bus).toMatchObject({ kind: 'kafka', brokers: ['a:9092', 'b:9092'] });
+    expect(c.store).toMatchObject({ kind: 'redis', url: 'redis://x:6379' });
+  });
+
+  it('rejects prototype-pollution keys instead of merging them', () => {
+    const doc = JSON.parse('{"__proto__": {"polluted": true}, "bus": {"constructor": {"x": 1}}}');
+    expect(() => resolveConfig(doc)).toThrow(/CONFIG|Unexpected|constructor|__proto__/i);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { mwError } from '../core/errors.js';
+import { MeshwardConfig } from './schema.js';
+
+export interface ConfigOverrides {
+  kafka?: string;
+  redis?: string;
+  dataDir?: string;
+  apiListen?: string;
+  collectorListen?: string;
+}
+
+/** env vars that override the file (and are overridden by CLI flags) */
+export function envOverrides(env: NodeJS.ProcessEnv = process.env): ConfigOverrides {
+  return {
+    kafka: env.MESHWARD_KAFKA_BROKERS || undefined,
+    redis: env.MESHWARD_REDIS_URL || undefined,
+    dataDir: env.MESHWARD_DATA_DIR || undefined,
+    apiListen: env.MESHWARD_API_LISTEN || undefined,
+    collectorListen: env.MESHWARD_COLLECTOR_LISTEN || undefined,
+  };
+}
+
+function readDocument(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw mwError('CONFIG_INVALID', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return parseYaml(text, { maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    throw mwError('CONFIG_INVALID', `${path} is not valid YAML: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Loads the config: YAML file (optional) → env → CLI overrides → defaults → validation. Fails fast with every bad
+ * key named (`/collector/listen: …`), before anything starts.
+ */
+export function loadConfig(path?: string, overrides: ConfigOverrides = {}): MeshwardConfig {
+  const doc = path ? readDocument(path) : {};
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw mwError('CONFIG_INVALID', `${path}: the top level must be a mapping`);
+  }
+  return resolveConfig(doc as Record<string, unknown>, overrides, path ?? '<defaults>');
+}
+
+export function resolveConfig(doc: Record<string, unknown>, overrides: ConfigOverrides = {}, source = '<config>'): MeshwardConfig {
+  const cfg = structuredClone(doc) as Record<string, Record<string, unknown> | unknown>;
+  const section = (name: string) => {
+    const v = cfg[name];
+    if (v === undefined || v === null) cfg[name] = {};
+    return cfg[name] as Record<string, unknown>;
+  };
+  if (overrides.kafka) Object.assign(section('bus'), { kind: 'kafka', brokers: overrides.kafka.split(',').map((s) => s.trim()) });
+  if (overrides.redis) Object.assign(section('store'), { kind: 'redis', url: overrides.redis });
+  if (overrides.dataDir) cfg.data_dir = overrides.dataDir;
+  if (overrides.apiListen) section('api').listen = overrides.apiListen;
+  if (overrides.collectorListen) section('collector').listen = overrides.collectorListen;
+  const withDefaults = Value.Default(MeshwardConfig, cfg);
+  const errors = [...Value.Errors(MeshwardConfig, withDefaults)].slice(0, 10);
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.path || '/'}: ${e.message}`);
+    throw mwError('CONFIG_INVALID', `${source}: ${lines.join('; ')}`, { errors: lines });
+  }
+  const config = withDefaults as MeshwardConfig;
+  if (config.bus.kind === 'kafka' && config.bus.brokers.length === 0) {
+    throw mwError('CONFIG_INVALID', `${source}: /bus/brokers: kafka needs at least one broker (or --kafka / MESHWARD_KAFKA_BROKERS)`);
+  }
+  if (config.store.kind === 'redis' && !config.store.url) {
+    throw mwError('CONFIG_INVALID', `${source}: /store/url: redis needs a url (or --redis / MESHWARD_REDIS_URL)`);
+  }
+  return config;
+}

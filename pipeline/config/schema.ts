@@ -1,0 +1,107 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+const Listen = Type.String({ pattern: '^[^:]+:\\d{1,5}$', description: 'host:port to listen on' });
+
+export const BusConfig = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('memory'), Type.Literal('kafka')], { default: 'memory', description: 'memory (embedded) or kafka' }),
+    brokers: Type.Array(Type.String(), { default: [], description: 'Kafka bootstrap brokers host:port' }),
+    client_id: Type.String({ default: 'meshward' }),
+    partitions: Type.Integer({ minimum: 1, maximum: 1024, default: 4, description: 'in-process bus partitions per topic' }),
+    max_backlog_per_partition: Type.Integer({ minimum: 100, default: 200_000, description: 'in-process bus: uncommitted messages per partition before 429' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const StoreConfig = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory' }),
+    url: Type.Optional(Type.String({ description: 'redis://host:port/db' })),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const SensorTokenConfig = Type.Object(
+  { id: Type.String({ minLength: 1 }), token: Type.String({ minLength: 16 }) },
+  { additionalProperties: false },
+);
+
+export const CollectorConfig = Type.Object(
+  {
+    listen: Type.String({ ...Listen, default: '127.0.0.1:7071' }),
+    body_limit_bytes: Type.Integer({ minimum: 1024, default: 5 * 1024 * 1024 }),
+    max_records_per_request: Type.Integer({ minimum: 1, default: 10_000 }),
+    max_future_skew_seconds: Type.Integer({ minimum: 0, default: 600 }),
+    sensor_tokens: Type.Array(SensorTokenConfig, { default: [], description: 'inline sensor tokens (prefer the file)' }),
+    sensor_tokens_file: Type.Optional(Type.String({ description: 'file of "<sensor-id> <token>" lines' })),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const ApiKeyConfig = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    key: Type.String({ minLength: 16 }),
+    role: Type.Union([Type.Literal('viewer'), Type.Literal('responder'), Type.Literal('admin')]),
+  },
+  { additionalProperties: false },
+);
+
+export const ApiConfig = Type.Object(
+  {
+    listen: Type.String({ ...Listen, default: '127.0.0.1:7070' }),
+    api_keys: Type.Array(ApiKeyConfig, { default: [] }),
+    api_keys_file: Type.Optional(Type.String({ description: 'file of "<name> <role> <key>" lines' })),
+    oidc: Type.Optional(
+      Type.Object(
+        {
+          issuer: Type.String(),
+          audience: Type.String(),
+          jwks_url: Type.Optional(Type.String()),
+          roles_claim: Type.String({ default: 'meshward_roles' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const CorrelatorConfig = Type.Object(
+  {
+    window_seconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+    lateness_seconds: Type.Integer({ minimum: 0, maximum: 600, default: 5 }),
+    endpoint_series: Type.Boolean({ default: true }),
+    max_series_per_partition: Type.Integer({ minimum: 10, default: 50_000 }),
+    resolve_after_minutes: Type.Number({ minimum: 0.1, default: 10 }),
+    checkpoint_interval_ms: Type.Integer({ minimum: 100, default: 5000 }),
+    group_id: Type.String({ default: 'meshward-correlator' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const MeshwardConfig = Type.Object(
+  {
+    data_dir: Type.String({ default: '.data', description: 'embedded mode: where alerts and state survive restarts' }),
+    log_level: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info' },
+    ),
+    bus: BusConfig,
+    store: StoreConfig,
+    collector: CollectorConfig,
+    api: ApiConfig,
+    correlator: CorrelatorConfig,
+    /** detector type → its config (validated by the detector's own schema); absent = the default set */
+    detectors: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    /** sink name (`type` or `type/name`) → its config */
+    sinks: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    /** receivers beyond the collector's HTTP endpoint (syslog, kong_http_log, idp) */
+    receivers: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    /** policy actions: `policy_file`, guardrails, and adapters (`idp/…`, `gateways/…`) */
+    actions: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+export type MeshwardConfig = Static<typeof MeshwardConfig>;

@@ -1,0 +1,125 @@
+import type { Alert, AlertSignal, Severity } from '../core/alert.js';
+import { stableId } from '../core/ids.js';
+
+const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
+const MAX_EVIDENCE = 50;
+
+export interface AlertManagerOptions {
+  /** an open alert not refreshed for this long (event time) is resolved (default 10 min) */
+  resolveAfterMs?: number;
+  /** cap on open alerts per shard; past it the oldest-updated is resolved early (default 10,000) */
+  maxOpen?: number;
+}
+
+/**
+ * Groups detector signals into alerts: one open alert per (kind, service, endpoint, subject), refreshed by repeated
+ * firing, resolved when the condition has been quiet long enough. Ids derive from the grouping key and the first
+ * firing's event time, so a replay of the same records yields the same alerts (no duplicates after a crash).
+ */
+export class AlertManager {
+  private readonly open = new Map<string, Alert>();
+  private readonly changed = new Map<string, Alert>();
+  private readonly resolveAfterMs: number;
+  private readonly maxOpen: number;
+
+  constructor(opts: AlertManagerOptions = {}) {
+    this.resolveAfterMs = opts.resolveAfterMs ?? 10 * 60_000;
+    this.maxOpen = opts.maxOpen ?? 10_000;
+  }
+
+  static groupKey(s: { kind: string; service: string; endpoint?: string; subject?: { type: string; value: string } }): string {
+    return `${s.kind}\u0000${s.service}\u0000${s.endpoint ?? ''}\u0000${s.subject?.type ?? ''}\u0000${s.subject?.value ?? ''}`;
+  }
+
+  signal(s: AlertSignal): void {
+    const key = AlertManager.groupKey(s);
+    const existing = this.open.get(key);
+    if (existing) {
+      existing.lastSeen = Math.max(existing.lastSeen, s.at);
+      existing.updatedAt = existing.lastSeen;
+      existing.count++;
+      if (SEVERITY_RANK[s.severity] > SEVERITY_RANK[existing.severity]) existing.severity = s.severity;
+      existing.summary = s.summary;
+      if (s.expected !== undefined) existing.expected = s.expected;
+      if (s.observed !== undefined) existing.observed = s.observed;
+      existing.evidence.metrics = { ...s.metrics };
+      const ids = existing.evidence.recordIds;
+      for (const id of s.recordIds) {
+        if (ids.length >= MAX_EVIDENCE) break;
+        if (!ids.includes(id)) ids.push(id);
+      }
+      if (s.labels) existing.labels = { ...existing.labels, ...s.labels };
+      this.changed.set(existing.id, existing);
+      return;
+    }
+    if (this.open.size >= this.maxOpen) this.evictOldest();
+    const alert: Alert = {
+      v: 1,
+      id: stableId('alr', s.kind, s.service, s.endpoint, s.subject?.type, s.subject?.value, s.at),
+      kind: s.kind,
+      severity: s.severity,
+      state: 'open',
+      service: s.service,
+      ...(s.endpoint !== undefined ? { endpoint: s.endpoint } : {}),
+      ...(s.subject ? { subject: { ...s.subject } } : {}),
+      firstSeen: s.at,
+      lastSeen: s.at,
+      count: 1,
+      summary: s.summary,
+      ...(s.expected !== undefined ? { expected: s.expected } : {}),
+      ...(s.observed !== undefined ? { observed: s.observed } : {}),
+      evidence: { recordIds: s.recordIds.slice(0, MAX_EVIDENCE), metrics: { ...s.metrics } },
+      ...(s.labels ? { labels: { ...s.labels } } : {}),
+      updatedAt: s.at,
+    };
+    this.open.set(key, alert);
+    this.changed.set(alert.id, alert);
+  }
+
+  /** resolves alerts quiet since before `watermark - resolveAfter` */
+  sweep(watermark: number): void {
+    for (const [key, a] of this.open) {
+      if (a.lastSeen < watermark - this.resolveAfterMs) this.resolve(key, a, watermark);
+    }
+  }
+
+  private resolve(key: string, a: Alert, at: number): void {
+    a.state = 'resolved';
+    a.updatedAt = Math.max(at, a.lastSeen);
+    this.open.delete(key);
+    this.changed.set(a.id, a);
+  }
+
+  private evictOldest(): void {
+    let oldestKey: string | undefined;
+    let oldest: Alert | undefined;
+    for (const [k, a] of this.open) {
+      if (!oldest || a.lastSeen < oldest.lastSeen) {
+        oldest = a;
+        oldestKey = k;
+      }
+    }
+    if (oldestKey && oldest) this.resolve(oldestKey, oldest, oldest.lastSeen);
+  }
+
+  /** alerts created or changed since the last call (copies, safe to serialise later) */
+  drain(): Alert[] {
+    const out = [...this.changed.values()].map((a) => structuredClone(a));
+    this.changed.clear();
+    return out;
+  }
+
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  snapshot(): Alert[] {
+    return [...this.open.values()].map((a) => structuredClone(a));
+  }
+
+  restore(alerts: Alert[]): void {
+    this.open.clear();
+    this.changed.clear();
+    for (const a of alerts) this.open.set(AlertManager.groupKey(a), structuredClone(a));
+  }
+}

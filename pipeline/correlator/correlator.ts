@@ -1,0 +1,191 @@
+import { context } from '@opentelemetry/api';
+import { TOPICS, type Bus, type BusBatch, type Subscription } from '../bus/bus.js';
+import type { Alert } from '../core/alert.js';
+import type { Logger } from '../core/logger.js';
+import { counter, gauge } from '../core/metrics.js';
+import type { ApiCallRecord } from '../core/record.js';
+import { contextFromHeaders, inSpan } from '../core/tracing.js';
+import type { Detector } from '../detectors/detector.js';
+import type { Store } from '../store/store.js';
+import { EvidenceKeeper } from './evidence-keeper.js';
+import { MetricsWriter } from './metrics-writer.js';
+import { Shard, type ShardOptions, type ShardSnapshot } from './shard.js';
+
+export interface CorrelatorOptions {
+  bus: Bus;
+  store: Store;
+  logger: Logger;
+  /** a fresh set of detectors for one shard (partition) */
+  createDetectors: () => Detector[];
+  shard?: ShardOptions;
+  groupId?: string;
+  /** checkpoint a partition's state (and commit its offset) at most this often (default 5 s) */
+  checkpointIntervalMs?: number;
+  /** ... or after this many records (default 50,000) */
+  checkpointRecords?: number;
+  /** called with every alert change after it is published (embedded mode wires sinks here) */
+  onAlerts?: (alerts: Alert[]) => void;
+}
+
+interface PartitionState {
+  shard: Shard;
+  evidence: EvidenceKeeper;
+  /** offsets below this are already in the state (restored from a checkpoint) */
+  nextOffset: number;
+  sinceCheckpoint: number;
+  lastCheckpointAt: number;
+}
+
+const consumed = counter('meshward_correlator_records_total', 'records processed by the correlator');
+const badRecords = counter('meshward_correlator_bad_records_total', 'bus messages that were not records (skipped, counted)');
+const alertsOut = counter('meshward_correlator_alerts_published_total', 'alert changes published');
+const checkpoints = counter('meshward_correlator_checkpoints_total', 'partition state checkpoints written');
+const seriesGauge = gauge('meshward_correlator_series', 'RED series tracked', ['partition']);
+const lagGauge = gauge('meshward_correlator_lag', 'records not yet committed by the correlator group', ['partition']);
+
+export const checkpointKey = (group: string, topic: string, partition: number) => `ckpt:${group}:${topic}:${partition}`;
+
+/**
+ * The correlator: consumes records, keeps one Shard per assigned partition, publishes alert changes, writes closed
+ * windows to the store, and checkpoints each partition's state before committing its offset. A crash or a
+ * rebalance replays from the checkpoint; alerts are deterministic, so the replay yields the same alert ids.
+ */
+export class Correlator {
+  private readonly partitions = new Map<number, PartitionState>();
+  private readonly groupId: string;
+  private readonly writer: MetricsWriter;
+  private sub?: Subscription;
+  private lagTimer?: NodeJS.Timeout;
+
+  constructor(private readonly opts: CorrelatorOptions) {
+    this.groupId = opts.groupId ?? 'meshward-correlator';
+    this.writer = new MetricsWriter(opts.store);
+  }
+
+  async start(): Promise<void> {
+    this.sub = await this.opts.bus.subscribe({
+      groupId: this.groupId,
+      topics: [TOPICS.calls],
+      fromBeginning: true,
+      onBatch: (b) => this.onBatch(b),
+      onAssign: async (tps) => {
+        for (const tp of tps) await this.load(tp.partition);
+      },
+      onRevoke: async (tps) => {
+        for (const tp of tps) {
+          const p = this.partitions.get(tp.partition);
+          if (p) await this.checkpoint(tp.partition, p);
+          this.partitions.delete(tp.partition);
+        }
+      },
+    });
+    this.lagTimer = setInterval(() => void this.reportLag(), 5000);
+    this.lagTimer.unref();
+  }
+
+  private async load(partition: number): Promise<PartitionState> {
+    const shard = new Shard(this.opts.createDetectors(), this.opts.shard);
+    const raw = await this.opts.store.get(checkpointKey(this.groupId, TOPICS.calls, partition));
+    let nextOffset = 0;
+    if (raw) {
+      const ck = JSON.parse(raw) as { nextOffset: number; state: ShardSnapshot };
+      shard.restore(ck.state);
+      nextOffset = ck.nextOffset;
+      this.opts.logger.info({ partition, nextOffset }, 'restored partition state from checkpoint');
+    }
+    const state: PartitionState = { shard, evidence: new EvidenceKeeper(), nextOffset, sinceCheckpoint: 0, lastCheckpointAt: Date.now() };
+    this.partitions.set(partition, state);
+    return state;
+  }
+
+  private async onBatch(batch: BusBatch): Promise<boolean> {
+    const state = this.partitions.get(batch.partition) ?? (await this.load(batch.partition));
+    const first = batch.messages[0];
+    const parent = first ? contextFromHeaders(first.headers) : context.active();
+    return inSpan('meshward.consume', { partition: batch.partition, 'meshward.records': batch.messages.length }, async () => {
+      let last = -1;
+      let n = 0;
+      for (const m of batch.messages) {
+        const offset = Number(m.offset);
+        last = offset;
+        if (offset < state.nextOffset) continue; // already part of the restored state
+        let record: ApiCallRecord;
+        try {
+          record = JSON.parse(m.value.toString('utf8')) as ApiCallRecord;
+        } catch {
+          badRecords.inc();
+          continue;
+        }
+        if (typeof record?.ts !== 'number' || typeof record.service !== 'string') {
+          badRecords.inc();
+          continue;
+        }
+        state.shard.process(record);
+        state.evidence.keep(record);
+        n++;
+      }
+      consumed.inc(n);
+      if (last >= state.nextOffset) state.nextOffset = last + 1;
+      state.sinceCheckpoint += n;
+      const out = state.shard.drain();
+      await inSpan('meshward.detect.publish', { alerts: out.alerts.length, windows: out.windows.length }, async () => {
+        if (out.alerts.length > 0) {
+          await state.evidence.save(this.opts.store, out.alerts);
+          await this.opts.bus.publish(
+            TOPICS.alerts,
+            out.alerts.map((a) => ({ key: a.id, value: JSON.stringify(a) })),
+          );
+          alertsOut.inc(out.alerts.length);
+          this.opts.onAlerts?.(out.alerts);
+        }
+        if (out.windows.length > 0) await this.writer.write(out.windows);
+      });
+      seriesGauge.set({ partition: String(batch.partition) }, state.shard.stats().series);
+      const due =
+        state.sinceCheckpoint >= (this.opts.checkpointRecords ?? 50_000) ||
+        Date.now() - state.lastCheckpointAt >= (this.opts.checkpointIntervalMs ?? 5_000);
+      if (!due) return false;
+      await this.checkpoint(batch.partition, state);
+      return true;
+    }, parent);
+  }
+
+  private async checkpoint(partition: number, state: PartitionState): Promise<void> {
+    const value = JSON.stringify({ nextOffset: state.nextOffset, state: state.shard.snapshot() });
+    await this.opts.store.set(checkpointKey(this.groupId, TOPICS.calls, partition), value);
+    await this.opts.store.flush();
+    state.sinceCheckpoint = 0;
+    state.lastCheckpointAt = Date.now();
+    checkpoints.inc();
+  }
+
+  private async reportLag(): Promise<void> {
+    try {
+      for (const l of (await this.sub?.lag()) ?? []) lagGauge.set({ partition: String(l.partition) }, l.lag);
+    } catch {
+      // lag is best effort; the bus reports its own health
+    }
+  }
+
+  stats(): { partitions: number; series: number; openAlerts: number } {
+    let series = 0;
+    let openAlerts = 0;
+    for (const p of this.partitions.values()) {
+      const s = p.shard.stats();
+      series += s.series;
+      openAlerts += s.openAlerts;
+    }
+    return { partitions: this.partitions.size, series, openAlerts };
+  }
+
+  /** checkpoints every partition, then stops consuming; safe to call twice */
+  async close(): Promise<void> {
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    const sub = this.sub;
+    this.sub = undefined;
+    if (!sub) return;
+    await sub.close();
+    for (const [partition, state] of this.partitions) await this.checkpoint(partition, state);
+    this.partitions.clear();
+  }
+}

@@ -1,0 +1,66 @@
+import type { WindowMetrics } from '../detectors/detector.js';
+import type { Store } from '../store/store.js';
+
+/** store keys of the RED time series the analyst API reads */
+export const seriesKey = (service: string, endpoint?: string) => (endpoint ? `win:${service}|${endpoint}` : `win:${service}`);
+export const SERVICES_KEY = 'services';
+export const endpointsKey = (service: string) => `endpoints:${service}`;
+
+export interface StoredWindow {
+  start: number;
+  count: number;
+  errors: number;
+  rate: number;
+  errorRatio: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export interface SeriesSummary extends StoredWindow {
+  service: string;
+  endpoint?: string;
+  lastWindow: number;
+}
+
+/**
+ * Persists closed windows so the analyst API (possibly another process) can chart them, and keeps one summary row
+ * per service and endpoint. Old windows are trimmed past the retention.
+ */
+export class MetricsWriter {
+  constructor(
+    private readonly store: Store,
+    private readonly retentionMs = 7 * 24 * 3_600_000,
+  ) {}
+
+  async write(windows: WindowMetrics[]): Promise<void> {
+    const ops: Promise<unknown>[] = [];
+    for (const w of windows) {
+      const stored: StoredWindow = {
+        start: w.start,
+        count: w.count,
+        errors: w.errors,
+        rate: round(w.rate),
+        errorRatio: round(w.errorRatio),
+        p50: w.p50,
+        p95: w.p95,
+        p99: w.p99,
+      };
+      const key = seriesKey(w.service, w.endpoint);
+      ops.push(this.store.zadd(key, w.start, JSON.stringify(stored)));
+      const summary: SeriesSummary = { service: w.service, ...(w.endpoint ? { endpoint: w.endpoint } : {}), ...stored, lastWindow: w.start };
+      if (w.endpoint) ops.push(this.store.hset(endpointsKey(w.service), w.endpoint, JSON.stringify(summary)));
+      else ops.push(this.store.hset(SERVICES_KEY, w.service, JSON.stringify(summary)));
+      // trim once an hour of event time per series
+      if (w.start % 3_600_000 === 0) ops.push(this.trim(key, w.start - this.retentionMs));
+    }
+    await Promise.all(ops);
+  }
+
+  private async trim(key: string, before: number): Promise<void> {
+    const old = await this.store.zrange(key, Number.NEGATIVE_INFINITY, before);
+    await Promise.all(old.map((m) => this.store.zrem(key, m)));
+  }
+}
+
+const round = (v: number) => Math.round(v * 1e4) / 1e4;

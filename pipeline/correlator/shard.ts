@@ -1,0 +1,191 @@
+import type { Alert, AlertSignal } from '../core/alert.js';
+import type { ApiCallRecord } from '../core/record.js';
+import type { Detector, DetectorContext, WindowMetrics } from '../detectors/detector.js';
+import { templatePath } from '../inventory/path-template.js';
+import { AlertManager, type AlertManagerOptions } from './alert-manager.js';
+import { type SeriesSnapshot, SeriesWindow } from './series-window.js';
+
+export interface ShardOptions extends AlertManagerOptions {
+  /** window width (default 60 s) */
+  windowMs?: number;
+  /** how far behind the newest record a window stays open for late records (default 5 s) */
+  latenessMs?: number;
+  /** endpoint-level series as well as service-level (default true) */
+  endpointSeries?: boolean;
+  /** cap on tracked series in this shard (default 50,000) */
+  maxSeries?: number;
+  /** a series quiet this long (event time) is dropped (default 1 h); quiet windows before that count as zero */
+  idleMs?: number;
+}
+
+export interface ShardSnapshot {
+  v: 1;
+  watermark: number;
+  closedUpTo: number;
+  series: SeriesSnapshot[];
+  detectors: Record<string, unknown>;
+  alerts: Alert[];
+}
+
+export interface ShardOutput {
+  alerts: Alert[];
+  windows: WindowMetrics[];
+}
+
+export interface ShardStats {
+  series: number;
+  openAlerts: number;
+  lateRecords: number;
+  evictedSeries: number;
+}
+
+const isError = (status: number) => status >= 500 || status === 0;
+
+/**
+ * The correlator state of one partition: RED windows per service and endpoint, the detectors, and the alert manager.
+ * Event time only (record timestamps), so the same records in the same order always give the same alerts.
+ */
+export class Shard {
+  private readonly windowMs: number;
+  private readonly latenessMs: number;
+  private readonly endpointSeries: boolean;
+  private readonly maxSeries: number;
+  private readonly idleMs: number;
+  private readonly series = new Map<string, SeriesWindow>();
+  private readonly alerts: AlertManager;
+  private readonly observers: Detector[];
+  private readonly windowed: Detector[];
+  private readonly closedWindows: WindowMetrics[] = [];
+  private readonly ctx: DetectorContext;
+  private watermark = 0;
+  private closedUpTo = 0;
+  private lateRecords = 0;
+  private evictedSeries = 0;
+
+  constructor(
+    readonly detectors: Detector[],
+    opts: ShardOptions = {},
+  ) {
+    this.windowMs = opts.windowMs ?? 60_000;
+    this.latenessMs = opts.latenessMs ?? 5_000;
+    this.endpointSeries = opts.endpointSeries ?? true;
+    this.maxSeries = opts.maxSeries ?? 50_000;
+    this.idleMs = opts.idleMs ?? 3_600_000;
+    this.alerts = new AlertManager(opts);
+    this.observers = detectors.filter((d) => typeof d.observe === 'function');
+    this.windowed = detectors.filter((d) => typeof d.onWindow === 'function');
+    const alerts = this.alerts;
+    this.ctx = {
+      emit: (s: AlertSignal) => alerts.signal(s),
+      endpointOf: endpointOf,
+    };
+  }
+
+  process(r: ApiCallRecord): void {
+    if (r.ts > this.watermark) {
+      this.watermark = r.ts;
+      const boundary = Math.floor((this.watermark - this.latenessMs) / this.windowMs) * this.windowMs;
+      if (boundary > this.closedUpTo) this.closeUpTo(boundary);
+    }
+    const err = isError(r.status);
+    this.addTo(r.service, undefined, r, err);
+    if (this.endpointSeries) this.addTo(r.service, endpointOf(r), r, err);
+    for (let i = 0; i < this.observers.length; i++) this.observers[i].observe?.(r, this.ctx);
+  }
+
+  private addTo(service: string, endpoint: string | undefined, r: ApiCallRecord, err: boolean): void {
+    const key = endpoint === undefined ? service : `${service}\u0000${endpoint}`;
+    let s = this.series.get(key);
+    const start = Math.floor(r.ts / this.windowMs) * this.windowMs;
+    if (s === undefined) {
+      if (this.series.size >= this.maxSeries) this.evictIdlest();
+      s = new SeriesWindow(service, endpoint, Math.max(start, this.closedUpTo));
+      this.series.set(key, s);
+    }
+    if (r.ts < s.start) {
+      this.lateRecords++;
+      return;
+    }
+    if (r.ts >= s.start + this.windowMs) this.roll(s, start);
+    s.add(r.ts, r.durationMs, err, r.id);
+  }
+
+  /** closes the series' windows up to (not including) `until`, quiet ones as zero windows */
+  private roll(s: SeriesWindow, until: number): void {
+    const maxGap = 60;
+    let emitted = 0;
+    while (s.start + this.windowMs <= until) {
+      const w = s.close(this.windowMs, s.start + this.windowMs);
+      this.onWindow(w);
+      if (++emitted >= maxGap && s.start + this.windowMs <= until) {
+        s.start = until; // a long silence: skip the rest of the gap
+        break;
+      }
+    }
+  }
+
+  private onWindow(w: WindowMetrics): void {
+    this.closedWindows.push(w);
+    for (let i = 0; i < this.windowed.length; i++) this.windowed[i].onWindow?.(w, this.ctx);
+  }
+
+  private closeUpTo(boundary: number): void {
+    this.closedUpTo = boundary;
+    for (const [key, s] of this.series) {
+      if (s.lastTs < boundary - this.idleMs) {
+        this.series.delete(key);
+        continue;
+      }
+      if (s.start + this.windowMs <= boundary) this.roll(s, boundary);
+    }
+    this.alerts.sweep(this.watermark);
+  }
+
+  private evictIdlest(): void {
+    // drop the quietest tenth: amortises the scan over many insertions
+    const byLast = [...this.series.entries()].sort((a, b) => a[1].lastTs - b[1].lastTs);
+    const n = Math.max(1, Math.floor(byLast.length / 10));
+    for (let i = 0; i < n; i++) this.series.delete(byLast[i][0]);
+    this.evictedSeries += n;
+  }
+
+  /** alerts changed and windows closed since the last drain */
+  drain(): ShardOutput {
+    const windows = this.closedWindows.splice(0);
+    return { alerts: this.alerts.drain(), windows };
+  }
+
+  stats(): ShardStats {
+    return { series: this.series.size, openAlerts: this.alerts.openCount, lateRecords: this.lateRecords, evictedSeries: this.evictedSeries };
+  }
+
+  snapshot(): ShardSnapshot {
+    const detectors: Record<string, unknown> = {};
+    for (const d of this.detectors) detectors[d.type] = d.snapshot();
+    return {
+      v: 1,
+      watermark: this.watermark,
+      closedUpTo: this.closedUpTo,
+      series: [...this.series.values()].map((s) => s.snapshot()),
+      detectors,
+      alerts: this.alerts.snapshot(),
+    };
+  }
+
+  restore(snap: ShardSnapshot): void {
+    this.watermark = snap.watermark;
+    this.closedUpTo = snap.closedUpTo;
+    this.series.clear();
+    for (const s of snap.series) {
+      const key = s.endpoint === undefined ? s.service : `${s.service}\u0000${s.endpoint}`;
+      this.series.set(key, SeriesWindow.restore(s));
+    }
+    for (const d of this.detectors) if (snap.detectors[d.type] !== undefined) d.restore(snap.detectors[d.type]);
+    this.alerts.restore(snap.alerts);
+  }
+}
+
+/** the endpoint identity of a record: `METHOD /route/template` */
+export function endpointOf(r: ApiCallRecord): string {
+  return `${r.method} ${r.route ?? templatePath(r.path)}`;
+}

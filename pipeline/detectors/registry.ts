@@ -1,0 +1,47 @@
+import { Value } from '@sinclair/typebox/value';
+import { mwError } from '../core/errors.js';
+import type { Detector, DetectorFactory } from './detector.js';
+
+/** every detector type meshward knows; a config enables them by type id */
+const FACTORIES: DetectorFactory<unknown>[] = [];
+
+export function registerDetector(f: DetectorFactory<unknown>): void {
+  if (FACTORIES.some((x) => x.type === f.type)) throw new Error(`detector type ${f.type} registered twice`);
+  FACTORIES.push(f);
+}
+
+export function detectorFactories(): readonly DetectorFactory<unknown>[] {
+  return FACTORIES;
+}
+
+export interface CompiledDetectors {
+  types: string[];
+  /** a fresh set for one shard */
+  create(): Detector[];
+}
+
+/**
+ * Validates the `detectors:` section against each factory's schema (fail fast, naming the key) and returns a
+ * constructor of per-shard detector sets. Absent section = every registered detector with its defaults.
+ * A detector can be turned off with `enabled: false` or `null`.
+ */
+export function compileDetectors(section: Record<string, unknown> | undefined): CompiledDetectors {
+  const chosen: { factory: DetectorFactory<unknown>; config: unknown }[] = [];
+  const entries = section ?? Object.fromEntries(FACTORIES.map((f) => [f.type, {}]));
+  for (const [type, raw] of Object.entries(entries)) {
+    const factory = FACTORIES.find((f) => f.type === type);
+    if (!factory) throw mwError('CONFIG_INVALID', `/detectors/${type}: unknown detector type (known: ${FACTORIES.map((f) => f.type).join(', ')})`);
+    if (raw === null || (typeof raw === 'object' && (raw as { enabled?: unknown }).enabled === false)) continue;
+    const { enabled: _ignored, ...rest } = (raw ?? {}) as Record<string, unknown>;
+    const config = Value.Default(factory.configSchema, { ...structuredClone(factory.defaultConfig as object), ...rest });
+    const errors = [...Value.Errors(factory.configSchema, config)].slice(0, 5);
+    if (errors.length > 0) {
+      throw mwError('CONFIG_INVALID', errors.map((e) => `/detectors/${type}${e.path}: ${e.message}`).join('; '));
+    }
+    chosen.push({ factory, config });
+  }
+  return {
+    types: chosen.map((c) => c.factory.type),
+    create: () => chosen.map((c) => c.factory.create(c.config)),
+  };
+}
