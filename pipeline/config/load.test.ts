@@ -12,12 +12,12 @@ describe('config', () => {
   it('names the bad key', () => {
     expect(() => resolveConfig({ collector: { listen: 7 } })).toThrow(/\/collector\/listen/);
     expect(() => resolveConfig({ colector: {} })).toThrow(/colector/);
-    expect(() => resolveConfig({ bus: { kind: 'kafka' } })).toThrow(/\/bus\/brokers/);
+    expect(() => resolveConfig({ bus: { kind: 'kafka' } })).toThrow(/\/bus\/kafka\/brokers/);
   });
 
   it('applies overrides: --kafka and --redis switch to the distributed engines', () => {
     const c = resolveConfig({}, { kafka: 'a:9092,b:9092', redis: 'redis://x:6379' });
-    expect(c.bus).toMatchObject({ kind: 'kafka', brokers: ['a:9092', 'b:9092'] });
+    expect(c.bus).toMatchObject({ kind: 'kafka', kafka: { brokers: ['a:9092', 'b:9092'], idempotent: true } });
     expect(c.store).toMatchObject({ kind: 'redis', url: 'redis://x:6379' });
   });
 

@@ -56,7 +56,11 @@ export function resolveConfig(doc: Record<string, unknown>, overrides: ConfigOve
     if (v === undefined || v === null) cfg[name] = {};
     return cfg[name] as Record<string, unknown>;
   };
-  if (overrides.kafka) Object.assign(section('bus'), { kind: 'kafka', brokers: overrides.kafka.split(',').map((s) => s.trim()) });
+  if (overrides.kafka) {
+    const bus = section('bus');
+    const kafka = (bus.kafka ?? {}) as Record<string, unknown>;
+    Object.assign(bus, { kind: 'kafka', kafka: { ...kafka, brokers: overrides.kafka.split(',').map((s) => s.trim()) } });
+  }
   if (overrides.redis) Object.assign(section('store'), { kind: 'redis', url: overrides.redis });
   if (overrides.dataDir) cfg.data_dir = overrides.dataDir;
   if (overrides.apiListen) section('api').listen = overrides.apiListen;
@@ -68,8 +72,8 @@ export function resolveConfig(doc: Record<string, unknown>, overrides: ConfigOve
     throw mwError('CONFIG_INVALID', `${source}: ${lines.join('; ')}`, { errors: lines });
   }
   const config = withDefaults as MeshwardConfig;
-  if (config.bus.kind === 'kafka' && config.bus.brokers.length === 0) {
-    throw mwError('CONFIG_INVALID', `${source}: /bus/brokers: kafka needs at least one broker (or --kafka / MESHWARD_KAFKA_BROKERS)`);
+  if (config.bus.kind === 'kafka' && !config.bus.kafka) {
+    throw mwError('CONFIG_INVALID', `${source}: /bus/kafka/brokers: kafka needs at least one broker (or --kafka / MESHWARD_KAFKA_BROKERS)`);
   }
   if (config.store.kind === 'redis' && !config.store.url) {
     throw mwError('CONFIG_INVALID', `${source}: /store/url: redis needs a url (or --redis / MESHWARD_REDIS_URL)`);

@@ -1,12 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { KafkaBusConfigSchema } from '../bus/kafka-config.js';
 
 const Listen = Type.String({ pattern: '^[^:]+:\\d{1,5}$', description: 'host:port to listen on' });
 
 export const BusConfig = Type.Object(
   {
     kind: Type.Union([Type.Literal('memory'), Type.Literal('kafka')], { default: 'memory', description: 'memory (embedded) or kafka' }),
-    brokers: Type.Array(Type.String(), { default: [], description: 'Kafka bootstrap brokers host:port' }),
-    client_id: Type.String({ default: 'meshward' }),
+    kafka: Type.Optional(KafkaBusConfigSchema),
     partitions: Type.Integer({ minimum: 1, maximum: 1024, default: 4, description: 'in-process bus partitions per topic' }),
     max_backlog_per_partition: Type.Integer({ minimum: 100, default: 200_000, description: 'in-process bus: uncommitted messages per partition before 429' }),
   },

@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MeshwardConfig } from '../config/schema.js';
+import type { RoleDeps, RunningRole } from './roles.js';
+
+interface DemoCredentials {
+  sensorToken: string;
+  adminKey: string;
+  viewerKey: string;
+}
+
+/**
+ * First-run defaults for `meshward start --demo`: when the config names no sensor tokens or API keys, generate them
+ * once into `<data_dir>/demo-credentials.json` (mode 0600) so restarts keep working with the same keys.
+ */
+export function prepareDemo(config: MeshwardConfig): MeshwardConfig {
+  mkdirSync(config.data_dir, { recursive: true });
+  const file = join(config.data_dir, 'demo-credentials.json');
+  let creds: DemoCredentials;
+  if (existsSync(file)) creds = JSON.parse(readFileSync(file, 'utf8')) as DemoCredentials;
+  else {
+    const secret = () => randomBytes(24).toString('base64url');
+    creds = { sensorToken: secret(), adminKey: secret(), viewerKey: secret() };
+    writeFileSync(file, JSON.stringify(creds, null, 2), { mode: 0o600 });
+  }
+  const next = structuredClone(config);
+  if (next.collector.sensor_tokens.length === 0 && !next.collector.sensor_tokens_file) {
+    next.collector.sensor_tokens = [{ id: 'demo-sensor', token: creds.sensorToken }];
+  }
+  if (next.api.api_keys.length === 0 && !next.api.api_keys_file && !next.api.oidc) {
+    next.api.api_keys = [
+      { name: 'demo-admin', role: 'admin', key: creds.adminKey },
+      { name: 'demo-viewer', role: 'viewer', key: creds.viewerKey },
+    ];
+  }
+  return next;
+}
+
+export interface DemoTraffic extends RunningRole {
+  banner(apiUrl: string): string;
+}
+
+export function demoCredentialsFile(config: MeshwardConfig): string {
+  return join(config.data_dir, 'demo-credentials.json');
+}
+
+export async function startDemoTraffic(deps: RoleDeps, collectorUrl: string): Promise<DemoTraffic> {
+  const { startLiveTraffic } = await import('./live-traffic.js');
+  const token = deps.config.collector.sensor_tokens[0]?.token ?? '';
+  const traffic = startLiveTraffic({ collectorUrl, token, logger: deps.logger });
+  const credsFile = demoCredentialsFile(deps.config);
+  return {
+    name: 'demo-traffic',
+    close: () => traffic.stop(),
+    banner: (apiUrl) =>
+      [
+        'meshward is running (embedded, demo traffic on)',
+        `  analyst API and console: ${apiUrl}/`,
+        `  API docs:                ${apiUrl}/docs`,
+        `  collector:               ${collectorUrl}/v1/records`,
+        `  credentials:             ${credsFile} (adminKey for the console; sensorToken for sensors)`,
+        '  Ctrl-C stops; alerts and state are kept in the data directory.',
+        '',
+      ].join('\n'),
+  };
+}

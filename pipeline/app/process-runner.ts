@@ -1,0 +1,84 @@
+import type { Bus } from '../bus/bus.js';
+import type { ConfigOverrides } from '../config/load.js';
+import { envOverrides, loadConfig } from '../config/load.js';
+import type { MeshwardConfig } from '../config/schema.js';
+import { MeshwardError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { enableDefaultMetrics } from '../core/metrics.js';
+import type { Store } from '../store/store.js';
+import { openBus, openStore } from './engines.js';
+import type { RoleDeps, RunningRole } from './roles.js';
+
+export interface ProcessOptions {
+  config?: string;
+  overrides?: ConfigOverrides;
+  /** adjust the loaded config before anything starts (e.g. demo defaults) */
+  prepare?: (config: MeshwardConfig) => MeshwardConfig;
+}
+
+/**
+ * Runs one meshward process: config (fail fast) → engines → roles, then waits for SIGINT/SIGTERM and shuts down in
+ * reverse order (roles, bus, store), flushing state. Errors after start are logged, never fatal.
+ */
+export async function runProcess(
+  name: string,
+  opts: ProcessOptions,
+  start: (deps: RoleDeps) => Promise<RunningRole[]>,
+): Promise<{ roles: RunningRole[]; deps: RoleDeps; shutdown: () => Promise<void> }> {
+  let config: MeshwardConfig;
+  try {
+    config = loadConfig(opts.config, { ...envOverrides(), ...stripUndefined(opts.overrides ?? {}) });
+    if (opts.prepare) config = opts.prepare(config);
+  } catch (err) {
+    failStartup(err);
+  }
+  const logger: Logger = createLogger({ level: config.log_level, name: `meshward-${name}` });
+  enableDefaultMetrics();
+  process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception (kept running)'));
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection (kept running)'));
+
+  let bus: Bus | undefined;
+  let store: Store | undefined;
+  let roles: RunningRole[] = [];
+  try {
+    bus = openBus(config, logger);
+    store = openStore(config);
+    roles = await start({ config, bus, store, logger });
+  } catch (err) {
+    logger.error({ err }, 'startup failed');
+    await Promise.allSettled(roles.map((r) => r.close()));
+    await bus?.close().catch(() => {});
+    await store?.close().catch(() => {});
+    failStartup(err);
+  }
+  const deps: RoleDeps = { config, bus, store, logger };
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      logger.info('shutting down');
+      for (const r of [...roles].reverse()) {
+        await r.close().catch((err) => logger.error({ err, role: r.name }, 'close failed'));
+      }
+      await deps.bus.close().catch((err) => logger.error({ err }, 'bus close failed'));
+      await deps.store.close().catch((err) => logger.error({ err }, 'store close failed'));
+    })();
+    return stopping;
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      void shutdown().then(() => process.exit(0));
+    });
+  }
+  return { roles, deps, shutdown };
+}
+
+function failStartup(err: unknown): never {
+  const e = err as MeshwardError;
+  const msg = err instanceof MeshwardError ? `${e.code}: ${e.message}` : String((err as Error)?.stack ?? err);
+  process.stderr.write(`meshward: ${msg}\n`);
+  process.exit(2);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,151 @@
+import type { FastifyInstance } from 'fastify';
+import { AlertRepository } from '../alerts/alert-repository.js';
+import { alertRoutes } from '../api/alert-routes.js';
+import { createApiServer } from '../api/api-server.js';
+import { ApiAuthenticator, type ApiKey, readApiKeysFile } from '../api/auth.js';
+import { serviceRoutes } from '../api/service-routes.js';
+import { TOPICS, type Bus, type Subscription } from '../bus/bus.js';
+import { createCollectorServer } from '../collector/collector-server.js';
+import { createRecordIngest } from '../collector/record-ingest.js';
+import { readSensorTokensFile, SensorAuth } from '../collector/sensor-auth.js';
+import type { MeshwardConfig } from '../config/schema.js';
+import { Correlator } from '../correlator/correlator.js';
+import { loadEvidence } from '../correlator/evidence-keeper.js';
+import type { Alert } from '../core/alert.js';
+import { mwError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { counter } from '../core/metrics.js';
+import { compileDetectors } from '../detectors/registry.js';
+import type { Store } from '../store/store.js';
+
+export interface RoleDeps {
+  config: MeshwardConfig;
+  bus: Bus;
+  store: Store;
+  logger: Logger;
+}
+
+export interface RunningRole {
+  name: string;
+  url?: string;
+  close(): Promise<void>;
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  return { host: listen.slice(0, i), port: Number(listen.slice(i + 1)) };
+}
+
+async function listen(app: FastifyInstance, where: string): Promise<string> {
+  const { host, port } = parseListen(where);
+  return app.listen({ host, port });
+}
+
+/** the collector: HTTP ingest (and the receivers the config enables) publishing to the bus */
+export async function runCollector({ config, bus, logger }: RoleDeps): Promise<RunningRole> {
+  const tokens = [...config.collector.sensor_tokens];
+  if (config.collector.sensor_tokens_file) tokens.push(...readSensorTokensFile(config.collector.sensor_tokens_file));
+  if (tokens.length === 0) {
+    throw mwError('CONFIG_INVALID', '/collector/sensor_tokens: at least one sensor token is needed (sensor_tokens or sensor_tokens_file)');
+  }
+  const ingest = createRecordIngest({ bus, logger, maxFutureSkewMs: config.collector.max_future_skew_seconds * 1000 });
+  const app = createCollectorServer({
+    ingest,
+    auth: new SensorAuth(tokens),
+    logger,
+    bodyLimit: config.collector.body_limit_bytes,
+    maxRecordsPerRequest: config.collector.max_records_per_request,
+    busHealthy: () => bus.healthy(),
+  });
+  const url = await listen(app, config.collector.listen);
+  logger.info({ url }, 'collector listening');
+  return { name: 'collector', url, close: () => app.close() };
+}
+
+/** the correlator: a member of the correlator consumer group */
+export async function runCorrelator({ config, bus, store, logger }: RoleDeps): Promise<RunningRole & { correlator: Correlator }> {
+  const detectors = compileDetectors(config.detectors);
+  const c = config.correlator;
+  const correlator = new Correlator({
+    bus,
+    store,
+    logger,
+    createDetectors: detectors.create,
+    groupId: c.group_id,
+    checkpointIntervalMs: c.checkpoint_interval_ms,
+    shard: {
+      windowMs: c.window_seconds * 1000,
+      latenessMs: c.lateness_seconds * 1000,
+      endpointSeries: c.endpoint_series,
+      maxSeries: c.max_series_per_partition,
+      resolveAfterMs: c.resolve_after_minutes * 60_000,
+    },
+  });
+  await correlator.start();
+  logger.info({ detectors: detectors.types, bus: bus.kind }, 'correlator started');
+  return { name: 'correlator', correlator, close: () => correlator.close() };
+}
+
+const alertsStored = counter('meshward_api_alert_changes_total', 'alert changes stored for analysts');
+const badAlerts = counter('meshward_api_bad_alert_messages_total', 'alert-topic messages that were not alerts');
+
+/** keeps the analysts' alert store in step with the alerts topic (a consumer group of its own) */
+export async function followAlerts(bus: Bus, alerts: AlertRepository, groupId = 'meshward-api'): Promise<Subscription> {
+  return bus.subscribe({
+    groupId,
+    topics: [TOPICS.alerts],
+    fromBeginning: true,
+    onBatch: async (batch) => {
+      for (const m of batch.messages) {
+        let alert: Alert;
+        try {
+          alert = JSON.parse(m.value.toString('utf8')) as Alert;
+        } catch {
+          badAlerts.inc();
+          continue;
+        }
+        if (typeof alert?.id !== 'string') {
+          badAlerts.inc();
+          continue;
+        }
+        await alerts.upsert(alert);
+        alertsStored.inc();
+      }
+    },
+  });
+}
+
+export interface ApiRoleExtras {
+  /** more route plugins (decisions, inventory, console) */
+  plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
+}
+
+/** the analyst API (and console), fed by the alerts topic */
+export async function runApi({ config, bus, store, logger }: RoleDeps, extras: ApiRoleExtras = {}): Promise<RunningRole & { alerts: AlertRepository }> {
+  const keys: ApiKey[] = [...config.api.api_keys];
+  if (config.api.api_keys_file) keys.push(...readApiKeysFile(config.api.api_keys_file));
+  if (keys.length === 0 && !config.api.oidc) {
+    throw mwError('CONFIG_INVALID', '/api/api_keys: configure API keys (api_keys or api_keys_file) or /api/oidc');
+  }
+  const o = config.api.oidc;
+  const auth = new ApiAuthenticator(keys, o ? { issuer: o.issuer, audience: o.audience, jwksUrl: o.jwks_url, rolesClaim: o.roles_claim } : undefined);
+  const alerts = new AlertRepository(store);
+  const sub = await followAlerts(bus, alerts);
+  const app = await createApiServer({
+    auth,
+    logger,
+    health: () => ({ bus: bus.healthy(), store: store.healthy() }),
+    plugins: [alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }), serviceRoutes(store), ...(extras.plugins ?? [])],
+  });
+  const url = await listen(app, config.api.listen);
+  logger.info({ url }, 'analyst API listening');
+  return {
+    name: 'api',
+    url,
+    alerts,
+    close: async () => {
+      await app.close();
+      await sub.close();
+    },
+  };
+}

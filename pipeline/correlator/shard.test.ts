@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { replay } from './replay.js';
+import { Shard } from './shard.js';
+import { steadyTraffic } from './testdata/records.js';
+import { thresholdDetector } from './testdata/test-detectors.js';
+
+const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
+
+describe('Shard', () => {
+  it('closes service and endpoint windows by event time with templated endpoints and quantiles', () => {
+    const d = thresholdDetector();
+    const shard = new Shard([d]);
+    for (const r of steadyTraffic({ start: T0, minutes: 3, perMinute: 60, services: ['orders'] })) shard.process(r);
+    // the third minute stays open (watermark minus lateness has not passed its end)
+    const service = d.windows.filter((w) => w.endpoint === undefined);
+    expect(service.map((w) => w.start)).toEqual([T0, T0 + 60_000]);
+    expect(service[0]).toMatchObject({ count: 60, errors: 0, rate: 1 });
+    expect(service[0].p50).toBeGreaterThan(19);
+    expect(service[0].p99).toBeLessThan(28);
+    const endpoints = new Set(d.windows.filter((w) => w.endpoint).map((w) => w.endpoint));
+    expect([...endpoints]).toEqual(['GET /v1/items/{id}']);
+  });
+
+  it('emits zero windows for a series that went quiet while others continue', () => {
+    const d = thresholdDetector();
+    const shard = new Shard([d], { endpointSeries: false });
+    const a = steadyTraffic({ start: T0, minutes: 2, perMinute: 10, services: ['quiet'] });
+    const b = steadyTraffic({ start: T0, minutes: 6, perMinute: 10, services: ['busy'] });
+    for (const r of [...a, ...b].sort((x, y) => x.ts - y.ts)) shard.process(r);
+    const quiet = d.windows.filter((w) => w.service === 'quiet');
+    expect(quiet.map((w) => w.count)).toEqual([10, 10, 0, 0, 0]);
+  });
+
+  it('groups repeated firing into one alert, resolves it when quiet, and replays deterministically', async () => {
+    const records = steadyTraffic({
+      start: T0,
+      minutes: 40,
+      perMinute: 20,
+      services: ['orders', 'users'],
+      failing: (s, m) => s === 'orders' && m >= 5 && m < 9,
+    });
+    const run = () => replay(records, { detectors: [thresholdDetector()], resolveAfterMs: 5 * 60_000 });
+    const first = await run();
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatchObject({ kind: 'error_burst', service: 'orders', count: 4, state: 'resolved', firstSeen: T0 + 6 * 60_000 });
+    expect(first[0].evidence.recordIds.length).toBeGreaterThan(0);
+    const second = await run();
+    expect(second).toEqual(first);
+  });
+
+  it('continues identically from a snapshot taken mid-stream', () => {
+    const records = steadyTraffic({ start: T0, minutes: 30, perMinute: 10, services: ['a', 'b'], failing: (_s, m) => m % 7 === 3 });
+    const straight = new Shard([thresholdDetector()]);
+    for (const r of records) straight.process(r);
+    const half = Math.floor(records.length / 2);
+    const before = new Shard([thresholdDetector()]);
+    for (const r of records.slice(0, half)) before.process(r);
+    const beforeOut = before.drain();
+    const restored = new Shard([thresholdDetector()]);
+    restored.restore(JSON.parse(JSON.stringify(before.snapshot())));
+    for (const r of records.slice(half)) restored.process(r);
+    const a = straight.drain();
+    const b = restored.drain();
+    const byId = new Map([...beforeOut.alerts, ...b.alerts].map((x) => [x.id, x]));
+    expect([...byId.values()].sort((x, y) => x.id.localeCompare(y.id))).toEqual([...a.alerts].sort((x, y) => x.id.localeCompare(y.id)));
+    expect(straight.snapshot()).toEqual(restored.snapshot());
+  });
+});
