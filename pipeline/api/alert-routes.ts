@@ -80,7 +80,7 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         `/v1/alerts/:id/${action}`,
         {
           config: { role: 'responder' },
-          schema: { tags: ['alerts'], summary: `${action} an alert (with an optional comment)`, params: IdParams, body: Type.Optional(TriageBody) },
+          schema: { tags: ['alerts'], summary: `${action} an alert (with an optional comment)`, params: IdParams, body: Type.Union([TriageBody, Type.Null()]) },
         },
         async (request) => {
           const { id } = request.params as { id: string };

@@ -1,0 +1,128 @@
+import { exportJWK, generateKeyPair, SignJWT, createLocalJWKSet } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { AlertRepository } from '../alerts/alert-repository.js';
+import type { Alert } from '../core/alert.js';
+import { silentLogger } from '../core/logger.js';
+import { MemoryStore } from '../store/memory-store.js';
+import { alertRoutes } from './alert-routes.js';
+import { createApiServer } from './api-server.js';
+import { ApiAuthenticator } from './auth.js';
+import { serviceRoutes } from './service-routes.js';
+
+const KEYS = { viewer: 'viewer-key-0123456789', responder: 'responder-key-0123456789', admin: 'admin-key-0123456789' };
+
+const alert = (i: number, extra: Partial<Alert> = {}): Alert => ({
+  v: 1,
+  id: `alr_${String(i).padStart(4, '0')}`,
+  kind: i % 2 ? 'error_burst' : 'enumeration',
+  severity: i % 3 === 0 ? 'high' : 'medium',
+  state: 'open',
+  service: i % 2 ? 'orders' : 'users',
+  firstSeen: 1000 + i,
+  lastSeen: 2000 + Math.floor(i / 2),
+  count: 1,
+  summary: `alert ${i}`,
+  evidence: { recordIds: [], metrics: {} },
+  updatedAt: 2000 + i,
+  ...extra,
+});
+
+async function setup(oidc?: ConstructorParameters<typeof ApiAuthenticator>[1]) {
+  const store = new MemoryStore();
+  const alerts = new AlertRepository(store);
+  const auth = new ApiAuthenticator(
+    Object.entries(KEYS).map(([role, key]) => ({ name: `${role}-user`, key, role: role as 'viewer' })),
+    oidc,
+  );
+  const app = await createApiServer({ auth, logger: silentLogger, health: () => ({ bus: true }), plugins: [alertRoutes({ alerts }), serviceRoutes(store)] });
+  return { app, alerts, store };
+}
+
+describe('analyst API', () => {
+  it('every /v1 route states a role and refuses callers below it', async () => {
+    const { app } = await setup();
+    await app.ready();
+    const routes: { method: string; url: string; role?: string }[] = [];
+    const swagger = app.swagger() as { paths: Record<string, Record<string, unknown>> };
+    for (const [path, methods] of Object.entries(swagger.paths)) {
+      for (const method of Object.keys(methods)) routes.push({ method: method.toUpperCase(), url: path.replace(/\{(\w+)\}/g, 'x') });
+    }
+    expect(routes.length).toBeGreaterThanOrEqual(7);
+    const rank = ['none', 'viewer', 'responder', 'admin'];
+    for (const r of routes) {
+      const none = await app.inject({ method: r.method as 'GET', url: r.url });
+      expect(none.statusCode, `${r.method} ${r.url} without credentials`).toBe(401);
+      // find the least role that gets past auth, then check every lower one is 403
+      let least = '';
+      for (const role of ['viewer', 'responder', 'admin'] as const) {
+        const res = await app.inject({ method: r.method as 'GET', url: r.url, headers: { 'x-api-key': KEYS[role] }, payload: r.method === 'POST' ? {} : undefined });
+        if (res.statusCode !== 403 && !least) least = role;
+        if (least && res.statusCode === 403) throw new Error(`${r.method} ${r.url}: ${role} refused although ${least} is allowed`);
+      }
+      expect(least, `${r.method} ${r.url} must be allowed to someone`).not.toBe('');
+      for (const lower of rank.slice(1, rank.indexOf(least))) {
+        const res = await app.inject({ method: r.method as 'GET', url: r.url, headers: { 'x-api-key': KEYS[lower as 'viewer'] } });
+        expect(res.statusCode).toBe(403);
+      }
+    }
+    const ack = await app.inject({ method: 'POST', url: '/v1/alerts/x/acknowledge', headers: { 'x-api-key': KEYS.viewer } });
+    expect(ack.statusCode).toBe(403);
+  });
+
+  it('lists alerts newest first with filters and a cursor that walks every page once', async () => {
+    const { app, alerts } = await setup();
+    for (let i = 0; i < 25; i++) await alerts.upsert(alert(i));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const res = await app.inject({ url: `/v1/alerts?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, headers: { 'x-api-key': KEYS.viewer } });
+      expect(res.statusCode).toBe(200);
+      const body = res.json() as { items: Alert[]; next?: string };
+      seen.push(...body.items.map((a) => a.id));
+      cursor = body.next;
+      if (!cursor) break;
+    }
+    expect(seen).toHaveLength(25);
+    expect(new Set(seen).size).toBe(25);
+    const filtered = await app.inject({ url: '/v1/alerts?service=orders&severity=high', headers: { 'x-api-key': KEYS.viewer } });
+    const items = (filtered.json() as { items: Alert[] }).items;
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.every((a) => a.service === 'orders' && a.severity === 'high')).toBe(true);
+  });
+
+  it('acknowledges with a comment (responder), keeps the triage state while the correlator refreshes, records the note', async () => {
+    const { app, alerts } = await setup();
+    await alerts.upsert(alert(1));
+    const res = await app.inject({ method: 'POST', url: '/v1/alerts/alr_0001/acknowledge', headers: { 'x-api-key': KEYS.responder }, payload: { comment: 'looking' } });
+    expect(res.statusCode).toBe(200);
+    await alerts.upsert(alert(1, { count: 2, updatedAt: 9999 }));
+    const detail = await app.inject({ url: '/v1/alerts/alr_0001', headers: { 'x-api-key': KEYS.viewer } });
+    expect(detail.json().alert).toMatchObject({ state: 'acknowledged', count: 2 });
+    expect(detail.json().notes).toEqual([expect.objectContaining({ actor: 'responder-user', action: 'acknowledge', comment: 'looking' })]);
+    const again = await app.inject({ method: 'POST', url: '/v1/alerts/alr_0001/acknowledge', headers: { 'x-api-key': KEYS.responder } });
+    expect(again.statusCode).toBe(409);
+  });
+
+  it('accepts OIDC access tokens verified against the JWKS, with the role from a claim', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
+    const { app } = await setup({ issuer: 'https://idp.test', audience: 'meshward', keySet: createLocalJWKSet({ keys: [jwk] }) });
+    const sign = (claims: Record<string, unknown>, iss = 'https://idp.test') =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(iss).setAudience('meshward').setSubject('analyst-7').setExpirationTime('5m').sign(privateKey);
+    const ok = await app.inject({ url: '/v1/alerts', headers: { authorization: `Bearer ${await sign({ meshward_roles: ['viewer'] })}` } });
+    expect(ok.statusCode).toBe(200);
+    const wrongIssuer = await app.inject({ url: '/v1/alerts', headers: { authorization: `Bearer ${await sign({ meshward_roles: ['admin'] }, 'https://evil.test')}` } });
+    expect(wrongIssuer.statusCode).toBe(401);
+    const noRole = await app.inject({ url: '/v1/alerts', headers: { authorization: `Bearer ${await sign({})}` } });
+    expect(noRole.statusCode).toBe(403);
+    const viewerAck = await app.inject({ method: 'POST', url: '/v1/alerts/x/acknowledge', headers: { authorization: `Bearer ${await sign({ meshward_roles: 'viewer' })}` } });
+    expect(viewerAck.statusCode).toBe(403);
+  });
+
+  it('serves the generated OpenAPI document', async () => {
+    const { app } = await setup();
+    const res = await app.inject({ url: '/docs/json' });
+    expect(res.statusCode).toBe(200);
+    expect(Object.keys(res.json().paths)).toContain('/v1/alerts');
+  });
+});

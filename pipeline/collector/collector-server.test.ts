@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { TOPICS } from '../bus/bus.js';
+import { MemoryBus } from '../bus/memory-bus.js';
+import { silentLogger } from '../core/logger.js';
+import { registry } from '../core/metrics.js';
+import type { ApiCallRecord } from '../core/record.js';
+import { createCollectorServer } from './collector-server.js';
+import { createRecordIngest, type DeadLetter } from './record-ingest.js';
+import { SensorAuth } from './sensor-auth.js';
+
+const TOKEN = 'sensor-token-0123456789';
+
+const record = (i: number, extra: Partial<ApiCallRecord> = {}): ApiCallRecord => ({
+  id: `rec-${i}`,
+  ts: Date.now() - 1000,
+  durationMs: 12,
+  sensor: { kind: 'test', id: 's1' },
+  service: i % 2 ? 'orders' : 'users',
+  method: 'GET',
+  host: 'orders.svc',
+  path: `/v1/orders/${i}`,
+  status: 200,
+  reqBytes: 10,
+  respBytes: 20,
+  source: { ip: '10.1.1.1' },
+  ...extra,
+});
+
+async function setup(opts: { maxBacklog?: number; bodyLimit?: number } = {}) {
+  const bus = new MemoryBus({ partitions: 2, maxBacklogPerPartition: opts.maxBacklog ?? 10_000 });
+  const got = { calls: [] as string[], dlq: [] as DeadLetter[] };
+  await bus.subscribe({ groupId: 'calls', topics: [TOPICS.calls], onBatch: async (b) => void got.calls.push(...b.messages.map((m) => m.value.toString())) });
+  await bus.subscribe({ groupId: 'dlq', topics: [TOPICS.callsDlq], onBatch: async (b) => void got.dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()))) });
+  const app = createCollectorServer({
+    ingest: createRecordIngest({ bus, logger: silentLogger }),
+    auth: new SensorAuth([{ id: 's1', token: TOKEN }]),
+    logger: silentLogger,
+    bodyLimit: opts.bodyLimit,
+    busHealthy: () => bus.healthy(),
+  });
+  return { app, bus, got };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 30));
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+describe('collector POST /v1/records', () => {
+  it('refuses a missing or unknown sensor token', async () => {
+    const { app } = await setup();
+    const none = await app.inject({ method: 'POST', url: '/v1/records', payload: [record(1)] });
+    expect(none.statusCode).toBe(401);
+    expect(none.json().code).toBe('MW_ERR_UNAUTHENTICATED');
+    const wrong = await app.inject({ method: 'POST', url: '/v1/records', headers: { authorization: 'Bearer nope-nope-nope-nope' }, payload: [record(1)] });
+    expect(wrong.statusCode).toBe(401);
+  });
+
+  it('accepts a JSON array and NDJSON, answering per record; invalid ones go to the DLQ with the reason', async () => {
+    const { app, got } = await setup();
+    const bad = { ...record(2), status: 'two hundred' };
+    const res = await app.inject({ method: 'POST', url: '/v1/records', headers: auth, payload: [record(1), bad, record(3)] });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.accepted).toBe(2);
+    expect(body.ids).toEqual(['rec-1', 'rec-3']);
+    expect(body.rejected).toEqual([{ index: 1, code: 'MW_ERR_RECORD_INVALID', reason: expect.stringContaining('/status') }]);
+    const nd = `${JSON.stringify(record(4))}\n{"truncated": \n${JSON.stringify(record(5))}\n`;
+    const res2 = await app.inject({ method: 'POST', url: '/v1/records', headers: { ...auth, 'content-type': 'application/x-ndjson' }, payload: nd });
+    expect(res2.json()).toMatchObject({ accepted: 2, rejected: [{ index: 1, code: 'MW_ERR_RECORD_PARSE' }] });
+    await settle();
+    expect(got.calls).toHaveLength(4);
+    expect(got.dlq.map((d) => d.code)).toEqual(['MW_ERR_RECORD_INVALID', 'MW_ERR_RECORD_PARSE']);
+    expect(got.dlq[1].raw).toBe('{"truncated": ');
+    const metrics = await registry.getSingleMetricAsString('meshward_collector_rejected_total');
+    expect(metrics).toContain('MW_ERR_RECORD_PARSE');
+  });
+
+  it('keeps a body that is not JSON at all, bytes intact, in the DLQ', async () => {
+    const { app, got } = await setup();
+    const garbage = Buffer.from([0x7b, 0xff, 0xfe, 0x22, 0x00]);
+    const res = await app.inject({ method: 'POST', url: '/v1/records', headers: { ...auth, 'content-type': 'application/json' }, payload: garbage });
+    expect(res.json()).toMatchObject({ accepted: 0, rejected: [{ index: 0, code: 'MW_ERR_RECORD_PARSE' }] });
+    await settle();
+    expect(Buffer.from(got.dlq[0].rawBase64, 'base64')).toEqual(garbage);
+  });
+
+  it('answers 413 for an oversize body', async () => {
+    const { app } = await setup({ bodyLimit: 2048 });
+    const big = await app.inject({ method: 'POST', url: '/v1/records', headers: auth, payload: Array.from({ length: 40 }, (_, i) => record(i)) });
+    expect(big.statusCode).toBe(413);
+    expect(big.json().code).toBe('MW_ERR_BODY_TOO_LARGE');
+  });
+
+  it('answers 429 BUS_SATURATED when the bus backlog is full (nothing half-published)', async () => {
+    const bus = new MemoryBus({ partitions: 1, maxBacklogPerPartition: 3 });
+    const app = createCollectorServer({
+      ingest: createRecordIngest({ bus, logger: silentLogger }),
+      auth: new SensorAuth([{ id: 's1', token: TOKEN }]),
+      logger: silentLogger,
+      busHealthy: () => bus.healthy(),
+    });
+    const ok = await app.inject({ method: 'POST', url: '/v1/records', headers: auth, payload: [record(1), record(2)] });
+    expect(ok.statusCode).toBe(200);
+    const full = await app.inject({ method: 'POST', url: '/v1/records', headers: auth, payload: [record(3), record(4)] });
+    expect(full.statusCode).toBe(429);
+    expect(full.json().code).toBe('MW_ERR_BUS_SATURATED');
+  });
+
+  it('rejects timestamps far in the future and scrubs secrets that slipped into params, tags and the query', async () => {
+    const { app, got } = await setup();
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: auth,
+      payload: [
+        record(1, { ts: Date.now() + 365 * 86_400_000 }),
+        record(2, { path: `/v1/orders?access_token=${jwt}&page=2`, params: { password: 'hunter2', q: jwt, page: 2 }, tags: { authorization: 'Bearer abcdefghijkl' } }),
+      ],
+    });
+    expect(res.json()).toMatchObject({ accepted: 1, rejected: [{ index: 0, reason: expect.stringContaining('future') }] });
+    await settle();
+    expect(got.calls[0]).not.toContain(jwt);
+    expect(got.calls[0]).not.toContain('hunter2');
+    expect(got.calls[0]).not.toContain('abcdefghijkl');
+    const r = JSON.parse(got.calls[0]) as ApiCallRecord;
+    expect(r.params).toEqual({ password: '[redacted]', q: '[redacted]', page: 2 });
+    expect(r.path).toBe('/v1/orders?access_token=%5Bredacted%5D&page=2');
+  });
+
+  it('reports health of the bus', async () => {
+    const { app, bus } = await setup();
+    expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+    await bus.close();
+    expect((await app.inject({ url: '/healthz' })).statusCode).toBe(503);
+  });
+});
