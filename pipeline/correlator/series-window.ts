@@ -4,6 +4,8 @@ import type { WindowMetrics } from '../detectors/detector.js';
 /** relative accuracy of the latency quantiles (2%) */
 const SKETCH_ACCURACY = 0.02;
 const SAMPLE_IDS = 5;
+/** windows with at most this many calls keep exact latencies; busier ones move to a DDSketch */
+const EXACT_LIMIT = 32;
 
 export interface SeriesSnapshot {
   service: string;
@@ -15,6 +17,8 @@ export interface SeriesSnapshot {
   sampleIds: string[];
   /** the current window's latency sketch, protobuf as base64 */
   sketch: string | null;
+  /** exact latencies while the window is small */
+  exact?: number[];
 }
 
 /**
@@ -27,6 +31,8 @@ export class SeriesWindow {
   errors = 0;
   lastTs: number;
   sampleIds: string[] = [];
+  /** exact latencies of a quiet window (most series are quiet): no sketch allocated until it gets busy */
+  private exact: number[] = [];
   private sketch: DDSketch | null = null;
 
   constructor(
@@ -47,14 +53,23 @@ export class SeriesWindow {
       if (this.sampleIds.length < SAMPLE_IDS) this.sampleIds.push(id);
       else if (this.errors <= SAMPLE_IDS) this.sampleIds[this.errors - 1] = id;
     } else if (this.sampleIds.length < SAMPLE_IDS) this.sampleIds.push(id);
-    if (this.sketch === null) this.sketch = new DDSketch({ relativeAccuracy: SKETCH_ACCURACY });
-    this.sketch.accept(durationMs > 0 ? durationMs : 0);
+    const v = durationMs > 0 ? durationMs : 0;
+    if (this.sketch !== null) this.sketch.accept(v);
+    else if (this.exact.length < EXACT_LIMIT) this.exact.push(v);
+    else {
+      this.sketch = new DDSketch({ relativeAccuracy: SKETCH_ACCURACY });
+      for (const x of this.exact) this.sketch.accept(x);
+      this.sketch.accept(v);
+      this.exact.length = 0;
+    }
   }
 
   /** closes the open window and opens the next one at `nextStart` */
   close(widthMs: number, nextStart: number): WindowMetrics {
     const s = this.sketch;
-    const q = (p: number) => (s && this.count > 0 ? round3(s.getValueAtQuantile(p)) : 0);
+    const exact = this.exact.length > 0 ? this.exact.sort((a, b) => a - b) : null;
+    const q = (p: number) =>
+      s ? round3(s.getValueAtQuantile(p)) : exact ? round3(exact[Math.min(exact.length - 1, Math.floor(p * exact.length))]) : 0;
     const w: WindowMetrics = {
       service: this.service,
       endpoint: this.endpoint,
@@ -74,6 +89,7 @@ export class SeriesWindow {
     this.errors = 0;
     this.sampleIds = [];
     this.sketch = null;
+    this.exact = [];
     return w;
   }
 
@@ -87,6 +103,7 @@ export class SeriesWindow {
       lastTs: this.lastTs,
       sampleIds: [...this.sampleIds],
       sketch: this.sketch ? Buffer.from(this.sketch.toProto()).toString('base64') : null,
+      ...(this.exact.length > 0 ? { exact: [...this.exact] } : {}),
     };
   }
 
@@ -97,6 +114,7 @@ export class SeriesWindow {
     w.lastTs = s.lastTs;
     w.sampleIds = [...s.sampleIds];
     w.sketch = s.sketch ? (DDSketch.fromProto(Buffer.from(s.sketch, 'base64')) as DDSketch) : null;
+    w.exact = s.exact ? [...s.exact] : [];
     return w;
   }
 }
