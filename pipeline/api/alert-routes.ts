@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AlertFilter, AlertRepository } from '../alerts/alert-repository.js';
+import type { AlertChange, AlertFilter, AlertRepository } from '../alerts/alert-repository.js';
 import { AlertSchema, AlertState, Severity } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
 import { principalOf } from './api-server.js';
@@ -72,6 +72,29 @@ export function alertRoutes(opts: AlertRoutesOptions) {
           opts.evidence ? opts.evidence(alert.evidence.recordIds) : Promise.resolve([]),
         ]);
         return { alert, notes, records };
+      },
+    );
+
+    app.get(
+      '/v1/alerts/stream',
+      {
+        config: { role: 'viewer' },
+        schema: { tags: ['alerts'], summary: 'Server-Sent Events: every alert change as `event: alert`, a comment heartbeat every 15 s' },
+      },
+      (request, reply) => {
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+        res.write(': connected\n\n');
+        const onChange = (c: AlertChange) => {
+          res.write(`id: ${c.alert.id}:${c.alert.updatedAt}\nevent: alert\ndata: ${JSON.stringify(c.alert)}\n\n`);
+        };
+        opts.alerts.on('change', onChange);
+        const beat = setInterval(() => res.write(': heartbeat\n\n'), 15_000);
+        request.raw.on('close', () => {
+          clearInterval(beat);
+          opts.alerts.off('change', onChange);
+        });
       },
     );
 

@@ -52,6 +52,7 @@ describe('analyst API', () => {
     for (const r of routes) {
       const none = await app.inject({ method: r.method as 'GET', url: r.url });
       expect(none.statusCode, `${r.method} ${r.url} without credentials`).toBe(401);
+      if (r.url.endsWith('/stream')) continue; // long-lived: covered by the stream test
       // find the least role that gets past auth, then check every lower one is 403
       let least = '';
       for (const role of ['viewer', 'responder', 'admin'] as const) {
@@ -117,6 +118,27 @@ describe('analyst API', () => {
     expect(noRole.statusCode).toBe(403);
     const viewerAck = await app.inject({ method: 'POST', url: '/v1/alerts/x/acknowledge', headers: { authorization: `Bearer ${await sign({ meshward_roles: 'viewer' })}` } });
     expect(viewerAck.statusCode).toBe(403);
+  });
+
+  it('streams alert changes as Server-Sent Events to an authenticated viewer', async () => {
+    const { app, alerts } = await setup();
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const refused = await fetch(`${base}/v1/alerts/stream`);
+      expect(refused.status).toBe(401);
+      const res = await fetch(`${base}/v1/alerts/stream`, { headers: { 'x-api-key': KEYS.viewer } });
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let text = '';
+      await alerts.upsert(alert(7));
+      while (!text.includes('event: alert')) text += new TextDecoder().decode((await reader.read()).value);
+      while (!text.includes('\n\n', text.indexOf('event: alert'))) text += new TextDecoder().decode((await reader.read()).value);
+      const data = /data: (.*)\n/.exec(text.slice(text.indexOf('event: alert')))?.[1] ?? '';
+      expect(JSON.parse(data).id).toBe('alr_0007');
+      await reader.cancel();
+    } finally {
+      await app.close();
+    }
   });
 
   it('serves the generated OpenAPI document', async () => {

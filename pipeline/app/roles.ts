@@ -16,6 +16,7 @@ import { mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import { compileDetectors } from '../detectors/registry.js';
+import { compileSinks, runSink } from '../sinks/sink-runner.js';
 import type { Store } from '../store/store.js';
 
 export interface RoleDeps {
@@ -129,8 +130,11 @@ export async function runApi({ config, bus, store, logger }: RoleDeps, extras: A
   }
   const o = config.api.oidc;
   const auth = new ApiAuthenticator(keys, o ? { issuer: o.issuer, audience: o.audience, jwksUrl: o.jwks_url, rolesClaim: o.roles_claim } : undefined);
+  const sinks = compileSinks(config.sinks);
   const alerts = new AlertRepository(store);
   const sub = await followAlerts(bus, alerts);
+  const sinkSubs: Subscription[] = [];
+  for (const s of sinks) sinkSubs.push(await runSink(bus, logger, s));
   const app = await createApiServer({
     auth,
     logger,
@@ -146,6 +150,7 @@ export async function runApi({ config, bus, store, logger }: RoleDeps, extras: A
     close: async () => {
       await app.close();
       await sub.close();
+      for (const s of sinkSubs) await s.close();
     },
   };
 }

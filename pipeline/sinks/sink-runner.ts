@@ -1,0 +1,98 @@
+import { Value } from '@sinclair/typebox/value';
+import { TOPICS, type Bus, type Subscription } from '../bus/bus.js';
+import type { Alert } from '../core/alert.js';
+import { isRetryable, mwError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { counter } from '../core/metrics.js';
+import { cefSyslogSinkFactory } from './cef-syslog/factory.js';
+import type { AlertSink, SinkFactory } from './sink.js';
+import { topicSinkFactory } from './topic/factory.js';
+import { webhookSinkFactory } from './webhook/factory.js';
+
+export const ALERTS_DLQ = 'meshward.alerts.dlq';
+const FACTORIES: SinkFactory<never>[] = [webhookSinkFactory, cefSyslogSinkFactory, topicSinkFactory] as SinkFactory<never>[];
+
+const delivered = counter('meshward_sink_delivered_total', 'alert changes delivered by a sink', ['sink']);
+const retried = counter('meshward_sink_retries_total', 'sink delivery retries', ['sink']);
+const deadLettered = counter('meshward_sink_dead_letters_total', 'alert changes a sink gave up on (sent to the DLQ)', ['sink']);
+
+export interface CompiledSink {
+  name: string;
+  create(bus: Bus, logger: Logger): AlertSink;
+}
+
+/** validates the `sinks:` section (keys `type` or `type/name`), failing fast with the bad key named */
+export function compileSinks(section: Record<string, unknown> | undefined): CompiledSink[] {
+  return Object.entries(section ?? {}).map(([name, raw]) => {
+    const type = name.split('/')[0];
+    const factory = FACTORIES.find((f) => f.type === type);
+    if (!factory) throw mwError('CONFIG_INVALID', `/sinks/${name}: unknown sink type ${type} (known: ${FACTORIES.map((f) => f.type).join(', ')})`);
+    const config = Value.Default(factory.configSchema, { ...(raw as object) });
+    const errors = [...Value.Errors(factory.configSchema, config)].slice(0, 5);
+    if (errors.length > 0) throw mwError('CONFIG_INVALID', errors.map((e) => `/sinks/${name}${e.path}: ${e.message}`).join('; '));
+    return { name, create: (bus, logger) => factory.create(config as never, { bus, logger }) };
+  });
+}
+
+export interface SinkRunnerOptions {
+  attempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/**
+ * Runs one sink as its own consumer group of the alerts topic: delivery with jittered exponential backoff, and a
+ * dead-letter (topic `meshward.alerts.dlq`, with the sink, the error and the alert) when it keeps failing, so one
+ * broken SIEM never stalls the others or loses the record of what it missed.
+ */
+export async function runSink(bus: Bus, logger: Logger, compiled: CompiledSink, opts: SinkRunnerOptions = {}): Promise<Subscription & { sink: AlertSink }> {
+  const sink = compiled.create(bus, logger);
+  const attempts = opts.attempts ?? 5;
+  const base = opts.baseDelayMs ?? 200;
+  const max = opts.maxDelayMs ?? 10_000;
+  const sub = await bus.subscribe({
+    groupId: `meshward-sink-${compiled.name.replace(/[^\w.-]/g, '_')}`,
+    topics: [TOPICS.alerts],
+    fromBeginning: false,
+    onBatch: async (batch) => {
+      const alerts: Alert[] = [];
+      for (const m of batch.messages) {
+        try {
+          alerts.push(JSON.parse(m.value.toString('utf8')) as Alert);
+        } catch {
+          // not an alert: the API's consumer counts these
+        }
+      }
+      for (const a of alerts) {
+        let lastErr: unknown;
+        for (let i = 0; i < attempts; i++) {
+          try {
+            await sink.send([a]);
+            delivered.inc({ sink: compiled.name });
+            lastErr = undefined;
+            break;
+          } catch (err) {
+            lastErr = err;
+            if (!isRetryable(err)) break;
+            retried.inc({ sink: compiled.name });
+            const delay = Math.min(max, base * 2 ** i) * (0.5 + Math.random() / 2);
+            await new Promise((r) => setTimeout(r, delay));
+          }
+        }
+        if (lastErr) {
+          deadLettered.inc({ sink: compiled.name });
+          logger.warn({ sink: compiled.name, alertId: a.id, err: (lastErr as Error).message }, 'sink gave up; alert sent to the dead-letter topic');
+          await bus.publish(ALERTS_DLQ, [{ key: a.id, value: JSON.stringify({ sink: compiled.name, error: (lastErr as Error).message, alert: a, ts: Date.now() }) }]);
+        }
+      }
+    },
+  });
+  return {
+    sink,
+    lag: () => sub.lag(),
+    close: async () => {
+      await sub.close();
+      await sink.close?.();
+    },
+  };
+}

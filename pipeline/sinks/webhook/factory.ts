@@ -1,0 +1,10 @@
+import type { SinkFactory } from '../sink.js';
+import { WebhookSinkConfig } from './config.js';
+import { WebhookSink } from './webhook-sink.js';
+
+export const webhookSinkFactory: SinkFactory<WebhookSinkConfig> = {
+  type: 'webhook',
+  configSchema: WebhookSinkConfig,
+  defaultConfig: { url: 'http://127.0.0.1:9/', format: 'json', timeout_ms: 5000, min_severity: 'info' },
+  create: (config) => new WebhookSink(config),
+};
