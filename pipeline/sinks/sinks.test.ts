@@ -128,7 +128,7 @@ describe('sinks against real receivers on loopback', () => {
     const udpGot: string[] = [];
     udp.on('message', (m) => udpGot.push(m.toString()));
     await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
-    closers.push(() => udp.close());
+    closers.push(() => void udp.close());
     let tcpData = '';
     const tcp = createTcpServer((s) => s.on('data', (d) => (tcpData += d.toString())));
     await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
