@@ -40,8 +40,7 @@ export function principalOf(request: FastifyRequest): Principal {
  */
 export async function createApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: opts.logger.child({ server: 'api' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    loggerInstance: opts.logger.child({ server: 'api' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
   });
   installErrorHandler(app, 'api', opts.logger);

@@ -25,6 +25,8 @@ export function prepareDemo(config: MeshwardConfig): MeshwardConfig {
     writeFileSync(file, JSON.stringify(creds, null, 2), { mode: 0o600 });
   }
   const next = structuredClone(config);
+  // the banner says what matters; info logs would bury it (MESHWARD_LOG_LEVEL=info brings them back)
+  if (next.log_level === 'info' && !process.env.MESHWARD_LOG_LEVEL) next.log_level = 'warn';
   if (next.collector.sensor_tokens.length === 0 && !next.collector.sensor_tokens_file) {
     next.collector.sensor_tokens = [{ id: 'demo-sensor', token: creds.sensorToken }];
   }

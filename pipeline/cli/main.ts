@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import '../detectors/all.js';
 import { registerOfflineCommands } from './offline-commands.js';
 import { registerServiceCommands } from './service-commands.js';
 

@@ -25,7 +25,7 @@ export interface CollectorServerOptions {
 export function createCollectorServer(opts: CollectorServerOptions): FastifyInstance {
   const bodyLimit = opts.bodyLimit ?? 5 * 1024 * 1024;
   const maxRecords = opts.maxRecordsPerRequest ?? 10_000;
-  const app = Fastify({ loggerInstance: opts.logger.child({ server: 'collector' }) as FastifyBaseLogger, bodyLimit, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: opts.logger.child({ server: 'collector' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit });
   installErrorHandler(app, 'collector', opts.logger);
 
   // Take bodies as bytes: a body that is not JSON still reaches the dead-letter topic with its original bytes.

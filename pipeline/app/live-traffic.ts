@@ -1,0 +1,103 @@
+import type { Logger } from '../core/logger.js';
+import type { ApiCallRecord } from '../core/record.js';
+import { ALL_KINDS } from '../simulate/anomalies/index.js';
+import { simulate } from '../simulate/simulate.js';
+
+export interface LiveTrafficOptions {
+  collectorUrl: string;
+  token: string;
+  logger: Logger;
+  /** front-end requests per second (default 8) */
+  rps?: number;
+  /** history replayed at start so baselines exist (default 3 h) */
+  backfillMs?: number;
+  /** a labelled anomaly is injected this often while live (default 4 min) */
+  anomalyEveryMs?: number;
+  seed?: number;
+}
+
+const CHUNK_MS = 10_000;
+
+/**
+ * Demo traffic for `meshward start --demo`, posted to the collector like a real sensor: first a few hours of history
+ * in fast-forward (so baselines are learned and the first alerts are there at once), then live traffic in 10-second
+ * chunks at wall-clock pace, with a simulated anomaly of a rotating kind every few minutes.
+ */
+export function startLiveTraffic(opts: LiveTrafficOptions): { stop: () => Promise<void> } {
+  const rps = opts.rps ?? 8;
+  const seed = opts.seed ?? Date.now() % 100_000;
+  const every = opts.anomalyEveryMs ?? 4 * 60_000;
+  let stopped = false;
+  let kindIndex = 0;
+  let running: Promise<void> = Promise.resolve();
+
+  const post = async (records: ApiCallRecord[]) => {
+    for (let i = 0; i < records.length && !stopped; i += 1000) {
+      const batch = records.slice(i, i + 1000);
+      for (let attempt = 0; attempt < 30 && !stopped; attempt++) {
+        try {
+          const res = await fetch(`${opts.collectorUrl}/v1/records`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
+            body: JSON.stringify(batch),
+          });
+          await res.arrayBuffer();
+          if (res.ok) break;
+          if (res.status !== 429 && res.status !== 503) {
+            opts.logger.warn({ status: res.status }, 'demo traffic: collector refused a batch');
+            break;
+          }
+        } catch (err) {
+          opts.logger.warn({ err: (err as Error).message }, 'demo traffic: collector unreachable, retrying');
+        }
+        await sleep(500);
+      }
+    }
+  };
+
+  const loop = async () => {
+    const now = Date.now();
+    const backfill = opts.backfillMs ?? 3 * 3_600_000;
+    const history = simulate({
+      seed,
+      start: now - backfill,
+      durationMs: backfill,
+      rps,
+      warmupShare: 0.75,
+      anomalies: ['error_burst', 'enumeration', 'credential_stuffing', 'plaintext_hop'].map((kind) => ({ kind })),
+    });
+    await post(history.records);
+    opts.logger.info({ records: history.records.length, anomalies: history.labels.length }, 'demo traffic: history replayed');
+    let t = now;
+    let nextAnomaly = now + 60_000;
+    while (!stopped) {
+      const anomalies = [];
+      if (t >= nextAnomaly) {
+        anomalies.push({ kind: ALL_KINDS[kindIndex++ % ALL_KINDS.length], at: t, durationMs: 60_000 });
+        nextAnomaly = t + every;
+      }
+      // an anomaly gets a whole minute of its own so windowed detectors can see it
+      const len = anomalies.length > 0 ? 60_000 : CHUNK_MS;
+      const chunk = simulate({ seed: seed + Math.floor(t / CHUNK_MS), start: t, durationMs: len, rps, anomalies });
+      await post(chunk.records);
+      t += len;
+      const wait = t - Date.now();
+      if (wait > 0) await sleep(wait, () => stopped);
+    }
+  };
+  running = loop().catch((err) => opts.logger.error({ err }, 'demo traffic stopped'));
+  return {
+    stop: async () => {
+      stopped = true;
+      await running;
+    },
+  };
+}
+
+async function sleep(ms: number, cancelled?: () => boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cancelled?.()) return;
+    await new Promise((r) => setTimeout(r, Math.min(250, end - Date.now())));
+  }
+}
