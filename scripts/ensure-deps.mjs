@@ -15,6 +15,7 @@ const SYSTEM_PACKAGES = {
   'librdkafka-dev': '/usr/include/librdkafka/rdkafka_mock.h',
   gcc: '/usr/bin/gcc',
   nginx: '/usr/sbin/nginx',
+  'libnginx-mod-http-js': '/usr/lib/nginx/modules/ngx_http_js_module.so',
   haproxy: '/usr/sbin/haproxy',
   chromium: '/usr/bin/chromium',
   'fonts-dejavu-core': '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
