@@ -44,7 +44,11 @@ export interface SubscribeOptions {
   onBatch: (batch: BusBatch) => Promise<void | boolean>;
   /** partitions given to this member (after a rebalance), before any of their batches */
   onAssign?: (assigned: { topic: string; partition: number }[]) => Promise<void>;
-  /** partitions taken away from this member; called before they move */
+  /**
+   * Partitions taken away from this member. With Kafka, called after the member rejoins the group (kafkajs has no
+   * pre-rebalance hook), possibly while the new owner already runs onAssign: keep handed-over state consistent with
+   * committed offsets (checkpoint before the commit in onBatch); on close() it runs before the member leaves.
+   */
   onRevoke?: (revoked: { topic: string; partition: number }[]) => Promise<void>;
 }
 

@@ -26,6 +26,7 @@ export const ERRORS = {
   FORBIDDEN: spec('MW_ERR_FORBIDDEN', 403, false, 'credentials do not allow this operation'),
   BUS_SATURATED: spec('MW_ERR_BUS_SATURATED', 429, true, 'the pipeline is saturated, retry later'),
   BUS_UNAVAILABLE: spec('MW_ERR_BUS_UNAVAILABLE', 503, true, 'the bus is unavailable, retry later'),
+  BUS_REJECTED: spec('MW_ERR_BUS_REJECTED', 502, false, 'the bus refused the messages'),
   STORE_UNAVAILABLE: spec('MW_ERR_STORE_UNAVAILABLE', 503, true, 'the state store is unavailable'),
   NOT_FOUND: spec('MW_ERR_NOT_FOUND', 404, false, 'not found'),
   CONFLICT: spec('MW_ERR_CONFLICT', 409, false, 'the resource is not in a state that allows this'),

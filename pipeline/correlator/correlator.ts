@@ -151,8 +151,12 @@ export class Correlator {
   }
 
   private async checkpoint(partition: number, state: PartitionState): Promise<void> {
+    const key = checkpointKey(this.groupId, TOPICS.calls, partition);
+    // a late revoke (Kafka calls it after the rejoin) must not overwrite a newer owner's checkpoint
+    const current = await this.opts.store.get(key);
+    if (current && (JSON.parse(current) as { nextOffset: number }).nextOffset > state.nextOffset) return;
     const value = JSON.stringify({ nextOffset: state.nextOffset, state: state.shard.snapshot() });
-    await this.opts.store.set(checkpointKey(this.groupId, TOPICS.calls, partition), value);
+    await this.opts.store.set(key, value);
     await this.opts.store.flush();
     state.sinceCheckpoint = 0;
     state.lastCheckpointAt = Date.now();

@@ -1,0 +1,198 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedis } from '../../test/harness/redis.js';
+import { MeshwardError } from '../core/errors.js';
+import { type RedisStore, createRedisStore } from './redis-store.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: unknown) => (e instanceof MeshwardError ? e.code : `not a MeshwardError: ${String(e)}`),
+  );
+
+describe('RedisStore against redis-server', () => {
+  let server: RedisServer;
+  let store: RedisStore;
+  /** a second, raw client to look at what the store wrote */
+  let raw: Redis;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    store = createRedisStore({ url: server.url, keyPrefix: 'mw:', reconnectStepMs: 20, maxReconnectDelayMs: 100 });
+    raw = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    await raw.connect();
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    raw?.disconnect();
+    await server?.stop();
+  });
+
+  it('works right after creation and reports healthy', async () => {
+    const fresh = createRedisStore({ url: server.url });
+    try {
+      expect(await fresh.get('nothing-here')).toBeNull();
+      expect(fresh.healthy()).toBe(true);
+      expect(fresh.kind).toBe('redis');
+    } finally {
+      await fresh.close();
+      await fresh.close();
+    }
+    expect(fresh.healthy()).toBe(false);
+    expect(await codeOf(fresh.get('x'))).toBe('MW_ERR_STORE_UNAVAILABLE');
+  });
+
+  it('get / set / mget / del, under the key prefix', async () => {
+    await store.set('a', '1');
+    await store.set('b', '{"x":2}');
+    expect(await store.get('a')).toBe('1');
+    expect(await raw.get('mw:a')).toBe('1');
+    expect(await raw.get('a')).toBeNull();
+    expect(await store.mget(['a', 'missing', 'b'])).toEqual(['1', null, '{"x":2}']);
+    expect(await store.mget([])).toEqual([]);
+    await store.del('a');
+    expect(await store.get('a')).toBeNull();
+    await store.del('a');
+  });
+
+  it('expires keys set with a TTL', async () => {
+    await store.set('ttl', 'v', 150);
+    const pttl = await raw.pttl('mw:ttl');
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(150);
+    expect(await store.get('ttl')).toBe('v');
+    await until('ttl key gone', async () => (await store.get('ttl')) === null, 3_000);
+    await store.set('no-ttl', 'v');
+    expect(await raw.pttl('mw:no-ttl')).toBe(-1);
+  });
+
+  it('setIfAbsent sets once, keeps the first value, and honours its TTL', async () => {
+    expect(await store.setIfAbsent('guard', 'first')).toBe(true);
+    expect(await store.setIfAbsent('guard', 'second')).toBe(false);
+    expect(await store.get('guard')).toBe('first');
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.setIfAbsent('race', `w${i}`)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await store.setIfAbsent('short', 'x', 100)).toBe(true);
+    await until('short guard expired', async () => (await store.get('short')) === null, 3_000);
+    expect(await store.setIfAbsent('short', 'y', 100)).toBe(true);
+  });
+
+  it('incr creates at 0, adds atomically, and sets the TTL only on creation', async () => {
+    expect(await store.incr('n')).toBe(1);
+    expect(await store.incr('n', 5)).toBe(6);
+    expect(await store.incr('n', -2)).toBe(4);
+    expect(await store.incr('f', 0.5)).toBe(0.5);
+    expect(await store.incr('f', 0.25)).toBe(0.75);
+    const all = await Promise.all(Array.from({ length: 50 }, () => store.incr('c')));
+    expect(new Set(all).size).toBe(50);
+    expect(Math.max(...all)).toBe(50);
+
+    expect(await store.incr('win', 1, 10_000)).toBe(1);
+    const first = await raw.pttl('mw:win');
+    expect(first).toBeGreaterThan(9_000);
+    await raw.pexpire('mw:win', 60_000);
+    await store.incr('win', 1, 10_000);
+    // not reset by the second incr
+    expect(await raw.pttl('mw:win')).toBeGreaterThan(50_000);
+    expect(await raw.pttl('mw:n')).toBe(-1);
+    await expect(store.incr('n', Number.NaN)).rejects.toThrow(/finite/);
+  });
+
+  it('hash operations', async () => {
+    await store.hset('h', 'f1', 'v1');
+    await store.hset('h', 'f2', 'v2');
+    await store.hset('h', 'f1', 'v1b');
+    expect(await store.hget('h', 'f1')).toBe('v1b');
+    expect(await store.hget('h', 'none')).toBeNull();
+    expect(await store.hgetall('h')).toEqual({ f1: 'v1b', f2: 'v2' });
+    await store.hdel('h', 'f1');
+    expect(await store.hgetall('h')).toEqual({ f2: 'v2' });
+    expect(await store.hgetall('no-such-hash')).toEqual({});
+  });
+
+  it('sorted set: score ranges ascending and descending, limits, removal', async () => {
+    for (const [m, s] of [
+      ['a', 10],
+      ['b', 20],
+      ['c', 30],
+      ['d', 40],
+      ['e', 50],
+    ] as const) {
+      await store.zadd('z', s, m);
+    }
+    expect(await store.zrange('z', 20, 40)).toEqual(['b', 'c', 'd']);
+    expect(await store.zrange('z', 20, 40, { rev: true })).toEqual(['d', 'c', 'b']);
+    expect(await store.zrange('z', 0, 100, { limit: 2 })).toEqual(['a', 'b']);
+    expect(await store.zrange('z', 0, 100, { rev: true, limit: 2 })).toEqual(['e', 'd']);
+    expect(await store.zrange('z', Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY)).toHaveLength(5);
+    expect(await store.zrange('z', 0, 100, { limit: 0 })).toEqual([]);
+    await store.zadd('z', 5, 'c'); // re-score
+    expect(await store.zrange('z', 0, 15)).toEqual(['c', 'a']);
+    await store.zrem('z', 'c');
+    expect(await store.zrange('z', 0, 100)).toEqual(['a', 'b', 'd', 'e']);
+  });
+
+  it('append-only log: ordered ids, paging with afterId and count', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push(await store.append('audit', JSON.stringify({ i })));
+    expect(new Set(ids).size).toBe(7);
+    const all = await store.readLog('audit');
+    expect(all.map((e) => e.id)).toEqual(ids);
+    expect(all.map((e) => JSON.parse(e.entry).i)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+
+    const pages: number[][] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await store.readLog('audit', after, 3);
+      if (page.length === 0) break;
+      pages.push(page.map((e) => JSON.parse(e.entry).i));
+      after = page[page.length - 1].id;
+    }
+    expect(pages).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
+    expect(await store.readLog('audit', ids[6])).toEqual([]);
+    expect(await store.readLog('no-such-log')).toEqual([]);
+    expect(await codeOf(store.readLog('audit', 'not-an-id'))).toBe('MW_ERR_BAD_REQUEST');
+  });
+
+  it('a Redis error that is not an outage is reported as such', async () => {
+    await store.set('plain', 'x');
+    expect(await codeOf(store.hget('plain', 'f'))).toBe('MW_ERR_INTERNAL');
+    expect(store.healthy()).toBe(true);
+  });
+
+  it('fails fast with STORE_UNAVAILABLE while Redis is down and recovers by itself', async () => {
+    await store.set('survivor', 'before');
+    await server.kill();
+    await until('unhealthy', () => !store.healthy(), 5_000);
+    const started = Date.now();
+    expect(await codeOf(store.get('survivor'))).toBe('MW_ERR_STORE_UNAVAILABLE');
+    expect(await codeOf(store.set('k', 'v'))).toBe('MW_ERR_STORE_UNAVAILABLE');
+    expect(await codeOf(store.append('audit', 'x'))).toBe('MW_ERR_STORE_UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // a store created during the outage waits for its first connection only up to the connect timeout
+    const late = createRedisStore({ url: server.url, connectTimeoutMs: 300 });
+    const lateStarted = Date.now();
+    expect(await codeOf(late.get('x'))).toBe('MW_ERR_STORE_UNAVAILABLE');
+    expect(Date.now() - lateStarted).toBeLessThan(2_000);
+    await late.close();
+
+    await server.restart();
+    await until('healthy again', () => store.healthy(), 10_000);
+    // an in-memory Redis without persistence comes back empty
+    expect(await store.get('survivor')).toBeNull();
+    await store.set('survivor', 'after');
+    expect(await store.get('survivor')).toBe('after');
+    expect(await store.incr('after-restart')).toBe(1);
+  });
+});

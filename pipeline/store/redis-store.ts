@@ -1,0 +1,260 @@
+import { Redis } from 'ioredis';
+import { type MeshwardError, mwError } from '../core/errors.js';
+import { type Logger, silentLogger } from '../core/logger.js';
+import { counter } from '../core/metrics.js';
+import type { Store } from './store.js';
+
+export interface RedisStoreOptions {
+  /** redis://[user:password@]host:port[/db] or rediss:// for TLS; never logged */
+  url: string;
+  /** prepended to every key and log name, e.g. `meshward:` (lets instances share one Redis) */
+  keyPrefix?: string;
+  logger?: Logger;
+  /** TCP connect timeout (default 2,000) */
+  connectTimeoutMs?: number;
+  /** a command not answered by then fails with STORE_UNAVAILABLE (default 2,000) */
+  commandTimeoutMs?: number;
+  /** reconnect backoff grows by this per attempt up to maxReconnectDelayMs (defaults 100 / 2,000) */
+  reconnectStepMs?: number;
+  maxReconnectDelayMs?: number;
+}
+
+const failures = counter('meshward_store_errors_total', 'state store commands that failed (code: MW_ERR_*)', [
+  'store',
+  'code',
+]);
+
+/** INCRBY / INCRBYFLOAT that sets the TTL only when the key is created; returns the new value as a string. */
+const INCR_LUA = `
+local existed = redis.call('EXISTS', KEYS[1])
+local v
+if string.find(ARGV[1], '[%.eE]') then
+  v = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+else
+  v = redis.call('INCRBY', KEYS[1], ARGV[1])
+end
+local ttl = tonumber(ARGV[2])
+if existed == 0 and ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return tostring(v)
+`;
+
+type RedisWithIncr = Redis & {
+  mwIncr(key: string, by: string, ttlMs: string): Promise<string>;
+};
+
+const bound = (n: number): string =>
+  n === Number.POSITIVE_INFINITY ? '+inf' : n === Number.NEGATIVE_INFINITY ? '-inf' : String(n);
+
+/**
+ * The distributed state store on Redis (ioredis). Logs are Redis Streams (XADD / XRANGE), time indexes sorted sets.
+ *
+ * Failure behaviour: no offline queue, so during an outage every command fails at once with STORE_UNAVAILABLE and
+ * healthy() is false; the client reconnects by itself with a capped backoff. Only before the very first connection
+ * do commands wait (up to the connect timeout), so a store used right after creation works.
+ */
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  private readonly redis: RedisWithIncr;
+  private readonly prefix: string;
+  private readonly logger: Logger;
+  private readonly connectTimeoutMs: number;
+  private everReady = false;
+  private firstReady: Promise<void>;
+  private outageLogged = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(opts: RedisStoreOptions) {
+    this.prefix = opts.keyPrefix ?? '';
+    this.logger = opts.logger ?? silentLogger;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 2_000;
+    const step = opts.reconnectStepMs ?? 100;
+    const maxDelay = opts.maxReconnectDelayMs ?? 2_000;
+    this.redis = new Redis(opts.url, {
+      connectionName: 'meshward',
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: this.connectTimeoutMs,
+      commandTimeout: opts.commandTimeoutMs ?? 2_000,
+      retryStrategy: (times) => Math.min(times * step, maxDelay),
+      lazyConnect: false,
+    }) as RedisWithIncr;
+    this.redis.defineCommand('mwIncr', { numberOfKeys: 1, lua: INCR_LUA });
+    this.firstReady = new Promise<void>((resolve) => this.redis.once('ready', resolve));
+    this.redis.on('ready', () => {
+      this.everReady = true;
+      if (this.outageLogged) this.logger.info('redis store reconnected');
+      this.outageLogged = false;
+    });
+    this.redis.on('error', (err: Error) => {
+      // one line per outage, not one per reconnect attempt
+      if (!this.outageLogged && !this.closing) {
+        this.outageLogged = true;
+        this.logger.warn({ err: err.message }, 'redis store unavailable; reconnecting');
+      }
+    });
+  }
+
+  private k(key: string): string {
+    return this.prefix + key;
+  }
+
+  healthy(): boolean {
+    return !this.closing && this.redis.status === 'ready';
+  }
+
+  /** wait for the connection (at most the connect timeout); rejects with STORE_UNAVAILABLE otherwise */
+  async ready(timeoutMs = this.connectTimeoutMs): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(mwError('STORE_UNAVAILABLE', 'redis is not connected')), timeoutMs);
+    });
+    const readyNow = this.everReady
+      ? new Promise<void>((resolve) => this.redis.once('ready', resolve))
+      : this.firstReady;
+    try {
+      await Promise.race([readyNow, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async run<T>(op: string, fn: (r: RedisWithIncr) => Promise<T>): Promise<T> {
+    if (this.closing) throw this.fail(mwError('STORE_UNAVAILABLE', 'redis store is closed'));
+    if (!this.everReady && this.redis.status !== 'ready') {
+      try {
+        await this.ready();
+      } catch (err) {
+        throw this.fail(err as MeshwardError);
+      }
+    }
+    try {
+      return await fn(this.redis);
+    } catch (err) {
+      const e = err as Error;
+      if (e.name === 'ReplyError') {
+        // Redis answered: a wrong type or a bad argument, not an outage
+        throw this.fail(mwError('INTERNAL', `redis ${op}: ${e.message}`, undefined, err));
+      }
+      throw this.fail(mwError('STORE_UNAVAILABLE', `redis ${op}: ${e.message}`, undefined, err));
+    }
+  }
+
+  private fail(err: MeshwardError): MeshwardError {
+    failures.inc({ store: 'redis', code: err.code });
+    return err;
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.run('get', (r) => r.get(this.k(key)));
+  }
+
+  mget(keys: string[]): Promise<(string | null)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.run('mget', (r) => r.mget(keys.map((x) => this.k(x))));
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    await this.run('set', (r) =>
+      ttlMs !== undefined && ttlMs > 0 ? r.set(this.k(key), value, 'PX', Math.ceil(ttlMs)) : r.set(this.k(key), value),
+    );
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
+    const reply = await this.run('setIfAbsent', (r) =>
+      ttlMs !== undefined && ttlMs > 0
+        ? r.set(this.k(key), value, 'PX', Math.ceil(ttlMs), 'NX')
+        : r.set(this.k(key), value, 'NX'),
+    );
+    return reply === 'OK';
+  }
+
+  async del(key: string): Promise<void> {
+    await this.run('del', (r) => r.del(this.k(key)));
+  }
+
+  async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
+    if (!Number.isFinite(by)) throw this.fail(mwError('BAD_REQUEST', `incr: ${by} is not a finite number`));
+    const ttl = ttlMs !== undefined && ttlMs > 0 ? String(Math.ceil(ttlMs)) : '0';
+    return Number(await this.run('incr', (r) => r.mwIncr(this.k(key), String(by), ttl)));
+  }
+
+  async hset(key: string, field: string, value: string): Promise<void> {
+    await this.run('hset', (r) => r.hset(this.k(key), field, value));
+  }
+
+  hget(key: string, field: string): Promise<string | null> {
+    return this.run('hget', (r) => r.hget(this.k(key), field));
+  }
+
+  async hdel(key: string, field: string): Promise<void> {
+    await this.run('hdel', (r) => r.hdel(this.k(key), field));
+  }
+
+  hgetall(key: string): Promise<Record<string, string>> {
+    return this.run('hgetall', (r) => r.hgetall(this.k(key)));
+  }
+
+  async zadd(key: string, score: number, member: string): Promise<void> {
+    await this.run('zadd', (r) => r.zadd(this.k(key), bound(score), member));
+  }
+
+  async zrem(key: string, member: string): Promise<void> {
+    await this.run('zrem', (r) => r.zrem(this.k(key), member));
+  }
+
+  zrange(key: string, min: number, max: number, opts: { rev?: boolean; limit?: number } = {}): Promise<string[]> {
+    // ZRANGE ... BYSCORE REV takes the bounds high to low
+    const args: (string | number)[] = opts.rev
+      ? [bound(max), bound(min), 'BYSCORE', 'REV']
+      : [bound(min), bound(max), 'BYSCORE'];
+    if (opts.limit !== undefined) {
+      if (opts.limit <= 0) return Promise.resolve([]);
+      args.push('LIMIT', 0, Math.floor(opts.limit));
+    }
+    return this.run('zrange', (r) => r.call('ZRANGE', this.k(key), ...args) as Promise<string[]>);
+  }
+
+  async append(log: string, entry: string): Promise<string> {
+    const id = await this.run('append', (r) => r.xadd(this.k(log), '*', 'e', entry));
+    if (id === null) throw this.fail(mwError('INTERNAL', 'redis append: XADD returned no id'));
+    return id;
+  }
+
+  async readLog(log: string, afterId?: string, count?: number): Promise<{ id: string; entry: string }[]> {
+    if (count !== undefined && count <= 0) return [];
+    if (afterId !== undefined && !/^\d+-\d+$/.test(afterId)) {
+      throw this.fail(mwError('BAD_REQUEST', `readLog: "${afterId}" is not a log id`));
+    }
+    const start = afterId === undefined ? '-' : `(${afterId}`;
+    const rows = await this.run('readLog', (r) =>
+      count === undefined
+        ? r.xrange(this.k(log), start, '+')
+        : r.xrange(this.k(log), start, '+', 'COUNT', Math.floor(count)),
+    );
+    return rows.map(([id, fields]) => {
+      const i = fields.indexOf('e');
+      return { id, entry: i >= 0 ? fields[i + 1] : '' };
+    });
+  }
+
+  /** Redis holds the data; durability is its own configuration (AOF / replicas) */
+  async flush(): Promise<void> {}
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.redis.status === 'ready') {
+        await this.redis.quit().catch(() => this.redis.disconnect());
+      } else {
+        this.redis.disconnect();
+      }
+    })();
+    return this.closing;
+  }
+}
+
+export function createRedisStore(opts: RedisStoreOptions): RedisStore {
+  return new RedisStore(opts);
+}
