@@ -36,7 +36,12 @@ if (args.has('--npm')) {
   const missing = npmDepsMissing();
   if (missing.length > 0) {
     console.log(`[ensure-deps] installing npm dependencies (missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`);
-    run('npm', [existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund']);
+    // `npm ci` is exact and fast; when the lock file does not match this npm's view (another npm version resolved
+    // optional platform packages differently), fall back to `npm install`, which repairs the lock.
+    const ci = existsSync(join(root, 'package-lock.json'))
+      ? spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit', cwd: root })
+      : { status: 1 };
+    if (ci.status !== 0) run('npm', ['install', '--no-audit', '--no-fund']);
   }
 }
 
