@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { replay } from '../../pipeline/correlator/replay.js';
+import { TRACKER_KINDS } from '../../pipeline/simulate/anomalies/index.js';
+import { simulate } from '../../pipeline/simulate/simulate.js';
+import { trackerDetectors } from './config.js';
+import { matchesPrimary, matchesSecondary } from './match.js';
+import { START } from './evaluate.js';
+
+/** short learning periods so a 24-minute simulation is enough (the full evaluation is `npm run eval:scenarios`) */
+const SHORT = {
+  param_profile: { learning_records: 150, learning_ms: 6 * 60_000 },
+  new_caller: { learning_ms: 6 * 60_000 },
+  fan_out: { min_traces: 20 },
+};
+const KINDS = new Set<string>(TRACKER_KINDS);
+
+describe('tracker scenarios on simulated traffic', () => {
+  it('finds every injected tracker anomaly, and nothing else of those kinds', async () => {
+    const sim = simulate({
+      seed: 77,
+      start: START,
+      durationMs: 24 * 60_000,
+      rps: 6,
+      anomalies: TRACKER_KINDS.map((kind) => ({ kind })),
+      warmupShare: 0.35,
+    });
+    const alerts = (await replay(sim.records, { detectors: trackerDetectors(SHORT) })).filter((a) => KINDS.has(a.kind));
+    for (const label of sim.labels) {
+      expect(
+        alerts.some((a) => matchesPrimary(a, label)),
+        `${label.kind} ${JSON.stringify(label.subject)} ${label.note ?? ''}`,
+      ).toBe(true);
+    }
+    const unexplained = alerts.filter((a) => !sim.labels.some((l) => matchesPrimary(a, l) || matchesSecondary(a, l)));
+    expect(unexplained.map((a) => `${a.kind} ${a.service} ${a.summary}`)).toEqual([]);
+  });
+
+  it('raises no tracker alert on clean traffic', async () => {
+    const sim = simulate({ seed: 78, start: START, durationMs: 20 * 60_000, rps: 6, anomalies: [] });
+    const alerts = (await replay(sim.records, { detectors: trackerDetectors(SHORT) })).filter((a) => KINDS.has(a.kind));
+    expect(alerts.map((a) => `${a.kind} ${a.service} ${a.summary}`)).toEqual([]);
+  });
+
+  it.each(['sqli', 'xss', 'traversal', 'cmdi', 'out_of_range', 'unexpected_param', 'bad_enum'])(
+    'param_anomaly variant %s is found',
+    async (variant) => {
+      const sim = simulate({
+        seed: 79,
+        start: START,
+        durationMs: 9 * 60_000,
+        rps: 4,
+        anomalies: [{ kind: 'param_anomaly', variant }],
+        warmupShare: 0.7,
+      });
+      const alerts = await replay(sim.records, {
+        detectors: trackerDetectors({ param_profile: { learning_records: 25, learning_ms: 4 * 60_000 } }),
+      });
+      expect(alerts.some((a) => matchesPrimary(a, sim.labels[0]))).toBe(true);
+    },
+  );
+});

@@ -1,0 +1,139 @@
+import { LRUCache } from 'lru-cache';
+import { inventoryDescription } from '../../association/describe.js';
+import { type Labels, SmartKnn } from '../../association/smart-knn.js';
+import type { AlertSignal } from '../../core/alert.js';
+import { counter } from '../../core/metrics.js';
+import type { ApiCallRecord } from '../../core/record.js';
+import type { ApiEntry } from '../../inventory/api-entry.js';
+import { Catalog, entryDescription } from '../../inventory/catalog/catalog.js';
+import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
+import { LABEL_DIMENSIONS } from '../../inventory/catalog/catalog-entry.js';
+import { loadCatalogFilesSync } from '../../inventory/catalog/load.js';
+import { Inventory } from '../../inventory/inventory.js';
+import type { Detector, DetectorContext } from '../detector.js';
+import type { ApiDiscoveryConfig } from './config.js';
+
+const signals = counter('meshward_api_discovery_signals_total', 'shadow / zombie API signals emitted', ['kind']);
+
+/**
+ * Keeps this shard's endpoint inventory, matches it against the catalogue and emits `shadow_api` (seen in traffic,
+ * absent from the catalogue, after min_calls calls) and `zombie_api` (deprecated in the catalogue but called), once
+ * per endpoint, each with its association labels (category, lineOfBusiness, appCode and their probabilities).
+ */
+export class ApiDiscovery implements Detector {
+  readonly type = 'api_discovery';
+  readonly inventory: Inventory;
+  readonly catalog: Catalog;
+  readonly model: SmartKnn;
+  private readonly alerted: LRUCache<string, true>;
+
+  constructor(
+    private readonly config: ApiDiscoveryConfig,
+    deps: { catalog?: readonly CatalogEntry[] } = {},
+  ) {
+    const entries = deps.catalog ?? loadCatalogFilesSync(config.catalog_files);
+    this.catalog = new Catalog(entries);
+    this.inventory = new Inventory({
+      maxEndpoints: config.max_endpoints,
+      learner: config.route_max_distinct > 0 ? { maxDistinct: config.route_max_distinct } : false,
+    });
+    this.model = new SmartKnn({ k: config.k, smoothing: config.smoothing, min_confidence: config.min_confidence });
+    this.model.fit(
+      entries
+        .filter((e) => LABEL_DIMENSIONS.some((d) => e.labels[d]))
+        .map((e) => ({ id: e.id, api: entryDescription(e), labels: { ...e.labels } as Labels })),
+    );
+    this.alerted = new LRUCache({ max: config.max_endpoints });
+  }
+
+  observe(record: ApiCallRecord, ctx: DetectorContext): void {
+    const { entry, created } = this.inventory.observe(record);
+    if (created || entry.state === 'new') this.classify(entry);
+    if (this.alerted.has(entry.id)) return;
+    if (entry.state === 'zombie') this.emit(ctx, 'zombie_api', entry, record);
+    else if (entry.state === 'shadow' && entry.count >= this.config.min_calls)
+      this.emit(ctx, 'shadow_api', entry, record);
+  }
+
+  private classify(entry: ApiEntry): void {
+    const m = this.catalog.match({
+      service: entry.service,
+      host: entry.hosts[0],
+      method: entry.method,
+      route: entry.route,
+    });
+    if (!m) {
+      entry.state = 'shadow';
+      return;
+    }
+    entry.catalogueId = m.entry.id;
+    entry.state = m.deprecated ? 'zombie' : 'catalogued';
+    for (const dim of LABEL_DIMENSIONS) {
+      const v = m.entry.labels[dim];
+      if (v) entry.labels[dim] = { value: v, probability: 1, neighbours: [m.entry.id] };
+    }
+  }
+
+  private emit(ctx: DetectorContext, kind: 'shadow_api' | 'zombie_api', entry: ApiEntry, record: ApiCallRecord): void {
+    if (kind === 'shadow_api' && this.model.size > 0) {
+      const pred = this.model.predict(inventoryDescription(entry));
+      for (const [dim, p] of Object.entries(pred))
+        entry.labels[dim] = { value: p.value, probability: p.probability, neighbours: p.neighbours };
+    }
+    const labels: Record<string, string> = {};
+    for (const [dim, l] of Object.entries(entry.labels)) {
+      labels[dim] = l.value;
+      labels[`${dim}_probability`] = l.probability.toFixed(3);
+      labels[`${dim}_neighbours`] = l.neighbours.slice(0, 5).join(',');
+    }
+    if (entry.catalogueId) labels.catalogue_id = entry.catalogueId;
+    const endpoint = `${entry.method} ${entry.route}`;
+    const signal: AlertSignal = {
+      kind,
+      severity: kind === 'zombie_api' ? this.config.zombie_severity : this.config.shadow_severity,
+      service: entry.service,
+      endpoint,
+      subject: { type: 'api', value: entry.id },
+      at: record.ts,
+      summary:
+        kind === 'zombie_api'
+          ? `${endpoint} on ${entry.service} is deprecated in catalogue entry ${entry.catalogueId} but still called`
+          : `${endpoint} on ${entry.service} is called but absent from the catalogue`,
+      expected: kind === 'zombie_api' ? 'no calls to a deprecated API' : 'every called endpoint is catalogued',
+      observed: `${entry.count} calls from ${entry.callers.length} callers since ${new Date(entry.firstSeen).toISOString()}`,
+      recordIds: [record.id],
+      metrics: { calls: entry.count, callers: entry.callers.length, first_seen: entry.firstSeen },
+      labels,
+    };
+    this.alerted.set(entry.id, true);
+    signals.inc({ kind });
+    ctx.emit(signal);
+  }
+
+  /** an analyst confirmed the labels of an endpoint: it becomes reviewed and joins the association training set */
+  review(service: string, method: string, route: string, labels: Labels): ApiEntry | undefined {
+    const e = this.inventory.get(service, method, route);
+    if (!e) return undefined;
+    e.state = 'reviewed';
+    for (const [dim, v] of Object.entries(labels)) e.labels[dim] = { value: v, probability: 1, neighbours: [] };
+    this.model.confirm(e.id, inventoryDescription(e), labels);
+    return e;
+  }
+
+  snapshot(): unknown {
+    return { v: 1, inventory: this.inventory.snapshot(), alerted: [...this.alerted.keys()] };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { v?: unknown; inventory?: unknown; alerted?: unknown } | null;
+    if (s?.v !== 1) return;
+    this.inventory.restore(s.inventory);
+    if (Array.isArray(s.alerted)) for (const id of s.alerted) if (typeof id === 'string') this.alerted.set(id, true);
+  }
+
+  stats(): Record<string, number> {
+    const out = { endpoints: this.inventory.size, shadow: 0, zombie: 0, catalogued: 0, reviewed: 0, new: 0 };
+    for (const e of this.inventory.list()) out[e.state]++;
+    return out;
+  }
+}

@@ -1,0 +1,42 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+export const ApiDiscoveryConfigSchema = Type.Object(
+  {
+    /** catalogue files: JSONL catalogues or OpenAPI 3 / Swagger 2 documents (JSON or YAML), loaded at start */
+    catalog_files: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    /** calls an endpoint absent from the catalogue needs before it is reported as a shadow API */
+    min_calls: Type.Integer({ minimum: 1, default: 20 }),
+    /** association probability below which a label is `unassigned` (needs review) */
+    min_confidence: Type.Number({ minimum: 0, maximum: 1, default: 0.2 }),
+    /** neighbours of the association model */
+    k: Type.Integer({ minimum: 1, maximum: 200, default: 15 }),
+    /** smoothing s of the association probabilities */
+    smoothing: Type.Number({ minimum: 0, maximum: 10, default: 0.1 }),
+    /** endpoints kept in this shard's inventory (LRU) */
+    max_endpoints: Type.Integer({ minimum: 1, default: 50_000 }),
+    /** distinct literal values at one path position before it is folded into `{param}`; 0 disables learning */
+    route_max_distinct: Type.Integer({ minimum: 0, default: 50 }),
+    shadow_severity: Type.Union(
+      [Type.Literal('info'), Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')],
+      { default: 'medium' },
+    ),
+    zombie_severity: Type.Union(
+      [Type.Literal('info'), Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')],
+      { default: 'high' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ApiDiscoveryConfig = Static<typeof ApiDiscoveryConfigSchema>;
+
+export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
+  catalog_files: [],
+  min_calls: 20,
+  min_confidence: 0.2,
+  k: 15,
+  smoothing: 0.1,
+  max_endpoints: 50_000,
+  route_max_distinct: 50,
+  shadow_severity: 'medium',
+  zombie_severity: 'high',
+};

@@ -1,0 +1,426 @@
+/**
+ * A causal streaming anomaly scorer for one time series: `update(t, x)` returns a score in [0, 1] that uses only
+ * this row and earlier ones. Four views of "unusual":
+ *  - level: robust z-score of x against the rolling median / IQR of the last values,
+ *  - seasonal: residual of x against a time-of-day profile (smoothed mean and mean absolute deviation per bucket),
+ *  - shape: mean distance of the recent window (an embedding) to its nearest past windows (KNN-CAD-like),
+ *  - rarity: how rarely x's bin of the observed range was visited (a new extreme is the rarest of all),
+ *  - drift: the mean of the last drift_rows values against the rolling median, in standard errors (slow shifts).
+ * Each view is compared with its own record (the largest value it has taken, decaying with a half-life that grows
+ * with the series' age): the raw score is r / (1 + r) for the largest ratio r, so 0.5 means "as unusual as the most
+ * unusual thing seen lately". A view votes only once it has spoken for min_baseline / 2 rows (the seasonal view
+ * starts late, bucket by bucket, and its first records would otherwise be set by a handful of rows). Two gates follow: confidence (no score before `min_baseline` rows) and onset suppression
+ * (a score counts only when it beats every raw score of the last `suppress_rows` rows, so a burst is flagged once,
+ * at its start). A sustained level shift re-baselines by itself: the rolling median moves to the new level within
+ * half the baseline, the seasonal profile follows at its smoothing rate. Memory is fixed by the window sizes.
+ */
+import { SortedWindow } from './sorted-window.js';
+
+export interface ScorerOptions {
+  /** values in the rolling level baseline */
+  baseline_size: number;
+  /** past values kept for the shape (kNN) view */
+  history_size: number;
+  /** embedding length (rows) of the shape view */
+  embed_size: number;
+  /** neighbours averaged in the shape view */
+  neighbours: number;
+  /** time-of-day buckets per day in the seasonal view */
+  season_buckets: number;
+  /** smoothing weight of the seasonal profile */
+  season_alpha: number;
+  /** days a bucket needs before the seasonal view speaks */
+  season_min_days: number;
+  /** bins of the rarity histogram over the observed range */
+  rarity_bins: number;
+  /** rows during which a raw score suppresses lower or equal later ones */
+  suppress_rows: number;
+  /** rows averaged by the drift view (a slow, sustained move away from the median); at most history_size */
+  drift_rows: number;
+  /** rows before the scorer speaks (confidence reaches 1) */
+  min_baseline: number;
+  /** shortest half-life (rows) of each view's record */
+  record_half_life: number;
+  /** longest half-life (rows) of each view's record */
+  record_half_life_max: number;
+  /** the half-life grows with the age of the series: age * record_growth, within the bounds above */
+  record_growth: number;
+}
+
+/** one parameter set for every series (the NAB evaluation uses exactly these) */
+export const DEFAULT_SCORER_OPTIONS: Readonly<ScorerOptions> = {
+  baseline_size: 256,
+  history_size: 400,
+  embed_size: 10,
+  neighbours: 3,
+  season_buckets: 24,
+  season_alpha: 0.1,
+  season_min_days: 2,
+  rarity_bins: 40,
+  suppress_rows: 150,
+  drift_rows: 32,
+  min_baseline: 200,
+  record_half_life: 2000,
+  record_half_life_max: 20000,
+  record_growth: 0.5,
+};
+
+export interface ScoreDetail {
+  /** the score returned by update */
+  score: number;
+  /** score before the confidence gate and onset suppression */
+  raw: number;
+  /** age of the baseline in [0, 1]: rows seen / min_baseline */
+  confidence: number;
+  /** expected value: the seasonal profile once mature, else the rolling median */
+  expected: number;
+  /** typical deviation around the expected value */
+  spread: number;
+  /** the view with the largest ratio to its record */
+  view: 'level' | 'seasonal' | 'shape' | 'rarity' | 'drift' | 'none';
+}
+
+const VIEW_NAMES = ['level', 'seasonal', 'shape', 'rarity', 'drift'] as const;
+const VIEWS = VIEW_NAMES.length;
+const DAY_MS = 86_400_000;
+
+/** JSON form of the scorer's state (numbers only; infinities as null) */
+export interface ScorerState {
+  v: 1;
+  n: number;
+  lastTs: number | null;
+  intervalMs: number | null;
+  lo: number | null;
+  hi: number | null;
+  baseline: number[];
+  history: number[];
+  seasonMean: number[];
+  seasonDev: number[];
+  seasonCount: number[];
+  rarity: number[];
+  rarityTotal: number;
+  records: number[];
+  viewAge: number[];
+  recentRaw: number[];
+}
+
+export class StreamingScorer {
+  readonly options: Readonly<ScorerOptions>;
+  private n = 0;
+  private lastTs = Number.NaN;
+  private intervalMs = Number.POSITIVE_INFINITY;
+  private lo = Number.POSITIVE_INFINITY;
+  private hi = Number.NEGATIVE_INFINITY;
+  private readonly baseline: SortedWindow;
+  private readonly history: Float64Array;
+  private histHead = 0;
+  private histCount = 0;
+  private readonly embedding: Float64Array;
+  private readonly nearest: Float64Array;
+  private readonly seasonMean: Float64Array;
+  private readonly seasonDev: Float64Array;
+  private readonly seasonCount: Float64Array;
+  private readonly rarity: Float64Array;
+  private rarityTotal = 0;
+  private readonly records = new Float64Array(VIEWS);
+  private readonly viewAge = new Float64Array(VIEWS);
+  private readonly views = new Float64Array(VIEWS);
+  private readonly recentRaw: Float64Array;
+  private recentHead = 0;
+  /** where the largest of recentRaw sits (kept up to date so the window max costs O(1) amortised) */
+  private recentMaxAt = 0;
+  private last: ScoreDetail = {
+    score: 0,
+    raw: 0,
+    confidence: 0,
+    expected: Number.NaN,
+    spread: Number.NaN,
+    view: 'none',
+  };
+
+  constructor(options: Partial<ScorerOptions> = {}) {
+    const o = { ...DEFAULT_SCORER_OPTIONS, ...options };
+    for (const [k, v] of Object.entries(o)) {
+      if (!Number.isFinite(v) || v < 0) throw new RangeError(`scorer option ${k} must be a finite number >= 0`);
+    }
+    for (const k of [
+      'baseline_size',
+      'history_size',
+      'embed_size',
+      'neighbours',
+      'season_buckets',
+      'rarity_bins',
+    ] as const) {
+      if (!Number.isInteger(o[k]) || o[k] < 1) throw new RangeError(`scorer option ${k} must be a positive integer`);
+    }
+    this.options = o;
+    this.baseline = new SortedWindow(o.baseline_size);
+    this.history = new Float64Array(o.history_size);
+    this.embedding = new Float64Array(o.embed_size);
+    this.nearest = new Float64Array(o.neighbours);
+    this.seasonMean = new Float64Array(o.season_buckets);
+    this.seasonDev = new Float64Array(o.season_buckets);
+    this.seasonCount = new Float64Array(o.season_buckets);
+    this.rarity = new Float64Array(o.rarity_bins);
+    this.recentRaw = new Float64Array(Math.max(1, Math.floor(o.suppress_rows)));
+  }
+
+  /** the detail of the last update */
+  get detail(): Readonly<ScoreDetail> {
+    return this.last;
+  }
+
+  /** rows learnt so far */
+  get rows(): number {
+    return this.n;
+  }
+
+  /** score one row (timestamps in ms, non-decreasing); a non-finite value scores 0 and is not learnt */
+  update(timestamp: number, value: number): number {
+    if (!Number.isFinite(value) || !Number.isFinite(timestamp)) {
+      this.last = { ...this.last, score: 0, raw: 0 };
+      return 0;
+    }
+    const o = this.options;
+    if (Number.isFinite(this.lastTs)) {
+      const dt = timestamp - this.lastTs;
+      if (dt > 0 && dt < this.intervalMs) this.intervalMs = dt;
+    }
+    this.lastTs = timestamp;
+    const range = this.hi - this.lo;
+    const eps = range > 0 ? range * 1e-3 : Math.abs(value) * 1e-3 + 1e-9;
+    const views = this.views;
+    views.fill(0);
+
+    let expected = value;
+    let spread = 0;
+    if (this.baseline.size >= 8) {
+      const med = this.baseline.quantile(0.5);
+      spread = Math.max((this.baseline.quantile(0.75) - this.baseline.quantile(0.25)) / 1.349, eps);
+      expected = med;
+      views[0] = Math.abs(value - med) / spread;
+      views[4] = this.drift(value, med, spread);
+    }
+
+    const bucket = this.bucketOf(timestamp);
+    if (bucket >= 0 && this.seasonCount[bucket] >= o.season_min_days) {
+      const dev = Math.max(this.seasonDev[bucket], eps);
+      views[1] = Math.abs(value - this.seasonMean[bucket]) / dev;
+      expected = this.seasonMean[bucket];
+      spread = dev;
+    }
+
+    views[2] = this.shapeDistance(value, range > 0 ? range : eps);
+
+    if (this.rarityTotal > 0 && range > 0) {
+      const bin = this.binOf(value);
+      const total = this.rarityTotal + o.rarity_bins;
+      views[3] = bin < 0 ? Math.log(total) + 1 : Math.log(total / (this.rarity[bin] + 1));
+    }
+
+    // each view against its decaying record; the largest ratio wins
+    const halfLife = Math.min(o.record_half_life_max, Math.max(o.record_half_life, this.n * o.record_growth));
+    const decay = 0.5 ** (1 / Math.max(1, halfLife));
+    let ratio = 0;
+    let view = -1;
+    for (let v = 0; v < VIEWS; v++) {
+      const x = views[v];
+      const rec = this.records[v];
+      if (x > 0) this.viewAge[v]++;
+      if (this.n >= o.min_baseline && this.viewAge[v] > o.min_baseline / 2 && rec > 0 && x / rec > ratio) {
+        ratio = x / rec;
+        view = v;
+      }
+      this.records[v] = this.n >= o.min_baseline / 2 ? Math.max(x, rec * decay) : 0;
+    }
+    const raw = ratio / (1 + ratio);
+    const confidence = Math.min(1, this.n / Math.max(1, o.min_baseline));
+
+    // onset suppression against the raw scores of the recent past
+    const score = confidence >= 1 && raw > this.recentRaw[this.recentMaxAt] ? raw : 0;
+    this.pushRecent(raw);
+
+    this.learn(value, bucket);
+    this.last = { score, raw, confidence, expected, spread, view: view < 0 ? 'none' : VIEW_NAMES[view] };
+    return score;
+  }
+
+  snapshot(): ScorerState {
+    const fin = (x: number): number | null => (Number.isFinite(x) ? x : null);
+    const recentRaw: number[] = [];
+    for (let i = 0; i < this.recentRaw.length; i++)
+      recentRaw.push(this.recentRaw[(this.recentHead + i) % this.recentRaw.length]);
+    const history: number[] = [];
+    const H = this.history.length;
+    for (let i = this.histCount; i >= 1; i--) history.push(this.history[(this.histHead - i + H) % H]);
+    return {
+      v: 1,
+      n: this.n,
+      lastTs: fin(this.lastTs),
+      intervalMs: fin(this.intervalMs),
+      lo: fin(this.lo),
+      hi: fin(this.hi),
+      baseline: this.baseline.toArray(),
+      history,
+      seasonMean: Array.from(this.seasonMean),
+      seasonDev: Array.from(this.seasonDev),
+      seasonCount: Array.from(this.seasonCount),
+      rarity: Array.from(this.rarity),
+      rarityTotal: this.rarityTotal,
+      records: Array.from(this.records),
+      viewAge: Array.from(this.viewAge),
+      recentRaw,
+    };
+  }
+
+  /** restore a snapshot taken with the same options; throws RangeError when it does not fit */
+  restore(state: ScorerState): void {
+    const o = this.options;
+    if (
+      state?.v !== 1 ||
+      state.seasonMean.length !== o.season_buckets ||
+      state.rarity.length !== o.rarity_bins ||
+      state.records.length !== VIEWS ||
+      state.viewAge?.length !== VIEWS ||
+      state.baseline.length > o.baseline_size ||
+      state.history.length > o.history_size
+    ) {
+      throw new RangeError('scorer snapshot does not match this scorer');
+    }
+    this.n = state.n;
+    this.lastTs = state.lastTs ?? Number.NaN;
+    this.intervalMs = state.intervalMs ?? Number.POSITIVE_INFINITY;
+    this.lo = state.lo ?? Number.POSITIVE_INFINITY;
+    this.hi = state.hi ?? Number.NEGATIVE_INFINITY;
+    this.baseline.clear();
+    for (const x of state.baseline) this.baseline.push(x);
+    this.history.fill(0);
+    this.histHead = 0;
+    this.histCount = 0;
+    for (const x of state.history) this.remember(x);
+    this.seasonMean.set(state.seasonMean);
+    this.seasonDev.set(state.seasonDev);
+    this.seasonCount.set(state.seasonCount);
+    this.rarity.set(state.rarity);
+    this.rarityTotal = state.rarityTotal;
+    this.records.set(state.records);
+    this.viewAge.set(state.viewAge);
+    this.recentRaw.fill(0);
+    this.recentHead = 0;
+    this.recentMaxAt = 0;
+    for (const raw of state.recentRaw.slice(-this.recentRaw.length)) this.pushRecent(raw);
+  }
+
+  private pushRecent(raw: number): void {
+    const ring = this.recentRaw;
+    const at = this.recentHead;
+    ring[at] = raw;
+    this.recentHead = (at + 1) % ring.length;
+    if (at !== this.recentMaxAt) {
+      if (raw >= ring[this.recentMaxAt]) this.recentMaxAt = at;
+    } else {
+      // the old maximum just left the window: find the new one
+      let best = 0;
+      for (let i = 1; i < ring.length; i++) if (ring[i] > ring[best]) best = i;
+      this.recentMaxAt = best;
+    }
+  }
+
+  private learn(value: number, bucket: number): void {
+    const o = this.options;
+    this.n++;
+    this.baseline.push(value);
+    if (bucket >= 0) {
+      const c = this.seasonCount[bucket];
+      if (c === 0) {
+        this.seasonMean[bucket] = value;
+        this.seasonDev[bucket] = 0;
+      } else {
+        const a = Math.max(o.season_alpha, 1 / (c * this.rowsPerBucket() + 1));
+        const r = value - this.seasonMean[bucket];
+        this.seasonMean[bucket] += a * r;
+        this.seasonDev[bucket] += a * (Math.abs(r) - this.seasonDev[bucket]);
+      }
+      this.seasonCount[bucket] = c + 1 / this.rowsPerBucket();
+    }
+    if (value < this.lo || value > this.hi) {
+      // the range grew: the histogram's bins no longer line up, so it starts again
+      this.lo = Math.min(this.lo, value);
+      this.hi = Math.max(this.hi, value);
+      this.rarity.fill(0);
+      this.rarityTotal = 0;
+    }
+    if (this.hi > this.lo) {
+      this.rarity[this.binOf(value)]++;
+      this.rarityTotal++;
+    }
+    this.remember(value);
+  }
+
+  private remember(value: number): void {
+    this.history[this.histHead] = value;
+    this.histHead = (this.histHead + 1) % this.history.length;
+    if (this.histCount < this.history.length) this.histCount++;
+  }
+
+  /** rows that fall into one bucket on one day (1 when the interval is unknown) */
+  private rowsPerBucket(): number {
+    if (!Number.isFinite(this.intervalMs)) return 1;
+    return Math.max(1, DAY_MS / this.options.season_buckets / this.intervalMs);
+  }
+
+  /** the time-of-day bucket, or -1 while the sampling interval is unknown or coarser than a quarter day */
+  private bucketOf(timestamp: number): number {
+    if (!Number.isFinite(this.intervalMs) || this.intervalMs > DAY_MS / 4) return -1;
+    const tod = ((timestamp % DAY_MS) + DAY_MS) % DAY_MS;
+    return Math.floor((tod / DAY_MS) * this.options.season_buckets);
+  }
+
+  private binOf(value: number): number {
+    if (value < this.lo || value > this.hi) return -1;
+    const b = Math.floor(((value - this.lo) / (this.hi - this.lo)) * this.options.rarity_bins);
+    return Math.min(b, this.options.rarity_bins - 1);
+  }
+
+  /** |mean of the last drift_rows values (the newest being `value`) - median| in standard errors */
+  private drift(value: number, median: number, spread: number): number {
+    const K = this.options.drift_rows;
+    if (this.histCount < K - 1) return 0;
+    const H = this.history.length;
+    let sum = value;
+    for (let j = 1; j < K; j++) sum += this.history[(this.histHead - j + H) % H];
+    return (Math.abs(sum / K - median) / spread) * Math.sqrt(K);
+  }
+
+  /** the latest embedding ends with `value`; the past embeddings compared with it never overlap it */
+  private shapeDistance(value: number, scale: number): number {
+    const L = this.options.embed_size;
+    const k = this.options.neighbours;
+    const H = this.history.length;
+    if (this.histCount - (2 * L - 1) < k * 4) return 0;
+    const cur = this.embedding;
+    cur[0] = value;
+    for (let j = 1; j < L; j++) cur[j] = this.history[(this.histHead - j + H) % H];
+    const best = this.nearest;
+    best.fill(Number.POSITIVE_INFINITY);
+    for (let age = L; age <= this.histCount - L + 1; age++) {
+      let d = 0;
+      for (let j = 0; j < L; j++) {
+        const diff = cur[j] - this.history[(this.histHead - age - j + 2 * H) % H];
+        d += diff * diff;
+        if (d >= best[k - 1]) break;
+      }
+      if (d < best[k - 1]) {
+        let i = k - 1;
+        while (i > 0 && best[i - 1] > d) {
+          best[i] = best[i - 1];
+          i--;
+        }
+        best[i] = d;
+      }
+    }
+    let sum = 0;
+    for (let i = 0; i < k; i++) sum += Math.sqrt(best[i] / L);
+    return sum / k / scale;
+  }
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { BoundedMap } from './bounded-map.js';
+import { CountMinSketch } from './count-min.js';
+import { HyperLogLog } from './hyperloglog.js';
+import { placeholderValues } from './record-fields.js';
+
+describe('HyperLogLog', () => {
+  it('estimates distinct counts within a few standard errors and survives JSON', () => {
+    for (const n of [100, 1000, 20_000]) {
+      const h = new HyperLogLog(8);
+      for (let i = 0; i < n; i++) h.add(`obj-${i}`);
+      for (let i = 0; i < n; i++) h.add(`obj-${i}`);
+      expect(Math.abs(h.count() - n) / n).toBeLessThan(0.2);
+      expect(HyperLogLog.fromJSON(JSON.parse(JSON.stringify(h.toJSON()))).count()).toBe(h.count());
+    }
+  });
+});
+
+describe('CountMinSketch', () => {
+  it('never under-counts and stays close for heavy keys', () => {
+    const s = new CountMinSketch(1024, 4);
+    for (let i = 0; i < 5000; i++) s.add(`k${i % 500}`);
+    for (let i = 0; i < 300; i++) s.add('heavy');
+    expect(s.estimate('heavy')).toBeGreaterThanOrEqual(300);
+    expect(s.estimate('heavy')).toBeLessThan(330);
+    for (let i = 0; i < 500; i += 50) expect(s.estimate(`k${i}`)).toBeGreaterThanOrEqual(10);
+    expect(CountMinSketch.fromJSON(JSON.parse(JSON.stringify(s.toJSON()))).estimate('heavy')).toBe(s.estimate('heavy'));
+  });
+});
+
+describe('BoundedMap', () => {
+  it('caps its size, evicting cold entries first, and expires idle entries by event time', () => {
+    const m = new BoundedMap<string, number>(100, 1000);
+    for (let i = 0; i < 100; i++) m.set(`k${i}`, i, 0);
+    for (let r = 0; r < 3; r++) expect(m.get('k0', 10)).toBe(0);
+    for (let i = 100; i < 150; i++) m.set(`k${i}`, i, 20);
+    expect(m.size).toBe(100);
+    expect(m.evicted).toBe(50);
+    expect(m.get('k0', 30)).toBe(0);
+    expect(m.get('k1', 30)).toBeUndefined();
+    expect(m.get('k149', 2000)).toBeUndefined();
+    expect(m.expired).toBe(1);
+  });
+});
+
+describe('placeholderValues', () => {
+  it('reads ids from the raw path by the route template', () => {
+    expect(placeholderValues('/users/{id}', '/users/42?x=1')).toEqual(['42']);
+    expect(placeholderValues('/a/{x}/b/{y}', '/a/1/b/2')).toEqual(['1', '2']);
+    expect(placeholderValues('/users/{id}', '/users/42/extra')).toEqual([]);
+  });
+});
