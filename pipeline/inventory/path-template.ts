@@ -1,20 +1,135 @@
 /**
- * Turns a raw path (query included) into a route template: id-like segments become `{id}`-style placeholders so
- * `/users/123` and `/users/456` are one endpoint. Placeholder stand-in; the inventory work replaces it.
+ * Turns a raw path (query included) into a route template: value-like segments become typed placeholders so
+ * `/users/123` and `/users/456` are one endpoint, while words stay literal (`/v1/users/me`, `/orders/search`).
+ * Placeholders: {id} (integers, mixed letter/digit ids), {num} (decimals), {uuid}, {hash} (hex digests, object ids),
+ * {date}, {email}, {ip}, {token} (base64 / JWT-like opaque values). Segments already templated (`{petId}`) are kept.
+ * Segments of real words with a high number of distinct values (usernames, slugs) are left to RouteLearner.
  */
-const NUMERIC = /^\d+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const HEX = /^[0-9a-f]{16,}$/i;
+
+const INTEGER = /^[-+]?\d+$/;
+const DECIMAL = /^[-+]?\d+\.\d+$/;
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+const HEX = /^[0-9a-f]+$/i;
+const DATE =
+  /^(\d{4}-\d{2}-\d{2}|\d{4}\/\d{2}\/\d{2}|\d{2}-\d{2}-\d{4})([tT ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([zZ]|[+-]\d{2}:?\d{2})?)?$/;
+const EMAIL = /^[^@\s/]+@[^@\s/]+\.[A-Za-z]{2,}$/;
+const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
+const IPV6 = /^[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}$/i;
+const TEMPLATED = /^(\{[^}]*\}|:[A-Za-z_]\w*|<[^>]+>)$/;
+/** word + small number: oauth2, sha256, utf8, s3, ec2, x509, h264, base64 */
+const WORD_NUMBER = /^[a-z]{1,12}\d{1,3}$/i;
+/** api versions: v1, v2.1, v1beta1, v2alpha */
+const VERSION = /^v\d+([._]\d+)*([a-z]+\d*)?$/i;
+/** file-like: name.ext with a short alphabetic extension */
+const FILE = /^[A-Za-z][\w-]*\.[A-Za-z]{1,5}$/;
+/** letters only with separators: words, slugs, camelCase */
+const WORDS = /^[A-Za-z]+([-_.~][A-Za-z]+)*$/;
+const TOKEN_CHARS = /^[A-Za-z0-9_\-+=.]+$/;
+const JWT = /^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$/;
+
+function safeDecode(s: string): string {
+  if (s.indexOf('%') === -1) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** the placeholder for one segment, or null when it is literal */
+export function classifySegment(rawSegment: string): string | null {
+  const seg = safeDecode(rawSegment);
+  if (seg === '' || TEMPLATED.test(seg)) return null;
+  if (INTEGER.test(seg))
+    return seg.length === 8 &&
+      DATE.test(`${seg.slice(0, 4)}-${seg.slice(4, 6)}-${seg.slice(6)}`) &&
+      /^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/.test(seg)
+      ? '{date}'
+      : '{id}';
+  if (DECIMAL.test(seg)) return IPV4.test(seg) ? '{ip}' : '{num}';
+  if (IPV4.test(seg)) return '{ip}';
+  if (UUID.test(seg)) return '{uuid}';
+  if (DATE.test(seg)) return '{date}';
+  if (EMAIL.test(seg)) return '{email}';
+  if (VERSION.test(seg) || WORD_NUMBER.test(seg)) return null;
+  if (WORDS.test(seg)) return seg.length >= 24 && isOpaqueLetters(seg) ? '{token}' : null;
+  if (FILE.test(seg) && !/\d/.test(seg)) return null;
+  if (seg.includes(':') && IPV6.test(seg) && /\d/.test(seg)) return '{ip}';
+  const digits = countDigits(seg);
+  if (HEX.test(seg) && digits > 0 && seg.length >= 8 && /[a-f]/i.test(seg)) return '{hash}';
+  if (JWT.test(seg)) return '{token}';
+  if (TOKEN_CHARS.test(seg) && seg.length >= 20 && digits > 0 && /[A-Za-z]/.test(seg)) return '{token}';
+  if (digits > 0 && /[A-Za-z]/.test(seg)) {
+    // mixed letters and digits: an id unless it reads as word+number (handled above) or a version-like name
+    if (digits >= 3 || letterDigitTransitions(seg) >= 2 || /\d{2,}/.test(seg)) return '{id}';
+    return null;
+  }
+  if (digits > 0 && !/[A-Za-z]/.test(seg)) return '{id}';
+  return null;
+}
+
+function countDigits(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
+function letterDigitTransitions(s: string): number {
+  let n = 0;
+  for (let i = 1; i < s.length; i++) {
+    const a = /\d/.test(s[i - 1]);
+    const b = /\d/.test(s[i]);
+    if (a !== b && /[A-Za-z\d]/.test(s[i - 1]) && /[A-Za-z\d]/.test(s[i])) n++;
+  }
+  return n;
+}
+
+/** long letter-only values without word shape: random case changes (base64 of letters) rather than camelCase */
+function isOpaqueLetters(s: string): boolean {
+  if (!/^[A-Za-z]+$/.test(s)) return false;
+  let changes = 0;
+  for (let i = 1; i < s.length; i++)
+    if (/[A-Z]/.test(s[i]) && /[a-z]/.test(s[i - 1]) && /[A-Z]/.test(s[i + 1] ?? 'a')) changes++;
+  const upper = s.replace(/[^A-Z]/g, '').length;
+  return changes >= 2 || (upper / s.length > 0.3 && /[a-z]/.test(s));
+}
+
+/** split off query, fragment and matrix parameters; collapse duplicate slashes and drop a trailing slash */
+export function pathOnly(rawPath: string): string {
+  let end = rawPath.length;
+  for (const c of ['?', '#']) {
+    const i = rawPath.indexOf(c);
+    if (i !== -1 && i < end) end = i;
+  }
+  let path = rawPath.slice(0, end);
+  const scheme = path.indexOf('://');
+  if (scheme !== -1) {
+    const slash = path.indexOf('/', scheme + 3);
+    path = slash === -1 ? '/' : path.slice(slash);
+  }
+  path = path.replace(/\/{2,}/g, '/');
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  return path.startsWith('/') ? path : `/${path}`;
+}
 
 export function templatePath(rawPath: string): string {
-  const q = rawPath.indexOf('?');
-  const path = q === -1 ? rawPath : rawPath.slice(0, q);
-  const parts = path.split('/');
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i];
-    if (NUMERIC.test(p)) parts[i] = '{id}';
-    else if (UUID.test(p)) parts[i] = '{uuid}';
-    else if (HEX.test(p)) parts[i] = '{hash}';
+  const parts = pathOnly(rawPath).split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const semi = parts[i].indexOf(';');
+    if (semi !== -1) parts[i] = parts[i].slice(0, semi);
+    const ph = classifySegment(parts[i]);
+    if (ph) parts[i] = ph;
   }
   return parts.join('/') || '/';
+}
+
+/** a template with every placeholder made the same (`{}`), to compare `/pets/{petId}` with `/pets/{id}` */
+export function matchKey(template: string): string {
+  return pathOnly(template)
+    .split('/')
+    .map((s) => (TEMPLATED.test(s) ? '{}' : s.toLowerCase()))
+    .join('/');
 }

@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MeshwardError } from '../../pipeline/core/errors.js';
+import { SmartKnn } from '../../pipeline/association/smart-knn.js';
+import { defaultDataDir, guruToDescription, loadGuru, parseGuruLines } from './data.js';
+import { scores } from './metrics.js';
+import { evaluate } from './run.js';
+import { crossValidate, folds } from './tune.js';
+
+const fixture = join(import.meta.dirname, 'testdata');
+
+describe('association evaluation', () => {
+  it('scores: accuracy and macro-F1 over the classes present in the truth (hand-computed)', () => {
+    // a: tp 1, fn 1, fp 0 → P 1, R 0.5, F1 2/3; b: tp 1, fp 1 → P 0.5, R 1, F1 2/3; c absent from truth
+    const s = scores(['a', 'a', 'b'], ['a', 'b', 'b']);
+    expect(s.accuracy).toBeCloseTo(2 / 3, 12);
+    expect(s.macroF1).toBeCloseTo(2 / 3, 12);
+    expect(scores(['a'], ['c']).macroF1).toBe(0);
+  });
+
+  it('runs both models on both splits of the committed excerpt', () => {
+    const data = loadGuru(fixture);
+    expect(data.apis).toHaveLength(100);
+    const res = evaluate(data);
+    expect(res.map((r) => r.split)).toEqual(['within', 'new_provider']);
+    for (const r of res) {
+      expect(r.train + r.test).toBe(100);
+      expect(r.smart.index).toBe('kdtree');
+      for (const v of [r.smart.accuracy, r.smart.macroF1, r.majority.accuracy, r.majority.macroF1]) {
+        expect(v).toBeGreaterThanOrEqual(0);
+        expect(v).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('a test API whose provider is catalogued with one category gets that category (host features)', () => {
+    const data = loadGuru(fixture);
+    const train = data.apis.filter((a) => !data.testWithin.has(a.id));
+    const m = new SmartKnn();
+    m.fit(train.map((a) => ({ id: a.id, api: guruToDescription(a), labels: { category: a.categories[0] } })));
+    const cats = new Map<string, Set<string>>();
+    for (const a of train) cats.set(a.provider, (cats.get(a.provider) ?? new Set()).add(a.categories[0]));
+    const known = data.apis.filter((a) => data.testWithin.has(a.id) && cats.get(a.provider)?.size === 1);
+    expect(known.length).toBeGreaterThanOrEqual(3);
+    const right = known.filter((a) => {
+      const p = m.predict(guruToDescription(a), ['category']).category;
+      return (p.candidate ?? p.value) === a.categories[0];
+    });
+    expect(right.length / known.length).toBeGreaterThanOrEqual(0.75);
+  });
+
+  it('cross-validation folds only hold out the training APIs given, by provider in provider mode', () => {
+    const data = loadGuru(fixture);
+    const train = data.apis.filter((a) => !data.testNewProvider.has(a.id));
+    const fs = folds(train, 'provider', 4, 1);
+    const ids = new Set(train.map((a) => a.id));
+    for (const f of fs) for (const id of f) expect(ids.has(id)).toBe(true);
+    const providerOf = new Map(train.map((a) => [a.id, a.provider]));
+    const seen = new Map<string, number>();
+    fs.forEach((f, i) => {
+      for (const id of f) {
+        const p = providerOf.get(id)!;
+        expect(seen.get(p) ?? i).toBe(i);
+        seen.set(p, i);
+      }
+    });
+    const cv = crossValidate(train, { k: 5 }, 'within', 3, 1);
+    expect(cv.accuracy).toBeGreaterThan(0);
+  });
+
+  it('missing data is a clear error, bad lines name the line', () => {
+    expect(() => loadGuru(join(fixture, 'nope'))).toThrow(MeshwardError);
+    expect(() => loadGuru(join(fixture, 'nope'))).toThrow(/not found/);
+    expect(() => parseGuruLines('{"id":"x","categories":["a"]}\n{"id":"y"}')).toThrow(/line 2/);
+    expect(defaultDataDir()).toMatch(/shared[/\\]eval[/\\]apis-guru$/);
+  });
+});

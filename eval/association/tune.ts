@@ -1,0 +1,67 @@
+/**
+ * Cross-validation inside a training set only (never the test ids): `within` folds are random fifths, `provider`
+ * folds hold out every definition of a share of the small providers (as the new-provider test split was built).
+ */
+import type { AssociationConfig } from '../../pipeline/association/config.js';
+import { SmartKnn } from '../../pipeline/association/smart-knn.js';
+import { type GuruApi, guruToDescription } from './data.js';
+import { scores } from './metrics.js';
+
+export type FoldMode = 'within' | 'provider';
+
+/** deterministic PRNG (mulberry32) so folds are the same on every run */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function folds(apis: readonly GuruApi[], mode: FoldMode, n: number, seed: number): Set<string>[] {
+  const r = rng(seed);
+  const out = Array.from({ length: n }, () => new Set<string>());
+  if (mode === 'within') {
+    for (const a of apis) out[Math.floor(r() * n)].add(a.id);
+    return out;
+  }
+  const byProvider = new Map<string, GuruApi[]>();
+  for (const a of apis) byProvider.set(a.provider, [...(byProvider.get(a.provider) ?? []), a]);
+  for (const [, defs] of [...byProvider].sort(([x], [y]) => (x < y ? -1 : 1))) {
+    if (defs.length > 20) continue;
+    // a quarter of the small providers per fold (n = 4 covers each once)
+    const f = Math.floor(r() * n);
+    for (const d of defs) out[f].add(d.id);
+  }
+  return out;
+}
+
+export function crossValidate(
+  apis: readonly GuruApi[],
+  config: Partial<AssociationConfig>,
+  mode: FoldMode,
+  nFolds = mode === 'within' ? 5 : 4,
+  seed = 7,
+): { accuracy: number; macroF1: number } {
+  const truth: string[] = [];
+  const pred: string[] = [];
+  const descs = new Map(apis.map((a) => [a.id, guruToDescription(a)]));
+  for (const held of folds(apis, mode, nFolds, seed)) {
+    const m = new SmartKnn({ ...config, min_confidence: 0, index: 'sparse' });
+    m.fit(
+      apis
+        .filter((a) => !held.has(a.id))
+        .map((a) => ({ id: a.id, api: descs.get(a.id)!, labels: { category: a.categories[0] } })),
+    );
+    for (const a of apis) {
+      if (!held.has(a.id)) continue;
+      const p = m.predict(descs.get(a.id)!, ['category']).category;
+      truth.push(a.categories[0]);
+      pred.push(p.candidate ?? p.value);
+    }
+  }
+  return scores(truth, pred);
+}

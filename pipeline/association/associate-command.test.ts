@@ -1,0 +1,69 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MeshwardError } from '../core/errors.js';
+import { runAssociate } from './associate-command.js';
+
+const td = (f: string) => join(import.meta.dirname, 'testdata', f);
+const tmp = () => mkdtempSync(join(tmpdir(), 'mw-assoc-'));
+
+describe('runAssociate', () => {
+  it('writes one JSONL prediction per API with value, probability and neighbours for every label dimension', async () => {
+    const out = join(tmp(), 'out.jsonl');
+    const res = await runAssociate({
+      catalogPath: td('catalog.jsonl'),
+      apisPath: td('apis.jsonl'),
+      outPath: out,
+      k: 5,
+      minConfidence: 0.25,
+    });
+    expect(res.written).toBe(3);
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.id)).toEqual(['new-refunds', 'inv:claims-upload', 'weather']);
+    const [refunds, claims, weather] = lines;
+    expect(Object.keys(refunds.labels).sort()).toEqual(['appCode', 'category', 'lineOfBusiness']);
+    expect(refunds.labels.category.value).toBe('payment');
+    expect(refunds.labels.lineOfBusiness.value).toBe('retail_banking');
+    expect(refunds.labels.category.neighbours).toHaveLength(5);
+    expect(['payments', 'payouts']).toContain(refunds.labels.category.neighbours[0]);
+    expect(claims.labels.category.value).toBe('insurance');
+    expect(claims.labels.category.neighbours[0]).toBe('claims');
+    // nothing in common with the catalogue: below the threshold
+    expect(weather.labels.category.value).toBe('unassigned');
+    expect(res.unassigned).toBeGreaterThanOrEqual(1);
+    for (const l of lines)
+      for (const p of Object.values(l.labels) as { probability: number }[])
+        expect(p.probability).toBeLessThanOrEqual(1);
+  });
+
+  it('accepts an OpenAPI catalogue and fails clearly on bad input', async () => {
+    const dir = tmp();
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, '{"id":"ok","name":"x"}\n{"noid":true}\n');
+    const err = await runAssociate({
+      catalogPath: td('catalog.jsonl'),
+      apisPath: bad,
+      outPath: join(dir, 'o.jsonl'),
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(MeshwardError);
+    expect(err.message).toMatch(/bad\.jsonl line 2: field \/id/);
+    const unlabeled = join(dir, 'c.jsonl');
+    writeFileSync(unlabeled, '{"id":"a","name":"a","labels":{}}\n');
+    await expect(
+      runAssociate({ catalogPath: unlabeled, apisPath: td('apis.jsonl'), outPath: join(dir, 'o.jsonl') }),
+    ).rejects.toThrow(/no entry carries labels/);
+    const yaml = join(import.meta.dirname, '..', 'inventory', 'catalog', 'testdata', 'petstore-v3.yaml');
+    const out = join(dir, 'p.jsonl');
+    await runAssociate({
+      catalogPath: [td('catalog.jsonl'), yaml],
+      apisPath: td('apis.jsonl'),
+      outPath: out,
+      minConfidence: 0,
+    });
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+});

@@ -1,0 +1,86 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { Type } from '@sinclair/typebox';
+import { mwError } from '../core/errors.js';
+import { entryDescription } from '../inventory/catalog/catalog.js';
+import { LABEL_DIMENSIONS } from '../inventory/catalog/catalog-entry.js';
+import { loadCatalogFiles } from '../inventory/catalog/load.js';
+import { checkOrThrow } from '../inventory/catalog/validate.js';
+import type { AssociationConfig } from './config.js';
+import { anyDescription } from './describe.js';
+import { type LabelPrediction, SmartKnn } from './smart-knn.js';
+
+export interface AssociateOptions {
+  /** catalogue file(s): JSONL or OpenAPI / Swagger documents, with labels */
+  catalogPath: string | string[];
+  /** JSONL of APIs to associate: catalogue-style entries or inventory entries (service, method, route) */
+  apisPath: string;
+  outPath: string;
+  k?: number;
+  smoothing?: number;
+  minConfidence?: number;
+  config?: Partial<AssociationConfig>;
+}
+
+export interface AssociationLine {
+  id: string;
+  labels: Record<string, { value: string; probability: number; neighbours: string[] }>;
+}
+
+const ApiLine = Type.Object({ id: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: true });
+
+/**
+ * `meshward associate --catalog <file> --apis <file>`: trains the smart kNN on the labelled catalogue and writes one
+ * JSONL prediction per API: `{id, labels: {dim: {value, probability, neighbours}}}`. Returns the lines written.
+ */
+export async function runAssociate(opts: AssociateOptions): Promise<{ written: number; unassigned: number }> {
+  const catalog = await loadCatalogFiles(Array.isArray(opts.catalogPath) ? opts.catalogPath : [opts.catalogPath]);
+  const labelled = catalog.filter((e) => LABEL_DIMENSIONS.some((d) => e.labels[d]));
+  if (labelled.length === 0)
+    throw mwError('CATALOG_INVALID', `${opts.catalogPath}: no entry carries labels to learn from`);
+  const model = new SmartKnn({
+    ...opts.config,
+    ...(opts.k !== undefined ? { k: opts.k } : {}),
+    ...(opts.smoothing !== undefined ? { smoothing: opts.smoothing } : {}),
+    ...(opts.minConfidence !== undefined ? { min_confidence: opts.minConfidence } : {}),
+  });
+  model.fit(
+    labelled.map((e) => ({ id: e.id, api: entryDescription(e), labels: { ...e.labels } as Record<string, string> })),
+  );
+  const dims = LABEL_DIMENSIONS.filter((d) => labelled.some((e) => e.labels[d]));
+
+  let text: string;
+  try {
+    text = await readFile(opts.apisPath, 'utf8');
+  } catch (err) {
+    throw mwError(
+      'CATALOG_INVALID',
+      `${opts.apisPath}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      undefined,
+      err,
+    );
+  }
+  const out: string[] = [];
+  let unassigned = 0;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (!line || line.startsWith('#')) continue;
+    const where = `${opts.apisPath} line ${i + 1}`;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw mwError('CATALOG_INVALID', `${where}: not valid JSON`);
+    }
+    const item = checkOrThrow<{ id: string } & Record<string, unknown>>(ApiLine, v, where);
+    const pred = model.predict(anyDescription(item), dims);
+    const labels: AssociationLine['labels'] = {};
+    for (const [dim, p] of Object.entries(pred) as [string, LabelPrediction][]) {
+      labels[dim] = { value: p.value, probability: Number(p.probability.toFixed(4)), neighbours: p.neighbours };
+      if (p.value === 'unassigned') unassigned++;
+    }
+    out.push(JSON.stringify({ id: item.id, labels } satisfies AssociationLine));
+  }
+  await writeFile(opts.outPath, out.length ? `${out.join('\n')}\n` : '');
+  return { written: out.length, unassigned };
+}

@@ -1,0 +1,271 @@
+import KNN from 'ml-knn';
+import { type FeatureVector, squaredNorm } from './features.js';
+import { blockDistance } from './knn-math.js';
+
+export interface Neighbour {
+  row: number;
+  distance: number;
+}
+
+/** Nearest-neighbour search over the rows of the training set (rows are added, never moved; `live` filters). */
+export interface NeighbourIndex {
+  readonly kind: 'kdtree' | 'sparse';
+  add(row: number, vec: FeatureVector): void;
+  /** the k nearest live rows, ascending distance (ties by row) */
+  nearest(query: FeatureVector, k: number, live: (row: number) => boolean): Neighbour[];
+  /** approximate bytes held by the index structures */
+  memoryBytes(): number;
+}
+
+const byDistance = (a: Neighbour, b: Neighbour): number => a.distance - b.distance || a.row - b.row;
+
+/**
+ * Exact search with ml-knn's kd-tree (`kdTree.nearest`, with the row number as the point's label). The points given
+ * to ml-knn are the `splitDims` coordinates of highest weighted variance (the tree splits on those); the custom
+ * distance is the full weighted Euclidean distance between the query and a point, computed on the sparse blocks
+ * (the row label says which). For the tree's hyperplane probes (plain objects that differ from a node in the split
+ * coordinate only) it returns sqrt(w_s)|q_s - x_s|, a lower bound of the full distance to anything beyond the
+ * hyperplane, so pruning never loses a true neighbour: the search stays exact while each visited node costs one
+ * sparse distance instead of a pass over groups x dims coordinates. The tree is rebuilt lazily after additions.
+ */
+export class KdTreeIndex implements NeighbourIndex {
+  readonly kind = 'kdtree' as const;
+  private readonly rows = new Map<number, FeatureVector>();
+  private knn: KNN | null = null;
+  private query: number[] | null = null;
+  private queryVec: FeatureVector | null = null;
+  /** (group, bucket) of each coordinate given to ml-knn, and its feature weight */
+  private coords: { g: number; b: number; w: number }[] = [];
+
+  constructor(
+    private readonly dims: number,
+    private readonly featureWeights: Float64Array,
+    private readonly splitDims = 32,
+  ) {}
+
+  add(row: number, vec: FeatureVector): void {
+    this.rows.set(row, vec);
+    this.knn = null;
+  }
+
+  private distance = (a: ArrayLike<number> | Record<number, number>, b: ArrayLike<number> | Record<number, number>) => {
+    const m = this.coords.length;
+    if (a === this.query && this.queryVec) {
+      return blockDistance(this.queryVec, this.rows.get((b as number[])[m])!, this.featureWeights);
+    }
+    const x = a as Record<number, number>;
+    const y = b as Record<number, number>;
+    let s = 0;
+    for (let i = 0; i < m; i++) {
+      const d = x[i] - y[i];
+      if (d !== 0) s += this.coords[i].w * d * d;
+    }
+    return Math.sqrt(s);
+  };
+
+  private project(vec: FeatureVector): number[] {
+    return this.coords.map(({ g, b }) => {
+      const blk = vec[g];
+      // binary search of the sorted bucket indices
+      let lo = 0;
+      let hi = blk.idx.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (blk.idx[mid] === b) return blk.val[mid];
+        if (blk.idx[mid] < b) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return 0;
+    });
+  }
+
+  private chooseCoords(): void {
+    const n = this.rows.size;
+    const sum = new Map<number, number>();
+    const sq = new Map<number, number>();
+    for (const vec of this.rows.values()) {
+      vec.forEach((blk, g) => {
+        for (let i = 0; i < blk.idx.length; i++) {
+          const key = g * this.dims + blk.idx[i];
+          sum.set(key, (sum.get(key) ?? 0) + blk.val[i]);
+          sq.set(key, (sq.get(key) ?? 0) + blk.val[i] * blk.val[i]);
+        }
+      });
+    }
+    const scored = [...sum.keys()].map((key) => {
+      const g = Math.floor(key / this.dims);
+      const mean = sum.get(key)! / n;
+      return { key, score: this.featureWeights[g] * (sq.get(key)! / n - mean * mean) };
+    });
+    scored.sort((x, y) => y.score - x.score || x.key - y.key);
+    this.coords = scored.slice(0, this.splitDims).map(({ key }) => {
+      const g = Math.floor(key / this.dims);
+      return { g, b: key % this.dims, w: this.featureWeights[g] };
+    });
+  }
+
+  private tree(): KNN | null {
+    if (this.knn || this.rows.size === 0) return this.knn;
+    this.chooseCoords();
+    const data: number[][] = [];
+    const labels: number[] = [];
+    for (const [row, vec] of this.rows) {
+      data.push(this.project(vec));
+      labels.push(row);
+    }
+    this.knn = new KNN(data, labels, { k: 1, distance: this.distance });
+    return this.knn;
+  }
+
+  nearest(query: FeatureVector, k: number, live: (row: number) => boolean): Neighbour[] {
+    const knn = this.tree();
+    if (!knn) return [];
+    let want = k;
+    for (const row of this.rows.keys()) if (!live(row)) want++;
+    this.query = this.project(query);
+    this.queryVec = query;
+    try {
+      const found = knn.kdTree.nearest(this.query, Math.min(want, this.rows.size));
+      const m = this.coords.length;
+      return found
+        .map(([p, distance]) => ({ row: p[m], distance }))
+        .filter((n) => live(n.row))
+        .sort(byDistance)
+        .slice(0, k);
+    } finally {
+      this.query = null;
+      this.queryVec = null;
+    }
+  }
+
+  memoryBytes(): number {
+    // ml-knn's points (split coordinates + label, doubles) and tree nodes, plus the sparse blocks
+    return this.rows.size * ((this.coords.length + 1) * 8 + 96) + sparseBytes(this.rows.values());
+  }
+}
+
+function sparseBytes(vecs: Iterable<FeatureVector>): number {
+  let b = 0;
+  for (const v of vecs) for (const blk of v) b += blk.idx.byteLength + blk.val.byteLength + 64;
+  return b;
+}
+
+/**
+ * Inverted index over the hashed buckets. D^2(q, x) = Q + base(x) - 2 sum_g c_g q_g.x_g, where c_g is the per-feature
+ * weight of group g, Q = sum_g c_g |q_g|^2 and base(x) = sum_g c_g |x_g|^2. Rows sharing no bucket with the query have
+ * D^2 = Q + base(x), so they are taken from a list ordered by base: the search is exact. When `pruneDfRatio` < 1,
+ * posting lists of buckets present in more than that share of rows are skipped (their IDF weight is small): an
+ * approximation used for large catalogues (100k entries) where those lists would dominate the query time.
+ */
+export class SparseIndex implements NeighbourIndex {
+  readonly kind = 'sparse' as const;
+  private readonly postings: Map<number, { rows: number[]; vals: number[] }>[];
+  private readonly base: number[] = [];
+  private readonly byBase: number[] = [];
+  private byBaseSorted = true;
+  private acc = new Float64Array(0);
+  private mark = new Uint8Array(0);
+  private rowCount = 0;
+
+  constructor(
+    private readonly featureWeights: Float64Array,
+    private readonly pruneDfRatio = 1,
+  ) {
+    this.postings = Array.from(featureWeights, () => new Map());
+  }
+
+  add(row: number, vec: FeatureVector): void {
+    let base = 0;
+    vec.forEach((blk, g) => {
+      base += this.featureWeights[g] * squaredNorm(blk);
+      const pg = this.postings[g];
+      for (let i = 0; i < blk.idx.length; i++) {
+        let p = pg.get(blk.idx[i]);
+        if (!p) {
+          p = { rows: [], vals: [] };
+          pg.set(blk.idx[i], p);
+        }
+        p.rows.push(row);
+        p.vals.push(blk.val[i]);
+      }
+    });
+    this.base[row] = base;
+    this.byBase.push(row);
+    this.byBaseSorted = false;
+    this.rowCount++;
+  }
+
+  nearest(query: FeatureVector, k: number, live: (row: number) => boolean): Neighbour[] {
+    if (this.rowCount === 0 || k <= 0) return [];
+    if (this.acc.length < this.base.length) {
+      this.acc = new Float64Array(Math.max(this.base.length, this.acc.length * 2));
+      this.mark = new Uint8Array(this.acc.length);
+    }
+    const acc = this.acc;
+    const mark = this.mark;
+    const touched: number[] = [];
+    const maxDf = this.pruneDfRatio >= 1 ? Number.POSITIVE_INFINITY : Math.max(50, this.pruneDfRatio * this.rowCount);
+    let Q = 0;
+    query.forEach((blk, g) => {
+      const c = this.featureWeights[g];
+      if (c === 0) return;
+      Q += c * squaredNorm(blk);
+      const pg = this.postings[g];
+      for (let i = 0; i < blk.idx.length; i++) {
+        const p = pg.get(blk.idx[i]);
+        if (!p || p.rows.length > maxDf) continue;
+        const qv = c * blk.val[i];
+        const { rows, vals } = p;
+        for (let j = 0; j < rows.length; j++) {
+          const r = rows[j];
+          if (mark[r] === 0) {
+            mark[r] = 1;
+            touched.push(r);
+          }
+          acc[r] += qv * vals[j];
+        }
+      }
+    });
+    const best: Neighbour[] = [];
+    const consider = (row: number, d2: number) => {
+      if (best.length === k && d2 >= best[k - 1].distance) return;
+      const n = { row, distance: d2 };
+      let i = best.length;
+      if (best.length < k) best.push(n);
+      else i = k - 1;
+      while (i > 0 && byDistance(best[i - 1], n) > 0) {
+        best[i] = best[i - 1];
+        i--;
+      }
+      best[i] = n;
+    };
+    for (const r of touched) {
+      if (live(r)) consider(r, Q + this.base[r] - 2 * acc[r]);
+    }
+    // rows sharing no bucket: distance depends on base only, ascending
+    if (!this.byBaseSorted) {
+      this.byBase.sort((a, b) => this.base[a] - this.base[b] || a - b);
+      this.byBaseSorted = true;
+    }
+    for (const r of this.byBase) {
+      const d2 = Q + this.base[r];
+      if (best.length === k && d2 >= best[k - 1].distance) break;
+      if (mark[r] === 0 && live(r)) consider(r, d2);
+    }
+    for (const r of touched) {
+      acc[r] = 0;
+      mark[r] = 0;
+    }
+    return best.map((n) => ({ row: n.row, distance: Math.sqrt(Math.max(0, n.distance)) }));
+  }
+
+  memoryBytes(): number {
+    let entries = 0;
+    let lists = 0;
+    for (const pg of this.postings) {
+      lists += pg.size;
+      for (const p of pg.values()) entries += p.rows.length;
+    }
+    return entries * 16 + lists * 80 + this.base.length * 16 + this.acc.byteLength + this.mark.byteLength;
+  }
+}

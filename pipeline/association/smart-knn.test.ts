@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { FEATURE_GROUPS } from './config.js';
+import { Featurizer, tokenize } from './features.js';
+import { blockDistance, classProbabilities, voteWeights, weightedEuclidean } from './knn-math.js';
+import { MajorityKnn } from './majority-knn.js';
+import { KdTreeIndex, SparseIndex } from './neighbour-index.js';
+import { SmartKnn, type TrainingItem, UNASSIGNED } from './smart-knn.js';
+import { pathTokens, splitIdentifier } from './tokens.js';
+
+describe('formulas (hand-computed)', () => {
+  it('weighted Euclidean distance D = sqrt(sum w_i (x_ir - x_it)^2)', () => {
+    // w = (0.5, 0.25, 0.25): 0.5*1 + 0.25*4 + 0.25*0 = 1.5
+    expect(weightedEuclidean([1, 2, 3], [0, 0, 3], [0.5, 0.25, 0.25])).toBeCloseTo(Math.sqrt(1.5), 12);
+    expect(weightedEuclidean([1, 1], [1, 1], [0.5, 0.5])).toBe(0);
+  });
+
+  it('vote weights w_j = (d_k - d_j)/(d_k - d_1), 1 when all distances are equal', () => {
+    expect(voteWeights([1, 2, 3])).toEqual([1, 0.5, 0]);
+    expect(voteWeights([0.2, 0.2, 0.6, 1.0])).toEqual([1, 1, 0.5, 0]);
+    expect(voteWeights([0.7, 0.7])).toEqual([1, 1]);
+    expect(voteWeights([])).toEqual([]);
+  });
+
+  it('P(Y_i|x) = (N_i + s)/(K + C s)', () => {
+    // neighbours a, b, a with weights 1, 0.5, 0: N_a = 1, N_b = 0.5, N_c = 0; K = 3, C = 3, s = 1 → denominator 6
+    const p = classProbabilities(['a', 'b', 'a'], [1, 0.5, 0], ['a', 'b', 'c'], 1);
+    expect(p.get('a')).toBeCloseTo(2 / 6, 12);
+    expect(p.get('b')).toBeCloseTo(1.5 / 6, 12);
+    expect(p.get('c')).toBeCloseTo(1 / 6, 12);
+    const unsmoothed = classProbabilities(['a', 'a'], [1, 1], ['a', 'b'], 0);
+    expect(unsmoothed.get('a')).toBe(1);
+  });
+
+  it('block distance over sparse groups equals the dense weighted Euclidean distance', () => {
+    const f = new Featurizer(64);
+    const d1 = tokenize({ name: 'Order service', paths: ['/orders/{id}'], tags: ['orders'] });
+    const d2 = tokenize({ name: 'Payment service', paths: ['/payments'], params: ['amount'] });
+    f.addDocument(d1);
+    f.addDocument(d2);
+    const a = f.vectorize(d1);
+    const b = f.vectorize(d2);
+    const cw = Float64Array.from(FEATURE_GROUPS, (_g, i) => (i + 1) / 21 / 64);
+    const dense = (v: typeof a) =>
+      v.flatMap((blk) => {
+        const x = new Array(64).fill(0);
+        blk.idx.forEach((k, i) => {
+          x[k] = blk.val[i];
+        });
+        return x;
+      });
+    const w = FEATURE_GROUPS.flatMap((_g, i) => new Array(64).fill(cw[i]));
+    expect(blockDistance(a, b, cw)).toBeCloseTo(weightedEuclidean(dense(a), dense(b), w), 12);
+  });
+});
+
+describe('tokens', () => {
+  it('splits camelCase, snake_case and kebab-case and drops placeholders', () => {
+    expect(splitIdentifier('getUserAccounts')).toEqual(['user', 'accounts']);
+    expect(splitIdentifier('HTTPServer_error-codes')).toEqual(['server', 'error', 'codes']);
+    expect(pathTokens('/v2/userProfiles/{userId}/payment-methods')).toEqual(['user', 'profile', 'payment', 'method']);
+  });
+});
+
+const api = (name: string, words: string, host: string): TrainingItem['api'] => ({
+  name,
+  description: words,
+  hosts: [host],
+  paths: words.split(' ').map((w) => `/${w}`),
+});
+const TRAIN: TrainingItem[] = [
+  {
+    id: 'pay1',
+    api: api('Card payments', 'payment charge refund card', 'pay.example.com'),
+    labels: { category: 'payment', lineOfBusiness: 'finance' },
+  },
+  {
+    id: 'pay2',
+    api: api('Payouts', 'payout transfer bank payment', 'pay.example.com'),
+    labels: { category: 'payment', lineOfBusiness: 'finance' },
+  },
+  {
+    id: 'pay3',
+    api: api('Invoices', 'invoice payment billing charge', 'billing.example.com'),
+    labels: { category: 'payment', lineOfBusiness: 'finance' },
+  },
+  {
+    id: 'ord1',
+    api: api('Orders', 'order cart checkout item', 'shop.example.com'),
+    labels: { category: 'ecommerce', lineOfBusiness: 'retail' },
+  },
+  {
+    id: 'ord2',
+    api: api('Catalogue', 'product item catalogue price', 'shop.example.com'),
+    labels: { category: 'ecommerce', lineOfBusiness: 'retail' },
+  },
+  {
+    id: 'ord3',
+    api: api('Inventory', 'stock item warehouse product', 'stock.example.com'),
+    labels: { category: 'ecommerce', lineOfBusiness: 'retail' },
+  },
+];
+
+describe('SmartKnn', () => {
+  it('predicts every label dimension with probability and neighbour ids', () => {
+    const m = new SmartKnn({ k: 3, smoothing: 0.1, min_confidence: 0.2, prior_correction: 0 });
+    m.fit(TRAIN);
+    const p = m.predict(api('Refunds', 'refund payment card charge', 'pay.example.com'));
+    expect(p.category.value).toBe('payment');
+    expect(p.lineOfBusiness.value).toBe('finance');
+    expect(p.category.neighbours).toHaveLength(3);
+    expect(p.category.neighbours[0]).toBe('pay1');
+    expect(p.category.probability).toBeGreaterThan(0.2);
+    expect(p.category.probability).toBeLessThanOrEqual(1);
+    expect(m.indexKind).toBe('kdtree');
+  });
+
+  it('answers unassigned below the confidence threshold, with the candidate', () => {
+    const m = new SmartKnn({ k: 6, smoothing: 1, min_confidence: 0.9, prior_correction: 0 });
+    m.fit(TRAIN);
+    const p = m.predict(api('Something', 'weather forecast', 'weather.example.com'), ['category']);
+    expect(p.category.value).toBe(UNASSIGNED);
+    expect(['payment', 'ecommerce']).toContain(p.category.candidate);
+  });
+
+  it('confirm() adds an API to the training set and changes the prediction', () => {
+    const m = new SmartKnn({ k: 1, min_confidence: 0, prior_correction: 0 });
+    m.fit(TRAIN);
+    const query = api('Shipments', 'shipment parcel tracking carrier', 'ship.example.com');
+    const before = m.predict(query, ['category']).category;
+    expect(before.value).not.toBe('logistics');
+    m.confirm('ship1', api('Parcels', 'parcel tracking shipment label', 'ship.example.com'), { category: 'logistics' });
+    const after = m.predict(query, ['category']).category;
+    expect(after.value).toBe('logistics');
+    expect(after.neighbours).toEqual(['ship1']);
+    // relabelling the same id replaces the old row
+    m.confirm('ship1', api('Parcels', 'parcel tracking shipment label', 'ship.example.com'), { category: 'transport' });
+    expect(m.predict(query, ['category']).category.value).toBe('transport');
+    expect(m.size).toBe(7);
+  });
+
+  it('ml-knn kd-tree and the exact sparse index agree on neighbours', () => {
+    const items: TrainingItem[] = [];
+    const words = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda sigma omega'.split(' ');
+    for (let i = 0; i < 60; i++) {
+      const pick = [words[i % 13], words[(i * 7) % 13], words[(i * 5 + 3) % 13]].join(' ');
+      items.push({
+        id: `a${i}`,
+        api: api(`api ${words[i % 13]}`, pick, `h${i % 9}.example.com`),
+        labels: { category: `c${i % 4}` },
+      });
+    }
+    const kd = new SmartKnn({ index: 'kdtree', dims_per_group: 64 });
+    const sp = new SmartKnn({ index: 'sparse', dims_per_group: 64 });
+    kd.fit(items);
+    sp.fit(items);
+    for (let q = 0; q < 10; q++) {
+      const v = kd.vectorize(api('query', `${words[q]} ${words[(q + 4) % 13]}`, `h${q}.example.com`));
+      const a = kd.nearest(v, 5);
+      const b = sp.nearest(v, 5);
+      expect(a.map((n) => n.distance)).toEqual(b.map((n) => expect.closeTo(n.distance, 9)));
+    }
+    const idx = new SparseIndex(kd.featureWeights, 1);
+    const tree = new KdTreeIndex(64, kd.featureWeights);
+    expect(idx.nearest(kd.vectorize(api('x', 'y', 'z')), 3, () => true)).toEqual([]);
+    expect(tree.nearest(kd.vectorize(api('x', 'y', 'z')), 3, () => true)).toEqual([]);
+  });
+
+  it('the pruned sparse index (large catalogues) still finds an exact duplicate and returns k neighbours', () => {
+    // tokens are letters only (the tokeniser drops digits): unique words from the index in base 26
+    const word = (n: number) =>
+      `q${[...n.toString(26)].map((d) => String.fromCharCode(97 + Number.parseInt(d, 26))).join('')}z`;
+    const items: TrainingItem[] = [];
+    for (let i = 0; i < 300; i++) {
+      items.push({
+        id: `x${i}`,
+        api: api(`common api ${word(i % 7)}`, `common shared ${word(i)} ${word(i % 11)}`, `${word(i)}.example.com`),
+        labels: { category: `c${i % 3}` },
+      });
+    }
+    const m = new SmartKnn({ index: 'auto', kdtree_max_entries: 100, prune_df_ratio: 0.05, dims_per_group: 256 });
+    m.fit(items);
+    expect(m.indexKind).toBe('sparse');
+    const v = m.vectorize(items[123].api);
+    const nb = m.nearest(v, 5);
+    expect(nb).toHaveLength(5);
+    expect(nb[0].id).toBe('x123');
+    expect(m.distanceTo(v, 'x123')).toBeCloseTo(0, 9);
+    const exact = m.nearestBruteForce(v, 5);
+    expect(exact[0].id).toBe('x123');
+    expect(exact[1].distance).toBeGreaterThan(0);
+  });
+
+  it('majority-vote baseline (ml-knn as shipped) classifies the easy cases', () => {
+    const b = new MajorityKnn(3, 64);
+    expect(b.predict(api('x', 'y', 'z'))).toBeNull();
+    b.fit(TRAIN.map((t) => ({ api: t.api, label: t.labels.category })));
+    expect(b.predict(api('Carts', 'cart checkout order item product', 'shop.example.com'))).toBe('ecommerce');
+  });
+});

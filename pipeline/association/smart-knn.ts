@@ -1,0 +1,278 @@
+import { type AssociationConfig, defaultAssociationConfig, effectiveWeights, FEATURE_GROUPS } from './config.js';
+import { type ApiDescription, type FeatureVector, Featurizer, tokenize } from './features.js';
+import { hostTokens } from './tokens.js';
+import { blockDistance, classProbabilities, voteWeights } from './knn-math.js';
+import { KdTreeIndex, type Neighbour, type NeighbourIndex, SparseIndex } from './neighbour-index.js';
+
+export const UNASSIGNED = 'unassigned';
+
+export type Labels = Record<string, string>;
+
+export interface LabelPrediction {
+  /** the predicted class, or `unassigned` when the probability is below min_confidence */
+  value: string;
+  probability: number;
+  /** ids of the neighbours that voted, nearest first */
+  neighbours: string[];
+  /** the best class when value is `unassigned` */
+  candidate?: string;
+}
+
+export interface TrainingItem {
+  id: string;
+  api: ApiDescription;
+  labels: Labels;
+}
+
+interface Row {
+  id: string;
+  labels: Labels;
+  live: boolean;
+  /** registrable domain of the first host (for max_per_provider) */
+  provider: string;
+}
+
+function providerOf(api: ApiDescription): string {
+  for (const h of api.hosts ?? []) {
+    const t = hostTokens(h)[0];
+    if (t?.startsWith('@')) return t;
+  }
+  return '';
+}
+
+/**
+ * The smart association model: kNN over a weighted Euclidean distance on hashed TF-IDF feature groups, neighbour
+ * votes weighted by distance, and smoothed class probabilities, one prediction per label dimension.
+ * Incremental: confirm() adds (or relabels) an API in the training set.
+ */
+export class SmartKnn {
+  readonly config: AssociationConfig;
+  private featurizer: Featurizer;
+  private rows: Row[] = [];
+  private vectors: FeatureVector[] = [];
+  private byId = new Map<string, number>();
+  private classes = new Map<string, Set<string>>();
+  /** training APIs per class, per dimension */
+  private classCounts = new Map<string, Map<string, number>>();
+  private index: NeighbourIndex | null = null;
+  readonly featureWeights: Float64Array;
+
+  constructor(config: Partial<AssociationConfig> = {}) {
+    this.config = { ...defaultAssociationConfig, ...config };
+    const w = effectiveWeights(this.config);
+    this.featureWeights = Float64Array.from(FEATURE_GROUPS, (g) => w[g] / this.config.dims_per_group);
+    this.featurizer = new Featurizer(this.config.dims_per_group);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get indexKind(): 'kdtree' | 'sparse' {
+    return this.wantedIndexKind();
+  }
+
+  /** replace the training set; document frequencies are computed over it */
+  fit(items: readonly TrainingItem[]): void {
+    this.featurizer = new Featurizer(this.config.dims_per_group);
+    this.rows = [];
+    this.vectors = [];
+    this.byId.clear();
+    this.classes.clear();
+    this.classCounts.clear();
+    this.index = null;
+    const docs = items.map((it) => tokenize(it.api));
+    for (const d of docs) this.featurizer.addDocument(d);
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      this.addRow(it.id, this.featurizer.vectorize(docs[i]), it.labels, providerOf(it.api));
+    }
+  }
+
+  /**
+   * add a confirmed API (or correct the labels of a known one). Its tokens count in the document frequencies from
+   * now on; vectors already indexed keep the IDF they were built with (refit with fit() to recompute).
+   */
+  confirm(id: string, api: ApiDescription, labels: Labels): void {
+    const old = this.byId.get(id);
+    if (old !== undefined) {
+      this.rows[old].live = false;
+      for (const [dim, v] of Object.entries(this.rows[old].labels)) {
+        const counts = this.classCounts.get(dim)!;
+        counts.set(v, (counts.get(v) ?? 1) - 1);
+      }
+    }
+    const doc = tokenize(api);
+    this.featurizer.addDocument(doc);
+    this.addRow(id, this.featurizer.vectorize(doc), labels, providerOf(api));
+  }
+
+  vectorize(api: ApiDescription): FeatureVector {
+    return this.featurizer.vectorize(tokenize(api));
+  }
+
+  /** one prediction per label dimension (all known dimensions unless `dims` is given) */
+  predict(api: ApiDescription, dims?: readonly string[]): Record<string, LabelPrediction> {
+    return this.predictVector(this.vectorize(api), dims);
+  }
+
+  predictVector(vec: FeatureVector, dims?: readonly string[], excludeId?: string): Record<string, LabelPrediction> {
+    const out: Record<string, LabelPrediction> = {};
+    for (const dim of dims ?? [...this.classes.keys()]) {
+      const classes = this.classes.get(dim);
+      if (!classes) {
+        out[dim] = { value: UNASSIGNED, probability: 0, neighbours: [] };
+        continue;
+      }
+      const accept = (r: number) => this.rows[r].labels[dim] !== undefined && this.rows[r].id !== excludeId;
+      out[dim] = this.vote(this.votingNeighbours(vec, accept), dim, classes);
+    }
+    return out;
+  }
+
+  /** the k nearest live training rows accepted by `accept`, nearest first */
+  nearest(
+    vec: FeatureVector,
+    k: number,
+    accept: (row: number) => boolean = () => true,
+  ): { id: string; distance: number }[] {
+    return this.neighbours(vec, k, accept).map((n) => ({ id: this.rows[n.row].id, distance: n.distance }));
+  }
+
+  /** exhaustive search (no index), for benchmarks and recall checks */
+  nearestBruteForce(vec: FeatureVector, k: number): { id: string; distance: number }[] {
+    const all: Neighbour[] = [];
+    this.rows.forEach((r, i) => {
+      if (r.live) all.push({ row: i, distance: blockDistance(vec, this.vectors[i], this.featureWeights) });
+    });
+    all.sort((a, b) => a.distance - b.distance || a.row - b.row);
+    return all.slice(0, k).map((n) => ({ id: this.rows[n.row].id, distance: n.distance }));
+  }
+
+  /** the exact distance from a vector to a training API (recall checks) */
+  distanceTo(vec: FeatureVector, id: string): number {
+    const row = this.byId.get(id);
+    return row === undefined ? Number.POSITIVE_INFINITY : blockDistance(vec, this.vectors[row], this.featureWeights);
+  }
+
+  /** the k voting neighbours, with at most max_per_provider from one provider when that cap is set */
+  private votingNeighbours(vec: FeatureVector, accept: (row: number) => boolean): Neighbour[] {
+    const { k, max_per_provider: cap } = this.config;
+    if (cap <= 0) return this.neighbours(vec, k, accept);
+    let want = k * 4;
+    for (;;) {
+      const found = this.neighbours(vec, want, accept);
+      const per = new Map<string, number>();
+      const out: Neighbour[] = [];
+      for (const n of found) {
+        const p = this.rows[n.row].provider;
+        const c = per.get(p) ?? 0;
+        if (p !== '' && c >= cap) continue;
+        per.set(p, c + 1);
+        out.push(n);
+        if (out.length === k) return out;
+      }
+      if (found.length < want || want >= this.rows.length) return out;
+      want *= 4;
+    }
+  }
+
+  private neighbours(vec: FeatureVector, k: number, accept: (row: number) => boolean): Neighbour[] {
+    const index = this.ensureIndex();
+    return index.nearest(vec, k, (r) => this.rows[r].live && accept(r));
+  }
+
+  private vote(nb: Neighbour[], dim: string, classes: Set<string>): LabelPrediction {
+    if (nb.length === 0) return { value: UNASSIGNED, probability: 0, neighbours: [] };
+    const labels = nb.map((n) => this.rows[n.row].labels[dim]);
+    const weights = voteWeights(nb.map((n) => n.distance));
+    if (this.config.prior_correction > 0) this.correctForPriors(labels, weights, dim);
+    const probs = classProbabilities(labels, weights, classes, this.config.smoothing);
+    let best = labels[0];
+    let bestP = probs.get(best) ?? 0;
+    for (const [c, p] of probs) {
+      // ties go to the class met first among the neighbours (the nearest)
+      if (
+        p > bestP + 1e-12 ||
+        (Math.abs(p - bestP) <= 1e-12 && labels.indexOf(c) !== -1 && labels.indexOf(c) < labels.indexOf(best))
+      ) {
+        best = c;
+        bestP = p;
+      }
+    }
+    const neighbours = nb.map((n) => this.rows[n.row].id);
+    if (bestP < this.config.min_confidence)
+      return { value: UNASSIGNED, probability: bestP, neighbours, candidate: best };
+    return { value: best, probability: bestP, neighbours };
+  }
+
+  /** scales votes by (n_max / n_class)^alpha, keeping their total */
+  private correctForPriors(labels: string[], weights: number[], dim: string): void {
+    const counts = this.classCounts.get(dim);
+    if (!counts) return;
+    let nMax = 1;
+    for (const n of counts.values()) nMax = Math.max(nMax, n);
+    let before = 0;
+    let after = 0;
+    for (let j = 0; j < weights.length; j++) {
+      before += weights[j];
+      weights[j] *= (nMax / Math.max(1, counts.get(labels[j]) ?? 1)) ** this.config.prior_correction;
+      after += weights[j];
+    }
+    if (after > 0) for (let j = 0; j < weights.length; j++) weights[j] *= before / after;
+  }
+
+  private addRow(id: string, vec: FeatureVector, labels: Labels, provider: string): void {
+    const row = this.rows.length;
+    const clean: Labels = {};
+    for (const [dim, v] of Object.entries(labels)) {
+      if (typeof v !== 'string' || v === '' || v === UNASSIGNED) continue;
+      clean[dim] = v;
+      let set = this.classes.get(dim);
+      if (!set) {
+        set = new Set();
+        this.classes.set(dim, set);
+      }
+      set.add(v);
+      let counts = this.classCounts.get(dim);
+      if (!counts) {
+        counts = new Map();
+        this.classCounts.set(dim, counts);
+      }
+      counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+    this.rows.push({ id, labels: clean, live: true, provider });
+    this.vectors.push(vec);
+    this.byId.set(id, row);
+    if (this.index && this.index.kind === this.wantedIndexKind()) this.index.add(row, vec);
+    else this.index = null;
+  }
+
+  private wantedIndexKind(): 'kdtree' | 'sparse' {
+    if (this.config.index !== 'auto') return this.config.index;
+    return this.byId.size <= this.config.kdtree_max_entries ? 'kdtree' : 'sparse';
+  }
+
+  private ensureIndex(): NeighbourIndex {
+    if (this.index) return this.index;
+    const index: NeighbourIndex =
+      this.wantedIndexKind() === 'kdtree'
+        ? new KdTreeIndex(this.config.dims_per_group, this.featureWeights)
+        : new SparseIndex(this.featureWeights, this.config.index === 'sparse' ? 1 : this.config.prune_df_ratio);
+    this.rows.forEach((r, i) => {
+      if (r.live) index.add(i, this.vectors[i]);
+    });
+    this.index = index;
+    return index;
+  }
+
+  memoryBytes(): number {
+    return this.ensureIndex().memoryBytes();
+  }
+
+  /** training labels of an id (tests, review UI) */
+  labelsOf(id: string): Labels | undefined {
+    const r = this.byId.get(id);
+    return r === undefined ? undefined : { ...this.rows[r].labels };
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Tokenisation of API attributes: identifiers are split on camelCase, snake_case, kebab-case, dots and digits
+ * boundaries, lower-cased, and stop words and placeholders dropped. Pure functions; no state.
+ */
+
+const STOP = new Set(
+  (
+    'a an and are as at be by for from has have in is it its of on or that the this to was were will with ' +
+    'api apis v1 v2 v3 v4 com org net io www http https json xml get post put patch delete head options id ids ' +
+    'you your can all any via use used using returns return list lists new one which when where not only'
+  ).split(' '),
+);
+
+/** placeholder segments such as `{id}`, `:id`, `<id>` */
+const PLACEHOLDER = /^(\{[^}]*\}|:[\w-]+|<[^>]*>)$/;
+const VERSION = /^v\d+(\.\d+)*$/i;
+const WORD = /[A-Za-z]+/g;
+
+const CACHE_MAX = 50_000;
+let cache = new Map<string, string[]>();
+
+/** splits one identifier: `getUserAccounts` → user accounts (get is a stop word); `HTTPServer` → http server */
+export function splitIdentifier(text: string): string[] {
+  const hit = cache.get(text);
+  if (hit) return hit;
+  const out = split(text);
+  // identifiers repeat a lot across APIs; a bounded memo (dropped whole when full) keeps featurising cheap
+  if (cache.size >= CACHE_MAX) cache = new Map();
+  if (text.length <= 64) cache.set(text, out);
+  return out;
+}
+
+function split(text: string): string[] {
+  const spaced = text
+    .replace(/([a-z\d])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .replace(/[_\-.~/\\:]+/g, ' ');
+  const out: string[] = [];
+  for (const m of spaced.matchAll(WORD)) {
+    const w = m[0].toLowerCase();
+    if (w.length < 2 || w.length > 40 || STOP.has(w)) continue;
+    out.push(w);
+  }
+  return out;
+}
+
+/** tokens of free text (titles, descriptions, summaries) */
+export function textTokens(text: string | undefined | null, max = 400): string[] {
+  if (!text) return [];
+  const out: string[] = [];
+  for (const m of text.matchAll(/[A-Za-z][A-Za-z0-9_-]*/g)) {
+    for (const t of splitIdentifier(m[0])) {
+      out.push(stem(t));
+      if (out.length >= max) return out;
+    }
+  }
+  return out;
+}
+
+/** tokens of a URL path: placeholders and version segments skipped, segments split */
+export function pathTokens(path: string): string[] {
+  const q = path.indexOf('?');
+  const p = q === -1 ? path : path.slice(0, q);
+  const out: string[] = [];
+  for (const seg of p.split('/')) {
+    if (!seg || PLACEHOLDER.test(seg) || VERSION.test(seg)) continue;
+    for (const t of splitIdentifier(seg)) out.push(stem(t));
+  }
+  return out;
+}
+
+/** tokens of a host name: labels split; the registrable part is also kept whole (`adyen.com`) */
+export function hostTokens(host: string): string[] {
+  let h = host.toLowerCase();
+  const scheme = h.indexOf('://');
+  if (scheme !== -1) h = h.slice(scheme + 3);
+  const slash = h.indexOf('/');
+  if (slash !== -1) h = h.slice(0, slash);
+  const colon = h.indexOf(':');
+  if (colon !== -1) h = h.slice(0, colon);
+  if (!h) return [];
+  const labels = h.split('.').filter((l) => l.length > 0);
+  const out: string[] = [];
+  if (labels.length >= 2) out.push(`@${labels.slice(-2).join('.')}`);
+  for (const l of labels) out.push(...splitIdentifier(l));
+  return out;
+}
+
+/** a light suffix stemmer (plural and common verb forms) so `orders`/`order`, `payments`/`payment` meet */
+export function stem(w: string): string {
+  if (w.length <= 4) return w;
+  if (w.endsWith('ies')) return `${w.slice(0, -3)}y`;
+  if (w.endsWith('sses')) return w.slice(0, -2);
+  if (w.endsWith('ss') || w.endsWith('us') || w.endsWith('is')) return w;
+  if (w.endsWith('s')) return w.slice(0, -1);
+  return w;
+}

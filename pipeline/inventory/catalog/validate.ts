@@ -1,0 +1,21 @@
+import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { mwError } from '../../core/errors.js';
+
+/** check a value against a schema; throws MW_ERR_CATALOG_INVALID naming the source, place and first bad field */
+export function checkOrThrow<T>(schema: TSchema, value: unknown, where: string): T {
+  if (Value.Check(schema, value)) return value as T;
+  const first = Value.Errors(schema, value).First();
+  const field = first ? first.path || '/' : '/';
+  throw mwError('CATALOG_INVALID', `${where}: field ${field}: ${first?.message ?? 'invalid'}`, { where, field });
+}
+
+/** own enumerable string value of a plain object, ignoring prototype keys */
+export function own(o: unknown, key: string): unknown {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return undefined;
+  return Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined;
+}
+
+export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { ApiCallRecord } from '../core/record.js';
+import { Inventory } from './inventory.js';
+
+let seq = 0;
+function rec(over: Partial<ApiCallRecord> & { path: string }): ApiCallRecord {
+  seq++;
+  return {
+    id: `r${seq}`,
+    ts: 1_700_000_000_000 + seq * 1000,
+    durationMs: 5,
+    sensor: { kind: 'fastify', id: 's1' },
+    service: 'orders',
+    method: 'GET',
+    host: 'orders.internal',
+    status: 200,
+    reqBytes: 0,
+    respBytes: 10,
+    source: { service: 'web' },
+    ...over,
+  };
+}
+
+describe('Inventory', () => {
+  it('groups calls by service + method + route template and tracks counts, callers, params and status mix', () => {
+    const inv = new Inventory();
+    inv.observe(rec({ path: '/orders/1?expand=items', source: { service: 'web' } }));
+    inv.observe(rec({ path: '/orders/2', status: 404, source: { service: 'mobile' }, params: { id: '2' } }));
+    const { created } = inv.observe(rec({ path: '/orders/3', method: 'delete' }));
+    expect(created).toBe(true);
+    inv.observe(rec({ path: '/anything', route: '/orders/{orderId}' }));
+    const e = inv.get('orders', 'GET', '/orders/{id}')!;
+    expect(e.count).toBe(2);
+    expect(e.callers).toEqual(['web', 'mobile']);
+    expect(e.params.sort()).toEqual(['expand', 'id']);
+    expect(e.statusMix).toEqual({ '2xx': 1, '4xx': 1 });
+    expect(e.firstSeen).toBeLessThan(e.lastSeen);
+    expect(e.state).toBe('new');
+    expect(e.catalogueId).toBeNull();
+    expect(inv.get('orders', 'DELETE', '/orders/{id}')?.count).toBe(1);
+    expect(inv.get('orders', 'GET', '/orders/{orderId}')?.count).toBe(1);
+    expect(inv.size).toBe(3);
+  });
+
+  it('is bounded: the least recently seen endpoint is evicted, callers are capped', () => {
+    const inv = new Inventory({ maxEndpoints: 3, maxCallers: 2 });
+    for (const p of ['/a', '/b', '/c']) inv.observe(rec({ path: p }));
+    inv.observe(rec({ path: '/a' }));
+    inv.observe(rec({ path: '/d' }));
+    expect(inv.size).toBe(3);
+    expect(inv.get('orders', 'GET', '/b')).toBeUndefined();
+    expect(inv.get('orders', 'GET', '/a')?.count).toBe(2);
+    for (const s of ['x', 'y', 'z']) inv.observe(rec({ path: '/a', source: { service: s } }));
+    expect(inv.get('orders', 'GET', '/a')?.callers.length).toBe(2);
+  });
+
+  it('merges existing entries when the learner folds a high-cardinality position', () => {
+    const inv = new Inventory({ learner: { maxDistinct: 3 } });
+    for (const u of ['alice', 'bob', 'carol']) inv.observe(rec({ path: `/users/${u}` }));
+    expect(inv.size).toBe(3);
+    inv.observe(rec({ path: '/users/dave' }));
+    expect(inv.size).toBe(1);
+    expect(inv.get('orders', 'GET', '/users/{param}')?.count).toBe(4);
+    expect(inv.routeOf(rec({ path: '/users/erin' }))).toBe('/users/{param}');
+  });
+
+  it('snapshot/restore round-trips through JSON and skips invalid entries', () => {
+    const inv = new Inventory();
+    inv.observe(rec({ path: '/orders/1' }));
+    inv.observe(rec({ path: '/orders/search' }));
+    const snap = JSON.parse(JSON.stringify(inv.snapshot()));
+    snap.entries.push({ id: 'x', service: 1 }, { __proto__: { polluted: true } });
+    const back = new Inventory();
+    back.restore(snap);
+    expect(
+      back
+        .list()
+        .map((e) => e.route)
+        .sort(),
+    ).toEqual(['/orders/search', '/orders/{id}']);
+    expect(back.list()[0].route).toBe('/orders/search');
+    back.restore('garbage');
+    back.restore(null);
+    expect(back.size).toBe(2);
+  });
+});

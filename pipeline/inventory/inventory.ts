@@ -1,0 +1,183 @@
+import { Value } from '@sinclair/typebox/value';
+import { LRUCache } from 'lru-cache';
+import { stableId } from '../core/ids.js';
+import { counter } from '../core/metrics.js';
+import type { ApiCallRecord } from '../core/record.js';
+import type { ApiEntry } from './api-entry.js';
+import { ApiEntrySchema } from './api-entry.js';
+import { pathOnly, templatePath } from './path-template.js';
+import { RouteLearner, type RouteLearnerOptions } from './route-learner.js';
+
+export interface InventoryOptions {
+  /** endpoints kept (least recently seen evicted first) */
+  maxEndpoints: number;
+  maxCallers: number;
+  maxParams: number;
+  maxHosts: number;
+  /** learned folding of high-cardinality literal segments; false to disable */
+  learner: Partial<RouteLearnerOptions> | false;
+}
+
+export const defaultInventoryOptions: InventoryOptions = {
+  maxEndpoints: 50_000,
+  maxCallers: 32,
+  maxParams: 64,
+  maxHosts: 4,
+  learner: {},
+};
+
+const evicted = counter('meshward_inventory_evictions_total', 'inventory endpoints evicted by the LRU cap');
+const restoreRejected = counter(
+  'meshward_inventory_restore_rejected_total',
+  'inventory snapshot entries that failed validation',
+);
+
+export const endpointKey = (service: string, method: string, route: string): string => `${service} ${method} ${route}`;
+
+function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+}
+
+function addBounded(list: string[], value: string | undefined, max: number): void {
+  if (value && list.length < max && !list.includes(value)) list.push(value);
+}
+
+/** Endpoint inventory built from ApiCallRecords, bounded by an LRU cap, JSON snapshot/restore. */
+export class Inventory {
+  readonly options: InventoryOptions;
+  private readonly entries: LRUCache<string, ApiEntry>;
+  private readonly learner: RouteLearner | null;
+
+  constructor(options: Partial<InventoryOptions> = {}) {
+    this.options = { ...defaultInventoryOptions, ...options };
+    this.entries = new LRUCache({
+      max: this.options.maxEndpoints,
+      dispose: (_v, _k, reason) => reason === 'evict' && evicted.inc(),
+    });
+    this.learner = this.options.learner === false ? null : new RouteLearner(this.options.learner);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** the route template of a record: its own route when the sensor knows it, else the templated (and learned) path */
+  routeOf(record: ApiCallRecord): string {
+    if (record.route) return record.route;
+    const t = templatePath(record.path);
+    return this.learner ? this.learner.apply(record.service, record.method.toUpperCase(), t) : t;
+  }
+
+  /** record one call; returns the entry and whether it was created by this call */
+  observe(record: ApiCallRecord): { entry: ApiEntry; created: boolean } {
+    const method = record.method.toUpperCase();
+    let route = record.route;
+    if (!route) {
+      route = templatePath(record.path);
+      if (this.learner) {
+        const learned = this.learner.learn(record.service, method, route);
+        route = learned.template;
+        if (learned.newlyFolded) this.refold(record.service, method);
+      }
+    }
+    const key = endpointKey(record.service, method, route);
+    let entry = this.entries.get(key);
+    const created = !entry;
+    if (!entry) {
+      entry = {
+        id: stableId('api', record.service, method, route),
+        service: record.service,
+        method,
+        route,
+        hosts: [],
+        firstSeen: record.ts,
+        lastSeen: record.ts,
+        count: 0,
+        callers: [],
+        params: [],
+        statusMix: {},
+        catalogueId: null,
+        labels: {},
+        state: 'new',
+      };
+      this.entries.set(key, entry);
+    }
+    entry.count++;
+    if (record.ts < entry.firstSeen) entry.firstSeen = record.ts;
+    if (record.ts > entry.lastSeen) entry.lastSeen = record.ts;
+    addBounded(entry.hosts, record.host, this.options.maxHosts);
+    addBounded(
+      entry.callers,
+      record.source.service ?? record.source.principal ?? record.user?.clientId,
+      this.options.maxCallers,
+    );
+    if (record.params) for (const p of Object.keys(record.params)) addBounded(entry.params, p, this.options.maxParams);
+    const q = record.path.indexOf('?');
+    if (q !== -1) {
+      for (const part of record.path.slice(q + 1).split('&')) {
+        const name = part.split('=')[0];
+        if (name && name.length <= 128) addBounded(entry.params, name, this.options.maxParams);
+      }
+    }
+    const sc = statusClass(record.status);
+    entry.statusMix[sc] = (entry.statusMix[sc] ?? 0) + 1;
+    return { entry, created };
+  }
+
+  /** merge entries of one service+method whose route a newly learned fold changes */
+  private refold(service: string, method: string): void {
+    if (!this.learner) return;
+    for (const [key, e] of [...this.entries.entries()]) {
+      if (e.service !== service || e.method !== method) continue;
+      const route = this.learner.apply(service, method, e.route);
+      if (route === e.route) continue;
+      this.entries.delete(key);
+      const newKey = endpointKey(service, method, route);
+      const into = this.entries.get(newKey);
+      if (!into) {
+        this.entries.set(newKey, { ...e, route, id: stableId('api', service, method, route) });
+        continue;
+      }
+      into.count += e.count;
+      into.firstSeen = Math.min(into.firstSeen, e.firstSeen);
+      into.lastSeen = Math.max(into.lastSeen, e.lastSeen);
+      for (const h of e.hosts) addBounded(into.hosts, h, this.options.maxHosts);
+      for (const c of e.callers) addBounded(into.callers, c, this.options.maxCallers);
+      for (const p of e.params) addBounded(into.params, p, this.options.maxParams);
+      for (const [k, n] of Object.entries(e.statusMix)) into.statusMix[k] = (into.statusMix[k] ?? 0) + n;
+    }
+  }
+
+  get(service: string, method: string, route: string): ApiEntry | undefined {
+    return this.entries.peek(endpointKey(service, method.toUpperCase(), route));
+  }
+
+  /** all entries, most recently seen first */
+  list(): ApiEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** the raw path without query, for display */
+  static displayPath(path: string): string {
+    return pathOnly(path);
+  }
+
+  snapshot(): { v: 1; entries: ApiEntry[]; learner: unknown } {
+    // oldest first so restore() rebuilds the same LRU order
+    return { v: 1, entries: this.list().reverse(), learner: this.learner?.snapshot() ?? null };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { v?: unknown; entries?: unknown; learner?: unknown } | null;
+    if (s?.v !== 1 || !Array.isArray(s.entries)) return;
+    this.entries.clear();
+    for (const e of s.entries) {
+      if (!Value.Check(ApiEntrySchema, e)) {
+        restoreRejected.inc();
+        continue;
+      }
+      this.entries.set(endpointKey(e.service, e.method, e.route), e);
+    }
+    this.learner?.restore(s.learner);
+  }
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { classifySegment, matchKey, pathOnly, templatePath } from './path-template.js';
+
+const CASES: [string, string][] = [
+  ['/users/123', '/users/{id}'],
+  ['/users/123/orders/456?expand=items', '/users/{id}/orders/{id}'],
+  ['/v1/users/me', '/v1/users/me'],
+  ['/api/v2/orders/search', '/api/v2/orders/search'],
+  ['/v1beta1/projects/alpha/instances', '/v1beta1/projects/alpha/instances'],
+  ['/orders/3fa85f64-5717-4562-b3fc-2c963f66afa6', '/orders/{uuid}'],
+  ['/orders/3FA85F645717456 2B3FC2C963F66AFA6'.replace(' ', ''), '/orders/{uuid}'],
+  ['/commits/9fceb02d0ae598e95dc970b74767f19372d61af8', '/commits/{hash}'],
+  ['/items/507f1f77bcf86cd799439011', '/items/{hash}'],
+  ['/blobs/a1b2c3d4e5', '/blobs/{hash}'],
+  ['/reports/2024-01-31', '/reports/{date}'],
+  ['/reports/20240131/summary', '/reports/{date}/summary'],
+  ['/events/2024-01-31T10:00:00Z', '/events/{date}'],
+  ['/users/alice%40example.com/profile', '/users/{email}/profile'],
+  ['/users/bob@corp.example.org', '/users/{email}'],
+  ['/hosts/10.0.0.12/ports', '/hosts/{ip}/ports'],
+  ['/prices/12.50', '/prices/{num}'],
+  ['/orders/ORD-123456', '/orders/{id}'],
+  ['/customers/cus_9s6XKzkNRiz8i3', '/customers/{id}'],
+  ['/keys/sk9s6XKzkNRiz8i3aBcD0eF1gH', '/keys/{token}'],
+  ['/customers/usr_8f7a6', '/customers/{id}'],
+  [
+    '/sessions/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+    '/sessions/{token}',
+  ],
+  ['/files/dGhpcyBpcyBhIHNlY3JldCB0b2tlbg==', '/files/{token}'],
+  ['/oauth2/token', '/oauth2/token'],
+  ['/s3/buckets', '/s3/buckets'],
+  ['/hash/sha256', '/hash/sha256'],
+  ['/docs/openapi.json', '/docs/openapi.json'],
+  ['/user-profiles/current_user', '/user-profiles/current_user'],
+  ['/getUserAccountsByRegion', '/getUserAccountsByRegion'],
+  ['/pets/{petId}/photos', '/pets/{petId}/photos'],
+  ['/pets/:petId', '/pets/:petId'],
+  ['/', '/'],
+  ['', '/'],
+  ['/users//42/', '/users/{id}'],
+  ['/a/b;jsessionid=ABC123', '/a/b'],
+  ['https://api.example.com/v1/items/77?x=1', '/v1/items/{id}'],
+  ['/items/77#frag', '/items/{id}'],
+  ['/2fa/verify', '/2fa/verify'],
+  ['/h264/streams/x9k2m7q4z8', '/h264/streams/{id}'],
+  ['/accounts/-15', '/accounts/{id}'],
+  ['/catalog/ipv6/2001:db8::1', '/catalog/ipv6/{ip}'],
+];
+
+describe('templatePath', () => {
+  it.each(CASES)('%s → %s', (raw, want) => {
+    expect(templatePath(raw)).toBe(want);
+  });
+
+  it('keeps distinct literal endpoints apart and merges values of one endpoint', () => {
+    const templates = new Set(
+      ['/users/1', '/users/22', '/users/me', '/users/search', '/users/333/orders'].map(templatePath),
+    );
+    expect([...templates].sort()).toEqual(['/users/me', '/users/search', '/users/{id}', '/users/{id}/orders']);
+  });
+
+  it('never throws on malformed percent-encoding', () => {
+    expect(templatePath('/files/%E0%A4%A/42')).toBe('/files/{id}/{id}');
+    expect(templatePath('/files/%zz/report')).toBe('/files/%zz/report');
+  });
+});
+
+describe('classifySegment', () => {
+  it('returns null for plain words and placeholders for values', () => {
+    expect(classifySegment('orders')).toBeNull();
+    expect(classifySegment('42')).toBe('{id}');
+    expect(classifySegment('{id}')).toBeNull();
+  });
+});
+
+describe('matchKey / pathOnly', () => {
+  it('makes every placeholder style equal', () => {
+    expect(matchKey('/Pets/{petId}')).toBe(matchKey('/pets/{id}'));
+    expect(matchKey('/pets/:id')).toBe('/pets/{}');
+    expect(pathOnly('api//x/?q')).toBe('/api/x');
+  });
+});
