@@ -1,0 +1,71 @@
+import { Value } from '@sinclair/typebox/value';
+import { mwError } from '../../pipeline/core/errors.js';
+import type { Logger } from '../../pipeline/core/logger.js';
+import type { ActionAdapter, AdapterFactory } from '../adapter.js';
+import { caepSetFactory } from '../idp/caep-set/factory.js';
+import { keycloakFactory } from '../idp/keycloak/factory.js';
+import { oauthRevocationFactory } from '../idp/oauth-revocation/factory.js';
+import { oktaFactory } from '../idp/okta/factory.js';
+
+/**
+ * Adapter factories by type id. Config keys name a type and optionally an instance after a second slash:
+ * `idp/oauth_revocation`, `gateways/haproxy`, `gateways/haproxy/edge-eu`.
+ */
+const factories = new Map<string, AdapterFactory<never>>();
+
+export function registerAdapterFactory(factory: AdapterFactory<never>): void {
+  if (factories.has(factory.type)) throw mwError('CONFIG_INVALID', `adapter type ${factory.type} registered twice`);
+  factories.set(factory.type, factory);
+}
+
+export function adapterFactory(type: string): AdapterFactory<never> | undefined {
+  return factories.get(type);
+}
+
+export function adapterTypes(): string[] {
+  return [...factories.keys()].sort();
+}
+
+/** `gateways/haproxy/edge-eu` → `gateways/haproxy` */
+export function typeOfKey(key: string): string {
+  const parts = key.split('/');
+  return parts.length > 2 ? parts.slice(0, 2).join('/') : key;
+}
+
+/**
+ * Create adapters from the `actions:` config section: each key naming a registered adapter type gets its config
+ * (defaults filled in, then validated: errors name the key). Other keys (policy_file, ...) are ignored here.
+ */
+export function createAdapters(
+  section: Record<string, unknown>,
+  deps: { logger: Logger },
+): Record<string, ActionAdapter> {
+  const out: Record<string, ActionAdapter> = {};
+  for (const [key, raw] of Object.entries(section)) {
+    if (!key.includes('/')) continue;
+    const factory = factories.get(typeOfKey(key));
+    if (!factory)
+      throw mwError('CONFIG_INVALID', `actions.${key}: unknown adapter type (known: ${adapterTypes().join(', ')})`);
+    const config = Value.Default(
+      factory.configSchema,
+      structuredClone({ ...(factory.defaultConfig as object), ...(raw as object) }),
+    );
+    if (!Value.Check(factory.configSchema, config)) {
+      const first = Value.Errors(factory.configSchema, config).First();
+      throw mwError(
+        'CONFIG_INVALID',
+        `actions.${key}${first?.path.replaceAll('/', '.') ?? ''}: ${first?.message ?? 'invalid'}`,
+      );
+    }
+    out[key] = factory.create(config as never, { logger: deps.logger.child({ adapter: key }) });
+  }
+  return out;
+}
+
+export async function closeAdapters(adapters: Record<string, ActionAdapter>): Promise<void> {
+  await Promise.all(Object.values(adapters).map((a) => a.close?.()));
+}
+
+for (const f of [oauthRevocationFactory, keycloakFactory, oktaFactory, caepSetFactory]) {
+  registerAdapterFactory(f as unknown as AdapterFactory<never>);
+}

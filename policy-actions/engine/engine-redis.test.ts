@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisStore, type RedisStore } from '../../pipeline/store/redis-store.js';
+import { type RedisServer, startRedis } from '../../test/harness/redis.js';
+import { createPolicyEngine } from './engine.js';
+import { parsePolicy } from './policy.js';
+import { makeAlert } from './testdata/alerts.js';
+import { RecordingAdapter } from './testdata/recording-adapter.js';
+
+const policy = parsePolicy(readFileSync(join(import.meta.dirname, 'testdata/policy.yaml'), 'utf8'));
+
+describe('policy engine over a real Redis (distributed: two engine processes share one store)', () => {
+  let redis: RedisServer;
+  let stores: RedisStore[];
+  beforeAll(async () => {
+    redis = await startRedis();
+    stores = [
+      createRedisStore({ url: redis.url, keyPrefix: 'pa-test:' }),
+      createRedisStore({ url: redis.url, keyPrefix: 'pa-test:' }),
+    ];
+  });
+  afterAll(async () => {
+    for (const s of stores) await s.close();
+    await redis.stop();
+  });
+
+  it('one alert delivered to both engines is enforced once; a decision made by one is approved through the other', async () => {
+    const adapter = new RecordingAdapter('idp/test', ['revoke_token', 'step_up']);
+    const [a, b] = stores.map((store) =>
+      createPolicyEngine({ store, policy, adapters: { 'idp/test': adapter }, config: { expiry_interval_ms: 0 } }),
+    );
+    const alert = makeAlert({ id: `alert-redis-${Date.now()}` });
+    const [ra, rb] = await Promise.all([a.handleAlert(alert), b.handleAlert(alert)]);
+    expect(ra[0].id).toBe(rb[0].id);
+    expect(adapter.applies()).toBe(1);
+
+    const [pending] = await a.handleAlert(
+      makeAlert({
+        id: `alert-redis-risky-${Date.now()}`,
+        kind: 'risky_login',
+        subject: { type: 'user', value: 'zoe' },
+      }),
+    );
+    expect(pending.state).toBe('pending_approval');
+    expect((await b.list({ state: 'pending_approval' })).map((d) => d.id)).toContain(pending.id);
+    const approved = await b.approve(pending.id, 'analyst-9');
+    expect(approved.state).toBe('active');
+    expect(adapter.applies()).toBe(2);
+    expect((await a.get(pending.id))?.state).toBe('active');
+    const audit = await a.audit.query({ decisionId: pending.id });
+    expect(audit.entries.map((e) => e.action)).toEqual(['decision_created', 'approved', 'adapter_apply']);
+    expect((await a.enforced()).map((d) => d.id).sort()).toEqual([ra[0].id, pending.id].sort());
+    await a.close();
+    await b.close();
+  });
+});

@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseDuration } from './duration.js';
+import { parsePolicy } from './policy.js';
+
+const valid = readFileSync(join(import.meta.dirname, 'testdata/policy.yaml'), 'utf8');
+const rule = (action: string, extra = '') =>
+  `rules:\n  - name: r1\n    match: { kinds: [x] }\n    action: ${action}\n${extra}`;
+
+describe('policy file', () => {
+  it('compiles the test policy: rules, durations and guardrails', () => {
+    const p = parsePolicy(valid);
+    expect(p.rules.map((r) => r.name)).toEqual([
+      'revoke-stolen-token',
+      'deny-enumerators',
+      'step-up-risky-users',
+      'observe-scrapers',
+    ]);
+    expect(p.rules[1]).toMatchObject({ ttlMs: 900_000, route: 'alert', escalationWindowMs: 86_400_000 });
+    expect(p.rules[1].escalate).toEqual([
+      { after: 2, ttlMs: 3_600_000, type: undefined, scope: undefined, acr: undefined },
+      { after: 4, ttlMs: 86_400_000, type: 'rate_limit', scope: undefined, acr: undefined },
+    ]);
+    expect(p.rules[2]).toMatchObject({ requiresApproval: true, acr: 'urn:meshward:acr:mfa' });
+    expect(p.rules[3].dryRun).toBe(true);
+    expect(p.maxActionsPerMinute).toBe(3);
+    expect(p.allowlisted('ip', '10.255.0.1')).toBe(true);
+    expect(p.allowlisted('ip', '11.0.0.1')).toBe(false);
+    expect(p.allowlisted('ip', '2001:db8:1::5')).toBe(true);
+    expect(p.allowlisted('user', 'break-glass-admin')).toBe(true);
+    expect(p.allowlisted('token', 'break-glass-admin')).toBe(false);
+    expect(p.allowlisted('principal', 'spiffe://prod/ns/ops/sa/oncall')).toBe(true);
+  });
+
+  it.each([
+    [rule('{ type: nuke, ttl: 1h }'), /rules\.0\.action\.type/],
+    [rule('{ type: deny, ttl: 1h, colour: red }'), /rules\.0\.action/],
+    [rule('{ type: deny, ttl: soon }'), /rules\.0\.action\.ttl: "soon" is not a duration/],
+    [rule('{ type: step_up, ttl: 1h }'), /rules\.0\.action\.acr: step_up needs/],
+    [
+      rule('{ type: revoke_token, scope: ip, ttl: 1h }'),
+      /rules\.0\.action\.scope: revoke_token cannot act on scope ip/,
+    ],
+    [
+      rule('{ type: deny, scope: ip, ttl: 1h }', '    escalate: [{ after: 2, type: revoke_session }]'),
+      /rules\.0\.escalate\.0/,
+    ],
+    [rule('{ type: deny, ttl: 1h }', '    escalate: [{ after: 0 }]'), /rules\.0\.escalate\.0\.after/],
+    [
+      `${rule('{ type: deny, ttl: 1h }')}  - name: r1\n    match: {}\n    action: { type: deny, ttl: 1m }\n`,
+      /rules\.1\.name: duplicate/,
+    ],
+    ['guardrails: { allowlist: { cidrs: [10.0.0.0/33] } }\nrules: []', /guardrails\.allowlist\.cidrs\.0/],
+    ['guardrails: { allowlist: { ips: [not-an-ip] } }\nrules: []', /guardrails\.allowlist\.ips\.0/],
+    ['guardrails: { max_actions_per_minute: 0 }\nrules: []', /guardrails\.max_actions_per_minute/],
+    [
+      'rules: [ { name: r, match: { min_severity: urgent }, action: { type: deny, ttl: 1m } } ]',
+      /rules\.0\.match\.min_severity/,
+    ],
+    ['rulez: []', /rules|rulez/],
+    ['rules: [: bad', /not valid YAML/],
+  ])('rejects %j naming the bad key', (text, message) => {
+    expect(() => parsePolicy(text)).toThrow(message);
+    try {
+      parsePolicy(text);
+    } catch (err) {
+      expect((err as { code: string }).code).toBe('MW_ERR_POLICY_INVALID');
+    }
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('250ms', 'x')).toBe(250);
+    expect(parseDuration('1.5h', 'x')).toBe(5_400_000);
+    expect(parseDuration('7d', 'x')).toBe(604_800_000);
+    expect(parseDuration(1200, 'x')).toBe(1200);
+    expect(() => parseDuration(-1, 'x')).toThrow(/x:/);
+  });
+});

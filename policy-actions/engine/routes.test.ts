@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Decision } from '../../pipeline/core/decision.js';
+import { MemoryStore } from '../../pipeline/store/memory-store.js';
+import { followDecisions } from './decision-feed-client.js';
+import { type PolicyEngine, createPolicyEngine } from './engine.js';
+import { parsePolicy } from './policy.js';
+import { decisionRoutes } from './routes.js';
+import { makeAlert } from './testdata/alerts.js';
+import { RecordingAdapter } from './testdata/recording-adapter.js';
+
+const policy = parsePolicy(readFileSync(join(import.meta.dirname, 'testdata/policy.yaml'), 'utf8'));
+
+async function until(cond: () => boolean, ms = 3000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('decision routes and the enforcement feed', () => {
+  let app: FastifyInstance;
+  let engine: PolicyEngine;
+  let store: MemoryStore;
+  let gateway: RecordingAdapter;
+
+  beforeEach(async () => {
+    store = new MemoryStore();
+    gateway = new RecordingAdapter('gateways/test', ['deny', 'rate_limit', 'step_up', 'revoke_token']);
+    engine = createPolicyEngine({
+      store,
+      policy,
+      adapters: { 'gateways/test': gateway },
+      config: { expiry_interval_ms: 0, retry_base_delay_ms: 1 },
+    });
+    app = Fastify();
+    await app.register(decisionRoutes, {
+      engine,
+      heartbeatMs: 100,
+      getActor: (req) => String(req.headers['x-test-user'] ?? 'nobody'),
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterEach(async () => {
+    await app.close();
+    await engine.close();
+    await store.close();
+  });
+
+  const url = () => `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+
+  it('lists, gets, approves and lifts decisions, recording the actor', async () => {
+    const [d] = await engine.handleAlert(
+      makeAlert({ kind: 'risky_login', severity: 'high', subject: { type: 'user', value: 'alice' } }),
+    );
+    const list = await app.inject({ method: 'GET', url: '/v1/decisions?state=pending_approval' });
+    expect(list.statusCode).toBe(200);
+    expect(list.json().decisions.map((x: Decision) => x.id)).toEqual([d.id]);
+    expect((await app.inject({ method: 'GET', url: '/v1/decisions?state=bogus' })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: `/v1/decisions/${d.id}` })).json()).toEqual(d);
+    const missing = await app.inject({ method: 'GET', url: '/v1/decisions/dec_nope' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().code).toBe('MW_ERR_NOT_FOUND');
+
+    const approved = await app.inject({
+      method: 'POST',
+      url: `/v1/decisions/${d.id}/approve`,
+      headers: { 'x-test-user': 'analyst-3' },
+    });
+    expect(approved.statusCode).toBe(200);
+    expect(approved.json().state).toBe('active');
+    expect(gateway.applies()).toBe(1);
+    const again = await app.inject({ method: 'POST', url: `/v1/decisions/${d.id}/approve` });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().code).toBe('MW_ERR_CONFLICT');
+
+    const noComment = await app.inject({ method: 'POST', url: `/v1/decisions/${d.id}/lift`, payload: {} });
+    expect(noComment.statusCode).toBe(400);
+    const lifted = await app.inject({
+      method: 'POST',
+      url: `/v1/decisions/${d.id}/lift`,
+      headers: { 'x-test-user': 'analyst-4' },
+      payload: { comment: 'user verified by phone' },
+    });
+    expect(lifted.json().state).toBe('lifted');
+
+    const audit = (await app.inject({ method: 'GET', url: `/v1/audit?decisionId=${d.id}` })).json();
+    const actors = audit.entries.map((e: { action: string; actor: string }) => `${e.action}:${e.actor}`);
+    expect(actors).toContain('approved:analyst-3');
+    expect(actors).toContain('lifted:analyst-4');
+    const page = (await app.inject({ method: 'GET', url: '/v1/audit?limit=2' })).json();
+    expect(page.entries).toHaveLength(2);
+    const page2 = (await app.inject({ method: 'GET', url: `/v1/audit?limit=2&after=${page.next}` })).json();
+    expect(page2.entries[0].id).not.toBe(page.entries[0].id);
+  });
+
+  it('streams NDJSON: snapshot, sync, deltas and heartbeats', async () => {
+    const [first] = await engine.handleAlert(makeAlert({ subject: { type: 'token', value: 'tok-1' } }));
+    await engine.handleAlert(makeAlert({ kind: 'scraping', subject: { type: 'ip', value: '203.0.113.4' } })); // dry run
+    const ac = new AbortController();
+    const res = await fetch(`${url()}/v1/decisions/stream?startup=true`, { signal: ac.signal });
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson');
+    const lines: Record<string, unknown>[] = [];
+    const reading = (async () => {
+      const dec = new TextDecoder();
+      let buf = '';
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          buf += dec.decode(chunk, { stream: true });
+          const parts = buf.split('\n');
+          buf = parts.pop() ?? '';
+          for (const p of parts) if (p) lines.push(JSON.parse(p));
+        }
+      } catch {
+        // aborted
+      }
+    })();
+    await until(() => lines.length >= 2);
+    expect(lines.slice(0, 2)).toEqual([{ type: 'upsert', decision: first }, { type: 'sync' }]);
+    const [second] = await engine.handleAlert(makeAlert({ subject: { type: 'token', value: 'tok-2' } }));
+    await engine.lift(first.id, 'a', 'done');
+    await until(() => lines.some((l) => l.type === 'remove'));
+    await until(() => lines.some((l) => l.type === 'heartbeat'));
+    const deltas = lines.filter((l) => l.type !== 'heartbeat').slice(2);
+    expect(deltas).toEqual([
+      { type: 'upsert', decision: second },
+      { type: 'remove', id: first.id },
+    ]);
+    ac.abort();
+    await reading;
+  });
+
+  it('followDecisions keeps a local map, and reconciles after reconnecting', async () => {
+    const [a] = await engine.handleAlert(makeAlert({ subject: { type: 'token', value: 'tok-a' } }));
+    const events: string[] = [];
+    const follower = followDecisions(`${url()}/v1/decisions/stream`, {
+      token: 'test-token',
+      onUpsert: (d) => events.push(`upsert:${d.value}`),
+      onRemove: (id) => events.push(`remove:${id}`),
+      backoffMs: 20,
+      maxBackoffMs: 50,
+      idleTimeoutMs: 1000,
+    });
+    await follower.ready;
+    expect([...follower.decisions.keys()]).toEqual([a.id]);
+    const [b] = await engine.handleAlert(makeAlert({ subject: { type: 'token', value: 'tok-b' } }));
+    await until(() => follower.decisions.has(b.id));
+
+    // the server goes away; meanwhile `a` is lifted; a new server over the same engine comes up on the same port
+    const port = (app.server.address() as { port: number }).port;
+    await app.close();
+    await engine.lift(a.id, 'x', 'lifted while the feed was down');
+    app = Fastify();
+    await app.register(decisionRoutes, { engine, heartbeatMs: 100 });
+    await app.listen({ port, host: '127.0.0.1' });
+    await until(() => !follower.decisions.has(a.id));
+    expect([...follower.decisions.keys()]).toEqual([b.id]);
+    expect(events).toContain(`remove:${a.id}`);
+    await follower.close();
+  });
+});

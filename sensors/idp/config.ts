@@ -1,0 +1,34 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+export const IdpSensorConfigSchema = Type.Object(
+  {
+    /** the identity provider's name: the `service` of its records */
+    idp_name: Type.String({ minLength: 1, maxLength: 256, default: 'idp' }),
+    /** host recorded for the IdP's endpoints (default: idp_name) */
+    host: Type.Optional(Type.String({ maxLength: 512 })),
+    /** sensor instance id in records */
+    sensor_id: Type.String({ minLength: 1, maxLength: 256, default: 'idp-webhook' }),
+    /** webhook path */
+    path: Type.String({ pattern: '^/', default: '/v1/idp/events' }),
+    /** bearer token the IdP (or the bridge) must send, inline (prefer webhook_token_file); none = no check here */
+    webhook_token: Type.Optional(Type.String({ minLength: 16 })),
+    webhook_token_file: Type.Optional(Type.String({ minLength: 1 })),
+    /** key of the keyed token hash (the same key as every other sensor), inline (prefer token_hash_key_file) */
+    token_hash_key: Type.Optional(Type.String({ minLength: 16 })),
+    token_hash_key_file: Type.Optional(Type.String({ minLength: 1 })),
+    /** most events in one request */
+    max_events: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+    /** largest request body, bytes */
+    body_limit: Type.Integer({ minimum: 1024, default: 1 << 20 }),
+  },
+  { additionalProperties: false },
+);
+export type IdpSensorConfig = Static<typeof IdpSensorConfigSchema>;
+
+export const defaultIdpSensorConfig: IdpSensorConfig = {
+  idp_name: 'idp',
+  sensor_id: 'idp-webhook',
+  path: '/v1/idp/events',
+  max_events: 500,
+  body_limit: 1 << 20,
+};

@@ -1,0 +1,113 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { newId } from '../../pipeline/core/ids.js';
+import type { ApiCallRecord } from '../../pipeline/core/record.js';
+
+/** What happened at the identity provider, in meshward's generic vocabulary. */
+export const IdpEventType = Type.Union(
+  [
+    'login.success',
+    'login.failure',
+    'token.issued',
+    'token.refreshed',
+    'token.failure',
+    'token.revoked',
+    'token.revocation_failure',
+    'logout',
+  ].map((t) => Type.Literal(t)),
+);
+export type IdpEventType = Static<typeof IdpEventType>;
+
+/**
+ * The generic webhook event. A raw `token` is accepted so IdPs without a hashing hook can send it; the receiver
+ * replaces it with the keyed hash at once and never stores or logs it. Senders that can hash send `token_hash`.
+ */
+export const GenericIdpEventSchema = Type.Object(
+  {
+    event: IdpEventType,
+    /** epoch ms, or an ISO 8601 string; default: time of receipt */
+    ts: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.String({ maxLength: 64 })])),
+    sub: Type.Optional(Type.String({ maxLength: 256 })),
+    client_id: Type.Optional(Type.String({ maxLength: 256 })),
+    session_id: Type.Optional(Type.String({ maxLength: 256 })),
+    token: Type.Optional(Type.String({ maxLength: 16_384 })),
+    token_hash: Type.Optional(Type.String({ pattern: '^h1:[0-9a-f]{32}$' })),
+    ip: Type.Optional(Type.String({ maxLength: 64 })),
+    /** the IdP endpoint path, e.g. /token */
+    path: Type.Optional(Type.String({ pattern: '^/', maxLength: 1024 })),
+    method: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
+    status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+    /** OAuth error code on failures, e.g. invalid_client, invalid_grant */
+    error: Type.Optional(Type.String({ maxLength: 128 })),
+    grant_type: Type.Optional(Type.String({ maxLength: 256 })),
+    duration_ms: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400_000 })),
+  },
+  { additionalProperties: false },
+);
+export type GenericIdpEvent = Static<typeof GenericIdpEventSchema>;
+
+const DEFAULT_PATH: Record<IdpEventType, string> = {
+  'login.success': '/auth',
+  'login.failure': '/auth',
+  'token.issued': '/token',
+  'token.refreshed': '/token',
+  'token.failure': '/token',
+  'token.revoked': '/token/revocation',
+  'token.revocation_failure': '/token/revocation',
+  logout: '/session/end',
+};
+
+const FAILURE_STATUS: Record<string, number> = { invalid_client: 401, unauthorized_client: 401, access_denied: 403 };
+
+const outcomeOf = (e: IdpEventType): 'success' | 'failure' | 'none' =>
+  e.endsWith('failure') ? 'failure' : e === 'logout' ? 'none' : 'success';
+
+export interface RecordContext {
+  service: string;
+  host: string;
+  sensorId: string;
+  hash: (token: string) => string;
+  now: number;
+}
+
+function tsOf(ts: GenericIdpEvent['ts'], now: number): number {
+  if (typeof ts === 'number') return ts;
+  if (typeof ts === 'string') {
+    const t = Date.parse(ts);
+    if (!Number.isNaN(t)) return t;
+  }
+  return now;
+}
+
+/** one ApiCallRecord for one IdP event; the raw token, if any, becomes its keyed hash */
+export function idpEventToRecord(e: GenericIdpEvent, ctx: RecordContext): ApiCallRecord {
+  const outcome = outcomeOf(e.event);
+  const path = e.path ?? DEFAULT_PATH[e.event];
+  const status = e.status ?? (outcome === 'failure' ? (FAILURE_STATUS[e.error ?? ''] ?? 400) : 200);
+  const tokenHash = e.token_hash ?? (e.token ? ctx.hash(e.token) : undefined);
+  const user: NonNullable<ApiCallRecord['user']> = { authOutcome: outcome };
+  if (e.sub) user.sub = e.sub;
+  if (e.client_id) user.clientId = e.client_id;
+  if (e.session_id) user.sessionId = e.session_id;
+  if (tokenHash) user.tokenHash = tokenHash;
+  const tags: Record<string, string> = { idp_event: e.event };
+  if (e.error) tags.idp_error = e.error;
+  if (e.grant_type) tags.grant_type = e.grant_type;
+  return {
+    v: 1,
+    id: newId(),
+    ts: tsOf(e.ts, ctx.now),
+    durationMs: e.duration_ms ?? 0,
+    sensor: { kind: 'idp', id: ctx.sensorId },
+    service: ctx.service,
+    method: (e.method ?? 'POST').toUpperCase(),
+    host: ctx.host,
+    path,
+    route: path.split('?')[0],
+    status,
+    reqBytes: 0,
+    respBytes: 0,
+    source: e.ip ? { ip: e.ip } : {},
+    user,
+    tags,
+  };
+}

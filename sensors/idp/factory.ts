@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { RecordIngest } from '../../pipeline/collector/ingest.js';
+import { mwError } from '../../pipeline/core/errors.js';
+import type { Logger } from '../../pipeline/core/logger.js';
+import { type IdpSensorConfig, IdpSensorConfigSchema, defaultIdpSensorConfig } from './config.js';
+import { idpWebhook } from './receiver.js';
+
+const readSecret = (inline: string | undefined, file: string | undefined, name: string): string => {
+  if (file) return readFileSync(file, 'utf8').trim();
+  if (inline) return inline;
+  throw mwError('CONFIG_INVALID', `sensors.idp: ${name} or ${name}_file is required`);
+};
+
+/** The IdP callback sensor: registers its webhook route on a Fastify instance (the collector's, usually). */
+export const idpSensorFactory = {
+  type: 'idp',
+  configSchema: IdpSensorConfigSchema,
+  defaultConfig: defaultIdpSensorConfig,
+  async create(config: IdpSensorConfig, deps: { app: FastifyInstance; ingest: RecordIngest; logger: Logger }) {
+    if (!config.token_hash_key && !config.token_hash_key_file) {
+      throw mwError('CONFIG_INVALID', 'sensors.idp: token_hash_key or token_hash_key_file is required');
+    }
+    const tokenHashKey = readSecret(config.token_hash_key, config.token_hash_key_file, 'token_hash_key');
+    const webhookToken =
+      config.webhook_token || config.webhook_token_file
+        ? readSecret(config.webhook_token, config.webhook_token_file, 'webhook_token')
+        : undefined;
+    await deps.app.register(idpWebhook, {
+      config,
+      ingest: deps.ingest,
+      logger: deps.logger,
+      tokenHashKey,
+      webhookToken,
+    });
+  },
+};

@@ -1,0 +1,125 @@
+import { timingSafeEqual } from 'node:crypto';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { FastifyPluginAsync } from 'fastify';
+import type { RecordIngest } from '../../pipeline/collector/ingest.js';
+import { MeshwardError, mwError } from '../../pipeline/core/errors.js';
+import type { Logger } from '../../pipeline/core/logger.js';
+import { counter } from '../../pipeline/core/metrics.js';
+import type { ApiCallRecord } from '../../pipeline/core/record.js';
+import { tokenHasher } from '../common/token-hash.js';
+import type { IdpSensorConfig } from './config.js';
+import { GenericIdpEventSchema, idpEventToRecord } from './events.js';
+import { OidcProviderEventSchema, fromOidcProvider } from './oidc-provider-events.js';
+
+const checkGeneric = TypeCompiler.Compile(GenericIdpEventSchema);
+const checkOidc = TypeCompiler.Compile(OidcProviderEventSchema);
+
+const received = counter('meshward_idp_events_total', 'IdP webhook events received', ['idp', 'format']);
+const ignored = counter('meshward_idp_events_ignored_total', 'IdP events of a kind meshward does not record', ['idp']);
+const rejected = counter('meshward_idp_webhook_rejected_total', 'IdP webhook requests rejected', ['idp', 'code']);
+
+export interface IdpWebhookOptions {
+  config: IdpSensorConfig;
+  ingest: RecordIngest;
+  logger: Logger;
+  /** resolved secrets (the factory reads the files) */
+  webhookToken?: string;
+  tokenHashKey: string;
+  clock?: () => number;
+}
+
+/** turn one request body (an event, an array of events, or {events: [...]}) into records; throws BAD_REQUEST */
+export function recordsFromBody(
+  body: unknown,
+  opts: { config: IdpSensorConfig; hash: (t: string) => string; now: number },
+): { records: ApiCallRecord[]; ignored: number; formats: string[] } {
+  const items = Array.isArray(body)
+    ? body
+    : body && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events)
+      ? (body as { events: unknown[] }).events
+      : [body];
+  if (items.length === 0) throw mwError('BAD_REQUEST', 'no events in the request');
+  if (items.length > opts.config.max_events) {
+    throw mwError('BATCH_TOO_LARGE', `${items.length} events, at most ${opts.config.max_events} per request`);
+  }
+  const ctx = {
+    service: opts.config.idp_name,
+    host: opts.config.host ?? opts.config.idp_name,
+    sensorId: opts.config.sensor_id,
+    hash: opts.hash,
+    now: opts.now,
+  };
+  const records: ApiCallRecord[] = [];
+  const formats: string[] = [];
+  let skipped = 0;
+  for (const [i, item] of items.entries()) {
+    if (item && typeof item === 'object' && (item as { source?: unknown }).source === 'oidc-provider') {
+      if (!checkOidc.Check(item)) throw invalid(i, checkOidc.Errors(item).First());
+      formats.push('oidc_provider');
+      const generic = fromOidcProvider(item);
+      if (!generic) {
+        skipped++;
+        continue;
+      }
+      records.push(idpEventToRecord(generic, ctx));
+    } else {
+      if (!checkGeneric.Check(item)) throw invalid(i, checkGeneric.Errors(item).First());
+      formats.push('generic');
+      records.push(idpEventToRecord(item, ctx));
+    }
+  }
+  return { records, ignored: skipped, formats };
+}
+
+function invalid(index: number, first: { path: string; message: string } | undefined): MeshwardError {
+  // the message names the field, never echoes the value (it could be a token)
+  return mwError('BAD_REQUEST', `event ${index}${first?.path ?? ''}: ${first?.message ?? 'invalid'}`, { index });
+}
+
+const sameSecret = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/**
+ * The IdP callback sensor: a webhook for identity-provider events (logins, token grants, refreshes, revocations,
+ * logouts) in the generic shape or as flattened oidc-provider events, handed to the collector as ApiCallRecords.
+ */
+export const idpWebhook: FastifyPluginAsync<IdpWebhookOptions> = async (app, opts) => {
+  const { config, ingest, logger } = opts;
+  const hash = tokenHasher(opts.tokenHashKey);
+  const clock = opts.clock ?? Date.now;
+  const idp = config.idp_name;
+
+  app.setErrorHandler((err, _req, reply) => {
+    const e =
+      err instanceof MeshwardError
+        ? err
+        : (err as { statusCode?: number }).statusCode === 413
+          ? mwError('BODY_TOO_LARGE')
+          : (err as { statusCode?: number }).statusCode === 400 || (err as { statusCode?: number }).statusCode === 415
+            ? mwError('BAD_REQUEST', (err as Error).message)
+            : mwError('INTERNAL');
+    rejected.inc({ idp, code: e.code });
+    if (e.status >= 500) logger.error({ err }, 'idp webhook failed');
+    else logger.debug({ code: e.code, msg: e.message }, 'idp webhook request rejected');
+    return reply.status(e.status).send(e.toJSON());
+  });
+
+  app.post(config.path, { bodyLimit: config.body_limit }, async (req, reply) => {
+    if (opts.webhookToken) {
+      const auth = req.headers.authorization ?? '';
+      if (!auth.startsWith('Bearer ') || !sameSecret(auth.slice(7), opts.webhookToken)) {
+        throw mwError('UNAUTHENTICATED', 'the IdP webhook needs its bearer token');
+      }
+    }
+    const { records, ignored: skipped, formats } = recordsFromBody(req.body, { config, hash, now: clock() });
+    for (const f of formats) received.inc({ idp, format: f });
+    if (skipped) ignored.inc({ idp }, skipped);
+    const result = records.length
+      ? await ingest.ingest(records, { receiver: 'idp', sensorId: config.sensor_id })
+      : { accepted: 0, ids: [], rejected: [] };
+    return reply.status(202).send({ accepted: result.accepted, ignored: skipped, rejected: result.rejected });
+  });
+};
