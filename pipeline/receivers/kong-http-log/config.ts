@@ -1,0 +1,45 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { DEFAULT_REDACT_NAMES } from '../../../sensors/common/redact.js';
+
+export const KongHttpLogConfigSchema = Type.Object(
+  {
+    /** sensor id carried in records and in the ingest origin */
+    sensor_id: Type.String({ minLength: 1, maxLength: 256, default: 'kong' }),
+    /**
+     * bearer tokens Kong's http-log plugin must send (its `headers` option: `Authorization: Bearer <token>`);
+     * empty = no authentication (only on a trusted network). Never logged.
+     */
+    tokens: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
+    /** key of the token hash of the callers' Authorization header (the same key as every meshward sensor) */
+    token_hash_key: Type.String({ minLength: 1, default: 'meshward-dev-token-hash-key' }),
+    /** the service when the payload names none (no `service.name` / `service.host`) */
+    service_fallback: Type.String({ minLength: 1, maxLength: 256, default: 'kong' }),
+    /** query parameters copied into record params, `*` = all (values redacted by name and by secret-looking value) */
+    query_params: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256, default: [] }),
+    /** request headers copied into record tags as `header.<name>` (redacted like params), e.g. user-agent */
+    header_tags: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 32, default: [] }),
+    /** names always redacted (case-insensitive) */
+    redact_names: Type.Array(Type.String(), { default: DEFAULT_REDACT_NAMES }),
+    /** redact values that look like credentials */
+    detect_secrets: Type.Boolean({ default: true }),
+    /** entries per request at most (Kong's queue.max_batch_size must not exceed it) */
+    max_batch: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
+    /** request body limit in bytes */
+    body_limit: Type.Integer({ minimum: 1024, maximum: 268_435_456, default: 10_485_760 }),
+  },
+  { additionalProperties: false },
+);
+export type KongHttpLogConfig = Static<typeof KongHttpLogConfigSchema>;
+
+export const defaultKongHttpLogConfig: KongHttpLogConfig = {
+  sensor_id: 'kong',
+  tokens: [],
+  token_hash_key: 'meshward-dev-token-hash-key',
+  service_fallback: 'kong',
+  query_params: [],
+  header_tags: [],
+  redact_names: [...DEFAULT_REDACT_NAMES],
+  detect_secrets: true,
+  max_batch: 1_000,
+  body_limit: 10_485_760,
+};

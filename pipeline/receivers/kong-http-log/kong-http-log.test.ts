@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CapturingIngest } from '../../../sensors/common/capturing-ingest.js';
+import { tokenHash } from '../../../sensors/common/token-hash.js';
+import { mwError } from '../../core/errors.js';
+import { kongHttpLogPlugin } from './kong-http-log.js';
+
+const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, 'testdata', name), 'utf8'));
+const KEY = 'kong-test-key';
+const SENSOR_TOKEN = 'kong-sensor-token-0123456789';
+
+const apps: FastifyInstance[] = [];
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.close();
+});
+
+async function app(config: Record<string, unknown> = {}) {
+  const ingest = new CapturingIngest();
+  const a = Fastify();
+  apps.push(a);
+  await a.register(kongHttpLogPlugin, {
+    ingest,
+    config: {
+      sensor_id: 'kong-edge',
+      tokens: [SENSOR_TOKEN],
+      token_hash_key: KEY,
+      query_params: ['*'],
+      header_tags: ['user-agent', 'x-api-key'],
+      ...config,
+    },
+  });
+  const post = (payload: unknown, auth = `Bearer ${SENSOR_TOKEN}`) =>
+    a.inject({
+      method: 'POST',
+      url: '/v1/kong/http-log',
+      headers: { authorization: auth },
+      payload: payload as object,
+    });
+  return { a, ingest, post };
+}
+
+describe('Kong http-log receiver', () => {
+  it('maps a single Kong 3.x entry to the expected record, hashing the Authorization header', async () => {
+    const { ingest, post } = await app();
+    const entry = fixture('single-entry.json');
+    const res = await post(entry);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ accepted: 1, rejected: [] });
+    const [r] = ingest.records;
+    const { id, ...rest } = r;
+    const want = fixture('single-entry.expected.json');
+    want.user.tokenHash = tokenHash(KEY, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl');
+    expect(rest).toEqual(want);
+    expect(id).toMatch(/^[0-9A-Z]{26}$/);
+    expect(JSON.stringify(r)).not.toContain('c2lnbmF0dXJl');
+    expect(JSON.stringify(r)).not.toContain('k-123');
+    expect(ingest.origins[0]).toEqual({ receiver: 'kong', sensorId: 'kong-edge' });
+  });
+
+  it('accepts a batch as Kong queues send it (Kong 2.x sizes as strings, array header values) and rejects bad entries by index', async () => {
+    const { ingest, post } = await app();
+    const res = await post(fixture('batch-kong-2x.json'));
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.accepted).toBe(2);
+    expect(body.rejected).toEqual([{ index: 2, code: 'MW_ERR_RECORD_INVALID', reason: 'request.uri is missing' }]);
+    const [pay, get] = ingest.records;
+    expect(pay).toMatchObject({
+      service: 'payments',
+      method: 'POST',
+      status: 201,
+      reqBytes: 1203,
+      respBytes: 310,
+      durationMs: 120,
+      source: { ip: '198.51.100.7' },
+      user: { tokenHash: tokenHash(KEY, 'Basic dXNlcjpwYXNz'), authOutcome: 'none' },
+    });
+    expect(pay.route).toBeUndefined(); // two route paths: no single template
+    expect(get).toMatchObject({ service: 'payments.internal', status: 401, params: { page: '2' } });
+    expect(get.user).toBeUndefined(); // Kong's own REDACTED marker is not hashed
+  });
+
+  it('refuses callers without the configured token, and oversized batches', async () => {
+    const { post, ingest } = await app({ max_batch: 2 });
+    expect((await post(fixture('single-entry.json'), 'Bearer wrong-token-000000000000')).statusCode).toBe(401);
+    expect((await post(fixture('single-entry.json'), '')).statusCode).toBe(401);
+    const big = await post([1, 2, 3].map(() => fixture('single-entry.json')));
+    expect(big.statusCode).toBe(413);
+    expect(big.json().code).toBe('MW_ERR_BATCH_TOO_LARGE');
+    expect(ingest.records).toHaveLength(0);
+  });
+
+  it('answers 503 / 429 when the pipeline cannot take the batch, so Kong retries', async () => {
+    const { post, ingest } = await app();
+    ingest.failWith = mwError('BUS_UNAVAILABLE');
+    expect((await post(fixture('single-entry.json'))).statusCode).toBe(503);
+    ingest.failWith = mwError('BUS_SATURATED');
+    expect((await post(fixture('single-entry.json'))).statusCode).toBe(429);
+  });
+
+  it.each([
+    ['not JSON', '{"request":', 400],
+    ['a string', '"hello"', 200],
+    ['null', 'null', 200],
+    [
+      'wrong types',
+      JSON.stringify({ request: { method: 42, uri: ['/x'] }, response: { status: 'x' }, started_at: 'y' }),
+      200,
+    ],
+    [
+      'negative status',
+      JSON.stringify({ request: { method: 'GET', uri: '/' }, response: { status: -1 }, started_at: 1 }),
+      200,
+    ],
+    [
+      'method with spaces',
+      JSON.stringify({ request: { method: 'G T', uri: '/' }, response: { status: 200 }, started_at: 1 }),
+      200,
+    ],
+  ])('rejects %s cleanly', async (_name, payload, status) => {
+    const { a, ingest } = await app();
+    const res = await a.inject({
+      method: 'POST',
+      url: '/v1/kong/http-log',
+      headers: { authorization: `Bearer ${SENSOR_TOKEN}`, 'content-type': 'application/json' },
+      payload,
+    });
+    expect(res.statusCode).toBe(status);
+    if (status === 200)
+      expect(res.json()).toMatchObject({ accepted: 0, rejected: [{ index: 0, code: 'MW_ERR_RECORD_INVALID' }] });
+    expect(ingest.records).toHaveLength(0);
+  });
+
+  it('truncates giant fields to schema limits', async () => {
+    const { post, ingest } = await app();
+    const e = fixture('single-entry.json');
+    e.request.uri = `/${'a'.repeat(20_000)}`;
+    e.request.headers.host = 'h'.repeat(2000);
+    e.service.name = 's'.repeat(1000);
+    const res = await post(e);
+    expect(res.json().accepted).toBe(1);
+    expect(ingest.records[0].path).toHaveLength(8192);
+  });
+
+  it('property: any entry yields a schema-valid record or a rejection, never a 500', async () => {
+    const { post, ingest } = await app();
+    const any = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.double(),
+      fc.constant(null),
+      fc.array(fc.string(), { maxLength: 2 }),
+    );
+    const entry = fc.record(
+      {
+        request: fc.record(
+          {
+            method: fc.oneof(any, fc.constantFrom('GET', 'POST')),
+            uri: any,
+            size: any,
+            headers: fc.dictionary(fc.string(), any),
+            querystring: fc.dictionary(fc.string(), any),
+          },
+          { requiredKeys: [] },
+        ),
+        response: fc.record(
+          { status: fc.oneof(any, fc.integer({ min: 100, max: 599 })), size: any },
+          { requiredKeys: [] },
+        ),
+        latencies: fc.record({ request: any }, { requiredKeys: [] }),
+        started_at: fc.oneof(any, fc.nat()),
+        client_ip: any,
+        service: fc.record({ name: any, host: any }, { requiredKeys: [] }),
+        consumer: fc.record({ username: any, id: any }, { requiredKeys: [] }),
+        route: fc.record({ paths: fc.array(any, { maxLength: 2 }), name: any }, { requiredKeys: [] }),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 5 }), async (batch) => {
+        const before = ingest.records.length;
+        const res = await post(batch);
+        // Fastify refuses prototype-poisoning keys in JSON bodies with 400 before the route runs
+        if (res.statusCode === 400) return /"(__proto__|constructor)"/.test(JSON.stringify(batch));
+        if (res.statusCode !== 200) return false;
+        const body = res.json();
+        return (
+          body.accepted + body.rejected.length === batch.length && ingest.records.length === before + body.accepted
+        );
+      }),
+      { numRuns: 150 },
+    );
+    expect(ingest.invalid.map((i) => i.errors)).toEqual([]); // every record the mapper produced passed the schema
+  });
+});

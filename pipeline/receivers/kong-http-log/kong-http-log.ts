@@ -1,0 +1,99 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig } from '../../../sensors/common/load-config.js';
+import { createRedactor } from '../../../sensors/common/redact.js';
+import { bearerToken, tokenHasher } from '../../../sensors/common/token-hash.js';
+import type { IngestRejection, RecordIngest } from '../../collector/ingest.js';
+import { MeshwardError, mwError } from '../../core/errors.js';
+import { type Logger, silentLogger } from '../../core/logger.js';
+import { counter } from '../../core/metrics.js';
+import { type KongHttpLogConfig, KongHttpLogConfigSchema } from './config.js';
+import { type KongMapContext, mapKongEntry } from './kong-mapper.js';
+
+export interface KongHttpLogOptions {
+  /** snake_case config (KongHttpLogConfigSchema) */
+  config?: unknown;
+  ingest: RecordIngest;
+  logger?: Logger;
+}
+
+const entriesTotal = () =>
+  counter('meshward_kong_entries_total', 'Kong http-log entries received, by outcome', ['receiver', 'outcome']);
+
+function tokenMatcher(tokens: readonly string[]): (auth: string | undefined) => boolean {
+  if (tokens.length === 0) return () => true;
+  const wanted = tokens.map((t) => Buffer.from(t, 'utf8'));
+  return (auth) => {
+    const t = bearerToken(auth);
+    if (!t) return false;
+    const got = Buffer.from(t, 'utf8');
+    let ok = false;
+    for (const w of wanted) if (w.length === got.length && timingSafeEqual(w, got)) ok = true;
+    return ok;
+  };
+}
+
+/**
+ * `POST /v1/kong/http-log`: the target of Kong's http-log plugin (`http_endpoint`), one entry or a batch (Kong's
+ * queue sends a JSON array). Entries become ApiCallRecords for the RecordIngest; the callers' Authorization headers
+ * only survive as keyed hashes. Answers 200 `{accepted, rejected}`; 429 / 503 when the pipeline cannot take the
+ * batch (Kong's queue retries), 401 without the configured token.
+ */
+export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttpLogOptions): Promise<void> {
+  const config: KongHttpLogConfig = loadConfig(KongHttpLogConfigSchema, opts.config, 'kong http-log receiver');
+  const logger = opts.logger ?? silentLogger;
+  const entries = entriesTotal();
+  const authorized = tokenMatcher(config.tokens);
+  const ctx: KongMapContext = {
+    sensorId: config.sensor_id,
+    serviceFallback: config.service_fallback,
+    hash: tokenHasher(config.token_hash_key),
+    redactor: createRedactor({ names: config.redact_names, detectSecrets: config.detect_secrets }),
+    queryParams: config.query_params,
+    headerTags: config.header_tags,
+  };
+  const origin = { receiver: 'kong', sensorId: config.sensor_id };
+
+  fastify.post('/v1/kong/http-log', { bodyLimit: config.body_limit }, async (request, reply) => {
+    if (!authorized(request.headers.authorization)) {
+      const e = mwError('UNAUTHENTICATED', 'a valid bearer token is required');
+      return reply.code(e.status).send(e.toJSON());
+    }
+    const body = request.body;
+    const items = Array.isArray(body) ? body : [body];
+    if (items.length > config.max_batch) {
+      const e = mwError('BATCH_TOO_LARGE', `${items.length} entries, at most ${config.max_batch}`);
+      return reply.code(e.status).send(e.toJSON());
+    }
+    const rejected: IngestRejection[] = [];
+    const records: unknown[] = [];
+    const positions: number[] = [];
+    items.forEach((item, index) => {
+      const r = mapKongEntry(item, ctx);
+      if (r.ok) {
+        records.push(r.record);
+        positions.push(index);
+      } else rejected.push({ index, code: 'MW_ERR_RECORD_INVALID', reason: r.reason });
+    });
+    if (rejected.length > 0) entries.inc({ receiver: config.sensor_id, outcome: 'invalid' }, rejected.length);
+    let accepted = 0;
+    if (records.length > 0) {
+      try {
+        const res = await opts.ingest.ingest(records, origin);
+        accepted = res.accepted;
+        for (const r of res.rejected) rejected.push({ ...r, index: positions[r.index] ?? r.index });
+        if (res.rejected.length > 0)
+          entries.inc({ receiver: config.sensor_id, outcome: 'invalid' }, res.rejected.length);
+      } catch (err) {
+        const e = err instanceof MeshwardError ? err : mwError('INTERNAL', 'ingest failed', undefined, err);
+        entries.inc({ receiver: config.sensor_id, outcome: 'unavailable' }, records.length);
+        if (!(err instanceof MeshwardError))
+          logger.error({ err: (err as Error).message }, 'kong http-log ingest failed');
+        return reply.code(e.status).send(e.toJSON());
+      }
+    }
+    rejected.sort((a, b) => a.index - b.index);
+    if (accepted > 0) entries.inc({ receiver: config.sensor_id, outcome: 'accepted' }, accepted);
+    return { accepted, rejected };
+  });
+}

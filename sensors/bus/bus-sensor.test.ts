@@ -1,0 +1,146 @@
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registry } from '../../pipeline/core/metrics.js';
+import { type KafkaMock, startKafkaMock } from '../../test/harness/kafka.js';
+import { CapturingIngest } from '../common/capturing-ingest.js';
+import { loadConfig } from '../common/load-config.js';
+import { BusSensorConfigSchema } from './config.js';
+import { busSensorFactory } from './factory.js';
+import { loadMappingFile } from './mapping.js';
+
+const TOPICS = ['orders.requests', 'orders.replies', 'payments.requests', 'payments.replies', 'audit.events'];
+let kafka: KafkaMock;
+
+beforeAll(async () => {
+  kafka = await startKafkaMock({ brokers: 3, topics: TOPICS.map((name) => ({ name, partitions: 2 })) });
+});
+afterAll(async () => {
+  await kafka?.stop();
+});
+
+const config = (group: string) =>
+  loadConfig(BusSensorConfigSchema, {
+    sensor_id: `bus-${group}`,
+    brokers: kafka.bootstrap,
+    group_id: group,
+    from_beginning: true,
+    lag_interval_ms: 200,
+    mapping: loadMappingFile(join(import.meta.dirname, 'testdata', 'mapping.yaml')),
+  });
+
+async function produce(
+  messages: { topic: string; key: string; ts: number; headers: Record<string, string>; value: string }[],
+) {
+  const k = new Kafka({ clientId: 'bus-test-app', brokers: kafka.bootstrap, logLevel: logLevel.NOTHING });
+  const producer = k.producer();
+  await producer.connect();
+  for (const m of messages) {
+    await producer.send({
+      topic: m.topic,
+      messages: [{ key: m.key, value: m.value, timestamp: String(m.ts), headers: m.headers }],
+    });
+  }
+  await producer.disconnect();
+}
+
+const until = async (cond: () => boolean | Promise<boolean>, ms = 20_000) => {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('bus sensor against the Kafka mock cluster', () => {
+  it('pairs requests and replies across topics, times out the unanswered, records one-way events, and reports lag', async () => {
+    const t0 = Date.now() - 1_000;
+    await produce([
+      {
+        topic: 'orders.requests',
+        key: 'o1',
+        ts: t0,
+        value: '{"sku":"A1","qty":2}',
+        headers: { 'correlation-id': 'c-1', 'x-operation': 'create', 'x-caller': 'web' },
+      },
+      {
+        topic: 'orders.replies',
+        key: 'o1',
+        ts: t0 + 35,
+        value: '{"id":"o-77"}',
+        headers: { 'correlation-id': 'c-1', 'x-status': '201' },
+      },
+      {
+        topic: 'payments.requests',
+        key: 'p1',
+        ts: t0 + 1,
+        value: '{"amount":10}',
+        headers: { 'correlation-id': 'c-2', 'x-user': 'alice' },
+      },
+      {
+        topic: 'orders.requests',
+        key: 'o2',
+        ts: t0 + 2,
+        value: '{}',
+        headers: { 'correlation-id': 'c-3', 'x-operation': 'cancel' },
+      },
+      { topic: 'payments.replies', key: 'p1', ts: t0 + 90, value: '{"ok":true}', headers: { 'correlation-id': 'c-2' } },
+      { topic: 'audit.events', key: 'a1', ts: t0 + 3, value: '{"who":"web"}', headers: {} },
+    ]);
+    const ingest = new CapturingIngest();
+    const cfg = config('g-pairing');
+    const sensor = busSensorFactory.create(cfg, { ingest });
+    try {
+      await sensor.start();
+      const records = await ingest.waitFor(4, 30_000);
+      expect(ingest.invalid).toEqual([]);
+      const byPath = Object.fromEntries(records.map((r) => [r.path, r]));
+      expect(byPath['/topic/orders.requests/create']).toMatchObject({
+        ts: t0,
+        durationMs: 35,
+        status: 201,
+        service: 'orders',
+        method: 'PUBLISH',
+        reqBytes: 20,
+        respBytes: 13,
+        source: { service: 'web' },
+        sensor: { kind: 'bus', id: 'bus-g-pairing' },
+      });
+      expect(byPath['/topic/payments.requests/charge']).toMatchObject({
+        durationMs: 89,
+        status: 200,
+        user: { sub: 'alice' },
+      });
+      expect(byPath['/topic/orders.requests/cancel']).toMatchObject({ status: 504, tags: { bus_outcome: 'timeout' } });
+      expect(byPath['/topic/audit.events/record']).toMatchObject({ status: 202, service: 'audit' });
+      expect(ingest.origins[0]).toEqual({ receiver: 'bus', sensorId: 'bus-g-pairing' });
+
+      // committed offsets catch up with the high watermarks: lag 0 on every partition
+      await until(async () => (await sensor.lag()).every((p) => p.lag === 0));
+    } finally {
+      await sensor.shutdown();
+      await sensor.shutdown();
+    }
+
+    // while the group is not consuming, new messages show up as lag (and on the gauge)
+    await produce(
+      [1, 2, 3].map((i) => ({
+        topic: 'audit.events',
+        key: 'same-key',
+        ts: Date.now(),
+        value: 'x',
+        headers: { n: String(i) },
+      })),
+    );
+    const idle = busSensorFactory.create(cfg, { ingest: new CapturingIngest() });
+    try {
+      const lag = await idle.lag();
+      expect(lag.filter((p) => p.topic === 'audit.events').reduce((a, p) => a + p.lag, 0)).toBe(3);
+      const gauge = await registry.getSingleMetric('meshward_bus_sensor_lag')!.get();
+      const mine = gauge.values.filter((v) => v.labels.sensor === 'bus-g-pairing' && v.labels.topic === 'audit.events');
+      expect(mine.reduce((a, v) => a + v.value, 0)).toBe(3);
+    } finally {
+      await idle.shutdown();
+    }
+  });
+});

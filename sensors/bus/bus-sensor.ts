@@ -1,0 +1,191 @@
+import { type Admin, type Consumer, type IHeaders, Kafka, type LogEntry, logLevel } from 'kafkajs';
+import type { RecordIngest } from '../../pipeline/collector/ingest.js';
+import { mwError } from '../../pipeline/core/errors.js';
+import { type Logger, silentLogger } from '../../pipeline/core/logger.js';
+import { counter, gauge } from '../../pipeline/core/metrics.js';
+import { BatchingShipper, type RecordSink, createHttpShipper } from '../common/batching-shipper.js';
+import { ingestTransport } from '../common/ingest-transport.js';
+import type { BusSensorConfig } from './config.js';
+import { type CompiledMapping, compileMapping, loadMappingFile } from './mapping.js';
+import { type PairingStats, RequestPairing, type TappedMessage } from './request-pairing.js';
+
+export interface BusSensorDeps {
+  /** where records go (e.g. a shipper); else `ingest`; else an HTTP shipper from `config.shipper` */
+  sink?: RecordSink;
+  ingest?: RecordIngest;
+  logger?: Logger;
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  lag: number;
+}
+
+const lagGauge = () =>
+  gauge('meshward_bus_sensor_lag', 'messages of tapped topics not yet read by the bus sensor', [
+    'sensor',
+    'topic',
+    'partition',
+  ]);
+const tappedTotal = () =>
+  counter('meshward_bus_sensor_messages_total', 'messages read from tapped topics', ['sensor', 'topic']);
+const recordsTotal = () =>
+  counter('meshward_bus_sensor_records_total', 'records emitted by the bus sensor, by outcome', ['sensor', 'outcome']);
+
+function headerText(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const k of Object.keys(headers)) {
+    const v = headers[k];
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first === undefined) continue;
+    out[k] = typeof first === 'string' ? first : first.toString('utf8');
+  }
+  return out;
+}
+
+function kafkaLogger(logger: Logger) {
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, ...extra } = log;
+      if (level === logLevel.ERROR) logger.error(extra, `kafka: ${message}`);
+      else if (level === logLevel.WARN) logger.warn(extra, `kafka: ${message}`);
+    };
+}
+
+/**
+ * The message-bus sensor: taps request and reply topics with its own consumer group, pairs requests with replies by
+ * correlation id and emits one ApiCallRecord per request (reply, timeout, or one-way). Payloads are never read beyond
+ * their size.
+ */
+export class BusSensor {
+  private readonly mapping: CompiledMapping;
+  private readonly pairing: RequestPairing;
+  private readonly sink: RecordSink;
+  private readonly ownShipper: BatchingShipper | undefined;
+  private readonly kafka: Kafka;
+  private consumer: Consumer | undefined;
+  private admin: Admin | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly log: Logger;
+  private readonly metrics = { lag: lagGauge(), tapped: tappedTotal(), records: recordsTotal() };
+
+  constructor(
+    private readonly config: BusSensorConfig,
+    deps: BusSensorDeps = {},
+  ) {
+    this.log = deps.logger ?? silentLogger;
+    const mapping = config.mapping ?? (config.mapping_file ? loadMappingFile(config.mapping_file) : undefined);
+    if (!mapping) throw mwError('CONFIG_INVALID', 'bus sensor: set mapping_file or mapping');
+    this.mapping = compileMapping(mapping);
+    if (deps.sink) this.sink = deps.sink;
+    else {
+      const shipper = deps.ingest
+        ? new BatchingShipper(
+            {
+              max_buffer: 20_000,
+              batch_size: 500,
+              flush_interval_ms: 200,
+              max_in_flight: 2,
+              timeout_ms: 30_000,
+              backoff_ms: 100,
+              max_backoff_ms: 5_000,
+            },
+            ingestTransport(deps.ingest, { receiver: 'bus', sensorId: config.sensor_id }),
+            { logger: this.log, sensorId: config.sensor_id },
+          )
+        : config.shipper
+          ? createHttpShipper(config.shipper, { logger: this.log, sensorId: config.sensor_id })
+          : undefined;
+      if (!shipper) throw mwError('CONFIG_INVALID', 'bus sensor: no record sink, ingest or shipper config');
+      this.ownShipper = shipper;
+      this.sink = shipper;
+    }
+    this.pairing = new RequestPairing(
+      this.mapping,
+      { sensorId: config.sensor_id, maxPending: config.max_pending },
+      (r) => {
+        this.metrics.records.inc({ sensor: config.sensor_id, outcome: r.tags?.bus_outcome ?? 'unknown' });
+        this.sink.push(r);
+      },
+    );
+    this.kafka = new Kafka({
+      clientId: config.client_id,
+      brokers: config.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: kafkaLogger(this.log),
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
+    });
+  }
+
+  async start(): Promise<void> {
+    const consumer = this.kafka.consumer({ groupId: this.config.group_id, allowAutoTopicCreation: false });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.mapping.topics, fromBeginning: this.config.from_beginning });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        this.metrics.tapped.inc({ sensor: this.config.sensor_id, topic: batch.topic }, batch.messages.length);
+        for (const m of batch.messages) {
+          const msg: TappedMessage = {
+            topic: batch.topic,
+            timestamp: Number(m.timestamp),
+            headers: headerText(m.headers),
+            size: m.value?.length ?? 0,
+          };
+          this.pairing.onMessage(msg);
+        }
+      },
+    });
+    const shortest = Math.min(...[...this.mapping.byRequestTopic.values()].map((m) => m.timeout_ms));
+    this.sweepTimer = setInterval(() => this.pairing.sweep(), Math.max(50, Math.min(1_000, shortest / 4)));
+    this.sweepTimer.unref();
+    this.lagTimer = setInterval(() => {
+      this.lag().catch((err) => this.log.warn({ err: (err as Error).message }, 'bus sensor: could not read lag'));
+    }, this.config.lag_interval_ms);
+    this.lagTimer.unref();
+  }
+
+  /** per-partition lag of the sensor's group (high watermark minus committed offset), also set on the gauge */
+  async lag(): Promise<PartitionLag[]> {
+    if (!this.admin) {
+      this.admin = this.kafka.admin();
+      await this.admin.connect();
+    }
+    const admin = this.admin;
+    const out: PartitionLag[] = [];
+    const committed = await admin.fetchOffsets({ groupId: this.config.group_id, topics: this.mapping.topics });
+    for (const t of committed) {
+      const high = await admin.fetchTopicOffsets(t.topic);
+      const highBy = new Map(high.map((h) => [h.partition, Number(h.high)]));
+      for (const p of t.partitions) {
+        const hw = highBy.get(p.partition) ?? 0;
+        const c = Number(p.offset);
+        // no committed offset yet (-1): everything up to the high watermark is unread
+        const lag = Math.max(0, c < 0 ? hw : hw - c);
+        out.push({ topic: t.topic, partition: p.partition, lag });
+        this.metrics.lag.set({ sensor: this.config.sensor_id, topic: t.topic, partition: String(p.partition) }, lag);
+      }
+    }
+    return out;
+  }
+
+  stats(): PairingStats & { shipper?: ReturnType<BatchingShipper['stats']> } {
+    return { ...this.pairing.stats(), shipper: this.ownShipper?.stats() };
+  }
+
+  /** stop consuming, then hand over what is buffered; pending requests are not recorded; safe twice */
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.sweepTimer);
+      clearInterval(this.lagTimer);
+      await this.consumer?.disconnect().catch(() => {});
+      await this.admin?.disconnect().catch(() => {});
+      await this.ownShipper?.shutdown();
+    })();
+    return this.stopping;
+  }
+}

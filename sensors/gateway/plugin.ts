@@ -1,0 +1,157 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { JWTVerifyGetKey } from 'jose';
+import type { Decision } from '../../pipeline/core/decision.js';
+import { type Logger, silentLogger } from '../../pipeline/core/logger.js';
+import { counter } from '../../pipeline/core/metrics.js';
+import { followDecisions } from '../../policy-actions/engine/decision-feed-client.js';
+import { type RecordSink, createHttpShipper } from '../common/batching-shipper.js';
+import { loadConfig } from '../common/load-config.js';
+import { createRedactor } from '../common/redact.js';
+import { type CallerCredential, createCredentialReader, propertyReader } from './caller-identity.js';
+import { type GatewaySensorConfig, GatewaySensorConfigSchema } from './config.js';
+import { DecisionView, type FollowDecisions } from './decision-view.js';
+import { createEnforcer } from './enforcer.js';
+import { type RecordContext, buildRecord } from './record-builder.js';
+
+export interface MeshwardSensorOptions {
+  /** snake_case config (GatewaySensorConfigSchema); defaults fill what is missing */
+  config?: unknown;
+  /** where records go; default: an HTTP shipper to the collector built from `config.shipper` (shut down on close) */
+  sink?: RecordSink;
+  /** decisions to enforce; default: a view fed by `followDecisions` from `config.enforce.decisions_url` */
+  decisions?: DecisionView;
+  /** the decision feed client; default: `followDecisions` of policy-actions/engine/decision-feed-client.ts */
+  followDecisions?: FollowDecisions;
+  /** for tests: verification keys for step-up tokens instead of `config.enforce.jwks_url` */
+  jwks?: JWTVerifyGetKey;
+  logger?: Logger;
+}
+
+/** per-request state, one decoration with a stable shape */
+interface SensorRequestState {
+  resolved: boolean;
+  cred: CallerCredential | undefined;
+  sub: string | undefined;
+  tags: Record<string, string> | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    meshwardSensor: SensorRequestState | null;
+  }
+}
+
+function meshwardSensorPlugin(
+  fastify: FastifyInstance,
+  opts: MeshwardSensorOptions,
+  done: (err?: Error) => void,
+): void {
+  let config: GatewaySensorConfig;
+  try {
+    config = loadConfig(GatewaySensorConfigSchema, opts.config, 'meshward fastify sensor');
+  } catch (err) {
+    done(err as Error);
+    return;
+  }
+  const logger = opts.logger ?? silentLogger;
+  const ownSink = opts.sink ? undefined : createHttpShipper(config.shipper, { logger, sensorId: config.sensor_id });
+  const sink: RecordSink = opts.sink ?? ownSink!;
+  const recordErrors = counter('meshward_sensor_record_errors_total', 'requests a sensor failed to record', ['sensor']);
+  const readCredential = createCredentialReader(config.token_hash_key);
+  const ignored = new Set(config.ignore_routes);
+  const ctx: RecordContext = {
+    sensor: { kind: 'fastify', id: config.sensor_id },
+    service: config.service,
+    region: config.region,
+    queryParams: config.query_params,
+    redactor: createRedactor({ names: config.redact_names, detectSecrets: config.detect_secrets }),
+  };
+  const userFrom = config.user.from;
+  const readProperty = propertyReader(config.user.property);
+  const userHeader = config.user.header.toLowerCase();
+
+  fastify.decorateRequest('meshwardSensor', null);
+
+  const caller = (request: FastifyRequest): SensorRequestState => {
+    let st = request.meshwardSensor;
+    if (!st) {
+      st = { resolved: false, cred: undefined, sub: undefined, tags: undefined };
+      request.meshwardSensor = st;
+    }
+    if (!st.resolved) {
+      st.resolved = true;
+      st.cred = readCredential(request.headers.authorization);
+      if (userFrom === 'jwt_sub') st.sub = st.cred?.sub;
+    }
+    return st;
+  };
+  const userOf = (request: FastifyRequest, st: SensorRequestState): string | undefined => {
+    if (userFrom === 'request_property') return readProperty(request);
+    if (userFrom === 'header') {
+      const h = request.headers[userHeader];
+      return typeof h === 'string' && h ? h.slice(0, 256) : undefined;
+    }
+    return st.sub;
+  };
+
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
+    try {
+      const route = request.routeOptions.url;
+      if (!(route && ignored.has(route))) {
+        const st = caller(request);
+        sink.push(buildRecord(request, reply, route, ctx, st.cred, userOf(request, st), st.tags));
+      }
+    } catch (err) {
+      recordErrors.inc({ sensor: config.sensor_id });
+      logger.debug({ err: (err as Error).message }, 'could not record a request');
+    }
+    next();
+  });
+
+  let feed: { close?(): unknown; stop?(): unknown } | undefined;
+  if (config.enforce.enabled) {
+    const view = opts.decisions ?? new DecisionView();
+    const enforce = createEnforcer({
+      view,
+      config: config.enforce,
+      sensorId: config.sensor_id,
+      logger,
+      jwks: opts.jwks,
+      caller: (request) => {
+        const st = caller(request);
+        return { cred: st.cred, sub: userOf(request, st) };
+      },
+      service: (request) => config.service || request.hostname,
+      mark: (request, d: Decision, action) => {
+        const st = caller(request);
+        st.tags = { meshward_decision: d.id, meshward_action: action };
+      },
+    });
+    fastify.addHook(config.enforce.hook, enforce);
+    if (!opts.decisions && config.enforce.decisions_url) {
+      const follow: FollowDecisions = opts.followDecisions ?? followDecisions;
+      feed = follow(config.enforce.decisions_url, {
+        token: config.enforce.decisions_token || undefined,
+        onUpsert: view.onUpsert,
+        onRemove: view.onRemove,
+      });
+    }
+  }
+
+  fastify.addHook('onClose', async () => {
+    await (feed?.close?.() ?? feed?.stop?.());
+    await ownSink?.shutdown();
+  });
+  done();
+}
+
+/**
+ * The meshward gateway sensor for Fastify: `app.register(meshwardSensor, { config: {...} })`. Records every request
+ * after its response is sent and optionally enforces meshward decisions. Registered without encapsulation (like a
+ * fastify-plugin plugin) so its hooks see every route of the app.
+ */
+export const meshwardSensor = Object.assign(meshwardSensorPlugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'meshward-sensor',
+  [Symbol.for('plugin-meta')]: { name: 'meshward-sensor', fastify: '5.x' },
+});
