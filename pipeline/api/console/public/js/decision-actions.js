@@ -1,0 +1,180 @@
+// Approve / lift buttons for a decision, shared by the alert detail and the decisions page.
+import { api } from './api.js';
+import { absTime, confirmDialog, h, shortId, stateBadge, timeEl, toast } from './dom.js';
+import { can, live } from './state.js';
+
+/** @typedef {import('./state.js').Decision} Decision */
+
+/** @param {Decision} d */
+export const targetText = (d) => `${d.type.replace('_', ' ')} ${d.scope} ${d.value}`;
+
+/**
+ * @param {Decision} d
+ * @param {(updated: Decision) => void} onChange
+ */
+export function decisionActions(d, onChange) {
+  if (!can('responder')) return null;
+  const buttons = [];
+  if (d.state === 'pending_approval') {
+    buttons.push(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn small primary',
+          'data-action': 'approve',
+          'aria-label': `Approve ${targetText(d)}`,
+          onclick: async () => {
+            const ok = await confirmDialog({
+              title: 'Approve this decision?',
+              message: `${targetText(d)}${d.route ? ` on ${d.route}` : ''} will be enforced now${d.simulated ? ' (dry run: simulated only)' : ''}. Rule: ${d.rule ?? '–'}.`,
+              confirmLabel: 'Approve',
+            });
+            if (ok === null) return;
+            try {
+              const updated = await api(`v1/decisions/${encodeURIComponent(d.id)}/approve`, {
+                method: 'POST',
+                body: {},
+              });
+              toast(`Approved: ${targetText(updated)}`, 'ok');
+              live.dispatchEvent(new CustomEvent('decision', { detail: updated }));
+              onChange(updated);
+            } catch (err) {
+              toast(`Approve failed: ${/** @type {Error} */ (err).message}`, 'error');
+            }
+          },
+        },
+        'Approve',
+      ),
+    );
+  }
+  if (d.state === 'pending_approval' || d.state === 'active') {
+    buttons.push(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn small danger',
+          'data-action': 'lift',
+          'aria-label': `Lift ${targetText(d)}`,
+          onclick: async () => {
+            const comment = await confirmDialog({
+              title: d.state === 'pending_approval' ? 'Reject (lift) this pending decision?' : 'Lift this decision?',
+              message: `${targetText(d)} will be reverted at every enforcement point.`,
+              confirmLabel: 'Lift',
+              comment: 'required',
+              danger: true,
+            });
+            if (comment === null) return;
+            try {
+              const updated = await api(`v1/decisions/${encodeURIComponent(d.id)}/lift`, {
+                method: 'POST',
+                body: { comment },
+              });
+              toast(`Lifted: ${targetText(updated)}`, 'ok');
+              live.dispatchEvent(new CustomEvent('decision', { detail: updated }));
+              onChange(updated);
+            } catch (err) {
+              toast(`Lift failed: ${/** @type {Error} */ (err).message}`, 'error');
+            }
+          },
+        },
+        'Lift',
+      ),
+    );
+  }
+  return buttons.length ? h('div', { class: 'btn-row' }, buttons) : null;
+}
+
+/**
+ * One decision as a table row.
+ * @param {Decision} d
+ * @param {(updated: Decision) => void} onChange
+ * @param {{ alertColumn?: boolean }} [o]
+ */
+export function decisionRow(d, onChange, o = {}) {
+  return h(
+    'tr',
+    { 'data-decision': d.id, class: d.state === 'pending_approval' ? 'pending' : '' },
+    h(
+      'td',
+      null,
+      stateBadge(d.state),
+      d.simulated ? h('span', { class: 'tag', title: 'dry run: adapters not called' }, 'dry run') : null,
+    ),
+    h('td', null, h('strong', null, d.type.replace('_', ' ')), h('div', { class: 'muted small' }, d.rule ?? '')),
+    h(
+      'td',
+      null,
+      h('span', { class: 'muted small' }, `${d.scope} `),
+      h('code', null, d.value),
+      d.route ? h('div', null, h('code', { class: 'small' }, d.route)) : null,
+    ),
+    h('td', null, d.service ?? '–'),
+    h(
+      'td',
+      { title: absTime(d.until) },
+      d.state === 'active' || d.state === 'pending_approval'
+        ? timeEl(d.until)
+        : h('span', { class: 'muted' }, absTime(d.until)),
+    ),
+    h('td', { class: 'reason' }, d.reason),
+    o.alertColumn
+      ? h(
+          'td',
+          null,
+          d.alertId ? h('a', { href: `#/alerts/${encodeURIComponent(d.alertId)}` }, shortId(d.alertId)) : '–',
+        )
+      : null,
+    h('td', null, timeEl(d.createdAt)),
+    h('td', { class: 'actions' }, decisionActions(d, onChange)),
+  );
+}
+
+/**
+ * One decision as a compact card (for narrow columns).
+ * @param {Decision} d
+ * @param {(updated: Decision) => void} onChange
+ */
+export function decisionCard(d, onChange) {
+  return h(
+    'article',
+    {
+      'data-decision': d.id,
+      class: `decision-card ${d.state === 'pending_approval' ? 'pending' : ''}`,
+      'aria-label': `${d.state.replace('_', ' ')}: ${targetText(d)}`,
+    },
+    h(
+      'div',
+      { class: 'decision-line' },
+      stateBadge(d.state),
+      d.simulated ? h('span', { class: 'tag', title: 'dry run: adapters not called' }, 'dry run') : null,
+      h('strong', null, d.type.replace('_', ' ')),
+      h('span', { class: 'muted' }, d.scope),
+      h('code', null, d.value),
+    ),
+    d.route ? h('div', { class: 'small' }, 'on ', h('code', null, d.route)) : null,
+    h(
+      'div',
+      { class: 'muted small' },
+      `rule ${d.rule ?? '–'} · `,
+      d.state === 'active' || d.state === 'pending_approval'
+        ? ['until ', timeEl(d.until)]
+        : `until ${absTime(d.until)}`,
+    ),
+    decisionActions(d, onChange),
+  );
+}
+
+/** @param {{ alertColumn?: boolean }} [o] */
+export const decisionHeaders = (o = {}) => [
+  'State',
+  'Action',
+  'Target',
+  'Service',
+  'Until',
+  'Reason',
+  ...(o.alertColumn ? ['Alert'] : []),
+  'Created',
+  '',
+];

@@ -1,0 +1,394 @@
+import { api, query } from '../api.js';
+import { timeChart } from '../charts.js';
+import { decisionCard } from '../decision-actions.js';
+import {
+  absTime,
+  fmtMs,
+  fmtNumber,
+  fmtRate,
+  fmtRatio,
+  h,
+  placeholder,
+  replace,
+  severityBadge,
+  stateBadge,
+  table,
+  timeEl,
+  toast,
+} from '../dom.js';
+import { can, live } from '../state.js';
+
+/** @typedef {import('../state.js').Alert} Alert */
+/** @typedef {{ ts: number, actor: string, action: string, comment?: string }} Note */
+/** @typedef {{ start: number, count: number, errors: number, rate: number, errorRatio: number, p50: number, p95: number, p99: number }} Window */
+
+/** @type {Record<string, string>} */
+const PAST = { acknowledge: 'acknowledged', resolve: 'resolved', reopen: 'reopened', comment: 'commented' };
+const METRIC_KINDS = new Set(['error_burst', 'latency_spike', 'traffic_drop', 'traffic_spike']);
+
+/**
+ * The series that fired: the metric-anomaly detector labels it; other detectors get the request rate as context.
+ * @param {Alert} a
+ * @returns {{ field: 'rate' | 'errorRatio' | 'p95', label: string, format: (v: number) => string, fromDetector: boolean }}
+ */
+function metricOf(a) {
+  const m = a.labels?.metric;
+  const fromDetector = m !== undefined || METRIC_KINDS.has(a.kind);
+  if (m === 'error_ratio' || (!m && a.kind === 'error_burst'))
+    return { field: 'errorRatio', label: 'error ratio', format: fmtRatio, fromDetector };
+  if (m === 'p95' || (!m && a.kind === 'latency_spike'))
+    return { field: 'p95', label: 'p95 latency', format: fmtMs, fromDetector };
+  return { field: 'rate', label: 'request rate', format: fmtRate, fromDetector };
+}
+
+/**
+ * @param {HTMLElement} main
+ * @param {string} id
+ */
+export function renderAlertDetail(main, id) {
+  const head = h('div', { class: 'detail-head' }, placeholder('Loading…', 'loading'));
+  const facts = h('section', { class: 'card facts', 'aria-label': 'Summary' });
+  const chart = h('section', { class: 'card chart-card', 'aria-labelledby': 'chart-title' });
+  const triage = h('section', { class: 'card', 'aria-labelledby': 'triage-title' });
+  const decisions = h('section', { class: 'card', 'aria-labelledby': 'decisions-title' });
+  const evidence = h('section', { class: 'card', 'aria-labelledby': 'evidence-title' });
+  /** @type {(() => void)[]} */
+  const disposers = [];
+  let gone = false;
+
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'page detail' },
+      h('a', { href: '#/alerts', class: 'back' }, '← Alert queue'),
+      head,
+      h(
+        'div',
+        { class: 'detail-grid' },
+        h('div', { class: 'col-main' }, facts, chart, evidence),
+        h('div', { class: 'col-side' }, triage, decisions),
+      ),
+    ),
+  );
+
+  /** @param {Alert} a */
+  function renderHead(a) {
+    replace(
+      head,
+      h(
+        'div',
+        { class: 'badges' },
+        severityBadge(a.severity),
+        stateBadge(a.state),
+        h('span', { class: 'kind' }, a.kind),
+      ),
+      h('h1', null, a.summary),
+    );
+    const m = a.evidence.metrics;
+    replace(
+      facts,
+      a.expected !== undefined || a.observed !== undefined
+        ? h(
+            'div',
+            { class: 'expected-observed' },
+            h(
+              'div',
+              { class: 'eo expected' },
+              h('div', { class: 'eo-label' }, 'Expected'),
+              h('div', { class: 'eo-value' }, a.expected ?? '–'),
+            ),
+            h(
+              'div',
+              { class: 'eo observed' },
+              h('div', { class: 'eo-label' }, 'Observed'),
+              h('div', { class: 'eo-value' }, a.observed ?? '–'),
+            ),
+          )
+        : null,
+      h(
+        'dl',
+        { class: 'kv' },
+        kv('Service', a.service),
+        kv('Endpoint', a.endpoint ? h('code', null, a.endpoint) : '–'),
+        kv(
+          'Subject',
+          a.subject ? [h('span', { class: 'muted' }, `${a.subject.type} `), h('code', null, a.subject.value)] : '–',
+        ),
+        kv('First seen', [timeEl(a.firstSeen), h('span', { class: 'muted small' }, ` ${absTime(a.firstSeen)}`)]),
+        kv('Last seen', [timeEl(a.lastSeen), h('span', { class: 'muted small' }, ` ${absTime(a.lastSeen)}`)]),
+        kv('Fired', `${a.count} time${a.count === 1 ? '' : 's'}`),
+        kv('Alert id', h('code', null, a.id)),
+        a.labels && Object.keys(a.labels).length
+          ? kv(
+              'Labels',
+              Object.entries(a.labels).map(([k, v]) => h('span', { class: 'tag' }, `${k}=${v}`)),
+            )
+          : null,
+        Object.keys(m).length
+          ? kv(
+              'Metrics',
+              Object.entries(m).map(([k, v]) => h('span', { class: 'tag' }, `${k} ${fmtNumber(v)}`)),
+            )
+          : null,
+      ),
+    );
+  }
+
+  /**
+   * @param {Alert} a
+   * @param {Note[]} notes
+   */
+  function renderTriage(a, notes) {
+    const comment = h('textarea', {
+      id: 'triage-comment',
+      rows: 2,
+      maxlength: 4000,
+      placeholder: 'Comment (optional)',
+    });
+    /** @param {'acknowledge' | 'resolve' | 'reopen'} action @param {string} label */
+    const action = (action, label) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: `btn small ${action === 'resolve' ? 'primary' : ''}`,
+          'data-action': action,
+          onclick: async () => {
+            try {
+              const body = comment.value.trim() ? { comment: comment.value.trim() } : {};
+              await api(`v1/alerts/${encodeURIComponent(a.id)}/${action}`, { method: 'POST', body });
+              toast(
+                `Alert ${action === 'acknowledge' ? 'acknowledged' : action === 'resolve' ? 'resolved' : 'reopened'}`,
+                'ok',
+              );
+              await refresh();
+            } catch (err) {
+              toast(`${label} failed: ${/** @type {Error} */ (err).message}`, 'error');
+            }
+          },
+        },
+        label,
+      );
+    replace(
+      triage,
+      h('h2', { id: 'triage-title' }, 'Triage'),
+      can('responder')
+        ? h(
+            'div',
+            { class: 'triage-form' },
+            h('label', { for: 'triage-comment', class: 'sr-only' }, 'Comment'),
+            comment,
+            h(
+              'div',
+              { class: 'btn-row' },
+              a.state === 'open' ? action('acknowledge', 'Acknowledge') : null,
+              a.state !== 'resolved' ? action('resolve', 'Resolve') : action('reopen', 'Reopen'),
+            ),
+          )
+        : h('p', { class: 'muted small' }, 'Triage needs the responder role.'),
+      h('h3', null, 'Notes'),
+      notes.length
+        ? h(
+            'ol',
+            { class: 'notes' },
+            [...notes]
+              .reverse()
+              .map((n) =>
+                h(
+                  'li',
+                  null,
+                  h('div', null, h('strong', null, n.actor), ` ${PAST[n.action] ?? n.action} `, timeEl(n.ts)),
+                  n.comment ? h('p', { class: 'note-comment' }, n.comment) : null,
+                ),
+              ),
+          )
+        : h('p', { class: 'muted small' }, 'No notes yet.'),
+    );
+  }
+
+  /** @param {Alert} a */
+  async function renderDecisions(a) {
+    try {
+      const { decisions: all } = await api(`v1/decisions${query({ limit: 1000 })}`);
+      if (gone) return;
+      /** @type {import('../state.js').Decision[]} */
+      const mine = all.filter((/** @type {import('../state.js').Decision} */ d) => d.alertId === a.id);
+      replace(
+        decisions,
+        h('h2', { id: 'decisions-title' }, 'Decisions'),
+        mine.length
+          ? h(
+              'div',
+              { class: 'decision-list' },
+              mine.map((d) => decisionCard(d, () => void renderDecisions(a))),
+            )
+          : h('p', { class: 'muted small' }, 'No policy decision was taken on this alert.'),
+      );
+    } catch (err) {
+      const status = /** @type {{ status?: number }} */ (err).status;
+      replace(
+        decisions,
+        h('h2', { id: 'decisions-title' }, 'Decisions'),
+        placeholder(
+          status === 404
+            ? 'The policy engine is not enabled on this server.'
+            : `Could not load decisions: ${/** @type {Error} */ (err).message}`,
+          status === 404 ? 'empty' : 'error',
+        ),
+      );
+    }
+  }
+
+  /** @param {Alert} a */
+  async function renderChart(a) {
+    const metric = metricOf(a);
+    const span = Math.max(a.lastSeen - a.firstSeen, 0);
+    const from = a.firstSeen - Math.max(3_600_000, span * 2);
+    const to = a.lastSeen + Math.max(900_000, span / 2);
+    replace(
+      chart,
+      h(
+        'h2',
+        { id: 'chart-title' },
+        `${metric.label[0].toUpperCase()}${metric.label.slice(1)}`,
+        h('span', { class: 'muted small' }, ` · ${a.endpoint ?? `${a.service} (all endpoints)`}`),
+      ),
+    );
+    try {
+      const r = await api(
+        `v1/services/${encodeURIComponent(a.service)}/metrics${query({ endpoint: a.endpoint, from, to, limit: 2000 })}`,
+      );
+      if (gone) return;
+      /** @type {Window[]} */
+      const points = r.points;
+      if (points.length === 0) {
+        chart.appendChild(placeholder('No metric history for this series in the alert window.'));
+        return;
+      }
+      const width = points.length > 1 ? points[1].start - points[0].start : 60_000;
+      const host = h('div', { class: 'chart-host' });
+      chart.appendChild(host);
+      const m = a.evidence.metrics;
+      disposers.push(
+        timeChart(host, {
+          title: `${metric.label}, ${absTime(from)} – ${absTime(to)}; shaded red: when the alert fired`,
+          times: points.map((p) => p.start),
+          series: [{ label: metric.label, values: points.map((p) => p[metric.field]), color: '#ff8a65' }],
+          format: metric.format,
+          firing: [a.firstSeen, a.lastSeen + width],
+          expected:
+            metric.fromDetector && Number.isFinite(m.expected) ? { value: m.expected, spread: m.spread } : undefined,
+          height: 220,
+        }),
+      );
+      chart.appendChild(
+        h(
+          'p',
+          { class: 'legend-note muted small' },
+          h('span', { class: 'swatch firing' }),
+          ' firing',
+          metric.fromDetector && Number.isFinite(m.expected)
+            ? [h('span', { class: 'swatch expected' }), ' expected (± spread)']
+            : null,
+        ),
+      );
+    } catch (err) {
+      chart.appendChild(placeholder(`Could not load metrics: ${/** @type {Error} */ (err).message}`, 'error'));
+    }
+  }
+
+  /** @param {any[]} records */
+  function renderEvidence(records) {
+    replace(
+      evidence,
+      h(
+        'h2',
+        { id: 'evidence-title' },
+        'Evidence records ',
+        h('span', { class: 'muted small' }, `(${records.length})`),
+      ),
+      records.length
+        ? h(
+            'div',
+            { class: 'scroll-x' },
+            table(
+              ['Time', 'Method', 'Path', 'Status', 'Duration', 'Source', 'User', 'Region'],
+              records
+                .slice()
+                .sort((x, y) => x.ts - y.ts)
+                .map((r) =>
+                  h(
+                    'tr',
+                    null,
+                    h('td', { class: 'nowrap' }, absTime(r.ts)),
+                    h('td', null, r.method),
+                    h('td', { class: 'path' }, h('code', { title: r.path }, r.path)),
+                    h('td', { class: `num status-${String(r.status)[0]}xx` }, r.status),
+                    h('td', { class: 'num' }, fmtMs(r.durationMs)),
+                    h('td', null, r.source?.ip ?? r.source?.service ?? '–'),
+                    h(
+                      'td',
+                      null,
+                      r.user?.sub ?? (r.user?.tokenHash ? h('code', { title: r.user.tokenHash }, 'token') : '–'),
+                    ),
+                    h('td', null, r.region ?? '–'),
+                  ),
+                ),
+              { caption: 'Evidence records', class: 'compact evidence' },
+            ),
+          )
+        : h('p', { class: 'muted small' }, 'No records kept for this alert (evidence is kept for a limited time).'),
+    );
+  }
+
+  let chartDrawn = false;
+  async function refresh() {
+    try {
+      const r = await api(`v1/alerts/${encodeURIComponent(id)}`);
+      if (gone) return;
+      renderHead(r.alert);
+      renderTriage(r.alert, r.notes);
+      renderEvidence(r.records);
+      void renderDecisions(r.alert);
+      if (!chartDrawn) {
+        chartDrawn = true;
+        void renderChart(r.alert);
+      }
+    } catch (err) {
+      const status = /** @type {{ status?: number }} */ (err).status;
+      replace(
+        head,
+        placeholder(
+          status === 404
+            ? `Alert ${id} does not exist.`
+            : `Could not load the alert: ${/** @type {Error} */ (err).message}`,
+          'error',
+        ),
+      );
+    }
+  }
+
+  const onAlert = (/** @type {Event} */ e) => {
+    if (/** @type {CustomEvent<Alert>} */ (e).detail.id === id) void refresh();
+  };
+  const onKey = (/** @type {KeyboardEvent} */ e) => {
+    if (e.key === 'Escape' && !(/** @type {HTMLElement} */ (e.target).closest('input, textarea, select, dialog')))
+      location.hash = '#/alerts';
+  };
+  live.addEventListener('alert', onAlert);
+  document.addEventListener('keydown', onKey);
+  void refresh();
+  return () => {
+    gone = true;
+    live.removeEventListener('alert', onAlert);
+    document.removeEventListener('keydown', onKey);
+    for (const d of disposers) d();
+  };
+}
+
+/**
+ * @param {string} k
+ * @param {import('../dom.js').Child} v
+ */
+const kv = (k, v) => h('div', { class: 'kv-row' }, h('dt', null, k), h('dd', null, v));

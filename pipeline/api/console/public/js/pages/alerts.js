@@ -1,0 +1,386 @@
+import { api, query } from '../api.js';
+import {
+  announce,
+  confirmDialog,
+  h,
+  placeholder,
+  replace,
+  SEVERITIES,
+  severityBadge,
+  stateBadge,
+  timeEl,
+  toast,
+} from '../dom.js';
+import { can, live } from '../state.js';
+
+/** @typedef {import('../state.js').Alert} Alert */
+/** @typedef {{ kind: string, min_severity: string, service: string, state: string }} Filter */
+
+const KNOWN_KINDS = [
+  'error_burst',
+  'latency_spike',
+  'traffic_drop',
+  'traffic_spike',
+  'enumeration',
+  'credential_stuffing',
+  'brute_force',
+  'token_mismatch',
+  'new_caller',
+  'fan_out',
+  'plaintext_hop',
+  'data_locality',
+  'param_anomaly',
+  'shadow_api',
+  'action_failed',
+  'guardrail_tripped',
+];
+const DEFAULT_PAGE_SIZE = 50;
+const FRESH_MS = 10_000;
+
+/**
+ * Does a live alert belong in the filtered queue? Mirrors the server's filter.
+ * @param {Alert} a
+ * @param {Filter} f
+ */
+function matches(a, f) {
+  if (f.kind && a.kind !== f.kind) return false;
+  if (f.min_severity && SEVERITIES.indexOf(a.severity) < SEVERITIES.indexOf(f.min_severity)) return false;
+  if (f.service && a.service !== f.service) return false;
+  if (f.state && a.state !== f.state) return false;
+  return true;
+}
+
+/**
+ * The alert queue: filters, cursor paging, live updates from the alert stream (new alerts at the top, highlighted).
+ * Keys: j / k move between alerts, Enter opens one.
+ * @param {HTMLElement} main
+ * @param {URLSearchParams} params
+ */
+export function renderAlerts(main, params) {
+  /** @type {Filter} */
+  const filter = {
+    kind: params.get('kind') ?? '',
+    min_severity: params.get('min_severity') ?? '',
+    service: params.get('service') ?? '',
+    // the default queue is the open work; `any` (stored as '') shows every state
+    state: (params.get('state') ?? 'open').replace(/^any$/, ''),
+  };
+  const asked = Number(params.get('limit'));
+  const pageSize = Number.isInteger(asked) && asked >= 1 && asked <= 500 ? asked : DEFAULT_PAGE_SIZE;
+  /** @type {Map<string, HTMLTableRowElement>} */
+  const rows = new Map();
+  /** @type {string | undefined} */
+  let next;
+  let generation = 0;
+  const tbody = h('tbody');
+  const status = h('div', { class: 'table-status' });
+  const more = h('button', { type: 'button', class: 'btn', hidden: true }, 'Load more');
+  const count = h('span', { class: 'muted' });
+
+  const kindList = h(
+    'datalist',
+    { id: 'kind-options' },
+    KNOWN_KINDS.map((k) => h('option', { value: k })),
+  );
+  const serviceList = h('datalist', { id: 'service-options' });
+  const form = h(
+    'form',
+    { class: 'filters', role: 'search', 'aria-label': 'Filter alerts' },
+    field(
+      'Kind',
+      h('input', {
+        id: 'f-kind',
+        name: 'kind',
+        list: 'kind-options',
+        value: filter.kind,
+        placeholder: 'any',
+        autocomplete: 'off',
+      }),
+    ),
+    field(
+      'Severity',
+      h(
+        'select',
+        { id: 'f-min_severity', name: 'min_severity' },
+        h('option', { value: '' }, 'any'),
+        SEVERITIES.slice()
+          .reverse()
+          .map((s) =>
+            h(
+              'option',
+              { value: s, selected: filter.min_severity === s },
+              s === 'critical' ? 'critical' : `${s} and above`,
+            ),
+          ),
+      ),
+    ),
+    field(
+      'Service',
+      h('input', {
+        id: 'f-service',
+        name: 'service',
+        list: 'service-options',
+        value: filter.service,
+        placeholder: 'any',
+        autocomplete: 'off',
+      }),
+    ),
+    field(
+      'State',
+      h(
+        'select',
+        { id: 'f-state', name: 'state' },
+        ['', 'open', 'acknowledged', 'resolved'].map((s) =>
+          h('option', { value: s, selected: filter.state === s }, s || 'any'),
+        ),
+      ),
+    ),
+    h('button', { type: 'submit', class: 'btn' }, 'Apply'),
+    kindList,
+    serviceList,
+  );
+  form.addEventListener('change', (e) => {
+    if (/** @type {HTMLElement} */ (e.target).tagName === 'SELECT') form.requestSubmit();
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    for (const k of /** @type {(keyof Filter)[]} */ (['kind', 'min_severity', 'service', 'state']))
+      filter[k] = String(data.get(k) ?? '').trim();
+    // keep the filter in the address (shareable, survives reload) without re-rendering the page
+    const limit = pageSize === DEFAULT_PAGE_SIZE ? undefined : pageSize;
+    history.replaceState(null, '', `#/alerts${query({ ...filter, state: filter.state || 'any', limit })}`);
+    void load(true);
+  });
+
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'page' },
+      h('div', { class: 'page-head' }, h('h1', null, 'Alert queue'), count),
+      form,
+      h(
+        'table',
+        { class: 'grid alerts', 'aria-describedby': 'queue-help' },
+        h('caption', { class: 'sr-only' }, 'Alerts, newest first'),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['Severity', 'Alert', 'Service', 'Subject', 'Count', 'Last seen', 'State', ''].map((x) =>
+              h('th', { scope: 'col' }, x),
+            ),
+          ),
+        ),
+        tbody,
+      ),
+      status,
+      h(
+        'div',
+        { class: 'table-foot' },
+        more,
+        h(
+          'span',
+          { id: 'queue-help', class: 'muted small' },
+          'j / k to move, Enter to open; new alerts appear at the top.',
+        ),
+      ),
+    ),
+  );
+
+  /** @param {Alert} a */
+  function row(a) {
+    const ack =
+      can('responder') && a.state === 'open'
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn small',
+              'aria-label': `Acknowledge: ${a.summary}`,
+              onclick: async (/** @type {Event} */ e) => {
+                e.stopPropagation();
+                const comment = await confirmDialog({
+                  title: 'Acknowledge alert',
+                  message: a.summary,
+                  confirmLabel: 'Acknowledge',
+                  comment: 'optional',
+                });
+                if (comment === null) return;
+                try {
+                  upsertRow(
+                    await api(`v1/alerts/${encodeURIComponent(a.id)}/acknowledge`, {
+                      method: 'POST',
+                      body: comment ? { comment } : {},
+                    }),
+                    false,
+                  );
+                  toast('Alert acknowledged', 'ok');
+                } catch (err) {
+                  toast(`Acknowledge failed: ${/** @type {Error} */ (err).message}`, 'error');
+                }
+              },
+            },
+            'Ack',
+          )
+        : null;
+    const tr = h(
+      'tr',
+      { class: `alert-row sev-edge-${a.severity}`, 'data-id': a.id, tabindex: -1 },
+      h('td', null, severityBadge(a.severity)),
+      h(
+        'td',
+        { class: 'summary-cell' },
+        h('a', { href: `#/alerts/${encodeURIComponent(a.id)}`, class: 'alert-link' }, a.summary),
+        h('div', { class: 'muted small' }, a.kind),
+      ),
+      h('td', null, a.service, a.endpoint ? h('div', null, h('code', { class: 'small' }, a.endpoint)) : null),
+      h(
+        'td',
+        null,
+        a.subject
+          ? [h('span', { class: 'muted small' }, `${a.subject.type} `), h('code', null, a.subject.value)]
+          : h('span', { class: 'muted' }, '–'),
+      ),
+      h('td', { class: 'num' }, a.count),
+      h('td', null, timeEl(a.lastSeen)),
+      h('td', null, stateBadge(a.state)),
+      h('td', { class: 'actions' }, ack),
+    );
+    tr.addEventListener('click', (e) => {
+      if (!(/** @type {HTMLElement} */ (e.target).closest('a, button')))
+        location.hash = `#/alerts/${encodeURIComponent(a.id)}`;
+    });
+    return tr;
+  }
+
+  /**
+   * @param {Alert} a
+   * @param {boolean} fresh a new alert from the stream: goes to the top, highlighted
+   */
+  function upsertRow(a, fresh) {
+    const existing = rows.get(a.id);
+    if (!matches(a, filter)) {
+      if (existing) {
+        existing.remove();
+        rows.delete(a.id);
+      }
+      return;
+    }
+    const tr = row(a);
+    if (existing) {
+      if (existing.classList.contains('fresh')) tr.classList.add('fresh');
+      existing.replaceWith(tr);
+    } else if (fresh) {
+      tbody.prepend(tr);
+      tr.classList.add('fresh');
+      setTimeout(() => tr.classList.remove('fresh'), FRESH_MS);
+      announce(`New ${a.severity} alert: ${a.summary}`);
+    } else tbody.appendChild(tr);
+    rows.set(a.id, tr);
+    status.replaceChildren();
+    updateCount();
+  }
+
+  function updateCount() {
+    count.textContent = `${rows.size}${next ? '+' : ''} shown`;
+  }
+
+  /** @param {boolean} reset */
+  async function load(reset) {
+    const mine = ++generation;
+    more.disabled = true;
+    if (reset) status.replaceChildren(placeholder('Loading…', 'loading'));
+    try {
+      const page = await api(`v1/alerts${query({ ...filter, limit: pageSize, cursor: reset ? undefined : next })}`);
+      if (mine !== generation) return;
+      if (reset) {
+        tbody.replaceChildren();
+        rows.clear();
+      }
+      for (const a of page.items) if (!rows.has(a.id)) upsertRow(a, false);
+      next = page.next;
+      more.hidden = !next;
+      status.replaceChildren(rows.size === 0 ? placeholder('No alerts match these filters.') : '');
+      for (const a of page.items) addOption(kindList, a.kind);
+      updateCount();
+    } catch (err) {
+      if (mine === generation)
+        status.replaceChildren(placeholder(`Could not load alerts: ${/** @type {Error} */ (err).message}`, 'error'));
+    } finally {
+      more.disabled = false;
+    }
+  }
+
+  /**
+   * After a reconnect: merge the newest page (what arrived while the stream was down is new to this analyst).
+   */
+  async function catchUp() {
+    try {
+      const page = await api(`v1/alerts${query({ ...filter, limit: pageSize })}`);
+      for (const a of [...page.items].reverse()) upsertRow(a, !rows.has(a.id));
+    } catch {
+      // the next reconnect tries again
+    }
+  }
+
+  more.addEventListener('click', () => void load(false));
+  const onAlert = (/** @type {Event} */ e) => upsertRow(/** @type {CustomEvent<Alert>} */ (e).detail, true);
+  let opened = 0;
+  const onOpen = () => {
+    // the first open races the initial load, which already has everything
+    if (opened++ > 0) void catchUp();
+  };
+  live.addEventListener('alert', onAlert);
+  live.addEventListener('stream-open', onOpen);
+
+  const onKey = (/** @type {KeyboardEvent} */ e) => {
+    const t = /** @type {HTMLElement} */ (e.target);
+    if (e.ctrlKey || e.metaKey || e.altKey || t.closest('input, textarea, select, dialog')) return;
+    const all = [...tbody.querySelectorAll('tr')];
+    if (all.length === 0) return;
+    const at = all.indexOf(/** @type {HTMLTableRowElement} */ (document.activeElement));
+    if (e.key === 'j' || e.key === 'k') {
+      e.preventDefault();
+      const i = at < 0 ? 0 : Math.max(0, Math.min(all.length - 1, at + (e.key === 'j' ? 1 : -1)));
+      all[i].focus();
+    } else if (e.key === 'Enter' && at >= 0) {
+      location.hash = `#/alerts/${encodeURIComponent(all[at].dataset.id ?? '')}`;
+    }
+  };
+  document.addEventListener('keydown', onKey);
+
+  void load(true);
+  void api('v1/services')
+    .then((r) => {
+      for (const s of r.items) addOption(serviceList, s.service);
+    })
+    .catch(() => undefined);
+
+  return () => {
+    generation++;
+    live.removeEventListener('alert', onAlert);
+    live.removeEventListener('stream-open', onOpen);
+    document.removeEventListener('keydown', onKey);
+  };
+}
+
+/**
+ * @param {string} label
+ * @param {HTMLInputElement | HTMLSelectElement} control
+ */
+function field(label, control) {
+  return h('div', { class: 'field' }, h('label', { for: control.id, class: 'field-label' }, label), control);
+}
+
+/**
+ * @param {HTMLDataListElement} list
+ * @param {string} value
+ */
+function addOption(list, value) {
+  for (const o of list.options) if (o.value === value) return;
+  list.appendChild(h('option', { value }));
+}

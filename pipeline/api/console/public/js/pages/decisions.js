@@ -1,0 +1,121 @@
+import { api, query } from '../api.js';
+import { decisionHeaders, decisionRow } from '../decision-actions.js';
+import { h, placeholder, replace } from '../dom.js';
+
+/** @typedef {import('../state.js').Decision} Decision */
+
+const STATES = ['active', 'pending_approval', 'expired', 'lifted', 'failed'];
+
+/**
+ * Policy decisions: those awaiting approval first, then every decision (newest first), refreshed every 10 s.
+ * @param {HTMLElement} main
+ */
+export function renderDecisions(main) {
+  const pending = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'pending-title' },
+    h('h2', { id: 'pending-title' }, 'Awaiting approval'),
+    placeholder('Loading…', 'loading'),
+  );
+  const all = h('section', { class: 'card', 'aria-labelledby': 'all-title' });
+  let state = '';
+  let gone = false;
+  const filter = h(
+    'select',
+    { id: 'dec-state', 'aria-label': 'State' },
+    h('option', { value: '' }, 'all states'),
+    STATES.map((s) => h('option', { value: s }, s.replace('_', ' '))),
+  );
+  filter.addEventListener('change', () => {
+    state = filter.value;
+    void load();
+  });
+  replace(
+    main,
+    h('div', { class: 'page' }, h('div', { class: 'page-head' }, h('h1', null, 'Decisions')), pending, all),
+  );
+
+  /**
+   * @param {Decision[]} list
+   * @param {string} empty
+   */
+  const decisionTable = (list, empty) =>
+    list.length
+      ? h(
+          'div',
+          { class: 'scroll-x' },
+          h(
+            'table',
+            { class: 'grid compact decisions' },
+            h(
+              'thead',
+              null,
+              h(
+                'tr',
+                null,
+                decisionHeaders({ alertColumn: true }).map((x) => h('th', { scope: 'col' }, x)),
+              ),
+            ),
+            h(
+              'tbody',
+              null,
+              list.map((d) => decisionRow(d, () => void load(), { alertColumn: true })),
+            ),
+          ),
+        )
+      : placeholder(empty);
+
+  async function load() {
+    try {
+      const [p, a] = await Promise.all([
+        api('v1/decisions?state=pending_approval&limit=200'),
+        api(`v1/decisions${query({ state, limit: 200 })}`),
+      ]);
+      if (gone) return;
+      replace(
+        pending,
+        h(
+          'h2',
+          { id: 'pending-title' },
+          'Awaiting approval ',
+          h('span', { class: 'muted small' }, `(${p.decisions.length})`),
+        ),
+        decisionTable(p.decisions, 'Nothing awaits approval.'),
+      );
+      replace(
+        all,
+        h(
+          'div',
+          { class: 'card-head' },
+          h('h2', { id: 'all-title' }, 'All decisions'),
+          h('div', { class: 'field inline' }, h('label', { for: 'dec-state', class: 'field-label' }, 'State'), filter),
+        ),
+        decisionTable(a.decisions, state ? `No ${state.replace('_', ' ')} decisions.` : 'No decisions yet.'),
+      );
+    } catch (err) {
+      if (gone) return;
+      const status = /** @type {{ status?: number }} */ (err).status;
+      replace(
+        pending,
+        h('h2', { id: 'pending-title' }, 'Decisions'),
+        placeholder(
+          status === 404
+            ? 'The policy engine is not enabled on this server.'
+            : `Could not load decisions: ${/** @type {Error} */ (err).message}`,
+          status === 404 ? 'empty' : 'error',
+        ),
+      );
+      all.replaceChildren();
+    }
+  }
+
+  void load();
+  // refresh unless the analyst is in the middle of something (a dialog is open)
+  const timer = window.setInterval(() => {
+    if (!document.querySelector('dialog[open]')) void load();
+  }, 10_000);
+  return () => {
+    gone = true;
+    window.clearInterval(timer);
+  };
+}

@@ -1,0 +1,266 @@
+import { api, query } from '../api.js';
+import { fmtNumber, h, placeholder, replace, stateBadge, timeEl, toast } from '../dom.js';
+import { can } from '../state.js';
+
+/** @typedef {{ value: string, probability: number, neighbours: string[] }} Label */
+/**
+ * @typedef {object} ApiEntry
+ * @property {string} id
+ * @property {string} service
+ * @property {string} method
+ * @property {string} route
+ * @property {string} state
+ * @property {number} firstSeen
+ * @property {number} lastSeen
+ * @property {number} count
+ * @property {Record<string, Label>} labels
+ */
+
+const STATES = ['new', 'shadow', 'zombie', 'catalogued', 'reviewed'];
+const DIMENSIONS = ['category', 'lineOfBusiness', 'appCode'];
+/** below this the association is a suggestion an analyst should confirm */
+const CONFIDENT = 0.6;
+
+/**
+ * The API inventory: endpoints seen in traffic with their catalogue state and predicted labels, which an analyst
+ * confirms or corrects.
+ * @param {HTMLElement} main
+ * @param {URLSearchParams} params `state`
+ */
+export function renderInventory(main, params) {
+  const state = params.get('state') ?? '';
+  const body = h('div', null, placeholder('Loading…', 'loading'));
+  const more = h('button', { type: 'button', class: 'btn', hidden: true }, 'Load more');
+  const filter = h(
+    'select',
+    { id: 'inv-state', 'aria-label': 'State' },
+    h('option', { value: '' }, 'all states'),
+    STATES.map((s) => h('option', { value: s, selected: s === state }, s)),
+  );
+  filter.addEventListener('change', () => {
+    location.hash = `#/inventory${query({ state: filter.value })}`;
+  });
+  let gone = false;
+  /** @type {string | undefined} */
+  let next;
+  const tbody = h('tbody');
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'page' },
+      h(
+        'div',
+        { class: 'page-head' },
+        h('h1', null, 'API inventory'),
+        h('div', { class: 'field inline' }, h('label', { for: 'inv-state', class: 'field-label' }, 'State'), filter),
+      ),
+      h(
+        'p',
+        { class: 'muted small' },
+        'shadow: called but not in the catalogue · zombie: deprecated in the catalogue but still called · labels are predicted from catalogue neighbours; confirm or correct them.',
+      ),
+      body,
+      h('div', { class: 'table-foot' }, more),
+    ),
+  );
+
+  /** @param {ApiEntry} e */
+  function row(e) {
+    const tr = h(
+      'tr',
+      { 'data-entry': e.id, class: `inv-${e.state}` },
+      h('td', null, stateBadge(e.state)),
+      h('td', null, h('span', { class: `method method-${e.method.toLowerCase()}` }, e.method)),
+      h('td', { class: 'path' }, h('code', null, e.route)),
+      h('td', null, e.service),
+      h('td', { class: 'num' }, fmtNumber(e.count)),
+      h('td', null, timeEl(e.firstSeen)),
+      h('td', null, timeEl(e.lastSeen)),
+      h('td', { class: 'labels' }, labelsOf(e)),
+      h(
+        'td',
+        { class: 'actions' },
+        can('responder')
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn small',
+                'aria-label': `Review ${e.method} ${e.route}`,
+                onclick: () => review(e, tr),
+              },
+              'Review',
+            )
+          : null,
+      ),
+    );
+    return tr;
+  }
+
+  /**
+   * @param {ApiEntry} e
+   * @param {HTMLTableRowElement} tr
+   */
+  async function review(e, tr) {
+    const chosen = await reviewDialog(e);
+    if (!chosen) return;
+    try {
+      const updated = await api(`v1/inventory/${encodeURIComponent(e.id)}/review`, {
+        method: 'POST',
+        body: { labels: chosen },
+      });
+      const entry =
+        updated && typeof updated === 'object' && 'id' in updated
+          ? /** @type {ApiEntry} */ (updated)
+          : { ...e, state: 'reviewed' };
+      tr.replaceWith(row(entry));
+      toast(`Reviewed ${e.method} ${e.route}`, 'ok');
+    } catch (err) {
+      toast(`Review failed: ${/** @type {Error} */ (err).message}`, 'error');
+    }
+  }
+
+  /** @param {boolean} reset */
+  async function load(reset) {
+    more.disabled = true;
+    try {
+      const r = await api(`v1/inventory${query({ state, cursor: reset ? undefined : next })}`);
+      if (gone) return;
+      /** @type {ApiEntry[]} */
+      const items = r.items ?? [];
+      next = typeof r.next === 'string' ? r.next : undefined;
+      more.hidden = !next;
+      if (reset && items.length === 0) {
+        replace(body, placeholder(state ? `No ${state} APIs.` : 'No APIs discovered yet.'));
+        return;
+      }
+      if (reset) {
+        tbody.replaceChildren();
+        replace(
+          body,
+          h(
+            'div',
+            { class: 'scroll-x' },
+            h(
+              'table',
+              { class: 'grid inventory' },
+              h('caption', { class: 'sr-only' }, 'API inventory'),
+              h(
+                'thead',
+                null,
+                h(
+                  'tr',
+                  null,
+                  ['State', 'Method', 'Route', 'Service', 'Calls', 'First seen', 'Last seen', 'Labels', ''].map((x) =>
+                    h('th', { scope: 'col' }, x),
+                  ),
+                ),
+              ),
+              tbody,
+            ),
+          ),
+        );
+      }
+      for (const e of items) tbody.appendChild(row(e));
+    } catch (err) {
+      const status = /** @type {{ status?: number }} */ (err).status;
+      replace(
+        body,
+        status === 404
+          ? placeholder('The API inventory is not enabled on this server.')
+          : placeholder(`Could not load the inventory: ${/** @type {Error} */ (err).message}`, 'error'),
+      );
+    } finally {
+      more.disabled = false;
+    }
+  }
+
+  more.addEventListener('click', () => void load(false));
+  void load(true);
+  return () => {
+    gone = true;
+  };
+}
+
+/** @param {ApiEntry} e */
+function labelsOf(e) {
+  const entries = Object.entries(e.labels ?? {});
+  if (entries.length === 0) return h('span', { class: 'muted' }, '–');
+  return entries.map(([dim, l]) => {
+    const sure = l.value !== 'unassigned' && l.probability >= CONFIDENT;
+    return h(
+      'span',
+      {
+        class: `label-chip ${sure ? '' : 'unsure'}`,
+        title: `${dim}: ${l.value} (${Math.round(l.probability * 100)} %)${l.neighbours?.length ? `\nneighbours: ${l.neighbours.slice(0, 10).join(', ')}` : ''}`,
+      },
+      h('span', { class: 'dim' }, dim),
+      ` ${l.value} `,
+      h('span', { class: 'prob' }, `${Math.round(l.probability * 100)}%`),
+    );
+  });
+}
+
+/**
+ * Asks for the confirmed or corrected label values. Resolves with `{ dim: value }` or null when cancelled.
+ * @param {ApiEntry} e
+ * @returns {Promise<Record<string, string> | null>}
+ */
+function reviewDialog(e) {
+  return new Promise((resolve) => {
+    const dims = [...new Set([...Object.keys(e.labels ?? {}), ...DIMENSIONS])];
+    const inputs = dims.map((dim) => {
+      const l = e.labels?.[dim];
+      return h('input', {
+        id: `review-${dim}`,
+        name: dim,
+        value: l && l.value !== 'unassigned' ? l.value : '',
+        autocomplete: 'off',
+      });
+    });
+    const form = h(
+      'form',
+      { method: 'dialog' },
+      h('h2', { id: 'review-title' }, 'Review ', h('code', null, `${e.method} ${e.route}`)),
+      h('p', { class: 'muted small' }, `${e.service} · leave a field empty to leave that label unset.`),
+      dims.map((dim, i) => {
+        const l = e.labels?.[dim];
+        return h(
+          'div',
+          { class: 'field' },
+          h(
+            'label',
+            { for: `review-${dim}`, class: 'field-label' },
+            dim,
+            l
+              ? h('span', { class: 'muted small' }, ` (predicted ${l.value}, ${Math.round(l.probability * 100)} %)`)
+              : null,
+          ),
+          inputs[i],
+        );
+      }),
+      h(
+        'div',
+        { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'btn ghost', value: 'cancel' }, 'Cancel'),
+        h('button', { type: 'submit', class: 'btn primary' }, 'Confirm labels'),
+      ),
+    );
+    const dialog = h('dialog', { 'aria-labelledby': 'review-title' }, form);
+    /** @type {Record<string, string> | null} */
+    let result = null;
+    form.querySelector('button[value="cancel"]')?.addEventListener('click', () => dialog.close());
+    form.addEventListener('submit', () => {
+      result = {};
+      for (const input of inputs) if (input.value.trim()) result[input.name] = input.value.trim();
+    });
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(result && Object.keys(result).length ? result : null);
+    });
+    document.body.appendChild(dialog);
+    dialog.showModal();
+    inputs[0]?.focus();
+  });
+}

@@ -1,0 +1,64 @@
+// Session state shared by the pages: who is signed in, and a bus carrying live alert changes.
+
+/** @typedef {'viewer' | 'responder' | 'admin'} Role */
+/** @typedef {{ id: string, role: Role, via: 'api_key' | 'oidc' }} Me */
+
+/**
+ * @typedef {object} Alert
+ * @property {string} id
+ * @property {string} kind
+ * @property {string} severity
+ * @property {'open' | 'acknowledged' | 'resolved'} state
+ * @property {string} service
+ * @property {string} [endpoint]
+ * @property {{ type: string, value: string }} [subject]
+ * @property {number} firstSeen
+ * @property {number} lastSeen
+ * @property {number} count
+ * @property {string} summary
+ * @property {string} [expected]
+ * @property {string} [observed]
+ * @property {{ recordIds: string[], metrics: Record<string, number> }} evidence
+ * @property {Record<string, string>} [labels]
+ * @property {number} updatedAt
+ */
+
+/**
+ * @typedef {object} Decision
+ * @property {string} id
+ * @property {string} type
+ * @property {string} scope
+ * @property {string} value
+ * @property {string} [route]
+ * @property {string} [service]
+ * @property {number} until
+ * @property {string} reason
+ * @property {string} [alertId]
+ * @property {string} [rule]
+ * @property {boolean} simulated
+ * @property {'pending_approval' | 'active' | 'expired' | 'lifted' | 'failed'} state
+ * @property {number} createdAt
+ * @property {number} updatedAt
+ */
+
+const RANK = { viewer: 1, responder: 2, admin: 3 };
+
+export const session = {
+  /** @type {Me | null} */
+  me: null,
+};
+
+/**
+ * Does the signed-in analyst hold at least `role`? Only decides what the console offers; the server checks again.
+ * @param {Role} role
+ */
+export const can = (role) => session.me !== null && RANK[session.me.role] >= RANK[role];
+
+/**
+ * live events: `alert` (detail: Alert), `stream-open` (the stream (re)connected: refresh what may have been missed),
+ * `decision` (detail: Decision, changed by this analyst)
+ */
+export const live = new EventTarget();
+
+/** @param {Alert} alert */
+export const publishAlert = (alert) => live.dispatchEvent(new CustomEvent('alert', { detail: alert }));

@@ -1,0 +1,569 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertRepository } from '../../pipeline/alerts/alert-repository.js';
+import { alertRoutes } from '../../pipeline/api/alert-routes.js';
+import { createApiServer, principalOf } from '../../pipeline/api/api-server.js';
+import { ApiAuthenticator } from '../../pipeline/api/auth.js';
+import { consoleRoutes } from '../../pipeline/api/console-routes.js';
+import { serviceRoutes } from '../../pipeline/api/service-routes.js';
+import type { Alert } from '../../pipeline/core/alert.js';
+import type { Decision } from '../../pipeline/core/decision.js';
+import { mwError } from '../../pipeline/core/errors.js';
+import { silentLogger } from '../../pipeline/core/logger.js';
+import type { ApiCallRecord } from '../../pipeline/core/record.js';
+import { evidenceKey, loadEvidence } from '../../pipeline/correlator/evidence-keeper.js';
+import { MetricsWriter } from '../../pipeline/correlator/metrics-writer.js';
+import type { WindowMetrics } from '../../pipeline/detectors/detector.js';
+import { MemoryStore } from '../../pipeline/store/memory-store.js';
+import type { ActionAdapter } from '../../policy-actions/adapter.js';
+import { createPolicyEngine, type PolicyEngine } from '../../policy-actions/engine/engine.js';
+import { parsePolicy } from '../../policy-actions/engine/policy.js';
+import { decisionRoutes } from '../../policy-actions/engine/routes.js';
+
+/**
+ * The SOC console in real headless Chromium against an in-process analyst API built from the real pieces: memory
+ * store, alert repository, alert/service/console routes, and the policy engine with its routes.
+ */
+
+/** Playwright-style waiting on a value (the page updates asynchronously) */
+const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 5000, interval: 50 });
+
+const SHOTS = join(import.meta.dirname, '../../test-output/screenshots');
+const RESPONDER = { name: 'analyst-ray', role: 'responder' as const, key: 'responder-key-0123456789abcdef' };
+const VIEWER = { name: 'auditor-vi', role: 'viewer' as const, key: 'viewer-key-0123456789abcdef' };
+const MINUTE = 60_000;
+const NOW = Math.floor(Date.now() / MINUTE) * MINUTE;
+
+const POLICY = `
+version: 1
+guardrails: { max_actions_per_minute: 100 }
+rules:
+  - name: deny-error-bursting-clients
+    match: { kinds: [error_burst], min_severity: high }
+    action: { type: deny, scope: ip, ttl: 30m, route: alert }
+    requires_approval: true
+`;
+
+/** an enforcement point that only records what it was asked to do */
+class RecordingGateway implements ActionAdapter {
+  readonly type = 'gateways/recording';
+  readonly applied: string[] = [];
+  supports(d: Decision) {
+    return d.type === 'deny';
+  }
+  async apply(d: Decision) {
+    this.applied.push(d.id);
+    return { ok: true, detail: `deny ${d.value}` };
+  }
+  async revert(d: Decision) {
+    return { ok: true, detail: `allow ${d.value}` };
+  }
+  async check() {
+    return { ok: true };
+  }
+}
+
+/**
+ * The decision routes do no auth of their own: state each route's role as the analyst API requires (reads need
+ * viewer, approve/lift need responder) and record the caller as the actor.
+ */
+function decisionsBehindAuth(engine: PolicyEngine) {
+  return async (app: FastifyInstance) => {
+    await app.register(async (scope) => {
+      scope.addHook('onRoute', (route) => {
+        const methods = Array.isArray(route.method) ? route.method : [route.method];
+        const readOnly = methods.every((m) => m === 'GET' || m === 'HEAD');
+        route.config = { ...(route.config ?? {}), role: readOnly ? 'viewer' : 'responder' };
+      });
+      await scope.register(decisionRoutes, { engine, getActor: (request) => principalOf(request).id });
+    });
+  };
+}
+
+interface InventoryItem {
+  id: string;
+  service: string;
+  method: string;
+  route: string;
+  state: string;
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+  labels: Record<string, { value: string; probability: number; neighbours: string[] }>;
+}
+
+/**
+ * A stand-in for the inventory routes, with the contract the console renders (GET list, POST review). When switched
+ * off it answers like a server without them (404).
+ */
+function inventoryStand(
+  items: InventoryItem[],
+  reviews: { id: string; labels: Record<string, string>; actor: string }[],
+  enabled: () => boolean,
+) {
+  return async (app: FastifyInstance) => {
+    app.get('/v1/inventory', { config: { role: 'viewer' }, schema: { hide: true } }, async (request) => {
+      if (!enabled()) throw mwError('NOT_FOUND', 'no such route');
+      const { state } = request.query as { state?: string };
+      return { items: items.filter((i) => !state || i.state === state) };
+    });
+    app.post(
+      '/v1/inventory/:id/review',
+      {
+        config: { role: 'responder' },
+        schema: { hide: true, body: Type.Object({ labels: Type.Record(Type.String(), Type.String()) }) },
+      },
+      async (request) => {
+        const { id } = request.params as { id: string };
+        const { labels } = request.body as { labels: Record<string, string> };
+        const item = items.find((i) => i.id === id)!;
+        reviews.push({ id, labels, actor: principalOf(request).id });
+        item.state = 'reviewed';
+        for (const [dim, value] of Object.entries(labels)) item.labels[dim] = { value, probability: 1, neighbours: [] };
+        return item;
+      },
+    );
+  };
+}
+
+function windows(service: string, endpoint: string | undefined, burstFrom: number): WindowMetrics[] {
+  const out: WindowMetrics[] = [];
+  for (let start = NOW - 3 * 3_600_000; start <= NOW; start += MINUTE) {
+    const wave = Math.sin(start / 900_000);
+    const count = Math.round((endpoint ? 600 : 1800) * (1 + 0.2 * wave));
+    const errorRatio = start >= burstFrom ? 0.3 + 0.02 * wave : 0.01 + 0.004 * (1 + wave);
+    const p50 = 35 + 5 * wave;
+    out.push({
+      service,
+      ...(endpoint ? { endpoint } : {}),
+      start,
+      widthMs: MINUTE,
+      count,
+      errors: Math.round(count * errorRatio),
+      rate: count / 60,
+      errorRatio,
+      p50,
+      p95: p50 * 3 + (start >= burstFrom ? 120 : 0),
+      p99: p50 * 5 + (start >= burstFrom ? 300 : 0),
+      sampleIds: [],
+    });
+  }
+  return out;
+}
+
+function record(i: number): ApiCallRecord {
+  return {
+    v: 1,
+    id: `rec_${String(i).padStart(3, '0')}`,
+    ts: NOW - 4 * MINUTE + i * 7_000,
+    durationMs: 40 + i * 3,
+    sensor: { kind: 'envoy_wasm', id: 'edge-1' },
+    service: 'payments',
+    method: 'POST',
+    host: 'payments.internal',
+    path: `/v1/charges?attempt=${i}`,
+    route: '/v1/charges',
+    status: i % 3 === 0 ? 201 : 502,
+    reqBytes: 512,
+    respBytes: 128,
+    source: { ip: '203.0.113.9' },
+    user: { sub: `user-${i % 2}` },
+    region: 'eu-west-1',
+  };
+}
+
+let seq = 0;
+function alert(over: Partial<Alert>): Alert {
+  seq++;
+  return {
+    v: 1,
+    id: `alr_e2e_${seq}`,
+    kind: 'enumeration',
+    severity: 'medium',
+    state: 'open',
+    service: 'accounts',
+    firstSeen: NOW - 60 * MINUTE + seq * MINUTE,
+    lastSeen: NOW - 50 * MINUTE + seq * MINUTE,
+    count: 1,
+    summary: `accounts enumeration ${seq}`,
+    evidence: { recordIds: [], metrics: {} },
+    updatedAt: NOW - 50 * MINUTE + seq * MINUTE,
+    ...over,
+  };
+}
+
+const burstAlert = (): Alert => ({
+  v: 1,
+  id: 'alr_e2e_burst',
+  kind: 'error_burst',
+  severity: 'high',
+  state: 'open',
+  service: 'payments',
+  endpoint: 'POST /v1/charges',
+  subject: { type: 'ip', value: '203.0.113.9' },
+  firstSeen: NOW - 5 * MINUTE,
+  lastSeen: NOW - MINUTE,
+  count: 4,
+  summary: 'error ratio 31.2 %, expected 1.0 % ± 0.4 % (187 of 600 requests)',
+  expected: '1.0 % ± 0.4 %',
+  observed: '31.2 %',
+  evidence: {
+    recordIds: Array.from({ length: 8 }, (_, i) => record(i).id),
+    metrics: { expected: 0.01, observed: 0.312, spread: 0.004, score: 0.93, count: 600, errors: 187 },
+  },
+  labels: { metric: 'error_ratio', view: 'recent' },
+  updatedAt: NOW - MINUTE,
+});
+
+describe('SOC console in Chromium', () => {
+  let store: MemoryStore;
+  let alerts: AlertRepository;
+  let engine: PolicyEngine;
+  let gateway: RecordingGateway;
+  let app: FastifyInstance;
+  let base: string;
+  let browser: Browser;
+  let responder: BrowserContext;
+  let page: Page;
+  const reviews: { id: string; labels: Record<string, string>; actor: string }[] = [];
+  const consoleErrors: string[] = [];
+  let inventoryEnabled = true;
+
+  const inventory: InventoryItem[] = [
+    {
+      id: 'api_charges_post',
+      service: 'payments',
+      method: 'POST',
+      route: '/v1/charges',
+      state: 'catalogued',
+      firstSeen: NOW - 30 * 86_400_000,
+      lastSeen: NOW - MINUTE,
+      count: 182_331,
+      labels: {
+        category: { value: 'payments', probability: 0.94, neighbours: ['cat_pay_1', 'cat_pay_7'] },
+        lineOfBusiness: { value: 'retail', probability: 0.81, neighbours: ['cat_pay_1'] },
+      },
+    },
+    {
+      id: 'api_export_get',
+      service: 'accounts',
+      method: 'GET',
+      route: '/internal/export/{id}',
+      state: 'shadow',
+      firstSeen: NOW - 2 * 86_400_000,
+      lastSeen: NOW - 9 * MINUTE,
+      count: 412,
+      labels: { category: { value: 'unassigned', probability: 0.34, neighbours: ['cat_acc_2', 'cat_rep_5'] } },
+    },
+    {
+      id: 'api_v1_users_get',
+      service: 'accounts',
+      method: 'GET',
+      route: '/v1/users/{id}',
+      state: 'zombie',
+      firstSeen: NOW - 400 * 86_400_000,
+      lastSeen: NOW - 3 * 3_600_000,
+      count: 95,
+      labels: { category: { value: 'identity', probability: 0.72, neighbours: ['cat_id_1'] } },
+    },
+  ];
+
+  const api = async (path: string, key: string, init: RequestInit = {}) =>
+    fetch(`${base}${path}`, {
+      ...init,
+      headers: { 'x-api-key': key, 'content-type': 'application/json', ...(init.headers ?? {}) },
+    });
+
+  const shot = (p: Page, name: string) => p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+  async function signIn(p: Page, key: string) {
+    await p.goto(`${base}/`);
+    await p.getByLabel('API key or access token').fill(key);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    store = new MemoryStore();
+    alerts = new AlertRepository(store);
+    const metrics = new MetricsWriter(store);
+    await metrics.write([
+      ...windows('payments', undefined, NOW - 5 * MINUTE),
+      ...windows('payments', 'POST /v1/charges', NOW - 5 * MINUTE),
+      ...windows('payments', 'GET /v1/charges/{id}', Number.POSITIVE_INFINITY),
+      ...windows('accounts', undefined, Number.POSITIVE_INFINITY),
+    ]);
+    for (let i = 0; i < 8; i++) await store.set(evidenceKey(record(i).id), JSON.stringify(record(i)));
+    for (let i = 0; i < 6; i++) {
+      await alerts.upsert(
+        alert(
+          i === 2
+            ? {
+                kind: 'credential_stuffing',
+                severity: 'critical',
+                service: 'auth',
+                summary: '412 failed logins across 97 users from 3 IPs',
+              }
+            : {},
+        ),
+      );
+    }
+    gateway = new RecordingGateway();
+    engine = createPolicyEngine({
+      store,
+      policy: parsePolicy(POLICY),
+      adapters: { 'gateways/recording': gateway },
+      config: { expiry_interval_ms: 0, retry_base_delay_ms: 1 },
+    });
+    app = await createApiServer({
+      auth: new ApiAuthenticator([RESPONDER, VIEWER]),
+      logger: silentLogger,
+      health: () => ({ store: store.healthy() }),
+      plugins: [
+        alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }),
+        serviceRoutes(store),
+        consoleRoutes(),
+        decisionsBehindAuth(engine),
+        inventoryStand(inventory, reviews, () => inventoryEnabled),
+      ],
+    });
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    responder = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    page = await responder.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await engine?.close();
+    await store?.close();
+  });
+
+  it('serves the console publicly with a strict content security policy, and /v1/me needs a credential', async () => {
+    const index = await fetch(`${base}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/text\/html/);
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect((await fetch(`${base}/vendor/uplot.iife.min.js`)).status).toBe(200);
+    expect((await fetch(`${base}/v1/me`)).status).toBe(401);
+    const me = await api('/v1/me', RESPONDER.key);
+    expect(await me.json()).toEqual({ id: 'analyst-ray', role: 'responder', via: 'api_key' });
+    expect((await fetch(`${base}/v1/nope`)).status).toBe(404);
+  });
+
+  it('refuses a wrong key at sign-in and keeps nothing', async () => {
+    await signIn(page, 'not-a-real-key-0000000000');
+    await poll(() => page.locator('#login-error').textContent()).toContain('refused');
+    expect(
+      await page.evaluate(
+        () => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length,
+      ),
+    ).toBe(0);
+    expect(await page.locator('#topbar').isHidden()).toBe(true);
+    await shot(page, 'login');
+    // the browser logs the refused /v1/me call; from here on the console must log no error
+    expect(consoleErrors.every((e) => e.includes('401'))).toBe(true);
+    consoleErrors.length = 0;
+  });
+
+  it('signs a responder in to the queue; a new alert appears live at the top without a reload', async () => {
+    await signIn(page, RESPONDER.key);
+    await page.locator('tr.alert-row').first().waitFor();
+    expect(await page.locator('#who').textContent()).toContain('analyst-ray');
+    expect(await page.locator('tr.alert-row').count()).toBe(6);
+    await page.locator('#live[data-state="live"]').waitFor();
+    // a marker that a reload would wipe
+    await page.evaluate(() => {
+      (globalThis as unknown as { notReloaded: boolean }).notReloaded = true;
+    });
+
+    // what the correlator feed does: the alert is stored (→ stream) and handed to the policy engine
+    const burst = burstAlert();
+    await alerts.upsert(burst);
+    const decided = await engine.handleAlert(burst);
+    expect(decided.map((d) => d.state)).toEqual(['pending_approval']);
+
+    const fresh = page.locator(`tr.alert-row[data-id="${burst.id}"]`);
+    await fresh.waitFor();
+    expect(await fresh.getAttribute('class')).toContain('fresh');
+    expect(await page.locator('tr.alert-row').first().getAttribute('data-id')).toBe(burst.id);
+    expect(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await poll(() => page.locator('#nav-pending').textContent()).toBe('1');
+    await shot(page, 'queue');
+  });
+
+  it('opens the alert: chart of the fired metric, evidence records, and approves its pending decision', async () => {
+    await page.locator('a.alert-link', { hasText: 'error ratio 31.2 %' }).click();
+    await page.waitForURL(/#\/alerts\/alr_e2e_burst$/);
+    await page.locator('h1', { hasText: 'error ratio 31.2 %' }).waitFor();
+    expect(await page.locator('.eo.observed .eo-value').textContent()).toBe('31.2 %');
+    await page.locator('.chart-card canvas').first().waitFor();
+    expect(await page.locator('.chart-card figcaption').textContent()).toContain('error ratio');
+    await poll(() => page.locator('table.evidence tbody tr').count()).toBe(8);
+    const approve = page.locator('button[data-action="approve"]');
+    await approve.waitFor();
+    await shot(page, 'detail');
+
+    await approve.click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+    await page.locator('.toast-ok', { hasText: 'Approved' }).waitFor();
+    await page.locator('[data-decision] .state-active').waitFor();
+    const [d] = (await engine.list()).filter((x) => x.alertId === 'alr_e2e_burst');
+    expect(d.state).toBe('active');
+    expect(gateway.applied).toEqual([d.id]);
+
+    // triage with a comment, as the signed-in analyst
+    await page.locator('#triage-comment').fill('blocking the source while payments investigates');
+    await page.locator('button[data-action="acknowledge"]').click();
+    await page.locator('.notes li', { hasText: 'blocking the source' }).waitFor();
+    expect((await alerts.get('alr_e2e_burst'))?.state).toBe('acknowledged');
+    expect((await alerts.notes('alr_e2e_burst'))[0]).toMatchObject({ actor: 'analyst-ray', action: 'acknowledge' });
+  });
+
+  it('records the approval under the analyst key name in the audit log, and the audit page shows it', async () => {
+    const res = await api('/v1/audit?limit=1000', RESPONDER.key);
+    expect(res.status).toBe(200);
+    const { entries } = (await res.json()) as { entries: { actor: string; action: string; alertId?: string }[] };
+    expect(entries).toContainEqual(
+      expect.objectContaining({ actor: 'analyst-ray', action: 'approved', alertId: 'alr_e2e_burst' }),
+    );
+
+    await page.getByRole('link', { name: 'Audit' }).click();
+    const row = page.locator('tr[data-action="approved"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('analyst-ray');
+    await shot(page, 'audit');
+  });
+
+  it('shows services with charts and endpoints, the inventory with a review, and the decisions page', async () => {
+    await page.getByRole('link', { name: 'Services' }).click();
+    await page.getByRole('link', { name: 'payments' }).click();
+    await page.locator('.service-detail h2', { hasText: 'payments' }).waitFor();
+    await poll(() => page.locator('.charts-3 canvas').count()).toBeGreaterThanOrEqual(3);
+    await poll(() => page.locator('#endpoints-title').textContent()).toContain('(2)');
+    await page.getByRole('link', { name: 'POST /v1/charges' }).click();
+    await page.locator('h2 code', { hasText: 'POST /v1/charges' }).waitFor();
+    await poll(() => page.locator('.charts-3 canvas').count()).toBeGreaterThanOrEqual(3);
+    await shot(page, 'services');
+
+    await page.getByRole('link', { name: 'Inventory' }).click();
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(3);
+    await page.getByRole('button', { name: 'Review GET /internal/export/{id}' }).click();
+    await page.getByLabel(/^category/).fill('reporting');
+    await page.getByRole('button', { name: 'Confirm labels' }).click();
+    await page.locator('tr[data-entry="api_export_get"] .state-reviewed').waitFor();
+    expect(reviews).toEqual([{ id: 'api_export_get', labels: { category: 'reporting' }, actor: 'analyst-ray' }]);
+    await shot(page, 'inventory');
+
+    await alerts.upsert(burstAlert2());
+    await engine.handleAlert(burstAlert2());
+    await page.getByRole('link', { name: /^Decisions/ }).click();
+    await poll(() => page.locator('#pending-title').textContent()).toContain('(1)');
+    await poll(() => page.locator('section[aria-labelledby="all-title"] tbody tr').count()).toBe(2);
+    await shot(page, 'decisions');
+    // lifting needs a comment
+    await page.locator('#pending-title + .scroll-x button[data-action="lift"]').click();
+    await page.getByRole('dialog').getByLabel('Comment').fill('false positive: load test from 198.51.100.20');
+    await page.getByRole('dialog').getByRole('button', { name: 'Lift' }).click();
+    await poll(() => page.locator('#pending-title').textContent()).toContain('(0)');
+    expect((await engine.list({ state: 'lifted' })).map((d) => d.value)).toEqual(['198.51.100.20']);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('offers a viewer no approve, lift or triage buttons, and the server refuses a viewer approval', async () => {
+    await alerts.upsert(burstAlert3());
+    const [pending] = await engine.handleAlert(burstAlert3());
+    const viewer = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await viewer.newPage();
+      await signIn(p, VIEWER.key);
+      await p.locator('tr.alert-row').first().waitFor();
+      expect(await p.locator('#who').textContent()).toContain('viewer');
+      expect(await p.getByRole('button', { name: 'Ack' }).count()).toBe(0);
+
+      // keyboard: j moves to the first alert, Enter opens it, Escape goes back
+      await p.keyboard.press('j');
+      const first = await p.locator('tr.alert-row').first().getAttribute('data-id');
+      await p.keyboard.press('Enter');
+      await p.waitForURL(new RegExp(`#/alerts/${first}$`));
+      await p.locator('.detail-head h1').waitFor();
+      await p.keyboard.press('Escape');
+      await p.waitForURL(/#\/alerts$/);
+
+      // filters and cursor paging: every state, 4 at a time, then only critical
+      await p.goto(`${base}/#/alerts?state=any&limit=4`);
+      await poll(() => p.locator('tr.alert-row').count()).toBe(4);
+      await p.getByRole('button', { name: 'Load more' }).click();
+      await poll(() => p.locator('tr.alert-row').count()).toBe(8);
+      const ids = await p.locator('tr.alert-row').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-id')));
+      expect(new Set(ids).size).toBe(8);
+      await p.getByRole('button', { name: 'Load more' }).click();
+      await poll(() => p.locator('tr.alert-row').count()).toBe(9);
+      expect(await p.getByRole('button', { name: 'Load more' }).isHidden()).toBe(true);
+      await p.getByLabel('Severity').selectOption('critical');
+      await poll(() => p.locator('tr.alert-row').count()).toBe(1);
+      expect(await p.locator('tr.alert-row').textContent()).toContain('412 failed logins');
+      expect(p.url()).toContain('min_severity=critical');
+      await p.goto(`${base}/#/decisions`);
+      await poll(() => p.locator('#pending-title').textContent()).toContain('(1)');
+      expect(await p.locator(`tr[data-decision="${pending.id}"]`).count()).toBeGreaterThan(0);
+      expect(await p.locator('button[data-action]').count()).toBe(0);
+      await p.goto(`${base}/#/alerts/${burstAlert3().id}`);
+      await p.locator('text=Triage needs the responder role.').waitFor();
+      expect(await p.locator('button[data-action]').count()).toBe(0);
+      const refused = await api(`/v1/decisions/${pending.id}/approve`, VIEWER.key, { method: 'POST', body: '{}' });
+      expect(refused.status).toBe(403);
+      expect((await engine.get(pending.id))?.state).toBe('pending_approval');
+
+      // a server without the inventory routes: an empty state, not an error
+      inventoryEnabled = false;
+      await p.goto(`${base}/#/inventory`);
+      await p.locator('.placeholder', { hasText: 'not enabled on this server' }).waitFor();
+      inventoryEnabled = true;
+
+      // sign out clears the credential and returns to the sign-in form
+      await p.getByRole('button', { name: 'Sign out' }).click();
+      await p.getByLabel('API key or access token').waitFor();
+      expect(
+        await p.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length),
+      ).toBe(0);
+    } finally {
+      await viewer.close();
+    }
+  });
+});
+
+const burstAlert2 = (): Alert => ({
+  ...burstAlert(),
+  id: 'alr_e2e_burst_2',
+  subject: { type: 'ip', value: '198.51.100.20' },
+  summary: 'error ratio 12.0 %, expected 1.0 % ± 0.4 %',
+  observed: '12.0 %',
+});
+
+const burstAlert3 = (): Alert => ({
+  ...burstAlert(),
+  id: 'alr_e2e_burst_3',
+  subject: { type: 'ip', value: '192.0.2.77' },
+  summary: 'error ratio 9.5 %, expected 1.0 % ± 0.4 %',
+  observed: '9.5 %',
+});
