@@ -1,5 +1,14 @@
 import type { ConnectionOptions } from 'node:tls';
-import { type Admin, Kafka, type LogEntry, Partitioners, type Producer, type SASLOptions, logLevel } from 'kafkajs';
+import {
+  type Admin,
+  CompressionTypes,
+  Kafka,
+  type LogEntry,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+  logLevel,
+} from 'kafkajs';
 import { mwError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
@@ -50,6 +59,8 @@ export interface KafkaBusOptions {
    * against the mock turn this off.
    */
   idempotent?: boolean;
+  /** compression of produced batches (default none) */
+  compression?: 'none' | 'gzip';
   /** while unhealthy, how often to probe the cluster with a metadata request (default 2,000) */
   healthProbeIntervalMs?: number;
   retry?: KafkaRetryOptions;
@@ -127,6 +138,7 @@ export class KafkaBus implements Bus {
   private readonly maxPending: number;
   private readonly probeIntervalMs: number;
   private readonly idempotent: boolean;
+  private readonly compression: CompressionTypes;
   private readonly consumerTuning: Required<KafkaConsumerTuning>;
   private readonly retry: Required<KafkaRetryOptions>;
   private producer: Producer | undefined;
@@ -147,6 +159,7 @@ export class KafkaBus implements Bus {
     this.maxPending = opts.maxPendingMessages ?? 50_000;
     this.probeIntervalMs = opts.healthProbeIntervalMs ?? 2_000;
     this.idempotent = opts.idempotent ?? true;
+    this.compression = opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.retry = {
       retries: opts.retry?.retries ?? 5,
       initialRetryTimeMs: opts.retry?.initialRetryTimeMs ?? 100,
@@ -277,6 +290,7 @@ export class KafkaBus implements Bus {
     const producer = await this.getProducer();
     await producer.sendBatch({
       acks: -1,
+      compression: this.compression,
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
   }

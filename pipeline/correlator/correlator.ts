@@ -32,13 +32,22 @@ interface PartitionState {
   evidence: EvidenceKeeper;
   /** offsets below this are already in the state (restored from a checkpoint) */
   nextOffset: number;
+  /** nextOffset is known: from a checkpoint, or after the first batch */
+  restored: boolean;
   sinceCheckpoint: number;
   lastCheckpointAt: number;
 }
 
 const consumed = counter('meshward_correlator_records_total', 'records processed by the correlator');
-const badRecords = counter('meshward_correlator_bad_records_total', 'bus messages that were not records (skipped, counted)');
+const badRecords = counter(
+  'meshward_correlator_bad_records_total',
+  'bus messages that were not records (skipped, counted)',
+);
 const alertsOut = counter('meshward_correlator_alerts_published_total', 'alert changes published');
+const lostToRetention = counter(
+  'meshward_correlator_records_lost_total',
+  'records the bus no longer held when the correlator reached them (retention passed a stopped correlator)',
+);
 const checkpoints = counter('meshward_correlator_checkpoints_total', 'partition state checkpoints written');
 const seriesGauge = gauge('meshward_correlator_series', 'RED series tracked', ['partition']);
 const lagGauge = gauge('meshward_correlator_lag', 'records not yet committed by the correlator group', ['partition']);
@@ -93,7 +102,14 @@ export class Correlator {
       nextOffset = ck.nextOffset;
       this.opts.logger.info({ partition, nextOffset }, 'restored partition state from checkpoint');
     }
-    const state: PartitionState = { shard, evidence: new EvidenceKeeper(), nextOffset, sinceCheckpoint: 0, lastCheckpointAt: Date.now() };
+    const state: PartitionState = {
+      shard,
+      evidence: new EvidenceKeeper(),
+      nextOffset,
+      restored: raw !== null && raw !== undefined,
+      sinceCheckpoint: 0,
+      lastCheckpointAt: Date.now(),
+    };
     this.partitions.set(partition, state);
     return state;
   }
@@ -102,52 +118,71 @@ export class Correlator {
     const state = this.partitions.get(batch.partition) ?? (await this.load(batch.partition));
     const first = batch.messages[0];
     const parent = first ? contextFromHeaders(first.headers) : context.active();
-    return inSpan('meshward.consume', { partition: batch.partition, 'meshward.records': batch.messages.length }, async () => {
-      let last = -1;
-      let n = 0;
-      for (const m of batch.messages) {
-        const offset = Number(m.offset);
-        last = offset;
-        if (offset < state.nextOffset) continue; // already part of the restored state
-        let record: ApiCallRecord;
-        try {
-          record = JSON.parse(m.value.toString('utf8')) as ApiCallRecord;
-        } catch {
-          badRecords.inc();
-          continue;
-        }
-        if (typeof record?.ts !== 'number' || typeof record.service !== 'string') {
-          badRecords.inc();
-          continue;
-        }
-        state.shard.process(record);
-        state.evidence.keep(record);
-        n++;
-      }
-      consumed.inc(n);
-      if (last >= state.nextOffset) state.nextOffset = last + 1;
-      state.sinceCheckpoint += n;
-      const out = state.shard.drain();
-      await inSpan('meshward.detect.publish', { alerts: out.alerts.length, windows: out.windows.length }, async () => {
-        if (out.alerts.length > 0) {
-          await state.evidence.save(this.opts.store, out.alerts);
-          await this.opts.bus.publish(
-            TOPICS.alerts,
-            out.alerts.map((a) => ({ key: a.id, value: JSON.stringify(a) })),
+    return inSpan(
+      'meshward.consume',
+      { partition: batch.partition, 'meshward.records': batch.messages.length },
+      async () => {
+        let last = -1;
+        let n = 0;
+        const firstOffset = first ? Number(first.offset) : -1;
+        if (firstOffset > state.nextOffset && state.restored) {
+          // the log no longer starts where this partition's state ends: the gap is gone for good; say so loudly
+          lostToRetention.inc(firstOffset - state.nextOffset);
+          this.opts.logger.error(
+            { partition: batch.partition, expected: state.nextOffset, got: firstOffset },
+            'records were lost to the bus retention before the correlator read them',
           );
-          alertsOut.inc(out.alerts.length);
-          this.opts.onAlerts?.(out.alerts);
         }
-        if (out.windows.length > 0) await this.writer.write(out.windows);
-      });
-      seriesGauge.set({ partition: String(batch.partition) }, state.shard.stats().series);
-      const due =
-        state.sinceCheckpoint >= (this.opts.checkpointRecords ?? 50_000) ||
-        Date.now() - state.lastCheckpointAt >= (this.opts.checkpointIntervalMs ?? 5_000);
-      if (!due) return false;
-      await this.checkpoint(batch.partition, state);
-      return true;
-    }, parent);
+        state.restored = true;
+        for (const m of batch.messages) {
+          const offset = Number(m.offset);
+          last = offset;
+          if (offset < state.nextOffset) continue; // already part of the restored state
+          let record: ApiCallRecord;
+          try {
+            record = JSON.parse(m.value.toString('utf8')) as ApiCallRecord;
+          } catch {
+            badRecords.inc();
+            continue;
+          }
+          if (typeof record?.ts !== 'number' || typeof record.service !== 'string') {
+            badRecords.inc();
+            continue;
+          }
+          state.shard.process(record);
+          state.evidence.keep(record);
+          n++;
+        }
+        consumed.inc(n);
+        if (last >= state.nextOffset) state.nextOffset = last + 1;
+        state.sinceCheckpoint += n;
+        const out = state.shard.drain();
+        await inSpan(
+          'meshward.detect.publish',
+          { alerts: out.alerts.length, windows: out.windows.length },
+          async () => {
+            if (out.alerts.length > 0) {
+              await state.evidence.save(this.opts.store, out.alerts);
+              await this.opts.bus.publish(
+                TOPICS.alerts,
+                out.alerts.map((a) => ({ key: a.id, value: JSON.stringify(a) })),
+              );
+              alertsOut.inc(out.alerts.length);
+              this.opts.onAlerts?.(out.alerts);
+            }
+            if (out.windows.length > 0) await this.writer.write(out.windows);
+          },
+        );
+        seriesGauge.set({ partition: String(batch.partition) }, state.shard.stats().series);
+        const due =
+          state.sinceCheckpoint >= (this.opts.checkpointRecords ?? 50_000) ||
+          Date.now() - state.lastCheckpointAt >= (this.opts.checkpointIntervalMs ?? 5_000);
+        if (!due) return false;
+        await this.checkpoint(batch.partition, state);
+        return true;
+      },
+      parent,
+    );
   }
 
   private async checkpoint(partition: number, state: PartitionState): Promise<void> {
