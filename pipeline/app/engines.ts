@@ -14,7 +14,10 @@ export function openBus(config: MeshwardConfig, logger: Logger): Bus {
   if (config.bus.kind === 'kafka' && config.bus.kafka) {
     return createKafkaBus({ ...kafkaBusOptionsFromConfig(config.bus.kafka), logger });
   }
-  return new MemoryBus({ partitions: config.bus.partitions, maxBacklogPerPartition: config.bus.max_backlog_per_partition });
+  return new MemoryBus({
+    partitions: config.bus.partitions,
+    maxBacklogPerPartition: config.bus.max_backlog_per_partition,
+  });
 }
 
 /** the store the config names: in-memory with the data directory (embedded) or Redis */

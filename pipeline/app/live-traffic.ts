@@ -67,7 +67,10 @@ export function startLiveTraffic(opts: LiveTrafficOptions): { stop: () => Promis
       anomalies: ['error_burst', 'enumeration', 'credential_stuffing', 'plaintext_hop'].map((kind) => ({ kind })),
     });
     await post(history.records);
-    opts.logger.info({ records: history.records.length, anomalies: history.labels.length }, 'demo traffic: history replayed');
+    opts.logger.info(
+      { records: history.records.length, anomalies: history.labels.length },
+      'demo traffic: history replayed',
+    );
     let t = now;
     let nextAnomaly = now + 60_000;
     while (!stopped) {

@@ -32,7 +32,10 @@ export async function runProcess(
   } catch (err) {
     failStartup(err);
   }
-  const logger: Logger = createLogger({ level: process.env.MESHWARD_LOG_LEVEL ?? config.log_level, name: `meshward-${name}` });
+  const logger: Logger = createLogger({
+    level: process.env.MESHWARD_LOG_LEVEL ?? config.log_level,
+    name: `meshward-${name}`,
+  });
   enableDefaultMetrics();
   process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception (kept running)'));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection (kept running)'));

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { AlertRepository } from '../alerts/alert-repository.js';
 import { alertRoutes } from '../api/alert-routes.js';
 import { createApiServer } from '../api/api-server.js';
+import { consoleRoutes } from '../api/console-routes.js';
+import { inventoryRoutes } from '../api/inventory-routes.js';
 import { ApiAuthenticator, type ApiKey, readApiKeysFile } from '../api/auth.js';
 import { serviceRoutes } from '../api/service-routes.js';
 import { TOPICS, type Bus, type Subscription } from '../bus/bus.js';
@@ -18,6 +20,8 @@ import { counter } from '../core/metrics.js';
 import { compileDetectors } from '../detectors/registry.js';
 import { compileSinks, runSink } from '../sinks/sink-runner.js';
 import type { Store } from '../store/store.js';
+import { startActions } from './actions.js';
+import { startReceivers } from './receivers.js';
 
 export interface RoleDeps {
   config: MeshwardConfig;
@@ -47,7 +51,10 @@ export async function runCollector({ config, bus, logger }: RoleDeps): Promise<R
   const tokens = [...config.collector.sensor_tokens];
   if (config.collector.sensor_tokens_file) tokens.push(...readSensorTokensFile(config.collector.sensor_tokens_file));
   if (tokens.length === 0) {
-    throw mwError('CONFIG_INVALID', '/collector/sensor_tokens: at least one sensor token is needed (sensor_tokens or sensor_tokens_file)');
+    throw mwError(
+      'CONFIG_INVALID',
+      '/collector/sensor_tokens: at least one sensor token is needed (sensor_tokens or sensor_tokens_file)',
+    );
   }
   const ingest = createRecordIngest({ bus, logger, maxFutureSkewMs: config.collector.max_future_skew_seconds * 1000 });
   const app = createCollectorServer({
@@ -58,13 +65,26 @@ export async function runCollector({ config, bus, logger }: RoleDeps): Promise<R
     maxRecordsPerRequest: config.collector.max_records_per_request,
     busHealthy: () => bus.healthy(),
   });
+  const receivers = await startReceivers(config.receivers, { app, ingest, logger });
   const url = await listen(app, config.collector.listen);
-  logger.info({ url }, 'collector listening');
-  return { name: 'collector', url, close: () => app.close() };
+  logger.info({ url, receivers: receivers.describe }, 'collector listening');
+  return {
+    name: 'collector',
+    url,
+    close: async () => {
+      await receivers.close();
+      await app.close();
+    },
+  };
 }
 
 /** the correlator: a member of the correlator consumer group */
-export async function runCorrelator({ config, bus, store, logger }: RoleDeps): Promise<RunningRole & { correlator: Correlator }> {
+export async function runCorrelator({
+  config,
+  bus,
+  store,
+  logger,
+}: RoleDeps): Promise<RunningRole & { correlator: Correlator }> {
   const detectors = compileDetectors(config.detectors);
   const c = config.correlator;
   const correlator = new Correlator({
@@ -117,21 +137,35 @@ export async function followAlerts(bus: Bus, alerts: AlertRepository, groupId = 
 }
 
 export interface ApiRoleExtras {
-  /** more route plugins (decisions, inventory, console) */
+  /** more route plugins */
   plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
+  /** run the policy engine here when the config has an `actions:` section (default true) */
+  actions?: boolean;
 }
 
-/** the analyst API (and console), fed by the alerts topic */
-export async function runApi({ config, bus, store, logger }: RoleDeps, extras: ApiRoleExtras = {}): Promise<RunningRole & { alerts: AlertRepository }> {
+function authenticatorOf(config: MeshwardConfig): ApiAuthenticator {
   const keys: ApiKey[] = [...config.api.api_keys];
   if (config.api.api_keys_file) keys.push(...readApiKeysFile(config.api.api_keys_file));
   if (keys.length === 0 && !config.api.oidc) {
     throw mwError('CONFIG_INVALID', '/api/api_keys: configure API keys (api_keys or api_keys_file) or /api/oidc');
   }
   const o = config.api.oidc;
-  const auth = new ApiAuthenticator(keys, o ? { issuer: o.issuer, audience: o.audience, jwksUrl: o.jwks_url, rolesClaim: o.roles_claim } : undefined);
+  return new ApiAuthenticator(
+    keys,
+    o ? { issuer: o.issuer, audience: o.audience, jwksUrl: o.jwks_url, rolesClaim: o.roles_claim } : undefined,
+  );
+}
+
+/** the analyst API (and console), fed by the alerts topic */
+export async function runApi(
+  deps: RoleDeps,
+  extras: ApiRoleExtras = {},
+): Promise<RunningRole & { alerts: AlertRepository }> {
+  const { config, bus, store, logger } = deps;
+  const auth = authenticatorOf(config);
   const sinks = compileSinks(config.sinks);
   const alerts = new AlertRepository(store);
+  const actions = extras.actions === false ? undefined : await startActions(deps);
   const sub = await followAlerts(bus, alerts);
   const sinkSubs: Subscription[] = [];
   for (const s of sinks) sinkSubs.push(await runSink(bus, logger, s));
@@ -139,7 +173,14 @@ export async function runApi({ config, bus, store, logger }: RoleDeps, extras: A
     auth,
     logger,
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
-    plugins: [alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }), serviceRoutes(store), ...(extras.plugins ?? [])],
+    plugins: [
+      alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }),
+      serviceRoutes(store),
+      inventoryRoutes(store),
+      ...(actions ? [actions.routes] : []),
+      ...(extras.plugins ?? []),
+      consoleRoutes(),
+    ],
   });
   const url = await listen(app, config.api.listen);
   logger.info({ url }, 'analyst API listening');
@@ -151,6 +192,32 @@ export async function runApi({ config, bus, store, logger }: RoleDeps, extras: A
       await app.close();
       await sub.close();
       for (const s of sinkSubs) await s.close();
+      await actions?.close();
+    },
+  };
+}
+
+/** the policy engine on its own: alerts in, decisions out, the decisions API on `actions.listen` */
+export async function runActions(deps: RoleDeps): Promise<RunningRole> {
+  const { config, bus, store, logger } = deps;
+  if (!config.actions) throw mwError('CONFIG_INVALID', '/actions: the actions role needs an actions section');
+  const auth = authenticatorOf(config);
+  const actions = await startActions(deps);
+  if (!actions) throw mwError('CONFIG_INVALID', '/actions: the actions role needs an actions section');
+  const app = await createApiServer({
+    auth,
+    logger,
+    health: () => ({ bus: bus.healthy(), store: store.healthy() }),
+    plugins: [actions.routes],
+  });
+  const url = await listen(app, actions.listen);
+  logger.info({ url }, 'decisions API listening');
+  return {
+    name: 'actions',
+    url,
+    close: async () => {
+      await app.close();
+      await actions.close();
     },
   };
 }

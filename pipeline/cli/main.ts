@@ -7,7 +7,9 @@ import { registerServiceCommands } from './service-commands.js';
 const program = new Command();
 program
   .name('meshward')
-  .description('API sensor and anomaly pipeline: sensors at existing gateways, a correlator, association, policy actions')
+  .description(
+    'API sensor and anomaly pipeline: sensors at existing gateways, a correlator, association, policy actions',
+  )
   .version('0.1.0')
   .showHelpAfterError();
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { prepareDemo, startDemoTraffic } from '../app/demo.js';
 import { runProcess } from '../app/process-runner.js';
-import { type RunningRole, runApi, runCollector, runCorrelator } from '../app/roles.js';
+import { type RunningRole, runActions, runApi, runCollector, runCorrelator } from '../app/roles.js';
 
 interface ServiceFlags {
   config?: string;
@@ -15,7 +15,10 @@ interface ServiceFlags {
 const withCommonFlags = (cmd: Command) =>
   cmd
     .option('-c, --config <file>', 'YAML config file (env: MESHWARD_CONFIG)', process.env.MESHWARD_CONFIG)
-    .option('--kafka <brokers>', 'Kafka bootstrap brokers, comma-separated (env: MESHWARD_KAFKA_BROKERS); switches the bus to Kafka')
+    .option(
+      '--kafka <brokers>',
+      'Kafka bootstrap brokers, comma-separated (env: MESHWARD_KAFKA_BROKERS); switches the bus to Kafka',
+    )
     .option('--redis <url>', 'Redis URL (env: MESHWARD_REDIS_URL); switches the state store to Redis')
     .option('--data-dir <dir>', 'embedded data directory (env: MESHWARD_DATA_DIR)');
 
@@ -34,13 +37,17 @@ export function registerServiceCommands(program: Command): void {
     .option('--api-listen <host:port>', 'analyst API address (env: MESHWARD_API_LISTEN)')
     .option('--collector-listen <host:port>', 'collector address (env: MESHWARD_COLLECTOR_LISTEN)')
     .action(async (flags: ServiceFlags & { demo?: boolean }) => {
-      const { roles, deps } = await runProcess('embedded', { config: flags.config, overrides: overridesOf(flags), prepare: flags.demo ? prepareDemo : undefined }, async (d) => {
-        const started: RunningRole[] = [];
-        started.push(await runCorrelator(d));
-        started.push(await runApi(d));
-        started.push(await runCollector(d));
-        return started;
-      });
+      const { roles, deps } = await runProcess(
+        'embedded',
+        { config: flags.config, overrides: overridesOf(flags), prepare: flags.demo ? prepareDemo : undefined },
+        async (d) => {
+          const started: RunningRole[] = [];
+          started.push(await runCorrelator(d));
+          started.push(await runApi(d));
+          started.push(await runCollector(d));
+          return started;
+        },
+      );
       const api = roles.find((r) => r.name === 'api');
       const collector = roles.find((r) => r.name === 'collector');
       if (flags.demo) {
@@ -48,7 +55,9 @@ export function registerServiceCommands(program: Command): void {
         roles.push(demo);
         process.stdout.write(demo.banner(api?.url ?? ''));
       } else {
-        process.stdout.write(`meshward is running\n  analyst API: ${api?.url}\n  collector:   ${collector?.url}/v1/records\n`);
+        process.stdout.write(
+          `meshward is running\n  analyst API: ${api?.url}\n  collector:   ${collector?.url}/v1/records\n`,
+        );
       }
     });
 
@@ -56,22 +65,42 @@ export function registerServiceCommands(program: Command): void {
     .description('run a collector: HTTP ingest (and configured receivers) publishing to the bus')
     .option('--collector-listen <host:port>', 'collector address (env: MESHWARD_COLLECTOR_LISTEN)')
     .action(async (flags: ServiceFlags) => {
-      const { roles } = await runProcess('collector', { config: flags.config, overrides: overridesOf(flags) }, async (d) => [await runCollector(d)]);
+      const { roles } = await runProcess(
+        'collector',
+        { config: flags.config, overrides: overridesOf(flags) },
+        async (d) => [await runCollector(d)],
+      );
       process.stdout.write(`collector listening on ${roles[0].url}\n`);
     });
 
   withCommonFlags(program.command('correlator'))
     .description('run a correlator: one member of the correlator consumer group')
     .action(async (flags: ServiceFlags) => {
-      await runProcess('correlator', { config: flags.config, overrides: overridesOf(flags) }, async (d) => [await runCorrelator(d)]);
+      await runProcess('correlator', { config: flags.config, overrides: overridesOf(flags) }, async (d) => [
+        await runCorrelator(d),
+      ]);
       process.stdout.write('correlator started\n');
     });
 
   withCommonFlags(program.command('api'))
-    .description('run the analyst API and console, fed by the alerts topic')
+    .description('run the analyst API and console, fed by the alerts topic (and the policy engine, when configured)')
     .option('--api-listen <host:port>', 'analyst API address (env: MESHWARD_API_LISTEN)')
-    .action(async (flags: ServiceFlags) => {
-      const { roles } = await runProcess('api', { config: flags.config, overrides: overridesOf(flags) }, async (d) => [await runApi(d)]);
+    .option('--no-actions', 'do not run the policy engine here (run `meshward actions` instead)')
+    .action(async (flags: ServiceFlags & { actions: boolean }) => {
+      const { roles } = await runProcess('api', { config: flags.config, overrides: overridesOf(flags) }, async (d) => [
+        await runApi(d, { actions: flags.actions }),
+      ]);
       process.stdout.write(`analyst API listening on ${roles[0].url}\n`);
+    });
+
+  withCommonFlags(program.command('actions'))
+    .description('run the policy engine on its own: alerts in, decisions to the IdP and gateways, decisions API')
+    .action(async (flags: ServiceFlags) => {
+      const { roles } = await runProcess(
+        'actions',
+        { config: flags.config, overrides: overridesOf(flags) },
+        async (d) => [await runActions(d)],
+      );
+      process.stdout.write(`decisions API listening on ${roles[0].url}\n`);
     });
 }

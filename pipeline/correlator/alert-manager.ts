@@ -27,7 +27,12 @@ export class AlertManager {
     this.maxOpen = opts.maxOpen ?? 10_000;
   }
 
-  static groupKey(s: { kind: string; service: string; endpoint?: string; subject?: { type: string; value: string } }): string {
+  static groupKey(s: {
+    kind: string;
+    service: string;
+    endpoint?: string;
+    subject?: { type: string; value: string };
+  }): string {
     return `${s.kind}\u0000${s.service}\u0000${s.endpoint ?? ''}\u0000${s.subject?.type ?? ''}\u0000${s.subject?.value ?? ''}`;
   }
 

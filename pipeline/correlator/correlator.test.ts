@@ -32,7 +32,10 @@ const records = steadyTraffic({
 async function publishAll(bus: MemoryBus, from: number, to: number) {
   for (let i = from; i < to; i += 500) {
     const slice = records.slice(i, Math.min(to, i + 500));
-    await bus.publish(TOPICS.calls, slice.map((r) => ({ key: r.service, value: JSON.stringify(r) })));
+    await bus.publish(
+      TOPICS.calls,
+      slice.map((r) => ({ key: r.service, value: JSON.stringify(r) })),
+    );
   }
 }
 
@@ -42,7 +45,13 @@ describe('Correlator over the in-process bus', () => {
     const store = new MemoryStore();
     const repo = new AlertRepository(store);
     const feed = await followAlerts(bus, repo);
-    const correlator = new Correlator({ bus, store, logger: silentLogger, createDetectors: () => [thresholdDetector()], shard: { resolveAfterMs: 5 * 60_000 } });
+    const correlator = new Correlator({
+      bus,
+      store,
+      logger: silentLogger,
+      createDetectors: () => [thresholdDetector()],
+      shard: { resolveAfterMs: 5 * 60_000 },
+    });
     await correlator.start();
     await publishAll(bus, 0, records.length);
     const expected = await replay(records, { detectors: [thresholdDetector()], resolveAfterMs: 5 * 60_000 });
@@ -72,7 +81,14 @@ describe('Correlator over the in-process bus', () => {
     const ids: string[] = [];
     repo.on('change', (c) => ids.push(c.alert.id));
     const make = () =>
-      new Correlator({ bus, store, logger: silentLogger, createDetectors: () => [thresholdDetector()], checkpointRecords: 700, shard: { resolveAfterMs: 5 * 60_000 } });
+      new Correlator({
+        bus,
+        store,
+        logger: silentLogger,
+        createDetectors: () => [thresholdDetector()],
+        checkpointRecords: 700,
+        shard: { resolveAfterMs: 5 * 60_000 },
+      });
     const first = make();
     await first.start();
     const half = Math.floor(records.length * 0.4);

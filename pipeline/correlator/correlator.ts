@@ -186,6 +186,7 @@ export class Correlator {
   }
 
   private async checkpoint(partition: number, state: PartitionState): Promise<void> {
+    await this.writeDocuments(state);
     const key = checkpointKey(this.groupId, TOPICS.calls, partition);
     // a late revoke (Kafka calls it after the rejoin) must not overwrite a newer owner's checkpoint
     const current = await this.opts.store.get(key);
@@ -196,6 +197,16 @@ export class Correlator {
     state.sinceCheckpoint = 0;
     state.lastCheckpointAt = Date.now();
     checkpoints.inc();
+  }
+
+  /** detector documents (the API inventory) for the analysts' API; written before the checkpoint that covers them */
+  private async writeDocuments(state: PartitionState): Promise<void> {
+    const docs = state.shard.documents();
+    for (let i = 0; i < docs.length; i += 100) {
+      await Promise.all(
+        docs.slice(i, i + 100).map((d) => this.opts.store.hset(`doc:${d.collection}`, d.id, JSON.stringify(d.value))),
+      );
+    }
   }
 
   private async reportLag(): Promise<void> {

@@ -2,7 +2,8 @@ import type { WindowMetrics } from '../detectors/detector.js';
 import type { Store } from '../store/store.js';
 
 /** store keys of the RED time series the analyst API reads */
-export const seriesKey = (service: string, endpoint?: string) => (endpoint ? `win:${service}|${endpoint}` : `win:${service}`);
+export const seriesKey = (service: string, endpoint?: string) =>
+  endpoint ? `win:${service}|${endpoint}` : `win:${service}`;
 export const SERVICES_KEY = 'services';
 export const endpointsKey = (service: string) => `endpoints:${service}`;
 
@@ -48,7 +49,12 @@ export class MetricsWriter {
       };
       const key = seriesKey(w.service, w.endpoint);
       ops.push(this.store.zadd(key, w.start, JSON.stringify(stored)));
-      const summary: SeriesSummary = { service: w.service, ...(w.endpoint ? { endpoint: w.endpoint } : {}), ...stored, lastWindow: w.start };
+      const summary: SeriesSummary = {
+        service: w.service,
+        ...(w.endpoint ? { endpoint: w.endpoint } : {}),
+        ...stored,
+        lastWindow: w.start,
+      };
       if (w.endpoint) ops.push(this.store.hset(endpointsKey(w.service), w.endpoint, JSON.stringify(summary)));
       else ops.push(this.store.hset(SERVICES_KEY, w.service, JSON.stringify(summary)));
       // trim once an hour of event time per series

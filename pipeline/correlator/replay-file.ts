@@ -24,7 +24,10 @@ export async function runReplayFile(opts: { input: string; out: string; config?:
   let rejected = 0;
   let firstRejection: string | undefined;
   async function* read(): AsyncGenerator<ApiCallRecord> {
-    const lines = createInterface({ input: createReadStream(opts.input, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
+    const lines = createInterface({
+      input: createReadStream(opts.input, { encoding: 'utf8' }),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
     let n = 0;
     for await (const line of lines) {
       n++;

@@ -69,7 +69,11 @@ export class SeriesWindow {
     const s = this.sketch;
     const exact = this.exact.length > 0 ? this.exact.sort((a, b) => a - b) : null;
     const q = (p: number) =>
-      s ? round3(s.getValueAtQuantile(p)) : exact ? round3(exact[Math.min(exact.length - 1, Math.floor(p * exact.length))]) : 0;
+      s
+        ? round3(s.getValueAtQuantile(p))
+        : exact
+          ? round3(exact[Math.min(exact.length - 1, Math.floor(p * exact.length))])
+          : 0;
     const w: WindowMetrics = {
       service: this.service,
       endpoint: this.endpoint,

@@ -42,14 +42,26 @@ describe('Shard', () => {
     const run = () => replay(records, { detectors: [thresholdDetector()], resolveAfterMs: 5 * 60_000 });
     const first = await run();
     expect(first).toHaveLength(1);
-    expect(first[0]).toMatchObject({ kind: 'error_burst', service: 'orders', count: 4, state: 'resolved', firstSeen: T0 + 6 * 60_000 });
+    expect(first[0]).toMatchObject({
+      kind: 'error_burst',
+      service: 'orders',
+      count: 4,
+      state: 'resolved',
+      firstSeen: T0 + 6 * 60_000,
+    });
     expect(first[0].evidence.recordIds.length).toBeGreaterThan(0);
     const second = await run();
     expect(second).toEqual(first);
   });
 
   it('continues identically from a snapshot taken mid-stream', () => {
-    const records = steadyTraffic({ start: T0, minutes: 30, perMinute: 10, services: ['a', 'b'], failing: (_s, m) => m % 7 === 3 });
+    const records = steadyTraffic({
+      start: T0,
+      minutes: 30,
+      perMinute: 10,
+      services: ['a', 'b'],
+      failing: (_s, m) => m % 7 === 3,
+    });
     const straight = new Shard([thresholdDetector()]);
     for (const r of records) straight.process(r);
     const half = Math.floor(records.length / 2);
@@ -62,7 +74,9 @@ describe('Shard', () => {
     const a = straight.drain();
     const b = restored.drain();
     const byId = new Map([...beforeOut.alerts, ...b.alerts].map((x) => [x.id, x]));
-    expect([...byId.values()].sort((x, y) => x.id.localeCompare(y.id))).toEqual([...a.alerts].sort((x, y) => x.id.localeCompare(y.id)));
+    expect([...byId.values()].sort((x, y) => x.id.localeCompare(y.id))).toEqual(
+      [...a.alerts].sort((x, y) => x.id.localeCompare(y.id)),
+    );
     expect(straight.snapshot()).toEqual(restored.snapshot());
   });
 });

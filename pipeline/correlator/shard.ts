@@ -1,6 +1,6 @@
 import type { Alert, AlertSignal } from '../core/alert.js';
 import type { ApiCallRecord } from '../core/record.js';
-import type { Detector, DetectorContext, WindowMetrics } from '../detectors/detector.js';
+import type { Detector, DetectorContext, DetectorDocument, WindowMetrics } from '../detectors/detector.js';
 import { templatePath } from '../inventory/path-template.js';
 import { AlertManager, type AlertManagerOptions } from './alert-manager.js';
 import { type SeriesSnapshot, SeriesWindow } from './series-window.js';
@@ -155,8 +155,20 @@ export class Shard {
     return { alerts: this.alerts.drain(), windows };
   }
 
+  /** detector documents changed since the last call (inventory entries, …) */
+  documents(): DetectorDocument[] {
+    const out: DetectorDocument[] = [];
+    for (const d of this.detectors) if (d.documents) out.push(...d.documents());
+    return out;
+  }
+
   stats(): ShardStats {
-    return { series: this.series.size, openAlerts: this.alerts.openCount, lateRecords: this.lateRecords, evictedSeries: this.evictedSeries };
+    return {
+      series: this.series.size,
+      openAlerts: this.alerts.openCount,
+      lateRecords: this.lateRecords,
+      evictedSeries: this.evictedSeries,
+    };
   }
 
   snapshot(): ShardSnapshot {

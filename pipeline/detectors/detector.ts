@@ -29,6 +29,13 @@ export interface DetectorContext {
   endpointOf(record: ApiCallRecord): string;
 }
 
+/** a document a detector keeps for analysts: stored as field `id` of hash `doc:<collection>` */
+export interface DetectorDocument {
+  collection: string;
+  id: string;
+  value: unknown;
+}
+
 /**
  * A detector. One instance per shard (a bus partition): its state holds only that shard's services, so it can be
  * checkpointed and handed over when the partition moves. Hot-path methods are synchronous.
@@ -42,6 +49,11 @@ export interface Detector {
   /** JSON-serialisable state for checkpoints */
   snapshot(): unknown;
   restore(state: unknown): void;
+  /**
+   * documents for the analysts' API (e.g. the API inventory) that changed since the last call; the correlator
+   * writes them to the store when it checkpoints
+   */
+  documents?(): DetectorDocument[];
   /** gauges for /metrics, e.g. tracked subjects */
   stats?(): Record<string, number>;
 }

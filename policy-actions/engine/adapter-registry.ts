@@ -2,6 +2,11 @@ import { Value } from '@sinclair/typebox/value';
 import { mwError } from '../../pipeline/core/errors.js';
 import type { Logger } from '../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterFactory } from '../adapter.js';
+import { consulFactory } from '../gateways/consul/factory.js';
+import { haproxyFactory } from '../gateways/haproxy/factory.js';
+import { istioFactory } from '../gateways/istio/factory.js';
+import { kongFactory } from '../gateways/kong/factory.js';
+import { nginxFactory } from '../gateways/nginx/factory.js';
 import { caepSetFactory } from '../idp/caep-set/factory.js';
 import { keycloakFactory } from '../idp/keycloak/factory.js';
 import { oauthRevocationFactory } from '../idp/oauth-revocation/factory.js';
@@ -66,6 +71,16 @@ export async function closeAdapters(adapters: Record<string, ActionAdapter>): Pr
   await Promise.all(Object.values(adapters).map((a) => a.close?.()));
 }
 
-for (const f of [oauthRevocationFactory, keycloakFactory, oktaFactory, caepSetFactory]) {
+for (const f of [
+  oauthRevocationFactory,
+  keycloakFactory,
+  oktaFactory,
+  caepSetFactory,
+  haproxyFactory,
+  nginxFactory,
+  istioFactory,
+  consulFactory,
+  kongFactory,
+]) {
   registerAdapterFactory(f as unknown as AdapterFactory<never>);
 }

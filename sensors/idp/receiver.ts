@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyPluginAsync } from 'fastify';
+import { parseJsonBodies } from '../../pipeline/collector/json-body.js';
 import type { RecordIngest } from '../../pipeline/collector/ingest.js';
 import { MeshwardError, mwError } from '../../pipeline/core/errors.js';
 import type { Logger } from '../../pipeline/core/logger.js';
@@ -107,6 +108,7 @@ export const idpWebhook: FastifyPluginAsync<IdpWebhookOptions> = async (app, opt
     return reply.status(e.status).send(e.toJSON());
   });
 
+  parseJsonBodies(app, config.body_limit);
   app.post(config.path, { bodyLimit: config.body_limit }, async (req, reply) => {
     if (opts.webhookToken) {
       const auth = req.headers.authorization ?? '';

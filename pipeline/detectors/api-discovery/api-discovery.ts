@@ -10,8 +10,11 @@ import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import { LABEL_DIMENSIONS } from '../../inventory/catalog/catalog-entry.js';
 import { loadCatalogFilesSync } from '../../inventory/catalog/load.js';
 import { Inventory } from '../../inventory/inventory.js';
-import type { Detector, DetectorContext } from '../detector.js';
+import type { Detector, DetectorContext, DetectorDocument } from '../detector.js';
 import type { ApiDiscoveryConfig } from './config.js';
+
+/** the store collection of inventory entries (`doc:api_inventory`), read by the inventory routes */
+export const INVENTORY_COLLECTION = 'api_inventory';
 
 const signals = counter('meshward_api_discovery_signals_total', 'shadow / zombie API signals emitted', ['kind']);
 
@@ -26,6 +29,8 @@ export class ApiDiscovery implements Detector {
   readonly catalog: Catalog;
   readonly model: SmartKnn;
   private readonly alerted: LRUCache<string, true>;
+  /** entries changed since the last documents() call */
+  private readonly dirty = new Set<string>();
 
   constructor(
     private readonly config: ApiDiscoveryConfig,
@@ -48,6 +53,7 @@ export class ApiDiscovery implements Detector {
 
   observe(record: ApiCallRecord, ctx: DetectorContext): void {
     const { entry, created } = this.inventory.observe(record);
+    this.dirty.add(entry.id);
     if (created || entry.state === 'new') this.classify(entry);
     if (this.alerted.has(entry.id)) return;
     if (entry.state === 'zombie') this.emit(ctx, 'zombie_api', entry, record);
@@ -118,6 +124,14 @@ export class ApiDiscovery implements Detector {
     for (const [dim, v] of Object.entries(labels)) e.labels[dim] = { value: v, probability: 1, neighbours: [] };
     this.model.confirm(e.id, inventoryDescription(e), labels);
     return e;
+  }
+
+  documents(): DetectorDocument[] {
+    const out: DetectorDocument[] = [];
+    for (const e of this.inventory.list())
+      if (this.dirty.has(e.id)) out.push({ collection: INVENTORY_COLLECTION, id: e.id, value: e });
+    this.dirty.clear();
+    return out;
   }
 
   snapshot(): unknown {

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { parseJsonBodies } from '../../collector/json-body.js';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../../sensors/common/load-config.js';
 import { createRedactor } from '../../../sensors/common/redact.js';
@@ -54,6 +55,7 @@ export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttp
   };
   const origin = { receiver: 'kong', sensorId: config.sensor_id };
 
+  parseJsonBodies(fastify, config.body_limit);
   fastify.post('/v1/kong/http-log', { bodyLimit: config.body_limit }, async (request, reply) => {
     if (!authorized(request.headers.authorization)) {
       const e = mwError('UNAUTHENTICATED', 'a valid bearer token is required');

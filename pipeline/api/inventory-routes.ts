@@ -1,0 +1,130 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { mwError } from '../core/errors.js';
+import { INVENTORY_COLLECTION } from '../detectors/api-discovery/api-discovery.js';
+import { type ApiEntry, ApiState } from '../inventory/api-entry.js';
+import { LABEL_DIMENSIONS } from '../inventory/catalog/catalog-entry.js';
+import type { Store } from '../store/store.js';
+import { principalOf } from './api-server.js';
+
+/** inventory entries written by the correlators' api_discovery detectors */
+export const INVENTORY_KEY = `doc:${INVENTORY_COLLECTION}`;
+/** analysts' reviews by entry id; they override the predicted labels and the state */
+export const REVIEWS_KEY = 'inv:reviews';
+
+export interface InventoryReview {
+  labels: Partial<Record<(typeof LABEL_DIMENSIONS)[number], string>>;
+  comment?: string;
+  by: string;
+  at: number;
+}
+
+const ListQuery = Type.Object(
+  {
+    state: Type.Optional(ApiState),
+    service: Type.Optional(Type.String({ maxLength: 256 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+    cursor: Type.Optional(Type.String({ pattern: '^\\d{1,9}$', description: 'opaque, from `next`' })),
+  },
+  { additionalProperties: false },
+);
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) });
+const ReviewBody = Type.Object(
+  {
+    labels: Type.Object(
+      Object.fromEntries(
+        LABEL_DIMENSIONS.map((d) => [d, Type.Optional(Type.String({ minLength: 1, maxLength: 200 }))]),
+      ),
+      { additionalProperties: false },
+    ),
+    comment: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
+
+function withReview(entry: ApiEntry, review: InventoryReview | undefined): ApiEntry & { review?: InventoryReview } {
+  if (!review) return entry;
+  const labels = { ...entry.labels };
+  for (const [dim, value] of Object.entries(review.labels)) {
+    if (value) labels[dim] = { value, probability: 1, neighbours: [] };
+  }
+  return { ...entry, labels, state: 'reviewed', review };
+}
+
+async function readAll(store: Store): Promise<(ApiEntry & { review?: InventoryReview })[]> {
+  const [entries, reviews] = await Promise.all([store.hgetall(INVENTORY_KEY), store.hgetall(REVIEWS_KEY)]);
+  return Object.values(entries).map((raw) => {
+    const e = JSON.parse(raw) as ApiEntry;
+    const r = reviews[e.id];
+    return withReview(e, r ? (JSON.parse(r) as InventoryReview) : undefined);
+  });
+}
+
+/**
+ * The API inventory for analysts: endpoints discovered in traffic (shadow, zombie, catalogued) with the labels the
+ * association predicted, and the review that confirms or corrects them.
+ */
+export function inventoryRoutes(store: Store) {
+  return async (app: FastifyInstance) => {
+    app.get(
+      '/v1/inventory',
+      {
+        config: { role: 'viewer' },
+        schema: {
+          tags: ['inventory'],
+          summary: 'Endpoints seen in traffic, most recently seen first',
+          querystring: ListQuery,
+        },
+      },
+      async (request) => {
+        const q = request.query as { state?: string; service?: string; limit?: number; cursor?: string };
+        const all = (await readAll(store))
+          .filter((e) => (!q.state || e.state === q.state) && (!q.service || e.service === q.service))
+          .sort((a, b) => b.lastSeen - a.lastSeen || a.id.localeCompare(b.id));
+        const from = q.cursor ? Number(q.cursor) : 0;
+        const limit = q.limit ?? 100;
+        const items = all.slice(from, from + limit);
+        return { items, next: from + limit < all.length ? String(from + limit) : undefined };
+      },
+    );
+
+    app.get(
+      '/v1/inventory/:id',
+      { config: { role: 'viewer' }, schema: { tags: ['inventory'], summary: 'One inventory entry', params: IdParams } },
+      async (request) => {
+        const { id } = request.params as { id: string };
+        const raw = await store.hget(INVENTORY_KEY, id);
+        if (!raw) throw mwError('NOT_FOUND', `inventory entry ${id}`);
+        const review = await store.hget(REVIEWS_KEY, id);
+        return withReview(JSON.parse(raw) as ApiEntry, review ? (JSON.parse(review) as InventoryReview) : undefined);
+      },
+    );
+
+    app.post(
+      '/v1/inventory/:id/review',
+      {
+        config: { role: 'responder' },
+        schema: {
+          tags: ['inventory'],
+          summary: 'Confirm or correct the labels of an entry; it becomes reviewed',
+          params: IdParams,
+          body: ReviewBody,
+        },
+      },
+      async (request) => {
+        const { id } = request.params as { id: string };
+        const body = request.body as { labels: InventoryReview['labels']; comment?: string };
+        const raw = await store.hget(INVENTORY_KEY, id);
+        if (!raw) throw mwError('NOT_FOUND', `inventory entry ${id}`);
+        const review: InventoryReview = {
+          labels: body.labels,
+          comment: body.comment,
+          by: principalOf(request).id,
+          at: Date.now(),
+        };
+        await store.hset(REVIEWS_KEY, id, JSON.stringify(review));
+        return withReview(JSON.parse(raw) as ApiEntry, review);
+      },
+    );
+  };
+}

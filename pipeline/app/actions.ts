@@ -1,0 +1,109 @@
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { FastifyInstance } from 'fastify';
+import { closeAdapters, createAdapters } from '../../policy-actions/engine/adapter-registry.js';
+import { alertBatchHandler, publishDecisionChanges } from '../../policy-actions/engine/alert-consumer.js';
+import { EngineConfigSchema } from '../../policy-actions/engine/config.js';
+import { createPolicyEngine, type PolicyEngine } from '../../policy-actions/engine/engine.js';
+import { loadPolicyFile } from '../../policy-actions/engine/policy.js';
+import { decisionRoutes } from '../../policy-actions/engine/routes.js';
+import { principalOf } from '../api/api-server.js';
+import { TOPICS, type Subscription } from '../bus/bus.js';
+import { mwError } from '../core/errors.js';
+import type { RoleDeps } from './roles.js';
+
+/** the `actions:` keys that are not adapters (adapters are `idp/…` and `gateways/…`) */
+export const ActionsSettingsSchema = Type.Composite([
+  EngineConfigSchema,
+  Type.Object({
+    /** the standalone `actions` role serves the decisions API here */
+    listen: Type.String({ default: '127.0.0.1:7072', pattern: '^[^\\s]+:\\d{1,5}$' }),
+    /** consumer group on the alerts topic */
+    group_id: Type.String({ default: 'meshward-actions', minLength: 1 }),
+  }),
+]);
+
+export interface RunningActions {
+  engine: PolicyEngine;
+  listen: string;
+  /** the decisions API: GET routes for viewers (enforcement points use a viewer key), changes for responders */
+  routes: (app: FastifyInstance) => Promise<void>;
+  close(): Promise<void>;
+}
+
+/** validates the `actions:` section (fail fast, naming the key) */
+export function actionSettings(section: Record<string, unknown>) {
+  const settings = Value.Default(
+    ActionsSettingsSchema,
+    Object.fromEntries(Object.entries(section).filter(([k]) => !k.includes('/'))),
+  ) as Record<string, unknown>;
+  const first = Value.Errors(ActionsSettingsSchema, settings).First();
+  if (first) throw mwError('CONFIG_INVALID', `/actions${first.path}: ${first.message}`);
+  if (!settings.policy_file) throw mwError('CONFIG_INVALID', '/actions/policy_file: a policy file is required');
+  return settings as { policy_file: string; listen: string; group_id: string } & Record<string, unknown>;
+}
+
+/**
+ * The policy engine of this process: the policy file and the adapters from the `actions:` section, a consumer of
+ * the alerts topic, decision changes published to the decisions topic, engine alerts (guardrail tripped, action
+ * failed) published to the alerts topic.
+ */
+export async function startActions({ config, bus, store, logger }: RoleDeps): Promise<RunningActions | undefined> {
+  const section = config.actions;
+  if (!section) return undefined;
+  const { policy_file, listen, group_id, ...engineConfig } = actionSettings(section);
+  const policy = await loadPolicyFile(policy_file);
+  const log = logger.child({ role: 'actions' });
+  const adapters = createAdapters(section, { logger: log });
+  const engine = createPolicyEngine({
+    store,
+    policy,
+    adapters,
+    logger: log,
+    config: engineConfig,
+    onAlert: (alert) => {
+      bus.publish(TOPICS.alerts, [{ key: alert.id, value: JSON.stringify(alert) }]).catch((err) => {
+        log.error({ err, alertId: alert.id }, 'could not publish an engine alert');
+      });
+    },
+  });
+  const unpublish = publishDecisionChanges(engine, bus, log);
+  const handle = alertBatchHandler(engine, log);
+  let sub: Subscription | undefined;
+  try {
+    sub = await bus.subscribe({
+      groupId: group_id,
+      topics: [TOPICS.alerts],
+      fromBeginning: true,
+      onBatch: async (batch) => handle(batch),
+    });
+  } catch (err) {
+    unpublish();
+    await engine.close();
+    await closeAdapters(adapters);
+    throw err;
+  }
+  log.info({ adapters: Object.keys(adapters), rules: policy.rules.length }, 'policy engine started');
+  return {
+    engine,
+    listen,
+    routes: async (app) => {
+      await app.register(async (scoped) => {
+        scoped.addHook('onRoute', (route) => {
+          const method = Array.isArray(route.method) ? route.method[0] : route.method;
+          route.config = {
+            ...(route.config as object),
+            role: method === 'GET' || method === 'HEAD' ? 'viewer' : 'responder',
+          };
+        });
+        await scoped.register(decisionRoutes, { engine, getActor: (req) => principalOf(req).id });
+      });
+    },
+    close: async () => {
+      await sub?.close();
+      unpublish();
+      await engine.close();
+      await closeAdapters(adapters);
+    },
+  };
+}

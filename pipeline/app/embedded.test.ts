@@ -1,0 +1,187 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '../detectors/all.js';
+import { MemoryBus } from '../bus/memory-bus.js';
+import { resolveConfig } from '../config/load.js';
+import type { Alert } from '../core/alert.js';
+import type { Decision } from '../core/decision.js';
+import { silentLogger } from '../core/logger.js';
+import { MemoryStore } from '../store/memory-store.js';
+import { type RunningRole, runApi, runCollector, runCorrelator } from './roles.js';
+
+const TESTDATA = join(import.meta.dirname, '../detectors/api-discovery/testdata');
+const SENSOR = 'sensor-token-0123456789';
+const VIEWER = 'viewer-key-0123456789';
+const RESPONDER = 'responder-key-0123456789';
+const KONG = 'kong-log-token-0123456789';
+
+/**
+ * The roles wired together in one process, as `meshward start` runs them: records in at the collector, the
+ * api_discovery detector's inventory at /v1/inventory, and the policy engine acting on the alerts it raises, with
+ * the decisions API behind the analysts' roles.
+ */
+describe('embedded roles: collector → correlator → inventory and decisions at the API', () => {
+  const roles: RunningRole[] = [];
+  let collector = '';
+  let api = '';
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshward-embedded-'));
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      [
+        'version: 1',
+        'guardrails: { max_actions_per_minute: 10 }',
+        'rules:',
+        '  - name: watch-shadow-apis',
+        '    match: { kinds: [shadow_api] }',
+        '    action: { type: deny, scope: route, ttl: 10m }',
+        '    requires_approval: true',
+      ].join('\n'),
+    );
+    const config = resolveConfig({
+      data_dir: join(dir, 'data'),
+      collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 'gw1', token: SENSOR }] },
+      api: {
+        listen: '127.0.0.1:0',
+        api_keys: [
+          { name: 'vic', key: VIEWER, role: 'viewer' },
+          { name: 'rita', key: RESPONDER, role: 'responder' },
+        ],
+      },
+      correlator: { checkpoint_interval_ms: 100 },
+      detectors: {
+        api_discovery: { catalog_files: [join(TESTDATA, 'catalog.jsonl')], min_calls: 3 },
+      },
+      actions: { policy_file: join(dir, 'policy.yaml'), expiry_interval_ms: 0 },
+      receivers: { kong_http_log: { tokens: [KONG] } },
+    });
+    const deps = { config, bus: new MemoryBus({ partitions: 2 }), store: new MemoryStore(), logger: silentLogger };
+    roles.push(await runCorrelator(deps));
+    const a = await runApi(deps);
+    roles.push(a);
+    const c = await runCollector(deps);
+    roles.push(c);
+    api = a.url as string;
+    collector = c.url as string;
+  });
+
+  afterAll(async () => {
+    for (const r of roles.reverse()) await r.close();
+  });
+
+  const get = async (path: string, key = VIEWER) => {
+    const res = await fetch(`${api}${path}`, { headers: { 'x-api-key': key } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const post = async (path: string, body: unknown, key?: string) => {
+    const res = await fetch(`${api}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  async function until<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('discovers shadow APIs into the inventory, and turns their alerts into decisions that wait for approval', async () => {
+    const records = readFileSync(join(TESTDATA, 'records.jsonl'), 'utf8');
+    const res = await fetch(`${collector}/v1/records`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${SENSOR}`, 'content-type': 'application/x-ndjson' },
+      body: records,
+    });
+    expect(res.status).toBe(200);
+    const expected = JSON.parse(readFileSync(join(TESTDATA, 'expected.json'), 'utf8')) as unknown;
+
+    // the inventory: every endpoint of the traffic, with its catalogue state
+    const inventory = await until(async () => {
+      const { body } = await get('/v1/inventory?limit=500');
+      const items = body.items as { id: string; state: string; route: string; method: string }[];
+      return items.some((i) => i.state === 'shadow') ? items : undefined;
+    }, 'shadow entries in the inventory');
+    expect(inventory.length).toBeGreaterThan(1);
+    expect(JSON.stringify(expected)).toContain(inventory.find((i) => i.state === 'shadow')?.route ?? '<none>');
+    const shadows = await get('/v1/inventory?state=shadow');
+    expect((shadows.body.items as unknown[]).length).toBe(inventory.filter((i) => i.state === 'shadow').length);
+
+    // reviews: viewers may not, responders may; the entry becomes reviewed with the analyst's labels
+    const target = inventory.find((i) => i.state === 'shadow')!;
+    expect(
+      (await post(`/v1/inventory/${encodeURIComponent(target.id)}/review`, { labels: { category: 'x' } })).status,
+    ).toBe(401);
+    expect(
+      (await post(`/v1/inventory/${encodeURIComponent(target.id)}/review`, { labels: { category: 'x' } }, VIEWER))
+        .status,
+    ).toBe(403);
+    const reviewed = await post(
+      `/v1/inventory/${encodeURIComponent(target.id)}/review`,
+      { labels: { category: 'payments', appCode: 'PAY1' } },
+      RESPONDER,
+    );
+    expect(reviewed.status).toBe(200);
+    expect(reviewed.body).toMatchObject({
+      state: 'reviewed',
+      labels: { category: { value: 'payments', probability: 1 } },
+    });
+    expect((await get(`/v1/inventory/${encodeURIComponent(target.id)}`)).body).toMatchObject({ state: 'reviewed' });
+    expect((await post('/v1/inventory/nope/review', { labels: {} }, RESPONDER)).status).toBe(404);
+
+    // the shadow_api alerts reached the policy engine: one decision each, waiting for approval
+    const alerts = await until(async () => {
+      const items = (await get('/v1/alerts?kind=shadow_api')).body.items as Alert[];
+      return items.length > 0 ? items : undefined;
+    }, 'shadow_api alerts');
+    const decisions = await until(async () => {
+      const list = (await get('/v1/decisions')).body.decisions as Decision[];
+      return list.length >= alerts.length ? list : undefined;
+    }, 'decisions');
+    expect(decisions.every((d) => d.state === 'pending_approval' && d.type === 'deny' && d.scope === 'route')).toBe(
+      true,
+    );
+    expect(new Set(decisions.map((d) => d.alertId))).toEqual(new Set(alerts.map((a) => a.id)));
+
+    // the decisions API is behind the roles: nothing without a key, no approval for viewers
+    expect((await fetch(`${api}/v1/decisions`)).status).toBe(401);
+    expect((await post(`/v1/decisions/${decisions[0].id}/approve`, {}, VIEWER)).status).toBe(403);
+    const approved = await post(`/v1/decisions/${decisions[0].id}/approve`, {}, RESPONDER);
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ id: decisions[0].id, state: 'active' });
+    const audit = (await get(`/v1/audit?decisionId=${decisions[0].id}`)).body as { entries?: { actor: string }[] };
+    expect(JSON.stringify(audit)).toContain('rita');
+  });
+
+  it('takes Kong http-log batches on the collector when the receiver is configured, with its own token', async () => {
+    const batch = readFileSync(join(import.meta.dirname, '../receivers/kong-http-log/testdata/batch-kong-2x.json'));
+    const send = (token?: string) =>
+      fetch(`${collector}/v1/kong/http-log`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: batch,
+      });
+    expect((await send()).status).toBe(401);
+    expect((await send(SENSOR)).status).toBe(401);
+    const ok = await send(KONG);
+    expect(ok.status, await ok.text()).toBeLessThan(300);
+    const services = await until(async () => {
+      const items = (await get('/v1/inventory?limit=500')).body.items as {
+        service: string;
+        method: string;
+        route: string;
+      }[];
+      const hit = items.filter((i) => i.route.startsWith('/v1/payments'));
+      return hit.length > 0 ? hit : undefined;
+    }, 'the Kong records in the inventory');
+    expect(services.map((s) => s.method)).toContain('POST');
+  });
+});

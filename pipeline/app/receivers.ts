@@ -1,0 +1,80 @@
+import { Value } from '@sinclair/typebox/value';
+import type { TSchema } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { idpSensorFactory } from '../../sensors/idp/factory.js';
+import type { RecordIngest } from '../collector/ingest.js';
+import { mwError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { kongHttpLogFactory } from '../receivers/kong-http-log/factory.js';
+import { syslogReceiverFactory } from '../receivers/syslog/factory.js';
+
+const SCHEMAS: Record<string, { schema: TSchema; defaults: object }> = {
+  syslog: { schema: syslogReceiverFactory.configSchema, defaults: syslogReceiverFactory.defaultConfig },
+  kong_http_log: { schema: kongHttpLogFactory.configSchema, defaults: kongHttpLogFactory.defaultConfig },
+  idp: { schema: idpSensorFactory.configSchema, defaults: idpSensorFactory.defaultConfig },
+};
+
+/** `syslog`, `syslog/edge`, `kong_http_log`, `idp/keycloak` → the receiver type */
+const typeOf = (key: string) => key.split('/')[0];
+
+function configOf<T>(key: string, raw: unknown): T {
+  const spec = SCHEMAS[typeOf(key)];
+  if (!spec)
+    throw mwError(
+      'CONFIG_INVALID',
+      `/receivers/${key}: unknown receiver type (known: ${Object.keys(SCHEMAS).join(', ')})`,
+    );
+  const config = Value.Default(spec.schema, structuredClone({ ...spec.defaults, ...(raw as object) }));
+  const first = Value.Errors(spec.schema, config).First();
+  if (first) throw mwError('CONFIG_INVALID', `/receivers/${key}${first.path}: ${first.message}`);
+  return config as T;
+}
+
+export interface RunningReceivers {
+  /** what listens where, for the start-up log */
+  describe: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * The receivers of the `receivers:` section, feeding the collector's ingest: syslog listeners (UDP/TCP) of their
+ * own, and HTTP routes on the collector's server (Kong http-log, IdP webhooks). Validates everything before
+ * opening anything (fail fast); call before the collector's server listens.
+ */
+export async function startReceivers(
+  section: Record<string, unknown> | undefined,
+  deps: { app: FastifyInstance; ingest: RecordIngest; logger: Logger },
+): Promise<RunningReceivers> {
+  const entries = Object.entries(section ?? {}).map(([key, raw]) => ({ key, config: configOf<never>(key, raw) }));
+  const closers: (() => Promise<void>)[] = [];
+  const describe: string[] = [];
+  try {
+    for (const { key, config } of entries) {
+      const logger = deps.logger.child({ receiver: key });
+      const type = typeOf(key);
+      if (type === 'syslog') {
+        const r = syslogReceiverFactory.create(config, { ingest: deps.ingest, logger });
+        await r.start();
+        closers.push(() => r.shutdown());
+        describe.push(
+          `${key}: syslog udp=${(config as { listen_udp?: string }).listen_udp ?? '-'} tcp=${(config as { listen_tcp?: string }).listen_tcp ?? '-'}`,
+        );
+      } else if (type === 'kong_http_log') {
+        await kongHttpLogFactory.create(config, { ingest: deps.ingest, logger })(deps.app);
+        describe.push(`${key}: Kong http-log at POST /v1/kong/http-log on the collector`);
+      } else {
+        await idpSensorFactory.create(config, { app: deps.app, ingest: deps.ingest, logger });
+        describe.push(`${key}: IdP webhook ${(config as { path: string }).path} on the collector`);
+      }
+    }
+  } catch (err) {
+    for (const c of closers) await c();
+    throw err;
+  }
+  return {
+    describe,
+    close: async () => {
+      for (const c of closers) await c();
+    },
+  };
+}
