@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MeshwardConfig } from '../config/schema.js';
+import { detectorFactories } from '../detectors/registry.js';
 import type { RoleDeps, RunningRole } from './roles.js';
 
 interface DemoCredentials {
@@ -36,7 +37,20 @@ export function prepareDemo(config: MeshwardConfig): MeshwardConfig {
       { name: 'demo-viewer', role: 'viewer', key: creds.viewerKey },
     ];
   }
+  if (!next.actions) next.actions = { policy_file: demoFile('policy.yaml') };
+  if (!next.detectors) {
+    // every detector with its defaults, and the demo shop's catalogue for API discovery
+    next.detectors = { api_discovery: { catalog_files: [demoFile('catalog.jsonl')] } };
+    for (const f of detectorFactories()) if (f.type !== 'api_discovery') next.detectors[f.type] = {};
+  }
   return next;
+}
+
+/** a file of deploy/demo/ in this checkout, from the sources or from dist/ */
+function demoFile(name: string): string {
+  const here = import.meta.dirname;
+  const candidates = [join(here, '../../deploy/demo', name), join(here, '../../../deploy/demo', name)];
+  return candidates.find((c) => existsSync(c)) ?? candidates[0];
 }
 
 export interface DemoTraffic extends RunningRole {
