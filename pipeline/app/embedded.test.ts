@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../detectors/all.js';
 import { MemoryBus } from '../bus/memory-bus.js';
@@ -183,5 +184,22 @@ describe('embedded roles: collector → correlator → inventory and decisions a
       return hit.length > 0 ? hit : undefined;
     }, 'the Kong records in the inventory');
     expect(services.map((s) => s.method)).toContain('POST');
+  });
+
+  it('publishes the JSON Schemas of its documents; a record that validates against the served schema is accepted', async () => {
+    const list = (await (await fetch(`${api}/v1/schemas`)).json()) as { items: { name: string }[] };
+    expect(list.items.map((i) => i.name)).toEqual(['api-call-record-v1', 'alert-v1', 'decision-v1', 'api-entry-v1']);
+    const res = await fetch(`${api}/v1/schemas/api-call-record-v1`);
+    expect(res.headers.get('content-type')).toContain('application/schema+json');
+    const schema = (await res.json()) as { required: string[]; properties: Record<string, unknown> };
+    expect(schema.required).toEqual(expect.arrayContaining(['id', 'ts', 'service', 'method', 'path', 'status']));
+    const validate = new Ajv({ strict: false }).compile(schema);
+    const record = JSON.parse(readFileSync(join(TESTDATA, 'records.jsonl'), 'utf8').split('\n')[0]) as Record<
+      string,
+      unknown
+    >;
+    expect(validate(record), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...record, status: 'ok' })).toBe(false);
+    expect((await fetch(`${api}/v1/schemas/__proto__`)).status).toBe(404);
   });
 });

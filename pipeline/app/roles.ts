@@ -4,6 +4,7 @@ import { alertRoutes } from '../api/alert-routes.js';
 import { createApiServer } from '../api/api-server.js';
 import { consoleRoutes } from '../api/console-routes.js';
 import { inventoryRoutes } from '../api/inventory-routes.js';
+import { schemaRoutes } from '../api/schema-routes.js';
 import { ApiAuthenticator, type ApiKey, readApiKeysFile } from '../api/auth.js';
 import { serviceRoutes } from '../api/service-routes.js';
 import { TOPICS, type Bus, type Subscription } from '../bus/bus.js';
@@ -177,6 +178,7 @@ export async function runApi(
       alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }),
       serviceRoutes(store),
       inventoryRoutes(store),
+      schemaRoutes(),
       ...(actions ? [actions.routes] : []),
       ...(extras.plugins ?? []),
       consoleRoutes(),
