@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { mwError } from '../core/errors.js';
-import { INVENTORY_COLLECTION } from '../detectors/api-discovery/api-discovery.js';
+import { INVENTORY_COLLECTION, INVENTORY_REVIEWS_KEY } from '../detectors/api-discovery/api-discovery.js';
 import { type ApiEntry, ApiState } from '../inventory/api-entry.js';
 import { LABEL_DIMENSIONS } from '../inventory/catalog/catalog-entry.js';
 import type { Store } from '../store/store.js';
@@ -9,8 +9,8 @@ import { principalOf } from './api-server.js';
 
 /** inventory entries written by the correlators' api_discovery detectors */
 export const INVENTORY_KEY = `doc:${INVENTORY_COLLECTION}`;
-/** analysts' reviews by entry id; they override the predicted labels and the state */
-export const REVIEWS_KEY = 'inv:reviews';
+/** analysts' reviews by entry id; they override the predicted labels and the state, and the correlators learn them */
+export const REVIEWS_KEY = INVENTORY_REVIEWS_KEY;
 
 export interface InventoryReview {
   labels: Partial<Record<(typeof LABEL_DIMENSIONS)[number], string>>;

@@ -27,6 +27,7 @@ describe('embedded roles: collector → correlator → inventory and decisions a
   const roles: RunningRole[] = [];
   let collector = '';
   let api = '';
+  const store = new MemoryStore();
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshward-embedded-'));
@@ -59,7 +60,7 @@ describe('embedded roles: collector → correlator → inventory and decisions a
       actions: { policy_file: join(dir, 'policy.yaml'), expiry_interval_ms: 0 },
       receivers: { kong_http_log: { tokens: [KONG] } },
     });
-    const deps = { config, bus: new MemoryBus({ partitions: 2 }), store: new MemoryStore(), logger: silentLogger };
+    const deps = { config, bus: new MemoryBus({ partitions: 2 }), store, logger: silentLogger };
     roles.push(await runCorrelator(deps));
     const a = await runApi(deps);
     roles.push(a);
@@ -137,6 +138,16 @@ describe('embedded roles: collector → correlator → inventory and decisions a
     });
     expect((await get(`/v1/inventory/${encodeURIComponent(target.id)}`)).body).toMatchObject({ state: 'reviewed' });
     expect((await post('/v1/inventory/nope/review', { labels: {} }, RESPONDER)).status).toBe(404);
+    // the correlator that owns the endpoint learns the review at its next checkpoint (traffic keeps flowing)
+    await until(async () => {
+      await fetch(`${collector}/v1/records`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SENSOR}`, 'content-type': 'application/x-ndjson' },
+        body: records,
+      });
+      const raw = await store.hget('doc:api_inventory', target.id);
+      return raw && JSON.parse(raw).state === 'reviewed' ? true : undefined;
+    }, 'the correlator to learn the review');
 
     // the shadow_api alerts reached the policy engine: one decision each, waiting for approval
     const alerts = await until(async () => {

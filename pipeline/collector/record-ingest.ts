@@ -125,10 +125,15 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
   };
 }
 
+/**
+ * The dead letter's text for an item that arrived as a value, not bytes. Never throws: a value JSON cannot write
+ * (BigInt, a cycle, nesting deeper than the stack) gets a placeholder; String() is no fallback, as it throws for
+ * null-prototype objects and recurses as deep as JSON.stringify does for nested arrays.
+ */
 function safeStringify(v: unknown): string {
   try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
+    return JSON.stringify(v) ?? `[${typeof v}]`;
+  } catch (err) {
+    return `[not serialisable as JSON: ${(err as Error).message}]`;
   }
 }

@@ -51,9 +51,13 @@ export function loadConfig(path?: string, overrides: ConfigOverrides = {}): Mesh
 
 export function resolveConfig(doc: Record<string, unknown>, overrides: ConfigOverrides = {}, source = '<config>'): MeshwardConfig {
   const cfg = structuredClone(doc) as Record<string, Record<string, unknown> | unknown>;
+  // an override sets a key inside a section: a section that is not a mapping (`api: 5`) is the file's error to name
   const section = (name: string) => {
     const v = cfg[name];
     if (v === undefined || v === null) cfg[name] = {};
+    else if (typeof v !== 'object' || Array.isArray(v)) {
+      throw mwError('CONFIG_INVALID', `${source}: /${name}: Expected object`, { errors: [`/${name}: Expected object`] });
+    }
     return cfg[name] as Record<string, unknown>;
   };
   if (overrides.kafka) {

@@ -201,6 +201,7 @@ export class Correlator {
 
   /** detector documents (the API inventory) for the analysts' API; written before the checkpoint that covers them */
   private async writeDocuments(state: PartitionState): Promise<void> {
+    for (const key of state.shard.feedbackKeys()) state.shard.feedback(key, await this.opts.store.hgetall(key));
     const docs = state.shard.documents();
     for (let i = 0; i < docs.length; i += 100) {
       await Promise.all(

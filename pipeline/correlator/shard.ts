@@ -155,6 +155,24 @@ export class Shard {
     return { alerts: this.alerts.drain(), windows };
   }
 
+  /** the store hashes of analysts' feedback the detectors learn from */
+  feedbackKeys(): string[] {
+    return [...new Set(this.detectors.flatMap((d) => (d.feedbackKey ? [d.feedbackKey] : [])))];
+  }
+
+  feedback(key: string, entries: Record<string, string>): void {
+    for (const d of this.detectors) {
+      if (d.feedbackKey !== key || !d.onFeedback) continue;
+      for (const [id, raw] of Object.entries(entries)) {
+        try {
+          d.onFeedback(id, JSON.parse(raw));
+        } catch {
+          // a malformed feedback entry is skipped; the API validates what it writes
+        }
+      }
+    }
+  }
+
   /** detector documents changed since the last call (inventory entries, …) */
   documents(): DetectorDocument[] {
     const out: DetectorDocument[] = [];

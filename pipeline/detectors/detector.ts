@@ -54,6 +54,12 @@ export interface Detector {
    * writes them to the store when it checkpoints
    */
   documents?(): DetectorDocument[];
+  /**
+   * analysts' feedback this detector learns from: the store hash it is kept in (e.g. inventory reviews). The
+   * correlator reads it at each checkpoint and hands every entry to onFeedback (again after a restart).
+   */
+  readonly feedbackKey?: string;
+  onFeedback?(id: string, value: unknown): void;
   /** gauges for /metrics, e.g. tracked subjects */
   stats?(): Record<string, number>;
 }

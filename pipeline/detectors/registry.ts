@@ -30,10 +30,17 @@ export function compileDetectors(section: Record<string, unknown> | undefined): 
   const entries = section ?? Object.fromEntries(FACTORIES.map((f) => [f.type, {}]));
   for (const [type, raw] of Object.entries(entries)) {
     const factory = FACTORIES.find((f) => f.type === type);
-    if (!factory) throw mwError('CONFIG_INVALID', `/detectors/${type}: unknown detector type (known: ${FACTORIES.map((f) => f.type).join(', ')})`);
+    if (!factory)
+      throw mwError(
+        'CONFIG_INVALID',
+        `/detectors/${type}: unknown detector type (known: ${FACTORIES.map((f) => f.type).join(', ')})`,
+      );
     if (raw === null || (typeof raw === 'object' && (raw as { enabled?: unknown }).enabled === false)) continue;
     const { enabled: _ignored, ...rest } = (raw ?? {}) as Record<string, unknown>;
-    const config = Value.Default(factory.configSchema, { ...structuredClone(factory.defaultConfig as object), ...rest });
+    const config = Value.Default(factory.configSchema, {
+      ...structuredClone(factory.defaultConfig as object),
+      ...rest,
+    });
     const errors = [...Value.Errors(factory.configSchema, config)].slice(0, 5);
     if (errors.length > 0) {
       throw mwError('CONFIG_INVALID', errors.map((e) => `/detectors/${type}${e.path}: ${e.message}`).join('; '));

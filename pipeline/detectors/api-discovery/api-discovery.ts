@@ -15,6 +15,8 @@ import type { ApiDiscoveryConfig } from './config.js';
 
 /** the store collection of inventory entries (`doc:api_inventory`), read by the inventory routes */
 export const INVENTORY_COLLECTION = 'api_inventory';
+/** analysts' reviews of inventory entries, by entry id: `{labels: {dimension: value}, by, at}` */
+export const INVENTORY_REVIEWS_KEY = 'inv:reviews';
 
 const signals = counter('meshward_api_discovery_signals_total', 'shadow / zombie API signals emitted', ['kind']);
 
@@ -29,6 +31,9 @@ export class ApiDiscovery implements Detector {
   readonly catalog: Catalog;
   readonly model: SmartKnn;
   private readonly alerted: LRUCache<string, true>;
+  readonly feedbackKey = INVENTORY_REVIEWS_KEY;
+  /** review time of each review applied, so a review is applied once */
+  private readonly reviewed = new Map<string, number>();
   /** entries changed since the last documents() call */
   private readonly dirty = new Set<string>();
 
@@ -124,6 +129,20 @@ export class ApiDiscovery implements Detector {
     for (const [dim, v] of Object.entries(labels)) e.labels[dim] = { value: v, probability: 1, neighbours: [] };
     this.model.confirm(e.id, inventoryDescription(e), labels);
     return e;
+  }
+
+  /** an analyst's review (from the API): the entry of this shard becomes reviewed and joins the training set */
+  onFeedback(id: string, value: unknown): void {
+    const r = value as { labels?: Record<string, unknown>; at?: unknown } | null;
+    if (!r || typeof r.at !== 'number' || this.reviewed.get(id) === r.at) return;
+    const entry = this.inventory.list().find((e) => e.id === id);
+    if (!entry) return;
+    const labels = Object.fromEntries(
+      Object.entries(r.labels ?? {}).filter(([d, v]) => LABEL_DIMENSIONS.includes(d as never) && typeof v === 'string'),
+    ) as Labels;
+    this.review(entry.service, entry.method, entry.route, labels);
+    this.reviewed.set(id, r.at);
+    this.dirty.add(id);
   }
 
   documents(): DetectorDocument[] {

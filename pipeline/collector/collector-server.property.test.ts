@@ -1,0 +1,196 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOPICS } from '../bus/bus.js';
+import { MemoryBus } from '../bus/memory-bus.js';
+import { ERRORS } from '../core/errors.js';
+import { silentLogger } from '../core/logger.js';
+import { registry } from '../core/metrics.js';
+import type { ApiCallRecord } from '../core/record.js';
+import { createCollectorServer } from './collector-server.js';
+import { createRecordIngest } from './record-ingest.js';
+import { SensorAuth } from './sensor-auth.js';
+
+/**
+ * Hostile bodies over HTTP: whatever the bytes, the collector answers with a catalogue code (200 per-record, 400,
+ * 413), counts the refusal, keeps serving, and never answers 5xx or pollutes Object.prototype.
+ */
+
+const TOKEN = 'sensor-token-0123456789';
+const BODY_LIMIT = 64 * 1024;
+const MAX_RECORDS = 200;
+const auth = { authorization: `Bearer ${TOKEN}` };
+const CODES = new Set(Object.values(ERRORS).map((e) => e.code));
+
+const record = (i: number): ApiCallRecord => ({
+  id: `rec-${i}`,
+  ts: Date.now() - 1000,
+  durationMs: 12,
+  sensor: { kind: 'test', id: 's1' },
+  service: 'orders',
+  method: 'GET',
+  host: 'orders.svc',
+  path: `/v1/orders/${i}`,
+  status: 200,
+  reqBytes: 10,
+  respBytes: 20,
+  source: { ip: '10.1.1.1' },
+});
+
+async function counterValue(name: string, labels: Record<string, string>): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  return values
+    .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+const protoSnapshot = () => Object.getOwnPropertyNames(Object.prototype).sort().join(',');
+
+describe('collector HTTP ingest under hostile bodies (property)', () => {
+  const bus = new MemoryBus({ partitions: 2, maxBacklogPerPartition: 1_000_000 });
+  const app = createCollectorServer({
+    ingest: createRecordIngest({ bus, logger: silentLogger }),
+    auth: new SensorAuth([{ id: 's1', token: TOKEN }]),
+    logger: silentLogger,
+    bodyLimit: BODY_LIMIT,
+    maxRecordsPerRequest: MAX_RECORDS,
+    busHealthy: () => bus.healthy(),
+  });
+  const dlq: { code: string }[] = [];
+
+  beforeAll(async () => {
+    await bus.subscribe({ groupId: 'calls', topics: [TOPICS.calls], onBatch: async () => {} });
+    await bus.subscribe({
+      groupId: 'dlq',
+      topics: [TOPICS.callsDlq],
+      onBatch: async (b) => void dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()) as { code: string })),
+    });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app.close();
+    await bus.close();
+  });
+
+  const post = (payload: Buffer | string, contentType: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: { ...auth, ...(contentType ? { 'content-type': contentType } : {}) },
+      payload,
+    });
+
+  /** a body: random bytes, JSON (arrays of mixed junk and records), NDJSON, deep nesting, or past the limits */
+  const body = fc.oneof(
+    fc.uint8Array({ minLength: 1, maxLength: 2000 }).map((b) => Buffer.from(b)),
+    fc.json({ maxDepth: 4 }),
+    fc
+      .array(fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.nat(1000).map(record)), { maxLength: 30 })
+      .map((a) => JSON.stringify(a)),
+    fc
+      .array(
+        fc.oneof(
+          fc.nat(1000).map((i) => JSON.stringify(record(i))),
+          fc.string({ maxLength: 60, unit: 'binary' }),
+          fc.constant('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}'),
+        ),
+        { maxLength: 30 },
+      )
+      .map((lines) => lines.join('\n')),
+    fc.constantFrom(
+      `[${'['.repeat(200_000)}${']'.repeat(200_000)}]`.slice(0, BODY_LIMIT - 2),
+      `[${'['.repeat(30_000)}${']'.repeat(30_000)}]`,
+      `[${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}]`,
+      `${'['.repeat(30_000)}${']'.repeat(30_000)}`,
+      '{"__proto__":{"polluted":true}}',
+      '[{"constructor":{"prototype":{"polluted":true}}}]',
+      JSON.stringify(Array.from({ length: MAX_RECORDS + 1 }, (_, i) => record(i))),
+      'x'.repeat(BODY_LIMIT + 1),
+      '\u0000',
+      '\ufeff[]',
+    ),
+  );
+  const contentType = fc.constantFrom(
+    'application/json',
+    'application/x-ndjson',
+    'application/jsonl',
+    'text/plain',
+    'application/octet-stream',
+    '',
+    'application/json; charset=latin1',
+    'multipart/form-data; boundary=x',
+  );
+
+  it('answers every body with a catalogue code and a counted refusal, and keeps serving', async () => {
+    const proto = protoSnapshot();
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(body, contentType, async (payload, type) => {
+        const dlqBefore = dlq.length;
+        const res = await post(payload, type);
+        statuses.add(res.statusCode);
+        expect([200, 400, 413], res.body.slice(0, 300)).toContain(res.statusCode);
+        const answer = res.json() as {
+          code?: string;
+          accepted?: number;
+          ids?: string[];
+          rejected?: { index: number; code: string }[];
+        };
+        if (res.statusCode === 200) {
+          const rejected = answer.rejected ?? [];
+          expect(answer.ids).toHaveLength(answer.accepted as number);
+          expect(new Set(rejected.map((r) => r.index)).size).toBe(rejected.length);
+          for (const r of rejected) expect(['MW_ERR_RECORD_PARSE', 'MW_ERR_RECORD_INVALID']).toContain(r.code);
+          // every rejection is in the dead-letter topic (the in-process bus delivers within a few ms)
+          await expect.poll(() => dlq.length - dlqBefore, { timeout: 2000, interval: 5 }).toBe(rejected.length);
+        } else {
+          expect(CODES.has(answer.code as string), answer.code).toBe(true);
+          expect(
+            await counterValue('meshward_http_errors_total', { server: 'collector', code: answer.code as string }),
+          ).toBeGreaterThan(0);
+        }
+        expect(protoSnapshot()).toBe(proto);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      }),
+      { numRuns: 250 },
+    );
+    expect([...statuses].sort()).toEqual([200, 400, 413]);
+    const ok = await post(JSON.stringify([record(1)]), 'application/json');
+    expect(ok.json()).toMatchObject({ accepted: 1, rejected: [] });
+  });
+
+  it('refuses an oversize body with 413 BODY_TOO_LARGE and counts it, whatever its shape', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 4 * BODY_LIMIT }), contentType, async (extra, type) => {
+        const before = await counterValue('meshward_http_errors_total', {
+          server: 'collector',
+          code: 'MW_ERR_BODY_TOO_LARGE',
+        });
+        const res = await post(Buffer.alloc(BODY_LIMIT + extra, 0x5b), type);
+        expect(res.statusCode).toBe(413);
+        expect(res.json().code).toBe('MW_ERR_BODY_TOO_LARGE');
+        expect(
+          await counterValue('meshward_http_errors_total', { server: 'collector', code: 'MW_ERR_BODY_TOO_LARGE' }),
+        ).toBe(before + 1);
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('rejects deeply nested bodies per record (MW_ERR_RECORD_INVALID into the DLQ), other records in the batch still accepted', async () => {
+    const deepArray = `${'['.repeat(15_000)}${']'.repeat(15_000)}`;
+    const deepObject = `${'{"a":'.repeat(3_000)}1${'}'.repeat(3_000)}`;
+    const dlqBefore = dlq.length;
+    const res = await post(`[${JSON.stringify(record(1))},${deepArray},${deepObject}]`, 'application/json');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      accepted: 1,
+      rejected: [
+        { index: 1, code: 'MW_ERR_RECORD_INVALID' },
+        { index: 2, code: 'MW_ERR_RECORD_INVALID' },
+      ],
+    });
+    await expect.poll(() => dlq.length - dlqBefore, { timeout: 2000, interval: 5 }).toBe(2);
+  });
+});
