@@ -30,6 +30,17 @@ function configOf<T>(key: string, raw: unknown): T {
   return config as T;
 }
 
+/** the `receivers:` section validated, each entry with its defaults filled in (fail fast, naming the key) */
+export function receiverConfigs(
+  section: Record<string, unknown> | undefined,
+): { key: string; type: string; config: unknown }[] {
+  return Object.entries(section ?? {}).map(([key, raw]) => ({
+    key,
+    type: typeOf(key),
+    config: configOf<unknown>(key, raw),
+  }));
+}
+
 export interface RunningReceivers {
   /** what listens where, for the start-up log */
   describe: string[];
@@ -45,7 +56,7 @@ export async function startReceivers(
   section: Record<string, unknown> | undefined,
   deps: { app: FastifyInstance; ingest: RecordIngest; logger: Logger },
 ): Promise<RunningReceivers> {
-  const entries = Object.entries(section ?? {}).map(([key, raw]) => ({ key, config: configOf<never>(key, raw) }));
+  const entries = receiverConfigs(section) as { key: string; config: never }[];
   const closers: (() => Promise<void>)[] = [];
   const describe: string[] = [];
   try {
