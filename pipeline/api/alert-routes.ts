@@ -22,7 +22,10 @@ const ListQuery = Type.Object(
 );
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const TriageBody = Type.Object({ comment: Type.Optional(Type.String({ maxLength: 4000 })) }, { additionalProperties: false });
+const TriageBody = Type.Object(
+  { comment: Type.Optional(Type.String({ maxLength: 4000 })) },
+  { additionalProperties: false },
+);
 
 export interface AlertRoutesOptions {
   alerts: AlertRepository;
@@ -62,7 +65,10 @@ export function alertRoutes(opts: AlertRoutesOptions) {
 
     app.get(
       '/v1/alerts/:id',
-      { config: { role: 'viewer' }, schema: { tags: ['alerts'], summary: 'One alert with its notes and evidence records', params: IdParams } },
+      {
+        config: { role: 'viewer' },
+        schema: { tags: ['alerts'], summary: 'One alert with its notes and evidence records', params: IdParams },
+      },
       async (request) => {
         const { id } = request.params as { id: string };
         const alert = await opts.alerts.get(id);
@@ -79,12 +85,20 @@ export function alertRoutes(opts: AlertRoutesOptions) {
       '/v1/alerts/stream',
       {
         config: { role: 'viewer' },
-        schema: { tags: ['alerts'], summary: 'Server-Sent Events: every alert change as `event: alert`, a comment heartbeat every 15 s' },
+        schema: {
+          tags: ['alerts'],
+          summary: 'Server-Sent Events: every alert change as `event: alert`, a comment heartbeat every 15 s',
+        },
       },
       (request, reply) => {
         reply.hijack();
         const res = reply.raw;
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
         res.write(': connected\n\n');
         const onChange = (c: AlertChange) => {
           res.write(`id: ${c.alert.id}:${c.alert.updatedAt}\nevent: alert\ndata: ${JSON.stringify(c.alert)}\n\n`);
@@ -103,7 +117,12 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         `/v1/alerts/:id/${action}`,
         {
           config: { role: 'responder' },
-          schema: { tags: ['alerts'], summary: `${action} an alert (with an optional comment)`, params: IdParams, body: Type.Union([TriageBody, Type.Null()]) },
+          schema: {
+            tags: ['alerts'],
+            summary: `${action} an alert (with an optional comment)`,
+            params: IdParams,
+            body: Type.Union([TriageBody, Type.Null()]),
+          },
         },
         async (request) => {
           const { id } = request.params as { id: string };

@@ -34,7 +34,12 @@ async function setup(oidc?: ConstructorParameters<typeof ApiAuthenticator>[1]) {
     Object.entries(KEYS).map(([role, key]) => ({ name: `${role}-user`, key, role: role as 'viewer' })),
     oidc,
   );
-  const app = await createApiServer({ auth, logger: silentLogger, health: () => ({ bus: true }), plugins: [alertRoutes({ alerts }), serviceRoutes(store)] });
+  const app = await createApiServer({
+    auth,
+    logger: silentLogger,
+    health: () => ({ bus: true }),
+    plugins: [alertRoutes({ alerts }), serviceRoutes(store)],
+  });
   return { app, alerts, store };
 }
 
@@ -45,7 +50,8 @@ describe('analyst API', () => {
     const routes: { method: string; url: string; role?: string }[] = [];
     const swagger = app.swagger() as { paths: Record<string, Record<string, unknown>> };
     for (const [path, methods] of Object.entries(swagger.paths)) {
-      for (const method of Object.keys(methods)) routes.push({ method: method.toUpperCase(), url: path.replace(/\{(\w+)\}/g, 'x') });
+      for (const method of Object.keys(methods))
+        routes.push({ method: method.toUpperCase(), url: path.replace(/\{(\w+)\}/g, 'x') });
     }
     expect(routes.length).toBeGreaterThanOrEqual(7);
     const rank = ['none', 'viewer', 'responder', 'admin'];
@@ -56,17 +62,31 @@ describe('analyst API', () => {
       // find the least role that gets past auth, then check every lower one is 403
       let least = '';
       for (const role of ['viewer', 'responder', 'admin'] as const) {
-        const res = await app.inject({ method: r.method as 'GET', url: r.url, headers: { 'x-api-key': KEYS[role] }, payload: r.method === 'POST' ? {} : undefined });
+        const res = await app.inject({
+          method: r.method as 'GET',
+          url: r.url,
+          headers: { 'x-api-key': KEYS[role] },
+          payload: r.method === 'POST' ? {} : undefined,
+        });
         if (res.statusCode !== 403 && !least) least = role;
-        if (least && res.statusCode === 403) throw new Error(`${r.method} ${r.url}: ${role} refused although ${least} is allowed`);
+        if (least && res.statusCode === 403)
+          throw new Error(`${r.method} ${r.url}: ${role} refused although ${least} is allowed`);
       }
       expect(least, `${r.method} ${r.url} must be allowed to someone`).not.toBe('');
       for (const lower of rank.slice(1, rank.indexOf(least))) {
-        const res = await app.inject({ method: r.method as 'GET', url: r.url, headers: { 'x-api-key': KEYS[lower as 'viewer'] } });
+        const res = await app.inject({
+          method: r.method as 'GET',
+          url: r.url,
+          headers: { 'x-api-key': KEYS[lower as 'viewer'] },
+        });
         expect(res.statusCode).toBe(403);
       }
     }
-    const ack = await app.inject({ method: 'POST', url: '/v1/alerts/x/acknowledge', headers: { 'x-api-key': KEYS.viewer } });
+    const ack = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/x/acknowledge',
+      headers: { 'x-api-key': KEYS.viewer },
+    });
     expect(ack.statusCode).toBe(403);
   });
 
@@ -76,7 +96,10 @@ describe('analyst API', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 10; page++) {
-      const res = await app.inject({ url: `/v1/alerts?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, headers: { 'x-api-key': KEYS.viewer } });
+      const res = await app.inject({
+        url: `/v1/alerts?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        headers: { 'x-api-key': KEYS.viewer },
+      });
       expect(res.statusCode).toBe(200);
       const body = res.json() as { items: Alert[]; next?: string };
       seen.push(...body.items.map((a) => a.id));
@@ -85,7 +108,10 @@ describe('analyst API', () => {
     }
     expect(seen).toHaveLength(25);
     expect(new Set(seen).size).toBe(25);
-    const filtered = await app.inject({ url: '/v1/alerts?service=orders&severity=high', headers: { 'x-api-key': KEYS.viewer } });
+    const filtered = await app.inject({
+      url: '/v1/alerts?service=orders&severity=high',
+      headers: { 'x-api-key': KEYS.viewer },
+    });
     const items = (filtered.json() as { items: Alert[] }).items;
     expect(items.length).toBeGreaterThan(0);
     expect(items.every((a) => a.service === 'orders' && a.severity === 'high')).toBe(true);
@@ -94,29 +120,60 @@ describe('analyst API', () => {
   it('acknowledges with a comment (responder), keeps the triage state while the correlator refreshes, records the note', async () => {
     const { app, alerts } = await setup();
     await alerts.upsert(alert(1));
-    const res = await app.inject({ method: 'POST', url: '/v1/alerts/alr_0001/acknowledge', headers: { 'x-api-key': KEYS.responder }, payload: { comment: 'looking' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alr_0001/acknowledge',
+      headers: { 'x-api-key': KEYS.responder },
+      payload: { comment: 'looking' },
+    });
     expect(res.statusCode).toBe(200);
     await alerts.upsert(alert(1, { count: 2, updatedAt: 9999 }));
     const detail = await app.inject({ url: '/v1/alerts/alr_0001', headers: { 'x-api-key': KEYS.viewer } });
     expect(detail.json().alert).toMatchObject({ state: 'acknowledged', count: 2 });
-    expect(detail.json().notes).toEqual([expect.objectContaining({ actor: 'responder-user', action: 'acknowledge', comment: 'looking' })]);
-    const again = await app.inject({ method: 'POST', url: '/v1/alerts/alr_0001/acknowledge', headers: { 'x-api-key': KEYS.responder } });
+    expect(detail.json().notes).toEqual([
+      expect.objectContaining({ actor: 'responder-user', action: 'acknowledge', comment: 'looking' }),
+    ]);
+    const again = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alr_0001/acknowledge',
+      headers: { 'x-api-key': KEYS.responder },
+    });
     expect(again.statusCode).toBe(409);
   });
 
   it('accepts OIDC access tokens verified against the JWKS, with the role from a claim', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256');
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
-    const { app } = await setup({ issuer: 'https://idp.test', audience: 'meshward', keySet: createLocalJWKSet({ keys: [jwk] }) });
+    const { app } = await setup({
+      issuer: 'https://idp.test',
+      audience: 'meshward',
+      keySet: createLocalJWKSet({ keys: [jwk] }),
+    });
     const sign = (claims: Record<string, unknown>, iss = 'https://idp.test') =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(iss).setAudience('meshward').setSubject('analyst-7').setExpirationTime('5m').sign(privateKey);
-    const ok = await app.inject({ url: '/v1/alerts', headers: { authorization: `Bearer ${await sign({ meshward_roles: ['viewer'] })}` } });
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer(iss)
+        .setAudience('meshward')
+        .setSubject('analyst-7')
+        .setExpirationTime('5m')
+        .sign(privateKey);
+    const ok = await app.inject({
+      url: '/v1/alerts',
+      headers: { authorization: `Bearer ${await sign({ meshward_roles: ['viewer'] })}` },
+    });
     expect(ok.statusCode).toBe(200);
-    const wrongIssuer = await app.inject({ url: '/v1/alerts', headers: { authorization: `Bearer ${await sign({ meshward_roles: ['admin'] }, 'https://evil.test')}` } });
+    const wrongIssuer = await app.inject({
+      url: '/v1/alerts',
+      headers: { authorization: `Bearer ${await sign({ meshward_roles: ['admin'] }, 'https://evil.test')}` },
+    });
     expect(wrongIssuer.statusCode).toBe(401);
     const noRole = await app.inject({ url: '/v1/alerts', headers: { authorization: `Bearer ${await sign({})}` } });
     expect(noRole.statusCode).toBe(403);
-    const viewerAck = await app.inject({ method: 'POST', url: '/v1/alerts/x/acknowledge', headers: { authorization: `Bearer ${await sign({ meshward_roles: 'viewer' })}` } });
+    const viewerAck = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/x/acknowledge',
+      headers: { authorization: `Bearer ${await sign({ meshward_roles: 'viewer' })}` },
+    });
     expect(viewerAck.statusCode).toBe(403);
   });
 
@@ -132,7 +189,8 @@ describe('analyst API', () => {
       let text = '';
       await alerts.upsert(alert(7));
       while (!text.includes('event: alert')) text += new TextDecoder().decode((await reader.read()).value);
-      while (!text.includes('\n\n', text.indexOf('event: alert'))) text += new TextDecoder().decode((await reader.read()).value);
+      while (!text.includes('\n\n', text.indexOf('event: alert')))
+        text += new TextDecoder().decode((await reader.read()).value);
       const data = /data: (.*)\n/.exec(text.slice(text.indexOf('event: alert')))?.[1] ?? '';
       expect(JSON.parse(data).id).toBe('alr_0007');
       await reader.cancel();

@@ -5,6 +5,7 @@ import { mwError } from '../core/errors.js';
 import { installErrorHandler } from '../core/http-errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter, registry } from '../core/metrics.js';
+import { type AccessEvent, AuthThrottle } from './access-guard.js';
 import { type ApiAuthenticator, type Principal, type Role, requireRole } from './auth.js';
 
 declare module 'fastify' {
@@ -24,6 +25,10 @@ export interface ApiServerOptions {
   health: () => Record<string, boolean>;
   /** route plugins registered after auth is in place (alerts, services, decisions, inventory, console, …) */
   plugins: ((app: FastifyInstance) => Promise<void> | void)[];
+  /** refused requests and changes (non-GET) are written here */
+  audit?: (e: AccessEvent) => Promise<void>;
+  /** failed authentications per address and minute before 429 (default 20) */
+  maxAuthFailuresPerMinute?: number;
 }
 
 const authFailures = counter('meshward_api_auth_failures_total', 'analyst API requests refused', ['code']);
@@ -58,16 +63,51 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  const throttle = new AuthThrottle(opts.maxAuthFailuresPerMinute ?? 20);
+  /** requests already on record as refused */
+  const refused = new WeakSet<FastifyRequest>();
+  const audit = opts.audit;
+  const event = (
+    request: FastifyRequest,
+    outcome: AccessEvent['outcome'],
+    status: number,
+    code?: string,
+  ): AccessEvent => ({
+    ts: Date.now(),
+    ip: request.ip,
+    method: request.method,
+    route: request.routeOptions.url ?? 'unknown',
+    principal: request.principal?.id,
+    role: request.principal?.role,
+    outcome,
+    status,
+    ...(code ? { code } : {}),
+  });
+
   app.addHook('onRequest', async (request) => {
     const role = request.routeOptions.config?.role;
     if (!role) return;
+    if (throttle.blocked(request.ip)) {
+      void audit?.(event(request, 'throttled', 429, 'MW_ERR_RATE_LIMITED'));
+      throw mwError('RATE_LIMITED', 'too many failed authentications from this address; retry in a minute');
+    }
     try {
       request.principal = await opts.auth.authenticate(request.headers);
       requireRole(request.principal, role);
     } catch (err) {
-      authFailures.inc({ code: (err as { code?: string }).code ?? 'unknown' });
+      const code = (err as { code?: string }).code ?? 'unknown';
+      authFailures.inc({ code });
+      if (code === 'MW_ERR_UNAUTHENTICATED') throttle.fail(request.ip);
+      refused.add(request);
+      void audit?.(event(request, 'refused', (err as { status?: number }).status ?? 401, code));
       throw err;
     }
+  });
+  // every change made through the API is on record: who, what, and how it ended
+  app.addHook('onResponse', async (request, reply) => {
+    if (!audit || !request.principal || refused.has(request) || request.method === 'GET' || request.method === 'HEAD')
+      return;
+    await audit(event(request, reply.statusCode < 400 ? 'ok' : 'failed', reply.statusCode));
   });
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {

@@ -48,7 +48,8 @@ export class ApiAuthenticator {
       const d = digest(k.key);
       this.keys.set(d.toString('hex'), { digest: d, name: k.name, role: k.role });
     }
-    if (oidc) this.jwks = oidc.keySet ?? createRemoteJWKSet(new URL(oidc.jwksUrl ?? `${oidc.issuer.replace(/\/$/, '')}/jwks`));
+    if (oidc)
+      this.jwks = oidc.keySet ?? createRemoteJWKSet(new URL(oidc.jwksUrl ?? `${oidc.issuer.replace(/\/$/, '')}/jwks`));
   }
 
   async authenticate(headers: Record<string, string | string[] | undefined>): Promise<Principal> {
@@ -56,15 +57,21 @@ export class ApiAuthenticator {
     const auth = typeof headers.authorization === 'string' ? headers.authorization : undefined;
     const bearer = auth ? /^Bearer\s+(\S+)$/i.exec(auth)?.[1] : undefined;
     const presented = apiKey ?? bearer;
-    if (!presented) throw mwError('UNAUTHENTICATED', 'send an API key (X-API-Key or Authorization: Bearer) or an OIDC token');
+    if (!presented)
+      throw mwError('UNAUTHENTICATED', 'send an API key (X-API-Key or Authorization: Bearer) or an OIDC token');
     const d = digest(presented);
     const hit = this.keys.get(d.toString('hex'));
     if (hit && timingSafeEqual(hit.digest, d)) return { id: hit.name, role: hit.role, via: 'api_key' };
     if (bearer && this.jwks && this.oidc && bearer.split('.').length === 3) {
       try {
-        const { payload } = await jwtVerify(bearer, this.jwks, { issuer: this.oidc.issuer, audience: this.oidc.audience });
+        const { payload } = await jwtVerify(bearer, this.jwks, {
+          issuer: this.oidc.issuer,
+          audience: this.oidc.audience,
+        });
         const claim = payload[this.oidc.rolesClaim ?? 'meshward_roles'];
-        const roles = (Array.isArray(claim) ? claim : [claim]).filter((r): r is Role => typeof r === 'string' && r in ROLE_RANK);
+        const roles = (Array.isArray(claim) ? claim : [claim]).filter(
+          (r): r is Role => typeof r === 'string' && r in ROLE_RANK,
+        );
         if (roles.length === 0) throw mwError('FORBIDDEN', 'the token carries no meshward role');
         const role = roles.sort((a, b) => ROLE_RANK[b] - ROLE_RANK[a])[0];
         return { id: String(payload.sub ?? 'unknown'), role, via: 'oidc' };
@@ -93,7 +100,10 @@ export function readApiKeysFile(path: string): ApiKey[] {
       if (!t || t.startsWith('#')) return;
       const [name, role, key, extra] = t.split(/\s+/);
       if (!name || !(role in ROLE_RANK) || !key || key.length < 16 || extra !== undefined) {
-        throw mwError('CONFIG_INVALID', `${path}:${i + 1}: expected "<name> <viewer|responder|admin> <key of 16+ characters>"`);
+        throw mwError(
+          'CONFIG_INVALID',
+          `${path}:${i + 1}: expected "<name> <viewer|responder|admin> <key of 16+ characters>"`,
+        );
       }
       out.push({ name, role: role as Role, key });
     });

@@ -1,6 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { endpointsKey, SERVICES_KEY, type SeriesSummary, type StoredWindow, seriesKey } from '../correlator/metrics-writer.js';
+import {
+  endpointsKey,
+  SERVICES_KEY,
+  type SeriesSummary,
+  type StoredWindow,
+  seriesKey,
+} from '../correlator/metrics-writer.js';
 import { mwError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 
@@ -29,7 +35,14 @@ export function serviceRoutes(store: Store) {
 
     app.get(
       '/v1/services/:name/endpoints',
-      { config: { role: 'viewer' }, schema: { tags: ['services'], summary: 'Endpoints of a service with their latest window', params: Type.Object({ name: Type.String() }) } },
+      {
+        config: { role: 'viewer' },
+        schema: {
+          tags: ['services'],
+          summary: 'Endpoints of a service with their latest window',
+          params: Type.Object({ name: Type.String() }),
+        },
+      },
       async (request) => {
         const { name } = request.params as { name: string };
         const rows = Object.values(await store.hgetall(endpointsKey(name))).map((v) => JSON.parse(v) as SeriesSummary);
@@ -42,7 +55,12 @@ export function serviceRoutes(store: Store) {
       '/v1/services/:name/metrics',
       {
         config: { role: 'viewer' },
-        schema: { tags: ['services'], summary: 'RED time series of a service or one of its endpoints', params: Type.Object({ name: Type.String() }), querystring: MetricsQuery },
+        schema: {
+          tags: ['services'],
+          summary: 'RED time series of a service or one of its endpoints',
+          params: Type.Object({ name: Type.String() }),
+          querystring: MetricsQuery,
+        },
       },
       async (request) => {
         const { name } = request.params as { name: string };

@@ -56,7 +56,7 @@ export async function startReceivers(
   section: Record<string, unknown> | undefined,
   deps: { app: FastifyInstance; ingest: RecordIngest; logger: Logger },
 ): Promise<RunningReceivers> {
-  const entries = receiverConfigs(section) as { key: string; config: never }[];
+  const entries = receiverConfigs(section) as unknown as { key: string; config: never }[];
   const closers: (() => Promise<void>)[] = [];
   const describe: string[] = [];
   try {

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AlertRepository } from '../alerts/alert-repository.js';
+import { storeAccessLog } from '../api/access-guard.js';
+import { accessLogRoutes } from '../api/access-log-routes.js';
 import { alertRoutes } from '../api/alert-routes.js';
 import { createApiServer } from '../api/api-server.js';
 import { consoleRoutes } from '../api/console-routes.js';
@@ -173,11 +175,13 @@ export async function runApi(
   const app = await createApiServer({
     auth,
     logger,
+    audit: storeAccessLog(store),
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
     plugins: [
       alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }),
       serviceRoutes(store),
       inventoryRoutes(store),
+      accessLogRoutes(store),
       schemaRoutes(),
       ...(actions ? [actions.routes] : []),
       ...(extras.plugins ?? []),
@@ -209,6 +213,7 @@ export async function runActions(deps: RoleDeps): Promise<RunningRole> {
   const app = await createApiServer({
     auth,
     logger,
+    audit: storeAccessLog(store),
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
     plugins: [actions.routes],
   });
