@@ -31,6 +31,23 @@ export interface RunningActions {
   close(): Promise<void>;
 }
 
+/**
+ * The decisions API behind the analysts' roles: reads for viewers (enforcement points follow the feed with a viewer
+ * key), changes (approve, lift) for responders; the caller is the audit log's actor.
+ */
+export function decisionRoutesBehindRoles(engine: PolicyEngine) {
+  return async (app: FastifyInstance) => {
+    await app.register(async (scoped) => {
+      scoped.addHook('onRoute', (route) => {
+        const methods = Array.isArray(route.method) ? route.method : [route.method];
+        const readOnly = methods.every((m) => m === 'GET' || m === 'HEAD');
+        route.config = { ...(route.config as object), role: readOnly ? 'viewer' : 'responder' };
+      });
+      await scoped.register(decisionRoutes, { engine, getActor: (req) => principalOf(req).id });
+    });
+  };
+}
+
 /** validates the `actions:` section (fail fast, naming the key) */
 export function actionSettings(section: Record<string, unknown>) {
   const settings = Value.Default(
@@ -87,18 +104,7 @@ export async function startActions({ config, bus, store, logger }: RoleDeps): Pr
   return {
     engine,
     listen,
-    routes: async (app) => {
-      await app.register(async (scoped) => {
-        scoped.addHook('onRoute', (route) => {
-          const method = Array.isArray(route.method) ? route.method[0] : route.method;
-          route.config = {
-            ...(route.config as object),
-            role: method === 'GET' || method === 'HEAD' ? 'viewer' : 'responder',
-          };
-        });
-        await scoped.register(decisionRoutes, { engine, getActor: (req) => principalOf(req).id });
-      });
-    },
+    routes: decisionRoutesBehindRoles(engine),
     close: async () => {
       await sub?.close();
       unpublish();

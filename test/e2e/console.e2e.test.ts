@@ -9,7 +9,10 @@ import { alertRoutes } from '../../pipeline/api/alert-routes.js';
 import { createApiServer, principalOf } from '../../pipeline/api/api-server.js';
 import { ApiAuthenticator } from '../../pipeline/api/auth.js';
 import { consoleRoutes } from '../../pipeline/api/console-routes.js';
+import { INVENTORY_KEY, inventoryRoutes, REVIEWS_KEY } from '../../pipeline/api/inventory-routes.js';
 import { serviceRoutes } from '../../pipeline/api/service-routes.js';
+import { decisionRoutesBehindRoles } from '../../pipeline/app/actions.js';
+import type { ApiEntry } from '../../pipeline/inventory/api-entry.js';
 import type { Alert } from '../../pipeline/core/alert.js';
 import type { Decision } from '../../pipeline/core/decision.js';
 import { mwError } from '../../pipeline/core/errors.js';
@@ -22,7 +25,6 @@ import { MemoryStore } from '../../pipeline/store/memory-store.js';
 import type { ActionAdapter } from '../../policy-actions/adapter.js';
 import { createPolicyEngine, type PolicyEngine } from '../../policy-actions/engine/engine.js';
 import { parsePolicy } from '../../policy-actions/engine/policy.js';
-import { decisionRoutes } from '../../policy-actions/engine/routes.js';
 
 /**
  * The SOC console in real headless Chromium against an in-process analyst API built from the real pieces: memory
@@ -71,64 +73,20 @@ class RecordingGateway implements ActionAdapter {
  * The decision routes do no auth of their own: state each route's role as the analyst API requires (reads need
  * viewer, approve/lift need responder) and record the caller as the actor.
  */
-function decisionsBehindAuth(engine: PolicyEngine) {
-  return async (app: FastifyInstance) => {
-    await app.register(async (scope) => {
-      scope.addHook('onRoute', (route) => {
-        const methods = Array.isArray(route.method) ? route.method : [route.method];
-        const readOnly = methods.every((m) => m === 'GET' || m === 'HEAD');
-        route.config = { ...(route.config ?? {}), role: readOnly ? 'viewer' : 'responder' };
-      });
-      await scope.register(decisionRoutes, { engine, getActor: (request) => principalOf(request).id });
-    });
-  };
-}
+type InventoryItem = Pick<
+  ApiEntry,
+  'id' | 'service' | 'method' | 'route' | 'state' | 'firstSeen' | 'lastSeen' | 'count' | 'labels'
+>;
 
-interface InventoryItem {
-  id: string;
-  service: string;
-  method: string;
-  route: string;
-  state: string;
-  firstSeen: number;
-  lastSeen: number;
-  count: number;
-  labels: Record<string, { value: string; probability: number; neighbours: string[] }>;
-}
-
-/**
- * A stand-in for the inventory routes, with the contract the console renders (GET list, POST review). When switched
- * off it answers like a server without them (404).
- */
-function inventoryStand(
-  items: InventoryItem[],
-  reviews: { id: string; labels: Record<string, string>; actor: string }[],
-  enabled: () => boolean,
-) {
-  return async (app: FastifyInstance) => {
-    app.get('/v1/inventory', { config: { role: 'viewer' }, schema: { hide: true } }, async (request) => {
-      if (!enabled()) throw mwError('NOT_FOUND', 'no such route');
-      const { state } = request.query as { state?: string };
-      return { items: items.filter((i) => !state || i.state === state) };
-    });
-    app.post(
-      '/v1/inventory/:id/review',
-      {
-        config: { role: 'responder' },
-        schema: { hide: true, body: Type.Object({ labels: Type.Record(Type.String(), Type.String()) }) },
-      },
-      async (request) => {
-        const { id } = request.params as { id: string };
-        const { labels } = request.body as { labels: Record<string, string> };
-        const item = items.find((i) => i.id === id)!;
-        reviews.push({ id, labels, actor: principalOf(request).id });
-        item.state = 'reviewed';
-        for (const [dim, value] of Object.entries(labels)) item.labels[dim] = { value, probability: 1, neighbours: [] };
-        return item;
-      },
-    );
-  };
-}
+/** an inventory entry as the correlators' api_discovery detector stores it */
+const stored = (i: InventoryItem): ApiEntry => ({
+  ...i,
+  hosts: [`${i.service}.internal`],
+  callers: ['frontend'],
+  params: [],
+  statusMix: { '2xx': i.count },
+  catalogueId: i.state === 'catalogued' || i.state === 'zombie' ? `cat_${i.id}` : null,
+});
 
 function windows(service: string, endpoint: string | undefined, burstFrom: number): WindowMetrics[] {
   const out: WindowMetrics[] = [];
@@ -229,7 +187,6 @@ describe('SOC console in Chromium', () => {
   let browser: Browser;
   let responder: BrowserContext;
   let page: Page;
-  const reviews: { id: string; labels: Record<string, string>; actor: string }[] = [];
   const consoleErrors: string[] = [];
   let inventoryEnabled = true;
 
@@ -298,6 +255,7 @@ describe('SOC console in Chromium', () => {
       ...windows('accounts', undefined, Number.POSITIVE_INFINITY),
     ]);
     for (let i = 0; i < 8; i++) await store.set(evidenceKey(record(i).id), JSON.stringify(record(i)));
+    for (const item of inventory) await store.hset(INVENTORY_KEY, item.id, JSON.stringify(stored(item)));
     for (let i = 0; i < 6; i++) {
       await alerts.upsert(
         alert(
@@ -327,8 +285,15 @@ describe('SOC console in Chromium', () => {
         alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }),
         serviceRoutes(store),
         consoleRoutes(),
-        decisionsBehindAuth(engine),
-        inventoryStand(inventory, reviews, () => inventoryEnabled),
+        decisionRoutesBehindRoles(engine),
+        inventoryRoutes(store),
+        // a server without the inventory routes answers 404 there: switched by the test
+        async (a: FastifyInstance) => {
+          a.addHook('onRequest', async (request) => {
+            if (!inventoryEnabled && request.url.startsWith('/v1/inventory'))
+              throw mwError('NOT_FOUND', 'no such route');
+          });
+        },
       ],
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -471,7 +436,10 @@ describe('SOC console in Chromium', () => {
     await page.getByLabel(/^category/).fill('reporting');
     await page.getByRole('button', { name: 'Confirm labels' }).click();
     await page.locator('tr[data-entry="api_export_get"] .state-reviewed').waitFor();
-    expect(reviews).toEqual([{ id: 'api_export_get', labels: { category: 'reporting' }, actor: 'analyst-ray' }]);
+    expect(JSON.parse((await store.hget(REVIEWS_KEY, 'api_export_get')) ?? '{}')).toMatchObject({
+      labels: { category: 'reporting' },
+      by: 'analyst-ray',
+    });
     await shot(page, 'inventory');
 
     await alerts.upsert(burstAlert2());
