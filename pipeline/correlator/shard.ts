@@ -58,6 +58,8 @@ export class Shard {
   private readonly closedWindows: WindowMetrics[] = [];
   private readonly ctx: DetectorContext;
   private watermark = 0;
+  private lastRecord: ApiCallRecord | undefined;
+  private lastEndpoint = '';
   private closedUpTo = 0;
   private lateRecords = 0;
   private evictedSeries = 0;
@@ -77,7 +79,14 @@ export class Shard {
     const alerts = this.alerts;
     this.ctx = {
       emit: (s: AlertSignal) => alerts.signal(s),
-      endpointOf: endpointOf,
+      // every detector asks for the endpoint of the record in hand: template its path once
+      endpointOf: (r: ApiCallRecord) => {
+        if (r !== this.lastRecord) {
+          this.lastRecord = r;
+          this.lastEndpoint = endpointOf(r);
+        }
+        return this.lastEndpoint;
+      },
     };
   }
 
@@ -89,7 +98,7 @@ export class Shard {
     }
     const err = isError(r.status);
     this.addTo(r.service, undefined, r, err);
-    if (this.endpointSeries) this.addTo(r.service, endpointOf(r), r, err);
+    if (this.endpointSeries) this.addTo(r.service, this.ctx.endpointOf(r), r, err);
     for (let i = 0; i < this.observers.length; i++) this.observers[i].observe?.(r, this.ctx);
   }
 
