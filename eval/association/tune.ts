@@ -1,10 +1,14 @@
 /**
  * Cross-validation inside a training set only (never the test ids): `within` folds are random fifths, `provider`
  * folds hold out every definition of a share of the small providers (as the new-provider test split was built).
+ * Usage: node dist/eval/association/tune.js [--data <dir>] [--config '<json partial AssociationConfig>']
+ * prints within-style CV on the training lines of the within split and provider-held-out CV on the training lines of
+ * the new-provider split, for the default configuration overridden by --config.
  */
+import { pathToFileURL } from 'node:url';
 import type { AssociationConfig } from '../../pipeline/association/config.js';
 import { SmartKnn } from '../../pipeline/association/smart-knn.js';
-import { type GuruApi, guruToDescription } from './data.js';
+import { defaultDataDir, type GuruApi, guruToDescription, loadGuru } from './data.js';
 import { scores } from './metrics.js';
 
 export type FoldMode = 'within' | 'provider';
@@ -65,3 +69,25 @@ export function crossValidate(
   }
   return scores(truth, pred);
 }
+
+function main(argv: string[]): void {
+  const at = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+  const data = loadGuru(at('--data') ?? defaultDataDir());
+  const config = JSON.parse(at('--config') ?? '{}') as Partial<AssociationConfig>;
+  const within = crossValidate(
+    data.apis.filter((a) => !data.testWithin.has(a.id)),
+    config,
+    'within',
+  );
+  const provider = crossValidate(
+    data.apis.filter((a) => !data.testNewProvider.has(a.id)),
+    config,
+    'provider',
+  );
+  const f = (r: { accuracy: number; macroF1: number }) => `${r.accuracy.toFixed(3)} / ${r.macroF1.toFixed(3)}`;
+  process.stdout.write(
+    `config ${JSON.stringify(config)}\nwithin-style 5-fold CV (accuracy / macro-F1): ${f(within)}\nprovider-held-out 4-fold CV: ${f(provider)}\n`,
+  );
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main(process.argv.slice(2));

@@ -1,22 +1,25 @@
 import { type Static, Type } from '@sinclair/typebox';
 
 /** Feature groups of an API description, each hashed into its own block of the feature vector. */
-export const FEATURE_GROUPS = ['name', 'host', 'path', 'params', 'tags', 'text'] as const;
+export const FEATURE_GROUPS = ['name', 'host', 'path', 'params', 'tags', 'text', 'words'] as const;
 export type FeatureGroup = (typeof FEATURE_GROUPS)[number];
 
 /**
  * Default group weights W_g (sum 1). Each feature i of group g gets w_i = W_g / dims_per_group, so the weights of all
- * features sum to 1 as in D = sqrt(sum_i w_i (x_ir - x_it)^2). Chosen by provider-grouped cross-validation inside the
- * APIs-guru training lines only (eval/association/tune.ts), never on test ids: with k = 15 and prior_correction 0.5,
- * within-style 5-fold CV gave 0.805 accuracy / 0.359 macro-F1 and provider-held-out CV 0.228 / 0.127.
+ * features sum to 1 as in D = sqrt(sum_i w_i (x_ir - x_it)^2). Chosen by coordinate search over cross-validation
+ * inside the APIs-guru training lines only (eval/association/tune.ts), never on test ids; the objective was the sum
+ * of accuracy and macro-F1 of within-style 5-fold CV and provider-held-out 4-fold CV. With the other defaults
+ * (k = 30, dims_per_group 16384, prior_correction 0.5 by providers): within CV 0.852 accuracy / 0.434 macro-F1,
+ * provider-held-out CV 0.407 / 0.195 (see README.md).
  */
 export const DEFAULT_GROUP_WEIGHTS: Record<FeatureGroup, number> = {
-  name: 0.05,
-  host: 0.3,
-  path: 0.05,
-  params: 0.05,
-  tags: 0.05,
-  text: 0.5,
+  name: 0.03,
+  host: 0.2,
+  path: 0,
+  params: 0.03,
+  tags: 0.03,
+  text: 0.32,
+  words: 0.39,
 };
 
 export const GroupWeightsSchema = Type.Object(
@@ -27,6 +30,9 @@ export const GroupWeightsSchema = Type.Object(
     params: Type.Number({ minimum: 0, maximum: 1, description: 'parameter and body field names' }),
     tags: Type.Number({ minimum: 0, maximum: 1, description: 'tags of the API and its operations' }),
     text: Type.Number({ minimum: 0, maximum: 1, description: 'descriptions and operation summaries' }),
+    words: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'every word of the API in one bag (0 when absent)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -34,16 +40,16 @@ export const GroupWeightsSchema = Type.Object(
 export const AssociationConfigSchema = Type.Object(
   {
     /** neighbours per prediction */
-    k: Type.Integer({ minimum: 1, maximum: 200, default: 15 }),
+    k: Type.Integer({ minimum: 1, maximum: 200, default: 30 }),
     /** additive smoothing s in P(Y_i|x) = (N_i + s) / (K + C s) */
     smoothing: Type.Number({ minimum: 0, maximum: 10, default: 0.1 }),
     /**
      * below this probability the label is `unassigned` (needs review). With weighted votes the probabilities are
-     * modest: with k = 15 and ~35 classes a unanimous neighbourhood scores about 0.4, half of the vote weight ~0.2
+     * modest: with k = 30 and ~35 classes a unanimous neighbourhood scores about 0.45, half of the vote weight ~0.22
      */
     min_confidence: Type.Number({ minimum: 0, maximum: 1, default: 0.2 }),
     /** hashed TF-IDF buckets per feature group */
-    dims_per_group: Type.Integer({ minimum: 16, maximum: 65536, default: 1024 }),
+    dims_per_group: Type.Integer({ minimum: 16, maximum: 65536, default: 16384 }),
     /** per-group weights, summing to 1 (renormalised when they do not) */
     group_weights: Type.Optional(GroupWeightsSchema),
     /**
@@ -54,7 +60,7 @@ export const AssociationConfigSchema = Type.Object(
     /**
      * sparse index only, above kdtree_max_entries: posting lists of buckets present in more than this share of
      * entries are skipped at query time (they carry little IDF weight); 1 = exact. Measured at 100,000 entries
-     * (bench/association.bench.ts): 0.01 → p50 7.7 ms, recall@15 0.66; 0.05 → p50 39 ms, recall@15 0.86
+     * (bench/association.bench.ts, default features): 0.01 → p50 2.6–9 ms on a loaded host, recall@30 0.89
      */
     prune_df_ratio: Type.Number({ minimum: 0.001, maximum: 1, default: 0.01 }),
     /**
@@ -63,10 +69,16 @@ export const AssociationConfigSchema = Type.Object(
      */
     max_per_provider: Type.Integer({ minimum: 0, maximum: 200, default: 0 }),
     /**
-     * extension to the paper: votes of class i are scaled by (n_max / n_i)^prior_correction (n_i training APIs of
-     * the class) and renormalised to the same total before smoothing; 0 = the paper's votes
+     * extension to the paper: votes of class i are scaled by a prior correction raised to this power and renormalised
+     * to the same total before smoothing; 0 = the paper's votes. See prior_by
      */
     prior_correction: Type.Number({ minimum: 0, maximum: 2, default: 0.5 }),
+    /**
+     * `providers`: the correction is p_i / n_i (p_i providers, i.e. registrable host domains, with an API of class i;
+     * n_i training APIs of the class): a provider with hundreds of definitions of one class (a cloud vendor) then
+     * weighs like one provider, the prior a new provider's API meets. `definitions`: n_max / n_i (uniform prior)
+     */
+    prior_by: Type.Union([Type.Literal('providers'), Type.Literal('definitions')], { default: 'providers' }),
     /** neighbour search: auto (kd-tree up to kdtree_max_entries, then sparse), or forced */
     index: Type.Union([Type.Literal('auto'), Type.Literal('kdtree'), Type.Literal('sparse')], { default: 'auto' }),
   },
@@ -75,20 +87,22 @@ export const AssociationConfigSchema = Type.Object(
 export type AssociationConfig = Static<typeof AssociationConfigSchema>;
 
 export const defaultAssociationConfig: AssociationConfig = {
-  k: 15,
+  k: 30,
   smoothing: 0.1,
   min_confidence: 0.2,
-  dims_per_group: 1024,
+  dims_per_group: 16384,
   kdtree_max_entries: 5000,
   prune_df_ratio: 0.01,
   max_per_provider: 0,
   prior_correction: 0.5,
+  prior_by: 'providers',
   index: 'auto',
 };
 
 /** the group weights in effect: defaults when absent, renormalised to sum 1 */
 export function effectiveWeights(cfg: Pick<AssociationConfig, 'group_weights'>): Record<FeatureGroup, number> {
-  const w = { ...(cfg.group_weights ?? DEFAULT_GROUP_WEIGHTS) };
+  const given: Partial<Record<FeatureGroup, number>> = cfg.group_weights ?? DEFAULT_GROUP_WEIGHTS;
+  const w = Object.fromEntries(FEATURE_GROUPS.map((g) => [g, given[g] ?? 0])) as Record<FeatureGroup, number>;
   let sum = 0;
   for (const g of FEATURE_GROUPS) sum += w[g];
   if (sum <= 0) return { ...DEFAULT_GROUP_WEIGHTS };

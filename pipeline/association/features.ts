@@ -38,7 +38,11 @@ export function tokenize(api: ApiDescription): TokenDoc {
   for (const t of (api.tags ?? []).slice(0, 500)) tags.push(...textTokens(t, 20));
   const text = textTokens(api.description, 200);
   for (const s of (api.summaries ?? []).slice(0, MAX_SUMMARIES)) text.push(...textTokens(s, 40));
-  const doc: TokenDoc = { name: textTokens(api.name, 50), host, path, params, tags, text };
+  const name = textTokens(api.name, 50);
+  // one bag of every word the API uses, whatever the attribute: `weather` in a path meets `weather` in another
+  // API's description (the separate groups only match words within one attribute)
+  const words = [...name, ...text, ...tags, ...path, ...params];
+  const doc: TokenDoc = { name, host, path, params, tags, text, words };
   // an absent attribute is a token of its own, so every block has unit norm: two APIs both lacking tags are at
   // distance 0 in that group, one lacking them is at the full distance (sqrt 2) from any tagged API
   for (const g of FEATURE_GROUPS) if (doc[g].length === 0) doc[g].push(EMPTY_TOKEN);

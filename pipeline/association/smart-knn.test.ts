@@ -5,7 +5,7 @@ import { blockDistance, classProbabilities, voteWeights, weightedEuclidean } fro
 import { MajorityKnn } from './majority-knn.js';
 import { KdTreeIndex, SparseIndex } from './neighbour-index.js';
 import { SmartKnn, type TrainingItem, UNASSIGNED } from './smart-knn.js';
-import { pathTokens, splitIdentifier } from './tokens.js';
+import { hostTokens, pathTokens, registrableDomain, splitIdentifier, textTokens } from './tokens.js';
 
 describe('formulas (hand-computed)', () => {
   it('weighted Euclidean distance D = sqrt(sum w_i (x_ir - x_it)^2)', () => {
@@ -58,6 +58,28 @@ describe('tokens', () => {
     expect(splitIdentifier('getUserAccounts')).toEqual(['user', 'accounts']);
     expect(splitIdentifier('HTTPServer_error-codes')).toEqual(['server', 'error', 'codes']);
     expect(pathTokens('/v2/userProfiles/{userId}/payment-methods')).toEqual(['user', 'profile', 'payment', 'method']);
+  });
+
+  it('keeps the provider domain whole, three labels under a country-code public suffix', () => {
+    expect(registrableDomain(['api', 'stripe', 'com'])).toBe('stripe.com');
+    expect(registrableDomain(['apisetu', 'gov', 'in'])).toBe('apisetu.gov.in');
+    expect(registrableDomain(['www', 'bbc', 'co', 'uk'])).toBe('bbc.co.uk');
+    expect(registrableDomain(['localhost'])).toBeNull();
+    expect(hostTokens('https://{region}.api.weather.gov.uk:8443/v1')).toEqual([
+      '@weather.gov.uk',
+      'weather',
+      'gov',
+      'uk',
+    ]);
+  });
+
+  it('drops markup and links from free text', () => {
+    expect(textTokens('<p>Weather <code>forecasts</code> &amp; alerts, see https://x.example/docs</p>')).toEqual([
+      'weather',
+      'forecast',
+      'alert',
+      'see',
+    ]);
   });
 });
 
@@ -136,6 +158,26 @@ describe('SmartKnn', () => {
     m.confirm('ship1', api('Parcels', 'parcel tracking shipment label', 'ship.example.com'), { category: 'transport' });
     expect(m.predict(query, ['category']).category.value).toBe('transport');
     expect(m.size).toBe(7);
+  });
+
+  it('prior correction by providers: a class from one provider weighs like one provider', () => {
+    // all six APIs share the text, so the six neighbours are equidistant and every vote weight is 1
+    const same = (host: string): TrainingItem['api'] => ({ description: 'forecast rainfall alerts', hosts: [host] });
+    const items: TrainingItem[] = [
+      ...[1, 2, 3, 4].map((i) => ({ id: `a${i}`, api: same(`s${i}.cloudy.com`), labels: { category: 'a' } })),
+      { id: 'b1', api: same('api.rain.org'), labels: { category: 'b' } },
+      { id: 'b2', api: same('api.storm.net'), labels: { category: 'b' } },
+    ];
+    const text = { name: 0, host: 0, path: 0, params: 0, tags: 0, text: 1, words: 0 };
+    const model = (prior_correction: number) => {
+      const m = new SmartKnn({ k: 6, smoothing: 0, min_confidence: 0, group_weights: text, prior_correction });
+      m.fit(items);
+      return m.predict(same('new.example.com'), ['category']).category;
+    };
+    // paper: 4 votes a, 2 votes b
+    expect(model(0)).toMatchObject({ value: 'a', probability: expect.closeTo(4 / 6, 12) });
+    // a: 1 provider / 4 APIs -> 4 x 1/4 = 1; b: 2 providers / 2 APIs -> 2; total kept at 6 -> a 2, b 4
+    expect(model(1)).toMatchObject({ value: 'b', probability: expect.closeTo(4 / 6, 12) });
   });
 
   it('ml-knn kd-tree and the exact sparse index agree on neighbours', () => {

@@ -28,16 +28,17 @@ interface Row {
   id: string;
   labels: Labels;
   live: boolean;
-  /** registrable domain of the first host (for max_per_provider) */
+  /** registrable domain of the first host, `#id` without host (max_per_provider, prior_by providers) */
   provider: string;
 }
 
-function providerOf(api: ApiDescription): string {
+/** registrable domain of the first host with one; an API without host is its own provider (`#id`) */
+function providerOf(api: ApiDescription, id: string): string {
   for (const h of api.hosts ?? []) {
     const t = hostTokens(h)[0];
     if (t?.startsWith('@')) return t;
   }
-  return '';
+  return `#${id}`;
 }
 
 /**
@@ -54,6 +55,8 @@ export class SmartKnn {
   private classes = new Map<string, Set<string>>();
   /** training APIs per class, per dimension */
   private classCounts = new Map<string, Map<string, number>>();
+  /** training APIs per provider, per class, per dimension (prior_by providers) */
+  private classProviders = new Map<string, Map<string, Map<string, number>>>();
   private index: NeighbourIndex | null = null;
   readonly featureWeights: Float64Array;
 
@@ -80,12 +83,13 @@ export class SmartKnn {
     this.byId.clear();
     this.classes.clear();
     this.classCounts.clear();
+    this.classProviders.clear();
     this.index = null;
     const docs = items.map((it) => tokenize(it.api));
     for (const d of docs) this.featurizer.addDocument(d);
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
-      this.addRow(it.id, this.featurizer.vectorize(docs[i]), it.labels, providerOf(it.api));
+      this.addRow(it.id, this.featurizer.vectorize(docs[i]), it.labels, providerOf(it.api, it.id));
     }
   }
 
@@ -96,15 +100,20 @@ export class SmartKnn {
   confirm(id: string, api: ApiDescription, labels: Labels): void {
     const old = this.byId.get(id);
     if (old !== undefined) {
-      this.rows[old].live = false;
-      for (const [dim, v] of Object.entries(this.rows[old].labels)) {
+      const row = this.rows[old];
+      row.live = false;
+      for (const [dim, v] of Object.entries(row.labels)) {
         const counts = this.classCounts.get(dim)!;
         counts.set(v, (counts.get(v) ?? 1) - 1);
+        const perProvider = this.classProviders.get(dim)?.get(v);
+        const n = perProvider?.get(row.provider) ?? 0;
+        if (n <= 1) perProvider?.delete(row.provider);
+        else perProvider?.set(row.provider, n - 1);
       }
     }
     const doc = tokenize(api);
     this.featurizer.addDocument(doc);
-    this.addRow(id, this.featurizer.vectorize(doc), labels, providerOf(api));
+    this.addRow(id, this.featurizer.vectorize(doc), labels, providerOf(api, id));
   }
 
   vectorize(api: ApiDescription): FeatureVector {
@@ -167,7 +176,7 @@ export class SmartKnn {
       for (const n of found) {
         const p = this.rows[n.row].provider;
         const c = per.get(p) ?? 0;
-        if (p !== '' && c >= cap) continue;
+        if (c >= cap) continue;
         per.set(p, c + 1);
         out.push(n);
         if (out.length === k) return out;
@@ -206,17 +215,23 @@ export class SmartKnn {
     return { value: best, probability: bestP, neighbours };
   }
 
-  /** scales votes by (n_max / n_class)^alpha, keeping their total */
+  /**
+   * scales votes by (p_class / n_class)^alpha (prior_by providers) or (n_max / n_class)^alpha (definitions), keeping
+   * their total
+   */
   private correctForPriors(labels: string[], weights: number[], dim: string): void {
     const counts = this.classCounts.get(dim);
     if (!counts) return;
+    const providers = this.config.prior_by === 'providers' ? this.classProviders.get(dim) : undefined;
     let nMax = 1;
-    for (const n of counts.values()) nMax = Math.max(nMax, n);
+    if (!providers) for (const n of counts.values()) nMax = Math.max(nMax, n);
     let before = 0;
     let after = 0;
     for (let j = 0; j < weights.length; j++) {
+      const n = Math.max(1, counts.get(labels[j]) ?? 1);
+      const target = providers ? Math.max(1, providers.get(labels[j])?.size ?? 1) : nMax;
       before += weights[j];
-      weights[j] *= (nMax / Math.max(1, counts.get(labels[j]) ?? 1)) ** this.config.prior_correction;
+      weights[j] *= (target / n) ** this.config.prior_correction;
       after += weights[j];
     }
     if (after > 0) for (let j = 0; j < weights.length; j++) weights[j] *= before / after;
@@ -240,6 +255,17 @@ export class SmartKnn {
         this.classCounts.set(dim, counts);
       }
       counts.set(v, (counts.get(v) ?? 0) + 1);
+      let byClass = this.classProviders.get(dim);
+      if (!byClass) {
+        byClass = new Map();
+        this.classProviders.set(dim, byClass);
+      }
+      let perProvider = byClass.get(v);
+      if (!perProvider) {
+        perProvider = new Map();
+        byClass.set(v, perProvider);
+      }
+      perProvider.set(provider, (perProvider.get(provider) ?? 0) + 1);
     }
     this.rows.push({ id, labels: clean, live: true, provider });
     this.vectors.push(vec);

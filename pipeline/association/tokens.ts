@@ -44,11 +44,15 @@ function split(text: string): string[] {
   return out;
 }
 
-/** tokens of free text (titles, descriptions, summaries) */
+/** HTML tags, entities and URLs carry no topic (`<p>`, `&amp;`, links to docs) */
+const MARKUP = /<[^>]*>|&[a-z]+;|&#\d+;|https?:\/\/\S+/gi;
+
+/** tokens of free text (titles, descriptions, summaries); markup and URLs are dropped */
 export function textTokens(text: string | undefined | null, max = 400): string[] {
   if (!text) return [];
   const out: string[] = [];
-  for (const m of text.matchAll(/[A-Za-z][A-Za-z0-9_-]*/g)) {
+  const plain = text.includes('<') || text.includes('&') || text.includes('://') ? text.replace(MARKUP, ' ') : text;
+  for (const m of plain.matchAll(/[A-Za-z][A-Za-z0-9_-]*/g)) {
     for (const t of splitIdentifier(m[0])) {
       out.push(stem(t));
       if (out.length >= max) return out;
@@ -79,11 +83,23 @@ export function hostTokens(host: string): string[] {
   const colon = h.indexOf(':');
   if (colon !== -1) h = h.slice(0, colon);
   if (!h) return [];
-  const labels = h.split('.').filter((l) => l.length > 0);
+  const labels = h.split('.').filter((l) => l.length > 0 && !l.startsWith('{'));
   const out: string[] = [];
-  if (labels.length >= 2) out.push(`@${labels.slice(-2).join('.')}`);
+  const domain = registrableDomain(labels);
+  if (domain) out.push(`@${domain}`);
   for (const l of labels) out.push(...splitIdentifier(l));
   return out;
+}
+
+/** second-level labels under a country code that are public suffixes (`gov.in`, `co.uk`, `com.cn`) */
+const SECOND_LEVEL = new Set(['co', 'com', 'gov', 'org', 'net', 'ac', 'edu', 'go', 'or', 'ne', 'gob', 'govt', 'nic']);
+
+/** the provider's domain: the last two labels, or three under a country-code public suffix (`apisetu.gov.in`) */
+export function registrableDomain(labels: readonly string[]): string | null {
+  const n = labels.length;
+  if (n < 2) return null;
+  if (n >= 3 && labels[n - 1].length === 2 && SECOND_LEVEL.has(labels[n - 2])) return labels.slice(-3).join('.');
+  return labels.slice(-2).join('.');
 }
 
 /** a light suffix stemmer (plural and common verb forms) so `orders`/`order`, `payments`/`payment` meet */
