@@ -22,4 +22,22 @@ describe('recordId', () => {
     expect(recordId(1_000) < recordId(1_001)).toBe(true);
     expect(recordId(31) < recordId(32)).toBe(true);
   });
+
+  it('encodes the time part as the first implementation did (26 Crockford characters, time first)', () => {
+    const crockford = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+    const reference = (now: number) => {
+      let time = '';
+      let t = now;
+      for (let i = 0; i < 10; i++) {
+        time = crockford[t % 32] + time;
+        t = Math.floor(t / 32);
+      }
+      return time;
+    };
+    for (const t of [0, 31, 32, 1_700_000_000_123, 1_700_000_000_123, 281_474_976_710_655]) {
+      const id = recordId(t);
+      expect(id.slice(0, 10)).toBe(reference(t));
+      expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    }
+  });
 });

@@ -4,6 +4,7 @@ import type { Decision } from '../../pipeline/core/decision.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import type { Logger } from '../../pipeline/core/logger.js';
 import { counter } from '../../pipeline/core/metrics.js';
+import { bearerToken } from '../common/token-hash.js';
 import type { CallerCredential } from './caller-identity.js';
 import type { EnforceConfig } from './config.js';
 import type { DecisionView, RequestSubject } from './decision-view.js';
@@ -60,10 +61,12 @@ export function createEnforcer(deps: EnforcerDeps) {
       .send(mwError('UNAUTHENTICATED', description, { acr_values: acr }).toJSON());
   };
 
-  const acrOf = async (cred: CallerCredential): Promise<string | undefined> => {
-    if (!cred.bearer) return undefined;
+  const acrOf = async (request: FastifyRequest, cred: CallerCredential): Promise<string | undefined> => {
+    if (!cred.isBearer) return undefined;
     if (!keySource) return cred.acr;
-    const { payload } = await jwtVerify(cred.bearer, keySource, verifyOpts);
+    const bearer = bearerToken(request.headers.authorization);
+    if (!bearer) return undefined;
+    const { payload } = await jwtVerify(bearer, keySource, verifyOpts);
     return typeof payload.acr === 'string' ? payload.acr : undefined;
   };
 
@@ -97,7 +100,7 @@ export function createEnforcer(deps: EnforcerDeps) {
       challenge(request, reply, step, 'insufficient_user_authentication', config.step_up_description);
       return;
     }
-    acrOf(cred).then(
+    acrOf(request, cred).then(
       (acr) => {
         if (acr !== undefined && acr === step.acr) done();
         else challenge(request, reply, step, 'insufficient_user_authentication', config.step_up_description);

@@ -11,7 +11,8 @@ import { type CallerCredential, createCredentialReader, propertyReader } from '.
 import { type GatewaySensorConfig, GatewaySensorConfigSchema } from './config.js';
 import { DecisionView, type FollowDecisions } from './decision-view.js';
 import { createEnforcer } from './enforcer.js';
-import { type RecordContext, buildRecord } from './record-builder.js';
+import { type CapturedRequest, type RecordContext, buildRecord } from './record-builder.js';
+import { RequestCapture, routeTemplateReader } from './request-capture.js';
 
 export interface MeshwardSensorOptions {
   /** snake_case config (GatewaySensorConfigSchema); defaults fill what is missing */
@@ -35,6 +36,12 @@ interface SensorRequestState {
   tags: Record<string, string> | undefined;
 }
 
+/**
+ * requests captured in one event-loop turn at most before recording drops (and counts): far more than a turn serves
+ * (the buffer is emptied on every turn), small enough to bound memory (slots hold references only)
+ */
+const CAPTURE_CAPACITY = 16_384;
+
 declare module 'fastify' {
   interface FastifyRequest {
     meshwardSensor: SensorRequestState | null;
@@ -56,6 +63,11 @@ function meshwardSensorPlugin(
   const logger = opts.logger ?? silentLogger;
   const ownSink = opts.sink ? undefined : createHttpShipper(config.shipper, { logger, sensorId: config.sensor_id });
   const sink: RecordSink = opts.sink ?? ownSink!;
+  /**
+   * an injected sink (in-process ingest, tests) gets each record before onResponse completes, as it always did; the
+   * sensor's own shipper only sends later anyway, so its records are built in one batch per event-loop turn
+   */
+  const injectedSink = opts.sink !== undefined;
   const recordErrors = counter('meshward_sensor_record_errors_total', 'requests a sensor failed to record', ['sensor']);
   const readCredential = createCredentialReader(config.token_hash_key);
   const ignored = new Set(config.ignore_routes);
@@ -66,6 +78,7 @@ function meshwardSensorPlugin(
     queryParams: config.query_params,
     redactor: createRedactor({ names: config.redact_names, detectSecrets: config.detect_secrets }),
   };
+  const routeOf = routeTemplateReader();
   const userFrom = config.user.from;
   const readProperty = propertyReader(config.user.property);
   const userHeader = config.user.header.toLowerCase();
@@ -85,25 +98,54 @@ function meshwardSensorPlugin(
     }
     return st;
   };
-  const userOf = (request: FastifyRequest, st: SensorRequestState): string | undefined => {
+  const userOf = (request: FastifyRequest, jwtSub: string | undefined): string | undefined => {
     if (userFrom === 'request_property') return readProperty(request);
     if (userFrom === 'header') {
       const h = request.headers[userHeader];
       return typeof h === 'string' && h ? h.slice(0, 256) : undefined;
     }
-    return st.sub;
+    return jwtSub;
   };
+
+  const recordError = (err: unknown) => {
+    recordErrors.inc({ sensor: config.sensor_id });
+    logger.debug({ err: (err as Error).message }, 'could not record a request');
+  };
+  const dropped = counter('meshward_sensor_dropped_total', 'records a sensor dropped before delivery', [
+    'sensor',
+    'reason',
+  ]);
+  /** built off the hook, once per event-loop turn; the enforcer may already have resolved the caller */
+  const record = (c: CapturedRequest) => {
+    const request = c.request as FastifyRequest;
+    const st = request.meshwardSensor;
+    let cred: CallerCredential | undefined;
+    let jwtSub: string | undefined;
+    if (st?.resolved) {
+      cred = st.cred;
+      jwtSub = st.sub;
+    } else {
+      cred = readCredential(request.headers.authorization);
+      if (userFrom === 'jwt_sub') jwtSub = cred?.sub;
+    }
+    sink.push(buildRecord(c, ctx, cred, userOf(request, jwtSub), st?.tags));
+  };
+  const capture = new RequestCapture(
+    CAPTURE_CAPACITY,
+    record,
+    () => dropped.inc({ sensor: config.sensor_id, reason: 'capture_full' }),
+    recordError,
+  );
 
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
     try {
-      const route = request.routeOptions.url;
+      const route = routeOf(request);
       if (!(route && ignored.has(route))) {
-        const st = caller(request);
-        sink.push(buildRecord(request, reply, route, ctx, st.cred, userOf(request, st), st.tags));
+        capture.add(request, reply, route);
+        if (injectedSink) capture.drain();
       }
     } catch (err) {
-      recordErrors.inc({ sensor: config.sensor_id });
-      logger.debug({ err: (err as Error).message }, 'could not record a request');
+      recordError(err);
     }
     next();
   });
@@ -119,7 +161,7 @@ function meshwardSensorPlugin(
       jwks: opts.jwks,
       caller: (request) => {
         const st = caller(request);
-        return { cred: st.cred, sub: userOf(request, st) };
+        return { cred: st.cred, sub: userOf(request, st.sub) };
       },
       service: (request) => config.service || request.hostname,
       mark: (request, d: Decision, action) => {
@@ -139,6 +181,7 @@ function meshwardSensorPlugin(
   }
 
   fastify.addHook('onClose', async () => {
+    capture.drain();
     await (feed?.close?.() ?? feed?.stop?.());
     await ownSink?.shutdown();
   });

@@ -15,11 +15,35 @@ export interface RecordContext {
   redactor: Redactor;
 }
 
+/** what the TLS layer says about the peer, read once per connection */
+export interface TlsPeer {
+  mtls: boolean;
+  principal?: string;
+}
+
+/**
+ * A finished request as captured in onResponse: references to the request and reply (whose headers, url, query and
+ * status do not change any more) plus what would change or vanish once the connection moves on or closes: the peer
+ * address, the TLS peer, the end time and the duration. One preallocated object per slot of the capture buffer.
+ */
+export interface CapturedRequest {
+  request: FastifyRequest | undefined;
+  reply: FastifyReply | undefined;
+  route: string | undefined;
+  ip: string | undefined;
+  peer: TlsPeer | undefined;
+  /** Date.now() when the response had been sent */
+  endedAt: number;
+  durationMs: number;
+}
+
 const MAX_PATH = 8192;
 const MAX_PARAM = 4096;
-const peerCache = new WeakMap<TLSSocket, { mtls: boolean; principal?: string }>();
+const peerCache = new WeakMap<TLSSocket, TlsPeer>();
 
-function tlsPeer(sock: TLSSocket): { mtls: boolean; principal?: string } {
+/** the TLS peer of an encrypted socket (cached per socket), undefined for plain HTTP */
+export function tlsPeerOf(sock: TLSSocket | null | undefined): TlsPeer | undefined {
+  if (!sock?.encrypted) return undefined;
   let p = peerCache.get(sock);
   if (p) return p;
   p = { mtls: false };
@@ -46,38 +70,40 @@ const paramValue = (v: unknown): string | number | boolean | null => {
   return s.length > MAX_PARAM ? s.slice(0, MAX_PARAM) : s;
 };
 
-/** One ApiCallRecord from a finished Fastify request (called in onResponse, after the response is sent). */
+/** One ApiCallRecord from a finished Fastify request (built after onResponse, from what was captured there). */
 export function buildRecord(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  route: string | undefined,
+  c: CapturedRequest,
   ctx: RecordContext,
   cred: CallerCredential | undefined,
   sub: string | undefined,
   tags: Record<string, string> | undefined,
 ): ApiCallRecord {
-  const durationMs = reply.elapsedTime;
+  const request = c.request as FastifyRequest;
+  const reply = c.reply as FastifyReply;
+  const durationMs = c.durationMs;
   const status = reply.statusCode;
   const url = request.url;
+  const headers = request.headers;
+  const host = request.host;
   const record: ApiCallRecord = {
     v: 1,
     id: recordId(),
-    ts: Date.now() - durationMs,
+    ts: c.endedAt - durationMs,
     durationMs,
     sensor: ctx.sensor,
     service: ctx.service || request.hostname || 'unknown',
     method: request.method.slice(0, 32),
-    host: request.host.slice(0, 512),
+    host: host.length > 512 ? host.slice(0, 512) : host,
     path: url.length > MAX_PATH ? url.slice(0, MAX_PATH) : url,
     status,
-    reqBytes: headerNumber(request.headers['content-length']),
+    reqBytes: headerNumber(headers['content-length']),
     respBytes: headerNumber(reply.getHeader('content-length')),
-    source: { ip: request.ip },
+    source: { ip: c.ip },
   };
-  if (route) record.route = route.slice(0, 1024);
-  const sock = request.raw.socket as TLSSocket;
-  if (sock.encrypted) {
-    const peer = tlsPeer(sock);
+  const route = c.route;
+  if (route) record.route = route.length > 1024 ? route.slice(0, 1024) : route;
+  const peer = c.peer;
+  if (peer) {
     record.source.mtls = peer.mtls;
     if (peer.principal) record.source.principal = peer.principal;
   }
@@ -86,7 +112,7 @@ export function buildRecord(
     if (sub) record.user.sub = sub;
     if (cred) record.user.tokenHash = cred.tokenHash;
   }
-  const trace = parseTraceparent(request.headers.traceparent);
+  const trace = parseTraceparent(headers.traceparent);
   if (trace) record.trace = trace;
   if (ctx.queryParams.length > 0) {
     const q = request.query as Record<string, unknown> | undefined;
