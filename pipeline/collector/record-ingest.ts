@@ -11,7 +11,10 @@ import { scrubPathQuery, scrubSecrets } from './secret-scrub.js';
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 
 const accepted = counter('meshward_collector_accepted_total', 'records accepted and published', ['receiver']);
-const rejectedTotal = counter('meshward_collector_rejected_total', 'records rejected (sent to the DLQ)', ['receiver', 'code']);
+const rejectedTotal = counter('meshward_collector_rejected_total', 'records rejected (sent to the DLQ)', [
+  'receiver',
+  'code',
+]);
 const dlqTotal = counter('meshward_collector_dlq_total', 'records written to the dead-letter topic', ['receiver']);
 const scrubbed = counter('meshward_collector_secrets_scrubbed_total', 'secret-looking values replaced in records');
 
@@ -41,9 +44,10 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
   const clock = opts.clock ?? Date.now;
   const maxSkew = opts.maxFutureSkewMs ?? 10 * 60_000;
 
-  function validate(item: unknown): { record?: ApiCallRecord; code?: string; reason?: string; raw: Buffer } {
+  /** `raw`: the item's bytes when it came as bytes; an item that came as a value is serialised only if rejected */
+  function validate(item: unknown): { record?: ApiCallRecord; code?: string; reason?: string; raw?: Buffer } {
     let value = item;
-    let raw: Buffer;
+    let raw: Buffer | undefined;
     if (typeof item === 'string' || Buffer.isBuffer(item)) {
       raw = Buffer.isBuffer(item) ? item : Buffer.from(item);
       try {
@@ -51,8 +55,6 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
       } catch (err) {
         return { code: 'MW_ERR_RECORD_PARSE', reason: `not valid JSON: ${(err as Error).message}`, raw };
       }
-    } else {
-      raw = Buffer.from(safeStringify(item));
     }
     if (!check.Check(value)) {
       const first = check.Errors(value).First();
@@ -91,14 +93,16 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
             const reason = v.reason ?? 'invalid';
             rejected.push({ index: i, code, reason });
             rejectedTotal.inc({ receiver: origin.receiver, code });
+            // a rejected item is never modified, so these are the bytes (or the value) as they arrived
+            const raw = v.raw ?? Buffer.from(safeStringify(items[i]));
             const letter: DeadLetter = {
               ts: clock(),
               receiver: origin.receiver,
               sensorId: origin.sensorId,
               code,
               reason,
-              raw: v.raw.subarray(0, MAX_RAW_IN_DLQ).toString('utf8'),
-              rawBase64: v.raw.subarray(0, MAX_RAW_IN_DLQ).toString('base64'),
+              raw: raw.subarray(0, MAX_RAW_IN_DLQ).toString('utf8'),
+              rawBase64: raw.subarray(0, MAX_RAW_IN_DLQ).toString('base64'),
             };
             dead.push({ key: origin.sensorId, value: JSON.stringify(letter) });
           }
@@ -117,7 +121,10 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
         }
         accepted.inc({ receiver: origin.receiver }, good.length);
         if (rejected.length > 0) {
-          opts.logger.warn({ receiver: origin.receiver, sensorId: origin.sensorId, rejected: rejected.length, first: rejected[0] }, 'records rejected to the DLQ');
+          opts.logger.warn(
+            { receiver: origin.receiver, sensorId: origin.sensorId, rejected: rejected.length, first: rejected[0] },
+            'records rejected to the DLQ',
+          );
         }
         return { accepted: good.length, ids, rejected };
       });
