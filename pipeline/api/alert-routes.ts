@@ -99,6 +99,11 @@ export function alertRoutes(opts: AlertRoutesOptions) {
           connection: 'keep-alive',
           'x-accel-buffering': 'no',
         });
+        // HEAD: the headers are the whole answer (a HEAD response carries no body, so Node never sends them otherwise)
+        if (request.method === 'HEAD') {
+          res.end();
+          return;
+        }
         res.write(': connected\n\n');
         const onChange = (c: AlertChange) => {
           res.write(`id: ${c.alert.id}:${c.alert.updatedAt}\nevent: alert\ndata: ${JSON.stringify(c.alert)}\n\n`);

@@ -80,7 +80,22 @@ const validRecord: fc.Arbitrary<ApiCallRecord> = fc.record(
     params: fc.dictionary(text(20), paramValue, { maxKeys: 5 }),
     tags: fc.dictionary(text(20), text(40), { maxKeys: 3 }),
   },
-  { requiredKeys: ['id', 'ts', 'durationMs', 'sensor', 'service', 'method', 'host', 'path', 'status', 'reqBytes', 'respBytes', 'source'] },
+  {
+    requiredKeys: [
+      'id',
+      'ts',
+      'durationMs',
+      'sensor',
+      'service',
+      'method',
+      'host',
+      'path',
+      'status',
+      'reqBytes',
+      'respBytes',
+      'source',
+    ],
+  },
 );
 
 /** nested `depth` levels deep: arrays or objects (printed short in counterexamples) */
@@ -166,13 +181,11 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 }
 
 /** a record with one field replaced by a hostile value */
-const mutatedRecord = fc
-  .tuple(validRecord, fc.constantFrom(...FIELDS), hostileValue)
-  .map(([r, field, value]) => {
-    const copy = structuredClone(r) as Record<string, unknown>;
-    setPath(copy, field, value);
-    return copy;
-  });
+const mutatedRecord = fc.tuple(validRecord, fc.constantFrom(...FIELDS), hostileValue).map(([r, field, value]) => {
+  const copy = structuredClone(r) as Record<string, unknown>;
+  setPath(copy, field, value);
+  return copy;
+});
 
 /** own `__proto__` / `constructor` / `prototype` keys, as JSON.parse creates them, anywhere in a record */
 const protoKeyRecord = fc
@@ -258,8 +271,14 @@ describe('record ingest under hostile input (property)', () => {
         for (const e of expected) seen[e]++;
         const rawOf = items.map((x) => (typeof x === 'string' || Buffer.isBuffer(x) ? Buffer.from(x) : undefined));
         const before = {
-          parse: await counterValue('meshward_collector_rejected_total', { receiver: 'prop', code: 'MW_ERR_RECORD_PARSE' }),
-          invalid: await counterValue('meshward_collector_rejected_total', { receiver: 'prop', code: 'MW_ERR_RECORD_INVALID' }),
+          parse: await counterValue('meshward_collector_rejected_total', {
+            receiver: 'prop',
+            code: 'MW_ERR_RECORD_PARSE',
+          }),
+          invalid: await counterValue('meshward_collector_rejected_total', {
+            receiver: 'prop',
+            code: 'MW_ERR_RECORD_INVALID',
+          }),
           dlq: await counterValue('meshward_collector_dlq_total', { receiver: 'prop' }),
           accepted: await counterValue('meshward_collector_accepted_total', { receiver: 'prop' }),
         };
@@ -334,7 +353,15 @@ describe('record ingest under hostile input (property)', () => {
       // anything under a secret-looking name
       fc
         .tuple(
-          fc.constantFrom('password', 'api_key', 'X-Api-Key', 'access_token', 'client_secret', 'Authorization', 'sessionKey'),
+          fc.constantFrom(
+            'password',
+            'api_key',
+            'X-Api-Key',
+            'access_token',
+            'client_secret',
+            'Authorization',
+            'sessionKey',
+          ),
           marker,
         )
         .map(([name, value]) => ({ name, value })),

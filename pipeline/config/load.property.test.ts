@@ -223,7 +223,7 @@ describe('config loader under random documents (property)', () => {
         expect(protoSnapshot()).toBe(proto);
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       }),
-      { numRuns: 600 },
+      { numRuns: 400 },
     );
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
-import { parse as parseYaml } from 'yaml';
 import { mwError } from '../core/errors.js';
+import { parseYamlBounded } from '../core/yaml.js';
 import { MeshwardConfig } from './schema.js';
 
 export interface ConfigOverrides {
@@ -31,7 +31,7 @@ function readDocument(path: string): unknown {
     throw mwError('CONFIG_INVALID', `cannot read ${path}: ${(err as Error).message}`);
   }
   try {
-    return parseYaml(text, { maxAliasCount: 100 }) ?? {};
+    return parseYamlBounded(text, { maxAliasCount: 100 }) ?? {};
   } catch (err) {
     throw mwError('CONFIG_INVALID', `${path} is not valid YAML: ${(err as Error).message}`);
   }
@@ -49,21 +49,30 @@ export function loadConfig(path?: string, overrides: ConfigOverrides = {}): Mesh
   return resolveConfig(doc as Record<string, unknown>, overrides, path ?? '<defaults>');
 }
 
-export function resolveConfig(doc: Record<string, unknown>, overrides: ConfigOverrides = {}, source = '<config>'): MeshwardConfig {
+export function resolveConfig(
+  doc: Record<string, unknown>,
+  overrides: ConfigOverrides = {},
+  source = '<config>',
+): MeshwardConfig {
   const cfg = structuredClone(doc) as Record<string, Record<string, unknown> | unknown>;
   // an override sets a key inside a section: a section that is not a mapping (`api: 5`) is the file's error to name
   const section = (name: string) => {
     const v = cfg[name];
     if (v === undefined || v === null) cfg[name] = {};
     else if (typeof v !== 'object' || Array.isArray(v)) {
-      throw mwError('CONFIG_INVALID', `${source}: /${name}: Expected object`, { errors: [`/${name}: Expected object`] });
+      throw mwError('CONFIG_INVALID', `${source}: /${name}: Expected object`, {
+        errors: [`/${name}: Expected object`],
+      });
     }
     return cfg[name] as Record<string, unknown>;
   };
   if (overrides.kafka) {
     const bus = section('bus');
     const kafka = (bus.kafka ?? {}) as Record<string, unknown>;
-    Object.assign(bus, { kind: 'kafka', kafka: { ...kafka, brokers: overrides.kafka.split(',').map((s) => s.trim()) } });
+    Object.assign(bus, {
+      kind: 'kafka',
+      kafka: { ...kafka, brokers: overrides.kafka.split(',').map((s) => s.trim()) },
+    });
   }
   if (overrides.redis) Object.assign(section('store'), { kind: 'redis', url: overrides.redis });
   if (overrides.dataDir) cfg.data_dir = overrides.dataDir;
@@ -77,7 +86,10 @@ export function resolveConfig(doc: Record<string, unknown>, overrides: ConfigOve
   }
   const config = withDefaults as MeshwardConfig;
   if (config.bus.kind === 'kafka' && !config.bus.kafka) {
-    throw mwError('CONFIG_INVALID', `${source}: /bus/kafka/brokers: kafka needs at least one broker (or --kafka / MESHWARD_KAFKA_BROKERS)`);
+    throw mwError(
+      'CONFIG_INVALID',
+      `${source}: /bus/kafka/brokers: kafka needs at least one broker (or --kafka / MESHWARD_KAFKA_BROKERS)`,
+    );
   }
   if (config.store.kind === 'redis' && !config.store.url) {
     throw mwError('CONFIG_INVALID', `${source}: /store/url: redis needs a url (or --redis / MESHWARD_REDIS_URL)`);

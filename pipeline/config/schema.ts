@@ -5,10 +5,22 @@ const Listen = Type.String({ pattern: '^[^:]+:\\d{1,5}$', description: 'host:por
 
 export const BusConfig = Type.Object(
   {
-    kind: Type.Union([Type.Literal('memory'), Type.Literal('kafka')], { default: 'memory', description: 'memory (embedded) or kafka' }),
+    kind: Type.Union([Type.Literal('memory'), Type.Literal('kafka')], {
+      default: 'memory',
+      description: 'memory (embedded) or kafka',
+    }),
     kafka: Type.Optional(KafkaBusConfigSchema),
-    partitions: Type.Integer({ minimum: 1, maximum: 1024, default: 4, description: 'in-process bus partitions per topic' }),
-    max_backlog_per_partition: Type.Integer({ minimum: 100, default: 200_000, description: 'in-process bus: uncommitted messages per partition before 429' }),
+    partitions: Type.Integer({
+      minimum: 1,
+      maximum: 1024,
+      default: 4,
+      description: 'in-process bus partitions per topic',
+    }),
+    max_backlog_per_partition: Type.Integer({
+      minimum: 100,
+      default: 200_000,
+      description: 'in-process bus: uncommitted messages per partition before 429',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -32,7 +44,10 @@ export const CollectorConfig = Type.Object(
     body_limit_bytes: Type.Integer({ minimum: 1024, default: 5 * 1024 * 1024 }),
     max_records_per_request: Type.Integer({ minimum: 1, default: 10_000 }),
     max_future_skew_seconds: Type.Integer({ minimum: 0, default: 600 }),
-    sensor_tokens: Type.Array(SensorTokenConfig, { default: [], description: 'inline sensor tokens (prefer the file)' }),
+    sensor_tokens: Type.Array(SensorTokenConfig, {
+      default: [],
+      description: 'inline sensor tokens (prefer the file)',
+    }),
     sensor_tokens_file: Type.Optional(Type.String({ description: 'file of "<sensor-id> <token>" lines' })),
   },
   { additionalProperties: false, default: {} },
@@ -76,6 +91,8 @@ export const CorrelatorConfig = Type.Object(
     resolve_after_minutes: Type.Number({ minimum: 0.1, default: 10 }),
     checkpoint_interval_ms: Type.Integer({ minimum: 100, default: 5000 }),
     group_id: Type.String({ default: 'meshward-correlator' }),
+    /** where the correlator serves /healthz and /metrics (Prometheus); absent = no listener */
+    listen: Type.Optional(Type.String({ ...Listen, description: 'host:port for /healthz and /metrics' })),
   },
   { additionalProperties: false, default: {} },
 );

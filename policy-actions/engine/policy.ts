@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { BlockList, isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { parse as parseYaml } from 'yaml';
 import type { Alert, Severity } from '../../pipeline/core/alert.js';
 import { DecisionScope, DecisionType } from '../../pipeline/core/decision.js';
 import { mwError } from '../../pipeline/core/errors.js';
+import { parseYamlBounded } from '../../pipeline/core/yaml.js';
 import { parseDuration } from './duration.js';
 
 const Duration = Type.Union([Type.String({ minLength: 2 }), Type.Number({ exclusiveMinimum: 0 })], {
@@ -248,10 +248,12 @@ function compileAllowlist(a: NonNullable<Static<typeof GuardrailsSchema>['allowl
     blocks.addAddress(ip, family === 6 ? 'ipv6' : 'ipv4');
   }
   for (const [i, cidr] of (a.cidrs ?? []).entries()) {
-    const [net, bits] = cidr.split('/');
-    const family = isIP(net ?? '');
-    const prefix = Number(bits);
-    if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
+    // strict `address/bits`: Number() would read "10.0.0.0/" as /0 (allow everything) and "/0x8" as /8
+    const m = /^([^/\s]+)\/(\d{1,3})$/.exec(cidr);
+    const net = m?.[1] ?? '';
+    const family = isIP(net);
+    const prefix = Number(m?.[2]);
+    if (!m || !family || prefix > (family === 6 ? 128 : 32)) {
       throw mwError('POLICY_INVALID', `guardrails.allowlist.cidrs.${i}: "${cidr}" is not a CIDR block`);
     }
     blocks.addSubnet(net, prefix, family === 6 ? 'ipv6' : 'ipv4');
@@ -278,7 +280,7 @@ function compileAllowlist(a: NonNullable<Static<typeof GuardrailsSchema>['allowl
 export function parsePolicy(yamlText: string): CompiledPolicy {
   let doc: unknown;
   try {
-    doc = parseYaml(yamlText);
+    doc = parseYamlBounded(yamlText);
   } catch (err) {
     throw mwError('POLICY_INVALID', `not valid YAML: ${(err as Error).message}`);
   }

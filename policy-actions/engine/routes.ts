@@ -107,6 +107,12 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRoutesOptions> = async (
         'cache-control': 'no-store',
         'x-accel-buffering': 'no',
       });
+      // HEAD: the headers are the whole answer; GET: send them now, not with the first line (up to a heartbeat away)
+      if (req.method === 'HEAD') {
+        raw.end();
+        return;
+      }
+      raw.flushHeaders();
       let ready = !req.query.startup;
       const pending: string[] = [];
       let ended = false;

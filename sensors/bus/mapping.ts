@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { mwError } from '../../pipeline/core/errors.js';
+import { parseYamlBounded } from '../../pipeline/core/yaml.js';
 import { loadConfig } from '../common/load-config.js';
 import { type BusMapping, BusMappingSchema, type TopicMapping } from './config.js';
 
@@ -16,7 +16,7 @@ export interface CompiledMapping {
 export function parseMapping(yamlText: string, where = 'mapping'): BusMapping {
   let doc: unknown;
   try {
-    doc = parse(yamlText);
+    doc = parseYamlBounded(yamlText);
   } catch (err) {
     throw mwError('CONFIG_INVALID', `${where}: not valid YAML: ${(err as Error).message}`);
   }

@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { MeshwardError, mwError } from '../../core/errors.js';
+import { parseYamlBounded } from '../../core/yaml.js';
 import type { CatalogEntry } from './catalog-entry.js';
 import { parseCatalogJsonl } from './jsonl.js';
 import { importOpenApi } from './openapi.js';
@@ -12,7 +12,7 @@ export const MAX_CATALOG_BYTES = 64 * 1024 * 1024;
 /** parse a JSON or YAML text; any parser failure (syntax, nesting depth, alias bombs) → MW_ERR_CATALOG_INVALID */
 export function parseDocument(text: string, source: string, yaml: boolean): unknown {
   try {
-    return yaml ? parseYaml(text, { maxAliasCount: 100, uniqueKeys: false }) : JSON.parse(text);
+    return yaml ? parseYamlBounded(text, { maxAliasCount: 100, uniqueKeys: false }) : JSON.parse(text);
   } catch (err) {
     const msg = (err as Error).message?.split('\n')[0] ?? String(err);
     throw mwError('CATALOG_INVALID', `${source}: not valid ${yaml ? 'YAML' : 'JSON'} (${msg})`, { where: source }, err);

@@ -1,0 +1,44 @@
+import { type DocumentOptions, Parser, type ParseOptions, parse, type SchemaOptions, type ToJSOptions } from 'yaml';
+
+/** nesting deeper than this is refused before the document is composed; real configs and OpenAPI files stay far below */
+export const MAX_YAML_DEPTH = 200;
+
+type Options = ParseOptions & DocumentOptions & SchemaOptions & ToJSOptions;
+
+/**
+ * yaml's `parse()` with a nesting limit. The library composes nodes recursively, so a document nested a few thousand
+ * levels deep (`[[[[…`, `{a: {a: …`, `- - - …`) overflows the stack; when the overflow lands in V8's regexp compiler
+ * the process dies with a fatal out-of-memory error that no `catch` sees. The CST parser is iterative, so the depth is
+ * measured on it first. Throws a plain Error; callers wrap it in their catalogue code as for any parse error.
+ */
+export function parseYamlBounded(text: string, options?: Options, maxDepth = MAX_YAML_DEPTH): unknown {
+  if (yamlDepth(text, maxDepth) > maxDepth) throw new Error(`nested deeper than ${maxDepth} levels`);
+  return parse(text, options);
+}
+
+interface CstNode {
+  value?: unknown;
+  items?: { key?: unknown; value?: unknown }[];
+}
+
+/** the nesting depth of a YAML text's syntax tree, counted without recursion; stops counting past `stopAt` */
+export function yamlDepth(text: string, stopAt = Number.POSITIVE_INFINITY): number {
+  let max = 0;
+  const stack: [unknown, number][] = [];
+  for (const token of new Parser().parse(text)) stack.push([token, 0]);
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) max = depth;
+    if (max > stopAt) return max;
+    const n = node as CstNode;
+    if (n.value !== null && typeof n.value === 'object') stack.push([n.value, depth + 1]);
+    if (Array.isArray(n.items)) {
+      for (const item of n.items) {
+        if (item?.key) stack.push([item.key, depth + 1]);
+        if (item?.value) stack.push([item.value, depth + 1]);
+      }
+    }
+  }
+  return max;
+}
