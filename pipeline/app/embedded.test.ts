@@ -27,6 +27,7 @@ describe('embedded roles: collector → correlator → inventory and decisions a
   const roles: RunningRole[] = [];
   let collector = '';
   let api = '';
+  let correlatorProbe = '';
   const store = new MemoryStore();
 
   beforeAll(async () => {
@@ -53,7 +54,7 @@ describe('embedded roles: collector → correlator → inventory and decisions a
           { name: 'rita', key: RESPONDER, role: 'responder' },
         ],
       },
-      correlator: { checkpoint_interval_ms: 100 },
+      correlator: { checkpoint_interval_ms: 100, listen: '127.0.0.1:0' },
       detectors: {
         api_discovery: { catalog_files: [join(TESTDATA, 'catalog.jsonl')], min_calls: 3 },
       },
@@ -61,7 +62,9 @@ describe('embedded roles: collector → correlator → inventory and decisions a
       receivers: { kong_http_log: { tokens: [KONG] } },
     });
     const deps = { config, bus: new MemoryBus({ partitions: 2 }), store, logger: silentLogger };
-    roles.push(await runCorrelator(deps));
+    const corr = await runCorrelator(deps);
+    roles.push(corr);
+    correlatorProbe = corr.url as string;
     const a = await runApi(deps);
     roles.push(a);
     const c = await runCollector(deps);
@@ -212,5 +215,13 @@ describe('embedded roles: collector → correlator → inventory and decisions a
     expect(validate(record), JSON.stringify(validate.errors)).toBe(true);
     expect(validate({ ...record, status: 'ok' })).toBe(false);
     expect((await fetch(`${api}/v1/schemas/__proto__`)).status).toBe(404);
+  });
+
+  it('serves the correlator health and its Prometheus metrics when correlator.listen is set', async () => {
+    const health = await fetch(`${correlatorProbe}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', parts: { bus: true, store: true } });
+    const metrics = await (await fetch(`${correlatorProbe}/metrics`)).text();
+    expect(metrics).toMatch(/^meshward_correlator_records_total \d+/m);
   });
 });

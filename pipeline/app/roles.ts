@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { AlertRepository } from '../alerts/alert-repository.js';
 import { storeAccessLog } from '../api/access-guard.js';
 import { accessLogRoutes } from '../api/access-log-routes.js';
@@ -19,7 +19,7 @@ import { loadEvidence } from '../correlator/evidence-keeper.js';
 import type { Alert } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { counter } from '../core/metrics.js';
+import { counter, registry } from '../core/metrics.js';
 import { compileDetectors } from '../detectors/registry.js';
 import { compileSinks, runSink } from '../sinks/sink-runner.js';
 import type { Store } from '../store/store.js';
@@ -81,6 +81,18 @@ export async function runCollector({ config, bus, logger }: RoleDeps): Promise<R
   };
 }
 
+/** `/healthz` (200 or 503 with the parts) and `/metrics` for a role without an API of its own */
+async function probeServer(where: string, health: () => Record<string, boolean>) {
+  const app = Fastify({ logger: false });
+  app.get('/healthz', async (_req, reply) => {
+    const parts = health();
+    const ok = Object.values(parts).every(Boolean);
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', parts });
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  return { app, url: await listen(app, where) };
+}
+
 /** the correlator: a member of the correlator consumer group */
 export async function runCorrelator({
   config,
@@ -107,7 +119,19 @@ export async function runCorrelator({
   });
   await correlator.start();
   logger.info({ detectors: detectors.types, bus: bus.kind }, 'correlator started');
-  return { name: 'correlator', correlator, close: () => correlator.close() };
+  const probe = c.listen
+    ? await probeServer(c.listen, () => ({ bus: bus.healthy(), store: store.healthy() }))
+    : undefined;
+  if (probe) logger.info({ url: probe.url }, 'correlator health and metrics listening');
+  return {
+    name: 'correlator',
+    url: probe?.url,
+    correlator,
+    close: async () => {
+      await probe?.app.close();
+      await correlator.close();
+    },
+  };
 }
 
 const alertsStored = counter('meshward_api_alert_changes_total', 'alert changes stored for analysts');

@@ -57,6 +57,11 @@ export interface Subscription {
   close(): Promise<void>;
   /** per-partition lag (latest offset minus committed offset), for metrics */
   lag(): Promise<{ topic: string; partition: number; lag: number }[]>;
+  /**
+   * commit `offset` (the next message to read) of a partition this member holds, outside a batch: for progress that
+   * batches resolved with `false` left uncommitted. False when the partition is no longer held (nothing committed).
+   */
+  commit(topic: string, partition: number, offset: number): Promise<boolean>;
 }
 
 export interface Bus {

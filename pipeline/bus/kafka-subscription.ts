@@ -269,6 +269,18 @@ export class KafkaSubscription implements Subscription {
     return { topic, partition, messages: batch.messages.map((m) => toBusMessage(topic, partition, m)) };
   }
 
+  async commit(topic: string, partition: number, offset: number): Promise<boolean> {
+    if (this.closing) return false;
+    try {
+      await this.consumer.commitOffsets([{ topic, partition, offset: String(offset) }]);
+      return true;
+    } catch (err) {
+      // a rebalance took the partition away (or the coordinator moved): the next owner replays from its checkpoint
+      this.tuning.logger.warn({ topic, partition, err: (err as Error).message }, 'commit outside a batch failed');
+      return false;
+    }
+  }
+
   async lag(): Promise<{ topic: string; partition: number; lag: number }[]> {
     const admin = await this.tuning.admin();
     const committed = await admin.fetchOffsets({ groupId: this.options.groupId, topics: this.options.topics });

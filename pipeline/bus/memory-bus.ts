@@ -156,6 +156,15 @@ export class MemoryBus implements Bus {
         }
       },
       lag: async () => this.lagOf(group, member),
+      commit: async (topic, partition, offset) => {
+        const k = tpKey(topic, partition);
+        if (member.closed || !member.assigned.has(k)) return false;
+        if (offset > (group.committed.get(k) ?? 0)) {
+          group.committed.set(k, offset);
+          this.release(topic, partition);
+        }
+        return true;
+      },
     };
   }
 
@@ -236,7 +245,8 @@ export class MemoryBus implements Bus {
     backlogGauge.set({ topic }, this.backlog(topic));
   }
 
-  private backlog(topic: string): number {
+  /** messages of a topic not yet committed by every group */
+  backlog(topic: string): number {
     let n = 0;
     for (let p = 0; p < this.partitions; p++) n += this.logs.get(tpKey(topic, p))?.messages.length ?? 0;
     return n;

@@ -5,7 +5,7 @@ import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
-import { Correlator } from './correlator.js';
+import { Correlator, checkpointKey } from './correlator.js';
 import { loadEvidence } from './evidence-keeper.js';
 import { replay } from './replay.js';
 import { steadyTraffic } from './testdata/records.js';
@@ -106,6 +106,35 @@ describe('Correlator over the in-process bus', () => {
     for (const a of stored) expect(a.count).toBe(expected.find((e) => e.id === a.id)?.count);
     await second.close();
     await feed.close();
+    await bus.close();
+  });
+
+  it('commits the progress of partitions whose traffic stopped, without waiting for another batch', async () => {
+    const bus = new MemoryBus({ partitions: 2 });
+    const store = new MemoryStore();
+    const correlator = new Correlator({
+      bus,
+      store,
+      logger: silentLogger,
+      createDetectors: () => [thresholdDetector()],
+      checkpointIntervalMs: 200,
+    });
+    await correlator.start();
+    const n = 300;
+    await publishAll(bus, 0, n);
+    await waitFor(async () => {
+      const raws = await Promise.all(
+        [0, 1].map((p) => store.get(checkpointKey('meshward-correlator', TOPICS.calls, p))),
+      );
+      const covered = raws.reduce(
+        (sum, raw) => sum + (raw ? (JSON.parse(raw) as { nextOffset: number }).nextOffset : 0),
+        0,
+      );
+      return covered === n;
+    });
+    // every record is checkpointed and committed: the bus released them all (nothing left for a restart to replay)
+    await waitFor(() => bus.backlog(TOPICS.calls) === 0);
+    await correlator.close();
     await bus.close();
   });
 });

@@ -9,7 +9,7 @@ import type { Detector } from '../detectors/detector.js';
 import type { Store } from '../store/store.js';
 import { EvidenceKeeper } from './evidence-keeper.js';
 import { MetricsWriter } from './metrics-writer.js';
-import { Shard, type ShardOptions, type ShardSnapshot } from './shard.js';
+import { Shard, type ShardOptions, type ShardOutput, type ShardSnapshot } from './shard.js';
 
 export interface CorrelatorOptions {
   bus: Bus;
@@ -36,6 +36,12 @@ interface PartitionState {
   restored: boolean;
   sinceCheckpoint: number;
   lastCheckpointAt: number;
+  /**
+   * Alerts and windows drained from the shard but not yet published and stored. The records that produced them are
+   * already in the state (a redelivered batch skips them), so an outage must not drop this output: it is retried
+   * with the next attempt, and a checkpoint is written only once it is empty.
+   */
+  pending: ShardOutput;
 }
 
 const consumed = counter('meshward_correlator_records_total', 'records processed by the correlator');
@@ -47,6 +53,10 @@ const alertsOut = counter('meshward_correlator_alerts_published_total', 'alert c
 const lostToRetention = counter(
   'meshward_correlator_records_lost_total',
   'records the bus no longer held when the correlator reached them (retention passed a stopped correlator)',
+);
+const idleCommits = counter(
+  'meshward_correlator_idle_commits_total',
+  'offsets committed for partitions whose traffic stopped',
 );
 const checkpoints = counter('meshward_correlator_checkpoints_total', 'partition state checkpoints written');
 const seriesGauge = gauge('meshward_correlator_series', 'RED series tracked', ['partition']);
@@ -65,6 +75,9 @@ export class Correlator {
   private readonly writer: MetricsWriter;
   private sub?: Subscription;
   private lagTimer?: NodeJS.Timeout;
+  private idleTimer?: NodeJS.Timeout;
+  /** work on one partition (a batch, an idle checkpoint) runs one at a time */
+  private readonly locks = new Map<number, Promise<unknown>>();
 
   constructor(private readonly opts: CorrelatorOptions) {
     this.groupId = opts.groupId ?? 'meshward-correlator';
@@ -76,20 +89,67 @@ export class Correlator {
       groupId: this.groupId,
       topics: [TOPICS.calls],
       fromBeginning: true,
-      onBatch: (b) => this.onBatch(b),
+      onBatch: (b) => this.locked(b.partition, () => this.onBatch(b)),
       onAssign: async (tps) => {
+        this.opts.logger.info({ partitions: tps.map((tp) => tp.partition) }, 'partitions assigned');
         for (const tp of tps) await this.load(tp.partition);
       },
       onRevoke: async (tps) => {
+        this.opts.logger.info({ partitions: tps.map((tp) => tp.partition) }, 'partitions revoked');
         for (const tp of tps) {
           const p = this.partitions.get(tp.partition);
-          if (p) await this.checkpoint(tp.partition, p);
           this.partitions.delete(tp.partition);
+          if (!p) continue;
+          try {
+            await this.checkpoint(tp.partition, p);
+          } catch (err) {
+            // the new owner replays from the last checkpoint (offsets are committed only with one): nothing is lost
+            this.opts.logger.warn(
+              { partition: tp.partition, err: (err as Error).message },
+              'could not checkpoint a revoked partition; its next owner replays from the previous checkpoint',
+            );
+          }
         }
       },
     });
     this.lagTimer = setInterval(() => void this.reportLag(), 5000);
     this.lagTimer.unref();
+    const interval = this.opts.checkpointIntervalMs ?? 5_000;
+    this.idleTimer = setInterval(() => void this.checkpointIdle(interval), Math.max(100, Math.floor(interval / 2)));
+    this.idleTimer.unref();
+  }
+
+  private locked<T>(partition: number, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(partition) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(partition, tail);
+    void tail.then(() => {
+      if (this.locks.get(partition) === tail) this.locks.delete(partition);
+    });
+    return run;
+  }
+
+  /**
+   * Partitions whose traffic stopped keep progress that no later batch will checkpoint: checkpoint them once the
+   * interval has passed and commit their offset outside a batch, so lag reads zero and a restart replays nothing.
+   */
+  private async checkpointIdle(intervalMs: number): Promise<void> {
+    const sub = this.sub;
+    if (!sub) return;
+    for (const [partition, state] of this.partitions) {
+      if (state.sinceCheckpoint === 0 || Date.now() - state.lastCheckpointAt < intervalMs) continue;
+      try {
+        await this.locked(partition, async () => {
+          if (this.partitions.get(partition) !== state || state.sinceCheckpoint === 0) return;
+          await this.checkpoint(partition, state);
+          if (await sub.commit(TOPICS.calls, partition, state.nextOffset)) idleCommits.inc();
+        });
+      } catch (err) {
+        // the store is down: the next batch or tick tries again
+        this.opts.logger.warn({ partition, err: (err as Error).message }, 'idle checkpoint failed');
+      }
+    }
   }
 
   private async load(partition: number): Promise<PartitionState> {
@@ -109,6 +169,7 @@ export class Correlator {
       restored: raw !== null && raw !== undefined,
       sinceCheckpoint: 0,
       lastCheckpointAt: Date.now(),
+      pending: { alerts: [], windows: [] },
     };
     this.partitions.set(partition, state);
     return state;
@@ -157,22 +218,9 @@ export class Correlator {
         if (last >= state.nextOffset) state.nextOffset = last + 1;
         state.sinceCheckpoint += n;
         const out = state.shard.drain();
-        await inSpan(
-          'meshward.detect.publish',
-          { alerts: out.alerts.length, windows: out.windows.length },
-          async () => {
-            if (out.alerts.length > 0) {
-              await state.evidence.save(this.opts.store, out.alerts);
-              await this.opts.bus.publish(
-                TOPICS.alerts,
-                out.alerts.map((a) => ({ key: a.id, value: JSON.stringify(a) })),
-              );
-              alertsOut.inc(out.alerts.length);
-              this.opts.onAlerts?.(out.alerts);
-            }
-            if (out.windows.length > 0) await this.writer.write(out.windows);
-          },
-        );
+        state.pending.alerts.push(...out.alerts);
+        state.pending.windows.push(...out.windows);
+        await this.flushPending(state);
         seriesGauge.set({ partition: String(batch.partition) }, state.shard.stats().series);
         const due =
           state.sinceCheckpoint >= (this.opts.checkpointRecords ?? 50_000) ||
@@ -185,7 +233,36 @@ export class Correlator {
     );
   }
 
+  /** publishes and stores the partition's pending output; what fails stays pending for the next attempt */
+  private async flushPending(state: PartitionState): Promise<void> {
+    const { pending } = state;
+    if (pending.alerts.length === 0 && pending.windows.length === 0) return;
+    await inSpan(
+      'meshward.detect.publish',
+      { alerts: pending.alerts.length, windows: pending.windows.length },
+      async () => {
+        if (pending.alerts.length > 0) {
+          const alerts = pending.alerts;
+          await state.evidence.save(this.opts.store, alerts);
+          await this.opts.bus.publish(
+            TOPICS.alerts,
+            alerts.map((a) => ({ key: a.id, value: JSON.stringify(a) })),
+          );
+          pending.alerts = [];
+          alertsOut.inc(alerts.length);
+          this.opts.onAlerts?.(alerts);
+        }
+        if (pending.windows.length > 0) {
+          await this.writer.write(pending.windows);
+          pending.windows = [];
+        }
+      },
+    );
+  }
+
   private async checkpoint(partition: number, state: PartitionState): Promise<void> {
+    // a checkpoint covers the records behind the pending output: that output must be out first
+    await this.flushPending(state);
     await this.writeDocuments(state);
     const key = checkpointKey(this.groupId, TOPICS.calls, partition);
     // a late revoke (Kafka calls it after the rejoin) must not overwrite a newer owner's checkpoint
@@ -232,6 +309,7 @@ export class Correlator {
   /** checkpoints every partition, then stops consuming; safe to call twice */
   async close(): Promise<void> {
     if (this.lagTimer) clearInterval(this.lagTimer);
+    if (this.idleTimer) clearInterval(this.idleTimer);
     const sub = this.sub;
     this.sub = undefined;
     if (!sub) return;

@@ -10,11 +10,17 @@ import { topicSinkFactory } from './topic/factory.js';
 import { webhookSinkFactory } from './webhook/factory.js';
 
 export const ALERTS_DLQ = 'meshward.alerts.dlq';
-const FACTORIES: SinkFactory<never>[] = [webhookSinkFactory, cefSyslogSinkFactory, topicSinkFactory] as SinkFactory<never>[];
+const FACTORIES: SinkFactory<never>[] = [
+  webhookSinkFactory,
+  cefSyslogSinkFactory,
+  topicSinkFactory,
+] as SinkFactory<never>[];
 
 const delivered = counter('meshward_sink_delivered_total', 'alert changes delivered by a sink', ['sink']);
 const retried = counter('meshward_sink_retries_total', 'sink delivery retries', ['sink']);
-const deadLettered = counter('meshward_sink_dead_letters_total', 'alert changes a sink gave up on (sent to the DLQ)', ['sink']);
+const deadLettered = counter('meshward_sink_dead_letters_total', 'alert changes a sink gave up on (sent to the DLQ)', [
+  'sink',
+]);
 
 export interface CompiledSink {
   name: string;
@@ -26,10 +32,15 @@ export function compileSinks(section: Record<string, unknown> | undefined): Comp
   return Object.entries(section ?? {}).map(([name, raw]) => {
     const type = name.split('/')[0];
     const factory = FACTORIES.find((f) => f.type === type);
-    if (!factory) throw mwError('CONFIG_INVALID', `/sinks/${name}: unknown sink type ${type} (known: ${FACTORIES.map((f) => f.type).join(', ')})`);
+    if (!factory)
+      throw mwError(
+        'CONFIG_INVALID',
+        `/sinks/${name}: unknown sink type ${type} (known: ${FACTORIES.map((f) => f.type).join(', ')})`,
+      );
     const config = Value.Default(factory.configSchema, { ...(raw as object) });
     const errors = [...Value.Errors(factory.configSchema, config)].slice(0, 5);
-    if (errors.length > 0) throw mwError('CONFIG_INVALID', errors.map((e) => `/sinks/${name}${e.path}: ${e.message}`).join('; '));
+    if (errors.length > 0)
+      throw mwError('CONFIG_INVALID', errors.map((e) => `/sinks/${name}${e.path}: ${e.message}`).join('; '));
     return { name, create: (bus, logger) => factory.create(config as never, { bus, logger }) };
   });
 }
@@ -45,7 +56,12 @@ export interface SinkRunnerOptions {
  * dead-letter (topic `meshward.alerts.dlq`, with the sink, the error and the alert) when it keeps failing, so one
  * broken SIEM never stalls the others or loses the record of what it missed.
  */
-export async function runSink(bus: Bus, logger: Logger, compiled: CompiledSink, opts: SinkRunnerOptions = {}): Promise<Subscription & { sink: AlertSink }> {
+export async function runSink(
+  bus: Bus,
+  logger: Logger,
+  compiled: CompiledSink,
+  opts: SinkRunnerOptions = {},
+): Promise<Subscription & { sink: AlertSink }> {
   const sink = compiled.create(bus, logger);
   const attempts = opts.attempts ?? 5;
   const base = opts.baseDelayMs ?? 200;
@@ -81,8 +97,21 @@ export async function runSink(bus: Bus, logger: Logger, compiled: CompiledSink, 
         }
         if (lastErr) {
           deadLettered.inc({ sink: compiled.name });
-          logger.warn({ sink: compiled.name, alertId: a.id, err: (lastErr as Error).message }, 'sink gave up; alert sent to the dead-letter topic');
-          await bus.publish(ALERTS_DLQ, [{ key: a.id, value: JSON.stringify({ sink: compiled.name, error: (lastErr as Error).message, alert: a, ts: Date.now() }) }]);
+          logger.warn(
+            { sink: compiled.name, alertId: a.id, err: (lastErr as Error).message },
+            'sink gave up; alert sent to the dead-letter topic',
+          );
+          await bus.publish(ALERTS_DLQ, [
+            {
+              key: a.id,
+              value: JSON.stringify({
+                sink: compiled.name,
+                error: (lastErr as Error).message,
+                alert: a,
+                ts: Date.now(),
+              }),
+            },
+          ]);
         }
       }
     },
@@ -90,6 +119,7 @@ export async function runSink(bus: Bus, logger: Logger, compiled: CompiledSink, 
   return {
     sink,
     lag: () => sub.lag(),
+    commit: (topic, partition, offset) => sub.commit(topic, partition, offset),
     close: async () => {
       await sub.close();
       await sink.close?.();

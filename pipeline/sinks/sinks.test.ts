@@ -66,9 +66,24 @@ async function httpReceiver(status: () => number) {
 describe('alert formats', () => {
   it('OCSF Detection Finding carries class, severity, status, times and an API activity evidence', () => {
     const f = toOcsf(alert);
-    expect(f).toMatchObject({ class_uid: 2004, category_uid: 2, type_uid: 200401, severity_id: 4, status_id: 1, time: alert.updatedAt });
-    expect(f.finding_info).toMatchObject({ uid: 'alr_test1', types: ['enumeration'], first_seen_time: alert.firstSeen });
-    expect(f.evidences[0]).toMatchObject({ api: { operation: 'GET /v1/orders/{id}', service: { name: 'orders' } }, http_request: { http_method: 'GET', url: { path: '/v1/orders/{id}' } }, actor: { user: { uid: 'mallory|x=1' } } });
+    expect(f).toMatchObject({
+      class_uid: 2004,
+      category_uid: 2,
+      type_uid: 200401,
+      severity_id: 4,
+      status_id: 1,
+      time: alert.updatedAt,
+    });
+    expect(f.finding_info).toMatchObject({
+      uid: 'alr_test1',
+      types: ['enumeration'],
+      first_seen_time: alert.firstSeen,
+    });
+    expect(f.evidences[0]).toMatchObject({
+      api: { operation: 'GET /v1/orders/{id}', service: { name: 'orders' } },
+      http_request: { http_method: 'GET', url: { path: '/v1/orders/{id}' } },
+      actor: { user: { uid: 'mallory|x=1' } },
+    });
     expect(toOcsf({ ...alert, state: 'resolved', count: 3 })).toMatchObject({ activity_id: 3, status_id: 4 });
   });
 
@@ -88,7 +103,10 @@ describe('sinks against real receivers on loopback', () => {
     const slack = await httpReceiver(() => 200);
     const dir = mkdtempSync(join(tmpdir(), 'mw-sink-'));
     writeFileSync(join(dir, 'secret'), 'shh-its-a-secret\n');
-    const sinks = compileSinks({ 'webhook/soc': { url: json.url, secret_file: join(dir, 'secret') }, 'webhook/slack': { url: slack.url, format: 'slack' } });
+    const sinks = compileSinks({
+      'webhook/soc': { url: json.url, secret_file: join(dir, 'secret') },
+      'webhook/slack': { url: slack.url, format: 'slack' },
+    });
     for (const s of sinks) {
       const sub = await runSink(bus, silentLogger, s);
       closers.push(() => sub.close());
@@ -110,7 +128,11 @@ describe('sinks against real receivers on loopback', () => {
     const flaky = await httpReceiver(() => (++calls <= 2 ? 503 : 200));
     const down = await httpReceiver(() => 500);
     const dlq: { sink: string; alert: Alert }[] = [];
-    await bus.subscribe({ groupId: 'dlq', topics: [ALERTS_DLQ], onBatch: async (b) => void dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()))) });
+    await bus.subscribe({
+      groupId: 'dlq',
+      topics: [ALERTS_DLQ],
+      onBatch: async (b) => void dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
+    });
     for (const s of compileSinks({ 'webhook/flaky': { url: flaky.url }, 'webhook/down': { url: down.url } })) {
       const sub = await runSink(bus, silentLogger, s, { attempts: 3, baseDelayMs: 5 });
       closers.push(() => sub.close());
@@ -153,7 +175,11 @@ describe('sinks against real receivers on loopback', () => {
     const bus = new MemoryBus();
     closers.push(() => bus.close());
     const got: string[] = [];
-    await bus.subscribe({ groupId: 'siem', topics: ['siem.findings'], onBatch: async (b) => void got.push(...b.messages.map((m) => m.value.toString())) });
+    await bus.subscribe({
+      groupId: 'siem',
+      topics: ['siem.findings'],
+      onBatch: async (b) => void got.push(...b.messages.map((m) => m.value.toString())),
+    });
     const [s] = compileSinks({ topic: { topic: 'siem.findings' } });
     const sub = await runSink(bus, silentLogger, s);
     closers.push(() => sub.close());

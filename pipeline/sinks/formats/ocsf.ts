@@ -33,7 +33,11 @@ export interface OcsfDetectionFinding {
 }
 
 const SEVERITY_ID: Record<Severity, number> = { info: 1, low: 2, medium: 3, high: 4, critical: 5 };
-const STATUS: Record<Alert['state'], [number, string]> = { open: [1, 'New'], acknowledged: [2, 'In Progress'], resolved: [4, 'Resolved'] };
+const STATUS: Record<Alert['state'], [number, string]> = {
+  open: [1, 'New'],
+  acknowledged: [2, 'In Progress'],
+  resolved: [4, 'Resolved'],
+};
 /** OCSF observable type ids: IP Address 2, User Name 4, Other 99 */
 const OBSERVABLE_TYPE: Record<string, number> = { ip: 2, user: 4 };
 
@@ -68,20 +72,39 @@ export function toOcsf(a: Alert, version = '0.1.0'): OcsfDetectionFinding {
     status,
     time: a.updatedAt,
     message: a.summary,
-    metadata: { version: '1.1.0', product: { name: 'meshward', vendor_name: 'meshward', version }, uid: `${a.id}:${a.count}:${a.state}` },
+    metadata: {
+      version: '1.1.0',
+      product: { name: 'meshward', vendor_name: 'meshward', version },
+      uid: `${a.id}:${a.count}:${a.state}`,
+    },
     finding_info: {
       uid: a.id,
       title: `${a.kind.replace(/_/g, ' ')} on ${a.service}${a.endpoint ? ` ${a.endpoint}` : ''}`,
-      desc: [a.summary, a.expected ? `expected ${a.expected}` : '', a.observed ? `observed ${a.observed}` : ''].filter(Boolean).join('; '),
+      desc: [a.summary, a.expected ? `expected ${a.expected}` : '', a.observed ? `observed ${a.observed}` : '']
+        .filter(Boolean)
+        .join('; '),
       types: [a.kind],
       created_time: a.firstSeen,
       first_seen_time: a.firstSeen,
       last_seen_time: a.lastSeen,
       modified_time: a.updatedAt,
     },
-    resources: [{ name: a.service, type: 'service' }, ...(a.endpoint ? [{ name: a.endpoint, type: 'api_endpoint' }] : [])],
+    resources: [
+      { name: a.service, type: 'service' },
+      ...(a.endpoint ? [{ name: a.endpoint, type: 'api_endpoint' }] : []),
+    ],
     evidences: [evidence],
-    ...(a.subject ? { observables: [{ name: `subject.${a.subject.type}`, type_id: OBSERVABLE_TYPE[a.subject.type] ?? 99, value: a.subject.value }] } : {}),
+    ...(a.subject
+      ? {
+          observables: [
+            {
+              name: `subject.${a.subject.type}`,
+              type_id: OBSERVABLE_TYPE[a.subject.type] ?? 99,
+              value: a.subject.value,
+            },
+          ],
+        }
+      : {}),
     unmapped: { meshward_kind: a.kind, count: a.count, labels: a.labels ?? {} },
   };
 }

@@ -12,7 +12,10 @@ export const WebhookSinkConfig = Type.Object(
     bearer_token_file: Type.Optional(Type.String()),
     timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
     /** only alerts at or above this severity */
-    min_severity: Type.Union(['info', 'low', 'medium', 'high', 'critical'].map((s) => Type.Literal(s)), { default: 'info' }),
+    min_severity: Type.Union(
+      ['info', 'low', 'medium', 'high', 'critical'].map((s) => Type.Literal(s)),
+      { default: 'info' },
+    ),
   },
   { additionalProperties: false },
 );

@@ -7,11 +7,22 @@ import type { AlertSink } from '../sink.js';
 import type { WebhookSinkConfig } from './config.js';
 
 const RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
-const EMOJI: Record<Severity, string> = { info: ':information_source:', low: ':large_blue_circle:', medium: ':large_yellow_circle:', high: ':red_circle:', critical: ':rotating_light:' };
+const EMOJI: Record<Severity, string> = {
+  info: ':information_source:',
+  low: ':large_blue_circle:',
+  medium: ':large_yellow_circle:',
+  high: ':red_circle:',
+  critical: ':rotating_light:',
+};
 
 export function slackMessage(a: Alert): Record<string, unknown> {
   const title = `${EMOJI[a.severity]} *${a.severity.toUpperCase()}* ${a.kind.replace(/_/g, ' ')} on \`${a.service}\`${a.endpoint ? ` \`${a.endpoint}\`` : ''} (${a.state})`;
-  const lines = [a.summary, a.expected ? `expected: ${a.expected}` : '', a.subject ? `subject: ${a.subject.type} \`${a.subject.value}\`` : '', `alert \`${a.id}\` · fired ${a.count}×`].filter(Boolean);
+  const lines = [
+    a.summary,
+    a.expected ? `expected: ${a.expected}` : '',
+    a.subject ? `subject: ${a.subject.type} \`${a.subject.value}\`` : '',
+    `alert \`${a.id}\` · fired ${a.count}×`,
+  ].filter(Boolean);
   return {
     text: `${title}\n${a.summary}`,
     blocks: [
@@ -43,11 +54,17 @@ export class WebhookSink implements AlertSink {
       if (RANK[a.severity] < RANK[this.config.min_severity as Severity]) continue;
       const payload = JSON.stringify(this.body(a));
       const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'meshward' };
-      if (this.secret) headers['x-meshward-signature'] = `sha256=${createHmac('sha256', this.secret).update(payload).digest('hex')}`;
+      if (this.secret)
+        headers['x-meshward-signature'] = `sha256=${createHmac('sha256', this.secret).update(payload).digest('hex')}`;
       if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
       let res: Response;
       try {
-        res = await fetch(this.config.url, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(this.config.timeout_ms) });
+        res = await fetch(this.config.url, {
+          method: 'POST',
+          headers,
+          body: payload,
+          signal: AbortSignal.timeout(this.config.timeout_ms),
+        });
       } catch (err) {
         throw mwError('SINK_FAILED', `webhook unreachable: ${(err as Error).message}`);
       }
