@@ -163,10 +163,26 @@ describe.concurrent('KafkaBus against the mock cluster', () => {
 
     const b = await member('b');
     subs.push(a);
-    const bAssign = await until('b assigned', () => events.find((e) => e.who === 'b' && e.what === 'assign'));
-    const aRevoke = await until('a revoked', () => events.find((e) => e.who === 'a' && e.what === 'revoke'));
-    expect(aRevoke.tps).toEqual(bAssign.tps);
-    expect(bAssign.tps.length).toBe(2);
+    // what each member holds, from its own callbacks (a loaded machine may rebalance more than once)
+    const holding = (who: string) => {
+      const held = new Set<string>();
+      for (const e of events.filter((x) => x.who === who)) {
+        for (const tp of e.tps) {
+          if (e.what === 'assign') held.add(tp);
+          else held.delete(tp);
+        }
+      }
+      return held;
+    };
+    await until('a and b hold two partitions each, none twice', () => {
+      const ha = holding('a');
+      const hb = holding('b');
+      const all = new Set([...ha, ...hb]);
+      return ha.size === 2 && hb.size === 2 && all.size === 4 ? true : undefined;
+    });
+    // what b was given, a gave up
+    const aRevoked = new Set(events.filter((e) => e.who === 'a' && e.what === 'revoke').flatMap((e) => e.tps));
+    for (const tp of holding('b')) expect(aRevoked.has(tp)).toBe(true);
 
     // both members now consume their half
     const keys = Array.from({ length: 16 }, (_, i) => `svc-${i}`);
@@ -180,11 +196,13 @@ describe.concurrent('KafkaBus against the mock cluster', () => {
     expect(seen.a + seen.b).toBe(16);
 
     // b leaves: it revokes its partitions first, then a gets them back
+    const bHeld = [...holding('b')].sort();
     events.length = 0;
     await b.close();
-    expect(events[0]).toEqual({ who: 'b', what: 'revoke', tps: bAssign.tps });
-    const back = await until('a reassigned', () => events.find((e) => e.who === 'a' && e.what === 'assign'));
-    expect(back.tps).toEqual(bAssign.tps);
+    expect(events[0]).toEqual({ who: 'b', what: 'revoke', tps: bHeld });
+    await until("a takes b's partitions back", () => (holding('a').size === 2 ? true : undefined));
+    const back = events.filter((e) => e.who === 'a' && e.what === 'assign').flatMap((e) => e.tps);
+    expect(back.sort()).toEqual(bHeld);
   });
 
   it('redelivers a batch whose onBatch threw, commits once it succeeds; lag shows the backlog', async ({ expect }) => {
@@ -311,16 +329,17 @@ describe.concurrent('KafkaBus against the mock cluster', () => {
           for (const m of b.messages) got.push(m.value.toString());
         },
       });
-      expect(await crashes()).toBe(before + 1);
+      // (a loaded machine can add crashes of its own, e.g. request timeouts: count at least the injected ones)
+      expect(await crashes()).toBeGreaterThanOrEqual(before + 1);
       await bus.publish('faults', [{ key: 'a', value: 'one' }]);
       await until('first message', () => got.includes('one'));
+      const afterJoin = await crashes();
 
       // Fetch (api key 1) failing the same way crashes the running consumer; it rejoins by itself
       await mock.pushRequestErrors(1, 1, 42);
-      await until('crash seen', async () => (await crashes()) >= before + 2);
+      await until('crash seen', async () => (await crashes()) >= afterJoin + 1);
       await bus.publish('faults', [{ key: 'a', value: 'two' }]);
       await until('message after the crash', () => got.includes('two'), 15_000);
-      expect(await crashes()).toBe(before + 2);
       await sub.close();
     } finally {
       await bus.close();

@@ -1,11 +1,12 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
-import { type KafkaMock, startKafkaMock } from '../harness/kafka.js';
+import type { KafkaMock } from '../harness/kafka.js';
+import { startKafkaRedis } from '../harness/kafka-redis.js';
 import { startRole, writeConfig } from '../harness/meshward.js';
 import { type PostAnswer, postAll, postOnce, servicePoints, tails, waitFor } from '../harness/pipeline-client.js';
 import type { Child } from '../harness/processes.js';
-import { type RedisServer, startRedis } from '../harness/redis.js';
+import type { RedisServer } from '../harness/redis.js';
 
 const SENSOR_TOKEN = 'faults-sensor-token-0123456789';
 const API_KEY = 'faults-viewer-key-0123456789';
@@ -65,41 +66,20 @@ describe('faults: Kafka outage, Redis outage, collector killed mid-ingest', () =
   let collectorUrl: string;
 
   beforeAll(async () => {
-    [kafka, redis] = await Promise.all([
-      startKafkaMock({
-        brokers: 3,
-        topics: [
-          { name: 'meshward.calls', partitions: 4 },
-          { name: 'meshward.alerts', partitions: 2 },
-          { name: 'meshward.calls.dlq', partitions: 1 },
-          { name: 'meshward.decisions', partitions: 1 },
-        ],
-      }),
-      startRedis(),
-    ]);
+    const engines = await startKafkaRedis({ extraTopics: [{ name: 'meshward.decisions', partitions: 1 }] });
+    ({ kafka, redis } = engines);
     config = writeConfig({
       log_level: 'warn',
-      bus: {
-        kind: 'kafka',
-        kafka: {
-          brokers: kafka.bootstrap,
-          idempotent: false,
-          compression: 'gzip',
-          session_timeout_ms: 2500,
-          heartbeat_interval_ms: 200,
-          rebalance_timeout_ms: 3000,
-          max_wait_time_ms: 100,
-          // fail fast during an outage: a short publish deadline, a small bounded buffer, few retries
-          publish_timeout_ms: 2000,
-          max_pending_messages: MAX_PENDING,
-          retries: 2,
-          retry_initial_ms: 100,
-          retry_max_ms: 500,
-          connection_timeout_ms: 500,
-          request_timeout_ms: 2000,
-        },
-      },
-      store: { kind: 'redis', url: redis.url },
+      // fail fast during an outage: a short publish deadline, a small bounded buffer, few retries
+      ...engines.sections({
+        publish_timeout_ms: 2000,
+        max_pending_messages: MAX_PENDING,
+        retries: 2,
+        retry_initial_ms: 100,
+        retry_max_ms: 500,
+        connection_timeout_ms: 500,
+        request_timeout_ms: 2000,
+      }),
       collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 'faults', token: SENSOR_TOKEN }] },
       api: { listen: '127.0.0.1:0', api_keys: [{ name: 'faults', role: 'viewer', key: API_KEY }] },
       // a window stays open 10 minutes for late records: batches that arrive out of order still count

@@ -3,7 +3,7 @@ import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { replay } from '../../pipeline/correlator/replay.js';
 import { simulate } from '../../pipeline/simulate/simulate.js';
-import { type KafkaMock, startKafkaMock } from '../harness/kafka.js';
+import { type KafkaRedis, startKafkaRedis } from '../harness/kafka-redis.js';
 import { startRole, writeConfig } from '../harness/meshward.js';
 import {
   alertsFromApi,
@@ -15,7 +15,6 @@ import {
   waitFor,
 } from '../harness/pipeline-client.js';
 import type { Child } from '../harness/processes.js';
-import { type RedisServer, startRedis } from '../harness/redis.js';
 
 const SENSOR_TOKEN = 'scale-sensor-token-0123456789';
 const API_KEY = 'scale-viewer-key-0123456789';
@@ -29,8 +28,7 @@ const ALL = Array.from({ length: PARTITIONS }, (_, i) => i);
  * seen everything once: the alerts equal an offline replay, and every record is counted in exactly one RED window.
  */
 describe('scale-out: two correlators in one consumer group, one stops mid-stream', () => {
-  let kafka: KafkaMock;
-  let redis: RedisServer;
+  let engines: KafkaRedis | undefined;
   const children: Child[] = [];
   let config: string;
 
@@ -44,33 +42,10 @@ describe('scale-out: two correlators in one consumer group, one stops mid-stream
   }).records;
 
   beforeAll(async () => {
-    [kafka, redis] = await Promise.all([
-      startKafkaMock({
-        brokers: 3,
-        topics: [
-          { name: 'meshward.calls', partitions: PARTITIONS },
-          { name: 'meshward.alerts', partitions: 2 },
-          { name: 'meshward.calls.dlq', partitions: 1 },
-        ],
-      }),
-      startRedis(),
-    ]);
+    engines = await startKafkaRedis({ callsPartitions: PARTITIONS });
     config = writeConfig({
       log_level: 'warn',
-      bus: {
-        kind: 'kafka',
-        kafka: {
-          brokers: kafka.bootstrap,
-          idempotent: false,
-          // the mock cluster keeps at most 5 MiB per partition; gzip keeps this run's records within it
-          compression: 'gzip',
-          session_timeout_ms: 2500,
-          heartbeat_interval_ms: 200,
-          rebalance_timeout_ms: 3000,
-          max_wait_time_ms: 100,
-        },
-      },
-      store: { kind: 'redis', url: redis.url },
+      ...engines.sections(),
       collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 'scale', token: SENSOR_TOKEN }] },
       api: { listen: '127.0.0.1:0', api_keys: [{ name: 'scale', role: 'viewer', key: API_KEY }] },
       correlator: { checkpoint_interval_ms: 300 },
@@ -79,7 +54,7 @@ describe('scale-out: two correlators in one consumer group, one stops mid-stream
 
   afterAll(async () => {
     await Promise.allSettled(children.map((c) => c.stop(3000)));
-    await Promise.allSettled([kafka?.stop(), redis?.stop()]);
+    await engines?.stop();
   });
 
   const startCorrelator = async () => {
@@ -126,7 +101,7 @@ describe('scale-out: two correlators in one consumer group, one stops mid-stream
 
     // both members work: each has processed (and checkpointed) records of the partitions it owns
     const { Kafka, logLevel } = await import('kafkajs');
-    const admin = new Kafka({ brokers: kafka.bootstrap, logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({ brokers: engines!.kafka.bootstrap, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     try {
       const ends = await admin.fetchTopicOffsets('meshward.calls');

@@ -7,10 +7,9 @@ import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { simulate } from '../../pipeline/simulate/simulate.js';
 import { replay } from '../../pipeline/correlator/replay.js';
-import { type KafkaMock, startKafkaMock } from '../harness/kafka.js';
+import { type KafkaRedis, startKafkaRedis } from '../harness/kafka-redis.js';
 import { cliPath, startRole, writeConfig } from '../harness/meshward.js';
 import type { Child } from '../harness/processes.js';
-import { type RedisServer, startRedis } from '../harness/redis.js';
 
 const SENSOR_TOKEN = 'e2e-sensor-token-0123456789';
 const API_KEY = 'e2e-viewer-key-0123456789';
@@ -21,8 +20,7 @@ const API_KEY = 'e2e-viewer-key-0123456789';
  * SIGKILLed mid-stream and restarted: the alerts must equal an offline replay of the same records, none duplicated.
  */
 describe('spine: collector → Kafka → correlator → alerts → API', () => {
-  let kafka: KafkaMock;
-  let redis: RedisServer;
+  let engines: KafkaRedis | undefined;
   const children: Child[] = [];
   let config: string;
 
@@ -37,33 +35,10 @@ describe('spine: collector → Kafka → correlator → alerts → API', () => {
   }).records;
 
   beforeAll(async () => {
-    [kafka, redis] = await Promise.all([
-      startKafkaMock({
-        brokers: 3,
-        topics: [
-          { name: 'meshward.calls', partitions: 4 },
-          { name: 'meshward.alerts', partitions: 2 },
-          { name: 'meshward.calls.dlq', partitions: 1 },
-        ],
-      }),
-      startRedis(),
-    ]);
+    engines = await startKafkaRedis({ callsPartitions: 4 });
     config = writeConfig({
       log_level: 'warn',
-      bus: {
-        kind: 'kafka',
-        kafka: {
-          brokers: kafka.bootstrap,
-          idempotent: false,
-          // the mock cluster keeps at most 5 MiB per partition; gzip keeps this run's 31 MB of records within it
-          compression: 'gzip',
-          session_timeout_ms: 2500,
-          heartbeat_interval_ms: 200,
-          rebalance_timeout_ms: 3000,
-          max_wait_time_ms: 100,
-        },
-      },
-      store: { kind: 'redis', url: redis.url },
+      ...engines.sections(),
       collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 'e2e', token: SENSOR_TOKEN }] },
       api: { listen: '127.0.0.1:0', api_keys: [{ name: 'e2e', role: 'viewer', key: API_KEY }] },
       correlator: { checkpoint_interval_ms: 300 },
@@ -72,7 +47,7 @@ describe('spine: collector → Kafka → correlator → alerts → API', () => {
 
   afterAll(async () => {
     await Promise.allSettled(children.map((c) => c.stop(3000)));
-    await Promise.allSettled([kafka?.stop(), redis?.stop()]);
+    await engines?.stop();
   });
 
   async function post(url: string, batch: ApiCallRecord[]) {
