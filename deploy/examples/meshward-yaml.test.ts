@@ -45,6 +45,7 @@ describe('deploy/examples/meshward.yaml', () => {
       /\/actions\/expiry_interval_ms/,
     );
     expect(() => actionSettings({})).toThrow(/policy_file/);
+    expect(() => actionSettings({ policy_file: 'p.yaml', polcy_fle: 'q.yaml' })).toThrow(/\/actions\/polcy_fle/);
     expect(() => createAdapters({ 'gateways/haproxy': { socket: 3 } }, { logger: silentLogger })).toThrow(
       /gateways\/haproxy/,
     );

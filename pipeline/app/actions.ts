@@ -13,15 +13,19 @@ import { mwError } from '../core/errors.js';
 import type { RoleDeps } from './roles.js';
 
 /** the `actions:` keys that are not adapters (adapters are `idp/…` and `gateways/…`) */
-export const ActionsSettingsSchema = Type.Composite([
-  EngineConfigSchema,
-  Type.Object({
-    /** the standalone `actions` role serves the decisions API here */
-    listen: Type.String({ default: '127.0.0.1:7072', pattern: '^[^\\s]+:\\d{1,5}$' }),
-    /** consumer group on the alerts topic */
-    group_id: Type.String({ default: 'meshward-actions', minLength: 1 }),
-  }),
-]);
+export const ActionsSettingsSchema = Type.Composite(
+  [
+    EngineConfigSchema,
+    Type.Object({
+      /** the standalone `actions` role serves the decisions API here */
+      listen: Type.String({ default: '127.0.0.1:7072', pattern: '^[^\\s]+:\\d{1,5}$' }),
+      /** consumer group on the alerts topic */
+      group_id: Type.String({ default: 'meshward-actions', minLength: 1 }),
+    }),
+  ],
+  // a misspelt key is an error, not a silently ignored setting
+  { additionalProperties: false },
+);
 
 export interface RunningActions {
   engine: PolicyEngine;
