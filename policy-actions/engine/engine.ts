@@ -38,6 +38,8 @@ export interface PolicyEngine {
   enforced(): Promise<Decision[]>;
   /** expire (and revert) every decision due at `now`; returns how many expired */
   expireDue(now?: number): Promise<number>;
+  /** finish applies cut off by a crash (started more than resume_after_ms ago); returns how many were resumed */
+  resumeDue(now?: number): Promise<number>;
   subscribe(listener: (change: DecisionChange) => void): () => void;
   readonly audit: AuditLog;
   /** stop the expiry timer and wait for in-flight work; safe twice. Adapters are closed by their owner. */
@@ -76,6 +78,10 @@ const K = {
   dec: (id: string) => `pa:dec:${id}`,
   created: 'pa:idx:created',
   until: 'pa:idx:until',
+  /** decisions whose apply has started and not finished, scored by when it started */
+  applying: 'pa:idx:applying',
+  /** one resume per interrupted apply, whichever engine (or replay) gets there first */
+  resume: (id: string, applyingAt: number) => `pa:resume:${id}:${applyingAt}`,
   subject: (scope: string, value: string) => `pa:subj:${scope}:${value}`,
   rate: (minute: number) => `pa:rate:${minute}`,
   trip: (minute: number) => `pa:trip:${minute}`,
@@ -288,6 +294,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
     }
     if (failed.length > 0 && rec.applied.length === 0) {
       await transition(rec, 'failed');
+      await store.zrem(K.applying, d.id);
       await writeAudit({
         actor: 'system',
         action: 'failed',
@@ -299,7 +306,34 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
       decisionsTotal.inc({ type: d.type, state: 'failed' });
     } else {
       await save(rec);
+      await store.zrem(K.applying, d.id);
     }
+  }
+
+  /**
+   * Finish an apply an engine started and did not finish (it died between deciding and enforcing): adapters are
+   * idempotent. Call under the decision's lock with a fresh record; false when not due or another engine claimed it.
+   */
+  async function resumeApply(rec: DecisionRecord): Promise<boolean> {
+    const startedAt = rec.applyingAt ?? 0;
+    if (!rec.applying || rec.decision.state !== 'active' || clock() - startedAt <= cfg.resume_after_ms) return false;
+    // the claim outlives the race between engines that read the same stale record; an engine that dies holding it
+    // leaves the record stale, so the apply is resumed again once the claim has expired
+    if (!(await store.setIfAbsent(K.resume(rec.decision.id, startedAt), '1', cfg.resume_after_ms + 10_000)))
+      return false;
+    await writeAudit({
+      actor: 'system',
+      action: 'apply_resumed',
+      decisionId: rec.decision.id,
+      alertId: rec.decision.alertId,
+      outcome: 'ok',
+      detail: `resuming an apply started at ${new Date(startedAt).toISOString()}`,
+    });
+    rec.applyingAt = clock();
+    await store.zadd(K.applying, rec.applyingAt, rec.decision.id);
+    await save(rec);
+    await applyAll(rec);
+    return true;
   }
 
   async function revertAll(rec: DecisionRecord): Promise<void> {
@@ -334,21 +368,8 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
     return withLock(id, async () => {
       const existing = await load(id);
       if (existing) {
-        const stale = clock() - (existing.applyingAt ?? 0) > cfg.resume_after_ms;
-        if (existing.applying && existing.decision.state === 'active' && stale) {
-          // an engine died between deciding and enforcing: finish the job (adapters are idempotent)
-          await writeAudit({
-            actor: 'system',
-            action: 'apply_resumed',
-            decisionId: id,
-            alertId: alert.id,
-            outcome: 'ok',
-            detail: `resuming an apply started at ${new Date(existing.applyingAt ?? 0).toISOString()}`,
-          });
-          existing.applyingAt = clock();
-          await save(existing);
-          await applyAll(existing);
-        }
+        // a replay of an alert whose apply an engine did not finish: resume it once it is stale (else resumeDue will)
+        await resumeApply(existing);
         return existing.decision;
       }
       if (policy.allowlisted(target!.scope, target!.value)) {
@@ -434,6 +455,8 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
         applying: state === 'active' && !rule.dryRun,
         applyingAt: now,
       };
+      // indexed before the record exists, so a crash right after creating it still leaves it for resumeDue
+      if (rec.applying) await store.zadd(K.applying, now, id);
       if (!(await store.setIfAbsent(K.dec(id), JSON.stringify(rec)))) {
         return (await load(id))?.decision ?? null;
       }
@@ -496,6 +519,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
         const now = clock();
         rec.applying = !rec.decision.simulated;
         rec.applyingAt = now;
+        if (rec.applying) await store.zadd(K.applying, now, id);
         await transition(rec, 'active', { until: now + rec.ttlMs });
         await writeAudit({
           actor,
@@ -606,6 +630,23 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
       return n;
     },
 
+    async resumeDue(now = clock()) {
+      const ids = await store.zrange(K.applying, 0, now - cfg.resume_after_ms, { limit: 100 });
+      let n = 0;
+      for (const id of ids) {
+        await withLock(id, async () => {
+          const rec = await load(id);
+          // finished, lifted, or never created (crash between indexing and creating): nothing left to resume
+          if (!rec?.applying || rec.decision.state !== 'active') {
+            await store.zrem(K.applying, id);
+            return;
+          }
+          if (await resumeApply(rec)) n++;
+        });
+      }
+      return n;
+    },
+
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -628,6 +669,8 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
       engine
         .expireDue()
         .catch((err) => logger.error({ err }, 'decision expiry failed'))
+        .then(() => engine.resumeDue())
+        .catch((err) => logger.error({ err }, 'resuming interrupted applies failed'))
         .finally(() => {
           running = false;
         });

@@ -25,11 +25,21 @@ const READY: Record<string, RegExp> = {
   correlator: /correlator started/,
   api: /analyst API listening on (\S+)/,
   start: /analyst API(?: and console)?:\s+(\S+)/,
+  actions: /decisions API listening on (\S+)/,
 };
 
 /** runs `meshward <role> -c <config>` and waits until it says it is ready */
-export async function startRole(role: keyof typeof READY, config: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<{ child: Child; url?: string }> {
-  const child = spawnNode(cliPath(), { args: [role, '-c', config, ...extraArgs], name: `meshward-${role}`, env: { MESHWARD_LOG_LEVEL: 'warn', ...env } });
+export async function startRole(
+  role: keyof typeof READY,
+  config: string,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ child: Child; url?: string }> {
+  const child = spawnNode(cliPath(), {
+    args: [role, '-c', config, ...extraArgs],
+    name: `meshward-${role}`,
+    env: { MESHWARD_LOG_LEVEL: 'warn', ...env },
+  });
   const m = await child.waitForLine(READY[role], { timeoutMs: 30_000 });
   return { child, url: m[1]?.replace(/\/$/, '') };
 }
