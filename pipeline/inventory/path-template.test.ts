@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { classifySegment, matchKey, pathOnly, templatePath } from './path-template.js';
 
@@ -79,5 +80,25 @@ describe('matchKey / pathOnly', () => {
     expect(matchKey('/Pets/{petId}')).toBe(matchKey('/pets/{id}'));
     expect(matchKey('/pets/:id')).toBe('/pets/{}');
     expect(pathOnly('api//x/?q')).toBe('/api/x');
+  });
+});
+
+describe('classifySegment fast paths agree with the rules', () => {
+  it('plain words under 24 letters stay literal; plain integers (not 8 digits) are ids', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z]{1,23}$/), (w) => {
+        expect(classifySegment(w)).toBeNull();
+        // the same word with a character the fast path does not take goes through the rules and still stays literal
+        expect(classifySegment(`${w}-x`)).toBeNull();
+      }),
+    );
+    fc.assert(
+      fc.property(fc.stringMatching(/^\d{1,7}$|^\d{9,18}$/), (n) => {
+        expect(classifySegment(n)).toBe('{id}');
+        expect(classifySegment(`+${n}`)).toBe('{id}');
+      }),
+    );
+    expect(classifySegment('20240131')).toBe('{date}');
+    expect(classifySegment('12345678')).toBe('{id}');
   });
 });

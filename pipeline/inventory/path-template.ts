@@ -39,7 +39,22 @@ function safeDecode(s: string): string {
 /** the placeholder for one segment, or null when it is literal */
 export function classifySegment(rawSegment: string): string | null {
   const seg = safeDecode(rawSegment);
-  if (seg === '' || TEMPLATED.test(seg)) return null;
+  if (seg === '') return null;
+  // fast paths for the commonest segments, same answers as the rules below: short plain words, plain integers
+  let letters = 0;
+  let digitsOnly = 0;
+  let i = 0;
+  for (; i < seg.length; i++) {
+    const c = seg.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) letters++;
+    else if (c >= 48 && c <= 57) digitsOnly++;
+    else break;
+  }
+  if (i === seg.length) {
+    if (digitsOnly === 0 && seg.length < 24) return null;
+    if (letters === 0 && seg.length !== 8) return '{id}';
+  }
+  if (TEMPLATED.test(seg)) return null;
   if (INTEGER.test(seg))
     return seg.length === 8 &&
       DATE.test(`${seg.slice(0, 4)}-${seg.slice(4, 6)}-${seg.slice(6)}`) &&
@@ -100,17 +115,17 @@ function isOpaqueLetters(s: string): boolean {
 /** split off query, fragment and matrix parameters; collapse duplicate slashes and drop a trailing slash */
 export function pathOnly(rawPath: string): string {
   let end = rawPath.length;
-  for (const c of ['?', '#']) {
-    const i = rawPath.indexOf(c);
-    if (i !== -1 && i < end) end = i;
-  }
-  let path = rawPath.slice(0, end);
+  const q = rawPath.indexOf('?');
+  if (q !== -1) end = q;
+  const h = rawPath.indexOf('#');
+  if (h !== -1 && h < end) end = h;
+  let path = end === rawPath.length ? rawPath : rawPath.slice(0, end);
   const scheme = path.indexOf('://');
   if (scheme !== -1) {
     const slash = path.indexOf('/', scheme + 3);
     path = slash === -1 ? '/' : path.slice(slash);
   }
-  path = path.replace(/\/{2,}/g, '/');
+  if (path.includes('//')) path = path.replace(/\/{2,}/g, '/');
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   return path.startsWith('/') ? path : `/${path}`;
 }
