@@ -29,6 +29,7 @@ export const ActionsSettingsSchema = Type.Composite(
 
 export interface RunningActions {
   engine: PolicyEngine;
+  policyFile: string;
   listen: string;
   /** the decisions API: GET routes for viewers (enforcement points use a viewer key), changes for responders */
   routes: (app: FastifyInstance) => Promise<void>;
@@ -107,6 +108,7 @@ export async function startActions({ config, bus, store, logger }: RoleDeps): Pr
   log.info({ adapters: Object.keys(adapters), rules: policy.rules.length }, 'policy engine started');
   return {
     engine,
+    policyFile: policy_file,
     listen,
     routes: decisionRoutesBehindRoles(engine),
     close: async () => {

@@ -17,6 +17,7 @@ const SENSOR = 'sensor-token-0123456789';
 const VIEWER = 'viewer-key-0123456789';
 const RESPONDER = 'responder-key-0123456789';
 const KONG = 'kong-log-token-0123456789';
+const ADMIN = 'admin-key-0123456789';
 
 /**
  * The roles wired together in one process, as `meshward start` runs them: records in at the collector, the
@@ -28,12 +29,14 @@ describe('embedded roles: collector → correlator → inventory and decisions a
   let collector = '';
   let api = '';
   let correlatorProbe = '';
+  let policyFile = '';
   const store = new MemoryStore();
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshward-embedded-'));
+    policyFile = join(dir, 'policy.yaml');
     writeFileSync(
-      join(dir, 'policy.yaml'),
+      policyFile,
       [
         'version: 1',
         'guardrails: { max_actions_per_minute: 10 }',
@@ -52,13 +55,14 @@ describe('embedded roles: collector → correlator → inventory and decisions a
         api_keys: [
           { name: 'vic', key: VIEWER, role: 'viewer' },
           { name: 'rita', key: RESPONDER, role: 'responder' },
+          { name: 'ada', key: ADMIN, role: 'admin' },
         ],
       },
       correlator: { checkpoint_interval_ms: 100, listen: '127.0.0.1:0' },
       detectors: {
         api_discovery: { catalog_files: [join(TESTDATA, 'catalog.jsonl')], min_calls: 3 },
       },
-      actions: { policy_file: join(dir, 'policy.yaml'), expiry_interval_ms: 0 },
+      actions: { policy_file: policyFile, expiry_interval_ms: 0 },
       receivers: { kong_http_log: { tokens: [KONG] } },
     });
     const deps = { config, bus: new MemoryBus({ partitions: 2 }), store, logger: silentLogger };
@@ -223,5 +227,35 @@ describe('embedded roles: collector → correlator → inventory and decisions a
     expect(await health.json()).toEqual({ status: 'ok', parts: { bus: true, store: true } });
     const metrics = await (await fetch(`${correlatorProbe}/metrics`)).text();
     expect(metrics).toMatch(/^meshward_correlator_records_total \d+/m);
+  });
+
+  it('lets admins see the sensors and the policy and reload it; a bad file is refused and the policy stays', async () => {
+    expect((await get('/v1/admin/sensors', RESPONDER)).status).toBe(403);
+    expect((await get('/v1/admin/sensors', ADMIN)).body).toEqual({ items: [{ id: 'gw1' }] });
+    const before = await get('/v1/admin/policy', ADMIN);
+    expect(before.body).toMatchObject({ rules: [{ name: 'watch-shadow-apis', type: 'deny', requiresApproval: true }] });
+    expect(JSON.stringify(before.body)).not.toContain(SENSOR);
+
+    writeFileSync(
+      policyFile,
+      `${readFileSync(policyFile, 'utf8')}\n  - name: second\n    match: { kinds: [enumeration] }\n    action: { type: deny, scope: ip, ttl: 5m }\n`,
+    );
+    const reloaded = await post('/v1/admin/policy/reload', {}, ADMIN);
+    expect(reloaded.status).toBe(200);
+    expect((reloaded.body.rules as { name: string }[]).map((r) => r.name)).toEqual(['watch-shadow-apis', 'second']);
+
+    writeFileSync(policyFile, 'version: 1\nrules: [{ name: broken }]\n');
+    const refused = await post('/v1/admin/policy/reload', {}, ADMIN);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ code: 'MW_ERR_POLICY_INVALID' });
+    expect(((await get('/v1/admin/policy', ADMIN)).body.rules as unknown[]).length).toBe(2);
+    expect((await post('/v1/admin/policy/reload', {}, RESPONDER)).status).toBe(403);
+
+    // admin changes are rate limited per address (10 a minute here) and on record in the access log
+    let limited = 0;
+    for (let i = 0; i < 12; i++) if ((await post('/v1/admin/policy/reload', {}, ADMIN)).status === 429) limited++;
+    expect(limited).toBeGreaterThan(0);
+    const log = (await get('/v1/access-log?limit=1000', ADMIN)).body.items as { route: string; principal?: string }[];
+    expect(log.filter((e) => e.route === '/v1/admin/policy/reload' && e.principal === 'ada').length).toBeGreaterThan(2);
   });
 });

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { AlertRepository } from '../alerts/alert-repository.js';
 import { storeAccessLog } from '../api/access-guard.js';
 import { accessLogRoutes } from '../api/access-log-routes.js';
+import { adminRoutes } from '../api/admin-routes.js';
 import { alertRoutes } from '../api/alert-routes.js';
 import { createApiServer } from '../api/api-server.js';
 import { consoleRoutes } from '../api/console-routes.js';
@@ -49,10 +50,16 @@ async function listen(app: FastifyInstance, where: string): Promise<string> {
   return app.listen({ host, port });
 }
 
-/** the collector: HTTP ingest (and the receivers the config enables) publishing to the bus */
-export async function runCollector({ config, bus, logger }: RoleDeps): Promise<RunningRole> {
+/** the sensor tokens of the config: inline and from the file */
+function sensorTokensOf(config: MeshwardConfig) {
   const tokens = [...config.collector.sensor_tokens];
   if (config.collector.sensor_tokens_file) tokens.push(...readSensorTokensFile(config.collector.sensor_tokens_file));
+  return tokens;
+}
+
+/** the collector: HTTP ingest (and the receivers the config enables) publishing to the bus */
+export async function runCollector({ config, bus, logger }: RoleDeps): Promise<RunningRole> {
+  const tokens = sensorTokensOf(config);
   if (tokens.length === 0) {
     throw mwError(
       'CONFIG_INVALID',
@@ -206,6 +213,10 @@ export async function runApi(
       serviceRoutes(store),
       inventoryRoutes(store),
       accessLogRoutes(store),
+      adminRoutes({
+        sensorIds: () => sensorTokensOf(config).map((t) => t.id),
+        policy: actions ? { engine: actions.engine, file: actions.policyFile } : undefined,
+      }),
       schemaRoutes(),
       ...(actions ? [actions.routes] : []),
       ...(extras.plugins ?? []),

@@ -38,6 +38,10 @@ export interface PolicyEngine {
   enforced(): Promise<Decision[]>;
   /** expire (and revert) every decision due at `now`; returns how many expired */
   expireDue(now?: number): Promise<number>;
+  /** the policy in force */
+  readonly policy: CompiledPolicy;
+  /** replace the policy (an admin reload): later alerts follow it; decisions already made stay */
+  setPolicy(next: CompiledPolicy): void;
   /** finish applies cut off by a crash (started more than resume_after_ms ago); returns how many were resumed */
   resumeDue(now?: number): Promise<number>;
   subscribe(listener: (change: DecisionChange) => void): () => void;
@@ -143,7 +147,8 @@ function auditValue(scope: DecisionScope, value: string): string {
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
-  const { store, policy, adapters } = opts;
+  const { store, adapters } = opts;
+  let policy = opts.policy;
   const logger = opts.logger ?? silentLogger;
   const clock = opts.clock ?? Date.now;
   const cfg: EngineConfig = { ...defaultEngineConfig, ...opts.config };
@@ -628,6 +633,14 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
         });
       }
       return n;
+    },
+
+    get policy() {
+      return policy;
+    },
+
+    setPolicy(next) {
+      policy = next;
     },
 
     async resumeDue(now = clock()) {
