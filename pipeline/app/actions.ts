@@ -1,5 +1,4 @@
 import { Type } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
 import { closeAdapters, createAdapters } from '../../policy-actions/engine/adapter-registry.js';
 import { alertBatchHandler, publishDecisionChanges } from '../../policy-actions/engine/alert-consumer.js';
@@ -9,6 +8,7 @@ import { loadPolicyFile } from '../../policy-actions/engine/policy.js';
 import { decisionRoutes } from '../../policy-actions/engine/routes.js';
 import { principalOf } from '../api/api-server.js';
 import { TOPICS, type Subscription } from '../bus/bus.js';
+import { checkSection } from '../config/section.js';
 import { mwError } from '../core/errors.js';
 import type { RoleDeps } from './roles.js';
 
@@ -55,12 +55,11 @@ export function decisionRoutesBehindRoles(engine: PolicyEngine) {
 
 /** validates the `actions:` section (fail fast, naming the key) */
 export function actionSettings(section: Record<string, unknown>) {
-  const settings = Value.Default(
+  const settings = checkSection(
     ActionsSettingsSchema,
     Object.fromEntries(Object.entries(section).filter(([k]) => !k.includes('/'))),
+    '/actions',
   ) as Record<string, unknown>;
-  const first = Value.Errors(ActionsSettingsSchema, settings).First();
-  if (first) throw mwError('CONFIG_INVALID', `/actions${first.path}: ${first.message}`);
   if (!settings.policy_file) throw mwError('CONFIG_INVALID', '/actions/policy_file: a policy file is required');
   return settings as { policy_file: string; listen: string; group_id: string } & Record<string, unknown>;
 }

@@ -1,8 +1,8 @@
-import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { idpSensorFactory } from '../../sensors/idp/factory.js';
 import type { RecordIngest } from '../collector/ingest.js';
+import { checkSection } from '../config/section.js';
 import { mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { kongHttpLogFactory } from '../receivers/kong-http-log/factory.js';
@@ -24,10 +24,7 @@ function configOf<T>(key: string, raw: unknown): T {
       'CONFIG_INVALID',
       `/receivers/${key}: unknown receiver type (known: ${Object.keys(SCHEMAS).join(', ')})`,
     );
-  const config = Value.Default(spec.schema, structuredClone({ ...spec.defaults, ...(raw as object) }));
-  const first = Value.Errors(spec.schema, config).First();
-  if (first) throw mwError('CONFIG_INVALID', `/receivers/${key}${first.path}: ${first.message}`);
-  return config as T;
+  return checkSection(spec.schema, raw, `/receivers/${key}`, spec.defaults) as T;
 }
 
 /** the `receivers:` section validated, each entry with its defaults filled in (fail fast, naming the key) */

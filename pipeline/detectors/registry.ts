@@ -1,4 +1,4 @@
-import { Value } from '@sinclair/typebox/value';
+import { checkSection } from '../config/section.js';
 import { mwError } from '../core/errors.js';
 import type { Detector, DetectorFactory } from './detector.js';
 
@@ -37,14 +37,7 @@ export function compileDetectors(section: Record<string, unknown> | undefined): 
       );
     if (raw === null || (typeof raw === 'object' && (raw as { enabled?: unknown }).enabled === false)) continue;
     const { enabled: _ignored, ...rest } = (raw ?? {}) as Record<string, unknown>;
-    const config = Value.Default(factory.configSchema, {
-      ...structuredClone(factory.defaultConfig as object),
-      ...rest,
-    });
-    const errors = [...Value.Errors(factory.configSchema, config)].slice(0, 5);
-    if (errors.length > 0) {
-      throw mwError('CONFIG_INVALID', errors.map((e) => `/detectors/${type}${e.path}: ${e.message}`).join('; '));
-    }
+    const config = checkSection(factory.configSchema, rest, `/detectors/${type}`, factory.defaultConfig as object);
     chosen.push({ factory, config });
   }
   return {

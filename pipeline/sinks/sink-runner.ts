@@ -1,4 +1,4 @@
-import { Value } from '@sinclair/typebox/value';
+import { checkSection } from '../config/section.js';
 import { TOPICS, type Bus, type Subscription } from '../bus/bus.js';
 import type { Alert } from '../core/alert.js';
 import { isRetryable, mwError } from '../core/errors.js';
@@ -37,10 +37,7 @@ export function compileSinks(section: Record<string, unknown> | undefined): Comp
         'CONFIG_INVALID',
         `/sinks/${name}: unknown sink type ${type} (known: ${FACTORIES.map((f) => f.type).join(', ')})`,
       );
-    const config = Value.Default(factory.configSchema, { ...(raw as object) });
-    const errors = [...Value.Errors(factory.configSchema, config)].slice(0, 5);
-    if (errors.length > 0)
-      throw mwError('CONFIG_INVALID', errors.map((e) => `/sinks/${name}${e.path}: ${e.message}`).join('; '));
+    const config = checkSection(factory.configSchema, { ...(raw as object) }, `/sinks/${name}`);
     return { name, create: (bus, logger) => factory.create(config as never, { bus, logger }) };
   });
 }

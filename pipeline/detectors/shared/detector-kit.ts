@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { checkSection } from '../../config/section.js';
 import { mwError } from '../../core/errors.js';
 import { counter } from '../../core/metrics.js';
 
@@ -13,11 +14,7 @@ export function defaultsOf<T extends TSchema>(schema: T): Static<T> {
 
 /** validates a config (defaults filled in), naming the offending key */
 export function checkConfig<T extends TSchema>(type: string, schema: T, raw: unknown): Static<T> {
-  const v = Value.Default(schema, structuredClone(raw ?? {})) as Static<T>;
-  const errors = [...Value.Errors(schema, v)].slice(0, 5);
-  if (errors.length > 0)
-    throw mwError('CONFIG_INVALID', errors.map((e) => `/detectors/${type}${e.path}: ${e.message}`).join('; '));
-  return v;
+  return checkSection(schema, raw, `/detectors/${type}`);
 }
 
 const restoreRejected = counter(

@@ -1,0 +1,19 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { mwError } from '../core/errors.js';
+
+/**
+ * Validates one config section (a detector's, a receiver's, a sink's, …) against its schema: defaults filled in
+ * (over `defaults` when given), the input never mutated, and up to five errors named by `where` + their path
+ * (fail fast at start).
+ */
+export function checkSection<T extends TSchema>(schema: T, raw: unknown, where: string, defaults?: object): Static<T> {
+  const base = defaults
+    ? { ...structuredClone(defaults), ...structuredClone(raw as object) }
+    : structuredClone(raw ?? {});
+  const value = Value.Default(schema, base);
+  const errors = [...Value.Errors(schema, value)].slice(0, 5);
+  if (errors.length > 0)
+    throw mwError('CONFIG_INVALID', errors.map((e) => `${where}${e.path}: ${e.message}`).join('; '));
+  return value as Static<T>;
+}
