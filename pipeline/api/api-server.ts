@@ -4,7 +4,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { mwError } from '../core/errors.js';
 import { installErrorHandler } from '../core/http-errors.js';
 import type { Logger } from '../core/logger.js';
-import { counter, registry } from '../core/metrics.js';
+import { counter } from '../core/metrics.js';
+import { addProbeRoutes } from '../core/probe-routes.js';
 import { type AccessEvent, AuthThrottle } from './access-guard.js';
 import { type ApiAuthenticator, type Principal, type Role, requireRole } from './auth.js';
 
@@ -110,14 +111,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
     await audit(event(request, reply.statusCode < 400 ? 'ok' : 'failed', reply.statusCode));
   });
 
-  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
-    const parts = opts.health();
-    const ok = Object.values(parts).every(Boolean);
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', parts });
-  });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    return reply.type(registry.contentType).send(await registry.metrics());
-  });
+  addProbeRoutes(app, opts.health);
 
   for (const plugin of opts.plugins) await plugin(app);
   return app;

@@ -20,7 +20,8 @@ import { loadEvidence } from '../correlator/evidence-keeper.js';
 import type { Alert } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { counter, registry } from '../core/metrics.js';
+import { counter } from '../core/metrics.js';
+import { addProbeRoutes } from '../core/probe-routes.js';
 import { compileDetectors } from '../detectors/registry.js';
 import { compileSinks, runSink } from '../sinks/sink-runner.js';
 import type { Store } from '../store/store.js';
@@ -91,12 +92,7 @@ export async function runCollector({ config, bus, logger }: RoleDeps): Promise<R
 /** `/healthz` (200 or 503 with the parts) and `/metrics` for a role without an API of its own */
 async function probeServer(where: string, health: () => Record<string, boolean>) {
   const app = Fastify({ logger: false });
-  app.get('/healthz', async (_req, reply) => {
-    const parts = health();
-    const ok = Object.values(parts).every(Boolean);
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', parts });
-  });
-  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  addProbeRoutes(app, health);
   return { app, url: await listen(app, where) };
 }
 

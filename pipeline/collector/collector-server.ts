@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { mwError } from '../core/errors.js';
 import { installErrorHandler } from '../core/http-errors.js';
 import type { Logger } from '../core/logger.js';
-import { registry } from '../core/metrics.js';
+import { addMetricsRoute } from '../core/probe-routes.js';
 import type { RecordIngest } from './ingest.js';
 import type { SensorAuth } from './sensor-auth.js';
 
@@ -25,7 +25,10 @@ export interface CollectorServerOptions {
 export function createCollectorServer(opts: CollectorServerOptions): FastifyInstance {
   const bodyLimit = opts.bodyLimit ?? 5 * 1024 * 1024;
   const maxRecords = opts.maxRecordsPerRequest ?? 10_000;
-  const app = Fastify({ loggerInstance: opts.logger.child({ server: 'collector' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit });
+  const app = Fastify({
+    loggerInstance: opts.logger.child({ server: 'collector' }, { level: 'warn' }) as FastifyBaseLogger,
+    bodyLimit,
+  });
   installErrorHandler(app, 'collector', opts.logger);
 
   // Take bodies as bytes: a body that is not JSON still reaches the dead-letter topic with its original bytes.
@@ -47,9 +50,7 @@ export function createCollectorServer(opts: CollectorServerOptions): FastifyInst
     return reply.code(bus ? 200 : 503).send({ status: bus ? 'ok' : 'degraded', bus: bus ? 'up' : 'down' });
   });
 
-  app.get('/metrics', async (_req, reply) => {
-    return reply.type(registry.contentType).send(await registry.metrics());
-  });
+  addMetricsRoute(app);
   return app;
 }
 

@@ -130,7 +130,21 @@ export function pathOnly(rawPath: string): string {
   return path.startsWith('/') ? path : `/${path}`;
 }
 
+/**
+ * The correlator templates each record's path for its endpoint series and again in the API inventory: the last
+ * answer is kept, so the second call for the same path costs a comparison.
+ */
+let lastPath: string | undefined;
+let lastTemplate = '/';
+
 export function templatePath(rawPath: string): string {
+  if (rawPath === lastPath) return lastTemplate;
+  lastTemplate = computeTemplate(rawPath);
+  lastPath = rawPath;
+  return lastTemplate;
+}
+
+function computeTemplate(rawPath: string): string {
   const parts = pathOnly(rawPath).split('/');
   for (let i = 1; i < parts.length; i++) {
     const semi = parts[i].indexOf(';');
