@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { mwError } from '../core/errors.js';
 import { INVENTORY_COLLECTION, INVENTORY_REVIEWS_KEY } from '../detectors/api-discovery/api-discovery.js';
+import { feedbackVersionKey } from '../detectors/detector.js';
 import { type ApiEntry, ApiState } from '../inventory/api-entry.js';
 import { LABEL_DIMENSIONS } from '../inventory/catalog/catalog-entry.js';
 import type { Store } from '../store/store.js';
@@ -123,6 +124,7 @@ export function inventoryRoutes(store: Store) {
           at: Date.now(),
         };
         await store.hset(REVIEWS_KEY, id, JSON.stringify(review));
+        await store.incr(feedbackVersionKey(REVIEWS_KEY));
         return withReview(JSON.parse(raw) as ApiEntry, review);
       },
     );

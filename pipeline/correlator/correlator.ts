@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger.js';
 import { counter, gauge } from '../core/metrics.js';
 import type { ApiCallRecord } from '../core/record.js';
 import { contextFromHeaders, inSpan } from '../core/tracing.js';
-import type { Detector } from '../detectors/detector.js';
+import { type Detector, feedbackVersionKey } from '../detectors/detector.js';
 import type { Store } from '../store/store.js';
 import { EvidenceKeeper } from './evidence-keeper.js';
 import { MetricsWriter } from './metrics-writer.js';
@@ -32,6 +32,8 @@ interface PartitionState {
   evidence: EvidenceKeeper;
   /** offsets below this are already in the state (restored from a checkpoint) */
   nextOffset: number;
+  /** version of each feedback hash last handed to the shard */
+  feedbackSeen: Map<string, string>;
   /** nextOffset is known: from a checkpoint, or after the first batch */
   restored: boolean;
   sinceCheckpoint: number;
@@ -167,6 +169,7 @@ export class Correlator {
       evidence: new EvidenceKeeper(),
       nextOffset,
       restored: raw !== null && raw !== undefined,
+      feedbackSeen: new Map(),
       sinceCheckpoint: 0,
       lastCheckpointAt: Date.now(),
       pending: { alerts: [], windows: [] },
@@ -278,7 +281,12 @@ export class Correlator {
 
   /** detector documents (the API inventory) for the analysts' API; written before the checkpoint that covers them */
   private async writeDocuments(state: PartitionState): Promise<void> {
-    for (const key of state.shard.feedbackKeys()) state.shard.feedback(key, await this.opts.store.hgetall(key));
+    for (const key of state.shard.feedbackKeys()) {
+      const version = (await this.opts.store.get(feedbackVersionKey(key))) ?? '0';
+      if (state.feedbackSeen.get(key) === version) continue;
+      state.shard.feedback(key, await this.opts.store.hgetall(key));
+      state.feedbackSeen.set(key, version);
+    }
     const docs = state.shard.documents();
     for (let i = 0; i < docs.length; i += 100) {
       await Promise.all(

@@ -29,6 +29,9 @@ export interface DetectorContext {
   endpointOf(record: ApiCallRecord): string;
 }
 
+/** the counter a feedback hash's writers bump after each change, so readers fetch the hash only when it changed */
+export const feedbackVersionKey = (feedbackKey: string): string => `${feedbackKey}:version`;
+
 /** a document a detector keeps for analysts: stored as field `id` of hash `doc:<collection>` */
 export interface DetectorDocument {
   collection: string;
