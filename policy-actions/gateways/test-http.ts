@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { testDecision } from '../testdata/decisions.js';
 import type { Decision } from '../../pipeline/core/decision.js';
 import { createServer, request, type Server } from 'node:http';
 
@@ -81,19 +82,5 @@ export function denyDecision(
   value: string,
   extra: Partial<Decision> = {},
 ): Decision {
-  const now = Date.now();
-  return {
-    v: 1,
-    id,
-    type: 'deny',
-    scope,
-    value,
-    until: now + 600_000,
-    reason: 'test',
-    simulated: false,
-    state: 'active',
-    createdAt: now,
-    updatedAt: now,
-    ...extra,
-  };
+  return testDecision({ id, type: 'deny', scope, value, until: Date.now() + 600_000, ...extra });
 }

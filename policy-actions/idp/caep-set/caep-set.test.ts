@@ -8,23 +8,19 @@ import { type JWK, type JWTPayload, decodeProtectedHeader, importJWK, jwtVerify 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../../../pipeline/core/decision.js';
 import { silentLogger } from '../../../pipeline/core/logger.js';
+import { testDecision } from '../../testdata/decisions.js';
 import { CAEP } from './caep-set.js';
 import { caepSetFactory } from './factory.js';
 
-const decision = (over: Partial<Decision>): Decision => ({
-  v: 1,
-  id: 'dec_caep',
-  type: 'revoke_session',
-  scope: 'user',
-  value: 'alice',
-  until: Date.now() + 60_000,
-  reason: 'credential_stuffing on login',
-  simulated: false,
-  state: 'active',
-  createdAt: Date.now(),
-  updatedAt: Date.now(),
-  ...over,
-});
+const decision = (over: Partial<Decision>): Decision =>
+  testDecision({
+    id: 'dec_caep',
+    type: 'revoke_session',
+    scope: 'user',
+    value: 'alice',
+    reason: 'credential_stuffing on login',
+    ...over,
+  });
 
 /** A minimal RFC 8935 receiver: verifies the SET with the transmitter's public JWK, answers 202 or 400. */
 async function startReceiver(publicJwk: JWK, audience: string) {

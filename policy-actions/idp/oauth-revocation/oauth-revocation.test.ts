@@ -1,24 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../../../pipeline/core/decision.js';
 import { silentLogger } from '../../../pipeline/core/logger.js';
+import { testDecision } from '../../testdata/decisions.js';
 import { type OidcProviderHarness, startOidcProvider } from '../../../test/harness/oidc-provider.js';
 import { oauthRevocationFactory } from './factory.js';
 import type { OAuthRevocationAdapter } from './oauth-revocation.js';
 
-const decision = (over: Partial<Decision>): Decision => ({
-  v: 1,
-  id: 'dec_test',
-  type: 'revoke_token',
-  scope: 'token',
-  value: '',
-  until: Date.now() + 60_000,
-  reason: 'test',
-  simulated: false,
-  state: 'active',
-  createdAt: Date.now(),
-  updatedAt: Date.now(),
-  ...over,
-});
+const decision = (over: Partial<Decision>): Decision =>
+  testDecision({ id: 'dec_test', type: 'revoke_token', scope: 'token', ...over });
 
 describe('idp/oauth_revocation against a real oidc-provider', () => {
   let idp: OidcProviderHarness;

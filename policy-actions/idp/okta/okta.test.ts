@@ -2,24 +2,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Decision } from '../../../pipeline/core/decision.js';
 import { silentLogger } from '../../../pipeline/core/logger.js';
+import { testDecision } from '../../testdata/decisions.js';
 import { type ReplayServer, loadRecording, startReplayServer } from '../../testdata/replay-server.js';
 import { oktaFactory } from './factory.js';
 
 const here = import.meta.dirname;
-const decision = (over: Partial<Decision>): Decision => ({
-  v: 1,
-  id: 'dec_okta',
-  type: 'revoke_session',
-  scope: 'user',
-  value: '',
-  until: Date.now() + 60_000,
-  reason: 'test',
-  simulated: false,
-  state: 'active',
-  createdAt: Date.now(),
-  updatedAt: Date.now(),
-  ...over,
-});
+const decision = (over: Partial<Decision>): Decision =>
+  testDecision({ id: 'dec_okta', type: 'revoke_session', scope: 'user', ...over });
 
 describe('idp/okta contract (recorded Users API exchanges)', () => {
   let server: ReplayServer | undefined;

@@ -1,0 +1,17 @@
+import type { Decision } from '../../pipeline/core/decision.js';
+
+/** an active, enforced decision for tests: 60 s to live unless `until` is given */
+export function testDecision(fields: Pick<Decision, 'id' | 'type' | 'scope'> & Partial<Decision>): Decision {
+  const now = Date.now();
+  return {
+    v: 1,
+    value: '',
+    until: now + 60_000,
+    reason: 'test',
+    simulated: false,
+    state: 'active',
+    createdAt: now,
+    updatedAt: now,
+    ...fields,
+  };
+}
