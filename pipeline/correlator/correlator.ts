@@ -2,6 +2,7 @@ import { context } from '@opentelemetry/api';
 import { TOPICS, type Bus, type BusBatch, type Subscription } from '../bus/bus.js';
 import type { Alert } from '../core/alert.js';
 import type { Logger } from '../core/logger.js';
+import { KeyedLock } from '../core/keyed-lock.js';
 import { counter, gauge } from '../core/metrics.js';
 import type { ApiCallRecord } from '../core/record.js';
 import { contextFromHeaders, inSpan } from '../core/tracing.js';
@@ -79,7 +80,7 @@ export class Correlator {
   private lagTimer?: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
   /** work on one partition (a batch, an idle checkpoint) runs one at a time */
-  private readonly locks = new Map<number, Promise<unknown>>();
+  private readonly locks = new KeyedLock<number>();
 
   constructor(private readonly opts: CorrelatorOptions) {
     this.groupId = opts.groupId ?? 'meshward-correlator';
@@ -122,14 +123,7 @@ export class Correlator {
   }
 
   private locked<T>(partition: number, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(partition) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.locks.set(partition, tail);
-    void tail.then(() => {
-      if (this.locks.get(partition) === tail) this.locks.delete(partition);
-    });
-    return run;
+    return this.locks.run(partition, fn);
   }
 
   /**

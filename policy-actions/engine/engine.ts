@@ -3,6 +3,7 @@ import type { Alert, Severity } from '../../pipeline/core/alert.js';
 import type { Decision, DecisionScope, DecisionState } from '../../pipeline/core/decision.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import { stableId } from '../../pipeline/core/ids.js';
+import { KeyedLock } from '../../pipeline/core/keyed-lock.js';
 import { type Logger, silentLogger } from '../../pipeline/core/logger.js';
 import { counter } from '../../pipeline/core/metrics.js';
 import type { Store } from '../../pipeline/store/store.js';
@@ -159,23 +160,11 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
   };
   const audit = new AuditLog(store);
   const listeners = new Set<(c: DecisionChange) => void>();
-  const locks = new Map<string, Promise<unknown>>();
-  const inflight = new Set<Promise<unknown>>();
+  /** work on one decision id runs one at a time (approve vs lift vs expiry vs replay) */
+  const locks = new KeyedLock<string>();
   let closed = false;
 
-  /** serialise work on one decision id (approve vs lift vs expiry vs replay) */
-  function withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = locks.get(id) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    locks.set(id, tail);
-    inflight.add(tail);
-    void tail.then(() => {
-      inflight.delete(tail);
-      if (locks.get(id) === tail) locks.delete(id);
-    });
-    return run;
-  }
+  const withLock = <T>(id: string, fn: () => Promise<T>): Promise<T> => locks.run(id, fn);
 
   const writeAudit = async (e: Omit<AuditEntry, 'ts'>) => {
     try {
@@ -669,7 +658,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
       closed = true;
       if (timer) clearInterval(timer);
       timer = undefined;
-      while (inflight.size > 0) await Promise.all([...inflight]);
+      await locks.idle();
     },
   };
 
