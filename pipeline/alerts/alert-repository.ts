@@ -1,12 +1,25 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Alert, AlertState, Severity } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
+import { counter } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
+
+const unannounced = counter(
+  'meshward_alert_changes_unannounced_total',
+  'alert changes stored but not announced to other API replicas (store pub/sub failed); their live streams miss them',
+);
+const badAnnouncements = counter(
+  'meshward_alert_announcements_invalid_total',
+  'alert-change announcements that were not alerts',
+);
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 const BY_TIME = 'alerts:by-time';
 const alertKey = (id: string) => `alert:${id}`;
 const notesKey = (id: string) => `alert-notes:${id}`;
+/** the store channel on which every repository (every API replica) announces its changes */
+const CHANGES = 'alerts:changes';
 
 export interface AlertFilter {
   kind?: string;
@@ -39,12 +52,40 @@ export type AlertChange = { type: 'upsert'; alert: Alert };
 /**
  * The analysts' view of alerts, in the Store: upserts from the correlator (merged with what analysts did: an
  * acknowledged alert stays acknowledged while the correlator keeps refreshing it), filters with cursor paging, and
- * triage actions with notes. Emits `change` for live streams and sinks.
+ * triage actions with notes. Emits `change` for live streams: its own changes at once, and, after `follow()`, those
+ * other repositories on the same store made (API replicas share the alerts topic's consumer group, so each stores
+ * only part of the alerts, and analysts triage on any replica).
  */
 export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
+  private readonly origin = randomUUID();
+
   constructor(private readonly store: Store) {
     super();
     this.setMaxListeners(1000);
+  }
+
+  /** emit the changes other repositories on this store announce; returns the function that stops it */
+  follow(): Promise<() => Promise<void>> {
+    return this.store.subscribe(CHANGES, (message) => {
+      let m: { from?: unknown; alert?: Alert };
+      try {
+        m = JSON.parse(message);
+      } catch {
+        badAnnouncements.inc();
+        return;
+      }
+      if (m.from === this.origin) return;
+      if (typeof m.alert?.id !== 'string') {
+        badAnnouncements.inc();
+        return;
+      }
+      this.emit('change', { type: 'upsert', alert: m.alert });
+    });
+  }
+
+  private changed(alert: Alert): void {
+    this.emit('change', { type: 'upsert', alert });
+    this.store.publish(CHANGES, JSON.stringify({ from: this.origin, alert })).catch(() => unannounced.inc());
   }
 
   async upsert(incoming: Alert): Promise<Alert> {
@@ -52,15 +93,18 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     let merged = incoming;
     if (raw) {
       const current = JSON.parse(raw) as Alert;
-      if (current.updatedAt > incoming.updatedAt && current.count >= incoming.count && current.state === incoming.state) return current;
+      if (current.updatedAt > incoming.updatedAt && current.count >= incoming.count && current.state === incoming.state)
+        return current;
       // the analyst's triage state wins over the correlator's "open"; the correlator's "resolved" wins over both
-      const state: AlertState = incoming.state === 'resolved' ? 'resolved' : current.state === 'acknowledged' ? 'acknowledged' : incoming.state;
+      const state: AlertState =
+        incoming.state === 'resolved' ? 'resolved' : current.state === 'acknowledged' ? 'acknowledged' : incoming.state;
       merged = { ...incoming, state, updatedAt: Math.max(incoming.updatedAt, current.updatedAt) };
-      if (current.state === 'resolved' && incoming.state !== 'resolved' && incoming.count <= current.count) merged.state = 'resolved';
+      if (current.state === 'resolved' && incoming.state !== 'resolved' && incoming.count <= current.count)
+        merged.state = 'resolved';
     }
     await this.store.set(alertKey(merged.id), JSON.stringify(merged));
     await this.store.zadd(BY_TIME, merged.lastSeen, merged.id);
-    this.emit('change', { type: 'upsert', alert: merged });
+    this.changed(merged);
     return merged;
   }
 
@@ -106,7 +150,12 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     }
   }
 
-  async transition(id: string, action: 'acknowledge' | 'resolve' | 'reopen', actor: string, comment?: string): Promise<Alert> {
+  async transition(
+    id: string,
+    action: 'acknowledge' | 'resolve' | 'reopen',
+    actor: string,
+    comment?: string,
+  ): Promise<Alert> {
     const a = await this.get(id);
     if (!a) throw mwError('NOT_FOUND', `alert ${id}`);
     const next: AlertState = action === 'acknowledge' ? 'acknowledged' : action === 'resolve' ? 'resolved' : 'open';
@@ -115,7 +164,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     a.updatedAt = Date.now();
     await this.store.set(alertKey(id), JSON.stringify(a));
     await this.addNote(id, { ts: a.updatedAt, actor, action, ...(comment ? { comment } : {}) });
-    this.emit('change', { type: 'upsert', alert: a });
+    this.changed(a);
     return a;
   }
 

@@ -197,6 +197,7 @@ export async function runApi(
   const alerts = new AlertRepository(store);
   const actions = extras.actions === false ? undefined : await startActions(deps);
   const sub = await followAlerts(bus, alerts);
+  const stopFollowing = await alerts.follow();
   const sinkSubs: Subscription[] = [];
   for (const s of sinks) sinkSubs.push(await runSink(bus, logger, s));
   const app = await createApiServer({
@@ -228,6 +229,7 @@ export async function runApi(
     close: async () => {
       await app.close();
       await sub.close();
+      await stopFollowing();
       for (const s of sinkSubs) await s.close();
       await actions?.close();
     },

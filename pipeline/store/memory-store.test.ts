@@ -15,6 +15,23 @@ afterEach(() => {
 });
 
 describe('MemoryStore', () => {
+  it("publish reaches the channel's subscribers after the publisher's turn, until they unsubscribe", async () => {
+    const s = new MemoryStore();
+    const got: string[] = [];
+    const stop = await s.subscribe('c', (m) => got.push(m));
+    await s.subscribe('other', (m) => got.push(`other:${m}`));
+    const sent = s.publish('c', 'one');
+    expect(got).toEqual([]);
+    await sent;
+    await Promise.resolve();
+    expect(got).toEqual(['one']);
+    await stop();
+    await s.publish('c', 'two');
+    await new Promise((r) => setTimeout(r, 5));
+    expect(got).toEqual(['one']);
+    await s.close();
+  });
+
   it('implements key/value with TTL, setIfAbsent and incr', async () => {
     let now = 1000;
     const s = new MemoryStore({ clock: () => now });

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from './store.js';
@@ -28,6 +29,7 @@ export class MemoryStore implements Store {
   private readonly zsets = new Map<string, Map<string, number>>();
   private readonly logs = new Map<string, { id: string; entry: string }[]>();
   private readonly logSeq = new Map<string, number>();
+  private readonly channels = new EventEmitter<Record<string, [string]>>().setMaxListeners(0);
   private readonly clock: () => number;
   private readonly dataDir?: string;
   private dirty = false;
@@ -172,6 +174,19 @@ export class MemoryStore implements Store {
     return l.slice(i, i + count);
   }
 
+  async publish(channel: string, message: string): Promise<void> {
+    if (this.closed) return;
+    // delivered after the caller's turn, like a message that crossed a connection
+    queueMicrotask(() => this.channels.emit(channel, message));
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>> {
+    this.channels.on(channel, onMessage);
+    return async () => {
+      this.channels.off(channel, onMessage);
+    };
+  }
+
   async flush(): Promise<void> {
     this.snapshotIfDirty();
   }
@@ -180,6 +195,7 @@ export class MemoryStore implements Store {
     if (this.closed) return;
     this.snapshotIfDirty();
     this.closed = true;
+    this.channels.removeAllListeners();
     if (this.timer) clearInterval(this.timer);
   }
 
@@ -192,7 +208,9 @@ export class MemoryStore implements Store {
     const now = this.clock();
     const snap: Snapshot = {
       v: 1,
-      kv: [...this.kv].filter(([, e]) => e.expiresAt === null || e.expiresAt > now).map(([k, e]) => [k, e.value, e.expiresAt]),
+      kv: [...this.kv]
+        .filter(([, e]) => e.expiresAt === null || e.expiresAt > now)
+        .map(([k, e]) => [k, e.value, e.expiresAt]),
       hashes: [...this.hashes].map(([k, h]) => [k, [...h]]),
       zsets: [...this.zsets].map(([k, z]) => [k, [...z]]),
     };

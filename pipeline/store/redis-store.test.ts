@@ -165,6 +165,33 @@ describe('RedisStore against redis-server', () => {
     expect(await codeOf(store.readLog('audit', 'not-an-id'))).toBe('MW_ERR_BAD_REQUEST');
   });
 
+  it('publish reaches every subscriber on the same Redis under the prefix, until it unsubscribes', async () => {
+    const other = createRedisStore({ url: server.url, keyPrefix: 'mw:' });
+    const stranger = createRedisStore({ url: server.url, keyPrefix: 'other:' });
+    try {
+      const got: string[] = [];
+      const strangerGot: string[] = [];
+      const stop = await other.subscribe('news', (m) => got.push(`a:${m}`));
+      const stop2 = await other.subscribe('news', (m) => got.push(`b:${m}`));
+      await stranger.subscribe('news', (m) => strangerGot.push(m));
+      await store.publish('news', 'one');
+      await until('both handlers got it', () => got.length === 2);
+      expect(got.sort()).toEqual(['a:one', 'b:one']);
+      await stop();
+      await store.publish('news', 'two');
+      await until('the remaining handler got it', () => got.length === 3);
+      expect(got[2]).toBe('b:two');
+      await stop2();
+      await store.publish('news', 'three');
+      await sleep(100);
+      expect(got).toHaveLength(3);
+      expect(strangerGot).toEqual([]);
+    } finally {
+      await other.close();
+      await stranger.close();
+    }
+  });
+
   it('a Redis error that is not an outage is reported as such', async () => {
     await store.set('plain', 'x');
     expect(await codeOf(store.hget('plain', 'f'))).toBe('MW_ERR_INTERNAL');
@@ -173,6 +200,9 @@ describe('RedisStore against redis-server', () => {
 
   it('fails fast with STORE_UNAVAILABLE while Redis is down and recovers by itself', async () => {
     await store.set('survivor', 'before');
+    const listener = createRedisStore({ url: server.url, keyPrefix: 'mw:' });
+    const heard: string[] = [];
+    await listener.subscribe('after-outage', (m) => heard.push(m));
     await server.kill();
     await until('unhealthy', () => !store.healthy(), 5_000);
     const started = Date.now();
@@ -194,5 +224,13 @@ describe('RedisStore against redis-server', () => {
     await store.set('survivor', 'after');
     expect(await store.get('survivor')).toBe('after');
     expect(await store.incr('after-restart')).toBe(1);
+    // subscriptions are renewed after the reconnect
+    await until('listener reconnected', () => listener.healthy(), 10_000);
+    await until('announcement heard', async () => {
+      await store.publish('after-outage', 'back');
+      return heard.length > 0;
+    });
+    expect(heard[0]).toBe('back');
+    expect(await codeOf(listener.close())).toBe('resolved');
   });
 });

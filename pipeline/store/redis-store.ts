@@ -64,6 +64,9 @@ export class RedisStore implements Store {
   private firstReady: Promise<void>;
   private outageLogged = false;
   private closing: Promise<void> | undefined;
+  /** the connection in subscriber mode, made at the first subscribe (a subscribed connection runs no commands) */
+  private subscriber: Redis | undefined;
+  private readonly handlers = new Map<string, Set<(message: string) => void>>();
 
   constructor(opts: RedisStoreOptions) {
     this.prefix = opts.keyPrefix ?? '';
@@ -240,11 +243,62 @@ export class RedisStore implements Store {
     });
   }
 
+  async publish(channel: string, message: string): Promise<void> {
+    await this.run('publish', (r) => r.publish(this.k(channel), message));
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>> {
+    if (this.closing) throw this.fail(mwError('STORE_UNAVAILABLE', 'redis store is closed'));
+    const sub = this.subscriberConnection();
+    const name = this.k(channel);
+    let set = this.handlers.get(name);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(name, set);
+      // ioredis resubscribes by itself after a reconnect; before the first connection the command is queued
+      await sub.subscribe(name).catch((err: Error) => {
+        this.handlers.delete(name);
+        throw this.fail(mwError('STORE_UNAVAILABLE', `redis subscribe: ${err.message}`, undefined, err));
+      });
+    }
+    set.add(onMessage);
+    return async () => {
+      const s = this.handlers.get(name);
+      if (!s?.delete(onMessage) || s.size > 0) return;
+      this.handlers.delete(name);
+      if (!this.closing) await sub.unsubscribe(name).catch(() => {});
+    };
+  }
+
+  private subscriberConnection(): Redis {
+    if (this.subscriber) return this.subscriber;
+    // same address and timeouts; an offline queue so subscriptions made during an outage are sent on reconnect
+    const sub = this.redis.duplicate({
+      connectionName: 'meshward-sub',
+      enableOfflineQueue: true,
+      commandTimeout: undefined,
+    });
+    sub.on('error', () => {}); // the command connection already reports outages, once each
+    sub.on('message', (channel: string, message: string) => {
+      for (const h of this.handlers.get(channel) ?? []) {
+        try {
+          h(message);
+        } catch (err) {
+          this.logger.error({ err: (err as Error).message, channel }, 'store subscriber failed');
+        }
+      }
+    });
+    this.subscriber = sub;
+    return sub;
+  }
+
   /** Redis holds the data; durability is its own configuration (AOF / replicas) */
   async flush(): Promise<void> {}
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.handlers.clear();
+      this.subscriber?.disconnect();
       if (this.redis.status === 'ready') {
         await this.redis.quit().catch(() => this.redis.disconnect());
       } else {

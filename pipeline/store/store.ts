@@ -30,6 +30,14 @@ export interface Store {
   /** entries after `afterId` (exclusive; undefined = from the start), at most `count` */
   readLog(log: string, afterId?: string, count?: number): Promise<{ id: string; entry: string }[]>;
 
+  /**
+   * Fire-and-forget notification to every subscriber of `channel`, in this process and (Redis) in every other
+   * process on the same store. Not durable: a subscriber that is away misses it; read the state itself to catch up.
+   */
+  publish(channel: string, message: string): Promise<void>;
+  /** receive what is published on `channel` from now on; returns the unsubscribe function */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
+
   /** true while the store answers */
   healthy(): boolean;
   /** make everything written so far durable (a no-op for Redis); safe to call often */

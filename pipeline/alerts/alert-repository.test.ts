@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedis } from '../../test/harness/redis.js';
+import type { Alert } from '../core/alert.js';
+import { MemoryStore } from '../store/memory-store.js';
+import { type RedisStore, createRedisStore } from '../store/redis-store.js';
+import type { Store } from '../store/store.js';
+import { type AlertChange, AlertRepository } from './alert-repository.js';
+
+const alert = (id: string, extra: Partial<Alert> = {}): Alert => ({
+  v: 1,
+  id,
+  kind: 'error_burst',
+  severity: 'medium',
+  state: 'open',
+  service: 'orders',
+  firstSeen: 1000,
+  lastSeen: 2000,
+  count: 1,
+  summary: `alert ${id}`,
+  evidence: { recordIds: [], metrics: {} },
+  updatedAt: 2000,
+  ...extra,
+});
+
+async function until(what: string, fn: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** two API replicas: each stores part of the alerts (shared consumer group), analysts triage on either */
+async function replicasShareChanges(storeA: Store, storeB: Store): Promise<void> {
+  const a = new AlertRepository(storeA);
+  const b = new AlertRepository(storeB);
+  const stopA = await a.follow();
+  const stopB = await b.follow();
+  const seenA: AlertChange[] = [];
+  const seenB: AlertChange[] = [];
+  a.on('change', (c) => seenA.push(c));
+  b.on('change', (c) => seenB.push(c));
+
+  await a.upsert(alert('alr_1'));
+  await until("replica B hears A's upsert", () => seenB.length === 1);
+  expect(seenB[0].alert).toMatchObject({ id: 'alr_1', state: 'open' });
+  expect(seenA).toHaveLength(1); // its own change once, not echoed back
+
+  await b.transition('alr_1', 'acknowledge', 'ana');
+  await until("replica A hears B's acknowledgement", () => seenA.length === 2);
+  expect(seenA[1].alert).toMatchObject({ id: 'alr_1', state: 'acknowledged' });
+  expect(seenB).toHaveLength(2);
+
+  await stopB();
+  await a.upsert(alert('alr_2'));
+  await new Promise((r) => setTimeout(r, 100));
+  expect(seenB).toHaveLength(2);
+  await stopA();
+}
+
+describe('AlertRepository live changes across replicas', () => {
+  it('in one process on the embedded store', async () => {
+    const store = new MemoryStore();
+    await replicasShareChanges(store, store);
+    await store.close();
+  });
+
+  describe('on Redis', () => {
+    let server: RedisServer;
+    let stores: RedisStore[] = [];
+    beforeAll(async () => {
+      server = await startRedis();
+      stores = [
+        createRedisStore({ url: server.url, keyPrefix: 'mw:' }),
+        createRedisStore({ url: server.url, keyPrefix: 'mw:' }),
+      ];
+    });
+    afterAll(async () => {
+      for (const s of stores) await s.close();
+      await server?.stop();
+    });
+
+    it("a change made through one store reaches the other replica's live stream", async () => {
+      await replicasShareChanges(stores[0], stores[1]);
+    });
+
+    it('ignores announcements that are not alerts', async () => {
+      const repo = new AlertRepository(stores[1]);
+      const stop = await repo.follow();
+      const seen: AlertChange[] = [];
+      repo.on('change', (c) => seen.push(c));
+      await stores[0].publish('alerts:changes', 'not json');
+      await stores[0].publish('alerts:changes', JSON.stringify({ from: 'x', alert: { nope: 1 } }));
+      await new AlertRepository(stores[0]).upsert(alert('alr_9'));
+      await until('the real change', () => seen.length === 1);
+      expect(seen[0].alert.id).toBe('alr_9');
+      await stop();
+    });
+  });
+});
