@@ -6,7 +6,7 @@ import { counter } from '../core/metrics.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
 import { inSpan, traceHeaders } from '../core/tracing.js';
 import type { IngestOrigin, IngestRejection, IngestResult, RecordIngest } from './ingest.js';
-import { scrubPathQuery, scrubSecrets } from './secret-scrub.js';
+import { scrubPathQuery, scrubRawText, scrubSecrets } from './secret-scrub.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 
@@ -32,9 +32,13 @@ export interface DeadLetter {
   sensorId: string;
   code: string;
   reason: string;
-  /** the original bytes as UTF-8 text (invalid sequences replaced) and base64 (exact) */
+  /**
+   * The original bytes as UTF-8 text (invalid sequences replaced) and base64 (exact), up to 256 KiB, except for
+   * credential-looking spans, which are replaced by `[redacted]` (then `scrubbed` says how many).
+   */
   raw: string;
   rawBase64: string;
+  scrubbed?: number;
 }
 
 const MAX_RAW_IN_DLQ = 256 * 1024;
@@ -94,15 +98,22 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
             rejected.push({ index: i, code, reason });
             rejectedTotal.inc({ receiver: origin.receiver, code });
             // a rejected item is never modified, so these are the bytes (or the value) as they arrived
-            const raw = v.raw ?? Buffer.from(safeStringify(items[i]));
+            let raw = (v.raw ?? Buffer.from(safeStringify(items[i]))).subarray(0, MAX_RAW_IN_DLQ);
+            // latin1 maps each byte to one char, so redacting spans keeps every other byte exactly as it came
+            const clean = scrubRawText(raw.toString('latin1'));
+            if (clean.replaced > 0) {
+              raw = Buffer.from(clean.text, 'latin1');
+              scrubbed.inc(clean.replaced);
+            }
             const letter: DeadLetter = {
               ts: clock(),
               receiver: origin.receiver,
               sensorId: origin.sensorId,
               code,
               reason,
-              raw: raw.subarray(0, MAX_RAW_IN_DLQ).toString('utf8'),
-              rawBase64: raw.subarray(0, MAX_RAW_IN_DLQ).toString('base64'),
+              raw: raw.toString('utf8'),
+              rawBase64: raw.toString('base64'),
+              ...(clean.replaced > 0 ? { scrubbed: clean.replaced } : {}),
             };
             dead.push({ key: origin.sensorId, value: JSON.stringify(letter) });
           }

@@ -55,3 +55,40 @@ function safeDecode(s: string): string {
     return s;
   }
 }
+
+// Patterns for text that did not parse as a record (dead letters): every quantifier is bounded or runs over a
+// character class the next token cannot start with, so a 256 KiB letter is scanned in linear time.
+const RAW_JWT = /eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g;
+const RAW_AUTH_SCHEME = /\b(bearer|basic)(\s+|%20|\+)[^\s"',;&]{8,}/gi;
+const RAW_SECRET_FIELD =
+  /("[^"\\]{0,64}?(?:pass(?:word)?|passwd|secret|token|api[_-]?key|authorization|session[_-]?key|private[_-]?key|credential|cookie)[^"\\]{0,64}"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
+const RAW_SECRET_QUERY =
+  /([?&][^=&\s"]{0,64}?(?:pass(?:word)?|passwd|secret|token|api[_-]?key|authorization|session[_-]?key|credential|code)[^=&\s"]{0,64}=)[^&\s"'#]+/gi;
+
+/**
+ * Redacts credential-looking spans in raw text that could not be read as a record (a dead letter): JWTs,
+ * `Bearer` / `Basic` credentials, JSON string values under secret-like names, secret query parameters.
+ * Returns the text and how many spans were replaced.
+ */
+export function scrubRawText(text: string): { text: string; replaced: number } {
+  let replaced = 0;
+  const count = (replacement: string) => () => {
+    replaced++;
+    return replacement;
+  };
+  const out = text
+    .replace(RAW_SECRET_FIELD, (_m, head: string) => {
+      replaced++;
+      return `${head}"${REDACTED}"`;
+    })
+    .replace(RAW_JWT, count(REDACTED))
+    .replace(RAW_AUTH_SCHEME, (_m, scheme: string, space: string) => {
+      replaced++;
+      return `${scheme}${space}${REDACTED}`;
+    })
+    .replace(RAW_SECRET_QUERY, (_m, head: string) => {
+      replaced++;
+      return `${head}${encodeURIComponent(REDACTED)}`;
+    });
+  return { text: out, replaced };
+}
