@@ -311,7 +311,8 @@ describe('record ingest under hostile input (property)', () => {
           expect(letters[j]).toMatchObject({ receiver: 'prop', sensorId: 'fuzzer', reason: r.reason });
           const raw = rawOf[r.index];
           // the original bytes reach the dead-letter topic intact (up to its 256 KiB cap) unless a span was redacted
-          if (raw && letters[j].scrubbed === undefined) expect(Buffer.from(letters[j].rawBase64, 'base64').equals(raw.subarray(0, 256 * 1024))).toBe(true);
+          if (raw && letters[j].scrubbed === undefined)
+            expect(Buffer.from(letters[j].rawBase64, 'base64').equals(raw.subarray(0, 256 * 1024))).toBe(true);
         });
 
         const count = (code: string) => result.rejected.filter((r) => r.code === code).length;
