@@ -188,11 +188,14 @@ describe.runIf(hasCorpus(FULL))('NAB full corpus (when ../shared/eval/nab exists
     expect(Math.abs(rescore('knncad', 'standard').normalised - 57.99)).toBeLessThanOrEqual(0.05);
   });
 
-  it('the meshward scorer keeps its NAB standard score (one parameter set, one swept threshold) at 60 or more', () => {
+  it('the meshward scorer keeps its NAB standard score (one parameter set, one swept threshold) above HTM 70.1', () => {
     const scores = corpus.map((s) => runSeries(s, () => new StreamingScorer()));
-    const [standard] = scoreCorpus(corpus, scores);
+    const [standard, lowFp, lowFn] = scoreCorpus(corpus, scores);
     expect(standard.profile).toBe('standard');
-    expect(standard.normalised).toBeGreaterThanOrEqual(60);
+    expect(standard.normalised).toBeGreaterThan(70.1);
+    // the other profiles must not have been traded away for it (measured 63.18 and 79.17)
+    expect(lowFp.normalised).toBeGreaterThan(60);
+    expect(lowFn.normalised).toBeGreaterThan(75);
   });
 
   it('reproduces every published profile of numenta and knncad', () => {

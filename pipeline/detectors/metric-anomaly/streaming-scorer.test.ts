@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SortedWindow } from './sorted-window.js';
-import { DEFAULT_SCORER_OPTIONS, StreamingScorer } from './streaming-scorer.js';
+import { DEFAULT_SCORER_OPTIONS, type ScorerState, StreamingScorer } from './streaming-scorer.js';
 import { makeSeries } from './testdata/series.js';
 
 const FIVE_MIN = 300_000;
@@ -107,10 +107,71 @@ describe('StreamingScorer', () => {
     }
   });
 
+  it('discounts a spike of a kind already seen, not a new kind of event (range novelty)', () => {
+    // the same spike three times at the same time of day, then a drop to a level never visited
+    const day = 288;
+    const spikes = [1000, 1000 + 2 * day, 1000 + 4 * day].map((at) => ({ at, length: 6, add: 80 }));
+    const { t, x } = makeSeries({ ...quiet, events: [...spikes, { at: 2600, length: 6, add: -70 }] });
+    const run = (opts: object) => {
+      const s = new StreamingScorer(opts);
+      const at = new Map<number, { score: number; novelty: number }>();
+      for (let i = 0; i < x.length; i++) {
+        const score = s.update(t[i], x[i]);
+        at.set(i, { score, novelty: s.detail.novelty });
+      }
+      return (i: number) => at.get(i) as { score: number; novelty: number };
+    };
+    const gated = run({});
+    const plain = run({ novelty_grids: 0 });
+    expect(gated(1000).novelty).toBe(1);
+    expect(gated(1000).score).toBeCloseTo(plain(1000).score, 12);
+    for (const { at } of spikes.slice(1)) {
+      expect(gated(at).novelty).toBe(0);
+      expect(gated(at).score).toBeLessThan(0.5);
+      expect(plain(at).score).toBeGreaterThan(0.5);
+    }
+    expect(gated(2600).novelty).toBe(1);
+    expect(gated(2600).score).toBeCloseTo(plain(2600).score, 12);
+    expect(gated(2600).score).toBeGreaterThan(0.6);
+  });
+
+  it('reports fixed per-series memory, the novelty gate included', () => {
+    const { t, x } = makeSeries({ ...quiet, events: [{ at: 1000, length: Number.POSITIVE_INFINITY, add: 500 }] });
+    const s = new StreamingScorer();
+    const before = s.bytes;
+    for (let i = 0; i < x.length; i++) s.update(t[i], x[i]);
+    expect(s.bytes).toBe(before);
+    expect(before).toBeGreaterThan(new StreamingScorer({ novelty_grids: 0 }).bytes);
+    expect(before).toBeLessThan(12_000);
+  });
+
+  it('restores a snapshot taken before the novelty gate existed: the gate starts afresh', () => {
+    const { t, x } = makeSeries(quiet);
+    const a = new StreamingScorer();
+    for (let i = 0; i < 1000; i++) a.update(t[i], x[i]);
+    const old: Partial<ScorerState> = JSON.parse(JSON.stringify(a.snapshot()));
+    delete old.novelty;
+    const b = new StreamingScorer();
+    b.restore(old as ScorerState);
+    b.update(t[1000], x[1000]);
+    expect(b.detail.novelty).toBe(1);
+    b.update(t[1000], x[1000]);
+    expect(b.detail.novelty).toBe(0);
+  });
+
   it('refuses a snapshot of a differently sized scorer', () => {
     const a = new StreamingScorer({ season_buckets: 12 });
     a.update(0, 1);
     expect(() => new StreamingScorer().restore(a.snapshot())).toThrow(RangeError);
     expect(() => new StreamingScorer({ baseline_size: 0 })).toThrow(RangeError);
+    expect(() => new StreamingScorer({ novelty_grids: 2.5 })).toThrow(RangeError);
+    expect(() => new StreamingScorer({ novelty_discount: 1.5 })).toThrow(RangeError);
+    expect(() => new StreamingScorer({ novelty_regrow: 1 })).toThrow(RangeError);
+    // a snapshot whose novelty grids have more bins than this scorer's
+    const g = new StreamingScorer({ novelty_grids: 12 });
+    for (let i = 0; i < 150; i++) g.update(i * FIVE_MIN, i % 17);
+    expect(() => new StreamingScorer({ novelty_grids: 1, novelty_bins_max: 6 }).restore(g.snapshot())).toThrow(
+      RangeError,
+    );
   });
 });

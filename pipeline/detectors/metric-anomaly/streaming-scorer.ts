@@ -1,6 +1,6 @@
 /**
  * A causal streaming anomaly scorer for one time series: `update(t, x)` returns a score in [0, 1] that uses only
- * this row and earlier ones. Four views of "unusual":
+ * this row and earlier ones. Five views of "unusual":
  *  - level: robust z-score of x against the rolling median / IQR of the last values,
  *  - seasonal: residual of x against a time-of-day profile (smoothed mean and mean absolute deviation per bucket),
  *  - shape: mean distance of the recent window (an embedding) to its nearest past windows (KNN-CAD-like),
@@ -9,11 +9,17 @@
  * Each view is compared with its own record (the largest value it has taken, decaying with a half-life that grows
  * with the series' age): the raw score is r / (1 + r) for the largest ratio r, so 0.5 means "as unusual as the most
  * unusual thing seen lately". A view votes only once it has spoken for min_baseline / 2 rows (the seasonal view
- * starts late, bucket by bucket, and its first records would otherwise be set by a handful of rows). Two gates follow: confidence (no score before `min_baseline` rows) and onset suppression
- * (a score counts only when it beats every raw score of the last `suppress_rows` rows, so a burst is flagged once,
- * at its start). A sustained level shift re-baselines by itself: the rolling median moves to the new level within
- * half the baseline, the seasonal profile follows at its smoothing rate. Memory is fixed by the window sizes.
+ * starts late, bucket by bucket, and its first records would otherwise be set by a handful of rows).
+ * The winning ratio is then discounted when the value is of a kind already met: range novelty (range-novelty.ts)
+ * asks, on several grids over the observed range, whether any earlier row visited the value's bin; the ratio is
+ * multiplied by novelty_discount ** (1 - share of grids where the bin is new). Recurring spikes and returns to known
+ * levels, the bulk of the false positives of the views alone, are discounted; a new kind of event is not.
+ * Two gates follow: confidence (no score before `min_baseline` rows) and onset suppression (a score counts only
+ * when it beats every raw score of the last `suppress_rows` rows, so a burst is flagged once, at its start).
+ * A sustained level shift re-baselines by itself: the rolling median moves to the new level within half the
+ * baseline, the seasonal profile follows at its smoothing rate. Memory is fixed by the options (`bytes`).
  */
+import { RangeNovelty, type RangeNoveltyState } from './range-novelty.js';
 import { SortedWindow } from './sorted-window.js';
 
 export interface ScorerOptions {
@@ -45,6 +51,16 @@ export interface ScorerOptions {
   record_half_life_max: number;
   /** the half-life grows with the age of the series: age * record_growth, within the bounds above */
   record_growth: number;
+  /** resolutions (grids over the observed range) of the range-novelty gate; 0 turns the gate off */
+  novelty_grids: number;
+  /** bins of the coarsest novelty grid */
+  novelty_bins_min: number;
+  /** bins of the finest novelty grid (the grids in between are spaced geometrically) */
+  novelty_bins_max: number;
+  /** the novelty grids are laid again (forgetting their visits) when the range grows past this factor */
+  novelty_regrow: number;
+  /** the winning ratio is multiplied by this when every grid has seen the value's bin before (1 when none has) */
+  novelty_discount: number;
 }
 
 /** one parameter set for every series (the NAB evaluation uses exactly these) */
@@ -63,6 +79,11 @@ export const DEFAULT_SCORER_OPTIONS: Readonly<ScorerOptions> = {
   record_half_life: 2000,
   record_half_life_max: 20000,
   record_growth: 0.5,
+  novelty_grids: 8,
+  novelty_bins_min: 6,
+  novelty_bins_max: 20,
+  novelty_regrow: 1.5,
+  novelty_discount: 0.5,
 };
 
 export interface ScoreDetail {
@@ -78,6 +99,8 @@ export interface ScoreDetail {
   spread: number;
   /** the view with the largest ratio to its record */
   view: 'level' | 'seasonal' | 'shape' | 'rarity' | 'drift' | 'none';
+  /** share of the range-novelty grids on which this value's bin had never been visited (0 while the gate is off) */
+  novelty: number;
 }
 
 const VIEW_NAMES = ['level', 'seasonal', 'shape', 'rarity', 'drift'] as const;
@@ -102,6 +125,8 @@ export interface ScorerState {
   records: number[];
   viewAge: number[];
   recentRaw: number[];
+  /** absent in snapshots taken before the gate existed: it then starts afresh */
+  novelty?: RangeNoveltyState;
 }
 
 export class StreamingScorer {
@@ -129,6 +154,7 @@ export class StreamingScorer {
   private recentHead = 0;
   /** where the largest of recentRaw sits (kept up to date so the window max costs O(1) amortised) */
   private recentMaxAt = 0;
+  private readonly novelty: RangeNovelty | null;
   private last: ScoreDetail = {
     score: 0,
     raw: 0,
@@ -136,6 +162,7 @@ export class StreamingScorer {
     expected: Number.NaN,
     spread: Number.NaN,
     view: 'none',
+    novelty: 0,
   };
 
   constructor(options: Partial<ScorerOptions> = {}) {
@@ -163,6 +190,30 @@ export class StreamingScorer {
     this.seasonCount = new Float64Array(o.season_buckets);
     this.rarity = new Float64Array(o.rarity_bins);
     this.recentRaw = new Float64Array(Math.max(1, Math.floor(o.suppress_rows)));
+    if (!Number.isInteger(o.novelty_grids)) throw new RangeError('scorer option novelty_grids must be an integer');
+    if (o.novelty_discount > 1) throw new RangeError('scorer option novelty_discount must be at most 1');
+    this.novelty =
+      o.novelty_grids > 0
+        ? new RangeNovelty(o.novelty_grids, o.novelty_bins_min, o.novelty_bins_max, o.novelty_regrow)
+        : null;
+  }
+
+  /** bytes of the per-series state held in typed arrays (the scorer's memory, a few object headers aside) */
+  get bytes(): number {
+    const arrays = [
+      this.history,
+      this.embedding,
+      this.nearest,
+      this.seasonMean,
+      this.seasonDev,
+      this.seasonCount,
+      this.rarity,
+      this.records,
+      this.viewAge,
+      this.views,
+      this.recentRaw,
+    ];
+    return arrays.reduce((n, a) => n + a.byteLength, 0) + this.baseline.capacity * 16 + (this.novelty?.bytes ?? 0);
   }
 
   /** the detail of the last update */
@@ -178,7 +229,7 @@ export class StreamingScorer {
   /** score one row (timestamps in ms, non-decreasing); a non-finite value scores 0 and is not learnt */
   update(timestamp: number, value: number): number {
     if (!Number.isFinite(value) || !Number.isFinite(timestamp)) {
-      this.last = { ...this.last, score: 0, raw: 0 };
+      this.last = { ...this.last, score: 0, raw: 0, novelty: 0 };
       return 0;
     }
     const o = this.options;
@@ -233,6 +284,12 @@ export class StreamingScorer {
       }
       this.records[v] = this.n >= o.min_baseline / 2 ? Math.max(x, rec * decay) : 0;
     }
+    // a value whose bin of the range every grid has seen before is of a kind already met: its ratio is discounted
+    let novelty = 0;
+    if (this.novelty && this.n >= o.min_baseline / 2) {
+      novelty = this.novelty.visit(value, Math.min(this.lo, value), Math.max(this.hi, value));
+      ratio *= o.novelty_discount ** (1 - novelty);
+    }
     const raw = ratio / (1 + ratio);
     const confidence = Math.min(1, this.n / Math.max(1, o.min_baseline));
 
@@ -241,7 +298,15 @@ export class StreamingScorer {
     this.pushRecent(raw);
 
     this.learn(value, bucket);
-    this.last = { score, raw, confidence, expected, spread, view: view < 0 ? 'none' : VIEW_NAMES[view] };
+    this.last = {
+      score,
+      raw,
+      confidence,
+      expected,
+      spread,
+      view: view < 0 ? 'none' : VIEW_NAMES[view],
+      novelty,
+    };
     return score;
   }
 
@@ -270,6 +335,7 @@ export class StreamingScorer {
       records: Array.from(this.records),
       viewAge: Array.from(this.viewAge),
       recentRaw,
+      novelty: this.novelty?.snapshot(),
     };
   }
 
@@ -287,6 +353,8 @@ export class StreamingScorer {
     ) {
       throw new RangeError('scorer snapshot does not match this scorer');
     }
+    // the gate checks its part before anything changes, so a misfit leaves the scorer as it was
+    this.novelty?.restore(state.novelty);
     this.n = state.n;
     this.lastTs = state.lastTs ?? Number.NaN;
     this.intervalMs = state.intervalMs ?? Number.POSITIVE_INFINITY;
