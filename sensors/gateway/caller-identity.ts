@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { bearerToken, tokenHasher } from '../common/token-hash.js';
 
@@ -37,6 +38,11 @@ export class RecentCache<V> {
     return old;
   }
 
+  /** the keys held, newest generation first (for tests and diagnostics) */
+  keys(): string[] {
+    return [...this.current.keys(), ...this.previous.keys()];
+  }
+
   set(key: string, value: V): void {
     if (this.current.size >= this.half) {
       this.previous = this.current;
@@ -47,25 +53,47 @@ export class RecentCache<V> {
 }
 
 /**
- * Hashes credentials and decodes JWT claims once per distinct credential: callers repeat their tokens, so an LRU
- * keeps the per-request cost at a Map lookup instead of an HMAC plus a base64 and JSON decode.
+ * Reads a request's credential. `turn`, when given, is a memo of the values already read in the same batch of
+ * records (one event-loop turn): the caller clears it when the batch is built, so it holds raw values only that long.
+ */
+export type CredentialReader = (
+  authorization: string | undefined,
+  turn?: Map<string, CallerCredential>,
+) => CallerCredential | undefined;
+
+/** SHA-256 of a string, base64: the one-shot `crypto.hash` where Node has it (20.12+), otherwise createHash */
+const sha256: (s: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (s) => (crypto as unknown as { hash(alg: string, data: string, enc: string): string }).hash('sha256', s, 'base64')
+    : (s) => crypto.createHash('sha256').update(s, 'utf8').digest('base64');
+
+/**
+ * Hashes credentials and decodes JWT claims once per distinct credential: callers repeat their tokens, so a bounded
+ * cache keeps the per-request cost at one SHA-256 and a Map lookup instead of an HMAC plus a base64 and JSON decode.
  *
- * The cache is keyed by the exact Authorization value and its entries hold no token, only the hash and the two
- * decoded labels: a raw token stays in memory no longer than its key stays in the cache (two generations of `cacheSize / 2`). The key is deliberately
- * not a fast non-cryptographic digest (with length): such digests have collisions an attacker can construct, and a
- * collision would hand one token's hash and user to another token, e.g. letting a token denied by hash pass as a
- * harmless one. An exact key has no collisions and costs no more (V8 hashes and compares the string natively).
+ * No raw token is kept: the cache is keyed by the SHA-256 of the exact Authorization value (collision resistant, so
+ * no caller can be handed another token's hash and user, e.g. to pass a token denied by hash as a harmless one) and
+ * its entries hold only the keyed hash and the two decoded labels. The raw value lives in the request until the
+ * record is built, at the end of the event-loop turn that answered it. Two generations of `cacheSize / 2` entries.
  */
 export function createCredentialReader(
   hashKey: string,
   cacheSize = 10_000,
-): (authorization: string | undefined) => CallerCredential | undefined {
+  cache = new RecentCache<CallerCredential>(cacheSize),
+): CredentialReader {
   const hash = tokenHasher(hashKey);
-  const cache = new RecentCache<CallerCredential>(cacheSize);
-  return (authorization) => {
+  return (authorization, turn) => {
     if (!authorization || authorization.length > MAX_AUTH_LENGTH) return undefined;
-    const hit = cache.get(authorization);
-    if (hit) return hit;
+    if (turn) {
+      const seen = turn.get(authorization);
+      if (seen) return seen;
+    }
+    const key = sha256(authorization);
+    const hit = cache.get(key);
+    if (hit) {
+      turn?.set(authorization, hit);
+      return hit;
+    }
     const bearer = bearerToken(authorization);
     const cred: CallerCredential = {
       tokenHash: hash(bearer ?? authorization.trim()),
@@ -82,7 +110,8 @@ export function createCredentialReader(
         // not a JWT: an opaque token only has its hash
       }
     }
-    cache.set(authorization, cred);
+    cache.set(key, cred);
+    turn?.set(authorization, cred);
     return cred;
   };
 }

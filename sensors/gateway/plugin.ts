@@ -115,6 +115,8 @@ function meshwardSensorPlugin(
     'sensor',
     'reason',
   ]);
+  /** credentials read while building one batch, by Authorization value: cleared when the batch is built */
+  const turnCredentials = new Map<string, CallerCredential>();
   /** built off the hook, once per event-loop turn; the enforcer may already have resolved the caller */
   const record = (c: CapturedRequest) => {
     const request = c.request as FastifyRequest;
@@ -125,7 +127,7 @@ function meshwardSensorPlugin(
       cred = st.cred;
       jwtSub = st.sub;
     } else {
-      cred = readCredential(request.headers.authorization);
+      cred = readCredential(request.headers.authorization, turnCredentials);
       if (userFrom === 'jwt_sub') jwtSub = cred?.sub;
     }
     sink.push(buildRecord(c, ctx, cred, userOf(request, jwtSub), st?.tags));
@@ -135,6 +137,7 @@ function meshwardSensorPlugin(
     record,
     () => dropped.inc({ sensor: config.sensor_id, reason: 'capture_full' }),
     recordError,
+    () => turnCredentials.clear(),
   );
 
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {

@@ -22,6 +22,8 @@ export class RequestCapture {
     private readonly process: (captured: CapturedRequest) => void,
     private readonly onDrop: () => void,
     private readonly onError: (err: unknown) => void,
+    /** called after every drain, e.g. to clear what was memoised for one batch */
+    private readonly onDrained: () => void = () => {},
   ) {
     this.slots = Array.from({ length: capacity }, () => ({
       request: undefined,
@@ -74,6 +76,7 @@ export class RequestCapture {
       s.peer = undefined;
     }
     this.count = 0;
+    this.onDrained();
   }
 }
 
