@@ -27,33 +27,42 @@ describe('createCredentialReader', () => {
     expect(read(`Bearer ${'x'.repeat(20_000)}`)).toBeUndefined();
   });
 
-  it('keeps no raw credential in its cache: keys are SHA-256 digests, entries hold hashes and labels only', () => {
+  it('keeps raw values only in its short-lived fast path: the long-lived cache is keyed by SHA-256 digests', () => {
     const cache = new RecentCache<CallerCredential>(100);
-    const read = createCredentialReader('k', 100, cache);
+    const raw = new RecentCache<CallerCredential>(100);
+    const read = createCredentialReader('k', { cacheSize: 100, cache, raw });
     const tokens = Array.from({ length: 10 }, (_, i) => fakeJwt({ sub: `user-${i}` }));
     for (const t of tokens) read(`Bearer ${t}`);
     const keys = cache.keys();
     expect(keys).toHaveLength(10);
     for (const k of keys) expect(k).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     const held = JSON.stringify({ keys, values: keys.map((k) => cache.get(k)) });
-    for (const t of tokens) {
-      expect(held).not.toContain(t);
-      expect(held).not.toContain(t.split('.')[1]);
-    }
+    for (const t of tokens) expect(held).not.toContain(t.split('.')[1]);
+
+    // the fast path holds a raw value until two expiries pass without a request carrying it
+    expect(raw.keys()).toHaveLength(10);
+    read.expire();
+    expect(raw.keys()).toHaveLength(10);
+    read(`Bearer ${tokens[0]}`);
+    read.expire();
+    expect(raw.keys()).toEqual([`Bearer ${tokens[0]}`]);
+    read.expire();
+    read.expire();
+    expect(raw.keys()).toEqual([]);
+    // still answered, from the digest-keyed cache, with the same object
+    const again = read(`Bearer ${tokens[3]}`);
+    expect(again).toBe(cache.get(keys.find((k) => cache.get(k)?.sub === 'user-3')!));
   });
 
-  it('answers repeated values from the cache and, within one batch, from the batch memo; the cache stays bounded', () => {
+  it('stays bounded, and hashes an evicted value again to the same result', () => {
     const cache = new RecentCache<CallerCredential>(4);
-    const read = createCredentialReader('k', 4, cache);
-    const turn = new Map<string, CallerCredential>();
-    const a = read('Bearer token-a', turn);
-    expect(turn.get('Bearer token-a')).toBe(a);
-    expect(read('Bearer token-a', turn)).toBe(a);
-    turn.clear();
+    const raw = new RecentCache<CallerCredential>(4);
+    const read = createCredentialReader('k', { cacheSize: 4, cache, raw });
+    const a = read('Bearer token-a');
     expect(read('Bearer token-a')).toBe(a);
     for (let i = 0; i < 10; i++) read(`Bearer token-${i}`);
     expect(cache.keys().length).toBeLessThanOrEqual(4);
-    // a value evicted from the cache is hashed again, to the same result
+    expect(raw.keys().length).toBeLessThanOrEqual(4);
     expect(read('Bearer token-a')).toEqual(a);
   });
 });

@@ -70,6 +70,9 @@ function meshwardSensorPlugin(
   const injectedSink = opts.sink !== undefined;
   const recordErrors = counter('meshward_sensor_record_errors_total', 'requests a sensor failed to record', ['sensor']);
   const readCredential = createCredentialReader(config.token_hash_key);
+  // raw Authorization values leave the reader's fast path about a second after their last use
+  const expireCredentials = setInterval(readCredential.expire, 1_000);
+  expireCredentials.unref();
   const ignored = new Set(config.ignore_routes);
   const ctx: RecordContext = {
     sensor: { kind: 'fastify', id: config.sensor_id },
@@ -115,8 +118,6 @@ function meshwardSensorPlugin(
     'sensor',
     'reason',
   ]);
-  /** credentials read while building one batch, by Authorization value: cleared when the batch is built */
-  const turnCredentials = new Map<string, CallerCredential>();
   /** built off the hook, once per event-loop turn; the enforcer may already have resolved the caller */
   const record = (c: CapturedRequest) => {
     const request = c.request as FastifyRequest;
@@ -127,7 +128,7 @@ function meshwardSensorPlugin(
       cred = st.cred;
       jwtSub = st.sub;
     } else {
-      cred = readCredential(request.headers.authorization, turnCredentials);
+      cred = readCredential(request.headers.authorization);
       if (userFrom === 'jwt_sub') jwtSub = cred?.sub;
     }
     sink.push(buildRecord(c, ctx, cred, userOf(request, jwtSub), st?.tags));
@@ -137,7 +138,6 @@ function meshwardSensorPlugin(
     record,
     () => dropped.inc({ sensor: config.sensor_id, reason: 'capture_full' }),
     recordError,
-    () => turnCredentials.clear(),
   );
 
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
@@ -184,6 +184,7 @@ function meshwardSensorPlugin(
   }
 
   fastify.addHook('onClose', async () => {
+    clearInterval(expireCredentials);
     capture.drain();
     await (feed?.close?.() ?? feed?.stop?.());
     await ownSink?.shutdown();

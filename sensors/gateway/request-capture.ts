@@ -22,8 +22,6 @@ export class RequestCapture {
     private readonly process: (captured: CapturedRequest) => void,
     private readonly onDrop: () => void,
     private readonly onError: (err: unknown) => void,
-    /** called after every drain, e.g. to clear what was memoised for one batch */
-    private readonly onDrained: () => void = () => {},
   ) {
     this.slots = Array.from({ length: capacity }, () => ({
       request: undefined,
@@ -76,7 +74,6 @@ export class RequestCapture {
       s.peer = undefined;
     }
     this.count = 0;
-    this.onDrained();
   }
 }
 
