@@ -70,6 +70,9 @@ function meshwardSensorPlugin(
   const injectedSink = opts.sink !== undefined;
   const recordErrors = counter('meshward_sensor_record_errors_total', 'requests a sensor failed to record', ['sensor']);
   const readCredential = createCredentialReader(config.token_hash_key);
+  // raw Authorization values leave the reader's fast path about a second after their last use
+  const expireCredentials = setInterval(readCredential.expire, 1_000);
+  expireCredentials.unref();
   const ignored = new Set(config.ignore_routes);
   const ctx: RecordContext = {
     sensor: { kind: 'fastify', id: config.sensor_id },
@@ -181,6 +184,7 @@ function meshwardSensorPlugin(
   }
 
   fastify.addHook('onClose', async () => {
+    clearInterval(expireCredentials);
     capture.drain();
     await (feed?.close?.() ?? feed?.stop?.());
     await ownSink?.shutdown();
