@@ -35,7 +35,7 @@ interface Row {
 }
 
 /** registrable domain of the first host with one; an API without host is its own provider (`#id`) */
-function providerOf(api: ApiDescription, id: string): string {
+export function providerOf(api: ApiDescription, id: string): string {
   for (const h of api.hosts ?? []) {
     const t = hostTokens(h)[0];
     if (t?.startsWith('@')) return t;
