@@ -93,8 +93,11 @@ function main(): void {
   );
 
   const queries = Array.from({ length: QUERIES }, (_, i) => make(ENTRIES + 7 * i + 3).api);
+  // the same APIs from providers absent from the catalogue: unseen_provider_cap applies (one neighbour per provider)
+  const unseen = queries.map((q, i) => ({ ...q, hosts: [`api.newco${i}.io`] }));
   const featurise: number[] = [];
   const predict: number[] = [];
+  const predictUnseen: number[] = [];
   for (const q of queries) {
     t0 = performance.now();
     model.vectorize(q);
@@ -104,6 +107,11 @@ function main(): void {
     t0 = performance.now();
     model.predict(q, ['category']);
     predict.push(performance.now() - t0);
+  }
+  for (const q of unseen) {
+    t0 = performance.now();
+    model.predict(q, ['category']);
+    predictUnseen.push(performance.now() - t0);
   }
   const brute: number[] = [];
   let overlap = 0;
@@ -124,13 +132,17 @@ function main(): void {
   console.log(`| featurise only (baseline) | ${f(pct(featurise, 50))} | ${f(pct(featurise, 99))} |`);
   console.log(`| associate: featurise + pruned sparse kNN + votes | ${f(pct(predict, 50))} | ${f(pct(predict, 99))} |`);
   console.log(
+    `| associate, provider not in the catalogue (capped per provider) | ${f(pct(predictUnseen, 50))} | ${f(pct(predictUnseen, 99))} |`,
+  );
+  console.log(
     `| exhaustive neighbour search alone (baseline, ${BRUTE} queries) | ${f(pct(brute, 50))} | ${f(pct(brute, 99))} |`,
   );
   console.log(
     `\nratios: associate / featurise p50 = ${(pct(predict, 50) / pct(featurise, 50)).toFixed(1)}x; exhaustive / associate p50 = ${(pct(brute, 50) / pct(predict, 50)).toFixed(1)}x`,
   );
   console.log(`recall@${k} of the pruned index against the exhaustive search: ${(overlap / (BRUTE * k)).toFixed(3)}`);
-  console.log(`goal: associate p50 < 10 ms -> ${pct(predict, 50) < 10 ? 'met' : 'not met'}`);
+  const worst = Math.max(pct(predict, 50), pct(predictUnseen, 50));
+  console.log(`goal: associate p50 < 10 ms -> ${worst < 10 ? 'met' : 'not met'}`);
 }
 
 main();

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FEATURE_GROUPS } from '../../pipeline/association/config.js';
 import { MeshwardError } from '../../pipeline/core/errors.js';
 import { SmartKnn } from '../../pipeline/association/smart-knn.js';
 import { defaultDataDir, guruToDescription, loadGuru, parseGuruLines } from './data.js';
 import { scores } from './metrics.js';
 import { evaluate } from './run.js';
+import { evaluatePoint, prepareFolds } from './search-weights.js';
 import { crossValidate, folds } from './tune.js';
 
 const fixture = join(import.meta.dirname, 'testdata');
@@ -66,6 +68,34 @@ describe('association evaluation', () => {
     });
     const cv = crossValidate(train, { k: 5 }, 'within', 3, 1);
     expect(cv.accuracy).toBeGreaterThan(0);
+  });
+
+  it('the weight search scores a configuration as the cross-validation of SmartKnn does', () => {
+    const data = loadGuru(fixture);
+    const weights = { name: 0.1, host: 0.2, path: 0.1, params: 0.1, tags: 0.1, text: 0.2, words: 0.2 };
+    const point = { weights: FEATURE_GROUPS.map((g) => weights[g]), k: 5, prior: 0.25, cap: 1 };
+    const got = evaluatePoint(prepareFolds(data, 256), point);
+    const config = {
+      k: 5,
+      dims_per_group: 256,
+      group_weights: weights,
+      prior_correction: 0.25,
+      unseen_provider_cap: 1,
+    };
+    const within = crossValidate(
+      data.apis.filter((a) => !data.testWithin.has(a.id)),
+      config,
+      'within',
+    );
+    const provider = crossValidate(
+      data.apis.filter((a) => !data.testNewProvider.has(a.id)),
+      config,
+      'provider',
+    );
+    expect(got.within.accuracy).toBeCloseTo(within.accuracy, 9);
+    expect(got.within.macroF1).toBeCloseTo(within.macroF1, 9);
+    expect(got.provider.accuracy).toBeCloseTo(provider.accuracy, 9);
+    expect(got.provider.macroF1).toBeCloseTo(provider.macroF1, 9);
   });
 
   it('missing data is a clear error, bad lines name the line', () => {

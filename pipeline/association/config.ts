@@ -9,8 +9,9 @@ export type FeatureGroup = (typeof FEATURE_GROUPS)[number];
  * features sum to 1 as in D = sqrt(sum_i w_i (x_ir - x_it)^2). Chosen by coordinate search over cross-validation
  * inside the APIs-guru training lines only (eval/association/tune.ts), never on test ids; the objective was the sum
  * of accuracy and macro-F1 of within-style 5-fold CV and provider-held-out 4-fold CV. With the other defaults
- * (k = 30, dims_per_group 16384, prior_correction 0.5 by providers): within CV 0.852 accuracy / 0.434 macro-F1,
- * provider-held-out CV 0.407 / 0.195 (see README.md).
+ * (k = 30, dims_per_group 16384, prior_correction 0.25 by providers, unseen_provider_cap 1): within CV 0.860
+ * accuracy / 0.440 macro-F1, provider-held-out CV 0.419 / 0.198 (see README.md; re-searched with the cap, no change
+ * beyond 0.003).
  */
 export const DEFAULT_GROUP_WEIGHTS: Record<FeatureGroup, number> = {
   name: 0.03,
@@ -69,10 +70,17 @@ export const AssociationConfigSchema = Type.Object(
      */
     max_per_provider: Type.Integer({ minimum: 0, maximum: 200, default: 0 }),
     /**
+     * extension to the paper: the same cap, applied only when the query's provider has no API in the training set
+     * (or the query has no host). Its own provider's APIs are the best evidence for a known provider's API, so they
+     * may fill the neighbourhood; for an unknown provider one vendor's hundreds of definitions would outvote the
+     * rest, so each provider gets at most this many neighbours. 0 = no cap
+     */
+    unseen_provider_cap: Type.Integer({ minimum: 0, maximum: 200, default: 1 }),
+    /**
      * extension to the paper: votes of class i are scaled by a prior correction raised to this power and renormalised
      * to the same total before smoothing; 0 = the paper's votes. See prior_by
      */
-    prior_correction: Type.Number({ minimum: 0, maximum: 2, default: 0.5 }),
+    prior_correction: Type.Number({ minimum: 0, maximum: 2, default: 0.25 }),
     /**
      * `providers`: the correction is p_i / n_i (p_i providers, i.e. registrable host domains, with an API of class i;
      * n_i training APIs of the class): a provider with hundreds of definitions of one class (a cloud vendor) then
@@ -94,7 +102,8 @@ export const defaultAssociationConfig: AssociationConfig = {
   kdtree_max_entries: 5000,
   prune_df_ratio: 0.01,
   max_per_provider: 0,
-  prior_correction: 0.5,
+  unseen_provider_cap: 1,
+  prior_correction: 0.25,
   prior_by: 'providers',
   index: 'auto',
 };

@@ -7,12 +7,18 @@ export interface Neighbour {
   distance: number;
 }
 
+/** at most `cap` neighbours of one group (a provider): `of` maps a row to its group number */
+export interface GroupCap {
+  of: (row: number) => number;
+  cap: number;
+}
+
 /** Nearest-neighbour search over the rows of the training set (rows are added, never moved; `live` filters). */
 export interface NeighbourIndex {
   readonly kind: 'kdtree' | 'sparse';
   add(row: number, vec: FeatureVector): void;
-  /** the k nearest live rows, ascending distance (ties by row) */
-  nearest(query: FeatureVector, k: number, live: (row: number) => boolean): Neighbour[];
+  /** the k nearest live rows, ascending distance (ties by row), with at most groupCap.cap rows of one group */
+  nearest(query: FeatureVector, k: number, live: (row: number) => boolean, groupCap?: GroupCap): Neighbour[];
   /** approximate bytes held by the index structures */
   memoryBytes(): number;
 }
@@ -117,7 +123,17 @@ export class KdTreeIndex implements NeighbourIndex {
     return this.knn;
   }
 
-  nearest(query: FeatureVector, k: number, live: (row: number) => boolean): Neighbour[] {
+  nearest(query: FeatureVector, k: number, live: (row: number) => boolean, groupCap?: GroupCap): Neighbour[] {
+    if (!groupCap) return this.search(query, k, live);
+    // the tree knows nothing of groups: ask for more neighbours until k survive the cap (or every row was seen)
+    for (let want = k * 4; ; want *= 4) {
+      const found = this.search(query, want, live);
+      const out = capByGroup(found, k, groupCap);
+      if (out.length === k || found.length < want) return out;
+    }
+  }
+
+  private search(query: FeatureVector, k: number, live: (row: number) => boolean): Neighbour[] {
     const knn = this.tree();
     if (!knn) return [];
     let want = k;
@@ -142,6 +158,53 @@ export class KdTreeIndex implements NeighbourIndex {
     // ml-knn's points (split coordinates + label, doubles) and tree nodes, plus the sparse blocks
     return this.rows.size * ((this.coords.length + 1) * 8 + 96) + sparseBytes(this.rows.values());
   }
+}
+
+/**
+ * keeps a group's `cap` nearest rows in ascending order; `evict` lets a nearer row push out the farthest kept one.
+ * Returns whether the row was kept
+ */
+function keepInGroup(
+  kept: Map<number, Neighbour[]>,
+  { of, cap }: GroupCap,
+  row: number,
+  distance: number,
+  evict: boolean,
+): boolean {
+  const g = of(row);
+  let list = kept.get(g);
+  if (!list) {
+    list = [];
+    kept.set(g, list);
+  }
+  const n = { row, distance };
+  if (list.length >= cap) {
+    if (!evict || byDistance(list[cap - 1], n) <= 0) return false;
+    list.pop();
+  }
+  let i = list.length;
+  list.push(n);
+  while (i > 0 && byDistance(list[i - 1], n) > 0) {
+    list[i] = list[i - 1];
+    i--;
+  }
+  list[i] = n;
+  return true;
+}
+
+/** the first k of `sorted` (ascending distance) with at most cap rows of one group */
+function capByGroup(sorted: readonly Neighbour[], k: number, { of, cap }: GroupCap): Neighbour[] {
+  const per = new Map<number, number>();
+  const out: Neighbour[] = [];
+  for (const n of sorted) {
+    const g = of(n.row);
+    const c = per.get(g) ?? 0;
+    if (c >= cap) continue;
+    per.set(g, c + 1);
+    out.push(n);
+    if (out.length === k) break;
+  }
+  return out;
 }
 
 function sparseBytes(vecs: Iterable<FeatureVector>): number {
@@ -195,7 +258,7 @@ export class SparseIndex implements NeighbourIndex {
     this.rowCount++;
   }
 
-  nearest(query: FeatureVector, k: number, live: (row: number) => boolean): Neighbour[] {
+  nearest(query: FeatureVector, k: number, live: (row: number) => boolean, groupCap?: GroupCap): Neighbour[] {
     if (this.rowCount === 0 || k <= 0) return [];
     if (this.acc.length < this.base.length) {
       this.acc = new Float64Array(Math.max(this.base.length, this.acc.length * 2));
@@ -239,10 +302,18 @@ export class SparseIndex implements NeighbourIndex {
       }
       best[i] = n;
     };
+    // with a cap, only each group's `cap` nearest rows can be among the k: keep those, then take the k nearest
+    const kept = groupCap ? new Map<number, Neighbour[]>() : null;
     for (const r of touched) {
-      if (live(r)) consider(r, Q + this.base[r] - 2 * acc[r]);
+      if (!live(r)) continue;
+      const d2 = Q + this.base[r] - 2 * acc[r];
+      if (kept && groupCap) keepInGroup(kept, groupCap, r, d2, true);
+      else consider(r, d2);
     }
-    // rows sharing no bucket: distance depends on base only, ascending
+    if (kept) for (const list of kept.values()) for (const n of list) consider(n.row, n.distance);
+    // rows sharing no bucket: distance depends on base only, ascending. With a cap, a group already holding `cap`
+    // rows that share buckets is not searched further (exact unless signed-hash collisions made a shared bucket
+    // push one of those rows farther than a row sharing none)
     if (!this.byBaseSorted) {
       this.byBase.sort((a, b) => this.base[a] - this.base[b] || a - b);
       this.byBaseSorted = true;
@@ -250,7 +321,9 @@ export class SparseIndex implements NeighbourIndex {
     for (const r of this.byBase) {
       const d2 = Q + this.base[r];
       if (best.length === k && d2 >= best[k - 1].distance) break;
-      if (mark[r] === 0 && live(r)) consider(r, d2);
+      if (mark[r] !== 0 || !live(r)) continue;
+      if (kept && groupCap && !keepInGroup(kept, groupCap, r, d2, false)) continue;
+      consider(r, d2);
     }
     for (const r of touched) {
       acc[r] = 0;

@@ -71,6 +71,16 @@ describe('tokens', () => {
       'gov',
       'uk',
     ]);
+    expect(hostTokens('https://api.ebay.com{basePath}')[0]).toBe('@ebay.com');
+  });
+
+  it('a shared hosting platform adds the customer label; reserved names have no provider', () => {
+    expect(registrableDomain(['myshop', 'herokuapp', 'com'])).toBe('myshop.herokuapp.com');
+    expect(registrableDomain(['weather-api', 'p', 'rapidapi', 'com'])).toBe('weather-api.p.rapidapi.com');
+    expect(registrableDomain(['herokuapp', 'com'])).toBe('herokuapp.com');
+    expect(registrableDomain(['ec2', 'amazonaws', 'com'])).toBe('amazonaws.com');
+    expect(registrableDomain(['api', 'example', 'com'])).toBeNull();
+    expect(registrableDomain(['orders', 'svc', 'cluster', 'local'])).toBeNull();
   });
 
   it('drops markup and links from free text', () => {
@@ -170,7 +180,14 @@ describe('SmartKnn', () => {
     ];
     const text = { name: 0, host: 0, path: 0, params: 0, tags: 0, text: 1, words: 0 };
     const model = (prior_correction: number) => {
-      const m = new SmartKnn({ k: 6, smoothing: 0, min_confidence: 0, group_weights: text, prior_correction });
+      const m = new SmartKnn({
+        k: 6,
+        smoothing: 0,
+        min_confidence: 0,
+        group_weights: text,
+        prior_correction,
+        unseen_provider_cap: 0,
+      });
       m.fit(items);
       return m.predict(same('new.example.com'), ['category']).category;
     };
@@ -178,6 +195,79 @@ describe('SmartKnn', () => {
     expect(model(0)).toMatchObject({ value: 'a', probability: expect.closeTo(4 / 6, 12) });
     // a: 1 provider / 4 APIs -> 4 x 1/4 = 1; b: 2 providers / 2 APIs -> 2; total kept at 6 -> a 2, b 4
     expect(model(1)).toMatchObject({ value: 'b', probability: expect.closeTo(4 / 6, 12) });
+  });
+
+  it('unseen_provider_cap: one neighbour per provider only for an API of a provider without training APIs', () => {
+    // a1..a4 (one provider) are nearer the query than b1, b2 (two others)
+    const items: TrainingItem[] = [
+      ...[1, 2, 3, 4].map((i) => ({
+        id: `a${i}`,
+        api: { description: 'forecast rainfall alerts radar', hosts: [`s${i}.cloudy.com`] },
+        labels: { category: 'a' },
+      })),
+      { id: 'b1', api: { description: 'forecast rainfall', hosts: ['api.rain.org'] }, labels: { category: 'b' } },
+      { id: 'b2', api: { description: 'forecast rainfall', hosts: ['api.storm.net'] }, labels: { category: 'b' } },
+    ];
+    const text = { name: 0, host: 0, path: 0, params: 0, tags: 0, text: 1, words: 0 };
+    for (const index of ['kdtree', 'sparse'] as const) {
+      const m = new SmartKnn({
+        k: 3,
+        smoothing: 0,
+        min_confidence: 0,
+        group_weights: text,
+        prior_correction: 0,
+        index,
+      });
+      m.fit(items);
+      const query = (host: string) => ({ description: 'forecast rainfall alerts radar', hosts: [host] });
+      // known provider: its own APIs fill the neighbourhood
+      const known = m.predict(query('api.cloudy.com'), ['category']).category;
+      expect(known).toMatchObject({ value: 'a', probability: 1 });
+      expect(known.neighbours.every((id) => id.startsWith('a'))).toBe(true);
+      // unknown provider (or no host): one neighbour of cloudy.com, then rain.org and storm.net
+      for (const q of [query('api.newco.io'), { description: 'forecast rainfall alerts radar' }]) {
+        const p = m.predict(q, ['category']).category;
+        expect(p.neighbours).toHaveLength(3);
+        expect(p.neighbours.slice(1).sort()).toEqual(['b1', 'b2']);
+      }
+      // confirming an API of the new provider makes it known: no cap any more
+      m.confirm('n1', { description: 'storm warnings', hosts: ['api.newco.io'] }, { category: 'b' });
+      expect(m.predict(query('api.newco.io'), ['category']).category.neighbours).not.toContain('b2');
+      // relabelling it keeps newco.io known; the cap for other unknown providers is unchanged
+      m.confirm('n1', { description: 'storm warnings', hosts: ['api.newco.io'] }, { category: 'a' });
+      expect(m.predict(query('api.newco.io'), ['category']).category.neighbours).not.toContain('b2');
+      expect(m.predict(query('api.other.dev'), ['category']).category.neighbours).toContain('b2');
+    }
+  });
+
+  it('both indexes honour a per-group cap exactly as a capped exhaustive search', () => {
+    const words = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda sigma omega'.split(' ');
+    const m = new SmartKnn({ index: 'sparse', dims_per_group: 64 });
+    const vecs = Array.from({ length: 80 }, (_, i) =>
+      m.vectorize(api(`api ${words[i % 13]}`, `${words[(i * 7) % 13]} ${words[(i * 5 + 3) % 13]}`, `h${i}.io`)),
+    );
+    const sparse = new SparseIndex(m.featureWeights, 1);
+    const tree = new KdTreeIndex(64, m.featureWeights);
+    vecs.forEach((v, row) => {
+      sparse.add(row, v);
+      tree.add(row, v);
+    });
+    const cap = { of: (row: number) => row % 3, cap: 2 };
+    for (let q = 0; q < 8; q++) {
+      const v = m.vectorize(api('query', `${words[q]} ${words[(q + 4) % 13]}`, 'q.io'));
+      const all = vecs
+        .map((x, row) => ({ row, distance: blockDistance(v, x, m.featureWeights) }))
+        .sort((a, b) => a.distance - b.distance || a.row - b.row);
+      const per = [0, 0, 0];
+      const expected = all.filter((n) => per[n.row % 3]++ < 2).map((n) => n.distance);
+      expect(expected).toHaveLength(6);
+      for (const index of [sparse, tree]) {
+        const got = index.nearest(v, 5, () => true, cap);
+        expect(got.map((n) => n.distance)).toEqual(expected.slice(0, 5).map((d) => expect.closeTo(d, 9)));
+        const groups = got.map((n) => n.row % 3);
+        for (const g of [0, 1, 2]) expect(groups.filter((x) => x === g).length).toBeLessThanOrEqual(2);
+      }
+    }
   });
 
   it('ml-knn kd-tree and the exact sparse index agree on neighbours', () => {

@@ -2,7 +2,7 @@ import { type AssociationConfig, defaultAssociationConfig, effectiveWeights, FEA
 import { type ApiDescription, type FeatureVector, Featurizer, tokenize } from './features.js';
 import { hostTokens } from './tokens.js';
 import { blockDistance, classProbabilities, voteWeights } from './knn-math.js';
-import { KdTreeIndex, type Neighbour, type NeighbourIndex, SparseIndex } from './neighbour-index.js';
+import { type GroupCap, KdTreeIndex, type Neighbour, type NeighbourIndex, SparseIndex } from './neighbour-index.js';
 
 export const UNASSIGNED = 'unassigned';
 
@@ -30,10 +30,12 @@ interface Row {
   live: boolean;
   /** registrable domain of the first host, `#id` without host (max_per_provider, prior_by providers) */
   provider: string;
+  /** the provider's number in providerIds (the group of the neighbour caps) */
+  providerId: number;
 }
 
 /** registrable domain of the first host with one; an API without host is its own provider (`#id`) */
-function providerOf(api: ApiDescription, id: string): string {
+export function providerOf(api: ApiDescription, id: string): string {
   for (const h of api.hosts ?? []) {
     const t = hostTokens(h)[0];
     if (t?.startsWith('@')) return t;
@@ -58,6 +60,10 @@ export class SmartKnn {
   /** training APIs per provider, per class, per dimension (prior_by providers) */
   private classProviders = new Map<string, Map<string, Map<string, number>>>();
   private index: NeighbourIndex | null = null;
+  /** a number per provider ever seen, and its live training rows (unseen_provider_cap) */
+  private providerIds = new Map<string, number>();
+  private providerLiveRows: number[] = [];
+  private readonly providerGroup = (row: number): number => this.rows[row].providerId;
   readonly featureWeights: Float64Array;
 
   constructor(config: Partial<AssociationConfig> = {}) {
@@ -84,6 +90,8 @@ export class SmartKnn {
     this.classes.clear();
     this.classCounts.clear();
     this.classProviders.clear();
+    this.providerIds.clear();
+    this.providerLiveRows = [];
     this.index = null;
     const docs = items.map((it) => tokenize(it.api));
     for (const d of docs) this.featurizer.addDocument(d);
@@ -102,6 +110,7 @@ export class SmartKnn {
     if (old !== undefined) {
       const row = this.rows[old];
       row.live = false;
+      this.providerLiveRows[row.providerId]--;
       for (const [dim, v] of Object.entries(row.labels)) {
         const counts = this.classCounts.get(dim)!;
         counts.set(v, (counts.get(v) ?? 1) - 1);
@@ -122,10 +131,20 @@ export class SmartKnn {
 
   /** one prediction per label dimension (all known dimensions unless `dims` is given) */
   predict(api: ApiDescription, dims?: readonly string[]): Record<string, LabelPrediction> {
-    return this.predictVector(this.vectorize(api), dims);
+    return this.predictVector(this.vectorize(api), dims, { provider: providerOf(api, '') });
   }
 
-  predictVector(vec: FeatureVector, dims?: readonly string[], excludeId?: string): Record<string, LabelPrediction> {
+  /**
+   * `provider`: the query's provider as providerOf gives it (`@domain`); absent or without training APIs, the
+   * query's provider is unseen and unseen_provider_cap applies
+   */
+  predictVector(
+    vec: FeatureVector,
+    dims?: readonly string[],
+    opts: { excludeId?: string; provider?: string } = {},
+  ): Record<string, LabelPrediction> {
+    const { excludeId } = opts;
+    const groupCap = this.groupCap(opts.provider);
     const out: Record<string, LabelPrediction> = {};
     for (const dim of dims ?? [...this.classes.keys()]) {
       const classes = this.classes.get(dim);
@@ -134,7 +153,7 @@ export class SmartKnn {
         continue;
       }
       const accept = (r: number) => this.rows[r].labels[dim] !== undefined && this.rows[r].id !== excludeId;
-      out[dim] = this.vote(this.votingNeighbours(vec, accept), dim, classes);
+      out[dim] = this.vote(this.neighbours(vec, this.config.k, accept, groupCap), dim, classes);
     }
     return out;
   }
@@ -164,31 +183,27 @@ export class SmartKnn {
     return row === undefined ? Number.POSITIVE_INFINITY : blockDistance(vec, this.vectors[row], this.featureWeights);
   }
 
-  /** the k voting neighbours, with at most max_per_provider from one provider when that cap is set */
-  private votingNeighbours(vec: FeatureVector, accept: (row: number) => boolean): Neighbour[] {
-    const { k, max_per_provider: cap } = this.config;
-    if (cap <= 0) return this.neighbours(vec, k, accept);
-    let want = k * 4;
-    for (;;) {
-      const found = this.neighbours(vec, want, accept);
-      const per = new Map<string, number>();
-      const out: Neighbour[] = [];
-      for (const n of found) {
-        const p = this.rows[n.row].provider;
-        const c = per.get(p) ?? 0;
-        if (c >= cap) continue;
-        per.set(p, c + 1);
-        out.push(n);
-        if (out.length === k) return out;
-      }
-      if (found.length < want || want >= this.rows.length) return out;
-      want *= 4;
-    }
+  /**
+   * the neighbours allowed per provider: max_per_provider, and unseen_provider_cap when the query's provider has no
+   * live training API; undefined = no cap
+   */
+  private groupCap(provider: string | undefined): GroupCap | undefined {
+    const caps: number[] = [];
+    if (this.config.max_per_provider > 0) caps.push(this.config.max_per_provider);
+    const id = provider === undefined ? undefined : this.providerIds.get(provider);
+    const seen = id !== undefined && this.providerLiveRows[id] > 0;
+    if (!seen && this.config.unseen_provider_cap > 0) caps.push(this.config.unseen_provider_cap);
+    return caps.length === 0 ? undefined : { of: this.providerGroup, cap: Math.min(...caps) };
   }
 
-  private neighbours(vec: FeatureVector, k: number, accept: (row: number) => boolean): Neighbour[] {
+  private neighbours(
+    vec: FeatureVector,
+    k: number,
+    accept: (row: number) => boolean,
+    groupCap?: GroupCap,
+  ): Neighbour[] {
     const index = this.ensureIndex();
-    return index.nearest(vec, k, (r) => this.rows[r].live && accept(r));
+    return index.nearest(vec, k, (r) => this.rows[r].live && accept(r), groupCap);
   }
 
   private vote(nb: Neighbour[], dim: string, classes: Set<string>): LabelPrediction {
@@ -267,7 +282,14 @@ export class SmartKnn {
       }
       perProvider.set(provider, (perProvider.get(provider) ?? 0) + 1);
     }
-    this.rows.push({ id, labels: clean, live: true, provider });
+    let providerId = this.providerIds.get(provider);
+    if (providerId === undefined) {
+      providerId = this.providerLiveRows.length;
+      this.providerIds.set(provider, providerId);
+      this.providerLiveRows.push(0);
+    }
+    this.providerLiveRows[providerId]++;
+    this.rows.push({ id, labels: clean, live: true, provider, providerId });
     this.vectors.push(vec);
     this.byId.set(id, row);
     if (this.index && this.index.kind === this.wantedIndexKind()) this.index.add(row, vec);

@@ -83,7 +83,11 @@ export function hostTokens(host: string): string[] {
   const colon = h.indexOf(':');
   if (colon !== -1) h = h.slice(0, colon);
   if (!h) return [];
-  const labels = h.split('.').filter((l) => l.length > 0 && !l.startsWith('{'));
+  // `{region}.api.example.com`, `api.ebay.com{basePath}`: server variables are dropped wherever they sit
+  const labels = h
+    .replace(/\{[^}]*\}?/g, '')
+    .split('.')
+    .filter((l) => l.length > 0);
   const out: string[] = [];
   const domain = registrableDomain(labels);
   if (domain) out.push(`@${domain}`);
@@ -94,12 +98,50 @@ export function hostTokens(host: string): string[] {
 /** second-level labels under a country code that are public suffixes (`gov.in`, `co.uk`, `com.cn`) */
 const SECOND_LEVEL = new Set(['co', 'com', 'gov', 'org', 'net', 'ac', 'edu', 'go', 'or', 'ne', 'gob', 'govt', 'nic']);
 
-/** the provider's domain: the last two labels, or three under a country-code public suffix (`apisetu.gov.in`) */
+/**
+ * hosting platforms that give each customer a subdomain (`myshop.herokuapp.com`, `x.p.rapidapi.com`): the customer's
+ * label belongs to the provider, as in the private section of the Public Suffix List. Not amazonaws.com or
+ * azure.com: their hosts name the vendor's own services (`ec2.{region}.amazonaws.com`)
+ */
+const SHARED_HOSTING = new Set([
+  'herokuapp.com',
+  'appspot.com',
+  'azurewebsites.net',
+  'cloudfunctions.net',
+  'firebaseapp.com',
+  'web.app',
+  'github.io',
+  'gitlab.io',
+  'netlify.app',
+  'vercel.app',
+  'pages.dev',
+  'workers.dev',
+  'onrender.com',
+  'fly.dev',
+  'glitch.me',
+  'ngrok.io',
+  'pythonanywhere.com',
+  'p.rapidapi.com',
+]);
+
+/** names reserved for documentation and local use (RFC 2606, RFC 6761, RFC 6762): no provider */
+const RESERVED_TLD = new Set(['example', 'test', 'invalid', 'local', 'localhost', 'internal']);
+const RESERVED_DOMAIN = new Set(['example.com', 'example.net', 'example.org']);
+
+/**
+ * the provider's domain: the last two labels, three under a country-code public suffix (`apisetu.gov.in`), one more
+ * under a shared hosting platform (`myshop.herokuapp.com`); null for reserved names (`example.com`, `*.local`)
+ */
 export function registrableDomain(labels: readonly string[]): string | null {
   const n = labels.length;
-  if (n < 2) return null;
+  if (n < 2 || RESERVED_TLD.has(labels[n - 1])) return null;
+  for (const len of [3, 2]) {
+    if (n > len && SHARED_HOSTING.has(labels.slice(-len).join('.'))) return labels.slice(-len - 1).join('.');
+  }
+  const two = labels.slice(-2).join('.');
+  if (RESERVED_DOMAIN.has(two)) return null;
   if (n >= 3 && labels[n - 1].length === 2 && SECOND_LEVEL.has(labels[n - 2])) return labels.slice(-3).join('.');
-  return labels.slice(-2).join('.');
+  return two;
 }
 
 /** a light suffix stemmer (plural and common verb forms) so `orders`/`order`, `payments`/`payment` meet */
