@@ -34,10 +34,10 @@ describe('judge', () => {
 
   it("weighs errors against the usual ratio, which may be above the scorer's median of zero", () => {
     const w = window({ count: 125, errors: 6, errorRatio: 6 / 125 });
-    // 6 errors in 125 calls against a usual 0.6 %: about 3 deviations, chance
+    // 6 errors in 125 calls against a usual 0.6 %: about 3.2 deviations, chance
     expect(judge(config, 'error_ratio', w.errorRatio, w, { expected: 0, errorRatio: 0.006 })).toBeUndefined();
     const off = parseMetricAnomalyConfig({ min_count_z: 0 });
-    expect(judge(off, 'error_ratio', w.errorRatio, w, { expected: 0, errorRatio: 0.006 })?.countZ).toBeCloseTo(2.9, 1);
+    expect(judge(off, 'error_ratio', w.errorRatio, w, { expected: 0, errorRatio: 0.006 })?.countZ).toBeCloseTo(3.2, 1);
     const burst = window({ count: 125, errors: 40, errorRatio: 40 / 125 });
     expect(judge(config, 'error_ratio', burst.errorRatio, burst, { expected: 0, errorRatio: 0.006 })).toMatchObject({
       kind: 'error_burst',
