@@ -31,6 +31,12 @@ export const TRACKER_SETTINGS: Record<string, Record<string, unknown>> = {
   },
 };
 
+/**
+ * The replay is one shard holding the whole mesh (as a one-partition correlator would), so symptoms at other services
+ * are folded into their root cause's alert too (root-cause/config.ts: across_services).
+ */
+export const SHARD_SETTINGS = { rootCause: { across_services: true } };
+
 /** the spine's metric detector, scoring endpoints too (edge endpoints' traffic changes are invisible per service) */
 export const METRIC_SETTINGS = { endpoint_level: true };
 

@@ -4,7 +4,7 @@ import type { Detector } from '../../pipeline/detectors/detector.js';
 import { type AnomalyRequest, METRIC_KINDS, TRACKER_KINDS } from '../../pipeline/simulate/anomalies/index.js';
 import type { AnomalyLabel } from '../../pipeline/simulate/labels.js';
 import { simulate } from '../../pipeline/simulate/simulate.js';
-import { metricDetectors, trackerDetectors } from './config.js';
+import { metricDetectors, SHARD_SETTINGS, trackerDetectors } from './config.js';
 import { type KindScore, score } from './match.js';
 
 export const START = Date.UTC(2024, 5, 3, 8);
@@ -43,7 +43,7 @@ export async function runPlan(plan: RunPlan): Promise<RunResult> {
     warmupShare: plan.warmupShare,
   });
   const t1 = performance.now();
-  const alerts = await replay(sim.records, { detectors: plan.detectors() });
+  const alerts = await replay(sim.records, { ...SHARD_SETTINGS, detectors: plan.detectors() });
   const t2 = performance.now();
   return { plan, records: sim.records.length, labels: sim.labels, alerts, simulateMs: t1 - t0, replayMs: t2 - t1 };
 }

@@ -3,6 +3,9 @@ import type { ApiCallRecord } from '../core/record.js';
 import type { Detector, DetectorContext, DetectorDocument, WindowMetrics } from '../detectors/detector.js';
 import { templatePath } from '../inventory/path-template.js';
 import { AlertManager, type AlertManagerOptions } from './alert-manager.js';
+import { CallGraph } from './root-cause/call-graph.js';
+import { parseRootCauseConfig, type RootCauseConfig } from './root-cause/config.js';
+import { type FolderState, SymptomFolder } from './root-cause/symptom-folder.js';
 import { type SeriesSnapshot, SeriesWindow } from './series-window.js';
 
 export interface ShardOptions extends AlertManagerOptions {
@@ -16,6 +19,8 @@ export interface ShardOptions extends AlertManagerOptions {
   maxSeries?: number;
   /** a series quiet this long (event time) is dropped (default 1 h); quiet windows before that count as zero */
   idleMs?: number;
+  /** folding of symptoms into their root cause's alert (root-cause/config.ts; on by default) */
+  rootCause?: Partial<RootCauseConfig>;
 }
 
 export interface ShardSnapshot {
@@ -25,6 +30,8 @@ export interface ShardSnapshot {
   series: SeriesSnapshot[];
   detectors: Record<string, unknown>;
   alerts: Alert[];
+  /** root-cause folding: signals waiting for their windows to close, recent root causes, the call graph */
+  rootCause?: { folder: FolderState; edges: [string, string, number][] };
 }
 
 export interface ShardOutput {
@@ -53,6 +60,8 @@ export class Shard {
   private readonly idleMs: number;
   private readonly series = new Map<string, SeriesWindow>();
   private readonly alerts: AlertManager;
+  private readonly graph: CallGraph | undefined;
+  private readonly folder: SymptomFolder | undefined;
   private readonly observers: Detector[];
   private readonly windowed: Detector[];
   private readonly closedWindows: WindowMetrics[] = [];
@@ -76,9 +85,18 @@ export class Shard {
     this.alerts = new AlertManager(opts);
     this.observers = detectors.filter((d) => typeof d.observe === 'function');
     this.windowed = detectors.filter((d) => typeof d.onWindow === 'function');
+    const rootCause = parseRootCauseConfig(opts.rootCause ?? {});
+    if (rootCause.enabled) {
+      if (rootCause.across_services)
+        this.graph = new CallGraph({ maxEdges: rootCause.max_edges, traceSample: rootCause.trace_sample });
+      this.folder = new SymptomFolder(rootCause, this.graph);
+    }
     const alerts = this.alerts;
+    const folder = this.folder;
     this.ctx = {
-      emit: (s: AlertSignal) => alerts.signal(s),
+      emit: folder
+        ? (s: AlertSignal) => (folder.folds(s.kind) ? folder.add(s) : alerts.signal(s))
+        : (s: AlertSignal) => alerts.signal(s),
       // every detector asks for the endpoint of the record in hand: template its path once
       endpointOf: (r: ApiCallRecord) => {
         if (r !== this.lastRecord) {
@@ -99,6 +117,7 @@ export class Shard {
     const err = isError(r.status);
     this.addTo(r.service, undefined, r, err);
     if (this.endpointSeries) this.addTo(r.service, this.ctx.endpointOf(r), r, err);
+    if (this.graph?.sampled(r)) this.graph.observe(r, this.ctx.endpointOf(r));
     for (let i = 0; i < this.observers.length; i++) this.observers[i].observe?.(r, this.ctx);
   }
 
@@ -147,6 +166,7 @@ export class Shard {
       }
       if (s.start + this.windowMs <= boundary) this.roll(s, boundary);
     }
+    if (this.folder) for (const s of this.folder.flush(boundary)) this.alerts.signal(s);
     this.alerts.sweep(this.watermark);
   }
 
@@ -208,6 +228,7 @@ export class Shard {
       series: [...this.series.values()].map((s) => s.snapshot()),
       detectors,
       alerts: this.alerts.snapshot(),
+      ...(this.folder ? { rootCause: { folder: this.folder.snapshot(), edges: this.graph?.snapshot() ?? [] } } : {}),
     };
   }
 
@@ -221,6 +242,8 @@ export class Shard {
     }
     for (const d of this.detectors) if (snap.detectors[d.type] !== undefined) d.restore(snap.detectors[d.type]);
     this.alerts.restore(snap.alerts);
+    this.folder?.restore(snap.rootCause?.folder);
+    this.graph?.restore(snap.rootCause?.edges ?? []);
   }
 }
 

@@ -50,6 +50,12 @@ export const MetricAnomalyConfigSchema = Type.Object(
       default: 0.3,
       description: 'a traffic_drop or traffic_spike needs the rate to differ from expected by this fraction',
     }),
+    min_count_z: Type.Number({
+      minimum: 0,
+      default: 4.5,
+      description:
+        'a signal needs the count behind it beyond counting noise by this many standard deviations (Poisson, square-root scale): requests against the expected rate, errors against the usual error ratio, requests slower than the usual p95 against the 5 % that always are; 0 turns the check off',
+    }),
     metrics: Type.Array(MetricName, {
       minItems: 1,
       uniqueItems: true,

@@ -5,6 +5,7 @@ import { registry } from '../../core/metrics.js';
 import type { Detector, DetectorContext, WindowMetrics } from '../detector.js';
 import { parseMetricAnomalyConfig } from './config.js';
 import { metricAnomalyFactory } from './factory.js';
+import { sampledWindows } from './testdata/sampled-windows.js';
 import { makeWindows } from './testdata/windows.js';
 
 function collect(): { ctx: DetectorContext; signals: AlertSignal[] } {
@@ -64,7 +65,10 @@ describe('metric_anomaly scenarios', () => {
     expect(s.kind).toBe('latency_spike');
     expect(s.service).toBe('checkout');
     expect(s.at).toBe(windows[2 * DAY + 60].start);
-    expect(s.summary).toMatch(/^p95 latency 8\d\d ms, expected 1[0-3]\d ± \d+ ms$/);
+    expect(s.summary).toMatch(
+      /^p95 latency 8\d\d ms, expected 1[0-3]\d ± \d+ ms \(about \d+ of \d+ requests slower than the usual p95\)$/,
+    );
+    expect(s.metrics.count_z).toBeGreaterThan(4);
     expect(s.observed).toMatch(/^8\d\d ms$/);
     expect(s.metrics.observed).toBeGreaterThan(800);
     expect(s.metrics.expected).toBeGreaterThan(100);
@@ -103,7 +107,9 @@ describe('metric_anomaly scenarios', () => {
       ['traffic_drop', windows[DAY + 100].start],
       ['traffic_spike', windows[DAY + 600].start],
     ]);
-    expect(signals[0].summary).toMatch(/^traffic \d+\.\d\d req\/s, expected \d+\.\d+ ± \d+\.\d+ req\/s$/);
+    expect(signals[0].summary).toMatch(
+      /^traffic \d+\.\d\d req\/s, expected \d+\.\d+ ± \d+\.\d+ req\/s \(\d+ requests, \d+ expected\)$/,
+    );
   });
 
   it('a young baseline is gated: nothing fires before min_baseline_windows', () => {
@@ -212,5 +218,82 @@ describe('metric_anomaly state', () => {
     expect((await counterValue('meshward_metric_anomaly_skipped_windows_total', { reason: 'invalid' })) - before).toBe(
       3,
     );
+  });
+});
+
+describe('metric_anomaly practical significance on sampled windows', () => {
+  const quiet = { endpoint: 'GET /quiet', count: 20, median: 100, sigma: 0.6 };
+  const signalsOf = (windows: WindowMetrics[], config: Record<string, unknown>, kind: string) =>
+    run(windows, { endpoint_level: true, ...config }).signals.filter((s) => s.kind === kind && s.endpoint);
+
+  it('two slow requests in a quiet minute are counting noise, not a latency spike', () => {
+    const windows = sampledWindows({
+      service: 'q',
+      windows: 160,
+      endpoints: [quiet],
+      events: [{ endpoint: 'GET /quiet', from: 120, length: 1, count: 20, slow: 2, slowMs: 1500 }],
+    });
+    expect(signalsOf(windows, {}, 'latency_spike')).toEqual([]);
+    // the scorer alone does flag it: the count check is what holds it back
+    const ungated = signalsOf(windows, { min_count_z: 0 }, 'latency_spike');
+    expect(ungated.map((s) => s.at)).toEqual([windows[120 * 2].start]);
+    expect(ungated[0].metrics.count_z).toBeLessThan(4);
+  });
+
+  it('five times the traffic of a quiet endpoint is a spike, with its counts in the summary', () => {
+    const surge = sampledWindows({
+      service: 'q',
+      windows: 160,
+      endpoints: [quiet],
+      events: [{ endpoint: 'GET /quiet', from: 120, length: 5, count: 100 }],
+    });
+    const spikes = signalsOf(surge, {}, 'traffic_spike');
+    expect(spikes.map((s) => s.at)).toEqual([surge[120 * 2].start]);
+    expect(spikes[0].summary).toMatch(/\(100 requests, 2\d expected\)$/);
+  });
+
+  describe("a service's p95 over a fast and a slow endpoint", () => {
+    const fast = { endpoint: 'GET /fast', count: 600, median: 20 };
+    const slow = { endpoint: 'POST /slow', median: 300, sigma: 0.3 };
+    const serviceLevel = (signals: AlertSignal[]) => signals.filter((s) => s.kind === 'latency_spike' && !s.endpoint);
+
+    it('jumps whenever the slow share crosses 5 %: not a latency spike when its endpoints are scored', () => {
+      // 20 slow calls beside 600 fast ones: 3.2 % on average, above 5 % now and then by chance
+      const windows = sampledWindows({ service: 'shop', windows: 160, endpoints: [fast, { ...slow, count: 20 }] });
+      const alone = serviceLevel(run(windows).signals);
+      expect(alone.length).toBeGreaterThan(0);
+      for (const s of alone) {
+        const i = windows.findIndex((w) => w.start === s.at && w.endpoint === 'POST /slow');
+        expect(windows[i].count / windows[i + 1].count).toBeGreaterThan(0.05);
+      }
+      expect(run(windows, { endpoint_level: true }).signals.filter((s) => s.kind === 'latency_spike')).toEqual([]);
+    });
+
+    it('a slowdown of the fast endpoint shows at both levels, and survives a snapshot taken while it waits', () => {
+      const windows = sampledWindows({
+        service: 'shop',
+        windows: 160,
+        endpoints: [fast, { ...slow, count: 8 }],
+        events: [{ endpoint: 'GET /fast', from: 140, length: 5, latencyFactor: 4 }],
+      });
+      const perStart = 3;
+      const all = run(windows, { endpoint_level: true }).signals.filter((s) => s.kind === 'latency_spike');
+      expect(all.map((s) => [s.endpoint ?? '', s.at])).toEqual([
+        ['GET /fast', windows[140 * perStart].start],
+        ['', windows[140 * perStart].start],
+      ]);
+      expect(all[1].summary).toMatch(/\(about \d{3} of \d{3} requests slower than the usual p95\)$/);
+
+      const cfg = parseMetricAnomalyConfig({ endpoint_level: true });
+      const a = metricAnomalyFactory.create(cfg);
+      const cut = 140 * perStart + 3; // the service's window of start 140 is in, waiting for a later start
+      const ca = collect();
+      for (const w of windows.slice(0, cut)) a.onWindow!(w, ca.ctx);
+      const b = metricAnomalyFactory.create(cfg);
+      b.restore(JSON.parse(JSON.stringify(a.snapshot())));
+      const cb = collect();
+      for (const w of windows.slice(cut)) b.onWindow!(w, cb.ctx);
+      expect(serviceLevel(cb.signals)).toEqual(serviceLevel(all));
+    });
   });
 });

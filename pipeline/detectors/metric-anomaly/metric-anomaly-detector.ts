@@ -1,14 +1,22 @@
 /**
  * The metric-anomaly detector: one streaming scorer per (series, metric), where a series is a service or one of its
  * endpoints and the metrics are request rate, error ratio and p95 latency of each closed window. A score at or above
- * the threshold becomes a signal (error_burst, latency_spike, traffic_drop, traffic_spike) when the change is also
- * practically significant (minimum counts and absolute changes from the config). Tracked series are capped (LRU).
+ * the threshold becomes a signal (error_burst, latency_spike, traffic_drop, traffic_spike) when the change also
+ * passes the practical-significance gates (practical-significance.ts). Tracked series are capped (LRU).
+ *
+ * A service's p95 mixes its endpoints: when a slow endpoint's share of the traffic crosses 5 %, the service's p95
+ * jumps from the fast endpoints' tail to the slow endpoint's body without any request being slower than usual. So
+ * with endpoint_level on, a service-level latency candidate is judged on its endpoints' windows of the same start
+ * (how many of their requests were slower than the service's usual p95), once they have all arrived: when the first
+ * window of a later start comes (the correlator closes every series of a start before any later one).
  */
-import type { Severity } from '../../core/alert.js';
 import { mwError } from '../../core/errors.js';
 import { counter } from '../../core/metrics.js';
 import type { Detector, DetectorContext, WindowMetrics } from '../detector.js';
 import type { MetricAnomalyConfig, MetricName } from './config.js';
+import { shareSlowerThan } from './count-significance.js';
+import { judge, type Usual, type Verdict } from './practical-significance.js';
+import { fmt, fmtRange, LABEL, severityOf } from './signal-text.js';
 import { type ScorerOptions, type ScorerState, StreamingScorer } from './streaming-scorer.js';
 
 export const TYPE = 'metric_anomaly';
@@ -26,11 +34,22 @@ const signals = counter('meshward_metric_anomaly_signals_total', 'signals raised
   'kind',
 ]);
 
+/** the last window's request count and latency quantiles (what a service-level latency candidate is judged on) */
+interface LastWindow {
+  count: number;
+  p50: number;
+  p95: number;
+}
+
 interface Series {
   service: string;
   endpoint?: string;
   lastStart: number;
   scorers: Partial<Record<MetricName, StreamingScorer>>;
+  /** errors and requests of past windows, decaying (half-life baseline_windows): the usual error ratio */
+  errors: number;
+  requests: number;
+  last: LastWindow;
 }
 
 interface SeriesState {
@@ -38,20 +57,42 @@ interface SeriesState {
   endpoint?: string;
   lastStart: number;
   scorers: Partial<Record<MetricName, ScorerState>>;
+  errors?: number;
+  requests?: number;
+  last?: LastWindow;
+}
+
+/** what the scorer said about a window */
+interface Scored {
+  expected: number;
+  spread: number;
+  score: number;
+  view: string;
+}
+
+/** a service-level latency candidate waiting for its endpoints' windows */
+interface PendingLatency {
+  window: WindowMetrics;
+  scored: Scored;
 }
 
 export interface MetricAnomalyState {
   v: 1;
   /** least recently updated first */
   series: SeriesState[];
+  pending?: PendingLatency[];
 }
 
-const LABEL: Record<MetricName, string> = { rate: 'traffic', error_ratio: 'error ratio', p95: 'p95 latency' };
+const seriesKey = (service: string, endpoint: string | undefined): string =>
+  endpoint === undefined ? service : `${service}\u0000${endpoint}`;
 
 export class MetricAnomalyDetector implements Detector {
   readonly type = TYPE;
   private readonly series = new Map<string, Series>();
   private readonly scorerOptions: Partial<ScorerOptions>;
+  private readonly countDecay: number;
+  /** at most one per service and start, and only until a later start arrives */
+  private pending: PendingLatency[] = [];
   private evicted = 0;
 
   constructor(private readonly config: MetricAnomalyConfig) {
@@ -64,6 +105,7 @@ export class MetricAnomalyDetector implements Detector {
       record_half_life: Math.max(config.baseline_windows * 4, 500),
       record_half_life_max: Math.max(config.baseline_windows * 40, 20_000),
     };
+    this.countDecay = 0.5 ** (1 / config.baseline_windows);
   }
 
   onWindow(w: WindowMetrics, ctx: DetectorContext): void {
@@ -72,7 +114,8 @@ export class MetricAnomalyDetector implements Detector {
       skipped.inc({ reason: 'invalid' });
       return;
     }
-    const key = w.endpoint === undefined ? w.service : `${w.service}\u0000${w.endpoint}`;
+    if (this.pending.length > 0 && w.start > this.pending[0].window.start) this.judgePending(w.start, ctx);
+    const key = seriesKey(w.service, w.endpoint);
     let s = this.series.get(key);
     if (s) {
       if (w.start <= s.lastStart) {
@@ -81,11 +124,12 @@ export class MetricAnomalyDetector implements Detector {
       }
       this.series.delete(key);
     } else {
-      s = { service: w.service, endpoint: w.endpoint, lastStart: Number.NEGATIVE_INFINITY, scorers: {} };
+      s = newSeries(w.service, w.endpoint, Number.NEGATIVE_INFINITY, {});
     }
     this.series.set(key, s);
     this.evictOverCap();
     s.lastStart = w.start;
+    s.last = { count: w.count, p50: w.p50, p95: w.p95 };
 
     const busy = w.count >= this.config.min_requests_per_window;
     for (const metric of this.config.metrics) {
@@ -96,43 +140,65 @@ export class MetricAnomalyDetector implements Detector {
         scorer = new StreamingScorer(this.scorerOptions);
         s.scorers[metric] = scorer;
       }
-      const observed = metric === 'rate' ? w.rate : metric === 'error_ratio' ? w.errorRatio : w.p95;
+      const observed = observedOf(metric, w);
       const score = scorer.update(w.start, observed);
       if (score < this.config.threshold) continue;
       const d = scorer.detail;
-      const kind = this.kindOf(metric, observed, d.expected, w);
-      if (!kind) continue;
-      signals.inc({ kind });
-      ctx.emit({
-        kind,
-        severity: severityOf(metric, observed, d.expected, d.spread),
-        service: w.service,
-        ...(w.endpoint !== undefined ? { endpoint: w.endpoint } : {}),
-        at: w.start,
-        summary: `${LABEL[metric]} ${fmt(metric, observed)}, expected ${fmtRange(metric, d.expected, d.spread)}${
-          metric === 'error_ratio' ? ` (${w.errors} of ${w.count} requests)` : ''
-        }`,
-        expected: fmtRange(metric, d.expected, d.spread),
-        observed: fmt(metric, observed),
-        recordIds: w.sampleIds.slice(0, 50),
-        metrics: { expected: d.expected, observed, score, spread: d.spread, count: w.count, errors: w.errors },
-        labels: { metric, view: d.view },
-      });
+      const scored: Scored = { expected: d.expected, spread: d.spread, score, view: d.view };
+      if (metric === 'p95' && w.endpoint === undefined && this.config.endpoint_level) {
+        if (observed - d.expected >= this.config.min_latency_increase_ms) this.pending.push({ window: w, scored });
+        continue;
+      }
+      const usual: Usual = { expected: d.expected, errorRatio: s.requests > 0 ? s.errors / s.requests : 0 };
+      const verdict = judge(this.config, metric, observed, w, usual);
+      if (verdict) this.emit(ctx, metric, w, scored, verdict);
+    }
+    s.errors = s.errors * this.countDecay + w.errors;
+    s.requests = s.requests * this.countDecay + w.count;
+  }
+
+  /** judges the service-level latency candidates of starts before `before`, on their endpoints' windows */
+  private judgePending(before: number, ctx: DetectorContext): void {
+    const due = this.pending.filter((p) => p.window.start < before);
+    this.pending = this.pending.filter((p) => p.window.start >= before);
+    for (const { window: w, scored } of due) {
+      let slower = 0;
+      let requests = 0;
+      for (const e of this.series.values()) {
+        if (e.endpoint === undefined || e.service !== w.service || e.lastStart !== w.start) continue;
+        slower += shareSlowerThan(scored.expected, e.last.p50, e.last.p95) * e.last.count;
+        requests += e.last.count;
+      }
+      const usual: Usual = { expected: scored.expected, errorRatio: 0, ...(requests > 0 ? { slower } : {}) };
+      const verdict = judge(this.config, 'p95', w.p95, w, usual);
+      if (verdict) this.emit(ctx, 'p95', w, scored, verdict);
     }
   }
 
-  /** the signal kind, or undefined when the change is in a harmless direction or too small to matter */
-  private kindOf(metric: MetricName, observed: number, expected: number, w: WindowMetrics): string | undefined {
-    const c = this.config;
-    if (!Number.isFinite(expected)) return undefined;
-    if (metric === 'error_ratio') {
-      if (w.errors < c.min_errors_per_window || observed - expected < c.min_error_ratio_increase) return undefined;
-      return 'error_burst';
-    }
-    if (metric === 'p95') return observed - expected >= c.min_latency_increase_ms ? 'latency_spike' : undefined;
-    const base = Math.max(Math.abs(expected), 1e-9);
-    if (Math.abs(observed - expected) / base < c.min_rate_change) return undefined;
-    return observed < expected ? 'traffic_drop' : 'traffic_spike';
+  private emit(ctx: DetectorContext, metric: MetricName, w: WindowMetrics, d: Scored, verdict: Verdict): void {
+    const observed = observedOf(metric, w);
+    signals.inc({ kind: verdict.kind });
+    ctx.emit({
+      kind: verdict.kind,
+      severity: severityOf(metric, observed, d.expected, d.spread),
+      service: w.service,
+      ...(w.endpoint !== undefined ? { endpoint: w.endpoint } : {}),
+      at: w.start,
+      summary: `${LABEL[metric]} ${fmt(metric, observed)}, expected ${fmtRange(metric, d.expected, d.spread)} (${verdict.counts})`,
+      expected: fmtRange(metric, d.expected, d.spread),
+      observed: fmt(metric, observed),
+      recordIds: w.sampleIds.slice(0, 50),
+      metrics: {
+        expected: d.expected,
+        observed,
+        score: d.score,
+        spread: d.spread,
+        count: w.count,
+        errors: w.errors,
+        count_z: round2(verdict.countZ),
+      },
+      labels: { metric, view: d.view },
+    });
   }
 
   private evictOverCap(): void {
@@ -154,9 +220,12 @@ export class MetricAnomalyDetector implements Detector {
         ...(s.endpoint !== undefined ? { endpoint: s.endpoint } : {}),
         lastStart: s.lastStart,
         scorers,
+        errors: s.errors,
+        requests: s.requests,
+        last: { ...s.last },
       });
     }
-    return { v: 1, series };
+    return { v: 1, series, pending: structuredClone(this.pending) };
   }
 
   restore(state: unknown): void {
@@ -172,8 +241,14 @@ export class MetricAnomalyDetector implements Detector {
           scorer.restore(sc);
           scorers[m] = scorer;
         }
-        const key = s.endpoint === undefined ? s.service : `${s.service}\u0000${s.endpoint}`;
-        next.set(key, { service: s.service, endpoint: s.endpoint, lastStart: s.lastStart, scorers });
+        const series = newSeries(s.service, s.endpoint, s.lastStart, scorers);
+        // snapshots from before these were kept start them afresh
+        if (Number.isFinite(s.errors) && Number.isFinite(s.requests)) {
+          series.errors = s.errors as number;
+          series.requests = s.requests as number;
+        }
+        if (s.last) series.last = { count: s.last.count, p50: s.last.p50, p95: s.last.p95 };
+        next.set(seriesKey(s.service, s.endpoint), series);
       }
     } catch (err) {
       throw mwError(
@@ -183,6 +258,7 @@ export class MetricAnomalyDetector implements Detector {
     }
     this.series.clear();
     for (const [k, v] of next) this.series.set(k, v);
+    this.pending = Array.isArray(st.pending) ? structuredClone(st.pending) : [];
     this.evictOverCap();
   }
 
@@ -190,6 +266,20 @@ export class MetricAnomalyDetector implements Detector {
     return { series: this.series.size, evicted: this.evicted };
   }
 }
+
+function newSeries(
+  service: string,
+  endpoint: string | undefined,
+  lastStart: number,
+  scorers: Partial<Record<MetricName, StreamingScorer>>,
+): Series {
+  return { service, endpoint, lastStart, scorers, errors: 0, requests: 0, last: { count: 0, p50: 0, p95: 0 } };
+}
+
+const observedOf = (metric: MetricName, w: WindowMetrics): number =>
+  metric === 'rate' ? w.rate : metric === 'error_ratio' ? w.errorRatio : w.p95;
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 function validWindow(w: WindowMetrics): boolean {
   return (
@@ -207,32 +297,4 @@ function validWindow(w: WindowMetrics): boolean {
     w.p95 >= 0 &&
     Array.isArray(w.sampleIds)
   );
-}
-
-const UNIT: Record<MetricName, string> = { rate: ' req/s', error_ratio: '%', p95: ' ms' };
-
-/** the number alone, e.g. 840 (ms), 12.5 (%), 3.25 (req/s) */
-function num(metric: MetricName, x: number): string {
-  if (metric === 'p95') return String(Math.round(x));
-  if (metric === 'error_ratio') return (x * 100).toFixed(x < 0.01 ? 2 : 1);
-  return x >= 10 ? x.toFixed(1) : x.toFixed(2);
-}
-
-function fmt(metric: MetricName, x: number): string {
-  return `${num(metric, x)}${UNIT[metric]}`;
-}
-
-/** e.g. "120 ± 40 ms" */
-function fmtRange(metric: MetricName, expected: number, spread: number): string {
-  return `${num(metric, expected)} ± ${num(metric, spread)}${UNIT[metric]}`;
-}
-
-/** severity by how many typical deviations the window is away from expected (and by absolute badness) */
-function severityOf(metric: MetricName, observed: number, expected: number, spread: number): Severity {
-  if (metric === 'error_ratio' && observed >= 0.5) return 'critical';
-  if (metric === 'rate' && observed === 0 && expected > 0) return 'critical';
-  const deviations = Math.abs(observed - expected) / Math.max(spread, Math.abs(expected) * 0.01, 1e-9);
-  if (deviations >= 20) return 'high';
-  if (deviations >= 8) return 'medium';
-  return 'low';
 }
