@@ -32,7 +32,8 @@ export interface RunResult {
 }
 
 /** simulate one run and replay it through the real correlator path (windows, detectors, alert manager) */
-export async function runPlan(plan: RunPlan): Promise<RunResult> {
+/** `acrossServices: false` replays as a multi-partition deployment's default would (symptoms folded per service only) */
+export async function runPlan(plan: RunPlan, opts: { acrossServices?: boolean } = {}): Promise<RunResult> {
   const t0 = performance.now();
   const sim = simulate({
     seed: plan.seed,
@@ -43,7 +44,9 @@ export async function runPlan(plan: RunPlan): Promise<RunResult> {
     warmupShare: plan.warmupShare,
   });
   const t1 = performance.now();
-  const alerts = await replay(sim.records, { ...SHARD_SETTINGS, detectors: plan.detectors() });
+  const shard =
+    opts.acrossServices === false ? { rootCause: { ...SHARD_SETTINGS.rootCause, across_services: false } } : SHARD_SETTINGS;
+  const alerts = await replay(sim.records, { ...shard, detectors: plan.detectors() });
   const t2 = performance.now();
   return { plan, records: sim.records.length, labels: sim.labels, alerts, simulateMs: t1 - t0, replayMs: t2 - t1 };
 }

@@ -118,6 +118,7 @@ export async function runCorrelator({
       endpointSeries: c.endpoint_series,
       maxSeries: c.max_series_per_partition,
       resolveAfterMs: c.resolve_after_minutes * 60_000,
+      ...(c.root_cause ? { rootCause: c.root_cause } : {}),
     },
   });
   await correlator.start();

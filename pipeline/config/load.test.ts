@@ -13,6 +13,15 @@ describe('config', () => {
     expect(() => resolveConfig({ collector: { listen: 7 } })).toThrow(/\/collector\/listen/);
     expect(() => resolveConfig({ colector: {} })).toThrow(/colector/);
     expect(() => resolveConfig({ bus: { kind: 'kafka' } })).toThrow(/\/bus\/kafka\/brokers/);
+    expect(() => resolveConfig({ correlator: { root_cause: { across_service: true } } })).toThrow(
+      /\/correlator\/root_cause\/across_service/,
+    );
+  });
+
+  it('takes the root-cause folding settings with their defaults', () => {
+    expect(resolveConfig({}).correlator.root_cause).toBeUndefined();
+    const c = resolveConfig({ correlator: { root_cause: { across_services: true } } });
+    expect(c.correlator.root_cause).toMatchObject({ enabled: true, across_services: true, fold_within_seconds: 300 });
   });
 
   it('applies overrides: --kafka and --redis switch to the distributed engines', () => {

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { RootCauseConfigSchema } from '../correlator/root-cause/config.js';
 import { KafkaBusConfigSchema } from '../bus/kafka-config.js';
 
 const Listen = Type.String({ pattern: '^[^:]+:\\d{1,5}$', description: 'host:port to listen on' });
@@ -93,6 +94,8 @@ export const CorrelatorConfig = Type.Object(
     group_id: Type.String({ default: 'meshward-correlator' }),
     /** where the correlator serves /healthz and /metrics (Prometheus); absent = no listener */
     listen: Type.Optional(Type.String({ ...Listen, description: 'host:port for /healthz and /metrics' })),
+    /** folding of symptoms into their root cause's alert (pipeline/correlator/root-cause); absent = the defaults */
+    root_cause: Type.Optional(RootCauseConfigSchema),
   },
   { additionalProperties: false, default: {} },
 );
