@@ -4,7 +4,8 @@ import { BoundedMap } from '../shared/bounded-map.js';
 import { CountMinSketch } from '../shared/count-min.js';
 import { Ewma, safeRestore } from '../shared/detector-kit.js';
 import { HyperLogLog } from '../shared/hyperloglog.js';
-import { actorOf, placeholderValues, pushEvidence, routeOf } from '../shared/record-fields.js';
+import { actorOf, appendTo, pushEvidence } from '../shared/record-fields.js';
+import { RouteShapes } from '../shared/route-shapes.js';
 import type { EnumerationConfig } from './config.js';
 
 interface SubjectWindow {
@@ -32,6 +33,7 @@ export class EnumerationDetector implements Detector {
   private readonly windows: BoundedMap<string, SubjectWindow>;
   private readonly baselines: BoundedMap<string, Ewma>;
   private readonly idParams: string[];
+  private readonly routes = new RouteShapes();
   private requests = new CountMinSketch(4096, 4);
   private requestsEpoch = 0;
 
@@ -46,7 +48,7 @@ export class EnumerationDetector implements Detector {
     if (!subject) return;
     if (!this.config.workload_subjects && (subject.type === 'principal' || subject.type === 'service')) return;
     const endpoint = ctx.endpointOf(r);
-    const ids = placeholderValues(routeOf(endpoint), r.path);
+    const ids = this.routes.placeholderValues(endpoint, r.path);
     if (r.params) {
       for (const p of this.idParams) {
         const v = r.params[p];
@@ -73,7 +75,7 @@ export class EnumerationDetector implements Detector {
     let grew = false;
     for (const id of ids) grew = this.addId(w, id) || grew;
     if (!grew || w.alerted) return;
-    pushEvidence(w.evidence, r.id);
+    w.evidence = pushEvidence(w.evidence, r.id);
     if (w.distinct < this.config.min_distinct) return;
     const b = this.baselines.get(endpoint, r.ts);
     const mean = b?.mean ?? 0;
@@ -105,7 +107,7 @@ export class EnumerationDetector implements Detector {
   private addId(w: SubjectWindow, id: string): boolean {
     if (w.exact) {
       if (w.exact.includes(id)) return false;
-      w.exact.push(id);
+      w.exact = appendTo(w.exact, id);
       w.distinct = w.exact.length;
       if (w.exact.length > this.config.exact_limit) {
         w.hll = new HyperLogLog(8);
