@@ -33,6 +33,8 @@ interface Finding {
   value: string;
 }
 
+const INJECTION_MEMO_MAX = 4096;
+
 const TYPE_NAMES: Record<number, string> = { 1: 'number', 2: 'string', 4: 'boolean', 8: 'null' };
 const typeNames = (mask: number): string =>
   Object.entries(TYPE_NAMES)
@@ -52,6 +54,7 @@ export class ParamProfileDetector implements Detector {
   private readonly endpoints: BoundedMap<string, EndpointProfile>;
   private readonly keys: KeyInterner;
   private paramsDropped = 0;
+  private readonly injectionMemo = new Map<string, string | null>();
   private findings = 0;
 
   constructor(private readonly config: ParamProfileConfig) {
@@ -76,7 +79,7 @@ export class ParamProfileDetector implements Detector {
       const v = params[name];
       let f: Finding | undefined;
       if (this.config.injection_checks && typeof v === 'string') {
-        const shape = injectionShape(v);
+        const shape = this.injectionShapeOf(v);
         if (shape)
           f = { param: name, rule: shape, expected: 'no injection-shaped values', value: displayValue(name, v) };
       }
@@ -94,8 +97,10 @@ export class ParamProfileDetector implements Detector {
           else this.paramsDropped++;
         }
       } else {
-        if (learned && !f) f = this.check(name, s, v);
-        if (!f) this.update(s, v);
+        // the value's type is worked out once for the check and the update (it costs a regex for strings)
+        const t = typeBit(v);
+        if (learned && !f) f = this.check(name, s, v, t);
+        if (!f) this.update(s, v, t);
       }
       if (f) {
         found ??= [];
@@ -122,6 +127,21 @@ export class ParamProfileDetector implements Detector {
     });
   }
 
+  /**
+   * injectionShape of a string value (four regexes), remembered for short values, which repeat (enums, sort keys,
+   * small ids): a pure memo, started again when it holds INJECTION_MEMO_MAX values
+   */
+  private injectionShapeOf(v: string): string | undefined {
+    if (v.length > 64) return injectionShape(v);
+    let shape = this.injectionMemo.get(v);
+    if (shape === undefined) {
+      shape = injectionShape(v) ?? null;
+      if (this.injectionMemo.size >= INJECTION_MEMO_MAX) this.injectionMemo.clear();
+      this.injectionMemo.set(v, shape);
+    }
+    return shape ?? undefined;
+  }
+
   private fresh(v: unknown): ParamStats {
     const s: ParamStats = {
       count: 0,
@@ -132,13 +152,12 @@ export class ParamProfileDetector implements Detector {
       classes: 0,
       values: [],
     };
-    this.update(s, v);
+    this.update(s, v, typeBit(v));
     return s;
   }
 
-  private update(s: ParamStats, v: unknown): void {
+  private update(s: ParamStats, v: unknown, t: number): void {
     s.count++;
-    const t = typeBit(v);
     s.types |= t;
     if (t === T_NUMBER) {
       const n = Number(v);
@@ -155,9 +174,8 @@ export class ParamProfileDetector implements Detector {
     }
   }
 
-  private check(name: string, s: ParamStats, v: unknown): Finding | undefined {
+  private check(name: string, s: ParamStats, v: unknown, t: number): Finding | undefined {
     // the display value is worked out only for a finding (it costs a JSON.stringify and a regex)
-    const t = typeBit(v);
     if (!(s.types & t))
       return {
         param: name,
