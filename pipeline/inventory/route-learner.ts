@@ -14,6 +14,9 @@ export interface RouteLearnerOptions {
 
 export const defaultRouteLearnerOptions: RouteLearnerOptions = { maxDistinct: 50, minPosition: 2, maxPrefixes: 10_000 };
 
+/** remembered walks at most (a memo: past it, it starts again empty) */
+const MAX_WALKS = 4096;
+
 /** the learned template of one observed template; `endpointKey` is the inventory's cache of its entry key */
 export interface LearnedRoute {
   template: string;
@@ -157,7 +160,7 @@ export class RouteLearner {
   }
 
   private remember(service: string, method: string, template: string, walk: Walk): void {
-    if (this.walkCount >= this.options.maxPrefixes) {
+    if (this.walkCount >= MAX_WALKS) {
       this.walks = new Map();
       this.walkCount = 0;
     }

@@ -59,7 +59,7 @@ export class ParamProfileDetector implements Detector {
 
   constructor(private readonly config: ParamProfileConfig) {
     this.endpoints = new BoundedMap(config.max_endpoints);
-    this.keys = new KeyInterner('\u0000', config.max_endpoints * 2);
+    this.keys = new KeyInterner('\u0000');
   }
 
   observe(r: ApiCallRecord, ctx: DetectorContext): void {

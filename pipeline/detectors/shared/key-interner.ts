@@ -4,34 +4,45 @@
  * flattened, and a full hash on every Map lookup; an interned key costs two lookups of strings whose hashes V8 has
  * already cached (the record's own `service`, the shard's endpoint id), and Map lookups by it compare by identity.
  * A pure memo: the same pair always gives a string of the same content. Bounded: it starts again empty past `max`
- * pairs, so a stream of ever-new pairs costs one extra lookup each, never unbounded memory.
+ * pairs (4,096 by default: a shard seldom sees more endpoints at once), so a stream of ever-new pairs costs one
+ * extra lookup each, never unbounded memory.
  */
+/** the keys of one `b`: the first `a` inline (usually the only one: an endpoint belongs to one service), more in a Map */
+interface KeysOfB {
+  a: string;
+  key: string;
+  more: Map<string, string> | null;
+}
+
 export class KeyInterner {
-  private byB = new Map<string, Map<string, string>>();
+  private byB = new Map<string, KeysOfB>();
   private pairs = 0;
 
   constructor(
     private readonly separator: string,
-    private readonly max = 20_000,
+    private readonly max = 4096,
   ) {}
 
   /** `${a}${separator}${b}` */
   key(a: string, b: string): string {
-    let byA = this.byB.get(b);
-    let k = byA?.get(a);
-    if (k !== undefined) return k;
+    let keys = this.byB.get(b);
+    if (keys !== undefined) {
+      if (keys.a === a) return keys.key;
+      const k = keys.more?.get(a);
+      if (k !== undefined) return k;
+    }
     if (this.pairs >= this.max) {
       this.byB = new Map();
       this.pairs = 0;
-      byA = undefined;
+      keys = undefined;
     }
-    if (byA === undefined) {
-      byA = new Map();
-      this.byB.set(b, byA);
-    }
-    k = `${a}${this.separator}${b}`;
-    byA.set(a, k);
+    const k = `${a}${this.separator}${b}`;
     this.pairs++;
+    if (keys === undefined) this.byB.set(b, { a, key: k, more: null });
+    else {
+      keys.more ??= new Map();
+      keys.more.set(a, k);
+    }
     return k;
   }
 
