@@ -1,6 +1,7 @@
 import type { Alert, AlertSignal } from '../core/alert.js';
 import type { ApiCallRecord } from '../core/record.js';
 import type { Detector, DetectorContext, DetectorDocument, WindowMetrics } from '../detectors/detector.js';
+import { KeyInterner } from '../detectors/shared/key-interner.js';
 import { templatePath } from '../inventory/path-template.js';
 import { AlertManager, type AlertManagerOptions } from './alert-manager.js';
 import { CallGraph } from './root-cause/call-graph.js';
@@ -66,6 +67,9 @@ export class Shard {
   private readonly windowed: Detector[];
   private readonly closedWindows: WindowMetrics[] = [];
   private readonly ctx: DetectorContext;
+  /** endpoint ids and series keys as the same strings for the same endpoint: hashed once, compared by identity */
+  private readonly endpointIds = new KeyInterner(' ');
+  private readonly seriesKeys = new KeyInterner('\u0000');
   private watermark = 0;
   private lastRecord: ApiCallRecord | undefined;
   private lastEndpoint = '';
@@ -101,7 +105,7 @@ export class Shard {
       endpointOf: (r: ApiCallRecord) => {
         if (r !== this.lastRecord) {
           this.lastRecord = r;
-          this.lastEndpoint = endpointOf(r);
+          this.lastEndpoint = this.endpointIds.key(r.method, r.route ?? templatePath(r.path));
         }
         return this.lastEndpoint;
       },
@@ -122,7 +126,7 @@ export class Shard {
   }
 
   private addTo(service: string, endpoint: string | undefined, r: ApiCallRecord, err: boolean): void {
-    const key = endpoint === undefined ? service : `${service}\u0000${endpoint}`;
+    const key = endpoint === undefined ? service : this.seriesKeys.key(service, endpoint);
     let s = this.series.get(key);
     const start = Math.floor(r.ts / this.windowMs) * this.windowMs;
     if (s === undefined) {

@@ -34,12 +34,28 @@ const restoreRejected = counter(
 
 export const endpointKey = (service: string, method: string, route: string): string => `${service} ${method} ${route}`;
 
+const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
 function statusClass(status: number): string {
-  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+  return status >= 100 && status < 600 ? STATUS_CLASSES[Math.floor(status / 100)] : 'other';
 }
 
 function addBounded(list: string[], value: string | undefined, max: number): void {
   if (value && list.length < max && !list.includes(value)) list.push(value);
+}
+
+/** parameter names of the query string (`?a=1&b` → a, b), at most 128 characters each, without splitting the path */
+function addQueryNames(list: string[], path: string, max: number): void {
+  let from = path.indexOf('?') + 1;
+  if (from === 0) return;
+  while (from <= path.length && list.length < max) {
+    let amp = path.indexOf('&', from);
+    if (amp === -1) amp = path.length;
+    let eq = path.indexOf('=', from);
+    if (eq === -1 || eq > amp) eq = amp;
+    if (eq > from && eq - from <= 128) addBounded(list, path.slice(from, eq), max);
+    from = amp + 1;
+  }
 }
 
 /** Endpoint inventory built from ApiCallRecords, bounded by an LRU cap, JSON snapshot/restore. */
@@ -72,15 +88,18 @@ export class Inventory {
   observe(record: ApiCallRecord): { entry: ApiEntry; created: boolean } {
     const method = record.method.toUpperCase();
     let route = record.route;
-    if (!route) {
-      route = templatePath(record.path);
-      if (this.learner) {
-        const learned = this.learner.learn(record.service, method, route);
-        route = learned.template;
-        if (learned.newlyFolded) this.refold(record.service, method);
-      }
+    let key: string;
+    if (!route && this.learner) {
+      const learned = this.learner.learn(record.service, method, templatePath(record.path));
+      route = learned.template;
+      if (learned.newlyFolded) this.refold(record.service, method);
+      // a learned route is shared by every call with the same template: its entry key is built (and hashed) once
+      learned.endpointKey ??= endpointKey(record.service, method, route);
+      key = learned.endpointKey;
+    } else {
+      route ||= templatePath(record.path);
+      key = endpointKey(record.service, method, route);
     }
-    const key = endpointKey(record.service, method, route);
     let entry = this.entries.get(key);
     const created = !entry;
     if (!entry) {
@@ -111,14 +130,8 @@ export class Inventory {
       record.source.service ?? record.source.principal ?? record.user?.clientId,
       this.options.maxCallers,
     );
-    if (record.params) for (const p of Object.keys(record.params)) addBounded(entry.params, p, this.options.maxParams);
-    const q = record.path.indexOf('?');
-    if (q !== -1) {
-      for (const part of record.path.slice(q + 1).split('&')) {
-        const name = part.split('=')[0];
-        if (name && name.length <= 128) addBounded(entry.params, name, this.options.maxParams);
-      }
-    }
+    if (record.params) for (const p in record.params) addBounded(entry.params, p, this.options.maxParams);
+    addQueryNames(entry.params, record.path, this.options.maxParams);
     const sc = statusClass(record.status);
     entry.statusMix[sc] = (entry.statusMix[sc] ?? 0) + 1;
     return { entry, created };

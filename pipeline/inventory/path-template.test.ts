@@ -102,3 +102,39 @@ describe('classifySegment fast paths agree with the rules', () => {
     expect(classifySegment('12345678')).toBe('{id}');
   });
 });
+
+/** templating as first written: split on `/`, cut each segment at `;`, classify, join (the scanner must agree) */
+function templateBySplitting(rawPath: string): string {
+  const parts = pathOnly(rawPath).split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const semi = parts[i].indexOf(';');
+    if (semi !== -1) parts[i] = parts[i].slice(0, semi);
+    const ph = classifySegment(parts[i]);
+    if (ph) parts[i] = ph;
+  }
+  return parts.join('/') || '/';
+}
+
+describe('templatePath scans without splitting', () => {
+  it('agrees with split-classify-join on the cases and on generated paths', () => {
+    for (const [raw] of CASES) expect(templatePath(raw)).toBe(templateBySplitting(raw));
+    const segment = fc.oneof(
+      fc.stringMatching(/^[A-Za-z]{0,30}$/),
+      fc.stringMatching(/^\d{0,20}$/),
+      fc.stringMatching(/^[A-Za-z0-9;%:=.@_{}-]{0,40}$/),
+      fc.constantFrom('v2', 'oauth2', '{id}', ':id', '2024-01-31', '10.0.0.1', 'a;b=1', ';x', '%41', '', 'ORD-12'),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(segment, { maxLength: 8 }),
+        fc.constantFrom('', '?a=1', '#f', '/', '//'),
+        fc.boolean(),
+        (segments, tail, leadingSlash) => {
+          const raw = `${leadingSlash ? '/' : ''}${segments.join('/')}${tail}`;
+          expect(templatePath(raw)).toBe(templateBySplitting(raw));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});

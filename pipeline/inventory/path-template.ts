@@ -144,15 +144,64 @@ export function templatePath(rawPath: string): string {
   return lastTemplate;
 }
 
+/**
+ * The template of a path without splitting it: segments are classified in place (plain words and plain integers
+ * without even a substring), and the output is built only from the first segment that changes. Same answers as
+ * splitting on `/`, cutting each segment at `;`, classifying it and joining (path-template.test.ts checks both).
+ */
 function computeTemplate(rawPath: string): string {
-  const parts = pathOnly(rawPath).split('/');
-  for (let i = 1; i < parts.length; i++) {
-    const semi = parts[i].indexOf(';');
-    if (semi !== -1) parts[i] = parts[i].slice(0, semi);
-    const ph = classifySegment(parts[i]);
-    if (ph) parts[i] = ph;
+  const p = pathOnly(rawPath);
+  let out = '';
+  /** p[0, flushed) is already in `out` */
+  let flushed = 0;
+  let semi = p.indexOf(';');
+  for (let s = 1; s <= p.length; ) {
+    let e = p.indexOf('/', s);
+    if (e === -1) e = p.length;
+    if (semi !== -1 && semi < s) semi = p.indexOf(';', s);
+    const end = semi !== -1 && semi < e ? semi : e;
+    const ph = classifyRange(p, s, end);
+    if (ph !== null || end !== e) {
+      out += p.slice(flushed, s) + (ph ?? p.slice(s, end));
+      flushed = e;
+    }
+    s = e + 1;
   }
-  return parts.join('/') || '/';
+  if (flushed === 0) return p;
+  return out + p.slice(flushed);
+}
+
+/** classifySegment of p[s, end), answering the commonest segments (plain words, plain integers) without a substring */
+function classifyRange(p: string, s: number, end: number): string | null {
+  if (end === s) return null;
+  let letters = 0;
+  let digits = 0;
+  let i = s;
+  for (; i < end; i++) {
+    const c = p.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) letters++;
+    else if (c >= 48 && c <= 57) digits++;
+    else break;
+  }
+  if (i === end) {
+    // letters and digits only: no `%`, so decoding would change nothing; the fast paths of classifySegment
+    if (digits === 0 && end - s < 24) return null;
+    if (letters === 0 && end - s !== 8) return '{id}';
+  }
+  return classifyMemo(p.slice(s, end));
+}
+
+/** classifySegment answers for segments that need the rules (`v2`, `oauth2`, ...): a pure memo, cleared when full */
+const segmentAnswers = new Map<string, string | null>();
+const SEGMENT_ANSWERS_MAX = 4096;
+
+function classifyMemo(seg: string): string | null {
+  const known = segmentAnswers.get(seg);
+  if (known !== undefined) return known;
+  const answer = classifySegment(seg);
+  if (segmentAnswers.size >= SEGMENT_ANSWERS_MAX) segmentAnswers.clear();
+  segmentAnswers.set(seg, answer);
+  return answer;
 }
 
 /** a template with every placeholder made the same (`{}`), to compare `/pets/{petId}` with `/pets/{id}` */

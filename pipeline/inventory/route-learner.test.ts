@@ -1,5 +1,7 @@
+import fc from 'fast-check';
+import { LRUCache } from 'lru-cache';
 import { describe, expect, it } from 'vitest';
-import { RouteLearner } from './route-learner.js';
+import { LEARNED_PLACEHOLDER, RouteLearner, type RouteLearnerOptions } from './route-learner.js';
 
 describe('RouteLearner', () => {
   it('folds a position once it has more than maxDistinct literal values, per service and method', () => {
@@ -43,5 +45,101 @@ describe('RouteLearner', () => {
     r.restore(JSON.parse(JSON.stringify(l.snapshot())));
     expect(r.apply('s', 'GET', '/u/c')).toBe('/u/{param}');
     r.restore({ folded: 'garbage' });
+  });
+});
+
+/** the learner as first written (a full walk every call), kept as the model the replaying learner must match */
+class FullWalkModel {
+  private readonly values: LRUCache<string, Set<string>>;
+  private readonly folded: LRUCache<string, true>;
+  constructor(private readonly o: RouteLearnerOptions) {
+    this.values = new LRUCache({ max: o.maxPrefixes });
+    this.folded = new LRUCache({ max: o.maxPrefixes });
+  }
+  learn(service: string, method: string, template: string): { template: string; newlyFolded?: string } {
+    const parts = template.split('/');
+    let newlyFolded: string | undefined;
+    let prefix = `${service} ${method} `;
+    for (let i = 1; i < parts.length; i++) {
+      const key = prefix;
+      if (i >= this.o.minPosition && !/^(\{[^}]*\}|:[A-Za-z_]\w*|<[^>]+>)$/.test(parts[i]) && parts[i] !== '') {
+        if (this.folded.get(key)) parts[i] = LEARNED_PLACEHOLDER;
+        else {
+          let set = this.values.get(key);
+          if (!set) {
+            set = new Set();
+            this.values.set(key, set);
+          }
+          set.add(parts[i]);
+          if (set.size > this.o.maxDistinct) {
+            this.values.delete(key);
+            this.folded.set(key, true);
+            parts[i] = LEARNED_PLACEHOLDER;
+            newlyFolded ??= key;
+          }
+        }
+      }
+      prefix = `${prefix}/${parts[i]}`;
+    }
+    return newlyFolded === undefined ? { template: parts.join('/') } : { template: parts.join('/'), newlyFolded };
+  }
+  snapshot(): { folded: string[] } {
+    return { folded: [...this.folded.keys()] };
+  }
+  restore(folded: string[]): void {
+    for (const k of folded) this.folded.set(k, true);
+  }
+}
+
+describe('RouteLearner replays remembered walks', () => {
+  it('answers, folds and forgets exactly as a full walk every call does', () => {
+    const call = fc.record({
+      service: fc.constantFrom('s1', 's2'),
+      method: fc.constantFrom('GET', 'POST'),
+      parts: fc
+        .tuple(fc.constantFrom('a', 'b', 'c'), fc.array(fc.constantFrom('x', 'y', 'z', '{id}', ''), { maxLength: 3 }))
+        .map(([first, rest]) => [first, ...rest]),
+    });
+    // calls drawn from a small pool, so the same template comes back often (the replayed case)
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(call, { minLength: 1, maxLength: 10 }),
+        fc.array(fc.nat(), { maxLength: 200 }),
+        fc.integer({ min: 0, max: 200 }),
+        (maxDistinct, maxPrefixes, minPosition, pool, picks, restoreAt) => {
+          const options = { maxDistinct, maxPrefixes, minPosition };
+          const learner = new RouteLearner(options);
+          const model = new FullWalkModel(options);
+          picks.forEach((pick, i) => {
+            if (i === restoreAt) {
+              const folds = model.snapshot().folded.reverse();
+              learner.restore({ folded: folds });
+              model.restore(folds);
+            }
+            const { service, method, parts } = pool[pick % pool.length];
+            const template = `/${parts.join('/')}`;
+            expect({ ...learner.learn(service, method, template) }).toEqual(model.learn(service, method, template));
+            expect(learner.snapshot()).toEqual(model.snapshot());
+          });
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('refreshes the folds a replayed walk passes, and forgets walks through a fold the cap dropped', () => {
+    const l = new RouteLearner({ maxDistinct: 1, maxPrefixes: 2 });
+    for (const t of ['/a/x', '/a/y', '/b/x', '/b/y', '/a/z', '/b/z']) l.learn('s', 'GET', t);
+    expect(l.snapshot().folded).toEqual(['s GET /b', 's GET /a']);
+    expect(l.learn('s', 'GET', '/a/z').template).toBe('/a/{param}'); // replayed
+    expect(l.snapshot().folded).toEqual(['s GET /a', 's GET /b']);
+    // a third fold drops the least recent one (/b): its remembered walk must not be replayed as folded
+    l.learn('s', 'GET', '/c/x');
+    l.learn('s', 'GET', '/c/y');
+    expect(l.snapshot().folded).toEqual(['s GET /c', 's GET /a']);
+    expect(l.learn('s', 'GET', '/b/z').template).toBe('/b/z');
   });
 });

@@ -14,15 +14,55 @@ export interface RouteLearnerOptions {
 
 export const defaultRouteLearnerOptions: RouteLearnerOptions = { maxDistinct: 50, minPosition: 2, maxPrefixes: 10_000 };
 
+/** remembered walks at most (a memo: past it, it starts again empty) */
+const MAX_WALKS = 4096;
+
+/** the learned template of one observed template; `endpointKey` is the inventory's cache of its entry key */
+export interface LearnedRoute {
+  template: string;
+  /** the prefix key whose next position has just become a parameter (callers merge old entries) */
+  newlyFolded?: string;
+  endpointKey?: string;
+}
+
+/** one learnable position of a template as the last full walk saw it */
+interface Step {
+  /** index of the position in the template split on `/` */
+  index: number;
+  /** prefix key (`service method /a/b`) of the position */
+  key: string;
+  /** the literal counted at the position, or null when the position was folded */
+  part: string | null;
+}
+
+/** a full walk of one (service, method, template), replayable while no fold has been added or dropped */
+interface Walk {
+  generation: number;
+  steps: Step[];
+  result: LearnedRoute;
+}
+
 /**
  * Learns, per service and method, path positions whose literal-looking values are many (usernames, slugs:
  * `/users/alice`, `/users/bob`, ...) and folds them into `{param}`. Memory is bounded: at most maxPrefixes prefixes
  * of at most maxDistinct + 1 values each; a folded prefix keeps only its flag.
+ *
+ * Templates repeat, so each (service, method, template) keeps the walk it last took: its prefix keys (built and
+ * hashed once) and its answer. While the set of folds is unchanged (`generation`), learning replays the walk — the
+ * same cache reads and value counts, in the same order, without splitting the template or building prefix strings.
  */
 export class RouteLearner {
   readonly options: RouteLearnerOptions;
   private readonly values: LRUCache<string, Set<string>>;
   private readonly folded: LRUCache<string, true>;
+  /**
+   * bumped whenever folds are added (count, restore): replayed walks are valid only within one generation. Folds are
+   * dropped only by the cap when one is added, so that is covered too.
+   */
+  private generation = 0;
+  /** walks by template, then service, then method (strings the record already holds: no key to build) */
+  private walks = new Map<string, Map<string, Map<string, Walk>>>();
+  private walkCount = 0;
 
   constructor(options: Partial<RouteLearnerOptions> = {}) {
     this.options = { ...defaultRouteLearnerOptions, ...options };
@@ -33,26 +73,63 @@ export class RouteLearner {
   /**
    * observe a (placeholder-templated) path and return it with learned folds applied; `newlyFolded` names the prefix
    * key (`service method /a/b`) whose next position has just become a parameter, so callers can merge old entries.
+   * The answer may be shared between calls: do not change it.
    */
-  learn(service: string, method: string, template: string): { template: string; newlyFolded?: string } {
-    const parts = template.split('/');
-    let newlyFolded: string | undefined;
-    let prefix = `${service} ${method} `;
-    for (let i = 1; i < parts.length; i++) {
+  learn(service: string, method: string, template: string): LearnedRoute {
+    const walk = this.walks.get(template)?.get(service)?.get(method);
+    if (walk !== undefined && walk.generation === this.generation) return this.replay(walk, template);
+    return this.walk(service, method, template);
+  }
+
+  private replay(walk: Walk, template: string): LearnedRoute {
+    const steps = walk.steps;
+    for (let s = 0; s < steps.length; s++) {
+      const step = steps[s];
+      if (step.part === null) {
+        this.folded.get(step.key); // a hit, as in the full walk (it refreshes the fold's recency)
+        continue;
+      }
+      // the full walk's fold check here is a miss (no fold was added since): it has no effect, so it is skipped
+      if (this.count(step.key, step.part)) {
+        // a new fold: finish as the full walk does, from this position on
+        const parts = template.split('/');
+        const before = walk.result.template.split('/');
+        for (let i = 1; i < step.index; i++) parts[i] = before[i];
+        parts[step.index] = LEARNED_PLACEHOLDER;
+        return this.continueWalk(parts, step.index + 1, `${step.key}/${LEARNED_PLACEHOLDER}`, step.key, null);
+      }
+    }
+    return walk.result;
+  }
+
+  /** the full walk; remembered for replay when it added no fold */
+  private walk(service: string, method: string, template: string): LearnedRoute {
+    const steps: Step[] = [];
+    const result = this.continueWalk(template.split('/'), 1, `${service} ${method} `, undefined, steps);
+    if (result.newlyFolded === undefined)
+      this.remember(service, method, template, { generation: this.generation, steps, result });
+    return result;
+  }
+
+  /** the learning loop from position `from`, with the prefix key of that position */
+  private continueWalk(
+    parts: string[],
+    from: number,
+    prefixAtFrom: string,
+    newlyFoldedBefore: string | undefined,
+    steps: Step[] | null,
+  ): LearnedRoute {
+    let newlyFolded = newlyFoldedBefore;
+    let prefix = prefixAtFrom;
+    for (let i = from; i < parts.length; i++) {
       const key = prefix;
-      if (i >= this.options.minPosition && !PLACEHOLDER.test(parts[i]) && parts[i] !== '') {
+      if (this.isLearnable(i, parts[i])) {
         if (this.folded.get(key)) {
           parts[i] = LEARNED_PLACEHOLDER;
+          steps?.push({ index: i, key, part: null });
         } else {
-          let set = this.values.get(key);
-          if (!set) {
-            set = new Set();
-            this.values.set(key, set);
-          }
-          set.add(parts[i]);
-          if (set.size > this.options.maxDistinct) {
-            this.values.delete(key);
-            this.folded.set(key, true);
+          steps?.push({ index: i, key, part: parts[i] });
+          if (this.count(key, parts[i])) {
             parts[i] = LEARNED_PLACEHOLDER;
             newlyFolded ??= key;
           }
@@ -61,6 +138,44 @@ export class RouteLearner {
       prefix = `${prefix}/${parts[i]}`;
     }
     return newlyFolded === undefined ? { template: parts.join('/') } : { template: parts.join('/'), newlyFolded };
+  }
+
+  private isLearnable(i: number, part: string): boolean {
+    return i >= this.options.minPosition && part !== '' && !PLACEHOLDER.test(part);
+  }
+
+  /** count a literal at a prefix; true when the prefix has just been folded */
+  private count(key: string, part: string): boolean {
+    let set = this.values.get(key);
+    if (!set) {
+      set = new Set();
+      this.values.set(key, set);
+    }
+    set.add(part);
+    if (set.size <= this.options.maxDistinct) return false;
+    this.values.delete(key);
+    this.folded.set(key, true);
+    this.generation++;
+    return true;
+  }
+
+  private remember(service: string, method: string, template: string, walk: Walk): void {
+    if (this.walkCount >= MAX_WALKS) {
+      this.walks = new Map();
+      this.walkCount = 0;
+    }
+    let byService = this.walks.get(template);
+    if (!byService) {
+      byService = new Map();
+      this.walks.set(template, byService);
+    }
+    let byMethod = byService.get(service);
+    if (!byMethod) {
+      byMethod = new Map();
+      byService.set(service, byMethod);
+    }
+    if (!byMethod.has(method)) this.walkCount++;
+    byMethod.set(method, walk);
   }
 
   /** apply learned folds without learning */
@@ -87,5 +202,6 @@ export class RouteLearner {
     const folded = (state as { folded?: unknown })?.folded;
     if (!Array.isArray(folded)) return;
     for (const k of folded) if (typeof k === 'string') this.folded.set(k, true);
+    this.generation++;
   }
 }

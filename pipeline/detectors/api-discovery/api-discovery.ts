@@ -60,10 +60,15 @@ export class ApiDiscovery implements Detector {
     const { entry, created } = this.inventory.observe(record);
     this.dirty.add(entry.id);
     if (created || entry.state === 'new') this.classify(entry);
-    if (this.alerted.has(entry.id)) return;
-    if (entry.state === 'zombie') this.emit(ctx, 'zombie_api', entry, record);
-    else if (entry.state === 'shadow' && entry.count >= this.config.min_calls)
-      this.emit(ctx, 'shadow_api', entry, record);
+    // the state test first: most calls reach catalogued endpoints, which never signal
+    const kind =
+      entry.state === 'zombie'
+        ? 'zombie_api'
+        : entry.state === 'shadow' && entry.count >= this.config.min_calls
+          ? 'shadow_api'
+          : undefined;
+    if (kind === undefined || this.alerted.has(entry.id)) return;
+    this.emit(ctx, kind, entry, record);
   }
 
   private classify(entry: ApiEntry): void {

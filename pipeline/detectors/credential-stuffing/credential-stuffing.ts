@@ -2,7 +2,8 @@ import type { ApiCallRecord } from '../../core/record.js';
 import type { Detector, DetectorContext } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
-import { isMeshHop, pushEvidence } from '../shared/record-fields.js';
+import { appendTo, isMeshHop, pushEvidence } from '../shared/record-fields.js';
+import { RouteShapes } from '../shared/route-shapes.js';
 import type { CredentialStuffingConfig } from './config.js';
 
 interface IpWindow {
@@ -32,6 +33,7 @@ export class CredentialStuffingDetector implements Detector {
   private readonly ips: BoundedMap<string, IpWindow>;
   private readonly users: BoundedMap<string, UserWindow>;
   private readonly loginRoutes: Set<string>;
+  private readonly routes = new RouteShapes();
   private failures = 0;
 
   constructor(private readonly config: CredentialStuffingConfig) {
@@ -47,9 +49,7 @@ export class CredentialStuffingDetector implements Detector {
     let failed = outcome === 'failure';
     let attempt = outcome !== undefined;
     if (!attempt) {
-      const endpoint = ctx.endpointOf(r);
-      const route = endpoint.slice(endpoint.indexOf(' ') + 1);
-      if (!this.loginRoutes.has(route)) return;
+      if (!this.loginRoutes.has(this.routes.of(ctx.endpointOf(r)).route)) return;
       attempt = true;
       failed = r.status === 401 || r.status === 403;
     }
@@ -60,8 +60,9 @@ export class CredentialStuffingDetector implements Detector {
       w.attempts++;
       if (failed) {
         w.failures++;
-        if (sub && w.users.length <= this.config.stuffing_distinct_users && !w.users.includes(sub)) w.users.push(sub);
-        pushEvidence(w.evidence, r.id);
+        if (sub && w.users.length <= this.config.stuffing_distinct_users && !w.users.includes(sub))
+          w.users = appendTo(w.users, sub);
+        w.evidence = pushEvidence(w.evidence, r.id);
         if (!w.alerted && w.users.length >= this.config.stuffing_distinct_users) {
           w.alerted = true;
           ctx.emit({
@@ -84,8 +85,8 @@ export class CredentialStuffingDetector implements Detector {
     if (failed && sub) {
       const u = this.userWindow(sub, r.ts);
       u.failures++;
-      if (ip && u.ips.length < 32 && !u.ips.includes(ip)) u.ips.push(ip);
-      pushEvidence(u.evidence, r.id);
+      if (ip && u.ips.length < 32 && !u.ips.includes(ip)) u.ips = appendTo(u.ips, ip);
+      u.evidence = pushEvidence(u.evidence, r.id);
       if (!u.alerted && u.failures >= this.config.brute_force_failures) {
         u.alerted = true;
         ctx.emit({

@@ -20,15 +20,20 @@ const matchesAny = (res: RegExp[], s: string): boolean => res.some((re) => re.te
  */
 export class DataLocalityDetector implements Detector {
   readonly type = 'data_locality';
-  private readonly classesByEndpoint = new Map<string, string[]>();
+  /** data classes by service, then endpoint id (or `*`): two lookups of strings the record already holds */
+  private readonly classesByEndpoint = new Map<string, Map<string, string[]>>();
   private readonly rulesByClass = new Map<string, CompiledRule[]>();
   private violations = 0;
   private unknownRegion = 0;
 
   constructor(private readonly config: DataLocalityConfig) {
     for (const e of config.endpoints) {
-      const key = `${e.service}\u0000${e.endpoint}`;
-      this.classesByEndpoint.set(key, [...(this.classesByEndpoint.get(key) ?? []), ...e.data_classes]);
+      let byEndpoint = this.classesByEndpoint.get(e.service);
+      if (!byEndpoint) {
+        byEndpoint = new Map();
+        this.classesByEndpoint.set(e.service, byEndpoint);
+      }
+      byEndpoint.set(e.endpoint, [...(byEndpoint.get(e.endpoint) ?? []), ...e.data_classes]);
     }
     for (const r of config.rules) {
       const list = this.rulesByClass.get(r.data_class) ?? [];
@@ -43,10 +48,10 @@ export class DataLocalityDetector implements Detector {
   }
 
   observe(r: ApiCallRecord, ctx: DetectorContext): void {
-    if (this.classesByEndpoint.size === 0) return;
+    const byEndpoint = this.classesByEndpoint.get(r.service);
+    if (byEndpoint === undefined) return;
     const endpoint = ctx.endpointOf(r);
-    const classes =
-      this.classesByEndpoint.get(`${r.service}\u0000${endpoint}`) ?? this.classesByEndpoint.get(`${r.service}\u0000*`);
+    const classes = byEndpoint.get(endpoint) ?? byEndpoint.get('*');
     if (!classes) return;
     const dest = r.region;
     const src =

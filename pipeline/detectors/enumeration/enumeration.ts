@@ -2,9 +2,11 @@ import type { ApiCallRecord } from '../../core/record.js';
 import type { Detector, DetectorContext } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { CountMinSketch } from '../shared/count-min.js';
+import { fnv1a } from '../shared/hash.js';
 import { Ewma, safeRestore } from '../shared/detector-kit.js';
 import { HyperLogLog } from '../shared/hyperloglog.js';
-import { actorOf, placeholderValues, pushEvidence, routeOf } from '../shared/record-fields.js';
+import { actorOf, appendTo, pushEvidence } from '../shared/record-fields.js';
+import { RouteShapes } from '../shared/route-shapes.js';
 import type { EnumerationConfig } from './config.js';
 
 interface SubjectWindow {
@@ -14,9 +16,17 @@ interface SubjectWindow {
   distinct: number;
   alerted: boolean;
   evidence: string[];
+  /**
+   * 32-bit hashes of `exact`, index for index: a new id is looked for among small integers, and compared as a
+   * string only where a hash matches (an id is usually new, and comparing it with up to 64 stored strings cost
+   * more than the rest of the step). Not in snapshots; rebuilt on restore.
+   */
+  hashes: number[] | null;
 }
 
-type WindowJson = Omit<SubjectWindow, 'hll'> & { hll: { p: number; r: string } | null };
+type WindowJson = Omit<SubjectWindow, 'hll' | 'hashes'> & { hll: { p: number; r: string } | null };
+
+const hashesOf = (ids: string[] | null): number[] | null => (ids ? ids.map((id) => fnv1a(id) | 0) : null);
 
 const EWMA_ALPHA = 0.02;
 
@@ -32,6 +42,7 @@ export class EnumerationDetector implements Detector {
   private readonly windows: BoundedMap<string, SubjectWindow>;
   private readonly baselines: BoundedMap<string, Ewma>;
   private readonly idParams: string[];
+  private readonly routes = new RouteShapes();
   private requests = new CountMinSketch(4096, 4);
   private requestsEpoch = 0;
 
@@ -46,7 +57,7 @@ export class EnumerationDetector implements Detector {
     if (!subject) return;
     if (!this.config.workload_subjects && (subject.type === 'principal' || subject.type === 'service')) return;
     const endpoint = ctx.endpointOf(r);
-    const ids = placeholderValues(routeOf(endpoint), r.path);
+    const ids = this.routes.placeholderValues(endpoint, r.path);
     if (r.params) {
       for (const p of this.idParams) {
         const v = r.params[p];
@@ -67,13 +78,13 @@ export class EnumerationDetector implements Detector {
       w = undefined;
     }
     if (!w) {
-      w = { start: r.ts, exact: [], hll: null, distinct: 0, alerted: false, evidence: [] };
+      w = { start: r.ts, exact: [], hll: null, distinct: 0, alerted: false, evidence: [], hashes: [] };
       this.windows.set(key, w, r.ts);
     }
     let grew = false;
     for (const id of ids) grew = this.addId(w, id) || grew;
     if (!grew || w.alerted) return;
-    pushEvidence(w.evidence, r.id);
+    w.evidence = pushEvidence(w.evidence, r.id);
     if (w.distinct < this.config.min_distinct) return;
     const b = this.baselines.get(endpoint, r.ts);
     const mean = b?.mean ?? 0;
@@ -104,13 +115,18 @@ export class EnumerationDetector implements Detector {
   /** add an id; true when the distinct count grew */
   private addId(w: SubjectWindow, id: string): boolean {
     if (w.exact) {
-      if (w.exact.includes(id)) return false;
-      w.exact.push(id);
+      const h = fnv1a(id) | 0;
+      const hashes = w.hashes!;
+      for (let j = 0; j < hashes.length; j++) if (hashes[j] === h && w.exact[j] === id) return false;
+      w.exact = appendTo(w.exact, id);
+      if (hashes.length === 0) w.hashes = [h];
+      else hashes.push(h);
       w.distinct = w.exact.length;
       if (w.exact.length > this.config.exact_limit) {
         w.hll = new HyperLogLog(8);
         for (const x of w.exact) w.hll.add(x);
         w.exact = null;
+        w.hashes = null;
       }
       return true;
     }
@@ -127,7 +143,7 @@ export class EnumerationDetector implements Detector {
   snapshot(): unknown {
     return {
       v: 1,
-      windows: this.windows.dump((w): WindowJson => ({ ...w, hll: w.hll ? w.hll.toJSON() : null })),
+      windows: this.windows.dump(({ hashes: _, ...w }): WindowJson => ({ ...w, hll: w.hll ? w.hll.toJSON() : null })),
       baselines: this.baselines.dump((b) => b.toJSON()),
       requests: this.requests.toJSON(),
       requestsEpoch: this.requestsEpoch,
@@ -142,6 +158,7 @@ export class EnumerationDetector implements Detector {
         this.windows.load(s.windows as [string, WindowJson, number][], (j) => ({
           ...j,
           hll: j.hll ? HyperLogLog.fromJSON(j.hll) : null,
+          hashes: hashesOf(j.exact),
         }));
         this.baselines.load(s.baselines as [string, [number, number, number], number][], (j) =>
           Ewma.from(EWMA_ALPHA, j),

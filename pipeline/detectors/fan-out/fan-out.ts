@@ -25,9 +25,8 @@ const EWMA_ALPHA = 0.01;
  */
 export class FanOutDetector implements Detector {
   readonly type = 'fan_out';
-  private pending = new Map<string, PendingTrace>();
-  /** deletions since `pending` was rebuilt: V8 Map iterators walk deleted holes, see BoundedMap.remove */
-  private deletes = 0;
+  /** open traces in the order they opened (no cap here: observe() closes the oldest early past max_pending) */
+  private readonly pending = new BoundedMap<string, PendingTrace>(Number.POSITIVE_INFINITY);
   private readonly baselines: BoundedMap<string, Ewma>;
   private now = 0;
   private closedEarly = 0;
@@ -44,17 +43,12 @@ export class FanOutDetector implements Detector {
       this.now = r.ts;
       this.closeExpired();
     }
-    if (this.deletes > this.pending.size + 1024) {
-      this.pending = new Map(this.pending);
-      this.deletes = 0;
-    }
-    let t = this.pending.get(traceId);
+    let t = this.pending.peek(traceId);
     if (!t) {
       t = { opened: r.ts, calls: 0, alerted: false };
-      this.pending.set(traceId, t);
+      this.pending.set(traceId, t, r.ts);
       if (this.pending.size > this.config.max_pending) {
-        const oldest = this.pending.keys().next().value as string;
-        this.close(oldest, this.pending.get(oldest)!);
+        this.close(this.pending.oldestKey()!, this.pending.oldestValue()!);
         this.closedEarly++;
       }
     }
@@ -94,15 +88,14 @@ export class FanOutDetector implements Detector {
   }
 
   private closeExpired(): void {
-    for (const [id, t] of this.pending) {
+    for (let t = this.pending.oldestValue(); t !== undefined; t = this.pending.oldestValue()) {
       if (this.now - t.opened <= this.config.trace_ttl_ms) break;
-      this.close(id, t);
+      this.close(this.pending.oldestKey()!, t);
     }
   }
 
   private close(id: string, t: PendingTrace): void {
     this.pending.delete(id);
-    this.deletes++;
     if (!t.root) {
       this.orphans++;
       return;
@@ -115,7 +108,7 @@ export class FanOutDetector implements Detector {
     return {
       v: 1,
       now: this.now,
-      pending: [...this.pending],
+      pending: [...this.pending.entries()],
       baselines: this.baselines.dump((b) => b.toJSON()),
       closedEarly: this.closedEarly,
       orphans: this.orphans,
@@ -128,7 +121,7 @@ export class FanOutDetector implements Detector {
       state,
       (s) => {
         this.pending.clear();
-        for (const [k, v] of s.pending as [string, PendingTrace][]) this.pending.set(k, v);
+        for (const [k, v] of s.pending as [string, PendingTrace][]) this.pending.set(k, v, 0);
         this.baselines.load(s.baselines as [string, [number, number, number], number][], (j) =>
           Ewma.from(EWMA_ALPHA, j),
         );

@@ -2,6 +2,7 @@ import type { ApiCallRecord } from '../../core/record.js';
 import type { Detector, DetectorContext } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
+import { KeyInterner } from '../shared/key-interner.js';
 import { callerOf } from '../shared/record-fields.js';
 import type { NewCallerConfig } from './config.js';
 
@@ -14,6 +15,9 @@ export class NewCallerDetector implements Detector {
   private readonly services: BoundedMap<string, number>;
   private readonly pairs: BoundedMap<string, number>;
   private alerts = 0;
+  /** `service \0 endpoint`, then `caller \0 service \0 endpoint`, built once per distinct pair */
+  private readonly serviceEndpoints = new KeyInterner('\u0000');
+  private readonly pairKeys = new KeyInterner('\u0000');
 
   constructor(private readonly config: NewCallerConfig) {
     this.services = new BoundedMap(config.max_services);
@@ -24,9 +28,13 @@ export class NewCallerDetector implements Detector {
     let caller = callerOf(r);
     if (!caller && this.config.include_edge && r.source.ip) caller = { type: 'ip', value: r.source.ip };
     if (!caller) return;
-    const since = this.services.upsert(r.service, r.ts, () => r.ts);
+    let since = this.services.get(r.service, r.ts);
+    if (since === undefined) {
+      since = r.ts;
+      this.services.set(r.service, since, r.ts);
+    }
     const endpoint = ctx.endpointOf(r);
-    const key = `${caller.value}\u0000${r.service}\u0000${endpoint}`;
+    const key = this.pairKeys.key(caller.value, this.serviceEndpoints.key(r.service, endpoint));
     if (this.pairs.get(key, r.ts) !== undefined) return;
     this.pairs.set(key, r.ts, r.ts);
     if (r.ts - since < this.config.learning_ms) return;

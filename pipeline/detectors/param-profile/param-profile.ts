@@ -2,6 +2,7 @@ import type { ApiCallRecord } from '../../core/record.js';
 import type { Detector, DetectorContext } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
+import { KeyInterner } from '../shared/key-interner.js';
 import { actorOf, queryParams } from '../shared/record-fields.js';
 import type { ParamProfileConfig } from './config.js';
 import { C_RISKY, charClasses, displayValue, injectionShape, T_NUMBER, T_STRING, typeBit } from './value-shape.js';
@@ -32,6 +33,8 @@ interface Finding {
   value: string;
 }
 
+const INJECTION_MEMO_MAX = 4096;
+
 const TYPE_NAMES: Record<number, string> = { 1: 'number', 2: 'string', 4: 'boolean', 8: 'null' };
 const typeNames = (mask: number): string =>
   Object.entries(TYPE_NAMES)
@@ -49,18 +52,25 @@ const typeNames = (mask: number): string =>
 export class ParamProfileDetector implements Detector {
   readonly type = 'param_profile';
   private readonly endpoints: BoundedMap<string, EndpointProfile>;
+  private readonly keys: KeyInterner;
   private paramsDropped = 0;
+  private readonly injectionMemo = new Map<string, string | null>();
   private findings = 0;
 
   constructor(private readonly config: ParamProfileConfig) {
     this.endpoints = new BoundedMap(config.max_endpoints);
+    this.keys = new KeyInterner('\u0000');
   }
 
   observe(r: ApiCallRecord, ctx: DetectorContext): void {
     const params = r.params ?? queryParams(r.path);
     const endpoint = ctx.endpointOf(r);
-    const key = `${r.service}\u0000${endpoint}`;
-    const p = this.endpoints.upsert(key, r.ts, () => ({ first: r.ts, count: 0, params: new Map() }));
+    const key = this.keys.key(r.service, endpoint);
+    let p = this.endpoints.get(key, r.ts);
+    if (p === undefined) {
+      p = { first: r.ts, count: 0, params: new Map() };
+      this.endpoints.set(key, p, r.ts);
+    }
     p.count++;
     if (!params) return;
     const learned = p.count > this.config.learning_records && r.ts - p.first >= this.config.learning_ms;
@@ -69,7 +79,7 @@ export class ParamProfileDetector implements Detector {
       const v = params[name];
       let f: Finding | undefined;
       if (this.config.injection_checks && typeof v === 'string') {
-        const shape = injectionShape(v);
+        const shape = this.injectionShapeOf(v);
         if (shape)
           f = { param: name, rule: shape, expected: 'no injection-shaped values', value: displayValue(name, v) };
       }
@@ -87,8 +97,10 @@ export class ParamProfileDetector implements Detector {
           else this.paramsDropped++;
         }
       } else {
-        if (learned && !f) f = this.check(name, s, v);
-        if (!f) this.update(s, v);
+        // the value's type is worked out once for the check and the update (it costs a regex for strings)
+        const t = typeBit(v);
+        if (learned && !f) f = this.check(name, s, v, t);
+        if (!f) this.update(s, v, t);
       }
       if (f) {
         found ??= [];
@@ -115,6 +127,21 @@ export class ParamProfileDetector implements Detector {
     });
   }
 
+  /**
+   * injectionShape of a string value (four regexes), remembered for short values, which repeat (enums, sort keys,
+   * small ids): a pure memo, started again when it holds INJECTION_MEMO_MAX values
+   */
+  private injectionShapeOf(v: string): string | undefined {
+    if (v.length > 64) return injectionShape(v);
+    let shape = this.injectionMemo.get(v);
+    if (shape === undefined) {
+      shape = injectionShape(v) ?? null;
+      if (this.injectionMemo.size >= INJECTION_MEMO_MAX) this.injectionMemo.clear();
+      this.injectionMemo.set(v, shape);
+    }
+    return shape ?? undefined;
+  }
+
   private fresh(v: unknown): ParamStats {
     const s: ParamStats = {
       count: 0,
@@ -125,13 +152,12 @@ export class ParamProfileDetector implements Detector {
       classes: 0,
       values: [],
     };
-    this.update(s, v);
+    this.update(s, v, typeBit(v));
     return s;
   }
 
-  private update(s: ParamStats, v: unknown): void {
+  private update(s: ParamStats, v: unknown, t: number): void {
     s.count++;
-    const t = typeBit(v);
     s.types |= t;
     if (t === T_NUMBER) {
       const n = Number(v);
@@ -148,26 +174,51 @@ export class ParamProfileDetector implements Detector {
     }
   }
 
-  private check(name: string, s: ParamStats, v: unknown): Finding | undefined {
-    const t = typeBit(v);
-    const value = displayValue(name, v);
-    if (!(s.types & t)) return { param: name, rule: 'unexpected_type', expected: `type ${typeNames(s.types)}`, value };
+  private check(name: string, s: ParamStats, v: unknown, t: number): Finding | undefined {
+    // the display value is worked out only for a finding (it costs a JSON.stringify and a regex)
+    if (!(s.types & t))
+      return {
+        param: name,
+        rule: 'unexpected_type',
+        expected: `type ${typeNames(s.types)}`,
+        value: displayValue(name, v),
+      };
     if (t === T_NUMBER) {
       if (!(s.min <= s.max)) return undefined;
       const n = Number(v);
       const slack = Math.max(s.max - s.min, 1) * this.config.range_tolerance;
       if (n < s.min - slack || n > s.max + slack)
-        return { param: name, rule: 'out_of_range', expected: `between ${s.min} and ${s.max}`, value };
+        return {
+          param: name,
+          rule: 'out_of_range',
+          expected: `between ${s.min} and ${s.max}`,
+          value: displayValue(name, v),
+        };
       return undefined;
     }
     if (t !== T_STRING) return undefined;
     const str = String(v);
     if (str.length > s.lenMax * this.config.length_factor + 16)
-      return { param: name, rule: 'too_long', expected: `at most ${s.lenMax} characters`, value };
+      return {
+        param: name,
+        rule: 'too_long',
+        expected: `at most ${s.lenMax} characters`,
+        value: displayValue(name, v),
+      };
     if (charClasses(str) & C_RISKY && !(s.classes & C_RISKY))
-      return { param: name, rule: 'unusual_characters', expected: 'no quote, bracket or shell characters', value };
+      return {
+        param: name,
+        rule: 'unusual_characters',
+        expected: 'no quote, bracket or shell characters',
+        value: displayValue(name, v),
+      };
     if (s.values && s.count >= this.config.enum_min_samples && !s.values.includes(str)) {
-      return { param: name, rule: 'unknown_value', expected: `one of ${s.values.join(', ')}`, value };
+      return {
+        param: name,
+        rule: 'unknown_value',
+        expected: `one of ${s.values.join(', ')}`,
+        value: displayValue(name, v),
+      };
     }
     return undefined;
   }

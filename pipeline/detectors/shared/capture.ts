@@ -6,10 +6,21 @@ import { defaultEndpointOf } from './record-fields.js';
 /** A detector context that keeps every signal: for tests, scenario replays and the scenario evaluation. */
 export class CapturingContext implements DetectorContext {
   readonly signals: AlertSignal[] = [];
-  readonly endpointOf: (r: ApiCallRecord) => string;
+  private readonly endpointOfRecord: (r: ApiCallRecord) => string;
+  private lastRecord: ApiCallRecord | undefined;
+  private lastEndpoint = '';
 
   constructor(endpointOf: (r: ApiCallRecord) => string = defaultEndpointOf) {
-    this.endpointOf = endpointOf;
+    this.endpointOfRecord = endpointOf;
+  }
+
+  /** the endpoint of the record in hand, worked out once for all the detectors that ask (as the correlator does) */
+  endpointOf(r: ApiCallRecord): string {
+    if (r !== this.lastRecord) {
+      this.lastEndpoint = this.endpointOfRecord(r);
+      this.lastRecord = r;
+    }
+    return this.lastEndpoint;
   }
 
   emit(signal: AlertSignal): void {

@@ -10,11 +10,20 @@ export class CountMinSketch {
   readonly depth: number;
   readonly table: Uint32Array;
   total = 0;
+  /** width - 1 when the width is a power of two (a mask instead of a floating-point remainder), else -1 */
+  private readonly mask: number;
 
   constructor(width = 2048, depth = 4, table?: Uint32Array) {
     this.width = width;
     this.depth = depth;
     this.table = table ?? new Uint32Array(width * depth);
+    this.mask = width > 0 && (width & (width - 1)) === 0 && width <= 2 ** 30 ? width - 1 : -1;
+  }
+
+  /** the column of a key's hash in row d */
+  private column(h1: number, h2: number, d: number): number {
+    const h = (h1 + Math.imul(d, h2)) >>> 0;
+    return this.mask !== -1 ? h & this.mask : h % this.width;
   }
 
   /** add `by` to the key's count and return the new estimate */
@@ -23,7 +32,7 @@ export class CountMinSketch {
     const h2 = mix32(h1) | 1;
     let min = Number.POSITIVE_INFINITY;
     for (let d = 0; d < this.depth; d++) {
-      const i = d * this.width + (((h1 + Math.imul(d, h2)) >>> 0) % this.width);
+      const i = d * this.width + this.column(h1, h2, d);
       const v = this.table[i] + by;
       this.table[i] = v;
       if (v < min) min = v;
@@ -37,7 +46,7 @@ export class CountMinSketch {
     const h2 = mix32(h1) | 1;
     let min = Number.POSITIVE_INFINITY;
     for (let d = 0; d < this.depth; d++) {
-      const v = this.table[d * this.width + (((h1 + Math.imul(d, h2)) >>> 0) % this.width)];
+      const v = this.table[d * this.width + this.column(h1, h2, d)];
       if (v < min) min = v;
     }
     return min;

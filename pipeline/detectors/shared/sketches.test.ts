@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedMap } from './bounded-map.js';
 import { CountMinSketch } from './count-min.js';
 import { HyperLogLog } from './hyperloglog.js';
 import { placeholderValues } from './record-fields.js';
@@ -25,21 +24,6 @@ describe('CountMinSketch', () => {
     expect(s.estimate('heavy')).toBeLessThan(330);
     for (let i = 0; i < 500; i += 50) expect(s.estimate(`k${i}`)).toBeGreaterThanOrEqual(10);
     expect(CountMinSketch.fromJSON(JSON.parse(JSON.stringify(s.toJSON()))).estimate('heavy')).toBe(s.estimate('heavy'));
-  });
-});
-
-describe('BoundedMap', () => {
-  it('caps its size, evicting cold entries first, and expires idle entries by event time', () => {
-    const m = new BoundedMap<string, number>(100, 1000);
-    for (let i = 0; i < 100; i++) m.set(`k${i}`, i, 0);
-    for (let r = 0; r < 3; r++) expect(m.get('k0', 10)).toBe(0);
-    for (let i = 100; i < 150; i++) m.set(`k${i}`, i, 20);
-    expect(m.size).toBe(100);
-    expect(m.evicted).toBe(50);
-    expect(m.get('k0', 30)).toBe(0);
-    expect(m.get('k1', 30)).toBeUndefined();
-    expect(m.get('k149', 2000)).toBeUndefined();
-    expect(m.expired).toBe(1);
   });
 });
 

@@ -2,7 +2,8 @@ import type { ApiCallRecord } from '../../core/record.js';
 import type { Detector, DetectorContext } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
-import { isMeshHop, placeholderValues, pushEvidence, routeOf } from '../shared/record-fields.js';
+import { appendTo, isMeshHop, pushEvidence } from '../shared/record-fields.js';
+import { RouteShapes } from '../shared/route-shapes.js';
 import type { TokenMismatchConfig } from './config.js';
 
 interface TokenWindow {
@@ -22,6 +23,7 @@ export class TokenMismatchDetector implements Detector {
   readonly type = 'token_mismatch';
   private readonly tokens: BoundedMap<string, TokenWindow>;
   private readonly ownerRoutes: Set<string>;
+  private readonly routes = new RouteShapes();
   private ownerMismatches = 0;
 
   constructor(private readonly config: TokenMismatchConfig) {
@@ -35,9 +37,9 @@ export class TokenMismatchDetector implements Detector {
     const sub = r.user?.sub;
     if (this.ownerRoutes.size > 0 && sub) {
       const endpoint = ctx.endpointOf(r);
-      const route = routeOf(endpoint);
+      const route = this.routes.of(endpoint).route;
       if (this.ownerRoutes.has(route)) {
-        const owner = placeholderValues(route, r.path)[0];
+        const owner = this.routes.placeholderValues(endpoint, r.path)[0];
         if (owner !== undefined && owner !== sub) {
           this.ownerMismatches++;
           ctx.emit({
@@ -66,15 +68,15 @@ export class TokenMismatchDetector implements Detector {
     let changed = false;
     const ip = r.source.ip;
     if (ip && w.ips.length <= this.config.max_ips_per_token && !w.ips.includes(ip)) {
-      w.ips.push(ip);
+      w.ips = appendTo(w.ips, ip);
       changed = true;
     }
     if (sub && w.subs.length <= this.config.max_subs_per_token && !w.subs.includes(sub)) {
-      w.subs.push(sub);
+      w.subs = appendTo(w.subs, sub);
       changed = true;
     }
     if (!changed) return;
-    pushEvidence(w.evidence, r.id);
+    w.evidence = pushEvidence(w.evidence, r.id);
     if (!w.ipAlerted && w.ips.length > this.config.max_ips_per_token) {
       w.ipAlerted = true;
       this.emitSharing(ctx, r, token, w, 'ips');
