@@ -90,6 +90,11 @@ export const MetricAnomalyConfigSchema = Type.Object(
       default: 24,
       description: 'time-of-day buckets of the daily profile',
     }),
+    weekly: Type.Boolean({
+      default: true,
+      description:
+        'scale the daily profile by a learnt factor per day of the week (lower weekend traffic is then expected), once every weekday has been seen twice',
+    }),
   },
   { additionalProperties: false },
 );

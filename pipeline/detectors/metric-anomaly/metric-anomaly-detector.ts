@@ -101,6 +101,7 @@ export class MetricAnomalyDetector implements Detector {
       history_size: config.history_windows,
       suppress_rows: config.suppress_windows,
       season_buckets: config.season_buckets,
+      weekly: config.weekly,
       min_baseline: config.min_baseline_windows,
       record_half_life: Math.max(config.baseline_windows * 4, 500),
       record_half_life_max: Math.max(config.baseline_windows * 40, 20_000),

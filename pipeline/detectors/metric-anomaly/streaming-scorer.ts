@@ -21,6 +21,7 @@
  */
 import { RangeNovelty, type RangeNoveltyState } from './range-novelty.js';
 import { SortedWindow } from './sorted-window.js';
+import { WeekdayProfile, type WeekdayProfileState } from './weekday-profile.js';
 
 export interface ScorerOptions {
   /** values in the rolling level baseline */
@@ -61,6 +62,12 @@ export interface ScorerOptions {
   novelty_regrow: number;
   /** the winning ratio is multiplied by this when every grid has seen the value's bin before (1 when none has) */
   novelty_discount: number;
+  /** learn a factor per day of the week (weekday-profile.ts) that scales the time-of-day profile; false = daily only */
+  weekly: boolean;
+  /** days of each weekday seen before the weekly factor applies */
+  weekly_min_weeks: number;
+  /** smoothing weight of a new day against its weekday's level */
+  weekly_alpha: number;
 }
 
 /** one parameter set for every series (the NAB evaluation uses exactly these) */
@@ -84,6 +91,9 @@ export const DEFAULT_SCORER_OPTIONS: Readonly<ScorerOptions> = {
   novelty_bins_max: 20,
   novelty_regrow: 1.5,
   novelty_discount: 0.5,
+  weekly: true,
+  weekly_min_weeks: 2,
+  weekly_alpha: 0.3,
 };
 
 export interface ScoreDetail {
@@ -127,6 +137,8 @@ export interface ScorerState {
   recentRaw: number[];
   /** absent in snapshots taken before the gate existed: it then starts afresh */
   novelty?: RangeNoveltyState;
+  /** absent in snapshots taken before the weekly factor existed: it then starts afresh */
+  weekday?: WeekdayProfileState;
 }
 
 export class StreamingScorer {
@@ -155,6 +167,9 @@ export class StreamingScorer {
   /** where the largest of recentRaw sits (kept up to date so the window max costs O(1) amortised) */
   private recentMaxAt = 0;
   private readonly novelty: RangeNovelty | null;
+  private readonly weekday: WeekdayProfile | null;
+  /** the weekly factor of the row being scored (1 without the weekly profile) */
+  private weekFactor = 1;
   private last: ScoreDetail = {
     score: 0,
     raw: 0,
@@ -168,6 +183,7 @@ export class StreamingScorer {
   constructor(options: Partial<ScorerOptions> = {}) {
     const o = { ...DEFAULT_SCORER_OPTIONS, ...options };
     for (const [k, v] of Object.entries(o)) {
+      if (typeof v === 'boolean') continue;
       if (!Number.isFinite(v) || v < 0) throw new RangeError(`scorer option ${k} must be a finite number >= 0`);
     }
     for (const k of [
@@ -196,6 +212,10 @@ export class StreamingScorer {
       o.novelty_grids > 0
         ? new RangeNovelty(o.novelty_grids, o.novelty_bins_min, o.novelty_bins_max, o.novelty_regrow)
         : null;
+    if (!(o.weekly_alpha > 0 && o.weekly_alpha <= 1))
+      throw new RangeError('scorer option weekly_alpha must be in (0, 1]');
+    if (!(o.weekly_min_weeks >= 1)) throw new RangeError('scorer option weekly_min_weeks must be at least 1');
+    this.weekday = o.weekly ? new WeekdayProfile(o.weekly_alpha, o.weekly_min_weeks) : null;
   }
 
   /** bytes of the per-series state held in typed arrays (the scorer's memory, a few object headers aside) */
@@ -213,7 +233,12 @@ export class StreamingScorer {
       this.views,
       this.recentRaw,
     ];
-    return arrays.reduce((n, a) => n + a.byteLength, 0) + this.baseline.capacity * 16 + (this.novelty?.bytes ?? 0);
+    return (
+      arrays.reduce((n, a) => n + a.byteLength, 0) +
+      this.baseline.capacity * 16 +
+      (this.novelty?.bytes ?? 0) +
+      (this.weekday ? 8 * 16 + 32 : 0)
+    );
   }
 
   /** the detail of the last update */
@@ -254,10 +279,13 @@ export class StreamingScorer {
     }
 
     const bucket = this.bucketOf(timestamp);
+    // the time-of-day profile holds values divided by the weekday's factor: scale it back for this day
+    const week = bucket >= 0 && this.weekday ? this.weekday.factor(timestamp) : 1;
+    this.weekFactor = week;
     if (bucket >= 0 && this.seasonCount[bucket] >= o.season_min_days) {
-      const dev = Math.max(this.seasonDev[bucket], eps);
-      views[1] = Math.abs(value - this.seasonMean[bucket]) / dev;
-      expected = this.seasonMean[bucket];
+      const dev = Math.max(this.seasonDev[bucket] * week, eps);
+      expected = this.seasonMean[bucket] * week;
+      views[1] = Math.abs(value - expected) / dev;
       spread = dev;
     }
 
@@ -298,6 +326,7 @@ export class StreamingScorer {
     this.pushRecent(raw);
 
     this.learn(value, bucket);
+    if (bucket >= 0) this.weekday?.learn(timestamp, value, this.rowsPerBucket() * o.season_buckets);
     this.last = {
       score,
       raw,
@@ -336,6 +365,7 @@ export class StreamingScorer {
       viewAge: Array.from(this.viewAge),
       recentRaw,
       novelty: this.novelty?.snapshot(),
+      weekday: this.weekday?.snapshot(),
     };
   }
 
@@ -355,6 +385,7 @@ export class StreamingScorer {
     }
     // the gate checks its part before anything changes, so a misfit leaves the scorer as it was
     this.novelty?.restore(state.novelty);
+    this.weekday?.restore(state.weekday);
     this.n = state.n;
     this.lastTs = state.lastTs ?? Number.NaN;
     this.intervalMs = state.intervalMs ?? Number.POSITIVE_INFINITY;
@@ -400,12 +431,13 @@ export class StreamingScorer {
     this.baseline.push(value);
     if (bucket >= 0) {
       const c = this.seasonCount[bucket];
+      const v = value / this.weekFactor;
       if (c === 0) {
-        this.seasonMean[bucket] = value;
+        this.seasonMean[bucket] = v;
         this.seasonDev[bucket] = 0;
       } else {
         const a = Math.max(o.season_alpha, 1 / (c * this.rowsPerBucket() + 1));
-        const r = value - this.seasonMean[bucket];
+        const r = v - this.seasonMean[bucket];
         this.seasonMean[bucket] += a * r;
         this.seasonDev[bucket] += a * (Math.abs(r) - this.seasonDev[bucket]);
       }
