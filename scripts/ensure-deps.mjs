@@ -35,7 +35,9 @@ function npmDepsMissing() {
 if (args.has('--npm')) {
   const missing = npmDepsMissing();
   if (missing.length > 0) {
-    console.log(`[ensure-deps] installing npm dependencies (missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`);
+    console.log(
+      `[ensure-deps] installing npm dependencies (missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`,
+    );
     // `npm ci` is exact and fast; when the lock file does not match this npm's view (another npm version resolved
     // optional platform packages differently), fall back to `npm install`, which repairs the lock.
     const ci = existsSync(join(root, 'package-lock.json'))

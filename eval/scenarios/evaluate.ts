@@ -45,7 +45,9 @@ export async function runPlan(plan: RunPlan, opts: { acrossServices?: boolean } 
   });
   const t1 = performance.now();
   const shard =
-    opts.acrossServices === false ? { rootCause: { ...SHARD_SETTINGS.rootCause, across_services: false } } : SHARD_SETTINGS;
+    opts.acrossServices === false
+      ? { rootCause: { ...SHARD_SETTINGS.rootCause, across_services: false } }
+      : SHARD_SETTINGS;
   const alerts = await replay(sim.records, { ...shard, detectors: plan.detectors() });
   const t2 = performance.now();
   return { plan, records: sim.records.length, labels: sim.labels, alerts, simulateMs: t1 - t0, replayMs: t2 - t1 };

@@ -41,6 +41,7 @@ export interface SubscribeOptions {
    * crash replays the batch. Resolving with `false` means "processed, but do not commit yet": a later batch's commit
    * covers it (the correlator commits only at state checkpoints). Throwing retries the same batch after a backoff.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: an async handler that returns nothing resolves to void
   onBatch: (batch: BusBatch) => Promise<void | boolean>;
   /** partitions given to this member (after a rebalance), before any of their batches */
   onAssign?: (assigned: { topic: string; partition: number }[]) => Promise<void>;

@@ -29,8 +29,16 @@ const record = (i: number, extra: Partial<ApiCallRecord> = {}): ApiCallRecord =>
 async function setup(opts: { maxBacklog?: number; bodyLimit?: number } = {}) {
   const bus = new MemoryBus({ partitions: 2, maxBacklogPerPartition: opts.maxBacklog ?? 10_000 });
   const got = { calls: [] as string[], dlq: [] as DeadLetter[] };
-  await bus.subscribe({ groupId: 'calls', topics: [TOPICS.calls], onBatch: async (b) => void got.calls.push(...b.messages.map((m) => m.value.toString())) });
-  await bus.subscribe({ groupId: 'dlq', topics: [TOPICS.callsDlq], onBatch: async (b) => void got.dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()))) });
+  await bus.subscribe({
+    groupId: 'calls',
+    topics: [TOPICS.calls],
+    onBatch: async (b) => void got.calls.push(...b.messages.map((m) => m.value.toString())),
+  });
+  await bus.subscribe({
+    groupId: 'dlq',
+    topics: [TOPICS.callsDlq],
+    onBatch: async (b) => void got.dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
+  });
   const app = createCollectorServer({
     ingest: createRecordIngest({ bus, logger: silentLogger }),
     auth: new SensorAuth([{ id: 's1', token: TOKEN }]),
@@ -50,21 +58,38 @@ describe('collector POST /v1/records', () => {
     const none = await app.inject({ method: 'POST', url: '/v1/records', payload: [record(1)] });
     expect(none.statusCode).toBe(401);
     expect(none.json().code).toBe('MW_ERR_UNAUTHENTICATED');
-    const wrong = await app.inject({ method: 'POST', url: '/v1/records', headers: { authorization: 'Bearer nope-nope-nope-nope' }, payload: [record(1)] });
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: { authorization: 'Bearer nope-nope-nope-nope' },
+      payload: [record(1)],
+    });
     expect(wrong.statusCode).toBe(401);
   });
 
   it('accepts a JSON array and NDJSON, answering per record; invalid ones go to the DLQ with the reason', async () => {
     const { app, got } = await setup();
     const bad = { ...record(2), status: 'two hundred' };
-    const res = await app.inject({ method: 'POST', url: '/v1/records', headers: auth, payload: [record(1), bad, record(3)] });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: auth,
+      payload: [record(1), bad, record(3)],
+    });
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.accepted).toBe(2);
     expect(body.ids).toEqual(['rec-1', 'rec-3']);
-    expect(body.rejected).toEqual([{ index: 1, code: 'MW_ERR_RECORD_INVALID', reason: expect.stringContaining('/status') }]);
+    expect(body.rejected).toEqual([
+      { index: 1, code: 'MW_ERR_RECORD_INVALID', reason: expect.stringContaining('/status') },
+    ]);
     const nd = `${JSON.stringify(record(4))}\n{"truncated": \n${JSON.stringify(record(5))}\n`;
-    const res2 = await app.inject({ method: 'POST', url: '/v1/records', headers: { ...auth, 'content-type': 'application/x-ndjson' }, payload: nd });
+    const res2 = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: { ...auth, 'content-type': 'application/x-ndjson' },
+      payload: nd,
+    });
     expect(res2.json()).toMatchObject({ accepted: 2, rejected: [{ index: 1, code: 'MW_ERR_RECORD_PARSE' }] });
     await settle();
     expect(got.calls).toHaveLength(4);
@@ -77,7 +102,12 @@ describe('collector POST /v1/records', () => {
   it('keeps a body that is not JSON at all, bytes intact, in the DLQ', async () => {
     const { app, got } = await setup();
     const garbage = Buffer.from([0x7b, 0xff, 0xfe, 0x22, 0x00]);
-    const res = await app.inject({ method: 'POST', url: '/v1/records', headers: { ...auth, 'content-type': 'application/json' }, payload: garbage });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: garbage,
+    });
     expect(res.json()).toMatchObject({ accepted: 0, rejected: [{ index: 0, code: 'MW_ERR_RECORD_PARSE' }] });
     await settle();
     expect(Buffer.from(got.dlq[0].rawBase64, 'base64')).toEqual(garbage);
@@ -85,7 +115,12 @@ describe('collector POST /v1/records', () => {
 
   it('answers 413 for an oversize body', async () => {
     const { app } = await setup({ bodyLimit: 2048 });
-    const big = await app.inject({ method: 'POST', url: '/v1/records', headers: auth, payload: Array.from({ length: 40 }, (_, i) => record(i)) });
+    const big = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: auth,
+      payload: Array.from({ length: 40 }, (_, i) => record(i)),
+    });
     expect(big.statusCode).toBe(413);
     expect(big.json().code).toBe('MW_ERR_BODY_TOO_LARGE');
   });
@@ -100,7 +135,12 @@ describe('collector POST /v1/records', () => {
     });
     const ok = await app.inject({ method: 'POST', url: '/v1/records', headers: auth, payload: [record(1), record(2)] });
     expect(ok.statusCode).toBe(200);
-    const full = await app.inject({ method: 'POST', url: '/v1/records', headers: auth, payload: [record(3), record(4)] });
+    const full = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: auth,
+      payload: [record(3), record(4)],
+    });
     expect(full.statusCode).toBe(429);
     expect(full.json().code).toBe('MW_ERR_BUS_SATURATED');
   });
@@ -114,10 +154,17 @@ describe('collector POST /v1/records', () => {
       headers: auth,
       payload: [
         record(1, { ts: Date.now() + 365 * 86_400_000 }),
-        record(2, { path: `/v1/orders?access_token=${jwt}&page=2`, params: { password: 'hunter2', q: jwt, page: 2 }, tags: { authorization: 'Bearer abcdefghijkl' } }),
+        record(2, {
+          path: `/v1/orders?access_token=${jwt}&page=2`,
+          params: { password: 'hunter2', q: jwt, page: 2 },
+          tags: { authorization: 'Bearer abcdefghijkl' },
+        }),
       ],
     });
-    expect(res.json()).toMatchObject({ accepted: 1, rejected: [{ index: 0, reason: expect.stringContaining('future') }] });
+    expect(res.json()).toMatchObject({
+      accepted: 1,
+      rejected: [{ index: 0, reason: expect.stringContaining('future') }],
+    });
     await settle();
     expect(got.calls[0]).not.toContain(jwt);
     expect(got.calls[0]).not.toContain('hunter2');

@@ -27,7 +27,9 @@ export const REDACT_PATHS = [
 
 export type { Logger };
 
-export function createLogger(opts: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  opts: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {},
+): Logger {
   const level = opts.level ?? process.env.MESHWARD_LOG_LEVEL ?? 'info';
   const options = { level, name: opts.name ?? 'meshward', redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   return opts.destination ? pino(options, opts.destination as never) : pino(options);

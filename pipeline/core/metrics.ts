@@ -25,7 +25,12 @@ export function gauge(name: string, help: string, labelNames: string[] = []): Ga
   return new Gauge({ name, help, labelNames, registers: [registry] });
 }
 
-export function histogram(name: string, help: string, labelNames: string[] = [], buckets?: number[]): Histogram<string> {
+export function histogram(
+  name: string,
+  help: string,
+  labelNames: string[] = [],
+  buckets?: number[],
+): Histogram<string> {
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Histogram<string>;
   return new Histogram({ name, help, labelNames, registers: [registry], ...(buckets ? { buckets } : {}) });

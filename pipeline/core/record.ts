@@ -7,7 +7,11 @@ import { type Static, Type } from '@sinclair/typebox';
  */
 export const SensorRef = Type.Object(
   {
-    kind: Type.String({ minLength: 1, maxLength: 64, description: 'sensor kind, e.g. envoy_wasm, fastify, nginx, bus, idp' }),
+    kind: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'sensor kind, e.g. envoy_wasm, fastify, nginx, bus, idp',
+    }),
     id: Type.String({ minLength: 1, maxLength: 256, description: 'sensor instance id' }),
   },
   { additionalProperties: false },
@@ -26,7 +30,9 @@ export const RecordSource = Type.Object(
 export const RecordUser = Type.Object(
   {
     sub: Type.Optional(Type.String({ maxLength: 256 })),
-    tokenHash: Type.Optional(Type.String({ maxLength: 128, description: 'keyed hash of the bearer token, never the token' })),
+    tokenHash: Type.Optional(
+      Type.String({ maxLength: 128, description: 'keyed hash of the bearer token, never the token' }),
+    ),
     sessionId: Type.Optional(Type.String({ maxLength: 256 })),
     clientId: Type.Optional(Type.String({ maxLength: 256 })),
     authOutcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('none')])),
@@ -65,7 +71,9 @@ export const ApiCallRecordSchema = Type.Object(
     trace: Type.Optional(RecordTrace),
     params: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), ParamValue, { maxProperties: 256 })),
     region: Type.Optional(Type.String({ maxLength: 64 })),
-    tags: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), { maxProperties: 64 })),
+    tags: Type.Optional(
+      Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), { maxProperties: 64 }),
+    ),
   },
   { $id: 'https://meshward.dev/schemas/api-call-record-v1.json', title: 'ApiCallRecord', additionalProperties: false },
 );

@@ -7,7 +7,12 @@ import { type Context, context, propagation, type Span, SpanStatusCode, trace } 
  */
 export const tracer = trace.getTracer('meshward');
 
-export async function inSpan<T>(name: string, attrs: Record<string, string | number>, fn: (span: Span) => Promise<T>, parent?: Context): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  attrs: Record<string, string | number>,
+  fn: (span: Span) => Promise<T>,
+  parent?: Context,
+): Promise<T> {
   return tracer.startActiveSpan(name, { attributes: attrs }, parent ?? context.active(), async (span) => {
     try {
       return await fn(span);

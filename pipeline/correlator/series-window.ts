@@ -53,6 +53,8 @@ export class SeriesWindow {
       if (this.sampleIds.length < SAMPLE_IDS) this.sampleIds.push(id);
       else if (this.errors <= SAMPLE_IDS) this.sampleIds[this.errors - 1] = id;
     } else if (this.sampleIds.length < SAMPLE_IDS) this.sampleIds.push(id);
+    // not Math.max: a NaN duration must count as 0, and Math.max would pass it on
+    // biome-ignore lint/complexity/useMathMinMax: NaN handling differs
     const v = durationMs > 0 ? durationMs : 0;
     if (this.sketch !== null) this.sketch.accept(v);
     else if (this.exact.length < EXACT_LIMIT) this.exact.push(v);

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -90,7 +90,6 @@ describe('deploy/compose/nginx-entrypoint.sh', () => {
   });
 
   const nginx = '/usr/sbin/nginx';
-  const njs = '/usr/lib/nginx/modules/ngx_http_js_module.so';
   it('renders a config nginx accepts (nginx -t, with njs)', () => {
     const dir = tempDir();
     chmodSync(dir, 0o755);
@@ -156,9 +155,6 @@ describe('the Kafka topic scripts (compose and the Kubernetes Job)', () => {
     expect(created(fake.calls())).toEqual(parseTopicList(composeList));
   });
 });
-
-const BUILT =
-  existsSync(repoPath('dist/pipeline/app/live-traffic.js')) && existsSync(repoPath('dist/pipeline/core/logger.js'));
 
 describe('deploy/docker/live-traffic.mjs (the compose traffic service)', () => {
   const children: ReturnType<typeof spawn>[] = [];

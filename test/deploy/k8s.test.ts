@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canResolve, parseYamlDocuments, readRepoFile } from './deploy-helpers.js';
+import { parseYamlDocuments, readRepoFile } from './deploy-helpers.js';
 import {
   applyPatches,
   checkK8s,
@@ -24,8 +24,6 @@ const named = <T = K8sObject>(objects: K8sObject[], kind: string, name: string) 
 type Pod = { spec: { replicas?: number; template: { spec: { containers: Record<string, unknown>[] } } } };
 const container = (objects: K8sObject[], name: string) =>
   named<Pod>(objects, 'Deployment', name).spec.template.spec.containers[0];
-
-const hasModels = canResolve('kubernetes-models');
 
 /** group/version → the kubernetes-models module folder */
 function modelPath(apiVersion: string, kind: string): string {

@@ -1,12 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertRepository } from '../../pipeline/alerts/alert-repository.js';
 import { alertRoutes } from '../../pipeline/api/alert-routes.js';
-import { createApiServer, principalOf } from '../../pipeline/api/api-server.js';
+import { createApiServer } from '../../pipeline/api/api-server.js';
 import { ApiAuthenticator } from '../../pipeline/api/auth.js';
 import { consoleRoutes } from '../../pipeline/api/console-routes.js';
 import { INVENTORY_KEY, inventoryRoutes, REVIEWS_KEY } from '../../pipeline/api/inventory-routes.js';

@@ -156,7 +156,9 @@ describe('spine: collector → Kafka → correlator → alerts → API', () => {
     const windows = new Map<string, number>();
     await replay(records, {
       detectors: [],
-      onWindows: (ws) => ws.forEach((w) => w.endpoint === undefined && windows.set(`${w.service}@${w.start}`, w.count)),
+      onWindows: (ws) => {
+        for (const w of ws) if (w.endpoint === undefined) windows.set(`${w.service}@${w.start}`, w.count);
+      },
     });
     const services = [...new Set(records.map((r) => r.service))];
     let compared = 0;
