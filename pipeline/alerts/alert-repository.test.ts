@@ -58,7 +58,39 @@ async function replicasShareChanges(storeA: Store, storeB: Store): Promise<void>
   await stopA();
 }
 
+/**
+ * Replica A refreshes an alert from the correlator while, between A's read and A's write, an analyst acknowledges it
+ * on replica B: A must notice and merge (the acknowledgement stays), not write over it.
+ */
+async function acknowledgementSurvivesARace(storeA: Store, storeB: Store): Promise<void> {
+  const b = new AlertRepository(storeB);
+  let interleaved = false;
+  const racing: Store = Object.create(storeA, {
+    get: {
+      value: async (key: string) => {
+        const raw = await storeA.get(key);
+        if (!interleaved && key === 'alert:alr_race') {
+          interleaved = true;
+          await b.transition('alr_race', 'acknowledge', 'ana');
+        }
+        return raw;
+      },
+    },
+  });
+  const a = new AlertRepository(racing);
+  await new AlertRepository(storeA).upsert(alert('alr_race'));
+  const merged = await a.upsert(alert('alr_race', { count: 2, lastSeen: 3000, updatedAt: 3000 }));
+  expect(interleaved).toBe(true);
+  expect(merged).toMatchObject({ state: 'acknowledged', count: 2 });
+  expect(await b.get('alr_race')).toMatchObject({ state: 'acknowledged', count: 2 });
+}
+
 describe('AlertRepository live changes across replicas', () => {
+  it("keeps an acknowledgement made between another replica's read and write (embedded store)", async () => {
+    const store = new MemoryStore();
+    await acknowledgementSurvivesARace(store, store);
+  });
+
   it('in one process on the embedded store', async () => {
     const store = new MemoryStore();
     await replicasShareChanges(store, store);
@@ -82,6 +114,10 @@ describe('AlertRepository live changes across replicas', () => {
 
     it("a change made through one store reaches the other replica's live stream", async () => {
       await replicasShareChanges(stores[0], stores[1]);
+    });
+
+    it("keeps an acknowledgement made between another replica's read and write", async () => {
+      await acknowledgementSurvivesARace(stores[0], stores[1]);
     });
 
     it('ignores announcements that are not alerts', async () => {

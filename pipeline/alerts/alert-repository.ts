@@ -18,6 +18,12 @@ const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, hi
 const BY_TIME = 'alerts:by-time';
 const alertKey = (id: string) => `alert:${id}`;
 const notesKey = (id: string) => `alert-notes:${id}`;
+/** a read-modify-write that lost this many races in a row gives up (it only happens under a storm of writers) */
+const MAX_UPDATE_ATTEMPTS = 20;
+const updateConflicts = counter(
+  'meshward_alert_update_conflicts_total',
+  'alert read-modify-writes that found the alert changed by another process and ran again',
+);
 /** the store channel on which every repository (every API replica) announces its changes */
 const CHANGES = 'alerts:changes';
 
@@ -89,23 +95,46 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
   }
 
   async upsert(incoming: Alert): Promise<Alert> {
-    const raw = await this.store.get(alertKey(incoming.id));
-    let merged = incoming;
-    if (raw) {
-      const current = JSON.parse(raw) as Alert;
-      if (current.updatedAt > incoming.updatedAt && current.count >= incoming.count && current.state === incoming.state)
-        return current;
+    let kept: Alert | undefined;
+    const merged = await this.update(incoming.id, (current) => {
+      if (!current) return incoming;
+      if (
+        current.updatedAt > incoming.updatedAt &&
+        current.count >= incoming.count &&
+        current.state === incoming.state
+      ) {
+        kept = current;
+        return undefined;
+      }
       // the analyst's triage state wins over the correlator's "open"; the correlator's "resolved" wins over both
       const state: AlertState =
         incoming.state === 'resolved' ? 'resolved' : current.state === 'acknowledged' ? 'acknowledged' : incoming.state;
-      merged = { ...incoming, state, updatedAt: Math.max(incoming.updatedAt, current.updatedAt) };
+      const next = { ...incoming, state, updatedAt: Math.max(incoming.updatedAt, current.updatedAt) };
       if (current.state === 'resolved' && incoming.state !== 'resolved' && incoming.count <= current.count)
-        merged.state = 'resolved';
-    }
-    await this.store.set(alertKey(merged.id), JSON.stringify(merged));
+        next.state = 'resolved';
+      return next;
+    });
+    if (kept) return kept;
     await this.store.zadd(BY_TIME, merged.lastSeen, merged.id);
     this.changed(merged);
     return merged;
+  }
+
+  /**
+   * Read-modify-write of one alert that other processes (API replicas: correlator upserts, analysts' triage) may be
+   * changing at the same time: `change` gets the stored alert and returns the new one (undefined: keep it); the write
+   * happens only if nobody wrote in between, else it runs again on what they wrote.
+   */
+  private async update(id: string, change: (current: Alert | null) => Alert | undefined): Promise<Alert> {
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const raw = await this.store.get(alertKey(id));
+      const current = raw ? (JSON.parse(raw) as Alert) : null;
+      const next = change(current);
+      if (next === undefined) return current as Alert;
+      if (await this.store.compareAndSet(alertKey(id), raw, JSON.stringify(next))) return next;
+      updateConflicts.inc();
+    }
+    throw mwError('CONFLICT', `alert ${id} kept changing under concurrent updates; try again`);
   }
 
   async get(id: string): Promise<Alert | null> {
@@ -156,13 +185,12 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     actor: string,
     comment?: string,
   ): Promise<Alert> {
-    const a = await this.get(id);
-    if (!a) throw mwError('NOT_FOUND', `alert ${id}`);
     const next: AlertState = action === 'acknowledge' ? 'acknowledged' : action === 'resolve' ? 'resolved' : 'open';
-    if (action === 'acknowledge' && a.state !== 'open') throw mwError('CONFLICT', `alert is ${a.state}`);
-    a.state = next;
-    a.updatedAt = Date.now();
-    await this.store.set(alertKey(id), JSON.stringify(a));
+    const a = await this.update(id, (current) => {
+      if (!current) throw mwError('NOT_FOUND', `alert ${id}`);
+      if (action === 'acknowledge' && current.state !== 'open') throw mwError('CONFLICT', `alert is ${current.state}`);
+      return { ...current, state: next, updatedAt: Date.now() };
+    });
     await this.addNote(id, { ts: a.updatedAt, actor, action, ...(comment ? { comment } : {}) });
     this.changed(a);
     return a;

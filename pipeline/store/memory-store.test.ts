@@ -15,6 +15,15 @@ afterEach(() => {
 });
 
 describe('MemoryStore', () => {
+  it('compareAndSet writes only over the expected value (null: only when absent)', async () => {
+    const s = new MemoryStore();
+    expect(await s.compareAndSet('k', null, 'a')).toBe(true);
+    expect(await s.compareAndSet('k', null, 'b')).toBe(false);
+    expect(await s.compareAndSet('k', 'x', 'b')).toBe(false);
+    expect(await s.compareAndSet('k', 'a', 'b')).toBe(true);
+    expect(await s.get('k')).toBe('b');
+  });
+
   it("publish reaches the channel's subscribers after the publisher's turn, until they unsubscribe", async () => {
     const s = new MemoryStore();
     const got: string[] = [];

@@ -80,6 +80,12 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async compareAndSet(key: string, expected: string | null, value: string): Promise<boolean> {
+    if ((this.live(key)?.value ?? null) !== expected) return false;
+    await this.set(key, value);
+    return true;
+  }
+
   async del(key: string): Promise<void> {
     this.kv.delete(key);
     this.hashes.delete(key);

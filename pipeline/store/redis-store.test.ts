@@ -30,6 +30,7 @@ describe('RedisStore against redis-server', () => {
     server = await startRedis();
     store = createRedisStore({ url: server.url, keyPrefix: 'mw:', reconnectStepMs: 20, maxReconnectDelayMs: 100 });
     raw = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    raw.on('error', () => {}); // the outage test takes Redis down under it
     await raw.connect();
   });
 
@@ -190,6 +191,18 @@ describe('RedisStore against redis-server', () => {
       await other.close();
       await stranger.close();
     }
+  });
+
+  it('compareAndSet writes only over the expected value (null: only when absent), under the prefix', async () => {
+    expect(await store.compareAndSet('cas', null, 'a')).toBe(true);
+    expect(await store.compareAndSet('cas', null, 'b')).toBe(false);
+    expect(await store.compareAndSet('cas', 'x', 'b')).toBe(false);
+    expect(await store.compareAndSet('cas', 'a', 'b')).toBe(true);
+    expect(await raw.get('mw:cas')).toBe('b');
+    // an empty string is a value, not absence
+    await store.set('empty', '');
+    expect(await store.compareAndSet('empty', null, 'x')).toBe(false);
+    expect(await store.compareAndSet('empty', '', 'x')).toBe(true);
   });
 
   it('a Redis error that is not an outage is reported as such', async () => {

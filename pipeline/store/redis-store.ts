@@ -40,7 +40,20 @@ end
 return tostring(v)
 `;
 
+/** SET KEYS[1] ARGV[2] only while it holds ARGV[1] (or, with ARGV[3] = '1', only while it is absent) */
+const CAS_LUA = `
+local current = redis.call('GET', KEYS[1])
+if ARGV[3] == '1' then
+  if current then return 0 end
+elseif current ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`;
+
 type RedisWithIncr = Redis & {
+  mwCas(key: string, expected: string, value: string, absent: string): Promise<number>;
   mwIncr(key: string, by: string, ttlMs: string): Promise<string>;
 };
 
@@ -84,6 +97,7 @@ export class RedisStore implements Store {
       lazyConnect: false,
     }) as RedisWithIncr;
     this.redis.defineCommand('mwIncr', { numberOfKeys: 1, lua: INCR_LUA });
+    this.redis.defineCommand('mwCas', { numberOfKeys: 1, lua: CAS_LUA });
     this.firstReady = new Promise<void>((resolve) => this.redis.once('ready', resolve));
     this.redis.on('ready', () => {
       this.everReady = true;
@@ -172,6 +186,13 @@ export class RedisStore implements Store {
         : r.set(this.k(key), value, 'NX'),
     );
     return reply === 'OK';
+  }
+
+  async compareAndSet(key: string, expected: string | null, value: string): Promise<boolean> {
+    const set = await this.run('compareAndSet', (r) =>
+      r.mwCas(this.k(key), expected ?? '', value, expected === null ? '1' : '0'),
+    );
+    return set === 1;
   }
 
   async del(key: string): Promise<void> {

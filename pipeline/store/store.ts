@@ -10,6 +10,12 @@ export interface Store {
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /** set only when absent; true when this call set it (idempotency guards) */
   setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
+  /**
+   * set `value` (without a TTL) only while the key still holds `expected` (null: only while absent); true when this
+   * call set it.
+   * For read-modify-write by several processes: read, compute, compareAndSet, and on false read again.
+   */
+  compareAndSet(key: string, expected: string | null, value: string): Promise<boolean>;
   del(key: string): Promise<void>;
   /** atomic add; creates the key at 0 first; ttlMs applies when the key is created */
   incr(key: string, by?: number, ttlMs?: number): Promise<number>;
