@@ -7,7 +7,7 @@ import { defaultDataDir, guruToDescription, loadGuru, parseGuruLines } from './d
 import { scores } from './metrics.js';
 import { evaluate } from './run.js';
 import { evaluatePoint, prepareFolds } from './search-weights.js';
-import { crossValidate, folds } from './tune.js';
+import { crossValidate, crossValidateSplits, folds } from './tune.js';
 
 const fixture = join(import.meta.dirname, 'testdata');
 
@@ -82,16 +82,7 @@ describe('association evaluation', () => {
       prior_correction: 0.25,
       unseen_provider_cap: 1,
     };
-    const within = crossValidate(
-      data.apis.filter((a) => !data.testWithin.has(a.id)),
-      config,
-      'within',
-    );
-    const provider = crossValidate(
-      data.apis.filter((a) => !data.testNewProvider.has(a.id)),
-      config,
-      'provider',
-    );
+    const { within, provider } = crossValidateSplits(data, config);
     expect(got.within.accuracy).toBeCloseTo(within.accuracy, 9);
     expect(got.within.macroF1).toBeCloseTo(within.macroF1, 9);
     expect(got.provider.accuracy).toBeCloseTo(provider.accuracy, 9);

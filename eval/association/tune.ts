@@ -70,20 +70,27 @@ export function crossValidate(
   return scores(truth, pred);
 }
 
+/** cross-validation on the training part of each fixed split (never the test ids) */
+export function crossValidateSplits(data: ReturnType<typeof loadGuru>, config: Partial<AssociationConfig>) {
+  return {
+    within: crossValidate(
+      data.apis.filter((a) => !data.testWithin.has(a.id)),
+      config,
+      'within',
+    ),
+    provider: crossValidate(
+      data.apis.filter((a) => !data.testNewProvider.has(a.id)),
+      config,
+      'provider',
+    ),
+  };
+}
+
 function main(argv: string[]): void {
   const at = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
   const data = loadGuru(at('--data') ?? defaultDataDir());
   const config = JSON.parse(at('--config') ?? '{}') as Partial<AssociationConfig>;
-  const within = crossValidate(
-    data.apis.filter((a) => !data.testWithin.has(a.id)),
-    config,
-    'within',
-  );
-  const provider = crossValidate(
-    data.apis.filter((a) => !data.testNewProvider.has(a.id)),
-    config,
-    'provider',
-  );
+  const { within, provider } = crossValidateSplits(data, config);
   const f = (r: { accuracy: number; macroF1: number }) => `${r.accuracy.toFixed(3)} / ${r.macroF1.toFixed(3)}`;
   process.stdout.write(
     `config ${JSON.stringify(config)}\nwithin-style 5-fold CV (accuracy / macro-F1): ${f(within)}\nprovider-held-out 4-fold CV: ${f(provider)}\n`,
