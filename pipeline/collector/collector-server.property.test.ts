@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricSum, protoSnapshot } from '../../test/harness/metrics.js';
 import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { ERRORS } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
-import { registry } from '../core/metrics.js';
 import type { ApiCallRecord } from '../core/record.js';
 import { createCollectorServer } from './collector-server.js';
 import { createRecordIngest } from './record-ingest.js';
@@ -35,17 +35,6 @@ const record = (i: number): ApiCallRecord => ({
   respBytes: 20,
   source: { ip: '10.1.1.1' },
 });
-
-async function counterValue(name: string, labels: Record<string, string>): Promise<number> {
-  const metric = registry.getSingleMetric(name);
-  if (!metric) return 0;
-  const { values } = await metric.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
-    .reduce((sum, v) => sum + v.value, 0);
-}
-
-const protoSnapshot = () => Object.getOwnPropertyNames(Object.prototype).sort().join(',');
 
 describe('collector HTTP ingest under hostile bodies (property)', () => {
   const bus = new MemoryBus({ partitions: 2, maxBacklogPerPartition: 1_000_000 });
@@ -147,7 +136,7 @@ describe('collector HTTP ingest under hostile bodies (property)', () => {
         } else {
           expect(CODES.has(answer.code as string), answer.code).toBe(true);
           expect(
-            await counterValue('meshward_http_errors_total', { server: 'collector', code: answer.code as string }),
+            await metricSum('meshward_http_errors_total', { server: 'collector', code: answer.code as string }),
           ).toBeGreaterThan(0);
         }
         expect(protoSnapshot()).toBe(proto);
@@ -163,7 +152,7 @@ describe('collector HTTP ingest under hostile bodies (property)', () => {
   it('refuses an oversize body with 413 BODY_TOO_LARGE and counts it, whatever its shape', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 4 * BODY_LIMIT }), contentType, async (extra, type) => {
-        const before = await counterValue('meshward_http_errors_total', {
+        const before = await metricSum('meshward_http_errors_total', {
           server: 'collector',
           code: 'MW_ERR_BODY_TOO_LARGE',
         });
@@ -171,7 +160,7 @@ describe('collector HTTP ingest under hostile bodies (property)', () => {
         expect(res.statusCode).toBe(413);
         expect(res.json().code).toBe('MW_ERR_BODY_TOO_LARGE');
         expect(
-          await counterValue('meshward_http_errors_total', { server: 'collector', code: 'MW_ERR_BODY_TOO_LARGE' }),
+          await metricSum('meshward_http_errors_total', { server: 'collector', code: 'MW_ERR_BODY_TOO_LARGE' }),
         ).toBe(before + 1);
       }),
       { numRuns: 20 },

@@ -1,10 +1,10 @@
 import { Value } from '@sinclair/typebox/value';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { metricSum, protoSnapshot } from '../../test/harness/metrics.js';
 import { type Bus, type OutMessage, TOPICS } from '../bus/bus.js';
 import { MeshwardError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
-import { registry } from '../core/metrics.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
 import { createRecordIngest, type DeadLetter } from './record-ingest.js';
 
@@ -39,17 +39,6 @@ class CapturingBus implements Bus {
     return list;
   }
 }
-
-async function counterValue(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = registry.getSingleMetric(name);
-  if (!metric) return 0;
-  const { values } = await metric.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
-    .reduce((sum, v) => sum + v.value, 0);
-}
-
-const protoSnapshot = () => Object.getOwnPropertyNames(Object.prototype).sort().join(',');
 
 // ---- arbitraries ---------------------------------------------------------------------------------------------
 
@@ -271,16 +260,16 @@ describe('record ingest under hostile input (property)', () => {
         for (const e of expected) seen[e]++;
         const rawOf = items.map((x) => (typeof x === 'string' || Buffer.isBuffer(x) ? Buffer.from(x) : undefined));
         const before = {
-          parse: await counterValue('meshward_collector_rejected_total', {
+          parse: await metricSum('meshward_collector_rejected_total', {
             receiver: 'prop',
             code: 'MW_ERR_RECORD_PARSE',
           }),
-          invalid: await counterValue('meshward_collector_rejected_total', {
+          invalid: await metricSum('meshward_collector_rejected_total', {
             receiver: 'prop',
             code: 'MW_ERR_RECORD_INVALID',
           }),
-          dlq: await counterValue('meshward_collector_dlq_total', { receiver: 'prop' }),
-          accepted: await counterValue('meshward_collector_accepted_total', { receiver: 'prop' }),
+          dlq: await metricSum('meshward_collector_dlq_total', { receiver: 'prop' }),
+          accepted: await metricSum('meshward_collector_accepted_total', { receiver: 'prop' }),
         };
 
         const result = await ingest.ingest(items, { receiver: 'prop', sensorId: 'fuzzer' });
@@ -317,15 +306,15 @@ describe('record ingest under hostile input (property)', () => {
 
         const count = (code: string) => result.rejected.filter((r) => r.code === code).length;
         expect(
-          await counterValue('meshward_collector_rejected_total', { receiver: 'prop', code: 'MW_ERR_RECORD_PARSE' }),
+          await metricSum('meshward_collector_rejected_total', { receiver: 'prop', code: 'MW_ERR_RECORD_PARSE' }),
         ).toBe(before.parse + count('MW_ERR_RECORD_PARSE'));
         expect(
-          await counterValue('meshward_collector_rejected_total', { receiver: 'prop', code: 'MW_ERR_RECORD_INVALID' }),
+          await metricSum('meshward_collector_rejected_total', { receiver: 'prop', code: 'MW_ERR_RECORD_INVALID' }),
         ).toBe(before.invalid + count('MW_ERR_RECORD_INVALID'));
-        expect(await counterValue('meshward_collector_dlq_total', { receiver: 'prop' })).toBe(
+        expect(await metricSum('meshward_collector_dlq_total', { receiver: 'prop' })).toBe(
           before.dlq + result.rejected.length,
         );
-        expect(await counterValue('meshward_collector_accepted_total', { receiver: 'prop' })).toBe(
+        expect(await metricSum('meshward_collector_accepted_total', { receiver: 'prop' })).toBe(
           before.accepted + result.accepted,
         );
 
