@@ -32,7 +32,6 @@ export interface MeshwardSensorOptions {
 interface SensorRequestState {
   resolved: boolean;
   cred: CallerCredential | undefined;
-  sub: string | undefined;
   tags: Record<string, string> | undefined;
 }
 
@@ -91,23 +90,23 @@ function meshwardSensorPlugin(
   const caller = (request: FastifyRequest): SensorRequestState => {
     let st = request.meshwardSensor;
     if (!st) {
-      st = { resolved: false, cred: undefined, sub: undefined, tags: undefined };
+      st = { resolved: false, cred: undefined, tags: undefined };
       request.meshwardSensor = st;
     }
     if (!st.resolved) {
       st.resolved = true;
       st.cred = readCredential(request.headers.authorization);
-      if (userFrom === 'jwt_sub') st.sub = st.cred?.sub;
     }
     return st;
   };
-  const userOf = (request: FastifyRequest, jwtSub: string | undefined): string | undefined => {
+  /** the user id the config names: a request property, a header, or the credential's JWT subject */
+  const userOf = (request: FastifyRequest, cred: CallerCredential | undefined): string | undefined => {
     if (userFrom === 'request_property') return readProperty(request);
     if (userFrom === 'header') {
       const h = request.headers[userHeader];
       return typeof h === 'string' && h ? h.slice(0, 256) : undefined;
     }
-    return jwtSub;
+    return cred?.sub;
   };
 
   const recordError = (err: unknown) => {
@@ -122,16 +121,8 @@ function meshwardSensorPlugin(
   const record = (c: CapturedRequest) => {
     const request = c.request as FastifyRequest;
     const st = request.meshwardSensor;
-    let cred: CallerCredential | undefined;
-    let jwtSub: string | undefined;
-    if (st?.resolved) {
-      cred = st.cred;
-      jwtSub = st.sub;
-    } else {
-      cred = readCredential(request.headers.authorization);
-      if (userFrom === 'jwt_sub') jwtSub = cred?.sub;
-    }
-    sink.push(buildRecord(c, ctx, cred, userOf(request, jwtSub), st?.tags));
+    const cred = st?.resolved ? st.cred : readCredential(request.headers.authorization);
+    sink.push(buildRecord(c, ctx, cred, userOf(request, cred), st?.tags));
   };
   const capture = new RequestCapture(
     CAPTURE_CAPACITY,
@@ -164,7 +155,7 @@ function meshwardSensorPlugin(
       jwks: opts.jwks,
       caller: (request) => {
         const st = caller(request);
-        return { cred: st.cred, sub: userOf(request, st.sub) };
+        return { cred: st.cred, sub: userOf(request, st.cred) };
       },
       service: (request) => config.service || request.hostname,
       mark: (request, d: Decision, action) => {
