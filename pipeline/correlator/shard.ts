@@ -250,8 +250,3 @@ export class Shard {
     this.graph?.restore(snap.rootCause?.edges ?? []);
   }
 }
-
-/** the endpoint identity of a record: `METHOD /route/template` */
-export function endpointOf(r: ApiCallRecord): string {
-  return `${r.method} ${r.route ?? templatePath(r.path)}`;
-}

@@ -165,6 +165,12 @@ export class Inventory {
     return this.entries.peek(endpointKey(service, method.toUpperCase(), route));
   }
 
+  /** the entry with this id, without copying the list */
+  find(id: string): ApiEntry | undefined {
+    for (const e of this.entries.values()) if (e.id === id) return e;
+    return undefined;
+  }
+
   /** all entries, most recently seen first */
   list(): ApiEntry[] {
     return [...this.entries.values()];

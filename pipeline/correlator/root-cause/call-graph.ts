@@ -6,6 +6,7 @@
  * `spanCap` spans, and edges are capped (least recently seen dropped first).
  */
 import type { ApiCallRecord } from '../../core/record.js';
+import { BoundedMap } from '../../detectors/shared/bounded-map.js';
 
 /** a service (endpoint absent) or one of its endpoints, as alerts and metric series name them */
 export interface Place {
@@ -22,8 +23,8 @@ const serviceOfNode = (node: string): string => node.slice(0, node.indexOf(SEP))
 const REFRESH_MS = 60_000;
 
 export class CallGraph {
-  /** `from EDGE to` → last seen (ms); insertion order ≈ least recently seen first */
-  private readonly edges = new Map<string, number>();
+  /** `from EDGE to` → last seen (ms), least recently seen first; past maxEdges the oldest is dropped */
+  private readonly edges: BoundedMap<string, number>;
   /** spanId → node of sampled records, two generations */
   private spans = new Map<string, string>();
   private oldSpans = new Map<string, string>();
@@ -33,7 +34,9 @@ export class CallGraph {
   private adjacency: Map<string, string[]> | undefined;
   private byService: Map<string, string[]> | undefined;
 
-  constructor(private readonly opts: { maxEdges: number; traceSample: number; spanCap?: number }) {}
+  constructor(private readonly opts: { maxEdges: number; traceSample: number; spanCap?: number }) {
+    this.edges = new BoundedMap(opts.maxEdges);
+  }
 
   /** whether the record is in the sample: a cheap test on its trace id (its own id when untraced) */
   sampled(r: ApiCallRecord): boolean {
@@ -93,7 +96,7 @@ export class CallGraph {
 
   /** edges as [from, to] pairs, least recently seen first (checkpoints) */
   snapshot(): [string, string, number][] {
-    return [...this.edges].map(([k, at]) => {
+    return [...this.edges.entries()].map(([k, at]) => {
       const [from, to] = k.split(EDGE);
       return [from, to, at];
     });
@@ -101,21 +104,17 @@ export class CallGraph {
 
   restore(edges: [string, string, number][]): void {
     this.edges.clear();
-    for (const [from, to, at] of edges.slice(-this.opts.maxEdges)) this.edges.set(`${from}${EDGE}${to}`, at);
+    for (const [from, to, at] of edges.slice(-this.opts.maxEdges)) this.edges.set(`${from}${EDGE}${to}`, at, at);
     this.adjacency = undefined;
   }
 
   private addEdge(from: string, to: string, ts: number): void {
     const key = `${from}${EDGE}${to}`;
-    const last = this.edges.get(key);
+    const last = this.edges.peek(key);
     if (last !== undefined && ts - last < REFRESH_MS) return;
-    if (last !== undefined) this.edges.delete(key);
-    else this.adjacency = undefined;
-    this.edges.set(key, ts);
-    if (this.edges.size > this.opts.maxEdges) {
-      this.edges.delete(this.edges.keys().next().value as string);
-      this.adjacency = undefined;
-    }
+    // a new edge (and the eviction it may cause) changes the graph; a refreshed one only its recency
+    if (last === undefined) this.adjacency = undefined;
+    this.edges.set(key, ts, ts);
   }
 
   private remember(span: string, node: string): void {
@@ -145,7 +144,7 @@ export class CallGraph {
       if (!list) byService.set(s, [n]);
       else if (!list.includes(n)) list.push(n);
     };
-    for (const k of this.edges.keys()) {
+    for (const [k] of this.edges.entries()) {
       const [from, to] = k.split(EDGE);
       const list = adj.get(from);
       if (list) list.push(to);

@@ -140,7 +140,7 @@ export class ApiDiscovery implements Detector {
   onFeedback(id: string, value: unknown): void {
     const r = value as { labels?: Record<string, unknown>; at?: unknown } | null;
     if (!r || typeof r.at !== 'number' || this.reviewed.get(id) === r.at) return;
-    const entry = this.inventory.list().find((e) => e.id === id);
+    const entry = this.inventory.find(id);
     if (!entry) return;
     const labels = Object.fromEntries(
       Object.entries(r.labels ?? {}).filter(([d, v]) => LABEL_DIMENSIONS.includes(d as never) && typeof v === 'string'),
