@@ -95,17 +95,11 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
   }
 
   async upsert(incoming: Alert): Promise<Alert> {
-    let kept: Alert | undefined;
-    const merged = await this.update(incoming.id, (current) => {
+    const { alert: merged, written } = await this.update(incoming.id, (current) => {
       if (!current) return incoming;
-      if (
-        current.updatedAt > incoming.updatedAt &&
-        current.count >= incoming.count &&
-        current.state === incoming.state
-      ) {
-        kept = current;
+      // a stale copy of what is stored already: keep the stored one
+      if (current.updatedAt > incoming.updatedAt && current.count >= incoming.count && current.state === incoming.state)
         return undefined;
-      }
       // the analyst's triage state wins over the correlator's "open"; the correlator's "resolved" wins over both
       const state: AlertState =
         incoming.state === 'resolved' ? 'resolved' : current.state === 'acknowledged' ? 'acknowledged' : incoming.state;
@@ -114,7 +108,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
         next.state = 'resolved';
       return next;
     });
-    if (kept) return kept;
+    if (!written) return merged;
     await this.store.zadd(BY_TIME, merged.lastSeen, merged.id);
     this.changed(merged);
     return merged;
@@ -125,13 +119,17 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
    * changing at the same time: `change` gets the stored alert and returns the new one (undefined: keep it); the write
    * happens only if nobody wrote in between, else it runs again on what they wrote.
    */
-  private async update(id: string, change: (current: Alert | null) => Alert | undefined): Promise<Alert> {
+  private async update(
+    id: string,
+    change: (current: Alert | null) => Alert | undefined,
+  ): Promise<{ alert: Alert; written: boolean }> {
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
       const raw = await this.store.get(alertKey(id));
       const current = raw ? (JSON.parse(raw) as Alert) : null;
       const next = change(current);
-      if (next === undefined) return current as Alert;
-      if (await this.store.compareAndSet(alertKey(id), raw, JSON.stringify(next))) return next;
+      if (next === undefined) return { alert: current as Alert, written: false };
+      if (await this.store.compareAndSet(alertKey(id), raw, JSON.stringify(next)))
+        return { alert: next, written: true };
       updateConflicts.inc();
     }
     throw mwError('CONFLICT', `alert ${id} kept changing under concurrent updates; try again`);
@@ -186,7 +184,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     comment?: string,
   ): Promise<Alert> {
     const next: AlertState = action === 'acknowledge' ? 'acknowledged' : action === 'resolve' ? 'resolved' : 'open';
-    const a = await this.update(id, (current) => {
+    const { alert: a } = await this.update(id, (current) => {
       if (!current) throw mwError('NOT_FOUND', `alert ${id}`);
       if (action === 'acknowledge' && current.state !== 'open') throw mwError('CONFLICT', `alert is ${current.state}`);
       return { ...current, state: next, updatedAt: Date.now() };

@@ -4,7 +4,9 @@
  */
 const JWT = /^eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*$/;
 const BEARER = /^(bearer|basic)\s+\S{8,}$/i;
-const SECRET_NAME = /(pass(word)?|secret|token|api[_-]?key|authorization|session[_-]?key|private[_-]?key|credential)/i;
+/** words that make a field or parameter name secret-like (the one list every pattern below is built from) */
+const SECRET_WORDS = 'pass(?:word)?|secret|token|api[_-]?key|authorization|session[_-]?key|private[_-]?key|credential';
+const SECRET_NAME = new RegExp(`(${SECRET_WORDS})`, 'i');
 
 export const REDACTED = '[redacted]';
 
@@ -60,10 +62,11 @@ function safeDecode(s: string): string {
 // character class the next token cannot start with, so a 256 KiB letter is scanned in linear time.
 const RAW_JWT = /eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g;
 const RAW_AUTH_SCHEME = /\b(bearer|basic)(\s+|%20|\+)[^\s"',;&]{8,}/gi;
-const RAW_SECRET_FIELD =
-  /("[^"\\]{0,64}?(?:pass(?:word)?|passwd|secret|token|api[_-]?key|authorization|session[_-]?key|private[_-]?key|credential|cookie)[^"\\]{0,64}"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
-const RAW_SECRET_QUERY =
-  /([?&][^=&\s"]{0,64}?(?:pass(?:word)?|passwd|secret|token|api[_-]?key|authorization|session[_-]?key|credential|code)[^=&\s"]{0,64}=)[^&\s"'#]+/gi;
+const RAW_SECRET_FIELD = new RegExp(
+  `("[^"\\\\]{0,64}?(?:${SECRET_WORDS}|cookie)[^"\\\\]{0,64}"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`,
+  'gi',
+);
+const RAW_SECRET_QUERY = new RegExp(`([?&][^=&\\s"]{0,64}?(?:${SECRET_WORDS}|code)[^=&\\s"]{0,64}=)[^&\\s"'#]+`, 'gi');
 
 /**
  * Redacts credential-looking spans in raw text that could not be read as a record (a dead letter): JWTs,
