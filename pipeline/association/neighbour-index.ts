@@ -240,7 +240,10 @@ export class SparseIndex implements NeighbourIndex {
   add(row: number, vec: FeatureVector): void {
     let base = 0;
     vec.forEach((blk, g) => {
-      base += this.featureWeights[g] * squaredNorm(blk);
+      const c = this.featureWeights[g];
+      // a group of weight 0 adds nothing to any distance and is never queried: no postings for it
+      if (c === 0) return;
+      base += c * squaredNorm(blk);
       const pg = this.postings[g];
       for (let i = 0; i < blk.idx.length; i++) {
         let p = pg.get(blk.idx[i]);
