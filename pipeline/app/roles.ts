@@ -201,6 +201,7 @@ export async function runApi(
   const stopFollowing = await alerts.follow();
   const sinkSubs: Subscription[] = [];
   for (const s of sinks) sinkSubs.push(await runSink(bus, logger, s));
+  let sensorIds: string[] | undefined;
   const app = await createApiServer({
     auth,
     logger,
@@ -212,7 +213,8 @@ export async function runApi(
       inventoryRoutes(store),
       accessLogRoutes(store),
       adminRoutes({
-        sensorIds: () => sensorTokensOf(config).map((t) => t.id),
+        // read at the first request, then kept: the collector, too, reads the token file once, at start
+        sensorIds: () => (sensorIds ??= sensorTokensOf(config).map((t) => t.id)),
         policy: actions ? { engine: actions.engine, file: actions.policyFile } : undefined,
       }),
       schemaRoutes(),
