@@ -1,8 +1,8 @@
 import { request } from 'node:http';
-import { Partitioners } from 'kafkajs';
 import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { recordId } from '../../sensors/common/record-id.js';
+import { kafkaPartitionOf } from './traffic.js';
 
 /**
  * Latency probes for the end-to-end bench. A probe is an injected anomaly: a service-to-service call without mTLS from
@@ -12,18 +12,11 @@ import { recordId } from '../../sensors/common/record-id.js';
 
 /** service names whose murmur2 key hash lands on each partition (kafkajs's default partitioner, as the collector's) */
 export function probeServices(topic: string, partitions: number): string[] {
-  const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: partitions }, (_, p) => ({
-    partitionId: p,
-    leader: 1,
-    partitionErrorCode: 0,
-    replicas: [1],
-    isr: [1],
-  }));
+  const partitionOf = kafkaPartitionOf(topic, partitions);
   const out: string[] = new Array(partitions);
   for (let j = 0, found = 0; found < partitions; j++) {
     const key = `bench-probe-${j}`;
-    const p = partitioner({ topic, partitionMetadata, message: { key, value: '' } });
+    const p = partitionOf(key);
     if (out[p] === undefined) {
       out[p] = key;
       found++;

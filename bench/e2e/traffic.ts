@@ -125,8 +125,8 @@ export async function directProducers(client: Kafka, clients: number, onProducer
   };
 }
 
-/** the share of `sample` records each partition gets, keyed by service like the collector (0..1 per partition) */
-export function partitionShares(traffic: Traffic, topic: string, partitions: number, sample: number): number[] {
+/** the partition kafkajs's default partitioner (murmur2, as the collector's producer) gives a message key */
+export function kafkaPartitionOf(topic: string, partitions: number): (key: string) => number {
   const partitioner = Partitioners.DefaultPartitioner();
   const partitionMetadata = Array.from({ length: partitions }, (_, p) => ({
     partitionId: p,
@@ -135,10 +135,16 @@ export function partitionShares(traffic: Traffic, topic: string, partitions: num
     replicas: [1],
     isr: [1],
   }));
+  return (key) => partitioner({ topic, partitionMetadata, message: { key, value: '' } });
+}
+
+/** the share of `sample` records each partition gets, keyed by service like the collector (0..1 per partition) */
+export function partitionShares(traffic: Traffic, topic: string, partitions: number, sample: number): number[] {
+  const partitionOf = kafkaPartitionOf(topic, partitions);
   const counts = new Array<number>(partitions).fill(0);
   for (let i = 0; i < sample; i++) {
     const key = traffic.next(0).service;
-    counts[partitioner({ topic, partitionMetadata, message: { key, value: '' } })]++;
+    counts[partitionOf(key)]++;
   }
   return counts.map((c) => c / sample);
 }

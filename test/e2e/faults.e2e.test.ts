@@ -2,7 +2,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import type { KafkaMock } from '../harness/kafka.js';
-import { startKafkaRedis } from '../harness/kafka-redis.js';
+import { type KafkaRedis, startKafkaRedis } from '../harness/kafka-redis.js';
 import { startRole, writeConfig } from '../harness/meshward.js';
 import { type PostAnswer, postAll, postOnce, servicePoints, tails, waitFor } from '../harness/pipeline-client.js';
 import type { Child } from '../harness/processes.js';
@@ -59,6 +59,7 @@ const health = async (url: string) => {
 describe('faults: Kafka outage, Redis outage, collector killed mid-ingest', () => {
   let kafka: KafkaMock;
   let redis: RedisServer;
+  let engines: KafkaRedis | undefined;
   let config: string;
   const children: Child[] = [];
   let correlator: Child;
@@ -66,7 +67,7 @@ describe('faults: Kafka outage, Redis outage, collector killed mid-ingest', () =
   let collectorUrl: string;
 
   beforeAll(async () => {
-    const engines = await startKafkaRedis({ extraTopics: [{ name: 'meshward.decisions', partitions: 1 }] });
+    engines = await startKafkaRedis({ extraTopics: [{ name: 'meshward.decisions', partitions: 1 }] });
     ({ kafka, redis } = engines);
     config = writeConfig({
       log_level: 'warn',
@@ -98,7 +99,7 @@ describe('faults: Kafka outage, Redis outage, collector killed mid-ingest', () =
 
   afterAll(async () => {
     await Promise.allSettled(children.map((c) => c.stop(3000)));
-    await Promise.allSettled([kafka?.stop(), redis?.stop()]);
+    await engines?.stop();
   });
 
   /** waits until the stored window of every minute in `expected` holds exactly that many records */
