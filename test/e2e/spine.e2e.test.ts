@@ -1,14 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { simulate } from '../../pipeline/simulate/simulate.js';
 import { replay } from '../../pipeline/correlator/replay.js';
 import { type KafkaRedis, startKafkaRedis } from '../harness/kafka-redis.js';
-import { cliPath, startRole, writeConfig } from '../harness/meshward.js';
+import { startRole, writeConfig } from '../harness/meshward.js';
+import { alertsFromApi, offlineReplay, postAll, servicePoints, tails } from '../harness/pipeline-client.js';
 import type { Child } from '../harness/processes.js';
 
 const SENSOR_TOKEN = 'e2e-sensor-token-0123456789';
@@ -50,56 +47,9 @@ describe('spine: collector → Kafka → correlator → alerts → API', () => {
     await engines?.stop();
   });
 
-  async function post(url: string, batch: ApiCallRecord[]) {
-    for (let attempt = 0; ; attempt++) {
-      const res = await fetch(`${url}/v1/records`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${SENSOR_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify(batch),
-      });
-      if (res.ok) {
-        const body = (await res.json()) as { accepted: number };
-        expect(body.accepted).toBe(batch.length);
-        return;
-      }
-      if (attempt > 20 || ![429, 503].includes(res.status))
-        throw new Error(`collector answered ${res.status}: ${await res.text()}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-
-  async function alertsFromApi(api: string): Promise<Alert[]> {
-    const out: Alert[] = [];
-    let cursor = '';
-    for (;;) {
-      const res = await fetch(`${api}/v1/alerts?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
-        headers: { 'x-api-key': API_KEY },
-      });
-      const body = (await res.json()) as { items: Alert[]; next?: string };
-      out.push(...body.items);
-      if (!body.next) return out;
-      cursor = body.next;
-    }
-  }
-
   it("delivers every accepted record and produces the offline replay's alerts despite a SIGKILLed correlator", async () => {
     // the expected alerts: an offline, deterministic replay of the same records through the same detectors
-    const dir = mkdtempSync(join(tmpdir(), 'meshward-e2e-'));
-    writeFileSync(join(dir, 'records.jsonl'), records.map((r) => JSON.stringify(r)).join('\n'));
-    execFileSync(process.execPath, [
-      cliPath(),
-      'replay',
-      join(dir, 'records.jsonl'),
-      '--out',
-      join(dir, 'expected.jsonl'),
-      '-c',
-      config,
-    ]);
-    const expected = readFileSync(join(dir, 'expected.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Alert);
+    const expected = await offlineReplay(config, records);
     expect(expected.some((a) => a.kind === 'error_burst' && a.firstSeen >= start + 75 * 60_000)).toBe(true);
 
     const correlator1 = await startRole('correlator', config);
@@ -112,35 +62,26 @@ describe('spine: collector → Kafka → correlator → alerts → API', () => {
     const apiUrl = api.url as string;
 
     const cut = Math.floor(records.length * 0.55);
-    for (let i = 0; i < cut; i += 1000) await post(collectorUrl, records.slice(i, Math.min(cut, i + 1000)));
+    for (let i = 0; i < cut; i += 1000)
+      await postAll(collectorUrl, SENSOR_TOKEN, records.slice(i, Math.min(cut, i + 1000)), 21);
     // let the correlator checkpoint some progress, then kill it without warning
     await new Promise((r) => setTimeout(r, 1500));
     correlator1.child.kill('SIGKILL');
     await correlator1.child.exited;
     for (let i = cut; i < records.length; i += 1000)
-      await post(collectorUrl, records.slice(i, Math.min(records.length, i + 1000)));
+      await postAll(collectorUrl, SENSOR_TOKEN, records.slice(i, Math.min(records.length, i + 1000)), 21);
     const correlator2 = await startRole('correlator', config);
     children.push(correlator2.child);
 
     const deadline = Date.now() + 60_000;
     let got: Alert[] = [];
     while (Date.now() < deadline) {
-      got = await alertsFromApi(apiUrl);
+      got = await alertsFromApi(apiUrl, API_KEY);
       const done = expected.every((e) => got.some((g) => g.id === e.id && g.state === e.state && g.count === e.count));
       if (done) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    const tails = children
-      .map(
-        (c) =>
-          `--- ${c.name}\n${c
-            .lines()
-            .slice(-15)
-            .map((l) => l.text)
-            .join('\n')}`,
-      )
-      .join('\n');
-    expect(got.map((a) => a.id).sort(), tails).toEqual(expected.map((a) => a.id).sort());
+    expect(got.map((a) => a.id).sort(), tails(children)).toEqual(expected.map((a) => a.id).sort());
     for (const e of expected) {
       const g = got.find((a) => a.id === e.id);
       expect(g, e.id).toMatchObject({
@@ -163,11 +104,7 @@ describe('spine: collector → Kafka → correlator → alerts → API', () => {
     const services = [...new Set(records.map((r) => r.service))];
     let compared = 0;
     for (const service of services) {
-      const res = await fetch(`${apiUrl}/v1/services/${service}/metrics?limit=500`, {
-        headers: { 'x-api-key': API_KEY },
-      });
-      const points = ((await res.json()) as { points: { start: number; count: number }[] }).points;
-      for (const p of points) {
+      for (const p of await servicePoints(apiUrl, API_KEY, service)) {
         if (p.start > start + 90 * 60_000) continue;
         expect(p.count, `${service} window ${new Date(p.start).toISOString()}`).toBe(
           windows.get(`${service}@${p.start}`),
