@@ -288,7 +288,6 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
     }
     if (failed.length > 0 && rec.applied.length === 0) {
       await transition(rec, 'failed');
-      await store.zrem(K.applying, d.id);
       await writeAudit({
         actor: 'system',
         action: 'failed',
@@ -300,8 +299,9 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
       decisionsTotal.inc({ type: d.type, state: 'failed' });
     } else {
       await save(rec);
-      await store.zrem(K.applying, d.id);
     }
+    // the apply is finished either way: out of the in-flight index
+    await store.zrem(K.applying, d.id);
   }
 
   /**
