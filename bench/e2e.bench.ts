@@ -24,10 +24,11 @@ import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { silentLogger } from '../pipeline/core/logger.js';
 import { type BatchingShipper, createHttpShipper } from '../sensors/common/batching-shipper.js';
 import { defaultShipperConfig } from '../sensors/common/shipper-config.js';
-import { type KafkaMock, startKafkaMock } from '../test/harness/kafka.js';
+import type { KafkaMock } from '../test/harness/kafka.js';
+import { startKafkaRedis } from '../test/harness/kafka-redis.js';
 import { startRole, writeConfig } from '../test/harness/meshward.js';
 import type { Child } from '../test/harness/processes.js';
-import { startRedis } from '../test/harness/redis.js';
+import { tails as tailsOf } from '../test/harness/pipeline-client.js';
 import { cpuPer1k, cpuSnapshot, ROLES, type Role } from './e2e/process-cpu.js';
 import { followAlertStream, ProbeBook, Prober } from './e2e/probes.js';
 import { directProducers, drive, meshTraffic, partitionShares, postRecord, type Traffic } from './e2e/traffic.js';
@@ -188,52 +189,26 @@ async function plainConsumeRate(kafka: KafkaMock, admin: Admin): Promise<number>
 }
 
 async function phase(traffic: Traffic, correlators: number): Promise<PhaseResult> {
-  const [kafka, redis] = await Promise.all([
-    startKafkaMock({
-      brokers: OPTS.brokers,
-      topics: [
-        { name: CALLS, partitions: OPTS.partitions },
-        { name: 'meshward.alerts', partitions: 2 },
-        { name: 'meshward.calls.dlq', partitions: 1 },
-        { name: BASELINE_TOPIC, partitions: OPTS.partitions },
-      ],
-    }),
-    startRedis(),
-  ]);
-  cleanups.push(() => kafka.stop());
-  cleanups.push(() => redis.stop());
+  const engines = await startKafkaRedis({
+    brokers: OPTS.brokers,
+    callsPartitions: OPTS.partitions,
+    extraTopics: [{ name: BASELINE_TOPIC, partitions: OPTS.partitions }],
+  });
+  const { kafka } = engines;
+  cleanups.push(() => engines.stop());
   const config = writeConfig({
     log_level: 'warn',
-    bus: {
-      kind: 'kafka',
-      kafka: {
-        brokers: kafka.bootstrap,
-        idempotent: false,
-        // the mock cluster keeps at most 5 MiB per partition
-        compression: 'gzip',
-        session_timeout_ms: SESSION_TIMEOUT_MS,
-        heartbeat_interval_ms: 200,
-        rebalance_timeout_ms: SESSION_TIMEOUT_MS + 2_000,
-        max_wait_time_ms: OPTS.maxWaitMs,
-      },
-    },
-    store: { kind: 'redis', url: redis.url },
+    ...engines.sections({
+      session_timeout_ms: SESSION_TIMEOUT_MS,
+      rebalance_timeout_ms: SESSION_TIMEOUT_MS + 2_000,
+      max_wait_time_ms: OPTS.maxWaitMs,
+    }),
     collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 'bench', token: SENSOR_TOKEN }] },
     api: { listen: '127.0.0.1:0', api_keys: [{ name: 'bench', role: 'viewer', key: API_KEY }] },
     correlator: { checkpoint_interval_ms: OPTS.checkpointMs },
   });
   const children: Child[] = [];
-  const tails = () =>
-    children
-      .map(
-        (c) =>
-          `--- ${c.name}\n${c
-            .lines()
-            .slice(-10)
-            .map((l) => l.text)
-            .join('\n')}`,
-      )
-      .join('\n');
+  const tails = () => tailsOf(children, 10);
   const start = async (role: 'api' | 'collector' | 'correlator'): Promise<string> => {
     const r = await startRole(role, config);
     children.push(r.child);
