@@ -1,10 +1,11 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
+import { splitBody } from '../pipeline/collector/collector-server.js';
 import { meshwardSensor } from '../sensors/gateway/plugin.js';
 
 /**
@@ -23,9 +24,14 @@ import { meshwardSensor } from '../sensors/gateway/plugin.js';
  * received one record per request the sensor app served (no silent dropping: requests cut by autocannon at the end
  * of a segment, at most one per connection, may not be answered and so not recorded).
  *
+ * Pinning (BENCH_PIN, on by default where `taskset` works and there are 2 CPUs or more): both apps run on CPU 0 (only
+ * one of them is under load at a time) and autocannon, the collector and the upstream on the others, so the app
+ * under test does not share its core with the load generator; each segment prints how busy the app's core was, to
+ * show the app (not the load generator) is the bottleneck. BENCH_PIN=0 leaves scheduling to the OS.
+ *
  * Run: `npm run bench:fastify-plugin`. Env: BENCH_SECONDS (per segment, 3), BENCH_ROUNDS (6), BENCH_CONNECTIONS
  * (32), BENCH_PIPELINING (1), BENCH_ROUTES (hello,gateway), BENCH_ENFORCE (1: the sensor also enforces decisions,
- * with an empty decision view), BENCH_PROFILE_DIR (a folder: the sensor app writes a CPU profile there).
+ * with an empty decision view), BENCH_PROFILE_DIR (a folder: the sensor app writes a CPU profile there), BENCH_PIN.
  */
 
 interface AutocannonResult {
@@ -52,6 +58,17 @@ const PIPELINING = Number(process.env.BENCH_PIPELINING ?? 1);
 const ROUTES = (process.env.BENCH_ROUTES ?? 'hello,gateway').split(',') as RouteName[];
 const ENFORCE = process.env.BENCH_ENFORCE !== '0';
 const WARMUP_SECONDS = 2;
+const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2;
+
+/** set the CPU affinity of a process and all its threads; false where taskset is missing or refused */
+function pin(pid: number, cpuList: string): boolean {
+  try {
+    execFileSync('taskset', ['-a', '-cp', cpuList, String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 /** when set, the sensor app writes a V8 CPU profile (node --cpu-prof) into this folder */
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 
@@ -84,16 +101,17 @@ function upstream(): void {
   process.on('message', () => process.send?.({ cpuUs: cpuUs(), count: 0 } satisfies ChildStats));
 }
 
-/** how every record the sensor writes begins: counting it needs no parse */
-const RECORD_START = Buffer.from('{"v":1,"id":"');
+/** where the rows of a rows document (core/record-rows.ts) begin, and how each row begins (its id, a string) */
+const ROWS_START = Buffer.from('"rows":[');
+const ROW_START = Buffer.from('["');
 /** batches the collector parses in full (the first ones and then every 20th), checking the count and the content */
 const PARSE_EVERY = 20;
 
 /**
  * child mode: the collector. It answers like meshward's collector (`{"accepted":n,"rejected":[]}`) and counts the
- * records of every batch by their opening bytes rather than parsing them all: in a real deployment the collector runs
- * on other machines, here it shares the two cores with the app and autocannon. Every 20th batch is parsed in full to
- * check it is a JSON array of records with hashed tokens whose count matches.
+ * rows of every batch by their opening bytes rather than parsing them all: in a real deployment the collector runs
+ * on other machines, here it shares the two cores with the app and autocannon. Every 20th batch is decoded in full by
+ * the collector's own body decoding to check it holds records with hashed tokens whose count matches.
  */
 function collector(): void {
   let records = 0;
@@ -104,9 +122,10 @@ function collector(): void {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       let n = 0;
-      for (let i = body.indexOf(RECORD_START); i >= 0; i = body.indexOf(RECORD_START, i + RECORD_START.length)) n++;
+      const from = body.indexOf(ROWS_START);
+      for (let i = body.indexOf(ROW_START, from); from >= 0 && i >= 0; i = body.indexOf(ROW_START, i + 2)) n++;
       if (batches++ % PARSE_EVERY === 0) {
-        const parsed = JSON.parse(body.toString('utf8')) as { user?: { tokenHash?: string } }[];
+        const parsed = splitBody(body, String(req.headers['content-type'])) as { user?: { tokenHash?: string } }[];
         const badHash = parsed.some((r) => r.user && !r.user.tokenHash?.startsWith('h1:'));
         if (!Array.isArray(parsed) || parsed.length !== n || badHash || body.includes('Bearer ')) {
           console.error(`collector: invalid batch (${n} record starts, ${parsed.length} parsed)`);
@@ -213,6 +232,8 @@ interface Segment {
   rps: number;
   p99: number;
   cpuPerReq: number;
+  /** the app's CPU time over the segment's wall time: near 1 when one core is the bottleneck */
+  busy: number;
 }
 
 async function main(): Promise<void> {
@@ -228,6 +249,15 @@ async function main(): Promise<void> {
     ),
   };
 
+  const rest = `1-${cpus().length - 1}`;
+  const pinned =
+    PIN &&
+    pin(apps.plain.child.pid ?? 0, '0') &&
+    pin(apps.sensor.child.pid ?? 0, '0') &&
+    pin(process.pid, rest) &&
+    pin(coll.child.pid ?? 0, rest) &&
+    pin(up.child.pid ?? 0, rest);
+
   const tokens = Array.from(
     { length: 20 },
     (_, i) => `${b64url({ alg: 'RS256' })}.${b64url({ sub: `user-${i}` })}.c2ln`,
@@ -242,6 +272,7 @@ async function main(): Promise<void> {
   const segment = async (mode: Mode, route: RouteName, seconds: number): Promise<Segment> => {
     const { child, port } = apps[mode];
     const before = await statsOf(child);
+    const t0 = process.hrtime.bigint();
     const r = await autocannon({
       url: `http://127.0.0.1:${port}`,
       connections: CONNECTIONS,
@@ -250,11 +281,13 @@ async function main(): Promise<void> {
       requests: requestsFor(route),
     });
     const after = await statsOf(child);
+    const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
     if (r.errors > 0 || r.non2xx > 0) throw new Error(`${mode} ${route}: ${r.errors} errors, ${r.non2xx} non-2xx`);
     return {
       rps: r.requests.average,
       p99: r.latency.p99,
       cpuPerReq: (after.cpuUs - before.cpuUs) / (after.count - before.count),
+      busy: (after.cpuUs - before.cpuUs) / wallUs,
     };
   };
 
@@ -278,6 +311,7 @@ async function main(): Promise<void> {
         `    plain   req/s median ${median(runs.plain.map((s) => s.rps)).toFixed(0)} (rounds ${fmt(runs.plain.map((s) => s.rps))}), p99 ${median(runs.plain.map((s) => s.p99))} ms`,
         `    sensor  req/s median ${median(runs.sensor.map((s) => s.rps)).toFixed(0)} (rounds ${fmt(runs.sensor.map((s) => s.rps))}), p99 ${median(runs.sensor.map((s) => s.p99))} ms`,
         `    req/s ratio sensor/plain: median ${median(ratios).toFixed(3)}, spread ${sorted[0].toFixed(3)}–${sorted[sorted.length - 1].toFixed(3)} (rounds ${fmt(ratios, 3)})`,
+        `    app's CPU busy (CPU time / wall time), median: plain ${median(runs.plain.map((s) => s.busy)).toFixed(2)}, sensor ${median(runs.sensor.map((s) => s.busy)).toFixed(2)}`,
         `    app CPU per request: plain ${cpuPlain.toFixed(1)} µs, sensor ${cpuSensor.toFixed(1)} µs (+${(cpuSensor - cpuPlain).toFixed(1)} µs); ratio plain/sensor ${(cpuPlain / cpuSensor).toFixed(3)}`,
         `      (per round plain ${fmt(
           runs.plain.map((s) => s.cpuPerReq),
@@ -306,6 +340,11 @@ async function main(): Promise<void> {
   console.log(`fastify-plugin bench: node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}`);
   console.log(
     `  ${ROUNDS} rounds x ${SECONDS} s per app and route, alternating; autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}; GET with a bearer JWT (20 callers), traceparent, ?expand=items; sensor enforcement ${ENFORCE ? 'on (empty decision view)' : 'off'}`,
+  );
+  console.log(
+    pinned
+      ? `  pinned: both apps on CPU 0, autocannon, collector and upstream on CPUs ${rest}`
+      : '  not pinned (BENCH_PIN=0, one CPU, or taskset refused): every process shares every CPU',
   );
   console.log(`  load average 1 min: ${load0.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`);
   for (const r of results) console.log(r);

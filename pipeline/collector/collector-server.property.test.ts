@@ -5,6 +5,7 @@ import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { ERRORS } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
+import { ROWS_CONTENT_TYPE } from '../core/record-rows.js';
 import type { ApiCallRecord } from '../core/record.js';
 import { createCollectorServer } from './collector-server.js';
 import { createRecordIngest } from './record-ingest.js';
@@ -70,8 +71,49 @@ describe('collector HTTP ingest under hostile bodies (property)', () => {
       payload,
     });
 
-  /** a body: random bytes, JSON (arrays of mixed junk and records), NDJSON, deep nesting, or past the limits */
+  const recordFields = [
+    'id',
+    'ts',
+    'durationMs',
+    'service',
+    'method',
+    'host',
+    'path',
+    'status',
+    'reqBytes',
+    'respBytes',
+  ];
+  /** a rows document (core/record-rows.ts): valid rows of records, junk rows, and hostile field lists and commons */
+  const rowsDoc = fc
+    .record({
+      fields: fc.oneof(
+        fc.constant(['source.ip', ...recordFields]),
+        fc.array(fc.oneof(fc.constantFrom('__proto__.polluted', 'constructor.prototype', 'a.b.c', 'x'), fc.string()), {
+          maxLength: 5,
+        }),
+        fc.jsonValue({ maxDepth: 2 }),
+      ),
+      common: fc.oneof(
+        fc.constant({ v: 1, sensor: { kind: 'test', id: 's1' }, source: {} }),
+        fc.constant(JSON.parse('{"__proto__":{"polluted":true}}')),
+        fc.jsonValue({ maxDepth: 2 }),
+      ),
+      rows: fc.array(
+        fc.oneof(
+          fc.nat(1000).map((i) => {
+            const r = record(i) as unknown as Record<string, unknown>;
+            return ['10.1.1.1', ...recordFields.map((f) => r[f])];
+          }),
+          fc.jsonValue({ maxDepth: 2 }),
+        ),
+        { maxLength: 20 },
+      ),
+    })
+    .map((d) => JSON.stringify(d));
+
+  /** a body: random bytes, JSON (arrays of mixed junk and records), NDJSON, rows, deep nesting, or past the limits */
   const body = fc.oneof(
+    rowsDoc,
     fc.uint8Array({ minLength: 1, maxLength: 2000 }).map((b) => Buffer.from(b)),
     fc.json({ maxDepth: 4 }),
     fc
@@ -109,6 +151,7 @@ describe('collector HTTP ingest under hostile bodies (property)', () => {
     '',
     'application/json; charset=latin1',
     'multipart/form-data; boundary=x',
+    ROWS_CONTENT_TYPE,
   );
 
   it('answers every body with a catalogue code and a counted refusal, and keeps serving', async () => {

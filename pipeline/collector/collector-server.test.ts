@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { silentLogger } from '../core/logger.js';
+import { ROWS_CONTENT_TYPE } from '../core/record-rows.js';
 import { registry } from '../core/metrics.js';
 import type { ApiCallRecord } from '../core/record.js';
 import { createCollectorServer } from './collector-server.js';
@@ -97,6 +98,34 @@ describe('collector POST /v1/records', () => {
     expect(got.dlq[1].raw).toBe('{"truncated": ');
     const metrics = await registry.getSingleMetricAsString('meshward_collector_rejected_total');
     expect(metrics).toContain('MW_ERR_RECORD_PARSE');
+  });
+
+  it('takes rows (a record per row), rejecting a bad row alone into the DLQ', async () => {
+    const { app, got } = await setup();
+    const fields = ['id', 'ts', 'durationMs', 'service', 'method', 'host', 'path', 'status', 'reqBytes', 'respBytes'];
+    const records = [record(1), record(2), record(3)];
+    const row = (i: number) => {
+      const r = records[i - 1] as unknown as Record<string, unknown>;
+      return [...fields.map((f) => r[f]), '10.1.1.1'];
+    };
+    const bad = row(2);
+    bad[7] = 'two hundred';
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: { ...auth, 'content-type': ROWS_CONTENT_TYPE },
+      payload: JSON.stringify({
+        fields: [...fields, 'source.ip'],
+        common: { sensor: { kind: 'test', id: 's1' }, source: {} },
+        rows: [row(1), bad, row(3)],
+      }),
+    });
+    expect(res.json()).toMatchObject({ accepted: 2, rejected: [{ index: 1, code: 'MW_ERR_RECORD_INVALID' }] });
+    await settle();
+    expect(got.calls.map((c) => JSON.parse(c))).toEqual(
+      [records[0], records[2]].map((r) => expect.objectContaining(r)),
+    );
+    expect(got.dlq.map((d) => d.code)).toEqual(['MW_ERR_RECORD_INVALID']);
   });
 
   it('keeps a body that is not JSON at all, bytes intact, in the DLQ', async () => {

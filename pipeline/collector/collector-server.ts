@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { mwError } from '../core/errors.js';
 import { installErrorHandler } from '../core/http-errors.js';
 import type { Logger } from '../core/logger.js';
+import { ROWS_CONTENT_TYPE, decodeRows } from '../core/record-rows.js';
 import { addMetricsRoute } from '../core/probe-routes.js';
 import type { RecordIngest } from './ingest.js';
 import type { SensorAuth } from './sensor-auth.js';
@@ -19,7 +20,7 @@ export interface CollectorServerOptions {
 }
 
 /**
- * The collector's HTTP face. `POST /v1/records` takes a JSON array (or one object) or NDJSON, authenticated by a
+ * The collector's HTTP face. `POST /v1/records` takes a JSON array (or one object), NDJSON or rows, authenticated by a
  * sensor bearer token, and answers per record: `{ accepted, ids, rejected: [{ index, code, reason }] }`.
  */
 export function createCollectorServer(opts: CollectorServerOptions): FastifyInstance {
@@ -55,8 +56,9 @@ export function createCollectorServer(opts: CollectorServerOptions): FastifyInst
 }
 
 /**
- * NDJSON: one item per non-empty line. JSON: an array gives its elements, an object is one item. A JSON body that
- * does not parse is handed on whole as one raw item, so it is rejected with the reason and kept in the DLQ.
+ * NDJSON: one item per non-empty line. JSON: an array gives its elements, an object is one item. Rows
+ * (`application/vnd.meshward.rows+json`, core/record-rows.ts): a record per row. A JSON body that does not parse is
+ * handed on whole as one raw item, so it is rejected with the reason and kept in the DLQ.
  */
 export function splitBody(body: Buffer, contentType: string): unknown[] {
   if (contentType.includes('ndjson') || contentType.includes('jsonl')) {
@@ -77,5 +79,6 @@ export function splitBody(body: Buffer, contentType: string): unknown[] {
   } catch {
     return [body];
   }
+  if (contentType.includes(ROWS_CONTENT_TYPE)) return decodeRows(parsed);
   return Array.isArray(parsed) ? parsed : [parsed];
 }

@@ -3,6 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { type Logger, silentLogger } from '../../pipeline/core/logger.js';
 import { counter } from '../../pipeline/core/metrics.js';
+import { encodeBatch } from './encode-batch.js';
 import type { ShipperConfig } from './shipper-config.js';
 
 /** Where sensors put records: non-blocking, never throws; false when the record was dropped (and counted). */
@@ -20,7 +21,7 @@ export type SendOutcome =
   /** give the batch up; `down` when the receiver could not be reached at all */
   | { kind: 'drop'; reason: string; down?: boolean };
 
-export type Transport = ((batch: ApiCallRecord[], signal: AbortSignal) => Promise<SendOutcome>) & {
+export type Transport<T = ApiCallRecord> = ((batch: T[], signal: AbortSignal) => Promise<SendOutcome>) & {
   /** release connections once the shipper is shut down */
   close?(): void;
 };
@@ -65,8 +66,8 @@ const rejectedTotal = () =>
  * never reach the caller: retryable answers (429, 503) requeue the batch within the bound with jittered backoff,
  * anything else drops it and counts why. When deliveries succeed again after drops, one log line says how many.
  */
-export class BatchingShipper implements RecordSink {
-  private buffer: ApiCallRecord[] = [];
+export class BatchingShipper<T = ApiCallRecord> {
+  private buffer: T[] = [];
   private inFlight = 0;
   private readonly inFlightDone = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
@@ -88,7 +89,7 @@ export class BatchingShipper implements RecordSink {
 
   constructor(
     private readonly opts: BatchingOptions,
-    private readonly transport: Transport,
+    private readonly transport: Transport<T>,
     deps: ShipperDeps = {},
   ) {
     this.log = deps.logger ?? silentLogger;
@@ -99,7 +100,7 @@ export class BatchingShipper implements RecordSink {
     this.timer.unref();
   }
 
-  push(record: ApiCallRecord): boolean {
+  push(record: T): boolean {
     if (this.closed || this.buffer.length >= this.opts.max_buffer) {
       this.drop(this.closed ? 'closed' : 'buffer_full', 1);
       return false;
@@ -165,7 +166,7 @@ export class BatchingShipper implements RecordSink {
     return this.closing;
   }
 
-  private send(batch: ApiCallRecord[]): void {
+  private send(batch: T[]): void {
     this.inFlight++;
     const done = (async () => {
       let outcome: SendOutcome;
@@ -182,7 +183,7 @@ export class BatchingShipper implements RecordSink {
     done.finally(() => this.inFlightDone.delete(done));
   }
 
-  private settle(batch: ApiCallRecord[], outcome: SendOutcome): void {
+  private settle(batch: T[], outcome: SendOutcome): void {
     switch (outcome.kind) {
       case 'ok': {
         this.counts.batchesOk++;
@@ -221,7 +222,7 @@ export class BatchingShipper implements RecordSink {
     }
   }
 
-  private requeue(batch: ApiCallRecord[]): void {
+  private requeue(batch: T[]): void {
     const room = this.opts.max_buffer - this.buffer.length;
     if (room <= 0) {
       this.drop('buffer_full', batch.length);
@@ -300,17 +301,32 @@ function post(
   });
 }
 
-/** POST batches as a JSON array to `<base>/v1/records` with the sensor token, mapping the collector's answers */
-export function httpTransport(collectorUrl: string, token: string, maxSockets = 4): Transport {
+/** how a batch goes on the wire: its content type and bytes */
+export interface BatchEncoding<T> {
+  contentType: string;
+  encode(batch: T[]): Buffer;
+}
+
+/** records as one JSON array */
+export const jsonArrayEncoding: BatchEncoding<ApiCallRecord> = { contentType: 'application/json', encode: encodeBatch };
+
+/** POST batches (a JSON array of records, or another encoding) to `<base>/v1/records` with the sensor token, mapping
+ * the collector's answers */
+export function httpTransport<T = ApiCallRecord>(
+  collectorUrl: string,
+  token: string,
+  maxSockets = 4,
+  encoding: BatchEncoding<T> = jsonArrayEncoding as unknown as BatchEncoding<T>,
+): Transport<T> {
   const url = new URL('/v1/records', collectorUrl);
   const agent =
     url.protocol === 'https:'
       ? new HttpsAgent({ keepAlive: true, maxSockets })
       : new HttpAgent({ keepAlive: true, maxSockets });
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const headers: Record<string, string> = { 'content-type': encoding.contentType };
   if (token) headers.authorization = `Bearer ${token}`;
-  const transport: Transport = async (batch, signal) => {
-    const res = await post(url, agent, headers, Buffer.from(JSON.stringify(batch), 'utf8'), signal);
+  const transport: Transport<T> = async (batch, signal) => {
+    const res = await post(url, agent, headers, encoding.encode(batch), signal);
     const text = res.text;
     if (res.status === 200) {
       let body: CollectorAnswer = {};
@@ -333,7 +349,15 @@ export function httpTransport(collectorUrl: string, token: string, maxSockets = 
   return transport;
 }
 
-/** a shipper to the collector over HTTP */
-export function createHttpShipper(config: ShipperConfig, deps: ShipperDeps = {}): BatchingShipper {
-  return new BatchingShipper(config, httpTransport(config.collector_url, config.token, config.max_in_flight), deps);
+/** a shipper to the collector over HTTP (records as a JSON array unless another encoding is given) */
+export function createHttpShipper<T = ApiCallRecord>(
+  config: ShipperConfig,
+  deps: ShipperDeps = {},
+  encoding?: BatchEncoding<T>,
+): BatchingShipper<T> {
+  return new BatchingShipper<T>(
+    config,
+    httpTransport<T>(config.collector_url, config.token, config.max_in_flight, encoding),
+    deps,
+  );
 }

@@ -4,6 +4,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { splitBody } from '../../pipeline/collector/collector-server.js';
 import type { Decision } from '../../pipeline/core/decision.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
 import type { RecordSink } from '../common/batching-shipper.js';
@@ -15,7 +16,7 @@ import { meshwardSensor } from './plugin.js';
 const recordCheck = TypeCompiler.Compile(ApiCallRecordSchema);
 const KEY = 'test-hash-key';
 
-/** a stand-in collector over real HTTP: keeps what arrives at POST /v1/records */
+/** a stand-in collector over real HTTP: keeps the records that arrive at POST /v1/records */
 let collector: Server;
 let collectorUrl: string;
 const received: ApiCallRecord[] = [];
@@ -31,7 +32,8 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const batch = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ApiCallRecord[];
+      // the collector's own decoding of the body (the sensor sends rows)
+      const batch = splitBody(Buffer.concat(chunks), String(req.headers['content-type'])) as ApiCallRecord[];
       received.push(...batch);
       auths.push(req.headers.authorization);
       res.writeHead(200, { 'content-type': 'application/json' });
