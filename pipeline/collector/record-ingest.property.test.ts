@@ -392,6 +392,36 @@ describe('record ingest under hostile input (property)', () => {
     );
   });
 
+  it('publishes no record when the dead-letter topic is down, so the retried batch repeats none', async () => {
+    const bus = new CapturingBus();
+    const publish = bus.publish.bind(bus);
+    let dlqDown = true;
+    bus.publish = async (topic, messages) => {
+      if (topic === TOPICS.callsDlq && dlqDown) throw new Error('dlq partition offline');
+      await publish(topic, messages);
+    };
+    const ingest = createRecordIngest({ bus, logger: silentLogger, clock: () => NOW });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(validRecord, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.jsonValue({ maxDepth: 1 }), { minLength: 1, maxLength: 3 }),
+        async (good, junk) => {
+          dlqDown = true;
+          const batch = [...good, ...junk.map((j) => ({ junk: j }))];
+          const err = await ingest.ingest(batch, { receiver: 'prop', sensorId: 'fuzzer' }).catch((e: unknown) => e);
+          expect((err as MeshwardError).code).toBe('MW_ERR_BUS_UNAVAILABLE');
+          expect(bus.take(TOPICS.calls)).toHaveLength(0);
+          dlqDown = false;
+          const retried = await ingest.ingest(batch, { receiver: 'prop', sensorId: 'fuzzer' });
+          expect(retried.accepted).toBe(good.length);
+          expect(bus.take(TOPICS.calls)).toHaveLength(good.length);
+          expect(bus.take(TOPICS.callsDlq)).toHaveLength(junk.length);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
   it('answers BUS_UNAVAILABLE (retryable, nothing accepted) when the bus throws something that is not a MeshwardError', async () => {
     const bus = new CapturingBus();
     bus.publish = async () => {

@@ -119,13 +119,15 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
           }
         }
         try {
-          await inSpan('meshward.publish', { topic: TOPICS.calls, 'meshward.records': good.length }, async () => {
-            if (good.length > 0) await opts.bus.publish(TOPICS.calls, good);
-          });
+          // dead letters first: when either publish fails the sender retries the whole batch, and a retry after a
+          // failed DLQ publish then repeats no record (after a failed calls publish, only dead letters)
           if (dead.length > 0) {
             await opts.bus.publish(TOPICS.callsDlq, dead);
             dlqTotal.inc({ receiver: origin.receiver }, dead.length);
           }
+          await inSpan('meshward.publish', { topic: TOPICS.calls, 'meshward.records': good.length }, async () => {
+            if (good.length > 0) await opts.bus.publish(TOPICS.calls, good);
+          });
         } catch (err) {
           if (err instanceof MeshwardError) throw err;
           throw mwError('BUS_UNAVAILABLE', (err as Error).message, undefined, err);
