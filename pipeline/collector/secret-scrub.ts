@@ -51,6 +51,8 @@ export function scrubPathQuery(path: string): string {
 }
 
 function safeDecode(s: string): string {
+  // most names and values have nothing to decode
+  if (!s.includes('%') && !s.includes('+')) return s;
   try {
     return decodeURIComponent(s.replace(/\+/g, ' '));
   } catch {
