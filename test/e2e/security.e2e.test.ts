@@ -9,12 +9,11 @@ import { resolveConfig } from '../../pipeline/config/load.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { MemoryStore } from '../../pipeline/store/memory-store.js';
-import { type KafkaMock, startKafkaMock } from '../harness/kafka.js';
+import { type KafkaRedis, startKafkaRedis } from '../harness/kafka-redis.js';
 import { startRole, writeConfig } from '../harness/meshward.js';
 import { repoRoot } from '../harness/paths.js';
 import { tails, waitFor } from '../harness/pipeline-client.js';
 import type { Child } from '../harness/processes.js';
-import { type RedisServer, startRedis } from '../harness/redis.js';
 
 /**
  * Who may call what, across the real processes: every analyst API route (enumerated from the running Fastify app,
@@ -133,8 +132,7 @@ const codeOf = (a: Answer) => {
 };
 
 describe('security: authentication and roles on every route, no secret in any log', () => {
-  let kafka: KafkaMock;
-  let redis: RedisServer;
+  let engines: KafkaRedis | undefined;
   const children: Child[] = [];
   let doc: Record<string, unknown>;
   let apiUrl: string;
@@ -142,32 +140,14 @@ describe('security: authentication and roles on every route, no secret in any lo
   let routes: Route[] = [];
 
   beforeAll(async () => {
-    [kafka, redis] = await Promise.all([
-      startKafkaMock({
-        brokers: 1,
-        topics: [
-          { name: 'meshward.calls', partitions: 2 },
-          { name: 'meshward.alerts', partitions: 1 },
-          { name: 'meshward.calls.dlq', partitions: 1 },
-          { name: 'meshward.decisions', partitions: 1 },
-        ],
-      }),
-      startRedis(),
-    ]);
+    engines = await startKafkaRedis({
+      brokers: 1,
+      callsPartitions: 2,
+      extraTopics: [{ name: 'meshward.decisions', partitions: 1 }],
+    });
     doc = {
       log_level: 'trace',
-      bus: {
-        kind: 'kafka',
-        kafka: {
-          brokers: kafka.bootstrap,
-          idempotent: false,
-          session_timeout_ms: 2500,
-          heartbeat_interval_ms: 200,
-          rebalance_timeout_ms: 3000,
-          max_wait_time_ms: 100,
-        },
-      },
-      store: { kind: 'redis', url: redis.url },
+      ...engines.sections(),
       collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 'sec-sensor', token: SENSOR_TOKEN }] },
       api: {
         listen: '127.0.0.1:0',
@@ -212,7 +192,7 @@ describe('security: authentication and roles on every route, no secret in any lo
 
   afterAll(async () => {
     await Promise.allSettled(children.map((c) => c.stop(3000)));
-    await Promise.allSettled([kafka?.stop(), redis?.stop()]);
+    await engines?.stop();
   });
 
   it('the route table is read from the app: alerts, services, inventory, decisions, access log, console', () => {
