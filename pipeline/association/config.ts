@@ -34,7 +34,16 @@ export const DEFAULT_GROUP_WEIGHTS: Record<FeatureGroup, number> = {
  * Default group weights for a query whose provider has no API in the training set (unseen_provider_weights), chosen
  * by the same cross-validation (see README.md)
  */
-export const DEFAULT_UNSEEN_PROVIDER_WEIGHTS: Record<FeatureGroup, number> = { ...DEFAULT_GROUP_WEIGHTS };
+export const DEFAULT_UNSEEN_PROVIDER_WEIGHTS: Record<FeatureGroup, number> = {
+  name: 0,
+  host: 0.2731,
+  path: 0.0227,
+  params: 0.0233,
+  tags: 0,
+  text: 0.233,
+  words: 0.2841,
+  embedding: 0.1638,
+};
 
 export const GroupWeightsSchema = Type.Object(
   {

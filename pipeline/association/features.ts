@@ -20,7 +20,8 @@ export type TokenDoc = Record<TokenGroup, string[]>;
 /** one L2-normalised block per feature group (config FEATURE_GROUPS): sorted bucket indices and values */
 export interface SparseBlock {
   idx: Int32Array;
-  val: Float64Array;
+  /** float32 for the dense embedding block (half the memory of 100 doubles per row), float64 for the hashed blocks */
+  val: Float64Array | Float32Array;
 }
 export type FeatureVector = SparseBlock[];
 
@@ -171,9 +172,15 @@ export class Featurizer {
     if (!u) return EMPTY_BLOCK;
     if (this.centreSum && this.centreCount > 0) {
       for (let i = 0; i < u.length; i++) u[i] -= this.centreSum[i] / this.centreCount;
-      if (!normalise(u)) return EMPTY_BLOCK;
     }
-    return { idx: denseIndices(u.length), val: u };
+    // normalised after the rounding to float32, so the stored block has unit norm
+    const val = Float32Array.from(u);
+    let norm = 0;
+    for (let i = 0; i < val.length; i++) norm += val[i] * val[i];
+    if (norm === 0) return EMPTY_BLOCK;
+    norm = Math.sqrt(norm);
+    for (let i = 0; i < val.length; i++) val[i] /= norm;
+    return { idx: denseIndices(val.length), val };
   }
 
   /** the TF-IDF weighted mean of the word vectors of the tokens, L2-normalised; null when none has a vector */

@@ -38,6 +38,9 @@ const byDistance = (a: Neighbour, b: Neighbour): number => a.distance - b.distan
 export type WeightProfiles = Float64Array | readonly Float64Array[];
 const asProfiles = (p: WeightProfiles): readonly Float64Array[] => (p instanceof Float64Array ? [p] : p);
 
+/** pruned sparse index with a dense group: rows ranked on the sparse groups, the best RERANK x k re-ranked exactly */
+const RERANK = 8;
+
 /**
  * Exact search with ml-knn's kd-tree (`kdTree.nearest`, with the row number as the point's label). The points given
  * to ml-knn are the `splitDims` coordinates of highest weighted variance (the tree splits on those); the custom
@@ -191,7 +194,7 @@ export class KdTreeIndex implements NeighbourIndex {
 
 /**
  * keeps a group's `cap` nearest rows in ascending order; `evict` lets a nearer row push out the farthest kept one.
- * Returns whether the row was kept
+ * Returns whether the row was kept: added to its group's list, or in place of its farthest row
  */
 function keepInGroup(
   kept: Map<number, Neighbour[]>,
@@ -199,7 +202,7 @@ function keepInGroup(
   row: number,
   distance: number,
   evict: boolean,
-): boolean {
+): 'added' | 'replaced' | false {
   const g = of(row);
   let list = kept.get(g);
   if (!list) {
@@ -207,7 +210,8 @@ function keepInGroup(
     kept.set(g, list);
   }
   const n = { row, distance };
-  if (list.length >= cap) {
+  const full = list.length >= cap;
+  if (full) {
     if (!evict || byDistance(list[cap - 1], n) <= 0) return false;
     list.pop();
   }
@@ -218,7 +222,7 @@ function keepInGroup(
     i--;
   }
   list[i] = n;
-  return true;
+  return full ? 'replaced' : 'added';
 }
 
 /** the first k of `sorted` (ascending distance) with at most cap rows of one group */
@@ -251,7 +255,7 @@ function sparseBytes(vecs: Iterable<FeatureVector>): number {
  * |q_g| max|x_g|, so they are taken from a list ordered by base until that bound passes the k-th distance: the search
  * is exact. When `pruneDfRatio` < 1, posting lists of buckets present in more than that share of rows are skipped
  * (their IDF weight is small): an approximation used for large catalogues (100k entries) where those lists would
- * dominate the query time.
+ * dominate the query time; there the dense groups only re-rank the best rows of the sparse ranking (see nearest).
  */
 export class SparseIndex implements NeighbourIndex {
   readonly kind = 'sparse' as const;
@@ -259,7 +263,7 @@ export class SparseIndex implements NeighbourIndex {
   private readonly postings: Map<number, { rows: number[]; vals: number[] }>[];
   private readonly dense: boolean[];
   /** dense groups: each row's block values, by group then row */
-  private readonly denseVals: (Float64Array | undefined)[][];
+  private readonly denseVals: (Float64Array | Float32Array | undefined)[][];
   /** dense groups: the largest block norm seen */
   private readonly denseMaxNorm: number[];
   /** base(x) by profile then row, and the rows in ascending base per profile */
@@ -327,6 +331,38 @@ export class SparseIndex implements NeighbourIndex {
     groupCap?: GroupCap,
     profile = 0,
   ): Neighbour[] {
+    const weights = this.profiles[profile];
+    const dense = query.flatMap((blk, g) => (this.dense[g] && weights[g] > 0 && blk.val.length > 0 ? [g] : []));
+    if (this.pruneDfRatio >= 1 || dense.length === 0) return this.search(query, k, live, groupCap, profile, true);
+    // pruned index (large catalogues): a dense group would make every row a candidate (its bound for rows sharing no
+    // bucket is loose), so the rows are ranked on the sparse groups and the best RERANK x k (RERANK x cap of a group)
+    // re-ranked with the dense groups too: D^2 = D_sparse^2 - 2 c_g q_g.x_g (|q_g|^2 and |x_g|^2 are in Q and base)
+    const cap = groupCap && { of: groupCap.of, cap: groupCap.cap * RERANK };
+    const pool = this.search(query, k * RERANK, live, cap, profile, false).map((n) => {
+      let d2 = n.distance * n.distance;
+      for (const g of dense) {
+        const x = this.denseVals[g][n.row];
+        const q = query[g].val;
+        if (!x || x.length !== q.length) continue;
+        let dot = 0;
+        for (let i = 0; i < q.length; i++) dot += q[i] * x[i];
+        d2 -= 2 * weights[g] * dot;
+      }
+      return { row: n.row, distance: Math.sqrt(Math.max(0, d2)) };
+    });
+    pool.sort(byDistance);
+    return groupCap ? capByGroup(pool, k, groupCap) : pool.slice(0, k);
+  }
+
+  /** the search; `withDense` false ranks on the sparse groups alone (dense |q|^2, |x|^2 still in Q and base) */
+  private search(
+    query: FeatureVector,
+    k: number,
+    live: (row: number) => boolean,
+    groupCap: GroupCap | undefined,
+    profile: number,
+    withDense: boolean,
+  ): Neighbour[] {
     if (this.rowCount === 0 || k <= 0) return [];
     if (this.acc.length < this.rowCount || this.acc.length < this.base[0].length) {
       this.acc = new Float64Array(Math.max(this.base[0].length, this.acc.length * 2));
@@ -340,7 +376,8 @@ export class SparseIndex implements NeighbourIndex {
     const maxDf = this.pruneDfRatio >= 1 ? Number.POSITIVE_INFINITY : Math.max(50, this.pruneDfRatio * this.rowCount);
     let Q = 0;
     /** dense groups of the query: weight, values; and the slack of the bound for rows sharing no bucket */
-    const denseQ: { c: number; q: Float64Array; rows: (Float64Array | undefined)[] }[] = [];
+    const denseQ: { c: number; q: Float64Array | Float32Array; rows: (Float64Array | Float32Array | undefined)[] }[] =
+      [];
     let slack = 0;
     query.forEach((blk, g) => {
       const c = weights[g];
@@ -348,7 +385,7 @@ export class SparseIndex implements NeighbourIndex {
       const qq = squaredNorm(blk);
       Q += c * qq;
       if (this.dense[g]) {
-        if (blk.val.length > 0) {
+        if (withDense && blk.val.length > 0) {
           denseQ.push({ c, q: blk.val, rows: this.denseVals[g] });
           slack += 2 * c * Math.sqrt(qq) * this.denseMaxNorm[g];
         }
@@ -418,16 +455,20 @@ export class SparseIndex implements NeighbourIndex {
       this.byBase[profile].sort((a, b) => baseOf[a] - baseOf[b] || a - b);
       this.byBaseSorted[profile] = true;
     }
+    let keptCount = 0;
+    if (kept) for (const list of kept.values()) keptCount += list.length;
     for (const r of this.byBase[profile]) {
       const lower = Q + baseOf[r] - slack;
-      if (lower >= bound) {
+      // refresh the bound when it may have fallen past this row, or once k candidates exist
+      if (lower >= bound || (bound === Number.POSITIVE_INFINITY && (kept ? keptCount >= k : best.length === k))) {
         bound = kthKept();
         if (lower >= bound) break;
       }
       if (mark[r] !== 0 || !live(r)) continue;
       const d2 = distance2(r);
-      if (kept && groupCap) keepInGroup(kept, groupCap, r, d2, true);
-      else consider(r, d2);
+      if (kept && groupCap) {
+        if (keepInGroup(kept, groupCap, r, d2, true) === 'added') keptCount++;
+      } else consider(r, d2);
     }
     if (kept) for (const list of kept.values()) for (const n of list) consider(n.row, n.distance);
     for (const r of touched) {

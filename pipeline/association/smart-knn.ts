@@ -180,29 +180,52 @@ export class SmartKnn {
     return out;
   }
 
-  /** the k nearest live training rows accepted by `accept`, nearest first */
+  /**
+   * the k nearest live training rows accepted by `accept`, nearest first; with `provider` (providerOf of the query),
+   * the neighbour caps and weight profile a prediction for that provider would use
+   */
   nearest(
     vec: FeatureVector,
     k: number,
     accept: (row: number) => boolean = () => true,
+    provider?: string,
   ): { id: string; distance: number }[] {
-    return this.neighbours(vec, k, accept).map((n) => ({ id: this.rows[n.row].id, distance: n.distance }));
+    const { groupCap, profile } = provider === undefined ? { profile: 0 } : this.queryPolicy(provider);
+    return this.neighbours(vec, k, accept, groupCap, profile).map((n) => ({
+      id: this.rows[n.row].id,
+      distance: n.distance,
+    }));
   }
 
-  /** exhaustive search (no index), for benchmarks and recall checks */
-  nearestBruteForce(vec: FeatureVector, k: number): { id: string; distance: number }[] {
+  /** exhaustive search (no index), for benchmarks and recall checks; `provider` as for nearest() */
+  nearestBruteForce(vec: FeatureVector, k: number, provider?: string): { id: string; distance: number }[] {
+    const { groupCap, profile } = provider === undefined ? { profile: 0 } : this.queryPolicy(provider);
+    const w = profile === 0 ? this.featureWeights : this.unseenFeatureWeights;
     const all: Neighbour[] = [];
     this.rows.forEach((r, i) => {
-      if (r.live) all.push({ row: i, distance: blockDistance(vec, this.vectors[i], this.featureWeights) });
+      if (r.live) all.push({ row: i, distance: blockDistance(vec, this.vectors[i], w) });
     });
     all.sort((a, b) => a.distance - b.distance || a.row - b.row);
-    return all.slice(0, k).map((n) => ({ id: this.rows[n.row].id, distance: n.distance }));
+    const per = new Map<number, number>();
+    const out: Neighbour[] = [];
+    for (const n of all) {
+      if (out.length === k) break;
+      if (groupCap) {
+        const g = groupCap.of(n.row);
+        if ((per.get(g) ?? 0) >= groupCap.cap) continue;
+        per.set(g, (per.get(g) ?? 0) + 1);
+      }
+      out.push(n);
+    }
+    return out.map((n) => ({ id: this.rows[n.row].id, distance: n.distance }));
   }
 
-  /** the exact distance from a vector to a training API (recall checks) */
-  distanceTo(vec: FeatureVector, id: string): number {
+  /** the exact distance from a vector to a training API (recall checks); `provider` as for nearest() */
+  distanceTo(vec: FeatureVector, id: string, provider?: string): number {
     const row = this.byId.get(id);
-    return row === undefined ? Number.POSITIVE_INFINITY : blockDistance(vec, this.vectors[row], this.featureWeights);
+    const profile = provider === undefined ? 0 : this.queryPolicy(provider).profile;
+    const w = profile === 0 ? this.featureWeights : this.unseenFeatureWeights;
+    return row === undefined ? Number.POSITIVE_INFINITY : blockDistance(vec, this.vectors[row], w);
   }
 
   /**

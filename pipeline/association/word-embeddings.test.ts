@@ -168,6 +168,48 @@ describe('embedding feature group', () => {
     }
   });
 
+  it('the pruned index (large catalogues) re-ranks its sparse candidates with the dense group', () => {
+    const words = 'weather forecast climate sms message text payment invoice billing customer account email'.split(' ');
+    const items: TrainingItem[] = Array.from({ length: 400 }, (_, i) => ({
+      id: `x${i}`,
+      api: {
+        name: `${words[i % 12]} service`,
+        description: `${words[(i * 7) % 12]} ${words[(i * 5 + 3) % 12]} data`,
+        hosts: [`api.p${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + ((i >> 3) % 26))}.io`],
+      },
+      labels: { category: `c${i % 12}` },
+    }));
+    const config = {
+      word_embeddings: cache,
+      dims_per_group: 256,
+      kdtree_max_entries: 100,
+      prune_df_ratio: 0.05,
+      unseen_provider_weights: {
+        name: 0.2,
+        host: 0,
+        path: 0,
+        params: 0,
+        tags: 0,
+        text: 0.3,
+        words: 0.2,
+        embedding: 0.3,
+      },
+    };
+    const m = new SmartKnn(config);
+    m.fit(items);
+    expect(m.indexKind).toBe('sparse');
+    const q = { ...items[37].api, hosts: ['api.newco.dev'] };
+    const v = m.vectorize(q);
+    const got = m.nearest(v, 10, undefined, '@newco.dev');
+    const exact = m.nearestBruteForce(v, 10, '@newco.dev');
+    // one neighbour per provider (unseen); the neighbours of the capped exhaustive search with the unseen profile
+    // (the distances a pruned index returns leave out the skipped posting lists, so only the rows are compared)
+    expect(new Set(got.map((n) => items[Number(n.id.slice(1))].api.hosts?.[0])).size).toBe(10);
+    const kth = exact[9].distance + 1e-9;
+    expect(got.filter((n) => m.distanceTo(v, n.id, '@newco.dev') <= kth).length).toBeGreaterThanOrEqual(9);
+    expect(got.map((n) => n.id)).toContain(exact[0].id);
+  });
+
   it('an API of an unseen provider is matched by meaning with unseen_provider_weights; a known one by its host', () => {
     const item = (id: string, name: string, description: string, host: string, category: string): TrainingItem => ({
       id,
