@@ -31,8 +31,11 @@ export const DEFAULT_GROUP_WEIGHTS: Record<FeatureGroup, number> = {
 };
 
 /**
- * Default group weights for a query whose provider has no API in the training set (unseen_provider_weights), chosen
- * by the same cross-validation (see README.md)
+ * Default group weights for a query whose provider has no API in the training set (unseen_provider_weights): the
+ * word-embedding group carries what an unknown provider's words mean. Chosen by the same cross-validation (two passes
+ * of eval/association/search-weights.ts over this profile, training lines only). With DEFAULT_GROUP_WEIGHTS for known
+ * providers: within CV 0.867 / 0.450, provider-held-out CV 0.452 / 0.204 (0.859 / 0.435 and 0.408 / 0.191 without the
+ * embedding group; see README.md)
  */
 export const DEFAULT_UNSEEN_PROVIDER_WEIGHTS: Record<FeatureGroup, number> = {
   name: 0,
