@@ -155,7 +155,7 @@ export class KdTreeIndex implements NeighbourIndex {
     groupCap?: GroupCap,
     profile = 0,
   ): Neighbour[] {
-    this.weights = this.profiles[profile];
+    this.weights = this.profiles[profile] ?? this.profiles[0];
     if (!groupCap) return this.search(query, k, live);
     // the tree knows nothing of groups: ask for more neighbours until k survive the cap (or every row was seen)
     for (let want = k * 4; ; want *= 4) {
@@ -331,7 +331,7 @@ export class SparseIndex implements NeighbourIndex {
     groupCap?: GroupCap,
     profile = 0,
   ): Neighbour[] {
-    const weights = this.profiles[profile];
+    const weights = this.profiles[profile] ?? this.profiles[0];
     const dense = query.flatMap((blk, g) => (this.dense[g] && weights[g] > 0 && blk.val.length > 0 ? [g] : []));
     if (this.pruneDfRatio >= 1 || dense.length === 0) return this.search(query, k, live, groupCap, profile, true);
     // pruned index (large catalogues): a dense group would make every row a candidate (its bound for rows sharing no
@@ -368,6 +368,7 @@ export class SparseIndex implements NeighbourIndex {
       this.acc = new Float64Array(Math.max(this.base[0].length, this.acc.length * 2));
       this.mark = new Uint8Array(this.acc.length);
     }
+    if (this.profiles[profile] === undefined) profile = 0;
     const weights = this.profiles[profile];
     const baseOf = this.base[profile];
     const acc = this.acc;

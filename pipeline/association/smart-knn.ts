@@ -124,8 +124,9 @@ export class SmartKnn {
   }
 
   /**
-   * add a confirmed API (or correct the labels of a known one). Its tokens count in the document frequencies from
-   * now on; vectors already indexed keep the IDF they were built with (refit with fit() to recompute).
+   * add a confirmed API (or correct the labels of a known one). Its tokens count in the document frequencies (and its
+   * mean word vector in the embedding centre) from now on; vectors already indexed keep the IDF and centre they were
+   * built with (refit with fit() to recompute).
    */
   confirm(id: string, api: ApiDescription, labels: Labels): void {
     const old = this.byId.get(id);
