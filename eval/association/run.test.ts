@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { convertWinkEmbeddings } from '../../pipeline/association/build-embedding-cache.js';
 import { FEATURE_GROUPS } from '../../pipeline/association/config.js';
 import { MeshwardError } from '../../pipeline/core/errors.js';
 import { SmartKnn } from '../../pipeline/association/smart-knn.js';
+import { readEmbeddingCache } from '../../pipeline/association/word-embeddings.js';
 import { defaultDataDir, guruToDescription, loadGuru, parseGuruLines } from './data.js';
 import { scores } from './metrics.js';
 import { evaluate } from './run.js';
@@ -70,23 +74,43 @@ describe('association evaluation', () => {
     expect(cv.accuracy).toBeGreaterThan(0);
   });
 
-  it('the weight search scores a configuration as the cross-validation of SmartKnn does', () => {
+  it('the weight search scores a configuration as the cross-validation of SmartKnn does (with word vectors)', () => {
     const data = loadGuru(fixture);
-    const weights = { name: 0.1, host: 0.2, path: 0.1, params: 0.1, tags: 0.1, text: 0.2, words: 0.2 };
-    const point = { weights: FEATURE_GROUPS.map((g) => weights[g]), k: 5, prior: 0.25, cap: 1 };
-    const got = evaluatePoint(prepareFolds(data, 256), point);
+    const dir = mkdtempSync(join(tmpdir(), 'mw-emb-'));
+    const cache = join(dir, 'fixture.mwemb');
+    // 160 real word vectors of the optional package, in its layout (pipeline/association/testdata)
+    convertWinkEmbeddings(
+      join(fixture, '..', '..', '..', 'pipeline', 'association', 'testdata', 'word-vectors.json'),
+      cache,
+      'fixture',
+    );
+    const weights = { name: 0.1, host: 0.2, path: 0.1, params: 0.1, tags: 0.1, text: 0.2, words: 0.2, embedding: 0 };
+    const unseen = { ...weights, host: 0.1, embedding: 0.3 };
+    const point = {
+      weights: FEATURE_GROUPS.map((g) => weights[g]),
+      unseenWeights: FEATURE_GROUPS.map((g) => unseen[g]),
+      k: 5,
+      prior: 0.25,
+      cap: 1,
+    };
+    const emb = readEmbeddingCache(cache);
+    const got = evaluatePoint(prepareFolds(data, 256, emb), point);
     const config = {
       k: 5,
       dims_per_group: 256,
       group_weights: weights,
+      unseen_provider_weights: unseen,
+      word_embeddings: cache,
       prior_correction: 0.25,
       unseen_provider_cap: 1,
     };
+    expect(new SmartKnn(config).embeddings?.size).toBe(emb.size);
     const { within, provider } = crossValidateSplits(data, config);
     expect(got.within.accuracy).toBeCloseTo(within.accuracy, 9);
     expect(got.within.macroF1).toBeCloseTo(within.macroF1, 9);
     expect(got.provider.accuracy).toBeCloseTo(provider.accuracy, 9);
     expect(got.provider.macroF1).toBeCloseTo(provider.macroF1, 9);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('missing data is a clear error, bad lines name the line', () => {

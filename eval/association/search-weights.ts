@@ -4,14 +4,24 @@
  * lines, provider-held-out on the new-provider split's), objective the sum of both accuracies and macro-F1s.
  * The per-group squared distances of every held-out definition to every training definition of its fold are computed
  * once, so one configuration costs a weighted sum, a sort and a vote per definition (same formulas as SmartKnn, with
- * the exact neighbour search). Usage: node --max-old-space-size=6000 dist/eval/association/search-weights.js
- * [--data <dir>] [--passes 2]
+ * the exact neighbour search). Two weight vectors are searched: for held-out definitions of a provider with other
+ * definitions in the training folds, and for those of an unseen provider (unseen_provider_weights).
+ * Usage: node --max-old-space-size=6000 dist/eval/association/search-weights.js [--data <dir>] [--passes 2]
+ * [--embeddings auto|off|<cache file>] [--start '<json: weights, unseenWeights (by group name), k, prior, cap>']
  */
 import { pathToFileURL } from 'node:url';
-import { DEFAULT_GROUP_WEIGHTS, defaultAssociationConfig, FEATURE_GROUPS } from '../../pipeline/association/config.js';
+import {
+  DEFAULT_GROUP_WEIGHTS,
+  DEFAULT_UNSEEN_PROVIDER_WEIGHTS,
+  defaultAssociationConfig,
+  FEATURE_GROUPS,
+  type FeatureGroup,
+} from '../../pipeline/association/config.js';
+import { loadEmbeddings } from '../../pipeline/association/embedding-source.js';
 import { Featurizer, squaredNorm, tokenize } from '../../pipeline/association/features.js';
 import { voteWeights } from '../../pipeline/association/knn-math.js';
 import { providerOf } from '../../pipeline/association/smart-knn.js';
+import type { WordEmbeddings } from '../../pipeline/association/word-embeddings.js';
 import { defaultDataDir, type GuruApi, type GuruData, guruToDescription, loadGuru } from './data.js';
 import { scores } from './metrics.js';
 import { folds } from './tune.js';
@@ -31,19 +41,26 @@ export interface Fold {
 
 export interface SearchPoint {
   weights: number[];
+  /** group weights for held-out definitions of a provider absent from the training folds (default: weights) */
+  unseenWeights?: number[];
   k: number;
   prior: number;
   cap: number;
 }
 
-function prepare(apis: readonly GuruApi[], mode: 'within' | 'provider', dims: number): Fold[] {
+function prepare(
+  apis: readonly GuruApi[],
+  mode: 'within' | 'provider',
+  dims: number,
+  embeddings: WordEmbeddings | null,
+): Fold[] {
   const docs = new Map(apis.map((a) => [a.id, tokenize(guruToDescription(a))]));
   const provider = new Map(apis.map((a) => [a.id, providerOf(guruToDescription(a), a.id)]));
   return folds(apis, mode, mode === 'within' ? 5 : 4, 7).map((heldIds) => {
     const train = apis.filter((a) => !heldIds.has(a.id));
     const held = apis.filter((a) => heldIds.has(a.id));
-    const f = new Featurizer(dims);
-    for (const a of train) f.addDocument(docs.get(a.id)!);
+    const f = new Featurizer(dims, embeddings);
+    f.addDocuments(train.map((a) => docs.get(a.id)!));
     const tv = train.map((a) => f.vectorize(docs.get(a.id)!));
     const postings = FEATURE_GROUPS.map((_, g) => {
       const m = new Map<number, number[]>();
@@ -96,9 +113,10 @@ function predictFold(fold: Fold, p: SearchPoint): string[] {
   const d = new Float64Array(n);
   const order = new Int32Array(n);
   return fold.held.map((h, q) => {
+    const gw = !h.seen && p.unseenWeights ? p.unseenWeights : p.weights;
     for (let r = 0; r < n; r++) {
       let x = 0;
-      for (let g = 0; g < G; g++) x += p.weights[g] * fold.d2[(q * n + r) * G + g];
+      for (let g = 0; g < G; g++) x += gw[g] * fold.d2[(q * n + r) * G + g];
       d[r] = x;
       order[r] = r;
     }
@@ -133,18 +151,27 @@ function predictFold(fold: Fold, p: SearchPoint): string[] {
   });
 }
 
-/** the CV folds of tune.ts with their distances: within-style and provider-held-out, training lines only */
-export function prepareFolds(data: GuruData, dims = defaultAssociationConfig.dims_per_group): Fold[] {
+/**
+ * the CV folds of tune.ts with their distances: within-style and provider-held-out, training lines only. Without
+ * word embeddings the embedding group's distances are 0
+ */
+export function prepareFolds(
+  data: GuruData,
+  dims = defaultAssociationConfig.dims_per_group,
+  embeddings: WordEmbeddings | null = null,
+): Fold[] {
   return [
     ...prepare(
       data.apis.filter((a) => !data.testWithin.has(a.id)),
       'within',
       dims,
+      embeddings,
     ),
     ...prepare(
       data.apis.filter((a) => !data.testNewProvider.has(a.id)),
       'provider',
       dims,
+      embeddings,
     ),
   ];
 }
@@ -166,24 +193,40 @@ export function evaluatePoint(
   return out;
 }
 
+const named = (w: number[] | undefined) =>
+  w && Object.fromEntries(FEATURE_GROUPS.map((g, i) => [g, w[i]]).filter(([, x]) => x !== 0));
+const vector = (w: Partial<Record<FeatureGroup, number>>) => FEATURE_GROUPS.map((g) => w[g] ?? 0);
+
 function main(argv: string[]): void {
   const at = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
   const data = loadGuru(at('--data') ?? defaultDataDir());
   const passes = Number(at('--passes') ?? 2);
   const cfg = defaultAssociationConfig;
-  const all = prepareFolds(data, cfg.dims_per_group);
+  const embeddings = loadEmbeddings(at('--embeddings') ?? cfg.word_embeddings);
+  const all = prepareFolds(data, cfg.dims_per_group, embeddings);
   const objective = (r: ReturnType<typeof evaluatePoint>) =>
     r.within.accuracy + r.within.macroF1 + r.provider.accuracy + r.provider.macroF1;
   const show = (p: SearchPoint, r: ReturnType<typeof evaluatePoint>) =>
-    `${JSON.stringify({ ...p, weights: Object.fromEntries(FEATURE_GROUPS.map((g, i) => [g, p.weights[i]])) })} within ${r.within.accuracy.toFixed(3)} / ${r.within.macroF1.toFixed(3)}, provider-held-out ${r.provider.accuracy.toFixed(3)} / ${r.provider.macroF1.toFixed(3)}`;
+    `${JSON.stringify({ ...p, weights: named(p.weights), unseenWeights: named(p.unseenWeights) })} within ${r.within.accuracy.toFixed(3)} / ${r.within.macroF1.toFixed(3)}, provider-held-out ${r.provider.accuracy.toFixed(3)} / ${r.provider.macroF1.toFixed(3)}`;
+  // start: the defaults, or --start '{"weights": {...}, "unseenWeights": {...}, "k": 30, "prior": 0.25, "cap": 1}'
+  const start = JSON.parse(at('--start') ?? '{}') as {
+    weights?: Partial<Record<FeatureGroup, number>>;
+    unseenWeights?: Partial<Record<FeatureGroup, number>>;
+    k?: number;
+    prior?: number;
+    cap?: number;
+  };
   let point: SearchPoint = {
-    weights: FEATURE_GROUPS.map((g) => DEFAULT_GROUP_WEIGHTS[g]),
-    k: cfg.k,
-    prior: cfg.prior_correction,
-    cap: cfg.unseen_provider_cap,
+    weights: vector(start.weights ?? DEFAULT_GROUP_WEIGHTS),
+    unseenWeights: vector(start.unseenWeights ?? start.weights ?? DEFAULT_UNSEEN_PROVIDER_WEIGHTS),
+    k: start.k ?? cfg.k,
+    prior: start.prior ?? cfg.prior_correction,
+    cap: start.cap ?? cfg.unseen_provider_cap,
   };
   let best = evaluatePoint(all, point);
-  process.stdout.write(`defaults: ${show(point, best)}\n`);
+  process.stdout.write(
+    `word embeddings: ${embeddings ? `${embeddings.size} words (${embeddings.source})` : 'off'}\ndefaults: ${show(point, best)}\n`,
+  );
   const normalise = (w: number[]) => {
     const s = w.reduce((a, b) => a + b, 0);
     return w.map((x) => Number((x / s).toFixed(4)));
@@ -196,11 +239,14 @@ function main(argv: string[]): void {
       process.stdout.write(`better: ${show(p, r)}\n`);
     }
   };
+  // the known-provider weights, then those of unseen providers (each only moves the predictions of its queries)
+  const scale = (w: number[], g: number, m: number) =>
+    normalise(w.map((x, i) => (i !== g ? x : m === 0 ? 0 : Math.max(x, 0.05) * m)));
   for (let pass = 0; pass < passes; pass++) {
-    for (let g = 0; g < G; g++) {
-      for (const m of [0, 0.5, 1.5, 2.5]) {
-        const w = point.weights.map((x, i) => (i !== g ? x : m === 0 ? 0 : Math.max(x, 0.02) * m));
-        tryPoint({ ...point, weights: normalise(w) });
+    for (const which of ['weights', 'unseenWeights'] as const) {
+      for (let g = 0; g < G; g++) {
+        if (FEATURE_GROUPS[g] === 'embedding' && !embeddings) continue;
+        for (const m of [0, 0.5, 1.5, 2.5]) tryPoint({ ...point, [which]: scale(point[which] ?? point.weights, g, m) });
       }
     }
     for (const k of [20, 30, 40, 60]) {

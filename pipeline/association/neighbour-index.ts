@@ -17,13 +17,29 @@ export interface GroupCap {
 export interface NeighbourIndex {
   readonly kind: 'kdtree' | 'sparse';
   add(row: number, vec: FeatureVector): void;
-  /** the k nearest live rows, ascending distance (ties by row), with at most groupCap.cap rows of one group */
-  nearest(query: FeatureVector, k: number, live: (row: number) => boolean, groupCap?: GroupCap): Neighbour[];
+  /**
+   * the k nearest live rows, ascending distance (ties by row), with at most groupCap.cap rows of one group; distances
+   * with the feature weights of `profile` (an index into the weight profiles the index was built with)
+   */
+  nearest(
+    query: FeatureVector,
+    k: number,
+    live: (row: number) => boolean,
+    groupCap?: GroupCap,
+    profile?: number,
+  ): Neighbour[];
   /** approximate bytes held by the index structures */
   memoryBytes(): number;
 }
 
 const byDistance = (a: Neighbour, b: Neighbour): number => a.distance - b.distance || a.row - b.row;
+
+/** per-group feature weights: one profile, or several (the query chooses one: known / unseen provider) */
+export type WeightProfiles = Float64Array | readonly Float64Array[];
+const asProfiles = (p: WeightProfiles): readonly Float64Array[] => (p instanceof Float64Array ? [p] : p);
+
+/** pruned sparse index with a dense group: rows ranked on the sparse groups, the best RERANK x k re-ranked exactly */
+const RERANK = 8;
 
 /**
  * Exact search with ml-knn's kd-tree (`kdTree.nearest`, with the row number as the point's label). The points given
@@ -41,13 +57,19 @@ export class KdTreeIndex implements NeighbourIndex {
   private query: number[] | null = null;
   private queryVec: FeatureVector | null = null;
   /** (group, bucket) of each coordinate given to ml-knn, and its feature weight */
-  private coords: { g: number; b: number; w: number }[] = [];
+  private coords: { g: number; b: number }[] = [];
+  private readonly profiles: readonly Float64Array[];
+  /** the feature weights of the query being searched */
+  private weights: Float64Array;
 
   constructor(
     private readonly dims: number,
-    private readonly featureWeights: Float64Array,
+    profiles: WeightProfiles,
     private readonly splitDims = 32,
-  ) {}
+  ) {
+    this.profiles = asProfiles(profiles);
+    this.weights = this.profiles[0];
+  }
 
   add(row: number, vec: FeatureVector): void {
     this.rows.set(row, vec);
@@ -57,14 +79,14 @@ export class KdTreeIndex implements NeighbourIndex {
   private distance = (a: ArrayLike<number> | Record<number, number>, b: ArrayLike<number> | Record<number, number>) => {
     const m = this.coords.length;
     if (a === this.query && this.queryVec) {
-      return blockDistance(this.queryVec, this.rows.get((b as number[])[m])!, this.featureWeights);
+      return blockDistance(this.queryVec, this.rows.get((b as number[])[m])!, this.weights);
     }
     const x = a as Record<number, number>;
     const y = b as Record<number, number>;
     let s = 0;
     for (let i = 0; i < m; i++) {
       const d = x[i] - y[i];
-      if (d !== 0) s += this.coords[i].w * d * d;
+      if (d !== 0) s += this.weights[this.coords[i].g] * d * d;
     }
     return Math.sqrt(s);
   };
@@ -101,12 +123,15 @@ export class KdTreeIndex implements NeighbourIndex {
     const scored = [...sum.keys()].map((key) => {
       const g = Math.floor(key / this.dims);
       const mean = sum.get(key)! / n;
-      return { key, score: this.featureWeights[g] * (sq.get(key)! / n - mean * mean) };
+      // split on the coordinates of highest weighted variance under any profile
+      let w = 0;
+      for (const p of this.profiles) w = Math.max(w, p[g]);
+      return { key, score: w * (sq.get(key)! / n - mean * mean) };
     });
     scored.sort((x, y) => y.score - x.score || x.key - y.key);
     this.coords = scored.slice(0, this.splitDims).map(({ key }) => {
       const g = Math.floor(key / this.dims);
-      return { g, b: key % this.dims, w: this.featureWeights[g] };
+      return { g, b: key % this.dims };
     });
   }
 
@@ -123,7 +148,14 @@ export class KdTreeIndex implements NeighbourIndex {
     return this.knn;
   }
 
-  nearest(query: FeatureVector, k: number, live: (row: number) => boolean, groupCap?: GroupCap): Neighbour[] {
+  nearest(
+    query: FeatureVector,
+    k: number,
+    live: (row: number) => boolean,
+    groupCap?: GroupCap,
+    profile = 0,
+  ): Neighbour[] {
+    this.weights = this.profiles[profile] ?? this.profiles[0];
     if (!groupCap) return this.search(query, k, live);
     // the tree knows nothing of groups: ask for more neighbours until k survive the cap (or every row was seen)
     for (let want = k * 4; ; want *= 4) {
@@ -162,7 +194,7 @@ export class KdTreeIndex implements NeighbourIndex {
 
 /**
  * keeps a group's `cap` nearest rows in ascending order; `evict` lets a nearer row push out the farthest kept one.
- * Returns whether the row was kept
+ * Returns whether the row was kept: added to its group's list, or in place of its farthest row
  */
 function keepInGroup(
   kept: Map<number, Neighbour[]>,
@@ -170,7 +202,7 @@ function keepInGroup(
   row: number,
   distance: number,
   evict: boolean,
-): boolean {
+): 'added' | 'replaced' | false {
   const g = of(row);
   let list = kept.get(g);
   if (!list) {
@@ -178,7 +210,8 @@ function keepInGroup(
     kept.set(g, list);
   }
   const n = { row, distance };
-  if (list.length >= cap) {
+  const full = list.length >= cap;
+  if (full) {
     if (!evict || byDistance(list[cap - 1], n) <= 0) return false;
     list.pop();
   }
@@ -189,7 +222,7 @@ function keepInGroup(
     i--;
   }
   list[i] = n;
-  return true;
+  return full ? 'replaced' : 'added';
 }
 
 /** the first k of `sorted` (ascending distance) with at most cap rows of one group */
@@ -215,35 +248,64 @@ function sparseBytes(vecs: Iterable<FeatureVector>): number {
 
 /**
  * Inverted index over the hashed buckets. D^2(q, x) = Q + base(x) - 2 sum_g c_g q_g.x_g, where c_g is the per-feature
- * weight of group g, Q = sum_g c_g |q_g|^2 and base(x) = sum_g c_g |x_g|^2. Rows sharing no bucket with the query have
- * D^2 = Q + base(x), so they are taken from a list ordered by base: the search is exact. When `pruneDfRatio` < 1,
- * posting lists of buckets present in more than that share of rows are skipped (their IDF weight is small): an
- * approximation used for large catalogues (100k entries) where those lists would dominate the query time.
+ * weight of group g in the query's weight profile, Q = sum_g c_g |q_g|^2 and base(x) = sum_g c_g |x_g|^2 (kept per
+ * profile). Sparse groups go through posting lists. Dense groups (the embedding block: every row has every coordinate,
+ * so their posting lists would hold every row) are kept as a reference to each row's block, and their dot product is
+ * computed for each candidate row. Rows sharing no bucket with the query have D^2 >= Q + base(x) - 2 sum_dense c_g
+ * |q_g| max|x_g|, so they are taken from a list ordered by base until that bound passes the k-th distance: the search
+ * is exact. When `pruneDfRatio` < 1, posting lists of buckets present in more than that share of rows are skipped
+ * (their IDF weight is small): an approximation used for large catalogues (100k entries) where those lists would
+ * dominate the query time; there the dense groups only re-rank the best rows of the sparse ranking (see nearest).
  */
 export class SparseIndex implements NeighbourIndex {
   readonly kind = 'sparse' as const;
+  private readonly profiles: readonly Float64Array[];
   private readonly postings: Map<number, { rows: number[]; vals: number[] }>[];
-  private readonly base: number[] = [];
-  private readonly byBase: number[] = [];
-  private byBaseSorted = true;
+  private readonly dense: boolean[];
+  /** dense groups: each row's block values, by group then row */
+  private readonly denseVals: (Float64Array | Float32Array | undefined)[][];
+  /** dense groups: the largest block norm seen */
+  private readonly denseMaxNorm: number[];
+  /** base(x) by profile then row, and the rows in ascending base per profile */
+  private readonly base: number[][];
+  private readonly byBase: number[][];
+  private readonly byBaseSorted: boolean[];
   private acc = new Float64Array(0);
   private mark = new Uint8Array(0);
   private rowCount = 0;
 
   constructor(
-    private readonly featureWeights: Float64Array,
+    profiles: WeightProfiles,
     private readonly pruneDfRatio = 1,
+    denseGroups: readonly number[] = [],
   ) {
-    this.postings = Array.from(featureWeights, () => new Map());
+    this.profiles = asProfiles(profiles);
+    const groups = this.profiles[0].length;
+    this.postings = Array.from({ length: groups }, () => new Map());
+    this.dense = Array.from({ length: groups }, (_, g) => denseGroups.includes(g));
+    this.denseVals = Array.from({ length: groups }, () => []);
+    this.denseMaxNorm = new Array<number>(groups).fill(0);
+    this.base = this.profiles.map(() => []);
+    this.byBase = this.profiles.map(() => []);
+    this.byBaseSorted = this.profiles.map(() => true);
   }
 
   add(row: number, vec: FeatureVector): void {
-    let base = 0;
+    this.profiles.forEach((_, p) => {
+      this.base[p][row] = 0;
+    });
     vec.forEach((blk, g) => {
-      const c = this.featureWeights[g];
-      // a group of weight 0 adds nothing to any distance and is never queried: no postings for it
-      if (c === 0) return;
-      base += c * squaredNorm(blk);
+      // a group of weight 0 in every profile adds nothing to any distance and is never queried: nothing kept for it
+      if (this.profiles.every((w) => w[g] === 0)) return;
+      const sq = squaredNorm(blk);
+      this.profiles.forEach((w, p) => {
+        this.base[p][row] += w[g] * sq;
+      });
+      if (this.dense[g]) {
+        this.denseVals[g][row] = blk.val;
+        this.denseMaxNorm[g] = Math.max(this.denseMaxNorm[g], Math.sqrt(sq));
+        return;
+      }
       const pg = this.postings[g];
       for (let i = 0; i < blk.idx.length; i++) {
         let p = pg.get(blk.idx[i]);
@@ -255,27 +317,81 @@ export class SparseIndex implements NeighbourIndex {
         p.vals.push(blk.val[i]);
       }
     });
-    this.base[row] = base;
-    this.byBase.push(row);
-    this.byBaseSorted = false;
+    this.profiles.forEach((_, p) => {
+      this.byBase[p].push(row);
+      this.byBaseSorted[p] = false;
+    });
     this.rowCount++;
   }
 
-  nearest(query: FeatureVector, k: number, live: (row: number) => boolean, groupCap?: GroupCap): Neighbour[] {
+  nearest(
+    query: FeatureVector,
+    k: number,
+    live: (row: number) => boolean,
+    groupCap?: GroupCap,
+    profile = 0,
+  ): Neighbour[] {
+    const weights = this.profiles[profile] ?? this.profiles[0];
+    const dense = query.flatMap((blk, g) => (this.dense[g] && weights[g] > 0 && blk.val.length > 0 ? [g] : []));
+    if (this.pruneDfRatio >= 1 || dense.length === 0) return this.search(query, k, live, groupCap, profile, true);
+    // pruned index (large catalogues): a dense group would make every row a candidate (its bound for rows sharing no
+    // bucket is loose), so the rows are ranked on the sparse groups and the best RERANK x k (RERANK x cap of a group)
+    // re-ranked with the dense groups too: D^2 = D_sparse^2 - 2 c_g q_g.x_g (|q_g|^2 and |x_g|^2 are in Q and base)
+    const cap = groupCap && { of: groupCap.of, cap: groupCap.cap * RERANK };
+    const pool = this.search(query, k * RERANK, live, cap, profile, false).map((n) => {
+      let d2 = n.distance * n.distance;
+      for (const g of dense) {
+        const x = this.denseVals[g][n.row];
+        const q = query[g].val;
+        if (!x || x.length !== q.length) continue;
+        let dot = 0;
+        for (let i = 0; i < q.length; i++) dot += q[i] * x[i];
+        d2 -= 2 * weights[g] * dot;
+      }
+      return { row: n.row, distance: Math.sqrt(Math.max(0, d2)) };
+    });
+    pool.sort(byDistance);
+    return groupCap ? capByGroup(pool, k, groupCap) : pool.slice(0, k);
+  }
+
+  /** the search; `withDense` false ranks on the sparse groups alone (dense |q|^2, |x|^2 still in Q and base) */
+  private search(
+    query: FeatureVector,
+    k: number,
+    live: (row: number) => boolean,
+    groupCap: GroupCap | undefined,
+    profile: number,
+    withDense: boolean,
+  ): Neighbour[] {
     if (this.rowCount === 0 || k <= 0) return [];
-    if (this.acc.length < this.base.length) {
-      this.acc = new Float64Array(Math.max(this.base.length, this.acc.length * 2));
+    if (this.acc.length < this.rowCount || this.acc.length < this.base[0].length) {
+      this.acc = new Float64Array(Math.max(this.base[0].length, this.acc.length * 2));
       this.mark = new Uint8Array(this.acc.length);
     }
+    if (this.profiles[profile] === undefined) profile = 0;
+    const weights = this.profiles[profile];
+    const baseOf = this.base[profile];
     const acc = this.acc;
     const mark = this.mark;
     const touched: number[] = [];
     const maxDf = this.pruneDfRatio >= 1 ? Number.POSITIVE_INFINITY : Math.max(50, this.pruneDfRatio * this.rowCount);
     let Q = 0;
+    /** dense groups of the query: weight, values; and the slack of the bound for rows sharing no bucket */
+    const denseQ: { c: number; q: Float64Array | Float32Array; rows: (Float64Array | Float32Array | undefined)[] }[] =
+      [];
+    let slack = 0;
     query.forEach((blk, g) => {
-      const c = this.featureWeights[g];
+      const c = weights[g];
       if (c === 0) return;
-      Q += c * squaredNorm(blk);
+      const qq = squaredNorm(blk);
+      Q += c * qq;
+      if (this.dense[g]) {
+        if (withDense && blk.val.length > 0) {
+          denseQ.push({ c, q: blk.val, rows: this.denseVals[g] });
+          slack += 2 * c * Math.sqrt(qq) * this.denseMaxNorm[g];
+        }
+        return;
+      }
       const pg = this.postings[g];
       for (let i = 0; i < blk.idx.length; i++) {
         const p = pg.get(blk.idx[i]);
@@ -292,6 +408,17 @@ export class SparseIndex implements NeighbourIndex {
         }
       }
     });
+    const distance2 = (r: number): number => {
+      let d2 = Q + baseOf[r] - 2 * acc[r];
+      for (const { c, q, rows } of denseQ) {
+        const x = rows[r];
+        if (!x || x.length !== q.length) continue;
+        let dot = 0;
+        for (let i = 0; i < q.length; i++) dot += q[i] * x[i];
+        d2 -= 2 * c * dot;
+      }
+      return d2;
+    };
     const best: Neighbour[] = [];
     const consider = (row: number, d2: number) => {
       if (best.length === k && d2 >= best[k - 1].distance) return;
@@ -309,25 +436,42 @@ export class SparseIndex implements NeighbourIndex {
     const kept = groupCap ? new Map<number, Neighbour[]>() : null;
     for (const r of touched) {
       if (!live(r)) continue;
-      const d2 = Q + this.base[r] - 2 * acc[r];
+      const d2 = distance2(r);
       if (kept && groupCap) keepInGroup(kept, groupCap, r, d2, true);
       else consider(r, d2);
     }
-    if (kept) for (const list of kept.values()) for (const n of list) consider(n.row, n.distance);
-    // rows sharing no bucket: distance depends on base only, ascending. With a cap, a group already holding `cap`
-    // rows that share buckets is not searched further (exact unless signed-hash collisions made a shared bucket
-    // push one of those rows farther than a row sharing none)
-    if (!this.byBaseSorted) {
-      this.byBase.sort((a, b) => this.base[a] - this.base[b] || a - b);
-      this.byBaseSorted = true;
+    // the k-th distance so far: an upper bound of the final one, which only falls as rows are added
+    let bound = Number.POSITIVE_INFINITY;
+    const kthKept = (): number => {
+      if (!kept) return best.length === k ? best[k - 1].distance : Number.POSITIVE_INFINITY;
+      const all: number[] = [];
+      for (const list of kept.values()) for (const n of list) all.push(n.distance);
+      if (all.length < k) return Number.POSITIVE_INFINITY;
+      all.sort((a, b) => a - b);
+      return all[k - 1];
+    };
+    bound = kthKept();
+    // rows sharing no bucket, ascending base: D^2 >= Q + base - slack
+    if (!this.byBaseSorted[profile]) {
+      this.byBase[profile].sort((a, b) => baseOf[a] - baseOf[b] || a - b);
+      this.byBaseSorted[profile] = true;
     }
-    for (const r of this.byBase) {
-      const d2 = Q + this.base[r];
-      if (best.length === k && d2 >= best[k - 1].distance) break;
+    let keptCount = 0;
+    if (kept) for (const list of kept.values()) keptCount += list.length;
+    for (const r of this.byBase[profile]) {
+      const lower = Q + baseOf[r] - slack;
+      // refresh the bound when it may have fallen past this row, or once k candidates exist
+      if (lower >= bound || (bound === Number.POSITIVE_INFINITY && (kept ? keptCount >= k : best.length === k))) {
+        bound = kthKept();
+        if (lower >= bound) break;
+      }
       if (mark[r] !== 0 || !live(r)) continue;
-      if (kept && groupCap && !keepInGroup(kept, groupCap, r, d2, false)) continue;
-      consider(r, d2);
+      const d2 = distance2(r);
+      if (kept && groupCap) {
+        if (keepInGroup(kept, groupCap, r, d2, true) === 'added') keptCount++;
+      } else consider(r, d2);
     }
+    if (kept) for (const list of kept.values()) for (const n of list) consider(n.row, n.distance);
     for (const r of touched) {
       acc[r] = 0;
       mark[r] = 0;
@@ -342,6 +486,16 @@ export class SparseIndex implements NeighbourIndex {
       lists += pg.size;
       for (const p of pg.values()) entries += p.rows.length;
     }
-    return entries * 16 + lists * 80 + this.base.length * 16 + this.acc.byteLength + this.mark.byteLength;
+    // dense blocks are the rows' own vectors (counted with them), here one reference per row and dense group
+    let denseRefs = 0;
+    for (const rows of this.denseVals) denseRefs += rows.length;
+    return (
+      entries * 16 +
+      lists * 80 +
+      this.profiles.length * this.base[0].length * 16 +
+      denseRefs * 8 +
+      this.acc.byteLength +
+      this.mark.byteLength
+    );
   }
 }

@@ -1,6 +1,15 @@
-import { type AssociationConfig, defaultAssociationConfig, effectiveWeights, FEATURE_GROUPS } from './config.js';
+import {
+  type AssociationConfig,
+  defaultAssociationConfig,
+  effectiveUnseenWeights,
+  effectiveWeights,
+  FEATURE_GROUPS,
+  type FeatureGroup,
+} from './config.js';
+import { loadEmbeddings } from './embedding-source.js';
 import { type ApiDescription, type FeatureVector, Featurizer, tokenize } from './features.js';
 import { hostTokens } from './tokens.js';
+import type { WordEmbeddings } from './word-embeddings.js';
 import { blockDistance, classProbabilities, voteWeights } from './knn-math.js';
 import { type GroupCap, KdTreeIndex, type Neighbour, type NeighbourIndex, SparseIndex } from './neighbour-index.js';
 
@@ -64,13 +73,26 @@ export class SmartKnn {
   private providerIds = new Map<string, number>();
   private providerLiveRows: number[] = [];
   private readonly providerGroup = (row: number): number => this.rows[row].providerId;
+  /** per-feature weights of each group (known-provider queries) */
   readonly featureWeights: Float64Array;
+  /** the same for queries of an unseen provider (unseen_provider_weights; the same array when equal) */
+  readonly unseenFeatureWeights: Float64Array;
+  /** word vectors of the embedding group (shared by every model of the process), null when off or absent */
+  readonly embeddings: WordEmbeddings | null;
 
   constructor(config: Partial<AssociationConfig> = {}) {
     this.config = { ...defaultAssociationConfig, ...config };
-    const w = effectiveWeights(this.config);
-    this.featureWeights = Float64Array.from(FEATURE_GROUPS, (g) => w[g] / this.config.dims_per_group);
-    this.featurizer = new Featurizer(this.config.dims_per_group);
+    const wanted = effectiveWeights(this.config).embedding + effectiveUnseenWeights(this.config).embedding > 0;
+    this.embeddings = wanted ? loadEmbeddings(this.config.word_embeddings) : null;
+    const has = this.embeddings !== null;
+    // every block has unit norm (or is empty), so W_g / dims_per_group gives each group the share W_g of D^2 whatever
+    // its length (the embedding block has 100 coordinates, the hashed blocks dims_per_group)
+    const perFeature = (w: Record<FeatureGroup, number>) =>
+      Float64Array.from(FEATURE_GROUPS, (g) => w[g] / this.config.dims_per_group);
+    this.featureWeights = perFeature(effectiveWeights(this.config, has));
+    const unseen = perFeature(effectiveUnseenWeights(this.config, has));
+    this.unseenFeatureWeights = unseen.every((x, i) => x === this.featureWeights[i]) ? this.featureWeights : unseen;
+    this.featurizer = new Featurizer(this.config.dims_per_group, this.embeddings);
   }
 
   get size(): number {
@@ -83,7 +105,7 @@ export class SmartKnn {
 
   /** replace the training set; document frequencies are computed over it */
   fit(items: readonly TrainingItem[]): void {
-    this.featurizer = new Featurizer(this.config.dims_per_group);
+    this.featurizer = new Featurizer(this.config.dims_per_group, this.embeddings);
     this.rows = [];
     this.vectors = [];
     this.byId.clear();
@@ -94,7 +116,7 @@ export class SmartKnn {
     this.providerLiveRows = [];
     this.index = null;
     const docs = items.map((it) => tokenize(it.api));
-    for (const d of docs) this.featurizer.addDocument(d);
+    this.featurizer.addDocuments(docs);
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
       this.addRow(it.id, this.featurizer.vectorize(docs[i]), it.labels, providerOf(it.api, it.id));
@@ -102,8 +124,9 @@ export class SmartKnn {
   }
 
   /**
-   * add a confirmed API (or correct the labels of a known one). Its tokens count in the document frequencies from
-   * now on; vectors already indexed keep the IDF they were built with (refit with fit() to recompute).
+   * add a confirmed API (or correct the labels of a known one). Its tokens count in the document frequencies (and its
+   * mean word vector in the embedding centre) from now on; vectors already indexed keep the IDF and centre they were
+   * built with (refit with fit() to recompute).
    */
   confirm(id: string, api: ApiDescription, labels: Labels): void {
     const old = this.byId.get(id);
@@ -144,7 +167,7 @@ export class SmartKnn {
     opts: { excludeId?: string; provider?: string } = {},
   ): Record<string, LabelPrediction> {
     const { excludeId } = opts;
-    const groupCap = this.groupCap(opts.provider);
+    const { groupCap, profile } = this.queryPolicy(opts.provider);
     const out: Record<string, LabelPrediction> = {};
     for (const dim of dims ?? [...this.classes.keys()]) {
       const classes = this.classes.get(dim);
@@ -153,47 +176,71 @@ export class SmartKnn {
         continue;
       }
       const accept = (r: number) => this.rows[r].labels[dim] !== undefined && this.rows[r].id !== excludeId;
-      out[dim] = this.vote(this.neighbours(vec, this.config.k, accept, groupCap), dim, classes);
+      out[dim] = this.vote(this.neighbours(vec, this.config.k, accept, groupCap, profile), dim, classes);
     }
     return out;
   }
 
-  /** the k nearest live training rows accepted by `accept`, nearest first */
+  /**
+   * the k nearest live training rows accepted by `accept`, nearest first; with `provider` (providerOf of the query),
+   * the neighbour caps and weight profile a prediction for that provider would use
+   */
   nearest(
     vec: FeatureVector,
     k: number,
     accept: (row: number) => boolean = () => true,
+    provider?: string,
   ): { id: string; distance: number }[] {
-    return this.neighbours(vec, k, accept).map((n) => ({ id: this.rows[n.row].id, distance: n.distance }));
+    const { groupCap, profile } = provider === undefined ? { profile: 0 } : this.queryPolicy(provider);
+    return this.neighbours(vec, k, accept, groupCap, profile).map((n) => ({
+      id: this.rows[n.row].id,
+      distance: n.distance,
+    }));
   }
 
-  /** exhaustive search (no index), for benchmarks and recall checks */
-  nearestBruteForce(vec: FeatureVector, k: number): { id: string; distance: number }[] {
+  /** exhaustive search (no index), for benchmarks and recall checks; `provider` as for nearest() */
+  nearestBruteForce(vec: FeatureVector, k: number, provider?: string): { id: string; distance: number }[] {
+    const { groupCap, profile } = provider === undefined ? { profile: 0 } : this.queryPolicy(provider);
+    const w = profile === 0 ? this.featureWeights : this.unseenFeatureWeights;
     const all: Neighbour[] = [];
     this.rows.forEach((r, i) => {
-      if (r.live) all.push({ row: i, distance: blockDistance(vec, this.vectors[i], this.featureWeights) });
+      if (r.live) all.push({ row: i, distance: blockDistance(vec, this.vectors[i], w) });
     });
     all.sort((a, b) => a.distance - b.distance || a.row - b.row);
-    return all.slice(0, k).map((n) => ({ id: this.rows[n.row].id, distance: n.distance }));
+    const per = new Map<number, number>();
+    const out: Neighbour[] = [];
+    for (const n of all) {
+      if (out.length === k) break;
+      if (groupCap) {
+        const g = groupCap.of(n.row);
+        if ((per.get(g) ?? 0) >= groupCap.cap) continue;
+        per.set(g, (per.get(g) ?? 0) + 1);
+      }
+      out.push(n);
+    }
+    return out.map((n) => ({ id: this.rows[n.row].id, distance: n.distance }));
   }
 
-  /** the exact distance from a vector to a training API (recall checks) */
-  distanceTo(vec: FeatureVector, id: string): number {
+  /** the exact distance from a vector to a training API (recall checks); `provider` as for nearest() */
+  distanceTo(vec: FeatureVector, id: string, provider?: string): number {
     const row = this.byId.get(id);
-    return row === undefined ? Number.POSITIVE_INFINITY : blockDistance(vec, this.vectors[row], this.featureWeights);
+    const profile = provider === undefined ? 0 : this.queryPolicy(provider).profile;
+    const w = profile === 0 ? this.featureWeights : this.unseenFeatureWeights;
+    return row === undefined ? Number.POSITIVE_INFINITY : blockDistance(vec, this.vectors[row], w);
   }
 
   /**
-   * the neighbours allowed per provider: max_per_provider, and unseen_provider_cap when the query's provider has no
-   * live training API; undefined = no cap
+   * the neighbours allowed per provider (max_per_provider, and unseen_provider_cap when the query's provider has no
+   * live training API; undefined = no cap) and the weight profile (1 = unseen_provider_weights for such a query)
    */
-  private groupCap(provider: string | undefined): GroupCap | undefined {
+  private queryPolicy(provider: string | undefined): { groupCap?: GroupCap; profile: number } {
     const caps: number[] = [];
     if (this.config.max_per_provider > 0) caps.push(this.config.max_per_provider);
     const id = provider === undefined ? undefined : this.providerIds.get(provider);
     const seen = id !== undefined && this.providerLiveRows[id] > 0;
     if (!seen && this.config.unseen_provider_cap > 0) caps.push(this.config.unseen_provider_cap);
-    return caps.length === 0 ? undefined : { of: this.providerGroup, cap: Math.min(...caps) };
+    const profile = !seen && this.unseenFeatureWeights !== this.featureWeights ? 1 : 0;
+    return { groupCap: caps.length === 0 ? undefined : { of: this.providerGroup, cap: Math.min(...caps) }, profile };
   }
 
   private neighbours(
@@ -201,9 +248,10 @@ export class SmartKnn {
     k: number,
     accept: (row: number) => boolean,
     groupCap?: GroupCap,
+    profile = 0,
   ): Neighbour[] {
     const index = this.ensureIndex();
-    return index.nearest(vec, k, (r) => this.rows[r].live && accept(r), groupCap);
+    return index.nearest(vec, k, (r) => this.rows[r].live && accept(r), groupCap, profile);
   }
 
   private vote(nb: Neighbour[], dim: string, classes: Set<string>): LabelPrediction {
@@ -303,10 +351,16 @@ export class SmartKnn {
 
   private ensureIndex(): NeighbourIndex {
     if (this.index) return this.index;
+    const profiles =
+      this.unseenFeatureWeights === this.featureWeights
+        ? [this.featureWeights]
+        : [this.featureWeights, this.unseenFeatureWeights];
     const index: NeighbourIndex =
       this.wantedIndexKind() === 'kdtree'
-        ? new KdTreeIndex(this.config.dims_per_group, this.featureWeights)
-        : new SparseIndex(this.featureWeights, this.config.index === 'sparse' ? 1 : this.config.prune_df_ratio);
+        ? new KdTreeIndex(this.config.dims_per_group, profiles)
+        : new SparseIndex(profiles, this.config.index === 'sparse' ? 1 : this.config.prune_df_ratio, [
+            FEATURE_GROUPS.indexOf('embedding'),
+          ]);
     this.rows.forEach((r, i) => {
       if (r.live) index.add(i, this.vectors[i]);
     });
