@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../core/logger.js';
 import { convertWinkEmbeddings } from './build-embedding-cache.js';
-import { FEATURE_GROUPS } from './config.js';
+import { effectiveUnseenWeights, effectiveWeights, FEATURE_GROUPS } from './config.js';
 import { clearLoadedEmbeddings, loadEmbeddings } from './embedding-source.js';
 import { Featurizer, tokenize } from './features.js';
 import { blockDistance } from './knn-math.js';
@@ -243,5 +243,19 @@ describe('embedding feature group', () => {
       const known = m.predict({ name: 'Climate', description: 'climate', hosts: ['api.bill.io'] }, ['category']);
       expect(known.category.neighbours[0]).toBe('p1');
     }
+  });
+});
+
+describe('weights for APIs of unseen providers', () => {
+  it('use their own profile only with word vectors; without them the one profile cross-validation chose', () => {
+    const withVectors = effectiveUnseenWeights({}, true);
+    expect(withVectors.embedding).toBeGreaterThan(0);
+    expect(withVectors).not.toEqual(effectiveWeights({}, true));
+    expect(effectiveUnseenWeights({}, false)).toEqual(effectiveWeights({}, false));
+    expect(effectiveWeights({}, false)).toEqual(effectiveWeights({}, true));
+    // an explicit profile is kept, minus the group that has no vectors
+    const own = effectiveUnseenWeights({ unseen_provider_weights: { host: 0.5, embedding: 0.5 } }, false);
+    expect(own.host).toBe(1);
+    expect(own.embedding).toBe(0);
   });
 });
