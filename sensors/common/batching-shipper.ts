@@ -310,8 +310,10 @@ export interface BatchEncoding<T> {
 /** records as one JSON array */
 export const jsonArrayEncoding: BatchEncoding<ApiCallRecord> = { contentType: 'application/json', encode: encodeBatch };
 
-/** POST batches (a JSON array of records, or another encoding) to `<base>/v1/records` with the sensor token, mapping
- * the collector's answers */
+/**
+ * POST batches (a JSON array of records, or another encoding) to `<base>/v1/records` with the sensor token, mapping
+ * the collector's answers
+ */
 export function httpTransport<T = ApiCallRecord>(
   collectorUrl: string,
   token: string,
