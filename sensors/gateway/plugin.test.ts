@@ -8,6 +8,7 @@ import { splitBody } from '../../pipeline/collector/collector-server.js';
 import type { Decision } from '../../pipeline/core/decision.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
 import type { RecordSink } from '../common/batching-shipper.js';
+import { metricSum } from '../../test/harness/metrics.js';
 import { REDACTED } from '../common/redact.js';
 import { tokenHash } from '../common/token-hash.js';
 import { DecisionView } from './decision-view.js';
@@ -210,15 +211,16 @@ describe('meshward fastify sensor: recording', () => {
   });
 
   it('answers requests normally while the collector is down, dropping and counting records', async () => {
-    const a = Fastify();
-    apps.push(a);
     const probe = createServer();
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const deadPort = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
-    const sink = await import('../common/batching-shipper.js').then((m) =>
-      m.createHttpShipper(
-        {
+    // the plugin's own shipper (rows on the wire), against a port nobody listens on
+    const a = Fastify();
+    await a.register(meshwardSensor, {
+      config: {
+        sensor_id: 'gw-down',
+        shipper: {
           collector_url: `http://127.0.0.1:${deadPort}`,
           token: 't',
           max_buffer: 5,
@@ -229,16 +231,13 @@ describe('meshward fastify sensor: recording', () => {
           backoff_ms: 10,
           max_backoff_ms: 50,
         },
-        { sensorId: 'gw-down' },
-      ),
-    );
-    await a.register(meshwardSensor, { config: {}, sink });
+      },
+    });
     a.get('/x', async () => ({ ok: true }));
     for (let i = 0; i < 20; i++) expect((await a.inject({ method: 'GET', url: '/x' })).statusCode).toBe(200);
-    await sink.shutdown();
-    const st = sink.stats();
-    expect(st.accepted).toBe(0);
-    expect(st.dropped).toBe(20);
+    await a.close();
+    expect(await metricSum('meshward_sensor_dropped_total', { sensor: 'gw-down' })).toBe(20);
+    expect(await metricSum('meshward_sensor_accepted_total', { sensor: 'gw-down' })).toBe(0);
   });
 
   it('refuses an invalid config at registration with a clear error', async () => {
