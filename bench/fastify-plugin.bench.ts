@@ -29,7 +29,7 @@ import { meshwardSensor } from '../sensors/gateway/plugin.js';
  * under test does not share its core with the load generator; each segment prints how busy the app's core was, to
  * show the app (not the load generator) is the bottleneck. BENCH_PIN=0 leaves scheduling to the OS.
  *
- * Run: `npm run bench:fastify-plugin`. Env: BENCH_SECONDS (per segment, 3), BENCH_ROUNDS (6), BENCH_CONNECTIONS
+ * Run: `npm run bench:fastify-plugin`. Env: BENCH_SECONDS (per segment, 3), BENCH_ROUNDS (10), BENCH_CONNECTIONS
  * (32), BENCH_PIPELINING (1), BENCH_ROUTES (hello,gateway), BENCH_ENFORCE (1: the sensor also enforces decisions,
  * with an empty decision view), BENCH_PROFILE_DIR (a folder: the sensor app writes a CPU profile there), BENCH_PIN.
  */
@@ -52,7 +52,7 @@ type Mode = 'plain' | 'sensor';
 type RouteName = 'hello' | 'gateway';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PIPELINING = Number(process.env.BENCH_PIPELINING ?? 1);
 const ROUTES = (process.env.BENCH_ROUTES ?? 'hello,gateway').split(',') as RouteName[];
