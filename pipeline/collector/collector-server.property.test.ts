@@ -88,9 +88,23 @@ describe('collector HTTP ingest under hostile bodies (property)', () => {
     .record({
       fields: fc.oneof(
         fc.constant(['source.ip', ...recordFields]),
-        fc.array(fc.oneof(fc.constantFrom('__proto__.polluted', 'constructor.prototype', 'a.b.c', 'x'), fc.string()), {
-          maxLength: 5,
-        }),
+        fc.array(
+          fc.oneof(
+            fc.constantFrom(
+              '__proto__.polluted',
+              'constructor.prototype',
+              'a.b.c',
+              'x',
+              'toJSON',
+              'hasOwnProperty',
+              'source.toJSON',
+            ),
+            fc.string(),
+          ),
+          {
+            maxLength: 5,
+          },
+        ),
         fc.jsonValue({ maxDepth: 2 }),
       ),
       common: fc.oneof(
