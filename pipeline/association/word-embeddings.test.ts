@@ -254,7 +254,10 @@ describe('weights for APIs of unseen providers', () => {
     expect(effectiveUnseenWeights({}, false)).toEqual(effectiveWeights({}, false));
     expect(effectiveWeights({}, false)).toEqual(effectiveWeights({}, true));
     // an explicit profile is kept, minus the group that has no vectors
-    const own = effectiveUnseenWeights({ unseen_provider_weights: { host: 0.5, embedding: 0.5 } }, false);
+    const own = effectiveUnseenWeights(
+      { unseen_provider_weights: { name: 0, host: 0.5, path: 0, params: 0, tags: 0, text: 0, embedding: 0.5 } },
+      false,
+    );
     expect(own.host).toBe(1);
     expect(own.embedding).toBe(0);
   });

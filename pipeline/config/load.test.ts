@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from './load.js';
+import { loadConfig, resolveConfig } from './load.js';
 
 describe('config', () => {
   it('fills defaults for an empty document', () => {
@@ -34,5 +37,18 @@ describe('config', () => {
     const doc = JSON.parse('{"__proto__": {"polluted": true}, "bus": {"constructor": {"x": 1}}}');
     expect(() => resolveConfig(doc)).toThrow(/CONFIG|Unexpected|constructor|__proto__/i);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('refuses a file with a YAML tag it cannot resolve (fails fast, not a string it did not mean)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-config-'));
+    try {
+      const file = join(dir, 'meshward.yaml');
+      writeFileSync(file, 'collector:\n  listen: !Ref collector_address\n');
+      expect(() => loadConfig(file)).toThrow(/is not valid YAML: .*Unresolved tag: !Ref/s);
+      writeFileSync(file, 'collector:\n  listen: 127.0.0.1:7071\n');
+      expect(loadConfig(file).collector.listen).toBe('127.0.0.1:7071');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

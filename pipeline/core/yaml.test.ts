@@ -27,4 +27,22 @@ describe('bounded YAML parsing', () => {
     expect(parseYamlBounded(doc, { maxAliasCount: 10 })).toEqual(parse(doc));
     expect(yamlDepth('a: 1')).toBeLessThan(5);
   });
+
+  it('refuses a document with warnings (unresolved tags) unless told to keep yaml reading of it, never printing them', async () => {
+    const printed: unknown[] = [];
+    const onWarning = (w: unknown) => printed.push(w);
+    process.on('warning', onWarning);
+    try {
+      expect(() => parseYamlBounded('a: !Ref other\n')).toThrow(/Unresolved tag: !Ref/);
+      expect(() => parseYamlBounded('f: !!js/function "() => 1"\n')).toThrow(/Unresolved tag/);
+      expect(parseYamlBounded('a: !Ref other\n', { warnings: 'ignore' })).toEqual({ a: 'other' });
+      expect(() => parseYamlBounded('a: 1\n---\nb: 2\n')).toThrow(/multiple documents/);
+      expect(parseYamlBounded('')).toBeNull();
+      // process warnings are emitted on a later tick
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(printed).toEqual([]);
+  });
 });

@@ -1,19 +1,41 @@
-import { type DocumentOptions, Parser, type ParseOptions, parse, type SchemaOptions, type ToJSOptions } from 'yaml';
+import {
+  type DocumentOptions,
+  Parser,
+  type ParseOptions,
+  parseDocument,
+  type SchemaOptions,
+  type ToJSOptions,
+} from 'yaml';
 
 /** nesting deeper than this is refused before the document is composed; real configs and OpenAPI files stay far below */
 export const MAX_YAML_DEPTH = 200;
 
-type Options = ParseOptions & DocumentOptions & SchemaOptions & ToJSOptions;
+type Options = ParseOptions &
+  DocumentOptions &
+  SchemaOptions &
+  ToJSOptions & {
+    /**
+     * what a warning (an unresolved tag such as `!Ref` or `!!js/function`, whose value yaml would keep as a string)
+     * does: `error` (default) refuses the document, as a meshward config or policy must not mean something else
+     * than it says; `ignore` keeps yaml's reading (third-party documents such as OpenAPI files). Never printed.
+     */
+    warnings?: 'error' | 'ignore';
+  };
 
 /**
  * yaml's `parse()` with a nesting limit. The library composes nodes recursively, so a document nested a few thousand
  * levels deep (`[[[[…`, `{a: {a: …`, `- - - …`) overflows the stack; when the overflow lands in V8's regexp compiler
  * the process dies with a fatal out-of-memory error that no `catch` sees. The CST parser is iterative, so the depth is
- * measured on it first. Throws a plain Error; callers wrap it in their catalogue code as for any parse error.
+ * measured on it first. Warnings refuse the document unless `warnings: 'ignore'`, instead of going to stderr as
+ * process warnings. Throws a plain Error; callers wrap it in their catalogue code as for any parse error.
  */
-export function parseYamlBounded(text: string, options?: Options, maxDepth = MAX_YAML_DEPTH): unknown {
+export function parseYamlBounded(text: string, options: Options = {}, maxDepth = MAX_YAML_DEPTH): unknown {
   if (yamlDepth(text, maxDepth) > maxDepth) throw new Error(`nested deeper than ${maxDepth} levels`);
-  return parse(text, options);
+  const { warnings = 'error', ...yamlOptions } = options;
+  const doc = parseDocument(text, yamlOptions);
+  if (doc.errors.length > 0) throw doc.errors[0];
+  if (warnings === 'error' && doc.warnings.length > 0) throw doc.warnings[0];
+  return doc.toJS(yamlOptions);
 }
 
 interface CstNode {

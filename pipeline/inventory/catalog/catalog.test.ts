@@ -111,6 +111,16 @@ describe('catalogue import', () => {
   });
 });
 
+describe('catalogue import of third-party YAML', () => {
+  it('keeps a document with a custom tag (the tagged value as text), as yaml reads it', () => {
+    const text =
+      'openapi: 3.0.0\ninfo:\n  title: !Sub "Orders (stage)"\n  version: "1"\npaths:\n  /orders:\n    get: {}\n';
+    const [e] = parseCatalogText(text, 'cfn.yaml');
+    expect(e.name).toBe('Orders (stage)');
+    expect(e.endpoints?.map((x) => x.path)).toEqual(['/orders']);
+  });
+});
+
 describe('Catalog.match', () => {
   it('matches method + template regardless of placeholder names, preferring the traffic service', async () => {
     const cat = new Catalog([

@@ -12,7 +12,9 @@ export const MAX_CATALOG_BYTES = 64 * 1024 * 1024;
 /** parse a JSON or YAML text; any parser failure (syntax, nesting depth, alias bombs) → MW_ERR_CATALOG_INVALID */
 export function parseDocument(text: string, source: string, yaml: boolean): unknown {
   try {
-    return yaml ? parseYamlBounded(text, { maxAliasCount: 100, uniqueKeys: false }) : JSON.parse(text);
+    return yaml
+      ? parseYamlBounded(text, { maxAliasCount: 100, uniqueKeys: false, warnings: 'ignore' })
+      : JSON.parse(text);
   } catch (err) {
     const msg = (err as Error).message?.split('\n')[0] ?? String(err);
     throw mwError('CATALOG_INVALID', `${source}: not valid ${yaml ? 'YAML' : 'JSON'} (${msg})`, { where: source }, err);
