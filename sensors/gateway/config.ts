@@ -65,6 +65,12 @@ export const GatewaySensorConfigSchema = Type.Object(
     ignore_routes: Type.Array(Type.String(), { default: [] }),
     /** region label carried in records (empty: none) */
     region: Type.String({ maxLength: 64, default: '' }),
+    /**
+     * also record requests the client gave up on before the response (status 499, tag `aborted: client`, duration
+     * until the abort): scanners and slow clients that never wait show up too. Off by default: it costs an onRequest
+     * hook and a `close` listener on every request
+     */
+    record_aborted: Type.Boolean({ default: false }),
     shipper: ShipperConfigSchema,
     enforce: EnforceConfigSchema,
   },
@@ -83,6 +89,7 @@ export const defaultGatewaySensorConfig: GatewaySensorConfig = {
   detect_secrets: true,
   ignore_routes: [],
   region: '',
+  record_aborted: false,
   shipper: { ...defaultShipperConfig },
   enforce: {
     enabled: false,

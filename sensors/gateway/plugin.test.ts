@@ -1,4 +1,4 @@
-import { type Server, createServer } from 'node:http';
+import { type Server, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -15,6 +15,7 @@ import { DecisionView } from './decision-view.js';
 import { meshwardSensor } from './plugin.js';
 
 const recordCheck = TypeCompiler.Compile(ApiCallRecordSchema);
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const KEY = 'test-hash-key';
 
 /** a stand-in collector over real HTTP: keeps the records that arrive at POST /v1/records */
@@ -238,6 +239,47 @@ describe('meshward fastify sensor: recording', () => {
     await a.close();
     expect(await metricSum('meshward_sensor_dropped_total', { sensor: 'gw-down' })).toBe(20);
     expect(await metricSum('meshward_sensor_accepted_total', { sensor: 'gw-down' })).toBe(0);
+  });
+
+  it('records a request the client aborted when record_aborted is on: status 499, tagged, timed until the abort', async () => {
+    for (const recordAborted of [true, false]) {
+      const sensorId = `gw-abort-${recordAborted}`;
+      const a = await app({ sensor_id: sensorId, record_aborted: recordAborted });
+      // answers only once the client has gone (or after 3 s), so the abort always comes first
+      a.get('/slow', async (req) => {
+        await new Promise((r) => {
+          req.raw.once('close', r);
+          setTimeout(r, 3000).unref();
+        });
+        return { ok: true };
+      });
+      await a.listen({ port: 0, host: '127.0.0.1' });
+      const port = (a.server.address() as AddressInfo).port;
+      await new Promise<void>((resolve) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path: '/slow', headers: { traceparent: TRACEPARENT } });
+        req.on('error', () => resolve());
+        req.end();
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 60);
+      });
+      // the handler then answers into a closed socket; the shipper flushes every 10 ms
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await a.inject({ method: 'GET', url: '/orders/1' })).statusCode).toBe(200);
+      await until(() => received.some((r) => r.sensor.id === sensorId && r.route === '/orders/:id'));
+      const slow = received.filter((r) => r.sensor.id === sensorId && r.route === '/slow');
+      if (!recordAborted) {
+        expect(slow).toEqual([]);
+        continue;
+      }
+      expect(slow).toHaveLength(1);
+      expect(slow[0]).toMatchObject({ status: 499, respBytes: 0, tags: { aborted: 'client' }, method: 'GET' });
+      expect(slow[0].trace?.traceId).toBe(TRACEPARENT.split('-')[1]);
+      expect(slow[0].durationMs).toBeGreaterThanOrEqual(40);
+      expect(slow[0].durationMs).toBeLessThan(3000);
+      expect(recordCheck.Check(slow[0])).toBe(true);
+    }
   });
 
   it('refuses an invalid config at registration with a clear error', async () => {

@@ -42,6 +42,8 @@ interface SensorRequestState {
   resolved: boolean;
   cred: CallerCredential | undefined;
   tags: Record<string, string> | undefined;
+  /** performance.now() in onRequest (record_aborted only) */
+  startedAt: number;
 }
 
 /**
@@ -102,12 +104,16 @@ function meshwardSensorPlugin(
 
   fastify.decorateRequest('meshwardSensor', null);
 
-  const caller = (request: FastifyRequest): SensorRequestState => {
+  const stateOf = (request: FastifyRequest): SensorRequestState => {
     let st = request.meshwardSensor;
     if (!st) {
-      st = { resolved: false, cred: undefined, tags: undefined };
+      st = { resolved: false, cred: undefined, tags: undefined, startedAt: 0 };
       request.meshwardSensor = st;
     }
+    return st;
+  };
+  const caller = (request: FastifyRequest): SensorRequestState => {
+    const st = stateOf(request);
     if (!st.resolved) {
       st.resolved = true;
       st.cred = readCredential(request.headers.authorization);
@@ -159,6 +165,26 @@ function meshwardSensorPlugin(
     }
     next();
   });
+
+  if (config.record_aborted) {
+    fastify.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) => {
+      stateOf(request).startedAt = performance.now();
+      next();
+    });
+    fastify.addHook('onRequestAbort', (request: FastifyRequest, next: HookHandlerDoneFunction) => {
+      try {
+        const route = routeOf(request);
+        if (!(route && ignored.has(route))) {
+          const started = request.meshwardSensor?.startedAt ?? 0;
+          capture.addAborted(request, route, started > 0 ? performance.now() - started : 0);
+          if (injectedSink) capture.drain();
+        }
+      } catch (err) {
+        recordError(err);
+      }
+      next();
+    });
+  }
 
   let feed: { close?(): unknown; stop?(): unknown } | undefined;
   if (config.enforce.enabled) {

@@ -29,6 +29,7 @@ export interface TlsPeer {
  */
 export interface CapturedRequest {
   request: FastifyRequest | undefined;
+  /** undefined for a request the client aborted before the response (record_aborted) */
   reply: FastifyReply | undefined;
   route: string | undefined;
   ip: string | undefined;
@@ -120,10 +121,10 @@ export function buildRow(
   tags: Record<string, string> | undefined,
 ): unknown[] {
   const request = c.request as FastifyRequest;
-  const reply = c.reply as FastifyReply;
+  const reply = c.reply;
   // microsecond precision: the shortest text of a raw double takes ~17 digits and a slow formatting path
   const durationMs = Math.round(c.durationMs * 1000) / 1000;
-  const status = reply.statusCode;
+  const status = reply ? reply.statusCode : ABORTED_STATUS;
   const url = request.url;
   const headers = request.headers;
   const host = request.host;
@@ -139,7 +140,7 @@ export function buildRow(
     url.length > MAX_PATH ? url.slice(0, MAX_PATH) : url,
     status,
     headerNumber(headers['content-length']),
-    headerNumber(reply.getHeader('content-length')),
+    reply ? headerNumber(reply.getHeader('content-length')) : 0,
     c.ip ?? null,
     peer ? peer.mtls : null,
     peer?.principal ?? null,
@@ -149,9 +150,13 @@ export function buildRow(
     cred ? cred.tokenHash : null,
     parseTraceparent(headers.traceparent) ?? null,
     ctx.queryParams.length > 0 ? selectedParams(request, ctx) : null,
-    tags ?? null,
+    reply ? (tags ?? null) : { ...tags, aborted: 'client' },
   ];
 }
+
+/** the status of a request the client aborted before the response: nginx's "client closed request" (a 4xx, not an
+ * error of the service) */
+export const ABORTED_STATUS = 499;
 
 /** the configured query parameters the request has, redacted; null when it has none of them */
 function selectedParams(request: FastifyRequest, ctx: RecordContext): Record<string, unknown> | null {

@@ -40,6 +40,20 @@ export class RequestCapture {
 
   /** called in onResponse: O(1), no allocation, never throws for a full buffer */
   add(request: FastifyRequest, reply: FastifyReply, route: string | undefined): void {
+    this.put(request, reply, route, reply.elapsedTime);
+  }
+
+  /** called in onRequestAbort: a request without a response, `durationMs` until the abort */
+  addAborted(request: FastifyRequest, route: string | undefined, durationMs: number): void {
+    this.put(request, undefined, route, durationMs);
+  }
+
+  private put(
+    request: FastifyRequest,
+    reply: FastifyReply | undefined,
+    route: string | undefined,
+    durationMs: number,
+  ): void {
     if (this.count === this.slots.length) {
       this.onDrop();
       return;
@@ -50,7 +64,7 @@ export class RequestCapture {
     s.route = route;
     s.ip = request.ip;
     s.peer = tlsPeerOf(request.raw.socket as TLSSocket);
-    s.durationMs = reply.elapsedTime;
+    s.durationMs = durationMs;
     s.endedAt = Date.now();
     if (!this.scheduled) {
       this.scheduled = true;
