@@ -40,6 +40,11 @@ export interface CapturedRequest {
 }
 
 const MAX_PATH = 8192;
+/**
+ * the status of a request the client aborted before the response: nginx's "client closed request" (a 4xx, not an
+ * error of the service)
+ */
+export const ABORTED_STATUS = 499;
 const MAX_PARAM = 4096;
 const peerCache = new WeakMap<TLSSocket, TlsPeer>();
 
@@ -143,20 +148,16 @@ export function buildRow(
     reply ? headerNumber(reply.getHeader('content-length')) : 0,
     c.ip ?? null,
     peer ? peer.mtls : null,
-    peer?.principal ?? null,
+    peer?.principal || null,
     route ? (route.length > 1024 ? route.slice(0, 1024) : route) : null,
     cred || sub ? (!cred ? 'none' : status === 401 ? 'failure' : 'success') : null,
-    sub ?? null,
+    sub || null,
     cred ? cred.tokenHash : null,
     parseTraceparent(headers.traceparent) ?? null,
     ctx.queryParams.length > 0 ? selectedParams(request, ctx) : null,
     reply ? (tags ?? null) : { ...tags, aborted: 'client' },
   ];
 }
-
-/** the status of a request the client aborted before the response: nginx's "client closed request" (a 4xx, not an
- * error of the service) */
-export const ABORTED_STATUS = 499;
 
 /** the configured query parameters the request has, redacted; null when it has none of them */
 function selectedParams(request: FastifyRequest, ctx: RecordContext): Record<string, unknown> | null {
