@@ -20,6 +20,7 @@ import { Shard } from '../pipeline/correlator/shard.js';
 import type { Detector } from '../pipeline/detectors/detector.js';
 import { compileDetectors } from '../pipeline/detectors/registry.js';
 import '../pipeline/detectors/all.js';
+import { hex, syntheticSource } from './subjects.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 400_000);
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 2_000);
@@ -78,8 +79,6 @@ function makeLines(n: number, endpoints: number, startTs: number, spanMs = SPAN_
   return out;
 }
 
-const hex = (n: number) => n.toString(16).padStart(32, '0');
-
 /**
  * record i of n in the memory phases: endpoint i % endpoints (20 per service, so the route learner keeps them
  * apart); subject i (user, token, address) or i % 5000; event time spread evenly over spanMs
@@ -101,14 +100,7 @@ function memRecord(i: number, n: number, endpoints: number, distinctSubjects: bo
     status: failed ? 401 : 200,
     reqBytes: 0,
     respBytes: 100,
-    source: mesh
-      ? {
-          ip: `10.0.${(s >> 8) & 255}.${s & 255}`,
-          service: `caller${s % 5000}`,
-          principal: `spiffe://cluster.local/ns/x/sa/caller${s % 5000}`,
-          mtls: i % 100 !== 0,
-        }
-      : { ip: `${(s >> 16) & 255}.${(s >> 8) & 255}.${s & 255}.9` },
+    source: syntheticSource(s, mesh, i),
     user: failed
       ? { sub: `user${s}`, tokenHash: `h1:${hex(s)}`, authOutcome: 'failure' }
       : { sub: `user${s}`, tokenHash: `h1:${hex(s)}` },

@@ -12,6 +12,7 @@ import { TRACKER_FACTORIES } from '../pipeline/detectors/shared/trackers.js';
 import type { Detector } from '../pipeline/detectors/detector.js';
 import { simulate } from '../pipeline/simulate/simulate.js';
 import { TRACKER_SETTINGS } from '../eval/scenarios/config.js';
+import { hex, syntheticSource } from './subjects.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const heap = () => {
@@ -55,7 +56,6 @@ console.log(
 // 2. memory with 1,000,000 distinct subjects over 100,000 endpoints
 const SUBJECTS = 1_000_000;
 const ENDPOINTS = 100_000;
-const hex = (n: number) => n.toString(16).padStart(32, '0');
 function synthetic(i: number): ApiCallRecord {
   const e = i % ENDPOINTS;
   const mesh = i % 4 === 0;
@@ -72,14 +72,7 @@ function synthetic(i: number): ApiCallRecord {
     status: i % 50 === 0 ? 401 : 200,
     reqBytes: 0,
     respBytes: 100,
-    source: mesh
-      ? {
-          ip: `10.0.${(i >> 8) & 255}.${i & 255}`,
-          service: `caller${i % 5000}`,
-          principal: `spiffe://cluster.local/ns/x/sa/caller${i % 5000}`,
-          mtls: i % 100 !== 0,
-        }
-      : { ip: `${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}.9` },
+    source: syntheticSource(i, mesh),
     user: { sub: `user${i}`, tokenHash: `h1:${hex(i)}`, authOutcome: i % 50 === 0 ? 'failure' : undefined },
     trace: { traceId: hex(i >> 1), spanId: hex(i).slice(16), parentSpanId: i % 2 ? hex(i - 1).slice(16) : undefined },
     params: { q: `v${i % 7}`, n: i % 100 },

@@ -54,14 +54,16 @@ function prepare(
   dims: number,
   embeddings: WordEmbeddings | null,
 ): Fold[] {
-  const docs = new Map(apis.map((a) => [a.id, tokenize(guruToDescription(a))]));
-  const provider = new Map(apis.map((a) => [a.id, providerOf(guruToDescription(a), a.id)]));
+  const descs = new Map(apis.map((a) => [a.id, guruToDescription(a)]));
+  const docs = new Map(apis.map((a) => [a.id, tokenize(descs.get(a.id)!)]));
+  const provider = new Map(apis.map((a) => [a.id, providerOf(descs.get(a.id)!, a.id)]));
   return folds(apis, mode, mode === 'within' ? 5 : 4, 7).map((heldIds) => {
     const train = apis.filter((a) => !heldIds.has(a.id));
     const held = apis.filter((a) => heldIds.has(a.id));
     const f = new Featurizer(dims, embeddings);
     f.addDocuments(train.map((a) => docs.get(a.id)!));
     const tv = train.map((a) => f.vectorize(docs.get(a.id)!));
+    const tn = tv.map((v) => v.map(squaredNorm));
     const postings = FEATURE_GROUPS.map((_, g) => {
       const m = new Map<number, number[]>();
       tv.forEach((v, r) => {
@@ -85,7 +87,7 @@ function prepare(
           for (let j = 0; j < p.length; j += 2) acc[p[j]] += v[g].val[i] * p[j + 1];
         }
         const qq = squaredNorm(v[g]);
-        for (let r = 0; r < n; r++) d2[(q * n + r) * G + g] = Math.max(0, qq + squaredNorm(tv[r][g]) - 2 * acc[r]);
+        for (let r = 0; r < n; r++) d2[(q * n + r) * G + g] = Math.max(0, qq + tn[r][g] - 2 * acc[r]);
       }
     });
     const trainProviders = new Set(train.map((a) => provider.get(a.id)!));

@@ -13,7 +13,7 @@ import { mwError } from '../core/errors.js';
 import { defaultEmbeddingCachePath, EMBEDDING_PACKAGE, embeddingPackageJson } from './embedding-source.js';
 import { type EmbeddingCacheHeader, writeEmbeddingCache } from './word-embeddings.js';
 
-export const DEFAULT_MAX_WORDS = 200_000;
+const DEFAULT_MAX_WORDS = 200_000;
 const WORD = /^[a-z]{2,40}$/;
 
 interface WinkEmbeddings {

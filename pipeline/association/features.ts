@@ -68,7 +68,7 @@ const EMPTY_BLOCK: SparseBlock = { idx: new Int32Array(0), val: new Float64Array
 const denseIdx = new Map<number, Int32Array>();
 
 /** scales v to unit length in place; false when v is 0 */
-function normalise(v: Float64Array): boolean {
+function normalise(v: Float64Array | Float32Array): boolean {
   let norm = 0;
   for (let i = 0; i < v.length; i++) norm += v[i] * v[i];
   if (norm === 0) return false;
@@ -175,11 +175,7 @@ export class Featurizer {
     }
     // normalised after the rounding to float32, so the stored block has unit norm
     const val = Float32Array.from(u);
-    let norm = 0;
-    for (let i = 0; i < val.length; i++) norm += val[i] * val[i];
-    if (norm === 0) return EMPTY_BLOCK;
-    norm = Math.sqrt(norm);
-    for (let i = 0; i < val.length; i++) val[i] /= norm;
+    if (!normalise(val)) return EMPTY_BLOCK;
     return { idx: denseIndices(val.length), val };
   }
 

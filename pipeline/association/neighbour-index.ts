@@ -193,7 +193,7 @@ export class KdTreeIndex implements NeighbourIndex {
 }
 
 /**
- * keeps a group's `cap` nearest rows in ascending order; `evict` lets a nearer row push out the farthest kept one.
+ * keeps a group's `cap` nearest rows in ascending order, a nearer row pushing out the farthest kept one.
  * Returns whether the row was kept: added to its group's list, or in place of its farthest row
  */
 function keepInGroup(
@@ -201,7 +201,6 @@ function keepInGroup(
   { of, cap }: GroupCap,
   row: number,
   distance: number,
-  evict: boolean,
 ): 'added' | 'replaced' | false {
   const g = of(row);
   let list = kept.get(g);
@@ -212,7 +211,7 @@ function keepInGroup(
   const n = { row, distance };
   const full = list.length >= cap;
   if (full) {
-    if (!evict || byDistance(list[cap - 1], n) <= 0) return false;
+    if (byDistance(list[cap - 1], n) <= 0) return false;
     list.pop();
   }
   let i = list.length;
@@ -226,18 +225,26 @@ function keepInGroup(
 }
 
 /** the first k of `sorted` (ascending distance) with at most cap rows of one group */
-function capByGroup(sorted: readonly Neighbour[], k: number, { of, cap }: GroupCap): Neighbour[] {
+export function capByGroup(sorted: readonly Neighbour[], k: number, { of, cap }: GroupCap): Neighbour[] {
   const per = new Map<number, number>();
   const out: Neighbour[] = [];
   for (const n of sorted) {
+    if (out.length === k) break;
     const g = of(n.row);
     const c = per.get(g) ?? 0;
     if (c >= cap) continue;
     per.set(g, c + 1);
     out.push(n);
-    if (out.length === k) break;
   }
   return out;
+}
+
+/** q · x for a dense block; 0 when the row has no block (or one of another length) */
+function denseDot(q: ArrayLike<number>, x: ArrayLike<number> | undefined): number {
+  if (!x || x.length !== q.length) return 0;
+  let dot = 0;
+  for (let i = 0; i < q.length; i++) dot += q[i] * x[i];
+  return dot;
 }
 
 function sparseBytes(vecs: Iterable<FeatureVector>): number {
@@ -340,14 +347,7 @@ export class SparseIndex implements NeighbourIndex {
     const cap = groupCap && { of: groupCap.of, cap: groupCap.cap * RERANK };
     const pool = this.search(query, k * RERANK, live, cap, profile, false).map((n) => {
       let d2 = n.distance * n.distance;
-      for (const g of dense) {
-        const x = this.denseVals[g][n.row];
-        const q = query[g].val;
-        if (!x || x.length !== q.length) continue;
-        let dot = 0;
-        for (let i = 0; i < q.length; i++) dot += q[i] * x[i];
-        d2 -= 2 * weights[g] * dot;
-      }
+      for (const g of dense) d2 -= 2 * weights[g] * denseDot(query[g].val, this.denseVals[g][n.row]);
       return { row: n.row, distance: Math.sqrt(Math.max(0, d2)) };
     });
     pool.sort(byDistance);
@@ -410,13 +410,7 @@ export class SparseIndex implements NeighbourIndex {
     });
     const distance2 = (r: number): number => {
       let d2 = Q + baseOf[r] - 2 * acc[r];
-      for (const { c, q, rows } of denseQ) {
-        const x = rows[r];
-        if (!x || x.length !== q.length) continue;
-        let dot = 0;
-        for (let i = 0; i < q.length; i++) dot += q[i] * x[i];
-        d2 -= 2 * c * dot;
-      }
+      for (const { c, q, rows } of denseQ) d2 -= 2 * c * denseDot(q, rows[r]);
       return d2;
     };
     const best: Neighbour[] = [];
@@ -437,11 +431,10 @@ export class SparseIndex implements NeighbourIndex {
     for (const r of touched) {
       if (!live(r)) continue;
       const d2 = distance2(r);
-      if (kept && groupCap) keepInGroup(kept, groupCap, r, d2, true);
+      if (kept && groupCap) keepInGroup(kept, groupCap, r, d2);
       else consider(r, d2);
     }
     // the k-th distance so far: an upper bound of the final one, which only falls as rows are added
-    let bound = Number.POSITIVE_INFINITY;
     const kthKept = (): number => {
       if (!kept) return best.length === k ? best[k - 1].distance : Number.POSITIVE_INFINITY;
       const all: number[] = [];
@@ -450,7 +443,7 @@ export class SparseIndex implements NeighbourIndex {
       all.sort((a, b) => a - b);
       return all[k - 1];
     };
-    bound = kthKept();
+    let bound = kthKept();
     // rows sharing no bucket, ascending base: D^2 >= Q + base - slack
     if (!this.byBaseSorted[profile]) {
       this.byBase[profile].sort((a, b) => baseOf[a] - baseOf[b] || a - b);
@@ -468,7 +461,7 @@ export class SparseIndex implements NeighbourIndex {
       if (mark[r] !== 0 || !live(r)) continue;
       const d2 = distance2(r);
       if (kept && groupCap) {
-        if (keepInGroup(kept, groupCap, r, d2, true) === 'added') keptCount++;
+        if (keepInGroup(kept, groupCap, r, d2) === 'added') keptCount++;
       } else consider(r, d2);
     }
     if (kept) for (const list of kept.values()) for (const n of list) consider(n.row, n.distance);

@@ -11,7 +11,14 @@ import { type ApiDescription, type FeatureVector, Featurizer, tokenize } from '.
 import { hostTokens } from './tokens.js';
 import type { WordEmbeddings } from './word-embeddings.js';
 import { blockDistance, classProbabilities, voteWeights } from './knn-math.js';
-import { type GroupCap, KdTreeIndex, type Neighbour, type NeighbourIndex, SparseIndex } from './neighbour-index.js';
+import {
+  capByGroup,
+  type GroupCap,
+  KdTreeIndex,
+  type Neighbour,
+  type NeighbourIndex,
+  SparseIndex,
+} from './neighbour-index.js';
 
 export const UNASSIGNED = 'unassigned';
 
@@ -207,17 +214,7 @@ export class SmartKnn {
       if (r.live) all.push({ row: i, distance: blockDistance(vec, this.vectors[i], w) });
     });
     all.sort((a, b) => a.distance - b.distance || a.row - b.row);
-    const per = new Map<number, number>();
-    const out: Neighbour[] = [];
-    for (const n of all) {
-      if (out.length === k) break;
-      if (groupCap) {
-        const g = groupCap.of(n.row);
-        if ((per.get(g) ?? 0) >= groupCap.cap) continue;
-        per.set(g, (per.get(g) ?? 0) + 1);
-      }
-      out.push(n);
-    }
+    const out = groupCap ? capByGroup(all, k, groupCap) : all.slice(0, k);
     return out.map((n) => ({ id: this.rows[n.row].id, distance: n.distance }));
   }
 

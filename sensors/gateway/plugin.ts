@@ -153,16 +153,25 @@ function meshwardSensorPlugin(
     recordError,
   );
 
-  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
+  /** a finished request (with its reply) or one the client aborted (none) into the capture buffer; never throws */
+  const captureRequest = (request: FastifyRequest, reply: FastifyReply | undefined): void => {
     try {
       const route = routeOf(request);
-      if (!(route && ignored.has(route))) {
+      if (route && ignored.has(route)) return;
+      if (reply) {
         capture.add(request, reply, route);
-        if (injectedSink) capture.drain();
+      } else {
+        const started = request.meshwardSensor?.startedAt ?? 0;
+        capture.addAborted(request, route, started > 0 ? performance.now() - started : 0);
       }
+      if (injectedSink) capture.drain();
     } catch (err) {
       recordError(err);
     }
+  };
+
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
+    captureRequest(request, reply);
     next();
   });
 
@@ -172,16 +181,7 @@ function meshwardSensorPlugin(
       next();
     });
     fastify.addHook('onRequestAbort', (request: FastifyRequest, next: HookHandlerDoneFunction) => {
-      try {
-        const route = routeOf(request);
-        if (!(route && ignored.has(route))) {
-          const started = request.meshwardSensor?.startedAt ?? 0;
-          capture.addAborted(request, route, started > 0 ? performance.now() - started : 0);
-          if (injectedSink) capture.drain();
-        }
-      } catch (err) {
-        recordError(err);
-      }
+      captureRequest(request, undefined);
       next();
     });
   }
