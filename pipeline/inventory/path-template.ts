@@ -40,20 +40,8 @@ function safeDecode(s: string): string {
 export function classifySegment(rawSegment: string): string | null {
   const seg = safeDecode(rawSegment);
   if (seg === '') return null;
-  // fast paths for the commonest segments, same answers as the rules below: short plain words, plain integers
-  let letters = 0;
-  let digitsOnly = 0;
-  let i = 0;
-  for (; i < seg.length; i++) {
-    const c = seg.charCodeAt(i);
-    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) letters++;
-    else if (c >= 48 && c <= 57) digitsOnly++;
-    else break;
-  }
-  if (i === seg.length) {
-    if (digitsOnly === 0 && seg.length < 24) return null;
-    if (letters === 0 && seg.length !== 8) return '{id}';
-  }
+  const fast = plainSegmentAnswer(seg, 0, seg.length);
+  if (fast !== undefined) return fast;
   if (TEMPLATED.test(seg)) return null;
   if (INTEGER.test(seg))
     return seg.length === 8 &&
@@ -171,9 +159,12 @@ function computeTemplate(rawPath: string): string {
   return out + p.slice(flushed);
 }
 
-/** classifySegment of p[s, end), answering the commonest segments (plain words, plain integers) without a substring */
-function classifyRange(p: string, s: number, end: number): string | null {
-  if (end === s) return null;
+/**
+ * The fast paths for the commonest segments, same answers as classifySegment's rules: a short plain word is literal
+ * (null), a plain integer other than an 8-digit date is `{id}`; undefined when p[s, end) needs the rules. Letters and
+ * digits only hold no `%`, so decoding first would change nothing.
+ */
+function plainSegmentAnswer(p: string, s: number, end: number): string | null | undefined {
   let letters = 0;
   let digits = 0;
   let i = s;
@@ -181,14 +172,18 @@ function classifyRange(p: string, s: number, end: number): string | null {
     const c = p.charCodeAt(i);
     if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) letters++;
     else if (c >= 48 && c <= 57) digits++;
-    else break;
+    else return undefined;
   }
-  if (i === end) {
-    // letters and digits only: no `%`, so decoding would change nothing; the fast paths of classifySegment
-    if (digits === 0 && end - s < 24) return null;
-    if (letters === 0 && end - s !== 8) return '{id}';
-  }
-  return classifyMemo(p.slice(s, end));
+  if (digits === 0 && end - s < 24) return null;
+  if (letters === 0 && end - s !== 8) return '{id}';
+  return undefined;
+}
+
+/** classifySegment of p[s, end), answering the commonest segments (plain words, plain integers) without a substring */
+function classifyRange(p: string, s: number, end: number): string | null {
+  if (end === s) return null;
+  const fast = plainSegmentAnswer(p, s, end);
+  return fast !== undefined ? fast : classifyMemo(p.slice(s, end));
 }
 
 /** classifySegment answers for segments that need the rules (`v2`, `oauth2`, ...): a pure memo, cleared when full */

@@ -73,7 +73,8 @@ export class RouteLearner {
   /**
    * observe a (placeholder-templated) path and return it with learned folds applied; `newlyFolded` names the prefix
    * key (`service method /a/b`) whose next position has just become a parameter, so callers can merge old entries.
-   * The answer may be shared between calls: do not change it.
+   * The answer may be shared between calls: do not change `template` or `newlyFolded`; `endpointKey` is a slot the
+   * caller may fill as its own cache (walks are keyed by template, service and method, which fix the route)
    */
   learn(service: string, method: string, template: string): LearnedRoute {
     const walk = this.walks.get(template)?.get(service)?.get(method);

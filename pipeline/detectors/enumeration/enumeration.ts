@@ -119,8 +119,7 @@ export class EnumerationDetector implements Detector {
       const hashes = w.hashes!;
       for (let j = 0; j < hashes.length; j++) if (hashes[j] === h && w.exact[j] === id) return false;
       w.exact = appendTo(w.exact, id);
-      if (hashes.length === 0) w.hashes = [h];
-      else hashes.push(h);
+      w.hashes = appendTo(hashes, h);
       w.distinct = w.exact.length;
       if (w.exact.length > this.config.exact_limit) {
         w.hll = new HyperLogLog(8);

@@ -54,7 +54,7 @@ export const MetricAnomalyConfigSchema = Type.Object(
       minimum: 0,
       default: 4.5,
       description:
-        'a signal needs the count behind it beyond counting noise by this many standard deviations (Poisson, square-root scale): requests against the expected rate, errors against the usual error ratio, requests slower than the usual p95 against the 5 % that always are; 0 turns the check off',
+        'a signal needs the count behind it beyond counting noise by this many standard deviations (the exact Poisson tail as a normal deviate): requests against the expected rate, errors against the usual error ratio, requests slower than the usual p95 against the 5 % that always are; 0 turns the check off',
     }),
     metrics: Type.Array(MetricName, {
       minItems: 1,

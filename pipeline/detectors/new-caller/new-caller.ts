@@ -10,6 +10,9 @@ import type { NewCallerConfig } from './config.js';
  * A workload calling an endpoint it never called before. Each destination service has its own learning period
  * (from when it is first seen), so a newly deployed service learns its callers instead of alerting on all of them.
  */
+/** when a service was first seen: the time of its first record */
+const firstSeen = (ts: number): number => ts;
+
 export class NewCallerDetector implements Detector {
   readonly type = 'new_caller';
   private readonly services: BoundedMap<string, number>;
@@ -28,11 +31,7 @@ export class NewCallerDetector implements Detector {
     let caller = callerOf(r);
     if (!caller && this.config.include_edge && r.source.ip) caller = { type: 'ip', value: r.source.ip };
     if (!caller) return;
-    let since = this.services.get(r.service, r.ts);
-    if (since === undefined) {
-      since = r.ts;
-      this.services.set(r.service, since, r.ts);
-    }
+    const since = this.services.upsert(r.service, r.ts, firstSeen);
     const endpoint = ctx.endpointOf(r);
     const key = this.pairKeys.key(caller.value, this.serviceEndpoints.key(r.service, endpoint));
     if (this.pairs.get(key, r.ts) !== undefined) return;

@@ -35,6 +35,17 @@ interface Finding {
 
 const INJECTION_MEMO_MAX = 4096;
 
+/** a new endpoint's profile, first seen at `ts` */
+const newProfile = (ts: number): EndpointProfile => ({ first: ts, count: 0, params: new Map() });
+
+/** a finding; its display value is worked out only here (it costs a JSON.stringify and a regex) */
+const finding = (name: string, v: unknown, rule: string, expected: string): Finding => ({
+  param: name,
+  rule,
+  expected,
+  value: displayValue(name, v),
+});
+
 const TYPE_NAMES: Record<number, string> = { 1: 'number', 2: 'string', 4: 'boolean', 8: 'null' };
 const typeNames = (mask: number): string =>
   Object.entries(TYPE_NAMES)
@@ -66,11 +77,7 @@ export class ParamProfileDetector implements Detector {
     const params = r.params ?? queryParams(r.path);
     const endpoint = ctx.endpointOf(r);
     const key = this.keys.key(r.service, endpoint);
-    let p = this.endpoints.get(key, r.ts);
-    if (p === undefined) {
-      p = { first: r.ts, count: 0, params: new Map() };
-      this.endpoints.set(key, p, r.ts);
-    }
+    const p = this.endpoints.upsert(key, r.ts, newProfile);
     p.count++;
     if (!params) return;
     const learned = p.count > this.config.learning_records && r.ts - p.first >= this.config.learning_ms;
@@ -80,18 +87,12 @@ export class ParamProfileDetector implements Detector {
       let f: Finding | undefined;
       if (this.config.injection_checks && typeof v === 'string') {
         const shape = this.injectionShapeOf(v);
-        if (shape)
-          f = { param: name, rule: shape, expected: 'no injection-shaped values', value: displayValue(name, v) };
+        if (shape) f = finding(name, v, shape, 'no injection-shaped values');
       }
       const s = p.params.get(name);
       if (!s) {
         if (learned && !f)
-          f = {
-            param: name,
-            rule: 'unexpected_param',
-            expected: `parameters ${[...p.params.keys()].join(', ') || '(none)'}`,
-            value: displayValue(name, v),
-          };
+          f = finding(name, v, 'unexpected_param', `parameters ${[...p.params.keys()].join(', ') || '(none)'}`);
         if (!f) {
           if (p.params.size < this.config.max_params_per_endpoint) p.params.set(name, this.fresh(v));
           else this.paramsDropped++;
@@ -175,51 +176,23 @@ export class ParamProfileDetector implements Detector {
   }
 
   private check(name: string, s: ParamStats, v: unknown, t: number): Finding | undefined {
-    // the display value is worked out only for a finding (it costs a JSON.stringify and a regex)
-    if (!(s.types & t))
-      return {
-        param: name,
-        rule: 'unexpected_type',
-        expected: `type ${typeNames(s.types)}`,
-        value: displayValue(name, v),
-      };
+    if (!(s.types & t)) return finding(name, v, 'unexpected_type', `type ${typeNames(s.types)}`);
     if (t === T_NUMBER) {
       if (!(s.min <= s.max)) return undefined;
       const n = Number(v);
       const slack = Math.max(s.max - s.min, 1) * this.config.range_tolerance;
       if (n < s.min - slack || n > s.max + slack)
-        return {
-          param: name,
-          rule: 'out_of_range',
-          expected: `between ${s.min} and ${s.max}`,
-          value: displayValue(name, v),
-        };
+        return finding(name, v, 'out_of_range', `between ${s.min} and ${s.max}`);
       return undefined;
     }
     if (t !== T_STRING) return undefined;
     const str = String(v);
     if (str.length > s.lenMax * this.config.length_factor + 16)
-      return {
-        param: name,
-        rule: 'too_long',
-        expected: `at most ${s.lenMax} characters`,
-        value: displayValue(name, v),
-      };
+      return finding(name, v, 'too_long', `at most ${s.lenMax} characters`);
     if (charClasses(str) & C_RISKY && !(s.classes & C_RISKY))
-      return {
-        param: name,
-        rule: 'unusual_characters',
-        expected: 'no quote, bracket or shell characters',
-        value: displayValue(name, v),
-      };
-    if (s.values && s.count >= this.config.enum_min_samples && !s.values.includes(str)) {
-      return {
-        param: name,
-        rule: 'unknown_value',
-        expected: `one of ${s.values.join(', ')}`,
-        value: displayValue(name, v),
-      };
-    }
+      return finding(name, v, 'unusual_characters', 'no quote, bracket or shell characters');
+    if (s.values && s.count >= this.config.enum_min_samples && !s.values.includes(str))
+      return finding(name, v, 'unknown_value', `one of ${s.values.join(', ')}`);
     return undefined;
   }
 

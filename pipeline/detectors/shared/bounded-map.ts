@@ -30,12 +30,15 @@ export class BoundedMap<K, V> {
   private oldest: Slot<K, V> | null = null;
   private youngest: Slot<K, V> | null = null;
   private seq = 0;
+  /** a get moves an entry to the young end only once it is this many insertions old (never for an uncapped map) */
+  private readonly refreshAfter: number;
 
   /** `max` may be Infinity for a map whose owner enforces its own cap (see `oldestKey`) */
   constructor(max: number, ttlMs = Number.POSITIVE_INFINITY) {
     if (!(max >= 1)) throw new RangeError('max must be >= 1');
     this.max = max;
     this.ttlMs = ttlMs;
+    this.refreshAfter = Number.isFinite(max) ? max >>> 1 : Number.POSITIVE_INFINITY;
   }
 
   get size(): number {
@@ -53,7 +56,7 @@ export class BoundedMap<K, V> {
       return undefined;
     }
     if (now > e.t) e.t = now;
-    if (this.seq - e.seq > this.max >>> 1) {
+    if (this.seq - e.seq > this.refreshAfter) {
       this.unlink(e);
       e.seq = ++this.seq;
       this.append(e);
@@ -90,11 +93,11 @@ export class BoundedMap<K, V> {
     }
   }
 
-  /** the value for key, created by `make` when absent or expired */
-  upsert(key: K, now: number, make: () => V): V {
+  /** the value for key, created by `make(now)` when absent or expired (a module-level `make` allocates no closure) */
+  upsert(key: K, now: number, make: (now: number) => V): V {
     const v = this.get(key, now);
     if (v !== undefined) return v;
-    const fresh = make();
+    const fresh = make(now);
     this.set(key, fresh, now);
     return fresh;
   }

@@ -71,7 +71,7 @@ export function queryParams(path: string): Record<string, string> | undefined {
  * literal: V8 gives an empty array that is pushed to room for 17 elements (~190 bytes), a literal room for one
  * (~60 bytes), and most tracked subjects only ever hold one value.
  */
-export function appendTo(list: string[], value: string): string[] {
+export function appendTo<T>(list: T[], value: T): T[] {
   if (list.length === 0) return [value];
   list.push(value);
   return list;
