@@ -24,7 +24,7 @@ import { providerOf } from '../../pipeline/association/smart-knn.js';
 import type { WordEmbeddings } from '../../pipeline/association/word-embeddings.js';
 import { defaultDataDir, type GuruApi, type GuruData, guruToDescription, loadGuru } from './data.js';
 import { scores } from './metrics.js';
-import { folds } from './tune.js';
+import { FOLD_COUNT, FOLD_SEED, folds, trainingSplits } from './tune.js';
 
 const G = FEATURE_GROUPS.length;
 
@@ -57,7 +57,7 @@ function prepare(
   const descs = new Map(apis.map((a) => [a.id, guruToDescription(a)]));
   const docs = new Map(apis.map((a) => [a.id, tokenize(descs.get(a.id)!)]));
   const provider = new Map(apis.map((a) => [a.id, providerOf(descs.get(a.id)!, a.id)]));
-  return folds(apis, mode, mode === 'within' ? 5 : 4, 7).map((heldIds) => {
+  return folds(apis, mode, FOLD_COUNT[mode], FOLD_SEED).map((heldIds) => {
     const train = apis.filter((a) => !heldIds.has(a.id));
     const held = apis.filter((a) => heldIds.has(a.id));
     const f = new Featurizer(dims, embeddings);
@@ -162,19 +162,10 @@ export function prepareFolds(
   dims = defaultAssociationConfig.dims_per_group,
   embeddings: WordEmbeddings | null = null,
 ): Fold[] {
+  const train = trainingSplits(data);
   return [
-    ...prepare(
-      data.apis.filter((a) => !data.testWithin.has(a.id)),
-      'within',
-      dims,
-      embeddings,
-    ),
-    ...prepare(
-      data.apis.filter((a) => !data.testNewProvider.has(a.id)),
-      'provider',
-      dims,
-      embeddings,
-    ),
+    ...prepare(train.within, 'within', dims, embeddings),
+    ...prepare(train.provider, 'provider', dims, embeddings),
   ];
 }
 

@@ -8,7 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import type { AssociationConfig } from '../../pipeline/association/config.js';
 import { SmartKnn } from '../../pipeline/association/smart-knn.js';
-import { defaultDataDir, type GuruApi, guruToDescription, loadGuru } from './data.js';
+import { defaultDataDir, type GuruApi, type GuruData, guruToDescription, loadGuru } from './data.js';
 import { scores } from './metrics.js';
 
 export type FoldMode = 'within' | 'provider';
@@ -22,6 +22,18 @@ export function rng(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** folds per mode and the seed of the fold draw: every CV of this evaluation (tune.ts, search-weights.ts) uses them */
+export const FOLD_COUNT: Record<FoldMode, number> = { within: 5, provider: 4 };
+export const FOLD_SEED = 7;
+
+/** the training lines of each fixed split, the only data cross-validation may see */
+export function trainingSplits(data: GuruData): Record<FoldMode, GuruApi[]> {
+  return {
+    within: data.apis.filter((a) => !data.testWithin.has(a.id)),
+    provider: data.apis.filter((a) => !data.testNewProvider.has(a.id)),
   };
 }
 
@@ -47,8 +59,8 @@ export function crossValidate(
   apis: readonly GuruApi[],
   config: Partial<AssociationConfig>,
   mode: FoldMode,
-  nFolds = mode === 'within' ? 5 : 4,
-  seed = 7,
+  nFolds = FOLD_COUNT[mode],
+  seed = FOLD_SEED,
 ): { accuracy: number; macroF1: number } {
   const truth: string[] = [];
   const pred: string[] = [];
@@ -71,18 +83,11 @@ export function crossValidate(
 }
 
 /** cross-validation on the training part of each fixed split (never the test ids) */
-export function crossValidateSplits(data: ReturnType<typeof loadGuru>, config: Partial<AssociationConfig>) {
+export function crossValidateSplits(data: GuruData, config: Partial<AssociationConfig>) {
+  const train = trainingSplits(data);
   return {
-    within: crossValidate(
-      data.apis.filter((a) => !data.testWithin.has(a.id)),
-      config,
-      'within',
-    ),
-    provider: crossValidate(
-      data.apis.filter((a) => !data.testNewProvider.has(a.id)),
-      config,
-      'provider',
-    ),
+    within: crossValidate(train.within, config, 'within'),
+    provider: crossValidate(train.provider, config, 'provider'),
   };
 }
 

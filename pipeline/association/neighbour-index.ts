@@ -273,6 +273,8 @@ export class SparseIndex implements NeighbourIndex {
   private readonly denseVals: (Float64Array | Float32Array | undefined)[][];
   /** dense groups: the largest block norm seen */
   private readonly denseMaxNorm: number[];
+  /** groups of weight 0 in every profile: nothing of them is kept (see add) */
+  private readonly unused: boolean[];
   /** base(x) by profile then row, and the rows in ascending base per profile */
   private readonly base: number[][];
   private readonly byBase: number[][];
@@ -295,6 +297,7 @@ export class SparseIndex implements NeighbourIndex {
     this.base = this.profiles.map(() => []);
     this.byBase = this.profiles.map(() => []);
     this.byBaseSorted = this.profiles.map(() => true);
+    this.unused = Array.from({ length: groups }, (_, g) => this.profiles.every((w) => w[g] === 0));
   }
 
   add(row: number, vec: FeatureVector): void {
@@ -303,7 +306,7 @@ export class SparseIndex implements NeighbourIndex {
     });
     vec.forEach((blk, g) => {
       // a group of weight 0 in every profile adds nothing to any distance and is never queried: nothing kept for it
-      if (this.profiles.every((w) => w[g] === 0)) return;
+      if (this.unused[g]) return;
       const sq = squaredNorm(blk);
       this.profiles.forEach((w, p) => {
         this.base[p][row] += w[g] * sq;

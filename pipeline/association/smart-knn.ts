@@ -198,7 +198,7 @@ export class SmartKnn {
     accept: (row: number) => boolean = () => true,
     provider?: string,
   ): { id: string; distance: number }[] {
-    const { groupCap, profile } = provider === undefined ? { profile: 0 } : this.queryPolicy(provider);
+    const { groupCap, profile } = this.explicitPolicy(provider);
     return this.neighbours(vec, k, accept, groupCap, profile).map((n) => ({
       id: this.rows[n.row].id,
       distance: n.distance,
@@ -207,11 +207,10 @@ export class SmartKnn {
 
   /** exhaustive search (no index), for benchmarks and recall checks; `provider` as for nearest() */
   nearestBruteForce(vec: FeatureVector, k: number, provider?: string): { id: string; distance: number }[] {
-    const { groupCap, profile } = provider === undefined ? { profile: 0 } : this.queryPolicy(provider);
-    const w = profile === 0 ? this.featureWeights : this.unseenFeatureWeights;
+    const { groupCap, weights } = this.explicitPolicy(provider);
     const all: Neighbour[] = [];
     this.rows.forEach((r, i) => {
-      if (r.live) all.push({ row: i, distance: blockDistance(vec, this.vectors[i], w) });
+      if (r.live) all.push({ row: i, distance: blockDistance(vec, this.vectors[i], weights) });
     });
     all.sort((a, b) => a.distance - b.distance || a.row - b.row);
     const out = groupCap ? capByGroup(all, k, groupCap) : all.slice(0, k);
@@ -221,9 +220,19 @@ export class SmartKnn {
   /** the exact distance from a vector to a training API (recall checks); `provider` as for nearest() */
   distanceTo(vec: FeatureVector, id: string, provider?: string): number {
     const row = this.byId.get(id);
-    const profile = provider === undefined ? 0 : this.queryPolicy(provider).profile;
-    const w = profile === 0 ? this.featureWeights : this.unseenFeatureWeights;
-    return row === undefined ? Number.POSITIVE_INFINITY : blockDistance(vec, this.vectors[row], w);
+    const { weights } = this.explicitPolicy(provider);
+    return row === undefined ? Number.POSITIVE_INFINITY : blockDistance(vec, this.vectors[row], weights);
+  }
+
+  /** queryPolicy for an explicit provider (none: no cap, the known-provider profile), with that profile's weights */
+  private explicitPolicy(provider: string | undefined): {
+    groupCap?: GroupCap;
+    profile: number;
+    weights: Float64Array;
+  } {
+    const { groupCap, profile } =
+      provider === undefined ? { groupCap: undefined, profile: 0 } : this.queryPolicy(provider);
+    return { groupCap, profile, weights: profile === 0 ? this.featureWeights : this.unseenFeatureWeights };
   }
 
   /**
