@@ -103,6 +103,8 @@ describe('association evaluation', () => {
       word_embeddings: cache,
       prior_correction: 0.25,
       unseen_provider_cap: 1,
+      // the search scores the kNN alone
+      linear_blend: 0,
     };
     expect(new SmartKnn(config).embeddings?.size).toBe(emb.size);
     const { within, provider } = crossValidateSplits(data, config);

@@ -127,6 +127,12 @@ export const AssociationConfigSchema = Type.Object(
      * an unknown provider's by what its words mean (the embedding group), so the two may weigh the groups differently
      */
     unseen_provider_weights: Type.Optional(GroupWeightsSchema),
+    /**
+     * extension to the paper: the probability of class i is (1 - b) x P_knn(i) + b x P_linear(i), P_knn the smoothed
+     * kNN probability above and P_linear that of a provider-balanced softmax regression over the same weighted
+     * features (softmax-scorer.ts; not built for a dimension of more than 100 classes). 0 = the paper's kNN alone
+     */
+    linear_blend: Type.Number({ minimum: 0, maximum: 1, default: 0.075 }),
     /** neighbour search: auto (kd-tree up to kdtree_max_entries, then sparse), or forced */
     index: Type.Union([Type.Literal('auto'), Type.Literal('kdtree'), Type.Literal('sparse')], { default: 'auto' }),
   },
@@ -146,6 +152,7 @@ export const defaultAssociationConfig: AssociationConfig = {
   prior_correction: 0.25,
   prior_by: 'providers',
   word_embeddings: 'auto',
+  linear_blend: 0.075,
   index: 'auto',
 };
 

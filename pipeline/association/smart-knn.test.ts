@@ -170,6 +170,50 @@ describe('SmartKnn', () => {
     expect(m.size).toBe(7);
   });
 
+  it('linear_blend: the probability is (1 - b) x the kNN probability + b x the linear scorer probability', () => {
+    const query = api('Refunds', 'refund payment card charge', 'pay.example.com');
+    const at = (linear_blend: number) => {
+      const m = new SmartKnn({ k: 3, smoothing: 0.1, min_confidence: 0, prior_correction: 0, linear_blend });
+      m.fit(TRAIN);
+      return m.predict(query, ['category']).category;
+    };
+    const knn = at(0);
+    const linear = at(1);
+    expect(linear.value).toBe('payment');
+    expect(knn.value).toBe('payment');
+    expect(at(0.3).probability).toBeCloseTo(0.7 * knn.probability + 0.3 * linear.probability, 12);
+    // the neighbours are the kNN's whatever the blend
+    expect(at(0.3).neighbours).toEqual(knn.neighbours);
+  });
+
+  it('linear_blend: a confirmed API is learnt in place, a relabelled one rebuilds the scorer', () => {
+    const m = new SmartKnn({ k: 1, min_confidence: 0, prior_correction: 0, linear_blend: 1 });
+    m.fit(TRAIN);
+    const query = api('Shipments', 'shipment parcel tracking carrier', 'ship.example.com');
+    expect(m.predict(query, ['category']).category.value).not.toBe('logistics');
+    m.confirm('ship1', api('Parcels', 'parcel tracking shipment label', 'ship.example.com'), { category: 'logistics' });
+    expect(m.predict(query, ['category']).category.value).toBe('logistics');
+    m.confirm('ship1', api('Parcels', 'parcel tracking shipment label', 'ship.example.com'), { category: 'transport' });
+    // with b = 1 the value is the scorer's alone: one that still knew ship1 as logistics would answer logistics
+    expect(m.predict(query, ['category']).category.value).toBe('transport');
+  });
+
+  it('linear_blend: no scorer for a dimension of more than 100 classes (the kNN alone answers)', () => {
+    const many: TrainingItem[] = Array.from({ length: 101 }, (_, i) => ({
+      id: `x${i}`,
+      api: api(`Api ${i}`, `service number ${i} words`, `h${i}.example.com`),
+      labels: { appCode: `app${i}` },
+    }));
+    const query = api('Api 7', 'service number 7 words', 'h7.example.com');
+    const predict = (linear_blend: number, items: TrainingItem[]) => {
+      const m = new SmartKnn({ k: 3, min_confidence: 0, linear_blend });
+      m.fit(items);
+      return m.predict(query, ['appCode']).appCode;
+    };
+    expect(predict(0.5, many)).toEqual(predict(0, many));
+    expect(predict(0.5, many.slice(0, 100)).probability).not.toBeCloseTo(predict(0, many.slice(0, 100)).probability, 6);
+  });
+
   it('prior correction by providers: a class from one provider weighs like one provider', () => {
     // all six APIs share the text, so the six neighbours are equidistant and every vote weight is 1
     const same = (host: string): TrainingItem['api'] => ({ description: 'forecast rainfall alerts', hosts: [host] });
@@ -187,6 +231,7 @@ describe('SmartKnn', () => {
         group_weights: text,
         prior_correction,
         unseen_provider_cap: 0,
+        linear_blend: 0,
       });
       m.fit(items);
       return m.predict(same('new.example.com'), ['category']).category;
@@ -216,6 +261,7 @@ describe('SmartKnn', () => {
         min_confidence: 0,
         group_weights: text,
         prior_correction: 0,
+        linear_blend: 0,
         index,
       });
       m.fit(items);

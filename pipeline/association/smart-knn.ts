@@ -9,6 +9,7 @@ import {
 import { loadEmbeddings } from './embedding-source.js';
 import { type ApiDescription, type FeatureVector, Featurizer, tokenize } from './features.js';
 import { hostTokens } from './tokens.js';
+import { SOFTMAX_MAX_CLASSES, SoftmaxScorer } from './softmax-scorer.js';
 import type { WordEmbeddings } from './word-embeddings.js';
 import { blockDistance, classProbabilities, voteWeights } from './knn-math.js';
 import {
@@ -50,6 +51,31 @@ interface Row {
   providerId: number;
 }
 
+/**
+ * the most probable class (ties to the class met first among the neighbours, the nearest); `unassigned` with it as
+ * candidate below min_confidence
+ */
+function decide(
+  probs: Map<string, number>,
+  labels: readonly string[],
+  neighbours: string[],
+  minConfidence: number,
+): LabelPrediction {
+  let best = labels[0];
+  let bestP = probs.get(best) ?? 0;
+  for (const [c, p] of probs) {
+    if (
+      p > bestP + 1e-12 ||
+      (Math.abs(p - bestP) <= 1e-12 && labels.indexOf(c) !== -1 && labels.indexOf(c) < labels.indexOf(best))
+    ) {
+      best = c;
+      bestP = p;
+    }
+  }
+  if (bestP < minConfidence) return { value: UNASSIGNED, probability: bestP, neighbours, candidate: best };
+  return { value: best, probability: bestP, neighbours };
+}
+
 /** registrable domain of the first host with one; an API without host is its own provider (`#id`) */
 export function providerOf(api: ApiDescription, id: string): string {
   for (const h of api.hosts ?? []) {
@@ -76,6 +102,8 @@ export class SmartKnn {
   /** training APIs per provider, per class, per dimension (prior_by providers) */
   private classProviders = new Map<string, Map<string, Map<string, number>>>();
   private index: NeighbourIndex | null = null;
+  /** the linear half of the blend per dimension (built on first use; null: linear_blend 0 or too many classes) */
+  private scorers = new Map<string, SoftmaxScorer | null>();
   /** a number per provider ever seen, and its live training rows (unseen_provider_cap) */
   private providerIds = new Map<string, number>();
   private providerLiveRows: number[] = [];
@@ -122,6 +150,7 @@ export class SmartKnn {
     this.providerIds.clear();
     this.providerLiveRows = [];
     this.index = null;
+    this.scorers.clear();
     const docs = items.map((it) => tokenize(it.api));
     this.featurizer.addDocuments(docs);
     for (let i = 0; i < items.length; i++) {
@@ -152,11 +181,23 @@ export class SmartKnn {
     }
     const doc = tokenize(api);
     this.featurizer.addDocument(doc);
-    this.addRow(id, this.featurizer.vectorize(doc), labels, providerOf(api, id));
+    const row = this.addRow(id, this.featurizer.vectorize(doc), labels, providerOf(api, id));
+    // a relabelled API cannot be unlearnt: the scorers are rebuilt on next use; a new one is learnt in place
+    if (old !== undefined) this.scorers.clear();
+    else for (const dim of Object.keys(this.rows[row].labels)) this.learn(dim, row);
   }
 
   vectorize(api: ApiDescription): FeatureVector {
     return this.featurizer.vectorize(tokenize(api));
+  }
+
+  /**
+   * build now what the first prediction would (the neighbour index, the linear scorer of every dimension): at start-up
+   * rather than on the first API met in traffic (100,000 entries: seconds)
+   */
+  warm(): void {
+    this.ensureIndex();
+    for (const dim of this.classes.keys()) this.scorer(dim);
   }
 
   /** one prediction per label dimension (all known dimensions unless `dims` is given) */
@@ -171,9 +212,8 @@ export class SmartKnn {
   predictVector(
     vec: FeatureVector,
     dims?: readonly string[],
-    opts: { excludeId?: string; provider?: string } = {},
+    opts: { provider?: string } = {},
   ): Record<string, LabelPrediction> {
-    const { excludeId } = opts;
     const { groupCap, profile } = this.queryPolicy(opts.provider);
     const out: Record<string, LabelPrediction> = {};
     for (const dim of dims ?? [...this.classes.keys()]) {
@@ -182,8 +222,12 @@ export class SmartKnn {
         out[dim] = { value: UNASSIGNED, probability: 0, neighbours: [] };
         continue;
       }
-      const accept = (r: number) => this.rows[r].labels[dim] !== undefined && this.rows[r].id !== excludeId;
-      out[dim] = this.vote(this.neighbours(vec, this.config.k, accept, groupCap, profile), dim, classes);
+      const accept = (r: number) => this.rows[r].labels[dim] !== undefined;
+      const probs = this.knnProbabilities(this.neighbours(vec, this.config.k, accept, groupCap, profile), dim, classes);
+      if (probs) this.blendLinear(probs.probs, vec, dim);
+      out[dim] = probs
+        ? decide(probs.probs, probs.labels, probs.neighbours, this.config.min_confidence)
+        : { value: UNASSIGNED, probability: 0, neighbours: [] };
     }
     return out;
   }
@@ -260,28 +304,68 @@ export class SmartKnn {
     return index.nearest(vec, k, (r) => this.rows[r].live && accept(r), groupCap, profile);
   }
 
-  private vote(nb: Neighbour[], dim: string, classes: Set<string>): LabelPrediction {
-    if (nb.length === 0) return { value: UNASSIGNED, probability: 0, neighbours: [] };
+  /** the smoothed kNN probability of every class, with the neighbours' labels and ids; null without neighbours */
+  private knnProbabilities(
+    nb: Neighbour[],
+    dim: string,
+    classes: Set<string>,
+  ): { probs: Map<string, number>; labels: string[]; neighbours: string[] } | null {
+    if (nb.length === 0) return null;
     const labels = nb.map((n) => this.rows[n.row].labels[dim]);
     const weights = voteWeights(nb.map((n) => n.distance));
     if (this.config.prior_correction > 0) this.correctForPriors(labels, weights, dim);
     const probs = classProbabilities(labels, weights, classes, this.config.smoothing);
-    let best = labels[0];
-    let bestP = probs.get(best) ?? 0;
-    for (const [c, p] of probs) {
-      // ties go to the class met first among the neighbours (the nearest)
-      if (
-        p > bestP + 1e-12 ||
-        (Math.abs(p - bestP) <= 1e-12 && labels.indexOf(c) !== -1 && labels.indexOf(c) < labels.indexOf(best))
-      ) {
-        best = c;
-        bestP = p;
+    return { probs, labels, neighbours: nb.map((n) => this.rows[n.row].id) };
+  }
+
+  /** (1 - b) x P_knn + b x P_linear, in place (linear_blend b; nothing when the dimension has no scorer) */
+  private blendLinear(probs: Map<string, number>, vec: FeatureVector, dim: string): void {
+    const scorer = this.scorer(dim);
+    if (!scorer) return;
+    const b = this.config.linear_blend;
+    const linear = scorer.probabilities(vec);
+    for (const [c, p] of probs) probs.set(c, (1 - b) * p);
+    scorer.classes.forEach((c, i) => {
+      probs.set(c, (probs.get(c) ?? 0) + b * linear[i]);
+    });
+  }
+
+  /** the dimension's scorer, trained on its live rows on first use */
+  private scorer(dim: string): SoftmaxScorer | null {
+    if (this.config.linear_blend <= 0) return null;
+    let scorer = this.scorers.get(dim);
+    if (scorer !== undefined) return scorer;
+    scorer = null;
+    if ((this.classes.get(dim)?.size ?? 0) <= SOFTMAX_MAX_CLASSES) {
+      const sizes = FEATURE_GROUPS.map((g) =>
+        g === 'embedding' ? (this.embeddings?.dims ?? 0) : this.config.dims_per_group,
+      );
+      const weights = effectiveWeights(this.config, this.embeddings !== null);
+      scorer = new SoftmaxScorer(
+        FEATURE_GROUPS.map((g) => weights[g]),
+        sizes,
+      );
+      const rows = [];
+      for (let r = 0; r < this.rows.length; r++) {
+        const { live, labels, providerId } = this.rows[r];
+        if (live && labels[dim] !== undefined)
+          rows.push({ vec: this.vectors[r], label: labels[dim], provider: providerId });
       }
+      scorer.train(rows);
     }
-    const neighbours = nb.map((n) => this.rows[n.row].id);
-    if (bestP < this.config.min_confidence)
-      return { value: UNASSIGNED, probability: bestP, neighbours, candidate: best };
-    return { value: best, probability: bestP, neighbours };
+    this.scorers.set(dim, scorer);
+    return scorer;
+  }
+
+  /** a confirmed row joins the dimension's scorer when one is built (a class past the limit drops it) */
+  private learn(dim: string, row: number): void {
+    const scorer = this.scorers.get(dim);
+    if (!scorer) return;
+    if (scorer.classes.length >= SOFTMAX_MAX_CLASSES && !scorer.classes.includes(this.rows[row].labels[dim])) {
+      this.scorers.set(dim, null);
+      return;
+    }
+    scorer.add({ vec: this.vectors[row], label: this.rows[row].labels[dim], provider: this.rows[row].providerId });
   }
 
   /**
@@ -306,7 +390,7 @@ export class SmartKnn {
     if (after > 0) for (let j = 0; j < weights.length; j++) weights[j] *= before / after;
   }
 
-  private addRow(id: string, vec: FeatureVector, labels: Labels, provider: string): void {
+  private addRow(id: string, vec: FeatureVector, labels: Labels, provider: string): number {
     const row = this.rows.length;
     const clean: Labels = {};
     for (const [dim, v] of Object.entries(labels)) {
@@ -348,6 +432,7 @@ export class SmartKnn {
     this.byId.set(id, row);
     if (this.index && this.index.kind === this.wantedIndexKind()) this.index.add(row, vec);
     else this.index = null;
+    return row;
   }
 
   private wantedIndexKind(): 'kdtree' | 'sparse' {
@@ -376,6 +461,13 @@ export class SmartKnn {
 
   memoryBytes(): number {
     return this.ensureIndex().memoryBytes();
+  }
+
+  /** the linear scorers built so far (linear_blend) */
+  scorerMemoryBytes(): number {
+    let n = 0;
+    for (const s of this.scorers.values()) n += s?.memoryBytes() ?? 0;
+    return n;
   }
 
   /** training labels of an id (tests, review UI) */

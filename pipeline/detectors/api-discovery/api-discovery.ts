@@ -47,12 +47,18 @@ export class ApiDiscovery implements Detector {
       maxEndpoints: config.max_endpoints,
       learner: config.route_max_distinct > 0 ? { maxDistinct: config.route_max_distinct } : false,
     });
-    this.model = new SmartKnn({ k: config.k, smoothing: config.smoothing, min_confidence: config.min_confidence });
+    this.model = new SmartKnn({
+      k: config.k,
+      smoothing: config.smoothing,
+      min_confidence: config.min_confidence,
+      linear_blend: config.linear_blend,
+    });
     this.model.fit(
       entries
         .filter((e) => LABEL_DIMENSIONS.some((d) => e.labels[d]))
         .map((e) => ({ id: e.id, api: entryDescription(e), labels: { ...e.labels } as Labels })),
     );
+    this.model.warm();
     this.alerted = new LRUCache({ max: config.max_endpoints });
   }
 

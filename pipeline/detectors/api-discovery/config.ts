@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { defaultAssociationConfig } from '../../association/config.js';
 
 export const ApiDiscoveryConfigSchema = Type.Object(
   {
@@ -12,6 +13,8 @@ export const ApiDiscoveryConfigSchema = Type.Object(
     k: Type.Integer({ minimum: 1, maximum: 200, default: 15 }),
     /** smoothing s of the association probabilities */
     smoothing: Type.Number({ minimum: 0, maximum: 10, default: 0.1 }),
+    /** share of the linear scorer in the association probability (pipeline/association/README.md); 0 = kNN alone */
+    linear_blend: Type.Number({ minimum: 0, maximum: 1, default: defaultAssociationConfig.linear_blend }),
     /** endpoints kept in this shard's inventory (LRU) */
     max_endpoints: Type.Integer({ minimum: 1, default: 50_000 }),
     /** distinct literal values at one path position before it is folded into `{param}`; 0 disables learning */
@@ -35,6 +38,7 @@ export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   min_confidence: 0.2,
   k: 15,
   smoothing: 0.1,
+  linear_blend: defaultAssociationConfig.linear_blend,
   max_endpoints: 50_000,
   route_max_distinct: 50,
   shadow_severity: 'medium',
