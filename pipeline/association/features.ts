@@ -101,6 +101,11 @@ export class Featurizer {
   /** sum and count of the training documents' mean word vectors (the embedding centre) */
   private centreSum: Float64Array | null = null;
   private centreCount = 0;
+  /**
+   * the mean word vector of a document counted into the centre, kept for its vectorize() while the document count
+   * (so the IDF) is unchanged: computed once per document, not twice
+   */
+  private readonly means = new WeakMap<TokenDoc, { docs: number; mean: Float64Array | null }>();
 
   constructor(
     dims: number,
@@ -132,6 +137,7 @@ export class Featurizer {
   private addToCentre(doc: TokenDoc): void {
     if (!this.embeddings) return;
     const u = this.meanWordVector(doc.words);
+    this.means.set(doc, { docs: this.docs, mean: u });
     if (!u) return;
     this.centreSum ??= new Float64Array(this.embeddings.dims);
     for (let i = 0; i < u.length; i++) this.centreSum[i] += u[i];
@@ -155,7 +161,7 @@ export class Featurizer {
 
   vectorize(doc: TokenDoc): FeatureVector {
     const v = TOKEN_GROUPS.map((g, gi) => this.block(doc[g], this.df[gi]));
-    v.push(this.embeddingBlock(doc.words));
+    v.push(this.embeddingBlock(doc));
     return v;
   }
 
@@ -167,8 +173,10 @@ export class Featurizer {
    * the embedding block: the mean word vector minus the centre (the mean of the training APIs' mean word vectors,
    * which all share a large common direction), L2-normalised; empty when no word has a vector
    */
-  private embeddingBlock(tokens: readonly string[]): SparseBlock {
-    const u = this.meanWordVector(tokens);
+  private embeddingBlock(doc: TokenDoc): SparseBlock {
+    const kept = this.means.get(doc);
+    this.means.delete(doc);
+    const u = kept && kept.docs === this.docs ? kept.mean : this.meanWordVector(doc.words);
     if (!u) return EMPTY_BLOCK;
     if (this.centreSum && this.centreCount > 0) {
       for (let i = 0; i < u.length; i++) u[i] -= this.centreSum[i] / this.centreCount;

@@ -133,6 +133,26 @@ describe('embedding feature group', () => {
     expect(plain.vectorize(docs[0]).slice(0, EMB)).toEqual(f.vectorize(docs[0]).slice(0, EMB));
   });
 
+  it('the mean word vector counted into the centre is reused by vectorize() only while the IDF is unchanged', () => {
+    const fresh = () => {
+      const f = new Featurizer(64, emb);
+      f.addDocuments(docs.map((d) => ({ ...d })));
+      return f;
+    };
+    const f = new Featurizer(64, emb);
+    f.addDocuments(docs);
+    // the first vectorize of a training document uses the kept mean; a copy of it (not kept) recomputes
+    expect(f.vectorize(docs[0])[EMB]).toEqual(fresh().vectorize({ ...docs[0] })[EMB]);
+    // one more document changes the IDF: a kept mean of before would be stale, so it is recomputed
+    const g = new Featurizer(64, emb);
+    g.addDocuments(docs);
+    const extra = tokenize({ name: 'Weather alerts', description: 'weather weather storm' });
+    g.addDocument(extra);
+    const h = fresh();
+    h.addDocument({ ...extra });
+    expect(g.vectorize(docs[1])[EMB]).toEqual(h.vectorize({ ...docs[1] })[EMB]);
+  });
+
   it('both indexes stay exact with the dense group, two weight profiles and a per-group cap', () => {
     const words = 'weather forecast climate sms message text payment invoice billing customer account email'.split(' ');
     const f = new Featurizer(64, emb);

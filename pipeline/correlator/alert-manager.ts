@@ -7,7 +7,7 @@ const MAX_EVIDENCE = 50;
 export interface AlertManagerOptions {
   /** an open alert not refreshed for this long (event time) is resolved (default 10 min) */
   resolveAfterMs?: number;
-  /** cap on open alerts per shard; past it the oldest-updated is resolved early (default 10,000) */
+  /** cap on open alerts per shard; past it the one refreshed least recently is resolved early (default 10,000) */
   maxOpen?: number;
 }
 
@@ -17,6 +17,7 @@ export interface AlertManagerOptions {
  * firing's event time, so a replay of the same records yields the same alerts (no duplicates after a crash).
  */
 export class AlertManager {
+  /** open alerts by group key, least recently refreshed first (a refresh moves its alert to the end) */
   private readonly open = new Map<string, Alert>();
   private readonly changed = new Map<string, Alert>();
   private readonly resolveAfterMs: number;
@@ -55,6 +56,8 @@ export class AlertManager {
       }
       if (s.labels) existing.labels = { ...existing.labels, ...s.labels };
       this.changed.set(existing.id, existing);
+      this.open.delete(key);
+      this.open.set(key, existing);
       return;
     }
     if (this.open.size >= this.maxOpen) this.evictOldest();
@@ -95,16 +98,10 @@ export class AlertManager {
     this.changed.set(a.id, a);
   }
 
+  /** resolves the alert refreshed least recently (the first in `open`) */
   private evictOldest(): void {
-    let oldestKey: string | undefined;
-    let oldest: Alert | undefined;
-    for (const [k, a] of this.open) {
-      if (!oldest || a.lastSeen < oldest.lastSeen) {
-        oldest = a;
-        oldestKey = k;
-      }
-    }
-    if (oldestKey && oldest) this.resolve(oldestKey, oldest, oldest.lastSeen);
+    const first = this.open.entries().next();
+    if (!first.done) this.resolve(first.value[0], first.value[1], first.value[1].lastSeen);
   }
 
   /** alerts created or changed since the last call (copies, safe to serialise later) */

@@ -158,18 +158,32 @@ export class MetricAnomalyDetector implements Detector {
     s.requests = s.requests * this.countDecay + w.count;
   }
 
-  /** judges the service-level latency candidates of starts before `before`, on their endpoints' windows */
+  /**
+   * judges the service-level latency candidates of starts before `before`, on their endpoints' windows (one pass over
+   * the series for all of them)
+   */
   private judgePending(before: number, ctx: DetectorContext): void {
     const due = this.pending.filter((p) => p.window.start < before);
     this.pending = this.pending.filter((p) => p.window.start >= before);
+    // per service, per window start: the endpoints' requests and how many of them were slower than expected
+    const shares = new Map<string, Map<number, { expected: number; slower: number; requests: number }>>();
     for (const { window: w, scored } of due) {
-      let slower = 0;
-      let requests = 0;
-      for (const e of this.series.values()) {
-        if (e.endpoint === undefined || e.service !== w.service || e.lastStart !== w.start) continue;
-        slower += shareSlowerThan(scored.expected, e.last.p50, e.last.p95) * e.last.count;
-        requests += e.last.count;
+      let byStart = shares.get(w.service);
+      if (!byStart) {
+        byStart = new Map();
+        shares.set(w.service, byStart);
       }
+      byStart.set(w.start, { expected: scored.expected, slower: 0, requests: 0 });
+    }
+    for (const e of this.series.values()) {
+      if (e.endpoint === undefined) continue;
+      const acc = shares.get(e.service)?.get(e.lastStart);
+      if (!acc) continue;
+      acc.slower += shareSlowerThan(acc.expected, e.last.p50, e.last.p95) * e.last.count;
+      acc.requests += e.last.count;
+    }
+    for (const { window: w, scored } of due) {
+      const { slower, requests } = shares.get(w.service)!.get(w.start)!;
       const usual: Usual = { expected: scored.expected, errorRatio: 0, ...(requests > 0 ? { slower } : {}) };
       const verdict = judge(this.config, 'p95', w.p95, w, usual);
       if (verdict) this.emit(ctx, 'p95', w, scored, verdict);

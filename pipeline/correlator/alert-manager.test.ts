@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { AlertSignal } from '../core/alert.js';
+import { AlertManager } from './alert-manager.js';
+
+const signal = (service: string, at: number, extra: Partial<AlertSignal> = {}): AlertSignal => ({
+  kind: 'error_rate',
+  severity: 'medium',
+  service,
+  at,
+  summary: `errors on ${service}`,
+  recordIds: [`r-${service}-${at}`],
+  metrics: { observed: at },
+  ...extra,
+});
+
+describe('AlertManager', () => {
+  it('one open alert per group, refreshed by repeated firing: count, last seen, worst severity, evidence', () => {
+    const m = new AlertManager();
+    m.signal(signal('orders', 1000));
+    m.signal(signal('orders', 2000, { severity: 'high' }));
+    m.signal(signal('orders', 3000, { severity: 'low' }));
+    m.signal(signal('orders', 3000, { endpoint: 'GET /orders/{id}' }));
+    const out = m.drain();
+    expect(out).toHaveLength(2);
+    const svc = out.find((a) => a.endpoint === undefined)!;
+    expect(svc).toMatchObject({ count: 3, firstSeen: 1000, lastSeen: 3000, severity: 'high', state: 'open' });
+    expect(svc.evidence.recordIds).toEqual(['r-orders-1000', 'r-orders-2000', 'r-orders-3000']);
+    expect(svc.evidence.metrics).toEqual({ observed: 3000 });
+    expect(m.drain()).toEqual([]);
+  });
+
+  it('ids depend on the group and the first firing only, so a replay yields the same alerts', () => {
+    const run = () => {
+      const m = new AlertManager();
+      m.signal(signal('a', 1000));
+      m.signal(signal('a', 5000));
+      return m.drain().map((a) => a.id);
+    };
+    expect(run()).toEqual(run());
+  });
+
+  it('sweep resolves alerts quiet for resolveAfterMs of event time', () => {
+    const m = new AlertManager({ resolveAfterMs: 60_000 });
+    m.signal(signal('a', 0));
+    m.signal(signal('b', 50_000));
+    m.drain();
+    m.sweep(100_000);
+    const out = m.drain();
+    expect(out.map((a) => [a.service, a.state])).toEqual([['a', 'resolved']]);
+    expect(m.openCount).toBe(1);
+  });
+
+  it('past maxOpen, the alert refreshed least recently (in arrival order) is resolved early', () => {
+    const m = new AlertManager({ maxOpen: 2 });
+    m.signal(signal('a', 1000));
+    m.signal(signal('b', 2000));
+    // a refreshed (its record's event time older than b's, as across partitions): b is now the stalest
+    m.signal(signal('a', 1500));
+    m.signal(signal('c', 4000));
+    expect(m.openCount).toBe(2);
+    const resolved = m.drain().filter((x) => x.state === 'resolved');
+    expect(resolved.map((x) => [x.service, x.updatedAt])).toEqual([['b', 2000]]);
+    expect(
+      m
+        .snapshot()
+        .map((x) => x.service)
+        .sort(),
+    ).toEqual(['a', 'c']);
+  });
+
+  it('drain and snapshot hand out copies', () => {
+    const m = new AlertManager();
+    m.signal(signal('a', 1000));
+    const [copy] = m.drain();
+    copy.evidence.recordIds.push('tampered');
+    m.signal(signal('a', 2000));
+    expect(m.drain()[0].evidence.recordIds).not.toContain('tampered');
+    const snap = m.snapshot();
+    const restored = new AlertManager();
+    restored.restore(snap);
+    restored.signal(signal('a', 3000));
+    expect(restored.drain()[0]).toMatchObject({ count: 3, id: snap[0].id });
+  });
+});
