@@ -5,6 +5,7 @@
  * {date}, {email}, {ip}, {token} (base64 / JWT-like opaque values). Segments already templated (`{petId}`) are kept.
  * Segments of real words with a high number of distinct values (usernames, slugs) are left to RouteLearner.
  */
+import { ClearingMemo } from '../core/clearing-memo.js';
 
 const INTEGER = /^[-+]?\d+$/;
 const DECIMAL = /^[-+]?\d+\.\d+$/;
@@ -183,21 +184,11 @@ function plainSegmentAnswer(p: string, s: number, end: number): string | null | 
 function classifyRange(p: string, s: number, end: number): string | null {
   if (end === s) return null;
   const fast = plainSegmentAnswer(p, s, end);
-  return fast !== undefined ? fast : classifyMemo(p.slice(s, end));
+  return fast !== undefined ? fast : segmentAnswers.get(p.slice(s, end));
 }
 
-/** classifySegment answers for segments that need the rules (`v2`, `oauth2`, ...): a pure memo, cleared when full */
-const segmentAnswers = new Map<string, string | null>();
-const SEGMENT_ANSWERS_MAX = 4096;
-
-function classifyMemo(seg: string): string | null {
-  const known = segmentAnswers.get(seg);
-  if (known !== undefined) return known;
-  const answer = classifySegment(seg);
-  if (segmentAnswers.size >= SEGMENT_ANSWERS_MAX) segmentAnswers.clear();
-  segmentAnswers.set(seg, answer);
-  return answer;
-}
+/** classifySegment answers for segments that need the rules (`v2`, `oauth2`, ...) */
+const segmentAnswers = new ClearingMemo(classifySegment);
 
 /** a template with every placeholder made the same (`{}`), to compare `/pets/{petId}` with `/pets/{id}` */
 export function matchKey(template: string): string {

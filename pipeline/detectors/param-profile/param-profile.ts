@@ -2,6 +2,7 @@ import type { ApiCallRecord } from '../../core/record.js';
 import type { Detector, DetectorContext } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
+import { ClearingMemo } from '../../core/clearing-memo.js';
 import { KeyInterner } from '../shared/key-interner.js';
 import { actorOf, queryParams } from '../shared/record-fields.js';
 import type { ParamProfileConfig } from './config.js';
@@ -33,8 +34,6 @@ interface Finding {
   value: string;
 }
 
-const INJECTION_MEMO_MAX = 4096;
-
 /** a new endpoint's profile, first seen at `ts` */
 const newProfile = (ts: number): EndpointProfile => ({ first: ts, count: 0, params: new Map() });
 
@@ -65,7 +64,8 @@ export class ParamProfileDetector implements Detector {
   private readonly endpoints: BoundedMap<string, EndpointProfile>;
   private readonly keys: KeyInterner;
   private paramsDropped = 0;
-  private readonly injectionMemo = new Map<string, string | null>();
+  /** injectionShape of short values, which repeat (enums, sort keys, small ids) */
+  private readonly injectionMemo = new ClearingMemo((v: string) => injectionShape(v) ?? null);
   private findings = 0;
 
   constructor(private readonly config: ParamProfileConfig) {
@@ -128,19 +128,10 @@ export class ParamProfileDetector implements Detector {
     });
   }
 
-  /**
-   * injectionShape of a string value (four regexes), remembered for short values, which repeat (enums, sort keys,
-   * small ids): a pure memo, started again when it holds INJECTION_MEMO_MAX values
-   */
+  /** injectionShape of a string value (four regexes), from the memo for short values */
   private injectionShapeOf(v: string): string | undefined {
     if (v.length > 64) return injectionShape(v);
-    let shape = this.injectionMemo.get(v);
-    if (shape === undefined) {
-      shape = injectionShape(v) ?? null;
-      if (this.injectionMemo.size >= INJECTION_MEMO_MAX) this.injectionMemo.clear();
-      this.injectionMemo.set(v, shape);
-    }
-    return shape ?? undefined;
+    return this.injectionMemo.get(v) ?? undefined;
   }
 
   private fresh(v: unknown): ParamStats {

@@ -35,28 +35,6 @@ export function actorOf(r: ApiCallRecord): AlertSubject | undefined {
 
 export const subjectKey = (s: AlertSubject): string => `${s.type}:${s.value}`;
 
-/** the raw path without its query string */
-export const pathOnly = (p: string): string => {
-  const q = p.indexOf('?');
-  return q === -1 ? p : p.slice(0, q);
-};
-
-/**
- * Values of the placeholder segments of `route` in `path`, in order (`/users/{id}` + `/users/42` → ['42']).
- * Returns an empty list when the two do not align segment by segment.
- */
-export function placeholderValues(route: string, path: string): string[] {
-  const rs = route.split('/');
-  const ps = pathOnly(path).split('/');
-  if (rs.length !== ps.length) return [];
-  const out: string[] = [];
-  for (let i = 0; i < rs.length; i++) {
-    const s = rs[i];
-    if (s.length > 2 && s.charCodeAt(0) === 123 /* { */ && s.charCodeAt(s.length - 1) === 125 /* } */) out.push(ps[i]);
-  }
-  return out;
-}
-
 /** query-string parameters of a raw path (used when the record carries no `params`) */
 export function queryParams(path: string): Record<string, string> | undefined {
   const q = path.indexOf('?');

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CountMinSketch } from './count-min.js';
 import { HyperLogLog } from './hyperloglog.js';
-import { placeholderValues } from './record-fields.js';
 
 describe('HyperLogLog', () => {
   it('estimates distinct counts within a few standard errors and survives JSON', () => {
@@ -24,13 +23,5 @@ describe('CountMinSketch', () => {
     expect(s.estimate('heavy')).toBeLessThan(330);
     for (let i = 0; i < 500; i += 50) expect(s.estimate(`k${i}`)).toBeGreaterThanOrEqual(10);
     expect(CountMinSketch.fromJSON(JSON.parse(JSON.stringify(s.toJSON()))).estimate('heavy')).toBe(s.estimate('heavy'));
-  });
-});
-
-describe('placeholderValues', () => {
-  it('reads ids from the raw path by the route template', () => {
-    expect(placeholderValues('/users/{id}', '/users/42?x=1')).toEqual(['42']);
-    expect(placeholderValues('/a/{x}/b/{y}', '/a/1/b/2')).toEqual(['1', '2']);
-    expect(placeholderValues('/users/{id}', '/users/42/extra')).toEqual([]);
   });
 });

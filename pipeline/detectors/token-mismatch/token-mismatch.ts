@@ -3,7 +3,7 @@ import type { Detector, DetectorContext } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
 import { appendTo, isMeshHop, pushEvidence } from '../shared/record-fields.js';
-import { RouteShapes } from '../shared/route-shapes.js';
+import { RouteShapes, valuesInPath } from '../shared/route-shapes.js';
 import type { TokenMismatchConfig } from './config.js';
 
 interface TokenWindow {
@@ -37,9 +37,9 @@ export class TokenMismatchDetector implements Detector {
     const sub = r.user?.sub;
     if (this.ownerRoutes.size > 0 && sub) {
       const endpoint = ctx.endpointOf(r);
-      const route = this.routes.of(endpoint).route;
-      if (this.ownerRoutes.has(route)) {
-        const owner = this.routes.placeholderValues(endpoint, r.path)[0];
+      const shape = this.routes.of(endpoint);
+      if (this.ownerRoutes.has(shape.route)) {
+        const owner = valuesInPath(shape, r.path)[0];
         if (owner !== undefined && owner !== sub) {
           this.ownerMismatches++;
           ctx.emit({
@@ -50,7 +50,7 @@ export class TokenMismatchDetector implements Detector {
             subject: { type: 'token', value: token },
             at: r.ts,
             summary: `token of user ${sub} used on ${endpoint} for user ${owner}`,
-            expected: `the id in ${route} equals the token's subject (${sub})`,
+            expected: `the id in ${shape.route} equals the token's subject (${sub})`,
             observed: `id ${owner}, status ${r.status}`,
             recordIds: [r.id],
             metrics: { status: r.status },
