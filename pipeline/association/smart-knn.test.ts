@@ -170,6 +170,40 @@ describe('SmartKnn', () => {
     expect(m.size).toBe(7);
   });
 
+  it('unseen_provider_min_confidence: a stricter threshold only for an API of a provider without training APIs', () => {
+    const items: TrainingItem[] = [
+      ...[1, 2, 3].map((i) => ({
+        id: `a${i}`,
+        api: { description: 'forecast rainfall alerts', hosts: [`s${i}.cloudy.com`] },
+        labels: { category: 'a' },
+      })),
+      { id: 'b1', api: { description: 'forecast rainfall', hosts: ['api.rain.org'] }, labels: { category: 'b' } },
+      { id: 'b2', api: { description: 'forecast rainfall', hosts: ['api.storm.net'] }, labels: { category: 'b' } },
+    ];
+    const at = (unseen_provider_min_confidence: number, host: string, min_confidence = 0.1) => {
+      const m = new SmartKnn({
+        k: 3,
+        smoothing: 0,
+        min_confidence,
+        unseen_provider_min_confidence,
+        group_weights: { name: 0, host: 0, path: 0, params: 0, tags: 0, text: 1, words: 0 },
+        prior_correction: 0,
+        linear_blend: 0,
+      });
+      m.fit(items);
+      return m.predict({ description: 'forecast rainfall alerts', hosts: [host] }, ['category']).category;
+    };
+    // known provider: three of its own APIs, probability 1, assigned whatever the unseen threshold
+    expect(at(0.9, 'api.cloudy.com')).toMatchObject({ value: 'a', probability: 1 });
+    // unknown provider: one neighbour per provider (a, then b, b): the best class is below 0.9, so it goes to review
+    const unknown = at(0.9, 'api.newco.io');
+    expect(unknown).toMatchObject({ value: UNASSIGNED, candidate: unknown.candidate });
+    expect(unknown.probability).toBeGreaterThan(0.1);
+    // at 0 the common threshold assigns it; a lower unseen threshold never undercuts min_confidence
+    expect(at(0, 'api.newco.io').value).toBe(unknown.candidate);
+    expect(at(0, 'api.newco.io', 0.9).value).toBe(UNASSIGNED);
+  });
+
   it('linear_blend: the probability is (1 - b) x the kNN probability + b x the linear scorer probability', () => {
     const query = api('Refunds', 'refund payment card charge', 'pay.example.com');
     const at = (linear_blend: number) => {

@@ -214,7 +214,10 @@ export class SmartKnn {
     dims?: readonly string[],
     opts: { provider?: string } = {},
   ): Record<string, LabelPrediction> {
-    const { groupCap, profile } = this.queryPolicy(opts.provider);
+    const { groupCap, profile, seen } = this.queryPolicy(opts.provider);
+    const minConfidence = seen
+      ? this.config.min_confidence
+      : Math.max(this.config.min_confidence, this.config.unseen_provider_min_confidence);
     const out: Record<string, LabelPrediction> = {};
     for (const dim of dims ?? [...this.classes.keys()]) {
       const classes = this.classes.get(dim);
@@ -226,7 +229,7 @@ export class SmartKnn {
       const probs = this.knnProbabilities(this.neighbours(vec, this.config.k, accept, groupCap, profile), dim, classes);
       if (probs) this.blendLinear(probs.probs, vec, dim);
       out[dim] = probs
-        ? decide(probs.probs, probs.labels, probs.neighbours, this.config.min_confidence)
+        ? decide(probs.probs, probs.labels, probs.neighbours, minConfidence)
         : { value: UNASSIGNED, probability: 0, neighbours: [] };
     }
     return out;
@@ -281,16 +284,21 @@ export class SmartKnn {
 
   /**
    * the neighbours allowed per provider (max_per_provider, and unseen_provider_cap when the query's provider has no
-   * live training API; undefined = no cap) and the weight profile (1 = unseen_provider_weights for such a query)
+   * live training API; undefined = no cap), the weight profile (1 = unseen_provider_weights for such a query) and
+   * whether the provider has live training APIs (seen)
    */
-  private queryPolicy(provider: string | undefined): { groupCap?: GroupCap; profile: number } {
+  private queryPolicy(provider: string | undefined): { groupCap?: GroupCap; profile: number; seen: boolean } {
     const caps: number[] = [];
     if (this.config.max_per_provider > 0) caps.push(this.config.max_per_provider);
     const id = provider === undefined ? undefined : this.providerIds.get(provider);
     const seen = id !== undefined && this.providerLiveRows[id] > 0;
     if (!seen && this.config.unseen_provider_cap > 0) caps.push(this.config.unseen_provider_cap);
     const profile = !seen && this.unseenFeatureWeights !== this.featureWeights ? 1 : 0;
-    return { groupCap: caps.length === 0 ? undefined : { of: this.providerGroup, cap: Math.min(...caps) }, profile };
+    return {
+      groupCap: caps.length === 0 ? undefined : { of: this.providerGroup, cap: Math.min(...caps) },
+      profile,
+      seen,
+    };
   }
 
   private neighbours(

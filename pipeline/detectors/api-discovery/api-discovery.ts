@@ -51,6 +51,7 @@ export class ApiDiscovery implements Detector {
       k: config.k,
       smoothing: config.smoothing,
       min_confidence: config.min_confidence,
+      unseen_provider_min_confidence: config.unseen_provider_min_confidence,
       linear_blend: config.linear_blend,
     });
     this.model.fit(

@@ -8,7 +8,13 @@ export const ApiDiscoveryConfigSchema = Type.Object(
     /** calls an endpoint absent from the catalogue needs before it is reported as a shadow API */
     min_calls: Type.Integer({ minimum: 1, default: 20 }),
     /** association probability below which a label is `unassigned` (needs review) */
-    min_confidence: Type.Number({ minimum: 0, maximum: 1, default: 0.2 }),
+    min_confidence: Type.Number({ minimum: 0, maximum: 1, default: defaultAssociationConfig.min_confidence }),
+    /** the same for an API whose provider (registrable host domain) the catalogue does not know, when higher */
+    unseen_provider_min_confidence: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: defaultAssociationConfig.unseen_provider_min_confidence,
+    }),
     /** neighbours of the association model */
     k: Type.Integer({ minimum: 1, maximum: 200, default: 15 }),
     /** smoothing s of the association probabilities */
@@ -35,7 +41,8 @@ export type ApiDiscoveryConfig = Static<typeof ApiDiscoveryConfigSchema>;
 export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   catalog_files: [],
   min_calls: 20,
-  min_confidence: 0.2,
+  min_confidence: defaultAssociationConfig.min_confidence,
+  unseen_provider_min_confidence: defaultAssociationConfig.unseen_provider_min_confidence,
   k: 15,
   smoothing: 0.1,
   linear_blend: defaultAssociationConfig.linear_blend,
