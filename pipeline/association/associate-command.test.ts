@@ -38,6 +38,9 @@ describe('runAssociate', () => {
     expect(claims.labels.category.neighbours[0]).toBe('claims');
     // nothing in common with the catalogue: below the threshold
     expect(weather.labels.category.value).toBe('unassigned');
+    // the reviewer still gets the best class, and only for an unassigned label
+    expect(typeof weather.labels.category.candidate).toBe('string');
+    expect(refunds.labels.category.candidate).toBeUndefined();
     expect(res.unassigned).toBeGreaterThanOrEqual(1);
     for (const l of lines)
       for (const p of Object.values(l.labels) as { probability: number }[])

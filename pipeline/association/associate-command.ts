@@ -23,7 +23,8 @@ export interface AssociateOptions {
 
 export interface AssociationLine {
   id: string;
-  labels: Record<string, { value: string; probability: number; neighbours: string[] }>;
+  /** candidate: the most probable class when value is `unassigned` */
+  labels: Record<string, { value: string; probability: number; neighbours: string[]; candidate?: string }>;
 }
 
 const ApiLine = Type.Object({ id: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: true });
@@ -76,7 +77,12 @@ export async function runAssociate(opts: AssociateOptions): Promise<{ written: n
     const pred = model.predict(anyDescription(item), dims);
     const labels: AssociationLine['labels'] = {};
     for (const [dim, p] of Object.entries(pred) as [string, LabelPrediction][]) {
-      labels[dim] = { value: p.value, probability: Number(p.probability.toFixed(4)), neighbours: p.neighbours };
+      labels[dim] = {
+        value: p.value,
+        probability: Number(p.probability.toFixed(4)),
+        neighbours: p.neighbours,
+        ...(p.candidate !== undefined ? { candidate: p.candidate } : {}),
+      };
       if (p.value === 'unassigned') unassigned++;
     }
     out.push(JSON.stringify({ id: item.id, labels } satisfies AssociationLine));

@@ -22,6 +22,9 @@ export const AssociationLabel = Type.Object(
     }),
     probability: Type.Number({ minimum: 0, maximum: 1 }),
     neighbours: Type.Array(Type.String(), { maxItems: 200, description: 'catalogue ids of the voting neighbours' }),
+    candidate: Type.Optional(
+      Type.String({ description: 'the most probable class when value is `unassigned` (for the reviewer)' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -213,7 +213,14 @@ describe('SOC console in Chromium', () => {
       firstSeen: NOW - 2 * 86_400_000,
       lastSeen: NOW - 9 * MINUTE,
       count: 412,
-      labels: { category: { value: 'unassigned', probability: 0.34, neighbours: ['cat_acc_2', 'cat_rep_5'] } },
+      labels: {
+        category: {
+          value: 'unassigned',
+          probability: 0.08,
+          neighbours: ['cat_acc_2', 'cat_rep_5'],
+          candidate: 'reporting',
+        },
+      },
     },
     {
       id: 'api_v1_users_get',
@@ -431,7 +438,14 @@ describe('SOC console in Chromium', () => {
 
     await page.getByRole('link', { name: 'Inventory' }).click();
     await poll(() => page.locator('tr[data-entry]').count()).toBe(3);
+    // an unassigned label shows its best class as a question, and the review dialog offers it
+    expect(await page.locator('tr[data-entry="api_export_get"] .label-chip.unsure').textContent()).toContain(
+      'reporting?',
+    );
+    expect(await page.locator('tr[data-entry="api_charges_post"] .label-chip.unsure').count()).toBe(0);
     await page.getByRole('button', { name: 'Review GET /internal/export/{id}' }).click();
+    expect(await page.getByLabel(/^category/).getAttribute('placeholder')).toBe('reporting');
+    await page.getByText('best class reporting').waitFor();
     await page.getByLabel(/^category/).fill('reporting');
     await page.getByRole('button', { name: 'Confirm labels' }).click();
     await page.locator('tr[data-entry="api_export_get"] .state-reviewed').waitFor();

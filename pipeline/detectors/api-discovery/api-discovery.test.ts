@@ -63,6 +63,28 @@ describe('api_discovery detector', () => {
     expect(c.signals.map((s) => `${s.kind} ${s.endpoint}`).slice(2)).toEqual(['shadow_api POST /internal/debug']);
   });
 
+  it('below the review threshold a label is unassigned and carries its best class as candidate, in the alert too', () => {
+    const d = apiDiscoveryFactory.create({
+      ...config(),
+      min_confidence: 1,
+      unseen_provider_min_confidence: 1,
+    }) as ApiDiscovery;
+    const c = ctx();
+    for (const r of records()) d.observe(r, c);
+    const shadow = c.signals.find((s) => s.kind === 'shadow_api')!;
+    expect(shadow.labels?.category).toBe('unassigned');
+    expect(shadow.labels?.category_candidate).toMatch(/\w/);
+    const entry = d.inventory.list().find((e) => e.state === 'shadow' && e.labels.category)!;
+    expect(entry.labels.category).toMatchObject({ value: 'unassigned', candidate: shadow.labels?.category_candidate });
+    // with the default thresholds the same shadow API is assigned, without a candidate
+    const assigned = apiDiscoveryFactory.create(config()) as ApiDiscovery;
+    const c2 = ctx();
+    for (const r of records()) assigned.observe(r, c2);
+    const first = c2.signals.find((s) => s.kind === 'shadow_api')!;
+    expect(first.labels?.category).toBe(shadow.labels?.category_candidate);
+    expect(first.labels?.category_candidate).toBeUndefined();
+  });
+
   it('state survives snapshot/restore: no repeated signal after a handover', () => {
     const a = new ApiDiscovery(config());
     const c = ctx();

@@ -101,13 +101,19 @@ export class ApiDiscovery implements Detector {
     if (kind === 'shadow_api' && this.model.size > 0) {
       const pred = this.model.predict(inventoryDescription(entry));
       for (const [dim, p] of Object.entries(pred))
-        entry.labels[dim] = { value: p.value, probability: p.probability, neighbours: p.neighbours };
+        entry.labels[dim] = {
+          value: p.value,
+          probability: p.probability,
+          neighbours: p.neighbours,
+          ...(p.candidate !== undefined ? { candidate: p.candidate } : {}),
+        };
     }
     const labels: Record<string, string> = {};
     for (const [dim, l] of Object.entries(entry.labels)) {
       labels[dim] = l.value;
       labels[`${dim}_probability`] = l.probability.toFixed(3);
       labels[`${dim}_neighbours`] = l.neighbours.slice(0, 5).join(',');
+      if (l.candidate !== undefined) labels[`${dim}_candidate`] = l.candidate;
     }
     if (entry.catalogueId) labels.catalogue_id = entry.catalogueId;
     const endpoint = `${entry.method} ${entry.route}`;

@@ -2,7 +2,7 @@ import { api, query } from '../api.js';
 import { fmtNumber, h, placeholder, replace, stateBadge, timeEl, toast } from '../dom.js';
 import { can } from '../state.js';
 
-/** @typedef {{ value: string, probability: number, neighbours: string[] }} Label */
+/** @typedef {{ value: string, probability: number, neighbours: string[], candidate?: string }} Label */
 /**
  * @typedef {object} ApiEntry
  * @property {string} id
@@ -18,8 +18,6 @@ import { can } from '../state.js';
 
 const STATES = ['new', 'shadow', 'zombie', 'catalogued', 'reviewed'];
 const DIMENSIONS = ['category', 'lineOfBusiness', 'appCode'];
-/** below this the association is a suggestion an analyst should confirm */
-const CONFIDENT = 0.6;
 
 /**
  * The API inventory: endpoints seen in traffic with their catalogue state and predicted labels, which an analyst
@@ -188,15 +186,18 @@ function labelsOf(e) {
   const entries = Object.entries(e.labels ?? {});
   if (entries.length === 0) return h('span', { class: 'muted' }, '–');
   return entries.map(([dim, l]) => {
-    const sure = l.value !== 'unassigned' && l.probability >= CONFIDENT;
+    // the model's own review threshold decides: an unassigned label shows its best class as a question
+    const sure = l.value !== 'unassigned';
+    const shown = sure ? l.value : `${l.candidate ?? 'unassigned'}?`;
+    const verdict = sure ? l.value : `unassigned, needs review${l.candidate ? ` (best class ${l.candidate})` : ''}`;
     return h(
       'span',
       {
         class: `label-chip ${sure ? '' : 'unsure'}`,
-        title: `${dim}: ${l.value} (${Math.round(l.probability * 100)} %)${l.neighbours?.length ? `\nneighbours: ${l.neighbours.slice(0, 10).join(', ')}` : ''}`,
+        title: `${dim}: ${verdict} (${Math.round(l.probability * 100)} %)${l.neighbours?.length ? `\nneighbours: ${l.neighbours.slice(0, 10).join(', ')}` : ''}`,
       },
       h('span', { class: 'dim' }, dim),
-      ` ${l.value} `,
+      ` ${shown} `,
       h('span', { class: 'prob' }, `${Math.round(l.probability * 100)}%`),
     );
   });
@@ -216,6 +217,7 @@ function reviewDialog(e) {
         id: `review-${dim}`,
         name: dim,
         value: l && l.value !== 'unassigned' ? l.value : '',
+        placeholder: l?.candidate ?? '',
         autocomplete: 'off',
       });
     });
@@ -234,7 +236,13 @@ function reviewDialog(e) {
             { for: `review-${dim}`, class: 'field-label' },
             dim,
             l
-              ? h('span', { class: 'muted small' }, ` (predicted ${l.value}, ${Math.round(l.probability * 100)} %)`)
+              ? h(
+                  'span',
+                  { class: 'muted small' },
+                  l.value === 'unassigned'
+                    ? ` (unassigned${l.candidate ? `; best class ${l.candidate}` : ''}, ${Math.round(l.probability * 100)} %)`
+                    : ` (predicted ${l.value}, ${Math.round(l.probability * 100)} %)`,
+                )
               : null,
           ),
           inputs[i],
