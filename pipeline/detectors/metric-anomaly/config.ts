@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { checkSection } from '../../config/section.js';
 import { mwError } from '../../core/errors.js';
 
 export const MetricName = Type.Union([Type.Literal('rate'), Type.Literal('error_ratio'), Type.Literal('p95')]);
@@ -105,12 +106,7 @@ export const defaultMetricAnomalyConfig: MetricAnomalyConfig = Value.Create(Metr
 
 /** defaults filled in, validated; throws CONFIG_INVALID saying what to fix */
 export function parseMetricAnomalyConfig(input: unknown = {}): MetricAnomalyConfig {
-  const withDefaults = Value.Default(MetricAnomalyConfigSchema, structuredClone(input ?? {}));
-  if (!Value.Check(MetricAnomalyConfigSchema, withDefaults)) {
-    const first = Value.Errors(MetricAnomalyConfigSchema, withDefaults).First();
-    throw mwError('CONFIG_INVALID', `metric_anomaly${first?.path ?? ''}: ${first?.message ?? 'invalid'}`);
-  }
-  const c = withDefaults as MetricAnomalyConfig;
+  const c = checkSection(MetricAnomalyConfigSchema, input, 'metric_anomaly');
   if (c.suppress_windows > c.baseline_windows * 4) {
     throw mwError('CONFIG_INVALID', 'metric_anomaly: suppress_windows must be at most 4 x baseline_windows');
   }
