@@ -18,6 +18,8 @@ export interface InventoryReview {
   comment?: string;
   by: string;
   at: number;
+  /** what the association model needs of the entry, so every correlator learns the review, not only the entry's */
+  api?: Pick<ApiEntry, 'service' | 'route' | 'hosts' | 'params'>;
 }
 
 const ListQuery = Type.Object(
@@ -117,15 +119,17 @@ export function inventoryRoutes(store: Store) {
         const body = request.body as { labels: InventoryReview['labels']; comment?: string };
         const raw = await store.hget(INVENTORY_KEY, id);
         if (!raw) throw mwError('NOT_FOUND', `inventory entry ${id}`);
+        const entry = JSON.parse(raw) as ApiEntry;
         const review: InventoryReview = {
           labels: body.labels,
           comment: body.comment,
           by: principalOf(request).id,
           at: Date.now(),
+          api: { service: entry.service, route: entry.route, hosts: entry.hosts, params: entry.params },
         };
         await store.hset(REVIEWS_KEY, id, JSON.stringify(review));
         await store.incr(feedbackVersionKey(REVIEWS_KEY));
-        return withReview(JSON.parse(raw) as ApiEntry, review);
+        return withReview(entry, review);
       },
     );
   };

@@ -144,6 +144,11 @@ describe('embedded roles: collector → correlator → inventory and decisions a
       labels: { category: { value: 'payments', probability: 1 } },
     });
     expect((await get(`/v1/inventory/${encodeURIComponent(target.id)}`)).body).toMatchObject({ state: 'reviewed' });
+    // the stored review carries what the association needs of the entry, so every correlator can learn it
+    expect(JSON.parse((await store.hget('inv:reviews', target.id)) ?? '{}')).toMatchObject({
+      labels: { category: 'payments' },
+      api: { route: target.route },
+    });
     expect((await post('/v1/inventory/nope/review', { labels: {} }, RESPONDER)).status).toBe(404);
     // the correlator that owns the endpoint learns the review at its next checkpoint (traffic keeps flowing)
     await until(async () => {

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import type { AlertSignal } from '../../core/alert.js';
 import type { ApiCallRecord } from '../../core/record.js';
@@ -9,6 +11,7 @@ import type { DetectorContext } from '../detector.js';
 import { ApiDiscovery } from './api-discovery.js';
 import { type ApiDiscoveryConfig, ApiDiscoveryConfigSchema } from './config.js';
 import { apiDiscoveryFactory } from './factory.js';
+import { forgetSharedAssociations } from './shared-model.js';
 
 const td = (f: string) => join(import.meta.dirname, 'testdata', f);
 const records = (): ApiCallRecord[] =>
@@ -28,6 +31,9 @@ function ctx(): DetectorContext & { signals: AlertSignal[] } {
 }
 
 describe('api_discovery detector', () => {
+  // each test starts from the catalogue alone, not from a model an earlier test taught
+  beforeEach(() => forgetSharedAssociations());
+
   it('default config validates and the factory creates a working detector', () => {
     expect(Value.Check(ApiDiscoveryConfigSchema, apiDiscoveryFactory.defaultConfig)).toBe(true);
     const d = apiDiscoveryFactory.create(apiDiscoveryFactory.defaultConfig);
@@ -83,6 +89,55 @@ describe('api_discovery detector', () => {
     const first = c2.signals.find((s) => s.kind === 'shadow_api')!;
     expect(first.labels?.category).toBe(shadow.labels?.category_candidate);
     expect(first.labels?.category_candidate).toBeUndefined();
+  });
+
+  it('the shards of a process share one model; a review teaches it once, whichever shard holds the entry', () => {
+    const a = apiDiscoveryFactory.create(config()) as ApiDiscovery;
+    const b = apiDiscoveryFactory.create(config()) as ApiDiscovery;
+    expect(b.model).toBe(a.model);
+    const c = ctx();
+    for (const r of records()) a.observe(r, c);
+    const entry = a.inventory.list().find((e) => e.state === 'shadow')!;
+    expect(b.inventory.find(entry.id)).toBeUndefined();
+    const confirm = vi.spyOn(a.model, 'confirm');
+    const review = {
+      labels: { category: 'developer_tools', bogus: 'x' },
+      at: 1_700_000_000_000,
+      by: 'analyst',
+      api: { service: entry.service, route: entry.route, hosts: entry.hosts, params: entry.params },
+    };
+    // every shard gets every review (and again after a restart): the model learns it once
+    b.onFeedback(entry.id, review);
+    a.onFeedback(entry.id, review);
+    a.onFeedback(entry.id, review);
+    expect(confirm).toHaveBeenCalledTimes(1);
+    expect(a.model.labelsOf(entry.id)).toEqual({ category: 'developer_tools' });
+    expect(a.inventory.find(entry.id)?.state).toBe('reviewed');
+    expect(a.documents().map((d) => d.id)).toContain(entry.id);
+    // a correction is a new review: learnt again
+    a.onFeedback(entry.id, { ...review, labels: { category: 'analytics' }, at: review.at + 1 });
+    expect(a.model.labelsOf(entry.id)).toEqual({ category: 'analytics' });
+    // a review without the entry's description (stored before reviews carried it) teaches only the shard holding it
+    b.onFeedback('api_elsewhere', { labels: { category: 'x' }, at: 1 });
+    expect(a.model.labelsOf('api_elsewhere')).toBeUndefined();
+    confirm.mockRestore();
+  });
+
+  it('an injected catalogue gets a model of its own; a changed catalogue file a new shared one', () => {
+    const catalog = [{ id: 'c1', name: 'Orders', labels: { category: 'ecommerce' } }];
+    const x = new ApiDiscovery(config(), { catalog });
+    const y = new ApiDiscovery(config(), { catalog });
+    expect(x.model).not.toBe(y.model);
+    const dir = mkdtempSync(join(tmpdir(), 'mw-cat-'));
+    const file = join(dir, 'catalog.jsonl');
+    writeFileSync(file, `${JSON.stringify(catalog[0])}\n`);
+    const cfg = { ...config(), catalog_files: [file] };
+    const first = apiDiscoveryFactory.create(cfg) as ApiDiscovery;
+    expect((apiDiscoveryFactory.create(cfg) as ApiDiscovery).model).toBe(first.model);
+    writeFileSync(file, `${JSON.stringify(catalog[0])}\n${JSON.stringify({ ...catalog[0], id: 'c2' })}\n`);
+    const after = apiDiscoveryFactory.create(cfg) as ApiDiscovery;
+    expect(after.model).not.toBe(first.model);
+    expect(after.model.size).toBe(2);
   });
 
   it('state survives snapshot/restore: no repeated signal after a handover', () => {

@@ -1,17 +1,32 @@
 import { LRUCache } from 'lru-cache';
 import { inventoryDescription } from '../../association/describe.js';
-import { type Labels, SmartKnn } from '../../association/smart-knn.js';
+import type { ApiDescription } from '../../association/features.js';
+import type { Labels, SmartKnn } from '../../association/smart-knn.js';
 import type { AlertSignal } from '../../core/alert.js';
 import { counter } from '../../core/metrics.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import type { ApiEntry } from '../../inventory/api-entry.js';
-import { Catalog, entryDescription } from '../../inventory/catalog/catalog.js';
+import type { Catalog } from '../../inventory/catalog/catalog.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import { LABEL_DIMENSIONS } from '../../inventory/catalog/catalog-entry.js';
-import { loadCatalogFilesSync } from '../../inventory/catalog/load.js';
 import { Inventory } from '../../inventory/inventory.js';
 import type { Detector, DetectorContext, DetectorDocument } from '../detector.js';
 import type { ApiDiscoveryConfig } from './config.js';
+import { Association, sharedAssociation } from './shared-model.js';
+
+/** the description of the API a review carries (`api`: service, route, hosts, params of the entry), if any */
+function reviewedApi(v: unknown): ApiDescription | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const a = v as Record<string, unknown>;
+  if (typeof a.service !== 'string' || typeof a.route !== 'string') return undefined;
+  const strings = (x: unknown) => (Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : []);
+  return inventoryDescription({
+    service: a.service,
+    route: a.route,
+    hosts: strings(a.hosts),
+    params: strings(a.params),
+  });
+}
 
 /** the store collection of inventory entries (`doc:api_inventory`), read by the inventory routes */
 export const INVENTORY_COLLECTION = 'api_inventory';
@@ -30,6 +45,7 @@ export class ApiDiscovery implements Detector {
   readonly inventory: Inventory;
   readonly catalog: Catalog;
   readonly model: SmartKnn;
+  private readonly association: Association;
   private readonly alerted: LRUCache<string, true>;
   readonly feedbackKey = INVENTORY_REVIEWS_KEY;
   /** review time of each review applied, so a review is applied once */
@@ -41,25 +57,14 @@ export class ApiDiscovery implements Detector {
     private readonly config: ApiDiscoveryConfig,
     deps: { catalog?: readonly CatalogEntry[] } = {},
   ) {
-    const entries = deps.catalog ?? loadCatalogFilesSync(config.catalog_files);
-    this.catalog = new Catalog(entries);
+    // an injected catalogue (tests) gets a model of its own; configured files the process's shared one
+    this.association = deps.catalog ? new Association(config, deps.catalog) : sharedAssociation(config);
+    this.catalog = this.association.catalog;
+    this.model = this.association.model;
     this.inventory = new Inventory({
       maxEndpoints: config.max_endpoints,
       learner: config.route_max_distinct > 0 ? { maxDistinct: config.route_max_distinct } : false,
     });
-    this.model = new SmartKnn({
-      k: config.k,
-      smoothing: config.smoothing,
-      min_confidence: config.min_confidence,
-      unseen_provider_min_confidence: config.unseen_provider_min_confidence,
-      linear_blend: config.linear_blend,
-    });
-    this.model.fit(
-      entries
-        .filter((e) => LABEL_DIMENSIONS.some((d) => e.labels[d]))
-        .map((e) => ({ id: e.id, api: entryDescription(e), labels: { ...e.labels } as Labels })),
-    );
-    this.model.warm();
     this.alerted = new LRUCache({ max: config.max_endpoints });
   }
 
@@ -143,24 +148,32 @@ export class ApiDiscovery implements Detector {
   review(service: string, method: string, route: string, labels: Labels): ApiEntry | undefined {
     const e = this.inventory.get(service, method, route);
     if (!e) return undefined;
-    e.state = 'reviewed';
-    for (const [dim, v] of Object.entries(labels)) e.labels[dim] = { value: v, probability: 1, neighbours: [] };
-    this.model.confirm(e.id, inventoryDescription(e), labels);
+    this.markReviewed(e, labels);
+    this.association.learn(e.id, inventoryDescription(e), labels);
     return e;
   }
 
-  /** an analyst's review (from the API): the entry of this shard becomes reviewed and joins the training set */
+  private markReviewed(e: ApiEntry, labels: Labels): void {
+    e.state = 'reviewed';
+    for (const [dim, v] of Object.entries(labels)) e.labels[dim] = { value: v, probability: 1, neighbours: [] };
+    this.dirty.add(e.id);
+  }
+
+  /**
+   * an analyst's review (from the API): the entry, when this shard has it, becomes reviewed; the API joins the
+   * training set of the process's model whichever shard has it (the review carries what the model needs of it)
+   */
   onFeedback(id: string, value: unknown): void {
-    const r = value as { labels?: Record<string, unknown>; at?: unknown } | null;
+    const r = value as { labels?: Record<string, unknown>; at?: unknown; api?: unknown } | null;
     if (!r || typeof r.at !== 'number' || this.reviewed.get(id) === r.at) return;
-    const entry = this.inventory.find(id);
-    if (!entry) return;
+    this.reviewed.set(id, r.at);
     const labels = Object.fromEntries(
       Object.entries(r.labels ?? {}).filter(([d, v]) => LABEL_DIMENSIONS.includes(d as never) && typeof v === 'string'),
     ) as Labels;
-    this.review(entry.service, entry.method, entry.route, labels);
-    this.reviewed.set(id, r.at);
-    this.dirty.add(id);
+    const entry = this.inventory.find(id);
+    if (entry) this.markReviewed(entry, labels);
+    const api = entry ? inventoryDescription(entry) : reviewedApi(r.api);
+    if (api) this.association.learn(id, api, labels, r.at);
   }
 
   documents(): DetectorDocument[] {
