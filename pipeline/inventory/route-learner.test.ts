@@ -37,6 +37,17 @@ describe('RouteLearner', () => {
     expect(s.folded).toBeLessThanOrEqual(10);
   });
 
+  it('a typed placeholder at a folded position is the same parameter: /tags/{id} joins /tags/{param}', () => {
+    const l = new RouteLearner({ maxDistinct: 2 });
+    expect(l.learn('s', 'GET', '/tags/{id}/items').template).toBe('/tags/{id}/items');
+    for (const t of ['red', 'green', 'blue']) l.learn('s', 'GET', `/tags/${t}/items`);
+    expect(l.learn('s', 'GET', '/tags/{id}/items').template).toBe('/tags/{param}/items');
+    expect(l.apply('s', 'GET', '/tags/{uuid}/items')).toBe('/tags/{param}/items');
+    // not where the position is not folded, and never the first segment
+    expect(l.learn('s', 'GET', '/users/{id}').template).toBe('/users/{id}');
+    expect(l.apply('s', 'GET', '/{id}/tags')).toBe('/{id}/tags');
+  });
+
   it('snapshot and restore keep the folds', () => {
     const l = new RouteLearner({ maxDistinct: 1 });
     l.learn('s', 'GET', '/u/a');
@@ -62,7 +73,10 @@ class FullWalkModel {
     let prefix = `${service} ${method} `;
     for (let i = 1; i < parts.length; i++) {
       const key = prefix;
-      if (i >= this.o.minPosition && !/^(\{[^}]*\}|:[A-Za-z_]\w*|<[^>]+>)$/.test(parts[i]) && parts[i] !== '') {
+      const placeholder = /^(\{[^}]*\}|:[A-Za-z_]\w*|<[^>]+>)$/.test(parts[i]);
+      if (i >= this.o.minPosition && placeholder && parts[i] !== LEARNED_PLACEHOLDER) {
+        if (this.folded.get(key)) parts[i] = LEARNED_PLACEHOLDER;
+      } else if (i >= this.o.minPosition && !placeholder && parts[i] !== '') {
         if (this.folded.get(key)) parts[i] = LEARNED_PLACEHOLDER;
         else {
           let set = this.values.get(key);

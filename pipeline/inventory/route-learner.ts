@@ -12,7 +12,11 @@ export interface RouteLearnerOptions {
   maxPrefixes: number;
 }
 
-export const defaultRouteLearnerOptions: RouteLearnerOptions = { maxDistinct: 50, minPosition: 2, maxPrefixes: 10_000 };
+export const defaultRouteLearnerOptions: RouteLearnerOptions = {
+  maxDistinct: 200,
+  minPosition: 2,
+  maxPrefixes: 10_000,
+};
 
 /** remembered walks at most (a memo: past it, it starts again empty) */
 const MAX_WALKS = 4096;
@@ -124,7 +128,13 @@ export class RouteLearner {
     let prefix = prefixAtFrom;
     for (let i = from; i < parts.length; i++) {
       const key = prefix;
-      if (this.isLearnable(i, parts[i])) {
+      if (this.isTyped(i, parts[i])) {
+        // a typed placeholder ({id}, {uuid}, …) where the position is folded: the same parameter as the literals
+        if (this.folded.get(key)) {
+          parts[i] = LEARNED_PLACEHOLDER;
+          steps?.push({ index: i, key, part: null });
+        }
+      } else if (this.isLearnable(i, parts[i])) {
         if (this.folded.get(key)) {
           parts[i] = LEARNED_PLACEHOLDER;
           steps?.push({ index: i, key, part: null });
@@ -143,6 +153,11 @@ export class RouteLearner {
 
   private isLearnable(i: number, part: string): boolean {
     return i >= this.options.minPosition && part !== '' && !PLACEHOLDER.test(part);
+  }
+
+  /** a placeholder the templating put at a position that may be folded (`{id}`; not `{param}` itself) */
+  private isTyped(i: number, part: string): boolean {
+    return i >= this.options.minPosition && part !== LEARNED_PLACEHOLDER && PLACEHOLDER.test(part);
   }
 
   /** count a literal at a prefix; true when the prefix has just been folded */
@@ -184,8 +199,7 @@ export class RouteLearner {
     const parts = template.split('/');
     let prefix = `${service} ${method} `;
     for (let i = 1; i < parts.length; i++) {
-      if (i >= this.options.minPosition && !PLACEHOLDER.test(parts[i]) && this.folded.get(prefix))
-        parts[i] = LEARNED_PLACEHOLDER;
+      if (i >= this.options.minPosition && parts[i] !== '' && this.folded.get(prefix)) parts[i] = LEARNED_PLACEHOLDER;
       prefix = `${prefix}/${parts[i]}`;
     }
     return parts.join('/');

@@ -1,0 +1,212 @@
+/**
+ * Templating quality on real API definitions: traffic is generated from the OpenAPI path templates of the APIs-guru
+ * catalogue (each `{param}` filled with a value of the kind its name suggests), replayed through the inventory (path
+ * templating and the route learner, as the api_discovery detector runs them), and each defined endpoint is checked:
+ * did its calls land in one inventory route of the same shape (right), in several (split), or in a route shared with
+ * another defined endpoint (merged)?
+ */
+import type { ApiCallRecord } from '../../pipeline/core/record.js';
+import { Inventory } from '../../pipeline/inventory/inventory.js';
+import { pathOnly } from '../../pipeline/inventory/path-template.js';
+import { Rng } from '../../pipeline/simulate/prng.js';
+import type { GuruApi } from '../association/data.js';
+
+export interface TemplatingOptions {
+  /** every n-th definition (1 = all) */
+  every?: number;
+  /** calls generated per defined endpoint */
+  calls: number;
+  /** route_max_distinct of the route learner; 0 = templating by value shape alone */
+  maxDistinct: number;
+  seed: number;
+}
+
+export interface TemplatingResult {
+  apis: number;
+  endpoints: number;
+  /** one inventory route, of the defined shape (literal segments equal, variables where the definition has them) */
+  right: number;
+  /** calls of one endpoint in more than one inventory route */
+  split: number;
+  /** an inventory route holding calls of two or more defined endpoints (each such endpoint counts) */
+  merged: number;
+  /** one route, not shared, but of another shape (a literal templated: `/2010-04-01/…` → `/{date}/…`) */
+  reshaped: number;
+  examples: { split: string[]; merged: string[]; reshaped: string[] };
+}
+
+const WORDS =
+  'alice bob carol dave erin frank grace heidi ivan judy mallory oscar peggy trent victor walter acme globex initech umbrella hooli stark wayne wonka tyrell cyberdyne soylent vandelay prod staging dev main master release feature docs assets images reports billing invoices archive backup logs data media public private shared team ops sales marketing eu-west-1 us-east-1 ap-south-1 westeurope eastus default primary secondary blue green red'.split(
+    ' ',
+  );
+
+export type ValueKind = 'int' | 'uuid' | 'hex' | 'email' | 'date' | 'slug';
+
+/**
+ * the kind of value a parameter takes, from its name (drawn once per API and parameter: one parameter's values are of
+ * one kind, as an API's ids are all numbers or all UUIDs): `…id` a number, UUID or hex object id; names, users,
+ * projects, regions … slugs; others a number, UUID or slug
+ */
+export function kindFor(param: string, r: Rng): ValueKind {
+  const p = param.toLowerCase();
+  if (/email/.test(p)) return 'email';
+  if (/date|day/.test(p)) return 'date';
+  const x = r.next();
+  if (/(id|uuid|guid)$/.test(p)) return x < 0.5 ? 'int' : x < 0.8 ? 'uuid' : 'hex';
+  if (SLUG_NAMES.test(p)) return 'slug';
+  return x < 0.4 ? 'int' : x < 0.6 ? 'uuid' : 'slug';
+}
+
+const SLUG_NAMES =
+  /name|slug|user|login|owner|repo|project|bucket|key|path|file|region|zone|location|country|locale|lang|team|org|account|namespace|container|group|tag|branch|ref/;
+
+/** a value of that kind, as a client would send it */
+export function sampleValue(kind: ValueKind, r: Rng): string {
+  switch (kind) {
+    case 'email':
+      return `${r.pick(WORDS)}.${r.pick(WORDS)}@example.com`;
+    case 'date':
+      return `20${r.int(10, 25)}-${String(r.int(1, 12)).padStart(2, '0')}-${String(r.int(1, 28)).padStart(2, '0')}`;
+    case 'int':
+      return String(r.int(1, 2_000_000));
+    case 'uuid':
+      return uuid(r);
+    case 'hex':
+      return hex(r, 24);
+    case 'slug': {
+      const w = r.pick(WORDS);
+      const x = r.next();
+      return x < 0.4 ? w : x < 0.7 ? `${w}-${r.pick(WORDS)}` : `${w}${r.int(1, 999)}`;
+    }
+  }
+}
+
+function hex(r: Rng, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += '0123456789abcdef'[r.int(0, 15)];
+  return s;
+}
+
+function uuid(r: Rng): string {
+  const h = hex(r, 32);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20)}`;
+}
+
+/** the shape of a template: literal segments as they are, variable ones (any `{…}` or `:name`) as one mark */
+function shape(template: string): string {
+  return template
+    .split('/')
+    .map((s) => (/[{}]|^:/.test(s) ? '*' : s))
+    .join('/');
+}
+
+/** a concrete path for a defined template: every `{name}` replaced by a value of the parameter's kind */
+function concretePath(template: string, kinds: (name: string) => ValueKind, r: Rng): string {
+  return template.replace(/\{([^}]*)\}/g, (_, name: string) => encodeURIComponent(sampleValue(kinds(name), r)));
+}
+
+export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOptions): TemplatingResult {
+  const r = new Rng(opts.seed);
+  const out: TemplatingResult = {
+    apis: 0,
+    endpoints: 0,
+    right: 0,
+    split: 0,
+    merged: 0,
+    reshaped: 0,
+    examples: { split: [], merged: [], reshaped: [] },
+  };
+  const note = (list: string[], s: string) => {
+    if (list.length < 8) list.push(s);
+  };
+  let ts = 1_700_000_000_000;
+  for (let a = 0; a < apis.length; a += opts.every ?? 1) {
+    const api = apis[a];
+    // the defined endpoints: method + template, duplicates (same shape) once
+    const defined = new Map<string, { method: string; template: string }>();
+    for (const e of api.endpoints ?? []) {
+      const template = pathOnly(e.path);
+      defined.set(`${e.method.toUpperCase()} ${shape(template)}`, { method: e.method.toUpperCase(), template });
+    }
+    if (defined.size === 0) continue;
+    out.apis++;
+    const inventory = new Inventory({
+      // room for every call as an entry of its own (lru-cache allocates its capacity up front)
+      maxEndpoints: defined.size * opts.calls + 1,
+      learner: opts.maxDistinct > 0 ? { maxDistinct: opts.maxDistinct } : false,
+    });
+    // calls interleaved across the API's endpoints, as traffic arrives
+    const calls: string[] = [];
+    for (const key of defined.keys()) for (let i = 0; i < opts.calls; i++) calls.push(key);
+    for (let i = calls.length - 1; i > 0; i--) {
+      const j = r.int(0, i);
+      [calls[i], calls[j]] = [calls[j], calls[i]];
+    }
+    const kinds = new Map<string, ValueKind>();
+    const kindOf = (name: string) => kinds.get(name) ?? kinds.set(name, kindFor(name, r)).get(name)!;
+    const pathsOf = new Map<string, Set<string>>();
+    for (const key of calls) {
+      const d = defined.get(key)!;
+      const path = concretePath(d.template, kindOf, r);
+      inventory.observe({
+        id: `t${ts}`,
+        ts: ts++,
+        durationMs: 1,
+        sensor: { kind: 'eval', id: 'templating' },
+        service: api.id,
+        method: d.method,
+        host: 'api.example.com',
+        path,
+        status: 200,
+        reqBytes: 0,
+        respBytes: 0,
+        source: {},
+      });
+      (pathsOf.get(key) ?? pathsOf.set(key, new Set()).get(key)!).add(path);
+    }
+    // the route of every call once all traffic is in (the learner folds positions as values accumulate)
+    const finalRoutes = new Map<string, Set<string>>();
+    const finalEndpoints = new Map<string, Set<string>>();
+    for (const [key, paths] of pathsOf) {
+      const d = defined.get(key)!;
+      const set = new Set<string>();
+      for (const path of paths) {
+        const rec = { service: api.id, method: d.method, path } as ApiCallRecord;
+        const route = `${d.method} ${inventory.routeOf(rec)}`;
+        set.add(route);
+        (finalEndpoints.get(route) ?? finalEndpoints.set(route, new Set()).get(route)!).add(key);
+      }
+      finalRoutes.set(key, set);
+    }
+    for (const [key, routes] of finalRoutes) {
+      out.endpoints++;
+      const shared = [...routes].some((route) => finalEndpoints.get(route)!.size > 1);
+      if (shared) {
+        out.merged++;
+        const route = [...routes].find((x) => finalEndpoints.get(x)!.size > 1)!;
+        const together = [...finalEndpoints.get(route)!];
+        // one example per merged route (its first endpoint notes it), at most five endpoints named
+        if (together[0] === key)
+          note(
+            out.examples.merged,
+            `${api.id}: ${together.slice(0, 5).join(' + ')}${together.length > 5 ? ` + ${together.length - 5} more` : ''} → ${route}`,
+          );
+      } else if (routes.size > 1) {
+        out.split++;
+        note(
+          out.examples.split,
+          `${api.id}: ${key} → ${routes.size} routes, e.g. ${[...routes].slice(0, 2).join(', ')}`,
+        );
+      } else {
+        const [route] = routes;
+        const d = defined.get(key)!;
+        if (shape(route.slice(route.indexOf(' ') + 1)) === shape(d.template)) out.right++;
+        else {
+          out.reshaped++;
+          note(out.examples.reshaped, `${api.id}: ${key} → ${route}`);
+        }
+      }
+    }
+  }
+  return out;
+}

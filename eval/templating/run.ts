@@ -1,0 +1,45 @@
+/**
+ * `npm run eval:templating`: path templating quality on the APIs-guru definitions (see evaluate.ts). Prints, for a
+ * few traffic volumes and route learner settings (route_max_distinct: 200, the default; 50; 0 = off), the share of defined endpoints whose
+ * calls form exactly one route of the defined shape, and the splits, merges and reshapes, with examples of the first
+ * setting. Usage: node dist/eval/templating/run.js [--data <dir>] [--calls 10,50] [--learner 200,50,0] [--seed 1]
+ * [--every n (every n-th definition)]
+ */
+import { pathToFileURL } from 'node:url';
+import { defaultDataDir, loadGuru } from '../association/data.js';
+import { evaluateTemplating } from './evaluate.js';
+
+function main(argv: string[]): void {
+  const at = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+  const data = loadGuru(at('--data') ?? defaultDataDir());
+  const volumes = (at('--calls') ?? '10,50').split(',').map(Number);
+  const learners = (at('--learner') ?? '200,50,0').split(',').map(Number);
+  const seed = Number(at('--seed') ?? 1);
+  const every = Number(at('--every') ?? 1);
+  const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
+  console.log(`templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template)\n`);
+  console.log('| calls per endpoint | route learner | endpoints | right | split | merged | reshaped |');
+  console.log('|---|---|---|---|---|---|---|');
+  let last: ReturnType<typeof evaluateTemplating> | undefined;
+  for (const calls of volumes) {
+    for (const maxDistinct of learners) {
+      const t0 = performance.now();
+      const res = evaluateTemplating(data.apis, { calls, maxDistinct, seed, every });
+      const s = ((performance.now() - t0) / 1000).toFixed(1);
+      console.log(
+        `| ${calls} | ${maxDistinct ? `on (${maxDistinct})` : 'off'} | ${res.endpoints} | ${pct(res.right, res.endpoints)} | ${pct(res.split, res.endpoints)} | ${pct(res.merged, res.endpoints)} | ${pct(res.reshaped, res.endpoints)} | ${s} s`,
+      );
+      if (maxDistinct === learners[0]) last = res;
+    }
+  }
+  if (last) {
+    for (const [what, list] of Object.entries(last.examples)) {
+      console.log(
+        `\n${what}, examples (route_max_distinct ${learners[0]}, ${volumes[volumes.length - 1]} calls per endpoint):`,
+      );
+      for (const e of list) console.log(`  ${e}`);
+    }
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main(process.argv.slice(2));
