@@ -46,7 +46,7 @@ export class SoftmaxScorer {
   private step = new Float64Array(0);
   private scale = 1;
   private steps = 0;
-  /** per feature group, its offset in a class's weights; -1 for a group of weight 0 */
+  /** per feature group, the index of its first feature (-1 when its weight is 0): feature f of g is offsets[g] + f */
   private readonly offsets: Int32Array;
   private readonly groupScale: Float64Array;
   private readonly width: number;

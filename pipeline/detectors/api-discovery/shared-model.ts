@@ -14,7 +14,7 @@ import type { ApiDiscoveryConfig } from './config.js';
 export class Association {
   readonly catalog: Catalog;
   readonly model: SmartKnn;
-  /** review time of each API learnt from a review, so a review delivered again (every shard, every restart) is learnt once */
+  /** review time of each API learnt from a review: a review delivered again (every shard, restarts) is learnt once */
   private readonly learnt = new Map<string, number>();
 
   constructor(config: ApiDiscoveryConfig, entries: readonly CatalogEntry[]) {
@@ -44,7 +44,7 @@ export class Association {
   }
 }
 
-/** one Association per configuration (and catalogue file versions) in the process: the shards of its partitions share it */
+/** one Association per configuration (and catalogue file versions) in the process, shared by its partitions' shards */
 const shared = new Map<string, Association>();
 
 /**
