@@ -76,6 +76,13 @@ describe('classifySegment', () => {
 });
 
 describe('matchKey / pathOnly', () => {
+  it('camelCase names with a digit stay literal; short mixed ids do not', () => {
+    for (const name of ['s3Buckets', 'get3dsAvailability', 'ec2Instances', 'k8sClusters'])
+      expect(classifySegment(name), name).toBeNull();
+    for (const id of ['a1b2c3', 'aB3xYz9Q', 'abc123def0', 'X7K2M9']) expect(classifySegment(id), id).not.toBeNull();
+    expect(templatePath('/api/s3Buckets/123')).toBe('/api/s3Buckets/{id}');
+  });
+
   it('makes every placeholder style equal', () => {
     expect(matchKey('/Pets/{petId}')).toBe(matchKey('/pets/{id}'));
     expect(matchKey('/pets/:id')).toBe('/pets/{}');

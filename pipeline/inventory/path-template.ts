@@ -37,6 +37,9 @@ function safeDecode(s: string): string {
   }
 }
 
+/** a capitalised word of four or more letters inside a name (`…Buckets`, `…Availability`) */
+const CAMEL_WORD = /[a-z\d][A-Z][a-z]{3,}/;
+
 /** the placeholder for one segment, or null when it is literal */
 export function classifySegment(rawSegment: string): string | null {
   const seg = safeDecode(rawSegment);
@@ -64,7 +67,9 @@ export function classifySegment(rawSegment: string): string | null {
   if (JWT.test(seg)) return '{token}';
   if (TOKEN_CHARS.test(seg) && seg.length >= 20 && digits > 0 && /[A-Za-z]/.test(seg)) return '{token}';
   if (digits > 0 && /[A-Za-z]/.test(seg)) {
-    // mixed letters and digits: an id unless it reads as word+number (handled above) or a version-like name
+    // mixed letters and digits: an id unless it reads as word+number (handled above), a version-like name or a
+    // camelCase name with a digit in it (`s3Buckets`, `get3dsAvailability`, `ec2Instances`)
+    if (digits <= 2 && CAMEL_WORD.test(seg) && /^[A-Za-z][A-Za-z\d]*$/.test(seg)) return null;
     if (digits >= 3 || letterDigitTransitions(seg) >= 2 || /\d{2,}/.test(seg)) return '{id}';
     return null;
   }
