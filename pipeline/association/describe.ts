@@ -8,15 +8,20 @@ export function inventoryDescription(e: Pick<ApiEntry, 'service' | 'route' | 'ho
   return { name: e.service, service: e.service, hosts: e.hosts, paths: [e.route], params: e.params };
 }
 
+/** inventoryDescription of an untyped entry-like object: its route, and service, hosts and params when present */
+export function looseInventoryDescription(v: Record<string, unknown> & { route: string }): ApiDescription {
+  const strings = (x: unknown) => (Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : []);
+  return inventoryDescription({
+    service: typeof v.service === 'string' ? v.service : '',
+    route: v.route,
+    hosts: strings(v.hosts),
+    params: strings(v.params),
+  });
+}
+
 /** an inventory entry (has method + route) or a catalogue-style entry */
 export function anyDescription(v: Record<string, unknown>): ApiDescription {
-  if (typeof v.route === 'string' && typeof v.method === 'string') {
-    return inventoryDescription({
-      service: typeof v.service === 'string' ? v.service : '',
-      route: v.route,
-      hosts: Array.isArray(v.hosts) ? v.hosts.filter((h): h is string => typeof h === 'string') : [],
-      params: Array.isArray(v.params) ? v.params.filter((h): h is string => typeof h === 'string') : [],
-    });
-  }
+  if (typeof v.route === 'string' && typeof v.method === 'string')
+    return looseInventoryDescription(v as Record<string, unknown> & { route: string });
   return entryDescription(v as unknown as CatalogEntry);
 }

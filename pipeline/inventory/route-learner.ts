@@ -128,19 +128,15 @@ export class RouteLearner {
     let prefix = prefixAtFrom;
     for (let i = from; i < parts.length; i++) {
       const key = prefix;
-      if (this.isTyped(i, parts[i])) {
-        // a typed placeholder ({id}, {uuid}, …) where the position is folded: the same parameter as the literals
+      const part = parts[i];
+      if (i >= this.options.minPosition && part !== '' && part !== LEARNED_PLACEHOLDER) {
         if (this.folded.get(key)) {
+          // a folded position: literals and typed placeholders ({id}, {uuid}, …) alike are the one parameter
           parts[i] = LEARNED_PLACEHOLDER;
           steps?.push({ index: i, key, part: null });
-        }
-      } else if (this.isLearnable(i, parts[i])) {
-        if (this.folded.get(key)) {
-          parts[i] = LEARNED_PLACEHOLDER;
-          steps?.push({ index: i, key, part: null });
-        } else {
-          steps?.push({ index: i, key, part: parts[i] });
-          if (this.count(key, parts[i])) {
+        } else if (!PLACEHOLDER.test(part)) {
+          steps?.push({ index: i, key, part });
+          if (this.count(key, part)) {
             parts[i] = LEARNED_PLACEHOLDER;
             newlyFolded ??= key;
           }
@@ -149,15 +145,6 @@ export class RouteLearner {
       prefix = `${prefix}/${parts[i]}`;
     }
     return newlyFolded === undefined ? { template: parts.join('/') } : { template: parts.join('/'), newlyFolded };
-  }
-
-  private isLearnable(i: number, part: string): boolean {
-    return i >= this.options.minPosition && part !== '' && !PLACEHOLDER.test(part);
-  }
-
-  /** a placeholder the templating put at a position that may be folded (`{id}`; not `{param}` itself) */
-  private isTyped(i: number, part: string): boolean {
-    return i >= this.options.minPosition && part !== LEARNED_PLACEHOLDER && PLACEHOLDER.test(part);
   }
 
   /** count a literal at a prefix; true when the prefix has just been folded */

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { inventoryDescription } from '../../association/describe.js';
+import { inventoryDescription, looseInventoryDescription } from '../../association/describe.js';
 import type { ApiDescription } from '../../association/features.js';
 import type { Labels, SmartKnn } from '../../association/smart-knn.js';
 import type { AlertSignal } from '../../core/alert.js';
@@ -19,13 +19,7 @@ function reviewedApi(v: unknown): ApiDescription | undefined {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
   const a = v as Record<string, unknown>;
   if (typeof a.service !== 'string' || typeof a.route !== 'string') return undefined;
-  const strings = (x: unknown) => (Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : []);
-  return inventoryDescription({
-    service: a.service,
-    route: a.route,
-    hosts: strings(a.hosts),
-    params: strings(a.params),
-  });
+  return looseInventoryDescription(a as Record<string, unknown> & { route: string });
 }
 
 /** the store collection of inventory entries (`doc:api_inventory`), read by the inventory routes */
@@ -43,8 +37,6 @@ const signals = counter('meshward_api_discovery_signals_total', 'shadow / zombie
 export class ApiDiscovery implements Detector {
   readonly type = 'api_discovery';
   readonly inventory: Inventory;
-  readonly catalog: Catalog;
-  readonly model: SmartKnn;
   private readonly association: Association;
   private readonly alerted: LRUCache<string, true>;
   readonly feedbackKey = INVENTORY_REVIEWS_KEY;
@@ -59,13 +51,19 @@ export class ApiDiscovery implements Detector {
   ) {
     // an injected catalogue (tests) gets a model of its own; configured files the process's shared one
     this.association = deps.catalog ? new Association(config, deps.catalog) : sharedAssociation(config);
-    this.catalog = this.association.catalog;
-    this.model = this.association.model;
     this.inventory = new Inventory({
       maxEndpoints: config.max_endpoints,
       learner: config.route_max_distinct > 0 ? { maxDistinct: config.route_max_distinct } : false,
     });
     this.alerted = new LRUCache({ max: config.max_endpoints });
+  }
+
+  get catalog(): Catalog {
+    return this.association.catalog;
+  }
+
+  get model(): SmartKnn {
+    return this.association.model;
   }
 
   observe(record: ApiCallRecord, ctx: DetectorContext): void {

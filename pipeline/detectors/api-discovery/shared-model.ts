@@ -62,14 +62,8 @@ export function sharedAssociation(config: ApiDiscoveryConfig): Association {
       return [f];
     }
   });
-  const key = JSON.stringify([
-    files,
-    config.k,
-    config.smoothing,
-    config.min_confidence,
-    config.unseen_provider_min_confidence,
-    config.linear_blend,
-  ]);
+  // the whole configuration: shards of one process share it, and no field the model reads can be left out of the key
+  const key = JSON.stringify([files, config]);
   let a = shared.get(key);
   if (!a) {
     a = new Association(config, loadCatalogFilesSync(config.catalog_files));
