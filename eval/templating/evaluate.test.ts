@@ -45,6 +45,14 @@ describe('templating evaluation', () => {
     expect(many).toMatchObject({ endpoints: 1, right: 1 });
   });
 
+  it('endpoints in a catalogue take its templates: a slug parameter is one route from its first call', () => {
+    const slugs = [api('s', ['/tags/{tagName}', '/tags/{tagId}/items', '/tags/me'])];
+    const shapeOnly = evaluateTemplating(slugs, { calls: 30, maxDistinct: 0, seed: 1 });
+    expect(shapeOnly).toMatchObject({ split: 1, catalogued: { endpoints: 0 }, shadow: { endpoints: 3, split: 1 } });
+    const catalogued = evaluateTemplating(slugs, { calls: 30, maxDistinct: 0, seed: 1, catalogued: 1 });
+    expect(catalogued).toMatchObject({ right: 3, catalogued: { endpoints: 3, right: 3 }, shadow: { endpoints: 0 } });
+  });
+
   it('many literal siblings under one prefix are merged by a learner that folds them, kept apart without it', () => {
     const siblings = [
       api(

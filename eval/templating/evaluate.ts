@@ -6,6 +6,7 @@
  * another defined endpoint (merged)?
  */
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
+import { CatalogRoutes } from '../../pipeline/inventory/catalog/catalog-routes.js';
 import { Inventory } from '../../pipeline/inventory/inventory.js';
 import { pathOnly } from '../../pipeline/inventory/path-template.js';
 import { Rng } from '../../pipeline/simulate/prng.js';
@@ -19,10 +20,14 @@ export interface TemplatingOptions {
   /** route_max_distinct of the route learner; 0 = templating by value shape alone */
   maxDistinct: number;
   seed: number;
+  /**
+   * share of each API's defined endpoints in a catalogue of the API (drawn at random; 0 = no catalogue): their calls
+   * are routed by the catalogue's templates, the others are shadow endpoints templated from traffic
+   */
+  catalogued?: number;
 }
 
-export interface TemplatingResult {
-  apis: number;
+export interface TemplatingCounts {
   endpoints: number;
   /** one inventory route, of the defined shape (literal segments equal, variables where the definition has them) */
   right: number;
@@ -32,6 +37,15 @@ export interface TemplatingResult {
   merged: number;
   /** one route, not shared, but of another shape (a literal templated: `/2010-04-01/…` → `/{date}/…`) */
   reshaped: number;
+}
+
+const noCounts = (): TemplatingCounts => ({ endpoints: 0, right: 0, split: 0, merged: 0, reshaped: 0 });
+
+export interface TemplatingResult extends TemplatingCounts {
+  apis: number;
+  /** the same counts for the endpoints in the catalogue and for the others (all shadow without a catalogue) */
+  catalogued: TemplatingCounts;
+  shadow: TemplatingCounts;
   examples: { split: string[]; merged: string[]; reshaped: string[] };
 }
 
@@ -109,11 +123,9 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
   const r = new Rng(opts.seed);
   const out: TemplatingResult = {
     apis: 0,
-    endpoints: 0,
-    right: 0,
-    split: 0,
-    merged: 0,
-    reshaped: 0,
+    ...noCounts(),
+    catalogued: noCounts(),
+    shadow: noCounts(),
     examples: { split: [], merged: [], reshaped: [] },
   };
   const note = (list: string[], s: string) => {
@@ -130,10 +142,27 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
     }
     if (defined.size === 0) continue;
     out.apis++;
+    const share = opts.catalogued ?? 0;
+    const inCatalogue = new Set(share > 0 ? [...defined.keys()].filter(() => r.next() < share) : []);
+    const catalogRoutes = inCatalogue.size
+      ? new CatalogRoutes([
+          {
+            id: api.id,
+            name: api.id,
+            service: api.id,
+            endpoints: [...inCatalogue].map((k) => ({
+              method: defined.get(k)!.method,
+              path: defined.get(k)!.template,
+            })),
+            labels: {},
+          },
+        ])
+      : null;
     const inventory = new Inventory({
       // room for every call as an entry of its own (lru-cache allocates its capacity up front)
       maxEndpoints: defined.size * opts.calls + 1,
       learner: opts.maxDistinct > 0 ? { maxDistinct: opts.maxDistinct } : false,
+      catalogRoutes,
     });
     // calls interleaved across the API's endpoints, as traffic arrives
     const calls: string[] = [];
@@ -179,10 +208,15 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
       finalRoutes.set(key, set);
     }
     for (const [key, routes] of finalRoutes) {
-      out.endpoints++;
+      const outcome = (what: Exclude<keyof TemplatingCounts, 'endpoints'>) => {
+        for (const c of [out, inCatalogue.has(key) ? out.catalogued : out.shadow]) {
+          c.endpoints++;
+          c[what]++;
+        }
+      };
       const shared = [...routes].some((route) => finalEndpoints.get(route)!.size > 1);
       if (shared) {
-        out.merged++;
+        outcome('merged');
         const route = [...routes].find((x) => finalEndpoints.get(x)!.size > 1)!;
         const together = [...finalEndpoints.get(route)!];
         // one example per merged route (its first endpoint notes it), at most five endpoints named
@@ -192,7 +226,7 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
             `${api.id}: ${together.slice(0, 5).join(' + ')}${together.length > 5 ? ` + ${together.length - 5} more` : ''} → ${route}`,
           );
       } else if (routes.size > 1) {
-        out.split++;
+        outcome('split');
         note(
           out.examples.split,
           `${api.id}: ${key} → ${routes.size} routes, e.g. ${[...routes].slice(0, 2).join(', ')}`,
@@ -200,9 +234,9 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
       } else {
         const [route] = routes;
         const d = defined.get(key)!;
-        if (shape(route.slice(route.indexOf(' ') + 1)) === shape(d.template)) out.right++;
+        if (shape(route.slice(route.indexOf(' ') + 1)) === shape(d.template)) outcome('right');
         else {
-          out.reshaped++;
+          outcome('reshaped');
           note(out.examples.reshaped, `${api.id}: ${key} → ${route}`);
         }
       }

@@ -3,11 +3,11 @@
  * few traffic volumes and route learner settings (route_max_distinct: 200, the default; 50; 0 = off), the share of defined endpoints whose
  * calls form exactly one route of the defined shape, and the splits, merges and reshapes, with examples of the first
  * setting. Usage: node dist/eval/templating/run.js [--data <dir>] [--calls 10,50] [--learner 200,50,0] [--seed 1]
- * [--every n (every n-th definition)]
+ * [--every n (every n-th definition)] [--catalogued 0,0.7 (share of each API's endpoints in a catalogue)]
  */
 import { pathToFileURL } from 'node:url';
 import { defaultDataDir, loadGuru } from '../association/data.js';
-import { evaluateTemplating } from './evaluate.js';
+import { evaluateTemplating, type TemplatingCounts } from './evaluate.js';
 
 function main(argv: string[]): void {
   const at = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
@@ -16,20 +16,27 @@ function main(argv: string[]): void {
   const learners = (at('--learner') ?? '200,50,0').split(',').map(Number);
   const seed = Number(at('--seed') ?? 1);
   const every = Number(at('--every') ?? 1);
+  const shares = (at('--catalogued') ?? '0,0.7').split(',').map(Number);
   const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
   console.log(`templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template)\n`);
-  console.log('| calls per endpoint | route learner | endpoints | right | split | merged | reshaped |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log(
+    '| calls per endpoint | route learner | catalogued | endpoints | right | split | merged | reshaped | catalogued endpoints: right / split / merged | shadow endpoints: right / split / merged |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   let last: ReturnType<typeof evaluateTemplating> | undefined;
+  const three = (c: TemplatingCounts) =>
+    c.endpoints ? `${pct(c.right, c.endpoints)} / ${pct(c.split, c.endpoints)} / ${pct(c.merged, c.endpoints)}` : '–';
   for (const calls of volumes) {
     for (const maxDistinct of learners) {
-      const t0 = performance.now();
-      const res = evaluateTemplating(data.apis, { calls, maxDistinct, seed, every });
-      const s = ((performance.now() - t0) / 1000).toFixed(1);
-      console.log(
-        `| ${calls} | ${maxDistinct ? `on (${maxDistinct})` : 'off'} | ${res.endpoints} | ${pct(res.right, res.endpoints)} | ${pct(res.split, res.endpoints)} | ${pct(res.merged, res.endpoints)} | ${pct(res.reshaped, res.endpoints)} | ${s} s`,
-      );
-      if (maxDistinct === learners[0]) last = res;
+      for (const catalogued of shares) {
+        const t0 = performance.now();
+        const res = evaluateTemplating(data.apis, { calls, maxDistinct, seed, every, catalogued });
+        const s = ((performance.now() - t0) / 1000).toFixed(1);
+        console.log(
+          `| ${calls} | ${maxDistinct ? `on (${maxDistinct})` : 'off'} | ${catalogued} | ${res.endpoints} | ${pct(res.right, res.endpoints)} | ${pct(res.split, res.endpoints)} | ${pct(res.merged, res.endpoints)} | ${pct(res.reshaped, res.endpoints)} | ${three(res.catalogued)} | ${three(res.shadow)} | ${s} s`,
+        );
+        if (maxDistinct === learners[0] && catalogued === shares[0]) last = res;
+      }
     }
   }
   if (last) {

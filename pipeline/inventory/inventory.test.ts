@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../core/record.js';
+import { CatalogRoutes } from './catalog/catalog-routes.js';
 import { Inventory } from './inventory.js';
 
 let seq = 0;
@@ -82,5 +83,35 @@ describe('Inventory', () => {
     back.restore('garbage');
     back.restore(null);
     expect(back.size).toBe(2);
+  });
+
+  it('takes the catalogue template of a catalogued service first; the learner keeps templating the rest', () => {
+    const catalogRoutes = new CatalogRoutes([
+      {
+        id: 'orders-api',
+        name: 'orders',
+        service: 'orders',
+        labels: {},
+        endpoints: [
+          { method: 'GET', path: '/keys/{keyName}' },
+          { method: 'GET', path: '/orders/{orderId}' },
+        ],
+      },
+    ]);
+    const inv = new Inventory({ catalogRoutes, learner: { maxDistinct: 3 } });
+    for (const k of ['alice', 'bob', 'trent-archive']) inv.observe(rec({ path: `/keys/${k}` }));
+    expect(inv.get('orders', 'GET', '/keys/{keyName}')?.count).toBe(3);
+    expect(inv.routeOf(rec({ path: '/keys/mallory' }))).toBe('/keys/{keyName}');
+    // an id parameter does not take a word: the undocumented sibling is an endpoint of its own
+    inv.observe(rec({ path: '/orders/77' }));
+    inv.observe(rec({ path: '/orders/export' }));
+    expect(inv.get('orders', 'GET', '/orders/{orderId}')?.count).toBe(1);
+    expect(inv.get('orders', 'GET', '/orders/export')?.count).toBe(1);
+    // another service is templated from its traffic; a learned fold leaves catalogue routes alone
+    for (const u of ['ann', 'ben', 'cat', 'dan']) inv.observe(rec({ service: 'users', path: `/users/${u}` }));
+    expect(inv.get('users', 'GET', '/users/{param}')?.count).toBe(4);
+    for (const k of ['w', 'x', 'y', 'z']) inv.observe(rec({ path: `/orders/${k}` }));
+    expect(inv.get('orders', 'GET', '/orders/{param}')?.count).toBe(5);
+    expect(inv.get('orders', 'GET', '/orders/{orderId}')?.count).toBe(1);
   });
 });

@@ -5,6 +5,7 @@ import { counter } from '../core/metrics.js';
 import type { ApiCallRecord } from '../core/record.js';
 import type { ApiEntry } from './api-entry.js';
 import { ApiEntrySchema } from './api-entry.js';
+import type { CatalogRoutes } from './catalog/catalog-routes.js';
 import { pathOnly, templatePath } from './path-template.js';
 import { RouteLearner, type RouteLearnerOptions } from './route-learner.js';
 
@@ -16,6 +17,11 @@ export interface InventoryOptions {
   maxHosts: number;
   /** learned folding of high-cardinality literal segments; false to disable */
   learner: Partial<RouteLearnerOptions> | false;
+  /**
+   * the catalogue's path templates: a call of a catalogued service or host takes the template its catalogue entry
+   * defines (`/key/alice` → `/key/{name}`) before value-shape templating and the learner; null to disable
+   */
+  catalogRoutes: CatalogRoutes | null;
 }
 
 export const defaultInventoryOptions: InventoryOptions = {
@@ -24,6 +30,7 @@ export const defaultInventoryOptions: InventoryOptions = {
   maxParams: 64,
   maxHosts: 4,
   learner: {},
+  catalogRoutes: null,
 };
 
 const evicted = counter('meshward_inventory_evictions_total', 'inventory endpoints evicted by the LRU cap');
@@ -80,6 +87,8 @@ export class Inventory {
   /** the route template of a record: its own route when the sensor knows it, else the templated (and learned) path */
   routeOf(record: ApiCallRecord): string {
     if (record.route) return record.route;
+    const defined = this.catalogRoute(record, record.method.toUpperCase());
+    if (defined !== null) return defined;
     const t = templatePath(record.path);
     return this.learner ? this.learner.apply(record.service, record.method.toUpperCase(), t) : t;
   }
@@ -87,7 +96,7 @@ export class Inventory {
   /** record one call; returns the entry and whether it was created by this call */
   observe(record: ApiCallRecord): { entry: ApiEntry; created: boolean } {
     const method = record.method.toUpperCase();
-    let route = record.route;
+    let route = record.route || this.catalogRoute(record, method) || undefined;
     let key: string;
     if (!route && this.learner) {
       const learned = this.learner.learn(record.service, method, templatePath(record.path));
@@ -137,11 +146,17 @@ export class Inventory {
     return { entry, created };
   }
 
-  /** merge entries of one service+method whose route a newly learned fold changes */
+  private catalogRoute(record: ApiCallRecord, method: string): string | null {
+    return this.options.catalogRoutes?.route(record.service, record.host, method, record.path) ?? null;
+  }
+
+  /** merge entries of one service+method whose route a newly learned fold changes (catalogue routes stay) */
   private refold(service: string, method: string): void {
     if (!this.learner) return;
+    const catalogued = this.options.catalogRoutes;
     for (const [key, e] of [...this.entries.entries()]) {
       if (e.service !== service || e.method !== method) continue;
+      if (catalogued && catalogued.route(service, e.hosts[0], method, e.route) === e.route) continue;
       const route = this.learner.apply(service, method, e.route);
       if (route === e.route) continue;
       this.entries.delete(key);

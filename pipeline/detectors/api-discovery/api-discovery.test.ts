@@ -140,6 +140,39 @@ describe('api_discovery detector', () => {
     expect(after.model.size).toBe(2);
   });
 
+  it('a catalogued parameter whose values are words is one catalogued endpoint, not a shadow API per value', () => {
+    const catalog = [
+      {
+        id: 'vault-api',
+        name: 'Vault',
+        service: 'vault',
+        endpoints: [{ method: 'GET', path: '/keys/{keyName}' }],
+        labels: { category: 'security' },
+      },
+    ];
+    const base = records()[0];
+    const run = (catalog_routes: boolean) => {
+      const d = new ApiDiscovery({ ...config(), catalog_routes }, { catalog });
+      const c = ctx();
+      for (const name of ['alice', 'billing-eu', 'staging']) {
+        for (let i = 0; i < 3; i++)
+          d.observe({ ...base, id: `${name}${i}`, service: 'vault', path: `/keys/${name}` }, c);
+      }
+      return { d, kinds: c.signals.map((s) => `${s.kind} ${s.endpoint}`) };
+    };
+    const on = run(true);
+    expect(on.kinds).toEqual([]);
+    expect(on.d.inventory.list().map((e) => [e.route, e.state, e.count, e.catalogueId])).toEqual([
+      ['/keys/{keyName}', 'catalogued', 9, 'vault-api'],
+    ]);
+    // templating by value shape alone keeps the words literal: three false shadow APIs
+    expect(run(false).kinds).toEqual([
+      'shadow_api GET /keys/alice',
+      'shadow_api GET /keys/billing-eu',
+      'shadow_api GET /keys/staging',
+    ]);
+  });
+
   it('state survives snapshot/restore: no repeated signal after a handover', () => {
     const a = new ApiDiscovery(config());
     const c = ctx();

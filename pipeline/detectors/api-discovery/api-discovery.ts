@@ -54,6 +54,7 @@ export class ApiDiscovery implements Detector {
     this.inventory = new Inventory({
       maxEndpoints: config.max_endpoints,
       learner: config.route_max_distinct > 0 ? { maxDistinct: config.route_max_distinct } : false,
+      catalogRoutes: config.catalog_routes ? this.association.routes : null,
     });
     this.alerted = new LRUCache({ max: config.max_endpoints });
   }

@@ -30,6 +30,15 @@ export const ApiDiscoveryConfigSchema = Type.Object(
      * 3–4% and gets 76–80% of the endpoints exactly right against 72–76%
      */
     route_max_distinct: Type.Integer({ minimum: 0, default: 200 }),
+    /**
+     * a call of a service or host the catalogue has entries for takes the path template its entry defines
+     * (`/key/alice` → `/key/{name}`, as the API's router would), before value-shape templating and learning: a
+     * catalogued parameter is one endpoint from its first call, not a shadow API per value. A parameter named as an
+     * id (`{id}`, `{userId}`) takes value-like segments only, so `/users/export` beside `/users/{userId}` stays a
+     * shadow endpoint; an undocumented word beside a word parameter (`/keys/export` beside `/keys/{keyName}`) is
+     * that parameter's endpoint. false: templating by value shape and learning alone
+     */
+    catalog_routes: Type.Boolean({ default: true }),
     shadow_severity: Type.Union(
       [Type.Literal('info'), Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')],
       { default: 'medium' },
@@ -53,6 +62,7 @@ export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   linear_blend: defaultAssociationConfig.linear_blend,
   max_endpoints: 50_000,
   route_max_distinct: 200,
+  catalog_routes: true,
   shadow_severity: 'medium',
   zombie_severity: 'high',
 };

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import type { ApiDescription } from '../../association/features.js';
 import { type Labels, SmartKnn } from '../../association/smart-knn.js';
 import { Catalog, entryDescription } from '../../inventory/catalog/catalog.js';
+import { CatalogRoutes } from '../../inventory/catalog/catalog-routes.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import { LABEL_DIMENSIONS } from '../../inventory/catalog/catalog-entry.js';
 import { loadCatalogFilesSync } from '../../inventory/catalog/load.js';
@@ -13,12 +14,15 @@ import type { ApiDiscoveryConfig } from './config.js';
  */
 export class Association {
   readonly catalog: Catalog;
+  /** the catalogue's path templates, by service and host, for routing calls */
+  readonly routes: CatalogRoutes;
   readonly model: SmartKnn;
   /** review time of each API learnt from a review: a review delivered again (every shard, restarts) is learnt once */
   private readonly learnt = new Map<string, number>();
 
   constructor(config: ApiDiscoveryConfig, entries: readonly CatalogEntry[]) {
     this.catalog = new Catalog(entries);
+    this.routes = new CatalogRoutes(entries);
     this.model = new SmartKnn({
       k: config.k,
       smoothing: config.smoothing,

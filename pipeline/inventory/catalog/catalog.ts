@@ -14,7 +14,7 @@ interface Indexed {
   endpoint: CatalogEndpoint;
 }
 
-function hostOf(s: string): string {
+export function hostOf(s: string): string {
   try {
     return new URL(s.includes('://') ? s : `https://${s}`).hostname.toLowerCase();
   } catch {
@@ -22,7 +22,7 @@ function hostOf(s: string): string {
   }
 }
 
-function serverPathPrefix(s: string): string {
+export function serverPathPrefix(s: string): string {
   if (!s.includes('://') && !s.startsWith('/')) return '';
   try {
     const p = new URL(s, 'https://x.invalid').pathname.replace(/\/+$/, '');
