@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { ApiCallRecord } from '../core/record.js';
+import { ApiDiscovery } from '../detectors/api-discovery/api-discovery.js';
+import { apiDiscoveryFactory } from '../detectors/api-discovery/factory.js';
+import { enumerationFactory } from '../detectors/enumeration/factory.js';
 import { replay } from './replay.js';
 import { Shard } from './shard.js';
 import { steadyTraffic } from './testdata/records.js';
@@ -78,5 +82,48 @@ describe('Shard', () => {
       [...a.alerts].sort((x, y) => x.id.localeCompare(y.id)),
     );
     expect(straight.snapshot()).toEqual(restored.snapshot());
+  });
+
+  it("a catalogued endpoint's template is its endpoint id: enumeration of a word parameter is seen", () => {
+    const catalog = [
+      {
+        id: 'vault-api',
+        name: 'Vault',
+        service: 'vault',
+        endpoints: [{ method: 'GET', path: '/keys/{keyName}' }],
+        labels: { category: 'security' },
+      },
+    ];
+    const words = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima'.split(' ');
+    const calls = words.map(
+      (w, i): ApiCallRecord => ({
+        id: `k${i}`,
+        ts: T0 + i * 1000,
+        durationMs: 3,
+        sensor: { kind: 'test', id: 't1' },
+        service: 'vault',
+        method: 'GET',
+        host: 'vault.svc',
+        path: `/keys/${w}`,
+        status: 404,
+        reqBytes: 0,
+        respBytes: 10,
+        source: { ip: '203.0.113.9' },
+        user: { sub: 'mallory' },
+      }),
+    );
+    const run = (catalog_routes: boolean) => {
+      const shard = new Shard([
+        new ApiDiscovery({ ...apiDiscoveryFactory.defaultConfig, catalog_routes }, { catalog }),
+        enumerationFactory.create({ ...enumerationFactory.defaultConfig, min_distinct: 10 }),
+      ]);
+      for (const r of calls) shard.process(r);
+      return shard.drain().alerts.filter((a) => a.kind === 'enumeration');
+    };
+    const seen = run(true);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ service: 'vault', endpoint: 'GET /keys/{keyName}' });
+    // by value shape alone every word is an endpoint of its own, without a parameter to enumerate
+    expect(run(false)).toEqual([]);
   });
 });

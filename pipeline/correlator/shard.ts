@@ -65,6 +65,8 @@ export class Shard {
   private readonly folder: SymptomFolder | undefined;
   private readonly observers: Detector[];
   private readonly windowed: Detector[];
+  /** detectors that know route templates (the catalogue's) */
+  private readonly routers: Detector[];
   private readonly closedWindows: WindowMetrics[] = [];
   private readonly ctx: DetectorContext;
   /** endpoint ids and series keys as the same strings for the same endpoint: hashed once, compared by identity */
@@ -89,6 +91,7 @@ export class Shard {
     this.alerts = new AlertManager(opts);
     this.observers = detectors.filter((d) => typeof d.observe === 'function');
     this.windowed = detectors.filter((d) => typeof d.onWindow === 'function');
+    this.routers = detectors.filter((d) => typeof d.routeOf === 'function');
     const rootCause = parseRootCauseConfig(opts.rootCause ?? {});
     if (rootCause.enabled) {
       if (rootCause.across_services)
@@ -105,11 +108,20 @@ export class Shard {
       endpointOf: (r: ApiCallRecord) => {
         if (r !== this.lastRecord) {
           this.lastRecord = r;
-          this.lastEndpoint = this.endpointIds.key(r.method, r.route ?? templatePath(r.path));
+          this.lastEndpoint = this.endpointIds.key(r.method, r.route ?? this.knownRoute(r) ?? templatePath(r.path));
         }
         return this.lastEndpoint;
       },
     };
+  }
+
+  /** the route a detector knows for the record (a catalogued endpoint's template), else null */
+  private knownRoute(r: ApiCallRecord): string | null {
+    for (let i = 0; i < this.routers.length; i++) {
+      const route = this.routers[i].routeOf?.(r);
+      if (route) return route;
+    }
+    return null;
   }
 
   process(r: ApiCallRecord): void {

@@ -65,6 +65,11 @@ export interface Detector {
   onFeedback?(id: string, value: unknown): void;
   /** gauges for /metrics, e.g. tracked subjects */
   stats?(): Record<string, number>;
+  /**
+   * the route template this detector knows for a record (api_discovery: the catalogue's, `/keys/{keyName}` for
+   * `/keys/alice`), or null; the correlator's endpointOf asks it before templating the path by value shape
+   */
+  routeOf?(record: ApiCallRecord): string | null;
 }
 
 export interface DetectorFactory<C = unknown> {

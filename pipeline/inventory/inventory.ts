@@ -87,7 +87,7 @@ export class Inventory {
   /** the route template of a record: its own route when the sensor knows it, else the templated (and learned) path */
   routeOf(record: ApiCallRecord): string {
     if (record.route) return record.route;
-    const defined = this.catalogRoute(record, record.method.toUpperCase());
+    const defined = this.catalogRoute(record);
     if (defined !== null) return defined;
     const t = templatePath(record.path);
     return this.learner ? this.learner.apply(record.service, record.method.toUpperCase(), t) : t;
@@ -146,7 +146,8 @@ export class Inventory {
     return { entry, created };
   }
 
-  private catalogRoute(record: ApiCallRecord, method: string): string | null {
+  /** the catalogue template of a record's call, or null (no catalogue routes, or none defines it) */
+  catalogRoute(record: ApiCallRecord, method = record.method.toUpperCase()): string | null {
     return this.options.catalogRoutes?.route(record.service, record.host, method, record.path) ?? null;
   }
 

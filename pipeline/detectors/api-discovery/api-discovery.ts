@@ -82,6 +82,11 @@ export class ApiDiscovery implements Detector {
     this.emit(ctx, kind, entry, record);
   }
 
+  /** the catalogue's template for the record's path (the correlator's endpoint id for it), or null */
+  routeOf(record: ApiCallRecord): string | null {
+    return record.route ? null : this.inventory.catalogRoute(record);
+  }
+
   private classify(entry: ApiEntry): void {
     const m = this.catalog.match({
       service: entry.service,

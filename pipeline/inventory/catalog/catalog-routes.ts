@@ -6,8 +6,9 @@
  * `/{bucket}` must not absorb the paths of every other service.
  *
  * Matching follows router precedence: at each segment a literal of the catalogue beats a pattern (`{name}.json`,
- * `microsoft.graph.f({x})`), which beats a whole-segment parameter (`{name}`), which beats a greedy tail (`{key+}`,
- * AWS style, one segment or more); the first full match in that order wins. A parameter named as an id (`{id}`,
+ * `microsoft.graph.f({x})`), which beats an id parameter (below), which beats another whole-segment parameter
+ * (`{name}`), which beats a greedy tail (`{key+}`, AWS style, one segment or more); the first full match in that
+ * order wins (the property test checks it against a brute-force router). A parameter named as an id (`{id}`,
  * `{userId}`, `{order_uuid}`) takes only segments that look like values (numbers, UUIDs, hashes, dates, … as
  * path-template.ts classifies them): an undocumented `/users/export` beside a documented `/users/{userId}` stays a
  * (shadow) endpoint of its own. A parameter of another name (`{name}`, `{key}`, `{owner}`) takes any segment: its
@@ -139,6 +140,13 @@ function segmentsOf(path: string): string[] {
 export class CatalogRoutes {
   private readonly byService = new Map<string, RouteTree>();
   private readonly byHost = new Map<string, RouteTree>();
+  private last: { service: string; host: string | undefined; method: string; path: string; route: string | null } = {
+    service: '',
+    host: undefined,
+    method: '',
+    path: '',
+    route: null,
+  };
 
   constructor(entries: readonly CatalogEntry[] = []) {
     for (const e of entries) this.add(e);
@@ -149,6 +157,7 @@ export class CatalogRoutes {
   }
 
   add(entry: CatalogEntry): void {
+    this.last = { ...this.last, path: '', route: null };
     const trees: RouteTree[] = [];
     const tree = (map: Map<string, RouteTree>, key: string) => {
       let t = map.get(key);
@@ -181,6 +190,16 @@ export class CatalogRoutes {
    */
   route(service: string, host: string | undefined, method: string, path: string): string | null {
     if (this.empty) return null;
+    // the correlator asks for a record's route, then the inventory for the same record's: answered once
+    const last = this.last;
+    if (last.path === path && last.service === service && last.method === method && last.host === host)
+      return last.route;
+    const route = this.lookUp(service, host, method, path);
+    this.last = { service, host, method, path, route };
+    return route;
+  }
+
+  private lookUp(service: string, host: string | undefined, method: string, path: string): string | null {
     const byService = this.byService.get(service);
     const byHost = host && this.byHost.size > 0 ? this.byHost.get(hostNames.get(host)) : undefined;
     if (!byService && !byHost) return null;
