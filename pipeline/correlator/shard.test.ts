@@ -84,7 +84,7 @@ describe('Shard', () => {
     expect(straight.snapshot()).toEqual(restored.snapshot());
   });
 
-  it("a catalogued endpoint's template is its endpoint id: enumeration of a word parameter is seen", () => {
+  it("the inventory's route is the endpoint id: enumeration of a catalogued or learnt word parameter is seen", () => {
     const catalog = [
       {
         id: 'vault-api',
@@ -94,7 +94,10 @@ describe('Shard', () => {
         labels: { category: 'security' },
       },
     ];
-    const words = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima'.split(' ');
+    const words = (
+      'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec ' +
+      'romeo sierra tango'
+    ).split(' ');
     const calls = words.map(
       (w, i): ApiCallRecord => ({
         id: `k${i}`,
@@ -112,9 +115,9 @@ describe('Shard', () => {
         user: { sub: 'mallory' },
       }),
     );
-    const run = (catalog_routes: boolean) => {
+    const run = (catalog_routes: boolean, route_max_distinct = 200) => {
       const shard = new Shard([
-        new ApiDiscovery({ ...apiDiscoveryFactory.defaultConfig, catalog_routes }, { catalog }),
+        new ApiDiscovery({ ...apiDiscoveryFactory.defaultConfig, catalog_routes, route_max_distinct }, { catalog }),
         enumerationFactory.create({ ...enumerationFactory.defaultConfig, min_distinct: 10 }),
       ]);
       for (const r of calls) shard.process(r);
@@ -125,5 +128,9 @@ describe('Shard', () => {
     expect(seen[0]).toMatchObject({ service: 'vault', endpoint: 'GET /keys/{keyName}' });
     // by value shape alone every word is an endpoint of its own, without a parameter to enumerate
     expect(run(false)).toEqual([]);
+    // uncatalogued, the inventory's learnt fold (after 5 words) becomes the endpoint id too: the next 15 are counted
+    const learnt = run(false, 5);
+    expect(learnt).toHaveLength(1);
+    expect(learnt[0]).toMatchObject({ service: 'vault', endpoint: 'GET /keys/{param}' });
   });
 });

@@ -70,6 +70,8 @@ export class Inventory {
   readonly options: InventoryOptions;
   private readonly entries: LRUCache<string, ApiEntry>;
   private readonly learner: RouteLearner | null;
+  private lastRecord: ApiCallRecord | undefined;
+  private lastRoute = { route: '', key: '' };
 
   constructor(options: Partial<InventoryOptions> = {}) {
     this.options = { ...defaultInventoryOptions, ...options };
@@ -93,8 +95,13 @@ export class Inventory {
     return this.learner ? this.learner.apply(record.service, record.method.toUpperCase(), t) : t;
   }
 
-  /** record one call; returns the entry and whether it was created by this call */
-  observe(record: ApiCallRecord): { entry: ApiEntry; created: boolean } {
+  /**
+   * the route a call is counted under (its own, the catalogue's, or the templated path with the folds learnt so far,
+   * learning from it) and its entry key; the answer for the record in hand is kept, so the correlator's endpoint id
+   * of the record (asked first) and its observe() learn and compute it once
+   */
+  learnRoute(record: ApiCallRecord): { route: string; key: string } {
+    if (record === this.lastRecord) return this.lastRoute;
     const method = record.method.toUpperCase();
     let route = record.route || this.catalogRoute(record, method) || undefined;
     let key: string;
@@ -109,6 +116,15 @@ export class Inventory {
       route ||= templatePath(record.path);
       key = endpointKey(record.service, method, route);
     }
+    this.lastRecord = record;
+    this.lastRoute = { route, key };
+    return this.lastRoute;
+  }
+
+  /** record one call; returns the entry and whether it was created by this call */
+  observe(record: ApiCallRecord): { entry: ApiEntry; created: boolean } {
+    const method = record.method.toUpperCase();
+    const { route, key } = this.learnRoute(record);
     let entry = this.entries.get(key);
     const created = !entry;
     if (!entry) {
@@ -147,7 +163,7 @@ export class Inventory {
   }
 
   /** the catalogue template of a record's call, or null (no catalogue routes, or none defines it) */
-  catalogRoute(record: ApiCallRecord, method = record.method.toUpperCase()): string | null {
+  private catalogRoute(record: ApiCallRecord, method = record.method.toUpperCase()): string | null {
     return this.options.catalogRoutes?.route(record.service, record.host, method, record.path) ?? null;
   }
 

@@ -82,9 +82,12 @@ export class ApiDiscovery implements Detector {
     this.emit(ctx, kind, entry, record);
   }
 
-  /** the catalogue's template for the record's path (the correlator's endpoint id for it), or null */
+  /**
+   * the inventory's route of the record (the catalogue's template, or the templated path with learnt folds): the
+   * correlator's endpoint id for it, so alerts, metric series and the inventory name an endpoint alike
+   */
   routeOf(record: ApiCallRecord): string | null {
-    return record.route ? null : this.inventory.catalogRoute(record);
+    return record.route ? null : this.inventory.learnRoute(record).route;
   }
 
   private classify(entry: ApiEntry): void {

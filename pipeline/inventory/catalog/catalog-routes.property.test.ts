@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { classifySegment } from '../path-template.js';
 import { CatalogRoutes } from './catalog-routes.js';
 
 /**
@@ -16,11 +17,13 @@ const segment = fc.oneof(
   fc.constant('{name}.json'),
 );
 const template = fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => `/${s.join('/')}`);
-const value = fc.oneof(literal, fc.constantFrom('12345', '3f2b8c1e-9d4a-4c7b-8e2f-1a2b3c4d5e6f', 'x.json', 'bob'));
+const value = fc.oneof(
+  literal,
+  fc.constantFrom('12345', '3f2b8c1e-9d4a-4c7b-8e2f-1a2b3c4d5e6f', 'x.json', '77.json', 'bob', 'export'),
+);
 const path = fc.array(value, { minLength: 1, maxLength: 4 }).map((s) => `/${s.join('/')}`);
 
 const ID = /^\{(id|userId)\}$/;
-const VALUE_LIKE = /^(\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 /**
  * how a template segment takes a path segment: 0 literal, 1 pattern, 2 id parameter (more specific: values only),
@@ -29,7 +32,7 @@ const VALUE_LIKE = /^(\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 function takes(t: string, s: string): number {
   if (!t.includes('{')) return t === s ? 0 : -1;
   if (t === '{name}.json') return /^.+\.json$/.test(s) ? 1 : -1;
-  if (ID.test(t)) return VALUE_LIKE.test(s) ? 2 : -1;
+  if (ID.test(t)) return classifySegment(s) !== null ? 2 : -1;
   return 3;
 }
 

@@ -140,13 +140,6 @@ function segmentsOf(path: string): string[] {
 export class CatalogRoutes {
   private readonly byService = new Map<string, RouteTree>();
   private readonly byHost = new Map<string, RouteTree>();
-  private last: { service: string; host: string | undefined; method: string; path: string; route: string | null } = {
-    service: '',
-    host: undefined,
-    method: '',
-    path: '',
-    route: null,
-  };
 
   constructor(entries: readonly CatalogEntry[] = []) {
     for (const e of entries) this.add(e);
@@ -157,7 +150,6 @@ export class CatalogRoutes {
   }
 
   add(entry: CatalogEntry): void {
-    this.last = { ...this.last, path: '', route: null };
     const trees: RouteTree[] = [];
     const tree = (map: Map<string, RouteTree>, key: string) => {
       let t = map.get(key);
@@ -190,16 +182,6 @@ export class CatalogRoutes {
    */
   route(service: string, host: string | undefined, method: string, path: string): string | null {
     if (this.empty) return null;
-    // the correlator asks for a record's route, then the inventory for the same record's: answered once
-    const last = this.last;
-    if (last.path === path && last.service === service && last.method === method && last.host === host)
-      return last.route;
-    const route = this.lookUp(service, host, method, path);
-    this.last = { service, host, method, path, route };
-    return route;
-  }
-
-  private lookUp(service: string, host: string | undefined, method: string, path: string): string | null {
     const byService = this.byService.get(service);
     const byHost = host && this.byHost.size > 0 ? this.byHost.get(hostNames.get(host)) : undefined;
     if (!byService && !byHost) return null;
