@@ -16,6 +16,7 @@ import { createRecordIngest } from '../collector/record-ingest.js';
 import { readSensorTokensFile, SensorAuth } from '../collector/sensor-auth.js';
 import type { MeshwardConfig } from '../config/schema.js';
 import { Correlator } from '../correlator/correlator.js';
+import { parseRootCauseConfig, resolveAcrossServices } from '../correlator/root-cause/config.js';
 import { loadEvidence } from '../correlator/evidence-keeper.js';
 import type { Alert } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
@@ -105,6 +106,10 @@ export async function runCorrelator({
 }: RoleDeps): Promise<RunningRole & { correlator: Correlator }> {
   const detectors = compileDetectors(config.detectors);
   const c = config.correlator;
+  const rootCause = resolveAcrossServices(parseRootCauseConfig(c.root_cause ?? {}), {
+    kind: config.bus.kind,
+    partitions: config.bus.partitions,
+  });
   const correlator = new Correlator({
     bus,
     store,
@@ -118,11 +123,14 @@ export async function runCorrelator({
       endpointSeries: c.endpoint_series,
       maxSeries: c.max_series_per_partition,
       resolveAfterMs: c.resolve_after_minutes * 60_000,
-      ...(c.root_cause ? { rootCause: c.root_cause } : {}),
+      rootCause,
     },
   });
   await correlator.start();
-  logger.info({ detectors: detectors.types, bus: bus.kind }, 'correlator started');
+  logger.info(
+    { detectors: detectors.types, bus: bus.kind, root_cause_across_services: rootCause.across_services },
+    'correlator started',
+  );
   const probe = c.listen
     ? await probeServer(c.listen, () => ({ bus: bus.healthy(), store: store.healthy() }))
     : undefined;

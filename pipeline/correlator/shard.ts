@@ -94,7 +94,7 @@ export class Shard {
     this.routers = detectors.filter((d) => typeof d.routeOf === 'function');
     const rootCause = parseRootCauseConfig(opts.rootCause ?? {});
     if (rootCause.enabled) {
-      if (rootCause.across_services)
+      if (rootCause.across_services === true)
         this.graph = new CallGraph({ maxEdges: rootCause.max_edges, traceSample: rootCause.trace_sample });
       this.folder = new SymptomFolder(rootCause, this.graph);
     }

@@ -20,10 +20,10 @@ export const RootCauseConfigSchema = Type.Object(
       description:
         'signal kinds that are folded, and where their symptoms show: at callers (a slow or failing hop makes its callers slow or fail) or at callees (a change of traffic at a front end reaches its backends)',
     }),
-    across_services: Type.Boolean({
-      default: false,
+    across_services: Type.Union([Type.Boolean(), Type.Literal('auto')], {
+      default: 'auto',
       description:
-        "also fold symptoms at other services along the call graph (a slow hop's callers, a flooded front end's backends). Needs the services of the call graph in one shard: a one-partition correlator, or a replay of the whole mesh. With several partitions (keyed by service) a shard sees only its own services, and its alerts would no longer equal a replay's, so it is off by default; the service around an endpoint is always folded",
+        "also fold symptoms at other services along the call graph (a slow hop's callers, a flooded front end's backends). Needs the services of the call graph in one shard: a one-partition correlator, or a replay of the whole mesh. With several partitions (keyed by service) a shard sees only its own services, and its alerts would no longer equal a replay's. auto (the default): on for the embedded bus with one partition (its default), off otherwise; the service around an endpoint is always folded",
     }),
     fold_within_seconds: Type.Integer({
       minimum: 0,
@@ -56,4 +56,16 @@ export type RootCauseConfig = Static<typeof RootCauseConfigSchema>;
 /** defaults filled in, validated; throws CONFIG_INVALID naming the key */
 export function parseRootCauseConfig(input: unknown = {}): RootCauseConfig {
   return checkSection(RootCauseConfigSchema, input, '/correlator/root_cause');
+}
+
+/**
+ * `across_services: auto` decided for a correlator: on when one shard sees every service (the embedded bus with one
+ * partition), off otherwise (a shard sees only its partition's services; a Kafka topic is taken to have several)
+ */
+export function resolveAcrossServices(
+  config: RootCauseConfig,
+  bus: { kind: 'memory' | 'kafka'; partitions: number },
+): RootCauseConfig {
+  if (config.across_services !== 'auto') return config;
+  return { ...config, across_services: bus.kind === 'memory' && bus.partitions === 1 };
 }

@@ -116,7 +116,7 @@ export class SymptomFolder {
   /** whether `symptom` is explained by `cause` */
   private explains(cause: Place, symptom: Place, direction: SymptomDirection): boolean {
     if (cause.service === symptom.service) return cause.endpoint !== undefined && symptom.endpoint === undefined;
-    if (!this.config.across_services || !this.graph) return false;
+    if (this.config.across_services !== true || !this.graph) return false;
     return direction === 'callers' ? this.graph.reaches(symptom, cause) : this.graph.reaches(cause, symptom);
   }
 
