@@ -8,7 +8,7 @@ import { resolveConfig } from '../config/load.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
 import '../detectors/all.js';
 import { compileDetectors } from '../detectors/registry.js';
-import { runReplayFile } from './replay-file.js';
+import { replayShardOptions, runReplayFile } from './replay-file.js';
 import { replay } from './replay.js';
 import { steadyTraffic } from './testdata/records.js';
 
@@ -147,6 +147,8 @@ describe('replay file parser under hostile files (property)', () => {
             endpointSeries: c.endpoint_series,
             maxSeries: c.max_series_per_partition,
             resolveAfterMs: c.resolve_after_minutes * 60_000,
+            // one shard sees the whole file: root causes are folded across services
+            rootCause: { across_services: true },
           },
         );
         expect(written).toEqual(JSON.parse(JSON.stringify(expected)));
@@ -167,5 +169,14 @@ describe('replay file parser under hostile files (property)', () => {
     await expect(runReplayFile({ input: missing, out: join(dir, 'x.jsonl'), config })).rejects.toThrow(
       /no-such-file\.jsonl/,
     );
+  });
+});
+
+describe('replay shard settings', () => {
+  it("take the config's correlator section; one shard sees the whole mesh, so auto folds across services", () => {
+    const auto = replayShardOptions(resolveConfig({ correlator: { window_seconds: 30 } }));
+    expect(auto).toMatchObject({ windowMs: 30_000, rootCause: { enabled: true, across_services: true } });
+    const off = replayShardOptions(resolveConfig({ correlator: { root_cause: { across_services: false } } }));
+    expect(off.rootCause).toMatchObject({ across_services: false });
   });
 });

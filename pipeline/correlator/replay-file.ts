@@ -2,9 +2,12 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { loadConfig } from '../config/load.js';
+import type { MeshwardConfig } from '../config/schema.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
 import { compileDetectors } from '../detectors/registry.js';
 import { replay } from './replay.js';
+import type { ShardOptions } from './shard.js';
+import { parseRootCauseConfig, resolveAcrossServices } from './root-cause/config.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 
@@ -15,11 +18,24 @@ export interface ReplayFileResult {
   firstRejection?: string;
 }
 
+/** the shard settings of a replay from a config's correlator section */
+export function replayShardOptions(config: MeshwardConfig): ShardOptions {
+  const c = config.correlator;
+  return {
+    windowMs: c.window_seconds * 1000,
+    latenessMs: c.lateness_seconds * 1000,
+    endpointSeries: c.endpoint_series,
+    maxSeries: c.max_series_per_partition,
+    resolveAfterMs: c.resolve_after_minutes * 60_000,
+    // one shard sees the whole file: `auto` folds across services, as the embedded correlator with one partition
+    rootCause: resolveAcrossServices(parseRootCauseConfig(c.root_cause ?? {}), { kind: 'memory', partitions: 1 }),
+  };
+}
+
 /** `meshward replay`: validated JSONL in, alerts JSONL out; bad lines are counted and named, never fatal */
 export async function runReplayFile(opts: { input: string; out: string; config?: string }): Promise<ReplayFileResult> {
   const config = loadConfig(opts.config);
   const detectors = compileDetectors(config.detectors);
-  const c = config.correlator;
   let records = 0;
   let rejected = 0;
   let firstRejection: string | undefined;
@@ -50,14 +66,7 @@ export async function runReplayFile(opts: { input: string; out: string; config?:
       yield value;
     }
   }
-  const alerts = await replay(read(), {
-    detectors: detectors.create(),
-    windowMs: c.window_seconds * 1000,
-    latenessMs: c.lateness_seconds * 1000,
-    endpointSeries: c.endpoint_series,
-    maxSeries: c.max_series_per_partition,
-    resolveAfterMs: c.resolve_after_minutes * 60_000,
-  });
+  const alerts = await replay(read(), { detectors: detectors.create(), ...replayShardOptions(config) });
   writeFileSync(opts.out, alerts.map((a) => JSON.stringify(a)).join('\n') + (alerts.length ? '\n' : ''));
   return { records, rejected, alerts: alerts.length, ...(firstRejection ? { firstRejection } : {}) };
 }
