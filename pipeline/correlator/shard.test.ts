@@ -7,6 +7,7 @@ import { replay } from './replay.js';
 import { Shard } from './shard.js';
 import { steadyTraffic } from './testdata/records.js';
 import { thresholdDetector } from './testdata/test-detectors.js';
+import { VAULT_CATALOG as catalog } from '../detectors/api-discovery/testdata/vault-catalog.js';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 
@@ -85,15 +86,6 @@ describe('Shard', () => {
   });
 
   it("the inventory's route is the endpoint id: enumeration of a catalogued or learnt word parameter is seen", () => {
-    const catalog = [
-      {
-        id: 'vault-api',
-        name: 'Vault',
-        service: 'vault',
-        endpoints: [{ method: 'GET', path: '/keys/{keyName}' }],
-        labels: { category: 'security' },
-      },
-    ];
     const words = (
       'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec ' +
       'romeo sierra tango'

@@ -12,6 +12,7 @@ import { ApiDiscovery } from './api-discovery.js';
 import { type ApiDiscoveryConfig, ApiDiscoveryConfigSchema } from './config.js';
 import { apiDiscoveryFactory } from './factory.js';
 import { forgetSharedAssociations } from './shared-model.js';
+import { VAULT_CATALOG as catalog } from './testdata/vault-catalog.js';
 
 const td = (f: string) => join(import.meta.dirname, 'testdata', f);
 const records = (): ApiCallRecord[] =>
@@ -141,15 +142,6 @@ describe('api_discovery detector', () => {
   });
 
   it('a catalogued parameter whose values are words is one catalogued endpoint, not a shadow API per value', () => {
-    const catalog = [
-      {
-        id: 'vault-api',
-        name: 'Vault',
-        service: 'vault',
-        endpoints: [{ method: 'GET', path: '/keys/{keyName}' }],
-        labels: { category: 'security' },
-      },
-    ];
     const base = records()[0];
     const run = (catalog_routes: boolean) => {
       const d = new ApiDiscovery({ ...config(), catalog_routes }, { catalog });
