@@ -173,9 +173,11 @@ describe('replay file parser under hostile files (property)', () => {
 });
 
 describe('replay shard settings', () => {
-  it("take the config's correlator section; one shard sees the whole mesh, so auto folds across services", () => {
-    const auto = replayShardOptions(resolveConfig({ correlator: { window_seconds: 30 } }));
-    expect(auto).toMatchObject({ windowMs: 30_000, rootCause: { enabled: true, across_services: true } });
+  it("take the config's correlator section and decide auto as its correlator would, so alerts equal the deployment's", () => {
+    const embedded = replayShardOptions(resolveConfig({ correlator: { window_seconds: 30 } }));
+    expect(embedded).toMatchObject({ windowMs: 30_000, rootCause: { enabled: true, across_services: true } });
+    const kafka = replayShardOptions(resolveConfig({ bus: { kind: 'kafka', kafka: { brokers: ['k:9092'] } } }));
+    expect(kafka.rootCause).toMatchObject({ across_services: false });
     const off = replayShardOptions(resolveConfig({ correlator: { root_cause: { across_services: false } } }));
     expect(off.rootCause).toMatchObject({ across_services: false });
   });

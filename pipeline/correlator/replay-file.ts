@@ -27,8 +27,9 @@ export function replayShardOptions(config: MeshwardConfig): ShardOptions {
     endpointSeries: c.endpoint_series,
     maxSeries: c.max_series_per_partition,
     resolveAfterMs: c.resolve_after_minutes * 60_000,
-    // one shard sees the whole file: `auto` folds across services, as the embedded correlator with one partition
-    rootCause: resolveAcrossServices(parseRootCauseConfig(c.root_cause ?? {}), { kind: 'memory', partitions: 1 }),
+    // `auto` decided as the configured correlator decides it, so the replay's alerts equal the deployment's: across
+    // services for the embedded bus with one partition, not for Kafka
+    rootCause: resolveAcrossServices(parseRootCauseConfig(c.root_cause ?? {}), config.bus),
   };
 }
 

@@ -70,8 +70,9 @@ export class Inventory {
   readonly options: InventoryOptions;
   private readonly entries: LRUCache<string, ApiEntry>;
   private readonly learner: RouteLearner | null;
+  /** the catalogue's answer for the record in hand (the correlator asks for it, then observe()) */
   private lastRecord: ApiCallRecord | undefined;
-  private lastRoute = { route: '', key: '' };
+  private lastCatalogRoute: string | null = null;
 
   constructor(options: Partial<InventoryOptions> = {}) {
     this.options = { ...defaultInventoryOptions, ...options };
@@ -95,15 +96,10 @@ export class Inventory {
     return this.learner ? this.learner.apply(record.service, record.method.toUpperCase(), t) : t;
   }
 
-  /**
-   * the route a call is counted under (its own, the catalogue's, or the templated path with the folds learnt so far,
-   * learning from it) and its entry key; the answer for the record in hand is kept, so the correlator's endpoint id
-   * of the record (asked first) and its observe() learn and compute it once
-   */
-  learnRoute(record: ApiCallRecord): { route: string; key: string } {
-    if (record === this.lastRecord) return this.lastRoute;
+  /** record one call; returns the entry and whether it was created by this call */
+  observe(record: ApiCallRecord): { entry: ApiEntry; created: boolean } {
     const method = record.method.toUpperCase();
-    let route = record.route || this.catalogRoute(record, method) || undefined;
+    let route = record.route || this.catalogRoute(record) || undefined;
     let key: string;
     if (!route && this.learner) {
       const learned = this.learner.learn(record.service, method, templatePath(record.path));
@@ -116,15 +112,6 @@ export class Inventory {
       route ||= templatePath(record.path);
       key = endpointKey(record.service, method, route);
     }
-    this.lastRecord = record;
-    this.lastRoute = { route, key };
-    return this.lastRoute;
-  }
-
-  /** record one call; returns the entry and whether it was created by this call */
-  observe(record: ApiCallRecord): { entry: ApiEntry; created: boolean } {
-    const method = record.method.toUpperCase();
-    const { route, key } = this.learnRoute(record);
     let entry = this.entries.get(key);
     const created = !entry;
     if (!entry) {
@@ -162,9 +149,17 @@ export class Inventory {
     return { entry, created };
   }
 
-  /** the catalogue template of a record's call, or null (no catalogue routes, or none defines it) */
-  private catalogRoute(record: ApiCallRecord, method = record.method.toUpperCase()): string | null {
-    return this.options.catalogRoutes?.route(record.service, record.host, method, record.path) ?? null;
+  /**
+   * the catalogue template of a record's call, or null (no catalogue routes, or none defines it); the answer for the
+   * record in hand is kept, so the correlator's endpoint id of a record and its observe() compute it once
+   */
+  catalogRoute(record: ApiCallRecord): string | null {
+    if (record === this.lastRecord) return this.lastCatalogRoute;
+    const routes = this.options.catalogRoutes;
+    const route = routes ? routes.route(record.service, record.host, record.method.toUpperCase(), record.path) : null;
+    this.lastRecord = record;
+    this.lastCatalogRoute = route;
+    return route;
   }
 
   /** merge entries of one service+method whose route a newly learned fold changes (catalogue routes stay) */
