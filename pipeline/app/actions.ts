@@ -58,9 +58,9 @@ export function actionSettings(section: Record<string, unknown>) {
   const settings = checkSection(
     ActionsSettingsSchema,
     Object.fromEntries(Object.entries(section).filter(([k]) => !k.includes('/'))),
-    '/actions',
+    'actions',
   ) as Record<string, unknown>;
-  if (!settings.policy_file) throw mwError('CONFIG_INVALID', '/actions/policy_file: a policy file is required');
+  if (!settings.policy_file) throw mwError('CONFIG_INVALID', 'actions.policy_file: a policy file is required');
   return settings as { policy_file: string; listen: string; group_id: string } & Record<string, unknown>;
 }
 

@@ -22,9 +22,9 @@ function configOf<T>(key: string, raw: unknown): T {
   if (!spec)
     throw mwError(
       'CONFIG_INVALID',
-      `/receivers/${key}: unknown receiver type (known: ${Object.keys(SCHEMAS).join(', ')})`,
+      `receivers.${key}: unknown receiver type (known: ${Object.keys(SCHEMAS).join(', ')})`,
     );
-  return checkSection(spec.schema, raw, `/receivers/${key}`, spec.defaults) as T;
+  return checkSection(spec.schema, raw, `receivers.${key}`, spec.defaults) as T;
 }
 
 /** the `receivers:` section validated, each entry with its defaults filled in (fail fast, naming the key) */

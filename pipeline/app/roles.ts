@@ -65,7 +65,7 @@ export async function runCollector({ config, bus, logger }: RoleDeps): Promise<R
   if (tokens.length === 0) {
     throw mwError(
       'CONFIG_INVALID',
-      '/collector/sensor_tokens: at least one sensor token is needed (sensor_tokens or sensor_tokens_file)',
+      'collector.sensor_tokens: at least one sensor token is needed (sensor_tokens or sensor_tokens_file)',
     );
   }
   const ingest = createRecordIngest({ bus, logger, maxFutureSkewMs: config.collector.max_future_skew_seconds * 1000 });
@@ -186,7 +186,7 @@ function authenticatorOf(config: MeshwardConfig): ApiAuthenticator {
   const keys: ApiKey[] = [...config.api.api_keys];
   if (config.api.api_keys_file) keys.push(...readApiKeysFile(config.api.api_keys_file));
   if (keys.length === 0 && !config.api.oidc) {
-    throw mwError('CONFIG_INVALID', '/api/api_keys: configure API keys (api_keys or api_keys_file) or /api/oidc');
+    throw mwError('CONFIG_INVALID', 'api.api_keys: configure API keys (api_keys or api_keys_file) or api.oidc');
   }
   const o = config.api.oidc;
   return new ApiAuthenticator(

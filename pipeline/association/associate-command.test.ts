@@ -57,7 +57,7 @@ describe('runAssociate', () => {
       outPath: join(dir, 'o.jsonl'),
     }).catch((e) => e);
     expect(err).toBeInstanceOf(MeshwardError);
-    expect(err.message).toMatch(/bad\.jsonl line 2: field \/id/);
+    expect(err.message).toMatch(/bad\.jsonl line 2: id: /);
     const unlabeled = join(dir, 'c.jsonl');
     writeFileSync(unlabeled, '{"id":"a","name":"a","labels":{}}\n');
     await expect(

@@ -13,11 +13,11 @@ describe('config', () => {
   });
 
   it('names the bad key', () => {
-    expect(() => resolveConfig({ collector: { listen: 7 } })).toThrow(/\/collector\/listen/);
+    expect(() => resolveConfig({ collector: { listen: 7 } })).toThrow(/collector\.listen: /);
     expect(() => resolveConfig({ colector: {} })).toThrow(/colector/);
-    expect(() => resolveConfig({ bus: { kind: 'kafka' } })).toThrow(/\/bus\/kafka\/brokers/);
+    expect(() => resolveConfig({ bus: { kind: 'kafka' } })).toThrow(/bus\.kafka\.brokers: /);
     expect(() => resolveConfig({ correlator: { root_cause: { across_service: true } } })).toThrow(
-      /\/correlator\/root_cause\/across_service/,
+      /correlator\.root_cause\.across_service: /,
     );
   });
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
+import { schemaProblems } from './schema-problems.js';
 import { mwError } from '../core/errors.js';
 import { parseYamlBounded } from '../core/yaml.js';
 import { MeshwardConfig } from './schema.js';
@@ -39,7 +40,7 @@ function readDocument(path: string): unknown {
 
 /**
  * Loads the config: YAML file (optional) → env → CLI overrides → defaults → validation. Fails fast with every bad
- * key named (`/collector/listen: …`), before anything starts.
+ * key named (`collector.listen: …`), before anything starts.
  */
 export function loadConfig(path?: string, overrides: ConfigOverrides = {}): MeshwardConfig {
   const doc = path ? readDocument(path) : {};
@@ -79,20 +80,17 @@ export function resolveConfig(
   if (overrides.apiListen) section('api').listen = overrides.apiListen;
   if (overrides.collectorListen) section('collector').listen = overrides.collectorListen;
   const withDefaults = Value.Default(MeshwardConfig, cfg);
-  const errors = [...Value.Errors(MeshwardConfig, withDefaults)].slice(0, 10);
-  if (errors.length > 0) {
-    const lines = errors.map((e) => `${e.path || '/'}: ${e.message}`);
-    throw mwError('CONFIG_INVALID', `${source}: ${lines.join('; ')}`, { errors: lines });
-  }
+  const problems = schemaProblems(MeshwardConfig, withDefaults, '', 10);
+  if (problems.length > 0) throw mwError('CONFIG_INVALID', `${source}: ${problems.join('; ')}`, { problems });
   const config = withDefaults as MeshwardConfig;
   if (config.bus.kind === 'kafka' && !config.bus.kafka) {
     throw mwError(
       'CONFIG_INVALID',
-      `${source}: /bus/kafka/brokers: kafka needs at least one broker (or --kafka / MESHWARD_KAFKA_BROKERS)`,
+      `${source}: bus.kafka.brokers: kafka needs at least one broker (or --kafka / MESHWARD_KAFKA_BROKERS)`,
     );
   }
   if (config.store.kind === 'redis' && !config.store.url) {
-    throw mwError('CONFIG_INVALID', `${source}: /store/url: redis needs a url (or --redis / MESHWARD_REDIS_URL)`);
+    throw mwError('CONFIG_INVALID', `${source}: store.url: redis needs a url (or --redis / MESHWARD_REDIS_URL)`);
   }
   return config;
 }

@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { mwError } from '../core/errors.js';
+import { schemaProblems } from './schema-problems.js';
 
 /**
  * Validates one config section (a detector's, a receiver's, a sink's, …) against its schema: defaults filled in
@@ -12,8 +13,7 @@ export function checkSection<T extends TSchema>(schema: T, raw: unknown, where: 
     ? { ...structuredClone(defaults), ...structuredClone(raw as object) }
     : structuredClone(raw ?? {});
   const value = Value.Default(schema, base);
-  const errors = [...Value.Errors(schema, value)].slice(0, 5);
-  if (errors.length > 0)
-    throw mwError('CONFIG_INVALID', errors.map((e) => `${where}${e.path}: ${e.message}`).join('; '));
+  const problems = schemaProblems(schema, value, where);
+  if (problems.length > 0) throw mwError('CONFIG_INVALID', problems.join('; '), { problems });
   return value as Static<T>;
 }

@@ -33,11 +33,11 @@ export function compileDetectors(section: Record<string, unknown> | undefined): 
     if (!factory)
       throw mwError(
         'CONFIG_INVALID',
-        `/detectors/${type}: unknown detector type (known: ${FACTORIES.map((f) => f.type).join(', ')})`,
+        `detectors.${type}: unknown detector type (known: ${FACTORIES.map((f) => f.type).join(', ')})`,
       );
     if (raw === null || (typeof raw === 'object' && (raw as { enabled?: unknown }).enabled === false)) continue;
     const { enabled: _ignored, ...rest } = (raw ?? {}) as Record<string, unknown>;
-    const config = checkSection(factory.configSchema, rest, `/detectors/${type}`, factory.defaultConfig as object);
+    const config = checkSection(factory.configSchema, rest, `detectors.${type}`, factory.defaultConfig as object);
     chosen.push({ factory, config });
   }
   return {

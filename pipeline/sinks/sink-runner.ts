@@ -35,9 +35,9 @@ export function compileSinks(section: Record<string, unknown> | undefined): Comp
     if (!factory)
       throw mwError(
         'CONFIG_INVALID',
-        `/sinks/${name}: unknown sink type ${type} (known: ${FACTORIES.map((f) => f.type).join(', ')})`,
+        `sinks.${name}: unknown sink type ${type} (known: ${FACTORIES.map((f) => f.type).join(', ')})`,
       );
-    const config = checkSection(factory.configSchema, { ...(raw as object) }, `/sinks/${name}`);
+    const config = checkSection(factory.configSchema, { ...(raw as object) }, `sinks.${name}`);
     return { name, create: (bus, logger) => factory.create(config as never, { bus, logger }) };
   });
 }

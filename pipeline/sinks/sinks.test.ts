@@ -189,7 +189,7 @@ describe('sinks against real receivers on loopback', () => {
   });
 
   it('fails fast on a bad sink config, naming the key', () => {
-    expect(() => compileSinks({ 'webhook/x': { url: 'ftp://nope' } })).toThrow(/\/sinks\/webhook\/x\/url/);
+    expect(() => compileSinks({ 'webhook/x': { url: 'ftp://nope' } })).toThrow(/sinks\.webhook\/x\.url: /);
     expect(() => compileSinks({ pager: {} })).toThrow(/unknown sink type/);
   });
 });

@@ -1,4 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
+import { schemaProblems } from '../../pipeline/config/schema-problems.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import type { Logger } from '../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterFactory } from '../adapter.js';
@@ -56,11 +57,8 @@ export function createAdapters(
       structuredClone({ ...(factory.defaultConfig as object), ...(raw as object) }),
     );
     if (!Value.Check(factory.configSchema, config)) {
-      const first = Value.Errors(factory.configSchema, config).First();
-      throw mwError(
-        'CONFIG_INVALID',
-        `actions.${key}${first?.path.replaceAll('/', '.') ?? ''}: ${first?.message ?? 'invalid'}`,
-      );
+      const [first = `actions.${key}: invalid`] = schemaProblems(factory.configSchema, config, `actions.${key}`, 1);
+      throw mwError('CONFIG_INVALID', first);
     }
     out[key] = factory.create(config as never, { logger: deps.logger.child({ adapter: key }) });
   }

@@ -4,6 +4,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Alert, Severity } from '../../pipeline/core/alert.js';
 import { DecisionScope, DecisionType } from '../../pipeline/core/decision.js';
+import { schemaProblems } from '../../pipeline/config/schema-problems.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import { parseYamlBounded } from '../../pipeline/core/yaml.js';
 import { parseDuration } from './duration.js';
@@ -157,9 +158,7 @@ export interface CompiledPolicy {
 /** Validate and compile a policy document; errors name the offending key (MW_ERR_POLICY_INVALID). */
 export function compilePolicy(doc: unknown): CompiledPolicy {
   if (!Value.Check(PolicySchema, doc)) {
-    const first = Value.Errors(PolicySchema, doc).First();
-    const where = first?.path ? first.path.replace(/^\//, '').replaceAll('/', '.') : '(root)';
-    throw mwError('POLICY_INVALID', `${where}: ${first?.message ?? 'invalid'}`);
+    throw mwError('POLICY_INVALID', schemaProblems(PolicySchema, doc, '', 1)[0] ?? '(root): invalid');
   }
   const policy = doc as PolicyDocument;
   const defaultWindow = policy.escalation_window

@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { schemaProblems } from '../../pipeline/config/schema-problems.js';
 import { mwError } from '../../pipeline/core/errors.js';
 
 /**
@@ -9,8 +10,6 @@ import { mwError } from '../../pipeline/core/errors.js';
 export function loadConfig<S extends TSchema>(schema: S, input: unknown, what = 'config'): Static<S> {
   const value = Value.Default(schema, Value.Clone(input ?? {}));
   if (Value.Check(schema, value)) return value as Static<S>;
-  const problems = [...Value.Errors(schema, value)]
-    .slice(0, 10)
-    .map((e) => `${e.path.replace(/^\//, '').replaceAll('/', '.') || '(root)'}: ${e.message}`);
+  const problems = schemaProblems(schema, value, '', 10);
   throw mwError('CONFIG_INVALID', `${what}: ${problems.join('; ')}`, { problems });
 }

@@ -108,7 +108,7 @@ describe('deploy/k8s against the code it runs', () => {
     const problems = (await checkK8s(objects, { secrets: 'placeholders', pendingCommands: PENDING })).join('\n');
     expect(problems).toMatch(/meshward-correlator correlator: meshward correlate .*unknown command/);
     expect(problems).toMatch(/meshward-api api: config \/etc\/meshward\/meshward\.yaml is not a mounted ConfigMap key/);
-    expect(problems).toMatch(/meshward-collector collector: .*\/collector\/listen/);
+    expect(problems).toMatch(/meshward-collector collector: .*collector\.listen: /);
     expect(problems).toMatch(/0 correlator replicas/);
   });
 

@@ -55,7 +55,7 @@ export type RootCauseConfig = Static<typeof RootCauseConfigSchema>;
 
 /** defaults filled in, validated; throws CONFIG_INVALID naming the key */
 export function parseRootCauseConfig(input: unknown = {}): RootCauseConfig {
-  return checkSection(RootCauseConfigSchema, input, '/correlator/root_cause');
+  return checkSection(RootCauseConfigSchema, input, 'correlator.root_cause');
 }
 
 /**

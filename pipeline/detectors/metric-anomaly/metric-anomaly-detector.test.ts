@@ -44,7 +44,7 @@ describe('metric_anomaly factory and config', () => {
 
   it('bad config fails at start with a message that says what to fix', () => {
     expect(() => parseMetricAnomalyConfig({ threshold: 2 })).toThrow(MeshwardError);
-    expect(() => parseMetricAnomalyConfig({ metrics: ['p99'] })).toThrow(/metric_anomaly\/metrics/);
+    expect(() => parseMetricAnomalyConfig({ metrics: ['p99'] })).toThrow(/metric_anomaly\.metrics\.0: /);
     expect(() => parseMetricAnomalyConfig({ suppress_windows: 5000, baseline_windows: 100 })).toThrow(
       /suppress_windows/,
     );

@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { schemaProblems } from '../../config/schema-problems.js';
 import { checkSection } from '../../config/section.js';
 import { mwError } from '../../core/errors.js';
 import { counter } from '../../core/metrics.js';
@@ -7,14 +8,13 @@ import { counter } from '../../core/metrics.js';
 /** the config a schema describes with every default filled in (fails fast when the defaults do not validate) */
 export function defaultsOf<T extends TSchema>(schema: T): Static<T> {
   const v = Value.Default(schema, {}) as Static<T>;
-  if (!Value.Check(schema, v))
-    throw mwError('CONFIG_INVALID', [...Value.Errors(schema, v)].map((e) => `${e.path}: ${e.message}`).join('; '));
+  if (!Value.Check(schema, v)) throw mwError('CONFIG_INVALID', schemaProblems(schema, v).join('; '));
   return v;
 }
 
 /** validates a config (defaults filled in), naming the offending key */
 export function checkConfig<T extends TSchema>(type: string, schema: T, raw: unknown): Static<T> {
-  return checkSection(schema, raw, `/detectors/${type}`);
+  return checkSection(schema, raw, `detectors.${type}`);
 }
 
 const restoreRejected = counter(

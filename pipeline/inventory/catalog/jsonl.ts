@@ -22,7 +22,7 @@ export function parseCatalogJsonl(text: string, source = 'catalogue'): CatalogEn
     }
     const entry = checkOrThrow<CatalogEntry>(CatalogEntrySchema, value, where);
     if (ids.has(entry.id))
-      throw mwError('CATALOG_INVALID', `${where}: field /id: duplicate id ${entry.id}`, { where, field: '/id' });
+      throw mwError('CATALOG_INVALID', `${where}: id: duplicate id ${entry.id}`, { where, field: 'id' });
     ids.add(entry.id);
     out.push(entry);
   }

@@ -60,8 +60,7 @@ export async function loadCatalogFiles(files: readonly string[]): Promise<Catalo
   const ids = new Set<string>();
   for (const f of files) {
     for (const e of await loadCatalogFile(f)) {
-      if (ids.has(e.id))
-        throw mwError('CATALOG_INVALID', `${f}: field /id: duplicate id ${e.id} across catalogue files`);
+      if (ids.has(e.id)) throw mwError('CATALOG_INVALID', `${f}: id: duplicate id ${e.id} across catalogue files`);
       ids.add(e.id);
       all.push(e);
     }
@@ -89,8 +88,7 @@ export function loadCatalogFilesSync(files: readonly string[]): CatalogEntry[] {
       );
     }
     for (const e of parseCatalogText(text, f)) {
-      if (ids.has(e.id))
-        throw mwError('CATALOG_INVALID', `${f}: field /id: duplicate id ${e.id} across catalogue files`);
+      if (ids.has(e.id)) throw mwError('CATALOG_INVALID', `${f}: id: duplicate id ${e.id} across catalogue files`);
       ids.add(e.id);
       all.push(e);
     }

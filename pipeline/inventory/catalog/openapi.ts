@@ -54,21 +54,24 @@ export function importOpenApi(
   opts: { id?: string; labels?: CatalogLabels } = {},
 ): CatalogEntry {
   if (!isObject(doc))
-    throw mwError('CATALOG_INVALID', `${source}: field /: expected an OpenAPI object`, { where: source, field: '/' });
+    throw mwError('CATALOG_INVALID', `${source}: (root): expected an OpenAPI object`, {
+      where: source,
+      field: '(root)',
+    });
   const openapi = str(own(doc, 'openapi'));
   const swagger = str(own(doc, 'swagger'));
   if (!(openapi?.startsWith('3.') || swagger === '2.0')) {
-    throw mwError('CATALOG_INVALID', `${source}: field /openapi: expected openapi 3.x or swagger 2.0`, {
+    throw mwError('CATALOG_INVALID', `${source}: openapi: expected openapi 3.x or swagger 2.0`, {
       where: source,
-      field: '/openapi',
+      field: 'openapi',
     });
   }
   const info = own(doc, 'info');
   const title = str(own(info, 'title'));
   if (!isObject(info) || title === undefined) {
-    throw mwError('CATALOG_INVALID', `${source}: field /info/title: required string`, {
+    throw mwError('CATALOG_INVALID', `${source}: info.title: required string`, {
       where: source,
-      field: '/info/title',
+      field: 'info.title',
     });
   }
   const servers: string[] = [];
@@ -88,7 +91,7 @@ export function importOpenApi(
   }
   const paths = own(doc, 'paths');
   if (paths !== undefined && !isObject(paths)) {
-    throw mwError('CATALOG_INVALID', `${source}: field /paths: expected an object`, { where: source, field: '/paths' });
+    throw mwError('CATALOG_INVALID', `${source}: paths: expected an object`, { where: source, field: 'paths' });
   }
   const endpoints: CatalogEndpoint[] = [];
   for (const path of Object.keys(paths ?? {})) {
@@ -98,9 +101,9 @@ export function importOpenApi(
       const op = own(item, m);
       if (!isObject(op)) continue;
       if (endpoints.length >= MAX_ENDPOINTS) {
-        throw mwError('CATALOG_INVALID', `${source}: field /paths: more than ${MAX_ENDPOINTS} operations`, {
+        throw mwError('CATALOG_INVALID', `${source}: paths: more than ${MAX_ENDPOINTS} operations`, {
           where: source,
-          field: '/paths',
+          field: 'paths',
         });
       }
       const ep: CatalogEndpoint = {

@@ -1,13 +1,13 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { schemaProblems } from '../../config/schema-problems.js';
 import { mwError } from '../../core/errors.js';
 
 /** check a value against a schema; throws MW_ERR_CATALOG_INVALID naming the source, place and first bad field */
 export function checkOrThrow<T>(schema: TSchema, value: unknown, where: string): T {
   if (Value.Check(schema, value)) return value as T;
-  const first = Value.Errors(schema, value).First();
-  const field = first ? first.path || '/' : '/';
-  throw mwError('CATALOG_INVALID', `${where}: field ${field}: ${first?.message ?? 'invalid'}`, { where, field });
+  const [first = '(root): invalid'] = schemaProblems(schema, value, '', 1);
+  throw mwError('CATALOG_INVALID', `${where}: ${first}`, { where, problems: [first] });
 }
 
 /** own enumerable string value of a plain object, ignoring prototype keys */

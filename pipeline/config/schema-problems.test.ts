@@ -1,0 +1,28 @@
+import { Type } from '@sinclair/typebox';
+import { describe, expect, it } from 'vitest';
+import { dottedKey, schemaProblems } from './schema-problems.js';
+
+describe('schema problems', () => {
+  it('name each bad key as a config file does, dotted under where the value sits', () => {
+    expect(dottedKey('detectors.enumeration', '/min_distinct')).toBe('detectors.enumeration.min_distinct');
+    expect(dottedKey('actions.idp/okta', '/auth/0')).toBe('actions.idp/okta.auth.0');
+    expect(dottedKey('', '/a~1b/c~0d')).toBe('a/b.c~d');
+    expect(dottedKey('', '/')).toBe('""');
+    expect(dottedKey('', '')).toBe('(root)');
+  });
+
+  it('list at most max problems, each with its message', () => {
+    const schema = Type.Object(
+      { a: Type.Integer(), b: Type.String(), c: Type.Boolean() },
+      { additionalProperties: false },
+    );
+    expect(schemaProblems(schema, { a: 'x', b: 1, c: 2 }, 'sec')).toEqual([
+      'sec.a: Expected integer',
+      'sec.b: Expected string',
+      'sec.c: Expected boolean',
+    ]);
+    expect(schemaProblems(schema, { a: 'x', b: 1, c: 2 }, '', 1)).toEqual(['a: Expected integer']);
+    expect(schemaProblems(schema, { a: 1, b: '', c: true })).toEqual([]);
+    expect(schemaProblems(schema, 7)).toEqual(['(root): Expected object']);
+  });
+});

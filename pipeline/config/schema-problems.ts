@@ -1,0 +1,27 @@
+import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/**
+ * The key a YAML or JSON file names, from where a value sits and a JSON pointer inside it:
+ * (`detectors.enumeration`, `/min_distinct`) → `detectors.enumeration.min_distinct`; `(root)` for the document itself.
+ */
+export function dottedKey(where: string, pointer: string): string {
+  const inside = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => (p === '' ? '""' : p.replaceAll('~1', '/').replaceAll('~0', '~')));
+  return [where, ...inside].filter(Boolean).join('.') || '(root)';
+}
+
+/**
+ * A value's violations of a schema, at most `max`, each as `key: message` with the key dotted as a config file
+ * names it (`collector.listen: Expected string`). Every config, policy and catalogue check words its errors so.
+ */
+export function schemaProblems(schema: TSchema, value: unknown, where = '', max = 5): string[] {
+  const out: string[] = [];
+  for (const e of Value.Errors(schema, value)) {
+    out.push(`${dottedKey(where, e.path)}: ${e.message}`);
+    if (out.length >= max) break;
+  }
+  return out;
+}
