@@ -65,4 +65,16 @@ describe('catalogue routes', () => {
     expect(route('/carts/991', 'anything', 'other.example')).toBeNull();
     expect(new CatalogRoutes([entry({}, ['/x/{y}'])]).empty).toBe(true);
   });
+
+  it('keeps router precedence across the entries of one service; host-only entries are found by host', () => {
+    const split = new CatalogRoutes([
+      entry({ id: 'a', service: 'people' }, ['/users/{userName}']),
+      entry({ id: 'b', service: 'people' }, ['/users/me']),
+      entry({ id: 'c', host: 'legacy.example' }, ['/v0/things/{thingId}']),
+    ]);
+    expect(split.route('people', undefined, 'GET', '/users/me')).toBe('/users/me');
+    expect(split.route('people', undefined, 'GET', '/users/ann')).toBe('/users/{userName}');
+    expect(split.route('anything', 'legacy.example', 'GET', '/v0/things/7')).toBe('/v0/things/{thingId}');
+    expect(split.route('people', 'legacy.example', 'GET', '/v0/things/7')).toBe('/v0/things/{thingId}');
+  });
 });

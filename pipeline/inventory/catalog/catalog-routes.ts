@@ -19,10 +19,11 @@ import { classifySegment, pathOnly } from '../path-template.js';
 import type { CatalogEntry } from './catalog-entry.js';
 import { hostOf, serverPathPrefix } from './catalog.js';
 
+/** a trie node; most are leaves, so the collections are made on first use */
 interface Node {
-  literals: Map<string, Node>;
+  literals: Map<string, Node> | null;
   /** segments with a parameter and literal text (`{name}.json`), tried in definition order */
-  patterns: { re: RegExp; node: Node }[];
+  patterns: { re: RegExp; node: Node }[] | null;
   param: Node | null;
   /** a parameter named as an id (`{id}`, `{userId}`, `{order_uuid}`, `{issue_number}`): it takes value-like segments only */
   idParam: Node | null;
@@ -33,8 +34,8 @@ interface Node {
 }
 
 const newNode = (): Node => ({
-  literals: new Map(),
-  patterns: [],
+  literals: null,
+  patterns: null,
   param: null,
   idParam: null,
   greedy: null,
@@ -81,6 +82,7 @@ class RouteTree {
         node = node.param;
       } else if (s.includes('{')) {
         const src = patternOf(s).source;
+        node.patterns ??= [];
         let p = node.patterns.find((x) => x.re.source === src);
         if (!p) {
           p = { re: new RegExp(src), node: newNode() };
@@ -88,6 +90,7 @@ class RouteTree {
         }
         node = p.node;
       } else {
+        node.literals ??= new Map();
         let next = node.literals.get(s);
         if (!next) {
           next = newNode();
@@ -108,15 +111,17 @@ class RouteTree {
 function matchFrom(node: Node, segments: readonly string[], i: number): string | null {
   if (i === segments.length) return node.template;
   const s = segments[i];
-  const literal = node.literals.get(s);
+  const literal = node.literals?.get(s);
   if (literal) {
     const t = matchFrom(literal, segments, i + 1);
     if (t !== null) return t;
   }
-  for (const p of node.patterns) {
-    if (!p.re.test(s)) continue;
-    const t = matchFrom(p.node, segments, i + 1);
-    if (t !== null) return t;
+  if (node.patterns) {
+    for (const p of node.patterns) {
+      if (!p.re.test(s)) continue;
+      const t = matchFrom(p.node, segments, i + 1);
+      if (t !== null) return t;
+    }
   }
   // an id parameter does not take a word (`/users/export` is not `/users/{userId}`): an undocumented literal sibling
   // stays an endpoint of its own. A placeholder (`{orderId}`: a template routed again) is taken
@@ -138,41 +143,46 @@ function segmentsOf(path: string): string[] {
 }
 
 export class CatalogRoutes {
-  private readonly byService = new Map<string, RouteTree>();
-  private readonly byHost = new Map<string, RouteTree>();
+  /**
+   * one tree per scope: the entries of one service together (so precedence holds across them), or an entry without a
+   * service under its hosts; each endpoint is in one tree
+   */
+  private readonly byScope = new Map<string, RouteTree>();
+  /** the trees of the entries served at each host (their services' trees and host-only trees) */
+  private readonly byHost = new Map<string, RouteTree[]>();
 
   constructor(entries: readonly CatalogEntry[] = []) {
     for (const e of entries) this.add(e);
   }
 
   get empty(): boolean {
-    return this.byService.size === 0 && this.byHost.size === 0;
+    return this.byScope.size === 0;
   }
 
   add(entry: CatalogEntry): void {
-    const trees: RouteTree[] = [];
-    const tree = (map: Map<string, RouteTree>, key: string) => {
-      let t = map.get(key);
-      if (!t) {
-        t = new RouteTree();
-        map.set(key, t);
-      }
-      if (!trees.includes(t)) trees.push(t);
-    };
-    if (entry.service) tree(this.byService, entry.service);
+    const hosts = new Set<string>();
     for (const h of [...(entry.host ? [entry.host] : []), ...(entry.servers ?? [])]) {
       const host = hostOf(h);
-      if (host && !host.includes('{') && (h.includes('://') || !h.startsWith('/'))) tree(this.byHost, host);
+      if (host && !host.includes('{') && (h.includes('://') || !h.startsWith('/'))) hosts.add(host);
     }
-    if (trees.length === 0) return;
+    if (!entry.service && hosts.size === 0) return;
+    // a service's own key; a host-only entry's key cannot be a service name (NUL)
+    const scope = entry.service ?? `\u0000${[...hosts].sort().join(' ')}`;
+    let tree = this.byScope.get(scope);
+    if (!tree) {
+      tree = new RouteTree();
+      this.byScope.set(scope, tree);
+    }
     const prefixes = new Set(['']);
     for (const s of entry.servers ?? []) prefixes.add(serverPathPrefix(s));
     for (const ep of entry.endpoints ?? []) {
       const method = ep.method.toUpperCase();
-      for (const pre of prefixes) {
-        const template = pathOnly(pre + pathOnly(ep.path));
-        for (const t of trees) t.add(method, template);
-      }
+      for (const pre of prefixes) tree.add(method, pathOnly(pre + pathOnly(ep.path)));
+    }
+    for (const h of hosts) {
+      const list = this.byHost.get(h);
+      if (!list) this.byHost.set(h, [tree]);
+      else if (!list.includes(tree)) list.push(tree);
     }
   }
 
@@ -182,12 +192,19 @@ export class CatalogRoutes {
    */
   route(service: string, host: string | undefined, method: string, path: string): string | null {
     if (this.empty) return null;
-    const byService = this.byService.get(service);
-    const byHost = host && this.byHost.size > 0 ? this.byHost.get(hostNames.get(host)) : undefined;
-    if (!byService && !byHost) return null;
+    const own = this.byScope.get(service);
+    const atHost = host && this.byHost.size > 0 ? this.byHost.get(hostNames.get(host)) : undefined;
+    if (!own && !atHost) return null;
     const segments = segmentsOf(path);
     const m = method.toUpperCase();
-    return byService?.match(m, segments) ?? byHost?.match(m, segments) ?? null;
+    const route = own?.match(m, segments) ?? null;
+    if (route !== null || !atHost) return route;
+    for (const t of atHost) {
+      if (t === own) continue;
+      const r = t.match(m, segments);
+      if (r !== null) return r;
+    }
+    return null;
   }
 }
 
