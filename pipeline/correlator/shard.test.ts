@@ -85,7 +85,7 @@ describe('Shard', () => {
     expect(straight.snapshot()).toEqual(restored.snapshot());
   });
 
-  it("a catalogued call's template is its endpoint id: enumeration of a word parameter is seen", () => {
+  it("the inventory's route is the endpoint id: enumeration of a catalogued or learnt word parameter is seen", () => {
     const words = (
       'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec ' +
       'romeo sierra tango'
@@ -118,9 +118,23 @@ describe('Shard', () => {
     const seen = run(true);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ service: 'vault', endpoint: 'GET /keys/{keyName}' });
-    // by value shape alone every word is an endpoint of its own, without a parameter to enumerate; the learner's
-    // folds name inventory entries only (they depend on counts a checkpoint does not keep)
+    // by value shape alone every word is an endpoint of its own, without a parameter to enumerate
     expect(run(false)).toEqual([]);
-    expect(run(false, 5)).toEqual([]);
+    // uncatalogued, the inventory's learnt fold (after 5 words) becomes the endpoint id too: the next 15 are counted
+    const learnt = run(false, 5);
+    expect(learnt).toHaveLength(1);
+    expect(learnt[0]).toMatchObject({ service: 'vault', endpoint: 'GET /keys/{param}' });
+    // a handover before the fold (3 words counted): the restored shard folds at the same call, the alert is the same
+    const shard = () =>
+      new Shard([
+        new ApiDiscovery({ ...apiDiscoveryFactory.defaultConfig, catalog_routes: false, route_max_distinct: 5 }),
+        enumerationFactory.create({ ...enumerationFactory.defaultConfig, min_distinct: 10 }),
+      ]);
+    const before = shard();
+    for (const r of calls.slice(0, 3)) before.process(r);
+    const after = shard();
+    after.restore(JSON.parse(JSON.stringify(before.snapshot())));
+    for (const r of calls.slice(3)) after.process(r);
+    expect(after.drain().alerts.filter((a) => a.kind === 'enumeration')).toEqual(learnt);
   });
 });

@@ -70,9 +70,9 @@ export class Inventory {
   readonly options: InventoryOptions;
   private readonly entries: LRUCache<string, ApiEntry>;
   private readonly learner: RouteLearner | null;
-  /** the catalogue's answer for the record in hand (the correlator asks for it, then observe()) */
+  /** learnRoute's answer for the record in hand (the correlator asks for it, then observe()) */
   private lastRecord: ApiCallRecord | undefined;
-  private lastCatalogRoute: string | null = null;
+  private lastRoute = { route: '', key: '' };
 
   constructor(options: Partial<InventoryOptions> = {}) {
     this.options = { ...defaultInventoryOptions, ...options };
@@ -96,8 +96,13 @@ export class Inventory {
     return this.learner ? this.learner.apply(record.service, record.method.toUpperCase(), t) : t;
   }
 
-  /** record one call; returns the entry and whether it was created by this call */
-  observe(record: ApiCallRecord): { entry: ApiEntry; created: boolean } {
+  /**
+   * the route a call is counted under (its own, the catalogue's, or the templated path with the folds learnt so far,
+   * learning from it) and its entry key; the answer for the record in hand is kept, so the correlator's endpoint id
+   * of a record (asked first) and observe() learn and compute it once
+   */
+  learnRoute(record: ApiCallRecord): { route: string; key: string } {
+    if (record === this.lastRecord) return this.lastRoute;
     const method = record.method.toUpperCase();
     let route = record.route || this.catalogRoute(record) || undefined;
     let key: string;
@@ -112,6 +117,15 @@ export class Inventory {
       route ||= templatePath(record.path);
       key = endpointKey(record.service, method, route);
     }
+    this.lastRecord = record;
+    this.lastRoute = { route, key };
+    return this.lastRoute;
+  }
+
+  /** record one call; returns the entry and whether it was created by this call */
+  observe(record: ApiCallRecord): { entry: ApiEntry; created: boolean } {
+    const method = record.method.toUpperCase();
+    const { route, key } = this.learnRoute(record);
     let entry = this.entries.get(key);
     const created = !entry;
     if (!entry) {
@@ -149,17 +163,10 @@ export class Inventory {
     return { entry, created };
   }
 
-  /**
-   * the catalogue template of a record's call, or null (no catalogue routes, or none defines it); the answer for the
-   * record in hand is kept, so the correlator's endpoint id of a record and its observe() compute it once
-   */
-  catalogRoute(record: ApiCallRecord): string | null {
-    if (record === this.lastRecord) return this.lastCatalogRoute;
+  /** the catalogue template of a record's call, or null (no catalogue routes, or none defines it) */
+  private catalogRoute(record: ApiCallRecord): string | null {
     const routes = this.options.catalogRoutes;
-    const route = routes ? routes.route(record.service, record.host, record.method.toUpperCase(), record.path) : null;
-    this.lastRecord = record;
-    this.lastCatalogRoute = route;
-    return route;
+    return routes ? routes.route(record.service, record.host, record.method.toUpperCase(), record.path) : null;
   }
 
   /** merge entries of one service+method whose route a newly learned fold changes (catalogue routes stay) */

@@ -196,14 +196,32 @@ export class RouteLearner {
     return { prefixes: this.values.size, folded: this.folded.size };
   }
 
-  snapshot(): { folded: string[] } {
-    return { folded: [...this.folded.keys()] };
+  /**
+   * the folds and the values counted towards folds, least recently used first: restore() rebuilds the same state and
+   * recency, so a learner restored from a checkpoint folds at the same record as one that never stopped (endpoint
+   * ids, and so alerts, equal an offline replay's). At most maxPrefixes × (maxDistinct + 1) values
+   */
+  snapshot(): { folded: string[]; values: [string, string[]][] } {
+    return {
+      folded: [...this.folded.rkeys()],
+      values: [...this.values.rentries()].map(([k, set]) => [k as string, [...(set as Set<string>)]]),
+    };
   }
 
+  /** the state of a snapshot, replacing this learner's; malformed parts are skipped */
   restore(state: unknown): void {
-    const folded = (state as { folded?: unknown })?.folded;
-    if (!Array.isArray(folded)) return;
-    for (const k of folded) if (typeof k === 'string') this.folded.set(k, true);
+    const s = state as { folded?: unknown; values?: unknown } | null;
+    this.folded.clear();
+    this.values.clear();
+    this.walks = new Map();
+    this.walkCount = 0;
     this.generation++;
+    if (Array.isArray(s?.folded)) for (const k of s.folded) if (typeof k === 'string') this.folded.set(k, true);
+    if (!Array.isArray(s?.values)) return;
+    for (const item of s.values) {
+      if (!Array.isArray(item) || typeof item[0] !== 'string' || !Array.isArray(item[1])) continue;
+      const values = (item[1] as unknown[]).filter((v): v is string => typeof v === 'string');
+      if (values.length <= this.options.maxDistinct) this.values.set(item[0], new Set(values));
+    }
   }
 }

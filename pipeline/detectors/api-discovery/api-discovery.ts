@@ -83,13 +83,12 @@ export class ApiDiscovery implements Detector {
   }
 
   /**
-   * the catalogue's template for the record's path: the correlator's endpoint id for it, so alerts, metric series and
-   * the inventory name a catalogued endpoint alike. Not the learnt folds: the learner's value counts are not
-   * checkpointed, so after a handover they would fold at another record than a replay does, and endpoint ids (so
-   * alerts) would differ from the replay's; the catalogue is configuration, the same everywhere
+   * the inventory's route of the record (the catalogue's template, or the templated path with the folds learnt so
+   * far): the correlator's endpoint id for it, so alerts, metric series and the inventory name an endpoint alike. The
+   * learner's checkpoint holds the values it counts, so after a handover it folds at the same record as a replay
    */
   routeOf(record: ApiCallRecord): string | null {
-    return record.route ? null : this.inventory.catalogRoute(record);
+    return record.route ? null : this.inventory.learnRoute(record).route;
   }
 
   private classify(entry: ApiEntry): void {
