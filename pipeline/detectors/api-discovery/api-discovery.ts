@@ -193,7 +193,8 @@ export class ApiDiscovery implements Detector {
   }
 
   snapshot(): unknown {
-    return { v: 1, inventory: this.inventory.snapshot(), alerted: [...this.alerted.keys()] };
+    // alerted endpoints least recently used first, so restore() rebuilds the same recency (and evictions)
+    return { v: 1, inventory: this.inventory.snapshot(), alerted: [...this.alerted.rkeys()] };
   }
 
   restore(state: unknown): void {
