@@ -6,6 +6,7 @@ import { MeshwardError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { enableDefaultMetrics } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
+import { checkSections } from './check-sections.js';
 import { openBus, openStore } from './engines.js';
 import type { RoleDeps, RunningRole } from './roles.js';
 
@@ -29,6 +30,7 @@ export async function runProcess(
   try {
     config = loadConfig(opts.config, { ...envOverrides(), ...stripUndefined(opts.overrides ?? {}) });
     if (opts.prepare) config = opts.prepare(config);
+    checkSections(config, opts.config ?? '<defaults>');
   } catch (err) {
     failStartup(err);
   }

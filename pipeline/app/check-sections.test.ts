@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import '../detectors/all.js';
+import { resolveConfig } from '../config/load.js';
+import { checkSections } from './check-sections.js';
+
+describe('config sections checked before any role starts', () => {
+  it('refuse a bad section naming the file and the key; a good config passes', () => {
+    const check = (doc: Record<string, unknown>) => () => checkSections(resolveConfig(doc), '/etc/meshward.yaml');
+    expect(check({})).not.toThrow();
+    expect(check({ detectors: { enumeration: { min_distinct: 'x' } } })).toThrow(
+      /^configuration is invalid: \/etc\/meshward\.yaml: detectors\.enumeration\.min_distinct: Expected integer$/,
+    );
+    expect(check({ detectors: { enumerashun: {} } })).toThrow(
+      /\/etc\/meshward\.yaml: detectors\.enumerashun: unknown detector type/,
+    );
+    expect(check({ sinks: { 'webhook/x': { url: 'ftp://nope' } } })).toThrow(
+      /\/etc\/meshward\.yaml: sinks\.webhook\/x\.url: /,
+    );
+    expect(check({ receivers: { syslog: { listen_udp: 5 } } })).toThrow(
+      /\/etc\/meshward\.yaml: receivers\.syslog\.listen_udp: /,
+    );
+    expect(check({ actions: { listen: '127.0.0.1:0' } })).toThrow(/\/etc\/meshward\.yaml: actions\.policy_file: /);
+  });
+});

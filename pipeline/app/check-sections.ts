@@ -1,0 +1,29 @@
+import type { MeshwardConfig } from '../config/schema.js';
+import { parseRootCauseConfig } from '../correlator/root-cause/config.js';
+import { ERRORS, MeshwardError, mwError } from '../core/errors.js';
+import { compileDetectors } from '../detectors/registry.js';
+import { compileSinks } from '../sinks/sink-runner.js';
+import { actionSettings } from './actions.js';
+import { receiverConfigs } from './receivers.js';
+
+const INVALID = `${ERRORS.CONFIG_INVALID.message}: `;
+
+/**
+ * The sections each role checks when it starts (detectors, sinks, receivers, root-cause folding, the actions
+ * settings), checked before any role starts and named with the file: every process of a deployment refuses a bad
+ * file at once (`/etc/meshward.yaml: detectors.enumeration.min_distinct: Expected integer`), not the one role that
+ * reads the section, after the others started.
+ */
+export function checkSections(config: MeshwardConfig, source: string): void {
+  try {
+    compileDetectors(config.detectors);
+    compileSinks(config.sinks);
+    receiverConfigs(config.receivers);
+    parseRootCauseConfig(config.correlator.root_cause ?? {});
+    if (config.actions) actionSettings(config.actions);
+  } catch (err) {
+    if (!(err instanceof MeshwardError) || err.code !== ERRORS.CONFIG_INVALID.code) throw err;
+    const detail = err.message.startsWith(INVALID) ? err.message.slice(INVALID.length) : err.message;
+    throw mwError('CONFIG_INVALID', `${source}: ${detail}`, err.details);
+  }
+}
