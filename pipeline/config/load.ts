@@ -61,7 +61,9 @@ export function resolveConfig(
     const v = cfg[name];
     if (v === undefined || v === null) cfg[name] = {};
     else if (typeof v !== 'object' || Array.isArray(v)) {
-      throw mwError('CONFIG_INVALID', `${source}: ${name}: Expected object`, { problems: [`${name}: Expected object`] });
+      throw mwError('CONFIG_INVALID', `${source}: ${name}: Expected object`, {
+        problems: [`${name}: Expected object`],
+      });
     }
     return cfg[name] as Record<string, unknown>;
   };
