@@ -53,6 +53,16 @@ describe('templating evaluation', () => {
     expect(catalogued).toMatchObject({ right: 3, catalogued: { endpoints: 3, right: 3 }, shadow: { endpoints: 0 } });
   });
 
+  it('zipf traffic draws endpoints by popularity: at one call per endpoint on average, rare ones go unseen', () => {
+    const defs = [api('z', ['/users/{userName}', ...WORDS.map((w) => `/static/${w}`)])];
+    const uniform = evaluateTemplating(defs, { calls: 1, maxDistinct: 0, seed: 1 });
+    const zipf = evaluateTemplating(defs, { calls: 1, maxDistinct: 0, seed: 1, traffic: 'zipf' });
+    expect(uniform.endpoints).toBe(27);
+    expect(zipf.endpoints).toBeLessThan(27);
+    expect(zipf.endpoints).toBeGreaterThan(5);
+    expect(evaluateTemplating(defs, { calls: 1, maxDistinct: 0, seed: 1, traffic: 'zipf' })).toEqual(zipf);
+  });
+
   it('many literal siblings under one prefix are merged by a learner that folds them, kept apart without it', () => {
     const siblings = [
       api(

@@ -25,7 +25,40 @@ export interface TemplatingOptions {
    * are routed by the catalogue's templates, the others are shadow endpoints templated from traffic
    */
   catalogued?: number;
+  /**
+   * `uniform` (default): every endpoint gets `calls` calls, every parameter value is new; `zipf`: the same total,
+   * endpoints drawn by a Zipf law (s = 1, a random rank each), and each parameter's values drawn by a Zipf law over
+   * 1,000 values (popular users, keys, ids come back), as real traffic is skewed
+   */
+  traffic?: 'uniform' | 'zipf';
 }
+
+/** values per parameter in zipf traffic */
+const ZIPF_VALUES = 1000;
+
+/** cumulative Zipf (s = 1) weights of n ranks, for drawing a rank */
+function zipfCdf(n: number): Float64Array {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1);
+  for (let i = 0; i < n; i++) cdf[i] /= sum;
+  return cdf;
+}
+
+/** a rank drawn from a cumulative distribution */
+function drawRank(cdf: Float64Array, r: Rng): number {
+  const x = r.next();
+  let lo = 0;
+  let hi = cdf.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cdf[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const VALUE_CDF = zipfCdf(ZIPF_VALUES);
 
 export interface TemplatingCounts {
   endpoints: number;
@@ -115,8 +148,8 @@ function shape(template: string): string {
 }
 
 /** a concrete path for a defined template: every `{name}` replaced by a value of the parameter's kind */
-function concretePath(template: string, kinds: (name: string) => ValueKind, r: Rng): string {
-  return template.replace(/\{([^}]*)\}/g, (_, name: string) => encodeURIComponent(sampleValue(kinds(name), r)));
+function concretePath(template: string, valueOf: (name: string) => string): string {
+  return template.replace(/\{([^}]*)\}/g, (_, name: string) => encodeURIComponent(valueOf(name)));
 }
 
 export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOptions): TemplatingResult {
@@ -165,18 +198,38 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
       catalogRoutes,
     });
     // calls interleaved across the API's endpoints, as traffic arrives
+    const zipf = opts.traffic === 'zipf';
     const calls: string[] = [];
-    for (const key of defined.keys()) for (let i = 0; i < opts.calls; i++) calls.push(key);
-    for (let i = calls.length - 1; i > 0; i--) {
-      const j = r.int(0, i);
-      [calls[i], calls[j]] = [calls[j], calls[i]];
+    if (zipf) {
+      const keys = [...defined.keys()];
+      for (let i = keys.length - 1; i > 0; i--) {
+        const j = r.int(0, i);
+        [keys[i], keys[j]] = [keys[j], keys[i]];
+      }
+      const cdf = zipfCdf(keys.length);
+      for (let i = 0; i < keys.length * opts.calls; i++) calls.push(keys[drawRank(cdf, r)]);
+    } else {
+      for (const key of defined.keys()) for (let i = 0; i < opts.calls; i++) calls.push(key);
+      for (let i = calls.length - 1; i > 0; i--) {
+        const j = r.int(0, i);
+        [calls[i], calls[j]] = [calls[j], calls[i]];
+      }
     }
     const kinds = new Map<string, ValueKind>();
     const kindOf = (name: string) => kinds.get(name) ?? kinds.set(name, kindFor(name, r)).get(name)!;
+    // zipf traffic: each parameter's values, made as they are first drawn
+    const populations = new Map<string, string[]>();
+    const valueOf = (name: string): string => {
+      if (!zipf) return sampleValue(kindOf(name), r);
+      const rank = drawRank(VALUE_CDF, r);
+      const pop = populations.get(name) ?? populations.set(name, []).get(name)!;
+      while (pop.length <= rank) pop.push(sampleValue(kindOf(name), r));
+      return pop[rank];
+    };
     const pathsOf = new Map<string, Set<string>>();
     for (const key of calls) {
       const d = defined.get(key)!;
-      const path = concretePath(d.template, kindOf, r);
+      const path = concretePath(d.template, valueOf);
       inventory.observe({
         id: `t${ts}`,
         ts: ts++,

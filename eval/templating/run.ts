@@ -4,6 +4,7 @@
  * calls form exactly one route of the defined shape, and the splits, merges and reshapes, with examples of the first
  * setting. Usage: node dist/eval/templating/run.js [--data <dir>] [--calls 10,50] [--learner 200,50,0] [--seed 1]
  * [--every n (every n-th definition)] [--catalogued 0,0.7 (share of each API's endpoints in a catalogue)]
+ * [--traffic uniform|zipf (skewed endpoint and value popularity)]
  */
 import { pathToFileURL } from 'node:url';
 import { defaultDataDir, loadGuru } from '../association/data.js';
@@ -17,8 +18,11 @@ function main(argv: string[]): void {
   const seed = Number(at('--seed') ?? 1);
   const every = Number(at('--every') ?? 1);
   const shares = (at('--catalogued') ?? '0,0.7').split(',').map(Number);
+  const traffic = at('--traffic') === 'zipf' ? 'zipf' : 'uniform';
   const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
-  console.log(`templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template)\n`);
+  console.log(
+    `templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template), ${traffic} traffic\n`,
+  );
   console.log(
     '| calls per endpoint | route learner | catalogued | endpoints | right | split | merged | reshaped | catalogued endpoints: right / split / merged | shadow endpoints: right / split / merged |',
   );
@@ -30,7 +34,7 @@ function main(argv: string[]): void {
     for (const maxDistinct of learners) {
       for (const catalogued of shares) {
         const t0 = performance.now();
-        const res = evaluateTemplating(data.apis, { calls, maxDistinct, seed, every, catalogued });
+        const res = evaluateTemplating(data.apis, { calls, maxDistinct, seed, every, catalogued, traffic });
         const s = ((performance.now() - t0) / 1000).toFixed(1);
         console.log(
           `| ${calls} | ${maxDistinct ? `on (${maxDistinct})` : 'off'} | ${catalogued} | ${res.endpoints} | ${pct(res.right, res.endpoints)} | ${pct(res.split, res.endpoints)} | ${pct(res.merged, res.endpoints)} | ${pct(res.reshaped, res.endpoints)} | ${three(res.catalogued)} | ${three(res.shadow)} | ${s} s`,
