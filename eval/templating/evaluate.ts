@@ -148,8 +148,8 @@ function shape(template: string): string {
 }
 
 /** a concrete path for a defined template: every `{name}` replaced by a value of the parameter's kind */
-function concretePath(template: string, valueOf: (name: string) => string): string {
-  return template.replace(/\{([^}]*)\}/g, (_, name: string) => encodeURIComponent(valueOf(name)));
+function concretePath(template: string, paramValue: (name: string) => string): string {
+  return template.replace(/\{([^}]*)\}/g, (_, name: string) => encodeURIComponent(paramValue(name)));
 }
 
 export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOptions): TemplatingResult {
@@ -219,7 +219,7 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
     const kindOf = (name: string) => kinds.get(name) ?? kinds.set(name, kindFor(name, r)).get(name)!;
     // zipf traffic: each parameter's values, made as they are first drawn
     const populations = new Map<string, string[]>();
-    const valueOf = (name: string): string => {
+    const paramValue = (name: string): string => {
       if (!zipf) return sampleValue(kindOf(name), r);
       const rank = drawRank(VALUE_CDF, r);
       const pop = populations.get(name) ?? populations.set(name, []).get(name)!;
@@ -229,7 +229,7 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
     const pathsOf = new Map<string, Set<string>>();
     for (const key of calls) {
       const d = defined.get(key)!;
-      const path = concretePath(d.template, valueOf);
+      const path = concretePath(d.template, paramValue);
       inventory.observe({
         id: `t${ts}`,
         ts: ts++,
