@@ -16,7 +16,7 @@ import { createRecordIngest } from '../collector/record-ingest.js';
 import { readSensorTokensFile, SensorAuth } from '../collector/sensor-auth.js';
 import type { MeshwardConfig } from '../config/schema.js';
 import { Correlator } from '../correlator/correlator.js';
-import { parseRootCauseConfig, resolveAcrossServices } from '../correlator/root-cause/config.js';
+import { shardOptionsOf } from '../correlator/shard-options.js';
 import { loadEvidence } from '../correlator/evidence-keeper.js';
 import type { Alert } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
@@ -106,10 +106,7 @@ export async function runCorrelator({
 }: RoleDeps): Promise<RunningRole & { correlator: Correlator }> {
   const detectors = compileDetectors(config.detectors);
   const c = config.correlator;
-  const rootCause = resolveAcrossServices(parseRootCauseConfig(c.root_cause ?? {}), {
-    kind: config.bus.kind,
-    partitions: config.bus.partitions,
-  });
+  const shard = shardOptionsOf(config);
   const correlator = new Correlator({
     bus,
     store,
@@ -117,18 +114,11 @@ export async function runCorrelator({
     createDetectors: detectors.create,
     groupId: c.group_id,
     checkpointIntervalMs: c.checkpoint_interval_ms,
-    shard: {
-      windowMs: c.window_seconds * 1000,
-      latenessMs: c.lateness_seconds * 1000,
-      endpointSeries: c.endpoint_series,
-      maxSeries: c.max_series_per_partition,
-      resolveAfterMs: c.resolve_after_minutes * 60_000,
-      rootCause,
-    },
+    shard,
   });
   await correlator.start();
   logger.info(
-    { detectors: detectors.types, bus: bus.kind, root_cause_across_services: rootCause.across_services },
+    { detectors: detectors.types, bus: bus.kind, root_cause_across_services: shard.rootCause.across_services },
     'correlator started',
   );
   const probe = c.listen

@@ -8,8 +8,9 @@ import { resolveConfig } from '../config/load.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
 import '../detectors/all.js';
 import { compileDetectors } from '../detectors/registry.js';
-import { replayShardOptions, runReplayFile } from './replay-file.js';
+import { runReplayFile } from './replay-file.js';
 import { replay } from './replay.js';
+import { shardOptionsOf } from './shard-options.js';
 import { steadyTraffic } from './testdata/records.js';
 
 /**
@@ -174,11 +175,11 @@ describe('replay file parser under hostile files (property)', () => {
 
 describe('replay shard settings', () => {
   it("take the config's correlator section and decide auto as its correlator would, so alerts equal the deployment's", () => {
-    const embedded = replayShardOptions(resolveConfig({ correlator: { window_seconds: 30 } }));
+    const embedded = shardOptionsOf(resolveConfig({ correlator: { window_seconds: 30 } }));
     expect(embedded).toMatchObject({ windowMs: 30_000, rootCause: { enabled: true, across_services: true } });
-    const kafka = replayShardOptions(resolveConfig({ bus: { kind: 'kafka', kafka: { brokers: ['k:9092'] } } }));
+    const kafka = shardOptionsOf(resolveConfig({ bus: { kind: 'kafka', kafka: { brokers: ['k:9092'] } } }));
     expect(kafka.rootCause).toMatchObject({ across_services: false });
-    const off = replayShardOptions(resolveConfig({ correlator: { root_cause: { across_services: false } } }));
+    const off = shardOptionsOf(resolveConfig({ correlator: { root_cause: { across_services: false } } }));
     expect(off.rootCause).toMatchObject({ across_services: false });
   });
 });

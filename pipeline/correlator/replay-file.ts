@@ -2,12 +2,10 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { loadConfig } from '../config/load.js';
-import type { MeshwardConfig } from '../config/schema.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
 import { compileDetectors } from '../detectors/registry.js';
 import { replay } from './replay.js';
-import type { ShardOptions } from './shard.js';
-import { parseRootCauseConfig, resolveAcrossServices } from './root-cause/config.js';
+import { shardOptionsOf } from './shard-options.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 
@@ -16,21 +14,6 @@ export interface ReplayFileResult {
   rejected: number;
   alerts: number;
   firstRejection?: string;
-}
-
-/** the shard settings of a replay from a config's correlator section */
-export function replayShardOptions(config: MeshwardConfig): ShardOptions {
-  const c = config.correlator;
-  return {
-    windowMs: c.window_seconds * 1000,
-    latenessMs: c.lateness_seconds * 1000,
-    endpointSeries: c.endpoint_series,
-    maxSeries: c.max_series_per_partition,
-    resolveAfterMs: c.resolve_after_minutes * 60_000,
-    // `auto` decided as the configured correlator decides it, so the replay's alerts equal the deployment's: across
-    // services for the embedded bus with one partition, not for Kafka
-    rootCause: resolveAcrossServices(parseRootCauseConfig(c.root_cause ?? {}), config.bus),
-  };
 }
 
 /** `meshward replay`: validated JSONL in, alerts JSONL out; bad lines are counted and named, never fatal */
@@ -67,7 +50,7 @@ export async function runReplayFile(opts: { input: string; out: string; config?:
       yield value;
     }
   }
-  const alerts = await replay(read(), { detectors: detectors.create(), ...replayShardOptions(config) });
+  const alerts = await replay(read(), { detectors: detectors.create(), ...shardOptionsOf(config) });
   writeFileSync(opts.out, alerts.map((a) => JSON.stringify(a)).join('\n') + (alerts.length ? '\n' : ''));
   return { records, rejected, alerts: alerts.length, ...(firstRejection ? { firstRejection } : {}) };
 }

@@ -17,7 +17,7 @@
 import { ClearingMemo } from '../../core/clearing-memo.js';
 import { classifySegment, pathOnly } from '../path-template.js';
 import type { CatalogEntry } from './catalog-entry.js';
-import { hostOf, serverPathPrefix } from './catalog.js';
+import { entryTemplates, hostOf } from './catalog.js';
 
 /** a trie node; most are leaves, so the collections are made on first use */
 interface Node {
@@ -173,12 +173,7 @@ export class CatalogRoutes {
       tree = new RouteTree();
       this.byScope.set(scope, tree);
     }
-    const prefixes = new Set(['']);
-    for (const s of entry.servers ?? []) prefixes.add(serverPathPrefix(s));
-    for (const ep of entry.endpoints ?? []) {
-      const method = ep.method.toUpperCase();
-      for (const pre of prefixes) tree.add(method, pathOnly(pre + pathOnly(ep.path)));
-    }
+    for (const { method, template } of entryTemplates(entry)) tree.add(method, template);
     for (const h of hosts) {
       const list = this.byHost.get(h);
       if (!list) this.byHost.set(h, [tree]);

@@ -22,7 +22,7 @@ export function hostOf(s: string): string {
   }
 }
 
-export function serverPathPrefix(s: string): string {
+function serverPathPrefix(s: string): string {
   if (!s.includes('://') && !s.startsWith('/')) return '';
   try {
     const p = new URL(s, 'https://x.invalid').pathname.replace(/\/+$/, '');
@@ -59,15 +59,11 @@ export class Catalog {
 
   add(entry: CatalogEntry): void {
     this.byId.set(entry.id, entry);
-    const prefixes = new Set(['']);
-    for (const s of entry.servers ?? []) prefixes.add(serverPathPrefix(s));
-    for (const ep of entry.endpoints ?? []) {
-      for (const pre of prefixes) {
-        const key = `${ep.method.toUpperCase()} ${matchKey(pre + pathOnly(ep.path))}`;
-        const list = this.byKey.get(key) ?? [];
-        if (!list.some((x) => x.entry === entry && x.endpoint === ep)) list.push({ entry, endpoint: ep });
-        this.byKey.set(key, list);
-      }
+    for (const { method, template, endpoint } of entryTemplates(entry)) {
+      const key = `${method} ${matchKey(template)}`;
+      const list = this.byKey.get(key) ?? [];
+      if (!list.some((x) => x.entry === entry && x.endpoint === endpoint)) list.push({ entry, endpoint });
+      this.byKey.set(key, list);
     }
   }
 
@@ -99,6 +95,21 @@ export class Catalog {
       deprecated: best.entry.deprecated === true || best.endpoint.deprecated === true,
     };
   }
+}
+
+/**
+ * an entry's endpoints as traffic may show them: each path as defined and under each server URL's path prefix
+ * (`https://api.x.com/v2` + `/users` → `/users` and `/v2/users`), method upper-cased
+ */
+export function entryTemplates(entry: CatalogEntry): { method: string; template: string; endpoint: CatalogEndpoint }[] {
+  const prefixes = new Set(['']);
+  for (const s of entry.servers ?? []) prefixes.add(serverPathPrefix(s));
+  const out: { method: string; template: string; endpoint: CatalogEndpoint }[] = [];
+  for (const endpoint of entry.endpoints ?? []) {
+    const method = endpoint.method.toUpperCase();
+    for (const pre of prefixes) out.push({ method, template: pathOnly(pre + pathOnly(endpoint.path)), endpoint });
+  }
+  return out;
 }
 
 /** what the association model sees of a catalogue entry */
