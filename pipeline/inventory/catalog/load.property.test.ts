@@ -69,7 +69,8 @@ function mutate(base: Record<string, unknown>) {
         if (o[k] === null || typeof o[k] !== 'object') break;
         o = o[k] as Record<string, unknown>;
       }
-      o[path[path.length - 1]] = value;
+      // a copy: fc.constantFrom hands out the same {} / [] each time, and a later edit may write into an earlier one
+      o[path[path.length - 1]] = structuredClone(value);
     }
     return doc;
   });
