@@ -63,7 +63,8 @@ const mutatedPolicy = fc.array(fc.tuple(fc.nat(), anyValue), { minLength: 1, max
       if (o[k] === null || typeof o[k] !== 'object') break;
       o = o[k] as Record<string | number, unknown>;
     }
-    o[path[path.length - 1]] = value;
+    // a copy: fc.constantFrom hands out the same {} / [] each time, and a later edit may write into an earlier one
+    o[path[path.length - 1]] = structuredClone(value);
   }
   return doc;
 });
