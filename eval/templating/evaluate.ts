@@ -9,6 +9,7 @@ import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { CatalogRoutes } from '../../pipeline/inventory/catalog/catalog-routes.js';
 import { Inventory } from '../../pipeline/inventory/inventory.js';
 import { pathOnly } from '../../pipeline/inventory/path-template.js';
+import { defaultRouteLearnerOptions } from '../../pipeline/inventory/route-learner.js';
 import { Rng } from '../../pipeline/simulate/prng.js';
 import type { GuruApi } from '../association/data.js';
 
@@ -19,6 +20,8 @@ export interface TemplatingOptions {
   calls: number;
   /** route_max_distinct of the route learner; 0 = templating by value shape alone */
   maxDistinct: number;
+  /** route_min_novel of the route learner (default: the learner's, 16; 0 = off) */
+  minNovel?: number;
   seed: number;
   /**
    * share of each API's defined endpoints in a catalogue of the API (drawn at random; 0 = no catalogue): their calls
@@ -194,7 +197,10 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
     const inventory = new Inventory({
       // room for every call as an entry of its own (lru-cache allocates its capacity up front)
       maxEndpoints: defined.size * opts.calls + 1,
-      learner: opts.maxDistinct > 0 ? { maxDistinct: opts.maxDistinct } : false,
+      learner:
+        opts.maxDistinct > 0
+          ? { maxDistinct: opts.maxDistinct, minNovel: opts.minNovel ?? defaultRouteLearnerOptions.minNovel }
+          : false,
       catalogRoutes,
     });
     // calls interleaved across the API's endpoints, as traffic arrives

@@ -4,11 +4,12 @@
  * calls form exactly one route of the defined shape, and the splits, merges and reshapes, with examples of the first
  * setting. Usage: node dist/eval/templating/run.js [--data <dir>] [--calls 10,50] [--learner 200,50,0] [--seed 1]
  * [--every n (every n-th definition)] [--catalogued 0,0.7 (share of each API's endpoints in a catalogue)]
- * [--traffic uniform|zipf (skewed endpoint and value popularity)]
+ * [--traffic uniform|zipf (skewed endpoint and value popularity)] [--min-novel 16,0 (route_min_novel)]
  */
 import { pathToFileURL } from 'node:url';
 import { defaultDataDir, loadGuru } from '../association/data.js';
 import { evaluateTemplating, type TemplatingCounts } from './evaluate.js';
+import { defaultRouteLearnerOptions } from '../../pipeline/inventory/route-learner.js';
 
 function main(argv: string[]): void {
   const at = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
@@ -19,27 +20,30 @@ function main(argv: string[]): void {
   const every = Number(at('--every') ?? 1);
   const shares = (at('--catalogued') ?? '0,0.7').split(',').map(Number);
   const traffic = at('--traffic') === 'zipf' ? 'zipf' : 'uniform';
+  const novelties = (at('--min-novel') ?? String(defaultRouteLearnerOptions.minNovel)).split(',').map(Number);
   const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
   console.log(
     `templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template), ${traffic} traffic\n`,
   );
   console.log(
-    '| calls per endpoint | route learner | catalogued | endpoints | right | split | merged | reshaped | catalogued endpoints: right / split / merged | shadow endpoints: right / split / merged |',
+    '| calls per endpoint | route learner | min novel | catalogued | endpoints | right | split | merged | reshaped | catalogued endpoints: right / split / merged | shadow endpoints: right / split / merged |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   let last: ReturnType<typeof evaluateTemplating> | undefined;
   const three = (c: TemplatingCounts) =>
     c.endpoints ? `${pct(c.right, c.endpoints)} / ${pct(c.split, c.endpoints)} / ${pct(c.merged, c.endpoints)}` : '–';
   for (const calls of volumes) {
     for (const maxDistinct of learners) {
-      for (const catalogued of shares) {
-        const t0 = performance.now();
-        const res = evaluateTemplating(data.apis, { calls, maxDistinct, seed, every, catalogued, traffic });
-        const s = ((performance.now() - t0) / 1000).toFixed(1);
-        console.log(
-          `| ${calls} | ${maxDistinct ? `on (${maxDistinct})` : 'off'} | ${catalogued} | ${res.endpoints} | ${pct(res.right, res.endpoints)} | ${pct(res.split, res.endpoints)} | ${pct(res.merged, res.endpoints)} | ${pct(res.reshaped, res.endpoints)} | ${three(res.catalogued)} | ${three(res.shadow)} | ${s} s`,
-        );
-        if (maxDistinct === learners[0] && catalogued === shares[0]) last = res;
+      for (const minNovel of maxDistinct ? novelties : [0]) {
+        for (const catalogued of shares) {
+          const t0 = performance.now();
+          const res = evaluateTemplating(data.apis, { calls, maxDistinct, minNovel, seed, every, catalogued, traffic });
+          const s = ((performance.now() - t0) / 1000).toFixed(1);
+          console.log(
+            `| ${calls} | ${maxDistinct ? `on (${maxDistinct})` : 'off'} | ${maxDistinct ? minNovel || 'off' : '–'} | ${catalogued} | ${res.endpoints} | ${pct(res.right, res.endpoints)} | ${pct(res.split, res.endpoints)} | ${pct(res.merged, res.endpoints)} | ${pct(res.reshaped, res.endpoints)} | ${three(res.catalogued)} | ${three(res.shadow)} | ${s} s`,
+          );
+          if (maxDistinct === learners[0] && minNovel === novelties[0] && catalogued === shares[0]) last = res;
+        }
       }
     }
   }

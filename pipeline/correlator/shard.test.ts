@@ -107,9 +107,12 @@ describe('Shard', () => {
         user: { sub: 'mallory' },
       }),
     );
-    const run = (catalog_routes: boolean, route_max_distinct = 200) => {
+    const run = (catalog_routes: boolean, route_max_distinct = 200, route_min_novel = 0) => {
       const shard = new Shard([
-        new ApiDiscovery({ ...apiDiscoveryFactory.defaultConfig, catalog_routes, route_max_distinct }, { catalog }),
+        new ApiDiscovery(
+          { ...apiDiscoveryFactory.defaultConfig, catalog_routes, route_max_distinct, route_min_novel },
+          { catalog },
+        ),
         enumerationFactory.create({ ...enumerationFactory.defaultConfig, min_distinct: 10 }),
       ]);
       for (const r of calls) shard.process(r);
@@ -124,10 +127,17 @@ describe('Shard', () => {
     const learnt = run(false, 5);
     expect(learnt).toHaveLength(1);
     expect(learnt[0]).toMatchObject({ service: 'vault', endpoint: 'GET /keys/{param}' });
+    // the same by novelty: the first 5 calls brought 5 new words
+    expect(run(false, 200, 5)).toMatchObject([{ service: 'vault', endpoint: 'GET /keys/{param}' }]);
     // a handover before the fold (3 words counted): the restored shard folds at the same call, the alert is the same
     const shard = () =>
       new Shard([
-        new ApiDiscovery({ ...apiDiscoveryFactory.defaultConfig, catalog_routes: false, route_max_distinct: 5 }),
+        new ApiDiscovery({
+          ...apiDiscoveryFactory.defaultConfig,
+          catalog_routes: false,
+          route_max_distinct: 5,
+          route_min_novel: 0,
+        }),
         enumerationFactory.create({ ...enumerationFactory.defaultConfig, min_distinct: 10 }),
       ]);
     const before = shard();

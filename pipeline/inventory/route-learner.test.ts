@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { LRUCache } from 'lru-cache';
 import { describe, expect, it } from 'vitest';
-import { LEARNED_PLACEHOLDER, RouteLearner, type RouteLearnerOptions } from './route-learner.js';
+import { LEARNED_PLACEHOLDER, NOVEL_SHARE, RouteLearner, type RouteLearnerOptions } from './route-learner.js';
 
 describe('RouteLearner', () => {
   it('folds a position once it has more than maxDistinct literal values, per service and method', () => {
@@ -16,6 +16,29 @@ describe('RouteLearner', () => {
     // another method or service is not affected
     expect(l.learn('github', 'POST', '/users/alice').template).toBe('/users/alice');
     expect(l.learn('gitlab', 'GET', '/users/alice').template).toBe('/users/alice');
+  });
+
+  it('folds early where nearly every call brings a new value (minNovel), not where the values repeat', () => {
+    const l = new RouteLearner({ maxDistinct: 200, minNovel: 16 });
+    const users = Array.from({ length: 19 }, (_, i) => `user-${i}`);
+    for (const u of users.slice(0, 15)) expect(l.learn('s', 'GET', `/accounts/${u}/feeds`).template).toContain(u);
+    l.learn('s', 'GET', '/accounts/user-0/feeds'); // a repeat: from here distinct = calls - 1, below 0.95 x calls …
+    for (const u of users.slice(15, 18)) expect(l.learn('s', 'GET', `/accounts/${u}/feeds`).template).toContain(u);
+    // … until the 20th call (19 values >= 0.95 x 20)
+    expect(l.learn('s', 'GET', '/accounts/user-18/feeds')).toMatchObject({
+      template: '/accounts/{param}/feeds',
+      newlyFolded: 's GET /accounts',
+    });
+    // 40 static siblings, each called three times in a row as a client does: repeats, so only maxDistinct folds
+    const r = new RouteLearner({ maxDistinct: 200, minNovel: 16 });
+    for (let i = 0; i < 40; i++)
+      for (let k = 0; k < 3; k++)
+        expect(r.learn('s', 'GET', `/reports/kind${'abcdefghij'[i % 10]}${i}`).newlyFolded).toBeUndefined();
+    expect(r.learn('s', 'GET', '/reports/kinda0').template).toBe('/reports/kinda0');
+    // off: only maxDistinct
+    const off = new RouteLearner({ maxDistinct: 200, minNovel: 0 });
+    for (const u of users) off.learn('s', 'GET', `/accounts/${u}`);
+    expect(off.learn('s', 'GET', '/accounts/zed').template).toBe('/accounts/zed');
   });
 
   it('keeps low-cardinality word positions literal and never folds the first segment by default', () => {
@@ -59,6 +82,9 @@ describe('RouteLearner', () => {
     l.learn('s', 'GET', '/v/a');
     r.restore(JSON.parse(JSON.stringify(l.snapshot())));
     expect(r.learn('s', 'GET', '/v/b')).toMatchObject({ template: '/v/{param}', newlyFolded: 's GET /v' });
+    // a checkpoint without call counts (before minNovel) restores as one call per value
+    r.restore({ folded: [], values: [['s GET /w', ['a']]] });
+    expect(r.snapshot().values).toEqual([['s GET /w', ['a'], 1]]);
     r.restore({ folded: 'garbage', values: [['k', 'not a list'], 7] });
     expect(r.snapshot()).toEqual({ folded: [], values: [] });
   });
@@ -66,7 +92,7 @@ describe('RouteLearner', () => {
 
 /** the learner as first written (a full walk every call), kept as the model the replaying learner must match */
 class FullWalkModel {
-  private readonly values: LRUCache<string, Set<string>>;
+  private readonly values: LRUCache<string, { values: Set<string>; calls: number }>;
   private readonly folded: LRUCache<string, true>;
   constructor(private readonly o: RouteLearnerOptions) {
     this.values = new LRUCache({ max: o.maxPrefixes });
@@ -84,13 +110,16 @@ class FullWalkModel {
       } else if (i >= this.o.minPosition && !placeholder && parts[i] !== '') {
         if (this.folded.get(key)) parts[i] = LEARNED_PLACEHOLDER;
         else {
-          let set = this.values.get(key);
-          if (!set) {
-            set = new Set();
-            this.values.set(key, set);
+          let counted = this.values.get(key);
+          if (!counted) {
+            counted = { values: new Set(), calls: 0 };
+            this.values.set(key, counted);
           }
-          set.add(parts[i]);
-          if (set.size > this.o.maxDistinct) {
+          counted.values.add(parts[i]);
+          counted.calls++;
+          const distinct = counted.values.size;
+          const novel = this.o.minNovel > 0 && distinct >= this.o.minNovel && distinct >= NOVEL_SHARE * counted.calls;
+          if (distinct > this.o.maxDistinct || novel) {
             this.values.delete(key);
             this.folded.set(key, true);
             parts[i] = LEARNED_PLACEHOLDER;
@@ -102,10 +131,13 @@ class FullWalkModel {
     }
     return newlyFolded === undefined ? { template: parts.join('/') } : { template: parts.join('/'), newlyFolded };
   }
-  snapshot(): { folded: string[]; values: [string, string[]][] } {
+  snapshot(): { folded: string[]; values: [string, string[], number][] } {
     return {
       folded: [...this.folded.rkeys()],
-      values: [...this.values.rentries()].map(([k, set]) => [k as string, [...(set as Set<string>)]]),
+      values: [...this.values.rentries()].map(([k, c]) => {
+        const { values, calls } = c as { values: Set<string>; calls: number };
+        return [k as string, [...values], calls];
+      }),
     };
   }
 }
@@ -123,13 +155,14 @@ describe('RouteLearner replays remembered walks', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 4 }),
+        fc.constantFrom(0, 2, 3),
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 1, max: 3 }),
         fc.array(call, { minLength: 1, maxLength: 10 }),
         fc.array(fc.nat(), { maxLength: 200 }),
         fc.integer({ min: 0, max: 200 }),
-        (maxDistinct, maxPrefixes, minPosition, pool, picks, restoreAt) => {
-          const options = { maxDistinct, maxPrefixes, minPosition };
+        (maxDistinct, minNovel, maxPrefixes, minPosition, pool, picks, restoreAt) => {
+          const options = { maxDistinct, minNovel, maxPrefixes, minPosition };
           let learner = new RouteLearner(options);
           const model = new FullWalkModel(options);
           picks.forEach((pick, i) => {

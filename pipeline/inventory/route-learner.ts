@@ -6,6 +6,12 @@ const PLACEHOLDER = /^(\{[^}]*\}|:[A-Za-z_]\w*|<[^>]+>)$/;
 export interface RouteLearnerOptions {
   /** distinct literal values at one position (same service, method and prefix) before it becomes `{param}` */
   maxDistinct: number;
+  /**
+   * a position also becomes `{param}` as soon as it has this many distinct values and nearly every call there
+   * brought a new one (at least NOVEL_SHARE of them): parameter values keep coming, a static set of siblings repeats.
+   * 0 = off
+   */
+  minNovel: number;
   /** first path position that may be folded (1 = the first segment; 2 keeps top-level resources literal) */
   minPosition: number;
   /** prefixes tracked at most (LRU); each keeps at most maxDistinct + 1 values */
@@ -14,9 +20,13 @@ export interface RouteLearnerOptions {
 
 export const defaultRouteLearnerOptions: RouteLearnerOptions = {
   maxDistinct: 200,
+  minNovel: 16,
   minPosition: 2,
   maxPrefixes: 10_000,
 };
+
+/** share of the calls at a position that must have brought a new value for the minNovel fold */
+export const NOVEL_SHARE = 0.95;
 
 /** remembered walks at most (a memo: past it, it starts again empty) */
 const MAX_WALKS = 4096;
@@ -27,6 +37,12 @@ export interface LearnedRoute {
   /** the prefix key whose next position has just become a parameter (callers merge old entries) */
   newlyFolded?: string;
   endpointKey?: string;
+}
+
+/** the literals counted at one prefix, and the calls that brought them */
+interface Counted {
+  values: Set<string>;
+  calls: number;
 }
 
 /** one learnable position of a template as the last full walk saw it */
@@ -57,7 +73,7 @@ interface Walk {
  */
 export class RouteLearner {
   readonly options: RouteLearnerOptions;
-  private readonly values: LRUCache<string, Set<string>>;
+  private readonly values: LRUCache<string, Counted>;
   private readonly folded: LRUCache<string, true>;
   /**
    * bumped whenever folds are added (count, restore): replayed walks are valid only within one generation. Folds are
@@ -149,17 +165,24 @@ export class RouteLearner {
 
   /** count a literal at a prefix; true when the prefix has just been folded */
   private count(key: string, part: string): boolean {
-    let set = this.values.get(key);
-    if (!set) {
-      set = new Set();
-      this.values.set(key, set);
+    let counted = this.values.get(key);
+    if (!counted) {
+      counted = { values: new Set(), calls: 0 };
+      this.values.set(key, counted);
     }
-    set.add(part);
-    if (set.size <= this.options.maxDistinct) return false;
+    counted.values.add(part);
+    counted.calls++;
+    if (!this.folds(counted)) return false;
     this.values.delete(key);
     this.folded.set(key, true);
     this.generation++;
     return true;
+  }
+
+  private folds({ values, calls }: Counted): boolean {
+    if (values.size > this.options.maxDistinct) return true;
+    const min = this.options.minNovel;
+    return min > 0 && values.size >= min && values.size >= NOVEL_SHARE * calls;
   }
 
   private remember(service: string, method: string, template: string, walk: Walk): void {
@@ -197,14 +220,18 @@ export class RouteLearner {
   }
 
   /**
-   * the folds and the values counted towards folds, least recently used first: restore() rebuilds the same state and
-   * recency, so a learner restored from a checkpoint folds at the same record as one that never stopped (endpoint
-   * ids, and so alerts, equal an offline replay's). At most maxPrefixes × (maxDistinct + 1) values
+   * the folds and the values (and calls) counted towards folds, least recently used first: restore() rebuilds the
+   * same state and recency, so a learner restored from a checkpoint folds at the same record as one that never
+   * stopped (endpoint ids, and so alerts, equal an offline replay's). At most maxPrefixes × (maxDistinct + 1) values
    */
-  snapshot(): { folded: string[]; values: [string, string[]][] } {
+  snapshot(): { folded: string[]; values: [string, string[], number][] } {
     return {
       folded: [...this.folded.rkeys()],
-      values: [...this.values.rentries()].map(([k, set]) => [k as string, [...(set as Set<string>)]]),
+      values: [...this.values.rentries()].map(([k, c]) => [
+        k as string,
+        [...(c as Counted).values],
+        (c as Counted).calls,
+      ]),
     };
   }
 
@@ -221,7 +248,9 @@ export class RouteLearner {
     for (const item of s.values) {
       if (!Array.isArray(item) || typeof item[0] !== 'string' || !Array.isArray(item[1])) continue;
       const values = (item[1] as unknown[]).filter((v): v is string => typeof v === 'string');
-      if (values.length <= this.options.maxDistinct) this.values.set(item[0], new Set(values));
+      // a checkpoint of an older version has no call count: as many calls as values
+      const calls = Number.isSafeInteger(item[2]) && item[2] >= values.length ? (item[2] as number) : values.length;
+      if (values.length <= this.options.maxDistinct) this.values.set(item[0], { values: new Set(values), calls });
     }
   }
 }

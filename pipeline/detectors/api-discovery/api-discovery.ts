@@ -53,7 +53,10 @@ export class ApiDiscovery implements Detector {
     this.association = deps.catalog ? new Association(config, deps.catalog) : sharedAssociation(config);
     this.inventory = new Inventory({
       maxEndpoints: config.max_endpoints,
-      learner: config.route_max_distinct > 0 ? { maxDistinct: config.route_max_distinct } : false,
+      learner:
+        config.route_max_distinct > 0
+          ? { maxDistinct: config.route_max_distinct, minNovel: config.route_min_novel }
+          : false,
       catalogRoutes: config.catalog_routes ? this.association.routes : null,
     });
     this.alerted = new LRUCache({ max: config.max_endpoints });
