@@ -87,7 +87,8 @@ const overrides: fc.Arbitrary<ConfigOverrides> = fc.record(
 /** any value, including the shapes YAML produces for a hand-edited file gone wrong */
 const anyValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
-  fc.constantFrom(null, [], {}, '', 0, -1, 1e300, true, '127.0.0.1:99999'),
+  // copies: fc.constantFrom hands out the same {} / [] each time, which the loader's defaults could write into
+  fc.constantFrom(null, [], {}, '', 0, -1, 1e300, true, '127.0.0.1:99999').map((v) => structuredClone(v)),
   fc.anything({ withNullPrototype: true, maxDepth: 2 }),
 );
 
