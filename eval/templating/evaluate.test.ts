@@ -27,14 +27,13 @@ describe('templating evaluation', () => {
     expect(sampleValue('uuid', r)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
-  it('counts an id endpoint beside a literal sibling right, a dated version segment reshaped', () => {
-    const res = evaluateTemplating([api('a', ['/users/{userId}', '/users/me', '/2013-01-01/search'])], {
-      calls: 20,
-      maxDistinct: 50,
-      seed: 1,
-    });
-    expect(res).toMatchObject({ apis: 1, endpoints: 3, right: 2, split: 0, merged: 0, reshaped: 1 });
-    expect(res.examples.reshaped[0]).toContain('GET /{date}/search');
+  it('counts an id endpoint beside a literal sibling right; a dated version is pinned by the learner, else reshaped', () => {
+    const defs = [api('a', ['/users/{userId}', '/users/me', '/2013-01-01/search'])];
+    const res = evaluateTemplating(defs, { calls: 20, maxDistinct: 50, seed: 1 });
+    expect(res).toMatchObject({ apis: 1, endpoints: 3, right: 3, split: 0, merged: 0, reshaped: 0 });
+    const shapeOnly = evaluateTemplating(defs, { calls: 20, maxDistinct: 0, seed: 1 });
+    expect(shapeOnly).toMatchObject({ apis: 1, endpoints: 3, right: 2, split: 0, merged: 0, reshaped: 1 });
+    expect(shapeOnly.examples.reshaped[0]).toContain('GET /{date}/search');
   });
 
   it('a slug parameter is split until the learner has seen enough values, then one route', () => {

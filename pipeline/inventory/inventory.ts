@@ -7,6 +7,7 @@ import type { ApiEntry } from './api-entry.js';
 import { ApiEntrySchema } from './api-entry.js';
 import type { CatalogRoutes } from './catalog/catalog-routes.js';
 import { pathOnly, templatePath } from './path-template.js';
+import { PinnedValues, type Unpinned } from './pinned-values.js';
 import { RouteLearner, type RouteLearnerOptions } from './route-learner.js';
 
 export interface InventoryOptions {
@@ -70,6 +71,8 @@ export class Inventory {
   readonly options: InventoryOptions;
   private readonly entries: LRUCache<string, ApiEntry>;
   private readonly learner: RouteLearner | null;
+  /** API versions (`/rest/api/3/`, `/2017-01-11/`) kept literal while they are few (pinned-values.ts); with the learner */
+  private readonly pins: PinnedValues | null;
   /** learnRoute's answer for the record in hand (the correlator asks for it, then observe()) */
   private lastRecord: ApiCallRecord | undefined;
   private lastRoute = { route: '', key: '' };
@@ -81,6 +84,7 @@ export class Inventory {
       dispose: (_v, _k, reason) => reason === 'evict' && evicted.inc(),
     });
     this.learner = this.options.learner === false ? null : new RouteLearner(this.options.learner);
+    this.pins = this.learner ? new PinnedValues(this.learner.options.maxPrefixes) : null;
   }
 
   get size(): number {
@@ -93,7 +97,13 @@ export class Inventory {
     const defined = this.catalogRoute(record);
     if (defined !== null) return defined;
     const t = templatePath(record.path);
-    return this.learner ? this.learner.apply(record.service, record.method.toUpperCase(), t) : t;
+    if (!this.learner || !this.pins) return t;
+    const method = record.method.toUpperCase();
+    return this.learner.apply(
+      record.service,
+      method,
+      this.pins.apply(record.service, method, t, record.path, false).template,
+    );
   }
 
   /**
@@ -106,10 +116,12 @@ export class Inventory {
     const method = record.method.toUpperCase();
     let route = record.route || this.catalogRoute(record) || undefined;
     let key: string;
-    if (!route && this.learner) {
-      const learned = this.learner.learn(record.service, method, templatePath(record.path));
+    if (!route && this.learner && this.pins) {
+      const pinned = this.pins.apply(record.service, method, templatePath(record.path), record.path, true);
+      const learned = this.learner.learn(record.service, method, pinned.template);
       route = learned.template;
       if (learned.newlyFolded) this.refold(record.service, method);
+      if (pinned.unpinned) this.unpin(record.service, method, route, pinned.template, pinned.unpinned);
       // a learned route is shared by every call with the same template: its entry key is built (and hashed) once
       learned.endpointKey ??= endpointKey(record.service, method, route);
       key = learned.endpointKey;
@@ -177,22 +189,51 @@ export class Inventory {
       if (e.service !== service || e.method !== method) continue;
       if (catalogued && catalogued.route(service, e.hosts[0], method, e.route) === e.route) continue;
       const route = this.learner.apply(service, method, e.route);
-      if (route === e.route) continue;
-      this.entries.delete(key);
-      const newKey = endpointKey(service, method, route);
-      const into = this.entries.get(newKey);
-      if (!into) {
-        this.entries.set(newKey, { ...e, route, id: stableId('api', service, method, route) });
-        continue;
-      }
-      into.count += e.count;
-      into.firstSeen = Math.min(into.firstSeen, e.firstSeen);
-      into.lastSeen = Math.max(into.lastSeen, e.lastSeen);
-      for (const h of e.hosts) addBounded(into.hosts, h, this.options.maxHosts);
-      for (const c of e.callers) addBounded(into.callers, c, this.options.maxCallers);
-      for (const p of e.params) addBounded(into.params, p, this.options.maxParams);
-      for (const [k, n] of Object.entries(e.statusMix)) into.statusMix[k] = (into.statusMix[k] ?? 0) + n;
+      if (route !== e.route) this.move(key, e, route);
     }
+  }
+
+  /**
+   * a position of pinned versions has become a parameter: entries with one of its values there (and the call's
+   * route before it) move to the placeholder (`template`: the call's template, pins applied)
+   */
+  private unpin(service: string, method: string, route: string, template: string, unpinned: Unpinned[]): void {
+    const routeParts = route.split('/');
+    const placeholders = template.split('/');
+    const catalogued = this.options.catalogRoutes;
+    for (const [key, e] of [...this.entries.entries()]) {
+      if (e.service !== service || e.method !== method) continue;
+      if (catalogued && catalogued.route(service, e.hosts[0], method, e.route) === e.route) continue;
+      const parts = e.route.split('/');
+      let changed = false;
+      for (const { index, values } of unpinned) {
+        if (!values.includes(parts[index])) continue;
+        let samePrefix = true;
+        for (let i = 1; i < index && samePrefix; i++) samePrefix = parts[i] === routeParts[i];
+        if (!samePrefix) continue;
+        parts[index] = placeholders[index];
+        changed = true;
+      }
+      if (changed) this.move(key, e, parts.join('/'));
+    }
+  }
+
+  /** an entry under a new route, merged into the entry already there */
+  private move(key: string, e: ApiEntry, route: string): void {
+    this.entries.delete(key);
+    const newKey = endpointKey(e.service, e.method, route);
+    const into = this.entries.get(newKey);
+    if (!into) {
+      this.entries.set(newKey, { ...e, route, id: stableId('api', e.service, e.method, route) });
+      return;
+    }
+    into.count += e.count;
+    into.firstSeen = Math.min(into.firstSeen, e.firstSeen);
+    into.lastSeen = Math.max(into.lastSeen, e.lastSeen);
+    for (const h of e.hosts) addBounded(into.hosts, h, this.options.maxHosts);
+    for (const c of e.callers) addBounded(into.callers, c, this.options.maxCallers);
+    for (const p of e.params) addBounded(into.params, p, this.options.maxParams);
+    for (const [k, n] of Object.entries(e.statusMix)) into.statusMix[k] = (into.statusMix[k] ?? 0) + n;
   }
 
   get(service: string, method: string, route: string): ApiEntry | undefined {
@@ -215,13 +256,18 @@ export class Inventory {
     return pathOnly(path);
   }
 
-  snapshot(): { v: 1; entries: ApiEntry[]; learner: unknown } {
+  snapshot(): { v: 1; entries: ApiEntry[]; learner: unknown; pins: unknown } {
     // oldest first so restore() rebuilds the same LRU order
-    return { v: 1, entries: this.list().reverse(), learner: this.learner?.snapshot() ?? null };
+    return {
+      v: 1,
+      entries: this.list().reverse(),
+      learner: this.learner?.snapshot() ?? null,
+      pins: this.pins?.snapshot() ?? null,
+    };
   }
 
   restore(state: unknown): void {
-    const s = state as { v?: unknown; entries?: unknown; learner?: unknown } | null;
+    const s = state as { v?: unknown; entries?: unknown; learner?: unknown; pins?: unknown } | null;
     if (s?.v !== 1 || !Array.isArray(s.entries)) return;
     this.entries.clear();
     for (const e of s.entries) {
@@ -232,5 +278,6 @@ export class Inventory {
       this.entries.set(endpointKey(e.service, e.method, e.route), e);
     }
     this.learner?.restore(s.learner);
+    this.pins?.restore(s.pins);
   }
 }
