@@ -35,6 +35,14 @@ describe('RouteLearner', () => {
       for (let k = 0; k < 3; k++)
         expect(r.learn('s', 'GET', `/reports/kind${'abcdefghij'[i % 10]}${i}`).newlyFolded).toBeUndefined();
     expect(r.learn('s', 'GET', '/reports/kinda0').template).toBe('/reports/kinda0');
+    // the default (24): a set of 20 siblings walked in strict rotation (a synthetic monitor, a load-test script) stays
+    // literal; such a set of more than 24 would be folded
+    const rotation = new RouteLearner();
+    for (let round = 0; round < 5; round++)
+      for (let i = 0; i < 20; i++)
+        expect(
+          rotation.learn('s', 'GET', `/api/resource${'abcdefghijklmnopqrst'[i]}/items`).newlyFolded,
+        ).toBeUndefined();
     // off: only maxDistinct
     const off = new RouteLearner({ maxDistinct: 200, minNovel: 0 });
     for (const u of users) off.learn('s', 'GET', `/accounts/${u}`);

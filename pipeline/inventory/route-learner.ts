@@ -20,7 +20,7 @@ export interface RouteLearnerOptions {
 
 export const defaultRouteLearnerOptions: RouteLearnerOptions = {
   maxDistinct: 200,
-  minNovel: 16,
+  minNovel: 24,
   minPosition: 2,
   maxPrefixes: 10_000,
 };

@@ -33,12 +33,13 @@ export const ApiDiscoveryConfigSchema = Type.Object(
     /**
      * a position is also folded as soon as it has this many distinct values and at least 95% of the calls counted
      * there brought a new one (user names, slugs: parameter values keep coming, static siblings repeat); 0 = only
-     * route_max_distinct. On the APIs-guru definitions (npm run eval:templating, uniform traffic) the endpoints
-     * exactly right go from 76% / 80% to 83% / 90% at 10 / 50 calls each, merges from 2.8% / 3.8% to 3.7% / 4.4%;
-     * under skewed traffic +1 point (pipeline/inventory/README.md). Traffic that walks many static siblings once each
-     * (a crawler, a test suite) can fold them: raise it, or 0, for such deployments
+     * route_max_distinct. On the APIs-guru definitions (npm run eval:templating, uniform traffic, with the pinned
+     * versions) the endpoints exactly right go from 76% / 80% to 83% / 90% at 10 / 50 calls each, merges from
+     * 2.8% / 3.8% to 2.9% / 4.0%; under skewed traffic +1.4 points (pipeline/inventory/README.md). Traffic that walks
+     * more static siblings than this in strict rotation (a monitor, a load-test script) folds them: raise it, or 0,
+     * for such services
      */
-    route_min_novel: Type.Integer({ minimum: 0, default: 16 }),
+    route_min_novel: Type.Integer({ minimum: 0, default: 24 }),
     /**
      * a call of a service or host the catalogue has entries for takes the path template its entry defines
      * (`/key/alice` → `/key/{name}`, as the API's router would), before value-shape templating and learning: a
@@ -71,7 +72,7 @@ export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   linear_blend: defaultAssociationConfig.linear_blend,
   max_endpoints: 50_000,
   route_max_distinct: 200,
-  route_min_novel: 16,
+  route_min_novel: 24,
   catalog_routes: true,
   shadow_severity: 'medium',
   zombie_severity: 'high',
