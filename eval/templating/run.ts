@@ -4,7 +4,7 @@
  * calls form exactly one route of the defined shape, and the splits, merges and reshapes, with examples of the first
  * setting. Usage: node dist/eval/templating/run.js [--data <dir>] [--calls 10,50] [--learner 200,50,0] [--seed 1]
  * [--every n (every n-th definition)] [--catalogued 0,0.7 (share of each API's endpoints in a catalogue)]
- * [--traffic uniform|zipf (skewed endpoint and value popularity)] [--min-novel 16,0 (route_min_novel)]
+ * [--traffic uniform|zipf (skewed endpoint and value popularity)] [--min-novel 24,0 (route_min_novel; default the learner's)]
  */
 import { pathToFileURL } from 'node:url';
 import { defaultDataDir, loadGuru } from '../association/data.js';

@@ -47,7 +47,7 @@ export class PinnedValues {
 
   /**
    * the template with its pinned values put back (learning from the call when `learn`); `unpinned` lists the
-   * positions whose pinned value this call has just replaced by a second one
+   * positions of pinned values this call has just made parameters (a value past MAX_VERSIONS, or a long id)
    */
   apply(
     service: string,
