@@ -20,7 +20,7 @@ export interface TemplatingOptions {
   calls: number;
   /** route_max_distinct of the route learner; 0 = templating by value shape alone */
   maxDistinct: number;
-  /** route_min_novel of the route learner (default: the learner's, 16; 0 = off) */
+  /** route_min_novel of the route learner (default: the learner's; 0 = off) */
   minNovel?: number;
   seed: number;
   /**
@@ -207,19 +207,12 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
     const zipf = opts.traffic === 'zipf';
     const calls: string[] = [];
     if (zipf) {
-      const keys = [...defined.keys()];
-      for (let i = keys.length - 1; i > 0; i--) {
-        const j = r.int(0, i);
-        [keys[i], keys[j]] = [keys[j], keys[i]];
-      }
+      const keys = r.shuffle([...defined.keys()]);
       const cdf = zipfCdf(keys.length);
       for (let i = 0; i < keys.length * opts.calls; i++) calls.push(keys[drawRank(cdf, r)]);
     } else {
       for (const key of defined.keys()) for (let i = 0; i < opts.calls; i++) calls.push(key);
-      for (let i = calls.length - 1; i > 0; i--) {
-        const j = r.int(0, i);
-        [calls[i], calls[j]] = [calls[j], calls[i]];
-      }
+      r.shuffle(calls);
     }
     const kinds = new Map<string, ValueKind>();
     const kindOf = (name: string) => kinds.get(name) ?? kinds.set(name, kindFor(name, r)).get(name)!;

@@ -32,20 +32,21 @@ function main(argv: string[]): void {
   let last: ReturnType<typeof evaluateTemplating> | undefined;
   const three = (c: TemplatingCounts) =>
     c.endpoints ? `${pct(c.right, c.endpoints)} / ${pct(c.split, c.endpoints)} / ${pct(c.merged, c.endpoints)}` : '–';
-  for (const calls of volumes) {
-    for (const maxDistinct of learners) {
-      for (const minNovel of maxDistinct ? novelties : [0]) {
-        for (const catalogued of shares) {
-          const t0 = performance.now();
-          const res = evaluateTemplating(data.apis, { calls, maxDistinct, minNovel, seed, every, catalogued, traffic });
-          const s = ((performance.now() - t0) / 1000).toFixed(1);
-          console.log(
-            `| ${calls} | ${maxDistinct ? `on (${maxDistinct})` : 'off'} | ${maxDistinct ? minNovel || 'off' : '–'} | ${catalogued} | ${res.endpoints} | ${pct(res.right, res.endpoints)} | ${pct(res.split, res.endpoints)} | ${pct(res.merged, res.endpoints)} | ${pct(res.reshaped, res.endpoints)} | ${three(res.catalogued)} | ${three(res.shadow)} | ${s} s`,
-          );
-          if (maxDistinct === learners[0] && minNovel === novelties[0] && catalogued === shares[0]) last = res;
-        }
-      }
-    }
+  const settings = volumes.flatMap((calls) =>
+    learners.flatMap((maxDistinct) =>
+      (maxDistinct ? novelties : [0]).flatMap((minNovel) =>
+        shares.map((catalogued) => ({ calls, maxDistinct, minNovel, catalogued })),
+      ),
+    ),
+  );
+  for (const { calls, maxDistinct, minNovel, catalogued } of settings) {
+    const t0 = performance.now();
+    const res = evaluateTemplating(data.apis, { calls, maxDistinct, minNovel, seed, every, catalogued, traffic });
+    const s = ((performance.now() - t0) / 1000).toFixed(1);
+    console.log(
+      `| ${calls} | ${maxDistinct ? `on (${maxDistinct})` : 'off'} | ${maxDistinct ? minNovel || 'off' : '–'} | ${catalogued} | ${res.endpoints} | ${pct(res.right, res.endpoints)} | ${pct(res.split, res.endpoints)} | ${pct(res.merged, res.endpoints)} | ${pct(res.reshaped, res.endpoints)} | ${three(res.catalogued)} | ${three(res.shadow)} | ${s} s`,
+    );
+    if (maxDistinct === learners[0] && minNovel === novelties[0] && catalogued === shares[0]) last = res;
   }
   if (last) {
     for (const [what, list] of Object.entries(last.examples)) {

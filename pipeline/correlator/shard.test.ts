@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiCallRecord } from '../core/record.js';
 import { ApiDiscovery } from '../detectors/api-discovery/api-discovery.js';
 import { apiDiscoveryFactory } from '../detectors/api-discovery/factory.js';
 import { enumerationFactory } from '../detectors/enumeration/factory.js';
 import { replay } from './replay.js';
 import { Shard } from './shard.js';
+import { sampleRecord } from '../../sensors/common/test-records.js';
 import { steadyTraffic } from './testdata/records.js';
 import { thresholdDetector } from './testdata/test-detectors.js';
 import { VAULT_CATALOG as catalog } from '../detectors/api-discovery/testdata/vault-catalog.js';
@@ -90,19 +90,15 @@ describe('Shard', () => {
       'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec ' +
       'romeo sierra tango'
     ).split(' ');
-    const calls = words.map(
-      (w, i): ApiCallRecord => ({
-        id: `k${i}`,
+    // no route of its own: the shard asks the inventory
+    const calls = words.map((w, i) =>
+      sampleRecord(i, {
         ts: T0 + i * 1000,
-        durationMs: 3,
-        sensor: { kind: 'test', id: 't1' },
         service: 'vault',
-        method: 'GET',
         host: 'vault.svc',
         path: `/keys/${w}`,
+        route: undefined,
         status: 404,
-        reqBytes: 0,
-        respBytes: 10,
         source: { ip: '203.0.113.9' },
         user: { sub: 'mallory' },
       }),

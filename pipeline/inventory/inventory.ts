@@ -70,9 +70,11 @@ function addQueryNames(list: string[], path: string, max: number): void {
 export class Inventory {
   readonly options: InventoryOptions;
   private readonly entries: LRUCache<string, ApiEntry>;
-  private readonly learner: RouteLearner | null;
-  /** API versions (`/rest/api/3/`, `/2017-01-11/`) kept literal while they are few (pinned-values.ts); with the learner */
-  private readonly pins: PinnedValues | null;
+  /**
+   * the route learner and, with it, the pinned API versions (`/rest/api/3/`, `/2017-01-11/` kept literal while they
+   * are few: pinned-values.ts); null without learning
+   */
+  private readonly learning: { learner: RouteLearner; pins: PinnedValues } | null;
   /** learnRoute's answer for the record in hand (the correlator asks for it, then observe()) */
   private lastRecord: ApiCallRecord | undefined;
   private lastRoute = { route: '', key: '' };
@@ -83,8 +85,11 @@ export class Inventory {
       max: this.options.maxEndpoints,
       dispose: (_v, _k, reason) => reason === 'evict' && evicted.inc(),
     });
-    this.learner = this.options.learner === false ? null : new RouteLearner(this.options.learner);
-    this.pins = this.learner ? new PinnedValues(this.learner.options.maxPrefixes) : null;
+    if (this.options.learner === false) this.learning = null;
+    else {
+      const learner = new RouteLearner(this.options.learner);
+      this.learning = { learner, pins: new PinnedValues(learner.options.maxPrefixes) };
+    }
   }
 
   get size(): number {
@@ -97,13 +102,10 @@ export class Inventory {
     const defined = this.catalogRoute(record);
     if (defined !== null) return defined;
     const t = templatePath(record.path);
-    if (!this.learner || !this.pins) return t;
+    if (!this.learning) return t;
+    const { learner, pins } = this.learning;
     const method = record.method.toUpperCase();
-    return this.learner.apply(
-      record.service,
-      method,
-      this.pins.apply(record.service, method, t, record.path, false).template,
-    );
+    return learner.apply(record.service, method, pins.apply(record.service, method, t, record.path, false).template);
   }
 
   /**
@@ -116,11 +118,12 @@ export class Inventory {
     const method = record.method.toUpperCase();
     let route = record.route || this.catalogRoute(record) || undefined;
     let key: string;
-    if (!route && this.learner && this.pins) {
-      const pinned = this.pins.apply(record.service, method, templatePath(record.path), record.path, true);
-      const learned = this.learner.learn(record.service, method, pinned.template);
+    if (!route && this.learning) {
+      const { learner, pins } = this.learning;
+      const pinned = pins.apply(record.service, method, templatePath(record.path), record.path, true);
+      const learned = learner.learn(record.service, method, pinned.template);
       route = learned.template;
-      if (learned.newlyFolded) this.refold(record.service, method);
+      if (learned.newlyFolded) this.refold(learner, record.service, method);
       if (pinned.unpinned) this.unpin(record.service, method, route, pinned.template, pinned.unpinned);
       // a learned route is shared by every call with the same template: its entry key is built (and hashed) once
       learned.endpointKey ??= endpointKey(record.service, method, route);
@@ -181,16 +184,9 @@ export class Inventory {
     return routes ? routes.route(record.service, record.host, record.method.toUpperCase(), record.path) : null;
   }
 
-  /** merge entries of one service+method whose route a newly learned fold changes (catalogue routes stay) */
-  private refold(service: string, method: string): void {
-    if (!this.learner) return;
-    const catalogued = this.options.catalogRoutes;
-    for (const [key, e] of [...this.entries.entries()]) {
-      if (e.service !== service || e.method !== method) continue;
-      if (catalogued && catalogued.route(service, e.hosts[0], method, e.route) === e.route) continue;
-      const route = this.learner.apply(service, method, e.route);
-      if (route !== e.route) this.move(key, e, route);
-    }
+  /** merge entries of one service+method whose route a newly learned fold changes */
+  private refold(learner: RouteLearner, service: string, method: string): void {
+    this.reroute(service, method, (route) => learner.apply(service, method, route));
   }
 
   /**
@@ -200,21 +196,29 @@ export class Inventory {
   private unpin(service: string, method: string, route: string, template: string, unpinned: Unpinned[]): void {
     const routeParts = route.split('/');
     const placeholders = template.split('/');
+    const samePrefix = (parts: string[], index: number) => {
+      for (let i = 1; i < index; i++) if (parts[i] !== routeParts[i]) return false;
+      return true;
+    };
+    this.reroute(service, method, (entryRoute) => {
+      const parts = entryRoute.split('/');
+      for (const { index, values } of unpinned)
+        if (values.includes(parts[index]) && samePrefix(parts, index)) parts[index] = placeholders[index];
+      return parts.join('/');
+    });
+  }
+
+  /**
+   * each entry of one service+method under the route `next` gives it, merged where routes meet; catalogue routes
+   * stay as they are
+   */
+  private reroute(service: string, method: string, next: (route: string) => string): void {
     const catalogued = this.options.catalogRoutes;
     for (const [key, e] of [...this.entries.entries()]) {
       if (e.service !== service || e.method !== method) continue;
       if (catalogued && catalogued.route(service, e.hosts[0], method, e.route) === e.route) continue;
-      const parts = e.route.split('/');
-      let changed = false;
-      for (const { index, values } of unpinned) {
-        if (!values.includes(parts[index])) continue;
-        let samePrefix = true;
-        for (let i = 1; i < index && samePrefix; i++) samePrefix = parts[i] === routeParts[i];
-        if (!samePrefix) continue;
-        parts[index] = placeholders[index];
-        changed = true;
-      }
-      if (changed) this.move(key, e, parts.join('/'));
+      const route = next(e.route);
+      if (route !== e.route) this.move(key, e, route);
     }
   }
 
@@ -261,8 +265,8 @@ export class Inventory {
     return {
       v: 1,
       entries: this.list().reverse(),
-      learner: this.learner?.snapshot() ?? null,
-      pins: this.pins?.snapshot() ?? null,
+      learner: this.learning?.learner.snapshot() ?? null,
+      pins: this.learning?.pins.snapshot() ?? null,
     };
   }
 
@@ -277,7 +281,7 @@ export class Inventory {
       }
       this.entries.set(endpointKey(e.service, e.method, e.route), e);
     }
-    this.learner?.restore(s.learner);
-    this.pins?.restore(s.pins);
+    this.learning?.learner.restore(s.learner);
+    this.learning?.pins.restore(s.pins);
   }
 }

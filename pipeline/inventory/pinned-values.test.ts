@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiCallRecord } from '../core/record.js';
+import { sampleRecord } from '../../sensors/common/test-records.js';
 import { Inventory } from './inventory.js';
 import { templatePath } from './path-template.js';
 import { MAX_VERSIONS, PinnedValues } from './pinned-values.js';
@@ -59,20 +59,7 @@ describe('PinnedValues', () => {
 describe('Inventory with pinned versions', () => {
   it('keeps versions apart and merges their entries when the position turns out to be a parameter', () => {
     const inv = new Inventory();
-    const rec = (path: string): ApiCallRecord => ({
-      id: path,
-      host: 'jira.internal',
-      ts: 1_700_000_000_000,
-      durationMs: 1,
-      sensor: { kind: 'test', id: 't' },
-      service: 'jira',
-      method: 'GET',
-      path,
-      status: 200,
-      reqBytes: 0,
-      respBytes: 1,
-      source: {},
-    });
+    const rec = (path: string) => sampleRecord(0, { service: 'jira', host: 'jira.internal', path, route: undefined });
     for (const v of ['2', '3']) {
       inv.observe(rec(`/rest/api/${v}/issue/10`));
       inv.observe(rec(`/rest/api/${v}/project`));

@@ -20,6 +20,15 @@ export class Rng {
     return lo + Math.floor(this.next() * (hi - lo + 1));
   }
 
+  /** the items in a random order, in place (Fisher-Yates, from the last position down) */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      [items[i], items[j]] = [items[j], items[i]];
+    }
+    return items;
+  }
+
   chance(p: number): boolean {
     return this.next() < p;
   }

@@ -57,7 +57,7 @@ export class ApiDiscovery implements Detector {
         config.route_max_distinct > 0
           ? { maxDistinct: config.route_max_distinct, minNovel: config.route_min_novel }
           : false,
-      catalogRoutes: config.catalog_routes ? this.association.routes : null,
+      catalogRoutes: this.association.routes,
     });
     this.alerted = new LRUCache({ max: config.max_endpoints });
   }

@@ -14,15 +14,15 @@ import type { ApiDiscoveryConfig } from './config.js';
  */
 export class Association {
   readonly catalog: Catalog;
-  /** the catalogue's path templates, by service and host, for routing calls */
-  readonly routes: CatalogRoutes;
+  /** the catalogue's path templates, by service and host, for routing calls; null (not built) with catalog_routes off */
+  readonly routes: CatalogRoutes | null;
   readonly model: SmartKnn;
   /** review time of each API learnt from a review: a review delivered again (every shard, restarts) is learnt once */
   private readonly learnt = new Map<string, number>();
 
   constructor(config: ApiDiscoveryConfig, entries: readonly CatalogEntry[]) {
     this.catalog = new Catalog(entries);
-    this.routes = new CatalogRoutes(entries);
+    this.routes = config.catalog_routes ? new CatalogRoutes(entries) : null;
     this.model = new SmartKnn({
       k: config.k,
       smoothing: config.smoothing,
