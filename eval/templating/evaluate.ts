@@ -22,6 +22,8 @@ export interface TemplatingOptions {
   maxDistinct: number;
   /** route_min_novel of the route learner (default: the learner's; 0 = off) */
   minNovel?: number;
+  /** route_estimated_distinct of the route learner (default: the learner's; 0 = off) */
+  estimatedDistinct?: number;
   seed: number;
   /**
    * share of each API's defined endpoints in a catalogue of the API (drawn at random; 0 = no catalogue): their calls
@@ -199,7 +201,11 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
       maxEndpoints: defined.size * opts.calls + 1,
       learner:
         opts.maxDistinct > 0
-          ? { maxDistinct: opts.maxDistinct, minNovel: opts.minNovel ?? defaultRouteLearnerOptions.minNovel }
+          ? {
+              maxDistinct: opts.maxDistinct,
+              minNovel: opts.minNovel ?? defaultRouteLearnerOptions.minNovel,
+              estimatedDistinct: opts.estimatedDistinct ?? defaultRouteLearnerOptions.estimatedDistinct,
+            }
           : false,
       catalogRoutes,
     });

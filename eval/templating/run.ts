@@ -5,6 +5,7 @@
  * setting. Usage: node dist/eval/templating/run.js [--data <dir>] [--calls 10,50] [--learner 200,50,0] [--seed 1]
  * [--every n (every n-th definition)] [--catalogued 0,0.7 (share of each API's endpoints in a catalogue)]
  * [--traffic uniform|zipf (skewed endpoint and value popularity)] [--min-novel 24,0 (route_min_novel; default the learner's)]
+ * [--estimated 300,0 (route_estimated_distinct; default the learner's)]
  */
 import { pathToFileURL } from 'node:url';
 import { defaultDataDir, loadGuru } from '../association/data.js';
@@ -21,32 +22,49 @@ function main(argv: string[]): void {
   const shares = (at('--catalogued') ?? '0,0.7').split(',').map(Number);
   const traffic = at('--traffic') === 'zipf' ? 'zipf' : 'uniform';
   const novelties = (at('--min-novel') ?? String(defaultRouteLearnerOptions.minNovel)).split(',').map(Number);
+  const estimates = (at('--estimated') ?? String(defaultRouteLearnerOptions.estimatedDistinct)).split(',').map(Number);
   const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
   console.log(
     `templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template), ${traffic} traffic\n`,
   );
   console.log(
-    '| calls per endpoint | route learner | min novel | catalogued | endpoints | right | split | merged | reshaped | catalogued endpoints: right / split / merged | shadow endpoints: right / split / merged |',
+    '| calls per endpoint | route learner | min novel | estimated | catalogued | endpoints | right | split | merged | reshaped | catalogued endpoints: right / split / merged | shadow endpoints: right / split / merged |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   let last: ReturnType<typeof evaluateTemplating> | undefined;
   const three = (c: TemplatingCounts) =>
     c.endpoints ? `${pct(c.right, c.endpoints)} / ${pct(c.split, c.endpoints)} / ${pct(c.merged, c.endpoints)}` : '–';
   const settings = volumes.flatMap((calls) =>
     learners.flatMap((maxDistinct) =>
       (maxDistinct ? novelties : [0]).flatMap((minNovel) =>
-        shares.map((catalogued) => ({ calls, maxDistinct, minNovel, catalogued })),
+        (maxDistinct ? estimates : [0]).flatMap((estimatedDistinct) =>
+          shares.map((catalogued) => ({ calls, maxDistinct, minNovel, estimatedDistinct, catalogued })),
+        ),
       ),
     ),
   );
-  for (const { calls, maxDistinct, minNovel, catalogued } of settings) {
+  for (const { calls, maxDistinct, minNovel, estimatedDistinct, catalogued } of settings) {
     const t0 = performance.now();
-    const res = evaluateTemplating(data.apis, { calls, maxDistinct, minNovel, seed, every, catalogued, traffic });
+    const res = evaluateTemplating(data.apis, {
+      calls,
+      maxDistinct,
+      minNovel,
+      estimatedDistinct,
+      seed,
+      every,
+      catalogued,
+      traffic,
+    });
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     console.log(
-      `| ${calls} | ${maxDistinct ? `on (${maxDistinct})` : 'off'} | ${maxDistinct ? minNovel || 'off' : '–'} | ${catalogued} | ${res.endpoints} | ${pct(res.right, res.endpoints)} | ${pct(res.split, res.endpoints)} | ${pct(res.merged, res.endpoints)} | ${pct(res.reshaped, res.endpoints)} | ${three(res.catalogued)} | ${three(res.shadow)} | ${s} s`,
+      `| ${calls} | ${maxDistinct ? `on (${maxDistinct})` : 'off'} | ${maxDistinct ? minNovel || 'off' : '–'} | ${maxDistinct ? estimatedDistinct || 'off' : '–'} | ${catalogued} | ${res.endpoints} | ${pct(res.right, res.endpoints)} | ${pct(res.split, res.endpoints)} | ${pct(res.merged, res.endpoints)} | ${pct(res.reshaped, res.endpoints)} | ${three(res.catalogued)} | ${three(res.shadow)} | ${s} s`,
     );
-    if (maxDistinct === learners[0] && minNovel === novelties[0] && catalogued === shares[0]) last = res;
+    const first =
+      maxDistinct === learners[0] &&
+      minNovel === novelties[0] &&
+      estimatedDistinct === estimates[0] &&
+      catalogued === shares[0];
+    if (first) last = res;
   }
   if (last) {
     for (const [what, list] of Object.entries(last.examples)) {

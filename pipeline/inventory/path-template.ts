@@ -16,7 +16,8 @@ const DATE =
 const EMAIL = /^[^@\s/]+@[^@\s/]+\.[A-Za-z]{2,}$/;
 const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
 const IPV6 = /^[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}$/i;
-const TEMPLATED = /^(\{[^}]*\}|:[A-Za-z_]\w*|<[^>]+>)$/;
+/** a segment that is already a template parameter: `{id}`, `:id`, `<id>` */
+export const TEMPLATED = /^(\{[^}]*\}|:[A-Za-z_]\w*|<[^>]+>)$/;
 /** word + small number: oauth2, sha256, utf8, s3, ec2, x509, h264, base64 */
 const WORD_NUMBER = /^[a-z]{1,12}\d{1,3}$/i;
 /** api versions: v1, v2.1, v1beta1, v2alpha */

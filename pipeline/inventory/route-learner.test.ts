@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { LRUCache } from 'lru-cache';
 import { describe, expect, it } from 'vitest';
-import { LEARNED_PLACEHOLDER, NOVEL_SHARE, RouteLearner, type RouteLearnerOptions } from './route-learner.js';
+import {
+  chao1,
+  ESTIMATE_ONCE_SHARE,
+  LEARNED_PLACEHOLDER,
+  NOVEL_SHARE,
+  RouteLearner,
+  type RouteLearnerOptions,
+} from './route-learner.js';
 
 describe('RouteLearner', () => {
   it('folds a position once it has more than maxDistinct literal values, per service and method', () => {
@@ -49,6 +56,56 @@ describe('RouteLearner', () => {
     expect(off.learn('s', 'GET', '/accounts/zed').template).toBe('/accounts/zed');
   });
 
+  it('folds where the estimated number of values reaches estimatedDistinct, though popular values repeat', () => {
+    // 100 users, user-0 in every other call (popular): 1 value in 2 calls is new, far from the novelty share
+    const l = new RouteLearner();
+    const calls: string[] = [];
+    for (let i = 1; calls.length < 200; i++) calls.push('user-0', `user-${i}`);
+    let foldedAt = -1;
+    calls.forEach((u, i) => {
+      const r = l.learn('s', 'GET', `/accounts/${u}/feeds`);
+      if (r.newlyFolded !== undefined && foldedAt < 0) foldedAt = i;
+    });
+    // the 64th distinct value (estimateMinValues), user-63, arrives at call 126: 63 values seen once, user-0 many times, so the
+    // estimate is 64 + 63 x 62 / 2 = 2017 >= 300
+    expect(chao1(64, 63, 0)).toBe(2017);
+    expect(foldedAt).toBe(125);
+    expect(l.apply('s', 'GET', '/accounts/user-999/feeds')).toBe('/accounts/{param}/feeds');
+    // without the estimate only route_max_distinct (200) folds it: 100 values are not enough
+    const off = new RouteLearner({ estimatedDistinct: 0 });
+    for (const u of calls) expect(off.learn('s', 'GET', `/accounts/${u}/feeds`).newlyFolded).toBeUndefined();
+    // 80 static siblings with skewed popularity, each called at least three times: nothing is seen once for long, the
+    // estimate stays near the values seen, and they stay literal
+    const statics = new RouteLearner();
+    for (let i = 0; i < 80; i++)
+      for (let k = 0; k < 3 + (i % 5 === 0 ? 20 : 0); k++)
+        expect(
+          statics.learn('s', 'GET', `/reports/report${String.fromCharCode(97 + (i % 26))}${i}`).newlyFolded,
+        ).toBeUndefined();
+    expect(statics.stats().folded).toBe(0);
+    // 20 static siblings taking most calls beside a parameter with 70 values so far: 90 values, 70 seen once (an
+    // estimate of 2505), but only 70 of 770 calls are of values seen once, below ESTIMATE_ONCE_SHARE: no fold
+    const mixed = new RouteLearner();
+    let names = 0;
+    for (let round = 0; round < 35; round++) {
+      for (const s of ['json', 'search', 'get', 'load', 'prune', 'create', 'export', 'history', 'tag', 'push'])
+        for (const suffix of ['', 's'])
+          expect(mixed.learn('s', 'GET', `/images/${s}${suffix}`).newlyFolded).toBeUndefined();
+      for (let k = 0; k < 2; k++)
+        expect(mixed.learn('s', 'GET', `/images/name-${names++}`).newlyFolded).toBeUndefined();
+    }
+    expect(70 / 770).toBeLessThan(ESTIMATE_ONCE_SHARE);
+    expect(chao1(90, 70, 0)).toBeGreaterThan(300);
+    // the counts behind the estimate: a value called twice is no longer seen once, a third call not twice either
+    const small = { maxDistinct: 10, minNovel: 0, estimatedDistinct: 4, estimateMinValues: 3 };
+    const twice = new RouteLearner(small);
+    for (const v of ['x', 'x', 'y', 'z']) twice.learn('s', 'GET', `/k/${v}`); // 3 + 2 x 1 / (2 x 2) = 3.5
+    expect(twice.stats().folded).toBe(0);
+    const thrice = new RouteLearner(small);
+    for (const v of ['x', 'x', 'x', 'y']) thrice.learn('s', 'GET', `/k/${v}`);
+    expect(thrice.learn('s', 'GET', '/k/z').newlyFolded).toBe('s GET /k'); // 3 + 2 x 1 / (2 x 1) = 4
+  });
+
   it('keeps low-cardinality word positions literal and never folds the first segment by default', () => {
     const l = new RouteLearner({ maxDistinct: 3 });
     for (let i = 0; i < 20; i++) {
@@ -92,7 +149,10 @@ describe('RouteLearner', () => {
     expect(r.learn('s', 'GET', '/v/b')).toMatchObject({ template: '/v/{param}', newlyFolded: 's GET /v' });
     // a checkpoint without call counts (before minNovel) restores as one call per value
     r.restore({ folded: [], values: [['s GET /w', ['a']]] });
-    expect(r.snapshot().values).toEqual([['s GET /w', ['a'], 1]]);
+    expect(r.snapshot().values).toEqual([['s GET /w', ['a'], 1, [1]]]);
+    // one without the calls of each value: two calls each when they cannot all have been one
+    r.restore({ folded: [], values: [['s GET /w', ['a'], 3]] });
+    expect(r.snapshot().values).toEqual([['s GET /w', ['a'], 3, [2]]]);
     r.restore({ folded: 'garbage', values: [['k', 'not a list'], 7] });
     expect(r.snapshot()).toEqual({ folded: [], values: [] });
   });
@@ -100,7 +160,7 @@ describe('RouteLearner', () => {
 
 /** the learner as first written (a full walk every call), kept as the model the replaying learner must match */
 class FullWalkModel {
-  private readonly values: LRUCache<string, { values: Set<string>; calls: number }>;
+  private readonly values: LRUCache<string, { values: Map<string, number>; calls: number }>;
   private readonly folded: LRUCache<string, true>;
   constructor(private readonly o: RouteLearnerOptions) {
     this.values = new LRUCache({ max: o.maxPrefixes });
@@ -120,14 +180,21 @@ class FullWalkModel {
         else {
           let counted = this.values.get(key);
           if (!counted) {
-            counted = { values: new Set(), calls: 0 };
+            counted = { values: new Map(), calls: 0 };
             this.values.set(key, counted);
           }
-          counted.values.add(parts[i]);
+          counted.values.set(parts[i], (counted.values.get(parts[i]) ?? 0) + 1);
           counted.calls++;
           const distinct = counted.values.size;
           const novel = this.o.minNovel > 0 && distinct >= this.o.minNovel && distinct >= NOVEL_SHARE * counted.calls;
-          if (distinct > this.o.maxDistinct || novel) {
+          const n = [...counted.values.values()];
+          const estimate = chao1(distinct, n.filter((c) => c === 1).length, n.filter((c) => c === 2).length);
+          const many =
+            this.o.estimatedDistinct > 0 &&
+            distinct >= this.o.estimateMinValues &&
+            n.filter((c) => c === 1).length >= ESTIMATE_ONCE_SHARE * counted.calls &&
+            estimate >= this.o.estimatedDistinct;
+          if (distinct > this.o.maxDistinct || novel || many) {
             this.values.delete(key);
             this.folded.set(key, true);
             parts[i] = LEARNED_PLACEHOLDER;
@@ -139,12 +206,12 @@ class FullWalkModel {
     }
     return newlyFolded === undefined ? { template: parts.join('/') } : { template: parts.join('/'), newlyFolded };
   }
-  snapshot(): { folded: string[]; values: [string, string[], number][] } {
+  snapshot(): { folded: string[]; values: [string, string[], number, number[]][] } {
     return {
       folded: [...this.folded.rkeys()],
       values: [...this.values.rentries()].map(([k, c]) => {
-        const { values, calls } = c as { values: Set<string>; calls: number };
-        return [k as string, [...values], calls];
+        const { values, calls } = c as { values: Map<string, number>; calls: number };
+        return [k as string, [...values.keys()], calls, [...values.values()]];
       }),
     };
   }
@@ -156,21 +223,25 @@ describe('RouteLearner replays remembered walks', () => {
       service: fc.constantFrom('s1', 's2'),
       method: fc.constantFrom('GET', 'POST'),
       parts: fc
-        .tuple(fc.constantFrom('a', 'b', 'c'), fc.array(fc.constantFrom('x', 'y', 'z', '{id}', ''), { maxLength: 3 }))
+        .tuple(
+          fc.constantFrom('a', 'b', 'c'),
+          fc.array(fc.constantFrom('x', 'y', 'z', 'w', 'v', '{id}', ''), { maxLength: 3 }),
+        )
         .map(([first, rest]) => [first, ...rest]),
     });
     // calls drawn from a small pool, so the same template comes back often (the replayed case)
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 6 }),
         fc.constantFrom(0, 2, 3),
+        fc.constantFrom(0, 3, 4, 5, 7),
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 1, max: 3 }),
         fc.array(call, { minLength: 1, maxLength: 10 }),
         fc.array(fc.nat(), { maxLength: 200 }),
         fc.integer({ min: 0, max: 200 }),
-        (maxDistinct, minNovel, maxPrefixes, minPosition, pool, picks, restoreAt) => {
-          const options = { maxDistinct, minNovel, maxPrefixes, minPosition };
+        (maxDistinct, minNovel, estimatedDistinct, maxPrefixes, minPosition, pool, picks, restoreAt) => {
+          const options = { maxDistinct, minNovel, estimatedDistinct, estimateMinValues: 2, maxPrefixes, minPosition };
           let learner = new RouteLearner(options);
           const model = new FullWalkModel(options);
           picks.forEach((pick, i) => {

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
+import { TEMPLATED } from './path-template.js';
 
 export const LEARNED_PLACEHOLDER = '{param}';
-const PLACEHOLDER = /^(\{[^}]*\}|:[A-Za-z_]\w*|<[^>]+>)$/;
 
 export interface RouteLearnerOptions {
   /** distinct literal values at one position (same service, method and prefix) before it becomes `{param}` */
@@ -12,6 +12,15 @@ export interface RouteLearnerOptions {
    * 0 = off
    */
   minNovel: number;
+  /**
+   * a position also becomes `{param}` once it has estimateMinValues distinct values and the number of distinct values
+   * it is estimated to have (Chao1, from the values seen once and twice) reaches this, while at least
+   * ESTIMATE_ONCE_SHARE of its calls are of values seen once: a parameter whose values repeat (popular users) still
+   * shows many values seen once, a static set of siblings soon shows none. 0 = off
+   */
+  estimatedDistinct: number;
+  /** distinct values a position needs before its estimate counts (estimatedDistinct) */
+  estimateMinValues: number;
   /** first path position that may be folded (1 = the first segment; 2 keeps top-level resources literal) */
   minPosition: number;
   /** prefixes tracked at most (LRU); each keeps at most maxDistinct + 1 values */
@@ -21,12 +30,21 @@ export interface RouteLearnerOptions {
 export const defaultRouteLearnerOptions: RouteLearnerOptions = {
   maxDistinct: 200,
   minNovel: 24,
+  estimatedDistinct: 300,
+  estimateMinValues: 64,
   minPosition: 2,
   maxPrefixes: 10_000,
 };
 
 /** share of the calls at a position that must have brought a new value for the minNovel fold */
 export const NOVEL_SHARE = 0.95;
+
+/**
+ * share of the calls at a position whose value is still seen only once (the Good-Turing chance that the next call
+ * brings a new value) below which the estimate does not fold it: where static siblings take most calls and a
+ * parameter beside them a few (`/images/search`, `/images/json` beside `/images/{name}`), folding would merge them
+ */
+export const ESTIMATE_ONCE_SHARE = 0.2;
 
 /** remembered walks at most (a memo: past it, it starts again empty) */
 const MAX_WALKS = 4096;
@@ -39,10 +57,20 @@ export interface LearnedRoute {
   endpointKey?: string;
 }
 
-/** the literals counted at one prefix, and the calls that brought them */
+/** the literals counted at one prefix with the calls of each, all calls, and the values called once and twice */
 interface Counted {
-  values: Set<string>;
+  values: Map<string, number>;
   calls: number;
+  once: number;
+  twice: number;
+}
+
+/**
+ * Chao1 (bias-corrected): the distinct values a position is estimated to have, from those seen (`seen`), seen once
+ * and seen twice
+ */
+export function chao1(seen: number, once: number, twice: number): number {
+  return seen + (once * (once - 1)) / (2 * (twice + 1));
 }
 
 /** one learnable position of a template as the last full walk saw it */
@@ -150,7 +178,7 @@ export class RouteLearner {
           // a folded position: literals and typed placeholders ({id}, {uuid}, …) alike are the one parameter
           parts[i] = LEARNED_PLACEHOLDER;
           steps?.push({ index: i, key, part: null });
-        } else if (!PLACEHOLDER.test(part)) {
+        } else if (!TEMPLATED.test(part)) {
           steps?.push({ index: i, key, part });
           if (this.count(key, part)) {
             parts[i] = LEARNED_PLACEHOLDER;
@@ -167,11 +195,17 @@ export class RouteLearner {
   private count(key: string, part: string): boolean {
     let counted = this.values.get(key);
     if (!counted) {
-      counted = { values: new Set(), calls: 0 };
+      counted = { values: new Map(), calls: 0, once: 0, twice: 0 };
       this.values.set(key, counted);
     }
-    counted.values.add(part);
+    const n = (counted.values.get(part) ?? 0) + 1;
+    counted.values.set(part, n);
     counted.calls++;
+    if (n === 1) counted.once++;
+    else if (n === 2) {
+      counted.once--;
+      counted.twice++;
+    } else if (n === 3) counted.twice--;
     if (!this.folds(counted)) return false;
     this.values.delete(key);
     this.folded.set(key, true);
@@ -179,10 +213,13 @@ export class RouteLearner {
     return true;
   }
 
-  private folds({ values, calls }: Counted): boolean {
-    if (values.size > this.options.maxDistinct) return true;
-    const min = this.options.minNovel;
-    return min > 0 && values.size >= min && values.size >= NOVEL_SHARE * calls;
+  private folds({ values, calls, once, twice }: Counted): boolean {
+    const { maxDistinct, minNovel, estimatedDistinct, estimateMinValues } = this.options;
+    const seen = values.size;
+    if (seen > maxDistinct) return true;
+    if (minNovel > 0 && seen >= minNovel && seen >= NOVEL_SHARE * calls) return true;
+    if (estimatedDistinct === 0 || seen < estimateMinValues || once < ESTIMATE_ONCE_SHARE * calls) return false;
+    return chao1(seen, once, twice) >= estimatedDistinct;
   }
 
   private remember(service: string, method: string, template: string, walk: Walk): void {
@@ -220,18 +257,18 @@ export class RouteLearner {
   }
 
   /**
-   * the folds and the values (and calls) counted towards folds, least recently used first: restore() rebuilds the
-   * same state and recency, so a learner restored from a checkpoint folds at the same record as one that never
-   * stopped (endpoint ids, and so alerts, equal an offline replay's). At most maxPrefixes × (maxDistinct + 1) values
+   * the folds and the values counted towards folds (with all calls and the calls of each), least recently used
+   * first: restore() rebuilds the same state and recency, so a learner restored from a checkpoint folds at the same
+   * record as one that never stopped (endpoint ids, and so alerts, equal an offline replay's). At most maxPrefixes ×
+   * (maxDistinct + 1) values
    */
-  snapshot(): { folded: string[]; values: [string, string[], number][] } {
+  snapshot(): { folded: string[]; values: [string, string[], number, number[]][] } {
     return {
       folded: [...this.folded.rkeys()],
-      values: [...this.values.rentries()].map(([k, c]) => [
-        k as string,
-        [...(c as Counted).values],
-        (c as Counted).calls,
-      ]),
+      values: [...this.values.rentries()].map(([k, c]) => {
+        const { values, calls } = c as Counted;
+        return [k as string, [...values.keys()], calls, [...values.values()]];
+      }),
     };
   }
 
@@ -248,9 +285,30 @@ export class RouteLearner {
     for (const item of s.values) {
       if (!Array.isArray(item) || typeof item[0] !== 'string' || !Array.isArray(item[1])) continue;
       const values = (item[1] as unknown[]).filter((v): v is string => typeof v === 'string');
+      if (values.length > this.options.maxDistinct) continue;
       // a checkpoint of an older version has no call count: as many calls as values
       const calls = Number.isSafeInteger(item[2]) && item[2] >= values.length ? (item[2] as number) : values.length;
-      if (values.length <= this.options.maxDistinct) this.values.set(item[0], { values: new Set(values), calls });
+      this.values.set(item[0], restoredCounts(values, calls, item[3]));
     }
   }
+}
+
+/**
+ * the counts of a checkpointed prefix; a checkpoint without the calls of each value (older versions) gives one call
+ * each when the calls equal the values, else two (none counts as seen once: the estimate waits for new values)
+ */
+function restoredCounts(values: string[], calls: number, counts: unknown): Counted {
+  const valid =
+    Array.isArray(counts) &&
+    counts.length === values.length &&
+    counts.every((n) => Number.isSafeInteger(n) && (n as number) >= 1);
+  const each = calls === values.length ? 1 : 2;
+  const out: Counted = { values: new Map(), calls, once: 0, twice: 0 };
+  values.forEach((v, i) => {
+    const n = valid ? (counts[i] as number) : each;
+    out.values.set(v, n);
+    if (n === 1) out.once++;
+    else if (n === 2) out.twice++;
+  });
+  return out;
 }

@@ -165,6 +165,25 @@ describe('api_discovery detector', () => {
     ]);
   });
 
+  it('a word parameter whose popular values repeat becomes one endpoint once its estimated values are many', () => {
+    const base = records()[0];
+    // a frequent user in every other call: too few new values for novelty, too few values for route_max_distinct
+    const users = Array.from({ length: 90 }, (_, i) => [`frequent`, `user${'abcdefghij'[i % 10]}${i}`]).flat();
+    const run = (route_estimated_distinct: number) => {
+      const d = new ApiDiscovery({ ...config(), route_max_distinct: 200, route_estimated_distinct }, { catalog });
+      const c = ctx();
+      for (const [i, u] of users.entries())
+        d.observe({ ...base, id: `c${i}`, service: 'ledger', path: `/accounts/${u}/feeds` }, c);
+      return d.inventory.list().filter((e) => e.service === 'ledger');
+    };
+    // the default (300) folds at the 64th user, and the entries of the users before it merge into the parameter's
+    const on = run(apiDiscoveryFactory.defaultConfig.route_estimated_distinct);
+    expect(on.find((e) => e.route === '/accounts/{param}/feeds')?.count).toBe(users.length);
+    expect(on).toHaveLength(1);
+    // off: every user is an endpoint of its own
+    expect(run(0)).toHaveLength(91);
+  });
+
   it('state survives snapshot/restore: no repeated signal after a handover', () => {
     const a = new ApiDiscovery(config());
     const c = ctx();

@@ -55,7 +55,11 @@ export class ApiDiscovery implements Detector {
       maxEndpoints: config.max_endpoints,
       learner:
         config.route_max_distinct > 0
-          ? { maxDistinct: config.route_max_distinct, minNovel: config.route_min_novel }
+          ? {
+              maxDistinct: config.route_max_distinct,
+              minNovel: config.route_min_novel,
+              estimatedDistinct: config.route_estimated_distinct,
+            }
           : false,
       catalogRoutes: this.association.routes,
     });
