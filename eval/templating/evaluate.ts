@@ -24,6 +24,8 @@ export interface TemplatingOptions {
   minNovel?: number;
   /** route_estimated_distinct of the route learner (default: the learner's; 0 = off) */
   estimatedDistinct?: number;
+  /** route_across_methods of the route learner (default: the learner's) */
+  acrossMethods?: boolean;
   seed: number;
   /**
    * share of each API's defined endpoints in a catalogue of the API (drawn at random; 0 = no catalogue): their calls
@@ -205,6 +207,7 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
               maxDistinct: opts.maxDistinct,
               minNovel: opts.minNovel ?? defaultRouteLearnerOptions.minNovel,
               estimatedDistinct: opts.estimatedDistinct ?? defaultRouteLearnerOptions.estimatedDistinct,
+              acrossMethods: opts.acrossMethods ?? defaultRouteLearnerOptions.acrossMethods,
             }
           : false,
       catalogRoutes,

@@ -5,7 +5,7 @@
  * setting. Usage: node dist/eval/templating/run.js [--data <dir>] [--calls 10,50] [--learner 200,50,0] [--seed 1]
  * [--every n (every n-th definition)] [--catalogued 0,0.7 (share of each API's endpoints in a catalogue)]
  * [--traffic uniform|zipf (skewed endpoint and value popularity)] [--min-novel 24,0 (route_min_novel; default the learner's)]
- * [--estimated 300,0 (route_estimated_distinct; default the learner's)]
+ * [--estimated 300,0 (route_estimated_distinct; default the learner's)] [--per-method (route_across_methods false)]
  */
 import { pathToFileURL } from 'node:url';
 import { defaultDataDir, loadGuru } from '../association/data.js';
@@ -22,10 +22,11 @@ function main(argv: string[]): void {
   const shares = (at('--catalogued') ?? '0,0.7').split(',').map(Number);
   const traffic = at('--traffic') === 'zipf' ? 'zipf' : 'uniform';
   const novelties = (at('--min-novel') ?? String(defaultRouteLearnerOptions.minNovel)).split(',').map(Number);
+  const acrossMethods = !argv.includes('--per-method');
   const estimates = (at('--estimated') ?? String(defaultRouteLearnerOptions.estimatedDistinct)).split(',').map(Number);
   const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
   console.log(
-    `templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template), ${traffic} traffic\n`,
+    `templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template), ${traffic} traffic, learning ${acrossMethods ? 'across methods' : 'per method'}\n`,
   );
   console.log(
     '| calls per endpoint | route learner | min novel | estimated | catalogued | endpoints | right | split | merged | reshaped | catalogued endpoints: right / split / merged | shadow endpoints: right / split / merged |',
@@ -50,6 +51,7 @@ function main(argv: string[]): void {
       maxDistinct,
       minNovel,
       estimatedDistinct,
+      acrossMethods,
       seed,
       every,
       catalogued,

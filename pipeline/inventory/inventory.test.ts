@@ -55,6 +55,30 @@ describe('Inventory', () => {
     expect(inv.get('orders', 'GET', '/a')?.callers.length).toBe(2);
   });
 
+  it('learns a position from the calls of every method, and a fold merges the entries of each method', () => {
+    const inv = new Inventory({ learner: { maxDistinct: 3 } });
+    const calls: [string, string][] = [
+      ['GET', 'alice'],
+      ['DELETE', 'bob'],
+      ['PUT', 'carol'],
+    ];
+    for (const [method, u] of calls) inv.observe(rec({ method, path: `/users/${u}` }));
+    expect(inv.size).toBe(3);
+    // a fourth value, under GET: each method's entries move to its own /users/{param}
+    inv.observe(rec({ method: 'GET', path: '/users/dave' }));
+    expect(
+      inv
+        .list()
+        .map((e) => `${e.method} ${e.route} ${e.count}`)
+        .sort(),
+    ).toEqual(['DELETE /users/{param} 1', 'GET /users/{param} 2', 'PUT /users/{param} 1']);
+    expect(inv.observe(rec({ method: 'PATCH', path: '/users/erin' })).entry.route).toBe('/users/{param}');
+    // per method, the three methods' values are one each: nothing folds
+    const per = new Inventory({ learner: { maxDistinct: 3, acrossMethods: false } });
+    for (const [method, u] of [...calls, ['GET', 'dave']]) per.observe(rec({ method, path: `/users/${u}` }));
+    expect(per.size).toBe(4);
+  });
+
   it('merges existing entries when the learner folds a high-cardinality position', () => {
     const inv = new Inventory({ learner: { maxDistinct: 3 } });
     for (const u of ['alice', 'bob', 'carol']) inv.observe(rec({ path: `/users/${u}` }));

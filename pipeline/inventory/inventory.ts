@@ -184,9 +184,11 @@ export class Inventory {
     return routes ? routes.route(record.service, record.host, record.method.toUpperCase(), record.path) : null;
   }
 
-  /** merge entries of one service+method whose route a newly learned fold changes */
+  /** merge entries of one service+method (every method when the learner counts across methods) whose route a newly
+   * learned fold changes */
   private refold(learner: RouteLearner, service: string, method: string): void {
-    this.reroute(service, method, (route) => learner.apply(service, method, route));
+    const methods = learner.options.acrossMethods ? null : method;
+    this.reroute(service, methods, (route, m) => learner.apply(service, m, route));
   }
 
   /**
@@ -209,15 +211,15 @@ export class Inventory {
   }
 
   /**
-   * each entry of one service+method under the route `next` gives it, merged where routes meet; catalogue routes
-   * stay as they are
+   * each entry of one service and method (null: all its methods) under the route `next` gives it, merged where routes
+   * meet; catalogue routes stay as they are
    */
-  private reroute(service: string, method: string, next: (route: string) => string): void {
+  private reroute(service: string, method: string | null, next: (route: string, method: string) => string): void {
     const catalogued = this.options.catalogRoutes;
     for (const [key, e] of [...this.entries.entries()]) {
-      if (e.service !== service || e.method !== method) continue;
-      if (catalogued && catalogued.route(service, e.hosts[0], method, e.route) === e.route) continue;
-      const route = next(e.route);
+      if (e.service !== service || (method !== null && e.method !== method)) continue;
+      if (catalogued && catalogued.route(service, e.hosts[0], e.method, e.route) === e.route) continue;
+      const route = next(e.route, e.method);
       if (route !== e.route) this.move(key, e, route);
     }
   }

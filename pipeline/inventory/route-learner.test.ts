@@ -11,18 +11,31 @@ import {
 } from './route-learner.js';
 
 describe('RouteLearner', () => {
-  it('folds a position once it has more than maxDistinct literal values, per service and method', () => {
+  it('folds a position once it has more than maxDistinct literal values, per service, across methods', () => {
     const l = new RouteLearner({ maxDistinct: 5 });
     const names = ['alice', 'bob', 'carol', 'dave', 'erin'];
-    for (const n of names) expect(l.learn('github', 'GET', `/users/${n}/repos`).template).toBe(`/users/${n}/repos`);
+    // the values of one position under any method count together
+    const methods = ['GET', 'DELETE', 'PUT', 'GET', 'PATCH'];
+    names.forEach((n, i) => {
+      expect(l.learn('github', methods[i], `/users/${n}/repos`).template).toBe(`/users/${n}/repos`);
+    });
     const sixth = l.learn('github', 'GET', '/users/frank/repos');
     expect(sixth.template).toBe('/users/{param}/repos');
-    expect(sixth.newlyFolded).toBe('github GET /users');
+    expect(sixth.newlyFolded).toBe('github * /users');
     expect(l.learn('github', 'GET', '/users/alice').template).toBe('/users/{param}');
     expect(l.apply('github', 'GET', '/users/zed/repos')).toBe('/users/{param}/repos');
-    // another method or service is not affected
-    expect(l.learn('github', 'POST', '/users/alice').template).toBe('/users/alice');
+    // the fold holds for every method of the service; another service is not affected
+    expect(l.learn('github', 'POST', '/users/alice').template).toBe('/users/{param}');
     expect(l.learn('gitlab', 'GET', '/users/alice').template).toBe('/users/alice');
+    // per method (acrossMethods false): five values under five methods are one each, and a fold is of its method
+    const per = new RouteLearner({ maxDistinct: 5, acrossMethods: false });
+    names.forEach((n, i) => {
+      per.learn('github', methods[i], `/users/${n}/repos`);
+    });
+    expect(per.learn('github', 'GET', '/users/frank/repos').template).toBe('/users/frank/repos');
+    for (const n of ['x', 'y']) per.learn('github', 'GET', `/users/${n}/repos`); // GET: alice, dave, frank, x, y
+    expect(per.learn('github', 'GET', '/users/w/repos').newlyFolded).toBe('github GET /users');
+    expect(per.learn('github', 'POST', '/users/alice').template).toBe('/users/alice');
   });
 
   it('folds early where nearly every call brings a new value (minNovel), not where the values repeat', () => {
@@ -34,7 +47,7 @@ describe('RouteLearner', () => {
     // … until the 20th call (19 values >= 0.95 x 20)
     expect(l.learn('s', 'GET', '/accounts/user-18/feeds')).toMatchObject({
       template: '/accounts/{param}/feeds',
-      newlyFolded: 's GET /accounts',
+      newlyFolded: 's * /accounts',
     });
     // 40 static siblings, each called three times in a row as a client does: repeats, so only maxDistinct folds
     const r = new RouteLearner({ maxDistinct: 200, minNovel: 16 });
@@ -103,7 +116,7 @@ describe('RouteLearner', () => {
     expect(twice.stats().folded).toBe(0);
     const thrice = new RouteLearner(small);
     for (const v of ['x', 'x', 'x', 'y']) thrice.learn('s', 'GET', `/k/${v}`);
-    expect(thrice.learn('s', 'GET', '/k/z').newlyFolded).toBe('s GET /k'); // 3 + 2 x 1 / (2 x 1) = 4
+    expect(thrice.learn('s', 'GET', '/k/z').newlyFolded).toBe('s * /k'); // 3 + 2 x 1 / (2 x 1) = 4
   });
 
   it('keeps low-cardinality word positions literal and never folds the first segment by default', () => {
@@ -146,13 +159,13 @@ describe('RouteLearner', () => {
     // the values counted towards a fold come back too: one more at /v folds it, as in the learner that never stopped
     l.learn('s', 'GET', '/v/a');
     r.restore(JSON.parse(JSON.stringify(l.snapshot())));
-    expect(r.learn('s', 'GET', '/v/b')).toMatchObject({ template: '/v/{param}', newlyFolded: 's GET /v' });
+    expect(r.learn('s', 'GET', '/v/b')).toMatchObject({ template: '/v/{param}', newlyFolded: 's * /v' });
     // a checkpoint without call counts (before minNovel) restores as one call per value
-    r.restore({ folded: [], values: [['s GET /w', ['a']]] });
-    expect(r.snapshot().values).toEqual([['s GET /w', ['a'], 1, [1]]]);
+    r.restore({ folded: [], values: [['s * /w', ['a']]] });
+    expect(r.snapshot().values).toEqual([['s * /w', ['a'], 1, [1]]]);
     // one without the calls of each value: two calls each when they cannot all have been one
-    r.restore({ folded: [], values: [['s GET /w', ['a'], 3]] });
-    expect(r.snapshot().values).toEqual([['s GET /w', ['a'], 3, [2]]]);
+    r.restore({ folded: [], values: [['s * /w', ['a'], 3]] });
+    expect(r.snapshot().values).toEqual([['s * /w', ['a'], 3, [2]]]);
     r.restore({ folded: 'garbage', values: [['k', 'not a list'], 7] });
     expect(r.snapshot()).toEqual({ folded: [], values: [] });
   });
@@ -169,7 +182,7 @@ class FullWalkModel {
   learn(service: string, method: string, template: string): { template: string; newlyFolded?: string } {
     const parts = template.split('/');
     let newlyFolded: string | undefined;
-    let prefix = `${service} ${method} `;
+    let prefix = `${service} ${this.o.acrossMethods ? '*' : method} `;
     for (let i = 1; i < parts.length; i++) {
       const key = prefix;
       const placeholder = /^(\{[^}]*\}|:[A-Za-z_]\w*|<[^>]+>)$/.test(parts[i]);
@@ -235,13 +248,22 @@ describe('RouteLearner replays remembered walks', () => {
         fc.integer({ min: 1, max: 6 }),
         fc.constantFrom(0, 2, 3),
         fc.constantFrom(0, 3, 4, 5, 7),
+        fc.boolean(),
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 1, max: 3 }),
         fc.array(call, { minLength: 1, maxLength: 10 }),
         fc.array(fc.nat(), { maxLength: 200 }),
         fc.integer({ min: 0, max: 200 }),
-        (maxDistinct, minNovel, estimatedDistinct, maxPrefixes, minPosition, pool, picks, restoreAt) => {
-          const options = { maxDistinct, minNovel, estimatedDistinct, estimateMinValues: 2, maxPrefixes, minPosition };
+        (maxDistinct, minNovel, estimatedDistinct, acrossMethods, maxPrefixes, minPosition, pool, picks, restoreAt) => {
+          const options = {
+            maxDistinct,
+            minNovel,
+            estimatedDistinct,
+            estimateMinValues: 2,
+            acrossMethods,
+            maxPrefixes,
+            minPosition,
+          };
           let learner = new RouteLearner(options);
           const model = new FullWalkModel(options);
           picks.forEach((pick, i) => {
@@ -266,13 +288,13 @@ describe('RouteLearner replays remembered walks', () => {
     const l = new RouteLearner({ maxDistinct: 1, maxPrefixes: 2 });
     for (const t of ['/a/x', '/a/y', '/b/x', '/b/y', '/a/z', '/b/z']) l.learn('s', 'GET', t);
     // least recently used first
-    expect(l.snapshot().folded).toEqual(['s GET /a', 's GET /b']);
+    expect(l.snapshot().folded).toEqual(['s * /a', 's * /b']);
     expect(l.learn('s', 'GET', '/a/z').template).toBe('/a/{param}'); // replayed
-    expect(l.snapshot().folded).toEqual(['s GET /b', 's GET /a']);
+    expect(l.snapshot().folded).toEqual(['s * /b', 's * /a']);
     // a third fold drops the least recent one (/b): its remembered walk must not be replayed as folded
     l.learn('s', 'GET', '/c/x');
     l.learn('s', 'GET', '/c/y');
-    expect(l.snapshot().folded).toEqual(['s GET /a', 's GET /c']);
+    expect(l.snapshot().folded).toEqual(['s * /a', 's * /c']);
     expect(l.learn('s', 'GET', '/b/z').template).toBe('/b/z');
   });
 });

@@ -2,9 +2,14 @@ import { LRUCache } from 'lru-cache';
 import { TEMPLATED } from './path-template.js';
 
 export const LEARNED_PLACEHOLDER = '{param}';
+/** the method in prefix keys when the learner counts across methods */
+export const ANY_METHOD = '*';
 
 export interface RouteLearnerOptions {
-  /** distinct literal values at one position (same service, method and prefix) before it becomes `{param}` */
+  /**
+   * distinct literal values at one position (same service and prefix, and method unless acrossMethods) before it
+   * becomes `{param}`
+   */
   maxDistinct: number;
   /**
    * a position also becomes `{param}` as soon as it has this many distinct values and nearly every call there
@@ -21,6 +26,11 @@ export interface RouteLearnerOptions {
   estimatedDistinct: number;
   /** distinct values a position needs before its estimate counts (estimatedDistinct) */
   estimateMinValues: number;
+  /**
+   * one count of values per service and prefix for all methods (`GET /users/alice`, `DELETE /users/bob` and
+   * `PUT /users/carol` are three values of one position), and its folds apply to every method; false: per method
+   */
+  acrossMethods: boolean;
   /** first path position that may be folded (1 = the first segment; 2 keeps top-level resources literal) */
   minPosition: number;
   /** prefixes tracked at most (LRU); each keeps at most maxDistinct + 1 values */
@@ -32,6 +42,7 @@ export const defaultRouteLearnerOptions: RouteLearnerOptions = {
   minNovel: 24,
   estimatedDistinct: 300,
   estimateMinValues: 64,
+  acrossMethods: true,
   minPosition: 2,
   maxPrefixes: 10_000,
 };
@@ -91,9 +102,9 @@ interface Walk {
 }
 
 /**
- * Learns, per service and method, path positions whose literal-looking values are many (usernames, slugs:
- * `/users/alice`, `/users/bob`, ...) and folds them into `{param}`. Memory is bounded: at most maxPrefixes prefixes
- * of at most maxDistinct + 1 values each; a folded prefix keeps only its flag.
+ * Learns, per service (and method unless acrossMethods), path positions whose literal-looking values are many
+ * (usernames, slugs: `/users/alice`, `/users/bob`, ...) and folds them into `{param}`. Memory is bounded: at most
+ * maxPrefixes prefixes of at most maxDistinct + 1 values each; a folded prefix keeps only its flag.
  *
  * Templates repeat, so each (service, method, template) keeps the walk it last took: its prefix keys (built and
  * hashed once) and its answer. While the set of folds is unchanged (`generation`), learning replays the walk — the
@@ -125,6 +136,7 @@ export class RouteLearner {
    * caller may fill as its own cache (walks are keyed by template, service and method, which fix the route)
    */
   learn(service: string, method: string, template: string): LearnedRoute {
+    // walks stay per method (their answer carries the caller's endpoint key), the counts behind them may not
     const walk = this.walks.get(template)?.get(service)?.get(method);
     if (walk !== undefined && walk.generation === this.generation) return this.replay(walk, template);
     return this.walk(service, method, template);
@@ -154,7 +166,7 @@ export class RouteLearner {
   /** the full walk; remembered for replay when it added no fold */
   private walk(service: string, method: string, template: string): LearnedRoute {
     const steps: Step[] = [];
-    const result = this.continueWalk(template.split('/'), 1, `${service} ${method} `, undefined, steps);
+    const result = this.continueWalk(template.split('/'), 1, this.prefixOf(service, method), undefined, steps);
     if (result.newlyFolded === undefined)
       this.remember(service, method, template, { generation: this.generation, steps, result });
     return result;
@@ -244,12 +256,17 @@ export class RouteLearner {
   /** apply learned folds without learning */
   apply(service: string, method: string, template: string): string {
     const parts = template.split('/');
-    let prefix = `${service} ${method} `;
+    let prefix = this.prefixOf(service, method);
     for (let i = 1; i < parts.length; i++) {
       if (i >= this.options.minPosition && parts[i] !== '' && this.folded.get(prefix)) parts[i] = LEARNED_PLACEHOLDER;
       prefix = `${prefix}/${parts[i]}`;
     }
     return parts.join('/');
+  }
+
+  /** the key of a template's root: service and method (ANY_METHOD when counting across methods) */
+  private prefixOf(service: string, method: string): string {
+    return `${service} ${this.options.acrossMethods ? ANY_METHOD : method} `;
   }
 
   stats(): { prefixes: number; folded: number } {

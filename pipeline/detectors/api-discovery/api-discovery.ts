@@ -59,6 +59,7 @@ export class ApiDiscovery implements Detector {
               maxDistinct: config.route_max_distinct,
               minNovel: config.route_min_novel,
               estimatedDistinct: config.route_estimated_distinct,
+              acrossMethods: config.route_across_methods,
             }
           : false,
       catalogRoutes: this.association.routes,
