@@ -184,8 +184,10 @@ export class Inventory {
     return routes ? routes.route(record.service, record.host, record.method.toUpperCase(), record.path) : null;
   }
 
-  /** merge entries of one service+method (every method when the learner counts across methods) whose route a newly
-   * learned fold changes */
+  /**
+   * merge the entries whose route a newly learned fold changes: of one service and method, or of every method of
+   * the service when the learner counts across methods
+   */
   private refold(learner: RouteLearner, service: string, method: string): void {
     const methods = learner.options.acrossMethods ? null : method;
     this.reroute(service, methods, (route, m) => learner.apply(service, m, route));
