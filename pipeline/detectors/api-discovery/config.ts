@@ -36,8 +36,8 @@ export const ApiDiscoveryConfigSchema = Type.Object(
      * route_max_distinct. On the APIs-guru definitions (npm run eval:templating, uniform traffic, with the pinned
      * versions) the endpoints exactly right go from 76% / 80% to 83% / 90% at 10 / 50 calls each, merges from
      * 2.8% / 3.8% to 2.9% / 4.0%; under skewed traffic +1.4 points (pipeline/inventory/README.md). Traffic that walks
-     * more static siblings than this in strict rotation (a monitor, a load-test script) folds them: raise it, or 0,
-     * for such services
+     * more static siblings than this in strict rotation (a monitor, a load-test script; with route_across_methods
+     * the siblings of all methods of a prefix count together) folds them: raise it, or 0, for such services
      */
     route_min_novel: Type.Integer({ minimum: 0, default: 24 }),
     /**
