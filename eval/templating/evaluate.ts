@@ -9,7 +9,7 @@ import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { CatalogRoutes } from '../../pipeline/inventory/catalog/catalog-routes.js';
 import { Inventory } from '../../pipeline/inventory/inventory.js';
 import { pathOnly } from '../../pipeline/inventory/path-template.js';
-import { defaultRouteLearnerOptions } from '../../pipeline/inventory/route-learner.js';
+import type { RouteLearnerOptions } from '../../pipeline/inventory/route-learner.js';
 import { Rng } from '../../pipeline/simulate/prng.js';
 import type { GuruApi } from '../association/data.js';
 
@@ -20,12 +20,8 @@ export interface TemplatingOptions {
   calls: number;
   /** route_max_distinct of the route learner; 0 = templating by value shape alone */
   maxDistinct: number;
-  /** route_min_novel of the route learner (default: the learner's; 0 = off) */
-  minNovel?: number;
-  /** route_estimated_distinct of the route learner (default: the learner's; 0 = off) */
-  estimatedDistinct?: number;
-  /** route_across_methods of the route learner (default: the learner's) */
-  acrossMethods?: boolean;
+  /** the route learner's other options (minNovel, estimatedDistinct, acrossMethods, …; default: the learner's) */
+  learner?: Partial<RouteLearnerOptions>;
   seed: number;
   /**
    * share of each API's defined endpoints in a catalogue of the API (drawn at random; 0 = no catalogue): their calls
@@ -201,15 +197,7 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
     const inventory = new Inventory({
       // room for every call as an entry of its own (lru-cache allocates its capacity up front)
       maxEndpoints: defined.size * opts.calls + 1,
-      learner:
-        opts.maxDistinct > 0
-          ? {
-              maxDistinct: opts.maxDistinct,
-              minNovel: opts.minNovel ?? defaultRouteLearnerOptions.minNovel,
-              estimatedDistinct: opts.estimatedDistinct ?? defaultRouteLearnerOptions.estimatedDistinct,
-              acrossMethods: opts.acrossMethods ?? defaultRouteLearnerOptions.acrossMethods,
-            }
-          : false,
+      learner: opts.maxDistinct > 0 ? { ...opts.learner, maxDistinct: opts.maxDistinct } : false,
       catalogRoutes,
     });
     // calls interleaved across the API's endpoints, as traffic arrives

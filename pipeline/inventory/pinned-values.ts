@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { ClearingMemo } from '../core/clearing-memo.js';
+import { keyedStringLists } from './checkpoint-lists.js';
 import { pathOnly } from './path-template.js';
 
 /** placeholders whose value may be an API version: `/rest/api/3/`, `/2017-01-11/`, `/1.0/` */
@@ -97,11 +98,9 @@ export class PinnedValues {
   /** the state of a snapshot, replacing this one's; malformed items are skipped */
   restore(state: unknown): void {
     this.states.clear();
-    if (!Array.isArray(state)) return;
-    for (const item of state) {
-      if (!Array.isArray(item) || typeof item[0] !== 'string' || !Array.isArray(item[1])) continue;
-      const values = (item[1] as unknown[]).filter((v): v is string => typeof v === 'string' && v !== '');
-      if (values.length <= MAX_VERSIONS) this.states.set(item[0], values);
+    for (const { key, values } of keyedStringLists(state)) {
+      const pinned = values.filter((v) => v !== '');
+      if (pinned.length <= MAX_VERSIONS) this.states.set(key, pinned);
     }
   }
 }

@@ -1,9 +1,10 @@
 import { LRUCache } from 'lru-cache';
+import { keyedStringLists } from './checkpoint-lists.js';
 import { TEMPLATED } from './path-template.js';
 
 export const LEARNED_PLACEHOLDER = '{param}';
 /** the method in prefix keys when the learner counts across methods */
-export const ANY_METHOD = '*';
+const ANY_METHOD = '*';
 
 export interface RouteLearnerOptions {
   /**
@@ -298,14 +299,12 @@ export class RouteLearner {
     this.walkCount = 0;
     this.generation++;
     if (Array.isArray(s?.folded)) for (const k of s.folded) if (typeof k === 'string') this.folded.set(k, true);
-    if (!Array.isArray(s?.values)) return;
-    for (const item of s.values) {
-      if (!Array.isArray(item) || typeof item[0] !== 'string' || !Array.isArray(item[1])) continue;
-      const values = (item[1] as unknown[]).filter((v): v is string => typeof v === 'string');
+    for (const { key, values, item } of keyedStringLists(s?.values)) {
       if (values.length > this.options.maxDistinct) continue;
       // a checkpoint of an older version has no call count: as many calls as values
-      const calls = Number.isSafeInteger(item[2]) && item[2] >= values.length ? (item[2] as number) : values.length;
-      this.values.set(item[0], restoredCounts(values, calls, item[3]));
+      const n = item[2];
+      const calls = typeof n === 'number' && Number.isSafeInteger(n) && n >= values.length ? n : values.length;
+      this.values.set(key, restoredCounts(values, calls, item[3]));
     }
   }
 }
