@@ -103,8 +103,9 @@ describe('association evaluation', () => {
       word_embeddings: cache,
       prior_correction: 0.25,
       unseen_provider_cap: 1,
-      // the search scores the kNN alone
+      // the search scores the kNN alone, one API at a time
       linear_blend: 0,
+      pool_unseen_provider: false,
     };
     expect(new SmartKnn(config).embeddings?.size).toBe(emb.size);
     const { within, provider } = crossValidateSplits(data, config);

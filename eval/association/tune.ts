@@ -72,12 +72,16 @@ export function crossValidate(
         .filter((a) => !held.has(a.id))
         .map((a) => ({ id: a.id, api: descs.get(a.id)!, labels: { category: a.categories[0] } })),
     );
-    for (const a of apis) {
-      if (!held.has(a.id)) continue;
-      const p = m.predict(descs.get(a.id)!, ['category']).category;
+    // the held-out fold is one batch: an unseen provider's APIs in it are associated together (pool_unseen_provider)
+    const test = apis.filter((a) => held.has(a.id));
+    const preds = m.predictBatch(
+      test.map((a) => descs.get(a.id)!),
+      ['category'],
+    );
+    test.forEach((a, i) => {
       truth.push(a.categories[0]);
-      pred.push(p.candidate ?? p.value);
-    }
+      pred.push(preds[i].category.candidate ?? preds[i].category.value);
+    });
   }
   return scores(truth, pred);
 }

@@ -47,6 +47,43 @@ describe('runAssociate', () => {
         expect(p.probability).toBeLessThanOrEqual(1);
   });
 
+  it("associates a new provider's APIs in the file together (pooled), others each on their own", async () => {
+    const dir = tmp();
+    const apis = join(dir, 'apis.jsonl');
+    writeFileSync(
+      apis,
+      [
+        { id: 'fc-refunds', name: 'Refunds', description: 'Refunds for card charges', host: 'api.fincorp.io' },
+        { id: 'fc-status', name: 'Status', description: 'Service status', host: 'status.fincorp.io' },
+        { id: 'other', name: 'Claims', description: 'Insurance claims', host: 'api.insurely.dev' },
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n'),
+    );
+    const out = join(dir, 'out.jsonl');
+    await runAssociate({
+      catalogPath: td('catalog.jsonl'),
+      apisPath: apis,
+      outPath: out,
+      k: 5,
+      config: { word_embeddings: 'off' },
+    });
+    const [refunds, status, other] = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    for (const dim of ['category', 'lineOfBusiness', 'appCode']) {
+      expect(refunds.labels[dim].pooled).toBe(2);
+      expect(status.labels[dim].pooled).toBe(2);
+      // one pooled probability per class: both APIs get the same best class and probability
+      expect(status.labels[dim].probability).toBe(refunds.labels[dim].probability);
+      expect(other.labels[dim].pooled).toBeUndefined();
+    }
+    // the status API says nothing of payments on its own; its sibling's refunds decide
+    expect(refunds.labels.category.candidate ?? refunds.labels.category.value).toBe('payment');
+    expect(status.labels.category.candidate ?? status.labels.category.value).toBe('payment');
+  });
+
   it('accepts an OpenAPI catalogue and fails clearly on bad input', async () => {
     const dir = tmp();
     const bad = join(dir, 'bad.jsonl');

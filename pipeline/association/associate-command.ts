@@ -23,8 +23,14 @@ export interface AssociateOptions {
 
 export interface AssociationLine {
   id: string;
-  /** candidate: the most probable class when value is `unassigned` */
-  labels: Record<string, { value: string; probability: number; neighbours: string[]; candidate?: string }>;
+  /**
+   * candidate: the most probable class when value is `unassigned`; pooled: the APIs of the same unseen provider in
+   * this batch (this one included) whose probabilities were averaged
+   */
+  labels: Record<
+    string,
+    { value: string; probability: number; neighbours: string[]; candidate?: string; pooled?: number }
+  >;
 }
 
 const ApiLine = Type.Object({ id: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: true });
@@ -60,8 +66,7 @@ export async function runAssociate(opts: AssociateOptions): Promise<{ written: n
       err,
     );
   }
-  const out: string[] = [];
-  let unassigned = 0;
+  const items: ({ id: string } & Record<string, unknown>)[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
@@ -73,20 +78,26 @@ export async function runAssociate(opts: AssociateOptions): Promise<{ written: n
     } catch {
       throw mwError('CATALOG_INVALID', `${where}: not valid JSON`);
     }
-    const item = checkOrThrow<{ id: string } & Record<string, unknown>>(ApiLine, v, where);
-    const pred = model.predict(anyDescription(item), dims);
+    items.push(checkOrThrow<{ id: string } & Record<string, unknown>>(ApiLine, v, where));
+  }
+  // one batch: the APIs of one unseen provider are associated together (pool_unseen_provider)
+  const preds = model.predictBatch(items.map(anyDescription), dims);
+  const out: string[] = [];
+  let unassigned = 0;
+  items.forEach((item, i) => {
     const labels: AssociationLine['labels'] = {};
-    for (const [dim, p] of Object.entries(pred) as [string, LabelPrediction][]) {
+    for (const [dim, p] of Object.entries(preds[i]) as [string, LabelPrediction][]) {
       labels[dim] = {
         value: p.value,
         probability: Number(p.probability.toFixed(4)),
         neighbours: p.neighbours,
         ...(p.candidate !== undefined ? { candidate: p.candidate } : {}),
+        ...(p.pooled !== undefined ? { pooled: p.pooled } : {}),
       };
       if (p.value === 'unassigned') unassigned++;
     }
     out.push(JSON.stringify({ id: item.id, labels } satisfies AssociationLine));
-  }
+  });
   await writeFile(opts.outPath, out.length ? `${out.join('\n')}\n` : '');
   return { written: out.length, unassigned };
 }

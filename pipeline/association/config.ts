@@ -141,6 +141,13 @@ export const AssociationConfigSchema = Type.Object(
      * features (softmax-scorer.ts; not built for a dimension of more than 100 classes). 0 = the paper's kNN alone
      */
     linear_blend: Type.Number({ minimum: 0, maximum: 1, default: 0.075 }),
+    /**
+     * extension to the paper: APIs of one provider that has no training API, met in one batch (the associate command;
+     * the shadow endpoints an API-discovery shard met), are associated together: each gets the mean of their class
+     * probabilities. A new vendor's or team's APIs mostly share their cluster, and together they say more than one
+     * alone. false = each API on its own
+     */
+    pool_unseen_provider: Type.Boolean({ default: true }),
     /** neighbour search: auto (kd-tree up to kdtree_max_entries, then sparse), or forced */
     index: Type.Union([Type.Literal('auto'), Type.Literal('kdtree'), Type.Literal('sparse')], { default: 'auto' }),
   },
@@ -162,6 +169,7 @@ export const defaultAssociationConfig: AssociationConfig = {
   prior_by: 'providers',
   word_embeddings: 'auto',
   linear_blend: 0.075,
+  pool_unseen_provider: true,
   index: 'auto',
 };
 

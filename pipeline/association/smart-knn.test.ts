@@ -276,6 +276,48 @@ describe('SmartKnn', () => {
     expect(model(1)).toMatchObject({ value: 'b', probability: expect.closeTo(4 / 6, 12) });
   });
 
+  it('pool_unseen_provider: a batch associates the APIs of one unseen provider together', () => {
+    const config = {
+      k: 3,
+      smoothing: 0.1,
+      min_confidence: 0,
+      group_weights: { name: 0, host: 0, path: 0, params: 0, tags: 0, text: 1, words: 0 },
+      prior_correction: 0,
+      linear_blend: 0,
+    };
+    const m = new SmartKnn(config);
+    m.fit(TRAIN);
+    const sure = { description: 'payment charge refund card', hosts: ['api.newco.io'] };
+    // alone, its nearest APIs are two shop APIs and a payout: ecommerce
+    const unsure = { description: 'stock item payout', hosts: ['eu.newco.io'] };
+    const sameWords = (host?: string) => ({ description: 'stock item payout', ...(host ? { hosts: [host] } : {}) });
+    const batch = [sure, unsure, sameWords('api.other.dev'), sameWords()];
+    const alone = batch.map((q) => m.predict(q, ['category']).category);
+    expect(alone.map((p) => p.value)).toEqual(['payment', 'ecommerce', 'ecommerce', 'ecommerce']);
+    const pooled = m.predictBatch(batch, ['category']).map((p) => p.category);
+    // newco.io's two APIs: the mean of their class probabilities, each keeps its own neighbours
+    const probs = batch.slice(0, 2).map((q) => m.evidence(q, ['category']).dims.get('category')!.probs);
+    const mean = (c: string) => (probs[0].get(c)! + probs[1].get(c)!) / 2;
+    expect(mean('payment')).toBeGreaterThan(mean('ecommerce'));
+    for (const i of [0, 1]) {
+      expect(pooled[i]).toMatchObject({ value: 'payment', pooled: 2, neighbours: alone[i].neighbours });
+      expect(pooled[i].probability).toBeCloseTo(mean('payment'), 12);
+    }
+    // another provider and a hostless API are each on their own
+    expect(pooled.slice(2)).toEqual(alone.slice(2));
+    // off: every API on its own
+    const off = new SmartKnn({ ...config, pool_unseen_provider: false });
+    off.fit(TRAIN);
+    expect(off.predictBatch(batch, ['category']).map((p) => p.category)).toEqual(alone);
+    // once the provider has a training API it is known: no pooling
+    m.confirm('n1', { description: 'payout transfer', hosts: ['api.newco.io'] }, { category: 'payment' });
+    expect(m.predictBatch(batch, ['category']).every((p) => p.category.pooled === undefined)).toBe(true);
+    // decide() ignores siblings of another provider or of a known one
+    const other = m.evidence(sameWords('api.other.dev'), ['category']);
+    const third = m.evidence(sameWords('x.third.dev'), ['category']);
+    expect(m.decide(other, [third, m.evidence(sure, ['category'])]).category.pooled).toBeUndefined();
+  });
+
   it('unseen_provider_cap: one neighbour per provider only for an API of a provider without training APIs', () => {
     // a1..a4 (one provider) are nearer the query than b1, b2 (two others)
     const items: TrainingItem[] = [

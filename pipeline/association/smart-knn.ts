@@ -33,6 +33,41 @@ export interface LabelPrediction {
   neighbours: string[];
   /** the best class when value is `unassigned` */
   candidate?: string;
+  /** APIs of the same unseen provider (this one included) whose class probabilities were averaged (pool_unseen_provider) */
+  pooled?: number;
+}
+
+/** one dimension's class probabilities (before the review decision), with the neighbours' labels and ids */
+export interface DimensionEvidence {
+  probs: Map<string, number>;
+  labels: string[];
+  neighbours: string[];
+}
+
+/** what the model found for one API: per dimension its evidence (null without neighbours or classes) */
+export interface ApiEvidence {
+  /** providerOf the API (`@domain`, `#` without host) */
+  provider: string;
+  /** whether the provider had live training APIs when the evidence was taken */
+  seen: boolean;
+  dims: Map<string, DimensionEvidence | null>;
+}
+
+/** an API of an unseen provider with a host (hostless APIs are each their own provider) */
+export function poolable(e: ApiEvidence): boolean {
+  return !e.seen && e.provider.startsWith('@');
+}
+
+/** the evidence of a batch's APIs of unseen providers, by provider (the siblings `SmartKnn.decide` may pool) */
+export function unseenProviderGroups(evidence: readonly ApiEvidence[]): Map<string, ApiEvidence[]> {
+  const groups = new Map<string, ApiEvidence[]>();
+  for (const e of evidence) {
+    if (!poolable(e)) continue;
+    const g = groups.get(e.provider);
+    if (g) g.push(e);
+    else groups.set(e.provider, [e]);
+  }
+  return groups;
 }
 
 export interface TrainingItem {
@@ -55,7 +90,7 @@ interface Row {
  * the most probable class (ties to the class met first among the neighbours, the nearest); `unassigned` with it as
  * candidate below min_confidence
  */
-function decide(
+function decideClass(
   probs: Map<string, number>,
   labels: readonly string[],
   neighbours: string[],
@@ -108,6 +143,7 @@ export class SmartKnn {
   private providerIds = new Map<string, number>();
   private providerLiveRows: number[] = [];
   private readonly providerGroup = (row: number): number => this.rows[row].providerId;
+  private changes = 0;
   /** per-feature weights of each group (known-provider queries) */
   readonly featureWeights: Float64Array;
   /** the same for queries of an unseen provider (unseen_provider_weights; the same array when equal) */
@@ -134,12 +170,18 @@ export class SmartKnn {
     return this.byId.size;
   }
 
+  /** changes with every fit() and confirm(): evidence taken at another version may be stale */
+  get version(): number {
+    return this.changes;
+  }
+
   get indexKind(): 'kdtree' | 'sparse' {
     return this.wantedIndexKind();
   }
 
   /** replace the training set; document frequencies are computed over it */
   fit(items: readonly TrainingItem[]): void {
+    this.changes++;
     this.featurizer = new Featurizer(this.config.dims_per_group, this.embeddings);
     this.rows = [];
     this.vectors = [];
@@ -165,6 +207,7 @@ export class SmartKnn {
    * built with (refit with fit() to recompute).
    */
   confirm(id: string, api: ApiDescription, labels: Labels): void {
+    this.changes++;
     const old = this.byId.get(id);
     if (old !== undefined) {
       const row = this.rows[old];
@@ -202,7 +245,23 @@ export class SmartKnn {
 
   /** one prediction per label dimension (all known dimensions unless `dims` is given) */
   predict(api: ApiDescription, dims?: readonly string[]): Record<string, LabelPrediction> {
-    return this.predictVector(this.vectorize(api), dims, { provider: providerOf(api, '') });
+    return this.decide(this.evidence(api, dims));
+  }
+
+  /**
+   * one prediction per API of a batch (the associate command, the endpoints an API-discovery shard met). With
+   * pool_unseen_provider, the APIs of one provider that has no training API are associated together: each gets the
+   * mean of their class probabilities (see `decide`)
+   */
+  predictBatch(apis: readonly ApiDescription[], dims?: readonly string[]): Record<string, LabelPrediction>[] {
+    const evidence = apis.map((api) => this.evidence(api, dims));
+    const groups = unseenProviderGroups(evidence);
+    return evidence.map((e) => this.decide(e, groups.get(e.provider)));
+  }
+
+  /** the class probabilities of an API per dimension, before the review decision (predict = decide(evidence)) */
+  evidence(api: ApiDescription, dims?: readonly string[]): ApiEvidence {
+    return this.evidenceOf(this.vectorize(api), providerOf(api, ''), dims);
   }
 
   /**
@@ -214,23 +273,56 @@ export class SmartKnn {
     dims?: readonly string[],
     opts: { provider?: string } = {},
   ): Record<string, LabelPrediction> {
-    const { groupCap, profile, seen } = this.queryPolicy(opts.provider);
-    const minConfidence = seen
+    return this.decide(this.evidenceOf(vec, opts.provider, dims));
+  }
+
+  /**
+   * the prediction of each dimension of `own`. With pool_unseen_provider, an API of an unseen provider (a registrable
+   * domain: not a hostless API) takes the mean of its class probabilities and those of the `siblings` given (other
+   * APIs of the same unseen provider; others are ignored), and says how many it pooled; its neighbours stay its own
+   */
+  decide(own: ApiEvidence, siblings: readonly ApiEvidence[] = []): Record<string, LabelPrediction> {
+    const minConfidence = own.seen
       ? this.config.min_confidence
       : Math.max(this.config.min_confidence, this.config.unseen_provider_min_confidence);
+    const pool = poolable(own) ? siblings.filter((s) => s !== own && s.provider === own.provider && !s.seen) : [];
     const out: Record<string, LabelPrediction> = {};
+    for (const [dim, ev] of own.dims) {
+      if (!ev) {
+        out[dim] = { value: UNASSIGNED, probability: 0, neighbours: [] };
+        continue;
+      }
+      const others = this.config.pool_unseen_provider
+        ? pool.flatMap((s) => {
+            const x = s.dims.get(dim);
+            return x ? [x.probs] : [];
+          })
+        : [];
+      if (others.length === 0) {
+        out[dim] = decideClass(ev.probs, ev.labels, ev.neighbours, minConfidence);
+        continue;
+      }
+      const mean = new Map(ev.probs);
+      for (const probs of others) for (const [c, p] of probs) mean.set(c, (mean.get(c) ?? 0) + p);
+      for (const [c, p] of mean) mean.set(c, p / (others.length + 1));
+      out[dim] = { ...decideClass(mean, ev.labels, ev.neighbours, minConfidence), pooled: others.length + 1 };
+    }
+    return out;
+  }
+
+  private evidenceOf(vec: FeatureVector, provider: string | undefined, dims?: readonly string[]): ApiEvidence {
+    const { groupCap, profile, seen } = this.queryPolicy(provider);
+    const out: ApiEvidence = { provider: provider ?? '', seen, dims: new Map() };
     for (const dim of dims ?? [...this.classes.keys()]) {
       const classes = this.classes.get(dim);
       if (!classes) {
-        out[dim] = { value: UNASSIGNED, probability: 0, neighbours: [] };
+        out.dims.set(dim, null);
         continue;
       }
       const accept = (r: number) => this.rows[r].labels[dim] !== undefined;
       const probs = this.knnProbabilities(this.neighbours(vec, this.config.k, accept, groupCap, profile), dim, classes);
       if (probs) this.blendLinear(probs.probs, vec, dim);
-      out[dim] = probs
-        ? decide(probs.probs, probs.labels, probs.neighbours, minConfidence)
-        : { value: UNASSIGNED, probability: 0, neighbours: [] };
+      out.dims.set(dim, probs);
     }
     return out;
   }

@@ -25,6 +25,13 @@ export const AssociationLabel = Type.Object(
     candidate: Type.Optional(
       Type.String({ description: 'the most probable class when value is `unassigned` (for the reviewer)' }),
     ),
+    pooled: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        description:
+          'endpoints of the same provider, new to the catalogue (this one included), whose class probabilities were averaged',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -13,6 +13,7 @@ import { Inventory } from '../../inventory/inventory.js';
 import type { Detector, DetectorContext, DetectorDocument } from '../detector.js';
 import type { ApiDiscoveryConfig } from './config.js';
 import { Association, sharedAssociation } from './shared-model.js';
+import { SiblingPool } from './sibling-pool.js';
 
 /** the description of the API a review carries (`api`: service, route, hosts, params of the entry), if any */
 function reviewedApi(v: unknown): ApiDescription | undefined {
@@ -44,6 +45,8 @@ export class ApiDiscovery implements Detector {
   private readonly reviewed = new Map<string, number>();
   /** entries changed since the last documents() call */
   private readonly dirty = new Set<string>();
+  /** association evidence of the shadow endpoints of unseen providers met so far (pool_unseen_provider) */
+  private readonly siblings: SiblingPool;
 
   constructor(
     private readonly config: ApiDiscoveryConfig,
@@ -65,6 +68,7 @@ export class ApiDiscovery implements Detector {
       catalogRoutes: this.association.routes,
     });
     this.alerted = new LRUCache({ max: config.max_endpoints });
+    this.siblings = new SiblingPool(this.association.model);
   }
 
   get catalog(): Catalog {
@@ -120,13 +124,17 @@ export class ApiDiscovery implements Detector {
 
   private emit(ctx: DetectorContext, kind: 'shadow_api' | 'zombie_api', entry: ApiEntry, record: ApiCallRecord): void {
     if (kind === 'shadow_api' && this.model.size > 0) {
-      const pred = this.model.predict(inventoryDescription(entry));
+      // an unseen provider's endpoint is associated together with its endpoints this shard met before
+      const evidence = this.model.evidence(inventoryDescription(entry));
+      const pred = this.model.decide(evidence, this.siblings.siblings(evidence));
+      this.siblings.add(evidence);
       for (const [dim, p] of Object.entries(pred))
         entry.labels[dim] = {
           value: p.value,
           probability: p.probability,
           neighbours: p.neighbours,
           ...(p.candidate !== undefined ? { candidate: p.candidate } : {}),
+          ...(p.pooled !== undefined ? { pooled: p.pooled } : {}),
         };
     }
     const labels: Record<string, string> = {};
@@ -135,6 +143,7 @@ export class ApiDiscovery implements Detector {
       labels[`${dim}_probability`] = l.probability.toFixed(3);
       labels[`${dim}_neighbours`] = l.neighbours.slice(0, 5).join(',');
       if (l.candidate !== undefined) labels[`${dim}_candidate`] = l.candidate;
+      if (l.pooled !== undefined) labels[`${dim}_pooled`] = String(l.pooled);
     }
     if (entry.catalogueId) labels.catalogue_id = entry.catalogueId;
     const endpoint = `${entry.method} ${entry.route}`;

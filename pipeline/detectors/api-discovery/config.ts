@@ -21,6 +21,13 @@ export const ApiDiscoveryConfigSchema = Type.Object(
     smoothing: Type.Number({ minimum: 0, maximum: 10, default: 0.1 }),
     /** share of the linear scorer in the association probability (pipeline/association/README.md); 0 = kNN alone */
     linear_blend: Type.Number({ minimum: 0, maximum: 1, default: defaultAssociationConfig.linear_blend }),
+    /**
+     * a shadow endpoint of a provider (registrable host domain) the catalogue does not know is associated together
+     * with the endpoints of that provider this shard reported before: it gets the mean of their class probabilities
+     * (the label's `pooled` says how many). On the APIs-guru new-provider split, associating each new provider's APIs
+     * together takes accuracy from 0.37 to 0.44 (pipeline/association/README.md). false: each endpoint on its own
+     */
+    pool_unseen_provider: Type.Boolean({ default: defaultAssociationConfig.pool_unseen_provider }),
     /** endpoints kept in this shard's inventory (LRU) */
     max_endpoints: Type.Integer({ minimum: 1, default: 50_000 }),
     /**
@@ -86,6 +93,7 @@ export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   k: 15,
   smoothing: 0.1,
   linear_blend: defaultAssociationConfig.linear_blend,
+  pool_unseen_provider: defaultAssociationConfig.pool_unseen_provider,
   max_endpoints: 50_000,
   route_max_distinct: 200,
   route_min_novel: 24,
