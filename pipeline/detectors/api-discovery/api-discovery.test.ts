@@ -144,6 +144,7 @@ describe('api_discovery detector', () => {
       const d = new ApiDiscovery({ ...config(), min_calls: 1, pool_unseen_provider: pool });
       const c = ctx();
       d.observe(call(1, 'POST', '/v1/refunds', { chargeId: 'str', amount: 'num' }), c);
+      d.documents();
       d.observe(call(2, 'GET', '/health'), c);
       return { d, c };
     };
@@ -152,7 +153,18 @@ describe('api_discovery detector', () => {
     // the first met is on its own; the second is pooled with it
     expect(c.signals[0].labels?.category_pooled).toBeUndefined();
     expect(c.signals[1].labels?.category_pooled).toBe('2');
-    expect(d.inventory.get('newco', 'GET', '/health')?.labels.category?.pooled).toBe(2);
+    // in the inventory, the endpoint met first now carries the pooled labels too
+    const [refunds, health] = ['POST /v1/refunds', 'GET /health'].map((k) => {
+      const [method, route] = k.split(' ');
+      return d.inventory.get('newco', method, route)!.labels.category!;
+    });
+    expect(health.pooled).toBe(2);
+    expect(refunds).toMatchObject({ pooled: 2, probability: health.probability });
+    expect(refunds.value === 'unassigned' ? refunds.candidate : refunds.value).toBe(
+      health.value === 'unassigned' ? health.candidate : health.value,
+    );
+    // and is written again
+    expect(d.documents().map((doc) => doc.id)).toContain(d.inventory.get('newco', 'POST', '/v1/refunds')!.id);
     const alone = run(false).c.signals[1].labels!;
     expect(alone.category_pooled).toBeUndefined();
     // the refunds endpoint's evidence moved the health endpoint's probabilities

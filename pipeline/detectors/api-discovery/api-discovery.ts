@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { inventoryDescription, looseInventoryDescription } from '../../association/describe.js';
 import type { ApiDescription } from '../../association/features.js';
-import type { Labels, SmartKnn } from '../../association/smart-knn.js';
+import type { LabelPrediction, Labels, SmartKnn } from '../../association/smart-knn.js';
 import type { AlertSignal } from '../../core/alert.js';
 import { counter } from '../../core/metrics.js';
 import type { ApiCallRecord } from '../../core/record.js';
@@ -21,6 +21,18 @@ function reviewedApi(v: unknown): ApiDescription | undefined {
   const a = v as Record<string, unknown>;
   if (typeof a.service !== 'string' || typeof a.route !== 'string') return undefined;
   return looseInventoryDescription(a as Record<string, unknown> & { route: string });
+}
+
+/** an entry's association labels from the model's predictions */
+function setLabels(entry: ApiEntry, pred: Record<string, LabelPrediction>): void {
+  for (const [dim, p] of Object.entries(pred))
+    entry.labels[dim] = {
+      value: p.value,
+      probability: p.probability,
+      neighbours: p.neighbours,
+      ...(p.candidate !== undefined ? { candidate: p.candidate } : {}),
+      ...(p.pooled !== undefined ? { pooled: p.pooled } : {}),
+    };
 }
 
 /** the store collection of inventory entries (`doc:api_inventory`), read by the inventory routes */
@@ -122,21 +134,27 @@ export class ApiDiscovery implements Detector {
     }
   }
 
-  private emit(ctx: DetectorContext, kind: 'shadow_api' | 'zombie_api', entry: ApiEntry, record: ApiCallRecord): void {
-    if (kind === 'shadow_api' && this.model.size > 0) {
-      // an unseen provider's endpoint is associated together with its endpoints this shard met before
-      const evidence = this.model.evidence(inventoryDescription(entry));
-      const pred = this.model.decide(evidence, this.siblings.siblings(evidence));
-      this.siblings.add(evidence);
-      for (const [dim, p] of Object.entries(pred))
-        entry.labels[dim] = {
-          value: p.value,
-          probability: p.probability,
-          neighbours: p.neighbours,
-          ...(p.candidate !== undefined ? { candidate: p.candidate } : {}),
-          ...(p.pooled !== undefined ? { pooled: p.pooled } : {}),
-        };
+  /**
+   * the association labels of a shadow endpoint. An endpoint of a provider the model does not know is associated
+   * together with the provider's endpoints this shard met before, and those still shadow take the pooled labels too
+   */
+  private associate(entry: ApiEntry): void {
+    const evidence = this.model.evidence(inventoryDescription(entry));
+    const before = this.siblings.siblings(evidence);
+    const group = [...before.map((m) => m.evidence), evidence];
+    setLabels(entry, this.model.decide(evidence, group));
+    this.siblings.add(entry.id, evidence);
+    if (!this.model.config.pool_unseen_provider) return;
+    for (const m of before) {
+      const sibling = this.inventory.find(m.id);
+      if (sibling?.state !== 'shadow') continue;
+      setLabels(sibling, this.model.decide(m.evidence, group));
+      this.dirty.add(sibling.id);
     }
+  }
+
+  private emit(ctx: DetectorContext, kind: 'shadow_api' | 'zombie_api', entry: ApiEntry, record: ApiCallRecord): void {
+    if (kind === 'shadow_api' && this.model.size > 0) this.associate(entry);
     const labels: Record<string, string> = {};
     for (const [dim, l] of Object.entries(entry.labels)) {
       labels[dim] = l.value;

@@ -26,14 +26,20 @@ describe('SiblingPool', () => {
     const ev = (i: number, host?: string) =>
       m.evidence({ description: `refund ${i}`, ...(host ? { hosts: [host] } : {}) }, ['category']);
     const all = Array.from({ length: POOL_MAX_PER_PROVIDER + 8 }, (_, i) => ev(i, `s${i}.newco.io`));
-    for (const e of all) pool.add(e);
-    expect(pool.siblings(ev(99, 'x.newco.io'))).toEqual(all.slice(8));
-    pool.add(ev(1, 'api.pay.com'));
-    pool.add(ev(2));
+    for (const [i, e] of all.entries()) pool.add(`e${i}`, e);
+    expect(pool.siblings(ev(99, 'x.newco.io')).map((m) => m.evidence)).toEqual(all.slice(8));
+    // an endpoint added again counts once, with its latest evidence
+    pool.add('e39', all[0]);
+    expect(pool.siblings(ev(99, 'x.newco.io')).map((m) => m.id)).toEqual([
+      ...all.slice(8, -1).map((_, i) => `e${i + 8}`),
+      'e39',
+    ]);
+    pool.add('k', ev(1, 'api.pay.com'));
+    pool.add('h', ev(2));
     expect(pool.siblings(ev(3, 'www.pay.com'))).toEqual([]);
     expect(pool.siblings(ev(4))).toEqual([]);
     // the providers used last are kept
-    for (let p = 0; p < POOL_MAX_PROVIDERS; p++) pool.add(ev(p, `api.p${p}.dev`));
+    for (let p = 0; p < POOL_MAX_PROVIDERS; p++) pool.add(`p${p}`, ev(p, `api.p${p}.dev`));
     expect(pool.siblings(ev(0, 'x.newco.io'))).toEqual([]);
     expect(pool.siblings(ev(0, 'x.p5.dev'))).toHaveLength(1);
   });
@@ -42,7 +48,7 @@ describe('SiblingPool', () => {
     const m = model();
     const pool = new SiblingPool(m);
     const ev = () => m.evidence({ description: 'refunds', hosts: ['api.newco.io'] }, ['category']);
-    pool.add(ev());
+    pool.add('a', ev());
     expect(pool.siblings(ev())).toHaveLength(1);
     m.confirm('other', { description: 'weather', hosts: ['api.rain.org'] }, { category: 'weather' });
     expect(pool.siblings(ev())).toEqual([]);
@@ -50,7 +56,7 @@ describe('SiblingPool', () => {
     off.fit([{ id: 'a', api: { description: 'refunds', hosts: ['api.pay.com'] }, labels: { category: 'payment' } }]);
     const offPool = new SiblingPool(off);
     const e = off.evidence({ description: 'refunds', hosts: ['api.newco.io'] }, ['category']);
-    offPool.add(e);
+    offPool.add('a', e);
     expect(offPool.siblings(e)).toEqual([]);
   });
 });
