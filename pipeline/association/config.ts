@@ -142,6 +142,15 @@ export const AssociationConfigSchema = Type.Object(
      */
     linear_blend: Type.Number({ minimum: 0, maximum: 1, default: 0.075 }),
     /**
+     * extension to the paper: for an API of a provider with training APIs, the probability of class i is
+     * (1 - λ') P(i) + λ' (n_pi + s) / (n_p + C s): n_pi the provider's training APIs of class i, n_p its APIs
+     * labelled in the dimension, s the smoothing, C the classes, λ' this weight times the square of the share of the
+     * provider's largest class. A vendor's APIs mostly share their cluster: where the neighbours lean to a class the
+     * provider has few or no APIs of, its own mix corrects them; a provider whose APIs span many clusters (an
+     * enterprise's own domain) leans little. 0 = off
+     */
+    provider_prior: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
+    /**
      * extension to the paper: APIs of one provider that has no training API, met in one batch (the associate command;
      * the shadow endpoints an API-discovery shard met), are associated together: each gets the mean of their class
      * probabilities. A new vendor's or team's APIs mostly share their cluster, and together they say more than one
@@ -169,6 +178,7 @@ export const defaultAssociationConfig: AssociationConfig = {
   prior_by: 'providers',
   word_embeddings: 'auto',
   linear_blend: 0.075,
+  provider_prior: 0.5,
   pool_unseen_provider: true,
   index: 'auto',
 };

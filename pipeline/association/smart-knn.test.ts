@@ -276,6 +276,58 @@ describe('SmartKnn', () => {
     expect(model(1)).toMatchObject({ value: 'b', probability: expect.closeTo(4 / 6, 12) });
   });
 
+  it("provider_prior: a known provider's API leans to the provider's own class mix", () => {
+    const items: TrainingItem[] = [
+      // bank.com: three payment APIs and one about statements, worded like the analytics APIs of others
+      ...['card charges', 'refunds', 'payouts'].map((d, i) => ({
+        id: `p${i}`,
+        api: { description: d, hosts: ['api.bank.com'] },
+        labels: { category: 'payment' },
+      })),
+      { id: 's', api: { description: 'statement reports', hosts: ['api.bank.com'] }, labels: { category: 'payment' } },
+      ...['usage reports export', 'sales reports dashboard', 'statement reports charts'].map((d, i) => ({
+        id: `r${i}`,
+        api: { description: d, hosts: [`api.stats${i}.com`] },
+        labels: { category: 'analytics' },
+      })),
+    ];
+    const config = {
+      k: 4,
+      smoothing: 0.1,
+      min_confidence: 0,
+      group_weights: { name: 0, host: 0, path: 0, params: 0, tags: 0, text: 1, words: 0 },
+      prior_correction: 0,
+      linear_blend: 0,
+    };
+    const query = (host: string) => ({ description: 'reports charts dashboard', hosts: [host] });
+    const off = new SmartKnn({ ...config, provider_prior: 0 });
+    off.fit(items);
+    const on = new SmartKnn({ ...config, provider_prior: 0.5 });
+    on.fit(items);
+    const before = off.evidence(query('www.bank.com'), ['category']).dims.get('category')!.probs;
+    expect(off.predict(query('www.bank.com'), ['category']).category.value).toBe('analytics');
+    // (1 - λ') P + λ' (n_pi + s) / (n_p + C s), λ' = 0.5 x purity² = 0.5: bank.com has 4 payment APIs, 0 analytics; C = 2
+    const after = on.evidence(query('www.bank.com'), ['category']).dims.get('category')!.probs;
+    expect(after.get('payment')).toBeCloseTo(0.5 * before.get('payment')! + (0.5 * 4.1) / 4.2, 12);
+    expect(after.get('analytics')).toBeCloseTo(0.5 * before.get('analytics')! + (0.5 * 0.1) / 4.2, 12);
+    expect(on.predict(query('www.bank.com'), ['category']).category.value).toBe('payment');
+    // an unseen provider's API has no mix to lean on
+    expect(on.predict(query('api.newbank.io'), ['category'])).toEqual(
+      off.predict(query('api.newbank.io'), ['category']),
+    );
+    // confirming an API moves the provider's mix; relabelling one takes its old class out
+    on.confirm('s', items[3].api, { category: 'analytics' });
+    const relabelled = on.evidence(query('www.bank.com'), ['category']).dims.get('category')!.probs;
+    const knn = new SmartKnn({ ...config, provider_prior: 0 });
+    knn.fit(items);
+    knn.confirm('s', items[3].api, { category: 'analytics' });
+    const p = knn.evidence(query('www.bank.com'), ['category']).dims.get('category')!.probs;
+    // 3 payment, 1 analytics: λ' = 0.5 x (3/4)² = 0.28125
+    const l = 0.5 * (3 / 4) ** 2;
+    expect(relabelled.get('analytics')).toBeCloseTo((1 - l) * p.get('analytics')! + (l * 1.1) / 4.2, 12);
+    expect(relabelled.get('payment')).toBeCloseTo((1 - l) * p.get('payment')! + (l * 3.1) / 4.2, 12);
+  });
+
   it('pool_unseen_provider: a batch associates the APIs of one unseen provider together', () => {
     const config = {
       k: 3,

@@ -321,7 +321,10 @@ export class SmartKnn {
       }
       const accept = (r: number) => this.rows[r].labels[dim] !== undefined;
       const probs = this.knnProbabilities(this.neighbours(vec, this.config.k, accept, groupCap, profile), dim, classes);
-      if (probs) this.blendLinear(probs.probs, vec, dim);
+      if (probs) {
+        this.blendLinear(probs.probs, vec, dim);
+        if (seen && provider !== undefined) this.blendProviderMix(probs.probs, provider, dim, classes);
+      }
       out.dims.set(dim, probs);
     }
     return out;
@@ -428,6 +431,33 @@ export class SmartKnn {
     scorer.classes.forEach((c, i) => {
       probs.set(c, (probs.get(c) ?? 0) + b * linear[i]);
     });
+  }
+
+  /**
+   * (1 - λ') x P + λ' x (n_pi + s) / (n_p + C s), in place: n_pi the provider's live training APIs of class i, n_p
+   * its APIs labelled in the dimension, s the smoothing, C the classes; λ' = provider_prior x purity², purity the
+   * share of the provider's largest class (a provider whose APIs span many clusters, such as an enterprise's own
+   * domain, leans little). Nothing when provider_prior is 0 or the provider has no API labelled in the dimension
+   */
+  private blendProviderMix(probs: Map<string, number>, provider: string, dim: string, classes: Set<string>): void {
+    const byClass = this.classProviders.get(dim);
+    if (this.config.provider_prior <= 0 || !byClass) return;
+    const mix = new Map<string, number>();
+    let n = 0;
+    let largest = 0;
+    for (const c of classes) {
+      const k = byClass.get(c)?.get(provider) ?? 0;
+      if (k === 0) continue;
+      mix.set(c, k);
+      n += k;
+      largest = Math.max(largest, k);
+    }
+    if (n === 0) return;
+    const lambda = this.config.provider_prior * (largest / n) ** 2;
+    const s = this.config.smoothing;
+    const denominator = n + classes.size * s;
+    for (const c of classes)
+      probs.set(c, (1 - lambda) * (probs.get(c) ?? 0) + (lambda * ((mix.get(c) ?? 0) + s)) / denominator);
   }
 
   /** the dimension's scorer, trained on its live rows on first use */

@@ -22,6 +22,12 @@ export const ApiDiscoveryConfigSchema = Type.Object(
     /** share of the linear scorer in the association probability (pipeline/association/README.md); 0 = kNN alone */
     linear_blend: Type.Number({ minimum: 0, maximum: 1, default: defaultAssociationConfig.linear_blend }),
     /**
+     * weight of a known provider's own class mix in the association of its endpoints (times the square of the share
+     * of its largest class, so a domain whose APIs span many clusters leans little; pipeline/association/README.md);
+     * 0 = off
+     */
+    provider_prior: Type.Number({ minimum: 0, maximum: 1, default: defaultAssociationConfig.provider_prior }),
+    /**
      * a shadow endpoint of a provider (registrable host domain) the catalogue does not know is associated together
      * with the endpoints of that provider this shard reported before: it gets the mean of their class probabilities
      * (the label's `pooled` says how many), and those still shadow take the pooled labels in the inventory too. On the APIs-guru new-provider split, associating each new provider's APIs
@@ -93,6 +99,7 @@ export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   k: 15,
   smoothing: 0.1,
   linear_blend: defaultAssociationConfig.linear_blend,
+  provider_prior: defaultAssociationConfig.provider_prior,
   pool_unseen_provider: defaultAssociationConfig.pool_unseen_provider,
   max_endpoints: 50_000,
   route_max_distinct: 200,

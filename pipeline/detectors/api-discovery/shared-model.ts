@@ -29,6 +29,7 @@ export class Association {
       min_confidence: config.min_confidence,
       unseen_provider_min_confidence: config.unseen_provider_min_confidence,
       linear_blend: config.linear_blend,
+      provider_prior: config.provider_prior,
       pool_unseen_provider: config.pool_unseen_provider,
     });
     this.model.fit(
