@@ -170,13 +170,52 @@ describe('api_discovery detector', () => {
     // the refunds endpoint's evidence moved the health endpoint's probabilities
     expect(c.signals[1].labels?.category_probability).not.toBe(alone.category_probability);
     // reviewed, the provider is known to the model: its next endpoint is matched by its own APIs, not pooled
+    d.documents();
     d.review('newco', 'POST', '/v1/refunds', { category: 'payment' });
+    // the provider's other shadow endpoint is associated again, as a known provider's: the reviewed API is its evidence
+    const again = d.inventory.get('newco', 'GET', '/health')!;
+    expect(again.labels.category?.pooled).toBeUndefined();
+    expect(again.labels.category?.neighbours).toContain(d.inventory.get('newco', 'POST', '/v1/refunds')!.id);
+    expect(d.documents().map((doc) => doc.id)).toContain(again.id);
     d.observe(call(3, 'GET', '/v1/payouts'), c);
     expect(c.signals[2].endpoint).toBe('GET /v1/payouts');
     expect(c.signals[2].labels?.category_pooled).toBeUndefined();
     expect(c.signals[2].labels?.category_neighbours.split(',')[0]).toBe(
       d.inventory.get('newco', 'POST', '/v1/refunds')?.id,
     );
+  });
+
+  it("a review delivered to every shard re-associates each shard's endpoints of that provider", () => {
+    const call = (i: number, path: string): ApiCallRecord => ({
+      id: `m${i}`,
+      ts: 1_700_000_000_000 + i,
+      durationMs: 3,
+      sensor: { kind: 'fastify', id: 'gw1' },
+      service: 'newco',
+      method: 'GET',
+      host: 'api.newco.io',
+      path,
+      status: 200,
+      reqBytes: 0,
+      respBytes: 100,
+      source: { service: 'web' },
+    });
+    const a = new ApiDiscovery({ ...config(), min_calls: 1 });
+    const b = new ApiDiscovery({ ...config(), min_calls: 1 });
+    expect(b.model).toBe(a.model);
+    a.observe(call(1, '/v1/refunds'), ctx());
+    b.observe(call(2, '/v1/health'), ctx());
+    const reviewed = a.inventory.get('newco', 'GET', '/v1/refunds')!;
+    const review = {
+      labels: { category: 'payment' },
+      at: 1_700_000_000_500,
+      by: 'analyst',
+      api: { service: 'newco', route: '/v1/refunds', hosts: ['api.newco.io'], params: [] },
+    };
+    // the shard holding the entry learns it; the other shard's endpoint of the same provider is associated again
+    a.onFeedback(reviewed.id, review);
+    b.onFeedback(reviewed.id, review);
+    expect(b.inventory.get('newco', 'GET', '/v1/health')?.labels.category?.neighbours[0]).toBe(reviewed.id);
   });
 
   it('an injected catalogue gets a model of its own; a changed catalogue file a new shared one', () => {

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { inventoryDescription, looseInventoryDescription } from '../../association/describe.js';
 import type { ApiDescription } from '../../association/features.js';
-import type { LabelPrediction, Labels, SmartKnn } from '../../association/smart-knn.js';
+import { type LabelPrediction, type Labels, providerOf, type SmartKnn } from '../../association/smart-knn.js';
 import type { AlertSignal } from '../../core/alert.js';
 import { counter } from '../../core/metrics.js';
 import type { ApiCallRecord } from '../../core/record.js';
@@ -192,8 +192,28 @@ export class ApiDiscovery implements Detector {
     const e = this.inventory.get(service, method, route);
     if (!e) return undefined;
     this.markReviewed(e, labels);
-    this.association.learn(e.id, inventoryDescription(e), labels);
+    const api = inventoryDescription(e);
+    this.association.learn(e.id, api, labels);
+    this.reassociateProvider(api);
     return e;
+  }
+
+  /**
+   * after a review taught the model an API: this shard's shadow endpoints of the same provider (registrable host
+   * domain) are associated again, so a provider new to the catalogue, once one of its endpoints is reviewed, is
+   * known and its other endpoints follow (review one, the rest lean to it). Reviews are rare: the inventory is
+   * scanned
+   */
+  private reassociateProvider(api: ApiDescription): void {
+    const provider = providerOf(api, '');
+    if (!provider.startsWith('@') || this.model.size === 0) return;
+    for (const e of this.inventory.list()) {
+      if (e.state !== 'shadow' || Object.keys(e.labels).length === 0) continue;
+      const description = inventoryDescription(e);
+      if (providerOf(description, '') !== provider) continue;
+      setLabels(e, this.model.predict(description));
+      this.dirty.add(e.id);
+    }
   }
 
   private markReviewed(e: ApiEntry, labels: Labels): void {
@@ -216,7 +236,9 @@ export class ApiDiscovery implements Detector {
     const entry = this.inventory.find(id);
     if (entry) this.markReviewed(entry, labels);
     const api = entry ? inventoryDescription(entry) : reviewedApi(r.api);
-    if (api) this.association.learn(id, api, labels, r.at);
+    if (!api) return;
+    this.association.learn(id, api, labels, r.at);
+    this.reassociateProvider(api);
   }
 
   documents(): DetectorDocument[] {
