@@ -74,11 +74,18 @@ describe('tokens', () => {
     expect(hostTokens('https://api.ebay.com{basePath}')[0]).toBe('@ebay.com');
   });
 
-  it('a shared hosting platform adds the customer label; reserved names have no provider', () => {
+  it('a shared or regional hosting platform adds the customer label; reserved names have no provider', () => {
     expect(registrableDomain(['myshop', 'herokuapp', 'com'])).toBe('myshop.herokuapp.com');
     expect(registrableDomain(['weather-api', 'p', 'rapidapi', 'com'])).toBe('weather-api.p.rapidapi.com');
     expect(registrableDomain(['herokuapp', 'com'])).toBe('herokuapp.com');
     expect(registrableDomain(['ec2', 'amazonaws', 'com'])).toBe('amazonaws.com');
+    // a customer's API Gateway or Lambda URL is the customer's, Amazon's own regional endpoint Amazon's
+    const gateway = ['tf689y3hbj', 'execute-api', 'us-east-1', 'amazonaws', 'com'];
+    expect(registrableDomain(gateway)).toBe(gateway.join('.'));
+    expect(registrableDomain(['v1', ...gateway])).toBe(gateway.join('.'));
+    expect(registrableDomain(['x7', 'lambda-url', 'eu-west-1', 'on', 'aws'])).toBe('x7.lambda-url.eu-west-1.on.aws');
+    expect(registrableDomain(['execute-api', 'us-east-1', 'amazonaws', 'com'])).toBe('amazonaws.com');
+    expect(registrableDomain(['shop', 'azure-api', 'net'])).toBe('shop.azure-api.net');
     expect(registrableDomain(['api', 'example', 'com'])).toBeNull();
     expect(registrableDomain(['orders', 'svc', 'cluster', 'local'])).toBeNull();
   });

@@ -122,7 +122,18 @@ const SHARED_HOSTING = new Set([
   'ngrok.io',
   'pythonanywhere.com',
   'p.rapidapi.com',
+  'a.run.app',
+  'azure-api.net',
+  'azurestaticapps.net',
+  'apigee.net',
 ]);
+
+/**
+ * regional platforms that give each customer a subdomain: `{id}.execute-api.{region}.amazonaws.com` (API Gateway),
+ * `{id}.lambda-url.{region}.on.aws`, keyed `service label|domain`; the provider is the customer's label with the rest.
+ * Amazon's own services stay amazonaws.com (`execute-api.{region}.amazonaws.com` has no customer label)
+ */
+const REGIONAL_HOSTING = new Set(['execute-api|amazonaws.com', 'lambda-url|on.aws']);
 
 /** names reserved for documentation and local use (RFC 2606, RFC 6761, RFC 6762): no provider */
 const RESERVED_TLD = new Set(['example', 'test', 'invalid', 'local', 'localhost', 'internal']);
@@ -130,11 +141,14 @@ const RESERVED_DOMAIN = new Set(['example.com', 'example.net', 'example.org']);
 
 /**
  * the provider's domain: the last two labels, three under a country-code public suffix (`apisetu.gov.in`), one more
- * under a shared hosting platform (`myshop.herokuapp.com`); null for reserved names (`example.com`, `*.local`)
+ * under a shared hosting platform (`myshop.herokuapp.com`), the customer's label and the platform's under a regional
+ * one (`abc123.execute-api.us-east-1.amazonaws.com`); null for reserved names (`example.com`, `*.local`)
  */
 export function registrableDomain(labels: readonly string[]): string | null {
   const n = labels.length;
   if (n < 2 || RESERVED_TLD.has(labels[n - 1])) return null;
+  if (n >= 5 && REGIONAL_HOSTING.has(`${labels[n - 4]}|${labels[n - 2]}.${labels[n - 1]}`))
+    return labels.slice(-5).join('.');
   for (const len of [3, 2]) {
     if (n > len && SHARED_HOSTING.has(labels.slice(-len).join('.'))) return labels.slice(-len - 1).join('.');
   }
