@@ -139,6 +139,16 @@ const TRAIN: TrainingItem[] = [
   },
 ];
 
+/** a model on the text group alone, smoothing 0.1, no threshold, prior correction or linear scorer */
+const textOnly = (k: number) => ({
+  k,
+  smoothing: 0.1,
+  min_confidence: 0,
+  group_weights: { name: 0, host: 0, path: 0, params: 0, tags: 0, text: 1, words: 0 },
+  prior_correction: 0,
+  linear_blend: 0,
+});
+
 describe('SmartKnn', () => {
   it('predicts every label dimension with probability and neighbour ids', () => {
     const m = new SmartKnn({ k: 3, smoothing: 0.1, min_confidence: 0.2, prior_correction: 0 });
@@ -298,14 +308,7 @@ describe('SmartKnn', () => {
         labels: { category: 'analytics' },
       })),
     ];
-    const config = {
-      k: 4,
-      smoothing: 0.1,
-      min_confidence: 0,
-      group_weights: { name: 0, host: 0, path: 0, params: 0, tags: 0, text: 1, words: 0 },
-      prior_correction: 0,
-      linear_blend: 0,
-    };
+    const config = textOnly(4);
     const query = (host: string) => ({ description: 'reports charts dashboard', hosts: [host] });
     const off = new SmartKnn({ ...config, provider_prior: 0 });
     off.fit(items);
@@ -336,14 +339,7 @@ describe('SmartKnn', () => {
   });
 
   it('pool_unseen_provider: a batch associates the APIs of one unseen provider together', () => {
-    const config = {
-      k: 3,
-      smoothing: 0.1,
-      min_confidence: 0,
-      group_weights: { name: 0, host: 0, path: 0, params: 0, tags: 0, text: 1, words: 0 },
-      prior_correction: 0,
-      linear_blend: 0,
-    };
+    const config = textOnly(3);
     const m = new SmartKnn(config);
     m.fit(TRAIN);
     const sure = { description: 'payment charge refund card', hosts: ['api.newco.io'] };
