@@ -140,7 +140,8 @@ export class ApiDiscovery implements Detector {
    */
   private associate(entry: ApiEntry): void {
     const evidence = this.model.evidence(inventoryDescription(entry));
-    const before = this.siblings.siblings(evidence);
+    // an endpoint signalled again (its alert forgotten) is not its own sibling
+    const before = this.siblings.siblings(evidence).filter((m) => m.id !== entry.id);
     const group = [...before.map((m) => m.evidence), evidence];
     setLabels(entry, this.model.decide(evidence, group));
     this.siblings.add(entry.id, evidence);
