@@ -80,7 +80,10 @@ export class ApiDiscovery implements Detector {
       catalogRoutes: this.association.routes,
     });
     this.alerted = new LRUCache({ max: config.max_endpoints });
-    this.siblings = new SiblingPool(this.association.model);
+    this.siblings = new SiblingPool(this.association.model, (id) => {
+      const e = this.inventory.find(id);
+      return e?.state === 'shadow' ? inventoryDescription(e) : undefined;
+    });
   }
 
   get catalog(): Catalog {

@@ -22,7 +22,7 @@ const model = () => {
 describe('SiblingPool', () => {
   it("keeps the latest endpoints of each unseen provider, never a known provider's or a hostless one", () => {
     const m = model();
-    const pool = new SiblingPool(m);
+    const pool = new SiblingPool(m, () => undefined);
     const ev = (i: number, host?: string) =>
       m.evidence({ description: `refund ${i}`, ...(host ? { hosts: [host] } : {}) }, ['category']);
     const all = Array.from({ length: POOL_MAX_PER_PROVIDER + 8 }, (_, i) => ev(i, `s${i}.newco.io`));
@@ -44,17 +44,28 @@ describe('SiblingPool', () => {
     expect(pool.siblings(ev(0, 'x.p5.dev'))).toHaveLength(1);
   });
 
-  it('forgets what it holds when the model changes (a review), and keeps nothing with pooling off', () => {
+  it('takes the evidence again after the model changed (a review), drops endpoints gone, keeps none when off', () => {
     const m = model();
-    const pool = new SiblingPool(m);
-    const ev = () => m.evidence({ description: 'refunds', hosts: ['api.newco.io'] }, ['category']);
-    pool.add('a', ev());
-    expect(pool.siblings(ev())).toHaveLength(1);
-    m.confirm('other', { description: 'weather', hosts: ['api.rain.org'] }, { category: 'weather' });
-    expect(pool.siblings(ev())).toEqual([]);
+    const described = new Map([
+      ['a', { description: 'refunds', hosts: ['api.newco.io'] }],
+      ['b', { description: 'cart checkout', hosts: ['eu.newco.io'] }],
+    ]);
+    const pool = new SiblingPool(m, (id) => described.get(id));
+    for (const [id, api] of described) pool.add(id, m.evidence(api, ['category']));
+    const query = m.evidence({ description: 'payouts', hosts: ['x.newco.io'] }, ['category']);
+    const before = pool.siblings(query);
+    expect(before.map((x) => x.id)).toEqual(['a', 'b']);
+    // a review elsewhere: the endpoints' evidence is taken again with the model as it is now; b is gone
+    m.confirm('other', { description: 'refunds weather', hosts: ['api.rain.org'] }, { category: 'weather' });
+    described.delete('b');
+    const after = pool.siblings(query);
+    expect(after.map((x) => [x.id, x.version])).toEqual([['a', m.version]]);
+    expect(after[0].evidence).toEqual(m.evidence(described.get('a')!, ['category']));
+    expect(after[0].evidence.dims.get('category')?.probs.get('weather')).toBeGreaterThan(0);
+    expect(before[0].evidence.dims.get('category')?.probs.has('weather')).toBe(false);
     const off = new SmartKnn({ k: 2, linear_blend: 0, word_embeddings: 'off', pool_unseen_provider: false });
     off.fit([{ id: 'a', api: { description: 'refunds', hosts: ['api.pay.com'] }, labels: { category: 'payment' } }]);
-    const offPool = new SiblingPool(off);
+    const offPool = new SiblingPool(off, () => undefined);
     const e = off.evidence({ description: 'refunds', hosts: ['api.newco.io'] }, ['category']);
     offPool.add('a', e);
     expect(offPool.siblings(e)).toEqual([]);
