@@ -30,8 +30,9 @@ export const ApiDiscoveryConfigSchema = Type.Object(
     /**
      * a shadow endpoint of a provider (registrable host domain) the catalogue does not know is associated together
      * with the endpoints of that provider this shard reported before: it gets the mean of their class probabilities
-     * (the label's `pooled` says how many), and those still shadow take the pooled labels in the inventory too. On the APIs-guru new-provider split, associating each new provider's APIs
-     * together takes accuracy from 0.37 to 0.44 (pipeline/association/README.md). false: each endpoint on its own
+     * (the label's `pooled` says how many), and those still shadow take the pooled labels in the inventory too. On
+     * the APIs-guru new-provider split, associating each new provider's APIs together takes accuracy from 0.37 to
+     * 0.44 (pipeline/association/README.md). false: each endpoint on its own
      */
     pool_unseen_provider: Type.Boolean({ default: defaultAssociationConfig.pool_unseen_provider }),
     /** endpoints kept in this shard's inventory (LRU) */
