@@ -8,6 +8,7 @@ import { MeshwardError } from '../../pipeline/core/errors.js';
 import { SmartKnn } from '../../pipeline/association/smart-knn.js';
 import { readEmbeddingCache } from '../../pipeline/association/word-embeddings.js';
 import { defaultDataDir, guruToDescription, loadGuru, parseGuruLines } from './data.js';
+import { evaluateEndpoints } from './endpoints.js';
 import { scores } from './metrics.js';
 import { evaluate } from './run.js';
 import { evaluatePoint, prepareFolds } from './search-weights.js';
@@ -115,6 +116,27 @@ describe('association evaluation', () => {
     expect(got.provider.accuracy).toBeCloseTo(provider.accuracy, 9);
     expect(got.provider.macroF1).toBeCloseTo(provider.macroF1, 9);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('endpoints as traffic shows them: counted per sampled endpoint; a one-endpoint service is that endpoint', () => {
+    const data = loadGuru(fixture);
+    const config = { word_embeddings: 'off', linear_blend: 0 };
+    const five = evaluateEndpoints(data, { perApi: 5, config });
+    expect(five.map((f) => f.split)).toEqual(['within', 'new_provider']);
+    for (const [f, ids] of [
+      [five[0], data.testWithin],
+      [five[1], data.testNewProvider],
+    ] as const) {
+      const expected = data.apis
+        .filter((a) => ids.has(a.id))
+        .reduce((n, a) => n + Math.min(5, a.endpoints?.length ?? 0), 0);
+      expect(f.endpoints).toBe(expected);
+      for (const x of [f.alone, f.asService]) expect(x).toBeGreaterThanOrEqual(0);
+    }
+    expect(five.some((f) => f.alone > 0)).toBe(true);
+    expect(evaluateEndpoints(data, { perApi: 5, config })).toEqual(five);
+    // one endpoint per service: the service's description is the endpoint's own
+    for (const f of evaluateEndpoints(data, { perApi: 1, config })) expect(f.asService).toBe(f.alone);
   });
 
   it('missing data is a clear error, bad lines name the line', () => {

@@ -1,7 +1,8 @@
 /**
  * `npm run eval:association`: accuracy and macro-F1 of the smart kNN (the paper's model) and of a plain majority-vote
  * kNN on the two fixed APIs-guru test splits, beside the reference figures of the dataset README.
- * Usage: node dist/eval/association/run.js [--data <dir>] [--json]
+ * Usage: node dist/eval/association/run.js [--data <dir>] [--json] [--endpoints (also endpoints as traffic shows
+ * them, endpoints.ts)]
  */
 import { pathToFileURL } from 'node:url';
 import type { AssociationConfig } from '../../pipeline/association/config.js';
@@ -9,6 +10,7 @@ import { MajorityKnn } from '../../pipeline/association/majority-knn.js';
 import { SmartKnn, UNASSIGNED, unseenProviderGroups } from '../../pipeline/association/smart-knn.js';
 import { MeshwardError } from '../../pipeline/core/errors.js';
 import { defaultDataDir, type GuruData, guruToDescription, loadGuru } from './data.js';
+import { endpointTable, evaluateEndpoints } from './endpoints.js';
 import { scores } from './metrics.js';
 
 export const REFERENCE = {
@@ -133,6 +135,10 @@ async function main(argv: string[]): Promise<number> {
     );
     process.stdout.write('\ngoals: within accuracy >= 0.85 and macro-F1 >= 0.60; new-provider accuracy >= 0.40\n');
   }
+  if (argv.includes('--endpoints'))
+    process.stdout.write(
+      `\nendpoints as traffic shows them (service name, host, route, parameter names; up to 5 per test definition), share right:\n\n${endpointTable(evaluateEndpoints(data))}\n`,
+    );
   return 0;
 }
 
