@@ -10,7 +10,7 @@ import type { ApiDescription } from '../../pipeline/association/features.js';
 import type { AssociationConfig } from '../../pipeline/association/config.js';
 import { SmartKnn } from '../../pipeline/association/smart-knn.js';
 import { type GuruApi, type GuruData, guruToDescription } from './data.js';
-import { rng } from './tune.js';
+import { Rng } from '../../pipeline/simulate/prng.js';
 
 export interface EndpointFigures {
   split: 'within' | 'new_provider';
@@ -22,13 +22,8 @@ export interface EndpointFigures {
 }
 
 /** the service name a mesh would give the definition's API */
-export function serviceName(a: GuruApi): string {
+function serviceName(a: GuruApi): string {
   return (a.service || a.provider.split('.')[0]).toLowerCase().replace(/[^a-z0-9]+/g, '-');
-}
-
-function firstHost(a: GuruApi): string | undefined {
-  const h = (a.servers?.[0] ?? '').replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').split('/')[0];
-  return h || undefined;
 }
 
 export function evaluateEndpoints(
@@ -53,19 +48,17 @@ export function evaluateEndpoints(
       const p = model.predict(api, ['category']).category;
       return p.candidate ?? p.value;
     };
-    const r = rng(opts.seed ?? 1);
+    const r = new Rng(opts.seed ?? 1);
     let alone = 0;
     let asService = 0;
     let endpoints = 0;
     for (const a of test) {
-      const all = a.endpoints ?? [];
-      if (all.length === 0) continue;
-      const order = all.map((e) => ({ e, k: r() })).sort((x, y) => x.k - y.k);
-      const sample = order.slice(0, perApi).map((x) => x.e);
+      if (!a.endpoints?.length) continue;
+      const sample = r.shuffle([...a.endpoints]).slice(0, perApi);
       const service = serviceName(a);
       const truth = a.categories[0];
-      const host = firstHost(a);
-      const hosts = host ? [host] : [];
+      // the server URL as the host: the host tokens keep its host name only
+      const hosts = a.servers?.slice(0, 1) ?? [];
       const params = [...new Set(sample.flatMap((e) => e.params ?? []))];
       const whole = best({ name: service, service, hosts, paths: sample.map((e) => e.path), params });
       for (const e of sample) {

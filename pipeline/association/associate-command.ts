@@ -87,13 +87,7 @@ export async function runAssociate(opts: AssociateOptions): Promise<{ written: n
   items.forEach((item, i) => {
     const labels: AssociationLine['labels'] = {};
     for (const [dim, p] of Object.entries(preds[i]) as [string, LabelPrediction][]) {
-      labels[dim] = {
-        value: p.value,
-        probability: Number(p.probability.toFixed(4)),
-        neighbours: p.neighbours,
-        ...(p.candidate !== undefined ? { candidate: p.candidate } : {}),
-        ...(p.pooled !== undefined ? { pooled: p.pooled } : {}),
-      };
+      labels[dim] = { ...p, probability: Number(p.probability.toFixed(4)) };
       if (p.value === 'unassigned') unassigned++;
     }
     out.push(JSON.stringify({ id: item.id, labels } satisfies AssociationLine));

@@ -265,18 +265,6 @@ export class SmartKnn {
   }
 
   /**
-   * `provider`: the query's provider as providerOf gives it (`@domain`); absent or without training APIs, the
-   * query's provider is unseen and unseen_provider_cap applies
-   */
-  predictVector(
-    vec: FeatureVector,
-    dims?: readonly string[],
-    opts: { provider?: string } = {},
-  ): Record<string, LabelPrediction> {
-    return this.decide(this.evidenceOf(vec, opts.provider, dims));
-  }
-
-  /**
    * the prediction of each dimension of `own`. With pool_unseen_provider, an API of an unseen provider (a registrable
    * domain: not a hostless API) takes the mean of its class probabilities and those of the `siblings` given (other
    * APIs of the same unseen provider; others are ignored), and says how many it pooled; its neighbours stay its own

@@ -23,16 +23,9 @@ function reviewedApi(v: unknown): ApiDescription | undefined {
   return looseInventoryDescription(a as Record<string, unknown> & { route: string });
 }
 
-/** an entry's association labels from the model's predictions */
+/** an entry's association labels from the model's predictions (a prediction has the label's fields) */
 function setLabels(entry: ApiEntry, pred: Record<string, LabelPrediction>): void {
-  for (const [dim, p] of Object.entries(pred))
-    entry.labels[dim] = {
-      value: p.value,
-      probability: p.probability,
-      neighbours: p.neighbours,
-      ...(p.candidate !== undefined ? { candidate: p.candidate } : {}),
-      ...(p.pooled !== undefined ? { pooled: p.pooled } : {}),
-    };
+  for (const [dim, p] of Object.entries(pred)) entry.labels[dim] = { ...p };
 }
 
 /** the store collection of inventory entries (`doc:api_inventory`), read by the inventory routes */
