@@ -5,7 +5,7 @@
  * of its endpoints (drawn with a fixed seed); each endpoint is associated alone, and the service once with all its
  * sampled routes and parameters (what its inventory holds). Accuracy per endpoint against the definition's category.
  */
-import { inventoryDescription } from '../../pipeline/association/describe.js';
+import { inventoryDescription, UNOBSERVED_IN_TRAFFIC } from '../../pipeline/association/describe.js';
 import type { ApiDescription } from '../../pipeline/association/features.js';
 import type { AssociationConfig } from '../../pipeline/association/config.js';
 import { SmartKnn } from '../../pipeline/association/smart-knn.js';
@@ -60,7 +60,14 @@ export function evaluateEndpoints(
       // the server URL as the host: the host tokens keep its host name only
       const hosts = a.servers?.slice(0, 1) ?? [];
       const params = [...new Set(sample.flatMap((e) => e.params ?? []))];
-      const whole = best({ name: service, service, hosts, paths: sample.map((e) => e.path), params });
+      const whole = best({
+        name: service,
+        service,
+        hosts,
+        paths: sample.map((e) => e.path),
+        params,
+        unobserved: UNOBSERVED_IN_TRAFFIC,
+      });
       for (const e of sample) {
         if (best(inventoryDescription({ service, route: e.path, hosts, params: e.params ?? [] })) === truth) alone++;
         if (whole === truth) asService++;

@@ -157,6 +157,14 @@ export const AssociationConfigSchema = Type.Object(
      * alone. false = each API on its own
      */
     pool_unseen_provider: Type.Boolean({ default: true }),
+    /**
+     * extension to the paper: an attribute a query API lacks because its source cannot show it (an endpoint seen in
+     * traffic has no description or tags): `ignore` leaves that group out of its distances (and of its linear
+     * score); `match` (the paper's plain vectors) counts the absence as a token like any other, which draws the
+     * endpoint to the catalogue APIs that lack a description too. An attribute a catalogue document lacks is always
+     * matched (a definition without parameters is like others without)
+     */
+    query_absent_groups: Type.Union([Type.Literal('ignore'), Type.Literal('match')], { default: 'ignore' }),
     /** neighbour search: auto (kd-tree up to kdtree_max_entries, then sparse), or forced */
     index: Type.Union([Type.Literal('auto'), Type.Literal('kdtree'), Type.Literal('sparse')], { default: 'auto' }),
   },
@@ -175,6 +183,7 @@ export const defaultAssociationConfig: AssociationConfig = {
   max_per_provider: 0,
   unseen_provider_cap: 1,
   prior_correction: 0.25,
+  query_absent_groups: 'ignore',
   prior_by: 'providers',
   word_embeddings: 'auto',
   linear_blend: 0.075,

@@ -1,11 +1,25 @@
 import type { ApiEntry } from '../inventory/api-entry.js';
 import type { CatalogEntry } from '../inventory/catalog/catalog-entry.js';
 import { entryDescription } from '../inventory/catalog/catalog.js';
+import type { TokenGroup } from './config.js';
 import type { ApiDescription } from './features.js';
+
+/**
+ * what traffic cannot show of an API: a description, tags (and so operation summaries, which join the description).
+ * An endpoint lacking them is not like the catalogue APIs lacking them (see query_absent_groups)
+ */
+export const UNOBSERVED_IN_TRAFFIC: readonly TokenGroup[] = ['text', 'tags'];
 
 /** what the association model sees of an inventory endpoint seen in traffic */
 export function inventoryDescription(e: Pick<ApiEntry, 'service' | 'route' | 'hosts' | 'params'>): ApiDescription {
-  return { name: e.service, service: e.service, hosts: e.hosts, paths: [e.route], params: e.params };
+  return {
+    name: e.service,
+    service: e.service,
+    hosts: e.hosts,
+    paths: [e.route],
+    params: e.params,
+    unobserved: UNOBSERVED_IN_TRAFFIC,
+  };
 }
 
 /** inventoryDescription of an untyped entry-like object: its route, and service, hosts and params when present */

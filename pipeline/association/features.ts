@@ -13,6 +13,11 @@ export interface ApiDescription {
   params?: string[];
   /** operation summaries and other free text */
   summaries?: string[];
+  /**
+   * token groups its source cannot show (traffic shows no description or tags): as a query, the API's lack of them
+   * says nothing of it (query_absent_groups)
+   */
+  unobserved?: readonly TokenGroup[];
 }
 
 export type TokenDoc = Record<TokenGroup, string[]>;
@@ -53,6 +58,15 @@ export function tokenize(api: ApiDescription): TokenDoc {
 
 export const EMPTY_TOKEN = '\u0000empty';
 
+/** the numbers of the groups among `groups` in which a document has nothing but EMPTY_TOKEN (attributes it lacks) */
+export function absentGroups(doc: TokenDoc, groups: readonly TokenGroup[] = []): number[] {
+  const out: number[] = [];
+  TOKEN_GROUPS.forEach((g, gi) => {
+    if (groups.includes(g) && doc[g].length === 1 && doc[g][0] === EMPTY_TOKEN) out.push(gi);
+  });
+  return out;
+}
+
 /** FNV-1a 32-bit */
 export function hash32(s: string): number {
   let h = 0x811c9dc5;
@@ -64,7 +78,7 @@ export function hash32(s: string): number {
 }
 
 const WORDS_GROUP = TOKEN_GROUPS.indexOf('words');
-const EMPTY_BLOCK: SparseBlock = { idx: new Int32Array(0), val: new Float64Array(0) };
+export const EMPTY_BLOCK: SparseBlock = { idx: new Int32Array(0), val: new Float64Array(0) };
 const denseIdx = new Map<number, Int32Array>();
 
 /** scales v to unit length in place; false when v is 0 */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FEATURE_GROUPS } from './config.js';
 import { Featurizer, tokenize } from './features.js';
 import { blockDistance, classProbabilities, voteWeights, weightedEuclidean } from './knn-math.js';
+import { inventoryDescription } from './describe.js';
 import { MajorityKnn } from './majority-knn.js';
 import { KdTreeIndex, SparseIndex } from './neighbour-index.js';
 import { SmartKnn, type TrainingItem, UNASSIGNED } from './smart-knn.js';
@@ -415,6 +416,67 @@ describe('SmartKnn', () => {
       expect(m.predict(query('api.newco.io'), ['category']).category.neighbours).not.toContain('b2');
       expect(m.predict(query('api.other.dev'), ['category']).category.neighbours).toContain('b2');
     }
+  });
+
+  it('query_absent_groups: an endpoint seen in traffic is not drawn to catalogue APIs that lack a description', () => {
+    const items: TrainingItem[] = [
+      {
+        id: 'weather',
+        api: {
+          name: 'Weather',
+          description: 'weather forecasts and alerts for cities',
+          hosts: ['api.weatherco.com'],
+          paths: ['/forecast/{city}', '/alerts'],
+          params: ['city', 'units'],
+          tags: ['weather'],
+        },
+        labels: { category: 'weather' },
+      },
+      {
+        id: 'ledger',
+        api: { name: 'Ledger', hosts: ['api.ledgerco.com'], paths: ['/ledger/entries'], params: ['account'] },
+        labels: { category: 'finance' },
+      },
+    ];
+    const endpoint = inventoryDescription({
+      service: 'forecast',
+      route: '/forecast/{city}',
+      hosts: ['api.newco.io'],
+      params: ['units'],
+    });
+    expect(endpoint.unobserved).toEqual(['text', 'tags']);
+    const base = { k: 2, smoothing: 0, min_confidence: 0, prior_correction: 0, linear_blend: 0, provider_prior: 0 };
+    for (const index of ['kdtree', 'sparse'] as const) {
+      const ignore = new SmartKnn({ ...base, index });
+      ignore.fit(items);
+      // the endpoint's route and parameters are the weather API's; its missing description says nothing
+      expect(ignore.predict(endpoint, ['category']).category.value).toBe('weather');
+      // a catalogue document lacking a description is still matched on that lack, as is everything with `match`
+      const { unobserved, ...document } = endpoint;
+      expect(ignore.predict(document, ['category']).category.value).toBe('finance');
+      const match = new SmartKnn({ ...base, index, query_absent_groups: 'match' });
+      match.fit(items);
+      expect(match.predict(endpoint, ['category']).category.value).toBe('finance');
+    }
+    // the votes weigh distances over the groups the endpoint has: text + words with its text left out votes as words alone
+    const third: TrainingItem = {
+      id: 'maps',
+      api: { name: 'Maps', description: 'maps in metric units', hosts: ['api.mapco.com'], paths: ['/tiles'] },
+      labels: { category: 'maps' },
+    };
+    const words = { name: 0, host: 0, path: 0, params: 0, tags: 0 };
+    const mixed = new SmartKnn({ ...base, k: 3, group_weights: { ...words, text: 0.5, words: 0.5 } });
+    const alone = new SmartKnn({ ...base, k: 3, group_weights: { ...words, text: 0, words: 1 } });
+    mixed.fit([...items, third]);
+    alone.fit([...items, third]);
+    const a = alone.evidence(endpoint, ['category']).dims.get('category')!;
+    const b = mixed.evidence(endpoint, ['category']).dims.get('category')!;
+    expect(b.neighbours).toEqual(a.neighbours);
+    for (const [c, p] of a.probs) expect(b.probs.get(c)).toBeCloseTo(p, 9);
+    // the middle neighbour's vote is neither 0 nor 1 (k = 3, no smoothing: its probability is that vote / 3)
+    const middle = a.probs.get(a.labels[1])!;
+    expect(middle).toBeGreaterThan(0.01);
+    expect(middle).toBeLessThan(0.33);
   });
 
   it('both indexes honour a per-group cap exactly as a capped exhaustive search', () => {

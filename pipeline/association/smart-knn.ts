@@ -7,7 +7,14 @@ import {
   type FeatureGroup,
 } from './config.js';
 import { loadEmbeddings } from './embedding-source.js';
-import { type ApiDescription, type FeatureVector, Featurizer, tokenize } from './features.js';
+import {
+  absentGroups,
+  type ApiDescription,
+  EMPTY_BLOCK,
+  type FeatureVector,
+  Featurizer,
+  tokenize,
+} from './features.js';
 import { hostTokens } from './tokens.js';
 import { SOFTMAX_MAX_CLASSES, SoftmaxScorer } from './softmax-scorer.js';
 import type { WordEmbeddings } from './word-embeddings.js';
@@ -68,6 +75,12 @@ export function unseenProviderGroups(evidence: readonly ApiEvidence[]): Map<stri
     else groups.set(e.provider, [e]);
   }
   return groups;
+}
+
+/** a query's feature vector and the token groups it lacks (their blocks left empty; see SmartKnn.queryVector) */
+interface QueryVector {
+  vec: FeatureVector;
+  absent: number[];
 }
 
 export interface TrainingItem {
@@ -261,7 +274,22 @@ export class SmartKnn {
 
   /** the class probabilities of an API per dimension, before the review decision (predict = decide(evidence)) */
   evidence(api: ApiDescription, dims?: readonly string[]): ApiEvidence {
-    return this.evidenceOf(this.vectorize(api), providerOf(api, ''), dims);
+    return this.evidenceOf(this.queryVector(api), providerOf(api, ''), dims);
+  }
+
+  /**
+   * an API's vector as a query: with query_absent_groups `ignore`, the blocks of the attributes it lacks that its
+   * source could not show (`unobserved`: an endpoint seen in traffic has no description or tags) are left empty
+   * (listed in `absent`), so they say nothing of its distance to a training API, rather than drawing it to the
+   * training APIs that lack them too
+   */
+  private queryVector(api: ApiDescription): QueryVector {
+    const doc = tokenize(api);
+    const vec = this.featurizer.vectorize(doc);
+    if (this.config.query_absent_groups === 'match') return { vec, absent: [] };
+    const absent = absentGroups(doc, api.unobserved);
+    for (const g of absent) vec[g] = EMPTY_BLOCK;
+    return { vec, absent };
   }
 
   /**
@@ -298,7 +326,8 @@ export class SmartKnn {
     return out;
   }
 
-  private evidenceOf(vec: FeatureVector, provider: string | undefined, dims?: readonly string[]): ApiEvidence {
+  private evidenceOf(query: QueryVector, provider: string | undefined, dims?: readonly string[]): ApiEvidence {
+    const { vec } = query;
     const { groupCap, profile, seen } = this.queryPolicy(provider);
     const out: ApiEvidence = { provider: provider ?? '', seen, dims: new Map() };
     for (const dim of dims ?? [...this.classes.keys()]) {
@@ -308,7 +337,8 @@ export class SmartKnn {
         continue;
       }
       const accept = (r: number) => this.rows[r].labels[dim] !== undefined;
-      const probs = this.knnProbabilities(this.neighbours(vec, this.config.k, accept, groupCap, profile), dim, classes);
+      const nb = this.withoutAbsent(this.neighbours(vec, this.config.k, accept, groupCap, profile), query, profile);
+      const probs = this.knnProbabilities(nb, dim, classes);
       if (probs) {
         this.blendLinear(probs.probs, vec, dim);
         if (seen && provider !== undefined) this.blendProviderMix(probs.probs, provider, dim, classes);
@@ -393,6 +423,19 @@ export class SmartKnn {
   ): Neighbour[] {
     const index = this.ensureIndex();
     return index.nearest(vec, k, (r) => this.rows[r].live && accept(r), groupCap, profile);
+  }
+
+  /**
+   * the neighbours' distances over the groups the query has: an empty query block adds the row's |x_g|^2 (1: every
+   * hashed block has unit norm) times the group's weight to every D^2, the same for all rows, so the order stands
+   * and only that constant is taken off (the vote weights depend on the distances' differences)
+   */
+  private withoutAbsent(nb: Neighbour[], query: QueryVector, profile: number): Neighbour[] {
+    if (query.absent.length === 0) return nb;
+    const weights = profile === 0 ? this.featureWeights : this.unseenFeatureWeights;
+    let c = 0;
+    for (const g of query.absent) c += weights[g];
+    return nb.map((n) => ({ row: n.row, distance: Math.sqrt(Math.max(0, n.distance * n.distance - c)) }));
   }
 
   /** the smoothed kNN probability of every class, with the neighbours' labels and ids; null without neighbours */
