@@ -5,8 +5,8 @@ import { blockDistance, classProbabilities, voteWeights, weightedEuclidean } fro
 import { inventoryDescription } from './describe.js';
 import { MajorityKnn } from './majority-knn.js';
 import { KdTreeIndex, SparseIndex } from './neighbour-index.js';
-import { SmartKnn, type TrainingItem, UNASSIGNED } from './smart-knn.js';
-import { hostTokens, pathTokens, registrableDomain, splitIdentifier, textTokens } from './tokens.js';
+import { providerOf, SmartKnn, type TrainingItem, UNASSIGNED } from './smart-knn.js';
+import { hostTokens, internalHostName, pathTokens, registrableDomain, splitIdentifier, textTokens } from './tokens.js';
 
 describe('formulas (hand-computed)', () => {
   it('weighted Euclidean distance D = sqrt(sum w_i (x_ir - x_it)^2)', () => {
@@ -89,6 +89,24 @@ describe('tokens', () => {
     expect(registrableDomain(['shop', 'azure-api', 'net'])).toBe('shop.azure-api.net');
     expect(registrableDomain(['api', 'example', 'com'])).toBeNull();
     expect(registrableDomain(['orders', 'svc', 'cluster', 'local'])).toBeNull();
+  });
+
+  it("an API whose hosts name no provider is its internal service's, else its internal host's", () => {
+    expect(internalHostName('http://Orders.shop.svc.cluster.local:8080/v1')).toBe('orders.shop.svc.cluster.local');
+    expect(internalHostName('ledger.internal')).toBe('ledger.internal');
+    expect(internalHostName('orders')).toBe('orders');
+    // a public domain has a provider; placeholders, loopback and addresses name nobody
+    for (const h of ['api.stripe.com', 'api.example.com', 'payments.bank.example', 'localhost:8080', '10.0.0.7'])
+      expect(internalHostName(h)).toBeNull();
+    // an address names no provider either (not `@0.7`)
+    expect(hostTokens('http://10.0.0.7:8080/v1').some((t) => t.startsWith('@'))).toBe(false);
+    expect(hostTokens('http://[fe80::1]:8080/v1')).toEqual([]);
+    expect(providerOf({ hosts: ['https://api.stripe.com/v1'], service: 'charges' }, 'x')).toBe('@stripe.com');
+    expect(providerOf({ hosts: ['orders.shop.svc.cluster.local'], service: 'Orders' }, 'x')).toBe('~orders');
+    expect(providerOf({ hosts: ['orders:8080'] }, 'x')).toBe('~orders');
+    expect(providerOf({ service: 'orders' }, 'x')).toBe('~orders');
+    expect(providerOf({ hosts: ['api.example.com', '127.0.0.1'] }, 'x')).toBe('#x');
+    expect(providerOf({}, 'x')).toBe('#x');
   });
 
   it('drops markup and links from free text', () => {
@@ -372,6 +390,38 @@ describe('SmartKnn', () => {
     const other = m.evidence(sameWords('api.other.dev'), ['category']);
     const third = m.evidence(sameWords('x.third.dev'), ['category']);
     expect(m.decide(other, [third, m.evidence(sure, ['category'])]).category.pooled).toBeUndefined();
+  });
+
+  it("an endpoint of a catalogued internal service is its service's; a new internal service's endpoints pool", () => {
+    // the mesh's services: orders (3 ecommerce APIs) and reports (analytics), on internal hosts only
+    const items: TrainingItem[] = [
+      ...['order placement', 'order history', 'order cancellation'].map((d, i) => ({
+        id: `o${i}`,
+        api: { description: d, service: 'orders', hosts: ['orders.shop.svc.cluster.local'] },
+        labels: { category: 'ecommerce' },
+      })),
+      ...['sales reports export', 'usage reports', 'report charts'].map((d, i) => ({
+        id: `r${i}`,
+        api: { description: d, service: `reports${i}`, hosts: [`reports${i}.bi.svc.cluster.local`] },
+        labels: { category: 'analytics' },
+      })),
+    ];
+    const m = new SmartKnn({ ...textOnly(4), provider_prior: 0.5 });
+    m.fit(items);
+    const endpoint = (service: string, words: string) => ({ description: words, service, hosts: [`${service}:8080`] });
+    // `GET /orders/export/sales-reports` of the orders service: its words are the reports', but its service is known
+    // and its class mix leans it to ecommerce; the same words from a service nobody catalogued read as analytics
+    const known = m.evidence(endpoint('orders', 'order sales reports export'), ['category']);
+    expect(known).toMatchObject({ provider: '~orders', seen: true });
+    expect(m.decide(known).category.value).toBe('ecommerce');
+    const stranger = m.evidence(endpoint('exports', 'order sales reports export'), ['category']);
+    expect(stranger).toMatchObject({ provider: '~exports', seen: false });
+    expect(m.decide(stranger).category.value).toBe('analytics');
+    // two endpoints of a service the catalogue does not know are associated together
+    const batch = [endpoint('billing', 'sales reports export'), endpoint('billing', 'order placement')];
+    const pooled = m.predictBatch(batch, ['category']).map((p) => p.category);
+    expect(pooled.map((p) => p.pooled)).toEqual([2, 2]);
+    expect(pooled[0].value).toBe(pooled[1].value);
   });
 
   it('unseen_provider_cap: one neighbour per provider only for an API of a provider without training APIs', () => {

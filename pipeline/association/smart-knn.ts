@@ -15,7 +15,7 @@ import {
   Featurizer,
   tokenize,
 } from './features.js';
-import { hostTokens } from './tokens.js';
+import { hostTokens, internalHostName } from './tokens.js';
 import { SOFTMAX_MAX_CLASSES, SoftmaxScorer } from './softmax-scorer.js';
 import type { WordEmbeddings } from './word-embeddings.js';
 import { blockDistance, classProbabilities, voteWeights } from './knn-math.js';
@@ -53,16 +53,16 @@ export interface DimensionEvidence {
 
 /** what the model found for one API: per dimension its evidence (null without neighbours or classes) */
 export interface ApiEvidence {
-  /** providerOf the API (`@domain`, `#` without host) */
+  /** providerOf the API (`@domain`, `~service`, `#` without either) */
   provider: string;
   /** whether the provider had live training APIs when the evidence was taken */
   seen: boolean;
   dims: Map<string, DimensionEvidence | null>;
 }
 
-/** an API of an unseen provider with a host (hostless APIs are each their own provider) */
+/** an API of an unseen named provider (an API with neither host nor service is its own provider) */
 export function poolable(e: ApiEvidence): boolean {
-  return !e.seen && e.provider.startsWith('@');
+  return !e.seen && namedProvider(e.provider);
 }
 
 /** the evidence of a batch's APIs of unseen providers, by provider (the siblings `SmartKnn.decide` may pool) */
@@ -124,13 +124,30 @@ function decideClass(
   return { value: best, probability: bestP, neighbours };
 }
 
-/** registrable domain of the first host with one; an API without host is its own provider (`#id`) */
+/**
+ * who provides an API: the registrable domain of its first host with one (`@adyen.com`); for an API whose hosts name
+ * none (a mesh's internal names such as `orders.shop.svc.cluster.local`, `*.internal`, or no host) its service
+ * (`~orders`: the mesh's service names are stable where its host names vary, `orders`, `orders.shop`, `orders:8080`),
+ * else its first internal host name (`~seldon.local`; not a documentation placeholder such as `api.example.com`,
+ * loopback or an address); an API with none of these is its own provider (`#id`)
+ */
 export function providerOf(api: ApiDescription, id: string): string {
   for (const h of api.hosts ?? []) {
     const t = hostTokens(h)[0];
     if (t?.startsWith('@')) return t;
   }
+  const service = api.service?.trim().toLowerCase();
+  if (service) return `~${service}`;
+  for (const h of api.hosts ?? []) {
+    const name = internalHostName(h);
+    if (name) return `~${name}`;
+  }
   return `#${id}`;
+}
+
+/** whether a provider is named (a domain, an internal service or host), not an API of its own (`#id`) */
+export function namedProvider(provider: string): boolean {
+  return provider.startsWith('@') || provider.startsWith('~');
 }
 
 /**

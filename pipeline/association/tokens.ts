@@ -73,21 +73,43 @@ export function pathTokens(path: string): string[] {
   return out;
 }
 
-/** tokens of a host name: labels split; the registrable part is also kept whole (`adyen.com`) */
-export function hostTokens(host: string): string[] {
+/** the labels of a host or URL's host name, lower case; server variables dropped (`{region}.api.example.com`) */
+function hostLabels(host: string): string[] {
   let h = host.toLowerCase();
   const scheme = h.indexOf('://');
   if (scheme !== -1) h = h.slice(scheme + 3);
   const slash = h.indexOf('/');
   if (slash !== -1) h = h.slice(0, slash);
+  // an IPv6 address names nothing (and an IPv4 address no provider: registrableDomain)
+  if (h.startsWith('[')) return [];
   const colon = h.indexOf(':');
   if (colon !== -1) h = h.slice(0, colon);
-  if (!h) return [];
   // `{region}.api.example.com`, `api.ebay.com{basePath}`: server variables are dropped wherever they sit
-  const labels = h
+  return h
     .replace(/\{[^}]*\}?/g, '')
     .split('.')
     .filter((l) => l.length > 0);
+}
+
+/**
+ * the name of an internal host that names a service (`orders.shop.svc.cluster.local`, `ledger.internal`, `orders`,
+ * from a host or URL, lower case): a host with no registrable domain that is neither a documentation placeholder
+ * (`*.example`, `*.test`, `*.invalid`, `example.com`: catalogues use them for unrelated APIs) nor loopback or an
+ * address. null otherwise
+ */
+export function internalHostName(host: string): string | null {
+  const labels = hostLabels(host);
+  const n = labels.length;
+  if (n === 0 || registrableDomain(labels) !== null) return null;
+  if (PLACEHOLDER_TLD.has(labels[n - 1]) || (n >= 2 && RESERVED_DOMAIN.has(labels.slice(-2).join('.')))) return null;
+  if (labels[n - 1] === 'localhost' || /^\d+$/.test(labels[n - 1])) return null;
+  return labels.join('.');
+}
+
+/** tokens of a host name: labels split; the registrable part is also kept whole (`adyen.com`) */
+export function hostTokens(host: string): string[] {
+  const labels = hostLabels(host);
+  if (labels.length === 0) return [];
   const out: string[] = [];
   const domain = registrableDomain(labels);
   if (domain) out.push(`@${domain}`);
@@ -138,15 +160,17 @@ const REGIONAL_HOSTING = new Set(['execute-api|amazonaws.com', 'lambda-url|on.aw
 /** names reserved for documentation and local use (RFC 2606, RFC 6761, RFC 6762): no provider */
 const RESERVED_TLD = new Set(['example', 'test', 'invalid', 'local', 'localhost', 'internal']);
 const RESERVED_DOMAIN = new Set(['example.com', 'example.net', 'example.org']);
+/** the reserved names for documentation and testing (RFC 2606), as opposed to those for local use */
+const PLACEHOLDER_TLD = new Set(['example', 'test', 'invalid']);
 
 /**
  * the provider's domain: the last two labels, three under a country-code public suffix (`apisetu.gov.in`), one more
  * under a shared hosting platform (`myshop.herokuapp.com`), the customer's label and the platform's under a regional
- * one (`abc123.execute-api.us-east-1.amazonaws.com`); null for reserved names (`example.com`, `*.local`)
+ * one (`abc123.execute-api.us-east-1.amazonaws.com`); null for reserved names (`example.com`, `*.local`) and addresses
  */
 export function registrableDomain(labels: readonly string[]): string | null {
   const n = labels.length;
-  if (n < 2 || RESERVED_TLD.has(labels[n - 1])) return null;
+  if (n < 2 || RESERVED_TLD.has(labels[n - 1]) || /^\d+$/.test(labels[n - 1])) return null;
   if (n >= 5 && REGIONAL_HOSTING.has(`${labels[n - 4]}|${labels[n - 2]}.${labels[n - 1]}`))
     return labels.slice(-5).join('.');
   for (const len of [3, 2]) {

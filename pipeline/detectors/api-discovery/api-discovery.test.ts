@@ -125,66 +125,70 @@ describe('api_discovery detector', () => {
     confirm.mockRestore();
   });
 
-  it("a new provider's shadow endpoints are associated together; a review of one makes the provider known", () => {
-    const call = (i: number, method: string, path: string, params: Record<string, string> = {}): ApiCallRecord => ({
-      id: `n${i}`,
-      ts: 1_700_000_000_000 + i,
-      durationMs: 3,
-      sensor: { kind: 'fastify', id: 'gw1' },
-      service: 'newco',
-      method,
-      host: 'api.newco.io',
-      path,
-      params,
-      status: 200,
-      reqBytes: 0,
-      respBytes: 100,
-      source: { service: 'web' },
-    });
-    const run = (pool: boolean) => {
-      const d = new ApiDiscovery({ ...config(), min_calls: 1, pool_unseen_provider: pool });
-      const c = ctx();
-      d.observe(call(1, 'POST', '/v1/refunds', { chargeId: 'str', amount: 'num' }), c);
+  // a vendor's public host, or a mesh's internal one (the service is then the provider)
+  it.each(['api.newco.io', 'newco.billing.svc.cluster.local'])(
+    "a new provider's shadow endpoints are associated together; a review of one makes the provider known (%s)",
+    (host) => {
+      const call = (i: number, method: string, path: string, params: Record<string, string> = {}): ApiCallRecord => ({
+        id: `n${i}`,
+        ts: 1_700_000_000_000 + i,
+        durationMs: 3,
+        sensor: { kind: 'fastify', id: 'gw1' },
+        service: 'newco',
+        method,
+        host,
+        path,
+        params,
+        status: 200,
+        reqBytes: 0,
+        respBytes: 100,
+        source: { service: 'web' },
+      });
+      const run = (pool: boolean) => {
+        const d = new ApiDiscovery({ ...config(), min_calls: 1, pool_unseen_provider: pool });
+        const c = ctx();
+        d.observe(call(1, 'POST', '/v1/refunds', { chargeId: 'str', amount: 'num' }), c);
+        d.documents();
+        d.observe(call(2, 'GET', '/health'), c);
+        return { d, c };
+      };
+      const { d, c } = run(true);
+      expect(c.signals.map((s) => s.endpoint)).toEqual(['POST /v1/refunds', 'GET /health']);
+      // the first met is on its own; the second is pooled with it
+      expect(c.signals[0].labels?.category_pooled).toBeUndefined();
+      expect(c.signals[1].labels?.category_pooled).toBe('2');
+      // in the inventory, the endpoint met first now carries the pooled labels too
+      const [refunds, health] = ['POST /v1/refunds', 'GET /health'].map((k) => {
+        const [method, route] = k.split(' ');
+        return d.inventory.get('newco', method, route)!.labels.category!;
+      });
+      expect(health.pooled).toBe(2);
+      expect(refunds).toMatchObject({ pooled: 2, probability: health.probability });
+      expect(refunds.value === 'unassigned' ? refunds.candidate : refunds.value).toBe(
+        health.value === 'unassigned' ? health.candidate : health.value,
+      );
+      // and is written again
+      expect(d.documents().map((doc) => doc.id)).toContain(d.inventory.get('newco', 'POST', '/v1/refunds')!.id);
+      const alone = run(false).c.signals[1].labels!;
+      expect(alone.category_pooled).toBeUndefined();
+      // the refunds endpoint's evidence moved the health endpoint's probabilities
+      expect(c.signals[1].labels?.category_probability).not.toBe(alone.category_probability);
+      // reviewed, the provider is known to the model: its next endpoint is matched by its own APIs, not pooled
       d.documents();
-      d.observe(call(2, 'GET', '/health'), c);
-      return { d, c };
-    };
-    const { d, c } = run(true);
-    expect(c.signals.map((s) => s.endpoint)).toEqual(['POST /v1/refunds', 'GET /health']);
-    // the first met is on its own; the second is pooled with it
-    expect(c.signals[0].labels?.category_pooled).toBeUndefined();
-    expect(c.signals[1].labels?.category_pooled).toBe('2');
-    // in the inventory, the endpoint met first now carries the pooled labels too
-    const [refunds, health] = ['POST /v1/refunds', 'GET /health'].map((k) => {
-      const [method, route] = k.split(' ');
-      return d.inventory.get('newco', method, route)!.labels.category!;
-    });
-    expect(health.pooled).toBe(2);
-    expect(refunds).toMatchObject({ pooled: 2, probability: health.probability });
-    expect(refunds.value === 'unassigned' ? refunds.candidate : refunds.value).toBe(
-      health.value === 'unassigned' ? health.candidate : health.value,
-    );
-    // and is written again
-    expect(d.documents().map((doc) => doc.id)).toContain(d.inventory.get('newco', 'POST', '/v1/refunds')!.id);
-    const alone = run(false).c.signals[1].labels!;
-    expect(alone.category_pooled).toBeUndefined();
-    // the refunds endpoint's evidence moved the health endpoint's probabilities
-    expect(c.signals[1].labels?.category_probability).not.toBe(alone.category_probability);
-    // reviewed, the provider is known to the model: its next endpoint is matched by its own APIs, not pooled
-    d.documents();
-    d.review('newco', 'POST', '/v1/refunds', { category: 'payment' });
-    // the provider's other shadow endpoint is associated again, as a known provider's: the reviewed API is its evidence
-    const again = d.inventory.get('newco', 'GET', '/health')!;
-    expect(again.labels.category?.pooled).toBeUndefined();
-    expect(again.labels.category?.neighbours).toContain(d.inventory.get('newco', 'POST', '/v1/refunds')!.id);
-    expect(d.documents().map((doc) => doc.id)).toContain(again.id);
-    d.observe(call(3, 'GET', '/v1/payouts'), c);
-    expect(c.signals[2].endpoint).toBe('GET /v1/payouts');
-    expect(c.signals[2].labels?.category_pooled).toBeUndefined();
-    expect(c.signals[2].labels?.category_neighbours.split(',')[0]).toBe(
-      d.inventory.get('newco', 'POST', '/v1/refunds')?.id,
-    );
-  });
+      d.review('newco', 'POST', '/v1/refunds', { category: 'payment' });
+      // the provider's other shadow endpoint is associated again, as a known provider's: the reviewed API is its evidence
+      const again = d.inventory.get('newco', 'GET', '/health')!;
+      expect(again.labels.category?.pooled).toBeUndefined();
+      expect(again.labels.category?.neighbours).toContain(d.inventory.get('newco', 'POST', '/v1/refunds')!.id);
+      expect(d.documents().map((doc) => doc.id)).toContain(again.id);
+      d.observe(call(3, 'GET', '/v1/payouts'), c);
+      expect(c.signals[2].endpoint).toBe('GET /v1/payouts');
+      expect(c.signals[2].labels?.category_pooled).toBeUndefined();
+      expect(c.signals[2].labels?.category_neighbours.split(',')[0]).toBe(
+        d.inventory.get('newco', 'POST', '/v1/refunds')?.id,
+      );
+    },
+  );
 
   it("a review delivered to every shard re-associates each shard's endpoints of that provider", () => {
     const call = (i: number, path: string): ApiCallRecord => ({

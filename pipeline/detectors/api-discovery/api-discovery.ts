@@ -1,7 +1,13 @@
 import { LRUCache } from 'lru-cache';
 import { inventoryDescription, looseInventoryDescription } from '../../association/describe.js';
 import type { ApiDescription } from '../../association/features.js';
-import { type LabelPrediction, type Labels, providerOf, type SmartKnn } from '../../association/smart-knn.js';
+import {
+  type LabelPrediction,
+  type Labels,
+  namedProvider,
+  providerOf,
+  type SmartKnn,
+} from '../../association/smart-knn.js';
 import type { AlertSignal } from '../../core/alert.js';
 import { counter } from '../../core/metrics.js';
 import type { ApiCallRecord } from '../../core/record.js';
@@ -197,13 +203,13 @@ export class ApiDiscovery implements Detector {
 
   /**
    * after a review taught the model an API: this shard's shadow endpoints of the same provider (registrable host
-   * domain) are associated again, so a provider new to the catalogue, once one of its endpoints is reviewed, is
+   * domain, or internal service) are associated again, so a provider new to the catalogue, once one of its endpoints is reviewed, is
    * known and its other endpoints follow (review one, the rest lean to it). Reviews are rare: the inventory is
    * scanned
    */
   private reassociateProvider(api: ApiDescription): void {
     const provider = providerOf(api, '');
-    if (!provider.startsWith('@') || this.model.size === 0) return;
+    if (!namedProvider(provider) || this.model.size === 0) return;
     for (const e of this.inventory.list()) {
       if (e.state !== 'shadow' || Object.keys(e.labels).length === 0) continue;
       const description = inventoryDescription(e);

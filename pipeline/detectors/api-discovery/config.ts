@@ -9,7 +9,10 @@ export const ApiDiscoveryConfigSchema = Type.Object(
     min_calls: Type.Integer({ minimum: 1, default: 20 }),
     /** association probability below which a label is `unassigned` (needs review) */
     min_confidence: Type.Number({ minimum: 0, maximum: 1, default: defaultAssociationConfig.min_confidence }),
-    /** the same for an API whose provider (registrable host domain) the catalogue does not know, when higher */
+    /**
+     * the same for an API whose provider (registrable host domain; for an internal host, the service) the catalogue
+     * does not know, when higher
+     */
     unseen_provider_min_confidence: Type.Number({
       minimum: 0,
       maximum: 1,
@@ -28,9 +31,10 @@ export const ApiDiscoveryConfigSchema = Type.Object(
      */
     provider_prior: Type.Number({ minimum: 0, maximum: 1, default: defaultAssociationConfig.provider_prior }),
     /**
-     * a shadow endpoint of a provider (registrable host domain) the catalogue does not know is associated together
-     * with the endpoints of that provider this shard reported before: it gets the mean of their class probabilities
-     * (the label's `pooled` says how many), and those still shadow take the pooled labels in the inventory too. On
+     * a shadow endpoint of a provider (registrable host domain; for an internal host, its service) the catalogue does
+     * not know is associated together with the endpoints of that provider this shard reported before: it gets the
+     * mean of their class probabilities (the label's `pooled` says how many), and those still shadow take the pooled
+     * labels in the inventory too. On
      * the APIs-guru new-provider split, associating each new provider's APIs together takes accuracy from 0.37 to
      * 0.44 (pipeline/association/README.md). false: each endpoint on its own
      */
