@@ -203,9 +203,9 @@ export class ApiDiscovery implements Detector {
 
   /**
    * after a review taught the model an API: this shard's shadow endpoints of the same provider (registrable host
-   * domain, or internal service) are associated again, so a provider new to the catalogue, once one of its endpoints is reviewed, is
-   * known and its other endpoints follow (review one, the rest lean to it). Reviews are rare: the inventory is
-   * scanned
+   * domain, or internal service) are associated again, so a provider new to the catalogue, once one of its endpoints
+   * is reviewed, is known and its other endpoints follow (review one, the rest lean to it). Reviews are rare: the
+   * inventory is scanned
    */
   private reassociateProvider(api: ApiDescription): void {
     const provider = providerOf(api, '');
