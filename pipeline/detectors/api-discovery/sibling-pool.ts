@@ -29,8 +29,8 @@ export class SiblingPool {
   ) {}
 
   /**
-   * this provider's endpoints met before, with evidence of the current model (none for a known provider or a
-   * hostless API)
+   * this provider's endpoints met before, with evidence of the current model (none for a known provider or an API
+   * naming no provider)
    */
   siblings(evidence: ApiEvidence): PoolMember[] {
     if (!poolable(evidence)) return [];
