@@ -417,6 +417,11 @@ describe('SmartKnn', () => {
     const stranger = m.evidence(endpoint('exports', 'order sales reports export'), ['category']);
     expect(stranger).toMatchObject({ provider: '~exports', seen: false });
     expect(m.decide(stranger).category.value).toBe('analytics');
+    // each says why: the service's own APIs first, else the words its neighbours of the class share
+    expect(m.decide(known).category.because?.[0]).toBe('service orders');
+    const why = m.decide(stranger).category.because ?? [];
+    expect(why.length).toBeGreaterThan(0);
+    expect(why.every((w) => /^text (sale|report|export)$/.test(w))).toBe(true);
     // two endpoints of a service the catalogue does not know are associated together
     const batch = [endpoint('billing', 'sales reports export'), endpoint('billing', 'order placement')];
     const pooled = m.predictBatch(batch, ['category']).map((p) => p.category);

@@ -13,9 +13,11 @@ import {
   EMPTY_BLOCK,
   type FeatureVector,
   Featurizer,
+  type TokenDoc,
   tokenize,
 } from './features.js';
-import { hostTokens, internalHostName } from './tokens.js';
+import { MAX_BECAUSE, sharedTokens } from './explain.js';
+import { hostTokens, internalHostName, splitIdentifier } from './tokens.js';
 import { SOFTMAX_MAX_CLASSES, SoftmaxScorer } from './softmax-scorer.js';
 import type { WordEmbeddings } from './word-embeddings.js';
 import { blockDistance, classProbabilities, voteWeights } from './knn-math.js';
@@ -30,6 +32,10 @@ import {
 
 export const UNASSIGNED = 'unassigned';
 
+/** classes explained per dimension (the most probable among the neighbours'), and neighbours read per class */
+const BECAUSE_CLASSES = 3;
+const BECAUSE_NEIGHBOURS = 3;
+
 export type Labels = Record<string, string>;
 
 export interface LabelPrediction {
@@ -42,6 +48,11 @@ export interface LabelPrediction {
   candidate?: string;
   /** APIs of the same unseen provider (this one included) whose class probabilities were averaged (pool_unseen_provider) */
   pooled?: number;
+  /**
+   * why: the API's tokens its nearest neighbours of the class (value, or candidate) share, those that bring them
+   * closest first (`word refund`, `host stripe.com`; explain.ts)
+   */
+  because?: string[];
 }
 
 /** one dimension's class probabilities (before the review decision), with the neighbours' labels and ids */
@@ -49,6 +60,8 @@ export interface DimensionEvidence {
   probs: Map<string, number>;
   labels: string[];
   neighbours: string[];
+  /** the explanation (LabelPrediction.because) of each of the most probable classes among the neighbours' */
+  because?: Map<string, string[]>;
 }
 
 /** what the model found for one API: per dimension its evidence (null without neighbours or classes) */
@@ -79,6 +92,7 @@ export function unseenProviderGroups(evidence: readonly ApiEvidence[]): Map<stri
 
 /** a query's feature vector and the token groups it lacks (their blocks left empty; see SmartKnn.queryVector) */
 interface QueryVector {
+  doc: TokenDoc;
   vec: FeatureVector;
   absent: number[];
 }
@@ -303,10 +317,10 @@ export class SmartKnn {
   private queryVector(api: ApiDescription): QueryVector {
     const doc = tokenize(api);
     const vec = this.featurizer.vectorize(doc);
-    if (this.config.query_absent_groups === 'match') return { vec, absent: [] };
+    if (this.config.query_absent_groups === 'match') return { doc, vec, absent: [] };
     const absent = absentGroups(doc, api.unobserved);
     for (const g of absent) vec[g] = EMPTY_BLOCK;
-    return { vec, absent };
+    return { doc, vec, absent };
   }
 
   /**
@@ -331,14 +345,16 @@ export class SmartKnn {
             return x ? [x.probs] : [];
           })
         : [];
-      if (others.length === 0) {
-        out[dim] = decideClass(ev.probs, ev.labels, ev.neighbours, minConfidence);
-        continue;
+      let p: LabelPrediction;
+      if (others.length === 0) p = decideClass(ev.probs, ev.labels, ev.neighbours, minConfidence);
+      else {
+        const mean = new Map(ev.probs);
+        for (const probs of others) for (const [c, x] of probs) mean.set(c, (mean.get(c) ?? 0) + x);
+        for (const [c, x] of mean) mean.set(c, x / (others.length + 1));
+        p = { ...decideClass(mean, ev.labels, ev.neighbours, minConfidence), pooled: others.length + 1 };
       }
-      const mean = new Map(ev.probs);
-      for (const probs of others) for (const [c, p] of probs) mean.set(c, (mean.get(c) ?? 0) + p);
-      for (const [c, p] of mean) mean.set(c, p / (others.length + 1));
-      out[dim] = { ...decideClass(mean, ev.labels, ev.neighbours, minConfidence), pooled: others.length + 1 };
+      const because = ev.because?.get(p.candidate ?? p.value);
+      out[dim] = because?.length ? { ...p, because } : p;
     }
     return out;
   }
@@ -359,6 +375,7 @@ export class SmartKnn {
       if (probs) {
         this.blendLinear(probs.probs, vec, dim);
         if (seen && provider !== undefined) this.blendProviderMix(probs.probs, provider, dim, classes);
+        probs.because = this.explain(query, nb, probs, profile, seen ? provider : undefined, dim);
       }
       out.dims.set(dim, probs);
     }
@@ -443,6 +460,48 @@ export class SmartKnn {
   }
 
   /**
+   * LabelPrediction.because of the BECAUSE_CLASSES most probable classes among the neighbours' (the decision, pooled,
+   * may pick one of them; another has none): from each class's nearest BECAUSE_NEIGHBOURS neighbours, after the
+   * known provider (`provider stripe.com`, `service orders`) when it has training APIs of the class (provider_prior)
+   */
+  private explain(
+    query: QueryVector,
+    nb: Neighbour[],
+    ev: Pick<DimensionEvidence, 'probs' | 'labels'>,
+    profile: number,
+    knownProvider: string | undefined,
+    dim: string,
+  ): Map<string, string[]> {
+    const weights = profile === 0 ? this.featureWeights : this.unseenFeatureWeights;
+    const classes = [...new Set(ev.labels)]
+      .sort((a, b) => (ev.probs.get(b) ?? 0) - (ev.probs.get(a) ?? 0))
+      .slice(0, BECAUSE_CLASSES);
+    const out = new Map<string, string[]>();
+    // the provider's own name and labels say what `provider …` / `service …` says
+    const name = knownProvider?.slice(1) ?? '';
+    const skipHost = new Set(name ? [name, ...name.split('.').flatMap((l) => splitIdentifier(l))] : []);
+    for (const c of classes) {
+      const rows = nb.filter((_, j) => ev.labels[j] === c).slice(0, BECAUSE_NEIGHBOURS);
+      const why = sharedTokens(
+        query.doc,
+        query.vec,
+        rows.map((n) => this.vectors[n.row]),
+        weights,
+        this.config.dims_per_group,
+        (g, b) => this.featurizer.dfRatio(g, b),
+        skipHost,
+      );
+      const own =
+        knownProvider !== undefined &&
+        this.config.provider_prior > 0 &&
+        (this.classProviders.get(dim)?.get(c)?.get(knownProvider) ?? 0) > 0;
+      if (own) why.unshift(knownProvider.startsWith('~') ? `service ${name}` : `provider ${name}`);
+      if (why.length > 0) out.set(c, why.slice(0, MAX_BECAUSE));
+    }
+    return out;
+  }
+
+  /**
    * the neighbours' distances over the groups the query has: an empty query block adds the row's |x_g|^2 (1: every
    * hashed block has unit norm) times the group's weight to every D^2, the same for all rows, so the order stands
    * and only that constant is taken off (the vote weights depend on the distances' differences)
@@ -456,11 +515,7 @@ export class SmartKnn {
   }
 
   /** the smoothed kNN probability of every class, with the neighbours' labels and ids; null without neighbours */
-  private knnProbabilities(
-    nb: Neighbour[],
-    dim: string,
-    classes: Set<string>,
-  ): { probs: Map<string, number>; labels: string[]; neighbours: string[] } | null {
+  private knnProbabilities(nb: Neighbour[], dim: string, classes: Set<string>): DimensionEvidence | null {
     if (nb.length === 0) return null;
     const labels = nb.map((n) => this.rows[n.row].labels[dim]);
     const weights = voteWeights(nb.map((n) => n.distance));

@@ -32,6 +32,13 @@ export const AssociationLabel = Type.Object(
           'endpoints of the same provider, new to the catalogue (this one included), whose class probabilities were averaged',
       }),
     ),
+    because: Type.Optional(
+      Type.Array(Type.String({ maxLength: 200 }), {
+        maxItems: 8,
+        description:
+          'why: the known provider or service whose APIs have the class, and the tokens the nearest neighbours of the class share (`word refund`, `host stripe.com`)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -63,6 +63,8 @@ describe('api_discovery detector', () => {
     // its words (orders, export, sales, reports) are the reporting API's, its service the orders API's: both vote
     // (what traffic cannot show, a description and tags, no longer draws it to orders-api, which has neither)
     expect(shadow.labels?.category_neighbours.split(',').slice(0, 2).sort()).toEqual(['orders-api', 'reporting-api']);
+    // and why: its service's catalogued APIs are ecommerce
+    expect(shadow.labels?.category_because?.split(', ')[0]).toBe('service orders');
     const states = Object.fromEntries(d.inventory.list().map((e) => [`${e.method} ${e.route}`, e.state]));
     expect(states).toEqual(expected.states);
     expect(d.stats()).toMatchObject({ endpoints: 5, shadow: 2, zombie: 1, catalogued: 2 });

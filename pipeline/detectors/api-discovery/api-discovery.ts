@@ -165,6 +165,7 @@ export class ApiDiscovery implements Detector {
       labels[`${dim}_neighbours`] = l.neighbours.slice(0, 5).join(',');
       if (l.candidate !== undefined) labels[`${dim}_candidate`] = l.candidate;
       if (l.pooled !== undefined) labels[`${dim}_pooled`] = String(l.pooled);
+      if (l.because?.length) labels[`${dim}_because`] = l.because.join(', ');
     }
     if (entry.catalogueId) labels.catalogue_id = entry.catalogueId;
     const endpoint = `${entry.method} ${entry.route}`;

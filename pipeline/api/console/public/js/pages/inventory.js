@@ -2,7 +2,7 @@ import { api, query } from '../api.js';
 import { fmtNumber, h, placeholder, replace, stateBadge, timeEl, toast } from '../dom.js';
 import { can } from '../state.js';
 
-/** @typedef {{ value: string, probability: number, neighbours: string[], candidate?: string, pooled?: number }} Label */
+/** @typedef {{ value: string, probability: number, neighbours: string[], candidate?: string, pooled?: number, because?: string[] }} Label */
 /**
  * @typedef {object} ApiEntry
  * @property {string} id
@@ -194,7 +194,7 @@ function labelsOf(e) {
       'span',
       {
         class: `label-chip ${sure ? '' : 'unsure'}`,
-        title: `${dim}: ${verdict} (${Math.round(l.probability * 100)} %)${l.pooled ? `\nassociated together with ${l.pooled - 1} other endpoint(s) of this new provider` : ''}${l.neighbours?.length ? `\nneighbours: ${l.neighbours.slice(0, 10).join(', ')}` : ''}`,
+        title: `${dim}: ${verdict} (${Math.round(l.probability * 100)} %)${l.pooled ? `\nassociated together with ${l.pooled - 1} other endpoint(s) of this new provider` : ''}${l.because?.length ? `\nbecause: ${l.because.join(', ')}` : ''}${l.neighbours?.length ? `\nneighbours: ${l.neighbours.slice(0, 10).join(', ')}` : ''}`,
       },
       h('span', { class: 'dim' }, dim),
       ` ${shown} `,
