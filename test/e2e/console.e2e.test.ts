@@ -219,6 +219,7 @@ describe('SOC console in Chromium', () => {
           probability: 0.08,
           neighbours: ['cat_acc_2', 'cat_rep_5'],
           candidate: 'reporting',
+          because: ['service accounts', 'word export'],
         },
       },
     },
@@ -443,6 +444,10 @@ describe('SOC console in Chromium', () => {
       'reporting?',
     );
     expect(await page.locator('tr[data-entry="api_charges_post"] .label-chip.unsure').count()).toBe(0);
+    // its tooltip says why
+    expect(await page.locator('tr[data-entry="api_export_get"] .label-chip.unsure').getAttribute('title')).toContain(
+      'because: service accounts, word export',
+    );
     await page.getByRole('button', { name: 'Review GET /internal/export/{id}' }).click();
     expect(await page.getByLabel(/^category/).getAttribute('placeholder')).toBe('reporting');
     await page.getByText('best class reporting').waitFor();
