@@ -1,5 +1,5 @@
 import { TOKEN_GROUPS, type TokenGroup } from './config.js';
-import { EMPTY_TOKEN, type FeatureVector, hash32, type SparseBlock, type TokenDoc } from './features.js';
+import { EMPTY_TOKEN, type FeatureVector, hash32, type TokenDoc, valueAt } from './features.js';
 
 /** tokens an explanation names at most */
 export const MAX_BECAUSE = 5;
@@ -16,19 +16,6 @@ const GROUP_WORD: Record<TokenGroup, string> = {
   text: 'text',
   words: 'word',
 };
-
-/** the value of bucket b in a sorted sparse block, 0 when absent */
-function valueAt(block: SparseBlock, b: number): number {
-  let lo = 0;
-  let hi = block.idx.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (block.idx[mid] === b) return block.val[mid];
-    if (block.idx[mid] < b) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return 0;
-}
 
 /**
  * Why an API's neighbours of one class are near it: the query's tokens those neighbours share, each scored by how

@@ -242,6 +242,19 @@ export class Featurizer {
   }
 }
 
+/** the value of bucket b in a sparse block (binary search of its sorted indices), 0 when absent */
+export function valueAt(block: SparseBlock, b: number): number {
+  let lo = 0;
+  let hi = block.idx.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (block.idx[mid] === b) return block.val[mid];
+    if (block.idx[mid] < b) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return 0;
+}
+
 /** dot product of two sorted sparse blocks */
 export function sparseDot(a: SparseBlock, b: SparseBlock): number {
   let i = 0;

@@ -1,5 +1,5 @@
 import KNN from 'ml-knn';
-import { type FeatureVector, squaredNorm } from './features.js';
+import { type FeatureVector, squaredNorm, valueAt } from './features.js';
 import { blockDistance } from './knn-math.js';
 
 export interface Neighbour {
@@ -92,19 +92,7 @@ export class KdTreeIndex implements NeighbourIndex {
   };
 
   private project(vec: FeatureVector): number[] {
-    return this.coords.map(({ g, b }) => {
-      const blk = vec[g];
-      // binary search of the sorted bucket indices
-      let lo = 0;
-      let hi = blk.idx.length - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        if (blk.idx[mid] === b) return blk.val[mid];
-        if (blk.idx[mid] < b) lo = mid + 1;
-        else hi = mid - 1;
-      }
-      return 0;
-    });
+    return this.coords.map(({ g, b }) => valueAt(vec[g], b));
   }
 
   private chooseCoords(): void {
