@@ -5,7 +5,7 @@
  * of its endpoints (drawn with a fixed seed); each endpoint is associated alone, and the service once with all its
  * sampled routes and parameters (what its inventory holds). Accuracy per endpoint against the definition's category.
  */
-import { inventoryDescription, UNOBSERVED_IN_TRAFFIC } from '../../pipeline/association/describe.js';
+import { inventoryDescription } from '../../pipeline/association/describe.js';
 import type { ApiDescription } from '../../pipeline/association/features.js';
 import type { AssociationConfig } from '../../pipeline/association/config.js';
 import { SmartKnn } from '../../pipeline/association/smart-knn.js';
@@ -60,13 +60,10 @@ export function evaluateEndpoints(
       // the server URL as the host: the host tokens keep its host name only
       const hosts = a.servers?.slice(0, 1) ?? [];
       const params = [...new Set(sample.flatMap((e) => e.params ?? []))];
+      // the service as its inventory holds it: what traffic shows of one endpoint, with every sampled route
       const whole = best({
-        name: service,
-        service,
-        hosts,
+        ...inventoryDescription({ service, route: sample[0].path, hosts, params }),
         paths: sample.map((e) => e.path),
-        params,
-        unobserved: UNOBSERVED_IN_TRAFFIC,
       });
       for (const e of sample) {
         if (best(inventoryDescription({ service, route: e.path, hosts, params: e.params ?? [] })) === truth) alone++;

@@ -8,7 +8,7 @@ import type { ApiDescription } from './features.js';
  * what traffic cannot show of an API: a description, tags (and so operation summaries, which join the description).
  * An endpoint lacking them is not like the catalogue APIs lacking them (see query_absent_groups)
  */
-export const UNOBSERVED_IN_TRAFFIC: readonly TokenGroup[] = ['text', 'tags'];
+const UNOBSERVED_IN_TRAFFIC: readonly TokenGroup[] = ['text', 'tags'];
 
 /** what the association model sees of an inventory endpoint seen in traffic */
 export function inventoryDescription(e: Pick<ApiEntry, 'service' | 'route' | 'hosts' | 'params'>): ApiDescription {

@@ -500,7 +500,16 @@ describe('SmartKnn', () => {
       params: ['units'],
     });
     expect(endpoint.unobserved).toEqual(['text', 'tags']);
-    const base = { k: 2, smoothing: 0, min_confidence: 0, prior_correction: 0, linear_blend: 0, provider_prior: 0 };
+    // the default features (the opt-in word vectors, when installed, would add a group of their own)
+    const base = {
+      k: 2,
+      smoothing: 0,
+      min_confidence: 0,
+      prior_correction: 0,
+      linear_blend: 0,
+      provider_prior: 0,
+      word_embeddings: 'off',
+    };
     for (const index of ['kdtree', 'sparse'] as const) {
       const ignore = new SmartKnn({ ...base, index });
       ignore.fit(items);

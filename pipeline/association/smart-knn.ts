@@ -17,7 +17,7 @@ import {
   tokenize,
 } from './features.js';
 import { MAX_BECAUSE, sharedTokens } from './explain.js';
-import { hostTokens, internalHostName, splitIdentifier } from './tokens.js';
+import { hostTokens, internalHostName } from './tokens.js';
 import { SOFTMAX_MAX_CLASSES, SoftmaxScorer } from './softmax-scorer.js';
 import type { WordEmbeddings } from './word-embeddings.js';
 import { blockDistance, classProbabilities, voteWeights } from './knn-math.js';
@@ -324,8 +324,8 @@ export class SmartKnn {
   }
 
   /**
-   * the prediction of each dimension of `own`. With pool_unseen_provider, an API of an unseen provider (a registrable
-   * domain: not a hostless API) takes the mean of its class probabilities and those of the `siblings` given (other
+   * the prediction of each dimension of `own`. With pool_unseen_provider, an API of an unseen named provider (see
+   * providerOf; not one that is its own provider) takes the mean of its class probabilities and those of the `siblings` given (other
    * APIs of the same unseen provider; others are ignored), and says how many it pooled; its neighbours stay its own
    */
   decide(own: ApiEvidence, siblings: readonly ApiEvidence[] = []): Record<string, LabelPrediction> {
@@ -426,7 +426,7 @@ export class SmartKnn {
   } {
     const { groupCap, profile } =
       provider === undefined ? { groupCap: undefined, profile: 0 } : this.queryPolicy(provider);
-    return { groupCap, profile, weights: profile === 0 ? this.featureWeights : this.unseenFeatureWeights };
+    return { groupCap, profile, weights: this.weightsOf(profile) };
   }
 
   /**
@@ -446,6 +446,11 @@ export class SmartKnn {
       profile,
       seen,
     };
+  }
+
+  /** the per-feature weights of a weight profile (0: known-provider queries, 1: unseen_provider_weights) */
+  private weightsOf(profile: number): Float64Array {
+    return profile === 0 ? this.featureWeights : this.unseenFeatureWeights;
   }
 
   private neighbours(
@@ -472,14 +477,14 @@ export class SmartKnn {
     knownProvider: string | undefined,
     dim: string,
   ): Map<string, string[]> {
-    const weights = profile === 0 ? this.featureWeights : this.unseenFeatureWeights;
+    const weights = this.weightsOf(profile);
     const classes = [...new Set(ev.labels)]
       .sort((a, b) => (ev.probs.get(b) ?? 0) - (ev.probs.get(a) ?? 0))
       .slice(0, BECAUSE_CLASSES);
     const out = new Map<string, string[]>();
     // the provider's own name and labels say what `provider …` / `service …` says
     const name = knownProvider?.slice(1) ?? '';
-    const skipHost = new Set(name ? [name, ...name.split('.').flatMap((l) => splitIdentifier(l))] : []);
+    const skipHost = new Set(name ? hostTokens(name).map((t) => (t.startsWith('@') ? t.slice(1) : t)) : []);
     for (const c of classes) {
       const rows = nb.filter((_, j) => ev.labels[j] === c).slice(0, BECAUSE_NEIGHBOURS);
       const why = sharedTokens(
@@ -508,7 +513,7 @@ export class SmartKnn {
    */
   private withoutAbsent(nb: Neighbour[], query: QueryVector, profile: number): Neighbour[] {
     if (query.absent.length === 0) return nb;
-    const weights = profile === 0 ? this.featureWeights : this.unseenFeatureWeights;
+    const weights = this.weightsOf(profile);
     let c = 0;
     for (const g of query.absent) c += weights[g];
     return nb.map((n) => ({ row: n.row, distance: Math.sqrt(Math.max(0, n.distance * n.distance - c)) }));

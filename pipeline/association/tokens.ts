@@ -157,11 +157,11 @@ const SHARED_HOSTING = new Set([
  */
 const REGIONAL_HOSTING = new Set(['execute-api|amazonaws.com', 'lambda-url|on.aws']);
 
-/** names reserved for documentation and local use (RFC 2606, RFC 6761, RFC 6762): no provider */
-const RESERVED_TLD = new Set(['example', 'test', 'invalid', 'local', 'localhost', 'internal']);
-const RESERVED_DOMAIN = new Set(['example.com', 'example.net', 'example.org']);
 /** the reserved names for documentation and testing (RFC 2606), as opposed to those for local use */
 const PLACEHOLDER_TLD = new Set(['example', 'test', 'invalid']);
+/** names reserved for documentation and local use (RFC 2606, RFC 6761, RFC 6762): no provider */
+const RESERVED_TLD = new Set([...PLACEHOLDER_TLD, 'local', 'localhost', 'internal']);
+const RESERVED_DOMAIN = new Set(['example.com', 'example.net', 'example.org']);
 
 /**
  * the provider's domain: the last two labels, three under a country-code public suffix (`apisetu.gov.in`), one more
