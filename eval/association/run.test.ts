@@ -9,6 +9,7 @@ import { SmartKnn } from '../../pipeline/association/smart-knn.js';
 import { readEmbeddingCache } from '../../pipeline/association/word-embeddings.js';
 import { defaultDataDir, guruToDescription, loadGuru, parseGuruLines } from './data.js';
 import { evaluateEndpoints } from './endpoints.js';
+import { evaluateEstate } from './estate.js';
 import { scores } from './metrics.js';
 import { evaluate } from './run.js';
 import { evaluatePoint, prepareFolds } from './search-weights.js';
@@ -144,5 +145,15 @@ describe('association evaluation', () => {
     expect(() => loadGuru(join(fixture, 'nope'))).toThrow(/not found/);
     expect(() => parseGuruLines('{"id":"x","categories":["a"]}\n{"id":"y"}')).toThrow(/line 2/);
     expect(defaultDataDir()).toMatch(/shared[/\\]eval[/\\]apis-guru$/);
+  });
+  it('synthetic estate: callers are trusted as far as the call graph shows, and help only where they tell', () => {
+    const data = loadGuru(fixture);
+    const [none, all] = evaluateEstate(data, [0, 1], { prior: 0.5 });
+    const [off] = evaluateEstate(data, [1], { prior: 0 });
+    expect(none.services).toBeGreaterThan(3);
+    expect(all.reliability.appCode).toBeGreaterThan(0.9);
+    expect(none.reliability.appCode ?? 0).toBeLessThan(0.3);
+    expect(all.appCode).toBeGreaterThan(off.appCode);
+    expect(all.appCode).toBeGreaterThan(0.9);
   });
 });

@@ -110,4 +110,75 @@ describe('runAssociate', () => {
     });
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(3);
   });
+  it("an inventory export's callers count, trusted as far as its catalogued entries show (peer_prior)", async () => {
+    const dir = tmp();
+    const apps: [string, string, string, string][] = [
+      ['orders-ui', '/cart', 'item', 'ORD'],
+      ['orders', '/orders/{id}', 'status', 'ORD'],
+      ['basket', '/basket/{id}', 'item', 'ORD'],
+      ['stock', '/stock/{id}', 'sku', 'ORD'],
+      ['pay-ui', '/checkout', 'card', 'PAY'],
+      ['payments', '/payments/{id}', 'amount', 'PAY'],
+      ['ledger', '/ledger/{id}', 'amount', 'PAY'],
+      ['invoices', '/invoices/{id}', 'amount', 'PAY'],
+    ];
+    const host = (s: string) => `${s}.shop.svc.cluster.local`;
+    writeFileSync(
+      join(dir, 'catalog.jsonl'),
+      apps
+        .map(([service, path, param, appCode]) =>
+          JSON.stringify({
+            id: service,
+            name: service,
+            service,
+            host: host(service),
+            endpoints: [{ method: 'GET', path, params: [param] }],
+            labels: { appCode },
+          }),
+        )
+        .join('\n'),
+    );
+    // the UIs call their own application's back ends; a new service (words of the payment UI's) is called by the orders UI
+    const catalogued = apps.map(([service, route, param, appCode]) => ({
+      id: `api:${service}`,
+      service,
+      method: 'GET',
+      route,
+      hosts: [host(service)],
+      params: [param],
+      callers: [service.endsWith('-ui') ? 'edge' : appCode === 'ORD' ? 'orders-ui' : 'pay-ui'],
+      state: 'catalogued',
+      labels: { appCode: { value: appCode, probability: 1, neighbours: [service] } },
+    }));
+    const refunds = {
+      id: 'api:refunds',
+      service: 'refunds',
+      method: 'GET',
+      route: '/refunds/{id}',
+      hosts: [host('refunds')],
+      params: ['card'],
+      callers: ['orders-ui'],
+      state: 'shadow',
+      labels: {},
+    };
+    const associate = async (lines: object[]) => {
+      const apis = join(dir, 'apis.jsonl');
+      writeFileSync(apis, lines.map((l) => JSON.stringify(l)).join('\n'));
+      const out = join(dir, 'out.jsonl');
+      await runAssociate({
+        catalogPath: join(dir, 'catalog.jsonl'),
+        apisPath: apis,
+        outPath: out,
+        config: { word_embeddings: 'off' },
+      });
+      const last = readFileSync(out, 'utf8').trim().split('\n').at(-1) ?? '{}';
+      const l = JSON.parse(last).labels.appCode;
+      return { best: l.candidate ?? l.value, because: (l.because ?? []).join(', ') };
+    };
+    const withExport = await associate([...catalogued, refunds]);
+    expect(withExport.best).toBe('ORD');
+    expect(withExport.because).toMatch(/^callers orders-ui/);
+    // the shadow entry alone: nothing shows how callers relate to what they call, so its words decide
+    expect((await associate([refunds])).best).toBe('PAY');
+  });
 });

@@ -8,6 +8,7 @@ import { checkOrThrow } from '../inventory/catalog/validate.js';
 import type { AssociationConfig } from './config.js';
 import { anyDescription } from './describe.js';
 import { type LabelPrediction, SmartKnn } from './smart-knn.js';
+import { exportTraffic } from './traffic-context.js';
 
 export interface AssociateOptions {
   /** catalogue file(s): JSONL or OpenAPI / Swagger documents, with labels */
@@ -81,7 +82,12 @@ export async function runAssociate(opts: AssociateOptions): Promise<{ written: n
     items.push(checkOrThrow<{ id: string } & Record<string, unknown>>(ApiLine, v, where));
   }
   // one batch: the APIs of one unseen provider are associated together (pool_unseen_provider)
-  const preds = model.predictBatch(items.map(anyDescription), dims);
+  // an inventory export's callers: weighed by the services each calls, trusted as far as its labelled entries show
+  const traffic = exportTraffic(items, model, dims);
+  const preds = model.predictBatch(
+    items.map((v) => anyDescription(v, traffic)),
+    dims,
+  );
   const out: string[] = [];
   let unassigned = 0;
   items.forEach((item, i) => {

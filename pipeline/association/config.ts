@@ -158,6 +158,17 @@ export const AssociationConfigSchema = Type.Object(
      */
     pool_unseen_provider: Type.Boolean({ default: true }),
     /**
+     * extension to the paper, traffic: for an API of a provider that has no training API, the probability of class i
+     * is (1 - λ') P(i) + λ' Q(i) in each dimension named here: Q the class mix of the catalogued APIs of the services
+     * that call it (ApiDescription.peers, each weighing its evidence: 1 for a caller that calls nothing else, less for
+     * a gateway that calls everything), λ' this weight times the square of the mix's largest share times the callers'
+     * summed weights (at most 1). A new service is mostly called by its own application's services: evidence of its
+     * line of business and application code, not of its API category. An API without callers is unchanged
+     */
+    peer_prior: Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Number({ minimum: 0, maximum: 1 }), {
+      default: { lineOfBusiness: 0.5, appCode: 0.5 },
+    }),
+    /**
      * extension to the paper: an attribute a query API lacks because its source cannot show it (an endpoint seen in
      * traffic has no description or tags): `ignore` leaves that group out of its distances (and of its linear
      * score); `match` (the paper's plain vectors) counts the absence as a token like any other, which draws the
@@ -189,6 +200,7 @@ export const defaultAssociationConfig: AssociationConfig = {
   linear_blend: 0.075,
   provider_prior: 0.5,
   pool_unseen_provider: true,
+  peer_prior: { lineOfBusiness: 0.5, appCode: 0.5 },
   index: 'auto',
 };
 

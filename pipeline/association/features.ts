@@ -1,5 +1,6 @@
 import { TOKEN_GROUPS, type TokenGroup } from './config.js';
 import { hostTokens, pathTokens, splitIdentifier, stem, textTokens } from './tokens.js';
+import type { Peers } from './peer-mix.js';
 import type { WordEmbeddings } from './word-embeddings.js';
 
 /** What the association model knows about an API: catalogue entry, OpenAPI document or inventory entry. */
@@ -18,6 +19,13 @@ export interface ApiDescription {
    * says nothing of it (query_absent_groups)
    */
   unobserved?: readonly TokenGroup[];
+  /** the services that call it in traffic, with the weight of each one's evidence (peer_prior; not a token group) */
+  peers?: Peers;
+  /**
+   * per dimension, how far callers tell the class of what they call in this estate (peerReliability; 0–1): scales
+   * peer_prior. A dimension without it takes no evidence from callers
+   */
+  peerReliability?: Readonly<Record<string, number>>;
 }
 
 export type TokenDoc = Record<TokenGroup, string[]>;

@@ -17,6 +17,7 @@ import {
   tokenize,
 } from './features.js';
 import { MAX_BECAUSE, sharedTokens } from './explain.js';
+import { blendClassMix, type PeerEvidence, type Peers, purity, ServiceClassMix } from './peer-mix.js';
 import { hostTokens, internalHostName } from './tokens.js';
 import { SOFTMAX_MAX_CLASSES, SoftmaxScorer } from './softmax-scorer.js';
 import type { WordEmbeddings } from './word-embeddings.js';
@@ -90,11 +91,32 @@ export function unseenProviderGroups(evidence: readonly ApiEvidence[]): Map<stri
   return groups;
 }
 
-/** a query's feature vector and the token groups it lacks (their blocks left empty; see SmartKnn.queryVector) */
+/** the classes a caller mix gave weight to, and the callers (heaviest first) */
+interface CallersReason {
+  classes: string[];
+  peers: string[];
+}
+
+/** callers named in a reason at most */
+const MAX_CALLERS_NAMED = 3;
+
+/** `callers orders, checkout` first among the reasons of each class of the callers' mix */
+function addCallersReason(because: Map<string, string[]>, r: CallersReason): void {
+  const reason = `callers ${r.peers.slice(0, MAX_CALLERS_NAMED).join(', ')}`;
+  for (const c of r.classes) because.set(c, [reason, ...(because.get(c) ?? [])].slice(0, MAX_BECAUSE));
+}
+
+/**
+ * a query's feature vector and the token groups it lacks (their blocks left empty; see SmartKnn.queryVector), with
+ * its callers and its own service (peer_prior)
+ */
 interface QueryVector {
   doc: TokenDoc;
   vec: FeatureVector;
   absent: number[];
+  peers?: Peers;
+  peerReliability?: Readonly<Record<string, number>>;
+  service?: string;
 }
 
 export interface TrainingItem {
@@ -111,6 +133,8 @@ interface Row {
   provider: string;
   /** the provider's number in providerIds (the group of the neighbour caps) */
   providerId: number;
+  /** the API's service (what a caller's name says: peer_prior) */
+  service?: string;
 }
 
 /**
@@ -180,6 +204,8 @@ export class SmartKnn {
   private classCounts = new Map<string, Map<string, number>>();
   /** training APIs per provider, per class, per dimension (prior_by providers) */
   private classProviders = new Map<string, Map<string, Map<string, number>>>();
+  /** training APIs per service, per class, per dimension (peer_prior) */
+  private readonly serviceMix = new ServiceClassMix();
   private index: NeighbourIndex | null = null;
   /** the linear half of the blend per dimension (built on first use; null: linear_blend 0 or too many classes) */
   private scorers = new Map<string, SoftmaxScorer | null>();
@@ -233,6 +259,7 @@ export class SmartKnn {
     this.classes.clear();
     this.classCounts.clear();
     this.classProviders.clear();
+    this.serviceMix.clear();
     this.providerIds.clear();
     this.providerLiveRows = [];
     this.index = null;
@@ -241,7 +268,7 @@ export class SmartKnn {
     this.featurizer.addDocuments(docs);
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
-      this.addRow(it.id, this.featurizer.vectorize(docs[i]), it.labels, providerOf(it.api, it.id));
+      this.addRow(it.id, this.featurizer.vectorize(docs[i]), it.labels, providerOf(it.api, it.id), it.api.service);
     }
   }
 
@@ -264,11 +291,12 @@ export class SmartKnn {
         const n = perProvider?.get(row.provider) ?? 0;
         if (n <= 1) perProvider?.delete(row.provider);
         else perProvider?.set(row.provider, n - 1);
+        this.serviceMix.add(row.service, dim, v, -1);
       }
     }
     const doc = tokenize(api);
     this.featurizer.addDocument(doc);
-    const row = this.addRow(id, this.featurizer.vectorize(doc), labels, providerOf(api, id));
+    const row = this.addRow(id, this.featurizer.vectorize(doc), labels, providerOf(api, id), api.service);
     // a relabelled API cannot be unlearnt: the scorers are rebuilt on next use; a new one is learnt in place
     if (old !== undefined) this.scorers.clear();
     else for (const dim of Object.keys(this.rows[row].labels)) this.learn(dim, row);
@@ -317,10 +345,12 @@ export class SmartKnn {
   private queryVector(api: ApiDescription): QueryVector {
     const doc = tokenize(api);
     const vec = this.featurizer.vectorize(doc);
-    if (this.config.query_absent_groups === 'match') return { doc, vec, absent: [] };
+    const { peers, peerReliability, service } = api;
+    const traffic = { peers, peerReliability, service };
+    if (this.config.query_absent_groups === 'match') return { doc, vec, absent: [], ...traffic };
     const absent = absentGroups(doc, api.unobserved);
     for (const g of absent) vec[g] = EMPTY_BLOCK;
-    return { doc, vec, absent };
+    return { doc, vec, absent, ...traffic };
   }
 
   /**
@@ -375,7 +405,9 @@ export class SmartKnn {
       if (probs) {
         this.blendLinear(probs.probs, vec, dim);
         if (seen && provider !== undefined) this.blendProviderMix(probs.probs, provider, dim, classes);
+        const callers = seen ? undefined : this.blendPeerMix(probs.probs, query, dim, classes);
         probs.because = this.explain(query, nb, probs, profile, seen ? provider : undefined, dim);
+        if (callers) addCallersReason(probs.because, callers);
       }
       out.dims.set(dim, probs);
     }
@@ -427,6 +459,14 @@ export class SmartKnn {
     const { groupCap, profile } =
       provider === undefined ? { groupCap: undefined, profile: 0 } : this.queryPolicy(provider);
     return { groupCap, profile, weights: this.weightsOf(profile) };
+  }
+
+  /**
+   * the class mix of the catalogued APIs of an API's callers in a dimension (peer_prior; `self`, the API's own
+   * service, left out), null when none of them has one
+   */
+  peerEvidence(dim: string, peers: Peers, self?: string): PeerEvidence | null {
+    return this.serviceMix.evidence(dim, peers, self);
   }
 
   /**
@@ -552,20 +592,38 @@ export class SmartKnn {
     if (this.config.provider_prior <= 0 || !byClass) return;
     const mix = new Map<string, number>();
     let n = 0;
-    let largest = 0;
     for (const c of classes) {
       const k = byClass.get(c)?.get(provider) ?? 0;
       if (k === 0) continue;
       mix.set(c, k);
       n += k;
-      largest = Math.max(largest, k);
     }
     if (n === 0) return;
-    const lambda = this.config.provider_prior * (largest / n) ** 2;
     const s = this.config.smoothing;
     const denominator = n + classes.size * s;
-    for (const c of classes)
-      probs.set(c, (1 - lambda) * (probs.get(c) ?? 0) + (lambda * ((mix.get(c) ?? 0) + s)) / denominator);
+    const lambda = this.config.provider_prior * purity(mix) ** 2;
+    blendClassMix(probs, (c) => ((mix.get(c) ?? 0) + s) / denominator, lambda, classes);
+  }
+
+  /**
+   * (1 - λ') x P + λ' x Q, in place, for an API of an unseen provider with callers (peer_prior of the dimension): Q
+   * the class mix of its callers' catalogued APIs, λ' = peer_prior x the callers' reliability in the estate x
+   * purity² x the callers' summed weights (at most 1). Returns the classes of the mix with the callers that gave it,
+   * for the explanation; undefined when nothing was blended
+   */
+  private blendPeerMix(
+    probs: Map<string, number>,
+    query: QueryVector,
+    dim: string,
+    classes: Set<string>,
+  ): CallersReason | undefined {
+    const strength = (this.config.peer_prior[dim] ?? 0) * (query.peerReliability?.[dim] ?? 0);
+    if (!(strength > 0) || !query.peers) return undefined;
+    const ev = this.serviceMix.evidence(dim, query.peers, query.service);
+    if (!ev) return undefined;
+    const lambda = strength * purity(ev.mix) ** 2 * Math.min(1, ev.mass);
+    blendClassMix(probs, (c) => ev.mix.get(c) ?? 0, lambda, classes);
+    return { classes: [...ev.mix.keys()], peers: ev.peers };
   }
 
   /** the dimension's scorer, trained on its live rows on first use */
@@ -628,7 +686,7 @@ export class SmartKnn {
     if (after > 0) for (let j = 0; j < weights.length; j++) weights[j] *= before / after;
   }
 
-  private addRow(id: string, vec: FeatureVector, labels: Labels, provider: string): number {
+  private addRow(id: string, vec: FeatureVector, labels: Labels, provider: string, service?: string): number {
     const row = this.rows.length;
     const clean: Labels = {};
     for (const [dim, v] of Object.entries(labels)) {
@@ -657,6 +715,7 @@ export class SmartKnn {
         byClass.set(v, perProvider);
       }
       perProvider.set(provider, (perProvider.get(provider) ?? 0) + 1);
+      this.serviceMix.add(service, dim, v);
     }
     let providerId = this.providerIds.get(provider);
     if (providerId === undefined) {
@@ -665,7 +724,7 @@ export class SmartKnn {
       this.providerLiveRows.push(0);
     }
     this.providerLiveRows[providerId]++;
-    this.rows.push({ id, labels: clean, live: true, provider, providerId });
+    this.rows.push({ id, labels: clean, live: true, provider, providerId, service });
     this.vectors.push(vec);
     this.byId.set(id, row);
     if (this.index && this.index.kind === this.wantedIndexKind()) this.index.add(row, vec);

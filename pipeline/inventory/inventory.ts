@@ -44,6 +44,11 @@ export const endpointKey = (service: string, method: string, route: string): str
 
 const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'];
 
+/** who made a call, as an entry's callers name it: the source service, else its SPIFFE ID, else the OAuth client */
+export function callerOf(record: ApiCallRecord): string | undefined {
+  return record.source.service ?? record.source.principal ?? record.user?.clientId;
+}
+
 function statusClass(status: number): string {
   return status >= 100 && status < 600 ? STATUS_CLASSES[Math.floor(status / 100)] : 'other';
 }
@@ -166,11 +171,7 @@ export class Inventory {
     if (record.ts < entry.firstSeen) entry.firstSeen = record.ts;
     if (record.ts > entry.lastSeen) entry.lastSeen = record.ts;
     addBounded(entry.hosts, record.host, this.options.maxHosts);
-    addBounded(
-      entry.callers,
-      record.source.service ?? record.source.principal ?? record.user?.clientId,
-      this.options.maxCallers,
-    );
+    addBounded(entry.callers, callerOf(record), this.options.maxCallers);
     if (record.params) for (const p in record.params) addBounded(entry.params, p, this.options.maxParams);
     addQueryNames(entry.params, record.path, this.options.maxParams);
     const sc = statusClass(record.status);

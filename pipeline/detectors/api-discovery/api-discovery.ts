@@ -15,9 +15,11 @@ import type { ApiEntry } from '../../inventory/api-entry.js';
 import type { Catalog } from '../../inventory/catalog/catalog.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import { LABEL_DIMENSIONS } from '../../inventory/catalog/catalog-entry.js';
-import { Inventory } from '../../inventory/inventory.js';
+import { callerOf, Inventory } from '../../inventory/inventory.js';
 import type { Detector, DetectorContext, DetectorDocument } from '../detector.js';
 import type { ApiDiscoveryConfig } from './config.js';
+import { CallerFanout } from '../../association/caller-fanout.js';
+import { inventoryReliability, type TrafficContext } from '../../association/traffic-context.js';
 import { Association, sharedAssociation } from './shared-model.js';
 import { SiblingPool } from './sibling-pool.js';
 
@@ -39,6 +41,9 @@ export const INVENTORY_COLLECTION = 'api_inventory';
 /** analysts' reviews of inventory entries, by entry id: `{labels: {dimension: value}, by, at}` */
 export const INVENTORY_REVIEWS_KEY = 'inv:reviews';
 
+/** record time between two estimates of the callers' reliability (peer_prior) */
+const RELIABILITY_REFRESH_MS = 60_000;
+
 const signals = counter('meshward_api_discovery_signals_total', 'shadow / zombie API signals emitted', ['kind']);
 
 /**
@@ -58,6 +63,14 @@ export class ApiDiscovery implements Detector {
   private readonly dirty = new Set<string>();
   /** association evidence of the shadow endpoints of unseen providers met so far (pool_unseen_provider) */
   private readonly siblings: SiblingPool;
+  /** how many services each caller calls: its weight as evidence of an endpoint's application (peer_prior) */
+  private readonly fanout = new CallerFanout();
+  /** the callers' side of associations: weighed by fan-out, trusted as far as this shard's labelled endpoints show */
+  private readonly traffic: TrafficContext & { at: number } = {
+    peers: (callers) => this.fanout.peers(callers),
+    reliability: {},
+    at: Number.NEGATIVE_INFINITY,
+  };
 
   constructor(
     private readonly config: ApiDiscoveryConfig,
@@ -81,7 +94,7 @@ export class ApiDiscovery implements Detector {
     this.alerted = new LRUCache({ max: config.max_endpoints });
     this.siblings = new SiblingPool(this.association.model, (id) => {
       const e = this.inventory.find(id);
-      return e?.state === 'shadow' ? inventoryDescription(e) : undefined;
+      return e?.state === 'shadow' ? this.describe(e) : undefined;
     });
   }
 
@@ -95,6 +108,7 @@ export class ApiDiscovery implements Detector {
 
   observe(record: ApiCallRecord, ctx: DetectorContext): void {
     const { entry, created } = this.inventory.observe(record);
+    this.fanout.note(callerOf(record), record.service);
     this.dirty.add(entry.id);
     if (created || entry.state === 'new') this.classify(entry);
     // the state test first: most calls reach catalogued endpoints, which never signal
@@ -141,7 +155,7 @@ export class ApiDiscovery implements Detector {
    * together with the provider's endpoints this shard met before, and those still shadow take the pooled labels too
    */
   private associate(entry: ApiEntry): void {
-    const evidence = this.model.evidence(inventoryDescription(entry));
+    const evidence = this.model.evidence(this.describe(entry));
     // an endpoint signalled again (its alert forgotten) is not its own sibling
     const before = this.siblings.siblings(evidence).filter((m) => m.id !== entry.id);
     const group = [...before.map((m) => m.evidence), evidence];
@@ -157,7 +171,10 @@ export class ApiDiscovery implements Detector {
   }
 
   private emit(ctx: DetectorContext, kind: 'shadow_api' | 'zombie_api', entry: ApiEntry, record: ApiCallRecord): void {
-    if (kind === 'shadow_api' && this.model.size > 0) this.associate(entry);
+    if (kind === 'shadow_api' && this.model.size > 0) {
+      this.refreshReliability(record.ts);
+      this.associate(entry);
+    }
     const labels: Record<string, string> = {};
     for (const [dim, l] of Object.entries(entry.labels)) {
       labels[dim] = l.value;
@@ -213,11 +230,26 @@ export class ApiDiscovery implements Detector {
     if (!namedProvider(provider) || this.model.size === 0) return;
     for (const e of this.inventory.list()) {
       if (e.state !== 'shadow' || Object.keys(e.labels).length === 0) continue;
-      const description = inventoryDescription(e);
+      const description = this.describe(e);
       if (providerOf(description, '') !== provider) continue;
       setLabels(e, this.model.predict(description));
       this.dirty.add(e.id);
     }
+  }
+
+  /** what the model sees of an endpoint: inventoryDescription with its callers (traffic) */
+  private describe(e: ApiEntry): ApiDescription {
+    return inventoryDescription(e, this.traffic);
+  }
+
+  /**
+   * how far callers tell the labels of the endpoints they call, from this shard's catalogued and reviewed endpoints:
+   * taken again at most once a minute of record time (a scan of the inventory, when a shadow endpoint is reported)
+   */
+  private refreshReliability(now: number): void {
+    if (now - this.traffic.at < RELIABILITY_REFRESH_MS) return;
+    this.traffic.at = now;
+    this.traffic.reliability = inventoryReliability(this.inventory.list(), this.fanout, this.model, LABEL_DIMENSIONS);
   }
 
   private markReviewed(e: ApiEntry, labels: Labels): void {

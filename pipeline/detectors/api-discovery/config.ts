@@ -39,6 +39,15 @@ export const ApiDiscoveryConfigSchema = Type.Object(
      * 0.44 (pipeline/association/README.md). false: each endpoint on its own
      */
     pool_unseen_provider: Type.Boolean({ default: defaultAssociationConfig.pool_unseen_provider }),
+    /**
+     * per label dimension, the weight of the class mix of a shadow endpoint's callers (their catalogued APIs; a
+     * caller weighs 1 / the services it calls, so a gateway says little) when its provider is new to the catalogue
+     * (pipeline/association/README.md); a dimension left out, or 0, is off. Callers say which application a new
+     * service serves, not what kind of API it is: category is off by default
+     */
+    peer_prior: Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Number({ minimum: 0, maximum: 1 }), {
+      default: defaultAssociationConfig.peer_prior,
+    }),
     /** endpoints kept in this shard's inventory (LRU) */
     max_endpoints: Type.Integer({ minimum: 1, default: 50_000 }),
     /**
@@ -106,6 +115,7 @@ export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   linear_blend: defaultAssociationConfig.linear_blend,
   provider_prior: defaultAssociationConfig.provider_prior,
   pool_unseen_provider: defaultAssociationConfig.pool_unseen_provider,
+  peer_prior: defaultAssociationConfig.peer_prior,
   max_endpoints: 50_000,
   route_max_distinct: 200,
   route_min_novel: 24,

@@ -31,6 +31,7 @@ export class Association {
       linear_blend: config.linear_blend,
       provider_prior: config.provider_prior,
       pool_unseen_provider: config.pool_unseen_provider,
+      peer_prior: config.peer_prior,
     });
     this.model.fit(
       entries
