@@ -36,10 +36,15 @@ export interface EstateOptions {
   seed?: number;
 }
 
-/** share of endpoints right per dimension */
-export type EstateFigures = Record<Dim, number> & { endpoints: number; services: number };
+/** share of endpoints right per dimension at one homophily, with the callers' reliability estimated there */
+export type EstateFigures = Record<Dim, number> & {
+  homophily: number;
+  reliability: Readonly<Record<string, number>>;
+  endpoints: number;
+  services: number;
+};
 
-/** a service name of letters only (one token, never shared by chance): `s` + base-26 of n */
+/** a service name of letters only (one token, never shared by chance): the prefix and n in base-26 letters */
 function code(prefix: string, n: number): string {
   let s = '';
   let x = n;
@@ -60,7 +65,11 @@ interface Estate {
 
 function buildEstate(data: GuruData, seed: number): Estate {
   const byApp = new Map<string, GuruApi[]>();
-  for (const a of data.apis) byApp.set(a.provider, [...(byApp.get(a.provider) ?? []), a]);
+  for (const a of data.apis) {
+    const defs = byApp.get(a.provider);
+    if (defs) defs.push(a);
+    else byApp.set(a.provider, [a]);
+  }
   const r = new Rng(seed);
   const training: TrainingItem[] = [];
   const services = new Map<string, string[]>();
@@ -140,7 +149,7 @@ function queries(
   estate: Estate,
   o: Required<EstateOptions>,
   model: SmartKnn,
-): { api: ApiDescription; truth: Record<Dim, string> }[] {
+): { items: { api: ApiDescription; truth: Record<Dim, string> }[]; reliability: TrafficContext['reliability'] } {
   const graph = callGraph(estate, o, model);
   const r = new Rng(o.seed + 2);
   const out: { api: ApiDescription; truth: Record<Dim, string> }[] = [];
@@ -158,7 +167,7 @@ function queries(
         truth,
       });
   }
-  return out;
+  return { items: out, reliability: graph.traffic.reliability };
 }
 
 /** share of endpoints right per dimension at each homophily, one model (one fit) for the peer_prior given */
@@ -166,7 +175,7 @@ export function evaluateEstate(
   data: GuruData,
   homophilies: readonly number[],
   opts: Omit<EstateOptions, 'homophily'>,
-): (EstateFigures & { homophily: number; reliability: Record<string, number> })[] {
+): EstateFigures[] {
   const o = { categoryPrior: 0, callers: 2, perApi: 5, seed: 1, ...opts };
   const estate = buildEstate(data, o.seed);
   const model = new SmartKnn({
@@ -174,16 +183,12 @@ export function evaluateEstate(
   });
   model.fit(estate.training);
   return homophilies.map((homophily) => {
-    const qs = queries(estate, { ...o, homophily }, model);
+    const { items: qs, reliability } = queries(estate, { ...o, homophily }, model);
     const preds = model.predictBatch(
       qs.map((q) => q.api),
       ESTATE_DIMS,
     );
-    const figures = { homophily, endpoints: qs.length, services: estate.held.length } as EstateFigures & {
-      homophily: number;
-      reliability: Record<string, number>;
-    };
-    figures.reliability = { ...(qs[0]?.api.peerReliability ?? {}) };
+    const figures = { homophily, reliability, endpoints: qs.length, services: estate.held.length } as EstateFigures;
     for (const dim of ESTATE_DIMS) {
       let right = 0;
       qs.forEach((q, i) => {

@@ -1,22 +1,22 @@
 import { LRUCache } from 'lru-cache';
 import { type Peers, peerName } from './peer-mix.js';
 
-/** callers whose callees a shard counts (those seen last), callees counted per caller, services counted in all */
+/** callers whose callees are counted (those seen last), callees counted per caller, services counted in all */
 export const FANOUT_MAX_CALLERS = 4096;
 export const FANOUT_MAX_CALLEES = 1024;
 export const FANOUT_MAX_SERVICES = 65_536;
 
 /**
- * How many of the shard's services each caller calls, so the callers of an endpoint weigh as evidence of its
- * application by how specific they are, as a word by its IDF: ln(N / f) / ln N for a caller of f of the N services
- * seen (1 for a caller of one service among many, 0 for a gateway that calls them all; peer_prior). Not
- * checkpointed: after a restart a caller weighs more until its other callees are seen again.
+ * How many of the services each caller calls (counted over an inventory's entries and their callers), so the callers
+ * of an endpoint weigh as evidence of its application by how specific they are, as a word by its IDF: ln(N / f) / ln N
+ * for a caller of f of the N services (1 for a caller of one service among many, 0 for a gateway that calls them
+ * all; peer_prior).
  */
 export class CallerFanout {
   private readonly callees = new LRUCache<string, Set<string>>({ max: FANOUT_MAX_CALLERS });
   private readonly services = new Set<string>();
 
-  /** one call of `service` by `caller` */
+  /** `service` called by `caller` (without a caller: the service counts among the N) */
   note(caller: string | undefined, service: string): void {
     if (this.services.size < FANOUT_MAX_SERVICES) this.services.add(service);
     if (!caller) return;

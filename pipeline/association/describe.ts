@@ -1,6 +1,7 @@
 import type { ApiEntry } from '../inventory/api-entry.js';
 import type { CatalogEntry } from '../inventory/catalog/catalog-entry.js';
 import { entryDescription } from '../inventory/catalog/catalog.js';
+import { str, stringList } from '../inventory/catalog/validate.js';
 import type { TokenGroup } from './config.js';
 import type { ApiDescription } from './features.js';
 import type { TrafficContext } from './traffic-context.js';
@@ -35,14 +36,13 @@ export function looseInventoryDescription(
   v: Record<string, unknown> & { route: string },
   traffic?: TrafficContext,
 ): ApiDescription {
-  const strings = (x: unknown) => (Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : []);
   return inventoryDescription(
     {
-      service: typeof v.service === 'string' ? v.service : '',
+      service: str(v.service) ?? '',
       route: v.route,
-      hosts: strings(v.hosts),
-      params: strings(v.params),
-      callers: strings(v.callers),
+      hosts: stringList(v.hosts),
+      params: stringList(v.params),
+      callers: stringList(v.callers),
     },
     traffic,
   );

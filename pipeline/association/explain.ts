@@ -1,10 +1,23 @@
 import { TOKEN_GROUPS, type TokenGroup } from './config.js';
 import { EMPTY_TOKEN, type FeatureVector, hash32, type TokenDoc, valueAt } from './features.js';
+import type { PeerEvidence } from './peer-mix.js';
 
 /** tokens an explanation names at most */
 export const MAX_BECAUSE = 5;
 /** a token in more than this share of the training APIs (of its group) names nothing in particular: not named */
 export const COMMON_SHARE = 0.5;
+
+/** callers an explanation names at most */
+const MAX_CALLERS_NAMED = 3;
+
+/**
+ * `callers orders-ui, checkout` (the heaviest first) before the other reasons of each class of the callers' mix, in
+ * place (peer_prior)
+ */
+export function addCallersReason(because: Map<string, string[]>, callers: PeerEvidence): void {
+  const reason = `callers ${callers.peers.slice(0, MAX_CALLERS_NAMED).join(', ')}`;
+  for (const c of callers.mix.keys()) because.set(c, [reason, ...(because.get(c) ?? [])].slice(0, MAX_BECAUSE));
+}
 
 /** how an explanation names a token's group */
 const GROUP_WORD: Record<TokenGroup, string> = {

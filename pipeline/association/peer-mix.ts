@@ -1,3 +1,5 @@
+import { NestedCounts } from './nested-counts.js';
+
 /**
  * The traffic side of an association (extension to the paper): the services that call an API. A new service is
  * mostly called by the services of its own application, so the classes of its callers' catalogued APIs are evidence
@@ -25,29 +27,14 @@ export interface PeerEvidence {
 
 /** training APIs per class, per service, per dimension: what a peer's name says */
 export class ServiceClassMix {
-  private readonly byDim = new Map<string, Map<string, Map<string, number>>>();
+  private readonly counts = new NestedCounts();
 
   add(service: string | undefined, dim: string, cls: string, delta = 1): void {
-    if (!service) return;
-    const s = peerName(service);
-    let byService = this.byDim.get(dim);
-    if (!byService) {
-      byService = new Map();
-      this.byDim.set(dim, byService);
-    }
-    let counts = byService.get(s);
-    if (!counts) {
-      counts = new Map();
-      byService.set(s, counts);
-    }
-    const n = (counts.get(cls) ?? 0) + delta;
-    if (n > 0) counts.set(cls, n);
-    else counts.delete(cls);
-    if (counts.size === 0) byService.delete(s);
+    if (service) this.counts.add(dim, peerName(service), cls, delta);
   }
 
   clear(): void {
-    this.byDim.clear();
+    this.counts.clear();
   }
 
   /**
@@ -55,14 +42,12 @@ export class ServiceClassMix {
    * weight); null when no peer (but `self`, the API's own service) has a catalogued API labelled in the dimension
    */
   evidence(dim: string, peers: Peers, self?: string): PeerEvidence | null {
-    const byService = this.byDim.get(dim);
-    if (!byService) return null;
     const own = self ? peerName(self) : undefined;
     const mix = new Map<string, number>();
     const used: [string, number][] = [];
     let mass = 0;
     for (const [name, w] of Object.entries(peers)) {
-      const counts = name === own || !(w > 0) ? undefined : byService.get(name);
+      const counts = name === own || !(w > 0) ? undefined : this.counts.get(dim, name);
       if (!counts) continue;
       let total = 0;
       for (const n of counts.values()) total += n;

@@ -16,7 +16,8 @@ import {
   type TokenDoc,
   tokenize,
 } from './features.js';
-import { MAX_BECAUSE, sharedTokens } from './explain.js';
+import { addCallersReason, MAX_BECAUSE, sharedTokens } from './explain.js';
+import { NestedCounts } from './nested-counts.js';
 import { blendClassMix, type PeerEvidence, type Peers, purity, ServiceClassMix } from './peer-mix.js';
 import { hostTokens, internalHostName } from './tokens.js';
 import { SOFTMAX_MAX_CLASSES, SoftmaxScorer } from './softmax-scorer.js';
@@ -91,32 +92,15 @@ export function unseenProviderGroups(evidence: readonly ApiEvidence[]): Map<stri
   return groups;
 }
 
-/** the classes a caller mix gave weight to, and the callers (heaviest first) */
-interface CallersReason {
-  classes: string[];
-  peers: string[];
-}
-
-/** callers named in a reason at most */
-const MAX_CALLERS_NAMED = 3;
-
-/** `callers orders, checkout` first among the reasons of each class of the callers' mix */
-function addCallersReason(because: Map<string, string[]>, r: CallersReason): void {
-  const reason = `callers ${r.peers.slice(0, MAX_CALLERS_NAMED).join(', ')}`;
-  for (const c of r.classes) because.set(c, [reason, ...(because.get(c) ?? [])].slice(0, MAX_BECAUSE));
-}
-
 /**
  * a query's feature vector and the token groups it lacks (their blocks left empty; see SmartKnn.queryVector), with
- * its callers and its own service (peer_prior)
+ * the API it describes (its callers: peer_prior)
  */
 interface QueryVector {
   doc: TokenDoc;
   vec: FeatureVector;
   absent: number[];
-  peers?: Peers;
-  peerReliability?: Readonly<Record<string, number>>;
-  service?: string;
+  api: ApiDescription;
 }
 
 export interface TrainingItem {
@@ -203,7 +187,7 @@ export class SmartKnn {
   /** training APIs per class, per dimension */
   private classCounts = new Map<string, Map<string, number>>();
   /** training APIs per provider, per class, per dimension (prior_by providers) */
-  private classProviders = new Map<string, Map<string, Map<string, number>>>();
+  private readonly classProviders = new NestedCounts();
   /** training APIs per service, per class, per dimension (peer_prior) */
   private readonly serviceMix = new ServiceClassMix();
   private index: NeighbourIndex | null = null;
@@ -287,10 +271,7 @@ export class SmartKnn {
       for (const [dim, v] of Object.entries(row.labels)) {
         const counts = this.classCounts.get(dim)!;
         counts.set(v, (counts.get(v) ?? 1) - 1);
-        const perProvider = this.classProviders.get(dim)?.get(v);
-        const n = perProvider?.get(row.provider) ?? 0;
-        if (n <= 1) perProvider?.delete(row.provider);
-        else perProvider?.set(row.provider, n - 1);
+        this.classProviders.add(dim, v, row.provider, -1);
         this.serviceMix.add(row.service, dim, v, -1);
       }
     }
@@ -345,12 +326,10 @@ export class SmartKnn {
   private queryVector(api: ApiDescription): QueryVector {
     const doc = tokenize(api);
     const vec = this.featurizer.vectorize(doc);
-    const { peers, peerReliability, service } = api;
-    const traffic = { peers, peerReliability, service };
-    if (this.config.query_absent_groups === 'match') return { doc, vec, absent: [], ...traffic };
+    if (this.config.query_absent_groups === 'match') return { doc, vec, absent: [], api };
     const absent = absentGroups(doc, api.unobserved);
     for (const g of absent) vec[g] = EMPTY_BLOCK;
-    return { doc, vec, absent, ...traffic };
+    return { doc, vec, absent, api };
   }
 
   /**
@@ -405,7 +384,7 @@ export class SmartKnn {
       if (probs) {
         this.blendLinear(probs.probs, vec, dim);
         if (seen && provider !== undefined) this.blendProviderMix(probs.probs, provider, dim, classes);
-        const callers = seen ? undefined : this.blendPeerMix(probs.probs, query, dim, classes);
+        const callers = seen ? undefined : this.blendPeerMix(probs.probs, query.api, dim, classes);
         probs.because = this.explain(query, nb, probs, profile, seen ? provider : undefined, dim);
         if (callers) addCallersReason(probs.because, callers);
       }
@@ -539,7 +518,7 @@ export class SmartKnn {
       const own =
         knownProvider !== undefined &&
         this.config.provider_prior > 0 &&
-        (this.classProviders.get(dim)?.get(c)?.get(knownProvider) ?? 0) > 0;
+        (this.classProviders.get(dim, c)?.get(knownProvider) ?? 0) > 0;
       if (own) why.unshift(knownProvider.startsWith('~') ? `service ${name}` : `provider ${name}`);
       if (why.length > 0) out.set(c, why.slice(0, MAX_BECAUSE));
     }
@@ -588,7 +567,7 @@ export class SmartKnn {
    * domain, leans little). Nothing when provider_prior is 0 or the provider has no API labelled in the dimension
    */
   private blendProviderMix(probs: Map<string, number>, provider: string, dim: string, classes: Set<string>): void {
-    const byClass = this.classProviders.get(dim);
+    const byClass = this.classProviders.of(dim);
     if (this.config.provider_prior <= 0 || !byClass) return;
     const mix = new Map<string, number>();
     let n = 0;
@@ -608,22 +587,22 @@ export class SmartKnn {
   /**
    * (1 - λ') x P + λ' x Q, in place, for an API of an unseen provider with callers (peer_prior of the dimension): Q
    * the class mix of its callers' catalogued APIs, λ' = peer_prior x the callers' reliability in the estate x
-   * purity² x the callers' summed weights (at most 1). Returns the classes of the mix with the callers that gave it,
-   * for the explanation; undefined when nothing was blended
+   * purity² x the callers' summed weights (at most 1). Returns the callers' evidence, for the explanation; undefined
+   * when nothing was blended
    */
   private blendPeerMix(
     probs: Map<string, number>,
-    query: QueryVector,
+    { peers, peerReliability, service }: ApiDescription,
     dim: string,
     classes: Set<string>,
-  ): CallersReason | undefined {
-    const strength = (this.config.peer_prior[dim] ?? 0) * (query.peerReliability?.[dim] ?? 0);
-    if (!(strength > 0) || !query.peers) return undefined;
-    const ev = this.serviceMix.evidence(dim, query.peers, query.service);
+  ): PeerEvidence | undefined {
+    const strength = (this.config.peer_prior[dim] ?? 0) * (peerReliability?.[dim] ?? 0);
+    if (!(strength > 0) || !peers) return undefined;
+    const ev = this.serviceMix.evidence(dim, peers, service);
     if (!ev) return undefined;
     const lambda = strength * purity(ev.mix) ** 2 * Math.min(1, ev.mass);
     blendClassMix(probs, (c) => ev.mix.get(c) ?? 0, lambda, classes);
-    return { classes: [...ev.mix.keys()], peers: ev.peers };
+    return ev;
   }
 
   /** the dimension's scorer, trained on its live rows on first use */
@@ -671,7 +650,7 @@ export class SmartKnn {
   private correctForPriors(labels: string[], weights: number[], dim: string): void {
     const counts = this.classCounts.get(dim);
     if (!counts) return;
-    const providers = this.config.prior_by === 'providers' ? this.classProviders.get(dim) : undefined;
+    const providers = this.config.prior_by === 'providers' ? this.classProviders.of(dim) : undefined;
     let nMax = 1;
     if (!providers) for (const n of counts.values()) nMax = Math.max(nMax, n);
     let before = 0;
@@ -704,17 +683,7 @@ export class SmartKnn {
         this.classCounts.set(dim, counts);
       }
       counts.set(v, (counts.get(v) ?? 0) + 1);
-      let byClass = this.classProviders.get(dim);
-      if (!byClass) {
-        byClass = new Map();
-        this.classProviders.set(dim, byClass);
-      }
-      let perProvider = byClass.get(v);
-      if (!perProvider) {
-        perProvider = new Map();
-        byClass.set(v, perProvider);
-      }
-      perProvider.set(provider, (perProvider.get(provider) ?? 0) + 1);
+      this.classProviders.add(dim, v, provider);
       this.serviceMix.add(service, dim, v);
     }
     let providerId = this.providerIds.get(provider);

@@ -1,4 +1,5 @@
 import type { ApiEntry } from '../inventory/api-entry.js';
+import { isObject, own, str, stringList } from '../inventory/catalog/validate.js';
 import { CallerFanout } from './caller-fanout.js';
 import { type LabelledEndpoint, type Peers, peerReliability } from './peer-mix.js';
 import type { SmartKnn } from './smart-knn.js';
@@ -13,7 +14,7 @@ export interface TrafficContext {
 type EntryLike = Pick<ApiEntry, 'service' | 'callers' | 'labels' | 'state'>;
 
 /** the endpoints of an inventory whose labels are known (catalogued or reviewed), their callers weighed by `fanout` */
-export function* labelledEndpoints(entries: Iterable<EntryLike>, fanout: CallerFanout): Iterable<LabelledEndpoint> {
+function* labelledEndpoints(entries: Iterable<EntryLike>, fanout: CallerFanout): Iterable<LabelledEndpoint> {
   for (const e of entries) {
     if ((e.state !== 'catalogued' && e.state !== 'reviewed') || e.callers.length === 0) continue;
     const labels: Record<string, string> = {};
@@ -22,49 +23,56 @@ export function* labelledEndpoints(entries: Iterable<EntryLike>, fanout: CallerF
   }
 }
 
-/** the callers' reliability per dimension, over an inventory's labelled endpoints, as `model` knows their callers */
-export function inventoryReliability(
-  entries: Iterable<EntryLike>,
-  fanout: CallerFanout,
+/** no callers known: nothing blended */
+export const NO_TRAFFIC: TrafficContext = { peers: () => ({}), reliability: {} };
+
+/**
+ * the traffic context of an inventory's entries (a shard's, or an export's): each caller weighed by the services it
+ * calls among them (CallerFanout), the callers' reliability from the catalogued and reviewed entries, as `model`
+ * knows the callers' services
+ */
+export function inventoryTraffic(
+  entries: readonly EntryLike[],
   model: SmartKnn,
   dims: readonly string[],
-): Record<string, number> {
-  return peerReliability(labelledEndpoints(entries, fanout), (d, p, s) => model.peerEvidence(d, p, s), dims);
+): TrafficContext {
+  const fanout = new CallerFanout();
+  for (const e of entries) {
+    fanout.note(undefined, e.service);
+    for (const c of e.callers) fanout.note(c, e.service);
+  }
+  const evidence = (d: string, p: Peers, self: string) => model.peerEvidence(d, p, self);
+  return {
+    peers: (callers) => fanout.peers(callers),
+    reliability: peerReliability(labelledEndpoints(entries, fanout), evidence, dims),
+  };
 }
 
 /** an inventory export's entries (the associate command's input), loosely typed: those with a service and callers */
 function entriesOf(items: readonly Record<string, unknown>[]): EntryLike[] {
   const out: EntryLike[] = [];
   for (const v of items) {
-    if (typeof v.service !== 'string' || !Array.isArray(v.callers)) continue;
-    const callers = v.callers.filter((c): c is string => typeof c === 'string');
+    const service = str(v.service);
+    if (service === undefined || !Array.isArray(v.callers)) continue;
     const labels: EntryLike['labels'] = {};
-    if (v.labels && typeof v.labels === 'object')
-      for (const [dim, l] of Object.entries(v.labels as Record<string, unknown>)) {
-        const x = l as { value?: unknown; probability?: unknown } | null;
-        if (typeof x?.value === 'string' && typeof x.probability === 'number')
-          labels[dim] = { value: x.value, probability: x.probability, neighbours: [] };
+    if (isObject(v.labels))
+      for (const [dim, l] of Object.entries(v.labels)) {
+        const value = str(own(l, 'value'));
+        const probability = own(l, 'probability');
+        if (value !== undefined && typeof probability === 'number')
+          labels[dim] = { value, probability, neighbours: [] };
       }
-    const state = typeof v.state === 'string' ? (v.state as EntryLike['state']) : 'new';
-    out.push({ service: v.service, callers, labels, state });
+    const state = (str(v.state) ?? 'new') as EntryLike['state'];
+    out.push({ service, callers: stringList(v.callers), labels, state });
   }
   return out;
 }
 
-/**
- * the traffic context of an inventory export: each caller weighed by the services it calls in the export, the
- * callers' reliability from its catalogued and reviewed entries
- */
+/** the traffic context of an inventory export (the associate command's input; see inventoryTraffic) */
 export function exportTraffic(
   items: readonly Record<string, unknown>[],
   model: SmartKnn,
   dims: readonly string[],
 ): TrafficContext {
-  const entries = entriesOf(items);
-  const fanout = new CallerFanout();
-  for (const e of entries) for (const c of e.callers) fanout.note(c, e.service);
-  return {
-    peers: (callers) => fanout.peers(callers),
-    reliability: inventoryReliability(entries, fanout, model, dims),
-  };
+  return inventoryTraffic(entriesOf(items), model, dims);
 }

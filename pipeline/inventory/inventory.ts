@@ -45,7 +45,7 @@ export const endpointKey = (service: string, method: string, route: string): str
 const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'];
 
 /** who made a call, as an entry's callers name it: the source service, else its SPIFFE ID, else the OAuth client */
-export function callerOf(record: ApiCallRecord): string | undefined {
+function callerOf(record: ApiCallRecord): string | undefined {
   return record.source.service ?? record.source.principal ?? record.user?.clientId;
 }
 

@@ -15,11 +15,10 @@ import type { ApiEntry } from '../../inventory/api-entry.js';
 import type { Catalog } from '../../inventory/catalog/catalog.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import { LABEL_DIMENSIONS } from '../../inventory/catalog/catalog-entry.js';
-import { callerOf, Inventory } from '../../inventory/inventory.js';
+import { Inventory } from '../../inventory/inventory.js';
 import type { Detector, DetectorContext, DetectorDocument } from '../detector.js';
 import type { ApiDiscoveryConfig } from './config.js';
-import { CallerFanout } from '../../association/caller-fanout.js';
-import { inventoryReliability, type TrafficContext } from '../../association/traffic-context.js';
+import { inventoryTraffic, NO_TRAFFIC, type TrafficContext } from '../../association/traffic-context.js';
 import { Association, sharedAssociation } from './shared-model.js';
 import { SiblingPool } from './sibling-pool.js';
 
@@ -41,7 +40,7 @@ export const INVENTORY_COLLECTION = 'api_inventory';
 /** analysts' reviews of inventory entries, by entry id: `{labels: {dimension: value}, by, at}` */
 export const INVENTORY_REVIEWS_KEY = 'inv:reviews';
 
-/** record time between two estimates of the callers' reliability (peer_prior) */
+/** record time between two estimates of the callers' weights and reliability (peer_prior) */
 const RELIABILITY_REFRESH_MS = 60_000;
 
 const signals = counter('meshward_api_discovery_signals_total', 'shadow / zombie API signals emitted', ['kind']);
@@ -63,14 +62,13 @@ export class ApiDiscovery implements Detector {
   private readonly dirty = new Set<string>();
   /** association evidence of the shadow endpoints of unseen providers met so far (pool_unseen_provider) */
   private readonly siblings: SiblingPool;
-  /** how many services each caller calls: its weight as evidence of an endpoint's application (peer_prior) */
-  private readonly fanout = new CallerFanout();
-  /** the callers' side of associations: weighed by fan-out, trusted as far as this shard's labelled endpoints show */
-  private readonly traffic: TrafficContext & { at: number } = {
-    peers: (callers) => this.fanout.peers(callers),
-    reliability: {},
-    at: Number.NEGATIVE_INFINITY,
-  };
+  /**
+   * the callers' side of associations (peer_prior), from this shard's inventory: each caller weighed by the services
+   * it calls there, trusted as far as the catalogued and reviewed endpoints show
+   */
+  private traffic: TrafficContext = NO_TRAFFIC;
+  /** record time the traffic context was last taken */
+  private reliabilityAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly config: ApiDiscoveryConfig,
@@ -108,7 +106,6 @@ export class ApiDiscovery implements Detector {
 
   observe(record: ApiCallRecord, ctx: DetectorContext): void {
     const { entry, created } = this.inventory.observe(record);
-    this.fanout.note(callerOf(record), record.service);
     this.dirty.add(entry.id);
     if (created || entry.state === 'new') this.classify(entry);
     // the state test first: most calls reach catalogued endpoints, which never signal
@@ -172,7 +169,7 @@ export class ApiDiscovery implements Detector {
 
   private emit(ctx: DetectorContext, kind: 'shadow_api' | 'zombie_api', entry: ApiEntry, record: ApiCallRecord): void {
     if (kind === 'shadow_api' && this.model.size > 0) {
-      this.refreshReliability(record.ts);
+      this.refreshTraffic(record.ts);
       this.associate(entry);
     }
     const labels: Record<string, string> = {};
@@ -243,13 +240,14 @@ export class ApiDiscovery implements Detector {
   }
 
   /**
-   * how far callers tell the labels of the endpoints they call, from this shard's catalogued and reviewed endpoints:
-   * taken again at most once a minute of record time (a scan of the inventory, when a shadow endpoint is reported)
+   * the callers' weights and how far they tell the labels of the endpoints they call, from this shard's inventory:
+   * taken again at most once a minute of record time (a scan of the inventory, when a shadow endpoint is reported;
+   * nothing per record)
    */
-  private refreshReliability(now: number): void {
-    if (now - this.traffic.at < RELIABILITY_REFRESH_MS) return;
-    this.traffic.at = now;
-    this.traffic.reliability = inventoryReliability(this.inventory.list(), this.fanout, this.model, LABEL_DIMENSIONS);
+  private refreshTraffic(now: number): void {
+    if (now - this.reliabilityAt < RELIABILITY_REFRESH_MS) return;
+    this.reliabilityAt = now;
+    this.traffic = inventoryTraffic(this.inventory.list(), this.model, LABEL_DIMENSIONS);
   }
 
   private markReviewed(e: ApiEntry, labels: Labels): void {

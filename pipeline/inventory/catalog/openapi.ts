@@ -1,13 +1,9 @@
 import { mwError } from '../../core/errors.js';
 import { type CatalogEndpoint, type CatalogEntry, CatalogEntrySchema, type CatalogLabels } from './catalog-entry.js';
-import { checkOrThrow, isObject, own, str } from './validate.js';
+import { checkOrThrow, isObject, own, str, stringList } from './validate.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 const MAX_ENDPOINTS = 100_000;
-
-function stringList(v: unknown, max = 1000): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, max) : [];
-}
 
 /** labels from `x-meshward-labels` (info or root), falling back to APIs-guru's `x-apisguru-categories` */
 function labelsOf(doc: Record<string, unknown>, info: unknown): CatalogLabels {
@@ -18,7 +14,7 @@ function labelsOf(doc: Record<string, unknown>, info: unknown): CatalogLabels {
     if (v) labels[dim] = v;
   }
   if (!labels.category) {
-    const cats = stringList(own(info, 'x-apisguru-categories'));
+    const cats = stringList(own(info, 'x-apisguru-categories'), 1000);
     if (cats[0]) labels.category = cats[0];
   }
   return labels;
@@ -86,7 +82,7 @@ export function importOpenApi(
   } else {
     const host = str(own(doc, 'host'));
     basePath = (str(own(doc, 'basePath')) ?? '').replace(/\/+$/, '');
-    const schemes = stringList(own(doc, 'schemes'));
+    const schemes = stringList(own(doc, 'schemes'), 1000);
     if (host) servers.push(`${schemes[0] ?? 'https'}://${host}${basePath}`);
   }
   const paths = own(doc, 'paths');

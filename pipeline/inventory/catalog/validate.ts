@@ -16,6 +16,11 @@ export function own(o: unknown, key: string): unknown {
   return Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined;
 }
 
+/** the strings of an array (other items dropped), at most `max`; [] for anything else */
+export function stringList(v: unknown, max = Number.POSITIVE_INFINITY): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, max) : [];
+}
+
 export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
