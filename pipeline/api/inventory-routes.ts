@@ -1,10 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { stringify } from 'yaml';
 import { mwError } from '../core/errors.js';
 import { INVENTORY_COLLECTION, INVENTORY_REVIEWS_KEY } from '../detectors/api-discovery/api-discovery.js';
 import { feedbackVersionKey } from '../detectors/detector.js';
 import { type ApiEntry, ApiState } from '../inventory/api-entry.js';
 import { LABEL_DIMENSIONS } from '../inventory/catalog/catalog-entry.js';
+import { inventoryOpenApi } from '../inventory/catalog/openapi-export.js';
 import type { Store } from '../store/store.js';
 import { principalOf } from './api-server.js';
 
@@ -28,6 +30,14 @@ const ListQuery = Type.Object(
     service: Type.Optional(Type.String({ maxLength: 256 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
     cursor: Type.Optional(Type.String({ pattern: '^\\d{1,9}$', description: 'opaque, from `next`' })),
+  },
+  { additionalProperties: false },
+);
+const OpenApiQuery = Type.Object(
+  {
+    service: Type.String({ minLength: 1, maxLength: 256 }),
+    state: Type.Optional(ApiState),
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('yaml')], { default: 'json' })),
   },
   { additionalProperties: false },
 );
@@ -88,6 +98,35 @@ export function inventoryRoutes(store: Store) {
         const limit = q.limit ?? 100;
         const items = all.slice(from, from + limit);
         return { items, next: from + limit < all.length ? String(from + limit) : undefined };
+      },
+    );
+
+    app.get(
+      '/v1/inventory/openapi',
+      {
+        config: { role: 'viewer' },
+        schema: {
+          tags: ['inventory'],
+          summary:
+            "A service's endpoints seen in traffic as an OpenAPI 3.0 document, to review and add to the catalogue",
+          description:
+            'Paths, methods, parameter names (never values or types) and the observed status classes of the entries of one service (of one state with `state`, e.g. shadow); labels every catalogued or reviewed entry agrees on in `info.x-meshward-labels`, which the catalogue import reads.',
+          querystring: OpenApiQuery,
+        },
+      },
+      async (request, reply) => {
+        const q = request.query as { service: string; state?: string; format?: 'json' | 'yaml' };
+        const entries = (await readAll(store)).filter(
+          (e) => e.service === q.service && (!q.state || e.state === q.state),
+        );
+        if (entries.length === 0)
+          throw mwError(
+            'NOT_FOUND',
+            `inventory entries of service ${q.service}${q.state ? ` in state ${q.state}` : ''}`,
+          );
+        const doc = inventoryOpenApi(entries, q.service);
+        if (q.format !== 'yaml') return doc;
+        return reply.type('application/yaml; charset=utf-8').send(stringify(doc));
       },
     );
 

@@ -116,7 +116,7 @@ describe('embedded roles: collector → correlator → inventory and decisions a
     // the inventory: every endpoint of the traffic, with its catalogue state
     const inventory = await until(async () => {
       const { body } = await get('/v1/inventory?limit=500');
-      const items = body.items as { id: string; state: string; route: string; method: string }[];
+      const items = body.items as { id: string; state: string; route: string; method: string; service: string }[];
       return items.some((i) => i.state === 'shadow') ? items : undefined;
     }, 'shadow entries in the inventory');
     expect(inventory.length).toBeGreaterThan(1);
@@ -150,6 +150,27 @@ describe('embedded roles: collector → correlator → inventory and decisions a
       api: { route: target.route },
     });
     expect((await post('/v1/inventory/nope/review', { labels: {} }, RESPONDER)).status).toBe(404);
+
+    // the service's endpoints as an OpenAPI document, to add to the catalogue: every one, or those of one state
+    const oas = await get(`/v1/inventory/openapi?service=${encodeURIComponent(target.service)}`);
+    expect(oas.status).toBe(200);
+    const ops = (doc: Record<string, unknown>) =>
+      Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, item]) =>
+        Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`),
+      );
+    const mine = inventory.filter((i) => i.service === target.service);
+    expect(ops(oas.body).length).toBe(mine.length);
+    expect(oas.body).toMatchObject({ openapi: '3.0.3', info: { 'x-service': target.service } });
+    const shadowDoc = await get(`/v1/inventory/openapi?service=${encodeURIComponent(target.service)}&state=shadow`);
+    expect(ops(shadowDoc.body).length).toBe(mine.filter((i) => i.state === 'shadow' && i.id !== target.id).length);
+    const yaml = await fetch(`${api}/v1/inventory/openapi?service=${encodeURIComponent(target.service)}&format=yaml`, {
+      headers: { 'x-api-key': VIEWER },
+    });
+    expect(yaml.headers.get('content-type')).toContain('application/yaml');
+    expect(await yaml.text()).toContain('openapi: 3.0.3');
+    expect((await get('/v1/inventory/openapi?service=nobody')).status).toBe(404);
+    expect((await get('/v1/inventory/openapi')).status).toBe(400);
+    expect((await fetch(`${api}/v1/inventory/openapi?service=${target.service}`)).status).toBe(401);
     // the correlator that owns the endpoint learns the review at its next checkpoint (traffic keeps flowing)
     await until(async () => {
       await fetch(`${collector}/v1/records`, {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -459,6 +459,21 @@ describe('SOC console in Chromium', () => {
       by: 'analyst-ray',
     });
     await shot(page, 'inventory');
+    // one service's endpoints, and their OpenAPI document to add to the catalogue
+    await page.locator('tr[data-entry="api_export_get"]').getByRole('link', { name: 'accounts' }).click();
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(2);
+    await shot(page, 'inventory-service');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download OpenAPI' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('accounts.openapi.json');
+    const doc = JSON.parse(readFileSync((await download.path()) as string, 'utf8'));
+    expect(doc).toMatchObject({ openapi: '3.0.3', info: { 'x-service': 'accounts' } });
+    expect(Object.keys(doc.paths).sort()).toEqual(['/internal/export/{id}', '/v1/users/{id}']);
+    expect(doc.paths['/v1/users/{id}'].get.deprecated).toBe(true);
+    await page.getByRole('link', { name: /service accounts/ }).click();
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(3);
 
     await alerts.upsert(burstAlert2());
     await engine.handleAlert(burstAlert2());

@@ -23,10 +23,11 @@ const DIMENSIONS = ['category', 'lineOfBusiness', 'appCode'];
  * The API inventory: endpoints seen in traffic with their catalogue state and predicted labels, which an analyst
  * confirms or corrects.
  * @param {HTMLElement} main
- * @param {URLSearchParams} params `state`
+ * @param {URLSearchParams} params `state`, `service`
  */
 export function renderInventory(main, params) {
   const state = params.get('state') ?? '';
+  const service = params.get('service') ?? '';
   const body = h('div', null, placeholder('Loading…', 'loading'));
   const more = h('button', { type: 'button', class: 'btn', hidden: true }, 'Load more');
   const filter = h(
@@ -36,8 +37,31 @@ export function renderInventory(main, params) {
     STATES.map((s) => h('option', { value: s, selected: s === state }, s)),
   );
   filter.addEventListener('change', () => {
-    location.hash = `#/inventory${query({ state: filter.value })}`;
+    location.hash = `#/inventory${query({ state: filter.value, service })}`;
   });
+  // one service's endpoints: a chip to clear the filter, and the OpenAPI document of what traffic showed of it
+  const serviceTools = service
+    ? h(
+        'div',
+        { class: 'field inline' },
+        h(
+          'a',
+          { class: 'label-chip', href: `#/inventory${query({ state })}`, title: 'Show every service' },
+          h('span', { class: 'dim' }, 'service'),
+          ` ${service} ✕`,
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn small',
+            title: `The ${state ? `${state} ` : ''}endpoints of ${service} as an OpenAPI 3.0 document, to review and add to the catalogue`,
+            onclick: () => void downloadOpenApi(service, state),
+          },
+          'Download OpenAPI',
+        ),
+      )
+    : null;
   let gone = false;
   /** @type {string | undefined} */
   let next;
@@ -51,6 +75,7 @@ export function renderInventory(main, params) {
         'div',
         { class: 'page-head' },
         h('h1', null, 'API inventory'),
+        serviceTools,
         h('div', { class: 'field inline' }, h('label', { for: 'inv-state', class: 'field-label' }, 'State'), filter),
       ),
       h(
@@ -71,7 +96,11 @@ export function renderInventory(main, params) {
       h('td', null, stateBadge(e.state)),
       h('td', null, h('span', { class: `method method-${e.method.toLowerCase()}` }, e.method)),
       h('td', { class: 'path' }, h('code', null, e.route)),
-      h('td', null, e.service),
+      h(
+        'td',
+        null,
+        h('a', { href: `#/inventory${query({ state, service: e.service })}`, title: `Only ${e.service}` }, e.service),
+      ),
       h('td', { class: 'num' }, fmtNumber(e.count)),
       h('td', null, timeEl(e.firstSeen)),
       h('td', null, timeEl(e.lastSeen)),
@@ -123,14 +152,15 @@ export function renderInventory(main, params) {
   async function load(reset) {
     more.disabled = true;
     try {
-      const r = await api(`v1/inventory${query({ state, cursor: reset ? undefined : next })}`);
+      const r = await api(`v1/inventory${query({ state, service, cursor: reset ? undefined : next })}`);
       if (gone) return;
       /** @type {ApiEntry[]} */
       const items = r.items ?? [];
       next = typeof r.next === 'string' ? r.next : undefined;
       more.hidden = !next;
       if (reset && items.length === 0) {
-        replace(body, placeholder(state ? `No ${state} APIs.` : 'No APIs discovered yet.'));
+        const what = `${state ? `${state} ` : ''}APIs${service ? ` of ${service}` : ''}`;
+        replace(body, placeholder(state || service ? `No ${what}.` : 'No APIs discovered yet.'));
         return;
       }
       if (reset) {
@@ -179,6 +209,25 @@ export function renderInventory(main, params) {
   return () => {
     gone = true;
   };
+}
+
+/**
+ * saves the OpenAPI document of a service's endpoints (of one state, when given) as `<service>.openapi.json`
+ * @param {string} service
+ * @param {string} state
+ */
+async function downloadOpenApi(service, state) {
+  try {
+    const doc = await api(`v1/inventory/openapi${query({ service, state })}`);
+    const url = URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2)], { type: 'application/json' }));
+    const a = h('a', { href: url, download: `${service}${state ? `.${state}` : ''}.openapi.json`, hidden: true });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (err) {
+    toast(`Could not export ${service}: ${/** @type {Error} */ (err).message}`, 'error');
+  }
 }
 
 /** @param {ApiEntry} e */

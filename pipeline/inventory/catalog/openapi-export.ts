@@ -1,0 +1,165 @@
+import type { ApiEntry } from '../api-entry.js';
+import { TEMPLATED } from '../path-template.js';
+import { LABEL_DIMENSIONS } from './catalog-entry.js';
+
+/**
+ * The reverse of importOpenApi: a service's endpoints as the inventory saw them in traffic, as an OpenAPI 3.0
+ * document an analyst can review and add to the catalogue (`catalog_files` reads it back: the same calls then match
+ * it, and its shadow endpoints become catalogued). What traffic cannot tell stays out: meshward keeps parameter
+ * names, never values, so parameters carry no types; a request with a body (POST, PUT, PATCH) lists its parameter
+ * names as fields of a JSON body, other methods as query parameters.
+ */
+
+/** OpenAPI 3.0 path item operations; endpoints of other methods are listed in `x-meshward-other-methods` */
+const OPERATION_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+const BODY_METHODS = new Set(['post', 'put', 'patch']);
+const MAX_SERVERS = 16;
+
+type Json = Record<string, unknown>;
+type Operation = Json & { parameters: Json[]; responses: Record<string, Json> };
+
+/**
+ * a route as an OpenAPI path: `:id` and `<id>` segments become `{id}`, a name used twice gets a suffix (`{id}`,
+ * `{id_2}`), and the path's parameters in order
+ */
+export function openApiPath(route: string): { path: string; params: string[] } {
+  const params: string[] = [];
+  const unique = (raw: string) => {
+    const base = raw.trim() || 'param';
+    let name = base;
+    for (let i = 2; params.includes(name); i++) name = `${base}_${i}`;
+    params.push(name);
+    return `{${name}}`;
+  };
+  const segments = route.split('?')[0].split('/');
+  const path = segments
+    .map((s) => {
+      if (TEMPLATED.test(s) && !s.startsWith('{')) return unique(s.replace(/^[:<]|>$/g, ''));
+      return s.replace(/\{([^}]*)\}/g, (_, name: string) => unique(name));
+    })
+    .join('/');
+  return { path: path.startsWith('/') ? path : `/${path}`, params };
+}
+
+/** the path parameter's schema by the placeholder the templater gave it (`{uuid}`, `{email}`, …) */
+function pathSchema(name: string): Json {
+  const base = name.replace(/_\d+$/, '');
+  if (base === 'uuid') return { type: 'string', format: 'uuid' };
+  if (base === 'email') return { type: 'string', format: 'email' };
+  if (base === 'num') return { type: 'number' };
+  return { type: 'string' };
+}
+
+/** the observed status classes as OpenAPI response ranges (`2xx` → `2XX`), `default` when none was seen */
+function responsesOf(entry: ApiEntry): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [cls, n] of Object.entries(entry.statusMix).sort()) {
+    if (/^[1-5]xx$/.test(cls) && n > 0) out[cls.toUpperCase()] = { description: `${n} observed` };
+  }
+  return Object.keys(out).length ? out : { default: { description: 'no status observed' } };
+}
+
+function operationOf(entry: ApiEntry, method: string, pathParams: string[], operationId: string): Operation {
+  const named = new Set(pathParams);
+  const others = entry.params.filter((p) => !named.has(p));
+  const op: Operation = {
+    operationId,
+    tags: [entry.service],
+    parameters: pathParams.map((name) => ({ name, in: 'path', required: true, schema: pathSchema(name) })),
+    responses: responsesOf(entry),
+  };
+  if (BODY_METHODS.has(method) && others.length)
+    op.requestBody = {
+      content: {
+        'application/json': {
+          schema: { type: 'object', properties: Object.fromEntries(others.map((p) => [p, {}])) },
+        },
+      },
+    };
+  else for (const name of others) op.parameters.push({ name, in: 'query', schema: {} });
+  if (entry.state === 'zombie') op.deprecated = true;
+  op['x-meshward'] = {
+    id: entry.id,
+    state: entry.state,
+    calls: entry.count,
+    firstSeen: new Date(entry.firstSeen).toISOString(),
+    lastSeen: new Date(entry.lastSeen).toISOString(),
+    callers: entry.callers,
+    ...(entry.catalogueId ? { catalogueId: entry.catalogueId } : {}),
+    labels: Object.fromEntries(
+      Object.entries(entry.labels).map(([dim, l]) => [dim, { value: l.value, probability: l.probability }]),
+    ),
+  };
+  return op;
+}
+
+/** a label every entry that knows it (catalogued or reviewed: probability 1) agrees on; predictions do not count */
+function knownLabels(entries: readonly ApiEntry[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const dim of LABEL_DIMENSIONS) {
+    const values = new Set(entries.flatMap((e) => (e.labels[dim]?.probability === 1 ? [e.labels[dim].value] : [])));
+    if (values.size === 1) out[dim] = [...values][0];
+  }
+  return out;
+}
+
+function serversOf(entries: readonly ApiEntry[]): Json[] {
+  const hosts = [...new Set(entries.flatMap((e) => e.hosts))].filter((h) => {
+    try {
+      return new URL(`https://${h}`).host !== '';
+    } catch {
+      return false;
+    }
+  });
+  return hosts.slice(0, MAX_SERVERS).map((h) => ({ url: `https://${h}`, description: 'host seen in traffic' }));
+}
+
+/**
+ * an OpenAPI 3.0 document of `service`'s entries (others are ignored); labels every catalogued or reviewed entry
+ * agrees on become `x-meshward-labels`, which the catalogue import reads
+ */
+export function inventoryOpenApi(entries: readonly ApiEntry[], service: string): Json {
+  const mine = entries
+    .filter((e) => e.service === service)
+    .sort((a, b) => a.route.localeCompare(b.route) || a.method.localeCompare(b.method));
+  const paths: Record<string, Record<string, Operation>> = {};
+  const other: string[] = [];
+  const ids = new Set<string>();
+  for (const e of mine) {
+    const method = e.method.toLowerCase();
+    const { path, params } = openApiPath(e.route);
+    if (!OPERATION_METHODS.has(method)) {
+      other.push(`${e.method} ${path}`);
+      continue;
+    }
+    const item = paths[path] ?? {};
+    if (item[method]) continue; // two routes that differ only in their placeholders' names: one operation
+    let operationId = `${method}${path.replace(/[^A-Za-z0-9]+/g, '_')}`.replace(/_+$/, '');
+    for (let i = 2; ids.has(operationId); i++) operationId = `${operationId}_${i}`;
+    ids.add(operationId);
+    item[method] = operationOf(e, method, params, operationId);
+    paths[path] = item;
+  }
+  const seen = mine.map((e) => e.lastSeen);
+  const first = Math.min(...mine.map((e) => e.firstSeen));
+  const last = Math.max(...seen);
+  const labels = knownLabels(mine);
+  const info: Json = {
+    title: `${service} (observed)`,
+    version: mine.length ? `observed-${new Date(last).toISOString().slice(0, 10)}` : 'observed',
+    description:
+      mine.length === 0
+        ? `No endpoint of ${service} has been seen.`
+        : `${mine.length} endpoints of ${service} seen in traffic by meshward between ${new Date(first).toISOString()} and ${new Date(last).toISOString()}. Parameter names only: no types or values are kept. Review before adding it to the catalogue.`,
+    'x-service': service,
+    'x-meshward-id': `observed-${service}`,
+  };
+  if (Object.keys(labels).length) info['x-meshward-labels'] = labels;
+  const doc: Json = { openapi: '3.0.3', info };
+  const servers = serversOf(mine);
+  if (servers.length) doc.servers = servers;
+  doc.tags = [{ name: service }];
+  doc.paths = paths;
+  if (other.length) doc['x-meshward-other-methods'] = other;
+  return doc;
+}
