@@ -6,13 +6,12 @@ import { LABEL_DIMENSIONS } from './catalog-entry.js';
  * The reverse of importOpenApi: a service's endpoints as the inventory saw them in traffic, as an OpenAPI 3.0
  * document an analyst can review and add to the catalogue (`catalog_files` reads it back: the same calls then match
  * it, and its shadow endpoints become catalogued). What traffic cannot tell stays out: meshward keeps parameter
- * names, never values, so parameters carry no types; a request with a body (POST, PUT, PATCH) lists its parameter
- * names as fields of a JSON body, other methods as query parameters.
+ * names, never values, so parameters carry no types; the sensors take them from query strings, so they are query
+ * parameters (request bodies are not read).
  */
 
 /** OpenAPI 3.0 path item operations; endpoints of other methods are listed in `x-meshward-other-methods` */
 const OPERATION_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
-const BODY_METHODS = new Set(['post', 'put', 'patch']);
 const MAX_SERVERS = 16;
 
 type Json = Record<string, unknown>;
@@ -59,24 +58,17 @@ function responsesOf(entry: ApiEntry): Record<string, Json> {
   return Object.keys(out).length ? out : { default: { description: 'no status observed' } };
 }
 
-function operationOf(entry: ApiEntry, method: string, pathParams: string[], operationId: string): Operation {
+function operationOf(entry: ApiEntry, pathParams: string[], operationId: string): Operation {
   const named = new Set(pathParams);
-  const others = entry.params.filter((p) => !named.has(p));
   const op: Operation = {
     operationId,
     tags: [entry.service],
-    parameters: pathParams.map((name) => ({ name, in: 'path', required: true, schema: pathSchema(name) })),
+    parameters: [
+      ...pathParams.map((name) => ({ name, in: 'path', required: true, schema: pathSchema(name) })),
+      ...entry.params.filter((p) => !named.has(p)).map((name) => ({ name, in: 'query', schema: {} })),
+    ],
     responses: responsesOf(entry),
   };
-  if (BODY_METHODS.has(method) && others.length)
-    op.requestBody = {
-      content: {
-        'application/json': {
-          schema: { type: 'object', properties: Object.fromEntries(others.map((p) => [p, {}])) },
-        },
-      },
-    };
-  else for (const name of others) op.parameters.push({ name, in: 'query', schema: {} });
   if (entry.state === 'zombie') op.deprecated = true;
   op['x-meshward'] = {
     id: entry.id,
@@ -137,7 +129,7 @@ export function inventoryOpenApi(entries: readonly ApiEntry[], service: string):
     let operationId = `${method}${path.replace(/[^A-Za-z0-9]+/g, '_')}`.replace(/_+$/, '');
     for (let i = 2; ids.has(operationId); i++) operationId = `${operationId}_${i}`;
     ids.add(operationId);
-    item[method] = operationOf(e, method, params, operationId);
+    item[method] = operationOf(e, params, operationId);
     paths[path] = item;
   }
   const seen = mine.map((e) => e.lastSeen);
