@@ -142,8 +142,11 @@ export class Inventory {
     return this.lastRoute;
   }
 
-  /** record one call; returns the entry and whether it was created by this call */
-  observe(record: ApiCallRecord): { entry: ApiEntry; created: boolean } {
+  /**
+   * record one call; returns the entry, whether it was created by this call, and how many parameter names it added
+   * (the last `newParams` of `entry.params`)
+   */
+  observe(record: ApiCallRecord): { entry: ApiEntry; created: boolean; newParams: number } {
     const method = record.method.toUpperCase();
     const { route, key } = this.learnRoute(record);
     let entry = this.entries.get(key);
@@ -172,11 +175,12 @@ export class Inventory {
     if (record.ts > entry.lastSeen) entry.lastSeen = record.ts;
     addBounded(entry.hosts, record.host, this.options.maxHosts);
     addBounded(entry.callers, callerOf(record), this.options.maxCallers);
+    const params = entry.params.length;
     if (record.params) for (const p in record.params) addBounded(entry.params, p, this.options.maxParams);
     addQueryNames(entry.params, record.path, this.options.maxParams);
     const sc = statusClass(record.status);
     entry.statusMix[sc] = (entry.statusMix[sc] ?? 0) + 1;
-    return { entry, created };
+    return { entry, created, newParams: entry.params.length - params };
   }
 
   /** the catalogue template of a record's call, or null (no catalogue routes, or none defines it) */

@@ -43,12 +43,19 @@ export const INVENTORY_REVIEWS_KEY = 'inv:reviews';
 /** record time between two estimates of the callers' weights and reliability (peer_prior) */
 const RELIABILITY_REFRESH_MS = 60_000;
 
-const signals = counter('meshward_api_discovery_signals_total', 'shadow / zombie API signals emitted', ['kind']);
+const signals = counter(
+  'meshward_api_discovery_signals_total',
+  'shadow / zombie API and undocumented parameter signals emitted',
+  ['kind'],
+);
+/** names of an undocumented_param alert's summary (its `params` label has them all) */
+const SUMMARY_PARAMS = 10;
 
 /**
  * Keeps this shard's endpoint inventory, matches it against the catalogue and emits `shadow_api` (seen in traffic,
  * absent from the catalogue, after min_calls calls) and `zombie_api` (deprecated in the catalogue but called), once
- * per endpoint, each with its association labels (category, lineOfBusiness, appCode and their probabilities).
+ * per endpoint, each with its association labels (category, lineOfBusiness, appCode and their probabilities); and
+ * `undocumented_param` when a catalogued endpoint is called with a parameter its catalogue endpoint does not define.
  */
 export class ApiDiscovery implements Detector {
   readonly type = 'api_discovery';
@@ -69,6 +76,11 @@ export class ApiDiscovery implements Detector {
   private traffic: TrafficContext = NO_TRAFFIC;
   /** record time the traffic context was last taken */
   private reliabilityAt = Number.NEGATIVE_INFINITY;
+  /**
+   * per catalogued entry, the parameter names (lower case) its catalogue endpoint defines; null when it lists none
+   * (not checked). Derived from the catalogue, so nothing to checkpoint
+   */
+  private readonly documented: LRUCache<string, { names: ReadonlySet<string> | null }>;
 
   constructor(
     private readonly config: ApiDiscoveryConfig,
@@ -90,6 +102,7 @@ export class ApiDiscovery implements Detector {
       catalogRoutes: this.association.routes,
     });
     this.alerted = new LRUCache({ max: config.max_endpoints });
+    this.documented = new LRUCache({ max: config.max_endpoints });
     this.siblings = new SiblingPool(this.association.model, (id) => {
       const e = this.inventory.find(id);
       return e?.state === 'shadow' ? this.describe(e) : undefined;
@@ -105,9 +118,11 @@ export class ApiDiscovery implements Detector {
   }
 
   observe(record: ApiCallRecord, ctx: DetectorContext): void {
-    const { entry, created } = this.inventory.observe(record);
+    const { entry, created, newParams } = this.inventory.observe(record);
     this.dirty.add(entry.id);
     if (created || entry.state === 'new') this.classify(entry);
+    if (newParams > 0 && entry.catalogueId !== null && this.config.undocumented_params)
+      this.checkParams(ctx, entry, newParams, record);
     // the state test first: most calls reach catalogued endpoints, which never signal
     const kind =
       entry.state === 'zombie'
@@ -203,6 +218,54 @@ export class ApiDiscovery implements Detector {
     this.alerted.set(entry.id, true);
     signals.inc({ kind });
     ctx.emit(signal);
+  }
+
+  /**
+   * API drift: the `added` names the record brought to a catalogued entry, against the names its catalogue endpoint
+   * defines; when one is not defined, the endpoint's undocumented_param alert with every undocumented name so far
+   * (deterministic from the entry, so a restored shard signals as one that never stopped)
+   */
+  private checkParams(ctx: DetectorContext, entry: ApiEntry, added: number, record: ApiCallRecord): void {
+    const documented = this.documentedParams(entry);
+    if (!documented) return;
+    const undocumented = (names: readonly string[]) => names.filter((n) => !documented.has(n.toLowerCase()));
+    const fresh = undocumented(entry.params.slice(-added));
+    if (fresh.length === 0) return;
+    const all = undocumented(entry.params);
+    const endpoint = `${entry.method} ${entry.route}`;
+    const listed = (names: readonly string[]) =>
+      names.slice(0, SUMMARY_PARAMS).join(', ') + (names.length > SUMMARY_PARAMS ? ', …' : '');
+    signals.inc({ kind: 'undocumented_param' });
+    ctx.emit({
+      kind: 'undocumented_param',
+      severity: this.config.undocumented_param_severity,
+      service: entry.service,
+      endpoint,
+      subject: { type: 'api', value: entry.id },
+      at: record.ts,
+      summary: `${endpoint} on ${entry.service} is called with ${all.length === 1 ? 'a parameter' : 'parameters'} catalogue entry ${entry.catalogueId} does not define: ${listed(all)}`,
+      expected: `the parameters catalogue entry ${entry.catalogueId} defines: ${listed([...documented]) || 'none'}`,
+      observed: `${listed(fresh)} first in this call; ${all.length} undocumented of the ${entry.params.length} names seen in ${entry.count} call${entry.count === 1 ? '' : 's'}`,
+      recordIds: [record.id],
+      metrics: { undocumented: all.length, params_seen: entry.params.length, calls: entry.count },
+      labels: { catalogue_id: entry.catalogueId ?? '', params: all.join(','), new_params: fresh.join(',') },
+    });
+  }
+
+  /** the parameter names (lower case) the catalogue endpoint of a catalogued entry defines; null when it lists none */
+  private documentedParams(entry: ApiEntry): ReadonlySet<string> | null {
+    const known = this.documented.get(entry.id);
+    if (known) return known.names;
+    const m = this.catalog.match({
+      service: entry.service,
+      host: entry.hosts[0],
+      method: entry.method,
+      route: entry.route,
+    });
+    const params = m?.endpoint.params;
+    const names = params ? new Set(params.map((p) => p.toLowerCase())) : null;
+    this.documented.set(entry.id, { names });
+    return names;
   }
 
   /** an analyst confirmed the labels of an endpoint: it becomes reviewed and joins the association training set */

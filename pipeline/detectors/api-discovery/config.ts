@@ -92,6 +92,18 @@ export const ApiDiscoveryConfigSchema = Type.Object(
      * that parameter's endpoint. false: templating by value shape and learning alone
      */
     catalog_routes: Type.Boolean({ default: true }),
+    /**
+     * API drift: a catalogued endpoint called with a parameter name (of the query string, or kept by the sensor) that
+     * its catalogue endpoint does not define, when the endpoint lists its parameters (OpenAPI documents always do; a
+     * JSONL endpoint without `params` is not checked), is reported as `undocumented_param`: when a new such name is
+     * seen, the endpoint's one alert naming every undocumented name so far (names are compared case-insensitively).
+     * false: off
+     */
+    undocumented_params: Type.Boolean({ default: true }),
+    undocumented_param_severity: Type.Union(
+      [Type.Literal('info'), Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')],
+      { default: 'low' },
+    ),
     shadow_severity: Type.Union(
       [Type.Literal('info'), Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')],
       { default: 'medium' },
@@ -122,6 +134,8 @@ export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   route_estimated_distinct: 300,
   route_across_methods: true,
   catalog_routes: true,
+  undocumented_params: true,
+  undocumented_param_severity: 'low',
   shadow_severity: 'medium',
   zombie_severity: 'high',
 };

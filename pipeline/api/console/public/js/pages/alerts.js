@@ -31,6 +31,8 @@ const KNOWN_KINDS = [
   'data_locality',
   'param_anomaly',
   'shadow_api',
+  'zombie_api',
+  'undocumented_param',
   'action_failed',
   'guardrail_tripped',
 ];

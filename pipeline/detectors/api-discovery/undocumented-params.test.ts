@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { AlertSignal } from '../../core/alert.js';
+import type { ApiCallRecord } from '../../core/record.js';
+import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
+import type { DetectorContext } from '../detector.js';
+import { ApiDiscovery } from './api-discovery.js';
+import { type ApiDiscoveryConfig, defaultApiDiscoveryConfig } from './config.js';
+
+const catalog: CatalogEntry[] = [
+  {
+    id: 'orders-api',
+    name: 'Orders',
+    service: 'orders',
+    endpoints: [
+      { method: 'GET', path: '/orders/search', params: ['q', 'Page'] },
+      // no parameter list: not checked
+      { method: 'GET', path: '/orders/{orderId}' },
+    ],
+    labels: { category: 'ecommerce', appCode: 'ORD01' },
+  },
+];
+
+let n = 0;
+const call = (path: string, params?: ApiCallRecord['params']): ApiCallRecord => ({
+  id: `r${++n}`,
+  ts: 1_700_000_000_000 + n * 1000,
+  durationMs: 3,
+  sensor: { kind: 'fastify', id: 'gw1' },
+  service: 'orders',
+  method: 'GET',
+  host: 'orders.internal',
+  path,
+  status: 200,
+  reqBytes: 0,
+  respBytes: 100,
+  source: { service: 'web' },
+  ...(params ? { params } : {}),
+});
+
+function detector(over: Partial<ApiDiscoveryConfig> = {}) {
+  const signals: AlertSignal[] = [];
+  const ctx: DetectorContext = { emit: (s) => signals.push(s), endpointOf: (r) => `${r.method} ${r.route ?? r.path}` };
+  const d = new ApiDiscovery({ ...defaultApiDiscoveryConfig, min_calls: 1, ...over }, { catalog });
+  const drift = () => signals.filter((s) => s.kind === 'undocumented_param');
+  const feed = (...rs: ApiCallRecord[]) => {
+    for (const r of rs) d.observe(r, ctx);
+  };
+  return { d, ctx, signals, drift, feed };
+}
+
+describe('api_discovery: parameters the catalogue does not define (undocumented_param)', () => {
+  it('signals a catalogued endpoint called with a new undocumented name, naming every one so far', () => {
+    const t = detector();
+    t.feed(call('/orders/search?q=shoes'), call('/orders/search?q=hat&page=2'));
+    expect(t.drift()).toEqual([]);
+    t.feed(call('/orders/search?q=x&debug=1'));
+    expect(t.drift()).toHaveLength(1);
+    expect(t.drift()[0]).toMatchObject({
+      severity: 'low',
+      service: 'orders',
+      endpoint: 'GET /orders/search',
+      subject: { type: 'api' },
+      labels: { catalogue_id: 'orders-api', params: 'debug', new_params: 'debug' },
+      metrics: { undocumented: 1, params_seen: 3 },
+    });
+    expect(t.drift()[0].summary).toBe(
+      'GET /orders/search on orders is called with a parameter catalogue entry orders-api does not define: debug',
+    );
+    expect(t.drift()[0].expected).toBe('the parameters catalogue entry orders-api defines: q, page');
+    // a name seen before does not signal again; a kept parameter of the sensor counts as the query's do
+    t.feed(call('/orders/search?debug=2'), call('/orders/search', { admin: 'true' }));
+    expect(t.drift().map((s) => s.labels)).toEqual([
+      { catalogue_id: 'orders-api', params: 'debug', new_params: 'debug' },
+      { catalogue_id: 'orders-api', params: 'debug,admin', new_params: 'admin' },
+    ]);
+    expect(t.drift()[1].recordIds).toEqual([`r${n}`]);
+  });
+
+  it('does not check an endpoint whose catalogue entry lists no parameters, a shadow endpoint, or when off', () => {
+    const t = detector();
+    t.feed(call('/orders/42?expand=items'), call('/orders/export?format=csv'));
+    expect(t.signals.map((s) => s.kind)).toEqual(['shadow_api']);
+    const off = detector({ undocumented_params: false });
+    off.feed(call('/orders/search?debug=1'));
+    expect(off.signals).toEqual([]);
+  });
+
+  it('after a restore, signals as a detector that never stopped', () => {
+    const a = detector();
+    a.feed(call('/orders/search?debug=1'));
+    const b = detector();
+    b.d.restore(JSON.parse(JSON.stringify(a.d.snapshot())));
+    const rest = [call('/orders/search?debug=3'), call('/orders/search?trace=1')];
+    a.feed(...rest);
+    b.feed(...rest);
+    expect(b.drift().map((s) => s.labels)).toEqual([
+      { catalogue_id: 'orders-api', params: 'debug,trace', new_params: 'trace' },
+    ]);
+    expect(a.drift().slice(1)).toEqual(b.drift());
+  });
+});
