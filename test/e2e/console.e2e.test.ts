@@ -451,6 +451,17 @@ describe('SOC console in Chromium', () => {
     await page.getByRole('button', { name: 'Review GET /internal/export/{id}' }).click();
     expect(await page.getByLabel(/^category/).getAttribute('placeholder')).toBe('reporting');
     await page.getByText('best class reporting').waitFor();
+    // the reviewer sees what traffic showed of it, and why the model leans where it does
+    const evidence = page.locator('dialog dl.evidence');
+    expect(await evidence.locator('.kv-row', { hasText: 'Callers' }).locator('dd').textContent()).toBe('frontend');
+    expect(await evidence.locator('.kv-row', { hasText: 'Hosts' }).locator('dd').textContent()).toBe(
+      'accounts.internal',
+    );
+    expect(await evidence.locator('.kv-row', { hasText: 'Calls' }).locator('dd').textContent()).toBe('412 (2xx 412)');
+    expect(await page.locator('dialog .why').first().textContent()).toBe(
+      'because service accounts, word export · neighbours cat_acc_2, cat_rep_5',
+    );
+    await shot(page, 'inventory-review');
     await page.getByLabel(/^category/).fill('reporting');
     await page.getByRole('button', { name: 'Confirm labels' }).click();
     await page.locator('tr[data-entry="api_export_get"] .state-reviewed').waitFor();

@@ -41,6 +41,13 @@ function append(parent, children) {
 }
 
 /**
+ * One row of a `dl.kv` definition list.
+ * @param {string} k
+ * @param {Child} v
+ */
+export const kv = (k, v) => h('div', { class: 'kv-row' }, h('dt', null, k), h('dd', null, v));
+
+/**
  * Replaces the children of `el`.
  * @param {Element} el
  * @param {...Child} children

@@ -8,6 +8,7 @@ import {
   fmtRate,
   fmtRatio,
   h,
+  kv,
   placeholder,
   replace,
   severityBadge,
@@ -386,9 +387,3 @@ export function renderAlertDetail(main, id) {
     for (const d of disposers) d();
   };
 }
-
-/**
- * @param {string} k
- * @param {import('../dom.js').Child} v
- */
-const kv = (k, v) => h('div', { class: 'kv-row' }, h('dt', null, k), h('dd', null, v));

@@ -1,5 +1,5 @@
 import { api, query } from '../api.js';
-import { fmtNumber, h, placeholder, replace, stateBadge, timeEl, toast } from '../dom.js';
+import { absTime, fmtNumber, h, kv, placeholder, replace, stateBadge, timeEl, toast } from '../dom.js';
 import { can } from '../state.js';
 
 /** @typedef {{ value: string, probability: number, neighbours: string[], candidate?: string, pooled?: number, because?: string[] }} Label */
@@ -13,6 +13,11 @@ import { can } from '../state.js';
  * @property {number} firstSeen
  * @property {number} lastSeen
  * @property {number} count
+ * @property {string[]} [hosts]
+ * @property {string[]} [callers]
+ * @property {string[]} [params]
+ * @property {Record<string, number>} [statusMix]
+ * @property {string | null} [catalogueId]
  * @property {Record<string, Label>} labels
  */
 
@@ -253,6 +258,29 @@ function labelsOf(e) {
 }
 
 /**
+ * What traffic showed of an endpoint, for its reviewer: calls and status classes, when, from which hosts and callers,
+ * with which parameter names, and its catalogue entry.
+ * @param {ApiEntry} e
+ */
+function evidenceOf(e) {
+  const list = (/** @type {string[] | undefined} */ xs) => (xs?.length ? xs.join(', ') : '–');
+  const status = Object.entries(e.statusMix ?? {})
+    .sort()
+    .map(([cls, n]) => `${cls} ${fmtNumber(n)}`)
+    .join(' · ');
+  return h(
+    'dl',
+    { class: 'kv evidence' },
+    kv('Calls', `${fmtNumber(e.count)}${status ? ` (${status})` : ''}`),
+    kv('Seen', `${absTime(e.firstSeen)} – ${absTime(e.lastSeen)}`),
+    kv('Hosts', list(e.hosts)),
+    kv('Callers', list(e.callers)),
+    kv('Params', list(e.params)),
+    e.catalogueId ? kv('Catalogue', h('code', null, e.catalogueId)) : null,
+  );
+}
+
+/**
  * Asks for the confirmed or corrected label values. Resolves with `{ dim: value }` or null when cancelled.
  * @param {ApiEntry} e
  * @returns {Promise<Record<string, string> | null>}
@@ -275,6 +303,7 @@ function reviewDialog(e) {
       { method: 'dialog' },
       h('h2', { id: 'review-title' }, 'Review ', h('code', null, `${e.method} ${e.route}`)),
       h('p', { class: 'muted small' }, `${e.service} · leave a field empty to leave that label unset.`),
+      evidenceOf(e),
       dims.map((dim, i) => {
         const l = e.labels?.[dim];
         return h(
@@ -295,6 +324,18 @@ function reviewDialog(e) {
               : null,
           ),
           inputs[i],
+          l && (l.because?.length || l.neighbours?.length)
+            ? h(
+                'p',
+                { class: 'muted small why' },
+                [
+                  l.because?.length ? `because ${l.because.join(', ')}` : '',
+                  l.neighbours?.length ? `neighbours ${l.neighbours.slice(0, 5).join(', ')}` : '',
+                ]
+                  .filter(Boolean)
+                  .join(' · '),
+              )
+            : null,
         );
       }),
       h(
