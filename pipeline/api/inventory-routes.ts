@@ -6,6 +6,8 @@ import { INVENTORY_COLLECTION, INVENTORY_REVIEWS_KEY } from '../detectors/api-di
 import { feedbackVersionKey } from '../detectors/detector.js';
 import { type ApiEntry, ApiState } from '../inventory/api-entry.js';
 import { LABEL_DIMENSIONS } from '../inventory/catalog/catalog-entry.js';
+import type { CatalogEntry } from '../inventory/catalog/catalog-entry.js';
+import { catalogCoverage } from '../inventory/catalog/coverage.js';
 import { inventoryOpenApi } from '../inventory/catalog/openapi-export.js';
 import type { Store } from '../store/store.js';
 import { principalOf } from './api-server.js';
@@ -24,12 +26,24 @@ export interface InventoryReview {
   api?: Pick<ApiEntry, 'service' | 'route' | 'hosts' | 'params'>;
 }
 
+/** the query fields of a paginated list */
+const Paging = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  cursor: Type.Optional(Type.String({ pattern: '^\\d{1,9}$', description: 'opaque, from `next`' })),
+};
+
+/** one page of a list: `limit` items from `cursor`, and the cursor of the next page while there is one */
+function page<T>(all: readonly T[], q: { limit?: number; cursor?: string }): { items: T[]; next?: string } {
+  const from = q.cursor ? Number(q.cursor) : 0;
+  const limit = q.limit ?? 100;
+  return { items: all.slice(from, from + limit), next: from + limit < all.length ? String(from + limit) : undefined };
+}
+
 const ListQuery = Type.Object(
   {
     state: Type.Optional(ApiState),
     service: Type.Optional(Type.String({ maxLength: 256 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
-    cursor: Type.Optional(Type.String({ pattern: '^\\d{1,9}$', description: 'opaque, from `next`' })),
+    ...Paging,
   },
   { additionalProperties: false },
 );
@@ -38,6 +52,16 @@ const OpenApiQuery = Type.Object(
     service: Type.String({ minLength: 1, maxLength: 256 }),
     state: Type.Optional(ApiState),
     format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('yaml')], { default: 'json' })),
+  },
+  { additionalProperties: false },
+);
+const CoverageQuery = Type.Object(
+  {
+    service: Type.Optional(Type.String({ maxLength: 256 })),
+    unused: Type.Optional(
+      Type.Boolean({ description: 'only catalogue entries with at least one endpoint no call has reached' }),
+    ),
+    ...Paging,
   },
   { additionalProperties: false },
 );
@@ -73,12 +97,45 @@ async function readAll(store: Store): Promise<(ApiEntry & { review?: InventoryRe
   });
 }
 
+export interface InventoryRoutesOptions {
+  /** the catalogue the correlators match traffic against (api_discovery catalog_files), read when first needed */
+  catalog?: () => Promise<readonly CatalogEntry[]>;
+}
+
 /**
  * The API inventory for analysts: endpoints discovered in traffic (shadow, zombie, catalogued) with the labels the
- * association predicted, and the review that confirms or corrects them.
+ * association predicted, and the review that confirms or corrects them; the catalogue's coverage by traffic.
  */
-export function inventoryRoutes(store: Store) {
+export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = {}) {
   return async (app: FastifyInstance) => {
+    app.get(
+      '/v1/inventory/coverage',
+      {
+        config: { role: 'viewer' },
+        schema: {
+          tags: ['inventory'],
+          summary:
+            'Catalogue coverage: per catalogue entry, how many of its endpoints traffic reached, and which never',
+          description:
+            'Endpoints never called are documented but unused: retire them, or find the client that has not moved. "Never" is since the inventory started keeping entries (it evicts the least recently seen beyond api_discovery max_endpoints). Entries in catalogue order; `summary` covers every entry.',
+          querystring: CoverageQuery,
+        },
+      },
+      async (request) => {
+        const q = request.query as { service?: string; unused?: boolean; limit?: number; cursor?: string };
+        if (!options.catalog)
+          throw mwError(
+            'NOT_FOUND',
+            'catalogue: no catalogue files configured (detectors.api_discovery.catalog_files)',
+          );
+        const { summary, entries } = catalogCoverage(await options.catalog(), await readAll(store));
+        const all = entries.filter(
+          (e) => (!q.service || e.service === q.service) && (!q.unused || e.unused.length > 0),
+        );
+        return { summary, ...page(all, q) };
+      },
+    );
+
     app.get(
       '/v1/inventory',
       {
@@ -94,10 +151,7 @@ export function inventoryRoutes(store: Store) {
         const all = (await readAll(store))
           .filter((e) => (!q.state || e.state === q.state) && (!q.service || e.service === q.service))
           .sort((a, b) => b.lastSeen - a.lastSeen || a.id.localeCompare(b.id));
-        const from = q.cursor ? Number(q.cursor) : 0;
-        const limit = q.limit ?? 100;
-        const items = all.slice(from, from + limit);
-        return { items, next: from + limit < all.length ? String(from + limit) : undefined };
+        return page(all, q);
       },
     );
 

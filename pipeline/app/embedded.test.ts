@@ -171,6 +171,26 @@ describe('embedded roles: collector → correlator → inventory and decisions a
     expect((await get('/v1/inventory/openapi?service=nobody')).status).toBe(404);
     expect((await get('/v1/inventory/openapi')).status).toBe(400);
     expect((await fetch(`${api}/v1/inventory/openapi?service=${target.service}`)).status).toBe(401);
+
+    // catalogue coverage: the orders API's two endpoints were called, the payments API's never
+    type Coverage = { id: string; seen: number; endpoints: number; unused: { method: string; path: string }[] };
+    const coverage = await get('/v1/inventory/coverage');
+    expect(coverage.status).toBe(200);
+    const byId = new Map((coverage.body.items as Coverage[]).map((c) => [c.id, c]));
+    expect(byId.get('orders-api')).toMatchObject({ endpoints: 2, seen: 2, unused: [] });
+    expect(byId.get('payments-api')).toMatchObject({
+      seen: 0,
+      unused: [
+        { method: 'POST', path: '/v1/charges' },
+        { method: 'POST', path: '/v1/refunds/{chargeId}' },
+      ],
+    });
+    expect(coverage.body.summary).toMatchObject({ entries: byId.size });
+    const unused = (await get('/v1/inventory/coverage?unused=true')).body.items as Coverage[];
+    expect(unused.map((c) => c.id)).not.toContain('orders-api');
+    expect(unused.map((c) => c.id)).toContain('payments-api');
+    const orders = (await get('/v1/inventory/coverage?service=orders')).body.items as Coverage[];
+    expect(new Set(orders.map((c) => c.id))).toEqual(new Set(['orders-api', 'legacy-orders']));
     // the correlator that owns the endpoint learns the review at its next checkpoint (traffic keeps flowing)
     await until(async () => {
       await fetch(`${collector}/v1/records`, {

@@ -7,6 +7,8 @@ import { alertRoutes } from '../api/alert-routes.js';
 import { createApiServer } from '../api/api-server.js';
 import { consoleRoutes } from '../api/console-routes.js';
 import { inventoryRoutes } from '../api/inventory-routes.js';
+import type { CatalogEntry } from '../inventory/catalog/catalog-entry.js';
+import { loadCatalogFiles } from '../inventory/catalog/load.js';
 import { schemaRoutes } from '../api/schema-routes.js';
 import { ApiAuthenticator, type ApiKey, readApiKeysFile } from '../api/auth.js';
 import { serviceRoutes } from '../api/service-routes.js';
@@ -57,6 +59,23 @@ function sensorTokensOf(config: MeshwardConfig) {
   const tokens = [...config.collector.sensor_tokens];
   if (config.collector.sensor_tokens_file) tokens.push(...readSensorTokensFile(config.collector.sensor_tokens_file));
   return tokens;
+}
+
+/**
+ * the catalogue files api_discovery matches traffic against, loaded for the analyst API when first asked for (the
+ * coverage route) and kept; a failed load is tried again next time. undefined: no catalogue configured
+ */
+function catalogOf(config: MeshwardConfig): (() => Promise<readonly CatalogEntry[]>) | undefined {
+  const files = (config.detectors?.api_discovery as { catalog_files?: unknown } | undefined)?.catalog_files;
+  if (!Array.isArray(files) || files.length === 0) return undefined;
+  let loaded: Promise<readonly CatalogEntry[]> | undefined;
+  return () => {
+    loaded ??= loadCatalogFiles(files as string[]).catch((err) => {
+      loaded = undefined;
+      throw err;
+    });
+    return loaded;
+  };
 }
 
 /** the collector: HTTP ingest (and the receivers the config enables) publishing to the bus */
@@ -208,7 +227,7 @@ export async function runApi(
     plugins: [
       alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }),
       serviceRoutes(store),
-      inventoryRoutes(store),
+      inventoryRoutes(store, { catalog: catalogOf(config) }),
       accessLogRoutes(store),
       adminRoutes({
         // read at the first request, then kept: the collector, too, reads the token file once, at start

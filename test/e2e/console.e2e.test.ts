@@ -293,7 +293,38 @@ describe('SOC console in Chromium', () => {
         serviceRoutes(store),
         consoleRoutes(),
         decisionRoutesBehindRoles(engine),
-        inventoryRoutes(store),
+        inventoryRoutes(store, {
+          // the catalogue entries of the stored inventory's catalogued entries, and one never called
+          catalog: async () => [
+            {
+              id: 'cat_api_charges_post',
+              name: 'Charges',
+              service: 'payments',
+              endpoints: [
+                { method: 'POST', path: '/v1/charges' },
+                { method: 'GET', path: '/v1/charges/{id}' },
+              ],
+              labels: {},
+            },
+            {
+              id: 'cat_api_v1_users_get',
+              name: 'Users v1',
+              service: 'accounts',
+              endpoints: [{ method: 'GET', path: '/v1/users/{id}', deprecated: true }],
+              labels: {},
+            },
+            {
+              id: 'cat_reports',
+              name: 'Reports',
+              service: 'reports',
+              endpoints: [
+                { method: 'GET', path: '/reports' },
+                { method: 'DELETE', path: '/reports/{id}' },
+              ],
+              labels: {},
+            },
+          ],
+        }),
         // a server without the inventory routes answers 404 there: switched by the test
         async (a: FastifyInstance) => {
           a.addHook('onRequest', async (request) => {
@@ -485,6 +516,21 @@ describe('SOC console in Chromium', () => {
     expect(doc.paths['/v1/users/{id}'].get.deprecated).toBe(true);
     await page.getByRole('link', { name: /service accounts/ }).click();
     await poll(() => page.locator('tr[data-entry]').count()).toBe(3);
+
+    // catalogue coverage: what traffic reached of each catalogue entry, and the endpoints it never did
+    await page.getByRole('link', { name: 'Catalogue coverage' }).click();
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(3);
+    expect(await page.locator('#coverage-summary').textContent()).toContain(
+      '3 catalogue entries · 5 endpoints, 2 called (40 %) · 1 entry never called',
+    );
+    const charges = page.locator('tr[data-entry="cat_api_charges_post"]');
+    expect(await charges.locator('td').nth(2).textContent()).toBe('1 / 2');
+    expect(await charges.locator('td.unused').textContent()).toBe('GET /v1/charges/{id}');
+    expect(await page.locator('tr[data-entry="cat_reports"] td').nth(4).textContent()).toBe('never');
+    await shot(page, 'coverage');
+    await page.getByLabel('only entries with unused endpoints').check();
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(2);
+    expect(await page.locator('tr[data-entry="cat_api_v1_users_get"]').count()).toBe(0);
 
     await alerts.upsert(burstAlert2());
     await engine.handleAlert(burstAlert2());

@@ -3,6 +3,7 @@ import { api, clearCredential, credential, followStream, UNAUTHENTICATED_EVENT }
 import { h, refreshTimes, replace } from './dom.js';
 import { renderAlertDetail } from './pages/alert-detail.js';
 import { renderAlerts } from './pages/alerts.js';
+import { renderCoverage } from './pages/coverage.js';
 import { renderAudit } from './pages/audit.js';
 import { renderDecisions } from './pages/decisions.js';
 import { renderInventory } from './pages/inventory.js';
@@ -17,7 +18,8 @@ import { live, publishAlert, session } from './state.js';
 const PAGES = {
   alerts: (main, route) => (route.path[1] ? renderAlertDetail(main, route.path[1]) : renderAlerts(main, route.params)),
   services: (main, route) => renderServices(main, route.path[1], route.params),
-  inventory: (main, route) => renderInventory(main, route.params),
+  inventory: (main, route) =>
+    route.path[1] === 'coverage' ? renderCoverage(main, route.params) : renderInventory(main, route.params),
   decisions: (main) => renderDecisions(main),
   audit: (main, route) => renderAudit(main, route.params),
 };

@@ -80,6 +80,7 @@ export function renderInventory(main, params) {
         'div',
         { class: 'page-head' },
         h('h1', null, 'API inventory'),
+        h('a', { href: '#/inventory/coverage', class: 'btn small' }, 'Catalogue coverage'),
         serviceTools,
         h('div', { class: 'field inline' }, h('label', { for: 'inv-state', class: 'field-label' }, 'State'), filter),
       ),
