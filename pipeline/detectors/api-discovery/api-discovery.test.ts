@@ -4,27 +4,15 @@ import { Value } from '@sinclair/typebox/value';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { parse } from 'yaml';
 import type { AlertSignal } from '../../core/alert.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import type { DetectorContext } from '../detector.js';
 import { ApiDiscovery } from './api-discovery.js';
-import { type ApiDiscoveryConfig, ApiDiscoveryConfigSchema } from './config.js';
+import { ApiDiscoveryConfigSchema } from './config.js';
 import { apiDiscoveryFactory } from './factory.js';
 import { forgetSharedAssociations } from './shared-model.js';
+import { config, records, td } from './testdata/scenario.js';
 import { VAULT_CATALOG as catalog } from './testdata/vault-catalog.js';
-
-const td = (f: string) => join(import.meta.dirname, 'testdata', f);
-const records = (): ApiCallRecord[] =>
-  readFileSync(td('records.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
-const config = (): ApiDiscoveryConfig => ({
-  ...apiDiscoveryFactory.defaultConfig,
-  ...parse(readFileSync(td('config.yaml'), 'utf8')),
-  catalog_files: [td('catalog.jsonl')],
-});
 
 function ctx(): DetectorContext & { signals: AlertSignal[] } {
   const signals: AlertSignal[] = [];

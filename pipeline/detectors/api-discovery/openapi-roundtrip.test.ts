@@ -1,28 +1,15 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import type { AlertSignal } from '../../core/alert.js';
-import type { ApiCallRecord } from '../../core/record.js';
 import { inventoryOpenApi } from '../../inventory/catalog/openapi-export.js';
 import type { DetectorContext } from '../detector.js';
 import type { ApiDiscovery } from './api-discovery.js';
-import type { ApiDiscoveryConfig } from './config.js';
 import { apiDiscoveryFactory } from './factory.js';
 import { forgetSharedAssociations } from './shared-model.js';
-
-const td = (f: string) => join(import.meta.dirname, 'testdata', f);
-const records = (): ApiCallRecord[] =>
-  readFileSync(td('records.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
-const config = (catalog: string[]): ApiDiscoveryConfig => ({
-  ...apiDiscoveryFactory.defaultConfig,
-  ...parse(readFileSync(td('config.yaml'), 'utf8')),
-  catalog_files: catalog,
-});
+import { config, records, td } from './testdata/scenario.js';
 
 function run(catalog: string[]): { d: ApiDiscovery; signals: AlertSignal[] } {
   forgetSharedAssociations();

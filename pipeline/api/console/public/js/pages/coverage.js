@@ -1,5 +1,6 @@
 import { api, query } from '../api.js';
-import { fmtNumber, h, placeholder, replace, table, timeEl } from '../dom.js';
+import { fmtNumber, h, placeholder, replace, timeEl } from '../dom.js';
+import { pagedTable } from '../paged-table.js';
 
 /**
  * @typedef {{ method: string, path: string, deprecated?: boolean }} UnusedEndpoint
@@ -33,10 +34,6 @@ export function renderCoverage(main, params) {
   toggle.addEventListener('change', () => {
     location.hash = `#/inventory/coverage${query({ unused: toggle.checked ? '1' : undefined })}`;
   });
-  let gone = false;
-  /** @type {string | undefined} */
-  let next;
-  const tbody = h('tbody');
   replace(
     main,
     h(
@@ -93,56 +90,24 @@ export function renderCoverage(main, params) {
     );
   }
 
-  /** @param {boolean} reset */
-  async function load(reset) {
-    more.disabled = true;
-    try {
-      const r = await api(
-        `v1/inventory/coverage${query({ unused: unusedOnly ? 'true' : undefined, cursor: reset ? undefined : next })}`,
-      );
-      if (gone) return;
+  return pagedTable({
+    body,
+    more,
+    headers: ['Catalogue entry', 'Service', 'Endpoints called', 'Calls', 'Last call', 'Never called'],
+    class: 'coverage',
+    caption: 'Catalogue coverage',
+    fetchPage: async (cursor) => {
+      const r = await api(`v1/inventory/coverage${query({ unused: unusedOnly ? 'true' : undefined, cursor })}`);
       const s = r.summary;
       if (s) {
         const pct = s.endpoints ? Math.round((100 * s.seen) / s.endpoints) : 0;
         summary.textContent = `${fmtNumber(s.entries)} catalogue entries · ${fmtNumber(s.endpoints)} endpoints, ${fmtNumber(s.seen)} called (${pct} %) · ${fmtNumber(s.unusedEntries)} ${s.unusedEntries === 1 ? 'entry' : 'entries'} never called. Endpoints never called are documented but unused: retire them, or find the client that has not moved.`;
       }
-      /** @type {EntryCoverage[]} */
-      const items = r.items ?? [];
-      next = typeof r.next === 'string' ? r.next : undefined;
-      more.hidden = !next;
-      if (reset && items.length === 0) {
-        replace(
-          body,
-          placeholder(unusedOnly ? 'Every catalogued endpoint has been called.' : 'The catalogue is empty.'),
-        );
-        return;
-      }
-      if (reset) {
-        tbody.replaceChildren();
-        const t = table(['Catalogue entry', 'Service', 'Endpoints called', 'Calls', 'Last call', 'Never called'], [], {
-          class: 'coverage',
-          caption: 'Catalogue coverage',
-        });
-        t.querySelector('tbody')?.replaceWith(tbody);
-        replace(body, h('div', { class: 'scroll-x' }, t));
-      }
-      for (const c of items) tbody.appendChild(row(c));
-    } catch (err) {
-      const status = /** @type {{ status?: number }} */ (err).status;
-      replace(
-        body,
-        status === 404
-          ? placeholder('No catalogue is configured on this server (detectors.api_discovery.catalog_files).')
-          : placeholder(`Could not load the coverage: ${/** @type {Error} */ (err).message}`, 'error'),
-      );
-    } finally {
-      more.disabled = false;
-    }
-  }
-
-  more.addEventListener('click', () => void load(false));
-  void load(true);
-  return () => {
-    gone = true;
-  };
+      return r;
+    },
+    row,
+    empty: unusedOnly ? 'Every catalogued endpoint has been called.' : 'The catalogue is empty.',
+    notFound: 'No catalogue is configured on this server (detectors.api_discovery.catalog_files).',
+    what: 'coverage',
+  }).stop;
 }

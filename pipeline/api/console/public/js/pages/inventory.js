@@ -1,5 +1,6 @@
 import { api, query } from '../api.js';
 import { absTime, fmtNumber, h, kv, placeholder, replace, stateBadge, timeEl, toast } from '../dom.js';
+import { pagedTable } from '../paged-table.js';
 import { can } from '../state.js';
 
 /** @typedef {{ value: string, probability: number, neighbours: string[], candidate?: string, pooled?: number, because?: string[] }} Label */
@@ -67,10 +68,6 @@ export function renderInventory(main, params) {
         ),
       )
     : null;
-  let gone = false;
-  /** @type {string | undefined} */
-  let next;
-  const tbody = h('tbody');
   replace(
     main,
     h(
@@ -154,67 +151,19 @@ export function renderInventory(main, params) {
     }
   }
 
-  /** @param {boolean} reset */
-  async function load(reset) {
-    more.disabled = true;
-    try {
-      const r = await api(`v1/inventory${query({ state, service, cursor: reset ? undefined : next })}`);
-      if (gone) return;
-      /** @type {ApiEntry[]} */
-      const items = r.items ?? [];
-      next = typeof r.next === 'string' ? r.next : undefined;
-      more.hidden = !next;
-      if (reset && items.length === 0) {
-        const what = `${state ? `${state} ` : ''}APIs${service ? ` of ${service}` : ''}`;
-        replace(body, placeholder(state || service ? `No ${what}.` : 'No APIs discovered yet.'));
-        return;
-      }
-      if (reset) {
-        tbody.replaceChildren();
-        replace(
-          body,
-          h(
-            'div',
-            { class: 'scroll-x' },
-            h(
-              'table',
-              { class: 'grid inventory' },
-              h('caption', { class: 'sr-only' }, 'API inventory'),
-              h(
-                'thead',
-                null,
-                h(
-                  'tr',
-                  null,
-                  ['State', 'Method', 'Route', 'Service', 'Calls', 'First seen', 'Last seen', 'Labels', ''].map((x) =>
-                    h('th', { scope: 'col' }, x),
-                  ),
-                ),
-              ),
-              tbody,
-            ),
-          ),
-        );
-      }
-      for (const e of items) tbody.appendChild(row(e));
-    } catch (err) {
-      const status = /** @type {{ status?: number }} */ (err).status;
-      replace(
-        body,
-        status === 404
-          ? placeholder('The API inventory is not enabled on this server.')
-          : placeholder(`Could not load the inventory: ${/** @type {Error} */ (err).message}`, 'error'),
-      );
-    } finally {
-      more.disabled = false;
-    }
-  }
-
-  more.addEventListener('click', () => void load(false));
-  void load(true);
-  return () => {
-    gone = true;
-  };
+  const what = `${state ? `${state} ` : ''}APIs${service ? ` of ${service}` : ''}`;
+  return pagedTable({
+    body,
+    more,
+    headers: ['State', 'Method', 'Route', 'Service', 'Calls', 'First seen', 'Last seen', 'Labels', ''],
+    class: 'inventory',
+    caption: 'API inventory',
+    fetchPage: (cursor) => api(`v1/inventory${query({ state, service, cursor })}`),
+    row,
+    empty: state || service ? `No ${what}.` : 'No APIs discovered yet.',
+    notFound: 'The API inventory is not enabled on this server.',
+    what: 'inventory',
+  }).stop;
 }
 
 /**

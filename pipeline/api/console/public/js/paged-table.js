@@ -1,0 +1,69 @@
+// A table filled page by page from a cursor-paginated list of the API (`{ items, next }`), with a "Load more" button.
+import { h, placeholder, replace, table } from './dom.js';
+
+/**
+ * @template T
+ * @typedef {object} PagedTableOptions
+ * @property {HTMLElement} body where the table (or an empty or error state) goes
+ * @property {HTMLButtonElement} more the "Load more" button, shown while there is a next page
+ * @property {string[]} headers
+ * @property {string} class the table's class
+ * @property {string} caption
+ * @property {(cursor: string | undefined) => Promise<{ items?: T[], next?: unknown }>} fetchPage
+ * @property {(item: T) => HTMLElement} row
+ * @property {string} empty shown when the first page is empty
+ * @property {string} notFound shown when the API answers 404 (the feature is off on this server)
+ * @property {string} what for "Could not load the …"
+ */
+
+/**
+ * Loads the first page now and the next ones on "Load more"; stop() when the page is left.
+ * @template T
+ * @param {PagedTableOptions<T>} o
+ * @returns {{ stop: () => void }}
+ */
+export function pagedTable(o) {
+  let gone = false;
+  /** @type {string | undefined} */
+  let next;
+  const tbody = h('tbody');
+  /** @param {boolean} reset */
+  async function load(reset) {
+    o.more.disabled = true;
+    try {
+      const r = await o.fetchPage(reset ? undefined : next);
+      if (gone) return;
+      const items = r.items ?? [];
+      next = typeof r.next === 'string' ? r.next : undefined;
+      o.more.hidden = !next;
+      if (reset && items.length === 0) {
+        replace(o.body, placeholder(o.empty));
+        return;
+      }
+      if (reset) {
+        tbody.replaceChildren();
+        const t = table(o.headers, [], { class: o.class, caption: o.caption });
+        t.querySelector('tbody')?.replaceWith(tbody);
+        replace(o.body, h('div', { class: 'scroll-x' }, t));
+      }
+      for (const item of items) tbody.appendChild(o.row(item));
+    } catch (err) {
+      const status = /** @type {{ status?: number }} */ (err).status;
+      replace(
+        o.body,
+        status === 404
+          ? placeholder(o.notFound)
+          : placeholder(`Could not load the ${o.what}: ${/** @type {Error} */ (err).message}`, 'error'),
+      );
+    } finally {
+      o.more.disabled = false;
+    }
+  }
+  o.more.addEventListener('click', () => void load(false));
+  void load(true);
+  return {
+    stop: () => {
+      gone = true;
+    },
+  };
+}
