@@ -30,11 +30,15 @@ describe('embedded roles: collector → correlator → inventory and decisions a
   let api = '';
   let correlatorProbe = '';
   let policyFile = '';
+  let catalogFile = '';
   const store = new MemoryStore();
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshward-embedded-'));
     policyFile = join(dir, 'policy.yaml');
+    // a copy, which the last test changes on disk
+    catalogFile = join(dir, 'catalog.jsonl');
+    writeFileSync(catalogFile, readFileSync(join(TESTDATA, 'catalog.jsonl')));
     writeFileSync(
       policyFile,
       [
@@ -60,7 +64,7 @@ describe('embedded roles: collector → correlator → inventory and decisions a
       },
       correlator: { checkpoint_interval_ms: 100, listen: '127.0.0.1:0' },
       detectors: {
-        api_discovery: { catalog_files: [join(TESTDATA, 'catalog.jsonl')], min_calls: 3 },
+        api_discovery: { catalog_files: [catalogFile], min_calls: 3 },
       },
       actions: { policy_file: policyFile, expiry_interval_ms: 0 },
       receivers: { kong_http_log: { tokens: [KONG] } },
@@ -303,5 +307,35 @@ describe('embedded roles: collector → correlator → inventory and decisions a
     expect(limited).toBeGreaterThan(0);
     const log = (await get('/v1/access-log?limit=1000', ADMIN)).body.items as { route: string; principal?: string }[];
     expect(log.filter((e) => e.route === '/v1/admin/policy/reload' && e.principal === 'ada').length).toBeGreaterThan(2);
+  });
+
+  it('takes up a catalogue changed on disk at the next checkpoint: a shadow API added to it is catalogued', async () => {
+    const shadow = async () =>
+      ((await get('/v1/inventory?state=shadow')).body.items as { route: string }[]).map((i) => i.route);
+    expect(await shadow()).toContain('/orders/export/sales-reports');
+    writeFileSync(
+      catalogFile,
+      `${readFileSync(catalogFile, 'utf8')}\n{"id":"sales-exports","name":"Sales exports","service":"orders","endpoints":[{"method":"GET","path":"/orders/export/sales-reports"}],"labels":{"category":"analytics"}}\n`,
+    );
+    const records = readFileSync(join(TESTDATA, 'records.jsonl'), 'utf8');
+    const entry = await until(async () => {
+      // a partition checkpoints after records (traffic keeps flowing)
+      await fetch(`${collector}/v1/records`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SENSOR}`, 'content-type': 'application/x-ndjson' },
+        body: records,
+      });
+      const items = (await get('/v1/inventory?service=orders&limit=500')).body.items as {
+        route: string;
+        state: string;
+        catalogueId: string | null;
+      }[];
+      const e = items.find((i) => i.route === '/orders/export/sales-reports');
+      return e?.state === 'catalogued' ? e : undefined;
+    }, 'the changed catalogue to be taken up');
+    expect(entry.catalogueId).toBe('sales-exports');
+    // the coverage the API serves reads the changed files too
+    const coverage = (await get('/v1/inventory/coverage?service=orders')).body.items as { id: string; seen: number }[];
+    expect(coverage.find((c) => c.id === 'sales-exports')).toMatchObject({ seen: 1 });
   });
 });

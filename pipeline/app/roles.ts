@@ -8,7 +8,7 @@ import { createApiServer } from '../api/api-server.js';
 import { consoleRoutes } from '../api/console-routes.js';
 import { inventoryRoutes } from '../api/inventory-routes.js';
 import type { CatalogEntry } from '../inventory/catalog/catalog-entry.js';
-import { loadCatalogFiles } from '../inventory/catalog/load.js';
+import { catalogFilesVersion, loadCatalogFiles } from '../inventory/catalog/load.js';
 import { schemaRoutes } from '../api/schema-routes.js';
 import { ApiAuthenticator, type ApiKey, readApiKeysFile } from '../api/auth.js';
 import { serviceRoutes } from '../api/service-routes.js';
@@ -63,18 +63,23 @@ function sensorTokensOf(config: MeshwardConfig) {
 
 /**
  * the catalogue files api_discovery matches traffic against, loaded for the analyst API when first asked for (the
- * coverage route) and kept; a failed load is tried again next time. undefined: no catalogue configured
+ * coverage route) and again when they changed on disk; a failed load is tried again next time. undefined: no
+ * catalogue configured
  */
 function catalogOf(config: MeshwardConfig): (() => Promise<readonly CatalogEntry[]>) | undefined {
   const files = (config.detectors?.api_discovery as { catalog_files?: unknown } | undefined)?.catalog_files;
   if (!Array.isArray(files) || files.length === 0) return undefined;
-  let loaded: Promise<readonly CatalogEntry[]> | undefined;
+  let loaded: { version: string; entries: Promise<readonly CatalogEntry[]> } | undefined;
   return () => {
-    loaded ??= loadCatalogFiles(files as string[]).catch((err) => {
-      loaded = undefined;
-      throw err;
-    });
-    return loaded;
+    const version = catalogFilesVersion(files as string[]);
+    if (loaded?.version !== version) {
+      const entries = loadCatalogFiles(files as string[]);
+      loaded = { version, entries };
+      entries.catch(() => {
+        if (loaded?.entries === entries) loaded = undefined;
+      });
+    }
+    return loaded.entries;
   };
 }
 

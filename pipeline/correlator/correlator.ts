@@ -275,6 +275,7 @@ export class Correlator {
 
   /** detector documents (the API inventory) for the analysts' API; written before the checkpoint that covers them */
   private async writeDocuments(state: PartitionState): Promise<void> {
+    state.shard.refresh();
     for (const key of state.shard.feedbackKeys()) {
       const version = (await this.opts.store.get(feedbackVersionKey(key))) ?? '0';
       if (state.feedbackSeen.get(key) === version) continue;

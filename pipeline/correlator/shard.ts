@@ -200,6 +200,11 @@ export class Shard {
     return { alerts: this.alerts.drain(), windows };
   }
 
+  /** at each checkpoint: the detectors take up what changed outside the records (Detector.refresh) */
+  refresh(): void {
+    for (const d of this.detectors) d.refresh?.();
+  }
+
   /** the store hashes of analysts' feedback the detectors learn from */
   feedbackKeys(): string[] {
     return [...new Set(this.detectors.flatMap((d) => (d.feedbackKey ? [d.feedbackKey] : [])))];

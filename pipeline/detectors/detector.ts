@@ -63,6 +63,11 @@ export interface Detector {
    */
   readonly feedbackKey?: string;
   onFeedback?(id: string, value: unknown): void;
+  /**
+   * at each checkpoint, off the hot path, before feedback and documents: take up what changed outside the records
+   * (api_discovery: catalogue files changed on disk)
+   */
+  refresh?(): void;
   /** gauges for /metrics, e.g. tracked subjects */
   stats?(): Record<string, number>;
   /**

@@ -142,6 +142,12 @@ export class Inventory {
     return this.lastRoute;
   }
 
+  /** the catalogue's path templates for the calls from now on (the catalogue changed); entries keep their routes */
+  useCatalogRoutes(routes: CatalogRoutes | null): void {
+    this.options.catalogRoutes = routes;
+    this.lastRecord = undefined;
+  }
+
   /**
    * record one call; returns the entry, whether it was created by this call, and how many parameter names it added
    * (the last `newParams` of `entry.params`)

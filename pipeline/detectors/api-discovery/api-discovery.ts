@@ -9,6 +9,7 @@ import {
   type SmartKnn,
 } from '../../association/smart-knn.js';
 import type { AlertSignal } from '../../core/alert.js';
+import { createLogger, type Logger } from '../../core/logger.js';
 import { counter } from '../../core/metrics.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import type { ApiEntry } from '../../inventory/api-entry.js';
@@ -48,6 +49,13 @@ const signals = counter(
   'shadow / zombie API and undocumented parameter signals emitted',
   ['kind'],
 );
+const catalogReloads = counter(
+  'meshward_api_discovery_catalog_reloads_total',
+  'catalogue files changed on disk: loaded (per shard), or invalid (the catalogue in force stays)',
+  ['result'],
+);
+let logger: Logger | undefined;
+const log = (): Logger => (logger ??= createLogger({ name: 'api_discovery', destination: process.stderr }));
 /** names of an undocumented_param alert's summary (its `params` label has them all) */
 const SUMMARY_PARAMS = 10;
 
@@ -60,7 +68,10 @@ const SUMMARY_PARAMS = 10;
 export class ApiDiscovery implements Detector {
   readonly type = 'api_discovery';
   readonly inventory: Inventory;
-  private readonly association: Association;
+  /** the catalogue and model: the process's shared one for configured files (replaced when they change), or its own */
+  private association: Association;
+  /** built from an injected catalogue (tests): no files to watch */
+  private readonly injected: boolean;
   private readonly alerted: LRUCache<string, true>;
   readonly feedbackKey = INVENTORY_REVIEWS_KEY;
   /** review time of each review applied, so a review is applied once */
@@ -68,12 +79,14 @@ export class ApiDiscovery implements Detector {
   /** entries changed since the last documents() call */
   private readonly dirty = new Set<string>();
   /** association evidence of the shadow endpoints of unseen providers met so far (pool_unseen_provider) */
-  private readonly siblings: SiblingPool;
+  private siblings: SiblingPool;
   /**
    * the callers' side of associations (peer_prior), from this shard's inventory: each caller weighed by the services
    * it calls there, trusted as far as the catalogued and reviewed endpoints show
    */
   private traffic: TrafficContext = NO_TRAFFIC;
+  /** the error of the changed catalogue that last failed to load (counted and logged once) */
+  private reloadError: unknown;
   /** record time the traffic context was last taken */
   private reliabilityAt = Number.NEGATIVE_INFINITY;
   /**
@@ -87,6 +100,7 @@ export class ApiDiscovery implements Detector {
     deps: { catalog?: readonly CatalogEntry[] } = {},
   ) {
     // an injected catalogue (tests) gets a model of its own; configured files the process's shared one
+    this.injected = deps.catalog !== undefined;
     this.association = deps.catalog ? new Association(config, deps.catalog) : sharedAssociation(config);
     this.inventory = new Inventory({
       maxEndpoints: config.max_endpoints,
@@ -103,10 +117,65 @@ export class ApiDiscovery implements Detector {
     });
     this.alerted = new LRUCache({ max: config.max_endpoints });
     this.documented = new LRUCache({ max: config.max_endpoints });
-    this.siblings = new SiblingPool(this.association.model, (id) => {
+    this.siblings = this.siblingPool();
+  }
+
+  private siblingPool(): SiblingPool {
+    return new SiblingPool(this.association.model, (id) => {
       const e = this.inventory.find(id);
       return e?.state === 'shadow' ? this.describe(e) : undefined;
     });
+  }
+
+  /**
+   * at each checkpoint: when a catalogue file changed on disk, this shard moves to the process's new catalogue and
+   * model (sharedAssociation; built once per process, with the reviews learnt) and classifies its endpoints again
+   * (reclassify). A catalogue that does not load is counted and logged once, and the one in force stays
+   */
+  refresh(): void {
+    if (this.injected) return;
+    let next: Association;
+    try {
+      next = sharedAssociation(this.config);
+    } catch (err) {
+      if (err !== this.reloadError) {
+        this.reloadError = err;
+        catalogReloads.inc({ result: 'invalid' });
+        log().error(
+          { err: (err as Error).message },
+          'api_discovery: the changed catalogue does not load; the one in force stays',
+        );
+      }
+      return;
+    }
+    if (next === this.association) return;
+    this.association = next;
+    this.reloadError = undefined;
+    catalogReloads.inc({ result: 'loaded' });
+    this.inventory.useCatalogRoutes(next.routes);
+    this.siblings = this.siblingPool();
+    this.traffic = NO_TRAFFIC;
+    this.reliabilityAt = Number.NEGATIVE_INFINITY;
+    this.documented.clear();
+    for (const e of this.inventory.list()) this.reclassify(e);
+  }
+
+  /**
+   * an endpoint matched against the catalogue again (it changed, or the entry comes from a checkpoint): nothing
+   * changes while its match is the same; otherwise it takes its new state and labels, and signals afresh (a shadow
+   * endpoint after min_calls, a zombie at its next call). Reviewed endpoints stay reviewed
+   */
+  private reclassify(e: ApiEntry): void {
+    if (e.state === 'reviewed' || e.state === 'new') return;
+    const m = this.catalog.match({ service: e.service, host: e.hosts[0], method: e.method, route: e.route });
+    const state = !m ? 'shadow' : m.deprecated ? 'zombie' : 'catalogued';
+    if (state === e.state && (m?.entry.id ?? null) === e.catalogueId) return;
+    e.state = 'new';
+    e.catalogueId = null;
+    e.labels = {};
+    this.classify(e);
+    this.alerted.delete(e.id);
+    this.dirty.add(e.id);
   }
 
   get catalog(): Catalog {
@@ -356,6 +425,8 @@ export class ApiDiscovery implements Detector {
     if (s?.v !== 1) return;
     this.inventory.restore(s.inventory);
     if (Array.isArray(s.alerted)) for (const id of s.alerted) if (typeof id === 'string') this.alerted.set(id, true);
+    // the catalogue may have changed while the state waited in the checkpoint
+    for (const e of this.inventory.list()) this.reclassify(e);
   }
 
   stats(): Record<string, number> {

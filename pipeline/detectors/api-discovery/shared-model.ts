@@ -1,11 +1,10 @@
-import { statSync } from 'node:fs';
 import type { ApiDescription } from '../../association/features.js';
 import { type Labels, SmartKnn } from '../../association/smart-knn.js';
 import { Catalog, entryDescription } from '../../inventory/catalog/catalog.js';
 import { CatalogRoutes } from '../../inventory/catalog/catalog-routes.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import { LABEL_DIMENSIONS } from '../../inventory/catalog/catalog-entry.js';
-import { loadCatalogFilesSync } from '../../inventory/catalog/load.js';
+import { catalogFilesVersion, loadCatalogFilesSync } from '../../inventory/catalog/load.js';
 import type { ApiDiscoveryConfig } from './config.js';
 
 /**
@@ -17,8 +16,11 @@ export class Association {
   /** the catalogue's path templates, by service and host, for routing calls; null (not built) with catalog_routes off */
   readonly routes: CatalogRoutes | null;
   readonly model: SmartKnn;
-  /** review time of each API learnt from a review: a review delivered again (every shard, restarts) is learnt once */
-  private readonly learnt = new Map<string, number>();
+  /**
+   * the APIs learnt from reviews, with the review's time: a review delivered again (every shard, restarts) is learnt
+   * once, and a model built from a changed catalogue learns them all again (adoptReviews)
+   */
+  private readonly learnt = new Map<string, { at?: number; api: ApiDescription; labels: Labels }>();
 
   constructor(config: ApiDiscoveryConfig, entries: readonly CatalogEntry[]) {
     this.catalog = new Catalog(entries);
@@ -43,43 +45,52 @@ export class Association {
 
   /** an API an analyst labelled joins the training set; with `at` (the review's time), once per review */
   learn(id: string, api: ApiDescription, labels: Labels, at?: number): void {
-    if (at !== undefined) {
-      if (this.learnt.get(id) === at) return;
-      this.learnt.set(id, at);
-    }
+    if (at !== undefined && this.learnt.get(id)?.at === at) return;
+    this.learnt.set(id, { at, api, labels });
     this.model.confirm(id, api, labels);
+  }
+
+  /** what `previous` learnt from reviews, learnt here too (this one was built from a changed catalogue) */
+  adoptReviews(previous: Association): void {
+    for (const [id, r] of previous.learnt) this.learn(id, r.api, r.labels, r.at);
   }
 }
 
-/** one Association per configuration (and catalogue file versions) in the process, shared by its partitions' shards */
-const shared = new Map<string, Association>();
+/** per configuration, the process's Association and the catalogue file versions it was built from */
+const shared = new Map<string, { files: string; association: Association }>();
+/** the error of each configuration and file versions that failed to load, so a bad file is parsed once */
+const failed = new Map<string, unknown>();
 
 /**
  * The process's Association for this configuration. Every partition assigned to the process has its own shard and
  * detectors; they share one catalogue and one model (one fit, one index, one linear scorer; the memory of one), so a
- * rebalance costs no refit and a review teaches every shard of the process. A catalogue file changed on disk (size or
- * modification time) makes a new one.
+ * rebalance costs no refit and a review teaches every shard of the process. When a catalogue file changed on disk
+ * (size or modification time) a new one is built, which learns the reviews the previous one had; the shards move to it
+ * at their next checkpoint (ApiDiscovery.refresh). A catalogue that does not load throws MW_ERR_CATALOG_INVALID, the
+ * same error for the same file versions without reading them again.
  */
 export function sharedAssociation(config: ApiDiscoveryConfig): Association {
-  const files = config.catalog_files.map((f) => {
-    try {
-      const s = statSync(f);
-      return [f, s.size, s.mtimeMs];
-    } catch {
-      return [f];
-    }
-  });
   // the whole configuration: shards of one process share it, and no field the model reads can be left out of the key
-  const key = JSON.stringify([files, config]);
-  let a = shared.get(key);
-  if (!a) {
+  const key = JSON.stringify(config);
+  const files = catalogFilesVersion(config.catalog_files);
+  const current = shared.get(key);
+  if (current?.files === files) return current.association;
+  const failure = failed.get(`${key}\n${files}`);
+  if (failure !== undefined) throw failure;
+  let a: Association;
+  try {
     a = new Association(config, loadCatalogFilesSync(config.catalog_files));
-    shared.set(key, a);
+  } catch (err) {
+    failed.set(`${key}\n${files}`, err);
+    throw err;
   }
+  if (current) a.adoptReviews(current.association);
+  shared.set(key, { files, association: a });
   return a;
 }
 
 /** drops the shared Associations (tests) */
 export function forgetSharedAssociations(): void {
   shared.clear();
+  failed.clear();
 }

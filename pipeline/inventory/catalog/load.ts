@@ -55,6 +55,20 @@ export function parseCatalogText(text: string, source: string): CatalogEntry[] {
   }
 }
 
+/** the catalogue files' version: each one's size and modification time (a missing file: its path alone) */
+export function catalogFilesVersion(files: readonly string[]): string {
+  return JSON.stringify(
+    files.map((f) => {
+      try {
+        const s = statSync(f);
+        return [f, s.size, s.mtimeMs];
+      } catch {
+        return [f];
+      }
+    }),
+  );
+}
+
 export async function loadCatalogFiles(files: readonly string[]): Promise<CatalogEntry[]> {
   const all: CatalogEntry[] = [];
   const ids = new Set<string>();
