@@ -3,6 +3,18 @@ import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import type { BusBatch, BusMessage, SubscribeOptions, Subscription } from './bus.js';
 
+/**
+ * joins tried before a member's start fails (the process then exits and its supervisor restarts it); the waits between
+ * them double from batchRetryInitialMs
+ */
+const START_ATTEMPTS = 6;
+
+/**
+ * a wait drawn between half and one and a half times `ms`: members that failed together (two joining one group, whose
+ * rebalance fails both) do not retry in step and fail together again
+ */
+const jittered = (ms: number): number => Math.round(ms * (0.5 + Math.random()));
+
 export interface KafkaSubscriptionTuning {
   logger: Logger;
   heartbeatIntervalMs: number;
@@ -112,8 +124,8 @@ export class KafkaSubscription implements Subscription {
         this.started = true;
         return;
       } catch (err) {
-        if (attempt >= 4 || this.closing) throw err;
-        await sleep(this.tuning.batchRetryInitialMs * 2 ** attempt, this.abort.signal);
+        if (attempt >= START_ATTEMPTS || this.closing) throw err;
+        await sleep(jittered(this.tuning.batchRetryInitialMs * 2 ** attempt), this.abort.signal);
       }
     }
   }
@@ -141,7 +153,9 @@ export class KafkaSubscription implements Subscription {
     if (this.recovering) return;
     this.recovering = true;
     this.recoveries++;
-    const delay = Math.min(this.tuning.batchRetryMaxMs, this.tuning.batchRetryInitialMs * 2 ** this.recoveries);
+    const delay = jittered(
+      Math.min(this.tuning.batchRetryMaxMs, this.tuning.batchRetryInitialMs * 2 ** this.recoveries),
+    );
     setTimeout(() => {
       this.recovering = false;
       if (this.closing) return;
