@@ -105,10 +105,11 @@ describe('association evaluation', () => {
       word_embeddings: cache,
       prior_correction: 0.25,
       unseen_provider_cap: 1,
-      // the search scores the kNN alone, one API at a time, without the provider's class mix
+      // the search scores the kNN alone, one API at a time, without the provider's class mix or class names
       linear_blend: 0,
       pool_unseen_provider: false,
       provider_prior: 0,
+      label_name_prior: 0,
     };
     expect(new SmartKnn(config).embeddings?.size).toBe(emb.size);
     const { within, provider } = crossValidateSplits(data, config);

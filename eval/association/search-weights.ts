@@ -7,7 +7,7 @@
  * the exact neighbour search). Two weight vectors are searched: for held-out definitions of a provider with other
  * definitions in the training folds, and for those of an unseen provider (unseen_provider_weights). It scores the kNN
  * alone (linear_blend 0), one API at a time (pool_unseen_provider false), without the provider's class mix
- * (provider_prior 0): those are measured afterwards with tune.ts.
+ * (provider_prior 0) or class names (label_name_prior 0): those are measured afterwards with tune.ts.
  * Usage: node --max-old-space-size=6000 dist/eval/association/search-weights.js [--data <dir>] [--passes 2]
  * [--embeddings auto|off|<cache file>] [--start '<json: weights, unseenWeights (by group name), k, prior, cap>']
  */

@@ -169,6 +169,14 @@ export const AssociationConfigSchema = Type.Object(
       default: { lineOfBusiness: 0.5, appCode: 0.5 },
     }),
     /**
+     * extension to the paper: for an API of a provider that has no training API, a class whose name's words all
+     * appear among the API's words (`open_data`: open and data; stemmed, as the features are) has its probability
+     * multiplied by e^β, β this value, the probabilities then rescaled to their previous sum. Class names are what
+     * the catalogue's owners called their clusters: an unknown provider's API that says `weather` is evidence of
+     * `weather`. Codes (`PAY01`) never match words, so it acts where labels are words. 0 = off
+     */
+    label_name_prior: Type.Number({ minimum: 0, maximum: 5, default: 0.75 }),
+    /**
      * extension to the paper: an attribute a query API lacks because its source cannot show it (an endpoint seen in
      * traffic has no description or tags): `ignore` leaves that group out of its distances (and of its linear
      * score); `match` (the paper's plain vectors) counts the absence as a token like any other, which draws the
@@ -201,6 +209,7 @@ export const defaultAssociationConfig: AssociationConfig = {
   provider_prior: 0.5,
   pool_unseen_provider: true,
   peer_prior: { lineOfBusiness: 0.5, appCode: 0.5 },
+  label_name_prior: 0.75,
   index: 'auto',
 };
 

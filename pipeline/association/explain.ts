@@ -19,6 +19,11 @@ export function addCallersReason(because: Map<string, string[]>, callers: PeerEv
   for (const c of callers.mix.keys()) because.set(c, [reason, ...(because.get(c) ?? [])].slice(0, MAX_BECAUSE));
 }
 
+/** `its words name it` first among the reasons of each class the API's words name, in place (label_name_prior) */
+export function addNamedReason(because: Map<string, string[]>, named: readonly string[]): void {
+  for (const c of named) because.set(c, ['its words name it', ...(because.get(c) ?? [])].slice(0, MAX_BECAUSE));
+}
+
 /** how an explanation names a token's group */
 const GROUP_WORD: Record<TokenGroup, string> = {
   name: 'name',

@@ -16,7 +16,8 @@ import {
   type TokenDoc,
   tokenize,
 } from './features.js';
-import { addCallersReason, MAX_BECAUSE, sharedTokens } from './explain.js';
+import { addCallersReason, addNamedReason, MAX_BECAUSE, sharedTokens } from './explain.js';
+import { namedClasses } from './label-names.js';
 import { NestedCounts } from './nested-counts.js';
 import { blendClassMix, type PeerEvidence, type Peers, purity, ServiceClassMix } from './peer-mix.js';
 import { hostTokens, internalHostName } from './tokens.js';
@@ -64,6 +65,8 @@ export interface DimensionEvidence {
   neighbours: string[];
   /** the explanation (LabelPrediction.because) of each of the most probable classes among the neighbours' */
   because?: Map<string, string[]>;
+  /** the classes the API's own words name (label_name_prior; an unseen provider's API), weighed when decided */
+  named?: string[];
 }
 
 /** what the model found for one API: per dimension its evidence (null without neighbours or classes) */
@@ -355,12 +358,16 @@ export class SmartKnn {
           })
         : [];
       let p: LabelPrediction;
-      if (others.length === 0) p = decideClass(ev.probs, ev.labels, ev.neighbours, minConfidence);
+      if (others.length === 0)
+        p = decideClass(this.weighNamed(ev.probs, ev.named), ev.labels, ev.neighbours, minConfidence);
       else {
         const mean = new Map(ev.probs);
         for (const probs of others) for (const [c, x] of probs) mean.set(c, (mean.get(c) ?? 0) + x);
         for (const [c, x] of mean) mean.set(c, x / (others.length + 1));
-        p = { ...decideClass(mean, ev.labels, ev.neighbours, minConfidence), pooled: others.length + 1 };
+        p = {
+          ...decideClass(this.weighNamed(mean, ev.named), ev.labels, ev.neighbours, minConfidence),
+          pooled: others.length + 1,
+        };
       }
       const because = ev.because?.get(p.candidate ?? p.value);
       out[dim] = because?.length ? { ...p, because } : p;
@@ -384,8 +391,11 @@ export class SmartKnn {
       if (probs) {
         this.blendLinear(probs.probs, vec, dim);
         if (seen && provider !== undefined) this.blendProviderMix(probs.probs, provider, dim, classes);
+        const named = seen || !(this.config.label_name_prior > 0) ? [] : namedClasses(query.doc, classes);
+        if (named.length) probs.named = named;
         const callers = seen ? undefined : this.blendPeerMix(probs.probs, query.api, dim, classes);
         probs.because = this.explain(query, nb, probs, profile, seen ? provider : undefined, dim);
+        if (named.length) addNamedReason(probs.because, named);
         if (callers) addCallersReason(probs.because, callers);
       }
       out.dims.set(dim, probs);
@@ -582,6 +592,27 @@ export class SmartKnn {
     const denominator = n + classes.size * s;
     const lambda = this.config.provider_prior * purity(mix) ** 2;
     blendClassMix(probs, (c) => ((mix.get(c) ?? 0) + s) / denominator, lambda, classes);
+  }
+
+  /**
+   * the probabilities with the classes the API's own words name (DimensionEvidence.named; label_name_prior β)
+   * weighing e^β times more, rescaled to their previous sum; the same map when none is named. After pooling, so the
+   * API's own words count in full
+   */
+  private weighNamed(probs: Map<string, number>, named: readonly string[] | undefined): Map<string, number> {
+    if (!named?.length) return probs;
+    const boost = Math.exp(this.config.label_name_prior);
+    const out = new Map<string, number>();
+    let before = 0;
+    let after = 0;
+    for (const [c, p] of probs) {
+      const q = named.includes(c) ? p * boost : p;
+      out.set(c, q);
+      before += p;
+      after += q;
+    }
+    if (after > 0) for (const [c, q] of out) out.set(c, (q * before) / after);
+    return out;
   }
 
   /**

@@ -55,6 +55,11 @@ export const ApiDiscoveryConfigSchema = Type.Object(
     peer_prior: Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Number({ minimum: 0, maximum: 1 }), {
       default: defaultAssociationConfig.peer_prior,
     }),
+    /**
+     * for a shadow endpoint of a provider the catalogue does not know: a class whose name's words all appear among its
+     * words (service, path, parameters) weighs e^β times more, β this value (pipeline/association/README.md); 0 = off
+     */
+    label_name_prior: Type.Number({ minimum: 0, maximum: 5, default: defaultAssociationConfig.label_name_prior }),
     /** endpoints kept in this shard's inventory (LRU) */
     max_endpoints: Type.Integer({ minimum: 1, default: 50_000 }),
     /**
@@ -135,6 +140,7 @@ export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   provider_prior: defaultAssociationConfig.provider_prior,
   pool_unseen_provider: defaultAssociationConfig.pool_unseen_provider,
   peer_prior: defaultAssociationConfig.peer_prior,
+  label_name_prior: defaultAssociationConfig.label_name_prior,
   max_endpoints: 50_000,
   route_max_distinct: 200,
   route_min_novel: 24,

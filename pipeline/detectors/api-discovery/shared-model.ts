@@ -34,6 +34,7 @@ export class Association {
       provider_prior: config.provider_prior,
       pool_unseen_provider: config.pool_unseen_provider,
       peer_prior: config.peer_prior,
+      label_name_prior: config.label_name_prior,
     });
     this.model.fit(
       entries
