@@ -8,27 +8,14 @@ import type { DetectorContext } from '../detector.js';
 import { ApiDiscovery } from './api-discovery.js';
 import { defaultApiDiscoveryConfig } from './config.js';
 import { forgetSharedAssociations } from './shared-model.js';
+import { ordersCalls } from './testdata/orders-calls.js';
 
 const entry = (id: string, endpoints: { method: string; path: string }[], labels: Record<string, string>) =>
   JSON.stringify({ id, name: id, service: 'orders', endpoints, labels });
 const ORDERS = entry('orders-api', [{ method: 'GET', path: '/orders/{orderId}' }], { appCode: 'ORD01' });
 const EXPORTS = entry('exports-api', [{ method: 'GET', path: '/orders/export' }], { appCode: 'EXP01' });
 
-let n = 0;
-const call = (method: string, path: string): ApiCallRecord => ({
-  id: `r${++n}`,
-  ts: 1_700_000_000_000 + n * 1000,
-  durationMs: 3,
-  sensor: { kind: 'fastify', id: 'gw1' },
-  service: 'orders',
-  method,
-  host: 'orders.internal',
-  path,
-  status: 200,
-  reqBytes: 0,
-  respBytes: 100,
-  source: { service: 'web' },
-});
+const call = ordersCalls();
 
 function setup() {
   const file = join(mkdtempSync(join(tmpdir(), 'mw-cat-')), 'catalog.jsonl');

@@ -4,6 +4,7 @@ import type { ApiCallRecord } from '../../core/record.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import type { DetectorContext } from '../detector.js';
 import { ApiDiscovery } from './api-discovery.js';
+import { ordersCalls } from './testdata/orders-calls.js';
 import { type ApiDiscoveryConfig, defaultApiDiscoveryConfig } from './config.js';
 
 const catalog: CatalogEntry[] = [
@@ -20,22 +21,7 @@ const catalog: CatalogEntry[] = [
   },
 ];
 
-let n = 0;
-const call = (path: string, params?: ApiCallRecord['params']): ApiCallRecord => ({
-  id: `r${++n}`,
-  ts: 1_700_000_000_000 + n * 1000,
-  durationMs: 3,
-  sensor: { kind: 'fastify', id: 'gw1' },
-  service: 'orders',
-  method: 'GET',
-  host: 'orders.internal',
-  path,
-  status: 200,
-  reqBytes: 0,
-  respBytes: 100,
-  source: { service: 'web' },
-  ...(params ? { params } : {}),
-});
+const call = ordersCalls();
 
 function detector(over: Partial<ApiDiscoveryConfig> = {}) {
   const signals: AlertSignal[] = [];
@@ -51,9 +37,9 @@ function detector(over: Partial<ApiDiscoveryConfig> = {}) {
 describe('api_discovery: parameters the catalogue does not define (undocumented_param)', () => {
   it('signals a catalogued endpoint called with a new undocumented name, naming every one so far', () => {
     const t = detector();
-    t.feed(call('/orders/search?q=shoes'), call('/orders/search?q=hat&page=2'));
+    t.feed(call('GET', '/orders/search?q=shoes'), call('GET', '/orders/search?q=hat&page=2'));
     expect(t.drift()).toEqual([]);
-    t.feed(call('/orders/search?q=x&debug=1'));
+    t.feed(call('GET', '/orders/search?q=x&debug=1'));
     expect(t.drift()).toHaveLength(1);
     expect(t.drift()[0]).toMatchObject({
       severity: 'low',
@@ -68,29 +54,30 @@ describe('api_discovery: parameters the catalogue does not define (undocumented_
     );
     expect(t.drift()[0].expected).toBe('the parameters catalogue entry orders-api defines: q, page');
     // a name seen before does not signal again; a kept parameter of the sensor counts as the query's do
-    t.feed(call('/orders/search?debug=2'), call('/orders/search', { admin: 'true' }));
+    const admin = call('GET', '/orders/search', { admin: 'true' });
+    t.feed(call('GET', '/orders/search?debug=2'), admin);
     expect(t.drift().map((s) => s.labels)).toEqual([
       { catalogue_id: 'orders-api', params: 'debug', new_params: 'debug' },
       { catalogue_id: 'orders-api', params: 'debug,admin', new_params: 'admin' },
     ]);
-    expect(t.drift()[1].recordIds).toEqual([`r${n}`]);
+    expect(t.drift()[1].recordIds).toEqual([admin.id]);
   });
 
   it('does not check an endpoint whose catalogue entry lists no parameters, a shadow endpoint, or when off', () => {
     const t = detector();
-    t.feed(call('/orders/42?expand=items'), call('/orders/export?format=csv'));
+    t.feed(call('GET', '/orders/42?expand=items'), call('GET', '/orders/export?format=csv'));
     expect(t.signals.map((s) => s.kind)).toEqual(['shadow_api']);
     const off = detector({ undocumented_params: false });
-    off.feed(call('/orders/search?debug=1'));
+    off.feed(call('GET', '/orders/search?debug=1'));
     expect(off.signals).toEqual([]);
   });
 
   it('after a restore, signals as a detector that never stopped', () => {
     const a = detector();
-    a.feed(call('/orders/search?debug=1'));
+    a.feed(call('GET', '/orders/search?debug=1'));
     const b = detector();
     b.d.restore(JSON.parse(JSON.stringify(a.d.snapshot())));
-    const rest = [call('/orders/search?debug=3'), call('/orders/search?trace=1')];
+    const rest = [call('GET', '/orders/search?debug=3'), call('GET', '/orders/search?trace=1')];
     a.feed(...rest);
     b.feed(...rest);
     expect(b.drift().map((s) => s.labels)).toEqual([
