@@ -128,16 +128,23 @@ export class Correlator {
 
   /**
    * Partitions whose traffic stopped keep progress that no later batch will checkpoint: checkpoint them once the
-   * interval has passed and commit their offset outside a batch, so lag reads zero and a restart replays nothing.
+   * interval has passed and commit their offset outside a batch, so lag reads zero and a restart replays nothing. A
+   * partition with nothing new still takes up analysts' feedback and changed catalogue files once an interval, and
+   * checkpoints when that changed its documents, so a review or a catalogue change reaches an idle partition too.
    */
   private async checkpointIdle(intervalMs: number): Promise<void> {
     const sub = this.sub;
     if (!sub) return;
     for (const [partition, state] of this.partitions) {
-      if (state.sinceCheckpoint === 0 || Date.now() - state.lastCheckpointAt < intervalMs) continue;
+      if (Date.now() - state.lastCheckpointAt < intervalMs) continue;
       try {
         await this.locked(partition, async () => {
-          if (this.partitions.get(partition) !== state || state.sinceCheckpoint === 0) return;
+          if (this.partitions.get(partition) !== state) return;
+          if (state.sinceCheckpoint === 0) {
+            if ((await this.writeDocuments(state)) > 0) await this.checkpoint(partition, state);
+            else state.lastCheckpointAt = Date.now();
+            return;
+          }
           await this.checkpoint(partition, state);
           if (await sub.commit(TOPICS.calls, partition, state.nextOffset)) idleCommits.inc();
         });
@@ -273,8 +280,11 @@ export class Correlator {
     checkpoints.inc();
   }
 
-  /** detector documents (the API inventory) for the analysts' API; written before the checkpoint that covers them */
-  private async writeDocuments(state: PartitionState): Promise<void> {
+  /**
+   * detector documents (the API inventory) for the analysts' API, after the detectors took up feedback and what
+   * changed on disk; written before the checkpoint that covers them. Returns how many were written
+   */
+  private async writeDocuments(state: PartitionState): Promise<number> {
     state.shard.refresh();
     for (const key of state.shard.feedbackKeys()) {
       const version = (await this.opts.store.get(feedbackVersionKey(key))) ?? '0';
@@ -288,6 +298,7 @@ export class Correlator {
         docs.slice(i, i + 100).map((d) => this.opts.store.hset(`doc:${d.collection}`, d.id, JSON.stringify(d.value))),
       );
     }
+    return docs.length;
   }
 
   private async reportLag(): Promise<void> {

@@ -6,7 +6,7 @@ export const ApiDiscoveryConfigSchema = Type.Object(
     /**
      * catalogue files: JSONL catalogues or OpenAPI 3 / Swagger 2 documents (JSON or YAML), loaded at start (a bad one
      * stops the start) and again when one changes on disk (size or modification time), at a shard's next checkpoint
-     * after records: its endpoints are matched again (a shadow API added to the catalogue is catalogued; one removed
+     * (within checkpoint_interval_ms, traffic or not): its endpoints are matched again (a shadow API added to the catalogue is catalogued; one removed
      * is a shadow API again), analysts' reviews are kept, calls from then on take the new path templates. A changed
      * catalogue that does not load is logged and counted (meshward_api_discovery_catalog_reloads_total{result=
      * "invalid"}), and the one in force stays
