@@ -17,6 +17,7 @@ import type { Catalog } from '../../inventory/catalog/catalog.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import { LABEL_DIMENSIONS } from '../../inventory/catalog/catalog-entry.js';
 import { Inventory } from '../../inventory/inventory.js';
+import { sensitiveParam } from '../../inventory/sensitive-params.js';
 import type { Detector, DetectorContext, DetectorDocument } from '../detector.js';
 import type { ApiDiscoveryConfig } from './config.js';
 import { inventoryTraffic, NO_TRAFFIC, type TrafficContext } from '../../association/traffic-context.js';
@@ -46,7 +47,7 @@ const RELIABILITY_REFRESH_MS = 60_000;
 
 const signals = counter(
   'meshward_api_discovery_signals_total',
-  'shadow / zombie API and undocumented parameter signals emitted',
+  'shadow / zombie API, undocumented and sensitive parameter signals emitted',
   ['kind'],
 );
 const catalogReloads = counter(
@@ -56,8 +57,32 @@ const catalogReloads = counter(
 );
 let logger: Logger | undefined;
 const log = (): Logger => (logger ??= createLogger({ name: 'api_discovery', destination: process.stderr }));
-/** names of an undocumented_param alert's summary (its `params` label has them all) */
+/**
+ * a parameter signal of an endpoint (undocumented_param, sensitive_query_param): its one alert, subject the entry,
+ * evidence the call that brought the new names
+ */
+function emitParamSignal(
+  ctx: DetectorContext,
+  entry: ApiEntry,
+  record: ApiCallRecord,
+  signal: Omit<AlertSignal, 'service' | 'endpoint' | 'subject' | 'at' | 'recordIds'>,
+): void {
+  signals.inc({ kind: signal.kind });
+  ctx.emit({
+    ...signal,
+    service: entry.service,
+    endpoint: `${entry.method} ${entry.route}`,
+    subject: { type: 'api', value: entry.id },
+    at: record.ts,
+    recordIds: [record.id],
+  });
+}
+
+/** names of a parameter alert's summary (its `params` label has them all) */
 const SUMMARY_PARAMS = 10;
+/** names for a summary: the first SUMMARY_PARAMS, then `…` */
+const listed = (names: readonly string[]): string =>
+  names.slice(0, SUMMARY_PARAMS).join(', ') + (names.length > SUMMARY_PARAMS ? ', …' : '');
 
 /**
  * Keeps this shard's endpoint inventory, matches it against the catalogue and emits `shadow_api` (seen in traffic,
@@ -190,8 +215,11 @@ export class ApiDiscovery implements Detector {
     const { entry, created, newParams } = this.inventory.observe(record);
     this.dirty.add(entry.id);
     if (created || entry.state === 'new') this.classify(entry);
-    if (newParams > 0 && entry.catalogueId !== null && this.config.undocumented_params)
-      this.checkParams(ctx, entry, newParams, record);
+    if (newParams > 0) {
+      if (entry.catalogueId !== null && this.config.undocumented_params)
+        this.checkParams(ctx, entry, newParams, record);
+      if (this.config.sensitive_query_params) this.checkSensitive(ctx, entry, newParams, record);
+    }
     // the state test first: most calls reach catalogued endpoints, which never signal
     const kind =
       entry.state === 'zombie'
@@ -302,22 +330,45 @@ export class ApiDiscovery implements Detector {
     if (fresh.length === 0) return;
     const all = undocumented(entry.params);
     const endpoint = `${entry.method} ${entry.route}`;
-    const listed = (names: readonly string[]) =>
-      names.slice(0, SUMMARY_PARAMS).join(', ') + (names.length > SUMMARY_PARAMS ? ', …' : '');
-    signals.inc({ kind: 'undocumented_param' });
-    ctx.emit({
+    emitParamSignal(ctx, entry, record, {
       kind: 'undocumented_param',
       severity: this.config.undocumented_param_severity,
-      service: entry.service,
-      endpoint,
-      subject: { type: 'api', value: entry.id },
-      at: record.ts,
       summary: `${endpoint} on ${entry.service} is called with ${all.length === 1 ? 'a parameter' : 'parameters'} catalogue entry ${entry.catalogueId} does not define: ${listed(all)}`,
       expected: `the parameters catalogue entry ${entry.catalogueId} defines: ${listed([...documented]) || 'none'}`,
       observed: `${listed(fresh)} first in this call; ${all.length} undocumented of the ${entry.params.length} names seen in ${entry.count} call${entry.count === 1 ? '' : 's'}`,
-      recordIds: [record.id],
       metrics: { undocumented: all.length, params_seen: entry.params.length, calls: entry.count },
       labels: { catalogue_id: entry.catalogueId ?? '', params: all.join(','), new_params: fresh.join(',') },
+    });
+  }
+
+  /**
+   * the `added` names a record brought to an entry that say they carry a credential, personal or payment data: the
+   * endpoint's sensitive_query_param alert with every such name so far (deterministic from the entry, as checkParams)
+   */
+  private checkSensitive(ctx: DetectorContext, entry: ApiEntry, added: number, record: ApiCallRecord): void {
+    if (!entry.params.slice(-added).some((n) => sensitiveParam(n))) return;
+    const all = entry.params.flatMap((n) => {
+      const kind = sensitiveParam(n);
+      return kind ? [{ name: n, kind }] : [];
+    });
+    const fresh = entry.params.slice(-added).filter((n) => sensitiveParam(n));
+    const kinds = [...new Set(all.map((x) => x.kind))];
+    const endpoint = `${entry.method} ${entry.route}`;
+    const names = all.map((x) => x.name);
+    emitParamSignal(ctx, entry, record, {
+      kind: 'sensitive_query_param',
+      severity: this.config.sensitive_query_param_severity,
+      summary: `${endpoint} on ${entry.service} takes ${kinds.join(' and ')} data in its query string: ${listed(names)}`,
+      expected:
+        'credentials, personal and payment data in a header or the body, not in the URL (kept in logs, history and Referer headers)',
+      observed: `${listed(fresh)} first in this call (values redacted by the sensor)`,
+      metrics: { sensitive: all.length, calls: entry.count },
+      labels: {
+        params: all.map((x) => `${x.name}:${x.kind}`).join(','),
+        kinds: kinds.join(','),
+        new_params: fresh.join(','),
+        ...(entry.catalogueId ? { catalogue_id: entry.catalogueId } : {}),
+      },
     });
   }
 

@@ -116,6 +116,18 @@ export const ApiDiscoveryConfigSchema = Type.Object(
       [Type.Literal('info'), Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')],
       { default: 'low' },
     ),
+    /**
+     * an endpoint called with a query parameter whose name says it carries a credential (`access_token`, `apiKey`,
+     * `password`), personal data (`email`, `ssn`) or payment data (`card_number`) is reported as
+     * `sensitive_query_param`: URLs are kept in logs, browser history and Referer headers (CWE-598). By name only (the
+     * sensors redact such values); paging tokens and OAuth's redirect `code` are not counted. One alert per endpoint,
+     * updated as names are added. false: off
+     */
+    sensitive_query_params: Type.Boolean({ default: true }),
+    sensitive_query_param_severity: Type.Union(
+      [Type.Literal('info'), Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')],
+      { default: 'medium' },
+    ),
     shadow_severity: Type.Union(
       [Type.Literal('info'), Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')],
       { default: 'medium' },
@@ -149,6 +161,8 @@ export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   catalog_routes: true,
   undocumented_params: true,
   undocumented_param_severity: 'low',
+  sensitive_query_params: true,
+  sensitive_query_param_severity: 'medium',
   shadow_severity: 'medium',
   zombie_severity: 'high',
 };

@@ -33,6 +33,7 @@ const KNOWN_KINDS = [
   'shadow_api',
   'zombie_api',
   'undocumented_param',
+  'sensitive_query_param',
   'action_failed',
   'guardrail_tripped',
 ];

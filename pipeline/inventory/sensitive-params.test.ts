@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sensitiveParam } from './sensitive-params.js';
+
+const cases = JSON.parse(
+  readFileSync(join(import.meta.dirname, 'testdata', 'sensitive-params.json'), 'utf8'),
+) as Record<string, string[]>;
+
+describe('sensitive parameter names', () => {
+  it.each(Object.entries(cases).flatMap(([kind, names]) => names.map((name) => [name, kind])))(
+    '%s is %s',
+    (name, kind) => {
+      expect(sensitiveParam(name)).toBe(kind === 'none' ? null : kind);
+    },
+  );
+});

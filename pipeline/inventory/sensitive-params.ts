@@ -1,0 +1,66 @@
+/**
+ * Parameter names that carry what must not travel in a URL (CWE-598): URLs are kept in proxy and server logs, browser
+ * history and Referer headers, so a credential, personal or payment datum in a query string leaks where a body or a
+ * header would not. By name only: the sensors never keep such values (they redact them), the name says the client
+ * sends them.
+ */
+export type SensitiveKind = 'credential' | 'personal' | 'payment';
+
+/** a name lower-cased without separators: `access_token`, `accessToken`, `Access-Token` → accesstoken */
+const normal = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+const EXACT = new Map<string, SensitiveKind>([
+  ...[
+    'password',
+    'passwd',
+    'pwd',
+    'pass',
+    'secret',
+    'token',
+    'apikey',
+    'key',
+    'jwt',
+    'bearer',
+    'auth',
+    'authorization',
+  ].map((n) => [n, 'credential'] as const),
+  ...['sessionid', 'sid', 'session', 'privatekey', 'clientsecret'].map((n) => [n, 'credential'] as const),
+  ...['email', 'emailaddress', 'phone', 'phonenumber', 'mobile', 'msisdn', 'ssn', 'socialsecuritynumber'].map(
+    (n) => [n, 'personal'] as const,
+  ),
+  ...['dob', 'dateofbirth', 'birthdate', 'passport', 'passportnumber', 'nationalid', 'taxid'].map(
+    (n) => [n, 'personal'] as const,
+  ),
+  ...[
+    'cardnumber',
+    'ccnumber',
+    'creditcard',
+    'pan',
+    'cvv',
+    'cvc',
+    'cvv2',
+    'iban',
+    'accountnumber',
+    'routingnumber',
+  ].map((n) => [n, 'payment'] as const),
+]);
+
+/** endings that make a credential (`accesstoken`, `xapikey`, `userpassword`, `clientsecret`) */
+const CREDENTIAL_ENDINGS = ['password', 'passwd', 'secret', 'token', 'apikey', 'sessionid'];
+/**
+ * tokens that are not credentials: paging and sync cursors (`pageToken`, AWS `NextToken`), anti-CSRF tokens, and the
+ * one-time OAuth `code` of a redirect (by design in its URL)
+ */
+const NOT_CREDENTIALS = ['pagetoken', 'nexttoken', 'continuationtoken', 'synctoken', 'resumptiontoken', 'csrftoken'];
+
+/** what a parameter name says it carries, or null */
+export function sensitiveParam(name: string): SensitiveKind | null {
+  const n = normal(name);
+  if (n.length === 0 || n.length > 64) return null;
+  const exact = EXACT.get(n);
+  if (exact) return exact;
+  if (NOT_CREDENTIALS.some((e) => n.endsWith(e))) return null;
+  if (CREDENTIAL_ENDINGS.some((e) => n.endsWith(e))) return 'credential';
+  if (n.endsWith('email')) return 'personal';
+  return null;
+}
