@@ -276,7 +276,9 @@ describe('meshward fastify sensor: recording', () => {
       expect(slow).toHaveLength(1);
       expect(slow[0]).toMatchObject({ status: 499, respBytes: 0, tags: { aborted: 'client' }, method: 'GET' });
       expect(slow[0].trace?.traceId).toBe(TRACEPARENT.split('-')[1]);
-      expect(slow[0].durationMs).toBeGreaterThanOrEqual(40);
+      // timed until the abort (the client leaves 60 ms after sending), not until the handler's 3 s answer; no lower
+      // bound tighter than > 0: on a loaded machine the request reaches the server late in those 60 ms (38 ms seen)
+      expect(slow[0].durationMs).toBeGreaterThan(0);
       expect(slow[0].durationMs).toBeLessThan(3000);
       expect(recordCheck.Check(slow[0])).toBe(true);
     }
