@@ -141,7 +141,8 @@ export class Correlator {
         await this.locked(partition, async () => {
           if (this.partitions.get(partition) !== state) return;
           if (state.sinceCheckpoint === 0) {
-            if ((await this.writeDocuments(state)) > 0) await this.checkpoint(partition, state);
+            // nothing consumed, so no output pending: the documents, and the state when they changed
+            if ((await this.writeDocuments(state)) > 0) await this.saveCheckpoint(partition, state);
             else state.lastCheckpointAt = Date.now();
             return;
           }
@@ -268,6 +269,11 @@ export class Correlator {
     // a checkpoint covers the records behind the pending output: that output must be out first
     await this.flushPending(state);
     await this.writeDocuments(state);
+    await this.saveCheckpoint(partition, state);
+  }
+
+  /** the shard's state at its next offset, once its output and documents are out (checkpoint) */
+  private async saveCheckpoint(partition: number, state: PartitionState): Promise<void> {
     const key = checkpointKey(this.groupId, TOPICS.calls, partition);
     // a late revoke (Kafka calls it after the rejoin) must not overwrite a newer owner's checkpoint
     const current = await this.opts.store.get(key);

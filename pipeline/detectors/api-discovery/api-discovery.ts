@@ -9,11 +9,10 @@ import {
   type SmartKnn,
 } from '../../association/smart-knn.js';
 import type { AlertSignal } from '../../core/alert.js';
-import { createLogger, type Logger } from '../../core/logger.js';
 import { counter } from '../../core/metrics.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import type { ApiEntry } from '../../inventory/api-entry.js';
-import type { Catalog } from '../../inventory/catalog/catalog.js';
+import type { Catalog, CatalogMatch } from '../../inventory/catalog/catalog.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import { LABEL_DIMENSIONS } from '../../inventory/catalog/catalog-entry.js';
 import { Inventory } from '../../inventory/inventory.js';
@@ -21,7 +20,7 @@ import { sensitiveParam } from '../../inventory/sensitive-params.js';
 import type { Detector, DetectorContext, DetectorDocument } from '../detector.js';
 import type { ApiDiscoveryConfig } from './config.js';
 import { inventoryTraffic, NO_TRAFFIC, type TrafficContext } from '../../association/traffic-context.js';
-import { Association, sharedAssociation } from './shared-model.js';
+import { Association, reloadedAssociation, sharedAssociation } from './shared-model.js';
 import { SiblingPool } from './sibling-pool.js';
 
 /** the description of the API a review carries (`api`: service, route, hosts, params of the entry), if any */
@@ -50,13 +49,6 @@ const signals = counter(
   'shadow / zombie API, undocumented and sensitive parameter signals emitted',
   ['kind'],
 );
-const catalogReloads = counter(
-  'meshward_api_discovery_catalog_reloads_total',
-  'catalogue files changed on disk: loaded (per shard), or invalid (the catalogue in force stays)',
-  ['result'],
-);
-let logger: Logger | undefined;
-const log = (): Logger => (logger ??= createLogger({ name: 'api_discovery', destination: process.stderr }));
 /**
  * a parameter signal of an endpoint (undocumented_param, sensitive_query_param): its one alert, subject the entry,
  * evidence the call that brought the new names
@@ -77,6 +69,9 @@ function emitParamSignal(
     recordIds: [record.id],
   });
 }
+
+/** an entry's state by its catalogue match: none, a deprecated endpoint or entry, or a live one */
+const stateOf = (m: CatalogMatch | null): ApiEntry['state'] => (!m ? 'shadow' : m.deprecated ? 'zombie' : 'catalogued');
 
 /** names of a parameter alert's summary (its `params` label has them all) */
 const SUMMARY_PARAMS = 10;
@@ -110,8 +105,6 @@ export class ApiDiscovery implements Detector {
    * it calls there, trusted as far as the catalogued and reviewed endpoints show
    */
   private traffic: TrafficContext = NO_TRAFFIC;
-  /** the error of the changed catalogue that last failed to load (counted and logged once) */
-  private reloadError: unknown;
   /** record time the traffic context was last taken */
   private reliabilityAt = Number.NEGATIVE_INFINITY;
   /**
@@ -154,29 +147,14 @@ export class ApiDiscovery implements Detector {
 
   /**
    * at each checkpoint: when a catalogue file changed on disk, this shard moves to the process's new catalogue and
-   * model (sharedAssociation; built once per process, with the reviews learnt) and classifies its endpoints again
-   * (reclassify). A catalogue that does not load is counted and logged once, and the one in force stays
+   * model (reloadedAssociation: built once per process, with the reviews learnt) and classifies its endpoints again
+   * (reclassify). A catalogue that does not load leaves the one in force (logged and counted there)
    */
   refresh(): void {
     if (this.injected) return;
-    let next: Association;
-    try {
-      next = sharedAssociation(this.config);
-    } catch (err) {
-      if (err !== this.reloadError) {
-        this.reloadError = err;
-        catalogReloads.inc({ result: 'invalid' });
-        log().error(
-          { err: (err as Error).message },
-          'api_discovery: the changed catalogue does not load; the one in force stays',
-        );
-      }
-      return;
-    }
+    const next = reloadedAssociation(this.config, this.association);
     if (next === this.association) return;
     this.association = next;
-    this.reloadError = undefined;
-    catalogReloads.inc({ result: 'loaded' });
     this.inventory.useCatalogRoutes(next.routes);
     this.siblings = this.siblingPool();
     this.traffic = NO_TRAFFIC;
@@ -192,13 +170,11 @@ export class ApiDiscovery implements Detector {
    */
   private reclassify(e: ApiEntry): void {
     if (e.state === 'reviewed' || e.state === 'new') return;
-    const m = this.catalog.match({ service: e.service, host: e.hosts[0], method: e.method, route: e.route });
-    const state = !m ? 'shadow' : m.deprecated ? 'zombie' : 'catalogued';
-    if (state === e.state && (m?.entry.id ?? null) === e.catalogueId) return;
-    e.state = 'new';
+    const m = this.match(e);
+    if (stateOf(m) === e.state && (m?.entry.id ?? null) === e.catalogueId) return;
     e.catalogueId = null;
     e.labels = {};
-    this.classify(e);
+    this.classify(e, m);
     this.alerted.delete(e.id);
     this.dirty.add(e.id);
   }
@@ -240,19 +216,15 @@ export class ApiDiscovery implements Detector {
     return record.route ? null : this.inventory.learnRoute(record).route;
   }
 
-  private classify(entry: ApiEntry): void {
-    const m = this.catalog.match({
-      service: entry.service,
-      host: entry.hosts[0],
-      method: entry.method,
-      route: entry.route,
-    });
-    if (!m) {
-      entry.state = 'shadow';
-      return;
-    }
+  /** the catalogue entry and endpoint an entry matches (by its service, first host, method and route), or null */
+  private match(e: ApiEntry): CatalogMatch | null {
+    return this.catalog.match({ service: e.service, host: e.hosts[0], method: e.method, route: e.route });
+  }
+
+  private classify(entry: ApiEntry, m = this.match(entry)): void {
+    entry.state = stateOf(m);
+    if (!m) return;
     entry.catalogueId = m.entry.id;
-    entry.state = m.deprecated ? 'zombie' : 'catalogued';
     for (const dim of LABEL_DIMENSIONS) {
       const v = m.entry.labels[dim];
       if (v) entry.labels[dim] = { value: v, probability: 1, neighbours: [m.entry.id] };
@@ -346,12 +318,12 @@ export class ApiDiscovery implements Detector {
    * endpoint's sensitive_query_param alert with every such name so far (deterministic from the entry, as checkParams)
    */
   private checkSensitive(ctx: DetectorContext, entry: ApiEntry, added: number, record: ApiCallRecord): void {
-    if (!entry.params.slice(-added).some((n) => sensitiveParam(n))) return;
-    const all = entry.params.flatMap((n) => {
-      const kind = sensitiveParam(n);
-      return kind ? [{ name: n, kind }] : [];
+    const all = entry.params.flatMap((name, i) => {
+      const kind = sensitiveParam(name);
+      return kind ? [{ name, kind, fresh: i >= entry.params.length - added }] : [];
     });
-    const fresh = entry.params.slice(-added).filter((n) => sensitiveParam(n));
+    const fresh = all.filter((x) => x.fresh).map((x) => x.name);
+    if (fresh.length === 0) return;
     const kinds = [...new Set(all.map((x) => x.kind))];
     const endpoint = `${entry.method} ${entry.route}`;
     const names = all.map((x) => x.name);
@@ -376,13 +348,7 @@ export class ApiDiscovery implements Detector {
   private documentedParams(entry: ApiEntry): ReadonlySet<string> | null {
     const known = this.documented.get(entry.id);
     if (known) return known.names;
-    const m = this.catalog.match({
-      service: entry.service,
-      host: entry.hosts[0],
-      method: entry.method,
-      route: entry.route,
-    });
-    const params = m?.endpoint.params;
+    const params = this.match(entry)?.endpoint.params;
     const names = params ? new Set(params.map((p) => p.toLowerCase())) : null;
     this.documented.set(entry.id, { names });
     return names;

@@ -5,6 +5,8 @@ import { CatalogRoutes } from '../../inventory/catalog/catalog-routes.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import { LABEL_DIMENSIONS } from '../../inventory/catalog/catalog-entry.js';
 import { catalogFilesVersion, loadCatalogFilesSync } from '../../inventory/catalog/load.js';
+import { createLogger, type Logger } from '../../core/logger.js';
+import { counter } from '../../core/metrics.js';
 import type { ApiDiscoveryConfig } from './config.js';
 
 /**
@@ -94,4 +96,36 @@ export function sharedAssociation(config: ApiDiscoveryConfig): Association {
 export function forgetSharedAssociations(): void {
   shared.clear();
   failed.clear();
+}
+
+const catalogReloads = counter(
+  'meshward_api_discovery_catalog_reloads_total',
+  'catalogue files changed on disk: loaded, or invalid (the catalogue in force stays); once per process and change',
+  ['result'],
+);
+let logger: Logger | undefined;
+const log = (): Logger => (logger ??= createLogger({ name: 'api_discovery', destination: process.stderr }));
+
+/**
+ * the process's Association for this configuration after its catalogue files changed on disk, or `current` while
+ * they have not or the changed ones do not load. A change is counted and a bad one logged once per process (the
+ * first shard to see it), not once per shard
+ */
+export function reloadedAssociation(config: ApiDiscoveryConfig, current: Association): Association {
+  const known = failed.size;
+  const before = shared.get(JSON.stringify(config))?.association;
+  try {
+    const next = sharedAssociation(config);
+    if (next !== before) catalogReloads.inc({ result: 'loaded' });
+    return next;
+  } catch (err) {
+    if (failed.size > known) {
+      catalogReloads.inc({ result: 'invalid' });
+      log().error(
+        { err: (err as Error).message },
+        'api_discovery: the changed catalogue does not load; the one in force stays',
+      );
+    }
+    return current;
+  }
 }

@@ -4,8 +4,6 @@ import { h, placeholder, replace, table } from './dom.js';
 /**
  * @template T
  * @typedef {object} PagedTableOptions
- * @property {HTMLElement} body where the table (or an empty or error state) goes
- * @property {HTMLButtonElement} more the "Load more" button, shown while there is a next page
  * @property {string[]} headers
  * @property {string} class the table's class
  * @property {string} caption
@@ -17,51 +15,55 @@ import { h, placeholder, replace, table } from './dom.js';
  */
 
 /**
- * Loads the first page now and the next ones on "Load more"; stop() when the page is left.
+ * Loads the first page now and the next ones on "Load more"; `view` goes into the page (the table, or its loading,
+ * empty or error state, and the button); stop() when the page is left.
  * @template T
  * @param {PagedTableOptions<T>} o
- * @returns {{ stop: () => void }}
+ * @returns {{ view: HTMLElement, stop: () => void }}
  */
 export function pagedTable(o) {
+  const body = h('div', null, placeholder('Loading…', 'loading'));
+  const more = h('button', { type: 'button', class: 'btn', hidden: true }, 'Load more');
   let gone = false;
   /** @type {string | undefined} */
   let next;
   const tbody = h('tbody');
   /** @param {boolean} reset */
   async function load(reset) {
-    o.more.disabled = true;
+    more.disabled = true;
     try {
       const r = await o.fetchPage(reset ? undefined : next);
       if (gone) return;
       const items = r.items ?? [];
       next = typeof r.next === 'string' ? r.next : undefined;
-      o.more.hidden = !next;
+      more.hidden = !next;
       if (reset && items.length === 0) {
-        replace(o.body, placeholder(o.empty));
+        replace(body, placeholder(o.empty));
         return;
       }
       if (reset) {
         tbody.replaceChildren();
         const t = table(o.headers, [], { class: o.class, caption: o.caption });
         t.querySelector('tbody')?.replaceWith(tbody);
-        replace(o.body, h('div', { class: 'scroll-x' }, t));
+        replace(body, h('div', { class: 'scroll-x' }, t));
       }
       for (const item of items) tbody.appendChild(o.row(item));
     } catch (err) {
       const status = /** @type {{ status?: number }} */ (err).status;
       replace(
-        o.body,
+        body,
         status === 404
           ? placeholder(o.notFound)
           : placeholder(`Could not load the ${o.what}: ${/** @type {Error} */ (err).message}`, 'error'),
       );
     } finally {
-      o.more.disabled = false;
+      more.disabled = false;
     }
   }
-  o.more.addEventListener('click', () => void load(false));
+  more.addEventListener('click', () => void load(false));
   void load(true);
   return {
+    view: h('div', null, body, h('div', { class: 'table-foot' }, more)),
     stop: () => {
       gone = true;
     },

@@ -1,5 +1,5 @@
 import { api, query } from '../api.js';
-import { fmtNumber, h, placeholder, replace, timeEl } from '../dom.js';
+import { fmtNumber, h, replace, timeEl } from '../dom.js';
 import { pagedTable } from '../paged-table.js';
 
 /**
@@ -27,12 +27,28 @@ const SHOWN_UNUSED = 6;
  */
 export function renderCoverage(main, params) {
   const unusedOnly = params.get('unused') === '1';
-  const body = h('div', null, placeholder('Loading…', 'loading'));
   const summary = h('p', { class: 'muted small', id: 'coverage-summary' });
-  const more = h('button', { type: 'button', class: 'btn', hidden: true }, 'Load more');
   const toggle = h('input', { type: 'checkbox', id: 'coverage-unused', checked: unusedOnly });
   toggle.addEventListener('change', () => {
     location.hash = `#/inventory/coverage${query({ unused: toggle.checked ? '1' : undefined })}`;
+  });
+  const list = pagedTable({
+    headers: ['Catalogue entry', 'Service', 'Endpoints called', 'Calls', 'Last call', 'Never called'],
+    class: 'coverage',
+    caption: 'Catalogue coverage',
+    fetchPage: async (cursor) => {
+      const r = await api(`v1/inventory/coverage${query({ unused: unusedOnly ? 'true' : undefined, cursor })}`);
+      const s = r.summary;
+      if (s) {
+        const pct = s.endpoints ? Math.round((100 * s.seen) / s.endpoints) : 0;
+        summary.textContent = `${fmtNumber(s.entries)} catalogue entries · ${fmtNumber(s.endpoints)} endpoints, ${fmtNumber(s.seen)} called (${pct} %) · ${fmtNumber(s.unusedEntries)} ${s.unusedEntries === 1 ? 'entry' : 'entries'} never called. Endpoints never called are documented but unused: retire them, or find the client that has not moved.`;
+      }
+      return r;
+    },
+    row,
+    empty: unusedOnly ? 'Every catalogued endpoint has been called.' : 'The catalogue is empty.',
+    notFound: 'No catalogue is configured on this server (detectors.api_discovery.catalog_files).',
+    what: 'coverage',
   });
   replace(
     main,
@@ -52,8 +68,7 @@ export function renderCoverage(main, params) {
         ),
       ),
       summary,
-      body,
-      h('div', { class: 'table-foot' }, more),
+      list.view,
     ),
   );
 
@@ -90,24 +105,5 @@ export function renderCoverage(main, params) {
     );
   }
 
-  return pagedTable({
-    body,
-    more,
-    headers: ['Catalogue entry', 'Service', 'Endpoints called', 'Calls', 'Last call', 'Never called'],
-    class: 'coverage',
-    caption: 'Catalogue coverage',
-    fetchPage: async (cursor) => {
-      const r = await api(`v1/inventory/coverage${query({ unused: unusedOnly ? 'true' : undefined, cursor })}`);
-      const s = r.summary;
-      if (s) {
-        const pct = s.endpoints ? Math.round((100 * s.seen) / s.endpoints) : 0;
-        summary.textContent = `${fmtNumber(s.entries)} catalogue entries · ${fmtNumber(s.endpoints)} endpoints, ${fmtNumber(s.seen)} called (${pct} %) · ${fmtNumber(s.unusedEntries)} ${s.unusedEntries === 1 ? 'entry' : 'entries'} never called. Endpoints never called are documented but unused: retire them, or find the client that has not moved.`;
-      }
-      return r;
-    },
-    row,
-    empty: unusedOnly ? 'Every catalogued endpoint has been called.' : 'The catalogue is empty.',
-    notFound: 'No catalogue is configured on this server (detectors.api_discovery.catalog_files).',
-    what: 'coverage',
-  }).stop;
+  return list.stop;
 }

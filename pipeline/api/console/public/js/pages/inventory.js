@@ -1,5 +1,5 @@
 import { api, query } from '../api.js';
-import { absTime, fmtNumber, h, kv, placeholder, replace, stateBadge, timeEl, toast } from '../dom.js';
+import { absTime, fmtNumber, h, kv, replace, stateBadge, timeEl, toast } from '../dom.js';
 import { pagedTable } from '../paged-table.js';
 import { can } from '../state.js';
 
@@ -34,8 +34,6 @@ const DIMENSIONS = ['category', 'lineOfBusiness', 'appCode'];
 export function renderInventory(main, params) {
   const state = params.get('state') ?? '';
   const service = params.get('service') ?? '';
-  const body = h('div', null, placeholder('Loading…', 'loading'));
-  const more = h('button', { type: 'button', class: 'btn', hidden: true }, 'Load more');
   const filter = h(
     'select',
     { id: 'inv-state', 'aria-label': 'State' },
@@ -68,6 +66,17 @@ export function renderInventory(main, params) {
         ),
       )
     : null;
+  const what = `${state ? `${state} ` : ''}APIs${service ? ` of ${service}` : ''}`;
+  const list = pagedTable({
+    headers: ['State', 'Method', 'Route', 'Service', 'Calls', 'First seen', 'Last seen', 'Labels', ''],
+    class: 'inventory',
+    caption: 'API inventory',
+    fetchPage: (cursor) => api(`v1/inventory${query({ state, service, cursor })}`),
+    row,
+    empty: state || service ? `No ${what}.` : 'No APIs discovered yet.',
+    notFound: 'The API inventory is not enabled on this server.',
+    what: 'inventory',
+  });
   replace(
     main,
     h(
@@ -86,8 +95,7 @@ export function renderInventory(main, params) {
         { class: 'muted small' },
         'shadow: called but not in the catalogue · zombie: deprecated in the catalogue but still called · labels are predicted from catalogue neighbours; confirm or correct them.',
       ),
-      body,
-      h('div', { class: 'table-foot' }, more),
+      list.view,
     ),
   );
 
@@ -151,19 +159,7 @@ export function renderInventory(main, params) {
     }
   }
 
-  const what = `${state ? `${state} ` : ''}APIs${service ? ` of ${service}` : ''}`;
-  return pagedTable({
-    body,
-    more,
-    headers: ['State', 'Method', 'Route', 'Service', 'Calls', 'First seen', 'Last seen', 'Labels', ''],
-    class: 'inventory',
-    caption: 'API inventory',
-    fetchPage: (cursor) => api(`v1/inventory${query({ state, service, cursor })}`),
-    row,
-    empty: state || service ? `No ${what}.` : 'No APIs discovered yet.',
-    notFound: 'The API inventory is not enabled on this server.',
-    what: 'inventory',
-  }).stop;
+  return list.stop;
 }
 
 /**
