@@ -20,7 +20,7 @@ import { sensitiveParam } from '../../inventory/sensitive-params.js';
 import type { Detector, DetectorContext, DetectorDocument } from '../detector.js';
 import type { ApiDiscoveryConfig } from './config.js';
 import { inventoryTraffic, NO_TRAFFIC, type TrafficContext } from '../../association/traffic-context.js';
-import { Association, reloadedAssociation, sharedAssociation } from './shared-model.js';
+import { Association, sharedAssociation } from './shared-model.js';
 import { SiblingPool } from './sibling-pool.js';
 
 /** the description of the API a review carries (`api`: service, route, hosts, params of the entry), if any */
@@ -147,12 +147,17 @@ export class ApiDiscovery implements Detector {
 
   /**
    * at each checkpoint: when a catalogue file changed on disk, this shard moves to the process's new catalogue and
-   * model (reloadedAssociation: built once per process, with the reviews learnt) and classifies its endpoints again
+   * model (sharedAssociation: built once per process, with the reviews learnt) and classifies its endpoints again
    * (reclassify). A catalogue that does not load leaves the one in force (logged and counted there)
    */
   refresh(): void {
     if (this.injected) return;
-    const next = reloadedAssociation(this.config, this.association);
+    let next: Association;
+    try {
+      next = sharedAssociation(this.config);
+    } catch {
+      return; // the changed catalogue does not load: the one in force stays (counted and logged where it was built)
+    }
     if (next === this.association) return;
     this.association = next;
     this.inventory.useCatalogRoutes(next.routes);

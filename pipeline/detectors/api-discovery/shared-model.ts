@@ -63,6 +63,13 @@ export class Association {
 const shared = new Map<string, { files: string; association: Association }>();
 /** the error of each configuration and file versions that failed to load, so a bad file is parsed once */
 const failed = new Map<string, unknown>();
+const catalogReloads = counter(
+  'meshward_api_discovery_catalog_reloads_total',
+  'catalogue files changed on disk: loaded, or invalid (the catalogue in force stays); once per process and change',
+  ['result'],
+);
+let logger: Logger | undefined;
+const log = (): Logger => (logger ??= createLogger({ name: 'api_discovery', destination: process.stderr }));
 
 /**
  * The process's Association for this configuration. Every partition assigned to the process has its own shard and
@@ -70,7 +77,7 @@ const failed = new Map<string, unknown>();
  * rebalance costs no refit and a review teaches every shard of the process. When a catalogue file changed on disk
  * (size or modification time) a new one is built, which learns the reviews the previous one had; the shards move to it
  * at their next checkpoint (ApiDiscovery.refresh). A catalogue that does not load throws MW_ERR_CATALOG_INVALID, the
- * same error for the same file versions without reading them again.
+ * same error for the same file versions without reading them again; a reload is counted (and a bad one logged) once.
  */
 export function sharedAssociation(config: ApiDiscoveryConfig): Association {
   // the whole configuration: shards of one process share it, and no field the model reads can be left out of the key
@@ -85,9 +92,20 @@ export function sharedAssociation(config: ApiDiscoveryConfig): Association {
     a = new Association(config, loadCatalogFilesSync(config.catalog_files));
   } catch (err) {
     failed.set(`${key}\n${files}`, err);
+    // at start the error stops the process; a reload keeps the catalogue in force, said once per process
+    if (current) {
+      catalogReloads.inc({ result: 'invalid' });
+      log().error(
+        { err: (err as Error).message },
+        'api_discovery: the changed catalogue does not load; the one in force stays',
+      );
+    }
     throw err;
   }
-  if (current) a.adoptReviews(current.association);
+  if (current) {
+    a.adoptReviews(current.association);
+    catalogReloads.inc({ result: 'loaded' });
+  }
   shared.set(key, { files, association: a });
   return a;
 }
@@ -96,36 +114,4 @@ export function sharedAssociation(config: ApiDiscoveryConfig): Association {
 export function forgetSharedAssociations(): void {
   shared.clear();
   failed.clear();
-}
-
-const catalogReloads = counter(
-  'meshward_api_discovery_catalog_reloads_total',
-  'catalogue files changed on disk: loaded, or invalid (the catalogue in force stays); once per process and change',
-  ['result'],
-);
-let logger: Logger | undefined;
-const log = (): Logger => (logger ??= createLogger({ name: 'api_discovery', destination: process.stderr }));
-
-/**
- * the process's Association for this configuration after its catalogue files changed on disk, or `current` while
- * they have not or the changed ones do not load. A change is counted and a bad one logged once per process (the
- * first shard to see it), not once per shard
- */
-export function reloadedAssociation(config: ApiDiscoveryConfig, current: Association): Association {
-  const known = failed.size;
-  const before = shared.get(JSON.stringify(config))?.association;
-  try {
-    const next = sharedAssociation(config);
-    if (next !== before) catalogReloads.inc({ result: 'loaded' });
-    return next;
-  } catch (err) {
-    if (failed.size > known) {
-      catalogReloads.inc({ result: 'invalid' });
-      log().error(
-        { err: (err as Error).message },
-        'api_discovery: the changed catalogue does not load; the one in force stays',
-      );
-    }
-    return current;
-  }
 }
