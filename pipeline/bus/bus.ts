@@ -68,6 +68,12 @@ export interface Subscription {
 export interface Bus {
   readonly kind: 'memory' | 'kafka';
   /**
+   * identifies the bus's logs where their offsets do not outlive the process: the embedded bus starts them afresh at
+   * 0 with each process, so an offset kept from another epoch (a correlator checkpoint) says nothing about this one.
+   * Absent for Kafka, whose offsets are durable
+   */
+  readonly logEpoch?: string;
+  /**
    * Publish messages; resolves once they are durable (acknowledged by all in-sync replicas for Kafka).
    * Rejects with MeshwardError BUS_SATURATED when a bounded buffer is full, BUS_UNAVAILABLE when the bus is down.
    */

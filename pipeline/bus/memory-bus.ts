@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mwError } from '../core/errors.js';
 import { counter, gauge } from '../core/metrics.js';
 import type { Bus, BusBatch, BusMessage, OutMessage, SubscribeOptions, Subscription } from './bus.js';
@@ -50,6 +51,7 @@ const tpKey = (topic: string, partition: number) => `${topic}/${partition}`;
  */
 export class MemoryBus implements Bus {
   readonly kind = 'memory' as const;
+  readonly logEpoch = randomUUID();
   private readonly partitions: number;
   private readonly maxBacklog: number;
   private readonly maxBatch: number;

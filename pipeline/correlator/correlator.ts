@@ -28,6 +28,14 @@ export interface CorrelatorOptions {
   onAlerts?: (alerts: Alert[]) => void;
 }
 
+/** a partition's checkpoint: the shard's state and the next offset it has not read, of the bus log `epoch` */
+interface Checkpoint {
+  nextOffset: number;
+  /** Bus.logEpoch when the checkpoint was written (absent: Kafka) */
+  epoch?: string;
+  state: ShardSnapshot;
+}
+
 interface PartitionState {
   shard: Shard;
   evidence: EvidenceKeeper;
@@ -160,17 +168,25 @@ export class Correlator {
     const shard = new Shard(this.opts.createDetectors(), this.opts.shard);
     const raw = await this.opts.store.get(checkpointKey(this.groupId, TOPICS.calls, partition));
     let nextOffset = 0;
+    let sameLog = false;
     if (raw) {
-      const ck = JSON.parse(raw) as { nextOffset: number; state: ShardSnapshot };
+      const ck = JSON.parse(raw) as Checkpoint;
       shard.restore(ck.state);
-      nextOffset = ck.nextOffset;
-      this.opts.logger.info({ partition, nextOffset }, 'restored partition state from checkpoint');
+      // the embedded bus's log restarts at 0 with the process: the state stands, an earlier log's offset does not
+      sameLog = ck.epoch === this.opts.bus.logEpoch;
+      if (sameLog) nextOffset = ck.nextOffset;
+      this.opts.logger.info(
+        { partition, nextOffset, checkpointOffset: ck.nextOffset },
+        sameLog
+          ? 'restored partition state from checkpoint'
+          : 'restored partition state from a checkpoint of an earlier embedded bus: reading its new log from the start',
+      );
     }
     const state: PartitionState = {
       shard,
       evidence: new EvidenceKeeper(),
       nextOffset,
-      restored: raw !== null && raw !== undefined,
+      restored: sameLog,
       feedbackSeen: new Map(),
       sinceCheckpoint: 0,
       lastCheckpointAt: Date.now(),
@@ -276,9 +292,12 @@ export class Correlator {
   private async saveCheckpoint(partition: number, state: PartitionState): Promise<void> {
     const key = checkpointKey(this.groupId, TOPICS.calls, partition);
     // a late revoke (Kafka calls it after the rejoin) must not overwrite a newer owner's checkpoint
-    const current = await this.opts.store.get(key);
-    if (current && (JSON.parse(current) as { nextOffset: number }).nextOffset > state.nextOffset) return;
-    const value = JSON.stringify({ nextOffset: state.nextOffset, state: state.shard.snapshot() });
+    const raw = await this.opts.store.get(key);
+    const current = raw ? (JSON.parse(raw) as Checkpoint) : null;
+    const epoch = this.opts.bus.logEpoch;
+    if (current && current.epoch === epoch && current.nextOffset > state.nextOffset) return;
+    const checkpoint: Checkpoint = { nextOffset: state.nextOffset, epoch, state: state.shard.snapshot() };
+    const value = JSON.stringify(checkpoint);
     await this.opts.store.set(key, value);
     await this.opts.store.flush();
     state.sinceCheckpoint = 0;
