@@ -29,10 +29,10 @@ const pct = (x: number) => (Number.isNaN(x) ? '   n/a' : `${(x * 100).toFixed(1)
 console.log(
   `\nper-kind scores (match: kind, service, endpoint and subject where labelled, firstSeen in [start - ${LEAD_MS / 1000} s, end + ${GRACE_MS / 60_000} min])`,
 );
-console.log('kind                  labels found alerts   TP   recall precision');
+console.log('kind                    labels found alerts   TP   recall precision');
 for (const s of scores) {
   console.log(
-    `${s.kind.padEnd(21)} ${String(s.labels).padStart(6)} ${String(s.found).padStart(5)} ${String(s.alerts).padStart(6)} ${String(s.truePositives).padStart(4)}  ${pct(s.recall)}    ${pct(s.precision)}`,
+    `${s.kind.padEnd(23)} ${String(s.labels).padStart(6)} ${String(s.found).padStart(5)} ${String(s.alerts).padStart(6)} ${String(s.truePositives).padStart(4)}  ${pct(s.recall)}    ${pct(s.precision)}`,
   );
 }
 console.log(

@@ -11,6 +11,7 @@ const SHORT = {
   param_profile: { learning_records: 150, learning_ms: 6 * 60_000 },
   new_caller: { learning_ms: 6 * 60_000 },
   fan_out: { min_traces: 20 },
+  unauthenticated_access: { learning_ms: 6 * 60_000 },
 };
 const KINDS = new Set<string>(TRACKER_KINDS);
 
@@ -58,4 +59,20 @@ describe('tracker scenarios on simulated traffic', () => {
       expect(alerts.some((a) => matchesPrimary(a, sim.labels[0]))).toBe(true);
     },
   );
+
+  it.each(['auth_dropped', 'open_endpoint'])('unauthenticated_access variant %s is found', async (variant) => {
+    const sim = simulate({
+      seed: 80,
+      start: START,
+      durationMs: 12 * 60_000,
+      rps: 4,
+      anomalies: [{ kind: 'unauthenticated_access', variant }],
+      warmupShare: 0.6,
+    });
+    const alerts = await replay(sim.records, { detectors: trackerDetectors(SHORT) });
+    const found = alerts.filter((a) => a.kind === 'unauthenticated_access');
+    expect(found.map((a) => [a.service, a.endpoint])).toEqual([[sim.labels[0].service, sim.labels[0].endpoint]]);
+    expect(matchesPrimary(found[0], sim.labels[0])).toBe(true);
+    expect(found[0].labels?.rule).toBe(variant);
+  });
 });

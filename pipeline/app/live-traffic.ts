@@ -64,7 +64,9 @@ export function startLiveTraffic(opts: LiveTrafficOptions): { stop: () => Promis
       durationMs: backfill,
       rps,
       warmupShare: 0.75,
-      anomalies: ['error_burst', 'enumeration', 'credential_stuffing', 'plaintext_hop'].map((kind) => ({ kind })),
+      anomalies: ['error_burst', 'enumeration', 'credential_stuffing', 'plaintext_hop', 'unauthenticated_access'].map(
+        (kind) => ({ kind }),
+      ),
     });
     await post(history.records);
     opts.logger.info(

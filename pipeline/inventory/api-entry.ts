@@ -60,6 +60,21 @@ export const ApiEntrySchema = Type.Object(
     statusMix: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), {
       description: 'calls per status class: 2xx, 4xx, ...',
     }),
+    auth: Type.Optional(
+      Type.Object(
+        {
+          token: Type.Integer({ minimum: 0 }),
+          mtls: Type.Integer({ minimum: 0 }),
+          key: Type.Integer({ minimum: 0 }),
+          none: Type.Integer({ minimum: 0 }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'accepted calls (status below 400) by the credential they carried: token (an Authorization credential or an identified user or client), mtls (a peer certificate), key (a credential-named parameter such as api_key), none',
+        },
+      ),
+    ),
     catalogueId: Type.Union([Type.String(), Type.Null()], { description: 'id of the matching catalogue entry' }),
     labels: Type.Record(Type.String(), AssociationLabel, { description: 'association per label dimension' }),
     state: ApiState,

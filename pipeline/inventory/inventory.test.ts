@@ -23,6 +23,30 @@ function rec(over: Partial<ApiCallRecord> & { path: string }): ApiCallRecord {
 }
 
 describe('Inventory', () => {
+  it('counts accepted calls by the credential they carried, and merges the counts when routes meet', () => {
+    const inv = new Inventory({ learner: false });
+    inv.observe(rec({ path: '/orders/1', user: { tokenHash: 'h1:a' } }));
+    inv.observe(rec({ path: '/orders/2', source: { service: 'web', mtls: true } }));
+    inv.observe(rec({ path: '/orders/3?api_key=REDACTED' }));
+    inv.observe(rec({ path: '/orders/4' }));
+    inv.observe(rec({ path: '/orders/5', status: 401 }));
+    inv.observe(rec({ path: '/orders/6', status: 302 }));
+    expect(inv.get('orders', 'GET', '/orders/{id}')!.auth).toEqual({ token: 1, mtls: 1, key: 1, none: 2 });
+    // only rejected calls: no mix yet
+    inv.observe(rec({ path: '/carts/1', status: 403 }));
+    expect(inv.get('orders', 'GET', '/carts/{id}')!.auth).toBeUndefined();
+    const restored = new Inventory({ learner: false });
+    restored.restore(JSON.parse(JSON.stringify(inv.snapshot())));
+    expect(restored.get('orders', 'GET', '/orders/{id}')!.auth).toEqual({ token: 1, mtls: 1, key: 1, none: 2 });
+    // a learned fold merges /users/alice … /users/dave, and their counts
+    const folding = new Inventory({ learner: { maxDistinct: 3 } });
+    folding.observe(rec({ path: '/users/alice', user: { sub: 'alice' } }));
+    folding.observe(rec({ path: '/users/bob' }));
+    folding.observe(rec({ path: '/users/carol', user: { sub: 'carol' } }));
+    folding.observe(rec({ path: '/users/dave' }));
+    expect(folding.get('orders', 'GET', '/users/{param}')!.auth).toEqual({ token: 2, mtls: 0, key: 0, none: 2 });
+  });
+
   it('groups calls by service + method + route template and tracks counts, callers, params and status mix', () => {
     const inv = new Inventory();
     inv.observe(rec({ path: '/orders/1?expand=items', source: { service: 'web' } }));

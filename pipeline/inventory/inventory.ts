@@ -5,6 +5,7 @@ import { counter } from '../core/metrics.js';
 import type { ApiCallRecord } from '../core/record.js';
 import type { ApiEntry } from './api-entry.js';
 import { ApiEntrySchema } from './api-entry.js';
+import { CALL_CREDENTIALS, credentialOf, forEachQueryName } from './call-credential.js';
 import type { CatalogRoutes } from './catalog/catalog-routes.js';
 import { pathOnly, templatePath } from './path-template.js';
 import { PinnedValues, type Unpinned } from './pinned-values.js';
@@ -57,18 +58,12 @@ function addBounded(list: string[], value: string | undefined, max: number): voi
   if (value && list.length < max && !list.includes(value)) list.push(value);
 }
 
-/** parameter names of the query string (`?a=1&b` → a, b), at most 128 characters each, without splitting the path */
+/** parameter names of the query string (`?a=1&b` → a, b), without splitting the path */
 function addQueryNames(list: string[], path: string, max: number): void {
-  let from = path.indexOf('?') + 1;
-  if (from === 0) return;
-  while (from <= path.length && list.length < max) {
-    let amp = path.indexOf('&', from);
-    if (amp === -1) amp = path.length;
-    let eq = path.indexOf('=', from);
-    if (eq === -1 || eq > amp) eq = amp;
-    if (eq > from && eq - from <= 128) addBounded(list, path.slice(from, eq), max);
-    from = amp + 1;
-  }
+  forEachQueryName(path, (name) => {
+    addBounded(list, name, max);
+    return list.length < max;
+  });
 }
 
 /** Endpoint inventory built from ApiCallRecords, bounded by an LRU cap, JSON snapshot/restore. */
@@ -186,6 +181,10 @@ export class Inventory {
     addQueryNames(entry.params, record.path, this.options.maxParams);
     const sc = statusClass(record.status);
     entry.statusMix[sc] = (entry.statusMix[sc] ?? 0) + 1;
+    if (record.status >= 100 && record.status < 400) {
+      entry.auth ??= { token: 0, mtls: 0, key: 0, none: 0 };
+      entry.auth[credentialOf(record)]++;
+    }
     return { entry, created, newParams: entry.params.length - params };
   }
 
@@ -253,6 +252,10 @@ export class Inventory {
     for (const c of e.callers) addBounded(into.callers, c, this.options.maxCallers);
     for (const p of e.params) addBounded(into.params, p, this.options.maxParams);
     for (const [k, n] of Object.entries(e.statusMix)) into.statusMix[k] = (into.statusMix[k] ?? 0) + n;
+    if (e.auth) {
+      into.auth ??= { token: 0, mtls: 0, key: 0, none: 0 };
+      for (const c of CALL_CREDENTIALS) into.auth[c] += e.auth[c];
+    }
   }
 
   get(service: string, method: string, route: string): ApiEntry | undefined {

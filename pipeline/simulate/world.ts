@@ -74,6 +74,8 @@ export interface MeshCallOptions {
   sourceRegion: string;
   status?: number;
   user?: SimUser;
+  /** a client outside the mesh reaching the service directly, by address: no caller workload, no certificate */
+  client?: string;
 }
 
 const SESSION_MS = 45 * 60_000;
@@ -318,12 +320,14 @@ export class SimWorld {
       status: o.status ?? 200,
       reqBytes: o.method === 'GET' ? 0 : Math.round(rng.logNormal(300, 0.4)),
       respBytes: Math.round(rng.logNormal(900, 0.3)),
-      source: { ip: podIp(o.caller, o.sourceRegion), service: o.caller, mtls: o.mtls ?? true },
+      source: o.client
+        ? { ip: o.client }
+        : { ip: podIp(o.caller, o.sourceRegion), service: o.caller, mtls: o.mtls ?? true },
       trace: { traceId: rng.hex(32), spanId: rng.hex(16) },
       region: o.region,
       tags: { source_region: o.sourceRegion },
     };
-    if (principal) record.source.principal = principal;
+    if (principal && !o.client) record.source.principal = principal;
     if (o.params) record.params = o.params;
     if (o.user)
       record.user = { sub: o.user.sub, tokenHash: this.tokenOf(o.user, o.ts), sessionId: this.sessionOf(o.user, o.ts) };

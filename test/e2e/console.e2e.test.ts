@@ -74,7 +74,7 @@ class RecordingGateway implements ActionAdapter {
  */
 type InventoryItem = Pick<
   ApiEntry,
-  'id' | 'service' | 'method' | 'route' | 'state' | 'firstSeen' | 'lastSeen' | 'count' | 'labels'
+  'id' | 'service' | 'method' | 'route' | 'state' | 'firstSeen' | 'lastSeen' | 'count' | 'labels' | 'auth'
 >;
 
 /** an inventory entry as the correlators' api_discovery detector stores it */
@@ -84,6 +84,7 @@ const stored = (i: InventoryItem): ApiEntry => ({
   callers: ['frontend'],
   params: [],
   statusMix: { '2xx': i.count },
+  auth: i.auth ?? { token: i.count, mtls: 0, key: 0, none: 0 },
   catalogueId: i.state === 'catalogued' || i.state === 'zombie' ? `cat_${i.id}` : null,
 });
 
@@ -213,6 +214,7 @@ describe('SOC console in Chromium', () => {
       firstSeen: NOW - 2 * 86_400_000,
       lastSeen: NOW - 9 * MINUTE,
       count: 412,
+      auth: { token: 12, mtls: 0, key: 0, none: 400 },
       labels: {
         category: {
           value: 'unassigned',
@@ -475,6 +477,10 @@ describe('SOC console in Chromium', () => {
       'reporting?',
     );
     expect(await page.locator('tr[data-entry="api_charges_post"] .label-chip.unsure').count()).toBe(0);
+    // which credentials its accepted calls carried: the shadow export mostly none
+    expect(await page.locator('tr[data-entry="api_export_get"] td.auth').textContent()).toBe('none 97% · token 3%');
+    expect(await page.locator('tr[data-entry="api_export_get"] td.auth .auth-none').count()).toBe(1);
+    expect(await page.locator('tr[data-entry="api_charges_post"] td.auth').textContent()).toBe('token 100%');
     // its tooltip says why
     expect(await page.locator('tr[data-entry="api_export_get"] .label-chip.unsure').getAttribute('title')).toContain(
       'because: service accounts, word export',
@@ -489,6 +495,9 @@ describe('SOC console in Chromium', () => {
       'accounts.internal',
     );
     expect(await evidence.locator('.kv-row', { hasText: 'Calls' }).locator('dd').textContent()).toBe('412 (2xx 412)');
+    expect(await evidence.locator('.kv-row', { hasText: 'Credentials' }).locator('dd').textContent()).toBe(
+      'none 400 · token 12 (accepted)',
+    );
     expect(await page.locator('dialog .why').first().textContent()).toBe(
       'because service accounts, word export · neighbours cat_acc_2, cat_rep_5',
     );

@@ -7,8 +7,9 @@ import { newCallerFactory } from '../new-caller/factory.js';
 import { paramProfileFactory } from '../param-profile/factory.js';
 import { plaintextHopFactory } from '../plaintext-hop/factory.js';
 import { tokenMismatchFactory } from '../token-mismatch/factory.js';
+import { unauthenticatedAccessFactory } from '../unauthenticated-access/factory.js';
 
-/** the eight API object-level risk trackers (the lead registers them in pipeline/detectors/registry.ts) */
+/** the nine API object-level risk trackers (the lead registers them in pipeline/detectors/registry.ts) */
 export const TRACKER_FACTORIES: readonly DetectorFactory<unknown>[] = [
   paramProfileFactory,
   tokenMismatchFactory,
@@ -18,4 +19,5 @@ export const TRACKER_FACTORIES: readonly DetectorFactory<unknown>[] = [
   plaintextHopFactory,
   fanOutFactory,
   dataLocalityFactory,
+  unauthenticatedAccessFactory,
 ] as DetectorFactory<unknown>[];

@@ -122,6 +122,33 @@ describe('inventory as OpenAPI', () => {
     expect(back.endpoints?.find((e) => e.path === '/v0/invoices/{id}')?.deprecated).toBe(true);
   });
 
+  it('states the security the accepted calls showed: token, API key parameter, anonymous', () => {
+    const entries = [
+      entry('GET', '/invoices', { auth: { token: 90, mtls: 0, key: 0, none: 0 } }),
+      entry('GET', '/invoices/export', { params: ['api_key'], auth: { token: 0, mtls: 0, key: 5, none: 2 } }),
+      entry('GET', '/internal/sync', { auth: { token: 0, mtls: 40, key: 0, none: 0 } }),
+      entry('GET', '/legacy'),
+    ];
+    const doc = inventoryOpenApi(entries, 'billing');
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    expect(doc).toHaveProperty(['paths', '/invoices', 'get', 'security'], [{ observedAuthorization: [] }]);
+    expect(doc).toHaveProperty(['paths', '/invoices/export', 'get', 'security'], [{ observedKey_api_key: [] }, {}]);
+    // client certificates only, or nothing counted: no requirement stated, the counts kept
+    expect(doc).not.toHaveProperty(['paths', '/internal/sync', 'get', 'security']);
+    expect(doc).toHaveProperty(['paths', '/internal/sync', 'get', 'x-meshward', 'auth', 'mtls'], 40);
+    expect(doc).not.toHaveProperty(['paths', '/legacy', 'get', 'security']);
+    expect(doc).toMatchObject({
+      components: {
+        securitySchemes: {
+          observedAuthorization: { type: 'http', scheme: 'bearer' },
+          observedKey_api_key: { type: 'apiKey', in: 'query', name: 'api_key' },
+        },
+      },
+    });
+    // no credential seen anywhere: no components
+    expect(inventoryOpenApi([entry('GET', '/a')], 'billing')).not.toHaveProperty('components');
+  });
+
   it('labels the entries disagree on are left out', () => {
     const known = (value: string) => ({ appCode: { value, probability: 1, neighbours: [] } });
     const doc = inventoryOpenApi(

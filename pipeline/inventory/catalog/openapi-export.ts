@@ -1,5 +1,6 @@
 import type { ApiEntry } from '../api-entry.js';
 import { TEMPLATED } from '../path-template.js';
+import { sensitiveParam } from '../sensitive-params.js';
 import { LABEL_DIMENSIONS } from './catalog-entry.js';
 
 /**
@@ -7,7 +8,10 @@ import { LABEL_DIMENSIONS } from './catalog-entry.js';
  * document an analyst can review and add to the catalogue (`catalog_files` reads it back: the same calls then match
  * it, and its shadow endpoints become catalogued). What traffic cannot tell stays out: meshward keeps parameter
  * names, never values, so parameters carry no types; the sensors take them from query strings, so they are query
- * parameters (request bodies are not read).
+ * parameters (request bodies are not read). Security is what the accepted calls carried: an Authorization credential
+ * (`observedAuthorization`, described as bearer: the sensors hash any scheme alike), a credential-named query
+ * parameter (an apiKey scheme of that name), none (an empty requirement: anonymous calls were answered); client
+ * certificates have no OpenAPI 3.0 scheme and are counted in `x-meshward.auth`.
  */
 
 /** OpenAPI 3.0 path item operations; endpoints of other methods are listed in `x-meshward-other-methods` */
@@ -58,6 +62,47 @@ function responsesOf(entry: ApiEntry): Record<string, Json> {
   return Object.keys(out).length ? out : { default: { description: 'no status observed' } };
 }
 
+const TOKEN_SCHEME = 'observedAuthorization';
+const keySchemeName = (param: string) => `observedKey_${param.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+
+/** the entry's credential-named parameter, if any (the apiKey scheme of its `key` calls) */
+const keyParamOf = (entry: ApiEntry): string | undefined =>
+  entry.params.find((p) => sensitiveParam(p) === 'credential');
+
+/** the security requirements the entry's accepted calls showed (undefined: none counted, or client certificates only) */
+function securityOf(entry: ApiEntry): Json[] | undefined {
+  const a = entry.auth;
+  if (!a) return undefined;
+  const out: Json[] = [];
+  if (a.token > 0) out.push({ [TOKEN_SCHEME]: [] });
+  const key = keyParamOf(entry);
+  if (a.key > 0 && key) out.push({ [keySchemeName(key)]: [] });
+  if (a.none > 0) out.push({});
+  return out.length ? out : undefined;
+}
+
+/** the security schemes the operations use */
+function securitySchemesOf(entries: readonly ApiEntry[]): Json | undefined {
+  const schemes: Json = {};
+  for (const e of entries) {
+    if (e.auth?.token)
+      schemes[TOKEN_SCHEME] = {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'an Authorization credential seen on accepted calls (its scheme is not kept: bearer assumed)',
+      };
+    const key = keyParamOf(e);
+    if (e.auth?.key && key)
+      schemes[keySchemeName(key)] = {
+        type: 'apiKey',
+        in: 'query',
+        name: key,
+        description: 'a credential-named query parameter seen on accepted calls',
+      };
+  }
+  return Object.keys(schemes).length ? schemes : undefined;
+}
+
 function operationOf(entry: ApiEntry, pathParams: string[], operationId: string): Operation {
   const named = new Set(pathParams);
   const op: Operation = {
@@ -70,6 +115,8 @@ function operationOf(entry: ApiEntry, pathParams: string[], operationId: string)
     responses: responsesOf(entry),
   };
   if (entry.state === 'zombie') op.deprecated = true;
+  const security = securityOf(entry);
+  if (security) op.security = security;
   op['x-meshward'] = {
     id: entry.id,
     state: entry.state,
@@ -77,6 +124,7 @@ function operationOf(entry: ApiEntry, pathParams: string[], operationId: string)
     firstSeen: new Date(entry.firstSeen).toISOString(),
     lastSeen: new Date(entry.lastSeen).toISOString(),
     callers: entry.callers,
+    ...(entry.auth ? { auth: entry.auth } : {}),
     ...(entry.catalogueId ? { catalogueId: entry.catalogueId } : {}),
     labels: Object.fromEntries(
       Object.entries(entry.labels).map(([dim, l]) => [dim, { value: l.value, probability: l.probability }]),
@@ -152,6 +200,8 @@ export function inventoryOpenApi(entries: readonly ApiEntry[], service: string):
   if (servers.length) doc.servers = servers;
   doc.tags = [{ name: service }];
   doc.paths = paths;
+  const securitySchemes = securitySchemesOf(mine.filter((e) => OPERATION_METHODS.has(e.method.toLowerCase())));
+  if (securitySchemes) doc.components = { securitySchemes };
   if (other.length) doc['x-meshward-other-methods'] = other;
   return doc;
 }

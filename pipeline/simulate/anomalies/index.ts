@@ -10,6 +10,7 @@ import { plaintextHop } from './plaintext-hop.js';
 import { tokenMismatch } from './token-mismatch.js';
 import { trafficDrop, trafficSpike } from './traffic-change.js';
 import type { Injector } from './types.js';
+import { unauthenticatedAccess } from './unauthenticated-access.js';
 
 export type { AnomalyRequest, Injector, TimeWindow } from './types.js';
 
@@ -29,6 +30,7 @@ export const INJECTORS: Record<string, Injector> = Object.fromEntries(
     plaintextHop,
     fanOut,
     dataLocality,
+    unauthenticatedAccess,
   ].map((i) => [i.kind, i]),
 );
 
@@ -43,5 +45,6 @@ export const TRACKER_KINDS = [
   'plaintext_hop',
   'fan_out',
   'data_locality',
+  'unauthenticated_access',
 ] as const;
 export const ALL_KINDS = [...METRIC_KINDS, ...TRACKER_KINDS];

@@ -29,6 +29,7 @@ const KNOWN_KINDS = [
   'fan_out',
   'plaintext_hop',
   'data_locality',
+  'unauthenticated_access',
   'param_anomaly',
   'shadow_api',
   'zombie_api',

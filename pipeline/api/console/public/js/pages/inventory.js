@@ -18,6 +18,7 @@ import { can } from '../state.js';
  * @property {string[]} [callers]
  * @property {string[]} [params]
  * @property {Record<string, number>} [statusMix]
+ * @property {{ token: number, mtls: number, key: number, none: number }} [auth]
  * @property {string | null} [catalogueId]
  * @property {Record<string, Label>} labels
  */
@@ -68,7 +69,7 @@ export function renderInventory(main, params) {
     : null;
   const what = `${state ? `${state} ` : ''}APIs${service ? ` of ${service}` : ''}`;
   const list = pagedTable({
-    headers: ['State', 'Method', 'Route', 'Service', 'Calls', 'First seen', 'Last seen', 'Labels', ''],
+    headers: ['State', 'Method', 'Route', 'Service', 'Calls', 'Auth', 'First seen', 'Last seen', 'Labels', ''],
     class: 'inventory',
     caption: 'API inventory',
     fetchPage: (cursor) => api(`v1/inventory${query({ state, service, cursor })}`),
@@ -113,6 +114,7 @@ export function renderInventory(main, params) {
         h('a', { href: `#/inventory${query({ state, service: e.service })}`, title: `Only ${e.service}` }, e.service),
       ),
       h('td', { class: 'num' }, fmtNumber(e.count)),
+      h('td', { class: 'auth' }, authOf(e)),
       h('td', null, timeEl(e.firstSeen)),
       h('td', null, timeEl(e.lastSeen)),
       h('td', { class: 'labels' }, labelsOf(e)),
@@ -203,6 +205,33 @@ function labelsOf(e) {
   });
 }
 
+const CREDENTIALS = /** @type {const} */ (['none', 'token', 'mtls', 'key']);
+
+/**
+ * The credentials an endpoint's accepted calls carried, as shares (anonymous first, marked): `none 30% · token 70%`.
+ * @param {ApiEntry} e
+ */
+function authOf(e) {
+  const a = e.auth;
+  const total = a ? CREDENTIALS.reduce((n, c) => n + a[c], 0) : 0;
+  if (!a || total === 0) return h('span', { class: 'dim', title: 'no accepted call yet' }, '–');
+  const parts = CREDENTIALS.filter((c) => a[c] > 0).map((c) => {
+    const pct = Math.round((a[c] / total) * 100);
+    return h('span', { class: c === 'none' ? 'auth-none' : null }, `${c} ${pct === 0 ? '<1' : pct}%`);
+  });
+  return h(
+    'span',
+    { title: `accepted calls by credential: ${credentialCounts(a)}` },
+    parts.flatMap((p, i) => (i ? [' · ', p] : [p])),
+  );
+}
+
+/** @param {NonNullable<ApiEntry['auth']>} a */
+const credentialCounts = (a) =>
+  CREDENTIALS.filter((c) => a[c] > 0)
+    .map((c) => `${c} ${fmtNumber(a[c])}`)
+    .join(' · ');
+
 /**
  * What traffic showed of an endpoint, for its reviewer: calls and status classes, when, from which hosts and callers,
  * with which parameter names, and its catalogue entry.
@@ -222,6 +251,7 @@ function evidenceOf(e) {
     kv('Hosts', list(e.hosts)),
     kv('Callers', list(e.callers)),
     kv('Params', list(e.params)),
+    e.auth ? kv('Credentials', `${credentialCounts(e.auth) || '–'} (accepted)`) : null,
     e.catalogueId ? kv('Catalogue', h('code', null, e.catalogueId)) : null,
   );
 }

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import type { ApiCallRecord } from '../../core/record.js';
+import { CapturingContext } from '../shared/capture.js';
+import { checkConfig } from '../shared/detector-kit.js';
+import { UnauthenticatedAccessConfigSchema } from './config.js';
+import { unauthenticatedAccessFactory } from './factory.js';
+
+const MIN = 60_000;
+let n = 0;
+const call = (ts: number, route: string, o: Partial<ApiCallRecord> = {}): ApiCallRecord => ({
+  id: `r${n++}`,
+  ts,
+  durationMs: 1,
+  sensor: { kind: 'test', id: 't' },
+  service: 'billing',
+  method: 'GET',
+  host: 'h',
+  path: route,
+  route,
+  status: 200,
+  reqBytes: 0,
+  respBytes: 0,
+  source: { ip: '185.0.0.1' },
+  ...o,
+});
+const withToken = (i: number): Partial<ApiCallRecord> => ({ user: { tokenHash: `h1:${i}` } });
+
+const detector = (config: Record<string, unknown> = {}) =>
+  unauthenticatedAccessFactory.create(
+    checkConfig('unauthenticated_access', UnauthenticatedAccessConfigSchema, { learning_ms: 10 * MIN, ...config }),
+  );
+
+/** 30 calls with a token to each route while the service is learned */
+function learn(d: ReturnType<typeof detector>, ctx: CapturingContext, routes: string[], method = 'GET') {
+  for (let i = 0; i < 30; i++)
+    for (const r of routes) d.observe!(call(i * 10_000, r, { method, ...withToken(i) }), ctx);
+}
+
+describe('unauthenticated_access', () => {
+  it('says which rule fired, and rates a dropped requirement high and an open read medium', () => {
+    const d = detector();
+    const ctx = new CapturingContext();
+    learn(d, ctx, ['/invoices/{id}', '/invoices']);
+    for (let i = 0; i < 3; i++) d.observe!(call(11 * MIN + i, '/invoices/{id}'), ctx);
+    for (let i = 0; i < 3; i++) d.observe!(call(12 * MIN + i, '/invoices/export'), ctx);
+    expect(ctx.signals.map((s) => [s.endpoint, s.labels?.rule, s.severity])).toEqual([
+      ['GET /invoices/{id}', 'auth_dropped', 'high'],
+      ['GET /invoices/export', 'open_endpoint', 'medium'],
+    ]);
+    expect(ctx.signals[0].metrics).toMatchObject({ anonymous_calls: 3, credentialed_calls: 30, sources: 1 });
+    expect(ctx.signals[0].recordIds).toHaveLength(3);
+  });
+
+  it('rates an open write high, and waits min_anonymous calls', () => {
+    const d = detector({ min_anonymous: 5 });
+    const ctx = new CapturingContext();
+    learn(d, ctx, ['/invoices']);
+    for (let i = 0; i < 4; i++) d.observe!(call(11 * MIN + i, '/refunds', { method: 'POST' }), ctx);
+    expect(ctx.signals).toHaveLength(0);
+    d.observe!(call(11 * MIN + 9, '/refunds', { method: 'POST' }), ctx);
+    expect(ctx.signals.map((s) => [s.endpoint, s.severity])).toEqual([['POST /refunds', 'high']]);
+  });
+
+  it('raises an endpoint again after realert_ms while it keeps answering anonymous calls', () => {
+    const d = detector({ realert_ms: 30 * MIN });
+    const ctx = new CapturingContext();
+    learn(d, ctx, ['/invoices/{id}']);
+    for (let t = 11 * MIN; t < 50 * MIN; t += MIN) d.observe!(call(t, '/invoices/{id}'), ctx);
+    expect(ctx.signals.map((s) => (s.at - 11 * MIN) / MIN)).toEqual([2, 32]);
+  });
+
+  it('exempts public_routes, by route or by method and route', () => {
+    const d = detector({ public_routes: ['/status/*', 'GET /invoices/{id}/pdf'] });
+    const ctx = new CapturingContext();
+    learn(d, ctx, ['/invoices', '/status/db', '/invoices/{id}/pdf']);
+    for (let i = 0; i < 5; i++) {
+      d.observe!(call(11 * MIN + i, '/status/db'), ctx);
+      d.observe!(call(11 * MIN + i, '/invoices/{id}/pdf'), ctx);
+    }
+    expect(ctx.signals).toHaveLength(0);
+    for (let i = 0; i < 3; i++) d.observe!(call(12 * MIN + i, '/invoices/{id}/pdf', { method: 'DELETE' }), ctx);
+    expect(ctx.signals.map((s) => s.endpoint)).toEqual(['DELETE /invoices/{id}/pdf']);
+  });
+
+  it('counts a peer certificate or an API key parameter as a credential, a rejected call not at all', () => {
+    const d = detector();
+    const ctx = new CapturingContext();
+    learn(d, ctx, ['/invoices']);
+    for (let i = 0; i < 5; i++) {
+      d.observe!(call(11 * MIN + i, '/a', { source: { ip: '10.0.0.1', principal: 'spiffe://x/ns/a/sa/b' } }), ctx);
+      d.observe!(call(11 * MIN + i, '/b', { path: '/b?access_token=REDACTED' }), ctx);
+      d.observe!(call(11 * MIN + i, '/c', { params: { apiKey: 'REDACTED' } }), ctx);
+      d.observe!(call(11 * MIN + i, '/d', { status: 401 }), ctx);
+      d.observe!(call(11 * MIN + i, '/e', { path: '/e?pageToken=abc' }), ctx);
+    }
+    // only /e: a paging token is not a credential
+    expect(ctx.signals.map((s) => s.endpoint)).toEqual(['GET /e']);
+  });
+
+  it('carries an alert-in-progress across a snapshot and restore', () => {
+    const d = detector();
+    const ctx = new CapturingContext();
+    learn(d, ctx, ['/invoices/{id}']);
+    d.observe!(call(11 * MIN, '/invoices/{id}'), ctx);
+    d.observe!(call(11 * MIN + 1, '/invoices/{id}'), ctx);
+    const again = detector();
+    again.restore(JSON.parse(JSON.stringify(d.snapshot())));
+    again.observe!(call(11 * MIN + 2, '/invoices/{id}'), ctx);
+    expect(ctx.signals.map((s) => s.labels?.rule)).toEqual(['auth_dropped']);
+    expect(again.stats!()).toMatchObject({ services: 1, endpoints: 1, alerts: 1 });
+    // a damaged checkpoint starts afresh instead of throwing
+    const fresh = detector();
+    fresh.restore({ v: 1, services: 'nonsense' });
+    expect(fresh.stats!()).toMatchObject({ services: 0, endpoints: 0 });
+  });
+});

@@ -1,0 +1,179 @@
+import type { ApiCallRecord } from '../../core/record.js';
+import { credentialOf } from '../../inventory/call-credential.js';
+import type { Detector, DetectorContext } from '../detector.js';
+import { BoundedMap } from '../shared/bounded-map.js';
+import { safeRestore } from '../shared/detector-kit.js';
+import { KeyInterner } from '../shared/key-interner.js';
+import { actorOf, appendTo, compileGlob, pushEvidence, routeOf } from '../shared/record-fields.js';
+import type { UnauthenticatedAccessConfig } from './config.js';
+
+/** what one endpoint's accepted calls carried */
+interface EndpointAccess {
+  /** it accepted an anonymous call while its service was learning: open by design, never reported */
+  open: boolean;
+  /** accepted calls with a credential */
+  credentialed: number;
+  /** anonymous calls accepted since learning ended, and the credentialed calls before the first of them (-1: none) */
+  late: number;
+  credentialedBefore: number;
+  /** event time of the last alert, -1 none */
+  alertedAt: number;
+  ids: string[];
+  sources: string[];
+}
+
+/** a destination service: when first seen, accepted calls with a credential, anonymous ones to its open endpoints */
+interface ServiceAccess {
+  since: number;
+  credentialed: number;
+  anonymous: number;
+}
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const MAX_SOURCES = 16;
+
+/** a public_routes pattern: a glob on the route, or on `METHOD /route` when it has a space */
+function publicMatcher(patterns: readonly string[]): (method: string, route: string) => boolean {
+  const onRoute = patterns.filter((p) => !p.includes(' ')).map(compileGlob);
+  const onEndpoint = patterns.filter((p) => p.includes(' ')).map(compileGlob);
+  return (method, route) => onRoute.some((g) => g.test(route)) || onEndpoint.some((g) => g.test(`${method} ${route}`));
+}
+
+/**
+ * An endpoint answering calls that carry no credential where a credential is required (OWASP API2:2023 Broken
+ * Authentication; a removed auth middleware, a misrouted ingress, a debug route). Two rules, after a learning period
+ * per destination service during which endpoints that answer anonymous calls are learned as open:
+ * - `auth_dropped`: an endpoint that accepted at least min_authenticated credentialed calls, and no anonymous one while
+ *   learning, accepts min_anonymous anonymous calls;
+ * - `open_endpoint`: an endpoint of a service whose other endpoints require a credential (min_authenticated
+ *   credentialed calls, at most max_anonymous_share anonymous) accepts min_anonymous anonymous calls.
+ * Only accepted calls count (status below 400: a 401 says the door works); public_routes are exempt. A sensor that
+ * cannot see credentials makes every call anonymous, so nothing is ever required and nothing reported.
+ */
+export class UnauthenticatedAccessDetector implements Detector {
+  readonly type = 'unauthenticated_access';
+  private readonly services: BoundedMap<string, ServiceAccess>;
+  private readonly endpoints: BoundedMap<string, EndpointAccess>;
+  private readonly keys = new KeyInterner('\u0000');
+  private readonly isPublic: (method: string, route: string) => boolean;
+  /** isPublic by endpoint id, cleared when it holds max_endpoints */
+  private readonly publicMemo = new Map<string, boolean>();
+  private alerts = 0;
+
+  constructor(private readonly config: UnauthenticatedAccessConfig) {
+    this.services = new BoundedMap(config.max_services);
+    this.endpoints = new BoundedMap(config.max_endpoints);
+    this.isPublic = publicMatcher(config.public_routes);
+  }
+
+  observe(r: ApiCallRecord, ctx: DetectorContext): void {
+    if (r.status < 100 || r.status >= 400) return;
+    const endpoint = ctx.endpointOf(r);
+    const credentialed = credentialOf(r) !== 'none';
+    // only an anonymous call asks whether its route is public (the globs run once per endpoint, then remembered)
+    if (!credentialed && this.isPublicEndpoint(r.method, endpoint)) return;
+    const s = this.services.upsert(r.service, r.ts, (ts) => ({ since: ts, credentialed: 0, anonymous: 0 }));
+    const e = this.endpoints.upsert(this.keys.key(r.service, endpoint), r.ts, () => ({
+      open: false,
+      credentialed: 0,
+      late: 0,
+      credentialedBefore: -1,
+      alertedAt: -1,
+      ids: [],
+      sources: [],
+    }));
+    if (credentialed) {
+      e.credentialed++;
+      s.credentialed++;
+      return;
+    }
+    if (!e.open && r.ts - s.since < this.config.learning_ms) e.open = true;
+    if (e.open) {
+      s.anonymous++;
+      return;
+    }
+    if (e.late++ === 0) e.credentialedBefore = e.credentialed;
+    e.ids = pushEvidence(e.ids, r.id);
+    const actor = actorOf(r);
+    if (actor && e.sources.length < MAX_SOURCES && !e.sources.includes(actor.value))
+      e.sources = appendTo(e.sources, actor.value);
+    if (e.late < this.config.min_anonymous) return;
+    if (e.alertedAt >= 0 && r.ts - e.alertedAt < this.config.realert_ms) return;
+    // the service's anonymous calls are its open endpoints' (e is not one): a finding does not lower the requirement
+    const otherCredentialed = s.credentialed - e.credentialed;
+    const otherShare = s.anonymous / Math.max(1, otherCredentialed + s.anonymous);
+    const dropped = e.credentialedBefore >= this.config.min_authenticated;
+    const serviceRequires =
+      otherCredentialed >= this.config.min_authenticated && otherShare <= this.config.max_anonymous_share;
+    if (!dropped && !serviceRequires) return;
+    e.alertedAt = r.ts;
+    this.alerts++;
+    const method = r.method.toUpperCase();
+    const rule = dropped ? 'auth_dropped' : 'open_endpoint';
+    ctx.emit({
+      kind: 'unauthenticated_access',
+      severity: dropped || WRITES.has(method) ? 'high' : 'medium',
+      service: r.service,
+      endpoint,
+      at: r.ts,
+      summary: `${r.service} ${endpoint} accepted ${e.late} calls without any credential`,
+      expected: dropped
+        ? `a credential on every call, as on its ${e.credentialedBefore} accepted calls before the first anonymous one`
+        : `a credential, as ${r.service}'s other endpoints require (${otherCredentialed} accepted calls, ${(otherShare * 100).toFixed(1)}% anonymous)`,
+      observed: `${e.late} anonymous calls accepted (last status ${r.status}) from ${e.sources.length}${e.sources.length === MAX_SOURCES ? '+' : ''} sources: ${e.sources.slice(0, 4).join(', ')}`,
+      recordIds: [...e.ids],
+      metrics: {
+        anonymous_calls: e.late,
+        credentialed_calls: e.credentialed,
+        sources: e.sources.length,
+        service_anonymous_share: Number(otherShare.toFixed(4)),
+      },
+      labels: { endpoint, rule },
+    });
+  }
+
+  private isPublicEndpoint(method: string, endpoint: string): boolean {
+    let known = this.publicMemo.get(endpoint);
+    if (known === undefined) {
+      if (this.publicMemo.size >= this.config.max_endpoints) this.publicMemo.clear();
+      known = this.isPublic(method.toUpperCase(), routeOf(endpoint));
+      this.publicMemo.set(endpoint, known);
+    }
+    return known;
+  }
+
+  snapshot(): unknown {
+    return {
+      v: 1,
+      services: this.services.dump((s) => s),
+      endpoints: this.endpoints.dump((e) => e),
+      alerts: this.alerts,
+    };
+  }
+
+  restore(state: unknown): void {
+    safeRestore(
+      this.type,
+      state,
+      (s) => {
+        this.services.load(s.services as [string, ServiceAccess, number][], (v) => v);
+        this.endpoints.load(s.endpoints as [string, EndpointAccess, number][], (v) => v);
+        this.alerts = Number(s.alerts) || 0;
+      },
+      () => {
+        this.services.clear();
+        this.endpoints.clear();
+        this.alerts = 0;
+      },
+    );
+  }
+
+  stats(): Record<string, number> {
+    return {
+      services: this.services.size,
+      endpoints: this.endpoints.size,
+      endpoints_evicted: this.endpoints.evicted,
+      alerts: this.alerts,
+    };
+  }
+}
