@@ -1,5 +1,5 @@
 import KNN from 'ml-knn';
-import { type FeatureVector, squaredNorm, valueAt } from './features.js';
+import { type FeatureVector, sparseDot, squaredNorm, valueAt } from './features.js';
 import { blockDistance } from './knn-math.js';
 
 export interface Neighbour {
@@ -38,8 +38,12 @@ const byDistance = (a: Neighbour, b: Neighbour): number => a.distance - b.distan
 export type WeightProfiles = Float64Array | readonly Float64Array[];
 const asProfiles = (p: WeightProfiles): readonly Float64Array[] => (p instanceof Float64Array ? [p] : p);
 
-/** pruned sparse index with a dense group: rows ranked on the sparse groups, the best RERANK x k re-ranked exactly */
-const RERANK = 8;
+/**
+ * pruned sparse index: rows ranked on the walked posting lists, the best RERANK x k re-ranked by their full distance;
+ * x 8 when the query has a dense group (the word vectors), which the first ranking leaves out entirely
+ */
+const RERANK = 4;
+const RERANK_DENSE = 8;
 
 /**
  * Exact search with ml-knn's kd-tree (`kdTree.nearest`, with the row number as the point's label). The points given
@@ -248,14 +252,17 @@ function sparseBytes(vecs: Iterable<FeatureVector>): number {
  * so their posting lists would hold every row) are kept as a reference to each row's block, and their dot product is
  * computed for each candidate row. Rows sharing no bucket with the query have D^2 >= Q + base(x) - 2 sum_dense c_g
  * |q_g| max|x_g|, so they are taken from a list ordered by base until that bound passes the k-th distance: the search
- * is exact. When `pruneDfRatio` < 1, posting lists of buckets present in more than that share of rows are skipped
- * (their IDF weight is small): an approximation used for large catalogues (100k entries) where those lists would
- * dominate the query time; there the dense groups only re-rank the best rows of the sparse ranking (see nearest).
+ * is exact. When `pruneDfRatio` < 1, posting lists of buckets present in more than that share of rows are not walked
+ * (their IDF weight is small; at 100k entries they would dominate the query time): the rows are ranked without them
+ * (and without the dense groups), and the best few times k re-ranked by their full distance (see nearest), so the
+ * distances returned are exact and the neighbours nearly so.
  */
 export class SparseIndex implements NeighbourIndex {
   readonly kind = 'sparse' as const;
   private readonly profiles: readonly Float64Array[];
   private readonly postings: Map<number, { rows: number[]; vals: number[] }>[];
+  /** each row's vector (the model's own), for the full distance of the rows re-ranked */
+  private readonly vecs: FeatureVector[] = [];
   private readonly dense: boolean[];
   /** dense groups: each row's block values, by group then row */
   private readonly denseVals: (Float64Array | Float32Array | undefined)[][];
@@ -289,6 +296,7 @@ export class SparseIndex implements NeighbourIndex {
   }
 
   add(row: number, vec: FeatureVector): void {
+    this.vecs[row] = vec;
     this.profiles.forEach((_, p) => {
       this.base[p][row] = 0;
     });
@@ -329,17 +337,29 @@ export class SparseIndex implements NeighbourIndex {
     groupCap?: GroupCap,
     profile = 0,
   ): Neighbour[] {
-    const weights = this.profiles[profile] ?? this.profiles[0];
-    const dense = query.flatMap((blk, g) => (this.dense[g] && weights[g] > 0 && blk.val.length > 0 ? [g] : []));
-    if (this.pruneDfRatio >= 1 || dense.length === 0) return this.search(query, k, live, groupCap, profile, true);
-    // pruned index (large catalogues): a dense group would make every row a candidate (its bound for rows sharing no
-    // bucket is loose), so the rows are ranked on the sparse groups and the best RERANK x k (RERANK x cap of a group)
-    // re-ranked with the dense groups too: D^2 = D_sparse^2 - 2 c_g q_g.x_g (|q_g|^2 and |x_g|^2 are in Q and base)
-    const cap = groupCap && { of: groupCap.of, cap: groupCap.cap * RERANK };
-    const pool = this.search(query, k * RERANK, live, cap, profile, false).map((n) => {
-      let d2 = n.distance * n.distance;
-      for (const g of dense) d2 -= 2 * weights[g] * denseDot(query[g].val, this.denseVals[g][n.row]);
-      return { row: n.row, distance: Math.sqrt(Math.max(0, d2)) };
+    if (this.pruneDfRatio >= 1) return this.search(query, k, live, groupCap, profile, true);
+    // pruned index (large catalogues): the posting lists of the commonest buckets are not walked, and a dense group
+    // would make every row a candidate (its bound for rows sharing no bucket is loose), so the rows are ranked on the
+    // rest and the best RERANK x k (RERANK x cap of a group) re-ranked by their full distance: the distances returned
+    // (and the votes weighed by them) are exact, the neighbours nearly so (bench/association.bench.ts)
+    if (this.profiles[profile] === undefined) profile = 0;
+    const weights = this.profiles[profile];
+    const baseOf = this.base[profile];
+    let Q = 0;
+    let hasDense = false;
+    query.forEach((blk, g) => {
+      Q += weights[g] * squaredNorm(blk);
+      if (this.dense[g] && weights[g] > 0 && blk.val.length > 0) hasDense = true;
+    });
+    const rerank = hasDense ? RERANK_DENSE : RERANK;
+    const cap = groupCap && { of: groupCap.of, cap: groupCap.cap * rerank };
+    const pool = this.search(query, k * rerank, live, cap, profile, false).map((n) => {
+      // the full D^2 = Q + base(x) - 2 sum_g c_g q_g.x_g
+      const x = this.vecs[n.row];
+      let dot = 0;
+      for (let g = 0; g < query.length; g++)
+        if (weights[g] !== 0 && x[g]) dot += weights[g] * sparseDot(query[g], x[g]);
+      return { row: n.row, distance: Math.sqrt(Math.max(0, Q + baseOf[n.row] - 2 * dot)) };
     });
     pool.sort(byDistance);
     return groupCap ? capByGroup(pool, k, groupCap) : pool.slice(0, k);

@@ -632,6 +632,15 @@ describe('SmartKnn', () => {
     const exact = m.nearestBruteForce(v, 5);
     expect(exact[0].id).toBe('x123');
     expect(exact[1].distance).toBeGreaterThan(0);
+    // the rows it returns are re-ranked by their full distance: the distances (which weigh the votes) are exact,
+    // though the posting lists of `common` and `shared` (in every entry) were never walked
+    for (const i of [0, 57, 123, 201, 299]) {
+      const q = m.vectorize({ ...items[i].api, name: `common api ${word(i % 7)} extra` });
+      const got = m.nearest(q, 10);
+      for (const n of got) expect(n.distance).toBeCloseTo(m.distanceTo(q, n.id), 9);
+      const kth = m.nearestBruteForce(q, 10)[9].distance + 1e-9;
+      expect(got.filter((n) => n.distance <= kth)).toHaveLength(10);
+    }
   });
 
   it('majority-vote baseline (ml-knn as shipped) classifies the easy cases', () => {

@@ -222,12 +222,13 @@ describe('embedding feature group', () => {
     const v = m.vectorize(q);
     const got = m.nearest(v, 10, undefined, '@newco.dev');
     const exact = m.nearestBruteForce(v, 10, '@newco.dev');
-    // one neighbour per provider (unseen); the neighbours of the capped exhaustive search with the unseen profile
-    // (the distances a pruned index returns leave out the skipped posting lists, so only the rows are compared)
+    // one neighbour per provider (unseen); the neighbours of the capped exhaustive search with the unseen profile, at
+    // their full distances (the re-ranked rows' distances include the skipped posting lists and the word vectors)
     expect(new Set(got.map((n) => items[Number(n.id.slice(1))].api.hosts?.[0])).size).toBe(10);
     const kth = exact[9].distance + 1e-9;
     expect(got.filter((n) => m.distanceTo(v, n.id, '@newco.dev') <= kth).length).toBeGreaterThanOrEqual(9);
     expect(got.map((n) => n.id)).toContain(exact[0].id);
+    for (const n of got) expect(n.distance).toBeCloseTo(m.distanceTo(v, n.id, '@newco.dev'), 9);
   });
 
   it('an API of an unseen provider is matched by meaning with unseen_provider_weights; a known one by its host', () => {
