@@ -64,7 +64,12 @@ export function demoCredentialsFile(config: MeshwardConfig): string {
 export async function startDemoTraffic(deps: RoleDeps, collectorUrl: string): Promise<DemoTraffic> {
   const { startLiveTraffic } = await import('./live-traffic.js');
   const token = deps.config.collector.sensor_tokens[0]?.token ?? '';
-  const traffic = startLiveTraffic({ collectorUrl, token, logger: deps.logger });
+  const traffic = startLiveTraffic({
+    collectorUrl,
+    token,
+    logger: deps.logger,
+    progressFile: join(deps.config.data_dir, 'demo-traffic.json'),
+  });
   const credsFile = demoCredentialsFile(deps.config);
   return {
     name: 'demo-traffic',

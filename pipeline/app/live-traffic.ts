@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Logger } from '../core/logger.js';
 import type { ApiCallRecord } from '../core/record.js';
 import { ALL_KINDS } from '../simulate/anomalies/index.js';
@@ -14,6 +15,23 @@ export interface LiveTrafficOptions {
   /** a labelled anomaly is injected this often while live (default 4 min) */
   anomalyEveryMs?: number;
   seed?: number;
+  /**
+   * where the time up to which traffic was posted is kept: a restart with the same data directory continues from
+   * there (its history covers only the time it was down, at most backfillMs) instead of replaying hours its restored
+   * state has already seen
+   */
+  progressFile?: string;
+}
+
+/** the time up to which an earlier run posted traffic, or 0 */
+function postedUntil(file: string | undefined): number {
+  if (!file || !existsSync(file)) return 0;
+  try {
+    const until = (JSON.parse(readFileSync(file, 'utf8')) as { until?: unknown }).until;
+    return typeof until === 'number' && Number.isFinite(until) ? until : 0;
+  } catch {
+    return 0;
+  }
 }
 
 const CHUNK_MS = 10_000;
@@ -30,6 +48,15 @@ export function startLiveTraffic(opts: LiveTrafficOptions): { stop: () => Promis
   let stopped = false;
   let kindIndex = 0;
   let running: Promise<void> = Promise.resolve();
+
+  const markPosted = (until: number) => {
+    if (!opts.progressFile || stopped) return;
+    try {
+      writeFileSync(opts.progressFile, JSON.stringify({ until }));
+    } catch (err) {
+      opts.logger.warn({ err: (err as Error).message }, 'demo traffic: progress not saved');
+    }
+  };
 
   const post = async (records: ApiCallRecord[]) => {
     for (let i = 0; i < records.length && !stopped; i += 1000) {
@@ -57,20 +84,28 @@ export function startLiveTraffic(opts: LiveTrafficOptions): { stop: () => Promis
 
   const loop = async () => {
     const now = Date.now();
-    const backfill = opts.backfillMs ?? 3 * 3_600_000;
+    // from a minute boundary: a first window cut short would read as a traffic drop to a baseline restored from an
+    // earlier run's data directory; from where an earlier run stopped when that is later
+    const earliest = Math.floor((now - (opts.backfillMs ?? 3 * 3_600_000)) / 60_000) * 60_000;
+    const from = Math.min(now, Math.max(earliest, postedUntil(opts.progressFile)));
+    const resumed = from > earliest;
     const history = simulate({
       seed,
-      start: now - backfill,
-      durationMs: backfill,
+      start: from,
+      durationMs: now - from,
       rps,
       warmupShare: 0.75,
-      anomalies: ['error_burst', 'enumeration', 'credential_stuffing', 'plaintext_hop', 'unauthenticated_access'].map(
-        (kind) => ({ kind }),
-      ),
+      // a fresh start shows a few attacks at once; a resumed one has its alerts in the data directory already
+      anomalies: resumed
+        ? []
+        : ['error_burst', 'enumeration', 'credential_stuffing', 'plaintext_hop', 'unauthenticated_access'].map(
+            (kind) => ({ kind }),
+          ),
     });
     await post(history.records);
+    markPosted(now);
     opts.logger.info(
-      { records: history.records.length, anomalies: history.labels.length },
+      { records: history.records.length, anomalies: history.labels.length, resumed },
       'demo traffic: history replayed',
     );
     let t = now;
@@ -86,6 +121,7 @@ export function startLiveTraffic(opts: LiveTrafficOptions): { stop: () => Promis
       const chunk = simulate({ seed: seed + Math.floor(t / CHUNK_MS), start: t, durationMs: len, rps, anomalies });
       await post(chunk.records);
       t += len;
+      markPosted(t);
       const wait = t - Date.now();
       if (wait > 0) await sleep(wait, () => stopped);
     }
