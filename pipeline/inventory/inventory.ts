@@ -5,7 +5,7 @@ import { counter } from '../core/metrics.js';
 import type { ApiCallRecord } from '../core/record.js';
 import type { ApiEntry } from './api-entry.js';
 import { ApiEntrySchema } from './api-entry.js';
-import { CALL_CREDENTIALS, credentialOf, forEachQueryName } from './call-credential.js';
+import { CALL_CREDENTIALS, type CallCredential, credentialOf, forEachQueryName } from './call-credential.js';
 import type { CatalogRoutes } from './catalog/catalog-routes.js';
 import { pathOnly, templatePath } from './path-template.js';
 import { PinnedValues, type Unpinned } from './pinned-values.js';
@@ -144,10 +144,15 @@ export class Inventory {
   }
 
   /**
-   * record one call; returns the entry, whether it was created by this call, and how many parameter names it added
-   * (the last `newParams` of `entry.params`)
+   * record one call; returns the entry, whether it was created by this call, how many parameter names it added (the
+   * last `newParams` of `entry.params`), and for an accepted call (status below 400) the credential it carried
    */
-  observe(record: ApiCallRecord): { entry: ApiEntry; created: boolean; newParams: number } {
+  observe(record: ApiCallRecord): {
+    entry: ApiEntry;
+    created: boolean;
+    newParams: number;
+    credential: CallCredential | undefined;
+  } {
     const method = record.method.toUpperCase();
     const { route, key } = this.learnRoute(record);
     let entry = this.entries.get(key);
@@ -181,11 +186,13 @@ export class Inventory {
     addQueryNames(entry.params, record.path, this.options.maxParams);
     const sc = statusClass(record.status);
     entry.statusMix[sc] = (entry.statusMix[sc] ?? 0) + 1;
+    let credential: CallCredential | undefined;
     if (record.status >= 100 && record.status < 400) {
+      credential = credentialOf(record);
       entry.auth ??= { token: 0, mtls: 0, key: 0, none: 0 };
-      entry.auth[credentialOf(record)]++;
+      entry.auth[credential]++;
     }
-    return { entry, created, newParams: entry.params.length - params };
+    return { entry, created, newParams: entry.params.length - params, credential };
   }
 
   /** the catalogue template of a record's call, or null (no catalogue routes, or none defines it) */

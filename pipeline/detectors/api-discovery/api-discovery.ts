@@ -13,7 +13,7 @@ import { counter } from '../../core/metrics.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import type { ApiEntry } from '../../inventory/api-entry.js';
 import type { Catalog, CatalogMatch } from '../../inventory/catalog/catalog.js';
-import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
+import type { CatalogEndpoint, CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import { LABEL_DIMENSIONS } from '../../inventory/catalog/catalog-entry.js';
 import { Inventory } from '../../inventory/inventory.js';
 import { sensitiveParam } from '../../inventory/sensitive-params.js';
@@ -46,7 +46,7 @@ const RELIABILITY_REFRESH_MS = 60_000;
 
 const signals = counter(
   'meshward_api_discovery_signals_total',
-  'shadow / zombie API, undocumented and sensitive parameter signals emitted',
+  'shadow / zombie API, undocumented and sensitive parameter, and documented-security signals emitted',
   ['kind'],
 );
 /**
@@ -68,6 +68,12 @@ function emitParamSignal(
     at: record.ts,
     recordIds: [record.id],
   });
+}
+
+/** what a catalogued entry's catalogue endpoint defines: its parameter names (lower case; null: none listed), security */
+interface Documented {
+  names: ReadonlySet<string> | null;
+  security: CatalogEndpoint['security'];
 }
 
 /** an entry's state by its catalogue match: none, a deprecated endpoint or entry, or a live one */
@@ -111,7 +117,7 @@ export class ApiDiscovery implements Detector {
    * per catalogued entry, the parameter names (lower case) its catalogue endpoint defines; null when it lists none
    * (not checked). Derived from the catalogue, so nothing to checkpoint
    */
-  private readonly documented: LRUCache<string, { names: ReadonlySet<string> | null }>;
+  private readonly documented: LRUCache<string, Documented>;
 
   constructor(
     private readonly config: ApiDiscoveryConfig,
@@ -193,7 +199,7 @@ export class ApiDiscovery implements Detector {
   }
 
   observe(record: ApiCallRecord, ctx: DetectorContext): void {
-    const { entry, created, newParams } = this.inventory.observe(record);
+    const { entry, created, newParams, credential } = this.inventory.observe(record);
     this.dirty.add(entry.id);
     if (created || entry.state === 'new') this.classify(entry);
     if (newParams > 0) {
@@ -201,6 +207,8 @@ export class ApiDiscovery implements Detector {
         this.checkParams(ctx, entry, newParams, record);
       if (this.config.sensitive_query_params) this.checkSensitive(ctx, entry, newParams, record);
     }
+    if (credential === 'none' && entry.catalogueId !== null && this.config.documented_security)
+      this.checkSecurity(ctx, entry, record);
     // the state test first: most calls reach catalogued endpoints, which never signal
     const kind =
       entry.state === 'zombie'
@@ -349,14 +357,51 @@ export class ApiDiscovery implements Detector {
     });
   }
 
+  /**
+   * a catalogued entry's accepted call without a credential, when its catalogue endpoint requires one: the
+   * endpoint's unauthenticated_access alert at the unauthenticated_calls-th such call and every 100 after
+   * (deterministic from the entry's counts, as checkParams)
+   */
+  private checkSecurity(ctx: DetectorContext, entry: ApiEntry, record: ApiCallRecord): void {
+    const anonymous = entry.auth?.none ?? 0;
+    const first = this.config.unauthenticated_calls;
+    if (anonymous < first || (anonymous - first) % 100 !== 0) return;
+    if (this.documentedOf(entry).security !== 'required') return;
+    const auth = entry.auth ?? { token: 0, mtls: 0, key: 0, none: 0 };
+    const credentialed = auth.token + auth.mtls + auth.key;
+    const endpoint = `${entry.method} ${entry.route}`;
+    signals.inc({ kind: 'unauthenticated_access' });
+    ctx.emit({
+      kind: 'unauthenticated_access',
+      severity: 'high',
+      service: entry.service,
+      endpoint,
+      at: record.ts,
+      summary: `${entry.service} ${endpoint} accepted ${anonymous} calls without any credential; catalogue entry ${entry.catalogueId} requires one`,
+      expected: `a credential on every call (the catalogue's security for ${endpoint})`,
+      observed: `${anonymous} anonymous and ${credentialed} credentialed accepted calls (last status ${record.status})`,
+      recordIds: [record.id],
+      metrics: { anonymous_calls: anonymous, credentialed_calls: credentialed },
+      labels: { endpoint, rule: 'documented', catalogue_id: entry.catalogueId ?? '' },
+    });
+  }
+
   /** the parameter names (lower case) the catalogue endpoint of a catalogued entry defines; null when it lists none */
   private documentedParams(entry: ApiEntry): ReadonlySet<string> | null {
+    return this.documentedOf(entry).names;
+  }
+
+  /** what the catalogue endpoint of a catalogued entry says: its parameter names (lower case; null: none listed), security */
+  private documentedOf(entry: ApiEntry): Documented {
     const known = this.documented.get(entry.id);
-    if (known) return known.names;
-    const params = this.match(entry)?.endpoint.params;
-    const names = params ? new Set(params.map((p) => p.toLowerCase())) : null;
-    this.documented.set(entry.id, { names });
-    return names;
+    if (known) return known;
+    const ep = this.match(entry)?.endpoint;
+    const doc: Documented = {
+      names: ep?.params ? new Set(ep.params.map((p) => p.toLowerCase())) : null,
+      security: ep?.security,
+    };
+    this.documented.set(entry.id, doc);
+    return doc;
   }
 
   /** an analyst confirmed the labels of an endpoint: it becomes reviewed and joins the association training set */

@@ -128,6 +128,15 @@ export const ApiDiscoveryConfigSchema = Type.Object(
       [Type.Literal('info'), Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')],
       { default: 'medium' },
     ),
+    /**
+     * a catalogued endpoint whose catalogue entry requires a credential (OpenAPI `security`, or `security: required`
+     * on a JSONL endpoint) that answers calls carrying none (no token, client certificate or API-key parameter) is
+     * reported as `unauthenticated_access` (severity high, rule `documented`) once `unauthenticated_calls` such calls
+     * were accepted, and again every 100 after; the same alert as the unauthenticated_access tracker's for the
+     * endpoint. false: off
+     */
+    documented_security: Type.Boolean({ default: true }),
+    unauthenticated_calls: Type.Integer({ minimum: 1, default: 3 }),
     shadow_severity: Type.Union(
       [Type.Literal('info'), Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')],
       { default: 'medium' },
@@ -163,6 +172,8 @@ export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   undocumented_param_severity: 'low',
   sensitive_query_params: true,
   sensitive_query_param_severity: 'medium',
+  documented_security: true,
+  unauthenticated_calls: 3,
   shadow_severity: 'medium',
   zombie_severity: 'high',
 };

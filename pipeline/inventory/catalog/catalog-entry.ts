@@ -8,6 +8,12 @@ export const CatalogEndpoint = Type.Object(
     summary: Type.Optional(Type.String({ maxLength: 4096 })),
     tags: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
     deprecated: Type.Optional(Type.Boolean()),
+    security: Type.Optional(
+      Type.Union([Type.Literal('required'), Type.Literal('optional'), Type.Literal('none')], {
+        description:
+          'whether a call needs a credential: required (OpenAPI security with every requirement non-empty), optional (one requirement is empty, {}), none (security: [])',
+      }),
+    ),
   },
   { additionalProperties: true },
 );

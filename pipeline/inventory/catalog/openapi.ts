@@ -41,6 +41,16 @@ function paramNames(op: unknown, shared: unknown): string[] {
 }
 
 /**
+ * an operation's (or the document's) `security` as meshward keeps it: `[]` none, a list with an empty requirement
+ * (`{}`) optional, a list of non-empty requirements required; undefined when absent or not a list
+ */
+function securityOf(v: unknown): CatalogEndpoint['security'] {
+  if (!Array.isArray(v)) return undefined;
+  if (v.length === 0) return 'none';
+  return v.some((req) => isObject(req) && Object.keys(req).length === 0) ? 'optional' : 'required';
+}
+
+/**
  * Converts an OpenAPI 3.x or Swagger 2.0 document (already parsed from JSON or YAML) to a catalogue entry. Only own
  * properties are read, so `__proto__` keys are inert. Throws MW_ERR_CATALOG_INVALID naming the source and field.
  */
@@ -89,6 +99,7 @@ export function importOpenApi(
   if (paths !== undefined && !isObject(paths)) {
     throw mwError('CATALOG_INVALID', `${source}: paths: expected an object`, { where: source, field: 'paths' });
   }
+  const docSecurity = securityOf(own(doc, 'security'));
   const endpoints: CatalogEndpoint[] = [];
   for (const path of Object.keys(paths ?? {})) {
     const item = own(paths, path);
@@ -112,6 +123,8 @@ export function importOpenApi(
       const tags = stringList(own(op, 'tags'), 100);
       if (tags.length) ep.tags = tags;
       if (own(op, 'deprecated') === true) ep.deprecated = true;
+      const security = securityOf(own(op, 'security')) ?? docSecurity;
+      if (security) ep.security = security;
       endpoints.push(ep);
     }
   }

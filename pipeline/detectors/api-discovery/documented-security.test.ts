@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { AlertSignal } from '../../core/alert.js';
+import type { ApiCallRecord } from '../../core/record.js';
+import { importOpenApi } from '../../inventory/catalog/openapi.js';
+import type { DetectorContext } from '../detector.js';
+import { ApiDiscovery } from './api-discovery.js';
+import { type ApiDiscoveryConfig, defaultApiDiscoveryConfig } from './config.js';
+import { ordersCalls } from './testdata/orders-calls.js';
+
+/** the document requires a bearer token; one operation opts out (security: []), one makes it optional ({}) */
+const spec = {
+  openapi: '3.0.3',
+  info: { title: 'Orders', 'x-service': 'orders' },
+  security: [{ bearer: [] }],
+  components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+  paths: {
+    '/orders/{id}': { get: { responses: {} } },
+    '/orders/catalogue': { get: { security: [], responses: {} } },
+    '/orders/search': { get: { security: [{}, { bearer: [] }], responses: {} } },
+  },
+};
+
+const call = ordersCalls();
+const withToken = (r: ApiCallRecord): ApiCallRecord => ({ ...r, user: { tokenHash: 'h1:abc' } });
+
+function detector(over: Partial<ApiDiscoveryConfig> = {}) {
+  const signals: AlertSignal[] = [];
+  const ctx: DetectorContext = { emit: (s) => signals.push(s), endpointOf: (r) => `${r.method} ${r.route ?? r.path}` };
+  const catalog = [importOpenApi(spec, 'orders.yaml')];
+  const d = new ApiDiscovery({ ...defaultApiDiscoveryConfig, ...over }, { catalog });
+  const found = () => signals.filter((s) => s.kind === 'unauthenticated_access');
+  const feed = (...rs: ApiCallRecord[]) => {
+    for (const r of rs) d.observe(r, ctx);
+  };
+  return { d, found, feed };
+}
+
+describe('api_discovery: a catalogued endpoint that requires a credential answers calls without one', () => {
+  it('reads security from OpenAPI: the document default, an opt-out and an optional requirement', () => {
+    const entry = importOpenApi(spec, 'orders.yaml');
+    expect(entry.endpoints?.map((e) => [e.path, e.security])).toEqual([
+      ['/orders/{id}', 'required'],
+      ['/orders/catalogue', 'none'],
+      ['/orders/search', 'optional'],
+    ]);
+    const swagger = importOpenApi(
+      {
+        swagger: '2.0',
+        info: { title: 'x' },
+        paths: { '/a': { get: { security: [{ key: [] }] } }, '/b': { get: {} } },
+      },
+      'x.json',
+    );
+    expect(swagger.endpoints?.map((e) => e.security)).toEqual(['required', undefined]);
+  });
+
+  it('signals at the third accepted anonymous call and every 100 after; credentialed and rejected calls do not count', () => {
+    const t = detector();
+    t.feed(withToken(call('GET', '/orders/1')), call('GET', '/orders/2'), { ...call('GET', '/orders/3'), status: 401 });
+    t.feed(call('GET', '/orders/4'));
+    expect(t.found()).toEqual([]);
+    t.feed(call('GET', '/orders/5'));
+    expect(t.found()).toHaveLength(1);
+    expect(t.found()[0]).toMatchObject({
+      severity: 'high',
+      service: 'orders',
+      endpoint: 'GET /orders/{id}',
+      labels: { rule: 'documented', catalogue_id: 'Orders' },
+      metrics: { anonymous_calls: 3, credentialed_calls: 1 },
+    });
+    expect(t.found()[0].subject).toBeUndefined();
+    for (let i = 0; i < 99; i++) t.feed(call('GET', `/orders/${10 + i}`));
+    expect(t.found()).toHaveLength(1);
+    t.feed(call('GET', '/orders/500'));
+    expect(t.found().map((s) => s.metrics.anonymous_calls)).toEqual([3, 103]);
+  });
+
+  it('leaves endpoints the catalogue opens, or makes optional, alone; and is off with documented_security false', () => {
+    const t = detector();
+    for (let i = 0; i < 5; i++) t.feed(call('GET', '/orders/catalogue'), call('GET', `/orders/search?q=${i}`));
+    expect(t.found()).toEqual([]);
+    const off = detector({ documented_security: false });
+    for (let i = 0; i < 5; i++) off.feed(call('GET', `/orders/${i}`));
+    expect(off.found()).toEqual([]);
+  });
+});
