@@ -134,8 +134,12 @@ describe('bus sensor against the Kafka mock cluster', () => {
     );
     const idle = busSensorFactory.create(cfg, { ingest: new CapturingIngest() });
     try {
-      const lag = await idle.lag();
-      expect(lag.filter((p) => p.topic === 'audit.events').reduce((a, p) => a + p.lag, 0)).toBe(3);
+      // the broker's high watermark and the group's committed offsets are read separately: under load the first
+      // read may precede the produce's visibility, so it is read until it settles (and must settle at 3)
+      const auditLag = async () =>
+        (await idle.lag()).filter((p) => p.topic === 'audit.events').reduce((a, p) => a + p.lag, 0);
+      await until(async () => (await auditLag()) === 3);
+      expect(await auditLag()).toBe(3);
       const gauge = await registry.getSingleMetric('meshward_bus_sensor_lag')!.get();
       const mine = gauge.values.filter((v) => v.labels.sensor === 'bus-g-pairing' && v.labels.topic === 'audit.events');
       expect(mine.reduce((a, v) => a + v.value, 0)).toBe(3);
