@@ -5,7 +5,7 @@ import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
-import { Correlator, checkpointKey } from './correlator.js';
+import { Correlator, type CorrelatorOptions, checkpointKey } from './correlator.js';
 import { loadEvidence } from './evidence-keeper.js';
 import { replay } from './replay.js';
 import { steadyTraffic } from './testdata/records.js';
@@ -39,19 +39,30 @@ async function publishAll(bus: MemoryBus, from: number, to: number) {
   }
 }
 
+/** a correlator with the threshold test detector, alerts resolved after 5 quiet minutes */
+const thresholdCorrelator = (bus: MemoryBus, store: MemoryStore, opts: Partial<CorrelatorOptions> = {}) =>
+  new Correlator({
+    bus,
+    store,
+    logger: silentLogger,
+    createDetectors: () => [thresholdDetector()],
+    shard: { resolveAfterMs: 5 * 60_000 },
+    ...opts,
+  });
+
+/** the sum of the two partitions' checkpointed next offsets */
+async function checkpointedOffsets(store: MemoryStore): Promise<number> {
+  const raws = await Promise.all([0, 1].map((p) => store.get(checkpointKey('meshward-correlator', TOPICS.calls, p))));
+  return raws.reduce((sum, raw) => sum + (raw ? (JSON.parse(raw) as { nextOffset: number }).nextOffset : 0), 0);
+}
+
 describe('Correlator over the in-process bus', () => {
   it('turns records into the same alerts as an offline replay, with stored windows and evidence', async () => {
     const bus = new MemoryBus({ partitions: 3 });
     const store = new MemoryStore();
     const repo = new AlertRepository(store);
     const feed = await followAlerts(bus, repo);
-    const correlator = new Correlator({
-      bus,
-      store,
-      logger: silentLogger,
-      createDetectors: () => [thresholdDetector()],
-      shard: { resolveAfterMs: 5 * 60_000 },
-    });
+    const correlator = thresholdCorrelator(bus, store);
     await correlator.start();
     await publishAll(bus, 0, records.length);
     const expected = await replay(records, { detectors: [thresholdDetector()], resolveAfterMs: 5 * 60_000 });
@@ -80,15 +91,7 @@ describe('Correlator over the in-process bus', () => {
     const feed = await followAlerts(bus, repo);
     const ids: string[] = [];
     repo.on('change', (c) => ids.push(c.alert.id));
-    const make = () =>
-      new Correlator({
-        bus,
-        store,
-        logger: silentLogger,
-        createDetectors: () => [thresholdDetector()],
-        checkpointRecords: 700,
-        shard: { resolveAfterMs: 5 * 60_000 },
-      });
+    const make = () => thresholdCorrelator(bus, store, { checkpointRecords: 700 });
     const first = make();
     await first.start();
     const half = Math.floor(records.length * 0.4);
@@ -116,14 +119,7 @@ describe('Correlator over the in-process bus', () => {
       // a new process: a new embedded bus, the same data directory (store)
       const bus = new MemoryBus({ partitions: 2 });
       const feed = await followAlerts(bus, repo);
-      const correlator = new Correlator({
-        bus,
-        store,
-        logger: silentLogger,
-        createDetectors: () => [thresholdDetector()],
-        checkpointIntervalMs: 100,
-        shard: { resolveAfterMs: 5 * 60_000 },
-      });
+      const correlator = thresholdCorrelator(bus, store, { checkpointIntervalMs: 100 });
       await correlator.start();
       await publishAll(bus, from, to);
       await waitFor(done);
@@ -131,17 +127,9 @@ describe('Correlator over the in-process bus', () => {
       await feed.close();
       await bus.close();
     };
-    const checkpointed = async (n: number) => {
-      const raws = await Promise.all(
-        [0, 1].map((p) => store.get(checkpointKey('meshward-correlator', TOPICS.calls, p))),
-      );
-      return (
-        raws.reduce((sum, raw) => sum + (raw ? (JSON.parse(raw) as { nextOffset: number }).nextOffset : 0), 0) === n
-      );
-    };
     // the first process reads the first 60% (the orders burst); the second gets fewer records than that
     const cut = Math.floor(records.length * 0.6);
-    await run(0, cut, () => checkpointed(cut));
+    await run(0, cut, async () => (await checkpointedOffsets(store)) === cut);
     const expected = await replay(records, { detectors: [thresholdDetector()], resolveAfterMs: 5 * 60_000 });
     await run(
       cut,
@@ -152,32 +140,17 @@ describe('Correlator over the in-process bus', () => {
     // windows continue the restored series (the same alerts as one uninterrupted replay)
     const stored = (await repo.list()).items;
     expect(stored.map((a) => a.id).sort()).toEqual(expected.map((a) => a.id).sort());
-    expect(await checkpointed(records.length - cut)).toBe(true);
+    expect(await checkpointedOffsets(store)).toBe(records.length - cut);
   });
 
   it('commits the progress of partitions whose traffic stopped, without waiting for another batch', async () => {
     const bus = new MemoryBus({ partitions: 2 });
     const store = new MemoryStore();
-    const correlator = new Correlator({
-      bus,
-      store,
-      logger: silentLogger,
-      createDetectors: () => [thresholdDetector()],
-      checkpointIntervalMs: 200,
-    });
+    const correlator = thresholdCorrelator(bus, store, { checkpointIntervalMs: 200 });
     await correlator.start();
     const n = 300;
     await publishAll(bus, 0, n);
-    await waitFor(async () => {
-      const raws = await Promise.all(
-        [0, 1].map((p) => store.get(checkpointKey('meshward-correlator', TOPICS.calls, p))),
-      );
-      const covered = raws.reduce(
-        (sum, raw) => sum + (raw ? (JSON.parse(raw) as { nextOffset: number }).nextOffset : 0),
-        0,
-      );
-      return covered === n;
-    });
+    await waitFor(async () => (await checkpointedOffsets(store)) === n);
     // every record is checkpointed and committed: the bus released them all (nothing left for a restart to replay)
     await waitFor(() => bus.backlog(TOPICS.calls) === 0);
     await correlator.close();
