@@ -114,8 +114,8 @@ export class ApiDiscovery implements Detector {
   /** record time the traffic context was last taken */
   private reliabilityAt = Number.NEGATIVE_INFINITY;
   /**
-   * per catalogued entry, the parameter names (lower case) its catalogue endpoint defines; null when it lists none
-   * (not checked). Derived from the catalogue, so nothing to checkpoint
+   * per catalogued entry, the parameter names (lower case) its catalogue endpoint defines (null when it lists none:
+   * not checked) and its security. Derived from the catalogue, so nothing to checkpoint
    */
   private readonly documented: LRUCache<string, Documented>;
 
