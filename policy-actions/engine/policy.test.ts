@@ -9,6 +9,21 @@ const rule = (action: string, extra = '') =>
   `rules:\n  - name: r1\n    match: { kinds: [x] }\n    action: ${action}\n${extra}`;
 
 describe('policy file', () => {
+  it('compiles the policies shipped for the demo and compose, every rule dry-run or approved', () => {
+    for (const file of ['deploy/demo/policy.yaml', 'deploy/compose/policy.yaml']) {
+      const p = parsePolicy(readFileSync(join(import.meta.dirname, '../..', file), 'utf8'));
+      expect(p.rules.length, file).toBeGreaterThan(0);
+      for (const r of p.rules) expect(r.dryRun || r.requiresApproval, `${file} ${r.name}`).toBe(true);
+    }
+    const demo = parsePolicy(readFileSync(join(import.meta.dirname, '../../deploy/demo/policy.yaml'), 'utf8'));
+    expect(demo.rules.find((r) => r.name === 'close-unauthenticated-endpoints')).toMatchObject({
+      type: 'deny',
+      scope: 'route',
+      ttlMs: 4 * 3_600_000,
+      requiresApproval: true,
+    });
+  });
+
   it('compiles the test policy: rules, durations and guardrails', () => {
     const p = parsePolicy(valid);
     expect(p.rules.map((r) => r.name)).toEqual([
