@@ -43,6 +43,9 @@ const ListQuery = Type.Object(
   {
     state: Type.Optional(ApiState),
     service: Type.Optional(Type.String({ maxLength: 256 })),
+    anonymous: Type.Optional(
+      Type.Boolean({ description: 'only endpoints that answered a call carrying no credential (auth.none > 0)' }),
+    ),
     ...Paging,
   },
   { additionalProperties: false },
@@ -147,9 +150,20 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
         },
       },
       async (request) => {
-        const q = request.query as { state?: string; service?: string; limit?: number; cursor?: string };
+        const q = request.query as {
+          state?: string;
+          service?: string;
+          anonymous?: boolean;
+          limit?: number;
+          cursor?: string;
+        };
         const all = (await readAll(store))
-          .filter((e) => (!q.state || e.state === q.state) && (!q.service || e.service === q.service))
+          .filter(
+            (e) =>
+              (!q.state || e.state === q.state) &&
+              (!q.service || e.service === q.service) &&
+              (!q.anonymous || (e.auth?.none ?? 0) > 0),
+          )
           .sort((a, b) => b.lastSeen - a.lastSeen || a.id.localeCompare(b.id));
         return page(all, q);
       },

@@ -481,6 +481,16 @@ describe('SOC console in Chromium', () => {
     expect(await page.locator('tr[data-entry="api_export_get"] td.auth').textContent()).toBe('none 97% · token 3%');
     expect(await page.locator('tr[data-entry="api_export_get"] td.auth .auth-none').count()).toBe(1);
     expect(await page.locator('tr[data-entry="api_charges_post"] td.auth').textContent()).toBe('token 100%');
+    // only the endpoints that answered anonymous calls: the API, and the console's Auth filter
+    const open = (await (await api('/v1/inventory?anonymous=true', RESPONDER.key)).json()) as {
+      items: { id: string }[];
+    };
+    expect(open.items.map((e) => e.id)).toEqual(['api_export_get']);
+    await page.getByLabel('Auth').selectOption('true');
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(1);
+    expect(await page.locator('tr[data-entry="api_export_get"]').count()).toBe(1);
+    await page.getByLabel('Auth').selectOption('');
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(3);
     // its tooltip says why
     expect(await page.locator('tr[data-entry="api_export_get"] .label-chip.unsure').getAttribute('title')).toContain(
       'because: service accounts, word export',

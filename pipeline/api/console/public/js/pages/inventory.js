@@ -30,11 +30,13 @@ const DIMENSIONS = ['category', 'lineOfBusiness', 'appCode'];
  * The API inventory: endpoints seen in traffic with their catalogue state and predicted labels, which an analyst
  * confirms or corrects.
  * @param {HTMLElement} main
- * @param {URLSearchParams} params `state`, `service`
+ * @param {URLSearchParams} params `state`, `service`, `anonymous`
  */
 export function renderInventory(main, params) {
   const state = params.get('state') ?? '';
   const service = params.get('service') ?? '';
+  // only endpoints that answered a call carrying no credential
+  const anonymous = params.get('anonymous') === 'true' ? 'true' : '';
   const filter = h(
     'select',
     { id: 'inv-state', 'aria-label': 'State' },
@@ -42,7 +44,16 @@ export function renderInventory(main, params) {
     STATES.map((s) => h('option', { value: s, selected: s === state }, s)),
   );
   filter.addEventListener('change', () => {
-    location.hash = `#/inventory${query({ state: filter.value, service })}`;
+    location.hash = `#/inventory${query({ state: filter.value, service, anonymous })}`;
+  });
+  const authFilter = h(
+    'select',
+    { id: 'inv-auth', 'aria-label': 'Auth' },
+    h('option', { value: '' }, 'any credentials'),
+    h('option', { value: 'true', selected: anonymous === 'true' }, 'answers anonymous calls'),
+  );
+  authFilter.addEventListener('change', () => {
+    location.hash = `#/inventory${query({ state, service, anonymous: authFilter.value })}`;
   });
   // one service's endpoints: a chip to clear the filter, and the OpenAPI document of what traffic showed of it
   const serviceTools = service
@@ -51,7 +62,7 @@ export function renderInventory(main, params) {
         { class: 'field inline' },
         h(
           'a',
-          { class: 'label-chip', href: `#/inventory${query({ state })}`, title: 'Show every service' },
+          { class: 'label-chip', href: `#/inventory${query({ state, anonymous })}`, title: 'Show every service' },
           h('span', { class: 'dim' }, 'service'),
           ` ${service} ✕`,
         ),
@@ -67,14 +78,14 @@ export function renderInventory(main, params) {
         ),
       )
     : null;
-  const what = `${state ? `${state} ` : ''}APIs${service ? ` of ${service}` : ''}`;
+  const what = `${state ? `${state} ` : ''}APIs${service ? ` of ${service}` : ''}${anonymous ? ' answering anonymous calls' : ''}`;
   const list = pagedTable({
     headers: ['State', 'Method', 'Route', 'Service', 'Calls', 'Auth', 'First seen', 'Last seen', 'Labels', ''],
     class: 'inventory',
     caption: 'API inventory',
-    fetchPage: (cursor) => api(`v1/inventory${query({ state, service, cursor })}`),
+    fetchPage: (cursor) => api(`v1/inventory${query({ state, service, anonymous, cursor })}`),
     row,
-    empty: state || service ? `No ${what}.` : 'No APIs discovered yet.',
+    empty: state || service || anonymous ? `No ${what}.` : 'No APIs discovered yet.',
     notFound: 'The API inventory is not enabled on this server.',
     what: 'inventory',
   });
@@ -89,6 +100,7 @@ export function renderInventory(main, params) {
         h('h1', null, 'API inventory'),
         h('a', { href: '#/inventory/coverage', class: 'btn small' }, 'Catalogue coverage'),
         serviceTools,
+        h('div', { class: 'field inline' }, h('label', { for: 'inv-auth', class: 'field-label' }, 'Auth'), authFilter),
         h('div', { class: 'field inline' }, h('label', { for: 'inv-state', class: 'field-label' }, 'State'), filter),
       ),
       h(
@@ -111,7 +123,11 @@ export function renderInventory(main, params) {
       h(
         'td',
         null,
-        h('a', { href: `#/inventory${query({ state, service: e.service })}`, title: `Only ${e.service}` }, e.service),
+        h(
+          'a',
+          { href: `#/inventory${query({ state, service: e.service, anonymous })}`, title: `Only ${e.service}` },
+          e.service,
+        ),
       ),
       h('td', { class: 'num' }, fmtNumber(e.count)),
       h('td', { class: 'auth' }, authOf(e)),
