@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../core/record.js';
-import { credentialOf, forEachQueryName } from './call-credential.js';
+import { CredentialSight, credentialOf, forEachQueryName } from './call-credential.js';
 
 const call = (o: Partial<ApiCallRecord> = {}): ApiCallRecord => ({
   id: 'r',
@@ -47,5 +47,22 @@ describe('forEachQueryName', () => {
     forEachQueryName('/no/query', () => {
       throw new Error('called');
     });
+  });
+});
+
+describe('CredentialSight', () => {
+  it('takes a call without a credential as anonymous only from a sensor that has reported one', () => {
+    const sight = new CredentialSight();
+    const edge = call({ sensor: { kind: 'nginx', id: 'edge' } });
+    expect(sight.judge(edge, 'none')).toBeUndefined();
+    expect(sight.judge({ ...edge, user: { tokenHash: 'h1:a' } }, 'token')).toBe('token');
+    expect(sight.judge(edge, 'none')).toBe('none');
+    // another sensor, and the same id of another kind, are judged on their own
+    expect(sight.judge(call({ sensor: { kind: 'haproxy', id: 'edge' } }), 'none')).toBeUndefined();
+    const back = new CredentialSight();
+    back.load(JSON.parse(JSON.stringify(sight.dump())));
+    expect(back.judge(edge, 'none')).toBe('none');
+    back.load('nonsense');
+    expect(back.judge(edge, 'none')).toBeUndefined();
   });
 });

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { ApiCallRecord } from '../core/record.js';
 import { sensitiveParam } from './sensitive-params.js';
 
@@ -37,4 +38,41 @@ export function credentialOf(r: ApiCallRecord): CallCredential {
     return !key;
   });
   return key ? 'key' : 'none';
+}
+
+/**
+ * Which sensors have shown a credential on some call. A sensor that never has may be one that cannot see them (an
+ * nginx or HAProxy access log without the Authorization hash), so its calls without one are not evidence of anonymous
+ * access: `sees` is false for it until it reports a credentialed call. Bounded (least recently used sensor first).
+ */
+export class CredentialSight {
+  private readonly sensors: LRUCache<string, true>;
+
+  constructor(maxSensors = 10_000) {
+    this.sensors = new LRUCache({ max: maxSensors });
+  }
+
+  private static key(r: ApiCallRecord): string {
+    return `${r.sensor.kind}\u0000${r.sensor.id}`;
+  }
+
+  /** a call's credential as evidence: its own when the sensor can see credentials, else undefined (unknown) */
+  judge(r: ApiCallRecord, credential: CallCredential): CallCredential | undefined {
+    const key = CredentialSight.key(r);
+    if (credential !== 'none') {
+      this.sensors.set(key, true);
+      return credential;
+    }
+    return this.sensors.get(key) ? 'none' : undefined;
+  }
+
+  /** the sensors seen with a credential, least recently used first (for checkpoints) */
+  dump(): string[] {
+    return [...this.sensors.rkeys()];
+  }
+
+  load(keys: unknown): void {
+    this.sensors.clear();
+    if (Array.isArray(keys)) for (const k of keys) if (typeof k === 'string') this.sensors.set(k, true);
+  }
 }

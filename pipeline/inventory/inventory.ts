@@ -5,7 +5,13 @@ import { counter } from '../core/metrics.js';
 import type { ApiCallRecord } from '../core/record.js';
 import type { ApiEntry } from './api-entry.js';
 import { ApiEntrySchema } from './api-entry.js';
-import { CALL_CREDENTIALS, type CallCredential, credentialOf, forEachQueryName } from './call-credential.js';
+import {
+  CALL_CREDENTIALS,
+  type CallCredential,
+  CredentialSight,
+  credentialOf,
+  forEachQueryName,
+} from './call-credential.js';
 import type { CatalogRoutes } from './catalog/catalog-routes.js';
 import { pathOnly, templatePath } from './path-template.js';
 import { PinnedValues, type Unpinned } from './pinned-values.js';
@@ -78,6 +84,8 @@ export class Inventory {
   /** learnRoute's answer for the record in hand (the correlator asks for it, then observe()) */
   private lastRecord: ApiCallRecord | undefined;
   private lastRoute = { route: '', key: '' };
+  /** sensors that report credentials: a call without one from another sensor is not counted in `auth` */
+  private readonly sight = new CredentialSight();
 
   constructor(options: Partial<InventoryOptions> = {}) {
     this.options = { ...defaultInventoryOptions, ...options };
@@ -146,6 +154,7 @@ export class Inventory {
   /**
    * record one call; returns the entry, whether it was created by this call, how many parameter names it added (the
    * last `newParams` of `entry.params`), and for an accepted call (status below 400) the credential it carried
+   * (undefined when its sensor has never reported one: it may not see them)
    */
   observe(record: ApiCallRecord): {
     entry: ApiEntry;
@@ -188,9 +197,11 @@ export class Inventory {
     entry.statusMix[sc] = (entry.statusMix[sc] ?? 0) + 1;
     let credential: CallCredential | undefined;
     if (record.status >= 100 && record.status < 400) {
-      credential = credentialOf(record);
-      entry.auth ??= { token: 0, mtls: 0, key: 0, none: 0 };
-      entry.auth[credential]++;
+      credential = this.sight.judge(record, credentialOf(record));
+      if (credential) {
+        entry.auth ??= { token: 0, mtls: 0, key: 0, none: 0 };
+        entry.auth[credential]++;
+      }
     }
     return { entry, created, newParams: entry.params.length - params, credential };
   }
@@ -285,18 +296,19 @@ export class Inventory {
     return pathOnly(path);
   }
 
-  snapshot(): { v: 1; entries: ApiEntry[]; learner: unknown; pins: unknown } {
+  snapshot(): { v: 1; entries: ApiEntry[]; learner: unknown; pins: unknown; sight: string[] } {
     // oldest first so restore() rebuilds the same LRU order
     return {
       v: 1,
       entries: this.list().reverse(),
       learner: this.learning?.learner.snapshot() ?? null,
       pins: this.learning?.pins.snapshot() ?? null,
+      sight: this.sight.dump(),
     };
   }
 
   restore(state: unknown): void {
-    const s = state as { v?: unknown; entries?: unknown; learner?: unknown; pins?: unknown } | null;
+    const s = state as { v?: unknown; entries?: unknown; learner?: unknown; pins?: unknown; sight?: unknown } | null;
     if (s?.v !== 1 || !Array.isArray(s.entries)) return;
     this.entries.clear();
     for (const e of s.entries) {
@@ -308,5 +320,6 @@ export class Inventory {
     }
     this.learning?.learner.restore(s.learner);
     this.learning?.pins.restore(s.pins);
+    this.sight.load(s.sight);
   }
 }

@@ -77,10 +77,22 @@ describe('api_discovery: a catalogued endpoint that requires a credential answer
 
   it('leaves endpoints the catalogue opens, or makes optional, alone; and is off with documented_security false', () => {
     const t = detector();
+    t.feed(withToken(call('GET', '/orders/0')));
     for (let i = 0; i < 5; i++) t.feed(call('GET', '/orders/catalogue'), call('GET', `/orders/search?q=${i}`));
     expect(t.found()).toEqual([]);
     const off = detector({ documented_security: false });
+    off.feed(withToken(call('GET', '/orders/0')));
     for (let i = 0; i < 5; i++) off.feed(call('GET', `/orders/${i}`));
     expect(off.found()).toEqual([]);
+  });
+
+  it('says nothing of a sensor that has never reported a credential (it may not see them)', () => {
+    const t = detector();
+    for (let i = 0; i < 5; i++) t.feed(call('GET', `/orders/${i}`));
+    expect(t.found()).toEqual([]);
+    // the same sensor shows a token: from then on its calls without one count
+    t.feed(withToken(call('GET', '/orders/9')));
+    for (let i = 0; i < 3; i++) t.feed(call('GET', `/orders/${20 + i}`));
+    expect(t.found().map((s) => s.metrics.anonymous_calls)).toEqual([3]);
   });
 });

@@ -97,6 +97,20 @@ describe('unauthenticated_access', () => {
     expect(ctx.signals.map((s) => s.endpoint)).toEqual(['GET /e']);
   });
 
+  it('leaves out the calls of a sensor that has never reported a credential (it may not see them)', () => {
+    const d = detector();
+    const ctx = new CapturingContext();
+    learn(d, ctx, ['/invoices/{id}']);
+    // an edge access log without the Authorization hash: every call looks anonymous
+    const edge = { sensor: { kind: 'nginx', id: 'edge-1' } };
+    for (let i = 0; i < 5; i++) d.observe!(call(11 * MIN + i, '/invoices/{id}', edge), ctx);
+    expect(ctx.signals).toHaveLength(0);
+    // once it shows a credential, it sees them: its calls without one count
+    d.observe!(call(12 * MIN, '/invoices/{id}', { ...edge, ...withToken(1) }), ctx);
+    for (let i = 0; i < 3; i++) d.observe!(call(12 * MIN + 1 + i, '/invoices/{id}', edge), ctx);
+    expect(ctx.signals.map((s) => s.labels?.rule)).toEqual(['auth_dropped']);
+  });
+
   it('carries an alert-in-progress across a snapshot and restore', () => {
     const d = detector();
     const ctx = new CapturingContext();

@@ -1,5 +1,5 @@
 import type { ApiCallRecord } from '../../core/record.js';
-import { credentialOf } from '../../inventory/call-credential.js';
+import { CredentialSight, credentialOf } from '../../inventory/call-credential.js';
 import type { Detector, DetectorContext } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
@@ -47,14 +47,16 @@ function publicMatcher(patterns: readonly string[]): (method: string, route: str
  *   learning, accepts min_anonymous anonymous calls;
  * - `open_endpoint`: an endpoint of a service whose other endpoints require a credential (min_authenticated
  *   credentialed calls, at most max_anonymous_share anonymous) accepts min_anonymous anonymous calls.
- * Only accepted calls count (status below 400: a 401 says the door works); public_routes are exempt. A sensor that
- * cannot see credentials makes every call anonymous, so nothing is ever required and nothing reported.
+ * Only accepted calls count (status below 400: a 401 says the door works); public_routes are exempt. Calls of a
+ * sensor that has never reported a credential are left out (it may not see them: an access log without the
+ * Authorization hash), so a service seen only through such sensors requires nothing and is never reported.
  */
 export class UnauthenticatedAccessDetector implements Detector {
   readonly type = 'unauthenticated_access';
   private readonly services: BoundedMap<string, ServiceAccess>;
   private readonly endpoints: BoundedMap<string, EndpointAccess>;
   private readonly keys = new KeyInterner('\u0000');
+  private readonly sight = new CredentialSight();
   private readonly isPublic: (method: string, route: string) => boolean;
   /** isPublic by endpoint id, cleared when it holds max_endpoints */
   private readonly publicMemo = new Map<string, boolean>();
@@ -69,7 +71,10 @@ export class UnauthenticatedAccessDetector implements Detector {
   observe(r: ApiCallRecord, ctx: DetectorContext): void {
     if (r.status < 100 || r.status >= 400) return;
     const endpoint = ctx.endpointOf(r);
-    const credentialed = credentialOf(r) !== 'none';
+    // a sensor that has never reported a credential may not see them: its calls say nothing either way
+    const credential = this.sight.judge(r, credentialOf(r));
+    if (credential === undefined) return;
+    const credentialed = credential !== 'none';
     // only an anonymous call asks whether its route is public (the globs run once per endpoint, then remembered)
     if (!credentialed && this.isPublicEndpoint(r.method, endpoint)) return;
     const s = this.services.upsert(r.service, r.ts, (ts) => ({ since: ts, credentialed: 0, anonymous: 0 }));
@@ -147,6 +152,7 @@ export class UnauthenticatedAccessDetector implements Detector {
       v: 1,
       services: this.services.dump((s) => s),
       endpoints: this.endpoints.dump((e) => e),
+      sight: this.sight.dump(),
       alerts: this.alerts,
     };
   }
@@ -158,11 +164,13 @@ export class UnauthenticatedAccessDetector implements Detector {
       (s) => {
         this.services.load(s.services as [string, ServiceAccess, number][], (v) => v);
         this.endpoints.load(s.endpoints as [string, EndpointAccess, number][], (v) => v);
+        this.sight.load(s.sight);
         this.alerts = Number(s.alerts) || 0;
       },
       () => {
         this.services.clear();
         this.endpoints.clear();
+        this.sight.load([]);
         this.alerts = 0;
       },
     );
