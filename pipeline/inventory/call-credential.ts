@@ -60,7 +60,8 @@ export class CredentialSight {
   judge(r: ApiCallRecord, credential: CallCredential): CallCredential | undefined {
     const key = CredentialSight.key(r);
     if (credential !== 'none') {
-      this.sensors.set(key, true);
+      // most calls carry one: a sensor known already is only refreshed (no set, which reorders on every call)
+      if (this.sensors.get(key) === undefined) this.sensors.set(key, true);
       return credential;
     }
     return this.sensors.get(key) ? 'none' : undefined;
