@@ -18,8 +18,9 @@ interface EndpointAccess {
   credentialedBefore: number;
   /** event time of the last alert, -1 none */
   alertedAt: number;
-  ids: string[];
-  sources: string[];
+  /** evidence of the anonymous calls since learning; absent until the first (most endpoints never have one) */
+  ids?: string[];
+  sources?: string[];
 }
 
 /** a destination service: when first seen, accepted calls with a credential, anonymous ones to its open endpoints */
@@ -84,8 +85,6 @@ export class UnauthenticatedAccessDetector implements Detector {
       late: 0,
       credentialedBefore: -1,
       alertedAt: -1,
-      ids: [],
-      sources: [],
     }));
     if (credentialed) {
       e.credentialed++;
@@ -98,10 +97,14 @@ export class UnauthenticatedAccessDetector implements Detector {
       return;
     }
     if (e.late++ === 0) e.credentialedBefore = e.credentialed;
-    e.ids = pushEvidence(e.ids, r.id);
+    const ids = pushEvidence(e.ids ?? [], r.id);
+    e.ids = ids;
     const actor = actorOf(r);
-    if (actor && e.sources.length < MAX_SOURCES && !e.sources.includes(actor.value))
-      e.sources = appendTo(e.sources, actor.value);
+    let from = e.sources ?? [];
+    if (actor && from.length < MAX_SOURCES && !from.includes(actor.value)) {
+      from = appendTo(from, actor.value);
+      e.sources = from;
+    }
     if (e.late < this.config.min_anonymous) return;
     if (e.alertedAt >= 0 && r.ts - e.alertedAt < this.config.realert_ms) return;
     // the service's anonymous calls are its open endpoints' (e is not one): a finding does not lower the requirement
@@ -125,12 +128,12 @@ export class UnauthenticatedAccessDetector implements Detector {
       expected: dropped
         ? `a credential on every call, as on its ${e.credentialedBefore} accepted calls before the first anonymous one`
         : `a credential, as ${r.service}'s other endpoints require (${otherCredentialed} accepted calls, ${(otherShare * 100).toFixed(1)}% anonymous)`,
-      observed: `${e.late} anonymous calls accepted (last status ${r.status}) from ${e.sources.length}${e.sources.length === MAX_SOURCES ? '+' : ''} sources: ${e.sources.slice(0, 4).join(', ')}`,
-      recordIds: [...e.ids],
+      observed: `${e.late} anonymous calls accepted (last status ${r.status}) from ${from.length}${from.length === MAX_SOURCES ? '+' : ''} sources: ${from.slice(0, 4).join(', ')}`,
+      recordIds: [...ids],
       metrics: {
         anonymous_calls: e.late,
         credentialed_calls: e.credentialed,
-        sources: e.sources.length,
+        sources: from.length,
         service_anonymous_share: Number(otherShare.toFixed(4)),
       },
       labels: { endpoint, rule },
