@@ -2,6 +2,10 @@ import { type Static, Type } from '@sinclair/typebox';
 
 /** routes that answer without a credential by design: health probes, discovery documents, sign-in and token flows */
 export const DEFAULT_PUBLIC_ROUTES = [
+  // load balancers' health checks often ask for the root
+  '/',
+  '/favicon.ico',
+  '/robots.txt',
   '*/health',
   '*/healthz',
   '*/health/*',

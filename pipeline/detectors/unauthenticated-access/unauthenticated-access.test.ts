@@ -69,6 +69,25 @@ describe('unauthenticated_access', () => {
     expect(ctx.signals.map((s) => (s.at - 11 * MIN) / MIN)).toEqual([2, 32]);
   });
 
+  it('exempts the default public routes: probes, discovery documents, sign-in', () => {
+    const d = detector();
+    const ctx = new CapturingContext();
+    learn(d, ctx, ['/invoices']);
+    for (const route of [
+      '/',
+      '/healthz',
+      '/v1/health',
+      '/.well-known/openid-configuration',
+      '/api/login',
+      '/oauth/token',
+    ])
+      for (let i = 0; i < 4; i++) d.observe!(call(11 * MIN + i, route), ctx);
+    expect(ctx.signals).toHaveLength(0);
+    // a route that only starts like one is not exempt
+    for (let i = 0; i < 3; i++) d.observe!(call(12 * MIN + i, '/healthcare/records'), ctx);
+    expect(ctx.signals.map((s) => s.endpoint)).toEqual(['GET /healthcare/records']);
+  });
+
   it('exempts public_routes, by route or by method and route', () => {
     const d = detector({ public_routes: ['/status/*', 'GET /invoices/{id}/pdf'] });
     const ctx = new CapturingContext();
