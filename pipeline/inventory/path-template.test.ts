@@ -35,6 +35,10 @@ const CASES: [string, string][] = [
   ['/docs/openapi.json', '/docs/openapi.json'],
   ['/user-profiles/current_user', '/user-profiles/current_user'],
   ['/getUserAccountsByRegion', '/getUserAccountsByRegion'],
+  // long camelCase action names with acronyms are words, not tokens (AWS Kinesis Video); random letters are a token
+  ['/getDASHStreamingSessionURL', '/getDASHStreamingSessionURL'],
+  ['/listAllMyBucketsForTheAccount', '/listAllMyBucketsForTheAccount'],
+  ['/keys/aZkQpLmWxYtRvBnMcXsDfGhJ', '/keys/{token}'],
   ['/pets/{petId}/photos', '/pets/{petId}/photos'],
   ['/pets/:petId', '/pets/:petId'],
   ['/', '/'],

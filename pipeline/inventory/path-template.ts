@@ -97,9 +97,18 @@ function letterDigitTransitions(s: string): number {
   return n;
 }
 
+/** camelCase parts: acronyms (`DASH` before `Streaming`, `URL` at the end), capitalised and lower-case words */
+const CAMEL_PARTS = /[A-Z]{2,}(?=[A-Z][a-z]|$)|[A-Z]?[a-z]+|[A-Z]+/g;
+
+/** a name made of words: every camelCase part an acronym of two or more capitals or a word of three or more letters */
+function isWordShaped(s: string): boolean {
+  const parts = s.match(CAMEL_PARTS);
+  return parts !== null && parts.every((w) => w.length >= 3 || (w.length === 2 && w === w.toUpperCase()));
+}
+
 /** long letter-only values without word shape: random case changes (base64 of letters) rather than camelCase */
 function isOpaqueLetters(s: string): boolean {
-  if (!/^[A-Za-z]+$/.test(s)) return false;
+  if (!/^[A-Za-z]+$/.test(s) || isWordShaped(s)) return false;
   let changes = 0;
   for (let i = 1; i < s.length; i++)
     if (/[A-Z]/.test(s[i]) && /[a-z]/.test(s[i - 1]) && /[A-Z]/.test(s[i + 1] ?? 'a')) changes++;
