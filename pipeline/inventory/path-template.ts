@@ -103,7 +103,7 @@ const CAMEL_PARTS = /[A-Z]{2,}(?=[A-Z][a-z]|$)|[A-Z]?[a-z]+|[A-Z]+/g;
 /** a name made of words: every camelCase part an acronym of two or more capitals or a word of three or more letters */
 function isWordShaped(s: string): boolean {
   const parts = s.match(CAMEL_PARTS);
-  return parts !== null && parts.every((w) => w.length >= 3 || (w.length === 2 && w === w.toUpperCase()));
+  return parts?.every((w) => w.length >= 3 || (w.length === 2 && w === w.toUpperCase())) ?? false;
 }
 
 /** long letter-only values without word shape: random case changes (base64 of letters) rather than camelCase */
