@@ -15,13 +15,17 @@ const MAX_CALLERS_NAMED = 3;
  * place (peer_prior)
  */
 export function addCallersReason(because: Map<string, string[]>, callers: PeerEvidence): void {
-  const reason = `callers ${callers.peers.slice(0, MAX_CALLERS_NAMED).join(', ')}`;
-  for (const c of callers.mix.keys()) because.set(c, [reason, ...(because.get(c) ?? [])].slice(0, MAX_BECAUSE));
+  prependReason(because, callers.mix.keys(), `callers ${callers.peers.slice(0, MAX_CALLERS_NAMED).join(', ')}`);
 }
 
 /** `its words name it` first among the reasons of each class the API's words name, in place (label_name_prior) */
 export function addNamedReason(because: Map<string, string[]>, named: readonly string[]): void {
-  for (const c of named) because.set(c, ['its words name it', ...(because.get(c) ?? [])].slice(0, MAX_BECAUSE));
+  prependReason(because, named, 'its words name it');
+}
+
+/** `reason` first among the reasons of each of `classes`, at most MAX_BECAUSE kept */
+function prependReason(because: Map<string, string[]>, classes: Iterable<string>, reason: string): void {
+  for (const c of classes) because.set(c, [reason, ...(because.get(c) ?? [])].slice(0, MAX_BECAUSE));
 }
 
 /** how an explanation names a token's group */

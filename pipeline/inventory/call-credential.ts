@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache';
 import type { ApiCallRecord } from '../core/record.js';
 import { sensitiveParam } from './sensitive-params.js';
 
@@ -40,40 +39,63 @@ export function credentialOf(r: ApiCallRecord): CallCredential {
   return key ? 'key' : 'none';
 }
 
+/** accepted calls by credential, all 0 (an ApiEntry's `auth` before its first count) */
+export const noCredentials = (): Record<CallCredential, number> => ({ token: 0, mtls: 0, key: 0, none: 0 });
+
 /**
  * Which sensors have shown a credential on some call. A sensor that never has may be one that cannot see them (an
  * nginx or HAProxy access log without the Authorization hash), so its calls without one are not evidence of anonymous
- * access: `sees` is false for it until it reports a credentialed call. Bounded (least recently used sensor first).
+ * access: `judge` says unknown for them until the sensor reports a credentialed call. Looked up by the record's own
+ * strings (sensor kind, then id: nothing built per call); bounded: past `maxSensors` it starts again empty (a sensor
+ * is then unknown until its next credentialed call).
  */
 export class CredentialSight {
-  private readonly sensors: LRUCache<string, true>;
+  private readonly byKind = new Map<string, Set<string>>();
+  private count = 0;
 
-  constructor(maxSensors = 10_000) {
-    this.sensors = new LRUCache({ max: maxSensors });
+  constructor(private readonly maxSensors = 10_000) {}
+
+  private sees(kind: string, id: string): boolean {
+    return this.byKind.get(kind)?.has(id) === true;
   }
 
-  private static key(r: ApiCallRecord): string {
-    return `${r.sensor.kind}\u0000${r.sensor.id}`;
+  private add(kind: string, id: string): void {
+    if (this.count >= this.maxSensors) {
+      this.byKind.clear();
+      this.count = 0;
+    }
+    let ids = this.byKind.get(kind);
+    if (!ids) {
+      ids = new Set();
+      this.byKind.set(kind, ids);
+    }
+    ids.add(id);
+    this.count++;
   }
 
   /** a call's credential as evidence: its own when the sensor can see credentials, else undefined (unknown) */
   judge(r: ApiCallRecord, credential: CallCredential): CallCredential | undefined {
-    const key = CredentialSight.key(r);
+    const { kind, id } = r.sensor;
     if (credential !== 'none') {
-      // most calls carry one: a sensor known already is only refreshed (no set, which reorders on every call)
-      if (this.sensors.get(key) === undefined) this.sensors.set(key, true);
+      if (!this.sees(kind, id)) this.add(kind, id);
       return credential;
     }
-    return this.sensors.get(key) ? 'none' : undefined;
+    return this.sees(kind, id) ? 'none' : undefined;
   }
 
-  /** the sensors seen with a credential, least recently used first (for checkpoints) */
+  /** the sensors seen with a credential, as `kind\0id` (for checkpoints) */
   dump(): string[] {
-    return [...this.sensors.rkeys()];
+    return [...this.byKind].flatMap(([kind, ids]) => [...ids].map((id) => `${kind}\u0000${id}`));
   }
 
   load(keys: unknown): void {
-    this.sensors.clear();
-    if (Array.isArray(keys)) for (const k of keys) if (typeof k === 'string') this.sensors.set(k, true);
+    this.byKind.clear();
+    this.count = 0;
+    if (!Array.isArray(keys)) return;
+    for (const k of keys) {
+      if (typeof k !== 'string') continue;
+      const sep = k.indexOf('\u0000');
+      if (sep > 0) this.add(k.slice(0, sep), k.slice(sep + 1));
+    }
   }
 }

@@ -11,6 +11,7 @@ import {
   CredentialSight,
   credentialOf,
   forEachQueryName,
+  noCredentials,
 } from './call-credential.js';
 import type { CatalogRoutes } from './catalog/catalog-routes.js';
 import { pathOnly, templatePath } from './path-template.js';
@@ -199,7 +200,7 @@ export class Inventory {
     if (record.status >= 100 && record.status < 400) {
       credential = this.sight.judge(record, credentialOf(record));
       if (credential) {
-        entry.auth ??= { token: 0, mtls: 0, key: 0, none: 0 };
+        entry.auth ??= noCredentials();
         entry.auth[credential]++;
       }
     }
@@ -271,7 +272,7 @@ export class Inventory {
     for (const p of e.params) addBounded(into.params, p, this.options.maxParams);
     for (const [k, n] of Object.entries(e.statusMix)) into.statusMix[k] = (into.statusMix[k] ?? 0) + n;
     if (e.auth) {
-      into.auth ??= { token: 0, mtls: 0, key: 0, none: 0 };
+      into.auth ??= noCredentials();
       for (const c of CALL_CREDENTIALS) into.auth[c] += e.auth[c];
     }
   }

@@ -49,6 +49,9 @@ const signals = counter(
   'shadow / zombie API, undocumented and sensitive parameter, and documented-security signals emitted',
   ['kind'],
 );
+/** an entry's endpoint id, `METHOD /route`, as alerts name it */
+const endpointOf = (e: ApiEntry): string => `${e.method} ${e.route}`;
+
 /**
  * a parameter signal of an endpoint (undocumented_param, sensitive_query_param): its one alert, subject the entry,
  * evidence the call that brought the new names
@@ -63,7 +66,7 @@ function emitParamSignal(
   ctx.emit({
     ...signal,
     service: entry.service,
-    endpoint: `${entry.method} ${entry.route}`,
+    endpoint: endpointOf(entry),
     subject: { type: 'api', value: entry.id },
     at: record.ts,
     recordIds: [record.id],
@@ -279,7 +282,7 @@ export class ApiDiscovery implements Detector {
       if (l.because?.length) labels[`${dim}_because`] = l.because.join(', ');
     }
     if (entry.catalogueId) labels.catalogue_id = entry.catalogueId;
-    const endpoint = `${entry.method} ${entry.route}`;
+    const endpoint = endpointOf(entry);
     const signal: AlertSignal = {
       kind,
       severity: kind === 'zombie_api' ? this.config.zombie_severity : this.config.shadow_severity,
@@ -308,13 +311,13 @@ export class ApiDiscovery implements Detector {
    * (deterministic from the entry, so a restored shard signals as one that never stopped)
    */
   private checkParams(ctx: DetectorContext, entry: ApiEntry, added: number, record: ApiCallRecord): void {
-    const documented = this.documentedParams(entry);
+    const documented = this.documentedOf(entry).names;
     if (!documented) return;
     const undocumented = (names: readonly string[]) => names.filter((n) => !documented.has(n.toLowerCase()));
     const fresh = undocumented(entry.params.slice(-added));
     if (fresh.length === 0) return;
     const all = undocumented(entry.params);
-    const endpoint = `${entry.method} ${entry.route}`;
+    const endpoint = endpointOf(entry);
     emitParamSignal(ctx, entry, record, {
       kind: 'undocumented_param',
       severity: this.config.undocumented_param_severity,
@@ -338,7 +341,7 @@ export class ApiDiscovery implements Detector {
     const fresh = all.filter((x) => x.fresh).map((x) => x.name);
     if (fresh.length === 0) return;
     const kinds = [...new Set(all.map((x) => x.kind))];
-    const endpoint = `${entry.method} ${entry.route}`;
+    const endpoint = endpointOf(entry);
     const names = all.map((x) => x.name);
     emitParamSignal(ctx, entry, record, {
       kind: 'sensitive_query_param',
@@ -363,13 +366,13 @@ export class ApiDiscovery implements Detector {
    * (deterministic from the entry's counts, as checkParams)
    */
   private checkSecurity(ctx: DetectorContext, entry: ApiEntry, record: ApiCallRecord): void {
-    const anonymous = entry.auth?.none ?? 0;
+    const auth = entry.auth;
     const first = this.config.unauthenticated_calls;
-    if (anonymous < first || (anonymous - first) % 100 !== 0) return;
+    if (!auth || auth.none < first || (auth.none - first) % 100 !== 0) return;
     if (this.documentedOf(entry).security !== 'required') return;
-    const auth = entry.auth ?? { token: 0, mtls: 0, key: 0, none: 0 };
+    const anonymous = auth.none;
     const credentialed = auth.token + auth.mtls + auth.key;
-    const endpoint = `${entry.method} ${entry.route}`;
+    const endpoint = endpointOf(entry);
     signals.inc({ kind: 'unauthenticated_access' });
     ctx.emit({
       kind: 'unauthenticated_access',
@@ -384,11 +387,6 @@ export class ApiDiscovery implements Detector {
       metrics: { anonymous_calls: anonymous, credentialed_calls: credentialed },
       labels: { endpoint, rule: 'documented', catalogue_id: entry.catalogueId ?? '' },
     });
-  }
-
-  /** the parameter names (lower case) the catalogue endpoint of a catalogued entry defines; null when it lists none */
-  private documentedParams(entry: ApiEntry): ReadonlySet<string> | null {
-    return this.documentedOf(entry).names;
   }
 
   /** what the catalogue endpoint of a catalogued entry says: its parameter names (lower case; null: none listed), security */

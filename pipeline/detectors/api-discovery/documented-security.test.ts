@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertSignal } from '../../core/alert.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import { importOpenApi } from '../../inventory/catalog/openapi.js';
-import type { DetectorContext } from '../detector.js';
-import { ApiDiscovery } from './api-discovery.js';
-import { type ApiDiscoveryConfig, defaultApiDiscoveryConfig } from './config.js';
-import { ordersCalls } from './testdata/orders-calls.js';
+import type { ApiDiscoveryConfig } from './config.js';
+import { discoveryHarness, ordersCalls } from './testdata/orders-calls.js';
 
 /** the document requires a bearer token; one operation opts out (security: []), one makes it optional ({}) */
 const spec = {
@@ -23,17 +20,8 @@ const spec = {
 const call = ordersCalls();
 const withToken = (r: ApiCallRecord): ApiCallRecord => ({ ...r, user: { tokenHash: 'h1:abc' } });
 
-function detector(over: Partial<ApiDiscoveryConfig> = {}) {
-  const signals: AlertSignal[] = [];
-  const ctx: DetectorContext = { emit: (s) => signals.push(s), endpointOf: (r) => `${r.method} ${r.route ?? r.path}` };
-  const catalog = [importOpenApi(spec, 'orders.yaml')];
-  const d = new ApiDiscovery({ ...defaultApiDiscoveryConfig, ...over }, { catalog });
-  const found = () => signals.filter((s) => s.kind === 'unauthenticated_access');
-  const feed = (...rs: ApiCallRecord[]) => {
-    for (const r of rs) d.observe(r, ctx);
-  };
-  return { d, found, feed };
-}
+const detector = (over: Partial<ApiDiscoveryConfig> = {}) =>
+  discoveryHarness([importOpenApi(spec, 'orders.yaml')], 'unauthenticated_access', over);
 
 describe('api_discovery: a catalogued endpoint that requires a credential answers calls without one', () => {
   it('reads security from OpenAPI: the document default, an opt-out and an optional requirement', () => {

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertSignal } from '../../core/alert.js';
-import type { ApiCallRecord } from '../../core/record.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
-import type { DetectorContext } from '../detector.js';
-import { ApiDiscovery } from './api-discovery.js';
-import { type ApiDiscoveryConfig, defaultApiDiscoveryConfig } from './config.js';
-import { ordersCalls } from './testdata/orders-calls.js';
+import type { ApiDiscoveryConfig } from './config.js';
+import { discoveryHarness, ordersCalls } from './testdata/orders-calls.js';
 
 const catalog: CatalogEntry[] = [
   {
@@ -17,15 +13,8 @@ const catalog: CatalogEntry[] = [
   },
 ];
 
-function detector(over: Partial<ApiDiscoveryConfig> = {}) {
-  const signals: AlertSignal[] = [];
-  const ctx: DetectorContext = { emit: (s) => signals.push(s), endpointOf: (r) => `${r.method} ${r.route ?? r.path}` };
-  const d = new ApiDiscovery({ ...defaultApiDiscoveryConfig, min_calls: 100, ...over }, { catalog });
-  const feed = (...rs: ApiCallRecord[]) => {
-    for (const r of rs) d.observe(r, ctx);
-  };
-  return { d, feed, found: () => signals.filter((s) => s.kind === 'sensitive_query_param'), signals };
-}
+const detector = (over: Partial<ApiDiscoveryConfig> = {}) =>
+  discoveryHarness(catalog, 'sensitive_query_param', { min_calls: 100, ...over });
 
 describe('api_discovery: sensitive data in query strings (sensitive_query_param)', () => {
   it('signals an endpoint whose query carries a credential, then personal data, documented or not', () => {

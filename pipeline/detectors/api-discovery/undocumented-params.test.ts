@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertSignal } from '../../core/alert.js';
-import type { ApiCallRecord } from '../../core/record.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
-import type { DetectorContext } from '../detector.js';
-import { ApiDiscovery } from './api-discovery.js';
-import { ordersCalls } from './testdata/orders-calls.js';
-import { type ApiDiscoveryConfig, defaultApiDiscoveryConfig } from './config.js';
+import { discoveryHarness, ordersCalls } from './testdata/orders-calls.js';
+import type { ApiDiscoveryConfig } from './config.js';
 
 const catalog: CatalogEntry[] = [
   {
@@ -23,25 +19,17 @@ const catalog: CatalogEntry[] = [
 
 const call = ordersCalls();
 
-function detector(over: Partial<ApiDiscoveryConfig> = {}) {
-  const signals: AlertSignal[] = [];
-  const ctx: DetectorContext = { emit: (s) => signals.push(s), endpointOf: (r) => `${r.method} ${r.route ?? r.path}` };
-  const d = new ApiDiscovery({ ...defaultApiDiscoveryConfig, min_calls: 1, ...over }, { catalog });
-  const drift = () => signals.filter((s) => s.kind === 'undocumented_param');
-  const feed = (...rs: ApiCallRecord[]) => {
-    for (const r of rs) d.observe(r, ctx);
-  };
-  return { d, ctx, signals, drift, feed };
-}
+const detector = (over: Partial<ApiDiscoveryConfig> = {}) =>
+  discoveryHarness(catalog, 'undocumented_param', { min_calls: 1, ...over });
 
 describe('api_discovery: parameters the catalogue does not define (undocumented_param)', () => {
   it('signals a catalogued endpoint called with a new undocumented name, naming every one so far', () => {
     const t = detector();
     t.feed(call('GET', '/orders/search?q=shoes'), call('GET', '/orders/search?q=hat&page=2'));
-    expect(t.drift()).toEqual([]);
+    expect(t.found()).toEqual([]);
     t.feed(call('GET', '/orders/search?q=x&debug=1'));
-    expect(t.drift()).toHaveLength(1);
-    expect(t.drift()[0]).toMatchObject({
+    expect(t.found()).toHaveLength(1);
+    expect(t.found()[0]).toMatchObject({
       severity: 'low',
       service: 'orders',
       endpoint: 'GET /orders/search',
@@ -49,18 +37,18 @@ describe('api_discovery: parameters the catalogue does not define (undocumented_
       labels: { catalogue_id: 'orders-api', params: 'debug', new_params: 'debug' },
       metrics: { undocumented: 1, params_seen: 3 },
     });
-    expect(t.drift()[0].summary).toBe(
+    expect(t.found()[0].summary).toBe(
       'GET /orders/search on orders is called with a parameter catalogue entry orders-api does not define: debug',
     );
-    expect(t.drift()[0].expected).toBe('the parameters catalogue entry orders-api defines: q, page');
+    expect(t.found()[0].expected).toBe('the parameters catalogue entry orders-api defines: q, page');
     // a name seen before does not signal again; a kept parameter of the sensor counts as the query's do
     const admin = call('GET', '/orders/search', { admin: 'true' });
     t.feed(call('GET', '/orders/search?debug=2'), admin);
-    expect(t.drift().map((s) => s.labels)).toEqual([
+    expect(t.found().map((s) => s.labels)).toEqual([
       { catalogue_id: 'orders-api', params: 'debug', new_params: 'debug' },
       { catalogue_id: 'orders-api', params: 'debug,admin', new_params: 'admin' },
     ]);
-    expect(t.drift()[1].recordIds).toEqual([admin.id]);
+    expect(t.found()[1].recordIds).toEqual([admin.id]);
   });
 
   it('does not check an endpoint whose catalogue entry lists no parameters, a shadow endpoint, or when off', () => {
@@ -80,9 +68,9 @@ describe('api_discovery: parameters the catalogue does not define (undocumented_
     const rest = [call('GET', '/orders/search?debug=3'), call('GET', '/orders/search?trace=1')];
     a.feed(...rest);
     b.feed(...rest);
-    expect(b.drift().map((s) => s.labels)).toEqual([
+    expect(b.found().map((s) => s.labels)).toEqual([
       { catalogue_id: 'orders-api', params: 'debug,trace', new_params: 'trace' },
     ]);
-    expect(a.drift().slice(1)).toEqual(b.drift());
+    expect(a.found().slice(1)).toEqual(b.found());
   });
 });

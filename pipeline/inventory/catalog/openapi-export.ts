@@ -65,41 +65,45 @@ function responsesOf(entry: ApiEntry): Record<string, Json> {
 const TOKEN_SCHEME = 'observedAuthorization';
 const keySchemeName = (param: string) => `observedKey_${param.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
 
-/** the entry's credential-named parameter, if any (the apiKey scheme of its `key` calls) */
-const keyParamOf = (entry: ApiEntry): string | undefined =>
-  entry.params.find((p) => sensitiveParam(p) === 'credential');
+/**
+ * the security schemes an entry's accepted calls showed, by name: an Authorization credential, a credential-named
+ * query parameter (with the entry's first such parameter); none for client certificates or no count
+ */
+function observedSchemes(entry: ApiEntry): [string, Json][] {
+  const out: [string, Json][] = [];
+  if (entry.auth?.token)
+    out.push([
+      TOKEN_SCHEME,
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'an Authorization credential seen on accepted calls (its scheme is not kept: bearer assumed)',
+      },
+    ]);
+  const key = entry.auth?.key ? entry.params.find((p) => sensitiveParam(p) === 'credential') : undefined;
+  if (key)
+    out.push([
+      keySchemeName(key),
+      {
+        type: 'apiKey',
+        in: 'query',
+        name: key,
+        description: 'a credential-named query parameter seen on accepted calls',
+      },
+    ]);
+  return out;
+}
 
-/** the security requirements the entry's accepted calls showed (undefined: none counted, or client certificates only) */
+/** the security requirements the entry's accepted calls showed, `{}` when some carried none; undefined: nothing to state */
 function securityOf(entry: ApiEntry): Json[] | undefined {
-  const a = entry.auth;
-  if (!a) return undefined;
-  const out: Json[] = [];
-  if (a.token > 0) out.push({ [TOKEN_SCHEME]: [] });
-  const key = keyParamOf(entry);
-  if (a.key > 0 && key) out.push({ [keySchemeName(key)]: [] });
-  if (a.none > 0) out.push({});
+  const out: Json[] = observedSchemes(entry).map(([name]) => ({ [name]: [] }));
+  if (entry.auth?.none) out.push({});
   return out.length ? out : undefined;
 }
 
 /** the security schemes the operations use */
 function securitySchemesOf(entries: readonly ApiEntry[]): Json | undefined {
-  const schemes: Json = {};
-  for (const e of entries) {
-    if (e.auth?.token)
-      schemes[TOKEN_SCHEME] = {
-        type: 'http',
-        scheme: 'bearer',
-        description: 'an Authorization credential seen on accepted calls (its scheme is not kept: bearer assumed)',
-      };
-    const key = keyParamOf(e);
-    if (e.auth?.key && key)
-      schemes[keySchemeName(key)] = {
-        type: 'apiKey',
-        in: 'query',
-        name: key,
-        description: 'a credential-named query parameter seen on accepted calls',
-      };
-  }
+  const schemes = Object.fromEntries(entries.flatMap(observedSchemes));
   return Object.keys(schemes).length ? schemes : undefined;
 }
 

@@ -1,4 +1,9 @@
+import type { AlertSignal } from '../../../core/alert.js';
 import type { ApiCallRecord } from '../../../core/record.js';
+import type { CatalogEntry } from '../../../inventory/catalog/catalog-entry.js';
+import type { DetectorContext } from '../../detector.js';
+import { ApiDiscovery } from '../api-discovery.js';
+import { type ApiDiscoveryConfig, defaultApiDiscoveryConfig } from '../config.js';
 
 /** a maker of calls to the orders service (from web, on orders.internal, answered 200), r1, r2, … a second apart */
 export function ordersCalls(): (method: string, path: string, params?: ApiCallRecord['params']) => ApiCallRecord {
@@ -20,5 +25,31 @@ export function ordersCalls(): (method: string, path: string, params?: ApiCallRe
       source: { service: 'web' },
       ...(params ? { params } : {}),
     };
+  };
+}
+
+/** an ApiDiscovery over `catalog` (config defaults but `config`), fed calls in order; `found()`: its signals of `kind` */
+export function discoveryHarness(
+  catalog: readonly CatalogEntry[],
+  kind: string,
+  config: Partial<ApiDiscoveryConfig> = {},
+): {
+  d: ApiDiscovery;
+  ctx: DetectorContext;
+  signals: AlertSignal[];
+  found: () => AlertSignal[];
+  feed: (...records: ApiCallRecord[]) => void;
+} {
+  const signals: AlertSignal[] = [];
+  const ctx: DetectorContext = { emit: (s) => signals.push(s), endpointOf: (r) => `${r.method} ${r.route ?? r.path}` };
+  const d = new ApiDiscovery({ ...defaultApiDiscoveryConfig, ...config }, { catalog });
+  return {
+    d,
+    ctx,
+    signals,
+    found: () => signals.filter((s) => s.kind === kind),
+    feed: (...records) => {
+      for (const r of records) d.observe(r, ctx);
+    },
   };
 }

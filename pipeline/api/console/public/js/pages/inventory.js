@@ -37,6 +37,9 @@ export function renderInventory(main, params) {
   const service = params.get('service') ?? '';
   // only endpoints that answered a call carrying no credential
   const anonymous = params.get('anonymous') === 'true' ? 'true' : '';
+  /** the inventory's address with these filters changed */
+  const href = (/** @type {Record<string, string>} */ over) =>
+    `#/inventory${query({ state, service, anonymous, ...over })}`;
   const filter = h(
     'select',
     { id: 'inv-state', 'aria-label': 'State' },
@@ -44,7 +47,7 @@ export function renderInventory(main, params) {
     STATES.map((s) => h('option', { value: s, selected: s === state }, s)),
   );
   filter.addEventListener('change', () => {
-    location.hash = `#/inventory${query({ state: filter.value, service, anonymous })}`;
+    location.hash = href({ state: filter.value });
   });
   const authFilter = h(
     'select',
@@ -53,7 +56,7 @@ export function renderInventory(main, params) {
     h('option', { value: 'true', selected: anonymous === 'true' }, 'answers anonymous calls'),
   );
   authFilter.addEventListener('change', () => {
-    location.hash = `#/inventory${query({ state, service, anonymous: authFilter.value })}`;
+    location.hash = href({ anonymous: authFilter.value });
   });
   // one service's endpoints: a chip to clear the filter, and the OpenAPI document of what traffic showed of it
   const serviceTools = service
@@ -62,7 +65,7 @@ export function renderInventory(main, params) {
         { class: 'field inline' },
         h(
           'a',
-          { class: 'label-chip', href: `#/inventory${query({ state, anonymous })}`, title: 'Show every service' },
+          { class: 'label-chip', href: href({ service: '' }), title: 'Show every service' },
           h('span', { class: 'dim' }, 'service'),
           ` ${service} ✕`,
         ),
@@ -120,15 +123,7 @@ export function renderInventory(main, params) {
       h('td', null, stateBadge(e.state)),
       h('td', null, h('span', { class: `method method-${e.method.toLowerCase()}` }, e.method)),
       h('td', { class: 'path' }, h('code', null, e.route)),
-      h(
-        'td',
-        null,
-        h(
-          'a',
-          { href: `#/inventory${query({ state, service: e.service, anonymous })}`, title: `Only ${e.service}` },
-          e.service,
-        ),
-      ),
+      h('td', null, h('a', { href: href({ service: e.service }), title: `Only ${e.service}` }, e.service)),
       h('td', { class: 'num' }, fmtNumber(e.count)),
       h('td', { class: 'auth' }, authOf(e)),
       h('td', null, timeEl(e.firstSeen)),
