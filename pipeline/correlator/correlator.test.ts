@@ -5,7 +5,7 @@ import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
-import { Correlator, type CorrelatorOptions, checkpointKey } from './correlator.js';
+import { Correlator, type CorrelatorOptions, checkpointHeadKey, checkpointKey } from './correlator.js';
 import { loadEvidence } from './evidence-keeper.js';
 import { replay } from './replay.js';
 import { steadyTraffic } from './testdata/records.js';
@@ -141,6 +141,26 @@ describe('Correlator over the in-process bus', () => {
     const stored = (await repo.list()).items;
     expect(stored.map((a) => a.id).sort()).toEqual(expected.map((a) => a.id).sort());
     expect(await checkpointedOffsets(store)).toBe(records.length - cut);
+  });
+
+  it("writes no checkpoint behind a newer owner's, judging by the small head key alone", async () => {
+    const bus = new MemoryBus({ partitions: 2 });
+    const store = new MemoryStore();
+    const keys = [0, 1].map((p) => checkpointKey('meshward-correlator', TOPICS.calls, p));
+    // partition 1's head says another correlator of this log checkpointed further (its state not written yet)
+    await store.set(checkpointHeadKey(keys[1]), JSON.stringify({ nextOffset: 1e9, epoch: bus.logEpoch }));
+    const correlator = thresholdCorrelator(bus, store, { checkpointIntervalMs: 100 });
+    await correlator.start();
+    await publishAll(bus, 0, 300);
+    await waitFor(async () => (await store.get(keys[0])) !== null);
+    await correlator.close();
+    await bus.close();
+    expect(JSON.parse((await store.get(checkpointHeadKey(keys[0]))) ?? '{}')).toEqual({
+      nextOffset: JSON.parse((await store.get(keys[0])) ?? '{}').nextOffset,
+      epoch: bus.logEpoch,
+    });
+    expect(await store.get(keys[1])).toBeNull();
+    expect(JSON.parse((await store.get(checkpointHeadKey(keys[1]))) ?? '{}').nextOffset).toBe(1e9);
   });
 
   it('commits the progress of partitions whose traffic stopped, without waiting for another batch', async () => {

@@ -28,11 +28,15 @@ export interface CorrelatorOptions {
   onAlerts?: (alerts: Alert[]) => void;
 }
 
-/** a partition's checkpoint: the shard's state and the next offset it has not read, of the bus log `epoch` */
-interface Checkpoint {
+/** where a partition's checkpoint stands: the next offset it has not read, of the bus log `epoch` */
+interface CheckpointHead {
   nextOffset: number;
   /** Bus.logEpoch when the checkpoint was written (absent: Kafka) */
   epoch?: string;
+}
+
+/** a partition's checkpoint: the shard's state at its head */
+interface Checkpoint extends CheckpointHead {
   state: ShardSnapshot;
 }
 
@@ -74,6 +78,8 @@ const seriesGauge = gauge('meshward_correlator_series', 'RED series tracked', ['
 const lagGauge = gauge('meshward_correlator_lag', 'records not yet committed by the correlator group', ['partition']);
 
 export const checkpointKey = (group: string, topic: string, partition: number) => `ckpt:${group}:${topic}:${partition}`;
+/** the checkpoint's head alone, written after it: a writer compares offsets without reading the whole state */
+export const checkpointHeadKey = (checkpoint: string) => `${checkpoint}:head`;
 
 /**
  * The correlator: consumes records, keeps one Shard per assigned partition, publishes alert changes, writes closed
@@ -292,17 +298,25 @@ export class Correlator {
   private async saveCheckpoint(partition: number, state: PartitionState): Promise<void> {
     const key = checkpointKey(this.groupId, TOPICS.calls, partition);
     // a late revoke (Kafka calls it after the rejoin) must not overwrite a newer owner's checkpoint
-    const raw = await this.opts.store.get(key);
-    const current = raw ? (JSON.parse(raw) as Checkpoint) : null;
+    const current = await this.checkpointHead(key);
     const epoch = this.opts.bus.logEpoch;
     if (current && current.epoch === epoch && current.nextOffset > state.nextOffset) return;
-    const checkpoint: Checkpoint = { nextOffset: state.nextOffset, epoch, state: state.shard.snapshot() };
-    const value = JSON.stringify(checkpoint);
-    await this.opts.store.set(key, value);
+    const head: CheckpointHead = { nextOffset: state.nextOffset, epoch };
+    const checkpoint: Checkpoint = { ...head, state: state.shard.snapshot() };
+    await this.opts.store.set(key, JSON.stringify(checkpoint));
+    await this.opts.store.set(checkpointHeadKey(key), JSON.stringify(head));
     await this.opts.store.flush();
     state.sinceCheckpoint = 0;
     state.lastCheckpointAt = Date.now();
     checkpoints.inc();
+  }
+
+  /** the head of the stored checkpoint; a checkpoint written before heads were kept is read whole */
+  private async checkpointHead(key: string): Promise<CheckpointHead | null> {
+    const raw = (await this.opts.store.get(checkpointHeadKey(key))) ?? (await this.opts.store.get(key));
+    if (!raw) return null;
+    const { nextOffset, epoch } = JSON.parse(raw) as CheckpointHead;
+    return { nextOffset, epoch };
   }
 
   /**
