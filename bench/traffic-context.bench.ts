@@ -8,7 +8,7 @@
 import { SmartKnn } from '../pipeline/association/smart-knn.js';
 import { inventoryTraffic } from '../pipeline/association/traffic-context.js';
 import type { ApiEntry } from '../pipeline/inventory/api-entry.js';
-import { Rng } from '../pipeline/simulate/prng.js';
+import { Rng } from '../pipeline/core/prng.js';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(name);

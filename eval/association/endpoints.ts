@@ -10,7 +10,7 @@ import type { ApiDescription } from '../../pipeline/association/features.js';
 import type { AssociationConfig } from '../../pipeline/association/config.js';
 import { SmartKnn } from '../../pipeline/association/smart-knn.js';
 import { type GuruApi, type GuruData, guruToDescription } from './data.js';
-import { Rng } from '../../pipeline/simulate/prng.js';
+import { Rng } from '../../pipeline/core/prng.js';
 
 export interface EndpointFigures {
   split: 'within' | 'new_provider';

@@ -19,7 +19,7 @@ import { type Labels, SmartKnn, type TrainingItem } from '../../pipeline/associa
 import { CallerFanout } from '../../pipeline/association/caller-fanout.js';
 import { peerReliability } from '../../pipeline/association/peer-mix.js';
 import type { TrafficContext } from '../../pipeline/association/traffic-context.js';
-import { Rng } from '../../pipeline/simulate/prng.js';
+import { Rng } from '../../pipeline/core/prng.js';
 import { defaultDataDir, type GuruApi, type GuruData, guruToDescription, loadGuru } from './data.js';
 
 export const ESTATE_DIMS = ['appCode', 'lineOfBusiness', 'category'] as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../pipeline/simulate/prng.js';
+import { Rng } from '../../pipeline/core/prng.js';
 import type { GuruApi } from '../association/data.js';
 import { evaluateTemplating, kindFor, sampleValue } from './evaluate.js';
 

@@ -10,7 +10,7 @@ import { CatalogRoutes } from '../../pipeline/inventory/catalog/catalog-routes.j
 import { Inventory } from '../../pipeline/inventory/inventory.js';
 import { pathOnly } from '../../pipeline/inventory/path-template.js';
 import type { RouteLearnerOptions } from '../../pipeline/inventory/route-learner.js';
-import { Rng } from '../../pipeline/simulate/prng.js';
+import { Rng } from '../../pipeline/core/prng.js';
 import type { GuruApi } from '../association/data.js';
 
 export interface TemplatingOptions {

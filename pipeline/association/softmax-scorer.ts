@@ -1,4 +1,4 @@
-import { Rng } from '../simulate/prng.js';
+import { Rng } from '../core/prng.js';
 import type { FeatureVector } from './features.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ApiEntry } from '../inventory/api-entry.js';
-import { Rng } from '../simulate/prng.js';
+import { Rng } from '../core/prng.js';
 import { SmartKnn } from './smart-knn.js';
 import { inventoryTraffic } from './traffic-context.js';
 

@@ -3,7 +3,7 @@ import { isObject, own, str, stringList } from '../inventory/catalog/validate.js
 import { CallerFanout } from './caller-fanout.js';
 import { type LabelledEndpoint, type Peers, peerReliability } from './peer-mix.js';
 import type { SmartKnn } from './smart-knn.js';
-import { Rng } from '../simulate/prng.js';
+import { Rng } from '../core/prng.js';
 
 /** what traffic says of an endpoint beyond its own attributes: its callers, weighed, and how far callers tell a class */
 export interface TrafficContext {

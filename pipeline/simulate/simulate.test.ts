@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiCallRecordSchema } from '../core/record.js';
 import { ALL_KINDS } from './anomalies/index.js';
 import { AnomalyLabelSchema } from './labels.js';
-import { Rng } from './prng.js';
+import { Rng } from '../core/prng.js';
 import { runSimulate } from './run-simulate.js';
 import { simulate } from './simulate.js';
 

@@ -2,7 +2,7 @@ import type { ApiCallRecord } from '../core/record.js';
 import { mwError } from '../core/errors.js';
 import { type AnomalyRequest, INJECTORS } from './anomalies/index.js';
 import type { AnomalyLabel } from './labels.js';
-import { Rng } from './prng.js';
+import { Rng } from '../core/prng.js';
 import { SimWorld } from './world.js';
 
 export interface SimulateOptions {

@@ -1,4 +1,4 @@
-import type { Rng } from './prng.js';
+import type { Rng } from '../core/prng.js';
 
 /** The simulated mesh: services, their endpoints and the call trees a front-end request fans out into. */
 

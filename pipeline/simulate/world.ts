@@ -1,6 +1,6 @@
 import type { ApiCallRecord } from '../core/record.js';
 import { hash32 } from '../detectors/shared/hash.js';
-import { Rng, ulidAt } from './prng.js';
+import { Rng, ulidAt } from '../core/prng.js';
 import {
   type CallCtx,
   EDGE_ENDPOINTS,

@@ -1,5 +1,5 @@
 import type { AnomalyLabel } from '../labels.js';
-import type { Rng } from '../prng.js';
+import type { Rng } from '../../core/prng.js';
 import type { SimWorld } from '../world.js';
 
 /** What to inject: the kind, and optionally when, for how long and where (otherwise the injector chooses). */

@@ -1,4 +1,7 @@
-/** A seeded PRNG (mulberry32) and the few distributions the simulator draws from. Deterministic given the seed. */
+/**
+ * A seeded PRNG (mulberry32) and the few distributions the simulator, the evaluations and the association's samplers
+ * draw from. Deterministic given the seed.
+ */
 export class Rng {
   private state: number;
 
