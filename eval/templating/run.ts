@@ -6,6 +6,7 @@
  * [--every n (every n-th definition)] [--catalogued 0,0.7 (share of each API's endpoints in a catalogue)]
  * [--traffic uniform|zipf (skewed endpoint and value popularity)] [--min-novel 24,0 (route_min_novel; default the learner's)]
  * [--estimated 300,0 (route_estimated_distinct; default the learner's)] [--per-method (route_across_methods false)]
+ * [--kept-share 0.1 (action names a folding position keeps, as a share of its values; 0 = off)]
  */
 import { pathToFileURL } from 'node:url';
 import { defaultDataDir, loadGuru } from '../association/data.js';
@@ -24,9 +25,10 @@ function main(argv: string[]): void {
   const novelties = (at('--min-novel') ?? String(defaultRouteLearnerOptions.minNovel)).split(',').map(Number);
   const acrossMethods = !argv.includes('--per-method');
   const estimates = (at('--estimated') ?? String(defaultRouteLearnerOptions.estimatedDistinct)).split(',').map(Number);
+  const keptShare = Number(at('--kept-share') ?? defaultRouteLearnerOptions.keptShare);
   const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
   console.log(
-    `templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template), ${traffic} traffic, learning ${acrossMethods ? 'across methods' : 'per method'}\n`,
+    `templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template), ${traffic} traffic, learning ${acrossMethods ? 'across methods' : 'per method'}, action names kept up to ${keptShare} of a position's values\n`,
   );
   console.log(
     '| calls per endpoint | route learner | min novel | estimated | catalogued | endpoints | right | split | merged | reshaped | catalogued endpoints: right / split / merged | shadow endpoints: right / split / merged |',
@@ -50,7 +52,7 @@ function main(argv: string[]): void {
     const res = evaluateTemplating(data.apis, {
       calls,
       maxDistinct,
-      learner: { minNovel, estimatedDistinct, acrossMethods },
+      learner: { minNovel, estimatedDistinct, acrossMethods, keptShare },
       seed,
       every,
       catalogued,

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   chao1,
   ESTIMATE_ONCE_SHARE,
+  isActionName,
   LEARNED_PLACEHOLDER,
   NOVEL_SHARE,
   RouteLearner,
@@ -149,6 +150,40 @@ describe('RouteLearner', () => {
     expect(l.apply('s', 'GET', '/{id}/tags')).toBe('/{id}/tags');
   });
 
+  it('a folding position keeps its few camelCase action names literal, not where its values are camelCase', () => {
+    const l = new RouteLearner({ maxDistinct: 19 });
+    const actions = ['addThingToThingGroup', 'removeThingFromThingGroup'];
+    for (const a of actions) l.learn('iot', 'PUT', `/thing-groups/${a}`);
+    const groups = Array.from({ length: 18 }, (_, i) => `group-${String.fromCharCode(97 + i)}`);
+    const answers = groups.map((g) => l.learn('iot', 'PATCH', `/thing-groups/${g}`).template);
+    expect(answers.at(-1)).toBe('/thing-groups/{param}');
+    // two of twenty values: the actions stay endpoints of their own, also as walks replayed and after a checkpoint
+    for (const a of actions) {
+      expect(l.learn('iot', 'PUT', `/thing-groups/${a}`).template).toBe(`/thing-groups/${a}`);
+      expect(l.learn('iot', 'PUT', `/thing-groups/${a}`).template).toBe(`/thing-groups/${a}`);
+      expect(l.apply('iot', 'PUT', `/thing-groups/${a}/x`)).toBe(`/thing-groups/${a}/x`);
+    }
+    expect(l.snapshot().folded).toEqual([['iot * /thing-groups', actions]]);
+    const r = new RouteLearner({ maxDistinct: 19 });
+    r.restore(JSON.parse(JSON.stringify(l.snapshot())));
+    expect(r.apply('iot', 'PUT', `/thing-groups/${actions[1]}`)).toBe(`/thing-groups/${actions[1]}`);
+    // an action first called after the fold, and other literals, are the parameter
+    expect(r.learn('iot', 'PUT', '/thing-groups/updateThingGroupsForThing').template).toBe('/thing-groups/{param}');
+    expect(r.apply('iot', 'GET', '/thing-groups/group-z')).toBe('/thing-groups/{param}');
+
+    // function names: most values camelCase, so none is kept
+    const f = new RouteLearner({ maxDistinct: 10 });
+    for (let i = 0; i < 11; i++) f.learn('fn', 'POST', `/functions/processOrder${String.fromCharCode(65 + i)}x`);
+    expect(f.apply('fn', 'POST', '/functions/processOrderAx')).toBe('/functions/{param}');
+    expect(f.snapshot().folded).toEqual(['fn * /functions']);
+    // short or not letter-only names are values too
+    for (const v of ['getX', 'get2Things', 'get_things', 'alice', 'urn:li:person:7', '$1', 'a(b']) {
+      expect(isActionName(v)).toBe(false);
+    }
+    for (const v of ['listObjects', '$count', 'microsoft.graph.delta()', "getCounts(period='D7')", 'people:batchGet'])
+      expect(isActionName(v)).toBe(true);
+  });
+
   it('snapshot and restore keep the folds', () => {
     const l = new RouteLearner({ maxDistinct: 1 });
     l.learn('s', 'GET', '/u/a');
@@ -174,7 +209,8 @@ describe('RouteLearner', () => {
 /** the learner as first written (a full walk every call), kept as the model the replaying learner must match */
 class FullWalkModel {
   private readonly values: LRUCache<string, { values: Map<string, number>; calls: number }>;
-  private readonly folded: LRUCache<string, true>;
+  /** each fold with the literals it keeps */
+  private readonly folded: LRUCache<string, string[]>;
   constructor(private readonly o: RouteLearnerOptions) {
     this.values = new LRUCache({ max: o.maxPrefixes });
     this.folded = new LRUCache({ max: o.maxPrefixes });
@@ -189,8 +225,10 @@ class FullWalkModel {
       if (i >= this.o.minPosition && placeholder && parts[i] !== LEARNED_PLACEHOLDER) {
         if (this.folded.get(key)) parts[i] = LEARNED_PLACEHOLDER;
       } else if (i >= this.o.minPosition && !placeholder && parts[i] !== '') {
-        if (this.folded.get(key)) parts[i] = LEARNED_PLACEHOLDER;
-        else {
+        const kept = this.folded.get(key);
+        if (kept) {
+          if (!kept.includes(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
+        } else {
           let counted = this.values.get(key);
           if (!counted) {
             counted = { values: new Map(), calls: 0 };
@@ -209,8 +247,11 @@ class FullWalkModel {
             estimate >= this.o.estimatedDistinct;
           if (distinct > this.o.maxDistinct || novel || many) {
             this.values.delete(key);
-            this.folded.set(key, true);
-            parts[i] = LEARNED_PLACEHOLDER;
+            // action names kept where they are at most keptShare of the values
+            const names = [...counted.values.keys()].filter(isActionName);
+            const kept = names.length <= this.o.keptShare * distinct ? names : [];
+            this.folded.set(key, kept);
+            if (!kept.includes(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
             newlyFolded ??= key;
           }
         }
@@ -219,9 +260,11 @@ class FullWalkModel {
     }
     return newlyFolded === undefined ? { template: parts.join('/') } : { template: parts.join('/'), newlyFolded };
   }
-  snapshot(): { folded: string[]; values: [string, string[], number, number[]][] } {
+  snapshot(): { folded: (string | [string, string[]])[]; values: [string, string[], number, number[]][] } {
     return {
-      folded: [...this.folded.rkeys()],
+      folded: [...this.folded.rentries()].map(([k, kept]) =>
+        (kept as string[]).length === 0 ? (k as string) : [k as string, kept as string[]],
+      ),
       values: [...this.values.rentries()].map(([k, c]) => {
         const { values, calls } = c as { values: Map<string, number>; calls: number };
         return [k as string, [...values.keys()], calls, [...values.values()]];
@@ -238,7 +281,7 @@ describe('RouteLearner replays remembered walks', () => {
       parts: fc
         .tuple(
           fc.constantFrom('a', 'b', 'c'),
-          fc.array(fc.constantFrom('x', 'y', 'z', 'w', 'v', '{id}', ''), { maxLength: 3 }),
+          fc.array(fc.constantFrom('x', 'y', 'z', 'w', 'v', 'listAllItems', '$count', '{id}', ''), { maxLength: 3 }),
         )
         .map(([first, rest]) => [first, ...rest]),
     });
@@ -251,10 +294,22 @@ describe('RouteLearner replays remembered walks', () => {
         fc.boolean(),
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom(0, 0.1, 0.5, 1),
         fc.array(call, { minLength: 1, maxLength: 10 }),
-        fc.array(fc.nat(), { maxLength: 200 }),
+        fc.array(fc.nat(), { minLength: 20, maxLength: 200 }),
         fc.integer({ min: 0, max: 200 }),
-        (maxDistinct, minNovel, estimatedDistinct, acrossMethods, maxPrefixes, minPosition, pool, picks, restoreAt) => {
+        (
+          maxDistinct,
+          minNovel,
+          estimatedDistinct,
+          acrossMethods,
+          maxPrefixes,
+          minPosition,
+          keptShare,
+          pool,
+          picks,
+          restoreAt,
+        ) => {
           const options = {
             maxDistinct,
             minNovel,
@@ -263,6 +318,7 @@ describe('RouteLearner replays remembered walks', () => {
             acrossMethods,
             maxPrefixes,
             minPosition,
+            keptShare,
           };
           let learner = new RouteLearner(options);
           const model = new FullWalkModel(options);

@@ -36,6 +36,14 @@ export interface RouteLearnerOptions {
   minPosition: number;
   /** prefixes tracked at most (LRU); each keeps at most maxDistinct + 1 values */
   maxPrefixes: number;
+  /**
+   * a folded position keeps literal the action names among its values (isActionName: `addThingToThingGroup` beside
+   * `/thing-groups/{thingGroupName}`, `$count` and `microsoft.graph.delta()` beside `/instances/{id}`) when they are
+   * at most this share of its distinct values: a parameter's values are slugs, numbers and keys, rarely compounds of
+   * capitalised words or calls, so a few such names are the position's static siblings. Where more of its values
+   * look so they are the parameter's (function names) and fold with it. 0 = off
+   */
+  keptShare: number;
 }
 
 export const defaultRouteLearnerOptions: RouteLearnerOptions = {
@@ -46,6 +54,7 @@ export const defaultRouteLearnerOptions: RouteLearnerOptions = {
   acrossMethods: true,
   minPosition: 2,
   maxPrefixes: 10_000,
+  keptShare: 0.1,
 };
 
 /** share of the calls at a position that must have brought a new value for the minNovel fold */
@@ -57,6 +66,26 @@ export const NOVEL_SHARE = 0.95;
  * parameter beside them a few (`/images/search`, `/images/json` beside `/images/{name}`), folding would merge them
  */
 export const ESTIMATE_ONCE_SHARE = 0.2;
+
+/**
+ * a name of the API's own rather than a value: a camelCase action (letters only, at least six, a capital after the
+ * first letter: `listObjects`), an OData system segment (`$count`, `$value`), a function call
+ * (`microsoft.graph.delta()`), a custom method (`people:batchGet`)
+ */
+export function isActionName(value: string): boolean {
+  if (value.length >= 6 && /^[A-Za-z]+$/.test(value)) return /[a-z]/.test(value) && /.[A-Z]/.test(value);
+  return /^\$[A-Za-z]+$/.test(value) || /^[A-Za-z][\w.]*\(.*\)$/.test(value) || /^[a-z]+:[a-z][A-Za-z]+$/.test(value);
+}
+
+/** a folded position's literals kept (none: an empty set shared by all) */
+type Fold = ReadonlySet<string>;
+const KEEPS_NONE: Fold = new Set();
+
+/** the values of a position folding now that stay literal: its action names, where they are few (keptShare) */
+function keptSiblings(values: Iterable<string>, distinct: number, keptShare: number): Fold {
+  const names = [...values].filter(isActionName);
+  return names.length === 0 || names.length > keptShare * distinct ? KEEPS_NONE : new Set(names);
+}
 
 /** remembered walks at most (a memo: past it, it starts again empty) */
 const MAX_WALKS = 4096;
@@ -93,6 +122,8 @@ interface Step {
   key: string;
   /** the literal counted at the position, or null when the position was folded */
   part: string | null;
+  /** the literal is a sibling its folded position keeps (not counted) */
+  kept?: true;
 }
 
 /** a full walk of one (service, method, template), replayable while no fold has been added or dropped */
@@ -105,7 +136,8 @@ interface Walk {
 /**
  * Learns, per service (and method unless acrossMethods), path positions whose literal-looking values are many
  * (usernames, slugs: `/users/alice`, `/users/bob`, ...) and folds them into `{param}`. Memory is bounded: at most
- * maxPrefixes prefixes of at most maxDistinct + 1 values each; a folded prefix keeps only its flag.
+ * maxPrefixes prefixes of at most maxDistinct + 1 values each; a folded prefix keeps only the few action names it
+ * keeps literal (keptShare).
  *
  * Templates repeat, so each (service, method, template) keeps the walk it last took: its prefix keys (built and
  * hashed once) and its answer. While the set of folds is unchanged (`generation`), learning replays the walk — the
@@ -114,7 +146,7 @@ interface Walk {
 export class RouteLearner {
   readonly options: RouteLearnerOptions;
   private readonly values: LRUCache<string, Counted>;
-  private readonly folded: LRUCache<string, true>;
+  private readonly folded: LRUCache<string, Fold>;
   /**
    * bumped whenever folds are added (count, restore): replayed walks are valid only within one generation. Folds are
    * dropped only by the cap when one is added, so that is covered too.
@@ -147,7 +179,7 @@ export class RouteLearner {
     const steps = walk.steps;
     for (let s = 0; s < steps.length; s++) {
       const step = steps[s];
-      if (step.part === null) {
+      if (step.part === null || step.kept) {
         this.folded.get(step.key); // a hit, as in the full walk (it refreshes the fold's recency)
         continue;
       }
@@ -157,8 +189,8 @@ export class RouteLearner {
         const parts = template.split('/');
         const before = walk.result.template.split('/');
         for (let i = 1; i < step.index; i++) parts[i] = before[i];
-        parts[step.index] = LEARNED_PLACEHOLDER;
-        return this.continueWalk(parts, step.index + 1, `${step.key}/${LEARNED_PLACEHOLDER}`, step.key, null);
+        parts[step.index] = this.foldedPart(step.key, step.part);
+        return this.continueWalk(parts, step.index + 1, `${step.key}/${parts[step.index]}`, step.key, null);
       }
     }
     return walk.result;
@@ -187,14 +219,16 @@ export class RouteLearner {
       const key = prefix;
       const part = parts[i];
       if (i >= this.options.minPosition && part !== '' && part !== LEARNED_PLACEHOLDER) {
-        if (this.folded.get(key)) {
+        const fold = this.folded.get(key);
+        if (fold?.has(part)) steps?.push({ index: i, key, part, kept: true });
+        else if (fold) {
           // a folded position: literals and typed placeholders ({id}, {uuid}, …) alike are the one parameter
           parts[i] = LEARNED_PLACEHOLDER;
           steps?.push({ index: i, key, part: null });
         } else if (!TEMPLATED.test(part)) {
           steps?.push({ index: i, key, part });
           if (this.count(key, part)) {
-            parts[i] = LEARNED_PLACEHOLDER;
+            parts[i] = this.foldedPart(key, part);
             newlyFolded ??= key;
           }
         }
@@ -221,9 +255,14 @@ export class RouteLearner {
     } else if (n === 3) counted.twice--;
     if (!this.folds(counted)) return false;
     this.values.delete(key);
-    this.folded.set(key, true);
+    this.folded.set(key, keptSiblings(counted.values.keys(), counted.values.size, this.options.keptShare));
     this.generation++;
     return true;
+  }
+
+  /** a literal at a position that has just folded: the parameter, or itself where the fold keeps it */
+  private foldedPart(key: string, part: string): string {
+    return this.folded.get(key)?.has(part) ? part : LEARNED_PLACEHOLDER;
   }
 
   private folds({ values, calls, once, twice }: Counted): boolean {
@@ -259,7 +298,10 @@ export class RouteLearner {
     const parts = template.split('/');
     let prefix = this.prefixOf(service, method);
     for (let i = 1; i < parts.length; i++) {
-      if (i >= this.options.minPosition && parts[i] !== '' && this.folded.get(prefix)) parts[i] = LEARNED_PLACEHOLDER;
+      if (i >= this.options.minPosition && parts[i] !== '') {
+        const fold = this.folded.get(prefix);
+        if (fold && !fold.has(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
+      }
       prefix = `${prefix}/${parts[i]}`;
     }
     return parts.join('/');
@@ -278,11 +320,14 @@ export class RouteLearner {
    * the folds and the values counted towards folds (with all calls and the calls of each), least recently used
    * first: restore() rebuilds the same state and recency, so a learner restored from a checkpoint folds at the same
    * record as one that never stopped (endpoint ids, and so alerts, equal an offline replay's). At most maxPrefixes ×
-   * (maxDistinct + 1) values
+   * (maxDistinct + 1) values. A fold that keeps siblings is `[key, kept]`, one that keeps none its key
    */
-  snapshot(): { folded: string[]; values: [string, string[], number, number[]][] } {
+  snapshot(): { folded: (string | [string, string[]])[]; values: [string, string[], number, number[]][] } {
     return {
-      folded: [...this.folded.rkeys()],
+      folded: [...this.folded.rentries()].map(([k, f]) => {
+        const kept = f as Fold;
+        return kept.size === 0 ? (k as string) : [k as string, [...kept]];
+      }),
       values: [...this.values.rentries()].map(([k, c]) => {
         const { values, calls } = c as Counted;
         return [k as string, [...values.keys()], calls, [...values.values()]];
@@ -298,7 +343,12 @@ export class RouteLearner {
     this.walks = new Map();
     this.walkCount = 0;
     this.generation++;
-    if (Array.isArray(s?.folded)) for (const k of s.folded) if (typeof k === 'string') this.folded.set(k, true);
+    if (Array.isArray(s?.folded))
+      for (const f of s.folded) {
+        if (typeof f === 'string') this.folded.set(f, KEEPS_NONE);
+        else if (Array.isArray(f) && typeof f[0] === 'string' && Array.isArray(f[1]))
+          this.folded.set(f[0], new Set(f[1].filter((v: unknown): v is string => typeof v === 'string')));
+      }
     for (const { key, values, item } of keyedStringLists(s?.values)) {
       if (values.length > this.options.maxDistinct) continue;
       // a checkpoint of an older version has no call count: as many calls as values

@@ -138,6 +138,7 @@ export class ApiDiscovery implements Detector {
               minNovel: config.route_min_novel,
               estimatedDistinct: config.route_estimated_distinct,
               acrossMethods: config.route_across_methods,
+              keptShare: config.route_kept_share,
             }
           : false,
       catalogRoutes: this.association.routes,

@@ -96,6 +96,13 @@ export const ApiDiscoveryConfigSchema = Type.Object(
      */
     route_across_methods: Type.Boolean({ default: true }),
     /**
+     * a position the learner folds keeps literal the action names among its values (`addThingToThingGroup` beside
+     * `/thing-groups/{name}`, `$count` and `microsoft.graph.delta()` beside `/instances/{id}`, `people:batchGet`)
+     * when they are at most this share of the values it has seen: the API's own static siblings, not values. Where
+     * more of its values look so, they are the parameter's and fold with it. 0 = off (pipeline/inventory/README.md)
+     */
+    route_kept_share: Type.Number({ minimum: 0, maximum: 1, default: 0.1 }),
+    /**
      * a call of a service or host the catalogue has entries for takes the path template its entry defines
      * (`/key/alice` → `/key/{name}`, as the API's router would), before value-shape templating and learning: a
      * catalogued parameter is one endpoint from its first call, not a shadow API per value. A parameter named as an
@@ -167,6 +174,7 @@ export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   route_min_novel: 24,
   route_estimated_distinct: 300,
   route_across_methods: true,
+  route_kept_share: 0.1,
   catalog_routes: true,
   undocumented_params: true,
   undocumented_param_severity: 'low',
