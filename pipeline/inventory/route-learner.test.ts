@@ -150,26 +150,31 @@ describe('RouteLearner', () => {
     expect(l.apply('s', 'GET', '/{id}/tags')).toBe('/{id}/tags');
   });
 
-  it('a folding position keeps its few camelCase action names literal, not where its values are camelCase', () => {
-    const l = new RouteLearner({ maxDistinct: 19 });
+  it('a folding position keeps its few action names literal, not where its values look so', () => {
+    const l = new RouteLearner({ maxDistinct: 29, minNovel: 0 });
     const actions = ['addThingToThingGroup', 'removeThingFromThingGroup'];
     for (const a of actions) l.learn('iot', 'PUT', `/thing-groups/${a}`);
-    const groups = Array.from({ length: 18 }, (_, i) => `group-${String.fromCharCode(97 + i)}`);
+    const groups = Array.from({ length: 28 }, (_, i) => `group-${i}x`);
     const answers = groups.map((g) => l.learn('iot', 'PATCH', `/thing-groups/${g}`).template);
     expect(answers.at(-1)).toBe('/thing-groups/{param}');
-    // two of twenty values: the actions stay endpoints of their own, also as walks replayed and after a checkpoint
+    // two of thirty values: the actions stay endpoints of their own, also as walks replayed and after a checkpoint
     for (const a of actions) {
       expect(l.learn('iot', 'PUT', `/thing-groups/${a}`).template).toBe(`/thing-groups/${a}`);
       expect(l.learn('iot', 'PUT', `/thing-groups/${a}`).template).toBe(`/thing-groups/${a}`);
       expect(l.apply('iot', 'PUT', `/thing-groups/${a}/x`)).toBe(`/thing-groups/${a}/x`);
     }
-    expect(l.snapshot().folded).toEqual([['iot * /thing-groups', actions]]);
-    const r = new RouteLearner({ maxDistinct: 19 });
+    // room for a tenth of the thirty: three
+    expect(l.snapshot().folded).toEqual([['iot * /thing-groups', actions, 3]]);
+    const r = new RouteLearner({ maxDistinct: 29, minNovel: 0 });
     r.restore(JSON.parse(JSON.stringify(l.snapshot())));
     expect(r.apply('iot', 'PUT', `/thing-groups/${actions[1]}`)).toBe(`/thing-groups/${actions[1]}`);
-    // an action first called after the fold, and other literals, are the parameter
-    expect(r.learn('iot', 'PUT', '/thing-groups/updateThingGroupsForThing').template).toBe('/thing-groups/{param}');
+    // an action first called after the fold takes the room left; then actions, like other literals, are the parameter
+    expect(r.learn('iot', 'PUT', '/thing-groups/updateThingGroupsForThing').template).toBe(
+      '/thing-groups/updateThingGroupsForThing',
+    );
+    expect(r.learn('iot', 'GET', '/thing-groups/listThingsInThingGroup').template).toBe('/thing-groups/{param}');
     expect(r.apply('iot', 'GET', '/thing-groups/group-z')).toBe('/thing-groups/{param}');
+    expect(r.snapshot().folded).toEqual([['iot * /thing-groups', [...actions, 'updateThingGroupsForThing'], 3]]);
 
     // function names: most values camelCase, so none is kept
     const f = new RouteLearner({ maxDistinct: 10 });
@@ -209,8 +214,8 @@ describe('RouteLearner', () => {
 /** the learner as first written (a full walk every call), kept as the model the replaying learner must match */
 class FullWalkModel {
   private readonly values: LRUCache<string, { values: Map<string, number>; calls: number }>;
-  /** each fold with the literals it keeps */
-  private readonly folded: LRUCache<string, string[]>;
+  /** each fold with the literals it keeps and how many it may */
+  private readonly folded: LRUCache<string, { kept: string[]; room: number }>;
   constructor(private readonly o: RouteLearnerOptions) {
     this.values = new LRUCache({ max: o.maxPrefixes });
     this.folded = new LRUCache({ max: o.maxPrefixes });
@@ -225,9 +230,11 @@ class FullWalkModel {
       if (i >= this.o.minPosition && placeholder && parts[i] !== LEARNED_PLACEHOLDER) {
         if (this.folded.get(key)) parts[i] = LEARNED_PLACEHOLDER;
       } else if (i >= this.o.minPosition && !placeholder && parts[i] !== '') {
-        const kept = this.folded.get(key);
-        if (kept) {
-          if (!kept.includes(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
+        const fold = this.folded.get(key);
+        if (fold) {
+          if (isActionName(parts[i]) && !fold.kept.includes(parts[i]) && fold.kept.length < fold.room)
+            fold.kept.push(parts[i]);
+          if (!fold.kept.includes(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
         } else {
           let counted = this.values.get(key);
           if (!counted) {
@@ -247,11 +254,12 @@ class FullWalkModel {
             estimate >= this.o.estimatedDistinct;
           if (distinct > this.o.maxDistinct || novel || many) {
             this.values.delete(key);
-            // action names kept where they are at most keptShare of the values
+            // action names kept where they are at most keptShare of the values, more later while there is room
             const names = [...counted.values.keys()].filter(isActionName);
-            const kept = names.length <= this.o.keptShare * distinct ? names : [];
-            this.folded.set(key, kept);
-            if (!kept.includes(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
+            const room = Math.floor(this.o.keptShare * distinct);
+            const fold = names.length <= room ? { kept: names, room } : { kept: [], room: 0 };
+            this.folded.set(key, fold);
+            if (!fold.kept.includes(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
             newlyFolded ??= key;
           }
         }
@@ -260,11 +268,12 @@ class FullWalkModel {
     }
     return newlyFolded === undefined ? { template: parts.join('/') } : { template: parts.join('/'), newlyFolded };
   }
-  snapshot(): { folded: (string | [string, string[]])[]; values: [string, string[], number, number[]][] } {
+  snapshot(): { folded: (string | [string, string[], number])[]; values: [string, string[], number, number[]][] } {
     return {
-      folded: [...this.folded.rentries()].map(([k, kept]) =>
-        (kept as string[]).length === 0 ? (k as string) : [k as string, kept as string[]],
-      ),
+      folded: [...this.folded.rentries()].map(([k, f]) => {
+        const { kept, room } = f as { kept: string[]; room: number };
+        return room === 0 ? (k as string) : [k as string, [...kept], room];
+      }),
       values: [...this.values.rentries()].map(([k, c]) => {
         const { values, calls } = c as { values: Map<string, number>; calls: number };
         return [k as string, [...values.keys()], calls, [...values.values()]];

@@ -39,9 +39,10 @@ export interface RouteLearnerOptions {
   /**
    * a folded position keeps literal the action names among its values (isActionName: `addThingToThingGroup` beside
    * `/thing-groups/{thingGroupName}`, `$count` and `microsoft.graph.delta()` beside `/instances/{id}`) when they are
-   * at most this share of its distinct values: a parameter's values are slugs, numbers and keys, rarely compounds of
-   * capitalised words or calls, so a few such names are the position's static siblings. Where more of its values
-   * look so they are the parameter's (function names) and fold with it. 0 = off
+   * at most this share of its distinct values (those first called after the fold while they are fewer than that
+   * share): a parameter's values are slugs, numbers and keys, rarely compounds of capitalised words or calls, so a
+   * few such names are the position's static siblings. Where more of its values look so they are the parameter's
+   * (function names) and fold with it. 0 = off
    */
   keptShare: number;
 }
@@ -77,14 +78,22 @@ export function isActionName(value: string): boolean {
   return /^\$[A-Za-z]+$/.test(value) || /^[A-Za-z][\w.]*\(.*\)$/.test(value) || /^[a-z]+:[a-z][A-Za-z]+$/.test(value);
 }
 
-/** a folded position's literals kept (none: an empty set shared by all) */
-type Fold = ReadonlySet<string>;
-const KEEPS_NONE: Fold = new Set();
+/**
+ * a folded position: the action names it keeps literal, and how many it may keep (keptShare of the distinct values
+ * it had when it folded; names first called later are kept while there is room)
+ */
+interface Fold {
+  kept: Set<string>;
+  room: number;
+}
+/** a fold that keeps nothing, shared by all such */
+const KEEPS_NONE: Fold = { kept: new Set(), room: 0 };
 
-/** the values of a position folding now that stay literal: its action names, where they are few (keptShare) */
-function keptSiblings(values: Iterable<string>, distinct: number, keptShare: number): Fold {
+/** the fold of a position folding now: its action names stay literal where they are few (keptShare) */
+function foldOf(values: Iterable<string>, distinct: number, keptShare: number): Fold {
   const names = [...values].filter(isActionName);
-  return names.length === 0 || names.length > keptShare * distinct ? KEEPS_NONE : new Set(names);
+  const room = Math.floor(keptShare * distinct);
+  return room === 0 || names.length > room ? KEEPS_NONE : { kept: new Set(names), room };
 }
 
 /** remembered walks at most (a memo: past it, it starts again empty) */
@@ -189,7 +198,7 @@ export class RouteLearner {
         const parts = template.split('/');
         const before = walk.result.template.split('/');
         for (let i = 1; i < step.index; i++) parts[i] = before[i];
-        parts[step.index] = this.foldedPart(step.key, step.part);
+        parts[step.index] = this.keeps(step.key, step.part) ? step.part : LEARNED_PLACEHOLDER;
         return this.continueWalk(parts, step.index + 1, `${step.key}/${parts[step.index]}`, step.key, null);
       }
     }
@@ -220,7 +229,7 @@ export class RouteLearner {
       const part = parts[i];
       if (i >= this.options.minPosition && part !== '' && part !== LEARNED_PLACEHOLDER) {
         const fold = this.folded.get(key);
-        if (fold?.has(part)) steps?.push({ index: i, key, part, kept: true });
+        if (fold && this.keeps(key, part, fold)) steps?.push({ index: i, key, part, kept: true });
         else if (fold) {
           // a folded position: literals and typed placeholders ({id}, {uuid}, …) alike are the one parameter
           parts[i] = LEARNED_PLACEHOLDER;
@@ -228,7 +237,7 @@ export class RouteLearner {
         } else if (!TEMPLATED.test(part)) {
           steps?.push({ index: i, key, part });
           if (this.count(key, part)) {
-            parts[i] = this.foldedPart(key, part);
+            if (!this.keeps(key, part)) parts[i] = LEARNED_PLACEHOLDER;
             newlyFolded ??= key;
           }
         }
@@ -255,14 +264,22 @@ export class RouteLearner {
     } else if (n === 3) counted.twice--;
     if (!this.folds(counted)) return false;
     this.values.delete(key);
-    this.folded.set(key, keptSiblings(counted.values.keys(), counted.values.size, this.options.keptShare));
+    this.folded.set(key, foldOf(counted.values.keys(), counted.values.size, this.options.keptShare));
     this.generation++;
     return true;
   }
 
-  /** a literal at a position that has just folded: the parameter, or itself where the fold keeps it */
-  private foldedPart(key: string, part: string): string {
-    return this.folded.get(key)?.has(part) ? part : LEARNED_PLACEHOLDER;
+  /**
+   * whether a folded position keeps a literal: one it kept, or an action name first met now while it has room. No
+   * remembered walk is stale then: one through this position with this literal would have asked before, and a
+   * refusal is for good (the room only fills)
+   */
+  private keeps(key: string, part: string, fold = this.folded.get(key)): boolean {
+    if (!fold) return false;
+    if (fold.kept.has(part)) return true;
+    if (fold.kept.size >= fold.room || !isActionName(part)) return false;
+    fold.kept.add(part);
+    return true;
   }
 
   private folds({ values, calls, once, twice }: Counted): boolean {
@@ -300,7 +317,7 @@ export class RouteLearner {
     for (let i = 1; i < parts.length; i++) {
       if (i >= this.options.minPosition && parts[i] !== '') {
         const fold = this.folded.get(prefix);
-        if (fold && !fold.has(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
+        if (fold && !fold.kept.has(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
       }
       prefix = `${prefix}/${parts[i]}`;
     }
@@ -320,13 +337,13 @@ export class RouteLearner {
    * the folds and the values counted towards folds (with all calls and the calls of each), least recently used
    * first: restore() rebuilds the same state and recency, so a learner restored from a checkpoint folds at the same
    * record as one that never stopped (endpoint ids, and so alerts, equal an offline replay's). At most maxPrefixes ×
-   * (maxDistinct + 1) values. A fold that keeps siblings is `[key, kept]`, one that keeps none its key
+   * (maxDistinct + 1) values. A fold with room for action names is `[key, kept, room]`, one without its key
    */
-  snapshot(): { folded: (string | [string, string[]])[]; values: [string, string[], number, number[]][] } {
+  snapshot(): { folded: (string | [string, string[], number])[]; values: [string, string[], number, number[]][] } {
     return {
       folded: [...this.folded.rentries()].map(([k, f]) => {
-        const kept = f as Fold;
-        return kept.size === 0 ? (k as string) : [k as string, [...kept]];
+        const { kept, room } = f as Fold;
+        return room === 0 ? (k as string) : [k as string, [...kept], room];
       }),
       values: [...this.values.rentries()].map(([k, c]) => {
         const { values, calls } = c as Counted;
@@ -346,8 +363,11 @@ export class RouteLearner {
     if (Array.isArray(s?.folded))
       for (const f of s.folded) {
         if (typeof f === 'string') this.folded.set(f, KEEPS_NONE);
-        else if (Array.isArray(f) && typeof f[0] === 'string' && Array.isArray(f[1]))
-          this.folded.set(f[0], new Set(f[1].filter((v: unknown): v is string => typeof v === 'string')));
+        else if (Array.isArray(f) && typeof f[0] === 'string' && Array.isArray(f[1])) {
+          const kept = new Set(f[1].filter((v: unknown): v is string => typeof v === 'string'));
+          const room = Number.isSafeInteger(f[2]) && f[2] >= kept.size ? (f[2] as number) : kept.size;
+          this.folded.set(f[0], room === 0 ? KEEPS_NONE : { kept, room });
+        }
       }
     for (const { key, values, item } of keyedStringLists(s?.values)) {
       if (values.length > this.options.maxDistinct) continue;

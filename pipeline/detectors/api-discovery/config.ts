@@ -98,8 +98,9 @@ export const ApiDiscoveryConfigSchema = Type.Object(
     /**
      * a position the learner folds keeps literal the action names among its values (`addThingToThingGroup` beside
      * `/thing-groups/{name}`, `$count` and `microsoft.graph.delta()` beside `/instances/{id}`, `people:batchGet`)
-     * when they are at most this share of the values it has seen: the API's own static siblings, not values. Where
-     * more of its values look so, they are the parameter's and fold with it. 0 = off (pipeline/inventory/README.md)
+     * when they are at most this share of the values it has seen (names first called later, while fewer): the API's
+     * own static siblings, not values. Where more of its values look so, they are the parameter's and fold with it.
+     * 0 = off (pipeline/inventory/README.md)
      */
     route_kept_share: Type.Number({ minimum: 0, maximum: 1, default: 0.1 }),
     /**
