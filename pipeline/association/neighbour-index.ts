@@ -1,5 +1,5 @@
 import KNN from 'ml-knn';
-import { type FeatureVector, sparseDot, squaredNorm, valueAt } from './features.js';
+import { type FeatureVector, squaredNorm, valueAt } from './features.js';
 import { blockDistance } from './knn-math.js';
 
 export interface Neighbour {
@@ -342,25 +342,14 @@ export class SparseIndex implements NeighbourIndex {
     // would make every row a candidate (its bound for rows sharing no bucket is loose), so the rows are ranked on the
     // rest and the best RERANK x k (RERANK x cap of a group) re-ranked by their full distance: the distances returned
     // (and the votes weighed by them) are exact, the neighbours nearly so (bench/association.bench.ts)
-    if (this.profiles[profile] === undefined) profile = 0;
-    const weights = this.profiles[profile];
-    const baseOf = this.base[profile];
-    let Q = 0;
-    let hasDense = false;
-    query.forEach((blk, g) => {
-      Q += weights[g] * squaredNorm(blk);
-      if (this.dense[g] && weights[g] > 0 && blk.val.length > 0) hasDense = true;
-    });
+    const weights = this.profiles[profile] ?? this.profiles[0];
+    const hasDense = query.some((blk, g) => this.dense[g] && weights[g] > 0 && blk.val.length > 0);
     const rerank = hasDense ? RERANK_DENSE : RERANK;
     const cap = groupCap && { of: groupCap.of, cap: groupCap.cap * rerank };
-    const pool = this.search(query, k * rerank, live, cap, profile, false).map((n) => {
-      // the full D^2 = Q + base(x) - 2 sum_g c_g q_g.x_g
-      const x = this.vecs[n.row];
-      let dot = 0;
-      for (let g = 0; g < query.length; g++)
-        if (weights[g] !== 0 && x[g]) dot += weights[g] * sparseDot(query[g], x[g]);
-      return { row: n.row, distance: Math.sqrt(Math.max(0, Q + baseOf[n.row] - 2 * dot)) };
-    });
+    const pool = this.search(query, k * rerank, live, cap, profile, false).map((n) => ({
+      row: n.row,
+      distance: blockDistance(query, this.vecs[n.row], weights),
+    }));
     pool.sort(byDistance);
     return groupCap ? capByGroup(pool, k, groupCap) : pool.slice(0, k);
   }

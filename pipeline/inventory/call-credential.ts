@@ -26,7 +26,22 @@ export function forEachQueryName(path: string, visit: (name: string) => boolean 
 
 const isCredentialName = (name: string): boolean => sensitiveParam(name) === 'credential';
 
+/**
+ * the api_discovery inventory and the unauthenticated_access tracker both ask for the record in hand: the last answer
+ * is kept (records are not changed once published)
+ */
+let lastRecord: ApiCallRecord | undefined;
+let lastCredential: CallCredential = 'none';
+
 export function credentialOf(r: ApiCallRecord): CallCredential {
+  if (r !== lastRecord) {
+    lastCredential = carried(r);
+    lastRecord = r;
+  }
+  return lastCredential;
+}
+
+function carried(r: ApiCallRecord): CallCredential {
   const u = r.user;
   if (u && (u.tokenHash || u.sub || u.clientId)) return 'token';
   if (r.source.mtls === true || r.source.principal) return 'mtls';

@@ -9,8 +9,9 @@ export type SensitiveKind = 'credential' | 'personal' | 'payment';
 /** a name lower-cased without separators: `access_token`, `accessToken`, `Access-Token` → accesstoken */
 const normal = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
 
-const EXACT = new Map<string, SensitiveKind>([
-  ...[
+/** the names, by what they carry */
+const NAMES: Record<SensitiveKind, string[]> = {
+  credential: [
     'password',
     'passwd',
     'pwd',
@@ -23,15 +24,30 @@ const EXACT = new Map<string, SensitiveKind>([
     'bearer',
     'auth',
     'authorization',
-  ].map((n) => [n, 'credential'] as const),
-  ...['sessionid', 'sid', 'session', 'privatekey', 'clientsecret'].map((n) => [n, 'credential'] as const),
-  ...['email', 'emailaddress', 'phone', 'phonenumber', 'mobile', 'msisdn', 'ssn', 'socialsecuritynumber'].map(
-    (n) => [n, 'personal'] as const,
-  ),
-  ...['dob', 'dateofbirth', 'birthdate', 'passport', 'passportnumber', 'nationalid', 'taxid'].map(
-    (n) => [n, 'personal'] as const,
-  ),
-  ...[
+    'sessionid',
+    'sid',
+    'session',
+    'privatekey',
+    'clientsecret',
+  ],
+  personal: [
+    'email',
+    'emailaddress',
+    'phone',
+    'phonenumber',
+    'mobile',
+    'msisdn',
+    'ssn',
+    'socialsecuritynumber',
+    'dob',
+    'dateofbirth',
+    'birthdate',
+    'passport',
+    'passportnumber',
+    'nationalid',
+    'taxid',
+  ],
+  payment: [
     'cardnumber',
     'ccnumber',
     'creditcard',
@@ -42,8 +58,13 @@ const EXACT = new Map<string, SensitiveKind>([
     'iban',
     'accountnumber',
     'routingnumber',
-  ].map((n) => [n, 'payment'] as const),
-]);
+  ],
+};
+const EXACT = new Map(
+  (Object.entries(NAMES) as [SensitiveKind, string[]][]).flatMap(([kind, names]) =>
+    names.map((n) => [n, kind] as const),
+  ),
+);
 
 /** endings that make a credential (`accesstoken`, `xapikey`, `userpassword`, `clientsecret`) */
 const CREDENTIAL_ENDINGS = ['password', 'passwd', 'secret', 'token', 'apikey', 'sessionid'];

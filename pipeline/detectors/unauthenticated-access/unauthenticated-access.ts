@@ -1,3 +1,4 @@
+import { ClearingMemo } from '../../core/clearing-memo.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import { CredentialSight, credentialOf } from '../../inventory/call-credential.js';
 import type { Detector, DetectorContext } from '../detector.js';
@@ -33,11 +34,19 @@ interface ServiceAccess {
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const MAX_SOURCES = 16;
 
-/** a public_routes pattern: a glob on the route, or on `METHOD /route` when it has a space */
-function publicMatcher(patterns: readonly string[]): (method: string, route: string) => boolean {
+/**
+ * whether an endpoint id (`METHOD /route`) is public: public_routes patterns are globs on the route, or on `METHOD
+ * /route` when they have a space
+ */
+function publicMatcher(patterns: readonly string[]): (endpoint: string) => boolean {
   const onRoute = patterns.filter((p) => !p.includes(' ')).map(compileGlob);
   const onEndpoint = patterns.filter((p) => p.includes(' ')).map(compileGlob);
-  return (method, route) => onRoute.some((g) => g.test(route)) || onEndpoint.some((g) => g.test(`${method} ${route}`));
+  return (endpoint) => {
+    const route = routeOf(endpoint);
+    if (onRoute.some((g) => g.test(route))) return true;
+    const method = endpoint.slice(0, endpoint.length - route.length).toUpperCase();
+    return onEndpoint.some((g) => g.test(`${method}${route}`));
+  };
 }
 
 /**
@@ -58,15 +67,14 @@ export class UnauthenticatedAccessDetector implements Detector {
   private readonly endpoints: BoundedMap<string, EndpointAccess>;
   private readonly keys = new KeyInterner('\u0000');
   private readonly sight = new CredentialSight();
-  private readonly isPublic: (method: string, route: string) => boolean;
-  /** isPublic by endpoint id, cleared when it holds max_endpoints */
-  private readonly publicMemo = new Map<string, boolean>();
+  /** whether an endpoint id (`METHOD /route`) is public (the globs run once per endpoint, then remembered) */
+  private readonly isPublic: ClearingMemo<boolean>;
   private alerts = 0;
 
   constructor(private readonly config: UnauthenticatedAccessConfig) {
     this.services = new BoundedMap(config.max_services);
     this.endpoints = new BoundedMap(config.max_endpoints);
-    this.isPublic = publicMatcher(config.public_routes);
+    this.isPublic = new ClearingMemo(publicMatcher(config.public_routes), config.max_endpoints);
   }
 
   observe(r: ApiCallRecord, ctx: DetectorContext): void {
@@ -76,8 +84,8 @@ export class UnauthenticatedAccessDetector implements Detector {
     const credential = this.sight.judge(r, credentialOf(r));
     if (credential === undefined) return;
     const credentialed = credential !== 'none';
-    // only an anonymous call asks whether its route is public (the globs run once per endpoint, then remembered)
-    if (!credentialed && this.isPublicEndpoint(r.method, endpoint)) return;
+    // only an anonymous call asks whether its route is public
+    if (!credentialed && this.isPublic.get(endpoint)) return;
     const s = this.services.upsert(r.service, r.ts, (ts) => ({ since: ts, credentialed: 0, anonymous: 0 }));
     const e = this.endpoints.upsert(this.keys.key(r.service, endpoint), r.ts, () => ({
       open: false,
@@ -138,16 +146,6 @@ export class UnauthenticatedAccessDetector implements Detector {
       },
       labels: { endpoint, rule },
     });
-  }
-
-  private isPublicEndpoint(method: string, endpoint: string): boolean {
-    let known = this.publicMemo.get(endpoint);
-    if (known === undefined) {
-      if (this.publicMemo.size >= this.config.max_endpoints) this.publicMemo.clear();
-      known = this.isPublic(method.toUpperCase(), routeOf(endpoint));
-      this.publicMemo.set(endpoint, known);
-    }
-    return known;
   }
 
   snapshot(): unknown {

@@ -21,6 +21,9 @@ export const unauthenticatedAccess: Injector = {
     const variant = req.variant ?? rng.pick(['auth_dropped', 'open_endpoint']);
     const ips = Array.from({ length: rng.int(1, 3) }, () => attackerIp(rng));
     const times = spread(rng, w, rng.int(5, 10));
+    const label = (service: string, endpoint: string) => [
+      { kind: 'unauthenticated_access', service, endpoint, start: w.start, end: w.end, note: variant },
+    ];
     if (variant === 'auth_dropped') {
       const endpoint = 'GET /api/orders/{id}';
       times.forEach((ts, i) => {
@@ -34,9 +37,7 @@ export const unauthenticatedAccess: Injector = {
           },
         });
       });
-      return [
-        { kind: 'unauthenticated_access', service: 'frontend', endpoint, start: w.start, end: w.end, note: variant },
-      ];
+      return label('frontend', endpoint);
     }
     const open = rng.pick(OPEN_ROUTES);
     const region = rng.chance(0.6) ? 'eu-west-1' : 'us-east-1';
@@ -53,15 +54,6 @@ export const unauthenticatedAccess: Injector = {
         sourceRegion: region,
       });
     });
-    return [
-      {
-        kind: 'unauthenticated_access',
-        service: open.service,
-        endpoint: `GET ${open.route}`,
-        start: w.start,
-        end: w.end,
-        note: variant,
-      },
-    ];
+    return label(open.service, `GET ${open.route}`);
   },
 };
