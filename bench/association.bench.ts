@@ -12,8 +12,8 @@ import type { AssociationConfig } from '../pipeline/association/config.js';
 import type { ApiDescription } from '../pipeline/association/features.js';
 import { voteWeights } from '../pipeline/association/knn-math.js';
 import { providerOf, SmartKnn } from '../pipeline/association/smart-knn.js';
+import { Rng } from '../pipeline/core/prng.js';
 import { defaultDataDir, type GuruApi, guruToDescription, loadGuru } from '../eval/association/data.js';
-import { rng } from '../eval/association/tune.js';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(name);
@@ -27,8 +27,8 @@ const PRUNE = arg('--prune', Number.NaN);
 const CONFIG = JSON.parse(
   process.argv.includes('--config') ? process.argv[process.argv.indexOf('--config') + 1] : '{}',
 ) as Partial<AssociationConfig>;
-const r = rng(42);
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+const r = new Rng(42);
+const pick = <T>(xs: readonly T[]): T => r.pick(xs);
 const WORDS =
   'account order payment invoice user profile report metric device sensor ticket message media video image file document search index weather map route trip booking hotel flight product cart stock price quote market news article comment review policy claim loan card transfer'.split(
     ' ',
@@ -52,7 +52,7 @@ function synthetic(i: number): { api: ApiDescription; label: string } {
 
 function perturb(a: GuruApi, i: number): { api: ApiDescription; label: string } {
   const d = guruToDescription(a);
-  const keep = (xs: string[] | undefined, n: number) => (xs ?? []).filter(() => r() < 0.6).slice(0, n);
+  const keep = (xs: string[] | undefined, n: number) => (xs ?? []).filter(() => r.next() < 0.6).slice(0, n);
   return {
     api: {
       ...d,

@@ -8,22 +8,11 @@
 import { pathToFileURL } from 'node:url';
 import type { AssociationConfig } from '../../pipeline/association/config.js';
 import { SmartKnn } from '../../pipeline/association/smart-knn.js';
+import { Rng } from '../../pipeline/core/prng.js';
 import { defaultDataDir, type GuruApi, type GuruData, guruToDescription, loadGuru } from './data.js';
 import { scores } from './metrics.js';
 
 export type FoldMode = 'within' | 'provider';
-
-/** deterministic PRNG (mulberry32) so folds are the same on every run */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** folds per mode and the seed of the fold draw: every CV of this evaluation (tune.ts, search-weights.ts) uses them */
 export const FOLD_COUNT: Record<FoldMode, number> = { within: 5, provider: 4 };
@@ -38,10 +27,10 @@ export function trainingSplits(data: GuruData): Record<FoldMode, GuruApi[]> {
 }
 
 export function folds(apis: readonly GuruApi[], mode: FoldMode, n: number, seed: number): Set<string>[] {
-  const r = rng(seed);
+  const r = new Rng(seed); // deterministic: the folds are the same on every run
   const out = Array.from({ length: n }, () => new Set<string>());
   if (mode === 'within') {
-    for (const a of apis) out[Math.floor(r() * n)].add(a.id);
+    for (const a of apis) out[Math.floor(r.next() * n)].add(a.id);
     return out;
   }
   const byProvider = new Map<string, GuruApi[]>();
@@ -49,7 +38,7 @@ export function folds(apis: readonly GuruApi[], mode: FoldMode, n: number, seed:
   for (const [, defs] of [...byProvider].sort(([x], [y]) => (x < y ? -1 : 1))) {
     if (defs.length > 20) continue;
     // a quarter of the small providers per fold (n = 4 covers each once)
-    const f = Math.floor(r() * n);
+    const f = Math.floor(r.next() * n);
     for (const d of defs) out[f].add(d.id);
   }
   return out;

@@ -1,14 +1,10 @@
 /** Deterministic synthetic series for the metric-anomaly tests (seeded, so every run sees the same data). */
+import { Rng } from '../../../core/prng.js';
 
+/** a seeded uniform [0, 1) source (the core PRNG) */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** roughly normal noise (sum of uniforms) */
