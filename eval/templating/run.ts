@@ -7,6 +7,7 @@
  * [--traffic uniform|zipf (skewed endpoint and value popularity)] [--min-novel 24,0 (route_min_novel; default the learner's)]
  * [--estimated 300,0 (route_estimated_distinct; default the learner's)] [--per-method (route_across_methods false)]
  * [--kept-share 0.1 (action names a folding position keeps, as a share of its values; 0 = off)]
+ * [--no-shared-words (each position counted alone, not also with the others after the same word)]
  */
 import { pathToFileURL } from 'node:url';
 import { defaultDataDir, loadGuru } from '../association/data.js';
@@ -26,9 +27,10 @@ function main(argv: string[]): void {
   const acrossMethods = !argv.includes('--per-method');
   const estimates = (at('--estimated') ?? String(defaultRouteLearnerOptions.estimatedDistinct)).split(',').map(Number);
   const keptShare = Number(at('--kept-share') ?? defaultRouteLearnerOptions.keptShare);
+  const sharedWords = !argv.includes('--no-shared-words');
   const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
   console.log(
-    `templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template), ${traffic} traffic, learning ${acrossMethods ? 'across methods' : 'per method'}, action names kept up to ${keptShare} of a position's values\n`,
+    `templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template), ${traffic} traffic, learning ${acrossMethods ? 'across methods' : 'per method'}, action names kept up to ${keptShare} of a position's values, ${sharedWords ? 'values after a word counted together across its positions' : 'each position alone'}\n`,
   );
   console.log(
     '| calls per endpoint | route learner | min novel | estimated | catalogued | endpoints | right | split | merged | reshaped | catalogued endpoints: right / split / merged | shadow endpoints: right / split / merged |',
@@ -52,7 +54,7 @@ function main(argv: string[]): void {
     const res = evaluateTemplating(data.apis, {
       calls,
       maxDistinct,
-      learner: { minNovel, estimatedDistinct, acrossMethods, keptShare },
+      learner: { minNovel, estimatedDistinct, acrossMethods, keptShare, sharedWords },
       seed,
       every,
       catalogued,

@@ -113,6 +113,27 @@ describe('Inventory', () => {
     expect(inv.routeOf(rec({ path: '/users/erin' }))).toBe('/users/{param}');
   });
 
+  it('merges the entries of every position after a word the learner folds across them', () => {
+    const inv = new Inventory({ learner: { maxDistinct: 3 } });
+    // two members of each of two teams: neither position has more than 3 values, the word before them 4
+    for (const [team, user] of [
+      ['red', 'alice'],
+      ['red', 'bob'],
+      ['blue', 'carol'],
+    ])
+      inv.observe(rec({ path: `/teams/${team}/members/${user}` }));
+    expect(inv.size).toBe(3);
+    inv.observe(rec({ path: '/teams/blue/members/dave' }));
+    // the teams (two values) stay literal; every position after `members` is the parameter, old entries merged
+    inv.observe(rec({ path: '/teams/red/members/erin' }));
+    expect(
+      inv
+        .list()
+        .map((e) => `${e.route} ${e.count}`)
+        .sort(),
+    ).toEqual(['/teams/blue/members/{param} 2', '/teams/red/members/{param} 3']);
+  });
+
   it('snapshot/restore round-trips through JSON and skips invalid entries', () => {
     const inv = new Inventory();
     inv.observe(rec({ path: '/orders/1' }));

@@ -206,8 +206,53 @@ describe('RouteLearner', () => {
     // one without the calls of each value: two calls each when they cannot all have been one
     r.restore({ folded: [], values: [['s * /w', ['a'], 3]] });
     expect(r.snapshot().values).toEqual([['s * /w', ['a'], 3, [2]]]);
-    r.restore({ folded: 'garbage', values: [['k', 'not a list'], 7] });
-    expect(r.snapshot()).toEqual({ folded: [], values: [] });
+    r.restore({ folded: 'garbage', values: [['k', 'not a list'], 7], words: [['w', 7], 'x'] });
+    expect(r.snapshot()).toEqual({ folded: [], values: [], words: [] });
+  });
+
+  it('counts the values after a word together where it precedes several positions, and folds them together', () => {
+    const options = { minNovel: 6, estimatedDistinct: 0 };
+    const l = new RouteLearner(options);
+    // three secrets of a repository, three of an organisation: too few for either position alone
+    for (const name of ['deploy', 'npm-token', 'aws']) l.learn('gh', 'PUT', `/repos/{id}/actions/secrets/${name}`);
+    expect(l.snapshot().words).toContainEqual(['gh * ~secrets', 'gh * /repos/{id}/actions/secrets']);
+    for (const name of ['sonar', 'slack']) l.learn('gh', 'GET', `/orgs/{id}/actions/secrets/${name}`);
+    // the word's count started from the repository's three when the organisation's came
+    expect(l.snapshot().words).toContainEqual(['gh * ~secrets', '']);
+    expect(l.learn('gh', 'DELETE', '/orgs/{id}/actions/secrets/pypi')).toEqual({
+      template: '/orgs/{id}/actions/secrets/{param}',
+      newlyFolded: 'gh * ~secrets',
+    });
+    // every position after the word is the parameter now, also one it had never preceded, literal or typed
+    expect(l.learn('gh', 'GET', '/repos/{id}/actions/secrets/deploy').template).toBe(
+      '/repos/{id}/actions/secrets/{param}',
+    );
+    expect(l.apply('gh', 'GET', '/user/codespaces/secrets/gpg')).toBe('/user/codespaces/secrets/{param}');
+    expect(l.apply('gh', 'GET', '/user/codespaces/secrets/{uuid}/repositories')).toBe(
+      '/user/codespaces/secrets/{param}/repositories',
+    );
+    // a word before one position only is counted there alone; after a placeholder there is no word
+    for (const name of ['c', 'go', 'java', 'node']) l.learn('gh', 'GET', `/gitignore/templates/${name}`);
+    expect(l.snapshot().values.map(([key]) => key)).not.toContain('gh * ~templates');
+    expect(l.snapshot().words.map(([key]) => key)).not.toContain('gh * ~{id}');
+    // a checkpoint keeps where each word has been
+    const r = new RouteLearner(options);
+    r.restore(JSON.parse(JSON.stringify(l.snapshot())));
+    r.learn('gh', 'GET', '/gists/{id}/templates/ruby');
+    expect(r.snapshot().values).toContainEqual([
+      'gh * ~templates',
+      ['c', 'go', 'java', 'node', 'ruby'],
+      5,
+      [1, 1, 1, 1, 1],
+    ]);
+    // off: each position alone
+    const alone = new RouteLearner({ ...options, sharedWords: false });
+    for (const name of ['deploy', 'npm-token', 'aws']) alone.learn('gh', 'PUT', `/repos/{id}/actions/secrets/${name}`);
+    for (const name of ['sonar', 'slack', 'pypi'])
+      expect(alone.learn('gh', 'GET', `/orgs/{id}/actions/secrets/${name}`).template).toBe(
+        `/orgs/{id}/actions/secrets/${name}`,
+      );
+    expect(alone.snapshot().words).toEqual([]);
   });
 });
 
@@ -216,51 +261,57 @@ class FullWalkModel {
   private readonly values: LRUCache<string, { values: Map<string, number>; calls: number }>;
   /** each fold with the literals it keeps and how many it may */
   private readonly folded: LRUCache<string, { kept: string[]; room: number }>;
+  /** each word's first prefix, '' once it has preceded two */
+  private readonly words: LRUCache<string, string>;
   constructor(private readonly o: RouteLearnerOptions) {
     this.values = new LRUCache({ max: o.maxPrefixes });
     this.folded = new LRUCache({ max: o.maxPrefixes });
+    this.words = new LRUCache({ max: o.maxPrefixes });
   }
   learn(service: string, method: string, template: string): { template: string; newlyFolded?: string } {
     const parts = template.split('/');
     let newlyFolded: string | undefined;
-    let prefix = `${service} ${this.o.acrossMethods ? '*' : method} `;
+    const root = `${service} ${this.o.acrossMethods ? '*' : method} `;
+    let prefix = root;
+    const isPlaceholder = (p: string) => /^(\{[^}]*\}|:[A-Za-z_]\w*|<[^>]+>)$/.test(p);
     for (let i = 1; i < parts.length; i++) {
       const key = prefix;
-      const placeholder = /^(\{[^}]*\}|:[A-Za-z_]\w*|<[^>]+>)$/.test(parts[i]);
+      const placeholder = isPlaceholder(parts[i]);
+      const before = parts[i - 1];
+      const word = this.o.sharedWords && before !== '' && !isPlaceholder(before) ? `${root}~${before}` : undefined;
+      const foldAt = () => {
+        const byPrefix = this.folded.get(key);
+        if (byPrefix) return byPrefix;
+        return word === undefined ? undefined : this.folded.get(word);
+      };
       if (i >= this.o.minPosition && placeholder && parts[i] !== LEARNED_PLACEHOLDER) {
-        if (this.folded.get(key)) parts[i] = LEARNED_PLACEHOLDER;
+        if (foldAt()) parts[i] = LEARNED_PLACEHOLDER;
       } else if (i >= this.o.minPosition && !placeholder && parts[i] !== '') {
-        const fold = this.folded.get(key);
+        const fold = foldAt();
         if (fold) {
           if (isActionName(parts[i]) && !fold.kept.includes(parts[i]) && fold.kept.length < fold.room)
             fold.kept.push(parts[i]);
           if (!fold.kept.includes(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
         } else {
-          let counted = this.values.get(key);
-          if (!counted) {
-            counted = { values: new Map(), calls: 0 };
-            this.values.set(key, counted);
+          const byPrefix = this.countAt(key, parts[i]);
+          let byWord = false;
+          if (word !== undefined) {
+            const first = this.words.get(word);
+            if (first === undefined) this.words.set(word, key);
+            else if (first !== key) {
+              if (first !== '') {
+                // the word's values start as those its first position still counts
+                this.words.set(word, '');
+                const seed = this.values.peek(first);
+                if (seed) this.values.set(word, { values: new Map(seed.values), calls: seed.calls });
+              }
+              byWord = this.countAt(word, parts[i]);
+            }
           }
-          counted.values.set(parts[i], (counted.values.get(parts[i]) ?? 0) + 1);
-          counted.calls++;
-          const distinct = counted.values.size;
-          const novel = this.o.minNovel > 0 && distinct >= this.o.minNovel && distinct >= NOVEL_SHARE * counted.calls;
-          const n = [...counted.values.values()];
-          const estimate = chao1(distinct, n.filter((c) => c === 1).length, n.filter((c) => c === 2).length);
-          const many =
-            this.o.estimatedDistinct > 0 &&
-            distinct >= this.o.estimateMinValues &&
-            n.filter((c) => c === 1).length >= ESTIMATE_ONCE_SHARE * counted.calls &&
-            estimate >= this.o.estimatedDistinct;
-          if (distinct > this.o.maxDistinct || novel || many) {
-            this.values.delete(key);
-            // action names kept where they are at most keptShare of the values, more later while there is room
-            const names = [...counted.values.keys()].filter(isActionName);
-            const room = Math.floor(this.o.keptShare * distinct);
-            const fold = names.length <= room ? { kept: names, room } : { kept: [], room: 0 };
-            this.folded.set(key, fold);
-            if (!fold.kept.includes(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
-            newlyFolded ??= key;
+          if (byPrefix || byWord) {
+            const foldKey = byPrefix ? key : (word as string);
+            if (!this.folded.get(foldKey)?.kept.includes(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
+            newlyFolded ??= foldKey;
           }
         }
       }
@@ -268,8 +319,39 @@ class FullWalkModel {
     }
     return newlyFolded === undefined ? { template: parts.join('/') } : { template: parts.join('/'), newlyFolded };
   }
-  snapshot(): { folded: (string | [string, string[], number])[]; values: [string, string[], number, number[]][] } {
+  /** count a value under a key; true when the key has just folded */
+  private countAt(key: string, part: string): boolean {
+    let counted = this.values.get(key);
+    if (!counted) {
+      counted = { values: new Map(), calls: 0 };
+      this.values.set(key, counted);
+    }
+    counted.values.set(part, (counted.values.get(part) ?? 0) + 1);
+    counted.calls++;
+    const distinct = counted.values.size;
+    const novel = this.o.minNovel > 0 && distinct >= this.o.minNovel && distinct >= NOVEL_SHARE * counted.calls;
+    const n = [...counted.values.values()];
+    const estimate = chao1(distinct, n.filter((c) => c === 1).length, n.filter((c) => c === 2).length);
+    const many =
+      this.o.estimatedDistinct > 0 &&
+      distinct >= this.o.estimateMinValues &&
+      n.filter((c) => c === 1).length >= ESTIMATE_ONCE_SHARE * counted.calls &&
+      estimate >= this.o.estimatedDistinct;
+    if (!(distinct > this.o.maxDistinct || novel || many)) return false;
+    this.values.delete(key);
+    // action names kept where they are at most keptShare of the values, more later while there is room
+    const names = [...counted.values.keys()].filter(isActionName);
+    const room = Math.floor(this.o.keptShare * distinct);
+    this.folded.set(key, names.length <= room ? { kept: names, room } : { kept: [], room: 0 });
+    return true;
+  }
+  snapshot(): {
+    folded: (string | [string, string[], number])[];
+    values: [string, string[], number, number[]][];
+    words: [string, string][];
+  } {
     return {
+      words: [...this.words.rentries()] as [string, string][],
       folded: [...this.folded.rentries()].map(([k, f]) => {
         const { kept, room } = f as { kept: string[]; room: number };
         return room === 0 ? (k as string) : [k as string, [...kept], room];
@@ -304,6 +386,7 @@ describe('RouteLearner replays remembered walks', () => {
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 1, max: 3 }),
         fc.constantFrom(0, 0.1, 0.5, 1),
+        fc.boolean(),
         fc.array(call, { minLength: 1, maxLength: 10 }),
         fc.array(fc.nat(), { minLength: 20, maxLength: 200 }),
         fc.integer({ min: 0, max: 200 }),
@@ -315,6 +398,7 @@ describe('RouteLearner replays remembered walks', () => {
           maxPrefixes,
           minPosition,
           keptShare,
+          sharedWords,
           pool,
           picks,
           restoreAt,
@@ -328,6 +412,7 @@ describe('RouteLearner replays remembered walks', () => {
             maxPrefixes,
             minPosition,
             keptShare,
+            sharedWords,
           };
           let learner = new RouteLearner(options);
           const model = new FullWalkModel(options);

@@ -45,6 +45,13 @@ export interface RouteLearnerOptions {
    * (function names) and fold with it. 0 = off
    */
   keptShare: number;
+  /**
+   * the values after a literal segment (a word) that precedes two or more positions of a service are counted under
+   * the word too (`secrets` of `/orgs/{org}/actions/secrets/…` and `/repos/{owner}/{repo}/actions/secrets/…`; its
+   * count starts as its first position's), and when they are many (the rules above) every position after the word
+   * folds: an endpoint called a few times learns from its siblings. false: each position alone
+   */
+  sharedWords: boolean;
 }
 
 export const defaultRouteLearnerOptions: RouteLearnerOptions = {
@@ -56,6 +63,7 @@ export const defaultRouteLearnerOptions: RouteLearnerOptions = {
   minPosition: 2,
   maxPrefixes: 10_000,
   keptShare: 0.1,
+  sharedWords: true,
 };
 
 /** share of the calls at a position that must have brought a new value for the minNovel fold */
@@ -96,6 +104,9 @@ function foldOf(values: Iterable<string>, distinct: number, keptShare: number): 
   return room === 0 || names.length > room ? KEEPS_NONE : { kept: new Set(names), room };
 }
 
+/** the context of a word that has preceded two or more positions (no prefix key is empty) */
+const SHARED = '';
+
 /** remembered walks at most (a memo: past it, it starts again empty) */
 const MAX_WALKS = 4096;
 
@@ -133,20 +144,25 @@ interface Step {
   part: string | null;
   /** the literal is a sibling its folded position keeps (not counted) */
   kept?: true;
+  /** the key of the position's word (its values counted under it too), when the segment before it is a literal */
+  word?: string;
 }
 
 /** a full walk of one (service, method, template), replayable while no fold has been added or dropped */
 interface Walk {
   generation: number;
+  /** prefixOf the walk's service and method */
+  root: string;
   steps: Step[];
   result: LearnedRoute;
 }
 
 /**
  * Learns, per service (and method unless acrossMethods), path positions whose literal-looking values are many
- * (usernames, slugs: `/users/alice`, `/users/bob`, ...) and folds them into `{param}`. Memory is bounded: at most
- * maxPrefixes prefixes of at most maxDistinct + 1 values each; a folded prefix keeps only the few action names it
- * keeps literal (keptShare).
+ * (usernames, slugs: `/users/alice`, `/users/bob`, ...) and folds them into `{param}`; with sharedWords the values
+ * after a word that precedes several positions are counted and folded together too (under the word's key, `~word`).
+ * Memory is bounded: at most maxPrefixes prefixes and words of at most maxDistinct + 1 values each, and maxPrefixes
+ * words' first positions; a folded prefix or word keeps only the few action names it keeps literal (keptShare).
  *
  * Templates repeat, so each (service, method, template) keeps the walk it last took: its prefix keys (built and
  * hashed once) and its answer. While the set of folds is unchanged (`generation`), learning replays the walk — the
@@ -156,6 +172,8 @@ export class RouteLearner {
   readonly options: RouteLearnerOptions;
   private readonly values: LRUCache<string, Counted>;
   private readonly folded: LRUCache<string, Fold>;
+  /** by word key, the first prefix it preceded, or SHARED once it has preceded another (sharedWords) */
+  private readonly contexts: LRUCache<string, string>;
   /**
    * bumped whenever folds are added (count, restore): replayed walks are valid only within one generation. Folds are
    * dropped only by the cap when one is added, so that is covered too.
@@ -169,6 +187,7 @@ export class RouteLearner {
     this.options = { ...defaultRouteLearnerOptions, ...options };
     this.values = new LRUCache({ max: this.options.maxPrefixes });
     this.folded = new LRUCache({ max: this.options.maxPrefixes });
+    this.contexts = new LRUCache({ max: this.options.maxPrefixes });
   }
 
   /**
@@ -189,17 +208,21 @@ export class RouteLearner {
     for (let s = 0; s < steps.length; s++) {
       const step = steps[s];
       if (step.part === null || step.kept) {
-        this.folded.get(step.key); // a hit, as in the full walk (it refreshes the fold's recency)
+        // a hit, as in the full walk (it refreshes the fold's recency); `key` is the fold's, the position's or its word's
+        this.folded.get(step.key);
         continue;
       }
-      // the full walk's fold check here is a miss (no fold was added since): it has no effect, so it is skipped
-      if (this.count(step.key, step.part)) {
+      // the full walk's fold checks here are misses (no fold was added since): they have no effect, so are skipped
+      const byPrefix = this.count(step.key, step.part);
+      const byWord = step.word !== undefined && this.countWord(step.word, step.key, step.part);
+      if (byPrefix || byWord) {
         // a new fold: finish as the full walk does, from this position on
         const parts = template.split('/');
         const before = walk.result.template.split('/');
         for (let i = 1; i < step.index; i++) parts[i] = before[i];
-        parts[step.index] = this.keeps(step.key, step.part) ? step.part : LEARNED_PLACEHOLDER;
-        return this.continueWalk(parts, step.index + 1, `${step.key}/${parts[step.index]}`, step.key, null);
+        const foldKey = byPrefix ? step.key : (step.word as string);
+        parts[step.index] = this.keeps(foldKey, step.part) ? step.part : LEARNED_PLACEHOLDER;
+        return this.continueWalk(parts, walk.root, step.index + 1, `${step.key}/${parts[step.index]}`, foldKey, null);
       }
     }
     return walk.result;
@@ -208,15 +231,17 @@ export class RouteLearner {
   /** the full walk; remembered for replay when it added no fold */
   private walk(service: string, method: string, template: string): LearnedRoute {
     const steps: Step[] = [];
-    const result = this.continueWalk(template.split('/'), 1, this.prefixOf(service, method), undefined, steps);
+    const root = this.prefixOf(service, method);
+    const result = this.continueWalk(template.split('/'), root, 1, root, undefined, steps);
     if (result.newlyFolded === undefined)
-      this.remember(service, method, template, { generation: this.generation, steps, result });
+      this.remember(service, method, template, { generation: this.generation, root, steps, result });
     return result;
   }
 
   /** the learning loop from position `from`, with the prefix key of that position */
   private continueWalk(
     parts: string[],
+    root: string,
     from: number,
     prefixAtFrom: string,
     newlyFoldedBefore: string | undefined,
@@ -228,23 +253,51 @@ export class RouteLearner {
       const key = prefix;
       const part = parts[i];
       if (i >= this.options.minPosition && part !== '' && part !== LEARNED_PLACEHOLDER) {
-        const fold = this.folded.get(key);
-        if (fold && this.keeps(key, part, fold)) steps?.push({ index: i, key, part, kept: true });
+        const word = this.wordOf(root, parts[i - 1]);
+        let foldKey = key;
+        let fold = this.folded.get(key);
+        if (!fold && word !== undefined) {
+          foldKey = word;
+          fold = this.folded.get(word);
+        }
+        if (fold && this.keeps(foldKey, part, fold)) steps?.push({ index: i, key: foldKey, part, kept: true });
         else if (fold) {
           // a folded position: literals and typed placeholders ({id}, {uuid}, …) alike are the one parameter
           parts[i] = LEARNED_PLACEHOLDER;
-          steps?.push({ index: i, key, part: null });
+          steps?.push({ index: i, key: foldKey, part: null });
         } else if (!TEMPLATED.test(part)) {
-          steps?.push({ index: i, key, part });
-          if (this.count(key, part)) {
-            if (!this.keeps(key, part)) parts[i] = LEARNED_PLACEHOLDER;
-            newlyFolded ??= key;
+          steps?.push(word === undefined ? { index: i, key, part } : { index: i, key, part, word });
+          const byPrefix = this.count(key, part);
+          const byWord = word !== undefined && this.countWord(word, key, part);
+          if (byPrefix || byWord) {
+            const folded = byPrefix ? key : (word as string);
+            if (!this.keeps(folded, part)) parts[i] = LEARNED_PLACEHOLDER;
+            newlyFolded ??= folded;
           }
         }
       }
       prefix = `${prefix}/${parts[i]}`;
     }
     return newlyFolded === undefined ? { template: parts.join('/') } : { template: parts.join('/'), newlyFolded };
+  }
+
+  /**
+   * count a literal under the word before it, once the word has preceded two positions (its values so far start as
+   * the first position's still counted); true when the word has just been folded
+   */
+  private countWord(word: string, key: string, part: string): boolean {
+    const first = this.contexts.get(word);
+    if (first === undefined) {
+      this.contexts.set(word, key);
+      return false;
+    }
+    if (first === key) return false;
+    if (first !== SHARED) {
+      this.contexts.set(word, SHARED);
+      const counted = this.values.peek(first);
+      if (counted) this.values.set(word, { ...counted, values: new Map(counted.values) });
+    }
+    return this.count(word, part);
   }
 
   /** count a literal at a prefix; true when the prefix has just been folded */
@@ -310,13 +363,25 @@ export class RouteLearner {
     byMethod.set(method, walk);
   }
 
+  /**
+   * the key under which the values after a literal segment are counted in every position it precedes (`secrets` of
+   * `/orgs/{param}/actions/secrets/…` and `/repos/{param}/{param}/actions/secrets/…`); none after a placeholder
+   */
+  private wordOf(root: string, before: string): string | undefined {
+    if (!this.options.sharedWords || before === '' || before === LEARNED_PLACEHOLDER || TEMPLATED.test(before))
+      return undefined;
+    return `${root}~${before}`;
+  }
+
   /** apply learned folds without learning */
   apply(service: string, method: string, template: string): string {
     const parts = template.split('/');
     let prefix = this.prefixOf(service, method);
+    const root = prefix;
     for (let i = 1; i < parts.length; i++) {
       if (i >= this.options.minPosition && parts[i] !== '') {
-        const fold = this.folded.get(prefix);
+        const word = this.folded.has(prefix) ? undefined : this.wordOf(root, parts[i - 1]);
+        const fold = this.folded.get(word ?? prefix);
         if (fold && !fold.kept.has(parts[i])) parts[i] = LEARNED_PLACEHOLDER;
       }
       prefix = `${prefix}/${parts[i]}`;
@@ -329,18 +394,24 @@ export class RouteLearner {
     return `${service} ${this.options.acrossMethods ? ANY_METHOD : method} `;
   }
 
-  stats(): { prefixes: number; folded: number } {
-    return { prefixes: this.values.size, folded: this.folded.size };
+  stats(): { prefixes: number; folded: number; words: number } {
+    return { prefixes: this.values.size, folded: this.folded.size, words: this.contexts.size };
   }
 
   /**
    * the folds and the values counted towards folds (with all calls and the calls of each), least recently used
    * first: restore() rebuilds the same state and recency, so a learner restored from a checkpoint folds at the same
    * record as one that never stopped (endpoint ids, and so alerts, equal an offline replay's). At most maxPrefixes ×
-   * (maxDistinct + 1) values. A fold with room for action names is `[key, kept, room]`, one without its key
+   * (maxDistinct + 1) values. A fold with room for action names is `[key, kept, room]`, one without its key; each
+   * word with the first position it preceded ('' once it has preceded another)
    */
-  snapshot(): { folded: (string | [string, string[], number])[]; values: [string, string[], number, number[]][] } {
+  snapshot(): {
+    folded: (string | [string, string[], number])[];
+    values: [string, string[], number, number[]][];
+    words: [string, string][];
+  } {
     return {
+      words: [...this.contexts.rentries()] as [string, string][],
       folded: [...this.folded.rentries()].map(([k, f]) => {
         const { kept, room } = f as Fold;
         return room === 0 ? (k as string) : [k as string, [...kept], room];
@@ -354,9 +425,10 @@ export class RouteLearner {
 
   /** the state of a snapshot, replacing this learner's; malformed parts are skipped */
   restore(state: unknown): void {
-    const s = state as { folded?: unknown; values?: unknown } | null;
+    const s = state as { folded?: unknown; values?: unknown; words?: unknown } | null;
     this.folded.clear();
     this.values.clear();
+    this.contexts.clear();
     this.walks = new Map();
     this.walkCount = 0;
     this.generation++;
@@ -369,6 +441,10 @@ export class RouteLearner {
           this.folded.set(f[0], room === 0 ? KEEPS_NONE : { kept, room });
         }
       }
+    // a checkpoint from before shared words has none: each word starts again from its next position
+    if (Array.isArray(s?.words))
+      for (const w of s.words)
+        if (Array.isArray(w) && typeof w[0] === 'string' && typeof w[1] === 'string') this.contexts.set(w[0], w[1]);
     for (const { key, values, item } of keyedStringLists(s?.values)) {
       if (values.length > this.options.maxDistinct) continue;
       // a checkpoint of an older version has no call count: as many calls as values

@@ -139,6 +139,7 @@ export class ApiDiscovery implements Detector {
               estimatedDistinct: config.route_estimated_distinct,
               acrossMethods: config.route_across_methods,
               keptShare: config.route_kept_share,
+              sharedWords: config.route_shared_words,
             }
           : false,
       catalogRoutes: this.association.routes,
