@@ -151,8 +151,6 @@ interface Step {
 /** a full walk of one (service, method, template), replayable while no fold has been added or dropped */
 interface Walk {
   generation: number;
-  /** prefixOf the walk's service and method */
-  root: string;
   steps: Step[];
   result: LearnedRoute;
 }
@@ -199,11 +197,11 @@ export class RouteLearner {
   learn(service: string, method: string, template: string): LearnedRoute {
     // walks stay per method (their answer carries the caller's endpoint key), the counts behind them may not
     const walk = this.walks.get(template)?.get(service)?.get(method);
-    if (walk !== undefined && walk.generation === this.generation) return this.replay(walk, template);
+    if (walk !== undefined && walk.generation === this.generation) return this.replay(walk, service, method, template);
     return this.walk(service, method, template);
   }
 
-  private replay(walk: Walk, template: string): LearnedRoute {
+  private replay(walk: Walk, service: string, method: string, template: string): LearnedRoute {
     const steps = walk.steps;
     for (let s = 0; s < steps.length; s++) {
       const step = steps[s];
@@ -213,16 +211,15 @@ export class RouteLearner {
         continue;
       }
       // the full walk's fold checks here are misses (no fold was added since): they have no effect, so are skipped
-      const byPrefix = this.count(step.key, step.part);
-      const byWord = step.word !== undefined && this.countWord(step.word, step.key, step.part);
-      if (byPrefix || byWord) {
+      const foldKey = this.countStep(step.key, step.word, step.part);
+      if (foldKey !== undefined) {
         // a new fold: finish as the full walk does, from this position on
         const parts = template.split('/');
         const before = walk.result.template.split('/');
         for (let i = 1; i < step.index; i++) parts[i] = before[i];
-        const foldKey = byPrefix ? step.key : (step.word as string);
         parts[step.index] = this.keeps(foldKey, step.part) ? step.part : LEARNED_PLACEHOLDER;
-        return this.continueWalk(parts, walk.root, step.index + 1, `${step.key}/${parts[step.index]}`, foldKey, null);
+        const root = this.prefixOf(service, method);
+        return this.continueWalk(parts, root, step.index + 1, `${step.key}/${parts[step.index]}`, foldKey, null);
       }
     }
     return walk.result;
@@ -234,7 +231,7 @@ export class RouteLearner {
     const root = this.prefixOf(service, method);
     const result = this.continueWalk(template.split('/'), root, 1, root, undefined, steps);
     if (result.newlyFolded === undefined)
-      this.remember(service, method, template, { generation: this.generation, root, steps, result });
+      this.remember(service, method, template, { generation: this.generation, steps, result });
     return result;
   }
 
@@ -253,10 +250,11 @@ export class RouteLearner {
       const key = prefix;
       const part = parts[i];
       if (i >= this.options.minPosition && part !== '' && part !== LEARNED_PLACEHOLDER) {
-        const word = this.wordOf(root, parts[i - 1]);
+        // the position's own fold, else its word's (the word is looked up only where the position has none)
         let foldKey = key;
         let fold = this.folded.get(key);
-        if (!fold && word !== undefined) {
+        const word = fold ? undefined : this.wordOf(root, parts[i - 1]);
+        if (word !== undefined) {
           foldKey = word;
           fold = this.folded.get(word);
         }
@@ -267,10 +265,8 @@ export class RouteLearner {
           steps?.push({ index: i, key: foldKey, part: null });
         } else if (!TEMPLATED.test(part)) {
           steps?.push(word === undefined ? { index: i, key, part } : { index: i, key, part, word });
-          const byPrefix = this.count(key, part);
-          const byWord = word !== undefined && this.countWord(word, key, part);
-          if (byPrefix || byWord) {
-            const folded = byPrefix ? key : (word as string);
+          const folded = this.countStep(key, word, part);
+          if (folded !== undefined) {
             if (!this.keeps(folded, part)) parts[i] = LEARNED_PLACEHOLDER;
             newlyFolded ??= folded;
           }
@@ -279,6 +275,13 @@ export class RouteLearner {
       prefix = `${prefix}/${parts[i]}`;
     }
     return newlyFolded === undefined ? { template: parts.join('/') } : { template: parts.join('/'), newlyFolded };
+  }
+
+  /** count a literal at its position and under its word; the key (position's or word's) that has just folded, if any */
+  private countStep(key: string, word: string | undefined, part: string): string | undefined {
+    const byPosition = this.count(key, part);
+    const byWord = word !== undefined && this.countWord(word, key, part);
+    return byPosition ? key : byWord ? word : undefined;
   }
 
   /**
@@ -394,8 +397,8 @@ export class RouteLearner {
     return `${service} ${this.options.acrossMethods ? ANY_METHOD : method} `;
   }
 
-  stats(): { prefixes: number; folded: number; words: number } {
-    return { prefixes: this.values.size, folded: this.folded.size, words: this.contexts.size };
+  stats(): { prefixes: number; folded: number } {
+    return { prefixes: this.values.size, folded: this.folded.size };
   }
 
   /**
