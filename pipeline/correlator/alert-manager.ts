@@ -20,7 +20,8 @@ export class AlertManager {
   /** open alerts by group key, least recently refreshed first (a refresh moves its alert to the end) */
   private readonly open = new Map<string, Alert>();
   private readonly changed = new Map<string, Alert>();
-  private readonly resolveAfterMs: number;
+  /** an open alert not refreshed for this long (event time) is resolved */
+  readonly resolveAfterMs: number;
   private readonly maxOpen: number;
 
   constructor(opts: AlertManagerOptions = {}) {

@@ -112,6 +112,7 @@ export class Shard {
         }
         return this.lastEndpoint;
       },
+      resolveAfterMs: alerts.resolveAfterMs,
     };
   }
 

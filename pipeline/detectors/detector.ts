@@ -27,6 +27,12 @@ export interface DetectorContext {
   emit(signal: AlertSignal): void;
   /** the endpoint identity of a record: `METHOD /route/template` */
   endpointOf(record: ApiCallRecord): string;
+  /**
+   * an open alert not signalled again for this long (event time) is resolved: a detector whose finding still holds
+   * (a shadow API still called) signals again within it to keep its alert open. Absent: nothing resolves alerts
+   * (tests, scenario replays), and such a finding is signalled once
+   */
+  readonly resolveAfterMs?: number;
 }
 
 /** the counter a feedback hash's writers bump after each change, so readers fetch the hash only when it changed */

@@ -90,8 +90,9 @@ const listed = (names: readonly string[]): string =>
 
 /**
  * Keeps this shard's endpoint inventory, matches it against the catalogue and emits `shadow_api` (seen in traffic,
- * absent from the catalogue, after min_calls calls) and `zombie_api` (deprecated in the catalogue but called), once
- * per endpoint, each with its association labels (category, lineOfBusiness, appCode and their probabilities); and
+ * absent from the catalogue, after min_calls calls) and `zombie_api` (deprecated in the catalogue but called), each
+ * with its association labels (category, lineOfBusiness, appCode and their probabilities) and signalled again while
+ * the endpoint is called, so its alert stays open as long as the finding holds; and
  * `undocumented_param` when a catalogued endpoint is called with a parameter its catalogue endpoint does not define.
  */
 export class ApiDiscovery implements Detector {
@@ -101,7 +102,8 @@ export class ApiDiscovery implements Detector {
   private association: Association;
   /** built from an injected catalogue (tests): no files to watch */
   private readonly injected: boolean;
-  private readonly alerted: LRUCache<string, true>;
+  /** event time of each shadow or zombie endpoint's last signal */
+  private readonly alerted: LRUCache<string, number>;
   readonly feedbackKey = INVENTORY_REVIEWS_KEY;
   /** review time of each review applied, so a review is applied once */
   private readonly reviewed = new Map<string, number>();
@@ -221,8 +223,10 @@ export class ApiDiscovery implements Detector {
         : entry.state === 'shadow' && entry.count >= this.config.min_calls
           ? 'shadow_api'
           : undefined;
-    if (kind === undefined || this.alerted.has(entry.id)) return;
-    this.emit(ctx, kind, entry, record);
+    if (kind === undefined) return;
+    const last = this.alerted.get(entry.id);
+    if (last !== undefined && !(ctx.resolveAfterMs !== undefined && record.ts - last >= ctx.resolveAfterMs / 2)) return;
+    this.emit(ctx, kind, entry, record, last === undefined);
   }
 
   /**
@@ -269,8 +273,19 @@ export class ApiDiscovery implements Detector {
     }
   }
 
-  private emit(ctx: DetectorContext, kind: 'shadow_api' | 'zombie_api', entry: ApiEntry, record: ApiCallRecord): void {
-    if (kind === 'shadow_api' && this.model.size > 0) {
+  /**
+   * the endpoint's shadow or zombie signal: the first one (`first`) with its association; while the endpoint is still
+   * called, again every half resolve window (ctx.resolveAfterMs), with the labels it has then, so its alert stays open
+   * while the finding holds and resolves once the endpoint is quiet, reviewed or catalogued
+   */
+  private emit(
+    ctx: DetectorContext,
+    kind: 'shadow_api' | 'zombie_api',
+    entry: ApiEntry,
+    record: ApiCallRecord,
+    first: boolean,
+  ): void {
+    if (first && kind === 'shadow_api' && this.model.size > 0) {
       this.refreshTraffic(record.ts);
       this.associate(entry);
     }
@@ -302,7 +317,7 @@ export class ApiDiscovery implements Detector {
       metrics: { calls: entry.count, callers: entry.callers.length, first_seen: entry.firstSeen },
       labels,
     };
-    this.alerted.set(entry.id, true);
+    this.alerted.set(entry.id, record.ts);
     signals.inc({ kind });
     ctx.emit(signal);
   }
@@ -484,14 +499,19 @@ export class ApiDiscovery implements Detector {
 
   snapshot(): unknown {
     // alerted endpoints least recently used first, so restore() rebuilds the same recency (and evictions)
-    return { v: 1, inventory: this.inventory.snapshot(), alerted: [...this.alerted.rkeys()] };
+    return { v: 1, inventory: this.inventory.snapshot(), alerted: [...this.alerted.rentries()] };
   }
 
   restore(state: unknown): void {
     const s = state as { v?: unknown; inventory?: unknown; alerted?: unknown } | null;
     if (s?.v !== 1) return;
     this.inventory.restore(s.inventory);
-    if (Array.isArray(s.alerted)) for (const id of s.alerted) if (typeof id === 'string') this.alerted.set(id, true);
+    if (Array.isArray(s.alerted))
+      for (const a of s.alerted) {
+        // [id, time of its last signal]; a checkpoint from before refreshes kept the id alone: signalled long ago
+        if (typeof a === 'string') this.alerted.set(a, 0);
+        else if (Array.isArray(a) && typeof a[0] === 'string' && typeof a[1] === 'number') this.alerted.set(a[0], a[1]);
+      }
     // the catalogue may have changed while the state waited in the checkpoint
     for (const e of this.inventory.list()) this.reclassify(e);
   }
