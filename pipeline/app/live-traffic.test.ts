@@ -14,6 +14,8 @@ describe('demo traffic', () => {
   let server: Server;
   let url: string;
   let received: ApiCallRecord[] = [];
+  /** when each record arrived (wall clock) */
+  let arrivals: number[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'mw-live-'));
   const progressFile = join(dir, 'demo-traffic.json');
 
@@ -24,7 +26,9 @@ describe('demo traffic', () => {
         body += c;
       });
       req.on('end', () => {
-        received.push(...(JSON.parse(body) as ApiCallRecord[]));
+        const batch = JSON.parse(body) as ApiCallRecord[];
+        received.push(...batch);
+        arrivals.push(...batch.map(() => Date.now()));
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
     });
@@ -36,9 +40,11 @@ describe('demo traffic', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** one run: its history, then stopped */
-  async function run(backfillMs: number): Promise<ApiCallRecord[]> {
+  /** one run: its history, then stopped (with `live`, once it posted a call made after it started) */
+  async function run(backfillMs: number, live = false): Promise<ApiCallRecord[]> {
     received = [];
+    arrivals = [];
+    const started = Date.now();
     const traffic = startLiveTraffic({
       collectorUrl: url,
       token: 't',
@@ -51,6 +57,10 @@ describe('demo traffic', () => {
     const until = Date.now() + 20_000;
     while (Date.now() < until) {
       await new Promise((r) => setTimeout(r, 50));
+      if (live) {
+        if (received.some((r) => r.ts >= started)) break;
+        continue;
+      }
       if (!existsSync(progressFile)) continue;
       const saved = JSON.parse(readFileSync(progressFile, 'utf8')) as { until?: number };
       if (saved.until && saved.until >= Date.now() - 5_000) break;
@@ -76,4 +86,14 @@ describe('demo traffic', () => {
     expect(secondTs).toBeGreaterThanOrEqual(Date.now() - 6 * MIN);
     expect(second.length).toBeLessThan(first.length / 4);
   });
+
+  it('posts live calls once they happened, never ahead of their time', async () => {
+    rmSync(progressFile, { force: true });
+    const started = Date.now();
+    const got = await run(MIN, true);
+    const live = got.map((r, i) => ({ ts: r.ts, at: arrivals[i] })).filter((x) => x.ts >= started);
+    expect(live.length).toBeGreaterThan(0);
+    // a hop's record may end a few ms after the 10 seconds it belongs to; none arrives seconds early
+    for (const x of live) expect(x.ts).toBeLessThanOrEqual(x.at + 1_000);
+  }, 30_000);
 });

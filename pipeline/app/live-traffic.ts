@@ -38,8 +38,8 @@ const CHUNK_MS = 10_000;
 
 /**
  * Demo traffic for `meshward start --demo`, posted to the collector like a real sensor: first a few hours of history
- * in fast-forward (so baselines are learned and the first alerts are there at once), then live traffic in 10-second
- * chunks at wall-clock pace, with a simulated anomaly of a rotating kind every few minutes.
+ * in fast-forward (so baselines are learned and the first alerts are there at once), then live traffic every 10
+ * seconds, the calls of the 10 seconds just past, with a simulated anomaly of a rotating kind every few minutes.
  */
 export function startLiveTraffic(opts: LiveTrafficOptions): { stop: () => Promise<void> } {
   const rps = opts.rps ?? 8;
@@ -119,11 +119,20 @@ export function startLiveTraffic(opts: LiveTrafficOptions): { stop: () => Promis
       // an anomaly gets a whole minute of its own so windowed detectors can see it
       const len = anomalies.length > 0 ? 60_000 : CHUNK_MS;
       const chunk = simulate({ seed: seed + Math.floor(t / CHUNK_MS), start: t, durationMs: len, rps, anomalies });
-      await post(chunk.records);
+      // as a sensor reports calls once they happened: each 10 s of the chunk once its time has passed (a record
+      // posted ahead of its time reads as seen in the future)
+      let next = 0;
+      for (let until = t + CHUNK_MS; until <= t + len && !stopped; until += CHUNK_MS) {
+        const wait = until - Date.now();
+        if (wait > 0) await sleep(wait, () => stopped);
+        const last = until === t + len;
+        let end = next;
+        while (end < chunk.records.length && (last || chunk.records[end].ts < until)) end++;
+        await post(chunk.records.slice(next, end));
+        next = end;
+        markPosted(until);
+      }
       t += len;
-      markPosted(t);
-      const wait = t - Date.now();
-      if (wait > 0) await sleep(wait, () => stopped);
     }
   };
   running = loop().catch((err) => opts.logger.error({ err }, 'demo traffic stopped'));
