@@ -312,10 +312,10 @@ export class ApiDiscovery implements Detector {
           ? `${endpoint} on ${entry.service} is deprecated in catalogue entry ${entry.catalogueId} but still called`
           : `${endpoint} on ${entry.service} is called but absent from the catalogue`,
       expected: kind === 'zombie_api' ? 'no calls to a deprecated API' : 'every called endpoint is catalogued',
-      observed: `${entry.count} calls from ${entry.callers.length} callers since ${new Date(entry.firstSeen).toISOString()}`,
+      observed: `${entry.count} call${entry.count === 1 ? '' : 's'} from ${entry.callers.length} caller${entry.callers.length === 1 ? '' : 's'} since ${new Date(entry.firstSeen).toISOString()}`,
       recordIds: [record.id],
-      metrics: { calls: entry.count, callers: entry.callers.length, first_seen: entry.firstSeen },
-      labels,
+      metrics: { calls: entry.count, callers: entry.callers.length },
+      labels: { ...labels, first_seen: new Date(entry.firstSeen).toISOString() },
     };
     this.alerted.set(entry.id, record.ts);
     signals.inc({ kind });

@@ -1,5 +1,6 @@
 import { api, query } from '../api.js';
 import { timeChart } from '../charts.js';
+import { associationOf, associationTable, isAssociationKey } from '../association.js';
 import { decisionCard } from '../decision-actions.js';
 import {
   absTime,
@@ -87,6 +88,8 @@ export function renderAlertDetail(main, id) {
       h('h1', null, a.summary),
     );
     const m = a.evidence.metrics;
+    const association = associationOf(a.labels);
+    const labels = Object.entries(a.labels ?? {}).filter(([k]) => !isAssociationKey(k, association));
     replace(
       facts,
       a.expected !== undefined || a.observed !== undefined
@@ -120,10 +123,10 @@ export function renderAlertDetail(main, id) {
         kv('Last seen', [timeEl(a.lastSeen), h('span', { class: 'muted small' }, ` ${absTime(a.lastSeen)}`)]),
         kv('Fired', `${a.count} time${a.count === 1 ? '' : 's'}`),
         kv('Alert id', h('code', null, a.id)),
-        a.labels && Object.keys(a.labels).length
+        labels.length
           ? kv(
               'Labels',
-              Object.entries(a.labels).map(([k, v]) => h('span', { class: 'tag' }, `${k}=${v}`)),
+              labels.map(([k, v]) => h('span', { class: 'tag' }, `${k}=${v}`)),
             )
           : null,
         Object.keys(m).length
@@ -133,6 +136,7 @@ export function renderAlertDetail(main, id) {
             )
           : null,
       ),
+      association.length ? associationPanel(a, association) : null,
     );
   }
 
@@ -386,4 +390,26 @@ export function renderAlertDetail(main, id) {
     document.removeEventListener('keydown', onKey);
     for (const d of disposers) d();
   };
+}
+
+/**
+ * A discovered API's association with the catalogue (shadow and zombie alerts), and where to confirm or correct it
+ * @param {Alert} a
+ * @param {ReturnType<typeof associationOf>} association
+ */
+function associationPanel(a, association) {
+  const state = a.kind === 'zombie_api' ? 'zombie' : a.kind === 'shadow_api' ? 'shadow' : '';
+  return h(
+    'section',
+    { class: 'association-panel' },
+    h('h2', null, 'Association with the catalogue'),
+    associationTable(association),
+    h(
+      'p',
+      { class: 'muted small' },
+      'Predicted from the catalogue APIs nearest to this one; ',
+      h('a', { href: `#/inventory${query({ service: a.service, state })}` }, `review the endpoints of ${a.service}`),
+      ' to confirm or correct the labels (the model learns from it).',
+    ),
+  );
 }

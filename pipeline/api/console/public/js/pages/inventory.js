@@ -1,9 +1,10 @@
 import { api, query } from '../api.js';
+import { DIMENSIONS, labelChip } from '../association.js';
 import { absTime, fmtNumber, h, kv, replace, stateBadge, timeEl, toast } from '../dom.js';
 import { pagedTable } from '../paged-table.js';
 import { can } from '../state.js';
 
-/** @typedef {{ value: string, probability: number, neighbours: string[], candidate?: string, pooled?: number, because?: string[] }} Label */
+/** @typedef {import('../association.js').Label} Label */
 /**
  * @typedef {object} ApiEntry
  * @property {string} id
@@ -24,7 +25,6 @@ import { can } from '../state.js';
  */
 
 const STATES = ['new', 'shadow', 'zombie', 'catalogued', 'reviewed'];
-const DIMENSIONS = ['category', 'lineOfBusiness', 'appCode'];
 
 /**
  * The API inventory: endpoints seen in traffic with their catalogue state and predicted labels, which an analyst
@@ -198,22 +198,7 @@ async function downloadOpenApi(service, state) {
 function labelsOf(e) {
   const entries = Object.entries(e.labels ?? {});
   if (entries.length === 0) return h('span', { class: 'muted' }, '–');
-  return entries.map(([dim, l]) => {
-    // the model's own review threshold decides: an unassigned label shows its best class as a question
-    const sure = l.value !== 'unassigned';
-    const shown = sure ? l.value : `${l.candidate ?? 'unassigned'}?`;
-    const verdict = sure ? l.value : `unassigned, needs review${l.candidate ? ` (best class ${l.candidate})` : ''}`;
-    return h(
-      'span',
-      {
-        class: `label-chip ${sure ? '' : 'unsure'}`,
-        title: `${dim}: ${verdict} (${Math.round(l.probability * 100)} %)${l.pooled ? `\nassociated together with ${l.pooled - 1} other endpoint(s) of this new provider` : ''}${l.because?.length ? `\nbecause: ${l.because.join(', ')}` : ''}${l.neighbours?.length ? `\nneighbours: ${l.neighbours.slice(0, 10).join(', ')}` : ''}`,
-      },
-      h('span', { class: 'dim' }, dim),
-      ` ${shown} `,
-      h('span', { class: 'prob' }, `${Math.round(l.probability * 100)}%`),
-    );
-  });
+  return entries.map(([dim, l]) => labelChip(dim, l));
 }
 
 const CREDENTIALS = /** @type {const} */ (['none', 'token', 'mtls', 'key']);
