@@ -616,6 +616,16 @@ describe('SOC console in Chromium', () => {
       `first_seen=${firstSeen}`,
     );
     await shot(page, 'alert-shadow');
+    // a responder reviews the endpoint from the alert: the inventory's review dialog, the same review route
+    await page.getByRole('button', { name: 'Review labels' }).click();
+    await page.locator('dialog h2', { hasText: 'GET /internal/export/{id}' }).waitFor();
+    await page.getByLabel(/^category/).fill('data_export');
+    await page.getByRole('button', { name: 'Confirm labels' }).click();
+    await page.locator('.association-panel .state-reviewed').waitFor();
+    expect(JSON.parse((await store.hget(REVIEWS_KEY, 'api_export_get')) ?? '{}')).toMatchObject({
+      labels: { category: 'data_export' },
+      by: 'analyst-ray',
+    });
     await page.getByRole('link', { name: 'review the endpoints of accounts' }).click();
     await page.waitForURL(/#\/inventory\?service=accounts&state=shadow$/);
     // reviewed in the test before: no shadow endpoint of accounts is left

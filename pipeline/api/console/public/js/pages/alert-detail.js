@@ -2,6 +2,7 @@ import { api, query } from '../api.js';
 import { timeChart } from '../charts.js';
 import { associationOf, associationTable, isAssociationKey } from '../association.js';
 import { decisionCard } from '../decision-actions.js';
+import { reviewEntry } from '../review-dialog.js';
 import {
   absTime,
   fmtMs,
@@ -393,16 +394,27 @@ export function renderAlertDetail(main, id) {
 }
 
 /**
- * A discovered API's association with the catalogue (shadow and zombie alerts), and where to confirm or correct it
+ * A discovered API's association with the catalogue (shadow and zombie alerts), and where to confirm or correct it:
+ * a responder reviews the endpoint here (the alert's subject is its inventory entry), anyone can open the service's
+ * endpoints in the inventory
  * @param {Alert} a
  * @param {ReturnType<typeof associationOf>} association
  */
 function associationPanel(a, association) {
   const state = a.kind === 'zombie_api' ? 'zombie' : a.kind === 'shadow_api' ? 'shadow' : '';
-  return h(
+  const entryId = a.subject?.type === 'api' ? a.subject.value : undefined;
+  const reviewButton =
+    entryId && can('responder')
+      ? h(
+          'button',
+          { type: 'button', class: 'btn small primary', onclick: () => void review(entryId) },
+          'Review labels',
+        )
+      : null;
+  const panel = h(
     'section',
     { class: 'association-panel' },
-    h('h2', null, 'Association with the catalogue'),
+    h('div', { class: 'card-head' }, h('h2', null, 'Association with the catalogue'), reviewButton),
     associationTable(association),
     h(
       'p',
@@ -412,4 +424,20 @@ function associationPanel(a, association) {
       ' to confirm or correct the labels (the model learns from it).',
     ),
   );
+
+  /** @param {string} id */
+  async function review(id) {
+    /** @type {import('../review-dialog.js').ApiEntry} */
+    let entry;
+    try {
+      entry = await api(`v1/inventory/${encodeURIComponent(id)}`);
+    } catch (err) {
+      toast(`Could not load the inventory entry: ${/** @type {Error} */ (err).message}`, 'error');
+      return;
+    }
+    const updated = await reviewEntry(entry);
+    if (updated && reviewButton) reviewButton.replaceWith(stateBadge(updated.state));
+  }
+
+  return panel;
 }

@@ -1,28 +1,11 @@
 import { api, query } from '../api.js';
-import { DIMENSIONS, labelChip } from '../association.js';
-import { absTime, fmtNumber, h, kv, replace, stateBadge, timeEl, toast } from '../dom.js';
+import { labelChip } from '../association.js';
+import { fmtNumber, h, replace, stateBadge, timeEl, toast } from '../dom.js';
 import { pagedTable } from '../paged-table.js';
+import { CREDENTIALS, credentialCounts, reviewEntry } from '../review-dialog.js';
 import { can } from '../state.js';
 
-/** @typedef {import('../association.js').Label} Label */
-/**
- * @typedef {object} ApiEntry
- * @property {string} id
- * @property {string} service
- * @property {string} method
- * @property {string} route
- * @property {string} state
- * @property {number} firstSeen
- * @property {number} lastSeen
- * @property {number} count
- * @property {string[]} [hosts]
- * @property {string[]} [callers]
- * @property {string[]} [params]
- * @property {Record<string, number>} [statusMix]
- * @property {{ token: number, mtls: number, key: number, none: number }} [auth]
- * @property {string | null} [catalogueId]
- * @property {Record<string, Label>} labels
- */
+/** @typedef {import('../review-dialog.js').ApiEntry} ApiEntry */
 
 const STATES = ['new', 'shadow', 'zombie', 'catalogued', 'reviewed'];
 
@@ -154,22 +137,8 @@ export function renderInventory(main, params) {
    * @param {HTMLTableRowElement} tr
    */
   async function review(e, tr) {
-    const chosen = await reviewDialog(e);
-    if (!chosen) return;
-    try {
-      const updated = await api(`v1/inventory/${encodeURIComponent(e.id)}/review`, {
-        method: 'POST',
-        body: { labels: chosen },
-      });
-      const entry =
-        updated && typeof updated === 'object' && 'id' in updated
-          ? /** @type {ApiEntry} */ (updated)
-          : { ...e, state: 'reviewed' };
-      tr.replaceWith(row(entry));
-      toast(`Reviewed ${e.method} ${e.route}`, 'ok');
-    } catch (err) {
-      toast(`Review failed: ${/** @type {Error} */ (err).message}`, 'error');
-    }
+    const updated = await reviewEntry(e);
+    if (updated) tr.replaceWith(row(updated));
   }
 
   return list.stop;
@@ -201,8 +170,6 @@ function labelsOf(e) {
   return entries.map(([dim, l]) => labelChip(dim, l));
 }
 
-const CREDENTIALS = /** @type {const} */ (['none', 'token', 'mtls', 'key']);
-
 /**
  * The credentials an endpoint's accepted calls carried, as shares (anonymous first, marked): `none 30% · token 70%`.
  * @param {ApiEntry} e
@@ -220,117 +187,4 @@ function authOf(e) {
     { title: `accepted calls by credential: ${credentialCounts(a)}` },
     parts.flatMap((p, i) => (i ? [' · ', p] : [p])),
   );
-}
-
-/** @param {NonNullable<ApiEntry['auth']>} a */
-const credentialCounts = (a) =>
-  CREDENTIALS.filter((c) => a[c] > 0)
-    .map((c) => `${c} ${fmtNumber(a[c])}`)
-    .join(' · ');
-
-/**
- * What traffic showed of an endpoint, for its reviewer: calls and status classes, when, from which hosts and callers,
- * with which parameter names, and its catalogue entry.
- * @param {ApiEntry} e
- */
-function evidenceOf(e) {
-  const list = (/** @type {string[] | undefined} */ xs) => (xs?.length ? xs.join(', ') : '–');
-  const status = Object.entries(e.statusMix ?? {})
-    .sort()
-    .map(([cls, n]) => `${cls} ${fmtNumber(n)}`)
-    .join(' · ');
-  return h(
-    'dl',
-    { class: 'kv evidence' },
-    kv('Calls', `${fmtNumber(e.count)}${status ? ` (${status})` : ''}`),
-    kv('Seen', `${absTime(e.firstSeen)} – ${absTime(e.lastSeen)}`),
-    kv('Hosts', list(e.hosts)),
-    kv('Callers', list(e.callers)),
-    kv('Params', list(e.params)),
-    e.auth ? kv('Credentials', `${credentialCounts(e.auth) || '–'} (accepted)`) : null,
-    e.catalogueId ? kv('Catalogue', h('code', null, e.catalogueId)) : null,
-  );
-}
-
-/**
- * Asks for the confirmed or corrected label values. Resolves with `{ dim: value }` or null when cancelled.
- * @param {ApiEntry} e
- * @returns {Promise<Record<string, string> | null>}
- */
-function reviewDialog(e) {
-  return new Promise((resolve) => {
-    const dims = [...new Set([...Object.keys(e.labels ?? {}), ...DIMENSIONS])];
-    const inputs = dims.map((dim) => {
-      const l = e.labels?.[dim];
-      return h('input', {
-        id: `review-${dim}`,
-        name: dim,
-        value: l && l.value !== 'unassigned' ? l.value : '',
-        placeholder: l?.candidate ?? '',
-        autocomplete: 'off',
-      });
-    });
-    const form = h(
-      'form',
-      { method: 'dialog' },
-      h('h2', { id: 'review-title' }, 'Review ', h('code', null, `${e.method} ${e.route}`)),
-      h('p', { class: 'muted small' }, `${e.service} · leave a field empty to leave that label unset.`),
-      evidenceOf(e),
-      dims.map((dim, i) => {
-        const l = e.labels?.[dim];
-        return h(
-          'div',
-          { class: 'field' },
-          h(
-            'label',
-            { for: `review-${dim}`, class: 'field-label' },
-            dim,
-            l
-              ? h(
-                  'span',
-                  { class: 'muted small' },
-                  l.value === 'unassigned'
-                    ? ` (unassigned${l.candidate ? `; best class ${l.candidate}` : ''}, ${Math.round(l.probability * 100)} %)`
-                    : ` (predicted ${l.value}, ${Math.round(l.probability * 100)} %)`,
-                )
-              : null,
-          ),
-          inputs[i],
-          l && (l.because?.length || l.neighbours?.length)
-            ? h(
-                'p',
-                { class: 'muted small why' },
-                [
-                  l.because?.length ? `because ${l.because.join(', ')}` : '',
-                  l.neighbours?.length ? `neighbours ${l.neighbours.slice(0, 5).join(', ')}` : '',
-                ]
-                  .filter(Boolean)
-                  .join(' · '),
-              )
-            : null,
-        );
-      }),
-      h(
-        'div',
-        { class: 'dialog-actions' },
-        h('button', { type: 'button', class: 'btn ghost', value: 'cancel' }, 'Cancel'),
-        h('button', { type: 'submit', class: 'btn primary' }, 'Confirm labels'),
-      ),
-    );
-    const dialog = h('dialog', { 'aria-labelledby': 'review-title' }, form);
-    /** @type {Record<string, string> | null} */
-    let result = null;
-    form.querySelector('button[value="cancel"]')?.addEventListener('click', () => dialog.close());
-    form.addEventListener('submit', () => {
-      result = {};
-      for (const input of inputs) if (input.value.trim()) result[input.name] = input.value.trim();
-    });
-    dialog.addEventListener('close', () => {
-      dialog.remove();
-      resolve(result && Object.keys(result).length ? result : null);
-    });
-    document.body.appendChild(dialog);
-    dialog.showModal();
-    inputs[0]?.focus();
-  });
 }
