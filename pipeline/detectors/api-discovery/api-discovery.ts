@@ -225,7 +225,9 @@ export class ApiDiscovery implements Detector {
           : undefined;
     if (kind === undefined) return;
     const last = this.alerted.get(entry.id);
-    if (last !== undefined && !(ctx.resolveAfterMs !== undefined && record.ts - last >= ctx.resolveAfterMs / 2)) return;
+    // signalled again within its alert's resolve window while called (without one, nothing resolves: once)
+    const refreshEvery = ctx.resolveAfterMs === undefined ? Number.POSITIVE_INFINITY : ctx.resolveAfterMs / 2;
+    if (last !== undefined && record.ts - last < refreshEvery) return;
     this.emit(ctx, kind, entry, record, last === undefined);
   }
 
