@@ -8,6 +8,7 @@ const CASES: [string, string][] = [
   ['/v1/users/me', '/v1/users/me'],
   ['/api/v2/orders/search', '/api/v2/orders/search'],
   ['/v1beta1/projects/alpha/instances', '/v1beta1/projects/alpha/instances'],
+  ['/v3p1beta1/projects/alpha/jobs', '/v3p1beta1/projects/alpha/jobs'],
   ['/orders/3fa85f64-5717-4562-b3fc-2c963f66afa6', '/orders/{uuid}'],
   ['/orders/3FA85F645717456 2B3FC2C963F66AFA6'.replace(' ', ''), '/orders/{uuid}'],
   ['/commits/9fceb02d0ae598e95dc970b74767f19372d61af8', '/commits/{hash}'],
@@ -51,6 +52,13 @@ const CASES: [string, string][] = [
   ['/h264/streams/x9k2m7q4z8', '/h264/streams/{id}'],
   ['/accounts/-15', '/accounts/{id}'],
   ['/catalog/ipv6/2001:db8::1', '/catalog/ipv6/{ip}'],
+  // lower-case dotted names read as words, as `example.com` does (the route learner folds them when many); a label
+  // with three digits or more, or mixed case, is a value's
+  ['/apis/networking.k8s.io/v1/namespaces', '/apis/networking.k8s.io/v1/namespaces'],
+  ['/apis/flowcontrol.apiserver.k8s.io/v1beta2', '/apis/flowcontrol.apiserver.k8s.io/v1beta2'],
+  ['/hosts/web01.prod.example.com', '/hosts/web01.prod.example.com'],
+  ['/files/abc123.json', '/files/{id}'],
+  ['/k/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig', '/k/{token}'],
 ];
 
 describe('templatePath', () => {

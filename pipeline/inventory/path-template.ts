@@ -20,14 +20,19 @@ const IPV6 = /^[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}$/i;
 export const TEMPLATED = /^(\{[^}]*\}|:[A-Za-z_]\w*|<[^>]+>)$/;
 /** word + small number: oauth2, sha256, utf8, s3, ec2, x509, h264, base64 */
 const WORD_NUMBER = /^[a-z]{1,12}\d{1,3}$/i;
-/** api versions: v1, v2.1, v1beta1, v2alpha */
-const VERSION = /^v\d+([._]\d+)*([a-z]+\d*)?$/i;
+/** api versions: v1, v2.1, v1beta1, v2alpha, Google's point releases v3p1beta1 */
+const VERSION = /^v\d+([._]\d+)*(p\d+)?([a-z]+\d*)?$/i;
 /** file-like: name.ext with a short alphabetic extension */
 const FILE = /^[A-Za-z][\w-]*\.[A-Za-z]{1,5}$/;
 /** letters only with separators: words, slugs, camelCase */
 const WORDS = /^[A-Za-z]+([-_.~][A-Za-z]+)*$/;
 const TOKEN_CHARS = /^[A-Za-z0-9_\-+=.]+$/;
 const JWT = /^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$/;
+/**
+ * a lower-case dotted name whose labels start with a letter: `networking.k8s.io`, `web01.example.com`,
+ * `com.example.app` (never a JWT or base64 value: those mix cases)
+ */
+const DOTTED_NAME = /^[a-z][a-z\d-]*(\.[a-z][a-z\d-]*)+$/;
 
 function safeDecode(s: string): string {
   if (s.indexOf('%') === -1) return s;
@@ -66,6 +71,9 @@ export function classifySegment(rawSegment: string): string | null {
   const digits = countDigits(seg);
   if (HEX.test(seg) && digits > 0 && seg.length >= 8 && /[a-f]/i.test(seg)) return '{hash}';
   if (JWT.test(seg)) return '{token}';
+  // a host, API group or package name reads as words, as `example.com` does: literal, left to the route learner
+  // (Kubernetes' `/apis/networking.k8s.io/v1`); a label with three or more digits is an id's (`abc123.json`)
+  if (DOTTED_NAME.test(seg) && seg.split('.').every((l) => countDigits(l) <= 2)) return null;
   if (TOKEN_CHARS.test(seg) && seg.length >= 20 && digits > 0 && /[A-Za-z]/.test(seg)) return '{token}';
   if (digits > 0 && /[A-Za-z]/.test(seg)) {
     // mixed letters and digits: an id unless it reads as word+number (handled above), a version-like name or a
