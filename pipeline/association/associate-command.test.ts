@@ -47,6 +47,49 @@ describe('runAssociate', () => {
         expect(p.probability).toBeLessThanOrEqual(1);
   });
 
+  it('associates OpenAPI documents given as --apis beside JSONL, in one batch', async () => {
+    const dir = tmp();
+    const spec = join(dir, 'motor-claims.yaml');
+    writeFileSync(
+      spec,
+      [
+        'openapi: 3.0.3',
+        'info: { title: Motor insurance claims, description: File a motor insurance claim against a policy }',
+        'servers: [{ url: "https://motor.insure.example/v1" }]',
+        'paths:',
+        '  /claims/{claimId}/photos:',
+        '    post:',
+        '      parameters:',
+        '        - { name: claimId, in: path, required: true, schema: { type: string } }',
+        '        - { name: policyNumber, in: query, schema: { type: string } }',
+        '      responses: { "201": { description: stored } }',
+        '',
+      ].join('\n'),
+    );
+    const out = join(dir, 'out.jsonl');
+    const res = await runAssociate({
+      catalogPath: td('catalog.jsonl'),
+      apisPath: [spec, td('apis.jsonl')],
+      outPath: out,
+      config: { word_embeddings: 'off' },
+    });
+    expect(res.written).toBe(4);
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.slice(1).map((l) => l.id)).toEqual(['new-refunds', 'inv:claims-upload', 'weather']);
+    expect(lines[0].id).toMatch(/\w/);
+    expect(lines[0].labels.category.value).toBe('insurance');
+    expect(lines[0].labels.category.neighbours[0]).toBe('claims');
+    // a document that is not an API definition is refused, naming the file
+    const notApi = join(dir, 'notes.yaml');
+    writeFileSync(notApi, 'hello: world\n');
+    await expect(
+      runAssociate({ catalogPath: td('catalog.jsonl'), apisPath: [notApi], outPath: join(dir, 'x.jsonl') }),
+    ).rejects.toThrow(/notes\.yaml/);
+  });
+
   it("associates a new provider's APIs in the file together (pooled), others each on their own", async () => {
     const dir = tmp();
     const apis = join(dir, 'apis.jsonl');

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { extname } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { mwError } from '../core/errors.js';
 import { entryDescription } from '../inventory/catalog/catalog.js';
@@ -13,8 +14,11 @@ import { exportTraffic } from './traffic-context.js';
 export interface AssociateOptions {
   /** catalogue file(s): JSONL or OpenAPI / Swagger documents, with labels */
   catalogPath: string | string[];
-  /** JSONL of APIs to associate: catalogue-style entries or inventory entries (service, method, route) */
-  apisPath: string;
+  /**
+   * the APIs to associate, one batch: JSONL files of catalogue-style or inventory entries (service, method, route),
+   * and OpenAPI 3 / Swagger 2 documents (`.json`, `.yaml`, `.yml`), one API each
+   */
+  apisPath: string | string[];
   outPath: string;
   k?: number;
   smoothing?: number;
@@ -33,6 +37,9 @@ export interface AssociationLine {
     { value: string; probability: number; neighbours: string[]; candidate?: string; pooled?: number }
   >;
 }
+
+/** `--apis` files read as one OpenAPI / Swagger document each (others are JSONL) */
+const OPENAPI_EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
 
 const ApiLine = Type.Object({ id: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: true });
 
@@ -56,31 +63,9 @@ export async function runAssociate(opts: AssociateOptions): Promise<{ written: n
   );
   const dims = LABEL_DIMENSIONS.filter((d) => labelled.some((e) => e.labels[d]));
 
-  let text: string;
-  try {
-    text = await readFile(opts.apisPath, 'utf8');
-  } catch (err) {
-    throw mwError(
-      'CATALOG_INVALID',
-      `${opts.apisPath}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      undefined,
-      err,
-    );
-  }
   const items: ({ id: string } & Record<string, unknown>)[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (!line || line.startsWith('#')) continue;
-    const where = `${opts.apisPath} line ${i + 1}`;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch {
-      throw mwError('CATALOG_INVALID', `${where}: not valid JSON`);
-    }
-    items.push(checkOrThrow<{ id: string } & Record<string, unknown>>(ApiLine, v, where));
-  }
+  for (const file of Array.isArray(opts.apisPath) ? opts.apisPath : [opts.apisPath])
+    items.push(...(await readApis(file)));
   // one batch: the APIs of one unseen provider are associated together (pool_unseen_provider)
   // an inventory export's callers: weighed by the services each calls, trusted as far as its labelled entries show
   const traffic = exportTraffic(items, model, dims);
@@ -100,4 +85,38 @@ export async function runAssociate(opts: AssociateOptions): Promise<{ written: n
   });
   await writeFile(opts.outPath, out.length ? `${out.join('\n')}\n` : '');
   return { written: out.length, unassigned };
+}
+
+/** the APIs of one `--apis` file: an OpenAPI / Swagger document (one API), else JSONL lines (`#` comments skipped) */
+async function readApis(file: string): Promise<({ id: string } & Record<string, unknown>)[]> {
+  if (OPENAPI_EXTENSIONS.has(extname(file).toLowerCase())) {
+    const [entry] = await loadCatalogFiles([file]);
+    return [{ ...entry }];
+  }
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw mwError(
+      'CATALOG_INVALID',
+      `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      undefined,
+      err,
+    );
+  }
+  const items: ({ id: string } & Record<string, unknown>)[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (!line || line.startsWith('#')) continue;
+    const where = `${file} line ${i + 1}`;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw mwError('CATALOG_INVALID', `${where}: not valid JSON`);
+    }
+    items.push(checkOrThrow<{ id: string } & Record<string, unknown>>(ApiLine, v, where));
+  }
+  return items;
 }

@@ -83,7 +83,10 @@ export function registerOfflineCommands(program: Command): void {
       '--catalog <files...>',
       'labelled catalogue: JSONL, or OpenAPI 3 / Swagger 2 documents (JSON or YAML)',
     )
-    .requiredOption('--apis <file>', 'JSONL of APIs to associate (catalogue-style or inventory entries)')
+    .requiredOption(
+      '--apis <files...>',
+      'APIs to associate: JSONL (catalogue-style or inventory entries) or OpenAPI 3 / Swagger 2 documents',
+    )
     .option(
       '-o, --out <predictions.jsonl>',
       'where to write {id, labels: {dim: {value, probability, neighbours}}}',
@@ -99,7 +102,7 @@ export function registerOfflineCommands(program: Command): void {
     .action(
       async (f: {
         catalog: string[];
-        apis: string;
+        apis: string[];
         out: string;
         k?: number;
         smoothing?: number;
