@@ -73,6 +73,9 @@ describe('tokens', () => {
       'uk',
     ]);
     expect(hostTokens('https://api.ebay.com{basePath}')[0]).toBe('@ebay.com');
+    // a documentation placeholder's own labels are no evidence: APIs on example.com are not alike for it
+    expect(hostTokens('https://petstore.example.com/v1')).toEqual(['petstore']);
+    expect(hostTokens('claims.insure.example')).toEqual(['claims', 'insure']);
   });
 
   it('a shared or regional hosting platform adds the customer label; reserved names have no provider', () => {

@@ -106,14 +106,26 @@ export function internalHostName(host: string): string | null {
   return labels.join('.');
 }
 
-/** tokens of a host name: labels split; the registrable part is also kept whole (`adyen.com`) */
+/** how many trailing labels of a host are a documentation placeholder (`example.com`: 2, `*.test`: 1), else 0 */
+function placeholderLabels(labels: readonly string[]): number {
+  const n = labels.length;
+  if (n >= 2 && RESERVED_DOMAIN.has(labels.slice(-2).join('.'))) return 2;
+  return n >= 1 && PLACEHOLDER_TLD.has(labels[n - 1]) ? 1 : 0;
+}
+
+/**
+ * tokens of a host name: labels split; the registrable part is also kept whole (`adyen.com`). A documentation
+ * placeholder's own labels say nothing of the API (`petstore.example.com`: `petstore` only), so APIs documented
+ * on `example.com` are not alike for it
+ */
 export function hostTokens(host: string): string[] {
   const labels = hostLabels(host);
   if (labels.length === 0) return [];
   const out: string[] = [];
   const domain = registrableDomain(labels);
   if (domain) out.push(`@${domain}`);
-  for (const l of labels) out.push(...splitIdentifier(l));
+  const own = labels.length - placeholderLabels(labels);
+  for (let i = 0; i < own; i++) out.push(...splitIdentifier(labels[i]));
   return out;
 }
 
