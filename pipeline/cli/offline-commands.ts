@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { policyTestTable, runPolicyTest } from '../../policy-actions/engine/backtest.js';
 import { runAssociate } from '../association/associate-command.js';
 import { runReplayFile } from '../correlator/replay-file.js';
 import { runSimulate } from '../simulate/run-simulate.js';
@@ -119,4 +120,19 @@ export function registerOfflineCommands(program: Command): void {
         process.stderr.write(`wrote ${r.written} predictions to ${f.out} (${r.unassigned} need review)\n`);
       },
     );
+
+  const policy = program.command('policy').description('work with a policy file offline');
+  policy
+    .command('test')
+    .description(
+      'what a policy would decide on past alerts (from meshward replay or GET /v1/alerts), with its guardrails, enforcing nothing',
+    )
+    .requiredOption('--policy <file>', 'the policy YAML')
+    .requiredOption('--alerts <alerts.jsonl>', 'alerts, one JSON object per line')
+    .option('-o, --out <decisions.jsonl>', 'where to write the decisions it would make')
+    .action(async (f: { policy: string; alerts: string; out?: string }) => {
+      const r = await runPolicyTest(f);
+      process.stdout.write(policyTestTable(r));
+      if (f.out) process.stderr.write(`wrote ${r.decisions.length} decisions to ${f.out}\n`);
+    });
 }

@@ -1,0 +1,195 @@
+import { createReadStream, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { type Alert, AlertSchema } from '../../pipeline/core/alert.js';
+import type { Decision } from '../../pipeline/core/decision.js';
+import { silentLogger } from '../../pipeline/core/logger.js';
+import { MemoryStore } from '../../pipeline/store/memory-store.js';
+import { createPolicyEngine } from './engine.js';
+import { type CompiledPolicy, loadPolicyFile } from './policy.js';
+
+const check = TypeCompiler.Compile(AlertSchema);
+
+/** what one rule of the policy did with the alerts */
+export interface RuleOutcome {
+  rule: string;
+  /** alerts the rule's match selected */
+  matched: number;
+  /** decisions it made: each alert at most once */
+  decisions: number;
+  /** enforced at once (not a dry run, no approval needed, under the actions-per-minute cap) */
+  enforced: number;
+  /** waiting for an analyst: the rule requires approval, or the actions-per-minute cap held them */
+  pendingApproval: number;
+  /** of pendingApproval, held by the actions-per-minute cap */
+  heldByCap: number;
+  /** dry run: recorded, never enforced */
+  simulated: number;
+  /** an escalation step applied (prior decisions on the same subject within the rule's window) */
+  escalated: number;
+  /** matched without a decision: the alert has no subject for the rule's scope, or the subject is allowlisted */
+  noDecision: number;
+}
+
+export interface PolicyTestResult {
+  /** alerts read (an id listed twice counts once in the rules, as it last stood) */
+  alerts: number;
+  /** lines that are not alerts: counted, the first named, never fatal */
+  rejected: number;
+  firstRejection?: string;
+  /** decisions the allowlist prevented */
+  allowlisted: number;
+  /** times the actions-per-minute cap tripped (the engine's guardrail_tripped alerts) */
+  capTripped: number;
+  rules: RuleOutcome[];
+  /** every decision, in the order they were made */
+  decisions: Decision[];
+}
+
+/** alerts of a JSONL file (one per line, as `meshward replay` writes them or `GET /v1/alerts` lists them) */
+async function readAlerts(path: string): Promise<{ alerts: Alert[]; rejected: number; firstRejection?: string }> {
+  const alerts: Alert[] = [];
+  let rejected = 0;
+  let firstRejection: string | undefined;
+  const lines = createInterface({
+    input: createReadStream(path, { encoding: 'utf8' }),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (!line.trim()) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      rejected++;
+      firstRejection ??= `line ${n}: not JSON (${(err as Error).message})`;
+      continue;
+    }
+    if (!check.Check(value)) {
+      rejected++;
+      const e = check.Errors(value).First();
+      firstRejection ??= `line ${n}: ${e ? `${e.path || '/'}: ${e.message}` : 'not an alert'}`;
+      continue;
+    }
+    alerts.push(value);
+  }
+  return { alerts, rejected, ...(firstRejection ? { firstRejection } : {}) };
+}
+
+/**
+ * What a policy would decide on past alerts, before it is deployed: the policy engine itself, on an in-memory store,
+ * with no adapter (nothing is enforced anywhere), its clock at each alert's first sighting (alerts in that order), so
+ * escalation windows, the allowlist and the actions-per-minute cap act as they would have. An alert is decided on as
+ * it finally stood (its last severity and labels).
+ */
+export async function testPolicy(
+  policy: CompiledPolicy,
+  alerts: readonly Alert[],
+): Promise<Omit<PolicyTestResult, 'alerts' | 'rejected' | 'firstRejection'>> {
+  let now = 0;
+  let capTripped = 0;
+  const engine = createPolicyEngine({
+    store: new MemoryStore(),
+    policy,
+    adapters: {},
+    logger: silentLogger,
+    clock: () => now,
+    onAlert: (a) => {
+      if (a.kind === 'guardrail_tripped') capTripped++;
+    },
+  });
+  const rules = new Map<string, RuleOutcome>(
+    policy.rules.map((r) => [
+      r.name,
+      {
+        rule: r.name,
+        matched: 0,
+        decisions: 0,
+        enforced: 0,
+        pendingApproval: 0,
+        heldByCap: 0,
+        simulated: 0,
+        escalated: 0,
+        noDecision: 0,
+      },
+    ]),
+  );
+  const decisions: Decision[] = [];
+  try {
+    // one alert once, as it last stood (an alert listed twice, as refreshed, is one alert)
+    const latest = new Map<string, Alert>();
+    for (const a of alerts)
+      if ((latest.get(a.id)?.updatedAt ?? Number.NEGATIVE_INFINITY) <= a.updatedAt) latest.set(a.id, a);
+    const ordered = [...latest.values()].sort(
+      (a, b) => a.firstSeen - b.firstSeen || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
+    for (const alert of ordered) {
+      now = alert.firstSeen;
+      const made = await engine.handleAlert(alert);
+      for (const rule of policy.rules) {
+        if (!rule.matches(alert)) continue;
+        const outcome = rules.get(rule.name)!;
+        outcome.matched++;
+        const d = made.find((x) => x.rule === rule.name);
+        if (!d) {
+          outcome.noDecision++;
+          continue;
+        }
+        decisions.push(d);
+        outcome.decisions++;
+        if (d.simulated) outcome.simulated++;
+        else if (d.state === 'pending_approval') outcome.pendingApproval++;
+        else outcome.enforced++;
+        if (d.reason.includes('[held:')) outcome.heldByCap++;
+        if (d.reason.includes('[escalated:')) outcome.escalated++;
+      }
+    }
+    let allowlisted = 0;
+    let after: string | undefined;
+    do {
+      const page = await engine.audit.query({ after, limit: 1000 });
+      allowlisted += page.entries.filter((e) => e.action === 'guardrail_allowlist').length;
+      after = page.next;
+    } while (after);
+    return { allowlisted, capTripped, rules: [...rules.values()], decisions };
+  } finally {
+    await engine.close();
+  }
+}
+
+/** `meshward policy test`: a policy file and an alerts JSONL in, what it would decide out (decisions JSONL when `out`) */
+export async function runPolicyTest(opts: { policy: string; alerts: string; out?: string }): Promise<PolicyTestResult> {
+  const policy = await loadPolicyFile(opts.policy);
+  const read = await readAlerts(opts.alerts);
+  const result = await testPolicy(policy, read.alerts);
+  if (opts.out)
+    writeFileSync(
+      opts.out,
+      result.decisions.map((d) => JSON.stringify(d)).join('\n') + (result.decisions.length ? '\n' : ''),
+    );
+  return {
+    alerts: read.alerts.length,
+    rejected: read.rejected,
+    ...(read.firstRejection ? { firstRejection: read.firstRejection } : {}),
+    ...result,
+  };
+}
+
+/** the result as a table, one row per rule */
+export function policyTestTable(r: PolicyTestResult): string {
+  const rows = [
+    '| rule | matched | decisions | enforced | pending approval (held by cap) | dry run | escalated | no decision |',
+    '|---|---|---|---|---|---|---|---|',
+    ...r.rules.map(
+      (o) =>
+        `| ${o.rule} | ${o.matched} | ${o.decisions} | ${o.enforced} | ${o.pendingApproval} (${o.heldByCap}) | ${o.simulated} | ${o.escalated} | ${o.noDecision} |`,
+    ),
+  ];
+  const notes = [
+    `${r.alerts} alerts${r.rejected ? ` (${r.rejected} lines rejected; first: ${r.firstRejection})` : ''}, ${r.decisions.length} decisions`,
+    `allowlist prevented ${r.allowlisted}; actions-per-minute cap tripped ${r.capTripped} times`,
+  ];
+  return `${rows.join('\n')}\n\n${notes.join('\n')}\n`;
+}
