@@ -1,9 +1,9 @@
-import { createReadStream, writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { writeFileSync } from 'node:fs';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { type Alert, AlertSchema } from '../../pipeline/core/alert.js';
 import type { Decision } from '../../pipeline/core/decision.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
+import { type JsonlRejections, validJsonl } from '../../pipeline/core/valid-jsonl.js';
 import { MemoryStore } from '../../pipeline/store/memory-store.js';
 import { createPolicyEngine } from './engine.js';
 import { type CompiledPolicy, loadPolicyFile } from './policy.js';
@@ -31,12 +31,10 @@ export interface RuleOutcome {
   noDecision: number;
 }
 
-export interface PolicyTestResult {
+/** what a policy test found; `rejected` and `firstRejection`: the lines of the file that are not alerts */
+export interface PolicyTestResult extends JsonlRejections {
   /** alerts read (an id listed twice counts once in the rules, as it last stood) */
   alerts: number;
-  /** lines that are not alerts: counted, the first named, never fatal */
-  rejected: number;
-  firstRejection?: string;
   /** decisions the allowlist prevented */
   allowlisted: number;
   /** times the actions-per-minute cap tripped (the engine's guardrail_tripped alerts) */
@@ -44,38 +42,6 @@ export interface PolicyTestResult {
   rules: RuleOutcome[];
   /** every decision, in the order they were made */
   decisions: Decision[];
-}
-
-/** alerts of a JSONL file (one per line, as `meshward replay` writes them or `GET /v1/alerts` lists them) */
-async function readAlerts(path: string): Promise<{ alerts: Alert[]; rejected: number; firstRejection?: string }> {
-  const alerts: Alert[] = [];
-  let rejected = 0;
-  let firstRejection: string | undefined;
-  const lines = createInterface({
-    input: createReadStream(path, { encoding: 'utf8' }),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  let n = 0;
-  for await (const line of lines) {
-    n++;
-    if (!line.trim()) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (err) {
-      rejected++;
-      firstRejection ??= `line ${n}: not JSON (${(err as Error).message})`;
-      continue;
-    }
-    if (!check.Check(value)) {
-      rejected++;
-      const e = check.Errors(value).First();
-      firstRejection ??= `line ${n}: ${e ? `${e.path || '/'}: ${e.message}` : 'not an alert'}`;
-      continue;
-    }
-    alerts.push(value);
-  }
-  return { alerts, rejected, ...(firstRejection ? { firstRejection } : {}) };
 }
 
 /**
@@ -87,7 +53,7 @@ async function readAlerts(path: string): Promise<{ alerts: Alert[]; rejected: nu
 export async function testPolicy(
   policy: CompiledPolicy,
   alerts: readonly Alert[],
-): Promise<Omit<PolicyTestResult, 'alerts' | 'rejected' | 'firstRejection'>> {
+): Promise<Omit<PolicyTestResult, 'alerts' | keyof JsonlRejections>> {
   let now = 0;
   let capTripped = 0;
   const engine = createPolicyEngine({
@@ -162,19 +128,17 @@ export async function testPolicy(
 /** `meshward policy test`: a policy file and an alerts JSONL in, what it would decide out (decisions JSONL when `out`) */
 export async function runPolicyTest(opts: { policy: string; alerts: string; out?: string }): Promise<PolicyTestResult> {
   const policy = await loadPolicyFile(opts.policy);
-  const read = await readAlerts(opts.alerts);
-  const result = await testPolicy(policy, read.alerts);
+  // alerts, one per line, as `meshward replay` writes them or `GET /v1/alerts` lists them
+  const rejections: JsonlRejections = { rejected: 0 };
+  const alerts: Alert[] = [];
+  for await (const a of validJsonl(opts.alerts, check, 'an alert', rejections)) alerts.push(a);
+  const result = await testPolicy(policy, alerts);
   if (opts.out)
     writeFileSync(
       opts.out,
       result.decisions.map((d) => JSON.stringify(d)).join('\n') + (result.decisions.length ? '\n' : ''),
     );
-  return {
-    alerts: read.alerts.length,
-    rejected: read.rejected,
-    ...(read.firstRejection ? { firstRejection: read.firstRejection } : {}),
-    ...result,
-  };
+  return { alerts: alerts.length, ...rejections, ...result };
 }
 
 /** the result as a table, one row per rule */
