@@ -64,7 +64,8 @@ describe('policy test: what a policy would decide on past alerts', () => {
       heldByCap: 1,
       simulated: 0,
       escalated: 1,
-      noDecision: 2,
+      allowlisted: 1,
+      noSubject: 1,
     });
     expect(byRule['revoke-mismatched-tokens']).toMatchObject({ matched: 1, decisions: 1, pendingApproval: 1 });
     expect(byRule['watch-new-callers']).toMatchObject({ matched: 1, decisions: 1, simulated: 1, enforced: 0 });
@@ -92,7 +93,7 @@ describe('policy test: what a policy would decide on past alerts', () => {
         .split('\n')
         .map((l) => JSON.parse(l).rule),
     ).toHaveLength(7);
-    expect(policyTestTable(r)).toContain('| block-enumerators | 7 | 5 | 4 | 1 (1) | 0 | 1 | 2 |');
+    expect(policyTestTable(r)).toContain('| block-enumerators | 7 | 5 | 4 | 1 (1) | 0 | 1 | 1 | 1 |');
 
     const main = join(import.meta.dirname, '..', '..', 'pipeline', 'cli', 'main.ts');
     const { stdout } = await promisify(execFile)(
@@ -100,7 +101,7 @@ describe('policy test: what a policy would decide on past alerts', () => {
       ['--import', 'tsx', main, 'policy', 'test', '--policy', policy, '--alerts', alerts],
       { cwd: join(import.meta.dirname, '..', '..') },
     );
-    expect(stdout).toContain('| revoke-mismatched-tokens | 1 | 1 | 0 | 1 (0) | 0 | 0 | 0 |');
+    expect(stdout).toContain('| revoke-mismatched-tokens | 1 | 1 | 0 | 1 (0) | 0 | 0 | 0 | 0 |');
     expect(stdout).toContain('allowlist prevented 1; actions-per-minute cap tripped 1 times');
     // a bad policy is refused, naming the key
     writeFileSync(policy, 'version: 1\nrules:\n  - name: x\n    match: {}\n    action: { type: deny, ttl: soon }\n');

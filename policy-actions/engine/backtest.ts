@@ -5,7 +5,7 @@ import type { Decision } from '../../pipeline/core/decision.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
 import { type JsonlRejections, validJsonl } from '../../pipeline/core/valid-jsonl.js';
 import { MemoryStore } from '../../pipeline/store/memory-store.js';
-import { createPolicyEngine } from './engine.js';
+import { createPolicyEngine, decisionIdOf } from './engine.js';
 import { type CompiledPolicy, loadPolicyFile } from './policy.js';
 
 const check = TypeCompiler.Compile(AlertSchema);
@@ -27,8 +27,10 @@ export interface RuleOutcome {
   simulated: number;
   /** an escalation step applied (prior decisions on the same subject within the rule's window) */
   escalated: number;
-  /** matched without a decision: the alert has no subject for the rule's scope, or the subject is allowlisted */
-  noDecision: number;
+  /** matched without a decision because the guardrail allowlist covers the subject */
+  allowlisted: number;
+  /** matched without a decision because the alert has no subject the rule's action can act on */
+  noSubject: number;
 }
 
 /** what a policy test found; `rejected` and `firstRejection`: the lines of the file that are not alerts */
@@ -78,11 +80,14 @@ export async function testPolicy(
         heldByCap: 0,
         simulated: 0,
         escalated: 0,
-        noDecision: 0,
+        allowlisted: 0,
+        noSubject: 0,
       },
     ]),
   );
   const decisions: Decision[] = [];
+  /** matched without a decision: allowlisted (the audit log names its decision id) or no subject */
+  const undecided: { outcome: RuleOutcome; id: string }[] = [];
   try {
     // one alert once, as it last stood (an alert listed twice, as refreshed, is one alert)
     const latest = new Map<string, Alert>();
@@ -100,7 +105,7 @@ export async function testPolicy(
         outcome.matched++;
         const d = made.find((x) => x.rule === rule.name);
         if (!d) {
-          outcome.noDecision++;
+          undecided.push({ outcome, id: decisionIdOf(alert.id, rule.name) });
           continue;
         }
         decisions.push(d);
@@ -112,14 +117,18 @@ export async function testPolicy(
         if (d.reason.includes('[escalated:')) outcome.escalated++;
       }
     }
-    let allowlisted = 0;
+    const allowlistedIds = new Set<string>();
     let after: string | undefined;
     do {
       const page = await engine.audit.query({ after, limit: 1000 });
-      allowlisted += page.entries.filter((e) => e.action === 'guardrail_allowlist').length;
+      for (const e of page.entries) if (e.action === 'guardrail_allowlist') allowlistedIds.add(e.decisionId);
       after = page.next;
     } while (after);
-    return { allowlisted, capTripped, rules: [...rules.values()], decisions };
+    for (const { outcome, id } of undecided) {
+      if (allowlistedIds.has(id)) outcome.allowlisted++;
+      else outcome.noSubject++;
+    }
+    return { allowlisted: allowlistedIds.size, capTripped, rules: [...rules.values()], decisions };
   } finally {
     await engine.close();
   }
@@ -144,11 +153,11 @@ export async function runPolicyTest(opts: { policy: string; alerts: string; out?
 /** the result as a table, one row per rule */
 export function policyTestTable(r: PolicyTestResult): string {
   const rows = [
-    '| rule | matched | decisions | enforced | pending approval (held by cap) | dry run | escalated | no decision |',
-    '|---|---|---|---|---|---|---|---|',
+    '| rule | matched | decisions | enforced | pending approval (held by cap) | dry run | escalated | allowlisted | no subject for its action |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...r.rules.map(
       (o) =>
-        `| ${o.rule} | ${o.matched} | ${o.decisions} | ${o.enforced} | ${o.pendingApproval} (${o.heldByCap}) | ${o.simulated} | ${o.escalated} | ${o.noDecision} |`,
+        `| ${o.rule} | ${o.matched} | ${o.decisions} | ${o.enforced} | ${o.pendingApproval} (${o.heldByCap}) | ${o.simulated} | ${o.escalated} | ${o.allowlisted} | ${o.noSubject} |`,
     ),
   ];
   const notes = [

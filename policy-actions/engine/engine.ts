@@ -63,6 +63,9 @@ export interface PolicyEngineOptions {
   config?: Partial<EngineConfig>;
 }
 
+/** the id of the decision a rule makes on an alert: one per (alert, rule), whatever engine or replay makes it */
+export const decisionIdOf = (alertId: string, rule: string): string => stableId('dec', alertId, rule);
+
 /** kinds the engine raises itself; it never acts on them (no feedback loops) */
 export const ENGINE_ALERT_KINDS = new Set(['guardrail_tripped', 'action_failed']);
 
@@ -358,7 +361,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
       logger.debug({ rule: rule.name, alertId: alert.id }, 'rule matched but the alert has no subject for its scope');
       return null;
     }
-    const id = stableId('dec', alert.id, rule.name);
+    const id = decisionIdOf(alert.id, rule.name);
     return withLock(id, async () => {
       const existing = await load(id);
       if (existing) {
