@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { stringify } from 'yaml';
+import type { AlertRepository } from '../alerts/alert-repository.js';
 import { mwError } from '../core/errors.js';
 import { INVENTORY_COLLECTION, INVENTORY_REVIEWS_KEY } from '../detectors/api-discovery/api-discovery.js';
 import { feedbackVersionKey } from '../detectors/detector.js';
@@ -103,6 +104,32 @@ async function readAll(store: Store): Promise<(ApiEntry & { review?: InventoryRe
 export interface InventoryRoutesOptions {
   /** the catalogue the correlators match traffic against (api_discovery catalog_files), read when first needed */
   catalog?: () => Promise<readonly CatalogEntry[]>;
+  /** the analysts' alerts: a review resolves the reviewed endpoint's open shadow or zombie API alert */
+  alerts?: AlertRepository;
+}
+
+/** the discovery alerts a review of their endpoint settles */
+const REVIEWED_KINDS = ['shadow_api', 'zombie_api'];
+
+/**
+ * resolve the open (or acknowledged) shadow and zombie API alerts of a reviewed inventory entry (their subject is the
+ * entry), with a note naming the labels. The correlator stops signalling a reviewed endpoint once it has read the
+ * review (at its next checkpoint), so the alert stays resolved
+ */
+async function resolveReviewed(alerts: AlertRepository, entry: ApiEntry, review: InventoryReview): Promise<string[]> {
+  const labels = Object.entries(review.labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+  const resolved: string[] = [];
+  for (const kind of REVIEWED_KINDS) {
+    const { items } = await alerts.list({ kind, service: entry.service, subject: entry.id }, 20);
+    for (const a of items) {
+      if (a.state === 'resolved' || a.subject?.type !== 'api') continue;
+      await alerts.transition(a.id, 'resolve', review.by, `API reviewed${labels ? `: ${labels}` : ''}`);
+      resolved.push(a.id);
+    }
+  }
+  return resolved;
 }
 
 /**
@@ -236,6 +263,7 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
         };
         await store.hset(REVIEWS_KEY, id, JSON.stringify(review));
         await store.incr(feedbackVersionKey(REVIEWS_KEY));
+        if (options.alerts) await resolveReviewed(options.alerts, entry, review);
         return withReview(entry, review);
       },
     );

@@ -230,6 +230,56 @@ describe('embedded roles: collector → correlator → inventory and decisions a
     expect(JSON.stringify(audit)).toContain('rita');
   });
 
+  it("a review of a shadow API resolves its open alert, with the reviewer's labels in a note", async () => {
+    // a shadow endpoint of its own: three calls (min_calls) to a route the catalogue does not have
+    const calls = [0, 1, 2].map((i) => ({
+      id: `audit-${i}`,
+      ts: 1_700_000_100_000 + i * 1000,
+      durationMs: 3,
+      sensor: { kind: 'fastify', id: 'gw1' },
+      service: 'orders',
+      method: 'GET',
+      host: 'orders.internal',
+      path: '/orders/audit-trail',
+      status: 200,
+      reqBytes: 0,
+      respBytes: 100,
+      source: { service: 'web' },
+    }));
+    const send = (body: string) =>
+      fetch(`${collector}/v1/records`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SENSOR}`, 'content-type': 'application/x-ndjson' },
+        body,
+      });
+    expect((await send(calls.map((c) => JSON.stringify(c)).join('\n'))).status).toBe(200);
+    const alert = await until(async () => {
+      const items = (await get('/v1/alerts?kind=shadow_api&state=open')).body.items as Alert[];
+      return items.find((a) => a.endpoint === 'GET /orders/audit-trail');
+    }, 'the shadow_api alert of GET /orders/audit-trail');
+    const entryId = alert.subject?.value ?? '';
+    expect(alert.subject?.type).toBe('api');
+    const res = await post(
+      `/v1/inventory/${encodeURIComponent(entryId)}/review`,
+      { labels: { category: 'reporting' } },
+      RESPONDER,
+    );
+    expect(res.status).toBe(200);
+    const detail = async () =>
+      (await get(`/v1/alerts/${alert.id}`)).body as { alert: Alert; notes: { action: string; comment?: string }[] };
+    expect((await detail()).alert.state).toBe('resolved');
+    expect((await detail()).notes).toContainEqual(
+      expect.objectContaining({ action: 'resolve', comment: 'API reviewed: category=reporting' }),
+    );
+    // traffic goes on: the correlator learns the review and signals the endpoint no more, so it stays resolved
+    await until(async () => {
+      await send(calls.map((c) => JSON.stringify({ ...c, id: `${c.id}-again`, ts: c.ts + 5000 })).join('\n'));
+      const raw = await store.hget('doc:api_inventory', entryId);
+      return raw && JSON.parse(raw).state === 'reviewed' ? true : undefined;
+    }, 'the correlator to learn the review');
+    expect((await detail()).alert.state).toBe('resolved');
+  });
+
   it('takes Kong http-log batches on the collector when the receiver is configured, with its own token', async () => {
     const batch = readFileSync(join(import.meta.dirname, '../receivers/kong-http-log/testdata/batch-kong-2x.json'));
     const send = (token?: string) =>

@@ -232,7 +232,7 @@ export async function runApi(
     plugins: [
       alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }),
       serviceRoutes(store),
-      inventoryRoutes(store, { catalog: catalogOf(config) }),
+      inventoryRoutes(store, { catalog: catalogOf(config), alerts }),
       accessLogRoutes(store),
       adminRoutes({
         // read at the first request, then kept: the collector, too, reads the token file once, at start
