@@ -259,6 +259,11 @@ describe('embedded roles: collector → correlator → inventory and decisions a
     }, 'the shadow_api alert of GET /orders/audit-trail');
     const entryId = alert.subject?.value ?? '';
     expect(alert.subject?.type).toBe('api');
+    // the alert can come before the correlator's next checkpoint writes the entry to the inventory
+    await until(
+      async () => ((await get(`/v1/inventory/${encodeURIComponent(entryId)}`)).status === 200 ? true : undefined),
+      'the entry in the inventory',
+    );
     const res = await post(
       `/v1/inventory/${encodeURIComponent(entryId)}/review`,
       { labels: { category: 'reporting' } },
