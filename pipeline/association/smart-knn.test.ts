@@ -485,6 +485,41 @@ describe('SmartKnn', () => {
     }
   });
 
+  it('an API that shares no token with its neighbours goes to review, whatever the class mix makes its probability', () => {
+    const shop = (id: string, word: string): TrainingItem => ({
+      id,
+      api: { name: `Shop ${word}`, hosts: [`api.${id}.com`], paths: [`/${word}/{id}`], params: [`${word}Id`] },
+      labels: { category: 'ecommerce' },
+    });
+    const items = [
+      shop('cartco', 'carts'),
+      shop('orderco', 'orders'),
+      shop('basketco', 'baskets'),
+      {
+        id: 'ledgerco',
+        api: { name: 'Ledger', hosts: ['api.ledgerco.com'], paths: ['/ledger/entries'], params: ['account'] },
+        labels: { category: 'finance' },
+      },
+    ];
+    const m = new SmartKnn({ k: 4, min_confidence: 0.1, word_embeddings: 'off' });
+    m.fit(items);
+    // Swagger's petstore shares nothing with this catalogue: three of its four APIs are ecommerce, and that is all
+    const pets = m.predict(
+      { name: 'Petstore', hosts: ['https://petstore.example.com/v1'], paths: ['/pets/{petId}'], params: ['petId'] },
+      ['category'],
+    ).category;
+    expect(pets).toMatchObject({ value: UNASSIGNED, candidate: 'ecommerce' });
+    expect(pets.probability).toBeGreaterThan(0.1);
+    expect(pets.because).toBeUndefined();
+    // one shared word is evidence: assigned, and said
+    const orders = m.predict(
+      { name: 'Pet orders', hosts: ['https://petstore.example.com/v1'], paths: ['/orders/{id}'] },
+      ['category'],
+    ).category;
+    expect(orders.value).toBe('ecommerce');
+    expect(orders.because?.join(' ')).toContain('order');
+  });
+
   it('query_absent_groups: an endpoint seen in traffic is not drawn to catalogue APIs that lack a description', () => {
     const items: TrainingItem[] = [
       {
@@ -527,12 +562,16 @@ describe('SmartKnn', () => {
       ignore.fit(items);
       // the endpoint's route and parameters are the weather API's; its missing description says nothing
       expect(ignore.predict(endpoint, ['category']).category.value).toBe('weather');
-      // a catalogue document lacking a description is still matched on that lack, as is everything with `match`
+      // a catalogue document lacking a description is still matched on that lack, as is everything with `match`;
+      // sharing nothing but absences with its nearest API, it goes to review with that API's class as its candidate
       const { unobserved, ...document } = endpoint;
-      expect(ignore.predict(document, ['category']).category.value).toBe('finance');
+      expect(ignore.predict(document, ['category']).category).toMatchObject({
+        value: UNASSIGNED,
+        candidate: 'finance',
+      });
       const match = new SmartKnn({ ...base, index, query_absent_groups: 'match' });
       match.fit(items);
-      expect(match.predict(endpoint, ['category']).category.value).toBe('finance');
+      expect(match.predict(endpoint, ['category']).category).toMatchObject({ value: UNASSIGNED, candidate: 'finance' });
     }
     // the votes weigh distances over the groups the endpoint has: text + words with its text left out votes as words alone
     const third: TrainingItem = {

@@ -16,7 +16,7 @@ import {
   type TokenDoc,
   tokenize,
 } from './features.js';
-import { addCallersReason, addNamedReason, MAX_BECAUSE, sharedTokens } from './explain.js';
+import { addCallersReason, addNamedReason, MAX_BECAUSE, sharedTokens, sharesAnyToken } from './explain.js';
 import { namedClasses } from './label-names.js';
 import { NestedCounts } from './nested-counts.js';
 import { blendClassMix, type PeerEvidence, type Peers, purity, ServiceClassMix } from './peer-mix.js';
@@ -65,6 +65,11 @@ export interface DimensionEvidence {
   neighbours: string[];
   /** the explanation (LabelPrediction.because) of each of the most probable classes among the neighbours' */
   because?: Map<string, string[]>;
+  /**
+   * of those classes, the ones with no evidence at all: no token shared with their nearest neighbours (not even a
+   * common one) and not the known provider's; such a class is never assigned, only a candidate for review
+   */
+  unsupported?: Set<string>;
   /** the classes the API's own words name (label_name_prior; an unseen provider's API), weighed when decided */
   named?: string[];
 }
@@ -370,6 +375,13 @@ export class SmartKnn {
         };
       }
       const because = ev.because?.get(p.candidate ?? p.value);
+      // a class that only the catalogue's class mix put first (an API sharing nothing with its neighbours: in a
+      // small catalogue the vote weights spread 1 to 0 over near-equal distances) goes to review, whatever its
+      // probability; pooled, the siblings' evidence counts
+      if (others.length === 0 && p.value !== UNASSIGNED && !because?.length && ev.unsupported?.has(p.value)) {
+        out[dim] = { ...p, value: UNASSIGNED, candidate: p.value };
+        continue;
+      }
       out[dim] = because?.length ? { ...p, because } : p;
     }
     return out;
@@ -394,7 +406,9 @@ export class SmartKnn {
         const named = seen || !(this.config.label_name_prior > 0) ? [] : namedClasses(query.doc, classes);
         if (named.length) probs.named = named;
         const callers = seen ? undefined : this.blendPeerMix(probs.probs, query.api, dim, classes);
-        probs.because = this.explain(query, nb, probs, profile, seen ? provider : undefined, dim);
+        const explained = this.explain(query, nb, probs, profile, seen ? provider : undefined, dim);
+        probs.because = explained.because;
+        if (explained.unsupported.size) probs.unsupported = explained.unsupported;
         if (named.length) addNamedReason(probs.because, named);
         if (callers) addCallersReason(probs.because, callers);
       }
@@ -505,12 +519,13 @@ export class SmartKnn {
     profile: number,
     knownProvider: string | undefined,
     dim: string,
-  ): Map<string, string[]> {
+  ): { because: Map<string, string[]>; unsupported: Set<string> } {
     const weights = this.weightsOf(profile);
     const classes = [...new Set(ev.labels)]
       .sort((a, b) => (ev.probs.get(b) ?? 0) - (ev.probs.get(a) ?? 0))
       .slice(0, BECAUSE_CLASSES);
     const out = new Map<string, string[]>();
+    const unsupported = new Set<string>();
     // the provider's own name and labels say what `provider …` / `service …` says
     const name = knownProvider?.slice(1) ?? '';
     const skipHost = new Set(name ? hostTokens(name).map((t) => (t.startsWith('@') ? t.slice(1) : t)) : []);
@@ -531,8 +546,12 @@ export class SmartKnn {
         (this.classProviders.get(dim, c)?.get(knownProvider) ?? 0) > 0;
       if (own) why.unshift(knownProvider.startsWith('~') ? `service ${name}` : `provider ${name}`);
       if (why.length > 0) out.set(c, why.slice(0, MAX_BECAUSE));
+      else {
+        const vectors = rows.map((n) => this.vectors[n.row]);
+        if (!sharesAnyToken(query.doc, query.vec, vectors, weights, this.config.dims_per_group)) unsupported.add(c);
+      }
     }
-    return out;
+    return { because: out, unsupported };
   }
 
   /**
