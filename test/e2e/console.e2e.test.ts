@@ -626,6 +626,11 @@ describe('SOC console in Chromium', () => {
       labels: { category: 'data_export' },
       by: 'analyst-ray',
     });
+    // the alert refreshed live re-renders the page: the review stays said
+    await alerts.upsert({ ...shadow, count: 6, updatedAt: NOW - MINUTE, lastSeen: NOW - MINUTE });
+    await page.locator('.kv-row', { hasText: 'Fired' }).locator('dd', { hasText: '6 times' }).waitFor();
+    expect(await page.locator('.association-panel .state-reviewed').count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Review labels' }).count()).toBe(0);
     await page.getByRole('link', { name: 'review the endpoints of accounts' }).click();
     await page.waitForURL(/#\/inventory\?service=accounts&state=shadow$/);
     // reviewed in the test before: no shadow endpoint of accounts is left

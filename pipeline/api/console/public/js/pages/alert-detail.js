@@ -57,6 +57,8 @@ export function renderAlertDetail(main, id) {
   const evidence = h('section', { class: 'card', 'aria-labelledby': 'evidence-title' });
   /** @type {(() => void)[]} */
   const disposers = [];
+  /** the state the subject's inventory entry took when reviewed here: shown again when the alert re-renders live */
+  const reviewed = { state: '' };
   let gone = false;
 
   replace(
@@ -137,7 +139,7 @@ export function renderAlertDetail(main, id) {
             )
           : null,
       ),
-      association.length ? associationPanel(a, association) : null,
+      association.length ? associationPanel(a, association, reviewed) : null,
     );
   }
 
@@ -399,12 +401,14 @@ export function renderAlertDetail(main, id) {
  * endpoints in the inventory
  * @param {Alert} a
  * @param {ReturnType<typeof associationOf>} association
+ * @param {{ state: string }} reviewed the entry's state after a review on this page ('' before one)
  */
-function associationPanel(a, association) {
+function associationPanel(a, association, reviewed) {
   const state = a.kind === 'zombie_api' ? 'zombie' : a.kind === 'shadow_api' ? 'shadow' : '';
   const entryId = a.subject?.type === 'api' ? a.subject.value : undefined;
-  const reviewButton =
-    entryId && can('responder')
+  const reviewButton = reviewed.state
+    ? stateBadge(reviewed.state)
+    : entryId && can('responder')
       ? h(
           'button',
           { type: 'button', class: 'btn small primary', onclick: () => void review(entryId) },
@@ -436,7 +440,9 @@ function associationPanel(a, association) {
       return;
     }
     const updated = await reviewEntry(entry);
-    if (updated && reviewButton) reviewButton.replaceWith(stateBadge(updated.state));
+    if (!updated) return;
+    reviewed.state = updated.state;
+    reviewButton?.replaceWith(stateBadge(updated.state));
   }
 
   return panel;
