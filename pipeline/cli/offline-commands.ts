@@ -128,7 +128,7 @@ export function registerOfflineCommands(program: Command): void {
       'what a policy would decide on past alerts (from meshward replay or GET /v1/alerts), with its guardrails, enforcing nothing',
     )
     .requiredOption('--policy <file>', 'the policy YAML')
-    .requiredOption('--alerts <alerts.jsonl>', 'alerts, one JSON object per line')
+    .requiredOption('--alerts <file>', 'alerts: JSONL (as meshward replay writes) or a saved page of GET /v1/alerts')
     .option('-o, --out <decisions.jsonl>', 'where to write the decisions it would make')
     .action(async (f: { policy: string; alerts: string; out?: string }) => {
       const r = await runPolicyTest(f);

@@ -95,6 +95,14 @@ describe('policy test: what a policy would decide on past alerts', () => {
     ).toHaveLength(7);
     expect(policyTestTable(r)).toContain('| block-enumerators | 7 | 5 | 4 | 1 (1) | 0 | 1 | 1 | 1 |');
 
+    // a page of GET /v1/alerts as saved, too
+    const page = join(dir, 'alerts.json');
+    writeFileSync(page, JSON.stringify({ items: [...ALERTS, { v: 1 }], next: 'x' }));
+    const fromPage = await runPolicyTest({ policy, alerts: page });
+    expect(fromPage).toMatchObject({ alerts: ALERTS.length, rejected: 1 });
+    expect(fromPage.firstRejection).toMatch(/^items\[10\]: /);
+    expect(fromPage.rules).toEqual(r.rules);
+
     const main = join(import.meta.dirname, '..', '..', 'pipeline', 'cli', 'main.ts');
     const { stdout } = await promisify(execFile)(
       process.execPath,

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { type Alert, AlertSchema } from '../../pipeline/core/alert.js';
 import type { Decision } from '../../pipeline/core/decision.js';
@@ -134,13 +135,39 @@ export async function testPolicy(
   }
 }
 
-/** `meshward policy test`: a policy file and an alerts JSONL in, what it would decide out (decisions JSONL when `out`) */
+/**
+ * the alerts of a file: a page of `GET /v1/alerts` as saved (`{"items": [...]}`), else JSONL, one alert per line, as
+ * `meshward replay` writes them; what is not an alert is counted in `rejections`, the first named
+ */
+async function readAlerts(path: string, rejections: JsonlRejections): Promise<Alert[]> {
+  const alerts: Alert[] = [];
+  let page: unknown;
+  try {
+    page = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    page = undefined; // JSONL (or not JSON at all: named line by line below)
+  }
+  const items = (page as { items?: unknown } | undefined)?.items;
+  if (!Array.isArray(items)) {
+    for await (const a of validJsonl(path, check, 'an alert', rejections)) alerts.push(a);
+    return alerts;
+  }
+  items.forEach((item, i) => {
+    if (check.Check(item)) alerts.push(item);
+    else {
+      rejections.rejected++;
+      const e = check.Errors(item).First();
+      rejections.firstRejection ??= `items[${i}]: ${e ? `${e.path || '/'}: ${e.message}` : 'not an alert'}`;
+    }
+  });
+  return alerts;
+}
+
+/** `meshward policy test`: a policy file and alerts in, what it would decide out (decisions JSONL when `out`) */
 export async function runPolicyTest(opts: { policy: string; alerts: string; out?: string }): Promise<PolicyTestResult> {
   const policy = await loadPolicyFile(opts.policy);
-  // alerts, one per line, as `meshward replay` writes them or `GET /v1/alerts` lists them
   const rejections: JsonlRejections = { rejected: 0 };
-  const alerts: Alert[] = [];
-  for await (const a of validJsonl(opts.alerts, check, 'an alert', rejections)) alerts.push(a);
+  const alerts = await readAlerts(opts.alerts, rejections);
   const result = await testPolicy(policy, alerts);
   if (opts.out)
     writeFileSync(
