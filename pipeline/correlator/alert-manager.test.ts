@@ -29,6 +29,18 @@ describe('AlertManager', () => {
     expect(m.drain()).toEqual([]);
   });
 
+  it('labels follow the latest signal, but rule lists every rule that fired into the alert', () => {
+    const m = new AlertManager();
+    const at = (t: number, rule: string, extra: Record<string, string> = {}) =>
+      signal('orders', t, { kind: 'unauthenticated_access', endpoint: 'GET /orders/{id}', labels: { rule, ...extra } });
+    m.signal(at(1000, 'documented', { catalogue_id: 'orders-api' }));
+    m.signal(at(2000, 'open_endpoint'));
+    m.signal(at(3000, 'documented'));
+    const [a] = m.drain();
+    expect(a.count).toBe(3);
+    expect(a.labels).toEqual({ rule: 'documented,open_endpoint', catalogue_id: 'orders-api' });
+  });
+
   it('ids depend on the group and the first firing only, so a replay yields the same alerts', () => {
     const run = () => {
       const m = new AlertManager();

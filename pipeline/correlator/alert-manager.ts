@@ -12,6 +12,25 @@ export interface AlertManagerOptions {
 }
 
 /**
+ * an alert's labels refreshed by a signal: the signal's values win, but `rule` lists every rule that fired into the
+ * alert, first first (`documented,open_endpoint`: the catalogue's security and the unauthenticated_access tracker
+ * found the same endpoint), so no finding hides the other
+ */
+function mergeLabels(
+  current: Record<string, string> | undefined,
+  next: Record<string, string>,
+): Record<string, string> {
+  const merged = { ...current, ...next };
+  const before = current?.rule;
+  if (before !== undefined && next.rule !== undefined) {
+    const rules = before.split(',');
+    if (!rules.includes(next.rule)) merged.rule = [...rules, next.rule].join(',');
+    else merged.rule = before;
+  }
+  return merged;
+}
+
+/**
  * Groups detector signals into alerts: one open alert per (kind, service, endpoint, subject), refreshed by repeated
  * firing, resolved when the condition has been quiet long enough. Ids derive from the grouping key and the first
  * firing's event time, so a replay of the same records yields the same alerts (no duplicates after a crash).
@@ -55,7 +74,7 @@ export class AlertManager {
         if (ids.length >= MAX_EVIDENCE) break;
         if (!ids.includes(id)) ids.push(id);
       }
-      if (s.labels) existing.labels = { ...existing.labels, ...s.labels };
+      if (s.labels) existing.labels = mergeLabels(existing.labels, s.labels);
       this.changed.set(existing.id, existing);
       this.open.delete(key);
       this.open.set(key, existing);

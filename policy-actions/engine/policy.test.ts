@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeAlert } from './testdata/alerts.js';
 import { parseDuration } from './duration.js';
 import { parsePolicy } from './policy.js';
 
@@ -82,6 +83,23 @@ describe('policy file', () => {
     } catch (err) {
       expect((err as { code: string }).code).toBe('MW_ERR_POLICY_INVALID');
     }
+  });
+
+  it('matches alert labels: the value itself, or any item of a comma-separated list', () => {
+    const p = parsePolicy(`
+version: 1
+rules:
+  - name: documented-only
+    match: { kinds: [unauthenticated_access], labels: { rule: documented } }
+    action: { type: deny, scope: route, ttl: 1h }
+`);
+    const [r] = p.rules;
+    const alert = (rule: string) => makeAlert({ kind: 'unauthenticated_access', labels: { rule } });
+    expect(r.matches(alert('documented'))).toBe(true);
+    expect(r.matches(alert('open_endpoint,documented'))).toBe(true);
+    expect(r.matches(alert('open_endpoint'))).toBe(false);
+    expect(r.matches(alert('documented_not'))).toBe(false);
+    expect(r.matches(makeAlert({ kind: 'unauthenticated_access' }))).toBe(false);
   });
 
   it('parses durations', () => {

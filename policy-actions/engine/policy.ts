@@ -24,7 +24,10 @@ const Match = Type.Object(
     services: Type.Optional(Strings),
     /** alert subject types this rule applies to (user, token, ip, principal, session, service, endpoint) */
     subject_types: Type.Optional(Strings),
-    /** API cluster labels from alert.labels: every key must match one of the listed values */
+    /**
+     * alert labels (API cluster labels, a detector's `rule`, …): every key must match one of the listed values; a
+     * comma-separated label value matches when any of its items is listed
+     */
     labels: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Strings]))),
   },
   { additionalProperties: false },
@@ -230,10 +233,20 @@ function compileMatch(m: Static<typeof Match>): (alert: Alert) => boolean {
     if (subjectTypes && (!alert.subject || !subjectTypes.has(alert.subject.type))) return false;
     for (const [k, allowed] of labels) {
       const v = alert.labels?.[k];
-      if (v === undefined || !allowed.has(v)) return false;
+      if (v === undefined || !labelMatches(v, allowed)) return false;
     }
     return true;
   };
+}
+
+/**
+ * whether an alert label's value is allowed: the value itself, or, for a list (`kinds: credential,personal`; `rule:
+ * documented,open_endpoint` when two rules fired into one alert), any of its comma-separated items
+ */
+function labelMatches(value: string, allowed: ReadonlySet<string>): boolean {
+  if (allowed.has(value)) return true;
+  if (!value.includes(',')) return false;
+  return value.split(',').some((item) => allowed.has(item.trim()));
 }
 
 function compileAllowlist(a: NonNullable<Static<typeof GuardrailsSchema>['allowlist']>) {
