@@ -110,6 +110,8 @@ export interface InventoryRoutesOptions {
 
 /** the discovery alerts a review of their endpoint settles */
 const REVIEWED_KINDS = ['shadow_api', 'zombie_api'];
+/** how far before an entry's last call its open alerts are looked for (they are refreshed while it is called) */
+const REVIEW_LOOKBACK_MS = 86_400_000;
 
 /**
  * resolve the open (or acknowledged) shadow and zombie API alerts of a reviewed inventory entry (their subject is the
@@ -121,8 +123,10 @@ async function resolveReviewed(alerts: AlertRepository, entry: ApiEntry, review:
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
   const resolved: string[] = [];
+  // an open one was refreshed while the endpoint was called: the scan stops a day before the entry's last call
+  const from = entry.lastSeen - REVIEW_LOOKBACK_MS;
   for (const kind of REVIEWED_KINDS) {
-    const { items } = await alerts.list({ kind, service: entry.service, subject: entry.id }, 20);
+    const { items } = await alerts.list({ kind, service: entry.service, subject: entry.id, from }, 20);
     for (const a of items) {
       if (a.state === 'resolved' || a.subject?.type !== 'api') continue;
       await alerts.transition(a.id, 'resolve', review.by, `API reviewed${labels ? `: ${labels}` : ''}`);
