@@ -118,11 +118,10 @@ const REVIEW_LOOKBACK_MS = 86_400_000;
  * entry), with a note naming the labels. The correlator stops signalling a reviewed endpoint once it has read the
  * review (at its next checkpoint), so the alert stays resolved
  */
-async function resolveReviewed(alerts: AlertRepository, entry: ApiEntry, review: InventoryReview): Promise<string[]> {
+async function resolveReviewed(alerts: AlertRepository, entry: ApiEntry, review: InventoryReview): Promise<void> {
   const labels = Object.entries(review.labels)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
-  const resolved: string[] = [];
   // an open one was refreshed while the endpoint was called: the scan stops a day before the entry's last call
   const from = entry.lastSeen - REVIEW_LOOKBACK_MS;
   for (const kind of REVIEWED_KINDS) {
@@ -130,10 +129,8 @@ async function resolveReviewed(alerts: AlertRepository, entry: ApiEntry, review:
     for (const a of items) {
       if (a.state === 'resolved' || a.subject?.type !== 'api') continue;
       await alerts.transition(a.id, 'resolve', review.by, `API reviewed${labels ? `: ${labels}` : ''}`);
-      resolved.push(a.id);
     }
   }
-  return resolved;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { Alert } from '../core/alert.js';
 import type { Decision } from '../core/decision.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
+import { orderCall } from '../detectors/api-discovery/testdata/orders-calls.js';
 import { type RunningRole, runApi, runCollector, runCorrelator } from './roles.js';
 
 const TESTDATA = join(import.meta.dirname, '../detectors/api-discovery/testdata');
@@ -232,20 +233,9 @@ describe('embedded roles: collector → correlator → inventory and decisions a
 
   it("a review of a shadow API resolves its open alert, with the reviewer's labels in a note", async () => {
     // a shadow endpoint of its own: three calls (min_calls) to a route the catalogue does not have
-    const calls = [0, 1, 2].map((i) => ({
-      id: `audit-${i}`,
-      ts: 1_700_000_100_000 + i * 1000,
-      durationMs: 3,
-      sensor: { kind: 'fastify', id: 'gw1' },
-      service: 'orders',
-      method: 'GET',
-      host: 'orders.internal',
-      path: '/orders/audit-trail',
-      status: 200,
-      reqBytes: 0,
-      respBytes: 100,
-      source: { service: 'web' },
-    }));
+    const calls = [0, 1, 2].map((i) =>
+      orderCall(`audit-${i}`, 1_700_000_100_000 + i * 1000, 'GET', '/orders/audit-trail'),
+    );
     const send = (body: string) =>
       fetch(`${collector}/v1/records`, {
         method: 'POST',

@@ -40,32 +40,6 @@ const GROUP_WORD: Record<TokenGroup, string> = {
 };
 
 /**
- * whether the API shares any token at all with `neighbours` (however common, unlike sharedTokens; not the absence
- * token): without one, nothing but the catalogue's class mix and the vote weights' spread put a class first
- */
-export function sharesAnyToken(
-  doc: TokenDoc,
-  query: FeatureVector,
-  neighbours: readonly FeatureVector[],
-  weights: Float64Array,
-  dims: number,
-): boolean {
-  return TOKEN_GROUPS.some((g, gi) => {
-    if (weights[gi] === 0 || query[gi].idx.length === 0) return false;
-    for (const t of new Set(doc[g])) {
-      if (t === EMPTY_TOKEN) continue;
-      const b = hash32(t) % dims;
-      const qv = valueAt(query[gi], b);
-      if (qv === 0) continue;
-      let x = 0;
-      for (const n of neighbours) x += valueAt(n[gi], b);
-      if (qv * x > 0) return true;
-    }
-    return false;
-  });
-}
-
-/**
  * Why an API's neighbours of one class are near it: the query's tokens those neighbours share, each scored by how
  * much it brings them closer (the group's per-feature weight x the query's value x the neighbours' summed value of
  * its bucket; the distance falls by twice that), best first, at most MAX_BECAUSE, each once, as `<group> <token>`

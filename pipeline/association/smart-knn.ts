@@ -16,7 +16,7 @@ import {
   type TokenDoc,
   tokenize,
 } from './features.js';
-import { addCallersReason, addNamedReason, MAX_BECAUSE, sharedTokens, sharesAnyToken } from './explain.js';
+import { addCallersReason, addNamedReason, MAX_BECAUSE, sharedTokens } from './explain.js';
 import { namedClasses } from './label-names.js';
 import { NestedCounts } from './nested-counts.js';
 import { blendClassMix, type PeerEvidence, type Peers, purity, ServiceClassMix } from './peer-mix.js';
@@ -531,12 +531,14 @@ export class SmartKnn {
     const skipHost = new Set(name ? hostTokens(name).map((t) => (t.startsWith('@') ? t.slice(1) : t)) : []);
     for (const c of classes) {
       const rows = nb.filter((_, j) => ev.labels[j] === c).slice(0, BECAUSE_NEIGHBOURS);
+      const vectors = rows.map((n) => this.vectors[n.row]);
+      const dims = this.config.dims_per_group;
       const why = sharedTokens(
         query.doc,
         query.vec,
-        rows.map((n) => this.vectors[n.row]),
+        vectors,
         weights,
-        this.config.dims_per_group,
+        dims,
         (g, b) => this.featurizer.dfRatio(g, b),
         skipHost,
       );
@@ -546,10 +548,8 @@ export class SmartKnn {
         (this.classProviders.get(dim, c)?.get(knownProvider) ?? 0) > 0;
       if (own) why.unshift(knownProvider.startsWith('~') ? `service ${name}` : `provider ${name}`);
       if (why.length > 0) out.set(c, why.slice(0, MAX_BECAUSE));
-      else {
-        const vectors = rows.map((n) => this.vectors[n.row]);
-        if (!sharesAnyToken(query.doc, query.vec, vectors, weights, this.config.dims_per_group)) unsupported.add(c);
-      }
+      // nothing worth naming: is anything shared at all, however common?
+      else if (sharedTokens(query.doc, query.vec, vectors, weights, dims, () => 0).length === 0) unsupported.add(c);
     }
     return { because: out, unsupported };
   }

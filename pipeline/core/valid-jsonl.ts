@@ -3,26 +3,37 @@ import { createInterface } from 'node:readline';
 import type { TSchema } from '@sinclair/typebox';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
 
-/** lines of a JSONL file that were not values of the schema: how many, and the first of them named */
+/** values that were not values of the schema: how many, and the first of them named */
 export interface JsonlRejections {
   rejected: number;
   firstRejection?: string;
 }
 
+/** whether `value` passes `check`; if not, it is counted in `rejections` (the first named: `line 7: /ts: Expected number`) */
+export function admitted<T extends TSchema>(
+  check: TypeCheck<T>,
+  value: unknown,
+  where: string,
+  what: string,
+  rejections: JsonlRejections,
+): value is T['static'] {
+  if (check.Check(value)) return true;
+  rejections.rejected++;
+  const e = check.Errors(value).First();
+  rejections.firstRejection ??= `${where}: ${e ? `${e.path || '/'}: ${e.message}` : `not ${what}`}`;
+  return false;
+}
+
 /**
- * The values of a JSONL file that pass `check`, in file order; a line that is not JSON or not such a value is counted
- * in `rejections` (the first named, `line 7: /ts: Expected number`), never fatal. Blank lines are skipped
+ * The values of JSONL lines that pass `check`, in order; a line that is not JSON or not such a value is counted in
+ * `rejections` (the first named), never fatal. Blank lines are skipped
  */
-export async function* validJsonl<T extends TSchema>(
-  path: string,
+export async function* validLines<T extends TSchema>(
+  lines: AsyncIterable<string> | Iterable<string>,
   check: TypeCheck<T>,
   what: string,
   rejections: JsonlRejections,
 ): AsyncGenerator<T['static']> {
-  const lines = createInterface({
-    input: createReadStream(path, { encoding: 'utf8' }),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
   let n = 0;
   for await (const line of lines) {
     n++;
@@ -35,12 +46,20 @@ export async function* validJsonl<T extends TSchema>(
       rejections.firstRejection ??= `line ${n}: not JSON (${(err as Error).message})`;
       continue;
     }
-    if (!check.Check(value)) {
-      rejections.rejected++;
-      const e = check.Errors(value).First();
-      rejections.firstRejection ??= `line ${n}: ${e ? `${e.path || '/'}: ${e.message}` : `not ${what}`}`;
-      continue;
-    }
-    yield value;
+    if (admitted(check, value, `line ${n}`, what, rejections)) yield value;
   }
+}
+
+/** validLines of a JSONL file, streamed */
+export function validJsonl<T extends TSchema>(
+  path: string,
+  check: TypeCheck<T>,
+  what: string,
+  rejections: JsonlRejections,
+): AsyncGenerator<T['static']> {
+  const lines = createInterface({
+    input: createReadStream(path, { encoding: 'utf8' }),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  return validLines(lines, check, what, rejections);
 }

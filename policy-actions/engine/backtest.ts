@@ -4,7 +4,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { type Alert, AlertSchema } from '../../pipeline/core/alert.js';
 import type { Decision } from '../../pipeline/core/decision.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
-import { type JsonlRejections, validJsonl } from '../../pipeline/core/valid-jsonl.js';
+import { admitted, type JsonlRejections, validLines } from '../../pipeline/core/valid-jsonl.js';
 import { MemoryStore } from '../../pipeline/store/memory-store.js';
 import { createPolicyEngine, decisionIdOf } from './engine.js';
 import { type CompiledPolicy, loadPolicyFile } from './policy.js';
@@ -140,26 +140,17 @@ export async function testPolicy(
  * `meshward replay` writes them; what is not an alert is counted in `rejections`, the first named
  */
 async function readAlerts(path: string, rejections: JsonlRejections): Promise<Alert[]> {
-  const alerts: Alert[] = [];
+  const text = await readFile(path, 'utf8');
   let page: unknown;
   try {
-    page = JSON.parse(await readFile(path, 'utf8'));
+    page = JSON.parse(text);
   } catch {
     page = undefined; // JSONL (or not JSON at all: named line by line below)
   }
   const items = (page as { items?: unknown } | undefined)?.items;
-  if (!Array.isArray(items)) {
-    for await (const a of validJsonl(path, check, 'an alert', rejections)) alerts.push(a);
-    return alerts;
-  }
-  items.forEach((item, i) => {
-    if (check.Check(item)) alerts.push(item);
-    else {
-      rejections.rejected++;
-      const e = check.Errors(item).First();
-      rejections.firstRejection ??= `items[${i}]: ${e ? `${e.path || '/'}: ${e.message}` : 'not an alert'}`;
-    }
-  });
+  if (Array.isArray(items)) return items.filter((a, i) => admitted(check, a, `items[${i}]`, 'an alert', rejections));
+  const alerts: Alert[] = [];
+  for await (const a of validLines(text.split('\n'), check, 'an alert', rejections)) alerts.push(a);
   return alerts;
 }
 

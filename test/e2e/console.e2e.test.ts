@@ -569,13 +569,9 @@ describe('SOC console in Chromium', () => {
 
   it("opens a shadow API alert: its association with the catalogue, and a link to review the service's endpoints", async () => {
     const firstSeen = new Date(NOW - 2 * 86_400_000).toISOString();
-    const shadow: Alert = {
-      v: 1,
+    const shadow = alert({
       id: 'alr_e2e_shadow',
       kind: 'shadow_api',
-      severity: 'medium',
-      state: 'open',
-      service: 'accounts',
       endpoint: 'GET /internal/export/{id}',
       subject: { type: 'api', value: 'api_export_get' },
       firstSeen: NOW - 20 * MINUTE,
@@ -598,7 +594,7 @@ describe('SOC console in Chromium', () => {
         first_seen: firstSeen,
       },
       updatedAt: NOW - 2 * MINUTE,
-    };
+    });
     await alerts.upsert(shadow);
     await page.goto(`${base}/#/alerts/${shadow.id}`);
     const rows = page.locator('table.association tbody tr');

@@ -224,7 +224,8 @@ export class ApiDiscovery implements Detector {
           ? 'shadow_api'
           : undefined;
     if (kind === undefined) return;
-    const last = this.alerted.get(entry.id);
+    // a peek on the per-record path: the signal itself (set) refreshes the endpoint's recency
+    const last = this.alerted.peek(entry.id);
     // signalled again within its alert's resolve window while called (without one, nothing resolves: once)
     const refreshEvery = ctx.resolveAfterMs === undefined ? Number.POSITIVE_INFINITY : ctx.resolveAfterMs / 2;
     if (last !== undefined && record.ts - last < refreshEvery) return;

@@ -4,7 +4,7 @@ import { Shard } from '../../correlator/shard.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import { ApiDiscovery } from './api-discovery.js';
 import { defaultApiDiscoveryConfig } from './config.js';
-import { discoveryHarness } from './testdata/orders-calls.js';
+import { discoveryHarness, orderCall } from './testdata/orders-calls.js';
 
 /** orders' catalogue: GET /orders/{id} in force, GET /orders/{id}/legacy deprecated */
 const CATALOG: CatalogEntry[] = [
@@ -29,22 +29,8 @@ const T0 = 1_700_000_000_000;
 const MINUTE = 60_000;
 
 /** a call to orders at `minute` (event time) */
-function call(path: string, minute: number, n = 0): ApiCallRecord {
-  return {
-    id: `r${minute}-${n}-${path}`,
-    ts: T0 + minute * MINUTE + n,
-    durationMs: 3,
-    sensor: { kind: 'fastify', id: 'gw1' },
-    service: 'orders',
-    method: 'GET',
-    host: 'orders.internal',
-    path,
-    status: 200,
-    reqBytes: 0,
-    respBytes: 100,
-    source: { service: 'web' },
-  };
-}
+const call = (path: string, minute: number, n = 0): ApiCallRecord =>
+  orderCall(`r${minute}-${n}-${path}`, T0 + minute * MINUTE + n, 'GET', path);
 
 /** a shadow endpoint (/orders/export, after min_calls 2) and a zombie (/orders/1/legacy), called once a minute */
 function calls(fromMinute: number, toMinute: number): ApiCallRecord[] {
@@ -54,12 +40,8 @@ function calls(fromMinute: number, toMinute: number): ApiCallRecord[] {
 }
 
 const harness = (resolveAfterMs?: number) => {
-  const t = discoveryHarness(CATALOG, '', { min_calls: 2 });
-  const ctx = { ...t.ctx, resolveAfterMs };
-  const feed = (rs: ApiCallRecord[]) => {
-    for (const r of rs) t.d.observe(r, ctx);
-  };
-  return { d: t.d, signals: t.signals, feed };
+  const t = discoveryHarness(CATALOG, 'shadow_api', { min_calls: 2 }, resolveAfterMs);
+  return { d: t.d, signals: t.signals, feed: (rs: ApiCallRecord[]) => t.feed(...rs) };
 };
 const minutesOf = (signals: { kind: string; at: number }[], kind: string) =>
   signals.filter((s) => s.kind === kind).map((s) => Math.floor((s.at - T0) / MINUTE));

@@ -5,6 +5,9 @@ import { h, table } from './dom.js';
 /** the label dimensions of the association model, in the order they are shown */
 export const DIMENSIONS = ['category', 'lineOfBusiness', 'appCode'];
 
+/** a comma-separated alert label as its items */
+const list = (/** @type {string | undefined} */ s) => (s ? s.split(/,\s*/).filter(Boolean) : []);
+
 /** the alert label keys a dimension's association is written to (`category`, `category_probability`, …) */
 const SUFFIXES = ['', '_probability', '_neighbours', '_candidate', '_pooled', '_because'];
 
@@ -45,7 +48,6 @@ export function associationOf(labels) {
     const value = labels[dim];
     const probability = Number(labels[`${dim}_probability`]);
     if (value === undefined || !Number.isFinite(probability)) continue;
-    const list = (/** @type {string | undefined} */ s) => (s ? s.split(/,\s*/).filter(Boolean) : []);
     const pooled = Number(labels[`${dim}_pooled`]);
     out.push([
       dim,
