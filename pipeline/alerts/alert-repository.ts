@@ -94,7 +94,12 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     this.store.publish(CHANGES, JSON.stringify({ from: this.origin, alert })).catch(() => unannounced.inc());
   }
 
-  async upsert(incoming: Alert): Promise<Alert> {
+  /**
+   * store an alert from the correlators (the alerts topic). `keepResolved`: a resolved stored alert stays resolved
+   * whatever the refresh brings (the condition behind it was settled, as a review settles a shadow API); else a
+   * refresh with more occurrences reopens it
+   */
+  async upsert(incoming: Alert, options: { keepResolved?: boolean } = {}): Promise<Alert> {
     const { alert: merged, written } = await this.update(incoming.id, (current) => {
       if (!current) return incoming;
       // a stale copy of what is stored already: keep the stored one
@@ -104,7 +109,11 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
       const state: AlertState =
         incoming.state === 'resolved' ? 'resolved' : current.state === 'acknowledged' ? 'acknowledged' : incoming.state;
       const next = { ...incoming, state, updatedAt: Math.max(incoming.updatedAt, current.updatedAt) };
-      if (current.state === 'resolved' && incoming.state !== 'resolved' && incoming.count <= current.count)
+      if (
+        current.state === 'resolved' &&
+        incoming.state !== 'resolved' &&
+        (incoming.count <= current.count || options.keepResolved)
+      )
         next.state = 'resolved';
       return next;
     });

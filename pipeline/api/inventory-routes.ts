@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { stringify } from 'yaml';
 import type { AlertRepository } from '../alerts/alert-repository.js';
+import type { Alert } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
 import { INVENTORY_COLLECTION, INVENTORY_REVIEWS_KEY } from '../detectors/api-discovery/api-discovery.js';
 import { feedbackVersionKey } from '../detectors/detector.js';
@@ -112,6 +113,18 @@ export interface InventoryRoutesOptions {
 const REVIEWED_KINDS = ['shadow_api', 'zombie_api'];
 /** how far before an entry's last call its open alerts are looked for (they are refreshed while it is called) */
 const REVIEW_LOOKBACK_MS = 86_400_000;
+
+/**
+ * whether an alert is a reviewed endpoint's shadow or zombie API alert: the review settled it, and the correlator
+ * stops signalling the endpoint once it has read the review (its next checkpoint); a refresh sent before then must
+ * not reopen the alert the review resolved
+ */
+export function settledByReview(store: Store): (alert: Alert) => Promise<boolean> {
+  return async (alert) =>
+    REVIEWED_KINDS.includes(alert.kind) &&
+    alert.subject?.type === 'api' &&
+    (await store.hget(REVIEWS_KEY, alert.subject.value)) !== null;
+}
 
 /**
  * resolve the open (or acknowledged) shadow and zombie API alerts of a reviewed inventory entry (their subject is the

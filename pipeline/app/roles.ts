@@ -6,7 +6,7 @@ import { adminRoutes } from '../api/admin-routes.js';
 import { alertRoutes } from '../api/alert-routes.js';
 import { createApiServer } from '../api/api-server.js';
 import { consoleRoutes } from '../api/console-routes.js';
-import { inventoryRoutes } from '../api/inventory-routes.js';
+import { inventoryRoutes, settledByReview } from '../api/inventory-routes.js';
 import type { CatalogEntry } from '../inventory/catalog/catalog-entry.js';
 import { catalogFilesVersion, loadCatalogFiles } from '../inventory/catalog/load.js';
 import { schemaRoutes } from '../api/schema-routes.js';
@@ -163,8 +163,17 @@ export async function runCorrelator({
 const alertsStored = counter('meshward_api_alert_changes_total', 'alert changes stored for analysts');
 const badAlerts = counter('meshward_api_bad_alert_messages_total', 'alert-topic messages that were not alerts');
 
-/** keeps the analysts' alert store in step with the alerts topic (a consumer group of its own) */
-export async function followAlerts(bus: Bus, alerts: AlertRepository, groupId = 'meshward-api'): Promise<Subscription> {
+/**
+ * keeps the analysts' alert store in step with the alerts topic (a consumer group of its own); `settled` names the
+ * alerts whose condition an analyst has settled (a reviewed endpoint's shadow API alert), which a refresh the
+ * correlator sent before it knew does not reopen
+ */
+export async function followAlerts(
+  bus: Bus,
+  alerts: AlertRepository,
+  groupId = 'meshward-api',
+  settled?: (alert: Alert) => Promise<boolean>,
+): Promise<Subscription> {
   return bus.subscribe({
     groupId,
     topics: [TOPICS.alerts],
@@ -182,7 +191,8 @@ export async function followAlerts(bus: Bus, alerts: AlertRepository, groupId = 
           badAlerts.inc();
           continue;
         }
-        await alerts.upsert(alert);
+        const keepResolved = alert.state !== 'resolved' && settled ? await settled(alert) : false;
+        await alerts.upsert(alert, { keepResolved });
         alertsStored.inc();
       }
     },
@@ -219,7 +229,7 @@ export async function runApi(
   const sinks = compileSinks(config.sinks);
   const alerts = new AlertRepository(store);
   const actions = extras.actions === false ? undefined : await startActions(deps);
-  const sub = await followAlerts(bus, alerts);
+  const sub = await followAlerts(bus, alerts, undefined, settledByReview(store));
   const stopFollowing = await alerts.follow();
   const sinkSubs: Subscription[] = [];
   for (const s of sinks) sinkSubs.push(await runSink(bus, logger, s));
