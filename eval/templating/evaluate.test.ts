@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../pipeline/core/prng.js';
 import type { GuruApi } from '../association/data.js';
-import { evaluateTemplating, kindFor, sampleValue } from './evaluate.js';
+import { evaluateTemplating, kindFor, sampleValue, serverPath } from './evaluate.js';
 
 const api = (id: string, paths: string[], method = 'GET'): GuruApi => ({
   id,
@@ -34,6 +34,18 @@ describe('templating evaluation', () => {
     const shapeOnly = evaluateTemplating(defs, { calls: 20, maxDistinct: 0, seed: 1 });
     expect(shapeOnly).toMatchObject({ apis: 1, endpoints: 3, right: 2, split: 0, merged: 0, reshaped: 1 });
     expect(shapeOnly.examples.reshaped[0]).toContain('GET /{date}/search');
+  });
+
+  it('with server paths, calls carry the server URL path first (its variables left out)', () => {
+    const xero = {
+      ...api('xero', ['/Invoices/{InvoiceID}', '/Invoices']),
+      servers: ['https://api.xero.com/api.xro/2.0', 'https://other.example'],
+    };
+    expect(serverPath(xero)).toBe('/api.xro/2.0');
+    expect(serverPath({ ...xero, servers: ['{Endpoint}/vision/v1.0'] })).toBe('');
+    expect(serverPath({ ...xero, servers: ['https://{region}.example.com/{basePath}/ws/1.1/'] })).toBe('/ws/1.1');
+    const res = evaluateTemplating([xero], { calls: 20, maxDistinct: 200, seed: 1, serverPaths: true });
+    expect(res).toMatchObject({ endpoints: 2, right: 2 });
   });
 
   it('a slug parameter is split until the learner has seen enough values, then one route', () => {

@@ -34,6 +34,27 @@ export interface TemplatingOptions {
    * 1,000 values (popular users, keys, ids come back), as real traffic is skewed
    */
   traffic?: 'uniform' | 'zipf';
+  /**
+   * calls carry the path of the API's first server URL before the defined path (`/api.xro/2.0/Invoices` for Xero's
+   * `https://api.xero.com/api.xro/2.0` and `/Invoices`), as a gateway or sidecar sees them; false (default): the
+   * defined paths alone
+   */
+  serverPaths?: boolean;
+}
+
+/** the path of an API's first server URL, its `{variables}` left out (`https://api.xero.com/api.xro/2.0` → `/api.xro/2.0`) */
+export function serverPath(api: GuruApi): string {
+  const url = api.servers?.[0] ?? '';
+  const scheme = url.indexOf('://');
+  if (scheme === -1) return '';
+  const slash = url.indexOf('/', scheme + 3);
+  if (slash === -1) return '';
+  return url
+    .slice(slash)
+    .split('/')
+    .filter((s) => s !== '' && !/[{}]/.test(s))
+    .map((s) => `/${s}`)
+    .join('');
 }
 
 /** values per parameter in zipf traffic */
@@ -172,8 +193,9 @@ export function evaluateTemplating(apis: readonly GuruApi[], opts: TemplatingOpt
     const api = apis[a];
     // the defined endpoints: method + template, duplicates (same shape) once
     const defined = new Map<string, { method: string; template: string }>();
+    const base = opts.serverPaths ? serverPath(api) : '';
     for (const e of api.endpoints ?? []) {
-      const template = pathOnly(e.path);
+      const template = pathOnly(base + e.path);
       defined.set(`${e.method.toUpperCase()} ${shape(template)}`, { method: e.method.toUpperCase(), template });
     }
     if (defined.size === 0) continue;

@@ -8,6 +8,7 @@
  * [--estimated 300,0 (route_estimated_distinct; default the learner's)] [--per-method (route_across_methods false)]
  * [--kept-share 0.1 (action names a folding position keeps, as a share of its values; 0 = off)]
  * [--no-shared-words (each position counted alone, not also with the others after the same word)]
+ * [--server-paths (calls carry the path of the API's server URL before the defined path, as a gateway sees them)]
  */
 import { pathToFileURL } from 'node:url';
 import { defaultDataDir, loadGuru } from '../association/data.js';
@@ -28,9 +29,10 @@ function main(argv: string[]): void {
   const estimates = (at('--estimated') ?? String(defaultRouteLearnerOptions.estimatedDistinct)).split(',').map(Number);
   const keptShare = Number(at('--kept-share') ?? defaultRouteLearnerOptions.keptShare);
   const sharedWords = !argv.includes('--no-shared-words');
+  const serverPaths = argv.includes('--server-paths');
   const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
   console.log(
-    `templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template), ${traffic} traffic, learning ${acrossMethods ? 'across methods' : 'per method'}, action names kept up to ${keptShare} of a position's values, ${sharedWords ? 'values after a word counted together across its positions' : 'each position alone'}\n`,
+    `templating on ${data.apis.length} APIs-guru definitions (defined endpoints = method + path template), ${traffic} traffic, learning ${acrossMethods ? 'across methods' : 'per method'}, action names kept up to ${keptShare} of a position's values, ${sharedWords ? 'values after a word counted together across its positions' : 'each position alone'}${serverPaths ? ', server URL paths before the defined paths' : ''}\n`,
   );
   console.log(
     '| calls per endpoint | route learner | min novel | estimated | catalogued | endpoints | right | split | merged | reshaped | catalogued endpoints: right / split / merged | shadow endpoints: right / split / merged |',
@@ -59,6 +61,7 @@ function main(argv: string[]): void {
       every,
       catalogued,
       traffic,
+      serverPaths,
     });
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     console.log(

@@ -59,6 +59,11 @@ const CASES: [string, string][] = [
   ['/hosts/web01.prod.example.com', '/hosts/web01.prod.example.com'],
   ['/files/abc123.json', '/files/{id}'],
   ['/k/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig', '/k/{token}'],
+  // numeronyms of four characters at most, and long camelCase names with a digit whose parts are words, are names
+  ['/G2M/rest/organizers', '/G2M/rest/organizers'],
+  ['/apis/k8s/b2b/i18n', '/apis/k8s/b2b/i18n'],
+  ['/v1.0/oauth2PermissionGrants', '/v1.0/oauth2PermissionGrants'],
+  ['/subscriptions/p2sVpnServerConfigurations/7', '/subscriptions/p2sVpnServerConfigurations/{id}'],
 ];
 
 describe('templatePath', () => {
@@ -91,7 +96,11 @@ describe('matchKey / pathOnly', () => {
   it('camelCase names with a digit stay literal; short mixed ids do not', () => {
     for (const name of ['s3Buckets', 'get3dsAvailability', 'ec2Instances', 'k8sClusters'])
       expect(classifySegment(name), name).toBeNull();
-    for (const id of ['a1b2c3', 'aB3xYz9Q', 'abc123def0', 'X7K2M9']) expect(classifySegment(id), id).not.toBeNull();
+    for (const id of ['a1b2c3', 'aB3xYz9Q', 'abc123def0', 'X7K2M9', 'ab3def', 'x7k2m', 'kqzrtw7mna'])
+      expect(classifySegment(id), id).not.toBeNull();
+    // a long random value with one or two digits is a token, however its letters fall
+    for (const token of ['aZkQpLmW4xYtRvBnMcXsDfGhJ', 'Qx7TtRrPpLlKkJjHhGgFfDdSsAa'])
+      expect(classifySegment(token), token).toBe('{token}');
     expect(templatePath('/api/s3Buckets/123')).toBe('/api/s3Buckets/{id}');
   });
 

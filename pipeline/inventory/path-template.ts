@@ -45,6 +45,12 @@ function safeDecode(s: string): string {
 
 /** a capitalised word of four or more letters inside a name (`…Buckets`, `…Availability`) */
 const CAMEL_WORD = /[a-z\d][A-Z][a-z]{3,}/;
+const ALNUM = /^[A-Za-z][A-Za-z\d]*$/;
+/**
+ * letters, one or two digits, letters, four characters at most: `k8s`, `b2b`, `G2M`, `i18n` (longer, `x7k2m` or
+ * `ab3def`, reads as a short random id as often as a name)
+ */
+const NUMERONYM = /^(?=.{3,4}$)[A-Za-z]+\d{1,2}[A-Za-z]+$/;
 
 /** the placeholder for one segment, or null when it is literal */
 export function classifySegment(rawSegment: string): string | null {
@@ -74,11 +80,16 @@ export function classifySegment(rawSegment: string): string | null {
   // a host, API group or package name reads as words, as `example.com` does: literal, left to the route learner
   // (Kubernetes' `/apis/networking.k8s.io/v1`); a label with three or more digits is an id's (`abc123.json`)
   if (DOTTED_NAME.test(seg) && seg.split('.').every((l) => countDigits(l) <= 2)) return null;
+  // a long camelCase name with a digit whose every part is a word (`oauth2PermissionGrants`,
+  // `p2sVpnServerConfigurations`): random case changes make short parts, so a token never reads so
+  if (digits <= 2 && CAMEL_WORD.test(seg) && ALNUM.test(seg) && isWordShaped(seg.replace(/\d/g, 'x'))) return null;
   if (TOKEN_CHARS.test(seg) && seg.length >= 20 && digits > 0 && /[A-Za-z]/.test(seg)) return '{token}';
   if (digits > 0 && /[A-Za-z]/.test(seg)) {
-    // mixed letters and digits: an id unless it reads as word+number (handled above), a version-like name or a
-    // camelCase name with a digit in it (`s3Buckets`, `get3dsAvailability`, `ec2Instances`)
-    if (digits <= 2 && CAMEL_WORD.test(seg) && /^[A-Za-z][A-Za-z\d]*$/.test(seg)) return null;
+    // mixed letters and digits: an id unless it reads as word+number (handled above), a version-like name, a
+    // numeronym (`k8s`, `b2b`, `i18n`) or a camelCase name with a digit in it (`s3Buckets`,
+    // `get3dsAvailability`, `ec2Instances`)
+    if (NUMERONYM.test(seg)) return null;
+    if (digits <= 2 && CAMEL_WORD.test(seg) && ALNUM.test(seg)) return null;
     if (digits >= 3 || letterDigitTransitions(seg) >= 2 || /\d{2,}/.test(seg)) return '{id}';
     return null;
   }

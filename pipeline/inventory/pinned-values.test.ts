@@ -25,6 +25,25 @@ describe('PinnedValues', () => {
     expect(pin(p, '/rest/api/3/issue/46').template).toBe('/rest/api/{id}/issue/{id}');
   });
 
+  it('pins point releases wherever they sit; another decimal first makes the position a parameter', () => {
+    const p = new PinnedValues();
+    expect(pin(p, '/api.xro/2.0/Invoices').template).toBe('/api.xro/2.0/Invoices');
+    expect(pin(p, '/ws/1.1/track.get').template).toBe('/ws/1.1/track.get');
+    expect(pin(p, '/ws/1.0/track.get').template).toBe('/ws/1.0/track.get');
+    expect(pin(p, '/ws/10.2/track.get').template).toBe('/ws/10.2/track.get');
+    expect(pin(p, '/ws/2.0/track.get')).toEqual({
+      template: '/ws/{num}/track.get',
+      unpinned: [{ index: 2, values: ['1.1', '1.0', '10.2'] }],
+    });
+    // a price is no release: the position is a parameter from its first value, later short decimals included
+    expect(pin(p, '/prices/12.50').template).toBe('/prices/{num}');
+    expect(pin(p, '/prices/1.5').template).toBe('/prices/{num}');
+    expect(pin(p, '/geo/51.5072/-0.1276').template).toBe('/geo/{num}/{num}');
+    // integers and dates stay pinned in version positions only
+    expect(pin(p, '/company/3/x').template).toBe('/company/{id}/x');
+    expect(pin(p, '/amazonclouddirectory/2017-01-11/schema').template).toBe('/amazonclouddirectory/{date}/schema');
+  });
+
   it('never pins outside version positions, long ids, or values it was not allowed to learn', () => {
     const p = new PinnedValues();
     expect(pin(p, '/orders/3').template).toBe('/orders/{id}');

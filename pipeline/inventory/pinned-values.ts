@@ -9,6 +9,8 @@ const PINNABLE = new Set(['{id}', '{date}', '{num}']);
 const VERSION_PARENT = /^(api|apis|rest|v|ver|version|versions)$/i;
 /** an integer placeholder is pinned only for a short number, never a long id */
 const SHORT_INTEGER = /^\d{1,2}$/;
+/** a point release (`1.0`, `2.1`, `10.2`; never `9.99`, a price): pinned wherever it sits (`/api.xro/2.0/`, `/ws/1.1/`, `/company/1.0/`) */
+const POINT_RELEASE = /^\d{1,2}\.\d$/;
 /** versions kept apart at one position; one more value and it is a parameter */
 export const MAX_VERSIONS = 3;
 
@@ -18,22 +20,36 @@ export interface Unpinned {
   values: readonly string[];
 }
 
-/** indexes of a template's placeholders in a version position: the first segment, or after `api`, `v`, `rest`, … */
-function versionPositions(template: string): number[] {
-  const at: number[] = [];
+/**
+ * a template's placeholders that may hold a version: those in a version position (the first segment, or after `api`,
+ * `v`, `rest`, …), and every decimal (`{num}`), which is pinned elsewhere only for a point release
+ */
+function versionPositions(template: string): { index: number; anywhere: boolean }[] {
+  const at: { index: number; anywhere: boolean }[] = [];
   if (template.indexOf('{') === -1) return at;
   const parts = template.split('/');
-  for (let i = 1; i < parts.length; i++)
-    if (PINNABLE.has(parts[i]) && (i === 1 || VERSION_PARENT.test(parts[i - 1]))) at.push(i);
+  for (let i = 1; i < parts.length; i++) {
+    if (!PINNABLE.has(parts[i])) continue;
+    if (i === 1 || VERSION_PARENT.test(parts[i - 1])) at.push({ index: i, anywhere: false });
+    else if (parts[i] === '{num}') at.push({ index: i, anywhere: true });
+  }
   return at;
+}
+
+/** whether a value may be pinned at a placeholder: a short integer (never a long id), a date, a decimal; elsewhere
+ * than in a version position, a point release only */
+function pinnable(placeholder: string, value: string, anywhere: boolean): boolean {
+  if (anywhere) return POINT_RELEASE.test(value);
+  return placeholder !== '{id}' || SHORT_INTEGER.test(value);
 }
 
 /**
  * Keeps version-like values literal while their position (per service, method and the template before it) has seen
  * at most MAX_VERSIONS of them: dated and numbered API versions (`/2017-01-11/functions`, `/rest/api/3/issue`,
  * `/1.0/users`) are part of the route, and two versions are two APIs (a deprecated one still called is a zombie).
- * Only in a version position (the first segment, or after `api`, `apis`, `rest`, `v`, `version`) and only integers
- * of at most two digits, dates and decimals (nothing secret becomes an endpoint name); one more value turns the
+ * In a version position (the first segment, or after `api`, `apis`, `rest`, `v`, `version`) integers of at most two
+ * digits, dates and decimals; elsewhere point releases (`/ws/1.1/`) only (nothing secret becomes an endpoint name;
+ * a position whose first value is another decimal, a price say, is a parameter from the start); one more value turns the
  * position into its placeholder for good, and the routes of its first values are merged into it. A long id there is
  * a parameter from the start. Memory: at most `max` positions (LRU) of at most MAX_VERSIONS short values.
  */
@@ -65,7 +81,7 @@ export class PinnedValues {
     const out = parts.slice();
     let changed = false;
     let unpinned: Unpinned[] | undefined;
-    for (const i of at) {
+    for (const { index: i, anywhere } of at) {
       const key = `${service} ${method} ${parts.slice(0, i).join('/')}`;
       const state = this.states.get(key);
       const value = raw[i];
@@ -75,7 +91,7 @@ export class PinnedValues {
         continue;
       }
       if (!learn || (state !== undefined && state.length === 0)) continue;
-      const pin = (parts[i] !== '{id}' || SHORT_INTEGER.test(value)) && (state?.length ?? 0) < MAX_VERSIONS;
+      const pin = pinnable(parts[i], value, anywhere) && (state?.length ?? 0) < MAX_VERSIONS;
       if (pin) {
         if (state) state.push(value);
         else this.states.set(key, [value]);
