@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AlertChange, AlertFilter, AlertRepository } from '../alerts/alert-repository.js';
 import { AlertSchema, AlertState, Severity } from '../core/alert.js';
-import { mwError } from '../core/errors.js';
+import { MeshwardError, mwError } from '../core/errors.js';
 import { principalOf } from './api-server.js';
 
 const ListQuery = Type.Object(
@@ -26,6 +26,37 @@ const TriageBody = Type.Object(
   { comment: Type.Optional(Type.String({ maxLength: 4000 })) },
   { additionalProperties: false },
 );
+
+const TriageAction = Type.Union([Type.Literal('acknowledge'), Type.Literal('resolve'), Type.Literal('reopen')]);
+type TriageAction = 'acknowledge' | 'resolve' | 'reopen';
+/** the most alerts one bulk triage request may name */
+export const MAX_BULK_TRIAGE = 500;
+const BulkTriageBody = Type.Object(
+  {
+    action: TriageAction,
+    ids: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+      minItems: 1,
+      maxItems: MAX_BULK_TRIAGE,
+      uniqueItems: true,
+    }),
+    comment: Type.Optional(Type.String({ maxLength: 4000 })),
+  },
+  { additionalProperties: false },
+);
+const BulkTriageAnswer = Type.Object({
+  items: Type.Array(AlertSchema, { description: 'the alerts changed, in their new state' }),
+  skipped: Type.Array(Type.Object({ id: Type.String(), reason: Type.String() }), {
+    description: 'alerts left as they were: not found, already in that state, or not open (acknowledge)',
+  }),
+});
+
+/** why an alert in `state` is left alone by `action` (undefined: it can take it) */
+function triageSkip(action: TriageAction, state: string): string | undefined {
+  if (action === 'acknowledge' && state !== 'open') return `alert is ${state}`;
+  if (action === 'resolve' && state === 'resolved') return 'alert is resolved';
+  if (action === 'reopen' && state === 'open') return 'alert is open';
+  return undefined;
+}
 
 export interface AlertRoutesOptions {
   alerts: AlertRepository;
@@ -114,6 +145,41 @@ export function alertRoutes(opts: AlertRoutesOptions) {
           clearInterval(beat);
           opts.alerts.off('change', onChange);
         });
+      },
+    );
+
+    app.post(
+      '/v1/alerts/triage',
+      {
+        config: { role: 'responder' },
+        schema: {
+          tags: ['alerts'],
+          summary: `Acknowledge, resolve or reopen several alerts at once (at most ${MAX_BULK_TRIAGE}), each with the comment`,
+          body: BulkTriageBody,
+          response: { 200: BulkTriageAnswer },
+        },
+      },
+      async (request) => {
+        const { action, ids, comment } = request.body as { action: TriageAction; ids: string[]; comment?: string };
+        const actor = principalOf(request).id;
+        const items = [];
+        const skipped: { id: string; reason: string }[] = [];
+        for (const id of ids) {
+          const current = await opts.alerts.get(id);
+          const reason = current ? triageSkip(action, current.state) : 'not found';
+          if (reason) {
+            skipped.push({ id, reason });
+            continue;
+          }
+          try {
+            items.push(await opts.alerts.transition(id, action, actor, comment));
+          } catch (err) {
+            // changed by someone else between the read and the transition
+            if (!(err instanceof MeshwardError) || err.code !== 'CONFLICT') throw err;
+            skipped.push({ id, reason: err.message });
+          }
+        }
+        return { items, skipped };
       },
     );
 

@@ -141,6 +141,41 @@ describe('analyst API', () => {
     expect(again.statusCode).toBe(409);
   });
 
+  it('triages several alerts at once: each changed with the note, the others skipped with the reason', async () => {
+    const { app, alerts } = await setup();
+    for (const i of [1, 2, 3]) await alerts.upsert(alert(i));
+    await alerts.transition('alr_0003', 'acknowledge', 'someone');
+    const triage = (payload: Record<string, unknown>, key = KEYS.responder) =>
+      app.inject({ method: 'POST', url: '/v1/alerts/triage', headers: { 'x-api-key': key }, payload });
+    const ack = await triage({ action: 'acknowledge', ids: ['alr_0001', 'alr_0002', 'alr_0003', 'alr_none'] });
+    expect(ack.statusCode).toBe(200);
+    expect(ack.json().items.map((a: Alert) => [a.id, a.state])).toEqual([
+      ['alr_0001', 'acknowledged'],
+      ['alr_0002', 'acknowledged'],
+    ]);
+    expect(ack.json().skipped).toEqual([
+      { id: 'alr_0003', reason: 'alert is acknowledged' },
+      { id: 'alr_none', reason: 'not found' },
+    ]);
+    const resolve = await triage({ action: 'resolve', ids: ['alr_0001', 'alr_0003'], comment: 'pentest, agreed' });
+    expect(resolve.json().items.map((a: Alert) => a.state)).toEqual(['resolved', 'resolved']);
+    const detail = await app.inject({ url: '/v1/alerts/alr_0003', headers: { 'x-api-key': KEYS.viewer } });
+    expect(detail.json().notes.at(-1)).toMatchObject({
+      actor: 'responder-user',
+      action: 'resolve',
+      comment: 'pentest, agreed',
+    });
+    expect((await triage({ action: 'reopen', ids: ['alr_0002'] })).json().skipped).toEqual([]);
+    expect((await triage({ action: 'resolve', ids: ['alr_0001'] })).json().skipped).toEqual([
+      { id: 'alr_0001', reason: 'alert is resolved' },
+    ]);
+    // viewers may not triage; a bad request names its problem
+    expect((await triage({ action: 'resolve', ids: ['alr_0002'] }, KEYS.viewer)).statusCode).toBe(403);
+    for (const bad of [{ action: 'delete', ids: ['alr_0001'] }, { action: 'resolve', ids: [] }, { action: 'resolve' }])
+      expect((await triage(bad)).statusCode).toBe(400);
+    expect((await triage({ action: 'resolve', ids: ['a', 'a'] })).statusCode).toBe(400);
+  });
+
   it('accepts OIDC access tokens verified against the JWKS, with the role from a claim', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256');
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };

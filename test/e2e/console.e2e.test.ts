@@ -644,6 +644,7 @@ describe('SOC console in Chromium', () => {
       await p.locator('tr.alert-row').first().waitFor();
       expect(await p.locator('#who').textContent()).toContain('viewer');
       expect(await p.getByRole('button', { name: 'Ack' }).count()).toBe(0);
+      expect(await p.locator('input.select-alert, #select-all').count()).toBe(0);
 
       // keyboard: j moves to the first alert, Enter opens it, Escape goes back
       await p.keyboard.press('j');
@@ -699,6 +700,44 @@ describe('SOC console in Chromium', () => {
     } finally {
       await viewer.close();
     }
+  });
+
+  it('a responder acknowledges and resolves several alerts at once from the queue, one note for all', async () => {
+    const batch = [1, 2, 3].map((i) => alert({ service: 'bulk-test', summary: `bulk enumeration ${i}` }));
+    for (const a of batch) await alerts.upsert(a);
+    await page.goto(`${base}/#/alerts?service=bulk-test`);
+    await poll(() => page.locator('tr.alert-row').count()).toBe(3);
+    expect(await page.getByRole('toolbar', { name: 'Selected alerts' }).isHidden()).toBe(true);
+
+    // one alert by its box: acknowledged, the queue (open alerts) keeps showing the others
+    await page.getByLabel('Select: bulk enumeration 2').check();
+    await poll(() => page.getByRole('toolbar', { name: 'Selected alerts' }).textContent()).toContain('1 selected');
+    await page.getByRole('toolbar', { name: 'Selected alerts' }).getByRole('button', { name: 'Acknowledge' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Acknowledge' }).click();
+    await poll(async () => (await alerts.get(batch[1].id))?.state).toBe('acknowledged');
+    await poll(() => page.locator('tr.alert-row').count()).toBe(2);
+    expect(await page.locator('.page-head .muted').textContent()).toBe('2 shown');
+    expect(await page.getByRole('toolbar', { name: 'Selected alerts' }).isHidden()).toBe(true);
+
+    // every alert shown, with a comment: resolved, the queue empties, each alert's history has the note
+    await page.getByLabel('Select every alert shown').check();
+    await poll(() => page.getByRole('toolbar', { name: 'Selected alerts' }).textContent()).toContain('2 selected');
+    await shot(page, 'bulk-triage');
+    await page.getByRole('toolbar', { name: 'Selected alerts' }).getByRole('button', { name: 'Resolve' }).click();
+    await page.getByRole('dialog').getByLabel('Comment').fill('pentest by the red team, ticket SEC-42');
+    await page.getByRole('dialog').getByRole('button', { name: 'Resolve' }).click();
+    await page.locator('.toast', { hasText: 'Resolved 2 of 2 alerts' }).waitFor();
+    await poll(() => page.locator('tr.alert-row').count()).toBe(0);
+    for (const a of [batch[0], batch[2]]) {
+      expect((await alerts.get(a.id))?.state).toBe('resolved');
+      expect((await alerts.notes(a.id)).at(-1)).toMatchObject({
+        actor: 'analyst-ray',
+        action: 'resolve',
+        comment: 'pentest by the red team, ticket SEC-42',
+      });
+    }
+    expect((await alerts.get(batch[1].id))?.state).toBe('acknowledged');
+    expect(consoleErrors).toEqual([]);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   timeEl,
   toast,
 } from '../dom.js';
+import { alertSelection } from '../alert-selection.js';
 import { can, live } from '../state.js';
 
 /** @typedef {import('../state.js').Alert} Alert */
@@ -80,6 +81,14 @@ export function renderAlerts(main, params) {
   const status = h('div', { class: 'table-status' });
   const more = h('button', { type: 'button', class: 'btn', hidden: true }, 'Load more');
   const count = h('span', { class: 'muted' });
+  const selection = can('responder')
+    ? alertSelection({
+        shownIds: () => [...rows.keys()],
+        onChanged: (changed) => {
+          for (const a of changed) upsertRow(a, false);
+        },
+      })
+    : null;
 
   const kindList = h(
     'datalist',
@@ -164,6 +173,7 @@ export function renderAlerts(main, params) {
       { class: 'page' },
       h('div', { class: 'page-head' }, h('h1', null, 'Alert queue'), count),
       form,
+      selection?.bar,
       h(
         'table',
         { class: 'grid alerts', 'aria-describedby': 'queue-help' },
@@ -174,6 +184,7 @@ export function renderAlerts(main, params) {
           h(
             'tr',
             null,
+            selection?.headCell(),
             ['Severity', 'Alert', 'Service', 'Subject', 'Count', 'Last seen', 'State', ''].map((x) =>
               h('th', { scope: 'col' }, x),
             ),
@@ -234,6 +245,7 @@ export function renderAlerts(main, params) {
     const tr = h(
       'tr',
       { class: `alert-row sev-edge-${a.severity}`, 'data-id': a.id, tabindex: -1 },
+      selection?.cell(a),
       h('td', null, severityBadge(a.severity)),
       h(
         'td',
@@ -255,7 +267,7 @@ export function renderAlerts(main, params) {
       h('td', { class: 'actions' }, ack),
     );
     tr.addEventListener('click', (e) => {
-      if (!(/** @type {HTMLElement} */ (e.target).closest('a, button')))
+      if (!(/** @type {HTMLElement} */ (e.target).closest('a, button, td.select')))
         location.hash = `#/alerts/${encodeURIComponent(a.id)}`;
     });
     return tr;
@@ -271,6 +283,8 @@ export function renderAlerts(main, params) {
       if (existing) {
         existing.remove();
         rows.delete(a.id);
+        selection?.forget(a.id);
+        updateCount();
       }
       return;
     }
@@ -304,6 +318,7 @@ export function renderAlerts(main, params) {
       if (reset) {
         tbody.replaceChildren();
         rows.clear();
+        selection?.clear();
       }
       for (const a of page.items) if (!rows.has(a.id)) upsertRow(a, false);
       next = page.next;
@@ -311,6 +326,7 @@ export function renderAlerts(main, params) {
       status.replaceChildren(rows.size === 0 ? placeholder('No alerts match these filters.') : '');
       for (const a of page.items) addOption(kindList, a.kind);
       updateCount();
+      selection?.sync();
     } catch (err) {
       if (mine === generation)
         status.replaceChildren(placeholder(`Could not load alerts: ${/** @type {Error} */ (err).message}`, 'error'));

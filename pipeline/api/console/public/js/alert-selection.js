@@ -1,0 +1,118 @@
+import { api } from './api.js';
+import { confirmDialog, h, toast } from './dom.js';
+
+/** @typedef {import('./state.js').Alert} Alert */
+/** @typedef {'acknowledge' | 'resolve'} BulkAction */
+
+/** the most alerts one request triages (the server's limit) */
+const MAX_SELECTED = 500;
+const DONE = { acknowledge: 'Acknowledged', resolve: 'Resolved' };
+
+/**
+ * Bulk triage of the queue: a checkbox per row, one in the header for every alert shown, and a bar that acknowledges
+ * or resolves the selected alerts in one request (`POST /v1/alerts/triage`), with one comment for all.
+ * @param {{ shownIds: () => string[], onChanged: (alerts: Alert[]) => void }} o
+ */
+export function alertSelection(o) {
+  /** @type {Set<string>} */
+  const selected = new Set();
+  const label = h('span', { 'aria-live': 'polite' });
+  const all = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'checkbox', id: 'select-all', 'aria-label': 'Select every alert shown' })
+  );
+  const bar = h(
+    'div',
+    { class: 'selection-bar', role: 'toolbar', 'aria-label': 'Selected alerts', hidden: true },
+    label,
+    button('acknowledge', 'Acknowledge'),
+    button('resolve', 'Resolve'),
+    h('button', { type: 'button', class: 'btn small ghost', onclick: () => clear() }, 'Clear'),
+  );
+
+  all.addEventListener('change', () => {
+    for (const id of o.shownIds()) {
+      if (all.checked && selected.size < MAX_SELECTED) selected.add(id);
+      else if (!all.checked) selected.delete(id);
+    }
+    sync();
+  });
+
+  /** @param {BulkAction} action @param {string} text */
+  function button(action, text) {
+    return h(
+      'button',
+      { type: 'button', class: `btn small ${action === 'resolve' ? 'primary' : ''}`, onclick: () => run(action) },
+      text,
+    );
+  }
+
+  /** @param {BulkAction} action */
+  async function run(action) {
+    const ids = [...selected];
+    const noun = `${ids.length} alert${ids.length === 1 ? '' : 's'}`;
+    const comment = await confirmDialog({
+      title: `${action === 'resolve' ? 'Resolve' : 'Acknowledge'} ${noun}`,
+      message: 'Each gets the same note in its history.',
+      confirmLabel: action === 'resolve' ? 'Resolve' : 'Acknowledge',
+      comment: 'optional',
+    });
+    if (comment === null) return;
+    try {
+      const res = await api('v1/alerts/triage', {
+        method: 'POST',
+        body: { action, ids, ...(comment ? { comment } : {}) },
+      });
+      o.onChanged(res.items);
+      const skipped = res.skipped.length ? `; ${res.skipped.length} left as they were (${res.skipped[0].reason})` : '';
+      toast(`${DONE[action]} ${res.items.length} of ${noun}${skipped}`, 'ok');
+      clear();
+    } catch (err) {
+      toast(`${DONE[action].replace(/d$/, '')} failed: ${/** @type {Error} */ (err).message}`, 'error');
+    }
+  }
+
+  function clear() {
+    selected.clear();
+    sync();
+  }
+
+  /** the bar, the header box and every row box show the selection */
+  function sync() {
+    bar.hidden = selected.size === 0;
+    label.textContent = `${selected.size} selected`;
+    const shown = o.shownIds();
+    all.checked = shown.length > 0 && shown.every((id) => selected.has(id));
+    for (const box of document.querySelectorAll('input.select-alert')) {
+      const input = /** @type {HTMLInputElement} */ (box);
+      input.checked = selected.has(input.value);
+    }
+  }
+
+  return {
+    bar,
+    /** the header cell */
+    headCell: () => h('th', { scope: 'col', class: 'select' }, all),
+    /** a row's cell @param {Alert} a */
+    cell: (a) => {
+      const box = h('input', {
+        type: 'checkbox',
+        class: 'select-alert',
+        value: a.id,
+        checked: selected.has(a.id),
+        'aria-label': `Select: ${a.summary}`,
+      });
+      box.addEventListener('change', () => {
+        if (/** @type {HTMLInputElement} */ (box).checked && selected.size < MAX_SELECTED) selected.add(a.id);
+        else selected.delete(a.id);
+        sync();
+      });
+      return h('td', { class: 'select' }, box);
+    },
+    /** an alert left the queue (filtered out) */
+    forget: (/** @type {string} */ id) => {
+      if (selected.delete(id)) sync();
+    },
+    clear,
+    sync,
+  };
+}
