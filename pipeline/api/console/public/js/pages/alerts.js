@@ -57,7 +57,7 @@ function matches(a, f) {
 
 /**
  * The alert queue: filters, cursor paging, live updates from the alert stream (new alerts at the top, highlighted).
- * Keys: j / k move between alerts, Enter opens one.
+ * Keys: j / k move between alerts, x selects one (responders: bulk triage), Enter opens one.
  * @param {HTMLElement} main
  * @param {URLSearchParams} params
  */
@@ -200,7 +200,9 @@ export function renderAlerts(main, params) {
         h(
           'span',
           { id: 'queue-help', class: 'muted small' },
-          'j / k to move, Enter to open; new alerts appear at the top.',
+          selection
+            ? 'j / k to move, x to select, Enter to open; new alerts appear at the top.'
+            : 'j / k to move, Enter to open; new alerts appear at the top.',
         ),
       ),
     ),
@@ -367,6 +369,9 @@ export function renderAlerts(main, params) {
       e.preventDefault();
       const i = at < 0 ? 0 : Math.max(0, Math.min(all.length - 1, at + (e.key === 'j' ? 1 : -1)));
       all[i].focus();
+    } else if (e.key === 'x' && at >= 0 && selection) {
+      e.preventDefault();
+      /** @type {HTMLInputElement | null} */ (all[at].querySelector('input.select-alert'))?.click();
     } else if (e.key === 'Enter' && at >= 0) {
       location.hash = `#/alerts/${encodeURIComponent(all[at].dataset.id ?? '')}`;
     }
