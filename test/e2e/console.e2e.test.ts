@@ -717,6 +717,12 @@ describe('SOC console in Chromium', () => {
     expect(await page.getByRole('toolbar', { name: 'Selected alerts' }).isHidden()).toBe(true);
     await page.getByLabel('Select: bulk enumeration 2').check();
     await poll(() => page.getByRole('toolbar', { name: 'Selected alerts' }).textContent()).toContain('1 selected');
+    // the open queue has nothing to reopen
+    expect(await page.getByRole('toolbar', { name: 'Selected alerts' }).getByRole('button').allTextContents()).toEqual([
+      'Acknowledge',
+      'Resolve',
+      'Clear',
+    ]);
     await page.getByRole('toolbar', { name: 'Selected alerts' }).getByRole('button', { name: 'Acknowledge' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Acknowledge' }).click();
     await poll(async () => (await alerts.get(batch[1].id))?.state).toBe('acknowledged');
@@ -742,6 +748,15 @@ describe('SOC console in Chromium', () => {
       });
     }
     expect((await alerts.get(batch[1].id))?.state).toBe('acknowledged');
+
+    // the resolved queue offers reopen too
+    await page.goto(`${base}/#/alerts?service=bulk-test&state=resolved`);
+    await poll(() => page.locator('tr.alert-row').count()).toBe(2);
+    await page.getByLabel('Select: bulk enumeration 1').check();
+    await page.getByRole('toolbar', { name: 'Selected alerts' }).getByRole('button', { name: 'Reopen' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Reopen' }).click();
+    await poll(async () => (await alerts.get(batch[0].id))?.state).toBe('open');
+    await poll(() => page.locator('tr.alert-row').count()).toBe(1);
     expect(consoleErrors).toEqual([]);
   });
 });

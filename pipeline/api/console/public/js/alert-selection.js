@@ -2,16 +2,18 @@ import { api } from './api.js';
 import { confirmDialog, h, toast } from './dom.js';
 
 /** @typedef {import('./state.js').Alert} Alert */
-/** @typedef {'acknowledge' | 'resolve'} BulkAction */
+/** @typedef {'acknowledge' | 'resolve' | 'reopen'} BulkAction */
 
 /** the most alerts one request triages (the server's limit) */
 const MAX_SELECTED = 500;
-const DONE = { acknowledge: 'Acknowledged', resolve: 'Resolved' };
+const VERB = { acknowledge: 'Acknowledge', resolve: 'Resolve', reopen: 'Reopen' };
+const DONE = { acknowledge: 'Acknowledged', resolve: 'Resolved', reopen: 'Reopened' };
 
 /**
  * Bulk triage of the queue: a checkbox per row, one in the header for every alert shown, and a bar that acknowledges
- * or resolves the selected alerts in one request (`POST /v1/alerts/triage`), with one comment for all.
- * @param {{ shownIds: () => string[], onChanged: (alerts: Alert[]) => void }} o
+ * or resolves the selected alerts (or reopens them, where the queue shows closed ones: `canReopen`) in one request
+ * (`POST /v1/alerts/triage`), with one comment for all.
+ * @param {{ shownIds: () => string[], onChanged: (alerts: Alert[]) => void, canReopen: () => boolean }} o
  */
 export function alertSelection(o) {
   /** @type {Set<string>} */
@@ -20,12 +22,14 @@ export function alertSelection(o) {
   const all = /** @type {HTMLInputElement} */ (
     h('input', { type: 'checkbox', id: 'select-all', 'aria-label': 'Select every alert shown' })
   );
+  const reopen = button('reopen', 'Reopen');
   const bar = h(
     'div',
     { class: 'selection-bar', role: 'toolbar', 'aria-label': 'Selected alerts', hidden: true },
     label,
     button('acknowledge', 'Acknowledge'),
     button('resolve', 'Resolve'),
+    reopen,
     h('button', { type: 'button', class: 'btn small ghost', onclick: () => clear() }, 'Clear'),
   );
 
@@ -51,9 +55,9 @@ export function alertSelection(o) {
     const ids = [...selected];
     const noun = `${ids.length} alert${ids.length === 1 ? '' : 's'}`;
     const comment = await confirmDialog({
-      title: `${action === 'resolve' ? 'Resolve' : 'Acknowledge'} ${noun}`,
+      title: `${VERB[action]} ${noun}`,
       message: 'Each gets the same note in its history.',
-      confirmLabel: action === 'resolve' ? 'Resolve' : 'Acknowledge',
+      confirmLabel: VERB[action],
       comment: 'optional',
     });
     if (comment === null) return;
@@ -67,7 +71,7 @@ export function alertSelection(o) {
       toast(`${DONE[action]} ${res.items.length} of ${noun}${skipped}`, 'ok');
       clear();
     } catch (err) {
-      toast(`${DONE[action].replace(/d$/, '')} failed: ${/** @type {Error} */ (err).message}`, 'error');
+      toast(`${VERB[action]} failed: ${/** @type {Error} */ (err).message}`, 'error');
     }
   }
 
@@ -79,6 +83,7 @@ export function alertSelection(o) {
   /** the bar, the header box and every row box show the selection */
   function sync() {
     bar.hidden = selected.size === 0;
+    reopen.hidden = !o.canReopen();
     label.textContent = `${selected.size} selected`;
     const shown = o.shownIds();
     all.checked = shown.length > 0 && shown.every((id) => selected.has(id));

@@ -87,6 +87,7 @@ export function renderAlerts(main, params) {
         onChanged: (changed) => {
           for (const a of changed) upsertRow(a, false);
         },
+        canReopen: () => filter.state !== 'open',
       })
     : null;
 
