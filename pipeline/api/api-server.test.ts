@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, SignJWT, createLocalJWKSet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AlertRepository } from '../alerts/alert-repository.js';
+import { SilenceRepository } from '../alerts/silences.js';
 import type { Alert } from '../core/alert.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
@@ -8,6 +9,7 @@ import { alertRoutes } from './alert-routes.js';
 import { createApiServer } from './api-server.js';
 import { ApiAuthenticator } from './auth.js';
 import { serviceRoutes } from './service-routes.js';
+import { silenceRoutes } from './silence-routes.js';
 
 const KEYS = { viewer: 'viewer-key-0123456789', responder: 'responder-key-0123456789', admin: 'admin-key-0123456789' };
 
@@ -38,7 +40,7 @@ async function setup(oidc?: ConstructorParameters<typeof ApiAuthenticator>[1]) {
     auth,
     logger: silentLogger,
     health: () => ({ bus: true }),
-    plugins: [alertRoutes({ alerts }), serviceRoutes(store)],
+    plugins: [alertRoutes({ alerts }), serviceRoutes(store), silenceRoutes(new SilenceRepository(store), alerts)],
   });
   return { app, alerts, store };
 }
@@ -174,6 +176,57 @@ describe('analyst API', () => {
     for (const bad of [{ action: 'delete', ids: ['alr_0001'] }, { action: 'resolve', ids: [] }, { action: 'resolve' }])
       expect((await triage(bad)).statusCode).toBe(400);
     expect((await triage({ action: 'resolve', ids: ['a', 'a'] })).statusCode).toBe(400);
+  });
+
+  it('silences: a responder creates one (what it covers is resolved), everyone lists them, a responder ends one early; bad ones are refused', async () => {
+    const { app, alerts } = await setup();
+    // alert(2): enumeration on users; alert(4) the same, acknowledged; alert(6) resolved; alert(1): error_burst
+    for (const i of [1, 2, 4, 6]) await alerts.upsert(alert(i));
+    await alerts.transition('alr_0004', 'acknowledge', 'someone');
+    await alerts.transition('alr_0006', 'resolve', 'someone');
+    const call = (method: 'GET' | 'POST', url: string, key: string, payload?: Record<string, unknown>) =>
+      app.inject({ method, url, headers: { 'x-api-key': key }, payload });
+    const made = await call('POST', '/v1/silences', KEYS.responder, {
+      matchers: { kind: 'enumeration', service: 'users' },
+      duration_minutes: 120,
+      comment: 'pentest, ticket SEC-42',
+    });
+    expect(made.statusCode).toBe(200);
+    const silence = made.json();
+    expect(silence).toMatchObject({
+      matchers: { kind: 'enumeration', service: 'users' },
+      createdBy: 'responder-user',
+      active: true,
+      resolved: 2,
+    });
+    expect((await alerts.get('alr_0002'))?.state).toBe('resolved');
+    expect((await alerts.get('alr_0004'))?.state).toBe('resolved');
+    expect((await alerts.get('alr_0001'))?.state).toBe('open');
+    expect((await alerts.notes('alr_0002')).at(-1)).toMatchObject({
+      actor: 'responder-user',
+      action: 'resolve',
+      comment: expect.stringContaining('pentest, ticket SEC-42'),
+    });
+    expect(await alerts.notes('alr_0006')).toHaveLength(1);
+    expect(silence.endsAt - silence.startsAt).toBe(120 * 60_000);
+    const listed = await call('GET', '/v1/silences', KEYS.viewer);
+    expect(listed.json().items.map((x: { id: string }) => x.id)).toEqual([silence.id]);
+    expect(
+      (await call('POST', '/v1/silences', KEYS.viewer, { matchers: { kind: 'x' }, duration_minutes: 5, comment: 'c' }))
+        .statusCode,
+    ).toBe(403);
+    for (const bad of [
+      { matchers: {}, duration_minutes: 5, comment: 'c' },
+      { matchers: { kind: 'x', colour: 'red' }, duration_minutes: 5, comment: 'c' },
+      { matchers: { kind: 'x' }, duration_minutes: 0, comment: 'c' },
+      { matchers: { kind: 'x' }, duration_minutes: 60 * 24 * 31, comment: 'c' },
+      { matchers: { kind: 'x' }, duration_minutes: 5 },
+    ])
+      expect((await call('POST', '/v1/silences', KEYS.responder, bad)).statusCode, JSON.stringify(bad)).toBe(400);
+    const ended = await call('POST', `/v1/silences/${silence.id}/expire`, KEYS.responder);
+    expect(ended.json()).toMatchObject({ id: silence.id, active: false, expiredBy: 'responder-user' });
+    expect((await call('POST', `/v1/silences/${silence.id}/expire`, KEYS.responder)).statusCode).toBe(409);
+    expect((await call('POST', '/v1/silences/sil_nope/expire', KEYS.responder)).statusCode).toBe(404);
   });
 
   it('accepts OIDC access tokens verified against the JWKS, with the role from a claim', async () => {

@@ -38,7 +38,7 @@ describe('a review settles the discovery alerts of its endpoint', () => {
     const bus = new MemoryBus({ partitions: 1 });
     const store = new MemoryStore();
     const repo = new AlertRepository(store);
-    const feed = await followAlerts(bus, repo, 'api-test', settledByReview(store));
+    const feed = await followAlerts(bus, repo, { groupId: 'api-test', settled: settledByReview(store) });
     const send = (a: Alert) => bus.publish(TOPICS.alerts, [{ key: a.service, value: JSON.stringify(a) }]);
 
     const cases = [

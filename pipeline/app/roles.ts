@@ -1,9 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AlertRepository } from '../alerts/alert-repository.js';
+import { type Silence, SilenceRepository, silenceNote } from '../alerts/silences.js';
 import { storeAccessLog } from '../api/access-guard.js';
 import { accessLogRoutes } from '../api/access-log-routes.js';
 import { adminRoutes } from '../api/admin-routes.js';
 import { alertRoutes } from '../api/alert-routes.js';
+import { silenceRoutes } from '../api/silence-routes.js';
 import { createApiServer } from '../api/api-server.js';
 import { consoleRoutes } from '../api/console-routes.js';
 import { inventoryRoutes, settledByReview } from '../api/inventory-routes.js';
@@ -162,17 +164,25 @@ export async function runCorrelator({
 
 const alertsStored = counter('meshward_api_alert_changes_total', 'alert changes stored for analysts');
 const badAlerts = counter('meshward_api_bad_alert_messages_total', 'alert-topic messages that were not alerts');
+const silencedAlerts = counter('meshward_api_silenced_alert_changes_total', 'alert changes an active silence resolved');
 
-/**
- * keeps the analysts' alert store in step with the alerts topic (a consumer group of its own); `settled` names the
- * alerts whose condition an analyst has settled (a reviewed endpoint's shadow API alert), which a refresh the
- * correlator sent before it knew does not reopen
- */
+export interface FollowAlertsOptions {
+  /** the consumer group (default meshward-api) */
+  groupId?: string;
+  /**
+   * the alerts whose condition an analyst has settled (a reviewed endpoint's shadow API alert), which a refresh the
+   * correlator sent before it knew does not reopen
+   */
+  settled?: (alert: Alert) => Promise<boolean>;
+  /** analysts' silences: a matching alert is stored resolved, with a note naming the silence the first time */
+  silences?: SilenceRepository;
+}
+
+/** keeps the analysts' alert store in step with the alerts topic (a consumer group of its own) */
 export async function followAlerts(
   bus: Bus,
   alerts: AlertRepository,
-  groupId = 'meshward-api',
-  settled?: (alert: Alert) => Promise<boolean>,
+  { groupId = 'meshward-api', settled, silences }: FollowAlertsOptions = {},
 ): Promise<Subscription> {
   return bus.subscribe({
     groupId,
@@ -191,11 +201,29 @@ export async function followAlerts(
           badAlerts.inc();
           continue;
         }
-        const keepResolved = alert.state !== 'resolved' && settled ? await settled(alert) : false;
-        await alerts.upsert(alert, { keepResolved });
+        const silence = alert.state !== 'resolved' && silences ? await silences.matching(alert) : undefined;
+        if (silence) await storeSilenced(alerts, alert, silence);
+        else {
+          const keepResolved = alert.state !== 'resolved' && settled ? await settled(alert) : false;
+          await alerts.upsert(alert, { keepResolved });
+        }
         alertsStored.inc();
       }
     },
+  });
+}
+
+/** a silenced alert is stored resolved (its counts kept); the first time, its history says which silence and why */
+async function storeSilenced(alerts: AlertRepository, alert: Alert, silence: Silence): Promise<void> {
+  const before = await alerts.get(alert.id);
+  await alerts.upsert({ ...alert, state: 'resolved' });
+  silencedAlerts.inc();
+  if (before?.state === 'resolved') return;
+  await alerts.addNote(alert.id, {
+    ts: Date.now(),
+    actor: silence.createdBy,
+    action: 'resolve',
+    comment: silenceNote(silence),
   });
 }
 
@@ -229,10 +257,12 @@ export async function runApi(
   const sinks = compileSinks(config.sinks);
   const alerts = new AlertRepository(store);
   const actions = extras.actions === false ? undefined : await startActions(deps);
-  const sub = await followAlerts(bus, alerts, undefined, settledByReview(store));
+  const silences = new SilenceRepository(store);
+  const sub = await followAlerts(bus, alerts, { settled: settledByReview(store), silences });
   const stopFollowing = await alerts.follow();
   const sinkSubs: Subscription[] = [];
-  for (const s of sinks) sinkSubs.push(await runSink(bus, logger, s));
+  const silenced = async (a: Alert) => (await silences.matching(a)) !== undefined;
+  for (const s of sinks) sinkSubs.push(await runSink(bus, logger, s, { skip: silenced }));
   let sensorIds: string[] | undefined;
   const app = await createApiServer({
     auth,
@@ -241,6 +271,7 @@ export async function runApi(
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
     plugins: [
       alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }),
+      silenceRoutes(silences, alerts),
       serviceRoutes(store),
       inventoryRoutes(store, { catalog: catalogOf(config), alerts }),
       accessLogRoutes(store),

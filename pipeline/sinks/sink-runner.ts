@@ -18,6 +18,7 @@ const FACTORIES: SinkFactory<never>[] = [
 
 const delivered = counter('meshward_sink_delivered_total', 'alert changes delivered by a sink', ['sink']);
 const retried = counter('meshward_sink_retries_total', 'sink delivery retries', ['sink']);
+const skipped = counter('meshward_sink_skipped_total', 'alert changes a sink left out (silenced)', ['sink']);
 const deadLettered = counter('meshward_sink_dead_letters_total', 'alert changes a sink gave up on (sent to the DLQ)', [
   'sink',
 ]);
@@ -43,6 +44,8 @@ export function compileSinks(section: Record<string, unknown> | undefined): Comp
 }
 
 export interface SinkRunnerOptions {
+  /** alerts not to deliver (an analyst silenced them), counted per sink */
+  skip?: (alert: Alert) => Promise<boolean>;
   attempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -77,6 +80,10 @@ export async function runSink(
         }
       }
       for (const a of alerts) {
+        if (opts.skip && (await opts.skip(a))) {
+          skipped.inc({ sink: compiled.name });
+          continue;
+        }
         let lastErr: unknown;
         for (let i = 0; i < attempts; i++) {
           try {

@@ -221,6 +221,16 @@ export function confirmDialog(o) {
 }
 
 /**
+ * A page: its head (the title, then the links, counts and filters beside it) and its content.
+ * @param {string} title
+ * @param {Child[]} head
+ * @param {...Child} content
+ */
+export function pageLayout(title, head, ...content) {
+  return h('div', { class: 'page' }, h('div', { class: 'page-head' }, h('h1', null, title), head), content);
+}
+
+/**
  * A sortable-looking dense table.
  * @param {string[]} headers
  * @param {Node[]} rows

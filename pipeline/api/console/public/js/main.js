@@ -9,6 +9,7 @@ import { renderDecisions } from './pages/decisions.js';
 import { renderInventory } from './pages/inventory.js';
 import { renderLogin } from './pages/login.js';
 import { renderServices } from './pages/services.js';
+import { renderSilences } from './pages/silences.js';
 import { live, publishAlert, session } from './state.js';
 
 /** @typedef {{ path: string[], params: URLSearchParams }} Route */
@@ -16,7 +17,12 @@ import { live, publishAlert, session } from './state.js';
 
 /** @type {Record<string, Page>} */
 const PAGES = {
-  alerts: (main, route) => (route.path[1] ? renderAlertDetail(main, route.path[1]) : renderAlerts(main, route.params)),
+  alerts: (main, route) =>
+    route.path[1] === 'silences'
+      ? renderSilences(main)
+      : route.path[1]
+        ? renderAlertDetail(main, route.path[1])
+        : renderAlerts(main, route.params),
   services: (main, route) => renderServices(main, route.path[1], route.params),
   inventory: (main, route) =>
     route.path[1] === 'coverage' ? renderCoverage(main, route.params) : renderInventory(main, route.params),

@@ -19,6 +19,7 @@ import {
   timeEl,
   toast,
 } from '../dom.js';
+import { silenceDialog } from '../silence-dialog.js';
 import { can, live } from '../state.js';
 
 /** @typedef {import('../state.js').Alert} Alert */
@@ -192,6 +193,17 @@ export function renderAlertDetail(main, id) {
               { class: 'btn-row' },
               a.state === 'open' ? action('acknowledge', 'Acknowledge') : null,
               a.state !== 'resolved' ? action('resolve', 'Resolve') : action('reopen', 'Reopen'),
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'btn small ghost',
+                  onclick: async () => {
+                    if (await silenceDialog(a)) await refresh();
+                  },
+                },
+                'Silence similar…',
+              ),
             ),
           )
         : h('p', { class: 'muted small' }, 'Triage needs the responder role.'),

@@ -3,6 +3,7 @@ import {
   announce,
   confirmDialog,
   h,
+  pageLayout,
   placeholder,
   replace,
   SEVERITIES,
@@ -169,10 +170,9 @@ export function renderAlerts(main, params) {
 
   replace(
     main,
-    h(
-      'div',
-      { class: 'page' },
-      h('div', { class: 'page-head' }, h('h1', null, 'Alert queue'), count),
+    pageLayout(
+      'Alert queue',
+      [count, h('a', { href: '#/alerts/silences', class: 'btn small' }, 'Silences')],
       form,
       selection?.bar,
       h(

@@ -1,5 +1,5 @@
 import { api, query } from '../api.js';
-import { absTime, h, placeholder, replace, shortId } from '../dom.js';
+import { absTime, h, pageLayout, placeholder, replace, shortId } from '../dom.js';
 
 /** @typedef {{ id: string, ts: number, actor: string, action: string, decisionId: string, alertId?: string, adapter?: string, outcome: string, detail: string }} AuditEntry */
 
@@ -38,10 +38,9 @@ export function renderAudit(main, params) {
   let shown = 0;
   replace(
     main,
-    h(
-      'div',
-      { class: 'page' },
-      h('div', { class: 'page-head' }, h('h1', null, 'Audit log'), h('span', { class: 'muted small' }, 'oldest first')),
+    pageLayout(
+      'Audit log',
+      [h('span', { class: 'muted small' }, 'oldest first')],
       form,
       h(
         'div',

@@ -1,5 +1,5 @@
 import { api, query } from '../api.js';
-import { fmtNumber, h, replace, timeEl } from '../dom.js';
+import { fmtNumber, h, pageLayout, replace, timeEl } from '../dom.js';
 import { pagedTable } from '../paged-table.js';
 
 /**
@@ -52,13 +52,9 @@ export function renderCoverage(main, params) {
   });
   replace(
     main,
-    h(
-      'div',
-      { class: 'page' },
-      h(
-        'div',
-        { class: 'page-head' },
-        h('h1', null, 'Catalogue coverage'),
+    pageLayout(
+      'Catalogue coverage',
+      [
         h('a', { href: '#/inventory', class: 'btn small' }, 'API inventory'),
         h(
           'div',
@@ -66,7 +62,7 @@ export function renderCoverage(main, params) {
           toggle,
           h('label', { for: 'coverage-unused', class: 'field-label' }, 'only entries with unused endpoints'),
         ),
-      ),
+      ],
       summary,
       list.view,
     ),

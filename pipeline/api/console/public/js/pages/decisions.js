@@ -1,6 +1,6 @@
 import { api, query } from '../api.js';
 import { decisionHeaders, decisionRow } from '../decision-actions.js';
-import { h, placeholder, replace } from '../dom.js';
+import { h, pageLayout, placeholder, replace } from '../dom.js';
 
 /** @typedef {import('../state.js').Decision} Decision */
 
@@ -30,10 +30,7 @@ export function renderDecisions(main) {
     state = filter.value;
     void load();
   });
-  replace(
-    main,
-    h('div', { class: 'page' }, h('div', { class: 'page-head' }, h('h1', null, 'Decisions')), pending, all),
-  );
+  replace(main, pageLayout('Decisions', [], pending, all));
 
   /**
    * @param {Decision[]} list

@@ -1,6 +1,6 @@
 import { api, query } from '../api.js';
 import { labelChip } from '../association.js';
-import { fmtNumber, h, replace, stateBadge, timeEl, toast } from '../dom.js';
+import { fmtNumber, h, pageLayout, replace, stateBadge, timeEl, toast } from '../dom.js';
 import { pagedTable } from '../paged-table.js';
 import { CREDENTIALS, credentialCounts, reviewEntry } from '../review-dialog.js';
 import { can } from '../state.js';
@@ -77,18 +77,14 @@ export function renderInventory(main, params) {
   });
   replace(
     main,
-    h(
-      'div',
-      { class: 'page' },
-      h(
-        'div',
-        { class: 'page-head' },
-        h('h1', null, 'API inventory'),
+    pageLayout(
+      'API inventory',
+      [
         h('a', { href: '#/inventory/coverage', class: 'btn small' }, 'Catalogue coverage'),
         serviceTools,
         h('div', { class: 'field inline' }, h('label', { for: 'inv-auth', class: 'field-label' }, 'Auth'), authFilter),
         h('div', { class: 'field inline' }, h('label', { for: 'inv-state', class: 'field-label' }, 'State'), filter),
-      ),
+      ],
       h(
         'p',
         { class: 'muted small' },

@@ -1,6 +1,6 @@
 import { api, query } from '../api.js';
 import { timeChart } from '../charts.js';
-import { fmtMs, fmtNumber, fmtRate, fmtRatio, h, placeholder, replace, table, timeEl } from '../dom.js';
+import { fmtMs, fmtNumber, fmtRate, fmtRatio, h, pageLayout, placeholder, replace, table, timeEl } from '../dom.js';
 
 /** @typedef {{ service: string, endpoint?: string, start: number, count: number, errors: number, rate: number, errorRatio: number, p50: number, p95: number, p99: number, lastWindow: number }} Summary */
 /** @typedef {{ start: number, count: number, errors: number, rate: number, errorRatio: number, p50: number, p95: number, p99: number }} Window */
@@ -32,7 +32,7 @@ export function renderServices(main, selected, params) {
   /** @type {(() => void)[]} */
   const disposers = [];
   let gone = false;
-  replace(main, h('div', { class: 'page' }, h('div', { class: 'page-head' }, h('h1', null, 'Services')), list, detail));
+  replace(main, pageLayout('Services', [], list, detail));
 
   /** @param {Record<string, string | undefined>} p */
   const link = (p) => {

@@ -1,0 +1,95 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AlertRepository } from '../alerts/alert-repository.js';
+import { MAX_SILENCE_MS, resolveCovered, type SilenceMatchers, type SilenceRepository } from '../alerts/silences.js';
+import { principalOf } from './api-server.js';
+
+const Matcher = Type.Optional(Type.String({ minLength: 1, maxLength: 400 }));
+const SilenceSchema = Type.Object({
+  id: Type.String(),
+  matchers: Type.Object({ kind: Matcher, service: Matcher, endpoint: Matcher, subject: Matcher }),
+  startsAt: Type.Number(),
+  endsAt: Type.Number(),
+  createdBy: Type.String(),
+  comment: Type.String(),
+  expiredBy: Type.Optional(Type.String()),
+  active: Type.Boolean(),
+});
+const CreateBody = Type.Object(
+  {
+    // an unknown matcher is refused, not dropped (the server strips unknown properties where they are `false`): a
+    // silence broader than asked for would hide alerts nobody meant to hide
+    matchers: Type.Object(
+      { kind: Matcher, service: Matcher, endpoint: Matcher, subject: Matcher },
+      { additionalProperties: Type.Never(), minProperties: 1 },
+    ),
+    duration_minutes: Type.Integer({ minimum: 1, maximum: MAX_SILENCE_MS / 60_000 }),
+    comment: Type.String({ minLength: 1, maxLength: 2000 }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * analysts' silences: list, create (responder; the open and acknowledged alerts it covers are resolved at once), end
+ * early (responder)
+ */
+export function silenceRoutes(silences: SilenceRepository, alerts: AlertRepository, clock: () => number = Date.now) {
+  const withActive = <T extends { startsAt: number; endsAt: number }>(s: T) => {
+    const now = clock();
+    return { ...s, active: s.startsAt <= now && now < s.endsAt };
+  };
+  return async (app: FastifyInstance) => {
+    app.get(
+      '/v1/silences',
+      {
+        config: { role: 'viewer' },
+        schema: {
+          tags: ['alerts'],
+          summary: 'Silences: active ones first, then those ended in the last 7 days',
+          response: { 200: Type.Object({ items: Type.Array(SilenceSchema) }) },
+        },
+      },
+      async () => ({ items: (await silences.list()).map(withActive) }),
+    );
+    app.post(
+      '/v1/silences',
+      {
+        config: { role: 'responder' },
+        schema: {
+          tags: ['alerts'],
+          summary:
+            'Silence the alerts matching every matcher given (kind, service, endpoint, subject value) for a while: those open now and those that arrive are resolved with a note, and not sent to the sinks',
+          body: CreateBody,
+          response: {
+            200: Type.Composite([
+              SilenceSchema,
+              Type.Object({ resolved: Type.Integer({ description: 'alerts it covered, resolved now' }) }),
+            ]),
+          },
+        },
+      },
+      async (request) => {
+        const body = request.body as { matchers: SilenceMatchers; duration_minutes: number; comment: string };
+        const s = await silences.create(
+          { matchers: body.matchers, durationMs: body.duration_minutes * 60_000, comment: body.comment },
+          principalOf(request).id,
+        );
+        return { ...withActive(s), resolved: await resolveCovered(alerts, s) };
+      },
+    );
+    app.post(
+      '/v1/silences/:id/expire',
+      {
+        config: { role: 'responder' },
+        schema: {
+          tags: ['alerts'],
+          summary: 'End a silence now: new occurrences of its alerts open them again',
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          response: { 200: SilenceSchema },
+        },
+      },
+      async (request) =>
+        withActive(await silences.expire((request.params as { id: string }).id, principalOf(request).id)),
+    );
+  };
+}
