@@ -97,10 +97,14 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
   /**
    * store an alert from the correlators (the alerts topic). `keepResolved`: a resolved stored alert stays resolved
    * whatever the refresh brings (the condition behind it was settled, as a review settles a shadow API); else a
-   * refresh with more occurrences reopens it
+   * refresh with more occurrences reopens it. `resolveWith`: store it resolved (a silence covers it), with this note
+   * when that is a change
    */
-  async upsert(incoming: Alert, options: { keepResolved?: boolean } = {}): Promise<Alert> {
+  async upsert(incoming: Alert, options: { keepResolved?: boolean; resolveWith?: AlertNote } = {}): Promise<Alert> {
+    if (options.resolveWith) incoming = { ...incoming, state: 'resolved' };
+    let resolvedNow = false;
     const { alert: merged, written } = await this.update(incoming.id, (current) => {
+      resolvedNow = incoming.state === 'resolved' && current?.state !== 'resolved';
       if (!current) return incoming;
       // a stale copy of what is stored already: keep the stored one
       if (current.updatedAt > incoming.updatedAt && current.count >= incoming.count && current.state === incoming.state)
@@ -120,6 +124,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     if (!written) return merged;
     await this.store.zadd(BY_TIME, merged.lastSeen, merged.id);
     this.changed(merged);
+    if (options.resolveWith && resolvedNow) await this.addNote(merged.id, options.resolveWith);
     return merged;
   }
 
@@ -186,16 +191,22 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     }
   }
 
+  /**
+   * an analyst's triage action, with a note. `onlyIfChanged`: an alert already in the state the action leads to is
+   * refused (CONFLICT) rather than noted again (bulk triage); acknowledging needs an open alert either way
+   */
   async transition(
     id: string,
     action: 'acknowledge' | 'resolve' | 'reopen',
     actor: string,
     comment?: string,
+    options: { onlyIfChanged?: boolean } = {},
   ): Promise<Alert> {
     const next: AlertState = action === 'acknowledge' ? 'acknowledged' : action === 'resolve' ? 'resolved' : 'open';
     const { alert: a } = await this.update(id, (current) => {
       if (!current) throw mwError('NOT_FOUND', `alert ${id}`);
-      if (action === 'acknowledge' && current.state !== 'open') throw mwError('CONFLICT', `alert is ${current.state}`);
+      if ((action === 'acknowledge' && current.state !== 'open') || (options.onlyIfChanged && current.state === next))
+        throw mwError('CONFLICT', `alert is ${current.state}`);
       return { ...current, state: next, updatedAt: Date.now() };
     });
     await this.addNote(id, { ts: a.updatedAt, actor, action, ...(comment ? { comment } : {}) });

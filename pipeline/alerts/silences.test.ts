@@ -5,6 +5,7 @@ import { MemoryBus } from '../bus/memory-bus.js';
 import type { Alert } from '../core/alert.js';
 import { silentLogger } from '../core/logger.js';
 import { compileSinks, runSink } from '../sinks/sink-runner.js';
+import { waitFor } from '../../test/harness/pipeline-client.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { AlertRepository } from './alert-repository.js';
 import { SilenceRepository, silenceMatches } from './silences.js';
@@ -29,15 +30,8 @@ const alert = (id: string, over: Partial<Alert> = {}): Alert => ({
   ...over,
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const end = Date.now() + 5_000;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** the harness's poll, at the pace of an in-process bus */
+const soon = <T>(what: string, check: () => Promise<T | undefined> | T | undefined) => waitFor(what, check, 5_000, 10);
 
 describe('SilenceRepository', () => {
   it('matches alerts on every matcher given, while it lasts; ends early; lists active ones first', async () => {
@@ -135,30 +129,28 @@ describe('silenced alerts on their way to analysts and sinks', () => {
     );
     await send(bus, alert('alr_quiet'));
     await send(bus, alert('alr_other', { subject: { type: 'ip', value: '203.0.113.9' } }));
-    const quiet = await until('the silenced alert', () => repo.get('alr_quiet').then((a) => a ?? undefined));
+    const quiet = await soon('the silenced alert', () => repo.get('alr_quiet').then((a) => a ?? undefined));
     expect(quiet).toMatchObject({ state: 'resolved', count: 1 });
     expect(await repo.notes('alr_quiet')).toEqual([
       expect.objectContaining({ actor: 'ana', action: 'resolve', comment: expect.stringContaining(pentest.id) }),
     ]);
-    expect((await until('the other alert', () => repo.get('alr_other').then((a) => a ?? undefined))).state).toBe(
-      'open',
-    );
+    expect((await soon('the other alert', () => repo.get('alr_other').then((a) => a ?? undefined))).state).toBe('open');
 
     // refreshed during the silence: still resolved, counts kept, no second note
     await send(bus, alert('alr_quiet', { count: 5, lastSeen: 2000, updatedAt: 2000 }));
-    await until('the refresh', () => repo.get('alr_quiet').then((a) => (a && a.count === 5 ? a : undefined)));
+    await soon('the refresh', () => repo.get('alr_quiet').then((a) => (a && a.count === 5 ? a : undefined)));
     expect((await repo.get('alr_quiet'))?.state).toBe('resolved');
     expect(await repo.notes('alr_quiet')).toHaveLength(1);
 
     // the silence ends (once the sink has seen the refresh): new occurrences open it again, and the sinks get it
-    await until('the sink to see the refresh', () => (sinkSaw.includes('alr_quiet:5') ? true : undefined));
+    await soon('the sink to see the refresh', () => (sinkSaw.includes('alr_quiet:5') ? true : undefined));
     now += HOUR;
     await send(bus, alert('alr_quiet', { count: 6, lastSeen: 3000, updatedAt: 3000 }));
-    const reopened = await until('the reopened alert', () =>
+    const reopened = await soon('the reopened alert', () =>
       repo.get('alr_quiet').then((a) => (a && a.count === 6 ? a : undefined)),
     );
     expect(reopened.state).toBe('open');
-    await until('the sink', () => (forwarded.length === 2 ? true : undefined));
+    await soon('the sink', () => (forwarded.length === 2 ? true : undefined));
     expect(forwarded).toEqual(['alr_other', 'alr_quiet']);
 
     for (const c of [feed, sinkSub, siem]) await c.close();

@@ -79,6 +79,11 @@ export class SilenceRepository {
       if ((JSON.parse(raw) as Silence).endsAt < now - KEEP_ENDED_MS) await this.store.hdel(SILENCES_KEY, id);
   }
 
+  /** a silence with whether it is in force now (as the API shows it) */
+  withActive(s: Silence): Silence & { active: boolean } {
+    return { ...s, active: isActive(s, this.clock()) };
+  }
+
   /** every silence, active ones first, then the most recently ended */
   async list(): Promise<Silence[]> {
     const now = this.clock();

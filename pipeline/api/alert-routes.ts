@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AlertChange, AlertFilter, AlertRepository } from '../alerts/alert-repository.js';
 import { AlertSchema, AlertState, Severity } from '../core/alert.js';
-import { MeshwardError, mwError } from '../core/errors.js';
+import { ERRORS, MeshwardError, mwError } from '../core/errors.js';
 import { principalOf } from './api-server.js';
 
 const ListQuery = Type.Object(
@@ -49,14 +49,6 @@ const BulkTriageAnswer = Type.Object({
     description: 'alerts left as they were: not found, already in that state, or not open (acknowledge)',
   }),
 });
-
-/** why an alert in `state` is left alone by `action` (undefined: it can take it) */
-function triageSkip(action: TriageAction, state: string): string | undefined {
-  if (action === 'acknowledge' && state !== 'open') return `alert is ${state}`;
-  if (action === 'resolve' && state === 'resolved') return 'alert is resolved';
-  if (action === 'reopen' && state === 'open') return 'alert is open';
-  return undefined;
-}
 
 export interface AlertRoutesOptions {
   alerts: AlertRepository;
@@ -165,18 +157,15 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         const items = [];
         const skipped: { id: string; reason: string }[] = [];
         for (const id of ids) {
-          const current = await opts.alerts.get(id);
-          const reason = current ? triageSkip(action, current.state) : 'not found';
-          if (reason) {
-            skipped.push({ id, reason });
-            continue;
-          }
           try {
-            items.push(await opts.alerts.transition(id, action, actor, comment));
+            items.push(await opts.alerts.transition(id, action, actor, comment, { onlyIfChanged: true }));
           } catch (err) {
-            // changed by someone else between the read and the transition
-            if (!(err instanceof MeshwardError) || err.code !== 'CONFLICT') throw err;
-            skipped.push({ id, reason: err.message });
+            if (!(err instanceof MeshwardError)) throw err;
+            if (err.code === ERRORS.NOT_FOUND.code) skipped.push({ id, reason: 'not found' });
+            // the detail after the catalogue's message: "alert is resolved", or a concurrent change
+            else if (err.code === ERRORS.CONFLICT.code)
+              skipped.push({ id, reason: err.message.replace(`${ERRORS.CONFLICT.message}: `, '') });
+            else throw err;
           }
         }
         return { items, skipped };

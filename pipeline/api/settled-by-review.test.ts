@@ -5,6 +5,7 @@ import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import type { Alert } from '../core/alert.js';
 import { MemoryStore } from '../store/memory-store.js';
+import { waitFor } from '../../test/harness/pipeline-client.js';
 import { REVIEWS_KEY, settledByReview } from './inventory-routes.js';
 
 const alert = (id: string, kind: string, count: number, entry?: string): Alert => ({
@@ -23,15 +24,17 @@ const alert = (id: string, kind: string, count: number, entry?: string): Alert =
   updatedAt: 1000 + count,
 });
 
-async function waitForCount(repo: AlertRepository, id: string, count: number): Promise<Alert> {
-  const end = Date.now() + 5_000;
-  for (;;) {
-    const a = await repo.get(id);
-    if (a && a.count >= count) return a;
-    if (Date.now() > end) throw new Error(`alert ${id} never reached count ${count}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** the stored alert once it has at least `count` occurrences */
+const withCount = (repo: AlertRepository, id: string, count: number) =>
+  waitFor(
+    `alert ${id} at count ${count}`,
+    async () => {
+      const a = await repo.get(id);
+      return a && a.count >= count ? a : undefined;
+    },
+    5_000,
+    10,
+  );
 
 describe('a review settles the discovery alerts of its endpoint', () => {
   it('a refresh the correlator sent before it read the review does not reopen them; other resolved alerts reopen', async () => {
@@ -49,7 +52,7 @@ describe('a review settles the discovery alerts of its endpoint', () => {
     ];
     for (const a of cases) {
       await send(a);
-      await waitForCount(repo, a.id, 1);
+      await withCount(repo, a.id, 1);
       await repo.transition(a.id, 'resolve', 'ana', 'done');
     }
     // the analyst reviewed two of the endpoints (the review route stores it, then resolves their alerts)
@@ -58,7 +61,7 @@ describe('a review settles the discovery alerts of its endpoint', () => {
 
     // the correlator, not yet aware of the review, refreshes every one of them
     for (const a of cases) await send({ ...a, count: 2, lastSeen: 1002, updatedAt: 1002 });
-    const after = await Promise.all(cases.map((a) => waitForCount(repo, a.id, 2)));
+    const after = await Promise.all(cases.map((a) => withCount(repo, a.id, 2)));
     expect(after.map((a) => [a.id, a.state, a.count])).toEqual([
       ['alr_reviewed', 'resolved', 2],
       ['alr_zombie', 'resolved', 2],

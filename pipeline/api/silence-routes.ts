@@ -33,11 +33,7 @@ const CreateBody = Type.Object(
  * analysts' silences: list, create (responder; the open and acknowledged alerts it covers are resolved at once), end
  * early (responder)
  */
-export function silenceRoutes(silences: SilenceRepository, alerts: AlertRepository, clock: () => number = Date.now) {
-  const withActive = <T extends { startsAt: number; endsAt: number }>(s: T) => {
-    const now = clock();
-    return { ...s, active: s.startsAt <= now && now < s.endsAt };
-  };
+export function silenceRoutes(silences: SilenceRepository, alerts: AlertRepository) {
   return async (app: FastifyInstance) => {
     app.get(
       '/v1/silences',
@@ -49,7 +45,7 @@ export function silenceRoutes(silences: SilenceRepository, alerts: AlertReposito
           response: { 200: Type.Object({ items: Type.Array(SilenceSchema) }) },
         },
       },
-      async () => ({ items: (await silences.list()).map(withActive) }),
+      async () => ({ items: (await silences.list()).map((s) => silences.withActive(s)) }),
     );
     app.post(
       '/v1/silences',
@@ -74,7 +70,7 @@ export function silenceRoutes(silences: SilenceRepository, alerts: AlertReposito
           { matchers: body.matchers, durationMs: body.duration_minutes * 60_000, comment: body.comment },
           principalOf(request).id,
         );
-        return { ...withActive(s), resolved: await resolveCovered(alerts, s) };
+        return { ...silences.withActive(s), resolved: await resolveCovered(alerts, s) };
       },
     );
     app.post(
@@ -89,7 +85,7 @@ export function silenceRoutes(silences: SilenceRepository, alerts: AlertReposito
         },
       },
       async (request) =>
-        withActive(await silences.expire((request.params as { id: string }).id, principalOf(request).id)),
+        silences.withActive(await silences.expire((request.params as { id: string }).id, principalOf(request).id)),
     );
   };
 }

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AlertRepository } from '../alerts/alert-repository.js';
-import { type Silence, SilenceRepository, silenceNote } from '../alerts/silences.js';
+import { SilenceRepository, silenceNote } from '../alerts/silences.js';
 import { storeAccessLog } from '../api/access-guard.js';
 import { accessLogRoutes } from '../api/access-log-routes.js';
 import { adminRoutes } from '../api/admin-routes.js';
@@ -201,29 +201,18 @@ export async function followAlerts(
           badAlerts.inc();
           continue;
         }
-        const silence = alert.state !== 'resolved' && silences ? await silences.matching(alert) : undefined;
-        if (silence) await storeSilenced(alerts, alert, silence);
-        else {
-          const keepResolved = alert.state !== 'resolved' && settled ? await settled(alert) : false;
-          await alerts.upsert(alert, { keepResolved });
-        }
+        // only a refresh that would open the alert is checked against silences and settled findings
+        const live = alert.state !== 'resolved';
+        const silence = live && silences ? await silences.matching(alert) : undefined;
+        if (silence) {
+          silencedAlerts.inc();
+          await alerts.upsert(alert, {
+            resolveWith: { ts: Date.now(), actor: silence.createdBy, action: 'resolve', comment: silenceNote(silence) },
+          });
+        } else await alerts.upsert(alert, { keepResolved: live && settled ? await settled(alert) : false });
         alertsStored.inc();
       }
     },
-  });
-}
-
-/** a silenced alert is stored resolved (its counts kept); the first time, its history says which silence and why */
-async function storeSilenced(alerts: AlertRepository, alert: Alert, silence: Silence): Promise<void> {
-  const before = await alerts.get(alert.id);
-  await alerts.upsert({ ...alert, state: 'resolved' });
-  silencedAlerts.inc();
-  if (before?.state === 'resolved') return;
-  await alerts.addNote(alert.id, {
-    ts: Date.now(),
-    actor: silence.createdBy,
-    action: 'resolve',
-    comment: silenceNote(silence),
   });
 }
 

@@ -156,68 +156,80 @@ export function announce(text) {
 }
 
 /**
+ * Shows a form (its title element's id `labelledBy`) in a modal dialog: its Cancel button (`value="cancel"`) and
+ * Escape close it, and so does submitting it (`method="dialog"`). Resolves once it is closed and gone.
+ * @param {HTMLElement} form
+ * @param {{ labelledBy: string, focus?: HTMLElement | null }} o
+ * @returns {Promise<void>}
+ */
+export function showDialog(form, o) {
+  return new Promise((resolve) => {
+    const dialog = /** @type {HTMLDialogElement} */ (h('dialog', { 'aria-labelledby': o.labelledBy }, form));
+    form.querySelector('button[value="cancel"]')?.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve();
+    });
+    document.body.appendChild(dialog);
+    dialog.showModal();
+    o.focus?.focus();
+  });
+}
+
+/**
  * A modal dialog asking to confirm, optionally with a comment. Resolves with the comment ('' when none) or null when
  * cancelled. Escape cancels; Ctrl+Enter confirms.
  * @param {{ title: string, message?: string, confirmLabel: string, comment?: 'none' | 'optional' | 'required', danger?: boolean }} o
  * @returns {Promise<string | null>}
  */
-export function confirmDialog(o) {
-  return new Promise((resolve) => {
-    const mode = o.comment ?? 'none';
-    const area =
-      mode === 'none'
-        ? null
-        : h('textarea', {
-            id: 'dialog-comment',
-            name: 'comment',
-            rows: 3,
-            maxlength: 2000,
-            required: mode === 'required',
-            placeholder: mode === 'required' ? 'Why? (required, kept in the audit log)' : 'Comment (optional)',
-          });
-    const confirm = h(
-      'button',
-      { type: 'submit', class: `btn ${o.danger ? 'danger' : 'primary'}`, value: 'ok' },
-      o.confirmLabel,
-    );
-    const cancel = h('button', { type: 'button', class: 'btn ghost', value: 'cancel' }, 'Cancel');
-    const form = h(
-      'form',
-      { method: 'dialog' },
-      h('h2', { id: 'dialog-title' }, o.title),
-      o.message ? h('p', { class: 'muted' }, o.message) : null,
-      area
-        ? h(
-            'label',
-            { for: 'dialog-comment', class: 'field-label' },
-            mode === 'required' ? 'Comment' : 'Comment (optional)',
-          )
-        : null,
-      area,
-      h('div', { class: 'dialog-actions' }, cancel, confirm),
-    );
-    const dialog = h('dialog', { 'aria-labelledby': 'dialog-title' }, form);
-    let result = /** @type {string | null} */ (null);
-    cancel.addEventListener('click', () => dialog.close());
-    form.addEventListener('submit', (e) => {
-      if (area && mode === 'required' && !area.value.trim()) {
-        e.preventDefault();
-        area.focus();
-        return;
-      }
-      result = area ? area.value.trim() : '';
-    });
-    area?.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit();
-    });
-    dialog.addEventListener('close', () => {
-      dialog.remove();
-      resolve(result);
-    });
-    document.body.appendChild(dialog);
-    dialog.showModal();
-    (area ?? confirm).focus();
+export async function confirmDialog(o) {
+  const mode = o.comment ?? 'none';
+  const area =
+    mode === 'none'
+      ? null
+      : h('textarea', {
+          id: 'dialog-comment',
+          name: 'comment',
+          rows: 3,
+          maxlength: 2000,
+          required: mode === 'required',
+          placeholder: mode === 'required' ? 'Why? (required, kept in the audit log)' : 'Comment (optional)',
+        });
+  const confirm = h(
+    'button',
+    { type: 'submit', class: `btn ${o.danger ? 'danger' : 'primary'}`, value: 'ok' },
+    o.confirmLabel,
+  );
+  const cancel = h('button', { type: 'button', class: 'btn ghost', value: 'cancel' }, 'Cancel');
+  const form = h(
+    'form',
+    { method: 'dialog' },
+    h('h2', { id: 'dialog-title' }, o.title),
+    o.message ? h('p', { class: 'muted' }, o.message) : null,
+    area
+      ? h(
+          'label',
+          { for: 'dialog-comment', class: 'field-label' },
+          mode === 'required' ? 'Comment' : 'Comment (optional)',
+        )
+      : null,
+    area,
+    h('div', { class: 'dialog-actions' }, cancel, confirm),
+  );
+  let result = /** @type {string | null} */ (null);
+  form.addEventListener('submit', (e) => {
+    if (area && mode === 'required' && !area.value.trim()) {
+      e.preventDefault();
+      area.focus();
+      return;
+    }
+    result = area ? area.value.trim() : '';
   });
+  area?.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit();
+  });
+  await showDialog(form, { labelledBy: 'dialog-title', focus: area ?? confirm });
+  return result;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { api } from './api.js';
 import { DIMENSIONS } from './association.js';
-import { absTime, fmtNumber, h, kv, toast } from './dom.js';
+import { absTime, fmtNumber, h, kv, showDialog, toast } from './dom.js';
 
 /** @typedef {import('./association.js').Label} Label */
 /**
@@ -59,82 +59,72 @@ function evidenceOf(e) {
  * @param {ApiEntry} e
  * @returns {Promise<Record<string, string> | null>}
  */
-function reviewDialog(e) {
-  return new Promise((resolve) => {
-    const dims = [...new Set([...Object.keys(e.labels ?? {}), ...DIMENSIONS])];
-    const inputs = dims.map((dim) => {
-      const l = e.labels?.[dim];
-      return h('input', {
-        id: `review-${dim}`,
-        name: dim,
-        value: l && l.value !== 'unassigned' ? l.value : '',
-        placeholder: l?.candidate ?? '',
-        autocomplete: 'off',
-      });
+async function reviewDialog(e) {
+  const dims = [...new Set([...Object.keys(e.labels ?? {}), ...DIMENSIONS])];
+  const inputs = dims.map((dim) => {
+    const l = e.labels?.[dim];
+    return h('input', {
+      id: `review-${dim}`,
+      name: dim,
+      value: l && l.value !== 'unassigned' ? l.value : '',
+      placeholder: l?.candidate ?? '',
+      autocomplete: 'off',
     });
-    const form = h(
-      'form',
-      { method: 'dialog' },
-      h('h2', { id: 'review-title' }, 'Review ', h('code', null, `${e.method} ${e.route}`)),
-      h('p', { class: 'muted small' }, `${e.service} · leave a field empty to leave that label unset.`),
-      evidenceOf(e),
-      dims.map((dim, i) => {
-        const l = e.labels?.[dim];
-        return h(
-          'div',
-          { class: 'field' },
-          h(
-            'label',
-            { for: `review-${dim}`, class: 'field-label' },
-            dim,
-            l
-              ? h(
-                  'span',
-                  { class: 'muted small' },
-                  l.value === 'unassigned'
-                    ? ` (unassigned${l.candidate ? `; best class ${l.candidate}` : ''}, ${Math.round(l.probability * 100)} %)`
-                    : ` (predicted ${l.value}, ${Math.round(l.probability * 100)} %)`,
-                )
-              : null,
-          ),
-          inputs[i],
-          l && (l.because?.length || l.neighbours?.length)
+  });
+  const form = h(
+    'form',
+    { method: 'dialog' },
+    h('h2', { id: 'review-title' }, 'Review ', h('code', null, `${e.method} ${e.route}`)),
+    h('p', { class: 'muted small' }, `${e.service} · leave a field empty to leave that label unset.`),
+    evidenceOf(e),
+    dims.map((dim, i) => {
+      const l = e.labels?.[dim];
+      return h(
+        'div',
+        { class: 'field' },
+        h(
+          'label',
+          { for: `review-${dim}`, class: 'field-label' },
+          dim,
+          l
             ? h(
-                'p',
-                { class: 'muted small why' },
-                [
-                  l.because?.length ? `because ${l.because.join(', ')}` : '',
-                  l.neighbours?.length ? `neighbours ${l.neighbours.slice(0, 5).join(', ')}` : '',
-                ]
-                  .filter(Boolean)
-                  .join(' · '),
+                'span',
+                { class: 'muted small' },
+                l.value === 'unassigned'
+                  ? ` (unassigned${l.candidate ? `; best class ${l.candidate}` : ''}, ${Math.round(l.probability * 100)} %)`
+                  : ` (predicted ${l.value}, ${Math.round(l.probability * 100)} %)`,
               )
             : null,
-        );
-      }),
-      h(
-        'div',
-        { class: 'dialog-actions' },
-        h('button', { type: 'button', class: 'btn ghost', value: 'cancel' }, 'Cancel'),
-        h('button', { type: 'submit', class: 'btn primary' }, 'Confirm labels'),
-      ),
-    );
-    const dialog = h('dialog', { 'aria-labelledby': 'review-title' }, form);
-    /** @type {Record<string, string> | null} */
-    let result = null;
-    form.querySelector('button[value="cancel"]')?.addEventListener('click', () => dialog.close());
-    form.addEventListener('submit', () => {
-      result = {};
-      for (const input of inputs) if (input.value.trim()) result[input.name] = input.value.trim();
-    });
-    dialog.addEventListener('close', () => {
-      dialog.remove();
-      resolve(result && Object.keys(result).length ? result : null);
-    });
-    document.body.appendChild(dialog);
-    dialog.showModal();
-    inputs[0]?.focus();
+        ),
+        inputs[i],
+        l && (l.because?.length || l.neighbours?.length)
+          ? h(
+              'p',
+              { class: 'muted small why' },
+              [
+                l.because?.length ? `because ${l.because.join(', ')}` : '',
+                l.neighbours?.length ? `neighbours ${l.neighbours.slice(0, 5).join(', ')}` : '',
+              ]
+                .filter(Boolean)
+                .join(' · '),
+            )
+          : null,
+      );
+    }),
+    h(
+      'div',
+      { class: 'dialog-actions' },
+      h('button', { type: 'button', class: 'btn ghost', value: 'cancel' }, 'Cancel'),
+      h('button', { type: 'submit', class: 'btn primary' }, 'Confirm labels'),
+    ),
+  );
+  /** @type {Record<string, string>} */
+  const result = {};
+  form.addEventListener('submit', () => {
+    for (const input of inputs) if (input.value.trim()) result[input.name] = input.value.trim();
   });
+  await showDialog(form, { labelledBy: 'review-title', focus: inputs[0] });
+  return Object.keys(result).length ? result : null;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { absTime, h, toast } from './dom.js';
+import { absTime, h, showDialog, toast } from './dom.js';
 
 /** @typedef {import('./state.js').Alert} Alert */
 /** @typedef {{ id: string, endsAt: number, resolved: number }} CreatedSilence */
@@ -17,110 +17,98 @@ const DURATIONS = [
  * @param {Alert} a
  * @returns {Promise<CreatedSilence | null>} the silence made, or null when cancelled
  */
-export function silenceDialog(a) {
-  return new Promise((resolve) => {
-    /** @type {[string, string, string | undefined, boolean][]} name, label, value, ticked */
-    const fields = [
-      ['kind', 'Kind', a.kind, true],
-      ['service', 'Service', a.service, true],
-      ['endpoint', 'Endpoint', a.endpoint, !a.subject],
-      ['subject', 'Subject', a.subject?.value, Boolean(a.subject)],
-    ];
-    const boxes = fields
-      .filter(([, , value]) => value)
-      .map(([name, label, value, ticked]) => {
-        const box = /** @type {HTMLInputElement} */ (
-          h('input', { type: 'checkbox', id: `sil-${name}`, name, value, checked: ticked })
-        );
-        return {
+export async function silenceDialog(a) {
+  /** @type {[string, string, string | undefined, boolean][]} name, label, value, ticked */
+  const fields = [
+    ['kind', 'Kind', a.kind, true],
+    ['service', 'Service', a.service, true],
+    ['endpoint', 'Endpoint', a.endpoint, !a.subject],
+    ['subject', 'Subject', a.subject?.value, Boolean(a.subject)],
+  ];
+  const boxes = fields
+    .filter(([, , value]) => value)
+    .map(([name, label, value, ticked]) => {
+      const box = /** @type {HTMLInputElement} */ (
+        h('input', { type: 'checkbox', id: `sil-${name}`, name, value, checked: ticked })
+      );
+      return {
+        box,
+        row: h(
+          'div',
+          { class: 'field inline' },
           box,
-          row: h(
-            'div',
-            { class: 'field inline' },
-            box,
-            h('label', { for: `sil-${name}` }, `${label} `, h('code', null, String(value))),
-          ),
-        };
+          h('label', { for: `sil-${name}` }, `${label} `, h('code', null, String(value))),
+        ),
+      };
+    });
+  const duration = h(
+    'select',
+    { id: 'sil-duration', name: 'duration' },
+    DURATIONS.map(([m, label]) => h('option', { value: m, selected: m === 240 }, label)),
+  );
+  const comment = /** @type {HTMLTextAreaElement} */ (
+    h('textarea', {
+      id: 'sil-comment',
+      rows: 2,
+      maxlength: 2000,
+      required: true,
+      placeholder: 'Why are these alerts expected? (required, in each alert’s history)',
+    })
+  );
+  const error = h('p', { class: 'error small', role: 'alert' });
+  const cancel = h('button', { type: 'button', class: 'btn ghost', value: 'cancel' }, 'Cancel');
+  const form = h(
+    'form',
+    { method: 'dialog' },
+    h('h2', { id: 'silence-title' }, 'Silence alerts like this one'),
+    h(
+      'p',
+      { class: 'muted small' },
+      'Alerts matching every ticked field are resolved now and as they come, and not sent to the alert sinks, until the silence ends. Policy actions are not silenced.',
+    ),
+    boxes.map((b) => b.row),
+    h('div', { class: 'field' }, h('label', { for: 'sil-duration', class: 'field-label' }, 'For'), duration),
+    h('label', { for: 'sil-comment', class: 'field-label' }, 'Comment'),
+    comment,
+    error,
+    h(
+      'div',
+      { class: 'dialog-actions' },
+      cancel,
+      h('button', { type: 'submit', class: 'btn primary', value: 'ok' }, 'Silence'),
+    ),
+  );
+  /** @type {{ silence: CreatedSilence | null }} the silence made, once the API has it */
+  const made = { silence: null };
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    /** @type {Record<string, string>} */
+    const matchers = {};
+    for (const { box } of boxes) if (box.checked) matchers[box.name] = box.value;
+    if (Object.keys(matchers).length === 0) {
+      error.textContent = 'Tick at least one field.';
+      return;
+    }
+    if (!comment.value.trim()) {
+      comment.focus();
+      return;
+    }
+    try {
+      made.silence = await api('v1/silences', {
+        method: 'POST',
+        body: {
+          matchers,
+          duration_minutes: Number(/** @type {HTMLSelectElement} */ (duration).value),
+          comment: comment.value.trim(),
+        },
       });
-    const duration = h(
-      'select',
-      { id: 'sil-duration', name: 'duration' },
-      DURATIONS.map(([m, label]) => h('option', { value: m, selected: m === 240 }, label)),
-    );
-    const comment = /** @type {HTMLTextAreaElement} */ (
-      h('textarea', {
-        id: 'sil-comment',
-        rows: 2,
-        maxlength: 2000,
-        required: true,
-        placeholder: 'Why are these alerts expected? (required, in each alert’s history)',
-      })
-    );
-    const error = h('p', { class: 'error small', role: 'alert' });
-    const cancel = h('button', { type: 'button', class: 'btn ghost' }, 'Cancel');
-    const form = h(
-      'form',
-      { method: 'dialog' },
-      h('h2', { id: 'silence-title' }, 'Silence alerts like this one'),
-      h(
-        'p',
-        { class: 'muted small' },
-        'Alerts matching every ticked field are resolved now and as they come, and not sent to the alert sinks, until the silence ends. Policy actions are not silenced.',
-      ),
-      boxes.map((b) => b.row),
-      h('div', { class: 'field' }, h('label', { for: 'sil-duration', class: 'field-label' }, 'For'), duration),
-      h('label', { for: 'sil-comment', class: 'field-label' }, 'Comment'),
-      comment,
-      error,
-      h(
-        'div',
-        { class: 'dialog-actions' },
-        cancel,
-        h('button', { type: 'submit', class: 'btn primary', value: 'ok' }, 'Silence'),
-      ),
-    );
-    const dialog = h('dialog', { 'aria-labelledby': 'silence-title' }, form);
-    /** @type {CreatedSilence | null} */
-    let result = null;
-    cancel.addEventListener('click', () => dialog.close());
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      /** @type {Record<string, string>} */
-      const matchers = {};
-      for (const { box } of boxes) if (box.checked) matchers[box.name] = box.value;
-      if (Object.keys(matchers).length === 0) {
-        error.textContent = 'Tick at least one field.';
-        return;
-      }
-      if (!comment.value.trim()) {
-        comment.focus();
-        return;
-      }
-      try {
-        result = await api('v1/silences', {
-          method: 'POST',
-          body: {
-            matchers,
-            duration_minutes: Number(/** @type {HTMLSelectElement} */ (duration).value),
-            comment: comment.value.trim(),
-          },
-        });
-        dialog.close();
-      } catch (err) {
-        error.textContent = `Could not silence: ${/** @type {Error} */ (err).message}`;
-      }
-    });
-    dialog.addEventListener('close', () => {
-      dialog.remove();
-      if (result)
-        toast(
-          `Silenced until ${absTime(result.endsAt)}${result.resolved ? `; ${result.resolved} resolved now` : ''}`,
-          'ok',
-        );
-      resolve(result);
-    });
-    document.body.appendChild(dialog);
-    dialog.showModal();
-    comment.focus();
+      form.closest('dialog')?.close();
+    } catch (err) {
+      error.textContent = `Could not silence: ${/** @type {Error} */ (err).message}`;
+    }
   });
+  await showDialog(form, { labelledBy: 'silence-title', focus: comment });
+  const s = made.silence;
+  if (s) toast(`Silenced until ${absTime(s.endsAt)}${s.resolved ? `; ${s.resolved} resolved now` : ''}`, 'ok');
+  return s;
 }
