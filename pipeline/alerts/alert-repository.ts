@@ -35,6 +35,10 @@ export interface AlertFilter {
   service?: string;
   subject?: string;
   state?: AlertState;
+  /** the analyst who owns it (principal id) */
+  assignee?: string;
+  /** only alerts nobody owns */
+  unassigned?: boolean;
   /** lastSeen range, epoch ms */
   from?: number;
   to?: number;
@@ -43,8 +47,10 @@ export interface AlertFilter {
 export interface AlertNote {
   ts: number;
   actor: string;
-  action: 'acknowledge' | 'resolve' | 'reopen' | 'comment';
+  action: 'acknowledge' | 'resolve' | 'reopen' | 'comment' | 'assign';
   comment?: string;
+  /** assign: the new owner, null when the alert was unassigned */
+  assignee?: string | null;
 }
 
 export interface AlertPage {
@@ -57,10 +63,10 @@ export type AlertChange = { type: 'upsert'; alert: Alert };
 
 /**
  * The analysts' view of alerts, in the Store: upserts from the correlator (merged with what analysts did: an
- * acknowledged alert stays acknowledged while the correlator keeps refreshing it), filters with cursor paging, and
- * triage actions with notes. Emits `change` for live streams: its own changes at once, and, after `follow()`, those
- * other repositories on the same store made (API replicas share the alerts topic's consumer group, so each stores
- * only part of the alerts, and analysts triage on any replica).
+ * acknowledged alert stays acknowledged, and an owned one owned, while the correlator keeps refreshing it), filters
+ * with cursor paging, and triage actions, owners and notes. Emits `change` for live streams: its own changes at once,
+ * and, after `follow()`, those other repositories on the same store made (API replicas share the alerts topic's
+ * consumer group, so each stores only part of the alerts, and analysts triage on any replica).
  */
 export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
   private readonly origin = randomUUID();
@@ -112,7 +118,10 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
       // the analyst's triage state wins over the correlator's "open"; the correlator's "resolved" wins over both
       const state: AlertState =
         incoming.state === 'resolved' ? 'resolved' : current.state === 'acknowledged' ? 'acknowledged' : incoming.state;
-      const next = { ...incoming, state, updatedAt: Math.max(incoming.updatedAt, current.updatedAt) };
+      const next: Alert = { ...incoming, state, updatedAt: Math.max(incoming.updatedAt, current.updatedAt) };
+      // its owner is the analysts' to change, whatever the correlator refreshes
+      if (current.assignee !== undefined) next.assignee = current.assignee;
+      else delete next.assignee;
       if (
         current.state === 'resolved' &&
         incoming.state !== 'resolved' &&
@@ -195,7 +204,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
    * an analyst's triage action, with a note. `onlyIfChanged`: an alert already in the state the action leads to is
    * refused (CONFLICT) rather than noted again (bulk triage); acknowledging needs an open alert either way
    */
-  async transition(
+  transition(
     id: string,
     action: 'acknowledge' | 'resolve' | 'reopen',
     actor: string,
@@ -203,13 +212,52 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     options: { onlyIfChanged?: boolean } = {},
   ): Promise<Alert> {
     const next: AlertState = action === 'acknowledge' ? 'acknowledged' : action === 'resolve' ? 'resolved' : 'open';
-    const { alert: a } = await this.update(id, (current) => {
-      if (!current) throw mwError('NOT_FOUND', `alert ${id}`);
+    return this.analystChange(id, { actor, action, comment }, (current) => {
       if ((action === 'acknowledge' && current.state !== 'open') || (options.onlyIfChanged && current.state === next))
         throw mwError('CONFLICT', `alert is ${current.state}`);
-      return { ...current, state: next, updatedAt: Date.now() };
+      return { ...current, state: next };
     });
-    await this.addNote(id, { ts: a.updatedAt, actor, action, ...(comment ? { comment } : {}) });
+  }
+
+  /**
+   * an analyst gives the alert an owner (`assignee`, a principal id) or takes it away (null), with a note; its state
+   * is unchanged. `onlyIfChanged`: an alert that already has that owner is refused (CONFLICT; bulk assignment)
+   */
+  assign(
+    id: string,
+    assignee: string | null,
+    actor: string,
+    comment?: string,
+    options: { onlyIfChanged?: boolean } = {},
+  ): Promise<Alert> {
+    return this.analystChange(id, { actor, action: 'assign', comment, assignee }, (current) => {
+      if (options.onlyIfChanged && (current.assignee ?? null) === assignee)
+        throw mwError('CONFLICT', assignee === null ? 'alert is unassigned' : `alert is assigned to ${assignee}`);
+      const { assignee: _, ...rest } = current;
+      return assignee === null ? rest : { ...rest, assignee };
+    });
+  }
+
+  /** an analyst's note on the alert (what was checked, who was called), its state and owner unchanged */
+  comment(id: string, actor: string, comment: string): Promise<Alert> {
+    return this.analystChange(id, { actor, action: 'comment', comment }, (current) => ({ ...current }));
+  }
+
+  /**
+   * an analyst's change of a stored alert (NOT_FOUND when there is none): `change` gets the stored alert and returns
+   * the new one (it may throw to refuse), stamped with the time of the note that records it
+   */
+  private async analystChange(
+    id: string,
+    note: Omit<AlertNote, 'ts'>,
+    change: (current: Alert) => Alert,
+  ): Promise<Alert> {
+    const { alert: a } = await this.update(id, (current) => {
+      if (!current) throw mwError('NOT_FOUND', `alert ${id}`);
+      return { ...change(current), updatedAt: Date.now() };
+    });
+    const { comment, ...rest } = note;
+    await this.addNote(id, { ts: a.updatedAt, ...rest, ...(comment ? { comment } : {}) });
     this.changed(a);
     return a;
   }
@@ -230,5 +278,7 @@ function matches(a: Alert, f: AlertFilter): boolean {
   if (f.service && a.service !== f.service) return false;
   if (f.state && a.state !== f.state) return false;
   if (f.subject && a.subject?.value !== f.subject) return false;
+  if (f.assignee && a.assignee !== f.assignee) return false;
+  if (f.unassigned && a.assignee !== undefined) return false;
   return true;
 }

@@ -13,6 +13,8 @@ const ListQuery = Type.Object(
     service: Type.Optional(Type.String()),
     subject: Type.Optional(Type.String()),
     state: Type.Optional(AlertState),
+    assignee: Type.Optional(Type.String({ description: 'owned by this analyst (principal id)' })),
+    unassigned: Type.Optional(Type.Boolean({ description: 'true: only alerts nobody owns' })),
     from: Type.Optional(Type.Number({ description: 'lastSeen >= from (epoch ms)' })),
     to: Type.Optional(Type.Number({ description: 'lastSeen <= to (epoch ms)' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
@@ -22,13 +24,31 @@ const ListQuery = Type.Object(
 );
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const TriageBody = Type.Object(
-  { comment: Type.Optional(Type.String({ maxLength: 4000 })) },
+
+/** an owner: a principal id as `GET /v1/me` names it (an API key's name, an OIDC subject or e-mail) */
+const Assignee = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f]+$' });
+const Comment = Type.String({ maxLength: 4000 });
+const AssignBody = Type.Object(
+  {
+    assignee: { ...Assignee, description: 'the new owner' },
+    comment: Type.Optional(Comment),
+  },
+  { additionalProperties: false },
+);
+const TriageBody = Type.Object({ comment: Type.Optional(Comment) }, { additionalProperties: false });
+const NoteBody = Type.Object(
+  { comment: Type.String({ minLength: 1, maxLength: 4000, pattern: '\\S' }) },
   { additionalProperties: false },
 );
 
-const TriageAction = Type.Union([Type.Literal('acknowledge'), Type.Literal('resolve'), Type.Literal('reopen')]);
-type TriageAction = 'acknowledge' | 'resolve' | 'reopen';
+const TriageAction = Type.Union([
+  Type.Literal('acknowledge'),
+  Type.Literal('resolve'),
+  Type.Literal('reopen'),
+  Type.Literal('assign'),
+  Type.Literal('unassign'),
+]);
+type TriageAction = 'acknowledge' | 'resolve' | 'reopen' | 'assign' | 'unassign';
 /** the most alerts one bulk triage request may name */
 export const MAX_BULK_TRIAGE = 500;
 const BulkTriageBody = Type.Object(
@@ -39,14 +59,16 @@ const BulkTriageBody = Type.Object(
       maxItems: MAX_BULK_TRIAGE,
       uniqueItems: true,
     }),
-    comment: Type.Optional(Type.String({ maxLength: 4000 })),
+    comment: Type.Optional(Comment),
+    assignee: Type.Optional({ ...Assignee, description: 'the owner (action assign only, and required there)' }),
   },
   { additionalProperties: false },
 );
 const BulkTriageAnswer = Type.Object({
   items: Type.Array(AlertSchema, { description: 'the alerts changed, in their new state' }),
   skipped: Type.Array(Type.Object({ id: Type.String(), reason: Type.String() }), {
-    description: 'alerts left as they were: not found, already in that state, or not open (acknowledge)',
+    description:
+      'alerts left as they were: not found, already in that state or with that owner, or not open (acknowledge)',
   }),
 });
 
@@ -56,7 +78,7 @@ export interface AlertRoutesOptions {
   evidence?: (ids: string[]) => Promise<unknown[]>;
 }
 
-/** alert queue, detail with evidence, and triage (acknowledge / resolve / reopen with a comment) */
+/** alert queue, detail with evidence, and triage (acknowledge / resolve / reopen with a comment, owners, notes) */
 export function alertRoutes(opts: AlertRoutesOptions) {
   return async (app: FastifyInstance) => {
     app.get(
@@ -71,7 +93,9 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         },
       },
       async (request) => {
-        const q = request.query as Record<string, string | number | undefined>;
+        const q = request.query as Record<string, string | number | boolean | undefined>;
+        if (q.assignee !== undefined && q.unassigned)
+          throw mwError('BAD_REQUEST', 'give assignee or unassigned=true, not both');
         const filter: AlertFilter = {
           kind: q.kind as string | undefined,
           severity: q.severity as AlertFilter['severity'],
@@ -79,6 +103,8 @@ export function alertRoutes(opts: AlertRoutesOptions) {
           service: q.service as string | undefined,
           subject: q.subject as string | undefined,
           state: q.state as AlertFilter['state'],
+          assignee: q.assignee as string | undefined,
+          unassigned: (q.unassigned as boolean | undefined) ?? false,
           from: q.from as number | undefined,
           to: q.to as number | undefined,
         };
@@ -146,19 +172,30 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         config: { role: 'responder' },
         schema: {
           tags: ['alerts'],
-          summary: `Acknowledge, resolve or reopen several alerts at once (at most ${MAX_BULK_TRIAGE}), each with the comment`,
+          summary: `Acknowledge, resolve, reopen, assign or unassign several alerts at once (at most ${MAX_BULK_TRIAGE}), each with the comment`,
           body: BulkTriageBody,
           response: { 200: BulkTriageAnswer },
         },
       },
       async (request) => {
-        const { action, ids, comment } = request.body as { action: TriageAction; ids: string[]; comment?: string };
+        const { action, ids, comment, assignee } = request.body as {
+          action: TriageAction;
+          ids: string[];
+          comment?: string;
+          assignee?: string;
+        };
+        if ((action === 'assign') !== (assignee !== undefined))
+          throw mwError('BAD_REQUEST', 'assignee goes with action assign, and action assign needs it');
         const actor = principalOf(request).id;
         const items = [];
         const skipped: { id: string; reason: string }[] = [];
         for (const id of ids) {
           try {
-            items.push(await opts.alerts.transition(id, action, actor, comment, { onlyIfChanged: true }));
+            items.push(
+              action === 'assign' || action === 'unassign'
+                ? await opts.alerts.assign(id, assignee ?? null, actor, comment, { onlyIfChanged: true })
+                : await opts.alerts.transition(id, action, actor, comment, { onlyIfChanged: true }),
+            );
           } catch (err) {
             if (!(err instanceof MeshwardError)) throw err;
             if (err.code === ERRORS.NOT_FOUND.code) skipped.push({ id, reason: 'not found' });
@@ -191,5 +228,62 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         },
       );
     }
+
+    app.post(
+      '/v1/alerts/:id/assign',
+      {
+        config: { role: 'responder' },
+        schema: {
+          tags: ['alerts'],
+          summary: 'Give an alert an owner (or another one), with an optional comment',
+          params: IdParams,
+          body: AssignBody,
+          response: { 200: AlertSchema },
+        },
+      },
+      async (request) => {
+        const { id } = request.params as { id: string };
+        const { assignee, comment } = request.body as { assignee: string; comment?: string };
+        return opts.alerts.assign(id, assignee, principalOf(request).id, comment);
+      },
+    );
+
+    app.post(
+      '/v1/alerts/:id/unassign',
+      {
+        config: { role: 'responder' },
+        schema: {
+          tags: ['alerts'],
+          summary: 'Take the owner of an alert away, with an optional comment',
+          params: IdParams,
+          body: Type.Union([TriageBody, Type.Null()]),
+          response: { 200: AlertSchema },
+        },
+      },
+      async (request) => {
+        const { id } = request.params as { id: string };
+        const body = (request.body ?? {}) as { comment?: string };
+        return opts.alerts.assign(id, null, principalOf(request).id, body.comment);
+      },
+    );
+
+    app.post(
+      '/v1/alerts/:id/notes',
+      {
+        config: { role: 'responder' },
+        schema: {
+          tags: ['alerts'],
+          summary: "Add a note to an alert's history (what was checked, who was told); its state and owner stay",
+          params: IdParams,
+          body: NoteBody,
+          response: { 200: AlertSchema },
+        },
+      },
+      async (request) => {
+        const { id } = request.params as { id: string };
+        const { comment } = request.body as { comment: string };
+        return opts.alerts.comment(id, principalOf(request).id, comment.trim());
+      },
+    );
   };
 }

@@ -178,6 +178,82 @@ describe('analyst API', () => {
     expect((await triage({ action: 'resolve', ids: ['a', 'a'] })).statusCode).toBe(400);
   });
 
+  it('owners and notes: assign, filter by owner, keep the owner through refreshes, note without a state change, in bulk', async () => {
+    const { app, alerts } = await setup();
+    for (const i of [1, 2, 3]) await alerts.upsert(alert(i));
+    const post = (url: string, payload: unknown, key = KEYS.responder) =>
+      app.inject({ method: 'POST', url, headers: { 'x-api-key': key }, payload: payload as Record<string, unknown> });
+    const list = async (q: string) =>
+      (await app.inject({ url: `/v1/alerts?${q}`, headers: { 'x-api-key': KEYS.viewer } }))
+        .json()
+        .items.map((a: Alert) => a.id)
+        .sort();
+
+    const mine = await post('/v1/alerts/alr_0001/assign', { assignee: 'responder-user', comment: 'taking it' });
+    expect(mine.statusCode).toBe(200);
+    expect(mine.json()).toMatchObject({ id: 'alr_0001', assignee: 'responder-user', state: 'open' });
+    expect(await list('assignee=responder-user')).toEqual(['alr_0001']);
+    expect(await list('unassigned=true')).toEqual(['alr_0002', 'alr_0003']);
+    expect(
+      (await app.inject({ url: '/v1/alerts?assignee=a&unassigned=true', headers: { 'x-api-key': KEYS.viewer } }))
+        .statusCode,
+    ).toBe(400);
+
+    // the correlator's refresh (more occurrences) keeps the owner; a reopening refresh too
+    await alerts.upsert(alert(1, { count: 3, updatedAt: 99_999 }));
+    expect(await alerts.get('alr_0001')).toMatchObject({ assignee: 'responder-user', count: 3 });
+    await alerts.transition('alr_0001', 'resolve', 'someone');
+    await alerts.upsert(alert(1, { count: 4, updatedAt: 199_999 }));
+    expect(await alerts.get('alr_0001')).toMatchObject({ assignee: 'responder-user', state: 'open' });
+
+    // a note: state and owner unchanged, the history has it; a blank note is refused
+    const note = await post('/v1/alerts/alr_0001/notes', { comment: '  called the orders team  ' });
+    expect(note.statusCode).toBe(200);
+    expect(note.json()).toMatchObject({ state: 'open', assignee: 'responder-user' });
+    for (const bad of [{ comment: '   ' }, {}, { comment: '' }])
+      expect((await post('/v1/alerts/alr_0001/notes', bad)).statusCode).toBe(400);
+    expect((await post('/v1/alerts/alr_none/notes', { comment: 'x' })).statusCode).toBe(404);
+
+    // hand it over, then take the owner away
+    await post('/v1/alerts/alr_0001/assign', { assignee: 'admin-user' });
+    const none = await post('/v1/alerts/alr_0001/unassign', null);
+    expect(none.json().assignee).toBeUndefined();
+    const detail = await app.inject({ url: '/v1/alerts/alr_0001', headers: { 'x-api-key': KEYS.viewer } });
+    expect(
+      detail
+        .json()
+        .notes.filter((n: { action: string }) => n.action !== 'resolve')
+        .map((n: { action: string; assignee?: string | null; comment?: string }) => [n.action, n.assignee, n.comment]),
+    ).toEqual([
+      ['assign', 'responder-user', 'taking it'],
+      ['comment', undefined, 'called the orders team'],
+      ['assign', 'admin-user', undefined],
+      ['assign', null, undefined],
+    ]);
+    for (const bad of [{ assignee: '' }, { assignee: 'a\nb' }, {}, { assignee: 'x'.repeat(201) }, { assignee: null }])
+      expect((await post('/v1/alerts/alr_0001/assign', bad)).statusCode, JSON.stringify(bad)).toBe(400);
+    expect((await post('/v1/alerts/alr_0001/assign', { assignee: 'x' }, KEYS.viewer)).statusCode).toBe(403);
+
+    // in bulk: those already with that owner are skipped with the reason; assignee goes with assign only
+    await alerts.assign('alr_0003', 'responder-user', 'someone');
+    const bulk = await post('/v1/alerts/triage', {
+      action: 'assign',
+      ids: ['alr_0002', 'alr_0003'],
+      assignee: 'responder-user',
+    });
+    expect(bulk.json().items.map((a: Alert) => [a.id, a.assignee])).toEqual([['alr_0002', 'responder-user']]);
+    expect(bulk.json().skipped).toEqual([{ id: 'alr_0003', reason: 'alert is assigned to responder-user' }]);
+    const unassign = await post('/v1/alerts/triage', { action: 'unassign', ids: ['alr_0001', 'alr_0002'] });
+    expect(unassign.json().skipped).toEqual([{ id: 'alr_0001', reason: 'alert is unassigned' }]);
+    expect((await post('/v1/alerts/triage', { action: 'assign', ids: ['alr_0002'] })).statusCode).toBe(400);
+    expect((await post('/v1/alerts/triage', { action: 'unassign', ids: ['alr_0002'], assignee: 'x' })).statusCode).toBe(
+      400,
+    );
+    expect((await post('/v1/alerts/triage', { action: 'resolve', ids: ['alr_0002'], assignee: 'x' })).statusCode).toBe(
+      400,
+    );
+  });
+
   it('silences: a responder creates one (what it covers is resolved), everyone lists them, a responder ends one early; bad ones are refused', async () => {
     const { app, alerts } = await setup();
     // alert(2): enumeration on users; alert(4) the same, acknowledged; alert(6) resolved; alert(1): error_burst

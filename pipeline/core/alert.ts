@@ -42,6 +42,11 @@ export const AlertSchema = Type.Object(
       metrics: Type.Record(Type.String(), Type.Number()),
     }),
     labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+    assignee: Type.Optional(
+      Type.String({
+        description: 'the analyst who owns it (principal id); set in the analyst API, never by detectors',
+      }),
+    ),
     updatedAt: Type.Number(),
   },
   { $id: 'https://meshward.dev/schemas/alert-v1.json', title: 'Alert', additionalProperties: false },

@@ -724,6 +724,7 @@ describe('SOC console in Chromium', () => {
     expect(await page.getByRole('toolbar', { name: 'Selected alerts' }).getByRole('button').allTextContents()).toEqual([
       'Acknowledge',
       'Resolve',
+      'Assign to me',
       'Clear',
     ]);
     await page.getByRole('toolbar', { name: 'Selected alerts' }).getByRole('button', { name: 'Acknowledge' }).click();
@@ -761,6 +762,63 @@ describe('SOC console in Chromium', () => {
     await poll(async () => (await alerts.get(batch[0].id))?.state).toBe('open');
     await poll(() => page.locator('tr.alert-row').count()).toBe(1);
     expect(consoleErrors).toEqual([]);
+  });
+
+  it('a responder takes an alert, notes what was checked, hands it over; the queue filters by owner and assigns in bulk', async () => {
+    const [mine, other] = [1, 2].map((i) => alert({ kind: 'token_mismatch', summary: `owner token mismatch ${i}` }));
+    for (const a of [mine, other]) await alerts.upsert(a);
+    await page.goto(`${base}/#/alerts/${mine.id}`);
+    const owner = page.locator('dt', { hasText: 'Owner' }).locator('xpath=following-sibling::dd[1]');
+    await poll(() => owner.textContent()).toBe('unassigned');
+    await page.getByRole('group', { name: 'Owner' }).getByRole('button', { name: 'Assign to me' }).click();
+    await page.locator('.toast', { hasText: 'Assigned to you' }).waitFor();
+    await poll(() => owner.textContent()).toBe('analyst-ray (you)');
+    expect((await alerts.get(mine.id))?.assignee).toBe('analyst-ray');
+    expect(await page.getByRole('group', { name: 'Owner' }).getByRole('button').allTextContents()).toEqual([
+      'Assign to…',
+      'Unassign',
+    ]);
+
+    // what is being written survives a live refresh of the alert; Add note keeps the state
+    await page.getByLabel('Comment').fill('checked the WAF logs: one client, ticket SEC-90');
+    await alerts.upsert({ ...mine, count: 2, updatedAt: mine.updatedAt + 1 });
+    await poll(() => page.locator('dd', { hasText: '2 times' }).count()).toBe(1);
+    expect(await page.getByLabel('Comment').inputValue()).toBe('checked the WAF logs: one client, ticket SEC-90');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await page.locator('.toast', { hasText: 'Note added' }).waitFor();
+    await poll(() => page.locator('.notes li').first().textContent()).toContain('analyst-ray noted');
+    expect(await page.locator('.notes li').first().textContent()).toContain('ticket SEC-90');
+    expect(await page.locator('.notes li').last().textContent()).toContain('analyst-ray took it');
+    expect((await alerts.get(mine.id))?.state).toBe('open');
+    expect(await page.getByLabel('Comment').inputValue()).toBe('');
+
+    // the queue: mine, then nobody's, assigned to me in bulk (it leaves the unowned queue)
+    await page.goto(`${base}/#/alerts?kind=token_mismatch&owner=me`);
+    await poll(() => page.locator('tr.alert-row').count()).toBe(1);
+    expect(await page.locator('tr.alert-row td.owner').textContent()).toBe('analyst-ray (you)');
+    await page.getByLabel('Owner', { exact: true }).selectOption('none');
+    await poll(() => page.locator('tr.alert-row').first().textContent()).toContain('owner token mismatch 2');
+    expect(page.url()).toContain('owner=none');
+    await page.getByLabel('Select every alert shown').check();
+    await page.getByRole('toolbar', { name: 'Selected alerts' }).getByRole('button', { name: 'Assign to me' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Assign to me' }).click();
+    await page.locator('.toast', { hasText: 'Assigned 1 of 1 alert to you' }).waitFor();
+    await poll(() => page.locator('tr.alert-row').count()).toBe(0);
+    expect((await alerts.get(other.id))?.assignee).toBe('analyst-ray');
+
+    // handed over to a colleague, then nobody's
+    await page.goto(`${base}/#/alerts/${mine.id}`);
+    await page.getByRole('button', { name: 'Assign to…' }).click();
+    await page.getByRole('dialog').getByLabel('Owner', { exact: true }).fill('analyst-kim');
+    await page.getByRole('dialog').getByLabel('Comment (optional)').fill('night shift takes it');
+    await page.getByRole('dialog').getByRole('button', { name: 'Assign' }).click();
+    await poll(() => owner.textContent()).toBe('analyst-kim');
+    await poll(() => page.locator('.notes li').first().textContent()).toContain('assigned it to analyst-kim');
+    await shot(page, 'alert-owner');
+    await page.getByRole('group', { name: 'Owner' }).getByRole('button', { name: 'Unassign' }).click();
+    await poll(() => owner.textContent()).toBe('unassigned');
+    expect((await alerts.get(mine.id))?.assignee).toBeUndefined();
+    expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
   });
 
   it('silences alerts like one from its page: those open are resolved with the reason; the silence is listed and ended', async () => {

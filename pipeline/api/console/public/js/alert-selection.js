@@ -1,18 +1,19 @@
 import { api } from './api.js';
 import { confirmDialog, h, toast } from './dom.js';
+import { session } from './state.js';
 
 /** @typedef {import('./state.js').Alert} Alert */
-/** @typedef {'acknowledge' | 'resolve' | 'reopen'} BulkAction */
+/** @typedef {'acknowledge' | 'resolve' | 'reopen' | 'assign'} BulkAction */
 
 /** the most alerts one request triages (the server's limit) */
 const MAX_SELECTED = 500;
-const VERB = { acknowledge: 'Acknowledge', resolve: 'Resolve', reopen: 'Reopen' };
-const DONE = { acknowledge: 'Acknowledged', resolve: 'Resolved', reopen: 'Reopened' };
+const VERB = { acknowledge: 'Acknowledge', resolve: 'Resolve', reopen: 'Reopen', assign: 'Assign to me' };
+const DONE = { acknowledge: 'Acknowledged', resolve: 'Resolved', reopen: 'Reopened', assign: 'Assigned' };
 
 /**
  * Bulk triage of the queue: a checkbox per row, one in the header for every alert shown, and a bar that acknowledges
- * or resolves the selected alerts (or reopens them, where the queue shows closed ones: `canReopen`) in one request
- * (`POST /v1/alerts/triage`), with one comment for all.
+ * or resolves the selected alerts (or reopens them, where the queue shows closed ones: `canReopen`), or assigns them
+ * to the signed-in analyst, in one request (`POST /v1/alerts/triage`), with one comment for all.
  * @param {{ shownIds: () => string[], onChanged: (alerts: Alert[]) => void, canReopen: () => boolean }} o
  */
 export function alertSelection(o) {
@@ -30,6 +31,7 @@ export function alertSelection(o) {
     button('acknowledge', 'Acknowledge'),
     button('resolve', 'Resolve'),
     reopen,
+    button('assign', 'Assign to me'),
     h('button', { type: 'button', class: 'btn small ghost', onclick: () => clear() }, 'Clear'),
   );
 
@@ -64,11 +66,16 @@ export function alertSelection(o) {
     try {
       const res = await api('v1/alerts/triage', {
         method: 'POST',
-        body: { action, ids, ...(comment ? { comment } : {}) },
+        body: {
+          action,
+          ids,
+          ...(action === 'assign' ? { assignee: session.me?.id } : {}),
+          ...(comment ? { comment } : {}),
+        },
       });
       o.onChanged(res.items);
       const skipped = res.skipped.length ? `; ${res.skipped.length} left as they were (${res.skipped[0].reason})` : '';
-      toast(`${DONE[action]} ${res.items.length} of ${noun}${skipped}`, 'ok');
+      toast(`${DONE[action]} ${res.items.length} of ${noun}${action === 'assign' ? ' to you' : ''}${skipped}`, 'ok');
       clear();
     } catch (err) {
       toast(`${VERB[action]} failed: ${/** @type {Error} */ (err).message}`, 'error');

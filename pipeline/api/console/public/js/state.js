@@ -20,6 +20,7 @@
  * @property {string} [observed]
  * @property {{ recordIds: string[], metrics: Record<string, number> }} evidence
  * @property {Record<string, string>} [labels]
+ * @property {string} [assignee] the analyst who owns it
  * @property {number} updatedAt
  */
 

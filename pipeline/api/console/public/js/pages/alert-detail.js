@@ -1,4 +1,5 @@
 import { api, query } from '../api.js';
+import { assignDialog, ownerName } from '../alert-owner.js';
 import { timeChart } from '../charts.js';
 import { associationOf, associationTable, isAssociationKey } from '../association.js';
 import { decisionCard } from '../decision-actions.js';
@@ -20,14 +21,24 @@ import {
   toast,
 } from '../dom.js';
 import { silenceDialog } from '../silence-dialog.js';
-import { can, live } from '../state.js';
+import { can, live, session } from '../state.js';
 
 /** @typedef {import('../state.js').Alert} Alert */
-/** @typedef {{ ts: number, actor: string, action: string, comment?: string }} Note */
+/** @typedef {{ ts: number, actor: string, action: string, comment?: string, assignee?: string | null }} Note */
 /** @typedef {{ start: number, count: number, errors: number, rate: number, errorRatio: number, p50: number, p95: number, p99: number }} Window */
 
 /** @type {Record<string, string>} */
-const PAST = { acknowledge: 'acknowledged', resolve: 'resolved', reopen: 'reopened', comment: 'commented' };
+const PAST = { acknowledge: 'acknowledged', resolve: 'resolved', reopen: 'reopened', comment: 'noted' };
+
+/**
+ * what a note says was done: `acknowledged`, `assigned it to bob`, `took it`, `unassigned it`
+ * @param {Note} n
+ */
+function noteAction(n) {
+  if (n.action !== 'assign') return PAST[n.action] ?? n.action;
+  if (n.assignee === null || n.assignee === undefined) return 'unassigned it';
+  return n.assignee === n.actor ? 'took it' : `assigned it to ${n.assignee}`;
+}
 const METRIC_KINDS = new Set(['error_burst', 'latency_spike', 'traffic_drop', 'traffic_spike']);
 
 /**
@@ -60,6 +71,8 @@ export function renderAlertDetail(main, id) {
   const disposers = [];
   /** the state the subject's inventory entry took when reviewed here: shown again when the alert re-renders live */
   const reviewed = { state: '' };
+  /** the triage comment being written */
+  const draft = { text: '' };
   let gone = false;
 
   replace(
@@ -126,6 +139,7 @@ export function renderAlertDetail(main, id) {
         kv('First seen', [timeEl(a.firstSeen), h('span', { class: 'muted small' }, ` ${absTime(a.firstSeen)}`)]),
         kv('Last seen', [timeEl(a.lastSeen), h('span', { class: 'muted small' }, ` ${absTime(a.lastSeen)}`)]),
         kv('Fired', `${a.count} time${a.count === 1 ? '' : 's'}`),
+        kv('Owner', a.assignee ? ownerName(a.assignee) : h('span', { class: 'muted' }, 'unassigned')),
         kv('Alert id', h('code', null, a.id)),
         labels.length
           ? kv(
@@ -149,32 +163,67 @@ export function renderAlertDetail(main, id) {
    * @param {Note[]} notes
    */
   function renderTriage(a, notes) {
-    const comment = h('textarea', {
-      id: 'triage-comment',
-      rows: 2,
-      maxlength: 4000,
-      placeholder: 'Comment (optional)',
-    });
-    /** @param {'acknowledge' | 'resolve' | 'reopen'} action @param {string} label */
-    const action = (action, label) =>
+    const comment = /** @type {HTMLTextAreaElement} */ (
+      h('textarea', {
+        id: 'triage-comment',
+        rows: 2,
+        maxlength: 4000,
+        placeholder: 'Comment: goes with the action you take, or Add note alone',
+        oninput: () => {
+          draft.text = comment.value;
+        },
+      })
+    );
+    // what the analyst is writing survives a live re-render (another analyst's change, a correlator refresh)
+    comment.value = draft.text;
+    /**
+     * a button posting the comment (when there is one) with an action on this alert
+     * @param {'acknowledge' | 'resolve' | 'reopen' | 'assign' | 'unassign' | 'notes'} action
+     * @param {string} label
+     * @param {string} done the toast once it is done
+     * @param {Record<string, string>} [extra] more of the request body
+     */
+    const action = (action, label, done, extra = {}) =>
       h(
         'button',
         {
           type: 'button',
-          class: `btn small ${action === 'resolve' ? 'primary' : ''}`,
+          class: `btn small ${action === 'resolve' ? 'primary' : action === 'notes' ? 'ghost' : ''}`,
           'data-action': action,
           onclick: async () => {
+            const text = comment.value.trim();
+            if (action === 'notes' && !text) {
+              comment.focus();
+              toast('Write the note first', 'error');
+              return;
+            }
             try {
-              const body = comment.value.trim() ? { comment: comment.value.trim() } : {};
+              const body = { ...extra, ...(text ? { comment: text } : {}) };
               await api(`v1/alerts/${encodeURIComponent(a.id)}/${action}`, { method: 'POST', body });
-              toast(
-                `Alert ${action === 'acknowledge' ? 'acknowledged' : action === 'resolve' ? 'resolved' : 'reopened'}`,
-                'ok',
-              );
+              draft.text = '';
+              toast(done, 'ok');
               await refresh();
             } catch (err) {
               toast(`${label} failed: ${/** @type {Error} */ (err).message}`, 'error');
             }
+          },
+        },
+        label,
+      );
+    const me = session.me?.id;
+    /**
+     * a button opening a dialog; the page refreshes when it changed something
+     * @param {string} label
+     * @param {() => Promise<unknown>} open
+     */
+    const dialogButton = (label, open) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn small ghost',
+          onclick: async () => {
+            if (await open()) await refresh();
           },
         },
         label,
@@ -191,19 +240,19 @@ export function renderAlertDetail(main, id) {
             h(
               'div',
               { class: 'btn-row' },
-              a.state === 'open' ? action('acknowledge', 'Acknowledge') : null,
-              a.state !== 'resolved' ? action('resolve', 'Resolve') : action('reopen', 'Reopen'),
-              h(
-                'button',
-                {
-                  type: 'button',
-                  class: 'btn small ghost',
-                  onclick: async () => {
-                    if (await silenceDialog(a)) await refresh();
-                  },
-                },
-                'Silence similar…',
-              ),
+              a.state === 'open' ? action('acknowledge', 'Acknowledge', 'Alert acknowledged') : null,
+              a.state !== 'resolved'
+                ? action('resolve', 'Resolve', 'Alert resolved')
+                : action('reopen', 'Reopen', 'Alert reopened'),
+              action('notes', 'Add note', 'Note added'),
+              dialogButton('Silence similar…', () => silenceDialog(a)),
+            ),
+            h(
+              'div',
+              { class: 'btn-row', role: 'group', 'aria-label': 'Owner' },
+              me && a.assignee !== me ? action('assign', 'Assign to me', 'Assigned to you', { assignee: me }) : null,
+              dialogButton('Assign to…', () => assignDialog(a)),
+              a.assignee ? action('unassign', 'Unassign', 'Owner taken away') : null,
             ),
           )
         : h('p', { class: 'muted small' }, 'Triage needs the responder role.'),
@@ -218,7 +267,7 @@ export function renderAlertDetail(main, id) {
                 h(
                   'li',
                   null,
-                  h('div', null, h('strong', null, n.actor), ` ${PAST[n.action] ?? n.action} `, timeEl(n.ts)),
+                  h('div', null, h('strong', null, n.actor), ` ${noteAction(n)} `, timeEl(n.ts)),
                   n.comment ? h('p', { class: 'note-comment' }, n.comment) : null,
                 ),
               ),

@@ -13,10 +13,11 @@ import {
   toast,
 } from '../dom.js';
 import { alertSelection } from '../alert-selection.js';
-import { can, live } from '../state.js';
+import { ownerName } from '../alert-owner.js';
+import { can, live, session } from '../state.js';
 
 /** @typedef {import('../state.js').Alert} Alert */
-/** @typedef {{ kind: string, min_severity: string, service: string, state: string }} Filter */
+/** @typedef {{ kind: string, min_severity: string, service: string, state: string, owner: string }} Filter */
 
 const KNOWN_KINDS = [
   'error_burst',
@@ -53,7 +54,22 @@ function matches(a, f) {
   if (f.min_severity && SEVERITIES.indexOf(a.severity) < SEVERITIES.indexOf(f.min_severity)) return false;
   if (f.service && a.service !== f.service) return false;
   if (f.state && a.state !== f.state) return false;
+  if (f.owner === 'me' && a.assignee !== session.me?.id) return false;
+  if (f.owner === 'none' && a.assignee !== undefined) return false;
   return true;
+}
+
+/**
+ * the API's query for a filter: the owner `me` is the signed-in analyst, `none` nobody
+ * @param {Filter} f
+ */
+function apiFilter(f) {
+  const { owner, ...rest } = f;
+  return {
+    ...rest,
+    assignee: owner === 'me' ? session.me?.id : undefined,
+    unassigned: owner === 'none' ? 'true' : undefined,
+  };
 }
 
 /**
@@ -70,6 +86,7 @@ export function renderAlerts(main, params) {
     service: params.get('service') ?? '',
     // the default queue is the open work; `any` (stored as '') shows every state
     state: (params.get('state') ?? 'open').replace(/^any$/, ''),
+    owner: ['me', 'none'].includes(params.get('owner') ?? '') ? String(params.get('owner')) : '',
   };
   const asked = Number(params.get('limit'));
   const pageSize = Number.isInteger(asked) && asked >= 1 && asked <= 500 ? asked : DEFAULT_PAGE_SIZE;
@@ -150,6 +167,18 @@ export function renderAlerts(main, params) {
         ),
       ),
     ),
+    field(
+      'Owner',
+      h(
+        'select',
+        { id: 'f-owner', name: 'owner' },
+        [
+          ['', 'anyone'],
+          ['me', 'me'],
+          ['none', 'nobody'],
+        ].map(([v, label]) => h('option', { value: v, selected: filter.owner === v }, label)),
+      ),
+    ),
     h('button', { type: 'submit', class: 'btn' }, 'Apply'),
     kindList,
     serviceList,
@@ -160,11 +189,15 @@ export function renderAlerts(main, params) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const data = new FormData(form);
-    for (const k of /** @type {(keyof Filter)[]} */ (['kind', 'min_severity', 'service', 'state']))
+    for (const k of /** @type {(keyof Filter)[]} */ (['kind', 'min_severity', 'service', 'state', 'owner']))
       filter[k] = String(data.get(k) ?? '').trim();
     // keep the filter in the address (shareable, survives reload) without re-rendering the page
     const limit = pageSize === DEFAULT_PAGE_SIZE ? undefined : pageSize;
-    history.replaceState(null, '', `#/alerts${query({ ...filter, state: filter.state || 'any', limit })}`);
+    history.replaceState(
+      null,
+      '',
+      `#/alerts${query({ ...filter, state: filter.state || 'any', owner: filter.owner || undefined, limit })}`,
+    );
     void load(true);
   });
 
@@ -186,7 +219,7 @@ export function renderAlerts(main, params) {
             'tr',
             null,
             selection?.headCell(),
-            ['Severity', 'Alert', 'Service', 'Subject', 'Count', 'Last seen', 'State', ''].map((x) =>
+            ['Severity', 'Alert', 'Service', 'Subject', 'Count', 'Last seen', 'State', 'Owner', ''].map((x) =>
               h('th', { scope: 'col' }, x),
             ),
           ),
@@ -267,6 +300,7 @@ export function renderAlerts(main, params) {
       h('td', { class: 'num' }, a.count),
       h('td', null, timeEl(a.lastSeen)),
       h('td', null, stateBadge(a.state)),
+      h('td', { class: 'owner' }, a.assignee ? ownerName(a.assignee) : h('span', { class: 'muted' }, '–')),
       h('td', { class: 'actions' }, ack),
     );
     tr.addEventListener('click', (e) => {
@@ -316,7 +350,9 @@ export function renderAlerts(main, params) {
     more.disabled = true;
     if (reset) status.replaceChildren(placeholder('Loading…', 'loading'));
     try {
-      const page = await api(`v1/alerts${query({ ...filter, limit: pageSize, cursor: reset ? undefined : next })}`);
+      const page = await api(
+        `v1/alerts${query({ ...apiFilter(filter), limit: pageSize, cursor: reset ? undefined : next })}`,
+      );
       if (mine !== generation) return;
       if (reset) {
         tbody.replaceChildren();
@@ -343,7 +379,7 @@ export function renderAlerts(main, params) {
    */
   async function catchUp() {
     try {
-      const page = await api(`v1/alerts${query({ ...filter, limit: pageSize })}`);
+      const page = await api(`v1/alerts${query({ ...apiFilter(filter), limit: pageSize })}`);
       for (const a of [...page.items].reverse()) upsertRow(a, !rows.has(a.id));
     } catch {
       // the next reconnect tries again
