@@ -11,6 +11,7 @@ import { LABEL_DIMENSIONS } from '../inventory/catalog/catalog-entry.js';
 import type { CatalogEntry } from '../inventory/catalog/catalog-entry.js';
 import { catalogCoverage } from '../inventory/catalog/coverage.js';
 import { inventoryOpenApi } from '../inventory/catalog/openapi-export.js';
+import { type SensitiveKind, sensitiveParams } from '../inventory/sensitive-params.js';
 import type { Store } from '../store/store.js';
 import { principalOf } from './api-server.js';
 
@@ -41,12 +42,26 @@ function page<T>(all: readonly T[], q: { limit?: number; cursor?: string }): { i
   return { items: all.slice(from, from + limit), next: from + limit < all.length ? String(from + limit) : undefined };
 }
 
+const SENSITIVE_KINDS: readonly SensitiveKind[] = ['credential', 'personal', 'payment'];
+
 const ListQuery = Type.Object(
   {
     state: Type.Optional(ApiState),
     service: Type.Optional(Type.String({ maxLength: 256 })),
     anonymous: Type.Optional(
       Type.Boolean({ description: 'only endpoints that answered a call carrying no credential (auth.none > 0)' }),
+    ),
+    sensitive: Type.Optional(
+      Type.Union([Type.Literal('any'), ...SENSITIVE_KINDS.map((k) => Type.Literal(k))], {
+        description:
+          'only endpoints with a parameter whose name says it carries such a datum (`sensitive` of each item)',
+      }),
+    ),
+    first_seen_after: Type.Optional(
+      Type.Number({ description: 'only endpoints first called after this time (epoch ms): what is new' }),
+    ),
+    q: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'only endpoints whose route contains this (any case)' }),
     ),
     ...Paging,
   },
@@ -84,21 +99,29 @@ const ReviewBody = Type.Object(
   { additionalProperties: false },
 );
 
-function withReview(entry: ApiEntry, review: InventoryReview | undefined): ApiEntry & { review?: InventoryReview } {
-  if (!review) return entry;
+/**
+ * an entry as the analyst API shows it: its review applied (labels, state), and its parameter names that say they
+ * carry a credential, personal or payment datum, by kind (`sensitive`, when there are such)
+ */
+function shown(entry: ApiEntry, review: InventoryReview | undefined): ShownEntry {
+  const sensitive = sensitiveParams(entry.params);
+  const out: ShownEntry = Object.keys(sensitive).length ? { ...entry, sensitive } : entry;
+  if (!review) return out;
   const labels = { ...entry.labels };
   for (const [dim, value] of Object.entries(review.labels)) {
     if (value) labels[dim] = { value, probability: 1, neighbours: [] };
   }
-  return { ...entry, labels, state: 'reviewed', review };
+  return { ...out, labels, state: 'reviewed', review };
 }
 
-async function readAll(store: Store): Promise<(ApiEntry & { review?: InventoryReview })[]> {
+type ShownEntry = ApiEntry & { review?: InventoryReview; sensitive?: Partial<Record<SensitiveKind, string[]>> };
+
+async function readAll(store: Store): Promise<ShownEntry[]> {
   const [entries, reviews] = await Promise.all([store.hgetall(INVENTORY_KEY), store.hgetall(REVIEWS_KEY)]);
   return Object.values(entries).map((raw) => {
     const e = JSON.parse(raw) as ApiEntry;
     const r = reviews[e.id];
-    return withReview(e, r ? (JSON.parse(r) as InventoryReview) : undefined);
+    return shown(e, r ? (JSON.parse(r) as InventoryReview) : undefined);
   });
 }
 
@@ -195,15 +218,22 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
           state?: string;
           service?: string;
           anonymous?: boolean;
+          sensitive?: 'any' | SensitiveKind;
+          first_seen_after?: number;
+          q?: string;
           limit?: number;
           cursor?: string;
         };
+        const text = q.q?.toLowerCase();
         const all = (await readAll(store))
           .filter(
             (e) =>
               (!q.state || e.state === q.state) &&
               (!q.service || e.service === q.service) &&
-              (!q.anonymous || (e.auth?.none ?? 0) > 0),
+              (!q.anonymous || (e.auth?.none ?? 0) > 0) &&
+              (!q.sensitive || (q.sensitive === 'any' ? e.sensitive !== undefined : e.sensitive?.[q.sensitive])) &&
+              (q.first_seen_after === undefined || e.firstSeen > q.first_seen_after) &&
+              (!text || e.route.toLowerCase().includes(text)),
           )
           .sort((a, b) => b.lastSeen - a.lastSeen || a.id.localeCompare(b.id));
         return page(all, q);
@@ -247,7 +277,7 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
         const raw = await store.hget(INVENTORY_KEY, id);
         if (!raw) throw mwError('NOT_FOUND', `inventory entry ${id}`);
         const review = await store.hget(REVIEWS_KEY, id);
-        return withReview(JSON.parse(raw) as ApiEntry, review ? (JSON.parse(review) as InventoryReview) : undefined);
+        return shown(JSON.parse(raw) as ApiEntry, review ? (JSON.parse(review) as InventoryReview) : undefined);
       },
     );
 
@@ -278,7 +308,7 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
         await store.hset(REVIEWS_KEY, id, JSON.stringify(review));
         await store.incr(feedbackVersionKey(REVIEWS_KEY));
         if (options.alerts) await resolveReviewed(options.alerts, entry, review);
-        return withReview(entry, review);
+        return shown(entry, review);
       },
     );
   };

@@ -85,3 +85,13 @@ export function sensitiveParam(name: string): SensitiveKind | null {
   if (n.endsWith('email')) return 'personal';
   return null;
 }
+
+/** the names among `names` that say they carry a credential, personal or payment datum, by kind (kinds with none left out) */
+export function sensitiveParams(names: readonly string[]): Partial<Record<SensitiveKind, string[]>> {
+  const out: Partial<Record<SensitiveKind, string[]>> = {};
+  for (const name of names) {
+    const kind = sensitiveParam(name);
+    if (kind) out[kind] = [...(out[kind] ?? []), name];
+  }
+  return out;
+}

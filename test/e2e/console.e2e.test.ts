@@ -77,14 +77,14 @@ class RecordingGateway implements ActionAdapter {
 type InventoryItem = Pick<
   ApiEntry,
   'id' | 'service' | 'method' | 'route' | 'state' | 'firstSeen' | 'lastSeen' | 'count' | 'labels' | 'auth'
->;
+> & { params?: string[] };
 
 /** an inventory entry as the correlators' api_discovery detector stores it */
 const stored = (i: InventoryItem): ApiEntry => ({
   ...i,
   hosts: [`${i.service}.internal`],
   callers: ['frontend'],
-  params: [],
+  params: i.params ?? [],
   statusMix: { '2xx': i.count },
   auth: i.auth ?? { token: i.count, mtls: 0, key: 0, none: 0 },
   catalogueId: i.state === 'catalogued' || i.state === 'zombie' ? `cat_${i.id}` : null,
@@ -202,6 +202,7 @@ describe('SOC console in Chromium', () => {
       firstSeen: NOW - 30 * 86_400_000,
       lastSeen: NOW - MINUTE,
       count: 182_331,
+      params: ['amount', 'cardNumber', 'email', 'idempotency_key'],
       labels: {
         category: { value: 'payments', probability: 0.94, neighbours: ['cat_pay_1', 'cat_pay_7'] },
         lineOfBusiness: { value: 'retail', probability: 0.81, neighbours: ['cat_pay_1'] },
@@ -217,6 +218,7 @@ describe('SOC console in Chromium', () => {
       lastSeen: NOW - 9 * MINUTE,
       count: 412,
       auth: { token: 12, mtls: 0, key: 0, none: 400 },
+      params: ['format', 'access_token', 'pageToken'],
       labels: {
         category: {
           value: 'unassigned',
@@ -493,6 +495,44 @@ describe('SOC console in Chromium', () => {
     await poll(() => page.locator('tr[data-entry]').count()).toBe(1);
     expect(await page.locator('tr[data-entry="api_export_get"]').count()).toBe(1);
     await page.getByLabel('Auth').selectOption('');
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(3);
+    // what their parameter names say they take: the API marks them and filters by kind, new ones, a route's words
+    const ids = async (q: string) =>
+      ((await (await api(`/v1/inventory?${q}`, RESPONDER.key)).json()) as { items: { id: string }[] }).items.map(
+        (e) => e.id,
+      );
+    const chargesEntry = (await (await api('/v1/inventory/api_charges_post', RESPONDER.key)).json()) as ApiEntry & {
+      sensitive?: unknown;
+    };
+    expect(chargesEntry.sensitive).toEqual({ payment: ['cardNumber'], personal: ['email'] });
+    expect(await ids('sensitive=payment')).toEqual(['api_charges_post']);
+    expect(await ids('sensitive=credential')).toEqual(['api_export_get']);
+    expect(await ids('sensitive=any')).toEqual(['api_charges_post', 'api_export_get']);
+    expect(await ids(`first_seen_after=${NOW - 7 * 86_400_000}`)).toEqual(['api_export_get']);
+    expect(await ids('q=EXPORT')).toEqual(['api_export_get']);
+    expect((await api('/v1/inventory?sensitive=secret', RESPONDER.key)).status).toBe(400);
+    expect(await page.locator('tr[data-entry="api_charges_post"] td.data').textContent()).toBe('paymentpersonal');
+    expect(await page.locator('tr[data-entry="api_export_get"] td.data').textContent()).toBe('credential');
+    expect(await page.locator('tr[data-entry="api_v1_users_get"] td.data').textContent()).toBe('–');
+    await page.getByLabel('Data').selectOption('payment');
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(1);
+    expect(await page.locator('tr[data-entry="api_charges_post"] .data-payment').getAttribute('title')).toBe(
+      'payment: cardNumber',
+    );
+    await page.getByLabel('Data').selectOption('');
+    await page.getByLabel('First seen').selectOption('7d');
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(1);
+    expect(await page.locator('tr[data-entry="api_export_get"]').count()).toBe(1);
+    await page.getByLabel('First seen').selectOption('');
+    await page.getByLabel('Route').fill('/v1/');
+    await page.getByLabel('Route').press('Enter');
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(2);
+    expect(page.url()).toContain('q=%2Fv1%2F');
+    await page.getByLabel('Route').fill('/nothing-like-it');
+    await page.getByLabel('Route').press('Enter');
+    await page.getByText('No APIs whose route contains /nothing-like-it.').waitFor();
+    await page.getByLabel('Route').fill('');
+    await page.getByLabel('Route').press('Enter');
     await poll(() => page.locator('tr[data-entry]').count()).toBe(3);
     // its tooltip says why
     expect(await page.locator('tr[data-entry="api_export_get"] .label-chip.unsure').getAttribute('title')).toContain(

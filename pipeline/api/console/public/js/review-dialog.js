@@ -20,6 +20,8 @@ import { absTime, fmtNumber, h, kv, showDialog, toast } from './dom.js';
  * @property {{ token: number, mtls: number, key: number, none: number }} [auth]
  * @property {string | null} [catalogueId]
  * @property {Record<string, Label>} labels
+ * @property {Partial<Record<'credential' | 'personal' | 'payment', string[]>>} [sensitive] parameter names that say
+ *   they carry such a datum
  */
 
 export const CREDENTIALS = /** @type {const} */ (['none', 'token', 'mtls', 'key']);

@@ -8,24 +8,47 @@ import { can } from '../state.js';
 /** @typedef {import('../review-dialog.js').ApiEntry} ApiEntry */
 
 const STATES = ['new', 'shadow', 'zombie', 'catalogued', 'reviewed'];
+/** what a parameter name can say it carries (the server's sensitive-params.ts), most urgent first */
+const DATA_KINDS = /** @type {const} */ (['credential', 'payment', 'personal']);
+/** "first seen within": the option, its label, its span */
+const NEW_WITHIN = [
+  ['1d', 'last 24 hours', 86_400_000],
+  ['7d', 'last 7 days', 7 * 86_400_000],
+  ['30d', 'last 30 days', 30 * 86_400_000],
+];
 
 /**
  * The API inventory: endpoints seen in traffic with their catalogue state and predicted labels, which an analyst
  * confirms or corrects.
  * @param {HTMLElement} main
- * @param {URLSearchParams} params `state`, `service`, `anonymous`
+ * @param {URLSearchParams} params `state`, `service`, `anonymous`, `sensitive` (a data kind or any), `new` (first seen
+ *   within: 1d, 7d, 30d), `q` (route contains)
  */
 export function renderInventory(main, params) {
   const state = params.get('state') ?? '';
   const service = params.get('service') ?? '';
   // only endpoints that answered a call carrying no credential
   const anonymous = params.get('anonymous') === 'true' ? 'true' : '';
+  const sensitive = ['any', ...DATA_KINDS].includes(params.get('sensitive') ?? '')
+    ? String(params.get('sensitive'))
+    : '';
+  const within = NEW_WITHIN.find(([v]) => v === params.get('new'));
+  const text = (params.get('q') ?? '').trim().slice(0, 200);
   /** the inventory's address with these filters changed */
   const href = (/** @type {Record<string, string>} */ over) =>
-    `#/inventory${query({ state, service, anonymous, ...over })}`;
+    `#/inventory${query({ state, service, anonymous, sensitive, new: within?.[0], q: text, ...over })}`;
+  /** the API's query for these filters (first seen within a span: after now minus it) */
+  const apiQuery = () => ({
+    state,
+    service,
+    anonymous,
+    sensitive,
+    q: text,
+    first_seen_after: within ? Date.now() - Number(within[2]) : undefined,
+  });
   const filter = h(
     'select',
-    { id: 'inv-state', 'aria-label': 'State' },
+    { id: 'inv-state' },
     h('option', { value: '' }, 'all states'),
     STATES.map((s) => h('option', { value: s, selected: s === state }, s)),
   );
@@ -34,12 +57,37 @@ export function renderInventory(main, params) {
   });
   const authFilter = h(
     'select',
-    { id: 'inv-auth', 'aria-label': 'Auth' },
+    { id: 'inv-auth' },
     h('option', { value: '' }, 'any credentials'),
     h('option', { value: 'true', selected: anonymous === 'true' }, 'answers anonymous calls'),
   );
   authFilter.addEventListener('change', () => {
     location.hash = href({ anonymous: authFilter.value });
+  });
+  const dataFilter = h(
+    'select',
+    { id: 'inv-data' },
+    h('option', { value: '' }, 'any parameters'),
+    h('option', { value: 'any', selected: sensitive === 'any' }, 'any sensitive'),
+    DATA_KINDS.map((k) => h('option', { value: k, selected: sensitive === k }, k)),
+  );
+  dataFilter.addEventListener('change', () => {
+    location.hash = href({ sensitive: dataFilter.value });
+  });
+  const newFilter = h(
+    'select',
+    { id: 'inv-new' },
+    h('option', { value: '' }, 'any time'),
+    NEW_WITHIN.map(([v, label]) => h('option', { value: v, selected: within?.[0] === v }, label)),
+  );
+  newFilter.addEventListener('change', () => {
+    location.hash = href({ new: newFilter.value });
+  });
+  const search = /** @type {HTMLInputElement} */ (
+    h('input', { id: 'inv-q', type: 'search', value: text, placeholder: '/users', maxlength: 200, autocomplete: 'off' })
+  );
+  search.addEventListener('change', () => {
+    location.hash = href({ q: search.value.trim() });
   });
   // one service's endpoints: a chip to clear the filter, and the OpenAPI document of what traffic showed of it
   const serviceTools = service
@@ -64,14 +112,22 @@ export function renderInventory(main, params) {
         ),
       )
     : null;
-  const what = `${state ? `${state} ` : ''}APIs${service ? ` of ${service}` : ''}${anonymous ? ' answering anonymous calls' : ''}`;
+  const what = [
+    `${state ? `${state} ` : ''}APIs`,
+    service ? ` of ${service}` : '',
+    anonymous ? ' answering anonymous calls' : '',
+    sensitive ? ` with ${sensitive === 'any' ? 'sensitive' : sensitive} parameters` : '',
+    within ? ` first seen in the ${within[1]}` : '',
+    text ? ` whose route contains ${text}` : '',
+  ].join('');
+  const filtered = Boolean(state || service || anonymous || sensitive || within || text);
   const list = pagedTable({
-    headers: ['State', 'Method', 'Route', 'Service', 'Calls', 'Auth', 'First seen', 'Last seen', 'Labels', ''],
+    headers: ['State', 'Method', 'Route', 'Service', 'Calls', 'Auth', 'Data', 'First seen', 'Last seen', 'Labels', ''],
     class: 'inventory',
     caption: 'API inventory',
-    fetchPage: (cursor) => api(`v1/inventory${query({ state, service, anonymous, cursor })}`),
+    fetchPage: (cursor) => api(`v1/inventory${query({ ...apiQuery(), cursor })}`),
     row,
-    empty: state || service || anonymous ? `No ${what}.` : 'No APIs discovered yet.',
+    empty: filtered ? `No ${what}.` : 'No APIs discovered yet.',
     notFound: 'The API inventory is not enabled on this server.',
     what: 'inventory',
   });
@@ -82,8 +138,11 @@ export function renderInventory(main, params) {
       [
         h('a', { href: '#/inventory/coverage', class: 'btn small' }, 'Catalogue coverage'),
         serviceTools,
-        h('div', { class: 'field inline' }, h('label', { for: 'inv-auth', class: 'field-label' }, 'Auth'), authFilter),
-        h('div', { class: 'field inline' }, h('label', { for: 'inv-state', class: 'field-label' }, 'State'), filter),
+        inlineField('inv-q', 'Route', search),
+        inlineField('inv-new', 'First seen', newFilter),
+        inlineField('inv-data', 'Data', dataFilter),
+        inlineField('inv-auth', 'Auth', authFilter),
+        inlineField('inv-state', 'State', filter),
       ],
       h(
         'p',
@@ -105,6 +164,7 @@ export function renderInventory(main, params) {
       h('td', null, h('a', { href: href({ service: e.service }), title: `Only ${e.service}` }, e.service)),
       h('td', { class: 'num' }, fmtNumber(e.count)),
       h('td', { class: 'auth' }, authOf(e)),
+      h('td', { class: 'data' }, dataOf(e)),
       h('td', null, timeEl(e.firstSeen)),
       h('td', null, timeEl(e.lastSeen)),
       h('td', { class: 'labels' }, labelsOf(e)),
@@ -157,6 +217,29 @@ async function downloadOpenApi(service, state) {
   } catch (err) {
     toast(`Could not export ${service}: ${/** @type {Error} */ (err).message}`, 'error');
   }
+}
+
+/**
+ * a filter of the page head: its label and control
+ * @param {string} id
+ * @param {string} label
+ * @param {HTMLElement} control
+ */
+function inlineField(id, label, control) {
+  return h('div', { class: 'field inline' }, h('label', { for: id, class: 'field-label' }, label), control);
+}
+
+/**
+ * the kinds of data its parameter names say it takes, most urgent first (`payment`, with the names in the tooltip)
+ * @param {ApiEntry} e
+ */
+function dataOf(e) {
+  const kinds = DATA_KINDS.filter((k) => e.sensitive?.[k]?.length);
+  if (kinds.length === 0) return h('span', { class: 'dim' }, '–');
+  return kinds.map((k) => {
+    const names = e.sensitive?.[k] ?? [];
+    return h('span', { class: `data-kind data-${k}`, title: `${k}: ${names.join(', ')}` }, k);
+  });
 }
 
 /** @param {ApiEntry} e */
