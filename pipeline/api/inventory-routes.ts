@@ -11,7 +11,7 @@ import { LABEL_DIMENSIONS } from '../inventory/catalog/catalog-entry.js';
 import type { CatalogEntry } from '../inventory/catalog/catalog-entry.js';
 import { catalogCoverage } from '../inventory/catalog/coverage.js';
 import { inventoryOpenApi } from '../inventory/catalog/openapi-export.js';
-import { type SensitiveKind, sensitiveParams } from '../inventory/sensitive-params.js';
+import { type SensitiveKind, sensitiveParam, sensitiveParams } from '../inventory/sensitive-params.js';
 import type { Store } from '../store/store.js';
 import { principalOf } from './api-server.js';
 
@@ -99,29 +99,38 @@ const ReviewBody = Type.Object(
   { additionalProperties: false },
 );
 
-/**
- * an entry as the analyst API shows it: its review applied (labels, state), and its parameter names that say they
- * carry a credential, personal or payment datum, by kind (`sensitive`, when there are such)
- */
-function shown(entry: ApiEntry, review: InventoryReview | undefined): ShownEntry {
-  const sensitive = sensitiveParams(entry.params);
-  const out: ShownEntry = Object.keys(sensitive).length ? { ...entry, sensitive } : entry;
-  if (!review) return out;
+/** an entry with its review applied: the reviewed labels, state `reviewed` */
+function withReview(entry: ApiEntry, review: InventoryReview | undefined): ApiEntry & { review?: InventoryReview } {
+  if (!review) return entry;
   const labels = { ...entry.labels };
   for (const [dim, value] of Object.entries(review.labels)) {
     if (value) labels[dim] = { value, probability: 1, neighbours: [] };
   }
-  return { ...out, labels, state: 'reviewed', review };
+  return { ...entry, labels, state: 'reviewed', review };
 }
 
-type ShownEntry = ApiEntry & { review?: InventoryReview; sensitive?: Partial<Record<SensitiveKind, string[]>> };
+/** whether any of the names says it carries a datum of that kind (any kind: `any`) */
+const takes = (names: readonly string[], kind: SensitiveKind | 'any'): boolean =>
+  names.some((n) => {
+    const k = sensitiveParam(n);
+    return k !== null && (kind === 'any' || k === kind);
+  });
 
-async function readAll(store: Store): Promise<ShownEntry[]> {
+/**
+ * an entry as the analyst API shows it: with its parameter names that say they carry a credential, personal or
+ * payment datum, by kind (`sensitive`, when it has such)
+ */
+function withSensitive<T extends ApiEntry>(entry: T): T & { sensitive?: Partial<Record<SensitiveKind, string[]>> } {
+  const sensitive = sensitiveParams(entry.params);
+  return Object.keys(sensitive).length ? { ...entry, sensitive } : entry;
+}
+
+async function readAll(store: Store): Promise<(ApiEntry & { review?: InventoryReview })[]> {
   const [entries, reviews] = await Promise.all([store.hgetall(INVENTORY_KEY), store.hgetall(REVIEWS_KEY)]);
   return Object.values(entries).map((raw) => {
     const e = JSON.parse(raw) as ApiEntry;
     const r = reviews[e.id];
-    return shown(e, r ? (JSON.parse(r) as InventoryReview) : undefined);
+    return withReview(e, r ? (JSON.parse(r) as InventoryReview) : undefined);
   });
 }
 
@@ -231,12 +240,13 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
               (!q.state || e.state === q.state) &&
               (!q.service || e.service === q.service) &&
               (!q.anonymous || (e.auth?.none ?? 0) > 0) &&
-              (!q.sensitive || (q.sensitive === 'any' ? e.sensitive !== undefined : e.sensitive?.[q.sensitive])) &&
+              (!q.sensitive || takes(e.params, q.sensitive)) &&
               (q.first_seen_after === undefined || e.firstSeen > q.first_seen_after) &&
               (!text || e.route.toLowerCase().includes(text)),
           )
           .sort((a, b) => b.lastSeen - a.lastSeen || a.id.localeCompare(b.id));
-        return page(all, q);
+        const { items, next } = page(all, q);
+        return { items: items.map(withSensitive), next };
       },
     );
 
@@ -277,7 +287,9 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
         const raw = await store.hget(INVENTORY_KEY, id);
         if (!raw) throw mwError('NOT_FOUND', `inventory entry ${id}`);
         const review = await store.hget(REVIEWS_KEY, id);
-        return shown(JSON.parse(raw) as ApiEntry, review ? (JSON.parse(review) as InventoryReview) : undefined);
+        return withSensitive(
+          withReview(JSON.parse(raw) as ApiEntry, review ? (JSON.parse(review) as InventoryReview) : undefined),
+        );
       },
     );
 
@@ -308,7 +320,7 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
         await store.hset(REVIEWS_KEY, id, JSON.stringify(review));
         await store.incr(feedbackVersionKey(REVIEWS_KEY));
         if (options.alerts) await resolveReviewed(options.alerts, entry, review);
-        return shown(entry, review);
+        return withSensitive(withReview(entry, review));
       },
     );
   };
