@@ -63,6 +63,9 @@ const ListQuery = Type.Object(
     q: Type.Optional(
       Type.String({ minLength: 1, maxLength: 200, description: 'only endpoints whose route contains this (any case)' }),
     ),
+    endpoint: Type.Optional(
+      Type.String({ maxLength: 1100, description: 'only the endpoint `METHOD /route` (as alerts name it), exactly' }),
+    ),
     ...Paging,
   },
   { additionalProperties: false },
@@ -230,6 +233,7 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
           sensitive?: 'any' | SensitiveKind;
           first_seen_after?: number;
           q?: string;
+          endpoint?: string;
           limit?: number;
           cursor?: string;
         };
@@ -242,7 +246,8 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
               (!q.anonymous || (e.auth?.none ?? 0) > 0) &&
               (!q.sensitive || takes(e.params, q.sensitive)) &&
               (q.first_seen_after === undefined || e.firstSeen > q.first_seen_after) &&
-              (!text || e.route.toLowerCase().includes(text)),
+              (!text || e.route.toLowerCase().includes(text)) &&
+              (!q.endpoint || `${e.method} ${e.route}` === q.endpoint),
           )
           .sort((a, b) => b.lastSeen - a.lastSeen || a.id.localeCompare(b.id));
         const { items, next } = page(all, q);

@@ -429,6 +429,17 @@ describe('SOC console in Chromium', () => {
     await page.locator('.chart-card canvas').first().waitFor();
     expect(await page.locator('.chart-card figcaption').textContent()).toContain('error ratio');
     await poll(() => page.locator('table.evidence tbody tr').count()).toBe(8);
+    // what the inventory knows of its endpoint
+    const endpointCard = page.locator('section[aria-labelledby="endpoint-title"]');
+    await poll(() => endpointCard.locator('.kv-row').count()).toBe(6);
+    const fact = (k: string) => endpointCard.locator('.kv-row', { hasText: k }).locator('dd').textContent();
+    expect(await fact('State')).toBe('catalogued');
+    expect(await fact('Credentials')).toBe('token 100%');
+    expect(await fact('Data')).toBe('paymentpersonal');
+    expect(await fact('Callers')).toBe('frontend');
+    expect(await endpointCard.getByRole('link', { name: 'Open in the inventory' }).getAttribute('href')).toBe(
+      '#/inventory?service=payments&q=%2Fv1%2Fcharges',
+    );
     const approve = page.locator('button[data-action="approve"]');
     await approve.waitFor();
     await shot(page, 'detail');

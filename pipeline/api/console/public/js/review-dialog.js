@@ -1,6 +1,7 @@
 import { api } from './api.js';
 import { DIMENSIONS } from './association.js';
 import { absTime, fmtNumber, h, kv, showDialog, toast } from './dom.js';
+import { credentialCounts } from './endpoint-facts.js';
 
 /** @typedef {import('./association.js').Label} Label */
 /**
@@ -23,14 +24,6 @@ import { absTime, fmtNumber, h, kv, showDialog, toast } from './dom.js';
  * @property {Partial<Record<'credential' | 'personal' | 'payment', string[]>>} [sensitive] parameter names that say
  *   they carry such a datum
  */
-
-export const CREDENTIALS = /** @type {const} */ (['none', 'token', 'mtls', 'key']);
-
-/** @param {NonNullable<ApiEntry['auth']>} a */
-export const credentialCounts = (a) =>
-  CREDENTIALS.filter((c) => a[c] > 0)
-    .map((c) => `${c} ${fmtNumber(a[c])}`)
-    .join(' · ');
 
 /**
  * What traffic showed of an endpoint, for its reviewer: calls and status classes, when, from which hosts and callers,

@@ -3,6 +3,7 @@ import { assignDialog, ownerName } from '../alert-owner.js';
 import { timeChart } from '../charts.js';
 import { associationOf, associationTable, isAssociationKey } from '../association.js';
 import { decisionCard } from '../decision-actions.js';
+import { authOf, dataOf } from '../endpoint-facts.js';
 import { reviewEntry } from '../review-dialog.js';
 import {
   absTime,
@@ -67,6 +68,7 @@ export function renderAlertDetail(main, id) {
   const triage = h('section', { class: 'card', 'aria-labelledby': 'triage-title' });
   const decisions = h('section', { class: 'card', 'aria-labelledby': 'decisions-title' });
   const evidence = h('section', { class: 'card', 'aria-labelledby': 'evidence-title' });
+  const endpoint = h('section', { class: 'card', 'aria-labelledby': 'endpoint-title', hidden: true });
   /** @type {(() => void)[]} */
   const disposers = [];
   /** the state the subject's inventory entry took when reviewed here: shown again when the alert re-renders live */
@@ -86,7 +88,7 @@ export function renderAlertDetail(main, id) {
         'div',
         { class: 'detail-grid' },
         h('div', { class: 'col-main' }, facts, chart, evidence),
-        h('div', { class: 'col-side' }, triage, decisions),
+        h('div', { class: 'col-side' }, triage, decisions, endpoint),
       ),
     ),
   );
@@ -411,6 +413,60 @@ export function renderAlertDetail(main, id) {
     );
   }
 
+  /**
+   * what the inventory knows of the alert's endpoint: its state, calls, credentials, data, callers. Hidden when the
+   * alert names no endpoint or the server keeps no inventory
+   * @param {Alert} a
+   */
+  async function renderEndpoint(a) {
+    if (!a.endpoint) return;
+    const title = h('h2', { id: 'endpoint-title' }, 'Endpoint in the inventory');
+    try {
+      const { items } = await api(`v1/inventory${query({ service: a.service, endpoint: a.endpoint, limit: 1 })}`);
+      if (gone) return;
+      /** @type {import('../review-dialog.js').ApiEntry | undefined} */
+      const e = items[0];
+      endpoint.hidden = false;
+      if (!e) {
+        replace(
+          endpoint,
+          title,
+          h('p', { class: 'muted small' }, 'Not in the inventory yet (the correlators write it at their checkpoints).'),
+        );
+        return;
+      }
+      const callers = e.callers ?? [];
+      replace(
+        endpoint,
+        title,
+        h(
+          'dl',
+          { class: 'kv' },
+          kv('State', stateBadge(e.state)),
+          kv('Calls', fmtNumber(e.count)),
+          kv('Credentials', authOf(e)),
+          kv('Data', dataOf(e)),
+          kv(
+            'Callers',
+            callers.length
+              ? `${callers.slice(0, 5).join(', ')}${callers.length > 5 ? ` and ${callers.length - 5} more` : ''}`
+              : '–',
+          ),
+          kv('First seen', [timeEl(e.firstSeen), h('span', { class: 'muted small' }, ` ${absTime(e.firstSeen)}`)]),
+        ),
+        h(
+          'a',
+          { href: `#/inventory${query({ service: e.service, q: e.route })}`, class: 'small' },
+          'Open in the inventory',
+        ),
+      );
+    } catch (err) {
+      if (/** @type {{ status?: number }} */ (err).status === 404 || gone) return;
+      endpoint.hidden = false;
+      replace(endpoint, title, placeholder(`Could not load it: ${/** @type {Error} */ (err).message}`, 'error'));
+    }
+  }
+
   let chartDrawn = false;
   async function refresh() {
     try {
@@ -423,6 +479,7 @@ export function renderAlertDetail(main, id) {
       if (!chartDrawn) {
         chartDrawn = true;
         void renderChart(r.alert);
+        void renderEndpoint(r.alert);
       }
     } catch (err) {
       const status = /** @type {{ status?: number }} */ (err).status;

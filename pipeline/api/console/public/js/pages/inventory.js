@@ -2,14 +2,13 @@ import { api, query } from '../api.js';
 import { labelChip } from '../association.js';
 import { fmtNumber, h, pageLayout, replace, stateBadge, timeEl, toast } from '../dom.js';
 import { pagedTable } from '../paged-table.js';
-import { CREDENTIALS, credentialCounts, reviewEntry } from '../review-dialog.js';
+import { authOf, DATA_KINDS, dataOf } from '../endpoint-facts.js';
+import { reviewEntry } from '../review-dialog.js';
 import { can } from '../state.js';
 
 /** @typedef {import('../review-dialog.js').ApiEntry} ApiEntry */
 
 const STATES = ['new', 'shadow', 'zombie', 'catalogued', 'reviewed'];
-/** what a parameter name can say it carries (the server's sensitive-params.ts), most urgent first */
-const DATA_KINDS = /** @type {const} */ (['credential', 'payment', 'personal']);
 /** "first seen within": the option, its label, its span */
 const NEW_WITHIN = [
   ['1d', 'last 24 hours', 86_400_000],
@@ -229,41 +228,9 @@ function inlineField(id, label, control) {
   return h('div', { class: 'field inline' }, h('label', { for: id, class: 'field-label' }, label), control);
 }
 
-/**
- * the kinds of data its parameter names say it takes, most urgent first (`payment`, with the names in the tooltip)
- * @param {ApiEntry} e
- */
-function dataOf(e) {
-  const kinds = DATA_KINDS.filter((k) => e.sensitive?.[k]?.length);
-  if (kinds.length === 0) return h('span', { class: 'dim' }, '–');
-  return kinds.map((k) => {
-    const names = e.sensitive?.[k] ?? [];
-    return h('span', { class: `data-kind data-${k}`, title: `${k}: ${names.join(', ')}` }, k);
-  });
-}
-
 /** @param {ApiEntry} e */
 function labelsOf(e) {
   const entries = Object.entries(e.labels ?? {});
   if (entries.length === 0) return h('span', { class: 'muted' }, '–');
   return entries.map(([dim, l]) => labelChip(dim, l));
-}
-
-/**
- * The credentials an endpoint's accepted calls carried, as shares (anonymous first, marked): `none 30% · token 70%`.
- * @param {ApiEntry} e
- */
-function authOf(e) {
-  const a = e.auth;
-  const total = a ? CREDENTIALS.reduce((n, c) => n + a[c], 0) : 0;
-  if (!a || total === 0) return h('span', { class: 'dim', title: 'no accepted call yet' }, '–');
-  const parts = CREDENTIALS.filter((c) => a[c] > 0).map((c) => {
-    const pct = Math.round((a[c] / total) * 100);
-    return h('span', { class: c === 'none' ? 'auth-none' : null }, `${c} ${pct === 0 ? '<1' : pct}%`);
-  });
-  return h(
-    'span',
-    { title: `accepted calls by credential: ${credentialCounts(a)}` },
-    parts.flatMap((p, i) => (i ? [' · ', p] : [p])),
-  );
 }
