@@ -34,6 +34,8 @@ export interface AlertFilter {
   minSeverity?: Severity;
   service?: string;
   subject?: string;
+  /** `METHOD /route` */
+  endpoint?: string;
   state?: AlertState;
   /** the analyst who owns it (principal id) */
   assignee?: string;
@@ -278,6 +280,7 @@ function matches(a: Alert, f: AlertFilter): boolean {
   if (f.service && a.service !== f.service) return false;
   if (f.state && a.state !== f.state) return false;
   if (f.subject && a.subject?.value !== f.subject) return false;
+  if (f.endpoint && a.endpoint !== f.endpoint) return false;
   if (f.assignee && a.assignee !== f.assignee) return false;
   if (f.unassigned && a.assignee !== undefined) return false;
   return true;

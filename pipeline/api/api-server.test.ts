@@ -117,6 +117,14 @@ describe('analyst API', () => {
     const items = (filtered.json() as { items: Alert[] }).items;
     expect(items.length).toBeGreaterThan(0);
     expect(items.every((a) => a.service === 'orders' && a.severity === 'high')).toBe(true);
+    // one endpoint, exactly (an alert's related alerts)
+    await alerts.upsert(alert(30, { endpoint: 'GET /users/{id}' }));
+    await alerts.upsert(alert(31, { endpoint: 'GET /users/{id}/orders' }));
+    const endpoint = await app.inject({
+      url: `/v1/alerts?endpoint=${encodeURIComponent('GET /users/{id}')}`,
+      headers: { 'x-api-key': KEYS.viewer },
+    });
+    expect((endpoint.json() as { items: Alert[] }).items.map((a) => a.id)).toEqual(['alr_0030']);
   });
 
   it('acknowledges with a comment (responder), keeps the triage state while the correlator refreshes, records the note', async () => {

@@ -872,6 +872,32 @@ describe('SOC console in Chromium', () => {
     expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
   });
 
+  it("an alert's page lists the other alerts of its subject and of its endpoint, in any state", async () => {
+    const client = burstAlert3().subject!;
+    const sameClient = alert({ subject: client, summary: 'enumeration from the bursting client' });
+    await alerts.upsert(sameClient);
+    await alerts.transition(sameClient.id, 'resolve', 'someone');
+    await page.goto(`${base}/#/alerts/${burstAlert3().id}`);
+    const card = page.locator('section[aria-labelledby="related-title"]');
+    await poll(() => card.locator('.related-group').count()).toBe(2);
+    const group = (title: string) => card.locator('.related-group', { hasText: title });
+    expect(await group('Same ip 192.0.2.77').locator('h3').textContent()).toBe('Same ip 192.0.2.77 (1)');
+    expect(await group('Same ip 192.0.2.77').locator('tbody tr').textContent()).toContain(
+      'enumeration from the bursting client',
+    );
+    expect(await group('Same ip 192.0.2.77').locator('tbody tr .state').textContent()).toBe('resolved');
+    // the other error bursts of POST /v1/charges (this one left out)
+    const endpointRows = group('Same endpoint POST /v1/charges').locator('tbody tr');
+    expect((await endpointRows.allTextContents()).map((t) => t.includes('31.2 %') || t.includes('12.0 %'))).toEqual([
+      true,
+      true,
+    ]);
+    await shot(page, 'related-alerts');
+    await group('Same ip 192.0.2.77').getByRole('link', { name: 'enumeration from the bursting client' }).click();
+    await page.waitForURL(new RegExp(`#/alerts/${sameClient.id}$`));
+    expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
+  });
+
   it('silences alerts like one from its page: those open are resolved with the reason; the silence is listed and ended', async () => {
     const scanner = { type: 'ip', value: '203.0.113.50' };
     const batch = [1, 2].map((i) => alert({ subject: scanner, summary: `scanner enumeration ${i}` }));

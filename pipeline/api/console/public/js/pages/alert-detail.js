@@ -41,6 +41,8 @@ function noteAction(n) {
   return n.assignee === n.actor ? 'took it' : `assigned it to ${n.assignee}`;
 }
 const METRIC_KINDS = new Set(['error_burst', 'latency_spike', 'traffic_drop', 'traffic_spike']);
+/** how many related alerts of each kind the page lists */
+const RELATED = 10;
 
 /**
  * The series that fired: the metric-anomaly detector labels it; other detectors get the request rate as context.
@@ -69,6 +71,7 @@ export function renderAlertDetail(main, id) {
   const decisions = h('section', { class: 'card', 'aria-labelledby': 'decisions-title' });
   const evidence = h('section', { class: 'card', 'aria-labelledby': 'evidence-title' });
   const endpoint = h('section', { class: 'card', 'aria-labelledby': 'endpoint-title', hidden: true });
+  const related = h('section', { class: 'card', 'aria-labelledby': 'related-title', hidden: true });
   /** @type {(() => void)[]} */
   const disposers = [];
   /** the state the subject's inventory entry took when reviewed here: shown again when the alert re-renders live */
@@ -87,7 +90,7 @@ export function renderAlertDetail(main, id) {
       h(
         'div',
         { class: 'detail-grid' },
-        h('div', { class: 'col-main' }, facts, chart, evidence),
+        h('div', { class: 'col-main' }, facts, chart, related, evidence),
         h('div', { class: 'col-side' }, triage, decisions, endpoint),
       ),
     ),
@@ -467,6 +470,71 @@ export function renderAlertDetail(main, id) {
     }
   }
 
+  /**
+   * the other alerts of the same subject (the IP, user or token behind it) and of the same endpoint, in any state:
+   * what else it did, what else happened there
+   * @param {Alert} a
+   */
+  async function renderRelated(a) {
+    /** @type {[string, Record<string, string>][]} */
+    const asks = [];
+    if (a.subject) asks.push([`Same ${a.subject.type} ${a.subject.value}`, { subject: a.subject.value }]);
+    if (a.endpoint) asks.push([`Same endpoint ${a.endpoint}`, { service: a.service, endpoint: a.endpoint }]);
+    if (asks.length === 0) return;
+    try {
+      const lists = await Promise.all(
+        asks.map(async ([title, q]) => {
+          const page = await api(`v1/alerts${query({ ...q, limit: RELATED + 1 })}`);
+          /** @type {Alert[]} */
+          const others = page.items.filter((/** @type {Alert} */ x) => x.id !== a.id).slice(0, RELATED);
+          return { title, others, more: Boolean(page.next) };
+        }),
+      );
+      if (gone) return;
+      related.hidden = false;
+      replace(
+        related,
+        h('h2', { id: 'related-title' }, 'Related alerts'),
+        lists.map(({ title, others, more }) =>
+          h(
+            'div',
+            { class: 'related-group' },
+            h('h3', null, title, h('span', { class: 'muted small' }, ` (${others.length}${more ? '+' : ''})`)),
+            others.length
+              ? table(
+                  ['Severity', 'Alert', 'Service', 'State', 'Last seen'],
+                  others.map((x) =>
+                    h(
+                      'tr',
+                      null,
+                      h('td', null, severityBadge(x.severity)),
+                      h(
+                        'td',
+                        null,
+                        h('a', { href: `#/alerts/${encodeURIComponent(x.id)}` }, x.summary),
+                        h('div', { class: 'muted small' }, x.kind),
+                      ),
+                      h('td', null, x.service),
+                      h('td', null, stateBadge(x.state)),
+                      h('td', null, timeEl(x.lastSeen)),
+                    ),
+                  ),
+                  { caption: title, class: 'compact related' },
+                )
+              : h('p', { class: 'muted small' }, 'No other alert.'),
+          ),
+        ),
+      );
+    } catch (err) {
+      related.hidden = false;
+      replace(
+        related,
+        h('h2', { id: 'related-title' }, 'Related alerts'),
+        placeholder(`Could not load them: ${/** @type {Error} */ (err).message}`, 'error'),
+      );
+    }
+  }
+
   let chartDrawn = false;
   async function refresh() {
     try {
@@ -480,6 +548,7 @@ export function renderAlertDetail(main, id) {
         chartDrawn = true;
         void renderChart(r.alert);
         void renderEndpoint(r.alert);
+        void renderRelated(r.alert);
       }
     } catch (err) {
       const status = /** @type {{ status?: number }} */ (err).status;
