@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Alert, AlertState, Severity } from '../core/alert.js';
+import { type Alert, type AlertState, SEVERITY_RANK, type Severity } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
 import { counter } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
@@ -14,7 +14,6 @@ const badAnnouncements = counter(
   'alert-change announcements that were not alerts',
 );
 
-const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 const BY_TIME = 'alerts:by-time';
 const alertKey = (id: string) => `alert:${id}`;
 const notesKey = (id: string) => `alert-notes:${id}`;

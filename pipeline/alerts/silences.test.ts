@@ -72,6 +72,21 @@ describe('SilenceRepository', () => {
     await expect(silences.expire(orders.id, 'cy')).rejects.toMatchObject({ code: 'MW_ERR_CONFLICT' });
     await expect(silences.expire('sil_nope', 'cy')).rejects.toMatchObject({ code: 'MW_ERR_NOT_FOUND' });
 
+    // a severity ceiling: the noisy client's medium alerts are quiet, its high and critical ones are not; a ceiling
+    // alone says nothing of which alerts
+    const noisy = await silences.create(
+      { matchers: { subject: '198.51.100.7', max_severity: 'medium' }, durationMs: HOUR, comment: 'noisy scanner' },
+      'ana',
+    );
+    expect(silenceMatches(noisy, alert('f', { severity: 'low' }))).toBe(true);
+    expect(silenceMatches(noisy, alert('g', { severity: 'medium' }))).toBe(true);
+    expect(silenceMatches(noisy, alert('h', { severity: 'high' }))).toBe(false);
+    expect(silenceMatches(noisy, alert('i', { severity: 'low', subject: undefined }))).toBe(false);
+    await expect(
+      silences.create({ matchers: { max_severity: 'low' }, durationMs: HOUR, comment: 'x' }, 'ana'),
+    ).rejects.toMatchObject({ code: 'MW_ERR_BAD_REQUEST' });
+    await silences.expire(noisy.id, 'ana');
+
     // silences ended more than a week ago are forgotten at the next create
     now += 8 * 24 * HOUR;
     const last = await silences.create({ matchers: { service: 'users' }, durationMs: HOUR, comment: 'x' }, 'ana');

@@ -1,4 +1,4 @@
-import type { Alert } from '../core/alert.js';
+import { type Alert, SEVERITY_RANK, type Severity } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Store } from '../store/store.js';
@@ -10,12 +10,16 @@ export const MAX_SILENCE_MS = 30 * 86_400_000;
 /** how long an ended silence stays listed */
 const KEEP_ENDED_MS = 7 * 86_400_000;
 
-/** what a silence matches: every field given must equal the alert's (`subject` is the subject's value) */
+/**
+ * what a silence matches: every field given must equal the alert's (`subject` is the subject's value), and the alert
+ * must be no more severe than `max_severity` when given (a noisy client's low alerts quiet, its critical ones not)
+ */
 export interface SilenceMatchers {
   kind?: string;
   service?: string;
   endpoint?: string;
   subject?: string;
+  max_severity?: Severity;
 }
 
 export interface Silence {
@@ -29,18 +33,21 @@ export interface Silence {
   expiredBy?: string;
 }
 
+/** the matchers that say which alerts (a silence needs one of them; a severity ceiling alone would be a setting) */
 const MATCHER_FIELDS = ['kind', 'service', 'endpoint', 'subject'] as const;
 
 /** whether a silence's matchers all hold for the alert */
 export function silenceMatches(s: Silence, alert: Alert): boolean {
   const value = { kind: alert.kind, service: alert.service, endpoint: alert.endpoint, subject: alert.subject?.value };
+  const ceiling = s.matchers.max_severity;
+  if (ceiling && SEVERITY_RANK[alert.severity] > SEVERITY_RANK[ceiling]) return false;
   return MATCHER_FIELDS.every((f) => s.matchers[f] === undefined || s.matchers[f] === value[f]);
 }
 
 export const isActive = (s: Silence, now: number): boolean => s.startsAt <= now && now < s.endsAt;
 
 /**
- * Analysts' silences: alerts matching one (by kind, service, endpoint, subject) while it lasts are resolved as they
+ * Analysts' silences: alerts matching one (by kind, service, endpoint, subject, up to a severity) while it lasts are resolved as they
  * reach the analyst store, with a note naming the silence, and are not sent to the alert sinks. They quiet the queue
  * and the notifications for a known cause (a pentest, a load test, a noisy client); once the silence ends, new
  * occurrences open the alert again. Enforcement is the policy's (its allowlist), not a silence's.
@@ -56,6 +63,7 @@ export class SilenceRepository {
     for (const f of MATCHER_FIELDS) if (input.matchers[f]) matchers[f] = input.matchers[f];
     if (Object.keys(matchers).length === 0)
       throw mwError('BAD_REQUEST', 'a silence needs at least one matcher (kind, service, endpoint or subject)');
+    if (input.matchers.max_severity) matchers.max_severity = input.matchers.max_severity;
     if (!(input.durationMs > 0 && input.durationMs <= MAX_SILENCE_MS))
       throw mwError('BAD_REQUEST', `a silence lasts more than 0 and at most ${MAX_SILENCE_MS / 86_400_000} days`);
     if (!input.comment.trim()) throw mwError('BAD_REQUEST', 'a silence needs a comment: why the alerts are expected');

@@ -305,8 +305,18 @@ describe('analyst API', () => {
       { matchers: { kind: 'x' }, duration_minutes: 0, comment: 'c' },
       { matchers: { kind: 'x' }, duration_minutes: 60 * 24 * 31, comment: 'c' },
       { matchers: { kind: 'x' }, duration_minutes: 5 },
+      { matchers: { max_severity: 'low' }, duration_minutes: 5, comment: 'c' },
+      { matchers: { kind: 'x', max_severity: 'huge' }, duration_minutes: 5, comment: 'c' },
     ])
       expect((await call('POST', '/v1/silences', KEYS.responder, bad)).statusCode, JSON.stringify(bad)).toBe(400);
+    // a severity ceiling: orders' medium error burst is above low, at medium
+    const low = { matchers: { service: 'orders', max_severity: 'low' }, duration_minutes: 5, comment: 'c' };
+    expect((await call('POST', '/v1/silences', KEYS.responder, low)).json()).toMatchObject({
+      matchers: { service: 'orders', max_severity: 'low' },
+      resolved: 0,
+    });
+    const medium = { ...low, matchers: { service: 'orders', max_severity: 'medium' } };
+    expect((await call('POST', '/v1/silences', KEYS.responder, medium)).json().resolved).toBe(1);
     const ended = await call('POST', `/v1/silences/${silence.id}/expire`, KEYS.responder);
     expect(ended.json()).toMatchObject({ id: silence.id, active: false, expiredBy: 'responder-user' });
     expect((await call('POST', `/v1/silences/${silence.id}/expire`, KEYS.responder)).statusCode).toBe(409);

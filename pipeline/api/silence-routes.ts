@@ -2,12 +2,20 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AlertRepository } from '../alerts/alert-repository.js';
 import { MAX_SILENCE_MS, resolveCovered, type SilenceMatchers, type SilenceRepository } from '../alerts/silences.js';
+import { Severity } from '../core/alert.js';
 import { principalOf } from './api-server.js';
 
 const Matcher = Type.Optional(Type.String({ minLength: 1, maxLength: 400 }));
+const Matchers = {
+  kind: Matcher,
+  service: Matcher,
+  endpoint: Matcher,
+  subject: Matcher,
+  max_severity: Type.Optional({ ...Severity, description: 'only alerts of this severity or lower' }),
+};
 const SilenceSchema = Type.Object({
   id: Type.String(),
-  matchers: Type.Object({ kind: Matcher, service: Matcher, endpoint: Matcher, subject: Matcher }),
+  matchers: Type.Object(Matchers),
   startsAt: Type.Number(),
   endsAt: Type.Number(),
   createdBy: Type.String(),
@@ -19,10 +27,7 @@ const CreateBody = Type.Object(
   {
     // an unknown matcher is refused, not dropped (the server strips unknown properties where they are `false`): a
     // silence broader than asked for would hide alerts nobody meant to hide
-    matchers: Type.Object(
-      { kind: Matcher, service: Matcher, endpoint: Matcher, subject: Matcher },
-      { additionalProperties: Type.Never(), minProperties: 1 },
-    ),
+    matchers: Type.Object(Matchers, { additionalProperties: Type.Never(), minProperties: 1 }),
     duration_minutes: Type.Integer({ minimum: 1, maximum: MAX_SILENCE_MS / 60_000 }),
     comment: Type.String({ minLength: 1, maxLength: 2000 }),
   },

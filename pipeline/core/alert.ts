@@ -9,6 +9,9 @@ export const Severity = Type.Union([
 ]);
 export type Severity = Static<typeof Severity>;
 
+/** severities in order, for comparisons (`SEVERITY_RANK[a] >= SEVERITY_RANK[b]`) */
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
+
 export const AlertState = Type.Union([Type.Literal('open'), Type.Literal('acknowledged'), Type.Literal('resolved')]);
 export type AlertState = Static<typeof AlertState>;
 

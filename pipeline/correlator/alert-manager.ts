@@ -1,7 +1,6 @@
-import type { Alert, AlertSignal, Severity } from '../core/alert.js';
+import { type Alert, type AlertSignal, SEVERITY_RANK } from '../core/alert.js';
 import { stableId } from '../core/ids.js';
 
-const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 const MAX_EVIDENCE = 50;
 
 export interface AlertManagerOptions {

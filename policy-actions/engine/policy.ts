@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { BlockList, isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { Alert, Severity } from '../../pipeline/core/alert.js';
+import { type Alert, SEVERITY_RANK, type Severity } from '../../pipeline/core/alert.js';
 import { DecisionScope, DecisionType } from '../../pipeline/core/decision.js';
 import { schemaProblems } from '../../pipeline/config/schema-problems.js';
 import { mwError } from '../../pipeline/core/errors.js';
@@ -124,8 +124,6 @@ const FITS: Record<DecisionType, ReadonlySet<DecisionScope>> = {
 };
 
 export const scopeFits = (type: DecisionType, scope: DecisionScope): boolean => FITS[type].has(scope);
-
-const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
 export interface CompiledEscalation {
   after: number;

@@ -902,13 +902,15 @@ describe('SOC console in Chromium', () => {
     const scanner = { type: 'ip', value: '203.0.113.50' };
     const batch = [1, 2].map((i) => alert({ subject: scanner, summary: `scanner enumeration ${i}` }));
     const other = alert({ subject: { type: 'ip', value: '203.0.113.51' } });
-    for (const a of [...batch, other]) await alerts.upsert(a);
+    const severe = alert({ subject: scanner, severity: 'critical', summary: 'scanner enumeration, critical' });
+    for (const a of [...batch, other, severe]) await alerts.upsert(a);
     await page.goto(`${base}/#/alerts/${batch[0].id}`);
     await page.getByRole('button', { name: 'Silence similar…' }).click();
     const dialog = page.getByRole('dialog');
     // kind, service and subject ticked; the endpoint field is offered only when the alert has one
     expect(await dialog.getByLabel('Kind enumeration').isChecked()).toBe(true);
     expect(await dialog.getByLabel('Subject 203.0.113.50').isChecked()).toBe(true);
+    await dialog.getByLabel('Only up to severity medium').check();
     await dialog.getByLabel('For').selectOption('60');
     await dialog.getByLabel('Comment').fill('vulnerability scanner run, ticket SEC-77');
     await dialog.getByRole('button', { name: 'Silence', exact: true }).click();
@@ -918,6 +920,8 @@ describe('SOC console in Chromium', () => {
       expect((await alerts.notes(a.id)).at(-1)?.comment).toContain('vulnerability scanner run, ticket SEC-77');
     }
     expect((await alerts.get(other.id))?.state).toBe('open');
+    // above the ceiling: still open
+    expect((await alerts.get(severe.id))?.state).toBe('open');
 
     await page.goto(`${base}/#/alerts`);
     await page.getByRole('link', { name: 'Silences' }).click();
@@ -925,6 +929,7 @@ describe('SOC console in Chromium', () => {
     const listed = page.locator('tr[data-silence]');
     await poll(() => listed.count()).toBe(1);
     expect(await listed.textContent()).toContain('203.0.113.50');
+    expect(await listed.textContent()).toContain('severity at most medium');
     expect(await listed.locator('.state').textContent()).toBe('active');
     await shot(page, 'silences');
     await listed.getByRole('button', { name: /^End silence/ }).click();

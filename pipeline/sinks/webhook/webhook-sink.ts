@@ -1,12 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Alert, Severity } from '../../core/alert.js';
+import { type Alert, SEVERITY_RANK, type Severity } from '../../core/alert.js';
 import { mwError } from '../../core/errors.js';
 import { toOcsf } from '../formats/ocsf.js';
 import type { AlertSink } from '../sink.js';
 import type { WebhookSinkConfig } from './config.js';
 
-const RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 const EMOJI: Record<Severity, string> = {
   info: ':information_source:',
   low: ':large_blue_circle:',
@@ -51,7 +50,7 @@ export class WebhookSink implements AlertSink {
 
   async send(alerts: Alert[]): Promise<void> {
     for (const a of alerts) {
-      if (RANK[a.severity] < RANK[this.config.min_severity as Severity]) continue;
+      if (SEVERITY_RANK[a.severity] < SEVERITY_RANK[this.config.min_severity as Severity]) continue;
       const payload = JSON.stringify(this.body(a));
       const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'meshward' };
       if (this.secret)

@@ -41,6 +41,10 @@ export async function silenceDialog(a) {
         ),
       };
     });
+  // a ceiling: only alerts this severe or less (a noisy client's medium alerts, not its critical ones)
+  const ceiling = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'checkbox', id: 'sil-max_severity', name: 'max_severity', value: a.severity })
+  );
   const duration = h(
     'select',
     { id: 'sil-duration', name: 'duration' },
@@ -67,6 +71,12 @@ export async function silenceDialog(a) {
       'Alerts matching every ticked field are resolved now and as they come, and not sent to the alert sinks, until the silence ends. Policy actions are not silenced.',
     ),
     boxes.map((b) => b.row),
+    h(
+      'div',
+      { class: 'field inline' },
+      ceiling,
+      h('label', { for: 'sil-max_severity' }, 'Only up to severity ', h('code', null, a.severity)),
+    ),
     h('div', { class: 'field' }, h('label', { for: 'sil-duration', class: 'field-label' }, 'For'), duration),
     h('label', { for: 'sil-comment', class: 'field-label' }, 'Comment'),
     comment,
@@ -89,6 +99,7 @@ export async function silenceDialog(a) {
       error.textContent = 'Tick at least one field.';
       return;
     }
+    if (ceiling.checked) matchers.max_severity = ceiling.value;
     if (!comment.value.trim()) {
       comment.focus();
       return;

@@ -5,7 +5,7 @@ import { can } from '../state.js';
 /**
  * @typedef {object} Silence
  * @property {string} id
- * @property {{ kind?: string, service?: string, endpoint?: string, subject?: string }} matchers
+ * @property {{ kind?: string, service?: string, endpoint?: string, subject?: string, max_severity?: string }} matchers
  * @property {number} startsAt
  * @property {number} endsAt
  * @property {string} createdBy
@@ -89,7 +89,12 @@ export function renderSilences(main) {
         'td',
         null,
         Object.entries(s.matchers).map(([k, v]) =>
-          h('div', null, h('span', { class: 'muted small' }, `${k} `), h('code', null, v)),
+          h(
+            'div',
+            null,
+            h('span', { class: 'muted small' }, k === 'max_severity' ? 'severity at most ' : `${k} `),
+            h('code', null, v),
+          ),
         ),
       ),
       h('td', null, s.comment),
