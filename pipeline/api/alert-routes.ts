@@ -213,22 +213,29 @@ export function alertRoutes(opts: AlertRoutesOptions) {
       },
     );
 
-    for (const action of ['acknowledge', 'resolve', 'reopen'] as const) {
+    for (const action of ['acknowledge', 'resolve', 'reopen', 'unassign'] as const) {
       app.post(
         `/v1/alerts/:id/${action}`,
         {
           config: { role: 'responder' },
           schema: {
             tags: ['alerts'],
-            summary: `${action} an alert (with an optional comment)`,
+            summary:
+              action === 'unassign'
+                ? 'Take the owner of an alert away (with an optional comment)'
+                : `${action} an alert (with an optional comment)`,
             params: IdParams,
             body: Type.Union([TriageBody, Type.Null()]),
+            response: { 200: AlertSchema },
           },
         },
         async (request) => {
           const { id } = request.params as { id: string };
           const body = (request.body ?? {}) as { comment?: string };
-          return opts.alerts.transition(id, action, principalOf(request).id, body.comment);
+          const actor = principalOf(request).id;
+          return action === 'unassign'
+            ? opts.alerts.assign(id, null, actor, body.comment)
+            : opts.alerts.transition(id, action, actor, body.comment);
         },
       );
     }
@@ -249,25 +256,6 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         const { id } = request.params as { id: string };
         const { assignee, comment } = request.body as { assignee: string; comment?: string };
         return opts.alerts.assign(id, assignee, principalOf(request).id, comment);
-      },
-    );
-
-    app.post(
-      '/v1/alerts/:id/unassign',
-      {
-        config: { role: 'responder' },
-        schema: {
-          tags: ['alerts'],
-          summary: 'Take the owner of an alert away, with an optional comment',
-          params: IdParams,
-          body: Type.Union([TriageBody, Type.Null()]),
-          response: { 200: AlertSchema },
-        },
-      },
-      async (request) => {
-        const { id } = request.params as { id: string };
-        const body = (request.body ?? {}) as { comment?: string };
-        return opts.alerts.assign(id, null, principalOf(request).id, body.comment);
       },
     );
 
