@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import '../detectors/all.js';
+import { registerAnalystCommands } from './analyst-commands.js';
 import { registerOfflineCommands } from './offline-commands.js';
 import { registerServiceCommands } from './service-commands.js';
 
@@ -15,6 +16,7 @@ program
 
 registerServiceCommands(program);
 registerOfflineCommands(program);
+registerAnalystCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as { code?: string; message?: string };

@@ -38,6 +38,7 @@ export const ERRORS = {
   ADAPTER_FAILED: spec('MW_ERR_ADAPTER_FAILED', 502, true, 'an enforcement adapter call failed'),
   GUARDRAIL_BLOCKED: spec('MW_ERR_GUARDRAIL_BLOCKED', 409, false, 'a guardrail blocked the action'),
   SINK_FAILED: spec('MW_ERR_SINK_FAILED', 502, true, 'an alert sink failed'),
+  API_UNAVAILABLE: spec('MW_ERR_API_UNAVAILABLE', 503, true, 'the analyst API did not answer'),
   INTERNAL: spec('MW_ERR_INTERNAL', 500, false, 'internal error'),
 } as const;
 

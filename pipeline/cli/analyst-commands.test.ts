@@ -1,0 +1,199 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PolicyEngine, createPolicyEngine } from '../../policy-actions/engine/engine.js';
+import { parsePolicy } from '../../policy-actions/engine/policy.js';
+import { makeAlert } from '../../policy-actions/engine/testdata/alerts.js';
+import { RecordingAdapter } from '../../policy-actions/engine/testdata/recording-adapter.js';
+import { AlertRepository } from '../alerts/alert-repository.js';
+import { SilenceRepository } from '../alerts/silences.js';
+import { alertRoutes } from '../api/alert-routes.js';
+import { consoleRoutes } from '../api/console-routes.js';
+import { createApiServer } from '../api/api-server.js';
+import { ApiAuthenticator } from '../api/auth.js';
+import { silenceRoutes } from '../api/silence-routes.js';
+import { decisionRoutesBehindRoles } from '../app/actions.js';
+import type { Alert } from '../core/alert.js';
+import { silentLogger } from '../core/logger.js';
+import { MemoryStore } from '../store/memory-store.js';
+import { analystConnection } from './analyst-client.js';
+import { registerAnalystCommands } from './analyst-commands.js';
+
+const KEYS = { viewer: 'viewer-key-0123456789', responder: 'responder-key-0123456789' };
+const policy = parsePolicy(
+  readFileSync(join(import.meta.dirname, '../../policy-actions/engine/testdata/policy.yaml'), 'utf8'),
+);
+
+const alert = (i: number, over: Partial<Alert> = {}): Alert => ({
+  v: 1,
+  id: `alr_cli_${i}`,
+  kind: 'enumeration',
+  severity: 'medium',
+  state: 'open',
+  service: 'accounts',
+  endpoint: 'GET /accounts/{id}',
+  subject: { type: 'ip', value: `198.51.100.${i}` },
+  firstSeen: 1_700_000_000_000,
+  lastSeen: 1_700_000_000_000 + i * 1000,
+  count: i,
+  summary: `enumeration of accounts from 198.51.100.${i}`,
+  evidence: { recordIds: [], metrics: {} },
+  updatedAt: 1_700_000_000_000 + i * 1000,
+  ...over,
+});
+
+describe('meshward alerts / decisions / silences (the analyst API from a terminal)', () => {
+  let app: FastifyInstance;
+  let alerts: AlertRepository;
+  let engine: PolicyEngine;
+  let api: string;
+  const keyFile = (key: string) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'mw-cli-')), 'key');
+    writeFileSync(path, `${key}\n`);
+    return path;
+  };
+  let responderKey: string;
+
+  beforeAll(async () => {
+    const store = new MemoryStore();
+    alerts = new AlertRepository(store);
+    engine = createPolicyEngine({
+      store,
+      policy,
+      adapters: { 'gateways/test': new RecordingAdapter('gateways/test', ['deny', 'rate_limit', 'step_up']) },
+      config: { expiry_interval_ms: 0, retry_base_delay_ms: 1 },
+    });
+    app = await createApiServer({
+      auth: new ApiAuthenticator([
+        { name: 'vic', key: KEYS.viewer, role: 'viewer' },
+        { name: 'ray', key: KEYS.responder, role: 'responder' },
+      ]),
+      logger: silentLogger,
+      health: () => ({ bus: true }),
+      plugins: [
+        consoleRoutes(),
+        alertRoutes({ alerts }),
+        silenceRoutes(new SilenceRepository(store), alerts),
+        decisionRoutesBehindRoles(engine),
+      ],
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    api = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    responderKey = keyFile(KEYS.responder);
+    for (const i of [1, 2, 3]) await alerts.upsert(alert(i));
+  });
+  afterAll(async () => {
+    await app.close();
+    await engine.close();
+  });
+
+  /** runs `meshward <args…>` as the CLI does, and returns what it printed */
+  async function run(args: string[], key = responderKey): Promise<string> {
+    let printed = '';
+    const program = new Command().exitOverride();
+    registerAnalystCommands(program, (t) => {
+      printed += t;
+    });
+    const [group, ...rest] = args;
+    await program.parseAsync([group, ...rest, '--api', api, '--key-file', key], { from: 'user' });
+    return printed;
+  }
+
+  it('lists the open alerts as a table, filtered, or as JSON', async () => {
+    const text = await run(['alerts', 'list']);
+    const lines = text.trim().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+SEVERITY\s+KIND\s+SERVICE\s+STATE\s+OWNER\s+COUNT\s+LAST SEEN\s+SUMMARY$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['alr_cli_3', 'alr_cli_2', 'alr_cli_1']);
+    expect(lines[1]).toContain('2023-11-14T22:13:23Z');
+    const json = JSON.parse(await run(['alerts', 'list', '--subject', '198.51.100.2', '--json']));
+    expect(json.items.map((a: Alert) => a.id)).toEqual(['alr_cli_2']);
+  });
+
+  it('triages: take alerts, note one, acknowledge and resolve with a comment; what was left says why', async () => {
+    expect(await run(['alerts', 'assign', 'alr_cli_1', 'alr_cli_2'])).toBe(
+      'alr_cli_1  open  owner ray\nalr_cli_2  open  owner ray\n',
+    );
+    const mine = await run(['alerts', 'list', '--mine']);
+    expect(
+      mine
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/\s+/)[0]),
+    ).toEqual(['alr_cli_2', 'alr_cli_1']);
+    expect(await run(['alerts', 'note', 'alr_cli_1', '-m', 'called the accounts team'])).toBe('alr_cli_1  noted\n');
+    expect(await run(['alerts', 'ack', 'alr_cli_1', 'alr_nope', '-m', 'looking'])).toBe(
+      'alr_cli_1  acknowledged  owner ray\nalr_nope  left as it was: not found\n',
+    );
+    await run(['alerts', 'resolve', 'alr_cli_1', '-m', 'pentest']);
+    await run(['alerts', 'assign', 'alr_cli_3', '--to', 'kim']);
+    expect((await alerts.get('alr_cli_3'))?.assignee).toBe('kim');
+    const shown = await run(['alerts', 'show', 'alr_cli_1']);
+    expect(shown).toContain('state:      resolved');
+    expect(shown).toContain('owner:      ray');
+    expect(shown).toMatch(/ray {2}assigned to ray\n.*ray {2}comment: called the accounts team\n/s);
+    expect(shown).toMatch(/ray {2}resolve: pentest\n$/);
+  });
+
+  it('refuses clearly: a viewer may not triage, an unknown alert is not found, no key, no server', async () => {
+    await expect(run(['alerts', 'ack', 'alr_cli_2'], keyFile(KEYS.viewer))).rejects.toMatchObject({
+      code: 'MW_ERR_FORBIDDEN',
+    });
+    await expect(run(['alerts', 'show', 'alr_nope'])).rejects.toMatchObject({
+      code: 'MW_ERR_NOT_FOUND',
+      message: 'not found: alert alr_nope',
+    });
+    expect(() => analystConnection({ api }, {})).toThrow(/no API key: set MESHWARD_API_KEY/);
+    expect(analystConnection({}, { MESHWARD_API_KEY: 'k', MESHWARD_API_URL: 'http://h:1/' })).toEqual({
+      url: 'http://h:1',
+      key: 'k',
+    });
+    const demo = join(mkdtempSync(join(tmpdir(), 'mw-cli-')), 'demo-credentials.json');
+    writeFileSync(demo, JSON.stringify({ adminKey: 'admin-key', sensorToken: 's' }));
+    expect(analystConnection({ keyFile: demo }, {}).key).toBe('admin-key');
+    const program = new Command().exitOverride();
+    registerAnalystCommands(program, () => undefined);
+    await expect(
+      program.parseAsync(['alerts', 'list', '--api', 'http://127.0.0.1:9', '--key-file', responderKey], {
+        from: 'user',
+      }),
+    ).rejects.toMatchObject({ code: 'MW_ERR_API_UNAVAILABLE' });
+  });
+
+  it('lists, approves and lifts decisions; adds, lists and ends silences', async () => {
+    const [d] = await engine.handleAlert(
+      makeAlert({ kind: 'risky_login', severity: 'high', subject: { type: 'user', value: 'alice' } }),
+    );
+    const listed = await run(['decisions', 'list', '--state', 'pending_approval']);
+    expect(listed).toContain(d.id);
+    expect(listed).toContain('pending_approval');
+    expect(await run(['decisions', 'approve', d.id])).toBe(`${d.id}  active\n`);
+    expect(await run(['decisions', 'lift', d.id, '-m', 'false positive'])).toBe(`${d.id}  lifted\n`);
+
+    const added = await run([
+      'silences',
+      'add',
+      '--subject',
+      '198.51.100.2',
+      '--max-severity',
+      'medium',
+      '--for',
+      '4h',
+      '-m',
+      'scanner run',
+    ]);
+    expect(added).toMatch(/^sil_\S+ {2}until \S+; 1 resolved now\n$/);
+    const id = added.split(' ')[0];
+    expect(await run(['silences', 'list'])).toMatch(
+      new RegExp(`${id}\\s+yes\\s+subject=198\\.51\\.100\\.2 max_severity=medium`),
+    );
+    expect(await run(['silences', 'end', id])).toBe(`${id}  ended\n`);
+    await expect(run(['silences', 'add', '--kind', 'x', '--for', '2 weeks', '-m', 'c'])).rejects.toThrow(
+      /30m, 4h or 7d/,
+    );
+  });
+});
