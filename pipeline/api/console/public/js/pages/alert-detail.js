@@ -43,6 +43,8 @@ function noteAction(n) {
 const METRIC_KINDS = new Set(['error_burst', 'latency_spike', 'traffic_drop', 'traffic_spike']);
 /** how many related alerts of each kind the page lists */
 const RELATED = 10;
+/** how far before the alert its related alerts are looked for (the scan of the alert store stays bounded) */
+const RELATED_SPAN_MS = 7 * 86_400_000;
 
 /**
  * The series that fired: the metric-anomaly detector labels it; other detectors get the request rate as context.
@@ -471,8 +473,8 @@ export function renderAlertDetail(main, id) {
   }
 
   /**
-   * the other alerts of the same subject (the IP, user or token behind it) and of the same endpoint, in any state:
-   * what else it did, what else happened there
+   * the other alerts of the same subject (the IP, user or token behind it) and of the same endpoint, in any state,
+   * seen from a week before this one on: what else it did, what else happened there
    * @param {Alert} a
    */
   async function renderRelated(a) {
@@ -484,7 +486,8 @@ export function renderAlertDetail(main, id) {
     try {
       const lists = await Promise.all(
         asks.map(async ([title, q]) => {
-          const page = await api(`v1/alerts${query({ ...q, limit: RELATED + 1 })}`);
+          const from = a.firstSeen - RELATED_SPAN_MS;
+          const page = await api(`v1/alerts${query({ ...q, from, limit: RELATED + 1 })}`);
           /** @type {Alert[]} */
           const others = page.items.filter((/** @type {Alert} */ x) => x.id !== a.id).slice(0, RELATED);
           return { title, others, more: Boolean(page.next) };
@@ -494,7 +497,12 @@ export function renderAlertDetail(main, id) {
       related.hidden = false;
       replace(
         related,
-        h('h2', { id: 'related-title' }, 'Related alerts'),
+        h(
+          'h2',
+          { id: 'related-title' },
+          'Related alerts',
+          h('span', { class: 'muted small' }, ' · from a week before this one on'),
+        ),
         lists.map(({ title, others, more }) =>
           h(
             'div',
