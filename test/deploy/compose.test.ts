@@ -91,7 +91,11 @@ describe('docker-compose.yml against the Compose Specification', () => {
 
 describe('docker-compose.yml against the code it runs', () => {
   it('the CLI is the one main.ts builds (the checks parse commands with the same registrations)', () => {
-    expect(registeredCommandGroups().sort()).toEqual(['registerOfflineCommands', 'registerServiceCommands']);
+    expect(registeredCommandGroups().sort()).toEqual([
+      'registerAnalystCommands',
+      'registerOfflineCommands',
+      'registerServiceCommands',
+    ]);
     expect(cliCommands()).toEqual(expect.arrayContaining(['collector', 'correlator', 'api']));
   });
 

@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { createApiServer } from '../../pipeline/api/api-server.js';
 import { ApiAuthenticator, readApiKeysFile } from '../../pipeline/api/auth.js';
 import { TOPICS } from '../../pipeline/bus/bus.js';
+import { registerAnalystCommands } from '../../pipeline/cli/analyst-commands.js';
 import { registerOfflineCommands } from '../../pipeline/cli/offline-commands.js';
 import { registerServiceCommands } from '../../pipeline/cli/service-commands.js';
 import { createCollectorServer } from '../../pipeline/collector/collector-server.js';
@@ -82,6 +83,7 @@ function cliProgram(): Command {
   const program = new Command();
   registerServiceCommands(program);
   registerOfflineCommands(program);
+  registerAnalystCommands(program, () => undefined);
   return program;
 }
 
