@@ -59,13 +59,23 @@ export async function callApi<T>(
   path: string,
   body?: unknown,
 ): Promise<T> {
+  const text = await callApiText(c, method, path, body);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** the same call, its answer as the text the API sent (a YAML document, say) */
+export async function callApiText(
+  c: AnalystConnection,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<string> {
   let res: Response;
   try {
     res = await fetch(`${c.url}${path}`, {
       method,
       headers: {
         'x-api-key': c.key,
-        accept: 'application/json',
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -75,14 +85,14 @@ export async function callApi<T>(
     throw mwError('API_UNAVAILABLE', `${c.url} (${(err as Error).message})`);
   }
   const text = await res.text();
-  let doc: unknown;
+  if (res.ok) return text;
+  let doc: { code?: string; message?: string } | undefined;
   try {
-    doc = text ? JSON.parse(text) : undefined;
+    doc = JSON.parse(text);
   } catch {
     doc = undefined;
   }
-  if (!res.ok) throw apiError(res.status, doc as { code?: string; message?: string } | undefined);
-  return doc as T;
+  throw apiError(res.status, doc);
 }
 
 /** the API's error answer as the catalogue error it names (its message once, not prefixed twice) */

@@ -13,11 +13,13 @@ import { AlertRepository } from '../alerts/alert-repository.js';
 import { SilenceRepository } from '../alerts/silences.js';
 import { alertRoutes } from '../api/alert-routes.js';
 import { consoleRoutes } from '../api/console-routes.js';
+import { INVENTORY_KEY, inventoryRoutes } from '../api/inventory-routes.js';
 import { createApiServer } from '../api/api-server.js';
 import { ApiAuthenticator } from '../api/auth.js';
 import { silenceRoutes } from '../api/silence-routes.js';
 import { decisionRoutesBehindRoles } from '../app/actions.js';
 import type { Alert } from '../core/alert.js';
+import type { ApiEntry } from '../inventory/api-entry.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { analystConnection } from './analyst-client.js';
@@ -46,7 +48,42 @@ const alert = (i: number, over: Partial<Alert> = {}): Alert => ({
   ...over,
 });
 
-describe('meshward alerts / decisions / silences (the analyst API from a terminal)', () => {
+const DAY = 86_400_000;
+const entry = (id: string, over: Partial<ApiEntry>): ApiEntry => ({
+  id,
+  service: 'accounts',
+  method: 'GET',
+  route: '/accounts/{id}',
+  hosts: ['accounts.internal'],
+  firstSeen: Date.now() - 30 * DAY,
+  lastSeen: Date.now() - 60_000,
+  count: 1200,
+  callers: ['frontend'],
+  params: [],
+  statusMix: { '2xx': 1200 },
+  auth: { token: 1200, mtls: 0, key: 0, none: 0 },
+  catalogueId: 'cat_accounts',
+  labels: { category: { value: 'identity', probability: 0.91, neighbours: ['cat_accounts'] } },
+  state: 'catalogued',
+  ...over,
+});
+const inventory = [
+  entry('api_accounts_get', {}),
+  entry('api_export_get', {
+    route: '/internal/export',
+    params: ['email', 'format'],
+    firstSeen: Date.now() - 2 * DAY,
+    lastSeen: Date.now() - 120_000,
+    auth: { token: 10, mtls: 0, key: 0, none: 30 },
+    catalogueId: null,
+    state: 'shadow',
+    labels: {
+      category: { value: 'unassigned', probability: 0.08, neighbours: ['cat_accounts'], candidate: 'reporting' },
+    },
+  }),
+];
+
+describe('meshward alerts / decisions / silences / inventory (the analyst API from a terminal)', () => {
   let app: FastifyInstance;
   let alerts: AlertRepository;
   let engine: PolicyEngine;
@@ -79,12 +116,14 @@ describe('meshward alerts / decisions / silences (the analyst API from a termina
         alertRoutes({ alerts }),
         silenceRoutes(new SilenceRepository(store), alerts),
         decisionRoutesBehindRoles(engine),
+        inventoryRoutes(store),
       ],
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     api = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     responderKey = keyFile(KEYS.responder);
     for (const i of [1, 2, 3]) await alerts.upsert(alert(i));
+    for (const e of inventory) await store.hset(INVENTORY_KEY, e.id, JSON.stringify(e));
   });
   afterAll(async () => {
     await app.close();
@@ -195,5 +234,33 @@ describe('meshward alerts / decisions / silences (the analyst API from a termina
     await expect(run(['silences', 'add', '--kind', 'x', '--for', '2 weeks', '-m', 'c'])).rejects.toThrow(
       /30m, 4h or 7d/,
     );
+  });
+
+  it('lists the inventory with its filters, and writes a service as OpenAPI', async () => {
+    const all = (await run(['inventory', 'list'])).trim().split('\n');
+    expect(all[0]).toMatch(/^STATE\s+METHOD\s+ROUTE\s+SERVICE\s+CALLS\s+ANONYMOUS\s+DATA\s+FIRST SEEN\s+CATEGORY$/);
+    expect(all.slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual([
+      'catalogued GET /accounts/{id}',
+      'shadow GET /internal/export',
+    ]);
+    expect(all[2]).toMatch(/\s75%\s+personal\s+.*\sreporting\? 8%$/);
+    for (const args of [
+      ['--new', '7d'],
+      ['--sensitive', 'personal'],
+      ['--route', 'EXPORT'],
+      ['--state', 'shadow'],
+    ]) {
+      const lines = (await run(['inventory', 'list', ...args])).trim().split('\n');
+      expect(
+        lines.slice(1).map((l) => l.split(/\s+/)[2]),
+        args.join(' '),
+      ).toEqual(['/internal/export']);
+    }
+    const doc = JSON.parse(await run(['inventory', 'openapi', '--service', 'accounts', '--state', 'shadow']));
+    expect(Object.keys(doc.paths)).toEqual(['/internal/export']);
+    expect(await run(['inventory', 'openapi', '--service', 'accounts', '--yaml'])).toMatch(/^openapi: 3\.0\.3\n/);
+    await expect(run(['inventory', 'openapi', '--service', 'nobody'])).rejects.toMatchObject({
+      code: 'MW_ERR_NOT_FOUND',
+    });
   });
 });

@@ -1,7 +1,8 @@
 import Table from 'cli-table3';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Alert } from '../core/alert.js';
-import { type AnalystConnection, analystConnection, callApi } from './analyst-client.js';
+import type { ApiEntry } from '../inventory/api-entry.js';
+import { type AnalystConnection, analystConnection, callApi, callApiText } from './analyst-client.js';
 
 /** where a command writes what it answers (stdout; tests collect it) */
 export type Out = (text: string) => void;
@@ -78,7 +79,7 @@ function minutes(v: string): number {
 }
 
 /**
- * `meshward alerts …`, `meshward decisions …`, `meshward silences …`: the analyst API from a terminal or a script, as
+ * `meshward alerts …`, `meshward decisions …`, `meshward silences …`, `meshward inventory …`: the analyst API from a terminal or a script, as
  * the console uses it (the same roles apply). Tables by default, `--json` for the API's answer as it is.
  */
 export function registerAnalystCommands(program: Command, out: Out = (t) => process.stdout.write(t)): void {
@@ -329,5 +330,75 @@ export function registerAnalystCommands(program: Command, out: Out = (t) => proc
       const s = await callApi<Silence>(connection(cmd), 'POST', `/v1/silences/${encodeURIComponent(id)}/expire`);
       if (cmd.optsWithGlobals().json) return out(`${JSON.stringify(s, null, 2)}\n`);
       out(`${s.id}  ended\n`);
+    });
+
+  const inventory = withConnection(
+    program.command('inventory').description('the API inventory: endpoints seen in traffic, a service as OpenAPI'),
+  );
+  inventory
+    .command('list')
+    .description('endpoints seen in traffic, most recently seen first')
+    .option('--state <state>', 'new, catalogued, shadow, zombie or reviewed')
+    .option('--service <name>')
+    .option('--sensitive <kind>', 'with a parameter that says it takes: credential, personal, payment or any')
+    .option('--new <duration>', 'first seen within this: 24h, 7d, 30d', minutes)
+    .option('--route <text>', 'whose route contains this (any case)')
+    .option('--anonymous', 'that answered calls carrying no credential')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(async (f: Record<string, string | number | boolean | undefined>, cmd: Command) => {
+      const q = new URLSearchParams({ limit: String(f.limit) });
+      for (const [flag, param] of [
+        ['state', 'state'],
+        ['service', 'service'],
+        ['sensitive', 'sensitive'],
+        ['route', 'q'],
+      ] as const)
+        if (typeof f[flag] === 'string') q.set(param, f[flag] as string);
+      if (f.anonymous) q.set('anonymous', 'true');
+      if (typeof f.new === 'number') q.set('first_seen_after', String(Date.now() - f.new * 60_000));
+      type Shown = ApiEntry & { sensitive?: Record<string, string[]> };
+      const page = await callApi<{ items: Shown[]; next?: string }>(connection(cmd), 'GET', `/v1/inventory?${q}`);
+      if (cmd.optsWithGlobals().json) return out(`${JSON.stringify(page, null, 2)}\n`);
+      const anonymousShare = (e: Shown) => {
+        const a = e.auth;
+        const total = a ? a.token + a.mtls + a.key + a.none : 0;
+        return total ? `${Math.round((100 * (a?.none ?? 0)) / total)}%` : '-';
+      };
+      out(
+        table(
+          ['STATE', 'METHOD', 'ROUTE', 'SERVICE', 'CALLS', 'ANONYMOUS', 'DATA', 'FIRST SEEN', 'CATEGORY'],
+          page.items.map((e) => {
+            const category = e.labels.category;
+            return [
+              e.state,
+              e.method,
+              oneLine(e.route, 60),
+              e.service,
+              e.count,
+              anonymousShare(e),
+              Object.keys(e.sensitive ?? {}).join(',') || '-',
+              iso(e.firstSeen),
+              category
+                ? `${category.value === 'unassigned' ? `${category.candidate ?? '?'}?` : category.value} ${Math.round(100 * category.probability)}%`
+                : '-',
+            ];
+          }),
+        ),
+      );
+      if (page.next) out(`(more: --limit ${Number(f.limit) * 2}, or filter)\n`);
+    });
+  inventory
+    .command('openapi')
+    .description(
+      'what traffic showed of a service as an OpenAPI 3.0 document (to review and add to the catalogue), on stdout',
+    )
+    .requiredOption('--service <name>')
+    .option('--state <state>', 'only its endpoints in this state, e.g. shadow')
+    .option('--yaml', 'YAML rather than JSON')
+    .action(async (f: { service: string; state?: string; yaml?: boolean }, cmd: Command) => {
+      const q = new URLSearchParams({ service: f.service, format: f.yaml ? 'yaml' : 'json' });
+      if (f.state) q.set('state', f.state);
+      const text = await callApiText(connection(cmd), 'GET', `/v1/inventory/openapi?${q}`);
+      out(f.yaml ? text : `${JSON.stringify(JSON.parse(text), null, 2)}\n`);
     });
 }

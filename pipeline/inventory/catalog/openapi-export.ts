@@ -194,7 +194,7 @@ export function inventoryOpenApi(entries: readonly ApiEntry[], service: string):
     description:
       mine.length === 0
         ? `No endpoint of ${service} has been seen.`
-        : `${mine.length} endpoints of ${service} seen in traffic by meshward between ${new Date(first).toISOString()} and ${new Date(last).toISOString()}. Parameter names only: no types or values are kept. Review before adding it to the catalogue.`,
+        : `${mine.length} endpoint${mine.length === 1 ? '' : 's'} of ${service} seen in traffic by meshward between ${new Date(first).toISOString()} and ${new Date(last).toISOString()}. Parameter names only: no types or values are kept. Review before adding it to the catalogue.`,
     'x-service': service,
     'x-meshward-id': `observed-${service}`,
   };
