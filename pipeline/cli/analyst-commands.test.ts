@@ -262,5 +262,15 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     await expect(run(['inventory', 'openapi', '--service', 'nobody'])).rejects.toMatchObject({
       code: 'MW_ERR_NOT_FOUND',
     });
+
+    // a review: given labels, or the predicted ones confirmed (an unassigned one is not taken)
+    expect(await run(['inventory', 'review', 'api_accounts_get', '--confirm', '-m', 'as predicted'])).toBe(
+      'api_accounts_get  reviewed  category=identity\n',
+    );
+    await expect(run(['inventory', 'review', 'api_export_get', '--confirm'])).rejects.toThrow(/give the labels/);
+    expect(await run(['inventory', 'review', 'api_export_get', '--category', 'reporting', '--app-code', 'ACC01'])).toBe(
+      'api_export_get  reviewed  category=reporting appCode=ACC01\n',
+    );
+    expect((await run(['inventory', 'list', '--state', 'reviewed'])).trim().split('\n')).toHaveLength(3);
   });
 });

@@ -401,4 +401,42 @@ export function registerAnalystCommands(program: Command, out: Out = (t) => proc
       const text = await callApiText(connection(cmd), 'GET', `/v1/inventory/openapi?${q}`);
       out(f.yaml ? text : `${JSON.stringify(JSON.parse(text), null, 2)}\n`);
     });
+  inventory
+    .command('review')
+    .description('confirm or correct the labels of an endpoint: it becomes reviewed, and the model learns it')
+    .argument('<id>', 'the inventory entry id (inventory list --json)')
+    .option('--category <value>')
+    .option('--line-of-business <value>')
+    .option('--app-code <value>')
+    .option('--confirm', 'take the predicted labels (those assigned) for the dimensions not given')
+    .option('-m, --comment <text>')
+    .action(async (id: string, f: Record<string, string | boolean | undefined>, cmd: Command) => {
+      const c = connection(cmd);
+      const given: Record<string, string> = {};
+      for (const [flag, dim] of [
+        ['category', 'category'],
+        ['lineOfBusiness', 'lineOfBusiness'],
+        ['appCode', 'appCode'],
+      ] as const)
+        if (typeof f[flag] === 'string') given[dim] = f[flag] as string;
+      const labels: Record<string, string> = {};
+      if (f.confirm) {
+        const e = await callApi<ApiEntry>(c, 'GET', `/v1/inventory/${encodeURIComponent(id)}`);
+        for (const [dim, l] of Object.entries(e.labels)) if (l.value !== 'unassigned') labels[dim] = l.value;
+      }
+      Object.assign(labels, given);
+      if (Object.keys(labels).length === 0)
+        throw new InvalidArgumentError(
+          'give the labels (--category, --line-of-business, --app-code), or --confirm the predicted ones',
+        );
+      const e = await callApi<ApiEntry>(c, 'POST', `/v1/inventory/${encodeURIComponent(id)}/review`, {
+        labels,
+        ...(typeof f.comment === 'string' ? { comment: f.comment } : {}),
+      });
+      if (cmd.optsWithGlobals().json) return out(`${JSON.stringify(e, null, 2)}\n`);
+      const shown = Object.entries(labels)
+        .map(([dim, v]) => `${dim}=${v}`)
+        .join(' ');
+      out(`${e.id}  ${e.state}  ${shown}\n`);
+    });
 }
