@@ -14,9 +14,9 @@ const ListQuery = Type.Object(
     subject: Type.Optional(
       Type.String({ description: "the subject's value (an IP, a user, a token hash, an entry id)" }),
     ),
-    endpoint: Type.Optional(Type.String({ description: 'METHOD /route, exactly' })),
+    endpoint: Type.Optional(Type.String({ maxLength: 1100, description: 'METHOD /route, exactly' })),
     state: Type.Optional(AlertState),
-    assignee: Type.Optional(Type.String({ description: 'owned by this analyst (principal id)' })),
+    assignee: Type.Optional(Type.String({ maxLength: 200, description: 'owned by this analyst (principal id)' })),
     unassigned: Type.Optional(Type.Boolean({ description: 'true: only alerts nobody owns' })),
     from: Type.Optional(Type.Number({ description: 'lastSeen >= from (epoch ms)' })),
     to: Type.Optional(Type.Number({ description: 'lastSeen <= to (epoch ms)' })),
