@@ -1,0 +1,139 @@
+import type { Command } from 'commander';
+import type { Alert } from '../core/alert.js';
+import { callApi } from './analyst-client.js';
+import { type AnalystCli, iso, oneLine, table } from './analyst-cli.js';
+import type { AlertNote } from '../alerts/alert-repository.js';
+
+interface Triaged {
+  items: Alert[];
+  skipped: { id: string; reason: string }[];
+}
+
+/** `meshward alerts …`: list, show, triage, assign and note alerts */
+export function registerAlertCommands(program: Command, cli: AnalystCli): void {
+  const { out, connection, json, asJson, answer } = cli;
+  const alerts = cli.group(program, 'alerts', 'list, show and triage alerts');
+  alerts
+    .command('list')
+    .description('alerts, newest first (open ones unless --state)')
+    .option('--state <state>', 'open, acknowledged, resolved or any', 'open')
+    .option('--kind <kind>')
+    .option('--service <name>')
+    .option('--subject <value>', "the subject's value: an IP, a user, a token hash")
+    .option('--min-severity <severity>', 'info, low, medium, high or critical')
+    .option('--mine', 'only those assigned to me')
+    .option('--unassigned', 'only those nobody owns')
+    .option('--limit <n>', 'at most this many', '50')
+    .action(async (f: Record<string, string | boolean | undefined>, cmd: Command) => {
+      const c = connection(cmd);
+      const me = f.mine ? (await callApi<{ id: string }>(c, 'GET', '/v1/me')).id : undefined;
+      const q = new URLSearchParams();
+      const set = (k: string, v: unknown) => typeof v === 'string' && v && q.set(k, v);
+      if (f.state !== 'any') set('state', f.state);
+      set('kind', f.kind);
+      set('service', f.service);
+      set('subject', f.subject);
+      set('min_severity', f.minSeverity);
+      set('assignee', me);
+      if (f.unassigned) q.set('unassigned', 'true');
+      set('limit', f.limit);
+      const page = await callApi<{ items: Alert[]; next?: string }>(c, 'GET', `/v1/alerts?${q}`);
+      if (json(cmd)) return out(asJson(page));
+      out(
+        table(
+          ['ID', 'SEVERITY', 'KIND', 'SERVICE', 'STATE', 'OWNER', 'COUNT', 'LAST SEEN', 'SUMMARY'],
+          page.items.map((a) => [
+            a.id,
+            a.severity,
+            a.kind,
+            a.service,
+            a.state,
+            a.assignee ?? '-',
+            a.count,
+            iso(a.lastSeen),
+            oneLine(a.summary),
+          ]),
+        ),
+      );
+      if (page.next) out(`(more: --limit ${Number(f.limit) * 2}, or filter)\n`);
+    });
+
+  alerts
+    .command('show')
+    .description('one alert with its notes')
+    .argument('<id>')
+    .action(async (id: string, _f: unknown, cmd: Command) => {
+      const r = await callApi<{ alert: Alert; notes: AlertNote[] }>(
+        connection(cmd),
+        'GET',
+        `/v1/alerts/${encodeURIComponent(id)}`,
+      );
+      if (json(cmd)) return out(asJson(r));
+      const a = r.alert;
+      const lines: [string, string | undefined][] = [
+        ['id', a.id],
+        ['summary', a.summary],
+        ['kind', a.kind],
+        ['severity', a.severity],
+        ['state', a.state],
+        ['owner', a.assignee ?? '-'],
+        ['service', a.service],
+        ['endpoint', a.endpoint],
+        ['subject', a.subject ? `${a.subject.type} ${a.subject.value}` : undefined],
+        ['expected', a.expected],
+        ['observed', a.observed],
+        ['first seen', iso(a.firstSeen)],
+        ['last seen', `${iso(a.lastSeen)} (fired ${a.count} time${a.count === 1 ? '' : 's'})`],
+      ];
+      for (const [k, v] of lines) if (v !== undefined) out(`${`${k}:`.padEnd(12)}${v}\n`);
+      out(r.notes.length ? '\nnotes:\n' : '\nno notes\n');
+      for (const n of r.notes) {
+        const what = n.action === 'assign' ? (n.assignee ? `assigned to ${n.assignee}` : 'unassigned') : n.action;
+        out(`  ${iso(n.ts)}  ${n.actor}  ${what}${n.comment ? `: ${n.comment}` : ''}\n`);
+      }
+    });
+
+  /** a triage action over one or more alerts, through the bulk route: what changed and what was left, and why */
+  const triage = (name: string, action: string, description: string) =>
+    alerts
+      .command(name)
+      .description(description)
+      .argument('<ids...>')
+      .option('-m, --comment <text>', 'a note kept in each alert’s history')
+      .action(async (ids: string[], f: { comment?: string }, cmd: Command) => {
+        const c = connection(cmd);
+        const assignee =
+          action === 'assign'
+            ? ((f as { to?: string }).to ?? (await callApi<{ id: string }>(c, 'GET', '/v1/me')).id)
+            : undefined;
+        const r = await callApi<Triaged>(c, 'POST', '/v1/alerts/triage', {
+          action,
+          ids,
+          ...(assignee ? { assignee } : {}),
+          ...(f.comment ? { comment: f.comment } : {}),
+        });
+        if (json(cmd)) return out(asJson(r));
+        for (const a of r.items) out(`${a.id}  ${a.state}${a.assignee ? `  owner ${a.assignee}` : ''}\n`);
+        for (const s of r.skipped) out(`${s.id}  left as it was: ${s.reason}\n`);
+      });
+  triage('ack', 'acknowledge', 'acknowledge open alerts');
+  triage('resolve', 'resolve', 'resolve alerts');
+  triage('reopen', 'reopen', 'reopen alerts');
+  triage('assign', 'assign', 'assign alerts to an analyst (--to), or to yourself').option(
+    '--to <principal>',
+    'the owner: a principal id as GET /v1/me names it',
+  );
+  triage('unassign', 'unassign', 'take the owner of alerts away');
+
+  alerts
+    .command('note')
+    .description("add a note to an alert's history; its state and owner stay")
+    .argument('<id>')
+    .requiredOption('-m, --comment <text>', 'the note')
+    .action(async (id: string, f: { comment: string }, cmd: Command) => {
+      const a = await callApi<Alert>(connection(cmd), 'POST', `/v1/alerts/${encodeURIComponent(id)}/notes`, {
+        comment: f.comment,
+      });
+      answer(cmd, a, () => `${a.id}  noted\n`);
+    });
+}

@@ -1,0 +1,82 @@
+import Table from 'cli-table3';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type AnalystConnection, analystConnection } from './analyst-client.js';
+
+/** where a command writes what it answers (stdout; tests collect it) */
+export type Out = (text: string) => void;
+
+/** what every analyst command shares: where it writes, the API it calls, its answer as text or JSON */
+export interface AnalystCli {
+  out: Out;
+  connection(cmd: Command): AnalystConnection;
+  /** whether --json was given */
+  json(cmd: Command): boolean;
+  asJson(doc: unknown): string;
+  /** the API's answer as JSON with --json, else as the command's text */
+  answer(cmd: Command, doc: unknown, text: () => string): void;
+  /** a command group, with the connection options (--api, --key-file) and --json */
+  group(program: Command, name: string, description: string): Command;
+}
+
+export function analystCli(out: Out): AnalystCli {
+  const json = (cmd: Command) => Boolean(cmd.optsWithGlobals().json);
+  const asJson = (doc: unknown) => `${JSON.stringify(doc, null, 2)}\n`;
+  return {
+    out,
+    connection: (cmd) => analystConnection(cmd.optsWithGlobals()),
+    json,
+    asJson,
+    answer: (cmd, doc, text) => out(json(cmd) ? asJson(doc) : text()),
+    group: (program, name, description) =>
+      program
+        .command(name)
+        .description(description)
+        .addOption(new Option('--api <url>', 'the analyst API (default $MESHWARD_API_URL, else http://127.0.0.1:7070)'))
+        .addOption(
+          new Option(
+            '--key-file <file>',
+            'a file holding the API key, or the demo credentials JSON (default: $MESHWARD_API_KEY)',
+          ),
+        )
+        .option('--json', 'print the API answer as JSON'),
+  };
+}
+
+/** a borderless table, as kubectl prints one: a header row, then one line per item */
+export function table(head: string[], rows: (string | number)[][]): string {
+  const t = new Table({
+    head,
+    chars: Object.fromEntries(
+      [
+        'top',
+        'top-mid',
+        'top-left',
+        'top-right',
+        'bottom',
+        'bottom-mid',
+        'bottom-left',
+        'bottom-right',
+        'left',
+        'left-mid',
+        'mid',
+        'mid-mid',
+        'right',
+        'right-mid',
+        'middle',
+      ].map((k) => [k, '']),
+    ),
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 2 },
+  });
+  t.push(...rows.map((r) => r.map(String)));
+  return `${t.toString().replace(/ +$/gm, '')}\n`;
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const oneLine = (s: string, max = 70) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
+/** `30m`, `4h`, `7d` → minutes */
+export function minutes(v: string): number {
+  const m = /^(\d+)(m|h|d)$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('a duration such as 30m, 4h or 7d');
+  return Number(m[1]) * { m: 1, h: 60, d: 1440 }[m[2] as 'm' | 'h' | 'd'];
+}

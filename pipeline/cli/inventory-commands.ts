@@ -1,0 +1,118 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import type { ApiEntry } from '../inventory/api-entry.js';
+import { callApi, callApiText } from './analyst-client.js';
+import { type AnalystCli, iso, minutes, oneLine, table } from './analyst-cli.js';
+
+/** `meshward inventory …`: list endpoints, export a service as OpenAPI, review labels */
+export function registerInventoryCommands(program: Command, cli: AnalystCli): void {
+  const { out, connection, json, asJson } = cli;
+  const inventory = cli.group(
+    program,
+    'inventory',
+    'the API inventory: endpoints seen in traffic, a service as OpenAPI',
+  );
+  inventory
+    .command('list')
+    .description('endpoints seen in traffic, most recently seen first')
+    .option('--state <state>', 'new, catalogued, shadow, zombie or reviewed')
+    .option('--service <name>')
+    .option('--sensitive <kind>', 'with a parameter that says it takes: credential, personal, payment or any')
+    .option('--new <duration>', 'first seen within this: 24h, 7d, 30d', minutes)
+    .option('--route <text>', 'whose route contains this (any case)')
+    .option('--anonymous', 'that answered calls carrying no credential')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(async (f: Record<string, string | number | boolean | undefined>, cmd: Command) => {
+      const q = new URLSearchParams({ limit: String(f.limit) });
+      for (const [flag, param] of [
+        ['state', 'state'],
+        ['service', 'service'],
+        ['sensitive', 'sensitive'],
+        ['route', 'q'],
+      ] as const)
+        if (typeof f[flag] === 'string') q.set(param, f[flag] as string);
+      if (f.anonymous) q.set('anonymous', 'true');
+      if (typeof f.new === 'number') q.set('first_seen_after', String(Date.now() - f.new * 60_000));
+      type Shown = ApiEntry & { sensitive?: Record<string, string[]> };
+      const page = await callApi<{ items: Shown[]; next?: string }>(connection(cmd), 'GET', `/v1/inventory?${q}`);
+      if (json(cmd)) return out(asJson(page));
+      const anonymousShare = (e: Shown) => {
+        const a = e.auth;
+        const total = a ? a.token + a.mtls + a.key + a.none : 0;
+        return total ? `${Math.round((100 * (a?.none ?? 0)) / total)}%` : '-';
+      };
+      out(
+        table(
+          ['STATE', 'METHOD', 'ROUTE', 'SERVICE', 'CALLS', 'ANONYMOUS', 'DATA', 'FIRST SEEN', 'CATEGORY'],
+          page.items.map((e) => {
+            const category = e.labels.category;
+            return [
+              e.state,
+              e.method,
+              oneLine(e.route, 60),
+              e.service,
+              e.count,
+              anonymousShare(e),
+              Object.keys(e.sensitive ?? {}).join(',') || '-',
+              iso(e.firstSeen),
+              category
+                ? `${category.value === 'unassigned' ? `${category.candidate ?? '?'}?` : category.value} ${Math.round(100 * category.probability)}%`
+                : '-',
+            ];
+          }),
+        ),
+      );
+      if (page.next) out(`(more: --limit ${Number(f.limit) * 2}, or filter)\n`);
+    });
+  inventory
+    .command('openapi')
+    .description(
+      'what traffic showed of a service as an OpenAPI 3.0 document (to review and add to the catalogue), on stdout',
+    )
+    .requiredOption('--service <name>')
+    .option('--state <state>', 'only its endpoints in this state, e.g. shadow')
+    .option('--yaml', 'YAML rather than JSON')
+    .action(async (f: { service: string; state?: string; yaml?: boolean }, cmd: Command) => {
+      const q = new URLSearchParams({ service: f.service, format: f.yaml ? 'yaml' : 'json' });
+      if (f.state) q.set('state', f.state);
+      const text = await callApiText(connection(cmd), 'GET', `/v1/inventory/openapi?${q}`);
+      out(f.yaml ? text : `${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+    });
+  inventory
+    .command('review')
+    .description('confirm or correct the labels of an endpoint: it becomes reviewed, and the model learns it')
+    .argument('<id>', 'the inventory entry id (inventory list --json)')
+    .option('--category <value>')
+    .option('--line-of-business <value>')
+    .option('--app-code <value>')
+    .option('--confirm', 'take the predicted labels (those assigned) for the dimensions not given')
+    .option('-m, --comment <text>')
+    .action(async (id: string, f: Record<string, string | boolean | undefined>, cmd: Command) => {
+      const c = connection(cmd);
+      const given: Record<string, string> = {};
+      for (const [flag, dim] of [
+        ['category', 'category'],
+        ['lineOfBusiness', 'lineOfBusiness'],
+        ['appCode', 'appCode'],
+      ] as const)
+        if (typeof f[flag] === 'string') given[dim] = f[flag] as string;
+      const labels: Record<string, string> = {};
+      if (f.confirm) {
+        const e = await callApi<ApiEntry>(c, 'GET', `/v1/inventory/${encodeURIComponent(id)}`);
+        for (const [dim, l] of Object.entries(e.labels)) if (l.value !== 'unassigned') labels[dim] = l.value;
+      }
+      Object.assign(labels, given);
+      if (Object.keys(labels).length === 0)
+        throw new InvalidArgumentError(
+          'give the labels (--category, --line-of-business, --app-code), or --confirm the predicted ones',
+        );
+      const e = await callApi<ApiEntry>(c, 'POST', `/v1/inventory/${encodeURIComponent(id)}/review`, {
+        labels,
+        ...(typeof f.comment === 'string' ? { comment: f.comment } : {}),
+      });
+      if (json(cmd)) return out(asJson(e));
+      const shown = Object.entries(labels)
+        .map(([dim, v]) => `${dim}=${v}`)
+        .join(' ');
+      out(`${e.id}  ${e.state}  ${shown}\n`);
+    });
+}
