@@ -6,8 +6,10 @@ import type { Alert } from '../core/alert.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { alertRoutes } from './alert-routes.js';
+import { AnalystDirectory, analystRoutes } from './analyst-directory.js';
 import { createApiServer } from './api-server.js';
 import { ApiAuthenticator } from './auth.js';
+import { consoleRoutes } from './console-routes.js';
 import { serviceRoutes } from './service-routes.js';
 import { silenceRoutes } from './silence-routes.js';
 
@@ -36,11 +38,19 @@ async function setup(oidc?: ConstructorParameters<typeof ApiAuthenticator>[1]) {
     Object.entries(KEYS).map(([role, key]) => ({ name: `${role}-user`, key, role: role as 'viewer' })),
     oidc,
   );
+  const analysts = new AnalystDirectory(store, () => auth.keyPrincipals());
   const app = await createApiServer({
     auth,
     logger: silentLogger,
     health: () => ({ bus: true }),
-    plugins: [alertRoutes({ alerts }), serviceRoutes(store), silenceRoutes(new SilenceRepository(store), alerts)],
+    onAuthenticated: (p) => analysts.seen(p),
+    plugins: [
+      alertRoutes({ alerts }),
+      serviceRoutes(store),
+      silenceRoutes(new SilenceRepository(store), alerts),
+      analystRoutes(analysts),
+      consoleRoutes(),
+    ],
   });
   return { app, alerts, store };
 }
@@ -357,6 +367,71 @@ describe('analyst API', () => {
       headers: { authorization: `Bearer ${await sign({ meshward_roles: 'viewer' })}` },
     });
     expect(viewerAck.statusCode).toBe(403);
+
+    // the subject id may be opaque: the token's readable name comes along (preferred_username, else email)
+    const named = await sign({ meshward_roles: ['responder'], preferred_username: 'ana.souza', email: 'a@x.test' });
+    const me = await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${named}` } });
+    expect(me.json()).toEqual({ id: 'analyst-7', role: 'responder', via: 'oidc', name: 'ana.souza' });
+    const emailOnly = await sign({ meshward_roles: ['viewer'], preferred_username: ' ', email: 'b@x.test' });
+    expect((await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${emailOnly}` } })).json().name).toBe(
+      'b@x.test',
+    );
+  });
+
+  it('lists the analysts: every API key, and each principal once it has called, with its name, latest first', async () => {
+    let now = 1_000;
+    const store = new MemoryStore();
+    const auth = new ApiAuthenticator(
+      Object.entries(KEYS).map(([role, key]) => ({ name: `${role}-user`, key, role: role as 'viewer' })),
+    );
+    const directory = new AnalystDirectory(
+      store,
+      () => auth.keyPrincipals(),
+      () => now,
+    );
+    const ids = async () => (await directory.list()).map((a) => [a.id, a.lastSeen]);
+    expect(await ids()).toEqual([
+      ['admin-user', undefined],
+      ['responder-user', undefined],
+      ['viewer-user', undefined],
+    ]);
+    directory.seen({ id: 'viewer-user', role: 'viewer', via: 'api_key' });
+    now = 2_000;
+    directory.seen({ id: '00u1a2b3', role: 'responder', via: 'oidc', name: 'kim@corp.test' });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(await ids()).toEqual([
+      ['00u1a2b3', 2_000],
+      ['viewer-user', 1_000],
+      ['admin-user', undefined],
+      ['responder-user', undefined],
+    ]);
+    expect((await directory.list())[0]).toMatchObject({ name: 'kim@corp.test', role: 'responder', via: 'oidc' });
+    // written again only after a while, or when the name or role changed
+    now = 3_000;
+    directory.seen({ id: 'viewer-user', role: 'viewer', via: 'api_key' });
+    directory.seen({ id: '00u1a2b3', role: 'admin', via: 'oidc', name: 'kim@corp.test' });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(await ids()).toEqual([
+      ['00u1a2b3', 3_000],
+      ['viewer-user', 1_000],
+      ['admin-user', undefined],
+      ['responder-user', undefined],
+    ]);
+
+    // through the API: a call records its caller
+    const { app } = await setup();
+    await app.inject({ url: '/v1/alerts', headers: { 'x-api-key': KEYS.responder } });
+    await new Promise((r) => setTimeout(r, 0));
+    const listed = await app.inject({ url: '/v1/analysts', headers: { 'x-api-key': KEYS.viewer } });
+    // the responder's call and the viewer's own listing are on record; the admin key was not used
+    const items = listed.json().items as { id: string; lastSeen?: number }[];
+    expect(
+      items
+        .filter((a) => a.lastSeen !== undefined)
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual(['responder-user', 'viewer-user']);
+    expect(items.at(-1)).toEqual({ id: 'admin-user', role: 'admin', via: 'api_key' });
   });
 
   it('streams alert changes as Server-Sent Events to an authenticated viewer', async () => {

@@ -30,6 +30,8 @@ export interface ApiServerOptions {
   audit?: (e: AccessEvent) => Promise<void>;
   /** failed authentications per address and minute before 429 (default 20) */
   maxAuthFailuresPerMinute?: number;
+  /** every caller that passed auth and its role check (the analyst directory) */
+  onAuthenticated?: (principal: Principal) => void;
 }
 
 const authFailures = counter('meshward_api_auth_failures_total', 'analyst API requests refused', ['code']);
@@ -103,6 +105,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
       void audit?.(event(request, 'refused', (err as { status?: number }).status ?? 401, code));
       throw err;
     }
+    opts.onAuthenticated?.(request.principal);
   });
   // every change made through the API is on record: who, what, and how it ended
   app.addHook('onResponse', async (request, reply) => {

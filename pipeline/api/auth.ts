@@ -11,6 +11,19 @@ export interface Principal {
   id: string;
   role: Role;
   via: 'api_key' | 'oidc';
+  /** a name people read, where the id is opaque (a token's preferred_username, email or name claim) */
+  name?: string;
+}
+
+/** the first readable name a token carries: preferred_username, email, name (a short line of text) */
+function readableName(claims: Record<string, unknown>): string | undefined {
+  for (const claim of ['preferred_username', 'email', 'name']) {
+    const v = claims[claim];
+    if (typeof v !== 'string') continue;
+    const name = v.trim();
+    if (name && name.length <= 200 && ![...name].some((ch) => ch < ' ' || ch === '\u007f')) return name;
+  }
+  return undefined;
 }
 
 export interface ApiKey {
@@ -74,13 +87,19 @@ export class ApiAuthenticator {
         );
         if (roles.length === 0) throw mwError('FORBIDDEN', 'the token carries no meshward role');
         const role = roles.sort((a, b) => ROLE_RANK[b] - ROLE_RANK[a])[0];
-        return { id: String(payload.sub ?? 'unknown'), role, via: 'oidc' };
+        const name = readableName(payload);
+        return { id: String(payload.sub ?? 'unknown'), role, via: 'oidc', ...(name ? { name } : {}) };
       } catch (err) {
         if ((err as { code?: string }).code === 'MW_ERR_FORBIDDEN') throw err;
         throw mwError('UNAUTHENTICATED', 'token verification failed');
       }
     }
     throw mwError('UNAUTHENTICATED', 'unknown API key or token');
+  }
+
+  /** the principals of the API keys (who may sign in with one; a token's subject is known once it calls) */
+  keyPrincipals(): Principal[] {
+    return [...this.keys.values()].map((k) => ({ id: k.name, role: k.role, via: 'api_key' as const }));
   }
 }
 

@@ -51,6 +51,7 @@ const MeSchema = Type.Object({
   id: Type.String({ description: "the API key's name or the token's subject" }),
   role: Type.Union([Type.Literal('viewer'), Type.Literal('responder'), Type.Literal('admin')]),
   via: Type.Union([Type.Literal('api_key'), Type.Literal('oidc')]),
+  name: Type.Optional(Type.String({ description: 'the name the token gives (its subject id may be opaque)' })),
 });
 
 /**
@@ -69,7 +70,7 @@ export function consoleRoutes(opts: ConsoleRoutesOptions = {}) {
       },
       async (request) => {
         const p = principalOf(request);
-        return { id: p.id, role: p.role, via: p.via };
+        return { id: p.id, role: p.role, via: p.via, ...(p.name ? { name: p.name } : {}) };
       },
     );
 

@@ -32,6 +32,7 @@ import { compileSinks, runSink } from '../sinks/sink-runner.js';
 import type { Store } from '../store/store.js';
 import { startActions } from './actions.js';
 import { startReceivers } from './receivers.js';
+import { AnalystDirectory, analystRoutes } from '../api/analyst-directory.js';
 
 export interface RoleDeps {
   config: MeshwardConfig;
@@ -253,13 +254,16 @@ export async function runApi(
   const silenced = async (a: Alert) => (await silences.matching(a)) !== undefined;
   for (const s of sinks) sinkSubs.push(await runSink(bus, logger, s, { skip: silenced }));
   let sensorIds: string[] | undefined;
+  const analysts = new AnalystDirectory(store, () => auth.keyPrincipals());
   const app = await createApiServer({
     auth,
     logger,
     audit: storeAccessLog(store),
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
+    onAuthenticated: (p) => analysts.seen(p),
     plugins: [
       alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }),
+      analystRoutes(analysts),
       silenceRoutes(silences, alerts),
       serviceRoutes(store),
       inventoryRoutes(store, { catalog: catalogOf(config), alerts }),

@@ -26,6 +26,7 @@ import { MemoryStore } from '../../pipeline/store/memory-store.js';
 import type { ActionAdapter } from '../../policy-actions/adapter.js';
 import { createPolicyEngine, type PolicyEngine } from '../../policy-actions/engine/engine.js';
 import { parsePolicy } from '../../policy-actions/engine/policy.js';
+import { AnalystDirectory, analystRoutes } from '../../pipeline/api/analyst-directory.js';
 
 /**
  * The SOC console in real headless Chromium against an in-process analyst API built from the real pieces: memory
@@ -290,11 +291,17 @@ describe('SOC console in Chromium', () => {
       adapters: { 'gateways/recording': gateway },
       config: { expiry_interval_ms: 0, retry_base_delay_ms: 1 },
     });
+    const auth = new ApiAuthenticator([RESPONDER, VIEWER]);
+    const analysts = new AnalystDirectory(store, () => auth.keyPrincipals());
+    // a colleague who signs in through the IdP: an opaque subject id, a readable name
+    analysts.seen({ id: '00u9kimx2', role: 'responder', via: 'oidc', name: 'kim@corp.test' });
     app = await createApiServer({
-      auth: new ApiAuthenticator([RESPONDER, VIEWER]),
+      auth,
       logger: silentLogger,
       health: () => ({ store: store.healthy() }),
+      onAuthenticated: (p) => analysts.seen(p),
       plugins: [
+        analystRoutes(analysts),
         alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }),
         silenceRoutes(new SilenceRepository(store), alerts),
         serviceRoutes(store),
@@ -860,11 +867,21 @@ describe('SOC console in Chromium', () => {
     // handed over to a colleague, then nobody's
     await page.goto(`${base}/#/alerts/${mine.id}`);
     await page.getByRole('button', { name: 'Assign to…' }).click();
-    await page.getByRole('dialog').getByLabel('Owner', { exact: true }).fill('analyst-kim');
+    // the analysts who may triage are offered, with the names their tokens give
+    const offered = page.locator('#assign-options option');
+    await poll(() => offered.count()).toBe(2);
+    expect(
+      await offered.evaluateAll((os) => os.map((o) => [(o as unknown as { value: string }).value, o.textContent])),
+    ).toEqual([
+      ['analyst-ray', 'responder'],
+      ['00u9kimx2', 'kim@corp.test (responder)'],
+    ]);
+    await page.getByRole('dialog').getByLabel('Owner', { exact: true }).fill('00u9kimx2');
     await page.getByRole('dialog').getByLabel('Comment (optional)').fill('night shift takes it');
     await page.getByRole('dialog').getByRole('button', { name: 'Assign' }).click();
-    await poll(() => owner.textContent()).toBe('analyst-kim');
-    await poll(() => page.locator('.notes li').first().textContent()).toContain('assigned it to analyst-kim');
+    await poll(() => owner.textContent()).toBe('kim@corp.test');
+    expect(await owner.locator('span[title="00u9kimx2"]').count()).toBe(1);
+    await poll(() => page.locator('.notes li').first().textContent()).toContain('assigned it to kim@corp.test');
     await shot(page, 'alert-owner');
     await page.getByRole('group', { name: 'Owner' }).getByRole('button', { name: 'Unassign' }).click();
     await poll(() => owner.textContent()).toBe('unassigned');

@@ -5,20 +5,48 @@ import { session } from './state.js';
 /** @typedef {import('./state.js').Alert} Alert */
 
 /**
- * an owner's name, `(you)` after the signed-in analyst's
+ * the name people read for a principal id: the name its token gave (an OIDC subject id is opaque), else the id
  * @param {string} id
  */
-export function ownerName(id) {
-  return id === session.me?.id ? [id, h('span', { class: 'muted small' }, ' (you)')] : id;
+export const analystName = (id) =>
+  session.analysts.get(id)?.name ?? (id === session.me?.id ? session.me.name : null) ?? id;
+
+/** reads the analysts (GET /v1/analysts) into the session; the console works with ids alone if it cannot */
+export async function loadAnalysts() {
+  try {
+    const r = await api('v1/analysts');
+    for (const a of r.items) session.analysts.set(a.id, a);
+  } catch {
+    // names stay ids
+  }
 }
 
 /**
- * "Assign to…": hands an alert to another analyst (their principal id, as the console's header shows it: an API
- * key's name or an OIDC subject) with an optional comment, through `POST /v1/alerts/:id/assign`.
+ * an owner's name (the id in its tooltip when they differ), `(you)` after the signed-in analyst's
+ * @param {string} id
+ */
+export function ownerName(id) {
+  const name = analystName(id);
+  const label = name === id ? id : h('span', { title: id }, name);
+  return id === session.me?.id ? [label, h('span', { class: 'muted small' }, ' (you)')] : label;
+}
+
+/**
+ * "Assign to…": hands an alert to another analyst (their principal id: an API key's name or an OIDC subject; the
+ * analysts the API knows are offered with their names) with an optional comment, through `POST /v1/alerts/:id/assign`.
  * @param {Alert} a
  * @returns {Promise<Alert | null>} the alert with its new owner, or null when cancelled
  */
 export async function assignDialog(a) {
+  await loadAnalysts();
+  // the analysts who may triage, most recently seen first (a viewer can own nothing it may act on)
+  const options = h(
+    'datalist',
+    { id: 'assign-options' },
+    [...session.analysts.values()]
+      .filter((x) => x.role !== 'viewer')
+      .map((x) => h('option', { value: x.id }, x.name ? `${x.name} (${x.role})` : x.role)),
+  );
   const who = /** @type {HTMLInputElement} */ (
     h('input', {
       id: 'assign-to',
@@ -26,8 +54,9 @@ export async function assignDialog(a) {
       required: true,
       maxlength: 200,
       autocomplete: 'off',
+      list: 'assign-options',
       value: a.assignee ?? '',
-      placeholder: 'principal id, e.g. alice@example.com',
+      placeholder: 'an analyst’s principal id',
     })
   );
   const comment = h('textarea', { id: 'assign-comment', rows: 2, maxlength: 4000, placeholder: 'Comment (optional)' });
@@ -37,7 +66,7 @@ export async function assignDialog(a) {
     { method: 'dialog' },
     h('h2', { id: 'assign-title' }, 'Assign alert'),
     h('p', { class: 'muted small' }, a.summary),
-    h('div', { class: 'field' }, h('label', { for: 'assign-to', class: 'field-label' }, 'Owner'), who),
+    h('div', { class: 'field' }, h('label', { for: 'assign-to', class: 'field-label' }, 'Owner'), who, options),
     h('label', { for: 'assign-comment', class: 'field-label' }, 'Comment (optional)'),
     comment,
     error,
@@ -69,6 +98,6 @@ export async function assignDialog(a) {
     }
   });
   await showDialog(form, { labelledBy: 'assign-title', focus: who });
-  if (done.alert) toast(`Assigned to ${done.alert.assignee}`, 'ok');
+  if (done.alert) toast(`Assigned to ${analystName(done.alert.assignee ?? '')}`, 'ok');
   return done.alert;
 }

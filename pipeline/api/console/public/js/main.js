@@ -1,5 +1,6 @@
 // Boot, sign-in/out, hash routing, the live alert stream and the navigation badges.
 import { api, clearCredential, credential, followStream, UNAUTHENTICATED_EVENT } from './api.js';
+import { loadAnalysts } from './alert-owner.js';
 import { h, refreshTimes, replace } from './dom.js';
 import { renderAlertDetail } from './pages/alert-detail.js';
 import { renderAlerts } from './pages/alerts.js';
@@ -104,7 +105,7 @@ function signedIn(me) {
   topbar.hidden = false;
   replace(
     /** @type {HTMLElement} */ (document.getElementById('who')),
-    h('span', { class: 'who-id' }, me.id),
+    h('span', { class: 'who-id', title: me.id }, me.name ?? me.id),
     h('span', { class: `role role-${me.role}` }, me.role),
   );
   stream = new AbortController();
@@ -131,6 +132,7 @@ function signedIn(me) {
     },
   });
   void refreshPendingBadge();
+  void loadAnalysts();
   badgeTimer = window.setInterval(refreshPendingBadge, 15_000);
   if (!location.hash || location.hash === '#' || location.hash === '#/') location.replace('#/alerts');
   render();
@@ -140,6 +142,7 @@ function signedIn(me) {
 function signOut(notice) {
   clearCredential();
   session.me = null;
+  session.analysts.clear();
   stream?.abort();
   stream = null;
   window.clearInterval(badgeTimer);

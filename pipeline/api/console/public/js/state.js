@@ -1,7 +1,8 @@
 // Session state shared by the pages: who is signed in, and a bus carrying live alert changes.
 
 /** @typedef {'viewer' | 'responder' | 'admin'} Role */
-/** @typedef {{ id: string, role: Role, via: 'api_key' | 'oidc' }} Me */
+/** @typedef {{ id: string, role: Role, via: 'api_key' | 'oidc', name?: string }} Me */
+/** @typedef {{ id: string, role: Role, via: 'api_key' | 'oidc', name?: string, lastSeen?: number }} Analyst */
 
 /**
  * @typedef {object} Alert
@@ -47,6 +48,9 @@ const RANK = { viewer: 1, responder: 2, admin: 3 };
 export const session = {
   /** @type {Me | null} */
   me: null,
+  /** the analysts by principal id (GET /v1/analysts, read at sign-in): their names where ids are opaque */
+  /** @type {Map<string, Analyst>} */
+  analysts: new Map(),
 };
 
 /**

@@ -1,5 +1,5 @@
 import { api, query } from '../api.js';
-import { assignDialog, ownerName } from '../alert-owner.js';
+import { analystName, assignDialog, ownerName } from '../alert-owner.js';
 import { timeChart } from '../charts.js';
 import { associationOf, associationTable, isAssociationKey } from '../association.js';
 import { decisionCard } from '../decision-actions.js';
@@ -38,7 +38,7 @@ const PAST = { acknowledge: 'acknowledged', resolve: 'resolved', reopen: 'reopen
 function noteAction(n) {
   if (n.action !== 'assign') return PAST[n.action] ?? n.action;
   if (n.assignee === null || n.assignee === undefined) return 'unassigned it';
-  return n.assignee === n.actor ? 'took it' : `assigned it to ${n.assignee}`;
+  return n.assignee === n.actor ? 'took it' : `assigned it to ${analystName(n.assignee)}`;
 }
 const METRIC_KINDS = new Set(['error_burst', 'latency_spike', 'traffic_drop', 'traffic_spike']);
 /** how many related alerts of each kind the page lists */
@@ -274,7 +274,13 @@ export function renderAlertDetail(main, id) {
                 h(
                   'li',
                   null,
-                  h('div', null, h('strong', null, n.actor), ` ${noteAction(n)} `, timeEl(n.ts)),
+                  h(
+                    'div',
+                    null,
+                    h('strong', { title: n.actor }, analystName(n.actor)),
+                    ` ${noteAction(n)} `,
+                    timeEl(n.ts),
+                  ),
                   n.comment ? h('p', { class: 'note-comment' }, n.comment) : null,
                 ),
               ),
