@@ -239,6 +239,8 @@ describe('SOC console in Chromium', () => {
       firstSeen: NOW - 400 * 86_400_000,
       lastSeen: NOW - 3 * 3_600_000,
       count: 95,
+      // one call in 951 by an API key: shares that round to 100 and 0 say so
+      auth: { token: 950, mtls: 0, key: 1, none: 0 },
       labels: { category: { value: 'identity', probability: 0.72, neighbours: ['cat_id_1'] } },
     },
   ];
@@ -504,6 +506,7 @@ describe('SOC console in Chromium', () => {
     expect(await page.locator('tr[data-entry="api_export_get"] td.auth').textContent()).toBe('none 97% · token 3%');
     expect(await page.locator('tr[data-entry="api_export_get"] td.auth .auth-none').count()).toBe(1);
     expect(await page.locator('tr[data-entry="api_charges_post"] td.auth').textContent()).toBe('token 100%');
+    expect(await page.locator('tr[data-entry="api_v1_users_get"] td.auth').textContent()).toBe('token >99% · key <1%');
     // only the endpoints that answered anonymous calls: the API, and the console's Auth filter
     const open = (await (await api('/v1/inventory?anonymous=true', RESPONDER.key)).json()) as {
       items: { id: string }[];

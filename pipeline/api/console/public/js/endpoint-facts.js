@@ -23,7 +23,9 @@ export function authOf(e) {
   if (!a || total === 0) return h('span', { class: 'dim', title: 'no accepted call yet' }, '–');
   const parts = CREDENTIALS.filter((c) => a[c] > 0).map((c) => {
     const pct = Math.round((a[c] / total) * 100);
-    return h('span', { class: c === 'none' ? 'auth-none' : null }, `${c} ${pct === 0 ? '<1' : pct}%`);
+    // a share that rounds to 0 or 100 beside others says so (`none <1% · token >99%`), so the shares add up
+    const shown = pct === 0 ? '<1' : pct === 100 && a[c] < total ? '>99' : pct;
+    return h('span', { class: c === 'none' ? 'auth-none' : null }, `${c} ${shown}%`);
   });
   return h(
     'span',
