@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Alert } from '../core/alert.js';
-import { callApi } from './analyst-client.js';
+import { type AnalystConnection, callApi } from './analyst-client.js';
 import { type AnalystCli, iso, oneLine, table } from './analyst-cli.js';
 import type { AlertNote } from '../alerts/alert-repository.js';
 
@@ -39,6 +39,7 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
       set('limit', f.limit);
       const page = await callApi<{ items: Alert[]; next?: string }>(c, 'GET', `/v1/alerts?${q}`);
       if (json(cmd)) return out(asJson(page));
+      const name = await analystNames(c);
       out(
         table(
           ['ID', 'SEVERITY', 'KIND', 'SERVICE', 'STATE', 'OWNER', 'COUNT', 'LAST SEEN', 'SUMMARY'],
@@ -48,7 +49,7 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
             a.kind,
             a.service,
             a.state,
-            a.assignee ?? '-',
+            a.assignee ? name(a.assignee) : '-',
             a.count,
             iso(a.lastSeen),
             oneLine(a.summary),
@@ -63,12 +64,10 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
     .description('one alert with its notes')
     .argument('<id>')
     .action(async (id: string, _f: unknown, cmd: Command) => {
-      const r = await callApi<{ alert: Alert; notes: AlertNote[] }>(
-        connection(cmd),
-        'GET',
-        `/v1/alerts/${encodeURIComponent(id)}`,
-      );
+      const c = connection(cmd);
+      const r = await callApi<{ alert: Alert; notes: AlertNote[] }>(c, 'GET', `/v1/alerts/${encodeURIComponent(id)}`);
       if (json(cmd)) return out(asJson(r));
+      const name = await analystNames(c);
       const a = r.alert;
       const lines: [string, string | undefined][] = [
         ['id', a.id],
@@ -76,7 +75,7 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
         ['kind', a.kind],
         ['severity', a.severity],
         ['state', a.state],
-        ['owner', a.assignee ?? '-'],
+        ['owner', a.assignee ? name(a.assignee) : '-'],
         ['service', a.service],
         ['endpoint', a.endpoint],
         ['subject', a.subject ? `${a.subject.type} ${a.subject.value}` : undefined],
@@ -88,8 +87,8 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
       for (const [k, v] of lines) if (v !== undefined) out(`${`${k}:`.padEnd(12)}${v}\n`);
       out(r.notes.length ? '\nnotes:\n' : '\nno notes\n');
       for (const n of r.notes) {
-        const what = n.action === 'assign' ? (n.assignee ? `assigned to ${n.assignee}` : 'unassigned') : n.action;
-        out(`  ${iso(n.ts)}  ${n.actor}  ${what}${n.comment ? `: ${n.comment}` : ''}\n`);
+        const what = n.action === 'assign' ? (n.assignee ? `assigned to ${name(n.assignee)}` : 'unassigned') : n.action;
+        out(`  ${iso(n.ts)}  ${name(n.actor)}  ${what}${n.comment ? `: ${n.comment}` : ''}\n`);
       }
     });
 
@@ -136,4 +135,22 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
       });
       answer(cmd, a, () => `${a.id}  noted\n`);
     });
+}
+
+/**
+ * a principal id as people read it: the name its token gave (`GET /v1/analysts`), with the id when they differ
+ * (an OIDC subject is opaque); the id alone when the directory cannot be read
+ */
+async function analystNames(c: AnalystConnection): Promise<(id: string) => string> {
+  const names = new Map<string, string>();
+  try {
+    const r = await callApi<{ items: { id: string; name?: string }[] }>(c, 'GET', '/v1/analysts');
+    for (const a of r.items) if (a.name) names.set(a.id, a.name);
+  } catch {
+    // ids, then
+  }
+  return (id) => {
+    const n = names.get(id);
+    return n ? `${n} (${id})` : id;
+  };
 }

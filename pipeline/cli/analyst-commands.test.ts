@@ -12,6 +12,7 @@ import { RecordingAdapter } from '../../policy-actions/engine/testdata/recording
 import { AlertRepository } from '../alerts/alert-repository.js';
 import { SilenceRepository } from '../alerts/silences.js';
 import { alertRoutes } from '../api/alert-routes.js';
+import { AnalystDirectory, analystRoutes } from '../api/analyst-directory.js';
 import { consoleRoutes } from '../api/console-routes.js';
 import { INVENTORY_KEY, inventoryRoutes } from '../api/inventory-routes.js';
 import { createApiServer } from '../api/api-server.js';
@@ -104,15 +105,20 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
       adapters: { 'gateways/test': new RecordingAdapter('gateways/test', ['deny', 'rate_limit', 'step_up']) },
       config: { expiry_interval_ms: 0, retry_base_delay_ms: 1 },
     });
+    const auth = new ApiAuthenticator([
+      { name: 'vic', key: KEYS.viewer, role: 'viewer' },
+      { name: 'ray', key: KEYS.responder, role: 'responder' },
+    ]);
+    const analysts = new AnalystDirectory(store, () => auth.keyPrincipals());
+    analysts.seen({ id: '00u7kimx', role: 'responder', via: 'oidc', name: 'kim@corp.test' });
     app = await createApiServer({
-      auth: new ApiAuthenticator([
-        { name: 'vic', key: KEYS.viewer, role: 'viewer' },
-        { name: 'ray', key: KEYS.responder, role: 'responder' },
-      ]),
+      auth,
+      onAuthenticated: (p) => analysts.seen(p),
       logger: silentLogger,
       health: () => ({ bus: true }),
       plugins: [
         consoleRoutes(),
+        analystRoutes(analysts),
         alertRoutes({ alerts }),
         silenceRoutes(new SilenceRepository(store), alerts),
         decisionRoutesBehindRoles(engine),
@@ -169,8 +175,10 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
       'alr_cli_1  acknowledged  owner ray\nalr_nope  left as it was: not found\n',
     );
     await run(['alerts', 'resolve', 'alr_cli_1', '-m', 'pentest']);
-    await run(['alerts', 'assign', 'alr_cli_3', '--to', 'kim']);
-    expect((await alerts.get('alr_cli_3'))?.assignee).toBe('kim');
+    // an OIDC colleague: an opaque id, shown with the name the directory has for it
+    await run(['alerts', 'assign', 'alr_cli_3', '--to', '00u7kimx']);
+    expect((await alerts.get('alr_cli_3'))?.assignee).toBe('00u7kimx');
+    expect(await run(['alerts', 'list', '--subject', '198.51.100.3'])).toContain('  kim@corp.test (00u7kimx)  ');
     const shown = await run(['alerts', 'show', 'alr_cli_1']);
     expect(shown).toContain('state:      resolved');
     expect(shown).toContain('owner:      ray');
