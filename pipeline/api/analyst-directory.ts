@@ -49,13 +49,24 @@ export class AnalystDirectory {
     });
   }
 
-  /** every analyst, those seen most recently first, then the API keys not used yet by name */
+  /**
+   * every analyst, those seen most recently first, then the API keys not used yet by name. An API key's role is the
+   * keys file's now, and a key no longer in it is left out; a token's principal is as it last called
+   */
   async list(): Promise<Analyst[]> {
-    const byId = new Map<string, Analyst>();
-    for (const p of this.keyPrincipals()) byId.set(p.id, p);
+    const keys = new Map(this.keyPrincipals().map((p) => [p.id, p]));
+    const byId = new Map<string, Analyst>(keys);
     for (const raw of Object.values(await this.store.hgetall(ANALYSTS_KEY))) {
-      const a = JSON.parse(raw) as Analyst;
-      byId.set(a.id, { ...byId.get(a.id), ...a });
+      let a: Analyst;
+      try {
+        a = JSON.parse(raw) as Analyst;
+      } catch {
+        continue;
+      }
+      if (a.via === 'api_key') {
+        const key = keys.get(a.id);
+        if (key) byId.set(a.id, { ...key, lastSeen: a.lastSeen });
+      } else if (!keys.has(a.id)) byId.set(a.id, a);
     }
     return [...byId.values()].sort(
       (x, y) => (y.lastSeen ?? 0) - (x.lastSeen ?? 0) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0),

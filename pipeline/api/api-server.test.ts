@@ -418,6 +418,14 @@ describe('analyst API', () => {
       ['responder-user', undefined],
     ]);
 
+    // a key taken out of the keys file is no longer offered; a key's role is the file's
+    directory.seen({ id: 'gone-user', role: 'responder', via: 'api_key' });
+    directory.seen({ id: 'admin-user', role: 'viewer', via: 'api_key' });
+    await new Promise((r) => setTimeout(r, 0));
+    const now3 = await directory.list();
+    expect(now3.map((a) => a.id)).not.toContain('gone-user');
+    expect(now3.find((a) => a.id === 'admin-user')).toMatchObject({ role: 'admin', lastSeen: 3_000 });
+
     // through the API: a call records its caller
     const { app } = await setup();
     await app.inject({ url: '/v1/alerts', headers: { 'x-api-key': KEYS.responder } });
