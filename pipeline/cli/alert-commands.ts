@@ -20,6 +20,7 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
     .option('--kind <kind>')
     .option('--service <name>')
     .option('--subject <value>', "the subject's value: an IP, a user, a token hash")
+    .option('--endpoint <endpoint>', 'METHOD /route, exactly')
     .option('--min-severity <severity>', 'info, low, medium, high or critical')
     .option('--mine', 'only those assigned to me')
     .option('--unassigned', 'only those nobody owns')
@@ -33,6 +34,7 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
       set('kind', f.kind);
       set('service', f.service);
       set('subject', f.subject);
+      set('endpoint', f.endpoint);
       set('min_severity', f.minSeverity);
       set('assignee', me);
       if (f.unassigned) q.set('unassigned', 'true');

@@ -156,6 +156,10 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     expect(lines[1]).toContain('2023-11-14T22:13:23Z');
     const json = JSON.parse(await run(['alerts', 'list', '--subject', '198.51.100.2', '--json']));
     expect(json.items.map((a: Alert) => a.id)).toEqual(['alr_cli_2']);
+    const none = await run(['alerts', 'list', '--endpoint', 'GET /accounts/{id}/orders']);
+    expect(none.trim().split('\n')).toHaveLength(1);
+    const all = await run(['alerts', 'list', '--endpoint', 'GET /accounts/{id}']);
+    expect(all.trim().split('\n')).toHaveLength(4);
   });
 
   it('triages: take alerts, note one, acknowledge and resolve with a comment; what was left says why', async () => {
