@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { stringify } from 'yaml';
 import type { AlertRepository } from '../alerts/alert-repository.js';
 import type { Alert } from '../core/alert.js';
+import { UNASSIGNED } from '../association/smart-knn.js';
 import { mwError } from '../core/errors.js';
 import { INVENTORY_COLLECTION, INVENTORY_REVIEWS_KEY } from '../detectors/api-discovery/api-discovery.js';
 import { feedbackVersionKey } from '../detectors/detector.js';
@@ -89,18 +90,33 @@ const CoverageQuery = Type.Object(
   { additionalProperties: false },
 );
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) });
+const ReviewLabels = Type.Object(
+  Object.fromEntries(LABEL_DIMENSIONS.map((d) => [d, Type.Optional(Type.String({ minLength: 1, maxLength: 200 }))])),
+  { additionalProperties: false },
+);
 const ReviewBody = Type.Object(
+  { labels: ReviewLabels, comment: Type.Optional(Type.String({ maxLength: 2000 })) },
+  { additionalProperties: false },
+);
+/** the most entries one bulk review may name */
+export const MAX_BULK_REVIEW = 500;
+const BulkReviewBody = Type.Object(
   {
-    labels: Type.Object(
-      Object.fromEntries(
-        LABEL_DIMENSIONS.map((d) => [d, Type.Optional(Type.String({ minLength: 1, maxLength: 200 }))]),
-      ),
-      { additionalProperties: false },
-    ),
+    ids: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+      minItems: 1,
+      maxItems: MAX_BULK_REVIEW,
+      uniqueItems: true,
+    }),
+    confirm: Type.Optional(Type.Boolean({ description: 'keep each entry’s assigned predicted labels' })),
+    labels: Type.Optional(ReviewLabels),
     comment: Type.Optional(Type.String({ maxLength: 2000 })),
   },
   { additionalProperties: false },
 );
+const BulkReviewAnswer = Type.Object({
+  items: Type.Array(Type.Unknown(), { description: 'the entries reviewed, as the API now shows them' }),
+  skipped: Type.Array(Type.Object({ id: Type.String(), reason: Type.String() })),
+});
 
 /** an entry with its review applied: the reviewed labels, state `reviewed` */
 function withReview(entry: ApiEntry, review: InventoryReview | undefined): ApiEntry & { review?: InventoryReview } {
@@ -186,6 +202,24 @@ async function resolveReviewed(alerts: AlertRepository, entry: ApiEntry, review:
  * association predicted, and the review that confirms or corrects them; the catalogue's coverage by traffic.
  */
 export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = {}) {
+  /**
+   * an analyst's review of an entry: stored (the correlators learn it at their next checkpoint), its open shadow or
+   * zombie API alert resolved, and the entry as the API now shows it
+   */
+  async function review(entry: ApiEntry, labels: InventoryReview['labels'], comment: string | undefined, by: string) {
+    const r: InventoryReview = {
+      labels,
+      comment,
+      by,
+      at: Date.now(),
+      api: { service: entry.service, route: entry.route, hosts: entry.hosts, params: entry.params },
+    };
+    await store.hset(REVIEWS_KEY, entry.id, JSON.stringify(r));
+    await store.incr(feedbackVersionKey(REVIEWS_KEY));
+    if (options.alerts) await resolveReviewed(options.alerts, entry, r);
+    return withSensitive(withReview(entry, r));
+  }
+
   return async (app: FastifyInstance) => {
     app.get(
       '/v1/inventory/coverage',
@@ -314,18 +348,54 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
         const body = request.body as { labels: InventoryReview['labels']; comment?: string };
         const raw = await store.hget(INVENTORY_KEY, id);
         if (!raw) throw mwError('NOT_FOUND', `inventory entry ${id}`);
-        const entry = JSON.parse(raw) as ApiEntry;
-        const review: InventoryReview = {
-          labels: body.labels,
-          comment: body.comment,
-          by: principalOf(request).id,
-          at: Date.now(),
-          api: { service: entry.service, route: entry.route, hosts: entry.hosts, params: entry.params },
+        return review(JSON.parse(raw) as ApiEntry, body.labels, body.comment, principalOf(request).id);
+      },
+    );
+
+    app.post(
+      '/v1/inventory/review',
+      {
+        config: { role: 'responder' },
+        schema: {
+          tags: ['inventory'],
+          summary: `Review up to ${MAX_BULK_REVIEW} entries at once: confirm their predicted labels and/or set labels`,
+          description:
+            '`confirm`: each entry keeps its predicted labels that were assigned (an `unassigned` one is never taken); `labels` are set on every entry (over the confirmed ones). An entry left with no label to record, or not found, is listed in `skipped` with the reason.',
+          body: BulkReviewBody,
+          response: { 200: BulkReviewAnswer },
+        },
+      },
+      async (request) => {
+        const body = request.body as {
+          ids: string[];
+          confirm?: boolean;
+          labels?: InventoryReview['labels'];
+          comment?: string;
         };
-        await store.hset(REVIEWS_KEY, id, JSON.stringify(review));
-        await store.incr(feedbackVersionKey(REVIEWS_KEY));
-        if (options.alerts) await resolveReviewed(options.alerts, entry, review);
-        return withSensitive(withReview(entry, review));
+        const by = principalOf(request).id;
+        const raws = await Promise.all(body.ids.map((id) => store.hget(INVENTORY_KEY, id)));
+        const items = [];
+        const skipped: { id: string; reason: string }[] = [];
+        for (const [i, id] of body.ids.entries()) {
+          const raw = raws[i];
+          if (!raw) {
+            skipped.push({ id, reason: 'not found' });
+            continue;
+          }
+          const entry = JSON.parse(raw) as ApiEntry;
+          const labels: InventoryReview['labels'] = {};
+          if (body.confirm)
+            for (const [dim, l] of Object.entries(entry.labels))
+              if (l.value !== UNASSIGNED && (LABEL_DIMENSIONS as readonly string[]).includes(dim))
+                labels[dim as (typeof LABEL_DIMENSIONS)[number]] = l.value;
+          Object.assign(labels, body.labels ?? {});
+          if (Object.keys(labels).length === 0) {
+            skipped.push({ id, reason: 'no assigned label to confirm' });
+            continue;
+          }
+          items.push(await review(entry, labels, body.comment, by));
+        }
+        return { items, skipped };
       },
     );
   };

@@ -892,6 +892,61 @@ describe('SOC console in Chromium', () => {
     expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
   });
 
+  it("a responder confirms a new service's predicted labels at once; an unassigned one is left to review", async () => {
+    const ledger = (id: string, route: string, label: ApiEntry['labels'][string]): ApiEntry =>
+      stored({
+        id,
+        service: 'ledger',
+        method: 'GET',
+        route,
+        state: 'shadow',
+        firstSeen: NOW - 86_400_000,
+        lastSeen: NOW - MINUTE,
+        count: 40,
+        labels: { category: label },
+      });
+    const entries = [
+      ledger('api_ledger_balances', '/balances', { value: 'payments', probability: 0.62, neighbours: ['cat_pay_1'] }),
+      ledger('api_ledger_entries', '/entries/{id}', {
+        value: 'payments',
+        probability: 0.55,
+        neighbours: ['cat_pay_1'],
+      }),
+      ledger('api_ledger_misc', '/misc', {
+        value: 'unassigned',
+        probability: 0.07,
+        neighbours: ['cat_rep_5'],
+        candidate: 'reporting',
+      }),
+    ];
+    for (const e of entries) await store.hset(INVENTORY_KEY, e.id, JSON.stringify(e));
+    await page.goto(`${base}/#/inventory?service=ledger`);
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(3);
+    const bar = page.getByRole('toolbar', { name: 'Selected endpoints' });
+    expect(await bar.isHidden()).toBe(true);
+    for (const route of ['/balances', '/entries/{id}', '/misc']) await page.getByLabel(`Select GET ${route}`).check();
+    await poll(() => bar.textContent()).toContain('3 selected');
+    await bar.getByRole('button', { name: 'Confirm labels' }).click();
+    await page.getByRole('dialog').getByLabel('Comment').fill('new ledger service, ticket API-7');
+    await page.getByRole('dialog').getByRole('button', { name: 'Confirm labels' }).click();
+    await page
+      .locator('.toast', { hasText: 'Reviewed 2 of 3 endpoints; 1 left to review (no assigned label' })
+      .waitFor();
+    await poll(() => page.locator('tr[data-entry] .state-reviewed').count()).toBe(2);
+    expect(await page.locator('tr[data-entry="api_ledger_misc"] .state-shadow').count()).toBe(1);
+    expect(JSON.parse((await store.hget(REVIEWS_KEY, 'api_ledger_entries')) ?? '{}')).toMatchObject({
+      labels: { category: 'payments' },
+      comment: 'new ledger service, ticket API-7',
+      by: 'analyst-ray',
+    });
+    expect(await store.hget(REVIEWS_KEY, 'api_ledger_misc')).toBeNull();
+    expect(await bar.isHidden()).toBe(true);
+    // the API refuses a bad request plainly
+    const bad = await api('/v1/inventory/review', RESPONDER.key, { method: 'POST', body: JSON.stringify({ ids: [] }) });
+    expect(bad.status).toBe(400);
+    expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
+  });
+
   it("an alert's page lists the other alerts of its subject and of its endpoint, in any state", async () => {
     const client = burstAlert3().subject!;
     const sameClient = alert({ subject: client, summary: 'enumeration from the bursting client' });

@@ -3,6 +3,7 @@ import { labelChip } from '../association.js';
 import { fmtNumber, h, pageLayout, replace, stateBadge, timeEl, toast } from '../dom.js';
 import { pagedTable } from '../paged-table.js';
 import { authOf, DATA_KINDS, dataOf } from '../endpoint-facts.js';
+import { entrySelection } from '../entry-selection.js';
 import { reviewEntry } from '../review-dialog.js';
 import { can } from '../state.js';
 
@@ -120,8 +121,28 @@ export function renderInventory(main, params) {
     text ? ` whose route contains ${text}` : '',
   ].join('');
   const filtered = Boolean(state || service || anonymous || sensitive || within || text);
+  const selection = can('responder')
+    ? entrySelection({
+        onReviewed: (entries) => {
+          for (const e of entries) document.querySelector(`tr[data-entry="${CSS.escape(e.id)}"]`)?.replaceWith(row(e));
+        },
+      })
+    : null;
   const list = pagedTable({
-    headers: ['State', 'Method', 'Route', 'Service', 'Calls', 'Auth', 'Data', 'First seen', 'Last seen', 'Labels', ''],
+    headers: [
+      ...(selection ? [''] : []),
+      'State',
+      'Method',
+      'Route',
+      'Service',
+      'Calls',
+      'Auth',
+      'Data',
+      'First seen',
+      'Last seen',
+      'Labels',
+      '',
+    ],
     class: 'inventory',
     caption: 'API inventory',
     fetchPage: (cursor) => api(`v1/inventory${query({ ...apiQuery(), cursor })}`),
@@ -148,6 +169,7 @@ export function renderInventory(main, params) {
         { class: 'muted small' },
         'shadow: called but not in the catalogue · zombie: deprecated in the catalogue but still called · labels are predicted from catalogue neighbours; confirm or correct them.',
       ),
+      selection?.bar,
       list.view,
     ),
   );
@@ -157,6 +179,7 @@ export function renderInventory(main, params) {
     const tr = h(
       'tr',
       { 'data-entry': e.id, class: `inv-${e.state}` },
+      selection?.cell(e),
       h('td', null, stateBadge(e.state)),
       h('td', null, h('span', { class: `method method-${e.method.toLowerCase()}` }, e.method)),
       h('td', { class: 'path' }, h('code', null, e.route)),
