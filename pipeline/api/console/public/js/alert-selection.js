@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { confirmDialog, h, toast } from './dom.js';
+import { confirmDialog, h, selectCell, toast } from './dom.js';
 import { session } from './state.js';
 
 /** @typedef {import('./state.js').Alert} Alert */
@@ -105,21 +105,15 @@ export function alertSelection(o) {
     /** the header cell */
     headCell: () => h('th', { scope: 'col', class: 'select' }, all),
     /** a row's cell @param {Alert} a */
-    cell: (a) => {
-      const box = h('input', {
-        type: 'checkbox',
+    cell: (a) =>
+      selectCell({
+        id: a.id,
+        label: `Select: ${a.summary}`,
         class: 'select-alert',
-        value: a.id,
-        checked: selected.has(a.id),
-        'aria-label': `Select: ${a.summary}`,
-      });
-      box.addEventListener('change', () => {
-        if (/** @type {HTMLInputElement} */ (box).checked && selected.size < MAX_SELECTED) selected.add(a.id);
-        else selected.delete(a.id);
-        sync();
-      });
-      return h('td', { class: 'select' }, box);
-    },
+        selected,
+        max: MAX_SELECTED,
+        changed: sync,
+      }),
     /** an alert left the queue (filtered out) */
     forget: (/** @type {string} */ id) => {
       if (selected.delete(id)) sync();

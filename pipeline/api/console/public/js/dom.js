@@ -233,6 +233,23 @@ export async function confirmDialog(o) {
 }
 
 /**
+ * A row's selection checkbox cell (bulk actions): ticking it adds `id` to `selected` (while it holds fewer than `max`),
+ * unticking removes it; `changed` runs after each.
+ * @param {{ id: string, label: string, class: string, selected: Set<string>, max: number, changed: () => void }} o
+ */
+export function selectCell(o) {
+  const box = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'checkbox', class: o.class, value: o.id, checked: o.selected.has(o.id), 'aria-label': o.label })
+  );
+  box.addEventListener('change', () => {
+    if (box.checked && o.selected.size < o.max) o.selected.add(o.id);
+    else o.selected.delete(o.id);
+    o.changed();
+  });
+  return h('td', { class: 'select' }, box);
+}
+
+/**
  * A page: its head (the title, then the links, counts and filters beside it) and its content.
  * @param {string} title
  * @param {Child[]} head

@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { confirmDialog, h, toast } from './dom.js';
+import { confirmDialog, h, selectCell, toast } from './dom.js';
 
 /** @typedef {import('./review-dialog.js').ApiEntry} ApiEntry */
 
@@ -70,20 +70,14 @@ export function entrySelection(o) {
   return {
     bar,
     /** a row's cell @param {ApiEntry} e */
-    cell: (e) => {
-      const box = h('input', {
-        type: 'checkbox',
+    cell: (e) =>
+      selectCell({
+        id: e.id,
+        label: `Select ${e.method} ${e.route}`,
         class: 'select-entry',
-        value: e.id,
-        checked: selected.has(e.id),
-        'aria-label': `Select ${e.method} ${e.route}`,
-      });
-      box.addEventListener('change', () => {
-        if (/** @type {HTMLInputElement} */ (box).checked && selected.size < MAX_SELECTED) selected.add(e.id);
-        else selected.delete(e.id);
-        sync();
-      });
-      return h('td', { class: 'select' }, box);
-    },
+        selected,
+        max: MAX_SELECTED,
+        changed: sync,
+      }),
   };
 }
