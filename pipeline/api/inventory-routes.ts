@@ -374,6 +374,7 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
         };
         const by = principalOf(request).id;
         const raws = await Promise.all(body.ids.map((id) => store.hget(INVENTORY_KEY, id)));
+        const reviews = await Promise.all(body.ids.map((id) => store.hget(REVIEWS_KEY, id)));
         const items = [];
         const skipped: { id: string; reason: string }[] = [];
         for (const [i, id] of body.ids.entries()) {
@@ -384,8 +385,10 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
           }
           const entry = JSON.parse(raw) as ApiEntry;
           const labels: InventoryReview['labels'] = {};
+          // the labels as shown: an earlier review's, not the predictions it corrected
+          const earlier = reviews[i] ? (JSON.parse(reviews[i] as string) as InventoryReview) : undefined;
           if (body.confirm)
-            for (const [dim, l] of Object.entries(entry.labels))
+            for (const [dim, l] of Object.entries(withReview(entry, earlier).labels))
               if (l.value !== UNASSIGNED && (LABEL_DIMENSIONS as readonly string[]).includes(dim))
                 labels[dim as (typeof LABEL_DIMENSIONS)[number]] = l.value;
           Object.assign(labels, body.labels ?? {});

@@ -941,6 +941,19 @@ describe('SOC console in Chromium', () => {
     });
     expect(await store.hget(REVIEWS_KEY, 'api_ledger_misc')).toBeNull();
     expect(await bar.isHidden()).toBe(true);
+    // confirming again keeps what an analyst set, not the prediction it corrected
+    await api('/v1/inventory/api_ledger_entries/review', RESPONDER.key, {
+      method: 'POST',
+      body: JSON.stringify({ labels: { category: 'financial' } }),
+    });
+    const again = await api('/v1/inventory/review', RESPONDER.key, {
+      method: 'POST',
+      body: JSON.stringify({ ids: ['api_ledger_entries'], confirm: true }),
+    });
+    expect(((await again.json()) as { items: ApiEntry[] }).items[0].labels.category.value).toBe('financial');
+    expect(JSON.parse((await store.hget(REVIEWS_KEY, 'api_ledger_entries')) ?? '{}').labels).toEqual({
+      category: 'financial',
+    });
     // the API refuses a bad request plainly
     const bad = await api('/v1/inventory/review', RESPONDER.key, { method: 'POST', body: JSON.stringify({ ids: [] }) });
     expect(bad.status).toBe(400);
