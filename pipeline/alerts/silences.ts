@@ -111,14 +111,21 @@ export class SilenceRepository {
     return ended;
   }
 
+  /**
+   * the silences active now, read once, as a function that gives the one matching an alert (if any): a batch of
+   * alerts is checked against one read of the store, not one per alert
+   */
+  async matcher(): Promise<(alert: Alert) => Silence | undefined> {
+    const now = this.clock();
+    const active = Object.values(await this.store.hgetall(SILENCES_KEY))
+      .map((raw) => JSON.parse(raw) as Silence)
+      .filter((s) => isActive(s, now));
+    return (alert) => active.find((s) => silenceMatches(s, alert));
+  }
+
   /** the active silence that matches the alert, if any */
   async matching(alert: Alert): Promise<Silence | undefined> {
-    const now = this.clock();
-    for (const raw of Object.values(await this.store.hgetall(SILENCES_KEY))) {
-      const s = JSON.parse(raw) as Silence;
-      if (isActive(s, now) && silenceMatches(s, alert)) return s;
-    }
-    return undefined;
+    return (await this.matcher())(alert);
   }
 }
 
@@ -134,10 +141,10 @@ const RESOLVE_AT_CREATION = 500;
  * silence's note, in the name of whoever made it; returns how many
  */
 export async function resolveCovered(alerts: AlertRepository, s: Silence): Promise<number> {
-  const { kind, service, subject } = s.matchers;
+  const { kind, service, endpoint, subject } = s.matchers;
   let n = 0;
   for (const state of ['open', 'acknowledged'] as const) {
-    const { items } = await alerts.list({ kind, service, subject, state }, RESOLVE_AT_CREATION);
+    const { items } = await alerts.list({ kind, service, endpoint, subject, state }, RESOLVE_AT_CREATION);
     for (const a of items) {
       if (!silenceMatches(s, a)) continue;
       await alerts.transition(a.id, 'resolve', s.createdBy, silenceNote(s));

@@ -12,7 +12,7 @@ import { LABEL_DIMENSIONS } from '../inventory/catalog/catalog-entry.js';
 import type { CatalogEntry } from '../inventory/catalog/catalog-entry.js';
 import { catalogCoverage } from '../inventory/catalog/coverage.js';
 import { inventoryOpenApi } from '../inventory/catalog/openapi-export.js';
-import { type SensitiveKind, sensitiveParam, sensitiveParams } from '../inventory/sensitive-params.js';
+import { SENSITIVE_KINDS, type SensitiveKind, sensitiveParams } from '../inventory/sensitive-params.js';
 import type { Store } from '../store/store.js';
 import { principalOf } from './api-server.js';
 
@@ -42,8 +42,6 @@ function page<T>(all: readonly T[], q: { limit?: number; cursor?: string }): { i
   const limit = q.limit ?? 100;
   return { items: all.slice(from, from + limit), next: from + limit < all.length ? String(from + limit) : undefined };
 }
-
-const SENSITIVE_KINDS: readonly SensitiveKind[] = ['credential', 'personal', 'payment'];
 
 const ListQuery = Type.Object(
   {
@@ -129,11 +127,10 @@ function withReview(entry: ApiEntry, review: InventoryReview | undefined): ApiEn
 }
 
 /** whether any of the names says it carries a datum of that kind (any kind: `any`) */
-const takes = (names: readonly string[], kind: SensitiveKind | 'any'): boolean =>
-  names.some((n) => {
-    const k = sensitiveParam(n);
-    return k !== null && (kind === 'any' || k === kind);
-  });
+function takes(names: readonly string[], kind: SensitiveKind | 'any'): boolean {
+  const found = sensitiveParams(names);
+  return kind === 'any' ? Object.keys(found).length > 0 : found[kind] !== undefined;
+}
 
 /**
  * an entry as the analyst API shows it: with its parameter names that say they carry a credential, personal or
@@ -203,8 +200,8 @@ async function resolveReviewed(alerts: AlertRepository, entry: ApiEntry, review:
  */
 export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = {}) {
   /**
-   * an analyst's review of an entry: stored (the correlators learn it at their next checkpoint), its open shadow or
-   * zombie API alert resolved, and the entry as the API now shows it
+   * an analyst's review of an entry: stored, its open shadow or zombie API alert resolved, and the entry as the API
+   * now shows it. The correlators learn it once `announceReviews` has run (at their next checkpoint)
    */
   async function review(entry: ApiEntry, labels: InventoryReview['labels'], comment: string | undefined, by: string) {
     const r: InventoryReview = {
@@ -215,10 +212,12 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
       api: { service: entry.service, route: entry.route, hosts: entry.hosts, params: entry.params },
     };
     await store.hset(REVIEWS_KEY, entry.id, JSON.stringify(r));
-    await store.incr(feedbackVersionKey(REVIEWS_KEY));
     if (options.alerts) await resolveReviewed(options.alerts, entry, r);
     return withSensitive(withReview(entry, r));
   }
+
+  /** tells the correlators there are reviews to learn: once per request, however many entries it reviewed */
+  const announceReviews = () => store.incr(feedbackVersionKey(REVIEWS_KEY));
 
   return async (app: FastifyInstance) => {
     app.get(
@@ -348,7 +347,9 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
         const body = request.body as { labels: InventoryReview['labels']; comment?: string };
         const raw = await store.hget(INVENTORY_KEY, id);
         if (!raw) throw mwError('NOT_FOUND', `inventory entry ${id}`);
-        return review(JSON.parse(raw) as ApiEntry, body.labels, body.comment, principalOf(request).id);
+        const reviewed = await review(JSON.parse(raw) as ApiEntry, body.labels, body.comment, principalOf(request).id);
+        await announceReviews();
+        return reviewed;
       },
     );
 
@@ -398,6 +399,7 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
           }
           items.push(await review(entry, labels, body.comment, by));
         }
+        if (items.length > 0) await announceReviews();
         return { items, skipped };
       },
     );

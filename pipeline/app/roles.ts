@@ -190,6 +190,8 @@ export async function followAlerts(
     topics: [TOPICS.alerts],
     fromBeginning: true,
     onBatch: async (batch) => {
+      // the silences in force, read once for the batch
+      const silenceOf = silences ? await silences.matcher() : undefined;
       for (const m of batch.messages) {
         let alert: Alert;
         try {
@@ -204,7 +206,7 @@ export async function followAlerts(
         }
         // only a refresh that would open the alert is checked against silences and settled findings
         const live = alert.state !== 'resolved';
-        const silence = live && silences ? await silences.matching(alert) : undefined;
+        const silence = live ? silenceOf?.(alert) : undefined;
         if (silence) {
           silencedAlerts.inc();
           await alerts.upsert(alert, {
@@ -251,7 +253,10 @@ export async function runApi(
   const sub = await followAlerts(bus, alerts, { settled: settledByReview(store), silences });
   const stopFollowing = await alerts.follow();
   const sinkSubs: Subscription[] = [];
-  const silenced = async (a: Alert) => (await silences.matching(a)) !== undefined;
+  const silenced = async () => {
+    const silenceOf = await silences.matcher();
+    return (a: Alert) => silenceOf(a) !== undefined;
+  };
   for (const s of sinks) sinkSubs.push(await runSink(bus, logger, s, { skip: silenced }));
   let sensorIds: string[] | undefined;
   const analysts = new AnalystDirectory(store, () => auth.keyPrincipals());

@@ -1,7 +1,11 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import type { InventoryReview } from '../api/inventory-routes.js';
 import type { ApiEntry } from '../inventory/api-entry.js';
 import { callApi, callApiText } from './analyst-client.js';
 import { type AnalystCli, iso, minutes, oneLine, table } from './analyst-cli.js';
+
+/** an entry as a review leaves it */
+type Reviewed = ApiEntry & { review?: InventoryReview };
 
 /** `meshward inventory …`: list endpoints, export a service as OpenAPI, review labels */
 export function registerInventoryCommands(program: Command, cli: AnalystCli): void {
@@ -79,40 +83,43 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
     });
   inventory
     .command('review')
-    .description('confirm or correct the labels of an endpoint: it becomes reviewed, and the model learns it')
-    .argument('<id>', 'the inventory entry id (inventory list --json)')
+    .description('confirm or correct the labels of endpoints: they become reviewed, and the model learns them')
+    .argument('<ids...>', 'inventory entry ids (inventory list --json)')
     .option('--category <value>')
     .option('--line-of-business <value>')
     .option('--app-code <value>')
-    .option('--confirm', 'take the predicted labels (those assigned) for the dimensions not given')
+    .option('--confirm', 'keep the predicted labels that were assigned, for the dimensions not given')
     .option('-m, --comment <text>')
-    .action(async (id: string, f: Record<string, string | boolean | undefined>, cmd: Command) => {
-      const c = connection(cmd);
-      const given: Record<string, string> = {};
+    .action(async (ids: string[], f: Record<string, string | boolean | undefined>, cmd: Command) => {
+      const labels: Record<string, string> = {};
       for (const [flag, dim] of [
         ['category', 'category'],
         ['lineOfBusiness', 'lineOfBusiness'],
         ['appCode', 'appCode'],
       ] as const)
-        if (typeof f[flag] === 'string') given[dim] = f[flag] as string;
-      const labels: Record<string, string> = {};
-      if (f.confirm) {
-        const e = await callApi<ApiEntry>(c, 'GET', `/v1/inventory/${encodeURIComponent(id)}`);
-        for (const [dim, l] of Object.entries(e.labels)) if (l.value !== 'unassigned') labels[dim] = l.value;
+        if (typeof f[flag] === 'string') labels[dim] = f[flag] as string;
+      const ask = 'give the labels (--category, --line-of-business, --app-code), or --confirm the predicted ones';
+      if (Object.keys(labels).length === 0 && !f.confirm) throw new InvalidArgumentError(ask);
+      // the server's bulk review: it confirms what was assigned (never `unassigned`) and says what it left
+      const r = await callApi<{ items: Reviewed[]; skipped: { id: string; reason: string }[] }>(
+        connection(cmd),
+        'POST',
+        '/v1/inventory/review',
+        {
+          ids,
+          ...(f.confirm ? { confirm: true } : {}),
+          ...(Object.keys(labels).length ? { labels } : {}),
+          ...(typeof f.comment === 'string' ? { comment: f.comment } : {}),
+        },
+      );
+      if (r.items.length === 0) throw new InvalidArgumentError(`${r.skipped[0].id}: ${r.skipped[0].reason}; ${ask}`);
+      if (json(cmd)) return out(asJson(r));
+      for (const e of r.items) {
+        const shown = Object.entries(e.review?.labels ?? {})
+          .map(([dim, v]) => `${dim}=${v}`)
+          .join(' ');
+        out(`${e.id}  ${e.state}  ${shown}\n`);
       }
-      Object.assign(labels, given);
-      if (Object.keys(labels).length === 0)
-        throw new InvalidArgumentError(
-          'give the labels (--category, --line-of-business, --app-code), or --confirm the predicted ones',
-        );
-      const e = await callApi<ApiEntry>(c, 'POST', `/v1/inventory/${encodeURIComponent(id)}/review`, {
-        labels,
-        ...(typeof f.comment === 'string' ? { comment: f.comment } : {}),
-      });
-      if (json(cmd)) return out(asJson(e));
-      const shown = Object.entries(labels)
-        .map(([dim, v]) => `${dim}=${v}`)
-        .join(' ');
-      out(`${e.id}  ${e.state}  ${shown}\n`);
+      for (const s of r.skipped) out(`${s.id}  left as it was: ${s.reason}\n`);
     });
 }

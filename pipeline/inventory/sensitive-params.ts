@@ -4,7 +4,8 @@
  * header would not. By name only: the sensors never keep such values (they redact them), the name says the client
  * sends them.
  */
-export type SensitiveKind = 'credential' | 'personal' | 'payment';
+export const SENSITIVE_KINDS = ['credential', 'personal', 'payment'] as const;
+export type SensitiveKind = (typeof SENSITIVE_KINDS)[number];
 
 /** a name lower-cased without separators: `access_token`, `accessToken`, `Access-Token` → accesstoken */
 const normal = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');

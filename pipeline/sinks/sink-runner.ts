@@ -44,8 +44,11 @@ export function compileSinks(section: Record<string, unknown> | undefined): Comp
 }
 
 export interface SinkRunnerOptions {
-  /** alerts not to deliver (an analyst silenced them), counted per sink */
-  skip?: (alert: Alert) => Promise<boolean>;
+  /**
+   * which alerts not to deliver (an analyst silenced them), counted per sink: asked once per batch, it answers for
+   * each alert of the batch
+   */
+  skip?: () => Promise<(alert: Alert) => boolean>;
   attempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -79,8 +82,9 @@ export async function runSink(
           // not an alert: the API's consumer counts these
         }
       }
+      const skip = opts.skip ? await opts.skip() : undefined;
       for (const a of alerts) {
-        if (opts.skip && (await opts.skip(a))) {
+        if (skip?.(a)) {
           skipped.inc({ sink: compiled.name });
           continue;
         }

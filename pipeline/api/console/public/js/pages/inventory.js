@@ -46,43 +46,40 @@ export function renderInventory(main, params) {
     q: text,
     first_seen_after: within ? Date.now() - Number(within[2]) : undefined,
   });
-  const filter = h(
-    'select',
-    { id: 'inv-state' },
-    h('option', { value: '' }, 'all states'),
-    STATES.map((s) => h('option', { value: s, selected: s === state }, s)),
-  );
-  filter.addEventListener('change', () => {
-    location.hash = href({ state: filter.value });
-  });
-  const authFilter = h(
-    'select',
-    { id: 'inv-auth' },
-    h('option', { value: '' }, 'any credentials'),
-    h('option', { value: 'true', selected: anonymous === 'true' }, 'answers anonymous calls'),
-  );
-  authFilter.addEventListener('change', () => {
-    location.hash = href({ anonymous: authFilter.value });
-  });
-  const dataFilter = h(
-    'select',
-    { id: 'inv-data' },
-    h('option', { value: '' }, 'any parameters'),
-    h('option', { value: 'any', selected: sensitive === 'any' }, 'any sensitive'),
-    DATA_KINDS.map((k) => h('option', { value: k, selected: sensitive === k }, k)),
-  );
-  dataFilter.addEventListener('change', () => {
-    location.hash = href({ sensitive: dataFilter.value });
-  });
-  const newFilter = h(
-    'select',
-    { id: 'inv-new' },
-    h('option', { value: '' }, 'any time'),
-    NEW_WITHIN.map(([v, label]) => h('option', { value: v, selected: within?.[0] === v }, label)),
-  );
-  newFilter.addEventListener('change', () => {
-    location.hash = href({ new: newFilter.value });
-  });
+  /**
+   * a select of the page head showing `current`; choosing another option shows the inventory with `param` set to it
+   * @param {string} id
+   * @param {string} param
+   * @param {string} current
+   * @param {string[][]} options value and label of each
+   */
+  const filterSelect = (id, param, current, options) => {
+    const select = /** @type {HTMLSelectElement} */ (
+      h(
+        'select',
+        { id },
+        options.map(([value, label]) => h('option', { value, selected: value === current }, label)),
+      )
+    );
+    select.addEventListener('change', () => {
+      location.hash = href({ [param]: select.value });
+    });
+    return select;
+  };
+  const filter = filterSelect('inv-state', 'state', state, [['', 'all states'], ...STATES.map((s) => [s, s])]);
+  const authFilter = filterSelect('inv-auth', 'anonymous', anonymous, [
+    ['', 'any credentials'],
+    ['true', 'answers anonymous calls'],
+  ]);
+  const dataFilter = filterSelect('inv-data', 'sensitive', sensitive, [
+    ['', 'any parameters'],
+    ['any', 'any sensitive'],
+    ...DATA_KINDS.map((k) => [k, k]),
+  ]);
+  const newFilter = filterSelect('inv-new', 'new', String(within?.[0] ?? ''), [
+    ['', 'any time'],
+    ...NEW_WITHIN.map(([v, label]) => [String(v), String(label)]),
+  ]);
   const search = /** @type {HTMLInputElement} */ (
     h('input', { id: 'inv-q', type: 'search', value: text, placeholder: '/users', maxlength: 200, autocomplete: 'off' })
   );
