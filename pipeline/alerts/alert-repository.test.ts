@@ -85,6 +85,38 @@ async function acknowledgementSurvivesARace(storeA: Store, storeB: Store): Promi
   expect(await b.get('alr_race')).toMatchObject({ state: 'acknowledged', count: 2 });
 }
 
+const DAY = 86_400_000;
+
+/** retention deletes old resolved alerts, then any too old, then the least recently seen past the cap */
+async function retentionDeletes(store: Store): Promise<void> {
+  const repo = new AlertRepository(store);
+  const now = 400 * DAY;
+  const at = (days: number) => now - days * DAY;
+  await repo.upsert(alert('alr_resolved_old', { state: 'resolved', lastSeen: at(40), updatedAt: at(40) }));
+  await repo.addNote('alr_resolved_old', { ts: at(40), actor: 'ana', action: 'resolve', comment: 'fixed' });
+  // resolved long after it was last seen: its age runs from that change
+  await repo.upsert(alert('alr_resolved_lately', { state: 'resolved', lastSeen: at(40), updatedAt: at(1) }));
+  await repo.upsert(alert('alr_open_old', { lastSeen: at(45), updatedAt: at(45) }));
+  await repo.upsert(alert('alr_open_stale', { lastSeen: at(70), updatedAt: at(70) }));
+  await repo.upsert(alert('alr_resolved_new', { state: 'resolved', lastSeen: at(1), updatedAt: at(1) }));
+  await repo.upsert(alert('alr_open_new', { lastSeen: at(2), updatedAt: at(2) }));
+
+  const retention = { resolvedMaxAgeMs: 30 * DAY, maxAgeMs: 60 * DAY, maxAlerts: 3 };
+  expect(await repo.prune(retention, now)).toEqual({ resolved: 1, stale: 1, overflow: 1 });
+  // the cap took the least recently seen of the four left: the open alert of 45 days
+  expect((await repo.list()).items.map((a) => a.id)).toEqual([
+    'alr_resolved_new',
+    'alr_open_new',
+    'alr_resolved_lately',
+  ]);
+  for (const gone of ['alr_resolved_old', 'alr_open_stale', 'alr_open_old']) expect(await repo.get(gone)).toBeNull();
+  expect(await repo.notes('alr_resolved_old')).toEqual([]);
+  expect(await repo.prune(retention, now)).toEqual({ resolved: 0, stale: 0, overflow: 0 });
+  // a new occurrence of a deleted alert is stored afresh
+  await repo.upsert(alert('alr_open_stale', { lastSeen: at(0), updatedAt: at(0), count: 2 }));
+  expect((await repo.list({}, 1)).items[0]).toMatchObject({ id: 'alr_open_stale', state: 'open', count: 2 });
+}
+
 describe('AlertRepository live changes across replicas', () => {
   it("keeps an acknowledgement made between another replica's read and write (embedded store)", async () => {
     const store = new MemoryStore();
@@ -95,6 +127,21 @@ describe('AlertRepository live changes across replicas', () => {
     const store = new MemoryStore();
     await replicasShareChanges(store, store);
     await store.close();
+  });
+
+  it('retention deletes old alerts with their notes (embedded store)', async () => {
+    await retentionDeletes(new MemoryStore());
+  });
+
+  it('retention reads past more kept alerts than one step reads', async () => {
+    const repo = new AlertRepository(new MemoryStore());
+    const now = 400 * DAY;
+    for (let i = 0; i < 1200; i++)
+      await repo.upsert(alert(`alr_kept_${i}`, { lastSeen: now - 50 * DAY + i, updatedAt: now - 50 * DAY + i }));
+    await repo.upsert(alert('alr_done', { state: 'resolved', lastSeen: now - 31 * DAY, updatedAt: now - 31 * DAY }));
+    const retention = { resolvedMaxAgeMs: 30 * DAY, maxAgeMs: 60 * DAY, maxAlerts: 100_000 };
+    expect(await repo.prune(retention, now)).toEqual({ resolved: 1, stale: 0, overflow: 0 });
+    expect(await repo.get('alr_done')).toBeNull();
   });
 
   describe('on Redis', () => {
@@ -118,6 +165,12 @@ describe('AlertRepository live changes across replicas', () => {
 
     it("keeps an acknowledgement made between another replica's read and write", async () => {
       await acknowledgementSurvivesARace(stores[0], stores[1]);
+    });
+
+    it('retention deletes old alerts with their notes', async () => {
+      const store = createRedisStore({ url: server.url, keyPrefix: 'mw-retention:' });
+      stores.push(store);
+      await retentionDeletes(store);
     });
 
     it('ignores announcements that are not alerts', async () => {

@@ -19,9 +19,16 @@ const alertKey = (id: string) => `alert:${id}`;
 const notesKey = (id: string) => `alert-notes:${id}`;
 /** a read-modify-write that lost this many races in a row gives up (it only happens under a storm of writers) */
 const MAX_UPDATE_ATTEMPTS = 20;
+/** alerts read per step of a retention pass */
+const PRUNE_CHUNK = 500;
 const updateConflicts = counter(
   'meshward_alert_update_conflicts_total',
   'alert read-modify-writes that found the alert changed by another process and ran again',
+);
+const pruned = counter(
+  'meshward_alerts_pruned_total',
+  'alerts deleted with their notes by retention (reason: resolved, stale, overflow)',
+  ['reason'],
 );
 /** the store channel on which every repository (every API replica) announces its changes */
 const CHANGES = 'alerts:changes';
@@ -61,6 +68,22 @@ export interface AlertPage {
 }
 
 export type AlertChange = { type: 'upsert'; alert: Alert };
+
+/** how long alerts are kept (`api.retention`); an alert's age runs from its last occurrence or change */
+export interface AlertRetention {
+  /** a resolved alert is deleted this long after it was last seen or changed */
+  resolvedMaxAgeMs: number;
+  /** any alert, whatever its state */
+  maxAgeMs: number;
+  /** past this many alerts the least recently seen go first, whatever their state */
+  maxAlerts: number;
+}
+
+export interface PruneResult {
+  resolved: number;
+  stale: number;
+  overflow: number;
+}
 
 /**
  * The analysts' view of alerts, in the Store: upserts from the correlator (merged with what analysts did: an
@@ -199,6 +222,61 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
       }
       if (ids.length < chunk || !progressed) return { items };
     }
+  }
+
+  /**
+   * Delete, with their notes, the alerts retention no longer keeps: resolved ones older than `resolvedMaxAgeMs`, any
+   * older than `maxAgeMs`, then the least recently seen past `maxAlerts`. Safe to run on several API replicas at once.
+   * A correlator refresh landing between the read and the delete of an alert this old is lost with it; the next
+   * occurrence stores it again.
+   */
+  async prune(retention: AlertRetention, now = Date.now()): Promise<PruneResult> {
+    const result: PruneResult = { resolved: 0, stale: 0, overflow: 0 };
+    const resolvedCutoff = now - retention.resolvedMaxAgeMs;
+    const staleCutoff = now - retention.maxAgeMs;
+    // only alerts last seen before the later cutoff can go; those kept (resolved or changed since) are passed over
+    const seen = new Set<string>();
+    let from = Number.NEGATIVE_INFINITY;
+    for (;;) {
+      const ids = (
+        await this.store.zrange(BY_TIME, from, Math.max(resolvedCutoff, staleCutoff), { limit: PRUNE_CHUNK })
+      ).filter((id) => !seen.has(id));
+      if (ids.length === 0) break;
+      const docs = await this.store.mget(ids.map(alertKey));
+      for (let i = 0; i < ids.length; i++) {
+        seen.add(ids[i]);
+        const raw = docs[i];
+        if (!raw) {
+          await this.store.zrem(BY_TIME, ids[i]); // an index entry without its alert
+          continue;
+        }
+        const a = JSON.parse(raw) as Alert;
+        from = Math.max(from, a.lastSeen);
+        const age = Math.max(a.lastSeen, a.updatedAt);
+        const reason = age < staleCutoff ? 'stale' : a.state === 'resolved' && age < resolvedCutoff ? 'resolved' : null;
+        if (!reason) continue;
+        await this.remove(a.id);
+        result[reason]++;
+        pruned.inc({ reason });
+      }
+    }
+    const excess = (await this.store.zcard(BY_TIME)) - retention.maxAlerts;
+    if (excess > 0) {
+      for (const id of await this.store.zrange(BY_TIME, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, {
+        limit: excess,
+      })) {
+        await this.remove(id);
+        result.overflow++;
+        pruned.inc({ reason: 'overflow' });
+      }
+    }
+    return result;
+  }
+
+  private async remove(id: string): Promise<void> {
+    await this.store.zrem(BY_TIME, id);
+    await this.store.del(alertKey(id));
+    await this.store.del(notesKey(id));
   }
 
   /**

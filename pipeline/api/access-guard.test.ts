@@ -16,7 +16,7 @@ describe('access guard: failed-login throttling and the access log', () => {
     app = undefined;
   });
 
-  async function setup(maxAuthFailuresPerMinute = 5) {
+  async function setup(maxAuthFailuresPerMinute = 5, accessLogEntries = 1000) {
     const store = new MemoryStore();
     app = await createApiServer({
       auth: new ApiAuthenticator(
@@ -24,7 +24,7 @@ describe('access guard: failed-login throttling and the access log', () => {
       ),
       logger: silentLogger,
       health: () => ({}),
-      audit: storeAccessLog(store),
+      audit: storeAccessLog(store, accessLogEntries),
       maxAuthFailuresPerMinute,
       plugins: [
         accessLogRoutes(store),
@@ -85,5 +85,15 @@ describe('access guard: failed-login throttling and the access log', () => {
     expect(
       ((await req(app, 'GET', `/v1/access-log?after=${next}`, KEYS.admin)).json() as { items: unknown[] }).items,
     ).toEqual([]);
+  });
+
+  it("keeps about the newest access_log_entries events, so refusals at an attacker's rate cannot fill the store", async () => {
+    const { app, store } = await setup(5, 100);
+    for (let i = 0; i < 300; i++) await req(app, 'GET', '/v1/thing', `wrong-key-${i}-0123456789`, `192.0.2.${i % 250}`);
+    await req(app, 'POST', '/v1/thing/9/poke', KEYS.responder, '198.51.100.7');
+    const kept = (await store.readLog('access', undefined, 1000)).map((e) => JSON.parse(e.entry));
+    expect(kept.length).toBeGreaterThanOrEqual(100);
+    expect(kept.length).toBeLessThanOrEqual(110);
+    expect(kept.at(-1)).toMatchObject({ route: '/v1/thing/:id/poke', outcome: 'ok', principal: 'responder-user' });
   });
 });

@@ -61,11 +61,14 @@ export class AuthThrottle {
   }
 }
 
-/** writes access events to the store's `access` log; never throws (an outage is counted) */
-export function storeAccessLog(store: Store): (e: AccessEvent) => Promise<void> {
+/**
+ * writes access events to the store's `access` log, which keeps about the newest `maxEntries` (refused requests come
+ * at an attacker's rate); never throws (an outage is counted)
+ */
+export function storeAccessLog(store: Store, maxEntries: number): (e: AccessEvent) => Promise<void> {
   return async (e) => {
     try {
-      await store.append(ACCESS_LOG, JSON.stringify(e));
+      await store.append(ACCESS_LOG, JSON.stringify(e), { maxLen: maxEntries });
     } catch {
       auditFailures.inc();
     }

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AlertRepository } from '../alerts/alert-repository.js';
+import { alertRetentionOf, startAlertRetention } from '../alerts/alert-retention.js';
 import { SilenceRepository, silenceNote } from '../alerts/silences.js';
 import { storeAccessLog } from '../api/access-guard.js';
 import { accessLogRoutes } from '../api/access-log-routes.js';
@@ -252,6 +253,7 @@ export async function runApi(
   const silences = new SilenceRepository(store);
   const sub = await followAlerts(bus, alerts, { settled: settledByReview(store), silences });
   const stopFollowing = await alerts.follow();
+  const stopRetention = startAlertRetention(alerts, alertRetentionOf(config.api.retention), logger);
   const sinkSubs: Subscription[] = [];
   const silenced = async () => {
     const silenceOf = await silences.matcher();
@@ -263,7 +265,7 @@ export async function runApi(
   const app = await createApiServer({
     auth,
     logger,
-    audit: storeAccessLog(store),
+    audit: storeAccessLog(store, config.api.retention.access_log_entries),
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
     onAuthenticated: (p) => analysts.seen(p),
     plugins: [
@@ -294,6 +296,7 @@ export async function runApi(
       await app.close();
       await sub.close();
       await stopFollowing();
+      await stopRetention();
       for (const s of sinkSubs) await s.close();
       await actions?.close();
     },
@@ -310,7 +313,7 @@ export async function runActions(deps: RoleDeps): Promise<RunningRole> {
   const app = await createApiServer({
     auth,
     logger,
-    audit: storeAccessLog(store),
+    audit: storeAccessLog(store, config.api.retention.access_log_entries),
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
     plugins: [actions.routes],
   });

@@ -10,6 +10,16 @@ describe('config', () => {
     expect(c.bus.kind).toBe('memory');
     expect(c.collector.listen).toBe('127.0.0.1:7071');
     expect(c.correlator.window_seconds).toBe(60);
+    expect(c.api.retention).toEqual({
+      resolved_alert_days: 30,
+      alert_days: 180,
+      max_alerts: 100_000,
+      access_log_entries: 100_000,
+    });
+    expect(resolveConfig({ api: { retention: { alert_days: 90 } } }).api.retention).toMatchObject({
+      resolved_alert_days: 30,
+      alert_days: 90,
+    });
   });
 
   it('names the bad key', () => {
@@ -18,6 +28,10 @@ describe('config', () => {
     expect(() => resolveConfig({ bus: { kind: 'kafka' } })).toThrow(/bus\.kafka\.brokers: /);
     expect(() => resolveConfig({ correlator: { root_cause: { across_service: true } } })).toThrow(
       /correlator\.root_cause\.across_service: /,
+    );
+    expect(() => resolveConfig({ api: { retention: { max_alerts: 5 } } })).toThrow(/api\.retention\.max_alerts: /);
+    expect(() => resolveConfig({ api: { retention: { resolved_alert_days: 0 } } })).toThrow(
+      /api\.retention\.resolved_alert_days: /,
     );
   });
 

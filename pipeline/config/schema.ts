@@ -64,9 +64,36 @@ export const ApiKeyConfig = Type.Object(
   { additionalProperties: false },
 );
 
+export const RetentionConfig = Type.Object(
+  {
+    resolved_alert_days: Type.Number({
+      exclusiveMinimum: 0,
+      default: 30,
+      description: 'a resolved alert is deleted, with its notes, this many days after it was last seen or changed',
+    }),
+    alert_days: Type.Number({
+      exclusiveMinimum: 0,
+      default: 180,
+      description: 'any alert, whatever its state, this many days after it was last seen or changed',
+    }),
+    max_alerts: Type.Integer({
+      minimum: 100,
+      default: 100_000,
+      description: 'past this many stored alerts the least recently seen are deleted, whatever their state',
+    }),
+    access_log_entries: Type.Integer({
+      minimum: 100,
+      default: 100_000,
+      description: 'the access log (GET /v1/access-log) keeps about this many newest events',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ApiConfig = Type.Object(
   {
     listen: Type.String({ ...Listen, default: '127.0.0.1:7070' }),
+    retention: RetentionConfig,
     api_keys: Type.Array(ApiKeyConfig, { default: [] }),
     api_keys_file: Type.Optional(Type.String({ description: 'file of "<name> <role> <key>" lines' })),
     oidc: Type.Optional(

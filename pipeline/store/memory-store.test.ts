@@ -96,4 +96,31 @@ describe('MemoryStore', () => {
     await b.close();
     await b.close();
   });
+
+  it('keeps about maxLen newest entries of a capped log, across a restart, and deletes logs with del', async () => {
+    const dir = tempDir();
+    const a = new MemoryStore({ dataDir: dir });
+    const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `e${from + i}`);
+    for (let i = 1; i <= 25; i++) await a.append('access', `e${i}`, { maxLen: 20 });
+    // trimmed to 20 when the 23rd arrived (past 20 + a tenth), then 24 and 25 appended
+    expect((await a.readLog('access')).map((e) => e.entry)).toEqual(range(4, 25));
+    for (let i = 1; i <= 3; i++) await a.append('notes', `n${i}`);
+    await a.close();
+
+    const b = new MemoryStore({ dataDir: dir });
+    expect((await b.readLog('access')).map((e) => e.entry)).toEqual(range(4, 25));
+    expect(await b.append('access', 'e26', { maxLen: 20 })).toBe('000000000026');
+    expect((await b.readLog('access')).map((e) => e.entry)).toEqual(range(7, 26));
+    expect(await b.zcard('nothing')).toBe(0);
+    await b.zadd('z', 1, 'x');
+    await b.zadd('z', 2, 'y');
+    expect(await b.zcard('z')).toBe(2);
+    await b.del('notes');
+    expect(await b.readLog('notes')).toEqual([]);
+    await b.close();
+    const c = new MemoryStore({ dataDir: dir });
+    expect(await c.readLog('notes')).toEqual([]);
+    expect((await c.readLog('access')).map((e) => e.entry)).toEqual(range(7, 26));
+    await c.close();
+  });
 });

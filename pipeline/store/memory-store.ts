@@ -1,5 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from './store.js';
 
@@ -90,6 +99,7 @@ export class MemoryStore implements Store {
     this.kv.delete(key);
     this.hashes.delete(key);
     this.zsets.delete(key);
+    if (this.logs.delete(key) && this.dataDir) rmSync(this.logPath(key), { force: true });
     this.dirty = true;
   }
 
@@ -149,7 +159,11 @@ export class MemoryStore implements Store {
     return hits.slice(0, opts.limit ?? hits.length).map((h) => h[0]);
   }
 
-  async append(log: string, entry: string): Promise<string> {
+  async zcard(key: string): Promise<number> {
+    return this.zsets.get(key)?.size ?? 0;
+  }
+
+  async append(log: string, entry: string, opts: { maxLen?: number } = {}): Promise<string> {
     const seq = (this.logSeq.get(log) ?? 0) + 1;
     this.logSeq.set(log, seq);
     const id = String(seq).padStart(12, '0');
@@ -160,7 +174,19 @@ export class MemoryStore implements Store {
     }
     l.push({ id, entry });
     if (this.dataDir) appendFileSync(this.logPath(log), `${JSON.stringify({ id, entry })}\n`);
+    // trimmed a tenth past the cap, so the file is rewritten once per maxLen / 10 appends, not at each
+    if (opts.maxLen !== undefined && l.length > opts.maxLen + Math.ceil(opts.maxLen / 10))
+      this.trim(log, l, opts.maxLen);
     return id;
+  }
+
+  /** keep the newest `maxLen` entries of a log, in memory and in its file (rewritten: temp + rename) */
+  private trim(log: string, l: { id: string; entry: string }[], maxLen: number): void {
+    l.splice(0, l.length - maxLen);
+    if (!this.dataDir) return;
+    const file = this.logPath(log);
+    writeFileSync(`${file}.tmp`, l.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    renameSync(`${file}.tmp`, file);
   }
 
   async readLog(log: string, afterId?: string, count = 100): Promise<{ id: string; entry: string }[]> {

@@ -166,6 +166,22 @@ describe('RedisStore against redis-server', () => {
     expect(await codeOf(store.readLog('audit', 'not-an-id'))).toBe('MW_ERR_BAD_REQUEST');
   });
 
+  it('a capped log keeps at least its newest maxLen entries and drops the oldest; del removes a log; zcard', async () => {
+    for (let i = 0; i < 1000; i++) await store.append('capped', `e${i}`, { maxLen: 200 });
+    const kept = (await store.readLog('capped')).map((e) => e.entry);
+    // MAXLEN ~ trims whole stream nodes (100 entries each by default): no fewer than 200, far fewer than 1000
+    expect(kept.length).toBeGreaterThanOrEqual(200);
+    expect(kept.length).toBeLessThan(400);
+    expect(kept.at(-1)).toBe('e999');
+    expect(kept.at(0)).toBe(`e${1000 - kept.length}`);
+    await store.del('capped');
+    expect(await store.readLog('capped')).toEqual([]);
+    await store.zadd('zc', 1, 'a');
+    await store.zadd('zc', 2, 'b');
+    expect(await store.zcard('zc')).toBe(2);
+    expect(await store.zcard('zc-none')).toBe(0);
+  });
+
   it('publish reaches every subscriber on the same Redis under the prefix, until it unsubscribes', async () => {
     const other = createRedisStore({ url: server.url, keyPrefix: 'mw:' });
     const stranger = createRedisStore({ url: server.url, keyPrefix: 'other:' });

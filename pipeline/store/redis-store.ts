@@ -241,8 +241,17 @@ export class RedisStore implements Store {
     return this.run('zrange', (r) => r.call('ZRANGE', this.k(key), ...args) as Promise<string[]>);
   }
 
-  async append(log: string, entry: string): Promise<string> {
-    const id = await this.run('append', (r) => r.xadd(this.k(log), '*', 'e', entry));
+  zcard(key: string): Promise<number> {
+    return this.run('zcard', (r) => r.zcard(this.k(key)));
+  }
+
+  async append(log: string, entry: string, opts: { maxLen?: number } = {}): Promise<string> {
+    // MAXLEN ~ trims whole stream nodes only: at least maxLen entries stay, and the trim costs nearly nothing
+    const id = await this.run('append', (r) =>
+      opts.maxLen === undefined
+        ? r.xadd(this.k(log), '*', 'e', entry)
+        : r.xadd(this.k(log), 'MAXLEN', '~', Math.floor(opts.maxLen), '*', 'e', entry),
+    );
     if (id === null) throw this.fail(mwError('INTERNAL', 'redis append: XADD returned no id'));
     return id;
   }

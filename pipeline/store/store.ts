@@ -16,6 +16,7 @@ export interface Store {
    * For read-modify-write by several processes: read, compute, compareAndSet, and on false read again.
    */
   compareAndSet(key: string, expected: string | null, value: string): Promise<boolean>;
+  /** delete a key of any kind (a log too) */
   del(key: string): Promise<void>;
   /** atomic add; creates the key at 0 first; ttlMs applies when the key is created */
   incr(key: string, by?: number, ttlMs?: number): Promise<number>;
@@ -31,8 +32,14 @@ export interface Store {
   /** members with min <= score <= max, ascending (rev: descending), at most `limit` */
   zrange(key: string, min: number, max: number, opts?: { rev?: boolean; limit?: number }): Promise<string[]>;
 
-  /** append-only log (audit): returns the new entry's sequence id */
-  append(log: string, entry: string): Promise<string>;
+  /** members of a sorted set */
+  zcard(key: string): Promise<number>;
+
+  /**
+   * append-only log (audit): returns the new entry's sequence id. `maxLen`: keep about the newest `maxLen` entries
+   * (the oldest are dropped; up to a tenth more may stay between trims)
+   */
+  append(log: string, entry: string, opts?: { maxLen?: number }): Promise<string>;
   /** entries after `afterId` (exclusive; undefined = from the start), at most `count` */
   readLog(log: string, afterId?: string, count?: number): Promise<{ id: string; entry: string }[]>;
 
