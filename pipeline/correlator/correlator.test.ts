@@ -4,6 +4,9 @@ import { followAlerts } from '../app/roles.js';
 import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { silentLogger } from '../core/logger.js';
+import type { ApiCallRecord } from '../core/record.js';
+import { INVENTORY_COLLECTION } from '../detectors/api-discovery/api-discovery.js';
+import { apiDiscoveryFactory } from '../detectors/api-discovery/factory.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { Correlator, type CorrelatorOptions, checkpointHeadKey, checkpointKey } from './correlator.js';
 import { loadEvidence } from './evidence-keeper.js';
@@ -12,6 +15,7 @@ import { steadyTraffic } from './testdata/records.js';
 import { thresholdDetector } from './testdata/test-detectors.js';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
+const INVENTORY_KEY = `doc:${INVENTORY_COLLECTION}`;
 
 const waitFor = async (cond: () => Promise<boolean> | boolean, ms = 10_000) => {
   const end = Date.now() + ms;
@@ -173,6 +177,56 @@ describe('Correlator over the in-process bus', () => {
     await waitFor(async () => (await checkpointedOffsets(store)) === n);
     // every record is checkpointed and committed: the bus released them all (nothing left for a restart to replay)
     await waitFor(() => bus.backlog(TOPICS.calls) === 0);
+    await correlator.close();
+    await bus.close();
+  });
+
+  it('deletes the inventory documents of endpoints merged away, so analysts see no ghost of a split', async () => {
+    const bus = new MemoryBus({ partitions: 1 });
+    const store = new MemoryStore();
+    const correlator = new Correlator({
+      bus,
+      store,
+      logger: silentLogger,
+      createDetectors: () => [
+        apiDiscoveryFactory.create({ ...apiDiscoveryFactory.defaultConfig, route_max_distinct: 3 }),
+      ],
+      checkpointIntervalMs: 100,
+    });
+    await correlator.start();
+    let n = 0;
+    const call = (path: string): ApiCallRecord => ({
+      id: `inv-${++n}`,
+      ts: T0 + n * 1000,
+      durationMs: 5,
+      sensor: { kind: 'fastify', id: 's1' },
+      service: 'users',
+      method: 'GET',
+      host: 'users.internal',
+      path,
+      status: 200,
+      reqBytes: 0,
+      respBytes: 10,
+      source: { service: 'web' },
+    });
+    const send = (paths: string[]) =>
+      bus.publish(
+        TOPICS.calls,
+        paths.map((p) => ({ key: 'users', value: JSON.stringify(call(p)) })),
+      );
+    const routes = async () =>
+      Object.values(await store.hgetall(INVENTORY_KEY))
+        .map((raw) => (JSON.parse(raw) as { route: string }).route)
+        .sort();
+    await send(['/users/alice', '/users/bob', '/users/carol']);
+    await waitFor(async () => (await routes()).length === 3);
+    expect(await routes()).toEqual(['/users/alice', '/users/bob', '/users/carol']);
+    // a fourth name: the learner folds the position, the three entries merge into one
+    await send(['/users/dave']);
+    await waitFor(async () => (await routes()).includes('/users/{param}'));
+    await waitFor(async () => (await routes()).length === 1);
+    const [merged] = Object.values(await store.hgetall(INVENTORY_KEY)).map((raw) => JSON.parse(raw));
+    expect(merged).toMatchObject({ route: '/users/{param}', count: 4 });
     await correlator.close();
     await bus.close();
   });

@@ -334,7 +334,13 @@ export class Correlator {
     const docs = state.shard.documents();
     for (let i = 0; i < docs.length; i += 100) {
       await Promise.all(
-        docs.slice(i, i + 100).map((d) => this.opts.store.hset(`doc:${d.collection}`, d.id, JSON.stringify(d.value))),
+        docs
+          .slice(i, i + 100)
+          .map((d) =>
+            d.deleted
+              ? this.opts.store.hdel(`doc:${d.collection}`, d.id)
+              : this.opts.store.hset(`doc:${d.collection}`, d.id, JSON.stringify(d.value)),
+          ),
       );
     }
     return docs.length;

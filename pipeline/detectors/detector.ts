@@ -43,6 +43,8 @@ export interface DetectorDocument {
   collection: string;
   id: string;
   value: unknown;
+  /** the document is to be deleted (what it described is gone: an endpoint merged into another, or evicted) */
+  deleted?: true;
 }
 
 /**

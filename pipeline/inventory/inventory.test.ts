@@ -134,6 +134,32 @@ describe('Inventory', () => {
     ).toEqual(['/teams/blue/members/{param} 2', '/teams/red/members/{param} 3']);
   });
 
+  it('reports the entries a fold or the cap took away, and those a fold wrote, once', () => {
+    const inv = new Inventory({ learner: { maxDistinct: 3 }, maxEndpoints: 4 });
+    const ids = ['alice', 'bob', 'carol'].map((u) => inv.observe(rec({ path: `/users/${u}` })).entry.id);
+    expect(inv.takeChanges()).toEqual({ gone: [], moved: [] });
+    const merged = inv.observe(rec({ path: '/users/dave' })).entry;
+    expect(merged.route).toBe('/users/{param}');
+    const folded = inv.takeChanges();
+    expect(folded.gone.sort()).toEqual([...ids].sort());
+    expect(folded.moved).toEqual([merged.id]);
+    expect(inv.takeChanges()).toEqual({ gone: [], moved: [] });
+    // past the cap the least recently seen goes
+    const others = ['/a', '/b', '/c', '/d'].map((p) => inv.observe(rec({ path: p })).entry.id);
+    expect(inv.takeChanges()).toEqual({ gone: [merged.id], moved: [] });
+    // a restore replaces the whole state: nothing it cleared counts as gone
+    const back = new Inventory({ maxEndpoints: 4 });
+    back.observe(rec({ path: '/z' }));
+    back.restore(JSON.parse(JSON.stringify(inv.snapshot())));
+    expect(back.takeChanges()).toEqual({ gone: [], moved: [] });
+    expect(
+      back
+        .list()
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual([...others].sort());
+  });
+
   it('snapshot/restore round-trips through JSON and skips invalid entries', () => {
     const inv = new Inventory();
     inv.observe(rec({ path: '/orders/1' }));

@@ -77,6 +77,10 @@ function addQueryNames(list: string[], path: string, max: number): void {
 export class Inventory {
   readonly options: InventoryOptions;
   private readonly entries: LRUCache<string, ApiEntry>;
+  /** ids of entries gone since the last takeChanges(): moved under a learned route, or evicted */
+  private readonly gone = new Set<string>();
+  /** ids of entries a move created or merged into since the last takeChanges() */
+  private readonly moved = new Set<string>();
   /**
    * the route learner and, with it, the pinned API versions (`/rest/api/3/`, `/2017-01-11/` kept literal while they
    * are few: pinned-values.ts); null without learning
@@ -92,7 +96,10 @@ export class Inventory {
     this.options = { ...defaultInventoryOptions, ...options };
     this.entries = new LRUCache({
       max: this.options.maxEndpoints,
-      dispose: (_v, _k, reason) => reason === 'evict' && evicted.inc(),
+      dispose: (v, _k, reason) => {
+        if (reason === 'evict') evicted.inc();
+        if (reason === 'evict' || reason === 'delete') this.gone.add(v.id);
+      },
     });
     if (this.options.learner === false) this.learning = null;
     else {
@@ -261,9 +268,12 @@ export class Inventory {
     const newKey = endpointKey(e.service, e.method, route);
     const into = this.entries.get(newKey);
     if (!into) {
-      this.entries.set(newKey, { ...e, route, id: stableId('api', e.service, e.method, route) });
+      const id = stableId('api', e.service, e.method, route);
+      this.entries.set(newKey, { ...e, route, id });
+      this.moved.add(id);
       return;
     }
+    this.moved.add(into.id);
     into.count += e.count;
     into.firstSeen = Math.min(into.firstSeen, e.firstSeen);
     into.lastSeen = Math.max(into.lastSeen, e.lastSeen);
@@ -285,6 +295,21 @@ export class Inventory {
   find(id: string): ApiEntry | undefined {
     for (const e of this.entries.values()) if (e.id === id) return e;
     return undefined;
+  }
+
+  /**
+   * what moves and evictions changed since the last call: the ids of entries no longer here (their documents are to
+   * be deleted) and of entries a move created or merged into (to be written again)
+   */
+  takeChanges(): { gone: string[]; moved: string[] } {
+    if (this.gone.size === 0 && this.moved.size === 0) return { gone: [], moved: [] };
+    const present = new Set<string>();
+    for (const e of this.entries.values()) present.add(e.id);
+    const gone = [...this.gone].filter((id) => !present.has(id));
+    const moved = [...this.moved].filter((id) => present.has(id));
+    this.gone.clear();
+    this.moved.clear();
+    return { gone, moved };
   }
 
   /** all entries, most recently seen first */
@@ -322,5 +347,8 @@ export class Inventory {
     this.learning?.learner.restore(s.learner);
     this.learning?.pins.restore(s.pins);
     this.sight.load(s.sight);
+    // the checkpoint is the whole state: nothing it replaced is gone from the analysts' documents
+    this.gone.clear();
+    this.moved.clear();
   }
 }

@@ -494,9 +494,12 @@ export class ApiDiscovery implements Detector {
 
   documents(): DetectorDocument[] {
     const out: DetectorDocument[] = [];
+    const { gone, moved } = this.inventory.takeChanges();
+    for (const id of moved) this.dirty.add(id);
     for (const e of this.inventory.list())
       if (this.dirty.has(e.id)) out.push({ collection: INVENTORY_COLLECTION, id: e.id, value: e });
     this.dirty.clear();
+    for (const id of gone) out.push({ collection: INVENTORY_COLLECTION, id, value: null, deleted: true });
     return out;
   }
 
