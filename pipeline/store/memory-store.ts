@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { SortedSet } from './sorted-set.js';
 import type { Store } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -35,7 +36,7 @@ export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
   private readonly kv = new Map<string, { value: string; expiresAt: number | null }>();
   private readonly hashes = new Map<string, Map<string, string>>();
-  private readonly zsets = new Map<string, Map<string, number>>();
+  private readonly zsets = new Map<string, SortedSet>();
   private readonly logs = new Map<string, { id: string; entry: string }[]>();
   private readonly logSeq = new Map<string, number>();
   private readonly channels = new EventEmitter<Record<string, [string]>>().setMaxListeners(0);
@@ -137,10 +138,10 @@ export class MemoryStore implements Store {
   async zadd(key: string, score: number, member: string): Promise<void> {
     let z = this.zsets.get(key);
     if (!z) {
-      z = new Map();
+      z = new SortedSet();
       this.zsets.set(key, z);
     }
-    z.set(member, score);
+    z.add(member, score);
     this.dirty = true;
   }
 
@@ -150,13 +151,7 @@ export class MemoryStore implements Store {
   }
 
   async zrange(key: string, min: number, max: number, opts: { rev?: boolean; limit?: number } = {}): Promise<string[]> {
-    const z = this.zsets.get(key);
-    if (!z) return [];
-    const hits: [string, number][] = [];
-    for (const [m, s] of z) if (s >= min && s <= max) hits.push([m, s]);
-    hits.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    if (opts.rev) hits.reverse();
-    return hits.slice(0, opts.limit ?? hits.length).map((h) => h[0]);
+    return this.zsets.get(key)?.range(min, max, opts.rev, opts.limit) ?? [];
   }
 
   async zcard(key: string): Promise<number> {
@@ -244,7 +239,7 @@ export class MemoryStore implements Store {
         .filter(([, e]) => e.expiresAt === null || e.expiresAt > now)
         .map(([k, e]) => [k, e.value, e.expiresAt]),
       hashes: [...this.hashes].map(([k, h]) => [k, [...h]]),
-      zsets: [...this.zsets].map(([k, z]) => [k, [...z]]),
+      zsets: [...this.zsets].map(([k, z]) => [k, [...z.entries()]]),
     };
     const file = join(this.dataDir, 'state.json');
     writeFileSync(`${file}.tmp`, JSON.stringify(snap));
@@ -259,7 +254,7 @@ export class MemoryStore implements Store {
       const snap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
       for (const [k, v, exp] of snap.kv) this.kv.set(k, { value: v, expiresAt: exp });
       for (const [k, fields] of snap.hashes) this.hashes.set(k, new Map(fields));
-      for (const [k, members] of snap.zsets) this.zsets.set(k, new Map(members));
+      for (const [k, members] of snap.zsets) this.zsets.set(k, new SortedSet(members));
     }
     const logsDir = join(dir, 'logs');
     for (const name of existsSync(logsDir) ? readdirSync(logsDir) : []) {
