@@ -117,6 +117,45 @@ async function retentionDeletes(store: Store): Promise<void> {
   expect((await repo.list({}, 1)).items[0]).toMatchObject({ id: 'alr_open_stale', state: 'open', count: 2 });
 }
 
+/** the open queue reads the index of unresolved alerts, built at start for a store written before it */
+async function queueReadsTheLiveIndex(store: Store): Promise<void> {
+  const old = new AlertRepository(store);
+  for (let i = 0; i < 6; i++) await old.upsert(alert(`alr_q${i}`, { lastSeen: 10_000 + i, updatedAt: 10_000 + i }));
+  await old.transition('alr_q1', 'resolve', 'ana');
+  // as a store from before the index: its alerts are not in it
+  await store.del('alerts:live-by-time');
+  await store.del('alerts:live-indexed');
+  const repo = new AlertRepository(store);
+  await repo.buildIndexes();
+  const ids = async (state: Alert['state']) => (await repo.list({ state }, 50)).items.map((a) => a.id);
+  expect(await ids('open')).toEqual(['alr_q5', 'alr_q4', 'alr_q3', 'alr_q2', 'alr_q0']);
+  await repo.transition('alr_q3', 'acknowledge', 'ana');
+  await repo.transition('alr_q4', 'resolve', 'ana');
+  await repo.transition('alr_q1', 'reopen', 'ana');
+  // a silence stores a refresh resolved
+  await repo.upsert(alert('alr_q0', { lastSeen: 20_000, updatedAt: 20_000, count: 2 }), {
+    resolveWith: { ts: 1, actor: 'ana', action: 'resolve' },
+  });
+  expect(await ids('open')).toEqual(['alr_q5', 'alr_q2', 'alr_q1']);
+  expect(await ids('acknowledged')).toEqual(['alr_q3']);
+  expect(await ids('resolved')).toEqual(['alr_q0', 'alr_q4']);
+  // paging through the index, as through every alert
+  const first = await repo.list({ state: 'open' }, 2);
+  expect(first.items.map((a) => a.id)).toEqual(['alr_q5', 'alr_q2']);
+  expect((await repo.list({ state: 'open' }, 2, first.next)).items.map((a) => a.id)).toEqual(['alr_q1']);
+  // a copy left in the index by a racing write is not listed under a state it no longer has
+  await store.zadd('alerts:live-by-time', 10_004, 'alr_q4');
+  expect(await ids('open')).toEqual(['alr_q5', 'alr_q2', 'alr_q1']);
+  // the queue is read from the index, not from every alert
+  await store.zrem('alerts:live-by-time', 'alr_q2');
+  expect(await ids('open')).toEqual(['alr_q5', 'alr_q1']);
+  await store.zadd('alerts:live-by-time', 10_002, 'alr_q2');
+  // a second start finds it built
+  const again = new AlertRepository(store);
+  await again.buildIndexes();
+  expect((await again.list({ state: 'open' })).items.map((a) => a.id)).toEqual(['alr_q5', 'alr_q2', 'alr_q1']);
+}
+
 describe('AlertRepository live changes across replicas', () => {
   it("keeps an acknowledgement made between another replica's read and write (embedded store)", async () => {
     const store = new MemoryStore();
@@ -127,6 +166,10 @@ describe('AlertRepository live changes across replicas', () => {
     const store = new MemoryStore();
     await replicasShareChanges(store, store);
     await store.close();
+  });
+
+  it('the open queue reads the index of unresolved alerts (embedded store)', async () => {
+    await queueReadsTheLiveIndex(new MemoryStore());
   });
 
   it('retention deletes old alerts with their notes (embedded store)', async () => {
@@ -165,6 +208,12 @@ describe('AlertRepository live changes across replicas', () => {
 
     it("keeps an acknowledgement made between another replica's read and write", async () => {
       await acknowledgementSurvivesARace(stores[0], stores[1]);
+    });
+
+    it('the open queue reads the index of unresolved alerts', async () => {
+      const store = createRedisStore({ url: server.url, keyPrefix: 'mw-live:' });
+      stores.push(store);
+      await queueReadsTheLiveIndex(store);
     });
 
     it('retention deletes old alerts with their notes', async () => {

@@ -15,6 +15,10 @@ const badAnnouncements = counter(
 );
 
 const BY_TIME = 'alerts:by-time';
+/** the alerts not resolved (open, acknowledged) by lastSeen: the analysts' queue reads it instead of every alert */
+const LIVE_BY_TIME = 'alerts:live-by-time';
+/** set once LIVE_BY_TIME holds every unresolved alert (stores from before it get it built at start) */
+const LIVE_INDEXED = 'alerts:live-indexed';
 const alertKey = (id: string) => `alert:${id}`;
 const notesKey = (id: string) => `alert-notes:${id}`;
 /** a read-modify-write that lost this many races in a row gives up (it only happens under a storm of writers) */
@@ -94,6 +98,7 @@ export interface PruneResult {
  */
 export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
   private readonly origin = randomUUID();
+  private liveIndexed = false;
 
   constructor(private readonly store: Store) {
     super();
@@ -156,6 +161,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     });
     if (!written) return merged;
     await this.store.zadd(BY_TIME, merged.lastSeen, merged.id);
+    await this.indexState(merged);
     this.changed(merged);
     if (options.resolveWith && resolvedNow) await this.addNote(merged.id, options.resolveWith);
     return merged;
@@ -191,7 +197,45 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
    * Newest first by lastSeen, ties by id descending (the order both stores give for equal scores). The cursor is
    * `<lastSeen>:<id>` of the previous page's last item: the next page holds what sorts strictly after it.
    */
+  /**
+   * build the index of unresolved alerts for a store written before it had one (once; several API replicas may do it
+   * at the same time). Until it is built, lists by state read every alert
+   */
+  async buildIndexes(): Promise<void> {
+    if (await this.store.get(LIVE_INDEXED)) {
+      this.liveIndexed = true;
+      return;
+    }
+    const ids = await this.store.zrange(BY_TIME, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+    for (let i = 0; i < ids.length; i += PRUNE_CHUNK) {
+      const docs = await this.store.mget(ids.slice(i, i + PRUNE_CHUNK).map(alertKey));
+      for (const raw of docs) {
+        const a = raw ? (JSON.parse(raw) as Alert) : null;
+        if (a && a.state !== 'resolved') await this.store.zadd(LIVE_BY_TIME, a.lastSeen, a.id);
+      }
+    }
+    await this.store.set(LIVE_INDEXED, '1');
+    this.liveIndexed = true;
+  }
+
+  /**
+   * keep the index of unresolved alerts in step with an alert just written. Another writer may reopen the alert
+   * between this one's write and its removal from the index: read again after removing, and put it back then
+   */
+  private async indexState(a: Alert): Promise<void> {
+    if (a.state !== 'resolved') {
+      await this.store.zadd(LIVE_BY_TIME, a.lastSeen, a.id);
+      return;
+    }
+    await this.store.zrem(LIVE_BY_TIME, a.id);
+    const raw = await this.store.get(alertKey(a.id));
+    const now = raw ? (JSON.parse(raw) as Alert) : null;
+    if (now && now.state !== 'resolved') await this.store.zadd(LIVE_BY_TIME, now.lastSeen, now.id);
+  }
+
   async list(filter: AlertFilter = {}, limit = 50, cursor?: string): Promise<AlertPage> {
+    // open or acknowledged: only the unresolved alerts' index (a copy that lags a racing write is filtered out below)
+    const index = this.liveIndexed && filter.state && filter.state !== 'resolved' ? LIVE_BY_TIME : BY_TIME;
     let hi = filter.to ?? Number.POSITIVE_INFINITY;
     let afterId: string | undefined;
     if (cursor) {
@@ -205,7 +249,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     const items: Alert[] = [];
     const chunk = Math.max(limit * 4, 200);
     for (;;) {
-      const ids = await this.store.zrange(BY_TIME, min, hi, { rev: true, limit: chunk });
+      const ids = await this.store.zrange(index, min, hi, { rev: true, limit: chunk });
       const docs = await this.store.mget(ids.map(alertKey));
       let progressed = false;
       for (let i = 0; i < ids.length; i++) {
@@ -275,6 +319,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
 
   private async remove(id: string): Promise<void> {
     await this.store.zrem(BY_TIME, id);
+    await this.store.zrem(LIVE_BY_TIME, id);
     await this.store.del(alertKey(id));
     await this.store.del(notesKey(id));
   }
@@ -335,6 +380,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
       if (!current) throw mwError('NOT_FOUND', `alert ${id}`);
       return { ...change(current), updatedAt: Date.now() };
     });
+    await this.indexState(a);
     const { comment, ...rest } = note;
     await this.addNote(id, { ts: a.updatedAt, ...rest, ...(comment ? { comment } : {}) });
     this.changed(a);

@@ -249,6 +249,7 @@ export async function runApi(
   const auth = authenticatorOf(config);
   const sinks = compileSinks(config.sinks);
   const alerts = new AlertRepository(store);
+  await alerts.buildIndexes();
   const actions = extras.actions === false ? undefined : await startActions(deps);
   const silences = new SilenceRepository(store);
   const sub = await followAlerts(bus, alerts, { settled: settledByReview(store), silences });
