@@ -7,7 +7,7 @@ export interface AdminRoutesOptions {
   /** ids of the sensors allowed to send records (never their tokens) */
   sensorIds: () => string[];
   /** the policy engine of this process and its policy file, when it runs here */
-  policy?: { engine: PolicyEngine; file: string };
+  policy?: { engine: PolicyEngine; file: string; adapterKeys?: string[] };
   /** admin changes per address and minute (default 10) */
   maxChangesPerMinute?: number;
 }
@@ -63,7 +63,7 @@ export function adminRoutes(opts: AdminRoutesOptions) {
           },
         },
         async () => {
-          policy.engine.setPolicy(await loadPolicyFile(policy.file));
+          policy.engine.setPolicy(await loadPolicyFile(policy.file, policy.adapterKeys));
           return summary(policy.engine, policy.file);
         },
       );

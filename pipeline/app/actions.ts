@@ -4,7 +4,7 @@ import { closeAdapters, createAdapters } from '../../policy-actions/engine/adapt
 import { alertBatchHandler, publishDecisionChanges } from '../../policy-actions/engine/alert-consumer.js';
 import { EngineConfigSchema } from '../../policy-actions/engine/config.js';
 import { createPolicyEngine, type PolicyEngine } from '../../policy-actions/engine/engine.js';
-import { loadPolicyFile } from '../../policy-actions/engine/policy.js';
+import { type CompiledPolicy, loadPolicyFile } from '../../policy-actions/engine/policy.js';
 import { decisionRoutes } from '../../policy-actions/engine/routes.js';
 import { principalOf } from '../api/api-server.js';
 import { TOPICS, type Subscription } from '../bus/bus.js';
@@ -30,6 +30,8 @@ export const ActionsSettingsSchema = Type.Composite(
 export interface RunningActions {
   engine: PolicyEngine;
   policyFile: string;
+  /** the adapter keys configured, which a rule's `action.adapters` may name */
+  adapterKeys: string[];
   listen: string;
   /** the decisions API: GET routes for viewers (enforcement points use a viewer key), changes for responders */
   routes: (app: FastifyInstance) => Promise<void>;
@@ -64,6 +66,17 @@ export function actionSettings(section: Record<string, unknown>) {
   return settings as { policy_file: string; listen: string; group_id: string } & Record<string, unknown>;
 }
 
+/** the adapter keys of the `actions:` section (`idp/…`, `gateways/…`) */
+const adapterKeysOf = (section: Record<string, unknown>) => Object.keys(section).filter((k) => k.includes('/'));
+
+/**
+ * The policy file of the `actions:` section, read and compiled (MW_ERR_POLICY_INVALID naming the file): a process
+ * that runs the policy engine checks it before any role starts.
+ */
+export function loadActionsPolicy(section: Record<string, unknown>): Promise<CompiledPolicy> {
+  return loadPolicyFile(actionSettings(section).policy_file, adapterKeysOf(section));
+}
+
 /**
  * The policy engine of this process: the policy file and the adapters from the `actions:` section, a consumer of
  * the alerts topic, decision changes published to the decisions topic, engine alerts (guardrail tripped, action
@@ -73,7 +86,7 @@ export async function startActions({ config, bus, store, logger }: RoleDeps): Pr
   const section = config.actions;
   if (!section) return undefined;
   const { policy_file, listen, group_id, ...engineConfig } = actionSettings(section);
-  const policy = await loadPolicyFile(policy_file);
+  const policy = await loadActionsPolicy(section);
   const log = logger.child({ role: 'actions' });
   const adapters = createAdapters(section, { logger: log });
   const engine = createPolicyEngine({
@@ -108,6 +121,7 @@ export async function startActions({ config, bus, store, logger }: RoleDeps): Pr
   return {
     engine,
     policyFile: policy_file,
+    adapterKeys: adapterKeysOf(section),
     listen,
     routes: decisionRoutesBehindRoles(engine),
     close: async () => {

@@ -20,5 +20,15 @@ describe('config sections checked before any role starts', () => {
       /\/etc\/meshward\.yaml: receivers\.syslog\.listen_udp: /,
     );
     expect(check({ actions: { listen: '127.0.0.1:0' } })).toThrow(/\/etc\/meshward\.yaml: actions\.policy_file: /);
+    // an adapter's settings too, before the correlator or the collector started
+    expect(check({ actions: { policy_file: '/p.yaml', 'gateways/nginx': { map_file: '/x' } } })).toThrow(
+      /^configuration is invalid: \/etc\/meshward\.yaml: actions\.gateways\/nginx\.map_file: Unexpected property$/,
+    );
+    expect(check({ actions: { policy_file: '/p.yaml', 'gateways/ngnix': {} } })).toThrow(
+      /\/etc\/meshward\.yaml: actions\.gateways\/ngnix: unknown adapter type/,
+    );
+    expect(
+      check({ actions: { policy_file: '/p.yaml', 'gateways/nginx': { map_dir: '/etc/nginx/mw' } } }),
+    ).not.toThrow();
   });
 });

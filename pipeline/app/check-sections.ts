@@ -1,3 +1,4 @@
+import { adapterConfigs } from '../../policy-actions/engine/adapter-registry.js';
 import type { MeshwardConfig } from '../config/schema.js';
 import { parseRootCauseConfig } from '../correlator/root-cause/config.js';
 import { ERRORS, MeshwardError, mwError } from '../core/errors.js';
@@ -10,7 +11,7 @@ const INVALID = `${ERRORS.CONFIG_INVALID.message}: `;
 
 /**
  * The sections each role checks when it starts (detectors, sinks, receivers, root-cause folding, the actions
- * settings), checked before any role starts and named with the file: every process of a deployment refuses a bad
+ * settings and adapters), checked before any role starts and named with the file: every process of a deployment refuses a bad
  * file at once (`/etc/meshward.yaml: detectors.enumeration.min_distinct: Expected integer`), not the one role that
  * reads the section, after the others started.
  */
@@ -20,7 +21,10 @@ export function checkSections(config: MeshwardConfig, source: string): void {
     compileSinks(config.sinks);
     receiverConfigs(config.receivers);
     parseRootCauseConfig(config.correlator.root_cause ?? {});
-    if (config.actions) actionSettings(config.actions);
+    if (config.actions) {
+      actionSettings(config.actions);
+      adapterConfigs(config.actions);
+    }
   } catch (err) {
     if (!(err instanceof MeshwardError) || err.code !== ERRORS.CONFIG_INVALID.code) throw err;
     const detail = err.message.startsWith(INVALID) ? err.message.slice(INVALID.length) : err.message;

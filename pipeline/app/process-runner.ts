@@ -6,6 +6,7 @@ import { MeshwardError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { enableDefaultMetrics } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
+import { loadActionsPolicy } from './actions.js';
 import { checkSections } from './check-sections.js';
 import { openBus, openStore } from './engines.js';
 import type { RoleDeps, RunningRole } from './roles.js';
@@ -15,10 +16,12 @@ export interface ProcessOptions {
   overrides?: ConfigOverrides;
   /** adjust the loaded config before anything starts (e.g. demo defaults) */
   prepare?: (config: MeshwardConfig) => MeshwardConfig;
+  /** this process runs the policy engine (when the config has `actions:`): its policy file is checked first too */
+  actions?: boolean;
 }
 
 /**
- * Runs one meshward process: config (fail fast) → engines → roles, then waits for SIGINT/SIGTERM and shuts down in
+ * Runs one meshward process: config and policy file (fail fast) → engines → roles, then waits for SIGINT/SIGTERM and shuts down in
  * reverse order (roles, bus, store), flushing state. Errors after start are logged, never fatal.
  */
 export async function runProcess(
@@ -31,6 +34,7 @@ export async function runProcess(
     config = loadConfig(opts.config, { ...envOverrides(), ...stripUndefined(opts.overrides ?? {}) });
     if (opts.prepare) config = opts.prepare(config);
     checkSections(config, opts.config ?? '<defaults>');
+    if (opts.actions && config.actions) await loadActionsPolicy(config.actions);
   } catch (err) {
     failStartup(err);
   }

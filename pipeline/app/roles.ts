@@ -279,7 +279,9 @@ export async function runApi(
       adminRoutes({
         // read at the first request, then kept: the collector, too, reads the token file once, at start
         sensorIds: () => (sensorIds ??= sensorTokensOf(config).map((t) => t.id)),
-        policy: actions ? { engine: actions.engine, file: actions.policyFile } : undefined,
+        policy: actions
+          ? { engine: actions.engine, file: actions.policyFile, adapterKeys: actions.adapterKeys }
+          : undefined,
       }),
       schemaRoutes(),
       ...(actions ? [actions.routes] : []),

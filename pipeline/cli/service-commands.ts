@@ -39,7 +39,12 @@ export function registerServiceCommands(program: Command): void {
     .action(async (flags: ServiceFlags & { demo?: boolean }) => {
       const { roles, deps } = await runProcess(
         'embedded',
-        { config: flags.config, overrides: overridesOf(flags), prepare: flags.demo ? prepareDemo : undefined },
+        {
+          config: flags.config,
+          overrides: overridesOf(flags),
+          prepare: flags.demo ? prepareDemo : undefined,
+          actions: true,
+        },
         async (d) => {
           const started: RunningRole[] = [];
           started.push(await runCorrelator(d));
@@ -87,9 +92,8 @@ export function registerServiceCommands(program: Command): void {
     .option('--api-listen <host:port>', 'analyst API address (env: MESHWARD_API_LISTEN)')
     .option('--no-actions', 'do not run the policy engine here (run `meshward actions` instead)')
     .action(async (flags: ServiceFlags & { actions: boolean }) => {
-      const { roles } = await runProcess('api', { config: flags.config, overrides: overridesOf(flags) }, async (d) => [
-        await runApi(d, { actions: flags.actions }),
-      ]);
+      const opts = { config: flags.config, overrides: overridesOf(flags), actions: flags.actions };
+      const { roles } = await runProcess('api', opts, async (d) => [await runApi(d, { actions: flags.actions })]);
       process.stdout.write(`analyst API listening on ${roles[0].url}\n`);
     });
 
@@ -98,7 +102,7 @@ export function registerServiceCommands(program: Command): void {
     .action(async (flags: ServiceFlags) => {
       const { roles } = await runProcess(
         'actions',
-        { config: flags.config, overrides: overridesOf(flags) },
+        { config: flags.config, overrides: overridesOf(flags), actions: true },
         async (d) => [await runActions(d)],
       );
       process.stdout.write(`decisions API listening on ${roles[0].url}\n`);

@@ -39,14 +39,12 @@ export function typeOfKey(key: string): string {
 }
 
 /**
- * Create adapters from the `actions:` config section: each key naming a registered adapter type gets its config
- * (defaults filled in, then validated: errors name the key). Other keys (policy_file, ...) are ignored here.
+ * The adapter settings of the `actions:` config section: each key naming a registered adapter type gets its config
+ * (defaults filled in, then validated: errors name the key). Other keys (policy_file, ...) are left out. Checked
+ * before any role starts, and again when the adapters are created.
  */
-export function createAdapters(
-  section: Record<string, unknown>,
-  deps: { logger: Logger },
-): Record<string, ActionAdapter> {
-  const out: Record<string, ActionAdapter> = {};
+export function adapterConfigs(section: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(section)) {
     if (!key.includes('/')) continue;
     const factory = factories.get(typeOfKey(key));
@@ -60,6 +58,19 @@ export function createAdapters(
       const [first = `actions.${key}: invalid`] = schemaProblems(factory.configSchema, config, `actions.${key}`, 1);
       throw mwError('CONFIG_INVALID', first);
     }
+    out[key] = config;
+  }
+  return out;
+}
+
+/** Create adapters from the `actions:` config section (adapterConfigs: errors name the key). */
+export function createAdapters(
+  section: Record<string, unknown>,
+  deps: { logger: Logger },
+): Record<string, ActionAdapter> {
+  const out: Record<string, ActionAdapter> = {};
+  for (const [key, config] of Object.entries(adapterConfigs(section))) {
+    const factory = factories.get(typeOfKey(key)) as AdapterFactory<never>;
     out[key] = factory.create(config as never, { logger: deps.logger.child({ adapter: key }) });
   }
   return out;

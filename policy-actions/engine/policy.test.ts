@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeAlert } from './testdata/alerts.js';
 import { parseDuration } from './duration.js';
-import { parsePolicy } from './policy.js';
+import { loadPolicyFile, parsePolicy } from './policy.js';
 
 const valid = readFileSync(join(import.meta.dirname, 'testdata/policy.yaml'), 'utf8');
 const rule = (action: string, extra = '') =>
@@ -83,6 +84,36 @@ describe('policy file', () => {
     } catch (err) {
       expect((err as { code: string }).code).toBe('MW_ERR_POLICY_INVALID');
     }
+  });
+
+  it('a policy file that cannot be read or is wrong is refused with MW_ERR_POLICY_INVALID naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshward-policy-'));
+    const missing = join(dir, 'nope.yaml');
+    await expect(loadPolicyFile(missing)).rejects.toMatchObject({
+      code: 'MW_ERR_POLICY_INVALID',
+      message: expect.stringContaining(`cannot read ${missing}: ENOENT`),
+    });
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, rule('{ type: deny, ttl: soon }'));
+    await expect(loadPolicyFile(bad)).rejects.toMatchObject({
+      code: 'MW_ERR_POLICY_INVALID',
+      message: `policy file is invalid: ${bad}: rules.0.action.ttl: "soon" is not a duration from 1ms to 3650d (use e.g. 30s, 15m, 1h, 7d)`,
+    });
+  });
+
+  it('refuses a rule naming an adapter that is not configured (its decisions would be enforced nowhere)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'meshward-policy-')), 'policy.yaml');
+    writeFileSync(file, rule('{ type: deny, scope: ip, ttl: 1h, adapters: [gateways/ngnix] }'));
+    await expect(loadPolicyFile(file, ['gateways/nginx'])).rejects.toMatchObject({
+      code: 'MW_ERR_POLICY_INVALID',
+      message: expect.stringContaining(
+        `${file}: rules.0.action.adapters: gateways/ngnix not configured under actions (configured: gateways/nginx)`,
+      ),
+    });
+    await expect(loadPolicyFile(file, [])).rejects.toThrow(/\(configured: none\)/);
+    expect((await loadPolicyFile(file, ['gateways/ngnix'])).rules[0].adapters).toEqual(['gateways/ngnix']);
+    // offline (policy test) no adapters are known: not checked
+    expect((await loadPolicyFile(file)).rules).toHaveLength(1);
   });
 
   it('matches alert labels: the value itself, or any item of a comma-separated list', () => {

@@ -5,7 +5,7 @@ import { Value } from '@sinclair/typebox/value';
 import { type Alert, SEVERITY_RANK, type Severity } from '../../pipeline/core/alert.js';
 import { DecisionScope, DecisionType } from '../../pipeline/core/decision.js';
 import { schemaProblems } from '../../pipeline/config/schema-problems.js';
-import { mwError } from '../../pipeline/core/errors.js';
+import { ERRORS, MeshwardError, mwError } from '../../pipeline/core/errors.js';
 import { parseYamlBounded } from '../../pipeline/core/yaml.js';
 import { parseDuration } from './duration.js';
 
@@ -297,6 +297,38 @@ export function parsePolicy(yamlText: string): CompiledPolicy {
   return compilePolicy(doc);
 }
 
-export async function loadPolicyFile(path: string): Promise<CompiledPolicy> {
-  return parsePolicy(await readFile(path, 'utf8'));
+/**
+ * Read and compile a policy file. Every refusal is MW_ERR_POLICY_INVALID naming the file (`/etc/meshward/policy.yaml:
+ * rules.0.action.ttl: …`), a file that cannot be read too. `adapters`: the adapter keys configured beside it, which
+ * a rule's `action.adapters` must name (a misspelt key would leave the rule's decisions enforced nowhere).
+ */
+export async function loadPolicyFile(path: string, adapters?: readonly string[]): Promise<CompiledPolicy> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw mwError('POLICY_INVALID', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const policy = parsePolicy(text);
+    if (adapters) checkRuleAdapters(policy, adapters);
+    return policy;
+  } catch (err) {
+    if (!(err instanceof MeshwardError)) throw err;
+    const detail = err.message.replace(`${ERRORS.POLICY_INVALID.message}: `, '');
+    throw mwError('POLICY_INVALID', `${path}: ${detail}`);
+  }
+}
+
+/** refuses a rule whose `action.adapters` names an adapter key that is not configured */
+export function checkRuleAdapters(policy: CompiledPolicy, adapters: readonly string[]): void {
+  for (const [i, rule] of policy.rules.entries()) {
+    const unknown = (rule.adapters ?? []).filter((a) => !adapters.includes(a));
+    if (unknown.length > 0) {
+      throw mwError(
+        'POLICY_INVALID',
+        `rules.${i}.action.adapters: ${unknown.join(', ')} not configured under actions (configured: ${adapters.join(', ') || 'none'})`,
+      );
+    }
+  }
 }
