@@ -25,4 +25,15 @@ describe('schema problems', () => {
     expect(schemaProblems(schema, { a: 1, b: '', c: true })).toEqual([]);
     expect(schemaProblems(schema, 7)).toEqual(['(root): Expected object']);
   });
+
+  it('list the allowed values of a union of literals, not "Expected union value"', () => {
+    const schema = Type.Object({
+      level: Type.Union(['info', 'warn'].map((l) => Type.Literal(l))),
+      either: Type.Union([Type.String(), Type.Number()]),
+    });
+    expect(schemaProblems(schema, { level: 'verbose', either: true })).toEqual([
+      'level: Expected one of: info, warn',
+      'either: Expected union value',
+    ]);
+  });
 });

@@ -20,8 +20,18 @@ export function dottedKey(where: string, pointer: string): string {
 export function schemaProblems(schema: TSchema, value: unknown, where = '', max = 5): string[] {
   const out: string[] = [];
   for (const e of Value.Errors(schema, value)) {
-    out.push(`${dottedKey(where, e.path)}: ${e.message}`);
+    out.push(`${dottedKey(where, e.path)}: ${allowedValues(e.schema) ?? e.message}`);
     if (out.length >= max) break;
   }
   return out;
+}
+
+/**
+ * `Expected one of: info, low, medium` for a union of literals (`log_level`, a policy's `action.type`), which TypeBox
+ * words only as "Expected union value"
+ */
+function allowedValues(schema: TSchema): string | undefined {
+  const options = (schema as { anyOf?: { const?: unknown }[] }).anyOf;
+  if (!options?.length || !options.every((o) => o.const !== undefined)) return undefined;
+  return `Expected one of: ${options.map((o) => String(o.const)).join(', ')}`;
 }
