@@ -142,6 +142,27 @@ describe('collector POST /v1/records', () => {
     expect(Buffer.from(got.dlq[0].rawBase64, 'base64')).toEqual(garbage);
   });
 
+  it("names why a body is not JSON without quoting it: JSON.parse's message echoes a piece of the input", async () => {
+    const { app, got } = await setup();
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyNDIifQ.c2lnbmF0dXJlc2lnbmF0dXJl';
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: { ...auth, 'content-type': 'application/x-ndjson' },
+      payload: `sk_live_0123456789abcdef\n{"note": ${jwt}}\n{"id":\n`,
+    });
+    const reasons = res.json().rejected.map((r: { reason: string }) => r.reason);
+    expect(reasons).toEqual([
+      "not valid JSON: Unexpected token 's'",
+      "not valid JSON: Unexpected token 'e'",
+      'not valid JSON: Unexpected end of JSON input',
+    ]);
+    await settle();
+    expect(got.dlq.map((d) => d.reason)).toEqual(reasons);
+    const letters = JSON.stringify(got.dlq.map(({ reason, raw }) => ({ reason, raw })));
+    expect(letters).not.toMatch(/eyJhbGci|c2lnbmF0/);
+  });
+
   it('answers 413 for an oversize body', async () => {
     const { app } = await setup({ bodyLimit: 2048 });
     const big = await app.inject({

@@ -57,7 +57,7 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
       try {
         value = JSON.parse(raw.toString('utf8'));
       } catch (err) {
-        return { code: 'MW_ERR_RECORD_PARSE', reason: `not valid JSON: ${(err as Error).message}`, raw };
+        return { code: 'MW_ERR_RECORD_PARSE', reason: parseProblem(err as Error), raw };
       }
     }
     if (!check.Check(value)) {
@@ -143,6 +143,18 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
       });
     },
   };
+}
+
+/** the input V8 quotes around a JSON syntax error: `Unexpected token 'B', "Bearer eyJ"... is not valid JSON` */
+const QUOTED_INPUT = /,? ?(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s;
+
+/**
+ * The reason a body did not parse, without the piece of the input JSON.parse quotes in its message: that piece can be
+ * the start of a token or a key, and the reason is logged and kept beside the dead letter's redacted bytes.
+ */
+export function parseProblem(err: Error): string {
+  const problem = err.message.replace(QUOTED_INPUT, '');
+  return problem ? `not valid JSON: ${problem}` : 'not valid JSON';
 }
 
 /**
