@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -7,17 +8,17 @@ import { runProcess } from './process-runner.js';
 
 class Exit extends Error {}
 
-describe('a process refuses a bad policy file before any role starts', () => {
+describe('a process that cannot start says why in one line with its code', () => {
   afterEach(() => vi.restoreAllMocks());
 
   const configWith = (policyFile: string) => {
     const dir = mkdtempSync(join(tmpdir(), 'meshward-runner-'));
     const file = join(dir, 'meshward.yaml');
-    writeFileSync(file, `data_dir: ${join(dir, 'data')}\nactions: { policy_file: ${policyFile} }\n`);
+    writeFileSync(file, `log_level: silent\ndata_dir: ${join(dir, 'data')}\nactions: { policy_file: ${policyFile} }\n`);
     return { dir, file };
   };
 
-  const run = async (config: string, actions: boolean) => {
+  const run = async (config: string, actions: boolean, start = vi.fn(async () => [])) => {
     const exit = vi.spyOn(process, 'exit').mockImplementation(() => {
       throw new Exit();
     });
@@ -26,7 +27,6 @@ describe('a process refuses a bad policy file before any role starts', () => {
       stderr += String(chunk);
       return true;
     });
-    const start = vi.fn(async () => []);
     await runProcess('test', { config, actions }, start).catch((err) => {
       if (!(err instanceof Exit)) throw err;
     });
@@ -47,5 +47,26 @@ describe('a process refuses a bad policy file before any role starts', () => {
     const bad = await run(configWith(policy).file, true);
     expect(bad.start).not.toHaveBeenCalled();
     expect(bad.stderr).toMatch(`MW_ERR_POLICY_INVALID: policy file is invalid: ${policy}: rules.0.action.ttl: `);
+  });
+
+  it('an address in use: MW_ERR_CONFIG_INVALID naming the address, not a stack trace', async () => {
+    const taken = await new Promise<Server>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => resolve(server));
+    });
+    const { port } = taken.address() as AddressInfo;
+    const { file } = configWith('/unused.yaml');
+    const listen = vi.fn(
+      () =>
+        new Promise<never>((_resolve, reject) => {
+          createServer().once('error', reject).listen(port, '127.0.0.1');
+        }),
+    );
+    const { exit, stderr } = await run(file, false, listen);
+    taken.close();
+    expect(listen).toHaveBeenCalled();
+    expect(exit).toHaveBeenCalledWith(2);
+    expect(stderr).toBe(
+      `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
+    );
   });
 });

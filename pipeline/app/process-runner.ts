@@ -2,7 +2,7 @@ import type { Bus } from '../bus/bus.js';
 import type { ConfigOverrides } from '../config/load.js';
 import { envOverrides, loadConfig } from '../config/load.js';
 import type { MeshwardConfig } from '../config/schema.js';
-import { MeshwardError } from '../core/errors.js';
+import { MeshwardError, mwError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { enableDefaultMetrics } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
@@ -81,9 +81,17 @@ export async function runProcess(
   return { roles, deps, shutdown };
 }
 
+/** a listener that could not take its address (in use, not allowed, not on this host): the config's address to fix */
+function listenProblem(err: unknown): MeshwardError | undefined {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e?.syscall !== 'listen' && e?.syscall !== 'bind') return undefined;
+  const where = e.port === undefined ? (e.address ?? '') : `${e.address}:${e.port}`;
+  return mwError('CONFIG_INVALID', `cannot listen on ${where}: ${e.message}`);
+}
+
 function failStartup(err: unknown): never {
-  const e = err as MeshwardError;
-  const msg = err instanceof MeshwardError ? `${e.code}: ${e.message}` : String((err as Error)?.stack ?? err);
+  const e = listenProblem(err) ?? (err as MeshwardError);
+  const msg = e instanceof MeshwardError ? `${e.code}: ${e.message}` : String((err as Error)?.stack ?? err);
   process.stderr.write(`meshward: ${msg}\n`);
   process.exit(2);
 }
