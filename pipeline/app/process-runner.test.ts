@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import '../detectors/all.js';
+import { readSensorTokensFile } from '../collector/sensor-auth.js';
 import { runProcess } from './process-runner.js';
 
 class Exit extends Error {}
@@ -67,6 +68,19 @@ describe('a process that cannot start says why in one line with its code', () =>
     expect(exit).toHaveBeenCalledWith(2);
     expect(stderr).toBe(
       `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
+    );
+  });
+
+  it('a file the config names that cannot be read (sensor tokens, secrets): MW_ERR_CONFIG_INVALID naming it', async () => {
+    const { file } = configWith('/unused.yaml');
+    const read = vi.fn(async () => {
+      readSensorTokensFile('/nonexistent/sensor-tokens');
+      return [];
+    });
+    const { exit, stderr } = await run(file, false, read);
+    expect(exit).toHaveBeenCalledWith(2);
+    expect(stderr).toBe(
+      "meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: cannot read /nonexistent/sensor-tokens: ENOENT: no such file or directory, open '/nonexistent/sensor-tokens'\n",
     );
   });
 });

@@ -81,16 +81,24 @@ export async function runProcess(
   return { roles, deps, shutdown };
 }
 
-/** a listener that could not take its address (in use, not allowed, not on this host): the config's address to fix */
-function listenProblem(err: unknown): MeshwardError | undefined {
+/**
+ * A system error at start, as the config's address or file to fix: a listener that could not take its address (in
+ * use, not allowed, not on this host), a file the config names that cannot be read (sensor tokens, API keys, secrets)
+ */
+function startupProblem(err: unknown): MeshwardError | undefined {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (e?.syscall !== 'listen' && e?.syscall !== 'bind') return undefined;
-  const where = e.port === undefined ? (e.address ?? '') : `${e.address}:${e.port}`;
-  return mwError('CONFIG_INVALID', `cannot listen on ${where}: ${e.message}`);
+  if (e?.syscall === 'listen' || e?.syscall === 'bind') {
+    const where = e.port === undefined ? (e.address ?? '') : `${e.address}:${e.port}`;
+    return mwError('CONFIG_INVALID', `cannot listen on ${where}: ${e.message}`);
+  }
+  if (e?.path && (e.syscall === 'open' || e.syscall === 'read')) {
+    return mwError('CONFIG_INVALID', `cannot read ${e.path}: ${e.message}`);
+  }
+  return undefined;
 }
 
 function failStartup(err: unknown): never {
-  const e = listenProblem(err) ?? (err as MeshwardError);
+  const e = startupProblem(err) ?? (err as MeshwardError);
   const msg = e instanceof MeshwardError ? `${e.code}: ${e.message}` : String((err as Error)?.stack ?? err);
   process.stderr.write(`meshward: ${msg}\n`);
   process.exit(2);
