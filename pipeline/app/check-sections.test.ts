@@ -19,6 +19,9 @@ describe('config sections checked before any role starts', () => {
     expect(check({ receivers: { syslog: { listen_udp: 5 } } })).toThrow(
       /\/etc\/meshward\.yaml: receivers\.syslog\.listen_udp: /,
     );
+    expect(check({ receivers: { syslog: { listen_tcp: '5514' } } })).toThrow(
+      /\/etc\/meshward\.yaml: receivers\.syslog\.listen_tcp: /,
+    );
     expect(check({ actions: { listen: '127.0.0.1:0' } })).toThrow(/\/etc\/meshward\.yaml: actions\.policy_file: /);
     // an adapter's settings too, before the correlator or the collector started
     expect(check({ actions: { policy_file: '/p.yaml', 'gateways/nginx': { map_file: '/x' } } })).toThrow(

@@ -8,12 +8,15 @@ export const SyslogFormat = Type.Union([
 ]);
 export type SyslogFormat = Static<typeof SyslogFormat>;
 
+/** `host:port`, `:port`, `[::1]:port`, or empty (no listener): checked with the config, naming the key */
+const LISTEN = '^(|\\[?[^\\]]*\\]?:\\d{1,5})$';
+
 export const SyslogReceiverConfigSchema = Type.Object(
   {
     /** UDP listen address host:port (nginx `access_log syslog:`, HAProxy `log`); empty = no UDP listener */
-    listen_udp: Type.String({ default: '' }),
+    listen_udp: Type.String({ default: '', pattern: LISTEN }),
     /** TCP listen address host:port (RFC 6587 octet-counted or newline framing); empty = no TCP listener */
-    listen_tcp: Type.String({ default: '' }),
+    listen_tcp: Type.String({ default: '', pattern: LISTEN }),
     /** message format: the JSON access logs of deploy/nginx-logs or deploy/haproxy-logs, or auto-detect per message */
     format: Type.Union([Type.Literal('nginx_json'), Type.Literal('haproxy_json'), Type.Literal('auto')], {
       default: 'auto',

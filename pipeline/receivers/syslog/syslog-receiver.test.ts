@@ -174,7 +174,12 @@ describe('syslog receiver listeners', () => {
   it('refuses a config with no listener and a bad address', () => {
     const cfg = loadConfig(SyslogReceiverConfigSchema, {});
     expect(() => syslogReceiverFactory.create(cfg, { ingest: new CapturingIngest() })).toThrow(/listen_udp/);
-    const bad = loadConfig(SyslogReceiverConfigSchema, { listen_udp: 'nope' });
+    // a bad address is the config's error, naming the key (before anything listens)
+    for (const listen_udp of ['nope', '5514', 'host:port'])
+      expect(() => loadConfig(SyslogReceiverConfigSchema, { listen_udp })).toThrow(/listen_udp/);
+    for (const listen_udp of ['', ':5514', '0.0.0.0:5514', '[::1]:5514', 'syslog.internal:5514'])
+      expect(loadConfig(SyslogReceiverConfigSchema, { listen_udp }).listen_udp).toBe(listen_udp);
+    const bad = loadConfig(SyslogReceiverConfigSchema, { listen_tcp: '127.0.0.1:70000' });
     const rx = syslogReceiverFactory.create(bad, { ingest: new CapturingIngest() });
     return expect(rx.start()).rejects.toThrow(/host:port/);
   });
