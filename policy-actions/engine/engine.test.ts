@@ -193,6 +193,44 @@ describe('policy engine', () => {
     expect(d.state).toBe('active');
   });
 
+  it('checks the allowlist on what a decision would act on: after an escalation step, and a route by its service', async () => {
+    policy = parsePolicy(`
+guardrails: { allowlist: { users: [break-glass-admin], services: [payments] } }
+rules:
+  - name: close-endpoint
+    match: { kinds: [unauthenticated_access] }
+    action: { type: deny, scope: route, ttl: 1h }
+  - name: deny-stuffer
+    match: { kinds: [credential_stuffing] }
+    action: { type: deny, scope: ip, ttl: 1h }
+    escalate: [{ after: 1, scope: service }]
+`);
+    await engine.close();
+    engine = start();
+    const open = (service: string) =>
+      engine.handleAlert(makeAlert({ kind: 'unauthenticated_access', service, endpoint: 'POST /charge' }));
+    expect(await open('payments')).toEqual([]);
+    expect((await open('orders')).map((d) => [d.scope, d.value])).toEqual([['route', 'POST /charge']]);
+
+    const stuffing = () =>
+      engine.handleAlert(
+        makeAlert({ kind: 'credential_stuffing', service: 'payments', subject: { type: 'ip', value: '203.0.113.9' } }),
+      );
+    expect((await stuffing()).map((d) => [d.scope, d.value])).toEqual([['ip', '203.0.113.9']]);
+    now += 61_000;
+    expect(await stuffing()).toEqual([]); // escalated to the service, which is allowlisted
+
+    expect(gateway.calls.map((c) => [c.op, c.value])).toEqual([
+      ['apply', 'POST /charge'],
+      ['apply', '203.0.113.9'],
+    ]);
+    const skipped = (await engine.audit.query()).entries.filter((e) => e.action === 'guardrail_allowlist');
+    expect(skipped.map((e) => e.detail)).toEqual([
+      'service payments (route POST /charge) is allowlisted; rule close-endpoint not applied',
+      'service payments is allowlisted; rule deny-stuffer not applied',
+    ]);
+  });
+
   it('past max_actions_per_minute new decisions are held as pending and guardrail_tripped is raised once', async () => {
     const out = [];
     for (let i = 0; i < 5; i++)

@@ -369,20 +369,6 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
         await resumeApply(existing);
         return existing.decision;
       }
-      if (policy.allowlisted(target!.scope, target!.value)) {
-        guardrailHits.inc({ guardrail: 'allowlist' });
-        if (await store.setIfAbsent(K.skip(id), '1', cfg.retention_ms)) {
-          await writeAudit({
-            actor: 'system',
-            action: 'guardrail_allowlist',
-            decisionId: id,
-            alertId: alert.id,
-            outcome: 'skipped',
-            detail: `${target!.scope} ${auditValue(target!.scope, target!.value)} is allowlisted; rule ${rule.name} not applied`,
-          });
-        }
-        return null;
-      }
       const prior = (
         await store.zrange(K.subject(target!.scope, target!.value), now - rule.escalationWindowMs, now)
       ).filter((m) => m !== id).length;
@@ -401,6 +387,26 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
         }
         if (step.ttlMs) ttlMs = step.ttlMs;
         if (step.acr) acr = step.acr;
+      }
+      // the target the decision would act on, after escalation (a step may change it); a route is its service's
+      const listed = policy.allowlisted(target!.scope, target!.value)
+        ? `${target!.scope} ${auditValue(target!.scope, target!.value)}`
+        : target!.scope === 'route' && policy.allowlisted('service', alert.service)
+          ? `service ${alert.service} (route ${target!.value})`
+          : undefined;
+      if (listed) {
+        guardrailHits.inc({ guardrail: 'allowlist' });
+        if (await store.setIfAbsent(K.skip(id), '1', cfg.retention_ms)) {
+          await writeAudit({
+            actor: 'system',
+            action: 'guardrail_allowlist',
+            decisionId: id,
+            alertId: alert.id,
+            outcome: 'skipped',
+            detail: `${listed} is allowlisted; rule ${rule.name} not applied`,
+          });
+        }
+        return null;
       }
       const route = rule.route === 'alert' ? alert.endpoint : rule.route;
       const why = `${rule.name}: ${alert.kind} (${alert.severity}) on ${alert.service}: ${alert.summary}`;
