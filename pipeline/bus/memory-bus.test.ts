@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BusBatch } from './bus.js';
+import { registry } from '../core/metrics.js';
 import { MemoryBus } from './memory-bus.js';
 
 const waitFor = async (cond: () => boolean, ms = 2000) => {
@@ -70,21 +71,49 @@ describe('MemoryBus', () => {
 
   it('answers BUS_SATURATED when a partition backlog is full, and recovers once consumed', async () => {
     const bus = new MemoryBus({ partitions: 1, maxBacklogPerPartition: 2 });
-    await bus.publish('t', [{ key: 'k', value: '1' }]);
-    await bus.publish('t', [{ key: 'k', value: '2' }]);
-    await expect(bus.publish('t', [{ key: 'k', value: '3' }])).rejects.toMatchObject({ code: 'MW_ERR_BUS_SATURATED' });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
     let n = 0;
     const sub = await bus.subscribe({
       groupId: 'g',
       topics: ['t'],
-      fromBeginning: true,
       onBatch: async (b) => {
+        await gate;
         n += b.messages.length;
       },
     });
+    await bus.publish('t', [{ key: 'k', value: '1' }]);
+    await bus.publish('t', [{ key: 'k', value: '2' }]);
+    await expect(bus.publish('t', [{ key: 'k', value: '3' }])).rejects.toMatchObject({ code: 'MW_ERR_BUS_SATURATED' });
+    open();
     await waitFor(() => n === 2);
     await bus.publish('t', [{ key: 'k', value: '3' }]);
     await waitFor(() => n === 3);
+    await sub.close();
+    await bus.close();
+  });
+
+  it('a topic no group reads (the DLQ in one process) keeps only its newest messages, counting the rest', async () => {
+    const bus = new MemoryBus({ partitions: 1, maxBacklogPerPartition: 3, maxUnreadBytesPerPartition: 10 });
+    const droppedNow = async () =>
+      (await registry.getSingleMetric('meshward_bus_unread_dropped_total')?.get())?.values.find(
+        (v) => v.labels.topic === 'dlq',
+      )?.value ?? 0;
+    const before = await droppedNow();
+    // never saturated (no reader will make room), bounded by count and by bytes
+    for (let i = 0; i < 5; i++) await bus.publish('dlq', [{ key: 'k', value: `m${i}` }]);
+    await bus.publish('dlq', [{ key: 'k', value: 'big-0123' }]);
+    expect(await droppedNow()).toBe(before + 4);
+    // what is kept is there for a group that subscribes later from the beginning
+    const got: string[] = [];
+    const sub = await bus.subscribe({
+      groupId: 'late',
+      topics: ['dlq'],
+      fromBeginning: true,
+      onBatch: async (b) => void got.push(...b.messages.map((m) => m.value.toString())),
+    });
+    await waitFor(() => got.length === 2);
+    expect(got).toEqual(['m4', 'big-0123']);
     await sub.close();
     await bus.close();
   });

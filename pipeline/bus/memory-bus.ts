@@ -13,12 +13,19 @@ export interface MemoryBusOptions {
   maxBatch?: number;
   /** backoff after an onBatch failure */
   retryDelayMs?: number;
+  /**
+   * a topic no consumer group reads (the DLQ in one process) keeps at most this many bytes of its newest messages per
+   * partition, as a Kafka topic's retention would (default 64 MiB); older ones are dropped and counted
+   */
+  maxUnreadBytesPerPartition?: number;
 }
 
 interface PartitionLog {
   /** offset of messages[0] */
   base: number;
   messages: BusMessage[];
+  /** bytes of the values held */
+  bytes: number;
 }
 
 interface Member {
@@ -40,6 +47,11 @@ interface Group {
 
 const published = counter('meshward_bus_published_total', 'messages published to the bus', ['bus', 'topic']);
 const rejected = counter('meshward_bus_rejected_total', 'publishes rejected by the bus (saturated)', ['bus', 'topic']);
+const dropped = counter(
+  'meshward_bus_unread_dropped_total',
+  'messages of a topic no consumer group reads, dropped past its retention (in-process bus)',
+  ['bus', 'topic'],
+);
 const backlogGauge = gauge('meshward_bus_backlog', 'uncommitted messages held by the in-process bus', ['topic']);
 
 const tpKey = (topic: string, partition: number) => `${topic}/${partition}`;
@@ -56,6 +68,7 @@ export class MemoryBus implements Bus {
   private readonly maxBacklog: number;
   private readonly maxBatch: number;
   private readonly retryDelayMs: number;
+  private readonly maxUnreadBytes: number;
   private readonly logs = new Map<string, PartitionLog>();
   private readonly groups = new Map<string, Group>();
   private nextMemberId = 1;
@@ -66,6 +79,7 @@ export class MemoryBus implements Bus {
     this.maxBacklog = opts.maxBacklogPerPartition ?? 200_000;
     this.maxBatch = opts.maxBatch ?? 1_000;
     this.retryDelayMs = opts.retryDelayMs ?? 200;
+    this.maxUnreadBytes = opts.maxUnreadBytesPerPartition ?? 64 * 1024 * 1024;
   }
 
   healthy(): boolean {
@@ -76,7 +90,7 @@ export class MemoryBus implements Bus {
     const key = tpKey(topic, partition);
     let l = this.logs.get(key);
     if (!l) {
-      l = { base: 0, messages: [] };
+      l = { base: 0, messages: [], bytes: 0 };
       this.logs.set(key, l);
     }
     return l;
@@ -92,8 +106,9 @@ export class MemoryBus implements Bus {
       perPartition.set(p, (perPartition.get(p) ?? 0) + 1);
       return p;
     });
+    const unread = !this.isRead(topic);
     for (const [p, n] of perPartition) {
-      if (this.log(topic, p).messages.length + n > this.maxBacklog) {
+      if (!unread && this.log(topic, p).messages.length + n > this.maxBacklog) {
         rejected.inc({ bus: 'memory', topic }, messages.length);
         throw mwError('BUS_SATURATED', `partition ${topic}/${p} holds ${this.maxBacklog} uncommitted messages`);
       }
@@ -102,17 +117,20 @@ export class MemoryBus implements Bus {
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i];
       const l = this.log(topic, parts[i]);
+      const value = typeof m.value === 'string' ? Buffer.from(m.value) : m.value;
       l.messages.push({
         topic,
         partition: parts[i],
         offset: String(l.base + l.messages.length),
         key: m.key ?? null,
-        value: typeof m.value === 'string' ? Buffer.from(m.value) : m.value,
+        value,
         headers: m.headers ?? {},
         timestamp: now,
       });
+      l.bytes += value.length;
     }
     published.inc({ bus: 'memory', topic }, messages.length);
+    if (unread) for (const p of perPartition.keys()) this.trimUnread(topic, p);
     for (const g of this.groups.values()) {
       if (!g.topics.has(topic)) continue;
       for (const m of g.members) m.wake();
@@ -240,11 +258,34 @@ export class MemoryBus implements Bus {
       if (g.topics.has(topic)) min = Math.min(min, g.committed.get(k) ?? 0);
     }
     const l = this.log(topic, partition);
-    if (Number.isFinite(min) && min > l.base) {
-      l.messages.splice(0, min - l.base);
-      l.base = min;
-    }
+    if (Number.isFinite(min) && min > l.base) this.drop(l, min - l.base);
     backlogGauge.set({ topic }, this.backlog(topic));
+  }
+
+  /** whether a consumer group reads the topic (then its messages are held until committed) */
+  private isRead(topic: string): boolean {
+    for (const g of this.groups.values()) if (g.topics.has(topic)) return true;
+    return false;
+  }
+
+  /** an unread topic's partition keeps its newest messages, within the backlog and byte bounds */
+  private trimUnread(topic: string, partition: number): void {
+    const l = this.log(topic, partition);
+    let n = 0;
+    let bytes = l.bytes;
+    while (n < l.messages.length && (l.messages.length - n > this.maxBacklog || bytes > this.maxUnreadBytes)) {
+      bytes -= l.messages[n].value.length;
+      n++;
+    }
+    if (n === 0) return;
+    this.drop(l, n);
+    dropped.inc({ bus: 'memory', topic }, n);
+  }
+
+  private drop(l: PartitionLog, n: number): void {
+    for (let i = 0; i < n; i++) l.bytes -= l.messages[i].value.length;
+    l.messages.splice(0, n);
+    l.base += n;
   }
 
   /** messages of a topic not yet committed by every group */

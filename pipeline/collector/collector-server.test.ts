@@ -177,6 +177,8 @@ describe('collector POST /v1/records', () => {
 
   it('answers 429 BUS_SATURATED when the bus backlog is full (nothing half-published)', async () => {
     const bus = new MemoryBus({ partitions: 1, maxBacklogPerPartition: 3 });
+    // a correlator that has stalled: what it has not committed fills the backlog
+    await bus.subscribe({ groupId: 'correlator', topics: [TOPICS.calls], onBatch: () => new Promise(() => {}) });
     const app = createCollectorServer({
       ingest: createRecordIngest({ bus, logger: silentLogger }),
       auth: new SensorAuth([{ id: 's1', token: TOKEN }]),
