@@ -195,7 +195,7 @@ describe('policy engine', () => {
 
   it('checks the allowlist on what a decision would act on: after an escalation step, and a route by its service', async () => {
     policy = parsePolicy(`
-guardrails: { allowlist: { users: [break-glass-admin], services: [payments] } }
+guardrails: { allowlist: { users: [break-glass-admin], services: [payments], ips: [198.51.100.20] } }
 rules:
   - name: close-endpoint
     match: { kinds: [unauthenticated_access] }
@@ -224,10 +224,22 @@ rules:
       ['apply', 'POST /charge'],
       ['apply', '203.0.113.9'],
     ]);
+    // an allowlisted address is spared at every step: its alerts do not escalate to its (not allowlisted) service
+    const scanner = () =>
+      engine.handleAlert(
+        makeAlert({ kind: 'credential_stuffing', service: 'orders', subject: { type: 'ip', value: '198.51.100.20' } }),
+      );
+    expect(await scanner()).toEqual([]);
+    now += 61_000;
+    expect(await scanner()).toEqual([]);
+
+    expect(gateway.calls).toHaveLength(2);
     const skipped = (await engine.audit.query()).entries.filter((e) => e.action === 'guardrail_allowlist');
     expect(skipped.map((e) => e.detail)).toEqual([
       'service payments (route POST /charge) is allowlisted; rule close-endpoint not applied',
       'service payments is allowlisted; rule deny-stuffer not applied',
+      'ip 198.51.100.20 is allowlisted; rule deny-stuffer not applied',
+      'ip 198.51.100.20 is allowlisted; rule deny-stuffer not applied',
     ]);
   });
 

@@ -369,6 +369,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
         await resumeApply(existing);
         return existing.decision;
       }
+      const ruleTarget = target!;
       const prior = (
         await store.zrange(K.subject(target!.scope, target!.value), now - rule.escalationWindowMs, now)
       ).filter((m) => m !== id).length;
@@ -388,12 +389,15 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
         if (step.ttlMs) ttlMs = step.ttlMs;
         if (step.acr) acr = step.acr;
       }
-      // the target the decision would act on, after escalation (a step may change it); a route is its service's
-      const listed = policy.allowlisted(target!.scope, target!.value)
-        ? `${target!.scope} ${auditValue(target!.scope, target!.value)}`
-        : target!.scope === 'route' && policy.allowlisted('service', alert.service)
-          ? `service ${alert.service} (route ${target!.value})`
-          : undefined;
+      // the rule's own target and what the decision would act on after escalation (a step may change it): either
+      // allowlisted stops it (an allowlisted IP's alerts do not escalate to its service either); a route is its service's
+      const allowlistedAs = (t: { scope: DecisionScope; value: string }) =>
+        policy.allowlisted(t.scope, t.value)
+          ? `${t.scope} ${auditValue(t.scope, t.value)}`
+          : t.scope === 'route' && policy.allowlisted('service', alert.service)
+            ? `service ${alert.service} (route ${t.value})`
+            : undefined;
+      const listed = allowlistedAs(ruleTarget) ?? allowlistedAs(target!);
       if (listed) {
         guardrailHits.inc({ guardrail: 'allowlist' });
         if (await store.setIfAbsent(K.skip(id), '1', cfg.retention_ms)) {
