@@ -156,6 +156,25 @@ async function queueReadsTheLiveIndex(store: Store): Promise<void> {
   expect((await again.list({ state: 'open' })).items.map((a) => a.id)).toEqual(['alr_q5', 'alr_q2', 'alr_q1']);
 }
 
+describe('AlertRepository history', () => {
+  it('notes the states the correlators change, so a resolved alert back in the queue says why', async () => {
+    const repo = new AlertRepository(new MemoryStore());
+    await repo.upsert(alert('alr_h'));
+    await repo.transition('alr_h', 'resolve', 'ana', 'a retry storm, fixed');
+    // the correlator's next refresh brings new occurrences: it is open again
+    await repo.upsert(alert('alr_h', { count: 3, lastSeen: 5000, updatedAt: 5000 }));
+    // then quiet: the correlator resolves it
+    await repo.upsert(alert('alr_h', { state: 'resolved', count: 3, lastSeen: 5000, updatedAt: 9000 }));
+    // a refresh that changes no state adds nothing
+    await repo.upsert(alert('alr_h', { state: 'resolved', count: 3, lastSeen: 5000, updatedAt: 9500 }));
+    expect((await repo.notes('alr_h')).map(({ actor, action, comment }) => ({ actor, action, comment }))).toEqual([
+      { actor: 'ana', action: 'resolve', comment: 'a retry storm, fixed' },
+      { actor: 'meshward', action: 'reopen', comment: 'fired again after it was resolved (2 more occurrences)' },
+      { actor: 'meshward', action: 'resolve', comment: 'the condition stopped: no new occurrence for a while' },
+    ]);
+  });
+});
+
 describe('AlertRepository live changes across replicas', () => {
   it("keeps an acknowledgement made between another replica's read and write (embedded store)", async () => {
     const store = new MemoryStore();

@@ -133,13 +133,16 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
    * store an alert from the correlators (the alerts topic). `keepResolved`: a resolved stored alert stays resolved
    * whatever the refresh brings (the condition behind it was settled, as a review settles a shadow API); else a
    * refresh with more occurrences reopens it. `resolveWith`: store it resolved (a silence covers it), with this note
-   * when that is a change
+   * when that is a change. A state the correlators change (resolved once quiet, opened again by new occurrences) is
+   * noted too, by `meshward`, so an alert's history says why it is no longer, or again, in the queue
    */
   async upsert(incoming: Alert, options: { keepResolved?: boolean; resolveWith?: AlertNote } = {}): Promise<Alert> {
     if (options.resolveWith) incoming = { ...incoming, state: 'resolved' };
     let resolvedNow = false;
+    let before = null as Alert | null;
     const { alert: merged, written } = await this.update(incoming.id, (current) => {
       resolvedNow = incoming.state === 'resolved' && current?.state !== 'resolved';
+      before = current;
       if (!current) return incoming;
       // a stale copy of what is stored already: keep the stored one
       if (current.updatedAt > incoming.updatedAt && current.count >= incoming.count && current.state === incoming.state)
@@ -164,6 +167,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     await this.indexState(merged);
     this.changed(merged);
     if (options.resolveWith && resolvedNow) await this.addNote(merged.id, options.resolveWith);
+    else if (before && before.state !== merged.state) await this.addNote(merged.id, correlatorNote(before, merged));
     return merged;
   }
 
@@ -394,6 +398,28 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
   async notes(id: string): Promise<AlertNote[]> {
     return (await this.store.readLog(notesKey(id), undefined, 500)).map((e) => JSON.parse(e.entry) as AlertNote);
   }
+}
+
+/** who the history names for a state the correlators changed */
+export const CORRELATOR_ACTOR = 'meshward';
+
+/** the note of a state change a correlator's refresh made: resolved once the condition was quiet, or fired again */
+function correlatorNote(previous: Alert, merged: Alert): AlertNote {
+  const ts = Date.now();
+  if (merged.state === 'resolved')
+    return {
+      ts,
+      actor: CORRELATOR_ACTOR,
+      action: 'resolve',
+      comment: 'the condition stopped: no new occurrence for a while',
+    };
+  const again = merged.count - previous.count;
+  return {
+    ts,
+    actor: CORRELATOR_ACTOR,
+    action: 'reopen',
+    comment: `fired again after it was resolved (${again} more occurrence${again === 1 ? '' : 's'})`,
+  };
 }
 
 function matches(a: Alert, f: AlertFilter): boolean {

@@ -240,7 +240,7 @@ describe('analyst API', () => {
     expect(
       detail
         .json()
-        .notes.filter((n: { action: string }) => n.action !== 'resolve')
+        .notes.filter((n: { action: string }) => n.action !== 'resolve' && n.action !== 'reopen')
         .map((n: { action: string; assignee?: string | null; comment?: string }) => [n.action, n.assignee, n.comment]),
     ).toEqual([
       ['assign', 'responder-user', 'taking it'],
