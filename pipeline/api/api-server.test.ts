@@ -137,6 +137,31 @@ describe('analyst API', () => {
     expect((endpoint.json() as { items: Alert[] }).items.map((a) => a.id)).toEqual(['alr_0030']);
   });
 
+  it('refuses a bad or misspelt filter or field with a 400 that says what to fix', async () => {
+    const { app, alerts } = await setup();
+    await alerts.upsert(alert(1));
+    const refusal = async (url: string, payload?: Record<string, unknown>) => {
+      const key = payload ? KEYS.responder : KEYS.viewer;
+      const res = await app.inject({ method: payload ? 'POST' : 'GET', url, headers: { 'x-api-key': key }, payload });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().code).toBe('MW_ERR_BAD_REQUEST');
+      return res.json().message;
+    };
+    expect(await refusal('/v1/alerts?state=bogus')).toBe(
+      'bad request: querystring/state must be one of open, acknowledged, resolved',
+    );
+    expect(await refusal('/v1/alerts?min_severity=huge')).toBe(
+      'bad request: querystring/min_severity must be one of info, low, medium, high, critical',
+    );
+    expect(await refusal('/v1/alerts?limit=0')).toBe('bad request: querystring/limit must be >= 1');
+    // a misspelt filter would list every alert, a misspelt comment would lose the note
+    expect(await refusal('/v1/alerts?min_sev=high')).toBe('bad request: querystring has no field min_sev');
+    expect(await refusal('/v1/alerts/alr_0001/resolve', { coment: 'fixed' })).toBe(
+      'bad request: body has no field coment',
+    );
+    expect(await alerts.get('alr_0001')).toMatchObject({ state: 'open' });
+  });
+
   it('acknowledges with a comment (responder), keeps the triage state while the correlator refreshes, records the note', async () => {
     const { app, alerts } = await setup();
     await alerts.upsert(alert(1));

@@ -59,7 +59,9 @@ describe('decision routes and the enforcement feed', () => {
     const list = await app.inject({ method: 'GET', url: '/v1/decisions?state=pending_approval' });
     expect(list.statusCode).toBe(200);
     expect(list.json().decisions.map((x: Decision) => x.id)).toEqual([d.id]);
-    expect((await app.inject({ method: 'GET', url: '/v1/decisions?state=bogus' })).statusCode).toBe(400);
+    const bogus = await app.inject({ method: 'GET', url: '/v1/decisions?state=bogus' });
+    expect(bogus.statusCode).toBe(400);
+    expect(bogus.json().message).toMatch(/^bad request: querystring\/state must be one of pending_approval, /);
     expect((await app.inject({ method: 'GET', url: `/v1/decisions/${d.id}` })).json()).toEqual(d);
     const missing = await app.inject({ method: 'GET', url: '/v1/decisions/dec_nope' });
     expect(missing.statusCode).toBe(404);

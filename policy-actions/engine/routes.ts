@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DecisionSchema, DecisionScope, DecisionState, DecisionType } from '../../pipeline/core/decision.js';
 import { MeshwardError, mwError } from '../../pipeline/core/errors.js';
+import { validationMessage } from '../../pipeline/core/http-errors.js';
 import { counter, gauge } from '../../pipeline/core/metrics.js';
 import type { DecisionChange, PolicyEngine } from './engine.js';
 
@@ -61,7 +62,8 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRoutesOptions> = async (
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof MeshwardError) return reply.status(err.status).send(err.toJSON());
     const e = err as { validation?: unknown; statusCode?: number; message: string };
-    if (e.validation) return reply.status(400).send(mwError('BAD_REQUEST', e.message).toJSON());
+    if (e.validation)
+      return reply.status(400).send(mwError('BAD_REQUEST', validationMessage(err) ?? e.message).toJSON());
     if (e.statusCode && e.statusCode < 500)
       return reply.status(e.statusCode).send({ code: 'MW_ERR_BAD_REQUEST', message: e.message });
     app.log.error({ err }, 'decision route failed');
