@@ -216,12 +216,13 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
   });
 
   it('lists, approves and lifts decisions; adds, lists and ends silences', async () => {
-    const [d] = await engine.handleAlert(
-      makeAlert({ kind: 'risky_login', severity: 'high', subject: { type: 'user', value: 'alice' } }),
-    );
+    const risky = makeAlert({ kind: 'risky_login', severity: 'high', subject: { type: 'user', value: 'alice' } });
+    const [d] = await engine.handleAlert(risky);
     const listed = await run(['decisions', 'list', '--state', 'pending_approval']);
     expect(listed).toContain(d.id);
     expect(listed).toContain('pending_approval');
+    expect(await run(['decisions', 'list', '--alert', risky.id])).toContain(d.id);
+    expect(await run(['decisions', 'list', '--alert', 'alert_other'])).not.toContain(d.id);
     expect(await run(['decisions', 'approve', d.id])).toBe(`${d.id}  active\n`);
     expect(await run(['decisions', 'lift', d.id, '-m', 'false positive'])).toBe(`${d.id}  lifted\n`);
 

@@ -11,9 +11,14 @@ export function registerDecisionCommands(program: Command, cli: AnalystCli): voi
     .command('list')
     .description('decisions, newest first')
     .option('--state <state>', 'pending_approval, active, expired, lifted or failed')
+    .option('--alert <id>', 'taken on this alert')
     .option('--limit <n>', 'at most this many', '100')
-    .action(async (f: { state?: string; limit: string }, cmd: Command) => {
-      const q = new URLSearchParams({ limit: f.limit, ...(f.state ? { state: f.state } : {}) });
+    .action(async (f: { state?: string; alert?: string; limit: string }, cmd: Command) => {
+      const q = new URLSearchParams({
+        limit: f.limit,
+        ...(f.state ? { state: f.state } : {}),
+        ...(f.alert ? { alert_id: f.alert } : {}),
+      });
       const r = await callApi<{ decisions: Decision[] }>(connection(cmd), 'GET', `/v1/decisions?${q}`);
       if (json(cmd)) return out(asJson(r));
       out(

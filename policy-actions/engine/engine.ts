@@ -24,6 +24,8 @@ export interface DecisionFilter {
   state?: DecisionState;
   type?: Decision['type'];
   scope?: Decision['scope'];
+  /** the decisions taken on this alert */
+  alertId?: string;
   /** newest first; at most this many (default 100) */
   limit?: number;
 }
@@ -584,6 +586,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
           if (filter.state && d.state !== filter.state) continue;
           if (filter.type && d.type !== filter.type) continue;
           if (filter.scope && d.scope !== filter.scope) continue;
+          if (filter.alertId && d.alertId !== filter.alertId) continue;
           out.push(d);
           if (out.length >= limit) break;
         }

@@ -99,6 +99,19 @@ describe('decision routes and the enforcement feed', () => {
     expect(page2.entries[0].id).not.toBe(page.entries[0].id);
   });
 
+  it("lists an alert's decisions, however many others were taken since (an alert's page shows them)", async () => {
+    const alert = makeAlert({ subject: { type: 'token', value: 'tok-mine' } });
+    const mine = await engine.handleAlert(alert);
+    expect(mine.length).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) await engine.handleAlert(makeAlert({ subject: { type: 'token', value: `tok-${i}` } }));
+    const listed = await app.inject({ method: 'GET', url: `/v1/decisions?alert_id=${alert.id}&limit=2` });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json().decisions.map((d: Decision) => d.id)).toEqual(mine.map((d) => d.id).reverse());
+    expect((await app.inject({ method: 'GET', url: '/v1/decisions?alert_id=alert_none' })).json().decisions).toEqual(
+      [],
+    );
+  });
+
   it('streams NDJSON: snapshot, sync, deltas and heartbeats', async () => {
     const [first] = await engine.handleAlert(makeAlert({ subject: { type: 'token', value: 'tok-1' } }));
     await engine.handleAlert(makeAlert({ kind: 'scraping', subject: { type: 'ip', value: '203.0.113.4' } })); // dry run

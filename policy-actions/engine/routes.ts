@@ -70,7 +70,15 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRoutesOptions> = async (
     return reply.status(500).send(mwError('INTERNAL').toJSON());
   });
 
-  app.get<{ Querystring: { state?: DecisionState; type?: DecisionType; scope?: DecisionScope; limit?: number } }>(
+  app.get<{
+    Querystring: {
+      state?: DecisionState;
+      type?: DecisionType;
+      scope?: DecisionScope;
+      alert_id?: string;
+      limit?: number;
+    };
+  }>(
     '/v1/decisions',
     {
       schema: {
@@ -80,12 +88,16 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRoutesOptions> = async (
           state: Type.Optional(DecisionState),
           type: Type.Optional(DecisionType),
           scope: Type.Optional(DecisionScope),
+          alert_id: Type.Optional(Type.String({ maxLength: 64, description: 'the decisions taken on this alert' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
         }),
         response: { 200: Type.Object({ decisions: Type.Array(DecisionRef) }) },
       },
     },
-    async (req) => ({ decisions: await engine.list(req.query) }),
+    async (req) => {
+      const { alert_id, ...filter } = req.query;
+      return { decisions: await engine.list({ ...filter, alertId: alert_id }) };
+    },
   );
 
   app.get<{ Querystring: { startup?: boolean } }>(

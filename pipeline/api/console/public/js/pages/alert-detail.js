@@ -292,10 +292,9 @@ export function renderAlertDetail(main, id) {
   /** @param {Alert} a */
   async function renderDecisions(a) {
     try {
-      const { decisions: all } = await api(`v1/decisions${query({ limit: 1000 })}`);
+      /** @type {{ decisions: import('../state.js').Decision[] }} */
+      const { decisions: mine } = await api(`v1/decisions${query({ alert_id: a.id })}`);
       if (gone) return;
-      /** @type {import('../state.js').Decision[]} */
-      const mine = all.filter((/** @type {import('../state.js').Decision} */ d) => d.alertId === a.id);
       replace(
         decisions,
         h('h2', { id: 'decisions-title' }, 'Decisions'),
