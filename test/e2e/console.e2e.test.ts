@@ -980,6 +980,11 @@ describe('SOC console in Chromium', () => {
       true,
       true,
     ]);
+    // as the analyst reads it: the heading's capitals leave the route (case-sensitive) as it is
+    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, capitals applied, is what is checked
+    expect(await group('Same endpoint POST /v1/charges').locator('h3').innerText()).toMatch(
+      /^SAME ENDPOINT POST \/v1\/charges \(2\)$/,
+    );
     await shot(page, 'related-alerts');
     await group('Same ip 192.0.2.77').getByRole('link', { name: 'enumeration from the bursting client' }).click();
     await page.waitForURL(new RegExp(`#/alerts/${sameClient.id}$`));

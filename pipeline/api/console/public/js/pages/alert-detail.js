@@ -483,19 +483,19 @@ export function renderAlertDetail(main, id) {
    * @param {Alert} a
    */
   async function renderRelated(a) {
-    /** @type {[string, Record<string, string>][]} */
+    /** @type {[string, string, Record<string, string>][]} what is shared, its value (as is: ids and routes are case-sensitive), the query */
     const asks = [];
-    if (a.subject) asks.push([`Same ${a.subject.type} ${a.subject.value}`, { subject: a.subject.value }]);
-    if (a.endpoint) asks.push([`Same endpoint ${a.endpoint}`, { service: a.service, endpoint: a.endpoint }]);
+    if (a.subject) asks.push([`Same ${a.subject.type}`, a.subject.value, { subject: a.subject.value }]);
+    if (a.endpoint) asks.push(['Same endpoint', a.endpoint, { service: a.service, endpoint: a.endpoint }]);
     if (asks.length === 0) return;
     try {
       const lists = await Promise.all(
-        asks.map(async ([title, q]) => {
+        asks.map(async ([label, value, q]) => {
           const from = a.firstSeen - RELATED_SPAN_MS;
           const page = await api(`v1/alerts${query({ ...q, from, limit: RELATED + 1 })}`);
           /** @type {Alert[]} */
           const others = page.items.filter((/** @type {Alert} */ x) => x.id !== a.id).slice(0, RELATED);
-          return { title, others, more: Boolean(page.next) };
+          return { label, value, title: `${label} ${value}`, others, more: Boolean(page.next) };
         }),
       );
       if (gone) return;
@@ -508,11 +508,17 @@ export function renderAlertDetail(main, id) {
           'Related alerts',
           h('span', { class: 'muted small' }, ' · from a week before this one on'),
         ),
-        lists.map(({ title, others, more }) =>
+        lists.map(({ label, value, title, others, more }) =>
           h(
             'div',
             { class: 'related-group' },
-            h('h3', null, title, h('span', { class: 'muted small' }, ` (${others.length}${more ? '+' : ''})`)),
+            h(
+              'h3',
+              null,
+              `${label} `,
+              h('code', null, value),
+              h('span', { class: 'muted small' }, ` (${others.length}${more ? '+' : ''})`),
+            ),
             others.length
               ? table(
                   ['Severity', 'Alert', 'Service', 'State', 'Last seen'],
