@@ -146,3 +146,15 @@ describe('console API client', () => {
     expect(states).toEqual(['connecting', 'offline']);
   });
 });
+
+describe('console charts', () => {
+  it("gives a lone point's time axis half an hour either side, not uPlot's years", async () => {
+    const { timeRange } = (await import(pathToFileURL(join(import.meta.dirname, 'public/js/charts.js')).href)) as {
+      timeRange(min: number | null, max: number | null): [number | null, number | null];
+    };
+    const t = 1_796_140_073; // a new endpoint's first window, epoch s
+    expect(timeRange(t, t)).toEqual([t - 1800, t + 1800]);
+    expect(timeRange(t - 600, t)).toEqual([t - 600, t]);
+    expect(timeRange(null, null)).toEqual([null, null]);
+  });
+});

@@ -19,6 +19,20 @@ const AXIS = { stroke: '#8b96a8', grid: { stroke: '#232a36', width: 1 }, ticks: 
  * @property {number} [height]
  */
 
+/** half the span of a chart of a single point, s */
+const LONE_POINT_SPAN_S = 1800;
+
+/**
+ * The time axis' range (epoch s) for the data's first and last times: one point alone (a new endpoint's first
+ * window) gets half an hour either side, where uPlot would stretch the axis over years.
+ * @param {number | null} min
+ * @param {number | null} max
+ * @returns {[number | null, number | null]}
+ */
+export function timeRange(min, max) {
+  return min !== null && min === max ? [min - LONE_POINT_SPAN_S, max + LONE_POINT_SPAN_S] : [min, max];
+}
+
 /**
  * Draws a time-series chart into `container` (a <figure> is created with a caption); returns a disposer.
  * @param {HTMLElement} container
@@ -84,7 +98,10 @@ export function timeChart(container, spec) {
     hooks,
     cursor: { drag: { x: true, y: false } },
     legend: { live: true },
-    scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
+    scales: {
+      x: { time: true, range: (_u, min, max) => timeRange(min, max) },
+      y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] },
+    },
     axes: [{ ...AXIS }, { ...AXIS, size: 60, values: (_u, splits) => splits.map((v) => spec.format(v)) }],
     series: [
       {},
