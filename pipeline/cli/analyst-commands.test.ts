@@ -251,10 +251,13 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
 
   it('lists the inventory with its filters, and writes a service as OpenAPI', async () => {
     const all = (await run(['inventory', 'list'])).trim().split('\n');
-    expect(all[0]).toMatch(/^STATE\s+METHOD\s+ROUTE\s+SERVICE\s+CALLS\s+ANONYMOUS\s+DATA\s+FIRST SEEN\s+CATEGORY$/);
-    expect(all.slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual([
-      'catalogued GET /accounts/{id}',
-      'shadow GET /internal/export',
+    expect(all[0]).toMatch(
+      /^ID\s+STATE\s+METHOD\s+ROUTE\s+SERVICE\s+CALLS\s+ANONYMOUS\s+DATA\s+FIRST SEEN\s+CATEGORY$/,
+    );
+    // the id first: what inventory review takes
+    expect(all.slice(1).map((l) => l.split(/\s+/).slice(0, 4).join(' '))).toEqual([
+      'api_accounts_get catalogued GET /accounts/{id}',
+      'api_export_get shadow GET /internal/export',
     ]);
     expect(all[2]).toMatch(/\s75%\s+personal\s+.*\sreporting\? 8%$/);
     for (const args of [
@@ -265,7 +268,7 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     ]) {
       const lines = (await run(['inventory', 'list', ...args])).trim().split('\n');
       expect(
-        lines.slice(1).map((l) => l.split(/\s+/)[2]),
+        lines.slice(1).map((l) => l.split(/\s+/)[3]),
         args.join(' '),
       ).toEqual(['/internal/export']);
     }

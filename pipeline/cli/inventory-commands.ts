@@ -46,10 +46,11 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
       };
       out(
         table(
-          ['STATE', 'METHOD', 'ROUTE', 'SERVICE', 'CALLS', 'ANONYMOUS', 'DATA', 'FIRST SEEN', 'CATEGORY'],
+          ['ID', 'STATE', 'METHOD', 'ROUTE', 'SERVICE', 'CALLS', 'ANONYMOUS', 'DATA', 'FIRST SEEN', 'CATEGORY'],
           page.items.map((e) => {
             const category = e.labels.category;
             return [
+              e.id,
               e.state,
               e.method,
               oneLine(e.route, 60),
@@ -84,7 +85,7 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
   inventory
     .command('review')
     .description('confirm or correct the labels of endpoints: they become reviewed, and the model learns them')
-    .argument('<ids...>', 'inventory entry ids (inventory list --json)')
+    .argument('<ids...>', 'inventory entry ids (the ID column of inventory list)')
     .option('--category <value>')
     .option('--line-of-business <value>')
     .option('--app-code <value>')
