@@ -16,9 +16,10 @@ describe('access guard: failed-login throttling and the access log', () => {
     app = undefined;
   });
 
-  async function setup(maxAuthFailuresPerMinute = 5, accessLogEntries = 1000) {
+  async function setup(maxAuthFailuresPerMinute = 5, trustProxy?: string, accessLogEntries = 1000) {
     const store = new MemoryStore();
     app = await createApiServer({
+      trustProxy,
       auth: new ApiAuthenticator(
         Object.entries(KEYS).map(([role, key]) => ({ name: `${role}-user`, key, role: role as 'viewer' })),
       ),
@@ -51,6 +52,34 @@ describe('access guard: failed-login throttling and the access log', () => {
     for (let i = 0; i < 10; i++)
       expect((await req(app, 'POST', '/v1/thing/1/poke', KEYS.viewer, '198.51.100.1')).statusCode).toBe(403);
     expect((await req(app, 'GET', '/v1/thing', KEYS.viewer, '198.51.100.1')).statusCode).toBe(200);
+  });
+
+  it('behind an ingress (api.trust_proxy), throttles the client that failed, not every analyst behind the proxy', async () => {
+    const ingress = '10.0.3.7';
+    const via = (client: string, key: string, a: FastifyInstance) =>
+      a.inject({
+        method: 'GET',
+        url: '/v1/thing',
+        remoteAddress: ingress,
+        headers: { 'x-api-key': key, 'x-forwarded-for': client },
+      });
+    const { app, store } = await setup(5, 'uniquelocal');
+    for (let i = 0; i < 5; i++)
+      expect((await via('198.51.100.66', `wrong-key-${i}-0123456789`, app)).statusCode).toBe(401);
+    expect((await via('198.51.100.66', KEYS.viewer, app)).statusCode).toBe(429);
+    // another analyst behind the same ingress still gets in
+    expect((await via('192.0.2.10', KEYS.viewer, app)).statusCode).toBe(200);
+    // a client that is not a proxy cannot pass for another by sending the header itself
+    const spoof = await app.inject({
+      method: 'GET',
+      url: '/v1/thing',
+      remoteAddress: '198.51.100.66',
+      headers: { 'x-api-key': KEYS.viewer, 'x-forwarded-for': '192.0.2.10' },
+    });
+    expect(spoof.statusCode).toBe(429);
+    // and the access log names the client, not the proxy
+    const refused = (await store.readLog('access', undefined, 10)).map((e) => JSON.parse(e.entry).ip);
+    expect(new Set(refused)).toEqual(new Set(['198.51.100.66']));
   });
 
   it('lets failures age out after a minute', () => {
@@ -88,7 +117,7 @@ describe('access guard: failed-login throttling and the access log', () => {
   });
 
   it("keeps about the newest access_log_entries events, so refusals at an attacker's rate cannot fill the store", async () => {
-    const { app, store } = await setup(5, 100);
+    const { app, store } = await setup(5, undefined, 100);
     for (let i = 0; i < 300; i++) await req(app, 'GET', '/v1/thing', `wrong-key-${i}-0123456789`, `192.0.2.${i % 250}`);
     await req(app, 'POST', '/v1/thing/9/poke', KEYS.responder, '198.51.100.7');
     const kept = (await store.readLog('access', undefined, 1000)).map((e) => JSON.parse(e.entry));

@@ -32,6 +32,12 @@ export interface ApiServerOptions {
   maxAuthFailuresPerMinute?: number;
   /** every caller that passed auth and its role check (the analyst directory) */
   onAuthenticated?: (principal: Principal) => void;
+  /**
+   * the proxies in front (`api.trust_proxy`: addresses/CIDRs, comma-separated): the client address of a request they
+   * forward is X-Forwarded-For's, else every analyst behind one ingress is one address, and one client's failed logins
+   * lock them all out
+   */
+  trustProxy?: string;
 }
 
 const authFailures = counter('meshward_api_auth_failures_total', 'analyst API requests refused', ['code']);
@@ -50,6 +56,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   const app = Fastify({
     loggerInstance: opts.logger.child({ server: 'api' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
+    ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
     // a field a route does not know is refused, not dropped: a misspelt filter (`?min_sev=high`) would list every
     // alert, a misspelt `coment` would lose the note
     ajv: { customOptions: { removeAdditional: false } },

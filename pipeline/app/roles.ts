@@ -266,6 +266,7 @@ export async function runApi(
   const app = await createApiServer({
     auth,
     logger,
+    trustProxy: config.api.trust_proxy,
     audit: storeAccessLog(store, config.api.retention.access_log_entries),
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
     onAuthenticated: (p) => analysts.seen(p),
@@ -316,6 +317,7 @@ export async function runActions(deps: RoleDeps): Promise<RunningRole> {
   const app = await createApiServer({
     auth,
     logger,
+    trustProxy: config.api.trust_proxy,
     audit: storeAccessLog(store, config.api.retention.access_log_entries),
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
     plugins: [actions.routes],

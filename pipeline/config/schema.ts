@@ -96,6 +96,13 @@ export const ApiConfig = Type.Object(
     retention: RetentionConfig,
     api_keys: Type.Array(ApiKeyConfig, { default: [] }),
     api_keys_file: Type.Optional(Type.String({ description: 'file of "<name> <role> <key>" lines' })),
+    trust_proxy: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "behind a reverse proxy or ingress: the proxies' addresses or CIDRs, comma-separated (uniquelocal: the private ranges, as a cluster's ingress has); a request from one of them has its client address from X-Forwarded-For, so failed-login throttling and the access log are per client, not per proxy",
+      }),
+    ),
     oidc: Type.Optional(
       Type.Object(
         {
