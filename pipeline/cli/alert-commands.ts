@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Alert } from '../core/alert.js';
+import type { ApiCallRecord } from '../core/record.js';
 import { type AnalystConnection, callApi } from './analyst-client.js';
 import { type AnalystCli, iso, oneLine, table } from './analyst-cli.js';
 import type { AlertNote } from '../alerts/alert-repository.js';
@@ -67,7 +68,11 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
     .argument('<id>')
     .action(async (id: string, _f: unknown, cmd: Command) => {
       const c = connection(cmd);
-      const r = await callApi<{ alert: Alert; notes: AlertNote[] }>(c, 'GET', `/v1/alerts/${encodeURIComponent(id)}`);
+      const r = await callApi<{ alert: Alert; notes: AlertNote[]; records: ApiCallRecord[] }>(
+        c,
+        'GET',
+        `/v1/alerts/${encodeURIComponent(id)}`,
+      );
       if (json(cmd)) return out(asJson(r));
       const name = await analystNames(c);
       const a = r.alert;
@@ -87,6 +92,24 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
         ['last seen', `${iso(a.lastSeen)} (fired ${a.count} time${a.count === 1 ? '' : 's'})`],
       ];
       for (const [k, v] of lines) if (v !== undefined) out(`${`${k}:`.padEnd(12)}${v}\n`);
+      // the calls behind it, oldest first, as the console's evidence table shows them
+      const records = [...(r.records ?? [])].sort((x, y) => x.ts - y.ts);
+      out(records.length ? `\nevidence (${records.length} calls):\n` : '\nno evidence records kept\n');
+      if (records.length)
+        out(
+          table(
+            ['TIME', 'METHOD', 'PATH', 'STATUS', 'DURATION', 'SOURCE', 'USER'],
+            records.map((x) => [
+              iso(x.ts),
+              x.method,
+              oneLine(x.path, 60),
+              x.status,
+              `${x.durationMs >= 10 ? Math.round(x.durationMs) : Number(x.durationMs.toPrecision(3))} ms`,
+              x.source?.ip ?? x.source?.service ?? '-',
+              x.user?.sub ?? (x.user?.tokenHash ? 'token' : '-'),
+            ]),
+          ),
+        );
       out(r.notes.length ? '\nnotes:\n' : '\nno notes\n');
       for (const n of r.notes) {
         const what = n.action === 'assign' ? (n.assignee ? `assigned to ${name(n.assignee)}` : 'unassigned') : n.action;

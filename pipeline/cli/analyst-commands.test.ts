@@ -21,6 +21,7 @@ import { silenceRoutes } from '../api/silence-routes.js';
 import { decisionRoutesBehindRoles } from '../app/actions.js';
 import type { Alert } from '../core/alert.js';
 import type { ApiEntry } from '../inventory/api-entry.js';
+import type { ApiCallRecord } from '../core/record.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { analystConnection } from './analyst-client.js';
@@ -48,6 +49,24 @@ const alert = (i: number, over: Partial<Alert> = {}): Alert => ({
   updatedAt: 1_700_000_000_000 + i * 1000,
   ...over,
 });
+
+/** the calls behind alr_cli_2 */
+const evidence: ApiCallRecord[] = [2, 1].map((i) => ({
+  v: 1,
+  id: `rec_cli_${i}`,
+  ts: 1_700_000_000_000 + i * 1000,
+  durationMs: 14 + i,
+  sensor: { kind: 'envoy_wasm', id: 'edge-1' },
+  service: 'accounts',
+  method: 'GET',
+  host: 'accounts.internal',
+  path: `/accounts/${1000 + i}`,
+  status: 200,
+  reqBytes: 0,
+  respBytes: 512,
+  source: { ip: '198.51.100.2' },
+  user: { sub: 'user-7' },
+}));
 
 const DAY = 86_400_000;
 const entry = (id: string, over: Partial<ApiEntry>): ApiEntry => ({
@@ -119,7 +138,7 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
       plugins: [
         consoleRoutes(),
         analystRoutes(analysts),
-        alertRoutes({ alerts }),
+        alertRoutes({ alerts, evidence: async (ids) => evidence.filter((x) => ids.includes(x.id)) }),
         silenceRoutes(new SilenceRepository(store), alerts),
         decisionRoutesBehindRoles(engine),
         inventoryRoutes(store),
@@ -128,7 +147,8 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     await app.listen({ port: 0, host: '127.0.0.1' });
     api = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     responderKey = keyFile(KEYS.responder);
-    for (const i of [1, 2, 3]) await alerts.upsert(alert(i));
+    for (const i of [1, 2, 3])
+      await alerts.upsert(alert(i, i === 2 ? { evidence: { recordIds: evidence.map((x) => x.id), metrics: {} } } : {}));
     for (const e of inventory) await store.hset(INVENTORY_KEY, e.id, JSON.stringify(e));
   });
   afterAll(async () => {
@@ -188,6 +208,14 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     expect(shown).toContain('owner:      ray');
     expect(shown).toMatch(/ray {2}assigned to ray\n.*ray {2}comment: called the accounts team\n/s);
     expect(shown).toMatch(/ray {2}resolve: pentest\n$/);
+    expect(shown).toContain('\nno evidence records kept\n');
+    // the calls behind an alert, oldest first: enough to judge it from a terminal
+    const calls = (await run(['alerts', 'show', 'alr_cli_2'])).split('\nevidence (2 calls):\n')[1].split('\n');
+    expect(calls[0]).toMatch(/^TIME\s+METHOD\s+PATH\s+STATUS\s+DURATION\s+SOURCE\s+USER$/);
+    expect(calls.slice(1, 3).map((l) => l.split(/\s+/).join(' '))).toEqual([
+      '2023-11-14T22:13:21Z GET /accounts/1001 200 15 ms 198.51.100.2 user-7',
+      '2023-11-14T22:13:22Z GET /accounts/1002 200 16 ms 198.51.100.2 user-7',
+    ]);
   });
 
   it('refuses clearly: a viewer may not triage, an unknown alert is not found, no key, no server', async () => {
