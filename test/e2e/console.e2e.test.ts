@@ -860,6 +860,13 @@ describe('SOC console in Chromium', () => {
     await page.getByLabel('Owner', { exact: true }).selectOption('none');
     await poll(() => page.locator('tr.alert-row').first().textContent()).toContain('owner token mismatch 2');
     expect(page.url()).toContain('owner=none');
+    // an alert opened from the filtered queue goes back to it, filters kept
+    await page.locator('tr.alert-row a.alert-link').first().click();
+    await page.waitForURL(/#\/alerts\/[^?]+$/);
+    await page.getByRole('link', { name: '← Alert queue' }).click();
+    await poll(() => page.locator('tr.alert-row').count()).toBe(1);
+    expect(page.url()).toMatch(/#\/alerts\?kind=token_mismatch&.*owner=none/);
+    expect(await page.getByLabel('Owner', { exact: true }).inputValue()).toBe('none');
     await page.getByLabel('Select every alert shown').check();
     await page.getByRole('toolbar', { name: 'Selected alerts' }).getByRole('button', { name: 'Assign to me' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Assign to me' }).click();

@@ -143,6 +143,7 @@ function signOut(notice) {
   clearCredential();
   session.me = null;
   session.analysts.clear();
+  session.queue = '#/alerts';
   stream?.abort();
   stream = null;
   window.clearInterval(badgeTimer);

@@ -51,6 +51,8 @@ export const session = {
   /** the analysts by principal id (GET /v1/analysts, read at sign-in): their names where ids are opaque */
   /** @type {Map<string, Analyst>} */
   analysts: new Map(),
+  /** the alert queue's address as last shown, filters included: where an alert's page goes back to */
+  queue: '#/alerts',
 };
 
 /**

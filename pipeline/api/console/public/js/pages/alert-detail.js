@@ -87,7 +87,7 @@ export function renderAlertDetail(main, id) {
     h(
       'div',
       { class: 'page detail' },
-      h('a', { href: '#/alerts', class: 'back' }, '← Alert queue'),
+      h('a', { href: session.queue, class: 'back' }, '← Alert queue'),
       head,
       h(
         'div',
@@ -588,7 +588,7 @@ export function renderAlertDetail(main, id) {
   };
   const onKey = (/** @type {KeyboardEvent} */ e) => {
     if (e.key === 'Escape' && !(/** @type {HTMLElement} */ (e.target).closest('input, textarea, select, dialog')))
-      location.hash = '#/alerts';
+      location.hash = session.queue;
   };
   live.addEventListener('alert', onAlert);
   document.addEventListener('keydown', onKey);

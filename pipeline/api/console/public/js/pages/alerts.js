@@ -88,6 +88,7 @@ export function renderAlerts(main, params) {
     state: (params.get('state') ?? 'open').replace(/^any$/, ''),
     owner: ['me', 'none'].includes(params.get('owner') ?? '') ? String(params.get('owner')) : '',
   };
+  session.queue = location.hash || '#/alerts';
   const asked = Number(params.get('limit'));
   const pageSize = Number.isInteger(asked) && asked >= 1 && asked <= 500 ? asked : DEFAULT_PAGE_SIZE;
   /** @type {Map<string, HTMLTableRowElement>} */
@@ -198,6 +199,7 @@ export function renderAlerts(main, params) {
       '',
       `#/alerts${query({ ...filter, state: filter.state || 'any', owner: filter.owner || undefined, limit })}`,
     );
+    session.queue = location.hash;
     void load(true);
   });
 
