@@ -18,7 +18,7 @@ import { cpus } from 'node:os';
 import type { ApiCallRecord } from '../pipeline/core/record.js';
 import { Shard } from '../pipeline/correlator/shard.js';
 import type { Detector } from '../pipeline/detectors/detector.js';
-import { compileDetectors } from '../pipeline/detectors/registry.js';
+import { compileDetectors, detectorFactories } from '../pipeline/detectors/registry.js';
 import '../pipeline/detectors/all.js';
 import { hex, syntheticSource } from './subjects.js';
 
@@ -174,7 +174,9 @@ function main(): void {
     }
     sink += shard.drain().alerts.length;
   };
-  const metricOnly = compileDetectors({ metric_anomaly: {} });
+  const metricOnly = compileDetectors(
+    Object.fromEntries(detectorFactories().map((f) => [f.type, f.type === 'metric_anomaly' ? {} : null])),
+  );
   const spine = best('full path, metric_anomaly only', through(metricOnly));
   const full = best('full path, every detector', through(detectors));
   lines.length = 0;

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MeshwardConfig } from '../config/schema.js';
-import { detectorFactories } from '../detectors/registry.js';
 import type { RoleDeps, RunningRole } from './roles.js';
 
 interface DemoCredentials {
@@ -38,11 +37,8 @@ export function prepareDemo(config: MeshwardConfig): MeshwardConfig {
     ];
   }
   if (!next.actions) next.actions = { policy_file: demoFile('policy.yaml') };
-  if (!next.detectors) {
-    // every detector with its defaults, and the demo shop's catalogue for API discovery
-    next.detectors = { api_discovery: { catalog_files: [demoFile('catalog.jsonl')] } };
-    for (const f of detectorFactories()) if (f.type !== 'api_discovery') next.detectors[f.type] = {};
-  }
+  // every detector runs with its defaults; API discovery gets the demo shop's catalogue
+  if (!next.detectors) next.detectors = { api_discovery: { catalog_files: [demoFile('catalog.jsonl')] } };
   return next;
 }
 

@@ -147,7 +147,7 @@ export const MeshwardConfig = Type.Object(
     collector: CollectorConfig,
     api: ApiConfig,
     correlator: CorrelatorConfig,
-    /** detector type → its config (validated by the detector's own schema); absent = the default set */
+    /** detector type → its config (validated by the detector's own schema); every detector runs unless `enabled: false` */
     detectors: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     /** sink name (`type` or `type/name`) → its config */
     sinks: Type.Optional(Type.Record(Type.String(), Type.Unknown())),

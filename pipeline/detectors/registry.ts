@@ -22,12 +22,13 @@ export interface CompiledDetectors {
 
 /**
  * Validates the `detectors:` section against each factory's schema (fail fast, naming the key) and returns a
- * constructor of per-shard detector sets. Absent section = every registered detector with its defaults.
- * A detector can be turned off with `enabled: false` or `null`.
+ * constructor of per-shard detector sets. Every registered detector runs, with its defaults; a key of the section
+ * tunes its detector, and `enabled: false` or `null` turns it off. (Before 2026-12-01 a section ran only the
+ * detectors it named: giving api_discovery its catalogue turned off every threat detector, silently.)
  */
 export function compileDetectors(section: Record<string, unknown> | undefined): CompiledDetectors {
   const chosen: { factory: DetectorFactory<unknown>; config: unknown }[] = [];
-  const entries = section ?? Object.fromEntries(FACTORIES.map((f) => [f.type, {}]));
+  const entries = { ...Object.fromEntries(FACTORIES.map((f) => [f.type, {}])), ...section };
   for (const [type, raw] of Object.entries(entries)) {
     const factory = FACTORIES.find((f) => f.type === type);
     if (!factory)
