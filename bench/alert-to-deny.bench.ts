@@ -92,7 +92,7 @@ async function main(): Promise<void> {
         'guardrails: { max_actions_per_minute: 100000 }',
         'rules:',
         '  - name: deny-abusive-token',
-        '    match: { kinds: [bench_abuse] }',
+        '    match: { kinds: [enumeration] }',
         '    action: { type: deny, scope: token, ttl: 10m }',
       ].join('\n'),
     );
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       const alert: Alert = {
         v: 1,
         id: `bench-alert-${i}`,
-        kind: 'bench_abuse',
+        kind: 'enumeration',
         severity: 'high',
         state: 'open',
         service: 'orders',

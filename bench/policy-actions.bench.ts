@@ -26,7 +26,7 @@ async function main() {
   const idp = await startOidcProvider();
   const basic = `Basic ${Buffer.from(`${idp.clientId}:${idp.clientSecret}`).toString('base64')}`;
   const policy = parsePolicy(
-    'guardrails: { max_actions_per_minute: 100000 }\nrules:\n  - name: revoke\n    match: { kinds: [token_anomaly] }\n    action: { type: revoke_token, ttl: 1h }\n',
+    'guardrails: { max_actions_per_minute: 100000 }\nrules:\n  - name: revoke\n    match: { kinds: [token_mismatch] }\n    action: { type: revoke_token, ttl: 1h }\n',
   );
 
   const results: Record<string, number[]> = {};
@@ -74,7 +74,7 @@ async function main() {
       const [d] = await engine.handleAlert({
         v: 1,
         id: `alert-${name}-${i}`,
-        kind: 'token_anomaly',
+        kind: 'token_mismatch',
         severity: 'high',
         state: 'open',
         service: 'orders',

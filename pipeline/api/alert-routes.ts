@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { ALERT_KINDS, AlertKindSchema } from '../core/alert-kinds.js';
 import type { FastifyInstance } from 'fastify';
 import type { AlertChange, AlertFilter, AlertRepository } from '../alerts/alert-repository.js';
 import { AlertSchema, AlertState, Severity } from '../core/alert.js';
@@ -7,7 +8,7 @@ import { principalOf } from './api-server.js';
 
 const ListQuery = Type.Object(
   {
-    kind: Type.Optional(Type.String()),
+    kind: Type.Optional(AlertKindSchema),
     severity: Type.Optional(Severity),
     min_severity: Type.Optional(Severity),
     service: Type.Optional(Type.String()),
@@ -84,6 +85,20 @@ export interface AlertRoutesOptions {
 /** alert queue, detail with evidence, and triage (acknowledge / resolve / reopen with a comment, owners, notes) */
 export function alertRoutes(opts: AlertRoutesOptions) {
   return async (app: FastifyInstance) => {
+    app.get(
+      '/v1/alert-kinds',
+      {
+        config: { role: 'viewer' },
+        schema: {
+          tags: ['alerts'],
+          summary: 'The alert kinds meshward raises, each with what it means',
+          response: {
+            200: Type.Object({ items: Type.Array(Type.Object({ kind: Type.String(), description: Type.String() })) }),
+          },
+        },
+      },
+      async () => ({ items: Object.entries(ALERT_KINDS).map(([kind, description]) => ({ kind, description })) }),
+    );
     app.get(
       '/v1/alerts',
       {

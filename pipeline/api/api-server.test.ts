@@ -154,6 +154,18 @@ describe('analyst API', () => {
       'bad request: querystring/min_severity must be one of info, low, medium, high, critical',
     );
     expect(await refusal('/v1/alerts?limit=0')).toBe('bad request: querystring/limit must be >= 1');
+    // a misspelt kind would list nothing, or silence nothing: the kinds there are are named
+    expect(await refusal('/v1/alerts?kind=enumaration')).toMatch(
+      /^bad request: querystring\/kind must be one of error_burst, .*enumeration, .*action_failed$/,
+    );
+    expect(
+      await refusal('/v1/silences', { matchers: { kind: 'enumaration' }, duration_minutes: 60, comment: 'noisy' }),
+    ).toMatch(/^bad request: body\/matchers\/kind must be one of error_burst, /);
+    const kinds = await app.inject({ url: '/v1/alert-kinds', headers: { 'x-api-key': KEYS.viewer } });
+    expect(kinds.json().items).toContainEqual({
+      kind: 'enumeration',
+      description: expect.stringContaining('object ids'),
+    });
     // a misspelt filter would list every alert, a misspelt comment would lose the note
     expect(await refusal('/v1/alerts?min_sev=high')).toBe('bad request: querystring has no field min_sev');
     expect(await refusal('/v1/alerts/alr_0001/resolve', { coment: 'fixed' })).toBe(

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AlertRepository } from '../alerts/alert-repository.js';
 import { MAX_SILENCE_MS, resolveCovered, type SilenceMatchers, type SilenceRepository } from '../alerts/silences.js';
 import { Severity } from '../core/alert.js';
+import { AlertKindSchema } from '../core/alert-kinds.js';
 import { principalOf } from './api-server.js';
 
 const Matcher = Type.Optional(Type.String({ minLength: 1, maxLength: 400 }));
@@ -27,7 +28,11 @@ const CreateBody = Type.Object(
   {
     // an unknown matcher is refused, not dropped (the server strips unknown properties where they are `false`): a
     // silence broader than asked for would hide alerts nobody meant to hide
-    matchers: Type.Object(Matchers, { additionalProperties: Type.Never(), minProperties: 1 }),
+    // a misspelt kind would silence nothing: it is refused with the kinds there are
+    matchers: Type.Object(
+      { ...Matchers, kind: Type.Optional(AlertKindSchema) },
+      { additionalProperties: Type.Never(), minProperties: 1 },
+    ),
     duration_minutes: Type.Integer({ minimum: 1, maximum: MAX_SILENCE_MS / 60_000 }),
     comment: Type.String({ minLength: 1, maxLength: 2000 }),
   },

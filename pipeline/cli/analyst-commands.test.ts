@@ -244,7 +244,7 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
   });
 
   it('lists, approves and lifts decisions; adds, lists and ends silences', async () => {
-    const risky = makeAlert({ kind: 'risky_login', severity: 'high', subject: { type: 'user', value: 'alice' } });
+    const risky = makeAlert({ kind: 'brute_force', severity: 'high', subject: { type: 'user', value: 'alice' } });
     const [d] = await engine.handleAlert(risky);
     const listed = await run(['decisions', 'list', '--state', 'pending_approval']);
     expect(listed).toContain(d.id);

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import type { AlertKind } from './alert-kinds.js';
 
 export const Severity = Type.Union([
   Type.Literal('info'),
@@ -59,7 +60,7 @@ export type AlertSubject = Static<typeof AlertSubject>;
 
 /** What a detector emits; the alert manager turns it into (or merges it into) an Alert. */
 export interface AlertSignal {
-  kind: string;
+  kind: AlertKind;
   severity: Severity;
   service: string;
   endpoint?: string;

@@ -3,7 +3,7 @@ import type { AlertSignal } from '../core/alert.js';
 import { AlertManager } from './alert-manager.js';
 
 const signal = (service: string, at: number, extra: Partial<AlertSignal> = {}): AlertSignal => ({
-  kind: 'error_rate',
+  kind: 'error_burst',
   severity: 'medium',
   service,
   at,

@@ -32,7 +32,7 @@ describe('engine → idp/oauth_revocation → a real oidc-provider', () => {
     const engine = createPolicyEngine({
       store,
       policy: parsePolicy(
-        'rules:\n  - name: revoke\n    match: { kinds: [token_anomaly] }\n    action: { type: revoke_token, ttl: 1h }\n',
+        'rules:\n  - name: revoke\n    match: { kinds: [token_mismatch] }\n    action: { type: revoke_token, ttl: 1h }\n',
       ),
       adapters,
       config: { expiry_interval_ms: 0 },

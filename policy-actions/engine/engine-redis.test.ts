@@ -38,7 +38,7 @@ describe('policy engine over a real Redis (distributed: two engine processes sha
     const [pending] = await a.handleAlert(
       makeAlert({
         id: `alert-redis-risky-${Date.now()}`,
-        kind: 'risky_login',
+        kind: 'brute_force',
         subject: { type: 'user', value: 'zoe' },
       }),
     );

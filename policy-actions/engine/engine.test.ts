@@ -138,7 +138,7 @@ describe('policy engine', () => {
 
   it('dry-run rules decide and audit but never call an adapter, and stay out of enforcement', async () => {
     const [d] = await engine.handleAlert(
-      makeAlert({ kind: 'scraping', subject: { type: 'ip', value: '203.0.113.5' } }),
+      makeAlert({ kind: 'credential_stuffing', subject: { type: 'ip', value: '203.0.113.5' } }),
     );
     expect(d).toMatchObject({ simulated: true, state: 'active', type: 'deny', scope: 'ip' });
     expect(gateway.calls).toEqual([]);
@@ -156,7 +156,7 @@ describe('policy engine', () => {
 
   it('requires_approval holds the decision until an analyst approves it; a second approval conflicts', async () => {
     const [d] = await engine.handleAlert(
-      makeAlert({ kind: 'risky_login', severity: 'medium', subject: { type: 'user', value: 'alice' } }),
+      makeAlert({ kind: 'brute_force', severity: 'medium', subject: { type: 'user', value: 'alice' } }),
     );
     expect(d).toMatchObject({ state: 'pending_approval', type: 'step_up', acr: 'urn:meshward:acr:mfa', scope: 'user' });
     expect(idp.calls).toEqual([]);
@@ -172,7 +172,7 @@ describe('policy engine', () => {
 
   it('never acts on allowlisted users, principals, IPs or CIDR blocks', async () => {
     const subjects = [
-      { kind: 'risky_login', subject: { type: 'user', value: 'break-glass-admin' } },
+      { kind: 'brute_force', subject: { type: 'user', value: 'break-glass-admin' } },
       { kind: 'enumeration', subject: { type: 'ip', value: '10.20.30.40' }, labels: { category: 'payments' } },
       { kind: 'enumeration', subject: { type: 'ip', value: '198.51.100.7' }, labels: { category: 'payments' } },
       { kind: 'enumeration', subject: { type: 'ip', value: '2001:db8::1' }, labels: { category: 'payments' } },
@@ -366,7 +366,7 @@ rules:
     }
     now += 1;
     await engine.handleAlert(
-      makeAlert({ kind: 'risky_login', severity: 'high', subject: { type: 'user', value: 'u' } }),
+      makeAlert({ kind: 'brute_force', severity: 'high', subject: { type: 'user', value: 'u' } }),
     );
     const all = await engine.list();
     expect(all.map((d) => d.value)).toEqual(['u', 'tok-2', 'tok-1', 'tok-0']);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Alert, Severity } from '../../pipeline/core/alert.js';
 import type { Decision, DecisionScope, DecisionState } from '../../pipeline/core/decision.js';
+import type { AlertKind } from '../../pipeline/core/alert-kinds.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import { stableId } from '../../pipeline/core/ids.js';
 import { KeyedLock } from '../../pipeline/core/keyed-lock.js';
@@ -189,7 +190,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
     }
   }
 
-  function raise(kind: string, severity: Severity, summary: string, parts: string[], subject?: Alert['subject']) {
+  function raise(kind: AlertKind, severity: Severity, summary: string, parts: string[], subject?: Alert['subject']) {
     if (!opts.onAlert) return;
     const now = clock();
     const alert: Alert = {

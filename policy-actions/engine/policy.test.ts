@@ -8,7 +8,7 @@ import { loadPolicyFile, parsePolicy } from './policy.js';
 
 const valid = readFileSync(join(import.meta.dirname, 'testdata/policy.yaml'), 'utf8');
 const rule = (action: string, extra = '') =>
-  `rules:\n  - name: r1\n    match: { kinds: [x] }\n    action: ${action}\n${extra}`;
+  `rules:\n  - name: r1\n    match: { kinds: [enumeration] }\n    action: ${action}\n${extra}`;
 
 describe('policy file', () => {
   it('compiles the policies shipped for the demo and compose, every rule dry-run or approved', () => {
@@ -114,6 +114,20 @@ describe('policy file', () => {
     expect((await loadPolicyFile(file, ['gateways/ngnix'])).rules[0].adapters).toEqual(['gateways/ngnix']);
     // offline (policy test) no adapters are known: not checked
     expect((await loadPolicyFile(file)).rules).toHaveLength(1);
+  });
+
+  it('refuses a rule whose kinds or subject types name none there are (it would never fire)', () => {
+    const matching = (match: string) =>
+      `rules:\n  - name: r1\n    match: ${match}\n    action: { type: deny, scope: ip, ttl: 1h }\n`;
+    expect(() => parsePolicy(matching('{ kinds: [enumeration, enumaration] }'))).toThrow(
+      /rules\.0\.match\.kinds: unknown alert kind enumaration \(known: error_burst, .*enumeration/,
+    );
+    expect(() => parsePolicy(matching('{ subject_types: [IP] }'))).toThrow(
+      /rules\.0\.match\.subject_types: unknown subject type IP \(known: user, token, ip, /,
+    );
+    expect(
+      parsePolicy(matching('{ kinds: [credential_stuffing, brute_force], subject_types: [ip, user] }')).rules,
+    ).toHaveLength(1);
   });
 
   it('matches alert labels: the value itself, or any item of a comma-separated list', () => {

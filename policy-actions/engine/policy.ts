@@ -3,6 +3,7 @@ import { BlockList, isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { type Alert, SEVERITY_RANK, type Severity } from '../../pipeline/core/alert.js';
+import { unknownNames } from '../../pipeline/core/alert-kinds.js';
 import { DecisionScope, DecisionType } from '../../pipeline/core/decision.js';
 import { schemaProblems } from '../../pipeline/config/schema-problems.js';
 import { ERRORS, MeshwardError, mwError } from '../../pipeline/core/errors.js';
@@ -170,6 +171,10 @@ export function compilePolicy(doc: unknown): CompiledPolicy {
     const at = `rules.${i}`;
     if (names.has(r.name)) throw mwError('POLICY_INVALID', `${at}.name: duplicate rule name "${r.name}"`);
     names.add(r.name);
+    const kinds = unknownNames('kind', r.match.kinds ?? []);
+    if (kinds) throw mwError('POLICY_INVALID', `${at}.match.kinds: ${kinds}`);
+    const subjects = unknownNames('subject type', r.match.subject_types ?? []);
+    if (subjects) throw mwError('POLICY_INVALID', `${at}.match.subject_types: ${subjects}`);
     if (r.action.type === 'step_up' && !r.action.acr) {
       throw mwError('POLICY_INVALID', `${at}.action.acr: step_up needs the acr value to require`);
     }

@@ -54,7 +54,7 @@ describe('decision routes and the enforcement feed', () => {
 
   it('lists, gets, approves and lifts decisions, recording the actor', async () => {
     const [d] = await engine.handleAlert(
-      makeAlert({ kind: 'risky_login', severity: 'high', subject: { type: 'user', value: 'alice' } }),
+      makeAlert({ kind: 'brute_force', severity: 'high', subject: { type: 'user', value: 'alice' } }),
     );
     const list = await app.inject({ method: 'GET', url: '/v1/decisions?state=pending_approval' });
     expect(list.statusCode).toBe(200);
@@ -114,7 +114,7 @@ describe('decision routes and the enforcement feed', () => {
 
   it('streams NDJSON: snapshot, sync, deltas and heartbeats', async () => {
     const [first] = await engine.handleAlert(makeAlert({ subject: { type: 'token', value: 'tok-1' } }));
-    await engine.handleAlert(makeAlert({ kind: 'scraping', subject: { type: 'ip', value: '203.0.113.4' } })); // dry run
+    await engine.handleAlert(makeAlert({ kind: 'credential_stuffing', subject: { type: 'ip', value: '203.0.113.4' } })); // dry run
     const ac = new AbortController();
     const res = await fetch(`${url()}/v1/decisions/stream?startup=true`, { signal: ac.signal });
     expect(res.headers.get('content-type')).toBe('application/x-ndjson');

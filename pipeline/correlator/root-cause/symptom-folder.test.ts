@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertSignal } from '../../core/alert.js';
+import type { AlertKind } from '../../core/alert-kinds.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import { CallGraph } from './call-graph.js';
 import { parseRootCauseConfig } from './config.js';
@@ -41,7 +42,13 @@ function mesh(): CallGraph {
   return g;
 }
 
-function sig(kind: string, service: string, endpoint: string | undefined, at: number, observed: string): AlertSignal {
+function sig(
+  kind: AlertKind,
+  service: string,
+  endpoint: string | undefined,
+  at: number,
+  observed: string,
+): AlertSignal {
   return {
     kind,
     severity: 'high',

@@ -8,7 +8,7 @@ export function makeAlert(over: Partial<Alert> = {}): Alert {
   return {
     v: 1,
     id: `alert_${n}`,
-    kind: 'token_anomaly',
+    kind: 'token_mismatch',
     severity: 'high',
     state: 'open',
     service: 'orders',

@@ -1,0 +1,57 @@
+import { Type } from '@sinclair/typebox';
+
+/**
+ * The one catalogue of alert kinds: what each means, for analysts and for anyone writing a policy or a silence. A
+ * policy rule's `match.kinds` and a silence's `kind` must name one of them (a misspelt kind would match nothing,
+ * silently). Detectors emit only these (eval/scenarios checks every kind it produces is here).
+ */
+export const ALERT_KINDS = {
+  error_burst: 'the error ratio of a service or endpoint rose far above its baseline',
+  latency_spike: 'the latency of a service or endpoint rose far above its baseline',
+  traffic_drop: 'the request rate of a service or endpoint fell far below its baseline',
+  traffic_spike: 'the request rate of a service or endpoint rose far above its baseline',
+  enumeration: 'one caller walked many object ids of one endpoint (broken object-level authorisation probing)',
+  credential_stuffing: 'failed logins for many accounts from one source',
+  brute_force: 'many failed logins for one account within a window',
+  token_mismatch:
+    'a token used for another user than its own, presented for several users, or used from many client addresses',
+  param_anomaly:
+    "a parameter never seen or a value outside the endpoint's learnt profile (type, range, length, characters), or an injection-shaped value",
+  new_caller: 'a workload called an endpoint it never called before, after the endpoint learnt its callers',
+  plaintext_hop: 'a call between services without TLS',
+  fan_out: 'one request caused far more backend calls than the endpoint usually does (across its trace)',
+  data_locality: 'a call moved a configured data class out of the regions its residency rule allows',
+  unauthenticated_access: 'an endpoint that requires a signed-in caller answered calls that carried no credential',
+  shadow_api: 'an endpoint answering calls that no catalogue entry describes',
+  zombie_api: 'a catalogue entry marked deprecated is still called',
+  undocumented_param: 'a catalogued endpoint called with a parameter its catalogue entry does not define',
+  sensitive_query_param: 'a credential, personal or payment datum sent in a query string',
+  guardrail_tripped: "the policy engine's actions-per-minute cap held new decisions for approval",
+  action_failed: 'an enforcement adapter could not apply or revert a decision',
+} as const;
+
+export type AlertKind = keyof typeof ALERT_KINDS;
+
+/** an alert kind in an API query or body: a misspelt one is a 400 naming the kinds, not an empty answer */
+export const AlertKindSchema = Type.Union(
+  Object.keys(ALERT_KINDS).map((k) => Type.Literal(k)),
+  { description: 'an alert kind (GET /v1/alert-kinds)' },
+);
+
+export function isAlertKind(kind: string): kind is AlertKind {
+  return Object.hasOwn(ALERT_KINDS, kind);
+}
+
+/** what an alert is about (`subject.type`); a policy's `subject_types` must name these */
+export const SUBJECT_TYPES = ['user', 'token', 'ip', 'principal', 'session', 'service', 'endpoint', 'api'] as const;
+
+/**
+ * the problem with a list of alert kinds or subject types a policy or a silence names, or undefined when each is known:
+ * `unknown alert kind enumaration (known: error_burst, …)`
+ */
+export function unknownNames(what: 'kind' | 'subject type', names: readonly string[]): string | undefined {
+  const known: readonly string[] = what === 'kind' ? Object.keys(ALERT_KINDS) : SUBJECT_TYPES;
+  const bad = names.filter((n) => !known.includes(n));
+  if (bad.length === 0) return undefined;
+  return `unknown ${what === 'kind' ? 'alert kind' : 'subject type'}${bad.length > 1 ? 's' : ''} ${bad.join(', ')} (known: ${known.join(', ')})`;
+}
