@@ -191,6 +191,28 @@ describe('AlertRepository live changes across replicas', () => {
     await queueReadsTheLiveIndex(new MemoryStore());
   });
 
+  it('tells the alerts no analyst has acted on, whatever the correlators did with them', async () => {
+    const repo = new AlertRepository(new MemoryStore());
+    await repo.upsert(alert('alr_quiet', { severity: 'high' }));
+    await repo.upsert(alert('alr_noted'));
+    await repo.upsert(alert('alr_silenced'));
+    // the correlators resolve one once its condition stopped: nobody saw it
+    await repo.upsert(alert('alr_quiet', { severity: 'high', state: 'resolved', updatedAt: 3000 }));
+    await repo.comment('alr_noted', 'ana', 'looked, benign');
+    await repo.upsert(alert('alr_silenced', { updatedAt: 3000, count: 2 }), {
+      resolveWith: { ts: 3000, actor: 'ana', action: 'resolve', comment: 'silenced' },
+    });
+    const untriaged = async (state?: Alert['state']) =>
+      (await repo.list({ untriaged: true, state })).items.map((a) => a.id);
+    expect(await untriaged()).toEqual(['alr_quiet']);
+    expect(await untriaged('resolved')).toEqual(['alr_quiet']);
+    const noted = await repo.get('alr_noted');
+    expect(noted?.triagedAt).toBeGreaterThan(0);
+    // a refresh keeps it triaged, also when it opens the alert again
+    await repo.upsert(alert('alr_noted', { updatedAt: Date.now() + 1000, count: 5 }));
+    expect((await repo.get('alr_noted'))?.triagedAt).toBe(noted?.triagedAt);
+  });
+
   it('retention deletes old alerts with their notes (embedded store)', async () => {
     await retentionDeletes(new MemoryStore());
   });

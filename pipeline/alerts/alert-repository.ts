@@ -51,6 +51,8 @@ export interface AlertFilter {
   assignee?: string;
   /** only alerts nobody owns */
   unassigned?: boolean;
+  /** only alerts no analyst has acted on yet, in any state (one the correlators resolved too) */
+  untriaged?: boolean;
   /** lastSeen range, epoch ms */
   from?: number;
   to?: number;
@@ -137,7 +139,8 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
    * noted too, by `meshward`, so an alert's history says why it is no longer, or again, in the queue
    */
   async upsert(incoming: Alert, options: { keepResolved?: boolean; resolveWith?: AlertNote } = {}): Promise<Alert> {
-    if (options.resolveWith) incoming = { ...incoming, state: 'resolved' };
+    // a silence is an analyst's decision on the alerts it covers: they count as triaged
+    if (options.resolveWith) incoming = { ...incoming, state: 'resolved', triagedAt: options.resolveWith.ts };
     let resolvedNow = false;
     let before = null as Alert | null;
     const { alert: merged, written } = await this.update(incoming.id, (current) => {
@@ -154,6 +157,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
       // its owner is the analysts' to change, whatever the correlator refreshes
       if (current.assignee !== undefined) next.assignee = current.assignee;
       else delete next.assignee;
+      if (current.triagedAt !== undefined) next.triagedAt = current.triagedAt;
       if (
         current.state === 'resolved' &&
         incoming.state !== 'resolved' &&
@@ -382,7 +386,8 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
   ): Promise<Alert> {
     const { alert: a } = await this.update(id, (current) => {
       if (!current) throw mwError('NOT_FOUND', `alert ${id}`);
-      return { ...change(current), updatedAt: Date.now() };
+      const now = Date.now();
+      return { ...change(current), updatedAt: now, triagedAt: current.triagedAt ?? now };
     });
     await this.indexState(a);
     const { comment, ...rest } = note;
@@ -432,5 +437,6 @@ function matches(a: Alert, f: AlertFilter): boolean {
   if (f.endpoint && a.endpoint !== f.endpoint) return false;
   if (f.assignee && a.assignee !== f.assignee) return false;
   if (f.unassigned && a.assignee !== undefined) return false;
+  if (f.untriaged && a.triagedAt !== undefined) return false;
   return true;
 }

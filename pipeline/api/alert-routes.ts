@@ -19,6 +19,12 @@ const ListQuery = Type.Object(
     state: Type.Optional(AlertState),
     assignee: Type.Optional(Type.String({ maxLength: 200, description: 'owned by this analyst (principal id)' })),
     unassigned: Type.Optional(Type.Boolean({ description: 'true: only alerts nobody owns' })),
+    untriaged: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: only alerts no analyst has acted on yet (with state=resolved: those the correlators resolved unseen)',
+      }),
+    ),
     from: Type.Optional(Type.Number({ description: 'lastSeen >= from (epoch ms)' })),
     to: Type.Optional(Type.Number({ description: 'lastSeen <= to (epoch ms)' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
@@ -124,6 +130,7 @@ export function alertRoutes(opts: AlertRoutesOptions) {
           state: q.state as AlertFilter['state'],
           assignee: q.assignee as string | undefined,
           unassigned: (q.unassigned as boolean | undefined) ?? false,
+          untriaged: (q.untriaged as boolean | undefined) ?? false,
           from: q.from as number | undefined,
           to: q.to as number | undefined,
         };

@@ -25,6 +25,10 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
     .option('--min-severity <severity>', 'info, low, medium, high or critical')
     .option('--mine', 'only those assigned to me')
     .option('--unassigned', 'only those nobody owns')
+    .option(
+      '--untriaged',
+      'only those no analyst has acted on (with --state resolved: those resolved once quiet, unseen)',
+    )
     .option('--limit <n>', 'at most this many', '50')
     .action(async (f: Record<string, string | boolean | undefined>, cmd: Command) => {
       const c = connection(cmd);
@@ -39,6 +43,7 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
       set('min_severity', f.minSeverity);
       set('assignee', me);
       if (f.unassigned) q.set('unassigned', 'true');
+      if (f.untriaged) q.set('untriaged', 'true');
       set('limit', f.limit);
       const page = await callApi<{ items: Alert[]; next?: string }>(c, 'GET', `/v1/alerts?${q}`);
       if (json(cmd)) return out(asJson(page));

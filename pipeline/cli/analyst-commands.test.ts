@@ -203,6 +203,19 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     await run(['alerts', 'assign', 'alr_cli_3', '--to', '00u7kimx']);
     expect((await alerts.get('alr_cli_3'))?.assignee).toBe('00u7kimx');
     expect(await run(['alerts', 'list', '--subject', '198.51.100.3'])).toContain('  kim@corp.test (00u7kimx)  ');
+    // each of those has been acted on; one the correlators resolved, unseen, has not
+    const quiet = { ...(await alerts.get('alr_cli_2'))!, id: 'alr_cli_4', state: 'resolved' as const };
+    delete quiet.triagedAt;
+    delete quiet.assignee;
+    await alerts.upsert({ ...quiet, subject: { type: 'ip', value: '198.51.100.99' } });
+    const untriaged = await run(['alerts', 'list', '--state', 'any', '--untriaged']);
+    expect(
+      untriaged
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/\s+/)[0]),
+    ).toEqual(['alr_cli_4']);
     const shown = await run(['alerts', 'show', 'alr_cli_1']);
     expect(shown).toContain('state:      resolved');
     expect(shown).toContain('owner:      ray');

@@ -51,6 +51,12 @@ export const AlertSchema = Type.Object(
         description: 'the analyst who owns it (principal id); set in the analyst API, never by detectors',
       }),
     ),
+    triagedAt: Type.Optional(
+      Type.Number({
+        description:
+          'when an analyst first acted on it (acknowledge, resolve, reopen, assign, note); absent: nobody has, even if the correlators resolved it',
+      }),
+    ),
     updatedAt: Type.Number(),
   },
   { $id: 'https://meshward.dev/schemas/alert-v1.json', title: 'Alert', additionalProperties: false },

@@ -853,6 +853,16 @@ describe('SOC console in Chromium', () => {
     expect((await alerts.get(mine.id))?.state).toBe('open');
     expect(await page.getByLabel('Comment').inputValue()).toBe('');
 
+    // the alerts nobody has acted on, whatever their state: the other one, not mine (taken and noted)
+    await page.goto(`${base}/#/alerts?kind=token_mismatch&state=any&triage=untriaged`);
+    await poll(() => page.locator(`tr.alert-row[data-id="${other.id}"]`).count()).toBe(1);
+    expect(await page.locator(`tr.alert-row[data-id="${mine.id}"]`).count()).toBe(0);
+    expect(await page.getByLabel('Triaged').inputValue()).toBe('untriaged');
+    // the kind filter offers the kinds there are (GET /v1/alert-kinds), each with what it means
+    await poll(() => page.locator('#kind-options option[value="enumeration"]').getAttribute('label')).toContain(
+      'object ids',
+    );
+
     // the queue: mine, then nobody's, assigned to me in bulk (it leaves the unowned queue)
     await page.goto(`${base}/#/alerts?kind=token_mismatch&owner=me`);
     await poll(() => page.locator('tr.alert-row').count()).toBe(1);

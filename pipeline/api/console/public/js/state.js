@@ -22,6 +22,7 @@
  * @property {{ recordIds: string[], metrics: Record<string, number> }} evidence
  * @property {Record<string, string>} [labels]
  * @property {string} [assignee] the analyst who owns it
+ * @property {number} [triagedAt] when an analyst first acted on it; absent: nobody has
  * @property {number} updatedAt
  */
 

@@ -17,30 +17,8 @@ import { ownerName } from '../alert-owner.js';
 import { can, live, session } from '../state.js';
 
 /** @typedef {import('../state.js').Alert} Alert */
-/** @typedef {{ kind: string, min_severity: string, service: string, state: string, owner: string }} Filter */
+/** @typedef {{ kind: string, min_severity: string, service: string, state: string, owner: string, triage: string }} Filter */
 
-const KNOWN_KINDS = [
-  'error_burst',
-  'latency_spike',
-  'traffic_drop',
-  'traffic_spike',
-  'enumeration',
-  'credential_stuffing',
-  'brute_force',
-  'token_mismatch',
-  'new_caller',
-  'fan_out',
-  'plaintext_hop',
-  'data_locality',
-  'unauthenticated_access',
-  'param_anomaly',
-  'shadow_api',
-  'zombie_api',
-  'undocumented_param',
-  'sensitive_query_param',
-  'action_failed',
-  'guardrail_tripped',
-];
 const DEFAULT_PAGE_SIZE = 50;
 const FRESH_MS = 10_000;
 
@@ -56,6 +34,7 @@ function matches(a, f) {
   if (f.state && a.state !== f.state) return false;
   if (f.owner === 'me' && a.assignee !== session.me?.id) return false;
   if (f.owner === 'none' && a.assignee !== undefined) return false;
+  if (f.triage === 'untriaged' && a.triagedAt !== undefined) return false;
   return true;
 }
 
@@ -64,11 +43,12 @@ function matches(a, f) {
  * @param {Filter} f
  */
 function apiFilter(f) {
-  const { owner, ...rest } = f;
+  const { owner, triage, ...rest } = f;
   return {
     ...rest,
     assignee: owner === 'me' ? session.me?.id : undefined,
     unassigned: owner === 'none' ? 'true' : undefined,
+    untriaged: triage === 'untriaged' ? 'true' : undefined,
   };
 }
 
@@ -87,6 +67,8 @@ export function renderAlerts(main, params) {
     // the default queue is the open work; `any` (stored as '') shows every state
     state: (params.get('state') ?? 'open').replace(/^any$/, ''),
     owner: ['me', 'none'].includes(params.get('owner') ?? '') ? String(params.get('owner')) : '',
+    // untriaged: alerts nobody has acted on, also those the correlators resolved once quiet (state any)
+    triage: params.get('triage') === 'untriaged' ? 'untriaged' : '',
   };
   session.queue = location.hash || '#/alerts';
   const asked = Number(params.get('limit'));
@@ -110,11 +92,7 @@ export function renderAlerts(main, params) {
       })
     : null;
 
-  const kindList = h(
-    'datalist',
-    { id: 'kind-options' },
-    KNOWN_KINDS.map((k) => h('option', { value: k })),
-  );
+  const kindList = h('datalist', { id: 'kind-options' });
   const serviceList = h('datalist', { id: 'service-options' });
   const form = h(
     'form',
@@ -180,6 +158,17 @@ export function renderAlerts(main, params) {
         ].map(([v, label]) => h('option', { value: v, selected: filter.owner === v }, label)),
       ),
     ),
+    field(
+      'Triaged',
+      h(
+        'select',
+        { id: 'f-triage', name: 'triage' },
+        [
+          ['', 'any'],
+          ['untriaged', 'not yet'],
+        ].map(([v, label]) => h('option', { value: v, selected: filter.triage === v }, label)),
+      ),
+    ),
     h('button', { type: 'submit', class: 'btn' }, 'Apply'),
     kindList,
     serviceList,
@@ -190,14 +179,20 @@ export function renderAlerts(main, params) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const data = new FormData(form);
-    for (const k of /** @type {(keyof Filter)[]} */ (['kind', 'min_severity', 'service', 'state', 'owner']))
+    for (const k of /** @type {(keyof Filter)[]} */ (['kind', 'min_severity', 'service', 'state', 'owner', 'triage']))
       filter[k] = String(data.get(k) ?? '').trim();
     // keep the filter in the address (shareable, survives reload) without re-rendering the page
     const limit = pageSize === DEFAULT_PAGE_SIZE ? undefined : pageSize;
     history.replaceState(
       null,
       '',
-      `#/alerts${query({ ...filter, state: filter.state || 'any', owner: filter.owner || undefined, limit })}`,
+      `#/alerts${query({
+        ...filter,
+        state: filter.state || 'any',
+        owner: filter.owner || undefined,
+        triage: filter.triage || undefined,
+        limit,
+      })}`,
     );
     session.queue = location.hash;
     void load(true);
@@ -421,6 +416,12 @@ export function renderAlerts(main, params) {
   void api('v1/services')
     .then((r) => {
       for (const s of r.items) addOption(serviceList, s.service);
+    })
+    .catch(() => undefined);
+  // the kinds there are, each with what it means (GET /v1/alert-kinds)
+  void api('v1/alert-kinds')
+    .then((r) => {
+      for (const k of r.items) kindList.append(h('option', { value: k.kind, label: k.description }));
     })
     .catch(() => undefined);
 
