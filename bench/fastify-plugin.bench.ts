@@ -174,6 +174,7 @@ async function serve(mode: Mode, collectorUrl: string, upstreamPort: number): Pr
     await app.register(meshwardSensor, {
       config: {
         service: 'orders',
+        token_hash_key: 'bench-token-hash-key',
         query_params: ['expand'],
         shipper: { collector_url: collectorUrl, token: 'bench-sensor-token', batch_size: 500, max_buffer: 50_000 },
         enforce: { enabled: ENFORCE },

@@ -22,6 +22,19 @@ describe('config sections checked before any role starts', () => {
     expect(check({ receivers: { syslog: { listen_tcp: '5514' } } })).toThrow(
       /\/etc\/meshward\.yaml: receivers\.syslog\.listen_tcp: /,
     );
+    // no built-in token hash key: a receiver that hashes tokens needs one, from a file or inline, not both
+    expect(check({ receivers: { kong_http_log: { tokens: [] } } })).toThrow(
+      /^configuration is invalid: \/etc\/meshward\.yaml: receivers\.kong_http_log: token_hash_key_file \(or token_hash_key\) is required/,
+    );
+    expect(check({ receivers: { 'idp/keycloak': { idp_name: 'keycloak' } } })).toThrow(
+      /\/etc\/meshward\.yaml: receivers\.idp\/keycloak: token_hash_key_file \(or token_hash_key\) is required/,
+    );
+    expect(
+      check({ receivers: { kong_http_log: { token_hash_key: 'k'.repeat(16), token_hash_key_file: '/run/k' } } }),
+    ).toThrow(/receivers\.kong_http_log: token_hash_key and token_hash_key_file: give one of them, not both/);
+    expect(
+      check({ receivers: { kong_http_log: { token_hash_key_file: '/run/secrets/token-hash-key' } } }),
+    ).not.toThrow();
     expect(check({ actions: { listen: '127.0.0.1:0' } })).toThrow(/\/etc\/meshward\.yaml: actions\.policy_file: /);
     // an adapter's settings too, before the correlator or the collector started
     expect(check({ actions: { policy_file: '/p.yaml', 'gateways/nginx': { map_file: '/x' } } })).toThrow(

@@ -8,22 +8,30 @@ interface DemoCredentials {
   sensorToken: string;
   adminKey: string;
   viewerKey: string;
+  /** the token hash key of receivers the config gives none (a data dir of an older demo has none yet) */
+  tokenHashKey: string;
 }
 
+/** receiver types that hash callers' tokens, and so need a token hash key */
+const HASHING_RECEIVERS = new Set(['kong_http_log', 'idp']);
+
 /**
- * First-run defaults for `meshward start --demo`: when the config names no sensor tokens or API keys, generate them
- * once into `<data_dir>/demo-credentials.json` (mode 0600) so restarts keep working with the same keys.
+ * First-run defaults for `meshward start --demo`: when the config names no sensor tokens, API keys or token hash key
+ * of a receiver, generate them once into `<data_dir>/demo-credentials.json` (mode 0600) so restarts keep working
+ * with the same keys.
  */
 export function prepareDemo(config: MeshwardConfig): MeshwardConfig {
   mkdirSync(config.data_dir, { recursive: true });
   const file = join(config.data_dir, 'demo-credentials.json');
-  let creds: DemoCredentials;
-  if (existsSync(file)) creds = JSON.parse(readFileSync(file, 'utf8')) as DemoCredentials;
-  else {
-    const secret = () => randomBytes(24).toString('base64url');
-    creds = { sensorToken: secret(), adminKey: secret(), viewerKey: secret() };
-    writeFileSync(file, JSON.stringify(creds, null, 2), { mode: 0o600 });
-  }
+  const stored = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<DemoCredentials>) : undefined;
+  const secret = () => randomBytes(24).toString('base64url');
+  const creds: DemoCredentials = {
+    sensorToken: stored?.sensorToken ?? secret(),
+    adminKey: stored?.adminKey ?? secret(),
+    viewerKey: stored?.viewerKey ?? secret(),
+    tokenHashKey: stored?.tokenHashKey ?? secret(),
+  };
+  if (!stored?.tokenHashKey) writeFileSync(file, JSON.stringify(creds, null, 2), { mode: 0o600 });
   const next = structuredClone(config);
   // the banner says what matters; info logs would bury it (MESHWARD_LOG_LEVEL=info brings them back)
   if (next.log_level === 'info' && !process.env.MESHWARD_LOG_LEVEL) next.log_level = 'warn';
@@ -35,6 +43,13 @@ export function prepareDemo(config: MeshwardConfig): MeshwardConfig {
       { name: 'demo-admin', role: 'admin', key: creds.adminKey },
       { name: 'demo-viewer', role: 'viewer', key: creds.viewerKey },
     ];
+  }
+  for (const [key, receiver] of Object.entries(next.receivers ?? {})) {
+    const r = receiver as { token_hash_key?: string; token_hash_key_file?: string } | null;
+    if (!HASHING_RECEIVERS.has(key.split('/')[0]) || typeof r !== 'object' || r === null) continue;
+    if (!r.token_hash_key && !r.token_hash_key_file) {
+      r.token_hash_key = creds.tokenHashKey;
+    }
   }
   if (!next.actions) next.actions = { policy_file: demoFile('policy.yaml') };
   // every detector runs with its defaults; API discovery gets the demo shop's catalogue

@@ -68,7 +68,7 @@ describe('embedded roles: collector → correlator → inventory and decisions a
         api_discovery: { catalog_files: [catalogFile], min_calls: 3 },
       },
       actions: { policy_file: policyFile, expiry_interval_ms: 0 },
-      receivers: { kong_http_log: { tokens: [KONG] } },
+      receivers: { kong_http_log: { tokens: [KONG], token_hash_key: 'embedded-token-hash-key' } },
     });
     const deps = { config, bus: new MemoryBus({ partitions: 2 }), store, logger: silentLogger };
     const corr = await runCorrelator(deps);

@@ -8,10 +8,25 @@ import type { Logger } from '../core/logger.js';
 import { kongHttpLogFactory } from '../receivers/kong-http-log/factory.js';
 import { syslogReceiverFactory } from '../receivers/syslog/factory.js';
 
-const SCHEMAS: Record<string, { schema: TSchema; defaults: object }> = {
+/** a receiver type's config: schema, defaults and the cross-field check of a schema-valid config */
+interface ReceiverSpec {
+  schema: TSchema;
+  defaults: object;
+  problem?: (config: never) => string | undefined;
+}
+
+const SCHEMAS: Record<string, ReceiverSpec> = {
   syslog: { schema: syslogReceiverFactory.configSchema, defaults: syslogReceiverFactory.defaultConfig },
-  kong_http_log: { schema: kongHttpLogFactory.configSchema, defaults: kongHttpLogFactory.defaultConfig },
-  idp: { schema: idpSensorFactory.configSchema, defaults: idpSensorFactory.defaultConfig },
+  kong_http_log: {
+    schema: kongHttpLogFactory.configSchema,
+    defaults: kongHttpLogFactory.defaultConfig,
+    problem: kongHttpLogFactory.configProblem,
+  },
+  idp: {
+    schema: idpSensorFactory.configSchema,
+    defaults: idpSensorFactory.defaultConfig,
+    problem: idpSensorFactory.configProblem,
+  },
 };
 
 /** `syslog`, `syslog/edge`, `kong_http_log`, `idp/keycloak` → the receiver type */
@@ -24,7 +39,10 @@ function configOf<T>(key: string, raw: unknown): T {
       'CONFIG_INVALID',
       `receivers.${key}: unknown receiver type (known: ${Object.keys(SCHEMAS).join(', ')})`,
     );
-  return checkSection(spec.schema, raw, `receivers.${key}`, spec.defaults) as T;
+  const config = checkSection(spec.schema, raw, `receivers.${key}`, spec.defaults);
+  const problem = spec.problem?.(config as never);
+  if (problem) throw mwError('CONFIG_INVALID', `receivers.${key}: ${problem}`);
+  return config as T;
 }
 
 /** the `receivers:` section validated, each entry with its defaults filled in (fail fast, naming the key) */

@@ -38,9 +38,13 @@ describe('factories of sensors and receivers', () => {
     await syslog.shutdown();
 
     const app = Fastify();
-    const gw = gatewaySensorFactory.create(gatewaySensorFactory.defaultConfig, { sink: { push: () => true } });
+    const key = { token_hash_key: 'factory-token-hash-key' };
+    const gw = gatewaySensorFactory.create(
+      { ...gatewaySensorFactory.defaultConfig, ...key },
+      { sink: { push: () => true } },
+    );
     await app.register(gw.plugin, gw.options);
-    await kongHttpLogFactory.create(kongHttpLogFactory.defaultConfig, { ingest })(app);
+    await kongHttpLogFactory.create({ ...kongHttpLogFactory.defaultConfig, ...key }, { ingest })(app);
     await app.ready();
     await app.close();
     await app.close();

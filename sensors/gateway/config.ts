@@ -52,8 +52,13 @@ export const GatewaySensorConfigSchema = Type.Object(
     sensor_id: Type.String({ minLength: 1, maxLength: 256, default: 'fastify-gateway' }),
     /** destination service name; empty = the request's host name (without port) */
     service: Type.String({ maxLength: 256, default: '' }),
-    /** key of the token hash (HMAC-SHA256); the same key across sensors makes hashes comparable (never logged) */
-    token_hash_key: Type.String({ minLength: 1, default: 'meshward-dev-token-hash-key' }),
+    /**
+     * file holding the key of the token hash (HMAC-SHA256); the same key across sensors makes hashes comparable. This
+     * or token_hash_key is required, there is no default key. Never logged
+     */
+    token_hash_key_file: Type.Optional(Type.String({ minLength: 1 })),
+    /** the key inline (prefer token_hash_key_file) */
+    token_hash_key: Type.Optional(Type.String({ minLength: 1 })),
     user: UserConfigSchema,
     /** query parameters copied into record params (values redacted by name and by secret-looking value) */
     query_params: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256, default: [] }),
@@ -79,10 +84,10 @@ export const GatewaySensorConfigSchema = Type.Object(
 export type GatewaySensorConfig = Static<typeof GatewaySensorConfigSchema>;
 export type EnforceConfig = Static<typeof EnforceConfigSchema>;
 
+/** the defaults; a key (token_hash_key_file or token_hash_key) has none and must be given */
 export const defaultGatewaySensorConfig: GatewaySensorConfig = {
   sensor_id: 'fastify-gateway',
   service: '',
-  token_hash_key: 'meshward-dev-token-hash-key',
   user: { from: 'jwt_sub', property: 'user.id', header: 'x-authenticated-user' },
   query_params: [],
   redact_names: [...DEFAULT_REDACT_NAMES],

@@ -86,7 +86,10 @@ describe('meshward fastify sensor over TLS', () => {
         rejectUnauthorized: false,
       },
     });
-    await app.register(meshwardSensor, { config: { service: 'shop' }, sink: { push: (r) => records.push(r) > 0 } });
+    await app.register(meshwardSensor, {
+      config: { service: 'shop', token_hash_key: 'mtls-test-key' },
+      sink: { push: (r) => records.push(r) > 0 },
+    });
     app.get('/who', async () => 'ok');
     await app.listen({ port: 0, host: '127.0.0.1' });
     const port = (app.server.address() as AddressInfo).port;

@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { type Server, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
@@ -221,6 +224,7 @@ describe('meshward fastify sensor: recording', () => {
     await a.register(meshwardSensor, {
       config: {
         sensor_id: 'gw-down',
+        token_hash_key: KEY,
         shipper: {
           collector_url: `http://127.0.0.1:${deadPort}`,
           token: 't',
@@ -290,6 +294,25 @@ describe('meshward fastify sensor: recording', () => {
     await expect(
       a.register(meshwardSensor, { config: { query_params: 'expand' }, sink: memorySink() }),
     ).rejects.toThrow(/MW_ERR|configuration is invalid: .*query_params/);
+  });
+
+  it('has no built-in token hash key: refuses a config without one, reads token_hash_key_file', async () => {
+    const a = Fastify();
+    apps.push(a);
+    await expect(a.register(meshwardSensor, { config: {}, sink: memorySink() })).rejects.toMatchObject({
+      code: 'MW_ERR_CONFIG_INVALID',
+      message: expect.stringMatching(/meshward fastify sensor: token_hash_key_file \(or token_hash_key\) is required/),
+    });
+
+    const file = join(mkdtempSync(join(tmpdir(), 'meshward-gw-')), 'token-hash-key');
+    writeFileSync(file, `${KEY}\n`);
+    const sink = memorySink();
+    const b = Fastify();
+    apps.push(b);
+    await b.register(meshwardSensor, { config: { token_hash_key_file: file }, sink });
+    b.get('/x', async () => 'x');
+    await b.inject({ url: '/x', headers: { authorization: 'Bearer opaque-token-123' } });
+    expect(sink.records[0].user?.tokenHash).toBe(tokenHash(KEY, 'opaque-token-123'));
   });
 });
 
@@ -432,6 +455,7 @@ describe('meshward fastify sensor: enforcement', () => {
     const a = Fastify();
     await a.register(meshwardSensor, {
       config: {
+        token_hash_key: KEY,
         enforce: { enabled: true, decisions_url: 'http://api/v1/decisions/stream?startup=true', decisions_token: 'dt' },
       },
       sink: memorySink(),

@@ -9,6 +9,7 @@ import { type RecordSink, createHttpShipper } from '../common/batching-shipper.j
 import { rowsEncoder } from '../common/encode-batch.js';
 import { loadConfig } from '../common/load-config.js';
 import { createRedactor } from '../common/redact.js';
+import { readTokenHashKey } from '../common/token-hash-key.js';
 import { type CallerCredential, createCredentialReader, propertyReader } from './caller-identity.js';
 import { type GatewaySensorConfig, GatewaySensorConfigSchema } from './config.js';
 import { DecisionView, type FollowDecisions } from './decision-view.js';
@@ -64,8 +65,10 @@ function meshwardSensorPlugin(
   done: (err?: Error) => void,
 ): void {
   let config: GatewaySensorConfig;
+  let tokenHashKey: string;
   try {
     config = loadConfig(GatewaySensorConfigSchema, opts.config, 'meshward fastify sensor');
+    tokenHashKey = readTokenHashKey(config, 'meshward fastify sensor');
   } catch (err) {
     done(err as Error);
     return;
@@ -78,7 +81,7 @@ function meshwardSensorPlugin(
    */
   const injectedSink = opts.sink;
   const recordErrors = counter('meshward_sensor_record_errors_total', 'requests a sensor failed to record', ['sensor']);
-  const readCredential = createCredentialReader(config.token_hash_key);
+  const readCredential = createCredentialReader(tokenHashKey);
   // raw Authorization values leave the reader's fast path about a second after their last use
   const expireCredentials = setInterval(readCredential.expire, 1_000);
   expireCredentials.unref();

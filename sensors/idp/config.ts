@@ -15,6 +15,7 @@ export const IdpSensorConfigSchema = Type.Object(
     webhook_token_file: Type.Optional(Type.String({ minLength: 1 })),
     /** key of the keyed token hash (the same key as every other sensor), inline (prefer token_hash_key_file) */
     token_hash_key: Type.Optional(Type.String({ minLength: 16 })),
+    /** file holding the key; this or token_hash_key is required, there is no default key */
     token_hash_key_file: Type.Optional(Type.String({ minLength: 1 })),
     /** most events in one request */
     max_events: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RecordIngest } from '../../pipeline/collector/ingest.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import type { Logger } from '../../pipeline/core/logger.js';
+import { readTokenHashKey, tokenHashKeyProblem } from '../common/token-hash-key.js';
 import { type IdpSensorConfig, IdpSensorConfigSchema, defaultIdpSensorConfig } from './config.js';
 import { idpWebhook } from './receiver.js';
 
@@ -17,11 +18,10 @@ export const idpSensorFactory = {
   type: 'idp',
   configSchema: IdpSensorConfigSchema,
   defaultConfig: defaultIdpSensorConfig,
+  /** the cross-field check of a schema-valid config (checked with the config, before anything starts) */
+  configProblem: (config: IdpSensorConfig) => tokenHashKeyProblem(config),
   async create(config: IdpSensorConfig, deps: { app: FastifyInstance; ingest: RecordIngest; logger: Logger }) {
-    if (!config.token_hash_key && !config.token_hash_key_file) {
-      throw mwError('CONFIG_INVALID', 'sensors.idp: token_hash_key or token_hash_key_file is required');
-    }
-    const tokenHashKey = readSecret(config.token_hash_key, config.token_hash_key_file, 'token_hash_key');
+    const tokenHashKey = readTokenHashKey(config, 'sensors.idp');
     const webhookToken =
       config.webhook_token || config.webhook_token_file
         ? readSecret(config.webhook_token, config.webhook_token_file, 'webhook_token')

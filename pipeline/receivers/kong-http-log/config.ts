@@ -10,8 +10,13 @@ export const KongHttpLogConfigSchema = Type.Object(
      * empty = no authentication (only on a trusted network). Never logged.
      */
     tokens: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
-    /** key of the token hash of the callers' Authorization header (the same key as every meshward sensor) */
-    token_hash_key: Type.String({ minLength: 1, default: 'meshward-dev-token-hash-key' }),
+    /**
+     * file holding the key of the token hash of the callers' Authorization header (the same key as every meshward
+     * sensor); this or token_hash_key is required, there is no default key. Never logged
+     */
+    token_hash_key_file: Type.Optional(Type.String({ minLength: 1 })),
+    /** the key inline (prefer token_hash_key_file) */
+    token_hash_key: Type.Optional(Type.String({ minLength: 1 })),
     /** the service when the payload names none (no `service.name` / `service.host`) */
     service_fallback: Type.String({ minLength: 1, maxLength: 256, default: 'kong' }),
     /** query parameters copied into record params, `*` = all (values redacted by name and by secret-looking value) */
@@ -31,10 +36,10 @@ export const KongHttpLogConfigSchema = Type.Object(
 );
 export type KongHttpLogConfig = Static<typeof KongHttpLogConfigSchema>;
 
+/** the defaults; a key (token_hash_key_file or token_hash_key) has none and must be given */
 export const defaultKongHttpLogConfig: KongHttpLogConfig = {
   sensor_id: 'kong',
   tokens: [],
-  token_hash_key: 'meshward-dev-token-hash-key',
   service_fallback: 'kong',
   query_params: [],
   header_tags: [],

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RecordIngest } from '../../collector/ingest.js';
 import type { Logger } from '../../core/logger.js';
+import { tokenHashKeyProblem } from '../../../sensors/common/token-hash-key.js';
 import { type KongHttpLogConfig, KongHttpLogConfigSchema, defaultKongHttpLogConfig } from './config.js';
 import { kongHttpLogPlugin } from './kong-http-log.js';
 
@@ -9,6 +10,8 @@ export const kongHttpLogFactory = {
   type: 'kong_http_log',
   configSchema: KongHttpLogConfigSchema,
   defaultConfig: defaultKongHttpLogConfig,
+  /** the cross-field check of a schema-valid config (checked with the config, before anything starts) */
+  configProblem: (config: KongHttpLogConfig) => tokenHashKeyProblem(config),
   create(config: KongHttpLogConfig, deps: { ingest: RecordIngest; logger?: Logger }) {
     return (app: FastifyInstance) => app.register(kongHttpLogPlugin, { config, ...deps });
   },

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fc from 'fast-check';
@@ -90,6 +91,32 @@ describe('Kong http-log receiver', () => {
     const big = await post([1, 2, 3].map(() => fixture('single-entry.json')));
     expect(big.statusCode).toBe(413);
     expect(big.json().code).toBe('MW_ERR_BATCH_TOO_LARGE');
+    expect(ingest.records).toHaveLength(0);
+  });
+
+  it('has no built-in token hash key: refuses a config without one, reads token_hash_key_file', async () => {
+    const ingest = new CapturingIngest();
+    const bare = Fastify();
+    apps.push(bare);
+    await expect(
+      bare.register(kongHttpLogPlugin, { ingest, config: { tokens: [SENSOR_TOKEN] } }),
+    ).rejects.toMatchObject({
+      code: 'MW_ERR_CONFIG_INVALID',
+      message: expect.stringMatching(/kong http-log receiver: token_hash_key_file \(or token_hash_key\) is required/),
+    });
+    const missing = Fastify();
+    apps.push(missing);
+    await expect(
+      missing.register(kongHttpLogPlugin, { ingest, config: { token_hash_key_file: '/nonexistent/token-hash-key' } }),
+    ).rejects.toThrow(/token_hash_key_file: cannot read \/nonexistent\/token-hash-key: ENOENT/);
+
+    const file = join(mkdtempSync(join(tmpdir(), 'meshward-kong-')), 'token-hash-key');
+    writeFileSync(file, `${KEY}\n`);
+    const fromFile = await app({ token_hash_key: undefined, token_hash_key_file: file });
+    expect((await fromFile.post(fixture('single-entry.json'))).json().accepted).toBe(1);
+    expect(fromFile.ingest.records[0].user?.tokenHash).toBe(
+      tokenHash(KEY, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'),
+    );
     expect(ingest.records).toHaveLength(0);
   });
 

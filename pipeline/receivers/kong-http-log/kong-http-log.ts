@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../../sensors/common/load-config.js';
 import { createRedactor } from '../../../sensors/common/redact.js';
 import { bearerToken, tokenHasher } from '../../../sensors/common/token-hash.js';
+import { readTokenHashKey } from '../../../sensors/common/token-hash-key.js';
 import type { IngestRejection, RecordIngest } from '../../collector/ingest.js';
 import { MeshwardError, mwError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
@@ -48,7 +49,7 @@ export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttp
   const ctx: KongMapContext = {
     sensorId: config.sensor_id,
     serviceFallback: config.service_fallback,
-    hash: tokenHasher(config.token_hash_key),
+    hash: tokenHasher(readTokenHashKey(config, 'kong http-log receiver')),
     redactor: createRedactor({ names: config.redact_names, detectSecrets: config.detect_secrets }),
     queryParams: config.query_params,
     headerTags: config.header_tags,
