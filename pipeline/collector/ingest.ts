@@ -21,10 +21,23 @@ export interface IngestResult {
   rejected: IngestRejection[];
 }
 
+/**
+ * An item a receiver could not make a record of (a Kong entry without a URI, an IdP event of an unknown type), handed
+ * to `ingest` in the record's place: it is rejected with this code and reason, and dead-lettered as it came.
+ */
+export class UnmappedItem {
+  constructor(
+    readonly item: unknown,
+    readonly code: string,
+    readonly reason: string,
+  ) {}
+}
+
 export interface RecordIngest {
   /**
-   * Validate, redact and publish. Items may be parsed objects or raw strings/Buffers (one JSON record each).
-   * Invalid items go to the dead-letter topic with the reason and original bytes, and are counted; never dropped.
+   * Validate, redact and publish. Items may be parsed objects, raw strings/Buffers (one JSON record each) or
+   * UnmappedItems. Invalid items go to the dead-letter topic with the reason and original bytes, and are counted;
+   * never dropped.
    * Rejects with MeshwardError BUS_SATURATED / BUS_UNAVAILABLE when nothing could be published.
    */
   ingest(items: unknown[], origin: IngestOrigin): Promise<IngestResult>;

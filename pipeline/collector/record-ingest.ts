@@ -5,7 +5,13 @@ import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
 import { inSpan, traceHeaders } from '../core/tracing.js';
-import type { IngestOrigin, IngestRejection, IngestResult, RecordIngest } from './ingest.js';
+import {
+  type IngestOrigin,
+  type IngestRejection,
+  type IngestResult,
+  type RecordIngest,
+  UnmappedItem,
+} from './ingest.js';
 import { scrubPathQuery, scrubRawText, scrubSecrets } from './secret-scrub.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
@@ -50,6 +56,9 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
 
   /** `raw`: the item's bytes when it came as bytes; an item that came as a value is serialised only if rejected */
   function validate(item: unknown): { record?: ApiCallRecord; code?: string; reason?: string; raw?: Buffer } {
+    if (item instanceof UnmappedItem) {
+      return { code: item.code, reason: item.reason, raw: Buffer.from(safeStringify(item.item)) };
+    }
     let value = item;
     let raw: Buffer | undefined;
     if (typeof item === 'string' || Buffer.isBuffer(item)) {

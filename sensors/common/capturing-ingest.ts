@@ -1,12 +1,18 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import type { IngestOrigin, IngestResult, RecordIngest } from '../../pipeline/collector/ingest.js';
+import {
+  type IngestOrigin,
+  type IngestResult,
+  type RecordIngest,
+  UnmappedItem,
+} from '../../pipeline/collector/ingest.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 
 /**
  * A RecordIngest for tests: validates every item against ApiCallRecordSchema as the collector does, keeps the valid
- * ones (with their origin) and rejects the rest with the catalogue code, like the real ingest.
+ * ones (with their origin) and rejects the rest with the catalogue code, like the real ingest (an UnmappedItem with
+ * its own code and reason; only items that fail the schema are kept in `invalid`).
  */
 export class CapturingIngest implements RecordIngest {
   readonly records: ApiCallRecord[] = [];
@@ -19,7 +25,9 @@ export class CapturingIngest implements RecordIngest {
     if (this.failWith) throw this.failWith;
     const result: IngestResult = { accepted: 0, ids: [], rejected: [] };
     items.forEach((item, index) => {
-      if (check.Check(item)) {
+      if (item instanceof UnmappedItem) {
+        result.rejected.push({ index, code: item.code, reason: item.reason });
+      } else if (check.Check(item)) {
         this.records.push(item);
         this.origins.push(origin);
         result.accepted++;

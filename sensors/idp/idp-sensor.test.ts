@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TOPICS } from '../../pipeline/bus/bus.js';
+import { MemoryBus } from '../../pipeline/bus/memory-bus.js';
 import type { IngestOrigin, IngestResult, RecordIngest } from '../../pipeline/collector/ingest.js';
+import { type DeadLetter, createRecordIngest } from '../../pipeline/collector/record-ingest.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
 import { registry } from '../../pipeline/core/metrics.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
@@ -32,6 +35,11 @@ class CapturingIngest implements RecordIngest {
 
 async function rejectedCount(code: string): Promise<number> {
   const m = (await registry.getSingleMetric('meshward_idp_webhook_rejected_total')?.get())?.values ?? [];
+  return m.filter((v) => v.labels.code === code).reduce((a, v) => a + v.value, 0);
+}
+
+async function invalidCount(code: string): Promise<number> {
+  const m = (await registry.getSingleMetric('meshward_idp_events_invalid_total')?.get())?.values ?? [];
   return m.filter((v) => v.labels.code === code).reduce((a, v) => a + v.value, 0);
 }
 
@@ -185,31 +193,20 @@ describe('IdP callback sensor', () => {
     expect(ingest.records[0]).toMatchObject({ user: { sub: 'bob' }, tags: { idp_event: 'logout' } });
   });
 
-  it('malformed input gets a clear 400 (or 401/413) and a counter, never a crash', async () => {
+  it('a request it cannot take as a whole gets a clear 400 / 401 / 413 and a counter, never a crash', async () => {
     const auth = { authorization: `Bearer ${WEBHOOK_TOKEN}`, 'content-type': 'application/json' };
     const before = await rejectedCount('MW_ERR_BAD_REQUEST');
-    const notJson = await app.inject({ method: 'POST', url: '/v1/idp/events', headers: auth, payload: '{"event": ' });
-    expect(notJson.statusCode).toBe(400);
-    expect(notJson.json().code).toBe('MW_ERR_BAD_REQUEST');
-    const badType = await app.inject({
-      method: 'POST',
-      url: '/v1/idp/events',
-      headers: auth,
-      payload: { events: [{ event: 'login.success' }, { event: 'teleport', token: 'secret-raw-token-xyz' }] },
-    });
-    expect(badType.statusCode).toBe(400);
-    expect(badType.json().message).toMatch(/event 1\/event/);
-    expect(badType.body).not.toContain('secret-raw-token-xyz');
-    const extra = await app.inject({
-      method: 'POST',
-      url: '/v1/idp/events',
-      headers: auth,
-      payload: { event: 'logout', password: 'x' },
-    });
-    expect(extra.statusCode).toBe(400);
     const empty = await app.inject({ method: 'POST', url: '/v1/idp/events', headers: auth, payload: [] });
     expect(empty.statusCode).toBe(400);
-    expect(await rejectedCount('MW_ERR_BAD_REQUEST')).toBe(before + 4);
+    expect(empty.json().code).toBe('MW_ERR_BAD_REQUEST');
+    const poisoned = await app.inject({
+      method: 'POST',
+      url: '/v1/idp/events',
+      headers: auth,
+      payload: '{"event": "logout", "__proto__": {"x": 1}}',
+    });
+    expect(poisoned.statusCode).toBe(400);
+    expect(await rejectedCount('MW_ERR_BAD_REQUEST')).toBe(before + 2);
     expect(ingest.records).toEqual([]);
 
     const many = await app.inject({
@@ -238,5 +235,86 @@ describe('IdP callback sensor', () => {
     // still serving
     const ok = await app.inject({ method: 'POST', url: '/v1/idp/events', headers: auth, payload: { event: 'logout' } });
     expect(ok.statusCode).toBe(202);
+  });
+});
+
+describe('IdP callback sensor: invalid events, as the collector takes invalid records', () => {
+  /** the webhook in front of the collector's own ingest over an in-process bus */
+  async function webhook() {
+    const bus = new MemoryBus({ partitions: 1 });
+    const got = { calls: [] as ApiCallRecord[], dlq: [] as DeadLetter[] };
+    await bus.subscribe({
+      groupId: 'calls',
+      topics: [TOPICS.calls],
+      onBatch: async (b) => void got.calls.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
+    });
+    await bus.subscribe({
+      groupId: 'dlq',
+      topics: [TOPICS.callsDlq],
+      onBatch: async (b) => void got.dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
+    });
+    const a = Fastify();
+    await idpSensorFactory.create(
+      { ...defaultIdpSensorConfig, sensor_id: 'idp-dlq', token_hash_key: KEY },
+      { app: a, ingest: createRecordIngest({ bus, logger: silentLogger }), logger: silentLogger },
+    );
+    const post = (payload: string) =>
+      a.inject({ method: 'POST', url: '/v1/idp/events', headers: { 'content-type': 'application/json' }, payload });
+    return { a, got, post };
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 30));
+
+  it('accepts the valid events of a batch and dead-letters the invalid ones with their reason, counted', async () => {
+    const { a, got, post } = await webhook();
+    const before = await invalidCount('MW_ERR_RECORD_INVALID');
+    const res = await post(
+      JSON.stringify([
+        { source: 'oidc-provider', name: 'jwks.error' },
+        { event: 'login.success', sub: 'a' },
+        { event: 'login.success', extra: 1 },
+        { event: 'teleport', token: 'secret-raw-token-xyz' },
+        { event: 'logout', sub: 'b' },
+      ]),
+    );
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({
+      accepted: 2,
+      ignored: 1,
+      rejected: [
+        { index: 2, code: 'MW_ERR_RECORD_INVALID', reason: '/extra: Unexpected property' },
+        { index: 3, code: 'MW_ERR_RECORD_INVALID', reason: expect.stringMatching(/^\/event: /) },
+      ],
+    });
+    expect(res.body).not.toContain('secret-raw-token-xyz');
+    await settle();
+    expect(got.calls.map((r) => r.user?.sub)).toEqual(['a', 'b']);
+    expect(got.dlq.map((d) => [d.receiver, d.sensorId, d.code, d.reason])).toEqual([
+      ['idp', 'idp-dlq', 'MW_ERR_RECORD_INVALID', '/extra: Unexpected property'],
+      ['idp', 'idp-dlq', 'MW_ERR_RECORD_INVALID', expect.stringMatching(/^\/event: /)],
+    ]);
+    expect(JSON.parse(got.dlq[0].raw)).toEqual({ event: 'login.success', extra: 1 });
+    expect(JSON.parse(got.dlq[1].raw)).toEqual({ event: 'teleport', token: '[redacted]' });
+    expect(JSON.stringify(got.dlq)).not.toContain('secret-raw-token-xyz');
+    expect(await invalidCount('MW_ERR_RECORD_INVALID')).toBe(before + 2);
+    await a.close();
+  });
+
+  it('dead-letters a body that is not JSON, with credential-looking spans redacted, and answers what it rejected', async () => {
+    const { a, got, post } = await webhook();
+    const before = await invalidCount('MW_ERR_RECORD_PARSE');
+    const res = await post('{"event": "token.issued", "token": "raw-token-abc123", "sub": ');
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({
+      accepted: 0,
+      ignored: 0,
+      rejected: [{ index: 0, code: 'MW_ERR_RECORD_PARSE', reason: expect.stringMatching(/^not valid JSON/) }],
+    });
+    await settle();
+    expect(got.calls).toEqual([]);
+    expect(got.dlq).toHaveLength(1);
+    expect(got.dlq[0]).toMatchObject({ receiver: 'idp', code: 'MW_ERR_RECORD_PARSE', scrubbed: 1 });
+    expect(got.dlq[0].raw).toBe('{"event": "token.issued", "token": "[redacted]", "sub": ');
+    expect(await invalidCount('MW_ERR_RECORD_PARSE')).toBe(before + 1);
+    await a.close();
   });
 });

@@ -2,11 +2,10 @@ import { timingSafeEqual } from 'node:crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyPluginAsync } from 'fastify';
 import { parseJsonBodies } from '../../pipeline/collector/json-body.js';
-import type { RecordIngest } from '../../pipeline/collector/ingest.js';
+import { type RecordIngest, UnmappedItem } from '../../pipeline/collector/ingest.js';
 import { MeshwardError, mwError } from '../../pipeline/core/errors.js';
 import type { Logger } from '../../pipeline/core/logger.js';
 import { counter } from '../../pipeline/core/metrics.js';
-import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { tokenHasher } from '../common/token-hash.js';
 import type { IdpSensorConfig } from './config.js';
 import { GenericIdpEventSchema, idpEventToRecord } from './events.js';
@@ -18,6 +17,11 @@ const checkOidc = TypeCompiler.Compile(OidcProviderEventSchema);
 const received = counter('meshward_idp_events_total', 'IdP webhook events received', ['idp', 'format']);
 const ignored = counter('meshward_idp_events_ignored_total', 'IdP events of a kind meshward does not record', ['idp']);
 const rejected = counter('meshward_idp_webhook_rejected_total', 'IdP webhook requests rejected', ['idp', 'code']);
+const invalidEvents = counter(
+  'meshward_idp_events_invalid_total',
+  'IdP events (or bodies that are not JSON) rejected to the dead-letter topic',
+  ['idp', 'code'],
+);
 
 export interface IdpWebhookOptions {
   config: IdpSensorConfig;
@@ -29,19 +33,25 @@ export interface IdpWebhookOptions {
   clock?: () => number;
 }
 
-/** turn one request body (an event, an array of events, or {events: [...]}) into records; throws BAD_REQUEST */
-export function recordsFromBody(
+/**
+ * One request body (an event, an array of events, or {events: [...]}) as items for the ingest: a record per event,
+ * an UnmappedItem per invalid event, the bytes of a body that is not JSON; `positions` gives each item's event index
+ * (events meshward does not record are left out and counted in `ignored`). Throws BAD_REQUEST / BATCH_TOO_LARGE for
+ * the request as a whole.
+ */
+export function itemsFromBody(
   body: unknown,
   opts: { config: IdpSensorConfig; hash: (t: string) => string; now: number },
-): { records: ApiCallRecord[]; ignored: number; formats: string[] } {
-  const items = Array.isArray(body)
+): { items: unknown[]; positions: number[]; ignored: number; formats: string[] } {
+  if (Buffer.isBuffer(body)) return { items: [body], positions: [0], ignored: 0, formats: [] };
+  const events = Array.isArray(body)
     ? body
     : body && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events)
       ? (body as { events: unknown[] }).events
       : [body];
-  if (items.length === 0) throw mwError('BAD_REQUEST', 'no events in the request');
-  if (items.length > opts.config.max_events) {
-    throw mwError('BATCH_TOO_LARGE', `${items.length} events, at most ${opts.config.max_events} per request`);
+  if (events.length === 0) throw mwError('BAD_REQUEST', 'no events in the request');
+  if (events.length > opts.config.max_events) {
+    throw mwError('BATCH_TOO_LARGE', `${events.length} events, at most ${opts.config.max_events} per request`);
   }
   const ctx = {
     service: opts.config.idp_name,
@@ -50,31 +60,37 @@ export function recordsFromBody(
     hash: opts.hash,
     now: opts.now,
   };
-  const records: ApiCallRecord[] = [];
+  const items: unknown[] = [];
+  const positions: number[] = [];
   const formats: string[] = [];
   let skipped = 0;
-  for (const [i, item] of items.entries()) {
-    if (item && typeof item === 'object' && (item as { source?: unknown }).source === 'oidc-provider') {
-      if (!checkOidc.Check(item)) throw invalid(i, checkOidc.Errors(item).First());
+  for (const [i, event] of events.entries()) {
+    if (event && typeof event === 'object' && (event as { source?: unknown }).source === 'oidc-provider') {
+      if (!checkOidc.Check(event)) {
+        items.push(invalid(event, checkOidc.Errors(event).First()));
+        positions.push(i);
+        continue;
+      }
       formats.push('oidc_provider');
-      const generic = fromOidcProvider(item);
+      const generic = fromOidcProvider(event);
       if (!generic) {
         skipped++;
         continue;
       }
-      records.push(idpEventToRecord(generic, ctx));
-    } else {
-      if (!checkGeneric.Check(item)) throw invalid(i, checkGeneric.Errors(item).First());
+      items.push(idpEventToRecord(generic, ctx));
+    } else if (checkGeneric.Check(event)) {
       formats.push('generic');
-      records.push(idpEventToRecord(item, ctx));
-    }
+      items.push(idpEventToRecord(event, ctx));
+    } else items.push(invalid(event, checkGeneric.Errors(event).First()));
+    positions.push(i);
   }
-  return { records, ignored: skipped, formats };
+  return { items, positions, ignored: skipped, formats };
 }
 
-function invalid(index: number, first: { path: string; message: string } | undefined): MeshwardError {
-  // the message names the field, never echoes the value (it could be a token)
-  return mwError('BAD_REQUEST', `event ${index}${first?.path ?? ''}: ${first?.message ?? 'invalid'}`, { index });
+/** the reason names the field, never echoes the value (it could be a token); the dead letter redacts the event */
+function invalid(event: unknown, first: { path: string; message: string } | undefined): UnmappedItem {
+  const reason = first ? `${first.path || '/'}: ${first.message}` : 'not an IdP event';
+  return new UnmappedItem(event, 'MW_ERR_RECORD_INVALID', reason);
 }
 
 const sameSecret = (a: string, b: string) => {
@@ -116,12 +132,15 @@ export const idpWebhook: FastifyPluginAsync<IdpWebhookOptions> = async (app, opt
         throw mwError('UNAUTHENTICATED', 'the IdP webhook needs its bearer token');
       }
     }
-    const { records, ignored: skipped, formats } = recordsFromBody(req.body, { config, hash, now: clock() });
+    const { items, positions, ignored: skipped, formats } = itemsFromBody(req.body, { config, hash, now: clock() });
     for (const f of formats) received.inc({ idp, format: f });
     if (skipped) ignored.inc({ idp }, skipped);
-    const result = records.length
-      ? await ingest.ingest(records, { receiver: 'idp', sensorId: config.sensor_id })
+    const result = items.length
+      ? await ingest.ingest(items, { receiver: 'idp', sensorId: config.sensor_id })
       : { accepted: 0, ids: [], rejected: [] };
-    return reply.status(202).send({ accepted: result.accepted, ignored: skipped, rejected: result.rejected });
+    for (const r of result.rejected) invalidEvents.inc({ idp, code: r.code });
+    // rejections by the event's index in the request, as the collector answers by the record's
+    const refused = result.rejected.map((r) => ({ ...r, index: positions[r.index] ?? r.index }));
+    return reply.status(202).send({ accepted: result.accepted, ignored: skipped, rejected: refused });
   });
 };

@@ -6,7 +6,12 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CapturingIngest } from '../../../sensors/common/capturing-ingest.js';
 import { tokenHash } from '../../../sensors/common/token-hash.js';
+import { TOPICS } from '../../bus/bus.js';
+import { MemoryBus } from '../../bus/memory-bus.js';
+import type { RecordIngest } from '../../collector/ingest.js';
+import { type DeadLetter, createRecordIngest } from '../../collector/record-ingest.js';
 import { mwError } from '../../core/errors.js';
+import { silentLogger } from '../../core/logger.js';
 import { kongHttpLogPlugin } from './kong-http-log.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, 'testdata', name), 'utf8'));
@@ -18,12 +23,25 @@ afterEach(async () => {
   for (const a of apps.splice(0)) await a.close();
 });
 
-async function app(config: Record<string, unknown> = {}) {
+/** the collector's own ingest over an in-process bus, with what reaches the dead-letter topic */
+async function collectorIngest() {
+  const bus = new MemoryBus({ partitions: 1 });
+  const dlq: DeadLetter[] = [];
+  await bus.subscribe({
+    groupId: 'dlq',
+    topics: [TOPICS.callsDlq],
+    onBatch: async (b) => void dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
+  });
+  return { ingest: createRecordIngest({ bus, logger: silentLogger }), dlq };
+}
+
+/** the receiver on its own Fastify app, handing records to a CapturingIngest (or to `to`) */
+async function app(config: Record<string, unknown> = {}, to?: RecordIngest) {
   const ingest = new CapturingIngest();
   const a = Fastify();
   apps.push(a);
   await a.register(kongHttpLogPlugin, {
-    ingest,
+    ingest: to ?? ingest,
     config: {
       sensor_id: 'kong-edge',
       tokens: [SENSOR_TOKEN],
@@ -129,7 +147,6 @@ describe('Kong http-log receiver', () => {
   });
 
   it.each([
-    ['not JSON', '{"request":', 400],
     ['a string', '"hello"', 200],
     ['null', 'null', 200],
     [
@@ -159,6 +176,54 @@ describe('Kong http-log receiver', () => {
     if (status === 200)
       expect(res.json()).toMatchObject({ accepted: 0, rejected: [{ index: 0, code: 'MW_ERR_RECORD_INVALID' }] });
     expect(ingest.records).toHaveLength(0);
+  });
+
+  it('dead-letters a body that is not JSON and entries that are not Kong entries, redacted, as the collector does', async () => {
+    const { ingest, dlq } = await collectorIngest();
+    const { a, post } = await app({}, ingest);
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+    const garbage = `{"request": {"headers": {"authorization": "Bearer ${jwt}"`;
+    const res = await a.inject({
+      method: 'POST',
+      url: '/v1/kong/http-log',
+      headers: { authorization: `Bearer ${SENSOR_TOKEN}`, 'content-type': 'application/json' },
+      payload: garbage,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      accepted: 0,
+      rejected: [{ index: 0, code: 'MW_ERR_RECORD_PARSE', reason: expect.stringMatching(/^not valid JSON/) }],
+    });
+    const noUri = {
+      request: { method: 'GET', headers: { authorization: `Bearer ${jwt}` } },
+      response: { status: 200 },
+    };
+    const batch = await post([fixture('single-entry.json'), noUri]);
+    expect(batch.json()).toEqual({
+      accepted: 1,
+      rejected: [{ index: 1, code: 'MW_ERR_RECORD_INVALID', reason: 'request.uri is missing' }],
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(dlq.map((d) => [d.receiver, d.sensorId, d.code])).toEqual([
+      ['kong', 'kong-edge', 'MW_ERR_RECORD_PARSE'],
+      ['kong', 'kong-edge', 'MW_ERR_RECORD_INVALID'],
+    ]);
+    expect(dlq[0].raw).toBe('{"request": {"headers": {"authorization": "[redacted]"');
+    expect(JSON.parse(dlq[1].raw)).toEqual({
+      ...noUri,
+      request: { ...noUri.request, headers: { authorization: '[redacted]' } },
+    });
+    expect(dlq[1].reason).toBe('request.uri is missing');
+    expect(JSON.stringify(dlq)).not.toContain('c2lnbmF0dXJl');
+    // JSON with a prototype key is refused, not parsed
+    const poisoned = await a.inject({
+      method: 'POST',
+      url: '/v1/kong/http-log',
+      headers: { authorization: `Bearer ${SENSOR_TOKEN}`, 'content-type': 'application/json' },
+      payload: '{"__proto__": {"x": 1}}',
+    });
+    expect(poisoned.statusCode).toBe(400);
+    expect(dlq).toHaveLength(2);
   });
 
   it('truncates giant fields to schema limits', async () => {

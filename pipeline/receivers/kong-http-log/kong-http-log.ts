@@ -5,7 +5,7 @@ import { loadConfig } from '../../../sensors/common/load-config.js';
 import { createRedactor } from '../../../sensors/common/redact.js';
 import { bearerToken, tokenHasher } from '../../../sensors/common/token-hash.js';
 import { readTokenHashKey } from '../../../sensors/common/token-hash-key.js';
-import type { IngestRejection, RecordIngest } from '../../collector/ingest.js';
+import { type IngestResult, type RecordIngest, UnmappedItem } from '../../collector/ingest.js';
 import { MeshwardError, mwError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { counter } from '../../core/metrics.js';
@@ -38,8 +38,9 @@ function tokenMatcher(tokens: readonly string[]): (auth: string | undefined) => 
 /**
  * `POST /v1/kong/http-log`: the target of Kong's http-log plugin (`http_endpoint`), one entry or a batch (Kong's
  * queue sends a JSON array). Entries become ApiCallRecords for the RecordIngest; the callers' Authorization headers
- * only survive as keyed hashes. Answers 200 `{accepted, rejected}`; 429 / 503 when the pipeline cannot take the
- * batch (Kong's queue retries), 401 without the configured token.
+ * only survive as keyed hashes. Entries that are no Kong log entry, and a body that is not JSON, go to the
+ * dead-letter topic with the reason, as the collector's records do. Answers 200 `{accepted, rejected}`; 429 / 503
+ * when the pipeline cannot take the batch (Kong's queue retries), 401 without the configured token.
  */
 export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttpLogOptions): Promise<void> {
   const config: KongHttpLogConfig = loadConfig(KongHttpLogConfigSchema, opts.config, 'kong http-log receiver');
@@ -63,39 +64,28 @@ export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttp
       return reply.code(e.status).send(e.toJSON());
     }
     const body = request.body;
+    // a body that is not JSON arrives as its bytes: the ingest dead-letters it whole
     const items = Array.isArray(body) ? body : [body];
     if (items.length > config.max_batch) {
       const e = mwError('BATCH_TOO_LARGE', `${items.length} entries, at most ${config.max_batch}`);
       return reply.code(e.status).send(e.toJSON());
     }
-    const rejected: IngestRejection[] = [];
-    const records: unknown[] = [];
-    const positions: number[] = [];
-    items.forEach((item, index) => {
+    const batch = items.map((item) => {
+      if (Buffer.isBuffer(item)) return item;
       const r = mapKongEntry(item, ctx);
-      if (r.ok) {
-        records.push(r.record);
-        positions.push(index);
-      } else rejected.push({ index, code: 'MW_ERR_RECORD_INVALID', reason: r.reason });
+      return r.ok ? r.record : new UnmappedItem(item, 'MW_ERR_RECORD_INVALID', r.reason);
     });
-    if (rejected.length > 0) entries.inc({ receiver: config.sensor_id, outcome: 'invalid' }, rejected.length);
-    let accepted = 0;
-    if (records.length > 0) {
-      try {
-        const res = await opts.ingest.ingest(records, origin);
-        accepted = res.accepted;
-        for (const r of res.rejected) rejected.push({ ...r, index: positions[r.index] ?? r.index });
-        if (res.rejected.length > 0)
-          entries.inc({ receiver: config.sensor_id, outcome: 'invalid' }, res.rejected.length);
-      } catch (err) {
-        const e = err instanceof MeshwardError ? err : mwError('INTERNAL', 'ingest failed', undefined, err);
-        entries.inc({ receiver: config.sensor_id, outcome: 'unavailable' }, records.length);
-        if (!(err instanceof MeshwardError))
-          logger.error({ err: (err as Error).message }, 'kong http-log ingest failed');
-        return reply.code(e.status).send(e.toJSON());
-      }
+    let result: IngestResult;
+    try {
+      result = await opts.ingest.ingest(batch, origin);
+    } catch (err) {
+      const e = err instanceof MeshwardError ? err : mwError('INTERNAL', 'ingest failed', undefined, err);
+      entries.inc({ receiver: config.sensor_id, outcome: 'unavailable' }, batch.length);
+      if (!(err instanceof MeshwardError)) logger.error({ err: (err as Error).message }, 'kong http-log ingest failed');
+      return reply.code(e.status).send(e.toJSON());
     }
-    rejected.sort((a, b) => a.index - b.index);
+    const { accepted, rejected } = result;
+    if (rejected.length > 0) entries.inc({ receiver: config.sensor_id, outcome: 'invalid' }, rejected.length);
     if (accepted > 0) entries.inc({ receiver: config.sensor_id, outcome: 'accepted' }, accepted);
     return { accepted, rejected };
   });
