@@ -123,4 +123,16 @@ describe('MemoryStore', () => {
     expect((await c.readLog('access')).map((e) => e.entry)).toEqual(range(7, 26));
     await c.close();
   });
+
+  it('reads a log backwards from the newest, or from before an id', async () => {
+    const s = new MemoryStore();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await s.append('audit', `e${i}`));
+    const entries = (page: { entry: string }[]) => page.map((e) => e.entry);
+    expect(entries(await s.readLogBackwards('audit', undefined, 2))).toEqual(['e4', 'e3']);
+    expect(entries(await s.readLogBackwards('audit', ids[3], 2))).toEqual(['e2', 'e1']);
+    expect(entries(await s.readLogBackwards('audit', ids[1], 5))).toEqual(['e0']);
+    expect(await s.readLogBackwards('audit', ids[0], 5)).toEqual([]);
+    expect(await s.readLogBackwards('none', undefined, 5)).toEqual([]);
+  });
 });

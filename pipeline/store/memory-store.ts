@@ -186,19 +186,18 @@ export class MemoryStore implements Store {
 
   async readLog(log: string, afterId?: string, count = 100): Promise<{ id: string; entry: string }[]> {
     const l = this.logs.get(log) ?? [];
-    let i = 0;
-    if (afterId !== undefined) {
-      // ids are zero-padded sequence numbers: binary search for the first id > afterId
-      let lo = 0;
-      let hi = l.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (l[mid].id <= afterId) lo = mid + 1;
-        else hi = mid;
-      }
-      i = lo;
-    }
+    const i = afterId === undefined ? 0 : firstAfter(l, afterId, true);
     return l.slice(i, i + count);
+  }
+
+  async readLogBackwards(
+    log: string,
+    beforeId: string | undefined,
+    count: number,
+  ): Promise<{ id: string; entry: string }[]> {
+    const l = this.logs.get(log) ?? [];
+    const end = beforeId === undefined ? l.length : firstAfter(l, beforeId, false);
+    return l.slice(Math.max(0, end - count), end).reverse();
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -273,4 +272,19 @@ export class MemoryStore implements Store {
       this.logSeq.set(log, entries.length > 0 ? Number(entries[entries.length - 1].id) : 0);
     }
   }
+}
+
+/**
+ * ids are zero-padded sequence numbers: binary search for the first entry whose id is above `id` (`orEqual` false:
+ * at or above it)
+ */
+function firstAfter(l: { id: string }[], id: string, orEqual: boolean): number {
+  let lo = 0;
+  let hi = l.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (l[mid].id < id || (orEqual && l[mid].id === id)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

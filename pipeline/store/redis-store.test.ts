@@ -164,6 +164,14 @@ describe('RedisStore against redis-server', () => {
     expect(await store.readLog('audit', ids[6])).toEqual([]);
     expect(await store.readLog('no-such-log')).toEqual([]);
     expect(await codeOf(store.readLog('audit', 'not-an-id'))).toBe('MW_ERR_BAD_REQUEST');
+    // backwards: newest first, from before an id
+    const back = async (before: string | undefined, n: number) =>
+      (await store.readLogBackwards('audit', before, n)).map((e) => JSON.parse(e.entry).i);
+    expect(await back(undefined, 3)).toEqual([6, 5, 4]);
+    expect(await back(ids[4], 3)).toEqual([3, 2, 1]);
+    expect(await back(ids[1], 3)).toEqual([0]);
+    expect(await back(ids[0], 3)).toEqual([]);
+    expect(await codeOf(store.readLogBackwards('audit', 'nope', 3))).toBe('MW_ERR_BAD_REQUEST');
   });
 
   it('a capped log keeps at least its newest maxLen entries and drops the oldest; del removes a log; zcard', async () => {

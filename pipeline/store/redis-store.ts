@@ -267,10 +267,23 @@ export class RedisStore implements Store {
         ? r.xrange(this.k(log), start, '+')
         : r.xrange(this.k(log), start, '+', 'COUNT', Math.floor(count)),
     );
-    return rows.map(([id, fields]) => {
-      const i = fields.indexOf('e');
-      return { id, entry: i >= 0 ? fields[i + 1] : '' };
-    });
+    return rows.map(logEntry);
+  }
+
+  async readLogBackwards(
+    log: string,
+    beforeId: string | undefined,
+    count: number,
+  ): Promise<{ id: string; entry: string }[]> {
+    if (count <= 0) return [];
+    if (beforeId !== undefined && !/^\d+-\d+$/.test(beforeId)) {
+      throw this.fail(mwError('BAD_REQUEST', `readLogBackwards: "${beforeId}" is not a log id`));
+    }
+    const end = beforeId === undefined ? '+' : `(${beforeId}`;
+    const rows = await this.run('readLogBackwards', (r) =>
+      r.xrevrange(this.k(log), end, '-', 'COUNT', Math.floor(count)),
+    );
+    return rows.map(logEntry);
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -341,4 +354,10 @@ export class RedisStore implements Store {
 
 export function createRedisStore(opts: RedisStoreOptions): RedisStore {
   return new RedisStore(opts);
+}
+
+/** a stream entry as a log entry: its id and its `e` field */
+function logEntry([id, fields]: [string, string[]]): { id: string; entry: string } {
+  const i = fields.indexOf('e');
+  return { id, entry: i >= 0 ? fields[i + 1] : '' };
 }

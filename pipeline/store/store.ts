@@ -42,6 +42,8 @@ export interface Store {
   append(log: string, entry: string, opts?: { maxLen?: number }): Promise<string>;
   /** entries after `afterId` (exclusive; undefined = from the start), at most `count` */
   readLog(log: string, afterId?: string, count?: number): Promise<{ id: string; entry: string }[]>;
+  /** entries before `beforeId` (exclusive; undefined = from the newest), newest first, at most `count` */
+  readLogBackwards(log: string, beforeId: string | undefined, count: number): Promise<{ id: string; entry: string }[]>;
 
   /**
    * Fire-and-forget notification to every subscriber of `channel`, in this process and (Redis) in every other

@@ -19,13 +19,17 @@ export interface AuditEntry {
 export interface AuditQuery {
   /** sequence id to start after (exclusive) */
   after?: string;
+  /** newest first, from before this sequence id (exclusive; `next` of the previous page) */
+  before?: string;
+  /** newest first (then `before` pages) instead of oldest first (`after`) */
+  newestFirst?: boolean;
   limit?: number;
   decisionId?: string;
 }
 
 export interface AuditPage {
   entries: (AuditEntry & { id: string })[];
-  /** pass as `after` for the next page; absent at the end of the log */
+  /** pass as `after` (newest first: `before`) for the next page; absent at the end of the log */
   next?: string;
 }
 
@@ -42,22 +46,25 @@ export class AuditLog {
   async query(q: AuditQuery = {}): Promise<AuditPage> {
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
     const entries: AuditPage['entries'] = [];
-    let after = q.after;
-    // a decision filter scans forward in pages; bound the scan so one query cannot walk an unbounded log
+    let cursor = q.newestFirst ? q.before : q.after;
+    // a decision filter scans in pages; bound the scan so one query cannot walk an unbounded log
     const maxScanned = q.decisionId ? limit * 50 + 1000 : limit;
     let scanned = 0;
     while (entries.length < limit && scanned < maxScanned) {
-      const page = await this.store.readLog(AUDIT_LOG, after, q.decisionId ? 500 : limit - entries.length);
+      const n = q.decisionId ? 500 : limit - entries.length;
+      const page = q.newestFirst
+        ? await this.store.readLogBackwards(AUDIT_LOG, cursor, n)
+        : await this.store.readLog(AUDIT_LOG, cursor, n);
       if (page.length === 0) return { entries };
       for (const { id, entry } of page) {
         scanned++;
-        after = id;
+        cursor = id;
         const parsed = JSON.parse(entry) as AuditEntry;
         if (q.decisionId && parsed.decisionId !== q.decisionId) continue;
         entries.push({ id, ...parsed });
         if (entries.length >= limit) break;
       }
     }
-    return { entries, next: after };
+    return { entries, next: cursor };
   }
 }

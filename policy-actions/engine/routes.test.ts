@@ -97,6 +97,23 @@ describe('decision routes and the enforcement feed', () => {
     expect(page.entries).toHaveLength(2);
     const page2 = (await app.inject({ method: 'GET', url: `/v1/audit?limit=2&after=${page.next}` })).json();
     expect(page2.entries[0].id).not.toBe(page.entries[0].id);
+    // newest first: the lift, then what came before it, page after page, to the first entry
+    const all = (await app.inject({ method: 'GET', url: '/v1/audit?limit=1000' })).json().entries;
+    const newest: { id: string; action: string }[] = [];
+    let before: string | undefined;
+    for (;;) {
+      const url = `/v1/audit?order=newest&limit=2${before ? `&before=${before}` : ''}`;
+      const p = (await app.inject({ method: 'GET', url })).json();
+      if (p.entries.length === 0) break;
+      newest.push(...p.entries);
+      // the last page answers no `next`
+      if (!p.next) break;
+      before = p.next;
+    }
+    expect(newest[0].action).toBe('lifted');
+    expect(newest.map((e) => e.id)).toEqual(all.map((e: { id: string }) => e.id).reverse());
+    const mixed = await app.inject({ method: 'GET', url: `/v1/audit?order=newest&after=${page.next}` });
+    expect(mixed.statusCode).toBe(400);
   });
 
   it("lists an alert's decisions, however many others were taken since (an alert's page shows them)", async () => {

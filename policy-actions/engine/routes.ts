@@ -217,21 +217,31 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRoutesOptions> = async (
     async (req) => engine.lift(req.params.id, actorOf(req), req.body.comment),
   );
 
-  app.get<{ Querystring: { after?: string; limit?: number; decisionId?: string } }>(
+  app.get<{
+    Querystring: { after?: string; before?: string; order?: 'oldest' | 'newest'; limit?: number; decisionId?: string };
+  }>(
     '/v1/audit',
     {
       schema: {
         tags: ['audit'],
-        summary: 'The audit trail, oldest first; pass `next` as `after` for the next page',
+        summary:
+          'The audit trail, oldest first (pass `next` as `after` for the next page), or with order=newest newest first (pass `next` as `before`)',
         querystring: Type.Object({
           after: Type.Optional(Type.String({ maxLength: 64 })),
+          before: Type.Optional(Type.String({ maxLength: 64 })),
+          order: Type.Optional(Type.Union([Type.Literal('oldest'), Type.Literal('newest')], { default: 'oldest' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
           decisionId: Type.Optional(Type.String({ maxLength: 128 })),
         }),
         response: { 200: Type.Object({ entries: Type.Array(AuditEntrySchema), next: Type.Optional(Type.String()) }) },
       },
     },
-    async (req) => engine.audit.query(req.query),
+    async (req) => {
+      const { order, ...q } = req.query;
+      if (order === 'oldest' && q.before !== undefined) throw mwError('BAD_REQUEST', 'before goes with order=newest');
+      if (order === 'newest' && q.after !== undefined) throw mwError('BAD_REQUEST', 'after goes with order=oldest');
+      return engine.audit.query({ ...q, newestFirst: order === 'newest' });
+    },
   );
 
   app.addHook('preClose', async () => {

@@ -481,6 +481,9 @@ describe('SOC console in Chromium', () => {
     const row = page.locator('tr[data-action="approved"]');
     await row.waitFor();
     expect(await row.textContent()).toContain('analyst-ray');
+    // newest first: the latest entry of the log is the first row
+    const ids = entries.map((e) => (e as { id?: string }).id);
+    expect(await page.locator('tbody tr[data-audit]').first().getAttribute('data-audit')).toBe(ids.at(-1));
     await shot(page, 'audit');
   });
 

@@ -6,7 +6,7 @@ import { absTime, h, pageLayout, placeholder, replace, shortId } from '../dom.js
 const PAGE = 100;
 
 /**
- * The audit trail, oldest first as the log is kept, paged forward with "Load more".
+ * The audit trail, newest first, paged back in time with "Load more".
  * @param {HTMLElement} main
  * @param {URLSearchParams} params `decision` restricts to one decision
  */
@@ -34,7 +34,7 @@ export function renderAudit(main, params) {
   });
   let gone = false;
   /** @type {string | undefined} */
-  let after;
+  let before;
   let shown = 0;
   replace(
     main,
@@ -90,13 +90,14 @@ export function renderAudit(main, params) {
   async function load() {
     more.disabled = true;
     try {
-      const r = await api(`v1/audit${query({ after, limit: PAGE, decisionId })}`);
+      // newest first: what just happened is on top, and Load more goes back in time
+      const r = await api(`v1/audit${query({ order: 'newest', before, limit: PAGE, decisionId })}`);
       if (gone) return;
       /** @type {AuditEntry[]} */
       const entries = r.entries;
       for (const e of entries) tbody.appendChild(row(e));
       shown += entries.length;
-      if (r.next) after = r.next;
+      if (r.next) before = r.next;
       // the log answers `next` until a page comes back empty, so a short page is the end for now
       more.hidden = entries.length < PAGE;
       status.replaceChildren(
