@@ -865,6 +865,12 @@ describe('SOC console in Chromium', () => {
     await poll(() => page.locator('#kind-options option[value="enumeration"]').getAttribute('label')).toContain(
       'object ids',
     );
+    // once each, also the kinds of the alerts shown
+    const offeredKinds = await page
+      .locator('#kind-options option')
+      .evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+    expect(offeredKinds).toContain('token_mismatch');
+    expect(new Set(offeredKinds).size).toBe(offeredKinds.length);
 
     // the queue: mine, then nobody's, assigned to me in bulk (it leaves the unowned queue)
     await page.goto(`${base}/#/alerts?kind=token_mismatch&owner=me`);

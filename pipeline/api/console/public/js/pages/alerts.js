@@ -421,7 +421,7 @@ export function renderAlerts(main, params) {
   // the kinds there are, each with what it means (GET /v1/alert-kinds)
   void api('v1/alert-kinds')
     .then((r) => {
-      for (const k of r.items) kindList.append(h('option', { value: k.kind, label: k.description }));
+      for (const k of r.items) addOption(kindList, k.kind, k.description);
     })
     .catch(() => undefined);
 
@@ -442,10 +442,16 @@ function field(label, control) {
 }
 
 /**
+ * an option of a datalist, once per value; a label given later (what a kind means) is set on the one there
  * @param {HTMLDataListElement} list
  * @param {string} value
+ * @param {string} [label]
  */
-function addOption(list, value) {
-  for (const o of list.options) if (o.value === value) return;
-  list.appendChild(h('option', { value }));
+function addOption(list, value, label = '') {
+  for (const o of list.options)
+    if (o.value === value) {
+      if (label) o.label = label;
+      return;
+    }
+  list.appendChild(h('option', label ? { value, label } : { value }));
 }
