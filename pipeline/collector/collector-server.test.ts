@@ -1,3 +1,4 @@
+import { deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
@@ -173,6 +174,38 @@ describe('collector POST /v1/records', () => {
     });
     expect(big.statusCode).toBe(413);
     expect(big.json().code).toBe('MW_ERR_BODY_TOO_LARGE');
+  });
+
+  it('takes gzip and deflate bodies; the body limit holds for the decompressed bytes', async () => {
+    const { app, got } = await setup({ bodyLimit: 4096 });
+    const post = (payload: Buffer, encoding: string, type = 'application/x-ndjson') =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/records',
+        headers: { ...auth, 'content-type': type, 'content-encoding': encoding },
+        payload,
+      });
+    const ndjson = Buffer.from(`${JSON.stringify(record(1))}\n${JSON.stringify(record(2))}\n`);
+    const gz = await post(gzipSync(ndjson), 'gzip');
+    expect(gz.statusCode).toBe(200);
+    expect(gz.json()).toMatchObject({ accepted: 2, rejected: [] });
+    const array = Buffer.from(JSON.stringify([record(3)]));
+    expect((await post(deflateSync(array), 'deflate', 'application/json')).json()).toMatchObject({ accepted: 1 });
+    await settle();
+    expect(got.calls).toHaveLength(3);
+    // a bomb: 2 MB of blanks sent in about 2 KB
+    const bomb = gzipSync(Buffer.concat([Buffer.from('['), Buffer.alloc(2_000_000, 0x20), Buffer.from(']')]));
+    expect(bomb.length).toBeLessThan(4096);
+    const big = await post(bomb, 'gzip', 'application/json');
+    expect([big.statusCode, big.json().code]).toEqual([413, 'MW_ERR_BODY_TOO_LARGE']);
+    const corrupt = await post(Buffer.from('not gzip at all'), 'gzip');
+    expect([corrupt.statusCode, corrupt.json().code]).toEqual([400, 'MW_ERR_BAD_REQUEST']);
+    expect(corrupt.json().message).toContain('gzip body does not decompress');
+    const br = await post(ndjson, 'br');
+    expect([br.statusCode, br.json().code]).toEqual([415, 'MW_ERR_UNSUPPORTED_ENCODING']);
+    expect(br.json().message).toContain('send gzip, deflate or none');
+    await settle();
+    expect(got.calls).toHaveLength(3);
   });
 
   it('answers 429 BUS_SATURATED when the bus backlog is full (nothing half-published)', async () => {

@@ -4,6 +4,7 @@ import { installErrorHandler } from '../core/http-errors.js';
 import type { Logger } from '../core/logger.js';
 import { ROWS_CONTENT_TYPE, decodeRows } from '../core/record-rows.js';
 import { addMetricsRoute } from '../core/probe-routes.js';
+import { acceptEncodedBodies } from './body-encoding.js';
 import type { RecordIngest } from './ingest.js';
 import type { SensorAuth } from './sensor-auth.js';
 
@@ -32,6 +33,7 @@ export function createCollectorServer(opts: CollectorServerOptions): FastifyInst
   });
   installErrorHandler(app, 'collector', opts.logger);
 
+  acceptEncodedBodies(app);
   // Take bodies as bytes: a body that is not JSON still reaches the dead-letter topic with its original bytes.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
