@@ -23,8 +23,8 @@ const alertKey = (id: string) => `alert:${id}`;
 const notesKey = (id: string) => `alert-notes:${id}`;
 /** a read-modify-write that lost this many races in a row gives up (it only happens under a storm of writers) */
 const MAX_UPDATE_ATTEMPTS = 20;
-/** alerts read per step of a retention pass */
-const PRUNE_CHUNK = 500;
+/** alerts read per step of a retention pass or an index build */
+const SCAN_CHUNK = 500;
 const updateConflicts = counter(
   'meshward_alert_update_conflicts_total',
   'alert read-modify-writes that found the alert changed by another process and ran again',
@@ -215,8 +215,8 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
       return;
     }
     const ids = await this.store.zrange(BY_TIME, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
-    for (let i = 0; i < ids.length; i += PRUNE_CHUNK) {
-      const docs = await this.store.mget(ids.slice(i, i + PRUNE_CHUNK).map(alertKey));
+    for (let i = 0; i < ids.length; i += SCAN_CHUNK) {
+      const docs = await this.store.mget(ids.slice(i, i + SCAN_CHUNK).map(alertKey));
       for (const raw of docs) {
         const a = raw ? (JSON.parse(raw) as Alert) : null;
         if (a && a.state !== 'resolved') await this.store.zadd(LIVE_BY_TIME, a.lastSeen, a.id);
@@ -291,7 +291,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     let from = Number.NEGATIVE_INFINITY;
     for (;;) {
       const ids = (
-        await this.store.zrange(BY_TIME, from, Math.max(resolvedCutoff, staleCutoff), { limit: PRUNE_CHUNK })
+        await this.store.zrange(BY_TIME, from, Math.max(resolvedCutoff, staleCutoff), { limit: SCAN_CHUNK })
       ).filter((id) => !seen.has(id));
       if (ids.length === 0) break;
       const docs = await this.store.mget(ids.map(alertKey));

@@ -38,10 +38,6 @@ export const AlertKindSchema = Type.Union(
   { description: 'an alert kind (GET /v1/alert-kinds)' },
 );
 
-export function isAlertKind(kind: string): kind is AlertKind {
-  return Object.hasOwn(ALERT_KINDS, kind);
-}
-
 /** what an alert is about (`subject.type`); a policy's `subject_types` must name these */
 export const SUBJECT_TYPES = ['user', 'token', 'ip', 'principal', 'session', 'service', 'endpoint', 'api'] as const;
 

@@ -29,7 +29,7 @@ export class SortedSet {
   add(member: string, score: number): void {
     const old = this.scores.get(member);
     if (old === score) return;
-    if (old !== undefined) this.order.splice(this.indexOf(old, member), 1);
+    if (old !== undefined) this.order.splice(this.firstNotBefore(old, member), 1);
     this.scores.set(member, score);
     this.order.splice(this.firstNotBefore(score, member), 0, [score, member]);
   }
@@ -38,7 +38,7 @@ export class SortedSet {
     const old = this.scores.get(member);
     if (old === undefined) return;
     this.scores.delete(member);
-    this.order.splice(this.indexOf(old, member), 1);
+    this.order.splice(this.firstNotBefore(old, member), 1);
   }
 
   /** members with min <= score <= max, ascending (rev: descending; ties by member the same way), at most `limit` */
@@ -49,10 +49,6 @@ export class SortedSet {
     const out: string[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = this.order[rev ? hi - 1 - i : lo + i][1];
     return out;
-  }
-
-  private indexOf(score: number, member: string): number {
-    return this.firstNotBefore(score, member);
   }
 
   /** the first position whose entry is not before (score, member); member null: before every member */
