@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { followAlerts } from '../app/roles.js';
 import { type Bus, TOPICS } from '../bus/bus.js';
@@ -173,5 +176,77 @@ describe('silenced alerts on their way to analysts and sinks', () => {
 
     for (const c of [feed, sinkSub, siem]) await c.close();
     await bus.close();
+  });
+
+  it('count what each silence suppressed in the store: another replica lists it, a restart keeps it, an ended one stops counting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-silences-'));
+    try {
+      let now = Date.now();
+      const bus = new MemoryBus({ partitions: 1 });
+      let store = new MemoryStore({ dataDir: dir });
+      const repo = new AlertRepository(store);
+      // the replica that consumes the alerts topic, and another that only answers the API
+      const feeding = new SilenceRepository(store, () => now);
+      const listing = new SilenceRepository(store, () => now);
+      const feed = await followAlerts(bus, repo, { groupId: 'api-count', silences: feeding });
+      const send = (a: Alert) => bus.publish(TOPICS.alerts, [{ key: a.service, value: JSON.stringify(a) }]);
+      const pentest = await feeding.create(
+        { matchers: { subject: '198.51.100.7' }, durationMs: HOUR, comment: 'pentest' },
+        'ana',
+      );
+      const orders = await feeding.create(
+        { matchers: { service: 'orders' }, durationMs: 2 * HOUR, comment: 'load' },
+        'bo',
+      );
+      expect((await listing.list()).map((s) => [s.id, s.suppressed, s.lastSuppressedAt])).toEqual([
+        [orders.id, 0, undefined],
+        [pentest.id, 0, undefined],
+      ]);
+
+      // a new alert and two refreshes of it (one batch), another alert of the subject, one nobody silenced
+      const at = now;
+      await bus.publish(
+        TOPICS.alerts,
+        [1, 2, 3].map((count) => ({
+          key: 'accounts',
+          value: JSON.stringify(alert('alr_a', { count, lastSeen: 1000 * count, updatedAt: 1000 * count })),
+        })),
+      );
+      await send(alert('alr_b', { kind: 'credential_stuffing' }));
+      await send(alert('alr_loud', { subject: { type: 'ip', value: '203.0.113.1' } }));
+      await soon('the unsilenced alert', () => repo.get('alr_loud').then((a) => a ?? undefined));
+      const shown = await listing.list();
+      expect(shown.find((s) => s.id === pentest.id)).toMatchObject({ suppressed: 4, lastSuppressedAt: at });
+      expect(shown.find((s) => s.id === orders.id)).toMatchObject({ suppressed: 0 });
+      expect(shown.find((s) => s.id === orders.id)?.lastSuppressedAt).toBeUndefined();
+      // a resolved alert from the correlators is no suppression: it would open nothing
+      await send(alert('alr_c', { state: 'resolved' }));
+      await send(alert('alr_d', { service: 'orders', subject: undefined }));
+      await soon('the orders alert', () => repo.get('alr_d').then((a) => a ?? undefined));
+      expect((await listing.list()).map((s) => [s.id, s.suppressed])).toEqual([
+        [orders.id, 1],
+        [pentest.id, 4],
+      ]);
+
+      // ended: what comes next is not its doing
+      await feeding.expire(pentest.id, 'ana');
+      now += 60_000;
+      await send(alert('alr_a', { count: 9, lastSeen: 9000, updatedAt: 9000 }));
+      await soon('the reopened alert', () => repo.get('alr_a').then((a) => (a?.state === 'open' ? a : undefined)));
+      expect((await listing.shown(await feeding.expire(orders.id, 'bo'))).suppressed).toBe(1);
+
+      // a restart of the store keeps the counts with the silences
+      await feed.close();
+      await bus.close();
+      await store.close();
+      store = new MemoryStore({ dataDir: dir });
+      expect((await new SilenceRepository(store).list()).map((s) => [s.id, s.suppressed, s.lastSuppressedAt])).toEqual([
+        [orders.id, 1, at],
+        [pentest.id, 4, at],
+      ]);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,6 +5,10 @@ import type { Store } from '../store/store.js';
 import type { AlertRepository } from './alert-repository.js';
 
 const SILENCES_KEY = 'alert-silences';
+/** per silence id: how many alert changes it suppressed (a hash of counters, one increment per silence and batch) */
+const SUPPRESSED_KEY = 'alert-silences:suppressed';
+/** per silence id: when it last suppressed one (epoch ms) */
+const LAST_SUPPRESSED_KEY = 'alert-silences:last-suppressed';
 /** the longest a silence may last (30 days): a longer one is a detector setting, not a silence */
 export const MAX_SILENCE_MS = 30 * 86_400_000;
 /** how long an ended silence stays listed */
@@ -32,6 +36,20 @@ export interface Silence {
   /** who ended it early (endsAt is then when they did) */
   expiredBy?: string;
 }
+
+/**
+ * what a silence has done: the alert changes from the correlators (a new alert, or a refresh of one: more
+ * occurrences) that reached the analysts' store while it was active and that it resolved, or kept resolved, and kept
+ * from the sinks. Not the alerts it resolved when it was made (the create answer's `resolved`)
+ */
+export interface SilenceActivity {
+  suppressed: number;
+  /** when it last suppressed one (absent: never yet) */
+  lastSuppressedAt?: number;
+}
+
+/** a silence as the API shows it: whether it is in force now, and what it has suppressed */
+export type ShownSilence = Silence & SilenceActivity & { active: boolean };
 
 /** the matchers that say which alerts (a silence needs one of them; a severity ceiling alone would be a setting) */
 const MATCHER_FIELDS = ['kind', 'service', 'endpoint', 'subject'] as const;
@@ -81,22 +99,57 @@ export class SilenceRepository {
     return silence;
   }
 
-  /** silences ended more than KEEP_ENDED_MS ago are forgotten */
+  /** silences ended more than KEEP_ENDED_MS ago are forgotten, with what they suppressed */
   private async prune(now: number): Promise<void> {
     for (const [id, raw] of Object.entries(await this.store.hgetall(SILENCES_KEY)))
-      if ((JSON.parse(raw) as Silence).endsAt < now - KEEP_ENDED_MS) await this.store.hdel(SILENCES_KEY, id);
+      if ((JSON.parse(raw) as Silence).endsAt < now - KEEP_ENDED_MS) {
+        await this.store.hdel(SILENCES_KEY, id);
+        await this.store.hdel(SUPPRESSED_KEY, id);
+        await this.store.hdel(LAST_SUPPRESSED_KEY, id);
+      }
   }
 
-  /** a silence with whether it is in force now (as the API shows it) */
-  withActive(s: Silence): Silence & { active: boolean } {
-    return { ...s, active: isActive(s, this.clock()) };
+  /**
+   * count alert changes the silences suppressed: `counts` maps a silence id to how many in one batch, `at` is when.
+   * One counter increment and one write per silence, whichever API replica handled the batch
+   */
+  async recordSuppressed(counts: ReadonlyMap<string, number>, at = this.clock()): Promise<void> {
+    for (const [id, n] of counts) {
+      await this.store.hincr(SUPPRESSED_KEY, id, n);
+      await this.store.hset(LAST_SUPPRESSED_KEY, id, String(at));
+    }
   }
 
-  /** every silence, active ones first, then the most recently ended */
-  async list(): Promise<Silence[]> {
+  /** a silence as the API shows it: whether it is in force now, and what it has suppressed */
+  async shown(s: Silence): Promise<ShownSilence> {
+    const [n, last] = await Promise.all([
+      this.store.hget(SUPPRESSED_KEY, s.id),
+      this.store.hget(LAST_SUPPRESSED_KEY, s.id),
+    ]);
+    return this.show(s, n, last);
+  }
+
+  private show(s: Silence, suppressed: string | null | undefined, last: string | null | undefined): ShownSilence {
+    return {
+      ...s,
+      active: isActive(s, this.clock()),
+      suppressed: Number(suppressed ?? 0),
+      ...(last ? { lastSuppressedAt: Number(last) } : {}),
+    };
+  }
+
+  /** every silence as the API shows it, active ones first, then the most recently ended */
+  async list(): Promise<ShownSilence[]> {
     const now = this.clock();
-    const all = Object.values(await this.store.hgetall(SILENCES_KEY)).map((raw) => JSON.parse(raw) as Silence);
-    return all.sort((a, b) => Number(isActive(b, now)) - Number(isActive(a, now)) || b.endsAt - a.endsAt);
+    const [all, counts, lasts] = await Promise.all([
+      this.store.hgetall(SILENCES_KEY),
+      this.store.hgetall(SUPPRESSED_KEY),
+      this.store.hgetall(LAST_SUPPRESSED_KEY),
+    ]);
+    return Object.values(all)
+      .map((raw) => JSON.parse(raw) as Silence)
+      .sort((a, b) => Number(isActive(b, now)) - Number(isActive(a, now)) || b.endsAt - a.endsAt)
+      .map((s) => this.show(s, counts[s.id], lasts[s.id]));
   }
 
   /** end a silence now */

@@ -309,8 +309,8 @@ describe('analyst API', () => {
     );
   });
 
-  it('silences: a responder creates one (what it covers is resolved), everyone lists them, a responder ends one early; bad ones are refused', async () => {
-    const { app, alerts } = await setup();
+  it('silences: a responder creates one (what it covers is resolved), everyone lists them with what they suppressed, a responder ends one early; bad ones are refused', async () => {
+    const { app, alerts, store } = await setup();
     // alert(2): enumeration on users; alert(4) the same, acknowledged; alert(6) resolved; alert(1): error_burst
     for (const i of [1, 2, 4, 6]) await alerts.upsert(alert(i));
     await alerts.transition('alr_0004', 'acknowledge', 'someone');
@@ -340,8 +340,16 @@ describe('analyst API', () => {
     });
     expect(await alerts.notes('alr_0006')).toHaveLength(1);
     expect(silence.endsAt - silence.startsAt).toBe(120 * 60_000);
+    expect(silence.suppressed).toBe(0);
     const listed = await call('GET', '/v1/silences', KEYS.viewer);
     expect(listed.json().items.map((x: { id: string }) => x.id)).toEqual([silence.id]);
+    // what it suppressed since (as the alerts feed counts it, on any replica), with when it last did
+    await new SilenceRepository(store).recordSuppressed(new Map([[silence.id, 3]]), 1_700_000_000_000);
+    expect((await call('GET', '/v1/silences', KEYS.viewer)).json().items[0]).toMatchObject({
+      id: silence.id,
+      suppressed: 3,
+      lastSuppressedAt: 1_700_000_000_000,
+    });
     expect(
       (await call('POST', '/v1/silences', KEYS.viewer, { matchers: { kind: 'x' }, duration_minutes: 5, comment: 'c' }))
         .statusCode,
@@ -365,7 +373,7 @@ describe('analyst API', () => {
     const medium = { ...low, matchers: { service: 'orders', max_severity: 'medium' } };
     expect((await call('POST', '/v1/silences', KEYS.responder, medium)).json().resolved).toBe(1);
     const ended = await call('POST', `/v1/silences/${silence.id}/expire`, KEYS.responder);
-    expect(ended.json()).toMatchObject({ id: silence.id, active: false, expiredBy: 'responder-user' });
+    expect(ended.json()).toMatchObject({ id: silence.id, active: false, expiredBy: 'responder-user', suppressed: 3 });
     expect((await call('POST', `/v1/silences/${silence.id}/expire`, KEYS.responder)).statusCode).toBe(409);
     expect((await call('POST', '/v1/silences/sil_nope/expire', KEYS.responder)).statusCode).toBe(404);
   });

@@ -23,6 +23,11 @@ const SilenceSchema = Type.Object({
   comment: Type.String(),
   expiredBy: Type.Optional(Type.String()),
   active: Type.Boolean(),
+  suppressed: Type.Integer({
+    description:
+      'alert changes from the correlators (a new alert, or a refresh with more occurrences) it resolved or kept resolved as they arrived, and kept from the sinks; not those resolved when it was made',
+  }),
+  lastSuppressedAt: Type.Optional(Type.Number({ description: 'when it last suppressed one (epoch ms)' })),
 });
 const CreateBody = Type.Object(
   {
@@ -51,11 +56,12 @@ export function silenceRoutes(silences: SilenceRepository, alerts: AlertReposito
         config: { role: 'viewer' },
         schema: {
           tags: ['alerts'],
-          summary: 'Silences: active ones first, then those ended in the last 7 days',
+          summary:
+            'Silences: active ones first, then those ended in the last 7 days, each with how many alert changes it suppressed and when it last did',
           response: { 200: Type.Object({ items: Type.Array(SilenceSchema) }) },
         },
       },
-      async () => ({ items: (await silences.list()).map((s) => silences.withActive(s)) }),
+      async () => ({ items: await silences.list() }),
     );
     app.post(
       '/v1/silences',
@@ -80,7 +86,8 @@ export function silenceRoutes(silences: SilenceRepository, alerts: AlertReposito
           { matchers: body.matchers, durationMs: body.duration_minutes * 60_000, comment: body.comment },
           principalOf(request).id,
         );
-        return { ...silences.withActive(s), resolved: await resolveCovered(alerts, s) };
+        const resolved = await resolveCovered(alerts, s);
+        return { ...(await silences.shown(s)), resolved };
       },
     );
     app.post(
@@ -95,7 +102,7 @@ export function silenceRoutes(silences: SilenceRepository, alerts: AlertReposito
         },
       },
       async (request) =>
-        silences.withActive(await silences.expire((request.params as { id: string }).id, principalOf(request).id)),
+        silences.shown(await silences.expire((request.params as { id: string }).id, principalOf(request).id)),
     );
   };
 }

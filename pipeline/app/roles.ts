@@ -167,6 +167,10 @@ export async function runCorrelator({
 const alertsStored = counter('meshward_api_alert_changes_total', 'alert changes stored for analysts');
 const badAlerts = counter('meshward_api_bad_alert_messages_total', 'alert-topic messages that were not alerts');
 const silencedAlerts = counter('meshward_api_silenced_alert_changes_total', 'alert changes an active silence resolved');
+const suppressionsUnrecorded = counter(
+  'meshward_silence_suppressions_unrecorded_total',
+  "alert changes a silence suppressed that the store did not count (the silence's count stays short by them)",
+);
 
 export interface FollowAlertsOptions {
   /** the consumer group (default meshward-api) */
@@ -176,7 +180,10 @@ export interface FollowAlertsOptions {
    * correlator sent before it knew does not reopen
    */
   settled?: (alert: Alert) => Promise<boolean>;
-  /** analysts' silences: a matching alert is stored resolved, with a note naming the silence the first time */
+  /**
+   * analysts' silences: a matching alert is stored resolved, with a note naming the silence the first time, and
+   * counted as suppressed by that silence (in the store: the API replicas share this consumer group)
+   */
   silences?: SilenceRepository;
 }
 
@@ -193,6 +200,8 @@ export async function followAlerts(
     onBatch: async (batch) => {
       // the silences in force, read once for the batch
       const silenceOf = silences ? await silences.matcher() : undefined;
+      /** per silence, the alert changes it suppressed in this batch: counted in the store once the batch is stored */
+      const suppressed = new Map<string, number>();
       for (const m of batch.messages) {
         let alert: Alert;
         try {
@@ -210,12 +219,17 @@ export async function followAlerts(
         const silence = live ? silenceOf?.(alert) : undefined;
         if (silence) {
           silencedAlerts.inc();
+          suppressed.set(silence.id, (suppressed.get(silence.id) ?? 0) + 1);
           await alerts.upsert(alert, {
             resolveWith: { ts: Date.now(), actor: silence.createdBy, action: 'resolve', comment: silenceNote(silence) },
           });
         } else await alerts.upsert(alert, { keepResolved: live && settled ? await settled(alert) : false });
         alertsStored.inc();
       }
+      if (silences && suppressed.size > 0)
+        await silences.recordSuppressed(suppressed).catch(() => {
+          for (const n of suppressed.values()) suppressionsUnrecorded.inc(n);
+        });
     },
   });
 }

@@ -106,6 +106,7 @@ const inventory = [
 describe('meshward alerts / decisions / silences / inventory (the analyst API from a terminal)', () => {
   let app: FastifyInstance;
   let alerts: AlertRepository;
+  let silences: SilenceRepository;
   let engine: PolicyEngine;
   let api: string;
   const keyFile = (key: string) => {
@@ -118,6 +119,7 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
   beforeAll(async () => {
     const store = new MemoryStore();
     alerts = new AlertRepository(store);
+    silences = new SilenceRepository(store);
     engine = createPolicyEngine({
       store,
       policy,
@@ -139,7 +141,7 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
         consoleRoutes(),
         analystRoutes(analysts),
         alertRoutes({ alerts, evidence: async (ids) => evidence.filter((x) => ids.includes(x.id)) }),
-        silenceRoutes(new SilenceRepository(store), alerts),
+        silenceRoutes(silences, alerts),
         decisionRoutesBehindRoles(engine),
         inventoryRoutes(store),
       ],
@@ -282,7 +284,14 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     expect(added).toMatch(/^sil_\S+ {2}until \S+; 1 resolved now\n$/);
     const id = added.split(' ')[0];
     expect(await run(['silences', 'list'])).toMatch(
-      new RegExp(`${id}\\s+yes\\s+subject=198\\.51\\.100\\.2 max_severity=medium`),
+      new RegExp(
+        `^ID\\s+ACTIVE\\s+MATCHES\\s+ENDS\\s+SUPPRESSED\\s+LAST SUPPRESSED\\s+BY\\s+COMMENT\n${id}\\s+yes\\s+subject=198\\.51\\.100\\.2 max_severity=medium\\s+\\S+\\s+0\\s+-\\s+ray\\s`,
+      ),
+    );
+    // what it suppressed, as the alerts feed counts it in the store
+    await silences.recordSuppressed(new Map([[id, 12]]), Date.UTC(2026, 0, 2, 3, 4, 5));
+    expect(await run(['silences', 'list'])).toMatch(
+      new RegExp(`${id}\\s+yes\\s.*\\s12\\s+2026-01-02T03:04:05Z\\s+ray\\s`),
     );
     expect(await run(['silences', 'end', id])).toBe(`${id}  ended\n`);
     await expect(run(['silences', 'add', '--kind', 'x', '--for', '2 weeks', '-m', 'c'])).rejects.toThrow(

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { callApi } from './analyst-client.js';
 import { type AnalystCli, iso, minutes, oneLine, table } from './analyst-cli.js';
-import type { Silence as StoredSilence } from '../alerts/silences.js';
-
-type Silence = StoredSilence & { active: boolean };
+import type { ShownSilence as Silence } from '../alerts/silences.js';
 
 /** `meshward silences …`: list, add and end silences */
 export function registerSilenceCommands(program: Command, cli: AnalystCli): void {
@@ -11,13 +9,13 @@ export function registerSilenceCommands(program: Command, cli: AnalystCli): void
   const silences = cli.group(program, 'silences', 'list, add and end silences');
   silences
     .command('list')
-    .description('silences, active ones first')
+    .description('silences, active ones first, with how many alert changes each suppressed and when it last did')
     .action(async (_f: unknown, cmd: Command) => {
       const r = await callApi<{ items: Silence[] }>(connection(cmd), 'GET', '/v1/silences');
       if (json(cmd)) return out(asJson(r));
       out(
         table(
-          ['ID', 'ACTIVE', 'MATCHES', 'ENDS', 'BY', 'COMMENT'],
+          ['ID', 'ACTIVE', 'MATCHES', 'ENDS', 'SUPPRESSED', 'LAST SUPPRESSED', 'BY', 'COMMENT'],
           r.items.map((s) => [
             s.id,
             s.active ? 'yes' : 'no',
@@ -25,6 +23,8 @@ export function registerSilenceCommands(program: Command, cli: AnalystCli): void
               .map(([k, v]) => `${k}=${v}`)
               .join(' '),
             iso(s.endsAt),
+            s.suppressed,
+            s.lastSuppressedAt === undefined ? '-' : iso(s.lastSuppressedAt),
             s.createdBy,
             oneLine(s.comment, 50),
           ]),

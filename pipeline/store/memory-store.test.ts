@@ -78,6 +78,20 @@ describe('MemoryStore', () => {
     await s.close();
   });
 
+  it('hincr adds to a hash field atomically, from 0, and a restart keeps it', async () => {
+    const dir = tempDir();
+    const a = new MemoryStore({ dataDir: dir });
+    expect(await a.hincr('counts', 'x')).toBe(1);
+    // concurrent increments each count (no read-then-write across turns)
+    expect(await Promise.all([a.hincr('counts', 'x', 2), a.hincr('counts', 'x', 3)])).toEqual([3, 6]);
+    await a.hset('counts', 'y', 'z');
+    expect(await a.hgetall('counts')).toEqual({ x: '6', y: 'z' });
+    await a.close();
+    const b = new MemoryStore({ dataDir: dir });
+    expect(await b.hincr('counts', 'x')).toBe(7);
+    await b.close();
+  });
+
   it('survives a restart through its data directory', async () => {
     const dir = tempDir();
     const a = new MemoryStore({ dataDir: dir });

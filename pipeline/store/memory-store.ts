@@ -135,6 +135,13 @@ export class MemoryStore implements Store {
     return Object.fromEntries(this.hashes.get(key) ?? []);
   }
 
+  async hincr(key: string, field: string, by = 1): Promise<number> {
+    // read and write in one turn: no other call runs in between
+    const next = Number(this.hashes.get(key)?.get(field) ?? 0) + by;
+    void this.hset(key, field, String(next));
+    return next;
+  }
+
   async zadd(key: string, score: number, member: string): Promise<void> {
     let z = this.zsets.get(key);
     if (!z) {

@@ -120,6 +120,10 @@ describe('RedisStore against redis-server', () => {
     await store.hdel('h', 'f1');
     expect(await store.hgetall('h')).toEqual({ f2: 'v2' });
     expect(await store.hgetall('no-such-hash')).toEqual({});
+    // a counter field: from 0, atomic, under the prefix
+    expect(await Promise.all([store.hincr('h', 'n'), store.hincr('h', 'n', 4)])).toEqual([1, 5]);
+    expect(await raw.hget('mw:h', 'n')).toBe('5');
+    await expect(store.hincr('h', 'n', 0.5)).rejects.toThrow(/integer/);
   });
 
   it('sorted set: score ranges ascending and descending, limits, removal', async () => {

@@ -221,6 +221,11 @@ export class RedisStore implements Store {
     return this.run('hgetall', (r) => r.hgetall(this.k(key)));
   }
 
+  async hincr(key: string, field: string, by = 1): Promise<number> {
+    if (!Number.isInteger(by)) throw this.fail(mwError('BAD_REQUEST', `hincr: ${by} is not an integer`));
+    return this.run('hincrby', (r) => r.hincrby(this.k(key), field, by));
+  }
+
   async zadd(key: string, score: number, member: string): Promise<void> {
     await this.run('zadd', (r) => r.zadd(this.k(key), bound(score), member));
   }

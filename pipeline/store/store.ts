@@ -25,6 +25,8 @@ export interface Store {
   hget(key: string, field: string): Promise<string | null>;
   hdel(key: string, field: string): Promise<void>;
   hgetall(key: string): Promise<Record<string, string>>;
+  /** atomic add to a hash field (created at 0 first); returns the new value. One round trip: for counters */
+  hincr(key: string, field: string, by?: number): Promise<number>;
 
   /** sorted set: for time-ordered indexes (alerts by lastSeen, decisions by until) */
   zadd(key: string, score: number, member: string): Promise<void>;

@@ -1050,6 +1050,12 @@ describe('SOC console in Chromium', () => {
     expect(await listed.textContent()).toContain('203.0.113.50');
     expect(await listed.textContent()).toContain('severity at most medium');
     expect(await listed.locator('.state').textContent()).toBe('active');
+    // what it has suppressed since it was made, as the alerts feed counts it in the store
+    expect(await listed.locator('td.suppressed').textContent()).toBe('0none yet');
+    const id = (await listed.getAttribute('data-silence')) ?? '';
+    await new SilenceRepository(store).recordSuppressed(new Map([[id, 7]]), Date.now() - 3 * MINUTE);
+    await page.reload();
+    await poll(() => listed.locator('td.suppressed').textContent()).toBe('7last 3m ago');
     await shot(page, 'silences');
     await listed.getByRole('button', { name: /^End silence/ }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'End' }).click();

@@ -12,6 +12,8 @@ import { can } from '../state.js';
  * @property {string} comment
  * @property {string} [expiredBy]
  * @property {boolean} active
+ * @property {number} suppressed alert changes (new alerts, refreshes) it resolved or kept resolved as they arrived
+ * @property {number} [lastSuppressedAt]
  */
 
 /**
@@ -29,7 +31,7 @@ export function renderSilences(main) {
       h(
         'p',
         { class: 'muted small' },
-        'A silence resolves the alerts matching all its fields while it lasts, and keeps them from the alert sinks. Make one from an alert: Silence similar…',
+        'A silence resolves the alerts matching all its fields while it lasts, and keeps them from the alert sinks. Suppressed counts the alerts and refreshes of them (more occurrences) it kept out of the queue since it was made. Make one from an alert: Silence similar…',
       ),
       body,
     ),
@@ -42,7 +44,7 @@ export function renderSilences(main) {
         body,
         items.length
           ? table(
-              ['Matches', 'Comment', 'By', 'Until', 'State', ''],
+              ['Matches', 'Comment', 'By', 'Until', 'Suppressed', 'State', ''],
               items.map((s) => row(s)),
               { caption: 'Silences', class: 'compact silences' },
             )
@@ -100,6 +102,16 @@ export function renderSilences(main) {
       h('td', null, s.comment),
       h('td', null, s.createdBy, s.expiredBy ? h('div', { class: 'muted small' }, `ended by ${s.expiredBy}`) : null),
       h('td', null, timeEl(s.endsAt)),
+      h(
+        'td',
+        { class: 'suppressed' },
+        h('span', { class: 'num' }, String(s.suppressed)),
+        h(
+          'div',
+          { class: 'muted small' },
+          s.lastSuppressedAt === undefined ? 'none yet' : ['last ', timeEl(s.lastSuppressedAt)],
+        ),
+      ),
       h(
         'td',
         null,
