@@ -85,6 +85,36 @@ async function acknowledgementSurvivesARace(storeA: Store, storeB: Store): Promi
   expect(await b.get('alr_race')).toMatchObject({ state: 'acknowledged', count: 2 });
 }
 
+/**
+ * Two analysts take the same unowned alert at once on two replicas: B's assignment lands between A's read and A's
+ * write. A must not replace B without a word: it reads again and is refused, naming B
+ */
+async function simultaneousTakersDoNotReplaceEachOther(storeA: Store, storeB: Store): Promise<void> {
+  const b = new AlertRepository(storeB);
+  let interleaved = false;
+  const racing: Store = Object.create(storeA, {
+    get: {
+      value: async (key: string) => {
+        const raw = await storeA.get(key);
+        if (!interleaved && key === 'alert:alr_take') {
+          interleaved = true;
+          await b.assign('alr_take', 'bo', 'bo');
+        }
+        return raw;
+      },
+    },
+  });
+  await b.upsert(alert('alr_take'));
+  const a = new AlertRepository(racing);
+  await expect(a.assign('alr_take', 'ana', 'ana')).rejects.toMatchObject({
+    code: 'MW_ERR_ALERT_OWNED',
+    details: { assignee: 'bo' },
+  });
+  expect(interleaved).toBe(true);
+  expect(await b.get('alr_take')).toMatchObject({ assignee: 'bo' });
+  expect((await b.notes('alr_take')).map((n) => [n.actor, n.assignee])).toEqual([['bo', 'bo']]);
+}
+
 const DAY = 86_400_000;
 
 /** retention deletes old resolved alerts, then any too old, then the least recently seen past the cap */
@@ -181,6 +211,11 @@ describe('AlertRepository live changes across replicas', () => {
     await acknowledgementSurvivesARace(store, store);
   });
 
+  it('two analysts taking one alert at once: the second is refused, naming the first (embedded store)', async () => {
+    const store = new MemoryStore();
+    await simultaneousTakersDoNotReplaceEachOther(store, store);
+  });
+
   it('in one process on the embedded store', async () => {
     const store = new MemoryStore();
     await replicasShareChanges(store, store);
@@ -249,6 +284,10 @@ describe('AlertRepository live changes across replicas', () => {
 
     it("keeps an acknowledgement made between another replica's read and write", async () => {
       await acknowledgementSurvivesARace(stores[0], stores[1]);
+    });
+
+    it('two analysts taking one alert at once: the second is refused, naming the first', async () => {
+      await simultaneousTakersDoNotReplaceEachOther(stores[0], stores[1]);
     });
 
     it('the open queue reads the index of unresolved alerts', async () => {

@@ -65,6 +65,8 @@ export interface AlertNote {
   comment?: string;
   /** assign: the new owner, null when the alert was unassigned */
   assignee?: string | null;
+  /** assign: the analyst who owned it before and was taken over from (another than the actor) */
+  takenOverFrom?: string;
 }
 
 export interface AlertPage {
@@ -353,21 +355,40 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
 
   /**
    * an analyst gives the alert an owner (`assignee`, a principal id) or takes it away (null), with a note; its state
-   * is unchanged. `onlyIfChanged`: an alert that already has that owner is refused (CONFLICT; bulk assignment)
+   * is unchanged. An alert another analyst owns (not the actor) is refused with ALERT_OWNED naming them, unless
+   * `takeover` (the note then says whom it was taken from); an alert that already has that owner is left as it is
+   * (a comment sent with it is kept as a note), or, with `onlyIfChanged` (bulk assignment), refused (CONFLICT)
    */
-  assign(
+  async assign(
     id: string,
     assignee: string | null,
     actor: string,
     comment?: string,
-    options: { onlyIfChanged?: boolean } = {},
+    options: { onlyIfChanged?: boolean; takeover?: boolean } = {},
   ): Promise<Alert> {
-    return this.analystChange(id, { actor, action: 'assign', comment, assignee }, (current) => {
-      if (options.onlyIfChanged && (current.assignee ?? null) === assignee)
-        throw mwError('CONFLICT', assignee === null ? 'alert is unassigned' : `alert is assigned to ${assignee}`);
+    const note: Omit<AlertNote, 'ts'> = { actor, action: 'assign', comment, assignee };
+    const changed = await this.analystChange(id, note, (current) => {
+      delete note.takenOverFrom;
+      const owner = current.assignee;
+      if ((owner ?? null) === assignee) {
+        if (options.onlyIfChanged)
+          throw mwError('CONFLICT', assignee === null ? 'alert is unassigned' : `alert is assigned to ${assignee}`);
+        return undefined;
+      }
+      if (assignee !== null && owner !== undefined && owner !== actor) {
+        if (!options.takeover)
+          throw mwError('ALERT_OWNED', `${owner} (send takeover: true to take it over)`, { assignee: owner });
+        note.takenOverFrom = owner;
+      }
       const { assignee: _, ...rest } = current;
       return assignee === null ? rest : { ...rest, assignee };
     });
+    if (changed) return changed;
+    // the owner it already has: nothing to change, but what the analyst wrote is kept
+    if (comment) return this.comment(id, actor, comment);
+    const current = await this.get(id);
+    if (!current) throw mwError('NOT_FOUND', `alert ${id}`);
+    return current;
   }
 
   /** an analyst's note on the alert (what was checked, who was called), its state and owner unchanged */
@@ -377,18 +398,32 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
 
   /**
    * an analyst's change of a stored alert (NOT_FOUND when there is none): `change` gets the stored alert and returns
-   * the new one (it may throw to refuse), stamped with the time of the note that records it
+   * the new one (it may throw to refuse), stamped with the time of the note that records it; undefined when it
+   * leaves the alert as it is (nothing is written or noted)
    */
   private async analystChange(
     id: string,
     note: Omit<AlertNote, 'ts'>,
     change: (current: Alert) => Alert,
-  ): Promise<Alert> {
-    const { alert: a } = await this.update(id, (current) => {
+  ): Promise<Alert>;
+  private async analystChange(
+    id: string,
+    note: Omit<AlertNote, 'ts'>,
+    change: (current: Alert) => Alert | undefined,
+  ): Promise<Alert | undefined>;
+  private async analystChange(
+    id: string,
+    note: Omit<AlertNote, 'ts'>,
+    change: (current: Alert) => Alert | undefined,
+  ): Promise<Alert | undefined> {
+    const { alert: a, written } = await this.update(id, (current) => {
       if (!current) throw mwError('NOT_FOUND', `alert ${id}`);
+      const next = change(current);
+      if (next === undefined) return undefined;
       const now = Date.now();
-      return { ...change(current), updatedAt: now, triagedAt: current.triagedAt ?? now };
+      return { ...next, updatedAt: now, triagedAt: current.triagedAt ?? now };
     });
+    if (!written) return undefined;
     await this.indexState(a);
     const { comment, ...rest } = note;
     await this.addNote(id, { ts: a.updatedAt, ...rest, ...(comment ? { comment } : {}) });

@@ -38,10 +38,15 @@ const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 /** an owner: a principal id as `GET /v1/me` names it (an API key's name, an OIDC subject or e-mail) */
 const Assignee = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f]+$' });
 const Comment = Type.String({ maxLength: 4000 });
+const Takeover = Type.Boolean({
+  description:
+    'true: take the alert over from the analyst who owns it (else an alert another analyst owns is refused, 409 MW_ERR_ALERT_OWNED naming them); the note says whom it was taken from',
+});
 const AssignBody = Type.Object(
   {
     assignee: { ...Assignee, description: 'the new owner' },
     comment: Type.Optional(Comment),
+    takeover: Type.Optional(Takeover),
   },
   { additionalProperties: false },
 );
@@ -71,15 +76,25 @@ const BulkTriageBody = Type.Object(
     }),
     comment: Type.Optional(Comment),
     assignee: Type.Optional({ ...Assignee, description: 'the owner (action assign only, and required there)' }),
+    takeover: Type.Optional({ ...Takeover, description: `action assign only: ${Takeover.description}` }),
   },
   { additionalProperties: false },
 );
 const BulkTriageAnswer = Type.Object({
   items: Type.Array(AlertSchema, { description: 'the alerts changed, in their new state' }),
-  skipped: Type.Array(Type.Object({ id: Type.String(), reason: Type.String() }), {
-    description:
-      'alerts left as they were: not found, already in that state or with that owner, or not open (acknowledge)',
-  }),
+  skipped: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      reason: Type.String(),
+      assignee: Type.Optional(
+        Type.String({ description: 'the analyst who owns it, when it was left because another analyst does' }),
+      ),
+    }),
+    {
+      description:
+        'alerts left as they were: not found, already in that state or with that owner, owned by another analyst (assign without takeover), or not open (acknowledge)',
+    },
+  ),
 });
 
 export interface AlertRoutesOptions {
@@ -204,27 +219,38 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         },
       },
       async (request) => {
-        const { action, ids, comment, assignee } = request.body as {
+        const { action, ids, comment, assignee, takeover } = request.body as {
           action: TriageAction;
           ids: string[];
           comment?: string;
           assignee?: string;
+          takeover?: boolean;
         };
         if ((action === 'assign') !== (assignee !== undefined))
           throw mwError('BAD_REQUEST', 'assignee goes with action assign, and action assign needs it');
+        if (takeover !== undefined && action !== 'assign')
+          throw mwError('BAD_REQUEST', 'takeover goes with action assign');
         const actor = principalOf(request).id;
         const items = [];
-        const skipped: { id: string; reason: string }[] = [];
+        const skipped: { id: string; reason: string; assignee?: string }[] = [];
         for (const id of ids) {
           try {
             items.push(
               action === 'assign' || action === 'unassign'
-                ? await opts.alerts.assign(id, assignee ?? null, actor, comment, { onlyIfChanged: true })
+                ? await opts.alerts.assign(id, assignee ?? null, actor, comment, { onlyIfChanged: true, takeover })
                 : await opts.alerts.transition(id, action, actor, comment, { onlyIfChanged: true }),
             );
           } catch (err) {
             if (!(err instanceof MeshwardError)) throw err;
             if (err.code === ERRORS.NOT_FOUND.code) skipped.push({ id, reason: 'not found' });
+            else if (err.code === ERRORS.ALERT_OWNED.code) {
+              const owner = (err.details as { assignee: string }).assignee;
+              skipped.push({
+                id,
+                reason: `assigned to ${owner}, another analyst (takeover takes it over)`,
+                assignee: owner,
+              });
+            }
             // the detail after the catalogue's message: "alert is resolved", or a concurrent change
             else if (err.code === ERRORS.CONFLICT.code)
               skipped.push({ id, reason: err.message.replace(`${ERRORS.CONFLICT.message}: `, '') });
@@ -268,7 +294,8 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         config: { role: 'responder' },
         schema: {
           tags: ['alerts'],
-          summary: 'Give an alert an owner (or another one), with an optional comment',
+          summary:
+            'Give an alert an owner (or another one), with an optional comment. An alert another analyst owns is refused (409 MW_ERR_ALERT_OWNED, its details name them) unless takeover: true; one that already has that owner is left as it is',
           params: IdParams,
           body: AssignBody,
           response: { 200: AlertSchema },
@@ -276,8 +303,12 @@ export function alertRoutes(opts: AlertRoutesOptions) {
       },
       async (request) => {
         const { id } = request.params as { id: string };
-        const { assignee, comment } = request.body as { assignee: string; comment?: string };
-        return opts.alerts.assign(id, assignee, principalOf(request).id, comment);
+        const { assignee, comment, takeover } = request.body as {
+          assignee: string;
+          comment?: string;
+          takeover?: boolean;
+        };
+        return opts.alerts.assign(id, assignee, principalOf(request).id, comment, { takeover });
       },
     );
 

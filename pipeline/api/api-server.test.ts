@@ -309,6 +309,93 @@ describe('analyst API', () => {
     );
   });
 
+  it("taking over: a colleague's alert is a 409 naming them unless takeover, the note says whom from; one's own stays a no-op", async () => {
+    const { app, alerts } = await setup();
+    for (const i of [1, 2, 3]) await alerts.upsert(alert(i));
+    const post = (url: string, payload: unknown, key = KEYS.responder) =>
+      app.inject({ method: 'POST', url, headers: { 'x-api-key': key }, payload: payload as Record<string, unknown> });
+    // the admin takes alr_0001; the responder tries to take it, or to hand it to a third analyst
+    expect((await post('/v1/alerts/alr_0001/assign', { assignee: 'admin-user' }, KEYS.admin)).statusCode).toBe(200);
+    for (const assignee of ['responder-user', 'viewer-user']) {
+      const refused = await post('/v1/alerts/alr_0001/assign', { assignee, comment: 'mine now' });
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json()).toEqual({
+        code: 'MW_ERR_ALERT_OWNED',
+        message: 'the alert is assigned to another analyst: admin-user (send takeover: true to take it over)',
+        details: { assignee: 'admin-user' },
+      });
+    }
+    expect(await alerts.get('alr_0001')).toMatchObject({ assignee: 'admin-user' });
+    expect((await alerts.notes('alr_0001')).map((n) => n.action)).toEqual(['assign']);
+
+    // said so: taken over, the history says from whom
+    const taken = await post('/v1/alerts/alr_0001/assign', {
+      assignee: 'responder-user',
+      takeover: true,
+      comment: 'admin is off today',
+    });
+    expect(taken.statusCode).toBe(200);
+    expect(taken.json()).toMatchObject({ assignee: 'responder-user' });
+    expect((await alerts.notes('alr_0001')).at(-1)).toMatchObject({
+      actor: 'responder-user',
+      action: 'assign',
+      assignee: 'responder-user',
+      takenOverFrom: 'admin-user',
+      comment: 'admin is off today',
+    });
+    // one's own: assigning it to oneself again changes and notes nothing; handing it on is no takeover
+    const before = await alerts.get('alr_0001');
+    const again = await post('/v1/alerts/alr_0001/assign', { assignee: 'responder-user' });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual(before);
+    expect(await alerts.notes('alr_0001')).toHaveLength(2);
+    const handed = await post('/v1/alerts/alr_0001/assign', { assignee: 'admin-user' });
+    expect(handed.statusCode).toBe(200);
+    expect((await alerts.notes('alr_0001')).at(-1)?.takenOverFrom).toBeUndefined();
+    // a takeover of nobody's alert is a plain assignment; takeover is a boolean, and goes with assign only
+    expect((await post('/v1/alerts/alr_0002/assign', { assignee: 'responder-user', takeover: true })).statusCode).toBe(
+      200,
+    );
+    expect((await alerts.notes('alr_0002')).at(-1)?.takenOverFrom).toBeUndefined();
+    expect((await post('/v1/alerts/alr_0002/assign', { assignee: 'x', takeover: 'yes' })).statusCode).toBe(400);
+
+    // in bulk: the colleague's are left with their owner named, then taken over when said so
+    await alerts.assign('alr_0003', 'admin-user', 'admin-user');
+    const bulk = await post('/v1/alerts/triage', {
+      action: 'assign',
+      ids: ['alr_0001', 'alr_0002', 'alr_0003'],
+      assignee: 'responder-user',
+    });
+    expect(bulk.json().items.map((a: Alert) => a.id)).toEqual([]);
+    expect(bulk.json().skipped).toEqual([
+      {
+        id: 'alr_0001',
+        reason: 'assigned to admin-user, another analyst (takeover takes it over)',
+        assignee: 'admin-user',
+      },
+      { id: 'alr_0002', reason: 'alert is assigned to responder-user' },
+      {
+        id: 'alr_0003',
+        reason: 'assigned to admin-user, another analyst (takeover takes it over)',
+        assignee: 'admin-user',
+      },
+    ]);
+    const over = await post('/v1/alerts/triage', {
+      action: 'assign',
+      ids: ['alr_0001', 'alr_0003'],
+      assignee: 'responder-user',
+      takeover: true,
+    });
+    expect(over.json().items.map((a: Alert) => [a.id, a.assignee])).toEqual([
+      ['alr_0001', 'responder-user'],
+      ['alr_0003', 'responder-user'],
+    ]);
+    expect((await alerts.notes('alr_0003')).at(-1)).toMatchObject({ takenOverFrom: 'admin-user' });
+    expect((await post('/v1/alerts/triage', { action: 'resolve', ids: ['alr_0001'], takeover: true })).statusCode).toBe(
+      400,
+    );
+  });
+
   it('silences: a responder creates one (what it covers is resolved), everyone lists them with what they suppressed, a responder ends one early; bad ones are refused', async () => {
     const { app, alerts, store } = await setup();
     // alert(2): enumeration on users; alert(4) the same, acknowledged; alert(6) resolved; alert(1): error_burst

@@ -7,7 +7,8 @@ import type { AlertNote } from '../alerts/alert-repository.js';
 
 interface Triaged {
   items: Alert[];
-  skipped: { id: string; reason: string }[];
+  /** `assignee`: left because another analyst owns it */
+  skipped: { id: string; reason: string; assignee?: string }[];
 }
 
 /** `meshward alerts …`: list, show, triage, assign and note alerts */
@@ -117,7 +118,9 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
         );
       out(r.notes.length ? '\nnotes:\n' : '\nno notes\n');
       for (const n of r.notes) {
-        const what = n.action === 'assign' ? (n.assignee ? `assigned to ${name(n.assignee)}` : 'unassigned') : n.action;
+        const taken = n.takenOverFrom ? `, taking it over from ${name(n.takenOverFrom)}` : '';
+        const what =
+          n.action === 'assign' ? (n.assignee ? `assigned to ${name(n.assignee)}${taken}` : 'unassigned') : n.action;
         out(`  ${iso(n.ts)}  ${name(n.actor)}  ${what}${n.comment ? `: ${n.comment}` : ''}\n`);
       }
     });
@@ -129,29 +132,33 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
       .description(description)
       .argument('<ids...>')
       .option('-m, --comment <text>', 'a note kept in each alert’s history')
-      .action(async (ids: string[], f: { comment?: string }, cmd: Command) => {
+      .action(async (ids: string[], f: { comment?: string; to?: string; takeover?: boolean }, cmd: Command) => {
         const c = connection(cmd);
         const assignee =
-          action === 'assign'
-            ? ((f as { to?: string }).to ?? (await callApi<{ id: string }>(c, 'GET', '/v1/me')).id)
-            : undefined;
+          action === 'assign' ? (f.to ?? (await callApi<{ id: string }>(c, 'GET', '/v1/me')).id) : undefined;
         const r = await callApi<Triaged>(c, 'POST', '/v1/alerts/triage', {
           action,
           ids,
           ...(assignee ? { assignee } : {}),
+          ...(f.takeover ? { takeover: true } : {}),
           ...(f.comment ? { comment: f.comment } : {}),
         });
         if (json(cmd)) return out(asJson(r));
         for (const a of r.items) out(`${a.id}  ${a.state}${a.assignee ? `  owner ${a.assignee}` : ''}\n`);
-        for (const s of r.skipped) out(`${s.id}  left as it was: ${s.reason}\n`);
+        const name = r.skipped.some((s) => s.assignee) ? await analystNames(c) : (id: string) => id;
+        for (const s of r.skipped)
+          out(
+            s.assignee
+              ? `${s.id}  left as it was: ${name(s.assignee)} owns it (--takeover takes it over)\n`
+              : `${s.id}  left as it was: ${s.reason}\n`,
+          );
       });
   triage('ack', 'acknowledge', 'acknowledge open alerts');
   triage('resolve', 'resolve', 'resolve alerts');
   triage('reopen', 'reopen', 'reopen alerts');
-  triage('assign', 'assign', 'assign alerts to an analyst (--to), or to yourself').option(
-    '--to <principal>',
-    'the owner: a principal id as GET /v1/me names it',
-  );
+  triage('assign', 'assign', 'assign alerts to an analyst (--to), or to yourself')
+    .option('--to <principal>', 'the owner: a principal id as GET /v1/me names it')
+    .option('--takeover', 'also those another analyst owns (their history says whom they were taken from)');
   triage('unassign', 'unassign', 'take the owner of alerts away');
 
   alerts

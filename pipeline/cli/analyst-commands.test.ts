@@ -205,6 +205,16 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     await run(['alerts', 'assign', 'alr_cli_3', '--to', '00u7kimx']);
     expect((await alerts.get('alr_cli_3'))?.assignee).toBe('00u7kimx');
     expect(await run(['alerts', 'list', '--subject', '198.51.100.3'])).toContain('  kim@corp.test (00u7kimx)  ');
+    // kim's now: taking it needs --takeover, and its history says from whom
+    expect(await run(['alerts', 'assign', 'alr_cli_3'])).toBe(
+      'alr_cli_3  left as it was: kim@corp.test (00u7kimx) owns it (--takeover takes it over)\n',
+    );
+    expect(await run(['alerts', 'assign', 'alr_cli_3', '--takeover', '-m', 'kim is off'])).toBe(
+      'alr_cli_3  open  owner ray\n',
+    );
+    expect(await run(['alerts', 'show', 'alr_cli_3'])).toMatch(
+      /ray {2}assigned to ray, taking it over from kim@corp\.test \(00u7kimx\): kim is off\n$/,
+    );
     // each of those has been acted on; one the correlators resolved, unseen, has not
     const quiet = { ...(await alerts.get('alr_cli_2'))!, id: 'alr_cli_4', state: 'resolved' as const };
     delete quiet.triagedAt;

@@ -31,6 +31,7 @@ export const ERRORS = {
   STORE_UNAVAILABLE: spec('MW_ERR_STORE_UNAVAILABLE', 503, true, 'the state store is unavailable'),
   NOT_FOUND: spec('MW_ERR_NOT_FOUND', 404, false, 'not found'),
   CONFLICT: spec('MW_ERR_CONFLICT', 409, false, 'the resource is not in a state that allows this'),
+  ALERT_OWNED: spec('MW_ERR_ALERT_OWNED', 409, false, 'the alert is assigned to another analyst'),
   BAD_REQUEST: spec('MW_ERR_BAD_REQUEST', 400, false, 'bad request'),
   RATE_LIMITED: spec('MW_ERR_RATE_LIMITED', 429, true, 'too many requests'),
   SYSLOG_PARSE: spec('MW_ERR_SYSLOG_PARSE', 400, false, 'syslog line could not be parsed'),

@@ -912,9 +912,85 @@ describe('SOC console in Chromium', () => {
     expect(await owner.locator('span[title="00u9kimx2"]').count()).toBe(1);
     await poll(() => page.locator('.notes li').first().textContent()).toContain('assigned it to kim@corp.test');
     await shot(page, 'alert-owner');
+
+    // kim's now: taking it asks first, and the history says from whom
+    const ownerButtons = page.getByRole('group', { name: 'Owner' });
+    await ownerButtons.getByRole('button', { name: 'Assign to me' }).click();
+    const takeover = page.getByRole('dialog', { name: 'Take over from kim@corp.test?' });
+    await takeover.getByRole('button', { name: 'Cancel' }).click();
+    await takeover.waitFor({ state: 'detached' });
+    expect((await alerts.get(mine.id))?.assignee).toBe('00u9kimx2');
+    await ownerButtons.getByRole('button', { name: 'Assign to me' }).click();
+    await takeover.getByRole('button', { name: 'Take over' }).click();
+    await poll(() => owner.textContent()).toBe('analyst-ray (you)');
+    await poll(() => page.locator('.notes li').first().textContent()).toContain(
+      'analyst-ray took it over from kim@corp.test',
+    );
+    // kim takes it back meanwhile; Assign to… says she has it, and takes it over once confirmed
+    await alerts.assign(mine.id, '00u9kimx2', '00u9kimx2', 'back from lunch', { takeover: true });
+    await poll(() => owner.textContent()).toBe('kim@corp.test');
+    await page.getByRole('button', { name: 'Assign to…' }).click();
+    const assign = page.getByRole('dialog', { name: 'Assign alert' });
+    await assign.getByLabel('Owner', { exact: true }).fill('analyst-ray');
+    await assign.getByRole('button', { name: 'Assign' }).click();
+    await poll(() => assign.getByRole('alert').textContent()).toContain('kim@corp.test owns this alert');
+    expect((await alerts.get(mine.id))?.assignee).toBe('00u9kimx2');
+    await shot(page, 'alert-takeover');
+    await assign.getByRole('button', { name: 'Take over' }).click();
+    await poll(() => owner.textContent()).toBe('analyst-ray (you)');
+    expect((await alerts.notes(mine.id)).at(-1)).toMatchObject({
+      actor: 'analyst-ray',
+      assignee: 'analyst-ray',
+      takenOverFrom: '00u9kimx2',
+    });
+    // the browser logs each refusal that asked for the confirmation (409): those, and nothing else
+    expect(consoleErrors.length).toBe(3);
+    expect(consoleErrors.every((e) => e.includes('409'))).toBe(true);
+    consoleErrors.length = 0;
     await page.getByRole('group', { name: 'Owner' }).getByRole('button', { name: 'Unassign' }).click();
     await poll(() => owner.textContent()).toBe('unassigned');
     expect((await alerts.get(mine.id))?.assignee).toBeUndefined();
+    expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
+  });
+
+  it("a responder assigning several alerts to themselves takes a colleague's only once they confirm", async () => {
+    const [kims, free] = [1, 2].map((i) => alert({ service: 'takeover-test', summary: `takeover enumeration ${i}` }));
+    for (const a of [kims, free]) await alerts.upsert(a);
+    await alerts.assign(kims.id, '00u9kimx2', '00u9kimx2');
+    await page.goto(`${base}/#/alerts?service=takeover-test`);
+    await poll(() => page.locator('tr.alert-row').count()).toBe(2);
+    const bar = page.getByRole('toolbar', { name: 'Selected alerts' });
+    const assignBoth = async () => {
+      await page.getByLabel('Select every alert shown').check();
+      await bar.getByRole('button', { name: 'Assign to me' }).click();
+      await page
+        .getByRole('dialog', { name: 'Assign to me 2 alerts' })
+        .getByRole('button', { name: 'Assign to me' })
+        .click();
+    };
+    // declined: the free one is taken, kim's stays hers
+    await assignBoth();
+    const confirm = page.getByRole('dialog', { name: 'Take over from kim@corp.test?' });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await page
+      .locator('.toast', { hasText: 'Assigned 1 of 2 alerts to you; 1 left as they were (kim@corp.test owns it)' })
+      .waitFor();
+    expect((await alerts.get(free.id))?.assignee).toBe('analyst-ray');
+    expect((await alerts.get(kims.id))?.assignee).toBe('00u9kimx2');
+    // confirmed: taken over, its history says from whom
+    await assignBoth();
+    await confirm.getByRole('button', { name: 'Take over' }).click();
+    await page
+      .locator('.toast', {
+        hasText: 'Assigned 1 of 2 alerts to you; 1 left as they were (alert is assigned to analyst-ray)',
+      })
+      .waitFor();
+    await poll(async () => (await alerts.get(kims.id))?.assignee).toBe('analyst-ray');
+    expect((await alerts.notes(kims.id)).at(-1)).toMatchObject({ actor: 'analyst-ray', takenOverFrom: '00u9kimx2' });
+    await poll(() => page.locator('tr.alert-row td.owner').allTextContents()).toEqual([
+      'analyst-ray (you)',
+      'analyst-ray (you)',
+    ]);
     expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { h, showDialog, toast } from './dom.js';
+import { confirmDialog, h, showDialog, toast } from './dom.js';
 import { session } from './state.js';
 
 /** @typedef {import('./state.js').Alert} Alert */
@@ -32,6 +32,50 @@ export function ownerName(id) {
 }
 
 /**
+ * the analyst who owns an alert, when the API refused to assign it for that (409 MW_ERR_ALERT_OWNED)
+ * @param {unknown} err
+ * @returns {string | undefined}
+ */
+export function ownerOf(err) {
+  const e = /** @type {{ code?: string, details?: { assignee?: unknown } }} */ (err);
+  return e?.code === 'MW_ERR_ALERT_OWNED' && typeof e.details?.assignee === 'string' ? e.details.assignee : undefined;
+}
+
+/**
+ * asks whether to take alerts over from the analysts who own them
+ * @param {string[]} owners
+ * @param {number} n how many alerts
+ */
+export async function confirmTakeover(owners, n = 1) {
+  const who = [...new Set(owners)].map(analystName).join(', ');
+  const ok = await confirmDialog({
+    title: n === 1 ? `Take over from ${who}?` : `Take over ${n} alerts from ${who}?`,
+    message: `${n === 1 ? 'This alert is' : 'They are'} assigned to ${who}. Taking over makes you the owner; the history says whom from.`,
+    confirmLabel: 'Take over',
+  });
+  return ok !== null;
+}
+
+/**
+ * `POST /v1/alerts/:id/assign`; when another analyst owns the alert the analyst is asked to confirm, and it is sent
+ * again with `takeover: true`
+ * @param {string} id
+ * @param {{ assignee: string, comment?: string }} body
+ * @returns {Promise<Alert | null>} the alert with its new owner, or null when the analyst would not take it over
+ */
+export async function assignAlert(id, body) {
+  const path = `v1/alerts/${encodeURIComponent(id)}/assign`;
+  try {
+    return await api(path, { method: 'POST', body });
+  } catch (err) {
+    const owner = ownerOf(err);
+    if (!owner) throw err;
+    if (!(await confirmTakeover([owner]))) return null;
+    return api(path, { method: 'POST', body: { ...body, takeover: true } });
+  }
+}
+
+/**
  * "Assign to…": hands an alert to another analyst (their principal id: an API key's name or an OIDC subject; the
  * analysts the API knows are offered with their names) with an optional comment, through `POST /v1/alerts/:id/assign`.
  * @param {Alert} a
@@ -61,6 +105,7 @@ export async function assignDialog(a) {
   );
   const comment = h('textarea', { id: 'assign-comment', rows: 2, maxlength: 4000, placeholder: 'Comment (optional)' });
   const error = h('p', { class: 'error small', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'btn primary', value: 'ok' }, 'Assign');
   const form = h(
     'form',
     { method: 'dialog' },
@@ -74,11 +119,18 @@ export async function assignDialog(a) {
       'div',
       { class: 'dialog-actions' },
       h('button', { type: 'button', class: 'btn ghost', value: 'cancel' }, 'Cancel'),
-      h('button', { type: 'submit', class: 'btn primary', value: 'ok' }, 'Assign'),
+      submit,
     ),
   );
   /** @type {{ alert: Alert | null }} */
   const done = { alert: null };
+  /** the analyst the API said owns it: the next submit, confirmed, takes it over from them */
+  let takingFrom = '';
+  who.addEventListener('input', () => {
+    takingFrom = '';
+    submit.textContent = 'Assign';
+    error.textContent = '';
+  });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const assignee = who.value.trim();
@@ -90,10 +142,18 @@ export async function assignDialog(a) {
     try {
       done.alert = await api(`v1/alerts/${encodeURIComponent(a.id)}/assign`, {
         method: 'POST',
-        body: { assignee, ...(note ? { comment: note } : {}) },
+        body: { assignee, ...(note ? { comment: note } : {}), ...(takingFrom ? { takeover: true } : {}) },
       });
       form.closest('dialog')?.close();
     } catch (err) {
+      const owner = ownerOf(err);
+      if (owner) {
+        // another analyst took it meanwhile, or had it: say who, and let the analyst confirm
+        takingFrom = owner;
+        submit.textContent = 'Take over';
+        error.textContent = `${analystName(owner)} owns this alert. Take over makes ${assignee === session.me?.id ? 'you' : analystName(assignee)} the owner instead; the history says whom from.`;
+        return;
+      }
       error.textContent = `Could not assign: ${/** @type {Error} */ (err).message}`;
     }
   });

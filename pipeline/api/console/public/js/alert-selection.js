@@ -1,3 +1,4 @@
+import { analystName, confirmTakeover } from './alert-owner.js';
 import { api } from './api.js';
 import { confirmDialog, h, selectCell, toast } from './dom.js';
 import { session } from './state.js';
@@ -13,7 +14,8 @@ const DONE = { acknowledge: 'Acknowledged', resolve: 'Resolved', reopen: 'Reopen
 /**
  * Bulk triage of the queue: a checkbox per row, one in the header for every alert shown, and a bar that acknowledges
  * or resolves the selected alerts (or reopens them, where the queue shows closed ones: `canReopen`), or assigns them
- * to the signed-in analyst, in one request (`POST /v1/alerts/triage`), with one comment for all.
+ * to the signed-in analyst, in one request (`POST /v1/alerts/triage`), with one comment for all. Those another
+ * analyst owns are taken over only when the analyst confirms it (a second request, with `takeover`).
  * @param {{ shownIds: () => string[], onChanged: (alerts: Alert[]) => void, canReopen: () => boolean }} o
  */
 export function alertSelection(o) {
@@ -63,18 +65,37 @@ export function alertSelection(o) {
       comment: 'optional',
     });
     if (comment === null) return;
-    try {
-      const res = await api('v1/alerts/triage', {
+    /** @param {string[]} which @param {boolean} takeover */
+    const send = (which, takeover) =>
+      api('v1/alerts/triage', {
         method: 'POST',
         body: {
           action,
-          ids,
+          ids: which,
           ...(action === 'assign' ? { assignee: session.me?.id } : {}),
+          ...(takeover ? { takeover: true } : {}),
           ...(comment ? { comment } : {}),
         },
       });
+    try {
+      const res = await send(ids, false);
+      // those other analysts own are taken over only once the analyst confirms
+      /** @type {{ id: string, reason: string, assignee?: string }[]} */
+      const owned = res.skipped.filter((/** @type {{ assignee?: string }} */ s) => s.assignee !== undefined);
+      const owners = owned.map((x) => x.assignee ?? '');
+      if (owned.length > 0 && (await confirmTakeover(owners, owned.length))) {
+        const over = await send(
+          owned.map((x) => x.id),
+          true,
+        );
+        const retried = new Set(owned.map((x) => x.id));
+        res.items.push(...over.items);
+        res.skipped = [...res.skipped.filter((/** @type {{ id: string }} */ x) => !retried.has(x.id)), ...over.skipped];
+      }
       o.onChanged(res.items);
-      const skipped = res.skipped.length ? `; ${res.skipped.length} left as they were (${res.skipped[0].reason})` : '';
+      const first = res.skipped[0];
+      const why = first?.assignee ? `${analystName(first.assignee)} owns it` : first?.reason;
+      const skipped = res.skipped.length ? `; ${res.skipped.length} left as they were (${why})` : '';
       toast(`${DONE[action]} ${res.items.length} of ${noun}${action === 'assign' ? ' to you' : ''}${skipped}`, 'ok');
       clear();
     } catch (err) {

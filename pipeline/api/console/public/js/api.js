@@ -8,11 +8,13 @@ export class ApiError extends Error {
    * @param {number} status
    * @param {string} code
    * @param {string} message
+   * @param {unknown} [details] what the API adds to some errors (MW_ERR_ALERT_OWNED: `{ assignee }`)
    */
-  constructor(status, code, message) {
+  constructor(status, code, message, details) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -40,14 +42,17 @@ export const UNAUTHENTICATED_EVENT = 'meshward:unauthenticated';
 async function errorOf(res) {
   let code = `HTTP_${res.status}`;
   let message = res.statusText || 'request failed';
+  /** @type {unknown} */
+  let details;
   try {
     const body = await res.json();
     if (body && typeof body.code === 'string') code = body.code;
     if (body && typeof body.message === 'string') message = body.message;
+    details = body?.details;
   } catch {
     // not JSON: keep the status line
   }
-  return new ApiError(res.status, code, message);
+  return new ApiError(res.status, code, message, details);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { api, query } from '../api.js';
-import { analystName, assignDialog, ownerName } from '../alert-owner.js';
+import { analystName, assignAlert, assignDialog, ownerName } from '../alert-owner.js';
 import { timeChart } from '../charts.js';
 import { associationOf, associationTable, isAssociationKey } from '../association.js';
 import { decisionCard } from '../decision-actions.js';
@@ -25,20 +25,22 @@ import { silenceDialog } from '../silence-dialog.js';
 import { can, live, session } from '../state.js';
 
 /** @typedef {import('../state.js').Alert} Alert */
-/** @typedef {{ ts: number, actor: string, action: string, comment?: string, assignee?: string | null }} Note */
+/** @typedef {{ ts: number, actor: string, action: string, comment?: string, assignee?: string | null, takenOverFrom?: string }} Note */
 /** @typedef {{ start: number, count: number, errors: number, rate: number, errorRatio: number, p50: number, p95: number, p99: number }} Window */
 
 /** @type {Record<string, string>} */
 const PAST = { acknowledge: 'acknowledged', resolve: 'resolved', reopen: 'reopened', comment: 'noted' };
 
 /**
- * what a note says was done: `acknowledged`, `assigned it to bob`, `took it`, `unassigned it`
+ * what a note says was done: `acknowledged`, `assigned it to bob`, `took it`, `took it over from kim`, `unassigned it`
  * @param {Note} n
  */
 function noteAction(n) {
   if (n.action !== 'assign') return PAST[n.action] ?? n.action;
   if (n.assignee === null || n.assignee === undefined) return 'unassigned it';
-  return n.assignee === n.actor ? 'took it' : `assigned it to ${analystName(n.assignee)}`;
+  const from = n.takenOverFrom ? analystName(n.takenOverFrom) : '';
+  if (n.assignee === n.actor) return from ? `took it over from ${from}` : 'took it';
+  return `assigned it to ${analystName(n.assignee)}${from ? `, taking it over from ${from}` : ''}`;
 }
 const METRIC_KINDS = new Set(['error_burst', 'latency_spike', 'traffic_drop', 'traffic_spike']);
 /** how many related alerts of each kind the page lists */
@@ -206,7 +208,10 @@ export function renderAlertDetail(main, id) {
             }
             try {
               const body = { ...extra, ...(text ? { comment: text } : {}) };
-              await api(`v1/alerts/${encodeURIComponent(a.id)}/${action}`, { method: 'POST', body });
+              if (action === 'assign') {
+                // another analyst's: taken over only once the analyst confirms
+                if (!(await assignAlert(a.id, { assignee: extra.assignee, ...body }))) return;
+              } else await api(`v1/alerts/${encodeURIComponent(a.id)}/${action}`, { method: 'POST', body });
               draft.text = '';
               toast(done, 'ok');
               await refresh();
