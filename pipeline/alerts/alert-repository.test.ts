@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../../test/harness/redis.js';
-import type { Alert } from '../core/alert.js';
+import { type Alert, SEVERITY_RANK } from '../core/alert.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { type RedisStore, createRedisStore } from '../store/redis-store.js';
 import type { Store } from '../store/store.js';
-import { type AlertChange, AlertRepository } from './alert-repository.js';
+import { type AlertChange, AlertRepository, MAX_SORTED_ALERTS } from './alert-repository.js';
+import type { AlertSort } from './alert-sort.js';
 
 const alert = (id: string, extra: Partial<Alert> = {}): Alert => ({
   v: 1,
@@ -186,6 +187,100 @@ async function queueReadsTheLiveIndex(store: Store): Promise<void> {
   expect((await again.list({ state: 'open' })).items.map((a) => a.id)).toEqual(['alr_q5', 'alr_q2', 'alr_q1']);
 }
 
+/**
+ * the open queue sorted by severity, count or first seen, each highest first then newest, paged with a cursor that
+ * walks every matching alert once; resolved alerts are not in it, and sorting every alert is refused
+ */
+async function sortsTheQueue(store: Store): Promise<void> {
+  const old = new AlertRepository(store);
+  const severities = ['low', 'critical', 'medium', 'high', 'medium', 'info'] as const;
+  for (let i = 0; i < 40; i++)
+    await old.upsert(
+      alert(`alr_s${String(i).padStart(2, '0')}`, {
+        severity: severities[i % severities.length],
+        count: 1 + ((i * 7) % 5),
+        firstSeen: 1000 + ((i * 13) % 17),
+        // pairs seen at the same time: ties on every key but the id
+        lastSeen: 5000 + Math.floor(i / 2),
+        updatedAt: 5000 + i,
+        service: i % 4 === 0 ? 'users' : 'orders',
+      }),
+    );
+  // twins on every key but the id: a page may end between them
+  for (const id of ['alr_twin_a', 'alr_twin_b'])
+    await old.upsert(alert(id, { severity: 'info', count: 99, firstSeen: 900, lastSeen: 4000, updatedAt: 4000 }));
+  for (const i of [3, 11]) await old.transition(`alr_s${String(i).padStart(2, '0')}`, 'resolve', 'ana');
+  await old.transition('alr_s05', 'acknowledge', 'ana');
+  // a store from before the index of unresolved alerts: the first sorted list builds it
+  await store.del('alerts:live-by-time');
+  await store.del('alerts:live-indexed');
+  const repo = new AlertRepository(store);
+
+  // readable: the critical ones first, newest first among them; the same severity by lastSeen, then id
+  const firstPage = await repo.list({ state: 'open' }, 9, undefined, 'severity');
+  expect(firstPage.items.map((a) => `${a.severity} ${a.id}`)).toEqual([
+    'critical alr_s37',
+    'critical alr_s31',
+    'critical alr_s25',
+    'critical alr_s19',
+    'critical alr_s13',
+    'critical alr_s07',
+    'critical alr_s01',
+    'high alr_s39',
+    'high alr_s33',
+  ]);
+  expect(firstPage.next).toBe('severity:3:5016:alr_s33');
+
+  const twin = await repo.list({ state: 'open' }, 1, undefined, 'count');
+  expect(twin).toEqual({ items: [expect.objectContaining({ id: 'alr_twin_b' })], next: 'count:99:4000:alr_twin_b' });
+  expect((await repo.list({ state: 'open' }, 1, twin.next, 'count')).items[0].id).toBe('alr_twin_a');
+
+  const rank: Record<AlertSort, (a: Alert) => number> = {
+    severity: (a) => SEVERITY_RANK[a.severity],
+    count: (a) => a.count,
+    first_seen: (a) => a.firstSeen,
+    last_seen: (a) => a.lastSeen,
+  };
+  for (const sort of ['severity', 'count', 'first_seen'] as const) {
+    for (const filter of [{ state: 'open' as const }, { state: 'open' as const, service: 'orders' }]) {
+      const walked: Alert[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const r = await repo.list(filter, 4, cursor, sort);
+        walked.push(...r.items);
+        cursor = r.next;
+        if (!cursor) break;
+      }
+      const expected = (await repo.list(filter, 500)).items.map((a) => a.id).sort();
+      expect(walked.map((a) => a.id).sort(), `${sort} ${JSON.stringify(filter)}`).toEqual(expected);
+      for (let i = 1; i < walked.length; i++) {
+        const [x, y] = [walked[i - 1], walked[i]];
+        const order = rank[sort](x) - rank[sort](y) || x.lastSeen - y.lastSeen || (x.id > y.id ? 1 : -1);
+        expect(order, `${sort}: ${x.id} before ${y.id}`).toBeGreaterThan(0);
+      }
+    }
+  }
+  // the acknowledged queue too; lastSeen bounds hold
+  expect((await repo.list({ state: 'acknowledged' }, 10, undefined, 'count')).items.map((a) => a.id)).toEqual([
+    'alr_s05',
+  ]);
+  const recent = await repo.list({ state: 'open', from: 5018 }, 50, undefined, 'count');
+  expect(recent.items.map((a) => a.id).sort()).toEqual(['alr_s36', 'alr_s37', 'alr_s38', 'alr_s39']);
+  // every alert, or the resolved ones, would need them all read: refused, as is a cursor of another order
+  for (const state of [undefined, 'resolved' as const])
+    await expect(repo.list({ state }, 10, undefined, 'severity')).rejects.toMatchObject({
+      code: 'MW_ERR_BAD_REQUEST',
+      message: expect.stringContaining('sort=severity lists the open or acknowledged alerts'),
+    });
+  await expect(repo.list({ state: 'open' }, 10, firstPage.next, 'count')).rejects.toMatchObject({
+    message: expect.stringContaining('the cursor is of sort=severity, not sort=count'),
+  });
+  for (const bad of ['5016:alr_s33', 'severity:x:1:a', 'severity:3:5016'])
+    await expect(repo.list({ state: 'open' }, 10, bad, 'severity'), bad).rejects.toMatchObject({
+      code: 'MW_ERR_BAD_REQUEST',
+    });
+}
+
 describe('AlertRepository history', () => {
   it('notes the states the correlators change, so a resolved alert back in the queue says why', async () => {
     const repo = new AlertRepository(new MemoryStore());
@@ -224,6 +319,25 @@ describe('AlertRepository live changes across replicas', () => {
 
   it('the open queue reads the index of unresolved alerts (embedded store)', async () => {
     await queueReadsTheLiveIndex(new MemoryStore());
+  });
+
+  it('sorts the open queue by severity, count or first seen, paging with the sort in the cursor (embedded store)', async () => {
+    await sortsTheQueue(new MemoryStore());
+  });
+
+  it('refuses to sort more unresolved alerts than it sorts in memory, before reading them; a range within it is sorted', async () => {
+    const store = new MemoryStore();
+    const repo = new AlertRepository(store);
+    await repo.buildIndexes();
+    await repo.upsert(alert('alr_kept', { lastSeen: 10 * MAX_SORTED_ALERTS }));
+    // as many index entries as it sorts, and one more (their alerts are never read: none is stored)
+    for (let i = 0; i < MAX_SORTED_ALERTS; i++) await store.zadd('alerts:live-by-time', i, `alr_ghost_${i}`);
+    await expect(repo.list({ state: 'open' }, 10, undefined, 'count')).rejects.toMatchObject({
+      code: 'MW_ERR_BAD_REQUEST',
+      message: `bad request: sort=count sorts at most ${MAX_SORTED_ALERTS} unresolved alerts and ${MAX_SORTED_ALERTS + 1} are in range: narrow it with from and to (last seen), or list by last_seen`,
+    });
+    const recent = await repo.list({ state: 'open', from: MAX_SORTED_ALERTS }, 10, undefined, 'count');
+    expect(recent.items.map((a) => a.id)).toEqual(['alr_kept']);
   });
 
   it('tells the alerts no analyst has acted on, whatever the correlators did with them', async () => {
@@ -294,6 +408,12 @@ describe('AlertRepository live changes across replicas', () => {
       const store = createRedisStore({ url: server.url, keyPrefix: 'mw-live:' });
       stores.push(store);
       await queueReadsTheLiveIndex(store);
+    });
+
+    it('sorts the open queue by severity, count or first seen, paging with the sort in the cursor', async () => {
+      const store = createRedisStore({ url: server.url, keyPrefix: 'mw-sorted:' });
+      stores.push(store);
+      await sortsTheQueue(store);
     });
 
     it('retention deletes old alerts with their notes', async () => {

@@ -4,6 +4,7 @@ import { type Alert, type AlertState, SEVERITY_RANK, type Severity } from '../co
 import { mwError } from '../core/errors.js';
 import { counter } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
+import { type AlertSort, sortedPage } from './alert-sort.js';
 
 const unannounced = counter(
   'meshward_alert_changes_unannounced_total',
@@ -25,6 +26,11 @@ const notesKey = (id: string) => `alert-notes:${id}`;
 const MAX_UPDATE_ATTEMPTS = 20;
 /** alerts read per step of a retention pass or an index build */
 const SCAN_CHUNK = 500;
+/**
+ * the most unresolved alerts a list sorts in memory (by severity, count or first seen): reading and sorting 10,000
+ * takes about 0.1 s on the embedded store and 0.3 s on Redis, per page. Past it the list is refused, not run
+ */
+export const MAX_SORTED_ALERTS = 20_000;
 const updateConflicts = counter(
   'meshward_alert_update_conflicts_total',
   'alert read-modify-writes that found the alert changed by another process and ran again',
@@ -204,10 +210,6 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
   }
 
   /**
-   * Newest first by lastSeen, ties by id descending (the order both stores give for equal scores). The cursor is
-   * `<lastSeen>:<id>` of the previous page's last item: the next page holds what sorts strictly after it.
-   */
-  /**
    * build the index of unresolved alerts for a store written before it had one (once; several API replicas may do it
    * at the same time). Until it is built, lists by state read every alert
    */
@@ -243,7 +245,15 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     if (now && now.state !== 'resolved') await this.store.zadd(LIVE_BY_TIME, now.lastSeen, now.id);
   }
 
-  async list(filter: AlertFilter = {}, limit = 50, cursor?: string): Promise<AlertPage> {
+  /**
+   * the alerts matching `filter`, `limit` at a time from `cursor`, in the order `sort` gives: by lastSeen (the
+   * default) for any state, from the time indexes; the other orders for open or acknowledged alerts only, sorted in
+   * memory from the index of unresolved alerts (the queue; sorting every alert would read them all, and is refused)
+   */
+  async list(filter: AlertFilter = {}, limit = 50, cursor?: string, sort: AlertSort = 'last_seen'): Promise<AlertPage> {
+    if (sort !== 'last_seen') return this.listSorted(filter, limit, cursor, sort);
+    // newest first by lastSeen, ties by id descending (the order both stores give for equal scores). The cursor is
+    // `<lastSeen>:<id>` of the previous page's last item: the next page holds what sorts strictly after it
     // open or acknowledged: only the unresolved alerts' index (a copy that lags a racing write is filtered out below)
     const index = this.liveIndexed && filter.state && filter.state !== 'resolved' ? LIVE_BY_TIME : BY_TIME;
     let hi = filter.to ?? Number.POSITIVE_INFINITY;
@@ -276,6 +286,39 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
       }
       if (ids.length < chunk || !progressed) return { items };
     }
+  }
+
+  private async listSorted(
+    filter: AlertFilter,
+    limit: number,
+    cursor: string | undefined,
+    sort: Exclude<AlertSort, 'last_seen'>,
+  ): Promise<AlertPage> {
+    if (filter.state !== 'open' && filter.state !== 'acknowledged')
+      throw mwError(
+        'BAD_REQUEST',
+        `sort=${sort} lists the open or acknowledged alerts (state=open or state=acknowledged); other states list by last_seen`,
+      );
+    if (!this.liveIndexed) await this.buildIndexes();
+    const ids = await this.store.zrange(
+      LIVE_BY_TIME,
+      filter.from ?? Number.NEGATIVE_INFINITY,
+      filter.to ?? Number.POSITIVE_INFINITY,
+    );
+    if (ids.length > MAX_SORTED_ALERTS)
+      throw mwError(
+        'BAD_REQUEST',
+        `sort=${sort} sorts at most ${MAX_SORTED_ALERTS} unresolved alerts and ${ids.length} are in range: narrow it with from and to (last seen), or list by last_seen`,
+      );
+    const live: Alert[] = [];
+    for (let i = 0; i < ids.length; i += SCAN_CHUNK) {
+      for (const raw of await this.store.mget(ids.slice(i, i + SCAN_CHUNK).map(alertKey))) {
+        if (!raw) continue;
+        const a = JSON.parse(raw) as Alert;
+        if (matches(a, filter)) live.push(a);
+      }
+    }
+    return sortedPage(live, sort, limit, cursor);
   }
 
   /**

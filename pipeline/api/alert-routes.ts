@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { ALERT_KINDS, AlertKindSchema } from '../core/alert-kinds.js';
 import type { FastifyInstance } from 'fastify';
 import type { AlertChange, AlertFilter, AlertRepository } from '../alerts/alert-repository.js';
+import { ALERT_SORTS, type AlertSort } from '../alerts/alert-sort.js';
 import { AlertSchema, AlertState, Severity } from '../core/alert.js';
 import { ERRORS, MeshwardError, mwError } from '../core/errors.js';
 import { principalOf } from './api-server.js';
@@ -27,8 +28,17 @@ const ListQuery = Type.Object(
     ),
     from: Type.Optional(Type.Number({ description: 'lastSeen >= from (epoch ms)' })),
     to: Type.Optional(Type.Number({ description: 'lastSeen <= to (epoch ms)' })),
+    sort: Type.Optional(
+      Type.Union(
+        ALERT_SORTS.map((x) => Type.Literal(x)),
+        {
+          description:
+            'the order, each highest first, then the most recently seen: last_seen (default, any state), severity, count or first_seen (with state=open or state=acknowledged only: the queue is sorted whole; a 400 otherwise)',
+        },
+      ),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-    cursor: Type.Optional(Type.String()),
+    cursor: Type.Optional(Type.String({ description: "the previous page's next (of the same sort)" })),
   },
   { additionalProperties: false },
 );
@@ -126,7 +136,8 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         config: { role: 'viewer' },
         schema: {
           tags: ['alerts'],
-          summary: 'List alerts, newest first, with filters and cursor paging',
+          summary:
+            'List alerts, newest first (or the open queue by severity, count or first seen: sort), with filters and cursor paging',
           querystring: ListQuery,
           response: { 200: Type.Object({ items: Type.Array(AlertSchema), next: Type.Optional(Type.String()) }) },
         },
@@ -149,7 +160,12 @@ export function alertRoutes(opts: AlertRoutesOptions) {
           from: q.from as number | undefined,
           to: q.to as number | undefined,
         };
-        return opts.alerts.list(filter, (q.limit as number | undefined) ?? 50, q.cursor as string | undefined);
+        return opts.alerts.list(
+          filter,
+          (q.limit as number | undefined) ?? 50,
+          q.cursor as string | undefined,
+          (q.sort as AlertSort | undefined) ?? 'last_seen',
+        );
       },
     );
 

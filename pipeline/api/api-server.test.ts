@@ -137,6 +137,74 @@ describe('analyst API', () => {
     expect((endpoint.json() as { items: Alert[] }).items.map((a) => a.id)).toEqual(['alr_0030']);
   });
 
+  it('sorts the open queue by severity (then newest), count or first seen, a cursor walking it once; refuses sorting every alert', async () => {
+    const { app, alerts } = await setup();
+    // alert(i): high when i % 3 == 0, else medium; a few with more occurrences; two resolved
+    for (let i = 0; i < 14; i++) await alerts.upsert(alert(i, { count: 1 + (i % 4) }));
+    for (const id of ['alr_0003', 'alr_0004']) await alerts.transition(id, 'resolve', 'someone');
+    const get = (q: string) => app.inject({ url: `/v1/alerts?${q}`, headers: { 'x-api-key': KEYS.viewer } });
+    const walk = async (q: string) => {
+      const seen: Alert[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const res = await get(`${q}&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        expect(res.statusCode, q).toBe(200);
+        seen.push(...res.json().items);
+        cursor = res.json().next;
+        if (!cursor) break;
+      }
+      return seen;
+    };
+    const bySeverity = await walk('state=open&sort=severity');
+    expect(bySeverity.map((a) => `${a.severity} ${a.lastSeen} ${a.id}`)).toEqual([
+      'high 2006 alr_0012',
+      'high 2004 alr_0009',
+      'high 2003 alr_0006',
+      'high 2000 alr_0000',
+      'medium 2006 alr_0013',
+      'medium 2005 alr_0011',
+      'medium 2005 alr_0010',
+      'medium 2004 alr_0008',
+      'medium 2003 alr_0007',
+      'medium 2002 alr_0005',
+      'medium 2001 alr_0002',
+      'medium 2000 alr_0001',
+    ]);
+    const byCount = await walk('state=open&sort=count&service=orders');
+    expect(byCount.map((a) => `${a.count} ${a.id}`)).toEqual([
+      '4 alr_0011',
+      '4 alr_0007',
+      '2 alr_0013',
+      '2 alr_0009',
+      '2 alr_0005',
+      '2 alr_0001',
+    ]);
+    const byFirstSeen = await walk('state=open&sort=first_seen');
+    expect(byFirstSeen.map((a) => a.firstSeen)).toEqual(byFirstSeen.map((a) => a.firstSeen).sort((x, y) => y - x));
+    expect(byFirstSeen).toHaveLength(12);
+    // last_seen, the default, for any state
+    expect((await walk('sort=last_seen')).map((a) => a.id)).toEqual((await walk('')).map((a) => a.id));
+
+    const refusal = async (q: string) => {
+      const res = await get(q);
+      expect(res.statusCode, q).toBe(400);
+      expect(res.json().code).toBe('MW_ERR_BAD_REQUEST');
+      return res.json().message;
+    };
+    expect(await refusal('sort=severity')).toBe(
+      'bad request: sort=severity lists the open or acknowledged alerts (state=open or state=acknowledged); other states list by last_seen',
+    );
+    expect(await refusal('sort=count&state=resolved')).toMatch(/^bad request: sort=count lists the open/);
+    expect(await refusal('sort=priority&state=open')).toBe(
+      'bad request: querystring/sort must be one of last_seen, severity, count, first_seen',
+    );
+    const first = (await get('state=open&sort=severity&limit=2')).json().next;
+    expect(await refusal(`state=open&sort=count&cursor=${encodeURIComponent(first)}`)).toBe(
+      'bad request: the cursor is of sort=severity, not sort=count: page on as it began',
+    );
+    expect(await refusal(`state=open&cursor=${encodeURIComponent(first)}`)).toBe('bad request: invalid cursor');
+  });
+
   it('refuses a bad or misspelt filter or field with a 400 that says what to fix', async () => {
     const { app, alerts } = await setup();
     await alerts.upsert(alert(1));

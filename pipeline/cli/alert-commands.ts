@@ -17,7 +17,7 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
   const alerts = cli.group(program, 'alerts', 'list, show and triage alerts');
   alerts
     .command('list')
-    .description('alerts, newest first (open ones unless --state)')
+    .description('alerts, newest first or --sort severity|count|first_seen (open ones unless --state)')
     .option('--state <state>', 'open, acknowledged, resolved or any', 'open')
     .option('--kind <kind>')
     .option('--service <name>')
@@ -29,6 +29,10 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
     .option(
       '--untriaged',
       'only those no analyst has acted on (with --state resolved: those resolved once quiet, unseen)',
+    )
+    .option(
+      '--sort <order>',
+      'last_seen (default), or, for the open or acknowledged queue, severity (then newest), count or first_seen',
     )
     .option('--limit <n>', 'at most this many', '50')
     .action(async (f: Record<string, string | boolean | undefined>, cmd: Command) => {
@@ -45,6 +49,7 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
       set('assignee', me);
       if (f.unassigned) q.set('unassigned', 'true');
       if (f.untriaged) q.set('untriaged', 'true');
+      set('sort', f.sort);
       set('limit', f.limit);
       const page = await callApi<{ items: Alert[]; next?: string }>(c, 'GET', `/v1/alerts?${q}`);
       if (json(cmd)) return out(asJson(page));

@@ -184,6 +184,27 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     expect(all.trim().split('\n')).toHaveLength(4);
   });
 
+  it('sorts the open queue: by severity (then newest), by count; a sort the API refuses says why', async () => {
+    await alerts.upsert(alert(9, { id: 'alr_cli_sort_hi', severity: 'high', count: 1, service: 'sorting' }));
+    await alerts.upsert(alert(8, { id: 'alr_cli_sort_lo', severity: 'low', count: 40, service: 'sorting' }));
+    await alerts.upsert(alert(7, { id: 'alr_cli_sort_mid', severity: 'medium', count: 5, service: 'sorting' }));
+    const ids = async (args: string[]) =>
+      (await run(['alerts', 'list', '--service', 'sorting', ...args]))
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/\s+/)[0]);
+    expect(await ids([])).toEqual(['alr_cli_sort_hi', 'alr_cli_sort_lo', 'alr_cli_sort_mid']);
+    expect(await ids(['--sort', 'severity'])).toEqual(['alr_cli_sort_hi', 'alr_cli_sort_mid', 'alr_cli_sort_lo']);
+    expect(await ids(['--sort', 'count'])).toEqual(['alr_cli_sort_lo', 'alr_cli_sort_mid', 'alr_cli_sort_hi']);
+    await expect(run(['alerts', 'list', '--state', 'any', '--sort', 'severity'])).rejects.toMatchObject({
+      code: 'MW_ERR_BAD_REQUEST',
+      message: expect.stringContaining('sort=severity lists the open or acknowledged alerts'),
+    });
+    for (const id of ['alr_cli_sort_hi', 'alr_cli_sort_lo', 'alr_cli_sort_mid'])
+      await alerts.transition(id, 'resolve', 'ray');
+  });
+
   it('triages: take alerts, note one, acknowledge and resolve with a comment; what was left says why', async () => {
     expect(await run(['alerts', 'assign', 'alr_cli_1', 'alr_cli_2'])).toBe(
       'alr_cli_1  open  owner ray\nalr_cli_2  open  owner ray\n',

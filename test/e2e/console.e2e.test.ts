@@ -994,6 +994,67 @@ describe('SOC console in Chromium', () => {
     expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
   });
 
+  it('sorts the queue by a column: severity then newest, count; kept in the address, through Load more and live changes', async () => {
+    const [s1, s2, s3, s4, s5] = (
+      [
+        ['low', 3],
+        ['critical', 1],
+        ['medium', 8],
+        ['critical', 2],
+        ['high', 5],
+      ] as const
+    ).map(([severity, count], i) => alert({ service: 'sort-test', severity, count, summary: `sorted ${i + 1}` }));
+    for (const a of [s1, s2, s3, s4, s5]) await alerts.upsert(a);
+    await page.goto(`${base}/#/alerts?service=sort-test&limit=2`);
+    const ids = () =>
+      page
+        .locator('tr.alert-row')
+        .evaluateAll((rs) => rs.map((r) => (r as unknown as { dataset: { id: string } }).dataset.id));
+    const head = (name: string) => page.getByRole('columnheader', { name });
+    await poll(ids).toEqual([s5.id, s4.id]);
+    expect(await head('Last seen').getAttribute('aria-sort')).toBe('descending');
+
+    // by severity: the critical ones first, the newer of them first; Load more goes on in that order
+    await head('Severity').getByRole('button').click();
+    await poll(ids).toEqual([s4.id, s2.id]);
+    expect(page.url()).toContain('sort=severity');
+    expect(await head('Severity').getAttribute('aria-sort')).toBe('descending');
+    expect(await head('Last seen').getAttribute('aria-sort')).toBe('none');
+    const more = page.getByRole('button', { name: 'Load more' });
+    await more.click();
+    await poll(ids).toEqual([s4.id, s2.id, s5.id, s3.id]);
+    await more.click();
+    await poll(ids).toEqual([s4.id, s2.id, s5.id, s3.id, s1.id]);
+
+    // by count: a live refresh with more occurrences moves an alert where it now sorts; a new alert that sorts past
+    // the pages loaded waits for Load more
+    await head('Count').getByRole('button').click();
+    await poll(ids).toEqual([s3.id, s5.id]);
+    await alerts.upsert({ ...s2, count: 9, updatedAt: s2.updatedAt + 1 });
+    await poll(ids).toEqual([s2.id, s3.id, s5.id]);
+    const s6 = alert({ service: 'sort-test', severity: 'info', count: 1, summary: 'sorted 6' });
+    await alerts.upsert(s6);
+    await alerts.upsert({ ...s3, count: 10, updatedAt: s3.updatedAt + 1 });
+    await poll(ids).toEqual([s3.id, s2.id, s5.id]);
+    await shot(page, 'queue-sorted');
+    await more.click();
+    await poll(ids).toEqual([s3.id, s2.id, s5.id, s1.id, s4.id]);
+    await more.click();
+    await poll(ids).toEqual([s3.id, s2.id, s5.id, s1.id, s4.id, s6.id]);
+    expect(await more.isHidden()).toBe(true);
+
+    // the order survives a reload; every state (history) lists newest first only
+    await page.reload();
+    await poll(ids).toEqual([s3.id, s2.id]);
+    expect(await head('Count').getAttribute('aria-sort')).toBe('descending');
+    await page.getByLabel('State').selectOption('');
+    await poll(() => head('Last seen').getAttribute('aria-sort')).toBe('descending');
+    expect(page.url()).not.toContain('sort=');
+    expect(await head('Severity').getByRole('button').isDisabled()).toBe(true);
+    await poll(ids).toEqual([s6.id, s5.id]);
+    expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
+  });
+
   it("a responder confirms a new service's predicted labels at once; an unassigned one is left to review", async () => {
     const ledger = (id: string, route: string, label: ApiEntry['labels'][string]): ApiEntry =>
       stored({

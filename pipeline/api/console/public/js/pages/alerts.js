@@ -17,10 +17,42 @@ import { ownerName } from '../alert-owner.js';
 import { can, live, session } from '../state.js';
 
 /** @typedef {import('../state.js').Alert} Alert */
-/** @typedef {{ kind: string, min_severity: string, service: string, state: string, owner: string, triage: string }} Filter */
+/** @typedef {{ kind: string, min_severity: string, service: string, state: string, owner: string, triage: string, sort: string }} Filter */
 
 const DEFAULT_PAGE_SIZE = 50;
 const FRESH_MS = 10_000;
+
+/**
+ * the orders the API sorts the open or acknowledged queue in (`sort`), each highest first, then newest, then by id;
+ * '' is its default, newest first (last seen), for any state
+ * @type {Record<string, (a: Alert) => number>}
+ */
+const SORT_KEYS = {
+  severity: (a) => SEVERITIES.indexOf(a.severity),
+  count: (a) => a.count,
+  first_seen: (a) => a.firstSeen,
+};
+/** the columns a click sorts the queue by */
+const SORTABLE = /** @type {Record<string, string>} */ ({
+  Severity: 'severity',
+  Count: 'count',
+  'First seen': 'first_seen',
+  'Last seen': '',
+});
+/** @param {string} state */
+const sortableState = (state) => state === 'open' || state === 'acknowledged';
+
+/**
+ * whether `a` comes before `b` in the queue sorted by `sort`, as the server sorts it
+ * @param {Alert} a
+ * @param {Alert} b
+ * @param {string} sort
+ */
+function comesBefore(a, b, sort) {
+  const key = SORT_KEYS[sort];
+  const d = key(a) - key(b) || a.lastSeen - b.lastSeen;
+  return d !== 0 ? d > 0 : a.id > b.id;
+}
 
 /**
  * Does a live alert belong in the filtered queue? Mirrors the server's filter.
@@ -53,8 +85,10 @@ function apiFilter(f) {
 }
 
 /**
- * The alert queue: filters, cursor paging, live updates from the alert stream (new alerts at the top, highlighted).
- * Keys: j / k move between alerts, x selects one (responders: bulk triage), Enter opens one.
+ * The alert queue: filters, cursor paging, live updates from the alert stream (new alerts at the top, highlighted; in
+ * a queue sorted by a column, where they sort). Column heads sort the open or acknowledged queue by severity, count
+ * or first seen (`sort`, each highest first, then newest). Keys: j / k move between alerts, x selects one
+ * (responders: bulk triage), Enter opens one.
  * @param {HTMLElement} main
  * @param {URLSearchParams} params
  */
@@ -69,16 +103,23 @@ export function renderAlerts(main, params) {
     owner: ['me', 'none'].includes(params.get('owner') ?? '') ? String(params.get('owner')) : '',
     // untriaged: alerts nobody has acted on, also those the correlators resolved once quiet (state any)
     triage: params.get('triage') === 'untriaged' ? 'untriaged' : '',
+    sort: '',
   };
+  // another order than the newest first is the open or acknowledged queue's (the API sorts those whole)
+  const asked = params.get('sort') ?? '';
+  if (asked in SORT_KEYS && sortableState(filter.state)) filter.sort = asked;
   session.queue = location.hash || '#/alerts';
-  const asked = Number(params.get('limit'));
-  const pageSize = Number.isInteger(asked) && asked >= 1 && asked <= 500 ? asked : DEFAULT_PAGE_SIZE;
+  const askedSize = Number(params.get('limit'));
+  const pageSize = Number.isInteger(askedSize) && askedSize >= 1 && askedSize <= 500 ? askedSize : DEFAULT_PAGE_SIZE;
   /** @type {Map<string, HTMLTableRowElement>} */
   const rows = new Map();
+  /** @type {Map<string, Alert>} the alert each row shows (where a live change puts it, in a sorted queue) */
+  const shown = new Map();
   /** @type {string | undefined} */
   let next;
   let generation = 0;
   const tbody = h('tbody');
+  const caption = h('caption', { class: 'sr-only' });
   const status = h('div', { class: 'table-status' });
   const more = h('button', { type: 'button', class: 'btn', hidden: true }, 'Load more');
   const count = h('span', { class: 'muted' });
@@ -91,6 +132,20 @@ export function renderAlerts(main, params) {
         canReopen: () => filter.state !== 'open',
       })
     : null;
+
+  const thead = h(
+    'thead',
+    null,
+    h(
+      'tr',
+      null,
+      selection?.headCell(),
+      ['Severity', 'Alert', 'Service', 'Subject', 'Count', 'First seen', 'Last seen', 'State', 'Owner', ''].map(
+        headCell,
+      ),
+    ),
+  );
+  syncSortHeads();
 
   const kindList = h('datalist', { id: 'kind-options' });
   const serviceList = h('datalist', { id: 'service-options' });
@@ -181,7 +236,12 @@ export function renderAlerts(main, params) {
     const data = new FormData(form);
     for (const k of /** @type {(keyof Filter)[]} */ (['kind', 'min_severity', 'service', 'state', 'owner', 'triage']))
       filter[k] = String(data.get(k) ?? '').trim();
-    // keep the filter in the address (shareable, survives reload) without re-rendering the page
+    if (!sortableState(filter.state)) filter.sort = '';
+    reload();
+  });
+
+  /** keeps the filter and order in the address (shareable, survives reload) without re-rendering the page, and loads */
+  function reload() {
     const limit = pageSize === DEFAULT_PAGE_SIZE ? undefined : pageSize;
     history.replaceState(
       null,
@@ -191,12 +251,59 @@ export function renderAlerts(main, params) {
         state: filter.state || 'any',
         owner: filter.owner || undefined,
         triage: filter.triage || undefined,
+        sort: filter.sort || undefined,
         limit,
       })}`,
     );
     session.queue = location.hash;
+    syncSortHeads();
     void load(true);
-  });
+  }
+
+  /**
+   * a column's head: a button sorting the queue by it where it can be (highest first, then newest)
+   * @param {string} label
+   */
+  function headCell(label) {
+    if (!(label in SORTABLE)) return h('th', { scope: 'col' }, label);
+    const sort = SORTABLE[label];
+    return h(
+      'th',
+      { scope: 'col', class: 'sortable', 'data-sort': sort },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'sort',
+          onclick: () => {
+            if (filter.sort === sort) return;
+            filter.sort = sort;
+            reload();
+          },
+        },
+        label,
+        h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, ' ▼'),
+      ),
+    );
+  }
+
+  /** the heads say which order is shown; orders other than newest first need the open or acknowledged queue */
+  function syncSortHeads() {
+    for (const th of thead.querySelectorAll('th.sortable')) {
+      const sort = /** @type {HTMLElement} */ (th).dataset.sort ?? '';
+      const active = sort === filter.sort;
+      th.setAttribute('aria-sort', active ? 'descending' : 'none');
+      th.classList.toggle('sorted', active);
+      const button = /** @type {HTMLButtonElement} */ (th.querySelector('button'));
+      button.disabled = sort !== '' && !sortableState(filter.state);
+      button.title = button.disabled
+        ? 'Sorting by this column needs the open or acknowledged queue (State)'
+        : `Sort by ${button.firstChild?.textContent?.toLowerCase()}, highest first, then newest`;
+    }
+    caption.textContent = filter.sort
+      ? `Alerts by ${filter.sort.replace('_', ' ')}, highest first, then newest`
+      : 'Alerts, newest first';
+  }
 
   replace(
     main,
@@ -205,24 +312,7 @@ export function renderAlerts(main, params) {
       [count, h('a', { href: '#/alerts/silences', class: 'btn small' }, 'Silences')],
       form,
       selection?.bar,
-      h(
-        'table',
-        { class: 'grid alerts', 'aria-describedby': 'queue-help' },
-        h('caption', { class: 'sr-only' }, 'Alerts, newest first'),
-        h(
-          'thead',
-          null,
-          h(
-            'tr',
-            null,
-            selection?.headCell(),
-            ['Severity', 'Alert', 'Service', 'Subject', 'Count', 'Last seen', 'State', 'Owner', ''].map((x) =>
-              h('th', { scope: 'col' }, x),
-            ),
-          ),
-        ),
-        tbody,
-      ),
+      h('table', { class: 'grid alerts', 'aria-describedby': 'queue-help' }, caption, thead, tbody),
       status,
       h(
         'div',
@@ -232,8 +322,8 @@ export function renderAlerts(main, params) {
           'span',
           { id: 'queue-help', class: 'muted small' },
           selection
-            ? 'j / k to move, x to select, Enter to open; new alerts appear at the top.'
-            : 'j / k to move, Enter to open; new alerts appear at the top.',
+            ? 'j / k to move, x to select, Enter to open; a column head sorts the queue; new alerts appear where it puts them.'
+            : 'j / k to move, Enter to open; a column head sorts the queue; new alerts appear where it puts them.',
         ),
       ),
     ),
@@ -295,6 +385,7 @@ export function renderAlerts(main, params) {
           : h('span', { class: 'muted' }, '–'),
       ),
       h('td', { class: 'num' }, a.count),
+      h('td', null, timeEl(a.firstSeen)),
       h('td', null, timeEl(a.lastSeen)),
       h('td', null, stateBadge(a.state)),
       h('td', { class: 'owner' }, a.assignee ? ownerName(a.assignee) : h('span', { class: 'muted' }, '–')),
@@ -307,32 +398,64 @@ export function renderAlerts(main, params) {
     return tr;
   }
 
+  /** @param {string} id */
+  function dropRow(id) {
+    rows.get(id)?.remove();
+    rows.delete(id);
+    shown.delete(id);
+    selection?.forget(id);
+    updateCount();
+  }
+
+  /**
+   * a row where the queue's order puts it: before the first row it comes before, else last when every page is loaded
+   * (false: it belongs to a page not loaded yet)
+   * @param {HTMLTableRowElement} tr
+   * @param {Alert} a
+   */
+  function placeSorted(tr, a) {
+    for (const other of tbody.children) {
+      const b = shown.get(/** @type {HTMLElement} */ (other).dataset.id ?? '');
+      if (b && b.id !== a.id && comesBefore(a, b, filter.sort)) {
+        tbody.insertBefore(tr, other);
+        return true;
+      }
+    }
+    if (next) return false;
+    tbody.appendChild(tr);
+    return true;
+  }
+
   /**
    * @param {Alert} a
-   * @param {boolean} fresh a new alert from the stream: goes to the top, highlighted
+   * @param {boolean} fresh a new alert from the stream: goes to the top (in a sorted queue, where it sorts), highlighted
+   * @param {boolean} [fromPage] one of a page the API sent, in the queue's order: goes last
    */
-  function upsertRow(a, fresh) {
+  function upsertRow(a, fresh, fromPage = false) {
     const existing = rows.get(a.id);
     if (!matches(a, filter)) {
-      if (existing) {
-        existing.remove();
-        rows.delete(a.id);
-        selection?.forget(a.id);
-        updateCount();
-      }
+      if (existing) dropRow(a.id);
       return;
     }
     const tr = row(a);
-    if (existing) {
-      if (existing.classList.contains('fresh')) tr.classList.add('fresh');
-      existing.replaceWith(tr);
-    } else if (fresh) {
-      tbody.prepend(tr);
+    if (existing?.classList.contains('fresh')) tr.classList.add('fresh');
+    if (filter.sort && !fromPage) {
+      // a change may move it: it goes where its new values sort, or off the pages loaded
+      existing?.remove();
+      if (!placeSorted(tr, a)) {
+        if (existing) dropRow(a.id);
+        return;
+      }
+    } else if (existing) existing.replaceWith(tr);
+    else if (fresh) tbody.prepend(tr);
+    else tbody.appendChild(tr);
+    if (fresh && !existing) {
       tr.classList.add('fresh');
       setTimeout(() => tr.classList.remove('fresh'), FRESH_MS);
       announce(`New ${a.severity} alert: ${a.summary}`);
-    } else tbody.appendChild(tr);
+    }
     rows.set(a.id, tr);
+    shown.set(a.id, a);
     status.replaceChildren();
     updateCount();
   }
@@ -354,9 +477,10 @@ export function renderAlerts(main, params) {
       if (reset) {
         tbody.replaceChildren();
         rows.clear();
+        shown.clear();
         selection?.clear();
       }
-      for (const a of page.items) if (!rows.has(a.id)) upsertRow(a, false);
+      for (const a of page.items) if (!rows.has(a.id)) upsertRow(a, false, true);
       next = page.next;
       more.hidden = !next;
       status.replaceChildren(rows.size === 0 ? placeholder('No alerts match these filters.') : '');
