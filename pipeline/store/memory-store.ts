@@ -136,9 +136,9 @@ export class MemoryStore implements Store {
   }
 
   async hincr(key: string, field: string, by = 1): Promise<number> {
-    // read and write in one turn: no other call runs in between
+    // read and write in one turn: hset does its work before its first await, so no other call runs in between
     const next = Number(this.hashes.get(key)?.get(field) ?? 0) + by;
-    void this.hset(key, field, String(next));
+    await this.hset(key, field, String(next));
     return next;
   }
 
