@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Alert } from '../core/alert.js';
 import type { ApiCallRecord } from '../core/record.js';
 import { type AnalystConnection, callApi } from './analyst-client.js';
-import { type AnalystCli, iso, oneLine, table } from './analyst-cli.js';
+import { type AnalystCli, iso, notFound, oneLine, splitSkipped, table } from './analyst-cli.js';
 import type { AlertNote } from '../alerts/alert-repository.js';
 
 interface Triaged {
@@ -130,7 +130,10 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
       }
     });
 
-  /** a triage action over one or more alerts, through the bulk route: what changed and what was left, and why */
+  /**
+   * a triage action over one or more alerts, through the bulk route: what changed and what was left, and why; ids
+   * that name no alert end it with MW_ERR_NOT_FOUND naming each of them
+   */
   const triage = (name: string, action: string, description: string) =>
     alerts
       .command(name)
@@ -148,15 +151,20 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
           ...(f.takeover ? { takeover: true } : {}),
           ...(f.comment ? { comment: f.comment } : {}),
         });
-        if (json(cmd)) return out(asJson(r));
-        for (const a of r.items) out(`${a.id}  ${a.state}${a.assignee ? `  owner ${a.assignee}` : ''}\n`);
-        const name = r.skipped.some((s) => s.assignee) ? await analystNames(c) : (id: string) => id;
-        for (const s of r.skipped)
-          out(
-            s.assignee
-              ? `${s.id}  left as it was: ${name(s.assignee)} owns it (--takeover takes it over)\n`
-              : `${s.id}  left as it was: ${s.reason}\n`,
-          );
+        const { missing, left } = splitSkipped(r.skipped);
+        if (json(cmd)) out(asJson(r));
+        else {
+          for (const a of r.items) out(`${a.id}  ${a.state}${a.assignee ? `  owner ${a.assignee}` : ''}\n`);
+          const name = left.some((s) => s.assignee) ? await analystNames(c) : (id: string) => id;
+          for (const s of left)
+            out(
+              s.assignee
+                ? `${s.id}  left as it was: ${name(s.assignee)} owns it (--takeover takes it over)\n`
+                : `${s.id}  left as it was: ${s.reason}\n`,
+            );
+        }
+        // the others were handled; an id that names no alert is a mistake to see (stderr) and to script on (exit 2)
+        if (missing.length) throw notFound(['alert', 'alerts'], missing);
       });
   triage('ack', 'acknowledge', 'acknowledge open alerts');
   triage('resolve', 'resolve', 'resolve alerts');

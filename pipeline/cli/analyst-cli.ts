@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type MeshwardError, mwError } from '../core/errors.js';
 import { type AnalystConnection, analystConnection } from './analyst-client.js';
 
 /** where a command writes what it answers (stdout; tests collect it) */
@@ -79,4 +80,25 @@ export function minutes(v: string): number {
   const m = /^(\d+)(m|h|d)$/.exec(v.trim());
   if (!m) throw new InvalidArgumentError('a duration such as 30m, 4h or 7d');
   return Number(m[1]) * { m: 1, h: 60, d: 1440 }[m[2] as 'm' | 'h' | 'd'];
+}
+
+/** what a bulk route left aside, split: the ids it did not find, and the others with why they were left */
+export function splitSkipped<S extends { id: string; reason: string }>(
+  skipped: S[],
+): {
+  missing: string[];
+  left: S[];
+} {
+  return {
+    missing: skipped.filter((s) => s.reason === 'not found').map((s) => s.id),
+    left: skipped.filter((s) => s.reason !== 'not found'),
+  };
+}
+
+/**
+ * the error a command ends with when ids it was given do not exist (printed on stderr, exit code 2, after what was
+ * done with the others): `not found: alert alr_1`, `not found: alerts alr_1, alr_2`
+ */
+export function notFound(kind: [one: string, many: string], ids: string[]): MeshwardError {
+  return mwError('NOT_FOUND', `${ids.length === 1 ? kind[0] : kind[1]} ${ids.join(', ')}`, { ids });
 }

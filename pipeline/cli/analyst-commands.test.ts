@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
@@ -170,6 +172,41 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     return printed;
   }
 
+  /** the same, for a command expected to fail: what it printed before, and the error it ended with */
+  async function runFailing(args: string[]): Promise<{ printed: string; error: unknown }> {
+    let printed = '';
+    const program = new Command().exitOverride();
+    registerAnalystCommands(program, (t) => {
+      printed += t;
+    });
+    const [group, ...rest] = args;
+    const error = await program
+      .parseAsync([group, ...rest, '--api', api, '--key-file', responderKey], { from: 'user' })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    return { printed, error };
+  }
+
+  /** `meshward <args…>` as an operator runs it: the CLI's entry point in its own process */
+  async function runProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const root = join(import.meta.dirname, '..', '..');
+    const main = join(root, 'pipeline', 'cli', 'main.ts');
+    return promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', main, ...args, '--api', api, '--key-file', responderKey],
+      { cwd: root },
+    ).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (err: { code: number; stdout: string; stderr: string }) => ({
+        code: err.code,
+        stdout: err.stdout,
+        stderr: err.stderr,
+      }),
+    );
+  }
+
   it('lists the open alerts as a table, filtered, or as JSON', async () => {
     const text = await run(['alerts', 'list']);
     const lines = text.trim().split('\n');
@@ -218,9 +255,8 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
         .map((l) => l.split(/\s+/)[0]),
     ).toEqual(['alr_cli_2', 'alr_cli_1']);
     expect(await run(['alerts', 'note', 'alr_cli_1', '-m', 'called the accounts team'])).toBe('alr_cli_1  noted\n');
-    expect(await run(['alerts', 'ack', 'alr_cli_1', 'alr_nope', '-m', 'looking'])).toBe(
-      'alr_cli_1  acknowledged  owner ray\nalr_nope  left as it was: not found\n',
-    );
+    expect(await run(['alerts', 'ack', 'alr_cli_1', '-m', 'looking'])).toBe('alr_cli_1  acknowledged  owner ray\n');
+    expect(await run(['alerts', 'ack', 'alr_cli_1'])).toBe('alr_cli_1  left as it was: alert is acknowledged\n');
     await run(['alerts', 'resolve', 'alr_cli_1', '-m', 'pentest']);
     // an OIDC colleague: an opaque id, shown with the name the directory has for it
     await run(['alerts', 'assign', 'alr_cli_3', '--to', '00u7kimx']);
@@ -370,4 +406,73 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     );
     expect((await run(['inventory', 'list', '--state', 'reviewed'])).trim().split('\n')).toHaveLength(3);
   });
+
+  it('an id that names nothing: the others are handled, each unknown id is named, and the command fails', async () => {
+    await alerts.upsert(alert(6, { subject: { type: 'ip', value: '203.0.113.6' } }));
+    for (const [verb, shown] of [
+      ['ack', 'acknowledged'],
+      ['reopen', 'open'],
+      ['assign', 'open  owner ray'],
+      ['unassign', 'open'],
+      ['resolve', 'resolved'],
+    ]) {
+      const r = await runFailing(['alerts', verb, 'alr_cli_6', 'alr_gone_1', 'alr_gone_2', '-m', 'bulk']);
+      expect(r.printed, verb).toBe(`alr_cli_6  ${shown}\n`);
+      expect(r.error, verb).toMatchObject({
+        code: 'MW_ERR_NOT_FOUND',
+        message: 'not found: alerts alr_gone_1, alr_gone_2',
+      });
+    }
+    expect((await alerts.get('alr_cli_6'))?.state).toBe('resolved');
+    // with --json the answer is printed as the API gave it, and the command still fails
+    const asJson = await runFailing(['alerts', 'reopen', 'alr_cli_6', 'alr_gone_1', '--json']);
+    expect(JSON.parse(asJson.printed).skipped).toEqual([{ id: 'alr_gone_1', reason: 'not found' }]);
+    expect(asJson.error).toMatchObject({ code: 'MW_ERR_NOT_FOUND', message: 'not found: alert alr_gone_1' });
+
+    const reviewed = await runFailing([
+      'inventory',
+      'review',
+      'api_accounts_get',
+      'api_gone',
+      '--category',
+      'identity',
+    ]);
+    expect(reviewed.printed).toBe('api_accounts_get  reviewed  category=identity\n');
+    expect(reviewed.error).toMatchObject({ code: 'MW_ERR_NOT_FOUND', message: 'not found: inventory entry api_gone' });
+    expect((await runFailing(['inventory', 'review', 'api_gone', 'api_gone_too', '--confirm'])).error).toMatchObject({
+      code: 'MW_ERR_NOT_FOUND',
+      message: 'not found: inventory entries api_gone, api_gone_too',
+    });
+
+    // the commands taking one id fail on an unknown one as they did
+    for (const [args, message] of [
+      [['alerts', 'note', 'alr_gone', '-m', 'x'], 'not found: alert alr_gone'],
+      [['decisions', 'approve', 'dec_gone'], 'not found: decision dec_gone'],
+      [['decisions', 'lift', 'dec_gone', '-m', 'x'], 'not found: decision dec_gone'],
+      [['silences', 'end', 'sil_gone'], 'not found: silence sil_gone'],
+    ] as const) {
+      const r = await runFailing([...args]);
+      expect(r.printed, args.join(' ')).toBe('');
+      expect(r.error, args.join(' ')).toMatchObject({ code: 'MW_ERR_NOT_FOUND', message });
+    }
+  });
+
+  it('the real CLI: an unknown id goes to stderr with a non-zero exit, the known ones to stdout', async () => {
+    await alerts.upsert(alert(7, { subject: { type: 'ip', value: '203.0.113.7' } }));
+    const [mixed, unknown] = await Promise.all([
+      runProcess(['alerts', 'resolve', 'alr_cli_7', 'alr_gone', '-m', 'done']),
+      runProcess(['decisions', 'approve', 'dec_gone']),
+    ]);
+    expect(mixed).toEqual({
+      code: 2,
+      stdout: 'alr_cli_7  resolved\n',
+      stderr: 'meshward: MW_ERR_NOT_FOUND: not found: alert alr_gone\n',
+    });
+    expect((await alerts.get('alr_cli_7'))?.state).toBe('resolved');
+    expect(unknown).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'meshward: MW_ERR_NOT_FOUND: not found: decision dec_gone\n',
+    });
+  }, 60_000);
 });

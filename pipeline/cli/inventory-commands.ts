@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { InventoryReview } from '../api/inventory-routes.js';
 import type { ApiEntry } from '../inventory/api-entry.js';
 import { callApi, callApiText } from './analyst-client.js';
-import { type AnalystCli, iso, minutes, oneLine, table } from './analyst-cli.js';
+import { type AnalystCli, iso, minutes, notFound, oneLine, splitSkipped, table } from './analyst-cli.js';
 
 /** an entry as a review leaves it */
 type Reviewed = ApiEntry & { review?: InventoryReview };
@@ -113,14 +113,20 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
           ...(typeof f.comment === 'string' ? { comment: f.comment } : {}),
         },
       );
-      if (r.items.length === 0) throw new InvalidArgumentError(`${r.skipped[0].id}: ${r.skipped[0].reason}; ${ask}`);
-      if (json(cmd)) return out(asJson(r));
-      for (const e of r.items) {
-        const shown = Object.entries(e.review?.labels ?? {})
-          .map(([dim, v]) => `${dim}=${v}`)
-          .join(' ');
-        out(`${e.id}  ${e.state}  ${shown}\n`);
+      const { missing, left } = splitSkipped(r.skipped);
+      if (r.items.length === 0 && missing.length === 0)
+        throw new InvalidArgumentError(`${left[0].id}: ${left[0].reason}; ${ask}`);
+      if (json(cmd)) out(asJson(r));
+      else {
+        for (const e of r.items) {
+          const shown = Object.entries(e.review?.labels ?? {})
+            .map(([dim, v]) => `${dim}=${v}`)
+            .join(' ');
+          out(`${e.id}  ${e.state}  ${shown}\n`);
+        }
+        for (const s of left) out(`${s.id}  left as it was: ${s.reason}\n`);
       }
-      for (const s of r.skipped) out(`${s.id}  left as it was: ${s.reason}\n`);
+      // the others were reviewed; an id that names no entry ends the command with MW_ERR_NOT_FOUND (exit 2)
+      if (missing.length) throw notFound(['inventory entry', 'inventory entries'], missing);
     });
 }
