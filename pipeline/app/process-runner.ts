@@ -2,7 +2,7 @@ import type { Bus } from '../bus/bus.js';
 import type { ConfigOverrides } from '../config/load.js';
 import { envOverrides, loadConfig } from '../config/load.js';
 import type { MeshwardConfig } from '../config/schema.js';
-import { MeshwardError, mwError } from '../core/errors.js';
+import { failureLine } from '../core/failure-line.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { enableDefaultMetrics } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
@@ -82,25 +82,12 @@ export async function runProcess(
 }
 
 /**
- * A system error at start, as the config's address or file to fix: a listener that could not take its address (in
- * use, not allowed, not on this host), a file the config names that cannot be read (sensor tokens, API keys, secrets)
+ * Ends a process that could not start, in one line with its code: a system error as the config's address or file to
+ * fix (a listener that could not take its address, a file the config names that cannot be read: sensor tokens, API
+ * keys, secrets), worded as every meshward command words its failure
  */
-function startupProblem(err: unknown): MeshwardError | undefined {
-  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (e?.syscall === 'listen' || e?.syscall === 'bind') {
-    const where = e.port === undefined ? (e.address ?? '') : `${e.address}:${e.port}`;
-    return mwError('CONFIG_INVALID', `cannot listen on ${where}: ${e.message}`);
-  }
-  if (e?.path && (e.syscall === 'open' || e.syscall === 'read')) {
-    return mwError('CONFIG_INVALID', `cannot read ${e.path}: ${e.message}`);
-  }
-  return undefined;
-}
-
 function failStartup(err: unknown): never {
-  const e = startupProblem(err) ?? (err as MeshwardError);
-  const msg = e instanceof MeshwardError ? `${e.code}: ${e.message}` : String((err as Error)?.stack ?? err);
-  process.stderr.write(`meshward: ${msg}\n`);
+  process.stderr.write(`${failureLine(err, 'CONFIG_INVALID')}\n`);
   process.exit(2);
 }
 

@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { mwError } from '../core/errors.js';
+import { unwritableFile } from '../core/failure-line.js';
 import { entryDescription } from '../inventory/catalog/catalog.js';
 import { LABEL_DIMENSIONS } from '../inventory/catalog/catalog-entry.js';
 import { loadCatalogFiles } from '../inventory/catalog/load.js';
@@ -83,7 +84,9 @@ export async function runAssociate(opts: AssociateOptions): Promise<{ written: n
     }
     out.push(JSON.stringify({ id: item.id, labels } satisfies AssociationLine));
   });
-  await writeFile(opts.outPath, out.length ? `${out.join('\n')}\n` : '');
+  await writeFile(opts.outPath, out.length ? `${out.join('\n')}\n` : '').catch((err: unknown) => {
+    throw unwritableFile(opts.outPath, err);
+  });
   return { written: out.length, unassigned };
 }
 

@@ -41,6 +41,8 @@ export const ERRORS = {
   GUARDRAIL_BLOCKED: spec('MW_ERR_GUARDRAIL_BLOCKED', 409, false, 'a guardrail blocked the action'),
   SINK_FAILED: spec('MW_ERR_SINK_FAILED', 502, true, 'an alert sink failed'),
   API_UNAVAILABLE: spec('MW_ERR_API_UNAVAILABLE', 503, true, 'the analyst API did not answer'),
+  FILE_UNREADABLE: spec('MW_ERR_FILE_UNREADABLE', 400, false, 'a file cannot be read'),
+  FILE_UNWRITABLE: spec('MW_ERR_FILE_UNWRITABLE', 500, false, 'a file cannot be written'),
   INTERNAL: spec('MW_ERR_INTERNAL', 500, false, 'internal error'),
 } as const;
 

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { TSchema } from '@sinclair/typebox';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
+import { unreadableFile } from './failure-line.js';
 
 /** values that were not values of the schema: how many, and the first of them named */
 export interface JsonlRejections {
@@ -50,8 +51,8 @@ export async function* validLines<T extends TSchema>(
   }
 }
 
-/** validLines of a JSONL file, streamed */
-export function validJsonl<T extends TSchema>(
+/** validLines of a JSONL file, streamed; a file that cannot be read is MW_ERR_FILE_UNREADABLE naming it */
+export async function* validJsonl<T extends TSchema>(
   path: string,
   check: TypeCheck<T>,
   what: string,
@@ -61,5 +62,10 @@ export function validJsonl<T extends TSchema>(
     input: createReadStream(path, { encoding: 'utf8' }),
     crlfDelay: Number.POSITIVE_INFINITY,
   });
-  return validLines(lines, check, what, rejections);
+  try {
+    yield* validLines(lines, check, what, rejections);
+  } catch (err) {
+    // the stream's errors (missing, a folder, not allowed); a bad line is counted above, never thrown
+    throw (err as NodeJS.ErrnoException).syscall ? unreadableFile(path, err) : err;
+  }
 }

@@ -45,4 +45,17 @@ describe('bounded YAML parsing', () => {
     }
     expect(printed).toEqual([]);
   });
+
+  it('says what is wrong and where in one line, without quoting the document', () => {
+    for (const text of ['rules: [\n', 'a: 1\n b: 2\n', 'a: !Ref other\n']) {
+      let message = '';
+      try {
+        parseYamlBounded(text);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message, text).toMatch(/ at line \d+, column \d+$/);
+      expect(message, text).not.toContain('\n');
+    }
+  });
 });

@@ -27,15 +27,24 @@ type Options = ParseOptions &
  * levels deep (`[[[[…`, `{a: {a: …`, `- - - …`) overflows the stack; when the overflow lands in V8's regexp compiler
  * the process dies with a fatal out-of-memory error that no `catch` sees. The CST parser is iterative, so the depth is
  * measured on it first. Warnings refuse the document unless `warnings: 'ignore'`, instead of going to stderr as
- * process warnings. Throws a plain Error; callers wrap it in their catalogue code as for any parse error.
+ * process warnings. Throws a plain Error of one line (what, at which line and column); callers wrap it in their
+ * catalogue code as for any parse error.
  */
 export function parseYamlBounded(text: string, options: Options = {}, maxDepth = MAX_YAML_DEPTH): unknown {
   if (yamlDepth(text, maxDepth) > maxDepth) throw new Error(`nested deeper than ${maxDepth} levels`);
   const { warnings = 'error', ...yamlOptions } = options;
   const doc = parseDocument(text, yamlOptions);
-  if (doc.errors.length > 0) throw doc.errors[0];
-  if (warnings === 'error' && doc.warnings.length > 0) throw doc.warnings[0];
+  if (doc.errors.length > 0) throw oneLine(doc.errors[0]);
+  if (warnings === 'error' && doc.warnings.length > 0) throw oneLine(doc.warnings[0]);
   return doc.toJS(yamlOptions);
+}
+
+/**
+ * yaml's error as one line: its message says what and where (`… at line 2, column 1`), then quotes the lines around
+ * it, which a one-line error (`meshward: MW_ERR_CONFIG_INVALID: …`) cannot carry
+ */
+function oneLine(err: Error): Error {
+  return new Error(err.message.split('\n')[0].replace(/:$/, ''), { cause: err });
 }
 
 interface CstNode {

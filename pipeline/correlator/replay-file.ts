@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { loadConfig } from '../config/load.js';
+import { unwritableFile } from '../core/failure-line.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
 import { type JsonlRejections, validJsonl } from '../core/valid-jsonl.js';
 import { compileDetectors } from '../detectors/registry.js';
@@ -28,6 +29,10 @@ export async function runReplayFile(opts: { input: string; out: string; config?:
     }
   }
   const alerts = await replay(read(), { detectors: detectors.create(), ...shardOptionsOf(config) });
-  writeFileSync(opts.out, alerts.map((a) => JSON.stringify(a)).join('\n') + (alerts.length ? '\n' : ''));
+  try {
+    writeFileSync(opts.out, alerts.map((a) => JSON.stringify(a)).join('\n') + (alerts.length ? '\n' : ''));
+  } catch (err) {
+    throw unwritableFile(opts.out, err);
+  }
   return { records, alerts: alerts.length, ...rejections };
 }

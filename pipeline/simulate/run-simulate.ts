@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { unwritableFile } from '../core/failure-line.js';
 import { ALL_KINDS, type AnomalyRequest } from './anomalies/index.js';
 import { simulate } from './simulate.js';
 
@@ -18,12 +19,19 @@ export interface RunSimulateOptions {
   start?: number;
 }
 
-async function writeLines(stream: Writable, items: readonly unknown[]): Promise<void> {
-  for (const item of items) {
-    if (!stream.write(`${JSON.stringify(item)}\n`)) await once(stream, 'drain');
+/** items as JSON lines into a new file; a file that cannot be written is MW_ERR_FILE_UNWRITABLE naming it */
+async function writeLines(path: string, items: readonly unknown[]): Promise<void> {
+  const stream: Writable = createWriteStream(path);
+  try {
+    for (const item of items) {
+      if (!stream.write(`${JSON.stringify(item)}\n`)) await once(stream, 'drain');
+    }
+    stream.end();
+    await once(stream, 'finish');
+  } catch (err) {
+    stream.destroy();
+    throw unwritableFile(path, err);
   }
-  stream.end();
-  await once(stream, 'finish');
 }
 
 /** the `meshward simulate` command: simulate, then write records and labels as JSON lines */
@@ -40,7 +48,7 @@ export async function runSimulate(o: RunSimulateOptions): Promise<{ records: num
     rps: o.rps,
     anomalies: requests,
   });
-  await writeLines(createWriteStream(o.out), sim.records);
-  await writeLines(createWriteStream(o.labelsOut), sim.labels);
+  await writeLines(o.out, sim.records);
+  await writeLines(o.labelsOut, sim.labels);
   return { records: sim.records.length, labels: sim.labels.length };
 }

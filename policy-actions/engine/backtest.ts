@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { type Alert, AlertSchema } from '../../pipeline/core/alert.js';
 import type { Decision } from '../../pipeline/core/decision.js';
+import { unreadableFile, unwritableFile } from '../../pipeline/core/failure-line.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
 import { admitted, type JsonlRejections, validLines } from '../../pipeline/core/valid-jsonl.js';
 import { MemoryStore } from '../../pipeline/store/memory-store.js';
@@ -140,7 +141,9 @@ export async function testPolicy(
  * `meshward replay` writes them; what is not an alert is counted in `rejections`, the first named
  */
 async function readAlerts(path: string, rejections: JsonlRejections): Promise<Alert[]> {
-  const text = await readFile(path, 'utf8');
+  const text = await readFile(path, 'utf8').catch((err: unknown) => {
+    throw unreadableFile(path, err);
+  });
   let page: unknown;
   try {
     page = JSON.parse(text);
@@ -160,11 +163,16 @@ export async function runPolicyTest(opts: { policy: string; alerts: string; out?
   const rejections: JsonlRejections = { rejected: 0 };
   const alerts = await readAlerts(opts.alerts, rejections);
   const result = await testPolicy(policy, alerts);
-  if (opts.out)
-    writeFileSync(
-      opts.out,
-      result.decisions.map((d) => JSON.stringify(d)).join('\n') + (result.decisions.length ? '\n' : ''),
-    );
+  if (opts.out) {
+    try {
+      writeFileSync(
+        opts.out,
+        result.decisions.map((d) => JSON.stringify(d)).join('\n') + (result.decisions.length ? '\n' : ''),
+      );
+    } catch (err) {
+      throw unwritableFile(opts.out, err);
+    }
+  }
   return { alerts: alerts.length, ...rejections, ...result };
 }
 

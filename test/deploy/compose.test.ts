@@ -90,7 +90,7 @@ describe('docker-compose.yml against the Compose Specification', () => {
 });
 
 describe('docker-compose.yml against the code it runs', () => {
-  it('the CLI is the one main.ts builds (the checks parse commands with the same registrations)', () => {
+  it('the CLI is the one program.ts builds for main.ts (the checks parse commands with the same registrations)', () => {
     expect(registeredCommandGroups().sort()).toEqual([
       'registerAnalystCommands',
       'registerOfflineCommands',

@@ -74,9 +74,9 @@ export interface CliInvocation {
   args: string[];
 }
 
-/** the registration calls pipeline/cli/main.ts makes on its program */
+/** the registration calls the entry point's program (pipeline/cli/program.ts) makes */
 export function registeredCommandGroups(): string[] {
-  return [...readRepoFile('pipeline/cli/main.ts').matchAll(/\b(register\w+Commands)\(program\)/g)].map((m) => m[1]);
+  return [...readRepoFile('pipeline/cli/program.ts').matchAll(/\b(register\w+Commands)\(program\)/g)].map((m) => m[1]);
 }
 
 function cliProgram(): Command {

@@ -39,7 +39,18 @@ export async function loadCatalogFile(file: string): Promise<CatalogEntry[]> {
   }
   if (size > MAX_CATALOG_BYTES)
     throw mwError('CATALOG_INVALID', `${file}: larger than ${MAX_CATALOG_BYTES} bytes`, { where: file });
-  const text = await readFile(file, 'utf8');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    // a folder passes stat, and fails here
+    throw mwError(
+      'CATALOG_INVALID',
+      `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { where: file },
+      err,
+    );
+  }
   return parseCatalogText(text, file);
 }
 

@@ -1,0 +1,133 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { failureLine } from '../core/failure-line.js';
+import { meshwardProgram } from './program.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const policy = join(root, 'policy-actions', 'engine', 'testdata', 'policy.yaml');
+const catalog = join(root, 'deploy', 'demo', 'catalog.jsonl');
+
+const dir = mkdtempSync(join(tmpdir(), 'mw-cli-files-'));
+const missing = join(dir, 'missing.jsonl');
+const folder = join(dir, 'a-folder');
+mkdirSync(folder);
+const nowhere = join(dir, 'no-such-folder', 'out.jsonl');
+const records = join(dir, 'records.jsonl');
+writeFileSync(records, '');
+const alerts = join(dir, 'alerts.jsonl');
+writeFileSync(alerts, '');
+const badYaml = join(dir, 'bad.yaml');
+writeFileSync(badYaml, 'rules: [\n');
+const out = join(dir, 'out.jsonl');
+
+/** the line `meshward <args…>` ends with on stderr when it fails, from the program main.ts runs */
+async function failure(args: string[]): Promise<string> {
+  const err = await meshwardProgram()
+    .exitOverride()
+    .parseAsync(args, { from: 'user' })
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  expect(err, args.join(' ')).toBeDefined();
+  return failureLine(err);
+}
+
+const enoent = (path: string) => `ENOENT: no such file or directory, open '${path}'`;
+const unreadable = (path: string, why: string) =>
+  `meshward: MW_ERR_FILE_UNREADABLE: a file cannot be read: cannot read ${path}: ${why}`;
+const unwritable = (path: string) =>
+  `meshward: MW_ERR_FILE_UNWRITABLE: a file cannot be written: cannot write ${path}: ${enoent(path)}`;
+const EISDIR = 'EISDIR: illegal operation on a directory, read';
+
+describe('a command that cannot read or write its files says so in one line with a stable code', () => {
+  it('names the file and what is wrong with it, for every offline command', async () => {
+    const cases: [string[], string][] = [
+      [['policy', 'test', '--policy', policy, '--alerts', missing], unreadable(missing, enoent(missing))],
+      [['policy', 'test', '--policy', policy, '--alerts', folder], unreadable(folder, EISDIR)],
+      [['policy', 'test', '--policy', policy, '--alerts', alerts, '-o', nowhere], unwritable(nowhere)],
+      [
+        ['policy', 'test', '--policy', missing, '--alerts', alerts],
+        `meshward: MW_ERR_POLICY_INVALID: policy file is invalid: cannot read ${missing}: ${enoent(missing)}`,
+      ],
+      [['replay', missing, '-o', out], unreadable(missing, enoent(missing))],
+      [['replay', folder, '-o', out], unreadable(folder, EISDIR)],
+      [['replay', records, '-o', nowhere], unwritable(nowhere)],
+      [['simulate', '-o', nowhere, '--minutes', '1'], unwritable(nowhere)],
+      [['simulate', '-o', out, '--labels', nowhere, '--minutes', '1'], unwritable(nowhere)],
+      [
+        ['associate', '--catalog', missing, '--apis', catalog],
+        `meshward: MW_ERR_CATALOG_INVALID: catalogue document is invalid: ${missing}: cannot read (ENOENT)`,
+      ],
+      [
+        ['associate', '--catalog', folder, '--apis', catalog],
+        `meshward: MW_ERR_CATALOG_INVALID: catalogue document is invalid: ${folder}: cannot read (EISDIR)`,
+      ],
+      [
+        ['associate', '--catalog', catalog, '--apis', missing],
+        `meshward: MW_ERR_CATALOG_INVALID: catalogue document is invalid: ${missing}: cannot read (ENOENT)`,
+      ],
+      [['associate', '--catalog', catalog, '--apis', catalog, '-o', nowhere], unwritable(nowhere)],
+      // an invalid YAML file: what and where in one line, not yaml's quote of the lines around it
+      [
+        ['replay', records, '-o', out, '-c', badYaml],
+        `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: ${badYaml} is not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1`,
+      ],
+      [
+        ['policy', 'test', '--policy', badYaml, '--alerts', alerts],
+        `meshward: MW_ERR_POLICY_INVALID: policy file is invalid: ${badYaml}: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1`,
+      ],
+      // an argument an action refuses
+      [
+        ['simulate', '-o', out, '--start', 'yesterday'],
+        'meshward: MW_ERR_BAD_REQUEST: bad request: --start must be an ISO timestamp',
+      ],
+    ];
+    for (const [args, line] of cases) expect(await failure(args), args.join(' ')).toBe(line);
+  }, 60_000);
+
+  it('the real entry point: exit 2, the one line on stderr, nothing else (no stack trace)', async () => {
+    const run = (args: string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'pipeline', 'cli', 'main.ts'), ...args], {
+        cwd: root,
+      }).then(
+        () => ({ code: 0, stdout: '', stderr: '' }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
+    const [alertsMissing, catalogMissing] = await Promise.all([
+      run(['policy', 'test', '--policy', policy, '--alerts', missing]),
+      run(['associate', '--catalog', missing, '--apis', catalog]),
+    ]);
+    expect(alertsMissing).toEqual({ code: 2, stdout: '', stderr: `${unreadable(missing, enoent(missing))}\n` });
+    expect(catalogMissing).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `meshward: MW_ERR_CATALOG_INVALID: catalogue document is invalid: ${missing}: cannot read (ENOENT)\n`,
+    });
+  }, 60_000);
+
+  it('words any failure in one line with a code', () => {
+    expect(failureLine(new Error('first\n  second'))).toBe('meshward: MW_ERR_INTERNAL: internal error: first second');
+    expect(failureLine('thrown text')).toBe('meshward: MW_ERR_INTERNAL: internal error: thrown text');
+    const inUse = Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:7070'), {
+      syscall: 'listen',
+      address: '127.0.0.1',
+      port: 7070,
+    });
+    expect(failureLine(inUse)).toBe(
+      'meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: cannot listen on 127.0.0.1:7070: listen EADDRINUSE: address already in use 127.0.0.1:7070',
+    );
+    const denied = Object.assign(new Error("EACCES: permission denied, open '/etc/secret'"), {
+      syscall: 'open',
+      path: '/etc/secret',
+    });
+    expect(failureLine(denied)).toBe(unreadable('/etc/secret', "EACCES: permission denied, open '/etc/secret'"));
+    expect(failureLine(denied, 'CONFIG_INVALID')).toBe(
+      "meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: cannot read /etc/secret: EACCES: permission denied, open '/etc/secret'",
+    );
+  });
+});
