@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { readSecretFile } from '../config/secret-file.js';
 import { mwError } from '../core/errors.js';
 
 export type Role = 'viewer' | 'responder' | 'admin';
@@ -109,10 +109,10 @@ export function requireRole(principal: Principal, role: Role): void {
   }
 }
 
-/** reads `<name> <role> <key>` lines (blank lines and # comments ignored) */
+/** reads `<name> <role> <key>` lines (blank lines and # comments ignored), as every secret file is read (readSecretFile) */
 export function readApiKeysFile(path: string): ApiKey[] {
   const out: ApiKey[] = [];
-  readFileSync(path, 'utf8')
+  readSecretFile(path, 'api.api_keys_file')
     .split('\n')
     .forEach((line, i) => {
       const t = line.trim();

@@ -80,7 +80,7 @@ describe('a process that cannot start says why in one line with its code', () =>
     const { exit, stderr } = await run(file, false, read);
     expect(exit).toHaveBeenCalledWith(2);
     expect(stderr).toBe(
-      "meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: cannot read /nonexistent/sensor-tokens: ENOENT: no such file or directory, open '/nonexistent/sensor-tokens'\n",
+      "meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: collector.sensor_tokens_file: cannot read /nonexistent/sensor-tokens: ENOENT: no such file or directory, open '/nonexistent/sensor-tokens'\n",
     );
   });
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
+import { readSecretFile } from '../config/secret-file.js';
 import type { KafkaBusOptions } from './kafka-bus.js';
 
 /**
@@ -114,7 +115,7 @@ export type KafkaBusConfig = Static<typeof KafkaBusConfigSchema>;
 /** Turn the validated config section into createKafkaBus options (reads the CA and password files). */
 export function kafkaBusOptionsFromConfig(
   config: KafkaBusConfig,
-  readSecret: (path: string) => string = (p) => readFileSync(p, 'utf8').trim(),
+  readSecret: (path: string) => string = (p) => readSecretFile(p, 'bus.kafka.sasl.password_file'),
 ): KafkaBusOptions {
   const ssl = config.ssl ? (config.ssl_ca_file ? { ca: [readFileSync(config.ssl_ca_file, 'utf8')] } : true) : undefined;
   const sasl = config.sasl

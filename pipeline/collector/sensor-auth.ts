@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readSecretFile } from '../config/secret-file.js';
 import { mwError } from '../core/errors.js';
 
 export interface SensorToken {
@@ -39,10 +39,10 @@ export class SensorAuth {
   }
 }
 
-/** reads `sensor-id token` lines (blank lines and # comments ignored) */
+/** reads `sensor-id token` lines (blank lines and # comments ignored), as every secret file is read (readSecretFile) */
 export function readSensorTokensFile(path: string): SensorToken[] {
   const out: SensorToken[] = [];
-  readFileSync(path, 'utf8')
+  readSecretFile(path, 'collector.sensor_tokens_file')
     .split('\n')
     .forEach((line, i) => {
       const t = line.trim();

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readSecretFile } from '../../pipeline/config/secret-file.js';
 import { mwError } from '../../pipeline/core/errors.js';
 
 /** What the IdP answered; the body is parsed as JSON when it is JSON, else kept as text. */
@@ -44,9 +44,9 @@ export async function idpFetch(
   return { status: res.status, body };
 }
 
-/** a secret given inline or as a file (the file wins; trailing newline trimmed) */
+/** a secret given inline or as a file (the file wins, read as every secret file is: readSecretFile) */
 export function readSecret(inline: string | undefined, file: string | undefined, name: string): string {
-  if (file) return readFileSync(file, 'utf8').trim();
+  if (file) return readSecretFile(file, `${name}_file`);
   if (inline) return inline;
   throw mwError('CONFIG_INVALID', `${name} or ${name}_file is required`);
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readSecretFile } from '../../pipeline/config/secret-file.js';
 import { mwError } from '../../pipeline/core/errors.js';
 
 /**
@@ -25,21 +25,15 @@ export function tokenHashKeyProblem(source: TokenHashKeySource): string | undefi
 /**
  * The key of a valid source: the inline value, or the file's first line that is neither blank nor a `#` comment,
  * trimmed, as the Envoy and nginx entrypoints read the same secret file (deploy/compose), so every sensor hashes a
- * token alike. Throws MW_ERR_CONFIG_INVALID prefixed by `where` (the component), naming the option and the file,
- * never the key.
+ * token alike (the file is read as every secret file is: readSecretFile). Throws MW_ERR_CONFIG_INVALID prefixed by
+ * `where` (the component), naming the option and the file, never the key.
  */
 export function readTokenHashKey(source: TokenHashKeySource, where: string): string {
   const problem = tokenHashKeyProblem(source);
   if (problem) throw mwError('CONFIG_INVALID', `${where}: ${problem}`);
   const file = source.token_hash_key_file;
   if (!file) return source.token_hash_key as string;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw mwError('CONFIG_INVALID', `${where}.token_hash_key_file: cannot read ${file}: ${(err as Error).message}`);
-  }
-  const key = text
+  const key = readSecretFile(file, `${where}.token_hash_key_file`)
     .split('\n')
     .map((line) => line.trim())
     .find((line) => line && !line.startsWith('#'));

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { type Alert, SEVERITY_RANK, type Severity } from '../../core/alert.js';
+import { readSecretFile } from '../../config/secret-file.js';
 import { mwError } from '../../core/errors.js';
 import { toOcsf } from '../formats/ocsf.js';
 import type { AlertSink } from '../sink.js';
@@ -38,8 +38,10 @@ export class WebhookSink implements AlertSink {
   private readonly bearer?: string;
 
   constructor(private readonly config: WebhookSinkConfig) {
-    this.secret = config.secret_file ? readFileSync(config.secret_file, 'utf8').trim() : undefined;
-    this.bearer = config.bearer_token_file ? readFileSync(config.bearer_token_file, 'utf8').trim() : undefined;
+    this.secret = config.secret_file ? readSecretFile(config.secret_file, 'webhook sink secret_file') : undefined;
+    this.bearer = config.bearer_token_file
+      ? readSecretFile(config.bearer_token_file, 'webhook sink bearer_token_file')
+      : undefined;
   }
 
   private body(a: Alert): unknown {

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { type CryptoKey, type JWK, SignJWT, importJWK, importPKCS8 } from 'jose';
 import type { Decision } from '../../../pipeline/core/decision.js';
-import { mwError } from '../../../pipeline/core/errors.js';
+import { readSecretFileAsync } from '../../../pipeline/config/secret-file.js';
+import { MeshwardError, mwError } from '../../../pipeline/core/errors.js';
 import { newId } from '../../../pipeline/core/ids.js';
 import type { Logger } from '../../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterResult } from '../../adapter.js';
@@ -37,13 +37,15 @@ export class CaepSetAdapter implements ActionAdapter {
     this.key ??= (async () => {
       let jwk: JWK | undefined = this.config.key_jwk as JWK | undefined;
       if (this.config.key_file) {
-        const text = (await readFile(this.config.key_file, 'utf8')).trim();
+        const text = await readSecretFileAsync(this.config.key_file, 'idp/caep_set key_file');
         if (!text.startsWith('{')) return { key: await importPKCS8(text, 'ES256'), kid: this.config.kid };
         jwk = JSON.parse(text) as JWK;
       }
       return { key: await importJWK(jwk as JWK, 'ES256'), kid: this.config.kid ?? jwk?.kid };
     })().catch((err) => {
       this.key = undefined;
+      // the key file's own refusal names it already (readSecretFileAsync)
+      if (err instanceof MeshwardError) throw err;
       throw mwError('CONFIG_INVALID', `caep signing key: ${(err as Error).message}`);
     });
     return this.key;
