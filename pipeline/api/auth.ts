@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { readSecretFile } from '../config/secret-file.js';
+import { MIN_SECRET_LENGTH, SECRET_TOO_SHORT } from '../config/shared-secret.js';
 import { mwError } from '../core/errors.js';
 
 export type Role = 'viewer' | 'responder' | 'admin';
@@ -118,12 +119,14 @@ export function readApiKeysFile(path: string): ApiKey[] {
       const t = line.trim();
       if (!t || t.startsWith('#')) return;
       const [name, role, key, extra] = t.split(/\s+/);
-      if (!name || !(role in ROLE_RANK) || !key || key.length < 16 || extra !== undefined) {
+      if (!name || !(role in ROLE_RANK) || !key || extra !== undefined) {
         throw mwError(
           'CONFIG_INVALID',
           `${path}:${i + 1}: expected "<name> <viewer|responder|admin> <key of 16+ characters>"`,
         );
       }
+      if (key.length < MIN_SECRET_LENGTH)
+        throw mwError('CONFIG_INVALID', `${path}:${i + 1}: the key ${SECRET_TOO_SHORT}`);
       out.push({ name, role: role as Role, key });
     });
   return out;

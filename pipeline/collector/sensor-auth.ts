@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readSecretFile } from '../config/secret-file.js';
+import { MIN_SECRET_LENGTH, SECRET_TOO_SHORT } from '../config/shared-secret.js';
 import { mwError } from '../core/errors.js';
 
 export interface SensorToken {
@@ -48,9 +49,11 @@ export function readSensorTokensFile(path: string): SensorToken[] {
       const t = line.trim();
       if (!t || t.startsWith('#')) return;
       const [id, token, extra] = t.split(/\s+/);
-      if (!id || !token || extra !== undefined || token.length < 16) {
+      if (!id || !token || extra !== undefined) {
         throw mwError('CONFIG_INVALID', `${path}:${i + 1}: expected "<sensor-id> <token of 16+ characters>"`);
       }
+      if (token.length < MIN_SECRET_LENGTH)
+        throw mwError('CONFIG_INVALID', `${path}:${i + 1}: the token ${SECRET_TOO_SHORT}`);
       out.push({ id, token });
     });
   return out;

@@ -1,5 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
+import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
+import { isSharedSecret, SECRET_TOO_SHORT } from './shared-secret.js';
 
 /**
  * The key a YAML or JSON file names, from where a value sits and a JSON pointer inside it:
@@ -20,10 +22,19 @@ export function dottedKey(where: string, pointer: string): string {
 export function schemaProblems(schema: TSchema, value: unknown, where = '', max = 5): string[] {
   const out: string[] = [];
   for (const e of Value.Errors(schema, value)) {
-    out.push(`${dottedKey(where, e.path)}: ${allowedValues(e.schema) ?? e.message}`);
+    out.push(`${dottedKey(where, e.path)}: ${problemMessage(e)}`);
     if (out.length >= max) break;
   }
   return out;
+}
+
+/**
+ * What is wrong with a value, as every meshward check words it: TypeBox's message, except for a union of literals
+ * (the values allowed) and a shared secret that is too short (SECRET_TOO_SHORT, as when it is read from a file)
+ */
+export function problemMessage(e: ValueError): string {
+  if (e.type === ValueErrorType.StringMinLength && isSharedSecret(e.schema)) return SECRET_TOO_SHORT;
+  return allowedValues(e.schema) ?? e.message;
 }
 
 /**

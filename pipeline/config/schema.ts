@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { RootCauseConfigSchema } from '../correlator/root-cause/config.js';
 import { KafkaBusConfigSchema } from '../bus/kafka-config.js';
+import { SharedSecret } from './shared-secret.js';
 
 const Listen = Type.String({ pattern: '^[^:]+:\\d{1,5}$', description: 'host:port to listen on' });
 
@@ -36,7 +37,7 @@ export const StoreConfig = Type.Object(
 );
 
 export const SensorTokenConfig = Type.Object(
-  { id: Type.String({ minLength: 1 }), token: Type.String({ minLength: 16 }) },
+  { id: Type.String({ minLength: 1 }), token: SharedSecret() },
   { additionalProperties: false },
 );
 
@@ -58,7 +59,7 @@ export const CollectorConfig = Type.Object(
 export const ApiKeyConfig = Type.Object(
   {
     name: Type.String({ minLength: 1 }),
-    key: Type.String({ minLength: 16 }),
+    key: SharedSecret(),
     role: Type.Union([Type.Literal('viewer'), Type.Literal('responder'), Type.Literal('admin')]),
   },
   { additionalProperties: false },

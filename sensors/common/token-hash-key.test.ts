@@ -17,7 +17,7 @@ describe('token hash key', () => {
     expect(tokenHashKeyProblem({ token_hash_key: 'k', token_hash_key_file: '/k' })).toMatch(/not both/);
     expect(tokenHashKeyProblem({ token_hash_key_file: '/k' })).toBeUndefined();
     expect(() => readTokenHashKey({}, 'kong')).toThrow(/^configuration is invalid: kong: token_hash_key_file/);
-    expect(readTokenHashKey({ token_hash_key: 'inline-key' }, 'kong')).toBe('inline-key');
+    expect(readTokenHashKey({ token_hash_key: 'inline-key-0123456789' }, 'kong')).toBe('inline-key-0123456789');
   });
 
   it('reads a secret file as the Envoy and nginx entrypoints do: the first line not blank nor a # comment', () => {

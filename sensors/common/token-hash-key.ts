@@ -1,4 +1,5 @@
 import { readSecretFile } from '../../pipeline/config/secret-file.js';
+import { checkSharedSecret } from '../../pipeline/config/shared-secret.js';
 import { mwError } from '../../pipeline/core/errors.js';
 
 /**
@@ -25,8 +26,9 @@ export function tokenHashKeyProblem(source: TokenHashKeySource): string | undefi
 /**
  * The key of a valid source: the inline value, or the file's first line that is neither blank nor a `#` comment,
  * trimmed, as the Envoy and nginx entrypoints read the same secret file (deploy/compose), so every sensor hashes a
- * token alike (the file is read as every secret file is: readSecretFile). Throws MW_ERR_CONFIG_INVALID prefixed by
- * `where` (the component), naming the option and the file, never the key.
+ * token alike (the file is read as every secret file is: readSecretFile), at least 16 characters as an inline key
+ * (SharedSecret). Throws MW_ERR_CONFIG_INVALID prefixed by `where` (the component), naming the option and the file,
+ * never the key.
  */
 export function readTokenHashKey(source: TokenHashKeySource, where: string): string {
   const problem = tokenHashKeyProblem(source);
@@ -38,5 +40,5 @@ export function readTokenHashKey(source: TokenHashKeySource, where: string): str
     .map((line) => line.trim())
     .find((line) => line && !line.startsWith('#'));
   if (!key) throw mwError('CONFIG_INVALID', `${where}.token_hash_key_file: ${file} holds no key`);
-  return key;
+  return checkSharedSecret(key, `${where}.token_hash_key_file`, file);
 }

@@ -1,6 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
+import { problemMessage } from '../../pipeline/config/schema-problems.js';
+import { SharedSecret } from '../../pipeline/config/shared-secret.js';
 import { mwError } from '../../pipeline/core/errors.js';
 
 /**
@@ -54,7 +56,7 @@ export const EnvoyWasmConfigSchema = Type.Object(
     /** fraction of requests recorded */
     sample_rate: Type.Number({ minimum: 0, maximum: 1, default: 1, description: 'fraction of requests recorded' }),
     /** HMAC key for user.tokenHash; the same key as the Node sensors' token hashing */
-    token_hash_key: Type.String({ minLength: 16, maxLength: 256, description: 'HMAC-SHA256 key for token hashes' }),
+    token_hash_key: SharedSecret({ maxLength: 256, description: 'HMAC-SHA256 key for token hashes' }),
     /** query parameters copied into `params` (exact names) */
     keep_params: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
       maxItems: 64,
@@ -114,7 +116,7 @@ export const defaultConfig: Omit<EnvoyWasmConfig, 'sensor_token' | 'token_hash_k
 /** problems with a plugin configuration, [] when it is acceptable (cross-field checks included) */
 export function configProblems(input: unknown): string[] {
   const candidate = Value.Default(EnvoyWasmConfigSchema, Value.Clone(input));
-  const problems = [...compiled.Errors(candidate)].map((e) => `${e.path || '/'}: ${e.message}`);
+  const problems = [...compiled.Errors(candidate)].map((e) => `${e.path || '/'}: ${problemMessage(e)}`);
   if (problems.length > 0) return problems;
   const c = candidate as EnvoyWasmConfig;
   if (c.max_buffer < c.batch_size) problems.push('max_buffer must be at least batch_size');

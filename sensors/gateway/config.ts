@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { SharedSecret } from '../../pipeline/config/shared-secret.js';
 import { DEFAULT_REDACT_NAMES } from '../common/redact.js';
 import { ShipperConfigSchema, defaultShipperConfig } from '../common/shipper-config.js';
 
@@ -58,7 +59,7 @@ export const GatewaySensorConfigSchema = Type.Object(
      */
     token_hash_key_file: Type.Optional(Type.String({ minLength: 1 })),
     /** the key inline (prefer token_hash_key_file) */
-    token_hash_key: Type.Optional(Type.String({ minLength: 1 })),
+    token_hash_key: Type.Optional(SharedSecret()),
     user: UserConfigSchema,
     /** query parameters copied into record params (values redacted by name and by secret-looking value) */
     query_params: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256, default: [] }),

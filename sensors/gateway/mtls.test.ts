@@ -87,7 +87,7 @@ describe('meshward fastify sensor over TLS', () => {
       },
     });
     await app.register(meshwardSensor, {
-      config: { service: 'shop', token_hash_key: 'mtls-test-key' },
+      config: { service: 'shop', token_hash_key: 'mtls-test-token-hash-key' },
       sink: { push: (r) => records.push(r) > 0 },
     });
     app.get('/who', async () => 'ok');

@@ -19,7 +19,7 @@ import { meshwardSensor } from './plugin.js';
 
 const recordCheck = TypeCompiler.Compile(ApiCallRecordSchema);
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-const KEY = 'test-hash-key';
+const KEY = 'test-token-hash-key-0123';
 
 /** a stand-in collector over real HTTP: keeps the records that arrive at POST /v1/records */
 let collector: Server;

@@ -102,7 +102,7 @@ async function run(sink: 'memory' | 'http'): Promise<ApiCallRecord[] | string[]>
   const app: FastifyInstance = Fastify();
   await app.register(meshwardSensor, {
     config: {
-      token_hash_key: 'golden-key',
+      token_hash_key: 'golden-token-hash-key',
       query_params: ['expand', 'api_key', 'token'],
       ignore_routes: ['/healthz'],
       region: 'eu-1',

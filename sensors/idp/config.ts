@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { SharedSecret } from '../../pipeline/config/shared-secret.js';
 
 export const IdpSensorConfigSchema = Type.Object(
   {
@@ -11,10 +12,10 @@ export const IdpSensorConfigSchema = Type.Object(
     /** webhook path */
     path: Type.String({ pattern: '^/', default: '/v1/idp/events' }),
     /** bearer token the IdP (or the bridge) must send, inline (prefer webhook_token_file); none = no check here */
-    webhook_token: Type.Optional(Type.String({ minLength: 16 })),
+    webhook_token: Type.Optional(SharedSecret()),
     webhook_token_file: Type.Optional(Type.String({ minLength: 1 })),
     /** key of the keyed token hash (the same key as every other sensor), inline (prefer token_hash_key_file) */
-    token_hash_key: Type.Optional(Type.String({ minLength: 16 })),
+    token_hash_key: Type.Optional(SharedSecret()),
     /** file holding the key; this or token_hash_key is required, there is no default key */
     token_hash_key_file: Type.Optional(Type.String({ minLength: 1 })),
     /** most events in one request */

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RecordIngest } from '../../pipeline/collector/ingest.js';
 import { readSecretFile } from '../../pipeline/config/secret-file.js';
+import { checkSharedSecret } from '../../pipeline/config/shared-secret.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import type { Logger } from '../../pipeline/core/logger.js';
 import { readTokenHashKey, tokenHashKeyProblem } from '../common/token-hash-key.js';
@@ -8,7 +9,8 @@ import { type IdpSensorConfig, IdpSensorConfigSchema, defaultIdpSensorConfig } f
 import { idpWebhook } from './receiver.js';
 
 const readSecret = (inline: string | undefined, file: string | undefined, name: string): string => {
-  if (file) return readSecretFile(file, `sensors.idp.${name}_file`);
+  if (file)
+    return checkSharedSecret(readSecretFile(file, `sensors.idp.${name}_file`), `sensors.idp.${name}_file`, file);
   if (inline) return inline;
   throw mwError('CONFIG_INVALID', `sensors.idp: ${name} or ${name}_file is required`);
 };

@@ -149,7 +149,7 @@ describe('deploy/k8s against the code it runs', () => {
       /sensor_tokens_file holds values the role accepts|is not a REPLACE placeholder/,
     );
     expect((await checkK8s(base(), { secrets: 'real', pendingCommands: PENDING })).join('\n')).toMatch(
-      /collector: \/collector\/sensor_tokens_file: .*expected "<sensor-id> <token of 16\+ characters>"/,
+      /collector: \/collector\/sensor_tokens_file: .*sensor-tokens:1: the token must be at least 16 characters/,
     );
   });
 

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { DEFAULT_REDACT_NAMES } from '../../../sensors/common/redact.js';
+import { SharedSecret } from '../../config/shared-secret.js';
 
 export const KongHttpLogConfigSchema = Type.Object(
   {
@@ -9,14 +10,14 @@ export const KongHttpLogConfigSchema = Type.Object(
      * bearer tokens Kong's http-log plugin must send (its `headers` option: `Authorization: Bearer <token>`);
      * empty = no authentication (only on a trusted network). Never logged.
      */
-    tokens: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
+    tokens: Type.Array(SharedSecret(), { default: [] }),
     /**
      * file holding the key of the token hash of the callers' Authorization header (the same key as every meshward
      * sensor); this or token_hash_key is required, there is no default key. Never logged
      */
     token_hash_key_file: Type.Optional(Type.String({ minLength: 1 })),
     /** the key inline (prefer token_hash_key_file) */
-    token_hash_key: Type.Optional(Type.String({ minLength: 1 })),
+    token_hash_key: Type.Optional(SharedSecret()),
     /** the service when the payload names none (no `service.name` / `service.host`) */
     service_fallback: Type.String({ minLength: 1, maxLength: 256, default: 'kong' }),
     /** query parameters copied into record params, `*` = all (values redacted by name and by secret-looking value) */

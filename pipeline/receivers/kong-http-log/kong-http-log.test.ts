@@ -15,7 +15,7 @@ import { silentLogger } from '../../core/logger.js';
 import { kongHttpLogPlugin } from './kong-http-log.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, 'testdata', name), 'utf8'));
-const KEY = 'kong-test-key';
+const KEY = 'kong-test-token-hash-key';
 const SENSOR_TOKEN = 'kong-sensor-token-0123456789';
 
 const apps: FastifyInstance[] = [];

@@ -8,7 +8,7 @@ import { syslogReceiverFactory } from './factory.js';
 import { type Emitter, startHaproxy, startNginx, startUpstream } from './log-emitters-harness.js';
 import type { SyslogReceiver } from './syslog-receiver.js';
 
-const KEY = 'gateway-log-key';
+const KEY = 'gateway-log-token-hash-key';
 const JWT = [
   Buffer.from('{"alg":"none"}').toString('base64url'),
   Buffer.from('{"sub":"alice","acr":"urn:pwd"}').toString('base64url'),

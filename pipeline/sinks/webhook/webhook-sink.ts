@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { type Alert, SEVERITY_RANK, type Severity } from '../../core/alert.js';
 import { readSecretFile } from '../../config/secret-file.js';
+import { checkSharedSecret } from '../../config/shared-secret.js';
 import { mwError } from '../../core/errors.js';
 import { toOcsf } from '../formats/ocsf.js';
 import type { AlertSink } from '../sink.js';
@@ -38,7 +39,14 @@ export class WebhookSink implements AlertSink {
   private readonly bearer?: string;
 
   constructor(private readonly config: WebhookSinkConfig) {
-    this.secret = config.secret_file ? readSecretFile(config.secret_file, 'webhook sink secret_file') : undefined;
+    // the HMAC key the receiver checks signatures with: a shared secret, sized as every other one
+    this.secret = config.secret_file
+      ? checkSharedSecret(
+          readSecretFile(config.secret_file, 'webhook sink secret_file'),
+          'webhook sink secret_file',
+          config.secret_file,
+        )
+      : undefined;
     this.bearer = config.bearer_token_file
       ? readSecretFile(config.bearer_token_file, 'webhook sink bearer_token_file')
       : undefined;
