@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import { readSecretFile } from '../config/secret-file.js';
+import { MAX_SECRET_LIST_BYTES, readSecretFile } from '../config/secret-file.js';
 import { MIN_SECRET_LENGTH, SECRET_TOO_SHORT } from '../config/shared-secret.js';
 import { mwError } from '../core/errors.js';
 
@@ -113,7 +113,7 @@ export function requireRole(principal: Principal, role: Role): void {
 /** reads `<name> <role> <key>` lines (blank lines and # comments ignored), as every secret file is read (readSecretFile) */
 export function readApiKeysFile(path: string): ApiKey[] {
   const out: ApiKey[] = [];
-  readSecretFile(path, 'api.api_keys_file')
+  readSecretFile(path, 'api.api_keys_file', MAX_SECRET_LIST_BYTES)
     .split('\n')
     .forEach((line, i) => {
       const t = line.trim();

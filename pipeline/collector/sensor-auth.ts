@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readSecretFile } from '../config/secret-file.js';
+import { MAX_SECRET_LIST_BYTES, readSecretFile } from '../config/secret-file.js';
 import { MIN_SECRET_LENGTH, SECRET_TOO_SHORT } from '../config/shared-secret.js';
 import { mwError } from '../core/errors.js';
 
@@ -43,7 +43,7 @@ export class SensorAuth {
 /** reads `sensor-id token` lines (blank lines and # comments ignored), as every secret file is read (readSecretFile) */
 export function readSensorTokensFile(path: string): SensorToken[] {
   const out: SensorToken[] = [];
-  readSecretFile(path, 'collector.sensor_tokens_file')
+  readSecretFile(path, 'collector.sensor_tokens_file', MAX_SECRET_LIST_BYTES)
     .split('\n')
     .forEach((line, i) => {
       const t = line.trim();

@@ -16,7 +16,7 @@ import { KafkaBusConfigSchema, kafkaBusOptionsFromConfig } from '../bus/kafka-co
 import { readSensorTokensFile } from '../collector/sensor-auth.js';
 import { silentLogger } from '../core/logger.js';
 import { WebhookSink } from '../sinks/webhook/webhook-sink.js';
-import { MAX_SECRET_FILE_BYTES, readSecretFile, readSecretFileAsync } from './secret-file.js';
+import { MAX_SECRET_FILE_BYTES, MAX_SECRET_LIST_BYTES, readSecretFile, readSecretFileAsync } from './secret-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mw-secret-file-'));
 const fileWith = (name: string, content: string) => {
@@ -66,6 +66,17 @@ describe('a secret file (readSecretFile)', () => {
       `configuration is invalid: x.secret_file: ${over} is larger than 64 KiB: a secret file holds the secret alone`,
     );
     expect(refused).not.toContain(SECRET.slice(0, 8));
+  });
+
+  it('takes a list of credentials past 64 KiB (the sensor tokens and API keys files), up to 1 MiB', () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `sensor-${i} token-${i}-0123456789abcdef`);
+    const tokens = readSensorTokensFile(fileWith('many-sensor-tokens', `${lines.join('\n')}\n`));
+    expect(tokens).toHaveLength(3000);
+    expect(tokens[2999]).toMatchObject({ id: 'sensor-2999', token: 'token-2999-0123456789abcdef' });
+    const keys = Array.from({ length: 2000 }, (_, i) => `analyst-${i} responder key-${i}-0123456789abcdef`);
+    expect(readApiKeysFile(fileWith('many-api-keys', keys.join('\n')))).toHaveLength(2000);
+    const huge = fileWith('huge-sensor-tokens', 'x'.repeat(MAX_SECRET_LIST_BYTES + 1));
+    expect(() => readSensorTokensFile(huge)).toThrow(`${huge} is larger than 1024 KiB`);
   });
 
   it('names the option and the file when it cannot be read (missing, a folder)', async () => {

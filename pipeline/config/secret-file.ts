@@ -2,17 +2,19 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { MeshwardError, mwError } from '../core/errors.js';
 
-/** the most a secret file may hold: a key, a token, a private key, a short list of sensor tokens or API keys */
+/** the most a secret file may hold: a key, a token, a password, a private key */
 export const MAX_SECRET_FILE_BYTES = 64 * 1024;
+/** the most a list of credentials may hold (the sensor tokens and API keys files: about 15,000 lines) */
+export const MAX_SECRET_LIST_BYTES = 1024 * 1024;
 
 /**
  * The secret a `*_file` option names (a key, a token, a password, a private key, or the lines of the sensor tokens
- * and API keys files), read whole, at most MAX_SECRET_FILE_BYTES: the whitespace around it is trimmed (the newline an
+ * and API keys files), read whole, at most `maxBytes` (MAX_SECRET_FILE_BYTES; MAX_SECRET_LIST_BYTES for a list): the whitespace around it is trimmed (the newline an
  * editor or `echo` leaves), and an empty file, a larger one or one that cannot be read is MW_ERR_CONFIG_INVALID
  * prefixed by `option` (`sensors.idp.webhook_token_file`), naming the file, never what it holds.
  */
-export function readSecretFile(path: string, option: string): string {
-  const buf = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+export function readSecretFile(path: string, option: string, maxBytes = MAX_SECRET_FILE_BYTES): string {
+  const buf = Buffer.alloc(maxBytes + 1);
   let length = 0;
   try {
     const fd = openSync(path, 'r');
@@ -28,12 +30,16 @@ export function readSecretFile(path: string, option: string): string {
   } catch (err) {
     throw unreadable(path, option, err);
   }
-  return secretOf(buf, length, path, option);
+  return secretOf(buf, length, maxBytes, path, option);
 }
 
 /** readSecretFile, off the event loop (a credential read again at each call, as mounted secrets rotate) */
-export async function readSecretFileAsync(path: string, option: string): Promise<string> {
-  const buf = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+export async function readSecretFileAsync(
+  path: string,
+  option: string,
+  maxBytes = MAX_SECRET_FILE_BYTES,
+): Promise<string> {
+  const buf = Buffer.alloc(maxBytes + 1);
   let length = 0;
   try {
     const file = await open(path, 'r');
@@ -49,7 +55,7 @@ export async function readSecretFileAsync(path: string, option: string): Promise
   } catch (err) {
     throw unreadable(path, option, err);
   }
-  return secretOf(buf, length, path, option);
+  return secretOf(buf, length, maxBytes, path, option);
 }
 
 const unreadable = (path: string, option: string, err: unknown): MeshwardError =>
@@ -57,11 +63,11 @@ const unreadable = (path: string, option: string, err: unknown): MeshwardError =
     ? err
     : mwError('CONFIG_INVALID', `${option}: cannot read ${path}: ${(err as Error).message}`, undefined, err);
 
-function secretOf(buf: Buffer, length: number, path: string, option: string): string {
-  if (length > MAX_SECRET_FILE_BYTES) {
+function secretOf(buf: Buffer, length: number, maxBytes: number, path: string, option: string): string {
+  if (length > maxBytes) {
     throw mwError(
       'CONFIG_INVALID',
-      `${option}: ${path} is larger than ${MAX_SECRET_FILE_BYTES / 1024} KiB: a secret file holds the secret alone`,
+      `${option}: ${path} is larger than ${maxBytes / 1024} KiB: a secret file holds the secret alone`,
     );
   }
   const secret = buf.toString('utf8', 0, length).trim();
