@@ -6,6 +6,7 @@ import {
   type SeriesSummary,
   type StoredWindow,
   seriesKey,
+  withoutIdleFigures,
 } from '../correlator/metrics-writer.js';
 import { mwError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
@@ -20,14 +21,47 @@ const MetricsQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** a figure a window without calls does not have: null, not 0 */
+const UnlessIdle = (description: string) =>
+  Type.Union([Type.Number(), Type.Null()], { description: `${description}; null when the window had no call` });
+
+const WindowFields = {
+  start: Type.Number({ description: 'window start, epoch ms (event time)' }),
+  count: Type.Integer({ description: 'calls in the window' }),
+  errors: Type.Integer({ description: 'calls answered 5xx or not answered' }),
+  rate: Type.Number({ description: 'calls per second' }),
+  errorRatio: UnlessIdle('errors / count'),
+  p50: UnlessIdle('median latency, ms'),
+  p95: UnlessIdle('95th percentile latency, ms'),
+  p99: UnlessIdle('99th percentile latency, ms'),
+};
+const WindowSchema = Type.Object(WindowFields);
+const SummarySchema = Type.Object({
+  service: Type.String(),
+  endpoint: Type.Optional(Type.String({ description: 'METHOD /route' })),
+  ...WindowFields,
+  lastWindow: Type.Number({ description: 'start of the latest window written, epoch ms (the figures are its)' }),
+});
+const Summaries = Type.Object({ items: Type.Array(SummarySchema) });
+
+const summaries = (hash: Record<string, string>) =>
+  Object.values(hash).map((v) => withoutIdleFigures(JSON.parse(v) as SeriesSummary));
+
 /** services seen in traffic, their endpoints, and RED time series (rate, errors, latency quantiles) */
 export function serviceRoutes(store: Store) {
   return async (app: FastifyInstance) => {
     app.get(
       '/v1/services',
-      { config: { role: 'viewer' }, schema: { tags: ['services'], summary: 'Services with their latest window' } },
+      {
+        config: { role: 'viewer' },
+        schema: {
+          tags: ['services'],
+          summary: 'Services with their latest window',
+          response: { 200: Summaries },
+        },
+      },
       async () => {
-        const rows = Object.values(await store.hgetall(SERVICES_KEY)).map((v) => JSON.parse(v) as SeriesSummary);
+        const rows = summaries(await store.hgetall(SERVICES_KEY));
         rows.sort((a, b) => a.service.localeCompare(b.service));
         return { items: rows };
       },
@@ -41,11 +75,12 @@ export function serviceRoutes(store: Store) {
           tags: ['services'],
           summary: 'Endpoints of a service with their latest window',
           params: Type.Object({ name: Type.String() }),
+          response: { 200: Summaries },
         },
       },
       async (request) => {
         const { name } = request.params as { name: string };
-        const rows = Object.values(await store.hgetall(endpointsKey(name))).map((v) => JSON.parse(v) as SeriesSummary);
+        const rows = summaries(await store.hgetall(endpointsKey(name)));
         rows.sort((a, b) => b.count - a.count);
         return { items: rows };
       },
@@ -60,6 +95,13 @@ export function serviceRoutes(store: Store) {
           summary: 'RED time series of a service or one of its endpoints',
           params: Type.Object({ name: Type.String() }),
           querystring: MetricsQuery,
+          response: {
+            200: Type.Object({
+              service: Type.String(),
+              endpoint: Type.Union([Type.String(), Type.Null()]),
+              points: Type.Array(WindowSchema),
+            }),
+          },
         },
       },
       async (request) => {
@@ -70,7 +112,7 @@ export function serviceRoutes(store: Store) {
           rev: true,
           limit: q.limit ?? 1440,
         });
-        const points = members.map((m) => JSON.parse(m) as StoredWindow).reverse();
+        const points = members.map((m) => withoutIdleFigures(JSON.parse(m) as StoredWindow)).reverse();
         return { service: name, endpoint: q.endpoint ?? null, points };
       },
     );

@@ -52,4 +52,18 @@ describe('MetricsWriter', () => {
     await writer.write([window('orders', T0 + 23 * HOUR)]);
     expect(Object.keys(await store.hgetall(SERVICES_KEY)).sort()).toEqual(['batch', 'orders']);
   });
+
+  it('stores a window without calls with no error ratio and no latency (null), not as 0 % and 0 ms', async () => {
+    const store = new MemoryStore();
+    const writer = new MetricsWriter(store);
+    const quiet = { count: 0, errors: 0, rate: 0, errorRatio: 0, p50: 0, p95: 0, p99: 0 };
+    await writer.write([
+      window('orders', T0, 'GET /refunds'),
+      { ...window('orders', T0 + 60_000, 'GET /refunds'), ...quiet },
+    ]);
+    const none = { count: 0, errorRatio: null, p50: null, p95: null, p99: null };
+    expect(JSON.parse((await store.hget(endpointsKey('orders'), 'GET /refunds')) ?? '')).toMatchObject(none);
+    const series = await store.zrange(seriesKey('orders', 'GET /refunds'), 0, Number.POSITIVE_INFINITY);
+    expect(series.map((m) => JSON.parse(m))).toMatchObject([{ count: 10, errorRatio: 0, p95: 9 }, none]);
+  });
 });

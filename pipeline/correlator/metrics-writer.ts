@@ -19,16 +19,26 @@ export interface StoredWindow {
   count: number;
   errors: number;
   rate: number;
-  errorRatio: number;
-  p50: number;
-  p95: number;
-  p99: number;
+  /** errors / count; null for a window without calls (no data, not 0 %) */
+  errorRatio: number | null;
+  /** latency quantiles, ms; null for a window without calls (no data, not 0 ms) */
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
 }
 
 export interface SeriesSummary extends StoredWindow {
   service: string;
   endpoint?: string;
   lastWindow: number;
+}
+
+/**
+ * A window (or summary row) as analysts see it: one without calls has no error ratio and no latency. The writer
+ * stores them so; rows and windows an earlier version stored carry 0 for them, and are read through this too.
+ */
+export function withoutIdleFigures<T extends StoredWindow>(w: T): T {
+  return w.count > 0 ? w : { ...w, errorRatio: null, p50: null, p95: null, p99: null };
 }
 
 /**
@@ -50,15 +60,17 @@ export class MetricsWriter {
   async write(windows: WindowMetrics[]): Promise<void> {
     const ops: Promise<unknown>[] = [];
     for (const w of windows) {
+      // a quiet window (the series had no call in it) has no error ratio and no latency: null, not 0
+      const called = w.count > 0;
       const stored: StoredWindow = {
         start: w.start,
         count: w.count,
         errors: w.errors,
         rate: round(w.rate),
-        errorRatio: round(w.errorRatio),
-        p50: w.p50,
-        p95: w.p95,
-        p99: w.p99,
+        errorRatio: called ? round(w.errorRatio) : null,
+        p50: called ? w.p50 : null,
+        p95: called ? w.p95 : null,
+        p99: called ? w.p99 : null,
       };
       const key = seriesKey(w.service, w.endpoint);
       ops.push(this.store.zadd(key, w.start, JSON.stringify(stored)));

@@ -270,6 +270,23 @@ describe('SOC console in Chromium', () => {
       ...windows('payments', 'GET /v1/charges/{id}', Number.POSITIVE_INFINITY),
       ...windows('accounts', undefined, Number.POSITIVE_INFINITY),
     ]);
+    // GET /v1/charges/{id} had no call in its latest window (a correlator closes a quiet window as one of 0 calls)
+    await metrics.write([
+      {
+        service: 'payments',
+        endpoint: 'GET /v1/charges/{id}',
+        start: NOW + MINUTE,
+        widthMs: MINUTE,
+        count: 0,
+        errors: 0,
+        rate: 0,
+        errorRatio: 0,
+        p50: 0,
+        p95: 0,
+        p99: 0,
+        sampleIds: [],
+      },
+    ]);
     for (let i = 0; i < 8; i++) await store.set(evidenceKey(record(i).id), JSON.stringify(record(i)));
     for (const item of inventory) await store.hset(INVENTORY_KEY, item.id, JSON.stringify(stored(item)));
     for (let i = 0; i < 6; i++) {
@@ -493,6 +510,19 @@ describe('SOC console in Chromium', () => {
     await page.locator('.service-detail h2', { hasText: 'payments' }).waitFor();
     await poll(() => page.locator('.charts-3 canvas').count()).toBeGreaterThanOrEqual(3);
     await poll(() => page.locator('#endpoints-title').textContent()).toContain('(2)');
+    // an endpoint without a call in its latest window: no error ratio and no latency, not 0 % and 0 ms
+    const quiet = page.locator('tr', { has: page.getByRole('link', { name: 'GET /v1/charges/{id}' }) }).locator('td');
+    expect(await quiet.allTextContents()).toEqual([
+      'GET /v1/charges/{id}',
+      '0',
+      '0/s',
+      '–',
+      '–',
+      '–',
+      '–',
+      expect.any(String),
+    ]);
+    expect(await quiet.nth(5).getAttribute('title')).toBe('no call in the last window');
     await page.getByRole('link', { name: 'POST /v1/charges' }).click();
     await page.locator('h2 code', { hasText: 'POST /v1/charges' }).waitFor();
     await poll(() => page.locator('.charts-3 canvas').count()).toBeGreaterThanOrEqual(3);

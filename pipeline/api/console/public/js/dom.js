@@ -118,10 +118,11 @@ export function fmtNumber(v) {
 
 /** @param {number} v */
 export const fmtRate = (v) => `${fmtNumber(v)}/s`;
-/** @param {number} v */
-export const fmtRatio = (v) => (Number.isFinite(v) ? `${(v * 100).toFixed(v < 0.1 ? 2 : 1)} %` : '–');
-/** @param {number} v */
-export const fmtMs = (v) => (Number.isFinite(v) ? `${v >= 10 ? fmtNumber(Math.round(v)) : fmtNumber(v)} ms` : '–');
+/** @param {number | null} v null: no data (a window without calls has no error ratio) */
+export const fmtRatio = (v) => (v !== null && Number.isFinite(v) ? `${(v * 100).toFixed(v < 0.1 ? 2 : 1)} %` : '–');
+/** @param {number | null} v null: no data (a window without calls has no latency) */
+export const fmtMs = (v) =>
+  v !== null && Number.isFinite(v) ? `${v >= 10 ? fmtNumber(Math.round(v)) : fmtNumber(v)} ms` : '–';
 
 /**
  * A short id for tables, full id in the tooltip.

@@ -26,7 +26,7 @@ import { can, live, session } from '../state.js';
 
 /** @typedef {import('../state.js').Alert} Alert */
 /** @typedef {{ ts: number, actor: string, action: string, comment?: string, assignee?: string | null, takenOverFrom?: string }} Note */
-/** @typedef {{ start: number, count: number, errors: number, rate: number, errorRatio: number, p50: number, p95: number, p99: number }} Window */
+/** @typedef {{ start: number, count: number, errors: number, rate: number, errorRatio: number | null, p50: number | null, p95: number | null, p99: number | null }} Window null: a window without calls */
 
 /** @type {Record<string, string>} */
 const PAST = { acknowledge: 'acknowledged', resolve: 'resolved', reopen: 'reopened', comment: 'noted' };

@@ -2,8 +2,22 @@ import { api, query } from '../api.js';
 import { timeChart } from '../charts.js';
 import { fmtMs, fmtNumber, fmtRate, fmtRatio, h, pageLayout, placeholder, replace, table, timeEl } from '../dom.js';
 
-/** @typedef {{ service: string, endpoint?: string, start: number, count: number, errors: number, rate: number, errorRatio: number, p50: number, p95: number, p99: number, lastWindow: number }} Summary */
-/** @typedef {{ start: number, count: number, errors: number, rate: number, errorRatio: number, p50: number, p95: number, p99: number }} Window */
+/** @typedef {{ service: string, endpoint?: string, start: number, count: number, errors: number, rate: number, errorRatio: number | null, p50: number | null, p95: number | null, p99: number | null, lastWindow: number }} Summary */
+/** @typedef {{ start: number, count: number, errors: number, rate: number, errorRatio: number | null, p50: number | null, p95: number | null, p99: number | null }} Window */
+
+/**
+ * A figure cell of the last window: a window without calls has no error ratio and no latency (the API answers null),
+ * shown as '–' and said so on hover, never as 0 ms or 0 %.
+ * @param {number | null} v
+ * @param {(v: number | null) => string} format
+ * @param {boolean} [bad]
+ */
+const figure = (v, format, bad = false) =>
+  h(
+    'td',
+    { class: `num ${bad ? 'bad' : ''}`, title: v === null ? 'no call in the last window' : undefined },
+    format(v),
+  );
 
 const RANGES = /** @type {const} */ ([
   ['1h', 3_600_000],
@@ -67,9 +81,9 @@ export function renderServices(main, selected, params) {
                 h('td', null, h('a', { href: link({ service: s.service, endpoint: undefined }) }, s.service)),
                 h('td', { class: 'num' }, fmtNumber(s.count)),
                 h('td', { class: 'num' }, fmtRate(s.rate)),
-                h('td', { class: `num ${s.errorRatio >= 0.05 ? 'bad' : ''}` }, fmtRatio(s.errorRatio)),
-                h('td', { class: 'num' }, fmtMs(s.p95)),
-                h('td', { class: 'num' }, fmtMs(s.p99)),
+                figure(s.errorRatio, fmtRatio, (s.errorRatio ?? 0) >= 0.05),
+                figure(s.p95, fmtMs),
+                figure(s.p99, fmtMs),
                 h('td', null, timeEl(s.lastWindow)),
               ),
             ),
@@ -192,10 +206,10 @@ export function renderServices(main, selected, params) {
                   h('td', null, h('a', { href: link({ endpoint: e.endpoint }) }, h('code', null, e.endpoint ?? ''))),
                   h('td', { class: 'num' }, fmtNumber(e.count)),
                   h('td', { class: 'num' }, fmtRate(e.rate)),
-                  h('td', { class: `num ${e.errorRatio >= 0.05 ? 'bad' : ''}` }, fmtRatio(e.errorRatio)),
-                  h('td', { class: 'num' }, fmtMs(e.p50)),
-                  h('td', { class: 'num' }, fmtMs(e.p95)),
-                  h('td', { class: 'num' }, fmtMs(e.p99)),
+                  figure(e.errorRatio, fmtRatio, (e.errorRatio ?? 0) >= 0.05),
+                  figure(e.p50, fmtMs),
+                  figure(e.p95, fmtMs),
+                  figure(e.p99, fmtMs),
                   h('td', null, timeEl(e.lastWindow)),
                 ),
               ),
