@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { replay } from '../../pipeline/correlator/replay.js';
+import { credentialOf } from '../../pipeline/inventory/call-credential.js';
 import { TRACKER_KINDS } from '../../pipeline/simulate/anomalies/index.js';
 import { simulate } from '../../pipeline/simulate/simulate.js';
 import { trackerDetectors } from './config.js';
@@ -74,5 +75,22 @@ describe('tracker scenarios on simulated traffic', () => {
     expect(found.map((a) => [a.service, a.endpoint])).toEqual([[sim.labels[0].service, sim.labels[0].endpoint]]);
     expect(matchesPrimary(found[0], sim.labels[0])).toBe(true);
     expect(found[0].labels?.rule).toBe(variant);
+    // the alert counts the anonymous calls the scenario made, from the first to the last
+    const label = sim.labels[0];
+    const made = sim.records.filter(
+      (r) =>
+        r.service === label.service &&
+        `${r.method} ${r.route}` === label.endpoint &&
+        r.status < 400 &&
+        credentialOf(r) === 'none' &&
+        r.ts >= label.start &&
+        r.ts <= label.end,
+    );
+    expect(made.length).toBeGreaterThanOrEqual(5);
+    expect(found[0].evidence.metrics).toMatchObject({
+      anonymous_calls: made.length,
+      anonymous_span_s: (made[made.length - 1].ts - made[0].ts) / 1000,
+    });
+    expect(found[0].lastSeen).toBe(made[made.length - 1].ts);
   });
 });

@@ -1,7 +1,8 @@
 import { ClearingMemo } from '../../core/clearing-memo.js';
+import { durationText } from '../../core/duration-text.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import { CredentialSight, credentialOf } from '../../inventory/call-credential.js';
-import type { Detector, DetectorContext } from '../detector.js';
+import type { Detector, DetectorContext, WindowMetrics } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
 import { KeyInterner } from '../shared/key-interner.js';
@@ -17,11 +18,35 @@ interface EndpointAccess {
   /** anonymous calls accepted since learning ended, and the credentialed calls before the first of them (-1: none) */
   late: number;
   credentialedBefore: number;
-  /** event time of the last alert, -1 none */
+  /** event time of the last alert raised, -1 none */
   alertedAt: number;
-  /** evidence of the anonymous calls since learning; absent until the first (most endpoints never have one) */
+  /**
+   * the anonymous calls its alert counts: since learning, or since its last alert went quiet (no call for the resolve
+   * window); the event time of the first and the last of them (-1: none)
+   */
+  calls: number;
+  callsFrom: number;
+  callsTo: number;
+  /** event time of its alert's last signal (raised or refreshed), -1 none */
+  signalledAt: number;
+  /** the status of the last of them (0: not known, from an older checkpoint) */
+  lastStatus: number;
+  /** evidence of those calls; absent until the first (most endpoints never have one) */
   ids?: string[];
   sources?: string[];
+}
+
+/** an endpoint entry as a checkpoint holds it; one written before the alert counted its calls lacks those fields */
+type StoredEndpointAccess = Omit<EndpointAccess, 'calls' | 'callsFrom' | 'callsTo' | 'signalledAt' | 'lastStatus'> &
+  Partial<EndpointAccess>;
+
+/**
+ * An entry from a checkpoint. One written before the alert counted its calls: every anonymous call since learning
+ * (`late`) is taken as its alert's, the last alert as its last signal.
+ */
+function restoredAccess(e: StoredEndpointAccess): EndpointAccess {
+  if (e.calls !== undefined) return e as EndpointAccess;
+  return { ...e, calls: e.late, callsFrom: -1, callsTo: -1, signalledAt: e.alertedAt, lastStatus: 0 };
 }
 
 /** a destination service: when first seen, accepted calls with a credential, anonymous ones to its open endpoints */
@@ -33,6 +58,12 @@ interface ServiceAccess {
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const MAX_SOURCES = 16;
+/**
+ * a live alert is refreshed at most this often (event time): a flood of anonymous calls costs a signal a second, not
+ * one a call. The calls in between are counted, and reported by the next refresh or when their service's metrics
+ * window closes, whichever comes first
+ */
+const REFRESH_MS = 1000;
 
 /**
  * whether an endpoint id (`METHOD /route`) is public: public_routes patterns are globs on the route, or on `METHOD
@@ -60,6 +91,12 @@ function publicMatcher(patterns: readonly string[]): (endpoint: string) => boole
  * Only accepted calls count (status below 400: a 401 says the door works); public_routes are exempt. Calls of a
  * sensor that has never reported a credential are left out (it may not see them: an access log without the
  * Authorization hash), so a service seen only through such sensors requires nothing and is never reported.
+ *
+ * The alert counts every anonymous call it stands for: raised at the min_anonymous-th, it is refreshed by the later
+ * ones (at most once a second of event time, the rest reported when the service's metrics window closes), so it
+ * stays open while they go on and says how many there were, from when to when. Once they stop for the resolve window
+ * the alert resolves; the calls after that count towards the endpoint's next alert, raised at min_anonymous of them
+ * and no sooner than realert_ms after the previous one was raised.
  */
 export class UnauthenticatedAccessDetector implements Detector {
   readonly type = 'unauthenticated_access';
@@ -69,6 +106,8 @@ export class UnauthenticatedAccessDetector implements Detector {
   private readonly sight = new CredentialSight();
   /** whether an endpoint id (`METHOD /route`) is public (the globs run once per endpoint, then remembered) */
   private readonly isPublic: ClearingMemo<boolean>;
+  /** endpoints (by key) whose live alert has calls it does not report yet: their service and endpoint id */
+  private readonly unreported = new Map<string, [service: string, endpoint: string]>();
   private alerts = 0;
 
   constructor(private readonly config: UnauthenticatedAccessConfig) {
@@ -87,12 +126,18 @@ export class UnauthenticatedAccessDetector implements Detector {
     // only an anonymous call asks whether its route is public
     if (!credentialed && this.isPublic.get(endpoint)) return;
     const s = this.services.upsert(r.service, r.ts, (ts) => ({ since: ts, credentialed: 0, anonymous: 0 }));
-    const e = this.endpoints.upsert(this.keys.key(r.service, endpoint), r.ts, () => ({
+    const key = this.keys.key(r.service, endpoint);
+    const e = this.endpoints.upsert(key, r.ts, () => ({
       open: false,
       credentialed: 0,
       late: 0,
       credentialedBefore: -1,
       alertedAt: -1,
+      calls: 0,
+      callsFrom: -1,
+      callsTo: -1,
+      signalledAt: -1,
+      lastStatus: 0,
     }));
     if (credentialed) {
       e.credentialed++;
@@ -105,47 +150,90 @@ export class UnauthenticatedAccessDetector implements Detector {
       return;
     }
     if (e.late++ === 0) e.credentialedBefore = e.credentialed;
-    const ids = pushEvidence(e.ids ?? [], r.id);
-    e.ids = ids;
-    const actor = actorOf(r);
-    let from = e.sources ?? [];
-    if (actor && from.length < MAX_SOURCES && !from.includes(actor.value)) {
-      from = appendTo(from, actor.value);
-      e.sources = from;
+    // its alert is live while signalled within the resolve window (without one, nothing resolves: live for good)
+    const live = e.signalledAt >= 0 && (ctx.resolveAfterMs === undefined || r.ts - e.signalledAt < ctx.resolveAfterMs);
+    if (!live && e.signalledAt >= 0 && e.calls > 0 && e.callsTo <= e.signalledAt) {
+      // the last alert went quiet: this call opens the count of the next one
+      e.calls = 0;
+      e.ids = undefined;
+      e.sources = undefined;
     }
-    if (e.late < this.config.min_anonymous) return;
+    if (e.calls++ === 0 || e.callsFrom < 0) e.callsFrom = r.ts;
+    e.callsTo = r.ts;
+    e.lastStatus = r.status;
+    e.ids = pushEvidence(e.ids ?? [], r.id);
+    const actor = actorOf(r);
+    const from = e.sources ?? [];
+    if (actor && from.length < MAX_SOURCES && !from.includes(actor.value)) e.sources = appendTo(from, actor.value);
+    if (live) {
+      if (r.ts - e.signalledAt < REFRESH_MS) this.unreported.set(key, [r.service, endpoint]);
+      else if (this.signal(ctx, r.service, endpoint, e, s)) this.unreported.delete(key);
+      return;
+    }
+    if (e.calls < this.config.min_anonymous) return;
     if (e.alertedAt >= 0 && r.ts - e.alertedAt < this.config.realert_ms) return;
+    if (!this.signal(ctx, r.service, endpoint, e, s)) return;
+    e.alertedAt = r.ts;
+    this.alerts++;
+  }
+
+  /** a service's window closed: its endpoints' alerts report the calls they have not yet */
+  onWindow(w: WindowMetrics, ctx: DetectorContext): void {
+    if (this.unreported.size === 0 || w.endpoint !== undefined) return;
+    for (const [key, [service, endpoint]] of this.unreported) {
+      if (service !== w.service) continue;
+      this.unreported.delete(key);
+      const e = this.endpoints.peek(key);
+      const s = this.services.peek(service);
+      if (e && s && e.callsTo > e.signalledAt) this.signal(ctx, service, endpoint, e, s);
+    }
+  }
+
+  /**
+   * raises or refreshes the endpoint's alert with the calls it counts, at the last of them; false (nothing emitted)
+   * when neither rule holds: the endpoint never required a credential, nor does its service
+   */
+  private signal(
+    ctx: DetectorContext,
+    service: string,
+    endpoint: string,
+    e: EndpointAccess,
+    s: ServiceAccess,
+  ): boolean {
     // the service's anonymous calls are its open endpoints' (e is not one): a finding does not lower the requirement
     const otherCredentialed = s.credentialed - e.credentialed;
     const otherShare = s.anonymous / Math.max(1, otherCredentialed + s.anonymous);
     const dropped = e.credentialedBefore >= this.config.min_authenticated;
     const serviceRequires =
       otherCredentialed >= this.config.min_authenticated && otherShare <= this.config.max_anonymous_share;
-    if (!dropped && !serviceRequires) return;
-    e.alertedAt = r.ts;
-    this.alerts++;
-    const method = r.method.toUpperCase();
+    if (!dropped && !serviceRequires) return false;
+    e.signalledAt = e.callsTo;
+    const method = endpoint.slice(0, endpoint.indexOf(' ')).toUpperCase();
     const rule = dropped ? 'auth_dropped' : 'open_endpoint';
+    const span = e.callsTo - e.callsFrom;
+    const from = e.sources ?? [];
     ctx.emit({
       kind: 'unauthenticated_access',
       severity: dropped || WRITES.has(method) ? 'high' : 'medium',
-      service: r.service,
+      service,
       endpoint,
-      at: r.ts,
-      summary: `${r.service} ${endpoint} accepted ${e.late} calls without any credential`,
+      at: e.callsTo,
+      summary: `${service} ${endpoint} accepted ${e.calls} calls without any credential in ${durationText(span)}`,
       expected: dropped
         ? `a credential on every call, as on its ${e.credentialedBefore} accepted calls before the first anonymous one`
-        : `a credential, as ${r.service}'s other endpoints require (${otherCredentialed} accepted calls, ${(otherShare * 100).toFixed(1)}% anonymous)`,
-      observed: `${e.late} anonymous calls accepted (last status ${r.status}) from ${from.length}${from.length === MAX_SOURCES ? '+' : ''} sources: ${from.slice(0, 4).join(', ')}`,
-      recordIds: [...ids],
+        : `a credential, as ${service}'s other endpoints require (${otherCredentialed} accepted calls, ${(otherShare * 100).toFixed(1)}% anonymous)`,
+      observed: `${e.calls} anonymous calls accepted from ${new Date(e.callsFrom).toISOString()} to ${new Date(e.callsTo).toISOString()}${e.lastStatus ? ` (last status ${e.lastStatus})` : ''} from ${from.length}${from.length === MAX_SOURCES ? '+' : ''} sources: ${from.slice(0, 4).join(', ')}`,
+      recordIds: [...(e.ids ?? [])],
       metrics: {
-        anonymous_calls: e.late,
+        anonymous_calls: e.calls,
+        anonymous_span_s: span / 1000,
         credentialed_calls: e.credentialed,
         sources: from.length,
         service_anonymous_share: Number(otherShare.toFixed(4)),
       },
       labels: { endpoint, rule },
     });
+    return true;
   }
 
   snapshot(): unknown {
@@ -155,6 +243,7 @@ export class UnauthenticatedAccessDetector implements Detector {
       endpoints: this.endpoints.dump((e) => e),
       sight: this.sight.dump(),
       alerts: this.alerts,
+      unreported: [...this.unreported],
     };
   }
 
@@ -164,15 +253,20 @@ export class UnauthenticatedAccessDetector implements Detector {
       state,
       (s) => {
         this.services.load(s.services as [string, ServiceAccess, number][], (v) => v);
-        this.endpoints.load(s.endpoints as [string, EndpointAccess, number][], (v) => v);
+        this.endpoints.load(s.endpoints as [string, StoredEndpointAccess, number][], restoredAccess);
         this.sight.load(s.sight);
         this.alerts = Number(s.alerts) || 0;
+        this.unreported.clear();
+        // absent in a checkpoint written before alerts counted their calls
+        for (const [key, names] of (s.unreported ?? []) as [string, [string, string]][])
+          this.unreported.set(key, names);
       },
       () => {
         this.services.clear();
         this.endpoints.clear();
         this.sight.load([]);
         this.alerts = 0;
+        this.unreported.clear();
       },
     );
   }
