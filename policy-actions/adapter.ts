@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import type { Decision } from '../pipeline/core/decision.js';
+import type { Decision, EnforcedDecision } from '../pipeline/core/decision.js';
 import type { Logger } from '../pipeline/core/logger.js';
 
 export interface AdapterResult {
@@ -18,7 +18,8 @@ export interface AdapterResult {
 export interface ActionAdapter {
   readonly type: string;
   supports(decision: Decision): boolean;
-  apply(decision: Decision): Promise<AdapterResult>;
+  /** enforce an active decision (the engine applies nothing else): it carries when its enforcement ends */
+  apply(decision: EnforcedDecision): Promise<AdapterResult>;
   revert(decision: Decision): Promise<AdapterResult>;
   /** reachable and configured? */
   check(): Promise<{ ok: boolean; detail?: string }>;

@@ -331,9 +331,15 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     const listed = await run(['decisions', 'list', '--state', 'pending_approval']);
     expect(listed).toContain(d.id);
     expect(listed).toContain('pending_approval');
+    // no enforcement end yet: until when it may be approved, and how long it would then be enforced
+    const deadline = new Date(d.approvalDeadline ?? 0).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    expect(listed).toContain(`approve by ${deadline}; then enforced 30 min`);
     expect(await run(['decisions', 'list', '--alert', risky.id])).toContain(d.id);
     expect(await run(['decisions', 'list', '--alert', 'alert_other'])).not.toContain(d.id);
-    expect(await run(['decisions', 'approve', d.id])).toBe(`${d.id}  active\n`);
+    const approved = await run(['decisions', 'approve', d.id]);
+    const until = (await engine.get(d.id))?.until ?? 0;
+    expect(approved).toBe(`${d.id}  active until ${new Date(until).toISOString().replace(/\.\d{3}Z$/, 'Z')}\n`);
+    expect(until - Date.now()).toBeGreaterThan(29 * 60_000);
     expect(await run(['decisions', 'lift', d.id, '-m', 'false positive'])).toBe(`${d.id}  lifted\n`);
 
     const added = await run([

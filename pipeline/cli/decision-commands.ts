@@ -2,6 +2,21 @@ import type { Command } from 'commander';
 import { callApi } from './analyst-client.js';
 import { type AnalystCli, iso, oneLine, table } from './analyst-cli.js';
 import type { Decision } from '../core/decision.js';
+import { durationText } from '../core/duration-text.js';
+
+/**
+ * When a decision ends, for the UNTIL column: an active (or ended) one's enforcement end; one held for approval has
+ * none yet, so its approval deadline and how long it would be enforced once approved.
+ */
+export function untilText(d: Decision): string {
+  // an API server older than the approval deadline answers a pending decision's deadline as its until
+  const deadline = d.approvalDeadline ?? (d.state === 'pending_approval' ? d.until : undefined);
+  if (d.state === 'pending_approval')
+    return `approve by ${deadline === undefined ? '?' : iso(deadline)}${d.ttlMs ? `; then enforced ${durationText(d.ttlMs)}` : ''}`;
+  if (d.until !== undefined) return iso(d.until);
+  if (d.state === 'expired' && deadline !== undefined) return `not approved by ${iso(deadline)}`;
+  return 'never enforced';
+}
 
 /** `meshward decisions …`: list, approve and lift decisions */
 export function registerDecisionCommands(program: Command, cli: AnalystCli): void {
@@ -29,7 +44,7 @@ export function registerDecisionCommands(program: Command, cli: AnalystCli): voi
             `${d.state}${d.simulated ? ' (dry run)' : ''}`,
             d.type,
             `${d.scope} ${d.value}${d.route ? ` on ${d.route}` : ''}`,
-            iso(d.until),
+            untilText(d),
             d.alertId ?? '-',
             oneLine(d.reason, 50),
           ]),
@@ -38,11 +53,11 @@ export function registerDecisionCommands(program: Command, cli: AnalystCli): voi
     });
   decisions
     .command('approve')
-    .description('approve a pending decision: it is applied now')
+    .description('approve a pending decision: it is applied now, and enforced for its TTL from now')
     .argument('<id>')
     .action(async (id: string, _f: unknown, cmd: Command) => {
       const d = await callApi<Decision>(connection(cmd), 'POST', `/v1/decisions/${encodeURIComponent(id)}/approve`);
-      answer(cmd, d, () => `${d.id}  ${d.state}\n`);
+      answer(cmd, d, () => `${d.id}  ${d.state}${d.until !== undefined ? ` until ${iso(d.until)}` : ''}\n`);
     });
   decisions
     .command('lift')

@@ -34,7 +34,24 @@ export const DecisionSchema = Type.Object(
     value: Type.String(),
     route: Type.Optional(Type.String({ description: 'restrict the decision to one METHOD /route' })),
     service: Type.Optional(Type.String()),
-    until: Type.Number({ description: 'epoch ms when the decision expires' }),
+    until: Type.Optional(
+      Type.Number({
+        description:
+          'epoch ms when its enforcement ends: set when it becomes active (at creation, or when approved, for ttlMs from then); absent while pending_approval, and on a decision never enforced (expired unapproved, lifted while pending)',
+      }),
+    ),
+    ttlMs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: "how long it is enforced once active, ms (the rule's ttl, or its escalation step's)",
+      }),
+    ),
+    approvalDeadline: Type.Optional(
+      Type.Number({
+        description:
+          'epoch ms: a decision held for approval (pending_approval) not approved by then expires unapproved (its ttl after it was made); kept once it is decided',
+      }),
+    ),
     reason: Type.String(),
     alertId: Type.Optional(Type.String()),
     rule: Type.Optional(Type.String()),
@@ -50,3 +67,5 @@ export type Decision = Static<typeof DecisionSchema>;
 export type DecisionType = Static<typeof DecisionType>;
 export type DecisionScope = Static<typeof DecisionScope>;
 export type DecisionState = Static<typeof DecisionState>;
+/** a decision being enforced (active): the enforcement feed and the adapters only ever see these, with their end */
+export type EnforcedDecision = Decision & { until: number };

@@ -55,7 +55,8 @@ export function followDecisions(url: string, opts: FollowOptions): DecisionFollo
 
   const expiry = setInterval(() => {
     const now = Date.now();
-    for (const [id, d] of decisions) if (d.until <= now) remove(id);
+    // an active decision always has its end; one without is not in force
+    for (const [id, d] of decisions) if ((d.until ?? 0) <= now) remove(id);
   }, 1000);
   expiry.unref();
 

@@ -170,6 +170,115 @@ describe('policy engine', () => {
     expect(audit.entries.find((e) => e.action === 'approved')).toMatchObject({ actor: 'analyst-7', outcome: 'ok' });
   });
 
+  it('a decision held for approval has no enforcement end: it says until when it may be approved and for how long it would be enforced', async () => {
+    const stepUp = (user: string) =>
+      makeAlert({ kind: 'brute_force', severity: 'medium', subject: { type: 'user', value: user } });
+    const [d] = await engine.handleAlert(stepUp('alice'));
+    const [other] = await engine.handleAlert(stepUp('bob'));
+    for (const pending of [d, other, await engine.get(d.id), (await engine.list({ state: 'pending_approval' }))[0]]) {
+      expect(pending).toMatchObject({
+        state: 'pending_approval',
+        ttlMs: 30 * 60_000,
+        approvalDeadline: T0 + 30 * 60_000,
+      });
+      expect(pending).not.toHaveProperty('until');
+    }
+    // approved 5 minutes on: enforced for its 30 minutes from then
+    now += 5 * 60_000;
+    const approved = await engine.approve(d.id, 'analyst-7');
+    expect(approved).toMatchObject({ state: 'active', until: now + 30 * 60_000, ttlMs: 30 * 60_000 });
+    expect(await engine.enforced()).toEqual([approved]);
+    const audit = await engine.audit.query({ decisionId: d.id });
+    expect(audit.entries.map((e) => e.detail)).toEqual([
+      expect.stringMatching(/^step_up user alice for 1800s, held for approval until 2025-10-09T09:23:20.000Z; /),
+      `approved; active until ${new Date(now + 30 * 60_000).toISOString()}`,
+      expect.any(String),
+    ]);
+    // the other is not approved by its deadline: it expires unapproved, never having had an enforcement end
+    now = T0 + 30 * 60_000 - 1;
+    expect(await engine.expireDue()).toBe(0);
+    now += 1;
+    await expect(engine.approve(other.id, 'analyst-7')).rejects.toMatchObject({
+      code: 'MW_ERR_CONFLICT',
+      message: expect.stringContaining(`expired unapproved at ${new Date(T0 + 30 * 60_000).toISOString()}`),
+    });
+    expect(await engine.expireDue()).toBe(1);
+    const expired = await engine.get(other.id);
+    expect(expired).toMatchObject({ state: 'expired', approvalDeadline: T0 + 30 * 60_000 });
+    expect(expired).not.toHaveProperty('until');
+    expect((await engine.audit.query({ decisionId: other.id })).entries.at(-1)).toMatchObject({
+      action: 'expired',
+      detail: `expired unapproved: not approved by ${new Date(T0 + 30 * 60_000).toISOString()}`,
+    });
+    expect(idp.applies()).toBe(1);
+  });
+
+  it('reads decisions an earlier version stored: a pending one whose until was its approval deadline', async () => {
+    const old = (id: string, state: string, until: number) => ({
+      decision: {
+        v: 1,
+        id,
+        type: 'step_up',
+        scope: 'user',
+        value: id,
+        service: 'orders',
+        until,
+        reason: 'step-up-risky-users: brute_force',
+        alertId: `alr_${id}`,
+        rule: 'step-up-risky-users',
+        simulated: false,
+        state,
+        createdAt: T0,
+        updatedAt: T0,
+        acr: 'urn:meshward:acr:mfa',
+      },
+      ttlMs: 30 * 60_000,
+      applied: state === 'active' ? ['idp/test'] : [],
+      applying: false,
+      applyingAt: T0,
+    });
+    for (const [id, state] of [
+      ['dec_old_pending', 'pending_approval'],
+      ['dec_old_waiting', 'pending_approval'],
+      ['dec_old_active', 'active'],
+    ]) {
+      await store.set(`pa:dec:${id}`, JSON.stringify(old(id, state, T0 + 30 * 60_000)));
+      await store.zadd('pa:idx:created', T0, id);
+      await store.zadd('pa:idx:until', T0 + 30 * 60_000, id);
+    }
+    const pending = await engine.get('dec_old_pending');
+    expect(pending).toMatchObject({
+      state: 'pending_approval',
+      ttlMs: 30 * 60_000,
+      approvalDeadline: T0 + 30 * 60_000,
+    });
+    expect(pending).not.toHaveProperty('until');
+    expect((await engine.list({ state: 'pending_approval' })).map((d) => d.approvalDeadline)).toEqual([
+      T0 + 30 * 60_000,
+      T0 + 30 * 60_000,
+    ]);
+    expect(await engine.get('dec_old_active')).toMatchObject({
+      state: 'active',
+      until: T0 + 30 * 60_000,
+      ttlMs: 30 * 60_000,
+    });
+    now += 10 * 60_000;
+    expect(await engine.approve('dec_old_pending', 'analyst-2')).toMatchObject({
+      state: 'active',
+      until: now + 30 * 60_000,
+    });
+    // at the old deadline: the active one ends, the one still waiting expires unapproved; the approved one stays
+    now = T0 + 30 * 60_000;
+    expect(await engine.expireDue()).toBe(2);
+    expect((await engine.list()).map((d) => [d.id, d.state])).toEqual(
+      expect.arrayContaining([
+        ['dec_old_pending', 'active'],
+        ['dec_old_waiting', 'expired'],
+        ['dec_old_active', 'expired'],
+      ]),
+    );
+  });
+
   it('never acts on allowlisted users, principals, IPs or CIDR blocks', async () => {
     const subjects = [
       { kind: 'brute_force', subject: { type: 'user', value: 'break-glass-admin' } },
@@ -271,12 +380,12 @@ rules:
       );
       made.push(d);
     }
-    expect(made.map((d) => [d.type, d.until - d.createdAt])).toEqual([
-      ['deny', 15 * 60_000],
-      ['deny', 15 * 60_000],
-      ['deny', 3_600_000],
-      ['deny', 3_600_000],
-      ['rate_limit', 86_400_000],
+    expect(made.map((d) => [d.type, (d.until ?? 0) - d.createdAt, d.ttlMs])).toEqual([
+      ['deny', 15 * 60_000, 15 * 60_000],
+      ['deny', 15 * 60_000, 15 * 60_000],
+      ['deny', 3_600_000, 3_600_000],
+      ['deny', 3_600_000, 3_600_000],
+      ['rate_limit', 86_400_000, 86_400_000],
     ]);
     expect(made[0].route).toBe('GET /orders/{id}');
     expect(made[2].reason).toContain('escalated: 2 prior decisions');
@@ -285,7 +394,7 @@ rules:
     const [late] = await engine.handleAlert(
       makeAlert({ kind: 'enumeration', subject: ip, labels: { category: 'identity' } }),
     );
-    expect(late.until - late.createdAt).toBe(15 * 60_000);
+    expect((late.until ?? 0) - late.createdAt).toBe(15 * 60_000);
   });
 
   it('labels must match: an alert from another API cluster is left alone', async () => {

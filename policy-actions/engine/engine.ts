@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Alert, Severity } from '../../pipeline/core/alert.js';
-import type { Decision, DecisionScope, DecisionState } from '../../pipeline/core/decision.js';
+import type { Decision, DecisionScope, DecisionState, EnforcedDecision } from '../../pipeline/core/decision.js';
 import type { AlertKind } from '../../pipeline/core/alert-kinds.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import { stableId } from '../../pipeline/core/ids.js';
@@ -74,6 +74,7 @@ export const ENGINE_ALERT_KINDS = new Set(['guardrail_tripped', 'action_failed']
 
 interface DecisionRecord {
   decision: Decision;
+  /** how long it is enforced once active (also on the decision; records stored by earlier versions lack it there) */
   ttlMs: number;
   /** adapter keys the rule restricts the decision to */
   adapters?: string[];
@@ -88,6 +89,7 @@ interface DecisionRecord {
 const K = {
   dec: (id: string) => `pa:dec:${id}`,
   created: 'pa:idx:created',
+  /** the decisions still to end, by when: an active one's until, a pending one's approval deadline */
   until: 'pa:idx:until',
   /** decisions whose apply has started and not finished, scored by when it started */
   applying: 'pa:idx:applying',
@@ -152,6 +154,35 @@ function auditValue(scope: DecisionScope, value: string): string {
 }
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+const isoOf = (ms: number) => new Date(ms).toISOString();
+
+/** when a live decision ends unless someone acts: a pending one at its approval deadline, an active one at its until */
+function endOf(d: Decision): number {
+  return (d.state === 'pending_approval' ? d.approvalDeadline : d.until) ?? 0;
+}
+
+/**
+ * A stored record as this version reads it. Records of earlier versions had no ttlMs on the decision, and a pending
+ * decision's `until` was its approval deadline (it expired unapproved then): it is read as such, with no until.
+ */
+function recordOf(raw: string): DecisionRecord {
+  const rec = JSON.parse(raw) as DecisionRecord;
+  const d = rec.decision;
+  if (d.ttlMs !== undefined) return rec;
+  const { until, ...rest } = d;
+  rec.decision =
+    d.state === 'pending_approval' && d.approvalDeadline === undefined
+      ? { ...rest, ttlMs: rec.ttlMs, approvalDeadline: until }
+      : { ...d, ttlMs: rec.ttlMs };
+  return rec;
+}
+
+/** the decision as adapters enforce it: active, with its end (an active decision always has one) */
+function enforcing(d: Decision): EnforcedDecision {
+  if (d.until === undefined)
+    throw mwError('INTERNAL', `decision ${d.id} is ${d.state} with no end to enforce it until`);
+  return d as EnforcedDecision;
+}
 
 export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
   const { store, adapters } = opts;
@@ -217,7 +248,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
 
   async function load(id: string): Promise<DecisionRecord | null> {
     const raw = await store.get(K.dec(id));
-    return raw ? (JSON.parse(raw) as DecisionRecord) : null;
+    return raw ? recordOf(raw) : null;
   }
 
   async function save(rec: DecisionRecord): Promise<void> {
@@ -225,7 +256,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
       rec.decision.state === 'expired' || rec.decision.state === 'lifted' || rec.decision.state === 'failed';
     await store.set(K.dec(rec.decision.id), JSON.stringify(rec), terminal ? cfg.retention_ms : undefined);
     if (terminal) await store.zrem(K.until, rec.decision.id);
-    else await store.zadd(K.until, rec.decision.until, rec.decision.id);
+    else await store.zadd(K.until, endOf(rec.decision), rec.decision.id);
   }
 
   async function transition(rec: DecisionRecord, state: DecisionState, patch: Partial<Decision> = {}) {
@@ -247,7 +278,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
     const base = { actor: 'system', action: `adapter_${op}`, decisionId: d.id, alertId: d.alertId, adapter: key };
     try {
       const result: AdapterResult = await withRetry(
-        () => (op === 'apply' ? adapter.apply(d) : adapter.revert(d)),
+        () => (op === 'apply' ? adapter.apply(enforcing(d)) : adapter.revert(d)),
         retry,
         (err, attempt, willRetry) => {
           adapterCalls.inc({ adapter: key, op, outcome: willRetry ? 'retry' : 'error' });
@@ -436,6 +467,8 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
           }
         }
       }
+      // enforced for ttlMs from when it becomes active; held for approval, it waits at most as long
+      const pending = state === 'pending_approval';
       const decision: Decision = {
         v: 1,
         id,
@@ -444,7 +477,8 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
         value: target!.value,
         ...(route ? { route } : {}),
         service: alert.service,
-        until: now + ttlMs,
+        ...(pending ? { approvalDeadline: now + ttlMs } : { until: now + ttlMs }),
+        ttlMs,
         reason: clip(
           `${why}${escalatedBy ? ` [escalated: ${prior} prior decisions]` : ''}${held ? ' [held: actions-per-minute cap]' : ''}`,
           1000,
@@ -471,7 +505,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
         return (await load(id))?.decision ?? null;
       }
       await store.zadd(K.created, now, id);
-      await store.zadd(K.until, decision.until, id);
+      await store.zadd(K.until, endOf(decision), id);
       await store.zadd(K.subject(decision.scope, decision.value), now, id);
       decisionsTotal.inc({ type, state: rule.dryRun ? 'simulated' : state });
       await writeAudit({
@@ -481,7 +515,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
         alertId: alert.id,
         outcome: rule.dryRun ? 'simulated' : held ? 'held' : state,
         detail: clip(
-          `${type} ${decision.scope} ${auditValue(decision.scope, decision.value)} for ${Math.round(ttlMs / 1000)}s; ${decision.reason}`,
+          `${type} ${decision.scope} ${auditValue(decision.scope, decision.value)} for ${Math.round(ttlMs / 1000)}s${pending ? `, held for approval until ${isoOf(now + ttlMs)}` : ''}; ${decision.reason}`,
           1000,
         ),
       });
@@ -527,17 +561,21 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
           throw mwError('CONFLICT', `decision ${id} is ${rec.decision.state}, not pending_approval`);
         }
         const now = clock();
+        // past its deadline it is as good as expired (the expiry timer has not come round yet)
+        if (now >= endOf(rec.decision))
+          throw mwError('CONFLICT', `decision ${id} expired unapproved at ${isoOf(endOf(rec.decision))}`);
         rec.applying = !rec.decision.simulated;
         rec.applyingAt = now;
         if (rec.applying) await store.zadd(K.applying, now, id);
-        await transition(rec, 'active', { until: now + rec.ttlMs });
+        const until = now + rec.ttlMs;
+        await transition(rec, 'active', { until });
         await writeAudit({
           actor,
           action: 'approved',
           decisionId: id,
           alertId: rec.decision.alertId,
           outcome: 'ok',
-          detail: `approved; active until ${new Date(rec.decision.until).toISOString()}`,
+          detail: `approved; active until ${isoOf(until)}`,
         });
         if (rec.applying) await applyAll(rec);
         return rec.decision;
@@ -582,7 +620,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
             await store.zrem(K.created, ids[i]); // the record aged out (retention): drop its index entry
             continue;
           }
-          const d = (JSON.parse(raw) as DecisionRecord).decision;
+          const d = recordOf(raw).decision;
           max = Math.min(max, d.createdAt);
           if (filter.state && d.state !== filter.state) continue;
           if (filter.type && d.type !== filter.type) continue;
@@ -605,7 +643,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
       const raws = await store.mget(ids.map(K.dec));
       return raws
         .filter((r): r is string => r !== null)
-        .map((r) => (JSON.parse(r) as DecisionRecord).decision)
+        .map((r) => recordOf(r).decision)
         .filter((d) => d.state === 'active' && !d.simulated);
     },
 
@@ -620,10 +658,11 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
             return;
           }
           const d = rec.decision;
-          if (d.until > now || (d.state !== 'active' && d.state !== 'pending_approval')) {
-            if (d.state !== 'active' && d.state !== 'pending_approval') await store.zrem(K.until, id);
+          if (d.state !== 'active' && d.state !== 'pending_approval') {
+            await store.zrem(K.until, id);
             return;
           }
+          if (endOf(d) > now) return;
           if (d.state === 'active') await revertAll(rec);
           rec.applying = false;
           await transition(rec, 'expired');
@@ -633,7 +672,11 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
             decisionId: id,
             alertId: d.alertId,
             outcome: rec.applied.length ? 'partial' : 'ok',
-            detail: rec.applied.length ? `still applied at ${rec.applied.join(', ')}` : 'expired',
+            detail: rec.applied.length
+              ? `still applied at ${rec.applied.join(', ')}`
+              : d.state === 'pending_approval'
+                ? `expired unapproved: not approved by ${isoOf(endOf(d))}`
+                : 'expired',
           });
           n++;
         });

@@ -63,6 +63,10 @@ describe('decision routes and the enforcement feed', () => {
     expect(bogus.statusCode).toBe(400);
     expect(bogus.json().message).toMatch(/^bad request: querystring\/state must be one of pending_approval, /);
     expect((await app.inject({ method: 'GET', url: `/v1/decisions/${d.id}` })).json()).toEqual(d);
+    // held for approval: when it expires unapproved and how long it would be enforced, and no enforcement end yet
+    const held = (await app.inject({ method: 'GET', url: `/v1/decisions/${d.id}` })).json();
+    expect(held).toMatchObject({ ttlMs: 30 * 60_000, approvalDeadline: d.createdAt + 30 * 60_000 });
+    expect(held).not.toHaveProperty('until');
     const missing = await app.inject({ method: 'GET', url: '/v1/decisions/dec_nope' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().code).toBe('MW_ERR_NOT_FOUND');
@@ -73,7 +77,11 @@ describe('decision routes and the enforcement feed', () => {
       headers: { 'x-test-user': 'analyst-3' },
     });
     expect(approved.statusCode).toBe(200);
-    expect(approved.json().state).toBe('active');
+    expect(approved.json()).toMatchObject({ state: 'active', ttlMs: 30 * 60_000 });
+    // enforced for its 30 minutes from the approval
+    const enforcedFor = approved.json().until - approved.json().updatedAt;
+    expect(enforcedFor).toBeGreaterThan(30 * 60_000 - 5_000);
+    expect(enforcedFor).toBeLessThanOrEqual(30 * 60_000);
     expect(gateway.applies()).toBe(1);
     const again = await app.inject({ method: 'POST', url: `/v1/decisions/${d.id}/approve` });
     expect(again.statusCode).toBe(409);

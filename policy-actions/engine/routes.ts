@@ -195,7 +195,8 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRoutesOptions> = async (
     {
       schema: {
         tags: ['decisions'],
-        summary: 'Approve a pending decision (it is applied now)',
+        summary:
+          'Approve a pending decision: it is applied now and enforced for its ttlMs from now (409 once its approvalDeadline has passed)',
         params: IdParams,
         response: { 200: DecisionRef, 404: ErrorBody, 409: ErrorBody },
       },

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { testDecision } from '../testdata/decisions.js';
-import type { Decision } from '../../pipeline/core/decision.js';
+import type { Decision, EnforcedDecision } from '../../pipeline/core/decision.js';
 import { createServer, request, type Server } from 'node:http';
 
 /** Helpers for the gateway tests (real HAProxy / nginx in front of a tiny backend). Not used by adapter code. */
@@ -81,6 +81,6 @@ export function denyDecision(
   scope: Decision['scope'],
   value: string,
   extra: Partial<Decision> = {},
-): Decision {
+): EnforcedDecision {
   return testDecision({ id, type: 'deny', scope, value, until: Date.now() + 600_000, ...extra });
 }

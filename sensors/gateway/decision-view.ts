@@ -97,7 +97,8 @@ export class DecisionView implements DecisionHandlers {
     const now = this.now();
     let best: Decision | undefined;
     for (const d of m.values()) {
-      if (d.type !== type || d.until <= now) continue;
+      // an active decision always has its end; one without is not in force
+      if (d.type !== type || (d.until ?? 0) <= now) continue;
       if (d.service && d.service !== s.service) continue;
       if (d.route && d.route !== s.endpoint) continue;
       if (!best || d.updatedAt > best.updatedAt) best = d;

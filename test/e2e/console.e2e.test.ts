@@ -468,12 +468,18 @@ describe('SOC console in Chromium', () => {
     );
     const approve = page.locator('button[data-action="approve"]');
     await approve.waitFor();
+    // held for approval: no enforcement end yet, but when it expires unapproved and how long it would last
+    expect(await page.locator('[data-decision] .decision-end').textContent()).toBe(
+      'expires unapproved in 30m · would be enforced for 30 min once approved',
+    );
     await shot(page, 'detail');
 
     await approve.click();
+    expect(await page.getByRole('dialog').textContent()).toContain('will be enforced now for 30 min');
     await page.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
     await page.locator('.toast-ok', { hasText: 'Approved' }).waitFor();
     await page.locator('[data-decision] .state-active').waitFor();
+    expect(await page.locator('[data-decision] .decision-end').textContent()).toBe('until in 30m');
     const [d] = (await engine.list()).filter((x) => x.alertId === 'alr_e2e_burst');
     expect(d.state).toBe('active');
     expect(gateway.applied).toEqual([d.id]);
@@ -654,6 +660,9 @@ describe('SOC console in Chromium', () => {
     await page.getByRole('link', { name: /^Decisions/ }).click();
     await poll(() => page.locator('#pending-title').textContent()).toContain('(1)');
     await poll(() => page.locator('section[aria-labelledby="all-title"] tbody tr').count()).toBe(2);
+    expect(await page.locator('#pending-title + .scroll-x td.ends').textContent()).toBe(
+      'expires unapproved in 30m · would be enforced for 30 min once approved',
+    );
     await shot(page, 'decisions');
     // lifting needs a comment
     await page.locator('#pending-title + .scroll-x button[data-action="lift"]').click();
@@ -661,6 +670,10 @@ describe('SOC console in Chromium', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Lift' }).click();
     await poll(() => page.locator('#pending-title').textContent()).toContain('(0)');
     expect((await engine.list({ state: 'lifted' })).map((d) => d.value)).toEqual(['198.51.100.20']);
+    // rejected before approval: it was never enforced, and has no end to show
+    await poll(() => page.locator('section[aria-labelledby="all-title"] td.ends').allTextContents()).toContain(
+      'lifted before approval: never enforced',
+    );
     expect(consoleErrors).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Decision } from '../../../pipeline/core/decision.js';
+import type { Decision, EnforcedDecision } from '../../../pipeline/core/decision.js';
 import { mwError } from '../../../pipeline/core/errors.js';
 import type { Logger } from '../../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterResult } from '../../adapter.js';
@@ -62,7 +62,7 @@ export class HaproxyDenyAdapter implements ActionAdapter {
     return decision.type === 'deny' && ['ip', 'token', 'user', 'principal', 'route'].includes(decision.scope);
   }
 
-  apply(decision: Decision): Promise<AdapterResult> {
+  apply(decision: EnforcedDecision): Promise<AdapterResult> {
     return this.serial(() => counted(GATEWAY, 'apply', () => this.applyNow(decision)));
   }
 
@@ -144,7 +144,7 @@ export class HaproxyDenyAdapter implements ActionAdapter {
     else if (!isNotFound(answer)) throw mwError('ADAPTER_FAILED', `haproxy del map ${entry.map}: ${answer.trim()}`);
   }
 
-  private async applyNow(decision: Decision): Promise<AdapterResult> {
+  private async applyNow(decision: EnforcedDecision): Promise<AdapterResult> {
     if (!this.supports(decision))
       throw mwError('BAD_REQUEST', `haproxy cannot enforce ${decision.type}/${decision.scope}`);
     const entries = haproxyEntries(denyTarget(decision));

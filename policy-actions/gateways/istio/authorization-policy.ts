@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Decision } from '../../../pipeline/core/decision.js';
+import type { EnforcedDecision } from '../../../pipeline/core/decision.js';
 import type { DenyTarget, RouteMatch } from '../deny-keys.js';
 import type { IstioConfig } from './config.js';
 
@@ -38,7 +38,7 @@ function operation(route: RouteMatch): { operation: { methods?: string[]; paths:
   return { operation: route.method ? { methods: [route.method], paths } : { paths } };
 }
 
-export function buildPolicy(decision: Decision, target: DenyTarget, config: IstioConfig): AuthorizationPolicy {
+export function buildPolicy(decision: EnforcedDecision, target: DenyTarget, config: IstioConfig): AuthorizationPolicy {
   const rule: IstioRule = {};
   switch (target.scope) {
     case 'ip':

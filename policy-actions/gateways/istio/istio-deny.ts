@@ -1,4 +1,4 @@
-import type { Decision } from '../../../pipeline/core/decision.js';
+import type { Decision, EnforcedDecision } from '../../../pipeline/core/decision.js';
 import { mwError } from '../../../pipeline/core/errors.js';
 import type { Logger } from '../../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterResult } from '../../adapter.js';
@@ -33,7 +33,7 @@ export class IstioDenyAdapter implements ActionAdapter {
     return decision.type === 'deny' && ['ip', 'token', 'user', 'principal', 'route'].includes(decision.scope);
   }
 
-  apply(decision: Decision): Promise<AdapterResult> {
+  apply(decision: EnforcedDecision): Promise<AdapterResult> {
     return counted(GATEWAY, 'apply', async () => {
       if (!this.supports(decision))
         throw mwError('BAD_REQUEST', `istio cannot enforce ${decision.type}/${decision.scope}`);

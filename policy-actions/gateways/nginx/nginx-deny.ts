@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Decision } from '../../../pipeline/core/decision.js';
+import type { Decision, EnforcedDecision } from '../../../pipeline/core/decision.js';
 import { mwError } from '../../../pipeline/core/errors.js';
 import type { Logger } from '../../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterResult } from '../../adapter.js';
@@ -47,7 +47,7 @@ export class NginxDenyAdapter implements ActionAdapter {
     return decision.type === 'deny' && ['ip', 'token', 'user', 'principal', 'route'].includes(decision.scope);
   }
 
-  apply(decision: Decision): Promise<AdapterResult> {
+  apply(decision: EnforcedDecision): Promise<AdapterResult> {
     return counted(GATEWAY, 'apply', async () => {
       if (!this.supports(decision)) {
         throw mwError('BAD_REQUEST', `nginx cannot enforce ${decision.type}/${decision.scope}`);

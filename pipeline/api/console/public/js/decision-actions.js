@@ -1,12 +1,54 @@
 // Approve / lift buttons for a decision, shared by the alert detail and the decisions page.
 import { api } from './api.js';
-import { absTime, confirmDialog, h, shortId, stateBadge, timeEl, toast } from './dom.js';
+import { absTime, confirmDialog, fmtDuration, h, shortId, stateBadge, timeEl, toast } from './dom.js';
 import { can, live } from './state.js';
 
 /** @typedef {import('./state.js').Decision} Decision */
 
 /** @param {Decision} d */
 export const targetText = (d) => `${d.type.replace('_', ' ')} ${d.scope} ${d.value}`;
+
+/**
+ * How long a decision is enforced once approved, as a phrase ("for 30 min"); empty when the server does not say.
+ * @param {Decision} d
+ */
+const forTtl = (d) => (d.ttlMs ? ` for ${fmtDuration(d.ttlMs)}` : '');
+
+/**
+ * When a decision ends. An active (or ended) one: its enforcement end. One held for approval has none yet: when it
+ * expires unapproved, and how long it would be enforced once approved. One never enforced: why not.
+ * @param {Decision} d
+ * @returns {import('./dom.js').Child}
+ */
+export function decisionEnd(d) {
+  const live = d.state === 'active' || d.state === 'pending_approval';
+  // an API server older than the approval deadline answers a pending decision's deadline as its until
+  const deadline = d.approvalDeadline ?? (d.state === 'pending_approval' ? d.until : undefined);
+  if (d.state === 'pending_approval')
+    return h(
+      'span',
+      { class: 'decision-end pending', title: deadline === undefined ? undefined : absTime(deadline) },
+      'expires unapproved ',
+      deadline === undefined ? '–' : timeEl(deadline),
+      ' · ',
+      h('span', { class: 'muted' }, `would be enforced${forTtl(d)} once approved`),
+    );
+  if (d.until !== undefined)
+    return h(
+      'span',
+      { class: 'decision-end', title: absTime(d.until) },
+      live ? ['until ', timeEl(d.until)] : h('span', { class: 'muted' }, `until ${absTime(d.until)}`),
+    );
+  return h(
+    'span',
+    { class: 'decision-end muted' },
+    d.state === 'expired' && deadline !== undefined
+      ? `expired unapproved ${absTime(deadline)}`
+      : d.state === 'lifted'
+        ? 'lifted before approval: never enforced'
+        : 'never enforced',
+  );
+}
 
 /**
  * @param {Decision} d
@@ -27,7 +69,7 @@ export function decisionActions(d, onChange) {
           onclick: async () => {
             const ok = await confirmDialog({
               title: 'Approve this decision?',
-              message: `${targetText(d)}${d.route ? ` on ${d.route}` : ''} will be enforced now${d.simulated ? ' (dry run: simulated only)' : ''}. Rule: ${d.rule ?? '–'}.`,
+              message: `${targetText(d)}${d.route ? ` on ${d.route}` : ''} will be enforced now${forTtl(d)}${d.simulated ? ' (dry run: simulated only)' : ''}. Rule: ${d.rule ?? '–'}.`,
               confirmLabel: 'Approve',
             });
             if (ok === null) return;
@@ -111,13 +153,7 @@ export function decisionRow(d, onChange, o = {}) {
       d.route ? h('div', null, h('code', { class: 'small' }, d.route)) : null,
     ),
     h('td', null, d.service ?? '–'),
-    h(
-      'td',
-      { title: absTime(d.until) },
-      d.state === 'active' || d.state === 'pending_approval'
-        ? timeEl(d.until)
-        : h('span', { class: 'muted' }, absTime(d.until)),
-    ),
+    h('td', { class: 'ends' }, decisionEnd(d)),
     h('td', { class: 'reason' }, d.reason),
     o.alertColumn
       ? h(
@@ -154,14 +190,7 @@ export function decisionCard(d, onChange) {
       h('code', null, d.value),
     ),
     d.route ? h('div', { class: 'small' }, 'on ', h('code', null, d.route)) : null,
-    h(
-      'div',
-      { class: 'muted small' },
-      `rule ${d.rule ?? '–'} · `,
-      d.state === 'active' || d.state === 'pending_approval'
-        ? ['until ', timeEl(d.until)]
-        : `until ${absTime(d.until)}`,
-    ),
+    h('div', { class: 'muted small' }, `rule ${d.rule ?? '–'} · `, decisionEnd(d)),
     decisionActions(d, onChange),
   );
 }
@@ -172,7 +201,7 @@ export const decisionHeaders = (o = {}) => [
   'Action',
   'Target',
   'Service',
-  'Until',
+  'Ends',
   'Reason',
   ...(o.alertColumn ? ['Alert'] : []),
   'Created',

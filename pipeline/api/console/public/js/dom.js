@@ -75,6 +75,33 @@ export function absTime(ts) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** @type {[string, number][]} */
+const DURATION_UNITS = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['min', 60_000],
+  ['s', 1000],
+];
+
+/**
+ * A duration to its two largest units: "8 min 40 s", "2 h 5 min", "30 min" (as the CLI and detectors say it).
+ * @param {number} ms
+ */
+export function fmtDuration(ms) {
+  if (!(ms >= 1000)) return 'under a second';
+  /** @type {string[]} */
+  const parts = [];
+  let rest = Math.floor(ms / 1000) * 1000;
+  for (const [unit, size] of DURATION_UNITS) {
+    if (rest < size && parts.length === 0) continue;
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0) parts.push(`${n} ${unit}`);
+    if (parts.length === 2 || (parts.length === 1 && n === 0)) break;
+  }
+  return parts.join(' ');
+}
+
 /**
  * "12s ago", "5m ago", "in 3h".
  * @param {number} ts

@@ -34,7 +34,9 @@
  * @property {string} value
  * @property {string} [route]
  * @property {string} [service]
- * @property {number} until
+ * @property {number} [until] when its enforcement ends; absent while pending_approval and on one never enforced
+ * @property {number} [ttlMs] how long it is enforced once active
+ * @property {number} [approvalDeadline] held for approval: not approved by then, it expires unapproved
  * @property {string} reason
  * @property {string} [alertId]
  * @property {string} [rule]
