@@ -71,7 +71,10 @@ export interface AlertNote {
   comment?: string;
   /** assign: the new owner, null when the alert was unassigned */
   assignee?: string | null;
-  /** assign: the analyst who owned it before and was taken over from (another than the actor) */
+  /**
+   * assign: the analyst who owned it before (another than the actor) and it was taken from, to another owner or, when
+   * `assignee` is null, to none
+   */
   takenOverFrom?: string;
 }
 
@@ -398,9 +401,10 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
 
   /**
    * an analyst gives the alert an owner (`assignee`, a principal id) or takes it away (null), with a note; its state
-   * is unchanged. An alert another analyst owns (not the actor) is refused with ALERT_OWNED naming them, unless
-   * `takeover` (the note then says whom it was taken from); an alert that already has that owner is left as it is
-   * (a comment sent with it is kept as a note), or, with `onlyIfChanged` (bulk assignment), refused (CONFLICT)
+   * is unchanged. An alert another analyst owns (not the actor) is refused with ALERT_OWNED naming them, whether it
+   * would get another owner or none, unless `takeover` (the note then says whom it was taken from); an alert that
+   * already has that owner is left as it is (a comment sent with it is kept as a note), or, with `onlyIfChanged`
+   * (bulk assignment), refused (CONFLICT)
    */
   async assign(
     id: string,
@@ -418,9 +422,13 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
           throw mwError('CONFLICT', assignee === null ? 'alert is unassigned' : `alert is assigned to ${assignee}`);
         return undefined;
       }
-      if (assignee !== null && owner !== undefined && owner !== actor) {
+      if (owner !== undefined && owner !== actor) {
         if (!options.takeover)
-          throw mwError('ALERT_OWNED', `${owner} (send takeover: true to take it over)`, { assignee: owner });
+          throw mwError(
+            'ALERT_OWNED',
+            `${owner} (send takeover: true to ${assignee === null ? 'unassign it all the same' : 'take it over'})`,
+            { assignee: owner },
+          );
         note.takenOverFrom = owner;
       }
       const { assignee: _, ...rest } = current;

@@ -52,6 +52,10 @@ const Takeover = Type.Boolean({
   description:
     'true: take the alert over from the analyst who owns it (else an alert another analyst owns is refused, 409 MW_ERR_ALERT_OWNED naming them); the note says whom it was taken from',
 });
+const UnassignTakeover = Type.Boolean({
+  description:
+    'true: also when another analyst owns the alert (else it is refused, 409 MW_ERR_ALERT_OWNED naming them); the note says whom it was taken from',
+});
 const AssignBody = Type.Object(
   {
     assignee: { ...Assignee, description: 'the new owner' },
@@ -61,6 +65,10 @@ const AssignBody = Type.Object(
   { additionalProperties: false },
 );
 const TriageBody = Type.Object({ comment: Type.Optional(Comment) }, { additionalProperties: false });
+const UnassignBody = Type.Object(
+  { comment: Type.Optional(Comment), takeover: Type.Optional(UnassignTakeover) },
+  { additionalProperties: false },
+);
 const NoteBody = Type.Object(
   { comment: Type.String({ minLength: 1, maxLength: 4000, pattern: '\\S' }) },
   { additionalProperties: false },
@@ -86,7 +94,12 @@ const BulkTriageBody = Type.Object(
     }),
     comment: Type.Optional(Comment),
     assignee: Type.Optional({ ...Assignee, description: 'the owner (action assign only, and required there)' }),
-    takeover: Type.Optional({ ...Takeover, description: `action assign only: ${Takeover.description}` }),
+    takeover: Type.Optional(
+      Type.Boolean({
+        description:
+          'action assign or unassign only: true also takes (assign) or unassigns the alerts another analyst owns; without it they are skipped with their assignee. The note says whom each was taken from',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -102,7 +115,7 @@ const BulkTriageAnswer = Type.Object({
     }),
     {
       description:
-        'alerts left as they were: not found, already in that state or with that owner, owned by another analyst (assign without takeover), or not open (acknowledge)',
+        'alerts left as they were: not found, already in that state or with that owner, owned by another analyst (assign or unassign without takeover), or not open (acknowledge)',
     },
   ),
 });
@@ -244,8 +257,8 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         };
         if ((action === 'assign') !== (assignee !== undefined))
           throw mwError('BAD_REQUEST', 'assignee goes with action assign, and action assign needs it');
-        if (takeover !== undefined && action !== 'assign')
-          throw mwError('BAD_REQUEST', 'takeover goes with action assign');
+        if (takeover !== undefined && action !== 'assign' && action !== 'unassign')
+          throw mwError('BAD_REQUEST', 'takeover goes with action assign or unassign');
         const actor = principalOf(request).id;
         const items = [];
         const skipped: { id: string; reason: string; assignee?: string }[] = [];
@@ -263,7 +276,7 @@ export function alertRoutes(opts: AlertRoutesOptions) {
               const owner = (err.details as { assignee: string }).assignee;
               skipped.push({
                 id,
-                reason: `assigned to ${owner}, another analyst (takeover takes it over)`,
+                reason: `assigned to ${owner}, another analyst (takeover ${action === 'assign' ? 'takes it over' : 'unassigns it all the same'})`,
                 assignee: owner,
               });
             }
@@ -277,17 +290,14 @@ export function alertRoutes(opts: AlertRoutesOptions) {
       },
     );
 
-    for (const action of ['acknowledge', 'resolve', 'reopen', 'unassign'] as const) {
+    for (const action of ['acknowledge', 'resolve', 'reopen'] as const) {
       app.post(
         `/v1/alerts/:id/${action}`,
         {
           config: { role: 'responder' },
           schema: {
             tags: ['alerts'],
-            summary:
-              action === 'unassign'
-                ? 'Take the owner of an alert away (with an optional comment)'
-                : `${action} an alert (with an optional comment)`,
+            summary: `${action} an alert (with an optional comment)`,
             params: IdParams,
             body: Type.Union([TriageBody, Type.Null()]),
             response: { 200: AlertSchema },
@@ -296,13 +306,30 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         async (request) => {
           const { id } = request.params as { id: string };
           const body = (request.body ?? {}) as { comment?: string };
-          const actor = principalOf(request).id;
-          return action === 'unassign'
-            ? opts.alerts.assign(id, null, actor, body.comment)
-            : opts.alerts.transition(id, action, actor, body.comment);
+          return opts.alerts.transition(id, action, principalOf(request).id, body.comment);
         },
       );
     }
+
+    app.post(
+      '/v1/alerts/:id/unassign',
+      {
+        config: { role: 'responder' },
+        schema: {
+          tags: ['alerts'],
+          summary:
+            'Take the owner of an alert away (with an optional comment). An alert another analyst owns is refused (409 MW_ERR_ALERT_OWNED, its details name them) unless takeover: true',
+          params: IdParams,
+          body: Type.Union([UnassignBody, Type.Null()]),
+          response: { 200: AlertSchema },
+        },
+      },
+      async (request) => {
+        const { id } = request.params as { id: string };
+        const { comment, takeover } = (request.body ?? {}) as { comment?: string; takeover?: boolean };
+        return opts.alerts.assign(id, null, principalOf(request).id, comment, { takeover });
+      },
+    );
 
     app.post(
       '/v1/alerts/:id/assign',

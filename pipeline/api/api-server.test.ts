@@ -337,9 +337,9 @@ describe('analyst API', () => {
       expect((await post('/v1/alerts/alr_0001/notes', bad)).statusCode).toBe(400);
     expect((await post('/v1/alerts/alr_none/notes', { comment: 'x' })).statusCode).toBe(404);
 
-    // hand it over, then take the owner away
+    // hand it over, then the new owner gives it up
     await post('/v1/alerts/alr_0001/assign', { assignee: 'admin-user' });
-    const none = await post('/v1/alerts/alr_0001/unassign', null);
+    const none = await post('/v1/alerts/alr_0001/unassign', null, KEYS.admin);
     expect(none.json().assignee).toBeUndefined();
     const detail = await app.inject({ url: '/v1/alerts/alr_0001', headers: { 'x-api-key': KEYS.viewer } });
     expect(
@@ -462,6 +462,76 @@ describe('analyst API', () => {
     expect((await post('/v1/alerts/triage', { action: 'resolve', ids: ['alr_0001'], takeover: true })).statusCode).toBe(
       400,
     );
+  });
+
+  it("unassigning: a colleague's alert is a 409 naming them unless takeover, the note says whom from; one's own or nobody's is unaffected", async () => {
+    const { app, alerts } = await setup();
+    for (const i of [1, 2, 3, 4]) await alerts.upsert(alert(i));
+    const post = (url: string, payload: unknown, key = KEYS.responder) =>
+      app.inject({ method: 'POST', url, headers: { 'x-api-key': key }, payload: payload as Record<string, unknown> });
+    await alerts.assign('alr_0001', 'admin-user', 'admin-user');
+    // the responder takes the admin's owner away: refused, naming them, with or without a comment
+    for (const body of [null, { comment: 'not theirs' }]) {
+      const refused = await post('/v1/alerts/alr_0001/unassign', body);
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json()).toEqual({
+        code: 'MW_ERR_ALERT_OWNED',
+        message:
+          'the alert is assigned to another analyst: admin-user (send takeover: true to unassign it all the same)',
+        details: { assignee: 'admin-user' },
+      });
+    }
+    expect(await alerts.get('alr_0001')).toMatchObject({ assignee: 'admin-user' });
+    expect(await alerts.notes('alr_0001')).toHaveLength(1);
+    // said so: unassigned, the history says from whom
+    const removed = await post('/v1/alerts/alr_0001/unassign', { takeover: true, comment: 'admin is on leave' });
+    expect(removed.statusCode).toBe(200);
+    expect(removed.json().assignee).toBeUndefined();
+    expect((await alerts.notes('alr_0001')).at(-1)).toMatchObject({
+      actor: 'responder-user',
+      action: 'assign',
+      assignee: null,
+      takenOverFrom: 'admin-user',
+      comment: 'admin is on leave',
+    });
+    // an admin is no exception: the responder's alert is theirs to unassign only with takeover
+    await alerts.assign('alr_0002', 'responder-user', 'responder-user');
+    const byAdmin = await post('/v1/alerts/alr_0002/unassign', null, KEYS.admin);
+    expect(byAdmin.statusCode).toBe(409);
+    expect(byAdmin.json().details).toEqual({ assignee: 'responder-user' });
+    // one's own: no takeover needed, nothing said about whom from; nobody's: left as it is, no note
+    const own = await post('/v1/alerts/alr_0002/unassign', null);
+    expect(own.statusCode).toBe(200);
+    expect((await alerts.notes('alr_0002')).at(-1)).toEqual({
+      ts: expect.any(Number),
+      actor: 'responder-user',
+      action: 'assign',
+      assignee: null,
+    });
+    const nobodys = await post('/v1/alerts/alr_0002/unassign', { takeover: true });
+    expect(nobodys.statusCode).toBe(200);
+    expect(await alerts.notes('alr_0002')).toHaveLength(2);
+    for (const bad of [{ takeover: 'yes' }, { assignee: 'x' }])
+      expect((await post('/v1/alerts/alr_0002/unassign', bad)).statusCode, JSON.stringify(bad)).toBe(400);
+
+    // in bulk: the colleague's are skipped with their owner named, then unassigned when said so
+    await alerts.assign('alr_0003', 'admin-user', 'admin-user');
+    await alerts.assign('alr_0004', 'responder-user', 'responder-user');
+    const bulk = await post('/v1/alerts/triage', { action: 'unassign', ids: ['alr_0002', 'alr_0003', 'alr_0004'] });
+    expect(bulk.json().items.map((a: Alert) => a.id)).toEqual(['alr_0004']);
+    expect(bulk.json().skipped).toEqual([
+      { id: 'alr_0002', reason: 'alert is unassigned' },
+      {
+        id: 'alr_0003',
+        reason: 'assigned to admin-user, another analyst (takeover unassigns it all the same)',
+        assignee: 'admin-user',
+      },
+    ]);
+    expect(await alerts.get('alr_0003')).toMatchObject({ assignee: 'admin-user' });
+    const over = await post('/v1/alerts/triage', { action: 'unassign', ids: ['alr_0003'], takeover: true });
+    expect(over.json()).toMatchObject({ items: [{ id: 'alr_0003' }], skipped: [] });
+    expect(over.json().items[0].assignee).toBeUndefined();
+    expect((await alerts.notes('alr_0003')).at(-1)).toMatchObject({ assignee: null, takenOverFrom: 'admin-user' });
   });
 
   it('silences: a responder creates one (what it covers is resolved), everyone lists them with what they suppressed, a responder ends one early; bad ones are refused', async () => {

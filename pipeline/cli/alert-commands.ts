@@ -123,9 +123,13 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
         );
       out(r.notes.length ? '\nnotes:\n' : '\nno notes\n');
       for (const n of r.notes) {
-        const taken = n.takenOverFrom ? `, taking it over from ${name(n.takenOverFrom)}` : '';
+        const from = n.takenOverFrom ? name(n.takenOverFrom) : '';
         const what =
-          n.action === 'assign' ? (n.assignee ? `assigned to ${name(n.assignee)}${taken}` : 'unassigned') : n.action;
+          n.action !== 'assign'
+            ? n.action
+            : n.assignee
+              ? `assigned to ${name(n.assignee)}${from ? `, taking it over from ${from}` : ''}`
+              : `unassigned${from ? `, removing ${from} as owner` : ''}`;
         out(`  ${iso(n.ts)}  ${name(n.actor)}  ${what}${n.comment ? `: ${n.comment}` : ''}\n`);
       }
     });
@@ -159,7 +163,7 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
           for (const s of left)
             out(
               s.assignee
-                ? `${s.id}  left as it was: ${name(s.assignee)} owns it (--takeover takes it over)\n`
+                ? `${s.id}  left as it was: ${name(s.assignee)} owns it (--takeover ${action === 'assign' ? 'takes it over' : 'unassigns it all the same'})\n`
                 : `${s.id}  left as it was: ${s.reason}\n`,
             );
         }
@@ -172,7 +176,10 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
   triage('assign', 'assign', 'assign alerts to an analyst (--to), or to yourself')
     .option('--to <principal>', 'the owner: a principal id as GET /v1/me names it')
     .option('--takeover', 'also those another analyst owns (their history says whom they were taken from)');
-  triage('unassign', 'unassign', 'take the owner of alerts away');
+  triage('unassign', 'unassign', 'take the owner of alerts away').option(
+    '--takeover',
+    'also from those another analyst owns (their history says whom they were taken from)',
+  );
 
   alerts
     .command('note')

@@ -272,6 +272,18 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     expect(await run(['alerts', 'show', 'alr_cli_3'])).toMatch(
       /ray {2}assigned to ray, taking it over from kim@corp\.test \(00u7kimx\): kim is off\n$/,
     );
+    // kim takes it back: unassigning it needs --takeover too, and its history says whom it was taken from
+    await alerts.assign('alr_cli_3', '00u7kimx', '00u7kimx', undefined, { takeover: true });
+    expect(await run(['alerts', 'unassign', 'alr_cli_3'])).toBe(
+      'alr_cli_3  left as it was: kim@corp.test (00u7kimx) owns it (--takeover unassigns it all the same)\n',
+    );
+    expect((await alerts.get('alr_cli_3'))?.assignee).toBe('00u7kimx');
+    expect(await run(['alerts', 'unassign', 'alr_cli_3', '--takeover', '-m', 'kim moved team'])).toBe(
+      'alr_cli_3  open\n',
+    );
+    expect(await run(['alerts', 'show', 'alr_cli_3'])).toMatch(
+      /ray {2}unassigned, removing kim@corp\.test \(00u7kimx\) as owner: kim moved team\n$/,
+    );
     // each of those has been acted on; one the correlators resolved, unseen, has not
     const quiet = { ...(await alerts.get('alr_cli_2'))!, id: 'alr_cli_4', state: 'resolved' as const };
     delete quiet.triagedAt;

@@ -990,10 +990,38 @@ describe('SOC console in Chromium', () => {
     expect(consoleErrors.length).toBe(3);
     expect(consoleErrors.every((e) => e.includes('409'))).toBe(true);
     consoleErrors.length = 0;
-    await page.getByRole('group', { name: 'Owner' }).getByRole('button', { name: 'Unassign' }).click();
+    // one's own: Unassign takes the owner away at once
+    await ownerButtons.getByRole('button', { name: 'Unassign' }).click();
     await poll(() => owner.textContent()).toBe('unassigned');
     expect((await alerts.get(mine.id))?.assignee).toBeUndefined();
     expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
+
+    // kim's: Unassign asks first, and the history says whom it was taken from
+    await alerts.assign(mine.id, '00u9kimx2', '00u9kimx2');
+    await poll(() => owner.textContent()).toBe('kim@corp.test');
+    await ownerButtons.getByRole('button', { name: 'Unassign' }).click();
+    const removal = page.getByRole('dialog', { name: 'Remove kim@corp.test as owner?' });
+    await removal.getByRole('button', { name: 'Cancel' }).click();
+    await removal.waitFor({ state: 'detached' });
+    expect((await alerts.get(mine.id))?.assignee).toBe('00u9kimx2');
+    expect(await owner.textContent()).toBe('kim@corp.test');
+    await ownerButtons.getByRole('button', { name: 'Unassign' }).click();
+    await shot(page, 'alert-remove-owner');
+    await removal.getByRole('button', { name: 'Unassign' }).click();
+    await poll(() => owner.textContent()).toBe('unassigned');
+    expect((await alerts.get(mine.id))?.assignee).toBeUndefined();
+    expect((await alerts.notes(mine.id)).at(-1)).toMatchObject({
+      actor: 'analyst-ray',
+      assignee: null,
+      takenOverFrom: '00u9kimx2',
+    });
+    await poll(() => page.locator('.notes li').first().textContent()).toContain(
+      'analyst-ray removed kim@corp.test as owner',
+    );
+    // the two refusals that asked for the confirmation (409), and nothing else
+    expect(consoleErrors.length, JSON.stringify(consoleErrors)).toBe(2);
+    expect(consoleErrors.every((e) => e.includes('409'))).toBe(true);
+    consoleErrors.length = 0;
   });
 
   it("a responder assigning several alerts to themselves takes a colleague's only once they confirm", async () => {

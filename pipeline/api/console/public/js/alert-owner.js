@@ -57,23 +57,55 @@ export async function confirmTakeover(owners, n = 1) {
 }
 
 /**
- * `POST /v1/alerts/:id/assign`; when another analyst owns the alert the analyst is asked to confirm, and it is sent
- * again with `takeover: true`
- * @param {string} id
- * @param {{ assignee: string, comment?: string }} body
- * @returns {Promise<Alert | null>} the alert with its new owner, or null when the analyst would not take it over
+ * asks whether to take an alert's owner away when that is another analyst
+ * @param {string} owner
  */
-export async function assignAlert(id, body) {
-  const path = `v1/alerts/${encodeURIComponent(id)}/assign`;
+export async function confirmRemoval(owner) {
+  const who = analystName(owner);
+  const ok = await confirmDialog({
+    title: `Remove ${who} as owner?`,
+    message: `This alert is assigned to ${who}. Unassigning leaves it to nobody; the history says whom it was taken from.`,
+    confirmLabel: 'Unassign',
+  });
+  return ok !== null;
+}
+
+/**
+ * `POST /v1/alerts/:id/<change>`; when another analyst owns the alert (409 MW_ERR_ALERT_OWNED) the analyst is asked
+ * to `confirm`, and it is sent again with `takeover: true`
+ * @param {string} id
+ * @param {'assign' | 'unassign'} change
+ * @param {Record<string, unknown>} body
+ * @param {(owner: string) => Promise<boolean>} confirm
+ * @returns {Promise<Alert | null>} the alert with its new owner (or none), or null when the analyst declined
+ */
+async function changeOwner(id, change, body, confirm) {
+  const path = `v1/alerts/${encodeURIComponent(id)}/${change}`;
   try {
     return await api(path, { method: 'POST', body });
   } catch (err) {
     const owner = ownerOf(err);
     if (!owner) throw err;
-    if (!(await confirmTakeover([owner]))) return null;
+    if (!(await confirm(owner))) return null;
     return api(path, { method: 'POST', body: { ...body, takeover: true } });
   }
 }
+
+/**
+ * `POST /v1/alerts/:id/assign`; another analyst's alert is taken over only once the analyst confirms
+ * @param {string} id
+ * @param {{ assignee: string, comment?: string }} body
+ * @returns {Promise<Alert | null>} the alert with its new owner, or null when the analyst would not take it over
+ */
+export const assignAlert = (id, body) => changeOwner(id, 'assign', body, (owner) => confirmTakeover([owner]));
+
+/**
+ * `POST /v1/alerts/:id/unassign`; another analyst is removed as owner only once the analyst confirms
+ * @param {string} id
+ * @param {{ comment?: string }} body
+ * @returns {Promise<Alert | null>} the alert without an owner, or null when the analyst would not remove them
+ */
+export const unassignAlert = (id, body) => changeOwner(id, 'unassign', body, confirmRemoval);
 
 /**
  * "Assign to…": hands an alert to another analyst (their principal id: an API key's name or an OIDC subject; the

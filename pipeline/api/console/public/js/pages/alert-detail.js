@@ -1,5 +1,5 @@
 import { api, query } from '../api.js';
-import { analystName, assignAlert, assignDialog, ownerName } from '../alert-owner.js';
+import { analystName, assignAlert, assignDialog, ownerName, unassignAlert } from '../alert-owner.js';
 import { timeChart } from '../charts.js';
 import { associationOf, associationTable, isAssociationKey } from '../association.js';
 import { decisionCard } from '../decision-actions.js';
@@ -32,13 +32,14 @@ import { can, live, session } from '../state.js';
 const PAST = { acknowledge: 'acknowledged', resolve: 'resolved', reopen: 'reopened', comment: 'noted' };
 
 /**
- * what a note says was done: `acknowledged`, `assigned it to bob`, `took it`, `took it over from kim`, `unassigned it`
+ * what a note says was done: `acknowledged`, `assigned it to bob`, `took it`, `took it over from kim`, `unassigned it`,
+ * `removed kim as owner`
  * @param {Note} n
  */
 function noteAction(n) {
   if (n.action !== 'assign') return PAST[n.action] ?? n.action;
-  if (n.assignee === null || n.assignee === undefined) return 'unassigned it';
   const from = n.takenOverFrom ? analystName(n.takenOverFrom) : '';
+  if (n.assignee === null || n.assignee === undefined) return from ? `removed ${from} as owner` : 'unassigned it';
   if (n.assignee === n.actor) return from ? `took it over from ${from}` : 'took it';
   return `assigned it to ${analystName(n.assignee)}${from ? `, taking it over from ${from}` : ''}`;
 }
@@ -211,6 +212,9 @@ export function renderAlertDetail(main, id) {
               if (action === 'assign') {
                 // another analyst's: taken over only once the analyst confirms
                 if (!(await assignAlert(a.id, { assignee: extra.assignee, ...body }))) return;
+              } else if (action === 'unassign') {
+                // another analyst's: removed as owner only once the analyst confirms
+                if (!(await unassignAlert(a.id, body))) return;
               } else await api(`v1/alerts/${encodeURIComponent(a.id)}/${action}`, { method: 'POST', body });
               draft.text = '';
               toast(done, 'ok');
