@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import '../detectors/all.js';
 import { readSensorTokensFile } from '../collector/sensor-auth.js';
 import { runProcess } from './process-runner.js';
+import { runCollector } from './roles.js';
 
 class Exit extends Error {}
 
@@ -19,7 +20,11 @@ describe('a process that cannot start says why in one line with its code', () =>
     return { dir, file };
   };
 
-  const run = async (config: string, actions: boolean, start = vi.fn(async () => [])) => {
+  const run = async (
+    config: string,
+    actions: boolean,
+    start: Parameters<typeof runProcess>[2] = vi.fn(async () => []),
+  ) => {
     const exit = vi.spyOn(process, 'exit').mockImplementation(() => {
       throw new Exit();
     });
@@ -81,6 +86,42 @@ describe('a process that cannot start says why in one line with its code', () =>
     expect(exit).toHaveBeenCalledWith(2);
     expect(stderr).toBe(
       "meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: collector.sensor_tokens_file: cannot read /nonexistent/sensor-tokens: ENOENT: no such file or directory, open '/nonexistent/sensor-tokens'\n",
+    );
+  });
+
+  it("an IdP receiver's secret file that is empty or missing: named by its key as the config file writes it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshward-runner-'));
+    const empty = join(dir, 'token-hash-key');
+    writeFileSync(empty, '\n');
+    const collectorWith = (receivers: string) => {
+      const file = join(dir, 'meshward.yaml');
+      writeFileSync(
+        file,
+        `log_level: silent\ndata_dir: ${join(dir, 'data')}\ncollector:\n  listen: 127.0.0.1:0\n  sensor_tokens: [{ id: envoy-1, token: envoy-sensor-token-0123 }]\nreceivers:\n${receivers}`,
+      );
+      return file;
+    };
+    const collector = async (deps: Parameters<typeof runCollector>[0]) => [await runCollector(deps)];
+
+    const named = await run(
+      collectorWith(`  idp/keycloak: { idp_name: keycloak, token_hash_key_file: ${empty} }\n`),
+      false,
+      collector,
+    );
+    expect(named.exit).toHaveBeenCalledWith(2);
+    expect(named.stderr).toBe(
+      `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: receivers.idp/keycloak.token_hash_key_file: ${empty} is empty\n`,
+    );
+
+    const missing = join(dir, 'no-such-webhook-token');
+    const plain = await run(
+      collectorWith(`  idp: { token_hash_key: ${'k'.repeat(16)}, webhook_token_file: ${missing} }\n`),
+      false,
+      collector,
+    );
+    expect(plain.exit).toHaveBeenCalledWith(2);
+    expect(plain.stderr).toBe(
+      `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: receivers.idp.webhook_token_file: cannot read ${missing}: ENOENT: no such file or directory, open '${missing}'\n`,
     );
   });
 });

@@ -89,7 +89,7 @@ export async function startReceivers(
         await kongHttpLogFactory.create(config, { ingest: deps.ingest, logger })(deps.app);
         describe.push(`${key}: Kong http-log at POST /v1/kong/http-log on the collector`);
       } else {
-        await idpSensorFactory.create(config, { app: deps.app, ingest: deps.ingest, logger });
+        await idpSensorFactory.create(config, { app: deps.app, ingest: deps.ingest, logger, key });
         describe.push(`${key}: IdP webhook ${(config as { path: string }).path} on the collector`);
       }
     }

@@ -103,9 +103,9 @@ describe('a secret file (readSecretFile)', () => {
     };
     const idp = { org_url: 'https://idp.test', client_id: 'meshward', timeout_ms: 1000 };
     const readers: [string, () => unknown][] = [
-      ['sensors.idp.token_hash_key_file', () => readTokenHashKey({ token_hash_key_file: empty }, 'sensors.idp')],
+      ['receivers.idp.token_hash_key_file', () => readTokenHashKey({ token_hash_key_file: empty }, 'receivers.idp')],
       [
-        'sensors.idp.webhook_token_file',
+        'receivers.idp.webhook_token_file',
         () =>
           idpSensorFactory.create(
             { ...idpSensorFactory.defaultConfig, token_hash_key: 'k'.repeat(16), webhook_token_file: empty },

@@ -11,7 +11,7 @@ export const MAX_SECRET_LIST_BYTES = 1024 * 1024;
  * The secret a `*_file` option names (a key, a token, a password, a private key, or the lines of the sensor tokens
  * and API keys files), read whole, at most `maxBytes` (MAX_SECRET_FILE_BYTES; MAX_SECRET_LIST_BYTES for a list): the whitespace around it is trimmed (the newline an
  * editor or `echo` leaves), and an empty file, a larger one or one that cannot be read is MW_ERR_CONFIG_INVALID
- * prefixed by `option` (`sensors.idp.webhook_token_file`), naming the file, never what it holds.
+ * prefixed by `option` (`receivers.idp.webhook_token_file`), naming the file, never what it holds.
  */
 export function readSecretFile(path: string, option: string, maxBytes = MAX_SECRET_FILE_BYTES): string {
   const buf = Buffer.alloc(maxBytes + 1);

@@ -112,7 +112,7 @@ describe(`every shared secret and HMAC key: at least ${MIN_SECRET_LENGTH} charac
             { ...idpSensorFactory.defaultConfig, token_hash_key: enough, webhook_token_file: f },
             { app: Fastify(), ingest: new CapturingIngest(), logger: silentLogger },
           ),
-        (f) => `sensors.idp.webhook_token_file: the value in ${f} ${SECRET_TOO_SHORT}`,
+        (f) => `receivers.idp.webhook_token_file: the value in ${f} ${SECRET_TOO_SHORT}`,
       ],
       [
         'webhook-sink-secret_file',

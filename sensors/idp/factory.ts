@@ -8,11 +8,11 @@ import { readTokenHashKey, tokenHashKeyProblem } from '../common/token-hash-key.
 import { type IdpSensorConfig, IdpSensorConfigSchema, defaultIdpSensorConfig } from './config.js';
 import { idpWebhook } from './receiver.js';
 
-const readSecret = (inline: string | undefined, file: string | undefined, name: string): string => {
-  if (file)
-    return checkSharedSecret(readSecretFile(file, `sensors.idp.${name}_file`), `sensors.idp.${name}_file`, file);
+/** a secret of the receiver declared as `receivers.<key>` (`where`): from its file, or inline */
+const readSecret = (inline: string | undefined, file: string | undefined, name: string, where: string): string => {
+  if (file) return checkSharedSecret(readSecretFile(file, `${where}.${name}_file`), `${where}.${name}_file`, file);
   if (inline) return inline;
-  throw mwError('CONFIG_INVALID', `sensors.idp: ${name} or ${name}_file is required`);
+  throw mwError('CONFIG_INVALID', `${where}: ${name} or ${name}_file is required`);
 };
 
 /** The IdP callback sensor: registers its webhook route on a Fastify instance (the collector's, usually). */
@@ -22,11 +22,19 @@ export const idpSensorFactory = {
   defaultConfig: defaultIdpSensorConfig,
   /** the cross-field check of a schema-valid config (checked with the config, before anything starts) */
   configProblem: (config: IdpSensorConfig) => tokenHashKeyProblem(config),
-  async create(config: IdpSensorConfig, deps: { app: FastifyInstance; ingest: RecordIngest; logger: Logger }) {
-    const tokenHashKey = readTokenHashKey(config, 'sensors.idp');
+  /**
+   * `deps.key`: the key the receiver is declared under in the `receivers:` section (`idp`, `idp/keycloak`; default
+   * `idp`), which its errors name as the operator wrote it (`receivers.idp/keycloak.webhook_token_file: …`)
+   */
+  async create(
+    config: IdpSensorConfig,
+    deps: { app: FastifyInstance; ingest: RecordIngest; logger: Logger; key?: string },
+  ) {
+    const where = `receivers.${deps.key ?? 'idp'}`;
+    const tokenHashKey = readTokenHashKey(config, where);
     const webhookToken =
       config.webhook_token || config.webhook_token_file
-        ? readSecret(config.webhook_token, config.webhook_token_file, 'webhook_token')
+        ? readSecret(config.webhook_token, config.webhook_token_file, 'webhook_token', where)
         : undefined;
     await deps.app.register(idpWebhook, {
       config,
