@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readSecretFile } from '../config/secret-file.js';
 import { ERRORS, type ErrorName, type MeshwardError, mwError } from '../core/errors.js';
 
 /** where the analyst API is and the credential to call it with */
@@ -11,7 +11,8 @@ export const DEFAULT_API_URL = 'http://127.0.0.1:7070';
 
 /**
  * the connection of the analyst commands: `--api` or MESHWARD_API_URL (default the embedded server's), and the key
- * from `--key-file` (a file holding it, or `.data/demo-credentials.json`, whose adminKey is taken) or
+ * from `--key-file` (a file holding it, or `.data/demo-credentials.json`, whose adminKey is taken; read as every
+ * secret file is, readSecretFile: trimmed, and an empty, unreadable or oversized file refused naming it) or
  * MESHWARD_API_KEY. Never from a flag: a key on the command line lands in shell history and the process list.
  */
 export function analystConnection(
@@ -22,12 +23,7 @@ export function analystConnection(
   if (!/^https?:\/\//.test(url)) throw mwError('CONFIG_INVALID', `--api must be an http(s) URL, not ${url}`);
   let key = env.MESHWARD_API_KEY?.trim();
   if (flags.keyFile) {
-    let text: string;
-    try {
-      text = readFileSync(flags.keyFile, 'utf8').trim();
-    } catch (err) {
-      throw mwError('CONFIG_INVALID', `--key-file ${flags.keyFile}: ${(err as Error).message}`);
-    }
+    const text = readSecretFile(flags.keyFile, '--key-file');
     key = text.startsWith('{') ? keyFromCredentials(text, flags.keyFile) : text;
   }
   if (!key)
@@ -46,7 +42,7 @@ function keyFromCredentials(text: string, path: string): string {
   } catch {
     // reported below
   }
-  throw mwError('CONFIG_INVALID', `--key-file ${path}: a JSON file must hold an adminKey`);
+  throw mwError('CONFIG_INVALID', `--key-file: ${path} holds JSON without an adminKey (the demo credentials hold one)`);
 }
 
 /**

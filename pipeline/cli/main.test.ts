@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { AlertRepository } from '../alerts/alert-repository.js';
+import { alertRoutes } from '../api/alert-routes.js';
+import { createApiServer } from '../api/api-server.js';
+import { ApiAuthenticator } from '../api/auth.js';
+import { MAX_SECRET_FILE_BYTES } from '../config/secret-file.js';
 import { failureLine } from '../core/failure-line.js';
+import { silentLogger } from '../core/logger.js';
+import { MemoryStore } from '../store/memory-store.js';
 import { meshwardProgram } from './program.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -130,4 +137,69 @@ describe('a command that cannot read or write its files says so in one line with
       "meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: cannot read /etc/secret: EACCES: permission denied, open '/etc/secret'",
     );
   });
+});
+
+describe('meshward --key-file reads the analyst key as every secret file is read', () => {
+  it('trimmed of the whitespace around it; an empty, missing or oversized file refused naming it, through the real entry point', async () => {
+    const key = 'responder-key-0123456789';
+    const app = await createApiServer({
+      auth: new ApiAuthenticator([{ name: 'ray', key, role: 'responder' }]),
+      logger: silentLogger,
+      health: () => ({ store: true }),
+      plugins: [alertRoutes({ alerts: new AlertRepository(new MemoryStore()) })],
+    });
+    const api = await app.listen({ host: '127.0.0.1', port: 0 });
+    const file = (name: string, content: string) => {
+      const f = join(dir, name);
+      writeFileSync(f, content);
+      return f;
+    };
+    const padded = file('key-padded', `\n  ${key}\t\n\n`);
+    const empty = file('key-empty', ' \n');
+    const huge = file('key-huge', `${'x'.repeat(MAX_SECRET_FILE_BYTES)}\n`);
+    const absent = join(dir, 'key-absent');
+    // the child gets no key from this process's environment, only the one a case gives it
+    const { MESHWARD_API_KEY: _, ...env } = process.env;
+    const run = (keyFile: string, extraEnv: Record<string, string> = {}) =>
+      promisify(execFile)(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(root, 'pipeline', 'cli', 'main.ts'),
+          'alerts',
+          'list',
+          '--api',
+          api,
+          '--key-file',
+          keyFile,
+        ],
+        { cwd: root, env: { ...env, ...extraEnv } },
+      ).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
+    try {
+      const [ok, emptied, tooLarge, missingKey] = await Promise.all([
+        run(padded),
+        // an empty key file is a mistake to see, not a reason to fall back on the environment's key
+        run(empty, { MESHWARD_API_KEY: key }),
+        run(huge),
+        run(absent),
+      ]);
+      expect(ok.stderr).toBe('');
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/^ID\s+SEVERITY\s+KIND/);
+      const refused = (why: string) => ({
+        code: 2,
+        stdout: '',
+        stderr: `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: --key-file: ${why}\n`,
+      });
+      expect(emptied).toEqual(refused(`${empty} is empty`));
+      expect(tooLarge).toEqual(refused(`${huge} is larger than 64 KiB: a secret file holds the secret alone`));
+      expect(missingKey).toEqual(refused(`cannot read ${absent}: ${enoent(absent)}`));
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
 });
