@@ -5,7 +5,7 @@ import { mwError } from '../core/errors.js';
 import { unwritableFile } from '../core/failure-line.js';
 import { entryDescription } from '../inventory/catalog/catalog.js';
 import { LABEL_DIMENSIONS } from '../inventory/catalog/catalog-entry.js';
-import { loadCatalogFiles } from '../inventory/catalog/load.js';
+import { loadCatalogFiles, unreadableCatalog } from '../inventory/catalog/load.js';
 import { checkOrThrow } from '../inventory/catalog/validate.js';
 import type { AssociationConfig } from './config.js';
 import { anyDescription } from './describe.js';
@@ -100,12 +100,7 @@ async function readApis(file: string): Promise<({ id: string } & Record<string, 
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw mwError(
-      'CATALOG_INVALID',
-      `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      undefined,
-      err,
-    );
+    throw unreadableCatalog(file, err);
   }
   const items: ({ id: string } & Record<string, unknown>)[] = [];
   const lines = text.split('\n');

@@ -21,6 +21,15 @@ export function parseDocument(text: string, source: string, yaml: boolean): unkn
   }
 }
 
+/** a catalogue (or `--apis`) file that cannot be read: missing, a folder, not allowed */
+export const unreadableCatalog = (file: string, err: unknown) =>
+  mwError(
+    'CATALOG_INVALID',
+    `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    { where: file },
+    err,
+  );
+
 /**
  * Loads catalogue entries from one file: `.jsonl` (one entry per line), or an OpenAPI 3 / Swagger 2 document in
  * `.json`, `.yaml` or `.yml`. Every problem is a MW_ERR_CATALOG_INVALID error naming the file.
@@ -30,12 +39,7 @@ export async function loadCatalogFile(file: string): Promise<CatalogEntry[]> {
   try {
     size = (await stat(file)).size;
   } catch (err) {
-    throw mwError(
-      'CATALOG_INVALID',
-      `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      { where: file },
-      err,
-    );
+    throw unreadableCatalog(file, err);
   }
   if (size > MAX_CATALOG_BYTES)
     throw mwError('CATALOG_INVALID', `${file}: larger than ${MAX_CATALOG_BYTES} bytes`, { where: file });
@@ -44,12 +48,7 @@ export async function loadCatalogFile(file: string): Promise<CatalogEntry[]> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     // a folder passes stat, and fails here
-    throw mwError(
-      'CATALOG_INVALID',
-      `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      { where: file },
-      err,
-    );
+    throw unreadableCatalog(file, err);
   }
   return parseCatalogText(text, file);
 }
