@@ -124,4 +124,39 @@ describe('a process that cannot start says why in one line with its code', () =>
       `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: receivers.idp.webhook_token_file: cannot read ${missing}: ENOENT: no such file or directory, open '${missing}'\n`,
     );
   });
+
+  it("a Kong http-log receiver's key file that is empty, missing or too short: named by its key as the config file writes it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshward-runner-'));
+    const collectorWith = (receivers: string) => {
+      const file = join(dir, 'meshward.yaml');
+      writeFileSync(
+        file,
+        `log_level: silent\ndata_dir: ${join(dir, 'data')}\ncollector:\n  listen: 127.0.0.1:0\n  sensor_tokens: [{ id: envoy-1, token: envoy-sensor-token-0123 }]\nreceivers:\n${receivers}`,
+      );
+      return file;
+    };
+    const collector = async (deps: Parameters<typeof runCollector>[0]) => [await runCollector(deps)];
+    const failure = async (receivers: string) => {
+      const r = await run(collectorWith(receivers), false, collector);
+      expect(r.exit).toHaveBeenCalledWith(2);
+      return r.stderr;
+    };
+
+    const empty = join(dir, 'token-hash-key');
+    writeFileSync(empty, '\n');
+    expect(await failure(`  kong_http_log/edge: { token_hash_key_file: ${empty} }\n`)).toBe(
+      `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: receivers.kong_http_log/edge.token_hash_key_file: ${empty} is empty\n`,
+    );
+
+    const missing = join(dir, 'no-such-token-hash-key');
+    expect(await failure(`  kong_http_log: { token_hash_key_file: ${missing} }\n`)).toBe(
+      `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: receivers.kong_http_log.token_hash_key_file: cannot read ${missing}: ENOENT: no such file or directory, open '${missing}'\n`,
+    );
+
+    const short = join(dir, 'short-token-hash-key');
+    writeFileSync(short, 'fifteen-chars-k\n');
+    expect(await failure(`  kong_http_log: { token_hash_key_file: ${short} }\n`)).toBe(
+      `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: receivers.kong_http_log.token_hash_key_file: the value in ${short} must be at least 16 characters (a shared secret or key)\n`,
+    );
+  });
 });

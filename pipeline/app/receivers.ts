@@ -86,7 +86,7 @@ export async function startReceivers(
           `${key}: syslog udp=${(config as { listen_udp?: string }).listen_udp ?? '-'} tcp=${(config as { listen_tcp?: string }).listen_tcp ?? '-'}`,
         );
       } else if (type === 'kong_http_log') {
-        await kongHttpLogFactory.create(config, { ingest: deps.ingest, logger })(deps.app);
+        await kongHttpLogFactory.create(config, { ingest: deps.ingest, logger, key })(deps.app);
         describe.push(`${key}: Kong http-log at POST /v1/kong/http-log on the collector`);
       } else {
         await idpSensorFactory.create(config, { app: deps.app, ingest: deps.ingest, logger, key });

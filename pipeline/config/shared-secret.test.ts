@@ -61,11 +61,11 @@ describe(`every shared secret and HMAC key: at least ${MIN_SECRET_LENGTH} charac
     const envoy = (key: string) => () => parseEnvoyConfig({ sensor_token: 'envoy-sensor-token', token_hash_key: key });
     const cases: [string, (v: string) => () => unknown, string][] = [
       ['the Fastify gateway sensor', gateway, 'meshward fastify sensor: token_hash_key: '],
-      ['the Kong http-log receiver', (v) => kong({ token_hash_key: v }), 'kong http-log receiver: token_hash_key: '],
+      ['the Kong http-log receiver', (v) => kong({ token_hash_key: v }), 'receivers.kong_http_log: token_hash_key: '],
       [
         'the Kong http-log tokens',
         (v) => kong({ token_hash_key: enough, tokens: [v] }),
-        'kong http-log receiver: tokens.0: ',
+        'receivers.kong_http_log: tokens.0: ',
       ],
       [
         'the IdP receiver',

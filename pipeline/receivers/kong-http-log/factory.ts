@@ -12,7 +12,11 @@ export const kongHttpLogFactory = {
   defaultConfig: defaultKongHttpLogConfig,
   /** the cross-field check of a schema-valid config (checked with the config, before anything starts) */
   configProblem: (config: KongHttpLogConfig) => tokenHashKeyProblem(config),
-  create(config: KongHttpLogConfig, deps: { ingest: RecordIngest; logger?: Logger }) {
+  /**
+   * `deps.key`: the key the receiver is declared under in the `receivers:` section (`kong_http_log`,
+   * `kong_http_log/edge`; default `kong_http_log`), which its errors name as the operator wrote it
+   */
+  create(config: KongHttpLogConfig, deps: { ingest: RecordIngest; logger?: Logger; key?: string }) {
     return (app: FastifyInstance) => app.register(kongHttpLogPlugin, { config, ...deps });
   },
 };

@@ -120,13 +120,17 @@ describe('Kong http-log receiver', () => {
       bare.register(kongHttpLogPlugin, { ingest, config: { tokens: [SENSOR_TOKEN] } }),
     ).rejects.toMatchObject({
       code: 'MW_ERR_CONFIG_INVALID',
-      message: expect.stringMatching(/kong http-log receiver: token_hash_key_file \(or token_hash_key\) is required/),
+      message: expect.stringMatching(
+        /^configuration is invalid: receivers.kong_http_log: token_hash_key_file \(or token_hash_key\) is required/,
+      ),
     });
     const missing = Fastify();
     apps.push(missing);
     await expect(
       missing.register(kongHttpLogPlugin, { ingest, config: { token_hash_key_file: '/nonexistent/token-hash-key' } }),
-    ).rejects.toThrow(/token_hash_key_file: cannot read \/nonexistent\/token-hash-key: ENOENT/);
+    ).rejects.toThrow(
+      /receivers\.kong_http_log\.token_hash_key_file: cannot read \/nonexistent\/token-hash-key: ENOENT/,
+    );
 
     const file = join(mkdtempSync(join(tmpdir(), 'meshward-kong-')), 'token-hash-key');
     writeFileSync(file, `${KEY}\n`);

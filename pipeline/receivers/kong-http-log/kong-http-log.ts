@@ -17,6 +17,12 @@ export interface KongHttpLogOptions {
   config?: unknown;
   ingest: RecordIngest;
   logger?: Logger;
+  /**
+   * the key the receiver is declared under in the `receivers:` section (`kong_http_log`, `kong_http_log/edge`;
+   * default `kong_http_log`), which its config errors name as the operator wrote it
+   * (`receivers.kong_http_log/edge.token_hash_key_file: …`)
+   */
+  key?: string;
 }
 
 const entriesTotal = () =>
@@ -43,14 +49,15 @@ function tokenMatcher(tokens: readonly string[]): (auth: string | undefined) => 
  * when the pipeline cannot take the batch (Kong's queue retries), 401 without the configured token.
  */
 export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttpLogOptions): Promise<void> {
-  const config: KongHttpLogConfig = loadConfig(KongHttpLogConfigSchema, opts.config, 'kong http-log receiver');
+  const where = `receivers.${opts.key ?? 'kong_http_log'}`;
+  const config: KongHttpLogConfig = loadConfig(KongHttpLogConfigSchema, opts.config, where);
   const logger = opts.logger ?? silentLogger;
   const entries = entriesTotal();
   const authorized = tokenMatcher(config.tokens);
   const ctx: KongMapContext = {
     sensorId: config.sensor_id,
     serviceFallback: config.service_fallback,
-    hash: tokenHasher(readTokenHashKey(config, 'kong http-log receiver')),
+    hash: tokenHasher(readTokenHashKey(config, where)),
     redactor: createRedactor({ names: config.redact_names, detectSecrets: config.detect_secrets }),
     queryParams: config.query_params,
     headerTags: config.header_tags,
