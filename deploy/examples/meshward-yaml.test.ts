@@ -1,16 +1,19 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { closeAdapters, createAdapters } from '../../policy-actions/engine/adapter-registry.js';
 import { loadPolicyFile } from '../../policy-actions/engine/policy.js';
 import { actionSettings } from '../../pipeline/app/actions.js';
-import { receiverConfigs } from '../../pipeline/app/receivers.js';
+import { receiverConfigs, startReceivers } from '../../pipeline/app/receivers.js';
 import { loadConfig, resolveConfig } from '../../pipeline/config/load.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
 import '../../pipeline/detectors/all.js';
 import { compileDetectors } from '../../pipeline/detectors/registry.js';
 import { compileSinks } from '../../pipeline/sinks/sink-runner.js';
+import { CapturingIngest } from '../../sensors/common/capturing-ingest.js';
+import { tokenHash } from '../../sensors/common/token-hash.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -32,6 +35,55 @@ describe('deploy/examples/meshward.yaml', () => {
     expect(Object.keys(adapters).sort()).toEqual(['gateways/haproxy', 'idp/oauth_revocation']);
     await closeAdapters(adapters);
     expect(compileSinks(config.sinks)).toHaveLength(1);
+  });
+
+  it("its Kong and IdP receivers start on the compose demo's token-hash-key file, and hash as Envoy and nginx do", async () => {
+    const config = loadConfig(join(ROOT, 'deploy/examples/meshward.yaml'), {});
+    const receivers = structuredClone(config.receivers ?? {}) as Record<string, Record<string, unknown>>;
+    // syslog opens listeners of its own; its section is validated above
+    delete receivers.syslog;
+    expect(Object.keys(receivers)).toEqual(['kong_http_log', 'idp']);
+    // the key file every sensor shares (deploy/README.md): a DEMO comment line, then the key, as the Envoy and nginx
+    // entrypoints read it
+    const keyFile = join(ROOT, 'deploy/compose/demo-secrets/token-hash-key');
+    for (const r of Object.values(receivers)) {
+      expect(r.token_hash_key_file).toBe('/run/secrets/token-hash-key');
+      r.token_hash_key_file = keyFile;
+    }
+    const app = Fastify();
+    const ingest = new CapturingIngest();
+    try {
+      const running = await startReceivers(receivers, { app, ingest, logger: silentLogger });
+      expect(running.describe).toHaveLength(2);
+      const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+      const answer = await app.inject({
+        method: 'POST',
+        url: '/v1/kong/http-log',
+        headers: { authorization: `Bearer ${(receivers.kong_http_log.tokens as string[])[0]}` },
+        payload: {
+          request: {
+            method: 'GET',
+            uri: '/orders/42',
+            url: 'https://api.example.com/orders/42',
+            size: 10,
+            headers: { host: 'api.example.com', authorization: `Bearer ${token}` },
+          },
+          response: { status: 200, size: 20 },
+          latencies: { request: 12 },
+          started_at: 1_700_000_000_000,
+          client_ip: '198.51.100.7',
+        },
+      });
+      expect(answer.json()).toMatchObject({ accepted: 1 });
+      const envoyKey = readFileSync(keyFile, 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .find((l) => l && !l.startsWith('#')) as string;
+      expect(ingest.records[0].user?.tokenHash).toBe(tokenHash(envoyKey, token));
+      await running.close();
+    } finally {
+      await app.close();
+    }
   });
 
   it('names the bad key when a section is wrong', () => {
