@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { type Compose, checkCompose, readCompose } from './compose-checks.js';
 import { cliCommands, packageDir, readRepoFile, registeredCommandGroups, repoPath, tempDir } from './deploy-helpers.js';
 
@@ -187,6 +187,36 @@ describe('docker-compose.yml against the code it runs', () => {
     if (cliCommands().includes('actions'))
       expect(problems).toMatch(/actions: \/actions\/policy_file .*policy\.yaml: .*soon/);
     expect(problems).toMatch(/envoy: its sensor token is not in the collector's sensor tokens/);
+  });
+
+  it('catches a Kafka password file and a receiver key file the roles would refuse (secret files, 16 characters)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'kafka-password'), '\n');
+    writeFileSync(join(dir, 'kong-key'), '# DEMO\ndemo-short-key\n');
+    const config = parse(readRepoFile('deploy/compose/meshward.yaml')) as {
+      bus: { kafka: Record<string, unknown> };
+      receivers: Record<string, unknown>;
+    };
+    config.bus.kafka.sasl = {
+      mechanism: 'scram-sha-512',
+      username: 'meshward',
+      password_file: '/run/secrets/kafka_password',
+    };
+    config.receivers.kong_http_log = { token_hash_key_file: '/run/secrets/kong_key' };
+    writeFileSync(join(dir, 'meshward.yaml'), stringify(config));
+    const c = fresh();
+    const secrets = c.secrets as Record<string, { file: string }>;
+    secrets.kafka_password = { file: join(dir, 'kafka-password') };
+    secrets.kong_key = { file: join(dir, 'kong-key') };
+    c.services.collector.volumes = [`${join(dir, 'meshward.yaml')}:/etc/meshward/meshward.yaml:ro`];
+    c.services.collector.secrets = [...(c.services.collector.secrets ?? []), 'kafka_password', 'kong_key'];
+    const problems = (await checkCompose(c, { pendingCommands: PENDING })).join('\n');
+    expect(problems).toMatch(
+      /collector: \/bus\/kafka\/sasl\/password_file .*kafka-password: .*bus\.kafka\.sasl\.password_file: .*kafka-password is empty/,
+    );
+    expect(problems).toMatch(
+      /collector: \/receivers\/kong_http_log\/token_hash_key_file .*kong-key: .*receivers\.kong_http_log\.token_hash_key_file: the value in .*kong-key must be at least 16 characters/,
+    );
   });
 
   it('catches addresses that do not reach the service they mean', async () => {

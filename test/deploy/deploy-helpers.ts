@@ -17,9 +17,12 @@ import type { RecordIngest } from '../../pipeline/collector/ingest.js';
 import { readSensorTokensFile, SensorAuth } from '../../pipeline/collector/sensor-auth.js';
 import { envOverrides, loadConfig } from '../../pipeline/config/load.js';
 import type { MeshwardConfig } from '../../pipeline/config/schema.js';
+import { readSecretFile } from '../../pipeline/config/secret-file.js';
+import { checkSharedSecret } from '../../pipeline/config/shared-secret.js';
 import { defaultSyslogReceiverConfig, SyslogReceiverConfigSchema } from '../../pipeline/receivers/syslog/config.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
 import { loadPolicyFile } from '../../policy-actions/engine/policy.js';
+import { readTokenHashKey } from '../../sensors/common/token-hash-key.js';
 import { repoRoot } from '../harness/paths.js';
 
 /**
@@ -193,7 +196,10 @@ export interface RoleFile {
   read: (file: string) => Promise<unknown>;
 }
 
-/** the files a role reads at start, from its config (tokens, keys, policy, Kafka CA and password) */
+/**
+ * the files a role reads at start, from its config (tokens, keys, policy, Kafka CA and password, the collector's
+ * receivers' secret files)
+ */
 export async function roleFiles(role: Role, config: MeshwardConfig, cli: CliInvocation): Promise<RoleFile[]> {
   const files: RoleFile[] = [];
   const kafka = config.bus.kind === 'kafka' ? config.bus.kafka : undefined;
@@ -204,8 +210,30 @@ export async function roleFiles(role: Role, config: MeshwardConfig, cli: CliInvo
     files.push({
       key: '/bus/kafka/sasl/password_file',
       path: kafka.sasl.password_file,
-      read: async (f) => readFileSync(f),
+      // as pipeline/bus/kafka-config.ts reads it: a secret file (an empty one refused)
+      read: async (f) => readSecretFile(f, 'bus.kafka.sasl.password_file'),
     });
+  }
+  if (role === 'collector') {
+    // the receivers' secret files, as they read them at start: the token hash key (Kong http-log, IdP) and the IdP
+    // webhook's token (sensors/idp/factory.ts), each a shared secret of 16 characters at least
+    for (const [key, raw] of Object.entries(config.receivers ?? {})) {
+      const r = (isRecord(raw) ? raw : {}) as { token_hash_key_file?: unknown; webhook_token_file?: unknown };
+      const where = `receivers.${key}`;
+      if (typeof r.token_hash_key_file === 'string')
+        files.push({
+          key: `/receivers/${key}/token_hash_key_file`,
+          path: r.token_hash_key_file,
+          read: async (f) => readTokenHashKey({ token_hash_key_file: f }, where),
+        });
+      if (typeof r.webhook_token_file === 'string')
+        files.push({
+          key: `/receivers/${key}/webhook_token_file`,
+          path: r.webhook_token_file,
+          read: async (f) =>
+            checkSharedSecret(readSecretFile(f, `${where}.webhook_token_file`), `${where}.webhook_token_file`, f),
+        });
+    }
   }
   if (role === 'collector' && config.collector.sensor_tokens_file) {
     files.push({
