@@ -45,15 +45,39 @@ function configOf<T>(key: string, raw: unknown): T {
   return config as T;
 }
 
+/** the collector's own routes, which no receiver may take */
+const COLLECTOR_PATHS = ['/v1/records', '/healthz'];
+
+/**
+ * the HTTP receivers (Kong http-log, IdP webhooks) share the collector's server: two on one path would only fail when
+ * the server starts (a duplicated route), so the config is refused, naming both keys
+ */
+function checkPaths(entries: readonly { key: string; type: string; config: unknown }[]): void {
+  const taken = new Map<string, string>(COLLECTOR_PATHS.map((p) => [p, 'the collector']));
+  for (const { key, config } of entries) {
+    const path = (config as { path?: unknown }).path;
+    if (typeof path !== 'string') continue;
+    const owner = taken.get(path);
+    if (owner)
+      throw mwError(
+        'CONFIG_INVALID',
+        `receivers.${key}.path: ${path} is taken by ${owner === 'the collector' ? owner : `receivers.${owner}`} (give each HTTP receiver a path of its own)`,
+      );
+    taken.set(path, key);
+  }
+}
+
 /** the `receivers:` section validated, each entry with its defaults filled in (fail fast, naming the key) */
 export function receiverConfigs(
   section: Record<string, unknown> | undefined,
 ): { key: string; type: string; config: unknown }[] {
-  return Object.entries(section ?? {}).map(([key, raw]) => ({
+  const entries = Object.entries(section ?? {}).map(([key, raw]) => ({
     key,
     type: typeOf(key),
     config: configOf<unknown>(key, raw),
   }));
+  checkPaths(entries);
+  return entries;
 }
 
 export interface RunningReceivers {
@@ -87,7 +111,7 @@ export async function startReceivers(
         );
       } else if (type === 'kong_http_log') {
         await kongHttpLogFactory.create(config, { ingest: deps.ingest, logger, key })(deps.app);
-        describe.push(`${key}: Kong http-log at POST /v1/kong/http-log on the collector`);
+        describe.push(`${key}: Kong http-log at POST ${(config as { path: string }).path} on the collector`);
       } else {
         await idpSensorFactory.create(config, { app: deps.app, ingest: deps.ingest, logger, key });
         describe.push(`${key}: IdP webhook ${(config as { path: string }).path} on the collector`);

@@ -6,6 +6,8 @@ export const KongHttpLogConfigSchema = Type.Object(
   {
     /** sensor id carried in records and in the ingest origin */
     sensor_id: Type.String({ minLength: 1, maxLength: 256, default: 'kong' }),
+    /** the route on the collector Kong's http-log plugin posts to (each Kong receiver needs its own) */
+    path: Type.String({ pattern: '^/', maxLength: 256, default: '/v1/kong/http-log' }),
     /**
      * bearer tokens Kong's http-log plugin must send (its `headers` option: `Authorization: Bearer <token>`);
      * empty = no authentication (only on a trusted network). Never logged.
@@ -40,6 +42,7 @@ export type KongHttpLogConfig = Static<typeof KongHttpLogConfigSchema>;
 /** the defaults; a key (token_hash_key_file or token_hash_key) has none and must be given */
 export const defaultKongHttpLogConfig: KongHttpLogConfig = {
   sensor_id: 'kong',
+  path: '/v1/kong/http-log',
   tokens: [],
   service_fallback: 'kong',
   query_params: [],

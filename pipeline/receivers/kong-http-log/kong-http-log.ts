@@ -42,7 +42,7 @@ function tokenMatcher(tokens: readonly string[]): (auth: string | undefined) => 
 }
 
 /**
- * `POST /v1/kong/http-log`: the target of Kong's http-log plugin (`http_endpoint`), one entry or a batch (Kong's
+ * `POST /v1/kong/http-log` (the config's `path`): the target of Kong's http-log plugin (`http_endpoint`), one entry or a batch (Kong's
  * queue sends a JSON array). Entries become ApiCallRecords for the RecordIngest; the callers' Authorization headers
  * only survive as keyed hashes. Entries that are no Kong log entry, and a body that is not JSON, go to the
  * dead-letter topic with the reason, as the collector's records do. Answers 200 `{accepted, rejected}`; 429 / 503
@@ -65,7 +65,7 @@ export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttp
   const origin = { receiver: 'kong', sensorId: config.sensor_id };
 
   parseJsonBodies(fastify, config.body_limit);
-  fastify.post('/v1/kong/http-log', { bodyLimit: config.body_limit }, async (request, reply) => {
+  fastify.post(config.path, { bodyLimit: config.body_limit }, async (request, reply) => {
     if (!authorized(request.headers.authorization)) {
       const e = mwError('UNAUTHENTICATED', 'a valid bearer token is required');
       return reply.code(e.status).send(e.toJSON());
