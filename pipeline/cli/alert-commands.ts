@@ -54,9 +54,22 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
       const page = await callApi<{ items: Alert[]; next?: string }>(c, 'GET', `/v1/alerts?${q}`);
       if (json(cmd)) return out(asJson(page));
       const name = await analystNames(c);
+      // the order a list is sorted by is shown: first seen gets its column
+      const firstSeen = f.sort === 'first_seen';
       out(
         table(
-          ['ID', 'SEVERITY', 'KIND', 'SERVICE', 'STATE', 'OWNER', 'COUNT', 'LAST SEEN', 'SUMMARY'],
+          [
+            'ID',
+            'SEVERITY',
+            'KIND',
+            'SERVICE',
+            'STATE',
+            'OWNER',
+            'COUNT',
+            ...(firstSeen ? ['FIRST SEEN'] : []),
+            'LAST SEEN',
+            'SUMMARY',
+          ],
           page.items.map((a) => [
             a.id,
             a.severity,
@@ -65,6 +78,7 @@ export function registerAlertCommands(program: Command, cli: AnalystCli): void {
             a.state,
             a.assignee ? name(a.assignee) : '-',
             a.count,
+            ...(firstSeen ? [iso(a.firstSeen)] : []),
             iso(a.lastSeen),
             oneLine(a.summary),
           ]),

@@ -223,7 +223,9 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
 
   it('sorts the open queue: by severity (then newest), by count; a sort the API refuses says why', async () => {
     await alerts.upsert(alert(9, { id: 'alr_cli_sort_hi', severity: 'high', count: 1, service: 'sorting' }));
-    await alerts.upsert(alert(8, { id: 'alr_cli_sort_lo', severity: 'low', count: 40, service: 'sorting' }));
+    await alerts.upsert(
+      alert(8, { id: 'alr_cli_sort_lo', severity: 'low', count: 40, service: 'sorting', firstSeen: 1_700_000_005_000 }),
+    );
     await alerts.upsert(alert(7, { id: 'alr_cli_sort_mid', severity: 'medium', count: 5, service: 'sorting' }));
     const ids = async (args: string[]) =>
       (await run(['alerts', 'list', '--service', 'sorting', ...args]))
@@ -234,6 +236,11 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     expect(await ids([])).toEqual(['alr_cli_sort_hi', 'alr_cli_sort_lo', 'alr_cli_sort_mid']);
     expect(await ids(['--sort', 'severity'])).toEqual(['alr_cli_sort_hi', 'alr_cli_sort_mid', 'alr_cli_sort_lo']);
     expect(await ids(['--sort', 'count'])).toEqual(['alr_cli_sort_lo', 'alr_cli_sort_mid', 'alr_cli_sort_hi']);
+    // sorted by first seen, the list shows it
+    const byFirst = (await run(['alerts', 'list', '--service', 'sorting', '--sort', 'first_seen'])).trim().split('\n');
+    expect(byFirst[0]).toMatch(/COUNT\s+FIRST SEEN\s+LAST SEEN/);
+    expect(byFirst[1]).toMatch(/^alr_cli_sort_lo .* 2023-11-14T22:13:25Z\s+2023-11-14T22:13:28Z /);
+    expect((await run(['alerts', 'list', '--service', 'sorting'])).split('\n')[0]).not.toContain('FIRST SEEN');
     await expect(run(['alerts', 'list', '--state', 'any', '--sort', 'severity'])).rejects.toMatchObject({
       code: 'MW_ERR_BAD_REQUEST',
       message: expect.stringContaining('sort=severity lists the open or acknowledged alerts'),
