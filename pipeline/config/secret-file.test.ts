@@ -125,7 +125,7 @@ describe('a secret file (readSecretFile)', () => {
           ),
       ],
       [
-        'webhook sink secret_file',
+        'sinks.webhook.secret_file',
         () =>
           new WebhookSink({
             url: 'https://soc.test',
@@ -136,7 +136,7 @@ describe('a secret file (readSecretFile)', () => {
           }),
       ],
       [
-        'webhook sink bearer_token_file',
+        'sinks.webhook.bearer_token_file',
         () =>
           new WebhookSink({
             url: 'https://soc.test',

@@ -125,7 +125,7 @@ describe(`every shared secret and HMAC key: at least ${MIN_SECRET_LENGTH} charac
             min_severity: 'info',
             secret_file: f,
           }),
-        (f) => `webhook sink secret_file: the value in ${f} ${SECRET_TOO_SHORT}`,
+        (f) => `sinks.webhook.secret_file: the value in ${f} ${SECRET_TOO_SHORT}`,
       ],
       [
         'sensor_tokens_file',

@@ -14,6 +14,8 @@ export interface AlertSink {
 export interface SinkDeps {
   logger: Logger;
   bus: Bus;
+  /** the sink's key as the config writes it (`sinks.webhook/soc`), to name it in errors */
+  where?: string;
 }
 
 export interface SinkFactory<C = unknown> {

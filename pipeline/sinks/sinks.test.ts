@@ -121,6 +121,18 @@ describe('sinks against real receivers on loopback', () => {
     expect(msg.blocks).toHaveLength(2);
   });
 
+  it("names a secret file it cannot use by the sink's key as the config writes it", async () => {
+    const bus = new MemoryBus();
+    closers.push(() => bus.close());
+    const dir = mkdtempSync(join(tmpdir(), 'mw-sink-'));
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, '\n');
+    const [soc] = compileSinks({ 'webhook/soc': { url: 'https://soc.test/hook', bearer_token_file: empty } });
+    await expect(runSink(bus, silentLogger, soc)).rejects.toThrow(
+      `configuration is invalid: sinks.webhook/soc.bearer_token_file: ${empty} is empty`,
+    );
+  });
+
   it('retries a failing receiver, then dead-letters the alert and moves on', async () => {
     const bus = new MemoryBus();
     closers.push(() => bus.close());

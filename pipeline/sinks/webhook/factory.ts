@@ -6,5 +6,5 @@ export const webhookSinkFactory: SinkFactory<WebhookSinkConfig> = {
   type: 'webhook',
   configSchema: WebhookSinkConfig,
   defaultConfig: { url: 'http://127.0.0.1:9/', format: 'json', timeout_ms: 5000, min_severity: 'info' },
-  create: (config) => new WebhookSink(config),
+  create: (config, deps) => new WebhookSink(config, deps.where),
 };

@@ -38,17 +38,21 @@ export class WebhookSink implements AlertSink {
   private readonly secret?: string;
   private readonly bearer?: string;
 
-  constructor(private readonly config: WebhookSinkConfig) {
+  /** `where`: the sink's key as the config writes it (`sinks.webhook/soc`), which its errors name */
+  constructor(
+    private readonly config: WebhookSinkConfig,
+    where = 'sinks.webhook',
+  ) {
     // the HMAC key the receiver checks signatures with: a shared secret, sized as every other one
     this.secret = config.secret_file
       ? checkSharedSecret(
-          readSecretFile(config.secret_file, 'webhook sink secret_file'),
-          'webhook sink secret_file',
+          readSecretFile(config.secret_file, `${where}.secret_file`),
+          `${where}.secret_file`,
           config.secret_file,
         )
       : undefined;
     this.bearer = config.bearer_token_file
-      ? readSecretFile(config.bearer_token_file, 'webhook sink bearer_token_file')
+      ? readSecretFile(config.bearer_token_file, `${where}.bearer_token_file`)
       : undefined;
   }
 
