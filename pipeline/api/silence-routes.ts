@@ -70,7 +70,7 @@ export function silenceRoutes(silences: SilenceRepository, alerts: AlertReposito
         schema: {
           tags: ['alerts'],
           summary:
-            'Silence the alerts matching every matcher given (kind, service, endpoint, subject value) for a while: those open now and those that arrive are resolved with a note, and not sent to the sinks',
+            'Silence the alerts matching every matcher given (kind, service, endpoint, subject value; with max_severity, only those of that severity or lower) for a while: those open now and those that arrive are resolved with a note, and not sent to the sinks',
           body: CreateBody,
           response: {
             200: Type.Composite([
