@@ -1,14 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../../../test/harness/pipeline-client.js';
-import { AlertRepository } from '../../alerts/alert-repository.js';
-import { followAlerts } from '../../app/roles.js';
-import { TOPICS } from '../../bus/bus.js';
-import { MemoryBus } from '../../bus/memory-bus.js';
+import { describe, expect, it } from 'vitest';
+import { correlate as correlateAlerts } from '../../../test/harness/correlate.js';
 import type { Alert } from '../../core/alert.js';
-import { silentLogger } from '../../core/logger.js';
 import type { ApiCallRecord } from '../../core/record.js';
-import { Correlator } from '../../correlator/correlator.js';
-import { MemoryStore } from '../../store/memory-store.js';
 import { checkConfig } from '../shared/detector-kit.js';
 import { UnauthenticatedAccessConfigSchema } from './config.js';
 import { unauthenticatedAccessFactory } from './factory.js';
@@ -36,45 +29,14 @@ const call = (ts: number, route: string, o: Partial<ApiCallRecord> = {}): ApiCal
 });
 const anonymous = (ts: number, route: string, ip: string) => call(ts, route, { source: { ip } });
 
-const closers: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-/** records through a correlator (in-process bus, embedded store) running unauthenticated_access; the stored alerts */
+/** records through a correlator running unauthenticated_access; the stored alerts once every one is resolved */
 async function correlate(records: ApiCallRecord[]): Promise<Alert[]> {
-  const bus = new MemoryBus({ partitions: 1 });
-  const store = new MemoryStore();
-  const repo = new AlertRepository(store);
-  const feed = await followAlerts(bus, repo);
   const config = checkConfig('unauthenticated_access', UnauthenticatedAccessConfigSchema, { learning_ms: 10 * MIN });
-  const correlator = new Correlator({
-    bus,
-    store,
-    logger: silentLogger,
-    createDetectors: () => [unauthenticatedAccessFactory.create(config)],
-  });
-  await correlator.start();
-  closers.push(
-    () => bus.close(),
-    () => feed.close(),
-    () => correlator.close(),
-  );
-  for (let i = 0; i < records.length; i += 200)
-    await bus.publish(
-      TOPICS.calls,
-      records.slice(i, i + 200).map((r) => ({ key: r.service, value: JSON.stringify(r) })),
-    );
   // the traffic goes on long after the last anonymous call: each alert is resolved once quiet (10 minutes)
-  return waitFor(
-    'every unauthenticated_access alert resolved',
-    async () => {
-      const items = (await repo.list({ kind: 'unauthenticated_access' })).items;
-      return items.length > 0 && items.every((a) => a.state === 'resolved') ? items : undefined;
-    },
-    10_000,
-    20,
-  );
+  const { alerts } = await correlateAlerts(records, () => [unauthenticatedAccessFactory.create(config)], [
+    'unauthenticated_access',
+  ]);
+  return alerts;
 }
 
 describe('unauthenticated_access through the correlator: what the alert counts', () => {

@@ -6,6 +6,7 @@ import type { Detector, DetectorContext, WindowMetrics } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
 import { KeyInterner } from '../shared/key-interner.js';
+import { endedBefore, isLive, PendingRefreshes } from '../shared/live-alert.js';
 import { actorOf, appendTo, compileGlob, pushEvidence, routeOf } from '../shared/record-fields.js';
 import type { UnauthenticatedAccessConfig } from './config.js';
 
@@ -58,12 +59,6 @@ interface ServiceAccess {
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const MAX_SOURCES = 16;
-/**
- * a live alert is refreshed at most this often (event time): a flood of anonymous calls costs a signal a second, not
- * one a call. The calls in between are counted, and reported by the next refresh or when their service's metrics
- * window closes, whichever comes first
- */
-const REFRESH_MS = 1000;
 
 /**
  * whether an endpoint id (`METHOD /route`) is public: public_routes patterns are globs on the route, or on `METHOD
@@ -106,8 +101,8 @@ export class UnauthenticatedAccessDetector implements Detector {
   private readonly sight = new CredentialSight();
   /** whether an endpoint id (`METHOD /route`) is public (the globs run once per endpoint, then remembered) */
   private readonly isPublic: ClearingMemo<boolean>;
-  /** endpoints (by key) whose live alert has calls it does not report yet: their service and endpoint id */
-  private readonly unreported = new Map<string, [service: string, endpoint: string]>();
+  /** endpoints (by key) whose live alert has calls it does not report yet: their service, and endpoint id */
+  private readonly unreported = new PendingRefreshes<string>();
   private alerts = 0;
 
   constructor(private readonly config: UnauthenticatedAccessConfig) {
@@ -150,9 +145,7 @@ export class UnauthenticatedAccessDetector implements Detector {
       return;
     }
     if (e.late++ === 0) e.credentialedBefore = e.credentialed;
-    // its alert is live while signalled within the resolve window (without one, nothing resolves: live for good)
-    const live = e.signalledAt >= 0 && (ctx.resolveAfterMs === undefined || r.ts - e.signalledAt < ctx.resolveAfterMs);
-    if (!live && e.signalledAt >= 0 && e.calls > 0 && e.callsTo <= e.signalledAt) {
+    if (endedBefore(e.signalledAt, e.callsTo, r.ts, ctx)) {
       // the last alert went quiet: this call opens the count of the next one
       e.calls = 0;
       e.ids = undefined;
@@ -165,9 +158,12 @@ export class UnauthenticatedAccessDetector implements Detector {
     const actor = actorOf(r);
     const from = e.sources ?? [];
     if (actor && from.length < MAX_SOURCES && !from.includes(actor.value)) e.sources = appendTo(from, actor.value);
-    if (live) {
-      if (r.ts - e.signalledAt < REFRESH_MS) this.unreported.set(key, [r.service, endpoint]);
-      else if (this.signal(ctx, r.service, endpoint, e, s)) this.unreported.delete(key);
+    if (isLive(e.signalledAt, r.ts, ctx)) {
+      if (
+        this.unreported.due(key, r.service, endpoint, r.ts, e.signalledAt) &&
+        this.signal(ctx, r.service, endpoint, e, s)
+      )
+        this.unreported.done(key);
       return;
     }
     if (e.calls < this.config.min_anonymous) return;
@@ -179,14 +175,11 @@ export class UnauthenticatedAccessDetector implements Detector {
 
   /** a service's window closed: its endpoints' alerts report the calls they have not yet */
   onWindow(w: WindowMetrics, ctx: DetectorContext): void {
-    if (this.unreported.size === 0 || w.endpoint !== undefined) return;
-    for (const [key, [service, endpoint]] of this.unreported) {
-      if (service !== w.service) continue;
-      this.unreported.delete(key);
+    this.unreported.onWindow(w, (key, endpoint) => {
       const e = this.endpoints.peek(key);
-      const s = this.services.peek(service);
-      if (e && s && e.callsTo > e.signalledAt) this.signal(ctx, service, endpoint, e, s);
-    }
+      const s = this.services.peek(w.service);
+      if (e && s && e.callsTo > e.signalledAt) this.signal(ctx, w.service, endpoint, e, s);
+    });
   }
 
   /**
@@ -243,7 +236,7 @@ export class UnauthenticatedAccessDetector implements Detector {
       endpoints: this.endpoints.dump((e) => e),
       sight: this.sight.dump(),
       alerts: this.alerts,
-      unreported: [...this.unreported],
+      unreported: this.unreported.dump(),
     };
   }
 
@@ -256,10 +249,7 @@ export class UnauthenticatedAccessDetector implements Detector {
         this.endpoints.load(s.endpoints as [string, StoredEndpointAccess, number][], restoredAccess);
         this.sight.load(s.sight);
         this.alerts = Number(s.alerts) || 0;
-        this.unreported.clear();
-        // absent in a checkpoint written before alerts counted their calls
-        for (const [key, names] of (s.unreported ?? []) as [string, [string, string]][])
-          this.unreported.set(key, names);
+        this.unreported.load(s.unreported);
       },
       () => {
         this.services.clear();
