@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { replay } from '../../pipeline/correlator/replay.js';
+import type { Alert } from '../../pipeline/core/alert.js';
+import type { ApiCallRecord } from '../../pipeline/core/record.js';
+import { actorOf } from '../../pipeline/detectors/shared/record-fields.js';
 import { credentialOf } from '../../pipeline/inventory/call-credential.js';
+import type { AnomalyLabel } from '../../pipeline/simulate/labels.js';
 import { TRACKER_KINDS } from '../../pipeline/simulate/anomalies/index.js';
 import { simulate } from '../../pipeline/simulate/simulate.js';
 import { trackerDetectors } from './config.js';
@@ -15,6 +19,40 @@ const SHORT = {
   unauthenticated_access: { learning_ms: 6 * 60_000 },
 };
 const KINDS = new Set<string>(TRACKER_KINDS);
+
+/** one tracker anomaly of `kind` simulated (12 minutes of warm-up), replayed; its label, records and primary alert */
+async function injected(
+  kind: string,
+  variant?: string,
+): Promise<{ label: AnomalyLabel; records: ApiCallRecord[]; alert: Alert }> {
+  const sim = simulate({
+    seed: 81,
+    start: START,
+    durationMs: 30 * 60_000,
+    rps: 6,
+    anomalies: [{ kind, ...(variant ? { variant } : {}) }],
+    warmupShare: 0.4,
+  });
+  const alerts = await replay(sim.records, { detectors: trackerDetectors(SHORT) });
+  const [label] = sim.labels;
+  const found = alerts.filter((a) => matchesPrimary(a, label));
+  expect(found).toHaveLength(1);
+  return { label, records: sim.records, alert: found[0] };
+}
+
+/** the records of the label's subject to its endpoint during the anomaly */
+const madeBy = (label: AnomalyLabel, records: ApiCallRecord[]) =>
+  records.filter((r) => {
+    const actor = actorOf(r);
+    return (
+      r.service === label.service &&
+      `${r.method} ${r.route}` === label.endpoint &&
+      actor?.type === label.subject?.type &&
+      actor?.value === label.subject?.value &&
+      r.ts >= label.start &&
+      r.ts <= label.end
+    );
+  });
 
 describe('tracker scenarios on simulated traffic', () => {
   it('finds every injected tracker anomaly, and nothing else of those kinds', async () => {
@@ -92,5 +130,19 @@ describe('tracker scenarios on simulated traffic', () => {
       anonymous_span_s: (made[made.length - 1].ts - made[0].ts) / 1000,
     });
     expect(found[0].lastSeen).toBe(made[made.length - 1].ts);
+  });
+
+  it.each(['orders', 'scrape'])('the enumeration alert (%s) counts the walk the simulator made', async (variant) => {
+    const { label, records, alert } = await injected('enumeration', variant);
+    const walk = madeBy(label, records);
+    expect(walk.length).toBeGreaterThanOrEqual(150);
+    const ids = new Set(walk.map((r) => r.path));
+    // past exact_limit (64) the distinct ids are counted in a HyperLogLog: within its error
+    expect(Math.abs(alert.evidence.metrics.distinct_ids - ids.size) / ids.size).toBeLessThan(0.15);
+    expect(alert.evidence.metrics).toMatchObject({
+      requests: walk.length,
+      span_s: (walk[walk.length - 1].ts - walk[0].ts) / 1000,
+    });
+    expect(alert.lastSeen).toBe(walk[walk.length - 1].ts);
   });
 });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../../core/record.js';
 import { registry } from '../../core/metrics.js';
+import type { WindowMetrics } from '../detector.js';
 import { CapturingContext } from '../shared/capture.js';
+import { CountMinSketch } from '../shared/count-min.js';
 import { checkConfig } from '../shared/detector-kit.js';
 import { EnumerationConfigSchema } from './config.js';
 import { enumerationFactory } from './factory.js';
@@ -50,6 +52,66 @@ describe('enumeration', () => {
     const s = d.stats!();
     expect(s.subjects).toBe(1000);
     expect(s.subjects_evicted).toBe(4000);
+  });
+
+  it("refreshes a live walk's alert across a checkpoint, and reads a checkpoint of the previous version", () => {
+    const config = checkConfig('enumeration', EnumerationConfigSchema, { min_distinct: 20, window_ms: 60_000 });
+    const ctx = Object.assign(new CapturingContext(), { resolveAfterMs: 600_000 });
+    const d = enumerationFactory.create(config);
+    // raised at the 20th id, refreshed by each later one a second apart; the one half a second later waits
+    for (let i = 0; i < 25; i++) d.observe!(rec(i, 'mallory', 100 + i, i * 1000), ctx);
+    d.observe!(rec(25, 'mallory', 125, 24_500), ctx);
+    // alice: 15 ids and 3 of them again, under the threshold
+    for (let i = 0; i < 18; i++) d.observe!(rec(100 + i, 'alice', 300 + (i % 15), 25_000 + i), ctx);
+    expect(ctx.signals.map((s) => [s.at / 1000, s.metrics.distinct_ids])).toEqual([
+      [19, 20],
+      [20, 21],
+      [21, 22],
+      [22, 23],
+      [23, 24],
+      [24, 25],
+    ]);
+    const closed: WindowMetrics = {
+      service: 'orders',
+      start: 0,
+      widthMs: 60_000,
+      count: 44,
+      errors: 0,
+      rate: 1,
+      errorRatio: 0,
+      p50: 1,
+      p95: 1,
+      p99: 1,
+      sampleIds: [],
+    };
+    const resumed = enumerationFactory.create(config);
+    resumed.restore(JSON.parse(JSON.stringify(d.snapshot())));
+    resumed.onWindow!(closed, ctx);
+    resumed.onWindow!(closed, ctx);
+    expect(
+      ctx.signals.slice(6).map((s) => [s.at, s.metrics.distinct_ids, s.metrics.requests, s.metrics.span_s]),
+    ).toEqual([[24_500, 26, 26, 24.5]]);
+    // the previous version kept no requests per window (a count-min sketch per window_ms did) and no walk alerts
+    const snap = JSON.parse(JSON.stringify(d.snapshot())) as {
+      windows: [string, Record<string, unknown>, number][];
+      [k: string]: unknown;
+    };
+    const sketch = new CountMinSketch(4096, 4);
+    for (const [key, w] of snap.windows) {
+      for (let i = 0; i < (w.requests as number); i++) sketch.add(key);
+      delete w.requests;
+      delete w.alert;
+    }
+    delete snap.unreported;
+    const older = enumerationFactory.create(config);
+    older.restore({ ...snap, requests: sketch.toJSON(), requestsEpoch: 0 });
+    ctx.signals.length = 0;
+    // mallory's window raised its alert there: it raises nothing more; alice's crosses with the requests it had
+    older.observe!(rec(200, 'mallory', 900, 30_000), ctx);
+    for (let i = 0; i < 5; i++) older.observe!(rec(300 + i, 'alice', 400 + i, 30_000 + i), ctx);
+    expect(ctx.signals.map((s) => [s.subject?.value, s.metrics.distinct_ids, s.metrics.requests])).toEqual([
+      ['alice', 20, 23],
+    ]);
   });
 
   it('counts a checkpoint it cannot read and starts empty', async () => {

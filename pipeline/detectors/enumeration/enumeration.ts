@@ -1,41 +1,106 @@
+import type { AlertSubject } from '../../core/alert.js';
+import { durationText } from '../../core/duration-text.js';
 import type { ApiCallRecord } from '../../core/record.js';
-import type { Detector, DetectorContext } from '../detector.js';
+import type { Detector, DetectorContext, WindowMetrics } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { CountMinSketch } from '../shared/count-min.js';
-import { fnv1a } from '../shared/hash.js';
 import { Ewma, safeRestore } from '../shared/detector-kit.js';
-import { HyperLogLog } from '../shared/hyperloglog.js';
-import { actorOf, appendTo, pushEvidence } from '../shared/record-fields.js';
+import {
+  addDistinct,
+  copyDistinct,
+  type DistinctSet,
+  type DistinctSetJson,
+  distinctFromJson,
+  distinctToJson,
+  emptyDistinct,
+} from '../shared/distinct-set.js';
+import { flat } from '../shared/key-interner.js';
+import { isLive, PendingRefreshes } from '../shared/live-alert.js';
+import { actorOf, pushEvidence } from '../shared/record-fields.js';
 import { RouteShapes } from '../shared/route-shapes.js';
 import type { EnumerationConfig } from './config.js';
 
-interface SubjectWindow {
+/** one subject's requests naming objects on one endpoint, in a window of window_ms from the first */
+interface SubjectWindow extends DistinctSet {
   start: number;
-  exact: string[] | null;
-  hll: HyperLogLog | null;
-  distinct: number;
+  /** requests in the window naming an object */
+  requests: number;
+  /** it raised an alert, or belongs to a walk whose alert is live: it raises none */
   alerted: boolean;
   evidence: string[];
-  /**
-   * 32-bit hashes of `exact`, index for index: a new id is looked for among small integers, and compared as a
-   * string only where a hash matches (an id is usually new, and comparing it with up to 64 stored strings cost
-   * more than the rest of the step). Not in snapshots; rebuilt on restore.
-   */
-  hashes: number[] | null;
+  /** the walk's alert while it is live: raised in this window or an earlier one, carried on as windows roll */
+  alert: WalkAlert | undefined;
 }
 
-type WindowJson = Omit<SubjectWindow, 'hll' | 'hashes'> & { hll: { p: number; r: string } | null };
+/**
+ * The walk an alert stands for: every object the subject named on the endpoint from the start of the window that
+ * raised it, on through the windows after while the alert is live (refreshed, so it stays open while the walk goes on)
+ */
+interface WalkAlert extends DistinctSet {
+  service: string;
+  endpoint: string;
+  subject: AlertSubject;
+  /** event time of the window's first request, and of the last request counted */
+  from: number;
+  to: number;
+  requests: number;
+  /** event time of the alert's last signal */
+  signalledAt: number;
+  evidence: string[];
+  /** the endpoint's usual per-subject count per window, and the threshold, when it was raised */
+  mean: number;
+  std: number;
+  threshold: number;
+}
 
-const hashesOf = (ids: string[] | null): number[] | null => (ids ? ids.map((id) => fnv1a(id) | 0) : null);
+type WalkAlertJson = Omit<WalkAlert, 'hll' | 'hashes'> & DistinctSetJson;
+
+/** a window as a checkpoint holds it; one written before alerts counted their walk has no requests and no alert */
+type WindowJson = Omit<SubjectWindow, 'hll' | 'hashes' | 'requests' | 'alert'> &
+  DistinctSetJson & { requests?: number; alert?: WalkAlertJson };
 
 const EWMA_ALPHA = 0.02;
+
+/** a window (fields always in this order: one object shape) */
+const windowOf = (
+  start: number,
+  requests: number,
+  alerted: boolean,
+  evidence: string[],
+  ids: DistinctSet,
+  alert: WalkAlert | undefined,
+): SubjectWindow => ({
+  start,
+  requests,
+  alerted,
+  evidence,
+  exact: ids.exact,
+  hashes: ids.hashes,
+  hll: ids.hll,
+  distinct: ids.distinct,
+  alert,
+});
+
+/** a new window of a pair; carrying its walk's live alert, it raises none of its own */
+const newWindow = (start: number, alert: WalkAlert | undefined): SubjectWindow =>
+  windowOf(start, 0, alert !== undefined, [], emptyDistinct(), alert);
+
+function walkToJson(walk: WalkAlert): WalkAlertJson {
+  const { hashes: _, ...rest } = walk;
+  return { ...rest, ...distinctToJson(walk) };
+}
 
 /**
  * Broken object-level authorisation probing (OWASP API1): one subject touching an abnormal number of distinct object
  * ids on one endpoint within a window. Distinct ids are kept exactly up to `exact_limit`, then in a 256-byte
  * HyperLogLog; (subject, endpoint) pairs live in an LRU with a cap. The threshold is relative to the endpoint's usual
- * per-subject distinct count (an EWMA over closed windows), never below `min_distinct`. A count-min sketch per
- * window keeps request counts per (subject, endpoint), so evidence survives LRU evictions.
+ * per-subject distinct count (an EWMA over closed windows), never below `min_distinct`.
+ *
+ * The alert counts the whole walk: raised when a window crosses the threshold, it is refreshed by the subject's later
+ * requests (at most once a second of event time, the rest when the service's metrics window closes) with the distinct
+ * objects and requests since the start of that window, through the windows after, so it stays open while the walk
+ * goes on and says how many, from when to when. Once the walk stops for the resolve window, the alert resolves; the
+ * next window of the pair starts afresh, and may raise the next alert.
  */
 export class EnumerationDetector implements Detector {
   readonly type = 'enumeration';
@@ -43,8 +108,8 @@ export class EnumerationDetector implements Detector {
   private readonly baselines: BoundedMap<string, Ewma>;
   private readonly idParams: string[];
   private readonly routes = new RouteShapes();
-  private requests = new CountMinSketch(4096, 4);
-  private requestsEpoch = 0;
+  /** pairs (by key) whose live alert counted requests it does not report yet: their service, and endpoint */
+  private readonly unreported = new PendingRefreshes<string>();
 
   constructor(private readonly config: EnumerationConfig) {
     this.windows = new BoundedMap(config.max_subjects, config.window_ms * 2);
@@ -66,23 +131,31 @@ export class EnumerationDetector implements Detector {
     }
     if (ids.length === 0) return;
     const key = `${subject.type}:${subject.value}\u0000${endpoint}`;
-    const epoch = Math.floor(r.ts / this.config.window_ms);
-    if (epoch !== this.requestsEpoch) {
-      this.requests.clear();
-      this.requestsEpoch = epoch;
-    }
-    const requests = this.requests.add(key);
     let w = this.windows.get(key, r.ts);
     if (w && r.ts - w.start > this.config.window_ms) {
       this.baseline(endpoint).push(w.distinct);
-      w = undefined;
-    }
-    if (!w) {
-      w = { start: r.ts, exact: [], hll: null, distinct: 0, alerted: false, evidence: [], hashes: [] };
+      // a live alert goes on counting the walk into the next window, which raises none of its own
+      const alert = w.alert !== undefined && isLive(w.alert.signalledAt, r.ts, ctx) ? w.alert : undefined;
+      w = newWindow(r.ts, alert);
       this.windows.set(key, w, r.ts);
     }
+    if (!w) {
+      w = newWindow(r.ts, undefined);
+      this.windows.set(flat(key), w, r.ts);
+    }
+    w.requests++;
+    const limit = this.config.exact_limit;
     let grew = false;
-    for (const id of ids) grew = this.addId(w, id) || grew;
+    for (const id of ids) grew = addDistinct(w, id, limit) || grew;
+    const walk = w.alert;
+    if (walk !== undefined) {
+      if (isLive(walk.signalledAt, r.ts, ctx)) {
+        this.extend(walk, key, ids, r, ctx);
+        return;
+      }
+      // its alert went quiet: the walk is over (the window it ended in raises nothing more)
+      w.alert = undefined;
+    }
     if (!grew || w.alerted) return;
     w.evidence = pushEvidence(w.evidence, r.id);
     if (w.distinct < this.config.min_distinct) return;
@@ -96,43 +169,70 @@ export class EnumerationDetector implements Detector {
     );
     if (w.distinct < threshold) return;
     w.alerted = true;
-    const minutes = Math.round(this.config.window_ms / 60_000);
-    ctx.emit({
-      kind: 'enumeration',
-      severity: 'high',
+    w.alert = {
+      ...copyDistinct(w),
       service: r.service,
       endpoint,
       subject,
-      at: r.ts,
-      summary: `${subject.type} ${subject.value} touched ${Math.round(w.distinct)} distinct objects on ${endpoint} within ${minutes} min`,
-      expected: `about ${mean.toFixed(1)} distinct objects per subject per window (threshold ${Math.ceil(threshold)})`,
-      observed: `${Math.round(w.distinct)} distinct objects in ${requests} requests`,
-      recordIds: [...w.evidence],
-      metrics: { distinct_ids: Math.round(w.distinct), requests, baseline_mean: mean, baseline_std: std, threshold },
+      from: w.start,
+      to: r.ts,
+      requests: w.requests,
+      signalledAt: -1,
+      evidence: [...w.evidence],
+      mean,
+      std,
+      threshold,
+    };
+    this.signal(w.alert, ctx);
+  }
+
+  /** a request of a walk whose alert is live: counted into it, and the alert refreshed when due */
+  private extend(walk: WalkAlert, key: string, ids: string[], r: ApiCallRecord, ctx: DetectorContext): void {
+    walk.requests++;
+    walk.to = r.ts;
+    const limit = this.config.exact_limit;
+    let grew = false;
+    for (const id of ids) grew = addDistinct(walk, id, limit) || grew;
+    if (grew) walk.evidence = pushEvidence(walk.evidence, r.id);
+    if (!this.unreported.due(key, walk.service, walk.endpoint, r.ts, walk.signalledAt)) return;
+    this.signal(walk, ctx);
+    this.unreported.done(key);
+  }
+
+  /** a service's window closed: its walks' alerts report the requests they have not yet */
+  onWindow(w: WindowMetrics, ctx: DetectorContext): void {
+    this.unreported.onWindow(w, (key) => {
+      const walk = this.windows.peek(key)?.alert;
+      if (walk && walk.to > walk.signalledAt) this.signal(walk, ctx);
     });
   }
 
-  /** add an id; true when the distinct count grew */
-  private addId(w: SubjectWindow, id: string): boolean {
-    if (w.exact) {
-      const h = fnv1a(id) | 0;
-      const hashes = w.hashes!;
-      for (let j = 0; j < hashes.length; j++) if (hashes[j] === h && w.exact[j] === id) return false;
-      w.exact = appendTo(w.exact, id);
-      w.hashes = appendTo(hashes, h);
-      w.distinct = w.exact.length;
-      if (w.exact.length > this.config.exact_limit) {
-        w.hll = new HyperLogLog(8);
-        for (const x of w.exact) w.hll.add(x);
-        w.exact = null;
-        w.hashes = null;
-      }
-      return true;
-    }
-    if (!w.hll!.add(id)) return false;
-    const before = w.distinct;
-    w.distinct = Math.max(before, w.hll!.count());
-    return w.distinct > before;
+  /** raises or refreshes the walk's alert with all it counts, at its last request */
+  private signal(walk: WalkAlert, ctx: DetectorContext): void {
+    walk.signalledAt = walk.to;
+    const distinct = Math.round(walk.distinct);
+    const span = walk.to - walk.from;
+    const { subject, endpoint } = walk;
+    ctx.emit({
+      kind: 'enumeration',
+      severity: 'high',
+      service: walk.service,
+      endpoint,
+      subject,
+      at: walk.to,
+      summary: `${subject.type} ${subject.value} touched ${distinct} distinct objects on ${endpoint} in ${durationText(span)}`,
+      expected: `about ${walk.mean.toFixed(1)} distinct objects per subject per ${durationText(this.config.window_ms)} window (threshold ${Math.ceil(walk.threshold)})`,
+      observed: `${distinct} distinct objects in ${walk.requests} requests from ${new Date(walk.from).toISOString()} to ${new Date(walk.to).toISOString()}`,
+      recordIds: [...walk.evidence],
+      metrics: {
+        distinct_ids: distinct,
+        requests: walk.requests,
+        span_s: span / 1000,
+        baseline_mean: walk.mean,
+        baseline_std: walk.std,
+        threshold: walk.threshold,
+      },
+    });
   }
 
   private baseline(endpoint: string): Ewma {
@@ -142,10 +242,18 @@ export class EnumerationDetector implements Detector {
   snapshot(): unknown {
     return {
       v: 1,
-      windows: this.windows.dump(({ hashes: _, ...w }): WindowJson => ({ ...w, hll: w.hll ? w.hll.toJSON() : null })),
+      windows: this.windows.dump(
+        (w): WindowJson => ({
+          start: w.start,
+          requests: w.requests,
+          alerted: w.alerted,
+          evidence: w.evidence,
+          ...distinctToJson(w),
+          ...(w.alert ? { alert: walkToJson(w.alert) } : {}),
+        }),
+      ),
       baselines: this.baselines.dump((b) => b.toJSON()),
-      requests: this.requests.toJSON(),
-      requestsEpoch: this.requestsEpoch,
+      unreported: this.unreported.dump(),
     };
   }
 
@@ -154,22 +262,32 @@ export class EnumerationDetector implements Detector {
       this.type,
       state,
       (s) => {
-        this.windows.load(s.windows as [string, WindowJson, number][], (j) => ({
-          ...j,
-          hll: j.hll ? HyperLogLog.fromJSON(j.hll) : null,
-          hashes: hashesOf(j.exact),
-        }));
+        // a checkpoint written before alerts counted their walk kept the requests in a count-min sketch per
+        // window_ms of event time: a window's requests are its estimate. An alert it had raised is not refreshed
+        // (the previous version did not); the pair's next window raises anew, with its own objects
+        const sketch = s.requests ? CountMinSketch.fromJSON(s.requests as never) : undefined;
+        this.windows.load(s.windows as [string, WindowJson, number][], (j) =>
+          windowOf(
+            j.start,
+            j.requests ?? 0,
+            j.alerted,
+            j.evidence,
+            distinctFromJson(j),
+            j.alert ? { ...j.alert, ...distinctFromJson(j.alert) } : undefined,
+          ),
+        );
+        if (sketch)
+          for (const [key, w] of this.windows.entries())
+            if (w.requests === 0) w.requests = Math.max(Math.round(w.distinct), sketch.estimate(key));
         this.baselines.load(s.baselines as [string, [number, number, number], number][], (j) =>
           Ewma.from(EWMA_ALPHA, j),
         );
-        this.requests = CountMinSketch.fromJSON(s.requests as never);
-        this.requestsEpoch = Number(s.requestsEpoch) || 0;
+        this.unreported.load(s.unreported);
       },
       () => {
         this.windows.clear();
         this.baselines.clear();
-        this.requests = new CountMinSketch(4096, 4);
-        this.requestsEpoch = 0;
+        this.unreported.clear();
       },
     );
   }

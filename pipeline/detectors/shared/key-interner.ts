@@ -50,3 +50,16 @@ export class KeyInterner {
     return this.pairs;
   }
 }
+
+/** where flat() puts the character it reads, so the read is never optimised away */
+let _read = 0;
+
+/**
+ * `s` flattened, to be kept as a Map key. A string built by concatenation (a template literal) is a rope of its parts
+ * until something reads its characters; kept as a key, a rope holds its parts and, once hashed, a flat copy as well
+ * (~130 bytes more per `enumeration` pair, measured). Reading a character flattens it in place.
+ */
+export function flat(s: string): string {
+  _read ^= s.charCodeAt(0) | 0;
+  return s;
+}
