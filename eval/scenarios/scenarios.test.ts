@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { replay } from '../../pipeline/correlator/replay.js';
 import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
-import { actorOf } from '../../pipeline/detectors/shared/record-fields.js';
+import { actorOf, isMeshHop } from '../../pipeline/detectors/shared/record-fields.js';
 import { credentialOf } from '../../pipeline/inventory/call-credential.js';
 import type { AnomalyLabel } from '../../pipeline/simulate/labels.js';
 import { TRACKER_KINDS } from '../../pipeline/simulate/anomalies/index.js';
@@ -145,4 +145,35 @@ describe('tracker scenarios on simulated traffic', () => {
     });
     expect(alert.lastSeen).toBe(walk[walk.length - 1].ts);
   });
+
+  it.each(['credential_stuffing', 'brute_force'])(
+    'the %s alert counts the failed logins the simulator made',
+    async (kind) => {
+      const { label, records, alert } = await injected(kind);
+      // the failures at the edge (the front end's hops to the IdP are not counted twice)
+      const failures = records.filter(
+        (r) =>
+          !isMeshHop(r) &&
+          r.user?.authOutcome === 'failure' &&
+          r.ts >= label.start &&
+          r.ts <= label.end &&
+          (kind === 'brute_force' ? r.user.sub === label.subject?.value : r.source.ip === label.subject?.value),
+      );
+      expect(failures.length).toBeGreaterThanOrEqual(25);
+      const span = (failures[failures.length - 1].ts - failures[0].ts) / 1000;
+      if (kind === 'brute_force')
+        expect(alert.evidence.metrics).toMatchObject({
+          failures: failures.length,
+          source_ips: new Set(failures.map((r) => r.source.ip)).size,
+        });
+      else
+        expect(alert.evidence.metrics).toMatchObject({
+          failures: failures.length,
+          distinct_users: new Set(failures.map((r) => r.user?.sub)).size,
+        });
+      // from the first attempt of the window that raised it (a success may open it) to the last failure
+      expect(alert.evidence.metrics.span_s).toBeGreaterThanOrEqual(span);
+      expect(alert.lastSeen).toBe(failures[failures.length - 1].ts);
+    },
+  );
 });

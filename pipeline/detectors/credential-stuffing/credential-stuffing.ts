@@ -1,32 +1,92 @@
+import { durationText } from '../../core/duration-text.js';
 import type { ApiCallRecord } from '../../core/record.js';
-import type { Detector, DetectorContext } from '../detector.js';
+import type { Detector, DetectorContext, WindowMetrics } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
+import {
+  addDistinct,
+  type DistinctSet,
+  type DistinctSetJson,
+  distinctFromJson,
+  distinctToJson,
+  emptyDistinct,
+} from '../shared/distinct-set.js';
+import { isLive, PendingRefreshes } from '../shared/live-alert.js';
 import { appendTo, isMeshHop, pushEvidence } from '../shared/record-fields.js';
 import { RouteShapes } from '../shared/route-shapes.js';
 import type { CredentialStuffingConfig } from './config.js';
 
+/** one source address's login attempts in a window of window_ms from its first */
 interface IpWindow {
   start: number;
   attempts: number;
   failures: number;
+  /** the users failing, up to one past the threshold */
   users: string[];
+  /** it raised an alert, or belongs to an attack whose alert is live: it raises none */
   alerted: boolean;
   evidence: string[];
+  /** the attack's alert while it is live: raised in this window or an earlier one, carried on as windows roll */
+  alert: StuffingAlert | undefined;
 }
 
+/** one target user's failed logins in a window of window_ms from the first */
 interface UserWindow {
   start: number;
   failures: number;
   ips: string[];
   alerted: boolean;
   evidence: string[];
+  alert: BruteForceAlert | undefined;
 }
+
+/**
+ * What an alert stands for: the failures (and, for stuffing, every attempt) from the start of the window that raised
+ * it, on through the windows after while it is live, to the last failure
+ */
+interface AttackAlert {
+  service: string;
+  endpoint: string;
+  from: number;
+  to: number;
+  signalledAt: number;
+  failures: number;
+  evidence: string[];
+}
+
+/** credential stuffing from one address: the distinct users failing (exact up to 64, then estimated) */
+interface StuffingAlert extends AttackAlert, DistinctSet {
+  attempts: number;
+}
+type StuffingAlertJson = Omit<StuffingAlert, 'hll' | 'hashes'> & DistinctSetJson;
+
+/** brute force against one user: the addresses failing, up to MAX_IPS */
+interface BruteForceAlert extends AttackAlert {
+  ips: string[];
+}
+
+function stuffingToJson(a: StuffingAlert): StuffingAlertJson {
+  const { hashes: _, ...rest } = a;
+  return { ...rest, ...distinctToJson(a) };
+}
+
+type IpWindowJson = Omit<IpWindow, 'alert'> & { alert?: StuffingAlertJson };
+type UserWindowJson = Omit<UserWindow, 'alert'> & { alert?: BruteForceAlert };
+
+const MAX_IPS = 32;
+/** users a stuffing alert counts exactly before it estimates */
+const EXACT_USERS = 64;
 
 /**
  * Authentication failures (401/403 on a login route, or `user.authOutcome = failure`, e.g. from an IdP) counted
  * per source address — many distinct users failing from one address is credential stuffing — and per target user —
  * many failures against one account is brute force. Windows run on event time.
+ *
+ * Each alert counts the whole attack: raised when a window crosses its threshold, it is refreshed by the later
+ * failures (at most once a second of event time, the rest when the service's metrics window closes) through the windows
+ * after, which raise none of their own, so it stays open while the attack goes on and says how many, from when to when.
+ * Once the failures stop for the resolve window the alert resolves, and the address's (user's) next window starts
+ * afresh.
  */
 export class CredentialStuffingDetector implements Detector {
   readonly type = 'credential_stuffing';
@@ -34,6 +94,9 @@ export class CredentialStuffingDetector implements Detector {
   private readonly users: BoundedMap<string, UserWindow>;
   private readonly loginRoutes: Set<string>;
   private readonly routes = new RouteShapes();
+  /** addresses, and users, whose live alert counted failures it does not report yet */
+  private readonly unreportedIps = new PendingRefreshes<string>();
+  private readonly unreportedUsers = new PendingRefreshes<string>();
   private failures = 0;
 
   constructor(private readonly config: CredentialStuffingConfig) {
@@ -55,77 +118,174 @@ export class CredentialStuffingDetector implements Detector {
     }
     const ip = r.source.ip;
     const sub = r.user?.sub;
-    if (ip) {
-      const w = this.ipWindow(ip, r.ts);
-      w.attempts++;
-      if (failed) {
-        w.failures++;
-        if (sub && w.users.length <= this.config.stuffing_distinct_users && !w.users.includes(sub))
-          w.users = appendTo(w.users, sub);
-        w.evidence = pushEvidence(w.evidence, r.id);
-        if (!w.alerted && w.users.length >= this.config.stuffing_distinct_users) {
-          w.alerted = true;
-          ctx.emit({
-            kind: 'credential_stuffing',
-            severity: 'high',
-            service: r.service,
-            endpoint: ctx.endpointOf(r),
-            subject: { type: 'ip', value: ip },
-            at: r.ts,
-            summary: `${w.users.length}+ distinct users failed to log in from ${ip} within ${Math.round(this.config.window_ms / 60_000)} min`,
-            expected: `fewer than ${this.config.stuffing_distinct_users} distinct users failing per address per window`,
-            observed: `${w.users.length} distinct users, ${w.failures} failures in ${w.attempts} attempts`,
-            recordIds: [...w.evidence],
-            metrics: { distinct_users: w.users.length, failures: w.failures, attempts: w.attempts },
-          });
-        }
-      }
-    }
+    if (ip) this.fromAddress(ip, sub, failed, r, ctx);
     if (failed) this.failures++;
-    if (failed && sub) {
-      const u = this.userWindow(sub, r.ts);
-      u.failures++;
-      if (ip && u.ips.length < 32 && !u.ips.includes(ip)) u.ips = appendTo(u.ips, ip);
-      u.evidence = pushEvidence(u.evidence, r.id);
-      if (!u.alerted && u.failures >= this.config.brute_force_failures) {
-        u.alerted = true;
-        ctx.emit({
-          kind: 'brute_force',
-          severity: 'high',
-          service: r.service,
-          endpoint: ctx.endpointOf(r),
-          subject: { type: 'user', value: sub },
-          at: r.ts,
-          summary: `${u.failures} failed logins for user ${sub} within ${Math.round(this.config.window_ms / 60_000)} min`,
-          expected: `fewer than ${this.config.brute_force_failures} failures per user per window`,
-          observed: `${u.failures} failures from ${u.ips.length} address(es)`,
-          recordIds: [...u.evidence],
-          metrics: { failures: u.failures, source_ips: u.ips.length },
-        });
-      }
-    }
+    if (failed && sub) this.againstUser(sub, ip, r, ctx);
   }
 
-  private ipWindow(ip: string, ts: number): IpWindow {
+  /** an attempt from an address: counted in its window, and into its live alert */
+  private fromAddress(ip: string, sub: string | undefined, failed: boolean, r: ApiCallRecord, ctx: DetectorContext) {
+    const w = this.ipWindow(ip, r.ts, ctx);
+    w.attempts++;
+    if (failed) {
+      w.failures++;
+      if (sub && w.users.length <= this.config.stuffing_distinct_users && !w.users.includes(sub))
+        w.users = appendTo(w.users, sub);
+      w.evidence = pushEvidence(w.evidence, r.id);
+    }
+    const a = w.alert;
+    if (a !== undefined) {
+      if (isLive(a.signalledAt, r.ts, ctx)) {
+        a.attempts++;
+        // a success is counted, but only a failure carries the attack on (refreshes the alert, keeps it open)
+        if (!failed) return;
+        a.failures++;
+        if (sub) addDistinct(a, sub, EXACT_USERS);
+        a.evidence = pushEvidence(a.evidence, r.id);
+        a.to = r.ts;
+        if (this.unreportedIps.due(ip, a.service, a.endpoint, r.ts, a.signalledAt)) {
+          this.signalStuffing(ip, a, ctx);
+          this.unreportedIps.done(ip);
+        }
+        return;
+      }
+      // its alert went quiet: the attack is over (the window it ended in raises nothing more)
+      w.alert = undefined;
+    }
+    if (!failed || w.alerted || w.users.length < this.config.stuffing_distinct_users) return;
+    w.alerted = true;
+    const users = emptyDistinct();
+    for (const u of w.users) addDistinct(users, u, EXACT_USERS);
+    w.alert = {
+      service: r.service,
+      endpoint: ctx.endpointOf(r),
+      from: w.start,
+      to: r.ts,
+      signalledAt: -1,
+      failures: w.failures,
+      evidence: [...w.evidence],
+      ...users,
+      attempts: w.attempts,
+    };
+    this.signalStuffing(ip, w.alert, ctx);
+  }
+
+  /** a failure against a user: counted in its window, and into its live alert */
+  private againstUser(sub: string, ip: string | undefined, r: ApiCallRecord, ctx: DetectorContext) {
+    const u = this.userWindow(sub, r.ts, ctx);
+    u.failures++;
+    if (ip && u.ips.length < MAX_IPS && !u.ips.includes(ip)) u.ips = appendTo(u.ips, ip);
+    u.evidence = pushEvidence(u.evidence, r.id);
+    const a = u.alert;
+    if (a !== undefined) {
+      if (isLive(a.signalledAt, r.ts, ctx)) {
+        a.failures++;
+        if (ip && a.ips.length < MAX_IPS && !a.ips.includes(ip)) a.ips = appendTo(a.ips, ip);
+        a.evidence = pushEvidence(a.evidence, r.id);
+        a.to = r.ts;
+        if (this.unreportedUsers.due(sub, a.service, a.endpoint, r.ts, a.signalledAt)) {
+          this.signalBruteForce(sub, a, ctx);
+          this.unreportedUsers.done(sub);
+        }
+        return;
+      }
+      u.alert = undefined;
+    }
+    if (u.alerted || u.failures < this.config.brute_force_failures) return;
+    u.alerted = true;
+    u.alert = {
+      service: r.service,
+      endpoint: ctx.endpointOf(r),
+      from: u.start,
+      to: r.ts,
+      signalledAt: -1,
+      failures: u.failures,
+      evidence: [...u.evidence],
+      ips: [...u.ips],
+    };
+    this.signalBruteForce(sub, u.alert, ctx);
+  }
+
+  /** a service's window closed: its attacks' alerts report the failures they have not yet */
+  onWindow(w: WindowMetrics, ctx: DetectorContext): void {
+    this.unreportedIps.onWindow(w, (ip) => {
+      const a = this.ips.peek(ip)?.alert;
+      if (a && a.to > a.signalledAt) this.signalStuffing(ip, a, ctx);
+    });
+    this.unreportedUsers.onWindow(w, (sub) => {
+      const a = this.users.peek(sub)?.alert;
+      if (a && a.to > a.signalledAt) this.signalBruteForce(sub, a, ctx);
+    });
+  }
+
+  private signalStuffing(ip: string, a: StuffingAlert, ctx: DetectorContext): void {
+    a.signalledAt = a.to;
+    const users = Math.round(a.distinct);
+    const span = a.to - a.from;
+    ctx.emit({
+      kind: 'credential_stuffing',
+      severity: 'high',
+      service: a.service,
+      endpoint: a.endpoint,
+      subject: { type: 'ip', value: ip },
+      at: a.to,
+      summary: `${users} distinct users failed to log in from ${ip} in ${durationText(span)}`,
+      expected: `fewer than ${this.config.stuffing_distinct_users} distinct users failing per address per ${durationText(this.config.window_ms)}`,
+      observed: `${users} distinct users, ${a.failures} failures in ${a.attempts} attempts from ${new Date(a.from).toISOString()} to ${new Date(a.to).toISOString()}`,
+      recordIds: [...a.evidence],
+      metrics: { distinct_users: users, failures: a.failures, attempts: a.attempts, span_s: span / 1000 },
+    });
+  }
+
+  private signalBruteForce(sub: string, a: BruteForceAlert, ctx: DetectorContext): void {
+    a.signalledAt = a.to;
+    const span = a.to - a.from;
+    const ips = a.ips.length;
+    ctx.emit({
+      kind: 'brute_force',
+      severity: 'high',
+      service: a.service,
+      endpoint: a.endpoint,
+      subject: { type: 'user', value: sub },
+      at: a.to,
+      summary: `${a.failures} failed logins for user ${sub} in ${durationText(span)}`,
+      expected: `fewer than ${this.config.brute_force_failures} failures per user per ${durationText(this.config.window_ms)}`,
+      observed: `${a.failures} failures from ${ips}${ips === MAX_IPS ? '+' : ''} address${ips === 1 ? '' : 'es'} from ${new Date(a.from).toISOString()} to ${new Date(a.to).toISOString()}`,
+      recordIds: [...a.evidence],
+      metrics: { failures: a.failures, source_ips: ips, span_s: span / 1000 },
+    });
+  }
+
+  /** the address's window at `ts`: a new one past window_ms, carrying on its attack's alert while that is live */
+  private ipWindow(ip: string, ts: number, ctx: DetectorContext): IpWindow {
     let w = this.ips.get(ip, ts);
     if (!w || ts - w.start > this.config.window_ms) {
-      w = { start: ts, attempts: 0, failures: 0, users: [], alerted: false, evidence: [] };
+      const alert = w?.alert !== undefined && isLive(w.alert.signalledAt, ts, ctx) ? w.alert : undefined;
+      w = { start: ts, attempts: 0, failures: 0, users: [], alerted: alert !== undefined, evidence: [], alert };
       this.ips.set(ip, w, ts);
     }
     return w;
   }
 
-  private userWindow(sub: string, ts: number): UserWindow {
+  private userWindow(sub: string, ts: number, ctx: DetectorContext): UserWindow {
     let w = this.users.get(sub, ts);
     if (!w || ts - w.start > this.config.window_ms) {
-      w = { start: ts, failures: 0, ips: [], alerted: false, evidence: [] };
+      const alert = w?.alert !== undefined && isLive(w.alert.signalledAt, ts, ctx) ? w.alert : undefined;
+      w = { start: ts, failures: 0, ips: [], alerted: alert !== undefined, evidence: [], alert };
       this.users.set(sub, w, ts);
     }
     return w;
   }
 
   snapshot(): unknown {
-    return { v: 1, ips: this.ips.dump((w) => w), users: this.users.dump((w) => w), failures: this.failures };
+    return {
+      v: 1,
+      ips: this.ips.dump((w): IpWindowJson => ({ ...w, alert: w.alert ? stuffingToJson(w.alert) : undefined })),
+      users: this.users.dump((w) => w),
+      failures: this.failures,
+      unreportedIps: this.unreportedIps.dump(),
+      unreportedUsers: this.unreportedUsers.dump(),
+    };
   }
 
   restore(state: unknown): void {
@@ -133,14 +293,23 @@ export class CredentialStuffingDetector implements Detector {
       this.type,
       state,
       (s) => {
-        this.ips.load(s.ips as [string, IpWindow, number][], (w) => w);
-        this.users.load(s.users as [string, UserWindow, number][], (w) => w);
+        // windows of a checkpoint written before alerts counted their attack have no alert: one they raised is not
+        // refreshed (the previous version did not), and the next window raises anew
+        this.ips.load(s.ips as [string, IpWindowJson, number][], (w) => ({
+          ...w,
+          alert: w.alert ? { ...w.alert, ...distinctFromJson(w.alert) } : undefined,
+        }));
+        this.users.load(s.users as [string, UserWindowJson, number][], (w) => ({ ...w, alert: w.alert }));
         this.failures = Number(s.failures) || 0;
+        this.unreportedIps.load(s.unreportedIps);
+        this.unreportedUsers.load(s.unreportedUsers);
       },
       () => {
         this.ips.clear();
         this.users.clear();
         this.failures = 0;
+        this.unreportedIps.clear();
+        this.unreportedUsers.clear();
       },
     );
   }
