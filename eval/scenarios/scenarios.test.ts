@@ -176,4 +176,21 @@ describe('tracker scenarios on simulated traffic', () => {
       expect(alert.lastSeen).toBe(failures[failures.length - 1].ts);
     },
   );
+
+  it('the fan_out alert counts every backend call of the amplified requests the simulator made', async () => {
+    const { label, records, alert } = await injected('fan_out');
+    const roots = madeBy(label, records).filter((r) => r.trace && !r.trace.parentSpanId);
+    const calls = roots.map((root) =>
+      records.filter((r) => r.trace?.traceId === root.trace?.traceId && (r.trace?.parentSpanId || isMeshHop(r))),
+    );
+    const amplified = calls.filter((c) => c.length > alert.evidence.metrics.threshold);
+    expect(amplified.length).toBeGreaterThanOrEqual(2);
+    const last = Math.max(...amplified.flat().map((r) => r.ts));
+    expect(alert.evidence.metrics).toMatchObject({
+      requests: amplified.length,
+      backend_calls: amplified.reduce((n, c) => n + c.length, 0),
+      max_backend_calls: Math.max(...amplified.map((c) => c.length)),
+    });
+    expect(alert.lastSeen).toBe(last);
+  });
 });

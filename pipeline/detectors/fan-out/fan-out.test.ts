@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../../core/record.js';
+import type { WindowMetrics } from '../detector.js';
 import { CapturingContext } from '../shared/capture.js';
 import { checkConfig } from '../shared/detector-kit.js';
 import { FanOutConfigSchema } from './config.js';
@@ -27,5 +28,65 @@ describe('fan_out', () => {
     }
     expect(d.stats!().open_traces).toBe(100);
     expect(d.stats!().traces_closed_early).toBe(900);
+  });
+
+  it("refreshes an amplified request's alert across a checkpoint, and reads a checkpoint of the previous version", () => {
+    const config = checkConfig('fan_out', FanOutConfigSchema, { min_traces: 5, min_calls: 10 });
+    const ctx = Object.assign(new CapturingContext(), { resolveAfterMs: 600_000 });
+    let n = 0;
+    const call = (traceId: string, ts: number, root: boolean): ApiCallRecord => ({
+      ...base,
+      id: `c${n++}`,
+      ts,
+      service: root ? 'frontend' : 'orders',
+      method: 'GET',
+      path: root ? '/api/x' : '/orders/1',
+      route: root ? '/api/x' : '/orders/{id}',
+      source: root ? { ip: '1.1.1.1' } : { ip: '10.0.0.1', service: 'frontend' },
+      user: root ? { sub: 'mallory' } : undefined,
+      trace: root ? { traceId, spanId: 'r' } : { traceId, spanId: `s${n}`, parentSpanId: 'r' },
+    });
+    const d = fanOutFactory.create(config);
+    // five ordinary traces of 2 calls, closed a minute later
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 3; j++) d.observe!(call(`n${i}`, i * 1000 + j, j === 0), ctx);
+    // one of 30 calls 100 ms apart: raised at the 11th, refreshed once a second
+    d.observe!(call('big', 60_000, true), ctx);
+    for (let i = 1; i <= 30; i++) d.observe!(call('big', 60_000 + i * 100, false), ctx);
+    expect(ctx.signals.map((s) => [s.at - 60_000, s.metrics.backend_calls])).toEqual([
+      [1100, 11],
+      [2100, 21],
+    ]);
+    const closed: WindowMetrics = {
+      service: 'frontend',
+      start: 0,
+      widthMs: 60_000,
+      count: 6,
+      errors: 0,
+      rate: 0.1,
+      errorRatio: 0,
+      p50: 1,
+      p95: 1,
+      p99: 1,
+      sampleIds: [],
+    };
+    const resumed = fanOutFactory.create(config);
+    resumed.restore(JSON.parse(JSON.stringify(d.snapshot())));
+    resumed.onWindow!(closed, ctx);
+    resumed.onWindow!(closed, ctx);
+    expect(ctx.signals.slice(2).map((s) => [s.at - 60_000, s.metrics.backend_calls, s.metrics.requests])).toEqual([
+      [3000, 30, 1],
+    ]);
+    // the previous version kept no alerts: its alerted trace counts on into nothing; the next one raises anew
+    const old = JSON.parse(JSON.stringify(d.snapshot())) as { pending: [string, Record<string, unknown>][] };
+    for (const [, t] of old.pending) delete t.alert;
+    const older = fanOutFactory.create(config);
+    older.restore({ ...old, alerts: undefined, unreported: undefined });
+    ctx.signals.length = 0;
+    older.observe!(call('big', 63_100, false), ctx);
+    older.observe!(call('next', 64_000, true), ctx);
+    for (let i = 1; i <= 11; i++) older.observe!(call('next', 64_000 + i, false), ctx);
+    expect(ctx.signals.map((s) => [s.at - 60_000, s.metrics.backend_calls, s.observed?.split(' from')[0]])).toEqual([
+      [4011, 11, '11 backend calls in trace next'],
+    ]);
   });
 });

@@ -1,9 +1,10 @@
 import type { AlertSubject } from '../../core/alert.js';
 import type { ApiCallRecord } from '../../core/record.js';
-import type { Detector, DetectorContext } from '../detector.js';
+import type { Detector, DetectorContext, WindowMetrics } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { Ewma, safeRestore } from '../shared/detector-kit.js';
-import { actorOf, isMeshHop } from '../shared/record-fields.js';
+import { isLive, PendingRefreshes } from '../shared/live-alert.js';
+import { actorOf, appendTo, isMeshHop, pushEvidence } from '../shared/record-fields.js';
 import type { FanOutConfig } from './config.js';
 
 interface PendingTrace {
@@ -13,27 +14,68 @@ interface PendingTrace {
   root?: { id: string; ts: number; service: string; endpoint: string; subject?: AlertSubject };
   calls: number;
   alerted: boolean;
+  /** the key of the alert its calls count into, once alerted (absent in a checkpoint of the previous version) */
+  alert?: string;
+}
+
+/**
+ * What an alert stands for: the amplified requests of one front-end endpoint by one subject while the alert is live,
+ * with every backend call each of them made, from the first request to the last call
+ */
+interface AmplificationAlert {
+  service: string;
+  endpoint: string;
+  subject: AlertSubject | undefined;
+  from: number;
+  to: number;
+  signalledAt: number;
+  requests: number;
+  calls: number;
+  /** the most backend calls of one of them */
+  max: number;
+  /** the first few trace ids */
+  traces: string[];
+  evidence: string[];
+  /** the endpoint's usual backend calls per request, and the threshold, when it was raised */
+  mean: number;
+  std: number;
+  threshold: number;
 }
 
 const EWMA_ALPHA = 0.01;
+const MAX_TRACES = 4;
+
+const alertKeyOf = (root: NonNullable<PendingTrace['root']>): string =>
+  `${root.service}\u0000${root.endpoint}\u0000${root.subject ? `${root.subject.type}:${root.subject.value}` : ''}`;
 
 /**
  * Amplification: a front-end request that fans out into far more backend calls than that endpoint usually causes.
  * Records are stitched by trace id into a bounded table of open traces; a trace closes `trace_ttl_ms` after it
  * opened (event time), folding its call count into the endpoint's baseline. The alert fires as soon as an open
  * trace crosses the threshold, not at close.
+ *
+ * The alert counts every backend call of the requests it stands for: raised at the call that crosses the threshold,
+ * it is refreshed by the trace's later calls (at most once a second of event time, the rest when the front-end
+ * service's metrics window closes), and another amplified request of the same endpoint by the same subject while it is
+ * live counts into it (`requests`, `backend_calls` in all, `max_backend_calls` of one). Once they stop for the resolve
+ * window it resolves; a later amplified request raises the next alert.
  */
 export class FanOutDetector implements Detector {
   readonly type = 'fan_out';
   /** open traces in the order they opened (no cap here: observe() closes the oldest early past max_pending) */
   private readonly pending = new BoundedMap<string, PendingTrace>(Number.POSITIVE_INFINITY);
   private readonly baselines: BoundedMap<string, Ewma>;
+  /** alerts by (front-end service, endpoint, subject): the live ones, and ended ones until replaced or evicted */
+  private readonly alerts: BoundedMap<string, AmplificationAlert>;
+  /** alerts (by key) that counted calls they do not report yet: their front-end service, and endpoint */
+  private readonly unreported = new PendingRefreshes<string>();
   private now = 0;
   private closedEarly = 0;
   private orphans = 0;
 
   constructor(private readonly config: FanOutConfig) {
     this.baselines = new BoundedMap(config.max_endpoints);
+    this.alerts = new BoundedMap(config.max_endpoints);
   }
 
   observe(r: ApiCallRecord, ctx: DetectorContext): void {
@@ -57,8 +99,12 @@ export class FanOutDetector implements Detector {
       t.root = { id: r.id, ts: r.ts, service: r.service, endpoint: ctx.endpointOf(r), subject: actorOf(r) };
     } else {
       t.calls++;
+      if (t.alert !== undefined) {
+        this.extend(t, t.alert, r, ctx);
+        return;
+      }
     }
-    if (t.root && !t.alerted && t.calls >= this.config.min_calls) this.check(t, ctx, r);
+    if (t.root && !t.alerted && t.calls >= this.config.min_calls) this.check(t, traceId, ctx, r);
   }
 
   private threshold(b: Ewma | undefined): number | undefined {
@@ -66,24 +112,92 @@ export class FanOutDetector implements Detector {
     return Math.max(this.config.min_calls, b.mean * this.config.factor, b.mean + this.config.sigma_k * b.std);
   }
 
-  private check(t: PendingTrace, ctx: DetectorContext, r: ApiCallRecord): void {
+  /** an open trace's call: past the threshold, the trace counts into its endpoint and subject's alert */
+  private check(t: PendingTrace, traceId: string, ctx: DetectorContext, r: ApiCallRecord): void {
     const root = t.root!;
     const b = this.baselines.peek(root.endpoint);
     const limit = this.threshold(b);
     if (limit === undefined || t.calls <= limit) return;
     t.alerted = true;
-    ctx.emit({
-      kind: 'fan_out',
-      severity: 'medium',
+    const key = alertKeyOf(root);
+    t.alert = key;
+    const live = this.alerts.peek(key);
+    if (live !== undefined && isLive(live.signalledAt, r.ts, ctx)) {
+      // another amplified request while the alert is live: it counts into it
+      live.requests++;
+      if (live.traces.length < MAX_TRACES) live.traces = appendTo(live.traces, traceId);
+      live.evidence = pushEvidence(pushEvidence(live.evidence, root.id), r.id);
+      live.calls += t.calls - 1;
+      this.extend(t, key, r, ctx);
+      return;
+    }
+    const a: AmplificationAlert = {
       service: root.service,
       endpoint: root.endpoint,
       subject: root.subject,
-      at: root.ts,
-      summary: `one ${root.endpoint} request caused ${t.calls}+ backend calls (usually ${b!.mean.toFixed(1)})`,
-      expected: `about ${b!.mean.toFixed(1)} ± ${b!.std.toFixed(1)} backend calls per request (threshold ${Math.ceil(limit)})`,
-      observed: `${t.calls} backend calls in trace ${r.trace?.traceId}`,
-      recordIds: [root.id, r.id],
-      metrics: { backend_calls: t.calls, baseline_mean: b!.mean, baseline_std: b!.std, threshold: limit },
+      from: root.ts,
+      to: r.ts,
+      signalledAt: -1,
+      requests: 1,
+      calls: t.calls,
+      max: t.calls,
+      traces: [traceId],
+      evidence: r.id === root.id ? [root.id] : [root.id, r.id],
+      mean: b!.mean,
+      std: b!.std,
+      threshold: limit,
+    };
+    this.alerts.set(key, a, r.ts);
+    this.signal(a, ctx);
+  }
+
+  /** a backend call of an alerted trace: counted into its alert, refreshed when due */
+  private extend(t: PendingTrace, key: string, r: ApiCallRecord, ctx: DetectorContext): void {
+    const a = this.alerts.peek(key);
+    if (a === undefined) return;
+    a.calls++;
+    if (t.calls > a.max) a.max = t.calls;
+    if (r.ts > a.to) a.to = r.ts;
+    if (!this.unreported.due(key, a.service, a.endpoint, r.ts, a.signalledAt)) return;
+    this.signal(a, ctx);
+    this.unreported.done(key);
+  }
+
+  /** a service's window closed: its endpoints' alerts report the calls they have not yet */
+  onWindow(w: WindowMetrics, ctx: DetectorContext): void {
+    this.unreported.onWindow(w, (key) => {
+      const a = this.alerts.peek(key);
+      if (a && a.to > a.signalledAt) this.signal(a, ctx);
+    });
+  }
+
+  /** raises or refreshes the alert with all it counts, at its last call */
+  private signal(a: AmplificationAlert, ctx: DetectorContext): void {
+    a.signalledAt = a.to;
+    const usually = a.mean.toFixed(1);
+    ctx.emit({
+      kind: 'fan_out',
+      severity: 'medium',
+      service: a.service,
+      endpoint: a.endpoint,
+      subject: a.subject,
+      at: a.to,
+      summary:
+        a.requests === 1
+          ? `one ${a.endpoint} request caused ${a.calls} backend calls (usually ${usually})`
+          : `${a.requests} ${a.endpoint} requests caused ${a.calls} backend calls, up to ${a.max} for one (usually ${usually} per request)`,
+      expected: `about ${usually} ± ${a.std.toFixed(1)} backend calls per request (threshold ${Math.ceil(a.threshold)})`,
+      observed: `${a.calls} backend calls in ${a.requests === 1 ? `trace ${a.traces[0]}` : `${a.requests} traces (${a.traces.join(', ')}${a.requests > a.traces.length ? ', …' : ''})`} from ${new Date(a.from).toISOString()} to ${new Date(a.to).toISOString()}`,
+      recordIds: [...a.evidence],
+      metrics: {
+        backend_calls: a.calls,
+        requests: a.requests,
+        max_backend_calls: a.max,
+        span_s: (a.to - a.from) / 1000,
+        baseline_mean: a.mean,
+        baseline_std: a.std,
+        threshold: a.threshold,
+      },
     });
   }
 
@@ -110,6 +224,8 @@ export class FanOutDetector implements Detector {
       now: this.now,
       pending: [...this.pending.entries()],
       baselines: this.baselines.dump((b) => b.toJSON()),
+      alerts: this.alerts.dump((a) => a),
+      unreported: this.unreported.dump(),
       closedEarly: this.closedEarly,
       orphans: this.orphans,
     };
@@ -125,6 +241,10 @@ export class FanOutDetector implements Detector {
         this.baselines.load(s.baselines as [string, [number, number, number], number][], (j) =>
           Ewma.from(EWMA_ALPHA, j),
         );
+        // absent in a checkpoint of the previous version: an alert it raised is not refreshed (its trace closes
+        // within trace_ttl_ms), and the next amplified request raises anew
+        this.alerts.load((s.alerts ?? []) as [string, AmplificationAlert, number][], (a) => a);
+        this.unreported.load(s.unreported);
         this.now = Number(s.now) || 0;
         this.closedEarly = Number(s.closedEarly) || 0;
         this.orphans = Number(s.orphans) || 0;
@@ -132,6 +252,8 @@ export class FanOutDetector implements Detector {
       () => {
         this.pending.clear();
         this.baselines.clear();
+        this.alerts.clear();
+        this.unreported.clear();
         this.now = 0;
       },
     );
