@@ -193,4 +193,18 @@ describe('tracker scenarios on simulated traffic', () => {
     });
     expect(alert.lastSeen).toBe(last);
   });
+
+  it('the plaintext_hop alert counts the plaintext calls of its pair the simulator made', async () => {
+    const { label, records, alert } = await injected('plaintext_hop');
+    const calls = records.filter(
+      (r) => r.service === label.service && r.source.service === label.subject?.value && r.source.mtls !== true,
+    );
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+    expect(alert.evidence.metrics).toMatchObject({
+      plaintext_calls: calls.length,
+      span_s: (calls[calls.length - 1].ts - calls[0].ts) / 1000,
+      endpoints: 1,
+    });
+    expect([alert.firstSeen, alert.lastSeen]).toEqual([calls[0].ts, calls[calls.length - 1].ts]);
+  });
 });
