@@ -41,6 +41,31 @@ describe('AlertManager', () => {
     expect(a.labels).toEqual({ rule: 'documented,open_endpoint', catalogue_id: 'orders-api' });
   });
 
+  it("an alert several rules fire into keeps each rule's figures; one rule's signal replaces them", () => {
+    const m = new AlertManager();
+    const at = (t: number, rule: string | undefined, metrics: Record<string, number>) =>
+      signal('orders', t, {
+        kind: 'unauthenticated_access',
+        endpoint: 'GET /orders/{id}',
+        metrics,
+        ...(rule ? { labels: { rule } } : {}),
+      });
+    m.signal(at(1000, 'auth_dropped', { anonymous_calls: 3, service_anonymous_share: 0 }));
+    m.signal(at(1500, 'auth_dropped', { anonymous_calls: 4 }));
+    expect(m.drain()[0].evidence.metrics).toEqual({ anonymous_calls: 4 });
+    m.signal(at(2000, 'documented', { anonymous_calls: 5, credentialed_calls: 30 }));
+    m.signal(at(3000, 'auth_dropped', { anonymous_calls: 6, service_anonymous_share: 0 }));
+    expect(m.drain()[0].evidence.metrics).toEqual({
+      anonymous_calls: 6,
+      credentialed_calls: 30,
+      service_anonymous_share: 0,
+    });
+    // signals without a rule replace the figures, as they always did
+    m.signal(signal('billing', 1000, { metrics: { a: 1 } }));
+    m.signal(signal('billing', 2000, { metrics: { b: 2 } }));
+    expect(m.drain()[0].evidence.metrics).toEqual({ b: 2 });
+  });
+
   it('ids depend on the group and the first firing only, so a replay yields the same alerts', () => {
     const run = () => {
       const m = new AlertManager();

@@ -67,13 +67,17 @@ export class AlertManager {
       existing.summary = s.summary;
       if (s.expected !== undefined) existing.expected = s.expected;
       if (s.observed !== undefined) existing.observed = s.observed;
-      existing.evidence.metrics = { ...s.metrics };
       const ids = existing.evidence.recordIds;
       for (const id of s.recordIds) {
         if (ids.length >= MAX_EVIDENCE) break;
         if (!ids.includes(id)) ids.push(id);
       }
       if (s.labels) existing.labels = mergeLabels(existing.labels, s.labels);
+      // an alert several rules fire into keeps the figures each one names (the last signal's win where both do); one
+      // rule's signal says all there is to say
+      existing.evidence.metrics = existing.labels?.rule?.includes(',')
+        ? { ...existing.evidence.metrics, ...s.metrics }
+        : { ...s.metrics };
       this.changed.set(existing.id, existing);
       this.open.delete(key);
       this.open.set(key, existing);

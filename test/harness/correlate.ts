@@ -19,8 +19,9 @@ export interface Correlated {
 
 /**
  * Records through a correlator as the embedded pipeline runs it: the in-process bus (one partition), the embedded
- * store, the alert feed into the alert store. `detectors` makes the shard's detectors. Waits until every alert of
- * `kinds` is resolved, so the records must go on past the last finding for longer than the resolve window (10 min).
+ * store, the alert feed into the alert store, `batch` records at a time. `detectors` makes the shard's detectors.
+ * Waits until every alert of `kinds` is resolved, so the records must go on past the last finding for longer than the
+ * resolve window (10 min).
  */
 export async function correlate(
   records: readonly ApiCallRecord[],
@@ -28,7 +29,8 @@ export async function correlate(
   kinds: readonly string[],
   { batch = 200 }: { batch?: number } = {},
 ): Promise<Correlated> {
-  const bus = new MemoryBus({ partitions: 1 });
+  // the correlator reads at most `batch` records at a time, and publishes the alerts they changed after each
+  const bus = new MemoryBus({ partitions: 1, maxBatch: batch });
   const store = new MemoryStore();
   const repo = new AlertRepository(store);
   const feed = await followAlerts(bus, repo);

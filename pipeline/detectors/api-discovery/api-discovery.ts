@@ -9,6 +9,7 @@ import {
   type SmartKnn,
 } from '../../association/smart-knn.js';
 import type { AlertSignal } from '../../core/alert.js';
+import { durationText } from '../../core/duration-text.js';
 import { counter } from '../../core/metrics.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import type { ApiEntry } from '../../inventory/api-entry.js';
@@ -17,7 +18,9 @@ import type { CatalogEndpoint, CatalogEntry } from '../../inventory/catalog/cata
 import { LABEL_DIMENSIONS } from '../../inventory/catalog/catalog-entry.js';
 import { Inventory } from '../../inventory/inventory.js';
 import { sensitiveParam } from '../../inventory/sensitive-params.js';
-import type { Detector, DetectorContext, DetectorDocument } from '../detector.js';
+import type { Detector, DetectorContext, DetectorDocument, WindowMetrics } from '../detector.js';
+import { endedBefore, isLive, PendingRefreshes } from '../shared/live-alert.js';
+import { actorOf, appendTo, pushEvidence } from '../shared/record-fields.js';
 import type { ApiDiscoveryConfig } from './config.js';
 import { inventoryTraffic, NO_TRAFFIC, type TrafficContext } from '../../association/traffic-context.js';
 import { Association, sharedAssociation } from './shared-model.js';
@@ -79,6 +82,24 @@ interface Documented {
   security: CatalogEndpoint['security'];
 }
 
+/**
+ * the anonymous calls a catalogued endpoint's documented-security alert counts: since the first, or since its last
+ * alert went quiet (no call for the resolve window); the event time of the first and the last of them (-1: none), of
+ * its last signal (-1: none), the status of the last (0: not known), evidence and sources
+ */
+interface AnonymousCalls {
+  calls: number;
+  from: number;
+  to: number;
+  signalledAt: number;
+  lastStatus: number;
+  ids: string[];
+  sources: string[];
+}
+
+/** the distinct sources an alert names, as the unauthenticated_access tracker's */
+const MAX_SOURCES = 16;
+
 /** an entry's state by its catalogue match: none, a deprecated endpoint or entry, or a live one */
 const stateOf = (m: CatalogMatch | null): ApiEntry['state'] => (!m ? 'shadow' : m.deprecated ? 'zombie' : 'catalogued');
 
@@ -123,6 +144,10 @@ export class ApiDiscovery implements Detector {
    * not checked) and its security. Derived from the catalogue, so nothing to checkpoint
    */
   private readonly documented: LRUCache<string, Documented>;
+  /** per catalogued entry that answered an anonymous call its catalogue forbids: what its alert counts */
+  private readonly anonymous: LRUCache<string, AnonymousCalls>;
+  /** entries whose documented-security alert counted calls it does not report yet: their service, and id */
+  private readonly unreported = new PendingRefreshes<string>();
 
   constructor(
     private readonly config: ApiDiscoveryConfig,
@@ -148,6 +173,7 @@ export class ApiDiscovery implements Detector {
     });
     this.alerted = new LRUCache({ max: config.max_endpoints });
     this.documented = new LRUCache({ max: config.max_endpoints });
+    this.anonymous = new LRUCache({ max: config.max_endpoints });
     this.siblings = this.siblingPool();
   }
 
@@ -381,30 +407,75 @@ export class ApiDiscovery implements Detector {
   }
 
   /**
-   * a catalogued entry's accepted call without a credential, when its catalogue endpoint requires one: the
-   * endpoint's unauthenticated_access alert at the unauthenticated_calls-th such call and every 100 after
-   * (deterministic from the entry's counts, as checkParams)
+   * a catalogued entry's accepted call without a credential, when its catalogue endpoint requires one: counted into
+   * the endpoint's unauthenticated_access alert, raised at the unauthenticated_calls-th such call and refreshed by the
+   * later ones (at most once a second of event time, the rest when the service's window closes), so it says how many
+   * from when to when, as the unauthenticated_access tracker's signals into the same alert do; once quiet, the calls
+   * after that count towards the next alert
    */
   private checkSecurity(ctx: DetectorContext, entry: ApiEntry, record: ApiCallRecord): void {
-    const auth = entry.auth;
-    const first = this.config.unauthenticated_calls;
-    if (!auth || auth.none < first || (auth.none - first) % 100 !== 0) return;
-    if (this.documentedOf(entry).security !== 'required') return;
-    const anonymous = auth.none;
+    if (!entry.auth || this.documentedOf(entry).security !== 'required') return;
+    let a = this.anonymous.get(entry.id);
+    if (a === undefined) {
+      a = { calls: 0, from: -1, to: -1, signalledAt: -1, lastStatus: 0, ids: [], sources: [] };
+      this.anonymous.set(entry.id, a);
+    }
+    if (endedBefore(a.signalledAt, a.to, record.ts, ctx)) {
+      // the last alert went quiet: this call opens the count of the next one
+      a.calls = 0;
+      a.ids = [];
+      a.sources = [];
+    }
+    if (a.calls++ === 0 || a.from < 0) a.from = record.ts;
+    a.to = record.ts;
+    a.lastStatus = record.status;
+    a.ids = pushEvidence(a.ids, record.id);
+    const actor = actorOf(record);
+    if (actor && a.sources.length < MAX_SOURCES && !a.sources.includes(actor.value))
+      a.sources = appendTo(a.sources, actor.value);
+    if (isLive(a.signalledAt, record.ts, ctx)) {
+      if (!this.unreported.due(entry.id, entry.service, entry.id, record.ts, a.signalledAt)) return;
+      this.signalSecurity(ctx, entry, a);
+      this.unreported.done(entry.id);
+      return;
+    }
+    if (a.calls >= this.config.unauthenticated_calls) this.signalSecurity(ctx, entry, a);
+  }
+
+  /** a service's window closed: its endpoints' documented-security alerts report the calls they have not yet */
+  onWindow(w: WindowMetrics, ctx: DetectorContext): void {
+    this.unreported.onWindow(w, (id) => {
+      const entry = this.inventory.find(id);
+      const a = this.anonymous.get(id);
+      if (entry && a && a.to > a.signalledAt) this.signalSecurity(ctx, entry, a);
+    });
+  }
+
+  private signalSecurity(ctx: DetectorContext, entry: ApiEntry, a: AnonymousCalls): void {
+    a.signalledAt = a.to;
+    const auth = entry.auth!;
     const credentialed = auth.token + auth.mtls + auth.key;
     const endpoint = endpointOf(entry);
+    const span = a.to - a.from;
+    const from = a.sources;
     signals.inc({ kind: 'unauthenticated_access' });
     ctx.emit({
       kind: 'unauthenticated_access',
       severity: 'high',
       service: entry.service,
       endpoint,
-      at: record.ts,
-      summary: `${entry.service} ${endpoint} accepted ${anonymous} calls without any credential; catalogue entry ${entry.catalogueId} requires one`,
+      at: a.to,
+      summary: `${entry.service} ${endpoint} accepted ${a.calls} calls without any credential in ${durationText(span)}; catalogue entry ${entry.catalogueId} requires one`,
       expected: `a credential on every call (the catalogue's security for ${endpoint})`,
-      observed: `${anonymous} anonymous and ${credentialed} credentialed accepted calls (last status ${record.status})`,
-      recordIds: [record.id],
-      metrics: { anonymous_calls: anonymous, credentialed_calls: credentialed },
+      // worded as the unauthenticated_access tracker's Observed, which may refresh the same alert
+      observed: `${a.calls} anonymous calls accepted from ${new Date(a.from).toISOString()} to ${new Date(a.to).toISOString()}${a.lastStatus ? ` (last status ${a.lastStatus})` : ''} from ${from.length}${from.length === MAX_SOURCES ? '+' : ''} sources: ${from.slice(0, 4).join(', ')}`,
+      recordIds: [...a.ids],
+      metrics: {
+        anonymous_calls: a.calls,
+        anonymous_span_s: span / 1000,
+        credentialed_calls: credentialed,
+        sources: from.length,
+      },
       labels: { endpoint, rule: 'documented', catalogue_id: entry.catalogueId ?? '' },
     });
   }
@@ -505,11 +576,23 @@ export class ApiDiscovery implements Detector {
 
   snapshot(): unknown {
     // alerted endpoints least recently used first, so restore() rebuilds the same recency (and evictions)
-    return { v: 1, inventory: this.inventory.snapshot(), alerted: [...this.alerted.rentries()] };
+    return {
+      v: 1,
+      inventory: this.inventory.snapshot(),
+      alerted: [...this.alerted.rentries()],
+      anonymous: [...this.anonymous.rentries()],
+      unreported: this.unreported.dump(),
+    };
   }
 
   restore(state: unknown): void {
-    const s = state as { v?: unknown; inventory?: unknown; alerted?: unknown } | null;
+    const s = state as {
+      v?: unknown;
+      inventory?: unknown;
+      alerted?: unknown;
+      anonymous?: unknown;
+      unreported?: unknown;
+    } | null;
     if (s?.v !== 1) return;
     this.inventory.restore(s.inventory);
     if (Array.isArray(s.alerted))
@@ -518,6 +601,12 @@ export class ApiDiscovery implements Detector {
         if (typeof a === 'string') this.alerted.set(a, 0);
         else if (Array.isArray(a) && typeof a[0] === 'string' && typeof a[1] === 'number') this.alerted.set(a[0], a[1]);
       }
+    // absent in a checkpoint written before the documented rule counted per alert (its alert time was not kept): an
+    // entry's next anonymous calls start afresh, raised at the unauthenticated_calls-th
+    this.anonymous.clear();
+    if (Array.isArray(s.anonymous))
+      for (const [id, a] of s.anonymous as [string, AnonymousCalls][]) this.anonymous.set(id, a);
+    this.unreported.load(s.unreported);
     // the catalogue may have changed while the state waited in the checkpoint
     for (const e of this.inventory.list()) this.reclassify(e);
   }

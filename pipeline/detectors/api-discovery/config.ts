@@ -149,8 +149,8 @@ export const ApiDiscoveryConfigSchema = Type.Object(
      * a catalogued endpoint whose catalogue entry requires a credential (OpenAPI `security`, or `security: required`
      * on a JSONL endpoint) that answers calls carrying none (no token, client certificate or API-key parameter) is
      * reported as `unauthenticated_access` (severity high, rule `documented`) once `unauthenticated_calls` such calls
-     * were accepted, and again every 100 after; the same alert as the unauthenticated_access tracker's for the
-     * endpoint. false: off
+     * were accepted, and refreshed by the later ones (counting them as the unauthenticated_access tracker does, whose
+     * alert for the endpoint is the same one). false: off
      */
     documented_security: Type.Boolean({ default: true }),
     unauthenticated_calls: Type.Integer({ minimum: 1, default: 3 }),

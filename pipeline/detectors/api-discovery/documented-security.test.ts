@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../../core/record.js';
 import { importOpenApi } from '../../inventory/catalog/openapi.js';
+import type { WindowMetrics } from '../detector.js';
 import type { ApiDiscoveryConfig } from './config.js';
 import { discoveryHarness, ordersCalls } from './testdata/orders-calls.js';
 
@@ -42,7 +43,7 @@ describe('api_discovery: a catalogued endpoint that requires a credential answer
     expect(swagger.endpoints?.map((e) => e.security)).toEqual(['required', undefined]);
   });
 
-  it('signals at the third accepted anonymous call and every 100 after; credentialed and rejected calls do not count', () => {
+  it('signals at the third accepted anonymous call, then with each later one; credentialed and rejected calls do not count', () => {
     const t = detector();
     t.feed(withToken(call('GET', '/orders/1')), call('GET', '/orders/2'), { ...call('GET', '/orders/3'), status: 401 });
     t.feed(call('GET', '/orders/4'));
@@ -54,13 +55,12 @@ describe('api_discovery: a catalogued endpoint that requires a credential answer
       service: 'orders',
       endpoint: 'GET /orders/{id}',
       labels: { rule: 'documented', catalogue_id: 'Orders' },
-      metrics: { anonymous_calls: 3, credentialed_calls: 1 },
+      metrics: { anonymous_calls: 3, anonymous_span_s: 3, credentialed_calls: 1, sources: 1 },
     });
     expect(t.found()[0].subject).toBeUndefined();
+    // a second apart, each later call refreshes it (no resolve window here: it is never quiet)
     for (let i = 0; i < 99; i++) t.feed(call('GET', `/orders/${10 + i}`));
-    expect(t.found()).toHaveLength(1);
-    t.feed(call('GET', '/orders/500'));
-    expect(t.found().map((s) => s.metrics.anonymous_calls)).toEqual([3, 103]);
+    expect(t.found().map((s) => s.metrics.anonymous_calls)).toEqual(Array.from({ length: 100 }, (_, i) => i + 3));
   });
 
   it('leaves endpoints the catalogue opens, or makes optional, alone; and is off with documented_security false', () => {
@@ -82,5 +82,40 @@ describe('api_discovery: a catalogued endpoint that requires a credential answer
     t.feed(withToken(call('GET', '/orders/9')));
     for (let i = 0; i < 3; i++) t.feed(call('GET', `/orders/${20 + i}`));
     expect(t.found().map((s) => s.metrics.anonymous_calls)).toEqual([3]);
+  });
+
+  it('carries a counting alert across a checkpoint; after one of the previous version the count starts afresh', () => {
+    const catalog = [importOpenApi(spec, 'orders.yaml')];
+    const t = discoveryHarness(catalog, 'unauthenticated_access', {}, 600_000);
+    t.feed(withToken(call('GET', '/orders/1')));
+    for (let i = 0; i < 3; i++) t.feed(call('GET', `/orders/${10 + i}`));
+    const last = t.found()[0].at;
+    // half a second later: waits for the service's window
+    t.feed({ ...call('GET', '/orders/20'), ts: last + 500 });
+    expect(t.found().map((s) => s.metrics.anonymous_calls)).toEqual([3]);
+    const closed: WindowMetrics = {
+      service: 'orders',
+      start: 0,
+      widthMs: 60_000,
+      count: 5,
+      errors: 0,
+      rate: 0.1,
+      errorRatio: 0,
+      p50: 1,
+      p95: 1,
+      p99: 1,
+      sampleIds: [],
+    };
+    const resumed = discoveryHarness(catalog, 'unauthenticated_access', {}, 600_000);
+    resumed.d.restore(JSON.parse(JSON.stringify(t.d.snapshot())));
+    resumed.d.onWindow(closed, resumed.ctx);
+    resumed.d.onWindow(closed, resumed.ctx);
+    expect(resumed.found().map((s) => [s.at - last, s.metrics.anonymous_calls])).toEqual([[500, 4]]);
+    // a checkpoint written before the rule counted per alert: the next anonymous calls are counted from the first
+    const { anonymous: _, unreported: __, ...old } = t.d.snapshot() as Record<string, unknown>;
+    const older = discoveryHarness(catalog, 'unauthenticated_access', {}, 600_000);
+    older.d.restore(JSON.parse(JSON.stringify(old)));
+    for (let i = 0; i < 3; i++) older.feed(call('GET', `/orders/${30 + i}`));
+    expect(older.found().map((s) => [s.metrics.anonymous_calls, s.recordIds.length])).toEqual([[3, 3]]);
   });
 });
