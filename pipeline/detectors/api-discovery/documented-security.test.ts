@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../../core/record.js';
 import { importOpenApi } from '../../inventory/catalog/openapi.js';
-import type { WindowMetrics } from '../detector.js';
+import { closedWindow } from '../shared/capture.js';
 import type { ApiDiscoveryConfig } from './config.js';
 import { discoveryHarness, ordersCalls } from './testdata/orders-calls.js';
 
@@ -93,19 +93,7 @@ describe('api_discovery: a catalogued endpoint that requires a credential answer
     // half a second later: waits for the service's window
     t.feed({ ...call('GET', '/orders/20'), ts: last + 500 });
     expect(t.found().map((s) => s.metrics.anonymous_calls)).toEqual([3]);
-    const closed: WindowMetrics = {
-      service: 'orders',
-      start: 0,
-      widthMs: 60_000,
-      count: 5,
-      errors: 0,
-      rate: 0.1,
-      errorRatio: 0,
-      p50: 1,
-      p95: 1,
-      p99: 1,
-      sampleIds: [],
-    };
+    const closed = closedWindow('orders', { count: 5, rate: 0.1 });
     const resumed = discoveryHarness(catalog, 'unauthenticated_access', {}, 600_000);
     resumed.d.restore(JSON.parse(JSON.stringify(t.d.snapshot())));
     resumed.d.onWindow(closed, resumed.ctx);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../../core/record.js';
-import type { WindowMetrics } from '../detector.js';
-import { CapturingContext } from '../shared/capture.js';
+import { CapturingContext, closedWindow } from '../shared/capture.js';
 import { checkConfig } from '../shared/detector-kit.js';
 import { CredentialStuffingConfigSchema } from './config.js';
 import { credentialStuffingFactory } from './factory.js';
@@ -33,19 +32,7 @@ const detector = () =>
   );
 /** alerts resolve after 10 quiet minutes, as in the correlator */
 const correlatorContext = () => Object.assign(new CapturingContext(), { resolveAfterMs: 10 * MIN });
-const closed: WindowMetrics = {
-  service: 'frontend',
-  start: 0,
-  widthMs: MIN,
-  count: 1,
-  errors: 0,
-  rate: 0,
-  errorRatio: 0,
-  p50: 1,
-  p95: 1,
-  p99: 1,
-  sampleIds: [],
-};
+const closed = closedWindow('frontend');
 
 describe('credential_stuffing', () => {
   it('counts a success from the address, but only a failure keeps its alert open', () => {

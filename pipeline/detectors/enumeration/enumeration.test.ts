@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../../core/record.js';
 import { registry } from '../../core/metrics.js';
-import type { WindowMetrics } from '../detector.js';
-import { CapturingContext } from '../shared/capture.js';
+import { CapturingContext, closedWindow } from '../shared/capture.js';
 import { CountMinSketch } from '../shared/count-min.js';
 import { checkConfig } from '../shared/detector-kit.js';
 import { EnumerationConfigSchema } from './config.js';
@@ -71,19 +70,7 @@ describe('enumeration', () => {
       [23, 24],
       [24, 25],
     ]);
-    const closed: WindowMetrics = {
-      service: 'orders',
-      start: 0,
-      widthMs: 60_000,
-      count: 44,
-      errors: 0,
-      rate: 1,
-      errorRatio: 0,
-      p50: 1,
-      p95: 1,
-      p99: 1,
-      sampleIds: [],
-    };
+    const closed = closedWindow('orders', { count: 44, rate: 1 });
     const resumed = enumerationFactory.create(config);
     resumed.restore(JSON.parse(JSON.stringify(d.snapshot())));
     resumed.onWindow!(closed, ctx);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../../core/record.js';
-import type { WindowMetrics } from '../detector.js';
-import { CapturingContext } from '../shared/capture.js';
+import { CapturingContext, closedWindow } from '../shared/capture.js';
 import { checkConfig } from '../shared/detector-kit.js';
 import { FanOutConfigSchema } from './config.js';
 import { fanOutFactory } from './factory.js';
@@ -56,19 +55,7 @@ describe('fan_out', () => {
       [1100, 11],
       [2100, 21],
     ]);
-    const closed: WindowMetrics = {
-      service: 'frontend',
-      start: 0,
-      widthMs: 60_000,
-      count: 6,
-      errors: 0,
-      rate: 0.1,
-      errorRatio: 0,
-      p50: 1,
-      p95: 1,
-      p99: 1,
-      sampleIds: [],
-    };
+    const closed = closedWindow('frontend', { count: 6, rate: 0.1 });
     const resumed = fanOutFactory.create(config);
     resumed.restore(JSON.parse(JSON.stringify(d.snapshot())));
     resumed.onWindow!(closed, ctx);

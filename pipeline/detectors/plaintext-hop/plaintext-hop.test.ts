@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../../core/record.js';
-import type { WindowMetrics } from '../detector.js';
-import { CapturingContext } from '../shared/capture.js';
+import { CapturingContext, closedWindow } from '../shared/capture.js';
 import { checkConfig } from '../shared/detector-kit.js';
 import { PlaintextHopConfigSchema } from './config.js';
 import { plaintextHopFactory } from './factory.js';
@@ -27,19 +26,7 @@ const detector = (config: Record<string, unknown> = {}) =>
   plaintextHopFactory.create(checkConfig('plaintext_hop', PlaintextHopConfigSchema, config));
 /** alerts resolve after 10 quiet minutes, as in the correlator */
 const correlatorContext = () => Object.assign(new CapturingContext(), { resolveAfterMs: 10 * MIN });
-const closed: WindowMetrics = {
-  service: 'payments',
-  start: 0,
-  widthMs: MIN,
-  count: 1,
-  errors: 0,
-  rate: 0,
-  errorRatio: 0,
-  p50: 1,
-  p95: 1,
-  p99: 1,
-  sampleIds: [],
-};
+const closed = closedWindow('payments');
 
 describe('plaintext_hop', () => {
   it('carries a live alert across a checkpoint; allowed callers raise nothing', () => {

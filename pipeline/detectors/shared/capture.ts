@@ -1,7 +1,23 @@
 import type { AlertSignal } from '../../core/alert.js';
 import type { ApiCallRecord } from '../../core/record.js';
-import type { Detector, DetectorContext } from '../detector.js';
+import type { Detector, DetectorContext, WindowMetrics } from '../detector.js';
 import { defaultEndpointOf } from './record-fields.js';
+
+/** a service's (or, with `over.endpoint`, an endpoint's) metrics window as the correlator closes it, for tests */
+export const closedWindow = (service: string, over: Partial<WindowMetrics> = {}): WindowMetrics => ({
+  service,
+  start: 0,
+  widthMs: 60_000,
+  count: 1,
+  errors: 0,
+  rate: 0,
+  errorRatio: 0,
+  p50: 1,
+  p95: 1,
+  p99: 1,
+  sampleIds: [],
+  ...over,
+});
 
 /** A detector context that keeps every signal: for tests, scenario replays and the scenario evaluation. */
 export class CapturingContext implements DetectorContext {

@@ -1,26 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { WindowMetrics } from '../detector.js';
-import { CapturingContext } from './capture.js';
+import { CapturingContext, closedWindow } from './capture.js';
 import { endedBefore, isLive, PendingRefreshes, REFRESH_MS } from './live-alert.js';
 
 const MIN = 60_000;
 /** as in the correlator: an alert not signalled for 10 minutes is resolved */
 const correlator = Object.assign(new CapturingContext(), { resolveAfterMs: 10 * MIN });
 const replay = new CapturingContext();
-const closed = (service: string, endpoint?: string): WindowMetrics => ({
-  service,
-  ...(endpoint ? { endpoint } : {}),
-  start: 0,
-  widthMs: MIN,
-  count: 1,
-  errors: 0,
-  rate: 0,
-  errorRatio: 0,
-  p50: 1,
-  p95: 1,
-  p99: 1,
-  sampleIds: [],
-});
+const closed = (service: string, endpoint?: string): WindowMetrics =>
+  closedWindow(service, endpoint ? { endpoint } : {});
 
 describe('live alerts', () => {
   it('an alert is live within the resolve window of its last signal; without one, for good once signalled', () => {
