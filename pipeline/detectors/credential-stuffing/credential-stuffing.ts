@@ -5,6 +5,7 @@ import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
 import {
   addDistinct,
+  countDistinct,
   type DistinctSet,
   type DistinctSetJson,
   distinctFromJson,
@@ -140,7 +141,7 @@ export class CredentialStuffingDetector implements Detector {
         // a success is counted, but only a failure carries the attack on (refreshes the alert, keeps it open)
         if (!failed) return;
         a.failures++;
-        if (sub) addDistinct(a, sub, EXACT_USERS);
+        if (sub) addDistinct(a, sub, EXACT_USERS, false);
         a.evidence = pushEvidence(a.evidence, r.id);
         a.to = r.ts;
         if (this.unreportedIps.due(ip, a.service, a.endpoint, r.ts, a.signalledAt)) {
@@ -220,7 +221,7 @@ export class CredentialStuffingDetector implements Detector {
 
   private signalStuffing(ip: string, a: StuffingAlert, ctx: DetectorContext): void {
     a.signalledAt = a.to;
-    const users = Math.round(a.distinct);
+    const users = Math.round(countDistinct(a));
     const span = a.to - a.from;
     ctx.emit({
       kind: 'credential_stuffing',

@@ -8,6 +8,7 @@ import { Ewma, safeRestore } from '../shared/detector-kit.js';
 import {
   addDistinct,
   copyDistinct,
+  countDistinct,
   type DistinctSet,
   type DistinctSetJson,
   distinctFromJson,
@@ -133,7 +134,7 @@ export class EnumerationDetector implements Detector {
     const key = `${subject.type}:${subject.value}\u0000${endpoint}`;
     let w = this.windows.get(key, r.ts);
     if (w && r.ts - w.start > this.config.window_ms) {
-      this.baseline(endpoint).push(w.distinct);
+      this.baseline(endpoint).push(countDistinct(w));
       // a live alert goes on counting the walk into the next window, which raises none of its own
       const alert = w.alert !== undefined && isLive(w.alert.signalledAt, r.ts, ctx) ? w.alert : undefined;
       w = newWindow(r.ts, alert);
@@ -146,7 +147,8 @@ export class EnumerationDetector implements Detector {
     w.requests++;
     const limit = this.config.exact_limit;
     let grew = false;
-    for (const id of ids) grew = addDistinct(w, id, limit) || grew;
+    // once the window raised (or carries) an alert, its sketch is estimated only when it closes
+    for (const id of ids) grew = addDistinct(w, id, limit, !w.alerted) || grew;
     const walk = w.alert;
     if (walk !== undefined) {
       if (isLive(walk.signalledAt, r.ts, ctx)) {
@@ -192,7 +194,7 @@ export class EnumerationDetector implements Detector {
     walk.to = r.ts;
     const limit = this.config.exact_limit;
     let grew = false;
-    for (const id of ids) grew = addDistinct(walk, id, limit) || grew;
+    for (const id of ids) grew = addDistinct(walk, id, limit, false) || grew;
     if (grew) walk.evidence = pushEvidence(walk.evidence, r.id);
     if (!this.unreported.due(key, walk.service, walk.endpoint, r.ts, walk.signalledAt)) return;
     this.signal(walk, ctx);
@@ -210,7 +212,7 @@ export class EnumerationDetector implements Detector {
   /** raises or refreshes the walk's alert with all it counts, at its last request */
   private signal(walk: WalkAlert, ctx: DetectorContext): void {
     walk.signalledAt = walk.to;
-    const distinct = Math.round(walk.distinct);
+    const distinct = Math.round(countDistinct(walk));
     const span = walk.to - walk.from;
     const { subject, endpoint } = walk;
     ctx.emit({

@@ -33,6 +33,20 @@ interface PlaintextPair {
 
 const MAX_ENDPOINTS = 8;
 
+const newPair = (service: string, caller: AlertSubject): PlaintextPair => ({
+  service,
+  caller,
+  alertedAt: -1,
+  calls: 0,
+  from: -1,
+  to: -1,
+  signalledAt: -1,
+  endpoints: [],
+  evidence: [],
+  mtls: null,
+  principal: false,
+});
+
 /**
  * A pair from a checkpoint. The previous version kept the event time of the pair's last alert alone: that alert is
  * taken to count the call that raised it (the later ones were not counted), the caller a principal when its name is a
@@ -88,19 +102,11 @@ export class PlaintextHopDetector implements Detector {
       return;
     this.seen++;
     const key = `${caller.value}\u0000${r.service}`;
-    const p = this.pairs.upsert(key, r.ts, () => ({
-      service: r.service,
-      caller,
-      alertedAt: -1,
-      calls: 0,
-      from: -1,
-      to: -1,
-      signalledAt: -1,
-      endpoints: [],
-      evidence: [],
-      mtls: null,
-      principal: false,
-    }));
+    let p = this.pairs.get(key, r.ts);
+    if (p === undefined) {
+      p = newPair(r.service, caller);
+      this.pairs.set(key, p, r.ts);
+    }
     if (endedBefore(p.signalledAt, p.to, r.ts, ctx)) {
       // the last alert went quiet: this call opens the count of the next one
       p.calls = 0;

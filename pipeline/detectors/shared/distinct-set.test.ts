@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { addDistinct, copyDistinct, distinctFromJson, distinctToJson, emptyDistinct } from './distinct-set.js';
+import {
+  addDistinct,
+  copyDistinct,
+  countDistinct,
+  distinctFromJson,
+  distinctToJson,
+  emptyDistinct,
+} from './distinct-set.js';
 
 describe('DistinctSet', () => {
   it('counts exactly up to its limit, then in a sketch within its error; a copy counts on its own', () => {
@@ -31,5 +38,15 @@ describe('DistinctSet', () => {
     const read = distinctFromJson(JSON.parse(JSON.stringify(distinctToJson(sketch))));
     expect(read.distinct).toBe(sketch.distinct);
     expect(read.hll?.count()).toBe(sketch.hll?.count());
+  });
+
+  it("leaves the sketch's estimate to countDistinct when asked not to recount", () => {
+    const set = emptyDistinct();
+    for (let i = 0; i < 10; i++) addDistinct(set, `v${i}`, 4);
+    const before = set.distinct;
+    for (let i = 10; i < 500; i++) addDistinct(set, `v${i}`, 4, false);
+    expect(set.distinct).toBe(before);
+    expect(Math.abs(countDistinct(set) - 500) / 500).toBeLessThan(0.15);
+    expect(set.distinct).toBe(countDistinct(set));
   });
 });

@@ -30,8 +30,12 @@ export interface DistinctSetJson {
 /** the fields of an empty set, to spread into the owner */
 export const emptyDistinct = (): DistinctSet => ({ exact: [], hashes: [], hll: null, distinct: 0 });
 
-/** adds a value; true when the count grew. Past `exactLimit` values the set becomes a sketch */
-export function addDistinct(set: DistinctSet, value: string, exactLimit: number): boolean {
+/**
+ * adds a value; true when the count grew. Past `exactLimit` values the set becomes a sketch, whose estimate (a pass
+ * over its 256 registers) is taken again as a value changes it; `recount` false leaves that to `countDistinct` (a set
+ * read only now and then, such as an alert's: true then says the sketch changed)
+ */
+export function addDistinct(set: DistinctSet, value: string, exactLimit: number, recount = true): boolean {
   if (set.exact) {
     const h = fnv1a(value) | 0;
     const hashes = set.hashes!;
@@ -48,9 +52,16 @@ export function addDistinct(set: DistinctSet, value: string, exactLimit: number)
     return true;
   }
   if (!set.hll!.add(value)) return false;
+  if (!recount) return true;
   const before = set.distinct;
   set.distinct = Math.max(before, set.hll!.count());
   return set.distinct > before;
+}
+
+/** the set's count, its sketch's estimate taken again (after values added without `recount`) */
+export function countDistinct(set: DistinctSet): number {
+  if (set.hll) set.distinct = Math.max(set.distinct, set.hll.count());
+  return set.distinct;
 }
 
 /** a set of its own with the same values (a window's, carried on by the alert it raised) */

@@ -41,7 +41,7 @@ export class PendingRefreshes<T> {
    */
   due(key: string, service: string, value: T, ts: number, signalledAt: number): boolean {
     if (ts - signalledAt >= REFRESH_MS) return true;
-    this.pending.set(key, [service, value]);
+    if (!this.pending.has(key)) this.pending.set(key, [service, value]);
     return false;
   }
 
