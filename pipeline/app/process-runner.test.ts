@@ -39,6 +39,17 @@ describe('a process that cannot start says why in one line with its code', () =>
     return { exit, start, stderr };
   };
 
+  /** a collector's config file in `dir` with the given `receivers:` entries (YAML lines), and the collector role */
+  const collectorConfig = (dir: string, receivers: string) => {
+    const file = join(dir, 'meshward.yaml');
+    writeFileSync(
+      file,
+      `log_level: silent\ndata_dir: ${join(dir, 'data')}\ncollector:\n  listen: 127.0.0.1:0\n  sensor_tokens: [{ id: envoy-1, token: envoy-sensor-token-0123 }]\nreceivers:\n${receivers}`,
+    );
+    return file;
+  };
+  const collector = async (deps: Parameters<typeof runCollector>[0]) => [await runCollector(deps)];
+
   it('a missing or invalid policy file: exit 2 with the code and the file, nothing started, no stack trace', async () => {
     const { dir, file } = configWith('/nonexistent/policy.yaml');
     const missing = await run(file, true);
@@ -93,15 +104,7 @@ describe('a process that cannot start says why in one line with its code', () =>
     const dir = mkdtempSync(join(tmpdir(), 'meshward-runner-'));
     const empty = join(dir, 'token-hash-key');
     writeFileSync(empty, '\n');
-    const collectorWith = (receivers: string) => {
-      const file = join(dir, 'meshward.yaml');
-      writeFileSync(
-        file,
-        `log_level: silent\ndata_dir: ${join(dir, 'data')}\ncollector:\n  listen: 127.0.0.1:0\n  sensor_tokens: [{ id: envoy-1, token: envoy-sensor-token-0123 }]\nreceivers:\n${receivers}`,
-      );
-      return file;
-    };
-    const collector = async (deps: Parameters<typeof runCollector>[0]) => [await runCollector(deps)];
+    const collectorWith = (receivers: string) => collectorConfig(dir, receivers);
 
     const named = await run(
       collectorWith(`  idp/keycloak: { idp_name: keycloak, token_hash_key_file: ${empty} }\n`),
@@ -127,15 +130,7 @@ describe('a process that cannot start says why in one line with its code', () =>
 
   it("a Kong http-log receiver's key file that is empty, missing or too short: named by its key as the config file writes it", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshward-runner-'));
-    const collectorWith = (receivers: string) => {
-      const file = join(dir, 'meshward.yaml');
-      writeFileSync(
-        file,
-        `log_level: silent\ndata_dir: ${join(dir, 'data')}\ncollector:\n  listen: 127.0.0.1:0\n  sensor_tokens: [{ id: envoy-1, token: envoy-sensor-token-0123 }]\nreceivers:\n${receivers}`,
-      );
-      return file;
-    };
-    const collector = async (deps: Parameters<typeof runCollector>[0]) => [await runCollector(deps)];
+    const collectorWith = (receivers: string) => collectorConfig(dir, receivers);
     const failure = async (receivers: string) => {
       const r = await run(collectorWith(receivers), false, collector);
       expect(r.exit).toHaveBeenCalledWith(2);
