@@ -24,7 +24,10 @@ export const DecisionState = Type.Union([
   Type.Literal('failed'),
 ]);
 
-/** Decision v1. The id is derived from (alert id, rule name) so one alert never causes the same action twice. */
+/**
+ * Decision v1. The id is derived from (alert id, rule name) so one alert never causes the same action twice; a renewal's
+ * from (alert id, rule name, generation).
+ */
 export const DecisionSchema = Type.Object(
   {
     v: Type.Literal(1),
@@ -55,6 +58,12 @@ export const DecisionSchema = Type.Object(
     reason: Type.String(),
     alertId: Type.Optional(Type.String()),
     rule: Type.Optional(Type.String()),
+    renews: Type.Optional(
+      Type.String({
+        description:
+          "the id of the decision this one renews: the rule's decision on the same alert, which expired while the alert went on",
+      }),
+    ),
     simulated: Type.Boolean(),
     state: DecisionState,
     createdAt: Type.Number(),

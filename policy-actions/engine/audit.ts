@@ -5,7 +5,7 @@ export interface AuditEntry {
   ts: number;
   /** `system` or the user id of the analyst */
   actor: string;
-  /** e.g. decision_created, adapter_apply, adapter_revert, approved, lifted, expired, guardrail_allowlist */
+  /** e.g. decision_created, adapter_apply, adapter_revert, approved, lifted, expired, renewed, guardrail_allowlist */
   action: string;
   decisionId: string;
   alertId?: string;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStore, type RedisStore } from '../../pipeline/store/redis-store.js';
 import { type RedisServer, startRedis } from '../../test/harness/redis.js';
-import { createPolicyEngine } from './engine.js';
+import { createPolicyEngine, decisionIdOf } from './engine.js';
 import { parsePolicy } from './policy.js';
 import { makeAlert } from './testdata/alerts.js';
 import { RecordingAdapter } from './testdata/recording-adapter.js';
@@ -51,6 +51,48 @@ describe('policy engine over a real Redis (distributed: two engine processes sha
     const audit = await a.audit.query({ decisionId: pending.id });
     expect(audit.entries.map((e) => e.action)).toEqual(['decision_created', 'approved', 'adapter_apply']);
     expect((await a.enforced()).map((d) => d.id).sort()).toEqual([ra[0].id, pending.id].sort());
+    await a.close();
+    await b.close();
+  });
+
+  it('a refreshed alert delivered to both engines after its deny expired renews it once', async () => {
+    const gateway = new RecordingAdapter('gateways/test', ['deny']);
+    // a day on: an actions-per-minute budget of its own
+    let now = Date.now() + 86_400_000;
+    const [a, b] = stores.map((store) =>
+      createPolicyEngine({
+        store,
+        policy,
+        adapters: { 'gateways/test': gateway },
+        clock: () => now,
+        config: { expiry_interval_ms: 0 },
+      }),
+    );
+    const attack = makeAlert({
+      id: `alert-redis-renew-${now}`,
+      kind: 'enumeration',
+      subject: { type: 'ip', value: '203.0.113.70' },
+      labels: { category: 'payments' },
+      lastSeen: now,
+    });
+    const [first] = await a.handleAlert(attack);
+    now = (first.until ?? 0) + 1;
+    await b.expireDue();
+    expect((await a.get(first.id))?.state).toBe('expired');
+    const refreshed = { ...attack, count: 2, lastSeen: now, updatedAt: now };
+    const [[ra], [rb]] = await Promise.all([a.handleAlert(refreshed), b.handleAlert(refreshed)]);
+    expect(ra.id).toBe(rb.id);
+    expect(ra).toMatchObject({ id: decisionIdOf(attack.id, 'deny-enumerators', 1), renews: first.id });
+    // and once more each, in turn: still the one renewal
+    expect((await b.handleAlert(refreshed))[0].id).toBe(ra.id);
+    expect((await a.handleAlert(refreshed))[0].id).toBe(ra.id);
+    expect(gateway.calls.map((c) => [c.op, c.id])).toEqual([
+      ['apply', first.id],
+      ['revert', first.id],
+      ['apply', ra.id],
+    ]);
+    const renewed = (await a.audit.query({ decisionId: first.id })).entries.filter((e) => e.action === 'renewed');
+    expect(renewed).toHaveLength(1);
     await a.close();
     await b.close();
   });

@@ -32,7 +32,10 @@ export interface DecisionFilter {
 }
 
 export interface PolicyEngine {
-  /** decide on an alert; resolves after the adapters have been called. Returns the decisions of this alert. */
+  /**
+   * decide on an alert; resolves after the adapters have been called. Returns the decisions of this alert, each
+   * matching rule's latest: a refresh of the alert seen after the rule's decision expired renews it (a new decision)
+   */
   handleAlert(alert: Alert): Promise<Decision[]>;
   approve(id: string, actor: string): Promise<Decision>;
   lift(id: string, actor: string, comment: string): Promise<Decision>;
@@ -66,11 +69,22 @@ export interface PolicyEngineOptions {
   config?: Partial<EngineConfig>;
 }
 
-/** the id of the decision a rule makes on an alert: one per (alert, rule), whatever engine or replay makes it */
-export const decisionIdOf = (alertId: string, rule: string): string => stableId('dec', alertId, rule);
+/**
+ * the id of the decision a rule makes on an alert: one per (alert, rule), whatever engine or replay makes it; its
+ * renewals (generation 1, 2, …: the alert went on after the one before expired) have their own, as stable
+ */
+export const decisionIdOf = (alertId: string, rule: string, generation = 0): string =>
+  generation === 0 ? stableId('dec', alertId, rule) : stableId('dec', alertId, rule, generation);
 
 /** kinds the engine raises itself; it never acts on them (no feedback loops) */
 export const ENGINE_ALERT_KINDS = new Set(['guardrail_tripped', 'action_failed']);
+
+/** what a renewal renews: the expired decision, the id of the rule's first decision on the alert, its generation */
+interface Renewal {
+  of: Decision;
+  firstId: string;
+  generation: number;
+}
 
 interface DecisionRecord {
   decision: Decision;
@@ -99,6 +113,8 @@ const K = {
   rate: (minute: number) => `pa:rate:${minute}`,
   trip: (minute: number) => `pa:trip:${minute}`,
   skip: (id: string) => `pa:skip:${id}`,
+  /** the generation of the last renewal of a rule's decision on an alert, by the first decision's id */
+  renewed: (firstId: string) => `pa:renewed:${firstId}`,
 };
 
 const SUBJECT_SCOPE: Record<string, DecisionScope> = {
@@ -124,6 +140,11 @@ const adapterCalls = counter('meshward_policy_adapter_calls_total', 'Adapter cal
 const guardrailHits = counter('meshward_policy_guardrail_total', 'Decisions stopped or held by a guardrail', [
   'guardrail',
 ]);
+const renewalsTotal = counter(
+  'meshward_policy_renewals_total',
+  'Decisions renewed because their alert went on after they expired',
+  ['rule'],
+);
 const rulesNotApplicable = counter(
   'meshward_policy_rule_not_applicable_total',
   'Rules that matched an alert whose subject gives no value for the rule scope',
@@ -166,7 +187,13 @@ function endOf(d: Decision): number {
  * decision's `until` was its approval deadline (it expired unapproved then): it is read as such, with no until.
  */
 function recordOf(raw: string): DecisionRecord {
-  const rec = JSON.parse(raw) as DecisionRecord;
+  return upgraded(JSON.parse(raw) as DecisionRecord);
+}
+
+/** whether a stored record was written by an earlier version (see recordOf) */
+const storedByEarlierVersion = (stored: DecisionRecord): boolean => stored.decision.ttlMs === undefined;
+
+function upgraded(rec: DecisionRecord): DecisionRecord {
   const d = rec.decision;
   if (d.ttlMs !== undefined) return rec;
   const { until, ...rest } = d;
@@ -175,6 +202,22 @@ function recordOf(raw: string): DecisionRecord {
       ? { ...rest, ttlMs: rec.ttlMs, approvalDeadline: until }
       : { ...d, ttlMs: rec.ttlMs };
   return rec;
+}
+
+/**
+ * Whether a refresh of the alert renews the rule's latest decision on it: that decision expired at the end of its
+ * enforcement (not unapproved: it had an `until`; not lifted, failed or still live) and the alert, still open, was
+ * seen after that end. A decision an earlier version stored does not say whether it was ever enforced (a pending
+ * one's until was its approval deadline): it is not renewed.
+ */
+function renewalDue(latest: Decision, alert: Alert, legacy: boolean): boolean {
+  return (
+    !legacy &&
+    latest.state === 'expired' &&
+    latest.until !== undefined &&
+    alert.state !== 'resolved' &&
+    alert.lastSeen > latest.until
+  );
 }
 
 /** the decision as adapters enforce it: active, with its end (an active decision always has one) */
@@ -387,156 +430,228 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
     );
   }
 
+  /**
+   * The latest of a rule's decisions on an alert: the first (generation 0) or its last renewal; null when none was
+   * made. `pa:renewed:<first id>` notes the last renewal's generation; a renewal an engine made and died before
+   * noting is found when the renewal is tried again (its id is taken). `legacy`: stored by an earlier version.
+   */
+  async function latestDecision(
+    alertId: string,
+    rule: string,
+  ): Promise<{ rec: DecisionRecord; generation: number; legacy: boolean } | null> {
+    const first = decisionIdOf(alertId, rule);
+    const [raw, noted] = await store.mget([K.dec(first), K.renewed(first)]);
+    const generation = Number(noted ?? 0);
+    if (generation > 0) {
+      const rec = await load(decisionIdOf(alertId, rule, generation));
+      if (rec) return { rec, generation, legacy: false };
+    }
+    if (!raw) return null;
+    const stored = JSON.parse(raw) as DecisionRecord;
+    const legacy = storedByEarlierVersion(stored);
+    return { rec: upgraded(stored), generation: 0, legacy };
+  }
+
+  /** note the last renewal of a rule's decisions on an alert, for as long as it can be live and then kept */
+  async function noteRenewal(renewal: Renewal, ttlMs: number): Promise<void> {
+    await store.set(K.renewed(renewal.firstId), String(renewal.generation), 2 * ttlMs + cfg.retention_ms);
+  }
+
   async function decide(alert: Alert, rule: CompiledRule): Promise<Decision | null> {
-    const now = clock();
-    let target = targetOf(rule.type, rule.scope, alert);
+    const target = targetOf(rule.type, rule.scope, alert);
     if (!target) {
       rulesNotApplicable.inc({ rule: rule.name });
       logger.debug({ rule: rule.name, alertId: alert.id }, 'rule matched but the alert has no subject for its scope');
       return null;
     }
-    const id = decisionIdOf(alert.id, rule.name);
-    return withLock(id, async () => {
-      const existing = await load(id);
-      if (existing) {
-        // a replay of an alert whose apply an engine did not finish: resume it once it is stale (else resumeDue will)
-        await resumeApply(existing);
-        return existing.decision;
+    const firstId = decisionIdOf(alert.id, rule.name);
+    // the rule's decisions on this alert, the first and its renewals, are made one at a time
+    return withLock(firstId, async () => {
+      const latest = await latestDecision(alert.id, rule.name);
+      if (!latest) return create(alert, rule, target, firstId);
+      const { rec, generation, legacy } = latest;
+      const id = rec.decision.id;
+      if (renewalDue(rec.decision, alert, legacy)) {
+        const renewalId = decisionIdOf(alert.id, rule.name, generation + 1);
+        const renewal: Renewal = { of: rec.decision, firstId, generation: generation + 1 };
+        const made = await withLock(renewalId, () => create(alert, rule, target, renewalId, renewal));
+        // not made (the allowlist now covers it): the alert's decision for the rule stays the expired one
+        return made ?? rec.decision;
       }
-      const ruleTarget = target!;
-      const prior = (
-        await store.zrange(K.subject(target!.scope, target!.value), now - rule.escalationWindowMs, now)
-      ).filter((m) => m !== id).length;
-      let type = rule.type;
-      let ttlMs = rule.ttlMs;
-      let acr = rule.acr;
-      let escalatedBy: number | undefined;
-      for (const step of rule.escalate) {
-        if (prior < step.after) break;
-        escalatedBy = step.after;
-        const stepType = step.type ?? type;
-        const stepTarget = step.scope ? (targetOf(stepType, step.scope, alert) ?? target) : target;
-        if (scopeFits(stepType, stepTarget!.scope)) {
-          type = stepType;
-          target = stepTarget;
+      // a replay of an alert whose apply an engine did not finish: resume it once it is stale (else resumeDue will)
+      if (id === firstId) {
+        await resumeApply(rec);
+        return rec.decision;
+      }
+      return withLock(id, async () => {
+        const fresh = (await load(id)) ?? rec;
+        await resumeApply(fresh);
+        return fresh.decision;
+      });
+    });
+  }
+
+  /**
+   * Make a rule's decision on an alert under id `id` (held under its lock), through every guardrail: the allowlist
+   * (null when it covers the target), escalation, the actions-per-minute cap, dry run and approval. `renewal`: it
+   * renews the rule's decision on the alert that expired while the alert went on.
+   */
+  async function create(
+    alert: Alert,
+    rule: CompiledRule,
+    ruleTarget: { scope: DecisionScope; value: string },
+    id: string,
+    renewal?: Renewal,
+  ): Promise<Decision | null> {
+    const now = clock();
+    let target = ruleTarget;
+    const prior = (
+      await store.zrange(K.subject(target.scope, target.value), now - rule.escalationWindowMs, now)
+    ).filter((m) => m !== id).length;
+    let type = rule.type;
+    let ttlMs = rule.ttlMs;
+    let acr = rule.acr;
+    let escalatedBy: number | undefined;
+    for (const step of rule.escalate) {
+      if (prior < step.after) break;
+      escalatedBy = step.after;
+      const stepType = step.type ?? type;
+      const stepTarget = step.scope ? (targetOf(stepType, step.scope, alert) ?? target) : target;
+      if (scopeFits(stepType, stepTarget.scope)) {
+        type = stepType;
+        target = stepTarget;
+      }
+      if (step.ttlMs) ttlMs = step.ttlMs;
+      if (step.acr) acr = step.acr;
+    }
+    // the rule's own target and what the decision would act on after escalation (a step may change it): either
+    // allowlisted stops it (an allowlisted IP's alerts do not escalate to its service either); a route is its service's
+    const allowlistedAs = (t: { scope: DecisionScope; value: string }) =>
+      policy.allowlisted(t.scope, t.value)
+        ? `${t.scope} ${auditValue(t.scope, t.value)}`
+        : t.scope === 'route' && policy.allowlisted('service', alert.service)
+          ? `service ${alert.service} (route ${t.value})`
+          : undefined;
+    const listed = allowlistedAs(ruleTarget) ?? allowlistedAs(target);
+    if (listed) {
+      guardrailHits.inc({ guardrail: 'allowlist' });
+      if (await store.setIfAbsent(K.skip(id), '1', cfg.retention_ms)) {
+        await writeAudit({
+          actor: 'system',
+          action: 'guardrail_allowlist',
+          decisionId: id,
+          alertId: alert.id,
+          outcome: 'skipped',
+          detail: `${listed} is allowlisted; rule ${rule.name} not applied`,
+        });
+      }
+      return null;
+    }
+    const route = rule.route === 'alert' ? alert.endpoint : rule.route;
+    const why = `${rule.name}: ${alert.kind} (${alert.severity}) on ${alert.service}: ${alert.summary}`;
+    let state: DecisionState = rule.dryRun ? 'active' : rule.requiresApproval ? 'pending_approval' : 'active';
+    let held = false;
+    if (state === 'active' && !rule.dryRun) {
+      const minute = Math.floor(now / 60_000);
+      const n = await store.incr(K.rate(minute), 1, 120_000);
+      if (n > policy.maxActionsPerMinute) {
+        state = 'pending_approval';
+        held = true;
+        guardrailHits.inc({ guardrail: 'rate_cap' });
+        if (await store.setIfAbsent(K.trip(minute), '1', 120_000)) {
+          raise(
+            'guardrail_tripped',
+            'high',
+            `more than ${policy.maxActionsPerMinute} actions in one minute: new decisions are held for approval`,
+            [String(minute)],
+          );
         }
-        if (step.ttlMs) ttlMs = step.ttlMs;
-        if (step.acr) acr = step.acr;
       }
-      // the rule's own target and what the decision would act on after escalation (a step may change it): either
-      // allowlisted stops it (an allowlisted IP's alerts do not escalate to its service either); a route is its service's
-      const allowlistedAs = (t: { scope: DecisionScope; value: string }) =>
-        policy.allowlisted(t.scope, t.value)
-          ? `${t.scope} ${auditValue(t.scope, t.value)}`
-          : t.scope === 'route' && policy.allowlisted('service', alert.service)
-            ? `service ${alert.service} (route ${t.value})`
-            : undefined;
-      const listed = allowlistedAs(ruleTarget) ?? allowlistedAs(target!);
-      if (listed) {
-        guardrailHits.inc({ guardrail: 'allowlist' });
-        if (await store.setIfAbsent(K.skip(id), '1', cfg.retention_ms)) {
-          await writeAudit({
-            actor: 'system',
-            action: 'guardrail_allowlist',
-            decisionId: id,
-            alertId: alert.id,
-            outcome: 'skipped',
-            detail: `${listed} is allowlisted; rule ${rule.name} not applied`,
-          });
-        }
-        return null;
-      }
-      const route = rule.route === 'alert' ? alert.endpoint : rule.route;
-      const why = `${rule.name}: ${alert.kind} (${alert.severity}) on ${alert.service}: ${alert.summary}`;
-      let state: DecisionState = rule.dryRun ? 'active' : rule.requiresApproval ? 'pending_approval' : 'active';
-      let held = false;
-      if (state === 'active' && !rule.dryRun) {
-        const minute = Math.floor(now / 60_000);
-        const n = await store.incr(K.rate(minute), 1, 120_000);
-        if (n > policy.maxActionsPerMinute) {
-          state = 'pending_approval';
-          held = true;
-          guardrailHits.inc({ guardrail: 'rate_cap' });
-          if (await store.setIfAbsent(K.trip(minute), '1', 120_000)) {
-            raise(
-              'guardrail_tripped',
-              'high',
-              `more than ${policy.maxActionsPerMinute} actions in one minute: new decisions are held for approval`,
-              [String(minute)],
-            );
-          }
-        }
-      }
-      // enforced for ttlMs from when it becomes active; held for approval, it waits at most as long
-      const pending = state === 'pending_approval';
-      const decision: Decision = {
-        v: 1,
-        id,
-        type,
-        scope: target!.scope,
-        value: target!.value,
-        ...(route ? { route } : {}),
-        service: alert.service,
-        ...(pending ? { approvalDeadline: now + ttlMs } : { until: now + ttlMs }),
-        ttlMs,
-        reason: clip(
-          `${why}${escalatedBy ? ` [escalated: ${prior} prior decisions]` : ''}${held ? ' [held: actions-per-minute cap]' : ''}`,
-          1000,
-        ),
-        alertId: alert.id,
-        rule: rule.name,
-        simulated: rule.dryRun,
-        state,
-        createdAt: now,
-        updatedAt: now,
-        ...(type === 'step_up' && acr ? { acr } : {}),
-      };
-      const rec: DecisionRecord = {
-        decision,
-        ttlMs,
-        ...(rule.adapters ? { adapters: rule.adapters } : {}),
-        applied: [],
-        applying: state === 'active' && !rule.dryRun,
-        applyingAt: now,
-      };
-      // indexed before the record exists, so a crash right after creating it still leaves it for resumeDue
-      if (rec.applying) await store.zadd(K.applying, now, id);
-      if (!(await store.setIfAbsent(K.dec(id), JSON.stringify(rec)))) {
-        return (await load(id))?.decision ?? null;
-      }
-      await store.zadd(K.created, now, id);
-      await store.zadd(K.until, endOf(decision), id);
-      await store.zadd(K.subject(decision.scope, decision.value), now, id);
-      decisionsTotal.inc({ type, state: rule.dryRun ? 'simulated' : state });
+    }
+    // enforced for ttlMs from when it becomes active; held for approval, it waits at most as long
+    const pending = state === 'pending_approval';
+    const decision: Decision = {
+      v: 1,
+      id,
+      type,
+      scope: target.scope,
+      value: target.value,
+      ...(route ? { route } : {}),
+      service: alert.service,
+      ...(pending ? { approvalDeadline: now + ttlMs } : { until: now + ttlMs }),
+      ttlMs,
+      reason: clip(
+        `${why}${renewal ? ` [renews ${renewal.of.id}: the alert went on after it ended]` : ''}${escalatedBy ? ` [escalated: ${prior} prior decisions]` : ''}${held ? ' [held: actions-per-minute cap]' : ''}`,
+        1000,
+      ),
+      alertId: alert.id,
+      rule: rule.name,
+      ...(renewal ? { renews: renewal.of.id } : {}),
+      simulated: rule.dryRun,
+      state,
+      createdAt: now,
+      updatedAt: now,
+      ...(type === 'step_up' && acr ? { acr } : {}),
+    };
+    const rec: DecisionRecord = {
+      decision,
+      ttlMs,
+      ...(rule.adapters ? { adapters: rule.adapters } : {}),
+      applied: [],
+      applying: state === 'active' && !rule.dryRun,
+      applyingAt: now,
+    };
+    // indexed before the record exists, so a crash right after creating it still leaves it for resumeDue
+    if (rec.applying) await store.zadd(K.applying, now, id);
+    if (!(await store.setIfAbsent(K.dec(id), JSON.stringify(rec)))) {
+      // another engine (or a replay) made it first
+      if (renewal) await noteRenewal(renewal, ttlMs);
+      return (await load(id))?.decision ?? null;
+    }
+    if (renewal) await noteRenewal(renewal, ttlMs);
+    await store.zadd(K.created, now, id);
+    await store.zadd(K.until, endOf(decision), id);
+    await store.zadd(K.subject(decision.scope, decision.value), now, id);
+    decisionsTotal.inc({ type, state: rule.dryRun ? 'simulated' : state });
+    if (renewal) {
+      renewalsTotal.inc({ rule: rule.name });
       await writeAudit({
         actor: 'system',
-        action: 'decision_created',
-        decisionId: id,
+        action: 'renewed',
+        decisionId: renewal.of.id,
         alertId: alert.id,
-        outcome: rule.dryRun ? 'simulated' : held ? 'held' : state,
-        detail: clip(
-          `${type} ${decision.scope} ${auditValue(decision.scope, decision.value)} for ${Math.round(ttlMs / 1000)}s${pending ? `, held for approval until ${isoOf(now + ttlMs)}` : ''}; ${decision.reason}`,
-          1000,
-        ),
+        outcome: 'ok',
+        detail: `the alert was seen at ${isoOf(alert.lastSeen)}, after this decision ended at ${isoOf(renewal.of.until ?? 0)}: renewed as ${id}`,
       });
-      emit(decision, null);
-      if (rule.dryRun) {
-        for (const [key] of targetsFor(rec)) {
-          await writeAudit({
-            actor: 'system',
-            action: 'adapter_apply',
-            decisionId: id,
-            alertId: alert.id,
-            adapter: key,
-            outcome: 'simulated',
-            detail: 'dry run: adapter not called',
-          });
-        }
-      } else if (rec.applying) {
-        await applyAll(rec);
-      }
-      return rec.decision;
+    }
+    await writeAudit({
+      actor: 'system',
+      action: 'decision_created',
+      decisionId: id,
+      alertId: alert.id,
+      outcome: rule.dryRun ? 'simulated' : held ? 'held' : state,
+      detail: clip(
+        `${type} ${decision.scope} ${auditValue(decision.scope, decision.value)} for ${Math.round(ttlMs / 1000)}s${pending ? `, held for approval until ${isoOf(now + ttlMs)}` : ''}; ${decision.reason}`,
+        1000,
+      ),
     });
+    emit(decision, null);
+    if (rule.dryRun) {
+      for (const [key] of targetsFor(rec)) {
+        await writeAudit({
+          actor: 'system',
+          action: 'adapter_apply',
+          decisionId: id,
+          alertId: alert.id,
+          adapter: key,
+          outcome: 'simulated',
+          detail: 'dry run: adapter not called',
+        });
+      }
+    } else if (rec.applying) {
+      await applyAll(rec);
+    }
+    return rec.decision;
   }
 
   const engine: PolicyEngine = {

@@ -137,6 +137,28 @@ describe('decision routes and the enforcement feed', () => {
     );
   });
 
+  it('a renewal says which decision it renews, in the answer of one and in the list of its alert', async () => {
+    const attack = makeAlert({
+      kind: 'enumeration',
+      subject: { type: 'ip', value: '203.0.113.60' },
+      labels: { category: 'payments' },
+    });
+    const [first] = await engine.handleAlert(attack);
+    const end = first.until ?? 0;
+    expect(await engine.expireDue(end)).toBe(1);
+    // the attack went on after the deny ended: its alert, refreshed, renews it
+    const [renewal] = await engine.handleAlert({ ...attack, count: 2, lastSeen: end + 1000, updatedAt: end + 1000 });
+    expect(renewal).toMatchObject({ renews: first.id, state: 'active' });
+    const one = await app.inject({ method: 'GET', url: `/v1/decisions/${renewal.id}` });
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toEqual(renewal);
+    const list = (await app.inject({ method: 'GET', url: `/v1/decisions?alert_id=${attack.id}` })).json();
+    expect(list.decisions.map((d: Decision) => [d.id, d.state, d.renews ?? null])).toEqual([
+      [renewal.id, 'active', first.id],
+      [first.id, 'expired', null],
+    ]);
+  });
+
   it('streams NDJSON: snapshot, sync, deltas and heartbeats', async () => {
     const [first] = await engine.handleAlert(makeAlert({ subject: { type: 'token', value: 'tok-1' } }));
     await engine.handleAlert(makeAlert({ kind: 'credential_stuffing', subject: { type: 'ip', value: '203.0.113.4' } })); // dry run

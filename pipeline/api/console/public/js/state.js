@@ -40,6 +40,7 @@
  * @property {string} reason
  * @property {string} [alertId]
  * @property {string} [rule]
+ * @property {string} [renews] the id of the decision this one renews (it expired while the alert went on)
  * @property {boolean} simulated
  * @property {'pending_approval' | 'active' | 'expired' | 'lifted' | 'failed'} state
  * @property {number} createdAt
