@@ -80,15 +80,15 @@ describe('enumeration through the correlator: what the alert counts', () => {
     ]);
   });
 
-  it('a walk again soon after its alert resolved is another alert too, over the baseline the first one left', async () => {
+  it('a walk again soon after its alert resolved is another alert too, over the baseline the first one did not teach', async () => {
     // 60 customers read 3 orders each at minute 0 and one more at minute 11: 60 windows of 3 in the baseline
     const customers = Array.from({ length: 60 }, (_, c) => [
       ...[0, 1, 2].map((i) => read(T0 + c * 500 + i, 10_000 + c * 10 + i, `c${c}`)),
       read(T0 + 11 * MIN + c * 500, 10_000 + c * 10, `c${c}`),
     ]).flat();
     const first = Array.from({ length: 60 }, (_, i) => read(T0 + 12 * MIN + i * 5000, 600_000 + i, 'mallory'));
-    // quiet for 15 minutes (its alert resolves, the pair still tracked), then 70 other orders from minute 32: with its
-    // first window (60) in the baseline, the threshold is about 52
+    // quiet for 15 minutes (its alert resolves, the pair still tracked), then 70 other orders from minute 32: its first
+    // window (60) closes then, and stays out of the baseline (past its warm-up of 50 windows)
     const later = Array.from({ length: 70 }, (_, i) => read(T0 + 32 * MIN + i * 5000, 700_000 + i, 'mallory'));
 
     const { alerts } = await enumerate([...customers, ...first, ...later], 60);
@@ -96,9 +96,31 @@ describe('enumeration through the correlator: what the alert counts', () => {
       [60, 60, first[59].ts],
       [70, 70, later[69].ts],
     ]);
-    const { threshold } = alerts[1].evidence.metrics;
-    expect(threshold).toBeGreaterThan(50);
-    expect(alerts[1].firstSeen).toBe(later[Math.ceil(threshold) - 1].ts);
+    expect(alerts[1].evidence.metrics.threshold).toBe(alerts[0].evidence.metrics.threshold);
+    expect(alerts[1].firstSeen).toBe(later[39].ts);
+  });
+
+  it('a walk as large as one alerted before on the endpoint is alerted too: a walk does not teach the baseline', async () => {
+    // 50 customers read 3 of their orders at minute 0 and again at minute 11, 5 more every 11 minutes: each return
+    // closes a window of 3 into the baseline, 55 by minute 11 (past its warm-up of 50)
+    const customers = Array.from({ length: 55 }, (_, c) =>
+      Array.from({ length: c < 50 ? 2 : 9 }, (_, k) =>
+        [0, 1, 2].map((i) => read(T0 + k * 11 * MIN + c * 500 + i, 10_000 + c * 10 + i, `c${c}`)),
+      ),
+    ).flat(2);
+    // mallory reads 250 orders, one every 6 s from minute 12: her windows of 100 close at minutes 22 and 32
+    const mallory = Array.from({ length: 250 }, (_, i) => read(T0 + 12 * MIN + i * 6000, 500_000 + i, 'mallory'));
+    // her alert resolves at about minute 47; from minute 48 trudy reads 250 other orders the same way
+    const trudy = Array.from({ length: 250 }, (_, i) => read(T0 + 48 * MIN + i * 6000, 800_000 + i, 'trudy'));
+
+    const { alerts } = await enumerate([...customers, ...mallory, ...trudy], 95);
+    expect(alerts.map((a) => [a.subject?.value, a.evidence.metrics.distinct_ids, a.firstSeen, a.lastSeen])).toEqual([
+      ['mallory', 250, mallory[39].ts, mallory[249].ts],
+      ['trudy', 250, trudy[39].ts, trudy[249].ts],
+    ]);
+    // trudy was judged against the customers' baseline, as mallory was: mallory's windows are not in it
+    const judged = alerts.map(({ evidence: { metrics: m } }) => [m.baseline_mean, m.baseline_std, m.threshold]);
+    expect(judged[1]).toEqual(judged[0]);
   });
 
   it('past exact_limit the ids are counted in a sketch: the figure stays within its error', async () => {

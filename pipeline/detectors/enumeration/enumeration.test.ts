@@ -3,6 +3,7 @@ import type { ApiCallRecord } from '../../core/record.js';
 import { registry } from '../../core/metrics.js';
 import { CapturingContext, closedWindow } from '../shared/capture.js';
 import { CountMinSketch } from '../shared/count-min.js';
+import type { Detector } from '../detector.js';
 import { checkConfig } from '../shared/detector-kit.js';
 import { EnumerationConfigSchema } from './config.js';
 import { enumerationFactory } from './factory.js';
@@ -31,7 +32,8 @@ describe('enumeration', () => {
     );
     const ctx = new CapturingContext();
     let n = 0;
-    // ten windows in which every subject touches 30 distinct ids: the normal here is 30
+    // ten windows in which every subject touches 30 distinct ids: the normal here is 30 (each one's first window
+    // crosses min_distinct and alerts; the young baseline takes it in all the same)
     for (let w = 0; w < 10; w++)
       for (let s = 0; s < 5; s++)
         for (let i = 0; i < 30; i++) d.observe!(rec(n++, `u${s}`, w * 1000 + s * 100 + i, w * 61_000 + i), ctx);
@@ -42,6 +44,35 @@ describe('enumeration', () => {
     for (let i = 0; i < 200; i++) d.observe!(rec(n++, 'u1', 80_000 + i, 11 * 61_000 + i), ctx);
     expect(ctx.signals.length).toBe(before + 1);
     expect(ctx.signals.at(-1)!.subject).toEqual({ type: 'user', value: 'u1' });
+  });
+
+  it('keeps a walk out of the baseline across a checkpoint taken while its window is open', () => {
+    const config = checkConfig('enumeration', EnumerationConfigSchema, { min_distinct: 20, window_ms: 60_000 });
+    const ctx = Object.assign(new CapturingContext(), { resolveAfterMs: 120_000 });
+    let n = 0;
+    const background = (d: Detector, from: number, to: number) => {
+      // 10 customers read 3 orders each every 61 s: each return closes a window of 3 into the baseline
+      for (let t = from; t < to; t += 61_000)
+        for (let s = 0; s < 10; s++) for (let i = 0; i < 3; i++) d.observe!(rec(n++, `c${s}`, s * 10 + i, t + s), ctx);
+    };
+    const d = enumerationFactory.create(config);
+    // 50 windows by 305 s: the baseline's warm-up
+    background(d, 0, 310_000);
+    // mallory walks 150 orders, one a second from 310 s: raised at the 20th, her window still open at the checkpoint
+    for (let i = 0; i < 45; i++) d.observe!(rec(n++, 'mallory', 1000 + i, 310_000 + i * 1000), ctx);
+    const resumed = enumerationFactory.create(config);
+    resumed.restore(JSON.parse(JSON.stringify(d.snapshot())));
+    for (let i = 45; i < 150; i++) resumed.observe!(rec(n++, 'mallory', 1000 + i, 310_000 + i * 1000), ctx);
+    background(resumed, 366_000, 700_000);
+    // her alert resolved 120 s after her last request (459 s); from 700 s trudy walks 150 other orders the same way
+    for (let i = 0; i < 150; i++) resumed.observe!(rec(n++, 'trudy', 5000 + i, 700_000 + i * 1000), ctx);
+    const raised = ctx.signals.filter((s, i, all) => all.findIndex((o) => o.subject?.value === s.subject?.value) === i);
+    expect(
+      raised.map((s) => [s.subject?.value, s.metrics.distinct_ids, s.metrics.baseline_mean, s.metrics.threshold]),
+    ).toEqual([
+      ['mallory', 20, 3, 20],
+      ['trudy', 20, 3, 20],
+    ]);
   });
 
   it('holds its cap on tracked subjects and counts evictions', () => {

@@ -26,7 +26,10 @@ interface SubjectWindow extends DistinctSet {
   start: number;
   /** requests in the window naming an object */
   requests: number;
-  /** it raised an alert, or belongs to a walk whose alert is live: it raises none */
+  /**
+   * it raised an alert, or belongs to a walk whose alert was live when it opened: it raises none, and stays out of
+   * the endpoint's baseline once that is past its warm-up
+   */
   alerted: boolean;
   evidence: string[];
   /** the walk's alert while it is live: raised in this window or an earlier one, carried on as windows roll */
@@ -61,6 +64,12 @@ type WindowJson = Omit<SubjectWindow, 'hll' | 'hashes' | 'requests' | 'alert'> &
   DistinctSetJson & { requests?: number; alert?: WalkAlertJson };
 
 const EWMA_ALPHA = 0.02;
+/**
+ * closed windows an endpoint's baseline takes in, those of walks too, before a walk's windows stay out of it: while
+ * the EWMA is the plain mean of the windows so far (1 / alpha), it learns what is usual on the endpoint, such as
+ * subjects that each touch more than `min_distinct` objects
+ */
+const WARMUP_WINDOWS = Math.round(1 / EWMA_ALPHA);
 
 /** a window (fields always in this order: one object shape) */
 const windowOf = (
@@ -95,7 +104,9 @@ function walkToJson(walk: WalkAlert): WalkAlertJson {
  * Broken object-level authorisation probing (OWASP API1): one subject touching an abnormal number of distinct object
  * ids on one endpoint within a window. Distinct ids are kept exactly up to `exact_limit`, then in a 256-byte
  * HyperLogLog; (subject, endpoint) pairs live in an LRU with a cap. The threshold is relative to the endpoint's usual
- * per-subject distinct count (an EWMA over closed windows), never below `min_distinct`.
+ * per-subject distinct count (an EWMA over closed windows), never below `min_distinct`. Past the baseline's first
+ * WARMUP_WINDOWS, a window that raised an alert or carried one stays out of it, so a walk does not raise the threshold
+ * for the next one.
  *
  * The alert counts the whole walk: raised when a window crosses the threshold, it is refreshed by the subject's later
  * requests (at most once a second of event time, the rest when the service's metrics window closes) with the distinct
@@ -134,7 +145,10 @@ export class EnumerationDetector implements Detector {
     const key = `${subject.type}:${subject.value}\u0000${endpoint}`;
     let w = this.windows.get(key, r.ts);
     if (w && r.ts - w.start > this.config.window_ms) {
-      this.baseline(endpoint).push(countDistinct(w));
+      // past its warm-up, a window of a walk stays out of the baseline, else each walk would raise the threshold for
+      // the next one
+      const b = this.baseline(endpoint);
+      if (!w.alerted || b.n < WARMUP_WINDOWS) b.push(countDistinct(w));
       // a live alert goes on counting the walk into the next window, which raises none of its own
       const alert = w.alert !== undefined && isLive(w.alert.signalledAt, r.ts, ctx) ? w.alert : undefined;
       w = newWindow(r.ts, alert);
@@ -147,7 +161,8 @@ export class EnumerationDetector implements Detector {
     w.requests++;
     const limit = this.config.exact_limit;
     let grew = false;
-    // once the window raised (or carries) an alert, its sketch is estimated only when it closes
+    // once the window raised (or carries) an alert, its sketch is estimated only when it closes (if the baseline
+    // takes it in)
     for (const id of ids) grew = addDistinct(w, id, limit, !w.alerted) || grew;
     const walk = w.alert;
     if (walk !== undefined) {
