@@ -50,6 +50,11 @@ rules:
     match: { kinds: [error_burst], min_severity: high }
     action: { type: deny, scope: ip, ttl: 30m, route: alert }
     requires_approval: true
+  # so short a deny that a test sees it expire while its alert goes on; renewed, a repeat offender's, for 30 min
+  - name: deny-charge-enumerators
+    match: { kinds: [enumeration], services: [payments], subject_types: [ip] }
+    action: { type: deny, scope: ip, ttl: 1s, route: alert }
+    escalate: [{ after: 1, ttl: 30m }]
 `;
 
 /** an enforcement point that only records what it was asked to do */
@@ -1269,6 +1274,80 @@ describe('SOC console in Chromium', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'End' }).click();
     await poll(() => listed.locator('.state').textContent()).toBe('ended');
     expect(await listed.textContent()).toContain('ended by analyst-ray');
+    expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
+  });
+
+  it('marks a renewal: it links to the decision it renews, which is dimmed as renewed, on the decisions page and the alert', async () => {
+    // the engine denies an enumerating address; the deny expires while the correlator still refreshes the alert
+    const attack = alert({
+      service: 'payments',
+      endpoint: 'GET /v1/charges/{id}',
+      subject: { type: 'ip', value: '203.0.113.60' },
+      summary: 'charges enumeration from 203.0.113.60',
+      lastSeen: Date.now(),
+      updatedAt: Date.now(),
+    });
+    await alerts.upsert(attack);
+    const [first] = await engine.handleAlert(attack);
+    expect(first).toMatchObject({ state: 'active', ttlMs: 1000 });
+    await new Promise((r) => setTimeout(r, (first.until ?? 0) - Date.now() + 20));
+    await engine.expireDue();
+    expect((await engine.get(first.id))?.state).toBe('expired');
+    const seen = Date.now();
+    const refreshed = { ...attack, count: attack.count + 1, lastSeen: seen, updatedAt: seen };
+    await alerts.upsert(refreshed);
+    const [renewal] = await engine.handleAlert(refreshed);
+    expect(renewal).toMatchObject({ renews: first.id, state: 'active', ttlMs: 30 * MINUTE });
+    expect(renewal.reason).toContain(`[renews ${first.id}: the alert went on after it ended]`);
+    expect(gateway.applied.slice(-2)).toEqual([first.id, renewal.id]);
+    const short = (id: string) => `${id.slice(0, 12)}…`;
+
+    // the decisions page: the renewal says what it renews (the engine's bracket leaves its reason), the renewed is dimmed
+    await page.goto(`${base}/#/decisions`);
+    const all = page.locator('section[aria-labelledby="all-title"]');
+    const renewalRow = all.locator(`tr[data-decision="${renewal.id}"]`);
+    const firstRow = all.locator(`tr[data-decision="${first.id}"]`);
+    await renewalRow.waitFor();
+    const renews = renewalRow.locator('a.renewal');
+    expect(await renews.textContent()).toBe(`renews ${short(first.id)}`);
+    expect(await renews.getAttribute('title')).toBe(`renews ${first.id}: the alert went on after it ended`);
+    const reason = (await renewalRow.locator('td.reason').textContent()) ?? '';
+    expect(reason).not.toContain('[renews');
+    expect(reason).toBe(renewal.reason.replace(` [renews ${first.id}: the alert went on after it ended]`, ''));
+    expect(reason).toContain('[escalated: 1 prior decisions]');
+    expect(await firstRow.getAttribute('class')).toContain('renewed');
+    expect(await renewalRow.getAttribute('class')).not.toContain('renewed');
+    expect(await firstRow.locator('a.renewal').textContent()).toBe(`renewed as ${short(renewal.id)}`);
+    expect(await firstRow.locator('td.reason').textContent()).toBe(first.reason);
+    // following the marker brings the renewed decision into view
+    await renews.click();
+    await poll(() => firstRow.getAttribute('class')).toContain('target');
+    expect(await firstRow.evaluate((el) => el.matches(':focus'))).toBe(true);
+    expect(page.url()).toMatch(/#\/decisions$/);
+    await shot(page, 'decisions-renewal');
+
+    // only the active ones listed: the marker leads to the alert's page, which brings the renewed decision into view
+    await page.getByLabel('State').selectOption('active');
+    await poll(() => all.locator(`tr[data-decision="${first.id}"]`).count()).toBe(0);
+    await all.locator(`tr[data-decision="${renewal.id}"] a.renewal`).click();
+    await page.waitForURL(new RegExp(`#/alerts/${attack.id}\\?decision=${first.id}$`));
+    const cards = page.locator('section[aria-labelledby="decisions-title"] [data-decision]');
+    // newest first: the current decision on top, the one it renews below, dimmed and marked as renewed
+    await poll(() => cards.evaluateAll((els) => els.map((el) => el.getAttribute('data-decision')))).toEqual([
+      renewal.id,
+      first.id,
+    ]);
+    const firstCard = cards.nth(1);
+    await poll(() => firstCard.getAttribute('class')).toContain('target');
+    expect(await firstCard.getAttribute('class')).toContain('renewed');
+    expect(await firstCard.evaluate((el) => el.matches(':focus'))).toBe(true);
+    expect(await cards.nth(0).locator('a.renewal').textContent()).toBe(`renews ${short(first.id)}`);
+    expect(await cards.nth(0).getAttribute('class')).not.toContain('renewed');
+    await shot(page, 'detail-renewal');
+    // and back: the renewed one links to its renewal
+    await firstCard.locator('a.renewal', { hasText: 'renewed as' }).click();
+    await poll(() => cards.nth(0).getAttribute('class')).toContain('target');
+    expect(await firstCard.getAttribute('class')).not.toContain('target');
     expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
   });
 });

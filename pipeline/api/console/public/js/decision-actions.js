@@ -1,4 +1,5 @@
-// Approve / lift buttons for a decision, shared by the alert detail and the decisions page.
+// Approve / lift buttons for a decision, its rows and cards, and the links between a renewal and the decision it
+// renews; shared by the alert detail and the decisions page.
 import { api } from './api.js';
 import { absTime, confirmDialog, fmtDuration, h, shortId, stateBadge, timeEl, toast } from './dom.js';
 import { can, live } from './state.js';
@@ -47,6 +48,104 @@ export function decisionEnd(d) {
       : d.state === 'lifted'
         ? 'lifted before approval: never enforced'
         : 'never enforced',
+  );
+}
+
+/**
+ * The decisions of a list that another in it renews, each to the decision renewing it.
+ * @param {Decision[]} list
+ * @returns {Map<string, Decision>}
+ */
+export function renewalsOf(list) {
+  /** @type {Map<string, Decision>} */
+  const by = new Map();
+  for (const d of list) if (d.renews) by.set(d.renews, d);
+  return by;
+}
+
+/**
+ * A renewal's reason without the engine's `[renews <id>: why]` (its marker says it, the why in its tooltip), and
+ * that why; any other reason as it is.
+ * @param {Decision} d
+ * @returns {{ reason: string, why?: string }}
+ */
+export function renewalReason(d) {
+  const tag = `[renews ${d.renews}: `;
+  const at = d.renews ? d.reason.indexOf(tag) : -1;
+  const end = at < 0 ? -1 : d.reason.indexOf(']', at + tag.length);
+  if (end < 0) return { reason: d.reason };
+  return {
+    reason: `${d.reason.slice(0, at).trimEnd()} ${d.reason.slice(end + 1).trimStart()}`.trim(),
+    why: d.reason.slice(at + tag.length, end),
+  };
+}
+
+/**
+ * Bring a decision the page lists into view and mark it (until another is); false when the page does not list it.
+ * @param {string} id
+ */
+export function showDecision(id) {
+  const el = document.querySelector(`[data-decision="${CSS.escape(id)}"]`);
+  if (!(el instanceof HTMLElement)) return false;
+  for (const t of document.querySelectorAll('[data-decision].target')) t.classList.remove('target');
+  el.classList.add('target');
+  el.tabIndex = -1;
+  el.focus({ preventScroll: true });
+  el.scrollIntoView({ block: 'center' });
+  return true;
+}
+
+/**
+ * A link to another decision on the same alert: brought into view when the page lists it, else the alert's page
+ * (which lists all its decisions) with that one brought into view.
+ * @param {string} label
+ * @param {string} id
+ * @param {string | undefined} alertId
+ * @param {string} title
+ */
+const decisionLink = (label, id, alertId, title) =>
+  h(
+    'a',
+    {
+      class: 'renewal',
+      href: alertId ? `#/alerts/${encodeURIComponent(alertId)}?decision=${encodeURIComponent(id)}` : undefined,
+      title,
+      'data-to': id,
+      onclick: (/** @type {MouseEvent} */ e) => {
+        if (showDecision(id)) e.preventDefault();
+      },
+    },
+    `${label} `,
+    shortId(id, title),
+  );
+
+/**
+ * A decision's links to its rule's others on the alert: "renews <id>" on a renewal, "renewed as <id>" on one that a
+ * later decision renews (`renewedBy`, when known); null for neither.
+ * @param {Decision} d
+ * @param {Decision} [renewedBy]
+ */
+export function renewalMarks(d, renewedBy) {
+  if (!d.renews && !renewedBy) return null;
+  return h(
+    'div',
+    { class: 'renewal-marks' },
+    d.renews
+      ? decisionLink(
+          'renews',
+          d.renews,
+          d.alertId,
+          `renews ${d.renews}: ${renewalReason(d).why ?? 'the alert went on after it ended'}`,
+        )
+      : null,
+    renewedBy
+      ? decisionLink(
+          'renewed as',
+          renewedBy.id,
+          renewedBy.alertId ?? d.alertId,
+          `it ended while its alert went on: renewed as ${renewedBy.id}`,
+        )
+      : null,
   );
 }
 
@@ -129,20 +228,28 @@ export function decisionActions(d, onChange) {
 }
 
 /**
- * One decision as a table row.
+ * @param {Decision} d
+ * @param {Decision} [renewedBy]
+ */
+const stateClass = (d, renewedBy) =>
+  [d.state === 'pending_approval' ? 'pending' : '', renewedBy ? 'renewed' : ''].filter(Boolean).join(' ');
+
+/**
+ * One decision as a table row. `renewedBy`: the decision that renews it (it is then shown dimmed).
  * @param {Decision} d
  * @param {(updated: Decision) => void} onChange
- * @param {{ alertColumn?: boolean }} [o]
+ * @param {{ alertColumn?: boolean, renewedBy?: Decision }} [o]
  */
 export function decisionRow(d, onChange, o = {}) {
   return h(
     'tr',
-    { 'data-decision': d.id, class: d.state === 'pending_approval' ? 'pending' : '' },
+    { 'data-decision': d.id, class: stateClass(d, o.renewedBy) },
     h(
       'td',
       null,
       stateBadge(d.state),
       d.simulated ? h('span', { class: 'tag', title: 'dry run: adapters not called' }, 'dry run') : null,
+      renewalMarks(d, o.renewedBy),
     ),
     h('td', null, h('strong', null, d.type.replace('_', ' ')), h('div', { class: 'muted small' }, d.rule ?? '')),
     h(
@@ -154,7 +261,7 @@ export function decisionRow(d, onChange, o = {}) {
     ),
     h('td', null, d.service ?? '–'),
     h('td', { class: 'ends' }, decisionEnd(d)),
-    h('td', { class: 'reason' }, d.reason),
+    h('td', { class: 'reason' }, renewalReason(d).reason),
     o.alertColumn
       ? h(
           'td',
@@ -168,16 +275,17 @@ export function decisionRow(d, onChange, o = {}) {
 }
 
 /**
- * One decision as a compact card (for narrow columns).
+ * One decision as a compact card (for narrow columns). `renewedBy`: the decision that renews it (shown dimmed).
  * @param {Decision} d
  * @param {(updated: Decision) => void} onChange
+ * @param {Decision} [renewedBy]
  */
-export function decisionCard(d, onChange) {
+export function decisionCard(d, onChange, renewedBy) {
   return h(
     'article',
     {
       'data-decision': d.id,
-      class: `decision-card ${d.state === 'pending_approval' ? 'pending' : ''}`,
+      class: `decision-card ${stateClass(d, renewedBy)}`,
       'aria-label': `${d.state.replace('_', ' ')}: ${targetText(d)}`,
     },
     h(
@@ -189,6 +297,7 @@ export function decisionCard(d, onChange) {
       h('span', { class: 'muted' }, d.scope),
       h('code', null, d.value),
     ),
+    renewalMarks(d, renewedBy),
     d.route ? h('div', { class: 'small' }, 'on ', h('code', null, d.route)) : null,
     h('div', { class: 'muted small' }, `rule ${d.rule ?? '–'} · `, decisionEnd(d)),
     decisionActions(d, onChange),

@@ -152,10 +152,12 @@ export const fmtMs = (v) =>
   v !== null && Number.isFinite(v) ? `${v >= 10 ? fmtNumber(Math.round(v)) : fmtNumber(v)} ms` : '–';
 
 /**
- * A short id for tables, full id in the tooltip.
+ * A short id for tables, full id in the tooltip (or `title`, when it says more).
  * @param {string} id
+ * @param {string} [title]
  */
-export const shortId = (id) => h('code', { title: id, class: 'id' }, id.length > 14 ? `${id.slice(0, 12)}…` : id);
+export const shortId = (id, title = id) =>
+  h('code', { title, class: 'id' }, id.length > 14 ? `${id.slice(0, 12)}…` : id);
 
 /**
  * Empty / loading / error placeholder row content.

@@ -22,7 +22,7 @@ const PAGES = {
     route.path[1] === 'silences'
       ? renderSilences(main)
       : route.path[1]
-        ? renderAlertDetail(main, route.path[1])
+        ? renderAlertDetail(main, route.path[1], route.params)
         : renderAlerts(main, route.params),
   services: (main, route) => renderServices(main, route.path[1], route.params),
   inventory: (main, route) =>

@@ -2,7 +2,7 @@ import { api, query } from '../api.js';
 import { analystName, assignAlert, assignDialog, ownerName, unassignAlert } from '../alert-owner.js';
 import { timeChart } from '../charts.js';
 import { associationOf, associationTable, isAssociationKey } from '../association.js';
-import { decisionCard } from '../decision-actions.js';
+import { decisionCard, renewalsOf, showDecision } from '../decision-actions.js';
 import { authOf, dataOf } from '../endpoint-facts.js';
 import { reviewEntry } from '../review-dialog.js';
 import {
@@ -67,8 +67,9 @@ function metricOf(a) {
 /**
  * @param {HTMLElement} main
  * @param {string} id
+ * @param {URLSearchParams} [params] `decision`: one of its decisions to bring into view (a renewal's link)
  */
-export function renderAlertDetail(main, id) {
+export function renderAlertDetail(main, id, params) {
   const head = h('div', { class: 'detail-head' }, placeholder('Loading…', 'loading'));
   const facts = h('section', { class: 'card facts', 'aria-label': 'Summary' });
   const chart = h('section', { class: 'card chart-card', 'aria-labelledby': 'chart-title' });
@@ -84,6 +85,8 @@ export function renderAlertDetail(main, id) {
   /** the triage comment being written */
   const draft = { text: '' };
   let gone = false;
+  /** the decision to bring into view once the decisions are shown */
+  let wanted = params?.get('decision') ?? '';
 
   replace(
     main,
@@ -298,23 +301,30 @@ export function renderAlertDetail(main, id) {
     );
   }
 
-  /** @param {Alert} a */
+  /**
+   * Its decisions newest first: a rule's renewals above the decision each renews, which is dimmed ("renewed as").
+   * @param {Alert} a
+   */
   async function renderDecisions(a) {
     try {
       /** @type {{ decisions: import('../state.js').Decision[] }} */
       const { decisions: mine } = await api(`v1/decisions${query({ alert_id: a.id })}`);
       if (gone) return;
+      const newest = [...mine].sort((x, y) => y.createdAt - x.createdAt);
+      const renewals = renewalsOf(newest);
       replace(
         decisions,
         h('h2', { id: 'decisions-title' }, 'Decisions'),
-        mine.length
+        newest.length
           ? h(
               'div',
               { class: 'decision-list' },
-              mine.map((d) => decisionCard(d, () => void renderDecisions(a))),
+              newest.map((d) => decisionCard(d, () => void renderDecisions(a), renewals.get(d.id))),
             )
           : h('p', { class: 'muted small' }, 'No policy decision was taken on this alert.'),
       );
+      if (wanted) showDecision(wanted);
+      wanted = '';
     } catch (err) {
       const status = /** @type {{ status?: number }} */ (err).status;
       replace(

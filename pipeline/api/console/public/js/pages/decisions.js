@@ -1,5 +1,5 @@
 import { api, query } from '../api.js';
-import { decisionHeaders, decisionRow } from '../decision-actions.js';
+import { decisionHeaders, decisionRow, renewalsOf } from '../decision-actions.js';
 import { h, pageLayout, placeholder, replace } from '../dom.js';
 
 /** @typedef {import('../state.js').Decision} Decision */
@@ -7,7 +7,8 @@ import { h, pageLayout, placeholder, replace } from '../dom.js';
 const STATES = ['active', 'pending_approval', 'expired', 'lifted', 'failed'];
 
 /**
- * Policy decisions: those awaiting approval first, then every decision (newest first), refreshed every 10 s.
+ * Policy decisions: those awaiting approval first, then every decision (newest first), refreshed every 10 s. A renewal
+ * links to the decision it renews, and one that is renewed to its renewal (dimmed).
  * @param {HTMLElement} main
  */
 export function renderDecisions(main) {
@@ -35,8 +36,9 @@ export function renderDecisions(main) {
   /**
    * @param {Decision[]} list
    * @param {string} empty
+   * @param {Map<string, Decision>} renewals the decisions shown that another renews, to that one
    */
-  const decisionTable = (list, empty) =>
+  const decisionTable = (list, empty, renewals) =>
     list.length
       ? h(
           'div',
@@ -56,7 +58,7 @@ export function renderDecisions(main) {
             h(
               'tbody',
               null,
-              list.map((d) => decisionRow(d, () => void load(), { alertColumn: true })),
+              list.map((d) => decisionRow(d, () => void load(), { alertColumn: true, renewedBy: renewals.get(d.id) })),
             ),
           ),
         )
@@ -69,6 +71,7 @@ export function renderDecisions(main) {
         api(`v1/decisions${query({ state, limit: 200 })}`),
       ]);
       if (gone) return;
+      const renewals = renewalsOf([...p.decisions, ...a.decisions]);
       replace(
         pending,
         h(
@@ -77,7 +80,7 @@ export function renderDecisions(main) {
           'Awaiting approval ',
           h('span', { class: 'muted small' }, `(${p.decisions.length})`),
         ),
-        decisionTable(p.decisions, 'Nothing awaits approval.'),
+        decisionTable(p.decisions, 'Nothing awaits approval.', renewals),
       );
       replace(
         all,
@@ -87,7 +90,7 @@ export function renderDecisions(main) {
           h('h2', { id: 'all-title' }, 'All decisions'),
           h('div', { class: 'field inline' }, h('label', { for: 'dec-state', class: 'field-label' }, 'State'), filter),
         ),
-        decisionTable(a.decisions, state ? `No ${state.replace('_', ' ')} decisions.` : 'No decisions yet.'),
+        decisionTable(a.decisions, state ? `No ${state.replace('_', ' ')} decisions.` : 'No decisions yet.', renewals),
       );
     } catch (err) {
       if (gone) return;
