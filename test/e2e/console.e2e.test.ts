@@ -1350,6 +1350,20 @@ describe('SOC console in Chromium', () => {
     expect(await firstCard.getAttribute('class')).not.toContain('target');
     expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
   });
+
+  it('says a service has no metrics yet on the page of its alert, rather than that they failed to load', async () => {
+    // no correlator wrote metrics for `ledger`: the API answers its series with a 404
+    const quiet = alert({ service: 'ledger', summary: 'enumeration on a service without metrics' });
+    await alerts.upsert(quiet);
+    await page.goto(`${base}/#/alerts/${quiet.id}`);
+    const chart = page.locator('section.chart-card');
+    await poll(() => chart.locator('.placeholder').count()).toBe(1);
+    expect(await chart.locator('.placeholder').textContent()).toBe('No metrics recorded for ledger yet.');
+    expect(await chart.locator('.placeholder.error').count()).toBe(0);
+    // the browser logs the 404 response itself; the page raised nothing else
+    const others = consoleErrors.filter((m) => !/status of 404/.test(m));
+    expect(others, JSON.stringify(consoleErrors)).toEqual([]);
+  });
 });
 
 const burstAlert2 = (): Alert => ({

@@ -394,7 +394,13 @@ export function renderAlertDetail(main, id, params) {
         ),
       );
     } catch (err) {
-      chart.appendChild(placeholder(`Could not load metrics: ${/** @type {Error} */ (err).message}`, 'error'));
+      if (gone) return;
+      // a service no correlator has written metrics for (yet): nothing to draw, not a failure
+      chart.appendChild(
+        /** @type {{ status?: number }} */ (err).status === 404
+          ? placeholder(`No metrics recorded for ${a.service} yet.`)
+          : placeholder(`Could not load metrics: ${/** @type {Error} */ (err).message}`, 'error'),
+      );
     }
   }
 
