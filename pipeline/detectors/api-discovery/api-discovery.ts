@@ -434,9 +434,8 @@ export class ApiDiscovery implements Detector {
     if (actor && a.sources.length < MAX_SOURCES && !a.sources.includes(actor.value))
       a.sources = appendTo(a.sources, actor.value);
     if (isLive(a.signalledAt, record.ts, ctx)) {
-      if (!this.unreported.due(entry.id, entry.service, entry.id, record.ts, a.signalledAt)) return;
-      this.signalSecurity(ctx, entry, a);
-      this.unreported.done(entry.id);
+      if (this.unreported.refresh(entry.id, entry.service, entry.id, record.ts, a.signalledAt))
+        this.signalSecurity(ctx, entry, a);
       return;
     }
     if (a.calls >= this.config.unauthenticated_calls) this.signalSecurity(ctx, entry, a);

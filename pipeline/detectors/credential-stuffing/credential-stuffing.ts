@@ -144,10 +144,7 @@ export class CredentialStuffingDetector implements Detector {
         if (sub) addDistinct(a, sub, EXACT_USERS, false);
         a.evidence = pushEvidence(a.evidence, r.id);
         a.to = r.ts;
-        if (this.unreportedIps.due(ip, a.service, a.endpoint, r.ts, a.signalledAt)) {
-          this.signalStuffing(ip, a, ctx);
-          this.unreportedIps.done(ip);
-        }
+        if (this.unreportedIps.refresh(ip, a.service, a.endpoint, r.ts, a.signalledAt)) this.signalStuffing(ip, a, ctx);
         return;
       }
       // its alert went quiet: the attack is over (the window it ended in raises nothing more)
@@ -184,10 +181,8 @@ export class CredentialStuffingDetector implements Detector {
         if (ip && a.ips.length < MAX_IPS && !a.ips.includes(ip)) a.ips = appendTo(a.ips, ip);
         a.evidence = pushEvidence(a.evidence, r.id);
         a.to = r.ts;
-        if (this.unreportedUsers.due(sub, a.service, a.endpoint, r.ts, a.signalledAt)) {
+        if (this.unreportedUsers.refresh(sub, a.service, a.endpoint, r.ts, a.signalledAt))
           this.signalBruteForce(sub, a, ctx);
-          this.unreportedUsers.done(sub);
-        }
         return;
       }
       u.alert = undefined;

@@ -211,9 +211,7 @@ export class EnumerationDetector implements Detector {
     let grew = false;
     for (const id of ids) grew = addDistinct(walk, id, limit, false) || grew;
     if (grew) walk.evidence = pushEvidence(walk.evidence, r.id);
-    if (!this.unreported.due(key, walk.service, walk.endpoint, r.ts, walk.signalledAt)) return;
-    this.signal(walk, ctx);
-    this.unreported.done(key);
+    if (this.unreported.refresh(key, walk.service, walk.endpoint, r.ts, walk.signalledAt)) this.signal(walk, ctx);
   }
 
   /** a service's window closed: its walks' alerts report the requests they have not yet */

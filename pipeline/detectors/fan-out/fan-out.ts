@@ -158,9 +158,7 @@ export class FanOutDetector implements Detector {
     a.calls++;
     if (t.calls > a.max) a.max = t.calls;
     if (r.ts > a.to) a.to = r.ts;
-    if (!this.unreported.due(key, a.service, a.endpoint, r.ts, a.signalledAt)) return;
-    this.signal(a, ctx);
-    this.unreported.done(key);
+    if (this.unreported.refresh(key, a.service, a.endpoint, r.ts, a.signalledAt)) this.signal(a, ctx);
   }
 
   /** a service's window closed: its endpoints' alerts report the calls they have not yet */

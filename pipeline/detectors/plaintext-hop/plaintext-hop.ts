@@ -122,9 +122,7 @@ export class PlaintextHopDetector implements Detector {
     p.mtls = r.source.mtls ?? null;
     p.principal = r.source.principal !== undefined;
     if (isLive(p.signalledAt, r.ts, ctx)) {
-      if (!this.unreported.due(key, r.service, caller.value, r.ts, p.signalledAt)) return;
-      this.signal(p, ctx);
-      this.unreported.done(key);
+      if (this.unreported.refresh(key, r.service, caller.value, r.ts, p.signalledAt)) this.signal(p, ctx);
       return;
     }
     if (p.alertedAt >= 0 && r.ts - p.alertedAt < this.config.realert_ms) return;

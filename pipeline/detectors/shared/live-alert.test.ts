@@ -57,4 +57,22 @@ describe('live alerts', () => {
     resumed.load(undefined);
     expect(resumed.size).toBe(0);
   });
+
+  it('a refresh is due a second after the last signal, and then the alert waits no more; not due, it waits', () => {
+    const pending = new PendingRefreshes<string>();
+    const refreshed: string[] = [];
+    const atWindow = () => pending.onWindow(closed('billing'), (key) => refreshed.push(key));
+    // not due: the caller signals nothing, the alert waits
+    expect(pending.refresh('a', 'billing', 'GET /a', 5000 + REFRESH_MS - 1, 5000)).toBe(false);
+    expect(pending.dump()).toEqual([['a', ['billing', 'GET /a']]]);
+    // due: the caller signals, and the alert no longer waits for its service window
+    expect(pending.refresh('a', 'billing', 'GET /a', 5000 + REFRESH_MS, 5000)).toBe(true);
+    atWindow();
+    expect(refreshed).toEqual([]);
+    // due, but the caller would signal nothing: the alert waits as it was, and its service window reports it
+    expect(pending.refresh('b', 'billing', 'GET /b', 5100, 5000)).toBe(false);
+    expect(pending.refresh('b', 'billing', 'GET /b', 6000, 5000, false)).toBe(false);
+    atWindow();
+    expect(refreshed).toEqual(['b']);
+  });
 });

@@ -35,9 +35,20 @@ export class PendingRefreshes<T> {
   private readonly pending = new Map<string, [service: string, value: T]>();
 
   /**
-   * an event at `ts` counted into a live alert last signalled at `signalledAt`: true when its refresh is due now
-   * (the caller signals, then calls `done`); otherwise false, and the alert waits for the next event or the close of
-   * `service`'s window
+   * an event at `ts` counted into a live alert last signalled at `signalledAt`: true when its refresh is due now, and
+   * the caller signals the alert with all it counts (it waits no more); otherwise false, and the alert waits for the
+   * next event or the close of `service`'s window. `signallable` false (the caller would signal nothing now): a due
+   * alert stays as it was. (The signal is not handed in as a closure: one made per event costs an allocation a record.)
+   */
+  refresh(key: string, service: string, value: T, ts: number, signalledAt: number, signallable = true): boolean {
+    if (!this.due(key, service, value, ts, signalledAt) || !signallable) return false;
+    this.done(key);
+    return true;
+  }
+
+  /**
+   * `refresh` apart: true when the refresh is due now (the caller signals, then calls `done`); otherwise false, and the
+   * alert waits for the next event or the close of `service`'s window
    */
   due(key: string, service: string, value: T, ts: number, signalledAt: number): boolean {
     if (ts - signalledAt >= REFRESH_MS) return true;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiCallRecord } from '../../core/record.js';
-import { CapturingContext } from '../shared/capture.js';
+import { CapturingContext, closedWindow } from '../shared/capture.js';
 import { checkConfig } from '../shared/detector-kit.js';
 import { UnauthenticatedAccessConfigSchema } from './config.js';
 import { unauthenticatedAccessFactory } from './factory.js';
@@ -104,6 +104,27 @@ describe('unauthenticated_access', () => {
       [15, 4],
       [20, 5],
       [25, 6],
+    ]);
+  });
+
+  it('a refresh due while neither rule holds signals nothing, and the calls wait for the service window', () => {
+    const d = detector({ max_anonymous_share: 0.05 });
+    const ctx = new CapturingContext();
+    learn(d, ctx, ['/invoices']);
+    // answers an anonymous call while learning: open by design, its anonymous calls are the service's share
+    d.observe!(call(5 * MIN, '/status'), ctx);
+    // raised at the third call (1 anonymous call in 31), then one not due for a refresh
+    for (const t of [0, 1, 2, 500]) d.observe!(call(11 * MIN + t, '/export'), ctx);
+    // 2 anonymous calls in 32: billing no longer requires a credential when the refresh is due
+    d.observe!(call(11 * MIN + 600, '/status'), ctx);
+    d.observe!(call(11 * MIN + 1500, '/export'), ctx);
+    expect(ctx.signals.map((s) => s.metrics.anonymous_calls)).toEqual([3]);
+    // 2 in 40 (at most 5%): it does again, and the window's close reports the calls the alert waits for
+    for (let i = 0; i < 8; i++) d.observe!(call(11 * MIN + 1600 + i, '/invoices', withToken(i)), ctx);
+    d.onWindow!(closedWindow('billing'), ctx);
+    expect(ctx.signals.map((s) => [s.labels?.rule, s.metrics.anonymous_calls])).toEqual([
+      ['open_endpoint', 3],
+      ['open_endpoint', 5],
     ]);
   });
 

@@ -61,6 +61,13 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const MAX_SOURCES = 16;
 
 /**
+ * the share of the service's calls to its endpoints but `e` that carried no credential: its anonymous calls are its
+ * open endpoints' (e is not one), so a finding does not lower the requirement
+ */
+const otherAnonymousShare = (e: EndpointAccess, s: ServiceAccess): number =>
+  s.anonymous / Math.max(1, s.credentialed - e.credentialed + s.anonymous);
+
+/**
  * whether an endpoint id (`METHOD /route`) is public: public_routes patterns are globs on the route, or on `METHOD
  * /route` when they have a space
  */
@@ -159,11 +166,9 @@ export class UnauthenticatedAccessDetector implements Detector {
     const from = e.sources ?? [];
     if (actor && from.length < MAX_SOURCES && !from.includes(actor.value)) e.sources = appendTo(from, actor.value);
     if (isLive(e.signalledAt, r.ts, ctx)) {
-      if (
-        this.unreported.due(key, r.service, endpoint, r.ts, e.signalledAt) &&
-        this.signal(ctx, r.service, endpoint, e, s)
-      )
-        this.unreported.done(key);
+      // with neither rule holding now there is nothing to signal: a due refresh waits as it was
+      if (this.unreported.refresh(key, r.service, endpoint, r.ts, e.signalledAt, this.ruleOf(e, s) !== undefined))
+        this.signal(ctx, r.service, endpoint, e, s);
       return;
     }
     if (e.calls < this.config.min_anonymous) return;
@@ -183,6 +188,19 @@ export class UnauthenticatedAccessDetector implements Detector {
   }
 
   /**
+   * the rule the endpoint's alert stands on now; undefined when neither holds: the endpoint never required a
+   * credential, nor does its service
+   */
+  private ruleOf(e: EndpointAccess, s: ServiceAccess): 'auth_dropped' | 'open_endpoint' | undefined {
+    if (e.credentialedBefore >= this.config.min_authenticated) return 'auth_dropped';
+    const otherCredentialed = s.credentialed - e.credentialed;
+    return otherCredentialed >= this.config.min_authenticated &&
+      otherAnonymousShare(e, s) <= this.config.max_anonymous_share
+      ? 'open_endpoint'
+      : undefined;
+  }
+
+  /**
    * raises or refreshes the endpoint's alert with the calls it counts, at the last of them; false (nothing emitted)
    * when neither rule holds: the endpoint never required a credential, nor does its service
    */
@@ -193,16 +211,13 @@ export class UnauthenticatedAccessDetector implements Detector {
     e: EndpointAccess,
     s: ServiceAccess,
   ): boolean {
-    // the service's anonymous calls are its open endpoints' (e is not one): a finding does not lower the requirement
+    const rule = this.ruleOf(e, s);
+    if (rule === undefined) return false;
+    const dropped = rule === 'auth_dropped';
     const otherCredentialed = s.credentialed - e.credentialed;
-    const otherShare = s.anonymous / Math.max(1, otherCredentialed + s.anonymous);
-    const dropped = e.credentialedBefore >= this.config.min_authenticated;
-    const serviceRequires =
-      otherCredentialed >= this.config.min_authenticated && otherShare <= this.config.max_anonymous_share;
-    if (!dropped && !serviceRequires) return false;
+    const otherShare = otherAnonymousShare(e, s);
     e.signalledAt = e.callsTo;
     const method = endpoint.slice(0, endpoint.indexOf(' ')).toUpperCase();
-    const rule = dropped ? 'auth_dropped' : 'open_endpoint';
     const span = e.callsTo - e.callsFrom;
     const from = e.sources ?? [];
     ctx.emit({
