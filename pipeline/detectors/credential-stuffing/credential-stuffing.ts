@@ -17,28 +17,27 @@ import { appendTo, isMeshHop, pushEvidence } from '../shared/record-fields.js';
 import { RouteShapes } from '../shared/route-shapes.js';
 import type { CredentialStuffingConfig } from './config.js';
 
-/** one source address's login attempts in a window of window_ms from its first */
-interface IpWindow {
+/** an address's or a user's window of window_ms from its first attempt (failure) */
+interface AttackWindow<A extends AttackAlert> {
   start: number;
-  attempts: number;
   failures: number;
-  /** the users failing, up to one past the threshold */
-  users: string[];
   /** it raised an alert, or belongs to an attack whose alert is live: it raises none */
   alerted: boolean;
   evidence: string[];
   /** the attack's alert while it is live: raised in this window or an earlier one, carried on as windows roll */
-  alert: StuffingAlert | undefined;
+  alert: A | undefined;
 }
 
-/** one target user's failed logins in a window of window_ms from the first */
-interface UserWindow {
-  start: number;
-  failures: number;
+/** one source address's login attempts */
+interface IpWindow extends AttackWindow<StuffingAlert> {
+  attempts: number;
+  /** the users failing, up to one past the threshold */
+  users: string[];
+}
+
+/** one target user's failed logins */
+interface UserWindow extends AttackWindow<BruteForceAlert> {
   ips: string[];
-  alerted: boolean;
-  evidence: string[];
-  alert: BruteForceAlert | undefined;
 }
 
 /**
@@ -71,6 +70,22 @@ function stuffingToJson(a: StuffingAlert): StuffingAlertJson {
   return { ...rest, ...distinctToJson(a) };
 }
 
+/** what an address's attack (credential stuffing) and a user's (brute force) differ by */
+interface AttackKind<W extends AttackWindow<A>, A extends AttackAlert> {
+  /** the addresses (users) whose live alert counted failures it does not report yet */
+  readonly unreported: PendingRefreshes<string>;
+  /** whether the window crossed the threshold (the distinct users failing from the address, the user's failures) */
+  crossed(w: W): boolean;
+  /** the alert the window raises, from what every attack's alert counts */
+  alertOf(w: W, attack: AttackAlert): A;
+  /**
+   * counts an attempt into the live alert besides its failure (`other`: the user, or the address, it names); false
+   * when it does not carry the attack on (a success)
+   */
+  count(a: A, other: string | undefined, failed: boolean): boolean;
+  signal(key: string, a: A, ctx: DetectorContext): void;
+}
+
 type IpWindowJson = Omit<IpWindow, 'alert'> & { alert?: StuffingAlertJson };
 type UserWindowJson = Omit<UserWindow, 'alert'> & { alert?: BruteForceAlert };
 
@@ -98,6 +113,33 @@ export class CredentialStuffingDetector implements Detector {
   /** addresses, and users, whose live alert counted failures it does not report yet */
   private readonly unreportedIps = new PendingRefreshes<string>();
   private readonly unreportedUsers = new PendingRefreshes<string>();
+  private readonly stuffing: AttackKind<IpWindow, StuffingAlert> = {
+    unreported: this.unreportedIps,
+    crossed: (w) => w.users.length >= this.config.stuffing_distinct_users,
+    alertOf: (w, attack) => {
+      const users = emptyDistinct();
+      for (const u of w.users) addDistinct(users, u, EXACT_USERS);
+      return { ...attack, ...users, attempts: w.attempts };
+    },
+    count: (a, sub, failed) => {
+      a.attempts++;
+      // a success is counted, but only a failure carries the attack on (refreshes the alert, keeps it open)
+      if (!failed) return false;
+      if (sub) addDistinct(a, sub, EXACT_USERS, false);
+      return true;
+    },
+    signal: (ip, a, ctx) => this.signalStuffing(ip, a, ctx),
+  };
+  private readonly bruteForce: AttackKind<UserWindow, BruteForceAlert> = {
+    unreported: this.unreportedUsers,
+    crossed: (u) => u.failures >= this.config.brute_force_failures,
+    alertOf: (u, attack) => ({ ...attack, ips: [...u.ips] }),
+    count: (a, ip) => {
+      if (ip && a.ips.length < MAX_IPS && !a.ips.includes(ip)) a.ips = appendTo(a.ips, ip);
+      return true;
+    },
+    signal: (sub, a, ctx) => this.signalBruteForce(sub, a, ctx),
+  };
   private failures = 0;
 
   constructor(private readonly config: CredentialStuffingConfig) {
@@ -134,38 +176,7 @@ export class CredentialStuffingDetector implements Detector {
         w.users = appendTo(w.users, sub);
       w.evidence = pushEvidence(w.evidence, r.id);
     }
-    const a = w.alert;
-    if (a !== undefined) {
-      if (isLive(a.signalledAt, r.ts, ctx)) {
-        a.attempts++;
-        // a success is counted, but only a failure carries the attack on (refreshes the alert, keeps it open)
-        if (!failed) return;
-        a.failures++;
-        if (sub) addDistinct(a, sub, EXACT_USERS, false);
-        a.evidence = pushEvidence(a.evidence, r.id);
-        a.to = r.ts;
-        if (this.unreportedIps.refresh(ip, a.service, a.endpoint, r.ts, a.signalledAt)) this.signalStuffing(ip, a, ctx);
-        return;
-      }
-      // its alert went quiet: the attack is over (the window it ended in raises nothing more)
-      w.alert = undefined;
-    }
-    if (!failed || w.alerted || w.users.length < this.config.stuffing_distinct_users) return;
-    w.alerted = true;
-    const users = emptyDistinct();
-    for (const u of w.users) addDistinct(users, u, EXACT_USERS);
-    w.alert = {
-      service: r.service,
-      endpoint: ctx.endpointOf(r),
-      from: w.start,
-      to: r.ts,
-      signalledAt: -1,
-      failures: w.failures,
-      evidence: [...w.evidence],
-      ...users,
-      attempts: w.attempts,
-    };
-    this.signalStuffing(ip, w.alert, ctx);
+    this.countAttack(this.stuffing, ip, w, sub, failed, r, ctx);
   }
 
   /** a failure against a user: counted in its window, and into its live alert */
@@ -174,32 +185,48 @@ export class CredentialStuffingDetector implements Detector {
     u.failures++;
     if (ip && u.ips.length < MAX_IPS && !u.ips.includes(ip)) u.ips = appendTo(u.ips, ip);
     u.evidence = pushEvidence(u.evidence, r.id);
-    const a = u.alert;
+    this.countAttack(this.bruteForce, sub, u, ip, true, r, ctx);
+  }
+
+  /**
+   * an attempt counted in the window `w` of `key` (an address, a user), into its attack's alert while that is live: a
+   * failure carries it on, refreshed when due; once quiet it is forgotten (the attack is over, and the window it ended
+   * in raises nothing more). A failure that crosses the threshold of a window that raised none raises one
+   */
+  private countAttack<W extends AttackWindow<A>, A extends AttackAlert>(
+    kind: AttackKind<W, A>,
+    key: string,
+    w: W,
+    other: string | undefined,
+    failed: boolean,
+    r: ApiCallRecord,
+    ctx: DetectorContext,
+  ): void {
+    const a = w.alert;
     if (a !== undefined) {
       if (isLive(a.signalledAt, r.ts, ctx)) {
+        if (!kind.count(a, other, failed)) return;
         a.failures++;
-        if (ip && a.ips.length < MAX_IPS && !a.ips.includes(ip)) a.ips = appendTo(a.ips, ip);
         a.evidence = pushEvidence(a.evidence, r.id);
         a.to = r.ts;
-        if (this.unreportedUsers.refresh(sub, a.service, a.endpoint, r.ts, a.signalledAt))
-          this.signalBruteForce(sub, a, ctx);
+        if (kind.unreported.refresh(key, a.service, a.endpoint, r.ts, a.signalledAt)) kind.signal(key, a, ctx);
         return;
       }
-      u.alert = undefined;
+      w.alert = undefined;
     }
-    if (u.alerted || u.failures < this.config.brute_force_failures) return;
-    u.alerted = true;
-    u.alert = {
+    if (!failed || w.alerted || !kind.crossed(w)) return;
+    w.alerted = true;
+    const attack: AttackAlert = {
       service: r.service,
       endpoint: ctx.endpointOf(r),
-      from: u.start,
+      from: w.start,
       to: r.ts,
       signalledAt: -1,
-      failures: u.failures,
-      evidence: [...u.evidence],
-      ips: [...u.ips],
+      failures: w.failures,
+      evidence: [...w.evidence],
     };
-    this.signalBruteForce(sub, u.alert, ctx);
+    w.alert = kind.alertOf(w, attack);
+    kind.signal(key, w.alert, ctx);
   }
 
   /** a service's window closed: its attacks' alerts report the failures they have not yet */
