@@ -1,3 +1,6 @@
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricSum, protoSnapshot } from '../../test/harness/metrics.js';
@@ -49,6 +52,8 @@ describe('collector HTTP ingest under hostile bodies (property)', () => {
   });
   const dlq: { code: string }[] = [];
 
+  let port = 0;
+
   beforeAll(async () => {
     await bus.subscribe({ groupId: 'calls', topics: [TOPICS.calls], onBatch: async () => {} });
     await bus.subscribe({
@@ -56,7 +61,8 @@ describe('collector HTTP ingest under hostile bodies (property)', () => {
       topics: [TOPICS.callsDlq],
       onBatch: async (b) => void dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()) as { code: string })),
     });
-    await app.ready();
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    port = (app.server.address() as AddressInfo).port;
   });
   afterAll(async () => {
     await app.close();
@@ -246,5 +252,85 @@ describe('collector HTTP ingest under hostile bodies (property)', () => {
       ],
     });
     await expect.poll(() => dlq.length - dlqBefore, { timeout: 2000, interval: 5 }).toBe(2);
+  });
+
+  /** one POST over the socket, the path as given (percent-encoding and all) */
+  const send = (path: string, body: Buffer, headers: Record<string, string>) =>
+    new Promise<{ status: number; json: { code?: string; accepted?: number } }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let json = {};
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            // no JSON, no code: the property says so
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('over a socket: any encoding, content type and path gets a catalogue answer below 500, refusals counted', async () => {
+    const encoded = fc.constantFrom(
+      'none',
+      'gzip',
+      'x-gzip',
+      'deflate',
+      'br',
+      'gzip, gzip',
+      'corrupt gzip',
+      'truncated gzip',
+      'gzip bomb',
+    );
+    const path = fc.constantFrom('/v1/records', '/v1/records?x=1', '/v1/records/', '/v1/records%ff', '/%E0%A4%A');
+    await fc.assert(
+      fc.asyncProperty(body, contentType, encoded, path, fc.boolean(), async (payload, type, encoding, url, signed) => {
+        const raw = Buffer.from(payload);
+        const headers: Record<string, string> = signed ? { ...auth } : {};
+        if (type) headers['content-type'] = type;
+        let sent = raw;
+        if (encoding === 'gzip' || encoding === 'x-gzip') sent = gzipSync(raw);
+        else if (encoding === 'deflate') sent = deflateSync(raw);
+        else if (encoding === 'corrupt gzip') {
+          sent = gzipSync(raw);
+          sent[sent.length - 5] ^= 0xff;
+        } else if (encoding === 'truncated gzip') sent = gzipSync(raw).subarray(0, 12);
+        else if (encoding === 'gzip bomb') sent = gzipSync(Buffer.alloc(BODY_LIMIT * 16));
+        if (encoding !== 'none') headers['content-encoding'] = encoding.includes(' gzip') ? 'gzip' : encoding;
+        const before = new Map<string, number>();
+        for (const code of CODES)
+          before.set(code, await metricSum('meshward_http_errors_total', { server: 'collector', code }));
+        const res = await send(url, sent, headers);
+        expect(res.status, `${url} ${encoding} ${type}`).toBeLessThan(500);
+        if (res.status >= 400) {
+          const code = res.json.code as string;
+          expect(CODES.has(code), `${url} ${encoding} ${type} -> ${res.status} ${JSON.stringify(res.json)}`).toBe(true);
+          expect(await metricSum('meshward_http_errors_total', { server: 'collector', code })).toBe(
+            (before.get(code) ?? 0) + 1,
+          );
+        }
+      }),
+      { seed: 20_260_101, numRuns: 200 },
+    );
+  });
+
+  it('answers a path the router cannot decode, and one with no route, from the catalogue and counts them', async () => {
+    for (const [path, status, code] of [
+      ['/v1/records%ff', 400, 'MW_ERR_BAD_REQUEST'],
+      ['/v1/records/', 404, 'MW_ERR_NOT_FOUND'],
+    ] as const) {
+      const before = await metricSum('meshward_http_errors_total', { server: 'collector', code });
+      const res = await send(path, Buffer.from(JSON.stringify([record(1)])), {
+        ...auth,
+        'content-type': 'application/json',
+      });
+      expect(res.status, path).toBe(status);
+      expect(res.json.code).toBe(code);
+      expect(await metricSum('meshward_http_errors_total', { server: 'collector', code })).toBe(before + 1);
+    }
   });
 });

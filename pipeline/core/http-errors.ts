@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { MeshwardError, mwError } from './errors.js';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERRORS, MeshwardError, mwError } from './errors.js';
 import type { Logger } from './logger.js';
 import { counter } from './metrics.js';
 
@@ -48,28 +48,53 @@ export function validationMessage(error: unknown): string | undefined {
 }
 
 /**
- * Installs the catalogue as the server's error handler: MeshwardErrors keep their code and status, Fastify's own
- * errors (body too large, bad content type, validation) are mapped to catalogue codes, anything else is a logged 500.
+ * The catalogue error for any error a server meets: MeshwardErrors keep their code and status, Fastify's own errors
+ * (body too large, bad content type, validation) are mapped to catalogue codes, anything else is a logged 500.
+ */
+function catalogued(error: unknown, url: string, logger: Logger): MeshwardError {
+  if (error instanceof MeshwardError) return error;
+  const e = error as { code?: string; statusCode?: number; message?: string; validation?: unknown };
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return mwError('BODY_TOO_LARGE');
+  if (e.validation) return mwError('BAD_REQUEST', validationMessage(error) ?? e.message);
+  if (e.statusCode === 429) return mwError('RATE_LIMITED');
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return mwError('BAD_REQUEST', e.message);
+  logger.error({ err: error, url }, 'unhandled error');
+  return mwError('INTERNAL');
+}
+
+/**
+ * Installs the catalogue as the server's error handler (see `catalogued`) and its not-found handler; every error
+ * answered, a request for no route included, is counted in meshward_http_errors_total by server and code.
  */
 export function installErrorHandler(app: FastifyInstance, server: string, logger: Logger): void {
   app.setErrorHandler((error: unknown, request, reply) => {
-    let err: MeshwardError;
-    if (error instanceof MeshwardError) err = error;
-    else {
-      const e = error as { code?: string; statusCode?: number; message?: string; validation?: unknown };
-      if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') err = mwError('BODY_TOO_LARGE');
-      else if (e.validation) err = mwError('BAD_REQUEST', validationMessage(error) ?? e.message);
-      else if (e.statusCode === 429) err = mwError('RATE_LIMITED');
-      else if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) err = mwError('BAD_REQUEST', e.message);
-      else {
-        logger.error({ err: error, url: request.url }, 'unhandled error');
-        err = mwError('INTERNAL');
-      }
-    }
+    const err = catalogued(error, request.url, logger);
     httpErrors.inc({ server, code: err.code });
     sendError(reply, err);
   });
   app.setNotFoundHandler((_req, reply) => {
+    httpErrors.inc({ server, code: ERRORS.NOT_FOUND.code });
     sendError(reply, mwError('NOT_FOUND', 'no such route'));
   });
+}
+
+/** what the router refuses before any route, hook or error handler runs, said without echoing the path */
+const ROUTER_REFUSALS: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the path is not valid percent-encoding',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is too long',
+};
+
+/**
+ * Fastify's `frameworkErrors` option, given when the server is made (`Fastify({ frameworkErrors })`): the requests
+ * its router refuses before any route or error handler runs (a path that is not valid percent-encoding such as
+ * `/v1/alerts/%ff`, a path parameter past `maxParamLength`) get a catalogue answer and are counted like every other
+ * error, where Fastify would send its own body without a code.
+ */
+export function frameworkErrors(server: string, logger: Logger) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const refusal = Object.hasOwn(ROUTER_REFUSALS, error.code) ? ROUTER_REFUSALS[error.code] : undefined;
+    const err = refusal ? mwError('BAD_REQUEST', refusal) : catalogued(error, request.url, logger);
+    httpErrors.inc({ server, code: err.code });
+    sendError(reply, err);
+  };
 }
