@@ -58,6 +58,10 @@ const DEFAULT_PATH: Record<IdpEventType, string> = {
 
 const FAILURE_STATUS: Record<string, number> = { invalid_client: 401, unauthorized_client: 401, access_denied: 403 };
 
+/** the status of a failure by its OAuth error, 400 for any other (`constructor` too, not Object.prototype's member) */
+const failureStatus = (error: string | undefined): number =>
+  error !== undefined && Object.hasOwn(FAILURE_STATUS, error) ? FAILURE_STATUS[error] : 400;
+
 const outcomeOf = (e: IdpEventType): 'success' | 'failure' | 'none' =>
   e.endsWith('failure') ? 'failure' : e === 'logout' ? 'none' : 'success';
 
@@ -82,7 +86,7 @@ function tsOf(ts: GenericIdpEvent['ts'], now: number): number {
 export function idpEventToRecord(e: GenericIdpEvent, ctx: RecordContext): ApiCallRecord {
   const outcome = outcomeOf(e.event);
   const path = e.path ?? DEFAULT_PATH[e.event];
-  const status = e.status ?? (outcome === 'failure' ? (FAILURE_STATUS[e.error ?? ''] ?? 400) : 200);
+  const status = e.status ?? (outcome === 'failure' ? failureStatus(e.error) : 200);
   const tokenHash = e.token_hash ?? (e.token ? ctx.hash(e.token) : undefined);
   const user: NonNullable<ApiCallRecord['user']> = { authOutcome: outcome };
   if (e.sub) user.sub = e.sub;

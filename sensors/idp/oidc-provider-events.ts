@@ -47,8 +47,9 @@ export const OIDC_PROVIDER_EVENT_NAMES = Object.keys(NAMES);
 
 /** the generic event for an oidc-provider event, or null for events meshward does not record */
 export function fromOidcProvider(e: OidcProviderEvent): GenericIdpEvent | null {
+  // own names only: `constructor` or `toString` is an event meshward does not record, not Object.prototype's member
+  if (!Object.hasOwn(NAMES, e.name)) return null;
   const m = NAMES[e.name];
-  if (!m) return null;
   const out: GenericIdpEvent = { event: typeof m === 'function' ? m(e) : m };
   if (e.ts !== undefined) out.ts = e.ts;
   if (e.account_id) out.sub = e.account_id;

@@ -1,0 +1,266 @@
+import type { AddressInfo } from 'node:net';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import fc from 'fast-check';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOPICS } from '../../pipeline/bus/bus.js';
+import { MemoryBus } from '../../pipeline/bus/memory-bus.js';
+import { type DeadLetter, createRecordIngest } from '../../pipeline/collector/record-ingest.js';
+import { ERRORS } from '../../pipeline/core/errors.js';
+import { silentLogger } from '../../pipeline/core/logger.js';
+import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
+import { metricSum, protoSnapshot } from '../../test/harness/metrics.js';
+import { defaultIdpSensorConfig } from './config.js';
+import { idpSensorFactory } from './factory.js';
+import { OIDC_PROVIDER_EVENT_NAMES } from './oidc-provider-events.js';
+
+/**
+ * Hostile webhook requests over a real socket, into the collector's own ingest: whatever the body, the webhook
+ * answers 202 with every event accounted for (accepted, ignored or rejected, each rejection dead-lettered and
+ * counted) or refuses the request with a catalogue code and a counter; never a 5xx. An event valid by its own
+ * schema is recorded (or, an oidc-provider event of a name meshward does not record, ignored), whatever its strings.
+ */
+
+const KEY = 'test-token-hash-key-0123456789';
+const TOKEN = 'webhook-token-0123456789abcdef';
+const NOW = Date.now();
+const SEED = 20_260_101;
+const CODES = new Set(Object.values(ERRORS).map((e) => e.code));
+const checkRecord = TypeCompiler.Compile(ApiCallRecordSchema);
+
+/** Object.prototype's member names: strings a lookup table keyed by event text must not take for its own */
+const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype);
+
+let app: FastifyInstance;
+let url: string;
+const got = { calls: [] as ApiCallRecord[], dlq: [] as DeadLetter[] };
+
+beforeAll(async () => {
+  const bus = new MemoryBus({ partitions: 1, maxBacklogPerPartition: 1_000_000 });
+  await bus.subscribe({
+    groupId: 'calls',
+    topics: [TOPICS.calls],
+    onBatch: async (b) => void got.calls.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
+  });
+  await bus.subscribe({
+    groupId: 'dlq',
+    topics: [TOPICS.callsDlq],
+    onBatch: async (b) => void got.dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
+  });
+  app = Fastify();
+  await idpSensorFactory.create(
+    {
+      ...defaultIdpSensorConfig,
+      sensor_id: 'idp-prop',
+      token_hash_key: KEY,
+      webhook_token: TOKEN,
+      max_events: 20,
+      body_limit: 64 * 1024,
+    },
+    { app, ingest: createRecordIngest({ bus, logger: silentLogger }), logger: silentLogger },
+  );
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/idp/events`;
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+async function post(body: string | Uint8Array, contentType = 'application/json', token = TOKEN) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, ...(contentType ? { 'content-type': contentType } : {}) },
+    body,
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/** the bus delivers in-process within a few ms */
+const settle = async (calls: number, dlq: number) => {
+  await expect.poll(() => got.calls.length, { timeout: 2000, interval: 5 }).toBe(calls);
+  await expect.poll(() => got.dlq.length, { timeout: 2000, interval: 5 }).toBe(dlq);
+};
+
+const short = (max: number) => fc.oneof(fc.string({ maxLength: max }), fc.constantFrom(...PROTO_NAMES));
+const oauthError = fc.oneof(
+  fc.constantFrom('invalid_client', 'unauthorized_client', 'access_denied', 'invalid_grant', ...PROTO_NAMES),
+  fc.string({ maxLength: 128 }),
+);
+const ts = fc.oneof(
+  fc.integer({ min: 0, max: NOW }),
+  fc.date({ min: new Date(0), max: new Date(NOW), noInvalidDate: true }).map((d) => d.toISOString()),
+  // any text that does not read as a future date (the ingest refuses those: a record from the future)
+  fc.string({ maxLength: 64 }).filter((s) => !(Date.parse(s) > NOW)),
+);
+const method = fc.stringMatching(/^[A-Za-z]{1,16}$/);
+
+const genericEvent = fc.record(
+  {
+    event: fc.constantFrom(
+      'login.success',
+      'login.failure',
+      'token.issued',
+      'token.refreshed',
+      'token.failure',
+      'token.revoked',
+      'token.revocation_failure',
+      'logout',
+    ),
+    ts,
+    sub: short(256),
+    client_id: short(256),
+    session_id: short(256),
+    token: fc.string({ maxLength: 200 }),
+    ip: short(64),
+    path: fc.string({ maxLength: 100 }).map((p) => `/${p}`),
+    method,
+    status: fc.integer({ min: 100, max: 599 }),
+    error: oauthError,
+    grant_type: short(256),
+    duration_ms: fc.double({ min: 0, max: 86_400_000, noNaN: true }),
+  },
+  { requiredKeys: ['event'] },
+);
+
+const oidcEvent = fc.record(
+  {
+    source: fc.constant('oidc-provider' as const),
+    name: fc.oneof(
+      fc.constantFrom(...OIDC_PROVIDER_EVENT_NAMES),
+      fc.constantFrom(...PROTO_NAMES),
+      fc.string({ minLength: 1, maxLength: 128 }),
+    ),
+    ts: fc.integer({ min: 0, max: NOW }),
+    account_id: short(256),
+    client_id: short(256),
+    sid: short(256),
+    grant_type: fc.oneof(fc.constant('refresh_token'), short(256)),
+    error: oauthError,
+    status: fc.integer({ min: 100, max: 599 }),
+    ip: short(64),
+    path: fc.string({ maxLength: 100 }).map((p) => `/${p}`),
+    method,
+    duration_ms: fc.double({ min: 0, max: 86_400_000, noNaN: true }),
+  },
+  { requiredKeys: ['source', 'name'] },
+);
+
+/** an oidc-provider event meshward records: one whose name is one of its own, not inherited from Object */
+const recorded = (e: object) =>
+  !('source' in e) || OIDC_PROVIDER_EVENT_NAMES.includes((e as unknown as { name: string }).name);
+
+describe('IdP webhook under hostile requests (property)', () => {
+  it('records every event valid by its schema (ignoring oidc-provider names it does not record), whatever its strings', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(genericEvent, oidcEvent), { minLength: 1, maxLength: 20 }), async (events) => {
+        const before = { calls: got.calls.length, dlq: got.dlq.length };
+        const res = await post(JSON.stringify(events));
+        const kept = events.filter(recorded).length;
+        expect(res.status).toBe(202);
+        expect(res.json).toEqual({ accepted: kept, ignored: events.length - kept, rejected: [] });
+        await settle(before.calls + kept, before.dlq);
+        for (const r of got.calls.slice(before.calls)) {
+          expect(checkRecord.Check(r)).toBe(true);
+          expect(r.status).toBeGreaterThanOrEqual(100);
+        }
+      }),
+      { seed: SEED, numRuns: 150 },
+    );
+  });
+
+  it('accounts for every event of any body, or refuses it with a catalogue code and a counter; never a 5xx', async () => {
+    const junk = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      genericEvent.map((e) => ({ ...e, extra: 1 })),
+      genericEvent.map((e) => ({ ...e, ts: -1 })),
+      oidcEvent.map((e) => ({ ...e, status: 'x' })),
+    );
+    const body = fc.oneof(
+      fc.array(fc.oneof(genericEvent, oidcEvent, junk), { maxLength: 25 }).map((a) => JSON.stringify(a)),
+      fc.array(fc.oneof(genericEvent, junk), { maxLength: 5 }).map((events) => JSON.stringify({ events })),
+      junk.map((j) => JSON.stringify(j)),
+      fc.uint8Array({ minLength: 1, maxLength: 300 }),
+      fc.constantFrom(
+        '{"event": "logout", "__proto__": {"polluted": true}}',
+        '[{"event": "logout", "constructor": {"prototype": {"polluted": true}}}]',
+        `[${'['.repeat(20_000)}${']'.repeat(20_000)}]`,
+        `{"events": [${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}]}`,
+        '[]',
+        '{"events": []}',
+        'x'.repeat(70 * 1024),
+        '\u0000',
+      ),
+    );
+    const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', '');
+    const proto = protoSnapshot();
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(body, contentType, fc.boolean(), async (payload, type, signed) => {
+        const before = { calls: got.calls.length, dlq: got.dlq.length };
+        const res = await post(payload, type, signed ? TOKEN : 'not-the-webhook-token-000');
+        statuses.add(res.status);
+        expect(res.status).toBeLessThan(500);
+        if (res.status === 202) {
+          const { accepted, ignored, rejected } = res.json as {
+            accepted: number;
+            ignored: number;
+            rejected: { index: number; code: string }[];
+          };
+          for (const r of rejected) expect(['MW_ERR_RECORD_INVALID', 'MW_ERR_RECORD_PARSE']).toContain(r.code);
+          await settle(before.calls + accepted, before.dlq + rejected.length);
+          let count = 1;
+          const text = Buffer.from(payload).toString('utf8');
+          try {
+            const parsed = JSON.parse(text) as unknown;
+            count = Array.isArray(parsed) ? parsed.length : ((parsed as { events?: unknown[] })?.events?.length ?? 1);
+          } catch {
+            // not JSON: one item, dead-lettered whole
+          }
+          expect(accepted + ignored + rejected.length).toBe(count);
+        } else {
+          const code = res.json.code as string;
+          expect(CODES.has(code), JSON.stringify(res.json)).toBe(true);
+          expect(await metricSum('meshward_idp_webhook_rejected_total', { idp: 'idp', code })).toBeGreaterThan(0);
+          await settle(before.calls, before.dlq);
+        }
+        expect(protoSnapshot()).toBe(proto);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      }),
+      { seed: SEED, numRuns: 250 },
+    );
+    expect([...statuses].sort()).toEqual([202, 400, 401, 413]);
+  });
+
+  it('ignores an oidc-provider event named after an Object.prototype member, and records the rest of its batch', async () => {
+    const before = got.calls.length;
+    const res = await post(
+      JSON.stringify([
+        { source: 'oidc-provider', name: 'constructor' },
+        { source: 'oidc-provider', name: 'toString' },
+        { source: 'oidc-provider', name: '__proto__' },
+        { event: 'login.success', sub: 'alice' },
+      ]),
+    );
+    expect(res).toEqual({ status: 202, json: { accepted: 1, ignored: 3, rejected: [] } });
+    await settle(before + 1, got.dlq.length);
+    expect(got.calls[before].user?.sub).toBe('alice');
+  });
+
+  it('records a failure whose OAuth error is an Object.prototype member name with status 400', async () => {
+    const before = got.calls.length;
+    const res = await post(
+      JSON.stringify([
+        { event: 'login.failure', error: 'constructor' },
+        { event: 'token.failure', error: 'toString' },
+        { event: 'token.failure', error: 'invalid_client' },
+      ]),
+    );
+    expect(res).toEqual({ status: 202, json: { accepted: 3, ignored: 0, rejected: [] } });
+    await settle(before + 3, got.dlq.length);
+    expect(got.calls.slice(before).map((r) => [r.tags?.idp_error, r.status])).toEqual([
+      ['constructor', 400],
+      ['toString', 400],
+      ['invalid_client', 401],
+    ]);
+  });
+});
