@@ -46,7 +46,9 @@ function tokenMatcher(tokens: readonly string[]): (auth: string | undefined) => 
  * queue sends a JSON array). Entries become ApiCallRecords for the RecordIngest; the callers' Authorization headers
  * only survive as keyed hashes. Entries that are no Kong log entry, and a body that is not JSON, go to the
  * dead-letter topic with the reason, as the collector's records do. Answers 200 `{accepted, rejected}`; 429 / 503
- * when the pipeline cannot take the batch (Kong's queue retries), 401 without the configured token.
+ * when the pipeline cannot take the batch (Kong's queue retries), 401 without the configured token, 413 past
+ * max_batch. meshward_kong_entries_total counts entries by outcome: accepted, invalid, unavailable, and those of a
+ * batch refused as a whole, unauthenticated or batch_too_large.
  */
 export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttpLogOptions): Promise<void> {
   const where = `receivers.${opts.key ?? 'kong_http_log'}`;
@@ -66,14 +68,17 @@ export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttp
 
   parseJsonBodies(fastify, config.body_limit);
   fastify.post(config.path, { bodyLimit: config.body_limit }, async (request, reply) => {
-    if (!authorized(request.headers.authorization)) {
-      const e = mwError('UNAUTHENTICATED', 'a valid bearer token is required');
-      return reply.code(e.status).send(e.toJSON());
-    }
     const body = request.body;
     // a body that is not JSON arrives as its bytes: the ingest dead-letters it whole
     const items = Array.isArray(body) ? body : [body];
+    // a refused batch is counted: Kong retries it, then drops it, and nothing else here would show it
+    if (!authorized(request.headers.authorization)) {
+      entries.inc({ receiver: config.sensor_id, outcome: 'unauthenticated' }, items.length);
+      const e = mwError('UNAUTHENTICATED', 'a valid bearer token is required');
+      return reply.code(e.status).send(e.toJSON());
+    }
     if (items.length > config.max_batch) {
+      entries.inc({ receiver: config.sensor_id, outcome: 'batch_too_large' }, items.length);
       const e = mwError('BATCH_TOO_LARGE', `${items.length} entries, at most ${config.max_batch}`);
       return reply.code(e.status).send(e.toJSON());
     }
