@@ -263,4 +263,31 @@ describe('IdP webhook under hostile requests (property)', () => {
       ['invalid_client', 401],
     ]);
   });
+
+  it('rejects an event with a prototype key by itself, dead-lettered as it came, and records the rest of its batch', async () => {
+    const before = { calls: got.calls.length, dlq: got.dlq.length };
+    const proto = protoSnapshot();
+    const res = await post(
+      '[{"event":"logout","__proto__":{"polluted":true}},{"event":"logout","constructor":{"prototype":{"polluted":true}}},{"event":"logout","sub":"carol"}]',
+    );
+    expect(res).toEqual({
+      status: 202,
+      json: {
+        accepted: 1,
+        ignored: 0,
+        rejected: [
+          { index: 0, code: 'MW_ERR_RECORD_INVALID', reason: '/__proto__: Unexpected property' },
+          { index: 1, code: 'MW_ERR_RECORD_INVALID', reason: '/constructor: Unexpected property' },
+        ],
+      },
+    });
+    await settle(before.calls + 1, before.dlq + 2);
+    expect(got.calls[before.calls].user?.sub).toBe('carol');
+    expect(got.dlq.slice(before.dlq).map((d) => d.raw)).toEqual([
+      '{"event":"logout","__proto__":{"polluted":true}}',
+      '{"event":"logout","constructor":{"prototype":{"polluted":true}}}',
+    ]);
+    expect(protoSnapshot()).toBe(proto);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
 });

@@ -17,7 +17,8 @@ import { kongHttpLogPlugin } from './kong-http-log.js';
  * Hostile Kong http-log batches over a real socket, into the collector's own ingest (as the collector mounts the
  * receiver: its error handler, its ingest): whatever the entries, the receiver answers 200 with each entry accepted
  * as a schema-valid record or dead-lettered with its reason and counted, or refuses the request with a catalogue
- * code and a counter; never a 5xx.
+ * code; never a 5xx. What a caller of the gateway controls (query parameter names, header names and values, the
+ * URI) never costs the batch it is logged in.
  */
 
 const TOKEN = 'kong-sensor-token-0123456789';
@@ -135,6 +136,23 @@ const callEntry = fc.record({
 const kongJson = (entries: unknown[]) => JSON.stringify(entries);
 
 describe('Kong http-log receiver under hostile entries (property)', () => {
+  it('records every call Kong logs, whatever the caller put in its query, headers or URI', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(callEntry, { minLength: 1, maxLength: 8 }), async (entries) => {
+        const before = got.calls.length;
+        const proto = protoSnapshot();
+        const res = await post(kongJson(entries));
+        expect(res.status, JSON.stringify(res.json)).toBe(200);
+        expect(res.json).toEqual({ accepted: entries.length, rejected: [] });
+        await settle(before + entries.length, got.dlq.length);
+        for (const r of got.calls.slice(before)) expect(checkRecord.Check(r)).toBe(true);
+        expect(protoSnapshot()).toBe(proto);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      }),
+      { seed: SEED, numRuns: 150 },
+    );
+  });
+
   it('accounts for every entry of any body, or refuses it with a catalogue code; never a 5xx', async () => {
     const any = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.string(), fc.double().map(String));
     const junkEntry = fc.oneof(
@@ -202,6 +220,17 @@ describe('Kong http-log receiver under hostile entries (property)', () => {
       { seed: SEED, numRuns: 250 },
     );
     expect([...statuses].sort()).toEqual([200, 400, 401, 413]);
+  });
+
+  it("a caller's `__proto__` query parameter costs neither its record nor the batch it is logged in", async () => {
+    const entry = (query: string) =>
+      `{"request":{"method":"GET","uri":"/orders","querystring":{${query}}},"response":{"status":200},"started_at":${NOW}}`;
+    const before = got.calls.length;
+    const res = await post(`[${entry('"page":"2"')},${entry('"__proto__":"1","x":"2"')},${entry('')}]`);
+    expect(res).toEqual({ status: 200, json: { accepted: 3, rejected: [] } });
+    await settle(before + 3, got.dlq.length);
+    expect(got.calls[before + 1].params).toEqual(JSON.parse('{"__proto__":"1","x":"2"}'));
+    expect(Object.keys(got.calls[before + 1].params ?? {})).toEqual(['__proto__', 'x']);
   });
 
   it('counts the entries of a batch it refuses as a whole: unauthenticated, or past max_batch', async () => {

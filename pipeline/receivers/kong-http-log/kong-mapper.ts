@@ -125,7 +125,13 @@ export function mapKongEntry(entry: unknown, ctx: KongMapContext): KongMapResult
       const v = qs[k];
       const first = Array.isArray(v) ? v[0] : v;
       const value = typeof first === 'boolean' || typeof first === 'number' ? first : (text(first, 4096) ?? null);
-      params[k] = ctx.redactor.value(k, value);
+      // defined, not assigned: a caller's `__proto__` parameter is a parameter, not the object's prototype
+      Object.defineProperty(params, k, {
+        value: ctx.redactor.value(k, value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
       n++;
     }
     if (n > 0) record.params = params;
