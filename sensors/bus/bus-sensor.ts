@@ -1,4 +1,4 @@
-import { type Admin, type Consumer, type IHeaders, Kafka, type LogEntry, logLevel } from 'kafkajs';
+import { type Admin, type Consumer, Kafka, type LogEntry, logLevel } from 'kafkajs';
 import type { RecordIngest } from '../../pipeline/collector/ingest.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import { type Logger, silentLogger } from '../../pipeline/core/logger.js';
@@ -8,6 +8,7 @@ import { ingestTransport } from '../common/ingest-transport.js';
 import type { BusSensorConfig } from './config.js';
 import { type CompiledMapping, compileMapping, loadMappingFile } from './mapping.js';
 import { type PairingStats, RequestPairing, type TappedMessage } from './request-pairing.js';
+import { headerText } from './tapped-message.js';
 
 export interface BusSensorDeps {
   /** where records go (e.g. a shipper); else `ingest`; else an HTTP shipper from `config.shipper` */
@@ -32,18 +33,6 @@ const tappedTotal = () =>
   counter('meshward_bus_sensor_messages_total', 'messages read from tapped topics', ['sensor', 'topic']);
 const recordsTotal = () =>
   counter('meshward_bus_sensor_records_total', 'records emitted by the bus sensor, by outcome', ['sensor', 'outcome']);
-
-function headerText(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!headers) return out;
-  for (const k of Object.keys(headers)) {
-    const v = headers[k];
-    const first = Array.isArray(v) ? v[0] : v;
-    if (first === undefined) continue;
-    out[k] = typeof first === 'string' ? first : first.toString('utf8');
-  }
-  return out;
-}
 
 function kafkaLogger(logger: Logger) {
   return () =>
