@@ -41,6 +41,13 @@ export interface CapturedRequest {
 
 const MAX_PATH = 8192;
 /**
+ * the record's limits on what the caller writes (Host, X-Forwarded-Host, X-Forwarded-For behind a trusted proxy): a
+ * longer value is cut, as the other receivers cut theirs, since a record past a limit is dead-lettered by the
+ * collector and the request would be hidden from every detector by the caller's own choice of header
+ */
+const MAX_SERVICE = 256;
+const MAX_IP = 64;
+/**
  * the status of a request the client aborted before the response: nginx's "client closed request" (a 4xx, not an
  * error of the service)
  */
@@ -135,18 +142,20 @@ export function buildRow(
   const host = request.host;
   const route = c.route;
   const peer = c.peer;
+  const service = ctx.service || request.hostname || 'unknown';
+  const ip = c.ip;
   return [
     recordId(),
     Math.round(c.endedAt - durationMs),
     durationMs,
-    ctx.service || request.hostname || 'unknown',
+    service.length > MAX_SERVICE ? service.slice(0, MAX_SERVICE) : service,
     request.method.slice(0, 32),
     host.length > 512 ? host.slice(0, 512) : host,
     url.length > MAX_PATH ? url.slice(0, MAX_PATH) : url,
     status,
     headerNumber(headers['content-length']),
     reply ? headerNumber(reply.getHeader('content-length')) : 0,
-    c.ip ?? null,
+    ip === undefined ? null : ip.length > MAX_IP ? ip.slice(0, MAX_IP) : ip,
     peer ? peer.mtls : null,
     peer?.principal || null,
     route ? (route.length > 1024 ? route.slice(0, 1024) : route) : null,
