@@ -163,7 +163,10 @@ export class SyslogReceiver {
       if (!framer.push(chunk)) sock.destroy();
     });
     sock.on('error', () => {}); // resets from senders are routine
-    sock.on('close', () => this.sockets.delete(sock));
+    sock.on('close', () => {
+      framer.end(); // a last message without its LF, or a frame cut short, is handled or counted, not dropped
+      this.sockets.delete(sock);
+    });
   }
 
   /** one syslog message; never throws */

@@ -59,4 +59,44 @@ describe('TcpFramer (RFC 6587)', () => {
   it('waits for a length prefix split across chunks', () => {
     expect(run([Buffer.from('1'), Buffer.from('0 <1>5678901')]).msgs).toEqual(['<1>5678901']);
   });
+
+  it('at the end of the stream, takes a message still waiting for its LF as the last message', () => {
+    const msgs: string[] = [];
+    const issues: FrameIssue[] = [];
+    const f = new TcpFramer(100, { onMessage: (m) => msgs.push(m.toString('utf8')), onIssue: (i) => issues.push(i) });
+    f.push(Buffer.from('<1>first\n<2>last\r'));
+    expect(msgs).toEqual(['<1>first']);
+    f.end();
+    expect({ msgs, issues }).toEqual({ msgs: ['<1>first', '<2>last'], issues: [] });
+    f.end(); // nothing left
+    expect(msgs).toHaveLength(2);
+  });
+
+  it('at the end of the stream, counts an octet-counted frame cut short, or a length with no message', () => {
+    for (const tail of [`${octet('<1>whole')}20 <2>cut`, `${octet('<1>whole')}\n42`]) {
+      const msgs: string[] = [];
+      const issues: FrameIssue[] = [];
+      const f = new TcpFramer(100, { onMessage: (m) => msgs.push(m.toString()), onIssue: (i) => issues.push(i) });
+      f.push(Buffer.from(tail));
+      f.end();
+      expect({ msgs, issues }).toEqual({ msgs: ['<1>whole'], issues: ['truncated_frame'] });
+    }
+  });
+
+  it('at the end of the stream, adds nothing for a frame already counted or a stream already broken', () => {
+    const ends = (chunks: string[]) => {
+      const seen: string[] = [];
+      const f = new TcpFramer(100, {
+        onMessage: (m) => seen.push(m.toString()),
+        onIssue: (i) => seen.push(`issue:${i}`),
+      });
+      for (const c of chunks) f.push(Buffer.from(c));
+      f.end();
+      return seen;
+    };
+    expect(ends(['<1>', 'y'.repeat(300)])).toEqual(['issue:too_large']);
+    expect(ends([`500 ${'x'.repeat(300)}`])).toEqual(['issue:too_large']);
+    expect(ends(['12x <1>a'])).toEqual(['issue:bad_frame']);
+    expect(ends(['\n\r\u0000'])).toEqual([]);
+  });
 });

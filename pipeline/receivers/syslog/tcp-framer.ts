@@ -1,9 +1,11 @@
 /**
  * Splits a syslog TCP stream into messages (RFC 6587): octet counting (`LEN SP MSG`) and non-transparent framing
  * (messages ended by LF). The method is detected per frame: a frame starting with a digit is octet-counted.
- * Bounded: a frame longer than `maxBytes` is skipped (counted as too_large) without buffering it.
+ * Bounded: a frame longer than `maxBytes` is skipped (counted as too_large) without buffering it. At the end of the
+ * stream (`end`), a message still waiting for its LF is a message (the connection's end ends it, as senders that
+ * close after their last line expect), and an octet-counted frame cut short is counted as truncated_frame.
  */
-export type FrameIssue = 'too_large' | 'bad_frame';
+export type FrameIssue = 'too_large' | 'bad_frame' | 'truncated_frame';
 
 export interface FramerEvents {
   onMessage(msg: Buffer): void;
@@ -59,6 +61,20 @@ export class TcpFramer {
         if (!this.octetCounted()) return !this.broken;
       } else if (!this.lfFramed()) return true;
     }
+  }
+
+  /** the stream ended (the connection closed): what is buffered is a last message or a counted issue, never dropped */
+  end(): void {
+    let rest = this.buf;
+    this.buf = Buffer.alloc(0);
+    // a broken stream was counted when it broke; an oversized frame being skipped was counted when it began
+    if (this.broken || this.skipBytes > 0 || this.skipToLf) return;
+    let start = 0;
+    while (start < rest.length && (rest[start] === LF || rest[start] === CR || rest[start] === 0)) start++;
+    rest = rest.subarray(start);
+    if (rest.length === 0) return;
+    if (rest[0] >= 0x30 && rest[0] <= 0x39) this.events.onIssue('truncated_frame');
+    else this.events.onMessage(trimEnd(rest));
   }
 
   /** true when a frame was consumed; false when more bytes are needed (or the stream broke) */
