@@ -140,6 +140,18 @@ describe('RequestPairing', () => {
     expect(p.stats()).toMatchObject({ replied: 1, earlyReplies: 0, pending: 0 });
   });
 
+  it('holds at most max_pending early replies across mappings, dropping and counting the oldest', () => {
+    const { p, out } = rig(1);
+    p.onMessage(msg('payments.replies', 60, { 'correlation-id': 'pay-1' }));
+    // the orders mapping holds no early reply of its own: the payments one, older, is the one dropped
+    p.onMessage(msg('orders.replies', 70, { 'correlation-id': 'ord-1' }));
+    expect(p.stats()).toMatchObject({ earlyReplies: 1, unmatchedReplies: 1 });
+    p.onMessage(msg('orders.requests', 65, { 'correlation-id': 'ord-1' }));
+    p.onMessage(msg('payments.requests', 55, { 'correlation-id': 'pay-1' }));
+    expect(out.map((r) => r.tags?.bus_outcome)).toEqual(['reply']);
+    expect(p.stats()).toMatchObject({ replied: 1, earlyReplies: 0, pending: 1, unmatchedReplies: 1 });
+  });
+
   it('ignores messages of topics it does not map', () => {
     const { p, out } = rig();
     p.onMessage(msg('other.topic', 1, { 'correlation-id': 'x' }));

@@ -160,14 +160,7 @@ export class RequestPairing {
       this.counts.duplicates++;
       return;
     }
-    if (this.earlySize >= this.opts.maxPending) {
-      const oldest = early.keys().next();
-      if (!oldest.done) {
-        early.delete(oldest.value);
-        this.earlySize--;
-      }
-      this.counts.unmatchedReplies++;
-    }
+    if (this.earlySize >= this.opts.maxPending) this.evictOldestEarly();
     early.set(corr, { reply: msg, deadline: this.now() + m.timeout_ms });
     this.earlySize++;
   }
@@ -197,6 +190,24 @@ export class RequestPairing {
     this.emit(
       this.record(p.mapping, p.request, p.operation, 0, Math.max(0, this.now() - p.request.timestamp), 0, 'evicted'),
     );
+  }
+
+  /**
+   * the bound on early replies holds across mappings, as the bound on pending requests does: the oldest early reply of
+   * any mapping is dropped and counted (the full mapping's own may be none: it is the others' replies that fill it)
+   */
+  private evictOldestEarly(): void {
+    let oldest: { map: Map<string, { reply: TappedMessage }>; key: string; reply: TappedMessage } | undefined;
+    for (const map of this.early.values()) {
+      const first = map.entries().next();
+      if (first.done) continue;
+      const [key, e] = first.value;
+      if (!oldest || e.reply.timestamp < oldest.reply.timestamp) oldest = { map, key, reply: e.reply };
+    }
+    if (!oldest) return;
+    oldest.map.delete(oldest.key);
+    this.earlySize--;
+    this.counts.unmatchedReplies++;
   }
 
   private operationOf(m: TopicMapping, msg: TappedMessage): string {
