@@ -57,6 +57,21 @@ describe('credential_stuffing', () => {
     ]);
   });
 
+  it('never says more distinct users than failures, where the estimate past the exact count would', () => {
+    const d = detector();
+    const ctx = correlatorContext();
+    // one failure each for users whose HyperLogLog estimate (past 64 exact) runs ahead of their number
+    for (let i = 0; i < 400; i++) d.observe!(login(i * 10, '185.2.2.2', `user${i}`), ctx);
+    d.onWindow!(closed, ctx);
+    const counts = ctx.signals
+      .filter((s) => s.kind === 'credential_stuffing')
+      .map((s) => [s.metrics.distinct_users as number, s.metrics.failures as number]);
+    expect(counts.length).toBeGreaterThan(1);
+    for (const [users, failures] of counts) expect(users).toBeLessThanOrEqual(failures);
+    // the estimate did run ahead somewhere: the bound, not luck, kept it true
+    expect(counts.some(([users, failures]) => users === failures && failures > 64)).toBe(true);
+  });
+
   it('carries a live alert across a checkpoint, and reads a checkpoint of the previous version', () => {
     const d = detector();
     const ctx = correlatorContext();

@@ -243,7 +243,8 @@ export class CredentialStuffingDetector implements Detector {
 
   private signalStuffing(ip: string, a: StuffingAlert, ctx: DetectorContext): void {
     a.signalledAt = a.to;
-    const users = Math.round(countDistinct(a));
+    // each failure names at most one user: an estimate past their number is the sketch's error
+    const users = Math.round(countDistinct(a, a.failures));
     const span = a.to - a.from;
     ctx.emit({
       kind: 'credential_stuffing',

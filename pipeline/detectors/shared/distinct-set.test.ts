@@ -49,4 +49,14 @@ describe('DistinctSet', () => {
     expect(Math.abs(countDistinct(set) - 500) / 500).toBeLessThan(0.15);
     expect(set.distinct).toBe(countDistinct(set));
   });
+
+  it("never counts more than the owner's bound, where the sketch's estimate would", () => {
+    // the first number of values past the exact limit that the sketch over-estimates
+    const set = emptyDistinct();
+    let added = 0;
+    while (added < 2_000 && !(set.hll && set.hll.count() > added)) addDistinct(set, `user${added++}`, 64);
+    expect(countDistinct(set)).toBeGreaterThan(added);
+    expect(countDistinct(set, added)).toBe(added);
+    expect(countDistinct(set, added + 1_000)).toBe(countDistinct(set));
+  });
 });

@@ -58,10 +58,13 @@ export function addDistinct(set: DistinctSet, value: string, exactLimit: number,
   return set.distinct > before;
 }
 
-/** the set's count, its sketch's estimate taken again (after values added without `recount`) */
-export function countDistinct(set: DistinctSet): number {
+/**
+ * the set's count, its sketch's estimate taken again (after values added without `recount`), at most `atMost`: what
+ * the owner knows bounds it (a sketch can estimate more distinct values than were added: 89 users in 84 failures)
+ */
+export function countDistinct(set: DistinctSet, atMost = Number.POSITIVE_INFINITY): number {
   if (set.hll) set.distinct = Math.max(set.distinct, set.hll.count());
-  return set.distinct;
+  return Math.min(set.distinct, atMost);
 }
 
 /** a set of its own with the same values (a window's, carried on by the alert it raised) */
