@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TOPICS } from '../../pipeline/bus/bus.js';
-import { MemoryBus } from '../../pipeline/bus/memory-bus.js';
 import type { IngestOrigin, IngestResult, RecordIngest } from '../../pipeline/collector/ingest.js';
-import { type DeadLetter, createRecordIngest } from '../../pipeline/collector/record-ingest.js';
+import { createRecordIngest } from '../../pipeline/collector/record-ingest.js';
+import { capturedBus } from '../../pipeline/collector/captured-bus.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
 import { registry } from '../../pipeline/core/metrics.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
@@ -241,18 +240,7 @@ describe('IdP callback sensor', () => {
 describe('IdP callback sensor: invalid events, as the collector takes invalid records', () => {
   /** the webhook in front of the collector's own ingest over an in-process bus */
   async function webhook() {
-    const bus = new MemoryBus({ partitions: 1 });
-    const got = { calls: [] as ApiCallRecord[], dlq: [] as DeadLetter[] };
-    await bus.subscribe({
-      groupId: 'calls',
-      topics: [TOPICS.calls],
-      onBatch: async (b) => void got.calls.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
-    });
-    await bus.subscribe({
-      groupId: 'dlq',
-      topics: [TOPICS.callsDlq],
-      onBatch: async (b) => void got.dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
-    });
+    const { bus, got } = await capturedBus();
     const a = Fastify();
     await idpSensorFactory.create(
       { ...defaultIdpSensorConfig, sensor_id: 'idp-dlq', token_hash_key: KEY },

@@ -3,9 +3,8 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOPICS } from '../../pipeline/bus/bus.js';
-import { MemoryBus } from '../../pipeline/bus/memory-bus.js';
 import { type DeadLetter, createRecordIngest } from '../../pipeline/collector/record-ingest.js';
+import { capturedBus } from '../../pipeline/collector/captured-bus.js';
 import { ERRORS } from '../../pipeline/core/errors.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
@@ -33,20 +32,11 @@ const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype);
 
 let app: FastifyInstance;
 let url: string;
-const got = { calls: [] as ApiCallRecord[], dlq: [] as DeadLetter[] };
+let got: { calls: ApiCallRecord[]; dlq: DeadLetter[] };
 
 beforeAll(async () => {
-  const bus = new MemoryBus({ partitions: 1, maxBacklogPerPartition: 1_000_000 });
-  await bus.subscribe({
-    groupId: 'calls',
-    topics: [TOPICS.calls],
-    onBatch: async (b) => void got.calls.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
-  });
-  await bus.subscribe({
-    groupId: 'dlq',
-    topics: [TOPICS.callsDlq],
-    onBatch: async (b) => void got.dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
-  });
+  const { bus, got: captured } = await capturedBus({ maxBacklogPerPartition: 1_000_000 });
+  got = captured;
   app = Fastify();
   await idpSensorFactory.create(
     {

@@ -4,9 +4,8 @@ import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricSum, protoSnapshot } from '../../../test/harness/metrics.js';
-import { TOPICS } from '../../bus/bus.js';
-import { MemoryBus } from '../../bus/memory-bus.js';
 import { type DeadLetter, createRecordIngest } from '../../collector/record-ingest.js';
+import { capturedBus } from '../../collector/captured-bus.js';
 import { ERRORS } from '../../core/errors.js';
 import { installErrorHandler } from '../../core/http-errors.js';
 import { silentLogger } from '../../core/logger.js';
@@ -30,20 +29,11 @@ const PROTO_NAMES = [...Object.getOwnPropertyNames(Object.prototype), 'prototype
 
 let app: FastifyInstance;
 let url: string;
-const got = { calls: [] as ApiCallRecord[], dlq: [] as DeadLetter[] };
+let got: { calls: ApiCallRecord[]; dlq: DeadLetter[] };
 
 beforeAll(async () => {
-  const bus = new MemoryBus({ partitions: 1, maxBacklogPerPartition: 1_000_000 });
-  await bus.subscribe({
-    groupId: 'calls',
-    topics: [TOPICS.calls],
-    onBatch: async (b) => void got.calls.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
-  });
-  await bus.subscribe({
-    groupId: 'dlq',
-    topics: [TOPICS.callsDlq],
-    onBatch: async (b) => void got.dlq.push(...b.messages.map((m) => JSON.parse(m.value.toString()))),
-  });
+  const { bus, got: captured } = await capturedBus({ maxBacklogPerPartition: 1_000_000 });
+  got = captured;
   app = Fastify();
   installErrorHandler(app, 'collector', silentLogger);
   await app.register(kongHttpLogPlugin, {
