@@ -24,7 +24,7 @@ export type IdpEventType = Static<typeof IdpEventType>;
 export const GenericIdpEventSchema = Type.Object(
   {
     event: IdpEventType,
-    /** epoch ms, or an ISO 8601 string; default: time of receipt */
+    /** epoch ms, or an RFC 3339 date-time string; default (and for a string that is not one): time of receipt */
     ts: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.String({ maxLength: 64 })])),
     sub: Type.Optional(Type.String({ maxLength: 256 })),
     client_id: Type.Optional(Type.String({ maxLength: 256 })),
@@ -71,15 +71,42 @@ export interface RecordContext {
   sensorId: string;
   hash: (token: string) => string;
   now: number;
+  /** called for an event whose `ts` string is not a time a record can hold, and which is timed by `now` instead */
+  onTsReplaced?: () => void;
 }
 
-function tsOf(ts: GenericIdpEvent['ts'], now: number): number {
+/** RFC 3339 date-time (`2026-01-05T10:00:00.000Z`, `2026-01-05 11:00:00+01:00`): the date, the time, the offset */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Epoch ms of an RFC 3339 date-time at or after 1970 (a record's ts cannot be earlier), else undefined. Read by its
+ * fields, not by Date.parse, which takes almost any text for a date (V8 reads '50' as 1950 and '2024-02-30' as March
+ * 1st) and would date an event by what its sender never meant.
+ */
+export function rfc3339Time(text: string): number | undefined {
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
+  const offsetMin = m[8] ? 0 : (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
+  // before 1970 a record cannot hold it (and Date.UTC would read years 0-99 as 1900-1999)
+  if (year < 1970) return undefined;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
+  // second 60 is a leap second (RFC 3339 allows it): it reads as the next minute's first
+  if (hour > 23 || minute > 59 || second > 60 || Number(m[10] ?? 0) > 23 || Number(m[11] ?? 0) > 59) return undefined;
+  const t = Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMin * 60_000;
+  return t >= 0 ? t : undefined;
+}
+
+function tsOf(ts: GenericIdpEvent['ts'], ctx: RecordContext): number {
   if (typeof ts === 'number') return ts;
   if (typeof ts === 'string') {
-    const t = Date.parse(ts);
-    if (!Number.isNaN(t)) return t;
+    const t = rfc3339Time(ts);
+    if (t !== undefined) return t;
+    ctx.onTsReplaced?.();
   }
-  return now;
+  return ctx.now;
 }
 
 /** one ApiCallRecord for one IdP event; the raw token, if any, becomes its keyed hash */
@@ -99,7 +126,7 @@ export function idpEventToRecord(e: GenericIdpEvent, ctx: RecordContext): ApiCal
   return {
     v: 1,
     id: newId(),
-    ts: tsOf(e.ts, ctx.now),
+    ts: tsOf(e.ts, ctx),
     durationMs: e.duration_ms ?? 0,
     sensor: { kind: 'idp', id: ctx.sensorId },
     service: ctx.service,

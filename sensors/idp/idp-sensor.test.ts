@@ -42,6 +42,11 @@ async function invalidCount(code: string): Promise<number> {
   return m.filter((v) => v.labels.code === code).reduce((a, v) => a + v.value, 0);
 }
 
+async function tsReplacedCount(): Promise<number> {
+  const m = (await registry.getSingleMetric('meshward_idp_events_ts_replaced_total')?.get())?.values ?? [];
+  return m.reduce((a, v) => a + v.value, 0);
+}
+
 async function until(cond: () => boolean, ms = 5000) {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -303,6 +308,34 @@ describe('IdP callback sensor: invalid events, as the collector takes invalid re
     expect(got.dlq[0]).toMatchObject({ receiver: 'idp', code: 'MW_ERR_RECORD_PARSE', scrubbed: 1 });
     expect(got.dlq[0].raw).toBe('{"event": "token.issued", "token": "[redacted]", "sub": ');
     expect(await invalidCount('MW_ERR_RECORD_PARSE')).toBe(before + 1);
+    await a.close();
+  });
+
+  it('records an event whose ts string is no RFC 3339 date-time from 1970 on at its time of receipt, counted', async () => {
+    const { a, got, post } = await webhook();
+    const before = await tsReplacedCount();
+    // V8's Date.parse reads the first four as 1950, 1 AD, March 1st and 1950, the fifth as a date without a zone
+    const junk = ['50', 'x 1', '2024-02-30T00:00:00Z', '1950-01-01T00:00:00Z', 'Jan 5 2026', '2026-01-05', 'now'];
+    const sent = Date.now();
+    const res = await post(
+      JSON.stringify([
+        ...junk.map((ts, i) => ({ event: 'login.success', sub: `j${i}`, ts })),
+        { event: 'logout', sub: 'offset', ts: '2026-01-05T11:00:00.123456+01:00' },
+        { event: 'logout', sub: 'leap', ts: '2016-12-31T23:59:60Z' },
+      ]),
+    );
+    const answered = Date.now();
+    expect(res.json()).toEqual({ accepted: junk.length + 2, ignored: 0, rejected: [] });
+    await settle();
+    expect(got.dlq).toEqual([]);
+    const bySub = Object.fromEntries(got.calls.map((r) => [r.user?.sub, r.ts]));
+    for (const i of junk.keys()) {
+      expect(bySub[`j${i}`]).toBeGreaterThanOrEqual(sent);
+      expect(bySub[`j${i}`]).toBeLessThanOrEqual(answered);
+    }
+    expect(bySub.offset).toBe(Date.parse('2026-01-05T10:00:00.123Z'));
+    expect(bySub.leap).toBe(Date.parse('2017-01-01T00:00:00Z'));
+    expect(await tsReplacedCount()).toBe(before + junk.length);
     await a.close();
   });
 });

@@ -17,6 +17,11 @@ const checkOidc = TypeCompiler.Compile(OidcProviderEventSchema);
 const received = counter('meshward_idp_events_total', 'IdP webhook events received', ['idp', 'format']);
 const ignored = counter('meshward_idp_events_ignored_total', 'IdP events of a kind meshward does not record', ['idp']);
 const rejected = counter('meshward_idp_webhook_rejected_total', 'IdP webhook requests rejected', ['idp', 'code']);
+const tsReplaced = counter(
+  'meshward_idp_events_ts_replaced_total',
+  'IdP events whose ts string was not an RFC 3339 date-time from 1970 on, timed by their receipt instead',
+  ['idp'],
+);
 const invalidEvents = counter(
   'meshward_idp_events_invalid_total',
   'IdP events (or bodies that are not JSON) rejected to the dead-letter topic',
@@ -36,14 +41,15 @@ export interface IdpWebhookOptions {
 /**
  * One request body (an event, an array of events, or {events: [...]}) as items for the ingest: a record per event,
  * an UnmappedItem per invalid event, the bytes of a body that is not JSON; `positions` gives each item's event index
- * (events meshward does not record are left out and counted in `ignored`). Throws BAD_REQUEST / BATCH_TOO_LARGE for
+ * (events meshward does not record are left out and counted in `ignored`); `tsReplaced` counts the events timed by
+ * `now` because their ts string was no time (see `rfc3339Time`). Throws BAD_REQUEST / BATCH_TOO_LARGE for
  * the request as a whole.
  */
 export function itemsFromBody(
   body: unknown,
   opts: { config: IdpSensorConfig; hash: (t: string) => string; now: number },
-): { items: unknown[]; positions: number[]; ignored: number; formats: string[] } {
-  if (Buffer.isBuffer(body)) return { items: [body], positions: [0], ignored: 0, formats: [] };
+): { items: unknown[]; positions: number[]; ignored: number; formats: string[]; tsReplaced: number } {
+  if (Buffer.isBuffer(body)) return { items: [body], positions: [0], ignored: 0, formats: [], tsReplaced: 0 };
   const events = Array.isArray(body)
     ? body
     : body && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events)
@@ -53,12 +59,14 @@ export function itemsFromBody(
   if (events.length > opts.config.max_events) {
     throw mwError('BATCH_TOO_LARGE', `${events.length} events, at most ${opts.config.max_events} per request`);
   }
+  let replaced = 0;
   const ctx = {
     service: opts.config.idp_name,
     host: opts.config.host ?? opts.config.idp_name,
     sensorId: opts.config.sensor_id,
     hash: opts.hash,
     now: opts.now,
+    onTsReplaced: () => void replaced++,
   };
   const items: unknown[] = [];
   const positions: number[] = [];
@@ -84,7 +92,7 @@ export function itemsFromBody(
     } else items.push(invalid(event, checkGeneric.Errors(event).First()));
     positions.push(i);
   }
-  return { items, positions, ignored: skipped, formats };
+  return { items, positions, ignored: skipped, formats, tsReplaced: replaced };
 }
 
 /** the reason names the field, never echoes the value (it could be a token); the dead letter redacts the event */
@@ -132,8 +140,10 @@ export const idpWebhook: FastifyPluginAsync<IdpWebhookOptions> = async (app, opt
         throw mwError('UNAUTHENTICATED', 'the IdP webhook needs its bearer token');
       }
     }
-    const { items, positions, ignored: skipped, formats } = itemsFromBody(req.body, { config, hash, now: clock() });
+    const parsed = itemsFromBody(req.body, { config, hash, now: clock() });
+    const { items, positions, ignored: skipped, formats } = parsed;
     for (const f of formats) received.inc({ idp, format: f });
+    if (parsed.tsReplaced) tsReplaced.inc({ idp }, parsed.tsReplaced);
     if (skipped) ignored.inc({ idp }, skipped);
     const result = items.length
       ? await ingest.ingest(items, { receiver: 'idp', sensorId: config.sensor_id })
