@@ -7,8 +7,8 @@ import { BatchingShipper, type RecordSink, createHttpShipper } from '../common/b
 import { ingestTransport } from '../common/ingest-transport.js';
 import type { BusSensorConfig } from './config.js';
 import { type CompiledMapping, compileMapping, loadMappingFile } from './mapping.js';
-import { type PairingStats, RequestPairing, type TappedMessage } from './request-pairing.js';
-import { headerText } from './tapped-message.js';
+import { type PairingStats, RequestPairing } from './request-pairing.js';
+import { tappedMessage } from './tapped-message.js';
 
 export interface BusSensorDeps {
   /** where records go (e.g. a shipper); else `ingest`; else an HTTP shipper from `config.shipper` */
@@ -31,6 +31,12 @@ const lagGauge = () =>
   ]);
 const tappedTotal = () =>
   counter('meshward_bus_sensor_messages_total', 'messages read from tapped topics', ['sensor', 'topic']);
+const untimedTotal = () =>
+  counter(
+    'meshward_bus_sensor_timestamps_replaced_total',
+    'messages of tapped topics without a timestamp (old message format, -1), timed by when the sensor read them',
+    ['sensor', 'topic'],
+  );
 const recordsTotal = () =>
   counter('meshward_bus_sensor_records_total', 'records emitted by the bus sensor, by outcome', ['sensor', 'outcome']);
 
@@ -60,7 +66,12 @@ export class BusSensor {
   private lagTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private readonly log: Logger;
-  private readonly metrics = { lag: lagGauge(), tapped: tappedTotal(), records: recordsTotal() };
+  private readonly metrics = {
+    lag: lagGauge(),
+    tapped: tappedTotal(),
+    untimed: untimedTotal(),
+    records: recordsTotal(),
+  };
 
   constructor(
     private readonly config: BusSensorConfig,
@@ -117,16 +128,13 @@ export class BusSensor {
     await consumer.subscribe({ topics: this.mapping.topics, fromBeginning: this.config.from_beginning });
     await consumer.run({
       eachBatch: async ({ batch }) => {
-        this.metrics.tapped.inc({ sensor: this.config.sensor_id, topic: batch.topic }, batch.messages.length);
-        for (const m of batch.messages) {
-          const msg: TappedMessage = {
-            topic: batch.topic,
-            timestamp: Number(m.timestamp),
-            headers: headerText(m.headers),
-            size: m.value?.length ?? 0,
-          };
-          this.pairing.onMessage(msg);
-        }
+        const readAt = Date.now();
+        const labels = { sensor: this.config.sensor_id, topic: batch.topic };
+        this.metrics.tapped.inc(labels, batch.messages.length);
+        let untimed = 0;
+        const onUntimed = () => void untimed++;
+        for (const m of batch.messages) this.pairing.onMessage(tappedMessage(batch.topic, m, readAt, onUntimed));
+        if (untimed > 0) this.metrics.untimed.inc(labels, untimed);
       },
     });
     const shortest = Math.min(...[...this.mapping.byRequestTopic.values()].map((m) => m.timeout_ms));

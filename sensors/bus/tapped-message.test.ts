@@ -1,12 +1,12 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import type { IHeaders } from 'kafkajs';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
 import { compileMapping, loadMappingFile } from './mapping.js';
 import { RequestPairing } from './request-pairing.js';
-import { headerText } from './tapped-message.js';
+import { headerText, tappedMessage } from './tapped-message.js';
 
 const require = createRequire(import.meta.url);
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
@@ -77,5 +77,56 @@ describe('headerText', () => {
       b: 'z',
       c: 'w',
     });
+  });
+});
+
+/**
+ * The messages kafkajs hands the consumer for a message set of the old formats (magic byte 0: no timestamp; 1: a
+ * timestamp, here -1 as a producer writes "none"), written with kafkajs's own message set encoder and read back with
+ * its own decoder, the code a consumer's fetch runs for a partition in such a format.
+ */
+async function decodedOldFormat(messageVersion: 0 | 1, timestamp?: number): Promise<KafkaMessage[]> {
+  const encodeSet = require('kafkajs/src/protocol/messageSet');
+  const decodeSet = require('kafkajs/src/protocol/messageSet/decoder');
+  const Decoder = require('kafkajs/src/protocol/decoder');
+  const set = encodeSet({ messageVersion, entries: [{ key: 'k', value: '{"who":"web"}', timestamp }] });
+  return decodeSet(new Decoder(set.buffer), set.size());
+}
+
+describe('tappedMessage', () => {
+  const readAt = 1_767_607_200_000;
+  const oneWay = (timestamps: (string | undefined)[]) => {
+    const out: ApiCallRecord[] = [];
+    const mapping = compileMapping(loadMappingFile(join(import.meta.dirname, 'testdata', 'mapping.yaml')));
+    const pairing = new RequestPairing(mapping, { sensorId: 'bus-t', maxPending: 10 }, (r) => out.push(r));
+    let untimed = 0;
+    for (const timestamp of timestamps) {
+      const m = { timestamp, headers: {}, value: Buffer.from('{}') } as unknown as KafkaMessage;
+      pairing.onMessage(tappedMessage('audit.events', m, readAt, () => untimed++));
+    }
+    return { out, untimed };
+  };
+
+  it('times a message of the old formats, which has no timestamp, by when it was read, and counts it', async () => {
+    const [v0] = await decodedOldFormat(0);
+    const [v1] = await decodedOldFormat(1, -1);
+    expect([v0.timestamp, v1.timestamp]).toEqual([undefined, '-1']); // what kafkajs hands over
+    const { out, untimed } = oneWay([v0.timestamp, v1.timestamp, '', 'x', '1.5', '8640000000000001']);
+    expect(untimed).toBe(6);
+    expect(out.map((r) => r.ts)).toEqual(Array(6).fill(readAt));
+    for (const r of out) expect(check.Check(r)).toBe(true);
+  });
+
+  it('keeps the timestamp a message carries, and reads its headers and size', async () => {
+    const [v1] = await decodedOldFormat(1, 1_700_000_000_000);
+    const { out, untimed } = oneWay([v1.timestamp, '0']);
+    expect(untimed).toBe(0);
+    expect(out.map((r) => r.ts)).toEqual([1_700_000_000_000, 0]);
+    const m = {
+      timestamp: '5',
+      headers: { a: Buffer.from('b') },
+      value: Buffer.from('xyz'),
+    } as unknown as KafkaMessage;
+    expect(tappedMessage('t', m, readAt, () => {})).toEqual({ topic: 't', timestamp: 5, headers: { a: 'b' }, size: 3 });
   });
 });
