@@ -33,6 +33,8 @@ export const ERRORS = {
   CONFLICT: spec('MW_ERR_CONFLICT', 409, false, 'the resource is not in a state that allows this'),
   ALERT_OWNED: spec('MW_ERR_ALERT_OWNED', 409, false, 'the alert is assigned to another analyst'),
   BAD_REQUEST: spec('MW_ERR_BAD_REQUEST', 400, false, 'bad request'),
+  REQUEST_TIMEOUT: spec('MW_ERR_REQUEST_TIMEOUT', 408, true, 'the request was not received in time'),
+  HEADERS_TOO_LARGE: spec('MW_ERR_HEADERS_TOO_LARGE', 431, false, 'the request headers are too large'),
   RATE_LIMITED: spec('MW_ERR_RATE_LIMITED', 429, true, 'too many requests'),
   SYSLOG_PARSE: spec('MW_ERR_SYSLOG_PARSE', 400, false, 'syslog line could not be parsed'),
   CATALOG_INVALID: spec('MW_ERR_CATALOG_INVALID', 400, false, 'catalogue document is invalid'),

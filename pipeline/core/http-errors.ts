@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, MeshwardError, mwError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -96,5 +98,38 @@ export function frameworkErrors(server: string, logger: Logger) {
     const err = refusal ? mwError('BAD_REQUEST', refusal) : catalogued(error, request.url, logger);
     httpErrors.inc({ server, code: err.code });
     sendError(reply, err);
+  };
+}
+
+/** what Node's HTTP parser refuses before Fastify sees a request, by Node's error code; anything else is a 400 */
+const clientErrorOf = (code: string | undefined): MeshwardError =>
+  code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? mwError('REQUEST_TIMEOUT')
+    : code === 'HPE_HEADER_OVERFLOW'
+      ? mwError('HEADERS_TOO_LARGE', "the request line and headers are past the server's limit")
+      : mwError('BAD_REQUEST', 'the request is not valid HTTP/1.1');
+
+/**
+ * Fastify's `clientErrorHandler` option, given when the server is made: a request Node's own parser refuses (a request
+ * line or header that is not HTTP, headers past `maxHeaderSize`, a request not received within `requestTimeout`)
+ * gets a catalogue answer (400 `MW_ERR_BAD_REQUEST`, 431 `MW_ERR_HEADERS_TOO_LARGE`, 408 `MW_ERR_REQUEST_TIMEOUT`)
+ * and is counted like every other error, where Fastify would write its own body without a code. The connection is
+ * closed after it, as Node does: the parser cannot tell where the next request would begin. A connection the client
+ * reset, or already closed, gets nothing and is not counted: there is no one to answer.
+ */
+export function clientErrors(server: string, logger: Logger) {
+  return (error: Error & { code?: string }, socket: Duplex): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const err = clientErrorOf(error.code);
+    if (socket.writable) {
+      httpErrors.inc({ server, code: err.code });
+      logger.debug({ server, code: err.code, parser: error.code }, 'malformed HTTP request refused');
+      const body = JSON.stringify(err.toJSON());
+      socket.write(
+        `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
   };
 }
