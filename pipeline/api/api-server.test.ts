@@ -1,7 +1,4 @@
-import type { AddressInfo } from 'node:net';
-import { maxHeaderSize } from 'node:http';
-import { metricSum } from '../../test/harness/metrics.js';
-import { rawRequest } from '../../test/harness/raw-http.js';
+import { expectMalformedHttpRefused } from '../../test/harness/raw-http.js';
 import { exportJWK, generateKeyPair, SignJWT, createLocalJWKSet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AlertRepository, MAX_SORTED_ALERTS } from '../alerts/alert-repository.js';
@@ -62,29 +59,7 @@ async function setup(oidc?: ConstructorParameters<typeof ApiAuthenticator>[1]) {
 describe('analyst API', () => {
   it('answers a request Node cannot parse with a catalogue code, counted, over a real socket', async () => {
     const { app } = await setup();
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const port = (app.server.address() as AddressInfo).port;
-    try {
-      const cases: [string, number, string][] = [
-        ['GARBAGE\r\n\r\n', 400, 'MW_ERR_BAD_REQUEST'],
-        ['GET /v1/alerts HTTP/1.1\r\nHost: x\r\nbad header\r\n\r\n', 400, 'MW_ERR_BAD_REQUEST'],
-        [
-          `GET /health HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(maxHeaderSize + 1)}\r\n\r\n`,
-          431,
-          'MW_ERR_HEADERS_TOO_LARGE',
-        ],
-      ];
-      for (const [bytes, status, code] of cases) {
-        const before = await metricSum('meshward_http_errors_total', { server: 'api', code });
-        const answer = await rawRequest(port, bytes);
-        expect(answer.status).toBe(status);
-        expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
-        expect(JSON.parse(answer.body)).toEqual({ code, message: expect.any(String) });
-        expect(await metricSum('meshward_http_errors_total', { server: 'api', code })).toBe(before + 1);
-      }
-    } finally {
-      await app.close();
-    }
+    await expectMalformedHttpRefused(app, 'api');
   });
   it('every /v1 route states a role and refuses callers below it', async () => {
     const { app } = await setup();

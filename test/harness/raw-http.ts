@@ -1,4 +1,8 @@
-import { connect } from 'node:net';
+import { maxHeaderSize } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
+import { metricSum } from './metrics.js';
 
 /** an HTTP answer read off the socket as bytes: status, headers (lower-case names) and body */
 export interface RawAnswer {
@@ -30,4 +34,39 @@ export function rawRequest(port: number, bytes: string | Buffer, timeoutMs = 5_0
     });
     socket.write(bytes);
   });
+}
+
+/**
+ * What no HTTP client sends, each with the answer a meshward server owes it: a request line that is not HTTP, a
+ * malformed header line, headers one byte past Node's limit
+ */
+const MALFORMED: readonly [bytes: string, status: number, code: string][] = [
+  ['GARBAGE\r\n\r\n', 400, 'MW_ERR_BAD_REQUEST'],
+  ['GET /v1/alerts HTTP/1.1\r\nHost: x\r\nbad header\r\n\r\n', 400, 'MW_ERR_BAD_REQUEST'],
+  [
+    `GET /health HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(maxHeaderSize + 1)}\r\n\r\n`,
+    431,
+    'MW_ERR_HEADERS_TOO_LARGE',
+  ],
+];
+
+/**
+ * Listens `app` on a free port and checks over a real socket that each malformed request gets its catalogue answer
+ * (JSON body with the code) and adds one to meshward_http_errors_total{server, code}; closes the app after.
+ */
+export async function expectMalformedHttpRefused(app: FastifyInstance, server: string): Promise<void> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  try {
+    for (const [bytes, status, code] of MALFORMED) {
+      const before = await metricSum('meshward_http_errors_total', { server, code });
+      const answer = await rawRequest(port, bytes);
+      expect(answer.status).toBe(status);
+      expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(JSON.parse(answer.body)).toEqual({ code, message: expect.any(String) });
+      expect(await metricSum('meshward_http_errors_total', { server, code })).toBe(before + 1);
+    }
+  } finally {
+    await app.close();
+  }
 }
