@@ -1,5 +1,9 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { startBusReceiver } from '../../sensors/bus/bus-receiver.js';
+import type { BusSensorConfig } from '../../sensors/bus/config.js';
+import { busSensorFactory } from '../../sensors/bus/factory.js';
+import { compileMapping, loadMappingFile } from '../../sensors/bus/mapping.js';
 import { idpSensorFactory } from '../../sensors/idp/factory.js';
 import type { RecordIngest } from '../collector/ingest.js';
 import { checkSection } from '../config/section.js';
@@ -27,9 +31,14 @@ const SCHEMAS: Record<string, ReceiverSpec> = {
     defaults: idpSensorFactory.defaultConfig,
     problem: idpSensorFactory.configProblem,
   },
+  bus: {
+    schema: busSensorFactory.configSchema,
+    defaults: busSensorFactory.defaultConfig,
+    problem: busSensorFactory.configProblem,
+  },
 };
 
-/** `syslog`, `syslog/edge`, `kong_http_log`, `idp/keycloak` → the receiver type */
+/** `syslog`, `syslog/edge`, `kong_http_log`, `idp/keycloak`, `bus/orders` → the receiver type */
 const typeOf = (key: string) => key.split('/')[0];
 
 function configOf<T>(key: string, raw: unknown): T {
@@ -88,8 +97,9 @@ export interface RunningReceivers {
 
 /**
  * The receivers of the `receivers:` section, feeding the collector's ingest: syslog listeners (UDP/TCP) of their
- * own, and HTTP routes on the collector's server (Kong http-log, IdP webhooks). Validates everything before
- * opening anything (fail fast); call before the collector's server listens.
+ * own, HTTP routes on the collector's server (Kong http-log, IdP webhooks) and Kafka consumers tapping topics (bus;
+ * started in the background, retried while the brokers are unreachable). Validates everything before opening
+ * anything (fail fast); call before the collector's server listens.
  */
 export async function startReceivers(
   section: Record<string, unknown> | undefined,
@@ -112,6 +122,14 @@ export async function startReceivers(
       } else if (type === 'kong_http_log') {
         await kongHttpLogFactory.create(config, { ingest: deps.ingest, logger, key })(deps.app);
         describe.push(`${key}: Kong http-log at POST ${(config as { path: string }).path} on the collector`);
+      } else if (type === 'bus') {
+        const bus = config as BusSensorConfig;
+        const topics = compileMapping(bus.mapping ?? loadMappingFile(bus.mapping_file)).topics;
+        const r = startBusReceiver(bus, { ingest: deps.ingest, logger });
+        closers.push(() => r.close());
+        describe.push(
+          `${key}: Kafka brokers ${bus.brokers.join(',')} group ${bus.group_id} tapping ${topics.join(', ')}`,
+        );
       } else {
         await idpSensorFactory.create(config, { app: deps.app, ingest: deps.ingest, logger, key });
         describe.push(`${key}: IdP webhook ${(config as { path: string }).path} on the collector`);

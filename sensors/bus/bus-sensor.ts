@@ -121,22 +121,35 @@ export class BusSensor {
     });
   }
 
+  /** connect, subscribe and consume; throws when the brokers cannot be reached (kafkajs retries first) */
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: this.config.group_id, allowAutoTopicCreation: false });
     this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topics: this.mapping.topics, fromBeginning: this.config.from_beginning });
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        const readAt = Date.now();
-        const labels = { sensor: this.config.sensor_id, topic: batch.topic };
-        this.metrics.tapped.inc(labels, batch.messages.length);
-        let untimed = 0;
-        const onUntimed = () => void untimed++;
-        for (const m of batch.messages) this.pairing.onMessage(tappedMessage(batch.topic, m, readAt, onUntimed));
-        if (untimed > 0) this.metrics.untimed.inc(labels, untimed);
-      },
-    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: this.mapping.topics, fromBeginning: this.config.from_beginning });
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          const readAt = Date.now();
+          const labels = { sensor: this.config.sensor_id, topic: batch.topic };
+          this.metrics.tapped.inc(labels, batch.messages.length);
+          let untimed = 0;
+          const onUntimed = () => void untimed++;
+          for (const m of batch.messages) this.pairing.onMessage(tappedMessage(batch.topic, m, readAt, onUntimed));
+          if (untimed > 0) this.metrics.untimed.inc(labels, untimed);
+        },
+      });
+    } catch (err) {
+      // a failed start leaves nothing behind, so start() may be called again (the receiver retries it)
+      this.consumer = undefined;
+      await consumer.disconnect().catch(() => {});
+      throw err;
+    }
+    if (this.stopping) {
+      // shut down while connecting: the consumer that came up late is not left running
+      await consumer.disconnect().catch(() => {});
+      return;
+    }
     const shortest = Math.min(...[...this.mapping.byRequestTopic.values()].map((m) => m.timeout_ms));
     this.sweepTimer = setInterval(() => this.pairing.sweep(), Math.max(50, Math.min(1_000, shortest / 4)));
     this.sweepTimer.unref();

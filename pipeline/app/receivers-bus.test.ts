@@ -1,0 +1,182 @@
+import { writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import Fastify from 'fastify';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CapturingIngest } from '../../sensors/common/capturing-ingest.js';
+import { type KafkaMock, startKafkaMock } from '../../test/harness/kafka.js';
+import { createLogger, silentLogger } from '../core/logger.js';
+import { receiverConfigs, startReceivers } from './receivers.js';
+
+const MAPPING = join(import.meta.dirname, '..', '..', 'sensors', 'bus', 'testdata', 'mapping.yaml');
+const TOPICS = ['orders.requests', 'orders.replies', 'payments.requests', 'payments.replies', 'audit.events'];
+let kafka: KafkaMock;
+
+beforeAll(async () => {
+  kafka = await startKafkaMock({ brokers: 1, topics: TOPICS.map((name) => ({ name, partitions: 1 })) });
+});
+afterAll(async () => {
+  await kafka?.stop();
+});
+
+async function produceOrder(correlationId: string, t0: number) {
+  const k = new Kafka({ clientId: 'receivers-bus-test', brokers: kafka.bootstrap, logLevel: logLevel.NOTHING });
+  const producer = k.producer();
+  await producer.connect();
+  await producer.send({
+    topic: 'orders.requests',
+    messages: [
+      {
+        value: '{"sku":"A1"}',
+        timestamp: String(t0),
+        headers: { 'correlation-id': correlationId, 'x-operation': 'create', 'x-caller': 'web' },
+      },
+    ],
+  });
+  await producer.send({
+    topic: 'orders.replies',
+    messages: [
+      {
+        value: '{"id":1}',
+        timestamp: String(t0 + 40),
+        headers: { 'correlation-id': correlationId, 'x-status': '201' },
+      },
+    ],
+  });
+  await producer.disconnect();
+}
+
+/** a pino logger whose lines are kept, parsed */
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+      done();
+    },
+  });
+  return { lines, logger: createLogger({ level: 'info', destination }) };
+}
+
+const until = async (cond: () => boolean, ms: number) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('bus receiver in the receivers: section', () => {
+  it('refuses a bus entry without a usable mapping, naming the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-bus-'));
+    const bad = join(dir, 'mapping.yaml');
+    writeFileSync(bad, 'topics:\n  - topic: orders.requests\n');
+    const twice = {
+      topics: [
+        { topic: 'a', service: 'a' },
+        { topic: 'a', service: 'b' },
+      ],
+    };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ bus: {} }, 'receivers.bus: mapping_file or mapping is required'],
+      [
+        { 'bus/orders': { mapping_file: join(dir, 'missing.yaml') } },
+        'receivers.bus/orders: mapping_file: bus mapping file',
+      ],
+      [{ 'bus/orders': { mapping_file: bad } }, `receivers.bus/orders: mapping_file: ${bad}`],
+      [{ bus: { mapping: twice } }, 'receivers.bus: mapping: bus mapping: topic a is mapped twice'],
+      [{ bus: { mapping_file: MAPPING, max_pending: 0 } }, 'receivers.bus'],
+    ];
+    for (const [section, message] of cases) {
+      let caught: unknown;
+      try {
+        receiverConfigs(section);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught, message).toMatchObject({ code: 'MW_ERR_CONFIG_INVALID' });
+      expect((caught as Error).message, message).toContain(message);
+    }
+    expect(receiverConfigs({ 'bus/orders': { mapping_file: MAPPING } })[0]).toMatchObject({
+      type: 'bus',
+      config: { mapping_file: MAPPING, group_id: 'meshward-bus-sensor', max_pending: 100_000 },
+    });
+  });
+
+  it('taps the mapped topics and hands the paired request/reply to the collector ingest', async () => {
+    const ingest = new CapturingIngest();
+    const app = Fastify();
+    const receivers = await startReceivers(
+      {
+        'bus/shop': {
+          sensor_id: 'bus-shop',
+          brokers: kafka.bootstrap,
+          group_id: 'receivers-bus-pairing',
+          from_beginning: true,
+          mapping_file: MAPPING,
+        },
+      },
+      { app, ingest, logger: silentLogger },
+    );
+    try {
+      expect(receivers.describe).toEqual([
+        `bus/shop: Kafka brokers ${kafka.bootstrap.join(',')} group receivers-bus-pairing tapping orders.requests, payments.requests, audit.events, orders.replies, payments.replies`,
+      ]);
+      const t0 = Date.now() - 1_000;
+      await produceOrder('c-recv-1', t0);
+      const [record] = await ingest.waitFor(1, 30_000);
+      expect(record).toMatchObject({
+        ts: t0,
+        durationMs: 40,
+        method: 'PUBLISH',
+        path: '/topic/orders.requests/create',
+        status: 201,
+        service: 'orders',
+        source: { service: 'web' },
+        sensor: { kind: 'bus', id: 'bus-shop' },
+        tags: { bus_outcome: 'reply' },
+      });
+      expect(ingest.origins[0]).toEqual({ receiver: 'bus', sensorId: 'bus-shop' });
+    } finally {
+      await receivers.close();
+      await app.close();
+    }
+  }, 60_000);
+
+  it('keeps the process up while the brokers are unreachable, retries, and consumes once they answer', async () => {
+    await kafka.brokerDown(-1);
+    const ingest = new CapturingIngest();
+    const { lines, logger } = capturingLogger();
+    const receivers = await startReceivers(
+      {
+        bus: {
+          brokers: kafka.bootstrap,
+          group_id: 'receivers-bus-retry',
+          from_beginning: true,
+          mapping_file: MAPPING,
+        },
+      },
+      { app: Fastify(), ingest, logger },
+    );
+    try {
+      // startReceivers returned without the brokers; the failed start is logged and retried, nothing thrown
+      await until(
+        () => lines.some((l) => l.msg === 'bus sensor could not start (brokers unreachable?); retrying'),
+        60_000,
+      );
+      const warn = lines.find((l) => l.msg === 'bus sensor could not start (brokers unreachable?); retrying');
+      expect(warn).toMatchObject({ receiver: 'bus', failures: 1, retry_in_ms: 1_000, brokers: kafka.bootstrap });
+      await kafka.brokerUp(-1);
+      await produceOrder('c-recv-2', Date.now());
+      const [record] = await ingest.waitFor(1, 60_000);
+      expect(record).toMatchObject({ path: '/topic/orders.requests/create', status: 201 });
+      expect(lines.some((l) => l.msg === 'bus sensor consuming')).toBe(true);
+    } finally {
+      await kafka.brokerUp(-1);
+      await receivers.close();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,49 @@
+import type { RecordIngest } from '../../pipeline/collector/ingest.js';
+import type { Logger } from '../../pipeline/core/logger.js';
+import type { BusSensorConfig } from './config.js';
+import { busSensorFactory } from './factory.js';
+
+export interface BusReceiverOptions {
+  ingest: RecordIngest;
+  logger: Logger;
+  /** the first wait after a failed start, doubled each failure up to `maxRetryMs` (defaults 1 s and 60 s) */
+  retryMs?: number;
+  maxRetryMs?: number;
+}
+
+/**
+ * The bus sensor as a receiver of `meshward start`, feeding the collector's ingest. Brokers that cannot be reached
+ * do not stop the process: the start is retried in the background with a doubling wait, each failure logged, until
+ * it succeeds or the receiver is closed. The config must already be checked (busSensorFactory.configProblem).
+ */
+export function startBusReceiver(config: BusSensorConfig, opts: BusReceiverOptions): { close(): Promise<void> } {
+  const { logger } = opts;
+  const sensor = busSensorFactory.create(config, { ingest: opts.ingest, logger });
+  const firstWait = opts.retryMs ?? 1_000;
+  const maxWait = opts.maxRetryMs ?? 60_000;
+  let closed = false;
+  let failures = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = async (): Promise<void> => {
+    try {
+      await sensor.start();
+      if (!closed) logger.info({ brokers: config.brokers, attempts: failures + 1 }, 'bus sensor consuming');
+    } catch (err) {
+      if (closed) return;
+      const wait = Math.min(maxWait, firstWait * 2 ** failures++);
+      logger.warn(
+        { err: (err as Error).message, brokers: config.brokers, failures, retry_in_ms: wait },
+        'bus sensor could not start (brokers unreachable?); retrying',
+      );
+      timer = setTimeout(() => void attempt(), wait);
+    }
+  };
+  void attempt();
+  return {
+    close: async () => {
+      closed = true;
+      clearTimeout(timer);
+      await sensor.shutdown();
+    },
+  };
+}
