@@ -179,4 +179,36 @@ describe('bus receiver in the receivers: section', () => {
       await receivers.close();
     }
   }, 120_000);
+
+  it('closed while the brokers are down, leaves no consumer behind once they come back', async () => {
+    await kafka.brokerDown(-1);
+    const group = 'receivers-bus-closed-early';
+    const receivers = await startReceivers(
+      { bus: { brokers: kafka.bootstrap, group_id: group, from_beginning: true, mapping_file: MAPPING } },
+      { app: Fastify(), ingest: new CapturingIngest(), logger: silentLogger },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    await receivers.close();
+    await kafka.brokerUp(-1);
+    // the connection attempt in flight at close succeeds once the brokers answer (kafkajs retries it for seconds):
+    // the consumer it brings up must leave, not consume and commit for a receiver that is closed
+    await produceOrder('c-closed', Date.now());
+    const admin = new Kafka({
+      clientId: 'receivers-bus-admin',
+      brokers: kafka.bootstrap,
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      const committed = async () =>
+        (await admin.fetchOffsets({ groupId: group, topics: ['orders.requests'] }))[0].partitions[0].offset;
+      const end = Date.now() + 12_000;
+      while (Date.now() < end) {
+        expect(await committed()).toBe('-1');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
 });

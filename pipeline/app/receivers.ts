@@ -124,8 +124,10 @@ export async function startReceivers(
         describe.push(`${key}: Kong http-log at POST ${(config as { path: string }).path} on the collector`);
       } else if (type === 'bus') {
         const bus = config as BusSensorConfig;
-        const topics = compileMapping(bus.mapping ?? loadMappingFile(bus.mapping_file)).topics;
-        const r = startBusReceiver(bus, { ingest: deps.ingest, logger });
+        // the file is read once here (checked with the config): the sensor gets the mapping inline
+        const mapping = bus.mapping ?? loadMappingFile(bus.mapping_file);
+        const topics = compileMapping(mapping).topics;
+        const r = startBusReceiver({ ...bus, mapping }, { ingest: deps.ingest, logger });
         closers.push(() => r.close());
         describe.push(
           `${key}: Kafka brokers ${bus.brokers.join(',')} group ${bus.group_id} tapping ${topics.join(', ')}`,
