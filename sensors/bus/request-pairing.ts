@@ -36,6 +36,22 @@ export interface PairingStats {
   uncorrelated: number;
 }
 
+/**
+ * removes and returns the oldest entry (by `timeOf`) of the per-mapping maps, each in insertion order so its first
+ * entry is its oldest; undefined when all are empty
+ */
+function takeOldest<V>(maps: Map<TopicMapping, Map<string, V>>, timeOf: (v: V) => number): V | undefined {
+  let oldest: { map: Map<string, V>; key: string; value: V } | undefined;
+  for (const map of maps.values()) {
+    const first = map.entries().next();
+    if (first.done) continue;
+    const [key, value] = first.value;
+    if (!oldest || timeOf(value) < timeOf(oldest.value)) oldest = { map, key, value };
+  }
+  oldest?.map.delete(oldest.key);
+  return oldest?.value;
+}
+
 const OPERATION_SAFE = /[^A-Za-z0-9._~:@!$&'()*+,;=-]/g;
 
 /**
@@ -175,18 +191,10 @@ export class RequestPairing {
   }
 
   private evictOldest(): void {
-    let oldest: { map: Map<string, Pending>; key: string; p: Pending } | undefined;
-    for (const map of this.pending.values()) {
-      const first = map.entries().next();
-      if (first.done) continue;
-      const [key, p] = first.value;
-      if (!oldest || p.request.timestamp < oldest.p.request.timestamp) oldest = { map, key, p };
-    }
-    if (!oldest) return;
-    oldest.map.delete(oldest.key);
+    const p = takeOldest(this.pending, (pending) => pending.request.timestamp);
+    if (!p) return;
     this.size--;
     this.counts.evicted++;
-    const { p } = oldest;
     this.emit(
       this.record(p.mapping, p.request, p.operation, 0, Math.max(0, this.now() - p.request.timestamp), 0, 'evicted'),
     );
@@ -197,15 +205,7 @@ export class RequestPairing {
    * any mapping is dropped and counted (the full mapping's own may be none: it is the others' replies that fill it)
    */
   private evictOldestEarly(): void {
-    let oldest: { map: Map<string, { reply: TappedMessage }>; key: string; reply: TappedMessage } | undefined;
-    for (const map of this.early.values()) {
-      const first = map.entries().next();
-      if (first.done) continue;
-      const [key, e] = first.value;
-      if (!oldest || e.reply.timestamp < oldest.reply.timestamp) oldest = { map, key, reply: e.reply };
-    }
-    if (!oldest) return;
-    oldest.map.delete(oldest.key);
+    if (!takeOldest(this.early, (e) => e.reply.timestamp)) return;
     this.earlySize--;
     this.counts.unmatchedReplies++;
   }
