@@ -3,18 +3,17 @@ import { newId } from '../../pipeline/core/ids.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 
 /** What happened at the identity provider, in meshward's generic vocabulary. */
-export const IdpEventType = Type.Union(
-  [
-    'login.success',
-    'login.failure',
-    'token.issued',
-    'token.refreshed',
-    'token.failure',
-    'token.revoked',
-    'token.revocation_failure',
-    'logout',
-  ].map((t) => Type.Literal(t)),
-);
+export const IDP_EVENT_TYPES = [
+  'login.success',
+  'login.failure',
+  'token.issued',
+  'token.refreshed',
+  'token.failure',
+  'token.revoked',
+  'token.revocation_failure',
+  'logout',
+] as const;
+export const IdpEventType = Type.Union(IDP_EVENT_TYPES.map((t) => Type.Literal(t)));
 export type IdpEventType = Static<typeof IdpEventType>;
 
 /**

@@ -10,6 +10,7 @@ import { silentLogger } from '../../pipeline/core/logger.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
 import { metricSum, protoSnapshot } from '../../test/harness/metrics.js';
 import { defaultIdpSensorConfig } from './config.js';
+import { IDP_EVENT_TYPES } from './events.js';
 import { idpSensorFactory } from './factory.js';
 import { OIDC_PROVIDER_EVENT_NAMES } from './oidc-provider-events.js';
 
@@ -86,16 +87,7 @@ const method = fc.stringMatching(/^[A-Za-z]{1,16}$/);
 
 const genericEvent = fc.record(
   {
-    event: fc.constantFrom(
-      'login.success',
-      'login.failure',
-      'token.issued',
-      'token.refreshed',
-      'token.failure',
-      'token.revoked',
-      'token.revocation_failure',
-      'logout',
-    ),
+    event: fc.constantFrom(...IDP_EVENT_TYPES),
     ts,
     sub: short(256),
     client_id: short(256),
