@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IngestOrigin, IngestResult, RecordIngest } from '../../pipeline/collector/ingest.js';
 import { createRecordIngest } from '../../pipeline/collector/record-ingest.js';
-import { capturedBus } from '../../pipeline/collector/captured-bus.js';
+import { capturedBus } from '../../test/harness/captured-bus.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
 import { registry } from '../../pipeline/core/metrics.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeadLetter, createRecordIngest } from '../../pipeline/collector/record-ingest.js';
-import { capturedBus } from '../../pipeline/collector/captured-bus.js';
+import { capturedBus, postWithToken } from '../../test/harness/captured-bus.js';
 import { ERRORS } from '../../pipeline/core/errors.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
@@ -34,10 +34,12 @@ const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype);
 let app: FastifyInstance;
 let url: string;
 let got: { calls: ApiCallRecord[]; dlq: DeadLetter[] };
+let settle: (calls: number, dlq: number) => Promise<void>;
 
 beforeAll(async () => {
-  const { bus, got: captured } = await capturedBus({ maxBacklogPerPartition: 1_000_000 });
-  got = captured;
+  const captured = await capturedBus({ maxBacklogPerPartition: 1_000_000 });
+  const { bus } = captured;
+  ({ got, settle } = captured);
   app = Fastify();
   await idpSensorFactory.create(
     {
@@ -57,20 +59,8 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function post(body: string | Uint8Array, contentType = 'application/json', token = TOKEN) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, ...(contentType ? { 'content-type': contentType } : {}) },
-    body,
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
-
-/** the bus delivers in-process within a few ms */
-const settle = async (calls: number, dlq: number) => {
-  await expect.poll(() => got.calls.length, { timeout: 2000, interval: 5 }).toBe(calls);
-  await expect.poll(() => got.dlq.length, { timeout: 2000, interval: 5 }).toBe(dlq);
-};
+const post = (body: string | Uint8Array, contentType = 'application/json', token = TOKEN) =>
+  postWithToken(url, body, contentType, token);
 
 const short = (max: number) => fc.oneof(fc.string({ maxLength: max }), fc.constantFrom(...PROTO_NAMES));
 const oauthError = fc.oneof(

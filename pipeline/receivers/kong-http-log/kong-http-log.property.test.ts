@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricSum, protoSnapshot } from '../../../test/harness/metrics.js';
 import { type DeadLetter, createRecordIngest } from '../../collector/record-ingest.js';
-import { capturedBus } from '../../collector/captured-bus.js';
+import { capturedBus, postWithToken } from '../../../test/harness/captured-bus.js';
 import { ERRORS } from '../../core/errors.js';
 import { installErrorHandler } from '../../core/http-errors.js';
 import { silentLogger } from '../../core/logger.js';
@@ -30,10 +30,12 @@ const PROTO_NAMES = [...Object.getOwnPropertyNames(Object.prototype), 'prototype
 let app: FastifyInstance;
 let url: string;
 let got: { calls: ApiCallRecord[]; dlq: DeadLetter[] };
+let settle: (calls: number, dlq: number) => Promise<void>;
 
 beforeAll(async () => {
-  const { bus, got: captured } = await capturedBus({ maxBacklogPerPartition: 1_000_000 });
-  got = captured;
+  const captured = await capturedBus({ maxBacklogPerPartition: 1_000_000 });
+  const { bus } = captured;
+  ({ got, settle } = captured);
   app = Fastify();
   installErrorHandler(app, 'collector', silentLogger);
   await app.register(kongHttpLogPlugin, {
@@ -55,20 +57,8 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function post(body: string | Uint8Array, contentType = 'application/json', token = TOKEN) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, ...(contentType ? { 'content-type': contentType } : {}) },
-    body,
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
-
-/** the bus delivers in-process within a few ms */
-const settle = async (calls: number, dlq: number) => {
-  await expect.poll(() => got.calls.length, { timeout: 2000, interval: 5 }).toBe(calls);
-  await expect.poll(() => got.dlq.length, { timeout: 2000, interval: 5 }).toBe(dlq);
-};
+const post = (body: string | Uint8Array, contentType = 'application/json', token = TOKEN) =>
+  postWithToken(url, body, contentType, token);
 
 /**
  * refusals counted, by code: the route's own (a batch refused as a whole) in meshward_kong_entries_total by outcome,
