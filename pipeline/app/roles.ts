@@ -65,6 +65,18 @@ function sensorTokensOf(config: MeshwardConfig) {
   return tokens;
 }
 
+/** the collector's sensor tokens: at least one (a collector nobody can post to is a configuration mistake) */
+export function collectorSensorTokens(config: MeshwardConfig) {
+  const tokens = sensorTokensOf(config);
+  if (tokens.length === 0) {
+    throw mwError(
+      'CONFIG_INVALID',
+      'collector.sensor_tokens: at least one sensor token is needed (sensor_tokens or sensor_tokens_file)',
+    );
+  }
+  return tokens;
+}
+
 /**
  * the catalogue files api_discovery matches traffic against, loaded for the analyst API when first asked for (the
  * coverage route) and again when they changed on disk; a failed load is tried again next time. undefined: no
@@ -89,13 +101,7 @@ function catalogOf(config: MeshwardConfig): (() => Promise<readonly CatalogEntry
 
 /** the collector: HTTP ingest (and the receivers the config enables) publishing to the bus */
 export async function runCollector({ config, bus, logger }: RoleDeps): Promise<RunningRole> {
-  const tokens = sensorTokensOf(config);
-  if (tokens.length === 0) {
-    throw mwError(
-      'CONFIG_INVALID',
-      'collector.sensor_tokens: at least one sensor token is needed (sensor_tokens or sensor_tokens_file)',
-    );
-  }
+  const tokens = collectorSensorTokens(config);
   const ingest = createRecordIngest({ bus, logger, maxFutureSkewMs: config.collector.max_future_skew_seconds * 1000 });
   const app = createCollectorServer({
     ingest,
@@ -241,7 +247,8 @@ export interface ApiRoleExtras {
   actions?: boolean;
 }
 
-function authenticatorOf(config: MeshwardConfig): ApiAuthenticator {
+/** the API's authenticator: its API keys (inline and from the file) and OIDC; refuses a config with neither */
+export function authenticatorOf(config: MeshwardConfig): ApiAuthenticator {
   const keys: ApiKey[] = [...config.api.api_keys];
   if (config.api.api_keys_file) keys.push(...readApiKeysFile(config.api.api_keys_file));
   if (keys.length === 0 && !config.api.oidc) {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import '../detectors/all.js';
 import { registerAnalystCommands } from './analyst-commands.js';
+import { registerCheckCommand } from './check-command.js';
 import { registerOfflineCommands } from './offline-commands.js';
 import { registerServiceCommands } from './service-commands.js';
 
@@ -15,6 +16,7 @@ export function meshwardProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerServiceCommands(program);
+  registerCheckCommand(program);
   registerOfflineCommands(program);
   registerAnalystCommands(program);
   return program;
