@@ -8,6 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CapturingIngest } from '../../sensors/common/capturing-ingest.js';
 import { type KafkaMock, startKafkaMock } from '../../test/harness/kafka.js';
+import { metricSum } from '../../test/harness/metrics.js';
 import { createLogger, silentLogger } from '../core/logger.js';
 import { receiverConfigs, startReceivers } from './receivers.js';
 
@@ -167,8 +168,19 @@ describe('bus receiver in the receivers: section', () => {
         () => lines.some((l) => l.msg === 'bus sensor could not start (brokers unreachable?); retrying'),
         60_000,
       );
-      const warn = lines.find((l) => l.msg === 'bus sensor could not start (brokers unreachable?); retrying');
-      expect(warn).toMatchObject({ receiver: 'bus', failures: 1, retry_in_ms: 1_000, brokers: kafka.bootstrap });
+      const warnings = () =>
+        lines.filter((l) => l.msg === 'bus sensor could not start (brokers unreachable?); retrying');
+      // the line says which attempt failed and how long until the next
+      expect(warnings()[0]).toMatchObject({
+        receiver: 'bus',
+        failures: 1,
+        retry_in_ms: 1_000,
+        brokers: kafka.bootstrap,
+      });
+      // each failed attempt is counted, one for each line (read in one turn: no attempt ends between the two reads)
+      const failures = await metricSum('meshward_bus_sensor_start_failures_total', { sensor: 'bus' });
+      expect(failures).toBeGreaterThanOrEqual(1);
+      expect(failures).toBe(warnings().length);
       await kafka.brokerUp(-1);
       await produceOrder('c-recv-2', Date.now());
       const [record] = await ingest.waitFor(1, 60_000);

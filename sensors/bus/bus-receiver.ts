@@ -1,5 +1,6 @@
 import type { RecordIngest } from '../../pipeline/collector/ingest.js';
 import type { Logger } from '../../pipeline/core/logger.js';
+import { counter } from '../../pipeline/core/metrics.js';
 import type { BusSensorConfig } from './config.js';
 import { busSensorFactory } from './factory.js';
 
@@ -11,6 +12,13 @@ export interface BusReceiverOptions {
   maxRetryMs?: number;
 }
 
+const startFailuresTotal = () =>
+  counter(
+    'meshward_bus_sensor_start_failures_total',
+    'failed starts of a bus receiver (brokers unreachable), each retried after a doubling wait',
+    ['sensor'],
+  );
+
 /**
  * The bus sensor as a receiver of `meshward start`, feeding the collector's ingest. Brokers that cannot be reached
  * do not stop the process: the start is retried in the background with a doubling wait, each failure logged, until
@@ -21,6 +29,7 @@ export function startBusReceiver(config: BusSensorConfig, opts: BusReceiverOptio
   const sensor = busSensorFactory.create(config, { ingest: opts.ingest, logger });
   const firstWait = opts.retryMs ?? 1_000;
   const maxWait = opts.maxRetryMs ?? 60_000;
+  const startFailures = startFailuresTotal();
   let closed = false;
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -31,6 +40,8 @@ export function startBusReceiver(config: BusSensorConfig, opts: BusReceiverOptio
     } catch (err) {
       if (closed) return;
       const wait = Math.min(maxWait, firstWait * 2 ** failures++);
+      startFailures.inc({ sensor: config.sensor_id });
+      // `failures` is the attempt that failed (1, 2, …), `retry_in_ms` the wait before the next; brokers are host:port
       logger.warn(
         { err: (err as Error).message, brokers: config.brokers, failures, retry_in_ms: wait },
         'bus sensor could not start (brokers unreachable?); retrying',

@@ -3,6 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registry } from '../../pipeline/core/metrics.js';
 import { type KafkaMock, startKafkaMock } from '../../test/harness/kafka.js';
+import { metricSum } from '../../test/harness/metrics.js';
 import { CapturingIngest } from '../common/capturing-ingest.js';
 import { loadConfig } from '../common/load-config.js';
 import { BusSensorConfigSchema } from './config.js';
@@ -145,6 +146,62 @@ describe('bus sensor against the Kafka mock cluster', () => {
       expect(mine.reduce((a, v) => a + v.value, 0)).toBe(3);
     } finally {
       await idle.shutdown();
+    }
+  });
+
+  it('counts duplicates, unmatched replies and uncorrelated requests as Prometheus metrics, by sensor and topic', async () => {
+    // topics of their own: the group reads from the beginning, and the other test's messages would count too
+    await kafka.createTopic('shop.requests', 1);
+    await kafka.createTopic('shop.replies', 1);
+    const t0 = Date.now() - 1_000;
+    const request = (ts: number, headers: Record<string, string>) => ({
+      topic: 'shop.requests',
+      key: 'k',
+      ts,
+      value: '{}',
+      headers,
+    });
+    const reply = (ts: number, headers: Record<string, string>) => ({
+      topic: 'shop.replies',
+      key: 'k',
+      ts,
+      value: '{}',
+      headers,
+    });
+    await produce([
+      request(t0, { 'correlation-id': 'dup-1' }),
+      request(t0 + 1, { 'correlation-id': 'dup-1' }), // redelivered while the first waits
+      request(t0 + 2, {}), // a reply is expected, but no correlation id to pair it by
+      reply(t0 + 3, { 'correlation-id': 'nobody-asked' }), // waits for a request that never comes
+      reply(t0 + 4, {}), // no correlation id: matches nothing
+    ]);
+    const sensorId = 'bus-pairing-counts';
+    const cfg = loadConfig(BusSensorConfigSchema, {
+      sensor_id: sensorId,
+      brokers: kafka.bootstrap,
+      group_id: 'g-pairing-counts',
+      from_beginning: true,
+      mapping: { topics: [{ topic: 'shop.requests', service: 'shop', reply_topic: 'shop.replies', timeout_ms: 300 }] },
+    });
+    const ingest = new CapturingIngest();
+    const sensor = busSensorFactory.create(cfg, { ingest });
+    const count = (name: string, topic: string) => metricSum(name, { sensor: sensorId, topic });
+    try {
+      await sensor.start();
+      // the one-way record of the uncorrelated request, the 504 of dup-1; the early reply expires with dup-1
+      await ingest.waitFor(2, 30_000);
+      await until(async () => (await count('meshward_bus_sensor_unmatched_replies_total', 'shop.replies')) === 2);
+      expect(await count('meshward_bus_sensor_unmatched_replies_total', 'shop.replies')).toBe(2);
+      expect(await count('meshward_bus_sensor_duplicates_total', 'shop.requests')).toBe(1);
+      expect(await count('meshward_bus_sensor_uncorrelated_requests_total', 'shop.requests')).toBe(1);
+      // nothing is counted against the other topic
+      expect(await count('meshward_bus_sensor_duplicates_total', 'shop.replies')).toBe(0);
+      expect(await count('meshward_bus_sensor_uncorrelated_requests_total', 'shop.replies')).toBe(0);
+      // the metrics say what stats() says
+      expect(sensor.stats()).toMatchObject({ unmatchedReplies: 2, duplicates: 1, uncorrelated: 1, timeouts: 1 });
+      expect(ingest.records.map((r) => r.tags?.bus_outcome).sort()).toEqual(['one_way', 'timeout']);
+    } finally {
+      await sensor.shutdown();
     }
   });
 });

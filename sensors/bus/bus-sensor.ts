@@ -7,7 +7,7 @@ import { BatchingShipper, type RecordSink, createHttpShipper } from '../common/b
 import { ingestTransport } from '../common/ingest-transport.js';
 import type { BusSensorConfig } from './config.js';
 import { type CompiledMapping, compileMapping, loadMappingFile } from './mapping.js';
-import { type PairingStats, RequestPairing } from './request-pairing.js';
+import { type PairingCount, type PairingStats, RequestPairing } from './request-pairing.js';
 import { tappedMessage } from './tapped-message.js';
 
 export interface BusSensorDeps {
@@ -39,6 +39,24 @@ const untimedTotal = () =>
   );
 const recordsTotal = () =>
   counter('meshward_bus_sensor_records_total', 'records emitted by the bus sensor, by outcome', ['sensor', 'outcome']);
+/** what the pairing drops or records as one-way without a reply, by the topic of the message */
+const pairingTotals = (): Record<PairingCount, ReturnType<typeof counter>> => ({
+  duplicates: counter(
+    'meshward_bus_sensor_duplicates_total',
+    'requests and replies read again while the first with their correlation id waits (redelivered), ignored',
+    ['sensor', 'topic'],
+  ),
+  unmatchedReplies: counter(
+    'meshward_bus_sensor_unmatched_replies_total',
+    'replies dropped without a request: no correlation header, no request read within the timeout, or pushed out by max_pending',
+    ['sensor', 'topic'],
+  ),
+  uncorrelated: counter(
+    'meshward_bus_sensor_uncorrelated_requests_total',
+    'requests on a topic with a reply_topic but without the correlation header, recorded as one-way',
+    ['sensor', 'topic'],
+  ),
+});
 
 function kafkaLogger(logger: Logger) {
   return () =>
@@ -71,6 +89,7 @@ export class BusSensor {
     tapped: tappedTotal(),
     untimed: untimedTotal(),
     records: recordsTotal(),
+    pairing: pairingTotals(),
   };
 
   constructor(
@@ -106,7 +125,11 @@ export class BusSensor {
     }
     this.pairing = new RequestPairing(
       this.mapping,
-      { sensorId: config.sensor_id, maxPending: config.max_pending },
+      {
+        sensorId: config.sensor_id,
+        maxPending: config.max_pending,
+        onCount: (what, topic) => this.metrics.pairing[what].inc({ sensor: config.sensor_id, topic }),
+      },
       (r) => {
         this.metrics.records.inc({ sensor: config.sensor_id, outcome: r.tags?.bus_outcome ?? 'unknown' });
         this.sink.push(r);

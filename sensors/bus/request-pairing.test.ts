@@ -3,7 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { describe, expect, it } from 'vitest';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
 import { compileMapping, loadMappingFile } from './mapping.js';
-import { RequestPairing, type TappedMessage } from './request-pairing.js';
+import { type PairingCount, RequestPairing, type TappedMessage } from './request-pairing.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 const mapping = compileMapping(loadMappingFile(join(import.meta.dirname, 'testdata', 'mapping.yaml')));
@@ -11,15 +11,17 @@ const mapping = compileMapping(loadMappingFile(join(import.meta.dirname, 'testda
 function rig(maxPending = 100) {
   let now = 1_000_000;
   const out: ApiCallRecord[] = [];
+  const counted: [PairingCount, string][] = [];
   const p = new RequestPairing(
     mapping,
-    { sensorId: 'bus-t', maxPending },
+    { sensorId: 'bus-t', maxPending, onCount: (what, topic) => counted.push([what, topic]) },
     (r) => out.push(r),
     () => now,
   );
   return {
     p,
     out,
+    counted,
     advance: (ms: number) => {
       now += ms;
     },
@@ -157,5 +159,28 @@ describe('RequestPairing', () => {
     p.onMessage(msg('other.topic', 1, { 'correlation-id': 'x' }));
     expect(out).toHaveLength(0);
     expect(p.stats()).toMatchObject({ pending: 0, unmatchedReplies: 0 });
+  });
+
+  it('hands each duplicate, unmatched reply and uncorrelated request to onCount with the topic it was read from', () => {
+    const { p, counted, advance } = rig(1);
+    p.onMessage(msg('orders.requests', 1, { 'correlation-id': 'o-1' }));
+    p.onMessage(msg('orders.requests', 2, { 'correlation-id': 'o-1' }));
+    p.onMessage(msg('orders.requests', 3, {}));
+    p.onMessage(msg('orders.replies', 4, {}));
+    p.onMessage(msg('payments.replies', 5, { 'correlation-id': 'pay-1' }));
+    p.onMessage(msg('payments.replies', 6, { 'correlation-id': 'pay-1' }));
+    // the bound on early replies drops the payments reply: counted against its own topic, not the one just read
+    p.onMessage(msg('orders.replies', 7, { 'correlation-id': 'ord-9' }));
+    advance(1_000);
+    p.sweep();
+    expect(counted).toEqual([
+      ['duplicates', 'orders.requests'],
+      ['uncorrelated', 'orders.requests'],
+      ['unmatchedReplies', 'orders.replies'],
+      ['duplicates', 'payments.replies'],
+      ['unmatchedReplies', 'payments.replies'],
+      ['unmatchedReplies', 'orders.replies'],
+    ]);
+    expect(p.stats()).toMatchObject({ duplicates: 2, uncorrelated: 1, unmatchedReplies: 3, timeouts: 1 });
   });
 });

@@ -36,6 +36,16 @@ export interface PairingStats {
   uncorrelated: number;
 }
 
+/** what the pairing drops or downgrades without a record of its own, counted by the topic of the message */
+export type PairingCount = 'duplicates' | 'unmatchedReplies' | 'uncorrelated';
+
+export interface PairingOptions {
+  sensorId: string;
+  maxPending: number;
+  /** called for each message counted in `PairingCount` (the sensor turns these into metrics) */
+  onCount?: (what: PairingCount, topic: string) => void;
+}
+
 /**
  * removes and returns the oldest entry (by `timeOf`) of the per-mapping maps, each in insertion order so its first
  * entry is its oldest; undefined when all are empty
@@ -80,7 +90,7 @@ export class RequestPairing {
 
   constructor(
     private readonly mapping: CompiledMapping,
-    private readonly opts: { sensorId: string; maxPending: number },
+    private readonly opts: PairingOptions,
     private readonly emit: (record: ApiCallRecord) => void,
     private readonly now: () => number = Date.now,
   ) {
@@ -117,7 +127,7 @@ export class RequestPairing {
         if (e.deadline > now) break;
         map.delete(key);
         this.earlySize--;
-        this.counts.unmatchedReplies++;
+        this.count('unmatchedReplies', e.reply.topic);
       }
     }
   }
@@ -130,7 +140,7 @@ export class RequestPairing {
     const operation = this.operationOf(m, msg);
     const corr = msg.headers[m.correlation_header];
     if (!m.reply_topic || !corr) {
-      if (m.reply_topic) this.counts.uncorrelated++;
+      if (m.reply_topic) this.count('uncorrelated', msg.topic);
       this.counts.oneWay++;
       this.emit(this.record(m, msg, operation, 202, 0, 0, 'one_way'));
       return;
@@ -145,7 +155,7 @@ export class RequestPairing {
     }
     const map = this.pending.get(m)!;
     if (map.has(corr)) {
-      this.counts.duplicates++; // a redelivered request: keep the first sighting
+      this.count('duplicates', msg.topic); // a redelivered request: keep the first sighting
       return;
     }
     if (this.size >= this.opts.maxPending) this.evictOldest();
@@ -167,13 +177,13 @@ export class RequestPairing {
     }
     const m = candidates.find((c) => msg.headers[c.correlation_header]);
     if (!m) {
-      this.counts.unmatchedReplies++;
+      this.count('unmatchedReplies', msg.topic);
       return;
     }
     const early = this.early.get(m)!;
     const corr = msg.headers[m.correlation_header];
     if (early.has(corr)) {
-      this.counts.duplicates++;
+      this.count('duplicates', msg.topic);
       return;
     }
     if (this.earlySize >= this.opts.maxPending) this.evictOldestEarly();
@@ -205,9 +215,15 @@ export class RequestPairing {
    * any mapping is dropped and counted (the full mapping's own may be none: it is the others' replies that fill it)
    */
   private evictOldestEarly(): void {
-    if (!takeOldest(this.early, (e) => e.reply.timestamp)) return;
+    const dropped = takeOldest(this.early, (e) => e.reply.timestamp);
+    if (!dropped) return;
     this.earlySize--;
-    this.counts.unmatchedReplies++;
+    this.count('unmatchedReplies', dropped.reply.topic);
+  }
+
+  private count(what: PairingCount, topic: string): void {
+    this.counts[what]++;
+    this.opts.onCount?.(what, topic);
   }
 
   private operationOf(m: TopicMapping, msg: TappedMessage): string {
