@@ -9,6 +9,7 @@ import { actionSettings } from '../../pipeline/app/actions.js';
 import { receiverConfigs, startReceivers } from '../../pipeline/app/receivers.js';
 import { loadConfig, resolveConfig } from '../../pipeline/config/load.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
+import { compileMapping, loadMappingFile } from '../../sensors/bus/mapping.js';
 import '../../pipeline/detectors/all.js';
 import { compileDetectors } from '../../pipeline/detectors/registry.js';
 import { compileSinks } from '../../pipeline/sinks/sink-runner.js';
@@ -23,7 +24,7 @@ describe('deploy/examples/meshward.yaml', () => {
     const config = loadConfig(join(ROOT, 'deploy/examples/meshward.yaml'), {});
     expect(config.bus.kafka?.compression).toBe('gzip');
     expect(compileDetectors(config.detectors).types).toHaveLength(11);
-    expect(receiverConfigs(config.receivers).map((r) => r.type)).toEqual(['syslog', 'kong_http_log', 'idp']);
+    expect(receiverConfigs(config.receivers).map((r) => r.type)).toEqual(['syslog', 'kong_http_log', 'idp', 'bus']);
     const settings = actionSettings(config.actions ?? {});
     expect((await loadPolicyFile(settings.policy_file)).rules.length).toBeGreaterThan(0);
     // adapters read their secret files when created (fail fast): give them one
@@ -40,8 +41,9 @@ describe('deploy/examples/meshward.yaml', () => {
   it("its Kong and IdP receivers start on the compose demo's token-hash-key file, and hash as Envoy and nginx do", async () => {
     const config = loadConfig(join(ROOT, 'deploy/examples/meshward.yaml'), {});
     const receivers = structuredClone(config.receivers ?? {}) as Record<string, Record<string, unknown>>;
-    // syslog opens listeners of its own; its section is validated above
+    // syslog opens listeners of its own and bus needs the example's Kafka; their sections are validated above
     delete receivers.syslog;
+    delete receivers.bus;
     expect(Object.keys(receivers)).toEqual(['kong_http_log', 'idp']);
     // the key file every sensor shares (deploy/README.md): a DEMO comment line, then the key, as the Envoy and nginx
     // entrypoints read it
@@ -84,6 +86,36 @@ describe('deploy/examples/meshward.yaml', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('its bus receiver validates, with the mapping file beside the example', () => {
+    const config = loadConfig(join(ROOT, 'deploy/examples/meshward.yaml'), {});
+    const bus = config.receivers?.bus as Record<string, unknown>;
+    // mapping_file is relative, so the config check reads it from the working directory, as policy_file and
+    // catalog_files are read: the example is meant to run from the repository root, and vitest runs there too (pinned
+    // here, so a run from elsewhere says so instead of failing on a missing file)
+    expect(bus.mapping_file).toBe('deploy/examples/bus-mapping.yaml');
+    expect(process.cwd()).toBe(ROOT);
+    expect(receiverConfigs({ bus })).toMatchObject([
+      {
+        type: 'bus',
+        config: { brokers: ['kafka-1:9092', 'kafka-2:9092'], group_id: 'meshward-bus-sensor', max_pending: 100_000 },
+      },
+    ]);
+    // the topics it taps: each request topic, then the reply topics (a request/reply mapping and a one-way one)
+    expect(compileMapping(loadMappingFile(bus.mapping_file as string)).topics).toEqual([
+      'payments.authorize.requests',
+      'inventory.commands',
+      'customers.profile.requests',
+      'orders.events',
+      'payments.authorize.replies',
+      'inventory.command-results',
+      'customers.profile.replies',
+    ]);
+    // the check does read the file: the path taken from another directory is refused, naming the key
+    expect(() => receiverConfigs({ bus: { ...bus, mapping_file: 'bus-mapping.yaml' } })).toThrow(
+      /receivers\.bus: mapping_file: bus mapping file bus-mapping\.yaml: ENOENT/,
+    );
   });
 
   it('names the bad key when a section is wrong', () => {
