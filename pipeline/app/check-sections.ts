@@ -5,9 +5,15 @@ import { ERRORS, MeshwardError, mwError } from '../core/errors.js';
 import { compileDetectors } from '../detectors/registry.js';
 import { compileSinks } from '../sinks/sink-runner.js';
 import { actionSettings } from './actions.js';
-import { receiverConfigs } from './receivers.js';
+import { type ReceiverEntry, receiverConfigs } from './receivers.js';
 
 const INVALID = `${ERRORS.CONFIG_INVALID.message}: `;
+
+/** what the check compiled, handed to the roles so they do not read and compile it again */
+export interface CheckedSections {
+  /** the `receivers:` entries, each with what its check compiled (a bus receiver's mapping) */
+  receivers: ReceiverEntry[];
+}
 
 /**
  * The sections each role checks when it starts (detectors, sinks, receivers, root-cause folding, the actions
@@ -15,16 +21,17 @@ const INVALID = `${ERRORS.CONFIG_INVALID.message}: `;
  * file at once (`/etc/meshward.yaml: detectors.enumeration.min_distinct: Expected integer`), not the one role that
  * reads the section, after the others started.
  */
-export function checkSections(config: MeshwardConfig, source: string): void {
+export function checkSections(config: MeshwardConfig, source: string): CheckedSections {
   try {
     compileDetectors(config.detectors);
     compileSinks(config.sinks);
-    receiverConfigs(config.receivers);
+    const receivers = receiverConfigs(config.receivers);
     parseRootCauseConfig(config.correlator.root_cause ?? {});
     if (config.actions) {
       actionSettings(config.actions);
       adapterConfigs(config.actions);
     }
+    return { receivers };
   } catch (err) {
     if (!(err instanceof MeshwardError) || err.code !== ERRORS.CONFIG_INVALID.code) throw err;
     const detail = err.message.startsWith(INVALID) ? err.message.slice(INVALID.length) : err.message;

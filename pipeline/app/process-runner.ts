@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { enableDefaultMetrics } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
 import { loadActionsPolicy } from './actions.js';
-import { checkSections } from './check-sections.js';
+import { type CheckedSections, checkSections } from './check-sections.js';
 import { openBus, openStore } from './engines.js';
 import type { RoleDeps, RunningRole } from './roles.js';
 
@@ -30,10 +30,11 @@ export async function runProcess(
   start: (deps: RoleDeps) => Promise<RunningRole[]>,
 ): Promise<{ roles: RunningRole[]; deps: RoleDeps; shutdown: () => Promise<void> }> {
   let config: MeshwardConfig;
+  let checked: CheckedSections;
   try {
     config = loadConfig(opts.config, { ...envOverrides(), ...stripUndefined(opts.overrides ?? {}) });
     if (opts.prepare) config = opts.prepare(config);
-    checkSections(config, opts.config ?? '<defaults>');
+    checked = checkSections(config, opts.config ?? '<defaults>');
     if (opts.actions && config.actions) await loadActionsPolicy(config.actions);
   } catch (err) {
     failStartup(err);
@@ -52,7 +53,7 @@ export async function runProcess(
   try {
     bus = openBus(config, logger);
     store = openStore(config);
-    roles = await start({ config, bus, store, logger });
+    roles = await start({ config, bus, store, logger, receivers: checked.receivers });
   } catch (err) {
     logger.error({ err }, 'startup failed');
     await Promise.allSettled(roles.map((r) => r.close()));
@@ -60,7 +61,7 @@ export async function runProcess(
     await store?.close().catch(() => {});
     failStartup(err);
   }
-  const deps: RoleDeps = { config, bus, store, logger };
+  const deps: RoleDeps = { config, bus, store, logger, receivers: checked.receivers };
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
     stopping ??= (async () => {

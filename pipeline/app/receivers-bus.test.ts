@@ -1,16 +1,17 @@
-import { writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CapturingIngest } from '../../sensors/common/capturing-ingest.js';
 import { type KafkaMock, startKafkaMock } from '../../test/harness/kafka.js';
 import { metricSum } from '../../test/harness/metrics.js';
 import { createLogger, silentLogger } from '../core/logger.js';
+import { runProcess } from './process-runner.js';
 import { receiverConfigs, startReceivers } from './receivers.js';
+import { runCollector } from './roles.js';
 
 const MAPPING = join(import.meta.dirname, '..', '..', 'sensors', 'bus', 'testdata', 'mapping.yaml');
 const TOPICS = ['orders.requests', 'orders.replies', 'payments.requests', 'payments.replies', 'audit.events'];
@@ -221,6 +222,85 @@ describe('bus receiver in the receivers: section', () => {
       }
     } finally {
       await admin.disconnect();
+    }
+  }, 60_000);
+
+  it('starts on the mapping the config check read, though the file is rewritten before the receiver starts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-bus-'));
+    const file = join(dir, 'mapping.yaml');
+    copyFileSync(MAPPING, file);
+    const app = Fastify();
+    // the Kong receiver ahead of the bus one adds its route after the section was checked: the mapping file is
+    // rewritten then, as a deployment tool could while meshward starts
+    app.addHook('onRoute', () =>
+      writeFileSync(file, 'topics:\n  - { topic: inventory.commands, service: inventory }\n'),
+    );
+    const ingest = new CapturingIngest();
+    const receivers = await startReceivers(
+      {
+        kong_http_log: { token_hash_key: 'receivers-bus-test-token-hash-key' },
+        'bus/shop': {
+          sensor_id: 'bus-checked',
+          brokers: kafka.bootstrap,
+          group_id: 'receivers-bus-checked',
+          from_beginning: true,
+          mapping_file: file,
+        },
+      },
+      { app, ingest, logger: silentLogger },
+    );
+    try {
+      expect(readFileSync(file, 'utf8')).toContain('inventory.commands');
+      // the start-up log and the sensor both have the checked mapping: the file was not read again
+      expect(receivers.describe[1]).toBe(
+        `bus/shop: Kafka brokers ${kafka.bootstrap.join(',')} group receivers-bus-checked tapping orders.requests, payments.requests, audit.events, orders.replies, payments.replies`,
+      );
+      await produceOrder('c-checked', Date.now() - 1_000);
+      await ingest.waitFor(1, 30_000);
+      expect(ingest.records[0]).toMatchObject({ path: '/topic/orders.requests/create', sensor: { id: 'bus-checked' } });
+    } finally {
+      await receivers.close();
+      await app.close();
+    }
+  }, 60_000);
+
+  it('under a meshward process, starts on the mapping checked with the config: the file is not read again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-bus-'));
+    const mapping = join(dir, 'mapping.yaml');
+    copyFileSync(MAPPING, mapping);
+    const config = join(dir, 'meshward.yaml');
+    writeFileSync(
+      config,
+      [
+        'log_level: silent',
+        `data_dir: ${join(dir, 'data')}`,
+        'collector:',
+        '  listen: 127.0.0.1:0',
+        '  sensor_tokens: [{ id: envoy-1, token: envoy-sensor-token-0123 }]',
+        'receivers:',
+        `  bus: { brokers: [${kafka.bootstrap.join(', ')}], group_id: receivers-bus-process, mapping_file: ${mapping} }`,
+        '',
+      ].join('\n'),
+    );
+    // a process that cannot start exits: caught here, it fails the test with its one line
+    const exit = vi.spyOn(process, 'exit').mockImplementation(() => {
+      throw new Error('the process exited');
+    });
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      // checked with the config, then gone before the collector starts its receivers
+      const { roles, shutdown } = await runProcess('test', { config }, async (deps) => {
+        rmSync(mapping);
+        return [await runCollector(deps)];
+      });
+      expect(roles.map((r) => r.name)).toEqual(['collector']);
+      await shutdown();
+    } finally {
+      const lines = stderr.mock.calls.map(([chunk]) => String(chunk));
+      const exits = exit.mock.calls.length;
+      vi.restoreAllMocks();
+      expect(lines).toEqual([]);
+      expect(exits).toBe(0);
     }
   }, 60_000);
 });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { startBusReceiver } from '../../sensors/bus/bus-receiver.js';
 import type { BusSensorConfig } from '../../sensors/bus/config.js';
 import { busSensorFactory } from '../../sensors/bus/factory.js';
-import { compileMapping, loadMappingFile } from '../../sensors/bus/mapping.js';
+import type { CompiledMapping } from '../../sensors/bus/mapping.js';
 import { idpSensorFactory } from '../../sensors/idp/factory.js';
 import type { RecordIngest } from '../collector/ingest.js';
 import { checkSection } from '../config/section.js';
@@ -17,6 +17,11 @@ interface ReceiverSpec {
   schema: TSchema;
   defaults: object;
   problem?: (config: never) => string | undefined;
+  /**
+   * a cross-field check that compiles what it checks (the bus mapping, read from its file): the compiled form goes
+   * to the receiver at start, so nothing is read or compiled twice
+   */
+  compile?: (config: never) => { compiled: unknown } | { problem: string };
 }
 
 const SCHEMAS: Record<string, ReceiverSpec> = {
@@ -34,14 +39,22 @@ const SCHEMAS: Record<string, ReceiverSpec> = {
   bus: {
     schema: busSensorFactory.configSchema,
     defaults: busSensorFactory.defaultConfig,
-    problem: busSensorFactory.configProblem,
+    compile: busSensorFactory.compile,
   },
 };
 
 /** `syslog`, `syslog/edge`, `kong_http_log`, `idp/keycloak`, `bus/orders` → the receiver type */
 const typeOf = (key: string) => key.split('/')[0];
 
-function configOf<T>(key: string, raw: unknown): T {
+/** a receiver's checked config, and what its check compiled (the bus mapping), if anything */
+export interface ReceiverEntry {
+  key: string;
+  type: string;
+  config: unknown;
+  compiled?: unknown;
+}
+
+function configOf(key: string, raw: unknown): ReceiverEntry {
   const spec = SCHEMAS[typeOf(key)];
   if (!spec)
     throw mwError(
@@ -49,9 +62,15 @@ function configOf<T>(key: string, raw: unknown): T {
       `receivers.${key}: unknown receiver type (known: ${Object.keys(SCHEMAS).join(', ')})`,
     );
   const config = checkSection(spec.schema, raw, `receivers.${key}`, spec.defaults);
-  const problem = spec.problem?.(config as never);
+  const compiled = spec.compile?.(config as never);
+  const problem = compiled && 'problem' in compiled ? compiled.problem : spec.problem?.(config as never);
   if (problem) throw mwError('CONFIG_INVALID', `receivers.${key}: ${problem}`);
-  return config as T;
+  return {
+    key,
+    type: typeOf(key),
+    config,
+    compiled: compiled && 'compiled' in compiled ? compiled.compiled : undefined,
+  };
 }
 
 /** the collector's own routes, which no receiver may take */
@@ -76,15 +95,12 @@ function checkPaths(entries: readonly { key: string; type: string; config: unkno
   }
 }
 
-/** the `receivers:` section validated, each entry with its defaults filled in (fail fast, naming the key) */
-export function receiverConfigs(
-  section: Record<string, unknown> | undefined,
-): { key: string; type: string; config: unknown }[] {
-  const entries = Object.entries(section ?? {}).map(([key, raw]) => ({
-    key,
-    type: typeOf(key),
-    config: configOf<unknown>(key, raw),
-  }));
+/**
+ * the `receivers:` section validated, each entry with its defaults filled in (fail fast, naming the key) and what
+ * its check compiled
+ */
+export function receiverConfigs(section: Record<string, unknown> | undefined): ReceiverEntry[] {
+  const entries = Object.entries(section ?? {}).map(([key, raw]) => configOf(key, raw));
   checkPaths(entries);
   return entries;
 }
@@ -99,17 +115,19 @@ export interface RunningReceivers {
  * The receivers of the `receivers:` section, feeding the collector's ingest: syslog listeners (UDP/TCP) of their
  * own, HTTP routes on the collector's server (Kong http-log, IdP webhooks) and Kafka consumers tapping topics (bus;
  * started in the background, retried while the brokers are unreachable). Validates everything before opening
- * anything (fail fast); call before the collector's server listens.
+ * anything (fail fast), unless given the entries receiverConfigs already checked (what the process checked at start:
+ * a bus mapping file is then not read again); call before the collector's server listens.
  */
 export async function startReceivers(
-  section: Record<string, unknown> | undefined,
+  section: Record<string, unknown> | undefined | readonly ReceiverEntry[],
   deps: { app: FastifyInstance; ingest: RecordIngest; logger: Logger },
 ): Promise<RunningReceivers> {
-  const entries = receiverConfigs(section) as unknown as { key: string; config: never }[];
+  const checked = Array.isArray(section) ? section : receiverConfigs(section as Record<string, unknown> | undefined);
+  const entries = checked as readonly (ReceiverEntry & { config: never })[];
   const closers: (() => Promise<void>)[] = [];
   const describe: string[] = [];
   try {
-    for (const { key, config } of entries) {
+    for (const { key, config, compiled } of entries) {
       const logger = deps.logger.child({ receiver: key });
       const type = typeOf(key);
       if (type === 'syslog') {
@@ -124,13 +142,12 @@ export async function startReceivers(
         describe.push(`${key}: Kong http-log at POST ${(config as { path: string }).path} on the collector`);
       } else if (type === 'bus') {
         const bus = config as BusSensorConfig;
-        // the file is read once here (checked with the config): the sensor gets the mapping inline
-        const mapping = bus.mapping ?? loadMappingFile(bus.mapping_file);
-        const topics = compileMapping(mapping).topics;
-        const r = startBusReceiver({ ...bus, mapping }, { ingest: deps.ingest, logger });
+        // the mapping the config check read and compiled: the log and the sensor show and tap what was checked
+        const mapping = compiled as CompiledMapping;
+        const r = startBusReceiver(bus, { ingest: deps.ingest, logger, mapping });
         closers.push(() => r.close());
         describe.push(
-          `${key}: Kafka brokers ${bus.brokers.join(',')} group ${bus.group_id} tapping ${topics.join(', ')}`,
+          `${key}: Kafka brokers ${bus.brokers.join(',')} group ${bus.group_id} tapping ${mapping.topics.join(', ')}`,
         );
       } else {
         await idpSensorFactory.create(config, { app: deps.app, ingest: deps.ingest, logger, key });

@@ -32,7 +32,7 @@ import { compileDetectors } from '../detectors/registry.js';
 import { compileSinks, runSink } from '../sinks/sink-runner.js';
 import type { Store } from '../store/store.js';
 import { startActions } from './actions.js';
-import { startReceivers } from './receivers.js';
+import { type ReceiverEntry, startReceivers } from './receivers.js';
 import { AnalystDirectory, analystRoutes } from '../api/analyst-directory.js';
 
 export interface RoleDeps {
@@ -40,6 +40,11 @@ export interface RoleDeps {
   bus: Bus;
   store: Store;
   logger: Logger;
+  /**
+   * the `receivers:` entries as checked at start (checkSections), with what the check compiled: the collector starts
+   * them as they are, so a bus mapping file is read once; absent, the collector checks `config.receivers` itself
+   */
+  receivers?: readonly ReceiverEntry[];
 }
 
 export interface RunningRole {
@@ -100,7 +105,7 @@ function catalogOf(config: MeshwardConfig): (() => Promise<readonly CatalogEntry
 }
 
 /** the collector: HTTP ingest (and the receivers the config enables) publishing to the bus */
-export async function runCollector({ config, bus, logger }: RoleDeps): Promise<RunningRole> {
+export async function runCollector({ config, bus, logger, receivers: checked }: RoleDeps): Promise<RunningRole> {
   const tokens = collectorSensorTokens(config);
   const ingest = createRecordIngest({ bus, logger, maxFutureSkewMs: config.collector.max_future_skew_seconds * 1000 });
   const app = createCollectorServer({
@@ -111,7 +116,7 @@ export async function runCollector({ config, bus, logger }: RoleDeps): Promise<R
     maxRecordsPerRequest: config.collector.max_records_per_request,
     busHealthy: () => bus.healthy(),
   });
-  const receivers = await startReceivers(config.receivers, { app, ingest, logger });
+  const receivers = await startReceivers(checked ?? config.receivers, { app, ingest, logger });
   const url = await listen(app, config.collector.listen);
   logger.info({ url, receivers: receivers.describe }, 'collector listening');
   return {

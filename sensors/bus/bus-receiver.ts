@@ -3,10 +3,13 @@ import type { Logger } from '../../pipeline/core/logger.js';
 import { counter } from '../../pipeline/core/metrics.js';
 import type { BusSensorConfig } from './config.js';
 import { busSensorFactory } from './factory.js';
+import type { CompiledMapping } from './mapping.js';
 
 export interface BusReceiverOptions {
   ingest: RecordIngest;
   logger: Logger;
+  /** the mapping compiled when the config was checked (busSensorFactory.compile): the sensor taps what was checked */
+  mapping: CompiledMapping;
   /** the first wait after a failed start, doubled each failure up to `maxRetryMs` (defaults 1 s and 60 s) */
   retryMs?: number;
   maxRetryMs?: number;
@@ -22,11 +25,11 @@ const startFailuresTotal = () =>
 /**
  * The bus sensor as a receiver of `meshward start`, feeding the collector's ingest. Brokers that cannot be reached
  * do not stop the process: the start is retried in the background with a doubling wait, each failure logged, until
- * it succeeds or the receiver is closed. The config must already be checked (busSensorFactory.configProblem).
+ * it succeeds or the receiver is closed. The config must already be checked (busSensorFactory.compile).
  */
 export function startBusReceiver(config: BusSensorConfig, opts: BusReceiverOptions): { close(): Promise<void> } {
   const { logger } = opts;
-  const sensor = busSensorFactory.create(config, { ingest: opts.ingest, logger });
+  const sensor = busSensorFactory.create(config, { ingest: opts.ingest, logger, mapping: opts.mapping });
   const firstWait = opts.retryMs ?? 1_000;
   const maxWait = opts.maxRetryMs ?? 60_000;
   const startFailures = startFailuresTotal();

@@ -15,6 +15,8 @@ export interface BusSensorDeps {
   sink?: RecordSink;
   ingest?: RecordIngest;
   logger?: Logger;
+  /** the mapping compiled when the config was checked (busSensorFactory.compile); else read and compiled from `config` */
+  mapping?: CompiledMapping;
 }
 
 export interface PartitionLag {
@@ -58,6 +60,12 @@ const pairingTotals = (): Record<PairingCount, ReturnType<typeof counter>> => ({
   ),
 });
 
+function mappingOf(config: BusSensorConfig) {
+  const mapping = config.mapping ?? (config.mapping_file ? loadMappingFile(config.mapping_file) : undefined);
+  if (!mapping) throw mwError('CONFIG_INVALID', 'bus sensor: set mapping_file or mapping');
+  return mapping;
+}
+
 function kafkaLogger(logger: Logger) {
   return () =>
     ({ level, log }: LogEntry) => {
@@ -97,9 +105,7 @@ export class BusSensor {
     deps: BusSensorDeps = {},
   ) {
     this.log = deps.logger ?? silentLogger;
-    const mapping = config.mapping ?? (config.mapping_file ? loadMappingFile(config.mapping_file) : undefined);
-    if (!mapping) throw mwError('CONFIG_INVALID', 'bus sensor: set mapping_file or mapping');
-    this.mapping = compileMapping(mapping);
+    this.mapping = deps.mapping ?? compileMapping(mappingOf(config));
     if (deps.sink) this.sink = deps.sink;
     else {
       const shipper = deps.ingest

@@ -1,6 +1,6 @@
 import { BusSensor, type BusSensorDeps } from './bus-sensor.js';
 import { type BusSensorConfig, BusSensorConfigSchema, defaultBusSensorConfig } from './config.js';
-import { compileMapping, loadMappingFile } from './mapping.js';
+import { type CompiledMapping, compileMapping, loadMappingFile } from './mapping.js';
 
 /** a catalogue error's own words, without the "configuration is invalid: " its message starts with */
 const detailOf = (err: unknown) => (err as Error).message.replace(/^configuration is invalid: /, '');
@@ -11,25 +11,24 @@ export const busSensorFactory = {
   configSchema: BusSensorConfigSchema,
   defaultConfig: defaultBusSensorConfig,
   /**
-   * the cross-field check of a schema-valid config, checked before anything starts: a mapping is given (inline or
-   * a readable, valid file) and compiles (no topic mapped twice, no topic both request and reply)
+   * the cross-field check of a schema-valid config, done once before anything starts: the mapping (inline, or the
+   * file read) compiled (no topic mapped twice, no topic both request and reply), or what is wrong with it. Hand the
+   * compiled mapping to create() (`deps.mapping`): the sensor then taps what was checked, and the file is read once
    */
-  configProblem(config: BusSensorConfig): string | undefined {
+  compile(config: BusSensorConfig): { compiled: CompiledMapping } | { problem: string } {
     if (config.mapping) {
       try {
-        compileMapping(config.mapping);
+        return { compiled: compileMapping(config.mapping) };
       } catch (err) {
-        return `mapping: ${detailOf(err)}`;
+        return { problem: `mapping: ${detailOf(err)}` };
       }
-      return undefined;
     }
-    if (!config.mapping_file) return 'mapping_file or mapping is required (which topics to tap)';
+    if (!config.mapping_file) return { problem: 'mapping_file or mapping is required (which topics to tap)' };
     try {
-      compileMapping(loadMappingFile(config.mapping_file));
+      return { compiled: compileMapping(loadMappingFile(config.mapping_file)) };
     } catch (err) {
-      return `mapping_file: ${detailOf(err)}`;
+      return { problem: `mapping_file: ${detailOf(err)}` };
     }
-    return undefined;
   },
   create(config: BusSensorConfig, deps: BusSensorDeps = {}): BusSensor {
     return new BusSensor(config, deps);
