@@ -2,11 +2,10 @@ import type { Decision } from '../../../pipeline/core/decision.js';
 import { mwError } from '../../../pipeline/core/errors.js';
 import type { Logger } from '../../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterResult } from '../../adapter.js';
-import { endpointWith } from '../control-plane.js';
+import { callControlPlane } from '../control-plane.js';
 import { denyTarget } from '../deny-keys.js';
 import { counted } from '../gateway-metrics.js';
-import { callJson, type HttpAnswer, statusError } from '../http-json.js';
-import { withRetry } from '../retry.js';
+import { type HttpAnswer, statusError } from '../http-json.js';
 import type { ConsulConfig } from './config.js';
 import {
   denySource,
@@ -151,19 +150,8 @@ export class ConsulDenyAdapter implements ActionAdapter {
     return answer.body === true;
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
-    const ep = await endpointWith(this.config.address, this.config.timeout_ms, {
-      tokenFile: this.config.token_file,
-      header: 'x-consul-token',
-      caFile: this.config.ca_file,
-    });
-    return withRetry(
-      async () => {
-        const answer = await callJson(ep, method, path, { body });
-        if (answer.status === 429 || answer.status >= 500) throw statusError(`${method} ${path}`, answer);
-        return answer;
-      },
-      { retries: this.config.retries, baseMs: this.config.retry_base_ms },
-    );
+  private call(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
+    const plane = { url: this.config.address, header: 'x-consul-token', config: this.config };
+    return callControlPlane(plane, method, path, { body });
   }
 }

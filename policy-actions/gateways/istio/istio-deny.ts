@@ -2,11 +2,10 @@ import type { Decision, EnforcedDecision } from '../../../pipeline/core/decision
 import { mwError } from '../../../pipeline/core/errors.js';
 import type { Logger } from '../../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterResult } from '../../adapter.js';
-import { endpointWith } from '../control-plane.js';
+import { callControlPlane } from '../control-plane.js';
 import { denyTarget } from '../deny-keys.js';
 import { counted } from '../gateway-metrics.js';
-import { callJson, type HttpAnswer, statusError } from '../http-json.js';
-import { withRetry } from '../retry.js';
+import { type HttpAnswer, statusError } from '../http-json.js';
 import { ANNOTATION_DECISION, ANNOTATION_UNTIL, buildPolicy, MANAGED_BY, policyName } from './authorization-policy.js';
 import type { IstioConfig } from './config.js';
 
@@ -102,20 +101,8 @@ export class IstioDenyAdapter implements ActionAdapter {
     return `/apis/security.istio.io/v1/namespaces/${encodeURIComponent(this.config.namespace)}/authorizationpolicies?labelSelector=${encodeURIComponent(`${k}=${v}`)}`;
   }
 
-  private async call(method: string, path: string, body?: unknown, contentType?: string): Promise<HttpAnswer> {
-    const ep = await endpointWith(this.config.api_server, this.config.timeout_ms, {
-      tokenFile: this.config.token_file,
-      header: 'authorization',
-      scheme: 'Bearer',
-      caFile: this.config.ca_file,
-    });
-    return withRetry(
-      async () => {
-        const answer = await callJson(ep, method, path, { body, contentType });
-        if (answer.status === 429 || answer.status >= 500) throw statusError(`${method} ${path}`, answer);
-        return answer;
-      },
-      { retries: this.config.retries, baseMs: this.config.retry_base_ms },
-    );
+  private call(method: string, path: string, body?: unknown, contentType?: string): Promise<HttpAnswer> {
+    const plane = { url: this.config.api_server, header: 'authorization', scheme: 'Bearer', config: this.config };
+    return callControlPlane(plane, method, path, { body, contentType });
   }
 }

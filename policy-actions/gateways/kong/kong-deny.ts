@@ -3,11 +3,10 @@ import type { Decision } from '../../../pipeline/core/decision.js';
 import { mwError } from '../../../pipeline/core/errors.js';
 import type { Logger } from '../../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterResult } from '../../adapter.js';
-import { endpointWith } from '../control-plane.js';
+import { callControlPlane } from '../control-plane.js';
 import { denyTarget } from '../deny-keys.js';
 import { counted } from '../gateway-metrics.js';
-import { callJson, type HttpAnswer, statusError } from '../http-json.js';
-import { withRetry } from '../retry.js';
+import { type HttpAnswer, statusError } from '../http-json.js';
 import type { KongConfig } from './config.js';
 
 const GATEWAY = 'kong';
@@ -167,19 +166,8 @@ export class KongDenyAdapter implements ActionAdapter {
     return answer.body;
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
-    const ep = await endpointWith(this.config.admin_url, this.config.timeout_ms, {
-      tokenFile: this.config.token_file,
-      header: 'kong-admin-token',
-      caFile: this.config.ca_file,
-    });
-    return withRetry(
-      async () => {
-        const answer = await callJson(ep, method, path, { body });
-        if (answer.status === 429 || answer.status >= 500) throw statusError(`${method} ${path}`, answer);
-        return answer;
-      },
-      { retries: this.config.retries, baseMs: this.config.retry_base_ms },
-    );
+  private call(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
+    const plane = { url: this.config.admin_url, header: 'kong-admin-token', config: this.config };
+    return callControlPlane(plane, method, path, { body });
   }
 }
