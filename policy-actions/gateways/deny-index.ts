@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { mwError } from '../../pipeline/core/errors.js';
 
 /**
@@ -139,6 +140,28 @@ export class DenyIndex {
 
   save(path: string): Promise<void> {
     return atomicWrite(path, `${JSON.stringify(this.toJSON())}\n`);
+  }
+}
+
+/**
+ * A map-based gateway's index in its state file (`state_file`, by default `<map_dir>/meshward-deny.json`): loaded once
+ * and shared by concurrent callers; a failed load is tried again next time.
+ */
+export class DenyIndexFile {
+  readonly path: string;
+  private index: Promise<DenyIndex> | undefined;
+
+  constructor(config: { map_dir: string; state_file?: string }) {
+    this.path = config.state_file ?? join(config.map_dir, 'meshward-deny.json');
+  }
+
+  async load(): Promise<DenyIndex> {
+    if (!this.index)
+      this.index = DenyIndex.load(this.path).catch((err) => {
+        this.index = undefined;
+        throw err;
+      });
+    return this.index;
   }
 }
 

@@ -65,6 +65,10 @@ export interface DenyTarget {
 
 const SUBJECT_SCOPES = new Set<string>(['ip', 'token', 'user', 'principal', 'route']);
 
+/** a deny of any subject a gateway key can name: what the map-based gateways (HAProxy, nginx) enforce */
+export const isSubjectDeny = (decision: Decision): boolean =>
+  decision.type === 'deny' && SUBJECT_SCOPES.has(decision.scope);
+
 /** true when the value is an IPv4/IPv6 address or CIDR block */
 export function isIpOrCidr(value: string): boolean {
   const slash = value.indexOf('/');

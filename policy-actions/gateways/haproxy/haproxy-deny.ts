@@ -3,8 +3,8 @@ import type { Decision, EnforcedDecision } from '../../../pipeline/core/decision
 import { mwError } from '../../../pipeline/core/errors.js';
 import type { Logger } from '../../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterResult } from '../../adapter.js';
-import { atomicWrite, type DenyEntry, DenyIndex } from '../deny-index.js';
-import { ALL_METHODS, type DenyTarget, denyTarget, type RouteMatch } from '../deny-keys.js';
+import { atomicWrite, type DenyEntry, DenyIndexFile } from '../deny-index.js';
+import { ALL_METHODS, type DenyTarget, denyTarget, isSubjectDeny, type RouteMatch } from '../deny-keys.js';
 import { counted, gatewayMetrics } from '../gateway-metrics.js';
 import { withRetry } from '../retry.js';
 import type { HaproxyConfig } from './config.js';
@@ -47,19 +47,18 @@ export function haproxyEntries(target: DenyTarget): DenyEntry[] {
  */
 export class HaproxyDenyAdapter implements ActionAdapter {
   readonly type = 'gateways/haproxy';
-  private index: Promise<DenyIndex> | undefined;
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly stateFile: string;
+  private readonly indexFile: DenyIndexFile;
 
   constructor(
     private readonly config: HaproxyConfig,
     private readonly logger: Logger,
   ) {
-    this.stateFile = config.state_file ?? join(config.map_dir, 'meshward-deny.json');
+    this.indexFile = new DenyIndexFile(config);
   }
 
   supports(decision: Decision): boolean {
-    return decision.type === 'deny' && ['ip', 'token', 'user', 'principal', 'route'].includes(decision.scope);
+    return isSubjectDeny(decision);
   }
 
   apply(decision: EnforcedDecision): Promise<AdapterResult> {
@@ -85,7 +84,7 @@ export class HaproxyDenyAdapter implements ActionAdapter {
   /** Safety net behind the engine's own expiry: revert every decision whose `until` has passed; returns their ids. */
   sweepExpired(now: number = Date.now()): Promise<string[]> {
     return this.serial(async () => {
-      const index = await this.loadIndex();
+      const index = await this.indexFile.load();
       const ids = index.expired(now);
       for (const id of ids) await this.removeDecision(id, []);
       if (ids.length > 0) {
@@ -104,16 +103,6 @@ export class HaproxyDenyAdapter implements ActionAdapter {
     const next = this.chain.then(fn, fn);
     this.chain = next.catch(() => {});
     return next;
-  }
-
-  private async loadIndex(): Promise<DenyIndex> {
-    // one load shared by concurrent callers; a failed load is tried again next time
-    if (!this.index)
-      this.index = DenyIndex.load(this.stateFile).catch((err) => {
-        this.index = undefined;
-        throw err;
-      });
-    return this.index;
   }
 
   private mapPath(map: string): string {
@@ -150,7 +139,7 @@ export class HaproxyDenyAdapter implements ActionAdapter {
     const entries = haproxyEntries(denyTarget(decision));
     const ref = entries.map((e) => `${HAPROXY_MAP_FILES[e.map]}:${e.key}`).join(' ');
     if (decision.simulated) return { ok: true, detail: `simulated: would add ${ref}`, ref };
-    const index = await this.loadIndex();
+    const index = await this.indexFile.load();
     const known = index.has(decision.id);
     index.add(decision.id, decision.until, entries);
     try {
@@ -169,7 +158,7 @@ export class HaproxyDenyAdapter implements ActionAdapter {
   }
 
   private async revertNow(decision: Decision): Promise<AdapterResult> {
-    const index = await this.loadIndex();
+    const index = await this.indexFile.load();
     let fallback: DenyEntry[] = [];
     if (!index.has(decision.id)) {
       // an index lost or never written: remove what this decision would have added, unless another decision holds it
@@ -186,7 +175,7 @@ export class HaproxyDenyAdapter implements ActionAdapter {
   }
 
   private async removeDecision(id: string, fallback: DenyEntry[]): Promise<number> {
-    const index = await this.loadIndex();
+    const index = await this.indexFile.load();
     const freed = [...index.remove(id), ...fallback];
     for (const entry of freed) await this.deleteEntry(entry);
     return freed.length;
@@ -194,17 +183,17 @@ export class HaproxyDenyAdapter implements ActionAdapter {
 
   /** write the map files (what a reload loads) and the index */
   private async persist(): Promise<void> {
-    const index = await this.loadIndex();
+    const index = await this.indexFile.load();
     for (const map of Object.keys(HAPROXY_MAP_FILES)) {
       const lines = index.entriesOf(map).map((e) => `${e.key} ${e.id}\n`);
       await atomicWrite(this.mapPath(map), `# managed by meshward: do not edit\n${lines.join('')}`);
     }
-    await index.save(this.stateFile);
+    await index.save(this.indexFile.path);
   }
 
   /** compare each map at HAProxy with the index; replace a differing map atomically (prepare / add @ver / commit) */
   private async resync(): Promise<string> {
-    const index = await this.loadIndex();
+    const index = await this.indexFile.load();
     const listed = await this.command('show map');
     const fixed: string[] = [];
     for (const map of Object.keys(HAPROXY_MAP_FILES)) {

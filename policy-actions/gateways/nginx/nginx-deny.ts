@@ -5,8 +5,8 @@ import type { Decision, EnforcedDecision } from '../../../pipeline/core/decision
 import { mwError } from '../../../pipeline/core/errors.js';
 import type { Logger } from '../../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterResult } from '../../adapter.js';
-import { atomicWrite, DenyIndex } from '../deny-index.js';
-import { denyTarget } from '../deny-keys.js';
+import { atomicWrite, DenyIndexFile } from '../deny-index.js';
+import { denyTarget, isSubjectDeny } from '../deny-keys.js';
 import { counted, gatewayMetrics } from '../gateway-metrics.js';
 import type { NginxConfig } from './config.js';
 import { nginxEntries, renderMapFiles } from './deny-map-files.js';
@@ -28,11 +28,10 @@ interface PendingChange {
  */
 export class NginxDenyAdapter implements ActionAdapter {
   readonly type = 'gateways/nginx';
-  private index: Promise<DenyIndex> | undefined;
   private pending: PendingChange[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
-  private readonly stateFile: string;
+  private readonly indexFile: DenyIndexFile;
   /** how many reloads were sent (tests and /metrics read it) */
   reloads = 0;
 
@@ -40,11 +39,11 @@ export class NginxDenyAdapter implements ActionAdapter {
     private readonly config: NginxConfig,
     private readonly logger: Logger,
   ) {
-    this.stateFile = config.state_file ?? join(config.map_dir, 'meshward-deny.json');
+    this.indexFile = new DenyIndexFile(config);
   }
 
   supports(decision: Decision): boolean {
-    return decision.type === 'deny' && ['ip', 'token', 'user', 'principal', 'route'].includes(decision.scope);
+    return isSubjectDeny(decision);
   }
 
   apply(decision: EnforcedDecision): Promise<AdapterResult> {
@@ -55,7 +54,7 @@ export class NginxDenyAdapter implements ActionAdapter {
       const entries = nginxEntries(denyTarget(decision));
       const ref = entries.map((e) => `${e.map}:${e.key}`).join(' ');
       if (decision.simulated) return { ok: true, detail: `simulated: would add ${ref}`, ref };
-      const index = await this.loadIndex();
+      const index = await this.indexFile.load();
       const known = index.has(decision.id);
       index.add(decision.id, decision.until, entries);
       await this.enqueue(() => {
@@ -68,7 +67,7 @@ export class NginxDenyAdapter implements ActionAdapter {
   revert(decision: Decision): Promise<AdapterResult> {
     return counted(GATEWAY, 'revert', async () => {
       if (decision.simulated) return { ok: true, detail: 'simulated: nothing to revert' };
-      const index = await this.loadIndex();
+      const index = await this.indexFile.load();
       const held = index.toJSON().decisions.find((d) => d.id === decision.id);
       if (!held) return { ok: true, detail: 'nothing to revert' };
       index.remove(decision.id);
@@ -80,7 +79,7 @@ export class NginxDenyAdapter implements ActionAdapter {
   /** `nginx -t` passes and the map files hold what the index says (rewrites and reloads them when not) */
   async check(): Promise<{ ok: boolean; detail?: string }> {
     try {
-      const index = await this.loadIndex();
+      const index = await this.indexFile.load();
       const want = renderMapFiles(index);
       let stale = false;
       for (const [file, text] of Object.entries(want)) {
@@ -97,7 +96,7 @@ export class NginxDenyAdapter implements ActionAdapter {
 
   /** revert every decision whose `until` has passed (one reload for all); returns their ids */
   async sweepExpired(now: number = Date.now()): Promise<string[]> {
-    const index = await this.loadIndex();
+    const index = await this.indexFile.load();
     const ids = index.expired(now);
     if (ids.length === 0) return ids;
     const held = index.toJSON().decisions.filter((d) => ids.includes(d.id));
@@ -115,16 +114,6 @@ export class NginxDenyAdapter implements ActionAdapter {
       await this.flush();
     }
     await this.flushing.catch(() => {});
-  }
-
-  private async loadIndex(): Promise<DenyIndex> {
-    // one load shared by concurrent callers; a failed load is tried again next time
-    if (!this.index)
-      this.index = DenyIndex.load(this.stateFile).catch((err) => {
-        this.index = undefined;
-        throw err;
-      });
-    return this.index;
   }
 
   private enqueue(undo: () => void): Promise<void> {
@@ -145,7 +134,7 @@ export class NginxDenyAdapter implements ActionAdapter {
       const batch = this.pending;
       this.pending = [];
       if (batch.length === 0) return;
-      const index = await this.loadIndex();
+      const index = await this.indexFile.load();
       const previous: Record<string, string | null> = {};
       try {
         const files = renderMapFiles(index);
@@ -157,7 +146,7 @@ export class NginxDenyAdapter implements ActionAdapter {
         await this.nginx(['-s', 'reload']);
         this.reloads++;
         gatewayMetrics.entries.inc({ gateway: GATEWAY, change: 'reloaded' });
-        await index.save(this.stateFile);
+        await index.save(this.indexFile.path);
         for (const p of batch) p.resolve();
       } catch (err) {
         for (const [file, text] of Object.entries(previous)) {
