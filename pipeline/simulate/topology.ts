@@ -90,6 +90,10 @@ const query = (params: Record<string, ParamValue>): string => {
   return q ? `?${q}` : '';
 };
 
+/** a GET whose query string is the request's parameters (`c.params`), passed on as they came: lists and searches */
+const queryHop = (t: Omit<Parameters<typeof hop>[0], 'method' | 'path' | 'params'>): HopTemplate =>
+  hop({ method: 'GET', ...t, path: (c) => `${t.route}${query(c.params)}`, params: (c) => c.params });
+
 const userHop = (): HopTemplate =>
   hop({
     service: 'users',
@@ -124,25 +128,12 @@ export const EDGE_ENDPOINTS: EdgeEndpoint[] = [
         sort: c.rng.pick(SORTS),
       };
     },
-    tree: hop({
+    tree: queryHop({
       service: 'frontend',
-      method: 'GET',
       route: '/api/products',
       latencyMs: 4,
       respBytes: 8000,
-      path: (c) => `/api/products${query(c.params)}`,
-      params: (c) => c.params,
-      children: [
-        hop({
-          service: 'catalog',
-          method: 'GET',
-          route: '/products',
-          latencyMs: 18,
-          respBytes: 7000,
-          path: (c) => `/products${query(c.params)}`,
-          params: (c) => c.params,
-        }),
-      ],
+      children: [queryHop({ service: 'catalog', route: '/products', latencyMs: 18, respBytes: 7000 })],
     }),
   },
   {
@@ -185,26 +176,12 @@ export const EDGE_ENDPOINTS: EdgeEndpoint[] = [
       for (let i = 0; i < n; i++) words.push(c.rng.pick(WORDS));
       c.params = { q: words.join(' '), limit: c.rng.pick([10, 20, 50]) };
     },
-    tree: hop({
+    tree: queryHop({
       service: 'frontend',
-      method: 'GET',
       route: '/api/search',
       latencyMs: 4,
       respBytes: 6000,
-      path: (c) => `/api/search${query(c.params)}`,
-      params: (c) => c.params,
-      children: [
-        hop({
-          service: 'catalog',
-          method: 'GET',
-          route: '/search',
-          latencyMs: 40,
-          sigma: 0.6,
-          respBytes: 6000,
-          path: (c) => `/search${query(c.params)}`,
-          params: (c) => c.params,
-        }),
-      ],
+      children: [queryHop({ service: 'catalog', route: '/search', latencyMs: 40, sigma: 0.6, respBytes: 6000 })],
     }),
   },
   {
@@ -215,14 +192,11 @@ export const EDGE_ENDPOINTS: EdgeEndpoint[] = [
       c.params = { page: 1 + Math.floor(3 * c.rng.next() ** 3) };
       c.ids.items = c.rng.int(1, 4);
     },
-    tree: hop({
+    tree: queryHop({
       service: 'frontend',
-      method: 'GET',
       route: '/api/orders',
       latencyMs: 4,
       respBytes: 4000,
-      path: (c) => `/api/orders${query(c.params)}`,
-      params: (c) => c.params,
       children: [
         hop({
           service: 'orders',
