@@ -1,15 +1,12 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../pipeline/core/alert.js';
 import { MemoryStore } from '../../pipeline/store/memory-store.js';
-import { type DecisionChange, type PolicyEngine, createPolicyEngine, decisionIdOf } from './engine.js';
+import { type DecisionChange, decisionIdOf, type PolicyEngine } from './engine.js';
 import { type CompiledPolicy, parsePolicy } from './policy.js';
 import { makeAlert } from './testdata/alerts.js';
-import { RecordingAdapter } from './testdata/recording-adapter.js';
+import type { RecordingAdapter } from './testdata/recording-adapter.js';
+import { engineTestParts, startTestEngine, TEST_POLICY_TEXT } from './testdata/test-engine.js';
 
-const policyText = readFileSync(join(import.meta.dirname, 'testdata/policy.yaml'), 'utf8');
 const T0 = 1_760_000_000_000;
 const MIN = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -42,27 +39,14 @@ describe('policy engine: renewing a decision whose alert goes on after it expire
   let engine: PolicyEngine;
   let dir: string;
 
-  const start = (s = store) => {
-    const e = createPolicyEngine({
-      store: s,
-      policy,
-      adapters: { 'idp/test': idp, 'gateways/test': gateway },
-      clock: () => now,
-      config: { expiry_interval_ms: 0, retry_base_delay_ms: 1, retry_max_delay_ms: 2, retry_max_attempts: 3 },
-    });
-    e.subscribe((c) => changes.push(c));
-    return e;
-  };
+  const start = (s = store) =>
+    startTestEngine({ store: s, policy, idp, gateway, clock: () => now, onChange: (c) => changes.push(c) });
   const auditOf = async (id: string) =>
     (await engine.audit.query({ decisionId: id })).entries.map((e) => [e.action, e.outcome]);
 
   beforeEach(() => {
     now = T0;
-    dir = mkdtempSync(join(tmpdir(), 'mw-renewal-'));
-    store = new MemoryStore({ dataDir: dir, clock: () => now });
-    policy = parsePolicy(policyText);
-    idp = new RecordingAdapter('idp/test', ['revoke_token', 'revoke_session', 'step_up']);
-    gateway = new RecordingAdapter('gateways/test', ['deny', 'rate_limit']);
+    ({ dir, store, policy, idp, gateway } = engineTestParts('mw-renewal-', () => now));
     changes = [];
     engine = start();
   });
@@ -257,7 +241,7 @@ describe('policy engine: renewing a decision whose alert goes on after it expire
     const [denied] = await engine.handleAlert(partner);
     now = T0 + 30 * MIN;
     expect(await engine.expireDue()).toBe(3);
-    policy = parsePolicy(policyText.replace('ips: [198.51.100.7]', 'ips: [198.51.100.7, 192.0.2.44]'));
+    policy = parsePolicy(TEST_POLICY_TEXT.replace('ips: [198.51.100.7]', 'ips: [198.51.100.7, 192.0.2.44]'));
     engine.setPolicy(policy);
     const applied = [idp.applies(), gateway.applies()];
 

@@ -1,16 +1,13 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../pipeline/core/alert.js';
 import { stableId } from '../../pipeline/core/ids.js';
 import { MemoryStore } from '../../pipeline/store/memory-store.js';
-import { type DecisionChange, type PolicyEngine, createPolicyEngine } from './engine.js';
+import type { DecisionChange, PolicyEngine } from './engine.js';
 import { type CompiledPolicy, parsePolicy } from './policy.js';
 import { makeAlert } from './testdata/alerts.js';
-import { RecordingAdapter } from './testdata/recording-adapter.js';
+import type { RecordingAdapter } from './testdata/recording-adapter.js';
+import { engineTestParts, startTestEngine } from './testdata/test-engine.js';
 
-const policyText = readFileSync(join(import.meta.dirname, 'testdata/policy.yaml'), 'utf8');
 const T0 = 1_760_000_000_000;
 
 describe('policy engine', () => {
@@ -24,26 +21,20 @@ describe('policy engine', () => {
   let engine: PolicyEngine;
   let dir: string;
 
-  const start = (s = store) => {
-    const e = createPolicyEngine({
+  const start = (s = store) =>
+    startTestEngine({
       store: s,
       policy,
-      adapters: { 'idp/test': idp, 'gateways/test': gateway },
+      idp,
+      gateway,
       clock: () => now,
+      onChange: (c) => changes.push(c),
       onAlert: (a) => alerts.push(a),
-      config: { expiry_interval_ms: 0, retry_base_delay_ms: 1, retry_max_delay_ms: 2, retry_max_attempts: 3 },
     });
-    e.subscribe((c) => changes.push(c));
-    return e;
-  };
 
   beforeEach(() => {
     now = T0;
-    dir = mkdtempSync(join(tmpdir(), 'mw-engine-'));
-    store = new MemoryStore({ dataDir: dir, clock: () => now });
-    policy = parsePolicy(policyText);
-    idp = new RecordingAdapter('idp/test', ['revoke_token', 'revoke_session', 'step_up']);
-    gateway = new RecordingAdapter('gateways/test', ['deny', 'rate_limit']);
+    ({ dir, store, policy, idp, gateway } = engineTestParts('mw-engine-', () => now));
     alerts = [];
     changes = [];
     engine = start();
