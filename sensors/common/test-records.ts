@@ -1,6 +1,6 @@
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 
-/** a valid ApiCallRecord for tests of sensors and shippers */
+/** a valid ApiCallRecord for tests (sensors, shippers, the pipeline's stages): override what the test is about */
 export function sampleRecord(i: number, over: Partial<ApiCallRecord> = {}): ApiCallRecord {
   return {
     v: 1,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { sampleRecord } from '../../../sensors/common/test-records.js';
 import { correlate } from '../../../test/harness/correlate.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import { checkConfig } from '../shared/detector-kit.js';
@@ -9,23 +10,16 @@ const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 
 let seq = 0;
-const read = (ts: number, id: number | string, sub: string): ApiCallRecord => ({
-  v: 1,
-  id: `r${String(seq++).padStart(6, '0')}`,
-  ts,
-  durationMs: 5,
-  sensor: { kind: 'envoy_wasm', id: 's1' },
-  service: 'orders',
-  method: 'GET',
-  host: 'orders.svc',
-  path: `/orders/${id}`,
-  route: '/orders/{id}',
-  status: 200,
-  reqBytes: 0,
-  respBytes: 100,
-  source: { ip: '81.0.0.1' },
-  user: { sub },
-});
+const read = (ts: number, id: number | string, sub: string): ApiCallRecord => {
+  const i = seq++;
+  return sampleRecord(i, {
+    id: `r${String(i).padStart(6, '0')}`,
+    ts,
+    path: `/orders/${id}`,
+    route: '/orders/{id}',
+    user: { sub },
+  });
+};
 /** a probe every 10 s that names no object: it only moves event time on */
 const probe = (ts: number): ApiCallRecord => ({ ...read(ts, 0, 'kube'), path: '/healthz', route: '/healthz' });
 

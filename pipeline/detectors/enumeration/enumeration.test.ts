@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { sampleRecord } from '../../../sensors/common/test-records.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import { registry } from '../../core/metrics.js';
 import { CapturingContext, closedWindow } from '../shared/capture.js';
@@ -8,22 +9,8 @@ import { checkConfig } from '../shared/detector-kit.js';
 import { EnumerationConfigSchema } from './config.js';
 import { enumerationFactory } from './factory.js';
 
-const rec = (i: number, sub: string, id: string | number, ts: number): ApiCallRecord => ({
-  id: `r${i}`,
-  ts,
-  durationMs: 1,
-  sensor: { kind: 'test', id: 't' },
-  service: 'orders',
-  method: 'GET',
-  host: 'h',
-  path: `/orders/${id}`,
-  route: '/orders/{id}',
-  status: 200,
-  reqBytes: 0,
-  respBytes: 0,
-  source: { ip: '81.0.0.1' },
-  user: { sub },
-});
+const rec = (i: number, sub: string, id: string | number, ts: number): ApiCallRecord =>
+  sampleRecord(i, { id: `r${i}`, ts, path: `/orders/${id}`, route: '/orders/{id}', user: { sub } });
 
 describe('enumeration', () => {
   it('raises the threshold above an endpoint whose subjects normally touch many ids', () => {
