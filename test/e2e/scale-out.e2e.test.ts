@@ -1,20 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
-import { replay } from '../../pipeline/correlator/replay.js';
-import { simulate } from '../../pipeline/simulate/simulate.js';
 import { type KafkaRedis, startKafkaRedis } from '../harness/kafka-redis.js';
-import { startRole, writeConfig } from '../harness/meshward.js';
+import { startRole } from '../harness/meshward.js';
 import {
-  alertsFromApi,
   offlineReplay,
+  offlineWindowCounts,
   ownedPartitions,
   postAll,
   servicePoints,
   tails,
   waitFor,
+  waitForAlerts,
 } from '../harness/pipeline-client.js';
 import type { Child } from '../harness/processes.js';
+import { errorBurstTraffic, spineConfig, startApiAndCollector } from '../harness/spine.js';
 
 const SENSOR_TOKEN = 'scale-sensor-token-0123456789';
 const API_KEY = 'scale-viewer-key-0123456789';
@@ -33,23 +32,11 @@ describe('scale-out: two correlators in one consumer group, one stops mid-stream
   let config: string;
 
   const start = Date.UTC(2026, 0, 5, 8, 0, 0);
-  const records: ApiCallRecord[] = simulate({
-    seed: 11,
-    start,
-    durationMs: 100 * 60_000,
-    rps: 3,
-    anomalies: [{ kind: 'error_burst', at: start + 75 * 60_000 }],
-  }).records;
+  const records: ApiCallRecord[] = errorBurstTraffic(11, start);
 
   beforeAll(async () => {
     engines = await startKafkaRedis({ callsPartitions: PARTITIONS });
-    config = writeConfig({
-      log_level: 'warn',
-      ...engines.sections(),
-      collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 'scale', token: SENSOR_TOKEN }] },
-      api: { listen: '127.0.0.1:0', api_keys: [{ name: 'scale', role: 'viewer', key: API_KEY }] },
-      correlator: { checkpoint_interval_ms: 300 },
-    });
+    config = spineConfig(engines, { name: 'scale', sensorToken: SENSOR_TOKEN, apiKey: API_KEY });
   }, 60_000);
 
   afterAll(async () => {
@@ -88,12 +75,7 @@ describe('scale-out: two correlators in one consumer group, one stops mid-stream
       30_000,
     );
 
-    const api = await startRole('api', config);
-    children.push(api.child);
-    const collector = await startRole('collector', config);
-    children.push(collector.child);
-    const collectorUrl = collector.url as string;
-    const apiUrl = api.url as string;
+    const { apiUrl, collectorUrl } = await startApiAndCollector(config, children);
 
     const half = Math.floor(records.length / 2);
     for (let i = 0; i < half; i += 1000)
@@ -146,18 +128,7 @@ describe('scale-out: two correlators in one consumer group, one stops mid-stream
     );
     expect([...ownedPartitions(b)].sort()).toEqual(ALL);
 
-    let got: Alert[] = [];
-    await waitFor(
-      "the API to hold the offline replay's alerts",
-      async () => {
-        got = await alertsFromApi(apiUrl, API_KEY);
-        return expected.every((e) => got.some((g) => g.id === e.id && g.state === e.state && g.count === e.count))
-          ? true
-          : undefined;
-      },
-      60_000,
-      500,
-    ).catch(() => undefined);
+    const got = await waitForAlerts(apiUrl, API_KEY, expected);
     expect(got.map((x) => x.id).sort(), tails(children)).toEqual(expected.map((x) => x.id).sort());
     for (const e of expected) {
       expect(
@@ -168,13 +139,7 @@ describe('scale-out: two correlators in one consumer group, one stops mid-stream
 
     // every record counted exactly once: one stored window per service and minute, with the offline count
     // (the last minutes are left out: each partition closes them by its own watermark)
-    const offline = new Map<string, number>();
-    await replay(records, {
-      detectors: [],
-      onWindows: (ws) => {
-        for (const w of ws) if (w.endpoint === undefined) offline.set(`${w.service}@${w.start}`, w.count);
-      },
-    });
+    const offline = await offlineWindowCounts(records);
     const services = [...new Set(records.map((r) => r.service))];
     let compared = 0;
     for (const service of services) {

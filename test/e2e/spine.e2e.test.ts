@@ -1,12 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
-import { simulate } from '../../pipeline/simulate/simulate.js';
-import { replay } from '../../pipeline/correlator/replay.js';
 import { type KafkaRedis, startKafkaRedis } from '../harness/kafka-redis.js';
-import { startRole, writeConfig } from '../harness/meshward.js';
-import { alertsFromApi, offlineReplay, postAll, servicePoints, tails } from '../harness/pipeline-client.js';
+import { startRole } from '../harness/meshward.js';
+import {
+  offlineReplay,
+  offlineWindowCounts,
+  postAll,
+  servicePoints,
+  tails,
+  waitForAlerts,
+} from '../harness/pipeline-client.js';
 import type { Child } from '../harness/processes.js';
+import { errorBurstTraffic, spineConfig, startApiAndCollector } from '../harness/spine.js';
 
 const SENSOR_TOKEN = 'e2e-sensor-token-0123456789';
 const API_KEY = 'e2e-viewer-key-0123456789';
@@ -23,23 +28,11 @@ describe('spine: collector → Kafka → correlator → alerts → API', () => {
 
   // 100 minutes of simulated mesh traffic (about 48,000 calls) with an error burst after the baselines have formed
   const start = Date.UTC(2026, 0, 5, 8, 0, 0);
-  const records: ApiCallRecord[] = simulate({
-    seed: 7,
-    start,
-    durationMs: 100 * 60_000,
-    rps: 3,
-    anomalies: [{ kind: 'error_burst', at: start + 75 * 60_000 }],
-  }).records;
+  const records: ApiCallRecord[] = errorBurstTraffic(7, start);
 
   beforeAll(async () => {
     engines = await startKafkaRedis({ callsPartitions: 4 });
-    config = writeConfig({
-      log_level: 'warn',
-      ...engines.sections(),
-      collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 'e2e', token: SENSOR_TOKEN }] },
-      api: { listen: '127.0.0.1:0', api_keys: [{ name: 'e2e', role: 'viewer', key: API_KEY }] },
-      correlator: { checkpoint_interval_ms: 300 },
-    });
+    config = spineConfig(engines, { name: 'e2e', sensorToken: SENSOR_TOKEN, apiKey: API_KEY });
   }, 60_000);
 
   afterAll(async () => {
@@ -54,12 +47,7 @@ describe('spine: collector → Kafka → correlator → alerts → API', () => {
 
     const correlator1 = await startRole('correlator', config);
     children.push(correlator1.child);
-    const api = await startRole('api', config);
-    children.push(api.child);
-    const collector = await startRole('collector', config);
-    children.push(collector.child);
-    const collectorUrl = collector.url as string;
-    const apiUrl = api.url as string;
+    const { apiUrl, collectorUrl } = await startApiAndCollector(config, children);
 
     const cut = Math.floor(records.length * 0.55);
     for (let i = 0; i < cut; i += 1000)
@@ -73,14 +61,7 @@ describe('spine: collector → Kafka → correlator → alerts → API', () => {
     const correlator2 = await startRole('correlator', config);
     children.push(correlator2.child);
 
-    const deadline = Date.now() + 60_000;
-    let got: Alert[] = [];
-    while (Date.now() < deadline) {
-      got = await alertsFromApi(apiUrl, API_KEY);
-      const done = expected.every((e) => got.some((g) => g.id === e.id && g.state === e.state && g.count === e.count));
-      if (done) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const got = await waitForAlerts(apiUrl, API_KEY, expected);
     expect(got.map((a) => a.id).sort(), tails(children)).toEqual(expected.map((a) => a.id).sort());
     for (const e of expected) {
       const g = got.find((a) => a.id === e.id);
@@ -94,13 +75,7 @@ describe('spine: collector → Kafka → correlator → alerts → API', () => {
     }
     // every accepted record was counted exactly once: the RED windows the correlators stored equal the offline ones
     // (windows of the last minutes are left out: each partition closes them by its own watermark)
-    const windows = new Map<string, number>();
-    await replay(records, {
-      detectors: [],
-      onWindows: (ws) => {
-        for (const w of ws) if (w.endpoint === undefined) windows.set(`${w.service}@${w.start}`, w.count);
-      },
-    });
+    const windows = await offlineWindowCounts(records);
     const services = [...new Set(records.map((r) => r.service))];
     let compared = 0;
     for (const service of services) {

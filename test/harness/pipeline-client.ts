@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
+import { replay } from '../../pipeline/correlator/replay.js';
 import { cliPath } from './meshward.js';
 import type { Child } from './processes.js';
 
@@ -69,6 +70,32 @@ export async function alertsFromApi(apiUrl: string, apiKey: string): Promise<Ale
   }
 }
 
+/**
+ * polls the analyst API (every 500 ms, for at most `timeoutMs`) until it holds every alert of `expected` as it stands
+ * there (same id, state and count); returns the alerts it held last, also when it never did (the test's assertions say
+ * what differs)
+ */
+export async function waitForAlerts(
+  apiUrl: string,
+  apiKey: string,
+  expected: Alert[],
+  timeoutMs = 60_000,
+): Promise<Alert[]> {
+  let got: Alert[] = [];
+  await waitFor(
+    'the API to hold the expected alerts',
+    async () => {
+      got = await alertsFromApi(apiUrl, apiKey);
+      return expected.every((e) => got.some((g) => g.id === e.id && g.state === e.state && g.count === e.count))
+        ? true
+        : undefined;
+    },
+    timeoutMs,
+    500,
+  ).catch(() => undefined);
+  return got;
+}
+
 export interface WindowPoint {
   start: number;
   count: number;
@@ -102,6 +129,18 @@ export async function offlineReplay(config: string, records: ApiCallRecord[]): P
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Alert);
+}
+
+/** the records' service RED windows as an in-process replay closes them: each one's count by `<service>@<start>` */
+export async function offlineWindowCounts(records: ApiCallRecord[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  await replay(records, {
+    detectors: [],
+    onWindows: (ws) => {
+      for (const w of ws) if (w.endpoint === undefined) counts.set(`${w.service}@${w.start}`, w.count);
+    },
+  });
+  return counts;
 }
 
 /**
