@@ -1,9 +1,10 @@
-import { expectMalformedHttpRefused } from '../../test/harness/raw-http.js';
+import { expectMalformedHttpRefused, expectStalledRequestRefused } from '../../test/harness/raw-http.js';
 import { exportJWK, generateKeyPair, SignJWT, createLocalJWKSet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AlertRepository, MAX_SORTED_ALERTS } from '../alerts/alert-repository.js';
 import { SilenceRepository } from '../alerts/silences.js';
 import type { Alert } from '../core/alert.js';
+import type { HeadersTimeout } from '../core/http-errors.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { alertRoutes } from './alert-routes.js';
@@ -32,7 +33,7 @@ const alert = (i: number, extra: Partial<Alert> = {}): Alert => ({
   ...extra,
 });
 
-async function setup(oidc?: ConstructorParameters<typeof ApiAuthenticator>[1]) {
+async function setup(oidc?: ConstructorParameters<typeof ApiAuthenticator>[1], headersTimeout?: HeadersTimeout) {
   const store = new MemoryStore();
   const alerts = new AlertRepository(store);
   const auth = new ApiAuthenticator(
@@ -45,6 +46,7 @@ async function setup(oidc?: ConstructorParameters<typeof ApiAuthenticator>[1]) {
     logger: silentLogger,
     health: () => ({ bus: true }),
     onAuthenticated: (p) => analysts.seen(p),
+    headersTimeout,
     plugins: [
       alertRoutes({ alerts }),
       serviceRoutes(store),
@@ -60,6 +62,10 @@ describe('analyst API', () => {
   it('answers a request Node cannot parse with a catalogue code, counted, over a real socket', async () => {
     const { app } = await setup();
     await expectMalformedHttpRefused(app, 'api');
+  });
+  it('answers 408 MW_ERR_REQUEST_TIMEOUT, counted, to a request whose headers stop coming, over a real socket', async () => {
+    const { app } = await setup(undefined, { timeoutMs: 300, checkIntervalMs: 50 });
+    await expectStalledRequestRefused(app, 'api', 300);
   });
   it('every /v1 route states a role and refuses callers below it', async () => {
     const { app } = await setup();

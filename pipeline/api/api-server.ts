@@ -2,7 +2,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { mwError } from '../core/errors.js';
-import { clientErrors, frameworkErrors, installErrorHandler } from '../core/http-errors.js';
+import {
+  type HeadersTimeout,
+  clientErrors,
+  frameworkErrors,
+  headersTimeoutOptions,
+  installErrorHandler,
+} from '../core/http-errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import { addProbeRoutes } from '../core/probe-routes.js';
@@ -38,6 +44,8 @@ export interface ApiServerOptions {
    * lock them all out
    */
   trustProxy?: string;
+  /** when a request whose headers have not all arrived is refused (408); Node's 60 s unless given (tests) */
+  headersTimeout?: HeadersTimeout;
 }
 
 const authFailures = counter('meshward_api_auth_failures_total', 'analyst API requests refused', ['code']);
@@ -58,6 +66,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
     bodyLimit: 1024 * 1024,
     frameworkErrors: frameworkErrors('api', opts.logger),
     clientErrorHandler: clientErrors('api', opts.logger),
+    ...headersTimeoutOptions(opts.headersTimeout),
     ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
     // a field a route does not know is refused, not dropped: a misspelt filter (`?min_sev=high`) would list every
     // alert, a misspelt `coment` would lose the note

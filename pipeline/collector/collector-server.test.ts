@@ -1,8 +1,9 @@
-import { expectMalformedHttpRefused } from '../../test/harness/raw-http.js';
+import { expectMalformedHttpRefused, expectStalledRequestRefused } from '../../test/harness/raw-http.js';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
+import type { HeadersTimeout } from '../core/http-errors.js';
 import { silentLogger } from '../core/logger.js';
 import { ROWS_CONTENT_TYPE } from '../core/record-rows.js';
 import { registry } from '../core/metrics.js';
@@ -29,7 +30,7 @@ const record = (i: number, extra: Partial<ApiCallRecord> = {}): ApiCallRecord =>
   ...extra,
 });
 
-async function setup(opts: { maxBacklog?: number; bodyLimit?: number } = {}) {
+async function setup(opts: { maxBacklog?: number; bodyLimit?: number; headersTimeout?: HeadersTimeout } = {}) {
   const bus = new MemoryBus({ partitions: 2, maxBacklogPerPartition: opts.maxBacklog ?? 10_000 });
   const got = { calls: [] as string[], dlq: [] as DeadLetter[] };
   await bus.subscribe({
@@ -48,6 +49,7 @@ async function setup(opts: { maxBacklog?: number; bodyLimit?: number } = {}) {
     logger: silentLogger,
     bodyLimit: opts.bodyLimit,
     busHealthy: () => bus.healthy(),
+    headersTimeout: opts.headersTimeout,
   });
   return { app, bus, got };
 }
@@ -59,6 +61,10 @@ describe('collector POST /v1/records', () => {
   it('answers a request Node cannot parse with a catalogue code, counted, over a real socket', async () => {
     const { app } = await setup();
     await expectMalformedHttpRefused(app, 'collector');
+  });
+  it('answers 408 MW_ERR_REQUEST_TIMEOUT, counted, to a request whose headers stop coming, over a real socket', async () => {
+    const { app } = await setup({ headersTimeout: { timeoutMs: 300, checkIntervalMs: 50 } });
+    await expectStalledRequestRefused(app, 'collector', 300);
   });
   it('refuses a missing or unknown sensor token', async () => {
     const { app } = await setup();

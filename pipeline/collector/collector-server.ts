@@ -1,6 +1,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { mwError } from '../core/errors.js';
-import { clientErrors, frameworkErrors, installErrorHandler } from '../core/http-errors.js';
+import {
+  type HeadersTimeout,
+  clientErrors,
+  frameworkErrors,
+  headersTimeoutOptions,
+  installErrorHandler,
+} from '../core/http-errors.js';
 import type { Logger } from '../core/logger.js';
 import { ROWS_CONTENT_TYPE, decodeRows } from '../core/record-rows.js';
 import { addMetricsRoute } from '../core/probe-routes.js';
@@ -18,6 +24,8 @@ export interface CollectorServerOptions {
   maxRecordsPerRequest?: number;
   /** reports the bus state for /healthz */
   busHealthy: () => boolean;
+  /** when a request whose headers have not all arrived is refused (408); Node's 60 s unless given (tests) */
+  headersTimeout?: HeadersTimeout;
 }
 
 /**
@@ -32,6 +40,7 @@ export function createCollectorServer(opts: CollectorServerOptions): FastifyInst
     bodyLimit,
     frameworkErrors: frameworkErrors('collector', opts.logger),
     clientErrorHandler: clientErrors('collector', opts.logger),
+    ...headersTimeoutOptions(opts.headersTimeout),
   });
   installErrorHandler(app, 'collector', opts.logger);
 

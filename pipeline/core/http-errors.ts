@@ -101,6 +101,20 @@ export function frameworkErrors(server: string, logger: Logger) {
   };
 }
 
+/**
+ * How long a server waits for a request's line and headers before Node refuses it (408 `MW_ERR_REQUEST_TIMEOUT`, see
+ * `clientErrors`), and how often Node looks. Node's own when not given: 60 s, looked at every 30 s, so a request that
+ * stalls is refused 60 to 90 s after it began. Not a config key: tests make it short to see the 408.
+ */
+export interface HeadersTimeout {
+  timeoutMs: number;
+  checkIntervalMs: number;
+}
+
+/** the Fastify options that give the server Node makes this headers timeout (none: Node's) */
+export const headersTimeoutOptions = (t: HeadersTimeout | undefined) =>
+  t ? { http: { headersTimeout: t.timeoutMs, connectionsCheckingInterval: t.checkIntervalMs } } : {};
+
 /** what Node's HTTP parser refuses before Fastify sees a request, by Node's error code; anything else is a 400 */
 const clientErrorOf = (code: string | undefined): MeshwardError =>
   code === 'ERR_HTTP_REQUEST_TIMEOUT'
@@ -111,11 +125,11 @@ const clientErrorOf = (code: string | undefined): MeshwardError =>
 
 /**
  * Fastify's `clientErrorHandler` option, given when the server is made: a request Node's own parser refuses (a request
- * line or header that is not HTTP, headers past `maxHeaderSize`, a request not received within `requestTimeout`)
- * gets a catalogue answer (400 `MW_ERR_BAD_REQUEST`, 431 `MW_ERR_HEADERS_TOO_LARGE`, 408 `MW_ERR_REQUEST_TIMEOUT`)
- * and is counted like every other error, where Fastify would write its own body without a code. The connection is
- * closed after it, as Node does: the parser cannot tell where the next request would begin. A connection the client
- * reset, or already closed, gets nothing and is not counted: there is no one to answer.
+ * line or header that is not HTTP, headers past `maxHeaderSize`, a request whose line and headers did not all arrive
+ * within the `HeadersTimeout`) gets a catalogue answer (400 `MW_ERR_BAD_REQUEST`, 431 `MW_ERR_HEADERS_TOO_LARGE`,
+ * 408 `MW_ERR_REQUEST_TIMEOUT`) and is counted like every other error, where Fastify would write its own body without
+ * a code. The connection is closed after it, as Node does: the parser cannot tell where the next request would begin.
+ * A connection the client reset, or already closed, gets nothing and is not counted: there is no one to answer.
  */
 export function clientErrors(server: string, logger: Logger) {
   return (error: Error & { code?: string }, socket: Duplex): void => {

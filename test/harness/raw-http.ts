@@ -50,23 +50,48 @@ const MALFORMED: readonly [bytes: string, status: number, code: string][] = [
   ],
 ];
 
+/** sends `bytes` and checks the catalogue answer (JSON body with the code) and one more in meshward_http_errors_total */
+async function expectRefused(port: number, server: string, bytes: string, status: number, code: string) {
+  const before = await metricSum('meshward_http_errors_total', { server, code });
+  const answer = await rawRequest(port, bytes);
+  expect(answer.status).toBe(status);
+  expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+  expect(JSON.parse(answer.body)).toEqual({ code, message: expect.any(String) });
+  expect(await metricSum('meshward_http_errors_total', { server, code })).toBe(before + 1);
+  return answer;
+}
+
+/** listens `app` on a free port, runs `check` with the port, closes the app after */
+async function listening(app: FastifyInstance, check: (port: number) => Promise<void>): Promise<void> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    await check((app.server.address() as AddressInfo).port);
+  } finally {
+    await app.close();
+  }
+}
+
 /**
  * Listens `app` on a free port and checks over a real socket that each malformed request gets its catalogue answer
  * (JSON body with the code) and adds one to meshward_http_errors_total{server, code}; closes the app after.
  */
 export async function expectMalformedHttpRefused(app: FastifyInstance, server: string): Promise<void> {
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const port = (app.server.address() as AddressInfo).port;
-  try {
-    for (const [bytes, status, code] of MALFORMED) {
-      const before = await metricSum('meshward_http_errors_total', { server, code });
-      const answer = await rawRequest(port, bytes);
-      expect(answer.status).toBe(status);
-      expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
-      expect(JSON.parse(answer.body)).toEqual({ code, message: expect.any(String) });
-      expect(await metricSum('meshward_http_errors_total', { server, code })).toBe(before + 1);
-    }
-  } finally {
-    await app.close();
-  }
+  await listening(app, async (port) => {
+    for (const [bytes, status, code] of MALFORMED) await expectRefused(port, server, bytes, status, code);
+  });
+}
+
+/**
+ * For `app` made with a headers timeout of `timeoutMs` (`HeadersTimeout`): a request line and one header, then
+ * nothing, over a real socket, is refused by Node's parser once the timeout passed (408 `MW_ERR_REQUEST_TIMEOUT`,
+ * `Connection: close`) and adds one to meshward_http_errors_total{server, code}; closes the app after.
+ */
+export async function expectStalledRequestRefused(app: FastifyInstance, server: string, timeoutMs: number) {
+  await listening(app, async (port) => {
+    const start = Date.now();
+    const stalled = 'GET /healthz HTTP/1.1\r\nHost: x\r\n';
+    const answer = await expectRefused(port, server, stalled, 408, 'MW_ERR_REQUEST_TIMEOUT');
+    expect(answer.headers.connection).toBe('close');
+    expect(Date.now() - start).toBeGreaterThanOrEqual(timeoutMs);
+  });
 }
