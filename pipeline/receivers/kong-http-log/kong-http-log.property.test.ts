@@ -60,17 +60,23 @@ afterAll(async () => {
 const post = (body: string | Uint8Array, contentType = 'application/json', token = TOKEN) =>
   postWithToken(url, body, contentType, token);
 
+const httpErrors = (code: string) => metricSum('meshward_http_errors_total', { server: 'collector', code });
+const entries = (outcome: string) => metricSum('meshward_kong_entries_total', { receiver: 'kong-prop', outcome });
+/** the meshward_kong_entries_total outcome of a batch the route refuses as a whole, by the refusal's code */
+const REFUSED_BATCH: Record<string, string> = {
+  MW_ERR_UNAUTHENTICATED: 'unauthenticated',
+  MW_ERR_BATCH_TOO_LARGE: 'batch_too_large',
+};
+
 /**
- * refusals counted, by code: the route's own (a batch refused as a whole) in meshward_kong_entries_total by outcome,
- * the server's (body too large, content type, JSON) in meshward_http_errors_total
+ * refusals counted, by code: every one, the route's (a batch refused as a whole) and the server's (body too large,
+ * content type, JSON), in meshward_http_errors_total; the entries of a batch the route refuses also in
+ * meshward_kong_entries_total by outcome (`entries:<code>`)
  */
 async function refusalsCounted(): Promise<Map<string, number>> {
   const counted = new Map<string, number>();
-  for (const code of CODES)
-    counted.set(code, await metricSum('meshward_http_errors_total', { server: 'collector', code }));
-  const entries = (outcome: string) => metricSum('meshward_kong_entries_total', { receiver: 'kong-prop', outcome });
-  counted.set('MW_ERR_UNAUTHENTICATED', await entries('unauthenticated'));
-  counted.set('MW_ERR_BATCH_TOO_LARGE', await entries('batch_too_large'));
+  for (const code of CODES) counted.set(code, await httpErrors(code));
+  for (const [code, outcome] of Object.entries(REFUSED_BATCH)) counted.set(`entries:${code}`, await entries(outcome));
   return counted;
 }
 
@@ -188,10 +194,13 @@ describe('Kong http-log receiver under hostile entries (property)', () => {
         } else {
           const code = res.json.code as string;
           expect(CODES.has(code), JSON.stringify(res.json)).toBe(true);
-          // a batch the route refuses counts its entries; a body the server refuses counts once
-          const refusedByRoute = code === 'MW_ERR_UNAUTHENTICATED' || code === 'MW_ERR_BATCH_TOO_LARGE';
-          const counted = (await refusalsCounted()).get(code) ?? 0;
-          expect(counted - (refusedBefore.get(code) ?? 0), `${code} counted`).toBe(refusedByRoute ? count : 1);
+          expect(res.json).toEqual({ code, message: expect.any(String) });
+          // every refusal counts once as an HTTP error; a batch the route refuses also counts its entries
+          const counted = await refusalsCounted();
+          const added = (key: string) => (counted.get(key) ?? 0) - (refusedBefore.get(key) ?? 0);
+          expect(added(code), `${code} counted`).toBe(1);
+          for (const refused of Object.keys(REFUSED_BATCH))
+            expect(added(`entries:${refused}`), `entries of ${code}`).toBe(refused === code ? count : 0);
           await settle(before.calls, before.dlq);
         }
         expect(protoSnapshot()).toBe(proto);
@@ -213,15 +222,24 @@ describe('Kong http-log receiver under hostile entries (property)', () => {
     expect(Object.keys(got.calls[before + 1].params ?? {})).toEqual(['__proto__', 'x']);
   });
 
-  it('counts the entries of a batch it refuses as a whole: unauthenticated, or past max_batch', async () => {
-    const entries = (outcome: string) => metricSum('meshward_kong_entries_total', { receiver: 'kong-prop', outcome });
+  it('counts a batch it refuses as a whole (unauthenticated, or past max_batch) once as an HTTP error, and its entries', async () => {
     const batch = JSON.stringify(Array.from({ length: 51 }, () => ({})));
-    const before = { unauthenticated: await entries('unauthenticated'), tooLarge: await entries('batch_too_large') };
+    const before = {
+      unauthenticated: await entries('unauthenticated'),
+      tooLarge: await entries('batch_too_large'),
+      http401: await httpErrors('MW_ERR_UNAUTHENTICATED'),
+      http413: await httpErrors('MW_ERR_BATCH_TOO_LARGE'),
+    };
     const unauthenticated = await post('[{},{}]', 'application/json', 'not-the-sensor-token-000000');
-    expect(unauthenticated).toMatchObject({ status: 401, json: { code: 'MW_ERR_UNAUTHENTICATED' } });
+    expect(unauthenticated).toEqual({
+      status: 401,
+      json: { code: 'MW_ERR_UNAUTHENTICATED', message: expect.any(String) },
+    });
     const tooLarge = await post(batch);
-    expect(tooLarge).toMatchObject({ status: 413, json: { code: 'MW_ERR_BATCH_TOO_LARGE' } });
+    expect(tooLarge).toEqual({ status: 413, json: { code: 'MW_ERR_BATCH_TOO_LARGE', message: expect.any(String) } });
     expect(await entries('unauthenticated')).toBe(before.unauthenticated + 2);
     expect(await entries('batch_too_large')).toBe(before.tooLarge + 51);
+    expect(await httpErrors('MW_ERR_UNAUTHENTICATED')).toBe(before.http401 + 1);
+    expect(await httpErrors('MW_ERR_BATCH_TOO_LARGE')).toBe(before.http413 + 1);
   });
 });

@@ -1,18 +1,25 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CapturingIngest } from '../../../sensors/common/capturing-ingest.js';
+import { postWithToken } from '../../../test/harness/captured-bus.js';
+import { metricSum } from '../../../test/harness/metrics.js';
 import { tokenHash } from '../../../sensors/common/token-hash.js';
 import { TOPICS } from '../../bus/bus.js';
 import { MemoryBus } from '../../bus/memory-bus.js';
+import { createCollectorServer } from '../../collector/collector-server.js';
 import type { RecordIngest } from '../../collector/ingest.js';
 import { type DeadLetter, createRecordIngest } from '../../collector/record-ingest.js';
+import { SensorAuth } from '../../collector/sensor-auth.js';
 import { mwError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { kongHttpLogPlugin } from './kong-http-log.js';
+
+const httpErrors = (code: string) => metricSum('meshward_http_errors_total', { server: 'collector', code });
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, 'testdata', name), 'utf8'));
 const KEY = 'kong-test-token-hash-key';
@@ -142,12 +149,39 @@ describe('Kong http-log receiver', () => {
     expect(ingest.records).toHaveLength(0);
   });
 
-  it('answers 503 / 429 when the pipeline cannot take the batch, so Kong retries', async () => {
-    const { post, ingest } = await app();
-    ingest.failWith = mwError('BUS_UNAVAILABLE');
-    expect((await post(fixture('single-entry.json'))).statusCode).toBe(503);
-    ingest.failWith = mwError('BUS_SATURATED');
-    expect((await post(fixture('single-entry.json'))).statusCode).toBe(429);
+  it("answers 503 / 429 when the pipeline cannot take the batch, so Kong retries; counted once as the collector's HTTP errors", async () => {
+    // mounted as the collector mounts it, over a real socket
+    const ingest = new CapturingIngest();
+    const collector = createCollectorServer({
+      ingest,
+      auth: new SensorAuth([{ id: 's1', token: 'collector-sensor-token-0123' }]),
+      logger: silentLogger,
+      busHealthy: () => true,
+    });
+    apps.push(collector);
+    await collector.register(kongHttpLogPlugin, {
+      ingest,
+      config: { sensor_id: 'kong-down', tokens: [SENSOR_TOKEN], token_hash_key: KEY },
+    });
+    await collector.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(collector.server.address() as AddressInfo).port}/v1/kong/http-log`;
+    const unavailable = () =>
+      metricSum('meshward_kong_entries_total', { receiver: 'kong-down', outcome: 'unavailable' });
+    const failures: [Error, number, string][] = [
+      [mwError('BUS_UNAVAILABLE'), 503, 'MW_ERR_BUS_UNAVAILABLE'],
+      [mwError('BUS_SATURATED'), 429, 'MW_ERR_BUS_SATURATED'],
+      [new Error('the ingest broke'), 500, 'MW_ERR_INTERNAL'],
+    ];
+    for (const [failure, status, code] of failures) {
+      ingest.failWith = failure;
+      const before = { http: await httpErrors(code), entries: await unavailable() };
+      const batch = JSON.stringify([fixture('single-entry.json'), fixture('single-entry.json')]);
+      const res = await postWithToken(url, batch, 'application/json', SENSOR_TOKEN);
+      expect(res).toEqual({ status, json: { code, message: expect.any(String) } });
+      expect(await httpErrors(code), code).toBe(before.http + 1);
+      expect(await unavailable(), code).toBe(before.entries + 2);
+    }
+    expect(ingest.records).toHaveLength(0);
   });
 
   it.each([

@@ -48,7 +48,9 @@ function tokenMatcher(tokens: readonly string[]): (auth: string | undefined) => 
  * dead-letter topic with the reason, as the collector's records do. Answers 200 `{accepted, rejected}`; 429 / 503
  * when the pipeline cannot take the batch (Kong's queue retries), 401 without the configured token, 413 past
  * max_batch. meshward_kong_entries_total counts entries by outcome: accepted, invalid, unavailable, and those of a
- * batch refused as a whole, unauthenticated or batch_too_large.
+ * batch refused as a whole, unauthenticated or batch_too_large. A refusal is thrown, not sent: the server's error
+ * handler (the collector's, `installErrorHandler`) answers it with its catalogue code and counts it, once, in
+ * meshward_http_errors_total, as it does the server's own refusals (body too large, content type).
  */
 export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttpLogOptions): Promise<void> {
   const where = `receivers.${opts.key ?? 'kong_http_log'}`;
@@ -67,20 +69,18 @@ export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttp
   const origin = { receiver: 'kong', sensorId: config.sensor_id };
 
   parseJsonBodies(fastify, config.body_limit);
-  fastify.post(config.path, { bodyLimit: config.body_limit }, async (request, reply) => {
+  fastify.post(config.path, { bodyLimit: config.body_limit }, async (request) => {
     const body = request.body;
     // a body that is not JSON arrives as its bytes: the ingest dead-letters it whole
     const items = Array.isArray(body) ? body : [body];
     // a refused batch is counted: Kong retries it, then drops it, and nothing else here would show it
     if (!authorized(request.headers.authorization)) {
       entries.inc({ receiver: config.sensor_id, outcome: 'unauthenticated' }, items.length);
-      const e = mwError('UNAUTHENTICATED', 'a valid bearer token is required');
-      return reply.code(e.status).send(e.toJSON());
+      throw mwError('UNAUTHENTICATED', 'a valid bearer token is required');
     }
     if (items.length > config.max_batch) {
       entries.inc({ receiver: config.sensor_id, outcome: 'batch_too_large' }, items.length);
-      const e = mwError('BATCH_TOO_LARGE', `${items.length} entries, at most ${config.max_batch}`);
-      return reply.code(e.status).send(e.toJSON());
+      throw mwError('BATCH_TOO_LARGE', `${items.length} entries, at most ${config.max_batch}`);
     }
     const batch = items.map((item) => {
       if (Buffer.isBuffer(item)) return item;
@@ -91,10 +91,10 @@ export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttp
     try {
       result = await opts.ingest.ingest(batch, origin);
     } catch (err) {
-      const e = err instanceof MeshwardError ? err : mwError('INTERNAL', 'ingest failed', undefined, err);
       entries.inc({ receiver: config.sensor_id, outcome: 'unavailable' }, batch.length);
-      if (!(err instanceof MeshwardError)) logger.error({ err: (err as Error).message }, 'kong http-log ingest failed');
-      return reply.code(e.status).send(e.toJSON());
+      if (err instanceof MeshwardError) throw err;
+      logger.error({ err: (err as Error).message }, 'kong http-log ingest failed');
+      throw mwError('INTERNAL', 'ingest failed', undefined, err);
     }
     const { accepted, rejected } = result;
     if (rejected.length > 0) entries.inc({ receiver: config.sensor_id, outcome: 'invalid' }, rejected.length);
