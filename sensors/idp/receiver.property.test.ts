@@ -1,9 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import fc from 'fast-check';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCollectorServer } from '../../pipeline/collector/collector-server.js';
 import { type DeadLetter, createRecordIngest } from '../../pipeline/collector/record-ingest.js';
+import { SensorAuth } from '../../pipeline/collector/sensor-auth.js';
 import { capturedBus, postWithToken } from '../../test/harness/captured-bus.js';
 import { ERRORS } from '../../pipeline/core/errors.js';
 import { silentLogger } from '../../pipeline/core/logger.js';
@@ -15,7 +17,7 @@ import { idpSensorFactory } from './factory.js';
 import { OIDC_PROVIDER_EVENT_NAMES } from './oidc-provider-events.js';
 
 /**
- * Hostile webhook requests over a real socket, into the collector's own ingest: whatever the body, the webhook
+ * Hostile webhook requests over a real socket, on the collector's server and into its own ingest: whatever the body, the webhook
  * answers 202 with every event accounted for (accepted, ignored or rejected, each rejection dead-lettered and
  * counted) or refuses the request with a catalogue code and a counter; never a 5xx. An event valid by its own
  * schema is recorded (or, an oidc-provider event of a name meshward does not record, ignored), whatever its strings.
@@ -40,7 +42,14 @@ beforeAll(async () => {
   const captured = await capturedBus({ maxBacklogPerPartition: 1_000_000 });
   const { bus } = captured;
   ({ got, settle } = captured);
-  app = Fastify();
+  const ingest = createRecordIngest({ bus, logger: silentLogger });
+  // mounted on the collector's server, as the collector mounts it
+  app = createCollectorServer({
+    ingest,
+    auth: new SensorAuth([{ id: 's1', token: 'collector-sensor-token-0123' }]),
+    logger: silentLogger,
+    busHealthy: () => true,
+  });
   await idpSensorFactory.create(
     {
       ...defaultIdpSensorConfig,
@@ -50,7 +59,7 @@ beforeAll(async () => {
       max_events: 20,
       body_limit: 64 * 1024,
     },
-    { app, ingest: createRecordIngest({ bus, logger: silentLogger }), logger: silentLogger },
+    { app, ingest, logger: silentLogger },
   );
   await app.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/idp/events`;
@@ -61,6 +70,18 @@ afterAll(async () => {
 
 const post = (body: string | Uint8Array, contentType = 'application/json', token = TOKEN) =>
   postWithToken(url, body, contentType, token);
+
+const webhookRejected = (code: string) => metricSum('meshward_idp_webhook_rejected_total', { idp: 'idp', code });
+const httpErrors = (code: string) => metricSum('meshward_http_errors_total', { server: 'collector', code });
+/** refusals counted so far, by code: by the webhook (per IdP) and by the server (meshward_http_errors_total) */
+async function refusalsCounted() {
+  const counted = { webhook: new Map<string, number>(), http: new Map<string, number>() };
+  for (const code of CODES) {
+    counted.webhook.set(code, await webhookRejected(code));
+    counted.http.set(code, await httpErrors(code));
+  }
+  return counted;
+}
 
 const short = (max: number) => fc.oneof(fc.string({ maxLength: max }), fc.constantFrom(...PROTO_NAMES));
 const oauthError = fc.oneof(
@@ -169,6 +190,7 @@ describe('IdP webhook under hostile requests (property)', () => {
     await fc.assert(
       fc.asyncProperty(body, contentType, fc.boolean(), async (payload, type, signed) => {
         const before = { calls: got.calls.length, dlq: got.dlq.length };
+        const refusedBefore = await refusalsCounted();
         const res = await post(payload, type, signed ? TOKEN : 'not-the-webhook-token-000');
         statuses.add(res.status);
         expect(res.status).toBeLessThan(500);
@@ -192,7 +214,10 @@ describe('IdP webhook under hostile requests (property)', () => {
         } else {
           const code = res.json.code as string;
           expect(CODES.has(code), JSON.stringify(res.json)).toBe(true);
-          expect(await metricSum('meshward_idp_webhook_rejected_total', { idp: 'idp', code })).toBeGreaterThan(0);
+          expect(res.json).toEqual({ code, message: expect.any(String) });
+          // counted once by the webhook, by IdP, and once by the server it is on, as all of its refusals are
+          expect(await webhookRejected(code), `${code} by the webhook`).toBe(refusedBefore.webhook.get(code)! + 1);
+          expect(await httpErrors(code), `${code} by the server`).toBe(refusedBefore.http.get(code)! + 1);
           await settle(before.calls, before.dlq);
         }
         expect(protoSnapshot()).toBe(proto);
@@ -261,5 +286,23 @@ describe('IdP webhook under hostile requests (property)', () => {
     ]);
     expect(protoSnapshot()).toBe(proto);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("counts a request it refuses as a whole once by IdP and once as the collector's HTTP error", async () => {
+    const refusals: [body: string, token: string, status: number, code: string][] = [
+      ['{"event":"logout"}', 'not-the-webhook-token-000', 401, 'MW_ERR_UNAUTHENTICATED'],
+      ['[]', TOKEN, 400, 'MW_ERR_BAD_REQUEST'],
+      [JSON.stringify(Array.from({ length: 21 }, () => ({ event: 'logout' }))), TOKEN, 413, 'MW_ERR_BATCH_TOO_LARGE'],
+      [JSON.stringify({ event: 'logout', sub: 'x'.repeat(65 * 1024) }), TOKEN, 413, 'MW_ERR_BODY_TOO_LARGE'],
+    ];
+    for (const [body, token, status, code] of refusals) {
+      const before = { webhook: await webhookRejected(code), http: await httpErrors(code) };
+      expect(await post(body, 'application/json', token)).toEqual({
+        status,
+        json: { code, message: expect.any(String) },
+      });
+      expect(await webhookRejected(code), code).toBe(before.webhook + 1);
+      expect(await httpErrors(code), code).toBe(before.http + 1);
+    }
   });
 });

@@ -117,7 +117,10 @@ export const idpWebhook: FastifyPluginAsync<IdpWebhookOptions> = async (app, opt
   const clock = opts.clock ?? Date.now;
   const idp = config.idp_name;
 
-  app.setErrorHandler((err, _req, reply) => {
+  // a request refused as a whole is counted here by IdP, then thrown on to the server's error handler (the
+  // collector's, installErrorHandler), which answers it with its catalogue code and counts it, once, in
+  // meshward_http_errors_total as it does every other refusal of the server
+  app.setErrorHandler((err) => {
     const e =
       err instanceof MeshwardError
         ? err
@@ -129,7 +132,7 @@ export const idpWebhook: FastifyPluginAsync<IdpWebhookOptions> = async (app, opt
     rejected.inc({ idp, code: e.code });
     if (e.status >= 500) logger.error({ err }, 'idp webhook failed');
     else logger.debug({ code: e.code, msg: e.message }, 'idp webhook request rejected');
-    return reply.status(e.status).send(e.toJSON());
+    throw e;
   });
 
   parseJsonBodies(app, config.body_limit);
