@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Decision } from '../../pipeline/core/decision.js';
+import { installErrorHandler } from '../../pipeline/core/http-errors.js';
+import { silentLogger } from '../../pipeline/core/logger.js';
 import { MemoryStore } from '../../pipeline/store/memory-store.js';
 import { followDecisions } from './decision-feed-client.js';
 import { type PolicyEngine, createPolicyEngine } from './engine.js';
@@ -36,7 +38,9 @@ describe('decision routes and the enforcement feed', () => {
       adapters: { 'gateways/test': gateway },
       config: { expiry_interval_ms: 0, retry_base_delay_ms: 1 },
     });
+    // with the API server's error handler, as the analyst API mounts the routes
     app = Fastify();
+    installErrorHandler(app, 'api', silentLogger);
     await app.register(decisionRoutes, {
       engine,
       heartbeatMs: 100,
@@ -216,6 +220,7 @@ describe('decision routes and the enforcement feed', () => {
     await app.close();
     await engine.lift(a.id, 'x', 'lifted while the feed was down');
     app = Fastify();
+    installErrorHandler(app, 'api', silentLogger);
     await app.register(decisionRoutes, { engine, heartbeatMs: 100 });
     await app.listen({ port, host: '127.0.0.1' });
     await until(() => !follower.decisions.has(a.id));

@@ -1,8 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DecisionSchema, DecisionScope, DecisionState, DecisionType } from '../../pipeline/core/decision.js';
-import { MeshwardError, mwError } from '../../pipeline/core/errors.js';
-import { validationMessage } from '../../pipeline/core/http-errors.js';
+import { mwError } from '../../pipeline/core/errors.js';
 import { counter, gauge } from '../../pipeline/core/metrics.js';
 import type { DecisionChange, PolicyEngine } from './engine.js';
 
@@ -48,7 +47,8 @@ export function feedLine(change: DecisionChange): string | null {
 
 /**
  * The decisions API and the enforcement-point feed. Register under the analyst API with authentication in front;
- * this plugin does no auth of its own and takes the caller's identity from `getActor`.
+ * this plugin does no auth of its own and takes the caller's identity from `getActor`. Nor has it an error handler:
+ * the API server's (`installErrorHandler`) answers its refusals with their catalogue code and counts them.
  */
 export const decisionRoutes: FastifyPluginAsync<DecisionRoutesOptions> = async (app: FastifyInstance, opts) => {
   const { engine } = opts;
@@ -58,17 +58,6 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRoutesOptions> = async (
   if (!app.getSchema(DecisionSchema.$id!)) app.addSchema(DecisionSchema);
   /** finishers of the open streams, so closing the server ends them */
   const open = new Set<() => void>();
-
-  app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof MeshwardError) return reply.status(err.status).send(err.toJSON());
-    const e = err as { validation?: unknown; statusCode?: number; message: string };
-    if (e.validation)
-      return reply.status(400).send(mwError('BAD_REQUEST', validationMessage(err) ?? e.message).toJSON());
-    if (e.statusCode && e.statusCode < 500)
-      return reply.status(e.statusCode).send({ code: 'MW_ERR_BAD_REQUEST', message: e.message });
-    app.log.error({ err }, 'decision route failed');
-    return reply.status(500).send(mwError('INTERNAL').toJSON());
-  });
 
   app.get<{
     Querystring: {
