@@ -11,6 +11,7 @@ import type { Decision } from '../core/decision.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { orderCall } from '../detectors/api-discovery/testdata/orders-calls.js';
+import { metricSum } from '../../test/harness/metrics.js';
 import { type RunningRole, runApi, runCollector, runCorrelator } from './roles.js';
 
 const TESTDATA = join(import.meta.dirname, '../detectors/api-discovery/testdata');
@@ -322,6 +323,15 @@ describe('embedded roles: collector → correlator → inventory and decisions a
     expect(await health.json()).toEqual({ status: 'ok', parts: { bus: true, store: true } });
     const metrics = await (await fetch(`${correlatorProbe}/metrics`)).text();
     expect(metrics).toMatch(/^meshward_correlator_records_total \d+/m);
+    // what it does not serve is refused with a catalogue code and counted as the correlator's
+    const refused = () => metricSum('meshward_http_errors_total', { server: 'correlator', code: 'MW_ERR_NOT_FOUND' });
+    const before = await refused();
+    const nope = await fetch(`${correlatorProbe}/v1/alerts`);
+    expect({ status: nope.status, json: await nope.json() }).toEqual({
+      status: 404,
+      json: { code: 'MW_ERR_NOT_FOUND', message: expect.any(String) },
+    });
+    expect(await refused()).toBe(before + 1);
   });
 
   it('lets admins see the sensors and the policy and reload it; a bad file is refused and the policy stays', async () => {

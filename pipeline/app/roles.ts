@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { AlertRepository } from '../alerts/alert-repository.js';
 import { alertRetentionOf, startAlertRetention } from '../alerts/alert-retention.js';
 import { SilenceRepository, silenceNote } from '../alerts/silences.js';
@@ -27,7 +27,7 @@ import type { Alert } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
-import { addProbeRoutes } from '../core/probe-routes.js';
+import { createProbeServer } from '../core/probe-routes.js';
 import { compileDetectors } from '../detectors/registry.js';
 import { compileSinks, runSink } from '../sinks/sink-runner.js';
 import type { Store } from '../store/store.js';
@@ -129,10 +129,9 @@ export async function runCollector({ config, bus, logger, receivers: checked }: 
   };
 }
 
-/** `/healthz` (200 or 503 with the parts) and `/metrics` for a role without an API of its own */
-async function probeServer(where: string, health: () => Record<string, boolean>) {
-  const app = Fastify({ logger: false });
-  addProbeRoutes(app, health);
+/** `/healthz` (200 or 503 with the parts) and `/metrics` for a role without an API of its own, on `where` */
+async function probeServer(server: string, where: string, logger: Logger, health: () => Record<string, boolean>) {
+  const app = createProbeServer(server, logger, health);
   return { app, url: await listen(app, where) };
 }
 
@@ -161,7 +160,7 @@ export async function runCorrelator({
     'correlator started',
   );
   const probe = c.listen
-    ? await probeServer(c.listen, () => ({ bus: bus.healthy(), store: store.healthy() }))
+    ? await probeServer('correlator', c.listen, logger, () => ({ bus: bus.healthy(), store: store.healthy() }))
     : undefined;
   if (probe) logger.info({ url: probe.url }, 'correlator health and metrics listening');
   return {

@@ -1,4 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { clientErrors, frameworkErrors, installErrorHandler } from './http-errors.js';
+import type { Logger } from './logger.js';
 import { registry } from './metrics.js';
 
 /** `GET /metrics`: the process's Prometheus metrics (public, hidden from the API docs) */
@@ -16,4 +18,20 @@ export function addProbeRoutes(app: FastifyInstance, health: () => Record<string
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', parts });
   });
   addMetricsRoute(app);
+}
+
+/**
+ * A server of its own for `/healthz` and `/metrics`, for a role without an API (the correlator's `listen`): what it
+ * refuses (a path it does not serve, a request Node cannot parse) gets its catalogue code and is counted in
+ * meshward_http_errors_total{server}, as the collector's and the API's refusals are.
+ */
+export function createProbeServer(server: string, logger: Logger, health: () => Record<string, boolean>) {
+  const app = Fastify({
+    logger: false,
+    frameworkErrors: frameworkErrors(server, logger),
+    clientErrorHandler: clientErrors(server, logger),
+  });
+  installErrorHandler(app, server, logger);
+  addProbeRoutes(app, health);
+  return app;
 }
