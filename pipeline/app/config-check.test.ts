@@ -112,6 +112,37 @@ describe('meshward check: a config checked as its process would check it, withou
     expect(await refusal(checkConfig({ config: noClientSecret, role: 'actions' }))).toContain('client_secret_file');
   });
 
+  it("reads a bus receiver's SASL password file and CA bundle for the collector, naming the receiver's key", async () => {
+    const password = join(dir, 'bus-tap-password');
+    writeFileSync(password, 'bus-tap-password-0123456789\n');
+    const ca = join(dir, 'bus-ca.pem');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n');
+    const withBus = (passwordFile: string) =>
+      configFile(`bus-sasl-${passwordFile === password ? 'ok' : 'missing'}`, {
+        ...tokensOnly,
+        receivers: {
+          'bus/orders': {
+            brokers: ['kafka-tap:9093'],
+            mapping_file: join(ROOT, 'sensors/bus/testdata/mapping.yaml'),
+            ssl: true,
+            ssl_ca_file: ca,
+            sasl: { mechanism: 'scram-sha-512', username: 'meshward-tap', password_file: passwordFile },
+          },
+        },
+      });
+    const check = await checkConfig({ config: withBus(password), role: 'collector' });
+    expect(check.parts.find((p) => p.part === 'files')?.detail).toBe(
+      '1 secret file(s) read (never shown), 1 certificate bundle(s) readable',
+    );
+    expect(formatConfigCheck(check)).not.toContain('bus-tap-password-0123');
+    const missing = join(dir, 'no-such-bus-password');
+    expect(await refusal(checkConfig({ config: withBus(missing), role: 'collector' }))).toMatch(
+      /^meshward: MW_ERR_CONFIG_INVALID: .*receivers\.bus\/orders\.sasl\.password_file: cannot read .*no-such-bus-password/,
+    );
+    // the correlator's pod does not mount the collector's secrets: its check does not read them
+    expect((await checkConfig({ config: withBus(missing), role: 'correlator' })).role).toBe('correlator');
+  });
+
   it('refuses a broken policy file, catalogue file, CA bundle or data directory as start would', async () => {
     const badPolicy = join(dir, 'bad-policy.yaml');
     writeFileSync(badPolicy, 'rules:\n  - when: {}\n');

@@ -14,6 +14,7 @@ import { receiverConfigs, startReceivers } from './receivers.js';
 import { runCollector } from './roles.js';
 
 const MAPPING = join(import.meta.dirname, '..', '..', 'sensors', 'bus', 'testdata', 'mapping.yaml');
+const SASL = { mechanism: 'scram-sha-256', username: 'meshward-tap' };
 const TOPICS = ['orders.requests', 'orders.replies', 'payments.requests', 'payments.replies', 'audit.events'];
 let kafka: KafkaMock;
 
@@ -91,6 +92,16 @@ describe('bus receiver in the receivers: section', () => {
       [{ 'bus/orders': { mapping_file: bad } }, `receivers.bus/orders: mapping_file: ${bad}`],
       [{ bus: { mapping: twice } }, 'receivers.bus: mapping: bus mapping: topic a is mapped twice'],
       [{ bus: { mapping_file: MAPPING, max_pending: 0 } }, 'receivers.bus'],
+      // the SASL password is never inline: only its file
+      [
+        { 'bus/orders': { mapping_file: MAPPING, sasl: { ...SASL, password: 'inline', password_file: '/p' } } },
+        'receivers.bus/orders.sasl.password: Unexpected property',
+      ],
+      [{ 'bus/orders': { mapping_file: MAPPING, sasl: SASL } }, 'receivers.bus/orders.sasl.password_file: Expected'],
+      [
+        { bus: { mapping_file: MAPPING, sasl: { ...SASL, mechanism: 'gssapi', password_file: '/p' } } },
+        'receivers.bus.sasl.mechanism: Expected one of: plain, scram-sha-256, scram-sha-512',
+      ],
     ];
     for (const [section, message] of cases) {
       let caught: unknown;
@@ -107,6 +118,62 @@ describe('bus receiver in the receivers: section', () => {
       config: { mapping_file: MAPPING, group_id: 'meshward-bus-sensor', max_pending: 100_000 },
     });
   });
+
+  it('refuses a SASL password file that cannot be read before any receiver starts, naming the key and the option', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-bus-'));
+    const missing = join(dir, 'no-such-password');
+    const empty = join(dir, 'empty-password');
+    writeFileSync(empty, '\n');
+    for (const [file, why] of [
+      [missing, `receivers.bus/orders.sasl.password_file: cannot read ${missing}: ENOENT`],
+      [empty, `receivers.bus/orders.sasl.password_file: ${empty} is empty`],
+    ]) {
+      const app = Fastify();
+      const started = startReceivers(
+        {
+          'bus/orders': { brokers: kafka.bootstrap, mapping_file: MAPPING, sasl: { ...SASL, password_file: file } },
+        },
+        { app, ingest: new CapturingIngest(), logger: silentLogger },
+      );
+      await expect(started).rejects.toMatchObject({ code: 'MW_ERR_CONFIG_INVALID' });
+      await expect(started).rejects.toThrow(why);
+      await app.close();
+    }
+  });
+
+  it('under a meshward process, a SASL password file that cannot be read stops the start in one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-bus-'));
+    const missing = join(dir, 'no-such-password');
+    const config = join(dir, 'meshward.yaml');
+    writeFileSync(
+      config,
+      [
+        'log_level: silent',
+        `data_dir: ${join(dir, 'data')}`,
+        'collector:',
+        '  listen: 127.0.0.1:0',
+        '  sensor_tokens: [{ id: envoy-1, token: envoy-sensor-token-0123 }]',
+        'receivers:',
+        `  bus/orders: { brokers: [${kafka.bootstrap.join(', ')}], mapping_file: ${MAPPING}, sasl: { mechanism: plain, username: meshward-tap, password_file: ${missing} } }`,
+        '',
+      ].join('\n'),
+    );
+    const exit = vi.spyOn(process, 'exit').mockImplementation(() => {
+      throw new Error('the process exited');
+    });
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await expect(runProcess('test', { config }, async (deps) => [await runCollector(deps)])).rejects.toThrow(
+        'the process exited',
+      );
+      expect(exit).toHaveBeenCalledWith(2);
+      expect(stderr.mock.calls.map(([chunk]) => String(chunk))).toEqual([
+        `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: receivers.bus/orders.sasl.password_file: cannot read ${missing}: ENOENT: no such file or directory, open '${missing}'\n`,
+      ]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  }, 60_000);
 
   it('taps the mapped topics and hands the paired request/reply to the collector ingest', async () => {
     const ingest = new CapturingIngest();

@@ -144,7 +144,7 @@ export async function startReceivers(
         const bus = config as BusSensorConfig;
         // the mapping the config check read and compiled: the log and the sensor show and tap what was checked
         const mapping = compiled as CompiledMapping;
-        const r = startBusReceiver(bus, { ingest: deps.ingest, logger, mapping });
+        const r = startBusReceiver(bus, { ingest: deps.ingest, logger, mapping, key });
         closers.push(() => r.close());
         describe.push(
           `${key}: Kafka brokers ${bus.brokers.join(',')} group ${bus.group_id} tapping ${mapping.topics.join(', ')}`,

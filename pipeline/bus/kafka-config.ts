@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
-import { readSecretFile } from '../config/secret-file.js';
 import type { KafkaBusOptions } from './kafka-bus.js';
+import { kafkaSecurityOptions, kafkaSecurityProperties } from './kafka-security.js';
 
 /**
  * The `bus: { kind: kafka, ... }` section of the config. Defaults suit a production cluster; tests pass shorter
@@ -16,23 +15,8 @@ export const KafkaBusConfigSchema = Type.Object(
     }),
     /** client id reported to the brokers (quotas, logs) */
     client_id: Type.String({ minLength: 1, maxLength: 255, default: 'meshward', description: 'Kafka client id' }),
-    /** connect with TLS */
-    ssl: Type.Boolean({ default: false, description: 'connect with TLS' }),
-    /** PEM file of the CA that signed the brokers' certificates (with ssl) */
-    ssl_ca_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA file for the brokers (with ssl)' })),
-    /** SASL authentication; the password is read from a file so it never sits in the config */
-    sasl: Type.Optional(
-      Type.Object(
-        {
-          mechanism: Type.Union([Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')], {
-            description: 'SASL mechanism',
-          }),
-          username: Type.String({ minLength: 1, description: 'SASL user name' }),
-          password_file: Type.String({ minLength: 1, description: 'file holding the SASL password' }),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    /** TLS and SASL (kafka-security.ts): the same keys as the bus sensor's */
+    ...kafkaSecurityProperties,
     /** compression of produced batches: gzip cuts broker storage and network about fivefold for JSON records */
     compression: Type.Union([Type.Literal('none'), Type.Literal('gzip')], {
       default: 'none',
@@ -112,19 +96,12 @@ export const KafkaBusConfigSchema = Type.Object(
 
 export type KafkaBusConfig = Static<typeof KafkaBusConfigSchema>;
 
-/** Turn the validated config section into createKafkaBus options (reads the CA and password files). */
+/** Turn the validated config section into createKafkaBus options (reads the CA and password files: kafkaSecurityOptions). */
 export function kafkaBusOptionsFromConfig(
   config: KafkaBusConfig,
-  readSecret: (path: string) => string = (p) => readSecretFile(p, 'bus.kafka.sasl.password_file'),
+  readSecret?: (path: string) => string,
 ): KafkaBusOptions {
-  const ssl = config.ssl ? (config.ssl_ca_file ? { ca: [readFileSync(config.ssl_ca_file, 'utf8')] } : true) : undefined;
-  const sasl = config.sasl
-    ? {
-        mechanism: config.sasl.mechanism,
-        username: config.sasl.username,
-        password: readSecret(config.sasl.password_file),
-      }
-    : undefined;
+  const { ssl, sasl } = kafkaSecurityOptions(config, 'bus.kafka', readSecret);
   return {
     brokers: config.brokers,
     clientId: config.client_id,

@@ -9,6 +9,7 @@ import { KeycloakAdapter } from '../../policy-actions/idp/keycloak/keycloak.js';
 import { OAuthRevocationAdapter } from '../../policy-actions/idp/oauth-revocation/oauth-revocation.js';
 import { OktaAdapter } from '../../policy-actions/idp/okta/okta.js';
 import { testDecision } from '../../policy-actions/testdata/decisions.js';
+import { busSensorFactory } from '../../sensors/bus/factory.js';
 import { readTokenHashKey } from '../../sensors/common/token-hash-key.js';
 import { idpSensorFactory } from '../../sensors/idp/factory.js';
 import { readApiKeysFile } from '../api/auth.js';
@@ -122,6 +123,29 @@ describe('a secret file (readSecretFile)', () => {
               brokers: ['kafka-1:9092'],
               sasl: { mechanism: 'plain', username: 'meshward', password_file: empty },
             }) as never,
+          ),
+      ],
+      [
+        'receivers.bus/orders.sasl.password_file',
+        () =>
+          busSensorFactory.create(
+            {
+              ...busSensorFactory.defaultConfig,
+              mapping: {
+                topics: [
+                  {
+                    topic: 't',
+                    service: 's',
+                    operation: 'm',
+                    caller_kind: 'service',
+                    correlation_header: 'c',
+                    timeout_ms: 10,
+                  },
+                ],
+              },
+              sasl: { mechanism: 'plain', username: 'meshward', password_file: empty },
+            },
+            { sink: { push: () => true }, key: 'bus/orders' },
           ),
       ],
       [

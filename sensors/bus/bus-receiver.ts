@@ -10,6 +10,8 @@ export interface BusReceiverOptions {
   logger: Logger;
   /** the mapping compiled when the config was checked (busSensorFactory.compile): the sensor taps what was checked */
   mapping: CompiledMapping;
+  /** the receiver's key in the `receivers:` section (`bus`, `bus/orders`), which its errors name */
+  key?: string;
   /** the first wait after a failed start, doubled each failure up to `maxRetryMs` (defaults 1 s and 60 s) */
   retryMs?: number;
   maxRetryMs?: number;
@@ -25,11 +27,17 @@ const startFailuresTotal = () =>
 /**
  * The bus sensor as a receiver of `meshward start`, feeding the collector's ingest. Brokers that cannot be reached
  * do not stop the process: the start is retried in the background with a doubling wait, each failure logged, until
- * it succeeds or the receiver is closed. The config must already be checked (busSensorFactory.compile).
+ * it succeeds or the receiver is closed. The config must already be checked (busSensorFactory.compile). The CA and
+ * SASL password files are read now: one that cannot be read throws MW_ERR_CONFIG_INVALID before anything connects.
  */
 export function startBusReceiver(config: BusSensorConfig, opts: BusReceiverOptions): { close(): Promise<void> } {
   const { logger } = opts;
-  const sensor = busSensorFactory.create(config, { ingest: opts.ingest, logger, mapping: opts.mapping });
+  const sensor = busSensorFactory.create(config, {
+    ingest: opts.ingest,
+    logger,
+    mapping: opts.mapping,
+    key: opts.key,
+  });
   const firstWait = opts.retryMs ?? 1_000;
   const maxWait = opts.maxRetryMs ?? 60_000;
   const startFailures = startFailuresTotal();

@@ -1,4 +1,4 @@
-import { type Admin, type Consumer, Kafka, type LogEntry, logLevel } from 'kafkajs';
+import { type Admin, type Consumer, Kafka } from 'kafkajs';
 import type { RecordIngest } from '../../pipeline/collector/ingest.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import { type Logger, silentLogger } from '../../pipeline/core/logger.js';
@@ -6,6 +6,7 @@ import { counter, gauge } from '../../pipeline/core/metrics.js';
 import { BatchingShipper, type RecordSink, createHttpShipper } from '../common/batching-shipper.js';
 import { ingestTransport } from '../common/ingest-transport.js';
 import type { BusSensorConfig } from './config.js';
+import { busKafkaConfig } from './kafka-client.js';
 import { type CompiledMapping, compileMapping, loadMappingFile } from './mapping.js';
 import { type PairingCount, type PairingStats, RequestPairing } from './request-pairing.js';
 import { tappedMessage } from './tapped-message.js';
@@ -17,6 +18,11 @@ export interface BusSensorDeps {
   logger?: Logger;
   /** the mapping compiled when the config was checked (busSensorFactory.compile); else read and compiled from `config` */
   mapping?: CompiledMapping;
+  /**
+   * the key the receiver is declared under in the `receivers:` section (`bus`, `bus/orders`; default `bus`), which
+   * its errors name as the operator wrote it (`receivers.bus/orders.sasl.password_file: …`)
+   */
+  key?: string;
 }
 
 export interface PartitionLag {
@@ -66,15 +72,6 @@ function mappingOf(config: BusSensorConfig) {
   return mapping;
 }
 
-function kafkaLogger(logger: Logger) {
-  return () =>
-    ({ level, log }: LogEntry) => {
-      const { message, ...extra } = log;
-      if (level === logLevel.ERROR) logger.error(extra, `kafka: ${message}`);
-      else if (level === logLevel.WARN) logger.warn(extra, `kafka: ${message}`);
-    };
-}
-
 /**
  * The message-bus sensor: taps request and reply topics with its own consumer group, pairs requests with replies by
  * correlation id and emits one ApiCallRecord per request (reply, timeout, or one-way). Payloads are never read beyond
@@ -106,6 +103,8 @@ export class BusSensor {
   ) {
     this.log = deps.logger ?? silentLogger;
     this.mapping = deps.mapping ?? compileMapping(mappingOf(config));
+    // first: the CA and the SASL password are read here, and a file that cannot be read leaves nothing running
+    this.kafka = new Kafka(busKafkaConfig(config, `receivers.${deps.key ?? 'bus'}`, this.log));
     if (deps.sink) this.sink = deps.sink;
     else {
       const shipper = deps.ingest
@@ -141,13 +140,6 @@ export class BusSensor {
         this.sink.push(r);
       },
     );
-    this.kafka = new Kafka({
-      clientId: config.client_id,
-      brokers: config.brokers,
-      logLevel: logLevel.WARN,
-      logCreator: kafkaLogger(this.log),
-      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
-    });
   }
 
   /** connect, subscribe and consume; throws when the brokers cannot be reached (kafkajs retries first) */

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { kafkaSecurityProperties } from '../../pipeline/bus/kafka-security.js';
 import { ShipperConfigSchema } from '../common/shipper-config.js';
 
 /** One tapped request topic: how its messages and their replies become API calls. */
@@ -45,6 +46,11 @@ export const BusSensorConfigSchema = Type.Object(
     client_id: Type.String({ minLength: 1, default: 'meshward-bus-sensor' }),
     /** the sensor's own consumer group: it taps topics without taking messages from the applications' groups */
     group_id: Type.String({ minLength: 1, default: 'meshward-bus-sensor' }),
+    /**
+     * TLS and SASL of a secured cluster: `ssl`, `ssl_ca_file`, `sasl: {mechanism, username, password_file}`, the
+     * same keys as the pipeline's own bus (`bus.kafka`, pipeline/bus/kafka-security.ts)
+     */
+    ...kafkaSecurityProperties,
     /** path of the YAML mapping file (BusMappingSchema); ignored when `mapping` is given inline */
     mapping_file: Type.String({ default: '' }),
     /** the mapping inline (same shape as the file) */
@@ -67,6 +73,7 @@ export const defaultBusSensorConfig: BusSensorConfig = {
   brokers: ['127.0.0.1:9092'],
   client_id: 'meshward-bus-sensor',
   group_id: 'meshward-bus-sensor',
+  ssl: false,
   mapping_file: '',
   from_beginning: false,
   max_pending: 100_000,
