@@ -119,6 +119,15 @@ describe('bus receiver in the receivers: section', () => {
     });
   });
 
+  it("takes the receiver's key as its sensor id when the config gives none", () => {
+    const ids = receiverConfigs({
+      bus: { mapping_file: MAPPING },
+      'bus/orders': { mapping_file: MAPPING },
+      'bus/named': { mapping_file: MAPPING, sensor_id: 'bus-payments-eu' },
+    }).map((r) => (r.config as { sensor_id: string }).sensor_id);
+    expect(ids).toEqual(['bus', 'bus/orders', 'bus-payments-eu']);
+  });
+
   it('refuses a SASL password file that cannot be read before any receiver starts, naming the key and the option', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mw-bus-'));
     const missing = join(dir, 'no-such-password');
@@ -212,6 +221,58 @@ describe('bus receiver in the receivers: section', () => {
     } finally {
       await receivers.close();
       await app.close();
+    }
+  }, 60_000);
+
+  it('keeps two bus receivers without a sensor_id apart, in their records and their metrics', async () => {
+    const topics = {
+      orders: 'keyed.orders.requests',
+      replies: 'keyed.orders.replies',
+      payments: 'keyed.payments.events',
+    };
+    for (const topic of Object.values(topics)) await kafka.createTopic(topic, 1);
+    const tap = (group: string, mapping: Record<string, unknown>) => ({
+      brokers: kafka.bootstrap,
+      group_id: group,
+      from_beginning: true,
+      mapping: { topics: [mapping] },
+    });
+    const ingest = new CapturingIngest();
+    const receivers = await startReceivers(
+      {
+        'bus/orders': tap('receivers-bus-keyed-orders', {
+          topic: topics.orders,
+          service: 'orders',
+          reply_topic: topics.replies,
+        }),
+        'bus/payments': tap('receivers-bus-keyed-payments', { topic: topics.payments, service: 'payments' }),
+      },
+      { app: Fastify(), ingest, logger: silentLogger },
+    );
+    try {
+      const k = new Kafka({ clientId: 'receivers-bus-keyed', brokers: kafka.bootstrap, logLevel: logLevel.NOTHING });
+      const producer = k.producer();
+      await producer.connect();
+      await producer.send({ topic: topics.orders, messages: [{ value: 'o', headers: { 'correlation-id': 'k-1' } }] });
+      await producer.send({ topic: topics.replies, messages: [{ value: 'r', headers: { 'correlation-id': 'k-1' } }] });
+      await producer.send({ topic: topics.payments, messages: [{ value: 'p' }] });
+      await producer.disconnect();
+      await ingest.waitFor(2, 30_000);
+      const byService = Object.fromEntries(ingest.records.map((r) => [r.service, r.sensor]));
+      expect(byService).toEqual({
+        orders: { kind: 'bus', id: 'bus/orders' },
+        payments: { kind: 'bus', id: 'bus/payments' },
+      });
+      expect(ingest.origins.map((o) => o.sensorId).sort()).toEqual(['bus/orders', 'bus/payments']);
+      // each receiver's series: the request and its reply read by one, the event by the other; a record each
+      const series = async (name: string) => [
+        await metricSum(name, { sensor: 'bus/orders' }),
+        await metricSum(name, { sensor: 'bus/payments' }),
+      ];
+      expect(await series('meshward_bus_sensor_messages_total')).toEqual([2, 1]);
+      expect(await series('meshward_bus_sensor_records_total')).toEqual([1, 1]);
+    } finally {
+      await receivers.close();
     }
   }, 60_000);
 

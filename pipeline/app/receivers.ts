@@ -16,6 +16,8 @@ import { syslogReceiverFactory } from '../receivers/syslog/factory.js';
 interface ReceiverSpec {
   schema: TSchema;
   defaults: object;
+  /** the defaults of the receiver declared as `key`, when they depend on it (the bus sensor's id is its key) */
+  defaultsFor?: (key: string) => object;
   problem?: (config: never) => string | undefined;
   /**
    * a cross-field check that compiles what it checks (the bus mapping, read from its file): the compiled form goes
@@ -39,6 +41,7 @@ const SCHEMAS: Record<string, ReceiverSpec> = {
   bus: {
     schema: busSensorFactory.configSchema,
     defaults: busSensorFactory.defaultConfig,
+    defaultsFor: busSensorFactory.defaultConfigFor,
     compile: busSensorFactory.compile,
   },
 };
@@ -61,7 +64,7 @@ function configOf(key: string, raw: unknown): ReceiverEntry {
       'CONFIG_INVALID',
       `receivers.${key}: unknown receiver type (known: ${Object.keys(SCHEMAS).join(', ')})`,
     );
-  const config = checkSection(spec.schema, raw, `receivers.${key}`, spec.defaults);
+  const config = checkSection(spec.schema, raw, `receivers.${key}`, spec.defaultsFor?.(key) ?? spec.defaults);
   const compiled = spec.compile?.(config as never);
   const problem = compiled && 'problem' in compiled ? compiled.problem : spec.problem?.(config as never);
   if (problem) throw mwError('CONFIG_INVALID', `receivers.${key}: ${problem}`);

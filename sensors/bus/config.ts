@@ -39,7 +39,10 @@ export type BusMapping = Static<typeof BusMappingSchema>;
 
 export const BusSensorConfigSchema = Type.Object(
   {
-    /** sensor instance id carried in every record */
+    /**
+     * sensor instance id carried in every record and metric; in the `receivers:` section the receiver's key (`bus`,
+     * `bus/orders`) when not given
+     */
     sensor_id: Type.String({ minLength: 1, maxLength: 256, default: 'bus' }),
     /** Kafka bootstrap brokers host:port */
     brokers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, default: ['127.0.0.1:9092'] }),
