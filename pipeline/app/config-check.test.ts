@@ -13,6 +13,7 @@ import { checkConfig, formatConfigCheck } from './config-check.js';
 import { checkConnections } from './connect-check.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+const MAPPING = join(ROOT, 'sensors', 'bus', 'testdata', 'mapping.yaml');
 const dir = mkdtempSync(join(tmpdir(), 'mw-config-check-'));
 const SENSOR_TOKEN = 'edge-token-0123456789abcdef';
 const API_KEY = 'admin-key-0123456789abcdef';
@@ -210,6 +211,8 @@ describe('meshward check --connect: reaches the Kafka brokers and the Redis serv
       topics: [
         { name: 'meshward.calls', partitions: 6 },
         { name: 'meshward.alerts', partitions: 2 },
+        { name: 'orders.requests', partitions: 1 },
+        { name: 'orders.replies', partitions: 1 },
       ],
     });
     redis = await startRedis();
@@ -228,13 +231,48 @@ describe('meshward check --connect: reaches the Kafka brokers and the Redis serv
       }),
       role: 'correlator',
     });
-    const [k, r] = await checkConnections(check.config, 10_000);
+    const [k, r] = await checkConnections(check, 10_000);
     expect(k).toEqual({
       part: 'kafka',
       detail: `reached ${kafka.bootstrap.join(', ')}; meshward.calls 6 partition(s), meshward.calls.dlq missing, meshward.alerts 2 partition(s), meshward.decisions missing`,
     });
     expect(r.part).toBe('redis');
     expect(r.detail).toMatch(/^reached redis:\/\/127\.0\.0\.1:\d+.*; PING answered, Redis \d+\.\d+/);
+  });
+
+  it("reaches a collector's bus receivers with their own client options and says which tapped topics exist", async () => {
+    const receiver = (brokers: string[]) => ({
+      ...tokensOnly,
+      receivers: { 'bus/orders': { brokers, mapping_file: MAPPING } },
+    });
+    const check = await checkConfig({ config: configFile('tapped', receiver(kafka.bootstrap)), role: 'collector' });
+    const tapped = (check.receivers[0].compiled as { topics: string[] }).topics;
+    expect(tapped).toHaveLength(5);
+    const missing = tapped.filter((t) => t !== 'orders.requests' && t !== 'orders.replies');
+    expect(await checkConnections(check, 10_000)).toEqual([
+      {
+        part: 'receivers.bus/orders',
+        detail: `reached ${kafka.bootstrap.join(', ')}; 2 of 5 tapped topics present, missing: ${missing.join(', ')}`,
+      },
+    ]);
+    // a correlator does not run the receivers: nothing of theirs is reached
+    const correlator = await checkConfig({
+      config: configFile('tapped-correlator', receiver(kafka.bootstrap)),
+      role: 'correlator',
+    });
+    expect(await checkConnections(correlator, 10_000)).toEqual([
+      { part: 'connect', detail: 'embedded bus and store: nothing to reach' },
+    ]);
+    const nobody = await freePort();
+    const down = await checkConfig({
+      config: configFile('tapped-down', receiver([`127.0.0.1:${nobody}`])),
+      role: 'collector',
+    });
+    expect(await refusal(checkConnections(down, 1_500))).toMatch(
+      new RegExp(
+        `^meshward: MW_ERR_BUS_UNAVAILABLE: .*cannot reach receivers\\.bus/orders kafka 127\\.0\\.0\\.1:${nobody}: `,
+      ),
+    );
   });
 
   it('refuses brokers or a Redis server that do not answer, with the reason and no password', async () => {
@@ -247,11 +285,11 @@ describe('meshward check --connect: reaches the Kafka brokers and the Redis serv
       }),
       role: 'correlator',
     });
-    const bus = await refusal(checkConnections(check.config, 1_500));
+    const bus = await refusal(checkConnections(check, 1_500));
     expect(bus).toMatch(
       new RegExp(`^meshward: MW_ERR_BUS_UNAVAILABLE: .*cannot reach kafka 127\\.0\\.0\\.1:${nobody}: `),
     );
-    const redisOnly = { ...check.config, bus: { ...check.config.bus, kind: 'memory' as const } };
+    const redisOnly = { ...check, config: { ...check.config, bus: { ...check.config.bus, kind: 'memory' as const } } };
     const store = await refusal(checkConnections(redisOnly, 1_500));
     expect(store).toMatch(
       /^meshward: MW_ERR_STORE_UNAVAILABLE: .*cannot reach redis redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0: /,

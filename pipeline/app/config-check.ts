@@ -13,7 +13,7 @@ import { loadCatalogFilesSync } from '../inventory/catalog/load.js';
 import { compileSinks } from '../sinks/sink-runner.js';
 import { loadActionsPolicy } from './actions.js';
 import { checkSections } from './check-sections.js';
-import { receiverConfigs } from './receivers.js';
+import type { ReceiverEntry } from './receivers.js';
 import { authenticatorOf, collectorSensorTokens } from './roles.js';
 
 /** what a process of this role starts: `start` is the embedded process (collector, correlator, API and actions) */
@@ -30,6 +30,8 @@ export interface ConfigCheck {
   source: string;
   role: CheckRole;
   config: MeshwardConfig;
+  /** the `receivers:` entries as checked, with what their check compiled (a bus receiver's mapping) */
+  receivers: readonly ReceiverEntry[];
   parts: CheckedPart[];
 }
 
@@ -47,7 +49,7 @@ const SECRET_FILE_KEYS = new Set([
 /** the `*_file` options that name a certificate bundle: not secret, but the process must be able to read it */
 const CERTIFICATE_FILE_KEYS = new Set(['ca_file', 'ssl_ca_file']);
 
-const runs = (role: CheckRole, part: 'collector' | 'correlator' | 'api') => role === 'start' || role === part;
+export const runs = (role: CheckRole, part: 'collector' | 'correlator' | 'api') => role === 'start' || role === part;
 
 /**
  * Everything a meshward process of `role` checks before it opens a port or a connection, without starting it: the
@@ -65,9 +67,9 @@ export async function checkConfig(opts: {
   const role = opts.role ?? 'start';
   try {
     const config = loadConfig(opts.config, { ...envOverrides(), ...(opts.overrides ?? {}) });
-    checkSections(config, source);
+    const { receivers } = checkSections(config, source);
     const parts: CheckedPart[] = [busPart(config), storePart(config)];
-    if (runs(role, 'collector')) parts.push(...collectorParts(config));
+    if (runs(role, 'collector')) parts.push(...collectorParts(config, receivers));
     if (runs(role, 'correlator')) parts.push(correlatorPart(config));
     if (runs(role, 'api')) parts.push(...apiParts(config));
     if (role === 'actions') {
@@ -77,7 +79,7 @@ export async function checkConfig(opts: {
     // the API role runs the policy engine too when the config has an actions section, as start does
     if (config.actions && (runs(role, 'api') || role === 'actions')) parts.push(await actionsPart(config.actions));
     parts.push(filesPart(config, role));
-    return { source, role, config, parts };
+    return { source, role, config, receivers, parts };
   } catch (err) {
     throw systemProblem(err, 'CONFIG_INVALID') ?? err;
   }
@@ -123,9 +125,9 @@ function storePart(config: MeshwardConfig): CheckedPart {
   return { part: 'store', detail: `embedded, data directory ${dir}` };
 }
 
-function collectorParts(config: MeshwardConfig): CheckedPart[] {
+function collectorParts(config: MeshwardConfig, checked: readonly ReceiverEntry[]): CheckedPart[] {
   const tokens = collectorSensorTokens(config);
-  const receivers = receiverConfigs(config.receivers).map((r) => r.key);
+  const receivers = checked.map((r) => r.key);
   return [
     { part: 'collector', detail: `${config.collector.listen}, ${tokens.length} sensor token(s)` },
     { part: 'receivers', detail: receivers.join(', ') || 'none' },

@@ -51,9 +51,12 @@ export function registerCheckCommand(program: Command): void {
           Object.entries({ kafka: f.kafka, redis: f.redis, dataDir: f.dataDir }).filter(([, v]) => v !== undefined),
         ),
       });
-      const remote = check.config.bus.kind === 'kafka' || check.config.store.kind === 'redis';
+      const remote =
+        check.config.bus.kind === 'kafka' ||
+        check.config.store.kind === 'redis' ||
+        check.receivers.some((r) => r.type === 'bus');
       const extra = f.connect
-        ? await checkConnections(check.config, f.timeout)
+        ? await checkConnections(check, f.timeout)
         : remote
           ? [{ part: 'connect', detail: 'not tried (--connect reaches Kafka and Redis)' }]
           : [];
