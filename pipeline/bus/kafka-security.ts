@@ -41,7 +41,8 @@ export interface KafkaSecurityOptions {
 
 /**
  * The kafkajs `ssl` and `sasl` options of a validated config: the CA bundle's content (with ssl) and the SASL
- * password read from its file (readSecretFile: trimmed; missing, empty or too large is MW_ERR_CONFIG_INVALID).
+ * password read from its file (readSecretFile: trimmed; missing, empty or too large is MW_ERR_CONFIG_INVALID). A CA
+ * bundle without `ssl: true` is refused too: it would be ignored, and the connection made in plaintext.
  * `where` is the config path of the section (`bus.kafka`, `receivers.bus/orders`), which the errors name with the
  * option (`receivers.bus/orders.sasl.password_file: …`), never the password.
  */
@@ -50,6 +51,11 @@ export function kafkaSecurityOptions(
   where: string,
   readSecret: (path: string) => string = (p) => readSecretFile(p, `${where}.sasl.password_file`),
 ): KafkaSecurityOptions {
+  if (config.ssl_ca_file && !config.ssl)
+    throw mwError(
+      'CONFIG_INVALID',
+      `${where}.ssl_ca_file: a CA bundle is used only over TLS; set ${where}.ssl: true (or drop the file)`,
+    );
   const ssl = config.ssl ? (config.ssl_ca_file ? { ca: [readCa(config.ssl_ca_file, where)] } : true) : undefined;
   const sasl = config.sasl
     ? {

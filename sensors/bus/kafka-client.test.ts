@@ -99,6 +99,10 @@ describe('the Kafka client options of the bus sensor', () => {
     const caRefused = refusal({ ssl: true, ssl_ca_file: noCa, sasl: { ...sasl, password_file: file('password') } });
     expect(caRefused).toMatch(`receivers.bus/orders.ssl_ca_file: cannot read ${noCa}: ENOENT`);
     expect(caRefused).not.toContain(PASSWORD);
+    // a CA bundle without ssl would be ignored and the connection made in plaintext: refused, not ignored
+    expect(refusal({ ssl_ca_file: file('ca.crt') })).toBe(
+      'configuration is invalid: receivers.bus/orders.ssl_ca_file: a CA bundle is used only over TLS; set receivers.bus/orders.ssl: true (or drop the file)',
+    );
   });
 
   it('connects over TLS, trusting the brokers the CA of ssl_ca_file signed, and no others', async () => {
