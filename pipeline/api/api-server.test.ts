@@ -1,10 +1,13 @@
-import { expectMalformedHttpRefused, expectStalledRequestRefused } from '../../test/harness/raw-http.js';
+import {
+  expectMalformedHttpRefused,
+  expectSlowBodyRefused,
+  expectStalledRequestRefused,
+} from '../../test/harness/raw-http.js';
 import { exportJWK, generateKeyPair, SignJWT, createLocalJWKSet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AlertRepository, MAX_SORTED_ALERTS } from '../alerts/alert-repository.js';
 import { SilenceRepository } from '../alerts/silences.js';
 import type { Alert } from '../core/alert.js';
-import type { HeadersTimeout } from '../core/http-errors.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { alertRoutes } from './alert-routes.js';
@@ -33,7 +36,7 @@ const alert = (i: number, extra: Partial<Alert> = {}): Alert => ({
   ...extra,
 });
 
-async function setup(oidc?: ConstructorParameters<typeof ApiAuthenticator>[1], headersTimeout?: HeadersTimeout) {
+async function setup(oidc?: ConstructorParameters<typeof ApiAuthenticator>[1], requestTimeoutMs?: number) {
   const store = new MemoryStore();
   const alerts = new AlertRepository(store);
   const auth = new ApiAuthenticator(
@@ -46,7 +49,7 @@ async function setup(oidc?: ConstructorParameters<typeof ApiAuthenticator>[1], h
     logger: silentLogger,
     health: () => ({ bus: true }),
     onAuthenticated: (p) => analysts.seen(p),
-    headersTimeout,
+    requestTimeoutMs,
     plugins: [
       alertRoutes({ alerts }),
       serviceRoutes(store),
@@ -64,8 +67,17 @@ describe('analyst API', () => {
     await expectMalformedHttpRefused(app, 'api');
   });
   it('answers 408 MW_ERR_REQUEST_TIMEOUT, counted, to a request whose headers stop coming, over a real socket', async () => {
-    const { app } = await setup(undefined, { timeoutMs: 300, checkIntervalMs: 50 });
+    const { app } = await setup(undefined, 300);
     await expectStalledRequestRefused(app, 'api', 300);
+  });
+  it('answers 408 MW_ERR_REQUEST_TIMEOUT, counted once, to a request whose body comes a byte at a time, over a real socket; the same request sent at once is answered', async () => {
+    const { app } = await setup(undefined, 1_000);
+    const silence = { matchers: { kind: 'enumeration' }, duration_minutes: 5, comment: 'slow body' };
+    await expectSlowBodyRefused(app, 'api', 1_000, {
+      head: `POST /v1/silences HTTP/1.1\r\nHost: x\r\nX-API-Key: ${KEYS.responder}\r\nContent-Type: application/json\r\n`,
+      body: JSON.stringify(silence).padEnd(1_000),
+      status: 200,
+    });
   });
   it('every /v1 route states a role and refuses callers below it', async () => {
     const { app } = await setup();

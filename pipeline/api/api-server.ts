@@ -2,13 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { mwError } from '../core/errors.js';
-import {
-  type HeadersTimeout,
-  clientErrors,
-  frameworkErrors,
-  headersTimeoutOptions,
-  installErrorHandler,
-} from '../core/http-errors.js';
+import { clientErrors, frameworkErrors, installErrorHandler, requestTimeoutOptions } from '../core/http-errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import { addProbeRoutes } from '../core/probe-routes.js';
@@ -44,8 +38,11 @@ export interface ApiServerOptions {
    * lock them all out
    */
   trustProxy?: string;
-  /** when a request whose headers have not all arrived is refused (408); Node's 60 s unless given (tests) */
-  headersTimeout?: HeadersTimeout;
+  /**
+   * how long a whole request, body included, may take to arrive before it is refused (408; default 30 s,
+   * `api.request_timeout_seconds`)
+   */
+  requestTimeoutMs?: number;
 }
 
 const authFailures = counter('meshward_api_auth_failures_total', 'analyst API requests refused', ['code']);
@@ -66,7 +63,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
     bodyLimit: 1024 * 1024,
     frameworkErrors: frameworkErrors('api', opts.logger),
     clientErrorHandler: clientErrors('api', opts.logger),
-    ...headersTimeoutOptions(opts.headersTimeout),
+    ...requestTimeoutOptions(opts.requestTimeoutMs ?? 30_000),
     ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
     // a field a route does not know is refused, not dropped: a misspelt filter (`?min_sev=high`) would list every
     // alert, a misspelt `coment` would lose the note

@@ -12,6 +12,7 @@ import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { orderCall } from '../detectors/api-discovery/testdata/orders-calls.js';
 import { metricSum } from '../../test/harness/metrics.js';
+import { expectSlowBodyRefusedAt } from '../../test/harness/raw-http.js';
 import { type RunningRole, runApi, runCollector, runCorrelator } from './roles.js';
 
 const TESTDATA = join(import.meta.dirname, '../detectors/api-discovery/testdata');
@@ -55,9 +56,10 @@ describe('embedded roles: collector → correlator → inventory and decisions a
     );
     const config = resolveConfig({
       data_dir: join(dir, 'data'),
-      collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 'gw1', token: SENSOR }] },
+      collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 'gw1', token: SENSOR }], request_timeout_seconds: 2 },
       api: {
         listen: '127.0.0.1:0',
+        request_timeout_seconds: 2,
         api_keys: [
           { name: 'vic', key: VIEWER, role: 'viewer' },
           { name: 'rita', key: RESPONDER, role: 'responder' },
@@ -332,6 +334,22 @@ describe('embedded roles: collector → correlator → inventory and decisions a
       json: { code: 'MW_ERR_NOT_FOUND', message: expect.any(String) },
     });
     expect(await refused()).toBe(before + 1);
+  });
+
+  it('refuses a request whose body comes a byte at a time once request_timeout_seconds passed, on the collector and the API', async () => {
+    const portOf = (url: string) => Number(new URL(url).port);
+    const json = 'Content-Type: application/json\r\n';
+    await expectSlowBodyRefusedAt(portOf(collector), 'collector', 2_000, {
+      head: `POST /v1/records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${SENSOR}\r\n${json}`,
+      body: '[]'.padEnd(1_000),
+      status: 200,
+    });
+    // a body the route reads, then refuses: nothing is silenced
+    await expectSlowBodyRefusedAt(portOf(api), 'api', 2_000, {
+      head: `POST /v1/silences HTTP/1.1\r\nHost: x\r\nX-API-Key: ${RESPONDER}\r\n${json}`,
+      body: '{}'.padEnd(1_000),
+      status: 400,
+    });
   });
 
   it('lets admins see the sensors and the policy and reload it; a bad file is refused and the policy stays', async () => {

@@ -114,6 +114,7 @@ export async function runCollector({ config, bus, logger, receivers: checked }: 
     logger,
     bodyLimit: config.collector.body_limit_bytes,
     maxRecordsPerRequest: config.collector.max_records_per_request,
+    requestTimeoutMs: config.collector.request_timeout_seconds * 1000,
     busHealthy: () => bus.healthy(),
   });
   const receivers = await startReceivers(checked ?? config.receivers, { app, ingest, logger });
@@ -292,6 +293,7 @@ export async function runApi(
     auth,
     logger,
     trustProxy: config.api.trust_proxy,
+    requestTimeoutMs: config.api.request_timeout_seconds * 1000,
     audit: storeAccessLog(store, config.api.retention.access_log_entries),
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
     onAuthenticated: (p) => analysts.seen(p),
@@ -343,6 +345,7 @@ export async function runActions(deps: RoleDeps): Promise<RunningRole> {
     auth,
     logger,
     trustProxy: config.api.trust_proxy,
+    requestTimeoutMs: config.api.request_timeout_seconds * 1000,
     audit: storeAccessLog(store, config.api.retention.access_log_entries),
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
     plugins: [actions.routes],

@@ -1,9 +1,12 @@
-import { expectMalformedHttpRefused, expectStalledRequestRefused } from '../../test/harness/raw-http.js';
+import {
+  expectMalformedHttpRefused,
+  expectSlowBodyRefused,
+  expectStalledRequestRefused,
+} from '../../test/harness/raw-http.js';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
-import type { HeadersTimeout } from '../core/http-errors.js';
 import { silentLogger } from '../core/logger.js';
 import { ROWS_CONTENT_TYPE } from '../core/record-rows.js';
 import { registry } from '../core/metrics.js';
@@ -30,7 +33,7 @@ const record = (i: number, extra: Partial<ApiCallRecord> = {}): ApiCallRecord =>
   ...extra,
 });
 
-async function setup(opts: { maxBacklog?: number; bodyLimit?: number; headersTimeout?: HeadersTimeout } = {}) {
+async function setup(opts: { maxBacklog?: number; bodyLimit?: number; requestTimeoutMs?: number } = {}) {
   const bus = new MemoryBus({ partitions: 2, maxBacklogPerPartition: opts.maxBacklog ?? 10_000 });
   const got = { calls: [] as string[], dlq: [] as DeadLetter[] };
   await bus.subscribe({
@@ -49,7 +52,7 @@ async function setup(opts: { maxBacklog?: number; bodyLimit?: number; headersTim
     logger: silentLogger,
     bodyLimit: opts.bodyLimit,
     busHealthy: () => bus.healthy(),
-    headersTimeout: opts.headersTimeout,
+    requestTimeoutMs: opts.requestTimeoutMs,
   });
   return { app, bus, got };
 }
@@ -63,8 +66,16 @@ describe('collector POST /v1/records', () => {
     await expectMalformedHttpRefused(app, 'collector');
   });
   it('answers 408 MW_ERR_REQUEST_TIMEOUT, counted, to a request whose headers stop coming, over a real socket', async () => {
-    const { app } = await setup({ headersTimeout: { timeoutMs: 300, checkIntervalMs: 50 } });
+    const { app } = await setup({ requestTimeoutMs: 300 });
     await expectStalledRequestRefused(app, 'collector', 300);
+  });
+  it('answers 408 MW_ERR_REQUEST_TIMEOUT, counted once, to a batch whose body comes a byte at a time, over a real socket; the same batch sent at once is taken', async () => {
+    const { app } = await setup({ requestTimeoutMs: 1_000 });
+    await expectSlowBodyRefused(app, 'collector', 1_000, {
+      head: `POST /v1/records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n`,
+      body: JSON.stringify([record(1), record(2)]).padEnd(1_000),
+      status: 200,
+    });
   });
   it('refuses a missing or unknown sensor token', async () => {
     const { app } = await setup();

@@ -1,12 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { mwError } from '../core/errors.js';
-import {
-  type HeadersTimeout,
-  clientErrors,
-  frameworkErrors,
-  headersTimeoutOptions,
-  installErrorHandler,
-} from '../core/http-errors.js';
+import { clientErrors, frameworkErrors, installErrorHandler, requestTimeoutOptions } from '../core/http-errors.js';
 import type { Logger } from '../core/logger.js';
 import { ROWS_CONTENT_TYPE, decodeRows } from '../core/record-rows.js';
 import { addMetricsRoute } from '../core/probe-routes.js';
@@ -24,8 +18,11 @@ export interface CollectorServerOptions {
   maxRecordsPerRequest?: number;
   /** reports the bus state for /healthz */
   busHealthy: () => boolean;
-  /** when a request whose headers have not all arrived is refused (408); Node's 60 s unless given (tests) */
-  headersTimeout?: HeadersTimeout;
+  /**
+   * how long a whole request, body included, may take to arrive before it is refused (408; default 60 s,
+   * `collector.request_timeout_seconds`)
+   */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -40,7 +37,7 @@ export function createCollectorServer(opts: CollectorServerOptions): FastifyInst
     bodyLimit,
     frameworkErrors: frameworkErrors('collector', opts.logger),
     clientErrorHandler: clientErrors('collector', opts.logger),
-    ...headersTimeoutOptions(opts.headersTimeout),
+    ...requestTimeoutOptions(opts.requestTimeoutMs ?? 60_000),
   });
   installErrorHandler(app, 'collector', opts.logger);
 

@@ -10,6 +10,7 @@ describe('config', () => {
     expect(c.bus.kind).toBe('memory');
     expect(c.collector.listen).toBe('127.0.0.1:7071');
     expect(c.correlator.window_seconds).toBe(60);
+    expect([c.collector.request_timeout_seconds, c.api.request_timeout_seconds]).toEqual([60, 30]);
     expect(c.api.retention).toEqual({
       resolved_alert_days: 30,
       alert_days: 180,
@@ -33,6 +34,24 @@ describe('config', () => {
     expect(() => resolveConfig({ api: { retention: { resolved_alert_days: 0 } } })).toThrow(
       /api\.retention\.resolved_alert_days: /,
     );
+  });
+
+  it('refuses a request timeout that is not a whole number of seconds from 1 to 3600, naming the key', () => {
+    for (const section of ['collector', 'api'] as const) {
+      for (const bad of [0, '30', 1.5, 3601]) {
+        let err: { code?: string; message?: string } = {};
+        try {
+          resolveConfig({ [section]: { request_timeout_seconds: bad } });
+        } catch (e) {
+          err = e as typeof err;
+        }
+        expect({ code: err.code, message: err.message }, `${section}: ${JSON.stringify(bad)}`).toEqual({
+          code: 'MW_ERR_CONFIG_INVALID',
+          message: expect.stringContaining(`${section}.request_timeout_seconds: `),
+        });
+      }
+      expect(resolveConfig({ [section]: { request_timeout_seconds: 1 } })[section].request_timeout_seconds).toBe(1);
+    }
   });
 
   it('takes the root-cause folding settings with their defaults', () => {

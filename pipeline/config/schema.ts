@@ -47,6 +47,13 @@ export const CollectorConfig = Type.Object(
     body_limit_bytes: Type.Integer({ minimum: 1024, default: 5 * 1024 * 1024 }),
     max_records_per_request: Type.Integer({ minimum: 1, default: 10_000 }),
     max_future_skew_seconds: Type.Integer({ minimum: 0, default: 600 }),
+    request_timeout_seconds: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      default: 60,
+      description:
+        "how long a request may take to arrive, body included, before it is refused (408 MW_ERR_REQUEST_TIMEOUT) and its connection closed: a client that sends its body a byte at a time cannot hold a connection open for ever. Long enough for a sensor's largest batch (body_limit_bytes) over its slowest link",
+    }),
     sensor_tokens: Type.Array(SensorTokenConfig, {
       default: [],
       description: 'inline sensor tokens (prefer the file)',
@@ -97,6 +104,13 @@ export const ApiConfig = Type.Object(
     retention: RetentionConfig,
     api_keys: Type.Array(ApiKeyConfig, { default: [] }),
     api_keys_file: Type.Optional(Type.String({ description: 'file of "<name> <role> <key>" lines' })),
+    request_timeout_seconds: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      default: 30,
+      description:
+        "how long a request may take to arrive, body included, before it is refused (408 MW_ERR_REQUEST_TIMEOUT) and its connection closed: a client that sends its body a byte at a time cannot hold a connection open for ever. The actions role's decisions API has the same bound",
+    }),
     trust_proxy: Type.Optional(
       Type.String({
         minLength: 1,

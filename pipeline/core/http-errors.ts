@@ -7,6 +7,9 @@ import { counter } from './metrics.js';
 
 const httpErrors = counter('meshward_http_errors_total', 'HTTP answers with an error code', ['server', 'code']);
 
+/** the connections `clientErrors` answered and closed, with what it answered */
+const refusedConnections = new WeakMap<object, MeshwardError>();
+
 /** answers with the catalogue error's status and `{ code, message }` */
 export function sendError(reply: FastifyReply, err: MeshwardError): FastifyReply {
   return reply.code(err.status).send(err.toJSON());
@@ -70,6 +73,13 @@ function catalogued(error: unknown, url: string, logger: Logger): MeshwardError 
  */
 export function installErrorHandler(app: FastifyInstance, server: string, logger: Logger): void {
   app.setErrorHandler((error: unknown, request, reply) => {
+    // Node refused the request while its body was arriving and `clientErrors` answered and counted it: what reaches
+    // here is the body cut short, to be answered to no one (the hooks after it see the status the client got)
+    const refused = refusedConnections.get(request.raw.socket);
+    if (refused) {
+      sendError(reply, refused);
+      return;
+    }
     const err = catalogued(error, request.url, logger);
     httpErrors.inc({ server, code: err.code });
     sendError(reply, err);
@@ -101,19 +111,30 @@ export function frameworkErrors(server: string, logger: Logger) {
   };
 }
 
-/**
- * How long a server waits for a request's line and headers before Node refuses it (408 `MW_ERR_REQUEST_TIMEOUT`, see
- * `clientErrors`), and how often Node looks. Node's own when not given: 60 s, looked at every 30 s, so a request that
- * stalls is refused 60 to 90 s after it began. Not a config key: tests make it short to see the 408.
- */
-export interface HeadersTimeout {
-  timeoutMs: number;
-  checkIntervalMs: number;
-}
+/** Node's own bound on a request's line and headers (`headersTimeout`), kept unless the request timeout is shorter */
+const HEADERS_TIMEOUT_MS = 60_000;
 
-/** the Fastify options that give the server Node makes this headers timeout (none: Node's) */
-export const headersTimeoutOptions = (t: HeadersTimeout | undefined) =>
-  t ? { http: { headersTimeout: t.timeoutMs, connectionsCheckingInterval: t.checkIntervalMs } } : {};
+/**
+ * Fastify's options that bound how long a request may take to arrive, line, headers and body, before Node refuses it
+ * (408 `MW_ERR_REQUEST_TIMEOUT`, see `clientErrors`): a client that sends its body a byte at a time no longer holds
+ * a connection and its buffers open for ever (Fastify's default `requestTimeout` is 0, no bound). The line and headers
+ * keep Node's 60 s, or the request timeout if shorter: when the headers' bound is the longer Node swaps the two, and a
+ * 30 s request timeout would let a body take 60 s. Only the arrival is bounded: a slow answer is not cut.
+ *
+ * Node looks for requests past their bound every `connectionsCheckingInterval` (30 s by default, which would let a
+ * 60 s bound stand for up to 90 s): here a quarter of the shorter bound, at most 5 s, so a request is refused within
+ * 25 % or 5 s past its bound (60 to 65 s by default); each look is one pass over the server's open connections.
+ */
+export function requestTimeoutOptions(requestTimeoutMs: number) {
+  const headersTimeout = Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs);
+  return {
+    requestTimeout: requestTimeoutMs,
+    http: {
+      headersTimeout,
+      connectionsCheckingInterval: Math.max(1, Math.min(5_000, Math.floor(headersTimeout / 4))),
+    },
+  };
+}
 
 /** what Node's HTTP parser refuses before Fastify sees a request, by Node's error code; anything else is a 400 */
 const clientErrorOf = (code: string | undefined): MeshwardError =>
@@ -125,17 +146,20 @@ const clientErrorOf = (code: string | undefined): MeshwardError =>
 
 /**
  * Fastify's `clientErrorHandler` option, given when the server is made: a request Node's own parser refuses (a request
- * line or header that is not HTTP, headers past `maxHeaderSize`, a request whose line and headers did not all arrive
- * within the `HeadersTimeout`) gets a catalogue answer (400 `MW_ERR_BAD_REQUEST`, 431 `MW_ERR_HEADERS_TOO_LARGE`,
- * 408 `MW_ERR_REQUEST_TIMEOUT`) and is counted like every other error, where Fastify would write its own body without
- * a code. The connection is closed after it, as Node does: the parser cannot tell where the next request would begin.
- * A connection the client reset, or already closed, gets nothing and is not counted: there is no one to answer.
+ * line or header that is not HTTP, headers past `maxHeaderSize`, a request that did not all arrive within the bounds of
+ * `requestTimeoutOptions`, its body included) gets a catalogue answer (400 `MW_ERR_BAD_REQUEST`, 431
+ * `MW_ERR_HEADERS_TOO_LARGE`, 408 `MW_ERR_REQUEST_TIMEOUT`) and is counted like every other error, where Fastify would
+ * write its own body without a code. The connection is closed after it, as Node does: the parser cannot tell where the
+ * next request would begin. A connection the client reset, or already closed, gets nothing and is not counted: there
+ * is no one to answer. A request refused while its body was arriving was already handed to Fastify: the body it then
+ * reads is cut short, and the error handler (`installErrorHandler`) does not count that a second time.
  */
 export function clientErrors(server: string, logger: Logger) {
   return (error: Error & { code?: string }, socket: Duplex): void => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const err = clientErrorOf(error.code);
     if (socket.writable) {
+      refusedConnections.set(socket, err);
       httpErrors.inc({ server, code: err.code });
       logger.debug({ server, code: err.code, parser: error.code }, 'malformed HTTP request refused');
       const body = JSON.stringify(err.toJSON());

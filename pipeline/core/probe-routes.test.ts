@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { metricSum } from '../../test/harness/metrics.js';
-import { expectMalformedHttpRefused } from '../../test/harness/raw-http.js';
+import { expectMalformedHttpRefused, expectSlowBodyRefused } from '../../test/harness/raw-http.js';
 import { silentLogger } from './logger.js';
 import { createProbeServer } from './probe-routes.js';
 
@@ -11,6 +11,16 @@ const httpErrors = (code: string) => metricSum('meshward_http_errors_total', { s
 describe('probe server (a role without an API: the correlator)', () => {
   it('answers a request Node cannot parse with a catalogue code, counted, over a real socket', async () => {
     await expectMalformedHttpRefused(probe(), 'correlator');
+  });
+
+  it('answers 408 MW_ERR_REQUEST_TIMEOUT, counted once, to a request whose body comes a byte at a time, over a real socket', async () => {
+    const app = createProbeServer('correlator', silentLogger, () => ({ bus: true, store: false }), 1_000);
+    // it serves no POST: the same request sent at once is a route it does not serve
+    await expectSlowBodyRefused(app, 'correlator', 1_000, {
+      head: 'POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n',
+      body: '{}'.padEnd(1_000),
+      status: 404,
+    });
   });
 
   it('answers what it does not serve with a catalogue code, counted once, over a real socket', async () => {

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { clientErrors, frameworkErrors, installErrorHandler } from './http-errors.js';
+import { clientErrors, frameworkErrors, installErrorHandler, requestTimeoutOptions } from './http-errors.js';
 import type { Logger } from './logger.js';
 import { registry } from './metrics.js';
 
@@ -22,14 +22,21 @@ export function addProbeRoutes(app: FastifyInstance, health: () => Record<string
 
 /**
  * A server of its own for `/healthz` and `/metrics`, for a role without an API (the correlator's `listen`): what it
- * refuses (a path it does not serve, a request Node cannot parse) gets its catalogue code and is counted in
+ * refuses (a path it does not serve, a request Node cannot parse, a request that has not all arrived within
+ * `requestTimeoutMs`, 30 s as the API's by default: a probe sends no body) gets its catalogue code and is counted in
  * meshward_http_errors_total{server}, as the collector's and the API's refusals are.
  */
-export function createProbeServer(server: string, logger: Logger, health: () => Record<string, boolean>) {
+export function createProbeServer(
+  server: string,
+  logger: Logger,
+  health: () => Record<string, boolean>,
+  requestTimeoutMs = 30_000,
+) {
   const app = Fastify({
     logger: false,
     frameworkErrors: frameworkErrors(server, logger),
     clientErrorHandler: clientErrors(server, logger),
+    ...requestTimeoutOptions(requestTimeoutMs),
   });
   installErrorHandler(app, server, logger);
   addProbeRoutes(app, health);
