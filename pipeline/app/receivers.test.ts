@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { CapturingIngest } from '../../sensors/common/capturing-ingest.js';
+import { metricSum } from '../../test/harness/metrics.js';
+import { freePort } from '../../test/harness/ports.js';
 import { silentLogger } from '../core/logger.js';
 import { receiverConfigs, startReceivers } from './receivers.js';
 
@@ -10,6 +13,29 @@ const KEY = 'receivers-test-token-hash-key';
 const entry = JSON.parse(
   readFileSync(join(import.meta.dirname, '..', 'receivers', 'kong-http-log', 'testdata', 'single-entry.json'), 'utf8'),
 );
+
+/** an HAProxy JSON access log line for `path`, as the syslog receiver takes it */
+const accessLog = (path: string) =>
+  `<134>Nov 22 08:00:00 haproxy[1]: ${JSON.stringify({ ts: 1_700_000_000_000, ta: 3, method: 'GET', host: 'api', uri: path, status: 200, bytes_in: 1, bytes_out: 2, client_ip: '10.0.0.1' })}`;
+
+/** one newline-framed syslog message over TCP, the connection closed once it is written */
+async function sendSyslog(port: number, line: string): Promise<void> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.end(`${line}\n`, resolve);
+  });
+}
+
+/** POST a JSON body to the collector's server, expecting `status` */
+async function post(base: string, path: string, body: unknown, status: number): Promise<void> {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(res.status, `${path}: ${await res.clone().text()}`).toBe(status);
+}
 
 describe('HTTP receivers on the collector', () => {
   it('refuses two receivers on one path, or one on a path of the collector, naming both keys', () => {
@@ -58,6 +84,100 @@ describe('HTTP receivers on the collector', () => {
         'kong_http_log: Kong http-log at POST /v1/kong/http-log on the collector',
         'kong_http_log/partners: Kong http-log at POST /v1/kong/partners on the collector',
       ]);
+    } finally {
+      await receivers.close();
+      await app.close();
+    }
+  });
+});
+
+describe("a receiver's sensor id", () => {
+  it('is its key when it is named after a slash, the type default under the bare type key, the config when given', () => {
+    const ids = receiverConfigs({
+      syslog: {},
+      'syslog/edge': {},
+      kong_http_log: { token_hash_key: KEY },
+      'kong_http_log/eu': { token_hash_key: KEY, path: '/kong/eu' },
+      'kong_http_log/named': { token_hash_key: KEY, path: '/kong/named', sensor_id: 'kong-partners' },
+      idp: { token_hash_key: KEY },
+      'idp/okta': { token_hash_key: KEY, path: '/idp/okta' },
+      bus: { mapping: { topics: [{ topic: 'a', service: 'a' }] } },
+      'bus/orders': { mapping: { topics: [{ topic: 'b', service: 'b' }] } },
+    }).map((r) => [r.key, (r.config as { sensor_id: string }).sensor_id]);
+    expect(Object.fromEntries(ids)).toEqual({
+      syslog: 'syslog',
+      'syslog/edge': 'syslog/edge',
+      kong_http_log: 'kong',
+      'kong_http_log/eu': 'kong_http_log/eu',
+      'kong_http_log/named': 'kong-partners',
+      idp: 'idp-webhook',
+      'idp/okta': 'idp/okta',
+      bus: 'bus',
+      'bus/orders': 'bus/orders',
+    });
+  });
+
+  it('keeps two receivers of one type without a sensor_id apart in their records and metrics (syslog, Kong, IdP)', async () => {
+    const [bare, edge, internal] = await Promise.all([freePort(), freePort(), freePort()]);
+    const syslog = (port: number) => ({ listen_tcp: `127.0.0.1:${port}`, flush_interval_ms: 10 });
+    const app = Fastify();
+    const ingest = new CapturingIngest();
+    const receivers = await startReceivers(
+      {
+        syslog: syslog(bare),
+        'syslog/edge': syslog(edge),
+        'syslog/internal': syslog(internal),
+        kong_http_log: { token_hash_key: KEY },
+        'kong_http_log/eu': { token_hash_key: KEY, path: '/v1/kong/eu' },
+        'kong_http_log/us': { token_hash_key: KEY, path: '/v1/kong/us' },
+        idp: { token_hash_key: KEY },
+        'idp/keycloak': { token_hash_key: KEY, path: '/v1/idp/keycloak' },
+        'idp/okta': { token_hash_key: KEY, path: '/v1/idp/okta' },
+      },
+      { app, ingest, logger: silentLogger },
+    );
+    const sensors = ['syslog', 'syslog/edge', 'syslog/internal', 'kong', 'kong_http_log/eu', 'kong_http_log/us'];
+    const counted = () =>
+      Promise.all(
+        sensors.map((receiver) =>
+          receiver.startsWith('syslog')
+            ? metricSum('meshward_syslog_messages_total', { receiver })
+            : metricSum('meshward_kong_entries_total', { receiver, outcome: 'accepted' }),
+        ),
+      );
+    const before = await counted();
+    try {
+      const base = await app.listen({ host: '127.0.0.1', port: 0 });
+      // one call through each receiver, one at a time: the records come in the order they were sent
+      for (const [port, path] of [
+        [bare, '/bare'],
+        [edge, '/edge'],
+        [internal, '/internal'],
+      ] as const) {
+        await sendSyslog(port, accessLog(path));
+        await ingest.waitFor(ingest.records.length + 1);
+      }
+      for (const path of ['/v1/kong/http-log', '/v1/kong/eu', '/v1/kong/us']) await post(base, path, entry, 200);
+      const login = { event: 'login.success', sub: 'alice', client_id: 'web', ip: '203.0.113.10', path: '/login' };
+      for (const path of ['/v1/idp/events', '/v1/idp/keycloak', '/v1/idp/okta']) await post(base, path, login, 202);
+
+      expect(ingest.records.map((r) => r.sensor)).toEqual([
+        { kind: 'haproxy', id: 'syslog' },
+        { kind: 'haproxy', id: 'syslog/edge' },
+        { kind: 'haproxy', id: 'syslog/internal' },
+        { kind: 'kong', id: 'kong' },
+        { kind: 'kong', id: 'kong_http_log/eu' },
+        { kind: 'kong', id: 'kong_http_log/us' },
+        { kind: 'idp', id: 'idp-webhook' },
+        { kind: 'idp', id: 'idp/keycloak' },
+        { kind: 'idp', id: 'idp/okta' },
+      ]);
+      expect(ingest.records.slice(0, 3).map((r) => r.path)).toEqual(['/bare', '/edge', '/internal']);
+      // the origin the collector's ingest dead-letters under
+      expect(ingest.origins.map((o) => o.sensorId)).toEqual(ingest.records.map((r) => r.sensor.id));
+      // each receiver's metrics count its own message or entry, under its own id
+      const after = await counted();
+      expect(after.map((n, i) => n - before[i])).toEqual([1, 1, 1, 1, 1, 1]);
     } finally {
       await receivers.close();
       await app.close();

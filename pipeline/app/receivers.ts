@@ -15,9 +15,8 @@ import { syslogReceiverFactory } from '../receivers/syslog/factory.js';
 /** a receiver type's config: schema, defaults and the cross-field check of a schema-valid config */
 interface ReceiverSpec {
   schema: TSchema;
-  defaults: object;
-  /** the defaults of the receiver declared as `key`, when they depend on it (the bus sensor's id is its key) */
-  defaultsFor?: (key: string) => object;
+  /** the type's defaults: their `sensor_id` is the id of a receiver declared under the bare type key */
+  defaults: { sensor_id: string };
   problem?: (config: never) => string | undefined;
   /**
    * a cross-field check that compiles what it checks (the bus mapping, read from its file): the compiled form goes
@@ -41,13 +40,20 @@ const SCHEMAS: Record<string, ReceiverSpec> = {
   bus: {
     schema: busSensorFactory.configSchema,
     defaults: busSensorFactory.defaultConfig,
-    defaultsFor: busSensorFactory.defaultConfigFor,
     compile: busSensorFactory.compile,
   },
 };
 
 /** `syslog`, `syslog/edge`, `kong_http_log`, `idp/keycloak`, `bus/orders` → the receiver type */
 const typeOf = (key: string) => key.split('/')[0];
+
+/**
+ * the defaults of the receiver declared as `key`: one named after a slash (`syslog/edge`, `idp/okta`) has its key as
+ * its sensor id, so two receivers of one type left without a `sensor_id` keep their records and metrics apart; one
+ * declared under the bare type key keeps the type's (`syslog`, `kong`, `idp-webhook`, `bus`), the id it always had
+ */
+const defaultsOf = (spec: ReceiverSpec, key: string): object =>
+  key.includes('/') ? { ...spec.defaults, sensor_id: key } : spec.defaults;
 
 /** a receiver's checked config, and what its check compiled (the bus mapping), if anything */
 export interface ReceiverEntry {
@@ -64,7 +70,7 @@ function configOf(key: string, raw: unknown): ReceiverEntry {
       'CONFIG_INVALID',
       `receivers.${key}: unknown receiver type (known: ${Object.keys(SCHEMAS).join(', ')})`,
     );
-  const config = checkSection(spec.schema, raw, `receivers.${key}`, spec.defaultsFor?.(key) ?? spec.defaults);
+  const config = checkSection(spec.schema, raw, `receivers.${key}`, defaultsOf(spec, key));
   const compiled = spec.compile?.(config as never);
   const problem = compiled && 'problem' in compiled ? compiled.problem : spec.problem?.(config as never);
   if (problem) throw mwError('CONFIG_INVALID', `receivers.${key}: ${problem}`);

@@ -11,11 +11,6 @@ export const busSensorFactory = {
   configSchema: BusSensorConfigSchema,
   defaultConfig: defaultBusSensorConfig,
   /**
-   * the defaults of the receiver declared as `key` in the `receivers:` section (`bus`, `bus/orders`): its sensor id
-   * is the key, so the records and metrics of two bus receivers left without a `sensor_id` stay apart
-   */
-  defaultConfigFor: (key: string): BusSensorConfig => ({ ...defaultBusSensorConfig, sensor_id: key }),
-  /**
    * the cross-field check of a schema-valid config, done once before anything starts: the mapping (inline, or the
    * file read) compiled (no topic mapped twice, no topic both request and reply), or what is wrong with it. Hand the
    * compiled mapping to create() (`deps.mapping`): the sensor then taps what was checked, and the file is read once

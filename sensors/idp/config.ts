@@ -7,7 +7,10 @@ export const IdpSensorConfigSchema = Type.Object(
     idp_name: Type.String({ minLength: 1, maxLength: 256, default: 'idp' }),
     /** host recorded for the IdP's endpoints (default: idp_name) */
     host: Type.Optional(Type.String({ maxLength: 512 })),
-    /** sensor instance id in records */
+    /**
+     * sensor instance id in records; in the `receivers:` section a receiver named after a slash (`idp/okta`) takes
+     * its key when not given
+     */
     sensor_id: Type.String({ minLength: 1, maxLength: 256, default: 'idp-webhook' }),
     /** webhook path */
     path: Type.String({ pattern: '^/', default: '/v1/idp/events' }),

@@ -4,7 +4,10 @@ import { SharedSecret } from '../../config/shared-secret.js';
 
 export const KongHttpLogConfigSchema = Type.Object(
   {
-    /** sensor id carried in records and in the ingest origin */
+    /**
+     * sensor id carried in records, in the ingest origin and in the `receiver` label of the metrics; in the
+     * `receivers:` section a receiver named after a slash (`kong_http_log/eu`) takes its key when not given
+     */
     sensor_id: Type.String({ minLength: 1, maxLength: 256, default: 'kong' }),
     /** the route on the collector Kong's http-log plugin posts to (each Kong receiver needs its own) */
     path: Type.String({ pattern: '^/', maxLength: 256, default: '/v1/kong/http-log' }),

@@ -27,7 +27,10 @@ export const SyslogReceiverConfigSchema = Type.Object(
     }),
     /** the service for service_from=fixed, and the fallback when host/backend is empty */
     service_name: Type.String({ minLength: 1, maxLength: 256, default: 'unknown' }),
-    /** sensor id carried in records and in the ingest origin */
+    /**
+     * sensor id carried in records, in the ingest origin and in the `receiver` label of the metrics; in the
+     * `receivers:` section a receiver named after a slash (`syslog/edge`) takes its key when not given
+     */
     sensor_id: Type.String({ minLength: 1, maxLength: 256, default: 'syslog' }),
     /** largest syslog message (UDP datagram or TCP frame) accepted, in bytes; larger ones are rejected and counted */
     max_message_bytes: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 65_536 }),
