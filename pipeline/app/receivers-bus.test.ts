@@ -25,6 +25,34 @@ afterAll(async () => {
   await kafka?.stop();
 });
 
+/** a meshward process's config file in `dir`: a collector on a free port with one sensor token, and `receiver` */
+function processConfig(dir: string, receiver: string): string {
+  const config = join(dir, 'meshward.yaml');
+  writeFileSync(
+    config,
+    [
+      'log_level: silent',
+      `data_dir: ${join(dir, 'data')}`,
+      'collector:',
+      '  listen: 127.0.0.1:0',
+      '  sensor_tokens: [{ id: envoy-1, token: envoy-sensor-token-0123 }]',
+      'receivers:',
+      `  ${receiver}`,
+      '',
+    ].join('\n'),
+  );
+  return config;
+}
+
+/** process.exit made to throw (a process that cannot start ends here) and stderr captured; vi.restoreAllMocks undoes both */
+function spyOnExit() {
+  const exit = vi.spyOn(process, 'exit').mockImplementation(() => {
+    throw new Error('the process exited');
+  });
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  return { exit, stderr };
+}
+
 async function produceOrder(correlationId: string, t0: number) {
   const k = new Kafka({ clientId: 'receivers-bus-test', brokers: kafka.bootstrap, logLevel: logLevel.NOTHING });
   const producer = k.producer();
@@ -153,24 +181,11 @@ describe('bus receiver in the receivers: section', () => {
   it('under a meshward process, a SASL password file that cannot be read stops the start in one line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mw-bus-'));
     const missing = join(dir, 'no-such-password');
-    const config = join(dir, 'meshward.yaml');
-    writeFileSync(
-      config,
-      [
-        'log_level: silent',
-        `data_dir: ${join(dir, 'data')}`,
-        'collector:',
-        '  listen: 127.0.0.1:0',
-        '  sensor_tokens: [{ id: envoy-1, token: envoy-sensor-token-0123 }]',
-        'receivers:',
-        `  bus/orders: { brokers: [${kafka.bootstrap.join(', ')}], mapping_file: ${MAPPING}, sasl: { mechanism: plain, username: meshward-tap, password_file: ${missing} } }`,
-        '',
-      ].join('\n'),
+    const config = processConfig(
+      dir,
+      `bus/orders: { brokers: [${kafka.bootstrap.join(', ')}], mapping_file: ${MAPPING}, sasl: { mechanism: plain, username: meshward-tap, password_file: ${missing} } }`,
     );
-    const exit = vi.spyOn(process, 'exit').mockImplementation(() => {
-      throw new Error('the process exited');
-    });
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const { exit, stderr } = spyOnExit();
     try {
       await expect(runProcess('test', { config }, async (deps) => [await runCollector(deps)])).rejects.toThrow(
         'the process exited',
@@ -396,25 +411,12 @@ describe('bus receiver in the receivers: section', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mw-bus-'));
     const mapping = join(dir, 'mapping.yaml');
     copyFileSync(MAPPING, mapping);
-    const config = join(dir, 'meshward.yaml');
-    writeFileSync(
-      config,
-      [
-        'log_level: silent',
-        `data_dir: ${join(dir, 'data')}`,
-        'collector:',
-        '  listen: 127.0.0.1:0',
-        '  sensor_tokens: [{ id: envoy-1, token: envoy-sensor-token-0123 }]',
-        'receivers:',
-        `  bus: { brokers: [${kafka.bootstrap.join(', ')}], group_id: receivers-bus-process, mapping_file: ${mapping} }`,
-        '',
-      ].join('\n'),
+    const config = processConfig(
+      dir,
+      `bus: { brokers: [${kafka.bootstrap.join(', ')}], group_id: receivers-bus-process, mapping_file: ${mapping} }`,
     );
     // a process that cannot start exits: caught here, it fails the test with its one line
-    const exit = vi.spyOn(process, 'exit').mockImplementation(() => {
-      throw new Error('the process exited');
-    });
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const { exit, stderr } = spyOnExit();
     try {
       // checked with the config, then gone before the collector starts its receivers
       const { roles, shutdown } = await runProcess('test', { config }, async (deps) => {

@@ -18,6 +18,7 @@ import { readSensorTokensFile } from '../collector/sensor-auth.js';
 import { silentLogger } from '../core/logger.js';
 import { WebhookSink } from '../sinks/webhook/webhook-sink.js';
 import { MAX_SECRET_FILE_BYTES, MAX_SECRET_LIST_BYTES, readSecretFile, readSecretFileAsync } from './secret-file.js';
+import { ONE_TOPIC_MAPPING } from '../../sensors/bus/testdata/one-topic-mapping.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mw-secret-file-'));
 const fileWith = (name: string, content: string) => {
@@ -131,18 +132,7 @@ describe('a secret file (readSecretFile)', () => {
           busSensorFactory.create(
             {
               ...busSensorFactory.defaultConfig,
-              mapping: {
-                topics: [
-                  {
-                    topic: 't',
-                    service: 's',
-                    operation: 'm',
-                    caller_kind: 'service',
-                    correlation_header: 'c',
-                    timeout_ms: 10,
-                  },
-                ],
-              },
+              mapping: ONE_TOPIC_MAPPING,
               sasl: { mechanism: 'plain', username: 'meshward', password_file: empty },
             },
             { sink: { push: () => true }, key: 'bus/orders' },

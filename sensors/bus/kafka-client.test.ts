@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,6 +5,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../pipeline/core/logger.js';
+import { testCa } from '../../test/harness/test-ca.js';
 import { loadConfig } from '../common/load-config.js';
 import { BusSensorConfigSchema } from './config.js';
 import { busSensorFactory } from './factory.js';
@@ -15,32 +15,11 @@ const PASSWORD = 'bus-tap-password-0123456789';
 const mapping = { topics: [{ topic: 'orders.requests', service: 'orders' }] };
 let dir: string;
 const file = (n: string) => join(dir, n);
-const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
 
 /** a CA and a broker certificate for 127.0.0.1 it signed (openssl CLI), and the SASL password file */
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mw-bus-kafka-client-'));
-  openssl('req', '-x509', ...newKey, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=test-ca');
-  writeFileSync(file('broker.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  openssl('req', ...newKey, '-keyout', 'broker.key', '-out', 'broker.csr', '-subj', '/CN=broker');
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    'broker.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'broker.crt',
-    '-days',
-    '1',
-    '-extfile',
-    'broker.ext',
-  );
+  testCa(dir).leaf('broker', 'IP:127.0.0.1');
   writeFileSync(file('password'), `${PASSWORD}\n`);
   writeFileSync(file('empty'), '\n');
 });

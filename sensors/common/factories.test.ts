@@ -8,6 +8,7 @@ import { gatewaySensorFactory } from '../gateway/factory.js';
 import { CapturingIngest } from './capturing-ingest.js';
 import { loadConfig } from './load-config.js';
 import { ShipperConfigSchema, defaultShipperConfig } from './shipper-config.js';
+import { ONE_TOPIC_MAPPING } from '../bus/testdata/one-topic-mapping.js';
 
 /** every component of this area: the default config is what loading an empty config gives, and it validates */
 describe('factories of sensors and receivers', () => {
@@ -52,18 +53,7 @@ describe('factories of sensors and receivers', () => {
     const bus = busSensorFactory.create(
       {
         ...busSensorFactory.defaultConfig,
-        mapping: {
-          topics: [
-            {
-              topic: 't',
-              service: 's',
-              operation: 'm',
-              caller_kind: 'service',
-              correlation_header: 'c',
-              timeout_ms: 10,
-            },
-          ],
-        },
+        mapping: ONE_TOPIC_MAPPING,
       },
       { ingest },
     );

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,67 +7,17 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
+import { testCa } from '../../test/harness/test-ca.js';
 import { meshwardSensor } from './plugin.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 let dir: string;
 const file = (n: string) => join(dir, n);
-const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
 
 /** a CA, a server certificate for 127.0.0.1 and a client certificate whose URI SAN is a SPIFFE id (openssl CLI) */
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mw-gw-mtls-'));
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=test-ca',
-  );
-  const leaf = (name: string, san: string) => {
-    writeFileSync(file(`${name}.ext`), `subjectAltName=${san}\n`);
-    openssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${name}`,
-    );
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-    );
-  };
+  const { leaf } = testCa(dir);
   leaf('server', 'IP:127.0.0.1');
   leaf('client', 'URI:spiffe://corp.example/ns/shop/sa/web');
 });
