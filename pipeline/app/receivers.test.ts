@@ -184,3 +184,77 @@ describe("a receiver's sensor id", () => {
     }
   });
 });
+
+describe("an IdP receiver's idp_name", () => {
+  it('is its name when it is named after a slash, idp under the bare key, the config when given', () => {
+    const names = receiverConfigs({
+      idp: { token_hash_key: KEY },
+      'idp/okta': { token_hash_key: KEY, path: '/idp/okta' },
+      'idp/entra': { token_hash_key: KEY, path: '/idp/entra', idp_name: 'azure-ad' },
+      'idp/': { token_hash_key: KEY, path: '/idp/unnamed', idp_name: 'unnamed' },
+    }).map((r) => [r.key, (r.config as { idp_name: string; sensor_id: string }).idp_name]);
+    expect(Object.fromEntries(names)).toEqual({
+      idp: 'idp',
+      'idp/okta': 'okta',
+      'idp/entra': 'azure-ad',
+      'idp/': 'unnamed',
+    });
+    // a name the schema refuses, without an idp_name of its own: the error names the key
+    expect(() => receiverConfigs({ 'idp/': { token_hash_key: KEY } })).toThrow(
+      'configuration is invalid: receivers.idp/.idp_name: Expected string length greater or equal to 1 (taken from the name after the slash: rename the receiver or give its idp_name)',
+    );
+    const long = `idp/${'a'.repeat(257)}`;
+    expect(() => receiverConfigs({ [long]: { token_hash_key: KEY } })).toThrow(
+      `configuration is invalid: receivers.${long}.idp_name: Expected string length less or equal to 256 (taken from the name after the slash: rename the receiver or give its idp_name)`,
+    );
+  });
+
+  it("keeps two IdP receivers without an idp_name apart in their records' service and their meshward_idp_* series", async () => {
+    const app = Fastify();
+    const ingest = new CapturingIngest();
+    const receivers = await startReceivers(
+      {
+        idp: { token_hash_key: KEY },
+        'idp/keycloak': { token_hash_key: KEY, path: '/v1/idp/keycloak' },
+        'idp/okta': { token_hash_key: KEY, path: '/v1/idp/okta' },
+        'idp/entra': { token_hash_key: KEY, path: '/v1/idp/entra', idp_name: 'azure-ad' },
+      },
+      { app, ingest, logger: silentLogger },
+    );
+    const idps = ['idp', 'keycloak', 'okta', 'azure-ad', 'entra'];
+    const series = [
+      ['meshward_idp_events_total', { format: 'generic' }],
+      ['meshward_idp_events_invalid_total', { code: 'MW_ERR_RECORD_INVALID' }],
+      ['meshward_idp_webhook_rejected_total', { code: 'MW_ERR_BAD_REQUEST' }],
+    ] as const;
+    const counted = () =>
+      Promise.all(series.map(([name, labels]) => Promise.all(idps.map((idp) => metricSum(name, { ...labels, idp })))));
+    const before = await counted();
+    try {
+      const base = await app.listen({ host: '127.0.0.1', port: 0 });
+      const login = { event: 'login.success', sub: 'alice', client_id: 'web', ip: '203.0.113.10', path: '/login' };
+      for (const path of ['/v1/idp/events', '/v1/idp/keycloak', '/v1/idp/okta', '/v1/idp/entra']) {
+        // a recorded event, an invalid one (dead-lettered), then a request refused as a whole
+        await post(base, path, [login, { event: 'login.maybe' }], 202);
+        await post(base, path, [], 400);
+      }
+      expect(ingest.records.map((r) => [r.service, r.host, r.sensor.id])).toEqual([
+        ['idp', 'idp', 'idp-webhook'],
+        ['keycloak', 'keycloak', 'idp/keycloak'],
+        ['okta', 'okta', 'idp/okta'],
+        ['azure-ad', 'azure-ad', 'idp/entra'],
+      ]);
+      // every series counts its receiver's event, invalid event and refused request under its own idp
+      const after = await counted();
+      const delta = after.map((row, i) => row.map((n, j) => n - before[i][j]));
+      expect(Object.fromEntries(series.map(([name], i) => [name, delta[i]]))).toEqual({
+        meshward_idp_events_total: [1, 1, 1, 1, 0],
+        meshward_idp_events_invalid_total: [1, 1, 1, 1, 0],
+        meshward_idp_webhook_rejected_total: [1, 1, 1, 1, 0],
+      });
+    } finally {
+      await receivers.close();
+      await app.close();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import type { TSchema } from '@sinclair/typebox';
+import type { TObject, TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { startBusReceiver } from '../../sensors/bus/bus-receiver.js';
 import type { BusSensorConfig } from '../../sensors/bus/config.js';
@@ -6,6 +6,7 @@ import { busSensorFactory } from '../../sensors/bus/factory.js';
 import type { CompiledMapping } from '../../sensors/bus/mapping.js';
 import { idpSensorFactory } from '../../sensors/idp/factory.js';
 import type { RecordIngest } from '../collector/ingest.js';
+import { schemaProblems } from '../config/schema-problems.js';
 import { checkSection } from '../config/section.js';
 import { mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -17,6 +18,11 @@ interface ReceiverSpec {
   schema: TSchema;
   /** the type's defaults: their `sensor_id` is the id of a receiver declared under the bare type key */
   defaults: { sensor_id: string };
+  /**
+   * what a receiver named after a slash takes from its name besides its sensor id, when its config does not give it
+   * (an IdP receiver's idp_name: `idp/okta` → `okta`)
+   */
+  fromName?: (name: string) => Record<string, string>;
   problem?: (config: never) => string | undefined;
   /**
    * a cross-field check that compiles what it checks (the bus mapping, read from its file): the compiled form goes
@@ -35,6 +41,7 @@ const SCHEMAS: Record<string, ReceiverSpec> = {
   idp: {
     schema: idpSensorFactory.configSchema,
     defaults: idpSensorFactory.defaultConfig,
+    fromName: (name) => ({ idp_name: name }),
     problem: idpSensorFactory.configProblem,
   },
   bus: {
@@ -47,13 +54,32 @@ const SCHEMAS: Record<string, ReceiverSpec> = {
 /** `syslog`, `syslog/edge`, `kong_http_log`, `idp/keycloak`, `bus/orders` → the receiver type */
 const typeOf = (key: string) => key.split('/')[0];
 
+/** `idp/okta` → `okta`, `syslog/edge` → `edge`: what a receiver is named after the slash */
+const nameOf = (key: string) => key.slice(key.indexOf('/') + 1);
+
 /**
  * the defaults of the receiver declared as `key`: one named after a slash (`syslog/edge`, `idp/okta`) has its key as
- * its sensor id, so two receivers of one type left without a `sensor_id` keep their records and metrics apart; one
- * declared under the bare type key keeps the type's (`syslog`, `kong`, `idp-webhook`, `bus`), the id it always had
+ * its sensor id, and an IdP receiver its name as its idp_name (`okta`), so two receivers of one type left without a
+ * `sensor_id` (or `idp_name`) keep their records and metrics apart; one declared under the bare type key keeps the
+ * type's (`syslog`, `kong`, `idp-webhook`, `bus`; idp_name `idp`), the id and name it always had
  */
 const defaultsOf = (spec: ReceiverSpec, key: string): object =>
-  key.includes('/') ? { ...spec.defaults, sensor_id: key } : spec.defaults;
+  key.includes('/') ? { ...spec.defaults, sensor_id: key, ...spec.fromName?.(nameOf(key)) } : spec.defaults;
+
+/**
+ * a value taken from the key's name that the type's schema refuses (`idp/`: an empty idp_name), named as coming from
+ * the key, which is what to change; a value the config gives itself is checked with the rest of the config
+ */
+function nameProblem(spec: ReceiverSpec, key: string, raw: unknown): string | undefined {
+  if (!spec.fromName || !key.includes('/')) return undefined;
+  const given = raw && typeof raw === 'object' ? raw : {};
+  for (const [field, value] of Object.entries(spec.fromName(nameOf(key)))) {
+    if (Object.hasOwn(given, field)) continue;
+    const [problem] = schemaProblems((spec.schema as TObject).properties[field], value, `receivers.${key}.${field}`);
+    if (problem) return `${problem} (taken from the name after the slash: rename the receiver or give its ${field})`;
+  }
+  return undefined;
+}
 
 /** a receiver's checked config, and what its check compiled (the bus mapping), if anything */
 export interface ReceiverEntry {
@@ -70,6 +96,8 @@ function configOf(key: string, raw: unknown): ReceiverEntry {
       'CONFIG_INVALID',
       `receivers.${key}: unknown receiver type (known: ${Object.keys(SCHEMAS).join(', ')})`,
     );
+  const fromKey = nameProblem(spec, key, raw);
+  if (fromKey) throw mwError('CONFIG_INVALID', fromKey);
   const config = checkSection(spec.schema, raw, `receivers.${key}`, defaultsOf(spec, key));
   const compiled = spec.compile?.(config as never);
   const problem = compiled && 'problem' in compiled ? compiled.problem : spec.problem?.(config as never);

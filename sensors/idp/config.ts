@@ -3,7 +3,10 @@ import { SharedSecret } from '../../pipeline/config/shared-secret.js';
 
 export const IdpSensorConfigSchema = Type.Object(
   {
-    /** the identity provider's name: the `service` of its records */
+    /**
+     * the identity provider's name: the `service` of its records and the `idp` label of its metrics; in the
+     * `receivers:` section a receiver named after a slash (`idp/okta`) takes its name (`okta`) when not given
+     */
     idp_name: Type.String({ minLength: 1, maxLength: 256, default: 'idp' }),
     /** host recorded for the IdP's endpoints (default: idp_name) */
     host: Type.Optional(Type.String({ maxLength: 512 })),
