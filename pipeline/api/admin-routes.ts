@@ -1,16 +1,47 @@
 import rateLimit from '@fastify/rate-limit';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { readSensorActivity } from '../collector/sensor-activity-store.js';
+import type { Store } from '../store/store.js';
 import type { PolicyEngine } from '../../policy-actions/engine/engine.js';
 import { loadPolicyFile } from '../../policy-actions/engine/policy.js';
 
 export interface AdminRoutesOptions {
   /** ids of the sensors allowed to send records (never their tokens) */
   sensorIds: () => string[];
+  /** the store the collectors flush sensor activity to; absent: `seen` is empty */
+  store?: Store;
+  clock?: () => number;
   /** the policy engine of this process and its policy file, when it runs here */
   policy?: { engine: PolicyEngine; file: string; adapterKeys?: string[] };
   /** admin changes per address and minute (default 10) */
   maxChangesPerMinute?: number;
 }
+
+/** a sensor whose last record a collector took longer ago than this is `quiet` */
+export const QUIET_AFTER_MS = 5 * 60_000;
+
+const SensorsAnswer = Type.Object(
+  {
+    items: Type.Array(Type.Object({ id: Type.String() }, { additionalProperties: false }), {
+      description: 'the sensor token ids allowed to send records (never their tokens)',
+    }),
+    seen: Type.Array(
+      Type.Object(
+        {
+          kind: Type.String({ description: "the sensor's kind, as its records give it" }),
+          id: Type.String({ description: "the sensor's id, as its records give it (_other: those past the bound)" }),
+          last_seen: Type.String({ format: 'date-time', description: 'when a collector last accepted a record of it' }),
+          records: Type.Integer({ description: 'records the collectors accepted from it' }),
+          quiet: Type.Boolean({ description: `no record for more than ${QUIET_AFTER_MS / 60_000} minutes` }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'every sensor whose records a collector accepted, by kind then id' },
+    ),
+  },
+  { additionalProperties: false },
+);
 
 const summary = (engine: PolicyEngine, file: string) => ({
   file,
@@ -39,9 +70,26 @@ export function adminRoutes(opts: AdminRoutesOptions) {
         '/v1/admin/sensors',
         {
           config: { role: 'admin' },
-          schema: { tags: ['admin'], summary: 'Sensors allowed to send records (ids only)' },
+          schema: {
+            tags: ['admin'],
+            summary: `Sensors allowed to send records (ids only), and every sensor seen sending, quiet after ${QUIET_AFTER_MS / 60_000} minutes without a record`,
+            response: { 200: SensorsAnswer },
+          },
         },
-        async () => ({ items: opts.sensorIds().map((id) => ({ id })) }),
+        async () => {
+          const seen = opts.store ? await readSensorActivity(opts.store) : [];
+          const now = (opts.clock ?? Date.now)();
+          return {
+            items: opts.sensorIds().map((id) => ({ id })),
+            seen: seen.map((s) => ({
+              kind: s.kind,
+              id: s.id,
+              last_seen: new Date(s.lastSeen).toISOString(),
+              records: s.records,
+              quiet: now - s.lastSeen > QUIET_AFTER_MS,
+            })),
+          };
+        },
       );
       const policy = opts.policy;
       if (!policy) return;

@@ -19,6 +19,7 @@ import { TOPICS, type Bus, type Subscription } from '../bus/bus.js';
 import { createCollectorServer } from '../collector/collector-server.js';
 import { createRecordIngest } from '../collector/record-ingest.js';
 import { readSensorTokensFile, SensorAuth } from '../collector/sensor-auth.js';
+import { SensorActivity } from '../collector/sensor-activity.js';
 import type { MeshwardConfig } from '../config/schema.js';
 import { Correlator } from '../correlator/correlator.js';
 import { shardOptionsOf } from '../correlator/shard-options.js';
@@ -105,9 +106,15 @@ function catalogOf(config: MeshwardConfig): (() => Promise<readonly CatalogEntry
 }
 
 /** the collector: HTTP ingest (and the receivers the config enables) publishing to the bus */
-export async function runCollector({ config, bus, logger, receivers: checked }: RoleDeps): Promise<RunningRole> {
+export async function runCollector({ config, bus, store, logger, receivers: checked }: RoleDeps): Promise<RunningRole> {
   const tokens = collectorSensorTokens(config);
-  const ingest = createRecordIngest({ bus, logger, maxFutureSkewMs: config.collector.max_future_skew_seconds * 1000 });
+  const activity = new SensorActivity({ store, logger });
+  const ingest = createRecordIngest({
+    bus,
+    logger,
+    maxFutureSkewMs: config.collector.max_future_skew_seconds * 1000,
+    activity,
+  });
   const app = createCollectorServer({
     ingest,
     auth: new SensorAuth(tokens),
@@ -126,6 +133,7 @@ export async function runCollector({ config, bus, logger, receivers: checked }: 
     close: async () => {
       await receivers.close();
       await app.close();
+      await activity.close();
     },
   };
 }
@@ -307,6 +315,7 @@ export async function runApi(
       adminRoutes({
         // read at the first request, then kept: the collector, too, reads the token file once, at start
         sensorIds: () => (sensorIds ??= sensorTokensOf(config).map((t) => t.id)),
+        store,
         policy: actions
           ? { engine: actions.engine, file: actions.policyFile, adapterKeys: actions.adapterKeys }
           : undefined,

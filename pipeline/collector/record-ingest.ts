@@ -13,6 +13,7 @@ import {
   UnmappedItem,
 } from './ingest.js';
 import { scrubPathQuery, scrubRawText, scrubSecrets } from './secret-scrub.js';
+import type { SensorActivity } from './sensor-activity.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 
@@ -30,6 +31,8 @@ export interface RecordIngestOptions {
   /** records whose ts is further than this ahead of the collector's clock are rejected (default 10 min) */
   maxFutureSkewMs?: number;
   clock?: () => number;
+  /** counts every accepted record per sensor (kind + id) with its receipt time, taken from `clock` */
+  activity?: SensorActivity;
 }
 
 export interface DeadLetter {
@@ -88,6 +91,8 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
         const ids: string[] = [];
         const dead: OutMessage[] = [];
         const rejected: IngestRejection[] = [];
+        /** the accepted records per sensor: most batches come from one */
+        const bySensor = new Map<string, { kind: string; id: string; n: number }>();
         const headers = traceHeaders();
         for (let i = 0; i < items.length; i++) {
           const v = validate(items[i]);
@@ -101,6 +106,12 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
             r.v = 1;
             good.push({ key: r.service, value: JSON.stringify(r), headers });
             ids.push(r.id);
+            if (opts.activity) {
+              const sensorKey = `${r.sensor.kind.length}:${r.sensor.kind}${r.sensor.id}`;
+              const s = bySensor.get(sensorKey);
+              if (s) s.n++;
+              else bySensor.set(sensorKey, { kind: r.sensor.kind, id: r.sensor.id, n: 1 });
+            }
           } else {
             const code = v.code ?? 'MW_ERR_RECORD_INVALID';
             const reason = v.reason ?? 'invalid';
@@ -142,6 +153,10 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
           throw mwError('BUS_UNAVAILABLE', (err as Error).message, undefined, err);
         }
         accepted.inc({ receiver: origin.receiver }, good.length);
+        if (opts.activity && bySensor.size > 0) {
+          const at = clock();
+          for (const s of bySensor.values()) opts.activity.accepted(s.kind, s.id, s.n, at);
+        }
         if (rejected.length > 0) {
           opts.logger.warn(
             { receiver: origin.receiver, sensorId: origin.sensorId, rejected: rejected.length, first: rejected[0] },

@@ -1,0 +1,88 @@
+import type { Store } from '../store/store.js';
+
+/** per sensor, the records the collectors accepted (hincr by each collector at each flush) */
+const RECORDS_KEY = 'sensors:records';
+/**
+ * per sensor, the latest receipt time (epoch ms) a collector flushed. Last writer wins: the store has no atomic max,
+ * so with several collectors flushing within a flush interval of each other, it may be up to that interval older
+ * than the latest receipt
+ */
+const LAST_SEEN_KEY = 'sensors:last_seen';
+
+/** kind and id are what a sensor sent: a JSON pair keeps any characters in either apart */
+const fieldOf = (kind: string, id: string) => JSON.stringify([kind, id]);
+
+export interface SensorActivityWrite {
+  kind: string;
+  id: string;
+  /** accepted since the last flush (0: only the last receipt time is written) */
+  records: number;
+  /** epoch ms */
+  lastAt: number;
+}
+
+/** per write and store call: true, or the error the call failed with */
+export interface SensorActivityWritten {
+  records: unknown;
+  lastSeen: unknown;
+}
+
+/** writes all the sensors at once (no call waits for another); never rejects */
+export async function writeSensorActivity(
+  store: Store,
+  writes: readonly SensorActivityWrite[],
+): Promise<SensorActivityWritten[]> {
+  const settled = (p: Promise<unknown>) =>
+    p.then(
+      () => true as const,
+      (err: unknown) => err ?? new Error('store call failed'),
+    );
+  const call = (f: () => Promise<unknown>) => {
+    try {
+      return settled(f());
+    } catch (err) {
+      return Promise.resolve(err ?? new Error('store call failed'));
+    }
+  };
+  return Promise.all(
+    writes.map(async (w) => {
+      const field = fieldOf(w.kind, w.id);
+      const [records, lastSeen] = await Promise.all([
+        w.records > 0 ? call(() => store.hincr(RECORDS_KEY, field, w.records)) : (true as const),
+        call(() => store.hset(LAST_SEEN_KEY, field, String(w.lastAt))),
+      ]);
+      return { records, lastSeen };
+    }),
+  );
+}
+
+export interface SensorSeen {
+  kind: string;
+  id: string;
+  /** epoch ms */
+  lastSeen: number;
+  records: number;
+}
+
+/** every sensor a collector flushed, by kind then id */
+export async function readSensorActivity(store: Store): Promise<SensorSeen[]> {
+  const [counts, lastSeen] = await Promise.all([store.hgetall(RECORDS_KEY), store.hgetall(LAST_SEEN_KEY)]);
+  const seen: SensorSeen[] = [];
+  for (const [field, at] of Object.entries(lastSeen)) {
+    let pair: unknown;
+    try {
+      pair = JSON.parse(field);
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') continue;
+    const lastAt = Number(at);
+    // a time Date cannot hold is no receipt time a collector wrote
+    if (!Number.isFinite(lastAt) || lastAt < 0 || lastAt > MAX_DATE_MS) continue;
+    seen.push({ kind: pair[0], id: pair[1], lastSeen: lastAt, records: Number(counts[field] ?? 0) || 0 });
+  }
+  return seen.sort((a, b) => cmp(a.kind, b.kind) || cmp(a.id, b.id));
+}
+
+const MAX_DATE_MS = 8.64e15;
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
