@@ -31,7 +31,7 @@ const SensorsAnswer = Type.Object(
         {
           kind: Type.String({ description: "the sensor's kind, as its records give it" }),
           id: Type.String({ description: "the sensor's id, as its records give it (_other: those past the bound)" }),
-          last_seen: Type.String({ format: 'date-time', description: 'when a collector last accepted a record of it' }),
+          lastSeen: Type.Number({ description: 'when a collector last accepted a record of it (epoch ms, as alerts)' }),
           records: Type.Integer({ description: 'records the collectors accepted from it' }),
           quiet: Type.Boolean({ description: `no record for more than ${QUIET_AFTER_MS / 60_000} minutes` }),
         },
@@ -84,7 +84,7 @@ export function adminRoutes(opts: AdminRoutesOptions) {
             seen: seen.map((s) => ({
               kind: s.kind,
               id: s.id,
-              last_seen: new Date(s.lastSeen).toISOString(),
+              lastSeen: s.lastSeen,
               records: s.records,
               quiet: now - s.lastSeen > QUIET_AFTER_MS,
             })),

@@ -87,7 +87,7 @@ async function setup(
     expect(res.status).toBe(200);
     return (await res.json()) as {
       items: { id: string }[];
-      seen: { kind: string; id: string; last_seen: string; records: number; quiet: boolean }[];
+      seen: { kind: string; id: string; lastSeen: number; records: number; quiet: boolean }[];
     };
   };
   return {
@@ -130,8 +130,8 @@ describe('sensor activity', () => {
     expect(await s.sensors()).toEqual({
       items: [{ id: 'gw1' }],
       seen: [
-        { kind: 'envoy_wasm', id: 'edge-1', last_seen: new Date(t0 + 2_000).toISOString(), records: 4, quiet: false },
-        { kind: 'nginx', id: 'ingress-a', last_seen: new Date(t0 + 2_000).toISOString(), records: 2, quiet: false },
+        { kind: 'envoy_wasm', id: 'edge-1', lastSeen: t0 + 2_000, records: 4, quiet: false },
+        { kind: 'nginx', id: 'ingress-a', lastSeen: t0 + 2_000, records: 2, quiet: false },
       ],
     });
 
@@ -172,7 +172,7 @@ describe('sensor activity', () => {
       ['orders-tap', true, 1],
       ['okta', false, 2],
     ]);
-    expect(Date.parse(seen[1].last_seen) - Date.parse(seen[0].last_seen)).toBe(QUIET_AFTER_MS + 1);
+    expect(seen[1].lastSeen - seen[0].lastSeen).toBe(QUIET_AFTER_MS + 1);
   });
 
   it('counts the sensors past the bound under _other, and the records that overflowed', async () => {
@@ -241,7 +241,7 @@ describe('sensor activity', () => {
     failing = false;
     await s.activity.flush();
     expect((await s.sensors()).seen).toEqual([
-      { kind: 'kong', id: 'kong-eu', last_seen: expect.any(String), records: 3, quiet: false },
+      { kind: 'kong', id: 'kong-eu', lastSeen: expect.any(Number), records: 3, quiet: false },
     ]);
   });
 });
