@@ -84,5 +84,21 @@ export async function readSensorActivity(store: Store): Promise<SensorSeen[]> {
   return seen.sort((a, b) => cmp(a.kind, b.kind) || cmp(a.id, b.id));
 }
 
+/**
+ * forget the sensors no collector has flushed since `before` (epoch ms): both their entries are deleted, so the two
+ * hashes (read whole by GET /v1/admin/sensors) do not grow with every sensor id ever seen. Returns how many
+ */
+export async function forgetSensorsQuietSince(store: Store, before: number): Promise<number> {
+  let forgotten = 0;
+  for (const [field, at] of Object.entries(await store.hgetall(LAST_SEEN_KEY))) {
+    const lastAt = Number(at);
+    if (Number.isFinite(lastAt) && lastAt >= before) continue;
+    await store.hdel(LAST_SEEN_KEY, field);
+    await store.hdel(RECORDS_KEY, field);
+    forgotten++;
+  }
+  return forgotten;
+}
+
 const MAX_DATE_MS = 8.64e15;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -12,7 +12,7 @@ import { MemoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/store.js';
 import { createCollectorServer } from './collector-server.js';
 import { createRecordIngest } from './record-ingest.js';
-import { SensorActivity } from './sensor-activity.js';
+import { FORGET_SENSOR_AFTER_MS, SensorActivity } from './sensor-activity.js';
 import { SensorAuth } from './sensor-auth.js';
 
 const TOKEN = 'sensor-token-0123456789';
@@ -53,6 +53,7 @@ async function setup(
     logger,
     maxSensors: opts.maxSensors,
     flushIntervalMs: opts.flushIntervalMs ?? 3_600_000,
+    clock,
   });
   const collector = createCollectorServer({
     ingest: createRecordIngest({ bus, logger, clock, activity }),
@@ -173,6 +174,25 @@ describe('sensor activity', () => {
       ['okta', false, 2],
     ]);
     expect(seen[1].lastSeen - seen[0].lastSeen).toBe(QUIET_AFTER_MS + 1);
+  });
+
+  it('forgets a sensor quiet for more than 30 days at the next hourly look of a flush, and keeps those that send', async () => {
+    const s = await setup();
+    const gone = { kind: 'envoy_wasm', id: 'decommissioned-1' };
+    const live = { kind: 'nginx', id: 'ingress-a' };
+    await s.post(gone, 2);
+    await s.post(live, 1);
+    await s.activity.flush();
+    s.advance(FORGET_SENSOR_AFTER_MS - 3600_000);
+    await s.post(live, 1);
+    await s.activity.flush(); // looked at (an hour since the last look): quiet for 30 days less an hour, kept
+    s.advance(3600_000 + 1);
+    await s.post(live, 1);
+    expect((await s.sensors()).seen.map((x) => x.id)).toEqual(['decommissioned-1', 'ingress-a']);
+    await s.activity.flush();
+    // quiet for 30 days and 1 ms: both its entries are gone; the live one keeps its count
+    expect((await s.sensors()).seen.map((x) => [x.id, x.records])).toEqual([['ingress-a', 3]]);
+    expect(await s.store.hgetall('sensors:records')).toEqual({ '["nginx","ingress-a"]': '3' });
   });
 
   it('counts the sensors past the bound under _other, and the records that overflowed', async () => {

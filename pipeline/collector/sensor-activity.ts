@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import { counter, gauge } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
-import { type SensorActivityWrite, writeSensorActivity } from './sensor-activity-store.js';
+import { forgetSensorsQuietSince, type SensorActivityWrite, writeSensorActivity } from './sensor-activity-store.js';
 
 /** the distinct sensors (kind + id) one collector process gives series of its own; past it, `_other` */
 export const MAX_TRACKED_SENSORS = 1_000;
@@ -9,6 +9,10 @@ export const MAX_TRACKED_SENSORS = 1_000;
 export const OTHER_SENSOR = '_other';
 /** how often a collector writes what it saw to the store */
 export const SENSOR_FLUSH_INTERVAL_MS = 10_000;
+/** a sensor that sent nothing for this long is forgotten from the store (and from GET /v1/admin/sensors) */
+export const FORGET_SENSOR_AFTER_MS = 30 * 24 * 3600_000;
+/** how often a collector's flush also forgets such sensors (the first flush does) */
+const FORGET_INTERVAL_MS = 3600_000;
 
 const records = counter('meshward_sensor_records_total', 'records accepted, per sensor', ['kind', 'sensor']);
 const lastRecord = gauge(
@@ -43,6 +47,8 @@ export interface SensorActivityOptions {
   logger: Logger;
   maxSensors?: number;
   flushIntervalMs?: number;
+  /** now (epoch ms), for forgetting long-quiet sensors */
+  clock?: () => number;
 }
 
 /**
@@ -58,6 +64,7 @@ export class SensorActivity {
   private flushing?: Promise<void>;
   private failing = false;
   private closed?: Promise<void>;
+  private forgottenAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: SensorActivityOptions) {
     this.max = opts.maxSensors ?? MAX_TRACKED_SENSORS;
@@ -103,6 +110,7 @@ export class SensorActivity {
   private async flushOnce(): Promise<void> {
     const store = this.opts.store;
     if (!store) return;
+    await this.forgetQuiet(store);
     const batch: (SensorActivityWrite & { t: Tracked })[] = [];
     for (const t of this.tracked.values()) {
       if (t.pending === 0 && !t.lastUnwritten) continue;
@@ -133,6 +141,21 @@ export class SensorActivity {
       }
       this.failing = true;
     } else this.failing = false;
+  }
+
+  /** at most once per FORGET_INTERVAL_MS: forget the sensors quiet for FORGET_SENSOR_AFTER_MS (a failure waits an interval) */
+  private async forgetQuiet(store: Store): Promise<void> {
+    const now = (this.opts.clock ?? Date.now)();
+    if (now - this.forgottenAt < FORGET_INTERVAL_MS) return;
+    this.forgottenAt = now;
+    try {
+      await forgetSensorsQuietSince(store, now - FORGET_SENSOR_AFTER_MS);
+    } catch (err) {
+      this.opts.logger.warn(
+        { err: (err as Error).message },
+        'long-quiet sensors not forgotten; tried again in an hour',
+      );
+    }
   }
 
   /** stop the timer and flush what is left; safe twice */
