@@ -27,6 +27,8 @@ import type { ActionAdapter } from '../../policy-actions/adapter.js';
 import { createPolicyEngine, type PolicyEngine } from '../../policy-actions/engine/engine.js';
 import { parsePolicy } from '../../policy-actions/engine/policy.js';
 import { AnalystDirectory, analystRoutes } from '../../pipeline/api/analyst-directory.js';
+import { adminRoutes } from '../../pipeline/api/admin-routes.js';
+import { SensorActivity } from '../../pipeline/collector/sensor-activity.js';
 
 /**
  * The SOC console in real headless Chromium against an in-process analyst API built from the real pieces: memory
@@ -39,6 +41,9 @@ const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 5000, i
 const SHOTS = join(import.meta.dirname, '../../test-output/screenshots');
 const RESPONDER = { name: 'analyst-ray', role: 'responder' as const, key: 'responder-key-0123456789abcdef' };
 const VIEWER = { name: 'auditor-vi', role: 'viewer' as const, key: 'viewer-key-0123456789abcdef' };
+const ADMIN = { name: 'admin-ada', role: 'admin' as const, key: 'admin-key-0123456789abcdef' };
+/** the sensor token ids allowed to send (the collector's sensor tokens file) */
+const SENSOR_TOKEN_IDS = ['edge-1', 'kong-gw', 'syslog-fw', 'idp-okta'];
 const MINUTE = 60_000;
 const NOW = Math.floor(Date.now() / MINUTE) * MINUTE;
 
@@ -315,7 +320,7 @@ describe('SOC console in Chromium', () => {
       adapters: { 'gateways/recording': gateway },
       config: { expiry_interval_ms: 0, retry_base_delay_ms: 1 },
     });
-    const auth = new ApiAuthenticator([RESPONDER, VIEWER]);
+    const auth = new ApiAuthenticator([RESPONDER, VIEWER, ADMIN]);
     const analysts = new AnalystDirectory(store, () => auth.keyPrincipals());
     // a colleague who signs in through the IdP: an opaque subject id, a readable name
     analysts.seen({ id: '00u9kimx2', role: 'responder', via: 'oidc', name: 'kim@corp.test' });
@@ -330,6 +335,7 @@ describe('SOC console in Chromium', () => {
         silenceRoutes(new SilenceRepository(store), alerts),
         serviceRoutes(store),
         consoleRoutes(),
+        adminRoutes({ sensorIds: () => SENSOR_TOKEN_IDS, store }),
         decisionRoutesBehindRoles(engine),
         inventoryRoutes(store, {
           // the catalogue entries of the stored inventory's catalogued entries, and one never called
@@ -944,14 +950,15 @@ describe('SOC console in Chromium', () => {
     // handed over to a colleague, then nobody's
     await page.goto(`${base}/#/alerts/${mine.id}`);
     await page.getByRole('button', { name: 'Assign to…' }).click();
-    // the analysts who may triage are offered, with the names their tokens give
+    // the analysts who may triage are offered, with the names their tokens give (the admin, never signed in yet, last)
     const offered = page.locator('#assign-options option');
-    await poll(() => offered.count()).toBe(2);
+    await poll(() => offered.count()).toBe(3);
     expect(
       await offered.evaluateAll((os) => os.map((o) => [(o as unknown as { value: string }).value, o.textContent])),
     ).toEqual([
       ['analyst-ray', 'responder'],
       ['00u9kimx2', 'kim@corp.test (responder)'],
+      ['admin-ada', 'admin'],
     ]);
     await page.getByRole('dialog').getByLabel('Owner', { exact: true }).fill('00u9kimx2');
     await page.getByRole('dialog').getByLabel('Comment (optional)').fill('night shift takes it');
@@ -1363,6 +1370,90 @@ describe('SOC console in Chromium', () => {
     // the browser logs the 404 response itself; the page raised nothing else
     const others = consoleErrors.filter((m) => !/status of 404/.test(m));
     expect(others, JSON.stringify(consoleErrors)).toEqual([]);
+  });
+
+  it('shows an admin the sensors seen, quiet ones first, and the allowed ones never seen; a viewer has no Sensors link', async () => {
+    const viewer = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const admin = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      // a viewer is not offered the page, nor taken to it by its address; the API refuses a viewer anyway
+      const v = await viewer.newPage();
+      await signIn(v, VIEWER.key);
+      await v.locator('tr.alert-row').first().waitFor();
+      expect(await v.locator('a[data-nav="audit"]').isVisible()).toBe(true);
+      expect(await v.locator('a[data-nav="sensors"]').isVisible()).toBe(false);
+      await v.goto(`${base}/#/sensors`);
+      await v.waitForURL(/#\/alerts$/);
+      expect((await api('/v1/admin/sensors', VIEWER.key)).status).toBe(403);
+
+      const a = await admin.newPage();
+      const errors: string[] = [];
+      a.on('pageerror', (e) => errors.push(e.message));
+      await signIn(a, ADMIN.key);
+      await a.locator('tr.alert-row').first().waitFor();
+      // nothing seen yet: the page says so, and every allowed token id is never seen
+      await a.locator('a[data-nav="sensors"]').click();
+      await a.waitForURL(/#\/sensors$/);
+      await poll(() => a.locator('main .placeholder').textContent()).toBe('No sensor has sent a record yet.');
+      expect(await a.locator('table.sensor-tokens tr[data-sensor-token]').count()).toBe(SENSOR_TOKEN_IDS.length);
+
+      // the collector's sensor activity (the real one, flushed to the store on close): two sensors sending now, one
+      // whose last record is 12 minutes old
+      const now = Date.now();
+      const activity = new SensorActivity({ store, logger: silentLogger });
+      activity.accepted('envoy_wasm', 'edge-1', 8, now - 40_000);
+      activity.accepted('kong', 'kong-gw', 3, now - 5_000);
+      activity.accepted('kong', 'kong-gw', 2, now - 2_000);
+      activity.accepted('syslog', 'syslog-fw', 4, now - 12 * MINUTE);
+      await activity.close();
+
+      await a.reload();
+      const rows = a.locator('table.sensors tbody tr');
+      await poll(() => rows.count()).toBe(3);
+      const listed = await rows.evaluateAll((trs) =>
+        trs.map((tr) => ({
+          sensor: tr.getAttribute('data-sensor'),
+          cells: Array.from(tr.querySelectorAll('td'), (td: { textContent: string | null }) => td.textContent?.trim()),
+          title: tr.querySelector('time')?.getAttribute('title'),
+          quiet: tr.querySelectorAll('.state-quiet').length,
+        })),
+      );
+      const seenAt = (ts: number) => new Date(ts).toLocaleString('sv-SE').replace('T', ' ');
+      expect(listed).toEqual([
+        // the quiet one first, with its badge; its last-seen time is relative, the absolute time in its title
+        {
+          sensor: 'syslog/syslog-fw',
+          cells: ['syslog', 'syslog-fw quiet', '12m ago', '4'],
+          title: seenAt(now - 12 * MINUTE),
+          quiet: 1,
+        },
+        // then the others by kind and id, as the API lists them (seconds pass while the page loads)
+        {
+          sensor: 'envoy_wasm/edge-1',
+          cells: ['envoy_wasm', 'edge-1', expect.stringMatching(/^4\ds ago$/), '8'],
+          title: seenAt(now - 40_000),
+          quiet: 0,
+        },
+        {
+          sensor: 'kong/kong-gw',
+          cells: ['kong', 'kong-gw', expect.stringMatching(/^(just now|\ds ago)$/), '5'],
+          title: seenAt(now - 2_000),
+          quiet: 0,
+        },
+      ]);
+      expect(
+        await a
+          .locator('table.sensor-tokens tr[data-sensor-token]')
+          .evaluateAll((trs) =>
+            trs.map((tr) => [tr.getAttribute('data-sensor-token'), tr.querySelector('.state')?.textContent]),
+          ),
+      ).toEqual([['idp-okta', 'never seen']]);
+      await shot(a, 'sensors-admin');
+      expect(errors).toEqual([]);
+    } finally {
+      await viewer.close();
+      await admin.close();
+    }
   });
 });
 

@@ -9,9 +9,10 @@ import { renderAudit } from './pages/audit.js';
 import { renderDecisions } from './pages/decisions.js';
 import { renderInventory } from './pages/inventory.js';
 import { renderLogin } from './pages/login.js';
+import { renderSensors } from './pages/sensors.js';
 import { renderServices } from './pages/services.js';
 import { renderSilences } from './pages/silences.js';
-import { live, publishAlert, session } from './state.js';
+import { can, live, publishAlert, session } from './state.js';
 
 /** @typedef {{ path: string[], params: URLSearchParams }} Route */
 /** @typedef {(main: HTMLElement, route: Route) => (void | (() => void))} Page */
@@ -29,7 +30,11 @@ const PAGES = {
     route.path[1] === 'coverage' ? renderCoverage(main, route.params) : renderInventory(main, route.params),
   decisions: (main) => renderDecisions(main),
   audit: (main, route) => renderAudit(main, route.params),
+  sensors: (main) => renderSensors(main),
 };
+
+/** @type {Record<string, import('./state.js').Role>} pages (and their nav links, `data-role`) offered from a role up */
+const PAGE_ROLES = { sensors: 'admin' };
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
 const topbar = /** @type {HTMLElement} */ (document.getElementById('topbar'));
@@ -54,7 +59,7 @@ function render() {
   if (!session.me) return;
   const route = currentRoute();
   const name = route.path[0] ?? '';
-  if (!(name in PAGES)) {
+  if (!(name in PAGES) || (PAGE_ROLES[name] && !can(PAGE_ROLES[name]))) {
     location.replace('#/alerts');
     return;
   }
@@ -108,6 +113,11 @@ function signedIn(me) {
     h('span', { class: 'who-id', title: me.id }, me.name ?? me.id),
     h('span', { class: `role role-${me.role}` }, me.role),
   );
+  // the links to pages offered from a role up (the server checks every call anyway)
+  for (const el of document.querySelectorAll('[data-role]')) {
+    const role = /** @type {import('./state.js').Role} */ (el.getAttribute('data-role'));
+    el.toggleAttribute('hidden', !can(role));
+  }
   stream = new AbortController();
   const seen = new Set();
   void followStream('v1/alerts/stream', {

@@ -1,0 +1,78 @@
+import { api } from '../api.js';
+import { fmtNumber, h, pageLayout, placeholder, replace, stateBadge, table, timeEl } from '../dom.js';
+
+/** @typedef {{ kind: string, id: string, lastSeen: number, records: number, quiet: boolean }} SensorSeen */
+
+/**
+ * The sensors (admin): every one a collector accepted records from, quiet ones first (nothing for more than
+ * 5 minutes: every detector on their traffic is blind), then the allowed sensor token ids never seen.
+ * @param {HTMLElement} main
+ */
+export function renderSensors(main) {
+  const body = h('div', { class: 'table-status' }, placeholder('Loading…', 'loading'));
+  replace(main, pageLayout('Sensors', [h('span', { class: 'muted small' }, 'quiet: no record for 5 minutes')], body));
+  let gone = false;
+
+  /** @param {SensorSeen} s */
+  const row = (s) =>
+    h(
+      'tr',
+      { 'data-sensor': `${s.kind}/${s.id}`, 'data-quiet': s.quiet ? 'true' : 'false' },
+      h('td', null, h('code', null, s.kind)),
+      h('td', null, h('code', null, s.id), s.quiet ? [' ', stateBadge('quiet')] : null),
+      h('td', { class: 'nowrap' }, timeEl(s.lastSeen)),
+      h('td', { class: 'num' }, fmtNumber(s.records)),
+    );
+
+  /** @param {string} id */
+  const neverRow = (id) =>
+    h('tr', { 'data-sensor-token': id }, h('td', null, h('code', null, id)), h('td', null, stateBadge('never_seen')));
+
+  void (async () => {
+    try {
+      /** @type {{ items: { id: string }[], seen: SensorSeen[] }} */
+      const r = await api('v1/admin/sensors');
+      if (gone) return;
+      // quiet first (the oldest on top), then the others by kind and id as the API gives them
+      const seen = [...r.seen].sort(
+        (a, b) => Number(b.quiet) - Number(a.quiet) || (a.quiet ? a.lastSeen - b.lastSeen : 0),
+      );
+      const seenIds = new Set(r.seen.map((s) => s.id));
+      const never = r.items.map((i) => i.id).filter((id) => !seenIds.has(id));
+      replace(
+        body,
+        seen.length === 0
+          ? placeholder('No sensor has sent a record yet.')
+          : h(
+              'div',
+              { class: 'scroll-x' },
+              table(['Kind', 'Sensor', 'Last seen', 'Records'], seen.map(row), {
+                caption: 'Sensors seen',
+                class: 'compact sensors',
+              }),
+            ),
+        never.length === 0
+          ? null
+          : [
+              h('h2', null, 'Allowed, never seen'),
+              table(['Sensor token id', ''], never.map(neverRow), {
+                caption: 'Sensor token ids never seen',
+                class: 'compact sensor-tokens',
+              }),
+            ],
+      );
+    } catch (err) {
+      if (gone) return;
+      const code = /** @type {{ status?: number }} */ (err).status;
+      replace(
+        body,
+        code === 403
+          ? placeholder('Only an admin can see the sensors.')
+          : placeholder(`Could not load the sensors: ${/** @type {Error} */ (err).message}`, 'error'),
+      );
+    }
+  })();
+  return () => {
+    gone = true;
+  };
+}
