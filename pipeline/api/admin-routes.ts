@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { readSensorActivity } from '../collector/sensor-activity-store.js';
+import { readSensorActivity, readTokensSeen } from '../collector/sensor-activity-store.js';
 import type { Store } from '../store/store.js';
 import type { PolicyEngine } from '../../policy-actions/engine/engine.js';
 import { loadPolicyFile } from '../../policy-actions/engine/policy.js';
@@ -23,9 +23,21 @@ export const QUIET_AFTER_MS = 5 * 60_000;
 
 const SensorsAnswer = Type.Object(
   {
-    items: Type.Array(Type.Object({ id: Type.String() }, { additionalProperties: false }), {
-      description: 'the sensor token ids allowed to send records (never their tokens)',
-    }),
+    items: Type.Array(
+      Type.Object(
+        {
+          id: Type.String(),
+          lastSeen: Type.Optional(
+            Type.Number({
+              description:
+                'when a batch posted with this token last had a record accepted (epoch ms); absent: never (or not for 30 days)',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'the sensor token ids allowed to send records (never their tokens)' },
+    ),
     seen: Type.Array(
       Type.Object(
         {
@@ -77,10 +89,15 @@ export function adminRoutes(opts: AdminRoutesOptions) {
           },
         },
         async () => {
-          const seen = opts.store ? await readSensorActivity(opts.store) : [];
+          const [seen, tokens] = opts.store
+            ? await Promise.all([readSensorActivity(opts.store), readTokensSeen(opts.store)])
+            : [[], new Map<string, number>()];
           const now = (opts.clock ?? Date.now)();
           return {
-            items: opts.sensorIds().map((id) => ({ id })),
+            items: opts.sensorIds().map((id) => {
+              const lastSeen = tokens.get(id);
+              return lastSeen === undefined ? { id } : { id, lastSeen };
+            }),
             seen: seen.map((s) => ({
               kind: s.kind,
               id: s.id,

@@ -156,6 +156,8 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
         if (opts.activity && bySensor.size > 0) {
           const at = clock();
           for (const s of bySensor.values()) opts.activity.accepted(s.kind, s.id, s.n, at);
+          // posted over HTTP, the origin's id is the authenticated sensor token's
+          if (origin.receiver === 'http') opts.activity.tokenUsed(origin.sensorId, at);
         }
         if (rejected.length > 0) {
           opts.logger.warn(

@@ -8,6 +8,8 @@ const RECORDS_KEY = 'sensors:records';
  * than the latest receipt
  */
 const LAST_SEEN_KEY = 'sensors:last_seen';
+/** per sensor token id, the latest time (epoch ms) a batch posted with it had a record accepted (last writer wins) */
+const TOKEN_LAST_SEEN_KEY = 'sensors:tokens_last_seen';
 
 /** kind and id are what a sensor sent: a JSON pair keeps any characters in either apart */
 const fieldOf = (kind: string, id: string) => JSON.stringify([kind, id]);
@@ -56,6 +58,30 @@ export async function writeSensorActivity(
   );
 }
 
+/** the token ids that posted accepted records, with the latest such time (epoch ms); never rejects */
+export async function writeTokensSeen(store: Store, tokens: ReadonlyMap<string, number>): Promise<unknown[]> {
+  return Promise.all(
+    [...tokens].map(([id, at]) =>
+      Promise.resolve()
+        .then(() => store.hset(TOKEN_LAST_SEEN_KEY, id, String(at)))
+        .then(
+          () => true,
+          (err: unknown) => err ?? new Error('store call failed'),
+        ),
+    ),
+  );
+}
+
+/** sensor token id → the latest time (epoch ms) a collector flushed a batch of it with accepted records */
+export async function readTokensSeen(store: Store): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const [id, at] of Object.entries(await store.hgetall(TOKEN_LAST_SEEN_KEY))) {
+    const t = Number(at);
+    if (Number.isFinite(t) && t >= 0 && t <= MAX_DATE_MS) out.set(id, t);
+  }
+  return out;
+}
+
 export interface SensorSeen {
   kind: string;
   id: string;
@@ -95,6 +121,12 @@ export async function forgetSensorsQuietSince(store: Store, before: number): Pro
     if (Number.isFinite(lastAt) && lastAt >= before) continue;
     await store.hdel(LAST_SEEN_KEY, field);
     await store.hdel(RECORDS_KEY, field);
+    forgotten++;
+  }
+  for (const [id, at] of Object.entries(await store.hgetall(TOKEN_LAST_SEEN_KEY))) {
+    const lastAt = Number(at);
+    if (Number.isFinite(lastAt) && lastAt >= before) continue;
+    await store.hdel(TOKEN_LAST_SEEN_KEY, id);
     forgotten++;
   }
   return forgotten;

@@ -66,7 +66,7 @@ async function setup(
     auth: new ApiAuthenticator([{ name: 'admin-user', key: ADMIN, role: 'admin' }]),
     logger: silentLogger,
     health: () => ({ bus: true }),
-    plugins: [adminRoutes({ sensorIds: () => ['gw1'], store, clock })],
+    plugins: [adminRoutes({ sensorIds: () => ['gw1', 'gw-unused'], store, clock })],
   });
   const apiUrl = await api.listen({ host: '127.0.0.1', port: 0 });
   closers.push(
@@ -87,7 +87,7 @@ async function setup(
     const res = await fetch(`${apiUrl}/v1/admin/sensors`, { headers: { 'x-api-key': ADMIN } });
     expect(res.status).toBe(200);
     return (await res.json()) as {
-      items: { id: string }[];
+      items: { id: string; lastSeen?: number }[];
       seen: { kind: string; id: string; lastSeen: number; records: number; quiet: boolean }[];
     };
   };
@@ -129,7 +129,8 @@ describe('sensor activity', () => {
     expect((await s.sensors()).seen).toEqual([]);
     await s.activity.flush();
     expect(await s.sensors()).toEqual({
-      items: [{ id: 'gw1' }],
+      // the token the batches were posted with is seen, although its records carry sensor ids of their own
+      items: [{ id: 'gw1', lastSeen: t0 + 2_000 }, { id: 'gw-unused' }],
       seen: [
         { kind: 'envoy_wasm', id: 'edge-1', lastSeen: t0 + 2_000, records: 4, quiet: false },
         { kind: 'nginx', id: 'ingress-a', lastSeen: t0 + 2_000, records: 2, quiet: false },

@@ -1,7 +1,12 @@
 import type { Logger } from '../core/logger.js';
 import { counter, gauge } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
-import { forgetSensorsQuietSince, type SensorActivityWrite, writeSensorActivity } from './sensor-activity-store.js';
+import {
+  forgetSensorsQuietSince,
+  type SensorActivityWrite,
+  writeSensorActivity,
+  writeTokensSeen,
+} from './sensor-activity-store.js';
 
 /** the distinct sensors (kind + id) one collector process gives series of its own; past it, `_other` */
 export const MAX_TRACKED_SENSORS = 1_000;
@@ -65,6 +70,11 @@ export class SensorActivity {
   private failing = false;
   private closed?: Promise<void>;
   private forgottenAt = Number.NEGATIVE_INFINITY;
+  /**
+   * sensor token id → the latest time a batch posted with it had a record accepted, not yet written. Token ids are
+   * the collector's configured ones (authenticated), so this stays as small as the tokens file
+   */
+  private readonly tokens = new Map<string, number>();
 
   constructor(private readonly opts: SensorActivityOptions) {
     this.max = opts.maxSensors ?? MAX_TRACKED_SENSORS;
@@ -88,6 +98,14 @@ export class SensorActivity {
     if (at > t.lastAt) t.lastAt = at;
     records.inc(t.labels, n);
     lastRecord.set(t.labels, t.lastAt / 1000);
+  }
+
+  /**
+   * a batch posted with the sensor token `tokenId` had records accepted at `at`: the token is in use, whatever sensor
+   * ids its records carry (an Envoy fleet shares one token, each sidecar its own id)
+   */
+  tokenUsed(tokenId: string, at: number): void {
+    if (at > (this.tokens.get(tokenId) ?? Number.NEGATIVE_INFINITY)) this.tokens.set(tokenId, at);
   }
 
   private track(key: string, kind: string, id: string): Tracked {
@@ -118,10 +136,21 @@ export class SensorActivity {
       t.pending = 0;
       t.lastUnwritten = false;
     }
-    if (batch.length === 0) return;
-    const results = await writeSensorActivity(store, batch);
+    const tokens = new Map(this.tokens);
+    this.tokens.clear();
+    if (batch.length === 0 && tokens.size === 0) return;
+    const [results, tokenResults] = await Promise.all([
+      writeSensorActivity(store, batch),
+      writeTokensSeen(store, tokens),
+    ]);
     let failed = 0;
     let firstError: unknown;
+    [...tokens].forEach(([id, at], i) => {
+      if (tokenResults[i] === true) return;
+      this.tokenUsed(id, at);
+      failed++;
+      firstError ??= tokenResults[i];
+    });
     results.forEach((r, i) => {
       const { t, records } = batch[i];
       if (r.records !== true) t.pending += records;

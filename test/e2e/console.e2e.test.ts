@@ -1405,6 +1405,8 @@ describe('SOC console in Chromium', () => {
       activity.accepted('kong', 'kong-gw', 3, now - 5_000);
       activity.accepted('kong', 'kong-gw', 2, now - 2_000);
       activity.accepted('syslog', 'syslog-fw', 4, now - 12 * MINUTE);
+      // the tokens their batches were posted with (a token is seen whatever sensor ids its records carry)
+      for (const token of ['edge-1', 'kong-gw', 'syslog-fw']) activity.tokenUsed(token, now - 2_000);
       await activity.close();
 
       await a.reload();

@@ -30,15 +30,15 @@ export function renderSensors(main) {
 
   void (async () => {
     try {
-      /** @type {{ items: { id: string }[], seen: SensorSeen[] }} */
+      /** @type {{ items: { id: string, lastSeen?: number }[], seen: SensorSeen[] }} */
       const r = await api('v1/admin/sensors');
       if (gone) return;
       // quiet first (the oldest on top), then the others by kind and id as the API gives them
       const seen = [...r.seen].sort(
         (a, b) => Number(b.quiet) - Number(a.quiet) || (a.quiet ? a.lastSeen - b.lastSeen : 0),
       );
-      const seenIds = new Set(r.seen.map((s) => s.id));
-      const never = r.items.map((i) => i.id).filter((id) => !seenIds.has(id));
+      // a token is seen when a batch posted with it had records accepted, whatever sensor ids they carry
+      const never = r.items.filter((i) => i.lastSeen === undefined).map((i) => i.id);
       replace(
         body,
         seen.length === 0
