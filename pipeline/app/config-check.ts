@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { closeAdapters, createAdapters } from '../../policy-actions/engine/adapter-registry.js';
 import { kafkaBusOptionsFromConfig } from '../bus/kafka-config.js';
-import { type ConfigOverrides, envOverrides, loadConfig } from '../config/load.js';
+import type { ConfigOverrides } from '../config/load.js';
 import type { MeshwardConfig } from '../config/schema.js';
 import { readSecretFile } from '../config/secret-file.js';
 import { mwError } from '../core/errors.js';
@@ -12,7 +12,7 @@ import { compileDetectors } from '../detectors/registry.js';
 import { loadCatalogFilesSync } from '../inventory/catalog/load.js';
 import { compileSinks } from '../sinks/sink-runner.js';
 import { loadActionsPolicy } from './actions.js';
-import { checkSections } from './check-sections.js';
+import { loadCheckedConfig } from './process-runner.js';
 import type { ReceiverEntry } from './receivers.js';
 import { authenticatorOf, collectorSensorTokens } from './roles.js';
 
@@ -66,8 +66,8 @@ export async function checkConfig(opts: {
   const source = opts.config ?? '<defaults>';
   const role = opts.role ?? 'start';
   try {
-    const config = loadConfig(opts.config, { ...envOverrides(), ...(opts.overrides ?? {}) });
-    const { receivers } = checkSections(config, source);
+    const { config, checked } = loadCheckedConfig(opts.config, opts.overrides);
+    const { receivers } = checked;
     const parts: CheckedPart[] = [busPart(config), storePart(config)];
     if (runs(role, 'collector')) parts.push(...collectorParts(config, receivers));
     if (runs(role, 'correlator')) parts.push(correlatorPart(config));

@@ -21,6 +21,21 @@ export interface ProcessOptions {
 }
 
 /**
+ * The config a process starts with: the file (or the defaults), the environment's overrides and the flags' (a flag
+ * not given leaves the rest alone), adjusted by `prepare`, its sections checked (what the check compiled goes to the
+ * roles). `meshward check` loads a config the same way.
+ */
+export function loadCheckedConfig(
+  path: string | undefined,
+  overrides: ConfigOverrides = {},
+  prepare?: (config: MeshwardConfig) => MeshwardConfig,
+): { config: MeshwardConfig; checked: CheckedSections } {
+  const loaded = loadConfig(path, { ...envOverrides(), ...stripUndefined(overrides) });
+  const config = prepare ? prepare(loaded) : loaded;
+  return { config, checked: checkSections(config, path ?? '<defaults>') };
+}
+
+/**
  * Runs one meshward process: config and policy file (fail fast) → engines → roles, then waits for SIGINT/SIGTERM and shuts down in
  * reverse order (roles, bus, store), flushing state. Errors after start are logged, never fatal.
  */
@@ -32,9 +47,7 @@ export async function runProcess(
   let config: MeshwardConfig;
   let checked: CheckedSections;
   try {
-    config = loadConfig(opts.config, { ...envOverrides(), ...stripUndefined(opts.overrides ?? {}) });
-    if (opts.prepare) config = opts.prepare(config);
-    checked = checkSections(config, opts.config ?? '<defaults>');
+    ({ config, checked } = loadCheckedConfig(opts.config, opts.overrides, opts.prepare));
     if (opts.actions && config.actions) await loadActionsPolicy(config.actions);
   } catch (err) {
     failStartup(err);

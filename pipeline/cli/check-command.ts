@@ -47,9 +47,7 @@ export function registerCheckCommand(program: Command): void {
       const check = await checkConfig({
         config: f.config,
         role: f.role,
-        overrides: Object.fromEntries(
-          Object.entries({ kafka: f.kafka, redis: f.redis, dataDir: f.dataDir }).filter(([, v]) => v !== undefined),
-        ),
+        overrides: { kafka: f.kafka, redis: f.redis, dataDir: f.dataDir },
       });
       const remote =
         check.config.bus.kind === 'kafka' ||

@@ -13,7 +13,7 @@ import {
   UnmappedItem,
 } from './ingest.js';
 import { scrubPathQuery, scrubRawText, scrubSecrets } from './secret-scrub.js';
-import type { SensorActivity } from './sensor-activity.js';
+import { type SensorActivity, sensorKey } from './sensor-activity.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 
@@ -107,10 +107,10 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
             good.push({ key: r.service, value: JSON.stringify(r), headers });
             ids.push(r.id);
             if (opts.activity) {
-              const sensorKey = `${r.sensor.kind.length}:${r.sensor.kind}${r.sensor.id}`;
-              const s = bySensor.get(sensorKey);
+              const key = sensorKey(r.sensor.kind, r.sensor.id);
+              const s = bySensor.get(key);
               if (s) s.n++;
-              else bySensor.set(sensorKey, { kind: r.sensor.kind, id: r.sensor.id, n: 1 });
+              else bySensor.set(key, { kind: r.sensor.kind, id: r.sensor.id, n: 1 });
             }
           } else {
             const code = v.code ?? 'MW_ERR_RECORD_INVALID';

@@ -29,29 +29,35 @@ export interface SensorActivityWritten {
   lastSeen: unknown;
 }
 
+/** a store call as true, or the error it failed with (thrown or rejected): a flush never rejects */
+function settled(f: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return f().then(
+      () => true as const,
+      (err: unknown) => err ?? new Error('store call failed'),
+    );
+  } catch (err) {
+    return Promise.resolve(err ?? new Error('store call failed'));
+  }
+}
+
+/** a receipt time as written (epoch ms), or undefined for a value Date cannot hold (no collector wrote it) */
+function receiptTime(at: string): number | undefined {
+  const t = Number(at);
+  return Number.isFinite(t) && t >= 0 && t <= MAX_DATE_MS ? t : undefined;
+}
+
 /** writes all the sensors at once (no call waits for another); never rejects */
 export async function writeSensorActivity(
   store: Store,
   writes: readonly SensorActivityWrite[],
 ): Promise<SensorActivityWritten[]> {
-  const settled = (p: Promise<unknown>) =>
-    p.then(
-      () => true as const,
-      (err: unknown) => err ?? new Error('store call failed'),
-    );
-  const call = (f: () => Promise<unknown>) => {
-    try {
-      return settled(f());
-    } catch (err) {
-      return Promise.resolve(err ?? new Error('store call failed'));
-    }
-  };
   return Promise.all(
     writes.map(async (w) => {
       const field = fieldOf(w.kind, w.id);
       const [records, lastSeen] = await Promise.all([
-        w.records > 0 ? call(() => store.hincr(RECORDS_KEY, field, w.records)) : (true as const),
-        call(() => store.hset(LAST_SEEN_KEY, field, String(w.lastAt))),
+        w.records > 0 ? settled(() => store.hincr(RECORDS_KEY, field, w.records)) : (true as const),
+        settled(() => store.hset(LAST_SEEN_KEY, field, String(w.lastAt))),
       ]);
       return { records, lastSeen };
     }),
@@ -59,25 +65,16 @@ export async function writeSensorActivity(
 }
 
 /** the token ids that posted accepted records, with the latest such time (epoch ms); never rejects */
-export async function writeTokensSeen(store: Store, tokens: ReadonlyMap<string, number>): Promise<unknown[]> {
-  return Promise.all(
-    [...tokens].map(([id, at]) =>
-      Promise.resolve()
-        .then(() => store.hset(TOKEN_LAST_SEEN_KEY, id, String(at)))
-        .then(
-          () => true,
-          (err: unknown) => err ?? new Error('store call failed'),
-        ),
-    ),
-  );
+export function writeTokensSeen(store: Store, tokens: ReadonlyMap<string, number>): Promise<unknown[]> {
+  return Promise.all([...tokens].map(([id, at]) => settled(() => store.hset(TOKEN_LAST_SEEN_KEY, id, String(at)))));
 }
 
 /** sensor token id → the latest time (epoch ms) a collector flushed a batch of it with accepted records */
 export async function readTokensSeen(store: Store): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const [id, at] of Object.entries(await store.hgetall(TOKEN_LAST_SEEN_KEY))) {
-    const t = Number(at);
-    if (Number.isFinite(t) && t >= 0 && t <= MAX_DATE_MS) out.set(id, t);
+    const t = receiptTime(at);
+    if (t !== undefined) out.set(id, t);
   }
   return out;
 }
@@ -102,9 +99,8 @@ export async function readSensorActivity(store: Store): Promise<SensorSeen[]> {
       continue;
     }
     if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') continue;
-    const lastAt = Number(at);
-    // a time Date cannot hold is no receipt time a collector wrote
-    if (!Number.isFinite(lastAt) || lastAt < 0 || lastAt > MAX_DATE_MS) continue;
+    const lastAt = receiptTime(at);
+    if (lastAt === undefined) continue;
     seen.push({ kind: pair[0], id: pair[1], lastSeen: lastAt, records: Number(counts[field] ?? 0) || 0 });
   }
   return seen.sort((a, b) => cmp(a.kind, b.kind) || cmp(a.id, b.id));
@@ -116,18 +112,17 @@ export async function readSensorActivity(store: Store): Promise<SensorSeen[]> {
  */
 export async function forgetSensorsQuietSince(store: Store, before: number): Promise<number> {
   let forgotten = 0;
-  for (const [field, at] of Object.entries(await store.hgetall(LAST_SEEN_KEY))) {
-    const lastAt = Number(at);
-    if (Number.isFinite(lastAt) && lastAt >= before) continue;
-    await store.hdel(LAST_SEEN_KEY, field);
-    await store.hdel(RECORDS_KEY, field);
-    forgotten++;
-  }
-  for (const [id, at] of Object.entries(await store.hgetall(TOKEN_LAST_SEEN_KEY))) {
-    const lastAt = Number(at);
-    if (Number.isFinite(lastAt) && lastAt >= before) continue;
-    await store.hdel(TOKEN_LAST_SEEN_KEY, id);
-    forgotten++;
+  // a sensor's two entries go together; a token's one
+  for (const [key, alongside] of [
+    [LAST_SEEN_KEY, RECORDS_KEY],
+    [TOKEN_LAST_SEEN_KEY, undefined],
+  ] as const) {
+    for (const [field, at] of Object.entries(await store.hgetall(key))) {
+      if ((receiptTime(at) ?? Number.NEGATIVE_INFINITY) >= before) continue;
+      await store.hdel(key, field);
+      if (alongside) await store.hdel(alongside, field);
+      forgotten++;
+    }
   }
   return forgotten;
 }

@@ -34,6 +34,9 @@ const flushFailures = counter(
   'flushes of sensor activity the store refused (tried again at the next flush)',
 );
 
+/** one key per sensor (kind + id): the kind's length keeps `ab`+`c` and `a`+`bc` apart */
+export const sensorKey = (kind: string, id: string): string => `${kind.length}:${kind}${id}`;
+
 interface Tracked {
   readonly kind: string;
   readonly id: string;
@@ -86,7 +89,7 @@ export class SensorActivity {
 
   /** `n` records of the sensor accepted at `at` (epoch ms) */
   accepted(kind: string, id: string, n: number, at: number): void {
-    const key = `${kind.length}:${kind}${id}`;
+    const key = sensorKey(kind, id);
     let t = this.tracked.get(key);
     if (!t) {
       if (this.tracked.size >= this.max) {
