@@ -23,26 +23,33 @@ interface ReceiverSpec {
    * (an IdP receiver's idp_name: `idp/okta` → `okta`)
    */
   fromName?: (name: string) => Record<string, string>;
-  problem?: (config: never) => string | undefined;
   /**
-   * a cross-field check that compiles what it checks (the bus mapping, read from its file): the compiled form goes
-   * to the receiver at start, so nothing is read or compiled twice
+   * the cross-field check of a schema-valid config, with what it compiled on the way (the bus mapping, read from its
+   * file): the compiled form goes to the receiver at start, so nothing is read or compiled twice
    */
   compile?: (config: never) => { compiled: unknown } | { problem: string };
 }
+
+/** a cross-field check that compiles nothing (a key the config needs), as a ReceiverSpec's compile */
+const checkOnly =
+  <C>(problemOf: (config: C) => string | undefined) =>
+  (config: C): { compiled: unknown } | { problem: string } => {
+    const problem = problemOf(config);
+    return problem ? { problem } : { compiled: undefined };
+  };
 
 const SCHEMAS: Record<string, ReceiverSpec> = {
   syslog: { schema: syslogReceiverFactory.configSchema, defaults: syslogReceiverFactory.defaultConfig },
   kong_http_log: {
     schema: kongHttpLogFactory.configSchema,
     defaults: kongHttpLogFactory.defaultConfig,
-    problem: kongHttpLogFactory.configProblem,
+    compile: checkOnly(kongHttpLogFactory.configProblem),
   },
   idp: {
     schema: idpSensorFactory.configSchema,
     defaults: idpSensorFactory.defaultConfig,
     fromName: (name) => ({ idp_name: name }),
-    problem: idpSensorFactory.configProblem,
+    compile: checkOnly(idpSensorFactory.configProblem),
   },
   bus: {
     schema: busSensorFactory.configSchema,
@@ -100,7 +107,7 @@ function configOf(key: string, raw: unknown): ReceiverEntry {
   if (fromKey) throw mwError('CONFIG_INVALID', fromKey);
   const config = checkSection(spec.schema, raw, `receivers.${key}`, defaultsOf(spec, key));
   const compiled = spec.compile?.(config as never);
-  const problem = compiled && 'problem' in compiled ? compiled.problem : spec.problem?.(config as never);
+  const problem = compiled && 'problem' in compiled ? compiled.problem : undefined;
   if (problem) throw mwError('CONFIG_INVALID', `receivers.${key}: ${problem}`);
   return {
     key,
