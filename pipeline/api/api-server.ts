@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { mwError } from '../core/errors.js';
-import { clientErrors, frameworkErrors, installErrorHandler, requestTimeoutOptions } from '../core/http-errors.js';
+import { catalogueServerOptions, installErrorHandler } from '../core/http-errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import { addProbeRoutes } from '../core/probe-routes.js';
@@ -61,9 +61,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   const app = Fastify({
     loggerInstance: opts.logger.child({ server: 'api' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
-    frameworkErrors: frameworkErrors('api', opts.logger),
-    clientErrorHandler: clientErrors('api', opts.logger),
-    ...requestTimeoutOptions(opts.requestTimeoutMs ?? 30_000),
+    ...catalogueServerOptions('api', opts.logger, opts.requestTimeoutMs ?? 30_000),
     ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
     // a field a route does not know is refused, not dropped: a misspelt filter (`?min_sev=high`) would list every
     // alert, a misspelt `coment` would lose the note

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { mwError } from '../core/errors.js';
-import { clientErrors, frameworkErrors, installErrorHandler, requestTimeoutOptions } from '../core/http-errors.js';
+import { catalogueServerOptions, installErrorHandler } from '../core/http-errors.js';
 import type { Logger } from '../core/logger.js';
 import { ROWS_CONTENT_TYPE, decodeRows } from '../core/record-rows.js';
 import { addMetricsRoute } from '../core/probe-routes.js';
@@ -35,9 +35,7 @@ export function createCollectorServer(opts: CollectorServerOptions): FastifyInst
   const app = Fastify({
     loggerInstance: opts.logger.child({ server: 'collector' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit,
-    frameworkErrors: frameworkErrors('collector', opts.logger),
-    clientErrorHandler: clientErrors('collector', opts.logger),
-    ...requestTimeoutOptions(opts.requestTimeoutMs ?? 60_000),
+    ...catalogueServerOptions('collector', opts.logger, opts.requestTimeoutMs ?? 60_000),
   });
   installErrorHandler(app, 'collector', opts.logger);
 

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { clientErrors, frameworkErrors, installErrorHandler, requestTimeoutOptions } from './http-errors.js';
+import { catalogueServerOptions, installErrorHandler } from './http-errors.js';
 import type { Logger } from './logger.js';
 import { registry } from './metrics.js';
 
@@ -34,9 +34,7 @@ export function createProbeServer(
 ) {
   const app = Fastify({
     logger: false,
-    frameworkErrors: frameworkErrors(server, logger),
-    clientErrorHandler: clientErrors(server, logger),
-    ...requestTimeoutOptions(requestTimeoutMs),
+    ...catalogueServerOptions(server, logger, requestTimeoutMs),
   });
   installErrorHandler(app, server, logger);
   addProbeRoutes(app, health);
