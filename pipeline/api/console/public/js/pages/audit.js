@@ -40,7 +40,7 @@ export function renderAudit(main, params) {
     main,
     pageLayout(
       'Audit log',
-      [h('span', { class: 'muted small' }, 'oldest first')],
+      [h('span', { class: 'muted small' }, 'newest first')],
       form,
       h(
         'div',
