@@ -3,12 +3,11 @@ import type { Store } from '../store/store.js';
 /** per sensor, the records the collectors accepted (hincr by each collector at each flush) */
 const RECORDS_KEY = 'sensors:records';
 /**
- * per sensor, the latest receipt time (epoch ms) a collector flushed. Last writer wins: the store has no atomic max,
- * so with several collectors flushing within a flush interval of each other, it may be up to that interval older
- * than the latest receipt
+ * per sensor, the latest receipt time (epoch ms) a collector flushed. Written with hsetMax: a collector flushing an
+ * older time after another flushed a newer one does not move it back
  */
 const LAST_SEEN_KEY = 'sensors:last_seen';
-/** per sensor token id, the latest time (epoch ms) a batch posted with it had a record accepted (last writer wins) */
+/** per sensor token id, the latest time (epoch ms) a batch posted with it had a record accepted (hsetMax, as above) */
 const TOKEN_LAST_SEEN_KEY = 'sensors:tokens_last_seen';
 
 /** kind and id are what a sensor sent: a JSON pair keeps any characters in either apart */
@@ -57,7 +56,7 @@ export async function writeSensorActivity(
       const field = fieldOf(w.kind, w.id);
       const [records, lastSeen] = await Promise.all([
         w.records > 0 ? settled(() => store.hincr(RECORDS_KEY, field, w.records)) : (true as const),
-        settled(() => store.hset(LAST_SEEN_KEY, field, String(w.lastAt))),
+        settled(() => store.hsetMax(LAST_SEEN_KEY, field, w.lastAt)),
       ]);
       return { records, lastSeen };
     }),
@@ -66,7 +65,7 @@ export async function writeSensorActivity(
 
 /** the token ids that posted accepted records, with the latest such time (epoch ms); never rejects */
 export function writeTokensSeen(store: Store, tokens: ReadonlyMap<string, number>): Promise<unknown[]> {
-  return Promise.all([...tokens].map(([id, at]) => settled(() => store.hset(TOKEN_LAST_SEEN_KEY, id, String(at)))));
+  return Promise.all([...tokens].map(([id, at]) => settled(() => store.hsetMax(TOKEN_LAST_SEEN_KEY, id, at))));
 }
 
 /** sensor token id → the latest time (epoch ms) a collector flushed a batch of it with accepted records */

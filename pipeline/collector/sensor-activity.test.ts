@@ -145,6 +145,24 @@ describe('sensor activity', () => {
     expect((await s.sensors()).seen.map((x) => x.records)).toEqual([4, 8]);
   });
 
+  it('a collector flushing an older receipt after another flushed a newer one does not move lastSeen back', async () => {
+    const s = await setup();
+    const envoy = { kind: 'envoy_wasm', id: 'edge-1' };
+    const t0 = s.clock();
+    // a second collector on the same store took a record of the same sensor (and token) a second earlier
+    const other = new SensorActivity({ store: s.store, logger: silentLogger, flushIntervalMs: 3_600_000 });
+    closers.push(() => other.close());
+    other.accepted(envoy.kind, envoy.id, 1, t0 - 2_000);
+    other.tokenUsed('gw1', t0 - 2_000);
+    await s.post(envoy, 2);
+    await s.activity.flush();
+    await other.flush();
+    expect(await s.sensors()).toEqual({
+      items: [{ id: 'gw1', lastSeen: t0 }, { id: 'gw-unused' }],
+      seen: [{ kind: 'envoy_wasm', id: 'edge-1', lastSeen: t0, records: 3, quiet: false }],
+    });
+  });
+
   it('flushes on its own every flush interval', async () => {
     const s = await setup({ flushIntervalMs: 50 });
     await s.post({ kind: 'envoy_wasm', id: 'timed' }, 2);
@@ -226,11 +244,11 @@ describe('sensor activity', () => {
     const refuse = (): never => {
       throw new Error('store down');
     };
-    // hincr rejects, hset throws before returning a promise: both kinds of failure
+    // hincr rejects, hsetMax throws before returning a promise: both kinds of failure
     const store = new Proxy(inner, {
       get(target, prop, receiver) {
         if (failing && prop === 'hincr') return async () => refuse();
-        if (failing && prop === 'hset') return refuse;
+        if (failing && prop === 'hsetMax') return refuse;
         const v = Reflect.get(target, prop, receiver);
         return typeof v === 'function' ? v.bind(target) : v;
       },

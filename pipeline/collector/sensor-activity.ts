@@ -61,7 +61,7 @@ export interface SensorActivityOptions {
 
 /**
  * What every sensor sent to this collector: a count and the last receipt time per sensor (kind + id), as Prometheus
- * series and, every flush interval, in the store (one hincr and one hset per sensor seen since the last flush, off the
+ * series and, every flush interval, in the store (one hincr and one hsetMax per sensor seen since the last flush, off the
  * ingest path). A store that fails is logged once per run of failures, counted, and the counts are kept for the next
  * flush; ingest never waits for it.
  */

@@ -92,6 +92,26 @@ describe('MemoryStore', () => {
     await b.close();
   });
 
+  it('hsetMax raises a hash field, never lowers it, and overwrites a value that is not a number', async () => {
+    const s = new MemoryStore();
+    expect(await s.hsetMax('seen', 'a', 1_764_647_884_000)).toBe(true);
+    expect(await s.hsetMax('seen', 'a', 1_764_647_883_999)).toBe(false);
+    expect(await s.hsetMax('seen', 'a', 1_764_647_884_000)).toBe(false);
+    expect(await s.hget('seen', 'a')).toBe('1764647884000');
+    // concurrent writers in either order: the newest stays
+    await Promise.all([s.hsetMax('seen', 'b', 20), s.hsetMax('seen', 'b', 10)]);
+    await Promise.all([s.hsetMax('seen', 'c', 10), s.hsetMax('seen', 'c', 20)]);
+    expect(await s.hsetMax('seen', 'a', 1_764_647_884_001)).toBe(true);
+    for (const junk of ['', 'soon', 'Infinity', 'NaN']) {
+      await s.hset('seen', 'd', junk);
+      expect(await s.hsetMax('seen', 'd', -5)).toBe(true);
+    }
+    expect(await s.hgetall('seen')).toEqual({ a: '1764647884001', b: '20', c: '20', d: '-5' });
+    await expect(s.hsetMax('seen', 'a', Number.NaN)).rejects.toThrow(/finite/);
+    await expect(s.hsetMax('seen', 'a', Number.POSITIVE_INFINITY)).rejects.toThrow(/finite/);
+    expect(await s.hget('seen', 'a')).toBe('1764647884001');
+  });
+
   it('survives a restart through its data directory', async () => {
     const dir = tempDir();
     const a = new MemoryStore({ dataDir: dir });

@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { mwError } from '../core/errors.js';
 import { SortedSet } from './sorted-set.js';
 import type { Store } from './store.js';
 
@@ -140,6 +141,15 @@ export class MemoryStore implements Store {
     const next = Number(this.hashes.get(key)?.get(field) ?? 0) + by;
     await this.hset(key, field, String(next));
     return next;
+  }
+
+  async hsetMax(key: string, field: string, value: number): Promise<boolean> {
+    if (!Number.isFinite(value)) throw mwError('BAD_REQUEST', `hsetMax: ${value} is not a finite number`);
+    // read and write in one turn, as hincr
+    const current = heldNumber(this.hashes.get(key)?.get(field));
+    if (current !== undefined && current >= value) return false;
+    await this.hset(key, field, String(value));
+    return true;
   }
 
   async zadd(key: string, score: number, member: string): Promise<void> {
@@ -279,6 +289,13 @@ export class MemoryStore implements Store {
       this.logSeq.set(log, entries.length > 0 ? Number(entries[entries.length - 1].id) : 0);
     }
   }
+}
+
+/** a field's value as a finite number, or undefined for anything else (an empty string too, as Redis reads it) */
+function heldNumber(v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
 }
 
 /**

@@ -126,6 +126,27 @@ describe('RedisStore against redis-server', () => {
     await expect(store.hincr('h', 'n', 0.5)).rejects.toThrow(/integer/);
   });
 
+  it('hsetMax raises a hash field atomically, never lowers it, and overwrites a value that is not a number', async () => {
+    expect(await store.hsetMax('seen', 'a', 1_764_647_884_000)).toBe(true);
+    expect(await store.hsetMax('seen', 'a', 1_764_647_883_999)).toBe(false);
+    expect(await store.hsetMax('seen', 'a', 1_764_647_884_000)).toBe(false);
+    // written as given, under the prefix (not as Lua would print the number)
+    expect(await raw.hget('mw:seen', 'a')).toBe('1764647884000');
+    // many writers at once, in any order: the largest stays
+    const values = Array.from({ length: 50 }, (_, i) => ((i * 37) % 50) + 1.5);
+    expect((await Promise.all(values.map((v) => store.hsetMax('seen', 'b', v)))).some(Boolean)).toBe(true);
+    expect(await store.hget('seen', 'b')).toBe('50.5');
+    expect(await store.hsetMax('seen', 'b', 1e21)).toBe(true);
+    expect(await store.hsetMax('seen', 'b', 2e20)).toBe(false);
+    for (const junk of ['', 'soon', 'inf', 'nan', '1e999']) {
+      await raw.hset('mw:seen', 'c', junk);
+      expect(await store.hsetMax('seen', 'c', -5)).toBe(true);
+      expect(await raw.hget('mw:seen', 'c')).toBe('-5');
+    }
+    await expect(store.hsetMax('seen', 'a', Number.NaN)).rejects.toThrow(/finite/);
+    expect(await store.hget('seen', 'a')).toBe('1764647884000');
+  });
+
   it('sorted set: score ranges ascending and descending, limits, removal', async () => {
     for (const [m, s] of [
       ['a', 10],

@@ -52,7 +52,22 @@ redis.call('SET', KEYS[1], ARGV[2])
 return 1
 `;
 
+/**
+ * HSET KEYS[1] ARGV[1] ARGV[2] unless the field holds a finite number >= ARGV[2]; 1 when written. ARGV[2] is written as
+ * given (tostring could turn 13-digit epoch ms into 1.7e+12)
+ */
+const HSET_MAX_LUA = `
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if current and current == current and current > -math.huge and current < math.huge
+  and current >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
+
 type RedisWithIncr = Redis & {
+  mwHsetMax(key: string, field: string, value: string): Promise<number>;
   mwCas(key: string, expected: string, value: string, absent: string): Promise<number>;
   mwIncr(key: string, by: string, ttlMs: string): Promise<string>;
 };
@@ -98,6 +113,7 @@ export class RedisStore implements Store {
     }) as RedisWithIncr;
     this.redis.defineCommand('mwIncr', { numberOfKeys: 1, lua: INCR_LUA });
     this.redis.defineCommand('mwCas', { numberOfKeys: 1, lua: CAS_LUA });
+    this.redis.defineCommand('mwHsetMax', { numberOfKeys: 1, lua: HSET_MAX_LUA });
     this.firstReady = new Promise<void>((resolve) => this.redis.once('ready', resolve));
     this.redis.on('ready', () => {
       this.everReady = true;
@@ -224,6 +240,11 @@ export class RedisStore implements Store {
   async hincr(key: string, field: string, by = 1): Promise<number> {
     if (!Number.isInteger(by)) throw this.fail(mwError('BAD_REQUEST', `hincr: ${by} is not an integer`));
     return this.run('hincrby', (r) => r.hincrby(this.k(key), field, by));
+  }
+
+  async hsetMax(key: string, field: string, value: number): Promise<boolean> {
+    if (!Number.isFinite(value)) throw this.fail(mwError('BAD_REQUEST', `hsetMax: ${value} is not a finite number`));
+    return (await this.run('hsetMax', (r) => r.mwHsetMax(this.k(key), field, String(value)))) === 1;
   }
 
   async zadd(key: string, score: number, member: string): Promise<void> {

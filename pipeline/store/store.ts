@@ -27,6 +27,12 @@ export interface Store {
   hgetall(key: string): Promise<Record<string, string>>;
   /** atomic add to a hash field (created at 0 first); returns the new value. One round trip: for counters */
   hincr(key: string, field: string, by?: number): Promise<number>;
+  /**
+   * atomic "raise to": set a hash field to `value` (a finite number) unless it already holds a number >= `value`;
+   * true when this call wrote it. A field holding something that is not a finite number is overwritten. For the
+   * latest of times written by several processes (an older write never moves it back)
+   */
+  hsetMax(key: string, field: string, value: number): Promise<boolean>;
 
   /** sorted set: for time-ordered indexes (alerts by lastSeen, decisions by until) */
   zadd(key: string, score: number, member: string): Promise<void>;
