@@ -117,6 +117,23 @@ describe("a receiver's sensor id", () => {
     });
   });
 
+  it('refuses a key with an empty name after the slash, naming the key, whatever the config gives', () => {
+    for (const [key, raw] of [
+      ['syslog/', {}],
+      ['syslog/ ', { sensor_id: 'edge' }],
+      ['kong_http_log/', { token_hash_key: KEY, path: '/kong/x' }],
+      ['idp/', { token_hash_key: KEY, path: '/idp/unnamed', idp_name: 'unnamed' }],
+      ['bus/', { mapping: { topics: [{ topic: 'a', service: 'a' }] } }],
+    ] as const) {
+      const type = key.split('/')[0];
+      expect(() => receiverConfigs({ [key]: raw })).toThrow(
+        `configuration is invalid: receivers.${key}: the name after the slash is empty (name it, e.g. ${type}/edge, or declare it under the bare key ${type})`,
+      );
+    }
+    // the unknown type is what is said of an unknown type, slash or not
+    expect(() => receiverConfigs({ 'nosuch/': {} })).toThrow('receivers.nosuch/: unknown receiver type');
+  });
+
   it('keeps two receivers of one type without a sensor_id apart in their records and metrics (syslog, Kong, IdP)', async () => {
     const [bare, edge, internal] = await Promise.all([freePort(), freePort(), freePort()]);
     const syslog = (port: number) => ({ listen_tcp: `127.0.0.1:${port}`, flush_interval_ms: 10 });
@@ -191,18 +208,13 @@ describe("an IdP receiver's idp_name", () => {
       idp: { token_hash_key: KEY },
       'idp/okta': { token_hash_key: KEY, path: '/idp/okta' },
       'idp/entra': { token_hash_key: KEY, path: '/idp/entra', idp_name: 'azure-ad' },
-      'idp/': { token_hash_key: KEY, path: '/idp/unnamed', idp_name: 'unnamed' },
     }).map((r) => [r.key, (r.config as { idp_name: string; sensor_id: string }).idp_name]);
     expect(Object.fromEntries(names)).toEqual({
       idp: 'idp',
       'idp/okta': 'okta',
       'idp/entra': 'azure-ad',
-      'idp/': 'unnamed',
     });
     // a name the schema refuses, without an idp_name of its own: the error names the key
-    expect(() => receiverConfigs({ 'idp/': { token_hash_key: KEY } })).toThrow(
-      'configuration is invalid: receivers.idp/.idp_name: Expected string length greater or equal to 1 (taken from the name after the slash: rename the receiver or give its idp_name)',
-    );
     const long = `idp/${'a'.repeat(257)}`;
     expect(() => receiverConfigs({ [long]: { token_hash_key: KEY } })).toThrow(
       `configuration is invalid: receivers.${long}.idp_name: Expected string length less or equal to 256 (taken from the name after the slash: rename the receiver or give its idp_name)`,

@@ -74,7 +74,8 @@ const defaultsOf = (spec: ReceiverSpec, key: string): object =>
   key.includes('/') ? { ...spec.defaults, sensor_id: key, ...spec.fromName?.(nameOf(key)) } : spec.defaults;
 
 /**
- * a value taken from the key's name that the type's schema refuses (`idp/`: an empty idp_name), named as coming from
+ * a value taken from the key's (non-empty) name that the type's schema refuses (`idp/` and 257 characters: too long
+ * an idp_name), named as coming from
  * the key, which is what to change; a value the config gives itself is checked with the rest of the config
  */
 function nameProblem(spec: ReceiverSpec, key: string, raw: unknown): string | undefined {
@@ -102,6 +103,11 @@ function configOf(key: string, raw: unknown): ReceiverEntry {
     throw mwError(
       'CONFIG_INVALID',
       `receivers.${key}: unknown receiver type (known: ${Object.keys(SCHEMAS).join(', ')})`,
+    );
+  if (key.includes('/') && nameOf(key).trim() === '')
+    throw mwError(
+      'CONFIG_INVALID',
+      `receivers.${key}: the name after the slash is empty (name it, e.g. ${typeOf(key)}/edge, or declare it under the bare key ${typeOf(key)})`,
     );
   const fromKey = nameProblem(spec, key, raw);
   if (fromKey) throw mwError('CONFIG_INVALID', fromKey);
