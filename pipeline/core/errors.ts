@@ -34,6 +34,8 @@ export const ERRORS = {
   ALERT_OWNED: spec('MW_ERR_ALERT_OWNED', 409, false, 'the alert is assigned to another analyst'),
   BAD_REQUEST: spec('MW_ERR_BAD_REQUEST', 400, false, 'bad request'),
   REQUEST_TIMEOUT: spec('MW_ERR_REQUEST_TIMEOUT', 408, true, 'the request was not received in time'),
+  /** never sent (no one is left to read it): the code and nginx's 499 "client closed request", for metrics and logs */
+  CLIENT_ABORTED: spec('MW_ERR_CLIENT_ABORTED', 499, false, 'the client closed the connection mid-request'),
   HEADERS_TOO_LARGE: spec('MW_ERR_HEADERS_TOO_LARGE', 431, false, 'the request headers are too large'),
   RATE_LIMITED: spec('MW_ERR_RATE_LIMITED', 429, true, 'too many requests'),
   SYSLOG_PARSE: spec('MW_ERR_SYSLOG_PARSE', 400, false, 'syslog line could not be parsed'),

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, MeshwardError, mwError } from './errors.js';
@@ -7,8 +7,13 @@ import { counter } from './metrics.js';
 
 const httpErrors = counter('meshward_http_errors_total', 'HTTP answers with an error code', ['server', 'code']);
 
-/** the connections `clientErrors` answered and closed, with what it answered */
+/** the connections `clientErrors` answered and closed, with what it answered (`MW_ERR_CLIENT_ABORTED`: nothing) */
 const refusedConnections = new WeakMap<object, MeshwardError>();
+/**
+ * per connection, the last request answered before it had all arrived (a refusal by a hook that does not wait for the
+ * body): while it is still arriving, Node's request timeout concerns a request already answered and counted
+ */
+const answeredEarly = new WeakMap<object, IncomingMessage>();
 
 /** answers with the catalogue error's status and `{ code, message }` */
 export function sendError(reply: FastifyReply, err: MeshwardError): FastifyReply {
@@ -69,15 +74,25 @@ function catalogued(error: unknown, url: string, logger: Logger): MeshwardError 
 
 /**
  * Installs the catalogue as the server's error handler (see `catalogued`) and its not-found handler; every error
- * answered, a request for no route included, is counted in meshward_http_errors_total by server and code.
+ * answered, a request for no route included, is counted in meshward_http_errors_total by server and code. A request
+ * whose client closed the connection before it had all arrived (its body cut short) is counted under
+ * `MW_ERR_CLIENT_ABORTED` and answered to no one: the connection is gone.
  */
 export function installErrorHandler(app: FastifyInstance, server: string, logger: Logger): void {
   app.setErrorHandler((error: unknown, request, reply) => {
     // Node refused the request while its body was arriving and `clientErrors` answered and counted it: what reaches
     // here is the body cut short, to be answered to no one (the hooks after it see the status the client got)
     const refused = refusedConnections.get(request.raw.socket);
-    if (refused) {
+    if (refused && refused.code !== ERRORS.CLIENT_ABORTED.code) {
       sendError(reply, refused);
+      return;
+    }
+    // the client closed the connection before its body was all sent: counted once (by `clientErrors` when Node saw
+    // the connection end mid-request, else here: a reset), and, as Fastify does with a response it cannot write, no
+    // answer is attempted
+    if (refused || (request.raw.destroyed && !request.raw.complete)) {
+      if (!refused) httpErrors.inc({ server, code: ERRORS.CLIENT_ABORTED.code });
+      reply.raw.destroy();
       return;
     }
     const err = catalogued(error, request.url, logger);
@@ -87,6 +102,10 @@ export function installErrorHandler(app: FastifyInstance, server: string, logger
   app.setNotFoundHandler((_req, reply) => {
     httpErrors.inc({ server, code: ERRORS.NOT_FOUND.code });
     sendError(reply, mwError('NOT_FOUND', 'no such route'));
+  });
+  app.addHook('onResponse', (request, _reply, done) => {
+    if (!request.raw.complete) answeredEarly.set(request.raw.socket, request.raw);
+    done();
   });
 }
 
@@ -150,13 +169,30 @@ const clientErrorOf = (code: string | undefined): MeshwardError =>
  * `requestTimeoutOptions`, its body included) gets a catalogue answer (400 `MW_ERR_BAD_REQUEST`, 431
  * `MW_ERR_HEADERS_TOO_LARGE`, 408 `MW_ERR_REQUEST_TIMEOUT`) and is counted like every other error, where Fastify would
  * write its own body without a code. The connection is closed after it, as Node does: the parser cannot tell where the
- * next request would begin. A connection the client reset, or already closed, gets nothing and is not counted: there
- * is no one to answer. A request refused while its body was arriving was already handed to Fastify: the body it then
- * reads is cut short, and the error handler (`installErrorHandler`) does not count that a second time.
+ * next request would begin. A connection the client reset, or already closed, gets nothing and is not counted here:
+ * there is no one to answer. A client that closed its side before its request was all sent gets nothing either and is
+ * counted under `MW_ERR_CLIENT_ABORTED` (one that reset the connection mid-body is counted by the error handler).
+ * A request refused while its body was arriving was already handed to Fastify: the body it then reads is cut short,
+ * and the error handler (`installErrorHandler`) does not count that a second time. Conversely, a request a hook
+ * answered before its body came (a 401 that does not wait for the body), whose body then times out or is cut short,
+ * is neither answered nor counted a second time: the connection is closed.
  */
 export function clientErrors(server: string, logger: Logger) {
   return (error: Error & { code?: string }, socket: Duplex): void => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    if (answeredEarly.get(socket)?.complete === false) {
+      // the request was answered (and counted) before its body came, which then timed out or was cut short: closed,
+      // as Node does, without a second answer or count
+      socket.destroy();
+      return;
+    }
+    if (error.code === 'HPE_INVALID_EOF_STATE') {
+      // the client closed its side before its request was all sent: there is no one to answer
+      refusedConnections.set(socket, mwError('CLIENT_ABORTED'));
+      httpErrors.inc({ server, code: ERRORS.CLIENT_ABORTED.code });
+      socket.destroy();
+      return;
+    }
     const err = clientErrorOf(error.code);
     if (socket.writable) {
       refusedConnections.set(socket, err);
