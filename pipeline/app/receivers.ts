@@ -7,7 +7,7 @@ import type { CompiledMapping } from '../../sensors/bus/mapping.js';
 import { idpSensorFactory } from '../../sensors/idp/factory.js';
 import type { RecordIngest } from '../collector/ingest.js';
 import { schemaProblems } from '../config/schema-problems.js';
-import { checkSection } from '../config/section.js';
+import { checkInstanceName, checkSection } from '../config/section.js';
 import { mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { kongHttpLogFactory } from '../receivers/kong-http-log/factory.js';
@@ -104,11 +104,7 @@ function configOf(key: string, raw: unknown): ReceiverEntry {
       'CONFIG_INVALID',
       `receivers.${key}: unknown receiver type (known: ${Object.keys(SCHEMAS).join(', ')})`,
     );
-  if (key.includes('/') && nameOf(key).trim() === '')
-    throw mwError(
-      'CONFIG_INVALID',
-      `receivers.${key}: the name after the slash is empty (name it, e.g. ${typeOf(key)}/edge, or declare it under the bare key ${typeOf(key)})`,
-    );
+  checkInstanceName('receivers', key, typeOf(key));
   const fromKey = nameProblem(spec, key, raw);
   if (fromKey) throw mwError('CONFIG_INVALID', fromKey);
   const config = checkSection(spec.schema, raw, `receivers.${key}`, defaultsOf(spec, key));

@@ -1,4 +1,4 @@
-import { checkSection } from '../config/section.js';
+import { checkInstanceName, checkSection } from '../config/section.js';
 import { TOPICS, type Bus, type Subscription } from '../bus/bus.js';
 import type { Alert } from '../core/alert.js';
 import { isRetryable, mwError } from '../core/errors.js';
@@ -38,6 +38,7 @@ export function compileSinks(section: Record<string, unknown> | undefined): Comp
         'CONFIG_INVALID',
         `sinks.${name}: unknown sink type ${type} (known: ${FACTORIES.map((f) => f.type).join(', ')})`,
       );
+    checkInstanceName('sinks', name, type);
     const config = checkSection(factory.configSchema, { ...(raw as object) }, `sinks.${name}`);
     return { name, create: (bus, logger) => factory.create(config as never, { bus, logger, where: `sinks.${name}` }) };
   });

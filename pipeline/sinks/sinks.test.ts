@@ -203,5 +203,8 @@ describe('sinks against real receivers on loopback', () => {
   it('fails fast on a bad sink config, naming the key', () => {
     expect(() => compileSinks({ 'webhook/x': { url: 'ftp://nope' } })).toThrow(/sinks\.webhook\/x\.url: /);
     expect(() => compileSinks({ pager: {} })).toThrow(/unknown sink type/);
+    expect(() => compileSinks({ 'webhook/': { url: 'http://x' } })).toThrow(
+      /sinks\.webhook\/: the name after the slash is empty/,
+    );
   });
 });

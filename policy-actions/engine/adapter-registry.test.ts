@@ -61,6 +61,9 @@ describe('adapter registry', () => {
     expect(() => createAdapters({ 'idp/nope': {} }, { logger: silentLogger })).toThrow(
       /actions\.idp\/nope: unknown adapter type/,
     );
+    expect(() => createAdapters({ 'gateways/haproxy/ ': {} }, { logger: silentLogger })).toThrow(
+      /actions\.gateways\/haproxy\/ : the name after the slash is empty/,
+    );
     expect(() =>
       createAdapters({ 'idp/okta': { org_url: 'http://x', token: 't', auth: 'basic' } }, { logger: silentLogger }),
     ).toThrow(/actions\.idp\/okta\.auth/);

@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { schemaProblems } from '../../pipeline/config/schema-problems.js';
+import { checkInstanceName } from '../../pipeline/config/section.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import type { Logger } from '../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterFactory } from '../adapter.js';
@@ -50,6 +51,7 @@ export function adapterConfigs(section: Record<string, unknown>): Record<string,
     const factory = factories.get(typeOfKey(key));
     if (!factory)
       throw mwError('CONFIG_INVALID', `actions.${key}: unknown adapter type (known: ${adapterTypes().join(', ')})`);
+    checkInstanceName('actions', key, typeOfKey(key));
     const config = Value.Default(
       factory.configSchema,
       structuredClone({ ...(factory.defaultConfig as object), ...(raw as object) }),
