@@ -116,7 +116,7 @@ export class SilenceRepository {
   async recordSuppressed(counts: ReadonlyMap<string, number>, at = this.clock()): Promise<void> {
     for (const [id, n] of counts) {
       await this.store.hincr(SUPPRESSED_KEY, id, n);
-      await this.store.hset(LAST_SUPPRESSED_KEY, id, String(at));
+      await this.store.hsetMax(LAST_SUPPRESSED_KEY, id, at);
     }
   }
 
