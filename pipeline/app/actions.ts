@@ -7,7 +7,7 @@ import { createPolicyEngine, type PolicyEngine } from '../../policy-actions/engi
 import { type CompiledPolicy, loadPolicyFile } from '../../policy-actions/engine/policy.js';
 import { decisionRoutes } from '../../policy-actions/engine/routes.js';
 import { principalOf } from '../api/api-server.js';
-import { TOPICS, type Subscription } from '../bus/bus.js';
+import { alertMessage, TOPICS, type Subscription } from '../bus/bus.js';
 import { checkSection } from '../config/section.js';
 import { mwError } from '../core/errors.js';
 import type { RoleDeps } from './roles.js';
@@ -96,7 +96,7 @@ export async function startActions({ config, bus, store, logger }: RoleDeps): Pr
     logger: log,
     config: engineConfig,
     onAlert: (alert) => {
-      bus.publish(TOPICS.alerts, [{ key: alert.id, value: JSON.stringify(alert) }]).catch((err) => {
+      bus.publish(TOPICS.alerts, [alertMessage(alert)]).catch((err) => {
         log.error({ err, alertId: alert.id }, 'could not publish an engine alert');
       });
     },

@@ -14,6 +14,9 @@ export interface OutMessage {
   headers?: Record<string, string>;
 }
 
+/** an alert (or alert change) as a message of the alerts topic, keyed by its id */
+export const alertMessage = (alert: { id: string }): OutMessage => ({ key: alert.id, value: JSON.stringify(alert) });
+
 export interface BusMessage {
   topic: string;
   partition: number;

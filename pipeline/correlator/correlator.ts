@@ -1,5 +1,5 @@
 import { context } from '@opentelemetry/api';
-import { TOPICS, type Bus, type BusBatch, type Subscription } from '../bus/bus.js';
+import { alertMessage, TOPICS, type Bus, type BusBatch, type Subscription } from '../bus/bus.js';
 import type { Alert } from '../core/alert.js';
 import type { Logger } from '../core/logger.js';
 import { KeyedLock } from '../core/keyed-lock.js';
@@ -271,10 +271,7 @@ export class Correlator {
         if (pending.alerts.length > 0) {
           const alerts = pending.alerts;
           await state.evidence.save(this.opts.store, alerts);
-          await this.opts.bus.publish(
-            TOPICS.alerts,
-            alerts.map((a) => ({ key: a.id, value: JSON.stringify(a) })),
-          );
+          await this.opts.bus.publish(TOPICS.alerts, alerts.map(alertMessage));
           pending.alerts = [];
           alertsOut.inc(alerts.length);
           this.opts.onAlerts?.(alerts);
