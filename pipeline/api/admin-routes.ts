@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { readSensorActivity, readTokensSeen } from '../collector/sensor-activity-store.js';
+import { SENSOR_QUIET_AFTER_MINUTES_DEFAULT } from '../config/schema.js';
 import type { Store } from '../store/store.js';
 import type { PolicyEngine } from '../../policy-actions/engine/engine.js';
 import { loadPolicyFile } from '../../policy-actions/engine/policy.js';
@@ -12,14 +13,16 @@ export interface AdminRoutesOptions {
   /** the store the collectors flush sensor activity to; absent: `seen` is empty */
   store?: Store;
   clock?: () => number;
+  /** a sensor whose last record is older than this is `quiet` (default: api.sensor_quiet_after_minutes' default) */
+  quietAfterMs?: number;
   /** the policy engine of this process and its policy file, when it runs here */
   policy?: { engine: PolicyEngine; file: string; adapterKeys?: string[] };
   /** admin changes per address and minute (default 10) */
   maxChangesPerMinute?: number;
 }
 
-/** a sensor whose last record a collector took longer ago than this is `quiet` */
-export const QUIET_AFTER_MS = 5 * 60_000;
+/** a sensor whose last record a collector took longer ago than this is `quiet`, unless the config says */
+export const QUIET_AFTER_MS = SENSOR_QUIET_AFTER_MINUTES_DEFAULT * 60_000;
 
 const SensorsAnswer = Type.Object(
   {
@@ -45,12 +48,17 @@ const SensorsAnswer = Type.Object(
           id: Type.String({ description: "the sensor's id, as its records give it (_other: those past the bound)" }),
           lastSeen: Type.Number({ description: 'when a collector last accepted a record of it (epoch ms, as alerts)' }),
           records: Type.Integer({ description: 'records the collectors accepted from it' }),
-          quiet: Type.Boolean({ description: `no record for more than ${QUIET_AFTER_MS / 60_000} minutes` }),
+          quiet: Type.Boolean({
+            description: 'no record for longer than quietAfterMinutes (a sensor_quiet alert is raised, unless off)',
+          }),
         },
         { additionalProperties: false },
       ),
       { description: 'every sensor whose records a collector accepted, by kind then id' },
     ),
+    quietAfterMinutes: Type.Number({
+      description: 'a sensor with no record for longer than this is quiet (api.sensor_quiet_after_minutes)',
+    }),
   },
   { additionalProperties: false },
 );
@@ -84,7 +92,8 @@ export function adminRoutes(opts: AdminRoutesOptions) {
           config: { role: 'admin' },
           schema: {
             tags: ['admin'],
-            summary: `Sensors allowed to send records (ids only), and every sensor seen sending, quiet after ${QUIET_AFTER_MS / 60_000} minutes without a record`,
+            summary:
+              'Sensors allowed to send records (ids only), and every sensor seen sending, quiet after api.sensor_quiet_after_minutes without a record',
             response: { 200: SensorsAnswer },
           },
         },
@@ -93,6 +102,7 @@ export function adminRoutes(opts: AdminRoutesOptions) {
             ? await Promise.all([readSensorActivity(opts.store), readTokensSeen(opts.store)])
             : [[], new Map<string, number>()];
           const now = (opts.clock ?? Date.now)();
+          const quietAfterMs = opts.quietAfterMs ?? QUIET_AFTER_MS;
           return {
             items: opts.sensorIds().map((id) => {
               const lastSeen = tokens.get(id);
@@ -103,8 +113,9 @@ export function adminRoutes(opts: AdminRoutesOptions) {
               id: s.id,
               lastSeen: s.lastSeen,
               records: s.records,
-              quiet: now - s.lastSeen > QUIET_AFTER_MS,
+              quiet: now - s.lastSeen > quietAfterMs,
             })),
+            quietAfterMinutes: quietAfterMs / 60_000,
           };
         },
       );

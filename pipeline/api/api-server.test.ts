@@ -247,7 +247,7 @@ describe('analyst API', () => {
     expect(await refusal('/v1/alerts?limit=0')).toBe('bad request: querystring/limit must be >= 1');
     // a misspelt kind would list nothing, or silence nothing: the kinds there are are named
     expect(await refusal('/v1/alerts?kind=enumaration')).toMatch(
-      /^bad request: querystring\/kind must be one of error_burst, .*enumeration, .*action_failed$/,
+      /^bad request: querystring\/kind must be one of error_burst, .*enumeration, .*action_failed, sensor_quiet$/,
     );
     expect(
       await refusal('/v1/silences', { matchers: { kind: 'enumaration' }, duration_minutes: 60, comment: 'noisy' }),

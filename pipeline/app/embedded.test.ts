@@ -355,7 +355,11 @@ describe('embedded roles: collector → correlator → inventory and decisions a
   it('lets admins see the sensors and the policy and reload it; a bad file is refused and the policy stays', async () => {
     expect((await get('/v1/admin/sensors', RESPONDER)).status).toBe(403);
     // the sensors seen come from the collector's flush every 10 s (collector/sensor-activity.test.ts)
-    expect((await get('/v1/admin/sensors', ADMIN)).body).toEqual({ items: [{ id: 'gw1' }], seen: expect.any(Array) });
+    expect((await get('/v1/admin/sensors', ADMIN)).body).toEqual({
+      items: [{ id: 'gw1' }],
+      seen: expect.any(Array),
+      quietAfterMinutes: 15,
+    });
     const before = await get('/v1/admin/policy', ADMIN);
     expect(before.body).toMatchObject({ rules: [{ name: 'watch-shadow-apis', type: 'deny', requiresApproval: true }] });
     expect(JSON.stringify(before.body)).not.toContain(SENSOR);

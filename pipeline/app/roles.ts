@@ -15,12 +15,13 @@ import { catalogFilesVersion, loadCatalogFiles } from '../inventory/catalog/load
 import { schemaRoutes } from '../api/schema-routes.js';
 import { ApiAuthenticator, type ApiKey, readApiKeysFile } from '../api/auth.js';
 import { serviceRoutes } from '../api/service-routes.js';
-import { TOPICS, type Bus, type Subscription } from '../bus/bus.js';
+import { alertMessage, TOPICS, type Bus, type Subscription } from '../bus/bus.js';
 import { createCollectorServer } from '../collector/collector-server.js';
 import { createRecordIngest } from '../collector/record-ingest.js';
 import { readSensorTokensFile, SensorAuth } from '../collector/sensor-auth.js';
 import { SensorActivity } from '../collector/sensor-activity.js';
-import type { MeshwardConfig } from '../config/schema.js';
+import { startSensorQuietWatch } from '../collector/sensor-quiet-watch.js';
+import { type MeshwardConfig, SENSOR_QUIET_AFTER_MINUTES_DEFAULT } from '../config/schema.js';
 import { Correlator } from '../correlator/correlator.js';
 import { shardOptionsOf } from '../correlator/shard-options.js';
 import { loadEvidence } from '../correlator/evidence-keeper.js';
@@ -289,6 +290,13 @@ export async function runApi(
   const sub = await followAlerts(bus, alerts, { settled: settledByReview(store), silences });
   const stopFollowing = await alerts.follow();
   const stopRetention = startAlertRetention(alerts, alertRetentionOf(config.api.retention), logger);
+  const stopSensorWatch = startSensorQuietWatch({
+    store,
+    publish: (alert) => bus.publish(TOPICS.alerts, [alertMessage(alert)]),
+    logger,
+    quietAfterMs: config.api.sensor_quiet_after_minutes * 60_000,
+    severity: config.api.sensor_quiet_severity,
+  });
   const sinkSubs: Subscription[] = [];
   const silenced = async () => {
     const silenceOf = await silences.matcher();
@@ -316,6 +324,7 @@ export async function runApi(
         // read at the first request, then kept: the collector, too, reads the token file once, at start
         sensorIds: () => (sensorIds ??= sensorTokensOf(config).map((t) => t.id)),
         store,
+        quietAfterMs: (config.api.sensor_quiet_after_minutes || SENSOR_QUIET_AFTER_MINUTES_DEFAULT) * 60_000,
         policy: actions
           ? { engine: actions.engine, file: actions.policyFile, adapterKeys: actions.adapterKeys }
           : undefined,
@@ -337,6 +346,7 @@ export async function runApi(
       await sub.close();
       await stopFollowing();
       await stopRetention();
+      await stopSensorWatch();
       for (const s of sinkSubs) await s.close();
       await actions?.close();
     },

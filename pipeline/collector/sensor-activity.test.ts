@@ -40,7 +40,13 @@ afterEach(async () => {
 
 /** the real collector over a socket and the real API, on one store, both on `clock` */
 async function setup(
-  opts: { store?: Store; maxSensors?: number; logger?: pino.Logger; flushIntervalMs?: number } = {},
+  opts: {
+    store?: Store;
+    maxSensors?: number;
+    logger?: pino.Logger;
+    flushIntervalMs?: number;
+    quietAfterMs?: number;
+  } = {},
 ) {
   let now = Date.now();
   const clock = () => now;
@@ -66,7 +72,7 @@ async function setup(
     auth: new ApiAuthenticator([{ name: 'admin-user', key: ADMIN, role: 'admin' }]),
     logger: silentLogger,
     health: () => ({ bus: true }),
-    plugins: [adminRoutes({ sensorIds: () => ['gw1', 'gw-unused'], store, clock })],
+    plugins: [adminRoutes({ sensorIds: () => ['gw1', 'gw-unused'], store, clock, quietAfterMs: opts.quietAfterMs })],
   });
   const apiUrl = await api.listen({ host: '127.0.0.1', port: 0 });
   closers.push(
@@ -89,6 +95,7 @@ async function setup(
     return (await res.json()) as {
       items: { id: string; lastSeen?: number }[];
       seen: { kind: string; id: string; lastSeen: number; records: number; quiet: boolean }[];
+      quietAfterMinutes: number;
     };
   };
   return {
@@ -135,6 +142,7 @@ describe('sensor activity', () => {
         { kind: 'envoy_wasm', id: 'edge-1', lastSeen: t0 + 2_000, records: 4, quiet: false },
         { kind: 'nginx', id: 'ingress-a', lastSeen: t0 + 2_000, records: 2, quiet: false },
       ],
+      quietAfterMinutes: 15,
     });
 
     // a second flush adds only what came since; close flushes what is left
@@ -171,15 +179,19 @@ describe('sensor activity', () => {
       .toEqual([['timed', 2]]);
   });
 
-  it(`says a sensor is quiet once its last record is more than ${QUIET_AFTER_MS / 60_000} minutes old`, async () => {
-    const s = await setup();
+  it.each([
+    ['the default', undefined, QUIET_AFTER_MS],
+    ['api.sensor_quiet_after_minutes', 3 * 60_000, 3 * 60_000],
+  ])('says a sensor is quiet once its last record is older than %s threshold', async (_, quietAfterMs, threshold) => {
+    const s = await setup({ quietAfterMs });
     const bus = { kind: 'bus', id: 'orders-tap' };
     const idp = { kind: 'idp', id: 'okta' };
     await s.post(bus, 1);
     await s.post(idp, 1);
     await s.activity.flush();
-    s.advance(QUIET_AFTER_MS);
-    // exactly 5 minutes is not yet quiet
+    s.advance(threshold);
+    // exactly the threshold is not yet quiet
+    expect((await s.sensors()).quietAfterMinutes).toBe(threshold / 60_000);
     expect((await s.sensors()).seen.map((x) => [x.id, x.quiet])).toEqual([
       ['orders-tap', false],
       ['okta', false],
@@ -192,7 +204,7 @@ describe('sensor activity', () => {
       ['orders-tap', true, 1],
       ['okta', false, 2],
     ]);
-    expect(seen[1].lastSeen - seen[0].lastSeen).toBe(QUIET_AFTER_MS + 1);
+    expect(seen[1].lastSeen - seen[0].lastSeen).toBe(threshold + 1);
   });
 
   it('forgets a sensor quiet for more than 30 days at the next hourly look of a flush, and keeps those that send', async () => {

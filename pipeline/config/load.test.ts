@@ -54,6 +54,25 @@ describe('config', () => {
     }
   });
 
+  it('takes the sensor_quiet threshold and severity, and refuses a bad one naming the key', () => {
+    expect(resolveConfig({}).api).toMatchObject({ sensor_quiet_after_minutes: 15, sensor_quiet_severity: 'medium' });
+    expect(resolveConfig({ api: { sensor_quiet_after_minutes: 0, sensor_quiet_severity: 'high' } }).api).toMatchObject({
+      sensor_quiet_after_minutes: 0,
+      sensor_quiet_severity: 'high',
+    });
+    for (const [key, bad] of [
+      ['sensor_quiet_after_minutes', -1],
+      ['sensor_quiet_after_minutes', 1.5],
+      ['sensor_quiet_after_minutes', '15'],
+      ['sensor_quiet_after_minutes', 10_081],
+      ['sensor_quiet_severity', 'urgent'],
+    ] as const) {
+      expect(() => resolveConfig({ api: { [key]: bad } }), `${key}: ${bad}`).toThrow(
+        expect.objectContaining({ code: 'MW_ERR_CONFIG_INVALID', message: expect.stringContaining(`api.${key}: `) }),
+      );
+    }
+  });
+
   it('takes the root-cause folding settings with their defaults', () => {
     expect(resolveConfig({}).correlator.root_cause).toBeUndefined();
     const c = resolveConfig({ correlator: { root_cause: { across_services: true } } });

@@ -1,7 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { RootCauseConfigSchema } from '../correlator/root-cause/config.js';
 import { KafkaBusConfigSchema } from '../bus/kafka-config.js';
+import { Severity } from '../core/alert.js';
 import { SharedSecret } from './shared-secret.js';
+
+/** `api.sensor_quiet_after_minutes` by default; also when it is 0, for the admin API's `quiet` */
+export const SENSOR_QUIET_AFTER_MINUTES_DEFAULT = 15;
 
 const Listen = Type.String({ pattern: '^[^:]+:\\d{1,5}$', description: 'host:port to listen on' });
 
@@ -110,6 +114,17 @@ export const ApiConfig = Type.Object(
       default: 30,
       description:
         "how long a request may take to arrive, body included, before it is refused (408 MW_ERR_REQUEST_TIMEOUT) and its connection closed: a client that sends its body a byte at a time cannot hold a connection open for ever. The actions role's decisions API has the same bound",
+    }),
+    sensor_quiet_after_minutes: Type.Integer({
+      minimum: 0,
+      maximum: 10_080,
+      default: SENSOR_QUIET_AFTER_MINUTES_DEFAULT,
+      description:
+        'a sensor that sent no record for longer than this raises a sensor_quiet alert (looked for every minute), resolved once it sends again; also when GET /v1/admin/sensors and the console call a sensor quiet. 0: no alert (the admin API then says quiet after the default 15)',
+    }),
+    sensor_quiet_severity: Type.Union(Severity.anyOf, {
+      default: 'medium',
+      description: 'the severity of sensor_quiet alerts',
     }),
     trust_proxy: Type.Optional(
       Type.String({

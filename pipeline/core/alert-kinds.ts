@@ -28,6 +28,8 @@ export const ALERT_KINDS = {
   sensitive_query_param: 'a credential, personal or payment datum sent in a query string',
   guardrail_tripped: "the policy engine's actions-per-minute cap held new decisions for approval",
   action_failed: 'an enforcement adapter could not apply or revert a decision',
+  sensor_quiet:
+    'a sensor that had been sending records sent none for longer than its quiet threshold: its traffic is no longer watched',
 } as const;
 
 export type AlertKind = keyof typeof ALERT_KINDS;
@@ -39,7 +41,24 @@ export const AlertKindSchema = Type.Union(
 );
 
 /** what an alert is about (`subject.type`); a policy's `subject_types` must name these */
-export const SUBJECT_TYPES = ['user', 'token', 'ip', 'principal', 'session', 'service', 'endpoint', 'api'] as const;
+export const SUBJECT_TYPES = [
+  'user',
+  'token',
+  'ip',
+  'principal',
+  'session',
+  'service',
+  'endpoint',
+  'api',
+  /** `<kind>/<id>` of a sensor (sensor_quiet); no decision acts on one */
+  'sensor',
+] as const;
+
+/**
+ * kinds about meshward's own coverage rather than the traffic: a policy rule acts on them only when its `match.kinds`
+ * names them, so a rule written for any kind does not act on a sensor that went quiet
+ */
+export const OPT_IN_ALERT_KINDS: ReadonlySet<string> = new Set<AlertKind>(['sensor_quiet']);
 
 /**
  * the problem with a list of alert kinds or subject types a policy or a silence names, or undefined when each is known:

@@ -18,7 +18,7 @@ export type AlertState = Static<typeof AlertState>;
 
 export const AlertSubject = Type.Object(
   {
-    type: Type.String({ description: 'user | token | ip | principal | service | endpoint | api' }),
+    type: Type.String({ description: 'user | token | ip | principal | session | service | endpoint | api | sensor' }),
     value: Type.String(),
   },
   { additionalProperties: false },

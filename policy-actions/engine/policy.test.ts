@@ -147,6 +147,29 @@ rules:
     expect(r.matches(makeAlert({ kind: 'unauthenticated_access' }))).toBe(false);
   });
 
+  it('acts on sensor_quiet only in a rule that names it: a rule for any kind leaves it out', () => {
+    const p = parsePolicy(`
+version: 1
+rules:
+  - name: any-medium
+    match: { min_severity: medium }
+    action: { type: rate_limit, scope: service, ttl: 1h }
+  - name: quiet-sensors
+    match: { kinds: [sensor_quiet], subject_types: [sensor] }
+    action: { type: deny, scope: service, ttl: 1h }
+    dry_run: true
+`);
+    const quiet = makeAlert({
+      kind: 'sensor_quiet',
+      severity: 'medium',
+      service: 'meshward',
+      subject: { type: 'sensor', value: 'nginx/ingress-a' },
+    });
+    expect(p.rules.map((r) => r.matches(quiet))).toEqual([false, true]);
+    // any other kind still matches the rule for any kind
+    expect(p.rules.map((r) => r.matches(makeAlert({ severity: 'medium' })))).toEqual([true, false]);
+  });
+
   it('parses durations', () => {
     expect(parseDuration('250ms', 'x')).toBe(250);
     expect(parseDuration('1.5h', 'x')).toBe(5_400_000);

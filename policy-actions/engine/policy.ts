@@ -3,7 +3,7 @@ import { BlockList, isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { type Alert, SEVERITY_RANK, type Severity } from '../../pipeline/core/alert.js';
-import { unknownNames } from '../../pipeline/core/alert-kinds.js';
+import { OPT_IN_ALERT_KINDS, unknownNames } from '../../pipeline/core/alert-kinds.js';
 import { DecisionScope, DecisionType } from '../../pipeline/core/decision.js';
 import { schemaProblems } from '../../pipeline/config/schema-problems.js';
 import { ERRORS, MeshwardError, mwError } from '../../pipeline/core/errors.js';
@@ -17,13 +17,13 @@ const Strings = Type.Array(Type.String({ minLength: 1 }));
 
 const Match = Type.Object(
   {
-    /** alert kinds this rule applies to (any when absent) */
+    /** alert kinds this rule applies to (any when absent, but for the opt-in kinds such as sensor_quiet) */
     kinds: Type.Optional(Strings),
     /** the lowest alert severity this rule applies to */
     min_severity: Type.Optional(Type.Union(['info', 'low', 'medium', 'high', 'critical'].map((s) => Type.Literal(s)))),
     /** services this rule applies to (any when absent) */
     services: Type.Optional(Strings),
-    /** alert subject types this rule applies to (user, token, ip, principal, session, service, endpoint) */
+    /** alert subject types this rule applies to (user, token, ip, principal, session, service, endpoint, api, sensor) */
     subject_types: Type.Optional(Strings),
     /**
      * alert labels (API cluster labels, a detector's `rule`, …): every key must match one of the listed values; a
@@ -230,7 +230,8 @@ function compileMatch(m: Static<typeof Match>): (alert: Alert) => boolean {
     ([k, v]) => [k, new Set(Array.isArray(v) ? v : [v])] as [string, Set<string>],
   );
   return (alert) => {
-    if (kinds && !kinds.has(alert.kind)) return false;
+    // a rule for any kind leaves out those about meshward's own coverage: it acts on them only when it names them
+    if (kinds ? !kinds.has(alert.kind) : OPT_IN_ALERT_KINDS.has(alert.kind)) return false;
     if (SEVERITY_RANK[alert.severity] < minRank) return false;
     if (services && !services.has(alert.service)) return false;
     if (subjectTypes && (!alert.subject || !subjectTypes.has(alert.subject.type))) return false;

@@ -1398,13 +1398,13 @@ describe('SOC console in Chromium', () => {
       expect(await a.locator('table.sensor-tokens tr[data-sensor-token]').count()).toBe(SENSOR_TOKEN_IDS.length);
 
       // the collector's sensor activity (the real one, flushed to the store on close): two sensors sending now, one
-      // whose last record is 12 minutes old
+      // whose last record is 20 minutes old (quiet after the default 15)
       const now = Date.now();
       const activity = new SensorActivity({ store, logger: silentLogger });
       activity.accepted('envoy_wasm', 'edge-1', 8, now - 40_000);
       activity.accepted('kong', 'kong-gw', 3, now - 5_000);
       activity.accepted('kong', 'kong-gw', 2, now - 2_000);
-      activity.accepted('syslog', 'syslog-fw', 4, now - 12 * MINUTE);
+      activity.accepted('syslog', 'syslog-fw', 4, now - 20 * MINUTE);
       // the tokens their batches were posted with (a token is seen whatever sensor ids its records carry)
       for (const token of ['edge-1', 'kong-gw', 'syslog-fw']) activity.tokenUsed(token, now - 2_000);
       await activity.close();
@@ -1425,8 +1425,8 @@ describe('SOC console in Chromium', () => {
         // the quiet one first, with its badge; its last-seen time is relative, the absolute time in its title
         {
           sensor: 'syslog/syslog-fw',
-          cells: ['syslog', 'syslog-fw quiet', '12m ago', '4'],
-          title: seenAt(now - 12 * MINUTE),
+          cells: ['syslog', 'syslog-fw quiet', '20m ago', '4'],
+          title: seenAt(now - 20 * MINUTE),
           quiet: 1,
         },
         // then the others by kind and id, as the API lists them (seconds pass while the page loads)
@@ -1450,6 +1450,8 @@ describe('SOC console in Chromium', () => {
             trs.map((tr) => [tr.getAttribute('data-sensor-token'), tr.querySelector('.state')?.textContent]),
           ),
       ).toEqual([['idp-okta', 'never seen']]);
+      // the threshold the API says (api.sensor_quiet_after_minutes, the default here)
+      expect(await a.locator('.page-head .muted').textContent()).toBe('quiet: no record for 15 minutes');
       await shot(a, 'sensors-admin');
       expect(errors).toEqual([]);
     } finally {

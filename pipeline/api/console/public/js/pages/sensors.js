@@ -4,13 +4,15 @@ import { fmtNumber, h, pageLayout, placeholder, replace, stateBadge, table, time
 /** @typedef {{ kind: string, id: string, lastSeen: number, records: number, quiet: boolean }} SensorSeen */
 
 /**
- * The sensors (admin): every one a collector accepted records from, quiet ones first (nothing for more than
- * 5 minutes: every detector on their traffic is blind), then the allowed sensor token ids never seen.
+ * The sensors (admin): every one a collector accepted records from, quiet ones first (nothing for longer than
+ * api.sensor_quiet_after_minutes: every detector on their traffic is blind), then the allowed sensor token ids never
+ * seen.
  * @param {HTMLElement} main
  */
 export function renderSensors(main) {
   const body = h('div', { class: 'table-status' }, placeholder('Loading…', 'loading'));
-  replace(main, pageLayout('Sensors', [h('span', { class: 'muted small' }, 'quiet: no record for 5 minutes')], body));
+  const threshold = h('span', { class: 'muted small' });
+  replace(main, pageLayout('Sensors', [threshold], body));
   let gone = false;
 
   /** @param {SensorSeen} s */
@@ -30,9 +32,10 @@ export function renderSensors(main) {
 
   void (async () => {
     try {
-      /** @type {{ items: { id: string, lastSeen?: number }[], seen: SensorSeen[] }} */
+      /** @type {{ items: { id: string, lastSeen?: number }[], seen: SensorSeen[], quietAfterMinutes: number }} */
       const r = await api('v1/admin/sensors');
       if (gone) return;
+      threshold.textContent = `quiet: no record for ${r.quietAfterMinutes} minutes`;
       // quiet first (the oldest on top), then the others by kind and id as the API gives them
       const seen = [...r.seen].sort(
         (a, b) => Number(b.quiet) - Number(a.quiet) || (a.quiet ? a.lastSeen - b.lastSeen : 0),

@@ -1,0 +1,264 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricSum } from '../../test/harness/metrics.js';
+import { type RedisServer, startRedis } from '../../test/harness/redis.js';
+import type { Alert } from '../core/alert.js';
+import { stableId } from '../core/ids.js';
+import { silentLogger } from '../core/logger.js';
+import { MemoryStore } from '../store/memory-store.js';
+import { createRedisStore, type RedisStore } from '../store/redis-store.js';
+import type { Store } from '../store/store.js';
+import { FORGET_SENSOR_AFTER_MS } from './sensor-activity.js';
+import { forgetSensorsQuietSince, writeSensorActivity } from './sensor-activity-store.js';
+import { SensorQuietWatch, startSensorQuietWatch } from './sensor-quiet-watch.js';
+
+const MINUTE = 60_000;
+const QUIET_AFTER = 15 * MINUTE;
+const T0 = Date.parse('2026-03-01T10:00:00Z');
+const NGINX = { kind: 'nginx', id: 'ingress-a' };
+
+/** what the collectors flush: the sensor's last record at `lastAt` */
+const sent = (store: Store, sensor: { kind: string; id: string }, lastAt: number, records = 1) =>
+  writeSensorActivity(store, [{ ...sensor, records, lastAt }]);
+
+/** watchers (API replicas, or one restarted) on one store and one clock, publishing to one alerts topic */
+function replicas(store: Store) {
+  let now = T0;
+  const published: Alert[] = [];
+  const watcher = (publish = async (a: Alert) => void published.push(a)) =>
+    new SensorQuietWatch({
+      store,
+      publish,
+      logger: silentLogger,
+      quietAfterMs: QUIET_AFTER,
+      severity: 'medium',
+      clock: () => now,
+    });
+  return {
+    published,
+    watcher,
+    at: (t: number) => {
+      now = t;
+    },
+  };
+}
+
+const episodeId = (sensor: { kind: string; id: string }, since: number) =>
+  stableId('alert', 'sensor_quiet', sensor.kind, sensor.id, since);
+
+function episodes(makeStore: () => Promise<Store>) {
+  it('raises one alert once the sensor is quiet for longer than the threshold, whichever replica looks, and again none after a restart', async () => {
+    const store = await makeStore();
+    const r = replicas(store);
+    const [a, b] = [r.watcher(), r.watcher()];
+    const raisedBefore = await metricSum('meshward_sensor_quiet_alerts_total', { change: 'raised' });
+    await sent(store, NGINX, T0, 42);
+
+    r.at(T0 + QUIET_AFTER); // exactly the threshold: not yet quiet
+    await Promise.all([a.check(), b.check()]);
+    expect(r.published).toEqual([]);
+
+    r.at(T0 + QUIET_AFTER + 1);
+    await Promise.all([a.check(), b.check()]);
+    expect(r.published).toEqual([
+      {
+        v: 1,
+        id: episodeId(NGINX, T0),
+        kind: 'sensor_quiet',
+        severity: 'medium',
+        state: 'open',
+        service: 'meshward',
+        subject: { type: 'sensor', value: 'nginx/ingress-a' },
+        firstSeen: T0,
+        lastSeen: T0 + QUIET_AFTER + 1,
+        count: 1,
+        summary: 'nginx sensor ingress-a sent no record for 15 min: its traffic is not watched',
+        expected: 'a record at least every 15 min',
+        observed: 'none since 2026-03-01T10:00:00.000Z',
+        evidence: { recordIds: [], metrics: { quiet_s: 900, records: 42 } },
+        updatedAt: T0 + QUIET_AFTER + 1,
+      },
+    ]);
+    expect((await metricSum('meshward_sensor_quiet_alerts_total', { change: 'raised' })) - raisedBefore).toBe(1);
+
+    // still quiet an hour later, on both replicas and on a third started since
+    r.at(T0 + 75 * MINUTE);
+    await Promise.all([a.check(), b.check(), r.watcher().check()]);
+    expect(r.published).toHaveLength(1);
+  });
+
+  it('resolves the alert once the sensor sends again, once; quiet again, another alert with its own id', async () => {
+    const store = await makeStore();
+    const r = replicas(store);
+    const [a, b] = [r.watcher(), r.watcher()];
+    await sent(store, NGINX, T0);
+    r.at(T0 + 20 * MINUTE);
+    await a.check();
+    const raised = r.published[0];
+
+    await sent(store, NGINX, T0 + 30 * MINUTE);
+    r.at(T0 + 31 * MINUTE);
+    await Promise.all([a.check(), b.check()]);
+    await r.watcher().check();
+    expect(r.published.slice(1)).toEqual([
+      {
+        ...raised,
+        state: 'resolved',
+        lastSeen: T0 + 30 * MINUTE,
+        summary: 'nginx sensor ingress-a sends again after 30 min without a record',
+        observed: 'none from 2026-03-01T10:00:00.000Z to 2026-03-01T10:30:00.000Z',
+        updatedAt: T0 + 31 * MINUTE,
+      },
+    ]);
+
+    // quiet again from its last record at 10:30
+    r.at(T0 + 46 * MINUTE);
+    await Promise.all([a.check(), b.check()]);
+    expect(r.published.slice(2).map((x) => [x.id, x.state, x.firstSeen])).toEqual([
+      [episodeId(NGINX, T0 + 30 * MINUTE), 'open', T0 + 30 * MINUTE],
+    ]);
+    expect(r.published[2].id).not.toBe(raised.id);
+  });
+
+  it('between two looks a sensor that sent and went quiet again: the first episode is resolved and the second raised', async () => {
+    const store = await makeStore();
+    const r = replicas(store);
+    const w = r.watcher();
+    await sent(store, NGINX, T0);
+    r.at(T0 + 20 * MINUTE);
+    await w.check();
+    await sent(store, NGINX, T0 + 21 * MINUTE);
+    r.at(T0 + 40 * MINUTE);
+    await w.check();
+    expect(r.published.map((x) => [x.id, x.state])).toEqual([
+      [episodeId(NGINX, T0), 'open'],
+      [episodeId(NGINX, T0), 'resolved'],
+      [episodeId(NGINX, T0 + 21 * MINUTE), 'open'],
+    ]);
+  });
+
+  it('raises nothing for a sensor quiet for the 30 days after which it is forgotten, and drops its open episode', async () => {
+    const store = await makeStore();
+    const r = replicas(store);
+    const old = { kind: 'syslog', id: 'fw-retired' };
+    await sent(store, old, T0 - FORGET_SENSOR_AFTER_MS - 1);
+    await sent(store, NGINX, T0);
+    r.at(T0 + 20 * MINUTE);
+    await r.watcher().check();
+    expect(r.published.map((x) => x.subject?.value)).toEqual(['nginx/ingress-a']);
+
+    // 30 days on, the collectors forget it: its alert is left as it is, and nothing more is raised for it
+    r.at(T0 + FORGET_SENSOR_AFTER_MS + 1);
+    await forgetSensorsQuietSince(store, T0 + 1);
+    await r.watcher().check();
+    await r.watcher().check();
+    expect(r.published).toHaveLength(1);
+    expect(await store.hgetall('sensors:quiet_episodes')).toEqual({});
+  });
+
+  it('a publish that fails raises nothing: the next look raises the episode, once', async () => {
+    const store = await makeStore();
+    const r = replicas(store);
+    let refuse = true;
+    const w = r.watcher(async (a) => {
+      if (refuse) throw new Error('bus away');
+      r.published.push(a);
+    });
+    await sent(store, NGINX, T0);
+    r.at(T0 + 20 * MINUTE);
+    await w.check();
+    expect(r.published).toEqual([]);
+    refuse = false;
+    await w.check();
+    await r.watcher().check();
+    expect(r.published.map((x) => [x.id, x.state])).toEqual([[episodeId(NGINX, T0), 'open']]);
+  });
+}
+
+describe('sensor_quiet watch', () => {
+  describe('on the memory store', () => episodes(async () => new MemoryStore()));
+
+  describe('on Redis', () => {
+    let server: RedisServer;
+    const stores: RedisStore[] = [];
+    let n = 0;
+    beforeAll(async () => {
+      server = await startRedis();
+    });
+    afterAll(async () => {
+      for (const s of stores) await s.close();
+      await server?.stop();
+    });
+    episodes(async () => {
+      const s = createRedisStore({ url: server.url, keyPrefix: `mw-quiet-${n++}:` });
+      stores.push(s);
+      return s;
+    });
+  });
+
+  it('looks at start and then every interval; with a threshold of 0 it never looks', async () => {
+    for (const [quietAfterMs, expected] of [
+      [QUIET_AFTER, 1],
+      [0, 0],
+    ]) {
+      const store = new MemoryStore();
+      await sent(store, NGINX, Date.now() - 20 * MINUTE);
+      const published: Alert[] = [];
+      const stop = startSensorQuietWatch({
+        store,
+        publish: async (a) => void published.push(a),
+        logger: silentLogger,
+        quietAfterMs,
+        severity: 'high',
+      });
+      await stop(); // waits for the look under way
+      expect(
+        published.map((a) => [a.kind, a.severity]),
+        `threshold ${quietAfterMs}`,
+      ).toEqual(expected ? [['sensor_quiet', 'high']] : []);
+    }
+  });
+
+  it('a store that fails is logged once per run of failures and counted, never thrown; the look after it works', async () => {
+    const inner = new MemoryStore();
+    let failing = true;
+    const store = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (failing && prop === 'hgetall') return async () => Promise.reject(new Error('store down'));
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const lines: { msg: string }[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk, _enc, done) {
+          lines.push(JSON.parse(chunk.toString()));
+          done();
+        },
+      }),
+    );
+    const published: Alert[] = [];
+    const w = new SensorQuietWatch({
+      store,
+      publish: async (a) => void published.push(a),
+      logger,
+      quietAfterMs: QUIET_AFTER,
+      severity: 'medium',
+      clock: () => T0 + 20 * MINUTE,
+    });
+    await sent(inner, NGINX, T0);
+    const before = await metricSum('meshward_sensor_quiet_watch_failures_total');
+    await w.check();
+    await w.check();
+    expect((await metricSum('meshward_sensor_quiet_watch_failures_total')) - before).toBe(2);
+    expect(lines.filter((l) => l.msg.startsWith('quiet sensors not checked'))).toHaveLength(1);
+    expect(published).toEqual([]);
+
+    failing = false;
+    await w.check();
+    expect(published.map((a) => a.subject?.value)).toEqual(['nginx/ingress-a']);
+  });
+});
