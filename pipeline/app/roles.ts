@@ -259,6 +259,8 @@ export interface ApiRoleExtras {
   plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
   /** run the policy engine here when the config has an `actions:` section (default true) */
   actions?: boolean;
+  /** a collector runs in this process too (`meshward start`): sensor silence is counted from this start at the earliest */
+  collectorHere?: boolean;
 }
 
 /** the API's authenticator: its API keys (inline and from the file) and OIDC; refuses a config with neither */
@@ -296,6 +298,7 @@ export async function runApi(
     logger,
     quietAfterMs: config.api.sensor_quiet_after_minutes * 60_000,
     severity: config.api.sensor_quiet_severity,
+    ...(extras.collectorHere ? { watchedSince: Date.now() } : {}),
   });
   const sinkSubs: Subscription[] = [];
   const silenced = async () => {

@@ -48,7 +48,7 @@ export function registerServiceCommands(program: Command): void {
         async (d) => {
           const started: RunningRole[] = [];
           started.push(await runCorrelator(d));
-          started.push(await runApi(d));
+          started.push(await runApi(d, { collectorHere: true }));
           started.push(await runCollector(d));
           return started;
         },

@@ -157,6 +157,31 @@ function episodes(makeStore: () => Promise<Store>) {
     expect(await store.hgetall('sensors:quiet_episodes')).toEqual({});
   });
 
+  it('with watchedSince (collector and API in one process, restarted after its own downtime), counts the silence from then', async () => {
+    const store = await makeStore();
+    let now = T0 + 60 * MINUTE;
+    const published: Alert[] = [];
+    const w = new SensorQuietWatch({
+      store,
+      publish: async (a) => void published.push(a),
+      logger: silentLogger,
+      quietAfterMs: QUIET_AFTER,
+      severity: 'medium',
+      watchedSince: now,
+      clock: () => now,
+    });
+    await sent(store, NGINX, T0); // heard an hour before this start, while meshward was down since
+    await w.check();
+    now += QUIET_AFTER;
+    await w.check();
+    expect(published).toEqual([]);
+    now += 1; // a threshold without a record since this start: its own silence
+    await w.check();
+    expect(published.map((a) => [a.id, a.summary])).toEqual([
+      [episodeId(NGINX, T0), 'nginx sensor ingress-a sent no record for 1 h 15 min: its traffic is not watched'],
+    ]);
+  });
+
   it('a publish that fails raises nothing: the next look raises the episode, once', async () => {
     const store = await makeStore();
     const r = replicas(store);

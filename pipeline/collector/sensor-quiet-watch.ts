@@ -42,6 +42,13 @@ export interface SensorQuietWatchOptions {
   /** a sensor with no record for longer than this is quiet */
   quietAfterMs: number;
   severity: Severity;
+  /**
+   * when the collectors of this process started (`meshward start`: collector and API in one process): a sensor's
+   * silence counts from then at the earliest, since no sensor could be heard while they were down. A restart after
+   * meshward's own downtime then gives the sensors a threshold to be heard again before their silence is called
+   * theirs. Absent (the API role alone: the collectors run elsewhere and kept listening): from the last record
+   */
+  watchedSince?: number;
   clock?: () => number;
 }
 
@@ -65,7 +72,6 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export class SensorQuietWatch {
   private failing = false;
-
   constructor(private readonly opts: SensorQuietWatchOptions) {}
 
   /** one look: raise the new episodes, resolve the ended ones; never rejects */
@@ -96,7 +102,8 @@ export class SensorQuietWatch {
     }
     for (const s of sensors) {
       const quietFor = now - s.lastSeen;
-      if (quietFor <= this.opts.quietAfterMs || quietFor > FORGET_SENSOR_AFTER_MS) continue;
+      const watchedQuietFor = now - Math.max(s.lastSeen, this.opts.watchedSince ?? Number.NEGATIVE_INFINITY);
+      if (watchedQuietFor <= this.opts.quietAfterMs || quietFor > FORGET_SENSOR_AFTER_MS) continue;
       const alert = this.alertOf(s, now);
       if (!raised.has(alert.id)) await this.raise(s, alert);
     }
