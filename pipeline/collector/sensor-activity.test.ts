@@ -168,6 +168,7 @@ describe('sensor activity', () => {
     expect(await s.sensors()).toEqual({
       items: [{ id: 'gw1', lastSeen: t0 }, { id: 'gw-unused' }],
       seen: [{ kind: 'envoy_wasm', id: 'edge-1', lastSeen: t0, records: 3, quiet: false }],
+      quietAfterMinutes: 15,
     });
   });
 
