@@ -1372,6 +1372,36 @@ describe('SOC console in Chromium', () => {
     expect(others, JSON.stringify(consoleErrors)).toEqual([]);
   });
 
+  it("shows a quiet sensor's alert with the sensor's facts, where other alerts chart their service, and no empty evidence", async () => {
+    const quiet = alert({
+      kind: 'sensor_quiet',
+      service: 'meshward',
+      subject: { type: 'sensor', value: 'syslog/fw-edge-2' },
+      summary: 'syslog sensor fw-edge-2 sent no record for 20 min: its traffic is not watched',
+      evidence: { recordIds: [], metrics: { quiet_s: 1200, records: 4321 } },
+    });
+    await alerts.upsert(quiet);
+    const before = consoleErrors.length;
+    await page.goto(`${base}/#/alerts/${quiet.id}`);
+    const card = page.locator('section.chart-card');
+    await poll(() => card.locator('h2').textContent()).toBe('Sensor');
+    const facts = await card
+      .locator('.kv-row')
+      .evaluateAll((rows) =>
+        rows.map((r) => [r.querySelector('dt')?.textContent, r.querySelector('dd')?.textContent?.trim()]),
+      );
+    expect(facts.slice(0, 2)).toEqual([
+      ['Kind', 'syslog'],
+      ['Sensor', 'fw-edge-2'],
+    ]);
+    expect(facts[3]).toEqual(['Records before', '4321']);
+    // the Sensors page is an admin's: this responder is not offered a link to it
+    expect(await card.locator('a[href="#/sensors"]').count()).toBe(0);
+    // nothing asked of meshward's own metrics (no 404), and no empty evidence table
+    expect(await page.locator('section[aria-labelledby="evidence-title"]').isHidden()).toBe(true);
+    expect(consoleErrors.slice(before), JSON.stringify(consoleErrors)).toEqual([]);
+  });
+
   it('shows an admin the sensors seen, quiet ones first, and the allowed ones never seen; a viewer has no Sensors link', async () => {
     const viewer = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const admin = await browser.newContext({ viewport: { width: 1280, height: 800 } });

@@ -44,6 +44,8 @@ function noteAction(n) {
   return `assigned it to ${analystName(n.assignee)}${from ? `, taking it over from ${from}` : ''}`;
 }
 const METRIC_KINDS = new Set(['error_burst', 'latency_spike', 'traffic_drop', 'traffic_spike']);
+/** the service of alerts about meshward itself (the policy engine's, sensor_quiet): no traffic of its own to chart */
+const SELF = 'meshward';
 /** how many related alerts of each kind the page lists */
 const RELATED = 10;
 /** how far before the alert its related alerts are looked for (the scan of the alert store stays bounded) */
@@ -340,8 +342,36 @@ export function renderAlertDetail(main, id, params) {
     }
   }
 
+  /**
+   * a quiet sensor: which one, its last record, what it had sent; the Sensors page (admins) lists them all
+   * @param {Alert} a
+   */
+  function renderSensor(a) {
+    const value = a.subject?.value ?? '';
+    const slash = value.indexOf('/');
+    replace(
+      chart,
+      h('h2', { id: 'chart-title' }, 'Sensor'),
+      h(
+        'dl',
+        { class: 'kv' },
+        kv('Kind', h('code', null, slash > 0 ? value.slice(0, slash) : '–')),
+        kv('Sensor', h('code', null, slash > 0 ? value.slice(slash + 1) : value)),
+        kv('Last record', timeEl(a.firstSeen)),
+        kv('Records before', fmtNumber(a.evidence.metrics.records ?? 0)),
+      ),
+      can('admin') ? h('p', null, h('a', { href: '#/sensors' }, 'All sensors')) : null,
+    );
+  }
+
   /** @param {Alert} a */
   async function renderChart(a) {
+    if (a.service === SELF) {
+      // no traffic of meshward's own: a quiet sensor gets its facts, the policy engine's alerts nothing
+      if (a.kind === 'sensor_quiet') renderSensor(a);
+      else chart.hidden = true;
+      return;
+    }
     const metric = metricOf(a);
     const span = Math.max(a.lastSeen - a.firstSeen, 0);
     const from = a.firstSeen - Math.max(3_600_000, span * 2);
@@ -586,7 +616,9 @@ export function renderAlertDetail(main, id, params) {
       if (gone) return;
       renderHead(r.alert);
       renderTriage(r.alert, r.notes);
-      renderEvidence(r.records);
+      // an alert about meshward itself (a quiet sensor, an adapter that failed) has no calls behind it
+      evidence.hidden = r.alert.service === SELF && r.records.length === 0;
+      if (!evidence.hidden) renderEvidence(r.records);
       void renderDecisions(r.alert);
       if (!chartDrawn) {
         chartDrawn = true;
