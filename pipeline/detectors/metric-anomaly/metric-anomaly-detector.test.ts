@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertSignal } from '../../core/alert.js';
+import type { Alert, AlertSignal } from '../../core/alert.js';
+import { AlertManager } from '../../correlator/alert-manager.js';
 import { MeshwardError } from '../../core/errors.js';
 import { registry } from '../../core/metrics.js';
 import type { Detector, DetectorContext, WindowMetrics } from '../detector.js';
@@ -34,6 +35,13 @@ async function counterValue(name: string, labels: Record<string, string> = {}): 
 
 const DAY = 1440;
 
+const onsets = (signals: AlertSignal[]) => signals.filter((s) => s.labels?.phase === 'onset');
+/** the window starts of the signals, each with its phase */
+const timeline = (signals: AlertSignal[]) => signals.map((s) => [s.at, s.labels?.phase]);
+/** what a run signals over windows[from, from + length): an onset, then a continuation per window */
+const heldOver = (windows: WindowMetrics[], from: number, length: number, step = 1) =>
+  Array.from({ length }, (_, i) => [windows[(from + i) * step].start, i === 0 ? 'onset' : 'continuation']);
+
 describe('metric_anomaly factory and config', () => {
   it('default config validates and creates a detector of the right type', () => {
     expect(metricAnomalyFactory.type).toBe('metric_anomaly');
@@ -53,14 +61,15 @@ describe('metric_anomaly factory and config', () => {
 });
 
 describe('metric_anomaly scenarios', () => {
-  it('a latency spike after a seasonal baseline raises exactly one latency_spike, at its start', () => {
+  it('a latency spike after a seasonal baseline raises one latency_spike at its start, continued while it lasts', () => {
     const windows = makeWindows({
       service: 'checkout',
       windows: 2 * DAY + 200,
       events: [{ from: 2 * DAY + 60, length: 15, p95: 840 }],
     });
     const { signals } = run(windows);
-    expect(signals).toHaveLength(1);
+    expect(timeline(signals)).toEqual(heldOver(windows, 2 * DAY + 60, 15));
+    expect(signals.every((s) => s.kind === 'latency_spike')).toBe(true);
     const [s] = signals;
     expect(s.kind).toBe('latency_spike');
     expect(s.service).toBe('checkout');
@@ -78,7 +87,7 @@ describe('metric_anomaly scenarios', () => {
     expect(s.recordIds).toEqual(windows[2 * DAY + 60].sampleIds);
   });
 
-  it('a sustained error-ratio shift is flagged once and then becomes the new baseline', () => {
+  it('a sustained error-ratio shift is flagged once, continued while unusual, and ends once it is the new baseline', () => {
     const shiftAt = DAY;
     const windows = makeWindows({
       service: 'orders',
@@ -86,11 +95,17 @@ describe('metric_anomaly scenarios', () => {
       events: [{ from: shiftAt, length: Number.POSITIVE_INFINITY, errorRatio: 0.12 }],
     });
     const { signals } = run(windows);
-    const bursts = signals.filter((s) => s.kind === 'error_burst');
-    expect(bursts).toHaveLength(1);
-    expect(bursts[0].at).toBe(windows[shiftAt].start);
-    expect(bursts[0].summary).toMatch(/^error ratio 1\d\.\d%, expected 0\.\d\d ± 0\.\d\d% \(\d+ of \d+ requests\)$/);
-    expect(signals.filter((s) => s.at > windows[shiftAt].start)).toEqual([]);
+    expect(signals.every((s) => s.kind === 'error_burst')).toBe(true);
+    expect(onsets(signals).map((s) => s.at)).toEqual([windows[shiftAt].start]);
+    expect(signals[0].summary).toMatch(/^error ratio 1\d\.\d%, expected 0\.\d\d ± 0\.\d\d% \(\d+ of \d+ requests\)$/);
+    // continued on every window while unusual: here until the long-run error ratio (half-life 240 windows) has taken
+    // in enough of the new level for 12 % to be within counting noise of it, before the rolling median of 240 windows
+    // moves up to it (at half of them); the error ratio is still 12 % after
+    const held = signals.length;
+    expect(held).toBeGreaterThan(60);
+    expect(held).toBeLessThanOrEqual(120);
+    expect(timeline(signals)).toEqual(heldOver(windows, shiftAt, held));
+    expect(windows[shiftAt + held].errorRatio).toBeGreaterThan(0.08);
   });
 
   it('a traffic drop raises traffic_drop; a surge raises traffic_spike', () => {
@@ -103,10 +118,13 @@ describe('metric_anomaly scenarios', () => {
       ],
     });
     const { signals } = run(windows, { metrics: ['rate'] });
-    expect(signals.map((s) => [s.kind, s.at])).toEqual([
+    expect(onsets(signals).map((s) => [s.kind, s.at])).toEqual([
       ['traffic_drop', windows[DAY + 100].start],
       ['traffic_spike', windows[DAY + 600].start],
     ]);
+    // each is continued for as long as it lasts
+    expect(timeline(signals.filter((s) => s.kind === 'traffic_drop'))).toEqual(heldOver(windows, DAY + 100, 30));
+    expect(timeline(signals.filter((s) => s.kind === 'traffic_spike'))).toEqual(heldOver(windows, DAY + 600, 30));
     expect(signals[0].summary).toMatch(
       /^traffic \d+\.\d\d req\/s, expected \d+\.\d+ ± \d+\.\d+ req\/s \(\d+ requests, \d+ expected\)$/,
     );
@@ -126,8 +144,8 @@ describe('metric_anomaly scenarios', () => {
       events: [{ from: 400, length: 10, p95: 2000, errorRatio: 0.5 }],
     });
     expect(
-      run(later)
-        .signals.map((s) => s.kind)
+      onsets(run(later).signals)
+        .map((s) => s.kind)
         .sort(),
     ).toEqual(['error_burst', 'latency_spike']);
   });
@@ -161,7 +179,7 @@ describe('metric_anomaly scenarios', () => {
     });
     expect(run(windows).signals).toEqual([]);
     const { signals, detector } = run(windows, { endpoint_level: true });
-    expect(signals.map((s) => [s.kind, s.endpoint])).toEqual([['latency_spike', 'GET /users/{id}']]);
+    expect(onsets(signals).map((s) => [s.kind, s.endpoint])).toEqual([['latency_spike', 'GET /users/{id}']]);
     expect(detector.stats!().series).toBe(1);
   });
 });
@@ -221,6 +239,119 @@ describe('metric_anomaly state', () => {
   });
 });
 
+describe('metric_anomaly continuation: an alert stays open while its condition holds', () => {
+  // the demo's catalog: about 0.3 % errors, then 10 % for six minutes
+  const burst = (length: number) =>
+    makeWindows({
+      service: 'catalog',
+      windows: 400,
+      peakCount: 200,
+      baseErrorRatio: 0.003,
+      events: [{ from: 300, length, errorRatio: 0.1 }],
+    });
+  const cfg = parseMetricAnomalyConfig({ metrics: ['error_ratio'] });
+
+  it('a sustained error burst is signalled at its onset, then on every window while it lasts, and no longer', async () => {
+    const windows = burst(6);
+    const kind = { kind: 'error_burst' };
+    const onsetsBefore = await counterValue('meshward_metric_anomaly_signals_total', kind);
+    const continuedBefore = await counterValue('meshward_metric_anomaly_continuations_total', kind);
+    const { signals } = run(windows, { metrics: ['error_ratio'] });
+    expect(timeline(signals)).toEqual(heldOver(windows, 300, 6));
+    expect(signals.every((s) => s.kind === 'error_burst' && s.service === 'catalog')).toBe(true);
+    // each says its own window, judged against the expectation of that moment
+    for (const s of signals) {
+      const w = windows.find((x) => x.start === s.at)!;
+      expect(s.metrics.observed).toBe(w.errorRatio);
+      expect(s.metrics.errors).toBe(w.errors);
+      expect(s.metrics.expected).toBeLessThan(0.01);
+      expect(s.metrics.count_z).toBeGreaterThanOrEqual(4.5);
+    }
+    expect(signals.slice(1).every((s) => s.metrics.score < cfg.threshold)).toBe(true);
+    expect((await counterValue('meshward_metric_anomaly_signals_total', kind)) - onsetsBefore).toBe(1);
+    expect((await counterValue('meshward_metric_anomaly_continuations_total', kind)) - continuedBefore).toBe(5);
+  });
+
+  it('a new latency level that persists is continued until the rolling median has moved up to it', () => {
+    const windows = makeWindows({
+      service: 'checkout',
+      windows: DAY + 400,
+      events: [{ from: DAY, length: Number.POSITIVE_INFINITY, p95: 400 }],
+    });
+    const { signals } = run(windows, { metrics: ['p95'] });
+    const held = signals.length;
+    expect(timeline(signals)).toEqual(heldOver(windows, DAY, held));
+    // the median of the last 240 windows reaches the new level after 120 of them: until then the expectation is the
+    // old level, after it the new one, and the window is as expected
+    expect(held).toBeGreaterThan(100);
+    expect(held).toBeLessThanOrEqual(121);
+    expect(signals[held - 2].metrics.expected).toBeLessThan(200);
+    expect(windows[DAY + held].p95).toBeGreaterThan(350);
+  });
+
+  it('the firing state survives snapshot/restore; a snapshot without it restores with nothing firing', () => {
+    const windows = burst(6);
+    const cut = 302; // onset at 300, continued at 301
+    const a = metricAnomalyFactory.create(cfg);
+    const ca = collect();
+    for (const w of windows.slice(0, cut)) a.onWindow!(w, ca.ctx);
+    expect(timeline(ca.signals)).toEqual(heldOver(windows, 300, 2));
+    const state = JSON.parse(JSON.stringify(a.snapshot()));
+    const b = metricAnomalyFactory.create(cfg);
+    b.restore(state);
+    const cb = collect();
+    for (const w of windows.slice(cut)) {
+      a.onWindow!(w, ca.ctx);
+      b.onWindow!(w, cb.ctx);
+    }
+    expect(timeline(cb.signals)).toEqual(heldOver(windows, 300, 6).slice(2));
+    expect(cb.signals).toEqual(ca.signals.slice(2));
+    expect(b.snapshot()).toEqual(a.snapshot());
+
+    // a checkpoint written before continuations: the burst's onset has passed, so the rest is not signalled
+    for (const s of state.series) delete s.firing;
+    const old = metricAnomalyFactory.create(cfg);
+    old.restore(state);
+    const co = collect();
+    for (const w of windows.slice(cut)) old.onWindow!(w, co.ctx);
+    expect(co.signals).toEqual([]);
+  });
+
+  it('through the alert manager: one alert, refreshed on every window of the burst, resolved once it is over', () => {
+    // 15 minutes of errors, longer than the manager's 10 minutes without refresh
+    const windows = burst(15);
+    const manager = new AlertManager({ resolveAfterMs: 10 * 60_000 });
+    const detector = metricAnomalyFactory.create(cfg);
+    const ctx: DetectorContext = {
+      emit: (s) => manager.signal(s),
+      endpointOf: () => '',
+      resolveAfterMs: manager.resolveAfterMs,
+    };
+    const changes: { window: number; alert: Alert }[] = [];
+    for (let i = 0; i < windows.length; i++) {
+      const w = windows[i];
+      detector.onWindow!(w, ctx);
+      manager.sweep(w.start + w.widthMs);
+      for (const alert of manager.drain()) changes.push({ window: i, alert });
+    }
+    expect(new Set(changes.map((c) => c.alert.id)).size).toBe(1);
+    const during = changes.filter((c) => c.window < 315);
+    expect(during.map((c) => [c.window, c.alert.state, c.alert.count])).toEqual(
+      Array.from({ length: 15 }, (_, i) => [300 + i, 'open', i + 1]),
+    );
+    const last = during[during.length - 1].alert;
+    expect(last.firstSeen).toBe(windows[300].start);
+    expect(last.lastSeen).toBe(windows[314].start);
+    expect(last.observed).toBe(`${(windows[314].errorRatio * 100).toFixed(1)}%`);
+    expect(last.labels?.phase).toBe('continuation');
+    // quiet for the resolve window after the burst's last window: resolved, with nothing signalled in between
+    const after = changes.filter((c) => c.window >= 315);
+    expect(after.map((c) => [c.alert.state, c.alert.count, c.alert.lastSeen])).toEqual([
+      ['resolved', 15, windows[314].start],
+    ]);
+  });
+});
+
 describe('metric_anomaly practical significance on sampled windows', () => {
   const quiet = { endpoint: 'GET /quiet', count: 20, median: 100, sigma: 0.6 };
   const signalsOf = (windows: WindowMetrics[], config: Record<string, unknown>, kind: string) =>
@@ -248,7 +379,7 @@ describe('metric_anomaly practical significance on sampled windows', () => {
       events: [{ endpoint: 'GET /quiet', from: 120, length: 5, count: 100 }],
     });
     const spikes = signalsOf(surge, {}, 'traffic_spike');
-    expect(spikes.map((s) => s.at)).toEqual([surge[120 * 2].start]);
+    expect(timeline(spikes)).toEqual(heldOver(surge, 120, 5, 2));
     expect(spikes[0].summary).toMatch(/\(100 requests, 2\d expected\)$/);
   });
 
@@ -278,10 +409,13 @@ describe('metric_anomaly practical significance on sampled windows', () => {
       });
       const perStart = 3;
       const all = run(windows, { endpoint_level: true }).signals.filter((s) => s.kind === 'latency_spike');
-      expect(all.map((s) => [s.endpoint ?? '', s.at])).toEqual([
+      expect(onsets(all).map((s) => [s.endpoint ?? '', s.at])).toEqual([
         ['GET /fast', windows[140 * perStart].start],
         ['', windows[140 * perStart].start],
       ]);
+      // the service-level candidate is continued through its endpoints' windows too, a window late each time
+      expect(timeline(all.filter((s) => s.endpoint === 'GET /fast'))).toEqual(heldOver(windows, 140, 5, perStart));
+      expect(timeline(serviceLevel(all))).toEqual(heldOver(windows, 140, 5, perStart));
       expect(all[1].summary).toMatch(/\(about \d{3} of \d{3} requests slower than the usual p95\)$/);
 
       const cfg = parseMetricAnomalyConfig({ endpoint_level: true });

@@ -9,6 +9,11 @@
  * with endpoint_level on, a service-level latency candidate is judged on its endpoints' windows of the same start
  * (how many of their requests were slower than the service's usual p95), once they have all arrived: when the first
  * window of a later start comes (the correlator closes every series of a start before any later one).
+ *
+ * The score flags the onset of a change only (onset suppression). So that an alert stays open while its condition
+ * holds, a (series, metric) that signalled is then checked on each following window: when the window passes the same
+ * gates in the same direction against the scorer's current expectation, it is signalled again (a continuation, which
+ * refreshes the open alert); the first window that does not, or that is missing or too idle to judge, ends it.
  */
 import { mwError } from '../../core/errors.js';
 import { counter } from '../../core/metrics.js';
@@ -30,15 +35,30 @@ const skipped = counter(
   'windows the metric_anomaly detector could not use',
   ['reason'],
 );
-const signals = counter('meshward_metric_anomaly_signals_total', 'signals raised by the metric_anomaly detector', [
-  'kind',
-]);
+const signals = counter(
+  'meshward_metric_anomaly_signals_total',
+  'onsets signalled by the metric_anomaly detector (a score at or above the threshold that passed the gates)',
+  ['kind'],
+);
+const continuations = counter(
+  'meshward_metric_anomaly_continuations_total',
+  'signals repeated by the metric_anomaly detector because the condition of the previous window still held',
+  ['kind'],
+);
 
 /** the last window's request count and latency quantiles (what a service-level latency candidate is judged on) */
 interface LastWindow {
   count: number;
   p50: number;
   p95: number;
+}
+
+type Kind = Verdict['kind'];
+
+/** a metric of a series whose last window was signalled: what, and that window's start */
+interface Firing {
+  kind: Kind;
+  at: number;
 }
 
 interface Series {
@@ -50,6 +70,8 @@ interface Series {
   errors: number;
   requests: number;
   last: LastWindow;
+  /** metrics whose last window was signalled (every key set from the start: the object keeps its shape) */
+  firing: Record<MetricName, Firing | undefined>;
 }
 
 interface SeriesState {
@@ -60,6 +82,8 @@ interface SeriesState {
   errors?: number;
   requests?: number;
   last?: LastWindow;
+  /** absent in snapshots from before continuations: nothing is firing */
+  firing?: Partial<Record<MetricName, Firing>>;
 }
 
 /** what the scorer said about a window */
@@ -134,8 +158,12 @@ export class MetricAnomalyDetector implements Detector {
 
     const busy = w.count >= this.config.min_requests_per_window;
     for (const metric of this.config.metrics) {
-      // error ratio and latency of a nearly idle window say nothing; rate always counts (drops make windows idle)
-      if (metric !== 'rate' && !busy) continue;
+      // error ratio and latency of a nearly idle window say nothing (nor whether a condition still holds); rate always
+      // counts (drops make windows idle)
+      if (metric !== 'rate' && !busy) {
+        s.firing[metric] = undefined;
+        continue;
+      }
       let scorer = s.scorers[metric];
       if (!scorer) {
         scorer = new StreamingScorer(this.scorerOptions);
@@ -143,16 +171,20 @@ export class MetricAnomalyDetector implements Detector {
       }
       const observed = observedOf(metric, w);
       const score = scorer.update(w.start, observed);
-      if (score < this.config.threshold) continue;
+      if (score < this.config.threshold && firingOf(s, metric, w) === undefined) {
+        s.firing[metric] = undefined;
+        continue;
+      }
+      // the scorer's expectation before it learnt this window, also below the threshold
       const d = scorer.detail;
       const scored: Scored = { expected: d.expected, spread: d.spread, score, view: d.view };
       if (metric === 'p95' && w.endpoint === undefined && this.config.endpoint_level) {
         if (observed - d.expected >= this.config.min_latency_increase_ms) this.pending.push({ window: w, scored });
+        else s.firing.p95 = undefined;
         continue;
       }
       const usual: Usual = { expected: d.expected, errorRatio: s.requests > 0 ? s.errors / s.requests : 0 };
-      const verdict = judge(this.config, metric, observed, w, usual);
-      if (verdict) this.emit(ctx, metric, w, scored, verdict);
+      this.conclude(ctx, s, metric, w, scored, judge(this.config, metric, observed, w, usual));
     }
     s.errors = s.errors * this.countDecay + w.errors;
     s.requests = s.requests * this.countDecay + w.count;
@@ -186,13 +218,43 @@ export class MetricAnomalyDetector implements Detector {
       const { slower, requests } = shares.get(w.service)!.get(w.start)!;
       const usual: Usual = { expected: scored.expected, errorRatio: 0, ...(requests > 0 ? { slower } : {}) };
       const verdict = judge(this.config, 'p95', w.p95, w, usual);
-      if (verdict) this.emit(ctx, 'p95', w, scored, verdict);
+      const s = this.series.get(seriesKey(w.service, undefined));
+      if (s) this.conclude(ctx, s, 'p95', w, scored, verdict);
+      else if (verdict && scored.score >= this.config.threshold) this.emit(ctx, 'p95', w, scored, verdict, 'onset');
     }
   }
 
-  private emit(ctx: DetectorContext, metric: MetricName, w: WindowMetrics, d: Scored, verdict: Verdict): void {
+  /**
+   * signals a judged window that is an onset (scored at or above the threshold) or continues the series' firing
+   * metric in the same direction, and keeps the metric firing; any other window ends the firing
+   */
+  private conclude(
+    ctx: DetectorContext,
+    s: Series,
+    metric: MetricName,
+    w: WindowMetrics,
+    scored: Scored,
+    verdict: Verdict | undefined,
+  ): void {
+    const onset = scored.score >= this.config.threshold;
+    if (verdict && (onset || verdict.kind === firingOf(s, metric, w))) {
+      this.emit(ctx, metric, w, scored, verdict, onset ? 'onset' : 'continuation');
+      s.firing[metric] = { kind: verdict.kind, at: w.start };
+    } else {
+      s.firing[metric] = undefined;
+    }
+  }
+
+  private emit(
+    ctx: DetectorContext,
+    metric: MetricName,
+    w: WindowMetrics,
+    d: Scored,
+    verdict: Verdict,
+    phase: 'onset' | 'continuation',
+  ): void {
     const observed = observedOf(metric, w);
-    signals.inc({ kind: verdict.kind });
+    (phase === 'onset' ? signals : continuations).inc({ kind: verdict.kind });
     ctx.emit({
       kind: verdict.kind,
       severity: severityOf(metric, observed, d.expected, d.spread),
@@ -212,7 +274,7 @@ export class MetricAnomalyDetector implements Detector {
         errors: w.errors,
         count_z: round2(verdict.countZ),
       },
-      labels: { metric, view: d.view },
+      labels: { metric, view: d.view, phase },
     });
   }
 
@@ -238,6 +300,7 @@ export class MetricAnomalyDetector implements Detector {
         errors: s.errors,
         requests: s.requests,
         last: { ...s.last },
+        firing: Object.fromEntries(Object.entries(s.firing).filter(([, f]) => f !== undefined)),
       });
     }
     return { v: 1, series, pending: structuredClone(this.pending) };
@@ -263,6 +326,10 @@ export class MetricAnomalyDetector implements Detector {
           series.requests = s.requests as number;
         }
         if (s.last) series.last = { count: s.last.count, p50: s.last.p50, p95: s.last.p95 };
+        for (const [m, f] of Object.entries(s.firing ?? {}) as [MetricName, Firing][]) {
+          if (scorers[m] && typeof f?.kind === 'string' && Number.isFinite(f.at))
+            series.firing[m] = { kind: f.kind, at: f.at };
+        }
         next.set(seriesKey(s.service, s.endpoint), series);
       }
     } catch (err) {
@@ -288,7 +355,22 @@ function newSeries(
   lastStart: number,
   scorers: Partial<Record<MetricName, StreamingScorer>>,
 ): Series {
-  return { service, endpoint, lastStart, scorers, errors: 0, requests: 0, last: { count: 0, p50: 0, p95: 0 } };
+  return {
+    service,
+    endpoint,
+    lastStart,
+    scorers,
+    errors: 0,
+    requests: 0,
+    last: { count: 0, p50: 0, p95: 0 },
+    firing: { rate: undefined, error_ratio: undefined, p95: undefined },
+  };
+}
+
+/** the kind a metric of the series fires with, when its window just before `w` was signalled */
+function firingOf(s: Series, metric: MetricName, w: WindowMetrics): Kind | undefined {
+  const f = s.firing[metric];
+  return f !== undefined && w.start - f.at <= w.widthMs ? f.kind : undefined;
 }
 
 const observedOf = (metric: MetricName, w: WindowMetrics): number =>
