@@ -91,6 +91,13 @@ export const MetricAnomalyConfigSchema = Type.Object(
       default: 24,
       description: 'time-of-day buckets of the daily profile',
     }),
+    max_held_windows: Type.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      default: 60,
+      description:
+        'windows of a signalled (firing) metric are kept out of its baseline, so an incident is judged against the level before it, for at most this many windows in a row; then they are learnt again and a level that lasts becomes the new normal; 0 learns every window',
+    }),
     weekly: Type.Boolean({
       default: true,
       description:

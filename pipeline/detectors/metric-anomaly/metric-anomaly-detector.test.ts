@@ -57,6 +57,7 @@ describe('metric_anomaly factory and config', () => {
       /suppress_windows/,
     );
     expect(() => parseMetricAnomalyConfig({ unknown_key: 1 })).toThrow(MeshwardError);
+    expect(() => parseMetricAnomalyConfig({ max_held_windows: -1 })).toThrow(/max_held_windows/);
   });
 });
 
@@ -98,13 +99,15 @@ describe('metric_anomaly scenarios', () => {
     expect(signals.every((s) => s.kind === 'error_burst')).toBe(true);
     expect(onsets(signals).map((s) => s.at)).toEqual([windows[shiftAt].start]);
     expect(signals[0].summary).toMatch(/^error ratio 1\d\.\d%, expected 0\.\d\d ± 0\.\d\d% \(\d+ of \d+ requests\)$/);
-    // continued on every window while unusual: here until the long-run error ratio (half-life 240 windows) has taken
-    // in enough of the new level for 12 % to be within counting noise of it, before the rolling median of 240 windows
-    // moves up to it (at half of them); the error ratio is still 12 % after
+    // continued on every window while unusual: its first max_held_windows (60) windows are kept out of the baseline,
+    // then learnt, until the long-run error ratio (half-life 240 windows) has taken in enough of the new level for
+    // 12 % to be within counting noise of it, before the rolling median of 240 windows moves up to it (at half of
+    // them); the error ratio is still 12 % after
     const held = signals.length;
-    expect(held).toBeGreaterThan(60);
-    expect(held).toBeLessThanOrEqual(120);
+    expect(held).toBeGreaterThan(60 + 60);
+    expect(held).toBeLessThanOrEqual(60 + 120);
     expect(timeline(signals)).toEqual(heldOver(windows, shiftAt, held));
+    expect(signals[60].metrics.expected).toBeLessThan(0.01);
     expect(windows[shiftAt + held].errorRatio).toBeGreaterThan(0.08);
   });
 
@@ -272,21 +275,92 @@ describe('metric_anomaly continuation: an alert stays open while its condition h
     expect((await counterValue('meshward_metric_anomaly_continuations_total', kind)) - continuedBefore).toBe(5);
   });
 
-  it('a new latency level that persists is continued until the rolling median has moved up to it', () => {
+  it('a new latency level that persists is held out for max_held_windows, then continued until the median has it', () => {
     const windows = makeWindows({
       service: 'checkout',
       windows: DAY + 400,
       events: [{ from: DAY, length: Number.POSITIVE_INFINITY, p95: 400 }],
     });
-    const { signals } = run(windows, { metrics: ['p95'] });
-    const held = signals.length;
-    expect(timeline(signals)).toEqual(heldOver(windows, DAY, held));
-    // the median of the last 240 windows reaches the new level after 120 of them: until then the expectation is the
-    // old level, after it the new one, and the window is as expected
-    expect(held).toBeGreaterThan(100);
-    expect(held).toBeLessThanOrEqual(121);
-    expect(signals[held - 2].metrics.expected).toBeLessThan(200);
-    expect(windows[DAY + held].p95).toBeGreaterThan(350);
+    for (const cap of [0, 20, 60]) {
+      const { signals } = run(windows, { metrics: ['p95'], max_held_windows: cap });
+      const held = signals.length;
+      expect(timeline(signals)).toEqual(heldOver(windows, DAY, held));
+      // the windows after the cap are learnt: the median of the last 240 windows reaches the new level after 120 of
+      // them; until then the expectation is the old level, after it the new one, and the window is as expected
+      expect(held).toBeGreaterThan(cap + 100);
+      expect(held).toBeLessThanOrEqual(cap + 121);
+      expect(signals[held - 2].metrics.expected).toBeLessThan(200);
+      expect(windows[DAY + held].p95).toBeGreaterThan(350);
+    }
+  });
+
+  describe('with a mature daily profile, the windows of a firing metric stay out of its baseline', () => {
+    // three days of history (the time-of-day profile is what the scorer expects from two days on), then an incident
+    // at 10:00 of the fourth day
+    const from = 3 * DAY + 600;
+    const incidents = [
+      { metric: 'error_ratio', kind: 'error_burst', event: { errorRatio: 0.12 } },
+      { metric: 'p95', kind: 'latency_spike', event: { p95: 400 } },
+      { metric: 'rate', kind: 'traffic_drop', event: { rateFactor: 0.3 } },
+    ] as const;
+    const windowsOf = (event: object, length: number) =>
+      makeWindows({ service: 'svc', windows: from + 300, seed: 7, events: [{ from, length, ...event }] });
+
+    it('a 30-window incident is continued on each of its windows and no further; learnt, it ended early', () => {
+      for (const { metric, kind, event } of incidents) {
+        const windows = windowsOf(event, 30);
+        const { signals } = run(windows, { metrics: [metric] });
+        expect(timeline(signals)).toEqual(heldOver(windows, from, 30));
+        expect(signals.every((s) => s.kind === kind)).toBe(true);
+        // judged against the level before the incident to the end
+        const first = signals[0].metrics.expected;
+        expect(Math.abs(signals[29].metrics.expected - first)).toBeLessThan(Math.abs(first) * 0.35);
+        // every window learnt (as before the hold): the time-of-day bucket takes the level in and the signals stop
+        const learnt = run(windows, { metrics: [metric], max_held_windows: 0 }).signals;
+        expect(timeline(learnt)).toEqual(heldOver(windows, from, learnt.length));
+        expect(learnt.length).toBeLessThan(20);
+      }
+    });
+
+    it('a level that lasts is held out for max_held_windows, then learnt, and its continuation ends', () => {
+      for (const { metric, event } of incidents) {
+        const windows = windowsOf(event, Number.POSITIVE_INFINITY);
+        for (const cap of [20, 60]) {
+          const { signals } = run(windows, { metrics: [metric], max_held_windows: cap });
+          expect(timeline(signals)).toEqual(heldOver(windows, from, signals.length));
+          expect(signals.length).toBeGreaterThan(cap);
+          expect(signals.length).toBeLessThan(cap + 20);
+        }
+      }
+    });
+
+    it('the held run survives snapshot/restore; a firing state without a held count starts counting afresh', () => {
+      const windows = windowsOf({ p95: 400 }, Number.POSITIVE_INFINITY);
+      const config = parseMetricAnomalyConfig({ metrics: ['p95'], max_held_windows: 20 });
+      const cut = from + 10;
+      const a = metricAnomalyFactory.create(config);
+      const ca = collect();
+      for (const w of windows.slice(0, cut)) a.onWindow!(w, ca.ctx);
+      const state = JSON.parse(JSON.stringify(a.snapshot()));
+      expect(state.series[0].firing.p95.held).toBe(10);
+      const b = metricAnomalyFactory.create(config);
+      b.restore(state);
+      const cb = collect();
+      for (const w of windows.slice(cut)) {
+        a.onWindow!(w, ca.ctx);
+        b.onWindow!(w, cb.ctx);
+      }
+      expect(cb.signals).toEqual(ca.signals.slice(10));
+      expect(b.snapshot()).toEqual(a.snapshot());
+      // from a snapshot taken before held counts: the run is held for up to 20 more windows
+      delete state.series[0].firing.p95.held;
+      const old = metricAnomalyFactory.create(config);
+      old.restore(state);
+      const co = collect();
+      for (const w of windows.slice(cut)) old.onWindow!(w, co.ctx);
+      expect(co.signals.length).toBeGreaterThan(ca.signals.length - 10 + 5);
+      expect(timeline(co.signals)).toEqual(heldOver(windows, cut, co.signals.length).map(([t]) => [t, 'continuation']));
+    });
   });
 
   it('the firing state survives snapshot/restore; a snapshot without it restores with nothing firing', () => {

@@ -14,6 +14,9 @@
  * holds, a (series, metric) that signalled is then checked on each following window: when the window passes the same
  * gates in the same direction against the scorer's current expectation, it is signalled again (a continuation, which
  * refreshes the open alert); the first window that does not, or that is missing or too idle to judge, ends it.
+ * The windows of a firing metric (its onset included) are kept out of its scorer's baseline, up to max_held_windows
+ * in a row, so the expectation stays at the level before the incident: every window is scored held, and learnt once
+ * it is known not to be signalled (or the run has been held for max_held_windows).
  */
 import { mwError } from '../../core/errors.js';
 import { counter } from '../../core/metrics.js';
@@ -55,10 +58,11 @@ interface LastWindow {
 
 type Kind = Verdict['kind'];
 
-/** a metric of a series whose last window was signalled: what, and that window's start */
+/** a metric of a series whose last window was signalled: what, that window's start, windows held out so far */
 interface Firing {
   kind: Kind;
   at: number;
+  held: number;
 }
 
 interface Series {
@@ -82,7 +86,7 @@ interface SeriesState {
   errors?: number;
   requests?: number;
   last?: LastWindow;
-  /** absent in snapshots from before continuations: nothing is firing */
+  /** absent in snapshots from before continuations: nothing is firing (held absent: none held yet) */
   firing?: Partial<Record<MetricName, Firing>>;
 }
 
@@ -157,6 +161,8 @@ export class MetricAnomalyDetector implements Detector {
     s.last = { count: w.count, p50: w.p50, p95: w.p95 };
 
     const busy = w.count >= this.config.min_requests_per_window;
+    const hold = this.config.max_held_windows > 0;
+    let errorsHeld = false;
     for (const metric of this.config.metrics) {
       // error ratio and latency of a nearly idle window say nothing (nor whether a condition still holds); rate always
       // counts (drops make windows idle)
@@ -170,8 +176,9 @@ export class MetricAnomalyDetector implements Detector {
         s.scorers[metric] = scorer;
       }
       const observed = observedOf(metric, w);
-      const score = scorer.update(w.start, observed);
+      const score = scorer.update(w.start, observed, hold);
       if (score < this.config.threshold && firingOf(s, metric, w) === undefined) {
+        scorer.learnHeld();
         s.firing[metric] = undefined;
         continue;
       }
@@ -179,15 +186,23 @@ export class MetricAnomalyDetector implements Detector {
       const d = scorer.detail;
       const scored: Scored = { expected: d.expected, spread: d.spread, score, view: d.view };
       if (metric === 'p95' && w.endpoint === undefined && this.config.endpoint_level) {
+        // the window stays held until judged
         if (observed - d.expected >= this.config.min_latency_increase_ms) this.pending.push({ window: w, scored });
-        else s.firing.p95 = undefined;
+        else {
+          scorer.learnHeld();
+          s.firing.p95 = undefined;
+        }
         continue;
       }
       const usual: Usual = { expected: d.expected, errorRatio: s.requests > 0 ? s.errors / s.requests : 0 };
       this.conclude(ctx, s, metric, w, scored, judge(this.config, metric, observed, w, usual));
+      if (metric === 'error_ratio') errorsHeld = scorer.holding;
     }
-    s.errors = s.errors * this.countDecay + w.errors;
-    s.requests = s.requests * this.countDecay + w.count;
+    // the long-run error ratio keeps out the same windows as the error-ratio baseline
+    if (!errorsHeld) {
+      s.errors = s.errors * this.countDecay + w.errors;
+      s.requests = s.requests * this.countDecay + w.count;
+    }
   }
 
   /**
@@ -226,7 +241,8 @@ export class MetricAnomalyDetector implements Detector {
 
   /**
    * signals a judged window that is an onset (scored at or above the threshold) or continues the series' firing
-   * metric in the same direction, and keeps the metric firing; any other window ends the firing
+   * metric in the same direction, and keeps the metric firing; any other window ends the firing. The scorer learns the
+   * window unless it was signalled within the first max_held_windows windows of the run.
    */
   private conclude(
     ctx: DetectorContext,
@@ -237,10 +253,17 @@ export class MetricAnomalyDetector implements Detector {
     verdict: Verdict | undefined,
   ): void {
     const onset = scored.score >= this.config.threshold;
-    if (verdict && (onset || verdict.kind === firingOf(s, metric, w))) {
+    const firing = firingOf(s, metric, w);
+    const scorer = s.scorers[metric];
+    if (verdict && (onset || verdict.kind === firing)) {
       this.emit(ctx, metric, w, scored, verdict, onset ? 'onset' : 'continuation');
-      s.firing[metric] = { kind: verdict.kind, at: w.start };
+      // an onset while firing is the same run (a level that steps up again): the count goes on
+      let held = firing !== undefined ? (s.firing[metric]?.held ?? 0) : 0;
+      if (scorer?.holding && held < this.config.max_held_windows) held++;
+      else scorer?.learnHeld();
+      s.firing[metric] = { kind: verdict.kind, at: w.start, held };
     } else {
+      scorer?.learnHeld();
       s.firing[metric] = undefined;
     }
   }
@@ -328,7 +351,7 @@ export class MetricAnomalyDetector implements Detector {
         if (s.last) series.last = { count: s.last.count, p50: s.last.p50, p95: s.last.p95 };
         for (const [m, f] of Object.entries(s.firing ?? {}) as [MetricName, Firing][]) {
           if (scorers[m] && typeof f?.kind === 'string' && Number.isFinite(f.at))
-            series.firing[m] = { kind: f.kind, at: f.at };
+            series.firing[m] = { kind: f.kind, at: f.at, held: Number.isInteger(f.held) ? f.held : 0 };
         }
         next.set(seriesKey(s.service, s.endpoint), series);
       }

@@ -159,6 +159,75 @@ describe('StreamingScorer', () => {
     expect(b.detail.novelty).toBe(0);
   });
 
+  it('a held row that is then learnt is the same as a row learnt at once, whatever was held before', () => {
+    const { t, x } = makeSeries({ ...quiet, events: [{ at: 2000, length: 40, add: 80 }] });
+    const plain = new StreamingScorer();
+    const held = new StreamingScorer();
+    for (let i = 0; i < x.length; i++) {
+      expect(held.update(t[i], x[i], true)).toBe(plain.update(t[i], x[i]));
+      expect(held.holding).toBe(true);
+      held.learnHeld();
+      held.learnHeld(); // only once
+      expect(held.holding).toBe(false);
+    }
+    expect(held.snapshot()).toEqual(plain.snapshot());
+  });
+
+  it('rows held and never learnt leave the expectation where it was; the score still remembers them', () => {
+    // a level 80 above the daily cycle for 200 rows (five-minute rows: the daily profile is mature by then)
+    const { t, x } = makeSeries({ ...quiet, events: [{ at: 2000, length: 200, add: 80 }] });
+    const learnt = new StreamingScorer();
+    const kept = new StreamingScorer();
+    for (let i = 0; i < 2000; i++) {
+      learnt.update(t[i], x[i]);
+      kept.update(t[i], x[i]);
+    }
+    const before = kept.snapshot();
+    for (let i = 2000; i < 2200; i++) {
+      learnt.update(t[i], x[i]);
+      kept.update(t[i], x[i], true);
+      // the expectation of a row at the same time of day a day earlier, without the level
+      const usual = x[i - 288] - (i - 288 >= 2000 ? 80 : 0);
+      expect(Math.abs(kept.detail.expected - usual)).toBeLessThan(15);
+    }
+    // the learning scorer's time-of-day bucket is taking the level in (0.1 of the gap a row), the holding one's is not
+    expect(learnt.detail.expected - kept.detail.expected).toBeGreaterThan(15);
+    const after = kept.snapshot();
+    expect(after.n).toBe(before.n);
+    expect({ ...after, recentRaw: 0, records: 0, viewAge: 0, novelty: 0, lastTs: 0, held: 0 }).toEqual({
+      ...before,
+      recentRaw: 0,
+      records: 0,
+      viewAge: 0,
+      novelty: 0,
+      lastTs: 0,
+      held: 0,
+    });
+    expect(after.recentRaw).not.toEqual(before.recentRaw);
+    // back to the usual level: learnt again, the held run's scores do not reach the first row after it
+    expect(kept.update(t[2200], x[2200])).toBeLessThan(0.5);
+    expect(kept.rows).toBe(before.n + 1);
+  });
+
+  it('a snapshot keeps a held row (learnt after restore as before it); an older snapshot holds none', () => {
+    const { t, x } = makeSeries(quiet);
+    const a = new StreamingScorer();
+    for (let i = 0; i < 1000; i++) a.update(t[i], x[i], i === 999);
+    const state: ScorerState = JSON.parse(JSON.stringify(a.snapshot()));
+    expect(state.held).toEqual({ t: t[999], x: x[999] });
+    const b = new StreamingScorer();
+    b.restore(state);
+    expect(b.holding).toBe(true);
+    a.learnHeld();
+    b.learnHeld();
+    expect(b.snapshot()).toEqual(a.snapshot());
+    expect(a.snapshot().held).toBeUndefined();
+    const c = new StreamingScorer();
+    c.restore(a.snapshot());
+    expect(c.holding).toBe(false);
+    expect(() => new StreamingScorer().restore({ ...state, held: { t: Number.NaN, x: 1 } })).toThrow(RangeError);
+  });
+
   it('refuses a snapshot of a differently sized scorer', () => {
     const a = new StreamingScorer({ season_buckets: 12 });
     a.update(0, 1);

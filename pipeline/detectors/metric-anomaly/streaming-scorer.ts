@@ -17,7 +17,9 @@
  * Two gates follow: confidence (no score before `min_baseline` rows) and onset suppression (a score counts only
  * when it beats every raw score of the last `suppress_rows` rows, so a burst is flagged once, at its start).
  * A sustained level shift re-baselines by itself: the rolling median moves to the new level within half the
- * baseline, the seasonal profile follows at its smoothing rate. Memory is fixed by the options (`bytes`).
+ * baseline, the seasonal profile follows at its smoothing rate. A caller can hold a row out of the expectation
+ * (`update(t, x, true)`): it is scored, but learnt only if `learnHeld()` follows before the next update, so an
+ * incident's rows need not become its own baseline. Memory is fixed by the options (`bytes`).
  */
 import { RangeNovelty, type RangeNoveltyState } from './range-novelty.js';
 import { SortedWindow } from './sorted-window.js';
@@ -139,6 +141,8 @@ export interface ScorerState {
   novelty?: RangeNoveltyState;
   /** absent in snapshots taken before the weekly factor existed: it then starts afresh */
   weekday?: WeekdayProfileState;
+  /** the last row, when it was held and not learnt yet (absent: none) */
+  held?: { t: number; x: number };
 }
 
 export class StreamingScorer {
@@ -170,6 +174,9 @@ export class StreamingScorer {
   private readonly weekday: WeekdayProfile | null;
   /** the weekly factor of the row being scored (1 without the weekly profile) */
   private weekFactor = 1;
+  /** the last row while it is held out of the expectation (NaN: none) */
+  private heldTs = Number.NaN;
+  private heldValue = Number.NaN;
   private last: ScoreDetail = {
     score: 0,
     raw: 0,
@@ -246,13 +253,26 @@ export class StreamingScorer {
     return this.last;
   }
 
+  /** whether the last row is held out of the expectation (not learnt yet) */
+  get holding(): boolean {
+    return !Number.isNaN(this.heldTs);
+  }
+
   /** rows learnt so far */
   get rows(): number {
     return this.n;
   }
 
-  /** score one row (timestamps in ms, non-decreasing); a non-finite value scores 0 and is not learnt */
-  update(timestamp: number, value: number): number {
+  /**
+   * score one row (timestamps in ms, non-decreasing); a non-finite value scores 0 and is not learnt. A held row is
+   * scored the same way but kept out of what the expectation is made of (rolling median, time-of-day and weekday
+   * profiles, range, rarity, the kNN/drift history, the row count) until `learnHeld()`; the next update drops it for
+   * good. What the score itself remembers (view records, onset suppression, range-novelty visits, the sampling
+   * interval) takes it in either way.
+   */
+  update(timestamp: number, value: number, hold = false): number {
+    this.heldTs = Number.NaN;
+    this.heldValue = Number.NaN;
     if (!Number.isFinite(value) || !Number.isFinite(timestamp)) {
       this.last = { ...this.last, score: 0, raw: 0, novelty: 0 };
       return 0;
@@ -325,8 +345,10 @@ export class StreamingScorer {
     const score = confidence >= 1 && raw > this.recentRaw[this.recentMaxAt] ? raw : 0;
     this.pushRecent(raw);
 
-    this.learn(value, bucket);
-    if (bucket >= 0) this.weekday?.learn(timestamp, value, this.rowsPerBucket() * o.season_buckets);
+    if (hold) {
+      this.heldTs = timestamp;
+      this.heldValue = value;
+    } else this.learnRow(timestamp, value, bucket);
     this.last = {
       score,
       raw,
@@ -337,6 +359,14 @@ export class StreamingScorer {
       novelty,
     };
     return score;
+  }
+
+  /** learn the row the last update held (nothing when it held none) */
+  learnHeld(): void {
+    if (Number.isNaN(this.heldTs)) return;
+    this.learnRow(this.heldTs, this.heldValue, this.bucketOf(this.heldTs));
+    this.heldTs = Number.NaN;
+    this.heldValue = Number.NaN;
   }
 
   snapshot(): ScorerState {
@@ -366,6 +396,7 @@ export class StreamingScorer {
       recentRaw,
       novelty: this.novelty?.snapshot(),
       weekday: this.weekday?.snapshot(),
+      ...(Number.isNaN(this.heldTs) ? {} : { held: { t: this.heldTs, x: this.heldValue } }),
     };
   }
 
@@ -379,7 +410,8 @@ export class StreamingScorer {
       state.records.length !== VIEWS ||
       state.viewAge?.length !== VIEWS ||
       state.baseline.length > o.baseline_size ||
-      state.history.length > o.history_size
+      state.history.length > o.history_size ||
+      (state.held !== undefined && !(Number.isFinite(state.held?.t) && Number.isFinite(state.held?.x)))
     ) {
       throw new RangeError('scorer snapshot does not match this scorer');
     }
@@ -408,6 +440,11 @@ export class StreamingScorer {
     this.recentHead = 0;
     this.recentMaxAt = 0;
     for (const raw of state.recentRaw.slice(-this.recentRaw.length)) this.pushRecent(raw);
+    this.heldTs = state.held?.t ?? Number.NaN;
+    this.heldValue = state.held?.x ?? Number.NaN;
+    // the held row's weekly factor, as its update saw it (the weekday profile has not learnt since)
+    const bucket = Number.isNaN(this.heldTs) ? -1 : this.bucketOf(this.heldTs);
+    this.weekFactor = bucket >= 0 && this.weekday ? this.weekday.factor(this.heldTs) : 1;
   }
 
   private pushRecent(raw: number): void {
@@ -423,6 +460,11 @@ export class StreamingScorer {
       for (let i = 1; i < ring.length; i++) if (ring[i] > ring[best]) best = i;
       this.recentMaxAt = best;
     }
+  }
+
+  private learnRow(timestamp: number, value: number, bucket: number): void {
+    this.learn(value, bucket);
+    if (bucket >= 0) this.weekday?.learn(timestamp, value, this.rowsPerBucket() * this.options.season_buckets);
   }
 
   private learn(value: number, bucket: number): void {
