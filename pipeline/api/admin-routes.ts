@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { readSensorActivity, readTokensSeen } from '../collector/sensor-activity-store.js';
+import { quietThresholdOf } from '../collector/sensor-quiet-threshold.js';
 import { SENSOR_QUIET_AFTER_MINUTES_DEFAULT } from '../config/schema.js';
 import type { Store } from '../store/store.js';
 import type { PolicyEngine } from '../../policy-actions/engine/engine.js';
@@ -15,6 +16,11 @@ export interface AdminRoutesOptions {
   clock?: () => number;
   /** a sensor whose last record is older than this is `quiet` (default: api.sensor_quiet_after_minutes' default) */
   quietAfterMs?: number;
+  /**
+   * the threshold of the sensors of a kind, overriding `quietAfterMs` (api.sensor_quiet_by_kind); 0 (no alert for the
+   * kind): `quietAfterMs`
+   */
+  quietAfterMsByKind?: Readonly<Record<string, number>>;
   /** the policy engine of this process and its policy file, when it runs here */
   policy?: { engine: PolicyEngine; file: string; adapterKeys?: string[] };
   /** admin changes per address and minute (default 10) */
@@ -49,7 +55,11 @@ const SensorsAnswer = Type.Object(
           lastSeen: Type.Number({ description: 'when a collector last accepted a record of it (epoch ms, as alerts)' }),
           records: Type.Integer({ description: 'records the collectors accepted from it' }),
           quiet: Type.Boolean({
-            description: 'no record for longer than quietAfterMinutes (a sensor_quiet alert is raised, unless off)',
+            description: 'no record for longer than its quietAfterMinutes (a sensor_quiet alert is raised, unless off)',
+          }),
+          quietAfterMinutes: Type.Number({
+            description:
+              "this sensor's threshold: its kind's (api.sensor_quiet_by_kind), else the default quietAfterMinutes; a kind whose alert is off (0) has the default",
           }),
         },
         { additionalProperties: false },
@@ -57,7 +67,8 @@ const SensorsAnswer = Type.Object(
       { description: 'every sensor whose records a collector accepted, by kind then id' },
     ),
     quietAfterMinutes: Type.Number({
-      description: 'a sensor with no record for longer than this is quiet (api.sensor_quiet_after_minutes)',
+      description:
+        'a sensor with no record for longer than this is quiet (api.sensor_quiet_after_minutes), unless its kind has its own threshold',
     }),
   },
   { additionalProperties: false },
@@ -83,6 +94,8 @@ const summary = (engine: PolicyEngine, file: string) => ({
  * API, written to the access log.
  */
 export function adminRoutes(opts: AdminRoutesOptions) {
+  const quietAfterMs = opts.quietAfterMs ?? QUIET_AFTER_MS;
+  const quietAfterOf = quietThresholdOf(quietAfterMs, opts.quietAfterMsByKind);
   return async (app: FastifyInstance) => {
     await app.register(async (scoped) => {
       await scoped.register(rateLimit, { global: false });
@@ -93,7 +106,7 @@ export function adminRoutes(opts: AdminRoutesOptions) {
           schema: {
             tags: ['admin'],
             summary:
-              'Sensors allowed to send records (ids only), and every sensor seen sending, quiet after api.sensor_quiet_after_minutes without a record',
+              "Sensors allowed to send records (ids only), and every sensor seen sending, quiet after api.sensor_quiet_after_minutes (or its kind's api.sensor_quiet_by_kind) without a record",
             response: { 200: SensorsAnswer },
           },
         },
@@ -102,19 +115,22 @@ export function adminRoutes(opts: AdminRoutesOptions) {
             ? await Promise.all([readSensorActivity(opts.store), readTokensSeen(opts.store)])
             : [[], new Map<string, number>()];
           const now = (opts.clock ?? Date.now)();
-          const quietAfterMs = opts.quietAfterMs ?? QUIET_AFTER_MS;
           return {
             items: opts.sensorIds().map((id) => {
               const lastSeen = tokens.get(id);
               return lastSeen === undefined ? { id } : { id, lastSeen };
             }),
-            seen: seen.map((s) => ({
-              kind: s.kind,
-              id: s.id,
-              lastSeen: s.lastSeen,
-              records: s.records,
-              quiet: now - s.lastSeen > quietAfterMs,
-            })),
+            seen: seen.map((s) => {
+              const sensorQuietAfterMs = quietAfterOf(s.kind) || quietAfterMs;
+              return {
+                kind: s.kind,
+                id: s.id,
+                lastSeen: s.lastSeen,
+                records: s.records,
+                quiet: now - s.lastSeen > sensorQuietAfterMs,
+                quietAfterMinutes: sensorQuietAfterMs / 60_000,
+              };
+            }),
             quietAfterMinutes: quietAfterMs / 60_000,
           };
         },

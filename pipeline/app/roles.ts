@@ -21,6 +21,7 @@ import { createRecordIngest } from '../collector/record-ingest.js';
 import { readSensorTokensFile, SensorAuth } from '../collector/sensor-auth.js';
 import { SensorActivity } from '../collector/sensor-activity.js';
 import { startSensorQuietWatch } from '../collector/sensor-quiet-watch.js';
+import { quietAfterMsByKindOf } from '../collector/sensor-quiet-threshold.js';
 import { type MeshwardConfig, SENSOR_QUIET_AFTER_MINUTES_DEFAULT } from '../config/schema.js';
 import { Correlator } from '../correlator/correlator.js';
 import { shardOptionsOf } from '../correlator/shard-options.js';
@@ -292,11 +293,13 @@ export async function runApi(
   const sub = await followAlerts(bus, alerts, { settled: settledByReview(store), silences });
   const stopFollowing = await alerts.follow();
   const stopRetention = startAlertRetention(alerts, alertRetentionOf(config.api.retention), logger);
+  const quietAfterMsByKind = quietAfterMsByKindOf(config.api.sensor_quiet_by_kind ?? {});
   const stopSensorWatch = startSensorQuietWatch({
     store,
     publish: (alert) => bus.publish(TOPICS.alerts, [alertMessage(alert)]),
     logger,
     quietAfterMs: config.api.sensor_quiet_after_minutes * 60_000,
+    quietAfterMsByKind,
     severity: config.api.sensor_quiet_severity,
     ...(extras.collectorHere ? { watchedSince: Date.now() } : {}),
   });
@@ -328,6 +331,7 @@ export async function runApi(
         sensorIds: () => (sensorIds ??= sensorTokensOf(config).map((t) => t.id)),
         store,
         quietAfterMs: (config.api.sensor_quiet_after_minutes || SENSOR_QUIET_AFTER_MINUTES_DEFAULT) * 60_000,
+        quietAfterMsByKind,
         policy: actions
           ? { engine: actions.engine, file: actions.policyFile, adapterKeys: actions.adapterKeys }
           : undefined,

@@ -30,7 +30,11 @@ describe('sensor_quiet through the API role', () => {
     const store = new MemoryStore();
     const bus = new MemoryBus({ partitions: 1 });
     const lastRecord = Date.now() - 20 * MINUTE;
-    await writeSensorActivity(store, [{ kind: 'envoy_wasm', id: 'edge-7', records: 12, lastAt: lastRecord }]);
+    await writeSensorActivity(store, [
+      { kind: 'envoy_wasm', id: 'edge-7', records: 12, lastAt: lastRecord },
+      // a tap on a rare topic, as quiet, under a threshold of its kind's: looked at before edge-7 (by kind), not raised
+      { kind: 'bus', id: 'rare-topic-tap', records: 3, lastAt: lastRecord },
+    ]);
     const config = resolveConfig({
       data_dir: join(mkdtempSync(join(tmpdir(), 'meshward-quiet-')), 'data'),
       api: {
@@ -40,6 +44,7 @@ describe('sensor_quiet through the API role', () => {
           { name: 'ada', key: ADMIN, role: 'admin' },
         ],
         sensor_quiet_after_minutes: 10,
+        sensor_quiet_by_kind: { bus: 240 },
       },
     });
     const api = await runApi({ config, bus, store, logger: silentLogger });
@@ -51,6 +56,7 @@ describe('sensor_quiet through the API role', () => {
     await expect.poll(async () => (await listed()).length, { timeout: 10_000, interval: 50 }).toBe(1);
     const [alert] = await listed();
     expect(alert).toMatchObject({
+      expected: 'a record at least every 10 min',
       kind: 'sensor_quiet',
       state: 'open',
       severity: 'medium',
@@ -58,9 +64,15 @@ describe('sensor_quiet through the API role', () => {
       subject: { type: 'sensor', value: 'envoy_wasm/edge-7' },
       firstSeen: lastRecord,
     });
-    // the admin API's quiet is the same threshold
+    // the admin API's quiet is the same threshold, each sensor's own
     const sensors = await get('/v1/admin/sensors', ADMIN);
-    expect(sensors).toMatchObject({ quietAfterMinutes: 10, seen: [{ id: 'edge-7', quiet: true }] });
+    expect(sensors).toMatchObject({
+      quietAfterMinutes: 10,
+      seen: [
+        { id: 'rare-topic-tap', quiet: false, quietAfterMinutes: 240 },
+        { id: 'edge-7', quiet: true, quietAfterMinutes: 10 },
+      ],
+    });
 
     // the sensor sends again; the next look (another replica's here, a minute on) resolves the alert
     await writeSensorActivity(store, [{ kind: 'envoy_wasm', id: 'edge-7', records: 1, lastAt: Date.now() }]);
@@ -69,6 +81,7 @@ describe('sensor_quiet through the API role', () => {
       publish: (a) => bus.publish(TOPICS.alerts, [alertMessage(a)]),
       logger: silentLogger,
       quietAfterMs: 10 * MINUTE,
+      quietAfterMsByKind: { bus: 240 * MINUTE },
       severity: 'medium',
       clock: () => Date.now() + MINUTE,
     }).check();

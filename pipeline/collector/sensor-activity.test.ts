@@ -46,6 +46,7 @@ async function setup(
     logger?: pino.Logger;
     flushIntervalMs?: number;
     quietAfterMs?: number;
+    quietAfterMsByKind?: Record<string, number>;
   } = {},
 ) {
   let now = Date.now();
@@ -72,7 +73,15 @@ async function setup(
     auth: new ApiAuthenticator([{ name: 'admin-user', key: ADMIN, role: 'admin' }]),
     logger: silentLogger,
     health: () => ({ bus: true }),
-    plugins: [adminRoutes({ sensorIds: () => ['gw1', 'gw-unused'], store, clock, quietAfterMs: opts.quietAfterMs })],
+    plugins: [
+      adminRoutes({
+        sensorIds: () => ['gw1', 'gw-unused'],
+        store,
+        clock,
+        quietAfterMs: opts.quietAfterMs,
+        quietAfterMsByKind: opts.quietAfterMsByKind,
+      }),
+    ],
   });
   const apiUrl = await api.listen({ host: '127.0.0.1', port: 0 });
   closers.push(
@@ -94,7 +103,14 @@ async function setup(
     expect(res.status).toBe(200);
     return (await res.json()) as {
       items: { id: string; lastSeen?: number }[];
-      seen: { kind: string; id: string; lastSeen: number; records: number; quiet: boolean }[];
+      seen: {
+        kind: string;
+        id: string;
+        lastSeen: number;
+        records: number;
+        quiet: boolean;
+        quietAfterMinutes: number;
+      }[];
       quietAfterMinutes: number;
     };
   };
@@ -139,8 +155,8 @@ describe('sensor activity', () => {
       // the token the batches were posted with is seen, although its records carry sensor ids of their own
       items: [{ id: 'gw1', lastSeen: t0 + 2_000 }, { id: 'gw-unused' }],
       seen: [
-        { kind: 'envoy_wasm', id: 'edge-1', lastSeen: t0 + 2_000, records: 4, quiet: false },
-        { kind: 'nginx', id: 'ingress-a', lastSeen: t0 + 2_000, records: 2, quiet: false },
+        { kind: 'envoy_wasm', id: 'edge-1', lastSeen: t0 + 2_000, records: 4, quiet: false, quietAfterMinutes: 15 },
+        { kind: 'nginx', id: 'ingress-a', lastSeen: t0 + 2_000, records: 2, quiet: false, quietAfterMinutes: 15 },
       ],
       quietAfterMinutes: 15,
     });
@@ -167,7 +183,7 @@ describe('sensor activity', () => {
     await other.flush();
     expect(await s.sensors()).toEqual({
       items: [{ id: 'gw1', lastSeen: t0 }, { id: 'gw-unused' }],
-      seen: [{ kind: 'envoy_wasm', id: 'edge-1', lastSeen: t0, records: 3, quiet: false }],
+      seen: [{ kind: 'envoy_wasm', id: 'edge-1', lastSeen: t0, records: 3, quiet: false, quietAfterMinutes: 15 }],
       quietAfterMinutes: 15,
     });
   });
@@ -206,6 +222,29 @@ describe('sensor activity', () => {
       ['okta', false, 2],
     ]);
     expect(seen[1].lastSeen - seen[0].lastSeen).toBe(threshold + 1);
+  });
+
+  it("says each sensor quiet after its kind's threshold (api.sensor_quiet_by_kind), the default for the others and for a kind at 0", async () => {
+    const s = await setup({ quietAfterMsByKind: { idp: 240 * 60_000, bus: 0 } });
+    const idp = { kind: 'idp', id: 'okta' };
+    const nginx = { kind: 'nginx', id: 'ingress-a' };
+    const bus = { kind: 'bus', id: 'rare-topic-tap' };
+    for (const sensor of [idp, nginx, bus]) await s.post(sensor, 1);
+    await s.activity.flush();
+    s.advance(30 * 60_000);
+    const quietAt30 = await s.sensors();
+    expect(quietAt30.quietAfterMinutes).toBe(15);
+    expect(quietAt30.seen.map((x) => [x.kind, x.quiet, x.quietAfterMinutes])).toEqual([
+      ['bus', true, 15],
+      ['idp', false, 240],
+      ['nginx', true, 15],
+    ]);
+    s.advance(210 * 60_000 + 1);
+    expect((await s.sensors()).seen.map((x) => [x.kind, x.quiet])).toEqual([
+      ['bus', true],
+      ['idp', true],
+      ['nginx', true],
+    ]);
   });
 
   it('forgets a sensor quiet for more than 30 days at the next hourly look of a flush, and keeps those that send', async () => {
@@ -293,7 +332,7 @@ describe('sensor activity', () => {
     failing = false;
     await s.activity.flush();
     expect((await s.sensors()).seen).toEqual([
-      { kind: 'kong', id: 'kong-eu', lastSeen: expect.any(Number), records: 3, quiet: false },
+      { kind: 'kong', id: 'kong-eu', lastSeen: expect.any(Number), records: 3, quiet: false, quietAfterMinutes: 15 },
     ]);
   });
 });

@@ -222,6 +222,97 @@ describe('sensor_quiet watch', () => {
     });
   });
 
+  describe('a threshold per sensor kind (api.sensor_quiet_by_kind)', () => {
+    const IDP = { kind: 'idp', id: 'okta-prod' };
+    const TAP = { kind: 'bus', id: 'tap-rare-topic' };
+    const watch = (store: Store, quietAfterMsByKind: Record<string, number>, quietAfterMs = QUIET_AFTER) => {
+      let now = T0;
+      const published: Alert[] = [];
+      const w = new SensorQuietWatch({
+        store,
+        publish: async (a) => void published.push(a),
+        logger: silentLogger,
+        quietAfterMs,
+        quietAfterMsByKind,
+        severity: 'medium',
+        clock: () => now,
+      });
+      const check = (t: number) => {
+        now = t;
+        return w.check();
+      };
+      return { published, check };
+    };
+
+    it("an idp sensor silent for 30 min under idp: 240 raises nothing while an nginx one does; past 4 h, the idp's alert says its threshold", async () => {
+      const store = new MemoryStore();
+      const w = watch(store, { idp: 240 * MINUTE });
+      await sent(store, IDP, T0);
+      await sent(store, NGINX, T0);
+      await w.check(T0 + 30 * MINUTE);
+      expect(w.published.map((a) => [a.subject?.value, a.expected])).toEqual([
+        ['nginx/ingress-a', 'a record at least every 15 min'],
+      ]);
+
+      await w.check(T0 + 240 * MINUTE);
+      expect(w.published).toHaveLength(1);
+      await w.check(T0 + 240 * MINUTE + 1);
+      expect(w.published.slice(1)).toMatchObject([
+        {
+          id: episodeId(IDP, T0),
+          subject: { type: 'sensor', value: 'idp/okta-prod' },
+          summary: 'idp sensor okta-prod sent no record for 4 h: its traffic is not watched',
+          expected: 'a record at least every 4 h',
+        },
+      ]);
+    });
+
+    it('a kind at 0 never raises, however long its sensors are silent; a kind named with the default at 0 does', async () => {
+      const store = new MemoryStore();
+      const w = watch(store, { bus: 0, idp: 60 * MINUTE }, 0);
+      await sent(store, TAP, T0);
+      await sent(store, IDP, T0);
+      await sent(store, NGINX, T0);
+      for (const t of [T0 + 30 * MINUTE, T0 + 61 * MINUTE, T0 + 7 * 24 * 60 * MINUTE]) await w.check(t);
+      expect(w.published.map((a) => a.subject?.value)).toEqual(['idp/okta-prod']);
+    });
+
+    it('with the default at 0 the watch still looks when a kind has a threshold; with every one at 0 it never looks', async () => {
+      for (const [byKind, expected] of [
+        [{ idp: 10 }, ['idp/okta-prod']],
+        [{ idp: 0 }, []],
+      ] as const) {
+        const store = new MemoryStore();
+        await sent(store, IDP, Date.now() - 20 * MINUTE);
+        await sent(store, NGINX, Date.now() - 20 * MINUTE);
+        const published: Alert[] = [];
+        const stop = startSensorQuietWatch({
+          store,
+          publish: async (a) => void published.push(a),
+          logger: silentLogger,
+          quietAfterMs: 0,
+          quietAfterMsByKind: { idp: byKind.idp * MINUTE },
+          severity: 'high',
+        });
+        await stop();
+        expect(
+          published.map((a) => a.subject?.value),
+          JSON.stringify(byKind),
+        ).toEqual(expected);
+      }
+    });
+
+    it("a sensor whose kind is an object's property name (constructor) has the default threshold", async () => {
+      const store = new MemoryStore();
+      const w = watch(store, { idp: 240 * MINUTE });
+      await sent(store, { kind: 'constructor', id: 'odd' }, T0);
+      await w.check(T0 + 20 * MINUTE);
+      expect(w.published.map((a) => [a.subject?.value, a.expected])).toEqual([
+        ['constructor/odd', 'a record at least every 15 min'],
+      ]);
+    });
+  });
+
   it('looks at start and then every interval; with a threshold of 0 it never looks', async () => {
     for (const [quietAfterMs, expected] of [
       [QUIET_AFTER, 1],

@@ -7,6 +7,7 @@ import { counter } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
 import { FORGET_SENSOR_AFTER_MS, sensorKey } from './sensor-activity.js';
 import { readSensorActivity, type SensorSeen } from './sensor-activity-store.js';
+import { type QuietThresholdOf, quietThresholdOf } from './sensor-quiet-threshold.js';
 
 /** how often the API looks for quiet sensors */
 export const SENSOR_WATCH_INTERVAL_MS = 60_000;
@@ -39,8 +40,10 @@ export interface SensorQuietWatchOptions {
   /** publishes an alert change to the alerts topic */
   publish: (alert: Alert) => Promise<void>;
   logger: Logger;
-  /** a sensor with no record for longer than this is quiet */
+  /** a sensor with no record for longer than this is quiet (0: no alert), unless its kind has its own threshold */
   quietAfterMs: number;
+  /** the threshold of the sensors of a kind, overriding `quietAfterMs` (api.sensor_quiet_by_kind); 0: no alert */
+  quietAfterMsByKind?: Readonly<Record<string, number>>;
   severity: Severity;
   /**
    * when the collectors of this process started (`meshward start`: collector and API in one process): a sensor's
@@ -63,8 +66,8 @@ interface Episode {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * Raises a `sensor_quiet` alert for each sensor whose last record (as the collectors flushed it) is older than
- * `quietAfterMs`, one per quiet episode: its id comes from the sensor and the last record that began the quiet, and a
+ * Raises a `sensor_quiet` alert for each sensor whose last record (as the collectors flushed it) is older than its
+ * threshold (its kind's in `quietAfterMsByKind`, else `quietAfterMs`; 0: never), one per quiet episode: its id comes from the sensor and the last record that began the quiet, and a
  * claim in the store lets one watcher only (of several API replicas, or across restarts) publish it. Once the sensor
  * sends again, the alert is resolved (same id, state resolved), once. A sensor quiet for the 30 days after which the
  * collectors forget it is not alerted on, and its open episode is dropped (its alert stays as the analysts left it).
@@ -72,7 +75,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export class SensorQuietWatch {
   private failing = false;
-  constructor(private readonly opts: SensorQuietWatchOptions) {}
+  private readonly quietAfterOf: QuietThresholdOf;
+  constructor(private readonly opts: SensorQuietWatchOptions) {
+    this.quietAfterOf = quietThresholdOf(opts.quietAfterMs, opts.quietAfterMsByKind);
+  }
 
   /** one look: raise the new episodes, resolve the ended ones; never rejects */
   async check(): Promise<void> {
@@ -101,10 +107,11 @@ export class SensorQuietWatch {
       else raised.add(ep.alert.id);
     }
     for (const s of sensors) {
+      const quietAfterMs = this.quietAfterOf(s.kind);
       const quietFor = now - s.lastSeen;
       const watchedQuietFor = now - Math.max(s.lastSeen, this.opts.watchedSince ?? Number.NEGATIVE_INFINITY);
-      if (watchedQuietFor <= this.opts.quietAfterMs || quietFor > FORGET_SENSOR_AFTER_MS) continue;
-      const alert = this.alertOf(s, now);
+      if (quietAfterMs <= 0 || watchedQuietFor <= quietAfterMs || quietFor > FORGET_SENSOR_AFTER_MS) continue;
+      const alert = this.alertOf(s, quietAfterMs, now);
       if (!raised.has(alert.id)) await this.raise(s, alert);
     }
   }
@@ -122,7 +129,7 @@ export class SensorQuietWatch {
     return out;
   }
 
-  private alertOf(s: SensorSeen, now: number): Alert {
+  private alertOf(s: SensorSeen, quietAfterMs: number, now: number): Alert {
     const kind = 'sensor_quiet' satisfies AlertKind;
     return {
       v: 1,
@@ -136,7 +143,7 @@ export class SensorQuietWatch {
       lastSeen: now,
       count: 1,
       summary: `${s.kind} sensor ${s.id} sent no record for ${durationText(now - s.lastSeen)}: its traffic is not watched`,
-      expected: `a record at least every ${durationText(this.opts.quietAfterMs)}`,
+      expected: `a record at least every ${durationText(quietAfterMs)}`,
       observed: `none since ${iso(s.lastSeen)}`,
       evidence: { recordIds: [], metrics: { quiet_s: Math.floor((now - s.lastSeen) / 1000), records: s.records } },
       updatedAt: now,
@@ -185,14 +192,15 @@ export class SensorQuietWatch {
 }
 
 /**
- * Looks for quiet sensors at once and then every `intervalMs`, one look at a time (a no-op when `quietAfterMs` is 0:
+ * Looks for quiet sensors at once and then every `intervalMs`, one look at a time (a no-op when every threshold is 0:
  * the alert is off). Returns the function that stops it (and waits for a look under way).
  */
 export function startSensorQuietWatch(
   opts: SensorQuietWatchOptions,
   intervalMs = SENSOR_WATCH_INTERVAL_MS,
 ): () => Promise<void> {
-  if (opts.quietAfterMs <= 0) return async () => {};
+  const thresholds = [opts.quietAfterMs, ...Object.values(opts.quietAfterMsByKind ?? {})];
+  if (thresholds.every((ms) => ms <= 0)) return async () => {};
   const watch = new SensorQuietWatch(opts);
   let running: Promise<void> = Promise.resolve();
   const look = () => {

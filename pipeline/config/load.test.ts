@@ -73,6 +73,27 @@ describe('config', () => {
     }
   });
 
+  it('takes a sensor_quiet threshold per sensor kind, any kind, and refuses a bad minute count or kind naming it', () => {
+    expect(resolveConfig({}).api.sensor_quiet_by_kind).toBeUndefined();
+    const byKind = { idp: 240, bus: 0, envoy_wasm: 5, 'a-kind-no-sensor-ships-yet': 10_080, ['k'.repeat(64)]: 1 };
+    expect(resolveConfig({ api: { sensor_quiet_by_kind: byKind } }).api.sensor_quiet_by_kind).toEqual(byKind);
+    for (const [kind, bad, problem] of [
+      ['idp', -1, 'api.sensor_quiet_by_kind.idp: Expected integer to be greater or equal to 0'],
+      ['idp', 1.5, 'api.sensor_quiet_by_kind.idp: Expected integer'],
+      ['idp', '240', 'api.sensor_quiet_by_kind.idp: Expected integer'],
+      ['idp', null, 'api.sensor_quiet_by_kind.idp: Expected integer'],
+      ['idp', 10_081, 'api.sensor_quiet_by_kind.idp: Expected integer to be less or equal to 10080'],
+      ['k'.repeat(65), 5, `api.sensor_quiet_by_kind.${'k'.repeat(65)}: Expected a key matching ^.{1,64}$`],
+      ['', 5, 'api.sensor_quiet_by_kind."": Expected a key matching ^.{1,64}$'],
+    ] as const) {
+      expect(
+        () => resolveConfig({ api: { sensor_quiet_by_kind: { nginx: 5, [kind]: bad } } }),
+        `${kind}: ${bad}`,
+      ).toThrow(expect.objectContaining({ code: 'MW_ERR_CONFIG_INVALID', details: { problems: [problem] } }));
+    }
+    expect(() => resolveConfig({ api: { sensor_quiet_by_kind: [240] } })).toThrow(/api\.sensor_quiet_by_kind: /);
+  });
+
   it('takes the root-cause folding settings with their defaults', () => {
     expect(resolveConfig({}).correlator.root_cause).toBeUndefined();
     const c = resolveConfig({ correlator: { root_cause: { across_services: true } } });

@@ -34,7 +34,17 @@ export function schemaProblems(schema: TSchema, value: unknown, where = '', max 
  */
 export function problemMessage(e: ValueError): string {
   if (e.type === ValueErrorType.StringMinLength && isSharedSecret(e.schema)) return SECRET_TOO_SHORT;
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) return keysAllowed(e.schema) ?? e.message;
   return allowedValues(e.schema) ?? e.message;
+}
+
+/**
+ * `Expected a key matching ^.{1,64}$` for a key a map's key pattern refuses (`api.sensor_quiet_by_kind` bounds its
+ * keys so), which TypeBox words as "Unexpected property", as for a key an object does not have
+ */
+function keysAllowed(schema: TSchema): string | undefined {
+  const patterns = Object.keys((schema as { patternProperties?: Record<string, unknown> }).patternProperties ?? {});
+  return patterns.length ? `Expected a key matching ${patterns.join(' or ')}` : undefined;
 }
 
 /**
