@@ -335,7 +335,8 @@ describe('SOC console in Chromium', () => {
         silenceRoutes(new SilenceRepository(store), alerts),
         serviceRoutes(store),
         consoleRoutes(),
-        adminRoutes({ sensorIds: () => SENSOR_TOKEN_IDS, store }),
+        // login events stop at night: an IdP sensor is quiet after 4 hours (api.sensor_quiet_by_kind)
+        adminRoutes({ sensorIds: () => SENSOR_TOKEN_IDS, store, quietAfterMsByKind: { idp: 240 * MINUTE } }),
         decisionRoutesBehindRoles(engine),
         inventoryRoutes(store, {
           // the catalogue entries of the stored inventory's catalogued entries, and one never called
@@ -1428,26 +1429,29 @@ describe('SOC console in Chromium', () => {
       expect(await a.locator('table.sensor-tokens tr[data-sensor-token]').count()).toBe(SENSOR_TOKEN_IDS.length);
 
       // the collector's sensor activity (the real one, flushed to the store on close): two sensors sending now, one
-      // whose last record is 20 minutes old (quiet after the default 15)
+      // whose last record is 20 minutes old (quiet after the default 15), an IdP one silent for 30 minutes (its kind
+      // is quiet after 240)
       const now = Date.now();
       const activity = new SensorActivity({ store, logger: silentLogger });
       activity.accepted('envoy_wasm', 'edge-1', 8, now - 40_000);
       activity.accepted('kong', 'kong-gw', 3, now - 5_000);
       activity.accepted('kong', 'kong-gw', 2, now - 2_000);
       activity.accepted('syslog', 'syslog-fw', 4, now - 20 * MINUTE);
+      activity.accepted('idp', 'okta-prod', 6, now - 30 * MINUTE);
       // the tokens their batches were posted with (a token is seen whatever sensor ids its records carry)
       for (const token of ['edge-1', 'kong-gw', 'syslog-fw']) activity.tokenUsed(token, now - 2_000);
       await activity.close();
 
       await a.reload();
       const rows = a.locator('table.sensors tbody tr');
-      await poll(() => rows.count()).toBe(3);
+      await poll(() => rows.count()).toBe(4);
       const listed = await rows.evaluateAll((trs) =>
         trs.map((tr) => ({
           sensor: tr.getAttribute('data-sensor'),
           cells: Array.from(tr.querySelectorAll('td'), (td: { textContent: string | null }) => td.textContent?.trim()),
           title: tr.querySelector('time')?.getAttribute('title'),
           quiet: tr.querySelectorAll('.state-quiet').length,
+          quietAfter: tr.querySelector('.quiet-after')?.textContent,
         })),
       );
       const seenAt = (ts: number) => new Date(ts).toLocaleString('sv-SE').replace('T', ' ');
@@ -1458,6 +1462,7 @@ describe('SOC console in Chromium', () => {
           cells: ['syslog', 'syslog-fw quiet', '20m ago', '4'],
           title: seenAt(now - 20 * MINUTE),
           quiet: 1,
+          quietAfter: undefined,
         },
         // then the others by kind and id, as the API lists them (seconds pass while the page loads)
         {
@@ -1465,12 +1470,22 @@ describe('SOC console in Chromium', () => {
           cells: ['envoy_wasm', 'edge-1', expect.stringMatching(/^4\ds ago$/), '8'],
           title: seenAt(now - 40_000),
           quiet: 0,
+          quietAfter: undefined,
+        },
+        // silent for longer than the default, not quiet under its kind's threshold, which its row says
+        {
+          sensor: 'idp/okta-prod',
+          cells: ['idp', 'okta-prod quiet after 240 min', '30m ago', '6'],
+          title: seenAt(now - 30 * MINUTE),
+          quiet: 0,
+          quietAfter: 'quiet after 240 min',
         },
         {
           sensor: 'kong/kong-gw',
           cells: ['kong', 'kong-gw', expect.stringMatching(/^(just now|\ds ago)$/), '5'],
           title: seenAt(now - 2_000),
           quiet: 0,
+          quietAfter: undefined,
         },
       ]);
       expect(

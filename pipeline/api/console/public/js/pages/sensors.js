@@ -1,12 +1,12 @@
 import { api } from '../api.js';
 import { fmtNumber, h, pageLayout, placeholder, replace, stateBadge, table, timeEl } from '../dom.js';
 
-/** @typedef {{ kind: string, id: string, lastSeen: number, records: number, quiet: boolean }} SensorSeen */
+/** @typedef {{ kind: string, id: string, lastSeen: number, records: number, quiet: boolean, quietAfterMinutes: number }} SensorSeen */
 
 /**
  * The sensors (admin): every one a collector accepted records from, quiet ones first (nothing for longer than
- * api.sensor_quiet_after_minutes: every detector on their traffic is blind), then the allowed sensor token ids never
- * seen.
+ * api.sensor_quiet_after_minutes, or their kind's api.sensor_quiet_by_kind, said in the row: every detector on their
+ * traffic is blind), then the allowed sensor token ids never seen.
  * @param {HTMLElement} main
  */
 export function renderSensors(main) {
@@ -15,13 +15,24 @@ export function renderSensors(main) {
   replace(main, pageLayout('Sensors', [threshold], body));
   let gone = false;
 
-  /** @param {SensorSeen} s */
-  const row = (s) =>
+  /**
+   * @param {SensorSeen} s
+   * @param {number} quietAfterMinutes the default threshold: a sensor whose kind has its own says it
+   */
+  const row = (s, quietAfterMinutes) =>
     h(
       'tr',
       { 'data-sensor': `${s.kind}/${s.id}`, 'data-quiet': s.quiet ? 'true' : 'false' },
       h('td', null, h('code', null, s.kind)),
-      h('td', null, h('code', null, s.id), s.quiet ? [' ', stateBadge('quiet')] : null),
+      h(
+        'td',
+        null,
+        h('code', null, s.id),
+        s.quiet ? [' ', stateBadge('quiet')] : null,
+        s.quietAfterMinutes === quietAfterMinutes
+          ? null
+          : [' ', h('span', { class: 'muted small quiet-after' }, `quiet after ${s.quietAfterMinutes} min`)],
+      ),
       h('td', { class: 'nowrap' }, timeEl(s.lastSeen)),
       h('td', { class: 'num' }, fmtNumber(s.records)),
     );
@@ -49,10 +60,14 @@ export function renderSensors(main) {
           : h(
               'div',
               { class: 'scroll-x' },
-              table(['Kind', 'Sensor', 'Last seen', 'Records'], seen.map(row), {
-                caption: 'Sensors seen',
-                class: 'compact sensors',
-              }),
+              table(
+                ['Kind', 'Sensor', 'Last seen', 'Records'],
+                seen.map((s) => row(s, r.quietAfterMinutes)),
+                {
+                  caption: 'Sensors seen',
+                  class: 'compact sensors',
+                },
+              ),
             ),
         never.length === 0
           ? null
