@@ -204,4 +204,77 @@ describe('bus sensor against the Kafka mock cluster', () => {
       await sensor.shutdown();
     }
   });
+
+  it('gauges the requests waiting for a reply and the early replies, through pairing, eviction, expiry and shutdown', async () => {
+    await kafka.createTopic('stock.requests', 1);
+    await kafka.createTopic('stock.replies', 1);
+    await kafka.createTopic('quote.requests', 1);
+    await kafka.createTopic('quote.replies', 1);
+    const t0 = Date.now() - 1_000;
+    const msg = (topic: string, ts: number, corr: string) => ({
+      topic,
+      key: 'k',
+      ts,
+      value: '{}',
+      headers: { 'correlation-id': corr },
+    });
+    const sensorId = 'bus-waiting-gauges';
+    const cfg = loadConfig(BusSensorConfigSchema, {
+      sensor_id: sensorId,
+      brokers: kafka.bootstrap,
+      group_id: 'g-waiting-gauges',
+      from_beginning: true,
+      max_pending: 2,
+      mapping: {
+        topics: [
+          // stock waits longer than the test runs; quote times out at once
+          { topic: 'stock.requests', service: 'stock', reply_topic: 'stock.replies', timeout_ms: 600_000 },
+          { topic: 'quote.requests', service: 'quote', reply_topic: 'quote.replies', timeout_ms: 200 },
+        ],
+      },
+    });
+    const ingest = new CapturingIngest();
+    const sensor = busSensorFactory.create(cfg, { ingest });
+    const waiting = async () => ({
+      pending: await metricSum('meshward_bus_sensor_pending_requests', { sensor: sensorId }),
+      early: await metricSum('meshward_bus_sensor_early_replies', { sensor: sensorId }),
+    });
+    const settlesAt = async (expected: { pending: number; early: number }) => {
+      await until(async () => JSON.stringify(await waiting()) === JSON.stringify(expected));
+      expect(await waiting()).toEqual(expected);
+      expect(sensor.stats()).toMatchObject({ pending: expected.pending, earlyReplies: expected.early });
+    };
+    const outcomes = () => ingest.records.map((r) => r.tags?.bus_outcome);
+    try {
+      await sensor.start();
+      // three requests, at most two wait: the oldest is evicted
+      await produce([msg('stock.requests', t0, 's-1'), msg('stock.requests', t0 + 1, 's-2')]);
+      await settlesAt({ pending: 2, early: 0 });
+      await produce([msg('stock.requests', t0 + 2, 's-3')]);
+      await ingest.waitFor(1, 30_000);
+      expect(outcomes()).toEqual(['evicted']);
+      await settlesAt({ pending: 2, early: 0 });
+      // a reply takes its request out
+      await produce([msg('stock.replies', t0 + 3, 's-3')]);
+      await ingest.waitFor(2, 30_000);
+      await settlesAt({ pending: 1, early: 0 });
+      // a request and a reply without a request expire (quote's timeout), the waiting stock request stays
+      await produce([msg('quote.requests', t0 + 4, 'q-1'), msg('quote.replies', t0 + 5, 'q-nobody')]);
+      await ingest.waitFor(3, 30_000);
+      expect(outcomes()).toEqual(['evicted', 'reply', 'timeout']);
+      await settlesAt({ pending: 1, early: 0 });
+      // three early replies, at most two wait: the oldest is dropped; then one's request comes and takes it out
+      await produce(['x-1', 'x-2', 'x-3'].map((corr, i) => msg('stock.replies', t0 + 6 + i, corr)));
+      await settlesAt({ pending: 1, early: 2 });
+      await produce([msg('stock.requests', t0 + 9, 'x-3')]);
+      await ingest.waitFor(4, 30_000);
+      await settlesAt({ pending: 1, early: 1 });
+    } finally {
+      await sensor.shutdown();
+    }
+    // what waited is dropped with the sensor: nothing waits any more
+    expect(await waiting()).toEqual({ pending: 0, early: 0 });
+    expect(sensor.stats()).toMatchObject({ pending: 0, earlyReplies: 0 });
+    expect(outcomes()).toEqual(['evicted', 'reply', 'timeout', 'reply']);
+  });
 });

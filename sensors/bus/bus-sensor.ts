@@ -47,6 +47,17 @@ const untimedTotal = () =>
   );
 const recordsTotal = () =>
   counter('meshward_bus_sensor_records_total', 'records emitted by the bus sensor, by outcome', ['sensor', 'outcome']);
+/** what the pairing holds (PairingStats `pending` and `earlyReplies`), set after each batch, sweep and the shutdown */
+const waitingGauges = () => ({
+  pending: gauge('meshward_bus_sensor_pending_requests', 'requests waiting for their reply (at most max_pending)', [
+    'sensor',
+  ]),
+  early: gauge(
+    'meshward_bus_sensor_early_replies',
+    'replies read before their request, waiting for it (at most max_pending)',
+    ['sensor'],
+  ),
+});
 /** what the pairing drops or records as one-way without a reply, by the topic of the message */
 const pairingTotals = (): Record<PairingCount, ReturnType<typeof counter>> => ({
   duplicates: counter(
@@ -95,6 +106,7 @@ export class BusSensor {
     untimed: untimedTotal(),
     records: recordsTotal(),
     pairing: pairingTotals(),
+    waiting: waitingGauges(),
   };
 
   constructor(
@@ -140,6 +152,18 @@ export class BusSensor {
         this.sink.push(r);
       },
     );
+    this.reportWaiting();
+  }
+
+  /**
+   * the pairing changes only in a batch's synchronous loop and in a sweep, each followed by this: a scrape, which
+   * cannot run in between, reads what waits now
+   */
+  private reportWaiting(): void {
+    const { pending, earlyReplies } = this.pairing.stats();
+    const labels = { sensor: this.config.sensor_id };
+    this.metrics.waiting.pending.set(labels, pending);
+    this.metrics.waiting.early.set(labels, earlyReplies);
   }
 
   /** connect, subscribe and consume; throws when the brokers cannot be reached (kafkajs retries first) */
@@ -158,6 +182,7 @@ export class BusSensor {
           const onUntimed = () => void untimed++;
           for (const m of batch.messages) this.pairing.onMessage(tappedMessage(batch.topic, m, readAt, onUntimed));
           if (untimed > 0) this.metrics.untimed.inc(labels, untimed);
+          this.reportWaiting();
         },
       });
     } catch (err) {
@@ -172,7 +197,13 @@ export class BusSensor {
       return;
     }
     const shortest = Math.min(...[...this.mapping.byRequestTopic.values()].map((m) => m.timeout_ms));
-    this.sweepTimer = setInterval(() => this.pairing.sweep(), Math.max(50, Math.min(1_000, shortest / 4)));
+    this.sweepTimer = setInterval(
+      () => {
+        this.pairing.sweep();
+        this.reportWaiting();
+      },
+      Math.max(50, Math.min(1_000, shortest / 4)),
+    );
     this.sweepTimer.unref();
     this.lagTimer = setInterval(() => {
       this.lag().catch((err) => this.log.warn({ err: (err as Error).message }, 'bus sensor: could not read lag'));
@@ -208,12 +239,14 @@ export class BusSensor {
     return { ...this.pairing.stats(), shipper: this.ownShipper?.stats() };
   }
 
-  /** stop consuming, then hand over what is buffered; pending requests are not recorded; safe twice */
+  /** stop consuming, then hand over what is buffered; pending requests are dropped unrecorded; safe twice */
   shutdown(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.sweepTimer);
       clearInterval(this.lagTimer);
       await this.consumer?.disconnect().catch(() => {});
+      this.pairing.clear();
+      this.reportWaiting();
       await this.admin?.disconnect().catch(() => {});
       await this.ownShipper?.shutdown();
     })();

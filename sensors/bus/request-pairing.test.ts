@@ -154,6 +154,21 @@ describe('RequestPairing', () => {
     expect(p.stats()).toMatchObject({ replied: 1, earlyReplies: 0, pending: 1, unmatchedReplies: 1 });
   });
 
+  it('clear drops what waits without recording it, and what was cleared is not paired later', () => {
+    const { p, out, counted, advance } = rig();
+    p.onMessage(msg('orders.requests', 1, { 'correlation-id': 'o-1' }));
+    p.onMessage(msg('payments.replies', 2, { 'correlation-id': 'pay-1' }));
+    expect(p.stats()).toMatchObject({ pending: 1, earlyReplies: 1 });
+    p.clear();
+    expect(p.stats()).toMatchObject({ pending: 0, earlyReplies: 0 });
+    p.onMessage(msg('orders.replies', 3, { 'correlation-id': 'o-1' }));
+    expect(p.stats()).toMatchObject({ pending: 0, earlyReplies: 1, replied: 0 });
+    advance(1_000);
+    p.sweep();
+    expect(out).toHaveLength(0);
+    expect(counted).toEqual([['unmatchedReplies', 'orders.replies']]);
+  });
+
   it('ignores messages of topics it does not map', () => {
     const { p, out } = rig();
     p.onMessage(msg('other.topic', 1, { 'correlation-id': 'x' }));

@@ -132,6 +132,14 @@ export class RequestPairing {
     }
   }
 
+  /** drops what waits, unrecorded (the receiver shut down: its requests' replies will not be read) */
+  clear(): void {
+    for (const map of this.pending.values()) map.clear();
+    for (const map of this.early.values()) map.clear();
+    this.size = 0;
+    this.earlySize = 0;
+  }
+
   stats(): PairingStats {
     return { pending: this.size, earlyReplies: this.earlySize, ...this.counts };
   }
