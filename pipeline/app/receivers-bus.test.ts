@@ -232,7 +232,7 @@ describe('bus receiver in the receivers: section', () => {
         sensor: { kind: 'bus', id: 'bus-shop' },
         tags: { bus_outcome: 'reply' },
       });
-      expect(ingest.origins[0]).toEqual({ receiver: 'bus', sensorId: 'bus-shop' });
+      expect(ingest.origins[0]).toEqual({ receiver: 'bus', key: 'bus/shop', sensorId: 'bus-shop' });
     } finally {
       await receivers.close();
       await app.close();

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { CapturingIngest } from '../../sensors/common/capturing-ingest.js';
+import { capturedBus } from '../../test/harness/captured-bus.js';
 import { metricSum } from '../../test/harness/metrics.js';
 import { freePort } from '../../test/harness/ports.js';
+import { createRecordIngest } from '../collector/record-ingest.js';
 import { silentLogger } from '../core/logger.js';
 import { receiverConfigs, startReceivers } from './receivers.js';
 
@@ -195,6 +197,82 @@ describe("a receiver's sensor id", () => {
       // each receiver's metrics count its own message or entry, under its own id
       const after = await counted();
       expect(after.map((n, i) => n - before[i])).toEqual([1, 1, 1, 1, 1, 1]);
+    } finally {
+      await receivers.close();
+      await app.close();
+    }
+  });
+});
+
+describe("the collector's meshward_collector_* counters", () => {
+  it('count two receivers of one type apart by their key (receiver_key), keeping the type in receiver', async () => {
+    const [bare, edge, dmz] = await Promise.all([freePort(), freePort(), freePort()]);
+    const syslog = (port: number) => ({ listen_tcp: `127.0.0.1:${port}`, flush_interval_ms: 10 });
+    const { bus, settle } = await capturedBus();
+    const app = Fastify();
+    const receivers = await startReceivers(
+      {
+        syslog: syslog(bare),
+        'syslog/edge': syslog(edge),
+        'syslog/dmz': syslog(dmz),
+        'kong_http_log/eu': { token_hash_key: KEY, path: '/v1/kong/eu' },
+        'kong_http_log/us': { token_hash_key: KEY, path: '/v1/kong/us' },
+        'idp/keycloak': { token_hash_key: KEY, path: '/v1/idp/keycloak' },
+        'idp/okta': { token_hash_key: KEY, path: '/v1/idp/okta' },
+      },
+      { app, ingest: createRecordIngest({ bus, logger: silentLogger }), logger: silentLogger },
+    );
+    const keys = [
+      'syslog',
+      'syslog/edge',
+      'syslog/dmz',
+      'kong_http_log/eu',
+      'kong_http_log/us',
+      'idp/keycloak',
+      'idp/okta',
+    ];
+    const types = ['syslog', 'kong', 'idp'];
+    const names = ['accepted', 'rejected', 'dlq'] as const;
+    const counted = async () => ({
+      byKey: await Promise.all(
+        names.map((n) => Promise.all(keys.map((k) => metricSum(`meshward_collector_${n}_total`, { receiver_key: k })))),
+      ),
+      byType: await Promise.all(
+        names.map((n) => Promise.all(types.map((t) => metricSum(`meshward_collector_${n}_total`, { receiver: t })))),
+      ),
+    });
+    const before = await counted();
+    try {
+      const base = await app.listen({ host: '127.0.0.1', port: 0 });
+      for (const [port, times] of [
+        [bare, 1],
+        [edge, 2],
+        [dmz, 1],
+      ] as const) {
+        for (let i = 0; i < times; i++) await sendSyslog(port, accessLog(`/${port}/${i}`));
+      }
+      await settle(4, 0);
+      // an entry through each Kong receiver, and one without a request only through us (rejected, dead-lettered)
+      await post(base, '/v1/kong/eu', [entry], 200);
+      await post(base, '/v1/kong/us', [entry, { response: { status: 200 } }], 200);
+      const login = { event: 'login.success', sub: 'alice', client_id: 'web', ip: '203.0.113.10', path: '/login' };
+      await post(base, '/v1/idp/keycloak', [login, { event: 'login.maybe' }], 202);
+      await post(base, '/v1/idp/okta', [login], 202);
+      await settle(8, 2);
+      const after = await counted();
+      const delta = (a: number[][], b: number[][]) => a.map((row, i) => row.map((n, j) => n - b[i][j]));
+      //                       syslog edge dmz eu us keycloak okta
+      expect(delta(after.byKey, before.byKey)).toEqual([
+        [1, 2, 1, 1, 1, 1, 1],
+        [0, 0, 0, 0, 1, 1, 0],
+        [0, 0, 0, 0, 1, 1, 0],
+      ]);
+      // the type's series add up as before (what existing dashboards sum by)
+      expect(delta(after.byType, before.byType)).toEqual([
+        [4, 2, 2],
+        [0, 1, 1],
+        [0, 1, 1],
+      ]);
     } finally {
       await receivers.close();
       await app.close();

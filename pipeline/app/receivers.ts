@@ -177,7 +177,7 @@ export async function startReceivers(
       const logger = deps.logger.child({ receiver: key });
       const type = typeOf(key);
       if (type === 'syslog') {
-        const r = syslogReceiverFactory.create(config, { ingest: deps.ingest, logger });
+        const r = syslogReceiverFactory.create(config, { ingest: deps.ingest, logger, key });
         await r.start();
         closers.push(() => r.shutdown());
         describe.push(

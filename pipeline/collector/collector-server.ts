@@ -50,7 +50,7 @@ export function createCollectorServer(opts: CollectorServerOptions): FastifyInst
     if (!body || body.length === 0) throw mwError('BAD_REQUEST', 'empty body');
     const items = splitBody(body, String(request.headers['content-type'] ?? ''));
     if (items.length > maxRecords) throw mwError('BATCH_TOO_LARGE', `${items.length} records, at most ${maxRecords}`);
-    const result = await opts.ingest.ingest(items, { receiver: 'http', sensorId });
+    const result = await opts.ingest.ingest(items, { receiver: 'http', key: 'http', sensorId });
     return reply.code(200).send(result);
   });
 

@@ -2,6 +2,11 @@
 export interface IngestOrigin {
   /** receiver type, e.g. http, syslog, kong, idp */
   receiver: string;
+  /**
+   * the receiver's key in the `receivers:` section (`syslog/edge`; the bare type, `syslog`, when unnamed; `http` for
+   * the collector's own /v1/records): two receivers of one type are told apart by it (the metrics' `receiver_key`)
+   */
+  key: string;
   /** authenticated sensor id (from its token) or the receiver's configured sensor id */
   sensorId: string;
 }

@@ -272,7 +272,7 @@ describe('record ingest under hostile input (property)', () => {
           accepted: await metricSum('meshward_collector_accepted_total', { receiver: 'prop' }),
         };
 
-        const result = await ingest.ingest(items, { receiver: 'prop', sensorId: 'fuzzer' });
+        const result = await ingest.ingest(items, { receiver: 'prop', key: 'prop', sensorId: 'fuzzer' });
 
         const rejectedAt = new Map(result.rejected.map((r) => [r.index, r]));
         expect(result.accepted + result.rejected.length).toBe(items.length);
@@ -373,7 +373,11 @@ describe('record ingest under hostile input (property)', () => {
           // the same record three ways: valid, invalid as a value, and cut short as bytes (both dead letters)
           const invalid = { ...structuredClone(r), ts: 'yesterday' };
           const cut = Buffer.from(JSON.stringify(r).slice(0, -1));
-          const result = await ingest.ingest([r, invalid, cut], { receiver: 'prop-secrets', sensorId: 'fuzzer' });
+          const result = await ingest.ingest([r, invalid, cut], {
+            receiver: 'prop-secrets',
+            key: 'prop-secrets',
+            sensorId: 'fuzzer',
+          });
           expect(result.accepted).toBe(1);
           expect(result.rejected.map((x) => x.code)).toEqual(['MW_ERR_RECORD_INVALID', 'MW_ERR_RECORD_PARSE']);
           const published = bus.take(TOPICS.calls).map((m) => String(m.value));
@@ -408,11 +412,13 @@ describe('record ingest under hostile input (property)', () => {
         async (good, junk) => {
           dlqDown = true;
           const batch = [...good, ...junk.map((j) => ({ junk: j }))];
-          const err = await ingest.ingest(batch, { receiver: 'prop', sensorId: 'fuzzer' }).catch((e: unknown) => e);
+          const err = await ingest
+            .ingest(batch, { receiver: 'prop', key: 'prop', sensorId: 'fuzzer' })
+            .catch((e: unknown) => e);
           expect((err as MeshwardError).code).toBe('MW_ERR_BUS_UNAVAILABLE');
           expect(bus.take(TOPICS.calls)).toHaveLength(0);
           dlqDown = false;
-          const retried = await ingest.ingest(batch, { receiver: 'prop', sensorId: 'fuzzer' });
+          const retried = await ingest.ingest(batch, { receiver: 'prop', key: 'prop', sensorId: 'fuzzer' });
           expect(retried.accepted).toBe(good.length);
           expect(bus.take(TOPICS.calls)).toHaveLength(good.length);
           expect(bus.take(TOPICS.callsDlq)).toHaveLength(junk.length);
@@ -430,7 +436,9 @@ describe('record ingest under hostile input (property)', () => {
     const ingest = createRecordIngest({ bus, logger: silentLogger, clock: () => NOW });
     await fc.assert(
       fc.asyncProperty(fc.array(validRecord, { minLength: 1, maxLength: 5 }), async (records) => {
-        const err = await ingest.ingest(records, { receiver: 'prop', sensorId: 'fuzzer' }).catch((e: unknown) => e);
+        const err = await ingest
+          .ingest(records, { receiver: 'prop', key: 'prop', sensorId: 'fuzzer' })
+          .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(MeshwardError);
         expect((err as MeshwardError).code).toBe('MW_ERR_BUS_UNAVAILABLE');
         expect((err as MeshwardError).retryable).toBe(true);

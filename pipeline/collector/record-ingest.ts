@@ -17,12 +17,21 @@ import { type SensorActivity, sensorKey } from './sensor-activity.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 
-const accepted = counter('meshward_collector_accepted_total', 'records accepted and published', ['receiver']);
+// `receiver` is the receiver's type (what dashboards always grouped by), `receiver_key` its key in the config
+// (`syslog/edge`): bounded by the config, it tells two receivers of one type apart
+const accepted = counter('meshward_collector_accepted_total', 'records accepted and published', [
+  'receiver',
+  'receiver_key',
+]);
 const rejectedTotal = counter('meshward_collector_rejected_total', 'records rejected (sent to the DLQ)', [
   'receiver',
+  'receiver_key',
   'code',
 ]);
-const dlqTotal = counter('meshward_collector_dlq_total', 'records written to the dead-letter topic', ['receiver']);
+const dlqTotal = counter('meshward_collector_dlq_total', 'records written to the dead-letter topic', [
+  'receiver',
+  'receiver_key',
+]);
 const scrubbed = counter('meshward_collector_secrets_scrubbed_total', 'secret-looking values replaced in records');
 
 export interface RecordIngestOptions {
@@ -94,6 +103,7 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
         /** the accepted records per sensor: most batches come from one */
         const bySensor = new Map<string, { kind: string; id: string; n: number }>();
         const headers = traceHeaders();
+        const labels = { receiver: origin.receiver, receiver_key: origin.key };
         for (let i = 0; i < items.length; i++) {
           const v = validate(items[i]);
           if (v.record) {
@@ -116,7 +126,7 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
             const code = v.code ?? 'MW_ERR_RECORD_INVALID';
             const reason = v.reason ?? 'invalid';
             rejected.push({ index: i, code, reason });
-            rejectedTotal.inc({ receiver: origin.receiver, code });
+            rejectedTotal.inc({ ...labels, code });
             // a rejected item is never modified, so these are the bytes (or the value) as they arrived
             let raw = (v.raw ?? Buffer.from(safeStringify(items[i]))).subarray(0, MAX_RAW_IN_DLQ);
             // latin1 maps each byte to one char, so redacting spans keeps every other byte exactly as it came
@@ -143,7 +153,7 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
           // failed DLQ publish then repeats no record (after a failed calls publish, only dead letters)
           if (dead.length > 0) {
             await opts.bus.publish(TOPICS.callsDlq, dead);
-            dlqTotal.inc({ receiver: origin.receiver }, dead.length);
+            dlqTotal.inc(labels, dead.length);
           }
           await inSpan('meshward.publish', { topic: TOPICS.calls, 'meshward.records': good.length }, async () => {
             if (good.length > 0) await opts.bus.publish(TOPICS.calls, good);
@@ -152,7 +162,7 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
           if (err instanceof MeshwardError) throw err;
           throw mwError('BUS_UNAVAILABLE', (err as Error).message, undefined, err);
         }
-        accepted.inc({ receiver: origin.receiver }, good.length);
+        accepted.inc(labels, good.length);
         if (opts.activity && bySensor.size > 0) {
           const at = clock();
           for (const s of bySensor.values()) opts.activity.accepted(s.kind, s.id, s.n, at);
@@ -161,7 +171,13 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
         }
         if (rejected.length > 0) {
           opts.logger.warn(
-            { receiver: origin.receiver, sensorId: origin.sensorId, rejected: rejected.length, first: rejected[0] },
+            {
+              receiver: origin.receiver,
+              receiverKey: origin.key,
+              sensorId: origin.sensorId,
+              rejected: rejected.length,
+              first: rejected[0],
+            },
             'records rejected to the DLQ',
           );
         }

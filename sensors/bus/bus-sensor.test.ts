@@ -114,7 +114,7 @@ describe('bus sensor against the Kafka mock cluster', () => {
       });
       expect(byPath['/topic/orders.requests/cancel']).toMatchObject({ status: 504, tags: { bus_outcome: 'timeout' } });
       expect(byPath['/topic/audit.events/record']).toMatchObject({ status: 202, service: 'audit' });
-      expect(ingest.origins[0]).toEqual({ receiver: 'bus', sensorId: 'bus-g-pairing' });
+      expect(ingest.origins[0]).toEqual({ receiver: 'bus', key: 'bus', sensorId: 'bus-g-pairing' });
 
       // committed offsets catch up with the high watermarks: lag 0 on every partition
       await until(async () => (await sensor.lag()).every((p) => p.lag === 0));

@@ -130,7 +130,7 @@ export class BusSensor {
               backoff_ms: 100,
               max_backoff_ms: 5_000,
             },
-            ingestTransport(deps.ingest, { receiver: 'bus', sensorId: config.sensor_id }),
+            ingestTransport(deps.ingest, { receiver: 'bus', key: deps.key ?? 'bus', sensorId: config.sensor_id }),
             { logger: this.log, sensorId: config.sensor_id },
           )
         : config.shipper

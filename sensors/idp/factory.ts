@@ -42,6 +42,7 @@ export const idpSensorFactory = {
       logger: deps.logger,
       tokenHashKey,
       webhookToken,
+      key: deps.key,
     });
   },
 };

@@ -115,7 +115,7 @@ describe('IdP callback sensor', () => {
         user: { clientId: idp.clientId, authOutcome: 'success', tokenHash: tokenHash(KEY, token) },
         tags: { idp_event: 'token.issued', grant_type: 'client_credentials' },
       });
-      expect(ingest.origins[0]).toEqual({ receiver: 'idp', sensorId: 'idp-test' });
+      expect(ingest.origins[0]).toEqual({ receiver: 'idp', key: 'idp', sensorId: 'idp-test' });
       expect(JSON.stringify(ingest.records)).not.toContain(token);
     });
 

@@ -36,6 +36,8 @@ export interface IdpWebhookOptions {
   webhookToken?: string;
   tokenHashKey: string;
   clock?: () => number;
+  /** the key the receiver is declared under in the `receivers:` section (`idp`, `idp/okta`; default `idp`) */
+  key?: string;
 }
 
 /**
@@ -149,7 +151,7 @@ export const idpWebhook: FastifyPluginAsync<IdpWebhookOptions> = async (app, opt
     if (parsed.tsReplaced) tsReplaced.inc({ idp }, parsed.tsReplaced);
     if (skipped) ignored.inc({ idp }, skipped);
     const result = items.length
-      ? await ingest.ingest(items, { receiver: 'idp', sensorId: config.sensor_id })
+      ? await ingest.ingest(items, { receiver: 'idp', key: opts.key ?? 'idp', sensorId: config.sensor_id })
       : { accepted: 0, ids: [], rejected: [] };
     for (const r of result.rejected) invalidEvents.inc({ idp, code: r.code });
     // rejections by the event's index in the request, as the collector answers by the record's

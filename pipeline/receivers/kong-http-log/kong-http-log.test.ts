@@ -83,7 +83,7 @@ describe('Kong http-log receiver', () => {
     expect(id).toMatch(/^[0-9A-Z]{26}$/);
     expect(JSON.stringify(r)).not.toContain('c2lnbmF0dXJl');
     expect(JSON.stringify(r)).not.toContain('k-123');
-    expect(ingest.origins[0]).toEqual({ receiver: 'kong', sensorId: 'kong-edge' });
+    expect(ingest.origins[0]).toEqual({ receiver: 'kong', key: 'kong_http_log', sensorId: 'kong-edge' });
   });
 
   it('accepts a batch as Kong queues send it (Kong 2.x sizes as strings, array header values) and rejects bad entries by index', async () => {

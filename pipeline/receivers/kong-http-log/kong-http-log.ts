@@ -66,7 +66,7 @@ export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttp
     queryParams: config.query_params,
     headerTags: config.header_tags,
   };
-  const origin = { receiver: 'kong', sensorId: config.sensor_id };
+  const origin = { receiver: 'kong', key: opts.key ?? 'kong_http_log', sensorId: config.sensor_id };
 
   parseJsonBodies(fastify, config.body_limit);
   fastify.post(config.path, { bodyLimit: config.body_limit }, async (request) => {

@@ -123,7 +123,7 @@ describe.each([
       expect(r.ts).toBeGreaterThanOrEqual(before - 2_000);
       expect(r.ts).toBeLessThanOrEqual(Date.now());
     }
-    expect(rx.ingest.origins[0]).toEqual({ receiver: 'syslog', sensorId: `${kind}-edge` });
+    expect(rx.ingest.origins[0]).toEqual({ receiver: 'syslog', key: 'syslog', sensorId: `${kind}-edge` });
   });
 });
 

@@ -14,6 +14,8 @@ import { TcpFramer } from './tcp-framer.js';
 export interface SyslogReceiverDeps {
   ingest: RecordIngest;
   logger?: Logger;
+  /** the key the receiver is declared under in the `receivers:` section (`syslog`, `syslog/edge`; default `syslog`) */
+  key?: string;
 }
 
 export interface SyslogReceiverStats {
@@ -71,7 +73,7 @@ export class SyslogReceiver {
         backoff_ms: 100,
         max_backoff_ms: 5_000,
       },
-      ingestTransport(deps.ingest, { receiver: 'syslog', sensorId: config.sensor_id }),
+      ingestTransport(deps.ingest, { receiver: 'syslog', key: deps.key ?? 'syslog', sensorId: config.sensor_id }),
       { logger: this.log, sensorId: config.sensor_id },
     );
   }
