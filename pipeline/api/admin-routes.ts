@@ -14,7 +14,10 @@ export interface AdminRoutesOptions {
   /** the store the collectors flush sensor activity to; absent: `seen` is empty */
   store?: Store;
   clock?: () => number;
-  /** a sensor whose last record is older than this is `quiet` (default: api.sensor_quiet_after_minutes' default) */
+  /**
+   * a sensor whose last record is older than this is `quiet` (api.sensor_quiet_after_minutes; default: its default; 0:
+   * no sensor_quiet alert, and quiet after the default)
+   */
   quietAfterMs?: number;
   /**
    * the threshold of the sensors of a kind, overriding `quietAfterMs` (api.sensor_quiet_by_kind); 0 (no alert for the
@@ -61,6 +64,10 @@ const SensorsAnswer = Type.Object(
             description:
               "this sensor's threshold: its kind's (api.sensor_quiet_by_kind), else the default quietAfterMinutes; a kind whose alert is off (0) has the default",
           }),
+          alert: Type.Boolean({
+            description:
+              'whether a sensor_quiet alert is raised when it is quiet (false: its threshold is 0, alert off)',
+          }),
         },
         { additionalProperties: false },
       ),
@@ -94,8 +101,9 @@ const summary = (engine: PolicyEngine, file: string) => ({
  * API, written to the access log.
  */
 export function adminRoutes(opts: AdminRoutesOptions) {
-  const quietAfterMs = opts.quietAfterMs ?? QUIET_AFTER_MS;
-  const quietAfterOf = quietThresholdOf(quietAfterMs, opts.quietAfterMsByKind);
+  const configured = opts.quietAfterMs ?? QUIET_AFTER_MS;
+  const quietAfterMs = configured || QUIET_AFTER_MS;
+  const quietAfterOf = quietThresholdOf(configured, opts.quietAfterMsByKind);
   return async (app: FastifyInstance) => {
     await app.register(async (scoped) => {
       await scoped.register(rateLimit, { global: false });
@@ -121,7 +129,8 @@ export function adminRoutes(opts: AdminRoutesOptions) {
               return lastSeen === undefined ? { id } : { id, lastSeen };
             }),
             seen: seen.map((s) => {
-              const sensorQuietAfterMs = quietAfterOf(s.kind) || quietAfterMs;
+              const own = quietAfterOf(s.kind);
+              const sensorQuietAfterMs = own || quietAfterMs;
               return {
                 kind: s.kind,
                 id: s.id,
@@ -129,6 +138,7 @@ export function adminRoutes(opts: AdminRoutesOptions) {
                 records: s.records,
                 quiet: now - s.lastSeen > sensorQuietAfterMs,
                 quietAfterMinutes: sensorQuietAfterMs / 60_000,
+                alert: own > 0,
               };
             }),
             quietAfterMinutes: quietAfterMs / 60_000,

@@ -22,7 +22,7 @@ import { readSensorTokensFile, SensorAuth } from '../collector/sensor-auth.js';
 import { SensorActivity } from '../collector/sensor-activity.js';
 import { startSensorQuietWatch } from '../collector/sensor-quiet-watch.js';
 import { quietAfterMsByKindOf } from '../collector/sensor-quiet-threshold.js';
-import { type MeshwardConfig, SENSOR_QUIET_AFTER_MINUTES_DEFAULT } from '../config/schema.js';
+import type { MeshwardConfig } from '../config/schema.js';
 import { Correlator } from '../correlator/correlator.js';
 import { shardOptionsOf } from '../correlator/shard-options.js';
 import { loadEvidence } from '../correlator/evidence-keeper.js';
@@ -330,7 +330,7 @@ export async function runApi(
         // read at the first request, then kept: the collector, too, reads the token file once, at start
         sensorIds: () => (sensorIds ??= sensorTokensOf(config).map((t) => t.id)),
         store,
-        quietAfterMs: (config.api.sensor_quiet_after_minutes || SENSOR_QUIET_AFTER_MINUTES_DEFAULT) * 60_000,
+        quietAfterMs: config.api.sensor_quiet_after_minutes * 60_000,
         quietAfterMsByKind,
         policy: actions
           ? { engine: actions.engine, file: actions.policyFile, adapterKeys: actions.adapterKeys }

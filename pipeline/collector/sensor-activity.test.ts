@@ -110,6 +110,7 @@ async function setup(
         records: number;
         quiet: boolean;
         quietAfterMinutes: number;
+        alert: boolean;
       }[];
       quietAfterMinutes: number;
     };
@@ -155,8 +156,24 @@ describe('sensor activity', () => {
       // the token the batches were posted with is seen, although its records carry sensor ids of their own
       items: [{ id: 'gw1', lastSeen: t0 + 2_000 }, { id: 'gw-unused' }],
       seen: [
-        { kind: 'envoy_wasm', id: 'edge-1', lastSeen: t0 + 2_000, records: 4, quiet: false, quietAfterMinutes: 15 },
-        { kind: 'nginx', id: 'ingress-a', lastSeen: t0 + 2_000, records: 2, quiet: false, quietAfterMinutes: 15 },
+        {
+          kind: 'envoy_wasm',
+          id: 'edge-1',
+          lastSeen: t0 + 2_000,
+          records: 4,
+          quiet: false,
+          quietAfterMinutes: 15,
+          alert: true,
+        },
+        {
+          kind: 'nginx',
+          id: 'ingress-a',
+          lastSeen: t0 + 2_000,
+          records: 2,
+          quiet: false,
+          quietAfterMinutes: 15,
+          alert: true,
+        },
       ],
       quietAfterMinutes: 15,
     });
@@ -183,7 +200,17 @@ describe('sensor activity', () => {
     await other.flush();
     expect(await s.sensors()).toEqual({
       items: [{ id: 'gw1', lastSeen: t0 }, { id: 'gw-unused' }],
-      seen: [{ kind: 'envoy_wasm', id: 'edge-1', lastSeen: t0, records: 3, quiet: false, quietAfterMinutes: 15 }],
+      seen: [
+        {
+          kind: 'envoy_wasm',
+          id: 'edge-1',
+          lastSeen: t0,
+          records: 3,
+          quiet: false,
+          quietAfterMinutes: 15,
+          alert: true,
+        },
+      ],
       quietAfterMinutes: 15,
     });
   });
@@ -234,16 +261,33 @@ describe('sensor activity', () => {
     s.advance(30 * 60_000);
     const quietAt30 = await s.sensors();
     expect(quietAt30.quietAfterMinutes).toBe(15);
-    expect(quietAt30.seen.map((x) => [x.kind, x.quiet, x.quietAfterMinutes])).toEqual([
-      ['bus', true, 15],
-      ['idp', false, 240],
-      ['nginx', true, 15],
+    expect(quietAt30.seen.map((x) => [x.kind, x.quiet, x.quietAfterMinutes, x.alert])).toEqual([
+      ['bus', true, 15, false],
+      ['idp', false, 240, true],
+      ['nginx', true, 15, true],
     ]);
     s.advance(210 * 60_000 + 1);
     expect((await s.sensors()).seen.map((x) => [x.kind, x.quiet])).toEqual([
       ['bus', true],
       ['idp', true],
       ['nginx', true],
+    ]);
+  });
+
+  it('with the alert off (api.sensor_quiet_after_minutes 0) says quiet after the default, and no alert but for a kind of its own', async () => {
+    const s = await setup({ quietAfterMs: 0, quietAfterMsByKind: { idp: 60 * 60_000 } });
+    for (const sensor of [
+      { kind: 'nginx', id: 'ingress-a' },
+      { kind: 'idp', id: 'okta' },
+    ])
+      await s.post(sensor, 1);
+    await s.activity.flush();
+    s.advance(20 * 60_000);
+    const answer = await s.sensors();
+    expect(answer.quietAfterMinutes).toBe(15);
+    expect(answer.seen.map((x) => [x.kind, x.quiet, x.quietAfterMinutes, x.alert])).toEqual([
+      ['idp', false, 60, true],
+      ['nginx', true, 15, false],
     ]);
   });
 
@@ -332,7 +376,15 @@ describe('sensor activity', () => {
     failing = false;
     await s.activity.flush();
     expect((await s.sensors()).seen).toEqual([
-      { kind: 'kong', id: 'kong-eu', lastSeen: expect.any(Number), records: 3, quiet: false, quietAfterMinutes: 15 },
+      {
+        kind: 'kong',
+        id: 'kong-eu',
+        lastSeen: expect.any(Number),
+        records: 3,
+        quiet: false,
+        quietAfterMinutes: 15,
+        alert: true,
+      },
     ]);
   });
 });

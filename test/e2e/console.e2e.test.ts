@@ -335,8 +335,9 @@ describe('SOC console in Chromium', () => {
         silenceRoutes(new SilenceRepository(store), alerts),
         serviceRoutes(store),
         consoleRoutes(),
-        // login events stop at night: an IdP sensor is quiet after 4 hours (api.sensor_quiet_by_kind)
-        adminRoutes({ sensorIds: () => SENSOR_TOKEN_IDS, store, quietAfterMsByKind: { idp: 240 * MINUTE } }),
+        // login events stop at night: an IdP sensor is quiet after 4 hours (api.sensor_quiet_by_kind); no quiet alert
+        // for Kong's http-log (0)
+        adminRoutes({ sensorIds: () => SENSOR_TOKEN_IDS, store, quietAfterMsByKind: { idp: 240 * MINUTE, kong: 0 } }),
         decisionRoutesBehindRoles(engine),
         inventoryRoutes(store, {
           // the catalogue entries of the stored inventory's catalogued entries, and one never called
@@ -1452,6 +1453,7 @@ describe('SOC console in Chromium', () => {
           title: tr.querySelector('time')?.getAttribute('title'),
           quiet: tr.querySelectorAll('.state-quiet').length,
           quietAfter: tr.querySelector('.quiet-after')?.textContent,
+          noAlert: tr.querySelector('.no-alert')?.textContent,
         })),
       );
       const seenAt = (ts: number) => new Date(ts).toLocaleString('sv-SE').replace('T', ' ');
@@ -1463,6 +1465,7 @@ describe('SOC console in Chromium', () => {
           title: seenAt(now - 20 * MINUTE),
           quiet: 1,
           quietAfter: undefined,
+          noAlert: undefined,
         },
         // then the others by kind and id, as the API lists them (seconds pass while the page loads)
         {
@@ -1471,6 +1474,7 @@ describe('SOC console in Chromium', () => {
           title: seenAt(now - 40_000),
           quiet: 0,
           quietAfter: undefined,
+          noAlert: undefined,
         },
         // silent for longer than the default, not quiet under its kind's threshold, which its row says
         {
@@ -1479,13 +1483,15 @@ describe('SOC console in Chromium', () => {
           title: seenAt(now - 30 * MINUTE),
           quiet: 0,
           quietAfter: 'quiet after 240 min',
+          noAlert: undefined,
         },
         {
           sensor: 'kong/kong-gw',
-          cells: ['kong', 'kong-gw', expect.stringMatching(/^(just now|\ds ago)$/), '5'],
+          cells: ['kong', 'kong-gw no quiet alert', expect.stringMatching(/^(just now|\ds ago)$/), '5'],
           title: seenAt(now - 2_000),
           quiet: 0,
           quietAfter: undefined,
+          noAlert: 'no quiet alert',
         },
       ]);
       expect(

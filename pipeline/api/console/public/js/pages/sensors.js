@@ -1,7 +1,7 @@
 import { api } from '../api.js';
 import { fmtNumber, h, pageLayout, placeholder, replace, stateBadge, table, timeEl } from '../dom.js';
 
-/** @typedef {{ kind: string, id: string, lastSeen: number, records: number, quiet: boolean, quietAfterMinutes: number }} SensorSeen */
+/** @typedef {{ kind: string, id: string, lastSeen: number, records: number, quiet: boolean, quietAfterMinutes: number, alert: boolean }} SensorSeen */
 
 /**
  * The sensors (admin): every one a collector accepted records from, quiet ones first (nothing for longer than
@@ -32,6 +32,8 @@ export function renderSensors(main) {
         s.quietAfterMinutes === quietAfterMinutes
           ? null
           : [' ', h('span', { class: 'muted small quiet-after' }, `quiet after ${s.quietAfterMinutes} min`)],
+        // its kind's (or every) sensor_quiet alert is off: quiet shows here only
+        s.alert ? null : [' ', h('span', { class: 'muted small no-alert' }, 'no quiet alert')],
       ),
       h('td', { class: 'nowrap' }, timeEl(s.lastSeen)),
       h('td', { class: 'num' }, fmtNumber(s.records)),
