@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { boundedKeyRecord } from '../config/bounded-key-record.js';
 
 /** Token groups of an API description, each hashed into its own TF-IDF block of the feature vector. */
 export const TOKEN_GROUPS = ['name', 'host', 'path', 'params', 'tags', 'text', 'words'] as const;
@@ -167,7 +168,7 @@ export const AssociationConfigSchema = Type.Object(
      * summed weights (at most 1). A new service is mostly called by its own application's services: evidence of its
      * line of business and application code, not of its API category. An API without callers is unchanged
      */
-    peer_prior: Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Number({ minimum: 0, maximum: 1 }), {
+    peer_prior: boundedKeyRecord({ minLength: 1, maxLength: 64 }, Type.Number({ minimum: 0, maximum: 1 }), {
       default: { lineOfBusiness: 0.5, appCode: 0.5 },
     }),
     /**

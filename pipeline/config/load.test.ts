@@ -94,6 +94,34 @@ describe('config', () => {
     expect(() => resolveConfig({ api: { sensor_quiet_by_kind: [240] } })).toThrow(/api\.sensor_quiet_by_kind: /);
   });
 
+  it('refuses a list (or any non-mapping) where a map or a section is expected, naming its key', () => {
+    // before: TypeBox's Value.Default turned `[…]` given where an object has a default into `{"0": …}`, then accepted
+    for (const [doc, problem] of [
+      [{ api: [] }, 'api: Expected an object, got an array'],
+      [{ store: ['redis'] }, 'store: Expected an object, got an array'],
+      [
+        { correlator: { root_cause: { symptoms_at: ['callers'] } } },
+        'correlator.root_cause.symptoms_at: Expected an object (a map of keys to one of callers, callees), got an array',
+      ],
+      [
+        { api: { sensor_quiet_by_kind: [240] } },
+        'api.sensor_quiet_by_kind: Expected an object (a map of keys to integers), got an array',
+      ],
+      [
+        { api: { sensor_quiet_by_kind: 5 } },
+        'api.sensor_quiet_by_kind: Expected an object (a map of keys to integers), got a number',
+      ],
+      [{ detectors: ['api_discovery'] }, 'detectors: Expected an object (a map of keys to values), got an array'],
+      [{ sinks: 'webhook' }, 'sinks: Expected an object (a map of keys to values), got a string'],
+      [{ receivers: [] }, 'receivers: Expected an object (a map of keys to values), got an array'],
+      [{ actions: [{ policy_file: 'p.yaml' }] }, 'actions: Expected an object (a map of keys to values), got an array'],
+    ] as const) {
+      expect(() => resolveConfig(doc as Record<string, unknown>), JSON.stringify(doc)).toThrow(
+        expect.objectContaining({ code: 'MW_ERR_CONFIG_INVALID', details: { problems: [problem] } }),
+      );
+    }
+  });
+
   it('takes the root-cause folding settings with their defaults', () => {
     expect(resolveConfig({}).correlator.root_cause).toBeUndefined();
     const c = resolveConfig({ correlator: { root_cause: { across_services: true } } });

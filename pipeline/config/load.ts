@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Value } from '@sinclair/typebox/value';
-import { schemaProblems } from './schema-problems.js';
 import { mwError } from '../core/errors.js';
 import { parseYamlBounded } from '../core/yaml.js';
 import { MeshwardConfig } from './schema.js';
+import { expectedObject } from './schema-problems.js';
+import { withDefaults } from './with-defaults.js';
 
 export interface ConfigOverrides {
   kafka?: string;
@@ -57,13 +57,12 @@ export function resolveConfig(
 ): MeshwardConfig {
   const cfg = structuredClone(doc) as Record<string, Record<string, unknown> | unknown>;
   // an override sets a key inside a section: a section that is not a mapping (`api: 5`) is the file's error to name
-  const section = (name: string) => {
+  const section = (name: 'bus' | 'store' | 'api' | 'collector') => {
     const v = cfg[name];
     if (v === undefined || v === null) cfg[name] = {};
     else if (typeof v !== 'object' || Array.isArray(v)) {
-      throw mwError('CONFIG_INVALID', `${source}: ${name}: Expected object`, {
-        problems: [`${name}: Expected object`],
-      });
+      const problem = `${name}: ${expectedObject(MeshwardConfig.properties[name], v)}`;
+      throw mwError('CONFIG_INVALID', `${source}: ${problem}`, { problems: [problem] });
     }
     return cfg[name] as Record<string, unknown>;
   };
@@ -79,10 +78,9 @@ export function resolveConfig(
   if (overrides.dataDir) cfg.data_dir = overrides.dataDir;
   if (overrides.apiListen) section('api').listen = overrides.apiListen;
   if (overrides.collectorListen) section('collector').listen = overrides.collectorListen;
-  const withDefaults = Value.Default(MeshwardConfig, cfg);
-  const problems = schemaProblems(MeshwardConfig, withDefaults, '', 10);
+  const { value, problems } = withDefaults(MeshwardConfig, cfg, '', 10);
   if (problems.length > 0) throw mwError('CONFIG_INVALID', `${source}: ${problems.join('; ')}`, { problems });
-  const config = withDefaults as MeshwardConfig;
+  const config = value as MeshwardConfig;
   if (config.bus.kind === 'kafka' && !config.bus.kafka) {
     throw mwError(
       'CONFIG_INVALID',

@@ -23,7 +23,7 @@ describe('schema problems', () => {
     ]);
     expect(schemaProblems(schema, { a: 'x', b: 1, c: 2 }, '', 1)).toEqual(['a: Expected integer']);
     expect(schemaProblems(schema, { a: 1, b: '', c: true })).toEqual([]);
-    expect(schemaProblems(schema, 7)).toEqual(['(root): Expected object']);
+    expect(schemaProblems(schema, 7)).toEqual(['(root): Expected an object, got a number']);
   });
 
   it('list the allowed values of a union of literals, not "Expected union value"', () => {

@@ -1,4 +1,4 @@
-import type { TSchema } from '@sinclair/typebox';
+import { KindGuard, type TSchema } from '@sinclair/typebox';
 import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { isSharedSecret, SECRET_TOO_SHORT } from './shared-secret.js';
@@ -35,7 +35,35 @@ export function schemaProblems(schema: TSchema, value: unknown, where = '', max 
 export function problemMessage(e: ValueError): string {
   if (e.type === ValueErrorType.StringMinLength && isSharedSecret(e.schema)) return SECRET_TOO_SHORT;
   if (e.type === ValueErrorType.ObjectAdditionalProperties) return keysAllowed(e.schema) ?? e.message;
+  if (e.type === ValueErrorType.Object) return expectedObject(e.schema, e.value);
   return allowedValues(e.schema) ?? e.message;
+}
+
+/**
+ * `Expected an object (a map of keys to numbers), got an array` for a value that is not an object where the schema
+ * wants one (a YAML list where a map is expected), as withDefaults and every schema check word it
+ */
+export function expectedObject(schema: TSchema, value: unknown): string {
+  const got = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+  if (!KindGuard.IsRecord(schema)) return `Expected an object, got ${got}`;
+  const [entry] = Object.values(schema.patternProperties);
+  return `Expected an object (a map of keys to ${mapValues(entry)}), got ${got}`;
+}
+
+/** what a map holds, for expectedObject: `numbers`, `strings`, `one of callers, callees`, … */
+function mapValues(schema: TSchema | undefined): string {
+  const options = (schema as { anyOf?: { const?: unknown }[] } | undefined)?.anyOf;
+  if (options?.length && options.every((o) => o.const !== undefined))
+    return `one of ${options.map((o) => String(o.const)).join(', ')}`;
+  const plural: Record<string, string> = {
+    number: 'numbers',
+    integer: 'integers',
+    string: 'strings',
+    boolean: 'booleans',
+    object: 'objects',
+    array: 'lists',
+  };
+  return plural[(schema as { type?: string } | undefined)?.type ?? ''] ?? 'values';
 }
 
 /**

@@ -2,13 +2,11 @@ import { type Static, Type } from '@sinclair/typebox';
 import { RootCauseConfigSchema } from '../correlator/root-cause/config.js';
 import { KafkaBusConfigSchema } from '../bus/kafka-config.js';
 import { Severity } from '../core/alert.js';
+import { boundedKeyRecord } from './bounded-key-record.js';
 import { SharedSecret } from './shared-secret.js';
 
 /** `api.sensor_quiet_after_minutes` by default; also when it is 0, for the admin API's `quiet` */
 export const SENSOR_QUIET_AFTER_MINUTES_DEFAULT = 15;
-
-/** a key of `api.sensor_quiet_by_kind`: a sensor kind, 1 to 64 characters as SensorRef.kind in a record */
-const SENSOR_KIND_KEY = '^.{1,64}$';
 
 const Listen = Type.String({ pattern: '^[^:]+:\\d{1,5}$', description: 'host:port to listen on' });
 
@@ -125,10 +123,9 @@ export const ApiConfig = Type.Object(
       description:
         'a sensor that sent no record for longer than this raises a sensor_quiet alert (looked for every minute), resolved once it sends again; also when GET /v1/admin/sensors and the console call a sensor quiet. 0: no alert (the admin API then says quiet after the default 15)',
     }),
-    // no `default: {}`: TypeBox's Value.Default turns an array given for a map with a default into an object
+    // keys: a sensor kind, 1 to 64 characters as SensorRef.kind in a record
     sensor_quiet_by_kind: Type.Optional(
-      Type.Record(Type.String({ pattern: SENSOR_KIND_KEY }), Type.Integer({ minimum: 0, maximum: 10_080 }), {
-        additionalProperties: false,
+      boundedKeyRecord({ minLength: 1, maxLength: 64 }, Type.Integer({ minimum: 0, maximum: 10_080 }), {
         description:
           'minutes per sensor kind (as records carry it: envoy_wasm, nginx, idp, bus, …), each 0 to 10080, overriding sensor_quiet_after_minutes for the sensors of that kind (idp: 240 for login events that stop at night); 0: no alert for that kind (the admin API then says quiet after the default threshold)',
       }),

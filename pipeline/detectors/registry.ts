@@ -38,7 +38,9 @@ export function compileDetectors(section: Record<string, unknown> | undefined): 
       );
     if (raw === null || (typeof raw === 'object' && (raw as { enabled?: unknown }).enabled === false)) continue;
     const { enabled: _ignored, ...rest } = (raw ?? {}) as Record<string, unknown>;
-    const config = checkSection(factory.configSchema, rest, `detectors.${type}`, factory.defaultConfig as object);
+    // a section that is not a mapping goes to checkSection whole, to be refused (spread, `[1]` would be `{"0": 1}`)
+    const section = typeof raw === 'object' && !Array.isArray(raw) ? rest : raw;
+    const config = checkSection(factory.configSchema, section, `detectors.${type}`, factory.defaultConfig as object);
     chosen.push({ factory, config });
   }
   return {

@@ -39,7 +39,7 @@ export function compileSinks(section: Record<string, unknown> | undefined): Comp
         `sinks.${name}: unknown sink type ${type} (known: ${FACTORIES.map((f) => f.type).join(', ')})`,
       );
     checkInstanceName('sinks', name, type);
-    const config = checkSection(factory.configSchema, { ...(raw as object) }, `sinks.${name}`);
+    const config = checkSection(factory.configSchema, raw, `sinks.${name}`);
     return { name, create: (bus, logger) => factory.create(config as never, { bus, logger, where: `sinks.${name}` }) };
   });
 }

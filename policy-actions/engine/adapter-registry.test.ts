@@ -74,4 +74,23 @@ describe('adapter registry', () => {
       ),
     ).toThrow(/client_secret or client_secret_file is required/);
   });
+
+  it('refuses a list where a map or an adapter section is expected, naming the key', () => {
+    // before: `routes: [x]` became `{"0": x}` and `[…]` for a section `{"0": …}`, and Kong took them
+    for (const [section, problem] of [
+      [
+        { 'gateways/kong': { routes: ['GET /users'] } },
+        'actions.gateways/kong.routes: Expected an object (a map of keys to strings), got an array',
+      ],
+      [
+        { 'gateways/istio/mesh': { selector: ['app'] } },
+        'actions.gateways/istio/mesh.selector: Expected an object (a map of keys to strings), got an array',
+      ],
+      [{ 'gateways/kong/edge': [] }, 'actions.gateways/kong/edge: Expected an object, got an array'],
+    ] as const) {
+      expect(() => createAdapters(section, { logger: silentLogger }), JSON.stringify(section)).toThrow(
+        expect.objectContaining({ code: 'MW_ERR_CONFIG_INVALID', message: expect.stringContaining(problem) }),
+      );
+    }
+  });
 });

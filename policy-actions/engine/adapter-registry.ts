@@ -1,6 +1,5 @@
-import { Value } from '@sinclair/typebox/value';
-import { schemaProblems } from '../../pipeline/config/schema-problems.js';
-import { checkInstanceName } from '../../pipeline/config/section.js';
+import { checkInstanceName, checkMapping } from '../../pipeline/config/section.js';
+import { withDefaults } from '../../pipeline/config/with-defaults.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import type { Logger } from '../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterFactory } from '../adapter.js';
@@ -52,15 +51,15 @@ export function adapterConfigs(section: Record<string, unknown>): Record<string,
     if (!factory)
       throw mwError('CONFIG_INVALID', `actions.${key}: unknown adapter type (known: ${adapterTypes().join(', ')})`);
     checkInstanceName('actions', key, typeOfKey(key));
-    const config = Value.Default(
+    checkMapping(factory.configSchema, raw, `actions.${key}`);
+    const { value, problems } = withDefaults(
       factory.configSchema,
       structuredClone({ ...(factory.defaultConfig as object), ...(raw as object) }),
+      `actions.${key}`,
+      1,
     );
-    if (!Value.Check(factory.configSchema, config)) {
-      const [first = `actions.${key}: invalid`] = schemaProblems(factory.configSchema, config, `actions.${key}`, 1);
-      throw mwError('CONFIG_INVALID', first);
-    }
-    out[key] = config;
+    if (problems.length > 0) throw mwError('CONFIG_INVALID', problems[0] as string);
+    out[key] = value;
   }
   return out;
 }

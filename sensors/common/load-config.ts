@@ -1,6 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { schemaProblems } from '../../pipeline/config/schema-problems.js';
+import { withDefaults } from '../../pipeline/config/with-defaults.js';
 import { mwError } from '../../pipeline/core/errors.js';
 
 /**
@@ -8,8 +8,7 @@ import { mwError } from '../../pipeline/core/errors.js';
  * CONFIG_INVALID naming every bad field, e.g. `max_buffer: Expected integer`.
  */
 export function loadConfig<S extends TSchema>(schema: S, input: unknown, what = 'config'): Static<S> {
-  const value = Value.Default(schema, Value.Clone(input ?? {}));
-  if (Value.Check(schema, value)) return value as Static<S>;
-  const problems = schemaProblems(schema, value, '', 10);
+  const { value, problems } = withDefaults(schema, Value.Clone(input ?? {}), '', 10);
+  if (problems.length === 0) return value as Static<S>;
   throw mwError('CONFIG_INVALID', `${what}: ${problems.join('; ')}`, { problems });
 }

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defaultAssociationConfig } from '../../association/config.js';
+import { boundedKeyRecord } from '../../config/bounded-key-record.js';
 
 export const ApiDiscoveryConfigSchema = Type.Object(
   {
@@ -52,7 +53,7 @@ export const ApiDiscoveryConfigSchema = Type.Object(
      * (pipeline/association/README.md); a dimension left out, or 0, is off. Callers say which application a new
      * service serves, not what kind of API it is: category is off by default
      */
-    peer_prior: Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Number({ minimum: 0, maximum: 1 }), {
+    peer_prior: boundedKeyRecord({ minLength: 1, maxLength: 64 }, Type.Number({ minimum: 0, maximum: 1 }), {
       default: defaultAssociationConfig.peer_prior,
     }),
     /**
