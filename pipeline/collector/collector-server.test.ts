@@ -123,6 +123,22 @@ describe('collector POST /v1/records', () => {
     expect(metrics).toContain('MW_ERR_RECORD_PARSE');
   });
 
+  it('names the receiver by its type and its config key in each dead letter', async () => {
+    const { app, bus, got } = await setup();
+    const bad = { ...record(1), status: 'x' };
+    await app.inject({ method: 'POST', url: '/v1/records', headers: auth, payload: [bad] });
+    // two receivers of one type, as a `receivers:` section declares them
+    const ingest = createRecordIngest({ bus, logger: silentLogger });
+    await ingest.ingest([bad], { receiver: 'syslog', key: 'syslog/edge', sensorId: 'edge-lb' });
+    await ingest.ingest([bad], { receiver: 'syslog', key: 'syslog/partners', sensorId: 'partners-lb' });
+    await settle();
+    expect(got.dlq.map(({ receiver, receiverKey, sensorId }) => ({ receiver, receiverKey, sensorId }))).toEqual([
+      { receiver: 'http', receiverKey: 'http', sensorId: 's1' },
+      { receiver: 'syslog', receiverKey: 'syslog/edge', sensorId: 'edge-lb' },
+      { receiver: 'syslog', receiverKey: 'syslog/partners', sensorId: 'partners-lb' },
+    ]);
+  });
+
   it('takes rows (a record per row), rejecting a bad row alone into the DLQ', async () => {
     const { app, got } = await setup();
     const fields = ['id', 'ts', 'durationMs', 'service', 'method', 'host', 'path', 'status', 'reqBytes', 'respBytes'];

@@ -297,7 +297,12 @@ describe('record ingest under hostile input (property)', () => {
         }
         expect(letters.map((l) => l.code)).toEqual(result.rejected.map((r) => r.code));
         result.rejected.forEach((r, j) => {
-          expect(letters[j]).toMatchObject({ receiver: 'prop', sensorId: 'fuzzer', reason: r.reason });
+          expect(letters[j]).toMatchObject({
+            receiver: 'prop',
+            receiverKey: 'prop',
+            sensorId: 'fuzzer',
+            reason: r.reason,
+          });
           const raw = rawOf[r.index];
           // the original bytes reach the dead-letter topic intact (up to its 256 KiB cap) unless a span was redacted
           if (raw && letters[j].scrubbed === undefined)

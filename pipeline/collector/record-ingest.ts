@@ -44,9 +44,13 @@ export interface RecordIngestOptions {
   activity?: SensorActivity;
 }
 
+/** an entry of meshward.calls.dlq: what was rejected, by which receiver, why */
 export interface DeadLetter {
   ts: number;
+  /** the receiver's type: http (the collector's /v1/records), syslog, kong, idp, bus */
   receiver: string;
+  /** the receiver's config key (`syslog/edge`; the bare type when unnamed; `http`), as IngestOrigin.key */
+  receiverKey: string;
   sensorId: string;
   code: string;
   reason: string;
@@ -138,6 +142,7 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
             const letter: DeadLetter = {
               ts: clock(),
               receiver: origin.receiver,
+              receiverKey: origin.key,
               sensorId: origin.sensorId,
               code,
               reason,
