@@ -1,8 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { checkSection } from '../../config/section.js';
 
-export const SymptomDirection = Type.Union([Type.Literal('callers'), Type.Literal('callees')]);
-export type SymptomDirection = Static<typeof SymptomDirection>;
+/** where a folded kind's symptoms show */
+export type SymptomDirection = 'callers' | 'callees';
+/** a kind's entry in symptoms_at: where its symptoms show, or `none` (not folded) */
+const SymptomsAt = Type.Union([Type.Literal('callers'), Type.Literal('callees'), Type.Literal('none')]);
 
 export const RootCauseConfigSchema = Type.Object(
   {
@@ -10,7 +12,7 @@ export const RootCauseConfigSchema = Type.Object(
       default: true,
       description: 'fold symptoms (dependants, the service around an endpoint) into the alert of their root cause',
     }),
-    symptoms_at: Type.Record(Type.String(), SymptomDirection, {
+    symptoms_at: Type.Record(Type.String(), SymptomsAt, {
       default: {
         latency_spike: 'callers',
         error_burst: 'callers',
@@ -18,7 +20,7 @@ export const RootCauseConfigSchema = Type.Object(
         traffic_drop: 'callees',
       },
       description:
-        'signal kinds that are folded, and where their symptoms show: at callers (a slow or failing hop makes its callers slow or fail) or at callees (a change of traffic at a front end reaches its backends)',
+        'signal kinds that are folded, and where their symptoms show: at callers (a slow or failing hop makes its callers slow or fail) or at callees (a change of traffic at a front end reaches its backends). Merged over the defaults: a default kind left out is still folded; `none` leaves a kind unfolded',
     }),
     across_services: Type.Union([Type.Boolean(), Type.Literal('auto')], {
       default: 'auto',

@@ -50,7 +50,8 @@ export class SymptomFolder {
 
   /** whether signals of this kind wait for folding */
   folds(kind: string): boolean {
-    return this.config.enabled && this.config.symptoms_at[kind] !== undefined;
+    const at = this.config.symptoms_at[kind];
+    return this.config.enabled && at !== undefined && at !== 'none';
   }
 
   add(s: AlertSignal): void {
@@ -68,7 +69,8 @@ export class SymptomFolder {
     const since = upTo - this.foldWithinMs;
     const touched = new Set<Root>();
     for (const kind of new Set(due.map((s) => s.kind))) {
-      const direction = this.config.symptoms_at[kind];
+      // every signal waiting is of a kind folds() took: callers or callees
+      const direction = this.config.symptoms_at[kind] as SymptomDirection;
       const batch = due.filter((s) => s.kind === kind);
       for (const s of batch) {
         const root = this.rootOf(s, batch, direction, since);

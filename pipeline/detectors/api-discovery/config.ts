@@ -50,7 +50,8 @@ export const ApiDiscoveryConfigSchema = Type.Object(
     /**
      * per label dimension, the weight of the class mix of a shadow endpoint's callers (their catalogued APIs; a
      * caller weighs 1 / the services it calls, so a gateway says little) when its provider is new to the catalogue
-     * (pipeline/association/README.md); a dimension left out, or 0, is off. Callers say which application a new
+     * (pipeline/association/README.md); the map is merged over the defaults, so a dimension left out keeps its default
+     * (lineOfBusiness and appCode 0.5) and 0 turns one off. Callers say which application a new
      * service serves, not what kind of API it is: category is off by default
      */
     peer_prior: boundedKeyRecord({ minLength: 1, maxLength: 64 }, Type.Number({ minimum: 0, maximum: 1 }), {
