@@ -88,6 +88,42 @@ describe('meshward check: a config checked as its process would check it, withou
     }
   });
 
+  it('refuses a shared secret file shorter than 16 characters, as the receiver or sink would when created', async () => {
+    const short = join(dir, 'short-secret');
+    writeFileSync(short, 'too-short\n');
+    const keys = { api_keys: [{ name: 'alice', role: 'admin', key: API_KEY }] };
+    const cases: [string, object, string][] = [
+      [
+        'collector',
+        { ...tokensOnly, receivers: { 'idp/okta': { token_hash_key_file: short } } },
+        'receivers.idp/okta.token_hash_key_file',
+      ],
+      [
+        'collector',
+        {
+          ...tokensOnly,
+          receivers: { idp: { token_hash_key_file: join(dir, 'long-key'), webhook_token_file: short } },
+        },
+        'receivers.idp.webhook_token_file',
+      ],
+      [
+        'api',
+        { api: keys, sinks: { 'webhook/soc': { url: 'https://soc.example/h', secret_file: short } } },
+        'sinks.webhook/soc.secret_file',
+      ],
+    ];
+    writeFileSync(join(dir, 'long-key'), '# the receivers key\ntoken-hash-key-0123456789abcdef\n');
+    for (const [i, [role, doc, option]] of cases.entries()) {
+      const line = await refusal(checkConfig({ config: configFile(`short-${i}`, doc), role: role as 'api' }));
+      expect(line).toBe(
+        `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: ${option}: the value in ${short} must be at least 16 characters (a shared secret or key)`,
+      );
+    }
+    // a credential another system issues keeps that system's length
+    const bearer = { api: keys, sinks: { 'webhook/soc': { url: 'https://soc.example/h', bearer_token_file: short } } };
+    expect((await checkConfig({ config: configFile('short-bearer', bearer), role: 'api' })).role).toBe('api');
+  });
+
   it('checks what the role needs: sensor tokens for a collector, an actions section for the actions role', async () => {
     const bare = configFile('bare', {});
     expect(await refusal(checkConfig({ config: bare }))).toContain(

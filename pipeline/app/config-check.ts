@@ -1,10 +1,12 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { closeAdapters, createAdapters } from '../../policy-actions/engine/adapter-registry.js';
+import { readTokenHashKey } from '../../sensors/common/token-hash-key.js';
 import { kafkaBusOptionsFromConfig } from '../bus/kafka-config.js';
 import type { ConfigOverrides } from '../config/load.js';
 import type { MeshwardConfig } from '../config/schema.js';
 import { readSecretFile } from '../config/secret-file.js';
+import { checkSharedSecret } from '../config/shared-secret.js';
 import { mwError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { systemProblem } from '../core/failure-line.js';
@@ -46,6 +48,11 @@ const SECRET_FILE_KEYS = new Set([
   'token_file',
   'key_file',
 ]);
+/**
+ * of those, the secrets meshward's own parts share (a token hash key, the IdP webhook's token, a webhook sink's
+ * signing secret): at least 16 characters, as the receiver or sink checks when created
+ */
+const SHARED_SECRET_FILE_KEYS = new Set(['token_hash_key_file', 'webhook_token_file', 'secret_file']);
 /** the `*_file` options that name a certificate bundle: not secret, but the process must be able to read it */
 const CERTIFICATE_FILE_KEYS = new Set(['ca_file', 'ssl_ca_file']);
 
@@ -173,7 +180,7 @@ function filesPart(config: MeshwardConfig, role: CheckRole): CheckedPart {
     for (const [where, key, path] of fileOptions(config[section], section)) {
       if (key === 'sensor_tokens_file' || key === 'api_keys_file') secrets.add(path);
       else if (SECRET_FILE_KEYS.has(key)) {
-        readSecretFile(path, where);
+        readSecretAsCreated(where, key, path);
         secrets.add(path);
       } else if (CERTIFICATE_FILE_KEYS.has(key)) {
         try {
@@ -188,6 +195,14 @@ function filesPart(config: MeshwardConfig, role: CheckRole): CheckedPart {
     part: 'files',
     detail: `${secrets.size} secret file(s) read (never shown), ${certificates.size} certificate bundle(s) readable`,
   };
+}
+
+/** a secret file read as the part naming it reads it: a shared secret's length checked, a token hash key's line found */
+function readSecretAsCreated(where: string, key: string, path: string): void {
+  if (key === 'token_hash_key_file')
+    readTokenHashKey({ token_hash_key_file: path }, where.slice(0, -'.token_hash_key_file'.length));
+  else if (SHARED_SECRET_FILE_KEYS.has(key)) checkSharedSecret(readSecretFile(path, where), where, path);
+  else readSecretFile(path, where);
 }
 
 /** [option path, key, file] of every string option whose key ends in `_file` */
