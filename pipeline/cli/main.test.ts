@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,19 @@ describe('a command that cannot read or write its files says so in one line with
       stdout: '',
       stderr: `meshward: MW_ERR_CATALOG_INVALID: catalogue document is invalid: ${missing}: cannot read (ENOENT)\n`,
     });
+  }, 60_000);
+
+  it('the real entry point: a reader that closes the pipe early ends the command quietly (exit 0, no stack trace)', async () => {
+    const args = ['--import', 'tsx', join(root, 'pipeline', 'cli', 'main.ts'), 'policy', 'test'];
+    const child = spawn(process.execPath, [...args, '--policy', policy, '--alerts', alerts], { cwd: root });
+    // as `| head` does once it has its lines: the read end closes before the command writes its table
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   }, 60_000);
 
   it('words any failure in one line with a code', () => {
