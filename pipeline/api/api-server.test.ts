@@ -757,6 +757,19 @@ describe('analyst API', () => {
     }
   });
 
+  it("beside the console's files, a path parameter past its limit is the router's 400, not a missing file's 404", async () => {
+    const { app } = await setup();
+    const key = { 'x-api-key': KEYS.viewer };
+    const long = await app.inject({ url: `/v1/alerts/${'a'.repeat(101)}`, headers: key });
+    expect([long.statusCode, long.json().code]).toEqual([400, 'MW_ERR_BAD_REQUEST']);
+    const missing = await app.inject({ url: '/v1/no-such-route', headers: key });
+    expect([missing.statusCode, missing.json().code]).toEqual([404, 'MW_ERR_NOT_FOUND']);
+    // the console's files are still served, nested ones included
+    for (const url of ['/', '/index.html', '/js/main.js', '/js/pages/alerts.js', '/css/console.css'])
+      expect((await app.inject({ url })).statusCode, url).toBe(200);
+    expect((await app.inject({ url: '/js/none.js' })).statusCode).toBe(404);
+  });
+
   it('serves the generated OpenAPI document', async () => {
     const { app } = await setup();
     const res = await app.inject({ url: '/docs/json' });

@@ -92,7 +92,9 @@ export function consoleRoutes(opts: ConsoleRoutesOptions = {}) {
         root,
         prefix: '/',
         decorateReply: false,
-        wildcard: true,
+        // a route per file found now, not a wildcard GET: a wildcard caught what the router refuses under /v1 (a
+        // path parameter past maxParamLength) and answered it 404 rather than 400
+        wildcard: false,
         index: ['index.html'],
         dotfiles: 'ignore',
         cacheControl: true,
