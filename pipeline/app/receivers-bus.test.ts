@@ -1,14 +1,14 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CapturingIngest } from '../../sensors/common/capturing-ingest.js';
+import { capturingLogger } from '../../test/harness/capturing-logger.js';
 import { type KafkaMock, startKafkaMock } from '../../test/harness/kafka.js';
 import { metricSum } from '../../test/harness/metrics.js';
-import { createLogger, silentLogger } from '../core/logger.js';
+import { silentLogger } from '../core/logger.js';
 import { runProcess } from './process-runner.js';
 import { receiverConfigs, startReceivers } from './receivers.js';
 import { runCollector } from './roles.js';
@@ -78,18 +78,6 @@ async function produceOrder(correlationId: string, t0: number) {
     ],
   });
   await producer.disconnect();
-}
-
-/** a pino logger whose lines are kept, parsed */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'info', destination }) };
 }
 
 const until = async (cond: () => boolean, ms: number) => {

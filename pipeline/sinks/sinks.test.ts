@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { httpReceiver } from '../../test/harness/http-receiver.js';
 import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import type { Alert } from '../core/alert.js';
@@ -47,22 +47,6 @@ const waitFor = async (cond: () => boolean, ms = 5000) => {
   }
 };
 
-async function httpReceiver(status: () => number) {
-  const got: { headers: IncomingMessage['headers']; body: string }[] = [];
-  const server = createHttpServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      got.push({ headers: req.headers, body });
-      res.statusCode = status();
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push(() => new Promise<void>((r) => server.close(() => r())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got };
-}
-
 describe('alert formats', () => {
   it('OCSF Detection Finding carries class, severity, status, times and an API activity evidence', () => {
     const f = toOcsf(alert);
@@ -99,8 +83,8 @@ describe('sinks against real receivers on loopback', () => {
   it('webhook (signed JSON) and Slack-compatible messages', async () => {
     const bus = new MemoryBus();
     closers.push(() => bus.close());
-    const json = await httpReceiver(() => 200);
-    const slack = await httpReceiver(() => 200);
+    const json = await httpReceiver(() => 200, closers);
+    const slack = await httpReceiver(() => 200, closers);
     const dir = mkdtempSync(join(tmpdir(), 'mw-sink-'));
     writeFileSync(join(dir, 'secret'), 'shh-its-a-secret\n');
     const sinks = compileSinks({
@@ -137,8 +121,8 @@ describe('sinks against real receivers on loopback', () => {
     const bus = new MemoryBus();
     closers.push(() => bus.close());
     let calls = 0;
-    const flaky = await httpReceiver(() => (++calls <= 2 ? 503 : 200));
-    const down = await httpReceiver(() => 500);
+    const flaky = await httpReceiver(() => (++calls <= 2 ? 503 : 200), closers);
+    const down = await httpReceiver(() => 500, closers);
     const dlq: { sink: string; alert: Alert }[] = [];
     await bus.subscribe({
       groupId: 'dlq',
