@@ -35,7 +35,10 @@ describe('deploy/examples/meshward.yaml', () => {
     const adapters = createAdapters(actions, { logger: silentLogger });
     expect(Object.keys(adapters).sort()).toEqual(['gateways/haproxy', 'idp/oauth_revocation']);
     await closeAdapters(adapters);
-    expect(compileSinks(config.sinks)).toHaveLength(1);
+    expect(compileSinks(config.sinks).map((s) => [s.name, s.delivery.deliver])).toEqual([
+      ['webhook/soc', 'all'],
+      ['webhook/slack', 'changes'],
+    ]);
   });
 
   it("its Kong and IdP receivers start on the compose demo's token-hash-key file, and hash as Envoy and nginx do", async () => {

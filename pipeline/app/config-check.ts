@@ -153,7 +153,10 @@ function correlatorPart(config: MeshwardConfig): CheckedPart {
 function apiParts(config: MeshwardConfig): CheckedPart[] {
   const keys = authenticatorOf(config).keyPrincipals().length;
   const oidc = config.api.oidc ? `, OIDC ${config.api.oidc.issuer}` : '';
-  const sinks = compileSinks(config.sinks).map((s) => s.name);
+  // which sinks skip refreshes of an ongoing alert (deliver: changes), and how often they repeat one
+  const sinks = compileSinks(config.sinks).map(({ name, delivery: d }) =>
+    d.deliver === 'all' ? name : `${name} (changes, ${d.repeatMs ? `repeat ${d.repeatMs / 60_000} min` : 'no repeat'})`,
+  );
   return [
     { part: 'api', detail: `${config.api.listen}, ${keys} API key(s)${oidc}` },
     { part: 'sinks', detail: sinks.join(', ') || 'none' },

@@ -1,10 +1,16 @@
+import { type TObject, Type } from '@sinclair/typebox';
 import { checkInstanceName, checkSection } from '../config/section.js';
 import { TOPICS, type Bus, type Subscription } from '../bus/bus.js';
 import type { Alert } from '../core/alert.js';
 import { isRetryable, mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
+import { MemoryStore } from '../store/memory-store.js';
+import type { Store } from '../store/store.js';
 import { cefSyslogSinkFactory } from './cef-syslog/factory.js';
+import { DEFAULT_REPEAT_MINUTES, type SinkDelivery, SinkDeliveryConfig } from './delivery/config.js';
+import { DeliveredAlerts } from './delivery/delivered-alerts.js';
+import { deliveryReason } from './delivery/delivery-reason.js';
 import type { AlertSink, SinkFactory } from './sink.js';
 import { topicSinkFactory } from './topic/factory.js';
 import { webhookSinkFactory } from './webhook/factory.js';
@@ -15,16 +21,31 @@ const FACTORIES: SinkFactory<never>[] = [
   cefSyslogSinkFactory,
   topicSinkFactory,
 ] as SinkFactory<never>[];
+/** each sink type's schema with the delivery options every sink takes merged in (built once) */
+const SCHEMAS = new Map(
+  FACTORIES.map((f) => [
+    f.type,
+    Type.Object(
+      { ...(f.configSchema as TObject).properties, ...SinkDeliveryConfig.properties },
+      { additionalProperties: false },
+    ),
+  ]),
+);
 
 const delivered = counter('meshward_sink_delivered_total', 'alert changes delivered by a sink', ['sink']);
 const retried = counter('meshward_sink_retries_total', 'sink delivery retries', ['sink']);
-const skipped = counter('meshward_sink_skipped_total', 'alert changes a sink left out (silenced)', ['sink']);
+const skipped = counter(
+  'meshward_sink_skipped_total',
+  'alert changes a sink left out: reason silenced (an analyst silenced the alert) or unchanged (deliver: changes, a refresh)',
+  ['sink', 'reason'],
+);
 const deadLettered = counter('meshward_sink_dead_letters_total', 'alert changes a sink gave up on (sent to the DLQ)', [
   'sink',
 ]);
 
 export interface CompiledSink {
   name: string;
+  delivery: SinkDelivery;
   create(bus: Bus, logger: Logger): AlertSink;
 }
 
@@ -39,8 +60,22 @@ export function compileSinks(section: Record<string, unknown> | undefined): Comp
         `sinks.${name}: unknown sink type ${type} (known: ${FACTORIES.map((f) => f.type).join(', ')})`,
       );
     checkInstanceName('sinks', name, type);
-    const config = checkSection(factory.configSchema, raw, `sinks.${name}`);
-    return { name, create: (bus, logger) => factory.create(config as never, { bus, logger, where: `sinks.${name}` }) };
+    const { deliver, repeat_minutes, ...config } = checkSection(
+      SCHEMAS.get(type) as TObject,
+      raw,
+      `sinks.${name}`,
+    ) as SinkDeliveryConfig;
+    const mode = deliver ?? factory.defaultDeliver?.(config as never) ?? 'all';
+    if (mode === 'all' && repeat_minutes !== undefined)
+      throw mwError(
+        'CONFIG_INVALID',
+        `sinks.${name}.repeat_minutes: applies only with deliver: changes (this sink delivers all alert changes)`,
+      );
+    return {
+      name,
+      delivery: { deliver: mode, repeatMs: (repeat_minutes ?? DEFAULT_REPEAT_MINUTES) * 60_000 },
+      create: (bus, logger) => factory.create(config as never, { bus, logger, where: `sinks.${name}` }),
+    };
   });
 }
 
@@ -50,6 +85,13 @@ export interface SinkRunnerOptions {
    * each alert of the batch
    */
   skip?: () => Promise<(alert: Alert) => boolean>;
+  /**
+   * where a sink in `deliver: changes` keeps what it delivered (shared by API replicas, kept over restarts); absent:
+   * a store of this process alone
+   */
+  store?: Store;
+  /** the clock of `repeat_minutes` (tests) */
+  now?: () => number;
   attempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -70,6 +112,12 @@ export async function runSink(
   const attempts = opts.attempts ?? 5;
   const base = opts.baseDelayMs ?? 200;
   const max = opts.maxDelayMs ?? 10_000;
+  const now = opts.now ?? Date.now;
+  const { repeatMs } = compiled.delivery;
+  const record =
+    compiled.delivery.deliver === 'changes'
+      ? new DeliveredAlerts(opts.store ?? new MemoryStore(), compiled.name, logger, now)
+      : undefined;
   const sub = await bus.subscribe({
     groupId: `meshward-sink-${compiled.name.replace(/[^\w.-]/g, '_')}`,
     topics: [TOPICS.alerts],
@@ -84,9 +132,14 @@ export async function runSink(
         }
       }
       const skip = opts.skip ? await opts.skip() : undefined;
+      const last = record ? await record.lookup(alerts.map((a) => a.id)) : undefined;
       for (const a of alerts) {
         if (skip?.(a)) {
-          skipped.inc({ sink: compiled.name });
+          skipped.inc({ sink: compiled.name, reason: 'silenced' });
+          continue;
+        }
+        if (last && !deliveryReason(last.get(a.id), a, now(), repeatMs)) {
+          skipped.inc({ sink: compiled.name, reason: 'unchanged' });
           continue;
         }
         let lastErr: unknown;
@@ -103,6 +156,11 @@ export async function runSink(
             const delay = Math.min(max, base * 2 ** i) * (0.5 + Math.random() / 2);
             await new Promise((r) => setTimeout(r, delay));
           }
+        }
+        if (!lastErr && last && record) {
+          const version = { state: a.state, severity: a.severity, at: now() };
+          last.set(a.id, version);
+          await record.remember(a.id, version);
         }
         if (lastErr) {
           deadLettered.inc({ sink: compiled.name });
@@ -123,6 +181,7 @@ export async function runSink(
           ]);
         }
       }
+      await record?.pruneIfDue();
     },
   });
   return {

@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { Bus } from '../bus/bus.js';
 import type { Alert } from '../core/alert.js';
 import type { Logger } from '../core/logger.js';
+import type { DeliverMode } from './delivery/config.js';
 
 /** An alert sink: delivers alert changes somewhere outside (SIEM, chat, webhook, a topic). */
 export interface AlertSink {
@@ -23,5 +24,7 @@ export interface SinkFactory<C = unknown> {
   readonly type: string;
   readonly configSchema: TSchema;
   readonly defaultConfig: C;
+  /** `deliver` when the config says none (sinks/delivery/config.ts); absent: all */
+  defaultDeliver?(config: C): DeliverMode;
   create(config: C, deps: SinkDeps): AlertSink;
 }

@@ -1,0 +1,255 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { capturingLogger } from '../../../test/harness/capturing-logger.js';
+import { httpReceiver } from '../../../test/harness/http-receiver.js';
+import { metricSum } from '../../../test/harness/metrics.js';
+import { TOPICS } from '../../bus/bus.js';
+import { MemoryBus } from '../../bus/memory-bus.js';
+import type { Alert } from '../../core/alert.js';
+import { silentLogger } from '../../core/logger.js';
+import { MemoryStore } from '../../store/memory-store.js';
+import { compileSinks, runSink } from '../sink-runner.js';
+import { DeliveredAlerts } from './delivered-alerts.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+const opened: Alert = {
+  v: 1,
+  id: 'alr_incident',
+  kind: 'error_burst',
+  severity: 'high',
+  state: 'open',
+  service: 'orders',
+  endpoint: 'POST /v1/orders',
+  firstSeen: 1_700_000_000_000,
+  lastSeen: 1_700_000_000_000,
+  count: 1,
+  summary: '41% of calls failed in a minute, expected ≤ 2%',
+  evidence: { recordIds: ['r1'], metrics: { errorRatio: 0.41 } },
+  updatedAt: 1_700_000_000_000,
+};
+/** the alert as the correlator publishes its n-th refresh (count and lastSeen only) */
+const refresh = (a: Alert, n: number): Alert => ({ ...a, count: a.count + n, lastSeen: a.lastSeen + n * MINUTE });
+
+const closers: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+});
+
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+function newBus() {
+  const bus = new MemoryBus({ partitions: 1 });
+  closers.push(() => bus.close());
+  return bus;
+}
+const publish = (bus: MemoryBus, a: Alert) => bus.publish(TOPICS.alerts, [{ key: a.id, value: JSON.stringify(a) }]);
+const unchanged = (sink: string) => metricSum('meshward_sink_skipped_total', { sink, reason: 'unchanged' });
+/** the state and severity of each Slack message, from its title */
+const titles = (got: { body: string }[]) =>
+  got.map((g) => /\*(\w+)\*.*\((\w+)\)$/.exec(JSON.parse(g.body).blocks[0].text.text)?.slice(1).join(' '));
+
+/** the embedded store, but its hashes fail while `broken` */
+class FailingStore extends MemoryStore {
+  broken = true;
+  private check(): void {
+    if (this.broken) throw new Error('store down');
+  }
+  override async hget(key: string, field: string) {
+    this.check();
+    return super.hget(key, field);
+  }
+  override async hset(key: string, field: string, value: string) {
+    this.check();
+    return super.hset(key, field, value);
+  }
+  override async hgetall(key: string) {
+    this.check();
+    return super.hgetall(key);
+  }
+}
+
+describe('deliver: changes', () => {
+  it('a Slack webhook gets an alert when opened, when its severity rises, when resolved, and again after repeat_minutes; deliver: all and a JSON webhook get every change', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const bus = newBus();
+    const store = new MemoryStore();
+    const slack = await httpReceiver(() => 200, closers);
+    const slackAll = await httpReceiver(() => 200, closers);
+    const json = await httpReceiver(() => 200, closers);
+    const sinks = compileSinks({
+      'webhook/slack-changes': { url: slack.url, format: 'slack' },
+      'webhook/slack-all': { url: slackAll.url, format: 'slack', deliver: 'all' },
+      'webhook/json-default': { url: json.url },
+    });
+    for (const s of sinks) {
+      const sub = await runSink(bus, silentLogger, s, { store, now: () => now });
+      closers.push(() => sub.close());
+    }
+    const versions: Alert[] = [];
+    const send = async (a: Alert) => {
+      versions.push(a);
+      await publish(bus, a);
+    };
+
+    await send(opened);
+    await until('the opened alert', () => slack.got.length === 1);
+    for (let n = 1; n <= 5; n++) await send(refresh(opened, n));
+    await until('5 refreshes skipped', async () => (await unchanged('webhook/slack-changes')) === 5);
+    const critical = { ...refresh(opened, 6), severity: 'critical' as const };
+    await send(critical);
+    await until('the severity rise', () => slack.got.length === 2);
+    // a severity that falls back is no news
+    await send({ ...refresh(opened, 7) });
+    await until('the fall skipped', async () => (await unchanged('webhook/slack-changes')) === 6);
+
+    // still open: repeated once 240 minutes passed since it was last delivered, not a minute before
+    now += 239 * MINUTE;
+    await send(refresh(opened, 8));
+    await until(
+      'the refresh before repeat_minutes skipped',
+      async () => (await unchanged('webhook/slack-changes')) === 7,
+    );
+    now += MINUTE;
+    await send(refresh(opened, 9));
+    await until('the repeat', () => slack.got.length === 3);
+
+    await send({ ...refresh(opened, 10), state: 'resolved' });
+    await until('the resolve', () => slack.got.length === 4);
+    now += 5 * HOUR;
+    await send({ ...refresh(opened, 11), state: 'resolved' });
+    await until('a resolved one is not repeated', async () => (await unchanged('webhook/slack-changes')) === 8);
+
+    expect(titles(slack.got)).toEqual(['HIGH open', 'CRITICAL open', 'HIGH open', 'HIGH resolved']);
+    expect(versions).toHaveLength(12);
+    await until('every change at the other two', () => slackAll.got.length === 12 && json.got.length === 12);
+    expect(json.got.map((g) => JSON.parse(g.body))).toEqual(versions);
+    expect(titles(slackAll.got)).toEqual(versions.map((v) => `${v.severity.toUpperCase()} ${v.state}`));
+    expect(JSON.parse((await store.hgetall('sink-delivered:webhook/slack-changes')).alr_incident)).toEqual({
+      state: 'resolved',
+      severity: 'high',
+      at: now - 5 * HOUR,
+    });
+    // the sinks delivering all keep no record
+    expect(await store.hgetall('sink-delivered:webhook/slack-all')).toEqual({});
+  });
+
+  it('two API replicas on one store deliver a new alert once, and a refresh the other replica reads is skipped', async () => {
+    const store = new MemoryStore();
+    const slack = await httpReceiver(() => 200, closers);
+    const [sink] = compileSinks({ 'webhook/slack-replicas': { url: slack.url, format: 'slack' } });
+    // each replica reads the alert: the sink's consumer group moved from one to the other before its commit
+    const [one, two] = [newBus(), newBus()];
+    for (const bus of [one, two]) {
+      const sub = await runSink(bus, silentLogger, sink, { store });
+      closers.push(() => sub.close());
+    }
+    await publish(one, opened);
+    await until('the first replica to deliver', () => slack.got.length === 1);
+    // and to write down what it delivered (after the receiver answered)
+    await until(
+      'the record',
+      async () => (await store.hget('sink-delivered:webhook/slack-replicas', opened.id)) !== null,
+    );
+    await publish(two, opened);
+    await publish(two, refresh(opened, 1));
+    await until('the second replica to skip both', async () => (await unchanged('webhook/slack-replicas')) === 2);
+    await publish(two, { ...refresh(opened, 2), state: 'acknowledged' });
+    await until('the acknowledgement', () => slack.got.length === 2);
+    expect(titles(slack.got)).toEqual(['HIGH open', 'HIGH acknowledged']);
+  });
+
+  it('a store that fails costs no alert: every change is delivered, counted, and logged once per run of failures', async () => {
+    const failing = new FailingStore();
+    const { lines, logger } = capturingLogger();
+    const slack = await httpReceiver(() => 200, closers);
+    const [sink] = compileSinks({ 'webhook/slack-failopen': { url: slack.url, format: 'slack' } });
+    const bus = newBus();
+    const sub = await runSink(bus, logger, sink, { store: failing });
+    closers.push(() => sub.close());
+    for (let n = 0; n < 3; n++) {
+      await publish(bus, refresh(opened, n));
+      await until(`change ${n}`, () => slack.got.length === n + 1);
+    }
+    expect(
+      await metricSum('meshward_sink_store_errors_total', { sink: 'webhook/slack-failopen' }),
+    ).toBeGreaterThanOrEqual(6);
+    expect(lines.filter((l) => String(l.msg).includes('the store failed'))).toHaveLength(1);
+    failing.broken = false;
+    await publish(bus, refresh(opened, 3));
+    await until('the first change once it answers', () => slack.got.length === 4);
+    await publish(bus, refresh(opened, 4));
+    await until('the next refresh skipped', async () => (await unchanged('webhook/slack-failopen')) === 1);
+    expect(lines.filter((l) => String(l.msg).includes('the store answers again'))).toHaveLength(1);
+  });
+
+  it('forgets alerts resolved over a day ago, and the oldest delivered beyond its bound', async () => {
+    let now = 10 * 24 * HOUR;
+    const store = new MemoryStore();
+    const record = new DeliveredAlerts(store, 'webhook/prune', silentLogger, () => now, { maxEntries: 3 });
+    const at = (hoursAgo: number) => now - hoursAgo * HOUR;
+    await record.remember('resolved-old', { state: 'resolved', severity: 'low', at: at(25) });
+    await record.remember('resolved-new', { state: 'resolved', severity: 'low', at: at(23) });
+    await record.remember('open-oldest', { state: 'open', severity: 'low', at: at(48) });
+    await record.remember('open-old', { state: 'open', severity: 'low', at: at(30) });
+    await record.remember('open-new', { state: 'open', severity: 'low', at: at(1) });
+    await store.hset('sink-delivered:webhook/prune', 'garbage', '{not json');
+    expect(await record.pruneIfDue()).toBe(3);
+    expect(Object.keys(await store.hgetall('sink-delivered:webhook/prune')).sort()).toEqual([
+      'open-new',
+      'open-old',
+      'resolved-new',
+    ]);
+    // at most once an hour
+    await record.remember('resolved-older', { state: 'resolved', severity: 'low', at: at(40) });
+    now += 59 * MINUTE;
+    expect(await record.pruneIfDue()).toBe(0);
+    now += 2 * MINUTE;
+    expect(await record.pruneIfDue()).toBe(2); // resolved-older, and resolved-new is now over a day old
+  });
+});
+
+describe('delivery options', () => {
+  it('default to changes every 240 minutes for Slack and to all for every other sink', () => {
+    const sinks = compileSinks({
+      'webhook/slack': { url: 'https://hooks.slack.test/x', format: 'slack' },
+      'webhook/slack-hourly': { url: 'https://hooks.slack.test/x', format: 'slack', repeat_minutes: 60 },
+      'webhook/ocsf': { url: 'https://siem.test/x', format: 'ocsf' },
+      'webhook/json-changes': { url: 'https://siem.test/x', deliver: 'changes', repeat_minutes: 0 },
+      cef_syslog: { host: 'siem.test' },
+      topic: {},
+    });
+    expect(Object.fromEntries(sinks.map((s) => [s.name, s.delivery]))).toEqual({
+      'webhook/slack': { deliver: 'changes', repeatMs: 240 * MINUTE },
+      'webhook/slack-hourly': { deliver: 'changes', repeatMs: HOUR },
+      'webhook/ocsf': { deliver: 'all', repeatMs: 240 * MINUTE },
+      'webhook/json-changes': { deliver: 'changes', repeatMs: 0 },
+      cef_syslog: { deliver: 'all', repeatMs: 240 * MINUTE },
+      topic: { deliver: 'all', repeatMs: 240 * MINUTE },
+    });
+  });
+
+  it('refuses a bad value at start, naming the key', () => {
+    const url = 'https://hooks.slack.test/x';
+    expect(() => compileSinks({ 'webhook/x': { url, deliver: 'sometimes' } })).toThrow(/sinks\.webhook\/x\.deliver: /);
+    expect(() => compileSinks({ 'cef_syslog/y': { host: 'h', repeat_minutes: -1 } })).toThrow(
+      /sinks\.cef_syslog\/y\.repeat_minutes: /,
+    );
+    expect(() => compileSinks({ topic: { repeat_minutes: 1.5, deliver: 'changes' } })).toThrow(
+      /sinks\.topic\.repeat_minutes: /,
+    );
+    expect(() => compileSinks({ 'webhook/x': { url, repeat_minutes: 60 } })).toThrow(
+      'sinks.webhook/x.repeat_minutes: applies only with deliver: changes',
+    );
+    expect(() => compileSinks({ 'webhook/x': { url, format: 'slack', deliver: 'all', repeat_minutes: 60 } })).toThrow(
+      'sinks.webhook/x.repeat_minutes: applies only with deliver: changes',
+    );
+    expect(() => compileSinks({ 'webhook/x': { url, repeat: 60 } })).toThrow(/sinks\.webhook\/x/);
+  });
+});
