@@ -1,12 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { capturingLogger } from '../../../test/harness/capturing-logger.js';
 import { httpReceiver } from '../../../test/harness/http-receiver.js';
 import { metricSum } from '../../../test/harness/metrics.js';
+import { type RedisServer, startRedis } from '../../../test/harness/redis.js';
 import { TOPICS } from '../../bus/bus.js';
 import { MemoryBus } from '../../bus/memory-bus.js';
 import type { Alert } from '../../core/alert.js';
 import { silentLogger } from '../../core/logger.js';
 import { MemoryStore } from '../../store/memory-store.js';
+import { createRedisStore } from '../../store/redis-store.js';
+import type { Store } from '../../store/store.js';
 import { compileSinks, runSink } from '../sink-runner.js';
 import { DeliveredAlerts } from './delivered-alerts.js';
 
@@ -54,6 +57,31 @@ const unchanged = (sink: string) => metricSum('meshward_sink_skipped_total', { s
 /** the state and severity of each Slack message, from its title */
 const titles = (got: { body: string }[]) =>
   got.map((g) => /\*(\w+)\*.*\((\w+)\)$/.exec(JSON.parse(g.body).blocks[0].text.text)?.slice(1).join(' '));
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+let prefixes = 0;
+const redisStore = (url: string) => {
+  const store = createRedisStore({
+    url,
+    keyPrefix: `mw-sinks-${prefixes++}:`,
+    commandTimeoutMs: 500,
+    reconnectStepMs: 20,
+    maxReconnectDelayMs: 100,
+  });
+  closers.push(() => store.close());
+  return store;
+};
+/** the stores a sink keeps what it delivered in: the embedded one, and Redis as API replicas share it */
+const STORES: [string, () => Store][] = [
+  ['memory', () => new MemoryStore()],
+  ['redis', () => redisStore(redis.url)],
+];
 
 /** the embedded store, but its hashes fail while `broken` */
 class FailingStore extends MemoryStore {
@@ -140,31 +168,6 @@ describe('deliver: changes', () => {
     expect(await store.hgetall('sink-delivered:webhook/slack-all')).toEqual({});
   });
 
-  it('two API replicas on one store deliver a new alert once, and a refresh the other replica reads is skipped', async () => {
-    const store = new MemoryStore();
-    const slack = await httpReceiver(() => 200, closers);
-    const [sink] = compileSinks({ 'webhook/slack-replicas': { url: slack.url, format: 'slack' } });
-    // each replica reads the alert: the sink's consumer group moved from one to the other before its commit
-    const [one, two] = [newBus(), newBus()];
-    for (const bus of [one, two]) {
-      const sub = await runSink(bus, silentLogger, sink, { store });
-      closers.push(() => sub.close());
-    }
-    await publish(one, opened);
-    await until('the first replica to deliver', () => slack.got.length === 1);
-    // and to write down what it delivered (after the receiver answered)
-    await until(
-      'the record',
-      async () => (await store.hget('sink-delivered:webhook/slack-replicas', opened.id)) !== null,
-    );
-    await publish(two, opened);
-    await publish(two, refresh(opened, 1));
-    await until('the second replica to skip both', async () => (await unchanged('webhook/slack-replicas')) === 2);
-    await publish(two, { ...refresh(opened, 2), state: 'acknowledged' });
-    await until('the acknowledgement', () => slack.got.length === 2);
-    expect(titles(slack.got)).toEqual(['HIGH open', 'HIGH acknowledged']);
-  });
-
   it('a store that fails costs no alert: every change is delivered, counted, and logged once per run of failures', async () => {
     const failing = new FailingStore();
     const { lines, logger } = capturingLogger();
@@ -189,9 +192,73 @@ describe('deliver: changes', () => {
     expect(lines.filter((l) => String(l.msg).includes('the store answers again'))).toHaveLength(1);
   });
 
+  it('a Redis outage costs no alert either, and after it the sink skips refreshes again', async () => {
+    const server = await startRedis();
+    closers.push(() => server.stop());
+    const store = redisStore(server.url);
+    const { lines, logger } = capturingLogger();
+    const slack = await httpReceiver(() => 200, closers);
+    const [sink] = compileSinks({ 'webhook/slack-redis-down': { url: slack.url, format: 'slack' } });
+    const bus = newBus();
+    const sub = await runSink(bus, logger, sink, { store });
+    closers.push(() => sub.close());
+    await publish(bus, opened);
+    await until('the opened alert', () => slack.got.length === 1);
+    await until(
+      'the record',
+      async () => (await store.hget('sink-delivered:webhook/slack-redis-down', opened.id)) !== null,
+    );
+    await server.kill();
+    for (let n = 1; n <= 2; n++) {
+      await publish(bus, refresh(opened, n));
+      await until(`refresh ${n} delivered while Redis is down`, () => slack.got.length === n + 1);
+    }
+    expect(await metricSum('meshward_sink_store_errors_total', { sink: 'webhook/slack-redis-down' })).toBeGreaterThan(
+      0,
+    );
+    expect(lines.filter((l) => String(l.msg).includes('the store failed'))).toHaveLength(1);
+    await server.restart();
+    await until('Redis to answer again', () => store.healthy());
+    // it came back empty (no persistence here): the next change is new to it
+    await publish(bus, refresh(opened, 3));
+    await until('the first change once it answers', () => slack.got.length === 4);
+    await publish(bus, refresh(opened, 4));
+    await until('the next refresh skipped', async () => (await unchanged('webhook/slack-redis-down')) === 1);
+  });
+});
+
+describe.each(STORES)('what a sink delivered, in the %s store', (kind, newStore) => {
+  it('two API replicas on one store deliver a new alert once, and a refresh the other replica reads is skipped', async () => {
+    const store = newStore();
+    const slack = await httpReceiver(() => 200, closers);
+    const [sink] = compileSinks({ [`webhook/slack-replicas-${kind}`]: { url: slack.url, format: 'slack' } });
+    // each replica reads the alert: the sink's consumer group moved from one to the other before its commit
+    const [one, two] = [newBus(), newBus()];
+    for (const bus of [one, two]) {
+      const sub = await runSink(bus, silentLogger, sink, { store });
+      closers.push(() => sub.close());
+    }
+    await publish(one, opened);
+    await until('the first replica to deliver', () => slack.got.length === 1);
+    // and to write down what it delivered (after the receiver answered)
+    await until(
+      'the record',
+      async () => (await store.hget(`sink-delivered:webhook/slack-replicas-${kind}`, opened.id)) !== null,
+    );
+    await publish(two, opened);
+    await publish(two, refresh(opened, 1));
+    await until(
+      'the second replica to skip both',
+      async () => (await unchanged(`webhook/slack-replicas-${kind}`)) === 2,
+    );
+    await publish(two, { ...refresh(opened, 2), state: 'acknowledged' });
+    await until('the acknowledgement', () => slack.got.length === 2);
+    expect(titles(slack.got)).toEqual(['HIGH open', 'HIGH acknowledged']);
+  });
+
   it('forgets alerts resolved over a day ago, and the oldest delivered beyond its bound', async () => {
     let now = 10 * 24 * HOUR;
-    const store = new MemoryStore();
+    const store = newStore();
     const record = new DeliveredAlerts(store, 'webhook/prune', silentLogger, () => now, { maxEntries: 3 });
     const at = (hoursAgo: number) => now - hoursAgo * HOUR;
     await record.remember('resolved-old', { state: 'resolved', severity: 'low', at: at(25) });
