@@ -117,7 +117,9 @@ export function registerOfflineCommands(program: Command): void {
           smoothing: f.smoothing,
           minConfidence: f.minConfidence,
         });
-        process.stderr.write(`wrote ${r.written} predictions to ${f.out} (${r.unassigned} need review)\n`);
+        process.stderr.write(
+          `wrote ${r.written} prediction${r.written === 1 ? '' : 's'} to ${f.out} (${r.unassigned} need review)\n`,
+        );
       },
     );
 
