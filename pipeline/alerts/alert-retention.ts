@@ -1,3 +1,4 @@
+import { startPeriodic } from '../core/periodic.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import type { AlertRepository, AlertRetention } from './alert-repository.js';
@@ -28,23 +29,13 @@ export function startAlertRetention(
   logger: Logger,
   intervalMs = RETENTION_INTERVAL_MS,
 ): () => Promise<void> {
-  let running: Promise<void> = Promise.resolve();
-  const pass = () => {
-    running = running.then(async () => {
-      try {
-        const r = await alerts.prune(retention);
-        if (r.resolved + r.stale + r.overflow > 0) logger.info(r, 'alerts deleted by retention');
-      } catch (err) {
-        failures.inc();
-        logger.warn({ err: (err as Error).message }, 'alert retention pass failed; the next one tries again');
-      }
-    });
-  };
-  pass();
-  const timer = setInterval(pass, intervalMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return startPeriodic(async () => {
+    try {
+      const r = await alerts.prune(retention);
+      if (r.resolved + r.stale + r.overflow > 0) logger.info(r, 'alerts deleted by retention');
+    } catch (err) {
+      failures.inc();
+      logger.warn({ err: (err as Error).message }, 'alert retention pass failed; the next one tries again');
+    }
+  }, intervalMs);
 }

@@ -1,12 +1,11 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { capturingLogger } from '../../test/harness/capturing-logger.js';
 import { metricSum } from '../../test/harness/metrics.js';
 import { adminRoutes, QUIET_AFTER_MS } from '../api/admin-routes.js';
 import { createApiServer } from '../api/api-server.js';
 import { ApiAuthenticator } from '../api/auth.js';
 import { MemoryBus } from '../bus/memory-bus.js';
-import { silentLogger } from '../core/logger.js';
+import { type Logger, silentLogger } from '../core/logger.js';
 import type { ApiCallRecord } from '../core/record.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/store.js';
@@ -43,7 +42,7 @@ async function setup(
   opts: {
     store?: Store;
     maxSensors?: number;
-    logger?: pino.Logger;
+    logger?: Logger;
     flushIntervalMs?: number;
     quietAfterMs?: number;
     quietAfterMsByKind?: Record<string, number>;
@@ -349,16 +348,7 @@ describe('sensor activity', () => {
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    const lines: { msg: string }[] = [];
-    const logger = pino(
-      { level: 'warn' },
-      new Writable({
-        write(chunk, _enc, done) {
-          lines.push(JSON.parse(chunk.toString()));
-          done();
-        },
-      }),
-    );
+    const { lines, logger } = capturingLogger();
     const s = await setup({ store, logger });
     const sensor = { kind: 'kong', id: 'kong-eu' };
     const failuresBefore = await metricSum('meshward_sensor_activity_flush_failures_total');
@@ -369,7 +359,7 @@ describe('sensor activity', () => {
     await s.activity.flush();
     expect(await series('meshward_sensor_records_total', 'kong', 'kong-eu')).toBe(3);
     expect((await metricSum('meshward_sensor_activity_flush_failures_total')) - failuresBefore).toBe(2);
-    const warned = lines.filter((l) => l.msg.startsWith('sensor activity not written'));
+    const warned = lines.filter((l) => String(l.msg).startsWith('sensor activity not written'));
     expect(warned).toHaveLength(1);
     expect(await inner.hgetall('sensors:records')).toEqual({});
 

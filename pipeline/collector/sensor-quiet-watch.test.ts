@@ -1,6 +1,5 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturingLogger } from '../../test/harness/capturing-logger.js';
 import { metricSum } from '../../test/harness/metrics.js';
 import { type RedisServer, startRedis } from '../../test/harness/redis.js';
 import type { Alert } from '../core/alert.js';
@@ -346,16 +345,7 @@ describe('sensor_quiet watch', () => {
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    const lines: { msg: string }[] = [];
-    const logger = pino(
-      { level: 'warn' },
-      new Writable({
-        write(chunk, _enc, done) {
-          lines.push(JSON.parse(chunk.toString()));
-          done();
-        },
-      }),
-    );
+    const { lines, logger } = capturingLogger();
     const published: Alert[] = [];
     const w = new SensorQuietWatch({
       store,
@@ -370,7 +360,7 @@ describe('sensor_quiet watch', () => {
     await w.check();
     await w.check();
     expect((await metricSum('meshward_sensor_quiet_watch_failures_total')) - before).toBe(2);
-    expect(lines.filter((l) => l.msg.startsWith('quiet sensors not checked'))).toHaveLength(1);
+    expect(lines.filter((l) => String(l.msg).startsWith('quiet sensors not checked'))).toHaveLength(1);
     expect(published).toEqual([]);
 
     failing = false;

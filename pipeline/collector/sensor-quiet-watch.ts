@@ -1,3 +1,4 @@
+import { startPeriodic } from '../core/periodic.js';
 import type { Alert, Severity } from '../core/alert.js';
 import type { AlertKind } from '../core/alert-kinds.js';
 import { durationText } from '../core/duration-text.js';
@@ -202,15 +203,5 @@ export function startSensorQuietWatch(
   const thresholds = [opts.quietAfterMs, ...Object.values(opts.quietAfterMsByKind ?? {})];
   if (thresholds.every((ms) => ms <= 0)) return async () => {};
   const watch = new SensorQuietWatch(opts);
-  let running: Promise<void> = Promise.resolve();
-  const look = () => {
-    running = running.then(() => watch.check());
-  };
-  look();
-  const timer = setInterval(look, intervalMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return startPeriodic(() => watch.check(), intervalMs);
 }
