@@ -101,7 +101,7 @@ describe('config', () => {
       [{ store: ['redis'] }, 'store: Expected an object, got an array'],
       [
         { correlator: { root_cause: { symptoms_at: ['callers'] } } },
-        'correlator.root_cause.symptoms_at: Expected an object (a map of keys to one of callers, callees), got an array',
+        'correlator.root_cause.symptoms_at: Expected an object (a map of keys to one of callers, callees, none), got an array',
       ],
       [
         { api: { sensor_quiet_by_kind: [240] } },
