@@ -4,6 +4,7 @@ import {
   expectStalledRequestRefused,
 } from '../../test/harness/raw-http.js';
 import { deflateSync, gzipSync } from 'node:zlib';
+import { metricSum } from '../../test/harness/metrics.js';
 import { describe, expect, it } from 'vitest';
 import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
@@ -295,6 +296,51 @@ describe('collector POST /v1/records', () => {
     const r = JSON.parse(got.calls[0]) as ApiCallRecord;
     expect(r.params).toEqual({ password: '[redacted]', q: '[redacted]', page: 2 });
     expect(r.path).toBe('/v1/orders?access_token=%5Bredacted%5D&page=2');
+  });
+
+  it('cuts a param name or tag key past its bound and counts it, never refusing the record for it', async () => {
+    const { app, got } = await setup();
+    const cut = async (field: string) => metricSum('meshward_collector_truncated_keys_total', { field });
+    const dropped = async () => metricSum('meshward_collector_dropped_keys_total', { field: 'params' });
+    const before = { params: await cut('params'), tags: await cut('tags'), dropped: await dropped() };
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: auth,
+      payload: [
+        record(1, { params: { page: 2, ['p'.repeat(300)]: 'x' } }),
+        record(2, { tags: { ['t'.repeat(200)]: 'v', env: 'prod' } }),
+        // one parameter name once cut: the first is kept, the other dropped and counted
+        record(3, { params: { ['a'.repeat(300)]: 'first', [`${'a'.repeat(256)}b`]: 'second' } }),
+      ],
+    });
+    expect(res.json()).toMatchObject({ accepted: 3, rejected: [] });
+    await settle();
+    const byId = new Map(got.calls.map((c) => JSON.parse(c) as ApiCallRecord).map((r) => [r.id, r]));
+    expect(byId.get('rec-1')?.params).toEqual({ page: 2, ['p'.repeat(256)]: 'x' });
+    expect(byId.get('rec-2')?.tags).toEqual({ ['t'.repeat(128)]: 'v', env: 'prod' });
+    expect(byId.get('rec-3')?.params).toEqual({ ['a'.repeat(256)]: 'first' });
+    expect(got.dlq).toEqual([]);
+    expect(await cut('params')).toBe(before.params + 3);
+    expect(await cut('tags')).toBe(before.tags + 1);
+    expect(await dropped()).toBe(before.dropped + 1);
+  });
+
+  it('publishes a record with only short keys byte for byte as it came', async () => {
+    const { app, got } = await setup();
+    const line = JSON.stringify({
+      ...record(1, { params: { ['p'.repeat(256)]: 1, q: 'shoes', '': null }, tags: { ['t'.repeat(128)]: 'x' } }),
+      v: 1,
+    });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: { ...auth, 'content-type': 'application/x-ndjson' },
+      payload: `${line}\n`,
+    });
+    expect(res.json()).toMatchObject({ accepted: 1, rejected: [] });
+    await settle();
+    expect(got.calls).toEqual([line]);
   });
 
   it('reports health of the bus', async () => {

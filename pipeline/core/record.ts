@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { boundedKeyRecord } from '../config/bounded-key-record.js';
 
 /**
  * ApiCallRecord v1: one observed API call. Field names follow OpenTelemetry's HTTP semantic conventions in spirit
@@ -49,6 +50,13 @@ export const RecordTrace = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The longest `params` and `tags` key, in UTF-16 code units (JavaScript's `length`). The collector cuts a longer key to
+ * this (record-keys.ts) before it checks a record, so a long parameter name never costs the record.
+ */
+export const PARAM_KEY_MAX = 256;
+export const TAG_KEY_MAX = 128;
+
 const ParamValue = Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean(), Type.Null()]);
 
 export const ApiCallRecordSchema = Type.Object(
@@ -69,10 +77,16 @@ export const ApiCallRecordSchema = Type.Object(
     source: RecordSource,
     user: Type.Optional(RecordUser),
     trace: Type.Optional(RecordTrace),
-    params: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), ParamValue, { maxProperties: 256 })),
+    params: Type.Optional(
+      boundedKeyRecord({ minLength: 0, maxLength: PARAM_KEY_MAX, anyCharacter: true }, ParamValue, {
+        maxProperties: 256,
+      }),
+    ),
     region: Type.Optional(Type.String({ maxLength: 64 })),
     tags: Type.Optional(
-      Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), { maxProperties: 64 }),
+      boundedKeyRecord({ minLength: 0, maxLength: TAG_KEY_MAX, anyCharacter: true }, Type.String({ maxLength: 1024 }), {
+        maxProperties: 64,
+      }),
     ),
   },
   { $id: 'https://meshward.dev/schemas/api-call-record-v1.json', title: 'ApiCallRecord', additionalProperties: false },

@@ -27,13 +27,15 @@ export function admitted<T extends TSchema>(
 
 /**
  * The values of JSONL lines that pass `check`, in order; a line that is not JSON or not such a value is counted in
- * `rejections` (the first named), never fatal. Blank lines are skipped
+ * `rejections` (the first named), never fatal. Blank lines are skipped. `prepare`: what each parsed line becomes
+ * before the check (the collector's normalisation, e.g. boundRecordKeys)
  */
 export async function* validLines<T extends TSchema>(
   lines: AsyncIterable<string> | Iterable<string>,
   check: TypeCheck<T>,
   what: string,
   rejections: JsonlRejections,
+  prepare?: (value: unknown) => unknown,
 ): AsyncGenerator<T['static']> {
   let n = 0;
   for await (const line of lines) {
@@ -47,6 +49,7 @@ export async function* validLines<T extends TSchema>(
       rejections.firstRejection ??= `line ${n}: not JSON (${(err as Error).message})`;
       continue;
     }
+    if (prepare) value = prepare(value);
     if (admitted(check, value, `line ${n}`, what, rejections)) yield value;
   }
 }
@@ -57,13 +60,14 @@ export async function* validJsonl<T extends TSchema>(
   check: TypeCheck<T>,
   what: string,
   rejections: JsonlRejections,
+  prepare?: (value: unknown) => unknown,
 ): AsyncGenerator<T['static']> {
   const lines = createInterface({
     input: createReadStream(path, { encoding: 'utf8' }),
     crlfDelay: Number.POSITIVE_INFINITY,
   });
   try {
-    yield* validLines(lines, check, what, rejections);
+    yield* validLines(lines, check, what, rejections, prepare);
   } catch (err) {
     // the stream's errors (missing, a folder, not allowed); a bad line is counted above, never thrown
     throw (err as NodeJS.ErrnoException).syscall ? unreadableFile(path, err) : err;

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/load.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
+import { boundRecordKeys } from '../core/record-keys.js';
 import '../detectors/all.js';
 import { compileDetectors } from '../detectors/registry.js';
 import { runReplayFile } from './replay-file.js';
@@ -39,7 +40,7 @@ function classify(bytes: Buffer): Line['kind'] {
   const text = bytes.toString('utf8');
   if (!text.trim()) return 'blank';
   try {
-    return Value.Check(ApiCallRecordSchema, JSON.parse(text)) ? 'record' : 'bad';
+    return Value.Check(ApiCallRecordSchema, boundRecordKeys(JSON.parse(text))) ? 'record' : 'bad';
   } catch {
     return 'bad';
   }
@@ -109,6 +110,15 @@ describe('replay file parser under hostile files (property)', () => {
   writeFileSync(config, 'correlator: { window_seconds: 60, lateness_seconds: 5 }\n');
   const c = resolveConfig({ correlator: { window_seconds: 60, lateness_seconds: 5 } }).correlator;
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('cuts a long params or tags key as the collector does: the line is a record, not a rejection', async () => {
+    const input = join(dir, 'long-keys.jsonl');
+    const out = join(dir, 'long-keys-alerts.jsonl');
+    const line = { ...TRAFFIC[0], params: { ['p'.repeat(300)]: 1 }, tags: { ['t'.repeat(200)]: 'x' } };
+    writeFileSync(input, `${JSON.stringify(line)}\n`);
+    expect(Value.Check(ApiCallRecordSchema, line)).toBe(false);
+    expect(await runReplayFile({ input, out, config })).toMatchObject({ records: 1, rejected: 0 });
+  });
 
   it('passes exactly the valid lines on, in order, counts the rest, names the first bad line, never throws', async () => {
     const proto = protoSnapshot();

@@ -3,6 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { loadConfig } from '../config/load.js';
 import { unwritableFile } from '../core/failure-line.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
+import { boundRecordKeys } from '../core/record-keys.js';
 import { type JsonlRejections, validJsonl } from '../core/valid-jsonl.js';
 import { compileDetectors } from '../detectors/registry.js';
 import { replay } from './replay.js';
@@ -16,14 +17,17 @@ export interface ReplayFileResult extends JsonlRejections {
   alerts: number;
 }
 
-/** `meshward replay`: validated JSONL in, alerts JSONL out; bad lines are counted and named, never fatal */
+/**
+ * `meshward replay`: validated JSONL in, alerts JSONL out; bad lines are counted and named, never fatal. A line's
+ * long params/tags keys are cut as the collector cuts them, so a file replays as the live pipeline would see it.
+ */
 export async function runReplayFile(opts: { input: string; out: string; config?: string }): Promise<ReplayFileResult> {
   const config = loadConfig(opts.config);
   const detectors = compileDetectors(config.detectors);
   let records = 0;
   const rejections: JsonlRejections = { rejected: 0 };
   async function* read(): AsyncGenerator<ApiCallRecord> {
-    for await (const r of validJsonl(opts.input, check, 'an ApiCallRecord', rejections)) {
+    for await (const r of validJsonl(opts.input, check, 'an ApiCallRecord', rejections, boundRecordKeys)) {
       records++;
       yield r;
     }
