@@ -6,13 +6,15 @@ import {
   UnmappedItem,
 } from '../../pipeline/collector/ingest.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
+import { boundRecordKeys } from '../../pipeline/core/record-keys.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 
 /**
  * A RecordIngest for tests: validates every item against ApiCallRecordSchema as the collector does, keeps the valid
  * ones (with their origin) and rejects the rest with the catalogue code, like the real ingest (an UnmappedItem with
- * its own code and reason; only items that fail the schema are kept in `invalid`).
+ * its own code and reason; only items that fail the schema are kept in `invalid`). Long params/tags keys are cut
+ * first, as the collector cuts them.
  */
 export class CapturingIngest implements RecordIngest {
   readonly records: ApiCallRecord[] = [];
@@ -24,7 +26,8 @@ export class CapturingIngest implements RecordIngest {
   async ingest(items: unknown[], origin: IngestOrigin): Promise<IngestResult> {
     if (this.failWith) throw this.failWith;
     const result: IngestResult = { accepted: 0, ids: [], rejected: [] };
-    items.forEach((item, index) => {
+    items.forEach((original, index) => {
+      const item = boundRecordKeys(original);
       if (item instanceof UnmappedItem) {
         result.rejected.push({ index, code: item.code, reason: item.reason });
       } else if (check.Check(item)) {
@@ -34,7 +37,7 @@ export class CapturingIngest implements RecordIngest {
         result.ids.push(item.id);
       } else {
         const errors = [...check.Errors(item)].map((e) => `${e.path}: ${e.message}`);
-        this.invalid.push({ item, errors });
+        this.invalid.push({ item: original, errors });
         result.rejected.push({ index, code: 'MW_ERR_RECORD_INVALID', reason: errors.join('; ') });
       }
     });
