@@ -10,12 +10,14 @@ import type { Store } from '../store/store.js';
 import { cefSyslogSinkFactory } from './cef-syslog/factory.js';
 import { DEFAULT_REPEAT_MINUTES, type SinkDelivery, SinkDeliveryConfig } from './delivery/config.js';
 import { DeliveredAlerts } from './delivery/delivered-alerts.js';
-import { deliveryReason } from './delivery/delivery-reason.js';
+import { deliveryClaim, deliveryReason } from './delivery/delivery-reason.js';
 import type { AlertSink, SinkFactory } from './sink.js';
 import { topicSinkFactory } from './topic/factory.js';
 import { webhookSinkFactory } from './webhook/factory.js';
 
 export const ALERTS_DLQ = 'meshward.alerts.dlq';
+/** how much longer than a sink's retry budget (attempts × max delay) its claim of a change lasts */
+const CLAIM_MARGIN_MS = 5 * 60_000;
 const FACTORIES: SinkFactory<never>[] = [
   webhookSinkFactory,
   cefSyslogSinkFactory,
@@ -36,7 +38,7 @@ const delivered = counter('meshward_sink_delivered_total', 'alert changes delive
 const retried = counter('meshward_sink_retries_total', 'sink delivery retries', ['sink']);
 const skipped = counter(
   'meshward_sink_skipped_total',
-  'alert changes a sink left out: reason silenced (an analyst silenced the alert) or unchanged (deliver: changes, a refresh)',
+  'alert changes a sink left out: reason silenced (an analyst silenced the alert), unchanged (deliver: changes, a refresh) or claimed (deliver: changes, another API replica delivers it)',
   ['sink', 'reason'],
 );
 const deadLettered = counter('meshward_sink_dead_letters_total', 'alert changes a sink gave up on (sent to the DLQ)', [
@@ -114,6 +116,8 @@ export async function runSink(
   const max = opts.maxDelayMs ?? 10_000;
   const now = opts.now ?? Date.now;
   const { repeatMs } = compiled.delivery;
+  // a claim outlives the retries of the delivery it guards (plus the sends themselves)
+  const claimTtlMs = attempts * max + CLAIM_MARGIN_MS;
   const record =
     compiled.delivery.deliver === 'changes'
       ? new DeliveredAlerts(opts.store ?? new MemoryStore(), compiled.name, logger, now)
@@ -133,14 +137,27 @@ export async function runSink(
       }
       const skip = opts.skip ? await opts.skip() : undefined;
       const last = record ? await record.lookup(alerts.map((a) => a.id)) : undefined;
+      // what the store said, before this batch's own deliveries: the claims of replicas reading this batch agree
+      const stored = last && new Map(last);
       for (const a of alerts) {
         if (skip?.(a)) {
           skipped.inc({ sink: compiled.name, reason: 'silenced' });
           continue;
         }
-        if (last && !deliveryReason(last.get(a.id), a, now(), repeatMs)) {
-          skipped.inc({ sink: compiled.name, reason: 'unchanged' });
-          continue;
+        let claim: string | undefined;
+        if (last && stored && record) {
+          const reason = deliveryReason(last.get(a.id), a, now(), repeatMs);
+          if (!reason) {
+            skipped.inc({ sink: compiled.name, reason: 'unchanged' });
+            continue;
+          }
+          claim = deliveryClaim(stored.get(a.id), a, reason);
+          if (!(await record.claim(a.id, claim, claimTtlMs))) {
+            skipped.inc({ sink: compiled.name, reason: 'claimed' });
+            // another replica delivers it: the batch's next changes are weighed against it
+            last.set(a.id, { state: a.state, severity: a.severity, at: now() });
+            continue;
+          }
         }
         let lastErr: unknown;
         for (let i = 0; i < attempts; i++) {
@@ -163,6 +180,7 @@ export async function runSink(
           await record.remember(a.id, version);
         }
         if (lastErr) {
+          if (claim !== undefined) await record?.release(a.id, claim);
           deadLettered.inc({ sink: compiled.name });
           logger.warn(
             { sink: compiled.name, alertId: a.id, err: (lastErr as Error).message },

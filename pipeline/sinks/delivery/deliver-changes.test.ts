@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { capturingLogger } from '../../../test/harness/capturing-logger.js';
 import { httpReceiver } from '../../../test/harness/http-receiver.js';
 import { metricSum } from '../../../test/harness/metrics.js';
@@ -101,6 +101,34 @@ class FailingStore extends MemoryStore {
     this.check();
     return super.hgetall(key);
   }
+  override async setIfAbsent(key: string, value: string, ttlMs?: number) {
+    this.check();
+    return super.setIfAbsent(key, value, ttlMs);
+  }
+}
+
+/**
+ * `store`, but its first `n` look-ups of what was delivered wait for each other: `n` replicas reading a change at the
+ * same moment, before any of them wrote down that it delivered it
+ */
+function lookupsMeet(store: Store, n: number): Store {
+  let asked = 0;
+  let meet: () => void = () => {};
+  const met = new Promise<void>((r) => {
+    meet = r;
+  });
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'hget')
+        return async (key: string, field: string) => {
+          if (++asked === n) meet();
+          await met;
+          return target.hget(key, field);
+        };
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
 
 describe('deliver: changes', () => {
@@ -108,6 +136,7 @@ describe('deliver: changes', () => {
     let now = Date.UTC(2026, 0, 1);
     const bus = newBus();
     const store = new MemoryStore();
+    const claims = vi.spyOn(store, 'setIfAbsent');
     const slack = await httpReceiver(() => 200, closers);
     const slackAll = await httpReceiver(() => 200, closers);
     const json = await httpReceiver(() => 200, closers);
@@ -150,6 +179,11 @@ describe('deliver: changes', () => {
 
     await send({ ...refresh(opened, 10), state: 'resolved' });
     await until('the resolve', () => slack.got.length === 4);
+    // written down once the receiver answered: before the clock moves on
+    await until(
+      'the resolve written down',
+      async () => (await store.hget('sink-delivered:webhook/slack-changes', opened.id))?.includes('resolved') === true,
+    );
     now += 5 * HOUR;
     await send({ ...refresh(opened, 11), state: 'resolved' });
     await until('a resolved one is not repeated', async () => (await unchanged('webhook/slack-changes')) === 8);
@@ -166,6 +200,13 @@ describe('deliver: changes', () => {
     });
     // the sinks delivering all keep no record
     expect(await store.hgetall('sink-delivered:webhook/slack-all')).toEqual({});
+    // one claim per change delivered, none for a skipped one nor for the sinks delivering all
+    expect(claims.mock.calls.map((c) => c[0])).toEqual([
+      'sink-claim:webhook/slack-changes:alr_incident:none:open:high',
+      expect.stringMatching(/^sink-claim:webhook\/slack-changes:alr_incident:\d+:open:critical$/),
+      expect.stringMatching(/^sink-claim:webhook\/slack-changes:alr_incident:\d+:repeat$/),
+      expect.stringMatching(/^sink-claim:webhook\/slack-changes:alr_incident:\d+:resolved:high$/),
+    ]);
   });
 
   it('a store that fails costs no alert: every change is delivered, counted, and logged once per run of failures', async () => {
@@ -182,7 +223,7 @@ describe('deliver: changes', () => {
     }
     expect(
       await metricSum('meshward_sink_store_errors_total', { sink: 'webhook/slack-failopen' }),
-    ).toBeGreaterThanOrEqual(6);
+    ).toBeGreaterThanOrEqual(9); // look-up, claim and write of each
     expect(lines.filter((l) => String(l.msg).includes('the store failed'))).toHaveLength(1);
     failing.broken = false;
     await publish(bus, refresh(opened, 3));
@@ -254,6 +295,72 @@ describe.each(STORES)('what a sink delivered, in the %s store', (kind, newStore)
     await publish(two, { ...refresh(opened, 2), state: 'acknowledged' });
     await until('the acknowledgement', () => slack.got.length === 2);
     expect(titles(slack.got)).toEqual(['HIGH open', 'HIGH acknowledged']);
+  });
+
+  it('two API replicas that read a new alert at the same moment, before either wrote it down, deliver it once', async () => {
+    const store = newStore();
+    const name = `webhook/slack-race-${kind}`;
+    const slack = await httpReceiver(() => 200, closers);
+    const [sink] = compileSinks({ [name]: { url: slack.url, format: 'slack' } });
+    const [one, two] = [newBus(), newBus()];
+    const shared = lookupsMeet(store, 2);
+    for (const bus of [one, two]) {
+      const sub = await runSink(bus, silentLogger, sink, { store: shared });
+      closers.push(() => sub.close());
+    }
+    await Promise.all([publish(one, opened), publish(two, opened)]);
+    await until(
+      'one replica to leave it to the other',
+      async () => (await metricSum('meshward_sink_skipped_total', { sink: name, reason: 'claimed' })) === 1,
+    );
+    await until(
+      'the other to deliver it and write it down',
+      async () => (await store.hget(`sink-delivered:${name}`, opened.id)) !== null,
+    );
+    expect(titles(slack.got)).toEqual(['HIGH open']);
+    // the next change is one claim again: delivered once
+    const acknowledged = { ...refresh(opened, 1), state: 'acknowledged' as const };
+    await Promise.all([publish(one, acknowledged), publish(two, acknowledged)]);
+    await until('the acknowledgement', () => slack.got.length === 2);
+    await until(
+      'the other replica to leave it',
+      async () =>
+        (await metricSum('meshward_sink_skipped_total', { sink: name, reason: 'claimed' })) +
+          (await unchanged(name)) ===
+        2,
+    );
+    expect(titles(slack.got)).toEqual(['HIGH open', 'HIGH acknowledged']);
+    // reopened within the claims' TTL: it follows another record, so it is claimed anew
+    await until(
+      'the acknowledgement written down',
+      async () => (await store.hget(`sink-delivered:${name}`, opened.id))?.includes('acknowledged') === true,
+    );
+    await publish(one, refresh(opened, 2));
+    await until('the reopening', () => slack.got.length === 3);
+    expect(titles(slack.got)).toEqual(['HIGH open', 'HIGH acknowledged', 'HIGH open']);
+  });
+
+  it('a change a sink gave up on is claimed no more: a later read of it delivers it', async () => {
+    const store = newStore();
+    const name = `webhook/slack-release-${kind}`;
+    let status = 503;
+    const slack = await httpReceiver(() => status, closers);
+    const [sink] = compileSinks({ [name]: { url: slack.url, format: 'slack' } });
+    const bus = newBus();
+    const sub = await runSink(bus, silentLogger, sink, { store, attempts: 2, baseDelayMs: 1, maxDelayMs: 1 });
+    closers.push(() => sub.close());
+    await publish(bus, opened);
+    await until(
+      'the dead letter',
+      async () => (await metricSum('meshward_sink_dead_letters_total', { sink: name })) === 1,
+    );
+    expect(slack.got).toHaveLength(2);
+    expect(await store.get(`sink-claim:${name}:${opened.id}:none:open:high`)).toBeNull();
+    status = 200;
+    await publish(bus, opened);
+    await until('the delivery', async () => (await store.hget(`sink-delivered:${name}`, opened.id)) !== null);
+    expect(slack.got).toHaveLength(3);
+    expect(await store.get(`sink-claim:${name}:${opened.id}:none:open:high`)).toBe('1');
   });
 
   it('forgets alerts resolved over a day ago, and the oldest delivered beyond its bound', async () => {

@@ -5,7 +5,7 @@ import type { DeliveredVersion } from './delivery-reason.js';
 
 const storeErrors = counter(
   'meshward_sink_store_errors_total',
-  'look-ups or writes of what a sink delivered that the store failed (the alerts were delivered all the same)',
+  'look-ups, claims or writes of what a sink delivered that the store failed (the alerts were delivered all the same)',
   ['sink'],
 );
 
@@ -25,8 +25,12 @@ export interface DeliveredAlertsLimits {
  * {state, severity, at}), so a restart, or another API replica the sink's consumer group moves to, knows it.
  * Bounded: at most once an hour (per process) the entries of alerts delivered resolved over a day ago are forgotten,
  * then the oldest delivered beyond 50,000 entries; one that comes back counts as new.
- * A store that fails never costs an alert: a look-up that fails reads as "never delivered" (fail open), a write that
- * fails is skipped; both are counted (meshward_sink_store_errors_total) and logged once per run of failures.
+ * Before it delivers a change, a replica claims it (key `sink-claim:<sink>:<alert id>:<claim>`, a TTL beyond the
+ * sink's retry budget), so two replicas that read the same change before either wrote it down (a batch read twice
+ * during a rebalance) deliver it once.
+ * A store that fails never costs an alert: a look-up that fails reads as "never delivered", a claim that fails as
+ * got (fail open), a write that fails is skipped; all are counted (meshward_sink_store_errors_total) and logged
+ * once per run of failures.
  */
 export class DeliveredAlerts {
   private readonly key: string;
@@ -66,6 +70,31 @@ export class DeliveredAlerts {
     return found;
   }
 
+  /**
+   * true when this replica may deliver the change `claim` names (it set the claim, or the store failed); false when
+   * another replica claimed it first. One round trip
+   */
+  async claim(alertId: string, claim: string, ttlMs: number): Promise<boolean> {
+    try {
+      const got = await this.store.setIfAbsent(this.claimKey(alertId, claim), '1', ttlMs);
+      this.answered();
+      return got;
+    } catch (err) {
+      this.failed(err, 'claim');
+      return true;
+    }
+  }
+
+  /** after a failed delivery, so a later read of the change may deliver it */
+  async release(alertId: string, claim: string): Promise<void> {
+    try {
+      await this.store.del(this.claimKey(alertId, claim));
+      this.answered();
+    } catch (err) {
+      this.failed(err, 'claim release');
+    }
+  }
+
   /** after a successful delivery */
   async remember(alertId: string, version: DeliveredVersion): Promise<void> {
     try {
@@ -101,6 +130,10 @@ export class DeliveredAlerts {
       this.failed(err, 'prune');
       return 0;
     }
+  }
+
+  private claimKey(alertId: string, claim: string): string {
+    return `sink-claim:${this.sink}:${alertId}:${claim}`;
   }
 
   private answered(): void {

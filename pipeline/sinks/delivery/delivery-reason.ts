@@ -27,3 +27,14 @@ export function deliveryReason(
   if (alert.state === 'open' && repeatMs > 0 && now - last.at >= repeatMs) return 'repeat';
   return undefined;
 }
+
+/**
+ * What a replica claims before it delivers a change (delivered-alerts.ts): the record it read from the store at the
+ * start of the batch (`stored`, the same for every replica that read the batch before either wrote it down) and the
+ * state and severity it delivers, or the repeat. Two replicas reading one batch compute the same claims, change after
+ * change; a later change back to a state and severity already delivered follows another record, so is claimed anew.
+ */
+export function deliveryClaim(stored: DeliveredVersion | undefined, alert: Alert, reason: DeliveryReason): string {
+  const after = stored ? stored.at : 'none';
+  return reason === 'repeat' ? `${after}:repeat` : `${after}:${alert.state}:${alert.severity}`;
+}
