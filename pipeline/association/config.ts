@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { boundedKeyRecord } from '../config/bounded-key-record.js';
+import { boundedKeyRecord } from '../core/bounded-key-record.js';
 
 /** Token groups of an API description, each hashed into its own TF-IDF block of the feature vector. */
 export const TOKEN_GROUPS = ['name', 'host', 'path', 'params', 'tags', 'text', 'words'] as const;

@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { RootCauseConfigSchema } from '../correlator/root-cause/config.js';
 import { KafkaBusConfigSchema } from '../bus/kafka-config.js';
 import { Severity } from '../core/alert.js';
-import { boundedKeyRecord } from './bounded-key-record.js';
+import { boundedKeyRecord } from '../core/bounded-key-record.js';
 import { SharedSecret } from './shared-secret.js';
 
 /** `api.sensor_quiet_after_minutes` by default; also when it is 0, for the admin API's `quiet` */

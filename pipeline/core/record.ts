@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { boundedKeyRecord } from '../config/bounded-key-record.js';
+import { boundedKeyRecord } from './bounded-key-record.js';
 
 /**
  * ApiCallRecord v1: one observed API call. Field names follow OpenTelemetry's HTTP semantic conventions in spirit

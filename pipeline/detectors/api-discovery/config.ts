@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defaultAssociationConfig } from '../../association/config.js';
-import { boundedKeyRecord } from '../../config/bounded-key-record.js';
+import { boundedKeyRecord } from '../../core/bounded-key-record.js';
 
 export const ApiDiscoveryConfigSchema = Type.Object(
   {
