@@ -38,9 +38,10 @@ const PUBLIC = [
   /^\/metrics$/,
   /^\/docs(\/.*)?$/,
   /^\/v1\/schemas(\/.*)?$/,
-  // the console: its static files (fastify-static's wildcard) and vendored scripts
-  /^\/?\*$/,
+  // the console: its static files (a route per file: index, scripts, styles) and vendored scripts
   /^\/$/,
+  /^\/index\.html$/,
+  /^\/(js|css)\/[\w/-]+\.(js|css)$/,
   /^\/vendor\//,
 ];
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
