@@ -68,8 +68,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Raises a `sensor_quiet` alert for each sensor whose last record (as the collectors flushed it) is older than its
- * threshold (its kind's in `quietAfterMsByKind`, else `quietAfterMs`; 0: never), one per quiet episode: its id comes from the sensor and the last record that began the quiet, and a
- * claim in the store lets one watcher only (of several API replicas, or across restarts) publish it. Once the sensor
+ * threshold (its kind's in `quietAfterMsByKind`, else `quietAfterMs`; 0: never), one per quiet episode: its id comes
+ * from the sensor and the last record that began the quiet, and a claim in the store lets one watcher only (of
+ * several API replicas, or across restarts) publish it. Once the sensor
  * sends again, the alert is resolved (same id, state resolved), once. A sensor quiet for the 30 days after which the
  * collectors forget it is not alerted on, and its open episode is dropped (its alert stays as the analysts left it).
  * A look that fails (the store or the bus away) is logged once per run of failures and counted; the next tries again.
