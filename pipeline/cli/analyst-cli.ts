@@ -17,9 +17,19 @@ export interface AnalystCli {
   answer(cmd: Command, doc: unknown, text: () => string): void;
   /** a command group, with the connection options (--api, --key-file) and --json */
   group(program: Command, name: string, description: string): Command;
+  /** the exit code of a command that succeeded but has something to signal (`sensors --quiet`: 1 when some are) */
+  exitCode(code: number): void;
 }
 
-export function analystCli(out: Out): AnalystCli {
+/** sets the code the process exits with once the command is done (tests collect it instead) */
+export type ExitCode = (code: number) => void;
+
+export function analystCli(
+  out: Out,
+  exitCode: ExitCode = (code) => {
+    process.exitCode = code;
+  },
+): AnalystCli {
   const json = (cmd: Command) => Boolean(cmd.optsWithGlobals().json);
   const asJson = (doc: unknown) => `${JSON.stringify(doc, null, 2)}\n`;
   return {
@@ -40,6 +50,7 @@ export function analystCli(out: Out): AnalystCli {
           ),
         )
         .option('--json', 'print the API answer as JSON'),
+    exitCode,
   };
 }
 
@@ -73,6 +84,23 @@ export function table(head: string[], rows: (string | number)[][]): string {
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** how long ago, as the console says it ("12s ago", "5m ago", "3h ago", "2d ago"; "in 3h" for a time ahead) */
+export function ago(ms: number, now = Date.now()): string {
+  const diff = now - ms;
+  const s = Math.abs(diff) / 1000;
+  if (s < 5) return 'just now';
+  const text =
+    s < 60
+      ? `${Math.round(s)}s`
+      : s < 3600
+        ? `${Math.round(s / 60)}m`
+        : s < 86_400
+          ? `${Math.round(s / 3600)}h`
+          : `${Math.round(s / 86_400)}d`;
+  return diff >= 0 ? `${text} ago` : `in ${text}`;
+}
+/** a time as the analyst commands print one that matters by its age: `5m ago (2026-12-02T05:21:55Z)` */
+export const agoIso = (ms: number, now = Date.now()) => `${ago(ms, now)} (${iso(ms)})`;
 export const oneLine = (s: string, max = 70) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
 /** `30m`, `4h`, `7d` → minutes */
