@@ -130,9 +130,9 @@ describe('meshward sensors (the sensors seen, from a terminal or a cron job)', (
     expect(asJson.seen).toHaveLength(4);
   });
 
-  it('--quiet: only the quiet sensors, exit code 1 while there is one (the real CLI too), then 0', async () => {
+  it('--quiet: only the quiet sensors, exit code 3 while there is one (the real CLI too), then 0', async () => {
     const quiet = await run(['--quiet']);
-    expect(quiet.code).toBe(1);
+    expect(quiet.code).toBe(3);
     expect(rows(quiet.printed).map((r) => r.slice(0, 2))).toEqual([
       ['KIND', 'SENSOR'],
       ['envoy_wasm', 'edge-2'],
@@ -140,11 +140,11 @@ describe('meshward sensors (the sensors seen, from a terminal or a cron job)', (
     ]);
     expect(quiet.printed).not.toContain('never seen');
     const asJson = await run(['--quiet', '--json']);
-    expect(asJson.code).toBe(1);
+    expect(asJson.code).toBe(3);
     expect(JSON.parse(asJson.printed).seen.map((s: { id: string }) => s.id)).toEqual(['edge-2', 'ingress-a']);
 
     const [cron, viewer] = await Promise.all([runProcess(['--quiet'], adminKey), runProcess(['--quiet'], viewerKey)]);
-    expect(cron.code).toBe(1);
+    expect(cron.code).toBe(3);
     expect(
       cron.stdout
         .split('\n')

@@ -17,21 +17,25 @@ interface SensorsAnswer {
   quietAfterMinutes: number;
 }
 
+/** `--quiet`'s exit code when a sensor is quiet: apart from commander's usage mistakes (1) and failures (2) */
+export const QUIET_EXIT_CODE = 3;
+
 /**
  * `meshward sensors [--quiet]`: the sensors seen sending, quiet ones first, then the allowed sensor token ids never
- * seen (admins). With --quiet only the quiet sensors, and exit code 1 when there is one, for cron and monitoring.
+ * seen (admins). With --quiet only the quiet sensors, and exit code 3 when there is one, for cron and monitoring (1
+ * is a usage mistake, 2 a failure: neither reads as a quiet sensor).
  */
 export function registerSensorCommands(program: Command, cli: AnalystCli): void {
   const { out, connection, json, asJson } = cli;
   cli
     .group(program, 'sensors', 'the sensors seen sending, quiet ones first, and the allowed tokens never seen (admins)')
-    .option('--quiet', 'only the quiet sensors; exit code 1 when there is at least one, 0 when none')
+    .option('--quiet', 'only the quiet sensors; exit code 3 when there is at least one, 0 when none')
     .action(async (f: { quiet?: boolean }, cmd: Command) => {
       const r = await callApi<SensorsAnswer>(connection(cmd), 'GET', '/v1/admin/sensors');
       // a stable sort: the API's order (kind, then id) within the quiet ones and within the others
       const seen = [...r.seen].sort((a, b) => Number(b.quiet) - Number(a.quiet));
       const shown = f.quiet ? seen.filter((s) => s.quiet) : seen;
-      if (f.quiet && shown.length) cli.exitCode(1);
+      if (f.quiet && shown.length) cli.exitCode(QUIET_EXIT_CODE);
       if (json(cmd)) return out(asJson(f.quiet ? { ...r, seen: shown } : r));
       const now = Date.now();
       out(
