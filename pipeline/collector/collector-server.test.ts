@@ -326,6 +326,31 @@ describe('collector POST /v1/records', () => {
     expect(await dropped()).toBe(before.dropped + 1);
   });
 
+  it('keeps the first 256 of many params and cuts a long path or host, counted, never refusing the record', async () => {
+    const { app, got } = await setup();
+    const values = async (field: string) => metricSum('meshward_collector_truncated_values_total', { field });
+    const dropped = async () => metricSum('meshward_collector_dropped_keys_total', { field: 'params' });
+    const before = { path: await values('path'), host: await values('host'), dropped: await dropped() };
+    const params: Record<string, number> = {};
+    for (let i = 0; i < 300; i++) params[`p${i}`] = i;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: auth,
+      payload: [record(1, { params }), record(2, { path: `/${'a'.repeat(9_999)}`, host: 'h'.repeat(600) })],
+    });
+    expect(res.json()).toMatchObject({ accepted: 2, rejected: [] });
+    await settle();
+    const byId = new Map(got.calls.map((c) => JSON.parse(c) as ApiCallRecord).map((r) => [r.id, r]));
+    expect(Object.keys(byId.get('rec-1')?.params ?? {})).toEqual(Object.keys(params).slice(0, 256));
+    expect(byId.get('rec-2')?.path).toBe(`/${'a'.repeat(8191)}`);
+    expect(byId.get('rec-2')?.host).toBe('h'.repeat(512));
+    expect(got.dlq).toEqual([]);
+    expect(await dropped()).toBe(before.dropped + 44);
+    expect(await values('path')).toBe(before.path + 1);
+    expect(await values('host')).toBe(before.host + 1);
+  });
+
   it('publishes a record with only short keys byte for byte as it came', async () => {
     const { app, got } = await setup();
     const line = JSON.stringify({

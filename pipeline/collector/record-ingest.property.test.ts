@@ -6,7 +6,7 @@ import { type Bus, type OutMessage, TOPICS } from '../bus/bus.js';
 import { MeshwardError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
-import { boundRecordKeys } from '../core/record-keys.js';
+import { boundRecord } from '../core/record-bounds.js';
 import { createRecordIngest, type DeadLetter } from './record-ingest.js';
 
 /**
@@ -245,7 +245,7 @@ function expectedOutcome(it: unknown): 'accept' | 'MW_ERR_RECORD_PARSE' | 'MW_ER
     }
   }
   // long params/tags keys are cut before the check, never a reason to refuse
-  if (!Value.Check(ApiCallRecordSchema, boundRecordKeys(value))) return 'MW_ERR_RECORD_INVALID';
+  if (!Value.Check(ApiCallRecordSchema, boundRecord(value))) return 'MW_ERR_RECORD_INVALID';
   if ((value as ApiCallRecord).ts > NOW + SKEW) return 'MW_ERR_RECORD_INVALID';
   return 'accept';
 }

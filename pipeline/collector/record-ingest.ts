@@ -4,7 +4,7 @@ import { MeshwardError, mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
-import { type BoundedKeyField, boundRecordKeys } from '../core/record-keys.js';
+import { type BoundedField, boundRecord, type CutKind } from '../core/record-bounds.js';
 import { inSpan, traceHeaders } from '../core/tracing.js';
 import {
   type IngestOrigin,
@@ -38,15 +38,20 @@ const truncatedKeys = counter(
   'params and tags keys longer than the schema allows, cut to the bound (the record is kept)',
   ['field'],
 );
-const droppedKeys = counter(
-  'meshward_collector_dropped_keys_total',
-  'params and tags entries dropped because their cut key repeated an earlier key of the record',
+const truncatedValues = counter(
+  'meshward_collector_truncated_values_total',
+  'path, host, params and tags values longer than the schema allows, cut to the bound (the record is kept)',
   ['field'],
 );
-/** one function for every record, so the fast path (no long key) allocates nothing */
-function countCutKeys(field: BoundedKeyField, truncated: number, dropped: number): void {
-  truncatedKeys.inc({ field }, truncated);
-  if (dropped > 0) droppedKeys.inc({ field }, dropped);
+const droppedKeys = counter(
+  'meshward_collector_dropped_keys_total',
+  'params and tags entries dropped: past the most entries the schema allows, or their cut key repeated an earlier key',
+  ['field'],
+);
+const cutCounters = { key: truncatedKeys, value: truncatedValues, entry: droppedKeys } as const;
+/** one function for every record, so the fast path (nothing over a bound) allocates nothing */
+function countCut(field: BoundedField, kind: CutKind, n: number): void {
+  cutCounters[kind].inc({ field }, n);
 }
 const scrubbed = counter('meshward_collector_secrets_scrubbed_total', 'secret-looking values replaced in records');
 
@@ -101,8 +106,8 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
         return { code: 'MW_ERR_RECORD_PARSE', reason: parseProblem(err as Error), raw };
       }
     }
-    // a long key is cut, never a reason to refuse the record: the check below then holds the schema's key bounds
-    value = boundRecordKeys(value, countCutKeys);
+    // what a caller writes past a bound is cut, never a reason to refuse the record: the check then holds the bounds
+    value = boundRecord(value, countCut);
     if (!check.Check(value)) {
       const first = check.Errors(value).First();
       const reason = first ? `${first.path || '/'}: ${first.message}` : 'does not match ApiCallRecord v1';

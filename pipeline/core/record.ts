@@ -51,13 +51,26 @@ export const RecordTrace = Type.Object(
 );
 
 /**
- * The longest `params` and `tags` key, in UTF-16 code units (JavaScript's `length`). The collector cuts a longer key to
- * this (record-keys.ts) before it checks a record, so a long parameter name never costs the record.
+ * The bounds on what a caller writes into a record, lengths in UTF-16 code units (JavaScript's `length`): the longest
+ * `host`, `path`, `params` key and string value, `tags` key and value, and the most `params` and `tags` entries. The
+ * collector cuts a longer value to these (record-bounds.ts) before it checks a record, so a caller's long or many
+ * query parameters never cost the record.
  */
+export const HOST_MAX = 512;
+export const PATH_MAX = 8192;
 export const PARAM_KEY_MAX = 256;
+export const PARAM_VALUE_MAX = 4096;
+export const PARAMS_MAX = 256;
 export const TAG_KEY_MAX = 128;
+export const TAG_VALUE_MAX = 1024;
+export const TAGS_MAX = 64;
 
-const ParamValue = Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean(), Type.Null()]);
+const ParamValue = Type.Union([
+  Type.String({ maxLength: PARAM_VALUE_MAX }),
+  Type.Number(),
+  Type.Boolean(),
+  Type.Null(),
+]);
 
 export const ApiCallRecordSchema = Type.Object(
   {
@@ -68,8 +81,8 @@ export const ApiCallRecordSchema = Type.Object(
     sensor: SensorRef,
     service: Type.String({ minLength: 1, maxLength: 256, description: 'destination service' }),
     method: Type.String({ minLength: 1, maxLength: 32 }),
-    host: Type.String({ maxLength: 512 }),
-    path: Type.String({ minLength: 1, maxLength: 8192, description: 'raw path, query included' }),
+    host: Type.String({ maxLength: HOST_MAX }),
+    path: Type.String({ minLength: 1, maxLength: PATH_MAX, description: 'raw path, query included' }),
     route: Type.Optional(Type.String({ maxLength: 1024, description: 'route template when the source knows it' })),
     status: Type.Integer({ minimum: 0, maximum: 999 }),
     reqBytes: Type.Integer({ minimum: 0 }),
@@ -79,14 +92,18 @@ export const ApiCallRecordSchema = Type.Object(
     trace: Type.Optional(RecordTrace),
     params: Type.Optional(
       boundedKeyRecord({ minLength: 0, maxLength: PARAM_KEY_MAX, anyCharacter: true }, ParamValue, {
-        maxProperties: 256,
+        maxProperties: PARAMS_MAX,
       }),
     ),
     region: Type.Optional(Type.String({ maxLength: 64 })),
     tags: Type.Optional(
-      boundedKeyRecord({ minLength: 0, maxLength: TAG_KEY_MAX, anyCharacter: true }, Type.String({ maxLength: 1024 }), {
-        maxProperties: 64,
-      }),
+      boundedKeyRecord(
+        { minLength: 0, maxLength: TAG_KEY_MAX, anyCharacter: true },
+        Type.String({ maxLength: TAG_VALUE_MAX }),
+        {
+          maxProperties: TAGS_MAX,
+        },
+      ),
     ),
   },
   { $id: 'https://meshward.dev/schemas/api-call-record-v1.json', title: 'ApiCallRecord', additionalProperties: false },

@@ -28,7 +28,7 @@ export function admitted<T extends TSchema>(
 /**
  * The values of JSONL lines that pass `check`, in order; a line that is not JSON or not such a value is counted in
  * `rejections` (the first named), never fatal. Blank lines are skipped. `prepare`: what each parsed line becomes
- * before the check (the collector's normalisation, e.g. boundRecordKeys)
+ * before the check (the collector's normalisation, e.g. boundRecord)
  */
 export async function* validLines<T extends TSchema>(
   lines: AsyncIterable<string> | Iterable<string>,

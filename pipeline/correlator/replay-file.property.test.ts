@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/load.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
-import { boundRecordKeys } from '../core/record-keys.js';
+import { boundRecord } from '../core/record-bounds.js';
 import '../detectors/all.js';
 import { compileDetectors } from '../detectors/registry.js';
 import { runReplayFile } from './replay-file.js';
@@ -40,7 +40,7 @@ function classify(bytes: Buffer): Line['kind'] {
   const text = bytes.toString('utf8');
   if (!text.trim()) return 'blank';
   try {
-    return Value.Check(ApiCallRecordSchema, boundRecordKeys(JSON.parse(text))) ? 'record' : 'bad';
+    return Value.Check(ApiCallRecordSchema, boundRecord(JSON.parse(text))) ? 'record' : 'bad';
   } catch {
     return 'bad';
   }

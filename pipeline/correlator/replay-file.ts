@@ -3,7 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { loadConfig } from '../config/load.js';
 import { unwritableFile } from '../core/failure-line.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
-import { boundRecordKeys } from '../core/record-keys.js';
+import { boundRecord } from '../core/record-bounds.js';
 import { type JsonlRejections, validJsonl } from '../core/valid-jsonl.js';
 import { compileDetectors } from '../detectors/registry.js';
 import { replay } from './replay.js';
@@ -27,7 +27,7 @@ export async function runReplayFile(opts: { input: string; out: string; config?:
   let records = 0;
   const rejections: JsonlRejections = { rejected: 0 };
   async function* read(): AsyncGenerator<ApiCallRecord> {
-    for await (const r of validJsonl(opts.input, check, 'an ApiCallRecord', rejections, boundRecordKeys)) {
+    for await (const r of validJsonl(opts.input, check, 'an ApiCallRecord', rejections, boundRecord)) {
       records++;
       yield r;
     }

@@ -6,7 +6,7 @@ import {
   UnmappedItem,
 } from '../../pipeline/collector/ingest.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
-import { boundRecordKeys } from '../../pipeline/core/record-keys.js';
+import { boundRecord } from '../../pipeline/core/record-bounds.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 
@@ -27,7 +27,7 @@ export class CapturingIngest implements RecordIngest {
     if (this.failWith) throw this.failWith;
     const result: IngestResult = { accepted: 0, ids: [], rejected: [] };
     items.forEach((original, index) => {
-      const item = boundRecordKeys(original);
+      const item = boundRecord(original);
       if (item instanceof UnmappedItem) {
         result.rejected.push({ index, code: item.code, reason: item.reason });
       } else if (check.Check(item)) {

@@ -1,7 +1,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../../pipeline/core/record.js';
-import { boundRecordKeys } from '../../../pipeline/core/record-keys.js';
+import { boundRecord } from '../../../pipeline/core/record-bounds.js';
 
 /**
  * A stand-in for the meshward collector's `POST /v1/records`, for sensor tests: it keeps the raw bodies (to grep
@@ -24,8 +24,8 @@ export function receiveRecords(batch: unknown): { accepted: ApiCallRecord[]; rej
   if (!Array.isArray(batch))
     return { accepted, rejected: [{ index: 0, code: 'MW_ERR_RECORD_INVALID', reason: 'body is not an array' }] };
   batch.forEach((original, index) => {
-    // long params/tags keys cut first, as the collector does
-    const item = boundRecordKeys(original);
+    // what a caller writes past a bound (params, tags, path, host) cut first, as the collector does
+    const item = boundRecord(original);
     if (checkRecord.Check(item)) accepted.push(item);
     else {
       const first = checkRecord.Errors(item).First();

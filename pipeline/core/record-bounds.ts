@@ -1,0 +1,127 @@
+import {
+  HOST_MAX,
+  PARAM_KEY_MAX,
+  PARAM_VALUE_MAX,
+  PARAMS_MAX,
+  PATH_MAX,
+  TAG_KEY_MAX,
+  TAG_VALUE_MAX,
+  TAGS_MAX,
+} from './record.js';
+
+/** the record fields whose content the caller (not the sensor) writes */
+export type BoundedField = 'params' | 'tags' | 'path' | 'host';
+
+/** what was cut: a map key shortened, a string value shortened, or a map entry dropped (over the count, or a repeat) */
+export type CutKind = 'key' | 'value' | 'entry';
+
+/** told, per field and kind, how many were cut in one record */
+export type OnCut = (field: BoundedField, kind: CutKind, n: number) => void;
+
+/**
+ * A record (as parsed, not yet checked) held to the schema's bounds on what a caller writes (record.ts): `host` and
+ * `path` at most HOST_MAX and PATH_MAX long; `params` and `tags` keys at most PARAM_KEY_MAX and TAG_KEY_MAX, their
+ * string values at most PARAM_VALUE_MAX and TAG_VALUE_MAX, and at most PARAMS_MAX and TAGS_MAX entries. A longer
+ * string is cut to the bound (never through a surrogate pair); when a cut key equals a key already seen, the first
+ * one in the object's order is kept and the later one dropped; past the entry bound, the first entries in order are
+ * kept. A caller's long or many query parameters, path or Host thus never cost the record (refused whole, it would
+ * hide the call from every detector). What a sensor writes (ids, ts, status, sensor, service) is left as it is: out
+ * of bounds, it is a sensor's bug, and the record is refused.
+ *
+ * The hot path: a value that is not an object, or whose bounded fields are all within bounds (or not of the type the
+ * schema wants, which the check then refuses), is returned as it is, without allocating. Otherwise a shallow copy
+ * with new maps is returned; the value handed in is never modified (a record rejected for another reason is
+ * dead-lettered as it came). Never throws.
+ */
+export function boundRecord(value: unknown, onCut?: OnCut): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const r = value as { params?: unknown; tags?: unknown; path?: unknown; host?: unknown };
+  const { params, tags, path, host } = r;
+  const overParams = isMap(params) && overBounds(params, PARAM_KEY_MAX, PARAM_VALUE_MAX, PARAMS_MAX);
+  const overTags = isMap(tags) && overBounds(tags, TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX);
+  const overPath = typeof path === 'string' && path.length > PATH_MAX;
+  const overHost = typeof host === 'string' && host.length > HOST_MAX;
+  if (!overParams && !overTags && !overPath && !overHost) return value;
+  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  if (overParams)
+    copy.params = boundMap(
+      params as Record<string, unknown>,
+      'params',
+      PARAM_KEY_MAX,
+      PARAM_VALUE_MAX,
+      PARAMS_MAX,
+      onCut,
+    );
+  if (overTags)
+    copy.tags = boundMap(tags as Record<string, unknown>, 'tags', TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX, onCut);
+  if (overPath) {
+    copy.path = cut(path as string, PATH_MAX);
+    onCut?.('path', 'value', 1);
+  }
+  if (overHost) {
+    copy.host = cut(host as string, HOST_MAX);
+    onCut?.('host', 'value', 1);
+  }
+  return copy;
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function overBounds(map: Record<string, unknown>, keyMax: number, valueMax: number, countMax: number): boolean {
+  let n = 0;
+  for (const k in map) {
+    if (++n > countMax || k.length > keyMax) return true;
+    const v = map[k];
+    if (typeof v === 'string' && v.length > valueMax) return true;
+  }
+  return false;
+}
+
+function boundMap(
+  map: Record<string, unknown>,
+  field: BoundedField,
+  keyMax: number,
+  valueMax: number,
+  countMax: number,
+  onCut: OnCut | undefined,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let kept = 0;
+  let keys = 0;
+  let values = 0;
+  let dropped = 0;
+  for (const k of Object.keys(map)) {
+    if (kept >= countMax) {
+      dropped++;
+      continue;
+    }
+    const key = k.length > keyMax ? cut(k, keyMax) : k;
+    if (key !== k) keys++;
+    if (Object.hasOwn(out, key)) {
+      dropped++;
+      continue;
+    }
+    let v = map[k];
+    if (typeof v === 'string' && v.length > valueMax) {
+      v = cut(v, valueMax);
+      values++;
+    }
+    // defined, not assigned: a caller's `__proto__` parameter is a key, not the object's prototype
+    Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    kept++;
+  }
+  if (onCut) {
+    if (keys > 0) onCut(field, 'key', keys);
+    if (values > 0) onCut(field, 'value', values);
+    if (dropped > 0) onCut(field, 'entry', dropped);
+  }
+  return out;
+}
+
+/** the first `max` code units of `s`, one fewer when the last would be the first half of a surrogate pair */
+function cut(s: string, max: number): string {
+  const last = s.charCodeAt(max - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
