@@ -151,6 +151,16 @@ describe('ApiCallRecord bounds on what a caller writes', () => {
     expect(JSON.stringify(value)).toBe(before);
   });
 
+  it('cuts a long path at its last segment or parameter within the bound, so no piece of a token stays', () => {
+    const segment = `/v1/users/${'a'.repeat(100)}/files`;
+    const inPath = cutsOf(record({ path: `${segment}/${'t'.repeat(9_000)}` }));
+    expect(inPath.out.path).toBe(segment);
+    const query = `/search?q=${'x'.repeat(3_000)}&page=2`;
+    const inQuery = cutsOf(record({ path: `${query}&api_key=${'k'.repeat(9_000)}` }));
+    expect(inQuery.out.path).toBe(query);
+    expect(inQuery.cuts).toEqual([['path', 'value', 1]]);
+  });
+
   it('never cuts a value through a surrogate pair', () => {
     const value = record({
       path: `/${'a'.repeat(PATH_MAX - 2)}😀tail`,

@@ -55,7 +55,7 @@ export function boundRecord(value: unknown, onCut?: OnCut): unknown {
   if (overTags)
     copy.tags = boundMap(tags as Record<string, unknown>, 'tags', TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX, onCut);
   if (overPath) {
-    copy.path = cut(path as string, PATH_MAX);
+    copy.path = cutPath(path as string);
     onCut?.('path', 'value', 1);
   }
   if (overHost) {
@@ -118,6 +118,17 @@ function boundMap(
     if (dropped > 0) onCut(field, 'entry', dropped);
   }
   return out;
+}
+
+/**
+ * a path cut to PATH_MAX at the last `/`, `?` or `&` within it, so the part kept ends with whole segments and
+ * parameters: a cut through a token (an id, a key in the query) would keep a piece of it that the secret scrubber,
+ * which runs after, might no longer recognise as one. A path with no such delimiter in reach is cut at the bound
+ */
+function cutPath(path: string): string {
+  const head = cut(path, PATH_MAX);
+  const at = Math.max(head.lastIndexOf('/'), head.lastIndexOf('?'), head.lastIndexOf('&'));
+  return at > 0 ? head.slice(0, at) : head;
 }
 
 /** the first `max` code units of `s`, one fewer when the last would be the first half of a surrogate pair */
