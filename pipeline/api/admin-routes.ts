@@ -1,5 +1,5 @@
 import rateLimit from '@fastify/rate-limit';
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { readSensorActivity, readTokensSeen } from '../collector/sensor-activity-store.js';
 import { quietThresholdOf } from '../collector/sensor-quiet-threshold.js';
@@ -80,6 +80,8 @@ const SensorsAnswer = Type.Object(
   },
   { additionalProperties: false },
 );
+/** what GET /v1/admin/sensors answers (the CLI's `meshward sensors` reads it) */
+export type SensorsAnswer = Static<typeof SensorsAnswer>;
 
 const summary = (engine: PolicyEngine, file: string) => ({
   file,

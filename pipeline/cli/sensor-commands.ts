@@ -1,21 +1,7 @@
 import type { Command } from 'commander';
+import type { SensorsAnswer } from '../api/admin-routes.js';
 import { callApi } from './analyst-client.js';
 import { type AnalystCli, agoIso, table } from './analyst-cli.js';
-
-/** `GET /v1/admin/sensors`, as pipeline/api/admin-routes.ts answers it */
-interface SensorsAnswer {
-  items: { id: string; lastSeen?: number }[];
-  seen: {
-    kind: string;
-    id: string;
-    lastSeen: number;
-    records: number;
-    quiet: boolean;
-    quietAfterMinutes: number;
-    alert: boolean;
-  }[];
-  quietAfterMinutes: number;
-}
 
 /** `--quiet`'s exit code when a sensor is quiet: apart from commander's usage mistakes (1) and failures (2) */
 export const QUIET_EXIT_CODE = 3;

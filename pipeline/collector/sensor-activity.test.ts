@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { capturingLogger } from '../../test/harness/capturing-logger.js';
 import { metricSum } from '../../test/harness/metrics.js';
-import { adminRoutes, QUIET_AFTER_MS } from '../api/admin-routes.js';
+import { adminRoutes, QUIET_AFTER_MS, type SensorsAnswer } from '../api/admin-routes.js';
 import { createApiServer } from '../api/api-server.js';
 import { ApiAuthenticator } from '../api/auth.js';
 import { MemoryBus } from '../bus/memory-bus.js';
@@ -100,19 +100,7 @@ async function setup(
   const sensors = async () => {
     const res = await fetch(`${apiUrl}/v1/admin/sensors`, { headers: { 'x-api-key': ADMIN } });
     expect(res.status).toBe(200);
-    return (await res.json()) as {
-      items: { id: string; lastSeen?: number }[];
-      seen: {
-        kind: string;
-        id: string;
-        lastSeen: number;
-        records: number;
-        quiet: boolean;
-        quietAfterMinutes: number;
-        alert: boolean;
-      }[];
-      quietAfterMinutes: number;
-    };
+    return (await res.json()) as SensorsAnswer;
   };
   return {
     store,
