@@ -6,15 +6,15 @@ import {
   UnmappedItem,
 } from '../../pipeline/collector/ingest.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../pipeline/core/record.js';
-import { boundRecord } from '../../pipeline/core/record-bounds.js';
 
 const check = TypeCompiler.Compile(ApiCallRecordSchema);
 
 /**
  * A RecordIngest for tests: validates every item against ApiCallRecordSchema as the collector does, keeps the valid
  * ones (with their origin) and rejects the rest with the catalogue code, like the real ingest (an UnmappedItem with
- * its own code and reason; only items that fail the schema are kept in `invalid`). Long params/tags keys are cut
- * first, as the collector cuts them.
+ * its own code and reason; only items that fail the schema are kept in `invalid`). Unlike the collector it does not
+ * cut what is past a bound (pipeline/core/record-bounds.ts): the shipped sensors cap every such field themselves, and
+ * a sensor that stopped doing so shows here as an invalid record.
  */
 export class CapturingIngest implements RecordIngest {
   readonly records: ApiCallRecord[] = [];
@@ -26,8 +26,7 @@ export class CapturingIngest implements RecordIngest {
   async ingest(items: unknown[], origin: IngestOrigin): Promise<IngestResult> {
     if (this.failWith) throw this.failWith;
     const result: IngestResult = { accepted: 0, ids: [], rejected: [] };
-    items.forEach((original, index) => {
-      const item = boundRecord(original);
+    items.forEach((item, index) => {
       if (item instanceof UnmappedItem) {
         result.rejected.push({ index, code: item.code, reason: item.reason });
       } else if (check.Check(item)) {
@@ -37,7 +36,7 @@ export class CapturingIngest implements RecordIngest {
         result.ids.push(item.id);
       } else {
         const errors = [...check.Errors(item)].map((e) => `${e.path}: ${e.message}`);
-        this.invalid.push({ item: original, errors });
+        this.invalid.push({ item, errors });
         result.rejected.push({ index, code: 'MW_ERR_RECORD_INVALID', reason: errors.join('; ') });
       }
     });

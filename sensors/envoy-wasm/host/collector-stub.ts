@@ -1,7 +1,6 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../../pipeline/core/record.js';
-import { boundRecord } from '../../../pipeline/core/record-bounds.js';
 
 /**
  * A stand-in for the meshward collector's `POST /v1/records`, for sensor tests: it keeps the raw bodies (to grep
@@ -23,9 +22,9 @@ export function receiveRecords(batch: unknown): { accepted: ApiCallRecord[]; rej
   const rejected: Rejection[] = [];
   if (!Array.isArray(batch))
     return { accepted, rejected: [{ index: 0, code: 'MW_ERR_RECORD_INVALID', reason: 'body is not an array' }] };
-  batch.forEach((original, index) => {
-    // what a caller writes past a bound (params, tags, path, host) cut first, as the collector does
-    const item = boundRecord(original);
+  batch.forEach((item, index) => {
+    // unlike the collector, nothing past a bound is cut (pipeline/core/record-bounds.ts): the plugin caps params,
+    // tags, path and host itself, and a build that stopped doing so is refused here
     if (checkRecord.Check(item)) accepted.push(item);
     else {
       const first = checkRecord.Errors(item).First();
