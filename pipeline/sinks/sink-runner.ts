@@ -9,8 +9,8 @@ import { MemoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/store.js';
 import { cefSyslogSinkFactory } from './cef-syslog/factory.js';
 import { DEFAULT_REPEAT_MINUTES, type SinkDelivery, SinkDeliveryConfig } from './delivery/config.js';
+import { changesGate } from './delivery/changes-gate.js';
 import { DeliveredAlerts } from './delivery/delivered-alerts.js';
-import { deliveryClaim, deliveryReason } from './delivery/delivery-reason.js';
 import type { AlertSink, SinkFactory } from './sink.js';
 import { topicSinkFactory } from './topic/factory.js';
 import { webhookSinkFactory } from './webhook/factory.js';
@@ -136,28 +136,16 @@ export async function runSink(
         }
       }
       const skip = opts.skip ? await opts.skip() : undefined;
-      const last = record ? await record.lookup(alerts.map((a) => a.id)) : undefined;
-      // what the store said, before this batch's own deliveries: the claims of replicas reading this batch agree
-      const stored = last && new Map(last);
+      const gate = record ? await changesGate(record, alerts, now, repeatMs, claimTtlMs) : undefined;
       for (const a of alerts) {
         if (skip?.(a)) {
           skipped.inc({ sink: compiled.name, reason: 'silenced' });
           continue;
         }
-        let claim: string | undefined;
-        if (last && stored && record) {
-          const reason = deliveryReason(last.get(a.id), a, now(), repeatMs);
-          if (!reason) {
-            skipped.inc({ sink: compiled.name, reason: 'unchanged' });
-            continue;
-          }
-          claim = deliveryClaim(stored.get(a.id), a, reason);
-          if (!(await record.claim(a.id, claim, claimTtlMs))) {
-            skipped.inc({ sink: compiled.name, reason: 'claimed' });
-            // another replica delivers it: the batch's next changes are weighed against it
-            last.set(a.id, { state: a.state, severity: a.severity, at: now() });
-            continue;
-          }
+        const admission = await gate?.admit(a);
+        if (admission && !admission.deliver) {
+          skipped.inc({ sink: compiled.name, reason: admission.reason });
+          continue;
         }
         let lastErr: unknown;
         for (let i = 0; i < attempts; i++) {
@@ -174,30 +162,27 @@ export async function runSink(
             await new Promise((r) => setTimeout(r, delay));
           }
         }
-        if (!lastErr && last && record) {
-          const version = { state: a.state, severity: a.severity, at: now() };
-          last.set(a.id, version);
-          await record.remember(a.id, version);
+        if (!lastErr) {
+          await gate?.delivered(a);
+          continue;
         }
-        if (lastErr) {
-          if (claim !== undefined) await record?.release(a.id, claim);
-          deadLettered.inc({ sink: compiled.name });
-          logger.warn(
-            { sink: compiled.name, alertId: a.id, err: (lastErr as Error).message },
-            'sink gave up; alert sent to the dead-letter topic',
-          );
-          await bus.publish(ALERTS_DLQ, [
-            {
-              key: a.id,
-              value: JSON.stringify({
-                sink: compiled.name,
-                error: (lastErr as Error).message,
-                alert: a,
-                ts: Date.now(),
-              }),
-            },
-          ]);
-        }
+        if (admission?.deliver) await gate?.failed(a, admission.claim);
+        deadLettered.inc({ sink: compiled.name });
+        logger.warn(
+          { sink: compiled.name, alertId: a.id, err: (lastErr as Error).message },
+          'sink gave up; alert sent to the dead-letter topic',
+        );
+        await bus.publish(ALERTS_DLQ, [
+          {
+            key: a.id,
+            value: JSON.stringify({
+              sink: compiled.name,
+              error: (lastErr as Error).message,
+              alert: a,
+              ts: Date.now(),
+            }),
+          },
+        ]);
       }
       await record?.pruneIfDue();
     },
