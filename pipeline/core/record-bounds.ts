@@ -35,25 +35,16 @@ export type OnCut = (field: BoundedField, kind: CutKind, n: number) => void;
  */
 export function boundRecord(value: unknown, onCut?: OnCut): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  const r = value as { params?: unknown; tags?: unknown; path?: unknown; host?: unknown };
-  const { params, tags, path, host } = r;
-  const overParams = isMap(params) && overBounds(params, PARAM_KEY_MAX, PARAM_VALUE_MAX, PARAMS_MAX);
-  const overTags = isMap(tags) && overBounds(tags, TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX);
+  const r = value as Record<string, unknown>;
+  const { path, host } = r;
+  const overParams = overMap(r.params, MAP_BOUNDS.params);
+  const overTags = overMap(r.tags, MAP_BOUNDS.tags);
   const overPath = typeof path === 'string' && path.length > PATH_MAX;
   const overHost = typeof host === 'string' && host.length > HOST_MAX;
   if (!overParams && !overTags && !overPath && !overHost) return value;
-  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  if (overParams)
-    copy.params = boundMap(
-      params as Record<string, unknown>,
-      'params',
-      PARAM_KEY_MAX,
-      PARAM_VALUE_MAX,
-      PARAMS_MAX,
-      onCut,
-    );
-  if (overTags)
-    copy.tags = boundMap(tags as Record<string, unknown>, 'tags', TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX, onCut);
+  const copy: Record<string, unknown> = { ...r };
+  if (overParams) copy.params = boundMap(r.params as Record<string, unknown>, 'params', onCut);
+  if (overTags) copy.tags = boundMap(r.tags as Record<string, unknown>, 'tags', onCut);
   if (overPath) {
     copy.path = cutPath(path as string);
     onCut?.('path', 'value', 1);
@@ -65,47 +56,50 @@ export function boundRecord(value: unknown, onCut?: OnCut): unknown {
   return copy;
 }
 
+/** the bounds of the two maps a caller writes: key length, string value length, entries */
+const MAP_BOUNDS = {
+  params: { key: PARAM_KEY_MAX, value: PARAM_VALUE_MAX, count: PARAMS_MAX },
+  tags: { key: TAG_KEY_MAX, value: TAG_VALUE_MAX, count: TAGS_MAX },
+} as const;
+type MapBounds = (typeof MAP_BOUNDS)[keyof typeof MAP_BOUNDS];
+
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function overBounds(map: Record<string, unknown>, keyMax: number, valueMax: number, countMax: number): boolean {
+/** a map (not an array) with an entry, key or string value past its bounds */
+function overMap(v: unknown, b: MapBounds): boolean {
+  if (!isMap(v)) return false;
   let n = 0;
-  for (const k in map) {
-    if (++n > countMax || k.length > keyMax) return true;
-    const v = map[k];
-    if (typeof v === 'string' && v.length > valueMax) return true;
+  for (const k in v) {
+    if (++n > b.count || k.length > b.key) return true;
+    const x = v[k];
+    if (typeof x === 'string' && x.length > b.value) return true;
   }
   return false;
 }
 
-function boundMap(
-  map: Record<string, unknown>,
-  field: BoundedField,
-  keyMax: number,
-  valueMax: number,
-  countMax: number,
-  onCut: OnCut | undefined,
-): Record<string, unknown> {
+function boundMap(map: Record<string, unknown>, field: 'params' | 'tags', onCut: OnCut | undefined) {
+  const b = MAP_BOUNDS[field];
   const out: Record<string, unknown> = {};
   let kept = 0;
   let keys = 0;
   let values = 0;
   let dropped = 0;
   for (const k of Object.keys(map)) {
-    if (kept >= countMax) {
+    if (kept >= b.count) {
       dropped++;
       continue;
     }
-    const key = k.length > keyMax ? cut(k, keyMax) : k;
+    const key = k.length > b.key ? cut(k, b.key) : k;
     if (key !== k) keys++;
     if (Object.hasOwn(out, key)) {
       dropped++;
       continue;
     }
     let v = map[k];
-    if (typeof v === 'string' && v.length > valueMax) {
-      v = cut(v, valueMax);
+    if (typeof v === 'string' && v.length > b.value) {
+      v = cut(v, b.value);
       values++;
     }
     // defined, not assigned: a caller's `__proto__` parameter is a key, not the object's prototype
