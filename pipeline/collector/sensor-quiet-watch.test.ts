@@ -10,7 +10,7 @@ import { createRedisStore, type RedisStore } from '../store/redis-store.js';
 import type { Store } from '../store/store.js';
 import { FORGET_SENSOR_AFTER_MS } from './sensor-activity.js';
 import { forgetSensorsQuietSince, writeSensorActivity } from './sensor-activity-store.js';
-import { SensorQuietWatch, startSensorQuietWatch } from './sensor-quiet-watch.js';
+import { SensorQuietWatch, type SensorQuietWatchOptions, startSensorQuietWatch } from './sensor-quiet-watch.js';
 
 const MINUTE = 60_000;
 const QUIET_AFTER = 15 * MINUTE;
@@ -41,6 +41,23 @@ function replicas(store: Store) {
       now = t;
     },
   };
+}
+
+/** what startSensorQuietWatch's look at start (severity high) published, once stopped: stop waits for the look */
+async function lookAtStart(
+  store: Store,
+  opts: Pick<SensorQuietWatchOptions, 'quietAfterMs' | 'quietAfterMsByKind'>,
+): Promise<Alert[]> {
+  const published: Alert[] = [];
+  const stop = startSensorQuietWatch({
+    store,
+    publish: async (a) => void published.push(a),
+    logger: silentLogger,
+    severity: 'high',
+    ...opts,
+  });
+  await stop();
+  return published;
 }
 
 const episodeId = (sensor: { kind: string; id: string }, since: number) =>
@@ -284,16 +301,10 @@ describe('sensor_quiet watch', () => {
         const store = new MemoryStore();
         await sent(store, IDP, Date.now() - 20 * MINUTE);
         await sent(store, NGINX, Date.now() - 20 * MINUTE);
-        const published: Alert[] = [];
-        const stop = startSensorQuietWatch({
-          store,
-          publish: async (a) => void published.push(a),
-          logger: silentLogger,
+        const published = await lookAtStart(store, {
           quietAfterMs: 0,
           quietAfterMsByKind: { idp: byKind.idp * MINUTE },
-          severity: 'high',
         });
-        await stop();
         expect(
           published.map((a) => a.subject?.value),
           JSON.stringify(byKind),
@@ -319,15 +330,7 @@ describe('sensor_quiet watch', () => {
     ]) {
       const store = new MemoryStore();
       await sent(store, NGINX, Date.now() - 20 * MINUTE);
-      const published: Alert[] = [];
-      const stop = startSensorQuietWatch({
-        store,
-        publish: async (a) => void published.push(a),
-        logger: silentLogger,
-        quietAfterMs,
-        severity: 'high',
-      });
-      await stop(); // waits for the look under way
+      const published = await lookAtStart(store, { quietAfterMs });
       expect(
         published.map((a) => [a.kind, a.severity]),
         `threshold ${quietAfterMs}`,
