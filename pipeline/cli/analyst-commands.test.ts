@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
+import { runCliSource } from '../../test/harness/cli-source.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
@@ -190,22 +189,7 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
   }
 
   /** `meshward <args…>` as an operator runs it: the CLI's entry point in its own process */
-  async function runProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const root = join(import.meta.dirname, '..', '..');
-    const main = join(root, 'pipeline', 'cli', 'main.ts');
-    return promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', main, ...args, '--api', api, '--key-file', responderKey],
-      { cwd: root },
-    ).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (err: { code: number; stdout: string; stderr: string }) => ({
-        code: err.code,
-        stdout: err.stdout,
-        stderr: err.stderr,
-      }),
-    );
-  }
+  const runProcess = (args: string[]) => runCliSource([...args, '--api', api, '--key-file', responderKey]);
 
   it('lists the open alerts as a table, filtered, or as JSON', async () => {
     const text = await run(['alerts', 'list']);

@@ -1,8 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
+import { runCliSource } from '../../test/harness/cli-source.js';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { AlertRepository } from '../alerts/alert-repository.js';
 import { alertRoutes } from '../api/alert-routes.js';
@@ -98,13 +98,7 @@ describe('a command that cannot read or write its files says so in one line with
   }, 60_000);
 
   it('the real entry point: exit 2, the one line on stderr, nothing else (no stack trace)', async () => {
-    const run = (args: string[]) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'pipeline', 'cli', 'main.ts'), ...args], {
-        cwd: root,
-      }).then(
-        () => ({ code: 0, stdout: '', stderr: '' }),
-        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-      );
+    const run = (args: string[]) => runCliSource(args);
     const [alertsMissing, catalogMissing] = await Promise.all([
       run(['policy', 'test', '--policy', policy, '--alerts', missing]),
       run(['associate', '--catalog', missing, '--apis', catalog]),
@@ -174,24 +168,7 @@ describe('meshward --key-file reads the analyst key as every secret file is read
     // the child gets no key from this process's environment, only the one a case gives it
     const { MESHWARD_API_KEY: _, ...env } = process.env;
     const run = (keyFile: string, extraEnv: Record<string, string> = {}) =>
-      promisify(execFile)(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(root, 'pipeline', 'cli', 'main.ts'),
-          'alerts',
-          'list',
-          '--api',
-          api,
-          '--key-file',
-          keyFile,
-        ],
-        { cwd: root, env: { ...env, ...extraEnv } },
-      ).then(
-        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-      );
+      runCliSource(['alerts', 'list', '--api', api, '--key-file', keyFile], { env: { ...env, ...extraEnv } });
     try {
       const [ok, emptied, tooLarge, missingKey] = await Promise.all([
         run(padded),

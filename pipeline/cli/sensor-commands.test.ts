@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
+import { runCliSource } from '../../test/harness/cli-source.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,31 +79,8 @@ describe('meshward sensors (the sensors seen, from a terminal or a cron job)', (
   }
 
   /** `meshward sensors <args…>` in its own process, as cron runs it */
-  async function runProcess(args: string[], key: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    const root = join(import.meta.dirname, '..', '..');
-    return promisify(execFile)(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(root, 'pipeline', 'cli', 'main.ts'),
-        'sensors',
-        ...args,
-        '--api',
-        api,
-        '--key-file',
-        key,
-      ],
-      { cwd: root },
-    ).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (err: { code: number; stdout: string; stderr: string }) => ({
-        code: err.code,
-        stdout: err.stdout,
-        stderr: err.stderr,
-      }),
-    );
-  }
+  const runProcess = (args: string[], key: string) =>
+    runCliSource(['sensors', ...args, '--api', api, '--key-file', key]);
 
   const rows = (printed: string) =>
     printed
