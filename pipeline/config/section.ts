@@ -5,15 +5,21 @@ import { withDefaults } from './with-defaults.js';
 
 /**
  * Validates one config section (a detector's, a receiver's, a sink's, …) against its schema: defaults filled in
- * (over `defaults` when given), the input never mutated, and up to five errors named by `where` + their path
- * (fail fast at start). A section that is not a mapping is refused (checkMapping).
+ * (over `defaults` when given), the input never mutated, and up to `maxProblems` (five) errors named by `where` +
+ * their path (fail fast at start). A section that is not a mapping is refused (checkMapping).
  */
-export function checkSection<T extends TSchema>(schema: T, raw: unknown, where: string, defaults?: object): Static<T> {
+export function checkSection<T extends TSchema>(
+  schema: T,
+  raw: unknown,
+  where: string,
+  defaults?: object,
+  maxProblems = 5,
+): Static<T> {
   checkMapping(schema, raw, where);
   const base = defaults
     ? { ...structuredClone(defaults), ...structuredClone(raw as object) }
     : structuredClone(raw ?? {});
-  const { value, problems } = withDefaults(schema, base, where);
+  const { value, problems } = withDefaults(schema, base, where, maxProblems);
   if (problems.length > 0) throw mwError('CONFIG_INVALID', problems.join('; '), { problems });
   return value as Static<T>;
 }

@@ -1,5 +1,4 @@
-import { checkInstanceName, checkMapping } from '../../pipeline/config/section.js';
-import { withDefaults } from '../../pipeline/config/with-defaults.js';
+import { checkInstanceName, checkSection } from '../../pipeline/config/section.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import type { Logger } from '../../pipeline/core/logger.js';
 import type { ActionAdapter, AdapterFactory } from '../adapter.js';
@@ -51,15 +50,8 @@ export function adapterConfigs(section: Record<string, unknown>): Record<string,
     if (!factory)
       throw mwError('CONFIG_INVALID', `actions.${key}: unknown adapter type (known: ${adapterTypes().join(', ')})`);
     checkInstanceName('actions', key, typeOfKey(key));
-    checkMapping(factory.configSchema, raw, `actions.${key}`);
-    const { value, problems } = withDefaults(
-      factory.configSchema,
-      structuredClone({ ...(factory.defaultConfig as object), ...(raw as object) }),
-      `actions.${key}`,
-      1,
-    );
-    if (problems.length > 0) throw mwError('CONFIG_INVALID', problems[0] as string);
-    out[key] = value;
+    // the first problem only: an adapter's config errors are read one at a time
+    out[key] = checkSection(factory.configSchema, raw, `actions.${key}`, factory.defaultConfig as object, 1);
   }
   return out;
 }
