@@ -1,6 +1,6 @@
 import { startPeriodic } from '../core/periodic.js';
 import type { Alert, Severity } from '../core/alert.js';
-import type { AlertKind } from '../core/alert-kinds.js';
+import { type AlertKind, MESHWARD_SERVICE } from '../core/alert-kinds.js';
 import { durationText } from '../core/duration-text.js';
 import { stableId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
@@ -139,7 +139,7 @@ export class SensorQuietWatch {
       kind,
       severity: this.opts.severity,
       state: 'open',
-      service: 'meshward',
+      service: MESHWARD_SERVICE,
       subject: { type: 'sensor', value: `${s.kind}/${s.id}` },
       firstSeen: s.lastSeen,
       lastSeen: now,

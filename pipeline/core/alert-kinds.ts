@@ -54,6 +54,9 @@ export const SUBJECT_TYPES = [
   'sensor',
 ] as const;
 
+/** the `service` of alerts about meshward itself (the policy engine's, sensor_quiet): no traffic of its own */
+export const MESHWARD_SERVICE = 'meshward';
+
 /**
  * kinds about meshward's own coverage rather than the traffic: a policy rule acts on them only when its `match.kinds`
  * names them, so a rule written for any kind does not act on a sensor that went quiet

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Alert, Severity } from '../../pipeline/core/alert.js';
 import type { Decision, DecisionScope, DecisionState, EnforcedDecision } from '../../pipeline/core/decision.js';
-import type { AlertKind } from '../../pipeline/core/alert-kinds.js';
+import { type AlertKind, MESHWARD_SERVICE } from '../../pipeline/core/alert-kinds.js';
 import { mwError } from '../../pipeline/core/errors.js';
 import { stableId } from '../../pipeline/core/ids.js';
 import { KeyedLock } from '../../pipeline/core/keyed-lock.js';
@@ -273,7 +273,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
       kind,
       severity,
       state: 'open',
-      service: 'meshward',
+      service: MESHWARD_SERVICE,
       ...(subject ? { subject } : {}),
       firstSeen: now,
       lastSeen: now,

@@ -45,7 +45,7 @@ function noteAction(n) {
 }
 const METRIC_KINDS = new Set(['error_burst', 'latency_spike', 'traffic_drop', 'traffic_spike']);
 /** the service of alerts about meshward itself (the policy engine's, sensor_quiet): no traffic of its own to chart */
-const SELF = 'meshward';
+const SELF = 'meshward'; // MESHWARD_SERVICE of pipeline/core/alert-kinds.ts
 /** how many related alerts of each kind the page lists */
 const RELATED = 10;
 /** how far before the alert its related alerts are looked for (the scan of the alert store stays bounded) */
