@@ -301,8 +301,14 @@ describe('collector POST /v1/records', () => {
   it('cuts a param name or tag key past its bound and counts it, never refusing the record for it', async () => {
     const { app, got } = await setup();
     const cut = async (field: string) => metricSum('meshward_collector_truncated_keys_total', { field });
-    const dropped = async () => metricSum('meshward_collector_dropped_keys_total', { field: 'params' });
-    const before = { params: await cut('params'), tags: await cut('tags'), dropped: await dropped() };
+    const dropped = async (reason: string) =>
+      metricSum('meshward_collector_dropped_keys_total', { field: 'params', reason });
+    const before = {
+      params: await cut('params'),
+      tags: await cut('tags'),
+      repeat: await dropped('repeat'),
+      excess: await dropped('excess'),
+    };
     const res = await app.inject({
       method: 'POST',
       url: '/v1/records',
@@ -323,14 +329,21 @@ describe('collector POST /v1/records', () => {
     expect(got.dlq).toEqual([]);
     expect(await cut('params')).toBe(before.params + 3);
     expect(await cut('tags')).toBe(before.tags + 1);
-    expect(await dropped()).toBe(before.dropped + 1);
+    expect(await dropped('repeat')).toBe(before.repeat + 1);
+    expect(await dropped('excess')).toBe(before.excess);
   });
 
   it('keeps the first 256 of many params and cuts a long path or host, counted, never refusing the record', async () => {
     const { app, got } = await setup();
     const values = async (field: string) => metricSum('meshward_collector_truncated_values_total', { field });
-    const dropped = async () => metricSum('meshward_collector_dropped_keys_total', { field: 'params' });
-    const before = { path: await values('path'), host: await values('host'), dropped: await dropped() };
+    const dropped = async (reason: string) =>
+      metricSum('meshward_collector_dropped_keys_total', { field: 'params', reason });
+    const before = {
+      path: await values('path'),
+      host: await values('host'),
+      excess: await dropped('excess'),
+      repeat: await dropped('repeat'),
+    };
     const params: Record<string, number> = {};
     for (let i = 0; i < 300; i++) params[`p${i}`] = i;
     const res = await app.inject({
@@ -346,7 +359,8 @@ describe('collector POST /v1/records', () => {
     expect(byId.get('rec-2')?.path).toBe(`/${'a'.repeat(8191)}`);
     expect(byId.get('rec-2')?.host).toBe('h'.repeat(512));
     expect(got.dlq).toEqual([]);
-    expect(await dropped()).toBe(before.dropped + 44);
+    expect(await dropped('excess')).toBe(before.excess + 44);
+    expect(await dropped('repeat')).toBe(before.repeat);
     expect(await values('path')).toBe(before.path + 1);
     expect(await values('host')).toBe(before.host + 1);
   });

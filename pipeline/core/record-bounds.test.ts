@@ -90,7 +90,7 @@ describe('ApiCallRecord bounds on what a caller writes', () => {
     expect(JSON.stringify(value)).toBe(before);
   });
 
-  it('keeps the first of two keys that are one once cut, and counts the other as dropped', () => {
+  it('keeps the first of two keys that are one once cut, and counts the others as dropped repeats', () => {
     const value = record({
       params: { ['a'.repeat(300)]: 'first', ['a'.repeat(PARAM_KEY_MAX)]: 'exact', ['a'.repeat(400)]: 'third', b: 2 },
     });
@@ -98,7 +98,7 @@ describe('ApiCallRecord bounds on what a caller writes', () => {
     expect(out.params).toEqual({ ['a'.repeat(PARAM_KEY_MAX)]: 'first', b: 2 });
     expect(cuts).toEqual([
       ['params', 'key', 2],
-      ['params', 'entry', 2],
+      ['params', 'repeat', 2],
     ]);
   });
 
@@ -110,7 +110,7 @@ describe('ApiCallRecord bounds on what a caller writes', () => {
     expect(Object.getPrototypeOf(out.params)).toBe(Object.prototype);
   });
 
-  it('keeps the first PARAMS_MAX params and TAGS_MAX tags in order, and counts the others as dropped', () => {
+  it('keeps the first PARAMS_MAX params and TAGS_MAX tags in order, and counts the others as dropped excess', () => {
     const params: Record<string, unknown> = {};
     for (let i = 0; i < 300; i++) params[`p${i}`] = i;
     const tags: Record<string, string> = {};
@@ -121,8 +121,8 @@ describe('ApiCallRecord bounds on what a caller writes', () => {
     expect(Object.keys(out.params ?? {})).toEqual(Object.keys(params).slice(0, PARAMS_MAX));
     expect(Object.keys(out.tags ?? {})).toEqual(Object.keys(tags).slice(0, TAGS_MAX));
     expect(cuts).toEqual([
-      ['params', 'entry', 300 - PARAMS_MAX],
-      ['tags', 'entry', 70 - TAGS_MAX],
+      ['params', 'excess', 300 - PARAMS_MAX],
+      ['tags', 'excess', 70 - TAGS_MAX],
     ]);
     expect(check.Check(out)).toBe(true);
     expect(Object.keys(params)).toHaveLength(300);

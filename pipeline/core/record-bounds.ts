@@ -12,8 +12,11 @@ import {
 /** the record fields whose content the caller (not the sensor) writes */
 export type BoundedField = 'params' | 'tags' | 'path' | 'host';
 
-/** what was cut: a map key shortened, a string value shortened, or a map entry dropped (over the count, or a repeat) */
-export type CutKind = 'key' | 'value' | 'entry';
+/**
+ * what was cut: a map key shortened, a string value shortened, a map entry dropped past the entry bound (`excess`), or
+ * one dropped because its cut key repeated an earlier key (`repeat`)
+ */
+export type CutKind = 'key' | 'value' | 'excess' | 'repeat';
 
 /** told, per field and kind, how many were cut in one record */
 export type OnCut = (field: BoundedField, kind: CutKind, n: number) => void;
@@ -85,16 +88,17 @@ function boundMap(map: Record<string, unknown>, field: 'params' | 'tags', onCut:
   let kept = 0;
   let keys = 0;
   let values = 0;
-  let dropped = 0;
+  let excess = 0;
+  let repeats = 0;
   for (const k of Object.keys(map)) {
     if (kept >= b.count) {
-      dropped++;
+      excess++;
       continue;
     }
     const key = k.length > b.key ? cut(k, b.key) : k;
     if (key !== k) keys++;
     if (Object.hasOwn(out, key)) {
-      dropped++;
+      repeats++;
       continue;
     }
     let v = map[k];
@@ -109,7 +113,8 @@ function boundMap(map: Record<string, unknown>, field: 'params' | 'tags', onCut:
   if (onCut) {
     if (keys > 0) onCut(field, 'key', keys);
     if (values > 0) onCut(field, 'value', values);
-    if (dropped > 0) onCut(field, 'entry', dropped);
+    if (excess > 0) onCut(field, 'excess', excess);
+    if (repeats > 0) onCut(field, 'repeat', repeats);
   }
   return out;
 }
