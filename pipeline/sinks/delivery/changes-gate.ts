@@ -16,8 +16,9 @@ export interface ChangesGate {
 
 /**
  * `deliver: changes` for one batch of alert changes: what the sink delivered of them is read once (one look-up for
- * the batch), and the claims are made against what the store said before this batch's own deliveries, so replicas
- * reading the same batch make the same claims, change after change
+ * the batch), and the claims are made against what the store said before this batch's own deliveries and how many
+ * changes of the alert this batch held news before, so replicas reading the same batch make the same claims, change
+ * after change, and each change of the batch (open, acknowledged, open again) is claimed, and delivered, once
  */
 export async function changesGate(
   record: DeliveredAlerts,
@@ -28,12 +29,16 @@ export async function changesGate(
 ): Promise<ChangesGate> {
   const last = await record.lookup(alerts.map((a) => a.id));
   const stored = new Map(last);
+  /** per alert: how many of its changes in this batch were news (delivered here, or by another replica) */
+  const newsBefore = new Map<string, number>();
   const versionOf = (a: Alert): DeliveredVersion => ({ state: a.state, severity: a.severity, at: now() });
   return {
     async admit(a) {
       const reason = deliveryReason(last.get(a.id), a, now(), repeatMs);
       if (!reason) return { deliver: false, reason: 'unchanged' };
-      const claim = deliveryClaim(stored.get(a.id), a, reason);
+      const nth = newsBefore.get(a.id) ?? 0;
+      newsBefore.set(a.id, nth + 1);
+      const claim = deliveryClaim(stored.get(a.id), nth, a, reason);
       if (await record.claim(a.id, claim, claimTtlMs)) return { deliver: true, claim };
       // another replica delivers it: the batch's next changes are weighed against it
       last.set(a.id, versionOf(a));

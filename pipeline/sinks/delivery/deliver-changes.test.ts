@@ -34,6 +34,13 @@ const opened: Alert = {
 /** the alert as the correlator publishes its n-th refresh (count and lastSeen only) */
 const refresh = (a: Alert, n: number): Alert => ({ ...a, count: a.count + n, lastSeen: a.lastSeen + n * MINUTE });
 
+/** opened, acknowledged and opened again, as three changes the correlator and the API publish in quick succession */
+const reopenedInOneBatch: Alert[] = [
+  opened,
+  { ...refresh(opened, 1), state: 'acknowledged' },
+  { ...refresh(opened, 2), state: 'open' },
+];
+
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
@@ -52,7 +59,12 @@ function newBus() {
   closers.push(() => bus.close());
   return bus;
 }
-const publish = (bus: MemoryBus, a: Alert) => bus.publish(TOPICS.alerts, [{ key: a.id, value: JSON.stringify(a) }]);
+const publishAll = (bus: MemoryBus, alerts: Alert[]) =>
+  bus.publish(
+    TOPICS.alerts,
+    alerts.map((a) => ({ key: a.id, value: JSON.stringify(a) })),
+  );
+const publish = (bus: MemoryBus, a: Alert) => publishAll(bus, [a]);
 const unchanged = (sink: string) => metricSum('meshward_sink_skipped_total', { sink, reason: 'unchanged' });
 /** the state and severity of each Slack message, from its title */
 const titles = (got: { body: string }[]) =>
@@ -338,6 +350,53 @@ describe.each(STORES)('what a sink delivered, in the %s store', (kind, newStore)
     await publish(one, refresh(opened, 2));
     await until('the reopening', () => slack.got.length === 3);
     expect(titles(slack.got)).toEqual(['HIGH open', 'HIGH acknowledged', 'HIGH open']);
+  });
+
+  it('a batch that opens, acknowledges and reopens an alert delivers each change once, in order, ending open', async () => {
+    const store = newStore();
+    const claims = vi.spyOn(store, 'setIfAbsent');
+    const name = `webhook/slack-batch-${kind}`;
+    const slack = await httpReceiver(() => 200, closers);
+    const [sink] = compileSinks({ [name]: { url: slack.url, format: 'slack' } });
+    const bus = newBus();
+    const sub = await runSink(bus, silentLogger, sink, { store });
+    closers.push(() => sub.close());
+    // one publish: one batch
+    await publishAll(bus, reopenedInOneBatch);
+    await until('the three changes', () => slack.got.length === 3);
+    expect(titles(slack.got)).toEqual(['HIGH open', 'HIGH acknowledged', 'HIGH open']);
+    expect(await metricSum('meshward_sink_skipped_total', { sink: name, reason: 'claimed' })).toBe(0);
+    expect(claims.mock.calls.map((c) => c[0])).toEqual([
+      `sink-claim:${name}:${opened.id}:none:open:high`,
+      `sink-claim:${name}:${opened.id}:none+1:acknowledged:high`,
+      `sink-claim:${name}:${opened.id}:none+2:open:high`,
+    ]);
+    await until(
+      'the reopening written down',
+      async () => JSON.parse((await store.hget(`sink-delivered:${name}`, opened.id)) ?? '{}').state === 'open',
+    );
+  });
+
+  it('two API replicas that read that batch at the same moment deliver each of its changes once', async () => {
+    const store = newStore();
+    const name = `webhook/slack-batch-race-${kind}`;
+    const slack = await httpReceiver(() => 200, closers);
+    const [sink] = compileSinks({ [name]: { url: slack.url, format: 'slack' } });
+    const [one, two] = [newBus(), newBus()];
+    const shared = lookupsMeet(store, 2);
+    for (const bus of [one, two]) {
+      const sub = await runSink(bus, silentLogger, sink, { store: shared });
+      closers.push(() => sub.close());
+    }
+    await Promise.all([publishAll(one, reopenedInOneBatch), publishAll(two, reopenedInOneBatch)]);
+    // each change is delivered by one replica and left by the other, whichever claimed it first
+    await until(
+      'the other replica to leave each change',
+      async () => (await metricSum('meshward_sink_skipped_total', { sink: name, reason: 'claimed' })) === 3,
+    );
+    await until('the three changes', () => slack.got.length === 3);
+    expect(titles(slack.got).sort()).toEqual(['HIGH acknowledged', 'HIGH open', 'HIGH open']);
+    expect(await unchanged(name)).toBe(0);
   });
 
   it('a change a sink gave up on is claimed no more: a later read of it delivers it', async () => {

@@ -30,11 +30,18 @@ export function deliveryReason(
 
 /**
  * What a replica claims before it delivers a change (delivered-alerts.ts): the record it read from the store at the
- * start of the batch (`stored`, the same for every replica that read the batch before either wrote it down) and the
- * state and severity it delivers, or the repeat. Two replicas reading one batch compute the same claims, change after
- * change; a later change back to a state and severity already delivered follows another record, so is claimed anew.
+ * start of the batch (`stored`, the same for every replica that read the batch before either wrote it down), how many
+ * earlier changes of the alert in the batch were news (`nth`, the same too: `+n` after the record from the second on),
+ * and the state and severity it delivers, or the repeat. Two replicas reading one batch compute the same claims,
+ * change after change; a change back to a state and severity already delivered, in this batch (a later `nth`) or a
+ * later one (another record), is claimed anew.
  */
-export function deliveryClaim(stored: DeliveredVersion | undefined, alert: Alert, reason: DeliveryReason): string {
-  const after = stored ? stored.at : 'none';
+export function deliveryClaim(
+  stored: DeliveredVersion | undefined,
+  nth: number,
+  alert: Alert,
+  reason: DeliveryReason,
+): string {
+  const after = `${stored ? stored.at : 'none'}${nth > 0 ? `+${nth}` : ''}`;
   return reason === 'repeat' ? `${after}:repeat` : `${after}:${alert.state}:${alert.severity}`;
 }
