@@ -122,7 +122,6 @@ describe(`every shared secret and HMAC key: at least ${MIN_SECRET_LENGTH} charac
             url: 'https://soc.test',
             format: 'json',
             timeout_ms: 1000,
-            min_severity: 'info',
             secret_file: f,
           }),
         (f) => `sinks.webhook.secret_file: the value in ${f} ${SECRET_TOO_SHORT}`,

@@ -1,7 +1,7 @@
 import { type TObject, Type } from '@sinclair/typebox';
 import { checkInstanceName, checkSection } from '../config/section.js';
 import { TOPICS, type Bus, type Subscription } from '../bus/bus.js';
-import type { Alert } from '../core/alert.js';
+import { type Alert, SEVERITY_RANK } from '../core/alert.js';
 import { isRetryable, mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
@@ -38,12 +38,22 @@ const delivered = counter('meshward_sink_delivered_total', 'alert changes delive
 const retried = counter('meshward_sink_retries_total', 'sink delivery retries', ['sink']);
 const skipped = counter(
   'meshward_sink_skipped_total',
-  'alert changes a sink left out: reason silenced (an analyst silenced the alert), unchanged (deliver: changes, a refresh) or claimed (deliver: changes, another API replica delivers it)',
+  "alert changes a sink left out: reason below_min_severity (the sink's min_severity), silenced (an analyst silenced the alert), unchanged (deliver: changes, a refresh) or claimed (deliver: changes, another API replica delivers it)",
   ['sink', 'reason'],
 );
 const deadLettered = counter('meshward_sink_dead_letters_total', 'alert changes a sink gave up on (sent to the DLQ)', [
   'sink',
 ]);
+
+/** an alert change read from the alerts topic, or undefined when it is not one (not JSON, not an object) */
+function parseAlert(value: Buffer): Alert | undefined {
+  try {
+    const a: unknown = JSON.parse(value.toString('utf8'));
+    return typeof a === 'object' && a !== null ? (a as Alert) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface CompiledSink {
   name: string;
@@ -62,7 +72,7 @@ export function compileSinks(section: Record<string, unknown> | undefined): Comp
         `sinks.${name}: unknown sink type ${type} (known: ${FACTORIES.map((f) => f.type).join(', ')})`,
       );
     checkInstanceName('sinks', name, type);
-    const { deliver, repeat_minutes, ...config } = checkSection(
+    const { deliver, repeat_minutes, min_severity, ...config } = checkSection(
       SCHEMAS.get(type) as TObject,
       raw,
       `sinks.${name}`,
@@ -75,7 +85,11 @@ export function compileSinks(section: Record<string, unknown> | undefined): Comp
       );
     return {
       name,
-      delivery: { deliver: mode, repeatMs: (repeat_minutes ?? DEFAULT_REPEAT_MINUTES) * 60_000 },
+      delivery: {
+        deliver: mode,
+        repeatMs: (repeat_minutes ?? DEFAULT_REPEAT_MINUTES) * 60_000,
+        minSeverity: min_severity ?? 'info',
+      },
       create: (bus, logger) => factory.create(config as never, { bus, logger, where: `sinks.${name}` }),
     };
   });
@@ -116,6 +130,7 @@ export async function runSink(
   const max = opts.maxDelayMs ?? 10_000;
   const now = opts.now ?? Date.now;
   const { repeatMs } = compiled.delivery;
+  const minRank = SEVERITY_RANK[compiled.delivery.minSeverity];
   // a claim outlives the retries of the delivery it guards (plus the sends themselves)
   const claimTtlMs = attempts * max + CLAIM_MARGIN_MS;
   const record =
@@ -129,11 +144,11 @@ export async function runSink(
     onBatch: async (batch) => {
       const alerts: Alert[] = [];
       for (const m of batch.messages) {
-        try {
-          alerts.push(JSON.parse(m.value.toString('utf8')) as Alert);
-        } catch {
-          // not an alert: the API's consumer counts these
-        }
+        const a = parseAlert(m.value);
+        if (!a) continue; // not an alert: the API's consumer counts these
+        // before deliver: changes weighs it, so what is left out here is never written down as delivered
+        if (SEVERITY_RANK[a.severity] < minRank) skipped.inc({ sink: compiled.name, reason: 'below_min_severity' });
+        else alerts.push(a);
       }
       const skip = opts.skip ? await opts.skip() : undefined;
       const gate = record ? await changesGate(record, alerts, now, repeatMs, claimTtlMs) : undefined;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpReceiver } from '../../test/harness/http-receiver.js';
+import { metricSum } from '../../test/harness/metrics.js';
 import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import type { Alert } from '../core/alert.js';
@@ -182,6 +183,40 @@ describe('sinks against real receivers on loopback', () => {
     await bus.publish(TOPICS.alerts, [{ key: alert.id, value: JSON.stringify(alert) }]);
     await waitFor(() => got.length === 1);
     expect(JSON.parse(got[0])).toMatchObject({ class_uid: 2004, finding_info: { uid: 'alr_test1' } });
+  });
+
+  it('leaves out alerts below min_severity in CEF over syslog and on a topic too', async () => {
+    const bus = new MemoryBus();
+    closers.push(() => bus.close());
+    const udp = createSocket('udp4');
+    const udpGot: string[] = [];
+    udp.on('message', (m) => udpGot.push(m.toString()));
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    closers.push(() => void udp.close());
+    const got: string[] = [];
+    await bus.subscribe({
+      groupId: 'siem-high',
+      topics: ['siem.high'],
+      onBatch: async (b) => void got.push(...b.messages.map((m) => m.value.toString())),
+    });
+    const sinks = compileSinks({
+      'cef_syslog/high': { host: '127.0.0.1', port: udp.address().port, min_severity: 'high' },
+      'topic/high': { topic: 'siem.high', format: 'json', min_severity: 'high' },
+    });
+    for (const s of sinks) {
+      const sub = await runSink(bus, silentLogger, s);
+      closers.push(() => sub.close());
+    }
+    const medium = { ...alert, id: 'alr_medium', severity: 'medium' as const };
+    await bus.publish(
+      TOPICS.alerts,
+      [medium, alert].map((a) => ({ key: a.id, value: JSON.stringify(a) })),
+    );
+    await waitFor(() => udpGot.length === 1 && got.length === 1);
+    expect(udpGot[0]).toContain('externalId=alr_test1');
+    expect(JSON.parse(got[0]).id).toBe('alr_test1');
+    for (const sink of ['cef_syslog/high', 'topic/high'])
+      expect(await metricSum('meshward_sink_skipped_total', { sink, reason: 'below_min_severity' })).toBe(1);
   });
 
   it('fails fast on a bad sink config, naming the key', () => {

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { Severity } from '../../core/alert.js';
 
 /**
  * Delivery options every sink takes beside its own keys: compileSinks merges them into each sink type's schema, so no
@@ -17,6 +18,12 @@ export const SinkDeliveryConfig = Type.Object(
     deliver: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('changes')])),
     /** with deliver: changes, repeat an alert still open after this many minutes since it was last delivered; 0 = never (default 240) */
     repeat_minutes: Type.Optional(Type.Integer({ minimum: 0, maximum: 43_200 })),
+    /**
+     * only alert changes at or above this severity (default info: all); the others are skipped before deliver:
+     * changes weighs them (meshward_sink_skipped_total{reason="below_min_severity"}), so an alert this sink left out
+     * is new to it once its severity rises to this
+     */
+    min_severity: Type.Optional(Severity),
   },
   { additionalProperties: false },
 );
@@ -30,4 +37,5 @@ export interface SinkDelivery {
   deliver: DeliverMode;
   /** 0: never repeat */
   repeatMs: number;
+  minSeverity: Severity;
 }

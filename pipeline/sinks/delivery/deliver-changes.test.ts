@@ -221,6 +221,47 @@ describe('deliver: changes', () => {
     ]);
   });
 
+  it('min_severity leaves a change out before deliver: changes weighs it: counted, not written down, and the alert is new to the sink once it rises', async () => {
+    const store = new MemoryStore();
+    const claims = vi.spyOn(store, 'setIfAbsent');
+    const slack = await httpReceiver(() => 200, closers);
+    const json = await httpReceiver(() => 200, closers);
+    const sinks = compileSinks({
+      'webhook/slack-high': { url: slack.url, format: 'slack', min_severity: 'high' },
+      'webhook/json-high': { url: json.url, min_severity: 'high' },
+    });
+    const bus = newBus();
+    for (const s of sinks) {
+      const sub = await runSink(bus, silentLogger, s, { store });
+      closers.push(() => sub.close());
+    }
+    const below = (sink: string) => metricSum('meshward_sink_skipped_total', { sink, reason: 'below_min_severity' });
+    const medium: Alert = { ...opened, severity: 'medium' };
+    await publish(bus, medium);
+    await publish(bus, refresh(medium, 1));
+    await until(
+      'both changes left out by both sinks',
+      async () => (await below('webhook/slack-high')) === 2 && (await below('webhook/json-high')) === 2,
+    );
+    expect(await store.hget('sink-delivered:webhook/slack-high', opened.id)).toBeNull();
+    expect(claims).not.toHaveBeenCalled();
+    expect(await unchanged('webhook/slack-high')).toBe(0);
+
+    await publish(bus, { ...refresh(medium, 2), severity: 'high' });
+    await until('the rise at both', () => slack.got.length === 1 && json.got.length === 1);
+    expect(titles(slack.got)).toEqual(['HIGH open']);
+    // new to the sink: claimed after no record at all
+    expect(claims.mock.calls.map((c) => c[0])).toEqual(['sink-claim:webhook/slack-high:alr_incident:none:open:high']);
+    expect(JSON.parse(json.got[0].body)).toMatchObject({ severity: 'high', count: 3 });
+    // counted once each receiver answered
+    const deliveredBy = (sink: string) => metricSum('meshward_sink_delivered_total', { sink });
+    await until(
+      'both deliveries counted',
+      async () => (await deliveredBy('webhook/slack-high')) + (await deliveredBy('webhook/json-high')) >= 2,
+    );
+    expect([await deliveredBy('webhook/slack-high'), await deliveredBy('webhook/json-high')]).toEqual([1, 1]);
+  });
+
   it('a store that fails costs no alert: every change is delivered, counted, and logged once per run of failures', async () => {
     const failing = new FailingStore();
     const { lines, logger } = capturingLogger();
@@ -458,14 +499,24 @@ describe('delivery options', () => {
       cef_syslog: { host: 'siem.test' },
       topic: {},
     });
+    const all = { deliver: 'all', repeatMs: 240 * MINUTE, minSeverity: 'info' };
     expect(Object.fromEntries(sinks.map((s) => [s.name, s.delivery]))).toEqual({
-      'webhook/slack': { deliver: 'changes', repeatMs: 240 * MINUTE },
-      'webhook/slack-hourly': { deliver: 'changes', repeatMs: HOUR },
-      'webhook/ocsf': { deliver: 'all', repeatMs: 240 * MINUTE },
-      'webhook/json-changes': { deliver: 'changes', repeatMs: 0 },
-      cef_syslog: { deliver: 'all', repeatMs: 240 * MINUTE },
-      topic: { deliver: 'all', repeatMs: 240 * MINUTE },
+      'webhook/slack': { ...all, deliver: 'changes' },
+      'webhook/slack-hourly': { ...all, deliver: 'changes', repeatMs: HOUR },
+      'webhook/ocsf': all,
+      'webhook/json-changes': { ...all, deliver: 'changes', repeatMs: 0 },
+      cef_syslog: all,
+      topic: all,
     });
+  });
+
+  it('take min_severity on every sink type', () => {
+    const sinks = compileSinks({
+      'webhook/slack': { url: 'https://hooks.slack.test/x', format: 'slack', min_severity: 'medium' },
+      cef_syslog: { host: 'siem.test', min_severity: 'high' },
+      topic: { min_severity: 'critical' },
+    });
+    expect(sinks.map((s) => s.delivery.minSeverity)).toEqual(['medium', 'high', 'critical']);
   });
 
   it('refuses a bad value at start, naming the key', () => {
@@ -484,5 +535,6 @@ describe('delivery options', () => {
       'sinks.webhook/x.repeat_minutes: applies only with deliver: changes',
     );
     expect(() => compileSinks({ 'webhook/x': { url, repeat: 60 } })).toThrow(/sinks\.webhook\/x/);
+    expect(() => compileSinks({ 'topic/z': { min_severity: 'urgent' } })).toThrow(/sinks\.topic\/z\.min_severity: /);
   });
 });

@@ -11,11 +11,6 @@ export const WebhookSinkConfig = Type.Object(
     /** file holding a bearer token for the receiver */
     bearer_token_file: Type.Optional(Type.String()),
     timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
-    /** only alerts at or above this severity */
-    min_severity: Type.Union(
-      ['info', 'low', 'medium', 'high', 'critical'].map((s) => Type.Literal(s)),
-      { default: 'info' },
-    ),
   },
   { additionalProperties: false },
 );

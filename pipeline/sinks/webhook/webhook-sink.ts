@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { type Alert, SEVERITY_RANK, type Severity } from '../../core/alert.js';
+import type { Alert, Severity } from '../../core/alert.js';
 import { readSecretFile } from '../../config/secret-file.js';
 import { checkSharedSecret } from '../../config/shared-secret.js';
 import { mwError } from '../../core/errors.js';
@@ -64,7 +64,6 @@ export class WebhookSink implements AlertSink {
 
   async send(alerts: Alert[]): Promise<void> {
     for (const a of alerts) {
-      if (SEVERITY_RANK[a.severity] < SEVERITY_RANK[this.config.min_severity as Severity]) continue;
       const payload = JSON.stringify(this.body(a));
       const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'meshward' };
       if (this.secret)
