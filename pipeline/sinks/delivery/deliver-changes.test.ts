@@ -274,9 +274,12 @@ describe('deliver: changes', () => {
       await publish(bus, refresh(opened, n));
       await until(`change ${n}`, () => slack.got.length === n + 1);
     }
-    expect(
-      await metricSum('meshward_sink_store_errors_total', { sink: 'webhook/slack-failopen' }),
-    ).toBeGreaterThanOrEqual(9); // look-up, claim and write of each
+    // look-up, claim and write of each; the write follows the receiver's answer, so it is awaited: a write still to
+    // come when the store answers again would record the last change, and the next one would be a refresh
+    await until(
+      'the three writes to fail',
+      async () => (await metricSum('meshward_sink_store_errors_total', { sink: 'webhook/slack-failopen' })) >= 9,
+    );
     expect(lines.filter((l) => String(l.msg).includes('the store failed'))).toHaveLength(1);
     failing.broken = false;
     await publish(bus, refresh(opened, 3));
