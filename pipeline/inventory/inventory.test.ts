@@ -160,6 +160,30 @@ describe('Inventory', () => {
     ).toEqual([...others].sort());
   });
 
+  it('forgets the entries not called for forgetAfterMs of record time, names them gone, and tells the owner', () => {
+    const told: string[] = [];
+    const hour = 3_600_000;
+    const inv = new Inventory({ learner: false, forgetAfterMs: 2 * hour, onForget: (id) => told.push(id) });
+    const at = (path: string, ts: number) => inv.observe(rec({ path, ts })).entry;
+    const ghost = at('/old', 0);
+    at('/live', hour);
+    at('/live', 2 * hour);
+    // two hours after its call: still listed
+    expect(inv.get('orders', 'GET', '/old')).toBeDefined();
+    at('/live', 3 * hour);
+    expect(inv.get('orders', 'GET', '/old')).toBeUndefined();
+    expect(told).toEqual([ghost.id]);
+    expect(inv.takeChanges()).toEqual({ gone: [ghost.id], moved: [] });
+    // called again: a new entry of the same id, which is not gone
+    const back = at('/old', 3 * hour + 1);
+    expect(back).toMatchObject({ id: ghost.id, firstSeen: 3 * hour + 1, count: 1 });
+    expect(inv.snapshot().lookAt).toBe(4 * hour);
+    const never = new Inventory({ learner: false });
+    never.observe(rec({ path: '/old', ts: 0 }));
+    never.observe(rec({ path: '/live', ts: 1_000 * hour }));
+    expect(never.size).toBe(2);
+  });
+
   it('snapshot/restore round-trips through JSON and skips invalid entries', () => {
     const inv = new Inventory();
     inv.observe(rec({ path: '/orders/1' }));

@@ -31,6 +31,14 @@ export interface InventoryOptions {
    * defines (`/key/alice` → `/key/{name}`) before value-shape templating and the learner; null to disable
    */
   catalogRoutes: CatalogRoutes | null;
+  /**
+   * event time (record time) after its last call an entry is forgotten (a ghost: a route renamed, a service retired);
+   * 0 = never. A call of such an entry starts a fresh one (firstSeen that call), and a look once an hour of event time
+   * removes the others, whose documents then go as evicted ones do (takeChanges)
+   */
+  forgetAfterMs: number;
+  /** told the id of each entry forgotten (the owner drops what it keeps of it); null: nothing to tell */
+  onForget: ((id: string) => void) | null;
 }
 
 export const defaultInventoryOptions: InventoryOptions = {
@@ -40,9 +48,18 @@ export const defaultInventoryOptions: InventoryOptions = {
   maxHosts: 4,
   learner: {},
   catalogRoutes: null,
+  forgetAfterMs: 0,
+  onForget: null,
 };
 
+/** event time between two looks for entries to forget (a scan of the inventory) */
+export const FORGET_LOOK_MS = 3_600_000;
+
 const evicted = counter('meshward_inventory_evictions_total', 'inventory endpoints evicted by the LRU cap');
+const forgotten = counter(
+  'meshward_inventory_forgotten_total',
+  'inventory endpoints forgotten: not called for api_discovery forget_endpoints_after_days of event time',
+);
 const restoreRejected = counter(
   'meshward_inventory_restore_rejected_total',
   'inventory snapshot entries that failed validation',
@@ -91,6 +108,8 @@ export class Inventory {
   private lastRoute = { route: '', key: '' };
   /** sensors that report credentials: a call without one from another sensor is not counted in `auth` */
   private readonly sight = new CredentialSight();
+  /** the record time at or after which the next look for entries to forget is taken (forgetAfterMs) */
+  private lookAt = 0;
 
   constructor(options: Partial<InventoryOptions> = {}) {
     this.options = { ...defaultInventoryOptions, ...options };
@@ -172,7 +191,11 @@ export class Inventory {
   } {
     const method = record.method.toUpperCase();
     const { route, key } = this.learnRoute(record);
+    const forgetAfter = this.options.forgetAfterMs;
+    if (forgetAfter > 0 && record.ts >= this.lookAt) this.forgetIdle(record.ts);
     let entry = this.entries.get(key);
+    // not called for the period: forgotten whether or not a look came first, so a call after it starts afresh
+    if (entry && forgetAfter > 0 && entry.lastSeen < record.ts - forgetAfter) entry = this.forget(key, entry);
     const created = !entry;
     if (!entry) {
       entry = {
@@ -212,6 +235,25 @@ export class Inventory {
       }
     }
     return { entry, created, newParams: entry.params.length - params, credential };
+  }
+
+  /**
+   * the look for ghosts: every entry not called for forgetAfterMs before `now` (record time) is forgotten; the next
+   * look is an hour of event time later. Driven by the records alone, so a shard restored from its checkpoint and
+   * given the same records forgets the same entries at the same records
+   */
+  private forgetIdle(now: number): void {
+    this.lookAt = now + FORGET_LOOK_MS;
+    const before = now - this.options.forgetAfterMs;
+    for (const [key, e] of [...this.entries.entries()]) if (e.lastSeen < before) this.forget(key, e);
+  }
+
+  /** an entry removed as not called for the period: its document goes at the next takeChanges, as an evicted one's */
+  private forget(key: string, e: ApiEntry): undefined {
+    this.entries.delete(key);
+    forgotten.inc();
+    this.options.onForget?.(e.id);
+    return undefined;
   }
 
   /** the catalogue template of a record's call, or null (no catalogue routes, or none defines it) */
@@ -322,7 +364,7 @@ export class Inventory {
     return pathOnly(path);
   }
 
-  snapshot(): { v: 1; entries: ApiEntry[]; learner: unknown; pins: unknown; sight: string[] } {
+  snapshot(): { v: 1; entries: ApiEntry[]; learner: unknown; pins: unknown; sight: string[]; lookAt: number } {
     // oldest first so restore() rebuilds the same LRU order
     return {
       v: 1,
@@ -330,11 +372,19 @@ export class Inventory {
       learner: this.learning?.learner.snapshot() ?? null,
       pins: this.learning?.pins.snapshot() ?? null,
       sight: this.sight.dump(),
+      lookAt: this.lookAt,
     };
   }
 
   restore(state: unknown): void {
-    const s = state as { v?: unknown; entries?: unknown; learner?: unknown; pins?: unknown; sight?: unknown } | null;
+    const s = state as {
+      v?: unknown;
+      entries?: unknown;
+      learner?: unknown;
+      pins?: unknown;
+      sight?: unknown;
+      lookAt?: unknown;
+    } | null;
     if (s?.v !== 1 || !Array.isArray(s.entries)) return;
     this.entries.clear();
     for (const e of s.entries) {
@@ -347,6 +397,8 @@ export class Inventory {
     this.learning?.learner.restore(s.learner);
     this.learning?.pins.restore(s.pins);
     this.sight.load(s.sight);
+    // a checkpoint from before forgetting: the first record looks
+    this.lookAt = typeof s.lookAt === 'number' ? s.lookAt : 0;
     // the checkpoint is the whole state: nothing it replaced is gone from the analysts' documents
     this.gone.clear();
     this.moved.clear();

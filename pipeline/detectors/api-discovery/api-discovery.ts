@@ -44,6 +44,8 @@ export const INVENTORY_COLLECTION = 'api_inventory';
 /** analysts' reviews of inventory entries, by entry id: `{labels: {dimension: value}, by, at}` */
 export const INVENTORY_REVIEWS_KEY = 'inv:reviews';
 
+const DAY_MS = 86_400_000;
+
 /** record time between two estimates of the callers' weights and reliability (peer_prior) */
 const RELIABILITY_REFRESH_MS = 60_000;
 
@@ -126,8 +128,11 @@ export class ApiDiscovery implements Detector {
   /** event time of each shadow or zombie endpoint's last signal */
   private readonly alerted: LRUCache<string, number>;
   readonly feedbackKey = INVENTORY_REVIEWS_KEY;
-  /** review time of each review applied, so a review is applied once */
-  private readonly reviewed = new Map<string, number>();
+  /**
+   * each review applied, by entry id: its time (a review is applied once) and labels, which an entry forgotten or
+   * evicted takes again when it comes back (the analysts' reviews stay in the store, by the same id)
+   */
+  private readonly reviewed = new Map<string, { at: number; labels: Labels }>();
   /** entries changed since the last documents() call */
   private readonly dirty = new Set<string>();
   /** association evidence of the shadow endpoints of unseen providers met so far (pool_unseen_provider) */
@@ -170,6 +175,8 @@ export class ApiDiscovery implements Detector {
             }
           : false,
       catalogRoutes: this.association.routes,
+      forgetAfterMs: config.forget_endpoints_after_days * DAY_MS,
+      onForget: (id) => this.forgetEndpoint(id),
     });
     this.alerted = new LRUCache({ max: config.max_endpoints });
     this.documented = new LRUCache({ max: config.max_endpoints });
@@ -235,6 +242,11 @@ export class ApiDiscovery implements Detector {
     const { entry, created, newParams, credential } = this.inventory.observe(record);
     this.dirty.add(entry.id);
     if (created || entry.state === 'new') this.classify(entry);
+    if (created) {
+      // a reviewed endpoint forgotten (or evicted) and called again: the review still holds
+      const review = this.reviewed.get(entry.id);
+      if (review) this.markReviewed(entry, review.labels);
+    }
     if (newParams > 0) {
       if (entry.catalogueId !== null && this.config.undocumented_params)
         this.checkParams(ctx, entry, newParams, record);
@@ -256,6 +268,18 @@ export class ApiDiscovery implements Detector {
     const refreshEvery = ctx.resolveAfterMs === undefined ? Number.POSITIVE_INFINITY : ctx.resolveAfterMs / 2;
     if (last !== undefined && record.ts - last < refreshEvery) return;
     this.emit(ctx, kind, entry, record, last === undefined);
+  }
+
+  /**
+   * an entry the inventory forgot (not called for forget_endpoints_after_days): what this detector keeps of it goes
+   * too, so if it comes back it is a new endpoint (a shadow one signalled afresh once it has min_calls, with its
+   * association; a reviewed one stays reviewed)
+   */
+  private forgetEndpoint(id: string): void {
+    this.alerted.delete(id);
+    this.anonymous.delete(id);
+    this.documented.delete(id);
+    this.unreported.done(id);
   }
 
   /**
@@ -497,6 +521,8 @@ export class ApiDiscovery implements Detector {
     const e = this.inventory.get(service, method, route);
     if (!e) return undefined;
     this.markReviewed(e, labels);
+    // no review time: the store's review, when it comes as feedback, is applied too
+    this.reviewed.set(e.id, { at: Number.NaN, labels });
     const api = inventoryDescription(e);
     this.association.learn(e.id, api, labels);
     this.reassociateProvider(api);
@@ -549,11 +575,11 @@ export class ApiDiscovery implements Detector {
    */
   onFeedback(id: string, value: unknown): void {
     const r = value as { labels?: Record<string, unknown>; at?: unknown; api?: unknown } | null;
-    if (!r || typeof r.at !== 'number' || this.reviewed.get(id) === r.at) return;
-    this.reviewed.set(id, r.at);
+    if (!r || typeof r.at !== 'number' || this.reviewed.get(id)?.at === r.at) return;
     const labels = Object.fromEntries(
       Object.entries(r.labels ?? {}).filter(([d, v]) => LABEL_DIMENSIONS.includes(d as never) && typeof v === 'string'),
     ) as Labels;
+    this.reviewed.set(id, { at: r.at, labels });
     const entry = this.inventory.find(id);
     if (entry) this.markReviewed(entry, labels);
     const api = entry ? inventoryDescription(entry) : reviewedApi(r.api);

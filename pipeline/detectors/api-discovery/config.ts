@@ -65,6 +65,15 @@ export const ApiDiscoveryConfigSchema = Type.Object(
     /** endpoints kept in this shard's inventory (LRU) */
     max_endpoints: Type.Integer({ minimum: 1, default: 50_000 }),
     /**
+     * days of event time (record time) after its last call an endpoint is forgotten: a route renamed, a service
+     * retired, a template a catalogue reload changed stop being listed (their documents are deleted, counted in
+     * meshward_inventory_forgotten_total); called again, it is a new entry (first seen then), and a reviewed one keeps
+     * its review. 0 = never (only max_endpoints evicts). 90 rather than 30: a monthly job's endpoints (billing runs,
+     * month-end reports) stay listed, a quarterly one's come back as new; meanwhile GET /v1/inventory's
+     * last_seen_before lists the quiet ones
+     */
+    forget_endpoints_after_days: Type.Integer({ minimum: 0, maximum: 3650, default: 90 }),
+    /**
      * distinct literal values at one path position (per service, method and prefix) before it is folded into
      * `{param}`; 0 disables learning. 200 rather than 50: on the APIs-guru definitions (npm run eval:templating) 50
      * merged 10–13% of the defined endpoints (static siblings such as `/config/<name>` folded together), 200 merges
@@ -182,6 +191,7 @@ export const defaultApiDiscoveryConfig: ApiDiscoveryConfig = {
   peer_prior: defaultAssociationConfig.peer_prior,
   label_name_prior: defaultAssociationConfig.label_name_prior,
   max_endpoints: 50_000,
+  forget_endpoints_after_days: 90,
   route_max_distinct: 200,
   route_min_novel: 24,
   route_estimated_distinct: 300,
