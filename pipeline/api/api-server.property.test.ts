@@ -195,6 +195,8 @@ describe('analyst API under hostile requests (property)', () => {
                 'unassigned',
                 'q',
                 'first_seen_after',
+                'last_seen_before',
+                'last_seen_after',
                 'format',
                 'unused',
                 '__proto__',

@@ -59,6 +59,15 @@ const ListQuery = Type.Object(
     first_seen_after: Type.Optional(
       Type.Number({ description: 'only endpoints first called after this time (epoch ms): what is new' }),
     ),
+    last_seen_before: Type.Optional(
+      Type.Number({
+        description:
+          'only endpoints last called before this time (epoch ms): what has gone quiet (inactive). An endpoint not called for api_discovery forget_endpoints_after_days is no longer listed at all',
+      }),
+    ),
+    last_seen_after: Type.Optional(
+      Type.Number({ description: 'only endpoints called after this time (epoch ms): what is active' }),
+    ),
     q: Type.Optional(
       Type.String({ minLength: 1, maxLength: 200, description: 'only endpoints whose route contains this (any case)' }),
     ),
@@ -229,7 +238,7 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
           summary:
             'Catalogue coverage: per catalogue entry, how many of its endpoints traffic reached, and which never',
           description:
-            'Endpoints never called are documented but unused: retire them, or find the client that has not moved. "Never" is since the inventory started keeping entries (it evicts the least recently seen beyond api_discovery max_endpoints). Entries in catalogue order; `summary` covers every entry.',
+            'Endpoints never called are documented but unused: retire them, or find the client that has not moved. "Never" is since the inventory started keeping entries (it evicts the least recently seen beyond api_discovery max_endpoints) and within api_discovery forget_endpoints_after_days (an endpoint not called for that long is forgotten). Entries in catalogue order; `summary` covers every entry.',
           querystring: CoverageQuery,
         },
       },
@@ -265,6 +274,8 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
           anonymous?: boolean;
           sensitive?: 'any' | SensitiveKind;
           first_seen_after?: number;
+          last_seen_before?: number;
+          last_seen_after?: number;
           q?: string;
           endpoint?: string;
           limit?: number;
@@ -279,6 +290,8 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
               (!q.anonymous || (e.auth?.none ?? 0) > 0) &&
               (!q.sensitive || takes(e.params, q.sensitive)) &&
               (q.first_seen_after === undefined || e.firstSeen > q.first_seen_after) &&
+              (q.last_seen_before === undefined || e.lastSeen < q.last_seen_before) &&
+              (q.last_seen_after === undefined || e.lastSeen > q.last_seen_after) &&
               (!text || e.route.toLowerCase().includes(text)) &&
               (!q.endpoint || `${e.method} ${e.route}` === q.endpoint),
           )

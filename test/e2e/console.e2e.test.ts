@@ -597,6 +597,15 @@ describe('SOC console in Chromium', () => {
     await poll(() => page.locator('tr[data-entry]').count()).toBe(1);
     expect(await page.locator('tr[data-entry="api_export_get"]').count()).toBe(1);
     await page.getByLabel('First seen').selectOption('');
+    // what is active and what has gone quiet: the users endpoint was last called 3 hours ago
+    expect(await ids(`last_seen_before=${NOW - 3_600_000}`)).toEqual(['api_v1_users_get']);
+    expect(await ids(`last_seen_after=${NOW - 3_600_000}`)).toEqual(['api_charges_post', 'api_export_get']);
+    await page.getByLabel('Last seen').selectOption('1h');
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(2);
+    expect(await page.locator('tr[data-entry="api_v1_users_get"]').count()).toBe(0);
+    await page.getByLabel('Last seen').selectOption('quiet-1d');
+    await page.getByText('No APIs not called for 24 hours.').waitFor();
+    await page.getByLabel('Last seen').selectOption('');
     await page.getByLabel('Route').fill('/v1/');
     await page.getByLabel('Route').press('Enter');
     await poll(() => page.locator('tr[data-entry]').count()).toBe(2);

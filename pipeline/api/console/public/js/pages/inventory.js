@@ -16,13 +16,25 @@ const NEW_WITHIN = [
   ['7d', 'last 7 days', 7 * 86_400_000],
   ['30d', 'last 30 days', 30 * 86_400_000],
 ];
+/**
+ * "last seen": the option, its label, the API's bound (called after, or not since, now minus the span), the span, and
+ * how the list names it: what is active, and what has gone quiet (api_discovery forgets an endpoint after
+ * forget_endpoints_after_days)
+ */
+const LAST_SEEN = [
+  ['1h', 'in the last hour', 'last_seen_after', 3_600_000, 'called in the last hour'],
+  ['1d', 'in the last 24 hours', 'last_seen_after', 86_400_000, 'called in the last 24 hours'],
+  ['quiet-1d', 'not for 24 hours', 'last_seen_before', 86_400_000, 'not called for 24 hours'],
+  ['quiet-7d', 'not for 7 days', 'last_seen_before', 7 * 86_400_000, 'not called for 7 days'],
+  ['quiet-30d', 'not for 30 days', 'last_seen_before', 30 * 86_400_000, 'not called for 30 days'],
+];
 
 /**
  * The API inventory: endpoints seen in traffic with their catalogue state and predicted labels, which an analyst
  * confirms or corrects.
  * @param {HTMLElement} main
  * @param {URLSearchParams} params `state`, `service`, `anonymous`, `sensitive` (a data kind or any), `new` (first seen
- *   within: 1d, 7d, 30d), `q` (route contains)
+ *   within: 1d, 7d, 30d), `seen` (last seen: 1h, 1d, or not since: quiet-1d, quiet-7d, quiet-30d), `q` (route contains)
  */
 export function renderInventory(main, params) {
   const state = params.get('state') ?? '';
@@ -33,11 +45,12 @@ export function renderInventory(main, params) {
     ? String(params.get('sensitive'))
     : '';
   const within = NEW_WITHIN.find(([v]) => v === params.get('new'));
+  const seen = LAST_SEEN.find(([v]) => v === params.get('seen'));
   const text = (params.get('q') ?? '').trim().slice(0, 200);
   /** the inventory's address with these filters changed */
   const href = (/** @type {Record<string, string>} */ over) =>
-    `#/inventory${query({ state, service, anonymous, sensitive, new: within?.[0], q: text, ...over })}`;
-  /** the API's query for these filters (first seen within a span: after now minus it) */
+    `#/inventory${query({ state, service, anonymous, sensitive, new: within?.[0], seen: seen?.[0], q: text, ...over })}`;
+  /** the API's query for these filters (first or last seen within a span, or not since: now minus it) */
   const apiQuery = () => ({
     state,
     service,
@@ -45,6 +58,7 @@ export function renderInventory(main, params) {
     sensitive,
     q: text,
     first_seen_after: within ? Date.now() - Number(within[2]) : undefined,
+    ...(seen ? { [seen[2]]: Date.now() - Number(seen[3]) } : {}),
   });
   /**
    * a select of the page head showing `current`; choosing another option shows the inventory with `param` set to it
@@ -79,6 +93,10 @@ export function renderInventory(main, params) {
   const newFilter = filterSelect('inv-new', 'new', String(within?.[0] ?? ''), [
     ['', 'any time'],
     ...NEW_WITHIN.map(([v, label]) => [String(v), String(label)]),
+  ]);
+  const seenFilter = filterSelect('inv-seen', 'seen', String(seen?.[0] ?? ''), [
+    ['', 'any time'],
+    ...LAST_SEEN.map(([v, label]) => [String(v), String(label)]),
   ]);
   const search = /** @type {HTMLInputElement} */ (
     h('input', { id: 'inv-q', type: 'search', value: text, placeholder: '/users', maxlength: 200, autocomplete: 'off' })
@@ -115,9 +133,10 @@ export function renderInventory(main, params) {
     anonymous ? ' answering anonymous calls' : '',
     sensitive ? ` with ${sensitive === 'any' ? 'sensitive' : sensitive} parameters` : '',
     within ? ` first seen in the ${within[1]}` : '',
+    seen ? ` ${seen[4]}` : '',
     text ? ` whose route contains ${text}` : '',
   ].join('');
-  const filtered = Boolean(state || service || anonymous || sensitive || within || text);
+  const filtered = Boolean(state || service || anonymous || sensitive || within || seen || text);
   const selection = can('responder')
     ? entrySelection({
         onReviewed: (entries) => {
@@ -157,6 +176,7 @@ export function renderInventory(main, params) {
         serviceTools,
         inlineField('inv-q', 'Route', search),
         inlineField('inv-new', 'First seen', newFilter),
+        inlineField('inv-seen', 'Last seen', seenFilter),
         inlineField('inv-data', 'Data', dataFilter),
         inlineField('inv-auth', 'Auth', authFilter),
         inlineField('inv-state', 'State', filter),
