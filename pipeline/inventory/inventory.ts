@@ -245,7 +245,11 @@ export class Inventory {
   private forgetIdle(now: number): void {
     this.lookAt = now + FORGET_LOOK_MS;
     const before = now - this.options.forgetAfterMs;
-    for (const [key, e] of [...this.entries.entries()]) if (e.lastSeen < before) this.forget(key, e);
+    const idle: [string, ApiEntry][] = [];
+    this.entries.forEach((e, key) => {
+      if (e.lastSeen < before) idle.push([key, e]);
+    });
+    for (const [key, e] of idle) this.forget(key, e);
   }
 
   /** an entry removed as not called for the period: its document goes at the next takeChanges, as an evicted one's */
