@@ -89,5 +89,21 @@ describe('sensor_quiet through the API role', () => {
       .poll(async () => ((await get(`/v1/alerts/${alert.id}`)).alert as Alert).state, { timeout: 10_000, interval: 50 })
       .toBe('resolved');
     expect(await listed()).toHaveLength(1);
+
+    // a watcher that takes over a raise and a resolve another stopped in publishes both again: one alert, as it was
+    const detail = async () => get(`/v1/alerts/${alert.id}`) as Promise<{ alert: Alert; notes: unknown[] }>;
+    const before = await detail();
+    expect(before.alert.state).toBe('resolved');
+    // then another alert: once it is stored, the two before it on the topic's one partition are too
+    const marker = { ...alert, id: 'marker-after-repeats', kind: 'error_burst' };
+    await bus.publish(TOPICS.alerts, [alertMessage(alert), alertMessage(before.alert), alertMessage(marker)]);
+    await expect
+      .poll(async () => ((await get(`/v1/alerts/${marker.id}`)).alert as Alert | undefined)?.id, {
+        timeout: 10_000,
+        interval: 50,
+      })
+      .toBe(marker.id);
+    expect(await detail()).toEqual(before);
+    expect(await listed()).toHaveLength(1);
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { capturingLogger } from '../../test/harness/capturing-logger.js';
 import { metricSum } from '../../test/harness/metrics.js';
 import { type RedisServer, startRedis } from '../../test/harness/redis.js';
@@ -10,6 +10,7 @@ import { createRedisStore, type RedisStore } from '../store/redis-store.js';
 import type { Store } from '../store/store.js';
 import { FORGET_SENSOR_AFTER_MS } from './sensor-activity.js';
 import { forgetSensorsQuietSince, writeSensorActivity } from './sensor-activity-store.js';
+import { STEP_LEASE_MS } from './sensor-quiet-episodes.js';
 import { SensorQuietWatch, type SensorQuietWatchOptions, startSensorQuietWatch } from './sensor-quiet-watch.js';
 
 const MINUTE = 60_000;
@@ -25,12 +26,17 @@ const sent = (store: Store, sensor: { kind: string; id: string }, lastAt: number
 function replicas(store: Store) {
   let now = T0;
   const published: Alert[] = [];
-  const watcher = (publish = async (a: Alert) => void published.push(a)) =>
+  const watcher = (
+    publish = async (a: Alert) => void published.push(a),
+    over: Store = store,
+    thresholds: Partial<Pick<SensorQuietWatchOptions, 'quietAfterMs' | 'quietAfterMsByKind'>> = {},
+  ) =>
     new SensorQuietWatch({
-      store,
+      store: over,
       publish,
       logger: silentLogger,
       quietAfterMs: QUIET_AFTER,
+      ...thresholds,
       severity: 'medium',
       clock: () => now,
     });
@@ -62,6 +68,35 @@ async function lookAtStart(
 
 const episodeId = (sensor: { kind: string; id: string }, since: number) =>
   stableId('alert', 'sensor_quiet', sensor.kind, sensor.id, since);
+
+/** a call the process died in: it never returns; `there` resolves once it is made */
+function diesIn<A extends unknown[]>(before: (...args: A) => void = () => {}) {
+  let reached = () => {};
+  const there = new Promise<void>((r) => {
+    reached = r;
+  });
+  const call = (...args: A): Promise<never> => {
+    before(...args);
+    reached();
+    return new Promise<never>(() => {});
+  };
+  return { call, there };
+}
+
+/** the store as a process sees it that dies in its first write to the quiet episodes (hset) */
+function diesRecording(store: Store) {
+  const dies = diesIn();
+  const seen = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'hset')
+        return (key: string, ...rest: [string, string]) =>
+          key.endsWith('sensors:quiet_episodes') ? dies.call() : target.hset(key, ...rest);
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { store: seen, there: dies.there };
+}
 
 function episodes(makeStore: () => Promise<Store>) {
   it('raises one alert once the sensor is quiet for longer than the threshold, whichever replica looks, and again none after a restart', async () => {
@@ -124,6 +159,7 @@ function episodes(makeStore: () => Promise<Store>) {
         lastSeen: T0 + 30 * MINUTE,
         summary: 'nginx sensor ingress-a sends again after 30 min without a record',
         observed: 'none from 2026-03-01T10:00:00.000Z to 2026-03-01T10:30:00.000Z',
+        labels: { resolved_because: 'sends_again' },
         updatedAt: T0 + 31 * MINUTE,
       },
     ]);
@@ -154,7 +190,7 @@ function episodes(makeStore: () => Promise<Store>) {
     ]);
   });
 
-  it('raises nothing for a sensor quiet for the 30 days after which it is forgotten, and drops its open episode', async () => {
+  it('raises nothing for a sensor quiet for the 30 days after which it is forgotten, and resolves its open alert, once', async () => {
     const store = await makeStore();
     const r = replicas(store);
     const old = { kind: 'syslog', id: 'fw-retired' };
@@ -164,12 +200,23 @@ function episodes(makeStore: () => Promise<Store>) {
     await r.watcher().check();
     expect(r.published.map((x) => x.subject?.value)).toEqual(['nginx/ingress-a']);
 
-    // 30 days on, the collectors forget it: its alert is left as it is, and nothing more is raised for it
-    r.at(T0 + FORGET_SENSOR_AFTER_MS + 1);
+    // 30 days on, the collectors forget it: its alert is resolved, and nothing more is raised for it
+    const later = T0 + FORGET_SENSOR_AFTER_MS + 1;
+    r.at(later);
     await forgetSensorsQuietSince(store, T0 + 1);
+    await Promise.all([r.watcher().check(), r.watcher().check()]);
     await r.watcher().check();
-    await r.watcher().check();
-    expect(r.published).toHaveLength(1);
+    expect(r.published.slice(1)).toEqual([
+      {
+        ...r.published[0],
+        state: 'resolved',
+        lastSeen: later,
+        summary: 'nginx sensor ingress-a forgotten after 30 d without a record: no longer watched',
+        observed: 'none since 2026-03-01T10:00:00.000Z',
+        labels: { resolved_because: 'forgotten' },
+        updatedAt: later,
+      },
+    ]);
     expect(await store.hgetall('sensors:quiet_episodes')).toEqual({});
   });
 
@@ -195,6 +242,127 @@ function episodes(makeStore: () => Promise<Store>) {
     await w.check();
     expect(published.map((a) => [a.id, a.summary])).toEqual([
       [episodeId(NGINX, T0), 'nginx sensor ingress-a sent no record for 1 h 15 min: its traffic is not watched'],
+    ]);
+  });
+
+  it('a watcher that dies while raising (claimed; recorded; published, not marked): past its lease the next look publishes it, and it is resolved once', async () => {
+    for (const step of ['claimed', 'recorded', 'published'] as const) {
+      const store = await makeStore();
+      const r = replicas(store);
+      await sent(store, NGINX, T0);
+      r.at(T0 + 20 * MINUTE);
+      const publishing = diesIn((a: Alert) => {
+        if (step === 'published') r.published.push(a);
+      });
+      const recording = diesRecording(store);
+      void (step === 'claimed' ? r.watcher(undefined, recording.store) : r.watcher(publishing.call)).check();
+      await (step === 'claimed' ? recording.there : publishing.there);
+      const before = step === 'published' ? 1 : 0;
+
+      // it might still be publishing: the others leave the episode to it
+      await Promise.all([r.watcher().check(), r.watcher().check()]);
+      expect(r.published, step).toHaveLength(before);
+      const takenOver = await metricSum('meshward_sensor_quiet_steps_taken_over_total', { step: 'raising' });
+      r.at(T0 + 20 * MINUTE + STEP_LEASE_MS + 1);
+      await Promise.all([r.watcher().check(), r.watcher().check()]);
+      await r.watcher().check();
+      expect(
+        r.published.map((x) => [x.id, x.state]),
+        step,
+      ).toEqual(Array(before + 1).fill([episodeId(NGINX, T0), 'open']));
+      // the change recorded, published again as it was
+      if (step === 'published') expect(r.published[1]).toEqual(r.published[0]);
+      expect(
+        (await metricSum('meshward_sensor_quiet_steps_taken_over_total', { step: 'raising' })) - takenOver,
+        step,
+      ).toBe(1);
+
+      await sent(store, NGINX, T0 + 25 * MINUTE);
+      r.at(T0 + 26 * MINUTE + STEP_LEASE_MS);
+      await Promise.all([r.watcher().check(), r.watcher().check()]);
+      expect(
+        r.published.slice(before + 1).map((x) => [x.id, x.state, x.labels]),
+        step,
+      ).toEqual([[episodeId(NGINX, T0), 'resolved', { resolved_because: 'sends_again' }]]);
+      expect(await store.hgetall('sensors:quiet_episodes'), step).toEqual({});
+    }
+  });
+
+  it('a watcher that dies while resolving (publishing; published, not marked): past its lease the next look publishes the resolve', async () => {
+    for (const sentFirst of [false, true]) {
+      const store = await makeStore();
+      const r = replicas(store);
+      await sent(store, NGINX, T0);
+      r.at(T0 + 20 * MINUTE);
+      await r.watcher().check();
+      await sent(store, NGINX, T0 + 25 * MINUTE);
+      r.at(T0 + 26 * MINUTE);
+      const resolving = diesIn((a: Alert) => {
+        if (sentFirst) r.published.push(a);
+      });
+      void r.watcher(resolving.call).check();
+      await resolving.there;
+      const before = sentFirst ? 2 : 1;
+
+      await Promise.all([r.watcher().check(), r.watcher().check()]);
+      expect(r.published, `sent first: ${sentFirst}`).toHaveLength(before);
+      r.at(T0 + 27 * MINUTE + STEP_LEASE_MS);
+      await Promise.all([r.watcher().check(), r.watcher().check()]);
+      await r.watcher().check();
+      const resolved = r.published.slice(1);
+      expect(
+        resolved.map((x) => [x.id, x.state, x.lastSeen, x.updatedAt]),
+        `sent first: ${sentFirst}`,
+      ).toEqual(Array(before).fill([episodeId(NGINX, T0), 'resolved', T0 + 25 * MINUTE, T0 + 26 * MINUTE]));
+      expect(await store.hgetall('sensors:quiet_episodes')).toEqual({});
+    }
+  });
+
+  it('an episode an earlier version claimed (open) and then neither published nor recorded is raised, once', async () => {
+    const store = await makeStore();
+    const r = replicas(store);
+    await sent(store, NGINX, T0);
+    await store.set(`sensor-quiet:${episodeId(NGINX, T0)}`, 'open');
+    r.at(T0 + 20 * MINUTE);
+    await Promise.all([r.watcher().check(), r.watcher().check()]);
+    await r.watcher().check();
+    expect(r.published.map((x) => [x.id, x.state])).toEqual([[episodeId(NGINX, T0), 'open']]);
+  });
+
+  it("an open alert is resolved once its sensor's threshold is set to 0 (the watch turned off), by kind or for all, once", async () => {
+    for (const off of [{ quietAfterMs: 0 }, { quietAfterMsByKind: { nginx: 0 } }]) {
+      const store = await makeStore();
+      const r = replicas(store);
+      await sent(store, NGINX, T0);
+      r.at(T0 + 20 * MINUTE);
+      await r.watcher().check();
+      // the API replicas restarted with the new config
+      r.at(T0 + 45 * MINUTE);
+      const [a, b] = [r.watcher(undefined, store, off), r.watcher(undefined, store, off)];
+      await Promise.all([a.check(), b.check()]);
+      await a.check();
+      expect(r.published.slice(1), JSON.stringify(off)).toEqual([
+        {
+          ...r.published[0],
+          state: 'resolved',
+          lastSeen: T0 + 45 * MINUTE,
+          summary:
+            'nginx sensor ingress-a, quiet for 45 min, is no longer watched: its sensor_quiet threshold was set to 0',
+          observed: 'none since 2026-03-01T10:00:00.000Z',
+          labels: { resolved_because: 'watch_off' },
+          updatedAt: T0 + 45 * MINUTE,
+        },
+      ]);
+      expect(await store.hgetall('sensors:quiet_episodes')).toEqual({});
+    }
+  });
+
+  it('with every threshold at 0 the watch started looks until the alerts left open are resolved', async () => {
+    const store = await makeStore();
+    await sent(store, NGINX, Date.now() - 20 * MINUTE);
+    expect((await lookAtStart(store, { quietAfterMs: QUIET_AFTER })).map((a) => a.state)).toEqual(['open']);
+    expect((await lookAtStart(store, { quietAfterMs: 0 })).map((a) => [a.state, a.labels])).toEqual([
+      ['resolved', { resolved_because: 'watch_off' }],
     ]);
   });
 
@@ -293,7 +461,7 @@ describe('sensor_quiet watch', () => {
       expect(w.published.map((a) => a.subject?.value)).toEqual(['idp/okta-prod']);
     });
 
-    it('with the default at 0 the watch still looks when a kind has a threshold; with every one at 0 it never looks', async () => {
+    it('with the default at 0 the watch still raises when a kind has a threshold; with every one at 0 it raises nothing', async () => {
       for (const [byKind, expected] of [
         [{ idp: 10 }, ['idp/okta-prod']],
         [{ idp: 0 }, []],
@@ -323,7 +491,7 @@ describe('sensor_quiet watch', () => {
     });
   });
 
-  it('looks at start and then every interval; with a threshold of 0 it never looks', async () => {
+  it('looks at start and then every interval; with a threshold of 0 it raises nothing', async () => {
     for (const [quietAfterMs, expected] of [
       [QUIET_AFTER, 1],
       [0, 0],
@@ -335,6 +503,43 @@ describe('sensor_quiet watch', () => {
         published.map((a) => [a.kind, a.severity]),
         `threshold ${quietAfterMs}`,
       ).toEqual(expected ? [['sensor_quiet', 'high']] : []);
+    }
+  });
+
+  it('with every threshold at 0 it stops looking once no alert is left open; with one, it looks every interval', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      for (const [quietAfterMs, expected] of [
+        [0, 1],
+        [QUIET_AFTER, 6],
+      ]) {
+        const inner = new MemoryStore();
+        let looks = 0;
+        const store = new Proxy(inner, {
+          get(target, prop, receiver) {
+            if (prop === 'hgetall')
+              return (key: string) => {
+                if (key === 'sensors:quiet_episodes') looks++;
+                return target.hgetall(key);
+              };
+            const v = Reflect.get(target, prop, receiver);
+            return typeof v === 'function' ? v.bind(target) : v;
+          },
+        });
+        await sent(inner, NGINX, Date.now() - 20 * MINUTE);
+        // one left open by a watcher before the threshold was set to 0
+        if (quietAfterMs === 0) expect(await lookAtStart(inner, { quietAfterMs: QUIET_AFTER })).toHaveLength(1);
+        const stop = startSensorQuietWatch(
+          { store, publish: async () => {}, logger: silentLogger, severity: 'medium', quietAfterMs },
+          MINUTE,
+        );
+        await vi.advanceTimersByTimeAsync(5 * MINUTE);
+        await stop();
+        // at 0: the look that resolves it, none after; else one at start and one a minute
+        expect(looks, `threshold ${quietAfterMs}`).toBe(expected);
+      }
+    } finally {
+      vi.useRealTimers();
     }
   });
 

@@ -8,27 +8,36 @@ import { counter } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
 import { FORGET_SENSOR_AFTER_MS, sensorKey } from './sensor-activity.js';
 import { readSensorActivity, type SensorSeen } from './sensor-activity-store.js';
+import {
+  claimOf,
+  dropEpisode,
+  type Episode,
+  episodeField,
+  isRecorded,
+  isStep,
+  readClaim,
+  readEpisodes,
+  recordEpisode,
+  releaseStep,
+  type Step,
+  stale,
+  stepDone,
+  takeStep,
+} from './sensor-quiet-episodes.js';
 import { type QuietThresholdOf, quietThresholdOf } from './sensor-quiet-threshold.js';
 
 /** how often the API looks for quiet sensors */
 export const SENSOR_WATCH_INTERVAL_MS = 60_000;
 
-/**
- * the quiet episodes raised and not yet resolved: field `[kind, id, since]` (since: the sensor's last record when it
- * went quiet), value the alert as raised. One field per episode, so resolving one never clobbers the next
- */
-const EPISODES_KEY = 'sensors:quiet_episodes';
-/**
- * per episode (alert id), `open` once a watcher raised it, `resolved` once one resolved it: the claim that makes API
- * replicas and restarts raise and resolve each episode once. Kept past the 30 days after which a sensor is forgotten
- */
-const claimKey = (alertId: string) => `sensor-quiet:${alertId}`;
-const CLAIM_TTL_MS = FORGET_SENSOR_AFTER_MS + 86_400_000;
-
 const changes = counter(
   'meshward_sensor_quiet_alerts_total',
-  'sensor_quiet alert changes published by this API replica (change: raised, resolved); one of each per quiet episode across replicas',
+  'sensor_quiet alert changes published by this API replica (change: raised, resolved); one of each per quiet episode across replicas, but for a step taken over (meshward_sensor_quiet_steps_taken_over_total), which may publish it again',
   ['change'],
+);
+const completed = counter(
+  'meshward_sensor_quiet_steps_taken_over_total',
+  'sensor_quiet raises and resolves this API replica finished for a watcher that stopped (between its claim and marking it published) or whose publish failed (step: raising, resolving); the alert change may then be published twice, which consumers take as one (same id)',
+  ['step'],
 );
 const failures = counter(
   'meshward_sensor_quiet_watch_failures_total',
@@ -41,9 +50,12 @@ export interface SensorQuietWatchOptions {
   /** publishes an alert change to the alerts topic */
   publish: (alert: Alert) => Promise<void>;
   logger: Logger;
-  /** a sensor with no record for longer than this is quiet (0: no alert), unless its kind has its own threshold */
+  /**
+   * a sensor with no record for longer than this is quiet (0: no alert, and those open are resolved), unless its kind
+   * has its own threshold
+   */
   quietAfterMs: number;
-  /** the threshold of the sensors of a kind, overriding `quietAfterMs` (api.sensor_quiet_by_kind); 0: no alert */
+  /** the threshold of the sensors of a kind, overriding `quietAfterMs` (api.sensor_quiet_by_kind); 0: as above */
   quietAfterMsByKind?: Readonly<Record<string, number>>;
   severity: Severity;
   /**
@@ -56,23 +68,23 @@ export interface SensorQuietWatchOptions {
   clock?: () => number;
 }
 
-interface Episode {
-  field: string;
-  kind: string;
-  id: string;
-  since: number;
-  alert: Alert;
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
+const alreadyRecorded = async () => {};
+
+/** why an episode's alert was resolved: its label `resolved_because` */
+export type QuietEnd = 'sends_again' | 'watch_off' | 'forgotten';
 
 /**
  * Raises a `sensor_quiet` alert for each sensor whose last record (as the collectors flushed it) is older than its
  * threshold (its kind's in `quietAfterMsByKind`, else `quietAfterMs`; 0: never), one per quiet episode: its id comes
- * from the sensor and the last record that began the quiet, and a claim in the store lets one watcher only (of
- * several API replicas, or across restarts) publish it. Once the sensor
- * sends again, the alert is resolved (same id, state resolved), once. A sensor quiet for the 30 days after which the
- * collectors forget it is not alerted on, and its open episode is dropped (its alert stays as the analysts left it).
+ * from the sensor and the last record that began the quiet. The alert is resolved (same id, state resolved, label
+ * `resolved_because`) once the sensor sends again, once its threshold is set to 0 (the watch turned off), or once the
+ * collectors forget it after 30 days without a record (none is raised for a sensor quiet that long).
+ *
+ * Each raise and resolve is a step claimed in the store (one watcher of several API replicas, or across restarts,
+ * publishes it), recorded before its publish and marked done after, so a watcher that stops between two of those
+ * leaves a step the next look, of any watcher, finishes once its lease is over: it publishes the recorded alert change
+ * again (same id: consumers take it as one).
  * A look that fails (the store or the bus away) is logged once per run of failures and counted; the next tries again.
  */
 export class SensorQuietWatch {
@@ -82,11 +94,15 @@ export class SensorQuietWatch {
     this.quietAfterOf = quietThresholdOf(opts.quietAfterMs, opts.quietAfterMsByKind);
   }
 
-  /** one look: raise the new episodes, resolve the ended ones; never rejects */
-  async check(): Promise<void> {
+  /**
+   * one look: raise the new episodes, resolve the ended ones, finish those half done; never rejects. Resolves to the
+   * episodes left open (undefined: the look failed)
+   */
+  async check(): Promise<number | undefined> {
     try {
-      await this.look((this.opts.clock ?? Date.now)());
+      const left = await this.look((this.opts.clock ?? Date.now)());
       this.failing = false;
+      return left;
     } catch (err) {
       failures.inc();
       if (!this.failing)
@@ -95,18 +111,19 @@ export class SensorQuietWatch {
           'quiet sensors not checked (store or bus away); the next look tries again',
         );
       this.failing = true;
+      return undefined;
     }
   }
 
-  private async look(now: number): Promise<void> {
-    const [sensors, episodes] = await Promise.all([readSensorActivity(this.opts.store), this.episodes()]);
+  private async look(now: number): Promise<number> {
+    const { store } = this.opts;
+    const [sensors, episodes] = await Promise.all([readSensorActivity(store), readEpisodes(store)]);
     const bySensor = new Map(sensors.map((s) => [sensorKey(s.kind, s.id), s]));
-    const raised = new Set<string>();
+    const recorded = new Set<string>();
+    let left = 0;
     for (const ep of episodes) {
-      const s = bySensor.get(sensorKey(ep.kind, ep.id));
-      if (!s || now - ep.since > FORGET_SENSOR_AFTER_MS) await this.opts.store.hdel(EPISODES_KEY, ep.field);
-      else if (s.lastSeen > ep.since) await this.resolve(ep, s.lastSeen, now);
-      else raised.add(ep.alert.id);
+      recorded.add(ep.alert.id);
+      if (!(await this.follow(ep, bySensor.get(sensorKey(ep.kind, ep.id)), now))) left++;
     }
     for (const s of sensors) {
       const quietAfterMs = this.quietAfterOf(s.kind);
@@ -114,21 +131,76 @@ export class SensorQuietWatch {
       const watchedQuietFor = now - Math.max(s.lastSeen, this.opts.watchedSince ?? Number.NEGATIVE_INFINITY);
       if (quietAfterMs <= 0 || watchedQuietFor <= quietAfterMs || quietFor > FORGET_SENSOR_AFTER_MS) continue;
       const alert = this.alertOf(s, quietAfterMs, now);
-      if (!raised.has(alert.id)) await this.raise(s, alert);
+      if (!recorded.has(alert.id)) await this.raise(episodeField(s.kind, s.id, s.lastSeen), alert, now);
     }
+    return left;
   }
 
-  private async episodes(): Promise<Episode[]> {
-    const out: Episode[] = [];
-    for (const [field, value] of Object.entries(await this.opts.store.hgetall(EPISODES_KEY))) {
-      try {
-        const [kind, id, since] = JSON.parse(field) as [string, string, number];
-        out.push({ field, kind, id, since, alert: JSON.parse(value) as Alert });
-      } catch {
-        await this.opts.store.hdel(EPISODES_KEY, field); // no watcher wrote it
-      }
+  /** a recorded episode: resolved once it ended, its raise finished if left half done; true once it is gone */
+  private async follow(ep: Episode, s: SensorSeen | undefined, now: number): Promise<boolean> {
+    const { store } = this.opts;
+    if (ep.claim === 'resolved') {
+      // resolved: its watcher stopped before dropping it
+      await dropEpisode(store, ep.field);
+      return true;
     }
-    return out;
+    const resolved = ep.alert.state === 'resolved' ? ep.alert : this.resolvedOf(ep, s, now);
+    if (resolved) return this.resolve(ep, resolved, now);
+    if (ep.claim === null || stale(ep.claim, now))
+      await this.publishStep(ep.alert, ep.claimValue, 'raising', now, alreadyRecorded);
+    return false;
+  }
+
+  /** the claim first: of the watchers that find the episode, one records and publishes it */
+  private async raise(field: string, alert: Alert, now: number): Promise<void> {
+    const { store } = this.opts;
+    const record = () => recordEpisode(store, field, alert);
+    if (await this.publishStep(alert, null, 'raising', now, record)) return;
+    // claimed: by a watcher raising it now, or one that stopped before recording it (an earlier version's claim of
+    // an episode it then neither published nor recorded says open)
+    const seen = await readClaim(store, alert.id);
+    const claim = claimOf(seen);
+    if (stale(claim, now) || (claim === 'open' && !(await isRecorded(store, field))))
+      await this.publishStep(alert, seen, 'raising', now, record);
+  }
+
+  /** the end first (recorded: whoever resolves it publishes that), then the claim; true once resolved and dropped */
+  private async resolve(ep: Episode, resolved: Alert, now: number): Promise<boolean> {
+    const { store } = this.opts;
+    if (ep.alert !== resolved) await recordEpisode(store, ep.field, resolved);
+    // from open, or from a step its watcher gave up (a raise too: it may have been published)
+    if (ep.claim !== 'open' && ep.claim !== null && !stale(ep.claim, now)) return false;
+    if (!(await this.publishStep(resolved, ep.claimValue, 'resolving', now, alreadyRecorded))) return false;
+    await dropEpisode(store, ep.field);
+    return true;
+  }
+
+  /**
+   * take the step's claim from `seen` (its value as read; null: none), record, publish and mark it done; false when
+   * another watcher took it. A record or publish that fails releases the step for the next look
+   */
+  private async publishStep(
+    alert: Alert,
+    seen: string | null,
+    step: Step,
+    now: number,
+    record: () => Promise<void>,
+  ): Promise<boolean> {
+    const { store } = this.opts;
+    if (!(await takeStep(store, alert.id, seen, step, now))) return false;
+    // from a step another watcher took, or an earlier version's claim of a raise it never recorded
+    const takenOver = isStep(claimOf(seen)) || (step === 'raising' && seen === 'open');
+    try {
+      await record();
+      await this.opts.publish(alert);
+    } catch (err) {
+      await releaseStep(store, alert.id, step).catch(() => {}); // else the lease runs out
+      throw err;
+    }
+    await stepDone(store, alert.id, step);
+    changes.inc({ change: step === 'raising' ? 'raised' : 'resolved' });
+    if (takenOver) completed.inc({ step });
+    return true;
   }
 
   private alertOf(s: SensorSeen, quietAfterMs: number, now: number): Alert {
@@ -152,57 +224,58 @@ export class SensorQuietWatch {
     };
   }
 
-  /** the claim first: of the watchers that find the episode, one publishes it; the episode is noted once published */
-  private async raise(s: SensorSeen, alert: Alert): Promise<void> {
-    const { store } = this.opts;
-    const claim = claimKey(alert.id);
-    if (!(await store.setIfAbsent(claim, 'open', CLAIM_TTL_MS))) return;
-    try {
-      await this.opts.publish(alert);
-    } catch (err) {
-      // not raised: the next look tries again
-      await store.del(claim);
-      throw err;
-    }
-    await store.hset(EPISODES_KEY, JSON.stringify([s.kind, s.id, s.lastSeen]), JSON.stringify(alert));
-    changes.inc({ change: 'raised' });
-  }
-
-  private async resolve(ep: Episode, sentAt: number, now: number): Promise<void> {
-    const { store } = this.opts;
-    const claim = claimKey(ep.alert.id);
-    if (await store.compareAndSet(claim, 'open', 'resolved')) {
-      try {
-        await this.opts.publish({
-          ...ep.alert,
-          state: 'resolved',
-          lastSeen: sentAt,
-          summary: `${ep.kind} sensor ${ep.id} sends again after ${durationText(sentAt - ep.since)} without a record`,
-          observed: `none from ${iso(ep.since)} to ${iso(sentAt)}`,
-          updatedAt: now,
-        });
-      } catch (err) {
-        await store.compareAndSet(claim, 'resolved', 'open');
-        throw err;
-      }
-      await store.set(claim, 'resolved', CLAIM_TTL_MS);
-      changes.inc({ change: 'resolved' });
-    }
-    // resolved here or by another watcher
-    await store.hdel(EPISODES_KEY, ep.field);
+  /** the episode's alert resolved, if it ended: the sensor sends again, is forgotten, or its watch is off */
+  private resolvedOf(ep: Episode, s: SensorSeen | undefined, now: number): Alert | undefined {
+    const who = `${ep.kind} sensor ${ep.id}`;
+    const end = (because: QuietEnd, lastSeen: number, summary: string, observed: string): Alert => ({
+      ...ep.alert,
+      state: 'resolved',
+      lastSeen,
+      summary,
+      observed,
+      labels: { ...ep.alert.labels, resolved_because: because },
+      updatedAt: now,
+    });
+    const quiet = durationText(now - ep.since);
+    if (s && s.lastSeen > ep.since)
+      return end(
+        'sends_again',
+        s.lastSeen,
+        `${who} sends again after ${durationText(s.lastSeen - ep.since)} without a record`,
+        `none from ${iso(ep.since)} to ${iso(s.lastSeen)}`,
+      );
+    if (!s || now - ep.since > FORGET_SENSOR_AFTER_MS)
+      return end(
+        'forgotten',
+        now,
+        `${who} forgotten after ${quiet} without a record: no longer watched`,
+        `none since ${iso(ep.since)}`,
+      );
+    if (this.quietAfterOf(ep.kind) <= 0)
+      return end(
+        'watch_off',
+        now,
+        `${who}, quiet for ${quiet}, is no longer watched: its sensor_quiet threshold was set to 0`,
+        `none since ${iso(ep.since)}`,
+      );
+    return undefined;
   }
 }
 
 /**
- * Looks for quiet sensors at once and then every `intervalMs`, one look at a time (a no-op when every threshold is 0:
- * the alert is off). Returns the function that stops it (and waits for a look under way).
+ * Looks for quiet sensors at once and then every `intervalMs`, one look at a time. With every threshold 0 (the alert
+ * off) it looks only until the episodes raised before are resolved (at once when there are none). Returns the function
+ * that stops it (and waits for a look under way).
  */
 export function startSensorQuietWatch(
   opts: SensorQuietWatchOptions,
   intervalMs = SENSOR_WATCH_INTERVAL_MS,
 ): () => Promise<void> {
-  const thresholds = [opts.quietAfterMs, ...Object.values(opts.quietAfterMsByKind ?? {})];
-  if (thresholds.every((ms) => ms <= 0)) return async () => {};
   const watch = new SensorQuietWatch(opts);
-  return startPeriodic(() => watch.check(), intervalMs);
+  const thresholds = [opts.quietAfterMs, ...Object.values(opts.quietAfterMsByKind ?? {})];
+  if (thresholds.some((ms) => ms > 0)) return startPeriodic(async () => void (await watch.check()), intervalMs);
+  let done = false;
+  return startPeriodic(async () => {
+    if (!done) done = (await watch.check()) === 0;
+  }, intervalMs);
 }
