@@ -94,7 +94,7 @@ const inventory = [
     route: '/internal/export',
     params: ['email', 'format'],
     firstSeen: Date.now() - 2 * DAY,
-    lastSeen: Date.now() - 120_000,
+    lastSeen: Date.now() - 3 * DAY,
     auth: { token: 10, mtls: 0, key: 0, none: 30 },
     catalogueId: null,
     state: 'shadow',
@@ -378,16 +378,17 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
   it('lists the inventory with its filters, and writes a service as OpenAPI', async () => {
     const all = (await run(['inventory', 'list'])).trim().split('\n');
     expect(all[0]).toMatch(
-      /^ID\s+STATE\s+METHOD\s+ROUTE\s+SERVICE\s+CALLS\s+ANONYMOUS\s+DATA\s+FIRST SEEN\s+CATEGORY$/,
+      /^ID\s+STATE\s+METHOD\s+ROUTE\s+SERVICE\s+CALLS\s+ANONYMOUS\s+DATA\s+FIRST SEEN\s+LAST SEEN\s+CATEGORY$/,
     );
     // the id first: what inventory review takes
     expect(all.slice(1).map((l) => l.split(/\s+/).slice(0, 4).join(' '))).toEqual([
       'api_accounts_get catalogued GET /accounts/{id}',
       'api_export_get shadow GET /internal/export',
     ]);
-    expect(all[2]).toMatch(/\s75%\s+personal\s+.*\sreporting\? 8%$/);
+    expect(all[2]).toMatch(/\s75%\s+personal\s+\S+\s+3d ago\s+reporting\? 8%$/);
     for (const args of [
       ['--new', '7d'],
+      ['--quiet', '24h'],
       ['--sensitive', 'personal'],
       ['--route', 'EXPORT'],
       ['--state', 'shadow'],
@@ -398,6 +399,10 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
         args.join(' '),
       ).toEqual(['/internal/export']);
     }
+    const active = (await run(['inventory', 'list', '--active', '1h'])).trim().split('\n');
+    expect(active.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['api_accounts_get']);
+    expect(active[1]).toMatch(/\s1m ago\s/);
+    await expect(run(['inventory', 'list', '--quiet', 'a week'])).rejects.toThrow(/30m, 4h or 7d/);
     const doc = JSON.parse(await run(['inventory', 'openapi', '--service', 'accounts', '--state', 'shadow']));
     expect(Object.keys(doc.paths)).toEqual(['/internal/export']);
     expect(await run(['inventory', 'openapi', '--service', 'accounts', '--yaml'])).toMatch(/^openapi: 3\.0\.3\n/);

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { InventoryReview } from '../api/inventory-routes.js';
 import type { ApiEntry } from '../inventory/api-entry.js';
 import { callApi, callApiText } from './analyst-client.js';
-import { type AnalystCli, iso, minutes, notFound, oneLine, splitSkipped, table } from './analyst-cli.js';
+import { type AnalystCli, ago, iso, minutes, notFound, oneLine, splitSkipped, table } from './analyst-cli.js';
 
 /** an entry as a review leaves it */
 type Reviewed = ApiEntry & { review?: InventoryReview };
@@ -22,6 +22,8 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
     .option('--service <name>')
     .option('--sensitive <kind>', 'with a parameter that says it takes: credential, personal, payment or any')
     .option('--new <duration>', 'first seen within this: 24h, 7d, 30d', minutes)
+    .option('--active <duration>', 'called within this: 1h, 24h', minutes)
+    .option('--quiet <duration>', 'not called for this: 24h, 7d, 30d (what traffic no longer reaches)', minutes)
     .option('--route <text>', 'whose route contains this (any case)')
     .option('--anonymous', 'that answered calls carrying no credential')
     .option('--limit <n>', 'at most this many', '100')
@@ -35,7 +37,10 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
       ] as const)
         if (typeof f[flag] === 'string') q.set(param, f[flag] as string);
       if (f.anonymous) q.set('anonymous', 'true');
-      if (typeof f.new === 'number') q.set('first_seen_after', String(Date.now() - f.new * 60_000));
+      const now = Date.now();
+      if (typeof f.new === 'number') q.set('first_seen_after', String(now - f.new * 60_000));
+      if (typeof f.active === 'number') q.set('last_seen_after', String(now - f.active * 60_000));
+      if (typeof f.quiet === 'number') q.set('last_seen_before', String(now - f.quiet * 60_000));
       type Shown = ApiEntry & { sensitive?: Record<string, string[]> };
       const page = await callApi<{ items: Shown[]; next?: string }>(connection(cmd), 'GET', `/v1/inventory?${q}`);
       if (json(cmd)) return out(asJson(page));
@@ -46,7 +51,19 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
       };
       out(
         table(
-          ['ID', 'STATE', 'METHOD', 'ROUTE', 'SERVICE', 'CALLS', 'ANONYMOUS', 'DATA', 'FIRST SEEN', 'CATEGORY'],
+          [
+            'ID',
+            'STATE',
+            'METHOD',
+            'ROUTE',
+            'SERVICE',
+            'CALLS',
+            'ANONYMOUS',
+            'DATA',
+            'FIRST SEEN',
+            'LAST SEEN',
+            'CATEGORY',
+          ],
           page.items.map((e) => {
             const category = e.labels.category;
             return [
@@ -59,6 +76,7 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
               anonymousShare(e),
               Object.keys(e.sensitive ?? {}).join(',') || '-',
               iso(e.firstSeen),
+              ago(e.lastSeen, now),
               category
                 ? `${category.value === 'unassigned' ? `${category.candidate ?? '?'}?` : category.value} ${Math.round(100 * category.probability)}%`
                 : '-',
