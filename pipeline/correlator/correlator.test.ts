@@ -181,6 +181,39 @@ describe('Correlator over the in-process bus', () => {
     await bus.close();
   });
 
+  it("hands a partition the analysts' feedback before its first record, not at its first checkpoint", async () => {
+    const bus = new MemoryBus({ partitions: 1 });
+    const store = new MemoryStore();
+    await store.hset('test:feedback', 'entry-1', JSON.stringify({ label: 'payments' }));
+    const seen: string[] = [];
+    const correlator = new Correlator({
+      bus,
+      store,
+      logger: silentLogger,
+      // checkpoints far apart: feedback taken only there would come after the records
+      checkpointIntervalMs: 600_000,
+      createDetectors: () => [
+        {
+          type: 'test_feedback',
+          feedbackKey: 'test:feedback',
+          onFeedback: (id, value) => seen.push(`feedback ${id} ${(value as { label: string }).label}`),
+          observe: (r) => void seen.push(`record ${r.id}`),
+          snapshot: () => null,
+          restore: () => {},
+        },
+      ],
+    });
+    await correlator.start();
+    await publishAll(bus, 0, 2);
+    await waitFor(() => seen.length >= 3);
+    expect(seen.slice(0, 3)).toEqual([
+      'feedback entry-1 payments',
+      `record ${records[0].id}`,
+      `record ${records[1].id}`,
+    ]);
+    await correlator.close();
+  });
+
   it('deletes the inventory documents of endpoints merged away, so analysts see no ghost of a split', async () => {
     const bus = new MemoryBus({ partitions: 1 });
     const store = new MemoryStore();

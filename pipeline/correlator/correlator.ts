@@ -198,8 +198,21 @@ export class Correlator {
       lastCheckpointAt: Date.now(),
       pending: { alerts: [], windows: [] },
     };
+    // analysts' feedback before the first record: a reviewed endpoint called again right after a restart (or a
+    // partition's move) is judged reviewed, not shadow, without waiting for the first checkpoint
+    await this.takeFeedback(state);
     this.partitions.set(partition, state);
     return state;
+  }
+
+  /** hands the shard each feedback hash whose version changed since it last took it */
+  private async takeFeedback(state: PartitionState): Promise<void> {
+    for (const key of state.shard.feedbackKeys()) {
+      const version = (await this.opts.store.get(feedbackVersionKey(key))) ?? '0';
+      if (state.feedbackSeen.get(key) === version) continue;
+      state.shard.feedback(key, await this.opts.store.hgetall(key));
+      state.feedbackSeen.set(key, version);
+    }
   }
 
   private async onBatch(batch: BusBatch): Promise<boolean> {
@@ -322,12 +335,7 @@ export class Correlator {
    */
   private async writeDocuments(state: PartitionState): Promise<number> {
     state.shard.refresh();
-    for (const key of state.shard.feedbackKeys()) {
-      const version = (await this.opts.store.get(feedbackVersionKey(key))) ?? '0';
-      if (state.feedbackSeen.get(key) === version) continue;
-      state.shard.feedback(key, await this.opts.store.hgetall(key));
-      state.feedbackSeen.set(key, version);
-    }
+    await this.takeFeedback(state);
     const docs = state.shard.documents();
     for (let i = 0; i < docs.length; i += 100) {
       await Promise.all(

@@ -67,7 +67,8 @@ export interface Detector {
   documents?(): DetectorDocument[];
   /**
    * analysts' feedback this detector learns from: the store hash it is kept in (e.g. inventory reviews). The
-   * correlator reads it at each checkpoint and hands every entry to onFeedback (again after a restart).
+   * correlator reads it when it takes up a partition (before its first record: after a restart or a move) and at each
+   * checkpoint when it changed, and hands every entry to onFeedback.
    */
   readonly feedbackKey?: string;
   onFeedback?(id: string, value: unknown): void;
