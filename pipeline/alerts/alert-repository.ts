@@ -4,7 +4,18 @@ import { type Alert, type AlertState, SEVERITY_RANK, type Severity } from '../co
 import { mwError } from '../core/errors.js';
 import { counter } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
-import { type AlertSort, sortedPage } from './alert-sort.js';
+import { type AlertSort, cursorOf, parseCursor, positionOf } from './alert-sort.js';
+import {
+  type QueueSort,
+  entryAt,
+  idOfEntry,
+  queueEntries,
+  queueEntry,
+  queueIndexKey,
+  sameEntries,
+  stateRange,
+  writeQueueEntries,
+} from './queue-index.js';
 
 const unannounced = counter(
   'meshward_alert_changes_unannounced_total',
@@ -20,17 +31,14 @@ const BY_TIME = 'alerts:by-time';
 const LIVE_BY_TIME = 'alerts:live-by-time';
 /** set once LIVE_BY_TIME holds every unresolved alert (stores from before it get it built at start) */
 const LIVE_INDEXED = 'alerts:live-indexed';
+/** set once the queue's indexes by severity, count and first seen hold every unresolved alert (queue-index.ts) */
+const QUEUE_INDEXED = 'alerts:queue-indexed';
 const alertKey = (id: string) => `alert:${id}`;
 const notesKey = (id: string) => `alert-notes:${id}`;
 /** a read-modify-write that lost this many races in a row gives up (it only happens under a storm of writers) */
 const MAX_UPDATE_ATTEMPTS = 20;
 /** alerts read per step of a retention pass or an index build */
 const SCAN_CHUNK = 500;
-/**
- * the most unresolved alerts a list sorts in memory (by severity, count or first seen): reading and sorting 10,000
- * takes about 0.1 s on the embedded store and 0.3 s on Redis, per page. Past it the list is refused, not run
- */
-export const MAX_SORTED_ALERTS = 20_000;
 const updateConflicts = counter(
   'meshward_alert_update_conflicts_total',
   'alert read-modify-writes that found the alert changed by another process and ran again',
@@ -112,6 +120,7 @@ export interface PruneResult {
 export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
   private readonly origin = randomUUID();
   private liveIndexed = false;
+  private queueIndexed = false;
 
   constructor(private readonly store: Store) {
     super();
@@ -213,48 +222,78 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
   }
 
   /**
-   * build the index of unresolved alerts for a store written before it had one (once; several API replicas may do it
-   * at the same time). Until it is built, lists by state read every alert
+   * build the indexes of unresolved alerts (by time, and the queue's by severity, count and first seen) for a store
+   * written before it had them (once; several API replicas may do it at the same time). Until the first is built,
+   * lists by state read every alert; a sorted list builds them first
    */
   async buildIndexes(): Promise<void> {
-    if (await this.store.get(LIVE_INDEXED)) {
-      this.liveIndexed = true;
-      return;
-    }
-    const ids = await this.store.zrange(BY_TIME, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
-    for (let i = 0; i < ids.length; i += SCAN_CHUNK) {
-      const docs = await this.store.mget(ids.slice(i, i + SCAN_CHUNK).map(alertKey));
-      for (const raw of docs) {
-        const a = raw ? (JSON.parse(raw) as Alert) : null;
-        if (a && a.state !== 'resolved') await this.store.zadd(LIVE_BY_TIME, a.lastSeen, a.id);
+    if (!this.liveIndexed && (await this.store.get(LIVE_INDEXED))) this.liveIndexed = true;
+    if (!this.liveIndexed) {
+      const ids = await this.store.zrange(BY_TIME, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+      for (let i = 0; i < ids.length; i += SCAN_CHUNK) {
+        const docs = await this.store.mget(ids.slice(i, i + SCAN_CHUNK).map(alertKey));
+        for (const raw of docs) {
+          const a = raw ? (JSON.parse(raw) as Alert) : null;
+          if (a && a.state !== 'resolved') await this.store.zadd(LIVE_BY_TIME, a.lastSeen, a.id);
+        }
       }
+      await this.store.set(LIVE_INDEXED, '1');
+      this.liveIndexed = true;
     }
-    await this.store.set(LIVE_INDEXED, '1');
-    this.liveIndexed = true;
+    if (!this.queueIndexed && (await this.store.get(QUEUE_INDEXED))) this.queueIndexed = true;
+    if (!this.queueIndexed) {
+      const ids = await this.store.zrange(LIVE_BY_TIME, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+      for (let i = 0; i < ids.length; i += SCAN_CHUNK) await this.indexQueueChunk(ids.slice(i, i + SCAN_CHUNK));
+      await this.store.set(QUEUE_INDEXED, '1');
+      this.queueIndexed = true;
+    }
   }
 
   /**
-   * keep the index of unresolved alerts in step with an alert just written. Another writer may reopen the alert
-   * between this one's write and its removal from the index: read again after removing, and put it back then
+   * put these alerts in the queue's indexes as they are stored; then read them again and write those a writer
+   * changed in between, as indexState does for one
    */
-  private async indexState(a: Alert): Promise<void> {
-    if (a.state !== 'resolved') {
-      await this.store.zadd(LIVE_BY_TIME, a.lastSeen, a.id);
-      return;
+  private async indexQueueChunk(ids: string[]): Promise<void> {
+    let pending = ids;
+    for (let attempt = 0; pending.length > 0 && attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const docs = await this.store.mget(pending.map(alertKey));
+      const written = docs.map((raw) => (raw ? queueEntries(JSON.parse(raw) as Alert) : queueEntries(gone)));
+      await Promise.all(pending.map((id, j) => writeQueueEntries(this.store, id, written[j])));
+      const again = await this.store.mget(pending.map(alertKey));
+      pending = pending.filter(
+        (_, j) => !sameEntries(written[j], queueEntries(again[j] ? (JSON.parse(again[j] as string) as Alert) : gone)),
+      );
     }
-    await this.store.zrem(LIVE_BY_TIME, a.id);
-    const raw = await this.store.get(alertKey(a.id));
-    const now = raw ? (JSON.parse(raw) as Alert) : null;
-    if (now && now.state !== 'resolved') await this.store.zadd(LIVE_BY_TIME, now.lastSeen, now.id);
+  }
+
+  /**
+   * keep the indexes of unresolved alerts (by time, and the queue's by severity, count and first seen) in step with
+   * an alert just written. Another writer may change the alert between this one's write and its index writes, and
+   * its own index writes may land before these: read the alert again after writing, and index what was read until
+   * the two agree: so the last index write of an alert is always followed by a read of the alert as it stays
+   */
+  private async indexState(written: Alert): Promise<void> {
+    let a: Alert = written;
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const entries = queueEntries(a);
+      if (a.state !== 'resolved') await this.store.zadd(LIVE_BY_TIME, a.lastSeen, a.id);
+      else await this.store.zrem(LIVE_BY_TIME, a.id);
+      await writeQueueEntries(this.store, a.id, entries);
+      const now = await this.get(a.id);
+      // deleted by retention meanwhile: out of the queue
+      const stays = now ?? { ...a, state: 'resolved' as const };
+      if (stays.state === a.state && stays.lastSeen === a.lastSeen && sameEntries(entries, queueEntries(stays))) return;
+      a = stays;
+    }
   }
 
   /**
    * the alerts matching `filter`, `limit` at a time from `cursor`, in the order `sort` gives: by lastSeen (the
-   * default) for any state, from the time indexes; the other orders for open or acknowledged alerts only, sorted in
-   * memory from the index of unresolved alerts (the queue; sorting every alert would read them all, and is refused)
+   * default) for any state, from the time indexes; the other orders for open or acknowledged alerts only, from the
+   * queue's index of that order (for another state they would read every alert, and are refused)
    */
   async list(filter: AlertFilter = {}, limit = 50, cursor?: string, sort: AlertSort = 'last_seen'): Promise<AlertPage> {
-    if (sort !== 'last_seen') return this.listSorted(filter, limit, cursor, sort);
+    if (sort !== 'last_seen') return this.listQueue(filter, limit, cursor, sort);
     // newest first by lastSeen, ties by id descending (the order both stores give for equal scores). The cursor is
     // `<lastSeen>:<id>` of the previous page's last item: the next page holds what sorts strictly after it
     // open or acknowledged: only the unresolved alerts' index (a copy that lags a racing write is filtered out below)
@@ -291,37 +330,51 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     }
   }
 
-  private async listSorted(
+  /**
+   * a page of the open or the acknowledged queue in the order `sort` gives, read from that order's index (highest
+   * first) from the cursor's position down: entries whose alert no longer sits there (a racing write not yet
+   * indexed) are passed over, the filter is checked on the alerts read, and a next cursor is given only when a
+   * further alert matches
+   */
+  private async listQueue(
     filter: AlertFilter,
     limit: number,
     cursor: string | undefined,
-    sort: Exclude<AlertSort, 'last_seen'>,
+    sort: QueueSort,
   ): Promise<AlertPage> {
-    if (filter.state !== 'open' && filter.state !== 'acknowledged')
+    const state = filter.state;
+    if (state !== 'open' && state !== 'acknowledged')
       throw mwError(
         'BAD_REQUEST',
         `sort=${sort} lists the open or acknowledged alerts (state=open or state=acknowledged); other states list by last_seen`,
       );
-    if (!this.liveIndexed) await this.buildIndexes();
-    const ids = await this.store.zrange(
-      LIVE_BY_TIME,
-      filter.from ?? Number.NEGATIVE_INFINITY,
-      filter.to ?? Number.POSITIVE_INFINITY,
+    const after = cursor === undefined ? undefined : parseCursor(sort, cursor);
+    if (!this.queueIndexed) await this.buildIndexes();
+    const range = stateRange(
+      state,
+      sort,
+      filter.severity && SEVERITY_RANK[filter.severity],
+      filter.minSeverity && SEVERITY_RANK[filter.minSeverity],
     );
-    if (ids.length > MAX_SORTED_ALERTS)
-      throw mwError(
-        'BAD_REQUEST',
-        `sort=${sort} sorts at most ${MAX_SORTED_ALERTS} unresolved alerts and ${ids.length} are in range: narrow it with from and to (last seen), or list by last_seen`,
+    let below = after === undefined || entryAt(state, after) > range.below ? range.below : entryAt(state, after);
+    const items: Alert[] = [];
+    const chunk = Math.max(limit * 2, 100);
+    for (;;) {
+      const entries = (await this.store.lexIndexRange(queueIndexKey(sort), { below, limit: chunk })).filter(
+        (e) => e >= range.atLeast,
       );
-    const live: Alert[] = [];
-    for (let i = 0; i < ids.length; i += SCAN_CHUNK) {
-      for (const raw of await this.store.mget(ids.slice(i, i + SCAN_CHUNK).map(alertKey))) {
+      const docs = await this.store.mget(entries.map((e) => alertKey(idOfEntry(e))));
+      for (let i = 0; i < entries.length; i++) {
+        const raw = docs[i];
         if (!raw) continue;
         const a = JSON.parse(raw) as Alert;
-        if (matches(a, filter)) live.push(a);
+        if (queueEntry(sort, a) !== entries[i] || !matches(a, filter) || !withinTimes(a, filter)) continue;
+        if (items.length === limit) return { items, next: cursorOf(sort, positionOf(sort, items[limit - 1])) };
+        items.push(a);
       }
+      if (entries.length < chunk) return { items };
+      below = entries[entries.length - 1];
     }
-    return sortedPage(live, sort, limit, cursor);
   }
 
   /**
@@ -376,6 +429,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
   private async remove(id: string): Promise<void> {
     await this.store.zrem(BY_TIME, id);
     await this.store.zrem(LIVE_BY_TIME, id);
+    await writeQueueEntries(this.store, id, queueEntries(gone));
     await this.store.del(alertKey(id));
     await this.store.del(notesKey(id));
   }
@@ -512,6 +566,13 @@ function correlatorNote(previous: Alert, merged: Alert): AlertNote {
     comment: `fired again after it was resolved (${again} more occurrence${again === 1 ? '' : 's'})`,
   };
 }
+
+/** an alert no longer stored, as the indexes of unresolved alerts see it: out of them */
+const gone = { state: 'resolved' } as Alert;
+
+/** the lastSeen range of a filter (the time indexes read only that range; the queue's indexes are by other keys) */
+const withinTimes = (a: Alert, f: AlertFilter): boolean =>
+  (f.from === undefined || a.lastSeen >= f.from) && (f.to === undefined || a.lastSeen <= f.to);
 
 function matches(a: Alert, f: AlertFilter): boolean {
   if (f.kind && a.kind !== f.kind) return false;

@@ -1,12 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { ALERT_KINDS, AlertKindSchema } from '../core/alert-kinds.js';
 import type { FastifyInstance } from 'fastify';
-import {
-  type AlertChange,
-  type AlertFilter,
-  type AlertRepository,
-  MAX_SORTED_ALERTS,
-} from '../alerts/alert-repository.js';
+import type { AlertChange, AlertFilter, AlertRepository } from '../alerts/alert-repository.js';
 import { ALERT_SORTS, type AlertSort } from '../alerts/alert-sort.js';
 import { AlertSchema, AlertState, Severity } from '../core/alert.js';
 import { ERRORS, MeshwardError, mwError } from '../core/errors.js';
@@ -37,7 +32,7 @@ const ListQuery = Type.Object(
       Type.Union(
         ALERT_SORTS.map((x) => Type.Literal(x)),
         {
-          description: `the order, each highest first, then the most recently seen: last_seen (default, any state), severity, count or first_seen (with state=open or state=acknowledged only: the queue is sorted whole, at most ${MAX_SORTED_ALERTS} unresolved alerts in the from/to range; a 400 otherwise, saying what to narrow)`,
+          description: `the order, each highest first, then the most recently seen: last_seen (default, any state), severity, count or first_seen (with state=open or state=acknowledged only, a 400 otherwise: the store keeps an index of the unresolved alerts in each of these orders)`,
         },
       ),
     ),

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lexIndexContract } from '../../test/harness/lex-index-contract.js';
 import { MemoryStore } from './memory-store.js';
 
 const dirs: string[] = [];
@@ -76,6 +77,23 @@ describe('MemoryStore', () => {
     await s.hdel('h', 'f');
     expect(await s.hget('h', 'f')).toBeNull();
     await s.close();
+  });
+
+  it('keeps a lex index (one entry per id, read from the highest down), across a restart, and deletes it with del', async () => {
+    const dir = tempDir();
+    const store = new MemoryStore({ dataDir: dir });
+    await lexIndexContract(store, 'queue');
+    await store.close();
+    const again = new MemoryStore({ dataDir: dir });
+    expect(await again.lexIndexRange('queue', { limit: 10 })).toEqual(['b1c', 'a9b', 'a0a']);
+    // the ids' entries came back too: a new entry replaces the one restored
+    await again.lexIndexSet('queue', 'b', 'b2b');
+    expect(await again.lexIndexRange('queue', { limit: 10 })).toEqual(['b2b', 'b1c', 'a0a']);
+    await again.del('queue');
+    expect(await again.lexIndexRange('queue', { limit: 10 })).toEqual([]);
+    await again.lexIndexSet('queue', 'c', 'c');
+    expect(await again.lexIndexRange('queue', { limit: 10 })).toEqual(['c']);
+    await again.close();
   });
 
   it('hincr adds to a hash field atomically, from 0, and a restart keeps it', async () => {

@@ -175,6 +175,26 @@ export class MemoryStore implements Store {
     return this.zsets.get(key)?.size ?? 0;
   }
 
+  async lexIndexSet(index: string, id: string, entry: string | null): Promise<void> {
+    // the index's entries are a sorted set of score 0, the id → entry map a hash of the same name: del and snapshots
+    // take both
+    const old = this.hashes.get(index)?.get(id);
+    if (old === (entry ?? undefined)) return;
+    if (old !== undefined) this.zsets.get(index)?.delete(old);
+    if (entry === null) {
+      await this.hdel(index, id);
+      return;
+    }
+    await this.zadd(index, 0, entry);
+    await this.hset(index, id, entry);
+  }
+
+  async lexIndexRange(index: string, opts: { below?: string; limit: number }): Promise<string[]> {
+    const z = this.zsets.get(index);
+    if (!z) return [];
+    return opts.below === undefined ? z.range(0, 0, true, opts.limit) : z.rangeBefore(0, opts.below, opts.limit);
+  }
+
   async append(log: string, entry: string, opts: { maxLen?: number } = {}): Promise<string> {
     const seq = (this.logSeq.get(log) ?? 0) + 1;
     this.logSeq.set(log, seq);

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lexIndexContract } from '../../test/harness/lex-index-contract.js';
 import { type RedisServer, startRedis } from '../../test/harness/redis.js';
 import { MeshwardError } from '../core/errors.js';
 import { type RedisStore, createRedisStore } from './redis-store.js';
@@ -167,6 +168,13 @@ describe('RedisStore against redis-server', () => {
     expect(await store.zrange('z', 0, 15)).toEqual(['c', 'a']);
     await store.zrem('z', 'c');
     expect(await store.zrange('z', 0, 100)).toEqual(['a', 'b', 'd', 'e']);
+  });
+
+  it('lex index: one entry per id, read from the highest down in byte order, under the prefix', async () => {
+    await lexIndexContract(store, 'queue');
+    expect(await raw.zrange('mw:queue', '0', '-1')).toEqual(['a0a', 'a9b', 'b1c']);
+    expect(await raw.hgetall('mw:queue:ids')).toEqual({ a: 'a0a', b: 'a9b', c: 'b1c' });
+    await expect(store.lexIndexSet('queue', 'e', '')).rejects.toMatchObject({ code: 'MW_ERR_BAD_REQUEST' });
   });
 
   it('append-only log: ordered ids, paging with afterId and count', async () => {

@@ -66,7 +66,25 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `;
 
+/**
+ * put ARGV[2] as id ARGV[1]'s entry of the lex index KEYS[1] (a sorted set, every score 0), its ids' entries in the
+ * hash KEYS[2]; ARGV[2] = '' removes the id's entry
+ */
+const LEX_INDEX_SET_LUA = `
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old == ARGV[2] then return 0 end
+if old then redis.call('ZREM', KEYS[1], old) end
+if ARGV[2] == '' then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], 0, ARGV[2])
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+end
+return 1
+`;
+
 type RedisWithIncr = Redis & {
+  mwLexIndexSet(index: string, ids: string, id: string, entry: string): Promise<number>;
   mwHsetMax(key: string, field: string, value: string): Promise<number>;
   mwCas(key: string, expected: string, value: string, absent: string): Promise<number>;
   mwIncr(key: string, by: string, ttlMs: string): Promise<string>;
@@ -114,6 +132,7 @@ export class RedisStore implements Store {
     this.redis.defineCommand('mwIncr', { numberOfKeys: 1, lua: INCR_LUA });
     this.redis.defineCommand('mwCas', { numberOfKeys: 1, lua: CAS_LUA });
     this.redis.defineCommand('mwHsetMax', { numberOfKeys: 1, lua: HSET_MAX_LUA });
+    this.redis.defineCommand('mwLexIndexSet', { numberOfKeys: 2, lua: LEX_INDEX_SET_LUA });
     this.firstReady = new Promise<void>((resolve) => this.redis.once('ready', resolve));
     this.redis.on('ready', () => {
       this.everReady = true;
@@ -269,6 +288,19 @@ export class RedisStore implements Store {
 
   zcard(key: string): Promise<number> {
     return this.run('zcard', (r) => r.zcard(this.k(key)));
+  }
+
+  async lexIndexSet(index: string, id: string, entry: string | null): Promise<void> {
+    if (entry === '') throw this.fail(mwError('BAD_REQUEST', 'lexIndexSet: an entry is not empty'));
+    await this.run('lexIndexSet', (r) => r.mwLexIndexSet(this.k(index), this.k(`${index}:ids`), id, entry ?? ''));
+  }
+
+  lexIndexRange(index: string, opts: { below?: string; limit: number }): Promise<string[]> {
+    if (opts.limit <= 0) return Promise.resolve([]);
+    const max = opts.below === undefined ? '+' : `(${opts.below}`;
+    return this.run('lexIndexRange', (r) =>
+      r.zrevrangebylex(this.k(index), max, '-', 'LIMIT', 0, Math.floor(opts.limit)),
+    );
   }
 
   async append(log: string, entry: string, opts: { maxLen?: number } = {}): Promise<string> {

@@ -56,6 +56,73 @@ describe('SortedSet', () => {
     );
   });
 
+  it('reads the members before a (score, member) position, highest first', () => {
+    fc.assert(
+      fc.property(
+        fc.array(op, { maxLength: 40 }),
+        fc.integer({ min: -6, max: 6 }),
+        fc.option(fc.constantFrom('a', 'b', 'bb', 'c', 'g', 'h'), { nil: null }),
+        fc.integer({ min: 0, max: 8 }),
+        (ops, score, member, limit) => {
+          const z = new SortedSet();
+          for (const [kind, m, s] of ops) {
+            if (kind === 'add') z.add(m, s);
+            else z.delete(m);
+          }
+          const expected = [...z.entries()]
+            .filter(([m, s]) => s < score || (s === score && member !== null && m < member))
+            .sort((x, y) => y[1] - x[1] || (y[0] < x[0] ? -1 : 1))
+            .slice(0, limit)
+            .map(([m]) => m);
+          expect(z.rangeBefore(score, member, limit)).toEqual(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads the same past many blocks: thousands of adds, re-scores and deletes, and a snapshot of them', () => {
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        let x = seed;
+        const rand = (n: number) => {
+          x = (Math.imul(x, 1103515245) + 12345) | 0;
+          return (x >>> 8) % n;
+        };
+        const z = new SortedSet();
+        const naive = new Map<string, number>();
+        for (let i = 0; i < 6000; i++) {
+          const member = `m${rand(2500)}`;
+          // deletes in runs empty whole blocks
+          if (rand(10) < 3 || (i > 4000 && i < 4600)) {
+            z.delete(member);
+            naive.delete(member);
+          } else {
+            const score = rand(40);
+            z.add(member, score);
+            naive.set(member, score);
+          }
+        }
+        expect(z.size).toBe(naive.size);
+        const snapshot = new SortedSet(z.entries());
+        for (let q = 0; q < 30; q++) {
+          const [a, b] = [rand(44) - 2, rand(44) - 2];
+          const [min, max] = a <= b ? [a, b] : [b, a];
+          const rev = rand(2) === 0;
+          const limit = rand(3) === 0 ? undefined : rand(900);
+          expect(z.range(min, max, rev, limit)).toEqual(naiveRange(naive, min, max, rev, limit));
+          expect(snapshot.range(min, max, rev, limit)).toEqual(naiveRange(naive, min, max, rev, limit));
+          const member = `m${rand(2500)}`;
+          const below = naiveRange(naive, Number.NEGATIVE_INFINITY, a, true).filter(
+            (m) => (naive.get(m) as number) < a || m < member,
+          );
+          expect(z.rangeBefore(a, member, 700)).toEqual(below.slice(0, 700));
+        }
+      }),
+      { numRuns: 10 },
+    );
+  });
+
   it('gives nothing for an empty range or a limit of 0', () => {
     const z = new SortedSet([
       ['x', 1],

@@ -44,6 +44,16 @@ export interface Store {
   zcard(key: string): Promise<number>;
 
   /**
+   * an index ordered by its entries' text (byte order), holding at most one entry per `id`: put `entry` as the id's
+   * entry, replacing the one it had (null: remove it). Atomic. For orders of several keys that one score cannot hold
+   * (the alert queue by severity, then last seen, then id): the caller writes the keys into the entry, sortably.
+   * On Redis the index is the sorted set `index` (every score 0) beside the hash `<index>:ids`
+   */
+  lexIndexSet(index: string, id: string, entry: string | null): Promise<void>;
+  /** entries of a lex index from the highest down, only those below `below` (exclusive) when given, at most `limit` */
+  lexIndexRange(index: string, opts: { below?: string; limit: number }): Promise<string[]>;
+
+  /**
    * append-only log (audit): returns the new entry's sequence id. `maxLen`: keep about the newest `maxLen` entries
    * (the oldest are dropped; up to a tenth more may stay between trims)
    */
