@@ -48,6 +48,16 @@ const waitFor = async (cond: () => boolean, ms = 5000) => {
   }
 };
 
+/** a syslog UDP listener on a free loopback port, and the datagrams it got */
+async function udpListener() {
+  const udp = createSocket('udp4');
+  const udpGot: string[] = [];
+  udp.on('message', (m) => udpGot.push(m.toString()));
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+  closers.push(() => void udp.close());
+  return { udp, udpGot };
+}
+
 describe('alert formats', () => {
   it('OCSF Detection Finding carries class, severity, status, times and an API activity evidence', () => {
     const f = toOcsf(alert);
@@ -143,11 +153,7 @@ describe('sinks against real receivers on loopback', () => {
   it('CEF over syslog UDP and TCP (octet counting)', async () => {
     const bus = new MemoryBus();
     closers.push(() => bus.close());
-    const udp = createSocket('udp4');
-    const udpGot: string[] = [];
-    udp.on('message', (m) => udpGot.push(m.toString()));
-    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
-    closers.push(() => void udp.close());
+    const { udp, udpGot } = await udpListener();
     let tcpData = '';
     const tcp = createTcpServer((s) => s.on('data', (d) => (tcpData += d.toString())));
     await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
@@ -188,11 +194,7 @@ describe('sinks against real receivers on loopback', () => {
   it('leaves out alerts below min_severity in CEF over syslog and on a topic too', async () => {
     const bus = new MemoryBus();
     closers.push(() => bus.close());
-    const udp = createSocket('udp4');
-    const udpGot: string[] = [];
-    udp.on('message', (m) => udpGot.push(m.toString()));
-    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
-    closers.push(() => void udp.close());
+    const { udp, udpGot } = await udpListener();
     const got: string[] = [];
     await bus.subscribe({
       groupId: 'siem-high',

@@ -143,6 +143,22 @@ function lookupsMeet(store: Store, n: number): Store {
   });
 }
 
+/**
+ * a Slack sink `name` run by two API replicas (each its own bus) on one store, whose first look-ups of what was
+ * delivered wait for each other: both read a change before either wrote it down
+ */
+async function twoReplicas(store: Store, name: string) {
+  const slack = await httpReceiver(() => 200, closers);
+  const [sink] = compileSinks({ [name]: { url: slack.url, format: 'slack' } });
+  const [one, two] = [newBus(), newBus()];
+  const shared = lookupsMeet(store, 2);
+  for (const bus of [one, two]) {
+    const sub = await runSink(bus, silentLogger, sink, { store: shared });
+    closers.push(() => sub.close());
+  }
+  return { slack, one, two };
+}
+
 describe('deliver: changes', () => {
   it('a Slack webhook gets an alert when opened, when its severity rises, when resolved, and again after repeat_minutes; deliver: all and a JSON webhook get every change', async () => {
     let now = Date.UTC(2026, 0, 1);
@@ -356,14 +372,7 @@ describe.each(STORES)('what a sink delivered, in the %s store', (kind, newStore)
   it('two API replicas that read a new alert at the same moment, before either wrote it down, deliver it once', async () => {
     const store = newStore();
     const name = `webhook/slack-race-${kind}`;
-    const slack = await httpReceiver(() => 200, closers);
-    const [sink] = compileSinks({ [name]: { url: slack.url, format: 'slack' } });
-    const [one, two] = [newBus(), newBus()];
-    const shared = lookupsMeet(store, 2);
-    for (const bus of [one, two]) {
-      const sub = await runSink(bus, silentLogger, sink, { store: shared });
-      closers.push(() => sub.close());
-    }
+    const { slack, one, two } = await twoReplicas(store, name);
     await Promise.all([publish(one, opened), publish(two, opened)]);
     await until(
       'one replica to leave it to the other',
@@ -422,16 +431,8 @@ describe.each(STORES)('what a sink delivered, in the %s store', (kind, newStore)
   });
 
   it('two API replicas that read that batch at the same moment deliver each of its changes once', async () => {
-    const store = newStore();
     const name = `webhook/slack-batch-race-${kind}`;
-    const slack = await httpReceiver(() => 200, closers);
-    const [sink] = compileSinks({ [name]: { url: slack.url, format: 'slack' } });
-    const [one, two] = [newBus(), newBus()];
-    const shared = lookupsMeet(store, 2);
-    for (const bus of [one, two]) {
-      const sub = await runSink(bus, silentLogger, sink, { store: shared });
-      closers.push(() => sub.close());
-    }
+    const { slack, one, two } = await twoReplicas(newStore(), name);
     await Promise.all([publishAll(one, reopenedInOneBatch), publishAll(two, reopenedInOneBatch)]);
     // each change is delivered by one replica and left by the other, whichever claimed it first
     await until(
