@@ -96,6 +96,16 @@ describe('MemoryStore', () => {
     await again.close();
   });
 
+  it('keeps one entry per id when two lex index writes of an id run at the same time', async () => {
+    const store = new MemoryStore();
+    await store.lexIndexSet('queue', 'a', 'a1');
+    await Promise.all([store.lexIndexSet('queue', 'a', 'a2'), store.lexIndexSet('queue', 'a', 'a3')]);
+    expect(await store.lexIndexRange('queue', { limit: 10 })).toEqual(['a3']);
+    await store.lexIndexSet('queue', 'a', null);
+    expect(await store.lexIndexRange('queue', { limit: 10 })).toEqual([]);
+    await store.close();
+  });
+
   it('hincr adds to a hash field atomically, from 0, and a restart keeps it', async () => {
     const dir = tempDir();
     const a = new MemoryStore({ dataDir: dir });

@@ -178,15 +178,28 @@ export class MemoryStore implements Store {
   async lexIndexSet(index: string, id: string, entry: string | null): Promise<void> {
     // the index's entries are a sorted set of score 0, the id → entry map a hash of the same name: del and snapshots
     // take both
+    // both in one turn (no await in between), as Redis runs its script: calls for one id at the same time would
+    // otherwise each remove the entry the hash held before either wrote, and leave one of theirs in the index for good
     const old = this.hashes.get(index)?.get(id);
     if (old === (entry ?? undefined)) return;
     if (old !== undefined) this.zsets.get(index)?.delete(old);
     if (entry === null) {
-      await this.hdel(index, id);
-      return;
+      this.hashes.get(index)?.delete(id);
+    } else {
+      let z = this.zsets.get(index);
+      if (!z) {
+        z = new SortedSet();
+        this.zsets.set(index, z);
+      }
+      z.add(entry, 0);
+      let h = this.hashes.get(index);
+      if (!h) {
+        h = new Map();
+        this.hashes.set(index, h);
+      }
+      h.set(id, entry);
     }
-    await this.zadd(index, 0, entry);
-    await this.hset(index, id, entry);
+    this.dirty = true;
   }
 
   async lexIndexRange(index: string, opts: { below?: string; limit: number }): Promise<string[]> {
