@@ -87,7 +87,8 @@ export const readClaim = (store: Store, alertId: string): Promise<string | null>
 
 /**
  * take `step` of the episode: from no claim (setIfAbsent), else from `seen`, the claim's value as read (compareAndSet:
- * of several watchers taking it from the same value, one does). Returns the value it now holds, or undefined
+ * of several watchers taking it from the same value, one does), with the claim's TTL either way: a watcher that stops
+ * before recording the episode leaves a claim no look follows. Returns the value it now holds, or undefined
  */
 export async function takeStep(
   store: Store,
@@ -100,7 +101,7 @@ export async function takeStep(
   const took =
     seen === null
       ? await store.setIfAbsent(claimKey(alertId), mine, CLAIM_TTL_MS)
-      : await store.compareAndSet(claimKey(alertId), seen, mine);
+      : await store.compareAndSet(claimKey(alertId), seen, mine, CLAIM_TTL_MS);
   return took ? mine : undefined;
 }
 

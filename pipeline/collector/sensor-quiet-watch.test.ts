@@ -543,6 +543,31 @@ describe('sensor_quiet watch', () => {
     }
   });
 
+  it('a raise taken over by a watcher that dies before recording it leaves a claim that still expires', async () => {
+    let now = T0;
+    const store = new MemoryStore({ clock: () => now });
+    const r = replicas(store);
+    await sent(store, NGINX, T0);
+    // the first watcher claims the raise and dies recording it; past its lease the next takes it over and dies there too
+    for (const at of [T0 + 20 * MINUTE, T0 + 21 * MINUTE + STEP_LEASE_MS]) {
+      now = at;
+      r.at(at);
+      const recording = diesRecording(store);
+      void r.watcher(undefined, recording.store).check();
+      await recording.there;
+    }
+    const claim = `sensor-quiet:${episodeId(NGINX, T0)}`;
+    expect(await store.get(claim)).toBe(`raising@${T0 + 21 * MINUTE + STEP_LEASE_MS}`);
+    // the sensor sends again before any look: nothing follows that episode, never recorded
+    await sent(store, NGINX, T0 + 25 * MINUTE);
+    now = T0 + 26 * MINUTE;
+    r.at(now);
+    await r.watcher().check();
+    expect(r.published).toEqual([]);
+    now += FORGET_SENSOR_AFTER_MS + 2 * 86_400_000;
+    expect(await store.get(claim)).toBeNull();
+  });
+
   it('a store that fails is logged once per run of failures and counted, never thrown; the look after it works', async () => {
     const inner = new MemoryStore();
     let failing = true;

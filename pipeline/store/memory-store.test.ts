@@ -25,6 +25,19 @@ describe('MemoryStore', () => {
     expect(await s.get('k')).toBe('b');
   });
 
+  it('compareAndSet with a TTL: the value expires then; without one it keeps none', async () => {
+    let now = 1000;
+    const s = new MemoryStore({ clock: () => now });
+    expect(await s.compareAndSet('k', null, 'a', 500)).toBe(true);
+    now = 1400;
+    expect(await s.compareAndSet('k', 'a', 'b')).toBe(true);
+    now = 5000;
+    expect(await s.get('k')).toBe('b');
+    expect(await s.compareAndSet('k', 'b', 'c', 500)).toBe(true);
+    now = 5600;
+    expect(await s.get('k')).toBeNull();
+  });
+
   it("publish reaches the channel's subscribers after the publisher's turn, until they unsubscribe", async () => {
     const s = new MemoryStore();
     const got: string[] = [];

@@ -91,9 +91,9 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async compareAndSet(key: string, expected: string | null, value: string): Promise<boolean> {
+  async compareAndSet(key: string, expected: string | null, value: string, ttlMs?: number): Promise<boolean> {
     if ((this.live(key)?.value ?? null) !== expected) return false;
-    await this.set(key, value);
+    await this.set(key, value, ttlMs);
     return true;
   }
 

@@ -260,6 +260,11 @@ describe('RedisStore against redis-server', () => {
     await store.set('empty', '');
     expect(await store.compareAndSet('empty', null, 'x')).toBe(false);
     expect(await store.compareAndSet('empty', '', 'x')).toBe(true);
+    // with a TTL the value expires; without one it keeps none
+    expect(await store.compareAndSet('cas', 'b', 'c', 60_000)).toBe(true);
+    expect(await raw.pttl('mw:cas')).toBeGreaterThan(50_000);
+    expect(await store.compareAndSet('cas', 'c', 'd')).toBe(true);
+    expect(await raw.pttl('mw:cas')).toBe(-1);
   });
 
   it('a Redis error that is not an outage is reported as such', async () => {

@@ -48,7 +48,11 @@ if ARGV[3] == '1' then
 elseif current ~= ARGV[1] then
   return 0
 end
-redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[4] ~= '0' then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
 return 1
 `;
 
@@ -86,7 +90,7 @@ return 1
 type RedisWithIncr = Redis & {
   mwLexIndexSet(index: string, ids: string, id: string, entry: string): Promise<number>;
   mwHsetMax(key: string, field: string, value: string): Promise<number>;
-  mwCas(key: string, expected: string, value: string, absent: string): Promise<number>;
+  mwCas(key: string, expected: string, value: string, absent: string, ttlMs: string): Promise<number>;
   mwIncr(key: string, by: string, ttlMs: string): Promise<string>;
 };
 
@@ -223,9 +227,10 @@ export class RedisStore implements Store {
     return reply === 'OK';
   }
 
-  async compareAndSet(key: string, expected: string | null, value: string): Promise<boolean> {
+  async compareAndSet(key: string, expected: string | null, value: string, ttlMs?: number): Promise<boolean> {
+    const ttl = ttlMs !== undefined && ttlMs > 0 ? String(Math.ceil(ttlMs)) : '0';
     const set = await this.run('compareAndSet', (r) =>
-      r.mwCas(this.k(key), expected ?? '', value, expected === null ? '1' : '0'),
+      r.mwCas(this.k(key), expected ?? '', value, expected === null ? '1' : '0', ttl),
     );
     return set === 1;
   }

@@ -11,11 +11,11 @@ export interface Store {
   /** set only when absent; true when this call set it (idempotency guards) */
   setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
   /**
-   * set `value` (without a TTL) only while the key still holds `expected` (null: only while absent); true when this
-   * call set it.
+   * set `value` (with `ttlMs` when given, else without a TTL) only while the key still holds `expected` (null: only
+   * while absent); true when this call set it.
    * For read-modify-write by several processes: read, compute, compareAndSet, and on false read again.
    */
-  compareAndSet(key: string, expected: string | null, value: string): Promise<boolean>;
+  compareAndSet(key: string, expected: string | null, value: string, ttlMs?: number): Promise<boolean>;
   /** delete a key of any kind (a log too) */
   del(key: string): Promise<void>;
   /** atomic add; creates the key at 0 first; ttlMs applies when the key is created */
