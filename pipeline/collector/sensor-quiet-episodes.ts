@@ -52,8 +52,12 @@ export function claimOf(value: string | null): Claim {
 export const isStep = (claim: Claim): claim is { step: Step; at: number } =>
   claim !== null && typeof claim === 'object';
 
-/** a step under way for longer than STEP_LEASE_MS (or released after a failed publish): its watcher gave it up */
-export const stale = (claim: Claim, now: number): boolean => isStep(claim) && now - claim.at > STEP_LEASE_MS;
+/**
+ * a step under way for longer than STEP_LEASE_MS (or released after a failed publish): its watcher gave it up. One
+ * taken more than that in the future too: a clock that was ahead (or jumped back since) took it, and its lease is not
+ * to be waited out until that time comes
+ */
+export const stale = (claim: Claim, now: number): boolean => isStep(claim) && Math.abs(now - claim.at) > STEP_LEASE_MS;
 
 /** every recorded episode with its claim (two store calls); a field or value no watcher wrote is deleted */
 export async function readEpisodes(store: Store): Promise<Episode[]> {

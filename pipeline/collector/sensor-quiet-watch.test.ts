@@ -318,6 +318,21 @@ function episodes(makeStore: () => Promise<Store>) {
     }
   });
 
+  it('a step claimed by a watcher whose clock was ahead by more than a lease (then set right) is taken over at once, not once that time comes', async () => {
+    const store = await makeStore();
+    const r = replicas(store);
+    await sent(store, NGINX, T0);
+    // a clock a week ahead: the watcher claims the raise at that time and dies recording it
+    r.at(T0 + 7 * 86_400_000);
+    const recording = diesRecording(store);
+    void r.watcher(undefined, recording.store).check();
+    await recording.there;
+    r.at(T0 + 20 * MINUTE);
+    await Promise.all([r.watcher().check(), r.watcher().check()]);
+    await r.watcher().check();
+    expect(r.published.map((x) => [x.id, x.state])).toEqual([[episodeId(NGINX, T0), 'open']]);
+  });
+
   it('an episode an earlier version claimed (open) and then neither published nor recorded is raised, once', async () => {
     const store = await makeStore();
     const r = replicas(store);
