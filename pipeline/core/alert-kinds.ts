@@ -11,6 +11,10 @@ export const ALERT_KINDS = {
   traffic_drop: 'the request rate of a service or endpoint fell far below its baseline',
   traffic_spike: 'the request rate of a service or endpoint rose far above its baseline',
   enumeration: 'one caller walked many object ids of one endpoint (broken object-level authorisation probing)',
+  bulk_data_access:
+    "one caller took far more response data from one endpoint within a window than the endpoint's callers usually do (excessive data exposure, bulk export, scraping)",
+  excessive_calls:
+    "one caller made far more calls to one endpoint within a window than the endpoint's callers usually do (unrestricted resource consumption)",
   credential_stuffing: 'failed logins for many accounts from one source',
   brute_force: 'many failed logins for one account within a window',
   token_mismatch:

@@ -1,6 +1,7 @@
 import type { DetectorFactory } from '../detector.js';
 import { credentialStuffingFactory } from '../credential-stuffing/factory.js';
 import { dataLocalityFactory } from '../data-locality/factory.js';
+import { dataVolumeFactory } from '../data-volume/factory.js';
 import { enumerationFactory } from '../enumeration/factory.js';
 import { fanOutFactory } from '../fan-out/factory.js';
 import { newCallerFactory } from '../new-caller/factory.js';
@@ -9,7 +10,7 @@ import { plaintextHopFactory } from '../plaintext-hop/factory.js';
 import { tokenMismatchFactory } from '../token-mismatch/factory.js';
 import { unauthenticatedAccessFactory } from '../unauthenticated-access/factory.js';
 
-/** the nine API object-level risk trackers (the lead registers them in pipeline/detectors/registry.ts) */
+/** the ten API object-level risk trackers (the lead registers them in pipeline/detectors/registry.ts) */
 export const TRACKER_FACTORIES: readonly DetectorFactory<unknown>[] = [
   paramProfileFactory,
   tokenMismatchFactory,
@@ -20,4 +21,5 @@ export const TRACKER_FACTORIES: readonly DetectorFactory<unknown>[] = [
   fanOutFactory,
   dataLocalityFactory,
   unauthenticatedAccessFactory,
+  dataVolumeFactory,
 ] as DetectorFactory<unknown>[];
