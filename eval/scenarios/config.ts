@@ -18,6 +18,7 @@ export const TRACKER_SETTINGS: Record<string, Record<string, unknown>> = {
   plaintext_hop: {},
   fan_out: { min_traces: 30 },
   unauthenticated_access: { learning_ms: 15 * 60_000 },
+  data_volume: {},
   data_locality: {
     endpoints: [
       { service: 'users', endpoint: 'GET /users/{id}', data_classes: ['personal'] },

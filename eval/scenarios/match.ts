@@ -25,6 +25,16 @@ export function matchesSecondary(a: AlertLike, l: AnomalyLabel): boolean {
   return a.kind === l.kind && inTime(a, l) && (l.alsoAt ?? []).some((p) => samePlace(a, p));
 }
 
+/**
+ * the alert is of another kind the label's anomaly legitimately raises (`alsoKinds`), at one of its places, on its
+ * subject, in its time: a walk of 200 order ids is also `excessive_calls`
+ */
+export function matchesAlsoKind(a: AlertLike, l: AnomalyLabel): boolean {
+  if (!l.alsoKinds?.includes(a.kind) || !inTime(a, l)) return false;
+  if (l.subject && (a.subject?.type !== l.subject.type || a.subject.value !== l.subject.value)) return false;
+  return samePlace(a, l) || (l.alsoAt ?? []).some((p) => samePlace(a, p));
+}
+
 export interface KindScore {
   kind: string;
   labels: number;
@@ -39,7 +49,10 @@ export interface KindScore {
   missed: AnomalyLabel[];
 }
 
-/** per-kind recall (labels found by a primary match) and precision (alerts matching any label's place) */
+/**
+ * per-kind recall (labels found by a primary match) and precision (alerts matching any label's place, or another
+ * label's `alsoKinds`)
+ */
 export function score(
   kinds: readonly string[],
   labels: readonly AnomalyLabel[],
@@ -49,7 +62,11 @@ export function score(
     const ls = labels.filter((l) => l.kind === kind);
     const as = alerts.filter((a) => a.kind === kind);
     const missed = ls.filter((l) => !as.some((a) => matchesPrimary(a, l)));
-    const falsePositives = as.filter((a) => !ls.some((l) => matchesPrimary(a, l) || matchesSecondary(a, l)));
+    const others = labels.filter((l) => l.kind !== kind && l.alsoKinds?.includes(kind));
+    const falsePositives = as.filter(
+      (a) =>
+        !ls.some((l) => matchesPrimary(a, l) || matchesSecondary(a, l)) && !others.some((l) => matchesAlsoKind(a, l)),
+    );
     const truePositives = as.length - falsePositives.length;
     return {
       kind,

@@ -20,6 +20,12 @@ export const AnomalyLabelSchema = Type.Object(
     start: Type.Number(),
     end: Type.Number(),
     alsoAt: Type.Optional(Type.Array(LabelPlace)),
+    /**
+     * other alert kinds the anomaly legitimately raises at its place (or an `alsoAt` one) and subject: a walk of 200
+     * order ids is also 40x the calls the endpoint's callers make (`excessive_calls`). Not a false positive; recall
+     * counts only `kind`
+     */
+    alsoKinds: Type.Optional(Type.Array(Type.String())),
     note: Type.Optional(Type.String()),
   },
   { additionalProperties: false },

@@ -56,6 +56,11 @@ export interface EdgeCallOptions {
   repeatFor?: (t: HopTemplate, c: CallCtx) => number | undefined;
   /** for logins: the username tried and the outcome */
   login?: { username: string; outcome: 'success' | 'failure' };
+  /**
+   * draws from this generator instead of the world's: an injector added after the others leaves the base traffic of
+   * every seed as it was (the base traffic draws from the world's generator after the injectors)
+   */
+  rng?: Rng;
 }
 
 export interface MeshCallOptions {
@@ -185,8 +190,8 @@ export class SimWorld {
 
   /** one front-end request and every backend call it causes; returns the front-end record */
   edgeCall(ts: number, edge: EdgeEndpoint, o: EdgeCallOptions = {}): ApiCallRecord {
-    const rng = this.rng;
-    const user = o.user === undefined ? (rng.chance(edge.anonymousShare) ? null : this.pickUser()) : o.user;
+    const rng = o.rng ?? this.rng;
+    const user = o.user === undefined ? (rng.chance(edge.anonymousShare) ? null : this.pickUser(rng)) : o.user;
     const c: CallCtx = { rng, sub: o.sub ?? user?.sub, orders: user?.orders ?? [], ids: {}, params: {} };
     edge.prepare(c);
     o.prepare?.(c);

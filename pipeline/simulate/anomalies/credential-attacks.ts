@@ -56,6 +56,8 @@ export const bruteForce: Injector = {
         start: w.start,
         end: w.end,
         alsoAt: [{ service: 'auth', endpoint: 'POST /oauth/token' }],
+        // 25–60 logins to one account in minutes, where an account signs in a few times
+        alsoKinds: ['excessive_calls'],
       },
     ];
   },

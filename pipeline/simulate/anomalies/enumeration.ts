@@ -38,6 +38,8 @@ export const enumeration: Injector = {
           start: w.start,
           end: w.end,
           alsoAt: [{ service: 'orders', endpoint: 'GET /orders/{id}' }],
+          // 150–260 calls in minutes where a caller makes a few
+          alsoKinds: ['excessive_calls'],
           note: 'orders',
         },
       ];
@@ -61,6 +63,8 @@ export const enumeration: Injector = {
         start: w.start,
         end: w.end,
         alsoAt: [{ service: 'catalog', endpoint: 'GET /products/{id}' }],
+        // 150–260 product pages of ~5 kB in minutes: up to ~1.5 MB where a caller takes ~30 kB
+        alsoKinds: ['excessive_calls', 'bulk_data_access'],
         note: 'scrape',
       },
     ];

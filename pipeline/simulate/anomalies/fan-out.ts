@@ -30,6 +30,9 @@ export const fanOut: Injector = {
         subject: { type: 'user', value: user.sub },
         start: w.start,
         end: w.end,
+        // the amplified requests' product look-ups: hundreds of calls and up to ~1 MB for the user in minutes
+        alsoAt: [{ service: 'catalog', endpoint: 'GET /products/{id}' }],
+        alsoKinds: ['excessive_calls', 'bulk_data_access'],
       },
     ];
   },

@@ -1,5 +1,6 @@
 import { bruteForce, credentialStuffing } from './credential-attacks.js';
 import { dataLocality } from './data-locality.js';
+import { bulkDataAccess, excessiveCalls } from './data-volume.js';
 import { enumeration } from './enumeration.js';
 import { errorBurst } from './error-burst.js';
 import { fanOut } from './fan-out.js';
@@ -31,6 +32,8 @@ export const INJECTORS: Record<string, Injector> = Object.fromEntries(
     fanOut,
     dataLocality,
     unauthenticatedAccess,
+    bulkDataAccess,
+    excessiveCalls,
   ].map((i) => [i.kind, i]),
 );
 
@@ -46,5 +49,7 @@ export const TRACKER_KINDS = [
   'fan_out',
   'data_locality',
   'unauthenticated_access',
+  'bulk_data_access',
+  'excessive_calls',
 ] as const;
 export const ALL_KINDS = [...METRIC_KINDS, ...TRACKER_KINDS];
