@@ -1,8 +1,14 @@
 import { DDSketch } from '@datadog/sketches-js';
 import { hash32 } from '../shared/hash.js';
 
-/** relative accuracy of the quantile sketches: a p99 of 20 MB is read as 19.6–20.4 MB */
-const SKETCH_ACCURACY = 0.02;
+/** relative accuracy of the quantile sketches: a p99 of 20 MB is read as 19–21 MB */
+const SKETCH_ACCURACY = 0.05;
+
+/**
+ * once trusted, the quantiles are read again every this many windows (reading them costs more than the rest of a
+ * window's close; a few windows move a quantile of 50 or more by little)
+ */
+const SETTLE_EVERY = 16;
 
 const newSketch = () => new DDSketch({ relativeAccuracy: SKETCH_ACCURACY });
 const sketchToJson = (s: DDSketch): string => Buffer.from(s.toProto()).toString('base64');
@@ -56,6 +62,8 @@ export interface BaselineSettings {
 export type EndpointBaselineJson = {
   windows: number;
   subjects: number[] | null;
+  /** the quantiles as last read, and the window count then (absent: read them at restore) */
+  settled?: [windows: number, bytes: number, requests: number];
   bytes: [string, string | null];
   requests: [string, string | null];
 };
@@ -75,6 +83,8 @@ export class EndpointBaseline {
   requestsQuantile = 0;
   bytesThreshold = Number.POSITIVE_INFINITY;
   requestsThreshold = Number.POSITIVE_INFINITY;
+  /** `windows` when the quantiles were last read (-1: never) */
+  private settledAt = -1;
 
   constructor(
     private readonly bytes: Generations = new Generations(newSketch(), null),
@@ -100,9 +110,15 @@ export class EndpointBaseline {
 
   private settle(s: BaselineSettings): void {
     if (this.subjects !== null || this.windows < s.min_windows) return;
+    if (this.settledAt >= 0 && this.windows - this.settledAt < SETTLE_EVERY) return;
+    this.settledAt = this.windows;
     // rounded: a sketch read back from a checkpoint answers the same to within 1e-12, and a restore must alert the same
     this.bytesQuantile = Math.round(this.bytes.quantile(s.quantile, s.baseline_windows));
     this.requestsQuantile = Math.round(this.requests.quantile(s.quantile, s.baseline_windows) * 100) / 100;
+    this.thresholds(s);
+  }
+
+  private thresholds(s: BaselineSettings): void {
     this.bytesThreshold = Math.max(s.min_bytes, s.bytes_factor * this.bytesQuantile);
     this.requestsThreshold = Math.max(s.min_requests, s.requests_factor * this.requestsQuantile);
   }
@@ -111,6 +127,9 @@ export class EndpointBaseline {
     return {
       windows: this.windows,
       subjects: this.subjects,
+      ...(this.settledAt >= 0
+        ? { settled: [this.settledAt, this.bytesQuantile, this.requestsQuantile] as [number, number, number] }
+        : {}),
       bytes: this.bytes.toJSON(),
       requests: this.requests.toJSON(),
     };
@@ -120,7 +139,11 @@ export class EndpointBaseline {
     const b = new EndpointBaseline(Generations.from(j.bytes), Generations.from(j.requests));
     b.windows = j.windows;
     b.subjects = j.subjects === null ? null : [...j.subjects];
-    b.settle(s);
+    if (j.settled) {
+      // the quantiles as the checkpointed detector had them (read again at the same window as it would have)
+      [b.settledAt, b.bytesQuantile, b.requestsQuantile] = j.settled;
+      b.thresholds(s);
+    } else b.settle(s);
     return b;
   }
 }
