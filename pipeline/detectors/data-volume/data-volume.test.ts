@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '../../../sensors/common/test-records.js';
 import type { AlertSignal } from '../../core/alert.js';
 import type { ApiCallRecord } from '../../core/record.js';
-import { compileDetectors, registerDetector } from '../registry.js';
+import '../all.js';
+import { compileDetectors } from '../registry.js';
 import { CapturingContext } from '../shared/capture.js';
 import { checkConfig } from '../shared/detector-kit.js';
 import { type DataVolumeConfig, DataVolumeConfigSchema } from './config.js';
@@ -134,6 +135,19 @@ describe('data_volume', () => {
     expect(threshold('trudy')).toBe(threshold('mallory'));
   });
 
+  it('forgets: once its callers take little for two generations, a taker the old heavy usage hid is caught', () => {
+    // for an hour every caller takes ~2 MB in 5 minutes (a bulk sync), then ~20 kB; from minute 150 mallory takes 6 MB
+    const heavy = crowd(20, '/exports/{id}', 1_000_000, 60);
+    const light = crowd(20, '/exports/{id}', 20_000, 120, 150_000, T0 + 60 * MIN);
+    const mallory = burst('mallory', '/exports/{id}', 500_000, T0 + 150 * MIN, 12, 20_000);
+    // with generations of 40 windows, the light ones (~90 an hour) have replaced the heavy ones by then
+    expect(distinct(run([...heavy, ...light, ...mallory], { baseline_windows: 40 }).signals)).toEqual([
+      'bulk_data_access GET /exports/{id} mallory',
+    ]);
+    // a baseline of 2,000 windows still holds the heavy hour: 6 MB is under 5 x its p99
+    expect(run([...heavy, ...light, ...mallory]).signals).toEqual([]);
+  });
+
   it('gives the same signals across a snapshot and restore half-way', () => {
     const records = [
       ...crowd(20, '/exports/{id}', 20_000, 60),
@@ -206,11 +220,6 @@ describe('data_volume config', () => {
   });
 
   it('is compiled from the detectors: section with the other detectors', () => {
-    try {
-      registerDetector(dataVolumeFactory as never);
-    } catch {
-      // registered already by another import
-    }
     expect(compileDetectors({ data_volume: { min_bytes: 5_000_000 } }).types).toContain('data_volume');
     expect(compileDetectors({ data_volume: { enabled: false } }).types).not.toContain('data_volume');
     expect(() => compileDetectors({ data_volume: { window_ms: 10 } })).toThrow(/detectors\.data_volume\.window_ms/);
