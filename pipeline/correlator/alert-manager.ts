@@ -38,6 +38,8 @@ export class AlertManager {
   /** open alerts by group key, least recently refreshed first (a refresh moves its alert to the end) */
   private readonly open = new Map<string, Alert>();
   private readonly changed = new Map<string, Alert>();
+  /** group keys of the open alerts with a subject, by subject (`type:value`), for subject folding */
+  private readonly bySubject = new Map<string, Set<string>>();
   /** an open alert not refreshed for this long (event time) is resolved */
   readonly resolveAfterMs: number;
   private readonly maxOpen: number;
@@ -104,7 +106,59 @@ export class AlertManager {
       updatedAt: s.at,
     };
     this.open.set(key, alert);
+    this.index(key, alert);
     this.changed.set(alert.id, alert);
+  }
+
+  /** the open alert of a group key */
+  peek(key: string): Alert | undefined {
+    return this.open.get(key);
+  }
+
+  /** group keys of the open alerts of a subject, oldest first */
+  openOfSubject(subject: { type: string; value: string }): Iterable<string> {
+    return this.bySubject.get(`${subject.type}:${subject.value}`) ?? [];
+  }
+
+  /**
+   * records on an open alert what was folded into it (summary, labels, figures, a few records) without refreshing
+   * it: its lastSeen and count stay the detector's, so it resolves when its own condition is quiet. false when the
+   * alert is not open
+   */
+  amend(key: string, s: AlertSignal): boolean {
+    const existing = this.open.get(key);
+    if (!existing) return false;
+    existing.summary = s.summary;
+    existing.updatedAt = Math.max(existing.updatedAt, s.at);
+    const ids = existing.evidence.recordIds;
+    for (const id of s.recordIds) {
+      if (ids.length >= MAX_EVIDENCE) break;
+      if (!ids.includes(id)) ids.push(id);
+    }
+    if (s.labels) existing.labels = mergeLabels(existing.labels, s.labels);
+    existing.evidence.metrics = { ...existing.evidence.metrics, ...s.metrics };
+    this.changed.set(existing.id, existing);
+    return true;
+  }
+
+  private index(key: string, a: Alert): void {
+    if (!a.subject) return;
+    const sk = `${a.subject.type}:${a.subject.value}`;
+    let keys = this.bySubject.get(sk);
+    if (!keys) {
+      keys = new Set();
+      this.bySubject.set(sk, keys);
+    }
+    keys.add(key);
+  }
+
+  private unindex(key: string, a: Alert): void {
+    if (!a.subject) return;
+    const sk = `${a.subject.type}:${a.subject.value}`;
+    const keys = this.bySubject.get(sk);
+    if (!keys) return;
+    keys.delete(key);
+    if (keys.size === 0) this.bySubject.delete(sk);
   }
 
   /** resolves alerts quiet since before `watermark - resolveAfter` */
@@ -118,6 +172,7 @@ export class AlertManager {
     a.state = 'resolved';
     a.updatedAt = Math.max(at, a.lastSeen);
     this.open.delete(key);
+    this.unindex(key, a);
     this.changed.set(a.id, a);
   }
 
@@ -145,6 +200,11 @@ export class AlertManager {
   restore(alerts: Alert[]): void {
     this.open.clear();
     this.changed.clear();
-    for (const a of alerts) this.open.set(AlertManager.groupKey(a), structuredClone(a));
+    this.bySubject.clear();
+    for (const a of alerts) {
+      const key = AlertManager.groupKey(a);
+      this.open.set(key, structuredClone(a));
+      this.index(key, a);
+    }
   }
 }

@@ -6,6 +6,7 @@ import { templatePath } from '../inventory/path-template.js';
 import { AlertManager, type AlertManagerOptions } from './alert-manager.js';
 import { CallGraph } from './root-cause/call-graph.js';
 import { parseRootCauseConfig, type RootCauseConfig } from './root-cause/config.js';
+import { SubjectFolder, type SubjectFolderState } from './root-cause/subject-folder.js';
 import { type FolderState, SymptomFolder } from './root-cause/symptom-folder.js';
 import { type SeriesSnapshot, SeriesWindow } from './series-window.js';
 
@@ -31,8 +32,11 @@ export interface ShardSnapshot {
   series: SeriesSnapshot[];
   detectors: Record<string, unknown>;
   alerts: Alert[];
-  /** root-cause folding: signals waiting for their windows to close, recent root causes, the call graph */
-  rootCause?: { folder: FolderState; edges: [string, string, number][] };
+  /**
+   * root-cause folding: signals waiting for their windows to close, recent root causes, the call graph; generic
+   * signals held or folded into a specific alert of their subject (absent in checkpoints before subject folding)
+   */
+  rootCause?: { folder: FolderState; edges: [string, string, number][]; subjects?: SubjectFolderState };
 }
 
 export interface ShardOutput {
@@ -63,6 +67,7 @@ export class Shard {
   private readonly alerts: AlertManager;
   private readonly graph: CallGraph | undefined;
   private readonly folder: SymptomFolder | undefined;
+  private readonly subjectFolder: SubjectFolder | undefined;
   private readonly observers: Detector[];
   private readonly windowed: Detector[];
   /** detectors that know route templates (the catalogue's) */
@@ -97,13 +102,20 @@ export class Shard {
       if (rootCause.across_services === true)
         this.graph = new CallGraph({ maxEdges: rootCause.max_edges, traceSample: rootCause.trace_sample });
       this.folder = new SymptomFolder(rootCause, this.graph);
+      this.subjectFolder = new SubjectFolder(rootCause, this.graph, this.alerts);
     }
     const alerts = this.alerts;
     const folder = this.folder;
+    const subjects = this.subjectFolder;
     this.ctx = {
-      emit: folder
-        ? (s: AlertSignal) => (folder.folds(s.kind) ? folder.add(s) : alerts.signal(s))
-        : (s: AlertSignal) => alerts.signal(s),
+      emit:
+        folder && subjects
+          ? (s: AlertSignal) => {
+              if (folder.folds(s.kind)) folder.add(s);
+              else if (subjects.folds(s.kind)) subjects.add(s);
+              else alerts.signal(subjects.decorate(s));
+            }
+          : (s: AlertSignal) => alerts.signal(s),
       // every detector asks for the endpoint of the record in hand: template its path once
       endpointOf: (r: ApiCallRecord) => {
         if (r !== this.lastRecord) {
@@ -130,6 +142,8 @@ export class Shard {
       this.watermark = r.ts;
       const boundary = Math.floor((this.watermark - this.latenessMs) / this.windowMs) * this.windowMs;
       if (boundary > this.closedUpTo) this.closeUpTo(boundary);
+      else if (this.watermark >= (this.subjectFolder?.nextDue ?? Number.POSITIVE_INFINITY))
+        this.subjectFolder?.flush(this.watermark);
     }
     const err = isError(r.status);
     this.addTo(r.service, undefined, r, err);
@@ -183,8 +197,10 @@ export class Shard {
       }
       if (s.start + this.windowMs <= boundary) this.roll(s, boundary);
     }
-    if (this.folder) for (const s of this.folder.flush(boundary)) this.alerts.signal(s);
+    if (this.folder)
+      for (const s of this.folder.flush(boundary)) this.alerts.signal(this.subjectFolder?.decorate(s) ?? s);
     this.alerts.sweep(this.watermark);
+    this.subjectFolder?.flush(this.watermark);
   }
 
   private evictIdlest(): void {
@@ -250,7 +266,15 @@ export class Shard {
       series: [...this.series.values()].map((s) => s.snapshot()),
       detectors,
       alerts: this.alerts.snapshot(),
-      ...(this.folder ? { rootCause: { folder: this.folder.snapshot(), edges: this.graph?.snapshot() ?? [] } } : {}),
+      ...(this.folder
+        ? {
+            rootCause: {
+              folder: this.folder.snapshot(),
+              edges: this.graph?.snapshot() ?? [],
+              ...(this.subjectFolder ? { subjects: this.subjectFolder.snapshot() } : {}),
+            },
+          }
+        : {}),
     };
   }
 
@@ -265,6 +289,7 @@ export class Shard {
     for (const d of this.detectors) if (snap.detectors[d.type] !== undefined) d.restore(snap.detectors[d.type]);
     this.alerts.restore(snap.alerts);
     this.folder?.restore(snap.rootCause?.folder);
+    this.subjectFolder?.restore(snap.rootCause?.subjects);
     this.graph?.restore(snap.rootCause?.edges ?? []);
   }
 }
