@@ -118,4 +118,33 @@ describe('AlertManager', () => {
     restored.signal(signal('a', 3000));
     expect(restored.drain()[0]).toMatchObject({ count: 3, id: snap[0].id });
   });
+
+  it('amend records what was folded into an open alert without refreshing it; the subject index follows open alerts', () => {
+    const m = new AlertManager({ resolveAfterMs: 10_000 });
+    const subject = { type: 'user', value: 'u1' };
+    m.signal(signal('a', 1000, { kind: 'enumeration', subject }));
+    m.signal(signal('b', 1000, { kind: 'enumeration', subject: { type: 'user', value: 'u2' } }));
+    const [key] = [...m.openOfSubject(subject)];
+    expect(key).toBe(AlertManager.groupKey({ kind: 'enumeration', service: 'a', subject }));
+    m.drain();
+    const folded = signal('a', 5000, {
+      kind: 'enumeration',
+      labels: { also: 'excessive_calls' },
+      metrics: { also_requests: 9 },
+    });
+    expect(m.amend(key, { ...folded, summary: 'errors on a; also excessive_calls', recordIds: ['x'] })).toBe(true);
+    const [a] = m.drain();
+    expect(a).toMatchObject({
+      count: 1,
+      lastSeen: 1000,
+      updatedAt: 5000,
+      summary: 'errors on a; also excessive_calls',
+    });
+    expect(a.labels).toEqual({ also: 'excessive_calls' });
+    expect(a.evidence).toEqual({ recordIds: ['r-a-1000', 'x'], metrics: { observed: 1000, also_requests: 9 } });
+    // quiet past resolveAfter: resolved, gone from the index, and nothing to amend
+    m.sweep(12_000);
+    expect([...m.openOfSubject(subject)]).toEqual([]);
+    expect(m.amend(key, folded)).toBe(false);
+  });
 });
