@@ -179,8 +179,10 @@ export class SubjectFolder {
         else if (!young.some((o) => this.explains(o, last))) this.release(key);
       }
     }
+    // held signals still due wait for a young one (their root): flush again when the next young one is due
     this.nextDue = Number.POSITIVE_INFINITY;
-    for (const h of this.held.values()) this.nextDue = Math.min(this.nextDue, h.since + this.holdMs);
+    for (const h of this.held.values())
+      if (h.since + this.holdMs > watermark) this.nextDue = Math.min(this.nextDue, h.since + this.holdMs);
     // a folded group quiet for the resolve window has ended (its detector starts afresh); a root no longer open is gone
     const ended = watermark - this.alerts.resolveAfterMs;
     for (const [key, f] of this.foldedInto) if (f.lastAt < ended) this.foldedInto.delete(key);
