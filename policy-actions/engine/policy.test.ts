@@ -24,6 +24,13 @@ describe('policy file', () => {
       ttlMs: 4 * 3_600_000,
       requiresApproval: true,
     });
+    // data_volume's kinds: the subject decides the scope (a user or token is stepped up; any caller rate limited)
+    expect(
+      demo.rules.filter((r) => r.name.endsWith('-bulk-exporters') || r.name.endsWith('-excessive-callers')),
+    ).toMatchObject([
+      { type: 'step_up', scope: undefined, ttlMs: 3_600_000, requiresApproval: true },
+      { type: 'rate_limit', scope: undefined, ttlMs: 1_800_000, dryRun: true },
+    ]);
   });
 
   it('compiles the test policy: rules, durations and guardrails', () => {
