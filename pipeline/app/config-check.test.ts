@@ -64,7 +64,7 @@ describe('meshward check: a config checked as its process would check it, withou
     expect(line('receivers')).toMatch(/^syslog, kong_http_log, idp/);
     expect(line('correlator')).toMatch(/^12 detectors: metric_anomaly, .*; catalogue 1 file\(s\), \d+ entries$/);
     expect(line('api')).toBe('0.0.0.0:7070, 2 API key(s)');
-    expect(line('sinks')).toBe('webhook/soc, webhook/slack (changes, repeat 240 min)');
+    expect(line('sinks')).toBe('webhook/soc, webhook/slack (changes, repeat 240 min, high and above)');
     expect(line('actions')).toMatch(
       /^policy deploy\/demo\/policy\.yaml: [1-9]\d* rule\(s\); adapters gateways\/haproxy, idp\/oauth_revocation$/,
     );

@@ -153,10 +153,15 @@ function correlatorPart(config: MeshwardConfig): CheckedPart {
 function apiParts(config: MeshwardConfig): CheckedPart[] {
   const keys = authenticatorOf(config).keyPrincipals().length;
   const oidc = config.api.oidc ? `, OIDC ${config.api.oidc.issuer}` : '';
-  // which sinks skip refreshes of an ongoing alert (deliver: changes), and how often they repeat one
-  const sinks = compileSinks(config.sinks).map(({ name, delivery: d }) =>
-    d.deliver === 'all' ? name : `${name} (changes, ${d.repeatMs ? `repeat ${d.repeatMs / 60_000} min` : 'no repeat'})`,
-  );
+  // which sinks skip refreshes of an ongoing alert (deliver: changes), how often they repeat one, and which leave out
+  // alerts below a severity (min_severity)
+  const sinks = compileSinks(config.sinks).map(({ name, delivery: d }) => {
+    const notes = [
+      ...(d.deliver === 'all' ? [] : ['changes', d.repeatMs ? `repeat ${d.repeatMs / 60_000} min` : 'no repeat']),
+      ...(d.minSeverity === 'info' ? [] : [`${d.minSeverity} and above`]),
+    ];
+    return notes.length ? `${name} (${notes.join(', ')})` : name;
+  });
   return [
     { part: 'api', detail: `${config.api.listen}, ${keys} API key(s)${oidc}` },
     { part: 'sinks', detail: sinks.join(', ') || 'none' },
