@@ -48,4 +48,23 @@ describe('EndpointBaseline', () => {
       expect(b.bytesThreshold, `window ${w}`).toBe(a.bytesThreshold);
     }
   });
+  it('lets the previous generation go once the current one is read instead', () => {
+    const b = new EndpointBaseline();
+    for (let w = 0; w < 59; w++) b.push(`user:${w % 3}`, 1000, 1, s);
+    expect(b.toJSON().bytes[1]).not.toBeNull();
+    b.push('user:0', 1000, 1, s);
+    expect(b.toJSON().bytes[1]).toBeNull();
+  });
+
+  it('keeps its figures through a checkpoint with the compact stores (the library protobuf, as before)', () => {
+    const a = new EndpointBaseline();
+    for (let w = 0; w < 70; w++) a.push(`user:${w % 5}`, 1000 + ((w * 7919) % 90_000), 1 + (w % 7), s);
+    const b = EndpointBaseline.from(JSON.parse(JSON.stringify(a.toJSON())), s);
+    for (let w = 70; w < 130; w++) {
+      const bytes = 1000 + ((w * 7919) % 90_000);
+      a.push(`user:${w % 5}`, bytes, 1 + (w % 7), s);
+      b.push(`user:${w % 5}`, bytes, 1 + (w % 7), s);
+      expect([b.bytesThreshold, b.requestsThreshold], `window ${w}`).toEqual([a.bytesThreshold, a.requestsThreshold]);
+    }
+  });
 });

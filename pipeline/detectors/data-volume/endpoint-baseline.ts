@@ -1,4 +1,5 @@
 import { DDSketch } from '@datadog/sketches-js';
+import { DenseStore } from '@datadog/sketches-js/dist/ddsketch/store/index.js';
 import { hash32 } from '../shared/hash.js';
 
 /** relative accuracy of the quantile sketches: a p99 of 20 MB is read as 19–21 MB */
@@ -10,15 +11,27 @@ const SKETCH_ACCURACY = 0.05;
  */
 const SETTLE_EVERY = 16;
 
-const newSketch = () => new DDSketch({ relativeAccuracy: SKETCH_ACCURACY });
+/** the value → bin mapping every sketch shares (the library gives each its own; it holds only constants) */
+const MAPPING = new DDSketch({ relativeAccuracy: SKETCH_ACCURACY }).mapping;
+/** bins a store grows by: a baseline's totals span a few dozen bins, where the library's default grows by 128 */
+const STORE_CHUNK = 8;
+/** a sketch of the library's, holding the shared mapping and stores that grow a few bins at a time */
+function compact(s: DDSketch): DDSketch {
+  if (s.mapping.gamma === MAPPING.gamma) s.mapping = MAPPING;
+  if (s.store.length() === 0) s.store = new DenseStore(STORE_CHUNK);
+  if (s.negativeStore.length() === 0) s.negativeStore = new DenseStore(STORE_CHUNK);
+  return s;
+}
+const newSketch = () => compact(new DDSketch({ relativeAccuracy: SKETCH_ACCURACY }));
 const sketchToJson = (s: DDSketch): string => Buffer.from(s.toProto()).toString('base64');
-const sketchFromJson = (j: string): DDSketch => DDSketch.fromProto(Buffer.from(j, 'base64')) as DDSketch;
+const sketchFromJson = (j: string): DDSketch => compact(DDSketch.fromProto(Buffer.from(j, 'base64')) as DDSketch);
 
 /**
  * One metric's per-subject window totals on an endpoint, in two generations of `perGeneration` windows: the current
  * sketch takes each window in; once full it becomes the previous one and a new one starts. Its quantile is read from
  * the current generation once that holds half a generation, else from the previous one: the baseline follows the
  * endpoint's last perGeneration to 2 × perGeneration windows, and is never read from a handful of them after a turn.
+ * The previous one is let go once the current one holds half a generation: it would not be read again.
  */
 class Generations {
   constructor(
@@ -31,7 +44,7 @@ class Generations {
     if (this.cur.count >= perGeneration) {
       this.prev = this.cur;
       this.cur = newSketch();
-    }
+    } else if (this.prev !== null && this.cur.count * 2 >= perGeneration) this.prev = null; // never read again
   }
 
   quantile(q: number, perGeneration: number): number {
