@@ -124,6 +124,23 @@ describe('collector POST /v1/records', () => {
     expect(metrics).toContain('MW_ERR_RECORD_PARSE');
   });
 
+  it('refuses byte counts past the largest exact integer: summed by the detectors, they could reach Infinity', async () => {
+    const { app } = await setup();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: auth,
+      payload: [{ ...record(1), respBytes: 1.7e308 }, { ...record(2), reqBytes: 2 ** 53 }, record(3)],
+    });
+    expect(res.json()).toMatchObject({
+      accepted: 1,
+      rejected: [
+        { index: 0, code: 'MW_ERR_RECORD_INVALID', reason: expect.stringContaining('/respBytes') },
+        { index: 1, code: 'MW_ERR_RECORD_INVALID', reason: expect.stringContaining('/reqBytes') },
+      ],
+    });
+  });
+
   it('names the receiver by its type and its config key in each dead letter', async () => {
     const { app, bus, got } = await setup();
     const bad = { ...record(1), status: 'x' };
