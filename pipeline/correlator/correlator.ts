@@ -88,6 +88,8 @@ export const checkpointHeadKey = (checkpoint: string) => `${checkpoint}:head`;
  */
 export class Correlator {
   private readonly partitions = new Map<number, PartitionState>();
+  /** when each detector's last error was logged (epoch ms) */
+  private readonly detectorErrorLogged = new Map<string, number>();
   private readonly groupId: string;
   private readonly writer: MetricsWriter;
   private sub?: Subscription;
@@ -171,7 +173,10 @@ export class Correlator {
   }
 
   private async load(partition: number): Promise<PartitionState> {
-    const shard = new Shard(this.opts.createDetectors(), this.opts.shard);
+    const shard = new Shard(this.opts.createDetectors(), {
+      ...this.opts.shard,
+      onDetectorError: (detector, err) => this.detectorError(detector, err),
+    });
     const raw = await this.opts.store.get(checkpointKey(this.groupId, TOPICS.calls, partition));
     let nextOffset = 0;
     let sameLog = false;
@@ -203,6 +208,17 @@ export class Correlator {
     await this.takeFeedback(state);
     this.partitions.set(partition, state);
     return state;
+  }
+
+  /** a detector's bug, logged at most once a minute per detector (each one is counted by the shard) */
+  private detectorError(detector: string, err: unknown): void {
+    const now = Date.now();
+    if (now - (this.detectorErrorLogged.get(detector) ?? 0) < 60_000) return;
+    this.detectorErrorLogged.set(detector, now);
+    this.opts.logger.error(
+      { detector, err: err instanceof Error ? err.message : String(err) },
+      'a detector threw on an input; it skips that input and goes on (meshward_detector_errors_total)',
+    );
   }
 
   /** hands the shard each feedback hash whose version changed since it last took it */

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { metricSum } from '../../test/harness/metrics.js';
+import type { Detector } from '../detectors/detector.js';
 import { ApiDiscovery } from '../detectors/api-discovery/api-discovery.js';
 import { apiDiscoveryFactory } from '../detectors/api-discovery/factory.js';
 import { enumerationFactory } from '../detectors/enumeration/factory.js';
@@ -24,6 +26,37 @@ describe('Shard', () => {
     expect(service[0].p99).toBeLessThan(28);
     const endpoints = new Set(d.windows.filter((w) => w.endpoint).map((w) => w.endpoint));
     expect([...endpoints]).toEqual(['GET /v1/items/{id}']);
+  });
+
+  it('a detector that throws on a record or a window loses that input alone; the others, and the shard, go on', async () => {
+    const d = thresholdDetector(0.3);
+    const broken: Detector = {
+      type: 'test_broken',
+      observe: (r) => {
+        if (r.id.endsWith('7')) throw new Error('a bug on this record');
+      },
+      onWindow: () => {
+        throw new Error('a bug on every window');
+      },
+      snapshot: () => null,
+      restore: () => {},
+    };
+    const told: string[] = [];
+    const shard = new Shard([broken, d], {
+      onDetectorError: (type, err) => told.push(`${type}: ${(err as Error).message}`),
+    });
+    const errors = (input: string) => metricSum('meshward_detector_errors_total', { detector: 'test_broken', input });
+    const before = { record: await errors('record'), window: await errors('window') };
+    const records = steadyTraffic({ start: T0, minutes: 3, perMinute: 60, services: ['orders'] });
+    for (const r of records) shard.process(r);
+    // the threshold detector behind it saw every window, as without the broken one
+    expect(d.windows.filter((w) => w.endpoint === undefined).map((w) => w.start)).toEqual([T0, T0 + 60_000]);
+    const thrownOn = records.filter((r) => r.id.endsWith('7')).length;
+    expect(thrownOn).toBeGreaterThan(0);
+    expect(await errors('record')).toBe(before.record + thrownOn);
+    expect(await errors('window')).toBe(before.window + d.windows.length);
+    expect(told).toContain('test_broken: a bug on this record');
+    expect(told).toContain('test_broken: a bug on every window');
   });
 
   it('emits zero windows for a series that went quiet while others continue', () => {

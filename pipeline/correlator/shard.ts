@@ -1,4 +1,5 @@
 import type { Alert, AlertSignal } from '../core/alert.js';
+import { counter } from '../core/metrics.js';
 import type { ApiCallRecord } from '../core/record.js';
 import type { Detector, DetectorContext, DetectorDocument, WindowMetrics } from '../detectors/detector.js';
 import { KeyInterner } from '../detectors/shared/key-interner.js';
@@ -23,6 +24,11 @@ export interface ShardOptions extends AlertManagerOptions {
   idleMs?: number;
   /** folding of symptoms into their root cause's alert (root-cause/config.ts; on by default) */
   rootCause?: Partial<RootCauseConfig>;
+  /**
+   * told of a detector that threw on a record or a window (counted in meshward_detector_errors_total; the record or
+   * window goes on to the other detectors): the correlator logs it
+   */
+  onDetectorError?: (detector: string, err: unknown) => void;
 }
 
 export interface ShardSnapshot {
@@ -53,6 +59,12 @@ export interface ShardStats {
 
 const isError = (status: number) => status >= 500 || status === 0;
 
+const detectorErrors = counter(
+  'meshward_detector_errors_total',
+  "records or windows a detector threw on (a detector's bug): that input is skipped by that detector only",
+  ['detector', 'input'],
+);
+
 /**
  * The correlator state of one partition: RED windows per service and endpoint, the detectors, and the alert manager.
  * Event time only (record timestamps), so the same records in the same order always give the same alerts.
@@ -70,6 +82,7 @@ export class Shard {
   private readonly subjectFolder: SubjectFolder | undefined;
   private readonly observers: Detector[];
   private readonly windowed: Detector[];
+  private readonly onDetectorError: ((detector: string, err: unknown) => void) | undefined;
   /** detectors that know route templates (the catalogue's) */
   private readonly routers: Detector[];
   private readonly closedWindows: WindowMetrics[] = [];
@@ -93,6 +106,7 @@ export class Shard {
     this.endpointSeries = opts.endpointSeries ?? true;
     this.maxSeries = opts.maxSeries ?? 50_000;
     this.idleMs = opts.idleMs ?? 3_600_000;
+    this.onDetectorError = opts.onDetectorError;
     this.alerts = new AlertManager(opts);
     this.observers = detectors.filter((d) => typeof d.observe === 'function');
     this.windowed = detectors.filter((d) => typeof d.onWindow === 'function');
@@ -149,7 +163,23 @@ export class Shard {
     this.addTo(r.service, undefined, r, err);
     if (this.endpointSeries) this.addTo(r.service, this.ctx.endpointOf(r), r, err);
     if (this.graph?.sampled(r)) this.graph.observe(r, this.ctx.endpointOf(r));
-    for (let i = 0; i < this.observers.length; i++) this.observers[i].observe?.(r, this.ctx);
+    for (let i = 0; i < this.observers.length; i++) {
+      const d = this.observers[i];
+      try {
+        d.observe?.(r, this.ctx);
+      } catch (err) {
+        this.detectorFailed(d, 'record', err);
+      }
+    }
+  }
+
+  /**
+   * a detector's bug on one input (a record or a window it did not expect) costs that input for that detector only:
+   * thrown out of the shard, it would fail the whole batch, which the bus hands back again and again
+   */
+  private detectorFailed(d: Detector, input: 'record' | 'window', err: unknown): void {
+    detectorErrors.inc({ detector: d.type, input });
+    this.onDetectorError?.(d.type, err);
   }
 
   private addTo(service: string, endpoint: string | undefined, r: ApiCallRecord, err: boolean): void {
@@ -185,7 +215,14 @@ export class Shard {
 
   private onWindow(w: WindowMetrics): void {
     this.closedWindows.push(w);
-    for (let i = 0; i < this.windowed.length; i++) this.windowed[i].onWindow?.(w, this.ctx);
+    for (let i = 0; i < this.windowed.length; i++) {
+      const d = this.windowed[i];
+      try {
+        d.onWindow?.(w, this.ctx);
+      } catch (err) {
+        this.detectorFailed(d, 'window', err);
+      }
+    }
   }
 
   private closeUpTo(boundary: number): void {
