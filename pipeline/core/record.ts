@@ -56,6 +56,12 @@ export const RecordTrace = Type.Object(
  * collector cuts a longer value to these (record-bounds.ts) before it checks a record, so a caller's long or many
  * query parameters never cost the record.
  */
+/** the most a record's `reqBytes` / `respBytes` hold: summed by the detectors, a larger count could reach Infinity */
+export const BYTES_MAX = Number.MAX_SAFE_INTEGER;
+/** a byte count as a record holds it: a non-negative integer, at most BYTES_MAX (0 for what is not a count) */
+export const byteCount = (n: number | undefined): number =>
+  n === undefined || !(n > 0) ? 0 : Math.min(BYTES_MAX, Math.round(n));
+
 export const HOST_MAX = 512;
 export const PATH_MAX = 8192;
 export const PARAM_KEY_MAX = 256;
@@ -85,8 +91,8 @@ export const ApiCallRecordSchema = Type.Object(
     path: Type.String({ minLength: 1, maxLength: PATH_MAX, description: 'raw path, query included' }),
     route: Type.Optional(Type.String({ maxLength: 1024, description: 'route template when the source knows it' })),
     status: Type.Integer({ minimum: 0, maximum: 999 }),
-    reqBytes: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
-    respBytes: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    reqBytes: Type.Integer({ minimum: 0, maximum: BYTES_MAX }),
+    respBytes: Type.Integer({ minimum: 0, maximum: BYTES_MAX }),
     source: RecordSource,
     user: Type.Optional(RecordUser),
     trace: Type.Optional(RecordTrace),

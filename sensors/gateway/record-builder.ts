@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiCallRecord } from '../../pipeline/core/record.js';
+import { type ApiCallRecord, byteCount } from '../../pipeline/core/record.js';
 import { rowDecoder } from '../../pipeline/core/record-rows.js';
 import { recordId } from '../common/record-id.js';
 import type { Redactor } from '../common/redact.js';
@@ -71,10 +71,9 @@ export function tlsPeerOf(sock: TLSSocket | null | undefined): TlsPeer | undefin
   return p;
 }
 
-const headerNumber = (v: unknown): number => {
-  const n = typeof v === 'string' ? Number.parseInt(v, 10) : typeof v === 'number' ? v : 0;
-  return Number.isFinite(n) && n > 0 ? n : 0;
-};
+/** a Content-Length as a record's byte count (a client's absurd one is held to the record's bound) */
+const headerNumber = (v: unknown): number =>
+  byteCount(typeof v === 'string' ? Number.parseInt(v, 10) : typeof v === 'number' ? v : 0);
 
 const paramValue = (v: unknown): string | number | boolean | null => {
   const first = Array.isArray(v) ? v[0] : v;

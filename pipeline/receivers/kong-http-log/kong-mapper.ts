@@ -1,5 +1,5 @@
 import { recordId } from '../../../sensors/common/record-id.js';
-import type { ApiCallRecord } from '../../core/record.js';
+import { type ApiCallRecord, byteCount } from '../../core/record.js';
 import type { Redactor } from '../../../sensors/common/redact.js';
 import { authorizationHash } from '../../../sensors/common/token-hash.js';
 import { parseTraceparent } from '../../../sensors/common/traceparent.js';
@@ -90,8 +90,8 @@ export function mapKongEntry(entry: unknown, ctx: KongMapContext): KongMapResult
     host: hostOf(req, headers),
     path: uri,
     status,
-    reqBytes: Math.round(count(req.size) ?? 0),
-    respBytes: Math.round(count(res.size) ?? 0),
+    reqBytes: byteCount(count(req.size)),
+    respBytes: byteCount(count(res.size)),
     source: {},
   };
   const ip = text(entry.client_ip, 64);

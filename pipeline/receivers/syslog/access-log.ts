@@ -1,5 +1,5 @@
 import { recordId } from '../../../sensors/common/record-id.js';
-import type { ApiCallRecord } from '../../core/record.js';
+import { type ApiCallRecord, byteCount } from '../../core/record.js';
 import type { SyslogFormat } from './config.js';
 
 /**
@@ -61,8 +61,6 @@ function required<T>(v: T | undefined, k: string): T {
   return v;
 }
 
-const nonNegInt = (n: number | undefined): number => (n === undefined || n < 0 ? 0 : Math.round(n));
-
 interface Common {
   ts: number;
   durationMs: number;
@@ -94,8 +92,8 @@ function fromNginx(o: Obj, headerTs: number | undefined): Common {
     host: str(o, 'host') ?? '',
     uri: required(str(o, 'uri'), 'uri'),
     status: required(num(o, 'status'), 'status'),
-    reqBytes: nonNegInt(num(o, 'request_length')),
-    respBytes: nonNegInt(num(o, 'bytes_sent')),
+    reqBytes: byteCount(num(o, 'request_length')),
+    respBytes: byteCount(num(o, 'bytes_sent')),
     ip: str(o, 'remote_addr'),
     mtls: verify === undefined || verify === 'NONE' ? undefined : verify === 'SUCCESS',
     clientDn: str(o, 'ssl_client_s_dn'),
@@ -118,8 +116,8 @@ function fromHaproxy(o: Obj, headerTs: number | undefined): Common {
     host: str(o, 'host') ?? '',
     uri: required(str(o, 'uri'), 'uri'),
     status: required(num(o, 'status'), 'status'),
-    reqBytes: nonNegInt(num(o, 'bytes_in')),
-    respBytes: nonNegInt(num(o, 'bytes_out')),
+    reqBytes: byteCount(num(o, 'bytes_in')),
+    respBytes: byteCount(num(o, 'bytes_out')),
     ip: str(o, 'client_ip'),
     mtls: hasCert ? verify === 0 : undefined,
     clientDn: str(o, 'ssl_c_s_dn'),
