@@ -20,14 +20,16 @@ afterAll(async () => {
   await kafka?.stop();
 });
 
-const config = (group: string) =>
+/** a bus sensor of consumer group `group` reading from the beginning (the testdata mapping unless `over` names one) */
+const config = (group: string, over: Record<string, unknown> = {}) =>
   loadConfig(BusSensorConfigSchema, {
     sensor_id: `bus-${group}`,
     brokers: kafka.bootstrap,
     group_id: group,
     from_beginning: true,
     lag_interval_ms: 200,
-    mapping: loadMappingFile(join(import.meta.dirname, 'testdata', 'mapping.yaml')),
+    mapping: over.mapping ?? loadMappingFile(join(import.meta.dirname, 'testdata', 'mapping.yaml')),
+    ...over,
   });
 
 async function produce(
@@ -176,11 +178,8 @@ describe('bus sensor against the Kafka mock cluster', () => {
       reply(t0 + 4, {}), // no correlation id: matches nothing
     ]);
     const sensorId = 'bus-pairing-counts';
-    const cfg = loadConfig(BusSensorConfigSchema, {
+    const cfg = config('g-pairing-counts', {
       sensor_id: sensorId,
-      brokers: kafka.bootstrap,
-      group_id: 'g-pairing-counts',
-      from_beginning: true,
       mapping: { topics: [{ topic: 'shop.requests', service: 'shop', reply_topic: 'shop.replies', timeout_ms: 300 }] },
     });
     const ingest = new CapturingIngest();
@@ -219,11 +218,8 @@ describe('bus sensor against the Kafka mock cluster', () => {
       headers: { 'correlation-id': corr },
     });
     const sensorId = 'bus-waiting-gauges';
-    const cfg = loadConfig(BusSensorConfigSchema, {
+    const cfg = config('g-waiting-gauges', {
       sensor_id: sensorId,
-      brokers: kafka.bootstrap,
-      group_id: 'g-waiting-gauges',
-      from_beginning: true,
       max_pending: 2,
       mapping: {
         topics: [
