@@ -92,21 +92,19 @@ export const readClaim = (store: Store, alertId: string): Promise<string | null>
 /**
  * take `step` of the episode: from no claim (setIfAbsent), else from `seen`, the claim's value as read (compareAndSet:
  * of several watchers taking it from the same value, one does), with the claim's TTL either way: a watcher that stops
- * before recording the episode leaves a claim no look follows. Returns the value it now holds, or undefined
+ * before recording the episode leaves a claim no look follows. True when this call took it
  */
-export async function takeStep(
+export function takeStep(
   store: Store,
   alertId: string,
   seen: string | null,
   step: Step,
   now: number,
-): Promise<string | undefined> {
+): Promise<boolean> {
   const mine = `${step}@${now}`;
-  const took =
-    seen === null
-      ? await store.setIfAbsent(claimKey(alertId), mine, CLAIM_TTL_MS)
-      : await store.compareAndSet(claimKey(alertId), seen, mine, CLAIM_TTL_MS);
-  return took ? mine : undefined;
+  return seen === null
+    ? store.setIfAbsent(claimKey(alertId), mine, CLAIM_TTL_MS)
+    : store.compareAndSet(claimKey(alertId), seen, mine, CLAIM_TTL_MS);
 }
 
 /** the step is published: `open` after raising, `resolved` after resolving (the TTL set again) */
