@@ -60,6 +60,12 @@ async function setup(opts: { maxBacklog?: number; bodyLimit?: number; requestTim
 
 const settle = () => new Promise((r) => setTimeout(r, 30));
 const auth = { authorization: `Bearer ${TOKEN}` };
+/** the params entries the collector dropped so far, by reason (excess, repeat) */
+const droppedParams = (reason: string) =>
+  metricSum('meshward_collector_dropped_keys_total', { field: 'params', reason });
+/** the records published to the calls topic, by id */
+const publishedById = (calls: string[]) =>
+  new Map(calls.map((c) => JSON.parse(c) as ApiCallRecord).map((r) => [r.id, r]));
 
 describe('collector POST /v1/records', () => {
   it('answers a request Node cannot parse with a catalogue code, counted, over a real socket', async () => {
@@ -318,13 +324,11 @@ describe('collector POST /v1/records', () => {
   it('cuts a param name or tag key past its bound and counts it, never refusing the record for it', async () => {
     const { app, got } = await setup();
     const cut = async (field: string) => metricSum('meshward_collector_truncated_keys_total', { field });
-    const dropped = async (reason: string) =>
-      metricSum('meshward_collector_dropped_keys_total', { field: 'params', reason });
     const before = {
       params: await cut('params'),
       tags: await cut('tags'),
-      repeat: await dropped('repeat'),
-      excess: await dropped('excess'),
+      repeat: await droppedParams('repeat'),
+      excess: await droppedParams('excess'),
     };
     const res = await app.inject({
       method: 'POST',
@@ -339,27 +343,25 @@ describe('collector POST /v1/records', () => {
     });
     expect(res.json()).toMatchObject({ accepted: 3, rejected: [] });
     await settle();
-    const byId = new Map(got.calls.map((c) => JSON.parse(c) as ApiCallRecord).map((r) => [r.id, r]));
+    const byId = publishedById(got.calls);
     expect(byId.get('rec-1')?.params).toEqual({ page: 2, ['p'.repeat(256)]: 'x' });
     expect(byId.get('rec-2')?.tags).toEqual({ ['t'.repeat(128)]: 'v', env: 'prod' });
     expect(byId.get('rec-3')?.params).toEqual({ ['a'.repeat(256)]: 'first' });
     expect(got.dlq).toEqual([]);
     expect(await cut('params')).toBe(before.params + 3);
     expect(await cut('tags')).toBe(before.tags + 1);
-    expect(await dropped('repeat')).toBe(before.repeat + 1);
-    expect(await dropped('excess')).toBe(before.excess);
+    expect(await droppedParams('repeat')).toBe(before.repeat + 1);
+    expect(await droppedParams('excess')).toBe(before.excess);
   });
 
   it('keeps the first 256 of many params and cuts a long path or host, counted, never refusing the record', async () => {
     const { app, got } = await setup();
     const values = async (field: string) => metricSum('meshward_collector_truncated_values_total', { field });
-    const dropped = async (reason: string) =>
-      metricSum('meshward_collector_dropped_keys_total', { field: 'params', reason });
     const before = {
       path: await values('path'),
       host: await values('host'),
-      excess: await dropped('excess'),
-      repeat: await dropped('repeat'),
+      excess: await droppedParams('excess'),
+      repeat: await droppedParams('repeat'),
     };
     const params: Record<string, number> = {};
     for (let i = 0; i < 300; i++) params[`p${i}`] = i;
@@ -371,13 +373,13 @@ describe('collector POST /v1/records', () => {
     });
     expect(res.json()).toMatchObject({ accepted: 2, rejected: [] });
     await settle();
-    const byId = new Map(got.calls.map((c) => JSON.parse(c) as ApiCallRecord).map((r) => [r.id, r]));
+    const byId = publishedById(got.calls);
     expect(Object.keys(byId.get('rec-1')?.params ?? {})).toEqual(Object.keys(params).slice(0, 256));
     expect(byId.get('rec-2')?.path).toBe(`/${'a'.repeat(8191)}`);
     expect(byId.get('rec-2')?.host).toBe('h'.repeat(512));
     expect(got.dlq).toEqual([]);
-    expect(await dropped('excess')).toBe(before.excess + 44);
-    expect(await dropped('repeat')).toBe(before.repeat);
+    expect(await droppedParams('excess')).toBe(before.excess + 44);
+    expect(await droppedParams('repeat')).toBe(before.repeat);
     expect(await values('path')).toBe(before.path + 1);
     expect(await values('host')).toBe(before.host + 1);
   });
