@@ -66,6 +66,8 @@ const publishAll = (bus: MemoryBus, alerts: Alert[]) =>
   );
 const publish = (bus: MemoryBus, a: Alert) => publishAll(bus, [a]);
 const unchanged = (sink: string) => metricSum('meshward_sink_skipped_total', { sink, reason: 'unchanged' });
+/** what the sink wrote down it delivered of `opened` (raw, null: nothing) */
+const deliveredOf = (store: Store, sink: string) => store.hget(`sink-delivered:${sink}`, opened.id);
 /** the state and severity of each Slack message, from its title */
 const titles = (got: { body: string }[]) =>
   got.map((g) => /\*(\w+)\*.*\((\w+)\)$/.exec(JSON.parse(g.body).blocks[0].text.text)?.slice(1).join(' '));
@@ -210,7 +212,7 @@ describe('deliver: changes', () => {
     // written down once the receiver answered: before the clock moves on
     await until(
       'the resolve written down',
-      async () => (await store.hget('sink-delivered:webhook/slack-changes', opened.id))?.includes('resolved') === true,
+      async () => (await deliveredOf(store, 'webhook/slack-changes'))?.includes('resolved') === true,
     );
     now += 5 * HOUR;
     await send({ ...refresh(opened, 11), state: 'resolved' });
@@ -259,7 +261,7 @@ describe('deliver: changes', () => {
       'both changes left out by both sinks',
       async () => (await below('webhook/slack-high')) === 2 && (await below('webhook/json-high')) === 2,
     );
-    expect(await store.hget('sink-delivered:webhook/slack-high', opened.id)).toBeNull();
+    expect(await deliveredOf(store, 'webhook/slack-high')).toBeNull();
     expect(claims).not.toHaveBeenCalled();
     expect(await unchanged('webhook/slack-high')).toBe(0);
 
@@ -317,10 +319,7 @@ describe('deliver: changes', () => {
     closers.push(() => sub.close());
     await publish(bus, opened);
     await until('the opened alert', () => slack.got.length === 1);
-    await until(
-      'the record',
-      async () => (await store.hget('sink-delivered:webhook/slack-redis-down', opened.id)) !== null,
-    );
+    await until('the record', async () => (await deliveredOf(store, 'webhook/slack-redis-down')) !== null);
     await server.kill();
     for (let n = 1; n <= 2; n++) {
       await publish(bus, refresh(opened, n));
@@ -354,10 +353,7 @@ describe.each(STORES)('what a sink delivered, in the %s store', (kind, newStore)
     await publish(one, opened);
     await until('the first replica to deliver', () => slack.got.length === 1);
     // and to write down what it delivered (after the receiver answered)
-    await until(
-      'the record',
-      async () => (await store.hget(`sink-delivered:webhook/slack-replicas-${kind}`, opened.id)) !== null,
-    );
+    await until('the record', async () => (await deliveredOf(store, `webhook/slack-replicas-${kind}`)) !== null);
     await publish(two, opened);
     await publish(two, refresh(opened, 1));
     await until(
@@ -378,10 +374,7 @@ describe.each(STORES)('what a sink delivered, in the %s store', (kind, newStore)
       'one replica to leave it to the other',
       async () => (await metricSum('meshward_sink_skipped_total', { sink: name, reason: 'claimed' })) === 1,
     );
-    await until(
-      'the other to deliver it and write it down',
-      async () => (await store.hget(`sink-delivered:${name}`, opened.id)) !== null,
-    );
+    await until('the other to deliver it and write it down', async () => (await deliveredOf(store, name)) !== null);
     expect(titles(slack.got)).toEqual(['HIGH open']);
     // the next change is one claim again: delivered once
     const acknowledged = { ...refresh(opened, 1), state: 'acknowledged' as const };
@@ -398,7 +391,7 @@ describe.each(STORES)('what a sink delivered, in the %s store', (kind, newStore)
     // reopened within the claims' TTL: it follows another record, so it is claimed anew
     await until(
       'the acknowledgement written down',
-      async () => (await store.hget(`sink-delivered:${name}`, opened.id))?.includes('acknowledged') === true,
+      async () => (await deliveredOf(store, name))?.includes('acknowledged') === true,
     );
     await publish(one, refresh(opened, 2));
     await until('the reopening', () => slack.got.length === 3);
@@ -426,7 +419,7 @@ describe.each(STORES)('what a sink delivered, in the %s store', (kind, newStore)
     ]);
     await until(
       'the reopening written down',
-      async () => JSON.parse((await store.hget(`sink-delivered:${name}`, opened.id)) ?? '{}').state === 'open',
+      async () => JSON.parse((await deliveredOf(store, name)) ?? '{}').state === 'open',
     );
   });
 
@@ -462,7 +455,7 @@ describe.each(STORES)('what a sink delivered, in the %s store', (kind, newStore)
     expect(await store.get(`sink-claim:${name}:${opened.id}:none:open:high`)).toBeNull();
     status = 200;
     await publish(bus, opened);
-    await until('the delivery', async () => (await store.hget(`sink-delivered:${name}`, opened.id)) !== null);
+    await until('the delivery', async () => (await deliveredOf(store, name)) !== null);
     expect(slack.got).toHaveLength(3);
     expect(await store.get(`sink-claim:${name}:${opened.id}:none:open:high`)).toBe('1');
   });
