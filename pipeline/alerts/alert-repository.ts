@@ -187,8 +187,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
       return next;
     });
     if (!written) return merged;
-    await this.store.zadd(BY_TIME, merged.lastSeen, merged.id);
-    await this.indexState(merged);
+    await Promise.all([this.store.zadd(BY_TIME, merged.lastSeen, merged.id), this.indexState(merged)]);
     this.changed(merged);
     if (options.resolveWith && resolvedNow) await this.addNote(merged.id, options.resolveWith);
     else if (before && before.state !== merged.state) await this.addNote(merged.id, correlatorNote(before, merged));
@@ -276,13 +275,16 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     let a: Alert = written;
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
       const entries = queueEntries(a);
-      if (a.state !== 'resolved') await this.store.zadd(LIVE_BY_TIME, a.lastSeen, a.id);
-      else await this.store.zrem(LIVE_BY_TIME, a.id);
-      await writeQueueEntries(this.store, a.id, entries);
+      // one pass: the time index and the queue's entries at once (pipelined on Redis), then the read
+      await Promise.all([
+        a.state !== 'resolved' ? this.store.zadd(LIVE_BY_TIME, a.lastSeen, a.id) : this.store.zrem(LIVE_BY_TIME, a.id),
+        writeQueueEntries(this.store, a.id, entries),
+      ]);
       const now = await this.get(a.id);
       // deleted by retention meanwhile: out of the queue
       const stays = now ?? { ...a, state: 'resolved' as const };
-      if (stays.state === a.state && stays.lastSeen === a.lastSeen && sameEntries(entries, queueEntries(stays))) return;
+      // an unresolved alert's entries hold its state and lastSeen, so equal entries index it as it stays
+      if (sameEntries(entries, queueEntries(stays))) return;
       a = stays;
     }
   }
