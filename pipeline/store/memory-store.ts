@@ -72,6 +72,26 @@ export class MemoryStore implements Store {
     return e;
   }
 
+  /** the hash at `key`, created empty when absent (synchronous: a caller's writes stay in one turn) */
+  private hash(key: string): Map<string, string> {
+    let h = this.hashes.get(key);
+    if (!h) {
+      h = new Map();
+      this.hashes.set(key, h);
+    }
+    return h;
+  }
+
+  /** the sorted set at `key`, created empty when absent (synchronous, as hash) */
+  private zset(key: string): SortedSet {
+    let z = this.zsets.get(key);
+    if (!z) {
+      z = new SortedSet();
+      this.zsets.set(key, z);
+    }
+    return z;
+  }
+
   async get(key: string): Promise<string | null> {
     return this.live(key)?.value ?? null;
   }
@@ -114,12 +134,7 @@ export class MemoryStore implements Store {
   }
 
   async hset(key: string, field: string, value: string): Promise<void> {
-    let h = this.hashes.get(key);
-    if (!h) {
-      h = new Map();
-      this.hashes.set(key, h);
-    }
-    h.set(field, value);
+    this.hash(key).set(field, value);
     this.dirty = true;
   }
 
@@ -153,12 +168,7 @@ export class MemoryStore implements Store {
   }
 
   async zadd(key: string, score: number, member: string): Promise<void> {
-    let z = this.zsets.get(key);
-    if (!z) {
-      z = new SortedSet();
-      this.zsets.set(key, z);
-    }
-    z.add(member, score);
+    this.zset(key).add(member, score);
     this.dirty = true;
   }
 
@@ -186,18 +196,8 @@ export class MemoryStore implements Store {
     if (entry === null) {
       this.hashes.get(index)?.delete(id);
     } else {
-      let z = this.zsets.get(index);
-      if (!z) {
-        z = new SortedSet();
-        this.zsets.set(index, z);
-      }
-      z.add(entry, 0);
-      let h = this.hashes.get(index);
-      if (!h) {
-        h = new Map();
-        this.hashes.set(index, h);
-      }
-      h.set(id, entry);
+      this.zset(index).add(entry, 0);
+      this.hash(index).set(id, entry);
     }
     this.dirty = true;
   }
