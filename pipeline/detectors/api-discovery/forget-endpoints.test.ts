@@ -7,17 +7,9 @@ import '../all.js';
 import { compileDetectors } from '../registry.js';
 import { ApiDiscovery } from './api-discovery.js';
 import { defaultApiDiscoveryConfig } from './config.js';
-import { discoveryHarness, orderCall } from './testdata/orders-calls.js';
+import { discoveryHarness, ORDERS_API, orderCall } from './testdata/orders-calls.js';
 
-const CATALOG: CatalogEntry[] = [
-  {
-    id: 'orders-api',
-    name: 'Orders',
-    service: 'orders',
-    endpoints: [{ method: 'GET', path: '/orders/{id}' }],
-    labels: { category: 'ecommerce' },
-  },
-];
+const CATALOG: CatalogEntry[] = [ORDERS_API];
 
 const T0 = 1_700_000_000_000;
 const MINUTE = 60_000;

@@ -4,17 +4,11 @@ import { Shard } from '../../correlator/shard.js';
 import type { CatalogEntry } from '../../inventory/catalog/catalog-entry.js';
 import { ApiDiscovery } from './api-discovery.js';
 import { defaultApiDiscoveryConfig } from './config.js';
-import { discoveryHarness, orderCall } from './testdata/orders-calls.js';
+import { discoveryHarness, ORDERS_API, orderCall } from './testdata/orders-calls.js';
 
 /** orders' catalogue: GET /orders/{id} in force, GET /orders/{id}/legacy deprecated */
 const CATALOG: CatalogEntry[] = [
-  {
-    id: 'orders-api',
-    name: 'Orders',
-    service: 'orders',
-    endpoints: [{ method: 'GET', path: '/orders/{id}' }],
-    labels: { category: 'ecommerce' },
-  },
+  ORDERS_API,
   {
     id: 'orders-legacy',
     name: 'Orders (legacy)',

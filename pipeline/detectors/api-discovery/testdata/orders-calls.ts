@@ -5,6 +5,15 @@ import type { DetectorContext } from '../../detector.js';
 import { ApiDiscovery } from '../api-discovery.js';
 import { type ApiDiscoveryConfig, defaultApiDiscoveryConfig } from '../config.js';
 
+/** orders' catalogue entry: GET /orders/{id}, an ecommerce API */
+export const ORDERS_API: CatalogEntry = {
+  id: 'orders-api',
+  name: 'Orders',
+  service: 'orders',
+  endpoints: [{ method: 'GET', path: '/orders/{id}' }],
+  labels: { category: 'ecommerce' },
+};
+
 /** one call to the orders service (from web, on orders.internal, answered 200) */
 export function orderCall(
   id: string,
