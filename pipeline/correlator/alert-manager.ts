@@ -1,5 +1,6 @@
-import { type Alert, type AlertSignal, SEVERITY_RANK } from '../core/alert.js';
+import { type Alert, type AlertSignal, type AlertSubject, SEVERITY_RANK } from '../core/alert.js';
 import { stableId } from '../core/ids.js';
+import { subjectKey } from '../detectors/shared/record-fields.js';
 
 const MAX_EVIDENCE = 50;
 
@@ -116,8 +117,8 @@ export class AlertManager {
   }
 
   /** group keys of the open alerts of a subject, oldest first */
-  openOfSubject(subject: { type: string; value: string }): Iterable<string> {
-    return this.bySubject.get(`${subject.type}:${subject.value}`) ?? [];
+  openOfSubject(subject: AlertSubject): Iterable<string> {
+    return this.bySubject.get(subjectKey(subject)) ?? [];
   }
 
   /**
@@ -143,7 +144,7 @@ export class AlertManager {
 
   private index(key: string, a: Alert): void {
     if (!a.subject) return;
-    const sk = `${a.subject.type}:${a.subject.value}`;
+    const sk = subjectKey(a.subject);
     let keys = this.bySubject.get(sk);
     if (!keys) {
       keys = new Set();
@@ -154,7 +155,7 @@ export class AlertManager {
 
   private unindex(key: string, a: Alert): void {
     if (!a.subject) return;
-    const sk = `${a.subject.type}:${a.subject.value}`;
+    const sk = subjectKey(a.subject);
     const keys = this.bySubject.get(sk);
     if (!keys) return;
     keys.delete(key);
