@@ -14,6 +14,9 @@ export interface Place {
   endpoint?: string;
 }
 
+/** a place as alerts name it in text: `service` or `service METHOD /route` */
+export const placeOf = (p: Place): string => (p.endpoint === undefined ? p.service : `${p.service} ${p.endpoint}`);
+
 const SEP = '\u0000';
 /** between the two nodes of an edge key (nodes hold SEP) */
 const EDGE = '\u0001';

@@ -15,7 +15,7 @@ import type { AlertSignal } from '../../core/alert.js';
 import type { AlertKind } from '../../core/alert-kinds.js';
 import { counter } from '../../core/metrics.js';
 import { AlertManager } from '../alert-manager.js';
-import type { CallGraph, Place } from './call-graph.js';
+import { type CallGraph, type Place, placeOf } from './call-graph.js';
 import type { RootCauseConfig } from './config.js';
 
 /** folded signals listed in the summary (all of them, up to MAX_LISTED, go to the `also_folded` label) */
@@ -61,7 +61,6 @@ export interface SubjectFolderState {
   roots: { key: string; summary: string; metrics: Record<string, number>; folded: [string, Folded][] }[];
 }
 
-const placeOf = (s: Place): string => (s.endpoint === undefined ? s.service : `${s.service} ${s.endpoint}`);
 /**
  * what a generic kind counts (its `threshold` is of it): a folded signal whose root resolved raises its own alert only
  * once the subject took more than that threshold since it was last folded

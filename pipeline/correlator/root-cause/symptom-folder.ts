@@ -9,7 +9,7 @@
  * signals of one start, and at most max_roots recent root causes.
  */
 import type { AlertSignal } from '../../core/alert.js';
-import type { CallGraph, Place } from './call-graph.js';
+import { type CallGraph, type Place, placeOf } from './call-graph.js';
 import type { RootCauseConfig, SymptomDirection } from './config.js';
 
 /** symptoms listed in the summary (all of them, up to MAX_LISTED, go to the `also_affected` label) */
@@ -31,7 +31,6 @@ export interface FolderState {
   roots: { signal: AlertSignal; symptoms: [string, string][]; lastSeen: number }[];
 }
 
-const placeOf = (s: Place): string => (s.endpoint === undefined ? s.service : `${s.service} ${s.endpoint}`);
 const rootKey = (s: AlertSignal): string => `${s.kind}\u0000${s.service}\u0000${s.endpoint ?? ''}`;
 
 export class SymptomFolder {
