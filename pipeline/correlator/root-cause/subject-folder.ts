@@ -22,7 +22,7 @@ import type { RootCauseConfig } from './config.js';
 const IN_SUMMARY = 2;
 const MAX_LISTED = 20;
 const RECORDS_PER_FOLDED = 2;
-/** signals kept per held group: the first (the alert's id and firstSeen) and the latest ones */
+/** signals kept per held group: the first (the alert's id and firstSeen, and when the hold began) and the latest ones */
 const MAX_HELD_SIGNALS = 8;
 /** folded signals remembered per root */
 const MAX_FOLDED = 50;
@@ -33,11 +33,8 @@ const folded = counter(
   ['kind'],
 );
 
-interface Held {
-  signals: AlertSignal[];
-  /** event time of the first signal held */
-  since: number;
-}
+/** a held group's signals, first first: the first is never dropped, so its `at` is when the hold began */
+type Held = AlertSignal[];
 
 /** what a folded signal adds to its root: a line, its figures, a few records */
 interface Folded {
@@ -56,7 +53,8 @@ interface Root {
 }
 
 export interface SubjectFolderState {
-  held: { key: string; signals: AlertSignal[]; since: number }[];
+  /** (`since`, written by earlier versions, is the first signal's `at`: not read) */
+  held: { key: string; signals: AlertSignal[] }[];
   foldedInto: [string, { root: string; lastAt: number; figure: number }][];
   roots: { key: string; summary: string; metrics: Record<string, number>; folded: [string, Folded][] }[];
 }
@@ -68,7 +66,9 @@ export interface SubjectFolderState {
 const COUNTED: Readonly<Record<string, string>> = { excessive_calls: 'requests', bulk_data_access: 'bytes' };
 const figureOf = (s: AlertSignal): number => s.metrics[COUNTED[s.kind] ?? 'requests'] ?? Number.POSITIVE_INFINITY;
 
-const latest = (h: Held): AlertSignal => h.signals[h.signals.length - 1];
+const latest = (h: Held): AlertSignal => h[h.length - 1];
+/** event time at which a held group's hold ends */
+const dueAt = (h: Held, holdMs: number): number => h[0].at + holdMs;
 const samePlace = (a: Place, b: Place): boolean =>
   a.service === b.service && (a.endpoint === undefined || b.endpoint === undefined || a.endpoint === b.endpoint);
 
@@ -128,8 +128,8 @@ export class SubjectFolder {
     }
     const held = this.held.get(key);
     if (held) {
-      if (held.signals.length >= MAX_HELD_SIGNALS) held.signals.pop();
-      held.signals.push(s);
+      if (held.length >= MAX_HELD_SIGNALS) held.pop();
+      held.push(s);
       return;
     }
     const was = this.foldedInto.get(key);
@@ -149,7 +149,7 @@ export class SubjectFolder {
       return;
     }
     if (this.held.size >= this.config.max_roots) this.release(this.held.keys().next().value as string);
-    this.held.set(key, { signals: [s], since: s.at });
+    this.held.set(key, [s]);
     this.nextDue = Math.min(this.nextDue, s.at + this.holdMs);
   }
 
@@ -164,9 +164,9 @@ export class SubjectFolder {
         const root = this.rootFor(last, key);
         if (root !== undefined && this.foldInto(last, key, root, true)) this.held.delete(key);
       }
-      const due = [...this.held].filter(([, h]) => h.since + this.holdMs <= watermark);
+      const due = [...this.held].filter(([, h]) => dueAt(h, this.holdMs) <= watermark);
       const waiting = [...this.held.values()].map(latest);
-      const young = [...this.held.values()].filter((h) => h.since + this.holdMs > watermark).map(latest);
+      const young = [...this.held.values()].filter((h) => dueAt(h, this.holdMs) > watermark).map(latest);
       // due signals no held one would be the root of raise first; then the others fold into them, or wait for a
       // root still young, or raise their own (a cycle of would-be roots: the first raises, the next folds into it)
       for (const [key, h] of due) if (!waiting.some((o) => this.explains(o, latest(h)))) this.release(key);
@@ -181,7 +181,7 @@ export class SubjectFolder {
     // held signals still due wait for a young one (their root): flush again when the next young one is due
     this.nextDue = Number.POSITIVE_INFINITY;
     for (const h of this.held.values())
-      if (h.since + this.holdMs > watermark) this.nextDue = Math.min(this.nextDue, h.since + this.holdMs);
+      if (dueAt(h, this.holdMs) > watermark) this.nextDue = Math.min(this.nextDue, dueAt(h, this.holdMs));
     // a folded group quiet for the resolve window has ended (its detector starts afresh); a root no longer open is gone
     const ended = watermark - this.alerts.resolveAfterMs;
     for (const [key, f] of this.foldedInto) if (f.lastAt < ended) this.foldedInto.delete(key);
@@ -193,7 +193,7 @@ export class SubjectFolder {
     const h = this.held.get(key);
     if (!h) return;
     this.held.delete(key);
-    for (const s of h.signals) this.raise(s);
+    for (const s of h) this.raise(s);
   }
 
   private raise(s: AlertSignal): void {
@@ -274,7 +274,7 @@ export class SubjectFolder {
 
   snapshot(): SubjectFolderState {
     return {
-      held: [...this.held].map(([key, h]) => ({ key, signals: structuredClone(h.signals), since: h.since })),
+      held: [...this.held].map(([key, h]) => ({ key, signals: structuredClone(h) })),
       foldedInto: [...this.foldedInto].map(([k, f]) => [k, { ...f }]),
       roots: [...this.roots].map(([key, r]) => ({
         key,
@@ -286,11 +286,9 @@ export class SubjectFolder {
   }
 
   restore(state: SubjectFolderState | undefined): void {
-    this.held = new Map(
-      (state?.held ?? []).map((h) => [h.key, { signals: structuredClone(h.signals), since: h.since }]),
-    );
+    this.held = new Map((state?.held ?? []).map((h) => [h.key, structuredClone(h.signals)]));
     this.nextDue = Number.POSITIVE_INFINITY;
-    for (const h of this.held.values()) this.nextDue = Math.min(this.nextDue, h.since + this.holdMs);
+    for (const h of this.held.values()) this.nextDue = Math.min(this.nextDue, dueAt(h, this.holdMs));
     this.foldedInto.clear();
     for (const [k, f] of state?.foldedInto ?? []) this.foldedInto.set(k, { ...f });
     this.roots.clear();
