@@ -12,12 +12,13 @@ const inTime = (a: AlertLike, l: AnomalyLabel) => a.firstSeen >= l.start - LEAD_
 /** a service-level alert (no endpoint) matches a label on any endpoint of that service */
 const samePlace = (a: AlertLike, p: LabelPlace) =>
   a.service === p.service && (!p.endpoint || !a.endpoint || a.endpoint === p.endpoint);
+/** the alert is on the label's subject, where the label has one */
+const sameSubject = (a: AlertLike, l: AnomalyLabel) =>
+  !l.subject || (a.subject?.type === l.subject.type && a.subject.value === l.subject.value);
 
 /** the alert is the label's primary manifestation: kind, place, subject (where the label has one) and time */
 export function matchesPrimary(a: AlertLike, l: AnomalyLabel): boolean {
-  if (a.kind !== l.kind || !inTime(a, l) || !samePlace(a, l)) return false;
-  if (l.subject && (a.subject?.type !== l.subject.type || a.subject.value !== l.subject.value)) return false;
-  return true;
+  return a.kind === l.kind && inTime(a, l) && samePlace(a, l) && sameSubject(a, l);
 }
 
 /** the alert is one of the label's secondary manifestations (callers of a failing hop, callees of a probed endpoint) */
@@ -30,8 +31,7 @@ export function matchesSecondary(a: AlertLike, l: AnomalyLabel): boolean {
  * subject, in its time: a walk of 200 order ids is also `excessive_calls`
  */
 export function matchesAlsoKind(a: AlertLike, l: AnomalyLabel): boolean {
-  if (!l.alsoKinds?.includes(a.kind) || !inTime(a, l)) return false;
-  if (l.subject && (a.subject?.type !== l.subject.type || a.subject.value !== l.subject.value)) return false;
+  if (!l.alsoKinds?.includes(a.kind) || !inTime(a, l) || !sameSubject(a, l)) return false;
   return samePlace(a, l) || (l.alsoAt ?? []).some((p) => samePlace(a, p));
 }
 
