@@ -83,6 +83,8 @@ const evictions = counter(
   'windows of (subject, endpoint) pairs evicted from the data_volume detector before they closed (max_subjects)',
 );
 
+/** module-level: `upsert` allocates no closure per closed window */
+const newBaseline = (): EndpointBaseline => new EndpointBaseline();
 const pct = (q: number): string => `p${Math.round(q * 1000) / 10}`;
 const times = (x: number): string => (x >= 10 ? `${Math.round(x)}×` : `${Math.round(x * 10) / 10}×`);
 
@@ -230,7 +232,7 @@ export class DataVolumeDetector implements Detector {
     } else {
       const sep = key.indexOf('\u0000');
       const endpoint = key.slice(sep + 1);
-      const b = this.baselines.upsert(endpoint, ts, () => new EndpointBaseline());
+      const b = this.baselines.upsert(endpoint, ts, newBaseline);
       b.push(key.slice(0, sep), w.bytes, w.requests, this.config);
     }
     const calls = w.calls !== undefined && isLive(w.calls.signalledAt, ts, ctx) ? w.calls : undefined;
