@@ -286,10 +286,7 @@ async function sortsTheQueue(store: Store): Promise<void> {
 /** as a store written before the queue's indexes: none of them, nor the mark that they are built */
 async function forgetQueueIndexes(store: Store): Promise<void> {
   await store.del('alerts:queue-indexed');
-  for (const sort of QUEUE_SORTS) {
-    await store.del(queueIndexKey(sort));
-    await store.del(`${queueIndexKey(sort)}:ids`); // Redis keeps the entries' ids beside them
-  }
+  for (const sort of QUEUE_SORTS) await store.del(queueIndexKey(sort));
 }
 
 const PRIMARY: Record<QueueSort, (a: Alert) => number> = {

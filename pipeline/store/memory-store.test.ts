@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lexIndexContract } from '../../test/harness/lex-index-contract.js';
+import { lexIndexContract, lexIndexDelContract } from '../../test/harness/lex-index-contract.js';
 import { MemoryStore } from './memory-store.js';
 
 const dirs: string[] = [];
@@ -107,6 +107,10 @@ describe('MemoryStore', () => {
     await again.lexIndexSet('queue', 'c', 'c');
     expect(await again.lexIndexRange('queue', { limit: 10 })).toEqual(['c']);
     await again.close();
+  });
+
+  it('del takes a lex index whole: written again, it is as a new one', async () => {
+    await lexIndexDelContract(new MemoryStore(), 'queue');
   });
 
   it('keeps one entry per id when two lex index writes of an id run at the same time', async () => {

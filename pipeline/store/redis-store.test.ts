@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lexIndexContract } from '../../test/harness/lex-index-contract.js';
+import { lexIndexContract, lexIndexDelContract } from '../../test/harness/lex-index-contract.js';
 import { type RedisServer, startRedis } from '../../test/harness/redis.js';
 import { MeshwardError } from '../core/errors.js';
 import { type RedisStore, createRedisStore } from './redis-store.js';
@@ -175,6 +175,17 @@ describe('RedisStore against redis-server', () => {
     expect(await raw.zrange('mw:queue', '0', '-1')).toEqual(['a0a', 'a9b', 'b1c']);
     expect(await raw.hgetall('mw:queue:ids')).toEqual({ a: 'a0a', b: 'a9b', c: 'b1c' });
     await expect(store.lexIndexSet('queue', 'e', '')).rejects.toMatchObject({ code: 'MW_ERR_BAD_REQUEST' });
+  });
+
+  it("del takes a lex index whole, its ids too, and only a lex index's ids", async () => {
+    await lexIndexDelContract(store, 'q-del', async () => {
+      expect(await raw.keys('mw:q-del*')).toEqual([]);
+    });
+    // a time index and a key of another kind named as a lex index's ids: the del of the one leaves the other
+    await store.zadd('by-time', 1, 'x');
+    await store.set('by-time:ids', 'mine');
+    await store.del('by-time');
+    expect(await raw.keys('mw:by-time*')).toEqual(['mw:by-time:ids']);
   });
 
   it('append-only log: ordered ids, paging with afterId and count', async () => {

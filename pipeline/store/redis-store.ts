@@ -87,12 +87,27 @@ end
 return 1
 `;
 
+/**
+ * DEL KEYS[1], and KEYS[2] (`<key>:ids`) with it when the two are a lex index: the sorted set and the hash of its ids'
+ * entries. A key of any other kind named so is left
+ */
+const DEL_LUA = `
+if redis.call('TYPE', KEYS[1]).ok == 'zset' and redis.call('TYPE', KEYS[2]).ok == 'hash' then
+  return redis.call('DEL', KEYS[1], KEYS[2])
+end
+return redis.call('DEL', KEYS[1])
+`;
+
 type RedisWithIncr = Redis & {
+  mwDel(key: string, ids: string): Promise<number>;
   mwLexIndexSet(index: string, ids: string, id: string, entry: string): Promise<number>;
   mwHsetMax(key: string, field: string, value: string): Promise<number>;
   mwCas(key: string, expected: string, value: string, absent: string, ttlMs: string): Promise<number>;
   mwIncr(key: string, by: string, ttlMs: string): Promise<string>;
 };
+
+/** the hash of a lex index's ids' entries, beside its sorted set */
+const idsOf = (index: string): string => `${index}:ids`;
 
 const bound = (n: number): string =>
   n === Number.POSITIVE_INFINITY ? '+inf' : n === Number.NEGATIVE_INFINITY ? '-inf' : String(n);
@@ -137,6 +152,7 @@ export class RedisStore implements Store {
     this.redis.defineCommand('mwCas', { numberOfKeys: 1, lua: CAS_LUA });
     this.redis.defineCommand('mwHsetMax', { numberOfKeys: 1, lua: HSET_MAX_LUA });
     this.redis.defineCommand('mwLexIndexSet', { numberOfKeys: 2, lua: LEX_INDEX_SET_LUA });
+    this.redis.defineCommand('mwDel', { numberOfKeys: 2, lua: DEL_LUA });
     this.firstReady = new Promise<void>((resolve) => this.redis.once('ready', resolve));
     this.redis.on('ready', () => {
       this.everReady = true;
@@ -236,7 +252,7 @@ export class RedisStore implements Store {
   }
 
   async del(key: string): Promise<void> {
-    await this.run('del', (r) => r.del(this.k(key)));
+    await this.run('del', (r) => r.mwDel(this.k(key), this.k(idsOf(key))));
   }
 
   async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
@@ -297,7 +313,7 @@ export class RedisStore implements Store {
 
   async lexIndexSet(index: string, id: string, entry: string | null): Promise<void> {
     if (entry === '') throw this.fail(mwError('BAD_REQUEST', 'lexIndexSet: an entry is not empty'));
-    await this.run('lexIndexSet', (r) => r.mwLexIndexSet(this.k(index), this.k(`${index}:ids`), id, entry ?? ''));
+    await this.run('lexIndexSet', (r) => r.mwLexIndexSet(this.k(index), this.k(idsOf(index)), id, entry ?? ''));
   }
 
   lexIndexRange(index: string, opts: { below?: string; limit: number }): Promise<string[]> {

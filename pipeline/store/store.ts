@@ -16,7 +16,7 @@ export interface Store {
    * For read-modify-write by several processes: read, compute, compareAndSet, and on false read again.
    */
   compareAndSet(key: string, expected: string | null, value: string, ttlMs?: number): Promise<boolean>;
-  /** delete a key of any kind (a log too) */
+  /** delete a key of any kind (a log too, a lex index whole) */
   del(key: string): Promise<void>;
   /** atomic add; creates the key at 0 first; ttlMs applies when the key is created */
   incr(key: string, by?: number, ttlMs?: number): Promise<number>;
@@ -47,7 +47,8 @@ export interface Store {
    * an index ordered by its entries' text (byte order), holding at most one entry per `id`: put `entry` as the id's
    * entry, replacing the one it had (null: remove it). Atomic. For orders of several keys that one score cannot hold
    * (the alert queue by severity, then last seen, then id): the caller writes the keys into the entry, sortably.
-   * On Redis the index is the sorted set `index` (every score 0) beside the hash `<index>:ids`
+   * On Redis the index is the sorted set `index` (every score 0) beside the hash `<index>:ids` (a name no other key
+   * may then have); del(index) deletes both
    */
   lexIndexSet(index: string, id: string, entry: string | null): Promise<void>;
   /** entries of a lex index from the highest down, only those below `below` (exclusive) when given, at most `limit` */

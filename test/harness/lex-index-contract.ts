@@ -25,3 +25,26 @@ export async function lexIndexContract(store: Store, index: string): Promise<voi
   expect(await store.lexIndexRange(index, { limit: 10 })).toEqual(['b1c', 'a9b', 'a0a']);
   expect(await store.lexIndexRange('no-such-index', { limit: 10 })).toEqual([]);
 }
+
+/**
+ * del(index) takes the whole index, the ids' entries too: the index is then as a new one, and an id's entry written
+ * again as it was before is in it. `checkGone` runs right after the del (Redis: no key of the index is left)
+ */
+export async function lexIndexDelContract(
+  store: Store,
+  index: string,
+  checkGone: () => Promise<void> = async () => {},
+): Promise<void> {
+  await store.lexIndexSet(index, 'a', 'a1a');
+  await store.lexIndexSet(index, 'b', 'b1b');
+  await store.del(index);
+  await checkGone();
+  expect(await store.lexIndexRange(index, { limit: 10 })).toEqual([]);
+  await store.lexIndexSet(index, 'a', 'a1a');
+  await store.lexIndexSet(index, 'c', 'c1c');
+  expect(await store.lexIndexRange(index, { limit: 10 })).toEqual(['c1c', 'a1a']);
+  // b had no entry since the del: removing it changes nothing
+  await store.lexIndexSet(index, 'b', null);
+  await store.lexIndexSet(index, 'a', null);
+  expect(await store.lexIndexRange(index, { limit: 10 })).toEqual(['c1c']);
+}
