@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hmgetContract } from '../../test/harness/hmget-contract.js';
 import { lexIndexContract, lexIndexDelContract } from '../../test/harness/lex-index-contract.js';
 import { MemoryStore } from './memory-store.js';
 
@@ -121,6 +122,10 @@ describe('MemoryStore', () => {
     await store.lexIndexSet('queue', 'a', null);
     expect(await store.lexIndexRange('queue', { limit: 10 })).toEqual([]);
     await store.close();
+  });
+
+  it('hmget reads several fields of a hash in one call', async () => {
+    await hmgetContract(new MemoryStore(), 'hm');
   });
 
   it('hincr adds to a hash field atomically, from 0, and a restart keeps it', async () => {

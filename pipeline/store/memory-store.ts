@@ -142,6 +142,11 @@ export class MemoryStore implements Store {
     return this.hashes.get(key)?.get(field) ?? null;
   }
 
+  async hmget(key: string, fields: string[]): Promise<(string | null)[]> {
+    const h = this.hashes.get(key);
+    return fields.map((f) => h?.get(f) ?? null);
+  }
+
   async hdel(key: string, field: string): Promise<void> {
     this.hashes.get(key)?.delete(field);
     this.dirty = true;

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hmgetContract } from '../../test/harness/hmget-contract.js';
 import { lexIndexContract, lexIndexDelContract } from '../../test/harness/lex-index-contract.js';
 import { type RedisServer, startRedis } from '../../test/harness/redis.js';
 import { MeshwardError } from '../core/errors.js';
@@ -125,6 +126,13 @@ describe('RedisStore against redis-server', () => {
     expect(await Promise.all([store.hincr('h', 'n'), store.hincr('h', 'n', 4)])).toEqual([1, 5]);
     expect(await raw.hget('mw:h', 'n')).toBe('5');
     await expect(store.hincr('h', 'n', 0.5)).rejects.toThrow(/integer/);
+  });
+
+  it('hmget reads several fields of a hash in one call, under the prefix', async () => {
+    await hmgetContract(store, 'hm');
+    expect(await raw.hget('mw:hm', 'b')).toBe('{"x":2}');
+    await store.set('plain-hm', 'x');
+    expect(await codeOf(store.hmget('plain-hm', ['f']))).toBe('MW_ERR_INTERNAL');
   });
 
   it('hsetMax raises a hash field atomically, never lowers it, and overwrites a value that is not a number', async () => {

@@ -269,6 +269,11 @@ export class RedisStore implements Store {
     return this.run('hget', (r) => r.hget(this.k(key), field));
   }
 
+  hmget(key: string, fields: string[]): Promise<(string | null)[]> {
+    if (fields.length === 0) return Promise.resolve([]);
+    return this.run('hmget', (r) => r.hmget(this.k(key), ...fields));
+  }
+
   async hdel(key: string, field: string): Promise<void> {
     await this.run('hdel', (r) => r.hdel(this.k(key), field));
   }

@@ -23,6 +23,8 @@ export interface Store {
 
   hset(key: string, field: string, value: string): Promise<void>;
   hget(key: string, field: string): Promise<string | null>;
+  /** the fields' values in the order given (null: a field the hash does not hold), in one round trip */
+  hmget(key: string, fields: string[]): Promise<(string | null)[]>;
   hdel(key: string, field: string): Promise<void>;
   hgetall(key: string): Promise<Record<string, string>>;
   /** atomic add to a hash field (created at 0 first); returns the new value. One round trip: for counters */

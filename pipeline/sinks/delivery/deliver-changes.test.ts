@@ -107,6 +107,10 @@ class FailingStore extends MemoryStore {
     this.check();
     return super.hget(key, field);
   }
+  override async hmget(key: string, fields: string[]) {
+    this.check();
+    return super.hmget(key, fields);
+  }
   override async hset(key: string, field: string, value: string) {
     this.check();
     return super.hset(key, field, value);
@@ -133,11 +137,11 @@ function lookupsMeet(store: Store, n: number): Store {
   });
   return new Proxy(store, {
     get(target, prop) {
-      if (prop === 'hget')
-        return async (key: string, field: string) => {
+      if (prop === 'hmget')
+        return async (key: string, fields: string[]) => {
           if (++asked === n) meet();
           await met;
-          return target.hget(key, field);
+          return target.hmget(key, fields);
         };
       const v = Reflect.get(target, prop, target);
       return typeof v === 'function' ? v.bind(target) : v;
@@ -421,6 +425,37 @@ describe.each(STORES)('what a sink delivered, in the %s store', (kind, newStore)
       'the reopening written down',
       async () => JSON.parse((await deliveredOf(store, name)) ?? '{}').state === 'open',
     );
+  });
+
+  it('a batch of several alerts reads what the sink delivered of them in one store call', async () => {
+    const store = newStore();
+    const reads = vi.spyOn(store, 'hmget');
+    const fieldReads = vi.spyOn(store, 'hget');
+    const name = `webhook/slack-lookup-${kind}`;
+    const slack = await httpReceiver(() => 200, closers);
+    const [sink] = compileSinks({ [name]: { url: slack.url, format: 'slack' } });
+    const bus = newBus();
+    const sub = await runSink(bus, silentLogger, sink, { store });
+    closers.push(() => sub.close());
+    const three = ['alr_one', 'alr_two', 'alr_three'].map((id) => ({ ...opened, id }));
+    await publishAll(bus, three);
+    await until('the three alerts', () => slack.got.length === 3);
+    await until(
+      'the three written down',
+      async () => Object.keys(await store.hgetall(`sink-delivered:${name}`)).length === 3,
+    );
+    // the refreshes of all three in one batch: one read, and each is skipped as unchanged
+    await publishAll(
+      bus,
+      three.map((a) => refresh(a, 1)),
+    );
+    await until('the three refreshes skipped', async () => (await unchanged(name)) === 3);
+    expect(slack.got).toHaveLength(3);
+    expect(reads.mock.calls).toEqual([
+      [`sink-delivered:${name}`, ['alr_one', 'alr_two', 'alr_three']],
+      [`sink-delivered:${name}`, ['alr_one', 'alr_two', 'alr_three']],
+    ]);
+    expect(fieldReads).not.toHaveBeenCalled();
   });
 
   it('two API replicas that read that batch at the same moment deliver each of its changes once', async () => {

@@ -53,12 +53,12 @@ export class DeliveredAlerts {
     this.pruneEveryMs = limits.pruneEveryMs ?? HOUR;
   }
 
-  /** what was delivered of these alerts (absent: never, or the store could not say) */
+  /** what was delivered of these alerts (absent: never, or the store could not say); one round trip */
   async lookup(alertIds: string[]): Promise<Map<string, DeliveredVersion>> {
     const ids = [...new Set(alertIds)];
     const found = new Map<string, DeliveredVersion>();
     try {
-      const values = await Promise.all(ids.map((id) => this.store.hget(this.key, id)));
+      const values = await this.store.hmget(this.key, ids);
       this.answered();
       ids.forEach((id, i) => {
         const v = parse(values[i]);
