@@ -4,9 +4,10 @@ import { FORGET_SENSOR_AFTER_MS } from './sensor-activity.js';
 
 /**
  * the quiet episodes raised and not yet resolved: field `[kind, id, since]` (since: the sensor's last record when it
- * went quiet), value the alert as raised or, once a watcher found the episode ended, as resolved: what to publish.
- * Each is written before its publish, so a later look publishes what a watcher that stopped left half done. One field
- * per episode, so resolving one never clobbers the next
+ * went quiet), `[kind, id, since, generation]` for a later episode of the same silence (see episodeField), value the
+ * alert as raised or, once a watcher found the episode ended, as resolved: what to publish. Each is written before its
+ * publish, so a later look publishes what a watcher that stopped left half done. One field per episode, so resolving
+ * one never clobbers the next
  */
 const EPISODES_KEY = 'sensors:quiet_episodes';
 /**
@@ -76,7 +77,13 @@ export async function readEpisodes(store: Store): Promise<Episode[]> {
   return out.map((ep, i) => ({ ...ep, claim: claimOf(claims[i]), claimValue: claims[i] }));
 }
 
-export const episodeField = (kind: string, id: string, since: number): string => JSON.stringify([kind, id, since]);
+/**
+ * an episode's field: the sensor, its last record when it went quiet, and the generation of the episode in that
+ * silence (0: the first, as fields were before generations; one more each time the silence outlives an episode
+ * resolved while it lasts: its watch turned off, its threshold raised). Generation 0's also names the silence
+ */
+export const episodeField = (kind: string, id: string, since: number, generation = 0): string =>
+  JSON.stringify(generation === 0 ? [kind, id, since] : [kind, id, since, generation]);
 
 export const recordEpisode = (store: Store, field: string, alert: Alert): Promise<void> =>
   store.hset(EPISODES_KEY, field, JSON.stringify(alert));

@@ -372,6 +372,52 @@ function episodes(makeStore: () => Promise<Store>) {
     }
   });
 
+  it('a watch turned off and back on during one silence raises the sensor again, once, as a new alert each time', async () => {
+    const store = await makeStore();
+    const r = replicas(store);
+    await sent(store, NGINX, T0);
+    r.at(T0 + 20 * MINUTE);
+    await r.watcher().check();
+    const ids = [episodeId(NGINX, T0)];
+    for (const [off, on] of [
+      [45, 60],
+      [70, 80],
+    ]) {
+      // the API replicas restarted with the threshold at 0 (resolved: watch_off), then back at 15
+      r.at(T0 + off * MINUTE);
+      await Promise.all([0, 1].map(() => r.watcher(undefined, store, { quietAfterMs: 0 }).check()));
+      r.at(T0 + on * MINUTE);
+      const [a, b] = [r.watcher(), r.watcher()];
+      await Promise.all([a.check(), b.check()]);
+      await a.check();
+      const [resolved, raised, ...more] = r.published.slice(2 * ids.length - 1);
+      expect([resolved.id, resolved.state, resolved.labels], `off at ${off} min`).toEqual([
+        ids.at(-1),
+        'resolved',
+        { resolved_because: 'watch_off' },
+      ]);
+      expect(more, `on at ${on} min`).toEqual([]);
+      expect(raised, `on at ${on} min`).toMatchObject({
+        state: 'open',
+        firstSeen: T0,
+        lastSeen: T0 + on * MINUTE,
+        summary: `nginx sensor ingress-a sent no record for ${on === 60 ? '1 h' : '1 h 20 min'}: its traffic is not watched`,
+        expected: 'a record at least every 15 min',
+      });
+      expect(ids, `on at ${on} min`).not.toContain(raised.id);
+      ids.push(raised.id);
+    }
+
+    // the sensor sends again: the alert open is resolved, once
+    await sent(store, NGINX, T0 + 85 * MINUTE);
+    r.at(T0 + 86 * MINUTE);
+    await Promise.all([r.watcher().check(), r.watcher().check()]);
+    expect(r.published.slice(5).map((x) => [x.id, x.state, x.labels])).toEqual([
+      [ids[2], 'resolved', { resolved_because: 'sends_again' }],
+    ]);
+    expect(await store.hgetall('sensors:quiet_episodes')).toEqual({});
+  });
+
   it('with every threshold at 0 the watch started looks until the alerts left open are resolved', async () => {
     const store = await makeStore();
     await sent(store, NGINX, Date.now() - 20 * MINUTE);

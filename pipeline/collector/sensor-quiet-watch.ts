@@ -79,7 +79,9 @@ export type QuietEnd = 'sends_again' | 'watch_off' | 'forgotten';
  * threshold (its kind's in `quietAfterMsByKind`, else `quietAfterMs`; 0: never), one per quiet episode: its id comes
  * from the sensor and the last record that began the quiet. The alert is resolved (same id, state resolved, label
  * `resolved_because`) once the sensor sends again, once its threshold is set to 0 (the watch turned off), or once the
- * collectors forget it after 30 days without a record (none is raised for a sensor quiet that long).
+ * collectors forget it after 30 days without a record (none is raised for a sensor quiet that long). A silence that
+ * outlives its episode's alert (the watch turned off, then on again) is a new episode once past its threshold: the
+ * next generation of that silence, whose id adds the generation.
  *
  * Each raise and resolve is a step claimed in the store (one watcher of several API replicas, or across restarts,
  * publishes it), recorded before its publish and marked done after, so a watcher that stops between two of those
@@ -119,10 +121,11 @@ export class SensorQuietWatch {
     const { store } = this.opts;
     const [sensors, episodes] = await Promise.all([readSensorActivity(store), readEpisodes(store)]);
     const bySensor = new Map(sensors.map((s) => [sensorKey(s.kind, s.id), s]));
+    // the silences with an episode recorded (of any generation): none other is raised until it is dropped
     const recorded = new Set<string>();
     let left = 0;
     for (const ep of episodes) {
-      recorded.add(ep.alert.id);
+      recorded.add(episodeField(ep.kind, ep.id, ep.since));
       if (!(await this.follow(ep, bySensor.get(sensorKey(ep.kind, ep.id)), now))) left++;
     }
     for (const s of sensors) {
@@ -130,8 +133,7 @@ export class SensorQuietWatch {
       const quietFor = now - s.lastSeen;
       const watchedQuietFor = now - Math.max(s.lastSeen, this.opts.watchedSince ?? Number.NEGATIVE_INFINITY);
       if (quietAfterMs <= 0 || watchedQuietFor <= quietAfterMs || quietFor > FORGET_SENSOR_AFTER_MS) continue;
-      const alert = this.alertOf(s, quietAfterMs, now);
-      if (!recorded.has(alert.id)) await this.raise(episodeField(s.kind, s.id, s.lastSeen), alert, now);
+      if (!recorded.has(episodeField(s.kind, s.id, s.lastSeen))) await this.raise(s, quietAfterMs, now);
     }
     return left;
   }
@@ -151,17 +153,27 @@ export class SensorQuietWatch {
     return false;
   }
 
-  /** the claim first: of the watchers that find the episode, one records and publishes it */
-  private async raise(field: string, alert: Alert, now: number): Promise<void> {
+  /**
+   * the claim first: of the watchers that find the episode, one records and publishes it. The silence's first episode,
+   * or the generation after those resolved while it lasted (its watch turned off, its threshold raised): each its own
+   * alert id and claim, so the watchers that find one race for it as for the first
+   */
+  private async raise(s: SensorSeen, quietAfterMs: number, now: number): Promise<void> {
     const { store } = this.opts;
-    const record = () => recordEpisode(store, field, alert);
-    if (await this.publishStep(alert, null, 'raising', now, record)) return;
-    // claimed: by a watcher raising it now, or one that stopped before recording it (an earlier version's claim of
-    // an episode it then neither published nor recorded says open)
-    const seen = await readClaim(store, alert.id);
-    const claim = claimOf(seen);
-    if (stale(claim, now) || (claim === 'open' && !(await isRecorded(store, field))))
-      await this.publishStep(alert, seen, 'raising', now, record);
+    for (let generation = 0; ; generation++) {
+      const alert = this.alertOf(s, quietAfterMs, now, generation);
+      const field = episodeField(s.kind, s.id, s.lastSeen, generation);
+      const record = () => recordEpisode(store, field, alert);
+      if (await this.publishStep(alert, null, 'raising', now, record)) return;
+      // claimed: by a watcher raising it now, or one that stopped before recording it (an earlier version's claim of
+      // an episode it then neither published nor recorded says open), or resolved (dropped: the silence outlived it)
+      const seen = await readClaim(store, alert.id);
+      const claim = claimOf(seen);
+      if (claim === 'resolved') continue;
+      if (stale(claim, now) || (claim === 'open' && !(await isRecorded(store, field))))
+        await this.publishStep(alert, seen, 'raising', now, record);
+      return;
+    }
   }
 
   /** the end first (recorded: whoever resolves it publishes that), then the claim; true once resolved and dropped */
@@ -203,11 +215,13 @@ export class SensorQuietWatch {
     return true;
   }
 
-  private alertOf(s: SensorSeen, quietAfterMs: number, now: number): Alert {
+  /** the alert of the silence's episode `generation` (0: the first, its id as before generations) */
+  private alertOf(s: SensorSeen, quietAfterMs: number, now: number, generation: number): Alert {
     const kind = 'sensor_quiet' satisfies AlertKind;
+    const idParts = generation === 0 ? [s.lastSeen] : [s.lastSeen, generation];
     return {
       v: 1,
-      id: stableId('alert', kind, s.kind, s.id, s.lastSeen),
+      id: stableId('alert', kind, s.kind, s.id, ...idParts),
       kind,
       severity: this.opts.severity,
       state: 'open',
