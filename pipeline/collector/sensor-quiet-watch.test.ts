@@ -418,6 +418,70 @@ function episodes(makeStore: () => Promise<Store>) {
     expect(await store.hgetall('sensors:quiet_episodes')).toEqual({});
   });
 
+  it('an open alert is resolved once its threshold is raised above the silence, by kind or for all, once; past the new threshold, a new alert', async () => {
+    for (const raised of [{ quietAfterMs: 60 * MINUTE }, { quietAfterMsByKind: { nginx: 60 * MINUTE } }]) {
+      const store = await makeStore();
+      const r = replicas(store);
+      await sent(store, NGINX, T0);
+      r.at(T0 + 20 * MINUTE);
+      await r.watcher().check();
+      // the API replicas restarted with the threshold at 60 min: 30 min of silence is no longer quiet
+      r.at(T0 + 30 * MINUTE);
+      const [a, b] = [r.watcher(undefined, store, raised), r.watcher(undefined, store, raised)];
+      await Promise.all([a.check(), b.check()]);
+      await a.check();
+      expect(r.published.slice(1), JSON.stringify(raised)).toEqual([
+        {
+          ...r.published[0],
+          state: 'resolved',
+          lastSeen: T0 + 30 * MINUTE,
+          summary: 'nginx sensor ingress-a, quiet for 30 min, is within its sensor_quiet threshold, raised to 1 h',
+          expected: 'a record at least every 1 h',
+          observed: 'none since 2026-03-01T10:00:00.000Z',
+          labels: { resolved_because: 'threshold_raised' },
+          updatedAt: T0 + 30 * MINUTE,
+        },
+      ]);
+      expect(await store.hgetall('sensors:quiet_episodes')).toEqual({});
+
+      r.at(T0 + 60 * MINUTE);
+      await Promise.all([a.check(), b.check()]);
+      expect(r.published).toHaveLength(2);
+      r.at(T0 + 60 * MINUTE + 1);
+      await Promise.all([a.check(), b.check()]);
+      await r.watcher(undefined, store, raised).check();
+      expect(r.published.slice(2), JSON.stringify(raised)).toMatchObject([
+        {
+          state: 'open',
+          firstSeen: T0,
+          summary: 'nginx sensor ingress-a sent no record for 1 h: its traffic is not watched',
+          expected: 'a record at least every 1 h',
+        },
+      ]);
+      expect(r.published[2].id).not.toBe(r.published[0].id);
+    }
+  });
+
+  it('an open alert stays open over a restart with watchedSince: the grace counts for a raise, not against a silence already raised', async () => {
+    const store = await makeStore();
+    const r = replicas(store);
+    await sent(store, NGINX, T0);
+    r.at(T0 + 20 * MINUTE);
+    await r.watcher().check();
+    const published: Alert[] = [];
+    await new SensorQuietWatch({
+      store,
+      publish: async (a) => void published.push(a),
+      logger: silentLogger,
+      quietAfterMs: QUIET_AFTER,
+      severity: 'medium',
+      watchedSince: T0 + 30 * MINUTE,
+      clock: () => T0 + 31 * MINUTE,
+    }).check();
+    expect(published).toEqual([]);
+    expect(Object.keys(await store.hgetall('sensors:quiet_episodes'))).toHaveLength(1);
+  });
+
   it('with every threshold at 0 the watch started looks until the alerts left open are resolved', async () => {
     const store = await makeStore();
     await sent(store, NGINX, Date.now() - 20 * MINUTE);

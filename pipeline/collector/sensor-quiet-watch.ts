@@ -51,8 +51,8 @@ export interface SensorQuietWatchOptions {
   publish: (alert: Alert) => Promise<void>;
   logger: Logger;
   /**
-   * a sensor with no record for longer than this is quiet (0: no alert, and those open are resolved), unless its kind
-   * has its own threshold
+   * a sensor with no record for longer than this is quiet (0: no alert, and those open are resolved; raised above the
+   * silence of an alert open: that alert is resolved), unless its kind has its own threshold
    */
   quietAfterMs: number;
   /** the threshold of the sensors of a kind, overriding `quietAfterMs` (api.sensor_quiet_by_kind); 0: as above */
@@ -69,19 +69,21 @@ export interface SensorQuietWatchOptions {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** an alert's `expected`: the threshold it was raised (or resolved) under */
+const expectedOf = (quietAfterMs: number) => `a record at least every ${durationText(quietAfterMs)}`;
 const alreadyRecorded = async () => {};
 
 /** why an episode's alert was resolved: its label `resolved_because` */
-export type QuietEnd = 'sends_again' | 'watch_off' | 'forgotten';
+export type QuietEnd = 'sends_again' | 'watch_off' | 'threshold_raised' | 'forgotten';
 
 /**
  * Raises a `sensor_quiet` alert for each sensor whose last record (as the collectors flushed it) is older than its
  * threshold (its kind's in `quietAfterMsByKind`, else `quietAfterMs`; 0: never), one per quiet episode: its id comes
  * from the sensor and the last record that began the quiet. The alert is resolved (same id, state resolved, label
- * `resolved_because`) once the sensor sends again, once its threshold is set to 0 (the watch turned off), or once the
- * collectors forget it after 30 days without a record (none is raised for a sensor quiet that long). A silence that
- * outlives its episode's alert (the watch turned off, then on again) is a new episode once past its threshold: the
- * next generation of that silence, whose id adds the generation.
+ * `resolved_because`) once the sensor sends again, once its threshold is set to 0 (the watch turned off) or raised above
+ * its silence, or once the collectors forget it after 30 days without a record (none is raised for a sensor quiet that
+ * long). A silence that outlives its episode's alert (the watch turned off then on again, its threshold raised) is a
+ * new episode once past its threshold: the next generation of that silence, whose id adds the generation.
  *
  * Each raise and resolve is a step claimed in the store (one watcher of several API replicas, or across restarts,
  * publishes it), recorded before its publish and marked done after, so a watcher that stops between two of those
@@ -231,21 +233,25 @@ export class SensorQuietWatch {
       lastSeen: now,
       count: 1,
       summary: `${s.kind} sensor ${s.id} sent no record for ${durationText(now - s.lastSeen)}: its traffic is not watched`,
-      expected: `a record at least every ${durationText(quietAfterMs)}`,
+      expected: expectedOf(quietAfterMs),
       observed: `none since ${iso(s.lastSeen)}`,
       evidence: { recordIds: [], metrics: { quiet_s: Math.floor((now - s.lastSeen) / 1000), records: s.records } },
       updatedAt: now,
     };
   }
 
-  /** the episode's alert resolved, if it ended: the sensor sends again, is forgotten, or its watch is off */
+  /**
+   * the episode's alert resolved, if it ended: the sensor sends again, is forgotten, its watch is off, or its threshold
+   * was raised above its silence (counted from its last record: a restart's grace, watchedSince, is for a raise)
+   */
   private resolvedOf(ep: Episode, s: SensorSeen | undefined, now: number): Alert | undefined {
     const who = `${ep.kind} sensor ${ep.id}`;
-    const end = (because: QuietEnd, lastSeen: number, summary: string, observed: string): Alert => ({
+    const end = (because: QuietEnd, lastSeen: number, summary: string, observed: string, expected?: string): Alert => ({
       ...ep.alert,
       state: 'resolved',
       lastSeen,
       summary,
+      ...(expected === undefined ? {} : { expected }),
       observed,
       labels: { ...ep.alert.labels, resolved_because: because },
       updatedAt: now,
@@ -265,12 +271,21 @@ export class SensorQuietWatch {
         `${who} forgotten after ${quiet} without a record: no longer watched`,
         `none since ${iso(ep.since)}`,
       );
-    if (this.quietAfterOf(ep.kind) <= 0)
+    const quietAfterMs = this.quietAfterOf(ep.kind);
+    if (quietAfterMs <= 0)
       return end(
         'watch_off',
         now,
         `${who}, quiet for ${quiet}, is no longer watched: its sensor_quiet threshold was set to 0`,
         `none since ${iso(ep.since)}`,
+      );
+    if (now - ep.since <= quietAfterMs)
+      return end(
+        'threshold_raised',
+        now,
+        `${who}, quiet for ${quiet}, is within its sensor_quiet threshold, raised to ${durationText(quietAfterMs)}`,
+        `none since ${iso(ep.since)}`,
+        expectedOf(quietAfterMs),
       );
     return undefined;
   }

@@ -121,13 +121,13 @@ export const ApiConfig = Type.Object(
       maximum: 10_080,
       default: SENSOR_QUIET_AFTER_MINUTES_DEFAULT,
       description:
-        'a sensor that sent no record for longer than this raises a sensor_quiet alert (looked for every minute), resolved once it sends again; also when GET /v1/admin/sensors and the console call a sensor quiet. 0: no alert, and those open are resolved (the admin API then says quiet after the default 15)',
+        'a sensor that sent no record for longer than this raises a sensor_quiet alert (looked for every minute), resolved once it sends again; also when GET /v1/admin/sensors and the console call a sensor quiet. 0: no alert, and those open are resolved (the admin API then says quiet after the default 15). Raised above the silence of an alert open: that alert is resolved, and another raised once the silence passes the new threshold',
     }),
     // keys: a sensor kind, 1 to 64 characters as SensorRef.kind in a record
     sensor_quiet_by_kind: Type.Optional(
       boundedKeyRecord({ minLength: 1, maxLength: 64 }, Type.Integer({ minimum: 0, maximum: 10_080 }), {
         description:
-          'minutes per sensor kind (as records carry it: envoy_wasm, nginx, idp, bus, …), each 0 to 10080, overriding sensor_quiet_after_minutes for the sensors of that kind (idp: 240 for login events that stop at night); 0: no alert for that kind, and those open are resolved (the admin API then says quiet after the default threshold)',
+          'minutes per sensor kind (as records carry it: envoy_wasm, nginx, idp, bus, …), each 0 to 10080, overriding sensor_quiet_after_minutes for the sensors of that kind (idp: 240 for login events that stop at night); 0: no alert for that kind, and those open are resolved (the admin API then says quiet after the default threshold); raised, as for sensor_quiet_after_minutes',
       }),
     ),
     sensor_quiet_severity: Type.Union(Severity.anyOf, {
