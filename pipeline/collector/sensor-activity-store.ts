@@ -105,6 +105,12 @@ export async function readSensorActivity(store: Store): Promise<SensorSeen[]> {
   return seen.sort((a, b) => cmp(a.kind, b.kind) || cmp(a.id, b.id));
 }
 
+/** a sensor's latest receipt time as flushed (epoch ms), undefined once it is forgotten (or was never seen) */
+export async function readSensorLastSeen(store: Store, kind: string, id: string): Promise<number | undefined> {
+  const at = await store.hget(LAST_SEEN_KEY, fieldOf(kind, id));
+  return at === null ? undefined : receiptTime(at);
+}
+
 /**
  * forget the sensors no collector has flushed since `before` (epoch ms): both their entries are deleted, so the two
  * hashes (read whole by GET /v1/admin/sensors) do not grow with every sensor id ever seen. Returns how many

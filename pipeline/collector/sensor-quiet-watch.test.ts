@@ -318,6 +318,36 @@ function episodes(makeStore: () => Promise<Store>) {
     }
   });
 
+  it('a look that read a sensor quiet just before another resolved its alert (sends again) raises no new alert for that silence', async () => {
+    const store = await makeStore();
+    const r = replicas(store);
+    await sent(store, NGINX, T0);
+    r.at(T0 + 20 * MINUTE);
+    await r.watcher().check();
+    // between this look's read of the sensors and of the episodes, the sensor sends and another look resolves
+    const late = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'hgetall')
+          return async (key: string) => {
+            if (key.endsWith('sensors:quiet_episodes')) {
+              await sent(store, NGINX, T0 + 25 * MINUTE);
+              await r.watcher().check();
+            }
+            return target.hgetall(key);
+          };
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    r.at(T0 + 26 * MINUTE);
+    await r.watcher(undefined, late).check();
+    await r.watcher().check();
+    expect(r.published.map((x) => [x.id, x.state])).toEqual([
+      [episodeId(NGINX, T0), 'open'],
+      [episodeId(NGINX, T0), 'resolved'],
+    ]);
+  });
+
   it('a step claimed by a watcher whose clock was ahead by more than a lease (then set right) is taken over at once, not once that time comes', async () => {
     const store = await makeStore();
     const r = replicas(store);

@@ -7,7 +7,7 @@ import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import type { Store } from '../store/store.js';
 import { FORGET_SENSOR_AFTER_MS, sensorKey } from './sensor-activity.js';
-import { readSensorActivity, type SensorSeen } from './sensor-activity-store.js';
+import { readSensorActivity, readSensorLastSeen, type SensorSeen } from './sensor-activity-store.js';
 import {
   claimOf,
   dropEpisode,
@@ -171,7 +171,12 @@ export class SensorQuietWatch {
       // an episode it then neither published nor recorded says open), or resolved (dropped: the silence outlived it)
       const seen = await readClaim(store, alert.id);
       const claim = claimOf(seen);
-      if (claim === 'resolved') continue;
+      if (claim === 'resolved') {
+        // the next generation only while the silence goes on: not when another watcher resolved this one because the
+        // sensor sent again (or was forgotten) since this look read it
+        if ((await readSensorLastSeen(store, s.kind, s.id)) !== s.lastSeen) return;
+        continue;
+      }
       if (stale(claim, now) || (claim === 'open' && !(await isRecorded(store, field))))
         await this.publishStep(alert, seen, 'raising', now, record);
       return;
