@@ -99,25 +99,35 @@ export const readClaim = (store: Store, alertId: string): Promise<string | null>
 /**
  * take `step` of the episode: from no claim (setIfAbsent), else from `seen`, the claim's value as read (compareAndSet:
  * of several watchers taking it from the same value, one does), with the claim's TTL either way: a watcher that stops
- * before recording the episode leaves a claim no look follows. True when this call took it
+ * before recording the episode leaves a claim no look follows. Resolves to the claim's value this call set (for
+ * stepDone and releaseStep), undefined when it did not take the step
  */
-export function takeStep(
+export async function takeStep(
   store: Store,
   alertId: string,
   seen: string | null,
   step: Step,
   now: number,
-): Promise<boolean> {
+): Promise<string | undefined> {
   const mine = `${step}@${now}`;
-  return seen === null
-    ? store.setIfAbsent(claimKey(alertId), mine, CLAIM_TTL_MS)
-    : store.compareAndSet(claimKey(alertId), seen, mine, CLAIM_TTL_MS);
+  const took =
+    seen === null
+      ? await store.setIfAbsent(claimKey(alertId), mine, CLAIM_TTL_MS)
+      : await store.compareAndSet(claimKey(alertId), seen, mine, CLAIM_TTL_MS);
+  return took ? mine : undefined;
 }
 
-/** the step is published: `open` after raising, `resolved` after resolving (the TTL set again) */
-export const stepDone = (store: Store, alertId: string, step: Step): Promise<void> =>
-  store.set(claimKey(alertId), step === 'raising' ? 'open' : 'resolved', CLAIM_TTL_MS);
+/**
+ * the step is published: `open` after raising, `resolved` after resolving (the TTL set again), from `taken` (what
+ * takeStep set) only. False when the claim moved on since: this watcher stalled past its lease, another took the step
+ * over (and may have gone on, to resolved), and that claim stands
+ */
+export const stepDone = (store: Store, alertId: string, taken: string, step: Step): Promise<boolean> =>
+  store.compareAndSet(claimKey(alertId), taken, step === 'raising' ? 'open' : 'resolved', CLAIM_TTL_MS);
 
-/** the step failed (publish or record refused): taken at 0, so the next look takes it over at once */
-export const releaseStep = (store: Store, alertId: string, step: Step): Promise<void> =>
-  store.set(claimKey(alertId), `${step}@0`, CLAIM_TTL_MS);
+/**
+ * the step failed (publish or record refused): taken at 0, so the next look takes it over at once; from `taken` only
+ * (as stepDone), so a step another watcher took over since is left to it
+ */
+export const releaseStep = (store: Store, alertId: string, taken: string, step: Step): Promise<boolean> =>
+  store.compareAndSet(claimKey(alertId), taken, `${step}@0`, CLAIM_TTL_MS);

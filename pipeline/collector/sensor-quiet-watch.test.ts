@@ -98,6 +98,40 @@ function diesRecording(store: Store) {
   return { store: seen, there: dies.there };
 }
 
+/** a call that stalls until let go: `there` resolves once it is made; `go()` then makes it, `go(err)` fails it */
+function stallsIn<A extends unknown[], R>(make: (...args: A) => Promise<R>) {
+  let reached = () => {};
+  const there = new Promise<void>((r) => {
+    reached = r;
+  });
+  let letGo: (err?: Error) => void = () => {};
+  const call = (...args: A): Promise<R> =>
+    new Promise<R>((resolve, reject) => {
+      letGo = (err) => (err ? reject(err) : resolve(make(...args)));
+      reached();
+    });
+  return { call, there, go: (err?: Error) => letGo(err) };
+}
+
+/** the store as a process sees it that stalls in its first write to the quiet episodes (hset) until let go */
+function stallsRecording(store: Store) {
+  const stall = stallsIn((key: string, field: string, value: string) => store.hset(key, field, value));
+  let stalled = false;
+  const seen = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'hset')
+        return (key: string, field: string, value: string) => {
+          if (stalled || !key.endsWith('sensors:quiet_episodes')) return target.hset(key, field, value);
+          stalled = true;
+          return stall.call(key, field, value);
+        };
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { store: seen, there: stall.there, go: stall.go };
+}
+
 function episodes(makeStore: () => Promise<Store>) {
   it('raises one alert once the sensor is quiet for longer than the threshold, whichever replica looks, and again none after a restart', async () => {
     const store = await makeStore();
@@ -318,6 +352,38 @@ function episodes(makeStore: () => Promise<Store>) {
     }
   });
 
+  it('a watcher that stalls past its lease in a raise another finished and resolved since leaves the claim resolved: the episode is not resolved again', async () => {
+    const store = await makeStore();
+    const r = replicas(store);
+    const id = episodeId(NGINX, T0);
+    await sent(store, NGINX, T0);
+    r.at(T0 + 20 * MINUTE);
+    const recording = stallsRecording(store);
+    const stalled = r.watcher(undefined, recording.store).check();
+    await recording.there;
+    // past its lease another raises the episode, and resolves it once the sensor sends again
+    r.at(T0 + 21 * MINUTE + STEP_LEASE_MS);
+    const b = r.watcher();
+    await b.check();
+    await sent(store, NGINX, T0 + 25 * MINUTE);
+    r.at(T0 + 26 * MINUTE + STEP_LEASE_MS);
+    await b.check();
+    expect(r.published.map((x) => [x.id, x.state])).toEqual([
+      [id, 'open'],
+      [id, 'resolved'],
+    ]);
+
+    // the first goes on: records and publishes its raise (late: a repeated open reopens no alert resolved), then
+    // finds its step no longer its own and leaves the claim as the other set it
+    recording.go();
+    expect(await stalled).toBe(0);
+    await b.check();
+    await r.watcher().check();
+    expect(r.published.slice(2).map((x) => [x.id, x.state])).toEqual([[id, 'open']]);
+    expect(await store.get(`sensor-quiet:${id}`)).toBe('resolved');
+    expect(await store.hgetall('sensors:quiet_episodes')).toEqual({});
+  });
+
   it('a look that read a sensor quiet just before another resolved its alert (sends again) raises no new alert for that silence', async () => {
     const store = await makeStore();
     const r = replicas(store);
@@ -346,6 +412,25 @@ function episodes(makeStore: () => Promise<Store>) {
       [episodeId(NGINX, T0), 'open'],
       [episodeId(NGINX, T0), 'resolved'],
     ]);
+  });
+
+  it('a watcher whose publish fails after stalling past its lease leaves the step another took over and finished: no raise again', async () => {
+    const store = await makeStore();
+    const r = replicas(store);
+    await sent(store, NGINX, T0);
+    r.at(T0 + 20 * MINUTE);
+    const publishing = stallsIn(async (a: Alert) => void r.published.push(a));
+    const stalled = r.watcher(publishing.call).check();
+    await publishing.there;
+    r.at(T0 + 21 * MINUTE + STEP_LEASE_MS);
+    const b = r.watcher();
+    await b.check();
+    publishing.go(new Error('bus away'));
+    expect(await stalled).toBeUndefined();
+    await b.check();
+    await r.watcher().check();
+    expect(r.published.map((x) => [x.id, x.state])).toEqual([[episodeId(NGINX, T0), 'open']]);
+    expect(await store.get(`sensor-quiet:${episodeId(NGINX, T0)}`)).toBe('open');
   });
 
   it('a step claimed by a watcher whose clock was ahead by more than a lease (then set right) is taken over at once, not once that time comes', async () => {

@@ -196,7 +196,8 @@ export class SensorQuietWatch {
 
   /**
    * take the step's claim from `seen` (its value as read; null: none), record, publish and mark it done; false when
-   * another watcher took it. A record or publish that fails releases the step for the next look
+   * another watcher took it, before this one or since (this one stalled past its lease: the claim is left as the other
+   * set it, and the other finishes the step). A record or publish that fails releases the step for the next look
    */
   private async publishStep(
     alert: Alert,
@@ -206,20 +207,20 @@ export class SensorQuietWatch {
     record: () => Promise<void>,
   ): Promise<boolean> {
     const { store } = this.opts;
-    if (!(await takeStep(store, alert.id, seen, step, now))) return false;
+    const taken = await takeStep(store, alert.id, seen, step, now);
+    if (taken === undefined) return false;
     // from a step another watcher took, or an earlier version's claim of a raise it never recorded
     const takenOver = isStep(claimOf(seen)) || (step === 'raising' && seen === 'open');
     try {
       await record();
       await this.opts.publish(alert);
     } catch (err) {
-      await releaseStep(store, alert.id, step).catch(() => {}); // else the lease runs out
+      await releaseStep(store, alert.id, taken, step).catch(() => {}); // else the lease runs out
       throw err;
     }
-    await stepDone(store, alert.id, step);
     changes.inc({ change: step === 'raising' ? 'raised' : 'resolved' });
     if (takenOver) completed.inc({ step });
-    return true;
+    return stepDone(store, alert.id, taken, step);
   }
 
   /** the alert of the silence's episode `generation` (0: the first, its id as before generations) */
