@@ -69,6 +69,82 @@ describe('Shard', () => {
     expect(quiet.map((w) => w.count)).toEqual([10, 10, 0, 0, 0]);
   });
 
+  it('advanceTo moves event time without a record: zero windows for the quiet service, its quiet alert resolved', () => {
+    // orders fails its first three minutes, then its traffic stops altogether (the whole partition goes quiet)
+    const records = steadyTraffic({
+      start: T0,
+      minutes: 5,
+      perMinute: 20,
+      services: ['orders'],
+      failing: (_s, m) => m < 3,
+    });
+    const last = records[records.length - 1].ts;
+    const make = () => {
+      const d = thresholdDetector();
+      return { d, shard: new Shard([d], { endpointSeries: false, resolveAfterMs: 5 * 60_000 }) };
+    };
+    const idle = make();
+    for (const r of records) idle.shard.process(r);
+    const before = idle.shard.drain();
+    expect(before.alerts).toMatchObject([{ kind: 'error_burst', service: 'orders', state: 'open' }]);
+    expect(idle.d.windows.map((w) => w.count)).toEqual([20, 20, 20, 20]);
+    // a time not past the watermark changes nothing
+    idle.shard.advanceTo(last - 1000);
+    expect(idle.shard.eventTime()).toBe(last);
+    expect(idle.shard.drain()).toEqual({ alerts: [], windows: [] });
+
+    idle.shard.advanceTo(T0 + 15 * 60_000);
+    expect(idle.shard.eventTime()).toBe(T0 + 15 * 60_000);
+    const after = idle.shard.drain();
+    // the last minute of traffic, then zero windows up to the new boundary (15 min less lateness)
+    expect(idle.d.windows.map((w) => w.count)).toEqual([20, 20, 20, 20, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(after.windows.map((w) => w.start)).toEqual(Array.from({ length: 10 }, (_, i) => T0 + (4 + i) * 60_000));
+    expect(after.alerts).toMatchObject([{ id: before.alerts[0].id, state: 'resolved' }]);
+
+    // exactly what a record of that timestamp (another service's) does to the quiet service
+    const recorded = make();
+    for (const r of records) recorded.shard.process(r);
+    recorded.shard.drain();
+    recorded.shard.process(sampleRecord(1, { ts: T0 + 15 * 60_000, service: 'probe' }));
+    const byRecord = recorded.shard.drain();
+    expect(byRecord.alerts).toEqual(after.alerts);
+    expect(byRecord.windows.filter((w) => w.service === 'orders')).toEqual(after.windows);
+  });
+
+  it('advanceTo raises a generic signal held for its subject once the hold has passed, with no record after it', () => {
+    let emitted = false;
+    const generic: Detector = {
+      type: 'test_generic',
+      observe(r, ctx) {
+        if (emitted) return;
+        emitted = true;
+        ctx.emit({
+          kind: 'excessive_calls',
+          severity: 'medium',
+          service: r.service,
+          endpoint: ctx.endpointOf(r),
+          subject: { type: 'user', value: 'u1' },
+          at: r.ts,
+          summary: 'u1 made 400 calls',
+          recordIds: [r.id],
+          metrics: { requests: 400, threshold: 30 },
+        });
+      },
+      snapshot: () => null,
+      restore: () => {},
+    };
+    const shard = new Shard([generic]);
+    const r = sampleRecord(1, { ts: T0 + 10_000, service: 'orders' });
+    shard.process(r);
+    // held subject_hold_seconds (30 s) for a more specific alert of its subject
+    shard.advanceTo(T0 + 39_000);
+    expect(shard.drain().alerts).toEqual([]);
+    shard.advanceTo(T0 + 40_000);
+    expect(shard.drain().alerts).toMatchObject([
+      { kind: 'excessive_calls', service: 'orders', subject: { value: 'u1' }, firstSeen: T0 + 10_000, state: 'open' },
+    ]);
+  });
+
   it('groups repeated firing into one alert, resolves it when quiet, and replays deterministically', async () => {
     const records = steadyTraffic({
       start: T0,

@@ -67,7 +67,8 @@ const detectorErrors = counter(
 
 /**
  * The correlator state of one partition: RED windows per service and endpoint, the detectors, and the alert manager.
- * Event time only (record timestamps), so the same records in the same order always give the same alerts.
+ * Event time only (record timestamps, and the times advanceTo is given), so the same records in the same order (with
+ * the same advances between them) always give the same alerts.
  */
 export class Shard {
   private readonly windowMs: number;
@@ -152,13 +153,7 @@ export class Shard {
   }
 
   process(r: ApiCallRecord): void {
-    if (r.ts > this.watermark) {
-      this.watermark = r.ts;
-      const boundary = Math.floor((this.watermark - this.latenessMs) / this.windowMs) * this.windowMs;
-      if (boundary > this.closedUpTo) this.closeUpTo(boundary);
-      else if (this.watermark >= (this.subjectFolder?.nextDue ?? Number.POSITIVE_INFINITY))
-        this.subjectFolder?.flush(this.watermark);
-    }
+    if (r.ts > this.watermark) this.advanceTo(r.ts);
     const err = isError(r.status);
     this.addTo(r.service, undefined, r, err);
     if (this.endpointSeries) this.addTo(r.service, this.ctx.endpointOf(r), r, err);
@@ -171,6 +166,26 @@ export class Shard {
         this.detectorFailed(d, 'record', err);
       }
     }
+  }
+
+  /** the event time the shard has reached: the newest record's timestamp, or where advanceTo moved it (0: none yet) */
+  eventTime(): number {
+    return this.watermark;
+  }
+
+  /**
+   * Moves event time to `eventTime` as a record of that timestamp would, without one: the windows it passes close
+   * (quiet series as zero windows), waiting symptoms and held signals are released, quiet alerts resolve. The
+   * correlator's idle watermark calls it for a partition whose traffic stopped; a time not past the watermark is a
+   * no-op.
+   */
+  advanceTo(eventTime: number): void {
+    if (eventTime <= this.watermark) return;
+    this.watermark = eventTime;
+    const boundary = Math.floor((this.watermark - this.latenessMs) / this.windowMs) * this.windowMs;
+    if (boundary > this.closedUpTo) this.closeUpTo(boundary);
+    else if (this.watermark >= (this.subjectFolder?.nextDue ?? Number.POSITIVE_INFINITY))
+      this.subjectFolder?.flush(this.watermark);
   }
 
   /**
