@@ -163,6 +163,7 @@ export async function runCorrelator({
     createDetectors: detectors.create,
     groupId: c.group_id,
     checkpointIntervalMs: c.checkpoint_interval_ms,
+    idleAfterMs: c.idle_after_seconds * 1000,
     shard,
   });
   await correlator.start();

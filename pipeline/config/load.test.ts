@@ -73,6 +73,21 @@ describe('config', () => {
     }
   });
 
+  it("takes the correlator's idle watermark delay (60 s; 0 = off) and refuses a bad one naming the key", () => {
+    expect(resolveConfig({}).correlator.idle_after_seconds).toBe(60);
+    expect(resolveConfig({ correlator: { idle_after_seconds: 0 } }).correlator.idle_after_seconds).toBe(0);
+    for (const [bad, problem] of [
+      [-1, 'correlator.idle_after_seconds: Expected integer to be greater or equal to 0'],
+      [1.5, 'correlator.idle_after_seconds: Expected integer'],
+      ['60', 'correlator.idle_after_seconds: Expected integer'],
+      [86_401, 'correlator.idle_after_seconds: Expected integer to be less or equal to 86400'],
+    ] as const) {
+      expect(() => resolveConfig({ correlator: { idle_after_seconds: bad } }), `${bad}`).toThrow(
+        expect.objectContaining({ code: 'MW_ERR_CONFIG_INVALID', details: { problems: [problem] } }),
+      );
+    }
+  });
+
   it('takes a sensor_quiet threshold per sensor kind, any kind, and refuses a bad minute count or kind naming it', () => {
     expect(resolveConfig({}).api.sensor_quiet_by_kind).toBeUndefined();
     const byKind = { idp: 240, bus: 0, envoy_wasm: 5, 'a-kind-no-sensor-ships-yet': 10_080, ['k'.repeat(64)]: 1 };

@@ -160,6 +160,13 @@ export const CorrelatorConfig = Type.Object(
   {
     window_seconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
     lateness_seconds: Type.Integer({ minimum: 0, maximum: 600, default: 5 }),
+    idle_after_seconds: Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      default: 60,
+      description:
+        'idle watermark: a partition that has received no record for this long (wall clock), and that the bus reports read to its end, has its event time moved on with the wall clock, held back by this much, so its windows close (a service that went dark gets traffic_drop), held signals raise and quiet alerts resolve without waiting for a record. A record up to this late still counts. 0 = off: event time moves with records alone, as in `meshward replay`',
+    }),
     endpoint_series: Type.Boolean({ default: true }),
     max_series_per_partition: Type.Integer({ minimum: 10, default: 50_000 }),
     resolve_after_minutes: Type.Number({ minimum: 0.1, default: 10 }),

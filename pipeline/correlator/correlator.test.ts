@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AlertRepository } from '../alerts/alert-repository.js';
 import { followAlerts } from '../app/roles.js';
-import { TOPICS } from '../bus/bus.js';
+import { metricSum } from '../../test/harness/metrics.js';
+import type { Alert } from '../core/alert.js';
+import { type Bus, type Subscription, TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { silentLogger } from '../core/logger.js';
 import type { ApiCallRecord } from '../core/record.js';
@@ -10,6 +12,7 @@ import { apiDiscoveryFactory } from '../detectors/api-discovery/factory.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { Correlator, type CorrelatorOptions, checkpointHeadKey, checkpointKey } from './correlator.js';
 import { loadEvidence } from './evidence-keeper.js';
+import type { StoredWindow } from './metrics-writer.js';
 import { replay } from './replay.js';
 import { steadyTraffic } from './testdata/records.js';
 import { thresholdDetector } from './testdata/test-detectors.js';
@@ -179,6 +182,120 @@ describe('Correlator over the in-process bus', () => {
     await waitFor(() => bus.backlog(TOPICS.calls) === 0);
     await correlator.close();
     await bus.close();
+  });
+
+  describe('idle watermark', () => {
+    // orders fails its first three minutes of five, then the whole partition goes quiet
+    const quietAfter = steadyTraffic({
+      start: T0,
+      minutes: 5,
+      perMinute: 20,
+      services: ['orders'],
+      failing: (_s, m) => m < 3,
+    });
+    const publish = (bus: MemoryBus) =>
+      bus.publish(
+        TOPICS.calls,
+        quietAfter.map((r) => ({ key: r.service, value: JSON.stringify(r) })),
+      );
+    /** the wall clock the correlator sees: the real one, `skew.ms` ahead (a test moves it on by minutes at once) */
+    const skewedClock = () => {
+      const skew = { ms: 0 };
+      return { skew, now: () => Date.now() + skew.ms };
+    };
+    const windowsOf = async (store: MemoryStore, service: string) =>
+      (await store.zrange(`win:${service}`, 0, Number.POSITIVE_INFINITY)).map((raw) => JSON.parse(raw) as StoredWindow);
+
+    it("moves a quiet partition's event time on with the wall clock: its windows close as zero, its quiet alert resolves", async () => {
+      const bus = new MemoryBus({ partitions: 1 });
+      const store = new MemoryStore();
+      const repo = new AlertRepository(store);
+      const feed = await followAlerts(bus, repo);
+      const { skew, now } = skewedClock();
+      const correlator = thresholdCorrelator(bus, store, { checkpointIntervalMs: 100, idleAfterMs: 60_000, now });
+      await correlator.start();
+      const advances = await metricSum('meshward_correlator_idle_advances_total');
+      await publish(bus);
+      await waitFor(async () => (await repo.list({ kind: 'error_burst' })).items.length === 1);
+      // read and committed to its end; before idle_after of wall clock event time stays at the last record
+      await waitFor(() => bus.backlog(TOPICS.calls) === 0);
+      expect((await repo.list({ kind: 'error_burst' })).items[0].state).toBe('open');
+      expect((await windowsOf(store, 'orders')).map((w) => w.count)).toEqual([20, 20, 20, 20]);
+      expect(await metricSum('meshward_correlator_idle_advances_total')).toBe(advances);
+
+      // 20 minutes of wall clock later (less idle_after): resolved after resolve_after (5 min) of quiet
+      skew.ms = 20 * 60_000;
+      await waitFor(async () => (await repo.list({ state: 'resolved' })).items.length === 1);
+      const [resolved] = (await repo.list()).items;
+      expect(resolved).toMatchObject({ kind: 'error_burst', service: 'orders', count: 3 });
+      // the zero windows the quiet service got on the way, stored for its charts
+      const windows = await windowsOf(store, 'orders');
+      expect(windows.slice(0, 5).map((w) => w.count)).toEqual([20, 20, 20, 20, 20]);
+      expect(windows.length).toBeGreaterThan(10);
+      expect(windows.slice(5).every((w) => w.count === 0)).toBe(true);
+      expect(await metricSum('meshward_correlator_idle_advances_total')).toBeGreaterThan(advances);
+      await correlator.close();
+      // the advanced state was checkpointed: a restart does not resolve it again or bring the windows back
+      const ck = JSON.parse((await store.get(checkpointKey('meshward-correlator', TOPICS.calls, 0))) ?? '{}');
+      expect(ck.state.watermark).toBeGreaterThan(T0 + 15 * 60_000);
+      await feed.close();
+      await bus.close();
+    });
+
+    it('leaves a partition where it was while the bus does not report it read to its end, or cannot say', async () => {
+      const bus = new MemoryBus({ partitions: 1 });
+      const store = new MemoryStore();
+      const changes: Alert[] = [];
+      // the bus as the correlator sees it: its lag as the test says (Kafka down, a backlog the group has not committed)
+      let lagIs: 'behind' | 'down' | 'real' = 'behind';
+      const lagOf = async (sub: Subscription) => {
+        if (lagIs === 'down') throw new Error('connect ECONNREFUSED 127.0.0.1:9092');
+        const lags = await sub.lag();
+        return lagIs === 'behind' ? lags.map((l) => ({ ...l, lag: 1 })) : lags;
+      };
+      const stubbed: Bus = {
+        kind: bus.kind,
+        logEpoch: bus.logEpoch,
+        publish: (topic, messages) => bus.publish(topic, messages),
+        subscribe: async (o) => {
+          const sub = await bus.subscribe(o);
+          return { close: () => sub.close(), commit: (t, p, off) => sub.commit(t, p, off), lag: () => lagOf(sub) };
+        },
+        healthy: () => bus.healthy(),
+        close: () => bus.close(),
+      };
+      const { skew, now } = skewedClock();
+      const correlator = thresholdCorrelator(bus, store, {
+        bus: stubbed,
+        checkpointIntervalMs: 100,
+        idleAfterMs: 60_000,
+        now,
+        onAlerts: (alerts) => changes.push(...alerts.map((a) => structuredClone(a))),
+      });
+      await correlator.start();
+      await publish(bus);
+      await waitFor(() => changes.length > 0 && bus.backlog(TOPICS.calls) === 0);
+      skew.ms = 20 * 60_000;
+      for (const [mode, reason] of [
+        ['behind', 'lag'],
+        ['down', 'bus_error'],
+      ] as const) {
+        lagIs = mode;
+        const skipped = await metricSum('meshward_correlator_idle_advances_skipped_total', { reason });
+        // two ticks that found the partition idle and left it (each tick decides before it would move it)
+        await waitFor(
+          async () => (await metricSum('meshward_correlator_idle_advances_skipped_total', { reason })) >= skipped + 2,
+        );
+        expect(changes.map((a) => a.state)).not.toContain('resolved');
+        expect(correlator.stats().openAlerts).toBe(1);
+      }
+      // the bus reports it read to its end: it moves on, and the alert resolves
+      lagIs = 'real';
+      await waitFor(() => changes.some((a) => a.state === 'resolved'));
+      expect(correlator.stats().openAlerts).toBe(0);
+      await correlator.close();
+      await bus.close();
+    });
   });
 
   it("hands a partition the analysts' feedback before its first record, not at its first checkpoint", async () => {

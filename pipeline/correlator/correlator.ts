@@ -26,6 +26,14 @@ export interface CorrelatorOptions {
   checkpointRecords?: number;
   /** called with every alert change after it is published (embedded mode wires sinks here) */
   onAlerts?: (alerts: Alert[]) => void;
+  /**
+   * the idle watermark (correlator.idle_after_seconds): a partition that has received no record for this long of wall
+   * clock, and that the bus says was read to its end, has its event time moved on with the wall clock, held back by
+   * this much (0 or absent: off, event time moves with records alone)
+   */
+  idleAfterMs?: number;
+  /** the wall clock (ms) of checkpoints due and idle partitions (default Date.now); never the alerts' clock */
+  now?: () => number;
 }
 
 /** where a partition's checkpoint stands: the next offset it has not read, of the bus log `epoch` */
@@ -49,6 +57,10 @@ interface PartitionState {
   feedbackSeen: Map<string, string>;
   /** nextOffset is known: from a checkpoint, or after the first batch */
   restored: boolean;
+  /** wall clock when the partition's last record arrived (or it was loaded): the idle watermark counts from here */
+  lastArrivalAt: number;
+  /** the shard's event time then */
+  eventTimeAtArrival: number;
   sinceCheckpoint: number;
   lastCheckpointAt: number;
   /**
@@ -73,6 +85,19 @@ const idleCommits = counter(
   'meshward_correlator_idle_commits_total',
   'offsets committed for partitions whose traffic stopped',
 );
+const idleAdvances = counter(
+  'meshward_correlator_idle_advances_total',
+  "moves of an idle partition's event time with the wall clock (correlator.idle_after_seconds)",
+);
+const idleSkips = counter(
+  'meshward_correlator_idle_advances_skipped_total',
+  'idle partitions left where they were: lag (the bus did not report the partition read to its end and committed) or bus_error (the bus could not say)',
+  ['reason'],
+);
+const idleFailures = counter(
+  'meshward_correlator_idle_advance_failures_total',
+  'idle advances whose output could not be published or checkpointed (it stays pending; the next tick or batch retries)',
+);
 const checkpoints = counter('meshward_correlator_checkpoints_total', 'partition state checkpoints written');
 const seriesGauge = gauge('meshward_correlator_series', 'RED series tracked', ['partition']);
 const lagGauge = gauge('meshward_correlator_lag', 'records not yet committed by the correlator group', ['partition']);
@@ -95,12 +120,20 @@ export class Correlator {
   private sub?: Subscription;
   private lagTimer?: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
+  private readonly now: () => number;
+  private readonly idleAfterMs: number;
+  /** an idle advance is running (a slow bus must not pile up lag queries, one per tick) */
+  private advancing = false;
+  /** when an idle advance's failure was last logged (wall clock ms) */
+  private idleWarnedAt = 0;
   /** work on one partition (a batch, an idle checkpoint) runs one at a time */
   private readonly locks = new KeyedLock<number>();
 
   constructor(private readonly opts: CorrelatorOptions) {
     this.groupId = opts.groupId ?? 'meshward-correlator';
     this.writer = new MetricsWriter(opts.store);
+    this.now = opts.now ?? Date.now;
+    this.idleAfterMs = opts.idleAfterMs ?? 0;
   }
 
   async start(): Promise<void> {
@@ -147,19 +180,20 @@ export class Correlator {
    * interval has passed and commit their offset outside a batch, so lag reads zero and a restart replays nothing. A
    * partition with nothing new still takes up analysts' feedback and changed catalogue files once an interval, and
    * checkpoints when that changed its documents, so a review or a catalogue change reaches an idle partition too.
+   * Then, after those commits, the idle watermark (advanceIdle).
    */
   private async checkpointIdle(intervalMs: number): Promise<void> {
     const sub = this.sub;
     if (!sub) return;
     for (const [partition, state] of this.partitions) {
-      if (Date.now() - state.lastCheckpointAt < intervalMs) continue;
+      if (this.now() - state.lastCheckpointAt < intervalMs) continue;
       try {
         await this.locked(partition, async () => {
           if (this.partitions.get(partition) !== state) return;
           if (state.sinceCheckpoint === 0) {
             // nothing consumed, so no output pending: the documents, and the state when they changed
             if ((await this.writeDocuments(state)) > 0) await this.saveCheckpoint(partition, state);
-            else state.lastCheckpointAt = Date.now();
+            else state.lastCheckpointAt = this.now();
             return;
           }
           await this.checkpoint(partition, state);
@@ -170,6 +204,77 @@ export class Correlator {
         this.opts.logger.warn({ partition, err: (err as Error).message }, 'idle checkpoint failed');
       }
     }
+    if (this.idleAfterMs > 0 && !this.advancing) {
+      this.advancing = true;
+      try {
+        await this.advanceIdle(sub);
+      } finally {
+        this.advancing = false;
+      }
+    }
+  }
+
+  /**
+   * The idle watermark: a partition that has received no record for idleAfterMs of wall clock has its event time
+   * moved to its event time at the last arrival plus the wall clock since, less idleAfterMs (a record up to that late
+   * still counts; only differences of the wall clock are used, so a sensor's skewed clock does not matter). Its
+   * windows close, so a service that went dark gets its zero windows (traffic_drop), held signals raise and quiet
+   * alerts resolve without waiting for a record; the output goes out as a batch's does, then a checkpoint. Only for a
+   * partition the bus reports read to its end (lag 0 after the commits above): with the bus down nothing arrives
+   * either, and that silence is not the services'. A partition that never had a record has no event time to move.
+   */
+  private async advanceIdle(sub: Subscription): Promise<void> {
+    const now = this.now();
+    const idle = [...this.partitions].filter(
+      ([, s]) => s.shard.eventTime() > 0 && now - s.lastArrivalAt >= this.idleAfterMs,
+    );
+    if (idle.length === 0) return;
+    let lags: Awaited<ReturnType<Subscription['lag']>>;
+    try {
+      lags = await sub.lag();
+    } catch (err) {
+      idleSkips.inc({ reason: 'bus_error' }, idle.length);
+      this.idleWarn(
+        { err: (err as Error).message },
+        'the bus could not report lag: idle partitions keep their event time',
+      );
+      return;
+    }
+    for (const [partition, state] of idle) {
+      const lag = lags.find((l) => l.topic === TOPICS.calls && l.partition === partition)?.lag;
+      if (lag !== 0) {
+        idleSkips.inc({ reason: 'lag' });
+        continue;
+      }
+      try {
+        await this.locked(partition, async () => {
+          const at = this.now();
+          // revoked, or a record arrived while the bus answered
+          if (this.partitions.get(partition) !== state || at - state.lastArrivalAt < this.idleAfterMs) return;
+          const before = state.shard.eventTime();
+          state.shard.advanceTo(state.eventTimeAtArrival + (at - state.lastArrivalAt) - this.idleAfterMs);
+          if (state.shard.eventTime() > before) idleAdvances.inc();
+          this.takeOutput(state);
+          // what a failed attempt left pending goes out now too; a move that closed nothing needs no checkpoint
+          if (state.pending.alerts.length > 0 || state.pending.windows.length > 0)
+            await this.checkpoint(partition, state);
+        });
+      } catch (err) {
+        idleFailures.inc();
+        this.idleWarn(
+          { partition, err: (err as Error).message },
+          'idle advance could not publish or checkpoint; retried',
+        );
+      }
+    }
+  }
+
+  /** a failure of the idle watermark, logged at most once a minute (each is counted) */
+  private idleWarn(fields: Record<string, unknown>, message: string): void {
+    const now = this.now();
+    if (now - this.idleWarnedAt < 60_000) return;
+    this.idleWarnedAt = now;
+    this.opts.logger.warn(fields, message);
   }
 
   private async load(partition: number): Promise<PartitionState> {
@@ -198,9 +303,11 @@ export class Correlator {
       evidence: new EvidenceKeeper(),
       nextOffset,
       restored: sameLog,
+      lastArrivalAt: this.now(),
+      eventTimeAtArrival: shard.eventTime(),
       feedbackSeen: new Map(),
       sinceCheckpoint: 0,
-      lastCheckpointAt: Date.now(),
+      lastCheckpointAt: this.now(),
       pending: { alerts: [], windows: [] },
     };
     // analysts' feedback before the first record: a reviewed endpoint called again right after a restart (or a
@@ -212,7 +319,7 @@ export class Correlator {
 
   /** a detector's bug, logged at most once a minute per detector (each one is counted by the shard) */
   private detectorError(detector: string, err: unknown): void {
-    const now = Date.now();
+    const now = this.now();
     if (now - (this.detectorErrorLogged.get(detector) ?? 0) < 60_000) return;
     this.detectorErrorLogged.set(detector, now);
     this.opts.logger.error(
@@ -273,20 +380,29 @@ export class Correlator {
         consumed.inc(n);
         if (last >= state.nextOffset) state.nextOffset = last + 1;
         state.sinceCheckpoint += n;
-        const out = state.shard.drain();
-        state.pending.alerts.push(...out.alerts);
-        state.pending.windows.push(...out.windows);
+        if (n > 0) {
+          state.lastArrivalAt = this.now();
+          state.eventTimeAtArrival = state.shard.eventTime();
+        }
+        this.takeOutput(state);
         await this.flushPending(state);
         seriesGauge.set({ partition: String(batch.partition) }, state.shard.stats().series);
         const due =
           state.sinceCheckpoint >= (this.opts.checkpointRecords ?? 50_000) ||
-          Date.now() - state.lastCheckpointAt >= (this.opts.checkpointIntervalMs ?? 5_000);
+          this.now() - state.lastCheckpointAt >= (this.opts.checkpointIntervalMs ?? 5_000);
         if (!due) return false;
         await this.checkpoint(batch.partition, state);
         return true;
       },
       parent,
     );
+  }
+
+  /** the shard's new alerts and closed windows join the partition's pending output */
+  private takeOutput(state: PartitionState): void {
+    const out = state.shard.drain();
+    state.pending.alerts.push(...out.alerts);
+    state.pending.windows.push(...out.windows);
   }
 
   /** publishes and stores the partition's pending output; what fails stays pending for the next attempt */
@@ -333,7 +449,7 @@ export class Correlator {
     await this.opts.store.set(checkpointHeadKey(key), JSON.stringify(head));
     await this.opts.store.flush();
     state.sinceCheckpoint = 0;
-    state.lastCheckpointAt = Date.now();
+    state.lastCheckpointAt = this.now();
     checkpoints.inc();
   }
 
