@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { AlertRepository } from '../alerts/alert-repository.js';
 import { followAlerts } from '../app/roles.js';
+import { startKafkaMock } from '../../test/harness/kafka.js';
 import { metricSum } from '../../test/harness/metrics.js';
 import type { Alert } from '../core/alert.js';
 import { type Bus, type Subscription, TOPICS } from '../bus/bus.js';
+import { createKafkaBus } from '../bus/kafka-bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { silentLogger } from '../core/logger.js';
 import type { ApiCallRecord } from '../core/record.js';
@@ -296,6 +298,68 @@ describe('Correlator over the in-process bus', () => {
       await correlator.close();
       await bus.close();
     });
+
+    it('over Kafka: a partition read and committed to its end moves on; with the brokers down it waits', async () => {
+      const kafka = await startKafkaMock({
+        brokers: 1,
+        topics: [
+          { name: TOPICS.calls, partitions: 2 },
+          { name: TOPICS.alerts, partitions: 1 },
+        ],
+      });
+      const bus = createKafkaBus({
+        brokers: kafka.bootstrap,
+        clientId: 'idle-watermark-test',
+        idempotent: false,
+        connectionTimeoutMs: 500,
+        requestTimeoutMs: 3_000,
+        publishTimeoutMs: 3_000,
+        healthProbeIntervalMs: 200,
+        retry: { retries: 2, initialRetryTimeMs: 50, maxRetryTimeMs: 300 },
+        consumer: {
+          sessionTimeoutMs: 2_500,
+          heartbeatIntervalMs: 200,
+          rebalanceTimeoutMs: 3_000,
+          maxWaitTimeMs: 100,
+          batchRetryInitialMs: 50,
+          batchRetryMaxMs: 200,
+        },
+      });
+      const changes: Alert[] = [];
+      const { skew, now } = skewedClock();
+      const correlator = new Correlator({
+        bus,
+        store: new MemoryStore(),
+        logger: silentLogger,
+        createDetectors: () => [thresholdDetector()],
+        shard: { resolveAfterMs: 5 * 60_000 },
+        checkpointIntervalMs: 300,
+        idleAfterMs: 60_000,
+        now,
+        onAlerts: (alerts) => changes.push(...alerts.map((a) => structuredClone(a))),
+      });
+      try {
+        await correlator.start();
+        await bus.publish(
+          TOPICS.calls,
+          quietAfter.map((r) => ({ key: r.service, value: JSON.stringify(r) })),
+        );
+        await waitFor(() => changes.length > 0, 30_000);
+        // the commit of the idle checkpoint reaches the group's offsets: lag() reads 0, the partition moves on
+        skew.ms = 20 * 60_000;
+        await waitFor(() => changes.some((a) => a.state === 'resolved'), 30_000);
+        expect(changes.map((a) => a.state)).toEqual(['open', 'resolved']);
+        const busErrors = () => metricSum('meshward_correlator_idle_advances_skipped_total', { reason: 'bus_error' });
+        const before = await busErrors();
+        await kafka.brokerDown(-1);
+        await waitFor(async () => (await busErrors()) > before, 30_000);
+        await kafka.brokerUp(-1);
+      } finally {
+        await correlator.close();
+        await bus.close();
+        await kafka.stop();
+      }
+    }, 90_000);
   });
 
   it("hands a partition the analysts' feedback before its first record, not at its first checkpoint", async () => {
