@@ -137,6 +137,34 @@ describe('config', () => {
     }
   });
 
+  it("takes the inventory risk score's points and levels, and refuses an unknown factor or bad levels naming them", () => {
+    expect(resolveConfig({}).api.inventory_risk).toBeUndefined();
+    const risk = { points: { shadow: 30, open_alerts: 0 }, levels: { high: 70 } };
+    expect(resolveConfig({ api: { inventory_risk: risk } }).api.inventory_risk).toEqual(risk);
+    for (const [inventory_risk, problem] of [
+      [
+        { points: { shadow: 30, shadow_api: 15 } },
+        'api.inventory_risk.points.shadow_api: Expected a key matching ^(unauthenticated|sensitive_credential|sensitive_payment|sensitive_personal|zombie|shadow|new|object_ids|writes|open_alerts_severe|open_alerts)$',
+      ],
+      [{ points: { writes: 101 } }, 'api.inventory_risk.points.writes: Expected integer to be less or equal to 100'],
+      [{ points: { writes: -1 } }, 'api.inventory_risk.points.writes: Expected integer to be greater or equal to 0'],
+      [{ levels: { low: 10 } }, 'api.inventory_risk.levels.low: Unexpected property'],
+      [{ levels: { high: 0 } }, 'api.inventory_risk.levels.high: Expected integer to be greater or equal to 1'],
+    ] as const) {
+      expect(() => resolveConfig({ api: { inventory_risk } }), JSON.stringify(inventory_risk)).toThrow(
+        expect.objectContaining({ code: 'MW_ERR_CONFIG_INVALID', details: { problems: [problem] } }),
+      );
+    }
+    // across the two thresholds: medium must stay below high (the default high is 60)
+    expect(() => resolveConfig({ api: { inventory_risk: { levels: { medium: 65 } } } }, {}, 'meshward.yaml')).toThrow(
+      expect.objectContaining({
+        code: 'MW_ERR_CONFIG_INVALID',
+        message:
+          'configuration is invalid: meshward.yaml: api.inventory_risk.levels: medium (65) must be below high (60)',
+      }),
+    );
+  });
+
   it('takes the root-cause folding settings with their defaults', () => {
     expect(resolveConfig({}).correlator.root_cause).toBeUndefined();
     const c = resolveConfig({ correlator: { root_cause: { across_services: true } } });

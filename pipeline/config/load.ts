@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { mwError } from '../core/errors.js';
 import { parseYamlBounded } from '../core/yaml.js';
+import { riskModelOf } from '../inventory/endpoint-risk-config.js';
 import { MeshwardConfig } from './schema.js';
 import { expectedObject } from './schema-problems.js';
 import { withDefaults } from './with-defaults.js';
@@ -90,5 +91,6 @@ export function resolveConfig(
   if (config.store.kind === 'redis' && !config.store.url) {
     throw mwError('CONFIG_INVALID', `${source}: store.url: redis needs a url (or --redis / MESHWARD_REDIS_URL)`);
   }
+  riskModelOf(config.api.inventory_risk, `${source}: api.inventory_risk`);
   return config;
 }

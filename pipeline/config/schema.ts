@@ -3,6 +3,7 @@ import { RootCauseConfigSchema } from '../correlator/root-cause/config.js';
 import { KafkaBusConfigSchema } from '../bus/kafka-config.js';
 import { Severity } from '../core/alert.js';
 import { boundedKeyRecord } from '../core/bounded-key-record.js';
+import { EndpointRiskConfigSchema } from '../inventory/endpoint-risk-config.js';
 import { SharedSecret } from './shared-secret.js';
 
 /** `api.sensor_quiet_after_minutes` by default; also when it is 0, for the admin API's `quiet` */
@@ -141,6 +142,7 @@ export const ApiConfig = Type.Object(
           "behind a reverse proxy or ingress: the proxies' addresses or CIDRs, comma-separated (uniquelocal: the private ranges, as a cluster's ingress has); a request from one of them has its client address from X-Forwarded-For, so failed-login throttling and the access log are per client, not per proxy",
       }),
     ),
+    inventory_risk: Type.Optional(EndpointRiskConfigSchema),
     oidc: Type.Optional(
       Type.Object(
         {
