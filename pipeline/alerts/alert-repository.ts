@@ -333,6 +333,27 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
   }
 
   /**
+   * the unresolved (open, acknowledged) alerts, most recently seen first, at most `max`: one read of their index, the
+   * alerts read in chunks (the inventory's risk reads them once per request, never per endpoint)
+   */
+  async unresolved(max: number): Promise<Alert[]> {
+    if (!this.liveIndexed) await this.buildIndexes();
+    const ids = await this.store.zrange(LIVE_BY_TIME, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, {
+      rev: true,
+      limit: max,
+    });
+    const out: Alert[] = [];
+    for (let i = 0; i < ids.length; i += SCAN_CHUNK) {
+      for (const raw of await this.store.mget(ids.slice(i, i + SCAN_CHUNK).map(alertKey))) {
+        const a = raw ? (JSON.parse(raw) as Alert) : null;
+        // a copy of the index that lags a racing write: the alert as stored decides
+        if (a && a.state !== 'resolved') out.push(a);
+      }
+    }
+    return out;
+  }
+
+  /**
    * a page of the open or the acknowledged queue in the order `sort` gives, read from that order's index (highest
    * first) from the cursor's position down: entries whose alert no longer sits there (a racing write not yet
    * indexed) are passed over, the filter is checked on the alerts read, and a next cursor is given only when a

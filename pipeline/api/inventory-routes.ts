@@ -12,6 +12,15 @@ import { LABEL_DIMENSIONS } from '../inventory/catalog/catalog-entry.js';
 import type { CatalogEntry } from '../inventory/catalog/catalog-entry.js';
 import { catalogCoverage } from '../inventory/catalog/coverage.js';
 import { inventoryOpenApi } from '../inventory/catalog/openapi-export.js';
+import {
+  alertsByEndpoint,
+  DEFAULT_RISK_MODEL,
+  type EndpointAlerts,
+  type EndpointRisk,
+  endpointKey,
+  endpointRisk,
+  type RiskModel,
+} from '../inventory/endpoint-risk.js';
 import { SENSITIVE_KINDS, type SensitiveKind, sensitiveParams } from '../inventory/sensitive-params.js';
 import type { Store } from '../store/store.js';
 import { principalOf } from './api-server.js';
@@ -73,6 +82,16 @@ const ListQuery = Type.Object(
     ),
     endpoint: Type.Optional(
       Type.String({ maxLength: 1100, description: 'only the endpoint `METHOD /route` (as alerts name it), exactly' }),
+    ),
+    min_risk: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 100, description: 'only endpoints whose risk score is at least this' }),
+    ),
+    sort: Type.Optional(
+      Type.Union([Type.Literal('last_seen'), Type.Literal('risk')], {
+        default: 'last_seen',
+        description:
+          'last_seen: most recently called first; risk: highest risk score first, then most recently called, then by id',
+      }),
     ),
     ...Paging,
   },
@@ -150,6 +169,13 @@ function withSensitive<T extends ApiEntry>(entry: T): T & { sensitive?: Partial<
   return Object.keys(sensitive).length ? { ...entry, sensitive } : entry;
 }
 
+/** the most recently seen unresolved alerts a request reads for the risk of endpoints (older ones are not weighed) */
+export const RISK_ALERTS_READ = 10_000;
+
+/** how the risk of every item is described in the routes' documentation */
+const RISK_DESCRIPTION =
+  'Each entry carries `risk`: `{ score (0-100), level (low, medium, high), factors: [{ factor, points, detail }] }`, largest factor first: no credential on accepted calls, sensitive parameter names, shadow / zombie / new, object ids in the path, a write method, open alerts naming the endpoint (api.inventory_risk sets the points and levels; pipeline/inventory/README.md).';
+
 async function readAll(store: Store): Promise<(ApiEntry & { review?: InventoryReview })[]> {
   const [entries, reviews] = await Promise.all([store.hgetall(INVENTORY_KEY), store.hgetall(REVIEWS_KEY)]);
   return Object.values(entries).map((raw) => {
@@ -162,8 +188,13 @@ async function readAll(store: Store): Promise<(ApiEntry & { review?: InventoryRe
 export interface InventoryRoutesOptions {
   /** the catalogue the correlators match traffic against (api_discovery catalog_files), read when first needed */
   catalog?: () => Promise<readonly CatalogEntry[]>;
-  /** the analysts' alerts: a review resolves the reviewed endpoint's open shadow or zombie API alert */
+  /**
+   * the analysts' alerts: a review resolves the reviewed endpoint's open shadow or zombie API alert, and an
+   * endpoint's unresolved alerts weigh in its risk
+   */
   alerts?: AlertRepository;
+  /** the risk score's points and levels (api.inventory_risk); the defaults without */
+  risk?: RiskModel;
 }
 
 /** the discovery alerts a review of their endpoint settles */
@@ -208,6 +239,22 @@ async function resolveReviewed(alerts: AlertRepository, entry: ApiEntry, review:
  * association predicted, and the review that confirms or corrects them; the catalogue's coverage by traffic.
  */
 export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = {}) {
+  const model = options.risk ?? DEFAULT_RISK_MODEL;
+
+  /** the unresolved alerts by the endpoint they name: read once per request, looked up per entry */
+  const openAlerts = async (): Promise<ReadonlyMap<string, EndpointAlerts>> =>
+    options.alerts ? alertsByEndpoint(await options.alerts.unresolved(RISK_ALERTS_READ)) : new Map();
+
+  /** an entry's risk, its endpoint's unresolved alerts looked up in `alerts` */
+  const riskOf = (e: ApiEntry, alerts: ReadonlyMap<string, EndpointAlerts>): EndpointRisk =>
+    endpointRisk(e, model, alerts.get(endpointKey(e.service, `${e.method} ${e.route}`)));
+
+  /** an entry as the API shows it: its sensitive parameter names, and its risk */
+  const shown = <T extends ApiEntry>(e: T, alerts: ReadonlyMap<string, EndpointAlerts>, risk = riskOf(e, alerts)) => ({
+    ...withSensitive(e),
+    risk,
+  });
+
   /**
    * an analyst's review of an entry: stored, its open shadow or zombie API alert resolved, and the entry as the API
    * now shows it. The correlators learn it once `announceReviews` has run (at their next checkpoint)
@@ -222,7 +269,7 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
     };
     await store.hset(REVIEWS_KEY, entry.id, JSON.stringify(r));
     if (options.alerts) await resolveReviewed(options.alerts, entry, r);
-    return withSensitive(withReview(entry, r));
+    return withReview(entry, r);
   }
 
   /** tells the correlators there are reviews to learn: once per request, however many entries it reviewed */
@@ -263,7 +310,8 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
         config: { role: 'viewer' },
         schema: {
           tags: ['inventory'],
-          summary: 'Endpoints seen in traffic, most recently seen first',
+          summary: 'Endpoints seen in traffic, most recently seen first (or riskiest first: sort=risk)',
+          description: RISK_DESCRIPTION,
           querystring: ListQuery,
         },
       },
@@ -278,11 +326,14 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
           last_seen_after?: number;
           q?: string;
           endpoint?: string;
+          min_risk?: number;
+          sort?: 'last_seen' | 'risk';
           limit?: number;
           cursor?: string;
         };
         const text = q.q?.toLowerCase();
-        const all = (await readAll(store))
+        const [entries, alerts] = await Promise.all([readAll(store), openAlerts()]);
+        const matching = entries
           .filter(
             (e) =>
               (!q.state || e.state === q.state) &&
@@ -295,9 +346,16 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
               (!text || e.route.toLowerCase().includes(text)) &&
               (!q.endpoint || `${e.method} ${e.route}` === q.endpoint),
           )
-          .sort((a, b) => b.lastSeen - a.lastSeen || a.id.localeCompare(b.id));
-        const { items, next } = page(all, q);
-        return { items: items.map(withSensitive), next };
+          .map((entry) => ({ entry, risk: riskOf(entry, alerts) }))
+          .filter(({ risk }) => q.min_risk === undefined || risk.score >= q.min_risk);
+        const newest = (a: ApiEntry, b: ApiEntry) => b.lastSeen - a.lastSeen || a.id.localeCompare(b.id);
+        matching.sort(
+          q.sort === 'risk'
+            ? (a, b) => b.risk.score - a.risk.score || newest(a.entry, b.entry)
+            : (a, b) => newest(a.entry, b.entry),
+        );
+        const { items, next } = page(matching, q);
+        return { items: items.map(({ entry, risk }) => shown(entry, alerts, risk)), next };
       },
     );
 
@@ -332,14 +390,23 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
 
     app.get(
       '/v1/inventory/:id',
-      { config: { role: 'viewer' }, schema: { tags: ['inventory'], summary: 'One inventory entry', params: IdParams } },
+      {
+        config: { role: 'viewer' },
+        schema: {
+          tags: ['inventory'],
+          summary: 'One inventory entry',
+          description: RISK_DESCRIPTION,
+          params: IdParams,
+        },
+      },
       async (request) => {
         const { id } = request.params as { id: string };
         const raw = await store.hget(INVENTORY_KEY, id);
         if (!raw) throw mwError('NOT_FOUND', `inventory entry ${id}`);
-        const review = await store.hget(REVIEWS_KEY, id);
-        return withSensitive(
+        const [review, alerts] = await Promise.all([store.hget(REVIEWS_KEY, id), openAlerts()]);
+        return shown(
           withReview(JSON.parse(raw) as ApiEntry, review ? (JSON.parse(review) as InventoryReview) : undefined),
+          alerts,
         );
       },
     );
@@ -362,7 +429,8 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
         if (!raw) throw mwError('NOT_FOUND', `inventory entry ${id}`);
         const reviewed = await review(JSON.parse(raw) as ApiEntry, body.labels, body.comment, principalOf(request).id);
         await announceReviews();
-        return reviewed;
+        // read after the review resolved the endpoint's shadow or zombie alert
+        return shown(reviewed, await openAlerts());
       },
     );
 
@@ -413,7 +481,8 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
           items.push(await review(entry, labels, body.comment, by));
         }
         if (items.length > 0) await announceReviews();
-        return { items, skipped };
+        const alerts = items.length > 0 ? await openAlerts() : new Map();
+        return { items: items.map((e) => shown(e, alerts)), skipped };
       },
     );
   };

@@ -12,6 +12,7 @@ import { consoleRoutes } from '../api/console-routes.js';
 import { inventoryRoutes, settledByReview } from '../api/inventory-routes.js';
 import type { CatalogEntry } from '../inventory/catalog/catalog-entry.js';
 import { catalogFilesVersion, loadCatalogFiles } from '../inventory/catalog/load.js';
+import { riskModelOf } from '../inventory/endpoint-risk-config.js';
 import { schemaRoutes } from '../api/schema-routes.js';
 import { ApiAuthenticator, type ApiKey, readApiKeysFile } from '../api/auth.js';
 import { serviceRoutes } from '../api/service-routes.js';
@@ -325,7 +326,7 @@ export async function runApi(
       analystRoutes(analysts),
       silenceRoutes(silences, alerts),
       serviceRoutes(store),
-      inventoryRoutes(store, { catalog: catalogOf(config), alerts }),
+      inventoryRoutes(store, { catalog: catalogOf(config), alerts, risk: riskModelOf(config.api.inventory_risk) }),
       accessLogRoutes(store),
       adminRoutes({
         // read at the first request, then kept: the collector, too, reads the token file once, at start
