@@ -378,12 +378,12 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
   it('lists the inventory with its filters, and writes a service as OpenAPI', async () => {
     const all = (await run(['inventory', 'list'])).trim().split('\n');
     expect(all[0]).toMatch(
-      /^ID\s+STATE\s+METHOD\s+ROUTE\s+SERVICE\s+CALLS\s+ANONYMOUS\s+DATA\s+FIRST SEEN\s+LAST SEEN\s+CATEGORY$/,
+      /^ID\s+RISK\s+STATE\s+METHOD\s+ROUTE\s+SERVICE\s+CALLS\s+ANONYMOUS\s+DATA\s+FIRST SEEN\s+LAST SEEN\s+CATEGORY$/,
     );
-    // the id first: what inventory review takes
-    expect(all.slice(1).map((l) => l.split(/\s+/).slice(0, 4).join(' '))).toEqual([
-      'api_accounts_get catalogued GET /accounts/{id}',
-      'api_export_get shadow GET /internal/export',
+    // the id first: what inventory review takes; then the risk score and level
+    expect(all.slice(1).map((l) => l.split(/\s+/).slice(0, 6).join(' '))).toEqual([
+      'api_accounts_get 10 low catalogued GET /accounts/{id}',
+      'api_export_get 55 medium shadow GET /internal/export',
     ]);
     expect(all[2]).toMatch(/\s75%\s+personal\s+\S+\s+3d ago\s+reporting\? 8%$/);
     for (const args of [
@@ -395,7 +395,7 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     ]) {
       const lines = (await run(['inventory', 'list', ...args])).trim().split('\n');
       expect(
-        lines.slice(1).map((l) => l.split(/\s+/)[3]),
+        lines.slice(1).map((l) => l.split(/\s+/)[5]),
         args.join(' '),
       ).toEqual(['/internal/export']);
     }
@@ -403,6 +403,18 @@ describe('meshward alerts / decisions / silences / inventory (the analyst API fr
     expect(active.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['api_accounts_get']);
     expect(active[1]).toMatch(/\s1m ago\s/);
     await expect(run(['inventory', 'list', '--quiet', 'a week'])).rejects.toThrow(/30m, 4h or 7d/);
+    // riskiest first (shadow 15, no credential on 75% of accepted calls 25, an email parameter 15), and a floor
+    const ids = async (...args: string[]) =>
+      (await run(['inventory', 'list', ...args]))
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/\s+/)[0]);
+    expect(await ids('--sort', 'risk')).toEqual(['api_export_get', 'api_accounts_get']);
+    expect(await ids('--min-risk', '11')).toEqual(['api_export_get']);
+    expect(await ids('--min-risk', '10', '--sort', 'last-seen')).toEqual(['api_accounts_get', 'api_export_get']);
+    await expect(run(['inventory', 'list', '--min-risk', '101'])).rejects.toThrow(/a whole number from 0 to 100/);
+    await expect(run(['inventory', 'list', '--sort', 'score'])).rejects.toThrow(/last-seen, risk/);
     const doc = JSON.parse(await run(['inventory', 'openapi', '--service', 'accounts', '--state', 'shadow']));
     expect(Object.keys(doc.paths)).toEqual(['/internal/export']);
     expect(await run(['inventory', 'openapi', '--service', 'accounts', '--yaml'])).toMatch(/^openapi: 3\.0\.3\n/);

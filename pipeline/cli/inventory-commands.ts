@@ -1,6 +1,7 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { InventoryReview } from '../api/inventory-routes.js';
 import type { ApiEntry } from '../inventory/api-entry.js';
+import type { EndpointRisk } from '../inventory/endpoint-risk.js';
 import { callApi, callApiText } from './analyst-client.js';
 import { type AnalystCli, ago, iso, minutes, notFound, oneLine, splitSkipped, table } from './analyst-cli.js';
 
@@ -17,7 +18,7 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
   );
   inventory
     .command('list')
-    .description('endpoints seen in traffic, most recently seen first')
+    .description('endpoints seen in traffic, most recently seen first (--sort risk: riskiest first)')
     .option('--state <state>', 'new, catalogued, shadow, zombie or reviewed')
     .option('--service <name>')
     .option('--sensitive <kind>', 'with a parameter that says it takes: credential, personal, payment or any')
@@ -26,6 +27,12 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
     .option('--quiet <duration>', 'not called for this: 24h, 7d, 30d (what traffic no longer reaches)', minutes)
     .option('--route <text>', 'whose route contains this (any case)')
     .option('--anonymous', 'that answered calls carrying no credential')
+    .option('--min-risk <n>', 'whose risk score is at least this (0-100)', riskScore)
+    .addOption(
+      new Option('--sort <order>', 'last-seen: most recently called first; risk: highest risk score first')
+        .choices(['last-seen', 'risk'])
+        .default('last-seen'),
+    )
     .option('--limit <n>', 'at most this many', '100')
     .action(async (f: Record<string, string | number | boolean | undefined>, cmd: Command) => {
       const q = new URLSearchParams({ limit: String(f.limit) });
@@ -37,11 +44,13 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
       ] as const)
         if (typeof f[flag] === 'string') q.set(param, f[flag] as string);
       if (f.anonymous) q.set('anonymous', 'true');
+      if (typeof f.minRisk === 'number') q.set('min_risk', String(f.minRisk));
+      if (f.sort === 'risk') q.set('sort', 'risk');
       const now = Date.now();
       if (typeof f.new === 'number') q.set('first_seen_after', String(now - f.new * 60_000));
       if (typeof f.active === 'number') q.set('last_seen_after', String(now - f.active * 60_000));
       if (typeof f.quiet === 'number') q.set('last_seen_before', String(now - f.quiet * 60_000));
-      type Shown = ApiEntry & { sensitive?: Record<string, string[]> };
+      type Shown = ApiEntry & { sensitive?: Record<string, string[]>; risk?: EndpointRisk };
       const page = await callApi<{ items: Shown[]; next?: string }>(connection(cmd), 'GET', `/v1/inventory?${q}`);
       if (json(cmd)) return out(asJson(page));
       const anonymousShare = (e: Shown) => {
@@ -53,6 +62,7 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
         table(
           [
             'ID',
+            'RISK',
             'STATE',
             'METHOD',
             'ROUTE',
@@ -68,6 +78,7 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
             const category = e.labels.category;
             return [
               e.id,
+              e.risk ? `${e.risk.score} ${e.risk.level}` : '-',
               e.state,
               e.method,
               oneLine(e.route, 60),
@@ -147,4 +158,10 @@ export function registerInventoryCommands(program: Command, cli: AnalystCli): vo
       // the others were reviewed; an id that names no entry ends the command with MW_ERR_NOT_FOUND (exit 2)
       if (missing.length) throw notFound(['inventory entry', 'inventory entries'], missing);
     });
+}
+
+/** a risk score for --min-risk: a whole number from 0 to 100 */
+function riskScore(v: string): number {
+  if (!/^\d{1,3}$/.test(v) || Number(v) > 100) throw new InvalidArgumentError('a whole number from 0 to 100');
+  return Number(v);
 }
