@@ -42,7 +42,7 @@ describe('endpointRisk', () => {
       { factor: 'sensitive_credential', points: 20, detail: 'credential parameters: api_key' },
       { factor: 'sensitive_payment', points: 20, detail: 'payment parameters: card_number' },
       { factor: 'sensitive_personal', points: 15, detail: 'personal parameters: email, phone, ssn and 1 more' },
-      { factor: 'shadow', points: 15, detail: 'called but absent from the catalogue' },
+      { factor: 'shadow', points: 15, detail: 'shadow: called but absent from the catalogue' },
       // {date} is a value, not an object
       { factor: 'object_ids', points: 10, detail: 'object ids in the path: {id}, {uuid}' },
       { factor: 'writes', points: 10, detail: 'POST changes state' },
@@ -110,7 +110,7 @@ describe('endpointRisk', () => {
     expect(risk).toEqual({
       score: 50,
       level: 'medium',
-      factors: [{ factor: 'shadow', points: 50, detail: 'called but absent from the catalogue' }],
+      factors: [{ factor: 'shadow', points: 50, detail: 'shadow: called but absent from the catalogue' }],
     });
     expect(model.points.zombie).toBe(ENDPOINT_RISK.points.zombie);
   });

@@ -101,9 +101,9 @@ const SENSITIVE_FACTOR: Record<SensitiveKind, RiskFactorName> = {
   personal: 'sensitive_personal',
 };
 const STATE_DETAIL: Partial<Record<ApiEntry['state'], string>> = {
-  zombie: 'deprecated in the catalogue but still called',
-  shadow: 'called but absent from the catalogue',
-  new: 'not yet judged against a catalogue',
+  zombie: 'zombie: deprecated in the catalogue but still called',
+  shadow: 'shadow: called but absent from the catalogue',
+  new: 'new: not yet judged against a catalogue',
 };
 
 /** up to three names, and how many more */

@@ -549,6 +549,38 @@ describe('SOC console in Chromium', () => {
 
     await page.getByRole('link', { name: 'Inventory' }).click();
     await poll(() => page.locator('tr[data-entry]').count()).toBe(3);
+    // each endpoint's risk: its score and level, coloured as severities, the factors in its tooltip
+    const rowIds = () =>
+      page.locator('tr[data-entry]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-entry')));
+    const riskCell = (id: string) => page.locator(`tr[data-entry="${id}"] td.risk`);
+    expect(await rowIds()).toEqual(['api_charges_post', 'api_export_get', 'api_v1_users_get']);
+    expect(await riskCell('api_export_get').textContent()).toBe('70 high');
+    expect(await riskCell('api_export_get').locator('.sev-high').count()).toBe(1);
+    expect(await riskCell('api_charges_post').textContent()).toBe('45 medium');
+    expect(await riskCell('api_v1_users_get').textContent()).toBe('30 medium');
+    expect(await riskCell('api_export_get').locator('.risk-score').getAttribute('title')).toBe(
+      [
+        'risk 70 of 100 (high)',
+        '+25 97% of accepted calls carried no credential',
+        '+20 credential parameters: access_token',
+        '+15 shadow: called but absent from the catalogue',
+        '+10 object ids in the path: {id}',
+      ].join('\n'),
+    );
+    // the Risk head sorts riskiest first (the order in the address); Last seen sorts back
+    await page.getByRole('button', { name: 'Risk' }).click();
+    await page.waitForURL(/sort=risk/);
+    await poll(rowIds).toEqual(['api_export_get', 'api_charges_post', 'api_v1_users_get']);
+    expect(await page.locator('th[aria-sort="descending"]').textContent()).toContain('Risk');
+    await page.getByLabel('Min risk').selectOption('60');
+    await poll(rowIds).toEqual(['api_export_get']);
+    expect(page.url()).toContain('sort=risk');
+    await page.getByLabel('Min risk').selectOption('');
+    await poll(() => page.locator('tr[data-entry]').count()).toBe(3);
+    await page.getByRole('button', { name: 'Last seen' }).click();
+    await poll(rowIds).toEqual(['api_charges_post', 'api_export_get', 'api_v1_users_get']);
+    expect(page.url()).not.toContain('sort=');
+    expect(await page.locator('th[aria-sort="descending"]').textContent()).toContain('Last seen');
     // an unassigned label shows its best class as a question, and the review dialog offers it
     expect(await page.locator('tr[data-entry="api_export_get"] .label-chip.unsure').textContent()).toContain(
       'reporting?',
@@ -640,6 +672,8 @@ describe('SOC console in Chromium', () => {
     await page.getByLabel(/^category/).fill('reporting');
     await page.getByRole('button', { name: 'Confirm labels' }).click();
     await page.locator('tr[data-entry="api_export_get"] .state-reviewed').waitFor();
+    // reviewed: no longer shadow, so 15 points less (the review's answer carries the risk)
+    expect(await riskCell('api_export_get').textContent()).toBe('55 medium');
     expect(JSON.parse((await store.hget(REVIEWS_KEY, 'api_export_get')) ?? '{}')).toMatchObject({
       labels: { category: 'reporting' },
       by: 'analyst-ray',

@@ -291,7 +291,7 @@ export function pageLayout(title, head, ...content) {
 
 /**
  * A sortable-looking dense table.
- * @param {string[]} headers
+ * @param {(string | HTMLTableCellElement)[]} headers a text, or a head cell of its own (a column head that sorts)
  * @param {Node[]} rows
  * @param {{ caption?: string, class?: string }} [o]
  */
@@ -306,7 +306,7 @@ export function table(headers, rows, o = {}) {
       h(
         'tr',
         null,
-        headers.map((x) => h('th', { scope: 'col' }, x)),
+        headers.map((x) => (typeof x === 'string' ? h('th', { scope: 'col' }, x) : x)),
       ),
     ),
     h('tbody', null, rows),

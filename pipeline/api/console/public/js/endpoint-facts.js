@@ -1,4 +1,4 @@
-import { fmtNumber, h } from './dom.js';
+import { fmtNumber, h, severityBadge } from './dom.js';
 
 /** @typedef {import('./review-dialog.js').ApiEntry} ApiEntry */
 
@@ -45,4 +45,21 @@ export function dataOf(e) {
     const names = e.sensitive?.[k] ?? [];
     return h('span', { class: `data-kind data-${k}`, title: `${k}: ${names.join(', ')}` }, k);
   });
+}
+
+/**
+ * its risk: the score and its level, coloured as severities; the tooltip lists the factors with their points
+ * @param {ApiEntry} e
+ */
+export function riskOf(e) {
+  const r = e.risk;
+  if (!r) return h('span', { class: 'dim' }, '–');
+  const why = r.factors.length ? r.factors.map((f) => `+${f.points} ${f.detail}`).join('\n') : 'no risk factor';
+  return h(
+    'span',
+    { class: 'risk-score', title: `risk ${r.score} of 100 (${r.level})\n${why}` },
+    h('span', { class: 'num' }, String(r.score)),
+    ' ',
+    severityBadge(r.level),
+  );
 }

@@ -4,7 +4,7 @@ import { h, placeholder, replace, table } from './dom.js';
 /**
  * @template T
  * @typedef {object} PagedTableOptions
- * @property {string[]} headers
+ * @property {(string | HTMLTableCellElement)[]} headers a text, or a head cell of its own (a column head that sorts)
  * @property {string} class the table's class
  * @property {string} caption
  * @property {(cursor: string | undefined) => Promise<{ items?: T[], next?: unknown }>} fetchPage

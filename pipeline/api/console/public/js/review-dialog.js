@@ -23,6 +23,13 @@ import { credentialCounts } from './endpoint-facts.js';
  * @property {Record<string, Label>} labels
  * @property {Partial<Record<'credential' | 'personal' | 'payment', string[]>>} [sensitive] parameter names that say
  *   they carry such a datum
+ * @property {EndpointRisk} [risk] its risk score, level and factors (largest first)
+ */
+/**
+ * @typedef {object} EndpointRisk
+ * @property {number} score 0 to 100
+ * @property {'low' | 'medium' | 'high'} level
+ * @property {{ factor: string, points: number, detail: string }[]} factors
  */
 
 /**

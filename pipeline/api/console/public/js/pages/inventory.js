@@ -2,7 +2,7 @@ import { api, query } from '../api.js';
 import { labelChip } from '../association.js';
 import { fmtNumber, h, pageLayout, replace, stateBadge, timeEl, toast } from '../dom.js';
 import { pagedTable } from '../paged-table.js';
-import { authOf, DATA_KINDS, dataOf } from '../endpoint-facts.js';
+import { authOf, DATA_KINDS, dataOf, riskOf } from '../endpoint-facts.js';
 import { entrySelection } from '../entry-selection.js';
 import { reviewEntry } from '../review-dialog.js';
 import { can } from '../state.js';
@@ -29,12 +29,22 @@ const LAST_SEEN = [
   ['quiet-30d', 'not for 30 days', 'last_seen_before', 30 * 86_400_000, 'not called for 30 days'],
 ];
 
+/** "min risk": the option (the API's min_risk) and its label */
+const MIN_RISK = [
+  ['30', '30 or more'],
+  ['60', '60 or more'],
+  ['80', '80 or more'],
+];
+/** the columns a click sorts the inventory by (the API's `sort`): riskiest first, or most recently called first */
+const SORTABLE = /** @type {Record<string, string>} */ ({ Risk: 'risk', 'Last seen': '' });
+
 /**
  * The API inventory: endpoints seen in traffic with their catalogue state and predicted labels, which an analyst
  * confirms or corrects.
  * @param {HTMLElement} main
  * @param {URLSearchParams} params `state`, `service`, `anonymous`, `sensitive` (a data kind or any), `new` (first seen
- *   within: 1d, 7d, 30d), `seen` (last seen: 1h, 1d, or not since: quiet-1d, quiet-7d, quiet-30d), `q` (route contains)
+ *   within: 1d, 7d, 30d), `seen` (last seen: 1h, 1d, or not since: quiet-1d, quiet-7d, quiet-30d), `q` (route contains),
+ *   `min_risk` (30, 60, 80), `sort` (risk: riskiest first; else most recently called first)
  */
 export function renderInventory(main, params) {
   const state = params.get('state') ?? '';
@@ -47,9 +57,22 @@ export function renderInventory(main, params) {
   const within = NEW_WITHIN.find(([v]) => v === params.get('new'));
   const seen = LAST_SEEN.find(([v]) => v === params.get('seen'));
   const text = (params.get('q') ?? '').trim().slice(0, 200);
-  /** the inventory's address with these filters changed */
+  const minRisk = MIN_RISK.find(([v]) => v === params.get('min_risk'))?.[0] ?? '';
+  const sort = params.get('sort') === 'risk' ? 'risk' : '';
+  /** the inventory's address with these filters (and order) changed */
   const href = (/** @type {Record<string, string>} */ over) =>
-    `#/inventory${query({ state, service, anonymous, sensitive, new: within?.[0], seen: seen?.[0], q: text, ...over })}`;
+    `#/inventory${query({
+      state,
+      service,
+      anonymous,
+      sensitive,
+      new: within?.[0],
+      seen: seen?.[0],
+      q: text,
+      min_risk: minRisk,
+      sort,
+      ...over,
+    })}`;
   /** the API's query for these filters (first or last seen within a span, or not since: now minus it) */
   const apiQuery = () => ({
     state,
@@ -57,6 +80,8 @@ export function renderInventory(main, params) {
     anonymous,
     sensitive,
     q: text,
+    min_risk: minRisk,
+    sort: sort || undefined,
     first_seen_after: within ? Date.now() - Number(within[2]) : undefined,
     ...(seen ? { [seen[2]]: Date.now() - Number(seen[3]) } : {}),
   });
@@ -98,6 +123,7 @@ export function renderInventory(main, params) {
     ['', 'any time'],
     ...LAST_SEEN.map(([v, label]) => [String(v), String(label)]),
   ]);
+  const riskFilter = filterSelect('inv-risk', 'min_risk', minRisk, [['', 'any'], ...MIN_RISK]);
   const search = /** @type {HTMLInputElement} */ (
     h('input', { id: 'inv-q', type: 'search', value: text, placeholder: '/users', maxlength: 200, autocomplete: 'off' })
   );
@@ -135,8 +161,9 @@ export function renderInventory(main, params) {
     within ? ` first seen in the ${within[1]}` : '',
     seen ? ` ${seen[4]}` : '',
     text ? ` whose route contains ${text}` : '',
+    minRisk ? ` with a risk of ${minRisk} or more` : '',
   ].join('');
-  const filtered = Boolean(state || service || anonymous || sensitive || within || seen || text);
+  const filtered = Boolean(state || service || anonymous || sensitive || within || seen || text || minRisk);
   const selection = can('responder')
     ? entrySelection({
         onReviewed: (entries) => {
@@ -147,6 +174,7 @@ export function renderInventory(main, params) {
   const list = pagedTable({
     headers: [
       ...(selection ? [''] : []),
+      headCell('Risk'),
       'State',
       'Method',
       'Route',
@@ -155,41 +183,69 @@ export function renderInventory(main, params) {
       'Auth',
       'Data',
       'First seen',
-      'Last seen',
+      headCell('Last seen'),
       'Labels',
       '',
     ],
     class: 'inventory',
-    caption: 'API inventory',
+    caption: sort ? 'API inventory, riskiest first' : 'API inventory, most recently called first',
     fetchPage: (cursor) => api(`v1/inventory${query({ ...apiQuery(), cursor })}`),
     row,
     empty: filtered ? `No ${what}.` : 'No APIs discovered yet.',
     notFound: 'The API inventory is not enabled on this server.',
     what: 'inventory',
   });
-  replace(
-    main,
-    pageLayout(
-      'API inventory',
-      [
-        h('a', { href: '#/inventory/coverage', class: 'btn small' }, 'Catalogue coverage'),
-        serviceTools,
-        inlineField('inv-q', 'Route', search),
-        inlineField('inv-new', 'First seen', newFilter),
-        inlineField('inv-seen', 'Last seen', seenFilter),
-        inlineField('inv-data', 'Data', dataFilter),
-        inlineField('inv-auth', 'Auth', authFilter),
-        inlineField('inv-state', 'State', filter),
-      ],
-      h(
-        'p',
-        { class: 'muted small' },
-        'shadow: called but not in the catalogue · zombie: deprecated in the catalogue but still called · labels are predicted from catalogue neighbours; confirm or correct them.',
-      ),
-      selection?.bar,
-      list.view,
+  const layout = pageLayout(
+    'API inventory',
+    [
+      h('a', { href: '#/inventory/coverage', class: 'btn small' }, 'Catalogue coverage'),
+      serviceTools,
+      inlineField('inv-q', 'Route', search),
+      inlineField('inv-new', 'First seen', newFilter),
+      inlineField('inv-seen', 'Last seen', seenFilter),
+      inlineField('inv-data', 'Data', dataFilter),
+      inlineField('inv-auth', 'Auth', authFilter),
+      inlineField('inv-state', 'State', filter),
+      inlineField('inv-risk', 'Min risk', riskFilter),
+    ],
+    h(
+      'p',
+      { class: 'muted small' },
+      'shadow: called but not in the catalogue · zombie: deprecated in the catalogue but still called · risk: 0–100 from what the endpoint exposes (its tooltip says why; Risk sorts riskiest first) · labels are predicted from catalogue neighbours; confirm or correct them.',
     ),
+    selection?.bar,
+    list.view,
   );
+  layout.classList.add('inventory-page');
+  replace(main, layout);
+
+  /**
+   * a column's head that sorts the inventory by it (highest first), marked when it is the order shown
+   * @param {string} label
+   */
+  function headCell(label) {
+    const by = SORTABLE[label];
+    const active = by === sort;
+    return /** @type {HTMLTableCellElement} */ (
+      h(
+        'th',
+        { scope: 'col', class: `sortable${active ? ' sorted' : ''}`, 'aria-sort': active ? 'descending' : 'none' },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'sort',
+            title: by === 'risk' ? 'Riskiest first, then most recently called' : 'Most recently called first',
+            onclick: () => {
+              if (!active) location.hash = href({ sort: by });
+            },
+          },
+          label,
+          h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, ' ▼'),
+        ),
+      )
+    );
+  }
 
   /** @param {ApiEntry} e */
   function row(e) {
@@ -197,6 +253,7 @@ export function renderInventory(main, params) {
       'tr',
       { 'data-entry': e.id, class: `inv-${e.state}` },
       selection?.cell(e),
+      h('td', { class: 'risk' }, riskOf(e)),
       h('td', null, stateBadge(e.state)),
       h('td', null, h('span', { class: `method method-${e.method.toLowerCase()}` }, e.method)),
       h('td', { class: 'path' }, h('code', null, e.route)),
