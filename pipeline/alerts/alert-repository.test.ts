@@ -467,6 +467,27 @@ describe('AlertRepository history', () => {
   });
 });
 
+describe('AlertRepository unresolved', () => {
+  it('reads the open and acknowledged alerts, most recently seen first, at most as many as asked', async () => {
+    const repo = new AlertRepository(new MemoryStore());
+    for (const [id, lastSeen] of [
+      ['alr_u1', 2000],
+      ['alr_u2', 4000],
+      ['alr_u3', 3000],
+      ['alr_u4', 5000],
+    ] as const)
+      await repo.upsert(alert(id, { lastSeen, updatedAt: lastSeen }));
+    await repo.transition('alr_u3', 'acknowledge', 'ana');
+    await repo.transition('alr_u4', 'resolve', 'ana');
+    expect((await repo.unresolved(10)).map((a) => `${a.id} ${a.state}`)).toEqual([
+      'alr_u2 open',
+      'alr_u3 acknowledged',
+      'alr_u1 open',
+    ]);
+    expect((await repo.unresolved(2)).map((a) => a.id)).toEqual(['alr_u2', 'alr_u3']);
+  });
+});
+
 describe('AlertRepository live changes across replicas', () => {
   it("keeps an acknowledgement made between another replica's read and write (embedded store)", async () => {
     const store = new MemoryStore();
