@@ -1,38 +1,13 @@
 import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type KafkaMock, startKafkaMock } from '../../test/harness/kafka.js';
+import { fastKafkaBusOptions, type KafkaMock, startKafkaMock } from '../../test/harness/kafka.js';
 import { repoRoot } from '../../test/harness/paths.js';
 import { spawnNode } from '../../test/harness/processes.js';
 import { MeshwardError } from '../core/errors.js';
 import { registry } from '../core/metrics.js';
 import type { BusBatch, BusMessage, Subscription } from './bus.js';
-import { type KafkaBus, type KafkaBusOptions, createKafkaBus } from './kafka-bus.js';
+import { type KafkaBus, createKafkaBus } from './kafka-bus.js';
 import { KafkaBusConfigSchema, kafkaBusOptionsFromConfig } from './kafka-config.js';
-
-/**
- * Timeouts short enough for tests. The mock coordinator holds a new group's first join for 3 s (like Kafka's
- * group.initial.rebalance.delay.ms) and waits session timeout - 1 s for members to rejoin on a rebalance, so a short
- * session timeout makes rebalances fast.
- */
-const fast = (brokers: string[]): KafkaBusOptions => ({
-  brokers,
-  clientId: 'kafka-bus-test',
-  // the mock cluster reports controller id 0 (no such broker); kafkajs gets producer ids from the controller
-  idempotent: false,
-  connectionTimeoutMs: 500,
-  requestTimeoutMs: 3_000,
-  publishTimeoutMs: 3_000,
-  healthProbeIntervalMs: 200,
-  retry: { retries: 2, initialRetryTimeMs: 50, maxRetryTimeMs: 300 },
-  consumer: {
-    sessionTimeoutMs: 2_500,
-    heartbeatIntervalMs: 200,
-    rebalanceTimeoutMs: 3_000,
-    maxWaitTimeMs: 100,
-    batchRetryInitialMs: 50,
-    batchRetryMaxMs: 200,
-  },
-});
 
 type TP = { topic: string; partition: number };
 const names = (list: TP[]) => list.map((t) => `${t.topic}/${t.partition}`).sort();
@@ -79,7 +54,7 @@ describe.concurrent('KafkaBus against the mock cluster', () => {
         { name: 'killed', partitions: 1 },
       ],
     });
-    bus = createKafkaBus(fast(mock.bootstrap));
+    bus = createKafkaBus(fastKafkaBusOptions(mock.bootstrap));
   });
 
   afterAll(async () => {
@@ -311,7 +286,7 @@ describe.concurrent('KafkaBus against the mock cluster', () => {
   it('a member survives non-retriable errors at join and while running', async ({ expect }) => {
     // its own cluster: the injected errors hit every request of a type
     const mock = await startKafkaMock({ brokers: 1, topics: [{ name: 'faults', partitions: 2 }] });
-    const bus = createKafkaBus(fast(mock.bootstrap));
+    const bus = createKafkaBus(fastKafkaBusOptions(mock.bootstrap));
     try {
       const crashes = async () =>
         (await registry.getSingleMetric('meshward_kafka_consumer_crashes_total')?.get())?.values
@@ -354,7 +329,7 @@ describe('KafkaBus when the cluster goes away', () => {
 
   beforeAll(async () => {
     mock = await startKafkaMock({ brokers: 3, topics: [{ name: 'outage', partitions: 3 }] });
-    bus = createKafkaBus(fast(mock.bootstrap));
+    bus = createKafkaBus(fastKafkaBusOptions(mock.bootstrap));
   });
 
   afterAll(async () => {
@@ -408,7 +383,7 @@ describe('KafkaBus when the cluster goes away', () => {
   });
 
   it('rejects with BUS_SATURATED when the pending queue is full', async () => {
-    const small = createKafkaBus({ ...fast(mock.bootstrap), maxPendingMessages: 5 });
+    const small = createKafkaBus({ ...fastKafkaBusOptions(mock.bootstrap), maxPendingMessages: 5 });
     try {
       const err = await small
         .publish(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AlertRepository } from '../alerts/alert-repository.js';
 import { followAlerts } from '../app/roles.js';
-import { startKafkaMock } from '../../test/harness/kafka.js';
+import { fastKafkaBusOptions, startKafkaMock } from '../../test/harness/kafka.js';
 import { metricSum } from '../../test/harness/metrics.js';
 import type { Alert } from '../core/alert.js';
 import { type Bus, type Subscription, TOPICS } from '../bus/bus.js';
@@ -307,24 +307,7 @@ describe('Correlator over the in-process bus', () => {
           { name: TOPICS.alerts, partitions: 1 },
         ],
       });
-      const bus = createKafkaBus({
-        brokers: kafka.bootstrap,
-        clientId: 'idle-watermark-test',
-        idempotent: false,
-        connectionTimeoutMs: 500,
-        requestTimeoutMs: 3_000,
-        publishTimeoutMs: 3_000,
-        healthProbeIntervalMs: 200,
-        retry: { retries: 2, initialRetryTimeMs: 50, maxRetryTimeMs: 300 },
-        consumer: {
-          sessionTimeoutMs: 2_500,
-          heartbeatIntervalMs: 200,
-          rebalanceTimeoutMs: 3_000,
-          maxWaitTimeMs: 100,
-          batchRetryInitialMs: 50,
-          batchRetryMaxMs: 200,
-        },
-      });
+      const bus = createKafkaBus(fastKafkaBusOptions(kafka.bootstrap, 'idle-watermark-test'));
       const changes: Alert[] = [];
       const { skew, now } = skewedClock();
       const correlator = new Correlator({

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { KafkaBusOptions } from '../../pipeline/bus/kafka-bus.js';
 import { repoRoot } from './paths.js';
 import { type Child, spawnProcess } from './processes.js';
 
@@ -124,3 +125,28 @@ export async function startKafkaMock(opts: KafkaMockOptions = {}): Promise<Kafka
     },
   };
 }
+
+/**
+ * kafkajs options for tests against the mock cluster: timeouts, retries and waits short enough for tests. The mock
+ * coordinator holds a new group's first join for 3 s (like Kafka's group.initial.rebalance.delay.ms) and waits session
+ * timeout - 1 s for members to rejoin on a rebalance, so a short session timeout makes rebalances fast
+ */
+export const fastKafkaBusOptions = (brokers: string[], clientId = 'kafka-bus-test'): KafkaBusOptions => ({
+  brokers,
+  clientId,
+  // the mock cluster reports controller id 0 (no such broker); kafkajs gets producer ids from the controller
+  idempotent: false,
+  connectionTimeoutMs: 500,
+  requestTimeoutMs: 3_000,
+  publishTimeoutMs: 3_000,
+  healthProbeIntervalMs: 200,
+  retry: { retries: 2, initialRetryTimeMs: 50, maxRetryTimeMs: 300 },
+  consumer: {
+    sessionTimeoutMs: 2_500,
+    heartbeatIntervalMs: 200,
+    rebalanceTimeoutMs: 3_000,
+    maxWaitTimeMs: 100,
+    batchRetryInitialMs: 50,
+    batchRetryMaxMs: 200,
+  },
+});
