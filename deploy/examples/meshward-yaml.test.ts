@@ -23,7 +23,7 @@ describe('deploy/examples/meshward.yaml', () => {
   it('is a valid config down to each detector, receiver, adapter and sink', async () => {
     const config = loadConfig(join(ROOT, 'deploy/examples/meshward.yaml'), {});
     expect(config.bus.kafka?.compression).toBe('gzip');
-    expect(compileDetectors(config.detectors).types).toHaveLength(12);
+    expect(compileDetectors(config.detectors).types).toHaveLength(13);
     expect(receiverConfigs(config.receivers).map((r) => r.type)).toEqual(['syslog', 'kong_http_log', 'idp', 'bus']);
     const settings = actionSettings(config.actions ?? {});
     expect((await loadPolicyFile(settings.policy_file)).rules.length).toBeGreaterThan(0);

@@ -30,6 +30,8 @@ export const ALERT_KINDS = {
   zombie_api: 'a catalogue entry marked deprecated is still called',
   undocumented_param: 'a catalogued endpoint called with a parameter its catalogue entry does not define',
   sensitive_query_param: 'a credential, personal or payment datum sent in a query string',
+  custom_rule:
+    'a detection the operators wrote in CEL (detectors.custom_rules) matched its threshold of calls within its window: the `rule` label names it',
   guardrail_tripped: "the policy engine's actions-per-minute cap held new decisions for approval",
   action_failed: 'an enforcement adapter could not apply or revert a decision',
   sensor_quiet:
@@ -57,6 +59,12 @@ export const SUBJECT_TYPES = [
   /** `<kind>/<id>` of a sensor (sensor_quiet); no decision acts on one */
   'sensor',
 ] as const;
+
+/**
+ * kinds whose alerts are one per rule as well as per (service, endpoint, subject): each custom rule is its own
+ * finding, so two rules matching the same user keep two alerts (the `rule` label is part of the alert's identity)
+ */
+export const KINDS_KEYED_BY_RULE: ReadonlySet<string> = new Set<AlertKind>(['custom_rule']);
 
 /** the `service` of alerts about meshward itself (the policy engine's, sensor_quiet): no traffic of its own */
 export const MESHWARD_SERVICE = 'meshward';

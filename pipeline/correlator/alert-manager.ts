@@ -1,4 +1,5 @@
 import { type Alert, type AlertSignal, type AlertSubject, SEVERITY_RANK } from '../core/alert.js';
+import { KINDS_KEYED_BY_RULE } from '../core/alert-kinds.js';
 import { stableId } from '../core/ids.js';
 import { subjectKey } from '../detectors/shared/record-fields.js';
 
@@ -31,9 +32,10 @@ function mergeLabels(
 }
 
 /**
- * Groups detector signals into alerts: one open alert per (kind, service, endpoint, subject), refreshed by repeated
- * firing, resolved when the condition has been quiet long enough. Ids derive from the grouping key and the first
- * firing's event time, so a replay of the same records yields the same alerts (no duplicates after a crash).
+ * Groups detector signals into alerts: one open alert per (kind, service, endpoint, subject), and per `rule` label for
+ * the kinds keyed by it (custom_rule), refreshed by repeated firing, resolved when the condition has been quiet long
+ * enough. Ids derive from the grouping key and the first firing's event time, so a replay of the same records yields
+ * the same alerts (no duplicates after a crash).
  */
 export class AlertManager {
   /** open alerts by group key, least recently refreshed first (a refresh moves its alert to the end) */
@@ -55,8 +57,10 @@ export class AlertManager {
     service: string;
     endpoint?: string;
     subject?: { type: string; value: string };
+    labels?: Record<string, string>;
   }): string {
-    return `${s.kind}\u0000${s.service}\u0000${s.endpoint ?? ''}\u0000${s.subject?.type ?? ''}\u0000${s.subject?.value ?? ''}`;
+    const key = `${s.kind}\u0000${s.service}\u0000${s.endpoint ?? ''}\u0000${s.subject?.type ?? ''}\u0000${s.subject?.value ?? ''}`;
+    return KINDS_KEYED_BY_RULE.has(s.kind) ? `${key}\u0000${s.labels?.rule ?? ''}` : key;
   }
 
   signal(s: AlertSignal): void {
@@ -89,7 +93,9 @@ export class AlertManager {
     if (this.open.size >= this.maxOpen) this.evictOldest();
     const alert: Alert = {
       v: 1,
-      id: stableId('alr', s.kind, s.service, s.endpoint, s.subject?.type, s.subject?.value, s.at),
+      id: KINDS_KEYED_BY_RULE.has(s.kind)
+        ? stableId('alr', s.kind, s.service, s.endpoint, s.subject?.type, s.subject?.value, s.at, s.labels?.rule)
+        : stableId('alr', s.kind, s.service, s.endpoint, s.subject?.type, s.subject?.value, s.at),
       kind: s.kind,
       severity: s.severity,
       state: 'open',

@@ -23,7 +23,10 @@ export interface WindowMetrics {
 }
 
 export interface DetectorContext {
-  /** raise or refresh an alert; the alert manager deduplicates by (kind, service, endpoint, subject) */
+  /**
+   * raise or refresh an alert; the alert manager deduplicates by (kind, service, endpoint, subject), and by the `rule`
+   * label too for custom_rule
+   */
   emit(signal: AlertSignal): void;
   /** the endpoint identity of a record: `METHOD /route/template` */
   endpointOf(record: ApiCallRecord): string;
@@ -86,11 +89,22 @@ export interface Detector {
   routeOf?(record: ApiCallRecord): string | null;
 }
 
-export interface DetectorFactory<C = unknown> {
+/**
+ * A detector type. `C` is its config as the schema validates it, `P` what create() receives: the config itself, or
+ * what prepare() compiled from it.
+ */
+export interface DetectorFactory<C = unknown, P = C> {
   /** lower_snake_case type id used in config */
   readonly type: string;
   /** TypeBox schema of the config (snake_case keys) */
   readonly configSchema: TSchema;
   readonly defaultConfig: C;
-  create(config: C): Detector;
+  /**
+   * work done once when the config loads, before any shard exists: cross-field checks and compiled expressions
+   * (custom_rules' CEL). Fails fast: throws CONFIG_INVALID naming the key, so `meshward check` and every role's start
+   * refuse the file. What it returns is shared by every shard's detector (keep it immutable). Absent: create()
+   * receives the config
+   */
+  prepare?(config: C): P;
+  create(config: P): Detector;
 }

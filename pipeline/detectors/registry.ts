@@ -41,7 +41,7 @@ export function compileDetectors(section: Record<string, unknown> | undefined): 
     // a section that is not a mapping goes to checkSection whole, to be refused (spread, `[1]` would be `{"0": 1}`)
     const section = typeof raw === 'object' && !Array.isArray(raw) ? rest : raw;
     const config = checkSection(factory.configSchema, section, `detectors.${type}`, factory.defaultConfig as object);
-    chosen.push({ factory, config });
+    chosen.push({ factory, config: factory.prepare ? factory.prepare(config) : config });
   }
   return {
     types: chosen.map((c) => c.factory.type),

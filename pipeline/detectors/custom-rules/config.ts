@@ -1,0 +1,67 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { Severity } from '../../core/alert.js';
+
+/** one rule an operator writes: a CEL condition over each record, counted per group within a window */
+export const CustomRuleSchema = Type.Object(
+  {
+    /** the rule's id: the alert's `rule` label, the error counter's label; unique */
+    name: Type.String({
+      pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+      description: 'slug naming the rule (lower case, digits, - and _): the alerts carry it as their `rule` label',
+    }),
+    description: Type.String({
+      maxLength: 512,
+      default: '',
+      description: "what the rule finds, in the alert's summary",
+    }),
+    severity: {
+      ...Severity,
+      default: 'medium',
+      description: "the alerts' severity: info, low, medium, high, critical",
+    },
+    /** CEL over the record's variables (pipeline/detectors/custom-rules/README.md); compiled and type-checked at load */
+    when: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: 'CEL condition over the record, e.g. `method == "DELETE" && route.startsWith("/admin/")`',
+    }),
+    /** the first field names the alert's subject when it is one (user.sub → user, source.ip → ip, …) */
+    group_by: Type.Array(Type.String({ minLength: 1, maxLength: 300 }), {
+      maxItems: 4,
+      default: [],
+      description:
+        'record fields to count per value (user.sub, source.ip, route, params.<name>, tags.<name>, …); none: one count for the rule',
+    }),
+    threshold: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000_000,
+      default: 1,
+      description: 'matching calls of one group within the window that raise an alert (1: the first match)',
+    }),
+    window_seconds: Type.Integer({
+      minimum: 1,
+      maximum: 86_400,
+      default: 60,
+      description: "length of a group's window, from its first match (a fixed window, not sliding)",
+    }),
+  },
+  { additionalProperties: false },
+);
+export type CustomRule = Static<typeof CustomRuleSchema>;
+
+export const CustomRulesConfigSchema = Type.Object(
+  {
+    rules: Type.Array(CustomRuleSchema, {
+      maxItems: 1000,
+      default: [],
+      description: 'detections written in CEL; none (the default): the detector does nothing',
+    }),
+    max_groups: Type.Integer({
+      minimum: 1,
+      default: 100_000,
+      description: 'cap on the (rule, group value) counts kept; the least recently matched is dropped first',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type CustomRulesConfig = Static<typeof CustomRulesConfigSchema>;

@@ -1,0 +1,118 @@
+import { Environment } from '@marcbachmann/cel-js';
+import type { ApiCallRecord } from '../../core/record.js';
+import { routeOf } from '../shared/record-fields.js';
+
+// Typed classes (not plain objects) for the nested variables: the type checker knows their fields, so a misspelt
+// `user.sbu` fails at load, and cel-js reads an instance as it is (a schema-declared object is copied into a Map on
+// every evaluation). Every field is set: an absent optional field of the record reads as "", false or 0.
+
+class CelSource {
+  constructor(
+    readonly ip: string,
+    readonly service: string,
+    readonly principal: string,
+    readonly mtls: boolean,
+  ) {}
+}
+
+class CelUser {
+  constructor(
+    readonly sub: string,
+    readonly clientId: string,
+    readonly sessionId: string,
+    readonly authOutcome: string,
+    readonly tokenHash: string,
+  ) {}
+}
+
+class CelSensor {
+  constructor(
+    readonly kind: string,
+    readonly id: string,
+  ) {}
+}
+
+/** what an expression sees of one record; CEL ints are bigints */
+export interface RecordVariables {
+  method: string;
+  service: string;
+  host: string;
+  path: string;
+  route: string;
+  endpoint: string;
+  status: bigint;
+  durationMs: number;
+  reqBytes: bigint;
+  respBytes: bigint;
+  region: string;
+  source: CelSource;
+  user: CelUser;
+  sensor: CelSensor;
+  params: Record<string, string | number | boolean | null>;
+  tags: Record<string, string>;
+}
+
+/** the variables and their CEL types, for the README and the environment */
+export const VARIABLE_TYPES: Readonly<Record<string, string>> = {
+  method: 'string',
+  service: 'string',
+  host: 'string',
+  path: 'string',
+  route: 'string',
+  endpoint: 'string',
+  status: 'int',
+  durationMs: 'double',
+  reqBytes: 'int',
+  respBytes: 'int',
+  region: 'string',
+  source: 'Source',
+  user: 'User',
+  sensor: 'Sensor',
+  params: 'map<string, dyn>',
+  tags: 'map<string, string>',
+};
+
+/** the CEL environment every rule compiles in: the record's variables, typed; nothing else declared */
+export function recordEnvironment(): Environment {
+  let env = new Environment({ limits: { maxAstNodes: 2000, maxDepth: 64 } })
+    .registerType('Source', {
+      ctor: CelSource,
+      fields: { ip: 'string', service: 'string', principal: 'string', mtls: 'bool' },
+    })
+    .registerType('User', {
+      ctor: CelUser,
+      fields: { sub: 'string', clientId: 'string', sessionId: 'string', authOutcome: 'string', tokenHash: 'string' },
+    })
+    .registerType('Sensor', { ctor: CelSensor, fields: { kind: 'string', id: 'string' } });
+  for (const [name, type] of Object.entries(VARIABLE_TYPES)) env = env.registerVariable(name, type);
+  return env;
+}
+
+const NO_PARAMS: Readonly<Record<string, never>> = Object.freeze({});
+const NO_USER = new CelUser('', '', '', '', '');
+
+/** the variables of a record whose endpoint (`METHOD /route/template`, the correlator's endpointOf) is `endpoint` */
+export function variablesOf(r: ApiCallRecord, endpoint: string): RecordVariables {
+  const s = r.source;
+  const u = r.user;
+  return {
+    method: r.method,
+    service: r.service,
+    host: r.host,
+    path: r.path,
+    route: routeOf(endpoint),
+    endpoint,
+    status: BigInt(r.status),
+    durationMs: r.durationMs,
+    reqBytes: BigInt(r.reqBytes),
+    respBytes: BigInt(r.respBytes),
+    region: r.region ?? '',
+    source: new CelSource(s.ip ?? '', s.service ?? '', s.principal ?? '', s.mtls === true),
+    user: u
+      ? new CelUser(u.sub ?? '', u.clientId ?? '', u.sessionId ?? '', u.authOutcome ?? '', u.tokenHash ?? '')
+      : NO_USER,
+    sensor: new CelSensor(r.sensor.kind, r.sensor.id),
+    params: r.params ?? NO_PARAMS,
+    tags: r.tags ?? NO_PARAMS,
+  };
+}
