@@ -10,6 +10,7 @@ import { CapturingContext } from '../shared/capture.js';
 import { checkConfig } from '../shared/detector-kit.js';
 import { CustomRulesConfigSchema } from './config.js';
 import { customRulesFactory } from './factory.js';
+import { variablesMaker, variablesNamed } from './record-variables.js';
 
 const SEC = 1000;
 let n = 0;
@@ -214,6 +215,32 @@ describe('custom_rules', () => {
     d.observe!(call(0, { user: undefined, respBytes: 2_000_000 }), ctx);
     d.observe!(call(1, { user: undefined, respBytes: 10 }), ctx);
     expect(ctx.signals).toHaveLength(1);
+  });
+
+  it('reads from the record only the variables its conditions name, and those right', () => {
+    expect([...variablesNamed(['user.sub == "x" && status >= 500', '"source" in tags'])].sort()).toEqual([
+      'source',
+      'status',
+      'tags',
+      'user',
+    ]);
+    const vars = variablesMaker(new Set(['user']))(
+      call(0, { respBytes: 7, source: { ip: '1.1.1.1', mtls: true } }),
+      'GET /x',
+    );
+    expect(vars.user.sub).toBe('u42');
+    expect([vars.source.ip, vars.source.mtls, vars.respBytes, vars.status, vars.route]).toEqual([
+      '',
+      false,
+      0n,
+      204n,
+      '/x',
+    ]);
+    const all = variablesMaker(variablesNamed(['source.mtls && respBytes > 0']))(
+      call(0, { respBytes: 7, source: { ip: '1.1.1.1', mtls: true } }),
+      'GET /x',
+    );
+    expect([all.source.ip, all.source.mtls, all.respBytes]).toEqual(['1.1.1.1', true, 7n]);
   });
 
   it('carries its window across a snapshot and restore mid-window (as JSON), and drops the counts of removed rules', () => {

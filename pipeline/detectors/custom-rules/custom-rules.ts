@@ -7,7 +7,7 @@ import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
 import { appendTo, pushEvidence } from '../shared/record-fields.js';
 import type { CompiledCustomRules, CompiledRule } from './compile-rules.js';
-import { variablesOf } from './record-variables.js';
+import { type RecordVariables, variablesMaker, variablesNamed } from './record-variables.js';
 
 export const TYPE = 'custom_rules';
 
@@ -36,6 +36,7 @@ interface GroupCount {
 const MAX_IDS = 10;
 const MAX_ENDPOINTS = 3;
 const SEP = '\u0000';
+const calls = (n: number): string => `${n} matching call${n === 1 ? '' : 's'}`;
 
 /**
  * Detections written by the operators (detectors.custom_rules.rules): a CEL condition over each record; the matches
@@ -54,6 +55,7 @@ export class CustomRulesDetector implements Detector {
   private readonly rules: readonly CompiledRule[];
   private readonly byName: ReadonlyMap<string, CompiledRule>;
   private readonly groups: BoundedMap<string, GroupCount>;
+  private readonly variablesOf: (r: ApiCallRecord, endpoint: string) => RecordVariables;
   private matches = 0;
   private alerts = 0;
   private errors = 0;
@@ -65,12 +67,13 @@ export class CustomRulesDetector implements Detector {
     // a group idle past the longest window has nothing left to count
     const ttl = Math.max(0, ...this.rules.map((r) => r.windowMs));
     this.groups = new BoundedMap(compiled.maxGroups, ttl);
+    this.variablesOf = variablesMaker(variablesNamed(this.rules.map((r) => r.when)));
     if (this.rules.length > 0) this.observe = (r, ctx) => this.step(r, ctx);
   }
 
   private step(r: ApiCallRecord, ctx: DetectorContext): void {
     const endpoint = ctx.endpointOf(r);
-    const vars = variablesOf(r, endpoint);
+    const vars = this.variablesOf(r, endpoint);
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i];
       let hit: unknown;
@@ -147,9 +150,9 @@ export class CustomRulesDetector implements Detector {
       service: r.service,
       ...(subject ? { subject } : {}),
       at: r.ts,
-      summary: `${rule.name}: ${who}${g.count} matching calls in ${window} (${where})${why}`,
+      summary: `${rule.name}: ${who}${calls(g.count)} in ${window} (${where})${why}`,
       expected: `fewer than ${rule.threshold} calls matching \`${rule.when}\` within ${window}${named.length > 0 ? ` per ${rule.groupBy.map((f) => f.name).join(', ')}` : ''}`,
-      observed: `${g.count} matching calls from ${new Date(g.start).toISOString()} to ${new Date(g.last).toISOString()} (${where})`,
+      observed: `${calls(g.count)} from ${new Date(g.start).toISOString()} to ${new Date(g.last).toISOString()} (${where})`,
       recordIds: [...g.ids],
       metrics: { requests: g.count, threshold: rule.threshold, window_s: rule.windowMs / 1000 },
       labels: grouped.length > 0 ? { rule: rule.name, group: grouped.join(',') } : { rule: rule.name },

@@ -89,30 +89,55 @@ export function recordEnvironment(): Environment {
 }
 
 const NO_PARAMS: Readonly<Record<string, never>> = Object.freeze({});
+const NO_SOURCE = new CelSource('', '', '', false);
 const NO_USER = new CelUser('', '', '', '', '');
+const NO_SENSOR = new CelSensor('', '');
 
-/** the variables of a record whose endpoint (`METHOD /route/template`, the correlator's endpointOf) is `endpoint` */
-export function variablesOf(r: ApiCallRecord, endpoint: string): RecordVariables {
-  const s = r.source;
-  const u = r.user;
-  return {
-    method: r.method,
-    service: r.service,
-    host: r.host,
-    path: r.path,
-    route: routeOf(endpoint),
-    endpoint,
-    status: BigInt(r.status),
-    durationMs: r.durationMs,
-    reqBytes: BigInt(r.reqBytes),
-    respBytes: BigInt(r.respBytes),
-    region: r.region ?? '',
-    source: new CelSource(s.ip ?? '', s.service ?? '', s.principal ?? '', s.mtls === true),
-    user: u
-      ? new CelUser(u.sub ?? '', u.clientId ?? '', u.sessionId ?? '', u.authOutcome ?? '', u.tokenHash ?? '')
-      : NO_USER,
-    sensor: new CelSensor(r.sensor.kind, r.sensor.id),
-    params: r.params ?? NO_PARAMS,
-    tags: r.tags ?? NO_PARAMS,
+/**
+ * the variables a set of conditions names: a variable is read only by its name, so a word of the text that is a
+ * variable's name is the over-approximation that misses none (a name inside a string literal costs only its making)
+ */
+export function variablesNamed(conditions: readonly string[]): Set<string> {
+  const named = new Set<string>();
+  for (const name of Object.keys(VARIABLE_TYPES))
+    if (conditions.some((c) => new RegExp(`\\b${name}\\b`).test(c))) named.add(name);
+  return named;
+}
+
+/**
+ * The maker of a record's variables for conditions that name `named`: those no condition names are left at an empty
+ * value instead of read from the record (a record's nested objects vary in shape, so reading them costs more than the
+ * rest: ~0.4 µs a record for source and user). Every field is set all the same (one object shape).
+ */
+export function variablesMaker(named: ReadonlySet<string>): (r: ApiCallRecord, endpoint: string) => RecordVariables {
+  const source = named.has('source');
+  const user = named.has('user');
+  const sensor = named.has('sensor');
+  const reqBytes = named.has('reqBytes');
+  const respBytes = named.has('respBytes');
+  return (r, endpoint) => {
+    const s = r.source;
+    const u = r.user;
+    return {
+      method: r.method,
+      service: r.service,
+      host: r.host,
+      path: r.path,
+      route: routeOf(endpoint),
+      endpoint,
+      status: BigInt(r.status),
+      durationMs: r.durationMs,
+      reqBytes: reqBytes ? BigInt(r.reqBytes) : 0n,
+      respBytes: respBytes ? BigInt(r.respBytes) : 0n,
+      region: r.region ?? '',
+      source: source ? new CelSource(s.ip ?? '', s.service ?? '', s.principal ?? '', s.mtls === true) : NO_SOURCE,
+      user:
+        user && u
+          ? new CelUser(u.sub ?? '', u.clientId ?? '', u.sessionId ?? '', u.authOutcome ?? '', u.tokenHash ?? '')
+          : NO_USER,
+      sensor: sensor ? new CelSensor(r.sensor.kind, r.sensor.id) : NO_SENSOR,
+      params: r.params ?? NO_PARAMS,
+      tags: r.tags ?? NO_PARAMS,
+    };
   };
 }
