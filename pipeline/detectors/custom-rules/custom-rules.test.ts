@@ -80,6 +80,19 @@ describe('custom_rules config', () => {
     ]);
   });
 
+  it('refuses a matches() pattern that could backtrack exponentially on a crafted path, or one not written out', () => {
+    expect(problemsOf([{ name: 'redos', when: 'path.matches("^/(a+)+$")' }])).toEqual([
+      'detectors.custom_rules.rules[redos].when: the pattern "^/(a+)+$" of matches() may take exponential time on a crafted input (nested quantifiers); rewrite it without a quantified group that itself repeats',
+    ]);
+    expect(problemsOf([{ name: 'global', when: 'method == "GET" || host.matches("(a*)*b")' }])).toHaveLength(1);
+    expect(problemsOf([{ name: 'computed', when: 'path.matches(host)' }])).toEqual([
+      'detectors.custom_rules.rules[computed].when: the pattern of matches() must be a string literal (it is checked when the config loads)',
+    ]);
+    expect(
+      problemsOf([{ name: 'fine', when: 'path.matches("^/admin/[a-z]+/[0-9]+$") && host.matches("internal")' }]),
+    ).toEqual([]);
+  });
+
   it('refuses a duplicate name, an unknown group_by field and a threshold below 1', () => {
     expect(problemsOf([ADMIN_DELETES, { ...ADMIN_DELETES, group_by: [] }])).toEqual([
       'detectors.custom_rules.rules[admin-deletes].name: another rule has this name (names must be unique)',
