@@ -52,10 +52,26 @@ export function prepareDemo(config: MeshwardConfig): MeshwardConfig {
     }
   }
   if (!next.actions) next.actions = { policy_file: demoFile('policy.yaml') };
-  // every detector runs with its defaults; API discovery gets the demo shop's catalogue
-  if (!next.detectors) next.detectors = { api_discovery: { catalog_files: [demoFile('catalog.jsonl')] } };
+  // every detector runs with its defaults; API discovery gets the demo shop's catalogue, custom_rules one rule
+  if (!next.detectors)
+    next.detectors = {
+      api_discovery: { catalog_files: [demoFile('catalog.jsonl')] },
+      custom_rules: { rules: [DEMO_RULE] },
+    };
   return next;
 }
+
+/**
+ * the demo's custom rule (detectors.custom_rules, CEL): what a rule of the operators' own raises, on the simulated
+ * debug, admin and export routes a misrouted ingress leaves reachable
+ */
+const DEMO_RULE = {
+  name: 'internal-route-answered',
+  description: 'a debug, admin or export route answered: such routes should not be reachable in production',
+  severity: 'high',
+  when: '(path.contains("/debug/") || path.contains("/admin/") || path.endsWith("/export")) && status < 400',
+  group_by: ['source.ip'],
+};
 
 /** a file of deploy/demo/ in this checkout, from the sources or from dist/ */
 function demoFile(name: string): string {
