@@ -24,7 +24,13 @@ describe('deploy/examples/meshward.yaml', () => {
     const config = loadConfig(join(ROOT, 'deploy/examples/meshward.yaml'), {});
     expect(config.bus.kafka?.compression).toBe('gzip');
     expect(compileDetectors(config.detectors).types).toHaveLength(13);
-    expect(receiverConfigs(config.receivers).map((r) => r.type)).toEqual(['syslog', 'kong_http_log', 'idp', 'bus']);
+    expect(receiverConfigs(config.receivers).map((r) => r.type)).toEqual([
+      'syslog',
+      'kong_http_log',
+      'idp',
+      'otlp_traces',
+      'bus',
+    ]);
     const settings = actionSettings(config.actions ?? {});
     expect((await loadPolicyFile(settings.policy_file)).rules.length).toBeGreaterThan(0);
     // adapters read their secret files when created (fail fast): give them one
@@ -41,13 +47,13 @@ describe('deploy/examples/meshward.yaml', () => {
     ]);
   });
 
-  it("its Kong and IdP receivers start on the compose demo's token-hash-key file, and hash as Envoy and nginx do", async () => {
+  it("its Kong, IdP and OTLP receivers start on the compose demo's token-hash-key file, and hash as Envoy and nginx do", async () => {
     const config = loadConfig(join(ROOT, 'deploy/examples/meshward.yaml'), {});
     const receivers = structuredClone(config.receivers ?? {}) as Record<string, Record<string, unknown>>;
     // syslog opens listeners of its own and bus needs the example's Kafka; their sections are validated above
     delete receivers.syslog;
     delete receivers.bus;
-    expect(Object.keys(receivers)).toEqual(['kong_http_log', 'idp']);
+    expect(Object.keys(receivers)).toEqual(['kong_http_log', 'idp', 'otlp_traces']);
     // the key file every sensor shares (deploy/README.md): a DEMO comment line, then the key, as the Envoy and nginx
     // entrypoints read it
     const keyFile = join(ROOT, 'deploy/compose/demo-secrets/token-hash-key');
@@ -59,7 +65,7 @@ describe('deploy/examples/meshward.yaml', () => {
     const ingest = new CapturingIngest();
     try {
       const running = await startReceivers(receivers, { app, ingest, logger: silentLogger });
-      expect(running.describe).toHaveLength(2);
+      expect(running.describe).toHaveLength(3);
       const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
       const answer = await app.inject({
         method: 'POST',

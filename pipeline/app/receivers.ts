@@ -11,6 +11,7 @@ import { checkInstanceName, checkSection } from '../config/section.js';
 import { mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { kongHttpLogFactory } from '../receivers/kong-http-log/factory.js';
+import { otlpTracesFactory } from '../receivers/otlp-traces/factory.js';
 import { syslogReceiverFactory } from '../receivers/syslog/factory.js';
 
 /** a receiver type's config: schema, defaults and the cross-field check of a schema-valid config */
@@ -44,6 +45,11 @@ const SCHEMAS: Record<string, ReceiverSpec> = {
     schema: kongHttpLogFactory.configSchema,
     defaults: kongHttpLogFactory.defaultConfig,
     compile: checkOnly(kongHttpLogFactory.configProblem),
+  },
+  otlp_traces: {
+    schema: otlpTracesFactory.configSchema,
+    defaults: otlpTracesFactory.defaultConfig,
+    compile: checkOnly(otlpTracesFactory.configProblem),
   },
   idp: {
     schema: idpSensorFactory.configSchema,
@@ -123,7 +129,7 @@ function configOf(key: string, raw: unknown): ReceiverEntry {
 const COLLECTOR_PATHS = ['/v1/records', '/healthz'];
 
 /**
- * the HTTP receivers (Kong http-log, IdP webhooks) share the collector's server: two on one path would only fail when
+ * the HTTP receivers (Kong http-log, OTLP traces, IdP webhooks) share the collector's server: two on one path would only fail when
  * the server starts (a duplicated route), so the config is refused, naming both keys
  */
 function checkPaths(entries: readonly { key: string; type: string; config: unknown }[]): void {
@@ -159,7 +165,7 @@ export interface RunningReceivers {
 
 /**
  * The receivers of the `receivers:` section, feeding the collector's ingest: syslog listeners (UDP/TCP) of their
- * own, HTTP routes on the collector's server (Kong http-log, IdP webhooks) and Kafka consumers tapping topics (bus;
+ * own, HTTP routes on the collector's server (Kong http-log, OTLP traces, IdP webhooks) and Kafka consumers tapping topics (bus;
  * started in the background, retried while the brokers are unreachable). Validates everything before opening
  * anything (fail fast), unless given the entries receiverConfigs already checked (what the process checked at start:
  * a bus mapping file is then not read again); call before the collector's server listens.
@@ -186,6 +192,9 @@ export async function startReceivers(
       } else if (type === 'kong_http_log') {
         await kongHttpLogFactory.create(config, { ingest: deps.ingest, logger, key })(deps.app);
         describe.push(`${key}: Kong http-log at POST ${(config as { path: string }).path} on the collector`);
+      } else if (type === 'otlp_traces') {
+        await otlpTracesFactory.create(config, { ingest: deps.ingest, logger, key })(deps.app);
+        describe.push(`${key}: OTLP/HTTP traces at POST ${(config as { path: string }).path} on the collector`);
       } else if (type === 'bus') {
         const bus = config as BusSensorConfig;
         // the mapping the config check read and compiled: the log and the sensor show and tap what was checked

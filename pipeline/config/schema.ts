@@ -198,7 +198,7 @@ export const MeshwardConfig = Type.Object(
     detectors: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     /** sink name (`type` or `type/name`) → its config */
     sinks: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    /** receivers beyond the collector's HTTP endpoint (syslog, kong_http_log, idp) */
+    /** receivers beyond the collector's HTTP endpoint (syslog, kong_http_log, otlp_traces, idp, bus) */
     receivers: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     /** policy actions: `policy_file`, guardrails, and adapters (`idp/…`, `gateways/…`) */
     actions: Type.Optional(Type.Record(Type.String(), Type.Unknown())),

@@ -22,6 +22,7 @@ export const ERRORS = {
   RECORD_PARSE: spec('MW_ERR_RECORD_PARSE', 400, false, 'record is not valid JSON'),
   BODY_TOO_LARGE: spec('MW_ERR_BODY_TOO_LARGE', 413, false, 'request body is too large'),
   UNSUPPORTED_ENCODING: spec('MW_ERR_UNSUPPORTED_ENCODING', 415, false, 'the content encoding is not supported'),
+  UNSUPPORTED_MEDIA_TYPE: spec('MW_ERR_UNSUPPORTED_MEDIA_TYPE', 415, false, 'the content type is not supported'),
   BATCH_TOO_LARGE: spec('MW_ERR_BATCH_TOO_LARGE', 413, false, 'too many records in one request'),
   UNAUTHENTICATED: spec('MW_ERR_UNAUTHENTICATED', 401, false, 'missing or invalid credentials'),
   FORBIDDEN: spec('MW_ERR_FORBIDDEN', 403, false, 'credentials do not allow this operation'),

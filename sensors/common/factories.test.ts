@@ -2,6 +2,7 @@ import { Value } from '@sinclair/typebox/value';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { kongHttpLogFactory } from '../../pipeline/receivers/kong-http-log/factory.js';
+import { otlpTracesFactory } from '../../pipeline/receivers/otlp-traces/factory.js';
 import { syslogReceiverFactory } from '../../pipeline/receivers/syslog/factory.js';
 import { busSensorFactory } from '../bus/factory.js';
 import { gatewaySensorFactory } from '../gateway/factory.js';
@@ -16,6 +17,7 @@ describe('factories of sensors and receivers', () => {
     ['fastify', gatewaySensorFactory],
     ['syslog', syslogReceiverFactory],
     ['kong_http_log', kongHttpLogFactory],
+    ['otlp_traces', otlpTracesFactory],
     ['bus', busSensorFactory],
   ] as const)('%s: type id, default config valid and equal to the schema defaults', (type, f) => {
     expect(f.type).toBe(type);
@@ -46,6 +48,7 @@ describe('factories of sensors and receivers', () => {
     );
     await app.register(gw.plugin, gw.options);
     await kongHttpLogFactory.create({ ...kongHttpLogFactory.defaultConfig, ...key }, { ingest })(app);
+    await otlpTracesFactory.create({ ...otlpTracesFactory.defaultConfig }, { ingest })(app);
     await app.ready();
     await app.close();
     await app.close();
