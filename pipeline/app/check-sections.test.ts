@@ -35,6 +35,17 @@ describe('config sections checked before any role starts', () => {
     expect(
       check({ receivers: { kong_http_log: { token_hash_key_file: '/run/secrets/token-hash-key' } } }),
     ).not.toThrow();
+    // the OTLP trace receiver may go without a key (it then drops Authorization attributes), never with two
+    expect(check({ receivers: { otlp_traces: {} } })).not.toThrow();
+    expect(
+      check({ receivers: { otlp_traces: { token_hash_key: 'k'.repeat(16), token_hash_key_file: '/run/k' } } }),
+    ).toThrow(/receivers\.otlp_traces: token_hash_key and token_hash_key_file: give one of them, not both/);
+    expect(check({ receivers: { 'otlp_traces/mesh': { tokens: ['short'] } } })).toThrow(
+      /\/etc\/meshward\.yaml: receivers\.otlp_traces\/mesh\.tokens\.0: must be at least 16 characters/,
+    );
+    expect(check({ receivers: { otlp_traces: { listen: '0.0.0.0:4318' } } })).toThrow(
+      /receivers\.otlp_traces\.listen: Unexpected property/,
+    );
     expect(check({ actions: { listen: '127.0.0.1:0' } })).toThrow(/\/etc\/meshward\.yaml: actions\.policy_file: /);
     // an adapter's settings too, before the correlator or the collector started
     expect(check({ actions: { policy_file: '/p.yaml', 'gateways/nginx': { map_file: '/x' } } })).toThrow(

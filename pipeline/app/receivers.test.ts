@@ -93,6 +93,41 @@ describe('HTTP receivers on the collector', () => {
   });
 });
 
+describe('the OTLP trace receiver', () => {
+  it('mounts on the collector at /v1/traces, its sensor id from its key, refusing a path another receiver has', async () => {
+    expect(() =>
+      receiverConfigs({ kong_http_log: { token_hash_key: KEY, path: '/v1/traces' }, otlp_traces: {} }),
+    ).toThrow('receivers.otlp_traces.path: /v1/traces is taken by receivers.kong_http_log');
+    const app = Fastify();
+    const ingest = new CapturingIngest();
+    const receivers = await startReceivers({ 'otlp_traces/mesh': {} }, { app, ingest, logger: silentLogger });
+    try {
+      const base = await app.listen({ host: '127.0.0.1', port: 0 });
+      const span = {
+        kind: 2,
+        startTimeUnixNano: '1700000000000000000',
+        attributes: [
+          { key: 'http.request.method', value: { stringValue: 'GET' } },
+          { key: 'url.path', value: { stringValue: '/v1/orders' } },
+        ],
+      };
+      const res = await fetch(`${base}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({});
+      expect(ingest.origins).toEqual([{ receiver: 'otlp', key: 'otlp_traces/mesh', sensorId: 'otlp_traces/mesh' }]);
+      expect(ingest.records[0]).toMatchObject({ sensor: { kind: 'otlp', id: 'otlp_traces/mesh' }, path: '/v1/orders' });
+      expect(receivers.describe).toEqual(['otlp_traces/mesh: OTLP/HTTP traces at POST /v1/traces on the collector']);
+    } finally {
+      await receivers.close();
+      await app.close();
+    }
+  });
+});
+
 describe("a receiver's sensor id", () => {
   it('is its key when it is named after a slash, the type default under the bare type key, the config when given', () => {
     const ids = receiverConfigs({
