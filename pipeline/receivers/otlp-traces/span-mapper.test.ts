@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { describe, expect, it } from 'vitest';
 import { createRedactor } from '../../../sensors/common/redact.js';
 import { tokenHash, tokenHasher } from '../../../sensors/common/token-hash.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../core/record.js';
-import type { OtlpKeyValue, OtlpSpan } from './otlp-protocol.js';
+import { type OtlpKeyValue, type OtlpSpan, decodeJsonRequest } from './otlp-protocol.js';
 import { type SpanMapContext, attributesOf, mapSpan, resourceService } from './span-mapper.js';
 
 const KEY = 'otlp-test-token-hash-key';
@@ -169,6 +171,28 @@ describe('OTLP span → ApiCallRecord', () => {
     // the span's own istio.canonical_service names the service when the resource has none
     expect(record(envoy, 'fallback-from-resource').service).toBe('reviews');
     expect(record(span({ 'http.method': 'GET', 'url.full': 'https://h.example/a/b' })).path).toBe('/a/b');
+  });
+
+  it("maps an Istio sidecar's export as data (testdata/istio-sidecar.*): Envoy's inbound span, its outbound span skipped, the app's span", () => {
+    const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'testdata', name));
+    const request = decodeJsonRequest(fixture('istio-sidecar.otlp.json'));
+    const [rs] = request.resourceSpans ?? [];
+    const service = resourceService(attributesOf(rs.resource?.attributes));
+    const got = (rs.scopeSpans?.[0].spans ?? []).map((s) => {
+      const r = mapSpan(s, service, ctx());
+      if (r.outcome === 'skipped') return { skipped: r.reason };
+      if (r.outcome === 'rejected') return { rejected: r.reason };
+      expect(checkRecord.Check(r.record)).toBe(true);
+      const { id, ...rest } = r.record;
+      return rest;
+    });
+    const want = JSON.parse(
+      fixture('istio-sidecar.expected.json')
+        .toString('utf8')
+        .replace('TOKEN_HASH', tokenHash(KEY, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkYXZlIn0.c2lnbmF0dXJl')),
+    );
+    expect(got).toEqual(want);
+    expect(JSON.stringify(got)).not.toContain('k-0123456789');
   });
 
   it('skips what is no API call: spans of other kinds, server spans without an HTTP method', () => {
