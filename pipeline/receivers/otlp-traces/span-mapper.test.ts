@@ -240,6 +240,12 @@ describe('OTLP span → ApiCallRecord', () => {
     });
     const hashed = record(withAuth);
     expect(hashed.user).toEqual({ authOutcome: 'failure', tokenHash: tokenHash(KEY, JWT) });
+    // accepted, the credential counts as a success though no user is named (as the access-log receiver reads it)
+    const accepted = { ...withAuth, attributes: [...(withAuth.attributes ?? [])] };
+    accepted.attributes = accepted.attributes.map((kv) =>
+      kv.key === 'http.response.status_code' ? { key: kv.key, value: { intValue: 200 } } : kv,
+    );
+    expect(record(accepted).user).toEqual({ authOutcome: 'success', tokenHash: tokenHash(KEY, JWT) });
     const dropped = record(withAuth, undefined, ctx({ hash: undefined }));
     expect(dropped.user).toBeUndefined();
     for (const r of [hashed, dropped]) {

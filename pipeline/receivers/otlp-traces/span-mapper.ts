@@ -228,7 +228,8 @@ export function mapSpan(span: OtlpSpan, service: string | undefined, ctx: SpanMa
   const auth = ctx.hash ? text(attrs, 'http.request.header.authorization', 16_384) : undefined;
   const tokenHash = auth && ctx.hash ? authorizationHash(ctx.hash, auth) : undefined;
   if (sub || tokenHash) {
-    record.user = { authOutcome: status === 401 ? 'failure' : sub ? 'success' : 'none' };
+    // a user or a credential the service answered other than 401 (as the access-log receiver reads a token)
+    record.user = { authOutcome: status === 401 ? 'failure' : 'success' };
     if (sub) record.user.sub = sub;
     if (tokenHash) record.user.tokenHash = tokenHash;
   }
