@@ -270,7 +270,7 @@ describe('collector POST /v1/records', () => {
     expect(got.calls).toHaveLength(3);
   });
 
-  it('answers 429 BUS_SATURATED when the bus backlog is full (nothing half-published)', async () => {
+  it('answers 429 BUS_SATURATED with Retry-After when the bus backlog is full (nothing half-published)', async () => {
     const bus = new MemoryBus({ partitions: 1, maxBacklogPerPartition: 3 });
     // a correlator that has stalled: what it has not committed fills the backlog
     await bus.subscribe({ groupId: 'correlator', topics: [TOPICS.calls], onBatch: () => new Promise(() => {}) });
@@ -290,6 +290,21 @@ describe('collector POST /v1/records', () => {
     });
     expect(full.statusCode).toBe(429);
     expect(full.json().code).toBe('MW_ERR_BUS_SATURATED');
+    expect(full.headers['retry-after']).toBe('2');
+    expect(ok.headers['retry-after']).toBeUndefined();
+  });
+
+  it('answers 503 BUS_UNAVAILABLE with Retry-After when the bus is down; other refusals carry none', async () => {
+    const { app, bus } = await setup();
+    const bad = await app.inject({ method: 'POST', url: '/v1/records', headers: auth, payload: '' });
+    expect([bad.statusCode, bad.headers['retry-after']]).toEqual([400, undefined]);
+    await bus.close();
+    const down = await app.inject({ method: 'POST', url: '/v1/records', headers: auth, payload: [record(1)] });
+    expect([down.statusCode, down.json().code, down.headers['retry-after']]).toEqual([
+      503,
+      'MW_ERR_BUS_UNAVAILABLE',
+      '5',
+    ]);
   });
 
   it('rejects timestamps far in the future and scrubs secrets that slipped into params, tags and the query', async () => {

@@ -1,20 +1,23 @@
 /**
  * The one catalogue of meshward errors. Every error has a stable code, carried to logs, HTTP answers and metrics.
- * `retryable` tells callers (adapters, sinks, the bus) whether to back off and try again.
+ * `retryable` tells callers (adapters, sinks, the bus) whether to back off and try again; `retryAfterSeconds`, when
+ * the server knows how long that should be, is sent as the answer's `Retry-After` header.
  */
 export interface ErrorSpec {
   readonly code: string;
   readonly status: number;
   readonly retryable: boolean;
   readonly message: string;
+  readonly retryAfterSeconds?: number;
 }
 
-const spec = (code: string, status: number, retryable: boolean, message: string): ErrorSpec => ({
-  code,
-  status,
-  retryable,
-  message,
-});
+const spec = (
+  code: string,
+  status: number,
+  retryable: boolean,
+  message: string,
+  retryAfterSeconds?: number,
+): ErrorSpec => ({ code, status, retryable, message, retryAfterSeconds });
 
 export const ERRORS = {
   CONFIG_INVALID: spec('MW_ERR_CONFIG_INVALID', 500, false, 'configuration is invalid'),
@@ -26,8 +29,12 @@ export const ERRORS = {
   BATCH_TOO_LARGE: spec('MW_ERR_BATCH_TOO_LARGE', 413, false, 'too many records in one request'),
   UNAUTHENTICATED: spec('MW_ERR_UNAUTHENTICATED', 401, false, 'missing or invalid credentials'),
   FORBIDDEN: spec('MW_ERR_FORBIDDEN', 403, false, 'credentials do not allow this operation'),
-  BUS_SATURATED: spec('MW_ERR_BUS_SATURATED', 429, true, 'the pipeline is saturated, retry later'),
-  BUS_UNAVAILABLE: spec('MW_ERR_BUS_UNAVAILABLE', 503, true, 'the bus is unavailable, retry later'),
+  // the collector's backpressure, answered with Retry-After: a full queue drains within seconds as its consumer (the
+  // correlator, or Kafka for the producer's queue) catches up, so 2 s; a bus that is down or not acknowledging (a
+  // publish waits up to 10 s for Kafka) needs longer, so 5 s, the OpenTelemetry Collector exporters' first backoff.
+  // Both stay within an SDK exporter's 10 s export timeout, past which the JavaScript SDK would not retry at all.
+  BUS_SATURATED: spec('MW_ERR_BUS_SATURATED', 429, true, 'the pipeline is saturated, retry later', 2),
+  BUS_UNAVAILABLE: spec('MW_ERR_BUS_UNAVAILABLE', 503, true, 'the bus is unavailable, retry later', 5),
   BUS_REJECTED: spec('MW_ERR_BUS_REJECTED', 502, false, 'the bus refused the messages'),
   STORE_UNAVAILABLE: spec('MW_ERR_STORE_UNAVAILABLE', 503, true, 'the state store is unavailable'),
   NOT_FOUND: spec('MW_ERR_NOT_FOUND', 404, false, 'not found'),
@@ -57,6 +64,8 @@ export class MeshwardError extends Error {
   readonly code: string;
   readonly status: number;
   readonly retryable: boolean;
+  /** seconds a client should wait before retrying (the answer's Retry-After header), when the catalogue knows */
+  readonly retryAfterSeconds: number | undefined;
   readonly details?: unknown;
 
   constructor(name: ErrorName, detail?: string, details?: unknown, options?: { cause?: unknown }) {
@@ -66,6 +75,7 @@ export class MeshwardError extends Error {
     this.code = s.code;
     this.status = s.status;
     this.retryable = s.retryable;
+    this.retryAfterSeconds = s.retryAfterSeconds;
     this.details = details;
   }
 

@@ -15,8 +15,12 @@ const refusedConnections = new WeakMap<object, MeshwardError>();
  */
 const answeredEarly = new WeakMap<object, IncomingMessage>();
 
-/** answers with the catalogue error's status and `{ code, message }` */
+/**
+ * answers with the catalogue error's status and `{ code, message }`, and `Retry-After` (seconds) when the catalogue
+ * says how long to wait (the collector's 429 and 503 when the bus cannot take records: HTTP and OTLP exporters honour it)
+ */
 export function sendError(reply: FastifyReply, err: MeshwardError): FastifyReply {
+  if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
   return reply.code(err.status).send(err.toJSON());
 }
 
