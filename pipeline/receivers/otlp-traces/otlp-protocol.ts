@@ -6,9 +6,38 @@ import protobuf from 'protobufjs';
  * and spans (ids, name, kind, times, attributes, status) and the response. Fields not declared here (events, links,
  * scopes, dropped counts) are skipped by the decoder as unknown fields. Field names are OTLP/JSON's (lowerCamelCase),
  * so a decoded protobuf request and a parsed OTLP/JSON request have one shape (`OtlpRequest`), bytes and int64 aside.
+ * A failure is answered with `google.rpc.Status` (googleapis `google/rpc/status.proto`), its details an `ErrorInfo`
+ * and, for a 400, a `BadRequest` (`google/rpc/error_details.proto`), each in a `google.protobuf.Any`.
  */
 const DESCRIPTOR = {
   nested: {
+    google: {
+      nested: {
+        rpc: {
+          nested: {
+            Status: {
+              fields: {
+                code: { type: 'int32', id: 1 },
+                message: { type: 'string', id: 2 },
+                details: { rule: 'repeated', type: 'google.protobuf.Any', id: 3 },
+              },
+            },
+            ErrorInfo: { fields: { reason: { type: 'string', id: 1 }, domain: { type: 'string', id: 2 } } },
+            BadRequest: {
+              fields: { fieldViolations: { rule: 'repeated', type: 'FieldViolation', id: 1 } },
+              nested: {
+                FieldViolation: {
+                  fields: { field: { type: 'string', id: 1 }, description: { type: 'string', id: 2 } },
+                },
+              },
+            },
+          },
+        },
+        protobuf: {
+          nested: { Any: { fields: { typeUrl: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } } },
+        },
+      },
+    },
     ExportTraceServiceRequest: { fields: { resourceSpans: { rule: 'repeated', type: 'ResourceSpans', id: 1 } } },
     ResourceSpans: {
       fields: {
@@ -61,6 +90,20 @@ const DESCRIPTOR = {
 const root = protobuf.Root.fromJSON(DESCRIPTOR);
 const RequestType = root.lookupType('ExportTraceServiceRequest');
 const ResponseType = root.lookupType('ExportTraceServiceResponse');
+const StatusType = root.lookupType('google.rpc.Status');
+const ErrorInfoType = root.lookupType('google.rpc.ErrorInfo');
+const BadRequestType = root.lookupType('google.rpc.BadRequest');
+
+/** the media types of OTLP/HTTP: binary protobuf and OTLP/JSON */
+export const PROTOBUF = 'application/x-protobuf';
+export const JSON_TYPE = 'application/json';
+
+/** a request's media type from its Content-Type header: lower case, without parameters (`; charset=utf-8`) */
+export const mediaType = (contentType: string | string[] | undefined): string =>
+  String(contentType ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
 
 /** OTLP's SpanKind SERVER: the span of a server handling a request (an API call) */
 export const SPAN_KIND_SERVER = 2;
@@ -136,4 +179,55 @@ export function decodeProtobufResponse(body: Uint8Array): { partialSuccess?: obj
 /** for tests: a binary request from plain objects (ids as Uint8Arrays, times as decimal strings) */
 export function encodeProtobufRequest(request: object): Uint8Array {
   return RequestType.encode(RequestType.fromObject(request)).finish();
+}
+
+/**
+ * What an OTLP/HTTP failure answer says: `grpcCode` the google.rpc.Code (the spec lets clients ignore it), `message`
+ * for the exporter's log, `reason` meshward's stable error code (an ErrorInfo of domain `meshward`), `badRequest`
+ * (a 400) adds a BadRequest describing the bad data, as the spec asks of a 400.
+ */
+export interface OtlpFailure {
+  grpcCode: number;
+  message: string;
+  reason: string;
+  badRequest: boolean;
+}
+
+const TYPE_URL = 'type.googleapis.com/google.rpc.';
+const DOMAIN = 'meshward';
+
+/** the failure as a binary google.rpc.Status, its details packed in Anys */
+export function encodeProtobufStatus(f: OtlpFailure): Uint8Array {
+  const details = [
+    { typeUrl: `${TYPE_URL}ErrorInfo`, value: ErrorInfoType.encode({ reason: f.reason, domain: DOMAIN }).finish() },
+  ];
+  if (f.badRequest)
+    details.push({
+      typeUrl: `${TYPE_URL}BadRequest`,
+      value: BadRequestType.encode(
+        BadRequestType.fromObject({ fieldViolations: [{ description: f.message }] }),
+      ).finish(),
+    });
+  return StatusType.encode(StatusType.fromObject({ code: f.grpcCode, message: f.message, details })).finish();
+}
+
+/** the same Status in OTLP/JSON: each Any as its type's fields beside `@type`, as the proto3 JSON mapping writes it */
+export function jsonStatus(f: OtlpFailure): object {
+  const details: object[] = [{ '@type': `${TYPE_URL}ErrorInfo`, reason: f.reason, domain: DOMAIN }];
+  if (f.badRequest) details.push({ '@type': `${TYPE_URL}BadRequest`, fieldViolations: [{ description: f.message }] });
+  return { code: f.grpcCode, message: f.message, details };
+}
+
+/** for tests: a binary Status as a client reads it, its ErrorInfo and BadRequest details decoded */
+export function decodeProtobufStatus(body: Uint8Array): { code?: number; message?: string; details: object[] } {
+  const status = StatusType.toObject(StatusType.decode(body)) as {
+    code?: number;
+    message?: string;
+    details?: { typeUrl: string; value: Uint8Array }[];
+  };
+  const details = (status.details ?? []).map((any) => {
+    const type = any.typeUrl === `${TYPE_URL}ErrorInfo` ? ErrorInfoType : BadRequestType;
+    return { '@type': any.typeUrl, ...type.toObject(type.decode(any.value)) };
+  });
+  return { code: status.code, message: status.message, details };
 }

@@ -10,7 +10,7 @@ import { type DeadLetter, createRecordIngest } from '../../collector/record-inge
 import { SensorAuth } from '../../collector/sensor-auth.js';
 import { silentLogger } from '../../core/logger.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../../core/record.js';
-import { decodeProtobufResponse, encodeProtobufRequest } from './otlp-protocol.js';
+import { decodeProtobufResponse, decodeProtobufStatus, encodeProtobufRequest } from './otlp-protocol.js';
 import { otlpTracesPlugin } from './otlp-traces.js';
 
 /**
@@ -266,8 +266,16 @@ describe('OTLP/HTTP trace receiver under hostile bodies (property)', () => {
         if (res.status === 200 && type === 'application/x-protobuf')
           expect(() => decodeProtobufResponse(res.body)).not.toThrow();
         if (res.status !== 200) {
-          const refusal = JSON.parse(Buffer.from(res.body).toString('utf8'));
-          expect(refusal).toEqual({ code: expect.stringMatching(/^MW_ERR_/), message: expect.any(String) });
+          // a google.rpc.Status in the request's encoding, naming the catalogue code
+          const refusal =
+            type === 'application/x-protobuf'
+              ? decodeProtobufStatus(res.body)
+              : JSON.parse(Buffer.from(res.body).toString('utf8'));
+          expect(refusal).toEqual({
+            code: 3,
+            message: expect.stringMatching(/^MW_ERR_[A-Z_]+: /),
+            details: expect.arrayContaining([expect.objectContaining({ reason: expect.stringMatching(/^MW_ERR_/) })]),
+          });
         }
         expect(protoSnapshot()).toBe(proto);
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();

@@ -6,17 +6,20 @@ import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { FastifyInstance } from 'fastify';
+import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenHash } from '../../../sensors/common/token-hash.js';
 import { capturedBus } from '../../../test/harness/captured-bus.js';
 import { metricSum } from '../../../test/harness/metrics.js';
+import { TOPICS } from '../../bus/bus.js';
+import { MemoryBus } from '../../bus/memory-bus.js';
 import type { DeadLetter } from '../../collector/record-ingest.js';
 import { createCollectorServer } from '../../collector/collector-server.js';
 import { createRecordIngest } from '../../collector/record-ingest.js';
 import { SensorAuth } from '../../collector/sensor-auth.js';
 import { silentLogger } from '../../core/logger.js';
 import type { ApiCallRecord } from '../../core/record.js';
-import { decodeProtobufResponse, encodeProtobufRequest } from './otlp-protocol.js';
+import { decodeProtobufResponse, decodeProtobufStatus, encodeProtobufRequest } from './otlp-protocol.js';
 import { otlpTracesPlugin } from './otlp-traces.js';
 
 /**
@@ -173,10 +176,49 @@ async function post(body: Uint8Array | string, headers: Record<string, string>) 
   return {
     status: res.status,
     type: res.headers.get('content-type') ?? '',
+    retryAfter: res.headers.get('retry-after'),
     body: new Uint8Array(await res.arrayBuffer()),
   };
 }
 const json = (body: Uint8Array) => JSON.parse(Buffer.from(body).toString('utf8'));
+
+/**
+ * the field numbers and wire types of a message's top-level fields, read off the wire without a schema: a
+ * google.rpc.Status is code (1, varint), message (2, bytes) and details (3, bytes) in googleapis' status.proto
+ */
+function wireFields(body: Uint8Array): [number, number][] {
+  const reader = protobuf.Reader.create(body);
+  const fields: [number, number][] = [];
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    fields.push([tag >>> 3, tag & 7]);
+    reader.skipType(tag & 7);
+  }
+  return fields;
+}
+
+const PROTO = 'application/x-protobuf';
+const JSON_UTF8 = 'application/json; charset=utf-8';
+
+/**
+ * The google.rpc.Status an OTLP/HTTP client reads in a refusal of `code`: its google.rpc.Code, meshward's code
+ * leading the message and as the reason of an ErrorInfo, and for a 400 a BadRequest describing the bad data
+ */
+const expectedStatus = (grpcCode: number, code: string, badRequest: boolean) => ({
+  code: grpcCode,
+  message: expect.stringMatching(new RegExp(`^${code}: `)),
+  details: [
+    { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: code, domain: 'meshward' },
+    ...(badRequest
+      ? [
+          {
+            '@type': 'type.googleapis.com/google.rpc.BadRequest',
+            fieldViolations: [{ description: expect.stringMatching(new RegExp(`^${code}: `)) }],
+          },
+        ]
+      : []),
+  ],
+});
 
 /** an OTLP/JSON request of one HTTP SERVER span per path ('' = a span without a path) */
 const jsonRequest = (...paths: string[]) => ({
@@ -204,6 +246,21 @@ const jsonRequest = (...paths: string[]) => ({
   ],
 });
 
+/** the same request as binary protobuf (ids as bytes) */
+const protoRequest = (...paths: string[]) =>
+  encodeProtobufRequest({
+    resourceSpans: jsonRequest(...paths).resourceSpans.map((rs) => ({
+      ...rs,
+      scopeSpans: rs.scopeSpans.map((ss) => ({
+        spans: ss.spans.map((s) => ({
+          ...s,
+          traceId: Buffer.from(s.traceId, 'hex'),
+          spanId: Buffer.from(s.spanId, 'hex'),
+        })),
+      })),
+    })),
+  });
+
 describe('OTLP/HTTP trace receiver on the collector', () => {
   it('records the SERVER spans the OpenTelemetry SDK exports as protobuf', async () => {
     await expectSdkExportRecorded(new OtlpProtoExporter({ url, headers: { Authorization: `Bearer ${TOKEN}` } }));
@@ -230,18 +287,7 @@ describe('OTLP/HTTP trace receiver on the collector', () => {
     const all = await post(JSON.stringify(jsonRequest('/stock/2')), { 'content-type': 'application/json' });
     expect(json(all.body)).toEqual({});
 
-    const proto = encodeProtobufRequest({
-      resourceSpans: jsonRequest('/stock/3', '').resourceSpans.map((rs) => ({
-        ...rs,
-        scopeSpans: rs.scopeSpans.map((ss) => ({
-          spans: ss.spans.map((s) => ({
-            ...s,
-            traceId: Buffer.from(s.traceId, 'hex'),
-            spanId: Buffer.from(s.spanId, 'hex'),
-          })),
-        })),
-      })),
-    });
+    const proto = protoRequest('/stock/3', '');
     const asProto = await post(gzipSync(proto), {
       'content-type': 'application/x-protobuf',
       'content-encoding': 'gzip',
@@ -261,23 +307,35 @@ describe('OTLP/HTTP trace receiver on the collector', () => {
     expect([empty.status, empty.body.length]).toEqual([200, 0]);
   });
 
+  const many = Array.from({ length: 21 }, (_, i) => `/s/${i}`);
   it.each([
-    ['no token', { authorization: '', 'content-type': 'application/json' }, '{}', 401, 'MW_ERR_UNAUTHENTICATED'],
+    ['no token', { authorization: '', 'content-type': 'application/json' }, '{}', 401, 'MW_ERR_UNAUTHENTICATED', 16],
+    [
+      'no token, to a protobuf request',
+      { authorization: '', 'content-type': PROTO },
+      '',
+      401,
+      'MW_ERR_UNAUTHENTICATED',
+      16,
+    ],
     [
       'a wrong token',
       { authorization: 'Bearer not-the-exporter-token-000', 'content-type': 'application/json' },
       '{}',
       401,
       'MW_ERR_UNAUTHENTICATED',
+      16,
     ],
-    ['another content type', { 'content-type': 'text/plain' }, '{}', 415, 'MW_ERR_UNSUPPORTED_MEDIA_TYPE'],
-    ['no content type', {}, '{}', 415, 'MW_ERR_UNSUPPORTED_MEDIA_TYPE'],
+    ['another content type', { 'content-type': 'text/plain' }, '{}', 415, 'MW_ERR_UNSUPPORTED_MEDIA_TYPE', 3],
+    ['no content type', {}, '{}', 415, 'MW_ERR_UNSUPPORTED_MEDIA_TYPE', 3],
+    ['a body that is not protobuf', { 'content-type': PROTO }, '\xff\xff\xff', 400, 'MW_ERR_BAD_REQUEST', 3],
     [
-      'a body that is not protobuf',
-      { 'content-type': 'application/x-protobuf' },
-      '\xff\xff\xff',
+      'a gzip body that does not decompress',
+      { 'content-type': PROTO, 'content-encoding': 'gzip' },
+      'not gzip',
       400,
       'MW_ERR_BAD_REQUEST',
+      3,
     ],
     [
       'a body that is not JSON',
@@ -285,14 +343,24 @@ describe('OTLP/HTTP trace receiver on the collector', () => {
       '{"resourceSpans": [',
       400,
       'MW_ERR_BAD_REQUEST',
+      3,
     ],
-    ['a JSON array', { 'content-type': 'application/json' }, '[]', 400, 'MW_ERR_BAD_REQUEST'],
+    ['a JSON array', { 'content-type': 'application/json' }, '[]', 400, 'MW_ERR_BAD_REQUEST', 3],
     [
       'an unknown encoding',
       { 'content-type': 'application/json', 'content-encoding': 'br' },
       '{}',
       415,
       'MW_ERR_UNSUPPORTED_ENCODING',
+      3,
+    ],
+    [
+      'an unknown encoding, protobuf',
+      { 'content-type': PROTO, 'content-encoding': 'br' },
+      '',
+      415,
+      'MW_ERR_UNSUPPORTED_ENCODING',
+      3,
     ],
     [
       'a body past the limit',
@@ -300,27 +368,133 @@ describe('OTLP/HTTP trace receiver on the collector', () => {
       ' '.repeat(65 * 1024),
       413,
       'MW_ERR_BODY_TOO_LARGE',
+      3,
+    ],
+    [
+      'a protobuf body past the limit',
+      { 'content-type': PROTO },
+      new Uint8Array(65 * 1024),
+      413,
+      'MW_ERR_BODY_TOO_LARGE',
+      3,
     ],
     [
       'more spans than max_spans',
       { 'content-type': 'application/json' },
-      JSON.stringify(jsonRequest(...Array.from({ length: 21 }, (_, i) => `/s/${i}`))),
+      JSON.stringify(jsonRequest(...many)),
       413,
       'MW_ERR_BATCH_TOO_LARGE',
+      3,
     ],
-  ])('refuses %s with a catalogue code, counted', async (_what, headers, body, status, code) => {
+    [
+      'more spans than max_spans, protobuf',
+      { 'content-type': PROTO },
+      protoRequest(...many),
+      413,
+      'MW_ERR_BATCH_TOO_LARGE',
+      3,
+    ],
+  ])(
+    'refuses %s with a google.rpc.Status in the request encoding, naming the catalogue code, counted',
+    async (_what, headers, body, status, code, grpcCode) => {
+      const counted = await metricSum('meshward_http_errors_total', { server: 'collector', code });
+      const calls = got.calls.length;
+      const sent = headers as Record<string, string>;
+      const res = await post(body, sent);
+      expect([res.status, res.retryAfter]).toEqual([status, null]);
+      const binary = sent['content-type'] === PROTO;
+      expect(res.type).toBe(binary ? PROTO : JSON_UTF8);
+      const answer = binary ? decodeProtobufStatus(res.body) : json(res.body);
+      if (binary) expect(wireFields(res.body)).toEqual([[1, 0], [2, 2], ...(status === 400 ? [[3, 2]] : []), [3, 2]]);
+      expect(answer).toEqual(expectedStatus(grpcCode, code, status === 400));
+      expect(await metricSum('meshward_http_errors_total', { server: 'collector', code })).toBe(counted + 1);
+      expect(got.calls.length).toBe(calls);
+    },
+  );
+
+  it('the SDK exporter reports a refusal as a failure naming the code, and does not retry it', async () => {
+    const code = 'MW_ERR_UNAUTHENTICATED';
     const counted = await metricSum('meshward_http_errors_total', { server: 'collector', code });
-    const calls = got.calls.length;
-    const res = await post(body, headers as Record<string, string>);
-    expect(res.status).toBe(status);
-    expect(json(res.body)).toEqual({ code, message: expect.any(String) });
+    const exporter = new OtlpProtoExporter({ url, headers: { Authorization: 'Bearer not-the-exporter-token-000' } });
+    const result = await exportFromSdk(exporter);
+    expect(result.code).toBe(1); // ExportResultCode.FAILED
+    // the exporter keeps the body it got as text: the Status's message and ErrorInfo reason are strings in it
+    expect(result.error).toMatchObject({ code: 401, data: expect.stringContaining(`${code}: `) });
     expect(await metricSum('meshward_http_errors_total', { server: 'collector', code })).toBe(counted + 1);
-    expect(got.calls.length).toBe(calls);
   });
 
   it('never quotes a body it cannot decode (it may hold credentials)', async () => {
     const res = await post(`{"secret": "Bearer ${JWT}"`, { 'content-type': 'application/json' });
     expect(res.status).toBe(400);
     expect(Buffer.from(res.body).toString('utf8')).not.toContain('eyJ');
+  });
+});
+
+describe('OTLP/HTTP trace receiver when the pipeline cannot take the spans', () => {
+  it('answers 429 and 503 with Retry-After and a google.rpc.Status in the request encoding', async () => {
+    // a backlog of one message: two spans saturate it
+    const bus = new MemoryBus({ partitions: 1, maxBacklogPerPartition: 1 });
+    await bus.subscribe({ groupId: 'correlator', topics: [TOPICS.calls], onBatch: async () => {} });
+    const ingest = createRecordIngest({ bus, logger: silentLogger });
+    const app = createCollectorServer({
+      ingest,
+      auth: new SensorAuth([{ id: 's1', token: 'collector-sensor-token-0123' }]),
+      logger: silentLogger,
+      busHealthy: () => bus.healthy(),
+    });
+    await app.register(otlpTracesPlugin, {
+      ingest,
+      key: 'otlp_traces/full',
+      config: { sensor_id: 'otlp-full', tokens: [TOKEN] },
+    });
+    const send = (payload: Uint8Array | string, type: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/traces',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type },
+        payload: typeof payload === 'string' ? payload : Buffer.from(payload),
+      });
+    const unavailable = () =>
+      metricSum('meshward_otlp_requests_total', { receiver: 'otlp-full', outcome: 'unavailable' });
+    const before = await unavailable();
+
+    const full = await send(protoRequest('/a', '/b'), PROTO);
+    expect([full.statusCode, full.headers['content-type'], full.headers['retry-after']]).toEqual([429, PROTO, '2']);
+    expect(decodeProtobufStatus(full.rawPayload)).toEqual(expectedStatus(8, 'MW_ERR_BUS_SATURATED', false));
+    const fullJson = await send(JSON.stringify(jsonRequest('/a', '/b')), 'application/json');
+    expect([fullJson.statusCode, fullJson.headers['content-type'], fullJson.headers['retry-after']]).toEqual([
+      429,
+      JSON_UTF8,
+      '2',
+    ]);
+    expect(fullJson.json()).toEqual(expectedStatus(8, 'MW_ERR_BUS_SATURATED', false));
+
+    await bus.close();
+    const down = await send(JSON.stringify(jsonRequest('/c')), 'application/json');
+    expect([down.statusCode, down.headers['content-type'], down.headers['retry-after']]).toEqual([503, JSON_UTF8, '5']);
+    expect(down.json()).toEqual(expectedStatus(14, 'MW_ERR_BUS_UNAVAILABLE', false));
+    const downProto = await send(protoRequest('/c'), PROTO);
+    expect([downProto.statusCode, downProto.headers['content-type'], downProto.headers['retry-after']]).toEqual([
+      503,
+      PROTO,
+      '5',
+    ]);
+    expect(decodeProtobufStatus(downProto.rawPayload)).toEqual(expectedStatus(14, 'MW_ERR_BUS_UNAVAILABLE', false));
+    expect(await unavailable()).toBe(before + 4);
+
+    // the collector's own route keeps its catalogue JSON, with the same Retry-After
+    const records = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: { authorization: 'Bearer collector-sensor-token-0123', 'content-type': 'application/json' },
+      payload: '[{}]',
+    });
+    expect([records.statusCode, records.headers['content-type'], records.headers['retry-after']]).toEqual([
+      503,
+      JSON_UTF8,
+      '5',
+    ]);
+    expect(records.json()).toEqual({ code: 'MW_ERR_BUS_UNAVAILABLE', message: expect.any(String) });
+    await app.close();
   });
 });

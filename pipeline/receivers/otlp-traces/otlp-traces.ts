@@ -9,13 +9,17 @@ import { MeshwardError, mwError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { counter } from '../../core/metrics.js';
 import { type OtlpTracesConfig, OtlpTracesConfigSchema, otlpTracesConfigProblem } from './config.js';
+import { otlpFailureBody } from './otlp-failures.js';
 import {
+  JSON_TYPE,
   type OtlpRequest,
   type OtlpSpan,
+  PROTOBUF,
   decodeJsonRequest,
   decodeProtobufRequest,
   encodeProtobufResponse,
   jsonResponse,
+  mediaType,
 } from './otlp-protocol.js';
 import { type SpanMapContext, attributesOf, mapSpan, resourceService, spanRef } from './span-mapper.js';
 
@@ -27,9 +31,6 @@ export interface OtlpTracesOptions {
   /** the key the receiver is declared under in the `receivers:` section (`otlp_traces`, `otlp_traces/mesh`) */
   key?: string;
 }
-
-const PROTOBUF = 'application/x-protobuf';
-const JSON_TYPE = 'application/json';
 
 const spansTotal = () =>
   counter('meshward_otlp_spans_total', 'OTLP spans received, by outcome and reason', ['receiver', 'outcome', 'reason']);
@@ -73,10 +74,11 @@ function spansOf(request: OtlpRequest): { span: OtlpSpan; service: string | unde
  * Answers 200 with an ExportTraceServiceResponse in the request's encoding, its partial_success naming the spans
  * rejected (an HTTP server span without a path, or a record the ingest refused: dead-lettered with the reason);
  * 401 without a configured token, 415 for another content type, 400 for a body that does not decode, 413 past the
- * body limit or max_spans, 429 / 503 when the pipeline cannot take the spans (the exporter retries). Refusals are
- * thrown: the collector's error handler answers them with their catalogue code (JSON) and counts them in
- * meshward_http_errors_total; meshward_otlp_requests_total counts requests by outcome, meshward_otlp_spans_total
- * spans by outcome (accepted, skipped, rejected, unavailable) and reason.
+ * body limit or max_spans, 429 / 503 with Retry-After when the pipeline cannot take the spans (the exporter retries).
+ * Refusals are thrown: the collector's error handler answers them with their catalogue code and counts them in
+ * meshward_http_errors_total, and the route's onSend hook (otlp-failures.ts) writes that answer as the google.rpc.Status
+ * OTLP/HTTP asks for, in the request's encoding. meshward_otlp_requests_total counts requests by outcome,
+ * meshward_otlp_spans_total spans by outcome (accepted, skipped, rejected, unavailable) and reason.
  */
 export async function otlpTracesPlugin(fastify: FastifyInstance, opts: OtlpTracesOptions): Promise<void> {
   const where = `receivers.${opts.key ?? 'otlp_traces'}`;
@@ -104,15 +106,12 @@ export async function otlpTracesPlugin(fastify: FastifyInstance, opts: OtlpTrace
     done(null, body),
   );
 
-  fastify.post(config.path, { bodyLimit: config.body_limit }, async (request, reply) => {
+  fastify.post(config.path, { bodyLimit: config.body_limit, onSend: otlpFailureBody }, async (request, reply) => {
     if (!authorized(request.headers.authorization)) {
       requests.inc({ receiver, outcome: 'unauthenticated' });
       throw mwError('UNAUTHENTICATED', 'a valid bearer token is required');
     }
-    const type = String(request.headers['content-type'] ?? '')
-      .split(';')[0]
-      .trim()
-      .toLowerCase();
+    const type = mediaType(request.headers['content-type']);
     if (type !== PROTOBUF && type !== JSON_TYPE) {
       requests.inc({ receiver, outcome: 'unsupported_media_type' });
       throw mwError('UNSUPPORTED_MEDIA_TYPE', `send ${PROTOBUF} or ${JSON_TYPE} (OTLP/HTTP)`);
