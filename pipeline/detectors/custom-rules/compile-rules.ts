@@ -2,8 +2,9 @@ import safeRegex from 'safe-regex2';
 import type { Severity } from '../../core/alert.js';
 import { mwError } from '../../core/errors.js';
 import type { CustomRulesConfig } from './config.js';
+import { CidrMatchers } from './cidr.js';
 import { GROUP_FIELD_NAMES, type GroupField, groupField } from './group-fields.js';
-import { type RecordVariables, recordEnvironment } from './record-variables.js';
+import { type NamedLists, type RecordVariables, recordEnvironment } from './record-variables.js';
 
 /** a rule ready to run: its condition compiled, its group_by fields resolved */
 export interface CompiledRule {
@@ -44,6 +45,28 @@ interface CelNode {
 const isNode = (x: unknown): x is CelNode =>
   typeof x === 'object' && x !== null && typeof (x as CelNode).op === 'string' && 'args' in x;
 
+/** calls each `name(…)` or `….name(…)` call of the tree with its arguments (a receiver's not among them) */
+function forEachCall(root: unknown, name: string, visit: (params: unknown[]) => void): void {
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const n of node) walk(n);
+      return;
+    }
+    if (!isNode(node)) return;
+    const args = node.args;
+    if ((node.op === 'call' || node.op === 'rcall') && Array.isArray(args) && args[0] === name) {
+      // call: [name, [args]]; rcall: [name, receiver, [args]]
+      const params = node.op === 'call' ? args[1] : args[2];
+      if (Array.isArray(params)) visit(params);
+    }
+    walk(args);
+  };
+  walk(root);
+}
+
+const stringLiteral = (node: unknown): string | undefined =>
+  isNode(node) && node.op === 'value' && typeof node.args === 'string' ? node.args : undefined;
+
 /**
  * The problems of the condition's `matches()` patterns. CEL means RE2 (linear time), but cel-js runs JavaScript's
  * backtracking engine, and the text it matches is the callers' (paths, parameters): a pattern with nested
@@ -52,39 +75,87 @@ const isNode = (x: unknown): x is CelNode =>
  */
 function regexProblems(root: unknown): string[] {
   const problems: string[] = [];
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      for (const n of node) walk(n);
-      return;
-    }
-    if (!isNode(node)) return;
-    const args = node.args;
-    if ((node.op === 'call' || node.op === 'rcall') && Array.isArray(args) && args[0] === 'matches') {
-      // call: [name, [text, pattern]]; rcall: [name, text, [pattern]]
-      const params = (node.op === 'call' ? args[1] : args[2]) as unknown[];
-      const pattern = params?.[params.length - 1];
-      if (!isNode(pattern) || pattern.op !== 'value' || typeof pattern.args !== 'string')
-        problems.push('the pattern of matches() must be a string literal (it is checked when the config loads)');
-      else if (!safeRegex(pattern.args))
-        problems.push(
-          `the pattern ${JSON.stringify(pattern.args)} of matches() may take exponential time on a crafted input (nested quantifiers); rewrite it without a quantified group that itself repeats`,
-        );
-    }
-    walk(args);
-  };
-  walk(root);
+  forEachCall(root, 'matches', (params) => {
+    const pattern = stringLiteral(params[params.length - 1]);
+    if (pattern === undefined)
+      problems.push('the pattern of matches() must be a string literal (it is checked when the config loads)');
+    else if (!safeRegex(pattern))
+      problems.push(
+        `the pattern ${JSON.stringify(pattern)} of matches() may take exponential time on a crafted input (nested quantifiers); rewrite it without a quantified group that itself repeats`,
+      );
+  });
   return problems;
 }
 
 /**
+ * The problems of the condition's `inCidr()` ranges, each made once here: a literal range, a literal list's ranges,
+ * a named list (`lists.office`) whose entries must all be ranges or addresses. A computed range is made at its first
+ * use (an invalid one is then the rule's evaluation error).
+ */
+function cidrProblems(root: unknown, lists: NamedLists, cidrs: CidrMatchers): string[] {
+  const problems: string[] = [];
+  const tryMake = (what: string, make: () => void): void => {
+    try {
+      make();
+    } catch (err) {
+      problems.push(`${what} of inCidr() is invalid: ${(err as Error).message}`);
+    }
+  };
+  forEachCall(root, 'inCidr', (params) => {
+    const ranges = params[1];
+    if (!isNode(ranges)) return;
+    const literal = stringLiteral(ranges);
+    if (literal !== undefined) tryMake('the range', () => cidrs.of(literal));
+    else if (ranges.op === 'list' && Array.isArray(ranges.args)) {
+      const entries = ranges.args.map(stringLiteral);
+      if (entries.every((e) => e !== undefined)) tryMake('the list', () => cidrs.of(entries as string[]));
+    } else if (ranges.op === '.' && Array.isArray(ranges.args)) {
+      const [of, name] = ranges.args as [unknown, unknown];
+      const list = typeof name === 'string' && isNode(of) && of.op === 'id' && of.args === 'lists' && lists[name];
+      if (list) tryMake(`the list lists.${name}`, () => cidrs.prepareList(list));
+    }
+  });
+  return problems;
+}
+
+/** the type checker's `No such key: x` under `lists.x`, said as what it is */
+function unknownList(message: string, when: string, lists: NamedLists): string | undefined {
+  const key = /^No such key: ([a-zA-Z0-9_]+)/.exec(message)?.[1];
+  if (key === undefined || !new RegExp(`\\blists\\s*\\.\\s*${key}\\b`).test(when)) return undefined;
+  const names = Object.keys(lists);
+  const defined =
+    names.length === 0 ? 'none defined' : `defined: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}`;
+  const place = / at column \d+$/.exec(message)?.[0] ?? '';
+  return `no list named ${key} in detectors.custom_rules.lists (${defined})${place}`;
+}
+
+/** CEL's reserved words: `lists.in` or `lists.true` does not parse (and the others are reserved by the spec) */
+const RESERVED = new Set(
+  'as break const continue else false for function if import in let loop namespace null package return true var void while'.split(
+    ' ',
+  ),
+);
+
+/** the named lists as the rules see them: copied and frozen, the same arrays at each evaluation */
+const frozenLists = (lists: Readonly<Record<string, string[]>>): NamedLists =>
+  Object.fromEntries(Object.entries(lists).map(([name, entries]) => [name, Object.freeze([...entries])]));
+
+/**
  * Checks and compiles every rule once, when the config loads (the factory's prepare): each `when` parsed and
- * type-checked against the record's variables (it must be a bool), its matches() patterns literal and safe from
- * catastrophic backtracking, names unique, group_by fields known. Throws one
+ * type-checked against the record's variables and the named lists (it must be a bool), its matches() patterns literal
+ * and safe from catastrophic backtracking, its inCidr() ranges valid, names unique, group_by fields known. Throws one
  * CONFIG_INVALID naming each rule and key at fault (`detectors.custom_rules.rules[admin-deletes].when: …`), up to five.
  */
 export function compileRules(config: CustomRulesConfig): CompiledCustomRules {
-  const env = recordEnvironment();
+  const lists = frozenLists(config.lists);
+  const cidrs = new CidrMatchers();
+  const env = recordEnvironment(lists, cidrs);
   const problems: string[] = [];
+  for (const name of Object.keys(lists))
+    if (RESERVED.has(name))
+      problems.push(
+        `detectors.custom_rules.lists.${name}: a CEL reserved word cannot name a list (lists.${name} would not parse)`,
+      );
   const seen = new Set<string>();
   const rules: CompiledRule[] = [];
   for (const rule of config.rules) {
@@ -99,7 +170,8 @@ export function compileRules(config: CustomRulesConfig): CompiledCustomRules {
     }
     const checked = env.check(rule.when);
     if (!checked.valid) {
-      problems.push(`${at}.when: ${oneLine(checked.error)}`);
+      const message = oneLine(checked.error);
+      problems.push(`${at}.when: ${unknownList(message, rule.when, lists) ?? message}`);
       continue;
     }
     if (checked.type !== 'bool' && checked.type !== 'dyn') {
@@ -116,7 +188,8 @@ export function compileRules(config: CustomRulesConfig): CompiledCustomRules {
       problems.push(`${at}.when: ${oneLine(err)}`);
       continue;
     }
-    const unsafe = regexProblems((test as unknown as { ast?: unknown }).ast);
+    const ast = (test as unknown as { ast?: unknown }).ast;
+    const unsafe = [...regexProblems(ast), ...cidrProblems(ast, lists, cidrs)];
     if (unsafe.length > 0) {
       for (const p of unsafe) problems.push(`${at}.when: ${p}`);
       continue;

@@ -49,8 +49,27 @@ export const CustomRuleSchema = Type.Object(
 );
 export type CustomRule = Static<typeof CustomRuleSchema>;
 
+/** a named list's name: `lists.<name>` in a condition */
+export const LIST_NAME = '^[a-z][a-z0-9_]{0,63}$';
+export const MAX_LISTS = 100;
+export const MAX_LIST_ENTRIES = 10_000;
+
+/** named lists of strings (Falco's lists, CrowdSec's whitelists): addresses, ranges, user agents, … */
+export const NamedListsSchema = Type.Record(
+  Type.String({ pattern: LIST_NAME }),
+  Type.Array(Type.String({ maxLength: 512 }), { maxItems: MAX_LIST_ENTRIES }),
+  {
+    maxProperties: MAX_LISTS,
+    additionalProperties: false,
+    default: {},
+    description:
+      'named lists of strings a condition reads as `lists.<name>` (`source.ip in lists.admin_ips`, `inCidr(source.ip, lists.office)`); names lower_snake_case',
+  },
+);
+
 export const CustomRulesConfigSchema = Type.Object(
   {
+    lists: NamedListsSchema,
     rules: Type.Array(CustomRuleSchema, {
       maxItems: 1000,
       default: [],

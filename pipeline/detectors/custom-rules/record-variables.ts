@@ -1,6 +1,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import type { ApiCallRecord } from '../../core/record.js';
 import { routeOf } from '../shared/record-fields.js';
+import { CidrMatchers } from './cidr.js';
 
 // Typed classes (not plain objects) for the nested variables: the type checker knows their fields, so a misspelt
 // `user.sbu` fails at load, and cel-js reads an instance as it is (a schema-declared object is copied into a Map on
@@ -72,9 +73,34 @@ export const VARIABLE_TYPES: Readonly<Record<string, string>> = {
   tags: 'map<string, string>',
 };
 
-/** the CEL environment every rule compiles in: the record's variables, typed; nothing else declared */
-export function recordEnvironment(): Environment {
+/** the named lists, as the rules see them: one field per list (so `lists.nope` fails the type check at load) */
+class CelLists {}
+
+/** the named lists of the config, each a frozen list<string>: the same arrays at every evaluation */
+export type NamedLists = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * The CEL environment every rule compiles in: the record's variables, typed; the named lists as the constant
+ * `lists` (a field per list, `list<string>`); `inCidr(address, range or list of ranges)`, its ranges made once in
+ * `cidrs`.
+ */
+export function recordEnvironment(lists: NamedLists = {}, cidrs = new CidrMatchers()): Environment {
+  const value = new CelLists() as Record<string, readonly string[]>;
+  const fields: Record<string, string> = {};
+  for (const [name, entries] of Object.entries(lists)) {
+    value[name] = entries;
+    fields[name] = 'list<string>';
+  }
+  Object.freeze(value);
   let env = new Environment({ limits: { maxAstNodes: 2000, maxDepth: 64 } })
+    .registerType('Lists', { ctor: CelLists, fields })
+    .registerConstant('lists', 'Lists', value)
+    .registerFunction('inCidr(string, string): bool', (address: string, range: string) =>
+      cidrs.of(range).contains(address),
+    )
+    .registerFunction('inCidr(string, list<string>): bool', (address: string, ranges: readonly string[]) =>
+      cidrs.of(ranges).contains(address),
+    )
     .registerType('Source', {
       ctor: CelSource,
       fields: { ip: 'string', service: 'string', principal: 'string', mtls: 'bool' },
