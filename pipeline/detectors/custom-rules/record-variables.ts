@@ -76,13 +76,28 @@ export const VARIABLE_TYPES: Readonly<Record<string, string>> = {
 /** the named lists, as the rules see them: one field per list (so `lists.nope` fails the type check at load) */
 class CelLists {}
 
+/**
+ * `inList(value, list)`: `value in list` as one set lookup. cel-js's `in` compares the value with every entry (10,000
+ * entries: ~160 µs a record); a named list is the same frozen array at every evaluation, so its set is made once and
+ * kept while the array lives. A literal list is a new array each evaluation: a set made for it, correct but no faster
+ */
+const listSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function inList(value: string, list: readonly string[]): boolean {
+  let set = listSets.get(list);
+  if (set === undefined) {
+    set = new Set(list);
+    listSets.set(list, set);
+  }
+  return set.has(value);
+}
+
 /** the named lists of the config, each a frozen list<string>: the same arrays at every evaluation */
 export type NamedLists = Readonly<Record<string, readonly string[]>>;
 
 /**
  * The CEL environment every rule compiles in: the record's variables, typed; the named lists as the constant
  * `lists` (a field per list, `list<string>`); `inCidr(address, range or list of ranges)`, its ranges made once in
- * `cidrs`.
+ * `cidrs`; `inList(value, list)`, membership as a set lookup.
  */
 export function recordEnvironment(lists: NamedLists = {}, cidrs = new CidrMatchers()): Environment {
   const value = new CelLists() as Record<string, readonly string[]>;
@@ -101,6 +116,7 @@ export function recordEnvironment(lists: NamedLists = {}, cidrs = new CidrMatche
     .registerFunction('inCidr(string, list<string>): bool', (address: string, ranges: readonly string[]) =>
       cidrs.of(ranges).contains(address),
     )
+    .registerFunction('inList(string, list<string>): bool', inList)
     .registerType('Source', {
       ctor: CelSource,
       fields: { ip: 'string', service: 'string', principal: 'string', mtls: 'bool' },
