@@ -124,11 +124,10 @@ export class CustomRulesDetector implements Detector {
     }
     if (g.count < g.next) return;
     g.next = g.count * 2;
-    this.signal(rule, r, g, ctx);
+    this.signal(rule, r, endpoint, g, ctx);
   }
 
-  private signal(rule: CompiledRule, r: ApiCallRecord, g: GroupCount, ctx: DetectorContext): void {
-    const endpoint = ctx.endpointOf(r);
+  private signal(rule: CompiledRule, r: ApiCallRecord, endpoint: string, g: GroupCount, ctx: DetectorContext): void {
     let subject: AlertSubject | undefined;
     const named: string[] = [];
     const grouped: string[] = [];
