@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { authorizationHash, bearerToken, tokenHash, tokenHasher } from './token-hash.js';
+import { authorizationHash, bearerToken, bearerTokenMatcher, tokenHash, tokenHasher } from './token-hash.js';
 
 describe('tokenHash', () => {
   it('matches vectors computed with openssl dgst -sha256 -hmac', () => {
@@ -36,5 +36,14 @@ describe('tokenHash', () => {
     expect(authorizationHash(h, 'Bearer abc')).toBe(h('abc'));
     expect(authorizationHash(h, 'Basic dXNlcjpwYXNz')).toBe(h('Basic dXNlcjpwYXNz'));
     expect(authorizationHash(h, '')).toBeUndefined();
+  });
+
+  it('matches a bearer token against the configured ones; with none configured, any request passes', () => {
+    const matches = bearerTokenMatcher(['first-exporter-token', 'second-exporter-token']);
+    expect(matches('Bearer second-exporter-token')).toBe(true);
+    expect(matches('Bearer second-exporter-toke')).toBe(false);
+    expect(matches('Basic second-exporter-token')).toBe(false);
+    expect(matches(undefined)).toBe(false);
+    expect(bearerTokenMatcher([])(undefined)).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** prefix of the hash format version; a new algorithm gets a new prefix so stored hashes stay comparable */
 export const TOKEN_HASH_PREFIX = 'h1:';
@@ -25,6 +25,23 @@ export function bearerToken(authorization: string | undefined | null): string | 
   if (!authorization) return undefined;
   const m = BEARER.exec(authorization);
   return m ? m[1] : undefined;
+}
+
+/**
+ * A check of an `Authorization` header value against the configured bearer tokens (of a receiver's `tokens`), each
+ * compared in constant time; with no token configured, every request passes (no authentication)
+ */
+export function bearerTokenMatcher(tokens: readonly string[]): (authorization: string | undefined) => boolean {
+  if (tokens.length === 0) return () => true;
+  const wanted = tokens.map((t) => Buffer.from(t, 'utf8'));
+  return (authorization) => {
+    const t = bearerToken(authorization);
+    if (!t) return false;
+    const got = Buffer.from(t, 'utf8');
+    let ok = false;
+    for (const w of wanted) if (w.length === got.length && timingSafeEqual(w, got)) ok = true;
+    return ok;
+  };
 }
 
 /**

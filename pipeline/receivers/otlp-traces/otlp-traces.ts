@@ -1,8 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../../sensors/common/load-config.js';
 import { createRedactor } from '../../../sensors/common/redact.js';
-import { bearerToken, tokenHasher } from '../../../sensors/common/token-hash.js';
+import { bearerTokenMatcher, tokenHasher } from '../../../sensors/common/token-hash.js';
 import { readTokenHashKey } from '../../../sensors/common/token-hash-key.js';
 import { type IngestResult, type RecordIngest, UnmappedItem } from '../../collector/ingest.js';
 import { MeshwardError, mwError } from '../../core/errors.js';
@@ -36,19 +35,6 @@ const spansTotal = () =>
   counter('meshward_otlp_spans_total', 'OTLP spans received, by outcome and reason', ['receiver', 'outcome', 'reason']);
 const requestsTotal = () =>
   counter('meshward_otlp_requests_total', 'OTLP/HTTP export requests, by outcome', ['receiver', 'outcome']);
-
-function tokenMatcher(tokens: readonly string[]): (auth: string | undefined) => boolean {
-  if (tokens.length === 0) return () => true;
-  const wanted = tokens.map((t) => Buffer.from(t, 'utf8'));
-  return (auth) => {
-    const t = bearerToken(auth);
-    if (!t) return false;
-    const got = Buffer.from(t, 'utf8');
-    let ok = false;
-    for (const w of wanted) if (w.length === got.length && timingSafeEqual(w, got)) ok = true;
-    return ok;
-  };
-}
 
 const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
 
@@ -89,7 +75,7 @@ export async function otlpTracesPlugin(fastify: FastifyInstance, opts: OtlpTrace
   const spans = spansTotal();
   const requests = requestsTotal();
   const receiver = config.sensor_id;
-  const authorized = tokenMatcher(config.tokens);
+  const authorized = bearerTokenMatcher(config.tokens);
   const hasKey = Boolean(config.token_hash_key || config.token_hash_key_file);
   const ctx: SpanMapContext = {
     sensorId: config.sensor_id,
