@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { DEFAULT_REDACT_NAMES } from '../../../sensors/common/redact.js';
+import { tokenHashKeyProblem } from '../../../sensors/common/token-hash-key.js';
 import { SharedSecret } from '../../config/shared-secret.js';
 
 export const OtlpTracesConfigSchema = Type.Object(
@@ -56,9 +57,7 @@ export const defaultOtlpTracesConfig: OtlpTracesConfig = {
   body_limit: 10_485_760,
 };
 
-/** the cross-field check: at most one key source (the key itself is optional) */
+/** the cross-field check: at most one key source, as every receiver's (tokenHashKeyProblem), but the key is optional */
 export function otlpTracesConfigProblem(config: OtlpTracesConfig): string | undefined {
-  if (config.token_hash_key && config.token_hash_key_file)
-    return 'token_hash_key and token_hash_key_file: give one of them, not both';
-  return undefined;
+  return config.token_hash_key || config.token_hash_key_file ? tokenHashKeyProblem(config) : undefined;
 }
