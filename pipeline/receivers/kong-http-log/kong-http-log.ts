@@ -1,9 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import { parseJsonBodies } from '../../collector/json-body.js';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../../sensors/common/load-config.js';
 import { createRedactor } from '../../../sensors/common/redact.js';
-import { bearerToken, tokenHasher } from '../../../sensors/common/token-hash.js';
+import { bearerTokenMatcher, tokenHasher } from '../../../sensors/common/token-hash.js';
 import { readTokenHashKey } from '../../../sensors/common/token-hash-key.js';
 import { type IngestResult, type RecordIngest, UnmappedItem } from '../../collector/ingest.js';
 import { MeshwardError, mwError } from '../../core/errors.js';
@@ -28,19 +27,6 @@ export interface KongHttpLogOptions {
 const entriesTotal = () =>
   counter('meshward_kong_entries_total', 'Kong http-log entries received, by outcome', ['receiver', 'outcome']);
 
-function tokenMatcher(tokens: readonly string[]): (auth: string | undefined) => boolean {
-  if (tokens.length === 0) return () => true;
-  const wanted = tokens.map((t) => Buffer.from(t, 'utf8'));
-  return (auth) => {
-    const t = bearerToken(auth);
-    if (!t) return false;
-    const got = Buffer.from(t, 'utf8');
-    let ok = false;
-    for (const w of wanted) if (w.length === got.length && timingSafeEqual(w, got)) ok = true;
-    return ok;
-  };
-}
-
 /**
  * `POST /v1/kong/http-log` (the config's `path`): the target of Kong's http-log plugin (`http_endpoint`), one entry or a batch (Kong's
  * queue sends a JSON array). Entries become ApiCallRecords for the RecordIngest; the callers' Authorization headers
@@ -57,7 +43,7 @@ export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttp
   const config: KongHttpLogConfig = loadConfig(KongHttpLogConfigSchema, opts.config, where);
   const logger = opts.logger ?? silentLogger;
   const entries = entriesTotal();
-  const authorized = tokenMatcher(config.tokens);
+  const authorized = bearerTokenMatcher(config.tokens);
   const ctx: KongMapContext = {
     sensorId: config.sensor_id,
     serviceFallback: config.service_fallback,
