@@ -49,7 +49,7 @@ async function publishAll(bus: MemoryBus, from: number, to: number) {
 }
 
 /** a correlator with the threshold test detector, alerts resolved after 5 quiet minutes */
-const thresholdCorrelator = (bus: MemoryBus, store: MemoryStore, opts: Partial<CorrelatorOptions> = {}) =>
+const thresholdCorrelator = (bus: Bus, store: MemoryStore, opts: Partial<CorrelatorOptions> = {}) =>
   new Correlator({
     bus,
     store,
@@ -195,7 +195,7 @@ describe('Correlator over the in-process bus', () => {
       services: ['orders'],
       failing: (_s, m) => m < 3,
     });
-    const publish = (bus: MemoryBus) =>
+    const publish = (bus: Bus) =>
       bus.publish(
         TOPICS.calls,
         quietAfter.map((r) => ({ key: r.service, value: JSON.stringify(r) })),
@@ -310,12 +310,7 @@ describe('Correlator over the in-process bus', () => {
       const bus = createKafkaBus(fastKafkaBusOptions(kafka.bootstrap, 'idle-watermark-test'));
       const changes: Alert[] = [];
       const { skew, now } = skewedClock();
-      const correlator = new Correlator({
-        bus,
-        store: new MemoryStore(),
-        logger: silentLogger,
-        createDetectors: () => [thresholdDetector()],
-        shard: { resolveAfterMs: 5 * 60_000 },
+      const correlator = thresholdCorrelator(bus, new MemoryStore(), {
         checkpointIntervalMs: 300,
         idleAfterMs: 60_000,
         now,
@@ -323,10 +318,7 @@ describe('Correlator over the in-process bus', () => {
       });
       try {
         await correlator.start();
-        await bus.publish(
-          TOPICS.calls,
-          quietAfter.map((r) => ({ key: r.service, value: JSON.stringify(r) })),
-        );
+        await publish(bus);
         await waitFor(() => changes.length > 0, 30_000);
         // the commit of the idle checkpoint reaches the group's offsets: lag() reads 0, the partition moves on
         skew.ms = 20 * 60_000;
