@@ -290,6 +290,38 @@ export function pageLayout(title, head, ...content) {
 }
 
 /**
+ * A column head whose button sorts its table by the column (highest first): `th.sortable[data-sort]` holding
+ * `button.sort` and its mark, as the console's CSS styles them. markSorted says whether it is the order shown.
+ * @param {string} label
+ * @param {string} sort the order it stands for
+ * @param {() => void} onSort
+ */
+export function sortHead(label, sort, onSort) {
+  return /** @type {HTMLTableCellElement} */ (
+    h(
+      'th',
+      { scope: 'col', class: 'sortable', 'data-sort': sort },
+      h(
+        'button',
+        { type: 'button', class: 'sort', onclick: onSort },
+        label,
+        h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, ' ▼'),
+      ),
+    )
+  );
+}
+
+/**
+ * marks a sortHead as the order shown (highest first), or not
+ * @param {Element} th
+ * @param {boolean} active
+ */
+export function markSorted(th, active) {
+  th.setAttribute('aria-sort', active ? 'descending' : 'none');
+  th.classList.toggle('sorted', active);
+}
+
+/**
  * A sortable-looking dense table.
  * @param {(string | HTMLTableCellElement)[]} headers a text, or a head cell of its own (a column head that sorts)
  * @param {Node[]} rows

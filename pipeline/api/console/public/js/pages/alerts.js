@@ -3,10 +3,12 @@ import {
   announce,
   confirmDialog,
   h,
+  markSorted,
   pageLayout,
   placeholder,
   replace,
   SEVERITIES,
+  sortHead,
   severityBadge,
   stateBadge,
   timeEl,
@@ -267,33 +269,18 @@ export function renderAlerts(main, params) {
   function headCell(label) {
     if (!(label in SORTABLE)) return h('th', { scope: 'col' }, label);
     const sort = SORTABLE[label];
-    return h(
-      'th',
-      { scope: 'col', class: 'sortable', 'data-sort': sort },
-      h(
-        'button',
-        {
-          type: 'button',
-          class: 'sort',
-          onclick: () => {
-            if (filter.sort === sort) return;
-            filter.sort = sort;
-            reload();
-          },
-        },
-        label,
-        h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, ' ▼'),
-      ),
-    );
+    return sortHead(label, sort, () => {
+      if (filter.sort === sort) return;
+      filter.sort = sort;
+      reload();
+    });
   }
 
   /** the heads say which order is shown; orders other than newest first need the open or acknowledged queue */
   function syncSortHeads() {
     for (const th of thead.querySelectorAll('th.sortable')) {
       const sort = /** @type {HTMLElement} */ (th).dataset.sort ?? '';
-      const active = sort === filter.sort;
-      th.setAttribute('aria-sort', active ? 'descending' : 'none');
-      th.classList.toggle('sorted', active);
+      markSorted(th, sort === filter.sort);
       const button = /** @type {HTMLButtonElement} */ (th.querySelector('button'));
       button.disabled = sort !== '' && !sortableState(filter.state);
       button.title = button.disabled

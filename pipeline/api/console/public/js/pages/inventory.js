@@ -1,6 +1,6 @@
 import { api, query } from '../api.js';
 import { labelChip } from '../association.js';
-import { fmtNumber, h, pageLayout, replace, stateBadge, timeEl, toast } from '../dom.js';
+import { fmtNumber, h, markSorted, pageLayout, replace, sortHead, stateBadge, timeEl, toast } from '../dom.js';
 import { pagedTable } from '../paged-table.js';
 import { authOf, DATA_KINDS, dataOf, riskOf } from '../endpoint-facts.js';
 import { entrySelection } from '../entry-selection.js';
@@ -226,25 +226,13 @@ export function renderInventory(main, params) {
   function headCell(label) {
     const by = SORTABLE[label];
     const active = by === sort;
-    return /** @type {HTMLTableCellElement} */ (
-      h(
-        'th',
-        { scope: 'col', class: `sortable${active ? ' sorted' : ''}`, 'aria-sort': active ? 'descending' : 'none' },
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'sort',
-            title: by === 'risk' ? 'Riskiest first, then most recently called' : 'Most recently called first',
-            onclick: () => {
-              if (!active) location.hash = href({ sort: by });
-            },
-          },
-          label,
-          h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, ' ▼'),
-        ),
-      )
-    );
+    const th = sortHead(label, by, () => {
+      if (!active) location.hash = href({ sort: by });
+    });
+    markSorted(th, active);
+    /** @type {HTMLButtonElement} */ (th.querySelector('button')).title =
+      by === 'risk' ? 'Riskiest first, then most recently called' : 'Most recently called first';
+    return th;
   }
 
   /** @param {ApiEntry} e */
