@@ -229,13 +229,7 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     if (!this.liveIndexed && (await this.store.get(LIVE_INDEXED))) this.liveIndexed = true;
     if (!this.liveIndexed) {
       const ids = await this.store.zrange(BY_TIME, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
-      for (let i = 0; i < ids.length; i += SCAN_CHUNK) {
-        const docs = await this.store.mget(ids.slice(i, i + SCAN_CHUNK).map(alertKey));
-        for (const raw of docs) {
-          const a = raw ? (JSON.parse(raw) as Alert) : null;
-          if (a && a.state !== 'resolved') await this.store.zadd(LIVE_BY_TIME, a.lastSeen, a.id);
-        }
-      }
+      for await (const a of this.unresolvedAmong(ids)) await this.store.zadd(LIVE_BY_TIME, a.lastSeen, a.id);
       await this.store.set(LIVE_INDEXED, '1');
       this.liveIndexed = true;
     }
@@ -343,14 +337,19 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
       limit: max,
     });
     const out: Alert[] = [];
+    // a copy of the index that lags a racing write: the alert as stored decides
+    for await (const a of this.unresolvedAmong(ids)) out.push(a);
+    return out;
+  }
+
+  /** the alerts of these ids that are stored and not resolved, in their order, read SCAN_CHUNK at a time */
+  private async *unresolvedAmong(ids: string[]): AsyncGenerator<Alert> {
     for (let i = 0; i < ids.length; i += SCAN_CHUNK) {
       for (const raw of await this.store.mget(ids.slice(i, i + SCAN_CHUNK).map(alertKey))) {
         const a = raw ? (JSON.parse(raw) as Alert) : null;
-        // a copy of the index that lags a racing write: the alert as stored decides
-        if (a && a.state !== 'resolved') out.push(a);
+        if (a && a.state !== 'resolved') yield a;
       }
     }
-    return out;
   }
 
   /**
