@@ -77,5 +77,11 @@ describe('CidrMatchers', () => {
     expect(cidrs.of(office)).toBe(cidrs.of(office));
     expect(cidrs.of(office).contains('192.168.3.4')).toBe(true);
     expect(() => cidrs.of('not-a-range')).toThrow(/not a CIDR range/);
+    // a named (frozen) list not prepared at load, reached through an expression: by its identity, not its text
+    const lab = Object.freeze(['10.20.0.0/16']);
+    const first = cidrs.of(lab);
+    expect(cidrs.of(lab)).toBe(first);
+    expect(cidrs.of(['10.20.0.0/16'])).not.toBe(first);
+    expect(first.contains('10.20.1.2')).toBe(true);
   });
 });

@@ -87,6 +87,13 @@ export class CidrMatchers {
     if (typeof ranges === 'string') return this.cached(`s${ranges}`, () => [ranges]);
     const known = this.byList.get(ranges);
     if (known) return known;
+    // a named list reached through an expression (`c ? lists.a : lists.b`), not prepared at load: frozen, so its
+    // identity lasts; keyed by it at first use rather than by its text at every evaluation
+    if (Object.isFrozen(ranges)) {
+      const m = new CidrMatcher(ranges);
+      this.byList.set(ranges, m);
+      return m;
+    }
     // a literal list: the same text at each evaluation
     return this.cached(JSON.stringify(ranges), () => ranges);
   }
