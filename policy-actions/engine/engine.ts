@@ -25,6 +25,8 @@ export interface DecisionFilter {
   state?: DecisionState;
   type?: Decision['type'];
   scope?: Decision['scope'];
+  /** the decisions acting on this value (an IP, a user, a token hash, a service, a route), exactly */
+  value?: string;
   /** the decisions taken on this alert */
   alertId?: string;
   /** newest first; at most this many (default 100) */
@@ -740,6 +742,7 @@ export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine {
           if (filter.state && d.state !== filter.state) continue;
           if (filter.type && d.type !== filter.type) continue;
           if (filter.scope && d.scope !== filter.scope) continue;
+          if (filter.value !== undefined && d.value !== filter.value) continue;
           if (filter.alertId && d.alertId !== filter.alertId) continue;
           out.push(d);
           if (out.length >= limit) break;

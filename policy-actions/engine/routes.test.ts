@@ -141,6 +141,36 @@ describe('decision routes and the enforcement feed', () => {
     );
   });
 
+  it("lists the decisions acting on one value, of any scope or of the one given (a subject's page shows them)", async () => {
+    const [onAlice] = await engine.handleAlert(
+      makeAlert({ kind: 'brute_force', severity: 'high', subject: { type: 'user', value: 'alice' } }),
+    );
+    await engine.handleAlert(
+      makeAlert({ kind: 'brute_force', severity: 'high', subject: { type: 'user', value: 'bob' } }),
+    );
+    const [onIp] = await engine.handleAlert(
+      makeAlert({
+        kind: 'enumeration',
+        subject: { type: 'ip', value: '203.0.113.61' },
+        labels: { category: 'payments' },
+      }),
+    );
+    const ids = async (q: string) => {
+      const res = await app.inject({ method: 'GET', url: `/v1/decisions?${q}` });
+      expect(res.statusCode).toBe(200);
+      return res.json().decisions.map((d: Decision) => d.id);
+    };
+    expect(await ids('value=alice')).toEqual([onAlice.id]);
+    expect(await ids('value=203.0.113.61')).toEqual([onIp.id]);
+    expect(await ids('value=203.0.113.61&scope=ip')).toEqual([onIp.id]);
+    expect(await ids('value=203.0.113.61&scope=user')).toEqual([]);
+    // exactly: neither a prefix nor another case
+    expect(await ids('value=ALICE')).toEqual([]);
+    expect(await ids('value=203.0.113.6')).toEqual([]);
+    const tooLong = await app.inject({ method: 'GET', url: `/v1/decisions?value=${'x'.repeat(1101)}` });
+    expect(tooLong.statusCode).toBe(400);
+  });
+
   it('a renewal says which decision it renews, in the answer of one and in the list of its alert', async () => {
     const attack = makeAlert({
       kind: 'enumeration',
@@ -150,6 +180,8 @@ describe('decision routes and the enforcement feed', () => {
     const [first] = await engine.handleAlert(attack);
     const end = first.until ?? 0;
     expect(await engine.expireDue(end)).toBe(1);
+    // newest first: made in the same millisecond as the first, the renewal's place would be left to the ids' order
+    await until(() => Date.now() > first.createdAt);
     // the attack went on after the deny ended: its alert, refreshed, renews it
     const [renewal] = await engine.handleAlert({ ...attack, count: 2, lastSeen: end + 1000, updatedAt: end + 1000 });
     expect(renewal).toMatchObject({ renews: first.id, state: 'active' });

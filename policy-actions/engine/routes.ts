@@ -64,6 +64,7 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRoutesOptions> = async (
       state?: DecisionState;
       type?: DecisionType;
       scope?: DecisionScope;
+      value?: string;
       alert_id?: string;
       limit?: number;
     };
@@ -77,6 +78,13 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRoutesOptions> = async (
           state: Type.Optional(DecisionState),
           type: Type.Optional(DecisionType),
           scope: Type.Optional(DecisionScope),
+          value: Type.Optional(
+            Type.String({
+              maxLength: 1100,
+              description:
+                'the decisions acting on this value, exactly (an IP, a user, a token hash, a service, a METHOD /route): with scope, of that scope only',
+            }),
+          ),
           alert_id: Type.Optional(Type.String({ maxLength: 64, description: 'the decisions taken on this alert' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
         }),
