@@ -281,7 +281,7 @@ export function selectCell(o) {
 
 /**
  * A page: its head (the title, then the links, counts and filters beside it) and its content.
- * @param {string} title
+ * @param {Child} title
  * @param {Child[]} head
  * @param {...Child} content
  */

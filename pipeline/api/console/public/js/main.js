@@ -12,6 +12,7 @@ import { renderLogin } from './pages/login.js';
 import { renderSensors } from './pages/sensors.js';
 import { renderServices } from './pages/services.js';
 import { renderSilences } from './pages/silences.js';
+import { renderSubject } from './pages/subject.js';
 import { can, live, publishAlert, session } from './state.js';
 
 /** @typedef {{ path: string[], params: URLSearchParams }} Route */
@@ -31,6 +32,9 @@ const PAGES = {
   decisions: (main) => renderDecisions(main),
   audit: (main, route) => renderAudit(main, route.params),
   sensors: (main) => renderSensors(main),
+  // #/subject/<type>/<value>, each URL-encoded (a value may hold a slash)
+  subject: (main, route) =>
+    route.path[1] && route.path[2] ? renderSubject(main, route.path[1], route.path[2]) : location.replace('#/alerts'),
 };
 
 /** @type {Record<string, import('./state.js').Role>} pages (and their nav links, `data-role`) offered from a role up */

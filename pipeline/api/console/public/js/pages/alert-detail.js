@@ -22,6 +22,7 @@ import {
   toast,
 } from '../dom.js';
 import { silenceDialog } from '../silence-dialog.js';
+import { subjectHref, subjectLink } from '../subject-link.js';
 import { can, live, session } from '../state.js';
 
 /** @typedef {import('../state.js').Alert} Alert */
@@ -147,10 +148,7 @@ export function renderAlertDetail(main, id, params) {
         { class: 'kv' },
         kv('Service', a.service),
         kv('Endpoint', a.endpoint ? h('code', null, a.endpoint) : '–'),
-        kv(
-          'Subject',
-          a.subject ? [h('span', { class: 'muted' }, `${a.subject.type} `), h('code', null, a.subject.value)] : '–',
-        ),
+        kv('Subject', a.subject ? subjectLink(a.subject) : '–'),
         kv('First seen', [timeEl(a.firstSeen), h('span', { class: 'muted small' }, ` ${absTime(a.firstSeen)}`)]),
         kv('Last seen', [timeEl(a.lastSeen), h('span', { class: 'muted small' }, ` ${absTime(a.lastSeen)}`)]),
         kv('Fired', `${a.count} time${a.count === 1 ? '' : 's'}`),
@@ -538,19 +536,20 @@ export function renderAlertDetail(main, id, params) {
    * @param {Alert} a
    */
   async function renderRelated(a) {
-    /** @type {[string, string, Record<string, string>][]} what is shared, its value (as is: ids and routes are case-sensitive), the query */
+    /** @type {[string, string, Record<string, string>, string?][]} what is shared, its value (as is: ids and routes are case-sensitive), the query, the page of all its alerts */
     const asks = [];
-    if (a.subject) asks.push([`Same ${a.subject.type}`, a.subject.value, { subject: a.subject.value }]);
+    if (a.subject)
+      asks.push([`Same ${a.subject.type}`, a.subject.value, { subject: a.subject.value }, subjectHref(a.subject)]);
     if (a.endpoint) asks.push(['Same endpoint', a.endpoint, { service: a.service, endpoint: a.endpoint }]);
     if (asks.length === 0) return;
     try {
       const lists = await Promise.all(
-        asks.map(async ([label, value, q]) => {
+        asks.map(async ([label, value, q, href]) => {
           const from = a.firstSeen - RELATED_SPAN_MS;
           const page = await api(`v1/alerts${query({ ...q, from, limit: RELATED + 1 })}`);
           /** @type {Alert[]} */
           const others = page.items.filter((/** @type {Alert} */ x) => x.id !== a.id).slice(0, RELATED);
-          return { label, value, title: `${label} ${value}`, others, more: Boolean(page.next) };
+          return { label, value, href, title: `${label} ${value}`, others, more: Boolean(page.next) };
         }),
       );
       if (gone) return;
@@ -563,15 +562,16 @@ export function renderAlertDetail(main, id, params) {
           'Related alerts',
           h('span', { class: 'muted small' }, ' · from a week before this one on'),
         ),
-        lists.map(({ label, value, title, others, more }) =>
+        lists.map(({ label, value, href, title, others, more }) =>
           h(
             'div',
             { class: 'related-group' },
             h(
               'h3',
               null,
-              `${label} `,
-              h('code', null, value),
+              href
+                ? h('a', { href, title: 'All its alerts and decisions' }, `${label} `, h('code', null, value))
+                : [`${label} `, h('code', null, value)],
               h('span', { class: 'muted small' }, ` (${others.length}${more ? '+' : ''})`),
             ),
             others.length

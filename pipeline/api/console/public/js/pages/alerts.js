@@ -16,6 +16,7 @@ import {
 } from '../dom.js';
 import { alertSelection } from '../alert-selection.js';
 import { ownerName } from '../alert-owner.js';
+import { subjectLink } from '../subject-link.js';
 import { can, live, session } from '../state.js';
 
 /** @typedef {import('../state.js').Alert} Alert */
@@ -364,13 +365,7 @@ export function renderAlerts(main, params) {
         h('div', { class: 'muted small' }, a.kind),
       ),
       h('td', null, a.service, a.endpoint ? h('div', null, h('code', { class: 'small' }, a.endpoint)) : null),
-      h(
-        'td',
-        null,
-        a.subject
-          ? [h('span', { class: 'muted small' }, `${a.subject.type} `), h('code', null, a.subject.value)]
-          : h('span', { class: 'muted' }, '–'),
-      ),
+      h('td', null, a.subject ? subjectLink(a.subject, 'muted small') : h('span', { class: 'muted' }, '–')),
       h('td', { class: 'num' }, a.count),
       h('td', null, timeEl(a.firstSeen)),
       h('td', null, timeEl(a.lastSeen)),
