@@ -1,3 +1,4 @@
+import { setOwn } from './own-key.js';
 import {
   HOST_MAX,
   PARAM_KEY_MAX,
@@ -106,8 +107,7 @@ function boundMap(map: Record<string, unknown>, field: 'params' | 'tags', onCut:
       v = cut(v, b.value);
       values++;
     }
-    // defined, not assigned: a caller's `__proto__` parameter is a key, not the object's prototype
-    Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    setOwn(out, key, v);
     kept++;
   }
   if (onCut) {

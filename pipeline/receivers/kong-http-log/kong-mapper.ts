@@ -1,4 +1,5 @@
 import { recordId } from '../../../sensors/common/record-id.js';
+import { setOwn } from '../../core/own-key.js';
 import { type ApiCallRecord, byteCount } from '../../core/record.js';
 import type { Redactor } from '../../../sensors/common/redact.js';
 import { authorizationHash } from '../../../sensors/common/token-hash.js';
@@ -125,13 +126,7 @@ export function mapKongEntry(entry: unknown, ctx: KongMapContext): KongMapResult
       const v = qs[k];
       const first = Array.isArray(v) ? v[0] : v;
       const value = typeof first === 'boolean' || typeof first === 'number' ? first : (text(first, 4096) ?? null);
-      // defined, not assigned: a caller's `__proto__` parameter is a parameter, not the object's prototype
-      Object.defineProperty(params, k, {
-        value: ctx.redactor.value(k, value),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      setOwn(params, k, ctx.redactor.value(k, value));
       n++;
     }
     if (n > 0) record.params = params;

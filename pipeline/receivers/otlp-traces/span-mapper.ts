@@ -1,4 +1,5 @@
 import { recordId } from '../../../sensors/common/record-id.js';
+import { setOwn } from '../../core/own-key.js';
 import type { Redactor } from '../../../sensors/common/redact.js';
 import { authorizationHash } from '../../../sensors/common/token-hash.js';
 import {
@@ -165,13 +166,7 @@ function paramsOf(query: string, ctx: SpanMapContext): ApiCallRecord['params'] {
     if (n >= PARAMS_MAX) break;
     if (rawKey.length > PARAM_KEY_MAX || (wanted && !wanted.has(rawKey)) || Object.hasOwn(params, rawKey)) continue;
     const value = rawValue.length > PARAM_VALUE_MAX ? rawValue.slice(0, PARAM_VALUE_MAX) : rawValue;
-    // defined, not assigned: a caller's `__proto__` parameter is a parameter, not the object's prototype
-    Object.defineProperty(params, rawKey, {
-      value: ctx.redactor.value(rawKey, value),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    setOwn(params, rawKey, ctx.redactor.value(rawKey, value));
     n++;
   }
   return n > 0 ? params : undefined;
