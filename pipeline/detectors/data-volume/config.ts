@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { SUBJECT_PAIR_LIMITS } from '../shared/subject-limits.js';
 
 export const DataVolumeConfigSchema = Type.Object(
   {
@@ -32,14 +33,7 @@ export const DataVolumeConfigSchema = Type.Object(
      * baseline_windows to 2 × baseline_windows windows (its quantile is read from a generation of at least half that)
      */
     baseline_windows: Type.Integer({ minimum: 10, default: 2000, description: 'windows per baseline generation' }),
-    /** also count workloads (service principals) as subjects; off: only users, tokens and client addresses */
-    workload_subjects: Type.Boolean({ default: false, description: 'treat workloads as subjects' }),
-    max_subjects: Type.Integer({
-      minimum: 1,
-      default: 100_000,
-      description: 'cap on tracked (subject, endpoint) pairs',
-    }),
-    max_endpoints: Type.Integer({ minimum: 1, default: 10_000, description: 'cap on endpoints with a baseline' }),
+    ...SUBJECT_PAIR_LIMITS,
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { SUBJECT_PAIR_LIMITS } from '../shared/subject-limits.js';
 
 export const EnumerationConfigSchema = Type.Object(
   {
@@ -12,16 +13,9 @@ export const EnumerationConfigSchema = Type.Object(
     sigma_k: Type.Number({ minimum: 0, default: 6, description: 'standard deviations above the endpoint mean' }),
     /** query/body parameters that carry object ids (path placeholders always do) */
     id_params: Type.Array(Type.String(), { default: ['id'], description: 'parameter names holding object ids' }),
-    /** also count workloads (service principals) as subjects; off: only users, tokens and client addresses */
-    workload_subjects: Type.Boolean({ default: false, description: 'treat workloads as subjects' }),
     /** ids kept exactly per (subject, endpoint) before switching to a HyperLogLog sketch */
     exact_limit: Type.Integer({ minimum: 1, default: 64, description: 'exact ids before the sketch takes over' }),
-    max_subjects: Type.Integer({
-      minimum: 1,
-      default: 100_000,
-      description: 'cap on tracked (subject, endpoint) pairs',
-    }),
-    max_endpoints: Type.Integer({ minimum: 1, default: 10_000, description: 'cap on endpoints with a baseline' }),
+    ...SUBJECT_PAIR_LIMITS,
   },
   { additionalProperties: false },
 );
