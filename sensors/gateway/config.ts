@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { REDACT_FIELDS, redactDefaults } from '../common/redact-config.js';
 import { SharedSecret } from '../../pipeline/config/shared-secret.js';
-import { DEFAULT_REDACT_NAMES } from '../common/redact.js';
 import { ShipperConfigSchema, defaultShipperConfig } from '../common/shipper-config.js';
 
 export const UserConfigSchema = Type.Object(
@@ -63,10 +63,7 @@ export const GatewaySensorConfigSchema = Type.Object(
     user: UserConfigSchema,
     /** query parameters copied into record params (values redacted by name and by secret-looking value) */
     query_params: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256, default: [] }),
-    /** parameter names always redacted (case-insensitive) */
-    redact_names: Type.Array(Type.String(), { default: DEFAULT_REDACT_NAMES }),
-    /** redact parameter values that look like credentials (JWTs, bearer values, long hex/base64 keys) */
-    detect_secrets: Type.Boolean({ default: true }),
+    ...REDACT_FIELDS,
     /** route templates not recorded, e.g. /healthz */
     ignore_routes: Type.Array(Type.String(), { default: [] }),
     /** region label carried in records (empty: none) */
@@ -91,8 +88,7 @@ export const defaultGatewaySensorConfig: GatewaySensorConfig = {
   service: '',
   user: { from: 'jwt_sub', property: 'user.id', header: 'x-authenticated-user' },
   query_params: [],
-  redact_names: [...DEFAULT_REDACT_NAMES],
-  detect_secrets: true,
+  ...redactDefaults(),
   ignore_routes: [],
   region: '',
   record_aborted: false,

@@ -1,3 +1,4 @@
+import { redactorOf } from '../common/redact-config.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { JWTVerifyGetKey } from 'jose';
 import type { Decision } from '../../pipeline/core/decision.js';
@@ -8,7 +9,6 @@ import { followDecisions } from '../../policy-actions/engine/decision-feed-clien
 import { type RecordSink, createHttpShipper } from '../common/batching-shipper.js';
 import { rowsEncoder } from '../common/encode-batch.js';
 import { loadConfig } from '../common/load-config.js';
-import { createRedactor } from '../common/redact.js';
 import { readTokenHashKey } from '../common/token-hash-key.js';
 import { type CallerCredential, createCredentialReader, propertyReader } from './caller-identity.js';
 import { type GatewaySensorConfig, GatewaySensorConfigSchema } from './config.js';
@@ -91,7 +91,7 @@ function meshwardSensorPlugin(
     service: config.service,
     region: config.region,
     queryParams: config.query_params,
-    redactor: createRedactor({ names: config.redact_names, detectSecrets: config.detect_secrets }),
+    redactor: redactorOf(config),
   };
   const ownShipper = injectedSink
     ? undefined

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { DEFAULT_REDACT_NAMES } from '../../../sensors/common/redact.js';
+import { REDACT_FIELDS, redactDefaults } from '../../../sensors/common/redact-config.js';
 import { SharedSecret } from '../../config/shared-secret.js';
 
 export const KongHttpLogConfigSchema = Type.Object(
@@ -29,10 +29,7 @@ export const KongHttpLogConfigSchema = Type.Object(
     query_params: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256, default: [] }),
     /** request headers copied into record tags as `header.<name>` (redacted like params), e.g. user-agent */
     header_tags: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 32, default: [] }),
-    /** names always redacted (case-insensitive) */
-    redact_names: Type.Array(Type.String(), { default: DEFAULT_REDACT_NAMES }),
-    /** redact values that look like credentials */
-    detect_secrets: Type.Boolean({ default: true }),
+    ...REDACT_FIELDS,
     /** entries per request at most (Kong's queue.max_batch_size must not exceed it) */
     max_batch: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
     /** request body limit in bytes */
@@ -50,8 +47,7 @@ export const defaultKongHttpLogConfig: KongHttpLogConfig = {
   service_fallback: 'kong',
   query_params: [],
   header_tags: [],
-  redact_names: [...DEFAULT_REDACT_NAMES],
-  detect_secrets: true,
+  ...redactDefaults(),
   max_batch: 1_000,
   body_limit: 10_485_760,
 };

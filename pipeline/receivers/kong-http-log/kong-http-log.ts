@@ -1,7 +1,7 @@
+import { redactorOf } from '../../../sensors/common/redact-config.js';
 import { parseJsonBodies } from '../../collector/json-body.js';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../../sensors/common/load-config.js';
-import { createRedactor } from '../../../sensors/common/redact.js';
 import { bearerTokenMatcher, tokenHasher } from '../../../sensors/common/token-hash.js';
 import { readTokenHashKey } from '../../../sensors/common/token-hash-key.js';
 import { type IngestResult, type RecordIngest, UnmappedItem } from '../../collector/ingest.js';
@@ -48,7 +48,7 @@ export async function kongHttpLogPlugin(fastify: FastifyInstance, opts: KongHttp
     sensorId: config.sensor_id,
     serviceFallback: config.service_fallback,
     hash: tokenHasher(readTokenHashKey(config, where)),
-    redactor: createRedactor({ names: config.redact_names, detectSecrets: config.detect_secrets }),
+    redactor: redactorOf(config),
     queryParams: config.query_params,
     headerTags: config.header_tags,
   };

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { DEFAULT_REDACT_NAMES } from '../../../sensors/common/redact.js';
+import { REDACT_FIELDS, redactDefaults } from '../../../sensors/common/redact-config.js';
 import { tokenHashKeyProblem } from '../../../sensors/common/token-hash-key.js';
 import { SharedSecret } from '../../config/shared-secret.js';
 
@@ -32,10 +32,7 @@ export const OtlpTracesConfigSchema = Type.Object(
      * redacted by name and by secret-looking value); the record's path never carries the query
      */
     query_params: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256, default: ['*'] }),
-    /** names always redacted (case-insensitive) */
-    redact_names: Type.Array(Type.String(), { default: DEFAULT_REDACT_NAMES }),
-    /** redact values that look like credentials */
-    detect_secrets: Type.Boolean({ default: true }),
+    ...REDACT_FIELDS,
     /** spans per request at most (413 past it; the OpenTelemetry Collector's batch processor sends 8192) */
     max_spans: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20_000 }),
     /** request body limit in bytes, decompressed */
@@ -51,8 +48,7 @@ export const defaultOtlpTracesConfig: OtlpTracesConfig = {
   tokens: [],
   service_fallback: 'otlp',
   query_params: ['*'],
-  redact_names: [...DEFAULT_REDACT_NAMES],
-  detect_secrets: true,
+  ...redactDefaults(),
   max_spans: 20_000,
   body_limit: 10_485_760,
 };

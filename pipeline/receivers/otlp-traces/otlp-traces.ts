@@ -1,6 +1,6 @@
+import { redactorOf } from '../../../sensors/common/redact-config.js';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../../sensors/common/load-config.js';
-import { createRedactor } from '../../../sensors/common/redact.js';
 import { bearerTokenMatcher, tokenHasher } from '../../../sensors/common/token-hash.js';
 import { readTokenHashKey } from '../../../sensors/common/token-hash-key.js';
 import { type IngestResult, type RecordIngest, UnmappedItem } from '../../collector/ingest.js';
@@ -81,7 +81,7 @@ export async function otlpTracesPlugin(fastify: FastifyInstance, opts: OtlpTrace
     sensorId: config.sensor_id,
     serviceFallback: config.service_fallback,
     hash: hasKey ? tokenHasher(readTokenHashKey(config, where)) : undefined,
-    redactor: createRedactor({ names: config.redact_names, detectSecrets: config.detect_secrets }),
+    redactor: redactorOf(config),
     queryParams: config.query_params,
   };
   const origin = { receiver: 'otlp', key: opts.key ?? 'otlp_traces', sensorId: config.sensor_id };
