@@ -22,10 +22,31 @@ export function dottedKey(where: string, pointer: string): string {
 export function schemaProblems(schema: TSchema, value: unknown, where = '', max = 5): string[] {
   const out: string[] = [];
   for (const e of Value.Errors(schema, value)) {
-    out.push(`${dottedKey(where, e.path)}: ${problemMessage(e)}`);
+    const named = itemName(value, e.path);
+    out.push(`${dottedKey(where, e.path)}${named ? ` (${named})` : ''}: ${problemMessage(e)}`);
     if (out.length >= max) break;
   }
   return out;
+}
+
+/**
+ * The `name` of the innermost list item on a JSON pointer's way that has one (a detection rule, a policy rule), so
+ * that `rules.12.threshold` also says which rule it is: `rules.12.threshold (admin-deletes)`. Undefined when none has.
+ */
+export function itemName(value: unknown, pointer: string): string | undefined {
+  let at = value;
+  let named: string | undefined;
+  for (const raw of pointer.split('/').slice(1)) {
+    if (at === null || typeof at !== 'object') break;
+    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (!Object.hasOwn(at, key)) break;
+    const inList = Array.isArray(at);
+    at = (at as Record<string, unknown>)[key];
+    const name = inList && at !== null && typeof at === 'object' ? (at as { name?: unknown }).name : undefined;
+    // printable and short: it is echoed into an error message
+    if (typeof name === 'string' && /^[\x20-\x7e]{1,64}$/.test(name)) named = name;
+  }
+  return named;
 }
 
 /**

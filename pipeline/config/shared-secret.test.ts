@@ -86,7 +86,7 @@ describe(`every shared secret and HMAC key: at least ${MIN_SECRET_LENGTH} charac
       [
         'an API key',
         (v) => () => resolveConfig({ api: { api_keys: [{ name: 'n', role: 'viewer', key: v }] } }, {}, 'meshward.yaml'),
-        'api.api_keys.0.key: ',
+        'api.api_keys.0.key (n): ',
       ],
     ];
     for (const [what, setup, where] of cases) {

@@ -104,9 +104,11 @@ describe('custom_rules config', () => {
     expect(problemsOf([{ ...ADMIN_DELETES, group_by: ['params.tenant', 'tags.team', 'source.ip'] }])).toEqual([]);
     expect(problemsOf([{ ...ADMIN_DELETES, group_by: ['params.'] }])[0]).toMatch(/unknown field params\./);
     expect(problemsOf([{ ...ADMIN_DELETES, threshold: 0 }])).toEqual([
-      'detectors.custom_rules.rules.0.threshold: Expected integer to be greater or equal to 1',
+      'detectors.custom_rules.rules.0.threshold (admin-deletes): Expected integer to be greater or equal to 1',
     ]);
-    expect(problemsOf([{ ...ADMIN_DELETES, name: 'Admin Deletes' }])[0]).toMatch(/rules\.0\.name: Expected string/);
+    expect(problemsOf([{ ...ADMIN_DELETES, name: 'Admin Deletes' }])[0]).toMatch(
+      /rules\.0\.name \(Admin Deletes\): Expected string/,
+    );
   });
 
   it('fails `meshward check` and every role start on a bad rule, naming the file', () => {
