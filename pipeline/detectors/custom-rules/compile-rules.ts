@@ -15,6 +15,8 @@ export interface CompiledRule {
   /** the condition: true for a match; anything else, or a throw, is not one */
   test: (vars: RecordVariables) => unknown;
   groupBy: readonly GroupField[];
+  /** group_by names the endpoint (`endpoint`, or `method` and `route`): each group is one endpoint's */
+  endpointGrouped: boolean;
   threshold: number;
   windowMs: number;
 }
@@ -201,6 +203,8 @@ export function compileRules(config: CustomRulesConfig): CompiledCustomRules {
       when: rule.when,
       test,
       groupBy,
+      endpointGrouped:
+        rule.group_by.includes('endpoint') || (rule.group_by.includes('method') && rule.group_by.includes('route')),
       threshold: rule.threshold,
       windowMs: rule.window_seconds * 1000,
     });

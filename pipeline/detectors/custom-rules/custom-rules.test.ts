@@ -204,6 +204,34 @@ describe('custom_rules', () => {
     expect(ctx.signals).toHaveLength(2);
   });
 
+  it('names the endpoint when group_by pins one (endpoint, or method and route), and keeps its first service', () => {
+    const d = detector([
+      { name: 'per-endpoint', when: 'status == 403', group_by: ['source.ip', 'endpoint'], threshold: 2 },
+      { name: 'per-route', when: 'status == 403', group_by: ['route', 'method'], threshold: 2 },
+      { name: 'route-only', when: 'status == 403', group_by: ['route'], threshold: 2 },
+      { name: 'per-user', when: 'status == 403', group_by: ['user.sub'], threshold: 2 },
+    ]);
+    const ctx = new CapturingContext();
+    d.observe!(call(0, { status: 403 }), ctx);
+    // the same user and route at another service: the user's group spans both
+    d.observe!(call(SEC, { status: 403, service: 'billing' }), ctx);
+    const byRule = Object.fromEntries(ctx.signals.map((s) => [s.labels?.rule, s]));
+    expect(Object.keys(byRule).sort()).toEqual(['per-endpoint', 'per-route', 'per-user', 'route-only']);
+    expect(byRule['per-endpoint']).toMatchObject({ endpoint: 'DELETE /admin/users/{id}', service: 'admin' });
+    expect(byRule['per-route'].endpoint).toBe('DELETE /admin/users/{id}');
+    // a route without its method is not an endpoint
+    expect(byRule['route-only'].endpoint).toBeUndefined();
+    // the group's window began at admin: its alert stays admin's when its later matches are elsewhere
+    expect(byRule['per-user']).toMatchObject({ service: 'admin', subject: { value: 'u42' } });
+    expect(byRule['per-user'].endpoint).toBeUndefined();
+    // one alert for the group: the doubling signal from billing refreshes it rather than raising another
+    for (let i = 0; i < 2; i++) d.observe!(call(2 * SEC + i, { status: 403, service: 'billing', route: '/x' }), ctx);
+    const alerts = new AlertManager();
+    for (const sig of ctx.signals.filter((x) => x.labels?.rule === 'per-user')) alerts.signal(sig);
+    expect(ctx.signals.filter((x) => x.labels?.rule === 'per-user').map((x) => x.service)).toEqual(['admin', 'admin']);
+    expect(alerts.drain().map((a) => [a.service, a.count])).toEqual([['admin', 2]]);
+  });
+
   it('counts a condition that cannot be evaluated on a record, as no match, and never throws', async () => {
     const d = detector([
       { name: 'debug-param', when: 'params.debug == "1"', threshold: 1 },

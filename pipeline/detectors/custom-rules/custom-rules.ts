@@ -21,6 +21,8 @@ const ruleErrors = counter(
 interface GroupCount {
   /** event time of the window's first match */
   start: number;
+  /** the service of the window's first match: its alert's service (a group may span services) */
+  service?: string;
   count: number;
   /** the count at which the group's alert is signalled next in this window: the threshold, then each doubling */
   next: number;
@@ -112,7 +114,16 @@ export class CustomRulesDetector implements Detector {
     this.groups.sweep(r.ts);
     let g = this.groups.get(key, r.ts);
     if (g === undefined || r.ts - g.start >= rule.windowMs) {
-      g = { start: r.ts, count: 0, next: rule.threshold, last: r.ts, ids: [], endpoints: [], moreEndpoints: false };
+      g = {
+        start: r.ts,
+        service: r.service,
+        count: 0,
+        next: rule.threshold,
+        last: r.ts,
+        ids: [],
+        endpoints: [],
+        moreEndpoints: false,
+      };
       this.groups.set(key, g, r.ts);
     }
     g.count++;
@@ -146,7 +157,10 @@ export class CustomRulesDetector implements Detector {
     ctx.emit({
       kind: 'custom_rule',
       severity: rule.severity,
-      service: r.service,
+      // one alert per group and window, wherever its later matches were (a checkpoint before service was kept: this one)
+      service: g.service ?? r.service,
+      // a group of one endpoint names it, so that route-scoped actions and the endpoint's risk see the alert
+      ...(rule.endpointGrouped ? { endpoint } : {}),
       ...(subject ? { subject } : {}),
       at: r.ts,
       summary: `${rule.name}: ${who}${calls(g.count)} in ${window} (${where})${why}`,
