@@ -47,11 +47,32 @@ describe('access guard: failed-login throttling and the access log', () => {
     const throttled = await req(app, 'GET', '/v1/thing', KEYS.viewer);
     expect(throttled.statusCode).toBe(429);
     expect(throttled.json()).toMatchObject({ code: 'MW_ERR_RATE_LIMITED' });
+    // when to come back: the oldest failure leaves the minute within it
+    const wait = Number(throttled.headers['retry-after']);
+    expect(wait).toBeGreaterThanOrEqual(1);
+    expect(wait).toBeLessThanOrEqual(60);
+    expect(throttled.json().message).toContain(`retry in ${wait} s`);
     expect((await req(app, 'GET', '/v1/thing', KEYS.viewer, '198.51.100.1')).statusCode).toBe(200);
     // a wrong role is not a guessing attempt: it does not count
     for (let i = 0; i < 10; i++)
       expect((await req(app, 'POST', '/v1/thing/1/poke', KEYS.viewer, '198.51.100.1')).statusCode).toBe(403);
     expect((await req(app, 'GET', '/v1/thing', KEYS.viewer, '198.51.100.1')).statusCode).toBe(200);
+  });
+
+  it('tells a throttled address when enough of its failures have left the minute', () => {
+    let now = 100_000;
+    const t = new AuthThrottle(3, 10, () => now);
+    for (const at of [100_000, 110_000, 125_000, 130_000]) {
+      now = at;
+      t.fail('192.0.2.1');
+    }
+    now = 131_000;
+    expect(t.blocked('192.0.2.1')).toBe(true);
+    // four failures, three allowed: blocked until the second (110 s) is a minute old, 39 s from now
+    expect(t.retryAfterSeconds('192.0.2.1')).toBe(39);
+    now = 170_000;
+    expect(t.blocked('192.0.2.1')).toBe(false);
+    expect(t.retryAfterSeconds('192.0.2.9')).toBe(1);
   });
 
   it('behind an ingress (api.trust_proxy), throttles the client that failed, not every analyst behind the proxy', async () => {

@@ -54,6 +54,14 @@ export class AuthThrottle {
     return b;
   }
 
+  /** whole seconds until a blocked address may try again: when enough of its failures have left the minute */
+  retryAfterSeconds(ip: string): number {
+    const list = this.recent(ip);
+    const leaving = list[list.length - this.maxPerMinute];
+    if (leaving === undefined) return 1;
+    return Math.max(1, Math.ceil((leaving + 60_000 - this.clock()) / 1000));
+  }
+
   fail(ip: string): void {
     const list = this.recent(ip);
     list.push(this.clock());

@@ -10,6 +10,7 @@ import { SilenceRepository } from '../alerts/silences.js';
 import type { Alert } from '../core/alert.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
+import { createRedisStore } from '../store/redis-store.js';
 import { alertRoutes } from './alert-routes.js';
 import { AnalystDirectory, analystRoutes } from './analyst-directory.js';
 import { createApiServer } from './api-server.js';
@@ -62,6 +63,27 @@ async function setup(oidc?: ConstructorParameters<typeof ApiAuthenticator>[1], r
 }
 
 describe('analyst API', () => {
+  it('answers 503 MW_ERR_STORE_UNAVAILABLE with Retry-After when the Redis store cannot answer', async () => {
+    // a Redis store that is closed fails every command at once with STORE_UNAVAILABLE, as one that is down does
+    const store = createRedisStore({ url: 'redis://127.0.0.1:1/0' });
+    await store.close();
+    const app = await createApiServer({
+      auth: new ApiAuthenticator([{ name: 'viewer-user', key: KEYS.viewer, role: 'viewer' }]),
+      logger: silentLogger,
+      health: () => ({}),
+      plugins: [alertRoutes({ alerts: new AlertRepository(store) })],
+    });
+    try {
+      const res = await app.inject({ url: '/v1/alerts', headers: { 'x-api-key': KEYS.viewer } });
+      expect([res.statusCode, res.json().code, res.headers['retry-after']]).toEqual([
+        503,
+        'MW_ERR_STORE_UNAVAILABLE',
+        '5',
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
   it('answers a request Node cannot parse with a catalogue code, counted, over a real socket', async () => {
     const { app } = await setup();
     await expectMalformedHttpRefused(app, 'api');

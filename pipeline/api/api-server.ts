@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { mwError } from '../core/errors.js';
+import { MeshwardError, mwError } from '../core/errors.js';
 import { catalogueServerOptions, installErrorHandler } from '../core/http-errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
@@ -108,7 +108,13 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
     if (!role) return;
     if (throttle.blocked(request.ip)) {
       void audit?.(event(request, 'throttled', 429, 'MW_ERR_RATE_LIMITED'));
-      throw mwError('RATE_LIMITED', 'too many failed authentications from this address; retry in a minute');
+      const wait = throttle.retryAfterSeconds(request.ip);
+      throw new MeshwardError(
+        'RATE_LIMITED',
+        `too many failed authentications from this address; retry in ${wait} s`,
+        undefined,
+        { retryAfterSeconds: wait },
+      );
     }
     try {
       request.principal = await opts.auth.authenticate(request.headers);

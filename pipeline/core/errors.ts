@@ -35,8 +35,8 @@ export const ERRORS = {
   // Both stay within an SDK exporter's 10 s export timeout, past which the JavaScript SDK would not retry at all.
   BUS_SATURATED: spec('MW_ERR_BUS_SATURATED', 429, true, 'the pipeline is saturated, retry later', 2),
   BUS_UNAVAILABLE: spec('MW_ERR_BUS_UNAVAILABLE', 503, true, 'the bus is unavailable, retry later', 5),
-  BUS_REJECTED: spec('MW_ERR_BUS_REJECTED', 502, false, 'the bus refused the messages'),
-  STORE_UNAVAILABLE: spec('MW_ERR_STORE_UNAVAILABLE', 503, true, 'the state store is unavailable'),
+  // the Redis client reconnects by itself and fails commands fast meanwhile: a few seconds, as for the bus
+  STORE_UNAVAILABLE: spec('MW_ERR_STORE_UNAVAILABLE', 503, true, 'the state store is unavailable', 5),
   NOT_FOUND: spec('MW_ERR_NOT_FOUND', 404, false, 'not found'),
   CONFLICT: spec('MW_ERR_CONFLICT', 409, false, 'the resource is not in a state that allows this'),
   ALERT_OWNED: spec('MW_ERR_ALERT_OWNED', 409, false, 'the alert is assigned to another analyst'),
@@ -68,14 +68,20 @@ export class MeshwardError extends Error {
   readonly retryAfterSeconds: number | undefined;
   readonly details?: unknown;
 
-  constructor(name: ErrorName, detail?: string, details?: unknown, options?: { cause?: unknown }) {
+  /** `options.retryAfterSeconds`: the wait this answer knows (a throttle's), in place of the catalogue's */
+  constructor(
+    name: ErrorName,
+    detail?: string,
+    details?: unknown,
+    options?: { cause?: unknown; retryAfterSeconds?: number },
+  ) {
     const s = ERRORS[name];
-    super(detail ? `${s.message}: ${detail}` : s.message, options);
+    super(detail ? `${s.message}: ${detail}` : s.message, options?.cause === undefined ? undefined : options);
     this.name = 'MeshwardError';
     this.code = s.code;
     this.status = s.status;
     this.retryable = s.retryable;
-    this.retryAfterSeconds = s.retryAfterSeconds;
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? s.retryAfterSeconds;
     this.details = details;
   }
 
