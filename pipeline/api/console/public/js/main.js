@@ -124,10 +124,12 @@ function signedIn(me) {
   }
   stream = new AbortController();
   const seen = new Set();
+  let opens = 0;
   void followStream('v1/alerts/stream', {
     signal: stream.signal,
     onState: setLive,
-    onOpen: () => live.dispatchEvent(new Event('stream-open')),
+    // the first open races the first page's first read; any later one follows a gap the pages may have missed
+    onOpen: () => live.dispatchEvent(new CustomEvent('stream-open', { detail: { reconnect: opens++ > 0 } })),
     onEvent: (event, data) => {
       if (event !== 'alert') return;
       try {

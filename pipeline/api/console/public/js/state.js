@@ -66,7 +66,8 @@ export const session = {
 export const can = (role) => session.me !== null && RANK[session.me.role] >= RANK[role];
 
 /**
- * live events: `alert` (detail: Alert), `stream-open` (the stream (re)connected: refresh what may have been missed),
+ * live events: `alert` (detail: Alert), `stream-open` (detail: `{ reconnect }`, the stream (re)connected; on a
+ * reconnect, refresh what may have been missed),
  * `decision` (detail: Decision, changed by this analyst)
  */
 export const live = new EventTarget();

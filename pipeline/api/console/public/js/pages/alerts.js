@@ -491,10 +491,9 @@ export function renderAlerts(main, params) {
 
   more.addEventListener('click', () => void load(false));
   const onAlert = (/** @type {Event} */ e) => upsertRow(/** @type {CustomEvent<Alert>} */ (e).detail, true);
-  let opened = 0;
-  const onOpen = () => {
+  const onOpen = (/** @type {Event} */ e) => {
     // the first open races the initial load, which already has everything
-    if (opened++ > 0) void catchUp();
+    if (/** @type {CustomEvent<{ reconnect: boolean }>} */ (e).detail.reconnect) void catchUp();
   };
   live.addEventListener('alert', onAlert);
   live.addEventListener('stream-open', onOpen);
