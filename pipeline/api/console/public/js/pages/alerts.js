@@ -1,6 +1,5 @@
 import { api, query } from '../api.js';
 import {
-  announce,
   confirmDialog,
   h,
   markSorted,
@@ -16,6 +15,7 @@ import {
 } from '../dom.js';
 import { alertSelection } from '../alert-selection.js';
 import { ownerName } from '../alert-owner.js';
+import { highlightNew, keepHighlight, placeBefore } from '../live-rows.js';
 import { subjectLink } from '../subject-link.js';
 import { can, live, session } from '../state.js';
 
@@ -23,7 +23,6 @@ import { can, live, session } from '../state.js';
 /** @typedef {{ kind: string, min_severity: string, service: string, state: string, owner: string, triage: string, sort: string }} Filter */
 
 const DEFAULT_PAGE_SIZE = 50;
-const FRESH_MS = 10_000;
 
 /**
  * the orders the API sorts the open or acknowledged queue in (`sort`), each highest first, then newest, then by id;
@@ -396,13 +395,11 @@ export function renderAlerts(main, params) {
    * @param {Alert} a
    */
   function placeSorted(tr, a) {
-    for (const other of tbody.children) {
-      const b = shown.get(/** @type {HTMLElement} */ (other).dataset.id ?? '');
-      if (b && b.id !== a.id && comesBefore(a, b, filter.sort)) {
-        tbody.insertBefore(tr, other);
-        return true;
-      }
-    }
+    const placed = placeBefore(tbody, tr, (other) => {
+      const b = shown.get(other.dataset.id ?? '');
+      return b !== undefined && b.id !== a.id && comesBefore(a, b, filter.sort);
+    });
+    if (placed) return true;
     if (next) return false;
     tbody.appendChild(tr);
     return true;
@@ -420,7 +417,7 @@ export function renderAlerts(main, params) {
       return;
     }
     const tr = row(a);
-    if (existing?.classList.contains('fresh')) tr.classList.add('fresh');
+    keepHighlight(existing, tr);
     if (filter.sort && !fromPage) {
       // a change may move it: it goes where its new values sort, or off the pages loaded
       existing?.remove();
@@ -431,11 +428,7 @@ export function renderAlerts(main, params) {
     } else if (existing) existing.replaceWith(tr);
     else if (fresh) tbody.prepend(tr);
     else tbody.appendChild(tr);
-    if (fresh && !existing) {
-      tr.classList.add('fresh');
-      setTimeout(() => tr.classList.remove('fresh'), FRESH_MS);
-      announce(`New ${a.severity} alert: ${a.summary}`);
-    }
+    if (fresh && !existing) highlightNew(tr, a);
     rows.set(a.id, tr);
     shown.set(a.id, a);
     status.replaceChildren();
