@@ -1,6 +1,8 @@
 import { api, query } from '../api.js';
 import { decisionHeaders, decisionRow, renewalsOf } from '../decision-actions.js';
 import { absTime, h, kv, pageLayout, placeholder, replace, severityBadge, stateBadge, table, timeEl } from '../dom.js';
+import { highlightNew, keepHighlight, placeBefore } from '../live-rows.js';
+import { live } from '../state.js';
 
 /** @typedef {import('../state.js').Alert} Alert */
 /** @typedef {import('../state.js').Decision} Decision */
@@ -8,6 +10,8 @@ import { absTime, h, kv, pageLayout, placeholder, replace, severityBadge, stateB
 /** the API's largest page, and how many pages of a subject's alerts the timeline reads (the most recently seen) */
 const PAGE = 500;
 const MAX_PAGES = 4;
+/** how soon after an alert the policy engine has stored its decisions on it (it decides right after the alert) */
+const DECIDED_WITHIN_MS = 500;
 
 /**
  * the alerts of a subject, any state, the most recently seen first; `more`: older ones were left out
@@ -67,26 +71,55 @@ const timelineRow = (a) =>
     h('td', null, severityBadge(a.severity)),
     h('td', null, a.kind),
     h('td', null, a.service, a.endpoint ? h('div', null, h('code', { class: 'small' }, a.endpoint)) : null),
-    h('td', null, h('a', { href: `#/alerts/${encodeURIComponent(a.id)}` }, a.summary)),
+    h('td', null, h('a', { href: `#/alerts/${encodeURIComponent(a.id)}`, class: 'alert-link' }, a.summary)),
     h('td', null, timeEl(a.firstSeen)),
     h('td', null, timeEl(a.lastSeen)),
     h('td', null, stateBadge(a.state)),
   );
 
 /**
+ * whether `a` comes before `b` in the timeline: first seen earlier, then last seen earlier, then by id
+ * @param {Alert} a
+ * @param {Alert} b
+ */
+const earlier = (a, b) => (a.firstSeen - b.firstSeen || a.lastSeen - b.lastSeen || (a.id < b.id ? -1 : 1)) < 0;
+
+/**
  * One subject (an IP, a user, a token…): what its alerts say of it, its alerts in any state oldest first, and the
- * decisions acting on it.
+ * decisions acting on it. Live: an alert of the subject from the stream is merged (a new one highlighted, a changed
+ * one re-rendered where it now sorts) and the facts follow; the decisions are read again shortly after (the policy
+ * engine decides on an alert right after it is stored); after a reconnect everything is read again.
  * @param {HTMLElement} main
  * @param {string} type
  * @param {string} value
  */
 export function renderSubject(main, type, value) {
   let gone = false;
+  /** @type {Map<string, Alert>} the alerts shown, by id */
+  const shown = new Map();
+  /** @type {Map<string, HTMLTableRowElement>} */
+  const rows = new Map();
+  /** older alerts than those read were left out */
+  let more = false;
+  /** a read of its alerts answered: until then the facts say loading (or the error), live alerts wait in the table */
+  let read = false;
+  const heading = h('h2', { id: 'timeline-title' }, 'Alerts');
+  const facts = h('div', null, placeholder('Loading…', 'loading'));
+  const timeline = table(
+    ['Severity', 'Kind', 'Service / endpoint', 'Summary', 'First seen', 'Last seen', 'State'],
+    [],
+    { class: 'compact timeline', caption: `The alerts of ${type} ${value}, oldest first` },
+  );
+  const tbody = timeline.tBodies[0];
+  const timelineBox = h('div', { class: 'scroll-x', hidden: true }, timeline);
+  const leftOut = h('p', { class: 'muted small', hidden: true });
   const overview = h(
     'section',
     { class: 'card', 'aria-labelledby': 'timeline-title' },
-    h('h2', { id: 'timeline-title' }, 'Alerts'),
-    placeholder('Loading…', 'loading'),
+    heading,
+    facts,
+    timelineBox,
+    leftOut,
   );
   const decisions = h(
     'section',
@@ -104,47 +137,62 @@ export function renderSubject(main, type, value) {
     ),
   );
 
-  async function loadAlerts() {
+  /**
+   * shows `a` where the timeline's order puts it, unless what is shown of it is newer (a read and the stream cross)
+   * @param {Alert} a
+   * @param {boolean} fresh new to the analyst (from the stream, or read after a reconnect): highlighted
+   */
+  function merge(a, fresh) {
+    const had = shown.get(a.id);
+    if (had && had.updatedAt > a.updatedAt) return;
+    shown.set(a.id, a);
+    const existing = rows.get(a.id);
+    const tr = timelineRow(a);
+    keepHighlight(existing, tr);
+    existing?.remove();
+    const placed = placeBefore(tbody, tr, (other) => {
+      const b = shown.get(other.dataset.id ?? '');
+      return b !== undefined && earlier(a, b);
+    });
+    if (!placed) tbody.appendChild(tr);
+    if (fresh && !existing) highlightNew(tr, a);
+    rows.set(a.id, tr);
+  }
+
+  /** the heading, the summary and the note on older alerts, from the alerts shown */
+  function showFacts() {
+    const list = [...shown.values()];
+    replace(
+      heading,
+      'Alerts, oldest first ',
+      h('span', { class: 'muted small' }, `(${list.length}${more ? ', the most recently seen' : ''})`),
+    );
+    replace(facts, list.length ? summary(list) : placeholder(`No alert names ${type} ${value}.`));
+    timelineBox.hidden = list.length === 0;
+    leftOut.hidden = !more;
+    leftOut.textContent = `Older alerts than these ${list.length} are left out.`;
+  }
+
+  /** @param {boolean} again after a reconnect: what was missed is new to the analyst */
+  async function loadAlerts(again) {
     try {
-      const { items, more } = await subjectAlerts(type, value);
+      const page = await subjectAlerts(type, value);
       if (gone) return;
-      const list = items.sort((a, b) => a.firstSeen - b.firstSeen || a.lastSeen - b.lastSeen);
-      const title = h(
-        'h2',
-        { id: 'timeline-title' },
-        'Alerts, oldest first ',
-        h('span', { class: 'muted small' }, `(${list.length}${more ? ', the most recently seen' : ''})`),
-      );
-      if (list.length === 0) {
-        replace(overview, title, placeholder(`No alert names ${type} ${value}.`));
-        return;
-      }
-      replace(
-        overview,
-        title,
-        summary(list),
-        h(
-          'div',
-          { class: 'scroll-x' },
-          table(
-            ['Severity', 'Kind', 'Service / endpoint', 'Summary', 'First seen', 'Last seen', 'State'],
-            list.map(timelineRow),
-            { class: 'compact timeline', caption: `The alerts of ${type} ${value}, oldest first` },
-          ),
-        ),
-        more ? h('p', { class: 'muted small' }, `Older alerts than these ${list.length} are left out.`) : null,
-      );
+      more = page.more;
+      for (const a of page.items.sort((x, y) => (earlier(x, y) ? -1 : 1))) merge(a, again && !shown.has(a.id));
+      read = true;
+      showFacts();
     } catch (err) {
-      if (gone) return;
-      replace(
-        overview,
-        h('h2', { id: 'timeline-title' }, 'Alerts'),
-        placeholder(`Could not load its alerts: ${/** @type {Error} */ (err).message}`, 'error'),
-      );
+      // a read again that failed leaves what is shown: the next reconnect reads again
+      if (gone || read) return;
+      replace(heading, 'Alerts');
+      replace(facts, placeholder(`Could not load its alerts: ${/** @type {Error} */ (err).message}`, 'error'));
     }
   }
 
+  let decisionsRead = 0;
   async function loadDecisions() {
+    const mine = ++decisionsRead;
     const title = h(
       'div',
       { class: 'card-head' },
@@ -154,7 +202,7 @@ export function renderSubject(main, type, value) {
     try {
       /** @type {{ decisions: Decision[] }} */
       const r = await api(`v1/decisions${query({ value, limit: 200 })}`);
-      if (gone) return;
+      if (gone || mine !== decisionsRead) return;
       const renewals = renewalsOf(r.decisions);
       replace(
         decisions,
@@ -174,7 +222,7 @@ export function renderSubject(main, type, value) {
           : placeholder(`No decision acts on ${value}.`),
       );
     } catch (err) {
-      if (gone) return;
+      if (gone || mine !== decisionsRead) return;
       const status = /** @type {{ status?: number }} */ (err).status;
       replace(
         decisions,
@@ -186,9 +234,40 @@ export function renderSubject(main, type, value) {
     }
   }
 
-  void loadAlerts();
+  /** @type {number | undefined} */
+  let decisionsTimer;
+  /** the decisions read again shortly, once for a burst of alerts; not while a dialog (approve, lift) is open */
+  function decisionsSoon() {
+    if (decisionsTimer !== undefined) return;
+    decisionsTimer = window.setTimeout(() => {
+      decisionsTimer = undefined;
+      if (document.querySelector('dialog[open]')) decisionsSoon();
+      else void loadDecisions();
+    }, DECIDED_WITHIN_MS);
+  }
+
+  const onAlert = (/** @type {Event} */ e) => {
+    const a = /** @type {CustomEvent<Alert>} */ (e).detail;
+    if (a.subject?.type !== type || a.subject.value !== value) return;
+    merge(a, true);
+    if (read) showFacts();
+    decisionsSoon();
+  };
+  const onOpen = (/** @type {Event} */ e) => {
+    // a reconnect: what came while the stream was down is read (the first open races the first read)
+    if (!(/** @type {CustomEvent<{ reconnect: boolean }>} */ (e).detail.reconnect)) return;
+    void loadAlerts(true);
+    void loadDecisions();
+  };
+  live.addEventListener('alert', onAlert);
+  live.addEventListener('stream-open', onOpen);
+
+  void loadAlerts(false);
   void loadDecisions();
   return () => {
     gone = true;
+    window.clearTimeout(decisionsTimer);
+    live.removeEventListener('alert', onAlert);
+    live.removeEventListener('stream-open', onOpen);
   };
 }
