@@ -60,6 +60,10 @@ rules:
     match: { kinds: [enumeration], services: [payments], subject_types: [ip] }
     action: { type: deny, scope: ip, ttl: 1s, route: alert }
     escalate: [{ after: 1, ttl: 30m }]
+  # a user's decision whose value reads like an address: a subject's page lists the decisions of its own type only
+  - name: deny-users-breaking-rules
+    match: { kinds: [custom_rule], subject_types: [user] }
+    action: { type: deny, scope: user, ttl: 30m, route: alert }
 `;
 
 /** an enforcement point that only records what it was asked to do */
@@ -1634,9 +1638,15 @@ describe('SOC console in Chromium', () => {
 
     // a user spelt like the IP is another subject: not shown; then the correlator's new alert of the IP, on payments,
     // where the policy denies enumerating IPs
-    await alerts.upsert(
-      alert({ subject: { type: 'user', value: ip.value }, summary: 'a user named like the watched IP' }),
-    );
+    const namesake = alert({
+      kind: 'custom_rule',
+      subject: { type: 'user', value: ip.value },
+      summary: 'a user named like the watched IP',
+      labels: { rule: 'admin-deletes' },
+    });
+    await alerts.upsert(namesake);
+    // the user is denied: a decision whose value is the IP's, of another scope, which the IP's page leaves out
+    expect((await engine.handleAlert(namesake)).map((d) => [d.scope, d.value])).toEqual([['user', ip.value]]);
     const next = alert({
       subject: ip,
       service: 'payments',

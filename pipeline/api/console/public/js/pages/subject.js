@@ -10,6 +10,8 @@ import { live } from '../state.js';
 /** the API's largest page, and how many pages of a subject's alerts the timeline reads (the most recently seen) */
 const PAGE = 500;
 const MAX_PAGES = 4;
+/** the subject types that are decision scopes too: their page lists the decisions of that scope only */
+const SCOPES = new Set(['user', 'session', 'token', 'ip', 'principal', 'service']);
 /** how soon after an alert the policy engine has stored its decisions on it (it decides right after the alert) */
 const DECIDED_WITHIN_MS = 500;
 
@@ -201,7 +203,7 @@ export function renderSubject(main, type, value) {
     );
     try {
       /** @type {{ decisions: Decision[] }} */
-      const r = await api(`v1/decisions${query({ value, limit: 200 })}`);
+      const r = await api(`v1/decisions${query({ value, scope: SCOPES.has(type) ? type : undefined, limit: 200 })}`);
       if (gone || mine !== decisionsRead) return;
       const renewals = renewalsOf(r.decisions);
       replace(
