@@ -47,6 +47,10 @@ describe('config sections checked before any role starts', () => {
       /receivers\.otlp_traces\.listen: Unexpected property/,
     );
     expect(check({ actions: { listen: '127.0.0.1:0' } })).toThrow(/\/etc\/meshward\.yaml: actions\.policy_file: /);
+    // a custom_rules list file is read when the config loads: every role refuses one it cannot read
+    expect(check({ detectors: { custom_rules: { list_files: { tor_exits: '/nonexistent/tor-exits.txt' } } } })).toThrow(
+      /^configuration is invalid: \/etc\/meshward\.yaml: detectors\.custom_rules\.list_files\.tor_exits: cannot read \/nonexistent\/tor-exits\.txt: ENOENT: no such file or directory/,
+    );
     // an adapter's settings too, before the correlator or the collector started
     expect(check({ actions: { policy_file: '/p.yaml', 'gateways/nginx': { map_file: '/x' } } })).toThrow(
       /^configuration is invalid: \/etc\/meshward\.yaml: actions\.gateways\/nginx\.map_file: Unexpected property$/,

@@ -180,7 +180,7 @@ describe('meshward check: a config checked as its process would check it, withou
     expect((await checkConfig({ config: withBus(missing), role: 'correlator' })).role).toBe('correlator');
   });
 
-  it('refuses a broken policy file, catalogue file, CA bundle or data directory as start would', async () => {
+  it('refuses a broken policy file, catalogue file, list file, CA bundle or data directory as start would', async () => {
     const badPolicy = join(dir, 'bad-policy.yaml');
     writeFileSync(badPolicy, 'rules:\n  - when: {}\n');
     const withPolicy = configFile('bad-policy', {
@@ -198,6 +198,16 @@ describe('meshward check: a config checked as its process would check it, withou
     });
     expect(await refusal(checkConfig({ config: withCatalog, role: 'correlator' }))).toMatch(
       /^meshward: MW_ERR_CATALOG_INVALID: .*bad-catalog\.jsonl/,
+    );
+
+    const longEntry = join(dir, 'scanners-ua.txt');
+    writeFileSync(longEntry, `# scanner user agents\nsqlmap\n${'x'.repeat(600)}\n`);
+    const withList = configFile('bad-list', {
+      ...tokensOnly,
+      detectors: { custom_rules: { list_files: { scanners_ua: longEntry } } },
+    });
+    expect(await refusal(checkConfig({ config: withList, role: 'correlator' }))).toMatch(
+      /^meshward: MW_ERR_CONFIG_INVALID: .*detectors\.custom_rules\.list_files\.scanners_ua: .*scanners-ua\.txt line 3: an entry longer than 512 characters/,
     );
 
     const noCa = configFile('no-ca', {

@@ -1,10 +1,11 @@
 import safeRegex from 'safe-regex2';
 import type { Severity } from '../../core/alert.js';
 import { mwError } from '../../core/errors.js';
-import type { CustomRulesConfig } from './config.js';
+import { type CustomRulesConfig, MAX_LISTS } from './config.js';
 import { CidrMatchers } from './cidr.js';
 import { GROUP_FIELD_NAMES, type GroupField, groupField } from './group-fields.js';
-import { type NamedLists, type RecordVariables, recordEnvironment } from './record-variables.js';
+import { ListFiles } from './list-files.js';
+import { celLists, type NamedLists, type RecordVariables, recordEnvironment } from './record-variables.js';
 
 /** a rule ready to run: its condition compiled, its group_by fields resolved */
 export interface CompiledRule {
@@ -24,6 +25,8 @@ export interface CompiledRule {
 export interface CompiledCustomRules {
   rules: readonly CompiledRule[];
   maxGroups: number;
+  /** the lists read from files and their reload (shared by the shards: one read per change) */
+  listFiles: ListFiles;
 }
 
 const WHERE = 'detectors.custom_rules.rules';
@@ -94,7 +97,7 @@ function regexProblems(root: unknown): string[] {
  * a named list (`lists.office`) whose entries must all be ranges or addresses. A computed range is made at its first
  * use (an invalid one is then the rule's evaluation error).
  */
-function cidrProblems(root: unknown, lists: NamedLists, cidrs: CidrMatchers): string[] {
+function cidrProblems(root: unknown, lists: NamedLists, cidrs: CidrMatchers, cidrLists: Set<string>): string[] {
   const problems: string[] = [];
   const tryMake = (what: string, make: () => void): void => {
     try {
@@ -114,10 +117,23 @@ function cidrProblems(root: unknown, lists: NamedLists, cidrs: CidrMatchers): st
     } else if (ranges.op === '.' && Array.isArray(ranges.args)) {
       const [of, name] = ranges.args as [unknown, unknown];
       const list = typeof name === 'string' && isNode(of) && of.op === 'id' && of.args === 'lists' && lists[name];
-      if (list) tryMake(`the list lists.${name}`, () => cidrs.prepareList(list));
+      if (list) {
+        cidrLists.add(name);
+        tryMake(`the list lists.${name}`, () => cidrs.prepareList(list));
+      }
     }
   });
   return problems;
+}
+
+/** the named lists (`lists.x`) the condition gives to `name(…)` as its argument at `index` */
+function namedListsGivenTo(root: unknown, name: string, index: number, into: Set<string>): void {
+  forEachCall(root, name, (params) => {
+    const arg = params[index];
+    if (!isNode(arg) || arg.op !== '.' || !Array.isArray(arg.args)) return;
+    const [of, list] = arg.args as [unknown, unknown];
+    if (typeof list === 'string' && isNode(of) && of.op === 'id' && of.args === 'lists') into.add(list);
+  });
 }
 
 /** the type checker's `No such key: x` under `lists.x`, said as what it is */
@@ -128,7 +144,7 @@ function unknownList(message: string, when: string, lists: NamedLists): string |
   const defined =
     names.length === 0 ? 'none defined' : `defined: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}`;
   const place = / at column \d+$/.exec(message)?.[0] ?? '';
-  return `no list named ${key} in detectors.custom_rules.lists (${defined})${place}`;
+  return `no list named ${key} in detectors.custom_rules.lists or list_files (${defined})${place}`;
 }
 
 /** CEL's reserved words: `lists.in` or `lists.true` does not parse (and the others are reserved by the spec) */
@@ -139,24 +155,49 @@ const RESERVED = new Set(
 );
 
 /** the named lists as the rules see them: copied and frozen, the same arrays at each evaluation */
-const frozenLists = (lists: Readonly<Record<string, string[]>>): NamedLists =>
+const frozenLists = (lists: Readonly<Record<string, string[]>>): Record<string, readonly string[]> =>
   Object.fromEntries(Object.entries(lists).map(([name, entries]) => [name, Object.freeze([...entries])]));
 
+/** what compileRules needs besides the config: the clock of the list files' reload (tests) */
+export interface CompileOptions {
+  now?: () => number;
+}
+
 /**
- * Checks and compiles every rule once, when the config loads (the factory's prepare): each `when` parsed and
+ * Checks and compiles every rule once, when the config loads (the factory's prepare): the list files read (a file
+ * that cannot be is a mistake, naming `detectors.custom_rules.list_files.<name>` and the file), each `when` parsed and
  * type-checked against the record's variables and the named lists (it must be a bool), its matches() patterns literal
  * and safe from catastrophic backtracking, its inCidr() ranges valid, names unique, group_by fields known. Throws one
  * CONFIG_INVALID naming each rule and key at fault (`detectors.custom_rules.rules[admin-deletes].when: …`), up to five.
  */
-export function compileRules(config: CustomRulesConfig): CompiledCustomRules {
-  const lists = frozenLists(config.lists);
-  const cidrs = new CidrMatchers();
-  const env = recordEnvironment(lists, cidrs);
+export function compileRules(config: CustomRulesConfig, options: CompileOptions = {}): CompiledCustomRules {
   const problems: string[] = [];
+  const inline = frozenLists(config.lists);
+  for (const name of Object.keys(config.list_files))
+    if (Object.hasOwn(inline, name))
+      problems.push(
+        `detectors.custom_rules.list_files.${name}: a list of this name is in detectors.custom_rules.lists too (give each list once)`,
+      );
+  const names = new Set([...Object.keys(inline), ...Object.keys(config.list_files)]);
+  if (names.size > MAX_LISTS)
+    problems.push(`detectors.custom_rules: ${names.size} named lists (lists and list_files), at most ${MAX_LISTS}`);
+  const fromFiles = ListFiles.load(config.list_files);
+  problems.push(...fromFiles.problems);
+  // a list file that does not load: its name still types `lists.<name>`, so its rules' own mistakes are said too
+  const missing = Object.fromEntries(
+    Object.keys(config.list_files)
+      .filter((name) => !Object.hasOwn(fromFiles.lists, name))
+      .map((name) => [name, Object.freeze([]) as readonly string[]]),
+  );
+  const lists = celLists({ ...missing, ...fromFiles.lists, ...inline });
+  const cidrs = new CidrMatchers();
+  const cidrLists = new Set<string>();
+  const setLists = new Set<string>();
+  const env = recordEnvironment(lists, cidrs);
   for (const name of Object.keys(lists))
     if (RESERVED.has(name))
       problems.push(
-        `detectors.custom_rules.lists.${name}: a CEL reserved word cannot name a list (lists.${name} would not parse)`,
+        `detectors.custom_rules.${Object.hasOwn(inline, name) ? 'lists' : 'list_files'}.${name}: a CEL reserved word cannot name a list (lists.${name} would not parse)`,
       );
   const seen = new Set<string>();
   const rules: CompiledRule[] = [];
@@ -191,7 +232,8 @@ export function compileRules(config: CustomRulesConfig): CompiledCustomRules {
       continue;
     }
     const ast = (test as unknown as { ast?: unknown }).ast;
-    const unsafe = [...regexProblems(ast), ...cidrProblems(ast, lists, cidrs)];
+    const unsafe = [...regexProblems(ast), ...cidrProblems(ast, lists, cidrs, cidrLists)];
+    namedListsGivenTo(ast, 'inList', 1, setLists);
     if (unsafe.length > 0) {
       for (const p of unsafe) problems.push(`${at}.when: ${p}`);
       continue;
@@ -213,5 +255,13 @@ export function compileRules(config: CustomRulesConfig): CompiledCustomRules {
     const shown = problems.slice(0, MAX_PROBLEMS);
     throw mwError('CONFIG_INVALID', shown.join('; '), { problems: shown });
   }
-  return { rules, maxGroups: config.max_groups };
+  const listFiles = new ListFiles(
+    fromFiles.loaded,
+    lists,
+    cidrs,
+    { cidr: cidrLists, set: setLists },
+    config.list_reload_seconds * 1000,
+    options.now ?? Date.now,
+  );
+  return { rules, maxGroups: config.max_groups, listFiles };
 }

@@ -67,9 +67,26 @@ export const NamedListsSchema = Type.Record(
   },
 );
 
+/** named lists read from files: a threat-intel feed (Tor exits, scanner agents, bad ranges), one entry a line */
+export const ListFilesSchema = Type.Record(Type.String({ pattern: LIST_NAME }), Type.String({ minLength: 1 }), {
+  maxProperties: MAX_LISTS,
+  additionalProperties: false,
+  default: {},
+  description:
+    'named lists read from files, `<name>: <path>` (relative to the working directory): one entry a line, `#` comments and blank lines skipped, up to 1,000,000 entries; read like `lists`, `lists.<name>`; a name may not be in both',
+});
+
 export const CustomRulesConfigSchema = Type.Object(
   {
     lists: NamedListsSchema,
+    list_files: ListFilesSchema,
+    list_reload_seconds: Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      default: 60,
+      description:
+        'how often, at most, the list files are checked for a change (size or modification time) and read again; 0: never',
+    }),
     rules: Type.Array(CustomRuleSchema, {
       maxItems: 1000,
       default: [],

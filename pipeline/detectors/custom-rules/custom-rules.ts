@@ -7,6 +7,7 @@ import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
 import { appendTo, pushEvidence } from '../shared/record-fields.js';
 import type { CompiledCustomRules, CompiledRule } from './compile-rules.js';
+import type { ListFiles } from './list-files.js';
 import { type RecordVariables, variablesMaker, variablesNamed } from './record-variables.js';
 
 export const TYPE = 'custom_rules';
@@ -58,6 +59,7 @@ export class CustomRulesDetector implements Detector {
   private readonly byName: ReadonlyMap<string, CompiledRule>;
   private readonly groups: BoundedMap<string, GroupCount>;
   private readonly variablesOf: (r: ApiCallRecord, endpoint: string) => RecordVariables;
+  private readonly listFiles: ListFiles;
   private matches = 0;
   private alerts = 0;
   private errors = 0;
@@ -65,6 +67,7 @@ export class CustomRulesDetector implements Detector {
 
   constructor(compiled: CompiledCustomRules) {
     this.rules = compiled.rules;
+    this.listFiles = compiled.listFiles;
     this.byName = new Map(this.rules.map((r) => [r.name, r]));
     // a group idle past the longest window has nothing left to count
     const ttl = Math.max(0, ...this.rules.map((r) => r.windowMs));
@@ -209,7 +212,16 @@ export class CustomRulesDetector implements Detector {
     );
   }
 
+  /**
+   * at each checkpoint (the correlator's, off the record path): the list files changed on disk are read again, at most
+   * every list_reload_seconds, once for the shards of the process (ListFiles)
+   */
+  refresh(): void {
+    this.listFiles.refresh();
+  }
+
   stats(): Record<string, number> {
+    const lists = this.listFiles.stats();
     return {
       rules: this.rules.length,
       groups: this.groups.size,
@@ -218,6 +230,11 @@ export class CustomRulesDetector implements Detector {
       matches_ungrouped: this.ungrouped,
       alerts: this.alerts,
       errors: this.errors,
+      // the process's list files (shared by the shards): how many, their entries in force, changes taken up or not
+      list_files: lists.files,
+      list_file_entries: lists.entries,
+      list_reloads: lists.reloads,
+      list_reload_failures: lists.failures,
     };
   }
 }

@@ -92,10 +92,10 @@ describe('custom_rules named lists', () => {
 
   it('refuses at load a rule naming a list that is not defined, naming the rule and the lists there are', () => {
     expect(problemsOf([{ name: 'typo', when: 'source.ip in lists.admin_ip' }])).toEqual([
-      'detectors.custom_rules.rules[typo].when: no list named admin_ip in detectors.custom_rules.lists (defined: admin_ips, scanners_ua, office_ranges) at column 20',
+      'detectors.custom_rules.rules[typo].when: no list named admin_ip in detectors.custom_rules.lists or list_files (defined: admin_ips, scanners_ua, office_ranges) at column 20',
     ]);
     expect(problemsOf([{ name: 'none', when: 'lists.scanners.exists(u, host == u)' }], {})).toEqual([
-      'detectors.custom_rules.rules[none].when: no list named scanners in detectors.custom_rules.lists (none defined) at column 7',
+      'detectors.custom_rules.rules[none].when: no list named scanners in detectors.custom_rules.lists or list_files (none defined) at column 7',
     ]);
     // a list is a list of strings: compared with an int, the type check says so
     expect(problemsOf([{ name: 'int', when: 'status in lists.admin_ips' }])[0]).toMatch(

@@ -77,36 +77,45 @@ export const VARIABLE_TYPES: Readonly<Record<string, string>> = {
 class CelLists {}
 
 /**
+ * the value of `lists` the rules read: a field per named list, sealed (no list added after load), its fields
+ * writable so that a list read from a file is replaced, whole, when the file changed (ListFiles). cel-js reads the
+ * field at each evaluation (a constant's fields are not folded into the expression)
+ */
+export function celLists(lists: NamedLists): Record<string, readonly string[]> {
+  const value = new CelLists() as Record<string, readonly string[]>;
+  for (const [name, entries] of Object.entries(lists)) value[name] = entries;
+  return Object.seal(value);
+}
+
+/**
  * `inList(value, list)`: `value in list` as one set lookup. cel-js's `in` compares the value with every entry (10,000
  * entries: ~160 µs a record); a named list is the same frozen array at every evaluation, so its set is made once and
  * kept while the array lives. A literal list is a new array each evaluation: a set made for it, correct but no faster
  */
 const listSets = new WeakMap<readonly string[], ReadonlySet<string>>();
-function inList(value: string, list: readonly string[]): boolean {
+/** the set of a list, made at its first use, or beforehand for a list read from a file (ListFiles: off the record path) */
+export function listSet(list: readonly string[]): ReadonlySet<string> {
   let set = listSets.get(list);
   if (set === undefined) {
     set = new Set(list);
     listSets.set(list, set);
   }
-  return set.has(value);
+  return set;
 }
+const inList = (value: string, list: readonly string[]): boolean => listSet(list).has(value);
 
 /** the named lists of the config, each a frozen list<string>: the same arrays at every evaluation */
 export type NamedLists = Readonly<Record<string, readonly string[]>>;
 
 /**
  * The CEL environment every rule compiles in: the record's variables, typed; the named lists as the constant
- * `lists` (a field per list, `list<string>`); `inCidr(address, range or list of ranges)`, its ranges made once in
+ * `lists` (a field per list, `list<string>`; `lists` itself when made by celLists, so that its fields can be replaced); `inCidr(address, range or list of ranges)`, its ranges made once in
  * `cidrs`; `inList(value, list)`, membership as a set lookup.
  */
 export function recordEnvironment(lists: NamedLists = {}, cidrs = new CidrMatchers()): Environment {
-  const value = new CelLists() as Record<string, readonly string[]>;
+  const value = lists instanceof CelLists ? (lists as Record<string, readonly string[]>) : celLists(lists);
   const fields: Record<string, string> = {};
-  for (const [name, entries] of Object.entries(lists)) {
-    value[name] = entries;
-    fields[name] = 'list<string>';
-  }
-  Object.freeze(value);
+  for (const name of Object.keys(value)) fields[name] = 'list<string>';
   let env = new Environment({ limits: { maxAstNodes: 2000, maxDepth: 64 } })
     .registerType('Lists', { ctor: CelLists, fields })
     .registerConstant('lists', 'Lists', value)
