@@ -47,9 +47,14 @@ describe('config sections checked before any role starts', () => {
       /receivers\.otlp_traces\.listen: Unexpected property/,
     );
     expect(check({ actions: { listen: '127.0.0.1:0' } })).toThrow(/\/etc\/meshward\.yaml: actions\.policy_file: /);
-    // a custom_rules list file is read when the config loads: every role refuses one it cannot read
-    expect(check({ detectors: { custom_rules: { list_files: { tor_exits: '/nonexistent/tor-exits.txt' } } } })).toThrow(
-      /^configuration is invalid: \/etc\/meshward\.yaml: detectors\.custom_rules\.list_files\.tor_exits: cannot read \/nonexistent\/tor-exits\.txt: ENOENT: no such file or directory/,
+    // a custom_rules list file is read where the detectors run (the correlator, `meshward check` of it), not by
+    // every role: a collector need not have the feed mounted; a rule naming a list of neither kind is refused by all
+    const tor = { list_files: { tor_exits: '/nonexistent/tor-exits.txt' } };
+    expect(check({ detectors: { custom_rules: tor } })).not.toThrow();
+    const rule = (when: string) => ({ detectors: { custom_rules: { ...tor, rules: [{ name: 'tor', when }] } } });
+    expect(check(rule('source.ip in lists.tor_exits'))).not.toThrow();
+    expect(check(rule('source.ip in lists.tor_exit'))).toThrow(
+      /^configuration is invalid: \/etc\/meshward\.yaml: detectors\.custom_rules\.rules\[tor\]\.when: no list named tor_exit /,
     );
     // an adapter's settings too, before the correlator or the collector started
     expect(check({ actions: { policy_file: '/p.yaml', 'gateways/nginx': { map_file: '/x' } } })).toThrow(

@@ -209,6 +209,8 @@ describe('meshward check: a config checked as its process would check it, withou
     expect(await refusal(checkConfig({ config: withList, role: 'correlator' }))).toMatch(
       /^meshward: MW_ERR_CONFIG_INVALID: .*detectors\.custom_rules\.list_files\.scanners_ua: .*scanners-ua\.txt line 3: an entry longer than 512 characters/,
     );
+    // a collector does not run the detectors: it does not read their list files
+    expect((await checkConfig({ config: withList, role: 'collector' })).role).toBe('collector');
 
     const noCa = configFile('no-ca', {
       bus: { kind: 'kafka', kafka: { brokers: ['k:9092'], ssl: true, ssl_ca_file: join(dir, 'no-such-ca.pem') } },

@@ -73,11 +73,12 @@ export async function checkConfig(opts: {
   const source = opts.config ?? '<defaults>';
   const role = opts.role ?? 'start';
   try {
-    const { config, checked } = loadCheckedConfig(opts.config, opts.overrides);
+    const runsDetectors = runs(role, 'correlator');
+    const { config, checked } = loadCheckedConfig(opts.config, opts.overrides, undefined, { runsDetectors });
     const { receivers } = checked;
     const parts: CheckedPart[] = [busPart(config), storePart(config)];
     if (runs(role, 'collector')) parts.push(...collectorParts(config, receivers));
-    if (runs(role, 'correlator')) parts.push(correlatorPart(config));
+    if (runsDetectors) parts.push(correlatorPart(config, checked.detectors));
     if (runs(role, 'api')) parts.push(...apiParts(config));
     if (role === 'actions') {
       if (!config.actions) throw mwError('CONFIG_INVALID', '/actions: the actions role needs an actions section');
@@ -141,8 +142,8 @@ function collectorParts(config: MeshwardConfig, checked: readonly ReceiverEntry[
   ];
 }
 
-function correlatorPart(config: MeshwardConfig): CheckedPart {
-  const { types } = compileDetectors(config.detectors);
+function correlatorPart(config: MeshwardConfig, detectors = compileDetectors(config.detectors)): CheckedPart {
+  const { types } = detectors;
   const files = (config.detectors?.api_discovery as { catalog_files?: string[] } | undefined)?.catalog_files ?? [];
   const catalogue = files.length
     ? `; catalogue ${files.length} file(s), ${loadCatalogFilesSync(files).length} entries`

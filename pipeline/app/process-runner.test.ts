@@ -24,6 +24,7 @@ describe('a process that cannot start says why in one line with its code', () =>
     config: string,
     actions: boolean,
     start: Parameters<typeof runProcess>[2] = vi.fn(async () => []),
+    detectors = false,
   ) => {
     const exit = vi.spyOn(process, 'exit').mockImplementation(() => {
       throw new Exit();
@@ -33,7 +34,7 @@ describe('a process that cannot start says why in one line with its code', () =>
       stderr += String(chunk);
       return true;
     });
-    await runProcess('test', { config, actions }, start).catch((err) => {
+    await runProcess('test', { config, actions, detectors }, start).catch((err) => {
       if (!(err instanceof Exit)) throw err;
     });
     return { exit, start, stderr };
@@ -64,6 +65,26 @@ describe('a process that cannot start says why in one line with its code', () =>
     const bad = await run(configWith(policy).file, true);
     expect(bad.start).not.toHaveBeenCalled();
     expect(bad.stderr).toMatch(`MW_ERR_POLICY_INVALID: policy file is invalid: ${policy}: rules.0.action.ttl: `);
+  });
+
+  it('a detector list file that cannot be read: refused before anything starts where the detectors run, not elsewhere', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshward-runner-'));
+    const file = join(dir, 'meshward.yaml');
+    writeFileSync(
+      file,
+      `log_level: silent\ndata_dir: ${join(dir, 'data')}\ndetectors:\n  custom_rules:\n    list_files: { tor_exits: /nonexistent/tor.txt }\n    rules: [{ name: tor, when: 'inList(source.ip, lists.tor_exits)' }]\n`,
+    );
+    const correlator = await run(file, false, undefined, true);
+    expect(correlator.exit).toHaveBeenCalledWith(2);
+    expect(correlator.start).not.toHaveBeenCalled();
+    expect(correlator.stderr).toBe(
+      `meshward: MW_ERR_CONFIG_INVALID: configuration is invalid: ${file}: detectors.custom_rules.list_files.tor_exits: cannot read /nonexistent/tor.txt: ENOENT: no such file or directory, open '/nonexistent/tor.txt'\n`,
+    );
+    vi.restoreAllMocks();
+    // a process that does not run the detectors (a collector, an API) starts without the file
+    const other = await run(file, false, undefined, false);
+    expect(other.start).toHaveBeenCalledTimes(1);
+    expect(other.exit).not.toHaveBeenCalled();
   });
 
   it('an address in use: MW_ERR_CONFIG_INVALID naming the address, not a stack trace', async () => {

@@ -18,6 +18,8 @@ export interface ProcessOptions {
   prepare?: (config: MeshwardConfig) => MeshwardConfig;
   /** this process runs the policy engine (when the config has `actions:`): its policy file is checked first too */
   actions?: boolean;
+  /** this process runs the detectors (a correlator): the files their config names are read at the check too */
+  detectors?: boolean;
 }
 
 /**
@@ -29,10 +31,11 @@ export function loadCheckedConfig(
   path: string | undefined,
   overrides: ConfigOverrides = {},
   prepare?: (config: MeshwardConfig) => MeshwardConfig,
+  options: { runsDetectors?: boolean } = {},
 ): { config: MeshwardConfig; checked: CheckedSections } {
   const loaded = loadConfig(path, { ...envOverrides(), ...stripUndefined(overrides) });
   const config = prepare ? prepare(loaded) : loaded;
-  return { config, checked: checkSections(config, path ?? '<defaults>') };
+  return { config, checked: checkSections(config, path ?? '<defaults>', options) };
 }
 
 /**
@@ -47,7 +50,9 @@ export async function runProcess(
   let config: MeshwardConfig;
   let checked: CheckedSections;
   try {
-    ({ config, checked } = loadCheckedConfig(opts.config, opts.overrides, opts.prepare));
+    ({ config, checked } = loadCheckedConfig(opts.config, opts.overrides, opts.prepare, {
+      runsDetectors: opts.detectors,
+    }));
     if (opts.actions && config.actions) await loadActionsPolicy(config.actions);
   } catch (err) {
     failStartup(err);
@@ -66,7 +71,7 @@ export async function runProcess(
   try {
     bus = openBus(config, logger);
     store = openStore(config);
-    roles = await start({ config, bus, store, logger, receivers: checked.receivers });
+    roles = await start({ config, bus, store, logger, receivers: checked.receivers, detectors: checked.detectors });
   } catch (err) {
     logger.error({ err }, 'startup failed');
     await Promise.allSettled(roles.map((r) => r.close()));

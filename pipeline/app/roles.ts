@@ -32,7 +32,7 @@ import { mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import { createProbeServer } from '../core/probe-routes.js';
-import { compileDetectors } from '../detectors/registry.js';
+import { type CompiledDetectors, compileDetectors } from '../detectors/registry.js';
 import { compileSinks, runSink } from '../sinks/sink-runner.js';
 import type { Store } from '../store/store.js';
 import { startActions } from './actions.js';
@@ -49,6 +49,8 @@ export interface RoleDeps {
    * them as they are, so a bus mapping file is read once; absent, the collector checks `config.receivers` itself
    */
   receivers?: readonly ReceiverEntry[];
+  /** the detectors as the check compiled them (their files read once); absent, the correlator compiles them itself */
+  detectors?: CompiledDetectors;
 }
 
 export interface RunningRole {
@@ -153,8 +155,9 @@ export async function runCorrelator({
   bus,
   store,
   logger,
+  detectors: checked,
 }: RoleDeps): Promise<RunningRole & { correlator: Correlator }> {
-  const detectors = compileDetectors(config.detectors);
+  const detectors = checked ?? compileDetectors(config.detectors);
   const c = config.correlator;
   const shard = shardOptionsOf(config);
   const correlator = new Correlator({

@@ -44,6 +44,7 @@ export function registerServiceCommands(program: Command): void {
           overrides: overridesOf(flags),
           prepare: flags.demo ? prepareDemo : undefined,
           actions: true,
+          detectors: true,
         },
         async (d) => {
           const started: RunningRole[] = [];
@@ -81,9 +82,11 @@ export function registerServiceCommands(program: Command): void {
   withCommonFlags(program.command('correlator'))
     .description('run a correlator: one member of the correlator consumer group')
     .action(async (flags: ServiceFlags) => {
-      await runProcess('correlator', { config: flags.config, overrides: overridesOf(flags) }, async (d) => [
-        await runCorrelator(d),
-      ]);
+      await runProcess(
+        'correlator',
+        { config: flags.config, overrides: overridesOf(flags), detectors: true },
+        async (d) => [await runCorrelator(d)],
+      );
       process.stdout.write('correlator started\n');
     });
 

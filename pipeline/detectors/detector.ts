@@ -105,6 +105,15 @@ export interface DetectorFactory<C = unknown, P = C> {
    * refuse the file. What it returns is shared by every shard's detector (keep it immutable). Absent: create()
    * receives the config
    */
-  prepare?(config: C): P;
+  prepare?(config: C, options?: PrepareOptions): P;
   create(config: P): Detector;
+}
+
+/** how a config is prepared: for a process that runs the detectors, or only to check the config */
+export interface PrepareOptions {
+  /**
+   * false: the files a config names (custom_rules' list files) are not read, only the rest checked: a collector or an
+   * API process checks the detectors' config but does not run them, and need not have their files mounted
+   */
+  readFiles?: boolean;
 }

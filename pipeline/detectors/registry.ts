@@ -1,6 +1,6 @@
 import { checkSection } from '../config/section.js';
 import { mwError } from '../core/errors.js';
-import type { Detector, DetectorFactory } from './detector.js';
+import type { Detector, DetectorFactory, PrepareOptions } from './detector.js';
 
 /** every detector type meshward knows; a config enables them by type id */
 const FACTORIES: DetectorFactory<unknown>[] = [];
@@ -24,9 +24,13 @@ export interface CompiledDetectors {
  * Validates the `detectors:` section against each factory's schema (fail fast, naming the key) and returns a
  * constructor of per-shard detector sets. Every registered detector runs, with its defaults; a key of the section
  * tunes its detector, and `enabled: false` or `null` turns it off. (Before 2026-12-01 a section ran only the
- * detectors it named: giving api_discovery its catalogue turned off every threat detector, silently.)
+ * detectors it named: giving api_discovery its catalogue turned off every threat detector, silently.) With
+ * `readFiles: false` the files the section names are not read (a process that only checks the section).
  */
-export function compileDetectors(section: Record<string, unknown> | undefined): CompiledDetectors {
+export function compileDetectors(
+  section: Record<string, unknown> | undefined,
+  options: PrepareOptions = {},
+): CompiledDetectors {
   const chosen: { factory: DetectorFactory<unknown>; config: unknown }[] = [];
   const entries = { ...Object.fromEntries(FACTORIES.map((f) => [f.type, {}])), ...section };
   for (const [type, raw] of Object.entries(entries)) {
@@ -41,7 +45,7 @@ export function compileDetectors(section: Record<string, unknown> | undefined): 
     // a section that is not a mapping goes to checkSection whole, to be refused (spread, `[1]` would be `{"0": 1}`)
     const section = typeof raw === 'object' && !Array.isArray(raw) ? rest : raw;
     const config = checkSection(factory.configSchema, section, `detectors.${type}`, factory.defaultConfig as object);
-    chosen.push({ factory, config: factory.prepare ? factory.prepare(config) : config });
+    chosen.push({ factory, config: factory.prepare ? factory.prepare(config, options) : config });
   }
   return {
     types: chosen.map((c) => c.factory.type),

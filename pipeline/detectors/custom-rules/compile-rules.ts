@@ -1,6 +1,7 @@
 import safeRegex from 'safe-regex2';
 import type { Severity } from '../../core/alert.js';
 import { mwError } from '../../core/errors.js';
+import type { PrepareOptions } from '../detector.js';
 import { type CustomRulesConfig, MAX_LISTS } from './config.js';
 import { CidrMatchers } from './cidr.js';
 import { GROUP_FIELD_NAMES, type GroupField, groupField } from './group-fields.js';
@@ -158,8 +159,8 @@ const RESERVED = new Set(
 const frozenLists = (lists: Readonly<Record<string, string[]>>): Record<string, readonly string[]> =>
   Object.fromEntries(Object.entries(lists).map(([name, entries]) => [name, Object.freeze([...entries])]));
 
-/** what compileRules needs besides the config: the clock of the list files' reload (tests) */
-export interface CompileOptions {
+/** what compileRules needs besides the config: whether to read the list files, the clock of their reload (tests) */
+export interface CompileOptions extends PrepareOptions {
   now?: () => number;
 }
 
@@ -181,7 +182,9 @@ export function compileRules(config: CustomRulesConfig, options: CompileOptions 
   const names = new Set([...Object.keys(inline), ...Object.keys(config.list_files)]);
   if (names.size > MAX_LISTS)
     problems.push(`detectors.custom_rules: ${names.size} named lists (lists and list_files), at most ${MAX_LISTS}`);
-  const fromFiles = ListFiles.load(config.list_files);
+  // not read where the detectors do not run (a collector's or API's check): their names still type `lists.<name>`
+  const fromFiles =
+    options.readFiles === false ? { lists: {}, loaded: [], problems: [] } : ListFiles.load(config.list_files);
   problems.push(...fromFiles.problems);
   // a list file that does not load: its name still types `lists.<name>`, so its rules' own mistakes are said too
   const missing = Object.fromEntries(
