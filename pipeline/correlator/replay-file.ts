@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { unwritableFile } from '../core/failure-line.js';
 import { type ApiCallRecord, ApiCallRecordSchema } from '../core/record.js';
 import { boundRecord } from '../core/record-bounds.js';
-import { type JsonlRejections, validJsonl } from '../core/valid-jsonl.js';
+import { type JsonlRejections, validJsonl, validLines } from '../core/valid-jsonl.js';
 import { compileDetectors } from '../detectors/registry.js';
 import { replay } from './replay.js';
 import { shardOptionsOf } from './shard-options.js';
@@ -18,6 +18,19 @@ export interface ReplayFileResult extends JsonlRejections {
 }
 
 /**
+ * The records of a JSONL file as `meshward replay` reads them: each line validated, its long params/tags keys cut as
+ * the collector cuts them; a bad line is counted in `rejections` (the first named), never fatal
+ */
+export function recordsOfFile(input: string, rejections: JsonlRejections): AsyncGenerator<ApiCallRecord> {
+  return validJsonl(input, check, 'an ApiCallRecord', rejections, boundRecord);
+}
+
+/** one record given as JSON text (`meshward rules test --record`), checked as a line of a file is (yielded or counted) */
+export function recordOfText(text: string, rejections: JsonlRejections): AsyncGenerator<ApiCallRecord> {
+  return validLines([text], check, 'an ApiCallRecord', rejections, boundRecord);
+}
+
+/**
  * `meshward replay`: validated JSONL in, alerts JSONL out; bad lines are counted and named, never fatal. A line's
  * long params/tags keys are cut as the collector cuts them, so a file replays as the live pipeline would see it.
  */
@@ -27,7 +40,7 @@ export async function runReplayFile(opts: { input: string; out: string; config?:
   let records = 0;
   const rejections: JsonlRejections = { rejected: 0 };
   async function* read(): AsyncGenerator<ApiCallRecord> {
-    for await (const r of validJsonl(opts.input, check, 'an ApiCallRecord', rejections, boundRecord)) {
+    for await (const r of recordsOfFile(opts.input, rejections)) {
       records++;
       yield r;
     }

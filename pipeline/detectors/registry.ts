@@ -18,6 +18,11 @@ export interface CompiledDetectors {
   types: string[];
   /** a fresh set for one shard */
   create(): Detector[];
+  /**
+   * what the type's prepare made of its config (what its create receives: custom_rules' compiled rules), undefined
+   * when the type is off; for the offline tools that look into a detector (`meshward rules test`)
+   */
+  prepared(type: string): unknown;
 }
 
 /**
@@ -50,5 +55,6 @@ export function compileDetectors(
   return {
     types: chosen.map((c) => c.factory.type),
     create: () => chosen.map((c) => c.factory.create(c.config)),
+    prepared: (type) => chosen.find((c) => c.factory.type === type)?.config,
   };
 }

@@ -9,6 +9,7 @@ import { appendTo, pushEvidence } from '../shared/record-fields.js';
 import type { CompiledCustomRules, CompiledRule } from './compile-rules.js';
 import type { ListFiles } from './list-files.js';
 import { type RecordVariables, variablesMaker, variablesNamed } from './record-variables.js';
+import { conditionOutcome, GROUP_KEY_SEP, groupKeyOf } from './rule-outcome.js';
 
 export const TYPE = 'custom_rules';
 
@@ -38,7 +39,6 @@ interface GroupCount {
 
 const MAX_IDS = 10;
 const MAX_ENDPOINTS = 3;
-const SEP = '\u0000';
 const calls = (n: number): string => `${n} matching call${n === 1 ? '' : 's'}`;
 
 /**
@@ -81,13 +81,7 @@ export class CustomRulesDetector implements Detector {
     const vars = this.variablesOf(r, endpoint);
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i];
-      let hit: unknown;
-      try {
-        hit = rule.test(vars);
-      } catch {
-        this.failed(rule);
-        continue;
-      }
+      const hit = conditionOutcome(rule, vars);
       if (hit === true) this.count(rule, r, endpoint, ctx);
       else if (hit !== false) this.failed(rule);
     }
@@ -99,19 +93,11 @@ export class CustomRulesDetector implements Detector {
   }
 
   private count(rule: CompiledRule, r: ApiCallRecord, endpoint: string, ctx: DetectorContext): void {
-    let key = rule.name;
-    if (rule.groupBy.length > 0) {
-      let any = false;
-      for (const f of rule.groupBy) {
-        const v = f.read(r, endpoint);
-        if (v !== '') any = true;
-        key += SEP + v;
-      }
-      // nothing to count it against (group_by user.sub on an anonymous call)
-      if (!any) {
-        this.ungrouped++;
-        return;
-      }
+    const key = groupKeyOf(rule, r, endpoint);
+    // nothing to count it against (group_by user.sub on an anonymous call)
+    if (key === undefined) {
+      this.ungrouped++;
+      return;
     }
     this.matches++;
     this.groups.sweep(r.ts);
@@ -194,7 +180,7 @@ export class CustomRulesDetector implements Detector {
         if (s.v !== 1) throw new TypeError(`custom_rules checkpoint version ${String(s.v)}`);
         // the counts of rules no longer configured are dropped
         const rows = (s.groups as [string, GroupCount, number][]).filter(([key]) =>
-          this.byName.has(key.split(SEP, 1)[0]),
+          this.byName.has(key.split(GROUP_KEY_SEP, 1)[0]),
         );
         this.groups.load(rows, (g) => g);
         this.matches = Number(s.matches) || 0;
