@@ -3,6 +3,7 @@ import '../detectors/all.js';
 import { registerAnalystCommands } from './analyst-commands.js';
 import { registerCheckCommand } from './check-command.js';
 import { registerOfflineCommands } from './offline-commands.js';
+import { registerRulesCommands } from './rules-commands.js';
 import { registerServiceCommands } from './service-commands.js';
 
 /** every `meshward` command, as the entry point (main.ts) runs them */
@@ -18,6 +19,7 @@ export function meshwardProgram(): Command {
   registerServiceCommands(program);
   registerCheckCommand(program);
   registerOfflineCommands(program);
+  registerRulesCommands(program);
   registerAnalystCommands(program);
   return program;
 }
