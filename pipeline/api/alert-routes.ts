@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AlertChange, AlertFilter, AlertRepository } from '../alerts/alert-repository.js';
 import { ALERT_SORTS, type AlertSort } from '../alerts/alert-sort.js';
 import { AlertSchema, AlertState, Severity } from '../core/alert.js';
+import type { Decision } from '../core/decision.js';
 import { ERRORS, MeshwardError, mwError } from '../core/errors.js';
 import { principalOf } from './api-server.js';
 
@@ -123,6 +124,11 @@ export interface AlertRoutesOptions {
   alerts: AlertRepository;
   /** evidence records by id, when the deployment keeps them (embedded: recent records in memory) */
   evidence?: (ids: string[]) => Promise<unknown[]>;
+  /**
+   * the policy engine's decision changes, where this process runs it (the console's decisions are served from it):
+   * the stream carries each as `event: decision`, so that the console's decisions are live too
+   */
+  decisions?: { subscribe(listener: (change: { decision: Decision }) => void): () => void };
 }
 
 /** alert queue, detail with evidence, and triage (acknowledge / resolve / reopen with a comment, owners, notes) */
@@ -205,7 +211,8 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         config: { role: 'viewer' },
         schema: {
           tags: ['alerts'],
-          summary: 'Server-Sent Events: every alert change as `event: alert`, a comment heartbeat every 15 s',
+          summary:
+            'Server-Sent Events: every alert change as `event: alert`, every decision change of the policy engine this server runs as `event: decision`, a comment heartbeat every 15 s',
         },
       },
       (request, reply) => {
@@ -227,10 +234,14 @@ export function alertRoutes(opts: AlertRoutesOptions) {
           res.write(`id: ${c.alert.id}:${c.alert.updatedAt}\nevent: alert\ndata: ${JSON.stringify(c.alert)}\n\n`);
         };
         opts.alerts.on('change', onChange);
+        const stopDecisions = opts.decisions?.subscribe((c) => {
+          res.write(`event: decision\ndata: ${JSON.stringify(c.decision)}\n\n`);
+        });
         const beat = setInterval(() => res.write(': heartbeat\n\n'), 15_000);
         request.raw.on('close', () => {
           clearInterval(beat);
           opts.alerts.off('change', onChange);
+          stopDecisions?.();
         });
       },
     );

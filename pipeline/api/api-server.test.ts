@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { AlertRepository } from '../alerts/alert-repository.js';
 import { SilenceRepository } from '../alerts/silences.js';
 import type { Alert } from '../core/alert.js';
+import type { Decision } from '../core/decision.js';
 import { silentLogger } from '../core/logger.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { createRedisStore } from '../store/redis-store.js';
@@ -777,6 +778,43 @@ describe('analyst API', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it("streams the policy engine's decision changes as `event: decision`, and stops following them when the client goes", async () => {
+    const listeners = new Set<(c: { decision: Decision }) => void>();
+    const decisions = {
+      subscribe(l: (c: { decision: Decision }) => void) {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    };
+    const app = await createApiServer({
+      auth: new ApiAuthenticator([{ name: 'viewer-user', key: KEYS.viewer, role: 'viewer' }]),
+      logger: silentLogger,
+      health: () => ({}),
+      plugins: [alertRoutes({ alerts: new AlertRepository(new MemoryStore()), decisions })],
+    });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const res = await fetch(`${base}/v1/alerts/stream`, { headers: { 'x-api-key': KEYS.viewer } });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let text = new TextDecoder().decode((await reader.read()).value);
+      expect(listeners.size).toBe(1);
+      const decision = { id: 'dec_1', value: '192.0.2.1', scope: 'ip', state: 'active' } as unknown as Decision;
+      for (const l of listeners) l({ decision });
+      const framed = () => {
+        const at = text.indexOf('event: decision');
+        return at >= 0 && text.includes('\n\n', at);
+      };
+      while (!framed()) text += new TextDecoder().decode((await reader.read()).value);
+      const data = /data: (.*)\n/.exec(text.slice(text.indexOf('event: decision')))?.[1] ?? '';
+      expect(JSON.parse(data)).toEqual(decision);
+      await reader.cancel();
+    } finally {
+      await app.close();
+    }
+    // the stream's end let go of the engine's listener
+    await expect.poll(() => listeners.size).toBe(0);
   });
 
   it("beside the console's files, a path parameter past its limit is the router's 400, not a missing file's 404", async () => {

@@ -325,7 +325,7 @@ export async function runApi(
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
     onAuthenticated: (p) => analysts.seen(p),
     plugins: [
-      alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }),
+      alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids), decisions: actions?.engine }),
       analystRoutes(analysts),
       silenceRoutes(silences, alerts),
       serviceRoutes(store),

@@ -335,7 +335,7 @@ describe('SOC console in Chromium', () => {
       onAuthenticated: (p) => analysts.seen(p),
       plugins: [
         analystRoutes(analysts),
-        alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids) }),
+        alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids), decisions: engine }),
         silenceRoutes(new SilenceRepository(store), alerts),
         serviceRoutes(store),
         consoleRoutes(),
@@ -1702,6 +1702,21 @@ describe('SOC console in Chromium', () => {
       errors.filter((e) => !e.includes('ERR_INCOMPLETE_CHUNKED_ENCODING')),
       JSON.stringify(errors),
     ).toEqual([]);
+  });
+
+  it("a decision on a subject shows on its page as the engine makes it, from the stream's decision events", async () => {
+    const before = consoleErrors.length;
+    await page.goto(`${base}/#/subject/ip/198.51.100.99`);
+    const decisionsBox = page.locator('section[aria-labelledby="subject-decisions-title"]');
+    await decisionsBox.locator('.placeholder', { hasText: 'No decision acts on 198.51.100.99.' }).waitFor();
+    await page.locator('#live[data-state="live"]').waitFor();
+    // the engine decides on an alert this API never stored (another replica's): no alert event, only the decision's
+    const walk = alert({ subject: { type: 'ip', value: '198.51.100.99' }, service: 'payments' });
+    const [decided] = await engine.handleAlert(walk);
+    expect(decided?.value).toBe('198.51.100.99');
+    await decisionsBox.locator(`tr[data-decision="${decided.id}"]`).waitFor();
+    expect(await page.locator('table.timeline tbody tr').count()).toBe(0);
+    expect(consoleErrors.slice(before), JSON.stringify(consoleErrors)).toEqual([]);
   });
 
   it('a queue opened after the stream first opened catches up on its first reconnect', async () => {

@@ -131,6 +131,15 @@ function signedIn(me) {
     // the first open races the first page's first read; any later one follows a gap the pages may have missed
     onOpen: () => live.dispatchEvent(new CustomEvent('stream-open', { detail: { reconnect: opens++ > 0 } })),
     onEvent: (event, data) => {
+      if (event === 'decision') {
+        // made, approved, lifted, expired by the policy engine: the pages that show decisions read them again
+        try {
+          live.dispatchEvent(new CustomEvent('decision', { detail: JSON.parse(data) }));
+        } catch (err) {
+          console.warn('bad decision event', err);
+        }
+        return;
+      }
       if (event !== 'alert') return;
       try {
         const alert = JSON.parse(data);
@@ -139,9 +148,9 @@ function signedIn(me) {
           if (currentRoute().path[0] !== 'alerts' || currentRoute().path[1]) setUnseen(unseenAlerts + 1);
         }
         publishAlert(alert);
-        // the policy engine decides on the alert right after it is stored: look for new pending decisions
-        window.clearTimeout(badgeSoon);
-        badgeSoon = window.setTimeout(refreshPendingBadge, 500);
+        // the policy engine decides on the alert right after it is stored (this API's engine also says so on the
+        // stream; another replica's does not): look for new pending decisions
+        badgeRefreshSoon();
       } catch (err) {
         console.warn('bad alert event', err);
       }
@@ -184,7 +193,13 @@ async function boot() {
 }
 
 window.addEventListener('hashchange', render);
-live.addEventListener('decision', () => void refreshPendingBadge());
+/** the pending count read again shortly, once for a burst: a decision changed, or may have (an alert came) */
+function badgeRefreshSoon() {
+  window.clearTimeout(badgeSoon);
+  badgeSoon = window.setTimeout(refreshPendingBadge, 500);
+}
+// the stream's decision changes, and this analyst's own actions
+live.addEventListener('decision', badgeRefreshSoon);
 window.addEventListener(UNAUTHENTICATED_EVENT, () => {
   if (session.me) signOut('The server refused your credential (expired or revoked): sign in again.');
 });

@@ -1,6 +1,7 @@
 import { api, query } from '../api.js';
 import { decisionHeaders, decisionRow, renewalsOf } from '../decision-actions.js';
 import { h, pageLayout, placeholder, replace } from '../dom.js';
+import { live } from '../state.js';
 
 /** @typedef {import('../state.js').Decision} Decision */
 
@@ -110,12 +111,23 @@ export function renderDecisions(main) {
   }
 
   void load();
-  // refresh unless the analyst is in the middle of something (a dialog is open)
-  const timer = window.setInterval(() => {
+  // refresh unless the analyst is in the middle of something (a dialog is open): at once (once for a burst) when the
+  // stream says a decision changed, and every 10 s (the times, and a stream that was down)
+  /** @type {number | undefined} */
+  let soon;
+  const refresh = () => {
     if (!document.querySelector('dialog[open]')) void load();
-  }, 10_000);
+  };
+  const onDecision = () => {
+    window.clearTimeout(soon);
+    soon = window.setTimeout(refresh, 200);
+  };
+  live.addEventListener('decision', onDecision);
+  const timer = window.setInterval(refresh, 10_000);
   return () => {
     gone = true;
     window.clearInterval(timer);
+    window.clearTimeout(soon);
+    live.removeEventListener('decision', onDecision);
   };
 }

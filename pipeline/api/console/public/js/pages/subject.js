@@ -12,8 +12,11 @@ const PAGE = 500;
 const MAX_PAGES = 4;
 /** the subject types that are decision scopes too: their page lists the decisions of that scope only */
 const SCOPES = new Set(['user', 'session', 'token', 'ip', 'principal', 'service']);
-/** how soon after an alert the policy engine has stored its decisions on it (it decides right after the alert) */
-const DECIDED_WITHIN_MS = 500;
+/**
+ * a burst of decision changes (the engine decides on several alerts at once), or an alert of the subject (another
+ * replica's engine decides on it right after it is stored), is read once, this long after its first
+ */
+const DECISIONS_SETTLE_MS = 500;
 
 /**
  * the alerts of a subject, any state, the most recently seen first; `more`: older ones were left out
@@ -238,14 +241,14 @@ export function renderSubject(main, type, value) {
 
   /** @type {number | undefined} */
   let decisionsTimer;
-  /** the decisions read again shortly, once for a burst of alerts; not while a dialog (approve, lift) is open */
+  /** the decisions read again shortly, once for a burst of changes; not while a dialog (approve, lift) is open */
   function decisionsSoon() {
     if (decisionsTimer !== undefined) return;
     decisionsTimer = window.setTimeout(() => {
       decisionsTimer = undefined;
       if (document.querySelector('dialog[open]')) decisionsSoon();
       else void loadDecisions();
-    }, DECIDED_WITHIN_MS);
+    }, DECISIONS_SETTLE_MS);
   }
 
   const onAlert = (/** @type {Event} */ e) => {
@@ -253,7 +256,13 @@ export function renderSubject(main, type, value) {
     if (a.subject?.type !== type || a.subject.value !== value) return;
     merge(a, true);
     if (read) showFacts();
+    // the stream carries the decisions of this API's own policy engine; another replica's decide on the alert too
     decisionsSoon();
+  };
+  // a decision made, approved, lifted or expired, from the stream (or this analyst's own action): one acting on it
+  const onDecision = (/** @type {Event} */ e) => {
+    const d = /** @type {CustomEvent<Decision>} */ (e).detail;
+    if (d?.value === value && (!SCOPES.has(type) || d.scope === type)) decisionsSoon();
   };
   const onOpen = (/** @type {Event} */ e) => {
     // a reconnect: what came while the stream was down is read (the first open races the first read)
@@ -262,6 +271,7 @@ export function renderSubject(main, type, value) {
     void loadDecisions();
   };
   live.addEventListener('alert', onAlert);
+  live.addEventListener('decision', onDecision);
   live.addEventListener('stream-open', onOpen);
 
   void loadAlerts(false);
@@ -270,6 +280,7 @@ export function renderSubject(main, type, value) {
     gone = true;
     window.clearTimeout(decisionsTimer);
     live.removeEventListener('alert', onAlert);
+    live.removeEventListener('decision', onDecision);
     live.removeEventListener('stream-open', onOpen);
   };
 }
