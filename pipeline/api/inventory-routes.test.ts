@@ -181,6 +181,24 @@ describe('GET /v1/inventory: the risk of each endpoint', () => {
     }
   });
 
+  it("a list answer names the levels' thresholds it scores with (a client's min_risk choices)", async () => {
+    expect(
+      (await riskApp.inject({ url: '/v1/inventory?limit=1', headers: { 'x-api-key': KEY } })).json(),
+    ).toMatchObject({ riskLevels: { medium: 30, high: 60 } });
+    const configured = await createApiServer({
+      auth: new ApiAuthenticator([{ name: 'v', key: KEY, role: 'viewer' }]),
+      logger: silentLogger,
+      health: () => ({}),
+      plugins: [inventoryRoutes(new MemoryStore(), { risk: riskModelOf({ levels: { medium: 40, high: 75 } }) })],
+    });
+    try {
+      const res = await configured.inject({ url: '/v1/inventory', headers: { 'x-api-key': KEY } });
+      expect(res.json()).toEqual({ items: [], riskLevels: { medium: 40, high: 75 } });
+    } finally {
+      await configured.close();
+    }
+  });
+
   it('one entry carries its risk too', async () => {
     const res = await riskApp.inject({ url: '/v1/inventory/invoices', headers: { 'x-api-key': KEY } });
     expect(res.statusCode, res.body).toBe(200);

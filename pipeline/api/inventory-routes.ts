@@ -360,7 +360,8 @@ export function inventoryRoutes(store: Store, options: InventoryRoutesOptions = 
           )
           .sort(q.sort === 'risk' ? (a, b) => risk(b).score - risk(a).score || newest(a, b) : newest);
         const { items, next } = page(all, q);
-        return { items: items.map((e) => shown(e, alerts, risk(e))), next };
+        // the levels' thresholds (api.inventory_risk), for a client's min_risk choices
+        return { items: items.map((e) => shown(e, alerts, risk(e))), next, riskLevels: model.levels };
       },
     );
 

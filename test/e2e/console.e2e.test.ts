@@ -576,6 +576,12 @@ describe('SOC console in Chromium', () => {
     await page.waitForURL(/sort=risk/);
     await poll(rowIds).toEqual(['api_export_get', 'api_charges_post', 'api_v1_users_get']);
     expect(await page.locator('th[aria-sort="descending"]').textContent()).toContain('Risk');
+    // the choices are the server's levels (the defaults here: medium 30, high 60)
+    expect(await page.getByLabel('Min risk').locator('option').allTextContents()).toEqual([
+      'any',
+      'medium or high (30+)',
+      'high (60+)',
+    ]);
     await page.getByLabel('Min risk').selectOption('60');
     await poll(rowIds).toEqual(['api_export_get']);
     expect(page.url()).toContain('sort=risk');

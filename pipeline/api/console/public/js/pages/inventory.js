@@ -29,12 +29,23 @@ const LAST_SEEN = [
   ['quiet-30d', 'not for 30 days', 'last_seen_before', 30 * 86_400_000, 'not called for 30 days'],
 ];
 
-/** "min risk": the option (the API's min_risk) and its label */
-const MIN_RISK = [
-  ['30', '30 or more'],
-  ['60', '60 or more'],
-  ['80', '80 or more'],
-];
+/**
+ * "min risk": the options (the API's min_risk) and their labels, from the levels the server scores with
+ * (api.inventory_risk; the defaults until its first answer), and the one in the address if it is another score
+ * @param {{ medium: number, high: number }} levels
+ * @param {string} current
+ * @returns {string[][]}
+ */
+const minRiskOptions = (levels, current) => {
+  const options = [
+    ['', 'any'],
+    [String(levels.medium), `medium or high (${levels.medium}+)`],
+    [String(levels.high), `high (${levels.high}+)`],
+  ];
+  if (current && !options.some(([v]) => v === current)) options.push([current, `${current} or more`]);
+  return options;
+};
+const DEFAULT_RISK_LEVELS = { medium: 30, high: 60 };
 /** the columns a click sorts the inventory by (the API's `sort`): riskiest first, or most recently called first */
 const SORTABLE = /** @type {Record<string, string>} */ ({ Risk: 'risk', 'Last seen': '' });
 
@@ -44,7 +55,7 @@ const SORTABLE = /** @type {Record<string, string>} */ ({ Risk: 'risk', 'Last se
  * @param {HTMLElement} main
  * @param {URLSearchParams} params `state`, `service`, `anonymous`, `sensitive` (a data kind or any), `new` (first seen
  *   within: 1d, 7d, 30d), `seen` (last seen: 1h, 1d, or not since: quiet-1d, quiet-7d, quiet-30d), `q` (route contains),
- *   `min_risk` (30, 60, 80), `sort` (risk: riskiest first; else most recently called first)
+ *   `min_risk` (a score, 1-100; offered: the levels' thresholds), `sort` (risk: riskiest first; else most recently called first)
  */
 export function renderInventory(main, params) {
   const state = params.get('state') ?? '';
@@ -57,7 +68,9 @@ export function renderInventory(main, params) {
   const within = NEW_WITHIN.find(([v]) => v === params.get('new'));
   const seen = LAST_SEEN.find(([v]) => v === params.get('seen'));
   const text = (params.get('q') ?? '').trim().slice(0, 200);
-  const minRisk = MIN_RISK.find(([v]) => v === params.get('min_risk'))?.[0] ?? '';
+  // a score from 1 to 100 (the options offer the levels' thresholds)
+  const asked = Number(params.get('min_risk'));
+  const minRisk = Number.isInteger(asked) && asked >= 1 && asked <= 100 ? String(asked) : '';
   const sort = params.get('sort') === 'risk' ? 'risk' : '';
   /** the inventory's address with these filters (and order) changed */
   const href = (/** @type {Record<string, string>} */ over) =>
@@ -123,7 +136,16 @@ export function renderInventory(main, params) {
     ['', 'any time'],
     ...LAST_SEEN.map(([v, label]) => [String(v), String(label)]),
   ]);
-  const riskFilter = filterSelect('inv-risk', 'min_risk', minRisk, [['', 'any'], ...MIN_RISK]);
+  const riskFilter = filterSelect('inv-risk', 'min_risk', minRisk, minRiskOptions(DEFAULT_RISK_LEVELS, minRisk));
+  /** the options once the server said its levels */
+  const riskLevelsKnown = (/** @type {{ medium: number, high: number } | undefined} */ levels) => {
+    if (!levels) return;
+    riskFilter.replaceChildren(
+      ...minRiskOptions(levels, minRisk).map(([value, label]) =>
+        h('option', { value, selected: value === minRisk }, label),
+      ),
+    );
+  };
   const search = /** @type {HTMLInputElement} */ (
     h('input', { id: 'inv-q', type: 'search', value: text, placeholder: '/users', maxlength: 200, autocomplete: 'off' })
   );
@@ -189,7 +211,11 @@ export function renderInventory(main, params) {
     ],
     class: 'inventory',
     caption: sort ? 'API inventory, riskiest first' : 'API inventory, most recently called first',
-    fetchPage: (cursor) => api(`v1/inventory${query({ ...apiQuery(), cursor })}`),
+    fetchPage: async (cursor) => {
+      const r = await api(`v1/inventory${query({ ...apiQuery(), cursor })}`);
+      if (!cursor) riskLevelsKnown(r.riskLevels);
+      return r;
+    },
     row,
     empty: filtered ? `No ${what}.` : 'No APIs discovered yet.',
     notFound: 'The API inventory is not enabled on this server.',
