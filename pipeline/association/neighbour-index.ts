@@ -200,12 +200,14 @@ function keepInGroup(
     list = [];
     kept.set(g, list);
   }
-  const n = { row, distance };
   const full = list.length >= cap;
   if (full) {
-    if (byDistance(list[cap - 1], n) <= 0) return false;
+    // byDistance(list[cap - 1], { row, distance }) <= 0, without making the object of a row that is not kept
+    const last = list[cap - 1];
+    if ((last.distance - distance || last.row - row) <= 0) return false;
     list.pop();
   }
+  const n = { row, distance };
   let i = list.length;
   list.push(n);
   while (i > 0 && byDistance(list[i - 1], n) > 0) {
@@ -276,6 +278,13 @@ export class SparseIndex implements NeighbourIndex {
   private readonly byBaseSorted: boolean[];
   private acc = new Float64Array(0);
   private mark = new Uint8Array(0);
+  /** the rows the query's posting lists reached (their acc and mark are reset after the search) */
+  private touched = new Int32Array(0);
+  /** per group, one past the largest bucket of any row, and the query scattered over as many buckets (fullDistances) */
+  private readonly span: number[] = [];
+  private readonly queryDense: Float64Array[] = [];
+  /** the kept distances within the bound (kthKept) */
+  private within = new Float64Array(0);
   private rowCount = 0;
 
   constructor(
@@ -303,6 +312,9 @@ export class SparseIndex implements NeighbourIndex {
     vec.forEach((blk, g) => {
       // a group of weight 0 in every profile adds nothing to any distance and is never queried: nothing kept for it
       if (this.unused[g]) return;
+      let span = this.span[g] ?? 0;
+      for (let i = 0; i < blk.idx.length; i++) span = Math.max(span, blk.idx[i] + 1);
+      this.span[g] = span;
       const sq = squaredNorm(blk);
       this.profiles.forEach((w, p) => {
         this.base[p][row] += w[g] * sq;
@@ -346,12 +358,57 @@ export class SparseIndex implements NeighbourIndex {
     const hasDense = query.some((blk, g) => this.dense[g] && weights[g] > 0 && blk.val.length > 0);
     const rerank = hasDense ? RERANK_DENSE : RERANK;
     const cap = groupCap && { of: groupCap.of, cap: groupCap.cap * rerank };
-    const pool = this.search(query, k * rerank, live, cap, profile, false).map((n) => ({
-      row: n.row,
-      distance: blockDistance(query, this.vecs[n.row], weights),
-    }));
+    const pool = this.fullDistances(query, this.search(query, k * rerank, live, cap, profile, false), weights);
     pool.sort(byDistance);
     return groupCap ? capByGroup(pool, k, groupCap) : pool.slice(0, k);
+  }
+
+  /**
+   * blockDistance(query, row) of each row, with the query scattered once into a dense array per group: each row's
+   * block is then read once, and the products are summed in the same (ascending bucket) order as sparseDot's, a
+   * bucket the query lacks adding an exact 0, so the distances are the same doubles
+   */
+  private fullDistances(query: FeatureVector, rows: readonly Neighbour[], weights: Float64Array): Neighbour[] {
+    const groups = query.length;
+    const qq = new Float64Array(groups);
+    for (let g = 0; g < groups; g++) {
+      if (weights[g] === 0) continue;
+      const blk = query[g];
+      qq[g] = squaredNorm(blk);
+      const span = this.span[g] ?? 0;
+      if (this.queryDense[g] === undefined || this.queryDense[g].length < span)
+        this.queryDense[g] = new Float64Array(span);
+      const dense = this.queryDense[g];
+      // a bucket past every row's has no row to meet
+      for (let i = 0; i < blk.idx.length; i++) if (blk.idx[i] < span) dense[blk.idx[i]] = blk.val[i];
+    }
+    const out = rows.map((n) => {
+      const x = this.vecs[n.row];
+      let s = 0;
+      for (let g = 0; g < groups; g++) {
+        const c = weights[g];
+        if (c === 0) continue;
+        const { idx, val } = x[g];
+        const dense = this.queryDense[g];
+        let sq = 0;
+        let dot = 0;
+        for (let i = 0; i < val.length; i++) {
+          const v = val[i];
+          sq += v * v;
+          dot += dense[idx[i]] * v;
+        }
+        const d = qq[g] + sq - 2 * dot;
+        if (d > 0) s += c * d;
+      }
+      return { row: n.row, distance: Math.sqrt(s) };
+    });
+    for (let g = 0; g < groups; g++) {
+      if (weights[g] === 0) continue;
+      const blk = query[g];
+      const dense = this.queryDense[g];
+      for (let i = 0; i < blk.idx.length; i++) if (blk.idx[i] < dense.length) dense[blk.idx[i]] = 0;
+    }
+    return out;
   }
 
   /** the search; `withDense` false ranks on the sparse groups alone (dense |q|^2, |x|^2 still in Q and base) */
@@ -367,22 +424,25 @@ export class SparseIndex implements NeighbourIndex {
     if (this.acc.length < this.rowCount || this.acc.length < this.base[0].length) {
       this.acc = new Float64Array(Math.max(this.base[0].length, this.acc.length * 2));
       this.mark = new Uint8Array(this.acc.length);
+      this.touched = new Int32Array(this.acc.length);
     }
     if (this.profiles[profile] === undefined) profile = 0;
     const weights = this.profiles[profile];
     const baseOf = this.base[profile];
     const acc = this.acc;
     const mark = this.mark;
-    const touched: number[] = [];
+    const touched = this.touched;
+    let touchedCount = 0;
     const maxDf = this.pruneDfRatio >= 1 ? Number.POSITIVE_INFINITY : Math.max(50, this.pruneDfRatio * this.rowCount);
     let Q = 0;
     /** dense groups of the query: weight, values; and the slack of the bound for rows sharing no bucket */
     const denseQ: { c: number; q: Float64Array | Float32Array; rows: (Float64Array | Float32Array | undefined)[] }[] =
       [];
     let slack = 0;
-    query.forEach((blk, g) => {
+    for (let g = 0; g < query.length; g++) {
+      const blk = query[g];
       const c = weights[g];
-      if (c === 0) return;
+      if (c === 0) continue;
       const qq = squaredNorm(blk);
       Q += c * qq;
       if (this.dense[g]) {
@@ -390,7 +450,7 @@ export class SparseIndex implements NeighbourIndex {
           denseQ.push({ c, q: blk.val, rows: this.denseVals[g] });
           slack += 2 * c * Math.sqrt(qq) * this.denseMaxNorm[g];
         }
-        return;
+        continue;
       }
       const pg = this.postings[g];
       for (let i = 0; i < blk.idx.length; i++) {
@@ -402,12 +462,12 @@ export class SparseIndex implements NeighbourIndex {
           const r = rows[j];
           if (mark[r] === 0) {
             mark[r] = 1;
-            touched.push(r);
+            touched[touchedCount++] = r;
           }
           acc[r] += qv * vals[j];
         }
       }
-    });
+    }
     const distance2 = (r: number): number => {
       let d2 = Q + baseOf[r] - 2 * acc[r];
       for (const { c, q, rows } of denseQ) d2 -= 2 * c * denseDot(q, rows[r]);
@@ -426,50 +486,82 @@ export class SparseIndex implements NeighbourIndex {
       }
       best[i] = n;
     };
-    // with a cap, only each group's `cap` nearest rows can be among the k: keep those, then take the k nearest
+    // With a cap, only each group's `cap` nearest rows can be among the k: keep those, then take the k nearest.
+    // `bound` is the k-th distance among the rows kept so far (without a cap, among `best`): an upper bound of the
+    // final one, which only falls as rows are added. A row farther than it can be neither among the k nor push a
+    // nearer row of its group out, so it is passed over before its liveness is even read. Capped, the bound is
+    // refreshed (a pass over the kept rows) once as many rows were kept since the last refresh as were kept in all at
+    // that refresh, and at least k: its cost stays within twice the rows kept, and it follows the kept rows down (it
+    // used to be refreshed only when a row reached it, so a bound left high by a far row scanned every row sharing no
+    // bucket with the query: 30 ms at 100,000 entries)
     const kept = groupCap ? new Map<number, Neighbour[]>() : null;
-    for (const r of touched) {
-      if (!live(r)) continue;
-      const d2 = distance2(r);
-      if (kept && groupCap) keepInGroup(kept, groupCap, r, d2);
-      else consider(r, d2);
-    }
-    // the k-th distance so far: an upper bound of the final one, which only falls as rows are added
-    const kthKept = (): number => {
-      if (!kept) return best.length === k ? best[k - 1].distance : Number.POSITIVE_INFINITY;
-      const all: number[] = [];
-      for (const list of kept.values()) for (const n of list) all.push(n.distance);
-      if (all.length < k) return Number.POSITIVE_INFINITY;
-      all.sort((a, b) => a - b);
-      return all[k - 1];
+    let keptCount = 0;
+    let keptSinceRefresh = 0;
+    let keptAtRefresh = 0;
+    let bound = Number.POSITIVE_INFINITY;
+    const refresh = (): void => {
+      if (kept) {
+        bound = this.kthKept(kept, k, bound);
+        keptSinceRefresh = 0;
+        keptAtRefresh = keptCount;
+      } else if (best.length === k) bound = best[k - 1].distance;
     };
-    let bound = kthKept();
+    const beyond = (d2: number): boolean => (kept ? d2 > bound : best.length === k && d2 >= best[k - 1].distance);
+    const offer = (r: number, d2: number): void => {
+      if (!kept || !groupCap) {
+        consider(r, d2);
+        return;
+      }
+      const how = keepInGroup(kept, groupCap, r, d2);
+      if (!how) return;
+      if (how === 'added') keptCount++;
+      if (++keptSinceRefresh >= Math.max(k, keptAtRefresh) && keptCount >= k) refresh();
+    };
+    for (let t = 0; t < touchedCount; t++) {
+      const r = touched[t];
+      const d2 = distance2(r);
+      if (!beyond(d2) && live(r)) offer(r, d2);
+    }
+    refresh();
     // rows sharing no bucket, ascending base: D^2 >= Q + base - slack
     if (!this.byBaseSorted[profile]) {
       this.byBase[profile].sort((a, b) => baseOf[a] - baseOf[b] || a - b);
       this.byBaseSorted[profile] = true;
     }
-    let keptCount = 0;
-    if (kept) for (const list of kept.values()) keptCount += list.length;
     for (const r of this.byBase[profile]) {
       const lower = Q + baseOf[r] - slack;
       // refresh the bound when it may have fallen past this row, or once k candidates exist
       if (lower >= bound || (bound === Number.POSITIVE_INFINITY && (kept ? keptCount >= k : best.length === k))) {
-        bound = kthKept();
+        refresh();
         if (lower >= bound) break;
       }
-      if (mark[r] !== 0 || !live(r)) continue;
+      if (mark[r] !== 0) continue;
       const d2 = distance2(r);
-      if (kept && groupCap) {
-        if (keepInGroup(kept, groupCap, r, d2) === 'added') keptCount++;
-      } else consider(r, d2);
+      if (!beyond(d2) && live(r)) offer(r, d2);
     }
     if (kept) for (const list of kept.values()) for (const n of list) consider(n.row, n.distance);
-    for (const r of touched) {
+    for (let t = 0; t < touchedCount; t++) {
+      const r = touched[t];
       acc[r] = 0;
       mark[r] = 0;
     }
     return best.map((n) => ({ row: n.row, distance: Math.sqrt(Math.max(0, n.distance)) }));
+  }
+
+  /**
+   * the k-th distance among the kept rows (infinite with fewer than k), reading only those within `bound` (a former
+   * k-th: at least k of them are within it)
+   */
+  private kthKept(kept: Map<number, Neighbour[]>, k: number, bound: number): number {
+    let n = 0;
+    for (const list of kept.values()) n += list.length;
+    if (n < k) return Number.POSITIVE_INFINITY;
+    if (this.within.length < n) this.within = new Float64Array(Math.max(n, this.within.length * 2));
+    const within = this.within;
+    let m = 0;
+    for (const list of kept.values()) for (const x of list) if (x.distance <= bound) within[m++] = x.distance;
+    if (m < k) return bound;
+    return within.subarray(0, m).sort()[k - 1];
   }
 
   memoryBytes(): number {

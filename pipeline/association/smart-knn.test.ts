@@ -624,6 +624,36 @@ describe('SmartKnn', () => {
     }
   });
 
+  it('the sparse index honours a cap exactly when most groups share no bucket with the query', () => {
+    // one group per 40 rows' remainder, a cap of 1: the query's words reach a few groups only, so the k nearest come
+    // mostly from rows sharing no bucket (read in ascending base, with the bound refreshed as rows are kept)
+    const words = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda sigma omega'.split(' ');
+    const m = new SmartKnn({ index: 'sparse', dims_per_group: 256 });
+    const vecs = Array.from({ length: 400 }, (_, i) =>
+      m.vectorize(api(`api ${words[i % 13]}`, `${words[(i * 7) % 13]} ${words[(i * 5 + 3) % 11]}`, `h${i}.io`)),
+    );
+    const sparse = new SparseIndex(m.featureWeights, 1);
+    vecs.forEach((v, row) => {
+      sparse.add(row, v);
+    });
+    const cap = { of: (row: number) => row % 40, cap: 1 };
+    for (const text of ['omega', 'sigma lambda', 'zzz unknown words']) {
+      const v = m.vectorize(api('query', text, 'q.io'));
+      // rows 3, 10, 17, ... are not live
+      const live = (row: number) => row % 7 !== 3;
+      const all = vecs
+        .map((x, row) => ({ row, distance: blockDistance(v, x, m.featureWeights) }))
+        .filter((n) => live(n.row))
+        .sort((a, b) => a.distance - b.distance || a.row - b.row);
+      const seen = new Set<number>();
+      const expected = all.filter((n) => !seen.has(n.row % 40) && seen.add(n.row % 40)).slice(0, 30);
+      const got = sparse.nearest(v, 30, live, cap);
+      expect(got.map((n) => n.distance)).toEqual(expected.map((n) => expect.closeTo(n.distance, 9)));
+      expect(new Set(got.map((n) => n.row % 40)).size).toBe(30);
+      expect(got.every((n) => live(n.row))).toBe(true);
+    }
+  });
+
   it('ml-knn kd-tree and the exact sparse index agree on neighbours', () => {
     const items: TrainingItem[] = [];
     const words = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda sigma omega'.split(' ');
@@ -679,7 +709,8 @@ describe('SmartKnn', () => {
     for (const i of [0, 57, 123, 201, 299]) {
       const q = m.vectorize({ ...items[i].api, name: `common api ${word(i % 7)} extra` });
       const got = m.nearest(q, 10);
-      for (const n of got) expect(n.distance).toBeCloseTo(m.distanceTo(q, n.id), 9);
+      // the same doubles as blockDistance (the query scattered once, the products summed in the same order)
+      for (const n of got) expect(n.distance).toBe(m.distanceTo(q, n.id));
       const kth = m.nearestBruteForce(q, 10)[9].distance + 1e-9;
       expect(got.filter((n) => n.distance <= kth)).toHaveLength(10);
     }
