@@ -111,6 +111,10 @@ function main(): void {
   console.log(
     `memory: index structures ~${(model.memoryBytes() / 2 ** 20).toFixed(0)} MiB; heap growth ${((heap1 - heap0) / 2 ** 20).toFixed(0)} MiB, typed-array buffers outside the heap ${((mem1.arrayBuffers - mem0.arrayBuffers) / 2 ** 20).toFixed(0)} MiB${global.gc ? '' : ' (run with --expose-gc for a settled figure)'}`,
   );
+  // what a service does at start-up (SmartKnn.warm): the index and scorer are built, so this compiles the search
+  t0 = performance.now();
+  model.warm();
+  console.log(`warm-up (SmartKnn.warm, a few searches): ${(performance.now() - t0).toFixed(0)} ms`);
   const emb = model.embeddings;
   console.log(
     emb
