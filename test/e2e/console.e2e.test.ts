@@ -198,6 +198,36 @@ describe('SOC console in Chromium', () => {
   let store: MemoryStore;
   let alerts: AlertRepository;
   let engine: PolicyEngine;
+
+  /**
+   * the console's alert stream cut (every connection closed, its reconnect held until `during` is done), then let back:
+   * what `during` stores reaches the page only by a read after the reconnect
+   */
+  async function whileStreamDown(during: () => Promise<unknown>): Promise<void> {
+    let reopen = () => {};
+    const held = new Promise<void>((resolve) => {
+      reopen = resolve;
+    });
+    await page.route('**/v1/alerts/stream', async (route) => {
+      await held;
+      await route.continue();
+    });
+    app.server.closeAllConnections();
+    await page.locator('#live[data-state="connecting"]').waitFor();
+    await during();
+    reopen();
+    await page.locator('#live[data-state="live"]').waitFor();
+    await page.unroute('**/v1/alerts/stream');
+  }
+
+  /** the browser logs the stream it lost (whileStreamDown); the page raised nothing else since `before` */
+  function expectNoErrorButTheCut(before: number): void {
+    const errors = consoleErrors.slice(before);
+    expect(
+      errors.filter((e) => !e.includes('ERR_INCOMPLETE_CHUNKED_ENCODING')),
+      JSON.stringify(errors),
+    ).toEqual([]);
+  }
   let gateway: RecordingGateway;
   let app: FastifyInstance;
   let base: string;
@@ -1682,32 +1712,14 @@ describe('SOC console in Chromium', () => {
     await shot(page, 'subject-live');
 
     // the stream drops, and an alert of the subject comes while it is down: read again once it is back, highlighted
-    let reopen = () => {};
-    const held = new Promise<void>((resolve) => {
-      reopen = resolve;
-    });
-    await page.route('**/v1/alerts/stream', async (route) => {
-      await held;
-      await route.continue();
-    });
-    app.server.closeAllConnections();
-    await page.locator('#live[data-state="connecting"]').waitFor();
     const missed = alert({ subject: ip, summary: 'watched client enumeration 3' });
-    await alerts.upsert(missed);
-    reopen();
-    await page.locator('#live[data-state="live"]').waitFor();
-    await page.unroute('**/v1/alerts/stream');
+    await whileStreamDown(() => alerts.upsert(missed));
     const caughtUp = page.locator(`table.timeline tr[data-id="${missed.id}"]`);
     await caughtUp.waitFor();
     expect(await caughtUp.getAttribute('class')).toContain('fresh');
     await poll(() => fact('Alerts')).toBe('3: 2 open · 1 acknowledged · 0 resolved');
     expect(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
-    // the browser logs the stream it lost; the page raised nothing else
-    const errors = consoleErrors.slice(before);
-    expect(
-      errors.filter((e) => !e.includes('ERR_INCOMPLETE_CHUNKED_ENCODING')),
-      JSON.stringify(errors),
-    ).toEqual([]);
+    expectNoErrorButTheCut(before);
   });
 
   it("a decision on a subject shows on its page as the engine makes it, from the stream's decision events", async () => {
@@ -1732,30 +1744,13 @@ describe('SOC console in Chromium', () => {
     await page.locator('#live[data-state="live"]').waitFor();
     await page.goto(`${base}/#/alerts`);
     await page.locator('tr.alert-row').first().waitFor();
-    let reopen = () => {};
-    const held = new Promise<void>((resolve) => {
-      reopen = resolve;
-    });
-    await page.route('**/v1/alerts/stream', async (route) => {
-      await held;
-      await route.continue();
-    });
-    app.server.closeAllConnections();
-    await page.locator('#live[data-state="connecting"]').waitFor();
     // stored while the stream is down: the stream never sends it, only a read after the reconnect finds it
     const missed = alert({ summary: 'stored while the queue was cut off', lastSeen: NOW, updatedAt: NOW });
-    await alerts.upsert(missed);
-    reopen();
-    await page.locator('#live[data-state="live"]').waitFor();
-    await page.unroute('**/v1/alerts/stream');
+    await whileStreamDown(() => alerts.upsert(missed));
     const caughtUp = page.locator(`tr.alert-row[data-id="${missed.id}"]`);
     await caughtUp.waitFor();
     expect(await caughtUp.getAttribute('class')).toContain('fresh');
-    const errors = consoleErrors.slice(before);
-    expect(
-      errors.filter((e) => !e.includes('ERR_INCOMPLETE_CHUNKED_ENCODING')),
-      JSON.stringify(errors),
-    ).toEqual([]);
+    expectNoErrorButTheCut(before);
   });
 });
 
