@@ -813,6 +813,10 @@ describe('SOC console in Chromium', () => {
       'cat_acc_2cat_rep_5',
     ]);
     expect(await cells(1)).toEqual(['lineOfBusiness', 'lineOfBusiness retail 64%', '–', 'cat_acc_2']);
+    // its subject, an inventory entry, reads as its endpoint (the id says nothing), linked to the entry's page
+    const subject = page.locator('.kv-row', { hasText: 'Subject' }).locator('a.subject-link');
+    expect(await subject.textContent()).toBe('api GET /internal/export/{id}');
+    expect(await subject.getAttribute('href')).toBe('#/subject/api/api_export_get');
     // the other labels stay listed as they are
     expect(await page.locator('.kv-row', { hasText: 'Labels' }).locator('dd').textContent()).toBe(
       `first_seen=${firstSeen}`,

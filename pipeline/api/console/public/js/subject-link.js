@@ -7,14 +7,17 @@ import { h } from './dom.js';
 export const subjectHref = (s) => `#/subject/${encodeURIComponent(s.type)}/${encodeURIComponent(s.value)}`;
 
 /**
- * the subject as the console shows it (its type, then its value), linked to its page
+ * the subject as the console shows it (its type, then its value), linked to its page. An inventory entry (`api`) is
+ * shown by its endpoint when the alert names one (`api GET /search`): its id (`api_Nbm9…`) says nothing to an analyst,
+ * and stays in the tooltip
  * @param {Subject} s
  * @param {string} [typeClass] the type's class (the queue's is small)
+ * @param {string} [endpoint] the alert's endpoint
  */
-export const subjectLink = (s, typeClass = 'muted') =>
+export const subjectLink = (s, typeClass = 'muted', endpoint) =>
   h(
     'a',
     { href: subjectHref(s), class: 'subject-link', title: `Everything about ${s.type} ${s.value}` },
     h('span', { class: typeClass }, `${s.type} `),
-    h('code', null, s.value),
+    h('code', null, s.type === 'api' && endpoint ? endpoint : s.value),
   );

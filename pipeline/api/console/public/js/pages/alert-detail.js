@@ -148,7 +148,7 @@ export function renderAlertDetail(main, id, params) {
         { class: 'kv' },
         kv('Service', a.service),
         kv('Endpoint', a.endpoint ? h('code', null, a.endpoint) : '–'),
-        kv('Subject', a.subject ? subjectLink(a.subject) : '–'),
+        kv('Subject', a.subject ? subjectLink(a.subject, undefined, a.endpoint) : '–'),
         kv('First seen', [timeEl(a.firstSeen), h('span', { class: 'muted small' }, ` ${absTime(a.firstSeen)}`)]),
         kv('Last seen', [timeEl(a.lastSeen), h('span', { class: 'muted small' }, ` ${absTime(a.lastSeen)}`)]),
         kv('Fired', `${a.count} time${a.count === 1 ? '' : 's'}`),

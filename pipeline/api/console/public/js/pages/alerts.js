@@ -364,7 +364,7 @@ export function renderAlerts(main, params) {
         h('div', { class: 'muted small' }, a.kind),
       ),
       h('td', null, a.service, a.endpoint ? h('div', null, h('code', { class: 'small' }, a.endpoint)) : null),
-      h('td', null, a.subject ? subjectLink(a.subject, 'muted small') : h('span', { class: 'muted' }, '–')),
+      h('td', null, a.subject ? subjectLink(a.subject, 'muted small', a.endpoint) : h('span', { class: 'muted' }, '–')),
       h('td', { class: 'num' }, a.count),
       h('td', null, timeEl(a.firstSeen)),
       h('td', null, timeEl(a.lastSeen)),
