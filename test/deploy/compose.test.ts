@@ -94,6 +94,7 @@ describe('docker-compose.yml against the code it runs', () => {
     expect(registeredCommandGroups().sort()).toEqual([
       'registerAnalystCommands',
       'registerOfflineCommands',
+      'registerRulesCommands',
       'registerServiceCommands',
     ]);
     expect(cliCommands()).toEqual(expect.arrayContaining(['collector', 'correlator', 'api']));

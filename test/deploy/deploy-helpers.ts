@@ -11,6 +11,7 @@ import { ApiAuthenticator, readApiKeysFile } from '../../pipeline/api/auth.js';
 import { TOPICS } from '../../pipeline/bus/bus.js';
 import { registerAnalystCommands } from '../../pipeline/cli/analyst-commands.js';
 import { registerOfflineCommands } from '../../pipeline/cli/offline-commands.js';
+import { registerRulesCommands } from '../../pipeline/cli/rules-commands.js';
 import { registerServiceCommands } from '../../pipeline/cli/service-commands.js';
 import { createCollectorServer } from '../../pipeline/collector/collector-server.js';
 import type { RecordIngest } from '../../pipeline/collector/ingest.js';
@@ -86,6 +87,7 @@ function cliProgram(): Command {
   const program = new Command();
   registerServiceCommands(program);
   registerOfflineCommands(program);
+  registerRulesCommands(program);
   registerAnalystCommands(program, () => undefined);
   return program;
 }
