@@ -125,8 +125,8 @@ export interface AlertRoutesOptions {
   /** evidence records by id, when the deployment keeps them (embedded: recent records in memory) */
   evidence?: (ids: string[]) => Promise<unknown[]>;
   /**
-   * the policy engine's decision changes, where this process runs it (the console's decisions are served from it):
-   * the stream carries each as `event: decision`, so that the console's decisions are live too
+   * the decision changes of the policy engine, whichever process runs it (announced on the store:
+   * decision-changes.ts): the stream carries each as `event: decision`, so that the console's decisions are live too
    */
   decisions?: { subscribe(listener: (change: { decision: Decision }) => void): () => void };
 }
@@ -212,7 +212,7 @@ export function alertRoutes(opts: AlertRoutesOptions) {
         schema: {
           tags: ['alerts'],
           summary:
-            'Server-Sent Events: every alert change as `event: alert`, every decision change of the policy engine this server runs as `event: decision`, a comment heartbeat every 15 s',
+            'Server-Sent Events: every alert change as `event: alert`, every decision change of the policy engine (in any process) as `event: decision`, a comment heartbeat every 15 s',
         },
       },
       (request, reply) => {

@@ -10,6 +10,7 @@ import { principalOf } from '../api/api-server.js';
 import { alertMessage, TOPICS, type Subscription } from '../bus/bus.js';
 import { checkSection } from '../config/section.js';
 import { mwError } from '../core/errors.js';
+import { announceDecisionChanges } from '../api/decision-changes.js';
 import type { RoleDeps } from './roles.js';
 
 /** the `actions:` keys that are not adapters (adapters are `idp/…` and `gateways/…`) */
@@ -102,6 +103,8 @@ export async function startActions({ config, bus, store, logger }: RoleDeps): Pr
     },
   });
   const unpublish = publishDecisionChanges(engine, bus, log);
+  // and on the store, for the analysts' live streams on every API process
+  const unannounce = announceDecisionChanges(engine, store);
   const handle = alertBatchHandler(engine, log);
   let sub: Subscription | undefined;
   try {
@@ -113,6 +116,7 @@ export async function startActions({ config, bus, store, logger }: RoleDeps): Pr
     });
   } catch (err) {
     unpublish();
+    unannounce();
     await engine.close();
     await closeAdapters(adapters);
     throw err;
@@ -127,6 +131,7 @@ export async function startActions({ config, bus, store, logger }: RoleDeps): Pr
     close: async () => {
       await sub?.close();
       unpublish();
+      unannounce();
       await engine.close();
       await closeAdapters(adapters);
     },

@@ -5,6 +5,7 @@ import { SilenceRepository, silenceNote } from '../alerts/silences.js';
 import { storeAccessLog } from '../api/access-guard.js';
 import { accessLogRoutes } from '../api/access-log-routes.js';
 import { adminRoutes } from '../api/admin-routes.js';
+import { followDecisionChanges } from '../api/decision-changes.js';
 import { alertRoutes } from '../api/alert-routes.js';
 import { silenceRoutes } from '../api/silence-routes.js';
 import { createApiServer } from '../api/api-server.js';
@@ -297,6 +298,8 @@ export async function runApi(
   const silences = new SilenceRepository(store);
   const sub = await followAlerts(bus, alerts, { settled: settledByReview(store), silences });
   const stopFollowing = await alerts.follow();
+  // every decision change, whichever process's engine made it: the console's live stream
+  const decisionChanges = await followDecisionChanges(store);
   const stopRetention = startAlertRetention(alerts, alertRetentionOf(config.api.retention), logger);
   const quietAfterMsByKind = quietAfterMsByKindOf(config.api.sensor_quiet_by_kind ?? {});
   const stopSensorWatch = startSensorQuietWatch({
@@ -325,7 +328,7 @@ export async function runApi(
     health: () => ({ bus: bus.healthy(), store: store.healthy() }),
     onAuthenticated: (p) => analysts.seen(p),
     plugins: [
-      alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids), decisions: actions?.engine }),
+      alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids), decisions: decisionChanges }),
       analystRoutes(analysts),
       silenceRoutes(silences, alerts),
       serviceRoutes(store),
@@ -357,6 +360,7 @@ export async function runApi(
       await app.close();
       await sub.close();
       await stopFollowing();
+      await decisionChanges.close();
       await stopRetention();
       await stopSensorWatch();
       for (const s of sinkSubs) await s.close();

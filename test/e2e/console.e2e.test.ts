@@ -6,6 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertRepository } from '../../pipeline/alerts/alert-repository.js';
 import { SilenceRepository } from '../../pipeline/alerts/silences.js';
 import { silenceRoutes } from '../../pipeline/api/silence-routes.js';
+import {
+  announceDecisionChanges,
+  type DecisionChanges,
+  followDecisionChanges,
+} from '../../pipeline/api/decision-changes.js';
 import { alertRoutes } from '../../pipeline/api/alert-routes.js';
 import { createApiServer } from '../../pipeline/api/api-server.js';
 import { ApiAuthenticator } from '../../pipeline/api/auth.js';
@@ -198,6 +203,7 @@ describe('SOC console in Chromium', () => {
   let store: MemoryStore;
   let alerts: AlertRepository;
   let engine: PolicyEngine;
+  let decisionChanges: DecisionChanges;
 
   /**
    * the console's alert stream cut (every connection closed, its reconnect held until `during` is done), then let back:
@@ -354,6 +360,9 @@ describe('SOC console in Chromium', () => {
       adapters: { 'gateways/recording': gateway },
       config: { expiry_interval_ms: 0, retry_base_delay_ms: 1 },
     });
+    // the engine's decision changes reach the console's stream through the store, as from any process's engine
+    announceDecisionChanges(engine, store);
+    decisionChanges = await followDecisionChanges(store);
     const auth = new ApiAuthenticator([RESPONDER, VIEWER, ADMIN]);
     const analysts = new AnalystDirectory(store, () => auth.keyPrincipals());
     // a colleague who signs in through the IdP: an opaque subject id, a readable name
@@ -365,7 +374,7 @@ describe('SOC console in Chromium', () => {
       onAuthenticated: (p) => analysts.seen(p),
       plugins: [
         analystRoutes(analysts),
-        alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids), decisions: engine }),
+        alertRoutes({ alerts, evidence: (ids) => loadEvidence(store, ids), decisions: decisionChanges }),
         silenceRoutes(new SilenceRepository(store), alerts),
         serviceRoutes(store),
         consoleRoutes(),
@@ -437,6 +446,7 @@ describe('SOC console in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await app?.close();
+    await decisionChanges?.close();
     await engine?.close();
     await store?.close();
   });

@@ -148,9 +148,6 @@ function signedIn(me) {
           if (currentRoute().path[0] !== 'alerts' || currentRoute().path[1]) setUnseen(unseenAlerts + 1);
         }
         publishAlert(alert);
-        // the policy engine decides on the alert right after it is stored (this API's engine also says so on the
-        // stream; another replica's does not): look for new pending decisions
-        badgeRefreshSoon();
       } catch (err) {
         console.warn('bad alert event', err);
       }
@@ -193,7 +190,7 @@ async function boot() {
 }
 
 window.addEventListener('hashchange', render);
-/** the pending count read again shortly, once for a burst: a decision changed, or may have (an alert came) */
+/** the pending count read again shortly, once for a burst of decision changes */
 function badgeRefreshSoon() {
   window.clearTimeout(badgeSoon);
   badgeSoon = window.setTimeout(refreshPendingBadge, 500);

@@ -12,10 +12,7 @@ const PAGE = 500;
 const MAX_PAGES = 4;
 /** the subject types that are decision scopes too: their page lists the decisions of that scope only */
 const SCOPES = new Set(['user', 'session', 'token', 'ip', 'principal', 'service']);
-/**
- * a burst of decision changes (the engine decides on several alerts at once), or an alert of the subject (another
- * replica's engine decides on it right after it is stored), is read once, this long after its first
- */
+/** a burst of decision changes (the engine decides on several alerts at once) is read once, this long after its first */
 const DECISIONS_SETTLE_MS = 500;
 
 /**
@@ -256,8 +253,6 @@ export function renderSubject(main, type, value) {
     if (a.subject?.type !== type || a.subject.value !== value) return;
     merge(a, true);
     if (read) showFacts();
-    // the stream carries the decisions of this API's own policy engine; another replica's decide on the alert too
-    decisionsSoon();
   };
   // a decision made, approved, lifted or expired, from the stream (or this analyst's own action): one acting on it
   const onDecision = (/** @type {Event} */ e) => {
