@@ -188,6 +188,27 @@ debug-param
     });
   }, 60_000);
 
+  it('tries a disabled rule (enabled: false) as if it were on, and says it is disabled', async () => {
+    const withDisabled = file(
+      'disabled.yaml',
+      `detectors:
+  custom_rules:
+    rules:
+      - name: admin-deletes
+        when: 'method == "DELETE" && route.startsWith("/admin/")'
+        group_by: [user.sub]
+        threshold: 2
+        enabled: false
+`,
+    );
+    const [asJson, asTable] = await Promise.all([
+      runCliSource(['rules', 'test', '-c', withDisabled, '--records', records, '--json']),
+      runCliSource(['rules', 'test', '-c', withDisabled, '--records', records]),
+    ]);
+    expect(json(asJson.stdout).rules).toMatchObject([{ rule: 'admin-deletes', disabled: true, matched: 4, alerts: 1 }]);
+    expect(asTable.stdout).toContain('| admin-deletes (disabled) | 4 | 0 | 1 | 2 | 2 | 1 |');
+  }, 60_000);
+
   it('--record: each rule matched, not matched or its error, with the values its condition read', async () => {
     const [matched, notMatched, invalid] = await Promise.all([
       runCliSource(['rules', 'test', '-c', config, '--record', record(9, { user: { sub: '42' } })]),

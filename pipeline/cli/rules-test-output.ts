@@ -7,7 +7,7 @@ export function rulesTestTable(r: RulesTestResult): string {
     '|---|---|---|---|---|---|---|',
     ...r.rules.map(
       (o) =>
-        `| ${o.rule} | ${o.matched} | ${o.errors} | ${o.ungrouped} | ${o.groups} | ${o.largestGroup} | ${o.alerts} |`,
+        `| ${o.rule}${o.disabled ? ' (disabled)' : ''} | ${o.matched} | ${o.errors} | ${o.ungrouped} | ${o.groups} | ${o.largestGroup} | ${o.alerts} |`,
     ),
   ];
   const details: string[] = [];
@@ -33,7 +33,7 @@ export function ruleOutcomeLines(r: RulesTestResult): string {
         : o.outcome === 'matched' && o.ungrouped > 0
           ? 'matched (ungrouped: its group_by values are all empty, the detector leaves it out)'
           : (o.outcome ?? 'not matched');
-    lines.push(`${o.rule}: ${why}`);
+    lines.push(`${o.rule}${o.disabled ? ' (disabled)' : ''}: ${why}`);
     const values = Object.entries(o.variables ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
     if (values.length > 0) lines.push(`  ${values.join(' ')}`);
     for (const s of o.alertSummaries) lines.push(`  alert: ${s}`);

@@ -7,7 +7,7 @@ import { recordOfText, recordsOfFile } from '../correlator/replay-file.js';
 import { replay } from '../correlator/replay.js';
 import { shardOptionsOf } from '../correlator/shard-options.js';
 import type { CompiledCustomRules, CompiledRule } from '../detectors/custom-rules/compile-rules.js';
-import { TYPE } from '../detectors/custom-rules/custom-rules.js';
+import { CustomRulesDetector, TYPE } from '../detectors/custom-rules/custom-rules.js';
 import { type RecordVariables, variablesMaker, variablesNamed } from '../detectors/custom-rules/record-variables.js';
 import { conditionOutcome, groupKeyOf } from '../detectors/custom-rules/rule-outcome.js';
 import type { Detector } from '../detectors/detector.js';
@@ -19,6 +19,8 @@ const MAX_ALERTS_SHOWN = 5;
 /** what one rule did on the records */
 export interface RuleTestResult {
   rule: string;
+  /** the rule has `enabled: false`: the correlators do not run it; tried here as if they did */
+  disabled?: boolean;
   /** records the condition was true for (the ungrouped among them) */
   matched: number;
   /** records the condition could not be evaluated on (the detector counts them as no match) */
@@ -75,7 +77,9 @@ function loadRules(configPath: string | undefined, only: readonly string[]) {
   const config = loadConfig(configPath);
   const compiled = compileDetectors(config.detectors);
   const custom = compiled.prepared(TYPE) as CompiledCustomRules | undefined;
-  const all = custom?.rules ?? [];
+  // the disabled rules too (enabled: false): tried here as if they were on, so that one can be tested before it is
+  const all = custom ? [...custom.rules, ...custom.disabled] : [];
+  const disabled = new Set(custom?.disabled.map((r) => r.name));
   if (all.length === 0)
     throw mwError('BAD_REQUEST', `${configPath ?? 'the default config'}: detectors.custom_rules has no rules to test`);
   const names = all.map((r) => r.name);
@@ -86,8 +90,11 @@ function loadRules(configPath: string | undefined, only: readonly string[]) {
         `--rule ${name}: no such rule in detectors.custom_rules (rules: ${names.join(', ')})`,
       );
   const rules = only.length > 0 ? all.filter((r) => only.includes(r.name)) : all;
-  const detectors = compiled.create().filter((d) => d.type === TYPE || typeof d.routeOf === 'function');
-  return { config, rules, detectors };
+  const detectors = [
+    ...(custom ? [new CustomRulesDetector({ ...custom, rules: all, disabled: [] })] : []),
+    ...compiled.create().filter((d) => d.type !== TYPE && typeof d.routeOf === 'function'),
+  ];
+  return { config, rules, disabled, detectors };
 }
 
 /** a detector that evaluates each rule on each record as CustomRulesDetector does, and tallies what it saw */
@@ -136,10 +143,11 @@ export async function runRulesTest(opts: {
   record?: string;
   rules?: readonly string[];
 }): Promise<RulesTestResult> {
-  const { config, rules, detectors } = loadRules(opts.config, opts.rules ?? []);
+  const { config, rules, disabled, detectors } = loadRules(opts.config, opts.rules ?? []);
   const tallies: RuleTally[] = rules.map((r) => ({
     result: {
       rule: r.name,
+      ...(disabled.has(r.name) ? { disabled: true } : {}),
       matched: 0,
       errors: 0,
       ungrouped: 0,

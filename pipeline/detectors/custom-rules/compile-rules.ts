@@ -24,7 +24,10 @@ export interface CompiledRule {
 }
 
 export interface CompiledCustomRules {
+  /** the rules the detector runs */
   rules: readonly CompiledRule[];
+  /** the rules with `enabled: false`: checked and compiled as the others, not run (`meshward rules test` tries them) */
+  disabled: readonly CompiledRule[];
   maxGroups: number;
   /** the lists read from files and their reload (shared by the shards: one read per change) */
   listFiles: ListFiles;
@@ -204,6 +207,7 @@ export function compileRules(config: CustomRulesConfig, options: CompileOptions 
       );
   const seen = new Set<string>();
   const rules: CompiledRule[] = [];
+  const disabled: CompiledRule[] = [];
   for (const rule of config.rules) {
     const at = `${WHERE}[${rule.name}]`;
     if (seen.has(rule.name)) problems.push(`${at}.name: another rule has this name (names must be unique)`);
@@ -241,7 +245,7 @@ export function compileRules(config: CustomRulesConfig, options: CompileOptions 
       for (const p of unsafe) problems.push(`${at}.when: ${p}`);
       continue;
     }
-    rules.push({
+    (rule.enabled ? rules : disabled).push({
       name: rule.name,
       description: rule.description,
       severity: rule.severity,
@@ -266,5 +270,5 @@ export function compileRules(config: CustomRulesConfig, options: CompileOptions 
     config.list_reload_seconds * 1000,
     options.now ?? Date.now,
   );
-  return { rules, maxGroups: config.max_groups, listFiles };
+  return { rules, disabled, maxGroups: config.max_groups, listFiles };
 }

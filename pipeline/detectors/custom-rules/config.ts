@@ -38,6 +38,11 @@ export const CustomRuleSchema = Type.Object(
       default: 1,
       description: 'matching calls of one group within the window that raise an alert (1: the first match)',
     }),
+    enabled: Type.Boolean({
+      default: true,
+      description:
+        'false: the rule is checked when the config loads but not run (a rule being written, or set aside); `meshward rules test` still tries it',
+    }),
     window_seconds: Type.Integer({
       minimum: 1,
       maximum: 86_400,

@@ -232,6 +232,23 @@ describe('custom_rules', () => {
     expect(alerts.drain().map((a) => [a.service, a.count])).toEqual([['admin', 2]]);
   });
 
+  it('checks a disabled rule (enabled: false) as the others but does not run it', () => {
+    // a mistake in a disabled rule is refused all the same: enabling it later must not fail the start
+    expect(problemsOf([{ ...ADMIN_DELETES, enabled: false, when: 'usr.sub == "1"' }])).toEqual([
+      'detectors.custom_rules.rules[admin-deletes].when: Unknown variable: usr at column 1',
+    ]);
+    const d = detector([
+      { ...ADMIN_DELETES, threshold: 1, enabled: false },
+      { name: 'any-delete', when: 'method == "DELETE"', threshold: 1 },
+    ]);
+    const ctx = new CapturingContext();
+    d.observe!(call(0), ctx);
+    expect(ctx.signals.map((s) => s.labels?.rule)).toEqual(['any-delete']);
+    expect(d.stats?.()).toMatchObject({ rules: 1, rules_disabled: 1 });
+    // only disabled rules: no per-record step at all
+    expect(detector([{ ...ADMIN_DELETES, enabled: false }]).observe).toBeUndefined();
+  });
+
   it('counts a condition that cannot be evaluated on a record, as no match, and never throws', async () => {
     const d = detector([
       { name: 'debug-param', when: 'params.debug == "1"', threshold: 1 },

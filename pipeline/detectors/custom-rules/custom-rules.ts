@@ -60,6 +60,7 @@ export class CustomRulesDetector implements Detector {
   private readonly groups: BoundedMap<string, GroupCount>;
   private readonly variablesOf: (r: ApiCallRecord, endpoint: string) => RecordVariables;
   private readonly listFiles: ListFiles;
+  private readonly disabledRules: number;
   private matches = 0;
   private alerts = 0;
   private errors = 0;
@@ -68,6 +69,7 @@ export class CustomRulesDetector implements Detector {
   constructor(compiled: CompiledCustomRules) {
     this.rules = compiled.rules;
     this.listFiles = compiled.listFiles;
+    this.disabledRules = compiled.disabled.length;
     this.byName = new Map(this.rules.map((r) => [r.name, r]));
     // a group idle past the longest window has nothing left to count
     const ttl = Math.max(0, ...this.rules.map((r) => r.windowMs));
@@ -210,6 +212,7 @@ export class CustomRulesDetector implements Detector {
     const lists = this.listFiles.stats();
     return {
       rules: this.rules.length,
+      rules_disabled: this.disabledRules,
       groups: this.groups.size,
       groups_evicted: this.groups.evicted,
       matches: this.matches,
