@@ -100,7 +100,7 @@ function normalise(v: Float64Array | Float32Array): boolean {
 }
 
 /** 0..n-1, shared by every dense block of that size */
-function denseIndices(n: number): Int32Array {
+export function denseIndices(n: number): Int32Array {
   let idx = denseIdx.get(n);
   if (!idx) {
     idx = Int32Array.from({ length: n }, (_, i) => i);

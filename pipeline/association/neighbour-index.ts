@@ -1,6 +1,8 @@
 import KNN from 'ml-knn';
 import { type FeatureVector, squaredNorm, valueAt } from './features.js';
 import { blockDistance } from './knn-math.js';
+import { grow, PackedVectors } from './packed-vectors.js';
+import { PostingLists } from './posting-lists.js';
 
 export interface Neighbour {
   row: number;
@@ -28,6 +30,8 @@ export interface NeighbourIndex {
     groupCap?: GroupCap,
     profile?: number,
   ): Neighbour[];
+  /** packs what a bulk build added (optional: an index that packs nothing has none) */
+  compact?(): void;
   /** approximate bytes held by the index structures */
   memoryBytes(): number;
 }
@@ -233,14 +237,6 @@ export function capByGroup(sorted: readonly Neighbour[], k: number, { of, cap }:
   return out;
 }
 
-/** q · x for a dense block; 0 when the row has no block (or one of another length) */
-function denseDot(q: ArrayLike<number>, x: ArrayLike<number> | undefined): number {
-  if (!x || x.length !== q.length) return 0;
-  let dot = 0;
-  for (let i = 0; i < q.length; i++) dot += q[i] * x[i];
-  return dot;
-}
-
 function sparseBytes(vecs: Iterable<FeatureVector>): number {
   let b = 0;
   for (const v of vecs) for (const blk of v) b += blk.idx.byteLength + blk.val.byteLength + 64;
@@ -262,12 +258,16 @@ function sparseBytes(vecs: Iterable<FeatureVector>): number {
 export class SparseIndex implements NeighbourIndex {
   readonly kind = 'sparse' as const;
   private readonly profiles: readonly Float64Array[];
-  private readonly postings: Map<number, { rows: number[]; vals: number[] }>[];
-  /** each row's vector (the model's own), for the full distance of the rows re-ranked */
-  private readonly vecs: FeatureVector[] = [];
+  private readonly postings: PostingLists[];
+  /**
+   * the rows' vectors, packed (the model's own when it gives them: row r is their row r; else the index packs the
+   * vectors it is given, and `slot` maps a row to its place), for the full distance of the rows re-ranked and the
+   * dense groups' dot products
+   */
+  private readonly vectors: PackedVectors;
+  private readonly shared: boolean;
+  private slot = new Int32Array(0);
   private readonly dense: boolean[];
-  /** dense groups: each row's block values, by group then row */
-  private readonly denseVals: (Float64Array | Float32Array | undefined)[][];
   /** dense groups: the largest block norm seen */
   private readonly denseMaxNorm: number[];
   /** groups of weight 0 in every profile: nothing of them is kept (see add) */
@@ -291,12 +291,14 @@ export class SparseIndex implements NeighbourIndex {
     profiles: WeightProfiles,
     private readonly pruneDfRatio = 1,
     denseGroups: readonly number[] = [],
+    vectors?: PackedVectors,
   ) {
     this.profiles = asProfiles(profiles);
     const groups = this.profiles[0].length;
-    this.postings = Array.from({ length: groups }, () => new Map());
+    this.postings = Array.from({ length: groups }, () => new PostingLists());
     this.dense = Array.from({ length: groups }, (_, g) => denseGroups.includes(g));
-    this.denseVals = Array.from({ length: groups }, () => []);
+    this.shared = vectors !== undefined;
+    this.vectors = vectors ?? new PackedVectors(groups, denseGroups);
     this.denseMaxNorm = new Array<number>(groups).fill(0);
     this.base = this.profiles.map(() => []);
     this.byBase = this.profiles.map(() => []);
@@ -304,8 +306,10 @@ export class SparseIndex implements NeighbourIndex {
     this.unused = Array.from({ length: groups }, (_, g) => this.profiles.every((w) => w[g] === 0));
   }
 
+  /** adds a row; with the model's packed vectors, `vec` is their row `row` */
   add(row: number, vec: FeatureVector): void {
-    this.vecs[row] = vec;
+    if (this.slot.length <= row) this.slot = grow(this.slot, Math.max(row + 1, this.slot.length * 2));
+    this.slot[row] = this.shared ? row : this.vectors.add(vec);
     this.profiles.forEach((_, p) => {
       this.base[p][row] = 0;
     });
@@ -320,26 +324,23 @@ export class SparseIndex implements NeighbourIndex {
         this.base[p][row] += w[g] * sq;
       });
       if (this.dense[g]) {
-        this.denseVals[g][row] = blk.val;
         this.denseMaxNorm[g] = Math.max(this.denseMaxNorm[g], Math.sqrt(sq));
         return;
       }
       const pg = this.postings[g];
-      for (let i = 0; i < blk.idx.length; i++) {
-        let p = pg.get(blk.idx[i]);
-        if (!p) {
-          p = { rows: [], vals: [] };
-          pg.set(blk.idx[i], p);
-        }
-        p.rows.push(row);
-        p.vals.push(blk.val[i]);
-      }
+      for (let i = 0; i < blk.idx.length; i++) pg.add(blk.idx[i], row, blk.val[i]);
     });
     this.profiles.forEach((_, p) => {
       this.byBase[p].push(row);
       this.byBaseSorted[p] = false;
     });
     this.rowCount++;
+  }
+
+  /** packs what a bulk build added (the posting lists; the vectors when the index holds its own) */
+  compact(): void {
+    for (const pg of this.postings) pg.compact();
+    if (!this.shared) this.vectors.compact();
   }
 
   nearest(
@@ -382,20 +383,33 @@ export class SparseIndex implements NeighbourIndex {
       // a bucket past every row's has no row to meet
       for (let i = 0; i < blk.idx.length; i++) if (blk.idx[i] < span) dense[blk.idx[i]] = blk.val[i];
     }
+    const vs = this.vectors;
     const out = rows.map((n) => {
-      const x = this.vecs[n.row];
+      const x = this.slot[n.row];
       let s = 0;
       for (let g = 0; g < groups; g++) {
         const c = weights[g];
         if (c === 0) continue;
-        const { idx, val } = x[g];
+        const from = vs.start(x, g);
+        const to = vs.end(x, g);
         const dense = this.queryDense[g];
         let sq = 0;
         let dot = 0;
-        for (let i = 0; i < val.length; i++) {
-          const v = val[i];
-          sq += v * v;
-          dot += dense[idx[i]] * v;
+        if (this.dense[g]) {
+          // a dense block's buckets are 0..n-1
+          const val = vs.f32;
+          for (let i = from; i < to; i++) {
+            const v = val[i];
+            sq += v * v;
+            dot += dense[i - from] * v;
+          }
+        } else {
+          const { idx, val } = vs;
+          for (let i = from; i < to; i++) {
+            const v = val[i];
+            sq += v * v;
+            dot += dense[idx[i]] * v;
+          }
         }
         const d = qq[g] + sq - 2 * dot;
         if (d > 0) s += c * d;
@@ -436,8 +450,7 @@ export class SparseIndex implements NeighbourIndex {
     const maxDf = this.pruneDfRatio >= 1 ? Number.POSITIVE_INFINITY : Math.max(50, this.pruneDfRatio * this.rowCount);
     let Q = 0;
     /** dense groups of the query: weight, values; and the slack of the bound for rows sharing no bucket */
-    const denseQ: { c: number; q: Float64Array | Float32Array; rows: (Float64Array | Float32Array | undefined)[] }[] =
-      [];
+    const denseQ: { c: number; q: Float64Array | Float32Array; g: number }[] = [];
     let slack = 0;
     for (let g = 0; g < query.length; g++) {
       const blk = query[g];
@@ -447,30 +460,44 @@ export class SparseIndex implements NeighbourIndex {
       Q += c * qq;
       if (this.dense[g]) {
         if (withDense && blk.val.length > 0) {
-          denseQ.push({ c, q: blk.val, rows: this.denseVals[g] });
+          denseQ.push({ c, q: blk.val, g });
           slack += 2 * c * Math.sqrt(qq) * this.denseMaxNorm[g];
         }
         continue;
       }
       const pg = this.postings[g];
+      const { start, rows, vals } = pg;
+      const packed = start.length - 1;
       for (let i = 0; i < blk.idx.length; i++) {
-        const p = pg.get(blk.idx[i]);
-        if (!p || p.rows.length > maxDf) continue;
+        const b = blk.idx[i];
+        if (pg.count(b) > maxDf) continue;
         const qv = c * blk.val[i];
-        const { rows, vals } = p;
-        for (let j = 0; j < rows.length; j++) {
-          const r = rows[j];
-          if (mark[r] === 0) {
-            mark[r] = 1;
-            touched[touchedCount++] = r;
+        if (b < packed) {
+          for (let j = start[b], end = start[b + 1]; j < end; j++) {
+            const r = rows[j];
+            if (mark[r] === 0) {
+              mark[r] = 1;
+              touched[touchedCount++] = r;
+            }
+            acc[r] += qv * vals[j];
           }
-          acc[r] += qv * vals[j];
+        }
+        const p = pg.extra.size === 0 ? undefined : pg.extra.get(b);
+        if (p) {
+          for (let j = 0; j < p.n; j++) {
+            const r = p.rows[j];
+            if (mark[r] === 0) {
+              mark[r] = 1;
+              touched[touchedCount++] = r;
+            }
+            acc[r] += qv * p.vals[j];
+          }
         }
       }
     }
     const distance2 = (r: number): number => {
       let d2 = Q + baseOf[r] - 2 * acc[r];
-      for (const { c, q, rows } of denseQ) d2 -= 2 * c * denseDot(q, rows[r]);
+      for (const { c, q, g } of denseQ) d2 -= 2 * c * this.denseDot(q, r, g);
       return d2;
     };
     const best: Neighbour[] = [];
@@ -564,23 +591,30 @@ export class SparseIndex implements NeighbourIndex {
     return within.subarray(0, m).sort()[k - 1];
   }
 
+  /** q . x for a row's dense block; 0 when the row has no block (or one of another length) */
+  private denseDot(q: ArrayLike<number>, row: number, g: number): number {
+    const vs = this.vectors;
+    const x = this.slot[row];
+    const from = vs.start(x, g);
+    if (vs.end(x, g) - from !== q.length) return 0;
+    const val = vs.f32;
+    let dot = 0;
+    for (let i = 0; i < q.length; i++) dot += q[i] * val[from + i];
+    return dot;
+  }
+
   memoryBytes(): number {
-    let entries = 0;
-    let lists = 0;
-    for (const pg of this.postings) {
-      lists += pg.size;
-      for (const p of pg.values()) entries += p.rows.length;
-    }
-    // dense blocks are the rows' own vectors (counted with them), here one reference per row and dense group
-    let denseRefs = 0;
-    for (const rows of this.denseVals) denseRefs += rows.length;
+    let postings = 0;
+    for (const pg of this.postings) postings += pg.memoryBytes();
+    // the model's packed vectors are counted with it (SmartKnn.memoryBytes), the index's own here
     return (
-      entries * 16 +
-      lists * 80 +
+      postings +
+      (this.shared ? 0 : this.vectors.memoryBytes()) +
+      this.slot.byteLength +
       this.profiles.length * this.base[0].length * 16 +
-      denseRefs * 8 +
       this.acc.byteLength +
-      this.mark.byteLength
+      this.mark.byteLength +
+      this.touched.byteLength
     );
   }
 }

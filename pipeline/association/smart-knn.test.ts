@@ -210,6 +210,22 @@ describe('SmartKnn', () => {
     expect(m.size).toBe(7);
   });
 
+  it('the sparse index takes APIs confirmed after its build: the neighbours and distances of an exhaustive search', () => {
+    const m = new SmartKnn({ index: 'sparse', k: 3, min_confidence: 0, prior_correction: 0 });
+    m.fit(TRAIN);
+    const query = api('Shipments', 'shipment parcel tracking carrier', 'ship.example.com');
+    m.predict(query, ['category']); // builds and packs the index: the confirmed rows go to its lists added since
+    m.confirm('ship1', api('Parcels', 'parcel tracking shipment label', 'ship.example.com'), { category: 'logistics' });
+    m.confirm('ship2', api('Freight', 'freight carrier tracking', 'freight.example.com'), { category: 'logistics' });
+    // relabelled: its first row is no longer live
+    m.confirm('ship1', api('Parcels', 'parcel tracking shipment label', 'ship.example.com'), { category: 'transport' });
+    const v = m.vectorize(query);
+    const exact = m.nearestBruteForce(v, 5);
+    expect(exact.slice(0, 2).map((n) => n.id)).toEqual(['ship1', 'ship2']);
+    expect(m.nearest(v, 5)).toEqual(exact.map((n) => ({ id: n.id, distance: expect.closeTo(n.distance, 9) })));
+    expect(m.predict(query, ['category']).category.neighbours.slice(0, 2)).toEqual(['ship1', 'ship2']);
+  });
+
   it('unseen_provider_min_confidence: a stricter threshold only for an API of a provider without training APIs', () => {
     const items: TrainingItem[] = [
       ...[1, 2, 3].map((i) => ({

@@ -24,6 +24,7 @@ import { hostTokens, internalHostName } from './tokens.js';
 import { SOFTMAX_MAX_CLASSES, SoftmaxScorer } from './softmax-scorer.js';
 import type { WordEmbeddings } from './word-embeddings.js';
 import { blockDistance, classProbabilities, voteWeights } from './knn-math.js';
+import { PackedVectors } from './packed-vectors.js';
 import {
   capByGroup,
   type GroupCap,
@@ -40,6 +41,7 @@ const BECAUSE_CLASSES = 3;
 const BECAUSE_NEIGHBOURS = 3;
 /** training APIs searched from by warm(), each as a known and an unseen provider's query */
 const WARM_SEARCHES = 8;
+const EMBEDDING_GROUP = FEATURE_GROUPS.indexOf('embedding');
 
 export type Labels = Record<string, string>;
 
@@ -191,7 +193,8 @@ export class SmartKnn {
   readonly config: AssociationConfig;
   private featurizer: Featurizer;
   private rows: Row[] = [];
-  private vectors: FeatureVector[] = [];
+  /** the training rows' vectors, packed (row r of the model is their row r) */
+  private vectors = new PackedVectors(FEATURE_GROUPS.length, [EMBEDDING_GROUP]);
   private byId = new Map<string, number>();
   private classes = new Map<string, Set<string>>();
   /** training APIs per class, per dimension */
@@ -248,7 +251,7 @@ export class SmartKnn {
     this.changes++;
     this.featurizer = new Featurizer(this.config.dims_per_group, this.embeddings);
     this.rows = [];
-    this.vectors = [];
+    this.vectors = new PackedVectors(FEATURE_GROUPS.length, [EMBEDDING_GROUP]);
     this.byId.clear();
     this.classes.clear();
     this.classCounts.clear();
@@ -318,7 +321,7 @@ export class SmartKnn {
       const r = Math.floor((i * this.rows.length) / n);
       for (const provider of [this.rows[r].provider, undefined]) {
         const { groupCap, profile } = this.queryPolicy(provider);
-        this.neighbours(this.vectors[r], this.config.k, () => true, groupCap, profile);
+        this.neighbours(this.vectors.vector(r), this.config.k, () => true, groupCap, profile);
       }
     }
   }
@@ -458,7 +461,7 @@ export class SmartKnn {
     const { groupCap, weights } = this.explicitPolicy(provider);
     const all: Neighbour[] = [];
     this.rows.forEach((r, i) => {
-      if (r.live) all.push({ row: i, distance: blockDistance(vec, this.vectors[i], weights) });
+      if (r.live) all.push({ row: i, distance: blockDistance(vec, this.vectors.vector(i), weights) });
     });
     all.sort((a, b) => a.distance - b.distance || a.row - b.row);
     const out = groupCap ? capByGroup(all, k, groupCap) : all.slice(0, k);
@@ -469,7 +472,7 @@ export class SmartKnn {
   distanceTo(vec: FeatureVector, id: string, provider?: string): number {
     const row = this.byId.get(id);
     const { weights } = this.explicitPolicy(provider);
-    return row === undefined ? Number.POSITIVE_INFINITY : blockDistance(vec, this.vectors[row], weights);
+    return row === undefined ? Number.POSITIVE_INFINITY : blockDistance(vec, this.vectors.vector(row), weights);
   }
 
   /** queryPolicy for an explicit provider (none: no cap, the known-provider profile), with that profile's weights */
@@ -550,7 +553,7 @@ export class SmartKnn {
     const skipHost = new Set(name ? hostTokens(name).map((t) => (t.startsWith('@') ? t.slice(1) : t)) : []);
     for (const c of classes) {
       const rows = nb.filter((_, j) => ev.labels[j] === c).slice(0, BECAUSE_NEIGHBOURS);
-      const vectors = rows.map((n) => this.vectors[n.row]);
+      const vectors = rows.map((n) => this.vectors.vector(n.row));
       const dims = this.config.dims_per_group;
       const why = sharedTokens(
         query.doc,
@@ -693,7 +696,7 @@ export class SmartKnn {
       for (let r = 0; r < this.rows.length; r++) {
         const { live, labels, providerId } = this.rows[r];
         if (live && labels[dim] !== undefined)
-          rows.push({ vec: this.vectors[r], label: labels[dim], provider: providerId });
+          rows.push({ vec: this.vectors.vector(r), label: labels[dim], provider: providerId });
       }
       scorer.train(rows);
     }
@@ -709,7 +712,11 @@ export class SmartKnn {
       this.scorers.set(dim, null);
       return;
     }
-    scorer.add({ vec: this.vectors[row], label: this.rows[row].labels[dim], provider: this.rows[row].providerId });
+    scorer.add({
+      vec: this.vectors.vector(row),
+      label: this.rows[row].labels[dim],
+      provider: this.rows[row].providerId,
+    });
   }
 
   /**
@@ -763,7 +770,7 @@ export class SmartKnn {
     }
     this.providerLiveRows[providerId]++;
     this.rows.push({ id, labels: clean, live: true, provider, providerId, service });
-    this.vectors.push(vec);
+    this.vectors.add(vec);
     this.byId.set(id, row);
     if (this.index && this.index.kind === this.wantedIndexKind()) this.index.add(row, vec);
     else this.index = null;
@@ -784,18 +791,24 @@ export class SmartKnn {
     const index: NeighbourIndex =
       this.wantedIndexKind() === 'kdtree'
         ? new KdTreeIndex(this.config.dims_per_group, profiles)
-        : new SparseIndex(profiles, this.config.index === 'sparse' ? 1 : this.config.prune_df_ratio, [
-            FEATURE_GROUPS.indexOf('embedding'),
-          ]);
+        : new SparseIndex(
+            profiles,
+            this.config.index === 'sparse' ? 1 : this.config.prune_df_ratio,
+            [EMBEDDING_GROUP],
+            this.vectors,
+          );
+    this.vectors.compact();
     this.rows.forEach((r, i) => {
-      if (r.live) index.add(i, this.vectors[i]);
+      if (r.live) index.add(i, this.vectors.vector(i));
     });
+    index.compact?.();
     this.index = index;
     return index;
   }
 
+  /** the neighbour index and the training rows' packed vectors */
   memoryBytes(): number {
-    return this.ensureIndex().memoryBytes();
+    return this.ensureIndex().memoryBytes() + this.vectors.memoryBytes();
   }
 
   /** the linear scorers built so far (linear_blend) */
