@@ -109,7 +109,7 @@ function main(): void {
     `linear scorer (linear_blend ${model.config.linear_blend}): trained in ${(scorerMs / 1000).toFixed(1)} s, ~${(model.scorerMemoryBytes() / 2 ** 20).toFixed(0)} MiB`,
   );
   console.log(
-    `memory: index structures ~${(model.memoryBytes() / 2 ** 20).toFixed(0)} MiB; heap growth ${((heap1 - heap0) / 2 ** 20).toFixed(0)} MiB, typed-array buffers outside the heap ${((mem1.arrayBuffers - mem0.arrayBuffers) / 2 ** 20).toFixed(0)} MiB${global.gc ? '' : ' (run with --expose-gc for a settled figure)'}`,
+    `memory: index structures ~${(model.memoryBytes() / 2 ** 20).toFixed(0)} MiB, training vectors ~${(model.vectorMemoryBytes() / 2 ** 20).toFixed(0)} MiB; heap growth ${((heap1 - heap0) / 2 ** 20).toFixed(0)} MiB, typed-array buffers outside the heap ${((mem1.arrayBuffers - mem0.arrayBuffers) / 2 ** 20).toFixed(0)} MiB${global.gc ? '' : ' (run with --expose-gc for a settled figure)'}`,
   );
   // what a service does at start-up (SmartKnn.warm): the index and scorer are built, so this compiles the search
   t0 = performance.now();

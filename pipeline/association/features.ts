@@ -32,7 +32,8 @@ export type TokenDoc = Record<TokenGroup, string[]>;
 
 /** one L2-normalised block per feature group (config FEATURE_GROUPS): sorted bucket indices and values */
 export interface SparseBlock {
-  idx: Int32Array;
+  /** Uint16Array for a training row's block (PackedVectors), Int32Array for a query's */
+  idx: Int32Array | Uint16Array;
   /** float32 for the dense embedding block (half the memory of 100 doubles per row), float64 for the hashed blocks */
   val: Float64Array | Float32Array;
 }

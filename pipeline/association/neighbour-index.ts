@@ -247,13 +247,16 @@ function sparseBytes(vecs: Iterable<FeatureVector>): number {
  * Inverted index over the hashed buckets. D^2(q, x) = Q + base(x) - 2 sum_g c_g q_g.x_g, where c_g is the per-feature
  * weight of group g in the query's weight profile, Q = sum_g c_g |q_g|^2 and base(x) = sum_g c_g |x_g|^2 (kept per
  * profile). Sparse groups go through posting lists. Dense groups (the embedding block: every row has every coordinate,
- * so their posting lists would hold every row) are kept as a reference to each row's block, and their dot product is
+ * so their posting lists would hold every row) are read from the rows' packed vectors, and their dot product is
  * computed for each candidate row. Rows sharing no bucket with the query have D^2 >= Q + base(x) - 2 sum_dense c_g
  * |q_g| max|x_g|, so they are taken from a list ordered by base until that bound passes the k-th distance: the search
  * is exact. When `pruneDfRatio` < 1, posting lists of buckets present in more than that share of rows are not walked
  * (their IDF weight is small; at 100k entries they would dominate the query time): the rows are ranked without them
  * (and without the dense groups), and the best few times k re-ranked by their full distance (see nearest), so the
- * distances returned are exact and the neighbours nearly so.
+ * distances returned are exact and the neighbours nearly so. Memory (issue #4): the posting lists are packed typed
+ * arrays (posting-lists.ts), their values in 32 bits when pruned (they only rank the rows re-ranked by their full
+ * distance from the 64-bit vectors; the exact index keeps 64: its distances are the lists' sums), and the rows'
+ * vectors are the model's PackedVectors, read in place.
  */
 export class SparseIndex implements NeighbourIndex {
   readonly kind = 'sparse' as const;
@@ -295,7 +298,7 @@ export class SparseIndex implements NeighbourIndex {
   ) {
     this.profiles = asProfiles(profiles);
     const groups = this.profiles[0].length;
-    this.postings = Array.from({ length: groups }, () => new PostingLists());
+    this.postings = Array.from({ length: groups }, () => new PostingLists(pruneDfRatio < 1));
     this.dense = Array.from({ length: groups }, (_, g) => denseGroups.includes(g));
     this.shared = vectors !== undefined;
     this.vectors = vectors ?? new PackedVectors(groups, denseGroups);

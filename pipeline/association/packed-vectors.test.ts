@@ -35,4 +35,13 @@ describe('packed vectors', () => {
     expect(packed.vector(7)[EMB].val).toBeInstanceOf(Float32Array);
     expect(packed.vector(8)[EMB]).toBe(EMPTY_BLOCK);
   });
+
+  it('hold buckets in 16 bits when told they are below 65,536, and refuse a block past that', () => {
+    const packed = new PackedVectors(1, [], 65536);
+    packed.add([{ idx: Int32Array.from([3, 65535]), val: Float64Array.from([0.6, 0.8]) }]);
+    expect(packed.idx).toBeInstanceOf(Uint16Array);
+    expect([...packed.vector(0)[0].idx]).toEqual([3, 65535]);
+    expect(() => packed.add([{ idx: Int32Array.from([65536]), val: Float64Array.from([1]) }])).toThrow(/bucket 65536/);
+    expect(new PackedVectors(1).idx).toBeInstanceOf(Int32Array);
+  });
 });

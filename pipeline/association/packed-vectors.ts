@@ -1,7 +1,9 @@
+import { mwError } from '../core/errors.js';
 import { denseIndices, EMPTY_BLOCK, type FeatureVector, type SparseBlock } from './features.js';
 
 /**
- * The feature vectors of the training rows, packed: every row's sparse blocks in one bucket array (Int32Array) and
+ * The feature vectors of the training rows, packed: every row's sparse blocks in one bucket array (Uint16Array: dims_per_group is at most 65,536;
+ * Int32Array when the buckets' range is not known) and
  * one value array (Float64Array), the dense groups' blocks (the word-vector block, float32) in a third, each grown by
  * half (a confirmed API after a build of 100,000 rows copies them once, with room for the next) and trimmed by
  * compact(). A row is two offsets per group. At 100,000 catalogue entries the blocks as
@@ -15,15 +17,17 @@ export class PackedVectors {
   private starts = new Int32Array(0);
   private ends = new Int32Array(0);
   /** the sparse groups' buckets and values, and the dense groups' values; read directly by the neighbour search */
-  idx = new Int32Array(0);
+  idx: Int32Array | Uint16Array;
   val = new Float64Array(0);
   f32 = new Float32Array(0);
   private sparseUsed = 0;
   private denseUsed = 0;
   private rows = 0;
 
-  constructor(groups: number, denseGroups: readonly number[] = []) {
+  /** `buckets`: one past the largest bucket of a sparse block, when known (up to 65,536: buckets in 16 bits) */
+  constructor(groups: number, denseGroups: readonly number[] = [], buckets = Number.POSITIVE_INFINITY) {
     this.groups = groups;
+    this.idx = buckets <= WIDE ? new Uint16Array(0) : new Int32Array(0);
     this.dense = Array.from({ length: groups }, (_, g) => denseGroups.includes(g));
   }
 
@@ -68,6 +72,9 @@ export class PackedVectors {
         this.ends[at] = this.denseUsed;
       } else {
         this.starts[at] = this.sparseUsed;
+        if (this.idx instanceof Uint16Array && blk.idx.length > 0 && blk.idx[blk.idx.length - 1] >= WIDE) {
+          throw mwError('CONFIG_INVALID', `association: bucket ${blk.idx[blk.idx.length - 1]} past ${WIDE}`);
+        }
         this.idx.set(blk.idx, this.sparseUsed);
         this.val.set(blk.val, this.sparseUsed);
         this.sparseUsed += blk.val.length;
@@ -124,11 +131,14 @@ export class PackedVectors {
   }
 }
 
+/** buckets below this fit in 16 bits (dims_per_group is at most 65,536) */
+const WIDE = 65536;
+
 /** the next capacity of an array of n elements: half as much again */
 const room = (n: number): number => Math.ceil(n * 1.5) + 16;
 
 /** a copy of `a` with room for n elements */
-export function grow<T extends Int32Array | Float64Array | Float32Array>(a: T, n: number): T {
+export function grow<T extends Int32Array | Uint16Array | Float64Array | Float32Array>(a: T, n: number): T {
   const b = new (a.constructor as new (n: number) => T)(n);
   b.set(a);
   return b;

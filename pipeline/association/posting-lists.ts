@@ -3,7 +3,7 @@ import { grow } from './packed-vectors.js';
 /** the rows added to one bucket since the last compaction, in typed arrays grown by doubling */
 export interface Posting {
   rows: Int32Array;
-  vals: Float64Array;
+  vals: Float64Array | Float32Array;
   n: number;
 }
 
@@ -23,16 +23,23 @@ export class PostingLists {
   /** packed lists: bucket b's rows and values at [start[b], start[b + 1]) of rows / vals (buckets < start.length - 1) */
   start = new Int32Array(1);
   rows = new Int32Array(0);
-  vals = new Float64Array(0);
+  vals: Float64Array | Float32Array;
   /** lists added to since the last compaction */
   readonly extra = new Map<number, Posting>();
   private extraEntries = 0;
   private lists = 0;
+  private readonly Values: typeof Float64Array | typeof Float32Array;
+
+  /** values in 32 bits (`single`) where they only rank candidates that are re-ranked by their full distance */
+  constructor(single = false) {
+    this.Values = single ? Float32Array : Float64Array;
+    this.vals = new this.Values(0);
+  }
 
   add(bucket: number, row: number, val: number): void {
     let p = this.extra.get(bucket);
     if (!p) {
-      p = { rows: new Int32Array(4), vals: new Float64Array(4), n: 0 };
+      p = { rows: new Int32Array(4), vals: new this.Values(4), n: 0 };
       this.extra.set(bucket, p);
       if (this.packedCount(bucket) === 0) this.lists++;
     }
@@ -65,7 +72,7 @@ export class PostingLists {
     const start = new Int32Array(span + 1);
     for (let b = 0; b < span; b++) start[b + 1] = start[b] + this.count(b);
     const rows = new Int32Array(start[span]);
-    const vals = new Float64Array(start[span]);
+    const vals = new this.Values(start[span]);
     for (let b = 0; b < span; b++) {
       let at = start[b];
       const n = this.packedCount(b);

@@ -194,7 +194,7 @@ export class SmartKnn {
   private featurizer: Featurizer;
   private rows: Row[] = [];
   /** the training rows' vectors, packed (row r of the model is their row r) */
-  private vectors = new PackedVectors(FEATURE_GROUPS.length, [EMBEDDING_GROUP]);
+  private vectors: PackedVectors;
   private byId = new Map<string, number>();
   private classes = new Map<string, Set<string>>();
   /** training APIs per class, per dimension */
@@ -220,6 +220,7 @@ export class SmartKnn {
 
   constructor(config: Partial<AssociationConfig> = {}) {
     this.config = { ...defaultAssociationConfig, ...config };
+    this.vectors = new PackedVectors(FEATURE_GROUPS.length, [EMBEDDING_GROUP], this.config.dims_per_group);
     const wanted = effectiveWeights(this.config).embedding + effectiveUnseenWeights(this.config).embedding > 0;
     this.embeddings = wanted ? loadEmbeddings(this.config.word_embeddings) : null;
     const has = this.embeddings !== null;
@@ -251,7 +252,7 @@ export class SmartKnn {
     this.changes++;
     this.featurizer = new Featurizer(this.config.dims_per_group, this.embeddings);
     this.rows = [];
-    this.vectors = new PackedVectors(FEATURE_GROUPS.length, [EMBEDDING_GROUP]);
+    this.vectors = new PackedVectors(FEATURE_GROUPS.length, [EMBEDDING_GROUP], this.config.dims_per_group);
     this.byId.clear();
     this.classes.clear();
     this.classCounts.clear();
@@ -806,9 +807,14 @@ export class SmartKnn {
     return index;
   }
 
-  /** the neighbour index and the training rows' packed vectors */
+  /** the neighbour index (its posting lists; the rows' vectors are vectorMemoryBytes) */
   memoryBytes(): number {
-    return this.ensureIndex().memoryBytes() + this.vectors.memoryBytes();
+    return this.ensureIndex().memoryBytes();
+  }
+
+  /** the training rows' packed vectors (read by the index, the scorer and the explanations) */
+  vectorMemoryBytes(): number {
+    return this.vectors.memoryBytes();
   }
 
   /** the linear scorers built so far (linear_blend) */
