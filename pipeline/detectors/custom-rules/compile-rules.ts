@@ -73,6 +73,13 @@ function forEachCall(root: unknown, name: string, visit: (params: unknown[]) => 
   walk(root);
 }
 
+/** the name of the named list a node reads (`lists.office`: office), or undefined for anything else */
+function namedListOf(node: unknown): string | undefined {
+  if (!isNode(node) || node.op !== '.' || !Array.isArray(node.args)) return undefined;
+  const [of, name] = node.args as [unknown, unknown];
+  return typeof name === 'string' && isNode(of) && of.op === 'id' && of.args === 'lists' ? name : undefined;
+}
+
 const stringLiteral = (node: unknown): string | undefined =>
   isNode(node) && node.op === 'value' && typeof node.args === 'string' ? node.args : undefined;
 
@@ -118,9 +125,9 @@ function cidrProblems(root: unknown, lists: NamedLists, cidrs: CidrMatchers, cid
     else if (ranges.op === 'list' && Array.isArray(ranges.args)) {
       const entries = ranges.args.map(stringLiteral);
       if (entries.every((e) => e !== undefined)) tryMake('the list', () => cidrs.of(entries as string[]));
-    } else if (ranges.op === '.' && Array.isArray(ranges.args)) {
-      const [of, name] = ranges.args as [unknown, unknown];
-      const list = typeof name === 'string' && isNode(of) && of.op === 'id' && of.args === 'lists' && lists[name];
+    } else {
+      const name = namedListOf(ranges);
+      const list = name !== undefined && lists[name];
       if (list) {
         cidrLists.add(name);
         tryMake(`the list lists.${name}`, () => cidrs.prepareList(list));
@@ -133,10 +140,8 @@ function cidrProblems(root: unknown, lists: NamedLists, cidrs: CidrMatchers, cid
 /** the named lists (`lists.x`) the condition gives to `name(…)` as its argument at `index` */
 function namedListsGivenTo(root: unknown, name: string, index: number, into: Set<string>): void {
   forEachCall(root, name, (params) => {
-    const arg = params[index];
-    if (!isNode(arg) || arg.op !== '.' || !Array.isArray(arg.args)) return;
-    const [of, list] = arg.args as [unknown, unknown];
-    if (typeof list === 'string' && isNode(of) && of.op === 'id' && of.args === 'lists') into.add(list);
+    const list = namedListOf(params[index]);
+    if (list !== undefined) into.add(list);
   });
 }
 

@@ -90,7 +90,7 @@ export class ListFiles {
   private failures = 0;
 
   constructor(
-    loaded: readonly { name: string; path: string; version: string; size: number }[],
+    loaded: readonly ListFile[],
     /** the lists object the rules read: a file list's field is replaced on reload */
     private readonly target: Record<string, readonly string[]>,
     private readonly cidrs: CidrMatchers,
@@ -107,14 +107,14 @@ export class ListFiles {
     for (const f of this.files) if (usedBy.set.has(f.name)) listSet(target[f.name]);
   }
 
-  /** the files' entries at load, with their versions; throws naming the key and the file */
+  /** the files' entries at load, with their versions; a file that cannot be read is a problem naming the key and file */
   static load(listFiles: Readonly<Record<string, string>>): {
     lists: Record<string, readonly string[]>;
-    loaded: { name: string; path: string; version: string; size: number }[];
+    loaded: ListFile[];
     problems: string[];
   } {
     const lists: Record<string, readonly string[]> = {};
-    const loaded: { name: string; path: string; version: string; size: number }[] = [];
+    const loaded: ListFile[] = [];
     const problems: string[] = [];
     for (const [name, path] of Object.entries(listFiles)) {
       // the version before the read: a change during it is seen at the next check
