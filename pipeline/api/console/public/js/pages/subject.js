@@ -96,6 +96,8 @@ const earlier = (a, b) => (a.firstSeen - b.firstSeen || a.lastSeen - b.lastSeen 
  * @param {string} value
  */
 export function renderSubject(main, type, value) {
+  /** the decisions' scope this page lists, when its type is one */
+  const scope = SCOPES.has(type) ? type : undefined;
   let gone = false;
   /** @type {Map<string, Alert>} the alerts shown, by id */
   const shown = new Map();
@@ -203,7 +205,7 @@ export function renderSubject(main, type, value) {
     );
     try {
       /** @type {{ decisions: Decision[] }} */
-      const r = await api(`v1/decisions${query({ value, scope: SCOPES.has(type) ? type : undefined, limit: 200 })}`);
+      const r = await api(`v1/decisions${query({ value, scope, limit: 200 })}`);
       if (gone || mine !== decisionsRead) return;
       const renewals = renewalsOf(r.decisions);
       replace(
@@ -257,7 +259,7 @@ export function renderSubject(main, type, value) {
   // a decision made, approved, lifted or expired, from the stream (or this analyst's own action): one acting on it
   const onDecision = (/** @type {Event} */ e) => {
     const d = /** @type {CustomEvent<Decision>} */ (e).detail;
-    if (d?.value === value && (!SCOPES.has(type) || d.scope === type)) decisionsSoon();
+    if (d?.value === value && (scope === undefined || d.scope === scope)) decisionsSoon();
   };
   const onOpen = (/** @type {Event} */ e) => {
     // a reconnect: what came while the stream was down is read (the first open races the first read)
