@@ -26,7 +26,7 @@ import { startSensorQuietWatch } from '../collector/sensor-quiet-watch.js';
 import { quietAfterMsByKindOf } from '../collector/sensor-quiet-threshold.js';
 import type { MeshwardConfig } from '../config/schema.js';
 import { Correlator } from '../correlator/correlator.js';
-import { shardOptionsOf } from '../correlator/shard-options.js';
+import { partitionedBus, shardOptionsOf } from '../correlator/shard-options.js';
 import { loadEvidence } from '../correlator/evidence-keeper.js';
 import type { Alert } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
@@ -170,6 +170,7 @@ export async function runCorrelator({
     checkpointIntervalMs: c.checkpoint_interval_ms,
     idleAfterMs: c.idle_after_seconds * 1000,
     shard,
+    meshCounts: partitionedBus(config.bus),
   });
   await correlator.start();
   logger.info(

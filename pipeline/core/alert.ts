@@ -73,6 +73,12 @@ export interface AlertSignal {
   subject?: AlertSubject;
   /** event time (record ts) at which the condition was seen */
   at: number;
+  /**
+   * event time the finding began, when a detector signals it later than that (a count shared across partitions is
+   * read after its matches): a new alert's first seen and id, so a replay that signals at another moment gives the
+   * same alert. Default `at`
+   */
+  since?: number;
   summary: string;
   expected?: string;
   observed?: string;

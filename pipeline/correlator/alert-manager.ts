@@ -91,18 +91,19 @@ export class AlertManager {
       return;
     }
     if (this.open.size >= this.maxOpen) this.evictOldest();
+    const since = Math.min(s.since ?? s.at, s.at);
     const alert: Alert = {
       v: 1,
       id: KINDS_KEYED_BY_RULE.has(s.kind)
-        ? stableId('alr', s.kind, s.service, s.endpoint, s.subject?.type, s.subject?.value, s.at, s.labels?.rule)
-        : stableId('alr', s.kind, s.service, s.endpoint, s.subject?.type, s.subject?.value, s.at),
+        ? stableId('alr', s.kind, s.service, s.endpoint, s.subject?.type, s.subject?.value, since, s.labels?.rule)
+        : stableId('alr', s.kind, s.service, s.endpoint, s.subject?.type, s.subject?.value, since),
       kind: s.kind,
       severity: s.severity,
       state: 'open',
       service: s.service,
       ...(s.endpoint !== undefined ? { endpoint: s.endpoint } : {}),
       ...(s.subject ? { subject: { ...s.subject } } : {}),
-      firstSeen: s.at,
+      firstSeen: since,
       lastSeen: s.at,
       count: 1,
       summary: s.summary,

@@ -34,6 +34,13 @@ export interface CorrelatorOptions {
   idleAfterMs?: number;
   /** the wall clock (ms) of checkpoints due and idle partitions (default Date.now); never the alerts' clock */
   now?: () => number;
+  /**
+   * the bus has several partitions (keyed by service): the shards' detectors count what spans services across them,
+   * in the store (Detector.joinMesh). Synced after a batch, at most every meshSyncIntervalMs, and on the idle tick
+   */
+  meshCounts?: boolean;
+  /** default 1 s */
+  meshSyncIntervalMs?: number;
 }
 
 /** where a partition's checkpoint stands: the next offset it has not read, of the bus log `epoch` */
@@ -63,6 +70,8 @@ interface PartitionState {
   eventTimeAtArrival: number;
   sinceCheckpoint: number;
   lastCheckpointAt: number;
+  /** wall clock of the shard's last sync of the counts across partitions */
+  lastMeshSyncAt: number;
   /**
    * Alerts and windows drained from the shard but not yet published and stored. The records that produced them are
    * already in the state (a redelivered batch skips them), so an outage must not drop this output: it is retried
@@ -99,6 +108,11 @@ const idleFailures = counter(
   'idle advances whose output could not be published or checkpointed (it stays pending; the next tick or batch retries)',
 );
 const checkpoints = counter('meshward_correlator_checkpoints_total', 'partition state checkpoints written');
+const meshSyncs = counter(
+  'meshward_correlator_mesh_syncs_total',
+  "syncs of a shard's counts across partitions with the store (custom_rules' groups that span services), by outcome: ok, or failed (the store did not answer; what was not written is written at the next sync)",
+  ['outcome'],
+);
 const seriesGauge = gauge('meshward_correlator_series', 'RED series tracked', ['partition']);
 const lagGauge = gauge('meshward_correlator_lag', 'records not yet committed by the correlator group', ['partition']);
 
@@ -126,6 +140,8 @@ export class Correlator {
   private advancing = false;
   /** when an idle advance's failure was last logged (wall clock ms) */
   private idleWarnedAt = 0;
+  /** when a failed sync of the counts across partitions was last logged (wall clock ms) */
+  private meshWarnedAt = 0;
   /** work on one partition (a batch, an idle checkpoint) runs one at a time */
   private readonly locks = new KeyedLock<number>();
 
@@ -204,6 +220,7 @@ export class Correlator {
         this.opts.logger.warn({ partition, err: (err as Error).message }, 'idle checkpoint failed');
       }
     }
+    if (this.opts.meshCounts) await this.syncMeshIdle();
     if (this.idleAfterMs > 0 && !this.advancing) {
       this.advancing = true;
       try {
@@ -269,6 +286,49 @@ export class Correlator {
     }
   }
 
+  /**
+   * The counts across partitions move without this partition's records (other partitions add to them): each partition
+   * syncs on the idle tick too, and what its totals reached goes out as a batch's alerts do
+   */
+  private async syncMeshIdle(): Promise<void> {
+    for (const [partition, state] of this.partitions) {
+      try {
+        await this.locked(partition, async () => {
+          if (this.partitions.get(partition) !== state) return;
+          await this.syncMesh(state);
+          this.takeOutput(state);
+          await this.flushPending(state);
+        });
+      } catch (err) {
+        // the bus or the store is down: the output stays pending for the next batch or tick
+        this.opts.logger.warn({ partition, err: (err as Error).message }, 'could not publish alerts of shared counts');
+      }
+    }
+  }
+
+  /**
+   * The shard writes its shares of the counts across partitions and signals what their totals reached, at most once
+   * per meshSyncIntervalMs. A failure is counted and logged (at most once a minute), never thrown: the records are in
+   * the state, and what was not written is written by the next sync
+   */
+  private async syncMesh(state: PartitionState): Promise<void> {
+    if (!this.opts.meshCounts || this.now() - state.lastMeshSyncAt < (this.opts.meshSyncIntervalMs ?? 1000)) return;
+    state.lastMeshSyncAt = this.now();
+    try {
+      await state.shard.syncMesh();
+      meshSyncs.inc({ outcome: 'ok' });
+    } catch (err) {
+      meshSyncs.inc({ outcome: 'failed' });
+      const now = this.now();
+      if (now - this.meshWarnedAt < 60_000) return;
+      this.meshWarnedAt = now;
+      this.opts.logger.warn(
+        { err: (err as Error).message },
+        'could not sync the counts across partitions with the store; retried at the next sync',
+      );
+    }
+  }
+
   /** a failure of the idle watermark, logged at most once a minute (each is counted) */
   private idleWarn(fields: Record<string, unknown>, message: string): void {
     const now = this.now();
@@ -282,6 +342,7 @@ export class Correlator {
       ...this.opts.shard,
       onDetectorError: (detector, err) => this.detectorError(detector, err),
     });
+    if (this.opts.meshCounts) shard.joinMesh({ store: this.opts.store, partition, group: this.groupId });
     const raw = await this.opts.store.get(checkpointKey(this.groupId, TOPICS.calls, partition));
     let nextOffset = 0;
     let sameLog = false;
@@ -308,6 +369,7 @@ export class Correlator {
       feedbackSeen: new Map(),
       sinceCheckpoint: 0,
       lastCheckpointAt: this.now(),
+      lastMeshSyncAt: 0,
       pending: { alerts: [], windows: [] },
     };
     // analysts' feedback before the first record: a reviewed endpoint called again right after a restart (or a
@@ -384,6 +446,7 @@ export class Correlator {
           state.lastArrivalAt = this.now();
           state.eventTimeAtArrival = state.shard.eventTime();
         }
+        await this.syncMesh(state);
         this.takeOutput(state);
         await this.flushPending(state);
         seriesGauge.set({ partition: String(batch.partition) }, state.shard.stats().series);

@@ -1,7 +1,7 @@
 import type { Alert, AlertSignal } from '../core/alert.js';
 import { counter } from '../core/metrics.js';
 import type { ApiCallRecord } from '../core/record.js';
-import type { Detector, DetectorContext, DetectorDocument, WindowMetrics } from '../detectors/detector.js';
+import type { Detector, DetectorContext, DetectorDocument, MeshScope, WindowMetrics } from '../detectors/detector.js';
 import { KeyInterner } from '../detectors/shared/key-interner.js';
 import { templatePath } from '../inventory/path-template.js';
 import { AlertManager, type AlertManagerOptions } from './alert-manager.js';
@@ -272,6 +272,22 @@ export class Shard {
   /** at each checkpoint: the detectors take up what changed outside the records (Detector.refresh) */
   refresh(): void {
     for (const d of this.detectors) d.refresh?.();
+  }
+
+  /**
+   * the correlator has several partitions: the detectors that count across them learn where the shards meet (before
+   * restore and the first record)
+   */
+  joinMesh(scope: MeshScope): void {
+    for (const d of this.detectors) d.joinMesh?.(scope);
+  }
+
+  /**
+   * the detectors write their shares of the counts across partitions and signal what the totals reached (drain takes
+   * the alerts). A store failure stops it and throws: the next sync writes what is left
+   */
+  async syncMesh(): Promise<void> {
+    for (const d of this.detectors) await d.syncMesh?.(this.ctx);
   }
 
   /** the store hashes of analysts' feedback the detectors learn from */

@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { AlertSignal } from '../core/alert.js';
 import type { ApiCallRecord } from '../core/record.js';
+import type { Store } from '../store/store.js';
 
 /** One closed time window of RED metrics for a service (endpoint undefined) or one of its endpoints. */
 export interface WindowMetrics {
@@ -51,6 +52,19 @@ export interface DetectorDocument {
 }
 
 /**
+ * Where the shards of every correlator meet: the store they share. A correlator whose bus has several partitions (keyed
+ * by service) gives it to its shards' detectors, so that a count whose groups span services (a user, an address) is
+ * counted across partitions rather than per partition (Detector.joinMesh, syncMesh)
+ */
+export interface MeshScope {
+  store: Store;
+  /** the shard's partition: its share of a shared count is written under this name, so a replay rewrites it */
+  partition: number;
+  /** the correlator group: its shared counts' keys start with it */
+  group: string;
+}
+
+/**
  * A detector. One instance per shard (a bus partition): its state holds only that shard's services, so it can be
  * checkpointed and handed over when the partition moves. Hot-path methods are synchronous.
  */
@@ -80,6 +94,17 @@ export interface Detector {
    * (api_discovery: catalogue files changed on disk)
    */
   refresh?(): void;
+  /**
+   * the correlator's bus has several partitions: this shard's detector is told where the shards meet, before its
+   * state is restored and before its first record (custom_rules counts groups that span services there)
+   */
+  joinMesh?(scope: MeshScope): void;
+  /**
+   * off the record path, after a batch (at most once a second) and on the correlator's idle tick: write this shard's
+   * share of the shared counts and signal what their totals reached. Throws when the store fails; what was not written
+   * stays to be written the next time
+   */
+  syncMesh?(ctx: DetectorContext): Promise<void>;
   /** gauges for /metrics, e.g. tracked subjects */
   stats?(): Record<string, number>;
   /**

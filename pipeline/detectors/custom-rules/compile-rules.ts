@@ -19,6 +19,11 @@ export interface CompiledRule {
   groupBy: readonly GroupField[];
   /** group_by names the endpoint (`endpoint`, or `method` and `route`): each group is one endpoint's */
   endpointGrouped: boolean;
+  /**
+   * group_by does not name `service`: a group may span services, so partitions (keyed by service), and with several
+   * it is counted across them when count_across_partitions is on
+   */
+  spansServices: boolean;
   threshold: number;
   windowMs: number;
 }
@@ -29,6 +34,8 @@ export interface CompiledCustomRules {
   /** the rules with `enabled: false`: checked and compiled as the others, not run (`meshward rules test` tries them) */
   disabled: readonly CompiledRule[];
   maxGroups: number;
+  /** count_across_partitions: rules whose groups span services are counted in the store the correlators share */
+  acrossPartitions: boolean;
   /** the lists read from files and their reload (shared by the shards: one read per change) */
   listFiles: ListFiles;
 }
@@ -259,6 +266,7 @@ export function compileRules(config: CustomRulesConfig, options: CompileOptions 
       groupBy,
       endpointGrouped:
         rule.group_by.includes('endpoint') || (rule.group_by.includes('method') && rule.group_by.includes('route')),
+      spansServices: !rule.group_by.includes('service'),
       threshold: rule.threshold,
       windowMs: rule.window_seconds * 1000,
     });
@@ -275,5 +283,11 @@ export function compileRules(config: CustomRulesConfig, options: CompileOptions 
     config.list_reload_seconds * 1000,
     options.now ?? Date.now,
   );
-  return { rules, disabled, maxGroups: config.max_groups, listFiles };
+  return {
+    rules,
+    disabled,
+    maxGroups: config.max_groups,
+    acrossPartitions: config.count_across_partitions,
+    listFiles,
+  };
 }

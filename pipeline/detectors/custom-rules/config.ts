@@ -102,6 +102,11 @@ export const CustomRulesConfigSchema = Type.Object(
       default: 100_000,
       description: 'cap on the (rule, group value) counts kept; the least recently matched is dropped first',
     }),
+    count_across_partitions: Type.Boolean({
+      default: true,
+      description:
+        "with several bus partitions (Kafka; records are keyed by service), count a rule whose group_by does not name `service` across them, in the store the correlators share: each shard writes its share of a group's count and the total decides (windows then start on multiples of window_seconds, alerts up to about a second later). false: each shard counts what its partitions carry. One partition (the embedded default): every match counts either way",
+    }),
   },
   { additionalProperties: false },
 );

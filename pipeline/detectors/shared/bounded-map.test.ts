@@ -64,6 +64,26 @@ describe('BoundedMap', () => {
     expect(m.expired).toBe(1);
   });
 
+  it('tells onDrop of each entry evicted or expired, not of one deleted, replaced or cleared', () => {
+    const dropped: [string, number][] = [];
+    const m = new BoundedMap<string, number>(2, 1000, (k, v) => dropped.push([k, v]));
+    m.set('a', 1, 0);
+    m.set('b', 2, 0);
+    m.set('c', 3, 0); // evicts a
+    m.set('b', 20, 500); // replaced: not dropped
+    expect(m.get('c', 1500)).toBeUndefined(); // expired on read
+    m.set('d', 4, 1500);
+    expect(m.sweep(2400)).toBe(1); // b expires in the sweep (d is younger)
+    m.delete('d');
+    m.set('e', 5, 2600);
+    m.clear();
+    expect(dropped).toEqual([
+      ['a', 1],
+      ['c', 3],
+      ['b', 20],
+    ]);
+  });
+
   it('answers, evicts and orders as the insertion-order model does', () => {
     const op = fc.record({
       kind: fc.constantFrom('get', 'set', 'upsert', 'delete', 'peek'),

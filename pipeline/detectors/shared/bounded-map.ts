@@ -33,11 +33,18 @@ export class BoundedMap<K, V> {
   /** a get moves an entry to the young end only once it is this many insertions old (never for an uncapped map) */
   private readonly refreshAfter: number;
 
-  /** `max` may be Infinity for a map whose owner enforces its own cap (see `oldestKey`) */
-  constructor(max: number, ttlMs = Number.POSITIVE_INFINITY) {
+  /** told of each entry that leaves by eviction or expiry (not by delete, set or clear) */
+  private readonly onDrop: ((key: K, v: V) => void) | undefined;
+
+  /**
+   * `max` may be Infinity for a map whose owner enforces its own cap (see `oldestKey`); `onDrop` is told of each entry
+   * evicted or expired (a count with a share still to write elsewhere)
+   */
+  constructor(max: number, ttlMs = Number.POSITIVE_INFINITY, onDrop?: (key: K, v: V) => void) {
     if (!(max >= 1)) throw new RangeError('max must be >= 1');
     this.max = max;
     this.ttlMs = ttlMs;
+    this.onDrop = onDrop;
     this.refreshAfter = Number.isFinite(max) ? max >>> 1 : Number.POSITIVE_INFINITY;
   }
 
@@ -53,6 +60,7 @@ export class BoundedMap<K, V> {
       this.unlink(e);
       this.map.delete(key);
       this.expired++;
+      this.onDrop?.(key, e.v);
       return undefined;
     }
     if (now > e.t) e.t = now;
@@ -174,6 +182,7 @@ export class BoundedMap<K, V> {
     if (e === null) return;
     this.unlink(e);
     this.map.delete(e.key);
+    this.onDrop?.(e.key, e.v);
   }
 
   private append(e: Slot<K, V>): void {

@@ -1,0 +1,125 @@
+import { Partitioners } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiCallRecord } from '../../pipeline/core/record.js';
+import { type KafkaRedis, startKafkaRedis } from '../harness/kafka-redis.js';
+import { startRole, writeConfig } from '../harness/meshward.js';
+import { alertsFromApi, ownedPartitions, postAll, tails, waitFor } from '../harness/pipeline-client.js';
+import type { Child } from '../harness/processes.js';
+import { startApiAndCollector } from '../harness/spine.js';
+
+const SENSOR_TOKEN = 'mesh-sensor-token-0123456789';
+const API_KEY = 'mesh-viewer-key-0123456789';
+const PARTITIONS = 6;
+const THRESHOLD = 10;
+const SERVICES = Array.from({ length: 12 }, (_, i) => `svc-${String.fromCharCode(97 + i)}`);
+
+/** the partition the collector's Kafka producer gives a service's records (kafkajs's default murmur2 partitioner) */
+function partitionOf(service: string): number {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, i) => ({
+    partitionId: i,
+    leader: 0,
+    partitionErrorCode: 0,
+    replicas: [0],
+    isr: [0],
+  }));
+  return partitioner({ topic: 'meshward.calls', partitionMetadata, message: { key: service, value: '' } });
+}
+
+/**
+ * Two correlator processes in one consumer group over Kafka, with Redis: a custom rule grouped by address counts an
+ * address's failed logins at twelve services, whose records are keyed to several partitions, owned by both
+ * correlators. No partition alone reaches the threshold; the shards' shares in Redis do.
+ */
+describe('custom rules counted across partitions: two correlators, Kafka and Redis', () => {
+  let engines: KafkaRedis | undefined;
+  const children: Child[] = [];
+  let config: string;
+
+  beforeAll(async () => {
+    engines = await startKafkaRedis({ callsPartitions: PARTITIONS });
+    config = writeConfig({
+      log_level: 'warn',
+      ...engines.sections(),
+      collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 'mesh', token: SENSOR_TOKEN }] },
+      api: { listen: '127.0.0.1:0', api_keys: [{ name: 'mesh', role: 'viewer', key: API_KEY }] },
+      correlator: { checkpoint_interval_ms: 300, idle_after_seconds: 0 },
+      detectors: {
+        custom_rules: {
+          rules: [
+            {
+              name: 'failed-logins',
+              severity: 'high',
+              when: 'status == 401 && route == "/login"',
+              group_by: ['source.ip'],
+              threshold: THRESHOLD,
+              window_seconds: 60,
+            },
+          ],
+        },
+      },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.allSettled(children.map((c) => c.stop(3000)));
+    await engines?.stop();
+  });
+
+  it('one alert for the address, with the count of every partition', async () => {
+    const perPartition = new Map<number, number>();
+    for (const s of SERVICES) perPartition.set(partitionOf(s), (perPartition.get(partitionOf(s)) ?? 0) + 1);
+    // one failure per service: no partition holds ten of them
+    expect(Math.max(...perPartition.values())).toBeLessThan(THRESHOLD);
+
+    const correlators: Child[] = [];
+    for (let i = 0; i < 2; i++) {
+      const c = await startRole('correlator', config, [], { MESHWARD_LOG_LEVEL: 'info' });
+      children.push(c.child);
+      correlators.push(c.child);
+    }
+    await waitFor(
+      'the two correlators to share the partitions',
+      () => {
+        const [a, b] = correlators.map((c) => ownedPartitions(c));
+        return a.size > 0 && b.size > 0 && a.size + b.size === PARTITIONS ? true : undefined;
+      },
+      30_000,
+    );
+    const { apiUrl, collectorUrl } = await startApiAndCollector(config, children);
+
+    const t0 = Date.now() - (Date.now() % 60_000) - 120_000;
+    const records: ApiCallRecord[] = SERVICES.map((service, i) => ({
+      id: `mesh-${i}`,
+      ts: t0 + 10_000 + i * 1000,
+      durationMs: 5,
+      sensor: { kind: 'test', id: 'mesh' },
+      service,
+      method: 'POST',
+      host: `${service}.svc`,
+      path: '/login',
+      route: '/login',
+      status: 401,
+      reqBytes: 0,
+      respBytes: 0,
+      source: { ip: '203.0.113.7' },
+    }));
+    await postAll(collectorUrl, SENSOR_TOKEN, records);
+
+    const alert = await waitFor(
+      'the custom rule alert',
+      async () => (await alertsFromApi(apiUrl, API_KEY)).find((a) => a.kind === 'custom_rule'),
+      60_000,
+      500,
+    ).catch(() => undefined);
+    expect(alert, tails(children)).toBeDefined();
+    expect(alert).toMatchObject({
+      subject: { type: 'ip', value: '203.0.113.7' },
+      labels: { rule: 'failed-logins', group: 'source.ip=203.0.113.7' },
+    });
+    expect(alert?.evidence.metrics.requests).toBeGreaterThanOrEqual(THRESHOLD);
+    expect(alert?.evidence.metrics.partitions).toBeGreaterThan(1);
+    // one alert, signalled by one shard
+    expect((await alertsFromApi(apiUrl, API_KEY)).filter((a) => a.kind === 'custom_rule')).toHaveLength(1);
+  }, 150_000);
+});
