@@ -11,7 +11,7 @@ KAFKA_TOPICS_BIN="${KAFKA_TOPICS_BIN:-/opt/kafka/bin/kafka-topics.sh}"
 REPLICATION_FACTOR="${REPLICATION_FACTOR:-1}"
 
 # <topic>:<partitions>
-TOPICS="meshward.calls:12 meshward.calls.dlq:3 meshward.alerts:6 meshward.decisions:3"
+TOPICS="meshward.calls:12 meshward.calls.by-trace:12 meshward.calls.by-token:12 meshward.calls.dlq:3 meshward.alerts:6 meshward.decisions:3"
 
 for spec in $TOPICS; do
   topic="${spec%%:*}"

@@ -282,7 +282,7 @@ describe('meshward check --connect: reaches the Kafka brokers and the Redis serv
     const [k, r] = await checkConnections(check, 10_000);
     expect(k).toEqual({
       part: 'kafka',
-      detail: `reached ${kafka.bootstrap.join(', ')}; meshward.calls 6 partition(s), meshward.calls.dlq missing, meshward.alerts 2 partition(s), meshward.decisions missing`,
+      detail: `reached ${kafka.bootstrap.join(', ')}; meshward.calls 6 partition(s), meshward.calls.dlq missing, meshward.calls.by-trace missing, meshward.calls.by-token missing, meshward.alerts 2 partition(s), meshward.decisions missing`,
     });
     expect(r.part).toBe('redis');
     expect(r.detail).toMatch(/^reached redis:\/\/127\.0\.0\.1:\d+.*; PING answered, Redis \d+\.\d+/);

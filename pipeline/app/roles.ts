@@ -26,7 +26,8 @@ import { startSensorQuietWatch } from '../collector/sensor-quiet-watch.js';
 import { quietAfterMsByKindOf } from '../collector/sensor-quiet-threshold.js';
 import type { MeshwardConfig } from '../config/schema.js';
 import { Correlator } from '../correlator/correlator.js';
-import { partitionedBus, shardOptionsOf } from '../correlator/shard-options.js';
+import { shardOptionsOf } from '../correlator/shard-options.js';
+import { keyedStreamsOf, partitionedBus } from '../bus/keyed-streams.js';
 import { loadEvidence } from '../correlator/evidence-keeper.js';
 import type { Alert } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
@@ -120,6 +121,7 @@ export async function runCollector({ config, bus, store, logger, receivers: chec
     logger,
     maxFutureSkewMs: config.collector.max_future_skew_seconds * 1000,
     activity,
+    streams: keyedStreamsOf(config),
   });
   const app = createCollectorServer({
     ingest,
@@ -161,20 +163,44 @@ export async function runCorrelator({
   const detectors = checked ?? compileDetectors(config.detectors);
   const c = config.correlator;
   const shard = shardOptionsOf(config);
-  const correlator = new Correlator({
+  const streams = keyedStreamsOf(config);
+  const onStreams = new Set(streams.map((s) => s.detector));
+  const common = {
     bus,
     store,
     logger,
-    createDetectors: detectors.create,
-    groupId: c.group_id,
     checkpointIntervalMs: c.checkpoint_interval_ms,
     idleAfterMs: c.idle_after_seconds * 1000,
     shard,
+  };
+  const correlator = new Correlator({
+    ...common,
+    // a detector with a keyed stream runs there, not here
+    createDetectors:
+      onStreams.size > 0 ? () => detectors.create().filter((d) => !onStreams.has(d.type)) : detectors.create,
+    groupId: c.group_id,
     meshCounts: partitionedBus(config.bus),
   });
+  // each keyed stream: its own consumer group, its one detector; the calls topic's correlator writes the RED windows
+  const streamCorrelators = streams.map(
+    (s) =>
+      new Correlator({
+        ...common,
+        createDetectors: () => detectors.create().filter((d) => d.type === s.detector),
+        groupId: `${c.group_id}.${s.name}`,
+        topic: s.topic,
+        writeWindows: false,
+      }),
+  );
   await correlator.start();
+  for (const sc of streamCorrelators) await sc.start();
   logger.info(
-    { detectors: detectors.types, bus: bus.kind, root_cause_across_services: shard.rootCause.across_services },
+    {
+      detectors: detectors.types,
+      bus: bus.kind,
+      root_cause_across_services: shard.rootCause.across_services,
+      keyed_streams: streams.map((s) => `${s.detector} on ${s.topic}`),
+    },
     'correlator started',
   );
   const probe = c.listen
@@ -188,6 +214,7 @@ export async function runCorrelator({
     close: async () => {
       await probe?.app.close();
       await correlator.close();
+      for (const sc of streamCorrelators) await sc.close();
     },
   };
 }

@@ -3,6 +3,10 @@
 export const TOPICS = {
   calls: 'meshward.calls',
   callsDlq: 'meshward.calls.dlq',
+  /** the records with a trace id again, keyed by it (correlator.keyed_streams: fan_out sees a trace whole) */
+  callsByTrace: 'meshward.calls.by-trace',
+  /** the records with a token hash again, keyed by it (correlator.keyed_streams: token_mismatch sees a token whole) */
+  callsByToken: 'meshward.calls.by-token',
   alerts: 'meshward.alerts',
   decisions: 'meshward.decisions',
 } as const;

@@ -1,5 +1,6 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { TOPICS, type Bus, type OutMessage } from '../bus/bus.js';
+import type { KeyedStream } from '../bus/keyed-streams.js';
 import { MeshwardError, mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
@@ -64,6 +65,11 @@ export interface RecordIngestOptions {
   clock?: () => number;
   /** counts every accepted record per sensor (kind + id) with its receipt time, taken from `clock` */
   activity?: SensorActivity;
+  /**
+   * correlator.keyed_streams in force: each accepted record with a stream's key is written to its topic too, keyed
+   * by it (before the calls topic: a batch retried after a failure repeats records on the streams, never skips them)
+   */
+  streams?: readonly KeyedStream[];
 }
 
 /** an entry of meshward.calls.dlq: what was rejected, by which receiver, why */
@@ -91,6 +97,7 @@ const MAX_RAW_IN_DLQ = 256 * 1024;
 export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
   const clock = opts.clock ?? Date.now;
   const maxSkew = opts.maxFutureSkewMs ?? 10 * 60_000;
+  const streams = opts.streams ?? [];
 
   /** `raw`: the item's bytes when it came as bytes; an item that came as a value is serialised only if rejected */
   function validate(item: unknown): { record?: ApiCallRecord; code?: string; reason?: string; raw?: Buffer } {
@@ -125,6 +132,7 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
     async ingest(items: unknown[], origin: IngestOrigin): Promise<IngestResult> {
       return inSpan('meshward.ingest', { receiver: origin.receiver, 'meshward.records': items.length }, async () => {
         const good: OutMessage[] = [];
+        const keyed = streams.map(() => [] as OutMessage[]);
         const ids: string[] = [];
         const dead: OutMessage[] = [];
         const rejected: IngestRejection[] = [];
@@ -142,7 +150,12 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
             if (pathChanged) r.path = path;
             if (n > 0 || pathChanged) scrubbed.inc(n + (pathChanged ? 1 : 0));
             r.v = 1;
-            good.push({ key: r.service, value: JSON.stringify(r), headers });
+            const value = JSON.stringify(r);
+            good.push({ key: r.service, value, headers });
+            for (let k = 0; k < streams.length; k++) {
+              const key = streams[k].keyOf(r);
+              if (key !== undefined) keyed[k].push({ key, value, headers });
+            }
             ids.push(r.id);
             if (opts.activity) {
               const key = sensorKey(r.sensor.kind, r.sensor.id);
@@ -184,6 +197,8 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
             await opts.bus.publish(TOPICS.callsDlq, dead);
             dlqTotal.inc(labels, dead.length);
           }
+          for (let k = 0; k < streams.length; k++)
+            if (keyed[k].length > 0) await opts.bus.publish(streams[k].topic, keyed[k]);
           await inSpan('meshward.publish', { topic: TOPICS.calls, 'meshward.records': good.length }, async () => {
             if (good.length > 0) await opts.bus.publish(TOPICS.calls, good);
           });

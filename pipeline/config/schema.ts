@@ -174,6 +174,11 @@ export const CorrelatorConfig = Type.Object(
     resolve_after_minutes: Type.Number({ minimum: 0.1, default: 10 }),
     checkpoint_interval_ms: Type.Integer({ minimum: 100, default: 5000 }),
     group_id: Type.String({ default: 'meshward-correlator' }),
+    keyed_streams: Type.Union([Type.Boolean(), Type.Literal('auto')], {
+      default: 'auto',
+      description:
+        "records are partitioned by service, so with several partitions a trace's calls (fan_out) and a token's uses (token_mismatch) are spread over shards. On: the collector also writes each record with a trace id to meshward.calls.by-trace keyed by it, and each with a token hash to meshward.calls.by-token keyed by that, and the correlator runs fan_out and token_mismatch there only (consumer groups <group_id>.trace and <group_id>.token), so each sees a trace or a token whole. auto (the default): on for Kafka and for an embedded bus of several partitions, off for the embedded bus with one (one shard sees everything). A detector turned off has no stream",
+    }),
     /** where the correlator serves /healthz and /metrics (Prometheus); absent = no listener */
     listen: Type.Optional(Type.String({ ...Listen, description: 'host:port for /healthz and /metrics' })),
     /** folding of symptoms into their root cause's alert (pipeline/correlator/root-cause); absent = the defaults */

@@ -20,6 +20,16 @@ export interface CorrelatorOptions {
   createDetectors: () => Detector[];
   shard?: ShardOptions;
   groupId?: string;
+  /**
+   * the topic read (default meshward.calls); a keyed stream's correlator reads its stream (meshward.calls.by-trace)
+   * and runs its one detector there
+   */
+  topic?: string;
+  /**
+   * write the closed RED windows to the store (default true); a keyed stream's correlator does not: the calls
+   * topic's correlator writes every service's, and a second writer would store them twice
+   */
+  writeWindows?: boolean;
   /** checkpoint a partition's state (and commit its offset) at most this often (default 5 s) */
   checkpointIntervalMs?: number;
   /** ... or after this many records (default 50,000) */
@@ -113,8 +123,12 @@ const meshSyncs = counter(
   "syncs of a shard's counts across partitions with the store (custom_rules' groups that span services), by outcome: ok, or failed (the store did not answer; what was not written is written at the next sync)",
   ['outcome'],
 );
-const seriesGauge = gauge('meshward_correlator_series', 'RED series tracked', ['partition']);
-const lagGauge = gauge('meshward_correlator_lag', 'records not yet committed by the correlator group', ['partition']);
+const seriesGauge = gauge('meshward_correlator_series', 'RED series tracked', ['topic', 'partition']);
+const lagGauge = gauge(
+  'meshward_correlator_lag',
+  'records not yet committed by the correlator group (the calls topic, or a keyed stream)',
+  ['topic', 'partition'],
+);
 
 export const checkpointKey = (group: string, topic: string, partition: number) => `ckpt:${group}:${topic}:${partition}`;
 /** the checkpoint's head alone, written after it: a writer compares offsets without reading the whole state */
@@ -130,6 +144,7 @@ export class Correlator {
   /** when each detector's last error was logged (epoch ms) */
   private readonly detectorErrorLogged = new Map<string, number>();
   private readonly groupId: string;
+  private readonly topic: string;
   private readonly writer: MetricsWriter;
   private sub?: Subscription;
   private lagTimer?: NodeJS.Timeout;
@@ -147,6 +162,7 @@ export class Correlator {
 
   constructor(private readonly opts: CorrelatorOptions) {
     this.groupId = opts.groupId ?? 'meshward-correlator';
+    this.topic = opts.topic ?? TOPICS.calls;
     this.writer = new MetricsWriter(opts.store);
     this.now = opts.now ?? Date.now;
     this.idleAfterMs = opts.idleAfterMs ?? 0;
@@ -155,15 +171,15 @@ export class Correlator {
   async start(): Promise<void> {
     this.sub = await this.opts.bus.subscribe({
       groupId: this.groupId,
-      topics: [TOPICS.calls],
+      topics: [this.topic],
       fromBeginning: true,
       onBatch: (b) => this.locked(b.partition, () => this.onBatch(b)),
       onAssign: async (tps) => {
-        this.opts.logger.info({ partitions: tps.map((tp) => tp.partition) }, 'partitions assigned');
+        this.opts.logger.info({ topic: this.topic, partitions: tps.map((tp) => tp.partition) }, 'partitions assigned');
         for (const tp of tps) await this.load(tp.partition);
       },
       onRevoke: async (tps) => {
-        this.opts.logger.info({ partitions: tps.map((tp) => tp.partition) }, 'partitions revoked');
+        this.opts.logger.info({ topic: this.topic, partitions: tps.map((tp) => tp.partition) }, 'partitions revoked');
         for (const tp of tps) {
           const p = this.partitions.get(tp.partition);
           this.partitions.delete(tp.partition);
@@ -213,7 +229,7 @@ export class Correlator {
             return;
           }
           await this.checkpoint(partition, state);
-          if (await sub.commit(TOPICS.calls, partition, state.nextOffset)) idleCommits.inc();
+          if (await sub.commit(this.topic, partition, state.nextOffset)) idleCommits.inc();
         });
       } catch (err) {
         // the store is down: the next batch or tick tries again
@@ -258,7 +274,7 @@ export class Correlator {
       return;
     }
     for (const [partition, state] of idle) {
-      const lag = lags.find((l) => l.topic === TOPICS.calls && l.partition === partition)?.lag;
+      const lag = lags.find((l) => l.topic === this.topic && l.partition === partition)?.lag;
       if (lag !== 0) {
         idleSkips.inc({ reason: 'lag' });
         continue;
@@ -343,7 +359,7 @@ export class Correlator {
       onDetectorError: (detector, err) => this.detectorError(detector, err),
     });
     if (this.opts.meshCounts) shard.joinMesh({ store: this.opts.store, partition, group: this.groupId });
-    const raw = await this.opts.store.get(checkpointKey(this.groupId, TOPICS.calls, partition));
+    const raw = await this.opts.store.get(checkpointKey(this.groupId, this.topic, partition));
     let nextOffset = 0;
     let sameLog = false;
     if (raw) {
@@ -449,7 +465,7 @@ export class Correlator {
         await this.syncMesh(state);
         this.takeOutput(state);
         await this.flushPending(state);
-        seriesGauge.set({ partition: String(batch.partition) }, state.shard.stats().series);
+        seriesGauge.set({ topic: this.topic, partition: String(batch.partition) }, state.shard.stats().series);
         const due =
           state.sinceCheckpoint >= (this.opts.checkpointRecords ?? 50_000) ||
           this.now() - state.lastCheckpointAt >= (this.opts.checkpointIntervalMs ?? 5_000);
@@ -485,7 +501,7 @@ export class Correlator {
           this.opts.onAlerts?.(alerts);
         }
         if (pending.windows.length > 0) {
-          await this.writer.write(pending.windows);
+          if (this.opts.writeWindows !== false) await this.writer.write(pending.windows);
           pending.windows = [];
         }
       },
@@ -501,7 +517,7 @@ export class Correlator {
 
   /** the shard's state at its next offset, once its output and documents are out (checkpoint) */
   private async saveCheckpoint(partition: number, state: PartitionState): Promise<void> {
-    const key = checkpointKey(this.groupId, TOPICS.calls, partition);
+    const key = checkpointKey(this.groupId, this.topic, partition);
     // a late revoke (Kafka calls it after the rejoin) must not overwrite a newer owner's checkpoint
     const current = await this.checkpointHead(key);
     const epoch = this.opts.bus.logEpoch;
@@ -548,7 +564,8 @@ export class Correlator {
 
   private async reportLag(): Promise<void> {
     try {
-      for (const l of (await this.sub?.lag()) ?? []) lagGauge.set({ partition: String(l.partition) }, l.lag);
+      for (const l of (await this.sub?.lag()) ?? [])
+        lagGauge.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
     } catch {
       // lag is best effort; the bus reports its own health
     }

@@ -18,11 +18,3 @@ export function shardOptionsOf(config: MeshwardConfig): ShardOptions & { rootCau
     rootCause: resolveAcrossServices(parseRootCauseConfig(c.root_cause ?? {}), config.bus),
   };
 }
-
-/**
- * whether a correlator's shards see only part of the services: the embedded bus with several partitions, or Kafka
- * (a topic is taken to have several). Then what spans services is counted across partitions (Correlator meshCounts)
- */
-export function partitionedBus(bus: MeshwardConfig['bus']): boolean {
-  return bus.kind === 'kafka' || bus.partitions > 1;
-}

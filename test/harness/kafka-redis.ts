@@ -28,6 +28,9 @@ export async function startKafkaRedis(opts: KafkaRedisOptions = {}): Promise<Kaf
       brokers: opts.brokers ?? 3,
       topics: [
         { name: 'meshward.calls', partitions: opts.callsPartitions ?? 4 },
+        // the keyed streams (correlator.keyed_streams, on with Kafka): as many partitions as the calls
+        { name: 'meshward.calls.by-trace', partitions: opts.callsPartitions ?? 4 },
+        { name: 'meshward.calls.by-token', partitions: opts.callsPartitions ?? 4 },
         { name: 'meshward.alerts', partitions: 2 },
         { name: 'meshward.calls.dlq', partitions: 1 },
         ...(opts.extraTopics ?? []),

@@ -144,19 +144,20 @@ export async function offlineWindowCounts(records: ApiCallRecord[]): Promise<Map
 }
 
 /**
- * The partitions a correlator process owns now, from its `partitions assigned` / `partitions revoked` log lines
- * (info level). Lines are pino JSON.
+ * The partitions of `topic` (default the calls topic; a keyed stream's correlator logs its own) a correlator process
+ * owns now, from its `partitions assigned` / `partitions revoked` log lines (info level). Lines are pino JSON.
  */
-export function ownedPartitions(child: Child): Set<number> {
+export function ownedPartitions(child: Child, topic = 'meshward.calls'): Set<number> {
   const owned = new Set<number>();
   for (const l of child.lines()) {
     if (!l.text.startsWith('{')) continue;
-    let entry: { msg?: string; partitions?: number[] };
+    let entry: { msg?: string; partitions?: number[]; topic?: string };
     try {
       entry = JSON.parse(l.text) as typeof entry;
     } catch {
       continue;
     }
+    if (entry.topic !== topic) continue;
     if (entry.msg === 'partitions assigned') for (const p of entry.partitions ?? []) owned.add(p);
     if (entry.msg === 'partitions revoked') for (const p of entry.partitions ?? []) owned.delete(p);
   }

@@ -26,12 +26,60 @@ function partitionOf(service: string): number {
   return partitioner({ topic: 'meshward.calls', partitionMetadata, message: { key: service, value: '' } });
 }
 
+/** the front end of the fan-out case and its backends; its ordinary traces, enough for every trace partition */
+const FRONT = 'shop-frontend';
+const BACKENDS = ['svc-a', 'svc-b', 'svc-c', 'svc-e', 'svc-g'];
+const NORMAL = 90;
+
+/** a front-end request and its backend calls, one trace */
+function trace(id: string, at: number, calls: number): ApiCallRecord[] {
+  const root: ApiCallRecord = {
+    id: `${id}-root`,
+    ts: at,
+    durationMs: 3,
+    sensor: { kind: 'test', id: 'mesh' },
+    service: FRONT,
+    method: 'GET',
+    host: 'shop.example',
+    path: '/api/cart',
+    route: '/api/cart',
+    status: 200,
+    reqBytes: 0,
+    respBytes: 0,
+    source: { ip: '198.51.100.9' },
+    user: { sub: 'shopper-1' },
+    trace: { traceId: id, spanId: 'root' },
+  };
+  const backend = Array.from({ length: calls }, (_, i): ApiCallRecord => {
+    const service = BACKENDS[i % BACKENDS.length];
+    return {
+      id: `${id}-${i}`,
+      ts: at + 5 + i,
+      durationMs: 1,
+      sensor: { kind: 'test', id: 'mesh' },
+      service,
+      method: 'GET',
+      host: `${service}.svc`,
+      path: `/${service}/items/1`,
+      route: `/${service}/items/{id}`,
+      status: 200,
+      reqBytes: 0,
+      respBytes: 0,
+      source: { ip: '10.1.0.2', service: FRONT },
+      trace: { traceId: id, spanId: `s${i}`, parentSpanId: 'root' },
+    };
+  });
+  return [root, ...backend];
+}
+
 /**
- * Two correlator processes in one consumer group over Kafka, with Redis: a custom rule grouped by address counts an
- * address's failed logins at twelve services, whose records are keyed to several partitions, owned by both
- * correlators. No partition alone reaches the threshold; the shards' shares in Redis do.
+ * Two correlator processes in one consumer group over Kafka, with Redis, where what is counted spans partitions
+ * (records are keyed by service). A custom rule grouped by address counts an address's failed logins at twelve
+ * services: no partition alone reaches the threshold; the shards' shares in Redis do. A front-end request fanning out
+ * to backends on other partitions: the collector writes each traced record to meshward.calls.by-trace keyed by its
+ * trace too, where fan_out sees the trace whole.
  */
-describe('custom rules counted across partitions: two correlators, Kafka and Redis', () => {
+describe('what spans partitions: two correlators, Kafka and Redis', () => {
   let engines: KafkaRedis | undefined;
   const children: Child[] = [];
   let config: string;
@@ -57,6 +105,7 @@ describe('custom rules counted across partitions: two correlators, Kafka and Red
             },
           ],
         },
+        fan_out: { min_traces: 5, min_calls: 10, trace_ttl_ms: 5_000 },
       },
     });
   }, 60_000);
@@ -66,7 +115,10 @@ describe('custom rules counted across partitions: two correlators, Kafka and Red
     await engines?.stop();
   });
 
-  it('one alert for the address, with the count of every partition', async () => {
+  let apiUrl = '';
+  let collectorUrl = '';
+
+  it('a custom rule: one alert for the address, with the count of every partition', async () => {
     const perPartition = new Map<number, number>();
     for (const s of SERVICES) perPartition.set(partitionOf(s), (perPartition.get(partitionOf(s)) ?? 0) + 1);
     // one failure per service: no partition holds ten of them
@@ -86,7 +138,7 @@ describe('custom rules counted across partitions: two correlators, Kafka and Red
       },
       30_000,
     );
-    const { apiUrl, collectorUrl } = await startApiAndCollector(config, children);
+    ({ apiUrl, collectorUrl } = await startApiAndCollector(config, children));
 
     const t0 = Date.now() - (Date.now() % 60_000) - 120_000;
     const records: ApiCallRecord[] = SERVICES.map((service, i) => ({
@@ -121,5 +173,35 @@ describe('custom rules counted across partitions: two correlators, Kafka and Red
     expect(alert?.evidence.metrics.partitions).toBeGreaterThan(1);
     // one alert, signalled by one shard
     expect((await alertsFromApi(apiUrl, API_KEY)).filter((a) => a.kind === 'custom_rule')).toHaveLength(1);
+  }, 150_000);
+
+  it('fan_out: a request whose backend calls are on other partitions is found on the trace stream', async () => {
+    expect(apiUrl, 'the processes of the test before').not.toBe('');
+    const front = partitionOf(FRONT);
+    expect(BACKENDS.every((b) => partitionOf(b) !== front)).toBe(true);
+    const perPartition = new Map<number, number>();
+    for (let t = 0; t < NORMAL; t++)
+      perPartition.set(partitionOf(`n-${t}`), (perPartition.get(partitionOf(`n-${t}`)) ?? 0) + 1);
+    expect(perPartition.size).toBe(PARTITIONS);
+    expect(Math.min(...perPartition.values())).toBeGreaterThanOrEqual(5);
+
+    const t0 = Date.now() - (Date.now() % 60_000) - 300_000;
+    const records: ApiCallRecord[] = [];
+    for (let t = 0; t < NORMAL; t++) records.push(...trace(`n-${t}`, t0 + t * 100, 4));
+    records.push(...trace('amplified', t0 + 30_000, 30));
+    await postAll(collectorUrl, SENSOR_TOKEN, records);
+
+    const alert = await waitFor(
+      'the fan_out alert',
+      async () => (await alertsFromApi(apiUrl, API_KEY)).find((a) => a.kind === 'fan_out'),
+      60_000,
+      500,
+    ).catch(() => undefined);
+    expect(alert, tails(children)).toMatchObject({
+      service: FRONT,
+      endpoint: 'GET /api/cart',
+      subject: { type: 'user', value: 'shopper-1' },
+    });
+    expect(alert?.evidence.metrics.backend_calls).toBeGreaterThanOrEqual(11);
   }, 150_000);
 });

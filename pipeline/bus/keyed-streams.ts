@@ -1,0 +1,55 @@
+import type { MeshwardConfig } from '../config/schema.js';
+import type { ApiCallRecord } from '../core/record.js';
+import { TOPICS } from './bus.js';
+
+/**
+ * whether a correlator's shards see only part of the services: the embedded bus with several partitions, or Kafka
+ * (a topic is taken to have several). Then what spans services is counted across partitions (Correlator meshCounts)
+ * and keyed streams are on by default
+ */
+export function partitionedBus(bus: MeshwardConfig['bus']): boolean {
+  return bus.kind === 'kafka' || bus.partitions > 1;
+}
+
+/**
+ * A stream of the records keyed by something other than their service, for the one detector whose state is keyed by
+ * it: the collector writes each record that has the key to the stream's topic too, and the correlator runs that
+ * detector on the stream only (a consumer group of its own). With records keyed by service, a trace's calls or a
+ * token's uses are spread over every partition their services are on, and each shard would see a part.
+ */
+export interface KeyedStream {
+  /** its consumer group is `<correlator.group_id>.<name>` */
+  name: 'trace' | 'token';
+  topic: string;
+  /** the detector type that runs on the stream, and not on the calls topic */
+  detector: string;
+  /** the record's key on the stream; undefined: the record is not written to it */
+  keyOf(r: ApiCallRecord): string | undefined;
+}
+
+const STREAMS: readonly KeyedStream[] = [
+  { name: 'trace', topic: TOPICS.callsByTrace, detector: 'fan_out', keyOf: (r) => r.trace?.traceId || undefined },
+  {
+    name: 'token',
+    topic: TOPICS.callsByToken,
+    detector: 'token_mismatch',
+    keyOf: (r) => r.user?.tokenHash || undefined,
+  },
+];
+
+/** whether the detectors section runs a detector type: every one does unless it is null or has `enabled: false` */
+function runs(detectors: MeshwardConfig['detectors'], type: string): boolean {
+  const section = detectors?.[type];
+  if (section === null) return false;
+  return !(typeof section === 'object' && (section as { enabled?: unknown }).enabled === false);
+}
+
+/**
+ * The keyed streams a config has (correlator.keyed_streams): `auto` on for a partitioned bus (Kafka, or an embedded
+ * bus of several partitions), each one only when its detector runs. The collector and the correlator decide alike
+ */
+export function keyedStreamsOf(config: Pick<MeshwardConfig, 'bus' | 'correlator' | 'detectors'>): KeyedStream[] {
+  const mode = config.correlator.keyed_streams;
+  if (!(mode === 'auto' ? partitionedBus(config.bus) : mode)) return [];
+  return STREAMS.filter((s) => runs(config.detectors, s.detector));
+}
