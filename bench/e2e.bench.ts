@@ -76,6 +76,11 @@ const OPTS = {
   /** correlator.checkpoint_interval_ms: offsets are committed at checkpoints, so lag moves in these steps */
   checkpointMs: option('checkpoint-ms', 1_000),
   drainTimeoutS: option('drain-timeout-s', 120),
+  /**
+   * correlator.keyed_streams: 1 (the default with Kafka) the collector also writes traced records to the trace stream
+   * and records with a token to the token stream, where each correlator process runs fan_out and token_mismatch; 0 off
+   */
+  keyedStreams: option('keyed-streams', 1),
 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -205,7 +210,7 @@ async function phase(traffic: Traffic, correlators: number): Promise<PhaseResult
     }),
     collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 'bench', token: SENSOR_TOKEN }] },
     api: { listen: '127.0.0.1:0', api_keys: [{ name: 'bench', role: 'viewer', key: API_KEY }] },
-    correlator: { checkpoint_interval_ms: OPTS.checkpointMs },
+    correlator: { checkpoint_interval_ms: OPTS.checkpointMs, keyed_streams: OPTS.keyedStreams !== 0 },
   });
   const children: Child[] = [];
   const tails = () => tailsOf(children, 10);

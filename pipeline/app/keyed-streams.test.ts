@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import '../detectors/all.js';
 import { AlertRepository } from '../alerts/alert-repository.js';
-import { keyedStreamsOf } from '../bus/keyed-streams.js';
+import { bucketOf, bundles, keyedStreamsOf, STREAM_BUCKETS } from '../bus/keyed-streams.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { partitionFor } from '../bus/partitioner.js';
 import { createRecordIngest } from '../collector/record-ingest.js';
@@ -12,6 +12,8 @@ import type { ApiCallRecord } from '../core/record.js';
 import { checkpointKey } from '../correlator/correlator.js';
 import { TOPICS } from '../bus/bus.js';
 import { MemoryStore } from '../store/memory-store.js';
+import { metricSum } from '../../test/harness/metrics.js';
+import { Correlator } from '../correlator/correlator.js';
 import { followAlerts, runCorrelator } from './roles.js';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
@@ -150,12 +152,41 @@ async function run(keyed: boolean, records = traffic(), kind = 'fan_out'): Promi
   return (await repo.list({ kind })).items;
 }
 
+describe('keyed streams: bundles', () => {
+  it("a batch's records with the key, one message per bucket, each key's records in one; the others left out", () => {
+    const [trace] = keyedStreamsOf(config());
+    const records = traffic();
+    const noTrace = { ...records[0], id: 'untraced', trace: undefined };
+    const all = [...records, noTrace];
+    const messages = bundles(
+      trace,
+      all,
+      all.map((r) => JSON.stringify(r)),
+    );
+    expect(messages.length).toBeLessThanOrEqual(STREAM_BUCKETS);
+    const byKey = new Map<string, string>();
+    let n = 0;
+    for (const m of messages) {
+      for (const r of JSON.parse(String(m.value)) as ApiCallRecord[]) {
+        n++;
+        const traceId = r.trace?.traceId as string;
+        // every record of a trace in the message of one key
+        expect(byKey.get(traceId) ?? m.key).toBe(m.key);
+        byKey.set(traceId, m.key as string);
+        expect(m.key).toBe(`b${bucketOf(traceId)}`);
+      }
+    }
+    expect(n).toBe(records.length);
+  });
+});
+
 describe('keyed streams: fan_out over a bus of four partitions', () => {
   it('the front end and its backends are on different partitions; each trace partition has five ordinary traces', () => {
     const front = partitionFor(FRONT, 4);
     expect(BACKENDS.every((b) => partitionFor(b, 4) !== front)).toBe(true);
     const perPartition = [0, 0, 0, 0];
-    for (let t = 0; t < NORMAL; t++) perPartition[partitionFor(`normal-${t}`, 4)]++;
+    // a stream message is keyed by its trace's bucket
+    for (let t = 0; t < NORMAL; t++) perPartition[partitionFor(`b${bucketOf(`normal-${t}`)}`, 4)]++;
     expect(Math.min(...perPartition)).toBeGreaterThanOrEqual(5);
   });
 
@@ -184,5 +215,33 @@ describe('keyed streams: token_mismatch over a bus of four partitions', () => {
     expect(on).toHaveLength(1);
     expect(on[0]).toMatchObject({ subject: { type: 'token', value: 'hmac-of-the-token' } });
     expect(await run(false, sharedToken(), 'token_mismatch')).toEqual([]);
+  });
+});
+
+describe('keyed streams: a bundle on the correlator', () => {
+  it('takes each record of a bundle, and counts an item that is not a record without losing the others', async () => {
+    const bus = new MemoryBus({ partitions: 1 });
+    const store = new MemoryStore();
+    const seen: string[] = [];
+    const correlator = new Correlator({
+      bus,
+      store,
+      logger: silentLogger,
+      topic: TOPICS.callsByTrace,
+      writeWindows: false,
+      createDetectors: () => [
+        { type: 'probe', observe: (r) => void seen.push(r.id), snapshot: () => null, restore: () => {} },
+      ],
+    });
+    const bad = await metricSum('meshward_correlator_bad_records_total');
+    await correlator.start();
+    const [a, b] = traffic();
+    await bus.publish(TOPICS.callsByTrace, [{ key: 'b1', value: JSON.stringify([a, { not: 'a record' }, b]) }]);
+    const deadline = Date.now() + 5_000;
+    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual([a.id, b.id]);
+    expect(await metricSum('meshward_correlator_bad_records_total')).toBe(bad + 1);
+    await correlator.close();
+    await bus.close();
   });
 });

@@ -190,10 +190,12 @@ export async function runCorrelator({
         groupId: `${c.group_id}.${s.name}`,
         topic: s.topic,
         writeWindows: false,
+        // its windows are not stored: the service series its detector reads (fan_out's refresh) and no more
+        shard: { ...shard, endpointSeries: false },
       }),
   );
-  await correlator.start();
-  for (const sc of streamCorrelators) await sc.start();
+  // the groups join at once (each join may wait out a rebalance)
+  await Promise.all([correlator.start(), ...streamCorrelators.map((sc) => sc.start())]);
   logger.info(
     {
       detectors: detectors.types,

@@ -1,6 +1,7 @@
 import type { MeshwardConfig } from '../config/schema.js';
 import type { ApiCallRecord } from '../core/record.js';
-import { TOPICS } from './bus.js';
+import { type OutMessage, TOPICS } from './bus.js';
+import { partitionFor } from './partitioner.js';
 
 /**
  * whether a correlator's shards see only part of the services: the embedded bus with several partitions, or Kafka
@@ -36,6 +37,36 @@ const STREAMS: readonly KeyedStream[] = [
     keyOf: (r) => r.user?.tokenHash || undefined,
   },
 ];
+
+/**
+ * Buckets of a stream's key: the records of one ingest batch go to a stream as one message per bucket (a JSON array),
+ * keyed `b<bucket>`, so a batch of 500 records is at most this many messages rather than 500 (Kafka's cost is mostly
+ * per message). A key is always in the same bucket, so in the same partition: a trace stays whole
+ */
+export const STREAM_BUCKETS = 64;
+
+/** the bucket of a stream key (FNV-1a) */
+export function bucketOf(key: string): number {
+  return partitionFor(key, STREAM_BUCKETS);
+}
+
+/** the stream messages of an ingest batch: its records (serialised) that have the key, one message per bucket */
+export function bundles(
+  stream: KeyedStream,
+  records: readonly ApiCallRecord[],
+  values: readonly string[],
+): OutMessage[] {
+  const byBucket = new Map<number, string[]>();
+  for (let i = 0; i < records.length; i++) {
+    const key = stream.keyOf(records[i]);
+    if (key === undefined) continue;
+    const b = bucketOf(key);
+    const list = byBucket.get(b);
+    if (list) list.push(values[i]);
+    else byBucket.set(b, [values[i]]);
+  }
+  return [...byBucket].map(([b, list]) => ({ key: `b${b}`, value: `[${list.join(',')}]` }));
+}
 
 /** whether the detectors section runs a detector type: every one does unless it is null or has `enabled: false` */
 function runs(detectors: MeshwardConfig['detectors'], type: string): boolean {

@@ -1,6 +1,6 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { TOPICS, type Bus, type OutMessage } from '../bus/bus.js';
-import type { KeyedStream } from '../bus/keyed-streams.js';
+import { bundles, type KeyedStream } from '../bus/keyed-streams.js';
 import { MeshwardError, mwError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
@@ -66,8 +66,9 @@ export interface RecordIngestOptions {
   /** counts every accepted record per sensor (kind + id) with its receipt time, taken from `clock` */
   activity?: SensorActivity;
   /**
-   * correlator.keyed_streams in force: each accepted record with a stream's key is written to its topic too, keyed
-   * by it (before the calls topic: a batch retried after a failure repeats records on the streams, never skips them)
+   * correlator.keyed_streams in force: each accepted record with a stream's key is written to its topic too, in the
+   * bundle of its key's bucket (keyed-streams.ts), with the calls (a batch retried after a failure may repeat records
+   * on a stream, as on the calls topic)
    */
   streams?: readonly KeyedStream[];
 }
@@ -132,7 +133,9 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
     async ingest(items: unknown[], origin: IngestOrigin): Promise<IngestResult> {
       return inSpan('meshward.ingest', { receiver: origin.receiver, 'meshward.records': items.length }, async () => {
         const good: OutMessage[] = [];
-        const keyed = streams.map(() => [] as OutMessage[]);
+        /** the accepted records and their JSON, for the keyed streams */
+        const streamed: ApiCallRecord[] = [];
+        const values: string[] = [];
         const ids: string[] = [];
         const dead: OutMessage[] = [];
         const rejected: IngestRejection[] = [];
@@ -152,9 +155,9 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
             r.v = 1;
             const value = JSON.stringify(r);
             good.push({ key: r.service, value, headers });
-            for (let k = 0; k < streams.length; k++) {
-              const key = streams[k].keyOf(r);
-              if (key !== undefined) keyed[k].push({ key, value, headers });
+            if (streams.length > 0) {
+              streamed.push(r);
+              values.push(value);
             }
             ids.push(r.id);
             if (opts.activity) {
@@ -197,10 +200,16 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
             await opts.bus.publish(TOPICS.callsDlq, dead);
             dlqTotal.inc(labels, dead.length);
           }
-          for (let k = 0; k < streams.length; k++)
-            if (keyed[k].length > 0) await opts.bus.publish(streams[k].topic, keyed[k]);
           await inSpan('meshward.publish', { topic: TOPICS.calls, 'meshward.records': good.length }, async () => {
-            if (good.length > 0) await opts.bus.publish(TOPICS.calls, good);
+            if (good.length === 0) return;
+            // the keyed streams with the calls, at once: the Kafka bus sends what is published together in one batch
+            await Promise.all([
+              ...streams.map((s) => {
+                const messages = bundles(s, streamed, values).map((m) => ({ ...m, headers }));
+                return messages.length > 0 ? opts.bus.publish(s.topic, messages) : undefined;
+              }),
+              opts.bus.publish(TOPICS.calls, good),
+            ]);
           });
         } catch (err) {
           if (err instanceof MeshwardError) throw err;

@@ -440,20 +440,24 @@ export class Correlator {
           const offset = Number(m.offset);
           last = offset;
           if (offset < state.nextOffset) continue; // already part of the restored state
-          let record: ApiCallRecord;
+          let value: unknown;
           try {
-            record = JSON.parse(m.value.toString('utf8')) as ApiCallRecord;
+            value = JSON.parse(m.value.toString('utf8'));
           } catch {
             badRecords.inc();
             continue;
           }
-          if (typeof record?.ts !== 'number' || typeof record.service !== 'string') {
-            badRecords.inc();
-            continue;
+          // a keyed stream's message is a bundle: the records of one ingest batch in one bucket of the key
+          for (const item of Array.isArray(value) ? value : [value]) {
+            const record = item as ApiCallRecord;
+            if (typeof record?.ts !== 'number' || typeof record.service !== 'string') {
+              badRecords.inc();
+              continue;
+            }
+            state.shard.process(record);
+            state.evidence.keep(record);
+            n++;
           }
-          state.shard.process(record);
-          state.evidence.keep(record);
-          n++;
         }
         consumed.inc(n);
         if (last >= state.nextOffset) state.nextOffset = last + 1;

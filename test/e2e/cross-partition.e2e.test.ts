@@ -1,5 +1,6 @@
 import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketOf } from '../../pipeline/bus/keyed-streams.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { type KafkaRedis, startKafkaRedis } from '../harness/kafka-redis.js';
 import { startRole, writeConfig } from '../harness/meshward.js';
@@ -180,8 +181,11 @@ describe('what spans partitions: two correlators, Kafka and Redis', () => {
     const front = partitionOf(FRONT);
     expect(BACKENDS.every((b) => partitionOf(b) !== front)).toBe(true);
     const perPartition = new Map<number, number>();
-    for (let t = 0; t < NORMAL; t++)
-      perPartition.set(partitionOf(`n-${t}`), (perPartition.get(partitionOf(`n-${t}`)) ?? 0) + 1);
+    // a stream message is keyed by its trace's bucket
+    for (let t = 0; t < NORMAL; t++) {
+      const p = partitionOf(`b${bucketOf(`n-${t}`)}`);
+      perPartition.set(p, (perPartition.get(p) ?? 0) + 1);
+    }
     expect(perPartition.size).toBe(PARTITIONS);
     expect(Math.min(...perPartition.values())).toBeGreaterThanOrEqual(5);
 
