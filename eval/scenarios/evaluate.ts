@@ -1,4 +1,7 @@
+import { bucketOf, KEYED_STREAMS } from '../../pipeline/bus/keyed-streams.js';
+import { partitionFor } from '../../pipeline/bus/partitioner.js';
 import type { Alert } from '../../pipeline/core/alert.js';
+import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { replay } from '../../pipeline/correlator/replay.js';
 import type { Detector } from '../../pipeline/detectors/detector.js';
 import { type AnomalyRequest, METRIC_KINDS, TRACKER_KINDS } from '../../pipeline/simulate/anomalies/index.js';
@@ -31,9 +34,65 @@ export interface RunResult {
   replayMs: number;
 }
 
+/** how a run is replayed */
+export interface ReplayShape {
+  /** false: symptoms folded per service only (the default of a correlator that does not see the whole mesh) */
+  acrossServices?: boolean;
+  /**
+   * replay as a deployment of this many partitions would see it (Kafka): the records split by service over that many
+   * shards (the bus's partitioner), each replayed on its own with its own detectors; default 1, one shard
+   */
+  partitions?: number;
+  /** with partitions: fan_out and token_mismatch on keyed streams, as correlator.keyed_streams does (default true) */
+  keyedStreams?: boolean;
+}
+
+/** records split into `n` shards by a key (records without one are left out) */
+function split(records: readonly ApiCallRecord[], n: number, keyOf: (r: ApiCallRecord) => string | undefined) {
+  const shards: ApiCallRecord[][] = Array.from({ length: n }, () => []);
+  for (const r of records) {
+    const key = keyOf(r);
+    if (key !== undefined) shards[partitionFor(key, n)].push(r);
+  }
+  return shards;
+}
+
+/**
+ * The alerts of a partitioned deployment, replayed offline: each partition of the calls topic (records keyed by
+ * service) a shard with the detectors, but those of the keyed streams, which run on their stream's partitions (records
+ * keyed by their key's bucket, as the collector writes them)
+ */
+export async function replayPartitioned(
+  records: readonly ApiCallRecord[],
+  detectors: () => Detector[],
+  shard: object,
+  partitions: number,
+  keyedStreams: boolean,
+): Promise<Alert[]> {
+  const streams = keyedStreams ? KEYED_STREAMS : [];
+  const onStreams = new Set(streams.map((s) => s.detector));
+  const alerts: Alert[] = [];
+  for (const part of split(records, partitions, (r) => r.service))
+    alerts.push(...(await replay(part, { ...shard, detectors: detectors().filter((d) => !onStreams.has(d.type)) })));
+  for (const s of streams) {
+    const keyed = split(records, partitions, (r) => {
+      const key = s.keyOf(r);
+      return key === undefined ? undefined : `b${bucketOf(key)}`;
+    });
+    for (const part of keyed)
+      alerts.push(
+        ...(await replay(part, {
+          ...shard,
+          endpointSeries: false,
+          detectors: detectors().filter((d) => d.type === s.detector),
+        })),
+      );
+  }
+  return alerts;
+}
+
 /** simulate one run and replay it through the real correlator path (windows, detectors, alert manager) */
-/** `acrossServices: false` replays as a multi-partition deployment's default would (symptoms folded per service only) */
-export async function runPlan(plan: RunPlan, opts: { acrossServices?: boolean } = {}): Promise<RunResult> {
+export async function runPlan(plan: RunPlan, opts: ReplayShape = {}): Promise<RunResult> {
   const t0 = performance.now();
   const sim = simulate({
     seed: plan.seed,
@@ -48,7 +107,11 @@ export async function runPlan(plan: RunPlan, opts: { acrossServices?: boolean } 
     opts.acrossServices === false
       ? { rootCause: { ...SHARD_SETTINGS.rootCause, across_services: false } }
       : SHARD_SETTINGS;
-  const alerts = await replay(sim.records, { ...shard, detectors: plan.detectors() });
+  const partitions = opts.partitions ?? 1;
+  const alerts =
+    partitions > 1
+      ? await replayPartitioned(sim.records, plan.detectors, shard, partitions, opts.keyedStreams !== false)
+      : await replay(sim.records, { ...shard, detectors: plan.detectors() });
   const t2 = performance.now();
   return { plan, records: sim.records.length, labels: sim.labels, alerts, simulateMs: t1 - t0, replayMs: t2 - t1 };
 }

@@ -2,20 +2,27 @@
  * `npm run eval:scenarios`: simulate traffic with every anomaly kind injected several times, replay it through the
  * correlator with the detectors, and print per-kind precision and recall. `--quick` runs one seed of each;
  * `--service-only` folds symptoms per service only (the default of a correlator that does not see the whole mesh).
+ * `--partitions N` replays as a deployment of N partitions would (Kafka: records split by service over N shards,
+ * folding per service only, fan_out and token_mismatch on keyed streams); `--no-keyed-streams` without the streams.
  */
 import { combine, defaultPlans, runPlan } from './evaluate.js';
 import { GRACE_MS, LEAD_MS } from './match.js';
 
 const quick = process.argv.includes('--quick');
 const verbose = process.argv.includes('--verbose');
-const acrossServices = !process.argv.includes('--service-only');
+const at = process.argv.indexOf('--partitions');
+const partitions = at >= 0 ? Number(process.argv[at + 1]) : 1;
+if (!Number.isInteger(partitions) || partitions < 1) throw new Error('--partitions: expected a whole number >= 1');
+const keyedStreams = !process.argv.includes('--no-keyed-streams');
+// a partitioned deployment folds per service only (correlator.root_cause.across_services: auto)
+const acrossServices = !process.argv.includes('--service-only') && partitions === 1;
 const plans = quick ? defaultPlans({ trackerSeeds: [11], metricSeeds: [21] }) : defaultPlans();
 
 const results = [];
 let records = 0;
 let replayMs = 0;
 for (const plan of plans) {
-  const r = await runPlan(plan, { acrossServices });
+  const r = await runPlan(plan, { acrossServices, partitions, keyedStreams });
   results.push(r);
   records += r.records;
   replayMs += r.replayMs;

@@ -9,7 +9,7 @@ import { TRACKER_KINDS } from '../../pipeline/simulate/anomalies/index.js';
 import { simulate } from '../../pipeline/simulate/simulate.js';
 import { trackerDetectors } from './config.js';
 import { matchesAlsoKind, matchesPrimary, matchesSecondary } from './match.js';
-import { START } from './evaluate.js';
+import { replayPartitioned, START } from './evaluate.js';
 
 /** short learning periods so a 24-minute simulation is enough (the full evaluation is `npm run eval:scenarios`) */
 const SHORT = {
@@ -75,6 +75,24 @@ describe('tracker scenarios on simulated traffic', () => {
       (a) => !sim.labels.some((l) => matchesPrimary(a, l) || matchesSecondary(a, l) || matchesAlsoKind(a, l)),
     );
     expect(unexplained.map((a) => `${a.kind} ${a.service} ${a.summary}`)).toEqual([]);
+  });
+
+  it('as 12 partitions see it (Kafka): fan_out finds the amplified request on the trace stream, and misses it without', async () => {
+    const sim = simulate({
+      seed: 81,
+      start: START,
+      durationMs: 30 * 60_000,
+      rps: 6,
+      anomalies: [{ kind: 'fan_out' }],
+      warmupShare: 0.4,
+    });
+    const [label] = sim.labels;
+    const found = async (keyed: boolean) =>
+      (await replayPartitioned(sim.records, () => trackerDetectors(SHORT), {}, 12, keyed)).filter((a) =>
+        matchesPrimary(a, label),
+      ).length;
+    expect(await found(true)).toBeGreaterThan(0);
+    expect(await found(false)).toBe(0);
   });
 
   it('raises no tracker alert on clean traffic', async () => {

@@ -28,7 +28,8 @@ export interface KeyedStream {
   keyOf(r: ApiCallRecord): string | undefined;
 }
 
-const STREAMS: readonly KeyedStream[] = [
+/** every keyed stream, and the detector each one is for */
+export const KEYED_STREAMS: readonly KeyedStream[] = [
   { name: 'trace', topic: TOPICS.callsByTrace, detector: 'fan_out', keyOf: (r) => r.trace?.traceId || undefined },
   {
     name: 'token',
@@ -82,5 +83,5 @@ function runs(detectors: MeshwardConfig['detectors'], type: string): boolean {
 export function keyedStreamsOf(config: Pick<MeshwardConfig, 'bus' | 'correlator' | 'detectors'>): KeyedStream[] {
   const mode = config.correlator.keyed_streams;
   if (!(mode === 'auto' ? partitionedBus(config.bus) : mode)) return [];
-  return STREAMS.filter((s) => runs(config.detectors, s.detector));
+  return KEYED_STREAMS.filter((s) => runs(config.detectors, s.detector));
 }
