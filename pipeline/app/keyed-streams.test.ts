@@ -12,6 +12,7 @@ import type { ApiCallRecord } from '../core/record.js';
 import { checkpointKey } from '../correlator/correlator.js';
 import { TOPICS } from '../bus/bus.js';
 import { MemoryStore } from '../store/memory-store.js';
+import { apiCall, tracedRequest } from '../../test/harness/api-call.js';
 import { metricSum } from '../../test/harness/metrics.js';
 import { Correlator } from '../correlator/correlator.js';
 import { followAlerts, runCorrelator } from './roles.js';
@@ -56,45 +57,10 @@ const NORMAL = 40;
  */
 function traffic(): ApiCallRecord[] {
   const out: ApiCallRecord[] = [];
-  let n = 0;
-  const trace = (id: string, at: number, calls: number) => {
-    out.push({
-      id: `k${n++}`,
-      ts: at,
-      durationMs: 2,
-      sensor: { kind: 'test', id: 't' },
-      service: FRONT,
-      method: 'GET',
-      host: 'users.svc',
-      path: '/api/profile',
-      route: '/api/profile',
-      status: 200,
-      reqBytes: 0,
-      respBytes: 0,
-      source: { ip: '198.51.100.4' },
-      user: { sub: 'u1' },
-      trace: { traceId: id, spanId: 'root' },
-    });
-    for (let i = 0; i < calls; i++) {
-      const service = BACKENDS[i % BACKENDS.length];
-      out.push({
-        id: `k${n++}`,
-        ts: at + 10 + i,
-        durationMs: 1,
-        sensor: { kind: 'test', id: 't' },
-        service,
-        method: 'GET',
-        host: `${service}.svc`,
-        path: `/${service}/1`,
-        route: `/${service}/{id}`,
-        status: 200,
-        reqBytes: 0,
-        respBytes: 0,
-        source: { ip: '10.0.0.2', service: FRONT },
-        trace: { traceId: id, spanId: `s${i}`, parentSpanId: 'root' },
-      });
-    }
-  };
+  const trace = (traceId: string, at: number, calls: number) =>
+    out.push(
+      ...tracedRequest({ traceId, at, front: FRONT, route: '/api/profile', user: 'u1', backends: BACKENDS, calls }),
+    );
   for (let t = 0; t < NORMAL; t++) trace(`normal-${t}`, T0 + t * 200, 5);
   // after the ordinary traces closed (trace_ttl_ms 5 s)
   trace('amplified', T0 + 20_000, 30);
@@ -103,22 +69,16 @@ function traffic(): ApiCallRecord[] {
 
 /** one token presented from three addresses, each at a service on another partition */
 function sharedToken(): ApiCallRecord[] {
-  return ['billing', 'accounts', 'users'].map((service, i) => ({
-    id: `tok${i}`,
-    ts: T0 + i * 1000,
-    durationMs: 2,
-    sensor: { kind: 'test', id: 't' },
-    service,
-    method: 'GET',
-    host: `${service}.svc`,
-    path: '/me',
-    route: '/me',
-    status: 200,
-    reqBytes: 0,
-    respBytes: 0,
-    source: { ip: `203.0.113.${10 + i}` },
-    user: { sub: 'u7', tokenHash: 'hmac-of-the-token' },
-  }));
+  return ['billing', 'accounts', 'users'].map((service, i) =>
+    apiCall({
+      service,
+      ts: T0 + i * 1000,
+      path: '/me',
+      route: '/me',
+      source: { ip: `203.0.113.${10 + i}` },
+      user: { sub: 'u7', tokenHash: 'hmac-of-the-token' },
+    }),
+  );
 }
 
 /** the records through a collector's ingest and a correlator role; the alerts of `kind` stored */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { apiCall } from '../../test/harness/api-call.js';
 import { metricSum } from '../../test/harness/metrics.js';
 import { AlertRepository } from '../alerts/alert-repository.js';
 import { followAlerts } from '../app/roles.js';
@@ -18,28 +19,18 @@ const SERVICES = ['accounts', 'billing', 'catalog', 'orders', 'search', 'users']
 
 /** one address failing twice at each of six services within a minute, and other traffic */
 function traffic(): ApiCallRecord[] {
-  const out: ApiCallRecord[] = [];
-  let i = 0;
-  for (let k = 0; k < 40; k++) {
-    const service = SERVICES[k % SERVICES.length];
+  return Array.from({ length: 40 }, (_, k) => {
     const attacker = k < 12;
-    out.push({
-      id: `c${i++}`,
+    return apiCall({
+      service: SERVICES[k % SERVICES.length],
       ts: T0 + k * 1000,
-      durationMs: 4,
-      sensor: { kind: 'test', id: 't' },
-      service,
       method: 'POST',
-      host: `${service}.svc`,
       path: '/login',
       route: '/login',
       status: attacker ? 401 : 200,
-      reqBytes: 0,
-      respBytes: 0,
       source: { ip: attacker ? '203.0.113.7' : `10.0.0.${k}` },
     });
-  }
-  return out;
+  });
 }
 
 const RULE = {

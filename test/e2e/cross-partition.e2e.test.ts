@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf } from '../../pipeline/bus/keyed-streams.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { type KafkaRedis, startKafkaRedis } from '../harness/kafka-redis.js';
+import { apiCall, tracedRequest } from '../harness/api-call.js';
 import { startRole, writeConfig } from '../harness/meshward.js';
 import { alertsFromApi, ownedPartitions, postAll, tails, waitFor } from '../harness/pipeline-client.js';
 import type { Child } from '../harness/processes.js';
@@ -33,45 +34,8 @@ const BACKENDS = ['svc-a', 'svc-b', 'svc-c', 'svc-e', 'svc-g'];
 const NORMAL = 90;
 
 /** a front-end request and its backend calls, one trace */
-function trace(id: string, at: number, calls: number): ApiCallRecord[] {
-  const root: ApiCallRecord = {
-    id: `${id}-root`,
-    ts: at,
-    durationMs: 3,
-    sensor: { kind: 'test', id: 'mesh' },
-    service: FRONT,
-    method: 'GET',
-    host: 'shop.example',
-    path: '/api/cart',
-    route: '/api/cart',
-    status: 200,
-    reqBytes: 0,
-    respBytes: 0,
-    source: { ip: '198.51.100.9' },
-    user: { sub: 'shopper-1' },
-    trace: { traceId: id, spanId: 'root' },
-  };
-  const backend = Array.from({ length: calls }, (_, i): ApiCallRecord => {
-    const service = BACKENDS[i % BACKENDS.length];
-    return {
-      id: `${id}-${i}`,
-      ts: at + 5 + i,
-      durationMs: 1,
-      sensor: { kind: 'test', id: 'mesh' },
-      service,
-      method: 'GET',
-      host: `${service}.svc`,
-      path: `/${service}/items/1`,
-      route: `/${service}/items/{id}`,
-      status: 200,
-      reqBytes: 0,
-      respBytes: 0,
-      source: { ip: '10.1.0.2', service: FRONT },
-      trace: { traceId: id, spanId: `s${i}`, parentSpanId: 'root' },
-    };
-  });
-  return [root, ...backend];
-}
+const trace = (traceId: string, at: number, calls: number): ApiCallRecord[] =>
+  tracedRequest({ traceId, at, front: FRONT, route: '/api/cart', user: 'shopper-1', backends: BACKENDS, calls });
 
 /**
  * Two correlator processes in one consumer group over Kafka, with Redis, where what is counted spans partitions
@@ -142,21 +106,17 @@ describe('what spans partitions: two correlators, Kafka and Redis', () => {
     ({ apiUrl, collectorUrl } = await startApiAndCollector(config, children));
 
     const t0 = Date.now() - (Date.now() % 60_000) - 120_000;
-    const records: ApiCallRecord[] = SERVICES.map((service, i) => ({
-      id: `mesh-${i}`,
-      ts: t0 + 10_000 + i * 1000,
-      durationMs: 5,
-      sensor: { kind: 'test', id: 'mesh' },
-      service,
-      method: 'POST',
-      host: `${service}.svc`,
-      path: '/login',
-      route: '/login',
-      status: 401,
-      reqBytes: 0,
-      respBytes: 0,
-      source: { ip: '203.0.113.7' },
-    }));
+    const records: ApiCallRecord[] = SERVICES.map((service, i) =>
+      apiCall({
+        service,
+        ts: t0 + 10_000 + i * 1000,
+        method: 'POST',
+        path: '/login',
+        route: '/login',
+        status: 401,
+        source: { ip: '203.0.113.7' },
+      }),
+    );
     await postAll(collectorUrl, SENSOR_TOKEN, records);
 
     const alert = await waitFor(

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiCall } from '../../../test/harness/api-call.js';
 import { type RedisServer, startRedis } from '../../../test/harness/redis.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import { MemoryStore } from '../../store/memory-store.js';
@@ -14,23 +15,18 @@ import { sharedCountKey } from './shared-count.js';
 const SEC = 1000;
 /** the start of an aligned minute */
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
-let n = 0;
-const call = (service: string, ts: number, o: Partial<ApiCallRecord> = {}): ApiCallRecord => ({
-  id: `m${n++}`,
-  ts,
-  durationMs: 3,
-  sensor: { kind: 'test', id: 't' },
-  service,
-  method: 'POST',
-  host: `${service}.svc`,
-  path: '/login',
-  route: '/login',
-  status: 401,
-  reqBytes: 0,
-  respBytes: 0,
-  source: { ip: '203.0.113.7' },
-  ...o,
-});
+/** a failed login at `service` from 203.0.113.7 */
+const call = (service: string, ts: number, o: Partial<ApiCallRecord> = {}): ApiCallRecord =>
+  apiCall({
+    service,
+    ts,
+    method: 'POST',
+    path: '/login',
+    route: '/login',
+    status: 401,
+    source: { ip: '203.0.113.7' },
+    ...o,
+  });
 
 /** failed logins per address, at any service: a group that spans services (and partitions) */
 const FAILED_LOGINS = {
