@@ -15,7 +15,10 @@ import { MemoryStore } from '../store/memory-store.js';
 import { apiCall, tracedRequest } from '../../test/harness/api-call.js';
 import { metricSum } from '../../test/harness/metrics.js';
 import { Correlator } from '../correlator/correlator.js';
-import { followAlerts, runCorrelator } from './roles.js';
+import { capturingLogger } from '../../test/harness/capturing-logger.js';
+import { fastKafkaBusOptions, startKafkaMock } from '../../test/harness/kafka.js';
+import { createKafkaBus } from '../bus/kafka-bus.js';
+import { followAlerts, runCollector, runCorrelator } from './roles.js';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 const FRONT = 'users';
@@ -203,5 +206,29 @@ describe('keyed streams: a bundle on the correlator', () => {
     expect(await metricSum('meshward_correlator_bad_records_total')).toBe(bad + 1);
     await correlator.close();
     await bus.close();
+  });
+});
+
+describe('keyed streams: their topics missing from Kafka', () => {
+  it('the collector says so at start, naming them and the way out', async () => {
+    const kafka = await startKafkaMock({ brokers: 1, topics: [{ name: TOPICS.calls, partitions: 2 }] });
+    const bus = createKafkaBus(fastKafkaBusOptions(kafka.bootstrap));
+    const { lines, logger } = capturingLogger();
+    const cfg = resolveConfig({
+      bus: { kind: 'kafka', kafka: { brokers: kafka.bootstrap } },
+      collector: { listen: '127.0.0.1:0', sensor_tokens: [{ id: 't', token: 'keyed-streams-sensor-token-01' }] },
+    });
+    const role = await runCollector({ config: cfg, bus, store: new MemoryStore(), logger });
+    try {
+      const deadline = Date.now() + 10_000;
+      const said = () => lines.find((l) => String(l.msg).startsWith('keyed stream topics missing'));
+      while (!said() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(said()).toMatchObject({ level: 40, missing: [TOPICS.callsByTrace, TOPICS.callsByToken] });
+      expect(String(said()?.msg)).toContain('correlator.keyed_streams: false');
+    } finally {
+      await role.close();
+      await bus.close();
+      await kafka.stop();
+    }
   });
 });

@@ -27,7 +27,8 @@ import { quietAfterMsByKindOf } from '../collector/sensor-quiet-threshold.js';
 import type { MeshwardConfig } from '../config/schema.js';
 import { Correlator } from '../correlator/correlator.js';
 import { shardOptionsOf } from '../correlator/shard-options.js';
-import { keyedStreamsOf, partitionedBus } from '../bus/keyed-streams.js';
+import { type KeyedStream, keyedStreamsOf, partitionedBus } from '../bus/keyed-streams.js';
+import { KafkaBus } from '../bus/kafka-bus.js';
 import { loadEvidence } from '../correlator/evidence-keeper.js';
 import type { Alert } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
@@ -135,6 +136,7 @@ export async function runCollector({ config, bus, store, logger, receivers: chec
   const receivers = await startReceivers(checked ?? config.receivers, { app, ingest, logger });
   const url = await listen(app, config.collector.listen);
   logger.info({ url, receivers: receivers.describe }, 'collector listening');
+  void warnOfMissingStreams(bus, keyedStreamsOf(config), logger);
   return {
     name: 'collector',
     url,
@@ -144,6 +146,27 @@ export async function runCollector({ config, bus, store, logger, receivers: chec
       await activity.close();
     },
   };
+}
+
+/**
+ * The keyed streams' topics missing from Kafka, said once at start: a broker that creates topics on first use serves
+ * them (with its default partitions), one that does not refuses every batch with such records (the collector answers
+ * 503 and the sensors retry). An upgrade from a version without them needs them created (deploy's topic job) or
+ * correlator.keyed_streams: false. Best effort: a bus that cannot answer says nothing here
+ */
+async function warnOfMissingStreams(bus: Bus, streams: readonly KeyedStream[], logger: Logger): Promise<void> {
+  if (!(bus instanceof KafkaBus) || streams.length === 0) return;
+  try {
+    const existing = new Set(await (await bus.getAdmin()).listTopics());
+    const missing = streams.map((s) => s.topic).filter((t) => !existing.has(t));
+    if (missing.length > 0)
+      logger.warn(
+        { missing },
+        'keyed stream topics missing from Kafka: create them as the calls topic (deploy/compose/kafka-topics.sh, deploy/k8s/kafka-topics-job.yaml) unless the brokers create topics on first use, or set correlator.keyed_streams: false',
+      );
+  } catch {
+    // the bus's own health and logs say when Kafka cannot be reached
+  }
 }
 
 /** `/healthz` (200 or 503 with the parts) and `/metrics` for a role without an API of its own, on `where` */
