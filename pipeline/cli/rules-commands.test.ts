@@ -1,9 +1,11 @@
+import '../detectors/all.js';
 import { runCliSource } from '../../test/harness/cli-source.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RulesTestResult } from './rules-test.js';
+import { type RulesTestResult, runRulesTest } from './rules-test.js';
+import { rulesTestTable } from './rules-test-output.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mw-rules-test-'));
 const file = (name: string, content: string) => {
@@ -82,6 +84,16 @@ const records = file(
 const json = (stdout: string) => JSON.parse(stdout) as RulesTestResult;
 
 describe('meshward rules test: the config custom rules tried on records before deploying them', () => {
+  it('counts distinct groups up to a cap, and says when there were more', async () => {
+    const capped = await runRulesTest({ config, records, maxGroups: 1 });
+    const admin = capped.rules.find((r) => r.rule === 'admin-deletes');
+    // two users' groups, one counted: the second user's matches are in no group's count
+    expect(admin).toMatchObject({ matched: 4, ungrouped: 1, groups: 1, groupsCapped: true });
+    expect(rulesTestTable(capped)).toContain('| admin-deletes | 4 | 0 | 1 | 1+ |');
+    const full = await runRulesTest({ config, records });
+    expect(full.rules.find((r) => r.rule === 'admin-deletes')).not.toHaveProperty('groupsCapped');
+  });
+
   it('counts matches, errors, ungrouped matches, groups and alerts per rule, and names the lines that are not records', async () => {
     const [asJson, asTable] = await Promise.all([
       runCliSource(['rules', 'test', '-c', config, '--records', records, '--json']),

@@ -7,7 +7,7 @@ export function rulesTestTable(r: RulesTestResult): string {
     '|---|---|---|---|---|---|---|',
     ...r.rules.map(
       (o) =>
-        `| ${o.rule}${o.disabled ? ' (disabled)' : ''} | ${o.matched} | ${o.errors} | ${o.ungrouped} | ${o.groups} | ${o.largestGroup} | ${o.alerts} |`,
+        `| ${o.rule}${o.disabled ? ' (disabled)' : ''} | ${o.matched} | ${o.errors} | ${o.ungrouped} | ${o.groups}${o.groupsCapped ? '+' : ''} | ${o.largestGroup} | ${o.alerts} |`,
     ),
   ];
   const details: string[] = [];

@@ -15,6 +15,8 @@ import { compileDetectors } from '../detectors/registry.js';
 
 const MAX_SAMPLES = 3;
 const MAX_ALERTS_SHOWN = 5;
+/** distinct groups counted per rule at most (a file of millions of addresses would hold them all); more: `groupsCapped` */
+export const MAX_GROUPS_COUNTED = 1_000_000;
 
 /** what one rule did on the records */
 export interface RuleTestResult {
@@ -30,6 +32,8 @@ export interface RuleTestResult {
   ungrouped: number;
   /** distinct groups (group_by values) among the matches; 1 for a rule without group_by that matched */
   groups: number;
+  /** there were more groups than were counted (maxGroups): `groups` is a floor, `largestGroup` that of those counted */
+  groupsCapped?: true;
   /** the matches of the largest group, over the whole input (not per window) */
   largestGroup: number;
   /** the first matching records' ids */
@@ -98,7 +102,12 @@ function loadRules(configPath: string | undefined, only: readonly string[]) {
 }
 
 /** a detector that evaluates each rule on each record as CustomRulesDetector does, and tallies what it saw */
-function probe(rules: readonly CompiledRule[], tallies: RuleTally[], keepVariables: boolean): Detector {
+function probe(
+  rules: readonly CompiledRule[],
+  tallies: RuleTally[],
+  keepVariables: boolean,
+  maxGroups: number,
+): Detector {
   const variablesOf = variablesMaker(variablesNamed(rules.map((r) => r.when)));
   return {
     type: 'rules_test',
@@ -122,8 +131,15 @@ function probe(rules: readonly CompiledRule[], tallies: RuleTally[], keepVariabl
         t.matched++;
         if (t.samples.length < MAX_SAMPLES) t.samples.push(r.id);
         const key = groupKeyOf(rule, r, endpoint);
-        if (key === undefined) t.ungrouped++;
-        else tallies[i].groups.set(key, (tallies[i].groups.get(key) ?? 0) + 1);
+        if (key === undefined) {
+          t.ungrouped++;
+          continue;
+        }
+        const groups = tallies[i].groups;
+        const n = groups.get(key);
+        if (n !== undefined) groups.set(key, n + 1);
+        else if (groups.size < maxGroups) groups.set(key, 1);
+        else t.groupsCapped = true;
       }
     },
     snapshot: () => null,
@@ -142,6 +158,8 @@ export async function runRulesTest(opts: {
   records?: string;
   record?: string;
   rules?: readonly string[];
+  /** distinct groups counted per rule at most (default MAX_GROUPS_COUNTED) */
+  maxGroups?: number;
 }): Promise<RulesTestResult> {
   const { config, rules, disabled, detectors } = loadRules(opts.config, opts.rules ?? []);
   const tallies: RuleTally[] = rules.map((r) => ({
@@ -170,7 +188,7 @@ export async function runRulesTest(opts: {
     }
   }
   const alerts = await replay(counted(), {
-    detectors: [probe(rules, tallies, opts.record !== undefined), ...detectors],
+    detectors: [probe(rules, tallies, opts.record !== undefined, opts.maxGroups ?? MAX_GROUPS_COUNTED), ...detectors],
     ...shardOptionsOf(config),
     rootCause: parseRootCauseConfig({ enabled: false }),
   });
