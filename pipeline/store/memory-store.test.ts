@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hmgetContract } from '../../test/harness/hmget-contract.js';
+import { shareContract } from '../../test/harness/share-contract.js';
 import { lexIndexContract, lexIndexDelContract } from '../../test/harness/lex-index-contract.js';
 import { MemoryStore } from './memory-store.js';
 
@@ -126,6 +127,14 @@ describe('MemoryStore', () => {
 
   it('hmget reads several fields of a hash in one call', async () => {
     await hmgetContract(new MemoryStore(), 'hm');
+  });
+
+  it('keeps the shares of a count several processes write, and forgets them after their time', async () => {
+    let now = 1_000;
+    const store = new MemoryStore({ clock: () => now });
+    await shareContract(store, 'shares');
+    now += 60_001;
+    expect(await store.setShare('shares', '9', 1, 60_000)).toEqual({ total: 1, members: 1 });
   });
 
   it('hincr adds to a hash field atomically, from 0, and a restart keeps it', async () => {

@@ -12,6 +12,7 @@ import {
 import { join } from 'node:path';
 import { mwError } from '../core/errors.js';
 import { SortedSet } from './sorted-set.js';
+import { sharesOf, totalOf } from './shares.js';
 import type { Store } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -123,6 +124,22 @@ export class MemoryStore implements Store {
     this.zsets.delete(key);
     if (this.logs.delete(key) && this.dataDir) rmSync(this.logPath(key), { force: true });
     this.dirty = true;
+  }
+
+  async setShare(
+    key: string,
+    member: string,
+    count: number,
+    ttlMs: number,
+  ): Promise<{ total: number; members: number }> {
+    if (!Number.isSafeInteger(count) || count < 0)
+      throw mwError('BAD_REQUEST', `setShare: ${count} is not a whole number >= 0`);
+    const shares = sharesOf(this.live(key)?.value);
+    if (count > 0) shares[member] = count;
+    else delete shares[member];
+    this.kv.set(key, { value: JSON.stringify(shares), expiresAt: this.clock() + ttlMs });
+    this.dirty = true;
+    return totalOf(shares);
   }
 
   async incr(key: string, by = 1, ttlMs?: number): Promise<number> {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hmgetContract } from '../../test/harness/hmget-contract.js';
+import { shareContract } from '../../test/harness/share-contract.js';
 import { lexIndexContract, lexIndexDelContract } from '../../test/harness/lex-index-contract.js';
 import { type RedisServer, startRedis } from '../../test/harness/redis.js';
 import { MeshwardError } from '../core/errors.js';
@@ -130,6 +131,13 @@ describe('RedisStore against redis-server', () => {
 
   it('hmget reads several fields of a hash in one call, under the prefix', async () => {
     await hmgetContract(store, 'hm');
+  });
+
+  it('keeps the shares of a count several processes write, in one key that expires', async () => {
+    await shareContract(store, 'shares');
+    const ttl = await raw.pttl('mw:shares');
+    expect(ttl).toBeGreaterThan(50_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
     expect(await raw.hget('mw:hm', 'b')).toBe('{"x":2}');
     await store.set('plain-hm', 'x');
     expect(await codeOf(store.hmget('plain-hm', ['f']))).toBe('MW_ERR_INTERNAL');

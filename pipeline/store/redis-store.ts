@@ -41,6 +41,30 @@ return tostring(v)
 `;
 
 /** SET KEYS[1] ARGV[2] only while it holds ARGV[1] (or, with ARGV[3] = '1', only while it is absent) */
+/** Store.setShare: the JSON object of shares by member (shares.ts), one member's set, the total returned */
+const SHARE_LUA = `
+local shares = {}
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local ok, v = pcall(cjson.decode, raw)
+  if ok and type(v) == 'table' then shares = v end
+end
+local count = tonumber(ARGV[2])
+if count > 0 then shares[ARGV[1]] = count else shares[ARGV[1]] = nil end
+local kept, total, members = {}, 0, 0
+for m, n in pairs(shares) do
+  if type(m) == 'string' and type(n) == 'number' and n > 0 and n == math.floor(n) then
+    kept[m] = n
+    total = total + n
+    members = members + 1
+  end
+end
+local encoded = '{}'
+if members > 0 then encoded = cjson.encode(kept) end
+redis.call('SET', KEYS[1], encoded, 'PX', ARGV[3])
+return {tostring(total), members}
+`;
+
 const CAS_LUA = `
 local current = redis.call('GET', KEYS[1])
 if ARGV[3] == '1' then
@@ -103,6 +127,7 @@ type RedisWithIncr = Redis & {
   mwLexIndexSet(index: string, ids: string, id: string, entry: string): Promise<number>;
   mwHsetMax(key: string, field: string, value: string): Promise<number>;
   mwCas(key: string, expected: string, value: string, absent: string, ttlMs: string): Promise<number>;
+  mwShare(key: string, member: string, count: string, ttlMs: string): Promise<[string, number]>;
   mwIncr(key: string, by: string, ttlMs: string): Promise<string>;
 };
 
@@ -150,6 +175,7 @@ export class RedisStore implements Store {
     }) as RedisWithIncr;
     this.redis.defineCommand('mwIncr', { numberOfKeys: 1, lua: INCR_LUA });
     this.redis.defineCommand('mwCas', { numberOfKeys: 1, lua: CAS_LUA });
+    this.redis.defineCommand('mwShare', { numberOfKeys: 1, lua: SHARE_LUA });
     this.redis.defineCommand('mwHsetMax', { numberOfKeys: 1, lua: HSET_MAX_LUA });
     this.redis.defineCommand('mwLexIndexSet', { numberOfKeys: 2, lua: LEX_INDEX_SET_LUA });
     this.redis.defineCommand('mwDel', { numberOfKeys: 2, lua: DEL_LUA });
@@ -253,6 +279,19 @@ export class RedisStore implements Store {
 
   async del(key: string): Promise<void> {
     await this.run('del', (r) => r.mwDel(this.k(key), this.k(idsOf(key))));
+  }
+
+  async setShare(
+    key: string,
+    member: string,
+    count: number,
+    ttlMs: number,
+  ): Promise<{ total: number; members: number }> {
+    if (!Number.isSafeInteger(count) || count < 0)
+      throw this.fail(mwError('BAD_REQUEST', `setShare: ${count} is not a whole number >= 0`));
+    const ttl = String(Math.max(1, Math.ceil(ttlMs)));
+    const [total, members] = await this.run('setShare', (r) => r.mwShare(this.k(key), member, String(count), ttl));
+    return { total: Number(total), members: Number(members) };
   }
 
   async incr(key: string, by = 1, ttlMs?: number): Promise<number> {

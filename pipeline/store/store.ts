@@ -20,6 +20,13 @@ export interface Store {
   del(key: string): Promise<void>;
   /** atomic add; creates the key at 0 first; ttlMs applies when the key is created */
   incr(key: string, by?: number, ttlMs?: number): Promise<number>;
+  /**
+   * a count several processes add to, each with its own share: sets `member`'s share to `count` (a whole number;
+   * 0 removes it) and returns the sum of every member's share and how many have one, atomically, in one round trip.
+   * The key (a JSON object of shares, shares.ts; anything else there is replaced) expires `ttlMs` after this write.
+   * A member writes its whole count, not an increment, so writing it again changes nothing
+   */
+  setShare(key: string, member: string, count: number, ttlMs: number): Promise<{ total: number; members: number }>;
 
   hset(key: string, field: string, value: string): Promise<void>;
   hget(key: string, field: string): Promise<string | null>;
