@@ -217,8 +217,10 @@ export async function runCorrelator({
         shard: { ...shard, endpointSeries: false },
       }),
   );
-  // the groups join at once (each join may wait out a rebalance)
-  await Promise.all([correlator.start(), ...streamCorrelators.map((sc) => sc.start())]);
+  await correlator.start();
+  // the keyed streams' groups join after the calls group, in the background: a join may wait out a rebalance (after
+  // a crash, the dead member's session), and the calls topic's detection need not wait for theirs
+  const streamsStarting = startInBackground(streamCorrelators, streams, logger);
   logger.info(
     {
       detectors: detectors.types,
@@ -239,7 +241,49 @@ export async function runCorrelator({
     close: async () => {
       await probe?.app.close();
       await correlator.close();
+      // a stream still starting is closed by its starter once it has
+      streamsStarting.stop();
       for (const sc of streamCorrelators) await sc.close();
+    },
+  };
+}
+
+/**
+ * Starts each keyed stream's correlator, one after the other, each again after a failed start (the bus's own retries
+ * spent: a long Kafka outage) until it runs or `stop` is called; says when each runs. Never throws: the calls
+ * topic's correlator runs meanwhile. One that finishes starting after `stop` is closed here
+ */
+function startInBackground(
+  correlators: readonly Correlator[],
+  streams: readonly KeyedStream[],
+  logger: Logger,
+): { stop(): void } {
+  let stopping = false;
+  void (async () => {
+    for (let i = 0; i < correlators.length && !stopping; i++) {
+      for (let attempt = 1; !stopping; attempt++) {
+        try {
+          await correlators[i].start();
+          if (stopping) {
+            // its partitions' next owner replays from their last checkpoints when this one cannot write its own
+            await correlators[i].close().catch(() => {});
+            return;
+          }
+          logger.info({ topic: streams[i].topic, detector: streams[i].detector }, 'keyed stream started');
+          break;
+        } catch (err) {
+          logger.error(
+            { topic: streams[i].topic, attempt, err: (err as Error).message },
+            'keyed stream could not start; trying again in 5 s',
+          );
+          await new Promise((r) => setTimeout(r, 5_000).unref());
+        }
+      }
+    }
+  })();
+  return {
+    stop() {
+      stopping = true;
     },
   };
 }
