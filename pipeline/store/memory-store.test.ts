@@ -129,6 +129,24 @@ describe('MemoryStore', () => {
     await hmgetContract(new MemoryStore(), 'hm');
   });
 
+  it('drops the keys whose TTL passed, read or not (a long-running process would keep every expired one)', async () => {
+    let now = 1_000;
+    const store = new MemoryStore({ clock: () => now, sweepIntervalMs: 0 });
+    await store.set('ev:a', 'x', 1_000);
+    await store.setIfAbsent('ev:b', 'y', 5_000);
+    await store.set('kept', 'z');
+    await store.setShare('share', '0', 1, 1_000);
+    expect(store.sweepExpired()).toBe(0);
+    now += 1_000;
+    expect(store.sweepExpired()).toBe(2);
+    expect(store.sweepExpired()).toBe(0);
+    expect(await store.mget(['ev:a', 'ev:b', 'kept', 'share'])).toEqual([null, 'y', 'z', null]);
+    now += 4_000;
+    expect(store.sweepExpired()).toBe(1);
+    expect(await store.get('kept')).toBe('z');
+    await store.close();
+  });
+
   it('keeps the shares of a count several processes write, and forgets them after their time', async () => {
     let now = 1_000;
     const store = new MemoryStore({ clock: () => now });

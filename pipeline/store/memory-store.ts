@@ -20,6 +20,8 @@ export interface MemoryStoreOptions {
   dataDir?: string;
   /** snapshot at most this often when dirty (ms, default 2000); flush() forces it */
   snapshotIntervalMs?: number;
+  /** drop the keys whose TTL passed at most this often (ms, default 60,000; 0: only when read) */
+  sweepIntervalMs?: number;
   clock?: () => number;
 }
 
@@ -47,6 +49,7 @@ export class MemoryStore implements Store {
   private dirty = false;
   private closed = false;
   private timer?: NodeJS.Timeout;
+  private sweeper?: NodeJS.Timeout;
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.clock = opts.clock ?? Date.now;
@@ -57,6 +60,28 @@ export class MemoryStore implements Store {
       this.timer = setInterval(() => this.snapshotIfDirty(), opts.snapshotIntervalMs ?? 2000);
       this.timer.unref();
     }
+    const sweepMs = opts.sweepIntervalMs ?? 60_000;
+    if (sweepMs > 0) {
+      this.sweeper = setInterval(() => this.sweepExpired(), sweepMs);
+      this.sweeper.unref();
+    }
+  }
+
+  /**
+   * Drops the keys whose TTL has passed (evidence records, delivery claims, shared counts): a key is otherwise
+   * dropped only when read, and most are never read again, so a long-running process would keep them all. Returns how
+   * many went
+   */
+  sweepExpired(): number {
+    const now = this.clock();
+    let n = 0;
+    for (const [key, e] of this.kv) {
+      if (e.expiresAt === null || e.expiresAt > now) continue;
+      this.kv.delete(key);
+      n++;
+    }
+    if (n > 0) this.dirty = true;
+    return n;
   }
 
   healthy(): boolean {
@@ -295,6 +320,7 @@ export class MemoryStore implements Store {
     this.closed = true;
     this.channels.removeAllListeners();
     if (this.timer) clearInterval(this.timer);
+    if (this.sweeper) clearInterval(this.sweeper);
   }
 
   private logPath(log: string): string {
