@@ -62,7 +62,9 @@ describe('meshward check: a config checked as its process would check it, withou
     expect(line('store')).toBe('redis redis://redis:6379/0');
     expect(line('collector')).toBe('0.0.0.0:7071, 2 sensor token(s)');
     expect(line('receivers')).toMatch(/^syslog, kong_http_log, idp/);
-    expect(line('correlator')).toMatch(/^13 detectors: metric_anomaly, .*; catalogue 1 file\(s\), \d+ entries$/);
+    expect(line('correlator')).toMatch(
+      /^13 detectors: metric_anomaly, .*; catalogue 1 file\(s\), \d+ entries; fan_out, token_mismatch on keyed streams$/,
+    );
     expect(line('api')).toBe('0.0.0.0:7070, 2 API key(s)');
     expect(line('sinks')).toBe('webhook/soc, webhook/slack (changes, repeat 240 min, high and above)');
     expect(line('actions')).toMatch(

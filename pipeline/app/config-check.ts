@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { closeAdapters, createAdapters } from '../../policy-actions/engine/adapter-registry.js';
 import { readTokenHashKey } from '../../sensors/common/token-hash-key.js';
+import { keyedStreamsOf } from '../bus/keyed-streams.js';
 import { kafkaBusOptionsFromConfig } from '../bus/kafka-config.js';
 import type { ConfigOverrides } from '../config/load.js';
 import type { MeshwardConfig } from '../config/schema.js';
@@ -148,7 +149,9 @@ function correlatorPart(config: MeshwardConfig, detectors = compileDetectors(con
   const catalogue = files.length
     ? `; catalogue ${files.length} file(s), ${loadCatalogFilesSync(files).length} entries`
     : '';
-  return { part: 'correlator', detail: `${types.length} detectors: ${types.join(', ')}${catalogue}` };
+  const streams = keyedStreamsOf(config).map((s) => s.detector);
+  const keyed = streams.length ? `; ${streams.join(', ')} on keyed streams` : '';
+  return { part: 'correlator', detail: `${types.length} detectors: ${types.join(', ')}${catalogue}${keyed}` };
 }
 
 function apiParts(config: MeshwardConfig): CheckedPart[] {
