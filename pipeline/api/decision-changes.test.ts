@@ -22,8 +22,8 @@ function engineLike() {
   };
 }
 
-const decision = (id: string, value = '198.51.100.7') =>
-  ({ id, value, scope: 'ip', type: 'deny', state: 'active' }) as unknown as Decision;
+const decision = (id: string, value = '198.51.100.7', o: Record<string, unknown> = {}) =>
+  ({ id, value, scope: 'ip', type: 'deny', state: 'active', updatedAt: 1, ...o }) as unknown as Decision;
 
 /** the decisions a follower on `store` receives, as they come */
 async function received(store: Store) {
@@ -53,6 +53,37 @@ describe('decision changes announced on the store for every API process', () => 
     await follower.close();
     await store.publish('decisions:changes', JSON.stringify(decision('dec_3')));
     expect(got).toEqual(['dec_1', 'dec_2']);
+  });
+
+  it('a change whose announcement was lost reaches the follower from the changes log, once, never after a later one', async () => {
+    const store = new MemoryStore();
+    // the announcing process's pub/sub loses everything (a follower reconnecting, a publish that failed)
+    const lossy = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'publish') return async () => {};
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const engine = engineLike();
+    announceDecisionChanges(engine, lossy);
+    const follower = await followDecisionChanges(store, { catchUpMs: 30 });
+    const got: string[] = [];
+    follower.subscribe(({ decision: d }) => got.push(`${d.id} ${d.state}`));
+    const caught = await metricSum('meshward_decision_changes_caught_up_total');
+    engine.decide(decision('dec_lost'));
+    await expect.poll(() => got).toEqual(['dec_lost active']);
+    expect((await metricSum('meshward_decision_changes_caught_up_total')) - caught).toBe(1);
+    // a later change announced live, then the earlier one read from the log: the earlier is not told after it
+    await store.append('decisions:changes:log', JSON.stringify(decision('dec_x', 'v', { state: 'pending_approval' })));
+    await store.publish('decisions:changes', JSON.stringify(decision('dec_x', 'v', { state: 'active', updatedAt: 2 })));
+    await store.append(
+      'decisions:changes:log',
+      JSON.stringify(decision('dec_x', 'v', { state: 'active', updatedAt: 2 })),
+    );
+    await new Promise((r) => setTimeout(r, 150));
+    expect(got).toEqual(['dec_lost active', 'dec_x active']);
+    await follower.close();
   });
 
   describe('over Redis, between processes', () => {
