@@ -12,7 +12,7 @@ import {
 import { join } from 'node:path';
 import { mwError } from '../core/errors.js';
 import { SortedSet } from './sorted-set.js';
-import { sharesOf, totalOf } from './shares.js';
+import { badShare, sharesOf, totalOf } from './shares.js';
 import type { Store } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -157,8 +157,8 @@ export class MemoryStore implements Store {
     count: number,
     ttlMs: number,
   ): Promise<{ total: number; members: number }> {
-    if (!Number.isSafeInteger(count) || count < 0)
-      throw mwError('BAD_REQUEST', `setShare: ${count} is not a whole number >= 0`);
+    const bad = badShare(count);
+    if (bad) throw bad;
     const shares = sharesOf(this.live(key)?.value);
     if (count > 0) shares[member] = count;
     else delete shares[member];

@@ -3,6 +3,7 @@ import { type MeshwardError, mwError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import type { Store } from './store.js';
+import { badShare } from './shares.js';
 
 export interface RedisStoreOptions {
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS; never logged */
@@ -287,8 +288,8 @@ export class RedisStore implements Store {
     count: number,
     ttlMs: number,
   ): Promise<{ total: number; members: number }> {
-    if (!Number.isSafeInteger(count) || count < 0)
-      throw this.fail(mwError('BAD_REQUEST', `setShare: ${count} is not a whole number >= 0`));
+    const bad = badShare(count);
+    if (bad) throw this.fail(bad);
     const ttl = String(Math.max(1, Math.ceil(ttlMs)));
     const [total, members] = await this.run('setShare', (r) => r.mwShare(this.k(key), member, String(count), ttl));
     return { total: Number(total), members: Number(members) };
