@@ -86,12 +86,16 @@ function sharedToken(): ApiCallRecord[] {
 
 /** the records through a collector's ingest and a correlator role; the alerts of `kind` stored */
 async function run(keyed: boolean, records = traffic(), kind = 'fan_out'): Promise<Alert[]> {
-  const cfg = config({ keyed_streams: keyed });
+  const cfg = config({ keyed_streams: keyed, listen: '127.0.0.1:0' });
   const bus = new MemoryBus({ partitions: 4 });
   const store = new MemoryStore();
   const repo = new AlertRepository(store);
   const feed = await followAlerts(bus, repo);
   const role = await runCorrelator({ config: cfg, bus, store, logger: silentLogger });
+  // the correlator's health says whether its keyed streams run (once their groups joined)
+  await expect
+    .poll(async () => (await fetch(`${role.url}/healthz`)).json())
+    .toEqual({ status: 'ok', parts: { bus: true, store: true, ...(keyed ? { keyed_streams: true } : {}) } });
   const ingest = createRecordIngest({ bus, logger: silentLogger, streams: keyedStreamsOf(cfg) });
   const result = await ingest.ingest(records, { receiver: 'http', key: 'http', sensorId: 't' });
   expect(result.accepted).toBe(records.length);

@@ -231,7 +231,12 @@ export async function runCorrelator({
     'correlator started',
   );
   const probe = c.listen
-    ? await probeServer('correlator', c.listen, logger, () => ({ bus: bus.healthy(), store: store.healthy() }))
+    ? await probeServer('correlator', c.listen, logger, () => ({
+        bus: bus.healthy(),
+        store: store.healthy(),
+        // false (503) until every keyed stream's group has joined: their detectors are not running before
+        ...(streams.length > 0 ? { keyed_streams: streamsStarting.started() } : {}),
+      }))
     : undefined;
   if (probe) logger.info({ url: probe.url }, 'correlator health and metrics listening');
   return {
@@ -257,8 +262,9 @@ function startInBackground(
   correlators: readonly Correlator[],
   streams: readonly KeyedStream[],
   logger: Logger,
-): { stop(): void } {
+): { stop(): void; started(): boolean } {
   let stopping = false;
+  let running = 0;
   void (async () => {
     for (let i = 0; i < correlators.length && !stopping; i++) {
       for (let attempt = 1; !stopping; attempt++) {
@@ -270,6 +276,7 @@ function startInBackground(
             return;
           }
           logger.info({ topic: streams[i].topic, detector: streams[i].detector }, 'keyed stream started');
+          running++;
           break;
         } catch (err) {
           logger.error(
@@ -285,6 +292,7 @@ function startInBackground(
     stop() {
       stopping = true;
     },
+    started: () => running === correlators.length,
   };
 }
 
