@@ -630,6 +630,31 @@ describe('AlertRepository live changes across replicas', () => {
       await retentionDeletes(store);
     });
 
+    it('a change whose announcement was lost reaches the other replica from the changes log, once', async () => {
+      const store = createRedisStore({ url: server.url, keyPrefix: 'mw-lost:' });
+      stores.push(store);
+      // replica A's pub/sub loses everything (B's subscription reconnecting, a publish that failed)
+      const lossy = new Proxy(store, {
+        get(target, prop, receiver) {
+          if (prop === 'publish') return async () => {};
+          const v = Reflect.get(target, prop, receiver);
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+      const a = new AlertRepository(lossy);
+      const b = new AlertRepository(store);
+      const stop = await b.follow({ catchUpMs: 20 });
+      const seen: AlertChange[] = [];
+      b.on('change', (c) => seen.push(c));
+      await a.upsert(alert('alr_lost'));
+      await until('the change from the log', () => seen.length === 1);
+      await a.upsert(alert('alr_lost', { count: 2, updatedAt: 3000 }));
+      await until('the next one', () => seen.length === 2);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(seen.map((c) => c.alert.count)).toEqual([1, 2]);
+      await stop();
+    });
+
     it('ignores announcements that are not alerts', async () => {
       const repo = new AlertRepository(stores[1]);
       const stop = await repo.follow();

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { type Alert, type AlertState, SEVERITY_RANK, type Severity } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
 import { counter } from '../core/metrics.js';
+import { announceChange, type ChangeFeed, followChanges } from '../store/change-feed.js';
 import type { Store } from '../store/store.js';
 import { type AlertSort, cursorOf, parseCursor, positionOf } from './alert-sort.js';
 import {
@@ -19,7 +20,11 @@ import {
 
 const unannounced = counter(
   'meshward_alert_changes_unannounced_total',
-  'alert changes stored but not announced to other API replicas (store pub/sub failed); their live streams miss them',
+  'alert changes stored but not announced to other API replicas (store pub/sub and changes log failed); their live streams miss them',
+);
+const caughtUp = counter(
+  'meshward_alert_changes_caught_up_total',
+  "alert changes an API replica's live streams took from the changes log because their announcement did not reach it",
 );
 const badAnnouncements = counter(
   'meshward_alert_announcements_invalid_total',
@@ -49,7 +54,8 @@ const pruned = counter(
   ['reason'],
 );
 /** the store channel on which every repository (every API replica) announces its changes */
-const CHANGES = 'alerts:changes';
+/** alert changes: announced on the store, and kept in a log for the replicas an announcement missed */
+const FEED: ChangeFeed = { channel: 'alerts:changes', log: 'alerts:changes:log', logMax: 10_000 };
 
 export interface AlertFilter {
   kind?: string;
@@ -127,28 +133,45 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     this.setMaxListeners(1000);
   }
 
-  /** emit the changes other repositories on this store announce; returns the function that stops it */
-  follow(): Promise<() => Promise<void>> {
-    return this.store.subscribe(CHANGES, (message) => {
-      let m: { from?: unknown; alert?: Alert };
-      try {
-        m = JSON.parse(message);
-      } catch {
-        badAnnouncements.inc();
-        return;
-      }
-      if (m.from === this.origin) return;
-      if (typeof m.alert?.id !== 'string') {
-        badAnnouncements.inc();
-        return;
-      }
-      this.emit('change', { type: 'upsert', alert: m.alert });
-    });
+  /**
+   * emit the changes other repositories on this store announce (change-feed.ts: at once, and from the changes log
+   * every 2 s those whose announcement this replica missed); returns the function that stops it
+   */
+  follow(opts: { catchUpMs?: number } = {}): Promise<() => Promise<void>> {
+    return followChanges(
+      this.store,
+      FEED,
+      {
+        parse: (message) => {
+          let m: { from?: unknown; alert?: Alert };
+          try {
+            m = JSON.parse(message);
+          } catch {
+            badAnnouncements.inc();
+            return undefined;
+          }
+          if (m.from === this.origin) return undefined;
+          if (typeof m.alert?.id !== 'string') {
+            badAnnouncements.inc();
+            return undefined;
+          }
+          return m.alert;
+        },
+        versionOf: (alert) => ({ id: alert.id, at: alert.updatedAt }),
+        catchUpMs: opts.catchUpMs,
+      },
+      (alert, caught) => {
+        if (caught) caughtUp.inc();
+        this.emit('change', { type: 'upsert', alert });
+      },
+    );
   }
 
   private changed(alert: Alert): void {
     this.emit('change', { type: 'upsert', alert });
-    this.store.publish(CHANGES, JSON.stringify({ from: this.origin, alert })).catch(() => unannounced.inc());
+    void announceChange(this.store, FEED, JSON.stringify({ from: this.origin, alert })).then((reached) => {
+      if (!reached) unannounced.inc();
+    });
   }
 
   /**

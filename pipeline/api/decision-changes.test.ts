@@ -55,37 +55,6 @@ describe('decision changes announced on the store for every API process', () => 
     expect(got).toEqual(['dec_1', 'dec_2']);
   });
 
-  it('a change whose announcement was lost reaches the follower from the changes log, once, never after a later one', async () => {
-    const store = new MemoryStore();
-    // the announcing process's pub/sub loses everything (a follower reconnecting, a publish that failed)
-    const lossy = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'publish') return async () => {};
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
-    const engine = engineLike();
-    announceDecisionChanges(engine, lossy);
-    const follower = await followDecisionChanges(store, { catchUpMs: 30 });
-    const got: string[] = [];
-    follower.subscribe(({ decision: d }) => got.push(`${d.id} ${d.state}`));
-    const caught = await metricSum('meshward_decision_changes_caught_up_total');
-    engine.decide(decision('dec_lost'));
-    await expect.poll(() => got).toEqual(['dec_lost active']);
-    expect((await metricSum('meshward_decision_changes_caught_up_total')) - caught).toBe(1);
-    // a later change announced live, then the earlier one read from the log: the earlier is not told after it
-    await store.append('decisions:changes:log', JSON.stringify(decision('dec_x', 'v', { state: 'pending_approval' })));
-    await store.publish('decisions:changes', JSON.stringify(decision('dec_x', 'v', { state: 'active', updatedAt: 2 })));
-    await store.append(
-      'decisions:changes:log',
-      JSON.stringify(decision('dec_x', 'v', { state: 'active', updatedAt: 2 })),
-    );
-    await new Promise((r) => setTimeout(r, 150));
-    expect(got).toEqual(['dec_lost active', 'dec_x active']);
-    await follower.close();
-  });
-
   describe('over Redis, between processes', () => {
     let server: RedisServer;
     beforeAll(async () => {
@@ -93,6 +62,45 @@ describe('decision changes announced on the store for every API process', () => 
     });
     afterAll(async () => {
       await server?.stop();
+    });
+
+    it('a change whose announcement was lost reaches the follower from the changes log, once, never after a later one', async () => {
+      const store = createRedisStore({ url: server.url, keyPrefix: 'lost:' });
+      // the announcing process's pub/sub loses everything (a follower reconnecting, a publish that failed)
+      const lossy = new Proxy(store, {
+        get(target, prop, receiver) {
+          if (prop === 'publish') return async () => {};
+          const v = Reflect.get(target, prop, receiver);
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+      const engine = engineLike();
+      announceDecisionChanges(engine, lossy);
+      const follower = await followDecisionChanges(store, { catchUpMs: 30 });
+      const got: string[] = [];
+      follower.subscribe(({ decision: d }) => got.push(`${d.id} ${d.state}`));
+      const caught = await metricSum('meshward_decision_changes_caught_up_total');
+      engine.decide(decision('dec_lost'));
+      await expect.poll(() => got).toEqual(['dec_lost active']);
+      expect((await metricSum('meshward_decision_changes_caught_up_total')) - caught).toBe(1);
+      // a later change told live, then the log holds an earlier one and that same one: neither is told again
+      await store.publish(
+        'decisions:changes',
+        JSON.stringify(decision('dec_x', 'v', { state: 'active', updatedAt: 2 })),
+      );
+      await expect.poll(() => got).toEqual(['dec_lost active', 'dec_x active']);
+      await store.append(
+        'decisions:changes:log',
+        JSON.stringify(decision('dec_x', 'v', { state: 'pending_approval' })),
+      );
+      await store.append(
+        'decisions:changes:log',
+        JSON.stringify(decision('dec_x', 'v', { state: 'active', updatedAt: 2 })),
+      );
+      await new Promise((r) => setTimeout(r, 150));
+      expect(got).toEqual(['dec_lost active', 'dec_x active']);
+      await follower.close();
+      await store.close();
     });
 
     it("the actions role's engine announces, each API replica's follower hears it", async () => {
