@@ -128,7 +128,7 @@ describe('keyed streams: bundles', () => {
     const messages = bundles(
       trace,
       all,
-      all.map((r) => JSON.stringify(r)),
+      all.map((r) => ({ key: r.service, value: JSON.stringify(r) })),
     );
     expect(messages.length).toBeLessThanOrEqual(STREAM_BUCKETS);
     const byKey = new Map<string, string>();

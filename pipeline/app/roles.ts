@@ -199,8 +199,7 @@ export async function runCorrelator({
   const correlator = new Correlator({
     ...common,
     // a detector with a keyed stream runs there, not here
-    createDetectors:
-      onStreams.size > 0 ? () => detectors.create().filter((d) => !onStreams.has(d.type)) : detectors.create,
+    createDetectors: () => detectors.create((type) => !onStreams.has(type)),
     groupId: c.group_id,
     meshCounts: partitionedBus(config.bus),
   });
@@ -209,7 +208,7 @@ export async function runCorrelator({
     (s) =>
       new Correlator({
         ...common,
-        createDetectors: () => detectors.create().filter((d) => d.type === s.detector),
+        createDetectors: () => detectors.create((type) => type === s.detector),
         groupId: `${c.group_id}.${s.name}`,
         topic: s.topic,
         writeWindows: false,

@@ -1,5 +1,6 @@
 import type { MeshwardConfig } from '../config/schema.js';
 import type { ApiCallRecord } from '../core/record.js';
+import { detectorRuns } from '../detectors/registry.js';
 import { type OutMessage, TOPICS } from './bus.js';
 import { partitionFor } from './partitioner.js';
 
@@ -51,11 +52,14 @@ export function bucketOf(key: string): number {
   return partitionFor(key, STREAM_BUCKETS);
 }
 
-/** the stream messages of an ingest batch: its records (serialised) that have the key, one message per bucket */
+/**
+ * the stream messages of an ingest batch: its records that have the key, one message per bucket; `messages` are the
+ * records as the calls topic gets them (the same order), whose serialised values the bundles join
+ */
 export function bundles(
   stream: KeyedStream,
   records: readonly ApiCallRecord[],
-  values: readonly string[],
+  messages: readonly OutMessage[],
 ): OutMessage[] {
   const byBucket = new Map<number, string[]>();
   for (let i = 0; i < records.length; i++) {
@@ -63,17 +67,11 @@ export function bundles(
     if (key === undefined) continue;
     const b = bucketOf(key);
     const list = byBucket.get(b);
-    if (list) list.push(values[i]);
-    else byBucket.set(b, [values[i]]);
+    const value = String(messages[i].value);
+    if (list) list.push(value);
+    else byBucket.set(b, [value]);
   }
   return [...byBucket].map(([b, list]) => ({ key: `b${b}`, value: `[${list.join(',')}]` }));
-}
-
-/** whether the detectors section runs a detector type: every one does unless it is null or has `enabled: false` */
-function runs(detectors: MeshwardConfig['detectors'], type: string): boolean {
-  const section = detectors?.[type];
-  if (section === null) return false;
-  return !(typeof section === 'object' && (section as { enabled?: unknown }).enabled === false);
 }
 
 /**
@@ -83,5 +81,5 @@ function runs(detectors: MeshwardConfig['detectors'], type: string): boolean {
 export function keyedStreamsOf(config: Pick<MeshwardConfig, 'bus' | 'correlator' | 'detectors'>): KeyedStream[] {
   const mode = config.correlator.keyed_streams;
   if (!(mode === 'auto' ? partitionedBus(config.bus) : mode)) return [];
-  return KEYED_STREAMS.filter((s) => runs(config.detectors, s.detector));
+  return KEYED_STREAMS.filter((s) => detectorRuns(config.detectors?.[s.detector]));
 }

@@ -133,9 +133,8 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
     async ingest(items: unknown[], origin: IngestOrigin): Promise<IngestResult> {
       return inSpan('meshward.ingest', { receiver: origin.receiver, 'meshward.records': items.length }, async () => {
         const good: OutMessage[] = [];
-        /** the accepted records and their JSON, for the keyed streams */
+        /** the accepted records (as `good` has them serialised), for the keyed streams */
         const streamed: ApiCallRecord[] = [];
-        const values: string[] = [];
         const ids: string[] = [];
         const dead: OutMessage[] = [];
         const rejected: IngestRejection[] = [];
@@ -153,12 +152,8 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
             if (pathChanged) r.path = path;
             if (n > 0 || pathChanged) scrubbed.inc(n + (pathChanged ? 1 : 0));
             r.v = 1;
-            const value = JSON.stringify(r);
-            good.push({ key: r.service, value, headers });
-            if (streams.length > 0) {
-              streamed.push(r);
-              values.push(value);
-            }
+            good.push({ key: r.service, value: JSON.stringify(r), headers });
+            if (streams.length > 0) streamed.push(r);
             ids.push(r.id);
             if (opts.activity) {
               const key = sensorKey(r.sensor.kind, r.sensor.id);
@@ -205,7 +200,7 @@ export function createRecordIngest(opts: RecordIngestOptions): RecordIngest {
             // the keyed streams with the calls, at once: the Kafka bus sends what is published together in one batch
             await Promise.all([
               ...streams.map((s) => {
-                const messages = bundles(s, streamed, values).map((m) => ({ ...m, headers }));
+                const messages = bundles(s, streamed, good).map((m) => ({ ...m, headers }));
                 return messages.length > 0 ? opts.bus.publish(s.topic, messages) : undefined;
               }),
               opts.bus.publish(TOPICS.calls, good),

@@ -14,10 +14,15 @@ export function detectorFactories(): readonly DetectorFactory<unknown>[] {
   return FACTORIES;
 }
 
+/** whether a `detectors:` entry leaves its detector on: every one runs unless its entry is null or has `enabled: false` */
+export function detectorRuns(entry: unknown): boolean {
+  return !(entry === null || (typeof entry === 'object' && (entry as { enabled?: unknown }).enabled === false));
+}
+
 export interface CompiledDetectors {
   types: string[];
-  /** a fresh set for one shard */
-  create(): Detector[];
+  /** a fresh set for one shard; `only`: of the types it keeps (a keyed stream's shard runs one) */
+  create(only?: (type: string) => boolean): Detector[];
   /**
    * what the type's prepare made of its config (what its create receives: custom_rules' compiled rules), undefined
    * when the type is off; for the offline tools that look into a detector (`meshward rules test`)
@@ -45,7 +50,7 @@ export function compileDetectors(
         'CONFIG_INVALID',
         `detectors.${type}: unknown detector type (known: ${FACTORIES.map((f) => f.type).join(', ')})`,
       );
-    if (raw === null || (typeof raw === 'object' && (raw as { enabled?: unknown }).enabled === false)) continue;
+    if (!detectorRuns(raw)) continue;
     const { enabled: _ignored, ...rest } = (raw ?? {}) as Record<string, unknown>;
     // a section that is not a mapping goes to checkSection whole, to be refused (spread, `[1]` would be `{"0": 1}`)
     const section = typeof raw === 'object' && !Array.isArray(raw) ? rest : raw;
@@ -54,7 +59,7 @@ export function compileDetectors(
   }
   return {
     types: chosen.map((c) => c.factory.type),
-    create: () => chosen.map((c) => c.factory.create(c.config)),
+    create: (only) => chosen.filter((c) => !only || only(c.factory.type)).map((c) => c.factory.create(c.config)),
     prepared: (type) => chosen.find((c) => c.factory.type === type)?.config,
   };
 }
