@@ -3,10 +3,12 @@ import { partitionFor } from '../../pipeline/bus/partitioner.js';
 import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { replay } from '../../pipeline/correlator/replay.js';
+import { Shard } from '../../pipeline/correlator/shard.js';
 import type { Detector } from '../../pipeline/detectors/detector.js';
 import { type AnomalyRequest, METRIC_KINDS, TRACKER_KINDS } from '../../pipeline/simulate/anomalies/index.js';
 import type { AnomalyLabel } from '../../pipeline/simulate/labels.js';
 import { simulate } from '../../pipeline/simulate/simulate.js';
+import { MemoryStore } from '../../pipeline/store/memory-store.js';
 import { metricDetectors, SHARD_SETTINGS, trackerDetectors } from './config.js';
 import { type KindScore, score } from './match.js';
 
@@ -40,27 +42,29 @@ export interface ReplayShape {
   acrossServices?: boolean;
   /**
    * replay as a deployment of this many partitions would see it (Kafka): the records split by service over that many
-   * shards (the bus's partitioner), each replayed on its own with its own detectors; default 1, one shard
+   * shards (the bus's partitioner), each with its own detectors, synced through one store (replayPartitioned);
+   * default 1, one shard
    */
   partitions?: number;
   /** with partitions: fan_out and token_mismatch on keyed streams, as correlator.keyed_streams does (default true) */
   keyedStreams?: boolean;
 }
 
-/** records split into `n` shards by a key (records without one are left out) */
-function split(records: readonly ApiCallRecord[], n: number, keyOf: (r: ApiCallRecord) => string | undefined) {
-  const shards: ApiCallRecord[][] = Array.from({ length: n }, () => []);
-  for (const r of records) {
-    const key = keyOf(r);
-    if (key !== undefined) shards[partitionFor(key, n)].push(r);
-  }
-  return shards;
+/** a topic in the replay: the key its records are partitioned by, and a shard per partition */
+interface ReplayTopic {
+  keyOf: (r: ApiCallRecord) => string | undefined;
+  shards: Shard[];
 }
+
+/** records between two syncs of the shards' shared counts (a correlator syncs after a batch) */
+const SYNC_EVERY = 1024;
 
 /**
  * The alerts of a partitioned deployment, replayed offline: each partition of the calls topic (records keyed by
  * service) a shard with the detectors, but those of the keyed streams, which run on their stream's partitions (records
- * keyed by their key's bucket, as the collector writes them)
+ * keyed by their key's bucket, as the collector writes them). The shards take the records in their order and, every
+ * SYNC_EVERY records, sync what they count across partitions through one in-memory store (custom rules' shared counts,
+ * fan_out's shared alerts), as the correlators of a deployment do after each batch
  */
 export async function replayPartitioned(
   records: readonly ApiCallRecord[],
@@ -71,24 +75,50 @@ export async function replayPartitioned(
 ): Promise<Alert[]> {
   const streams = keyedStreams ? KEYED_STREAMS : [];
   const onStreams = new Set(streams.map((s) => s.detector));
-  const alerts: Alert[] = [];
-  for (const part of split(records, partitions, (r) => r.service))
-    alerts.push(...(await replay(part, { ...shard, detectors: detectors().filter((d) => !onStreams.has(d.type)) })));
-  for (const s of streams) {
-    const keyed = split(records, partitions, (r) => {
-      const key = s.keyOf(r);
-      return key === undefined ? undefined : `b${bucketOf(key)}`;
+  const store = new MemoryStore();
+  const topics: ReplayTopic[] = [];
+  const topic = (group: string, keyOf: ReplayTopic['keyOf'], only: (d: Detector) => boolean, opts: object) => {
+    const shards = Array.from({ length: partitions }, (_, partition) => {
+      const s = new Shard(detectors().filter(only), { ...shard, ...opts });
+      s.joinMesh({ store, partition, group });
+      return s;
     });
-    for (const part of keyed)
-      alerts.push(
-        ...(await replay(part, {
-          ...shard,
-          endpointSeries: false,
-          detectors: detectors().filter((d) => d.type === s.detector),
-        })),
-      );
+    topics.push({ keyOf, shards });
+  };
+  topic(
+    'g',
+    (r) => r.service,
+    (d) => !onStreams.has(d.type),
+    {},
+  );
+  for (const s of streams)
+    topic(
+      `g.${s.name}`,
+      (r) => {
+        const key = s.keyOf(r);
+        return key === undefined ? undefined : `b${bucketOf(key)}`;
+      },
+      (d) => d.type === s.detector,
+      { endpointSeries: false },
+    );
+  const alerts = new Map<string, Alert>();
+  const sync = async () => {
+    for (const t of topics)
+      for (const s of t.shards) {
+        await s.syncMesh();
+        for (const a of s.drain().alerts) alerts.set(a.id, a);
+      }
+  };
+  let n = 0;
+  for (const r of records) {
+    for (const t of topics) {
+      const key = t.keyOf(r);
+      if (key !== undefined) t.shards[partitionFor(key, partitions)].process(r);
+    }
+    if (++n % SYNC_EVERY === 0) await sync();
   }
-  return alerts;
+  await sync();
+  return [...alerts.values()].sort((a, b) => a.firstSeen - b.firstSeen || (a.id < b.id ? -1 : 1));
 }
 
 /** simulate one run and replay it through the real correlator path (windows, detectors, alert manager) */

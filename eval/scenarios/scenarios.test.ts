@@ -77,7 +77,7 @@ describe('tracker scenarios on simulated traffic', () => {
     expect(unexplained.map((a) => `${a.kind} ${a.service} ${a.summary}`)).toEqual([]);
   });
 
-  it('as 12 partitions see it (Kafka): fan_out finds the amplified request on the trace stream, and misses it without', async () => {
+  it('as 12 partitions see it (Kafka): fan_out finds the amplified requests on the trace stream, one alert, and misses them without', async () => {
     const sim = simulate({
       seed: 81,
       start: START,
@@ -91,7 +91,8 @@ describe('tracker scenarios on simulated traffic', () => {
       (await replayPartitioned(sim.records, () => trackerDetectors(SHORT), {}, 12, keyed)).filter((a) =>
         matchesPrimary(a, label),
       ).length;
-    expect(await found(true)).toBeGreaterThan(0);
+    // one alert, though the subject's amplified traces are on several trace partitions (their parts summed)
+    expect(await found(true)).toBe(1);
     expect(await found(false)).toBe(0);
   });
 

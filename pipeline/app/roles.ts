@@ -214,6 +214,8 @@ export async function runCorrelator({
         writeWindows: false,
         // its windows are not stored: the service series its detector reads (fan_out's refresh) and no more
         shard: { ...shard, endpointSeries: false },
+        // what its partitions count of one alert, one alert says (fan_out: a front end's traces are on all of them)
+        meshCounts: true,
       }),
   );
   await correlator.start();

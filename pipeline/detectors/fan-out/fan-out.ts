@@ -1,11 +1,12 @@
 import type { AlertSubject } from '../../core/alert.js';
 import type { ApiCallRecord } from '../../core/record.js';
-import type { Detector, DetectorContext, WindowMetrics } from '../detector.js';
+import type { Detector, DetectorContext, MeshScope, WindowMetrics } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { Ewma, safeRestore } from '../shared/detector-kit.js';
 import { isLive, PendingRefreshes } from '../shared/live-alert.js';
 import { actorOf, appendTo, isMeshHop, pushEvidence } from '../shared/record-fields.js';
 import type { FanOutConfig } from './config.js';
+import { type EpisodeTotals, episodeKey, type Part, readEpisode, totalsOf, writePart } from './shared-alerts.js';
 
 interface PendingTrace {
   /** when the trace was first seen (event time) */
@@ -40,10 +41,20 @@ interface AmplificationAlert {
   mean: number;
   std: number;
   threshold: number;
+  /** counted across partitions (joinMesh): the episode it joined in the store (its since), once it did */
+  episode?: number;
+  /** ... whether this partition signals it */
+  owner?: boolean;
+  /** ... the episode's last call as the store held it at the last sync */
+  last?: number;
+  /** ... what its last signal said (`requests:calls:max:last`) */
+  said?: string;
 }
 
 const EWMA_ALPHA = 0.01;
 const MAX_TRACES = 4;
+/** alerts synced with the store at once (joinMesh) */
+const PARALLEL = 64;
 
 const alertKeyOf = (root: NonNullable<PendingTrace['root']>): string =>
   `${root.service}\u0000${root.endpoint}\u0000${root.subject ? `${root.subject.type}:${root.subject.value}` : ''}`;
@@ -59,6 +70,11 @@ const alertKeyOf = (root: NonNullable<PendingTrace['root']>): string =>
  * service's metrics window closes), and another amplified request of the same endpoint by the same subject while it is
  * live counts into it (`requests`, `backend_calls` in all, `max_backend_calls` of one). Once they stop for the resolve
  * window it resolves; a later amplified request raises the next alert.
+ *
+ * On the trace stream of several partitions (joinMesh), one front end's amplified requests reach every partition
+ * their traces hash to, and each shard counts its own: one alert says what they all counted. Each shard writes its
+ * part into the alert's episode in the store at syncMesh (shared-alerts.ts); the first to claim the episode signals it
+ * with every partition's parts summed, at each sync that changed them, and the others signal nothing.
  */
 export class FanOutDetector implements Detector {
   readonly type = 'fan_out';
@@ -72,6 +88,12 @@ export class FanOutDetector implements Detector {
   private now = 0;
   private closedEarly = 0;
   private orphans = 0;
+  /** joinMesh: the partitions' scope, the alerts whose part is still to be written, those this partition signals */
+  private mesh?: MeshScope;
+  private readonly unwritten = new Set<string>();
+  private readonly owned = new Set<string>();
+  private meshWrites = 0;
+  private meshConflicts = 0;
 
   constructor(private readonly config: FanOutConfig) {
     this.baselines = new BoundedMap(config.max_endpoints);
@@ -122,7 +144,7 @@ export class FanOutDetector implements Detector {
     const key = alertKeyOf(root);
     t.alert = key;
     const live = this.alerts.peek(key);
-    if (live !== undefined && isLive(live.signalledAt, r.ts, ctx)) {
+    if (live !== undefined && this.stillLive(live, r.ts, ctx)) {
       // another amplified request while the alert is live: it counts into it
       live.requests++;
       if (live.traces.length < MAX_TRACES) live.traces = appendTo(live.traces, traceId);
@@ -148,7 +170,17 @@ export class FanOutDetector implements Detector {
       threshold: limit,
     };
     this.alerts.set(key, a, r.ts);
-    this.signal(a, ctx);
+    if (this.mesh) this.unwritten.add(key);
+    else this.signal(a, ctx);
+  }
+
+  /**
+   * whether an amplified request at `ts` counts into the alert: it is open. Across partitions, open while any
+   * partition's calls count into its episode (as this shard last read it)
+   */
+  private stillLive(a: AmplificationAlert, ts: number, ctx: DetectorContext): boolean {
+    if (!this.mesh) return isLive(a.signalledAt, ts, ctx);
+    return ctx.resolveAfterMs === undefined || ts - Math.max(a.to, a.last ?? a.to) < ctx.resolveAfterMs;
   }
 
   /** a backend call of an alerted trace: counted into its alert, refreshed when due */
@@ -158,7 +190,8 @@ export class FanOutDetector implements Detector {
     a.calls++;
     if (t.calls > a.max) a.max = t.calls;
     if (r.ts > a.to) a.to = r.ts;
-    if (this.unreported.refresh(key, a.service, a.endpoint, r.ts, a.signalledAt)) this.signal(a, ctx);
+    if (this.mesh) this.unwritten.add(key);
+    else if (this.unreported.refresh(key, a.service, a.endpoint, r.ts, a.signalledAt)) this.signal(a, ctx);
   }
 
   /** a service's window closed: its endpoints' alerts report the calls they have not yet */
@@ -169,9 +202,16 @@ export class FanOutDetector implements Detector {
     });
   }
 
-  /** raises or refreshes the alert with all it counts, at its last call */
-  private signal(a: AmplificationAlert, ctx: DetectorContext): void {
-    a.signalledAt = a.to;
+  /**
+   * raises or refreshes the alert with all it counts, at its last call; across partitions (`shared`), with what every
+   * partition counted into its episode (the evidence records stay this shard's)
+   */
+  private signal(a: AmplificationAlert, ctx: DetectorContext, shared?: EpisodeTotals): void {
+    const { requests, calls, max, from, to } = shared
+      ? { ...shared, from: shared.since, to: shared.last }
+      : { requests: a.requests, calls: a.calls, max: a.max, from: a.from, to: a.to };
+    const traces = shared ? [...new Set([...a.traces, ...shared.traces])].slice(0, MAX_TRACES) : a.traces;
+    a.signalledAt = to;
     const usually = a.mean.toFixed(1);
     ctx.emit({
       kind: 'fan_out',
@@ -179,24 +219,94 @@ export class FanOutDetector implements Detector {
       service: a.service,
       endpoint: a.endpoint,
       subject: a.subject,
-      at: a.to,
+      at: to,
+      ...(shared ? { since: shared.since } : {}),
       summary:
-        a.requests === 1
-          ? `one ${a.endpoint} request caused ${a.calls} backend calls (usually ${usually})`
-          : `${a.requests} ${a.endpoint} requests caused ${a.calls} backend calls, up to ${a.max} for one (usually ${usually} per request)`,
+        requests === 1
+          ? `one ${a.endpoint} request caused ${calls} backend calls (usually ${usually})`
+          : `${requests} ${a.endpoint} requests caused ${calls} backend calls, up to ${max} for one (usually ${usually} per request)`,
       expected: `about ${usually} ± ${a.std.toFixed(1)} backend calls per request (threshold ${Math.ceil(a.threshold)})`,
-      observed: `${a.calls} backend calls in ${a.requests === 1 ? `trace ${a.traces[0]}` : `${a.requests} traces (${a.traces.join(', ')}${a.requests > a.traces.length ? ', …' : ''})`} from ${new Date(a.from).toISOString()} to ${new Date(a.to).toISOString()}`,
+      observed: `${calls} backend calls in ${requests === 1 ? `trace ${traces[0]}` : `${requests} traces (${traces.join(', ')}${requests > traces.length ? ', …' : ''})`} from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`,
       recordIds: [...a.evidence],
       metrics: {
-        backend_calls: a.calls,
-        requests: a.requests,
-        max_backend_calls: a.max,
-        span_s: (a.to - a.from) / 1000,
+        backend_calls: calls,
+        requests,
+        max_backend_calls: max,
+        span_s: (to - from) / 1000,
         baseline_mean: a.mean,
         baseline_std: a.std,
         threshold: a.threshold,
+        ...(shared && shared.partitions > 1 ? { partitions: shared.partitions } : {}),
       },
     });
+  }
+
+  joinMesh(scope: MeshScope): void {
+    this.mesh = scope;
+  }
+
+  /**
+   * Across partitions: writes the part of each alert that counted calls since the last sync into its episode, and
+   * signals those this partition signals whose totals changed (its own part or another's). A store failure throws;
+   * what was not written is written at the next sync
+   */
+  async syncMesh(ctx: DetectorContext): Promise<void> {
+    const mesh = this.mesh;
+    if (!mesh) return;
+    const keys = [...new Set([...this.unwritten, ...this.owned])];
+    for (let i = 0; i < keys.length; i += PARALLEL)
+      await Promise.all(keys.slice(i, i + PARALLEL).map((key) => this.syncAlert(mesh, key, ctx)));
+  }
+
+  private async syncAlert(mesh: MeshScope, key: string, ctx: DetectorContext): Promise<void> {
+    const a = this.alerts.peek(key);
+    if (a === undefined) {
+      this.unwritten.delete(key);
+      this.owned.delete(key);
+      return;
+    }
+    const storeKey = episodeKey(mesh, key);
+    let episode: Awaited<ReturnType<typeof readEpisode>>;
+    if (this.unwritten.delete(key)) {
+      const part: Part = [a.requests, a.calls, a.max, a.traces[0]];
+      try {
+        const written = await writePart(
+          mesh,
+          storeKey,
+          { from: a.from, to: a.to, part, episode: a.episode },
+          ctx.resolveAfterMs,
+          episodeTtlMs(ctx),
+        );
+        this.meshWrites++;
+        this.meshConflicts += written.conflicts;
+        episode = written.episode;
+      } catch (err) {
+        this.unwritten.add(key);
+        throw err;
+      }
+      a.episode = episode.since;
+      a.owner = episode.p === mesh.partition;
+    } else {
+      episode = await readEpisode(mesh, storeKey);
+      // replaced by a later episode, or expired: this partition signals it no more
+      if (episode === undefined || episode.since !== a.episode) {
+        this.owned.delete(key);
+        return;
+      }
+    }
+    a.last = episode.last;
+    if (!a.owner) {
+      this.owned.delete(key);
+      return;
+    }
+    // an ended episode is read no more; a later call of this partition's writes (and reads) it again
+    if (ctx.resolveAfterMs !== undefined && this.now - episode.last >= ctx.resolveAfterMs) this.owned.delete(key);
+    else this.owned.add(key);
+    const totals = totalsOf(episode, mesh.partition);
+    const said = `${totals.requests}:${totals.calls}:${totals.max}:${totals.last}`;
+    if (said === a.said) return;
+    a.said = said;
+    this.signal(a, ctx, totals);
   }
 
   private closeExpired(): void {
@@ -224,6 +334,8 @@ export class FanOutDetector implements Detector {
       baselines: this.baselines.dump((b) => b.toJSON()),
       alerts: this.alerts.dump((a) => a),
       unreported: this.unreported.dump(),
+      unwritten: [...this.unwritten],
+      owned: [...this.owned],
       closedEarly: this.closedEarly,
       orphans: this.orphans,
     };
@@ -243,6 +355,10 @@ export class FanOutDetector implements Detector {
         // within trace_ttl_ms), and the next amplified request raises anew
         this.alerts.load((s.alerts ?? []) as [string, AmplificationAlert, number][], (a) => a);
         this.unreported.load(s.unreported);
+        this.unwritten.clear();
+        this.owned.clear();
+        for (const k of (s.unwritten ?? []) as string[]) this.unwritten.add(k);
+        for (const k of (s.owned ?? []) as string[]) this.owned.add(k);
         this.now = Number(s.now) || 0;
         this.closedEarly = Number(s.closedEarly) || 0;
         this.orphans = Number(s.orphans) || 0;
@@ -252,6 +368,8 @@ export class FanOutDetector implements Detector {
         this.baselines.clear();
         this.alerts.clear();
         this.unreported.clear();
+        this.unwritten.clear();
+        this.owned.clear();
         this.now = 0;
       },
     );
@@ -264,6 +382,17 @@ export class FanOutDetector implements Detector {
       traces_without_root: this.orphans,
       endpoints: this.baselines.size,
       endpoints_evicted: this.baselines.evicted,
+      ...(this.mesh
+        ? {
+            shared_unwritten: this.unwritten.size,
+            shared_signalling: this.owned.size,
+            shared_writes: this.meshWrites,
+            shared_conflicts: this.meshConflicts,
+          }
+        : {}),
     };
   }
 }
+
+/** an episode outlives its alert's resolve window (event time) in the store (wall time): at least an hour */
+const episodeTtlMs = (ctx: DetectorContext): number => Math.max(2 * (ctx.resolveAfterMs ?? 0), 3_600_000);
