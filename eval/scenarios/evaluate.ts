@@ -4,6 +4,9 @@ import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { replay } from '../../pipeline/correlator/replay.js';
 import { Shard } from '../../pipeline/correlator/shard.js';
+import { parseRootCauseConfig } from '../../pipeline/correlator/root-cause/config.js';
+import { AlertRepository } from '../../pipeline/alerts/alert-repository.js';
+import { MeshFolder } from '../../pipeline/alerts/mesh-folder.js';
 import type { Detector } from '../../pipeline/detectors/detector.js';
 import { type AnomalyRequest, METRIC_KINDS, TRACKER_KINDS } from '../../pipeline/simulate/anomalies/index.js';
 import type { AnomalyLabel } from '../../pipeline/simulate/labels.js';
@@ -48,6 +51,11 @@ export interface ReplayShape {
   partitions?: number;
   /** with partitions: fan_out and token_mismatch on keyed streams, as correlator.keyed_streams does (default true) */
   keyedStreams?: boolean;
+  /**
+   * with partitions: the alerts stored as the API stores them, folding symptoms into their root cause across
+   * partitions along the call graph the shards write (MeshFolder; default true); folded alerts are left out
+   */
+  meshFolding?: boolean;
 }
 
 /** a topic in the replay: the key its records are partitioned by, and a shard per partition */
@@ -72,6 +80,7 @@ export async function replayPartitioned(
   shard: object,
   partitions: number,
   keyedStreams: boolean,
+  meshFolding = true,
 ): Promise<Alert[]> {
   const streams = keyedStreams ? KEYED_STREAMS : [];
   const onStreams = new Set(streams.map((s) => s.detector));
@@ -102,11 +111,25 @@ export async function replayPartitioned(
       { endpointSeries: false },
     );
   const alerts = new Map<string, Alert>();
+  const repo = new AlertRepository(store);
+  const rootCause = parseRootCauseConfig((shard as { rootCause?: object }).rootCause ?? {});
+  const folder = meshFolding
+    ? new MeshFolder(store, repo, {
+        group: 'g',
+        symptomsAt: rootCause.symptoms_at,
+        foldWithinMs: rootCause.fold_within_seconds * 1000,
+      })
+    : undefined;
   const sync = async () => {
     for (const t of topics)
       for (const s of t.shards) {
         await s.syncMesh();
-        for (const a of s.drain().alerts) alerts.set(a.id, a);
+        for (const a of s.drain().alerts) {
+          alerts.set(a.id, a);
+          // as the API stores it
+          const stored = await repo.upsert(a);
+          if (folder?.folds(stored.kind) && stored.state === 'open') await folder.consider(stored);
+        }
       }
   };
   let n = 0;
@@ -118,6 +141,12 @@ export async function replayPartitioned(
     if (++n % SYNC_EVERY === 0) await sync();
   }
   await sync();
+  // as the API holds them: a root cause with the symptoms folded into it, and no folded symptom
+  for (const id of alerts.keys()) {
+    const stored = await repo.get(id);
+    if (stored?.foldedInto !== undefined) alerts.delete(id);
+    else if (stored) alerts.set(id, stored);
+  }
   return [...alerts.values()].sort((a, b) => a.firstSeen - b.firstSeen || (a.id < b.id ? -1 : 1));
 }
 
@@ -140,7 +169,14 @@ export async function runPlan(plan: RunPlan, opts: ReplayShape = {}): Promise<Ru
   const partitions = opts.partitions ?? 1;
   const alerts =
     partitions > 1
-      ? await replayPartitioned(sim.records, plan.detectors, shard, partitions, opts.keyedStreams !== false)
+      ? await replayPartitioned(
+          sim.records,
+          plan.detectors,
+          shard,
+          partitions,
+          opts.keyedStreams !== false,
+          opts.meshFolding !== false,
+        )
       : await replay(sim.records, { ...shard, detectors: plan.detectors() });
   const t2 = performance.now();
   return { plan, records: sim.records.length, labels: sim.labels, alerts, simulateMs: t1 - t0, replayMs: t2 - t1 };

@@ -3,7 +3,9 @@
  * correlator with the detectors, and print per-kind precision and recall. `--quick` runs one seed of each;
  * `--service-only` folds symptoms per service only (the default of a correlator that does not see the whole mesh).
  * `--partitions N` replays as a deployment of N partitions would (Kafka: records split by service over N shards,
- * folding per service only, fan_out and token_mismatch on keyed streams); `--no-keyed-streams` without the streams.
+ * folding per service only in a shard, fan_out and token_mismatch on keyed streams, the alerts stored as the API
+ * stores them, folding symptoms across partitions); `--no-keyed-streams` without the streams, `--no-mesh-folding`
+ * without the API's folding.
  */
 import { combine, defaultPlans, runPlan } from './evaluate.js';
 import { GRACE_MS, LEAD_MS } from './match.js';
@@ -14,6 +16,7 @@ const at = process.argv.indexOf('--partitions');
 const partitions = at >= 0 ? Number(process.argv[at + 1]) : 1;
 if (!Number.isInteger(partitions) || partitions < 1) throw new Error('--partitions: expected a whole number >= 1');
 const keyedStreams = !process.argv.includes('--no-keyed-streams');
+const meshFolding = !process.argv.includes('--no-mesh-folding');
 // a partitioned deployment folds per service only (correlator.root_cause.across_services: auto)
 const acrossServices = !process.argv.includes('--service-only') && partitions === 1;
 const plans = quick ? defaultPlans({ trackerSeeds: [11], metricSeeds: [21] }) : defaultPlans();
@@ -22,7 +25,7 @@ const results = [];
 let records = 0;
 let replayMs = 0;
 for (const plan of plans) {
-  const r = await runPlan(plan, { acrossServices, partitions, keyedStreams });
+  const r = await runPlan(plan, { acrossServices, partitions, keyedStreams, meshFolding });
   results.push(r);
   records += r.records;
   replayMs += r.replayMs;

@@ -5,11 +5,11 @@ import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { actorOf, isMeshHop } from '../../pipeline/detectors/shared/record-fields.js';
 import { credentialOf } from '../../pipeline/inventory/call-credential.js';
 import type { AnomalyLabel } from '../../pipeline/simulate/labels.js';
-import { TRACKER_KINDS } from '../../pipeline/simulate/anomalies/index.js';
+import { METRIC_KINDS, TRACKER_KINDS } from '../../pipeline/simulate/anomalies/index.js';
 import { simulate } from '../../pipeline/simulate/simulate.js';
 import { trackerDetectors } from './config.js';
 import { matchesAlsoKind, matchesPrimary, matchesSecondary } from './match.js';
-import { replayPartitioned, START } from './evaluate.js';
+import { defaultPlans, replayPartitioned, runPlan, START } from './evaluate.js';
 
 /** short learning periods so a 24-minute simulation is enough (the full evaluation is `npm run eval:scenarios`) */
 const SHORT = {
@@ -250,4 +250,23 @@ describe('tracker scenarios on simulated traffic', () => {
     });
     expect([alert.firstSeen, alert.lastSeen]).toEqual([calls[0].ts, calls[calls.length - 1].ts]);
   });
+});
+
+describe('metric scenarios as 12 partitions see them (Kafka)', () => {
+  it("symptoms at other partitions' services fold into their root cause's alert as the API stores them", async () => {
+    const [plan] = defaultPlans({ trackerSeeds: [], metricSeeds: [21] });
+    const metricAlerts = async (meshFolding: boolean) => {
+      const r = await runPlan(plan, { partitions: 12, acrossServices: false, meshFolding });
+      const alerts = r.alerts.filter((a) => (METRIC_KINDS as readonly string[]).includes(a.kind));
+      // every injected anomaly's root cause is found either way
+      for (const label of r.labels) expect(alerts.filter((a) => matchesPrimary(a, label))).toHaveLength(1);
+      return { alerts, labels: r.labels };
+    };
+    const folded = await metricAlerts(true);
+    // one alert per anomaly: its symptoms at callers and callees on other shards are folded into it
+    expect(folded.alerts).toHaveLength(folded.labels.length);
+    expect(folded.alerts.some((a) => (a.folded?.length ?? 0) > 0)).toBe(true);
+    const apart = await metricAlerts(false);
+    expect(apart.alerts.length).toBeGreaterThan(folded.labels.length);
+  }, 60_000);
 });

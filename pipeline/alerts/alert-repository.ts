@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type Alert, type AlertState, SEVERITY_RANK, type Severity } from '../core/alert.js';
+import { type Alert, type AlertState, type FoldedSymptom, SEVERITY_RANK, type Severity } from '../core/alert.js';
 import { mwError } from '../core/errors.js';
 import { counter } from '../core/metrics.js';
 import { announceChange, type ChangeFeed, followChanges } from '../store/change-feed.js';
@@ -201,6 +201,13 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
       if (current.assignee !== undefined) next.assignee = current.assignee;
       else delete next.assignee;
       if (current.triagedAt !== undefined) next.triagedAt = current.triagedAt;
+      // what folding across partitions did is the API's (a correlator's refresh knows nothing of it): a folded
+      // symptom stays folded and resolved, a root keeps its folded symptoms
+      if (current.folded !== undefined) next.folded = current.folded;
+      if (current.foldedInto !== undefined) {
+        next.foldedInto = current.foldedInto;
+        next.state = 'resolved';
+      }
       if (
         current.state === 'resolved' &&
         incoming.state !== 'resolved' &&
@@ -581,6 +588,41 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     return a;
   }
 
+  /**
+   * Folds an alert into its root cause's as its symptom (pipeline/alerts/mesh-folder.ts): the symptom is resolved and
+   * names the root (`foldedInto`, a note by meshward), the root lists it (`folded`, at most 100). False when either
+   * is gone or the symptom was folded already
+   */
+  async fold(symptomId: string, rootId: string, showing: string): Promise<boolean> {
+    const { alert: symptom, written } = await this.update(symptomId, (current) => {
+      if (!current || current.foldedInto !== undefined) return undefined;
+      return { ...current, foldedInto: rootId, state: 'resolved', updatedAt: Math.max(current.updatedAt, Date.now()) };
+    });
+    if (!written) return false;
+    const entry: FoldedSymptom = {
+      id: symptom.id,
+      service: symptom.service,
+      ...(symptom.endpoint !== undefined ? { endpoint: symptom.endpoint } : {}),
+      summary: showing,
+    };
+    const { alert: root, written: listed } = await this.update(rootId, (current) => {
+      if (!current) return undefined;
+      const others = (current.folded ?? []).filter((f) => f.id !== symptomId);
+      if (others.length >= MAX_FOLDED) return undefined;
+      return { ...current, folded: [...others, entry], updatedAt: Math.max(current.updatedAt, Date.now()) };
+    });
+    await this.indexState(symptom);
+    await this.addNote(symptomId, {
+      ts: symptom.updatedAt,
+      actor: CORRELATOR_ACTOR,
+      action: 'resolve',
+      comment: `folded into ${rootId}: a symptom of that ${symptom.kind} (root-cause folding across partitions)`,
+    });
+    this.changed(symptom);
+    if (listed) this.changed(root);
+    return true;
+  }
+
   async addNote(id: string, note: AlertNote): Promise<void> {
     await this.store.append(notesKey(id), JSON.stringify(note));
   }
@@ -589,6 +631,9 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
     return (await this.store.readLog(notesKey(id), undefined, 500)).map((e) => JSON.parse(e.entry) as AlertNote);
   }
 }
+
+/** symptoms listed on a root cause's alert at most (`folded`) */
+const MAX_FOLDED = 100;
 
 /** who the history names for a state the correlators changed */
 export const CORRELATOR_ACTOR = 'meshward';

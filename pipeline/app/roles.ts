@@ -28,6 +28,8 @@ import type { MeshwardConfig } from '../config/schema.js';
 import { Correlator } from '../correlator/correlator.js';
 import { shardOptionsOf } from '../correlator/shard-options.js';
 import { type KeyedStream, keyedStreamsOf, partitionedBus } from '../bus/keyed-streams.js';
+import { MeshFolder } from '../alerts/mesh-folder.js';
+import { parseRootCauseConfig } from '../correlator/root-cause/config.js';
 import { KafkaBus } from '../bus/kafka-bus.js';
 import { loadEvidence } from '../correlator/evidence-keeper.js';
 import type { Alert } from '../core/alert.js';
@@ -213,7 +215,7 @@ export async function runCorrelator({
         topic: s.topic,
         writeWindows: false,
         // its windows are not stored: the service series its detector reads (fan_out's refresh) and no more
-        shard: { ...shard, endpointSeries: false },
+        shard: { ...shard, endpointSeries: false, publishCallGraph: false },
         // what its partitions count of one alert, one alert says (fan_out: a front end's traces are on all of them)
         meshCounts: true,
       }),
@@ -299,6 +301,10 @@ function startInBackground(
 
 const alertsStored = counter('meshward_api_alert_changes_total', 'alert changes stored for analysts');
 const badAlerts = counter('meshward_api_bad_alert_messages_total', 'alert-topic messages that were not alerts');
+const foldFailures = counter(
+  'meshward_api_alert_fold_failures_total',
+  'alerts not offered to root-cause folding across partitions because the store failed (they stay unfolded)',
+);
 const silencedAlerts = counter('meshward_api_silenced_alert_changes_total', 'alert changes an active silence resolved');
 const suppressionsUnrecorded = counter(
   'meshward_silence_suppressions_unrecorded_total',
@@ -318,13 +324,15 @@ export interface FollowAlertsOptions {
    * counted as suppressed by that silence (in the store: the API replicas share this consumer group)
    */
   silences?: SilenceRepository;
+  /** root-cause folding across partitions: each alert stored open is offered to it (meshFolderOf) */
+  folder?: MeshFolder;
 }
 
 /** keeps the analysts' alert store in step with the alerts topic (a consumer group of its own) */
 export async function followAlerts(
   bus: Bus,
   alerts: AlertRepository,
-  { groupId = 'meshward-api', settled, silences }: FollowAlertsOptions = {},
+  { groupId = 'meshward-api', settled, silences, folder }: FollowAlertsOptions = {},
 ): Promise<Subscription> {
   return bus.subscribe({
     groupId,
@@ -356,7 +364,11 @@ export async function followAlerts(
           await alerts.upsert(alert, {
             resolveWith: { ts: Date.now(), actor: silence.createdBy, action: 'resolve', comment: silenceNote(silence) },
           });
-        } else await alerts.upsert(alert, { keepResolved: live && settled ? await settled(alert) : false });
+        } else {
+          const stored = await alerts.upsert(alert, { keepResolved: live && settled ? await settled(alert) : false });
+          if (folder?.folds(stored.kind) && stored.state === 'open')
+            await folder.consider(stored).catch(() => foldFailures.inc());
+        }
         alertsStored.inc();
       }
       if (silences && suppressed.size > 0)
@@ -364,6 +376,21 @@ export async function followAlerts(
           for (const n of suppressed.values()) suppressionsUnrecorded.inc(n);
         });
     },
+  });
+}
+
+/**
+ * the API's root-cause folding across partitions (MeshFolder): where a correlator's shards see only part of the
+ * services (Kafka, or an embedded bus of several partitions) and root-cause folding is on and not turned off across
+ * services; undefined elsewhere (one shard sees every service and folds there)
+ */
+export function meshFolderOf(config: MeshwardConfig, store: Store, alerts: AlertRepository): MeshFolder | undefined {
+  const rootCause = parseRootCauseConfig(config.correlator.root_cause ?? {});
+  if (!partitionedBus(config.bus) || !rootCause.enabled || rootCause.across_services === false) return undefined;
+  return new MeshFolder(store, alerts, {
+    group: config.correlator.group_id,
+    symptomsAt: rootCause.symptoms_at,
+    foldWithinMs: rootCause.fold_within_seconds * 1000,
   });
 }
 
@@ -402,7 +429,11 @@ export async function runApi(
   await alerts.buildIndexes();
   const actions = extras.actions === false ? undefined : await startActions(deps);
   const silences = new SilenceRepository(store);
-  const sub = await followAlerts(bus, alerts, { settled: settledByReview(store), silences });
+  const sub = await followAlerts(bus, alerts, {
+    settled: settledByReview(store),
+    silences,
+    folder: meshFolderOf(config, store, alerts),
+  });
   const stopFollowing = await alerts.follow();
   // every decision change, whichever process's engine made it: the console's live stream
   const decisionChanges = await followDecisionChanges(store);

@@ -24,6 +24,18 @@ export const AlertSubject = Type.Object(
   { additionalProperties: false },
 );
 
+/** an alert folded into another as its symptom: its id, place, and how it showed (the head of its summary) */
+export const FoldedSymptom = Type.Object(
+  {
+    id: Type.String(),
+    service: Type.String(),
+    endpoint: Type.Optional(Type.String()),
+    summary: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type FoldedSymptom = Static<typeof FoldedSymptom>;
+
 /** Alert v1. The id is derived from (kind, service, endpoint, subject, window start) so replays never duplicate. */
 export const AlertSchema = Type.Object(
   {
@@ -55,6 +67,18 @@ export const AlertSchema = Type.Object(
       Type.Number({
         description:
           'when an analyst first acted on it (acknowledge, resolve, reopen, assign, note); absent: nobody has, even if the correlators resolved it',
+      }),
+    ),
+    foldedInto: Type.Optional(
+      Type.String({
+        description:
+          'the alert this one was folded into as a symptom of its root cause across partitions (it is resolved); set by the API, never by detectors',
+      }),
+    ),
+    folded: Type.Optional(
+      Type.Array(FoldedSymptom, {
+        maxItems: 100,
+        description: 'the alerts folded into this one as its symptoms across partitions (root-cause folding)',
       }),
     ),
     updatedAt: Type.Number(),

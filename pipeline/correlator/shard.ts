@@ -6,6 +6,7 @@ import { KeyInterner } from '../detectors/shared/key-interner.js';
 import { templatePath } from '../inventory/path-template.js';
 import { AlertManager, type AlertManagerOptions } from './alert-manager.js';
 import { CallGraph } from './root-cause/call-graph.js';
+import { ServiceEdges } from './root-cause/service-edges.js';
 import { parseRootCauseConfig, type RootCauseConfig } from './root-cause/config.js';
 import { SubjectFolder, type SubjectFolderState } from './root-cause/subject-folder.js';
 import { type FolderState, SymptomFolder } from './root-cause/symptom-folder.js';
@@ -24,6 +25,12 @@ export interface ShardOptions extends AlertManagerOptions {
   idleMs?: number;
   /** folding of symptoms into their root cause's alert (root-cause/config.ts; on by default) */
   rootCause?: Partial<RootCauseConfig>;
+  /**
+   * joined to the mesh, write the calls to this shard's services into the mesh's call graph in the store, for folding
+   * symptoms across partitions (root-cause/service-edges.ts; default true; off on the keyed streams, whose records
+   * the calls topic's shards see too)
+   */
+  publishCallGraph?: boolean;
   /**
    * told of a detector that threw on a record or a window (counted in meshward_detector_errors_total; the record or
    * window goes on to the other detectors): the correlator logs it
@@ -79,6 +86,10 @@ export class Shard {
   private readonly series = new Map<string, SeriesWindow>();
   private readonly alerts: AlertManager;
   private readonly graph: CallGraph | undefined;
+  /** joined to the mesh: the calls to this shard's services, for the mesh's call graph */
+  private edges: ServiceEdges | undefined;
+  private readonly publishCallGraph: boolean;
+  private readonly maxEdges: number;
   private readonly folder: SymptomFolder | undefined;
   private readonly subjectFolder: SubjectFolder | undefined;
   private readonly observers: Detector[];
@@ -113,6 +124,8 @@ export class Shard {
     this.windowed = detectors.filter((d) => typeof d.onWindow === 'function');
     this.routers = detectors.filter((d) => typeof d.routeOf === 'function');
     const rootCause = parseRootCauseConfig(opts.rootCause ?? {});
+    this.publishCallGraph = rootCause.enabled && rootCause.across_services !== true && opts.publishCallGraph !== false;
+    this.maxEdges = rootCause.max_edges;
     if (rootCause.enabled) {
       if (rootCause.across_services === true)
         this.graph = new CallGraph({ maxEdges: rootCause.max_edges, traceSample: rootCause.trace_sample });
@@ -158,6 +171,7 @@ export class Shard {
     this.addTo(r.service, undefined, r, err);
     if (this.endpointSeries) this.addTo(r.service, this.ctx.endpointOf(r), r, err);
     if (this.graph?.sampled(r)) this.graph.observe(r, this.ctx.endpointOf(r));
+    if (this.edges !== undefined && r.source.service !== undefined) this.edges.observe(r);
     for (let i = 0; i < this.observers.length; i++) {
       const d = this.observers[i];
       try {
@@ -276,18 +290,20 @@ export class Shard {
 
   /**
    * the correlator has several partitions: the detectors that count across them learn where the shards meet (before
-   * restore and the first record)
+   * restore and the first record), and the shard writes the calls to its services into the mesh's call graph
    */
   joinMesh(scope: MeshScope): void {
     for (const d of this.detectors) d.joinMesh?.(scope);
+    if (this.publishCallGraph) this.edges = new ServiceEdges(scope, this.maxEdges);
   }
 
   /**
    * the detectors write their shares of the counts across partitions and signal what the totals reached (drain takes
-   * the alerts). A store failure stops it and throws: the next sync writes what is left
+   * the alerts); the calls seen since the last sync go to the mesh's call graph. A store failure stops it and throws: the next sync writes what is left
    */
   async syncMesh(): Promise<void> {
     for (const d of this.detectors) await d.syncMesh?.(this.ctx);
+    await this.edges?.publish();
   }
 
   /** the store hashes of analysts' feedback the detectors learn from */

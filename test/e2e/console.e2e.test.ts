@@ -1457,6 +1457,30 @@ describe('SOC console in Chromium', () => {
     expect(consoleErrors, JSON.stringify(consoleErrors)).toEqual([]);
   });
 
+  it("shows a root cause's alert with the symptoms folded into it from other partitions, each linked, and the symptom its root", async () => {
+    const root = alert({
+      kind: 'latency_spike',
+      service: 'db',
+      summary: 'p95 latency 910 ms at db (expected 40 ± 5 ms)',
+    });
+    const symptom = alert({ kind: 'latency_spike', service: 'storefront', summary: 'p95 latency 1.2 s at storefront' });
+    await alerts.upsert(root);
+    await alerts.upsert(symptom);
+    expect(await alerts.fold(symptom.id, root.id, 'p95 latency 1.2 s at storefront')).toBe(true);
+    await page.goto(`${base}/#/alerts/${root.id}`);
+    const also = page.locator('ul.folded li');
+    await poll(() => also.count()).toBe(1);
+    expect(await also.textContent()).toBe('storefront: p95 latency 1.2 s at storefront');
+    await also.getByRole('link', { name: 'storefront' }).click();
+    await page.waitForURL(new RegExp(`#/alerts/${symptom.id}$`));
+    await poll(() => page.locator('.kv').getByRole('link', { name: root.id }).count()).toBe(1);
+    expect(await page.locator('.badges .state').textContent()).toBe('resolved');
+    expect(
+      consoleErrors.filter((m) => !/status of 404/.test(m)),
+      JSON.stringify(consoleErrors),
+    ).toEqual([]);
+  });
+
   it('says a service has no metrics yet on the page of its alert, rather than that they failed to load', async () => {
     // no correlator wrote metrics for `ledger`: the API answers its series with a 404
     const quiet = alert({ service: 'ledger', summary: 'enumeration on a service without metrics' });

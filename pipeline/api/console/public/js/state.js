@@ -23,6 +23,8 @@
  * @property {Record<string, string>} [labels]
  * @property {string} [assignee] the analyst who owns it
  * @property {number} [triagedAt] when an analyst first acted on it; absent: nobody has
+ * @property {string} [foldedInto] the root cause's alert it was folded into (across partitions)
+ * @property {{ id: string, service: string, endpoint?: string, summary: string }[]} [folded] its symptoms folded into it
  * @property {number} updatedAt
  */
 

@@ -154,6 +154,33 @@ export function renderAlertDetail(main, id, params) {
         kv('Fired', `${a.count} time${a.count === 1 ? '' : 's'}`),
         kv('Owner', a.assignee ? ownerName(a.assignee) : h('span', { class: 'muted' }, 'unassigned')),
         kv('Alert id', h('code', null, a.id)),
+        a.foldedInto
+          ? kv('Folded into', [
+              h('a', { href: `#/alerts/${encodeURIComponent(a.foldedInto)}` }, a.foldedInto),
+              h('span', { class: 'muted small' }, ' (a symptom of that root cause, on another partition)'),
+            ])
+          : null,
+        a.folded?.length
+          ? kv(
+              'Also affected',
+              h(
+                'ul',
+                { class: 'folded' },
+                a.folded.map((f) =>
+                  h(
+                    'li',
+                    null,
+                    h(
+                      'a',
+                      { href: `#/alerts/${encodeURIComponent(f.id)}` },
+                      f.endpoint ? `${f.service} ${f.endpoint}` : f.service,
+                    ),
+                    `: ${f.summary}`,
+                  ),
+                ),
+              ),
+            )
+          : null,
         labels.length
           ? kv(
               'Labels',

@@ -1,0 +1,136 @@
+import type { Alert } from '../core/alert.js';
+import { counter } from '../core/metrics.js';
+import type { SymptomDirection } from '../correlator/root-cause/config.js';
+import { callGraphKey, EDGE_SEP } from '../correlator/root-cause/service-edges.js';
+import type { Store } from '../store/store.js';
+import type { AlertRepository } from './alert-repository.js';
+
+const folds = counter(
+  'meshward_api_alerts_folded_total',
+  'alerts folded into the alert of their root cause across partitions (root-cause folding by the API)',
+);
+
+export interface MeshFolderOptions {
+  /** the correlators' consumer group: the call graph they write is `callgraph:<group>` */
+  group: string;
+  /** kind → where its symptoms show (correlator.root_cause.symptoms_at) */
+  symptomsAt: Readonly<Record<string, SymptomDirection | 'none'>>;
+  /** a symptom joins a root cause whose alert was seen within this long of it (correlator.root_cause.fold_within_seconds) */
+  foldWithinMs: number;
+  /** the call graph is read again at most this often (default 5 s) */
+  graphRefreshMs?: number;
+}
+
+/** open alerts of one kind compared with a new one at most */
+const CANDIDATES = 200;
+/** an edge last seen longer than this before an alert does not link it (the mesh changed since) */
+const EDGE_MAX_AGE_MS = 7 * 86_400_000;
+
+/**
+ * Root-cause folding across partitions. A correlator shard folds a symptom into its root cause when it sees both
+ * (root-cause/symptom-folder.ts), but with several partitions (Kafka) a slow backend and its slowed callers are
+ * often on different shards, and each raises its own alert. The API sees every alert: when one of a kind with
+ * symptoms (`symptoms_at`) is stored open, the open alerts of that kind at other services within `fold_within` are
+ * compared with it along the mesh's call graph (which the correlator shards write to the store,
+ * root-cause/service-edges.ts), in the kind's direction as the shards do (`latency_spike`, `error_burst` show at the
+ * callers of the hop at fault; `traffic_spike`, `traffic_drop` at the callees): it is folded into the root cause it
+ * is a symptom of (the end of the chain), or the open alerts that are its symptoms are folded into it. A folded alert
+ * is resolved, names its root (`foldedInto`, a note), and stays folded whatever its correlator refreshes; the root lists
+ * it (`folded`). Two alerts stored at the same instant by two API replicas may stay unfolded: the safe side.
+ */
+export class MeshFolder {
+  /** the call graph as last read: caller → [callee, last seen] */
+  private graph: { at: number; edges: Map<string, [string, number][]> } | undefined;
+  private readonly refreshMs: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly alerts: AlertRepository,
+    private readonly opts: MeshFolderOptions,
+  ) {
+    this.refreshMs = opts.graphRefreshMs ?? 5_000;
+  }
+
+  /** whether alerts of this kind are folded */
+  folds(kind: string): boolean {
+    const at = this.opts.symptomsAt[kind];
+    return at !== undefined && at !== 'none';
+  }
+
+  /** an alert was stored: fold it into its root cause, or its symptoms into it. How many alerts were folded */
+  async consider(a: Alert): Promise<number> {
+    const direction = this.opts.symptomsAt[a.kind];
+    if (direction === undefined || direction === 'none' || a.state !== 'open' || a.foldedInto !== undefined) return 0;
+    const within = this.opts.foldWithinMs;
+    const page = await this.alerts.list({ kind: a.kind, state: 'open' }, CANDIDATES);
+    const others = page.items.filter(
+      (b) =>
+        b.id !== a.id &&
+        b.foldedInto === undefined &&
+        b.service !== a.service &&
+        b.lastSeen >= a.firstSeen - within &&
+        a.lastSeen >= b.firstSeen - within,
+    );
+    if (others.length === 0) return 0;
+    const reaches = await this.reachability(Math.min(a.firstSeen, ...others.map((b) => b.firstSeen)));
+    const explains = (cause: Alert, symptom: Alert): boolean =>
+      direction === 'callers' ? reaches(symptom.service, cause.service) : reaches(cause.service, symptom.service);
+    // the end of the chain of causes above it
+    let root: Alert | undefined;
+    const seen = new Set<Alert>([a]);
+    for (let at = a; ; ) {
+      const by = others.find((b) => !seen.has(b) && explains(b, at));
+      if (!by) break;
+      seen.add(by);
+      root = by;
+      at = by;
+    }
+    if (root) return (await this.fold(a, root)) ? 1 : 0;
+    let n = 0;
+    for (const b of others) if (explains(a, b) && (await this.fold(b, a))) n++;
+    return n;
+  }
+
+  private async fold(symptom: Alert, root: Alert): Promise<boolean> {
+    const done = await this.alerts.fold(symptom.id, root.id, showing(symptom));
+    if (done) folds.inc();
+    return done;
+  }
+
+  /** whether one service calls another through the mesh, from the call graph the shards wrote (read every few s) */
+  private async reachability(since: number): Promise<(from: string, to: string) => boolean> {
+    const now = Date.now();
+    if (!this.graph || now - this.graph.at >= this.refreshMs) {
+      const raw = await this.store.hgetall(callGraphKey(this.opts.group));
+      const edges = new Map<string, [string, number][]>();
+      for (const [edge, ts] of Object.entries(raw)) {
+        const cut = edge.indexOf(EDGE_SEP);
+        if (cut <= 0) continue;
+        const from = edge.slice(0, cut);
+        const list = edges.get(from) ?? [];
+        list.push([edge.slice(cut + 1), Number(ts)]);
+        edges.set(from, list);
+      }
+      this.graph = { at: now, edges };
+    }
+    const adjacency = this.graph.edges;
+    return (from, to) => {
+      const seen = new Set<string>([from]);
+      const queue = [from];
+      for (let i = 0; i < queue.length; i++)
+        for (const [next, ts] of adjacency.get(queue[i]) ?? []) {
+          if (ts < since - EDGE_MAX_AGE_MS || seen.has(next)) continue;
+          if (next === to) return true;
+          seen.add(next);
+          queue.push(next);
+        }
+      return false;
+    };
+  }
+}
+
+/** how a symptom showed: the head of its summary, as a shard lists a symptom it folded */
+function showing(a: Alert): string {
+  const cut = a.summary.search(/ \(|; /);
+  return cut > 0 ? a.summary.slice(0, cut) : a.summary;
+}
