@@ -117,6 +117,7 @@ export async function replayPartitioned(
     ? new MeshFolder(store, repo, {
         group: 'g',
         symptomsAt: rootCause.symptoms_at,
+        subjectsFoldInto: rootCause.subjects_fold_into,
         foldWithinMs: rootCause.fold_within_seconds * 1000,
       })
     : undefined;

@@ -87,13 +87,23 @@ describe('tracker scenarios on simulated traffic', () => {
       warmupShare: 0.4,
     });
     const [label] = sim.labels;
-    const found = async (keyed: boolean) =>
-      (await replayPartitioned(sim.records, () => trackerDetectors(SHORT), {}, 12, keyed)).filter((a) =>
-        matchesPrimary(a, label),
-      ).length;
+    const alerts = async (keyed: boolean, meshFolding = true) =>
+      await replayPartitioned(sim.records, () => trackerDetectors(SHORT), {}, 12, keyed, meshFolding);
+    const found = async (keyed: boolean) => (await alerts(keyed)).filter((a) => matchesPrimary(a, label)).length;
     // one alert, though the subject's amplified traces are on several trace partitions (their parts summed)
     expect(await found(true)).toBe(1);
     expect(await found(false)).toBe(0);
+    // the same subject's excessive calls and bulk reads (on the calls topic's shards) fold into it as the API stores
+    // them; without that they are alerts of their own
+    const generic = (list: Alert[]) =>
+      list.filter(
+        (a) =>
+          (a.kind === 'excessive_calls' || a.kind === 'bulk_data_access') && a.subject?.value === label.subject?.value,
+      );
+    expect(generic(await alerts(true))).toEqual([]);
+    expect(generic(await alerts(true, false)).length).toBeGreaterThan(0);
+    const [fanOut] = (await alerts(true)).filter((a) => matchesPrimary(a, label));
+    expect(fanOut.folded?.length).toBeGreaterThan(0);
   });
 
   it('raises no tracker alert on clean traffic', async () => {

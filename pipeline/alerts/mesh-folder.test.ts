@@ -53,6 +53,7 @@ async function setup() {
   const folder = new MeshFolder(store, repo, {
     group: 'meshward-correlator',
     symptomsAt: parseRootCauseConfig({}).symptoms_at,
+    subjectsFoldInto: parseRootCauseConfig({}).subjects_fold_into,
     foldWithinMs: 300_000,
   });
   /** as the API stores an alert from the alerts topic */
@@ -116,6 +117,42 @@ describe('root-cause folding across partitions (the API)', () => {
     expect(await store1(alert('alr_enum', 'enumeration', 'frontend'))).toBe(0);
     const open = (await repo.list({ state: 'open' })).items.map((a) => a.id).sort();
     expect(open).toEqual(['alr_bill', 'alr_db', 'alr_enum', 'alr_err', 'alr_late']);
+  });
+
+  it("a subject's excessive calls fold into its walk at a caller, or its fan-out at the same endpoint, whichever is stored first", async () => {
+    const { repo, store1 } = await setup();
+    const mallory = { type: 'user', value: 'mallory' };
+    // the walk at the front end, its calls at the catalog (on another partition)
+    await store1(alert('alr_walk', 'enumeration', 'frontend', { subject: mallory, endpoint: 'GET /api/items/{id}' }));
+    expect(
+      await store1(alert('alr_many', 'excessive_calls', 'catalog', { subject: mallory, endpoint: 'GET /items/{id}' })),
+    ).toBe(1);
+    expect(await repo.get('alr_many')).toMatchObject({ state: 'resolved', foldedInto: 'alr_walk' });
+    // another user's, and mallory's at a service the front end does not call, stay
+    expect(
+      await store1(alert('alr_other', 'excessive_calls', 'catalog', { subject: { type: 'user', value: 'eve' } })),
+    ).toBe(0);
+    expect(await store1(alert('alr_ledger', 'excessive_calls', 'ledger', { subject: mallory }))).toBe(0);
+    // fan_out runs on the trace stream, excessive_calls on the calls topic: the same endpoint, two shards; the generic
+    // one stored first
+    const trudy = { type: 'user', value: 'trudy' };
+    await store1(alert('alr_t_many', 'excessive_calls', 'frontend', { subject: trudy, endpoint: 'GET /api/cart' }));
+    expect(await store1(alert('alr_t_fan', 'fan_out', 'frontend', { subject: trudy, endpoint: 'GET /api/cart' }))).toBe(
+      1,
+    );
+    expect((await repo.get('alr_t_many'))?.foldedInto).toBe('alr_t_fan');
+    // an export seen at the front end and again at the backend it went through: the backend's folds into the front's
+    const oscar = { type: 'user', value: 'oscar' };
+    await store1(alert('alr_bulk_db', 'bulk_data_access', 'db', { subject: oscar }));
+    await store1(alert('alr_bulk_cat', 'bulk_data_access', 'catalog', { subject: oscar }));
+    expect((await repo.get('alr_bulk_db'))?.foldedInto).toBe('alr_bulk_cat');
+    expect((await repo.list({ state: 'open' })).items.map((a) => a.id).sort()).toEqual([
+      'alr_bulk_cat',
+      'alr_ledger',
+      'alr_other',
+      'alr_t_fan',
+      'alr_walk',
+    ]);
   });
 
   it("a correlator's later refresh keeps a symptom folded and its root's list of symptoms", async () => {

@@ -15,6 +15,11 @@ export interface MeshFolderOptions {
   group: string;
   /** kind → where its symptoms show (correlator.root_cause.symptoms_at) */
   symptomsAt: Readonly<Record<string, SymptomDirection | 'none'>>;
+  /**
+   * generic kind → the specific kinds an alert of the same subject it folds into (correlator.root_cause
+   * .subjects_fold_into; absent: none)
+   */
+  subjectsFoldInto?: Readonly<Record<string, readonly string[] | 'none'>>;
   /** a symptom joins a root cause whose alert was seen within this long of it (correlator.root_cause.fold_within_seconds) */
   foldWithinMs: number;
   /** the call graph is read again at most this often (default 5 s) */
@@ -36,12 +41,18 @@ const EDGE_MAX_AGE_MS = 7 * 86_400_000;
  * callers of the hop at fault; `traffic_spike`, `traffic_drop` at the callees): it is folded into the root cause it
  * is a symptom of (the end of the chain), or the open alerts that are its symptoms are folded into it. A folded alert
  * is resolved, names its root (`foldedInto`, a note), and stays folded whatever its correlator refreshes; the root lists
- * it (`folded`). Two alerts stored at the same instant by two API replicas may stay unfolded: the safe side.
+ * it (`folded`). Subject folding likewise (`subjects_fold_into`): a generic alert of a subject (`excessive_calls`,
+ * `bulk_data_access`) is folded into the same subject's open alert of a specific kind that a shard would have folded
+ * it into, had it seen both (considerSubject). Two alerts stored at the same instant by two API replicas may stay
+ * unfolded: the safe side.
  */
 export class MeshFolder {
   /** the call graph as last read: caller → [callee, last seen] */
   private graph: { at: number; edges: Map<string, [string, number][]> } | undefined;
   private readonly refreshMs: number;
+  /** the generic kinds (that fold into others), and the specific ones (that others fold into) */
+  private readonly genericKinds: Set<string>;
+  private readonly specificKinds: Set<string>;
 
   constructor(
     private readonly store: Store,
@@ -49,28 +60,48 @@ export class MeshFolder {
     private readonly opts: MeshFolderOptions,
   ) {
     this.refreshMs = opts.graphRefreshMs ?? 5_000;
+    ({ generic: this.genericKinds, specific: this.specificKinds } = kindSetsOf(opts.subjectsFoldInto));
   }
 
-  /** whether alerts of this kind are folded */
+  /** whether alerts of this kind are folded, or folded into */
   folds(kind: string): boolean {
     const at = this.opts.symptomsAt[kind];
-    return at !== undefined && at !== 'none';
+    return (at !== undefined && at !== 'none') || this.genericKinds.has(kind) || this.specificKinds.has(kind);
   }
 
   /** an alert was stored: fold it into its root cause, or its symptoms into it. How many alerts were folded */
   async consider(a: Alert): Promise<number> {
+    if (a.state !== 'open' || a.foldedInto !== undefined) return 0;
     const direction = this.opts.symptomsAt[a.kind];
-    if (direction === undefined || direction === 'none' || a.state !== 'open' || a.foldedInto !== undefined) return 0;
+    if (direction !== undefined && direction !== 'none') return this.considerSymptom(a, direction);
+    if (a.subject !== undefined && (this.genericKinds.has(a.kind) || this.specificKinds.has(a.kind)))
+      return this.considerSubject(a);
+    return 0;
+  }
+
+  /** the open alerts not folded that overlap `a` within fold_within, of these kinds (and of its subject when given) */
+  private async overlapping(a: Alert, kinds: ReadonlySet<string>, subject: boolean): Promise<Alert[]> {
     const within = this.opts.foldWithinMs;
-    const page = await this.alerts.list({ kind: a.kind, state: 'open' }, CANDIDATES);
-    const others = page.items.filter(
+    const filter = {
+      state: 'open' as const,
+      from: a.firstSeen - within,
+      ...(kinds.size === 1 ? { kind: [...kinds][0] } : {}),
+      ...(subject && a.subject ? { subject: a.subject.value } : {}),
+    };
+    const page = await this.alerts.list(filter, CANDIDATES);
+    return page.items.filter(
       (b) =>
         b.id !== a.id &&
+        kinds.has(b.kind) &&
         b.foldedInto === undefined &&
-        b.service !== a.service &&
-        b.lastSeen >= a.firstSeen - within &&
+        (!subject || b.subject?.type === a.subject?.type) &&
         a.lastSeen >= b.firstSeen - within,
     );
+  }
+
+  /** a metric alert: folded into the root cause it is a symptom of, or its open symptoms folded into it */
+  private async considerSymptom(a: Alert, direction: SymptomDirection): Promise<number> {
+    const others = (await this.overlapping(a, new Set([a.kind]), false)).filter((b) => b.service !== a.service);
     if (others.length === 0) return 0;
     const reaches = await this.reachability(Math.min(a.firstSeen, ...others.map((b) => b.firstSeen)));
     const explains = (cause: Alert, symptom: Alert): boolean =>
@@ -89,6 +120,48 @@ export class MeshFolder {
     let n = 0;
     for (const b of others) if (explains(a, b) && (await this.fold(b, a))) n++;
     return n;
+  }
+
+  /**
+   * A generic alert of a subject (how much it takes: excessive_calls, bulk_data_access) is folded into an open alert
+   * of the same subject of a kind it folds into (what kind of taking it is: enumeration, fan_out, …), as a shard
+   * folds it when it sees both: at the same service and endpoint (where both name one) — across partitions when one
+   * runs on a keyed stream (fan_out) — or at a caller of its service along the mesh's call graph (the walk at the
+   * front end, its calls at a backend). A specific alert stored later takes the open generic alerts it covers
+   */
+  private async considerSubject(a: Alert): Promise<number> {
+    const generic = this.specificOf(a.kind);
+    const specific = new Set(this.genericOf(a.kind));
+    const kinds = new Set([...generic, ...specific]);
+    const others = await this.overlapping(a, kinds, true);
+    if (others.length === 0) return 0;
+    const reaches = await this.reachability(Math.min(a.firstSeen, ...others.map((b) => b.firstSeen)));
+    /** whether the specific alert covers the generic one: the same place, or at a caller of its service */
+    const covers = (spec: Alert, gen: Alert): boolean =>
+      spec.service === gen.service
+        ? spec.kind !== gen.kind &&
+          (spec.endpoint === undefined || gen.endpoint === undefined || spec.endpoint === gen.endpoint)
+        : reaches(spec.service, gen.service);
+    if (generic.size > 0) {
+      const into = others.find((b) => generic.has(b.kind) && covers(b, a));
+      if (into) return (await this.fold(a, into)) ? 1 : 0;
+    }
+    let n = 0;
+    for (const b of others) if (specific.has(b.kind) && covers(a, b) && (await this.fold(b, a))) n++;
+    return n;
+  }
+
+  /** the kinds a generic kind folds into (none for a kind that is not generic) */
+  private specificOf(kind: string): Set<string> {
+    const into = this.opts.subjectsFoldInto?.[kind];
+    return new Set(into === undefined || into === 'none' ? [] : into);
+  }
+
+  /** the generic kinds that fold into this kind */
+  private genericOf(kind: string): string[] {
+    return Object.entries(this.opts.subjectsFoldInto ?? {})
+      .filter(([, into]) => into !== 'none' && into.includes(kind))
+      .map(([generic]) => generic);
   }
 
   private async fold(symptom: Alert, root: Alert): Promise<boolean> {
@@ -133,4 +206,15 @@ export class MeshFolder {
 function showing(a: Alert): string {
   const cut = a.summary.search(/ \(|; /);
   return cut > 0 ? a.summary.slice(0, cut) : a.summary;
+}
+
+function kindSetsOf(foldInto: MeshFolderOptions['subjectsFoldInto']): { generic: Set<string>; specific: Set<string> } {
+  const generic = new Set<string>();
+  const specific = new Set<string>();
+  for (const [kind, into] of Object.entries(foldInto ?? {})) {
+    if (into === 'none') continue;
+    generic.add(kind);
+    for (const k of into) specific.add(k);
+  }
+  return { generic, specific };
 }

@@ -390,6 +390,7 @@ export function meshFolderOf(config: MeshwardConfig, store: Store, alerts: Alert
   return new MeshFolder(store, alerts, {
     group: config.correlator.group_id,
     symptomsAt: rootCause.symptoms_at,
+    subjectsFoldInto: rootCause.subjects_fold_into,
     foldWithinMs: rootCause.fold_within_seconds * 1000,
   });
 }
