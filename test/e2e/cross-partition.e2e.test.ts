@@ -1,6 +1,7 @@
-import { Partitioners } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf } from '../../pipeline/bus/keyed-streams.js';
+import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { type KafkaRedis, startKafkaRedis } from '../harness/kafka-redis.js';
 import { apiCall, tracedRequest } from '../harness/api-call.js';
@@ -42,7 +43,8 @@ const trace = (traceId: string, at: number, calls: number): ApiCallRecord[] =>
  * (records are keyed by service). A custom rule grouped by address counts an address's failed logins at twelve
  * services: no partition alone reaches the threshold; the shards' shares in Redis do. A front-end request fanning out
  * to backends on other partitions: the collector writes each traced record to meshward.calls.by-trace keyed by its
- * trace too, where fan_out sees the trace whole; two such requests on two trace partitions are one alert.
+ * trace too, where fan_out sees the trace whole; two such requests on two trace partitions are one alert. A slow
+ * backend's alert and its slowed caller's, raised on two partitions, are folded into one by the API.
  */
 describe('what spans partitions: two correlators, Kafka and Redis', () => {
   let engines: KafkaRedis | undefined;
@@ -175,5 +177,60 @@ describe('what spans partitions: two correlators, Kafka and Redis', () => {
     // one alert says what both partitions counted (their shards' parts in Redis): no twin
     expect(alert?.evidence.metrics).toMatchObject({ backend_calls: 55, max_backend_calls: 30, partitions: 2 });
     expect((await alertsFromApi(apiUrl, API_KEY)).filter((a) => a.kind === 'fan_out')).toHaveLength(1);
+  }, 150_000);
+
+  it("root-cause folding: the API folds a slow caller's alert into its backend's along the call graph the correlators wrote", async () => {
+    expect(apiUrl, 'the processes of the test before').not.toBe('');
+    // pay-web calls pay-api, which calls ledger-db: three services on three partitions, each seen by the shard of its own
+    const [web, api, db] = ['pay-web', 'pay-api', 'ledger-db'];
+    expect(new Set([web, api, db].map(partitionOf)).size).toBe(3);
+    const t0 = Date.now() - 120_000;
+    const calls = [
+      apiCall({ service: api, ts: t0, source: { ip: '10.0.0.2', service: web } }),
+      apiCall({ service: db, ts: t0 + 10, source: { ip: '10.0.0.3', service: api } }),
+    ];
+    await postAll(collectorUrl, SENSOR_TOKEN, calls);
+    // the slow database's alert and its slowed front end's, as two correlator shards raise them
+    const latency = (id: string, service: string): Alert => ({
+      v: 1,
+      id,
+      kind: 'latency_spike',
+      severity: 'high',
+      state: 'open',
+      service,
+      firstSeen: t0,
+      lastSeen: t0 + 60_000,
+      count: 1,
+      summary: `p95 latency 900 ms at ${service} (expected 50 ± 5 ms)`,
+      evidence: { recordIds: [], metrics: {} },
+      updatedAt: t0 + 60_000,
+    });
+    const client = new Kafka({ brokers: engines!.kafka.bootstrap, logLevel: logLevel.NOTHING });
+    const producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    // until the correlators have written the edges (their sync after the batch) the API folds nothing: send the
+    // front end's alert again (a correlator refreshes it each window) until it is folded
+    const folded = await waitFor(
+      "the front end's alert folded into the database's",
+      async () => {
+        await producer.send({
+          topic: 'meshward.alerts',
+          messages: [latency('alr_xp_db', db), latency('alr_xp_web', web)].map((a) => ({
+            key: a.id,
+            value: JSON.stringify(a),
+          })),
+        });
+        const got = await alertsFromApi(apiUrl, API_KEY);
+        const symptom = got.find((a) => a.id === 'alr_xp_web');
+        return symptom?.foldedInto ? { symptom, root: got.find((a) => a.id === 'alr_xp_db') } : undefined;
+      },
+      60_000,
+      1_000,
+    )
+      .catch(() => undefined)
+      .finally(() => producer.disconnect());
+    expect(folded, tails(children)).toBeDefined();
+    expect(folded?.symptom).toMatchObject({ state: 'resolved', foldedInto: 'alr_xp_db' });
+    expect(folded?.root).toMatchObject({ state: 'open', folded: [{ id: 'alr_xp_web', service: web }] });
   }, 150_000);
 });
