@@ -154,6 +154,25 @@ rules:
     expect(r.matches(makeAlert({ kind: 'unauthenticated_access' }))).toBe(false);
   });
 
+  it('a rule for a kind acts on an alert a signal of that kind was folded into (labels.also)', () => {
+    const p = parsePolicy(`
+version: 1
+rules:
+  - name: too-many-calls
+    match: { kinds: [excessive_calls] }
+    action: { type: rate_limit, ttl: 10m }
+`);
+    const [r] = p.rules;
+    // the walker's excessive calls were folded into its enumeration alert: the shard raised no excessive_calls alert
+    expect(r.matches(makeAlert({ kind: 'enumeration', labels: { also: 'excessive_calls' } }))).toBe(true);
+    expect(r.matches(makeAlert({ kind: 'enumeration', labels: { also: 'bulk_data_access,excessive_calls' } }))).toBe(
+      true,
+    );
+    expect(r.matches(makeAlert({ kind: 'enumeration', labels: { also: 'bulk_data_access' } }))).toBe(false);
+    expect(r.matches(makeAlert({ kind: 'enumeration' }))).toBe(false);
+    expect(r.matches(makeAlert({ kind: 'excessive_calls' }))).toBe(true);
+  });
+
   it('acts on sensor_quiet only in a rule that names it: a rule for any kind leaves it out', () => {
     const p = parsePolicy(`
 version: 1

@@ -231,7 +231,8 @@ function compileMatch(m: Static<typeof Match>): (alert: Alert) => boolean {
   );
   return (alert) => {
     // a rule for any kind leaves out those about meshward's own coverage: it acts on them only when it names them
-    if (kinds ? !kinds.has(alert.kind) : OPT_IN_ALERT_KINDS.has(alert.kind)) return false;
+    if (kinds ? !kinds.has(alert.kind) && !foldedKindIn(alert, kinds) : OPT_IN_ALERT_KINDS.has(alert.kind))
+      return false;
     if (SEVERITY_RANK[alert.severity] < minRank) return false;
     if (services && !services.has(alert.service)) return false;
     if (subjectTypes && (!alert.subject || !subjectTypes.has(alert.subject.type))) return false;
@@ -241,6 +242,14 @@ function compileMatch(m: Static<typeof Match>): (alert: Alert) => boolean {
     }
     return true;
   };
+}
+
+/**
+ * whether a signal of one of the kinds was folded into the alert (`labels.also`: a subject's excessive_calls folded
+ * into its enumeration alert), so a rule for that kind still acts on the subject it names
+ */
+function foldedKindIn(alert: Alert, kinds: ReadonlySet<string>): boolean {
+  return alert.labels?.also?.split(',').some((k) => kinds.has(k)) === true;
 }
 
 /**
