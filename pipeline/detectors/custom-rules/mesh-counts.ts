@@ -1,5 +1,6 @@
 import type { MeshScope } from '../detector.js';
 import type { BoundedMap } from '../shared/bounded-map.js';
+import { inChunks } from '../shared/in-chunks.js';
 import type { CompiledRule } from './compile-rules.js';
 import { GROUP_KEY_SEP } from './rule-outcome.js';
 import { claimAlert, readTotal, type SharedTotal, sharedCountKey, writeShare } from './shared-count.js';
@@ -30,8 +31,6 @@ export interface FinalShare<G> {
 const MAX_FINALS = 50_000;
 /** groups written per sync at most: the rest wait for the next one */
 const MAX_WRITES = 5_000;
-/** store calls in flight at once */
-const PARALLEL = 64;
 
 /** a shared count outlives its window: partitions a little behind still add to it */
 export const sharedTtlMs = (rule: CompiledRule): number => Math.max(2 * rule.windowMs, 600_000);
@@ -187,8 +186,3 @@ export class MeshCounts<G extends SharedGroupFields> {
 
 /** the rule's name of a group key (`<rule>\0<values>`) */
 const ruleOfKey = (key: string): string => key.split(GROUP_KEY_SEP, 1)[0];
-
-/** runs `fn` over the items, PARALLEL at a time, chunk after chunk; the first failure stops it */
-async function inChunks<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += PARALLEL) await Promise.all(items.slice(i, i + PARALLEL).map(fn));
-}

@@ -2,6 +2,7 @@ import type { AlertSubject } from '../../core/alert.js';
 import type { ApiCallRecord } from '../../core/record.js';
 import type { Detector, DetectorContext, MeshScope, WindowMetrics } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
+import { inChunks } from '../shared/in-chunks.js';
 import { Ewma, safeRestore } from '../shared/detector-kit.js';
 import { isLive, PendingRefreshes } from '../shared/live-alert.js';
 import { actorOf, appendTo, isMeshHop, pushEvidence } from '../shared/record-fields.js';
@@ -53,8 +54,6 @@ interface AmplificationAlert {
 
 const EWMA_ALPHA = 0.01;
 const MAX_TRACES = 4;
-/** alerts synced with the store at once (joinMesh) */
-const PARALLEL = 64;
 
 const alertKeyOf = (root: NonNullable<PendingTrace['root']>): string =>
   `${root.service}\u0000${root.endpoint}\u0000${root.subject ? `${root.subject.type}:${root.subject.value}` : ''}`;
@@ -253,9 +252,7 @@ export class FanOutDetector implements Detector {
   async syncMesh(ctx: DetectorContext): Promise<void> {
     const mesh = this.mesh;
     if (!mesh) return;
-    const keys = [...new Set([...this.unwritten, ...this.owned])];
-    for (let i = 0; i < keys.length; i += PARALLEL)
-      await Promise.all(keys.slice(i, i + PARALLEL).map((key) => this.syncAlert(mesh, key, ctx)));
+    await inChunks([...new Set([...this.unwritten, ...this.owned])], (key) => this.syncAlert(mesh, key, ctx));
   }
 
   private async syncAlert(mesh: MeshScope, key: string, ctx: DetectorContext): Promise<void> {
