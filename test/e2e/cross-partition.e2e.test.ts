@@ -41,7 +41,8 @@ const trace = (traceId: string, at: number, calls: number): ApiCallRecord[] =>
 /**
  * Two correlator processes in one consumer group over Kafka, with Redis, where what is counted spans partitions
  * (records are keyed by service). A custom rule grouped by address counts an address's failed logins at twelve
- * services: no partition alone reaches the threshold; the shards' shares in Redis do. A front-end request fanning out
+ * services: no partition alone reaches the threshold; the shards' shares in Redis do; credential_stuffing counts
+ * the address's distinct failing users the same way. A front-end request fanning out
  * to backends on other partitions: the collector writes each traced record to meshward.calls.by-trace keyed by its
  * trace too, where fan_out sees the trace whole; two such requests on two trace partitions are one alert. A slow
  * backend's alert and its slowed caller's, raised on two partitions, are folded into one by the API.
@@ -73,6 +74,7 @@ describe('what spans partitions: two correlators, Kafka and Redis', () => {
           ],
         },
         fan_out: { min_traces: 5, min_calls: 10, trace_ttl_ms: 5_000 },
+        credential_stuffing: { stuffing_distinct_users: THRESHOLD },
       },
     });
   }, 60_000);
@@ -117,6 +119,7 @@ describe('what spans partitions: two correlators, Kafka and Redis', () => {
         route: '/login',
         status: 401,
         source: { ip: '203.0.113.7' },
+        user: { sub: `victim-${i}` },
       }),
     );
     await postAll(collectorUrl, SENSOR_TOKEN, records);
@@ -136,6 +139,17 @@ describe('what spans partitions: two correlators, Kafka and Redis', () => {
     expect(alert?.evidence.metrics.partitions).toBeGreaterThan(1);
     // one alert, signalled by one shard
     expect((await alertsFromApi(apiUrl, API_KEY)).filter((a) => a.kind === 'custom_rule')).toHaveLength(1);
+    // credential stuffing: twelve users failing from one address, no partition seeing ten of them
+    const stuffing = await waitFor(
+      'the credential_stuffing alert',
+      async () => (await alertsFromApi(apiUrl, API_KEY)).find((a) => a.kind === 'credential_stuffing'),
+      60_000,
+      500,
+    ).catch(() => undefined);
+    expect(stuffing, tails(children)).toMatchObject({ subject: { type: 'ip', value: '203.0.113.7' } });
+    expect(stuffing?.evidence.metrics.distinct_users).toBeGreaterThanOrEqual(THRESHOLD);
+    expect(stuffing?.evidence.metrics.partitions).toBeGreaterThan(1);
+    expect((await alertsFromApi(apiUrl, API_KEY)).filter((a) => a.kind === 'credential_stuffing')).toHaveLength(1);
   }, 150_000);
 
   it('fan_out: a request whose backend calls are on other partitions is found on the trace stream', async () => {

@@ -1,6 +1,6 @@
 import { durationText } from '../../core/duration-text.js';
 import type { ApiCallRecord } from '../../core/record.js';
-import type { Detector, DetectorContext, WindowMetrics } from '../detector.js';
+import type { Detector, DetectorContext, MeshScope, WindowMetrics } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { safeRestore } from '../shared/detector-kit.js';
 import {
@@ -16,6 +16,7 @@ import { isLive, PendingRefreshes } from '../shared/live-alert.js';
 import { appendTo, isMeshHop, pushEvidence } from '../shared/record-fields.js';
 import { RouteShapes } from '../shared/route-shapes.js';
 import type { CredentialStuffingConfig } from './config.js';
+import { type SharedStuffing, SharedStuffingCounts } from './shared-stuffing.js';
 
 /** an address's or a user's window of window_ms from its first attempt (failure) */
 interface AttackWindow<A extends AttackAlert> {
@@ -103,6 +104,10 @@ const EXACT_USERS = 64;
  * after, which raise none of their own, so it stays open while the attack goes on and says how many, from when to when.
  * Once the failures stop for the resolve window the alert resolves, and the address's (user's) next window starts
  * afresh.
+ *
+ * With several partitions (joinMesh) an address failing at the login endpoints of several services is also counted
+ * across them (shared-stuffing.ts): one alert when their distinct users together reach the threshold and no
+ * partition's alone do.
  */
 export class CredentialStuffingDetector implements Detector {
   readonly type = 'credential_stuffing';
@@ -141,6 +146,8 @@ export class CredentialStuffingDetector implements Detector {
     signal: (sub, a, ctx) => this.signalBruteForce(sub, a, ctx),
   };
   private failures = 0;
+  /** joinMesh: addresses' failures counted across partitions */
+  private mesh?: SharedStuffingCounts;
 
   constructor(private readonly config: CredentialStuffingConfig) {
     this.ips = new BoundedMap(config.max_ips, config.window_ms * 2);
@@ -175,6 +182,7 @@ export class CredentialStuffingDetector implements Detector {
       if (sub && w.users.length <= this.config.stuffing_distinct_users && !w.users.includes(sub))
         w.users = appendTo(w.users, sub);
       w.evidence = pushEvidence(w.evidence, r.id);
+      this.mesh?.failed(ip, sub, r.ts, { service: r.service, endpoint: ctx.endpointOf(r), id: r.id });
     }
     this.countAttack(this.stuffing, ip, w, sub, failed, r, ctx);
   }
@@ -238,6 +246,37 @@ export class CredentialStuffingDetector implements Detector {
     this.unreportedUsers.onWindow(w, (sub) => {
       const a = this.users.peek(sub)?.alert;
       if (a && a.to > a.signalledAt) this.signalBruteForce(sub, a, ctx);
+    });
+  }
+
+  joinMesh(scope: MeshScope): void {
+    this.mesh = new SharedStuffingCounts(scope, {
+      windowMs: this.config.window_ms,
+      threshold: this.config.stuffing_distinct_users,
+      maxAddresses: this.config.max_ips,
+    });
+  }
+
+  async syncMesh(ctx: DetectorContext): Promise<void> {
+    await this.mesh?.sync((s) => this.signalShared(s, ctx));
+  }
+
+  /** an address whose failures at several partitions' services together make credential stuffing */
+  private signalShared(s: SharedStuffing, ctx: DetectorContext): void {
+    const a = s.share;
+    ctx.emit({
+      kind: 'credential_stuffing',
+      severity: 'high',
+      service: a.service,
+      endpoint: a.endpoint,
+      subject: { type: 'ip', value: s.ip },
+      at: a.to,
+      since: a.from,
+      summary: `${s.users} distinct users failed to log in from ${s.ip} at services on ${s.partitions} partitions within ${durationText(this.config.window_ms)}`,
+      expected: `fewer than ${this.config.stuffing_distinct_users} distinct users failing per address per ${durationText(this.config.window_ms)}`,
+      observed: `${s.users} distinct users across ${s.partitions} partitions (each partition's summed; ${a.users.length} of them here, ${a.failures} failures at ${a.service}, the last ${new Date(a.to).toISOString()})`,
+      recordIds: [...a.evidence],
+      metrics: { distinct_users: s.users, partitions: s.partitions, failures: a.failures },
     });
   }
 
@@ -309,6 +348,7 @@ export class CredentialStuffingDetector implements Detector {
       failures: this.failures,
       unreportedIps: this.unreportedIps.dump(),
       unreportedUsers: this.unreportedUsers.dump(),
+      ...(this.mesh ? { shared: this.mesh.snapshot() } : {}),
     };
   }
 
@@ -327,6 +367,7 @@ export class CredentialStuffingDetector implements Detector {
         this.failures = Number(s.failures) || 0;
         this.unreportedIps.load(s.unreportedIps);
         this.unreportedUsers.load(s.unreportedUsers);
+        this.mesh?.restore(s.shared as Parameters<SharedStuffingCounts['restore']>[0]);
       },
       () => {
         this.ips.clear();
@@ -334,6 +375,7 @@ export class CredentialStuffingDetector implements Detector {
         this.failures = 0;
         this.unreportedIps.clear();
         this.unreportedUsers.clear();
+        this.mesh?.restore(undefined);
       },
     );
   }
@@ -345,6 +387,7 @@ export class CredentialStuffingDetector implements Detector {
       ips_evicted: this.ips.evicted,
       users_evicted: this.users.evicted,
       auth_failures: this.failures,
+      ...this.mesh?.stats(),
     };
   }
 }
