@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { apiCall } from '../../../test/harness/api-call.js';
-import { type RedisServer, startRedis } from '../../../test/harness/redis.js';
+import { onEachStore } from '../../../test/harness/mesh-stores.js';
 import type { ApiCallRecord } from '../../core/record.js';
-import { MemoryStore } from '../../store/memory-store.js';
-import { createRedisStore } from '../../store/redis-store.js';
 import type { Store } from '../../store/store.js';
 import type { Detector, MeshScope } from '../detector.js';
 import { CapturingContext } from '../shared/capture.js';
@@ -155,22 +153,4 @@ function sharedScenarios(name: string, open: () => Promise<Store>) {
   });
 }
 
-sharedScenarios('in-memory store', async () => new MemoryStore());
-
-describe('with Redis', () => {
-  let server: RedisServer;
-  const stores: Store[] = [];
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    for (const s of stores) await s.close();
-    await server?.stop();
-  });
-  let db = 0;
-  sharedScenarios('redis-server', async () => {
-    const s = createRedisStore({ url: server.url, keyPrefix: `cs${db++}:` });
-    stores.push(s);
-    return s;
-  });
-});
+onEachStore(sharedScenarios);

@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { apiCall } from '../../../test/harness/api-call.js';
-import { type RedisServer, startRedis } from '../../../test/harness/redis.js';
+import { flakyStore, onEachStore } from '../../../test/harness/mesh-stores.js';
 import type { ApiCallRecord } from '../../core/record.js';
-import { MemoryStore } from '../../store/memory-store.js';
-import { createRedisStore } from '../../store/redis-store.js';
 import type { Store } from '../../store/store.js';
 import type { Detector, MeshScope } from '../detector.js';
 import { CapturingContext } from '../shared/capture.js';
@@ -201,39 +199,12 @@ function meshScenarios(name: string, open: () => Promise<Store>) {
   });
 }
 
-meshScenarios('in-memory store', async () => new MemoryStore());
-
-describe('with Redis', () => {
-  let server: RedisServer;
-  const stores: Store[] = [];
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    for (const s of stores) await s.close();
-    await server?.stop();
-  });
-  let db = 0;
-  meshScenarios('redis-server', async () => {
-    // each scenario its own key prefix on the one server
-    const s = createRedisStore({ url: server.url, keyPrefix: `t${db++}:` });
-    stores.push(s);
-    return s;
-  });
-});
+onEachStore(meshScenarios);
 
 describe('custom rules counted across partitions, when the store fails', () => {
   it('a failed sync throws and keeps its shares; the next one writes them and signals', async () => {
-    const store = new MemoryStore();
     let down = true;
-    const flaky = new Proxy(store, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver);
-        if (typeof v !== 'function') return v;
-        return (...args: unknown[]) =>
-          down ? Promise.reject(new Error('store down')) : (v as (...a: unknown[]) => unknown).apply(target, args);
-      },
-    });
+    const flaky = flakyStore(() => down);
     const a = shardAt(flaky, 0);
     a.feed(logins('accounts', 5, T0));
     await expect(a.sync()).rejects.toThrow('store down');

@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { apiCall } from '../../../test/harness/api-call.js';
-import { type RedisServer, startRedis } from '../../../test/harness/redis.js';
+import { flakyStore, onEachStore } from '../../../test/harness/mesh-stores.js';
 import type { ApiCallRecord } from '../../core/record.js';
-import { MemoryStore } from '../../store/memory-store.js';
-import { createRedisStore } from '../../store/redis-store.js';
 import type { Store } from '../../store/store.js';
 import type { Detector, MeshScope } from '../detector.js';
 import { CapturingContext } from '../shared/capture.js';
@@ -174,38 +172,12 @@ function sharedScenarios(name: string, open: () => Promise<Store>) {
 /** the detector's key of mallory's alert at GET /api/x (service, endpoint, subject) */
 const keyOfMallory = 'frontend\u0000GET /api/x\u0000user:mallory';
 
-sharedScenarios('in-memory store', async () => new MemoryStore());
-
-describe('with Redis', () => {
-  let server: RedisServer;
-  const stores: Store[] = [];
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    for (const s of stores) await s.close();
-    await server?.stop();
-  });
-  let db = 0;
-  sharedScenarios('redis-server', async () => {
-    const s = createRedisStore({ url: server.url, keyPrefix: `f${db++}:` });
-    stores.push(s);
-    return s;
-  });
-});
+onEachStore(sharedScenarios);
 
 describe('fan_out alerts across partitions, when the store fails', () => {
   it('a failed sync throws and keeps the part; the next one writes it and signals', async () => {
     let down = true;
-    const store = new MemoryStore();
-    const flaky = new Proxy(store, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver);
-        if (typeof v !== 'function') return v;
-        return (...args: unknown[]) =>
-          down ? Promise.reject(new Error('store down')) : (v as (...a: unknown[]) => unknown).apply(target, args);
-      },
-    });
+    const flaky = flakyStore(() => down);
     const a = shardAt(flaky, 0);
     a.warm();
     a.feed(trace('big-a', AT, 30));
