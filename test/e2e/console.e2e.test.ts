@@ -1467,6 +1467,11 @@ describe('SOC console in Chromium', () => {
     await alerts.upsert(root);
     await alerts.upsert(symptom);
     expect(await alerts.fold(symptom.id, root.id, 'p95 latency 1.2 s at storefront')).toBe(true);
+    // the queue's row of the root says where else it shows
+    await page.goto(`${base}/#/alerts`);
+    const row = page.locator(`tr.alert-row[data-id="${root.id}"]`);
+    await poll(() => row.locator('.folded-count').count()).toBe(1);
+    expect(await row.locator('.folded-count').textContent()).toBe(' · also affected: storefront');
     await page.goto(`${base}/#/alerts/${root.id}`);
     const also = page.locator('ul.folded li');
     await poll(() => also.count()).toBe(1);

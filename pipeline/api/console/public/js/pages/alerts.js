@@ -361,7 +361,14 @@ export function renderAlerts(main, params) {
         'td',
         { class: 'summary-cell' },
         h('a', { href: `#/alerts/${encodeURIComponent(a.id)}`, class: 'alert-link' }, a.summary),
-        h('div', { class: 'muted small' }, a.kind),
+        h(
+          'div',
+          { class: 'muted small' },
+          a.kind,
+          a.folded?.length
+            ? h('span', { class: 'folded-count' }, ` · also affected: ${a.folded.map((f) => f.service).join(', ')}`)
+            : null,
+        ),
       ),
       h('td', null, a.service, a.endpoint ? h('div', null, h('code', { class: 'small' }, a.endpoint)) : null),
       h('td', null, a.subject ? subjectLink(a.subject, 'muted small', a.endpoint) : h('span', { class: 'muted' }, '–')),
