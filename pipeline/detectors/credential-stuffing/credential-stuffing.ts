@@ -16,7 +16,7 @@ import { isLive, PendingRefreshes } from '../shared/live-alert.js';
 import { appendTo, isMeshHop, pushEvidence } from '../shared/record-fields.js';
 import { RouteShapes } from '../shared/route-shapes.js';
 import type { CredentialStuffingConfig } from './config.js';
-import { type SharedStuffing, SharedStuffingCounts } from './shared-stuffing.js';
+import { type SharedAttack, SharedAttackCounts } from './shared-attack-counts.js';
 
 /** an address's or a user's window of window_ms from its first attempt (failure) */
 interface AttackWindow<A extends AttackAlert> {
@@ -105,9 +105,9 @@ const EXACT_USERS = 64;
  * Once the failures stop for the resolve window the alert resolves, and the address's (user's) next window starts
  * afresh.
  *
- * With several partitions (joinMesh) an address failing at the login endpoints of several services is also counted
- * across them (shared-stuffing.ts): one alert when their distinct users together reach the threshold and no
- * partition's alone do.
+ * With several partitions (joinMesh) an address failing at the login endpoints of several services, and a user
+ * attacked at several, are also counted across them (shared-attack-counts.ts): one alert when the partitions'
+ * distinct users (failures) together reach the threshold and no partition's alone do.
  */
 export class CredentialStuffingDetector implements Detector {
   readonly type = 'credential_stuffing';
@@ -146,8 +146,8 @@ export class CredentialStuffingDetector implements Detector {
     signal: (sub, a, ctx) => this.signalBruteForce(sub, a, ctx),
   };
   private failures = 0;
-  /** joinMesh: addresses' failures counted across partitions */
-  private mesh?: SharedStuffingCounts;
+  /** joinMesh: addresses' distinct failing users, and users' failures, counted across partitions */
+  private mesh?: { stuffing: SharedAttackCounts; bruteForce: SharedAttackCounts };
 
   constructor(private readonly config: CredentialStuffingConfig) {
     this.ips = new BoundedMap(config.max_ips, config.window_ms * 2);
@@ -182,7 +182,7 @@ export class CredentialStuffingDetector implements Detector {
       if (sub && w.users.length <= this.config.stuffing_distinct_users && !w.users.includes(sub))
         w.users = appendTo(w.users, sub);
       w.evidence = pushEvidence(w.evidence, r.id);
-      this.mesh?.failed(ip, sub, r.ts, { service: r.service, endpoint: ctx.endpointOf(r), id: r.id });
+      this.mesh?.stuffing.failed(ip, sub, r.ts, { service: r.service, endpoint: ctx.endpointOf(r), id: r.id });
     }
     this.countAttack(this.stuffing, ip, w, sub, failed, r, ctx);
   }
@@ -193,6 +193,7 @@ export class CredentialStuffingDetector implements Detector {
     u.failures++;
     if (ip && u.ips.length < MAX_IPS && !u.ips.includes(ip)) u.ips = appendTo(u.ips, ip);
     u.evidence = pushEvidence(u.evidence, r.id);
+    this.mesh?.bruteForce.failed(sub, undefined, r.ts, { service: r.service, endpoint: ctx.endpointOf(r), id: r.id });
     this.countAttack(this.bruteForce, sub, u, ip, true, r, ctx);
   }
 
@@ -250,33 +251,58 @@ export class CredentialStuffingDetector implements Detector {
   }
 
   joinMesh(scope: MeshScope): void {
-    this.mesh = new SharedStuffingCounts(scope, {
-      windowMs: this.config.window_ms,
-      threshold: this.config.stuffing_distinct_users,
-      maxAddresses: this.config.max_ips,
-    });
+    const common = { windowMs: this.config.window_ms };
+    this.mesh = {
+      stuffing: new SharedAttackCounts(scope, {
+        ...common,
+        kind: 'stuffing',
+        shareOf: 'distinct_users',
+        threshold: this.config.stuffing_distinct_users,
+        maxKeys: this.config.max_ips,
+      }),
+      bruteForce: new SharedAttackCounts(scope, {
+        ...common,
+        kind: 'bruteforce',
+        shareOf: 'failures',
+        threshold: this.config.brute_force_failures,
+        maxKeys: this.config.max_users,
+      }),
+    };
   }
 
   async syncMesh(ctx: DetectorContext): Promise<void> {
-    await this.mesh?.sync((s) => this.signalShared(s, ctx));
+    await this.mesh?.stuffing.sync((s) => this.signalShared('credential_stuffing', s, ctx));
+    await this.mesh?.bruteForce.sync((s) => this.signalShared('brute_force', s, ctx));
   }
 
-  /** an address whose failures at several partitions' services together make credential stuffing */
-  private signalShared(s: SharedStuffing, ctx: DetectorContext): void {
+  /** an address (a user) whose failures at several partitions' services together make credential stuffing (brute force) */
+  private signalShared(kind: 'credential_stuffing' | 'brute_force', s: SharedAttack, ctx: DetectorContext): void {
     const a = s.share;
+    const within = durationText(this.config.window_ms);
+    const where = `at services on ${s.partitions} partitions within ${within}`;
+    const here = `the last ${new Date(a.to).toISOString()}`;
     ctx.emit({
-      kind: 'credential_stuffing',
+      kind,
       severity: 'high',
       service: a.service,
       endpoint: a.endpoint,
-      subject: { type: 'ip', value: s.ip },
+      subject: { type: kind === 'brute_force' ? 'user' : 'ip', value: s.key },
       at: a.to,
       since: a.from,
-      summary: `${s.users} distinct users failed to log in from ${s.ip} at services on ${s.partitions} partitions within ${durationText(this.config.window_ms)}`,
-      expected: `fewer than ${this.config.stuffing_distinct_users} distinct users failing per address per ${durationText(this.config.window_ms)}`,
-      observed: `${s.users} distinct users across ${s.partitions} partitions (each partition's summed; ${a.users.length} of them here, ${a.failures} failures at ${a.service}, the last ${new Date(a.to).toISOString()})`,
+      ...(kind === 'brute_force'
+        ? {
+            summary: `${s.total} failed logins for user ${s.key} ${where}`,
+            expected: `fewer than ${this.config.brute_force_failures} failures per user per ${within}`,
+            observed: `${s.total} failures across ${s.partitions} partitions (${a.failures} of them at ${a.service}, ${here})`,
+            metrics: { failures: s.total, partitions: s.partitions },
+          }
+        : {
+            summary: `${s.total} distinct users failed to log in from ${s.key} ${where}`,
+            expected: `fewer than ${this.config.stuffing_distinct_users} distinct users failing per address per ${within}`,
+            observed: `${s.total} distinct users across ${s.partitions} partitions (each partition's summed; ${a.users.length} of them, ${a.failures} failures at ${a.service}, ${here})`,
+            metrics: { distinct_users: s.total, partitions: s.partitions, failures: a.failures },
+          }),
       recordIds: [...a.evidence],
-      metrics: { distinct_users: s.users, partitions: s.partitions, failures: a.failures },
     });
   }
 
@@ -348,7 +374,9 @@ export class CredentialStuffingDetector implements Detector {
       failures: this.failures,
       unreportedIps: this.unreportedIps.dump(),
       unreportedUsers: this.unreportedUsers.dump(),
-      ...(this.mesh ? { shared: this.mesh.snapshot() } : {}),
+      ...(this.mesh
+        ? { shared: this.mesh.stuffing.snapshot(), sharedBruteForce: this.mesh.bruteForce.snapshot() }
+        : {}),
     };
   }
 
@@ -367,7 +395,8 @@ export class CredentialStuffingDetector implements Detector {
         this.failures = Number(s.failures) || 0;
         this.unreportedIps.load(s.unreportedIps);
         this.unreportedUsers.load(s.unreportedUsers);
-        this.mesh?.restore(s.shared as Parameters<SharedStuffingCounts['restore']>[0]);
+        this.mesh?.stuffing.restore(s.shared as Parameters<SharedAttackCounts['restore']>[0]);
+        this.mesh?.bruteForce.restore(s.sharedBruteForce as Parameters<SharedAttackCounts['restore']>[0]);
       },
       () => {
         this.ips.clear();
@@ -375,7 +404,8 @@ export class CredentialStuffingDetector implements Detector {
         this.failures = 0;
         this.unreportedIps.clear();
         this.unreportedUsers.clear();
-        this.mesh?.restore(undefined);
+        this.mesh?.stuffing.restore(undefined);
+        this.mesh?.bruteForce.restore(undefined);
       },
     );
   }
@@ -387,7 +417,11 @@ export class CredentialStuffingDetector implements Detector {
       ips_evicted: this.ips.evicted,
       users_evicted: this.users.evicted,
       auth_failures: this.failures,
-      ...this.mesh?.stats(),
+      ...this.mesh?.stuffing.stats(),
+      ...prefixed('brute_force_', this.mesh?.bruteForce.stats()),
     };
   }
 }
+
+const prefixed = (prefix: string, stats: Record<string, number> | undefined): Record<string, number> =>
+  Object.fromEntries(Object.entries(stats ?? {}).map(([k, v]) => [`${prefix}${k}`, v]));

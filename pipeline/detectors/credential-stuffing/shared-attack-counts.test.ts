@@ -140,6 +140,36 @@ function sharedScenarios(name: string, open: () => Promise<Store>) {
       expect(b.ctx.signals.map((s) => s.metrics.distinct_users)).toEqual([15]);
     });
 
+    it("brute force: one user's failures at two services' login endpoints, 6 each: one alert for 12", async () => {
+      const store = await open();
+      const a = shardAt(store, 0);
+      const b = shardAt(store, 1);
+      const alice = (service: string, n: number, from: number) =>
+        failures(service, n, from, 'x').map((r) => ({ ...r, user: { sub: 'alice' } }));
+      a.feed(alice('accounts', 6, T0));
+      b.feed(alice('billing', 6, T0 + 30 * SEC));
+      await a.sync();
+      await b.sync();
+      expect(a.ctx.signals).toEqual([]);
+      expect(b.ctx.signals).toHaveLength(1);
+      expect(b.ctx.signals[0]).toMatchObject({
+        kind: 'brute_force',
+        service: 'billing',
+        subject: { type: 'user', value: 'alice' },
+        since: T0 + 30 * SEC,
+        metrics: { failures: 12, partitions: 2 },
+      });
+      expect(b.ctx.signals[0].summary).toBe(
+        '12 failed logins for user alice at services on 2 partitions within 10 min',
+      );
+      // without the mesh: 6 and 6, nothing
+      const c = shardAt(store, 2, true);
+      const d = shardAt(store, 3, true);
+      c.feed(alice('accounts', 6, T0 + 700 * SEC));
+      d.feed(alice('billing', 6, T0 + 700 * SEC));
+      expect([...c.ctx.signals, ...d.ctx.signals]).toEqual([]);
+    });
+
     it('counts in aligned windows: failures in the next window are not added to the last', async () => {
       const store = await open();
       const a = shardAt(store, 0);
