@@ -430,11 +430,8 @@ export async function runApi(
   await alerts.buildIndexes();
   const actions = extras.actions === false ? undefined : await startActions(deps);
   const silences = new SilenceRepository(store);
-  const sub = await followAlerts(bus, alerts, {
-    settled: settledByReview(store),
-    silences,
-    folder: meshFolderOf(config, store, alerts),
-  });
+  const folder = meshFolderOf(config, store, alerts);
+  const sub = await followAlerts(bus, alerts, { settled: settledByReview(store), silences, folder });
   const stopFollowing = await alerts.follow();
   // every decision change, whichever process's engine made it: the console's live stream
   const decisionChanges = await followDecisionChanges(store);
@@ -489,7 +486,8 @@ export async function runApi(
     ],
   });
   const url = await listen(app, config.api.listen);
-  logger.info({ url }, 'analyst API listening');
+  // folding across partitions: whether this API folds symptoms into root causes that shards saw apart
+  logger.info({ url, fold_across_partitions: folder !== undefined }, 'analyst API listening');
   return {
     name: 'api',
     url,
