@@ -47,7 +47,7 @@ async function meshStore(): Promise<MemoryStore> {
   return store;
 }
 
-async function setup() {
+async function setup(opts: { reconsiderMs?: number; graphRefreshMs?: number } = {}) {
   const store = await meshStore();
   const repo = new AlertRepository(store);
   const folder = new MeshFolder(store, repo, {
@@ -55,6 +55,7 @@ async function setup() {
     symptomsAt: parseRootCauseConfig({}).symptoms_at,
     subjectsFoldInto: parseRootCauseConfig({}).subjects_fold_into,
     foldWithinMs: 300_000,
+    ...opts,
   });
   /** as the API stores an alert from the alerts topic */
   const store1 = async (a: Alert) => folder.consider(await repo.upsert(a));
@@ -153,6 +154,21 @@ describe('root-cause folding across partitions (the API)', () => {
       'alr_t_fan',
       'alr_walk',
     ]);
+  });
+
+  it('an alert stored again is compared again once reconsiderMs passed: a call graph edge learnt since then folds it', async () => {
+    for (const reconsiderMs of [60_000, 0]) {
+      const { store, repo, store1 } = await setup({ reconsiderMs, graphRefreshMs: 0 });
+      await store1(alert('alr_db', 'latency_spike', 'db'));
+      // kiosk's calls to db are not in the graph yet
+      expect(await store1(alert('alr_kiosk', 'latency_spike', 'kiosk'))).toBe(0);
+      const edges = new ServiceEdges({ store, partition: 9, group: 'meshward-correlator' }, 100);
+      edges.observe(apiCall({ service: 'db', ts: T0, source: { ip: '10.0.0.9', service: 'kiosk' } }));
+      await edges.publish();
+      // its correlator refreshes it
+      await store1(alert('alr_kiosk', 'latency_spike', 'kiosk', { count: 2 }));
+      expect((await repo.get('alr_kiosk'))?.foldedInto).toBe(reconsiderMs === 0 ? 'alr_db' : undefined);
+    }
   });
 
   it("a correlator's later refresh keeps a symptom folded and its root's list of symptoms", async () => {

@@ -24,10 +24,17 @@ export interface MeshFolderOptions {
   foldWithinMs: number;
   /** the call graph is read again at most this often (default 5 s) */
   graphRefreshMs?: number;
+  /**
+   * an alert stored again (a correlator refreshes an open alert as it goes on) is compared again at most this often
+   * (default 60 s): each comparison reads the recent open alerts
+   */
+  reconsiderMs?: number;
 }
 
 /** open alerts of one kind compared with a new one at most */
 const CANDIDATES = 200;
+/** alerts whose last comparison is remembered (for reconsiderMs), the least recently compared dropped first */
+const REMEMBERED = 10_000;
 /** an edge last seen longer than this before an alert does not link it (the mesh changed since) */
 const EDGE_MAX_AGE_MS = 7 * 86_400_000;
 
@@ -50,6 +57,9 @@ export class MeshFolder {
   /** the call graph as last read: caller → [callee, last seen] */
   private graph: { at: number; edges: Map<string, [string, number][]> } | undefined;
   private readonly refreshMs: number;
+  private readonly reconsiderMs: number;
+  /** alert id → when it was last compared (wall time), oldest first */
+  private readonly considered = new Map<string, number>();
   /** the generic kinds (that fold into others), and the specific ones (that others fold into) */
   private readonly genericKinds: Set<string>;
   private readonly specificKinds: Set<string>;
@@ -60,6 +70,7 @@ export class MeshFolder {
     private readonly opts: MeshFolderOptions,
   ) {
     this.refreshMs = opts.graphRefreshMs ?? 5_000;
+    this.reconsiderMs = opts.reconsiderMs ?? 60_000;
     ({ generic: this.genericKinds, specific: this.specificKinds } = kindSetsOf(opts.subjectsFoldInto));
   }
 
@@ -71,12 +82,23 @@ export class MeshFolder {
 
   /** an alert was stored: fold it into its root cause, or its symptoms into it. How many alerts were folded */
   async consider(a: Alert): Promise<number> {
-    if (a.state !== 'open' || a.foldedInto !== undefined) return 0;
+    if (a.state !== 'open' || a.foldedInto !== undefined || !this.due(a.id)) return 0;
     const direction = this.opts.symptomsAt[a.kind];
     if (direction !== undefined && direction !== 'none') return this.considerSymptom(a, direction);
     if (a.subject !== undefined && (this.genericKinds.has(a.kind) || this.specificKinds.has(a.kind)))
       return this.considerSubject(a);
     return 0;
+  }
+
+  /** whether the alert is compared now: never yet, or not for reconsiderMs */
+  private due(id: string): boolean {
+    const now = Date.now();
+    const last = this.considered.get(id);
+    if (last !== undefined && now - last < this.reconsiderMs) return false;
+    this.considered.delete(id);
+    this.considered.set(id, now);
+    if (this.considered.size > REMEMBERED) this.considered.delete(this.considered.keys().next().value as string);
+    return true;
   }
 
   /** the open alerts not folded that overlap `a` within fold_within, of these kinds (and of its subject when given) */

@@ -9,6 +9,7 @@ import { startRole, writeConfig } from '../harness/meshward.js';
 import { alertsFromApi, ownedPartitions, postAll, tails, waitFor } from '../harness/pipeline-client.js';
 import type { Child } from '../harness/processes.js';
 import { startApiAndCollector } from '../harness/spine.js';
+import { createRedisStore } from '../../pipeline/store/redis-store.js';
 
 const SENSOR_TOKEN = 'mesh-sensor-token-0123456789';
 const API_KEY = 'mesh-viewer-key-0123456789';
@@ -204,6 +205,20 @@ describe('what spans partitions: two correlators, Kafka and Redis', () => {
       apiCall({ service: db, ts: t0 + 10, source: { ip: '10.0.0.3', service: api } }),
     ];
     await postAll(collectorUrl, SENSOR_TOKEN, calls);
+    // the correlators write the edges to the mesh's call graph at their sync after the batch
+    const redis = createRedisStore({ url: engines!.redis.url });
+    const graph = await waitFor(
+      'the call graph in Redis',
+      async () => {
+        const edges = Object.keys(await redis.hgetall('callgraph:meshward-correlator'));
+        return edges.includes(`${web}\u0000${api}`) && edges.includes(`${api}\u0000${db}`) ? edges : undefined;
+      },
+      30_000,
+      200,
+    )
+      .catch(() => undefined)
+      .finally(() => redis.close());
+    expect(graph, tails(children)).toBeDefined();
     // the slow database's alert and its slowed front end's, as two correlator shards raise them
     const latency = (id: string, service: string): Alert => ({
       v: 1,
@@ -222,18 +237,16 @@ describe('what spans partitions: two correlators, Kafka and Redis', () => {
     const client = new Kafka({ brokers: engines!.kafka.bootstrap, logLevel: logLevel.NOTHING });
     const producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    // until the correlators have written the edges (their sync after the batch) the API folds nothing: send the
-    // front end's alert again (a correlator refreshes it each window) until it is folded
+    await producer.send({
+      topic: 'meshward.alerts',
+      messages: [latency('alr_xp_db', db), latency('alr_xp_web', web)].map((a) => ({
+        key: a.id,
+        value: JSON.stringify(a),
+      })),
+    });
     const folded = await waitFor(
       "the front end's alert folded into the database's",
       async () => {
-        await producer.send({
-          topic: 'meshward.alerts',
-          messages: [latency('alr_xp_db', db), latency('alr_xp_web', web)].map((a) => ({
-            key: a.id,
-            value: JSON.stringify(a),
-          })),
-        });
         const got = await alertsFromApi(apiUrl, API_KEY);
         const symptom = got.find((a) => a.id === 'alr_xp_web');
         return symptom?.foldedInto ? { symptom, root: got.find((a) => a.id === 'alr_xp_db') } : undefined;
