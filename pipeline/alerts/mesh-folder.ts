@@ -2,6 +2,7 @@ import type { Alert } from '../core/alert.js';
 import { counter } from '../core/metrics.js';
 import type { SymptomDirection } from '../correlator/root-cause/config.js';
 import { callGraphKey, EDGE_SEP } from '../correlator/root-cause/service-edges.js';
+import { summaryHead } from '../correlator/root-cause/symptom-folder.js';
 import type { Store } from '../store/store.js';
 import type { AlertRepository } from './alert-repository.js';
 
@@ -152,9 +153,10 @@ export class MeshFolder {
    * front end, its calls at a backend). A specific alert stored later takes the open generic alerts it covers
    */
   private async considerSubject(a: Alert): Promise<number> {
-    const generic = this.specificOf(a.kind);
-    const specific = new Set(this.genericOf(a.kind));
-    const kinds = new Set([...generic, ...specific]);
+    /** the kinds `a` folds into, and those that fold into it (bulk_data_access: both, itself among them) */
+    const into = this.specificOf(a.kind);
+    const from = new Set(this.genericOf(a.kind));
+    const kinds = new Set([...into, ...from]);
     const others = await this.overlapping(a, kinds, true);
     if (others.length === 0) return 0;
     const reaches = await this.reachability(Math.min(a.firstSeen, ...others.map((b) => b.firstSeen)));
@@ -164,12 +166,10 @@ export class MeshFolder {
         ? spec.kind !== gen.kind &&
           (spec.endpoint === undefined || gen.endpoint === undefined || spec.endpoint === gen.endpoint)
         : reaches(spec.service, gen.service);
-    if (generic.size > 0) {
-      const into = others.find((b) => generic.has(b.kind) && covers(b, a));
-      if (into) return (await this.fold(a, into)) ? 1 : 0;
-    }
+    const root = others.find((b) => into.has(b.kind) && covers(b, a));
+    if (root) return (await this.fold(a, root)) ? 1 : 0;
     let n = 0;
-    for (const b of others) if (specific.has(b.kind) && covers(a, b) && (await this.fold(b, a))) n++;
+    for (const b of others) if (from.has(b.kind) && covers(a, b) && (await this.fold(b, a))) n++;
     return n;
   }
 
@@ -187,7 +187,7 @@ export class MeshFolder {
   }
 
   private async fold(symptom: Alert, root: Alert): Promise<boolean> {
-    const done = await this.alerts.fold(symptom.id, root.id, showing(symptom));
+    const done = await this.alerts.fold(symptom.id, root.id, summaryHead(symptom.summary));
     if (done) folds.inc();
     return done;
   }
@@ -222,12 +222,6 @@ export class MeshFolder {
       return false;
     };
   }
-}
-
-/** how a symptom showed: the head of its summary, as a shard lists a symptom it folded */
-function showing(a: Alert): string {
-  const cut = a.summary.search(/ \(|; /);
-  return cut > 0 ? a.summary.slice(0, cut) : a.summary;
 }
 
 function kindSetsOf(foldInto: MeshFolderOptions['subjectsFoldInto']): { generic: Set<string>; specific: Set<string> } {

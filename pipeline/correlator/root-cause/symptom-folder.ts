@@ -153,10 +153,15 @@ export class SymptomFolder {
   }
 }
 
+/** the head of a summary: up to its first parenthesis or `; ` (`p95 latency 311 ms, expected 140 ± 17 ms`) */
+export function summaryHead(summary: string): string {
+  const cut = summary.search(/ \(|; /);
+  return cut > 0 ? summary.slice(0, cut) : summary;
+}
+
 /** how a symptom showed: its place and the head of its summary, e.g. "frontend: p95 latency 311 ms, expected 140 ± 17 ms" */
 function showing(s: AlertSignal): string {
-  const cut = s.summary.search(/ \(|; /);
-  return `${placeOf(s)}: ${cut > 0 ? s.summary.slice(0, cut) : s.summary}`;
+  return `${placeOf(s)}: ${summaryHead(s.summary)}`;
 }
 
 /** the root cause's latest signal with its symptoms in the summary, a label, a count and a few of their records */
