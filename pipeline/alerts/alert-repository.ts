@@ -590,8 +590,8 @@ export class AlertRepository extends EventEmitter<{ change: [AlertChange] }> {
 
   /**
    * Folds an alert into its root cause's as its symptom (pipeline/alerts/mesh-folder.ts): the symptom is resolved and
-   * names the root (`foldedInto`, a note by meshward), the root lists it (`folded`, at most 100). False when either
-   * is gone or the symptom was folded already
+   * names the root (`foldedInto`, a note by meshward), the root lists it (`folded`; not past 100, nor once the root is
+   * gone). False when the symptom is gone or was folded already
    */
   async fold(symptomId: string, rootId: string, showing: string): Promise<boolean> {
     const { alert: symptom, written } = await this.update(symptomId, (current) => {
