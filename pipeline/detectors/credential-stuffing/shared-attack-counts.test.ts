@@ -170,6 +170,22 @@ function sharedScenarios(name: string, open: () => Promise<Store>) {
       expect([...c.ctx.signals, ...d.ctx.signals]).toEqual([]);
     });
 
+    it("a window's last failures before the sync are written once the next window started; a late one changes nothing", async () => {
+      const store = await open();
+      const a = shardAt(store, 0);
+      const b = shardAt(store, 1);
+      a.feed(failures('accounts', 8, T0 + 585 * SEC, 'a'));
+      // the next window starts on partition 0 before its sync; then a late failure of the window before
+      a.feed(failures('accounts', 1, T0 + 620 * SEC, 'n'));
+      a.feed(failures('accounts', 1, T0 + 598 * SEC, 'late'));
+      b.feed(failures('billing', 8, T0 + 580 * SEC, 'b'));
+      expect(a.d.stats?.()).toMatchObject({ shared_unwritten: 2 });
+      await a.sync();
+      await b.sync();
+      expect(b.ctx.signals.map((s) => [s.metrics.distinct_users, s.since])).toEqual([[16, T0 + 580 * SEC]]);
+      expect(a.d.stats?.()).toMatchObject({ shared_unwritten: 0 });
+    });
+
     it('counts in aligned windows: failures in the next window are not added to the last', async () => {
       const store = await open();
       const a = shardAt(store, 0);

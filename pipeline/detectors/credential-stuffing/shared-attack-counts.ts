@@ -40,6 +40,8 @@ export interface SharedAttack {
 /** what a share counts: the distinct users failing (credential stuffing) or the failures (brute force) */
 export type ShareOf = 'distinct_users' | 'failures';
 
+/** windows moved past kept for the next sync at most (more are dropped: their last failures stay unshared) */
+const MAX_FINALS = 50_000;
 /** keys written per sync at most (the rest at the next) */
 const MAX_WRITES = 5_000;
 
@@ -60,6 +62,8 @@ export function attackKey(scope: MeshScope, kind: string, window: number, key: s
 export class SharedAttackCounts {
   private readonly counted: BoundedMap<string, AttackShare>;
   private readonly unwritten = new Set<string>();
+  /** windows moved past whose last failures came after the last sync: their shares are written at the next */
+  private finals: { id: string; share: AttackShare }[] = [];
   private readonly signalling = new Set<string>();
   private writes = 0;
 
@@ -74,7 +78,12 @@ export class SharedAttackCounts {
   failed(id: string, sub: string | undefined, ts: number, at: { service: string; endpoint: string; id: string }): void {
     const window = Math.floor(ts / this.opts.windowMs);
     let a = this.counted.get(id, ts);
+    // a late failure of a window moved past: counted where it was seen, not shared (its window's share is written)
+    if (a !== undefined && window < a.window) return;
     if (a === undefined || a.window !== window) {
+      // the window moved on: what it counted since the last sync is still written, at the next one
+      if (a !== undefined && this.unwritten.has(id) && this.finals.length < MAX_FINALS)
+        this.finals.push({ id, share: a });
       a = {
         window,
         users: [],
@@ -112,6 +121,21 @@ export class SharedAttackCounts {
    * reached its next level. A store failure throws; what was not written stays for the next sync
    */
   async sync(signal: (s: SharedAttack) => void): Promise<void> {
+    const finals = this.finals;
+    this.finals = [];
+    try {
+      await inChunks(finals, async (f) => {
+        const key = attackKey(this.scope, this.opts.kind, f.share.window, f.id);
+        await this.scope.store.setShare(key, String(this.scope.partition), this.shareOf(f.share), this.ttlMs());
+        this.writes++;
+        f.share.synced = this.shareOf(f.share);
+        await this.decide(f.id, f.share, key, signal);
+      });
+    } catch (err) {
+      // those not written yet are written at the next sync (a share written twice is the same absolute number)
+      this.finals = [...finals.filter((f) => f.share.synced !== this.shareOf(f.share)), ...this.finals];
+      throw err;
+    }
     const written = new Set<string>();
     const keys = [...this.unwritten].slice(0, MAX_WRITES);
     await inChunks(keys, async (id) => {
@@ -169,10 +193,12 @@ export class SharedAttackCounts {
       counted: this.counted.dump((a) => a),
       unwritten: [...this.unwritten],
       signalling: [...this.signalling],
+      finals: this.finals,
     };
   }
 
-  restore(s: { counted?: unknown; unwritten?: unknown; signalling?: unknown } | undefined): void {
+  restore(s: { counted?: unknown; unwritten?: unknown; signalling?: unknown; finals?: unknown } | undefined): void {
+    this.finals = ((s?.finals ?? []) as { id: string; share: AttackShare }[]).slice(0, MAX_FINALS);
     this.counted.load((s?.counted ?? []) as [string, AttackShare, number][], (a) => a);
     this.unwritten.clear();
     this.signalling.clear();
@@ -182,7 +208,7 @@ export class SharedAttackCounts {
 
   stats(): Record<string, number> {
     return {
-      shared_unwritten: this.unwritten.size,
+      shared_unwritten: this.unwritten.size + this.finals.length,
       shared_signalling: this.signalling.size,
       shared_writes: this.writes,
     };
