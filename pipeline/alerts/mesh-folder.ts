@@ -51,7 +51,7 @@ const EDGE_MAX_AGE_MS = 7 * 86_400_000;
  * is resolved, names its root (`foldedInto`, a note), and stays folded whatever its correlator refreshes; the root lists
  * it (`folded`). Subject folding likewise (`subjects_fold_into`): a generic alert of a subject (`excessive_calls`,
  * `bulk_data_access`) is folded into the same subject's open alert of a specific kind that a shard would have folded
- * it into, had it seen both (considerSubject). Two alerts stored at the same instant by two API replicas may stay
+ * it into, had it seen both (planSubject). A sink leaves out what is folded (isFolded). Two alerts stored at the same instant by two API replicas may stay
  * unfolded: the safe side.
  */
 export class MeshFolder {
@@ -84,11 +84,11 @@ export class MeshFolder {
   /** an alert was stored: fold it into its root cause, or its symptoms into it. How many alerts were folded */
   async consider(a: Alert): Promise<number> {
     if (a.state !== 'open' || a.foldedInto !== undefined || !this.due(a.id)) return 0;
-    const direction = this.opts.symptomsAt[a.kind];
-    if (direction !== undefined && direction !== 'none') return this.considerSymptom(a, direction);
-    if (a.subject !== undefined && (this.genericKinds.has(a.kind) || this.specificKinds.has(a.kind)))
-      return this.considerSubject(a);
-    return 0;
+    const { root, symptoms } = await this.plan(a);
+    if (root) return (await this.fold(a, root)) ? 1 : 0;
+    let n = 0;
+    for (const b of symptoms) if (await this.fold(b, a)) n++;
+    return n;
   }
 
   /** whether the alert is compared now: never yet, or not for reconsiderMs */
@@ -122,14 +122,33 @@ export class MeshFolder {
     );
   }
 
-  /** a metric alert: folded into the root cause it is a symptom of, or its open symptoms folded into it */
-  private async considerSymptom(a: Alert, direction: SymptomDirection): Promise<number> {
+  /**
+   * whether an alert is, or would now be, folded into another (a sink leaves such an alert out, as one shard would
+   * never have raised it): folded already, or a symptom of an open root cause stored before it. Nothing is written
+   */
+  async isFolded(a: Alert): Promise<boolean> {
+    const stored = await this.alerts.get(a.id);
+    if (stored?.foldedInto !== undefined) return true;
+    if (a.state !== 'open' || !this.folds(a.kind)) return false;
+    return (await this.plan(stored ?? a)).root !== undefined;
+  }
+
+  /** what folding `a` would do: fold it into `root`, or fold `symptoms` into it */
+  private async plan(a: Alert): Promise<{ root?: Alert; symptoms: Alert[] }> {
+    const direction = this.opts.symptomsAt[a.kind];
+    if (direction !== undefined && direction !== 'none') return this.planSymptom(a, direction);
+    if (a.subject !== undefined && (this.genericKinds.has(a.kind) || this.specificKinds.has(a.kind)))
+      return this.planSubject(a);
+    return { symptoms: [] };
+  }
+
+  /** a metric alert: the root cause it is a symptom of (the end of the chain), else its open symptoms */
+  private async planSymptom(a: Alert, direction: SymptomDirection): Promise<{ root?: Alert; symptoms: Alert[] }> {
     const others = (await this.overlapping(a, new Set([a.kind]), false)).filter((b) => b.service !== a.service);
-    if (others.length === 0) return 0;
+    if (others.length === 0) return { symptoms: [] };
     const reaches = await this.reachability(Math.min(a.firstSeen, ...others.map((b) => b.firstSeen)));
     const explains = (cause: Alert, symptom: Alert): boolean =>
       direction === 'callers' ? reaches(symptom.service, cause.service) : reaches(cause.service, symptom.service);
-    // the end of the chain of causes above it
     let root: Alert | undefined;
     const seen = new Set<Alert>([a]);
     for (let at = a; ; ) {
@@ -139,10 +158,7 @@ export class MeshFolder {
       root = by;
       at = by;
     }
-    if (root) return (await this.fold(a, root)) ? 1 : 0;
-    let n = 0;
-    for (const b of others) if (explains(a, b) && (await this.fold(b, a))) n++;
-    return n;
+    return root ? { root, symptoms: [] } : { symptoms: others.filter((b) => explains(a, b)) };
   }
 
   /**
@@ -152,13 +168,12 @@ export class MeshFolder {
    * runs on a keyed stream (fan_out) — or at a caller of its service along the mesh's call graph (the walk at the
    * front end, its calls at a backend). A specific alert stored later takes the open generic alerts it covers
    */
-  private async considerSubject(a: Alert): Promise<number> {
+  private async planSubject(a: Alert): Promise<{ root?: Alert; symptoms: Alert[] }> {
     /** the kinds `a` folds into, and those that fold into it (bulk_data_access: both, itself among them) */
     const into = this.specificOf(a.kind);
     const from = new Set(this.genericOf(a.kind));
-    const kinds = new Set([...into, ...from]);
-    const others = await this.overlapping(a, kinds, true);
-    if (others.length === 0) return 0;
+    const others = await this.overlapping(a, new Set([...into, ...from]), true);
+    if (others.length === 0) return { symptoms: [] };
     const reaches = await this.reachability(Math.min(a.firstSeen, ...others.map((b) => b.firstSeen)));
     /** whether the specific alert covers the generic one: the same place, or at a caller of its service */
     const covers = (spec: Alert, gen: Alert): boolean =>
@@ -167,10 +182,7 @@ export class MeshFolder {
           (spec.endpoint === undefined || gen.endpoint === undefined || spec.endpoint === gen.endpoint)
         : reaches(spec.service, gen.service);
     const root = others.find((b) => into.has(b.kind) && covers(b, a));
-    if (root) return (await this.fold(a, root)) ? 1 : 0;
-    let n = 0;
-    for (const b of others) if (from.has(b.kind) && covers(a, b) && (await this.fold(b, a))) n++;
-    return n;
+    return root ? { root, symptoms: [] } : { symptoms: others.filter((b) => from.has(b.kind) && covers(a, b)) };
   }
 
   /** the kinds a generic kind folds into (none for a kind that is not generic) */

@@ -451,7 +451,8 @@ export async function runApi(
     const silenceOf = await silences.matcher();
     return (a: Alert) => silenceOf(a) !== undefined;
   };
-  for (const s of sinks) sinkSubs.push(await runSink(bus, logger, s, { skip: silenced, store }));
+  const folded = folder ? (a: Alert) => folder.isFolded(a) : undefined;
+  for (const s of sinks) sinkSubs.push(await runSink(bus, logger, s, { skip: silenced, folded, store }));
   let sensorIds: string[] | undefined;
   const analysts = new AnalystDirectory(store, () => auth.keyPrincipals());
   const app = await createApiServer({

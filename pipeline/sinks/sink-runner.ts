@@ -38,7 +38,7 @@ const delivered = counter('meshward_sink_delivered_total', 'alert changes delive
 const retried = counter('meshward_sink_retries_total', 'sink delivery retries', ['sink']);
 const skipped = counter(
   'meshward_sink_skipped_total',
-  "alert changes a sink left out: reason below_min_severity (the sink's min_severity), silenced (an analyst silenced the alert), unchanged (deliver: changes, a refresh) or claimed (deliver: changes, another API replica delivers it)",
+  "alert changes a sink left out: reason below_min_severity (the sink's min_severity), silenced (an analyst silenced the alert), folded (folded into another alert across partitions), unchanged (deliver: changes, a refresh) or claimed (deliver: changes, another API replica delivers it)",
   ['sink', 'reason'],
 );
 const deadLettered = counter('meshward_sink_dead_letters_total', 'alert changes a sink gave up on (sent to the DLQ)', [
@@ -102,6 +102,11 @@ export interface SinkRunnerOptions {
    */
   skip?: () => Promise<(alert: Alert) => boolean>;
   /**
+   * whether an alert is folded into another's (root-cause or subject folding across partitions by the API,
+   * MeshFolder.isFolded): not delivered, counted per sink (`reason="folded"`), as one shard would not have raised it
+   */
+  folded?: (alert: Alert) => Promise<boolean>;
+  /**
    * where a sink in `deliver: changes` keeps what it delivered (shared by API replicas, kept over restarts); absent:
    * a store of this process alone
    */
@@ -155,6 +160,10 @@ export async function runSink(
       for (const a of alerts) {
         if (skip?.(a)) {
           skipped.inc({ sink: compiled.name, reason: 'silenced' });
+          continue;
+        }
+        if (opts.folded && (await opts.folded(a).catch(() => false))) {
+          skipped.inc({ sink: compiled.name, reason: 'folded' });
           continue;
         }
         const admission = await gate?.admit(a);
