@@ -117,7 +117,7 @@ export class SharedAttackCounts {
   }
 
   /**
-   * writes the changed shares and reads the totals of the addresses this partition signals; `signal` gets what
+   * writes the changed shares and reads the totals of the keys this partition signals; `signal` gets what
    * reached its next level. A store failure throws; what was not written stays for the next sync
    */
   async sync(signal: (s: SharedAttack) => void): Promise<void> {
@@ -166,7 +166,7 @@ export class SharedAttackCounts {
     });
   }
 
-  /** the address's total reached its next level: signal it when this partition claims it, and none alone reached it */
+  /** the key's total reached its next level: signal it when this partition claims it, and none alone reached it */
   private async decide(id: string, a: AttackShare, key: string, signal: (s: SharedAttack) => void): Promise<void> {
     const shares = Object.values(sharesOf(await this.scope.store.get(key)));
     const total = shares.reduce((sum, n) => sum + n, 0);
