@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { apiCall } from '../../test/harness/api-call.js';
 import { waitFor } from '../../test/harness/pipeline-client.js';
-import { followAlerts, meshFolderOf } from '../app/roles.js';
+import { followAlerts } from '../app/roles.js';
 import { TOPICS } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { silentLogger } from '../core/logger.js';
@@ -12,7 +12,7 @@ import { parseRootCauseConfig } from '../correlator/root-cause/config.js';
 import { ServiceEdges } from '../correlator/root-cause/service-edges.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { AlertRepository } from './alert-repository.js';
-import { MeshFolder } from './mesh-folder.js';
+import { MeshFolder, meshFolderOf } from './mesh-folder.js';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 const MIN = 60_000;

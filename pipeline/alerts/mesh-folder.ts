@@ -1,6 +1,8 @@
 import type { Alert } from '../core/alert.js';
 import { counter } from '../core/metrics.js';
-import type { SymptomDirection } from '../correlator/root-cause/config.js';
+import { partitionedBus } from '../bus/keyed-streams.js';
+import type { MeshwardConfig } from '../config/schema.js';
+import { parseRootCauseConfig, type SymptomDirection } from '../correlator/root-cause/config.js';
 import { callGraphKey, EDGE_SEP } from '../correlator/root-cause/service-edges.js';
 import { summaryHead } from '../correlator/root-cause/symptom-folder.js';
 import type { Store } from '../store/store.js';
@@ -245,4 +247,20 @@ function kindSetsOf(foldInto: MeshFolderOptions['subjectsFoldInto']): { generic:
     for (const k of into) specific.add(k);
   }
   return { generic, specific };
+}
+
+/**
+ * the API's root-cause folding across partitions (MeshFolder): where a correlator's shards see only part of the
+ * services (Kafka, or an embedded bus of several partitions) and root-cause folding is on and not turned off across
+ * services; undefined elsewhere (one shard sees every service and folds there)
+ */
+export function meshFolderOf(config: MeshwardConfig, store: Store, alerts: AlertRepository): MeshFolder | undefined {
+  const rootCause = parseRootCauseConfig(config.correlator.root_cause ?? {});
+  if (!partitionedBus(config.bus) || !rootCause.enabled || rootCause.across_services === false) return undefined;
+  return new MeshFolder(store, alerts, {
+    group: config.correlator.group_id,
+    symptomsAt: rootCause.symptoms_at,
+    subjectsFoldInto: rootCause.subjects_fold_into,
+    foldWithinMs: rootCause.fold_within_seconds * 1000,
+  });
 }

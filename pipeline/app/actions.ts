@@ -2,6 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { closeAdapters, createAdapters } from '../../policy-actions/engine/adapter-registry.js';
 import { alertBatchHandler, publishDecisionChanges } from '../../policy-actions/engine/alert-consumer.js';
+import { AlertRepository } from '../alerts/alert-repository.js';
+import { meshFolderOf } from '../alerts/mesh-folder.js';
 import { EngineConfigSchema } from '../../policy-actions/engine/config.js';
 import { createPolicyEngine, type PolicyEngine } from '../../policy-actions/engine/engine.js';
 import { type CompiledPolicy, loadPolicyFile } from '../../policy-actions/engine/policy.js';
@@ -105,7 +107,9 @@ export async function startActions({ config, bus, store, logger }: RoleDeps): Pr
   const unpublish = publishDecisionChanges(engine, bus, log);
   // and on the store, for the analysts' live streams on every API process
   const unannounce = announceDecisionChanges(engine, store);
-  const handle = alertBatchHandler(engine, log);
+  // what the API folds across partitions is left out, as one shard would not have raised it
+  const folder = meshFolderOf(config, store, new AlertRepository(store));
+  const handle = alertBatchHandler(engine, log, folder ? { folded: (a) => folder.isFolded(a) } : {});
   let sub: Subscription | undefined;
   try {
     sub = await bus.subscribe({

@@ -28,8 +28,7 @@ import type { MeshwardConfig } from '../config/schema.js';
 import { Correlator } from '../correlator/correlator.js';
 import { shardOptionsOf } from '../correlator/shard-options.js';
 import { type KeyedStream, keyedStreamsOf, partitionedBus } from '../bus/keyed-streams.js';
-import { MeshFolder } from '../alerts/mesh-folder.js';
-import { parseRootCauseConfig } from '../correlator/root-cause/config.js';
+import { type MeshFolder, meshFolderOf } from '../alerts/mesh-folder.js';
 import { KafkaBus } from '../bus/kafka-bus.js';
 import { loadEvidence } from '../correlator/evidence-keeper.js';
 import type { Alert } from '../core/alert.js';
@@ -376,22 +375,6 @@ export async function followAlerts(
           for (const n of suppressed.values()) suppressionsUnrecorded.inc(n);
         });
     },
-  });
-}
-
-/**
- * the API's root-cause folding across partitions (MeshFolder): where a correlator's shards see only part of the
- * services (Kafka, or an embedded bus of several partitions) and root-cause folding is on and not turned off across
- * services; undefined elsewhere (one shard sees every service and folds there)
- */
-export function meshFolderOf(config: MeshwardConfig, store: Store, alerts: AlertRepository): MeshFolder | undefined {
-  const rootCause = parseRootCauseConfig(config.correlator.root_cause ?? {});
-  if (!partitionedBus(config.bus) || !rootCause.enabled || rootCause.across_services === false) return undefined;
-  return new MeshFolder(store, alerts, {
-    group: config.correlator.group_id,
-    symptomsAt: rootCause.symptoms_at,
-    subjectsFoldInto: rootCause.subjects_fold_into,
-    foldWithinMs: rootCause.fold_within_seconds * 1000,
   });
 }
 

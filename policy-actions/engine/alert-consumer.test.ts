@@ -81,4 +81,28 @@ describe('engine on the bus', () => {
     expect(changes[0].key).toBe(msg.decision.id);
     unpublish();
   });
+
+  it('leaves out and counts an alert folded into another across partitions', async () => {
+    const folded = new Set(['bus-folded']);
+    await bus.subscribe({
+      groupId: 'policy',
+      topics: [TOPICS.alerts],
+      fromBeginning: true,
+      onBatch: alertBatchHandler(engine, undefined, { folded: async (a) => folded.has(a.id) }),
+    });
+    const count = async () =>
+      ((await registry.getSingleMetric('meshward_policy_alerts_folded_total')?.get())?.values ?? []).reduce(
+        (a, v) => a + v.value,
+        0,
+      );
+    const before = await count();
+    await bus.publish(TOPICS.alerts, [
+      { value: JSON.stringify(makeAlert({ id: 'bus-folded' })) },
+      { value: JSON.stringify(makeAlert({ id: 'bus-kept', subject: { type: 'token', value: 'tok-2' } })) },
+    ]);
+    await until(() => adapter.applies() >= 1);
+    expect(await count()).toBe(before + 1);
+    expect(adapter.applies()).toBe(1);
+    expect((await engine.list({})).map((d) => d.alertId)).toEqual(['bus-kept']);
+  });
 });

@@ -1,6 +1,6 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { type Bus, type BusBatch, TOPICS } from '../../pipeline/bus/bus.js';
-import { AlertSchema } from '../../pipeline/core/alert.js';
+import { type Alert, AlertSchema } from '../../pipeline/core/alert.js';
 import { MeshwardError } from '../../pipeline/core/errors.js';
 import { type Logger, silentLogger } from '../../pipeline/core/logger.js';
 import { counter } from '../../pipeline/core/metrics.js';
@@ -12,16 +12,28 @@ const badAlerts = counter(
   'Messages on the alerts topic that are not valid alerts',
   ['reason'],
 );
+const foldedSkipped = counter(
+  'meshward_policy_alerts_folded_total',
+  'alerts the engine left out because they are folded into another alert across partitions (root-cause or subject folding by the API)',
+);
 const published = counter('meshward_policy_decisions_published_total', 'Decision changes published to the bus', [
   'outcome',
 ]);
+
+export interface AlertBatchOptions {
+  /**
+   * whether an alert is folded into another across partitions (MeshFolder.isFolded): left out, as one shard would not
+   * have raised it, and counted
+   */
+  folded?: (alert: Alert) => Promise<boolean>;
+}
 
 /**
  * The bus side of the engine: an `onBatch` handler for the alerts topic. Invalid messages are counted and skipped
  * (never fatal); a store or bus outage rethrows so the batch is retried (offsets are committed only after the
  * decisions are durable). Alerts of one batch are handled in order: the engine's idempotency makes replays harmless.
  */
-export function alertBatchHandler(engine: PolicyEngine, logger: Logger = silentLogger) {
+export function alertBatchHandler(engine: PolicyEngine, logger: Logger = silentLogger, opts: AlertBatchOptions = {}) {
   return async (batch: BusBatch): Promise<void> => {
     for (const m of batch.messages) {
       let alert: unknown;
@@ -39,6 +51,10 @@ export function alertBatchHandler(engine: PolicyEngine, logger: Logger = silentL
           { offset: m.offset, path: first?.path, msg: first?.message },
           'alerts topic: invalid alert, skipped',
         );
+        continue;
+      }
+      if (opts.folded && (await opts.folded(alert).catch(() => false))) {
+        foldedSkipped.inc();
         continue;
       }
       try {
