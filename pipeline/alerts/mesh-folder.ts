@@ -125,14 +125,15 @@ export class MeshFolder {
   }
 
   /**
-   * whether an alert is, or would now be, folded into another (a sink leaves such an alert out, as one shard would
-   * never have raised it): folded already, or a symptom of an open root cause stored before it. Nothing is written
+   * whether an alert is, or would now be, folded into another (sinks and the policy engine leave such an alert out, as
+   * one shard would never have raised it): folded already, or, not stored yet (the API has not compared it), a
+   * symptom of an open root cause stored before it. One read for an alert stored (a refresh); nothing is written
    */
   async isFolded(a: Alert): Promise<boolean> {
     const stored = await this.alerts.get(a.id);
-    if (stored?.foldedInto !== undefined) return true;
+    if (stored) return stored.foldedInto !== undefined;
     if (a.state !== 'open' || !this.folds(a.kind)) return false;
-    return (await this.plan(stored ?? a)).root !== undefined;
+    return (await this.plan(a)).root !== undefined;
   }
 
   /** what folding `a` would do: fold it into `root`, or fold `symptoms` into it */
