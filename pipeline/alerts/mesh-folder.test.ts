@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { apiCall } from '../../test/harness/api-call.js';
+import { forwardedAlertIds } from '../../test/harness/captured-bus.js';
 import { waitFor } from '../../test/harness/pipeline-client.js';
 import { followAlerts } from '../app/roles.js';
 import { TOPICS } from '../bus/bus.js';
@@ -191,15 +192,8 @@ describe('root-cause folding across partitions (the API)', () => {
     const bus = new MemoryBus({ partitions: 1 });
     const [sink] = compileSinks({ 'topic/siem': { topic: 'siem', format: 'json' } });
     const sinkSub = await runSink(bus, silentLogger, sink, { folded: (a) => folder.isFolded(a) });
-    const forwarded: string[] = [];
-    const siem = await bus.subscribe({
-      groupId: 'siem-reader',
-      topics: ['siem'],
-      fromBeginning: true,
-      onBatch: async (b) => {
-        for (const m of b.messages) forwarded.push((JSON.parse(m.value.toString()) as Alert).id);
-      },
-    });
+    const siem = await forwardedAlertIds(bus, 'siem');
+    const forwarded = siem.ids;
     const db = alert('alr_db', 'latency_spike', 'db');
     await store1(db);
     // the front end's alert reaches the sink before the API stored it: a symptom of the stored root all the same

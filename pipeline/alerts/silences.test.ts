@@ -9,6 +9,7 @@ import type { Alert } from '../core/alert.js';
 import { silentLogger } from '../core/logger.js';
 import { compileSinks, runSink } from '../sinks/sink-runner.js';
 import { waitFor } from '../../test/harness/pipeline-client.js';
+import { forwardedAlertIds } from '../../test/harness/captured-bus.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { AlertRepository } from './alert-repository.js';
 import { SilenceRepository, silenceMatches } from './silences.js';
@@ -133,15 +134,8 @@ describe('silenced alerts on their way to analysts and sinks', () => {
         };
       },
     });
-    const forwarded: string[] = [];
-    const siem = await bus.subscribe({
-      groupId: 'siem-reader',
-      topics: ['siem'],
-      fromBeginning: true,
-      onBatch: async (b) => {
-        for (const m of b.messages) forwarded.push((JSON.parse(m.value.toString()) as Alert).id);
-      },
-    });
+    const siem = await forwardedAlertIds(bus, 'siem');
+    const forwarded = siem.ids;
     const send = (b: Bus, a: Alert) => b.publish(TOPICS.alerts, [{ key: a.service, value: JSON.stringify(a) }]);
 
     const pentest = await silences.create(

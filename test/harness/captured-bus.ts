@@ -1,7 +1,8 @@
 import { expect } from 'vitest';
-import { TOPICS } from '../../pipeline/bus/bus.js';
+import { type Bus, TOPICS } from '../../pipeline/bus/bus.js';
 import { MemoryBus } from '../../pipeline/bus/memory-bus.js';
 import type { DeadLetter } from '../../pipeline/collector/record-ingest.js';
+import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 
 /**
@@ -41,4 +42,18 @@ export async function postWithToken(url: string, body: string | Uint8Array, cont
     body,
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/** the ids of the alerts a topic sink forwarded to `topic` (format json), as they arrive, from the topic's start */
+export async function forwardedAlertIds(bus: Bus, topic: string): Promise<{ ids: string[]; close(): Promise<void> }> {
+  const ids: string[] = [];
+  const sub = await bus.subscribe({
+    groupId: `${topic}-reader`,
+    topics: [topic],
+    fromBeginning: true,
+    onBatch: async (b) => {
+      for (const m of b.messages) ids.push((JSON.parse(m.value.toString()) as Alert).id);
+    },
+  });
+  return { ids, close: () => sub.close() };
 }
