@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import type { Alert } from '../../pipeline/core/alert.js';
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { recordId } from '../../sensors/common/record-id.js';
-import { kafkaPartitionOf } from './traffic.js';
+import { kafkaPartitionOf } from '../../test/harness/kafka.js';
 
 /**
  * Latency probes for the end-to-end bench. A probe is an injected anomaly: a service-to-service call without mTLS from

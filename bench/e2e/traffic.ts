@@ -3,6 +3,7 @@ import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafka
 import type { ApiCallRecord } from '../../pipeline/core/record.js';
 import { simulate } from '../../pipeline/simulate/simulate.js';
 import { recordId } from '../../sensors/common/record-id.js';
+import { kafkaPartitionOf } from '../../test/harness/kafka.js';
 
 /** Simulated mesh calls replayed with ts = now and a fresh id, over `meshes` copies of the mesh under other names. */
 export interface Traffic {
@@ -123,19 +124,6 @@ export async function directProducers(client: Kafka, clients: number, onProducer
       return total / ((Date.now() - t0) / 1000);
     },
   };
-}
-
-/** the partition kafkajs's default partitioner (murmur2, as the collector's producer) gives a message key */
-export function kafkaPartitionOf(topic: string, partitions: number): (key: string) => number {
-  const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: partitions }, (_, p) => ({
-    partitionId: p,
-    leader: 1,
-    partitionErrorCode: 0,
-    replicas: [1],
-    isr: [1],
-  }));
-  return (key) => partitioner({ topic, partitionMetadata, message: { key, value: '' } });
 }
 
 /** the share of `sample` records each partition gets, keyed by service like the collector (0..1 per partition) */

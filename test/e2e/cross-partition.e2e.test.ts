@@ -1,4 +1,5 @@
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { kafkaPartitionOf } from '../harness/kafka.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf } from '../../pipeline/bus/keyed-streams.js';
 import type { Alert } from '../../pipeline/core/alert.js';
@@ -18,17 +19,7 @@ const THRESHOLD = 10;
 const SERVICES = Array.from({ length: 12 }, (_, i) => `svc-${String.fromCharCode(97 + i)}`);
 
 /** the partition the collector's Kafka producer gives a service's records (kafkajs's default murmur2 partitioner) */
-function partitionOf(service: string): number {
-  const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, i) => ({
-    partitionId: i,
-    leader: 0,
-    partitionErrorCode: 0,
-    replicas: [0],
-    isr: [0],
-  }));
-  return partitioner({ topic: 'meshward.calls', partitionMetadata, message: { key: service, value: '' } });
-}
+const partitionOf = kafkaPartitionOf('meshward.calls', PARTITIONS);
 
 /** the front end of the fan-out case and its backends; its ordinary traces, enough for every trace partition */
 const FRONT = 'shop-frontend';

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Partitioners } from 'kafkajs';
 import type { KafkaBusOptions } from '../../pipeline/bus/kafka-bus.js';
 import { repoRoot } from './paths.js';
 import { type Child, spawnProcess } from './processes.js';
@@ -150,3 +151,16 @@ export const fastKafkaBusOptions = (brokers: string[], clientId = 'kafka-bus-tes
     batchRetryMaxMs: 200,
   },
 });
+
+/** the partition kafkajs's default partitioner (murmur2, as the collector's producer) gives a message key */
+export function kafkaPartitionOf(topic: string, partitions: number): (key: string) => number {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: partitions }, (_, p) => ({
+    partitionId: p,
+    leader: 1,
+    partitionErrorCode: 0,
+    replicas: [1],
+    isr: [1],
+  }));
+  return (key) => partitioner({ topic, partitionMetadata, message: { key, value: '' } });
+}
