@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { sharesOf } from '../../store/shares.js';
 import type { MeshScope } from '../detector.js';
 import { BoundedMap } from '../shared/bounded-map.js';
 import { inChunks } from '../shared/in-chunks.js';
+import { claimAlert, meshKey } from '../shared/mesh-keys.js';
 
 /**
  * One attacker's (an address's) or target's (a user's) failed logins in one aligned window on this partition: the
@@ -46,9 +46,8 @@ const MAX_FINALS = 50_000;
 const MAX_WRITES = 5_000;
 
 /** the store key of a key's shares in a window (the address or user hashed: bounded length, not written out) */
-export function attackKey(scope: MeshScope, kind: string, window: number, key: string): string {
-  return `${kind}:${scope.group}:${window}:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`;
-}
+export const attackKey = (scope: MeshScope, kind: string, window: number, key: string): string =>
+  meshKey(scope, kind, [window], key);
 
 /**
  * Failed logins counted across partitions (Detector.joinMesh). Records are partitioned by service, so an address
@@ -171,12 +170,7 @@ export class SharedAttackCounts {
     const shares = Object.values(sharesOf(await this.scope.store.get(key)));
     const total = shares.reduce((sum, n) => sum + n, 0);
     if (shares.length < 2 || total < a.next || Math.max(...shares) >= this.opts.threshold) return;
-    if (a.signals === undefined) {
-      const me = String(this.scope.partition);
-      a.signals =
-        (await this.scope.store.setIfAbsent(`${key}:owner`, me, this.ttlMs())) ||
-        (await this.scope.store.get(`${key}:owner`)) === me;
-    }
+    a.signals ??= await claimAlert(this.scope, key, this.ttlMs());
     if (!a.signals) return;
     this.signalling.add(id);
     a.next = total * 2;

@@ -3,7 +3,8 @@ import type { BoundedMap } from '../shared/bounded-map.js';
 import { inChunks } from '../shared/in-chunks.js';
 import type { CompiledRule } from './compile-rules.js';
 import { GROUP_KEY_SEP } from './rule-outcome.js';
-import { claimAlert, readTotal, type SharedTotal, sharedCountKey, writeShare } from './shared-count.js';
+import { claimAlert } from '../shared/mesh-keys.js';
+import { readTotal, type SharedTotal, sharedCountKey, writeShare } from './shared-count.js';
 
 /** the part of a group's count that a count across partitions keeps besides the local one */
 export interface SharedGroupFields {

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { sharesOf, totalOf } from '../../store/shares.js';
 import type { MeshScope } from '../detector.js';
+import { meshKey } from '../shared/mesh-keys.js';
 
 /** the total of a shared count and how many partitions have a share in it */
 export interface SharedTotal {
@@ -12,13 +12,8 @@ export interface SharedTotal {
  * The store key of one group's shared count in one window: `rulecount:<group>:<rule>:<window index>:<hash>`. The
  * group's values (a user, an address) are hashed: the key's length stays bounded, and they are not written out
  */
-export function sharedCountKey(scope: MeshScope, rule: string, window: number, groupKey: string): string {
-  const hash = createHash('sha256').update(groupKey).digest('base64url').slice(0, 22);
-  return `rulecount:${scope.group}:${rule}:${window}:${hash}`;
-}
-
-/** the key naming the partition that signals a shared count's alert (the first to see its total reach the threshold) */
-export const ownerKey = (countKey: string): string => `${countKey}:owner`;
+export const sharedCountKey = (scope: MeshScope, rule: string, window: number, groupKey: string): string =>
+  meshKey(scope, 'rulecount', [rule, window], groupKey);
 
 /**
  * Writes this partition's share of a shared count and returns the total (Store.setShare, one atomic round trip). The
@@ -34,15 +29,4 @@ export async function writeShare(scope: MeshScope, key: string, count: number, t
 export async function readTotal(scope: MeshScope, key: string): Promise<SharedTotal> {
   const { total, members } = totalOf(sharesOf(await scope.store.get(key)));
   return { total, partitions: members };
-}
-
-/**
- * Whether this partition signals the count's alert: the first partition to claim it does, so that one alert, raised
- * and refreshed by one shard, says what the whole mesh counted. A partition that claimed it before (a replay, or the
- * partition's new owner after a move) is still the one
- */
-export async function claimAlert(scope: MeshScope, key: string, ttlMs: number): Promise<boolean> {
-  const me = String(scope.partition);
-  if (await scope.store.setIfAbsent(ownerKey(key), me, ttlMs)) return true;
-  return (await scope.store.get(ownerKey(key))) === me;
 }

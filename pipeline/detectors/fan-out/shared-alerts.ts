@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { mwError } from '../../core/errors.js';
 import type { MeshScope } from '../detector.js';
+import { meshKey } from '../shared/mesh-keys.js';
 
 /** one partition's part of an alert: the amplified requests it counted, their backend calls, the most of one, a trace */
 export type Part = [requests: number, calls: number, max: number, trace: string];
@@ -33,9 +33,7 @@ export interface EpisodeTotals {
 const MAX_ATTEMPTS = 8;
 
 /** the store key of an alert's episodes: `fanout:<group>:<hash of service, endpoint and subject>` */
-export function episodeKey(scope: MeshScope, alertKey: string): string {
-  return `fanout:${scope.group}:${createHash('sha256').update(alertKey).digest('base64url').slice(0, 22)}`;
-}
+export const episodeKey = (scope: MeshScope, alertKey: string): string => meshKey(scope, 'fanout', [], alertKey);
 
 /** an episode as stored, or undefined for anything else there (then replaced) */
 export function parseEpisode(raw: string | null): Episode | undefined {
