@@ -129,7 +129,7 @@ export async function replayPartitioned(
           alerts.set(a.id, a);
           // as the API stores it
           const stored = await repo.upsert(a);
-          if (folder?.folds(stored.kind) && stored.state === 'open') await folder.consider(stored);
+          await folder?.consider(stored);
         }
       }
   };

@@ -83,9 +83,12 @@ export class MeshFolder {
     return (at !== undefined && at !== 'none') || this.genericKinds.has(kind) || this.specificKinds.has(kind);
   }
 
-  /** an alert was stored: fold it into its root cause, or its symptoms into it. How many alerts were folded */
+  /**
+   * an alert was stored: fold it into its root cause, or its symptoms into it (an open one of a kind that folds). How
+   * many alerts were folded
+   */
   async consider(a: Alert): Promise<number> {
-    if (a.state !== 'open' || a.foldedInto !== undefined || !this.due(a.id)) return 0;
+    if (a.state !== 'open' || a.foldedInto !== undefined || !this.folds(a.kind) || !this.due(a.id)) return 0;
     const { root, symptoms } = await this.plan(a);
     if (root) return (await this.fold(a, root)) ? 1 : 0;
     let n = 0;

@@ -365,8 +365,7 @@ export async function followAlerts(
           });
         } else {
           const stored = await alerts.upsert(alert, { keepResolved: live && settled ? await settled(alert) : false });
-          if (folder?.folds(stored.kind) && stored.state === 'open')
-            await folder.consider(stored).catch(() => foldFailures.inc());
+          await folder?.consider(stored).catch(() => foldFailures.inc());
         }
         alertsStored.inc();
       }

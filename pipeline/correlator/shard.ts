@@ -88,8 +88,8 @@ export class Shard {
   private readonly graph: CallGraph | undefined;
   /** joined to the mesh: the calls to this shard's services, for the mesh's call graph */
   private edges: ServiceEdges | undefined;
-  private readonly publishCallGraph: boolean;
-  private readonly maxEdges: number;
+  /** joined to the mesh, the edges it publishes at most (undefined: it publishes none) */
+  private readonly publishedEdges: number | undefined;
   private readonly folder: SymptomFolder | undefined;
   private readonly subjectFolder: SubjectFolder | undefined;
   private readonly observers: Detector[];
@@ -124,8 +124,8 @@ export class Shard {
     this.windowed = detectors.filter((d) => typeof d.onWindow === 'function');
     this.routers = detectors.filter((d) => typeof d.routeOf === 'function');
     const rootCause = parseRootCauseConfig(opts.rootCause ?? {});
-    this.publishCallGraph = rootCause.enabled && rootCause.across_services !== true && opts.publishCallGraph !== false;
-    this.maxEdges = rootCause.max_edges;
+    const publishes = rootCause.enabled && rootCause.across_services !== true && opts.publishCallGraph !== false;
+    this.publishedEdges = publishes ? rootCause.max_edges : undefined;
     if (rootCause.enabled) {
       if (rootCause.across_services === true)
         this.graph = new CallGraph({ maxEdges: rootCause.max_edges, traceSample: rootCause.trace_sample });
@@ -294,7 +294,7 @@ export class Shard {
    */
   joinMesh(scope: MeshScope): void {
     for (const d of this.detectors) d.joinMesh?.(scope);
-    if (this.publishCallGraph) this.edges = new ServiceEdges(scope, this.maxEdges);
+    if (this.publishedEdges !== undefined) this.edges = new ServiceEdges(scope, this.publishedEdges);
   }
 
   /**
